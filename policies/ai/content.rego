@@ -1,0 +1,96 @@
+# Content checks: personal data in scanned fields is redacted (one redaction
+# per match, carrying the exact substring so the service can mask it), and
+# prompt-injection / exfiltration instructions deny the request. Messages
+# never repeat the matched text.
+package gavel.ai
+
+scan_fields := [f | some f in as_array(conf(["content", "scan_fields"], [])); is_string(f)]
+
+scanned contains [f, v] if {
+	some f in scan_fields
+	v := object.get(content, f, null)
+	is_string(v)
+}
+
+pii_detectors := [d | some d in as_array(conf(["content", "pii_detectors"], [])); is_object(d); is_string(d.pattern)]
+
+# Every match of every detector, in field, detector and text order.
+pii_candidates := [{"path": sprintf("/content/%s", [f]), "kind": as_string(d.kind), "match": hit[0], "detector": i} |
+	some f in scan_fields
+	v := object.get(content, f, null)
+	is_string(v)
+	some i, d in pii_detectors
+	some hit in regex.find_all_string_submatch_n(d.pattern, v, -1)
+	checksum_ok(object.get(d, "checksum", ""), hit[0])
+]
+
+checksum_ok(kind, _) if kind != "luhn"
+
+checksum_ok("luhn", s) if luhn_valid(s)
+
+# Luhn check of the digits of s: from the right, every second digit is doubled
+# (minus 9 when that exceeds 9) and the total must be a multiple of 10.
+luhn_valid(s) if {
+	digits := [to_number(h[0]) | some h in regex.find_all_string_submatch_n(`[0-9]`, s, -1)]
+	n := count(digits)
+	total := sum([luhn_term(d, (n - 1) - i) | some i, d in digits])
+	total % 10 == 0
+}
+
+luhn_term(d, pos) := d if pos % 2 == 0
+
+luhn_term(d, pos) := d * 2 if {
+	pos % 2 == 1
+	d <= 4
+}
+
+luhn_term(d, pos) := (d * 2) - 9 if {
+	pos % 2 == 1
+	d > 4
+}
+
+# A match inside a longer match (a phone number inside a card number), or the
+# same text found by an earlier detector, is masked by the other redaction.
+shadowed(c) if {
+	some o in pii_candidates
+	o.path == c.path
+	o.match != c.match
+	contains(o.match, c.match)
+}
+
+shadowed(c) if {
+	some o in pii_candidates
+	o.path == c.path
+	o.match == c.match
+	o.detector < c.detector
+}
+
+redactions := [{"path": c.path, "kind": c.kind, "match": c.match} |
+	some c in pii_candidates
+	not shadowed(c)
+]
+
+findings contains reason("redact", "pii_detected", "ai.content.pii", msg) if {
+	some r in redactions
+	path := r.path
+	kind := r.kind
+	n := count([x | some x in redactions; x.path == path; x.kind == kind])
+	msg := sprintf("%s contains %d %s value(s); they are redacted", [path, n, kind])
+}
+
+# ---------------------------------------------------------------------------
+# Prompt injection and exfiltration instructions.
+
+injection_hits contains id if {
+	some field_value in scanned
+	v := field_value[1]
+	some p in as_array(conf(["content", "injection_patterns"], []))
+	is_string(p.pattern)
+	regex.match(p.pattern, v)
+	id := as_string(object.get(p, "id", "unnamed"))
+}
+
+findings contains reason("deny", "prompt_injection", "ai.content.prompt_injection", msg) if {
+	count(injection_hits) > 0
+	msg := sprintf("content matches prompt-injection pattern(s): %s", [concat(", ", sort(injection_hits))])
+}

@@ -1,0 +1,126 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import Database from 'better-sqlite3';
+import { GavelError } from '../errors.js';
+import { defaultKeyPath, ledgerConfig } from '../ledger/config.js';
+import { formatVerifierKey, keyFromPem, parseVerifierKey, type VerifierKey } from '../ledger/keys.js';
+import { queryEntries, type QueryFilter } from '../ledger/query.js';
+import { timeline } from '../ledger/timeline.js';
+import { verifyLedger } from '../ledger/verify.js';
+import { EXIT } from './exit.js';
+import { intOption } from './options.js';
+import { progressReporter } from './progress.js';
+import { DEFAULTS } from './settings.js';
+import { printEntries, printTimeline } from './table.js';
+
+interface LedgerOption {
+  ledger: string;
+}
+
+export function registerAudit(program: Command): void {
+  const audit = program.command('audit').description('query and verify the decision ledger (every command takes --ledger)');
+  const withLedger = (c: Command) => c.option('--ledger <file>', 'ledger file (env GAVEL_LEDGER)', DEFAULTS.ledger);
+
+  withLedger(audit.command('verify'))
+    .description('recompute every hash, check checkpoint signatures; exit 1 naming the first bad seq')
+    .option('--checkpoint <file>', 'an exported checkpoint the ledger must still extend')
+    .option('--pubkey <key|file>', 'verifier key (default: derived from <ledger>.key)')
+    .option('--key <file>', 'the signing key file, when not <ledger>.key')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExample:\n  gavel audit checkpoint > cp.txt   # later:\n  gavel audit verify --checkpoint cp.txt')
+    .action(verify);
+
+  withLedger(audit.command('checkpoint')).description('print the latest signed checkpoint').action(checkpoint);
+
+  withLedger(audit.command('pubkey'))
+    .description('print the verifier key that checks checkpoint signatures')
+    .option('--key <file>', 'the signing key file, when not <ledger>.key')
+    .action(pubkey);
+
+  withLedger(audit.command('query'))
+    .description('list ledger entries, newest first')
+    .option('--subject <id>')
+    .option('--team <team>')
+    .option('--action <type>', 'model.invoke, tool.call, data.export')
+    .option('--decision <d>', 'allow, deny, require_approval, redact')
+    .option('--since <time>', 'RFC 3339 or a duration back from now (24h, 7d)')
+    .option('--until <time>')
+    .option('--revision <rev>')
+    .option('--decision-id <id>')
+    .option('--limit <n>', 'at most n entries (default 100)', intOption)
+    .option('--json', 'JSON lines instead of a table')
+    .addHelpText('after', '\nExample:\n  gavel audit query --team payments --decision deny --since 7d --json')
+    .action(query);
+
+  withLedger(audit.command('timeline'))
+    .description('incident timeline of one subject or team, oldest first')
+    .option('--subject <id>')
+    .option('--team <team>')
+    .option('--since <time>')
+    .option('--until <time>')
+    .option('--limit <n>', 'at most n events (default 10000)', intOption)
+    .option('--json', 'JSON lines instead of text')
+    .action(showTimeline);
+}
+
+function openReadOnly(path: string): Database.Database {
+  if (path !== ':memory:' && !existsSync(path)) throw new GavelError('config_invalid', `ledger ${path} does not exist`);
+  return new Database(path, { readonly: true, fileMustExist: true });
+}
+
+function verifierKey(db: Database.Database, o: LedgerOption & { pubkey?: string; key?: string }): VerifierKey {
+  if (o.pubkey) return parseVerifierKey(existsSync(o.pubkey) ? readFileSync(o.pubkey, 'utf8') : o.pubkey);
+  const origin = `gavel.ledger/${(db.prepare(`SELECT value FROM meta WHERE key = 'ledger_id'`).get() as { value: string }).value}`;
+  const keyPath = defaultKeyPath(ledgerConfig(o.ledger, o.key ? { keyPath: o.key } : {}));
+  if (keyPath && existsSync(keyPath)) return parseVerifierKey(formatVerifierKey(keyFromPem(readFileSync(keyPath, 'utf8'), origin)));
+  throw new GavelError('config_invalid', `no verifier key: pass --pubkey (from "gavel audit pubkey") or --key; ${keyPath ?? 'the key file'} is absent`);
+}
+
+function verify(o: LedgerOption & { checkpoint?: string; pubkey?: string; key?: string; json?: boolean }): void {
+  const db = openReadOnly(o.ledger);
+  const key = verifierKey(db, o);
+  const progress = progressReporter();
+  const report = verifyLedger(db, {
+    key,
+    ...(o.checkpoint ? { externalCheckpoint: readFileSync(o.checkpoint, 'utf8') } : {}),
+    onProgress: progress.update,
+  });
+  progress.stop();
+  db.close();
+  if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else if (report.ok) process.stdout.write(`ok: ${report.entries} entries, head ${report.headHash}, ${report.checkpointsChecked} checkpoints verified\n`);
+  else process.stdout.write(`FAILED at seq ${report.failure!.seq} (${report.failure!.kind}): ${report.failure!.message}\n`);
+  process.exitCode = report.ok ? EXIT.ok : EXIT.failed;
+}
+
+function checkpoint(o: LedgerOption): void {
+  const db = openReadOnly(o.ledger);
+  const row = db.prepare('SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1').get() as { note: string } | undefined;
+  db.close();
+  if (!row) {
+    process.stderr.write('gavel: the ledger has no checkpoint yet\n');
+    process.exitCode = EXIT.failed;
+    return;
+  }
+  process.stdout.write(row.note);
+}
+
+function pubkey(o: LedgerOption & { key?: string }): void {
+  const db = openReadOnly(o.ledger);
+  const key = verifierKey(db, o);
+  db.close();
+  process.stdout.write(`${formatVerifierKey(key)}\n`);
+}
+
+function query(o: LedgerOption & QueryFilter & { json?: boolean }): void {
+  const db = openReadOnly(o.ledger);
+  const filter: QueryFilter = { ...o };
+  printEntries(queryEntries(db, filter), o.json === true);
+  db.close();
+}
+
+function showTimeline(o: LedgerOption & QueryFilter & { json?: boolean }): void {
+  const db = openReadOnly(o.ledger);
+  printTimeline(timeline(db, o), o.json === true);
+  db.close();
+}

@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+import { errorMessage, isGavelError } from '../errors.js';
+import { registerAudit } from './audit.js';
+import { registerEval } from './eval.js';
+import { EXIT } from './exit.js';
+import { registerServe } from './serve.js';
+
+const program = new Command('gavel')
+  .description('Policy decision point for AI usage: decide, record, audit.')
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  .addHelpText(
+    'after',
+    `
+Examples:
+  gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db
+  gavel eval --policy gavel/ai/decision --input request.json
+  gavel audit verify --ledger ./data/ledger.db
+  gavel audit query --subject alice --decision deny --since 24h`,
+  );
+
+registerServe(program);
+registerEval(program);
+registerAudit(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  process.stderr.write(`gavel: ${errorMessage(err)}\n`);
+  process.exit(isGavelError(err) && err.code === 'decision_not_found' ? EXIT.failed : EXIT.error);
+}

@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import pino from 'pino';
+import { buildCore } from '../core.js';
+import { createLogger } from '../log.js';
+import { startServer } from '../transport/server.js';
+import { DEFAULTS } from './settings.js';
+import { intOption } from './options.js';
+
+interface ServeOptions {
+  listen: string;
+  bundles: string;
+  ledger: string;
+  durability: 'normal' | 'full';
+  timeZone: string;
+  maxInputBytes?: number;
+  maxDepth?: number;
+  checkpointEvery?: number;
+  checkpointSeconds?: number;
+  reservationTtl?: number;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve Decide, Audit and Usage over gRPC')
+    .option('--listen <host:port>', 'address to listen on (env GAVEL_LISTEN)', DEFAULTS.listen)
+    .option('--bundles <dir>', 'folder of OPA bundles (env GAVEL_BUNDLES)', DEFAULTS.bundles)
+    .option('--ledger <file>', 'SQLite ledger and usage state (env GAVEL_LEDGER)', DEFAULTS.ledger)
+    .option('--durability <mode>', 'normal (survives a killed process) or full (survives power loss) (env GAVEL_DURABILITY)', DEFAULTS.durability)
+    .option('--time-zone <iana>', 'time zone of calendar usage windows (env GAVEL_TIME_ZONE)', DEFAULTS.timeZone)
+    .option('--max-input-bytes <n>', 'largest accepted input (default 1 MiB)', intOption)
+    .option('--max-depth <n>', 'deepest accepted input nesting (default 64)', intOption)
+    .option('--checkpoint-every <n>', 'sign a checkpoint every n entries (default 1000)', intOption)
+    .option('--checkpoint-seconds <n>', '... or every n seconds (default 10)', intOption)
+    .option('--reservation-ttl <seconds>', 'unreported reservations expire after this (default 600)', intOption)
+    .addHelpText('after', '\nExample:\n  gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db')
+    .action(serve);
+}
+
+async function serve(o: ServeOptions): Promise<void> {
+  const log = createLogger(undefined, pino.destination(1));
+  const core = buildCore({
+    bundles: o.bundles,
+    ledger: o.ledger,
+    ledgerOptions: { durability: o.durability, checkpointEvery: o.checkpointEvery, checkpointSeconds: o.checkpointSeconds },
+    engine: { maxInputBytes: o.maxInputBytes, maxDepth: o.maxDepth },
+    usage: { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl },
+  });
+  const maxDepth = o.maxDepth ?? 64;
+  const server = await startServer(core, { listen: o.listen, log, maxDepth });
+  const bundles = core.engine.policies.bundles.map((b) => ({ name: b.name, revision: b.revision, digest: b.digest, entrypoints: b.entrypoints }));
+  log.info({ listen: server.address, port: server.port, bundles, ledger: o.ledger, durability: o.durability, ledger_size: core.ledger.size }, 'gavel serving');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing in-flight calls');
+    await server.shutdown();
+    await core.close();
+    log.info({ ledger_size: core.ledger.size }, 'stopped');
+    log.flush();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

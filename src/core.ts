@@ -1,0 +1,55 @@
+import type { Logger } from 'pino';
+import { loadBundles } from './bundles/loader.js';
+import { engineConfig, type EngineConfig } from './engine/config.js';
+import { Engine } from './engine/engine.js';
+import { ledgerConfig, type LedgerConfig } from './ledger/config.js';
+import { SqliteLedger } from './ledger/sqlite.js';
+import { SqliteUsageStore } from './usage/sqlite.js';
+import { usageConfig, type UsageConfig } from './usage/config.js';
+import { Meter } from './usage/meter.js';
+
+export interface CoreOptions {
+  /** Folder of *.tar.gz bundles, or one bundle file. */
+  bundles: string;
+  /** SQLite file for the ledger and usage state (":memory:" in tests). */
+  ledger: string;
+  ledgerOptions?: Partial<Omit<LedgerConfig, 'path'>>;
+  engine?: Partial<EngineConfig>;
+  /** false turns metering off (no usage context, no reservations). */
+  usage?: Partial<UsageConfig> | false;
+  now?: () => Date;
+  logger?: Logger;
+}
+
+export interface Core {
+  engine: Engine;
+  ledger: SqliteLedger;
+  usage: SqliteUsageStore | undefined;
+  close(): Promise<void>;
+}
+
+/** The one wiring function: `gavel serve`, `gavel eval`, tests and benchmarks all build the core here. */
+export function buildCore(options: CoreOptions): Core {
+  const config = engineConfig(options.engine);
+  const bundles = loadBundles(options.bundles);
+  const ledger = new SqliteLedger(ledgerConfig(options.ledger, options.ledgerOptions));
+  const now = options.now ?? (() => new Date());
+  let usage: SqliteUsageStore | undefined;
+  try {
+    usage = options.usage === false ? undefined : new SqliteUsageStore(ledger.db, usageConfig(options.usage ?? {}));
+    const meter = usage ? new Meter(usage, now) : undefined;
+    const engine = new Engine({ config, ledger, now, ...(meter ? { meter } : {}) });
+    engine.activate(bundles);
+    return {
+      engine,
+      ledger,
+      usage,
+      close: async () => {
+        await ledger.close();
+      },
+    };
+  } catch (err) {
+    void ledger.close();
+    throw err;
+  }
+}

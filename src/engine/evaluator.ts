@@ -1,0 +1,82 @@
+import * as opaWasm from '@open-policy-agent/opa-wasm';
+import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
+
+// The package's ESM entry names only loadPolicy; the synchronous loader hangs off the default export.
+const { loadPolicySync } = (opaWasm as unknown as { default: { loadPolicySync: typeof opaWasm.loadPolicySync } }).default;
+import { GavelError } from '../errors.js';
+import type { Bundle } from '../bundles/bundle.js';
+import type { JsonObject } from './json.js';
+
+export interface EvaluatorLimits {
+  /** Initial and maximum wasm memory in 64 KiB pages; the maximum bounds what one evaluation may use. */
+  memoryInitialPages: number;
+  memoryMaxPages: number;
+}
+
+/** Raised when the wasm module traps or exhausts memory; the instance is replaced before it is raised. */
+export class EvaluationFault extends Error {
+  override readonly name = 'EvaluationFault';
+}
+
+/**
+ * One bundle's compiled module and a live instance. Evaluation in opa-wasm is
+ * synchronous, so a single instance serves every request of this process; a
+ * trap may leave its heap corrupt, so a fault swaps in a fresh instance.
+ */
+export class WasmEvaluator {
+  readonly bundle: Bundle;
+  private readonly module: WebAssembly.Module;
+  private readonly limits: EvaluatorLimits;
+  private policy: LoadedPolicy;
+  private faults = 0;
+
+  constructor(bundle: Bundle, limits: EvaluatorLimits) {
+    this.bundle = bundle;
+    this.limits = limits;
+    try {
+      this.module = new WebAssembly.Module(bundle.wasm);
+      this.policy = this.instantiate();
+    } catch (err) {
+      throw new GavelError('bundle_invalid', `bundle ${bundle.name}: wasm does not load: ${describe(err)}`, { cause: err });
+    }
+    this.checkEntrypoints();
+  }
+
+  get faultCount(): number {
+    return this.faults;
+  }
+
+  /** Returns the raw result set ([] when undefined). Throws EvaluationFault on a trap. */
+  evaluate(input: JsonObject, entrypoint: string): unknown {
+    try {
+      return this.policy.evaluate(input, entrypoint);
+    } catch (err) {
+      this.faults++;
+      this.policy = this.instantiate();
+      throw new EvaluationFault(describe(err), { cause: err });
+    }
+  }
+
+  private instantiate(): LoadedPolicy {
+    const memory = { initial: this.limits.memoryInitialPages, maximum: this.limits.memoryMaxPages };
+    const policy = loadPolicySync(this.module, memory);
+    policy.setData(this.bundle.data);
+    return policy;
+  }
+
+  private checkEntrypoints(): void {
+    const compiled = Object.keys(this.policy.entrypoints as Record<string, number>);
+    for (const entrypoint of this.bundle.entrypoints) {
+      if (!compiled.includes(entrypoint)) {
+        throw new GavelError('bundle_invalid', `bundle ${this.bundle.name}: manifest entrypoint ${entrypoint} is not in the wasm module`);
+      }
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'string') return err;
+  if (typeof err === 'object' && err !== null && 'message' in err) return String((err as { message: unknown }).message);
+  return String(err);
+}

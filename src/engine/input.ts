@@ -1,0 +1,92 @@
+import { GavelError } from '../errors.js';
+import { isJsonObject, type JsonObject } from './json.js';
+
+export interface InputLimits {
+  /** Largest accepted input document in bytes (UTF-8 JSON). */
+  maxInputBytes: number;
+  /** Deepest accepted nesting of objects and arrays. */
+  maxDepth: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Parses the `input_json` bytes of a request. Size and depth are checked on the
+ * raw bytes before JSON.parse so that a hostile document costs one linear scan.
+ */
+export function parseInputJson(bytes: Uint8Array, limits: InputLimits): JsonObject {
+  checkSize(bytes.byteLength, limits);
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new GavelError('invalid_input', 'input_json is not valid UTF-8');
+  }
+  const depth = scanDepth(text);
+  if (depth > limits.maxDepth) throw tooDeep(depth, limits);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new GavelError('invalid_input', `input_json is not valid JSON: ${(err as Error).message}`);
+  }
+  return requireObject(value);
+}
+
+/** Checks an input that arrived already structured (google.protobuf.Struct). */
+export function checkInputValue(value: unknown, limits: InputLimits): JsonObject {
+  const obj = requireObject(value);
+  const depth = valueDepth(obj, limits.maxDepth + 1);
+  if (depth > limits.maxDepth) throw tooDeep(depth, limits);
+  checkSize(Buffer.byteLength(JSON.stringify(obj)), limits);
+  return obj;
+}
+
+function requireObject(value: unknown): JsonObject {
+  if (!isJsonObject(value)) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+    throw new GavelError('invalid_input', `input must be a JSON object, got ${kind}`);
+  }
+  return value;
+}
+
+function checkSize(bytes: number, limits: InputLimits): void {
+  if (bytes > limits.maxInputBytes) {
+    throw new GavelError('input_too_large', `input is ${bytes} bytes, over the limit of ${limits.maxInputBytes} bytes`);
+  }
+}
+
+function tooDeep(depth: number, limits: InputLimits): GavelError {
+  return new GavelError('input_too_deep', `input nests ${depth} levels deep, over the limit of ${limits.maxDepth}`);
+}
+
+/** Maximum bracket depth of a JSON text, ignoring brackets inside strings. */
+export function scanDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/** Depth of a parsed value, iterative, stopping once `cap` is reached. */
+function valueDepth(root: unknown, cap: number): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    max = Math.max(max, depth);
+    if (max >= cap) return max;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return max;
+}

@@ -1,0 +1,50 @@
+import { GavelError } from '../errors.js';
+import type { Bundle } from '../bundles/bundle.js';
+import { WasmEvaluator, type EvaluatorLimits } from './evaluator.js';
+
+/**
+ * The active bundle set: entrypoint -> evaluator. `activate` builds every
+ * evaluator first and swaps the whole map in one assignment, so a request sees
+ * either the old set or the new one, never a mix, and a failing bundle leaves
+ * the last good set in place.
+ */
+export class PolicySet {
+  private byEntrypoint = new Map<string, WasmEvaluator>();
+  private active: Bundle[] = [];
+  private readonly limits: EvaluatorLimits;
+
+  constructor(limits: EvaluatorLimits) {
+    this.limits = limits;
+  }
+
+  activate(bundles: Bundle[]): void {
+    const next = new Map<string, WasmEvaluator>();
+    for (const bundle of bundles) {
+      const evaluator = new WasmEvaluator(bundle, this.limits);
+      for (const entrypoint of bundle.entrypoints) next.set(entrypoint, evaluator);
+    }
+    this.byEntrypoint = next;
+    this.active = bundles;
+  }
+
+  get ready(): boolean {
+    return this.byEntrypoint.size > 0;
+  }
+
+  get bundles(): readonly Bundle[] {
+    return this.active;
+  }
+
+  entrypoints(): string[] {
+    return [...this.byEntrypoint.keys()].sort();
+  }
+
+  resolve(entrypoint: string): WasmEvaluator {
+    if (!this.ready) throw new GavelError('not_ready', 'no policy bundle is active yet');
+    const evaluator = this.byEntrypoint.get(entrypoint);
+    if (!evaluator) {
+      throw new GavelError('unknown_entrypoint', `unknown policy entrypoint "${entrypoint}"; known: ${this.entrypoints().join(', ')}`);
+    }
+    return evaluator;
+  }
+}

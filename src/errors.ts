@@ -1,0 +1,70 @@
+/**
+ * The one registry of gavel's stable error codes and service reason codes.
+ *
+ * Errors carry a stable `code`; the transport maps codes to gRPC status at the
+ * edge (transport/status.ts) and nothing else in the core knows about gRPC.
+ * The README's "Error codes" and "Service reason codes" tables are checked
+ * against these lists by test/errors-doc.test.ts.
+ */
+
+/** Transport-neutral status names; the values match the gRPC code names. */
+export type StatusName =
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'RESOURCE_EXHAUSTED'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
+  | 'UNAVAILABLE'
+  | 'FAILED_PRECONDITION'
+  | 'INTERNAL';
+
+export const ERROR_CODES = {
+  invalid_input: { status: 'INVALID_ARGUMENT', doc: 'The input is not a UTF-8 JSON object, or both/neither input forms were sent.' },
+  input_too_large: { status: 'RESOURCE_EXHAUSTED', doc: 'The input exceeds `engine.maxInputBytes` (default 1 MiB).' },
+  input_too_deep: { status: 'INVALID_ARGUMENT', doc: 'The input nests deeper than `engine.maxDepth` (default 64).' },
+  unknown_entrypoint: { status: 'NOT_FOUND', doc: 'No active bundle declares the requested entrypoint; the message lists the known ones.' },
+  not_ready: { status: 'UNAVAILABLE', doc: 'No bundle is active yet.' },
+  ledger_unavailable: { status: 'UNAVAILABLE', doc: 'The ledger append failed; no answer is given without its record.' },
+  decision_not_found: { status: 'NOT_FOUND', doc: 'No ledger entry has that decision id.' },
+  invalid_query: { status: 'INVALID_ARGUMENT', doc: 'An audit query filter is malformed (bad time, bad decision name, bad limit).' },
+  invalid_report: { status: 'INVALID_ARGUMENT', doc: 'A usage report is missing attribution or carries negative or malformed numbers.' },
+  report_conflict: { status: 'FAILED_PRECONDITION', doc: 'A usage report for a decision id was already settled with different numbers.' },
+  bundle_invalid: { status: 'FAILED_PRECONDITION', doc: 'A bundle failed to load or verify; the previous bundle set stays active.' },
+  config_invalid: { status: 'INVALID_ARGUMENT', doc: 'A configuration value is invalid; the message names the key.' },
+  internal: { status: 'INTERNAL', doc: 'An unexpected fault; details go to the log, not the wire.' },
+} as const satisfies Record<string, { status: StatusName; doc: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Reason codes the service itself emits (policies add their own). */
+export const SERVICE_REASON_CODES = {
+  policy_error: 'The policy result broke the result contract; the decision is DENY.',
+  no_decision: 'The policy result was undefined; the decision is DENY.',
+  evaluation_error: 'Evaluation trapped or ran out of memory; the decision is DENY and the evaluator is replaced.',
+} as const;
+
+export type ServiceReasonCode = keyof typeof SERVICE_REASON_CODES;
+
+export class GavelError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GavelError';
+    this.code = code;
+  }
+
+  get status(): StatusName {
+    return ERROR_CODES[this.code].status;
+  }
+}
+
+export function isGavelError(err: unknown): err is GavelError {
+  return err instanceof GavelError;
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'object' && err !== null && 'message' in err) return String((err as { message: unknown }).message);
+  return String(err);
+}

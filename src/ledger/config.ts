@@ -1,0 +1,44 @@
+import { oneOf, positiveInt } from '../config.js';
+import { stripUndefined } from '../engine/config.js';
+
+export type Durability = 'normal' | 'full';
+
+export interface LedgerConfig {
+  /** SQLite file; ":memory:" for tests. */
+  path: string;
+  /**
+   * normal: WAL + synchronous=NORMAL — a committed entry survives the process being killed
+   *         (it is in the WAL, handed to the OS) but the last transactions may be lost on power loss.
+   * full:   WAL + synchronous=FULL — every commit is fsynced before the answer leaves; survives power loss.
+   */
+  durability: Durability;
+  /** Most entries written in one group-commit transaction. */
+  maxBatch: number;
+  /** Sign a checkpoint after this many new entries ... */
+  checkpointEvery: number;
+  /** ... or after this many seconds when there are new entries (and always on close). */
+  checkpointSeconds: number;
+  /** Ed25519 private key (PKCS#8 PEM); created on first start. Default: <path>.key. */
+  keyPath?: string;
+}
+
+export const LEDGER_DEFAULTS: Omit<LedgerConfig, 'path'> = {
+  durability: 'normal',
+  maxBatch: 1024,
+  checkpointEvery: 1000,
+  checkpointSeconds: 10,
+};
+
+export function ledgerConfig(path: string, overrides: Partial<Omit<LedgerConfig, 'path'>> = {}): LedgerConfig {
+  const c: LedgerConfig = { ...LEDGER_DEFAULTS, ...stripUndefined(overrides), path };
+  oneOf('ledger.durability', c.durability, ['normal', 'full'] as const);
+  positiveInt('ledger.maxBatch', c.maxBatch);
+  positiveInt('ledger.checkpointEvery', c.checkpointEvery);
+  positiveInt('ledger.checkpointSeconds', c.checkpointSeconds);
+  return c;
+}
+
+export function defaultKeyPath(c: LedgerConfig): string | undefined {
+  if (c.keyPath) return c.keyPath;
+  return c.path === ':memory:' ? undefined : `${c.path}.key`;
+}

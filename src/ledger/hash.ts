@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../bundles/digest.js';
+import type { JsonObject } from '../engine/json.js';
+
+/**
+ * What exactly is hashed (the canonical form, written next to the hash):
+ *
+ *   payload_hash = hex(SHA-256( salt(16 raw bytes) || UTF-8(JCS(payload)) ))
+ *   entry_hash   = hex(SHA-256( prev_hash(32 raw bytes) || UTF-8(JCS(header)) ))
+ *
+ * JCS is RFC 8785 canonical JSON. `header` is the object built by
+ * `chainHeader` below — every indexed column of the entry, including seq,
+ * payload_hash and prev_hash (hex). The first entry's prev_hash is 32 zero
+ * bytes (GENESIS_HASH). Payloads sit in their own table so that a retention
+ * job can erase one while its payload_hash, and so the chain, still verifies.
+ */
+export const GENESIS_HASH = '0'.repeat(64);
+export const HEADER_VERSION = 1;
+
+/** Header fields of one entry, as stored in the `entries` table. */
+export interface ChainHeader {
+  v: number;
+  seq: number;
+  decision_id: string;
+  time: string;
+  subject_id: string;
+  subject_type: string;
+  team: string;
+  cost_center: string;
+  action_type: string;
+  resource: string;
+  decision: string;
+  reason_codes: string[];
+  bundle: string;
+  revision: string;
+  digest: string;
+  entrypoint: string;
+  request_id: string;
+  caller: string;
+  payload_hash: string;
+  prev_hash: string;
+}
+
+export function payloadHash(salt: Uint8Array, payloadJcs: string): string {
+  return createHash('sha256').update(salt).update(payloadJcs, 'utf8').digest('hex');
+}
+
+export function entryHash(header: ChainHeader): string {
+  return createHash('sha256').update(Buffer.from(header.prev_hash, 'hex')).update(canonicalJson(header), 'utf8').digest('hex');
+}
+
+export function canonicalPayload(payload: JsonObject): string {
+  return canonicalJson(payload);
+}

@@ -1,0 +1,166 @@
+import type { Database } from 'better-sqlite3';
+import { GavelError } from '../errors.js';
+import type { JsonObject } from '../engine/json.js';
+
+export interface QueryFilter {
+  subject?: string;
+  team?: string;
+  action?: string;
+  decision?: string;
+  /** RFC 3339 time, or a duration back from now such as 15m, 24h, 7d. */
+  since?: string;
+  until?: string;
+  revision?: string;
+  decisionId?: string;
+  limit?: number;
+  /** asc: oldest first (timelines); desc: newest first (the default). */
+  order?: 'asc' | 'desc';
+}
+
+export interface EntrySummary {
+  seq: number;
+  decisionId: string;
+  time: string;
+  subjectId: string;
+  subjectType: string;
+  team: string;
+  costCenter: string;
+  actionType: string;
+  resource: string;
+  decision: string;
+  reasonCodes: string[];
+  bundle: string;
+  revision: string;
+  digest: string;
+  entrypoint: string;
+  requestId: string;
+  caller: string;
+  payloadHash: string;
+  prevHash: string;
+  entryHash: string;
+}
+
+export interface EntryDetail extends EntrySummary {
+  /** The stored (redacted) payload, or null when a retention job erased it. */
+  payload: JsonObject | null;
+  salt: string | null;
+}
+
+export const DEFAULT_QUERY_LIMIT = 100;
+export const MAX_QUERY_LIMIT = 100_000;
+const DECISIONS = ['allow', 'deny', 'require_approval', 'redact'];
+
+/** Builds the WHERE clause; every filter is served by an index on (column, seq). */
+function where(filter: QueryFilter, now: Date): { sql: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  const eq = (column: string, value: string | undefined) => {
+    if (value === undefined || value === '') return;
+    clauses.push(`${column} = ?`);
+    params.push(value);
+  };
+  eq('subject_id', filter.subject);
+  eq('team', filter.team);
+  eq('action_type', filter.action);
+  eq('decision', filter.decision ? parseDecision(filter.decision) : undefined);
+  eq('revision', filter.revision);
+  eq('decision_id', filter.decisionId);
+  if (filter.since) {
+    clauses.push('time_ms >= ?');
+    params.push(parseTime(filter.since, now, 'since'));
+  }
+  if (filter.until) {
+    clauses.push('time_ms < ?');
+    params.push(parseTime(filter.until, now, 'until'));
+  }
+  return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+export function parseDecision(text: string): string {
+  const normal = text.toLowerCase().replace(/^decision_/, '');
+  if (!DECISIONS.includes(normal)) throw new GavelError('invalid_query', `decision must be one of ${DECISIONS.join(', ')}, got "${text}"`);
+  return normal;
+}
+
+export function parseTime(text: string, now: Date, key: string): number {
+  const duration = /^(\d+)(s|m|h|d)$/.exec(text);
+  if (duration) {
+    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[duration[2] as 's' | 'm' | 'h' | 'd'];
+    return now.getTime() - Number(duration[1]) * unit;
+  }
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new GavelError('invalid_query', `${key} must be an RFC 3339 time or a duration like 24h, got "${text}"`);
+  return ms;
+}
+
+function limitOf(filter: QueryFilter): number {
+  const limit = filter.limit ?? DEFAULT_QUERY_LIMIT;
+  if (!Number.isInteger(limit) || limit <= 0 || limit > MAX_QUERY_LIMIT) {
+    throw new GavelError('invalid_query', `limit must be an integer between 1 and ${MAX_QUERY_LIMIT}, got ${limit}`);
+  }
+  return limit;
+}
+
+/** Streams matching entries (headers only), newest first unless order is asc. */
+export function* queryEntries(db: Database, filter: QueryFilter, now = new Date()): Generator<EntrySummary> {
+  const { sql, params } = where(filter, now);
+  const order = filter.order === 'asc' ? 'ASC' : 'DESC';
+  const stmt = db.prepare(`SELECT * FROM entries ${sql} ORDER BY seq ${order} LIMIT ?`);
+  for (const row of stmt.iterate(...params, limitOf(filter))) yield summaryOf(row as EntryRow);
+}
+
+export function getEntry(db: Database, decisionId: string): EntryDetail | undefined {
+  const row = db
+    .prepare('SELECT e.*, p.salt AS salt, p.body AS body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.decision_id = ?')
+    .get(decisionId) as (EntryRow & { salt: Buffer | null; body: string | null }) | undefined;
+  if (!row) return undefined;
+  return { ...summaryOf(row), payload: row.body === null ? null : (JSON.parse(row.body) as JsonObject), salt: row.salt?.toString('hex') ?? null };
+}
+
+interface EntryRow {
+  seq: number;
+  decision_id: string;
+  time: string;
+  subject_id: string;
+  subject_type: string;
+  team: string;
+  cost_center: string;
+  action_type: string;
+  resource: string;
+  decision: string;
+  reason_codes: string;
+  bundle: string;
+  revision: string;
+  digest: string;
+  entrypoint: string;
+  request_id: string;
+  caller: string;
+  payload_hash: string;
+  prev_hash: string;
+  entry_hash: string;
+}
+
+function summaryOf(r: EntryRow): EntrySummary {
+  return {
+    seq: r.seq,
+    decisionId: r.decision_id,
+    time: r.time,
+    subjectId: r.subject_id,
+    subjectType: r.subject_type,
+    team: r.team,
+    costCenter: r.cost_center,
+    actionType: r.action_type,
+    resource: r.resource,
+    decision: r.decision,
+    reasonCodes: JSON.parse(r.reason_codes) as string[],
+    bundle: r.bundle,
+    revision: r.revision,
+    digest: r.digest,
+    entrypoint: r.entrypoint,
+    requestId: r.request_id,
+    caller: r.caller,
+    payloadHash: r.payload_hash,
+    prevHash: r.prev_hash,
+    entryHash: r.entry_hash,
+  };
+}

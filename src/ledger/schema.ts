@@ -1,0 +1,60 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Tables: `entries` (the chain headers, indexed for audit queries), `payloads`
+ * (salted, redacted content, one per entry), `checkpoints` (signed notes), `meta`.
+ * Triggers abort UPDATE and DELETE. They stop mistakes, not attackers: someone
+ * who can write the file can drop them, which is what the hash chain and the
+ * signed checkpoints detect.
+ */
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+  seq INTEGER PRIMARY KEY,
+  decision_id TEXT NOT NULL,
+  time TEXT NOT NULL,
+  time_ms INTEGER NOT NULL,
+  subject_id TEXT NOT NULL,
+  subject_type TEXT NOT NULL,
+  team TEXT NOT NULL,
+  cost_center TEXT NOT NULL,
+  action_type TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  reason_codes TEXT NOT NULL,
+  bundle TEXT NOT NULL,
+  revision TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  entrypoint TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  caller TEXT NOT NULL,
+  payload_hash TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  entry_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS payloads (seq INTEGER PRIMARY KEY, salt BLOB NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, head_hash TEXT NOT NULL, time TEXT NOT NULL, note TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS entries_decision_id ON entries(decision_id);
+CREATE INDEX IF NOT EXISTS entries_subject ON entries(subject_id, seq);
+CREATE INDEX IF NOT EXISTS entries_team ON entries(team, seq);
+CREATE INDEX IF NOT EXISTS entries_action ON entries(action_type, seq);
+CREATE INDEX IF NOT EXISTS entries_decision ON entries(decision, seq);
+CREATE INDEX IF NOT EXISTS entries_revision ON entries(revision, seq);
+CREATE INDEX IF NOT EXISTS entries_time ON entries(time_ms);
+CREATE INDEX IF NOT EXISTS entries_subject_time ON entries(subject_id, time_ms);
+`;
+
+const APPEND_ONLY_TABLES = ['entries', 'payloads', 'checkpoints'];
+
+export function appendOnlyTriggers(): string {
+  return APPEND_ONLY_TABLES.map(
+    (t) => `
+CREATE TRIGGER IF NOT EXISTS ${t}_no_update BEFORE UPDATE ON ${t} BEGIN SELECT RAISE(ABORT, '${t} are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS ${t}_no_delete BEFORE DELETE ON ${t} BEGIN SELECT RAISE(ABORT, '${t} are append-only'); END;`,
+  ).join('\n');
+}
+
+export function migrate(db: Database): void {
+  db.exec(DDL);
+  db.exec(appendOnlyTriggers());
+}

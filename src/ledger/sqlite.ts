@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { GavelError } from '../errors.js';
+import { signCheckpoint, type Checkpoint } from './checkpoint.js';
+import { defaultKeyPath, type LedgerConfig } from './config.js';
+import { canonicalPayload, entryHash, GENESIS_HASH, HEADER_VERSION, payloadHash, type ChainHeader } from './hash.js';
+import { ephemeralKey, loadOrCreateKey, type SigningKey } from './keys.js';
+import { migrate } from './schema.js';
+import type { DecisionRecord, Ledger, Receipt } from './types.js';
+
+interface Pending {
+  record: DecisionRecord;
+  resolve: (receipt: Receipt) => void;
+  reject: (err: unknown) => void;
+}
+
+export function openDatabase(path: string, durability: LedgerConfig['durability']): Database.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+/**
+ * The embedded ledger. Appends queue up and are written by one group commit per
+ * event-loop turn (up to maxBatch per transaction); each caller's promise
+ * settles only after its transaction commits, so no answer leaves unrecorded.
+ */
+export class SqliteLedger implements Ledger {
+  readonly db: Database.Database;
+  readonly origin: string;
+  readonly key: SigningKey;
+  private readonly config: LedgerConfig;
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private closed = false;
+  private head: { seq: number; hash: string };
+  private lastCheckpointSize: number;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly insertEntry: Database.Statement;
+  private readonly insertPayload: Database.Statement;
+  /** Test hook: when set, the next flush fails as a full disk would. */
+  failNextFlush: Error | undefined;
+
+  constructor(config: LedgerConfig) {
+    this.config = config;
+    this.db = openDatabase(config.path, config.durability);
+    migrate(this.db);
+    this.origin = `gavel.ledger/${this.ledgerId()}`;
+    const keyPath = defaultKeyPath(config);
+    this.key = keyPath ? loadOrCreateKey(keyPath, this.origin) : ephemeralKey(this.origin);
+    this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('public_key', ?)`).run(this.key.publicKey.export({ type: 'spki', format: 'pem' }));
+    const row = this.db.prepare('SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1').get() as { seq: number; entry_hash: string } | undefined;
+    this.head = row ? { seq: row.seq, hash: row.entry_hash } : { seq: 0, hash: GENESIS_HASH };
+    const cp = this.db.prepare('SELECT MAX(size) AS size FROM checkpoints').get() as { size: number | null };
+    this.lastCheckpointSize = cp.size ?? 0;
+    this.insertEntry = this.db.prepare(`INSERT INTO entries VALUES (@seq, @decision_id, @time, @time_ms, @subject_id, @subject_type, @team,
+      @cost_center, @action_type, @resource, @decision, @reason_codes, @bundle, @revision, @digest, @entrypoint, @request_id, @caller,
+      @payload_hash, @prev_hash, @entry_hash)`);
+    this.insertPayload = this.db.prepare('INSERT INTO payloads(seq, salt, body) VALUES (?, ?, ?)');
+    this.timer = setInterval(() => this.checkpointIfBehind(), config.checkpointSeconds * 1000);
+    this.timer.unref();
+  }
+
+  get size(): number {
+    return this.head.seq;
+  }
+
+  get headHash(): string {
+    return this.head.hash;
+  }
+
+  append(record: DecisionRecord): Promise<Receipt> {
+    if (this.closed) return Promise.reject(new GavelError('ledger_unavailable', 'the ledger is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ record, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Writes everything queued, one transaction per maxBatch entries. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.closed) return;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.config.maxBatch);
+      this.writeBatch(batch);
+    }
+    if (this.head.seq - this.lastCheckpointSize >= this.config.checkpointEvery) this.checkpoint();
+  }
+
+  private writeBatch(batch: Pending[]): void {
+    let head = this.head;
+    const receipts: Receipt[] = [];
+    try {
+      this.db.transaction(() => {
+        if (this.failNextFlush) throw this.failNextFlush;
+        for (const { record } of batch) {
+          head = this.writeEntry(record, head);
+          receipts.push({ seq: head.seq, entryHash: head.hash });
+        }
+      })();
+    } catch (err) {
+      this.failNextFlush = undefined;
+      const failure = new GavelError('ledger_unavailable', 'the decision could not be recorded in the ledger; no answer is given', { cause: err });
+      for (const p of batch) p.reject(failure);
+      return;
+    }
+    this.head = head;
+    batch.forEach((p, i) => p.resolve(receipts[i]!));
+  }
+
+  private writeEntry(r: DecisionRecord, prev: { seq: number; hash: string }): { seq: number; hash: string } {
+    const body = canonicalPayload(r.payload);
+    const header: ChainHeader = {
+      v: HEADER_VERSION,
+      seq: prev.seq + 1,
+      decision_id: r.decisionId,
+      time: r.time,
+      subject_id: r.subjectId,
+      subject_type: r.subjectType,
+      team: r.team,
+      cost_center: r.costCenter,
+      action_type: r.actionType,
+      resource: r.resource,
+      decision: r.decision,
+      reason_codes: r.reasonCodes,
+      bundle: r.bundle,
+      revision: r.revision,
+      digest: r.digest,
+      entrypoint: r.entrypoint,
+      request_id: r.requestId,
+      caller: r.caller,
+      payload_hash: payloadHash(r.salt, body),
+      prev_hash: prev.hash,
+    };
+    const hash = entryHash(header);
+    this.insertEntry.run({ ...header, reason_codes: JSON.stringify(header.reason_codes), time_ms: Date.parse(r.time), entry_hash: hash });
+    this.insertPayload.run(header.seq, Buffer.from(r.salt), body);
+    return { seq: header.seq, hash };
+  }
+
+  /** Signs and stores a checkpoint of the current head; returns the note. */
+  checkpoint(): string | undefined {
+    if (this.head.seq === 0) return undefined;
+    const c: Checkpoint = { origin: this.origin, size: this.head.seq, headHash: this.head.hash, time: new Date().toISOString() };
+    const note = signCheckpoint(c, this.key);
+    this.db.prepare('INSERT OR IGNORE INTO checkpoints(size, head_hash, time, note) VALUES (?, ?, ?, ?)').run(c.size, c.headHash, c.time, note);
+    this.lastCheckpointSize = c.size;
+    return note;
+  }
+
+  private checkpointIfBehind(): void {
+    if (this.closed || this.head.seq === this.lastCheckpointSize) return;
+    try {
+      this.checkpoint();
+    } catch {
+      // A failed periodic checkpoint is retried on the next tick and at close.
+    }
+  }
+
+  latestCheckpoint(): string | undefined {
+    const row = this.db.prepare('SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1').get() as { note: string } | undefined;
+    return row?.note;
+  }
+
+  private ledgerId(): string {
+    this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('ledger_id', ?)`).run(randomUUID());
+    return (this.db.prepare(`SELECT value FROM meta WHERE key = 'ledger_id'`).get() as { value: string }).value;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.queue.length > 0) this.flush();
+    this.closed = true;
+    clearInterval(this.timer);
+    if (this.head.seq !== this.lastCheckpointSize) this.checkpoint();
+    this.db.close();
+  }
+}

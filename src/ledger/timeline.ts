@@ -1,0 +1,64 @@
+import type { Database } from 'better-sqlite3';
+import { GavelError } from '../errors.js';
+import { isJsonObject, type JsonValue } from '../engine/json.js';
+import { getEntry, queryEntries, type QueryFilter } from './query.js';
+
+export interface TimelineEvent {
+  seq: number;
+  time: string;
+  decisionId: string;
+  subjectId: string;
+  action: string;
+  resource: string;
+  decision: string;
+  /** "rule (code)" of every rule that fired. */
+  rules: string[];
+  /** Reason codes seen here for the first time in this timeline that are not plain allows: a threshold crossed, a new kind of denial. */
+  crossed: string[];
+  /** Week tokens used by the subject when this was decided, when the decision saw usage. */
+  weekTokens?: number;
+}
+
+/**
+ * The incident timeline for one subject or team, oldest first: what happened,
+ * which rules fired, and where the answers changed (a budget rung reached, a
+ * limit crossed, a new denial reason).
+ */
+export function timeline(db: Database, filter: Pick<QueryFilter, 'subject' | 'team' | 'since' | 'until' | 'limit'>): TimelineEvent[] {
+  if (!filter.subject && !filter.team) throw new GavelError('invalid_query', 'timeline needs --subject or --team');
+  const seen = new Set<string>();
+  const events: TimelineEvent[] = [];
+  for (const entry of queryEntries(db, { ...filter, order: 'asc', limit: filter.limit ?? 10_000 })) {
+    const detail = getEntry(db, entry.decisionId);
+    const result = detail?.payload?.result;
+    const reasons = isJsonObject(result) && Array.isArray(result.reasons) ? result.reasons.filter(isJsonObject) : [];
+    const crossed: string[] = [];
+    for (const r of reasons) {
+      const code = String(r.code);
+      if (r.effect !== 'allow' || code !== 'allowed') {
+        if (!seen.has(code) && code !== 'allowed') crossed.push(code);
+        seen.add(code);
+      }
+    }
+    events.push({
+      seq: entry.seq,
+      time: entry.time,
+      decisionId: entry.decisionId,
+      subjectId: entry.subjectId,
+      action: entry.actionType,
+      resource: entry.resource,
+      decision: entry.decision,
+      rules: reasons.map((r) => `${String(r.rule)} (${String(r.code)})`),
+      crossed,
+      ...weekTokens(detail?.payload?.input),
+    });
+  }
+  return events;
+}
+
+function weekTokens(input: JsonValue | undefined): { weekTokens?: number } {
+  const path = ['context', 'usage', 'subject', 'week', 'tokens'];
+  let node: JsonValue | undefined = input;
+  for (const key of path) node = isJsonObject(node) ? node[key] : undefined;
+  return typeof node === 'number' ? { weekTokens: node } : {};
+}

@@ -1,0 +1,194 @@
+import type { Database } from 'better-sqlite3';
+import { CheckpointError, verifyCheckpoint, type Checkpoint } from './checkpoint.js';
+import { entryHash, GENESIS_HASH, HEADER_VERSION, payloadHash, type ChainHeader } from './hash.js';
+import type { VerifierKey } from './keys.js';
+
+export type FailureKind =
+  | 'entry_missing'
+  | 'entry_inserted'
+  | 'order_changed'
+  | 'chain_broken'
+  | 'payload_missing'
+  | 'payload_changed'
+  | 'header_changed'
+  | 'checkpoint_invalid'
+  | 'tail_truncated'
+  | 'history_rewritten';
+
+export interface VerifyFailure {
+  seq: number;
+  kind: FailureKind;
+  message: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  entries: number;
+  headHash: string;
+  checkpointsChecked: number;
+  failure?: VerifyFailure;
+}
+
+export interface VerifyOptions {
+  /** Key that must have signed every checkpoint. */
+  key: VerifierKey;
+  /** An exported checkpoint (signed note) the ledger must still extend. */
+  externalCheckpoint?: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+interface Row extends Omit<ChainHeader, 'v' | 'reason_codes'> {
+  reason_codes: string;
+  time_ms: number;
+  entry_hash: string;
+  salt: Buffer | null;
+  body: string | null;
+}
+
+class Failed extends Error {
+  constructor(readonly failure: VerifyFailure) {
+    super(failure.message);
+  }
+}
+
+function fail(seq: number, kind: FailureKind, message: string): never {
+  throw new Failed({ seq, kind, message: `seq ${seq}: ${message}` });
+}
+
+/** What the walk keeps: the last two hashes and the hashes at checkpointed sizes (not all of them: 10M entries must fit). */
+interface ChainState {
+  size: number;
+  head: string;
+  beforeHead: string | undefined;
+  wanted: Set<number>;
+  atSize: Map<number, string>;
+}
+
+/**
+ * Recomputes every payload hash and the whole chain, then checks every stored
+ * checkpoint (and an optional exported one) against it. Stops at the first
+ * problem and names its seq and kind.
+ */
+export function verifyLedger(db: Database, options: VerifyOptions): VerifyReport {
+  const total = (db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n;
+  const notes = db.prepare('SELECT size, note FROM checkpoints ORDER BY size').all() as Array<{ size: number; note: string }>;
+  const external = options.externalCheckpoint;
+  const wanted = new Set(notes.map((n) => n.size));
+  const state: ChainState = { size: 0, head: GENESIS_HASH, beforeHead: undefined, wanted, atSize: new Map([[0, GENESIS_HASH]]) };
+  let checkpointsChecked = 0;
+  try {
+    // Parse the exported checkpoint first so its size is remembered during the walk.
+    const externalCp = external === undefined ? undefined : verifiedCheckpoint(external, options.key, 0);
+    if (externalCp) wanted.add(externalCp.size);
+    walkChain(db, total, state, options.onProgress);
+    checkpointsChecked = checkStored(notes, state, options.key);
+    if (externalCp) {
+      checkAgainstChain(externalCp, state, 0);
+      checkpointsChecked++;
+    }
+  } catch (err) {
+    if (!(err instanceof Failed)) throw err;
+    return { ok: false, entries: state.size, headHash: state.head, checkpointsChecked, failure: err.failure };
+  }
+  return { ok: true, entries: state.size, headHash: state.head, checkpointsChecked };
+}
+
+function walkChain(db: Database, total: number, state: ChainState, onProgress?: (done: number, total: number) => void): void {
+  const rows = db
+    .prepare('SELECT e.*, p.salt AS salt, p.body AS body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq')
+    .iterate() as IterableIterator<Row>;
+  let current = rows.next();
+  while (!current.done) {
+    const next = rows.next();
+    checkRow(current.value, next.done ? undefined : next.value, state);
+    state.beforeHead = state.head;
+    state.head = current.value.entry_hash;
+    state.size++;
+    if (state.wanted.has(state.size)) state.atSize.set(state.size, state.head);
+    if (onProgress && state.size % 10000 === 0) onProgress(state.size, total);
+    current = next;
+  }
+  onProgress?.(state.size, total);
+}
+
+function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
+  const expectedSeq = state.size + 1;
+  if (row.seq > expectedSeq) fail(expectedSeq, 'entry_missing', `entry is missing (the next entry present is seq ${row.seq})`);
+  if (row.prev_hash !== state.head) classifyBrokenLink(row, next, state);
+  if (row.body === null || row.salt === null) fail(row.seq, 'payload_missing', 'the payload row is missing');
+  const actualPayload = payloadHash(row.salt, row.body);
+  if (actualPayload !== row.payload_hash) {
+    fail(row.seq, 'payload_changed', `payload changed: payload_hash recorded ${row.payload_hash}, recomputed ${actualPayload}`);
+  }
+  const actualEntry = entryHash(headerOf(row));
+  if (actualEntry !== row.entry_hash || row.time_ms !== Date.parse(row.time)) {
+    fail(row.seq, 'header_changed', `header changed: entry_hash recorded ${row.entry_hash}, recomputed ${actualEntry}`);
+  }
+}
+
+/** The row does not link to its predecessor: say whether it was reordered, inserted, or simply broken. */
+function classifyBrokenLink(row: Row, next: Row | undefined, state: ChainState): never {
+  if (next && next.prev_hash === state.head && row.prev_hash === next.entry_hash) {
+    fail(row.seq, 'order_changed', `entries ${row.seq} and ${next.seq} are in swapped order`);
+  }
+  if (state.beforeHead !== undefined && row.prev_hash === state.beforeHead) {
+    fail(row.seq - 1, 'entry_inserted', `entry was inserted: entry ${row.seq} links past it to entry ${row.seq - 2}`);
+  }
+  if (next && next.prev_hash === state.head) fail(row.seq, 'entry_inserted', `entry was inserted: entry ${next.seq} links past it`);
+  fail(row.seq, 'chain_broken', `prev_hash recorded ${row.prev_hash}, expected ${state.head}`);
+}
+
+export function headerOf(row: Omit<Row, 'salt' | 'body'>): ChainHeader {
+  return {
+    v: HEADER_VERSION,
+    seq: row.seq,
+    decision_id: row.decision_id,
+    time: row.time,
+    subject_id: row.subject_id,
+    subject_type: row.subject_type,
+    team: row.team,
+    cost_center: row.cost_center,
+    action_type: row.action_type,
+    resource: row.resource,
+    decision: row.decision,
+    reason_codes: JSON.parse(row.reason_codes) as string[],
+    bundle: row.bundle,
+    revision: row.revision,
+    digest: row.digest,
+    entrypoint: row.entrypoint,
+    request_id: row.request_id,
+    caller: row.caller,
+    payload_hash: row.payload_hash,
+    prev_hash: row.prev_hash,
+  };
+}
+
+function checkStored(notes: Array<{ size: number; note: string }>, state: ChainState, key: VerifierKey): number {
+  let lastGood = 0;
+  for (const { size, note } of notes) {
+    const c = verifiedCheckpoint(note, key, size);
+    if (c.size !== size) fail(size, 'checkpoint_invalid', `checkpoint row ${size} holds a note for size ${c.size}`);
+    checkAgainstChain(c, state, lastGood);
+    lastGood = c.size;
+  }
+  return notes.length;
+}
+
+function verifiedCheckpoint(note: string, key: VerifierKey, at: number): Checkpoint {
+  try {
+    return verifyCheckpoint(note, key);
+  } catch (err) {
+    if (err instanceof CheckpointError) fail(at, 'checkpoint_invalid', err.message);
+    throw err;
+  }
+}
+
+function checkAgainstChain(c: Checkpoint, state: ChainState, lastGood: number): void {
+  if (c.size > state.size) {
+    fail(state.size + 1, 'tail_truncated', `ledger ends at ${state.size} entries but a signed checkpoint commits to ${c.size}; entries ${state.size + 1}..${c.size} are missing`);
+  }
+  const actual = state.atSize.get(c.size);
+  if (actual !== c.headHash) {
+    fail(c.size, 'history_rewritten', `entry ${c.size} has hash ${actual} but the signed checkpoint says ${c.headHash}; history was rewritten between seq ${lastGood + 1} and ${c.size}`);
+  }
+}

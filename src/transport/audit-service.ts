@@ -1,0 +1,117 @@
+import type * as grpc from '@grpc/grpc-js';
+import { GavelError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { parseCheckpoint } from '../ledger/checkpoint.js';
+import { formatVerifierKey, parseVerifierKey } from '../ledger/keys.js';
+import { getEntry, queryEntries, type EntrySummary, type QueryFilter } from '../ledger/query.js';
+import type { SqliteLedger } from '../ledger/sqlite.js';
+import { verifyLedger } from '../ledger/verify.js';
+import { canonicalJson } from '../bundles/digest.js';
+import { toServiceError } from './status.js';
+
+interface QueryMessage {
+  subject: string;
+  team: string;
+  action: string;
+  decision: string;
+  since: string;
+  until: string;
+  revision: string;
+  decision_id: string;
+  limit: number;
+  ascending: boolean;
+}
+
+export function auditService(ledger: SqliteLedger, log: Logger): grpc.UntypedServiceImplementation {
+  const unary =
+    <Req>(fn: (req: Req) => unknown) =>
+    (call: grpc.ServerUnaryCall<Req, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      try {
+        callback(null, fn(call.request));
+      } catch (err) {
+        callback(toServiceError(err, log));
+      }
+    };
+  return {
+    QueryDecisions: (call: grpc.ServerWritableStream<QueryMessage, unknown>) => {
+      try {
+        for (const entry of queryEntries(ledger.db, filterOf(call.request))) {
+          if (call.cancelled) break;
+          call.write(entryMessage(entry));
+        }
+        call.end();
+      } catch (err) {
+        call.destroy(toServiceError(err, log) as grpc.ServiceError);
+      }
+    },
+    GetDecision: unary((req: { decision_id: string }) => {
+      if (!req.decision_id) throw new GavelError('invalid_query', 'decision_id is required');
+      const entry = getEntry(ledger.db, req.decision_id);
+      if (!entry) throw new GavelError('decision_not_found', `no decision ${req.decision_id} in the ledger`);
+      return {
+        entry: entryMessage(entry),
+        payload_json: entry.payload ? Buffer.from(canonicalJson(entry.payload)) : Buffer.alloc(0),
+        salt: entry.salt ?? '',
+        payload_erased: entry.payload === null,
+      };
+    }),
+    Verify: unary((req: { checkpoint: string }) => {
+      // The server verifies with its own key; an auditor who distrusts the server verifies the file offline with `gavel audit verify --pubkey`.
+      const key = parseVerifierKey(formatVerifierKey(ledger.key));
+      const report = verifyLedger(ledger.db, { key, ...(req.checkpoint ? { externalCheckpoint: req.checkpoint } : {}) });
+      return {
+        ok: report.ok,
+        entries: report.entries,
+        head_hash: report.headHash,
+        checkpoints_checked: report.checkpointsChecked,
+        failed_seq: report.failure?.seq ?? 0,
+        failure_kind: report.failure?.kind ?? '',
+        message: report.failure?.message ?? 'ledger verified',
+      };
+    }),
+    LatestCheckpoint: unary(() => {
+      const note = ledger.latestCheckpoint() ?? '';
+      const parsed = note ? parseCheckpoint(note).checkpoint : undefined;
+      return { note, size: parsed?.size ?? 0, head_hash: parsed?.headHash ?? '', verifier_key: formatVerifierKey(ledger.key) };
+    }),
+  };
+}
+
+function filterOf(m: QueryMessage): QueryFilter {
+  const f: QueryFilter = { order: m.ascending ? 'asc' : 'desc' };
+  if (m.subject) f.subject = m.subject;
+  if (m.team) f.team = m.team;
+  if (m.action) f.action = m.action;
+  if (m.decision) f.decision = m.decision;
+  if (m.since) f.since = m.since;
+  if (m.until) f.until = m.until;
+  if (m.revision) f.revision = m.revision;
+  if (m.decision_id) f.decisionId = m.decision_id;
+  if (m.limit) f.limit = m.limit;
+  return f;
+}
+
+export function entryMessage(e: EntrySummary): Record<string, unknown> {
+  return {
+    seq: e.seq,
+    decision_id: e.decisionId,
+    time: e.time,
+    subject_id: e.subjectId,
+    subject_type: e.subjectType,
+    team: e.team,
+    cost_center: e.costCenter,
+    action_type: e.actionType,
+    resource: e.resource,
+    decision: e.decision,
+    reason_codes: e.reasonCodes,
+    bundle: e.bundle,
+    revision: e.revision,
+    digest: e.digest,
+    entrypoint: e.entrypoint,
+    request_id: e.requestId,
+    caller: e.caller,
+    payload_hash: e.payloadHash,
+    prev_hash: e.prevHash,
+    entry_hash: e.entryHash,
+  };
+}

@@ -1,0 +1,71 @@
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Core } from '../core.js';
+import type { Logger } from '../log.js';
+import { auditService } from './audit-service.js';
+import { decisionService } from './decision-service.js';
+import { gavelServices, loadPackageDefinition } from './proto.js';
+import { usageService } from './usage-service.js';
+
+export interface ServerOptions {
+  /** host:port; port 0 picks a free one. */
+  listen: string;
+  log: Logger;
+  maxDepth: number;
+  now?: () => Date;
+}
+
+export interface RunningServer {
+  server: grpc.Server;
+  port: number;
+  address: string;
+  /** Stops accepting, lets in-flight calls finish (up to graceMs), then force-closes. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+const SERVICE_NAMES = ['gavel.v1.DecisionService', 'gavel.v1.AuditService', 'gavel.v1.UsageService'];
+
+export async function startServer(core: Core, options: ServerOptions): Promise<RunningServer> {
+  const definition = loadPackageDefinition();
+  const services = gavelServices(definition);
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+  const now = options.now ?? (() => new Date());
+  server.addService(services.DecisionService.service, decisionService(core.engine, options.maxDepth, options.log));
+  server.addService(services.AuditService.service, auditService(core.ledger, options.log));
+  if (core.usage) server.addService(services.UsageService.service, usageService(core.usage, core.engine, core.ledger, options.log, now));
+  const health = new HealthImplementation({ '': 'NOT_SERVING' });
+  health.addToServer(server);
+  new ReflectionService(definition).addToServer(server);
+  const port = await bind(server, options.listen);
+  const ready = core.engine.policies.ready ? 'SERVING' : 'NOT_SERVING';
+  for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, ready);
+  const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
+  return {
+    server,
+    port,
+    address: `${host}:${port}`,
+    shutdown: (graceMs = 10_000) => shutdown(server, health, graceMs),
+  };
+}
+
+function bind(server: grpc.Server, listen: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+function shutdown(server: grpc.Server, health: HealthImplementation, graceMs: number): Promise<void> {
+  for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, 'NOT_SERVING');
+  return new Promise((resolve) => {
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    force.unref();
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}

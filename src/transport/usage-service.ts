@@ -1,0 +1,69 @@
+import type * as grpc from '@grpc/grpc-js';
+import { GavelError } from '../errors.js';
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../log.js';
+import { getEntry } from '../ledger/query.js';
+import type { SqliteLedger } from '../ledger/sqlite.js';
+import type { SqliteUsageStore } from '../usage/sqlite.js';
+import { applyReport } from '../usage/report.js';
+import type { Scope } from '../usage/store.js';
+import { toServiceError } from './status.js';
+
+interface ReportMessage {
+  decision_id: string;
+  subject: string;
+  team: string;
+  cost_center: string;
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  cost: string;
+}
+
+export function usageService(store: SqliteUsageStore, engine: Engine, ledger: SqliteLedger, log: Logger, now: () => Date): grpc.UntypedServiceImplementation {
+  const ctx = {
+    store,
+    get bundles() {
+      return engine.policies.bundles;
+    },
+    currency: store.config.currency,
+    findDecision: (id: string) => {
+      const e = getEntry(ledger.db, id);
+      return e ? { decision: e.decision, actionType: e.actionType } : undefined;
+    },
+  };
+  return {
+    Report: (call: grpc.ServerUnaryCall<ReportMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      try {
+        const m = call.request;
+        const receipt = applyReport(ctx, {
+          decisionId: m.decision_id,
+          subject: m.subject,
+          team: m.team,
+          costCenter: m.cost_center,
+          model: m.model,
+          inputTokens: Number(m.input_tokens),
+          outputTokens: Number(m.output_tokens),
+          cost: m.cost,
+        });
+        log.debug({ decision_id: receipt.decisionId, duplicate: receipt.duplicate, tokens: receipt.tokens }, 'usage reported');
+        callback(null, { decision_id: receipt.decisionId, duplicate: receipt.duplicate, cost: receipt.cost, currency: receipt.currency, tokens: receipt.tokens });
+      } catch (err) {
+        callback(toServiceError(err, log));
+      }
+    },
+    GetUsage: (call: grpc.ServerUnaryCall<{ scope: string; key: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      try {
+        const { scope, key } = call.request;
+        if (scope !== 'subject' && scope !== 'team' && scope !== 'cost_center') {
+          throw new GavelError('invalid_query', `scope must be subject, team or cost_center, got "${scope}"`);
+        }
+        if (!key) throw new GavelError('invalid_query', 'key is required');
+        const usage = store.usage(scope as Scope, key, now().getTime());
+        callback(null, { usage_json: Buffer.from(JSON.stringify(usage)) });
+      } catch (err) {
+        callback(toServiceError(err, log));
+      }
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { nonEmpty, positiveInt } from '../config.js';
+import { stripUndefined } from '../engine/config.js';
+
+export interface UsageConfig {
+  /** IANA time zone that calendar windows (day, week from Monday, month) follow. */
+  timeZone: string;
+  /** Length of the rolling window, in minutes. */
+  rollingMinutes: number;
+  /** An unreported reservation stops counting after this many seconds. */
+  reservationTtlSeconds: number;
+  /** max_tokens assumed for a model call that states none. */
+  defaultMaxTokens: number;
+  /** Currency when the bundle's price table names none. */
+  currency: string;
+}
+
+export const USAGE_DEFAULTS: UsageConfig = {
+  timeZone: 'UTC',
+  rollingMinutes: 60,
+  reservationTtlSeconds: 600,
+  defaultMaxTokens: 1024,
+  currency: 'USD',
+};
+
+export function usageConfig(overrides: Partial<UsageConfig> = {}): UsageConfig {
+  const c = { ...USAGE_DEFAULTS, ...stripUndefined(overrides) };
+  nonEmpty('usage.timeZone', c.timeZone);
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: c.timeZone });
+  } catch {
+    nonEmpty(`usage.timeZone (a valid IANA zone, got ${c.timeZone})`, '');
+  }
+  positiveInt('usage.rollingMinutes', c.rollingMinutes);
+  positiveInt('usage.reservationTtlSeconds', c.reservationTtlSeconds);
+  positiveInt('usage.defaultMaxTokens', c.defaultMaxTokens);
+  nonEmpty('usage.currency', c.currency);
+  return c;
+}

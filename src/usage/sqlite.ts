@@ -1,0 +1,208 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { UsageConfig } from './config.js';
+import { microsToNumber } from './money.js';
+import type { ChargeRow, History, Reservation, Scope, ScopeUsage, Settlement, SettleResult, UsageStore, WindowUsage } from './store.js';
+import { WINDOW_NAMES, windowStarts, type WindowName } from './windows.js';
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS usage_charges (
+  decision_id TEXT PRIMARY KEY,
+  subject TEXT NOT NULL,
+  team TEXT NOT NULL,
+  cost_center TEXT NOT NULL,
+  model TEXT NOT NULL,
+  tier TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('reserved', 'settled')),
+  tokens INTEGER NOT NULL CHECK (tokens >= 0),
+  cost_micros INTEGER NOT NULL CHECK (cost_micros >= 0),
+  input_tokens INTEGER,
+  output_tokens INTEGER,
+  expires_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS usage_charges_subject ON usage_charges(subject, at_ms);
+CREATE INDEX IF NOT EXISTS usage_charges_team ON usage_charges(team, at_ms);
+CREATE INDEX IF NOT EXISTS usage_charges_cost_center ON usage_charges(cost_center, at_ms);
+CREATE TABLE IF NOT EXISTS usage_requests (
+  decision_id TEXT PRIMARY KEY,
+  subject TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  at_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_requests_subject ON usage_requests(subject, at_ms);
+CREATE INDEX IF NOT EXISTS usage_requests_time ON usage_requests(at_ms);
+`;
+
+const SCOPE_COLUMN: Record<Scope, string> = { subject: 'subject', team: 'team', cost_center: 'cost_center' };
+const HOUR = 3_600_000;
+
+/**
+ * Usage state in SQLite, in the ledger's database file: one `--ledger` setting
+ * points a server at all of its state. Charges are one row per decision
+ * (reserved, then settled by the report), so windows are sums over an index on
+ * (scope key, time), and a report is idempotent by primary key.
+ */
+export class SqliteUsageStore implements UsageStore {
+  private readonly db: Database;
+  readonly config: UsageConfig;
+  private readonly usageStmts: Record<Scope, Statement>;
+  private readonly stmts: Record<'reserve' | 'request' | 'cancelCharge' | 'cancelRequest' | 'charge' | 'settle' | 'history' | 'tools' | 'prune', Statement>;
+  private requestsSincePrune = 0;
+
+  constructor(db: Database, config: UsageConfig) {
+    this.db = db;
+    this.config = config;
+    db.exec(DDL);
+    this.usageStmts = { subject: this.usageQuery('subject'), team: this.usageQuery('team'), cost_center: this.usageQuery('cost_center') };
+    this.stmts = {
+      reserve: db.prepare(`INSERT INTO usage_charges(decision_id, subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros, expires_ms)
+        VALUES (@decisionId, @subject, @team, @costCenter, @model, @tier, @atMs, 'reserved', @tokens, @costMicros, @expiresMs)`),
+      request: db.prepare('INSERT OR IGNORE INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES (?, ?, ?, ?, ?)'),
+      cancelCharge: db.prepare(`DELETE FROM usage_charges WHERE decision_id = ? AND state = 'reserved'`),
+      cancelRequest: db.prepare('DELETE FROM usage_requests WHERE decision_id = ?'),
+      charge: db.prepare('SELECT * FROM usage_charges WHERE decision_id = ?'),
+      settle: db.prepare(`UPDATE usage_charges SET state = 'settled', tokens = @tokens, cost_micros = @costMicros,
+        input_tokens = @inputTokens, output_tokens = @outputTokens, model = @model, tier = @tier, expires_ms = NULL
+        WHERE decision_id = @decisionId AND state = 'reserved'`),
+      history: db.prepare(`SELECT SUM(at_ms >= @minute) AS requests, SUM(at_ms >= @hour AND decision = 'deny') AS denials
+        FROM usage_requests WHERE subject = @subject AND at_ms >= @hour`),
+      tools: db.prepare(`SELECT tool, COUNT(*) AS n FROM usage_requests WHERE subject = ? AND at_ms >= ? AND tool != '' GROUP BY tool`),
+      prune: db.prepare('DELETE FROM usage_requests WHERE at_ms < ?'),
+    };
+  }
+
+  atomically<T>(body: () => T): T {
+    // IMMEDIATE takes the write lock up front, so two processes sharing the file serialise here too.
+    return this.db.transaction(body).immediate();
+  }
+
+  /** One statement per scope: every window's used and reserved sums, grouped by tier. */
+  private usageQuery(scope: Scope): Statement {
+    const sums = WINDOW_NAMES.flatMap((w) => [
+      `SUM(CASE WHEN at_ms >= @${w} AND state = 'settled' THEN tokens ELSE 0 END) AS ${w}_used_tokens`,
+      `SUM(CASE WHEN at_ms >= @${w} AND state = 'reserved' AND expires_ms > @now THEN tokens ELSE 0 END) AS ${w}_reserved_tokens`,
+      `SUM(CASE WHEN at_ms >= @${w} AND state = 'settled' THEN cost_micros ELSE 0 END) AS ${w}_used_cost`,
+      `SUM(CASE WHEN at_ms >= @${w} AND state = 'reserved' AND expires_ms > @now THEN cost_micros ELSE 0 END) AS ${w}_reserved_cost`,
+    ]);
+    return this.db.prepare(`SELECT tier, ${sums.join(', ')} FROM usage_charges
+      WHERE ${SCOPE_COLUMN[scope]} = @key AND at_ms >= @lower GROUP BY tier`);
+  }
+
+  usage(scope: Scope, key: string, nowMs: number): ScopeUsage {
+    const starts = windowStarts(new Date(nowMs), this.config.timeZone, this.config.rollingMinutes);
+    const lower = Math.min(starts.day, starts.week, starts.month, starts.rolling);
+    const rows = this.usageStmts[scope].all({ ...starts, now: nowMs, key, lower }) as Array<Record<string, number | string>>;
+    const total = emptyScope();
+    for (const row of rows) {
+      const tier: Record<WindowName, WindowUsage> = emptyWindows();
+      for (const w of WINDOW_NAMES) {
+        tier[w] = windowOf(row, w);
+        addInto(total[w], tier[w]);
+      }
+      total.by_tier[String(row.tier)] = tier;
+    }
+    return total;
+  }
+
+  history(subject: string, nowMs: number): History {
+    const counts = this.stmts.history.get({ subject, minute: nowMs - 60_000, hour: nowMs - HOUR }) as { requests: number | null; denials: number | null };
+    const tools = this.stmts.tools.all(subject, nowMs - 60_000) as Array<{ tool: string; n: number }>;
+    return {
+      requests_last_minute: counts.requests ?? 0,
+      denials_last_hour: counts.denials ?? 0,
+      tool_calls_last_minute: Object.fromEntries(tools.map((t) => [t.tool, t.n])),
+    };
+  }
+
+  recordRequest(r: { decisionId: string; subject: string; tool: string; decision: string; atMs: number }): void {
+    this.stmts.request.run(r.decisionId, r.subject, r.tool, r.decision, r.atMs);
+    // History only looks back an hour; prune now and then rather than on every request.
+    if (++this.requestsSincePrune >= 1000) {
+      this.requestsSincePrune = 0;
+      this.stmts.prune.run(r.atMs - 2 * HOUR);
+    }
+  }
+
+  reserve(r: Reservation): void {
+    this.stmts.reserve.run(r);
+  }
+
+  cancel(decisionId: string): void {
+    this.stmts.cancelCharge.run(decisionId);
+    this.stmts.cancelRequest.run(decisionId);
+  }
+
+  charge(decisionId: string): ChargeRow | undefined {
+    const row = this.stmts.charge.get(decisionId) as Record<string, string | number | null> | undefined;
+    if (!row) return undefined;
+    return {
+      decisionId: String(row.decision_id),
+      subject: String(row.subject),
+      team: String(row.team),
+      costCenter: String(row.cost_center),
+      model: String(row.model),
+      tier: String(row.tier),
+      state: row.state === 'settled' ? 'settled' : 'reserved',
+      tokens: Number(row.tokens),
+      costMicros: Number(row.cost_micros),
+      inputTokens: row.input_tokens === null ? null : Number(row.input_tokens),
+      outputTokens: row.output_tokens === null ? null : Number(row.output_tokens),
+      atMs: Number(row.at_ms),
+    };
+  }
+
+  settle(s: Settlement): SettleResult {
+    return this.atomically(() => {
+      const existing = this.charge(s.decisionId);
+      if (!existing) return { kind: 'unknown' } as const;
+      if (existing.state === 'settled') {
+        const same = existing.inputTokens === s.inputTokens && existing.outputTokens === s.outputTokens && existing.costMicros === s.costMicros;
+        if (same) return { kind: 'duplicate', tokens: existing.tokens, costMicros: existing.costMicros } as const;
+        return { kind: 'conflict', message: `usage for decision ${s.decisionId} was already reported with different numbers` } as const;
+      }
+      this.stmts.settle.run({ ...s, tokens: s.inputTokens + s.outputTokens });
+      return { kind: 'settled' } as const;
+    });
+  }
+}
+
+function windowOf(row: Record<string, number | string>, w: WindowName): WindowUsage {
+  const n = (key: string) => Number(row[`${w}_${key}`] ?? 0);
+  const usedCost = n('used_cost');
+  const reservedCost = n('reserved_cost');
+  return {
+    tokens: n('used_tokens') + n('reserved_tokens'),
+    cost: microsToNumber(usedCost + reservedCost),
+    used_tokens: n('used_tokens'),
+    reserved_tokens: n('reserved_tokens'),
+    used_cost: microsToNumber(usedCost),
+    reserved_cost: microsToNumber(reservedCost),
+  };
+}
+
+function emptyWindow(): WindowUsage {
+  return { tokens: 0, cost: 0, used_tokens: 0, reserved_tokens: 0, used_cost: 0, reserved_cost: 0 };
+}
+
+function emptyWindows(): Record<WindowName, WindowUsage> {
+  return { day: emptyWindow(), week: emptyWindow(), month: emptyWindow(), rolling: emptyWindow() };
+}
+
+function emptyScope(): ScopeUsage {
+  return { ...emptyWindows(), by_tier: {} };
+}
+
+function addInto(into: WindowUsage, add: WindowUsage): void {
+  into.tokens += add.tokens;
+  into.used_tokens += add.used_tokens;
+  into.reserved_tokens += add.reserved_tokens;
+  // Costs are summed from exact micros per tier; rounding to 6 places undoes float drift.
+  into.cost = round6(into.cost + add.cost);
+  into.used_cost = round6(into.used_cost + add.used_cost);
+  into.reserved_cost = round6(into.reserved_cost + add.reserved_cost);
+}
+
+function round6(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
+}

@@ -1,0 +1,77 @@
+/**
+ * Window boundaries. Calendar windows (day, ISO week from Monday, month) start
+ * at local midnight in the configured time zone; the rolling window is the last
+ * N minutes. All returned values are epoch milliseconds.
+ */
+export interface WindowStarts {
+  day: number;
+  week: number;
+  month: number;
+  rolling: number;
+}
+
+export const WINDOW_NAMES = ['day', 'week', 'month', 'rolling'] as const;
+export type WindowName = (typeof WINDOW_NAMES)[number];
+
+export function windowStarts(now: Date, timeZone: string, rollingMinutes: number): WindowStarts {
+  const local = localParts(now, timeZone);
+  const weekday = (new Date(Date.UTC(local.year, local.month - 1, local.day)).getUTCDay() + 6) % 7; // Monday = 0
+  return {
+    day: zonedMidnight(local.year, local.month, local.day, timeZone),
+    week: zonedMidnight(local.year, local.month, local.day - weekday, timeZone),
+    month: zonedMidnight(local.year, local.month, 1, timeZone),
+    rolling: now.getTime() - rollingMinutes * 60_000,
+  };
+}
+
+interface LocalParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function localParts(at: Date, timeZone: string): LocalParts {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(timeZone, f);
+  }
+  const parts = Object.fromEntries(f.formatToParts(at).map((p) => [p.type, p.value]));
+  return {
+    year: Number(parts.year),
+    month: Number(parts.month),
+    day: Number(parts.day),
+    hour: Number(parts.hour),
+    minute: Number(parts.minute),
+    second: Number(parts.second),
+  };
+}
+
+/** Epoch ms of local midnight of (year, month, day) in `timeZone`; day may under/overflow like Date.UTC. */
+export function zonedMidnight(year: number, month: number, day: number, timeZone: string): number {
+  const guess = Date.UTC(year, month - 1, day);
+  // The zone's offset at the guess; applying it twice settles DST transitions near midnight.
+  let t = guess - offsetMs(new Date(guess), timeZone);
+  t = guess - offsetMs(new Date(t), timeZone);
+  return t;
+}
+
+function offsetMs(at: Date, timeZone: string): number {
+  const p = localParts(at, timeZone);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return asUtc - Math.floor(at.getTime() / 1000) * 1000;
+}
