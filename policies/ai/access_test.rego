@@ -138,3 +138,8 @@ test_service_on_behalf_of_is_limited_too if {
 	d := decide(invoke(svc, "frontier-xl"))
 	codes(d) == {"on_behalf_of_not_permitted"}
 }
+
+test_malformed_on_behalf_of_narrows if {
+	d := decide(invoke({"id": "agent-support-bot", "type": "agent", "on_behalf_of": "alice"}, "standard-m"))
+	codes(d) == {"on_behalf_of_not_permitted"}
+}

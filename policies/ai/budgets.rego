@@ -10,7 +10,11 @@ used(scope, window, field) := as_number(object.get(usage, [scope, window, field]
 
 estimate := as_object(object.get(ctx, "estimate", {}))
 
-estimate_tokens := as_number(object.get(estimate, "tokens", 0))
+# Tokens of this call: the service's estimate, else the requested max_tokens.
+estimate_tokens := t if {
+	t := estimate.tokens
+	is_number(t)
+} else := as_number(object.get(params, "max_tokens", 0))
 
 estimate_cost := as_number(object.get(estimate, "cost", 0))
 

@@ -203,3 +203,14 @@ test_runaway_agent_loop_tripped if {
 	d.decision == "deny"
 	codes(d) == {"tool_rate_limited"}
 }
+
+test_subject_budget_falls_back_to_max_tokens if {
+	req := {
+		"subject": alice,
+		"action": {"type": "model.invoke", "model": "standard-m", "params": {"max_tokens": 1000}},
+		"context": usage_of("subject", "week", "tokens", 4999500),
+	}
+	codes(decide(req)) == {"subject_budget_exhausted"}
+	req2 := object.union(req, {"action": {"params": {"max_tokens": 500}}})
+	allowed_only(decide(req2))
+}

@@ -99,7 +99,9 @@ principal(p) := {
 
 subject_principal := principal(subject)
 
-has_delegator if is_object(object.get(subject, "on_behalf_of", null))
+# A malformed on_behalf_of still counts as a delegator (with no roles), so it
+# narrows what the subject may do instead of being ignored.
+has_delegator if object.get(subject, "on_behalf_of", null) != null
 
 delegator := principal(as_object(object.get(subject, "on_behalf_of", {})))
 

@@ -187,3 +187,10 @@ test_sensitive_output_marked if {
 	d.sensitive_paths == ["/content/output"]
 	d.decision == "allow"
 }
+
+# Without injected data the decision is still defined: under plain
+# `opa test policies/` the policy then sees no configuration at all.
+test_decision_defined_without_injected_data if {
+	d := data.gavel.ai.decision with input as invoke(alice, "standard-m")
+	d.decision in {"allow", "deny"}
+}
