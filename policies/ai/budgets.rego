@@ -51,6 +51,13 @@ team_exhausted if team_token_budget <= 0
 
 team_exhausted if team_ratio >= deny_at_ratio
 
+# The call itself must fit: the service reserves this estimate atomically with
+# the check, so concurrent calls cannot together pass the budget.
+team_exhausted if {
+	team_token_budget > 0
+	(used("team", "week", "tokens") + estimate_tokens) / team_token_budget > deny_at_ratio
+}
+
 percent(ratio) := round(ratio * 100)
 
 findings contains reason("deny", "team_budget_exhausted", "ai.budgets.team_tier_ladder", msg) if {

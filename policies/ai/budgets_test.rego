@@ -3,7 +3,11 @@
 package gavel.ai_test
 
 # mia is on team budget-test, whose weekly budget is 5000 tokens.
-team_at(model, week_tokens) := with_context(invoke(mia, model), usage_of("team", "week", "tokens", week_tokens))
+# A one-token call, so that each rung is reached by usage alone.
+team_at(model, week_tokens) := with_context(
+	invoke(mia, model),
+	object.union(usage_of("team", "week", "tokens", week_tokens), {"estimate": {"tokens": 1, "cost": 0.0001}}),
+)
 
 # ---------------------------------------------------------------------------
 # Per-subject weekly tokens (usage + this call's estimate).
@@ -76,6 +80,13 @@ test_ladder_100_denied if {
 	codes(d2) == {"team_budget_exhausted"}
 }
 
+test_ladder_call_must_fit_the_remaining_budget if {
+	fits := with_context(invoke(mia, "economy-s"), object.union(usage_of("team", "week", "tokens", 4899), {"estimate": {"tokens": 101}}))
+	decide(fits).decision == "allow"
+	over := with_context(invoke(mia, "economy-s"), object.union(usage_of("team", "week", "tokens", 4900), {"estimate": {"tokens": 101}}))
+	codes(decide(over)) == {"team_budget_exhausted"}
+}
+
 test_ladder_default_team_budget_is_generous if {
 	allowed_only(decide(with_context(invoke(rita, "frontier-xl"), usage_of("team", "week", "tokens", 1000000))))
 }
@@ -120,7 +131,7 @@ test_ladder_route_must_respect_framework if {
 test_ladder_requires_approval_keeps_route if {
 	req := with_context(team_at("frontier-xl", 4000), {"usage": {
 		"team": {"week": {"tokens": 4000}},
-		"subject": {"month": {"cost": 4999.995}},
+		"subject": {"month": {"cost": 5000}},
 	}})
 	d := decide(req)
 	d.decision == "require_approval"

@@ -1,0 +1,255 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { canonicalJson } from '../../src/bundles/digest.js';
+import { buildCore } from '../../src/core.js';
+import { GENESIS_HASH } from '../../src/ledger/hash.js';
+import { clients, jsonInput, unary, unaryError, type Clients } from '../helpers/client.js';
+import { tempDir } from '../helpers/paths.js';
+import { startInProcess, type InProcessServer } from '../helpers/server.js';
+import { allRows, coreOptions, decideVia, echoInput, recomputeEntryHash, recomputePayloadHash, type EntryRow } from './fixtures.js';
+
+const count = (db: Database.Database) => (db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n;
+const rowById = (db: Database.Database, id: string) => db.prepare('SELECT * FROM entries WHERE decision_id = ?').get(id) as EntryRow | undefined;
+
+describe('Decide over gRPC appends one ledger entry per decision', () => {
+  let srv: InProcessServer;
+  let c: Clients;
+  const decide = (input: unknown) => unary(c.decision, 'Decide', jsonInput(input));
+
+  beforeAll(async () => {
+    srv = await startInProcess(coreOptions(join(tempDir(), 'ledger.db')));
+    c = clients(srv.address);
+  });
+  afterAll(async () => {
+    c.close();
+    await srv.stop();
+  });
+
+  it('each Decide adds exactly one entry, seq contiguous from 1, and the receipt is the stored row', async () => {
+    const db = srv.core.ledger.db;
+    expect(count(db)).toBe(0);
+    const decisions = ['allow', 'deny', 'require_approval', 'redact', 'deny'];
+    for (const [i, decision] of decisions.entries()) {
+      const res = await decide(echoInput({ subject: `user-${i}`, decision, reasons: [{ code: `code_${i}`, rule: `r.${i}`, effect: decision }] }));
+      expect(count(db)).toBe(i + 1);
+      expect(Number(res.receipt.seq)).toBe(i + 1);
+      const row = rowById(db, res.decision_id)!;
+      expect(row).toMatchObject({ seq: i + 1, entry_hash: res.receipt.entry_hash, subject_id: `user-${i}`, decision, reason_codes: JSON.stringify([`code_${i}`]) });
+      expect(res.decision).toBe(`DECISION_${decision.toUpperCase()}`);
+    }
+    const seqs = (db.prepare('SELECT seq FROM entries ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq);
+    expect(seqs).toEqual([1, 2, 3, 4, 5]);
+    expect(srv.core.ledger.size).toBe(5);
+  });
+
+  it('300 concurrent Decides are all recorded, seqs unique and contiguous, in far fewer transactions than entries', async () => {
+    const db = srv.core.ledger.db;
+    const before = count(db);
+    const transactions = vi.spyOn(db, 'transaction');
+    try {
+      const responses = await Promise.all(Array.from({ length: 300 }, (_, i) => decide(echoInput({ subject: `burst-${i}` }))));
+      expect(count(db)).toBe(before + 300);
+      const seqs = responses.map((r) => Number(r.receipt.seq)).sort((a, b) => a - b);
+      expect(seqs).toEqual(Array.from({ length: 300 }, (_, i) => before + 1 + i));
+      for (const r of responses) expect(rowById(db, r.decision_id)).toMatchObject({ seq: Number(r.receipt.seq), entry_hash: r.receipt.entry_hash });
+      // One transaction per group commit: 300 calls in flight share a handful of them.
+      expect(transactions.mock.calls.length).toBeGreaterThanOrEqual(1);
+      expect(transactions.mock.calls.length).toBeLessThanOrEqual(60);
+    } finally {
+      transactions.mockRestore();
+    }
+  });
+
+  it('payload_hash and entry_hash recompute as hash.ts documents, and each entry links to its predecessor', () => {
+    const rows = allRows(srv.core.ledger.db);
+    expect(rows.length).toBeGreaterThan(300);
+    let prev = GENESIS_HASH;
+    for (const r of rows) {
+      expect(r.salt).toHaveLength(16);
+      // The stored body is already the JCS form, so the hash is over exactly these bytes.
+      expect(canonicalJson(JSON.parse(r.body))).toBe(r.body);
+      expect(recomputePayloadHash(r.salt, r.body)).toBe(r.payload_hash);
+      expect(r.prev_hash).toBe(prev);
+      expect(recomputeEntryHash(r)).toBe(r.entry_hash);
+      expect(r.time_ms).toBe(Date.parse(r.time));
+      prev = r.entry_hash;
+    }
+  });
+
+  it('the payload holds the input and the result, with the service time in context.now', async () => {
+    const res = await decide(echoInput({ subject: 'dora', decision: 'deny', reasons: [{ code: 'over_budget', rule: 'r.budget', effect: 'deny' }] }));
+    const body = srv.core.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(Number(res.receipt.seq)) as { body: string };
+    const payload = JSON.parse(body.body) as { input: Record<string, any>; result: Record<string, any> };
+    expect(payload.input.subject).toEqual({ id: 'dora', team: 'payments', type: 'user' });
+    expect(payload.input.context.now).toBe(res.evaluated_at);
+    expect(payload.result).toEqual({ decision: 'deny', reasons: [{ code: 'over_budget', message: '', rule: 'r.budget', effect: 'deny' }], redactions: [], obligations: {} });
+  });
+
+  it('sensitive paths are stored as {"sha256": salted hash} only', async () => {
+    const phone = '+1 555 0100 7788';
+    const input = echoInput({
+      subject: 'erin',
+      extra: { content: { phone, note: 'keep me' } },
+      result: { decision: 'allow', reasons: [{ code: 'allowed', effect: 'allow' }], sensitive_paths: ['/content/phone'] },
+    });
+    const res = await decide(input);
+    const row = srv.core.ledger.db.prepare('SELECT salt, body FROM payloads WHERE seq = ?').get(Number(res.receipt.seq)) as { salt: Buffer; body: string };
+    expect(row.body).not.toContain(phone);
+    const stored = JSON.parse(row.body) as { input: { content: Record<string, unknown> } };
+    const expected = createHash('sha256').update(row.salt).update(canonicalJson(phone)).digest('hex');
+    expect(stored.input.content.phone).toEqual({ sha256: expected });
+    expect(stored.input.content.note).toBe('keep me');
+  });
+});
+
+describe('the stored payload is the redacted input', () => {
+  it('the redacted value appears nowhere in the SQLite files, the marker does', async () => {
+    const ledger = join(tempDir(), 'ledger.db');
+    const srv = await startInProcess(coreOptions(ledger));
+    const c = clients(srv.address);
+    const secret = 'bob@example.com';
+    // The echo fixture takes its instructions from input.result, which would itself carry the match;
+    // the policy marks /result sensitive so only its salted hash is stored.
+    const input = echoInput({
+      subject: 'frank',
+      extra: { content: { prompt: `please email ${secret} the Q3 numbers, cc ${secret}` } },
+      result: { redactions: [{ path: '/content/prompt', kind: 'email', match: secret }], sensitive_paths: ['/result'] },
+    });
+    const files = () => [ledger, `${ledger}-wal`].filter(existsSync).map((f) => readFileSync(f));
+    try {
+      const res = await unary(c.decision, 'Decide', jsonInput(input));
+      expect(res.decision).toBe('DECISION_REDACT');
+      for (let i = 0; i < 5; i++) await unary(c.decision, 'Decide', jsonInput(echoInput({ subject: `filler-${i}` })));
+      const body = (srv.core.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(Number(res.receipt.seq)) as { body: string }).body;
+      expect(JSON.parse(body).input.content.prompt).toBe('please email [REDACTED:email] the Q3 numbers, cc [REDACTED:email]');
+      expect(JSON.parse(body).result.redactions).toEqual([{ path: '/content/prompt', kind: 'email' }]);
+      // While open, the entry lives in the WAL.
+      const open = Buffer.concat(files());
+      expect(open.includes('[REDACTED:email]')).toBe(true);
+      expect(open.includes(secret)).toBe(false);
+    } finally {
+      c.close();
+      await srv.stop();
+    }
+    const closed = files();
+    expect(closed.length).toBeGreaterThanOrEqual(1);
+    const bytes = Buffer.concat(closed);
+    expect(bytes.includes('[REDACTED:email]')).toBe(true);
+    expect(bytes.includes(secret)).toBe(false);
+    expect(bytes.includes(Buffer.from(secret, 'utf16le'))).toBe(false);
+  });
+});
+
+describe('append-only triggers', () => {
+  it('UPDATE and DELETE abort on entries, payloads and checkpoints; the rows stay as they were', async () => {
+    const ledger = join(tempDir(), 'ledger.db');
+    const core = buildCore(coreOptions(ledger));
+    for (let i = 0; i < 3; i++) await decideVia(core, echoInput({ subject: `t-${i}` }));
+    await core.close(); // signs a checkpoint at size 3
+    const db = new Database(ledger);
+    try {
+      const snapshot = () => JSON.stringify([allRows(db), db.prepare('SELECT * FROM checkpoints').all()]);
+      const before = snapshot();
+      expect((db.prepare('SELECT COUNT(*) AS n FROM checkpoints').get() as { n: number }).n).toBe(1);
+      const attempts = [
+        `UPDATE entries SET decision = 'allow' WHERE seq = 2`,
+        `UPDATE entries SET seq = 10 WHERE seq = 3`,
+        `DELETE FROM entries WHERE seq = 3`,
+        `DELETE FROM entries`,
+        `UPDATE payloads SET body = '{}' WHERE seq = 1`,
+        `DELETE FROM payloads WHERE seq = 1`,
+        `UPDATE checkpoints SET head_hash = 'x'`,
+        `DELETE FROM checkpoints`,
+      ];
+      for (const sql of attempts) expect(() => db.exec(sql), sql).toThrow(/append-only/);
+      expect(snapshot()).toBe(before);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('a failed append gives no answer', () => {
+  it('Decide fails UNAVAILABLE with nothing written, and the next Decide succeeds', async () => {
+    const srv = await startInProcess(coreOptions(join(tempDir(), 'ledger.db')));
+    const c = clients(srv.address);
+    const db = srv.core.ledger.db;
+    try {
+      const first = await unary(c.decision, 'Decide', jsonInput(echoInput({ subject: 'ok-1' })));
+      srv.core.ledger.failNextFlush = new Error('disk full');
+      const err = await unaryError(c.decision, 'Decide', jsonInput(echoInput({ subject: 'lost', decision: 'deny', reasons: [{ code: 'x', effect: 'deny' }] })));
+      expect(err.code).toBe(grpc.status.UNAVAILABLE);
+      expect(err.metadata.get('gavel-error-code')).toEqual(['ledger_unavailable']);
+      expect(err.details).not.toContain('disk full');
+      expect(count(db)).toBe(1);
+      expect(db.prepare(`SELECT COUNT(*) AS n FROM entries WHERE subject_id = 'lost'`).get()).toEqual({ n: 0 });
+      expect(db.prepare('SELECT COUNT(*) AS n FROM payloads').get()).toEqual({ n: 1 });
+      expect(srv.core.ledger.size).toBe(1);
+
+      const next = await unary(c.decision, 'Decide', jsonInput(echoInput({ subject: 'ok-2' })));
+      expect(Number(next.receipt.seq)).toBe(2);
+      const row = rowById(db, next.decision_id)!;
+      expect(row.prev_hash).toBe(first.receipt.entry_hash);
+      expect(row.entry_hash).toBe(next.receipt.entry_hash);
+      const verified = await unary(c.audit, 'Verify', {});
+      expect(verified).toMatchObject({ ok: true, entries: 2, head_hash: next.receipt.entry_hash });
+    } finally {
+      c.close();
+      await srv.stop();
+    }
+  });
+
+  it('a failed batch rejects every decision in it and leaves the chain head where it was', async () => {
+    const core = buildCore(coreOptions(join(tempDir(), 'ledger.db')));
+    try {
+      await decideVia(core, echoInput());
+      core.ledger.failNextFlush = new Error('disk full');
+      const results = await Promise.allSettled(Array.from({ length: 10 }, () => decideVia(core, echoInput())));
+      expect(results.every((r) => r.status === 'rejected')).toBe(true);
+      expect(count(core.ledger.db)).toBe(1);
+      const after = await Promise.all(Array.from({ length: 10 }, () => decideVia(core, echoInput())));
+      expect(after.map((d) => d.receipt.seq).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    } finally {
+      await core.close();
+    }
+  });
+});
+
+describe('group commit', () => {
+  it('appends queued in one turn share one transaction; maxBatch splits them', async () => {
+    for (const [maxBatch, transactions] of [
+      [1024, 1],
+      [64, 5],
+    ] as const) {
+      const core = buildCore(coreOptions(join(tempDir(), 'ledger.db'), { ledgerOptions: { maxBatch } }));
+      try {
+        const spy = vi.spyOn(core.ledger.db, 'transaction');
+        const decisions = await Promise.all(Array.from({ length: 300 }, (_, i) => decideVia(core, echoInput({ subject: `g-${i}` }))));
+        expect(spy.mock.calls.length).toBe(transactions);
+        expect(new Set(decisions.map((d) => d.receipt.seq)).size).toBe(300);
+        expect(count(core.ledger.db)).toBe(300);
+      } finally {
+        await core.close();
+      }
+    }
+  });
+});
+
+describe('durability modes', () => {
+  it.each([
+    ['full', 2],
+    ['normal', 1],
+  ] as const)('%s sets PRAGMA synchronous=%i in WAL mode', async (durability, expected) => {
+    const core = buildCore(coreOptions(join(tempDir(), 'ledger.db'), { ledgerOptions: { durability } }));
+    try {
+      expect(core.ledger.db.pragma('synchronous', { simple: true })).toBe(expected);
+      expect(core.ledger.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      await core.close();
+    }
+  });
+});

@@ -1,0 +1,141 @@
+import { copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { canonicalJson } from '../../src/bundles/digest.js';
+import { buildCore, type Core, type CoreOptions } from '../../src/core.js';
+import { HEADER_VERSION, type ChainHeader } from '../../src/ledger/hash.js';
+import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
+
+/** Shared pieces of the ledger tests: echo-fixture inputs, core options, raw rows and file copies. */
+
+export const ECHO = 'fixtures/echo';
+
+export interface Reason {
+  code: string;
+  rule?: string;
+  effect?: string;
+  message?: string;
+}
+
+export interface EchoSpec {
+  subject?: string;
+  team?: string;
+  type?: string;
+  action?: string;
+  model?: string;
+  tool?: string;
+  decision?: string;
+  reasons?: Reason[];
+  extra?: Record<string, unknown>;
+  result?: Record<string, unknown>;
+}
+
+/** An input for fixtures/echo: the policy result is `input.result`. */
+export function echoInput(s: EchoSpec = {}): Record<string, unknown> {
+  const action: Record<string, unknown> = { type: s.action ?? 'model.invoke' };
+  if (s.tool !== undefined) action.tool = s.tool;
+  else action.model = s.model ?? 'standard-m';
+  return {
+    subject: { id: s.subject ?? 'alice', team: s.team ?? 'payments', type: s.type ?? 'user' },
+    action,
+    ...s.extra,
+    result: s.result ?? { decision: s.decision ?? 'allow', reasons: s.reasons ?? [{ code: 'allowed', rule: 'r.default', effect: s.decision ?? 'allow' }] },
+  };
+}
+
+export function coreOptions(ledger: string, extra: Partial<CoreOptions> = {}): CoreOptions {
+  return { bundles: FIXTURE_BUNDLES, ledger, engine: { defaultEntrypoint: ECHO }, usage: false, ...extra };
+}
+
+/** Decides through the engine (no transport): what gRPC Decide calls. */
+export function decideVia(core: Core, input: unknown, requestId = '') {
+  return core.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId, caller: 'test' });
+}
+
+export interface EntryRow {
+  seq: number;
+  decision_id: string;
+  time: string;
+  time_ms: number;
+  subject_id: string;
+  subject_type: string;
+  team: string;
+  cost_center: string;
+  action_type: string;
+  resource: string;
+  decision: string;
+  reason_codes: string;
+  bundle: string;
+  revision: string;
+  digest: string;
+  entrypoint: string;
+  request_id: string;
+  caller: string;
+  payload_hash: string;
+  prev_hash: string;
+  entry_hash: string;
+}
+
+export interface FullRow extends EntryRow {
+  salt: Buffer;
+  body: string;
+}
+
+export function allRows(db: Database.Database): FullRow[] {
+  return db.prepare('SELECT e.*, p.salt AS salt, p.body AS body FROM entries e JOIN payloads p ON p.seq = e.seq ORDER BY e.seq').all() as FullRow[];
+}
+
+/** The chain header of a stored row, built field by field as hash.ts documents it. */
+export function headerOfRow(r: EntryRow): ChainHeader {
+  return {
+    v: HEADER_VERSION,
+    seq: r.seq,
+    decision_id: r.decision_id,
+    time: r.time,
+    subject_id: r.subject_id,
+    subject_type: r.subject_type,
+    team: r.team,
+    cost_center: r.cost_center,
+    action_type: r.action_type,
+    resource: r.resource,
+    decision: r.decision,
+    reason_codes: JSON.parse(r.reason_codes) as string[],
+    bundle: r.bundle,
+    revision: r.revision,
+    digest: r.digest,
+    entrypoint: r.entrypoint,
+    request_id: r.request_id,
+    caller: r.caller,
+    payload_hash: r.payload_hash,
+    prev_hash: r.prev_hash,
+  };
+}
+
+/** Independent recomputation (not through hash.ts): sha256(salt || JCS(payload)). */
+export function recomputePayloadHash(salt: Buffer, body: string): string {
+  return createHash('sha256').update(salt).update(canonicalJson(JSON.parse(body)), 'utf8').digest('hex');
+}
+
+/** Independent recomputation (not through hash.ts): sha256(prev_hash raw || JCS(header)). */
+export function recomputeEntryHash(r: EntryRow): string {
+  return createHash('sha256').update(Buffer.from(r.prev_hash, 'hex')).update(canonicalJson(headerOfRow(r)), 'utf8').digest('hex');
+}
+
+/** Copies a ledger (and its key, WAL and SHM when present) into a fresh folder; returns the new ledger path. */
+export function copyLedger(path: string, prefix = 'gavel-ledger-copy-'): string {
+  const target = join(tempDir(prefix), 'ledger.db');
+  for (const suffix of ['', '.key', '-wal', '-shm']) {
+    if (existsSync(path + suffix)) copyFileSync(path + suffix, target + suffix);
+  }
+  return target;
+}
+
+export const TRIGGERS = ['entries', 'payloads', 'checkpoints'].flatMap((t) => [`${t}_no_update`, `${t}_no_delete`]);
+
+/** Opens a ledger file for writing as an attacker would: no triggers left. */
+export function openAsAttacker(path: string): Database.Database {
+  const db = new Database(path);
+  for (const t of TRIGGERS) db.exec(`DROP TRIGGER ${t}`);
+  return db;
+}

@@ -1,0 +1,51 @@
+import { unary } from '../helpers/client.js';
+import type { Clients } from '../helpers/client.js';
+
+export interface Caller {
+  subject: string;
+  team: string;
+  costCenter: string;
+}
+
+export function modelCall(who: Caller, model = 'standard-m', maxTokens = 100, prompt = 'hi'): Record<string, unknown> {
+  return {
+    subject: { id: who.subject, type: 'user', roles: ['employee'], team: who.team, cost_center: who.costCenter },
+    action: { type: 'model.invoke', model, params: { max_tokens: maxTokens } },
+    content: { prompt },
+    context: { environment: 'prod' },
+  };
+}
+
+export async function decide(c: Clients, input: unknown): Promise<Record<string, any>> {
+  return unary(c.decision, 'Decide', { input_json: Buffer.from(JSON.stringify(input)) });
+}
+
+export async function report(c: Clients, decisionId: string, who: Caller, model: string, inputTokens: number, outputTokens: number, cost = ''): Promise<Record<string, any>> {
+  return unary(c.usage, 'Report', {
+    decision_id: decisionId,
+    subject: who.subject,
+    team: who.team,
+    cost_center: who.costCenter,
+    model,
+    input_tokens: inputTokens,
+    output_tokens: outputTokens,
+    cost,
+  });
+}
+
+export async function usageOf(c: Clients, scope: string, key: string): Promise<Record<string, any>> {
+  const res = await unary(c.usage, 'GetUsage', { scope, key });
+  return JSON.parse(res.usage_json.toString()) as Record<string, any>;
+}
+
+/** A clock the test moves by hand. */
+export class TestClock {
+  constructor(private t: number) {}
+  now = (): Date => new Date(this.t);
+  set(iso: string): void {
+    this.t = Date.parse(iso);
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
