@@ -97,16 +97,22 @@ function walkChain(db: Database, total: number, state: ChainState, onProgress?: 
   const rows = db
     .prepare('SELECT e.*, p.salt AS salt, p.body AS body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq')
     .iterate() as IterableIterator<Row>;
-  let current = rows.next();
-  while (!current.done) {
-    const next = rows.next();
-    checkRow(current.value, next.done ? undefined : next.value, state);
-    state.beforeHead = state.head;
-    state.head = current.value.entry_hash;
-    state.size++;
-    if (state.wanted.has(state.size)) state.atSize.set(state.size, state.head);
-    if (onProgress && state.size % 10000 === 0) onProgress(state.size, total);
-    current = next;
+  try {
+    let current = rows.next();
+    while (!current.done) {
+      const next = rows.next();
+      checkRow(current.value, next.done ? undefined : next.value, state);
+      state.beforeHead = state.head;
+      state.head = current.value.entry_hash;
+      state.size++;
+      if (state.wanted.has(state.size)) state.atSize.set(state.size, state.head);
+      if (onProgress && state.size % 10000 === 0) onProgress(state.size, total);
+      current = next;
+    }
+  } finally {
+    // A failure stops the walk mid-statement; until the iterator is closed the
+    // connection is busy and refuses every other statement (close, appends).
+    rows.return?.();
   }
   onProgress?.(state.size, total);
 }

@@ -1,0 +1,35 @@
+import type Database from 'better-sqlite3';
+import { loadBundles } from '../../src/bundles/loader.js';
+import { engineConfig } from '../../src/engine/config.js';
+import { Engine } from '../../src/engine/engine.js';
+import { openDatabase } from '../../src/ledger/sqlite.js';
+import { usageConfig } from '../../src/usage/config.js';
+import { Meter } from '../../src/usage/meter.js';
+import { SqliteUsageStore } from '../../src/usage/sqlite.js';
+import { NullLedger } from './null-ledger.js';
+
+export interface BaselineCore {
+  engine: Engine;
+  ledger: NullLedger;
+  close(): void;
+}
+
+/**
+ * BENCH-ONLY: the same wiring as buildCore (src/core.ts), except that the
+ * ledger is the no-op NullLedger. buildCore always builds a SqliteLedger, as it
+ * should, so the "ledger off" baseline has to be wired here. With usage on, the
+ * usage store gets its own SQLite file opened exactly as the ledger opens its
+ * file (WAL, synchronous=NORMAL), so only the audit write differs from the real core.
+ */
+export function buildBaselineCore(bundles: string, usageFile: string | undefined): BaselineCore {
+  const ledger = new NullLedger();
+  let db: Database.Database | undefined;
+  let meter: Meter | undefined;
+  if (usageFile !== undefined) {
+    db = openDatabase(usageFile, 'normal');
+    meter = new Meter(new SqliteUsageStore(db, usageConfig()));
+  }
+  const engine = new Engine({ config: engineConfig(), ledger, ...(meter ? { meter } : {}) });
+  engine.activate(loadBundles(bundles));
+  return { engine, ledger, close: () => db?.close() };
+}

@@ -1,0 +1,81 @@
+import { writeFileSync } from 'node:fs';
+import type { LatencySummary } from './stats.js';
+import type { LoadResult } from './load.js';
+
+/**
+ * The tables of bench/README.md. Each measurement names the table it belongs
+ * to, so a part script need not know how run.ts lays the report out.
+ */
+export type TableName = 'path' | 'toggles' | 'ledger' | 'verify';
+
+export interface Measurement {
+  table: TableName;
+  scenario: string;
+  /** What one op is: "decisions/s", "evals/s", "appends/s", "entries/s". */
+  unit: string;
+  throughput: number;
+  /** Percentiles of one op (for ledger batches: of one batch commit). */
+  latencyMs?: LatencySummary;
+  concurrency?: number;
+  seconds: number;
+  ops: number;
+  errors: number;
+  unexpected: number;
+  /** Cores used during the window, e.g. "server 1.00, client 0.85". */
+  cpu?: string;
+  note?: string;
+}
+
+/** What a part script writes to --out for run.ts. */
+export interface PartResult {
+  part: string;
+  measurements: Measurement[];
+  /** Free text for the report: skipped parts, how a peer was run, anomalies. */
+  notes: string[];
+}
+
+export function fromLoad(table: TableName, scenario: string, unit: string, r: LoadResult, extra: Partial<Measurement> = {}): Measurement {
+  const notes = [
+    ...(r.errors > 0 ? [`${r.errors} errors (first: ${r.firstError ?? '?'})`] : []),
+    ...(r.unexpected > 0 ? [`${r.unexpected} answers were not the expected decision`] : []),
+    ...(extra.note ? [extra.note] : []),
+  ];
+  return {
+    table,
+    scenario,
+    unit,
+    throughput: r.throughput,
+    latencyMs: r.latencyMs,
+    seconds: r.seconds,
+    ops: r.ops,
+    errors: r.errors,
+    unexpected: r.unexpected,
+    ...extra,
+    ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
+  };
+}
+
+export function cpuLabel(parts: Array<[string, number | undefined]>): string | undefined {
+  const known = parts.filter((p): p is [string, number] => p[1] !== undefined);
+  return known.length === 0 ? undefined : known.map(([who, cores]) => `${who} ${cores.toFixed(2)}`).join(', ');
+}
+
+/** Prints a short human summary and, under run.ts, writes the JSON it collects. */
+export function report(result: PartResult, out: string | undefined): void {
+  for (const m of result.measurements) {
+    const lat = m.latencyMs ? `  p50 ${fmt(m.latencyMs.p50)} ms  p90 ${fmt(m.latencyMs.p90)} ms  p99 ${fmt(m.latencyMs.p99)} ms` : '';
+    const cpu = m.cpu ? `  [cores: ${m.cpu}]` : '';
+    const note = m.note ? `  (${m.note})` : '';
+    process.stdout.write(`  ${m.scenario}: ${Math.round(m.throughput).toLocaleString('en-US')} ${m.unit}${lat}${cpu}${note}\n`);
+  }
+  for (const n of result.notes) process.stdout.write(`  note: ${n}\n`);
+  if (out) writeFileSync(out, JSON.stringify(result, null, 2));
+}
+
+export function fmt(ms: number): string {
+  if (!Number.isFinite(ms)) return '–';
+  if (ms >= 100) return ms.toFixed(0);
+  if (ms >= 10) return ms.toFixed(1);
+  if (ms >= 1) return ms.toFixed(2);
+  return ms.toFixed(3);
+}

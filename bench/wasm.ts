@@ -1,0 +1,54 @@
+/**
+ * The floor: the policy evaluated by opa-wasm alone, in this process, with
+ * nothing of gavel around it (no input checks, no context, no ledger). Every
+ * other row of the report is this plus something, so this is the number the
+ * rest is read against.
+ *
+ *   npx tsx bench/wasm.ts --seconds 5
+ */
+import { loadPolicy } from '@open-policy-agent/opa-wasm';
+import { loadBundles } from '../src/bundles/loader.js';
+import { ENGINE_DEFAULTS } from '../src/engine/config.js';
+import { isJsonObject } from '../src/engine/json.js';
+import { COMMON_FLAGS, commonOptions, readFlags } from './lib/args.js';
+import { CpuWindow } from './lib/cpu.js';
+import { tightLoop } from './lib/load.js';
+import { AI_BUNDLE } from './lib/paths.js';
+import { cpuLabel, fromLoad, report } from './lib/result.js';
+import { loadWorkload } from './lib/workload.js';
+
+const options = commonOptions(readFlags(COMMON_FLAGS), { seconds: 5, warmup: 1 });
+const workload = loadWorkload();
+const [bundle] = loadBundles(AI_BUNDLE);
+if (!bundle) throw new Error(`${AI_BUNDLE}: no bundle`);
+
+// The same memory limits the engine gives its evaluator, so the floor evaluates under the same conditions.
+const policy = await loadPolicy(bundle.wasm, { initial: ENGINE_DEFAULTS.memoryInitialPages, maximum: ENGINE_DEFAULTS.memoryMaxPages });
+policy.setData(bundle.data);
+
+const decisionOf = (resultSet: unknown): unknown => {
+  const first: unknown = Array.isArray(resultSet) ? resultSet[0] : undefined;
+  return isJsonObject(first) && isJsonObject(first.result) ? first.result.decision : undefined;
+};
+
+const cpu = new CpuWindow([undefined]);
+const result = tightLoop((i) => decisionOf(policy.evaluate(workload.inputs[i % workload.inputs.length], workload.entrypoint)) === workload.expect, {
+  seconds: options.seconds,
+  warmupSeconds: options.warmupSeconds,
+  onWindow: (edge) => (edge === 'start' ? cpu.start() : undefined),
+});
+const [cores] = cpu.stop();
+
+report(
+  {
+    part: 'wasm',
+    measurements: [
+      fromLoad('path', 'opa-wasm alone: loadPolicy + setData, evaluate() in a tight loop (floor)', 'evals/s', result, {
+        concurrency: 1,
+        ...(cpuLabel([['process', cores]]) ? { cpu: cpuLabel([['process', cores]])! } : {}),
+      }),
+    ],
+    notes: [],
+  },
+  options.out,
+);

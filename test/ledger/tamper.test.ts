@@ -1,0 +1,281 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildCore } from '../../src/core.js';
+import { signCheckpoint } from '../../src/ledger/checkpoint.js';
+import { canonicalPayload, entryHash, payloadHash, type ChainHeader } from '../../src/ledger/hash.js';
+import { ephemeralKey } from '../../src/ledger/keys.js';
+import { tempDir } from '../helpers/paths.js';
+import { runCli } from '../helpers/server.js';
+import { allRows, copyLedger, coreOptions, decideVia, echoInput, headerOfRow, openAsAttacker, TRIGGERS, type FullRow } from './fixtures.js';
+
+/**
+ * A real 40-entry ledger built through the engine (checkpoints every 10), then
+ * attacked the way someone with write access to the file would: drop the
+ * append-only triggers, edit rows, recompute whatever hashes they can.
+ * `gavel audit verify` must exit 1 and name the first bad seq and the kind of tampering.
+ */
+const SIZE = 40;
+let pristine: string;
+let exported: string;
+let rows: FullRow[];
+let origin: string;
+
+const DECISIONS = ['allow', 'deny', 'require_approval', 'redact'] as const;
+
+beforeAll(async () => {
+  pristine = join(tempDir('gavel-tamper-'), 'ledger.db');
+  const core = buildCore(coreOptions(pristine, { ledgerOptions: { checkpointEvery: 10 } }));
+  origin = core.ledger.origin;
+  for (let i = 0; i < SIZE; i++) {
+    const decision = DECISIONS[i % 4]!;
+    await decideVia(
+      core,
+      echoInput({
+        subject: ['alice', 'bob', 'carol'][i % 3],
+        team: i % 2 ? 'payments' : 'research',
+        decision,
+        reasons: [{ code: `code_${decision}`, rule: `r.${decision}`, effect: decision }],
+        extra: { content: { prompt: `prompt number ${i}` } },
+      }),
+      `req-${i}`,
+    );
+  }
+  await core.close();
+  const db = new Database(pristine, { readonly: true });
+  rows = allRows(db);
+  expect((db.prepare('SELECT size FROM checkpoints ORDER BY size').all() as Array<{ size: number }>).map((r) => r.size)).toEqual([10, 20, 30, 40]);
+  db.close();
+  const cp = await runCli(['audit', 'checkpoint', '--ledger', pristine]);
+  expect(cp.code).toBe(0);
+  exported = join(tempDir('gavel-cp-'), 'checkpoint.txt');
+  writeFileSync(exported, cp.stdout);
+});
+
+const verify = (ledger: string, ...extra: string[]) => runCli(['audit', 'verify', '--ledger', ledger, ...extra]);
+
+/** A fresh copy of the pristine ledger, opened without its triggers; `attack` edits it, then it is closed. */
+function attacked(attack: (db: Database.Database, path: string) => void): string {
+  const copy = copyLedger(pristine, 'gavel-attack-');
+  const db = openAsAttacker(copy);
+  try {
+    db.transaction(() => attack(db, copy))();
+  } finally {
+    db.close();
+  }
+  return copy;
+}
+
+/** Moves rows of both tables from seq `from` on by `by`, through an offset so the primary key never collides. */
+function shiftSeqs(db: Database.Database, from: number, by: number): void {
+  for (const t of ['entries', 'payloads']) {
+    db.prepare(`UPDATE ${t} SET seq = seq + 100000 WHERE seq >= ?`).run(from);
+    db.prepare(`UPDATE ${t} SET seq = seq - 100000 + ? WHERE seq >= 100000`).run(by);
+  }
+}
+
+/** Writes a row with correct hashes linking to `prev`; returns its entry_hash. */
+function writeConsistent(db: Database.Database, header: Omit<ChainHeader, 'payload_hash' | 'prev_hash'>, payload: Record<string, any>, salt: Buffer, prev: string, time: string): string {
+  const body = canonicalPayload(payload);
+  const full: ChainHeader = { ...header, payload_hash: payloadHash(salt, body), prev_hash: prev };
+  const hash = entryHash(full);
+  db.prepare(`INSERT OR REPLACE INTO entries VALUES (@seq, @decision_id, @time, @time_ms, @subject_id, @subject_type, @team,
+      @cost_center, @action_type, @resource, @decision, @reason_codes, @bundle, @revision, @digest, @entrypoint, @request_id, @caller,
+      @payload_hash, @prev_hash, @entry_hash)`).run({ ...full, reason_codes: JSON.stringify(full.reason_codes), time_ms: Date.parse(time), entry_hash: hash });
+  db.prepare('INSERT OR REPLACE INTO payloads(seq, salt, body) VALUES (?, ?, ?)').run(full.seq, salt, body);
+  return hash;
+}
+
+/** Rewrites entries after seq k (decisions flipped to allow) with fresh, internally consistent hashes. */
+function rewriteAfter(db: Database.Database, k: number): void {
+  let prev = rows[k - 1]!.entry_hash;
+  for (const r of rows.slice(k)) {
+    const payload = JSON.parse(r.body) as Record<string, any>;
+    payload.result.decision = 'allow';
+    payload.result.reasons = [{ code: 'allowed', message: '', rule: 'r.allow', effect: 'allow' }];
+    const { payload_hash: _p, prev_hash: _h, ...header } = headerOfRow(r);
+    prev = writeConsistent(db, { ...header, decision: 'allow', reason_codes: ['allowed'] }, payload, r.salt, prev, r.time);
+  }
+}
+
+function expectFailure(result: { code: number | null; stdout: string; stderr: string }, seq: number, kind: string): void {
+  expect(result.stdout, result.stderr).toMatch(new RegExp(`^FAILED at seq ${seq} \\(${kind}\\): seq ${seq}: `));
+  expect(result.code).toBe(1);
+}
+
+describe('an untampered ledger', () => {
+  it('verifies: exit 0, entry count, head hash, checkpoints', async () => {
+    const head = rows[SIZE - 1]!.entry_hash;
+    const plain = await verify(pristine);
+    expect(plain.stdout).toBe(`ok: ${SIZE} entries, head ${head}, 4 checkpoints verified\n`);
+    expect(plain.code).toBe(0);
+    const withExported = await verify(pristine, '--checkpoint', exported);
+    expect(withExported.stdout).toBe(`ok: ${SIZE} entries, head ${head}, 5 checkpoints verified\n`);
+    expect(withExported.code).toBe(0);
+  });
+
+  it('--json prints a report that parses', async () => {
+    const res = await verify(pristine, '--json', '--checkpoint', exported);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual({ ok: true, entries: SIZE, headHash: rows[SIZE - 1]!.entry_hash, checkpointsChecked: 5 });
+  });
+
+  it('the attacker helpers alone change nothing: triggers dropped, file still verifies', async () => {
+    const copy = attacked(() => undefined);
+    const db = new Database(copy, { readonly: true });
+    const names = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger'`).all() as Array<{ name: string }>).map((r) => r.name);
+    db.close();
+    for (const t of TRIGGERS) expect(names).not.toContain(t);
+    const res = await verify(copy, '--checkpoint', exported);
+    expect(res.code).toBe(0);
+  });
+});
+
+describe('each attack is caught and named', () => {
+  it('a modified payload -> payload_changed at its seq', async () => {
+    const copy = attacked((db) => {
+      const payload = JSON.parse(rows[16]!.body) as Record<string, any>;
+      payload.input.content.prompt = 'nothing to see here';
+      db.prepare('UPDATE payloads SET body = ? WHERE seq = 17').run(canonicalPayload(payload));
+    });
+    expectFailure(await verify(copy), 17, 'payload_changed');
+  });
+
+  it('a modified decision in the header -> header_changed at its seq', async () => {
+    expect(rows[22]!.decision).not.toBe('allow');
+    const copy = attacked((db) => db.prepare(`UPDATE entries SET decision = 'allow' WHERE seq = 23`).run());
+    expectFailure(await verify(copy), 23, 'header_changed');
+  });
+
+  it('a deleted middle entry -> entry_missing at its seq', async () => {
+    const copy = attacked((db) => {
+      db.prepare('DELETE FROM entries WHERE seq = 20').run();
+      db.prepare('DELETE FROM payloads WHERE seq = 20').run();
+    });
+    expectFailure(await verify(copy), 20, 'entry_missing');
+  });
+
+  it('a forged entry inserted in the middle with correct hashes -> entry_inserted at its seq', async () => {
+    const copy = attacked((db) => {
+      shiftSeqs(db, 15, 1);
+      const template = rows[13]!;
+      const { payload_hash: _p, prev_hash: _h, ...header } = headerOfRow(template);
+      const payload = JSON.parse(template.body) as Record<string, any>;
+      payload.input.subject.id = 'mallory';
+      writeConsistent(db, { ...header, seq: 15, decision_id: randomUUID(), subject_id: 'mallory', decision: 'allow', reason_codes: ['allowed'] }, payload, randomBytes(16), template.entry_hash, template.time);
+    });
+    const db = new Database(copy, { readonly: true });
+    expect((db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n).toBe(SIZE + 1);
+    expect(db.prepare('SELECT subject_id FROM entries WHERE seq = 15').get()).toEqual({ subject_id: 'mallory' });
+    db.close();
+    expectFailure(await verify(copy), 15, 'entry_inserted');
+  });
+
+  it('two entries swapped -> order_changed at the first of them', async () => {
+    const copy = attacked((db) => {
+      for (const t of ['entries', 'payloads']) {
+        db.prepare(`UPDATE ${t} SET seq = -1 WHERE seq = 25`).run();
+        db.prepare(`UPDATE ${t} SET seq = 25 WHERE seq = 26`).run();
+        db.prepare(`UPDATE ${t} SET seq = 26 WHERE seq = -1`).run();
+      }
+    });
+    const db = new Database(copy, { readonly: true });
+    expect(db.prepare('SELECT decision_id FROM entries WHERE seq = 25').get()).toEqual({ decision_id: rows[25]!.decision_id });
+    db.close();
+    expectFailure(await verify(copy), 25, 'order_changed');
+  });
+
+  it('a truncated tail (entries and their checkpoints gone) passes alone but fails against the exported checkpoint -> tail_truncated', async () => {
+    const copy = attacked((db) => {
+      db.prepare('DELETE FROM entries WHERE seq > 35').run();
+      db.prepare('DELETE FROM payloads WHERE seq > 35').run();
+      db.prepare('DELETE FROM checkpoints WHERE size > 35').run();
+    });
+    const alone = await verify(copy);
+    expect(alone.stdout).toMatch(/^ok: 35 entries/);
+    expect(alone.code).toBe(0);
+    const res = await verify(copy, '--checkpoint', exported);
+    expectFailure(res, 36, 'tail_truncated');
+    expect(res.stdout).toContain('entries 36..40 are missing');
+  });
+
+  it('a truncated tail whose stored checkpoint was left behind -> tail_truncated without an exported one', async () => {
+    const copy = attacked((db) => {
+      db.prepare('DELETE FROM entries WHERE seq > 35').run();
+      db.prepare('DELETE FROM payloads WHERE seq > 35').run();
+    });
+    expectFailure(await verify(copy), 36, 'tail_truncated');
+  });
+
+  it('history rewritten after seq k with consistent hashes, later checkpoints deleted -> only the exported checkpoint catches it', async () => {
+    const copy = attacked((db) => {
+      rewriteAfter(db, 25);
+      db.prepare('DELETE FROM checkpoints WHERE size > 25').run();
+    });
+    const alone = await verify(copy);
+    expect(alone.stdout).toMatch(/^ok: 40 entries/);
+    expect(alone.code).toBe(0);
+    const res = await verify(copy, '--checkpoint', exported);
+    expectFailure(res, 40, 'history_rewritten');
+    // The stored checkpoints at 10 and 20 still match, so the rewrite lies after 20.
+    expect(res.stdout).toContain('between seq 21 and 40');
+  });
+
+  it('history rewritten with the stored checkpoints kept -> history_rewritten at the first checkpoint after k', async () => {
+    const copy = attacked((db) => rewriteAfter(db, 25));
+    const res = await verify(copy);
+    expectFailure(res, 30, 'history_rewritten');
+    expect(res.stdout).toContain('between seq 21 and 30');
+  });
+
+  it('--json reports the failure', async () => {
+    const copy = attacked((db) => db.prepare(`UPDATE entries SET team = 'nobody' WHERE seq = 5`).run());
+    const res = await verify(copy, '--json');
+    expect(res.code).toBe(1);
+    const report = JSON.parse(res.stdout) as { ok: boolean; entries: number; failure: { seq: number; kind: string; message: string } };
+    expect(report.ok).toBe(false);
+    expect(report.entries).toBe(4);
+    expect(report.failure).toMatchObject({ seq: 5, kind: 'header_changed' });
+  });
+});
+
+describe('checkpoint signatures', () => {
+  it('an exported checkpoint signed by a different key fails with checkpoint_invalid', async () => {
+    const last = rows[SIZE - 1]!;
+    const note = signCheckpoint({ origin, size: SIZE, headHash: last.entry_hash, time: new Date().toISOString() }, ephemeralKey(origin));
+    const forged = join(tempDir(), 'forged.txt');
+    writeFileSync(forged, note);
+    expectFailure(await verify(pristine, '--checkpoint', forged), 0, 'checkpoint_invalid');
+  });
+
+  it('an exported checkpoint with an edited body fails its signature', async () => {
+    const edited = join(tempDir(), 'edited.txt');
+    writeFileSync(edited, readFileSync(exported, 'utf8').replace(/^(.*)\n40\n/, '$1\n39\n'));
+    const res = await verify(pristine, '--checkpoint', edited);
+    expectFailure(res, 0, 'checkpoint_invalid');
+    expect(res.stdout).toContain('invalid signature');
+  });
+
+  it('a full rewrite re-signed with a swapped key file passes on its own key but fails against the published verifier key', async () => {
+    const published = (await runCli(['audit', 'pubkey', '--ledger', pristine])).stdout.trim();
+    const copy = attacked((db, path) => {
+      rewriteAfter(db, 1);
+      db.prepare('DELETE FROM checkpoints').run();
+      const own = ephemeralKey(origin);
+      writeFileSync(`${path}.key`, own.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      for (const size of [10, 20, 30, 40]) {
+        const head = (db.prepare('SELECT entry_hash FROM entries WHERE seq = ?').get(size) as { entry_hash: string }).entry_hash;
+        const cp = { origin, size, headHash: head, time: new Date().toISOString() };
+        db.prepare('INSERT INTO checkpoints(size, head_hash, time, note) VALUES (?, ?, ?, ?)').run(size, head, cp.time, signCheckpoint(cp, own));
+      }
+    });
+    const own = await verify(copy);
+    expect(own.code).toBe(0);
+    const res = await verify(copy, '--pubkey', published);
+    expectFailure(res, 10, 'checkpoint_invalid');
+    expect(res.stdout).toContain(`no signature by ${origin}`);
+    expectFailure(await verify(copy, '--pubkey', published, '--checkpoint', exported), 10, 'checkpoint_invalid');
+  });
+});
