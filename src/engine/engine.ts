@@ -77,7 +77,7 @@ export class Engine {
       this.meter?.record({ decisionId, input: evaluated, outcome, bundle: evaluator.bundle, now });
       return { evaluated, outcome };
     };
-    const { evaluated, outcome: raw } = this.meter ? this.meter.atomically(evaluate) : evaluate();
+    const { evaluated, outcome: raw } = this.meter ? this.metered(evaluate) : evaluate();
     const outcome = scrubOutcome(raw);
     const { redacted, applied } = applyRedactions(evaluated, outcome.redactions);
     const salt = randomBytes(16);
@@ -98,6 +98,16 @@ export class Engine {
       requestId: request.requestId,
       evaluatedAt: now.toISOString(),
     };
+  }
+
+  /** Runs the check-and-reserve step; a store failure fails closed as UNAVAILABLE rather than INTERNAL. */
+  private metered<T>(body: () => T): T {
+    try {
+      return this.meter!.atomically(body);
+    } catch (err) {
+      if (err instanceof GavelError) throw err;
+      throw new GavelError('usage_unavailable', 'usage state could not be read or reserved; failing closed', { cause: err });
+    }
   }
 
   private parseInput(input: DecideInput): JsonObject {

@@ -157,6 +157,17 @@ describe('each attack is caught and named', () => {
     expectFailure(await verify(copy), 20, 'entry_missing');
   });
 
+  it('a deleted middle entry with the later seqs renumbered to close the gap -> caught at that seq', async () => {
+    const copy = attacked((db) => {
+      db.prepare('DELETE FROM entries WHERE seq = 20').run();
+      db.prepare('DELETE FROM payloads WHERE seq = 20').run();
+      shiftSeqs(db, 21, -1);
+    });
+    const res = await verify(copy);
+    expect(res.stdout).toMatch(/^FAILED at seq 20 \((chain_broken|entry_missing)\)/);
+    expect(res.code).toBe(1);
+  });
+
   it('a forged entry inserted in the middle with correct hashes -> entry_inserted at its seq', async () => {
     const copy = attacked((db) => {
       shiftSeqs(db, 15, 1);

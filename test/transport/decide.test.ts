@@ -132,7 +132,7 @@ describe('health and reflection', () => {
     const call = (client as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<unknown, { list_services_response?: { service: Array<{ name: string }> } }> }).ServerReflectionInfo();
     const names = await new Promise<string[]>((resolve, reject) => {
       call.on('data', (m) => {
-        resolve(m.list_services_response?.service.map((s) => s.name) ?? []);
+        resolve(m.list_services_response?.service.map((s: { name: string }) => s.name) ?? []);
         call.end();
       });
       call.on('error', reject);

@@ -1,0 +1,99 @@
+/**
+ * gavel's engine in-process (no gRPC): Engine.decide with the JSON bytes a
+ * client would send, so input parsing, context, evaluation, normalisation,
+ * redaction, the ledger record and (when on) usage metering are all counted.
+ *
+ * Rows:
+ *  - "path": buildCore with a ':memory:' ledger and usage on, the step
+ *    between the wasm floor and the gRPC service;
+ *  - "toggles": ledger on/off x usage on/off, where "on" is the real
+ *    SqliteLedger on a temp file (durability normal) and "off" is the
+ *    bench-only NullLedger baseline.
+ *
+ *   npx tsx bench/engine.ts --seconds 5 --concurrency 32
+ *   npx tsx bench/engine.ts --only toggles
+ */
+import { join } from 'node:path';
+import { buildCore } from '../src/core.js';
+import type { Engine } from '../src/engine/engine.js';
+import { COMMON_FLAGS, commonOptions, readFlags, stringFlag } from './lib/args.js';
+import { buildBaselineCore } from './lib/baseline-core.js';
+import { CpuWindow } from './lib/cpu.js';
+import { closedLoop } from './lib/load.js';
+import { BUNDLES, tempDir } from './lib/paths.js';
+import { cpuLabel, fromLoad, report, type Measurement, type TableName } from './lib/result.js';
+import { loadWorkload } from './lib/workload.js';
+
+const flags = readFlags({ ...COMMON_FLAGS, only: { type: 'string' } });
+const options = commonOptions(flags, { seconds: 5, warmup: 1 });
+const only = stringFlag(flags, 'only');
+const workload = loadWorkload();
+
+interface Scenario {
+  table: TableName;
+  label: string;
+  /** Builds a fresh engine in `dir`; returns it with its teardown. */
+  build(dir: string): { engine: Engine; close(): Promise<void> | void };
+}
+
+const LEDGER_OFF = 'ledger off (bench-only no-op ledger)';
+const LEDGER_ON = 'ledger on (SqliteLedger file, normal)';
+
+const scenarios: Scenario[] = [
+  {
+    table: 'path',
+    label: "gavel engine in-process: buildCore(':memory:' ledger, usage on), engine.decide",
+    build: () => buildCore({ bundles: BUNDLES, ledger: ':memory:' }),
+  },
+  {
+    table: 'toggles',
+    label: `${LEDGER_OFF}, usage off`,
+    build: () => buildBaselineCore(BUNDLES, undefined),
+  },
+  {
+    table: 'toggles',
+    label: `${LEDGER_OFF}, usage on`,
+    build: (dir) => buildBaselineCore(BUNDLES, join(dir, 'usage.db')),
+  },
+  {
+    table: 'toggles',
+    label: `${LEDGER_ON}, usage off`,
+    build: (dir) => buildCore({ bundles: BUNDLES, ledger: join(dir, 'ledger.db'), usage: false }),
+  },
+  {
+    table: 'toggles',
+    label: `${LEDGER_ON}, usage on (what \`gavel serve\` runs)`,
+    build: (dir) => buildCore({ bundles: BUNDLES, ledger: join(dir, 'ledger.db') }),
+  },
+];
+
+const measurements: Measurement[] = [];
+for (const s of scenarios) {
+  if (only && s.table !== only) continue;
+  // A fresh folder and engine per scenario: no scenario inherits another's ledger size or usage rows.
+  const dir = tempDir('gavel-bench-engine-');
+  const core = s.build(dir.path);
+  try {
+    const cpu = new CpuWindow([undefined]);
+    const result = await closedLoop(
+      async (i) => {
+        const d = await core.engine.decide({
+          policy: workload.entrypoint,
+          input: { json: workload.json[i % workload.json.length]! },
+          requestId: `bench-${i}`,
+          caller: 'bench',
+        });
+        return d.decision === workload.expect;
+      },
+      { ...options, onWindow: (edge) => (edge === 'start' ? cpu.start() : undefined) },
+    );
+    const [cores] = cpu.stop();
+    const label = cpuLabel([['process', cores]]);
+    measurements.push(fromLoad(s.table, s.label, 'decisions/s', result, { concurrency: options.concurrency, ...(label ? { cpu: label } : {}) }));
+  } finally {
+    await core.close();
+    dir.remove();
+  }
+}
+
+report({ part: 'engine', measurements, notes: [] }, options.out);
