@@ -17,6 +17,7 @@ interface ServeOptions {
   checkpointEvery?: number;
   checkpointSeconds?: number;
   reservationTtl?: number;
+  metricsListen?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -33,6 +34,7 @@ export function registerServe(program: Command): void {
     .option('--checkpoint-every <n>', 'sign a checkpoint every n entries (default 1000)', intOption)
     .option('--checkpoint-seconds <n>', '... or every n seconds (default 10)', intOption)
     .option('--reservation-ttl <seconds>', 'unreported reservations expire after this (default 600)', intOption)
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://host:port/metrics (env GAVEL_METRICS_LISTEN)', process.env.GAVEL_METRICS_LISTEN)
     .addHelpText('after', '\nExample:\n  gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db')
     .action(serve);
 }
@@ -47,9 +49,9 @@ async function serve(o: ServeOptions): Promise<void> {
     usage: { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl },
   });
   const maxDepth = o.maxDepth ?? 64;
-  const server = await startServer(core, { listen: o.listen, log, maxDepth });
+  const server = await startServer(core, { listen: o.listen, log, maxDepth, ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}) });
   const bundles = core.engine.policies.bundles.map((b) => ({ name: b.name, revision: b.revision, digest: b.digest, entrypoints: b.entrypoints }));
-  log.info({ listen: server.address, port: server.port, bundles, ledger: o.ledger, durability: o.durability, ledger_size: core.ledger.size }, 'gavel serving');
+  log.info({ listen: server.address, port: server.port, bundles, ledger: o.ledger, durability: o.durability, ledger_size: core.ledger.size, metrics_port: server.metricsPort }, 'gavel serving');
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

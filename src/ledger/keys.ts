@@ -62,9 +62,10 @@ export function formatVerifierKey(key: { name: string; publicKey: KeyObject }): 
 
 export function parseVerifierKey(text: string): VerifierKey {
   const trimmed = text.trim();
-  const last = trimmed.lastIndexOf('+');
-  const mid = trimmed.lastIndexOf('+', last - 1);
-  if (mid <= 0) throw new Error('verifier key must look like <name>+<hex id>+<base64 key>');
+  // Split on the first two '+': a name never holds one, but the base64 key often does.
+  const mid = trimmed.indexOf('+');
+  const last = trimmed.indexOf('+', mid + 1);
+  if (mid <= 0 || last < 0) throw new Error('verifier key must look like <name>+<hex id>+<base64 key>');
   const name = trimmed.slice(0, mid);
   const body = Buffer.from(trimmed.slice(last + 1), 'base64');
   if (body.length !== 33 || body[0] !== ED25519_ALG) throw new Error('verifier key is not an Ed25519 key');

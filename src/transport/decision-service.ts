@@ -4,6 +4,7 @@ import { GavelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Effect } from '../engine/result.js';
 import { callerOf } from './caller.js';
+import type { Metrics } from './metrics.js';
 import { toServiceError } from './status.js';
 import { structToJson } from './struct.js';
 
@@ -23,16 +24,23 @@ const DECISION_ENUM: Record<Effect, string> = {
 };
 
 /** Thin adapter: convert the request, call the engine, convert the answer, map errors. */
-export function decisionService(engine: Engine, maxDepth: number, log: Logger): grpc.UntypedServiceImplementation {
+export function decisionService(engine: Engine, maxDepth: number, log: Logger, metrics?: Metrics): grpc.UntypedServiceImplementation {
   return {
     Decide: (call: grpc.ServerUnaryCall<DecideRequestMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const started = process.hrtime.bigint();
+      const timer = metrics?.latency.startTimer({ method: 'Decide' });
       decide(engine, call, maxDepth)
         .then((d) => {
+          timer?.();
+          metrics?.decisions.inc({ decision: d.decision, entrypoint: d.entrypoint });
           log.debug({ decision_id: d.decisionId, decision: d.decision, codes: d.reasons.map((r) => r.code), seq: d.receipt.seq, us: Number(process.hrtime.bigint() - started) / 1000 }, 'decided');
           callback(null, toMessage(d));
         })
-        .catch((err: unknown) => callback(toServiceError(err, log)));
+        .catch((err: unknown) => {
+          const e = toServiceError(err, log);
+          metrics?.errors.inc({ method: 'Decide', code: String(e.metadata?.get('gavel-error-code')[0] ?? 'internal') });
+          callback(e);
+        });
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Core } from '../core.js';
 import type { Logger } from '../log.js';
 import { auditService } from './audit-service.js';
 import { decisionService } from './decision-service.js';
+import { Metrics } from './metrics.js';
 import { gavelServices, loadPackageDefinition } from './proto.js';
 import { usageService } from './usage-service.js';
 
@@ -14,12 +15,16 @@ export interface ServerOptions {
   log: Logger;
   maxDepth: number;
   now?: () => Date;
+  /** host:port for Prometheus GET /metrics; off when absent. */
+  metricsListen?: string;
 }
 
 export interface RunningServer {
   server: grpc.Server;
   port: number;
   address: string;
+  metrics: Metrics;
+  metricsPort?: number;
   /** Stops accepting, lets in-flight calls finish (up to graceMs), then force-closes. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -31,7 +36,8 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
   const services = gavelServices(definition);
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
   const now = options.now ?? (() => new Date());
-  server.addService(services.DecisionService.service, decisionService(core.engine, options.maxDepth, options.log));
+  const metrics = new Metrics(core);
+  server.addService(services.DecisionService.service, decisionService(core.engine, options.maxDepth, options.log, metrics));
   server.addService(services.AuditService.service, auditService(core.ledger, options.log));
   if (core.usage) server.addService(services.UsageService.service, usageService(core.usage, core.engine, core.ledger, options.log, now));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
@@ -41,11 +47,17 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
   const ready = core.engine.policies.ready ? 'SERVING' : 'NOT_SERVING';
   for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, ready);
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
+  const http = options.metricsListen ? await metrics.listen(options.metricsListen) : undefined;
   return {
     server,
     port,
     address: `${host}:${port}`,
-    shutdown: (graceMs = 10_000) => shutdown(server, health, graceMs),
+    metrics,
+    ...(http ? { metricsPort: http.port } : {}),
+    shutdown: async (graceMs = 10_000) => {
+      http?.server.close();
+      await shutdown(server, health, graceMs);
+    },
   };
 }
 

@@ -1,0 +1,199 @@
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { buildCore } from '../../src/core.js';
+import { CheckpointError, signCheckpoint, verifyCheckpoint } from '../../src/ledger/checkpoint.js';
+import { ephemeralKey, formatVerifierKey, parseVerifierKey } from '../../src/ledger/keys.js';
+import { tempDir } from '../helpers/paths.js';
+import { runCli } from '../helpers/server.js';
+import { coreOptions, decideVia, echoInput } from './fixtures.js';
+
+const checkpointRows = (path: string) => {
+  const db = new Database(path, { readonly: true });
+  const cps = db.prepare('SELECT size, head_hash, note FROM checkpoints ORDER BY size').all() as Array<{ size: number; head_hash: string; note: string }>;
+  const hashes = new Map((db.prepare('SELECT seq, entry_hash FROM entries').all() as Array<{ seq: number; entry_hash: string }>).map((r) => [r.seq, r.entry_hash]));
+  const ledgerId = (db.prepare(`SELECT value FROM meta WHERE key = 'ledger_id'`).get() as { value: string }).value;
+  db.close();
+  return { cps, hashes, ledgerId };
+};
+
+describe('checkpoints are signed every N entries and on close', () => {
+  it('checkpointEvery 5: sizes 5 and 10 while running, 12 at close, each committing to that entry', async () => {
+    const ledger = join(tempDir(), 'ledger.db');
+    const core = buildCore(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 5 } }));
+    const key = parseVerifierKey(formatVerifierKey(core.ledger.key));
+    for (let i = 0; i < 12; i++) {
+      await decideVia(core, echoInput({ subject: `s-${i}` }));
+      const sizes = (core.ledger.db.prepare('SELECT size FROM checkpoints ORDER BY size').all() as Array<{ size: number }>).map((r) => r.size);
+      expect(sizes).toEqual([5, 10].filter((s) => s <= i + 1));
+    }
+    expect(core.ledger.latestCheckpoint()).toContain('\n10\n');
+    await core.close();
+    const { cps, hashes } = checkpointRows(ledger);
+    expect(cps.map((c) => c.size)).toEqual([5, 10, 12]);
+    for (const c of cps) {
+      const parsed = verifyCheckpoint(c.note, key);
+      expect(parsed.size).toBe(c.size);
+      expect(parsed.headHash).toBe(hashes.get(c.size));
+      expect(c.head_hash).toBe(hashes.get(c.size));
+    }
+  });
+
+  it('a group commit crossing the threshold checkpoints the whole batch', async () => {
+    const ledger = join(tempDir(), 'ledger.db');
+    const core = buildCore(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 5 } }));
+    await Promise.all(Array.from({ length: 7 }, (_, i) => decideVia(core, echoInput({ subject: `b-${i}` }))));
+    expect(core.ledger.db.prepare('SELECT size FROM checkpoints').all()).toEqual([{ size: 7 }]);
+    await core.close();
+  });
+
+  it('with the default interval only close signs one, and an empty ledger gets none', async () => {
+    const ledger = join(tempDir(), 'ledger.db');
+    const core = buildCore(coreOptions(ledger));
+    for (let i = 0; i < 3; i++) await decideVia(core, echoInput());
+    expect(core.ledger.latestCheckpoint()).toBeUndefined();
+    await core.close();
+    expect(checkpointRows(ledger).cps.map((c) => c.size)).toEqual([3]);
+
+    const empty = join(tempDir(), 'ledger.db');
+    await buildCore(coreOptions(empty)).close();
+    expect(checkpointRows(empty).cps).toEqual([]);
+    const res = await runCli(['audit', 'checkpoint', '--ledger', empty]);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toContain('no checkpoint yet');
+  });
+});
+
+describe('gavel audit checkpoint and pubkey', () => {
+  it('prints the latest note in the C2SP-like layout; it verifies with the key from `gavel audit pubkey`', async () => {
+    const ledger = join(tempDir(), 'ledger.db');
+    const core = buildCore(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 4 } }));
+    for (let i = 0; i < 9; i++) await decideVia(core, echoInput({ subject: `n-${i}` }));
+    await core.close();
+    const { hashes, ledgerId } = checkpointRows(ledger);
+
+    const [cp, pk] = await Promise.all([runCli(['audit', 'checkpoint', '--ledger', ledger]), runCli(['audit', 'pubkey', '--ledger', ledger])]);
+    expect(cp.code).toBe(0);
+    expect(pk.code).toBe(0);
+    const origin = `gavel.ledger/${ledgerId}`;
+    expect(pk.stdout).toMatch(new RegExp(`^${origin}\\+[0-9a-f]{8}\\+[A-Za-z0-9+/]+=*\\n$`));
+
+    const lines = cp.stdout.split('\n');
+    expect(lines).toHaveLength(7);
+    expect(lines[0]).toBe(origin);
+    expect(lines[1]).toBe('9');
+    expect(Buffer.from(lines[2]!, 'base64').toString('hex')).toBe(hashes.get(9));
+    expect(lines[3]).toMatch(/^time \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+    expect(Number.isNaN(Date.parse(lines[3]!.slice(5)))).toBe(false);
+    expect(lines[4]).toBe('');
+    const sig = /^\u2014 (\S+) ([A-Za-z0-9+/]+=*)$/.exec(lines[5]!);
+    expect(sig).not.toBeNull();
+    expect(sig![1]).toBe(origin);
+    expect(Buffer.from(sig![2]!, 'base64')).toHaveLength(68);
+    expect(lines[6]).toBe('');
+
+    const key = parseVerifierKey(pk.stdout);
+    // The signature's key id is the verifier key's.
+    expect(Buffer.from(sig![2]!, 'base64').subarray(0, 4).toString('hex')).toBe(pk.stdout.split('+')[1]);
+    expect(verifyCheckpoint(cp.stdout, key)).toEqual({ origin, size: 9, headHash: hashes.get(9), time: lines[3]!.slice(5) });
+
+    // Any edit to the body breaks the signature.
+    expect(() => verifyCheckpoint(cp.stdout.replace('\n9\n', '\n8\n'), key)).toThrow(CheckpointError);
+    expect(() => verifyCheckpoint(cp.stdout.replace(lines[3]!, 'time 2020-01-01T00:00:00.000Z'), key)).toThrow(/invalid signature/);
+  });
+
+  it('pubkey --key reads another key file; verify --pubkey accepts the key text or a file holding it', async () => {
+    const ledger = join(tempDir(), 'ledger.db');
+    const keyPath = join(tempDir(), 'signing.pem');
+    const core = buildCore(coreOptions(ledger, { ledgerOptions: { keyPath } }));
+    await decideVia(core, echoInput());
+    const expected = formatVerifierKey(core.ledger.key);
+    await core.close();
+
+    const noKey = await runCli(['audit', 'pubkey', '--ledger', ledger]);
+    expect(noKey.code).not.toBe(0);
+    expect(noKey.stderr).toContain('no verifier key');
+    const pk = await runCli(['audit', 'pubkey', '--ledger', ledger, '--key', keyPath]);
+    expect(pk.stdout).toBe(`${expected}\n`);
+
+    const byText = await runCli(['audit', 'verify', '--ledger', ledger, '--pubkey', expected]);
+    expect(byText.stdout).toMatch(/^ok: 1 entries/);
+    const pubFile = join(tempDir(), 'ledger.pub');
+    writeFileSync(pubFile, pk.stdout);
+    const byFile = await runCli(['audit', 'verify', '--ledger', ledger, '--pubkey', pubFile]);
+    expect(byFile.code).toBe(0);
+    const byKey = await runCli(['audit', 'verify', '--ledger', ledger, '--key', keyPath]);
+    expect(byKey.code).toBe(0);
+  });
+});
+
+describe('the signing key', () => {
+  it('is created on first start with mode 0600 and reused on restart; the chain continues', async () => {
+    const ledger = join(tempDir(), 'ledger.db');
+    const keyPath = `${ledger}.key`;
+    const first = buildCore(coreOptions(ledger));
+    const firstKey = formatVerifierKey(first.ledger.key);
+    const firstOrigin = first.ledger.origin;
+    expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+    const pem = readFileSync(keyPath, 'utf8');
+    expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    const a = await decideVia(first, echoInput());
+    await first.close();
+
+    const second = buildCore(coreOptions(ledger));
+    expect(formatVerifierKey(second.ledger.key)).toBe(firstKey);
+    expect(second.ledger.origin).toBe(firstOrigin);
+    expect(readFileSync(keyPath, 'utf8')).toBe(pem);
+    expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+    const b = await decideVia(second, echoInput());
+    expect(b.receipt.seq).toBe(2);
+    const row = second.ledger.db.prepare('SELECT prev_hash FROM entries WHERE seq = 2').get() as { prev_hash: string };
+    expect(row.prev_hash).toBe(a.receipt.entryHash);
+    // The checkpoint signed before the restart verifies with the key after it.
+    const before = (second.ledger.db.prepare('SELECT note FROM checkpoints WHERE size = 1').get() as { note: string }).note;
+    expect(verifyCheckpoint(before, parseVerifierKey(firstKey)).headHash).toBe(a.receipt.entryHash);
+    await second.close();
+
+    const pk = await runCli(['audit', 'pubkey', '--ledger', ledger]);
+    expect(pk.stdout.trim()).toBe(firstKey);
+    const verified = await runCli(['audit', 'verify', '--ledger', ledger]);
+    expect(verified.stdout).toBe(`ok: 2 entries, head ${b.receipt.entryHash}, 2 checkpoints verified\n`);
+    expect(verified.code).toBe(0);
+  });
+
+  it('verifier keys round-trip even when their base64 holds "+" (and checkpoints verify with them)', () => {
+    const origin = 'gavel.ledger/00000000-0000-0000-0000-000000000000';
+    let plus: ReturnType<typeof ephemeralKey> | undefined;
+    let plain: ReturnType<typeof ephemeralKey> | undefined;
+    for (let i = 0; i < 500 && !(plus && plain); i++) {
+      const k = ephemeralKey(origin);
+      if (formatVerifierKey(k).split('+').length > 3) plus ??= k;
+      else plain ??= k;
+    }
+    for (const k of [plus!, plain!]) {
+      const text = formatVerifierKey(k);
+      const parsed = parseVerifierKey(`${text}\n`);
+      expect(parsed.name).toBe(origin);
+      expect(formatVerifierKey(parsed)).toBe(text);
+      const note = signCheckpoint({ origin, size: 1, headHash: 'ab'.repeat(32), time: '2025-01-01T00:00:00.000Z' }, k);
+      expect(verifyCheckpoint(note, parsed).size).toBe(1);
+    }
+    expect(() => parseVerifierKey('no-plus-signs')).toThrow(/must look like/);
+    expect(() => parseVerifierKey(formatVerifierKey(plain!).replace(/\+[0-9a-f]{8}\+/, '+00000000+'))).toThrow(/id does not match/);
+  });
+
+  it('each ledger gets its own key and origin', async () => {
+    const one = buildCore(coreOptions(join(tempDir(), 'ledger.db')));
+    const two = buildCore(coreOptions(join(tempDir(), 'ledger.db')));
+    try {
+      expect(one.ledger.origin).toMatch(/^gavel\.ledger\/[0-9a-f-]{36}$/);
+      expect(one.ledger.origin).not.toBe(two.ledger.origin);
+      expect(formatVerifierKey(one.ledger.key)).not.toBe(formatVerifierKey(two.ledger.key));
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+});
