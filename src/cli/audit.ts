@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import Database from 'better-sqlite3';
-import { GavelError } from '../errors.js';
+import { errorMessage, GavelError } from '../errors.js';
 import { defaultKeyPath, ledgerConfig } from '../ledger/config.js';
 import { formatVerifierKey, keyFromPem, parseVerifierKey, type VerifierKey } from '../ledger/keys.js';
-import { queryEntries, type QueryFilter } from '../ledger/query.js';
+import { parseDecision, parseTime, queryEntries, type QueryFilter } from '../ledger/query.js';
 import { timeline } from '../ledger/timeline.js';
 import { verifyLedger } from '../ledger/verify.js';
 import { EXIT } from './exit.js';
@@ -42,9 +42,9 @@ export function registerAudit(program: Command): void {
     .option('--subject <id>')
     .option('--team <team>')
     .option('--action <type>', 'model.invoke, tool.call, data.export')
-    .option('--decision <d>', 'allow, deny, require_approval, redact')
-    .option('--since <time>', 'RFC 3339 or a duration back from now (24h, 7d)')
-    .option('--until <time>')
+    .option('--decision <d>', 'allow, deny, require_approval, redact', checked(parseDecision))
+    .option('--since <time>', 'RFC 3339 or a duration back from now (24h, 7d)', checked((t) => parseTime(t, new Date(), 'since')))
+    .option('--until <time>', 'before this time (RFC 3339 or a duration back from now)', checked((t) => parseTime(t, new Date(), 'until')))
     .option('--revision <rev>')
     .option('--decision-id <id>')
     .option('--limit <n>', 'at most n entries (default 100)', intOption)
@@ -56,11 +56,23 @@ export function registerAudit(program: Command): void {
     .description('incident timeline of one subject or team, oldest first')
     .option('--subject <id>')
     .option('--team <team>')
-    .option('--since <time>')
-    .option('--until <time>')
+    .option('--since <time>', 'RFC 3339 or a duration back from now (24h, 7d)', checked((t) => parseTime(t, new Date(), 'since')))
+    .option('--until <time>', 'before this time (RFC 3339 or a duration back from now)', checked((t) => parseTime(t, new Date(), 'until')))
     .option('--limit <n>', 'at most n events (default 10000)', intOption)
     .option('--json', 'JSON lines instead of text')
     .action(showTimeline);
+}
+
+/** A filter flag checked as it is parsed, so a bad value is a usage error (exit 2) like any bad flag; the text itself is kept. */
+function checked(parse: (text: string) => unknown): (text: string) => string {
+  return (text) => {
+    try {
+      parse(text);
+    } catch (err) {
+      throw new InvalidArgumentError(errorMessage(err));
+    }
+    return text;
+  };
 }
 
 function openReadOnly(path: string): Database.Database {
@@ -119,7 +131,8 @@ function query(o: LedgerOption & QueryFilter & { json?: boolean }): void {
   db.close();
 }
 
-function showTimeline(o: LedgerOption & QueryFilter & { json?: boolean }): void {
+function showTimeline(o: LedgerOption & QueryFilter & { json?: boolean }, command: Command): void {
+  if (!o.subject && !o.team) command.error('error: timeline needs --subject or --team', { exitCode: EXIT.usage });
   const db = openReadOnly(o.ledger);
   printTimeline(timeline(db, o), o.json === true);
   db.close();

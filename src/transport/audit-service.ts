@@ -41,7 +41,7 @@ export function auditService(ledger: SqliteLedger, log: Logger): grpc.UntypedSer
         }
         call.end();
       } catch (err) {
-        call.destroy(toServiceError(err, log) as grpc.ServiceError);
+        call.emit('error', toServiceError(err, log));
       }
     },
     GetDecision: unary((req: { decision_id: string }) => {

@@ -1,7 +1,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildCore } from '../../src/core.js';
 import { CheckpointError, signCheckpoint, verifyCheckpoint } from '../../src/ledger/checkpoint.js';
 import { ephemeralKey, formatVerifierKey, parseVerifierKey } from '../../src/ledger/keys.js';
@@ -46,6 +46,25 @@ describe('checkpoints are signed every N entries and on close', () => {
     await Promise.all(Array.from({ length: 7 }, (_, i) => decideVia(core, echoInput({ subject: `b-${i}` }))));
     expect(core.ledger.db.prepare('SELECT size FROM checkpoints').all()).toEqual([{ size: 7 }]);
     await core.close();
+  });
+
+  it('a checkpoint that fails does not take the ledger down: the decisions are answered and the next flush retries', async () => {
+    const ledger = join(tempDir(), 'ledger.db');
+    const core = buildCore(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 3 } }));
+    const sign = vi.spyOn(core.ledger, 'checkpoint').mockImplementationOnce(() => {
+      throw new Error('database is locked');
+    });
+    try {
+      const first = await Promise.all(Array.from({ length: 3 }, () => decideVia(core, echoInput())));
+      expect(first.map((d) => d.receipt.seq).sort()).toEqual([1, 2, 3]);
+      expect(sign).toHaveBeenCalledTimes(1);
+      expect(core.ledger.latestCheckpoint()).toBeUndefined();
+      await decideVia(core, echoInput());
+      expect(sign).toHaveBeenCalledTimes(2);
+      expect(core.ledger.db.prepare('SELECT size FROM checkpoints').all()).toEqual([{ size: 4 }]);
+    } finally {
+      await core.close();
+    }
   });
 
   it('with the default interval only close signs one, and an empty ledger gets none', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { canonicalJson } from '../../src/bundles/digest.js';
-import { buildCore, type Core, type CoreOptions } from '../../src/core.js';
+import type { Core, CoreOptions } from '../../src/core.js';
 import { HEADER_VERSION, type ChainHeader } from '../../src/ledger/hash.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 

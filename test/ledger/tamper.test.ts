@@ -7,8 +7,9 @@ import { buildCore } from '../../src/core.js';
 import { signCheckpoint } from '../../src/ledger/checkpoint.js';
 import { canonicalPayload, entryHash, payloadHash, type ChainHeader } from '../../src/ledger/hash.js';
 import { ephemeralKey } from '../../src/ledger/keys.js';
+import { clients, jsonInput, unary } from '../helpers/client.js';
 import { tempDir } from '../helpers/paths.js';
-import { runCli } from '../helpers/server.js';
+import { runCli, startInProcess } from '../helpers/server.js';
 import { allRows, copyLedger, coreOptions, decideVia, echoInput, headerOfRow, openAsAttacker, TRIGGERS, type FullRow } from './fixtures.js';
 
 /**
@@ -288,5 +289,29 @@ describe('checkpoint signatures', () => {
     expectFailure(res, 10, 'checkpoint_invalid');
     expect(res.stdout).toContain(`no signature by ${origin}`);
     expectFailure(await verify(copy, '--pubkey', published, '--checkpoint', exported), 10, 'checkpoint_invalid');
+  });
+});
+
+describe('the gRPC Verify on a live ledger', () => {
+  it('reports tampering done under a running server, which then keeps recording decisions', async () => {
+    const ledger = join(tempDir(), 'ledger.db');
+    const srv = await startInProcess(coreOptions(ledger));
+    const c = clients(srv.address);
+    try {
+      for (let i = 0; i < 5; i++) await unary(c.decision, 'Decide', jsonInput(echoInput({ subject: `live-${i}` })));
+      const attacker = openAsAttacker(ledger);
+      attacker.prepare(`UPDATE payloads SET body = replace(body, 'live-2', 'evil-2') WHERE seq = 3`).run();
+      attacker.close();
+      const report = await unary(c.audit, 'Verify', {});
+      expect(report).toMatchObject({ ok: false, entries: 2, failed_seq: 3, failure_kind: 'payload_changed' });
+      expect(report.message).toMatch(/^seq 3: payload changed/);
+      // The walk stopped mid-statement; the connection must be free again for appends.
+      const next = await unary(c.decision, 'Decide', jsonInput(echoInput({ subject: 'after' })));
+      expect(Number(next.receipt.seq)).toBe(6);
+      expect(await unary(c.audit, 'Verify', {})).toMatchObject({ ok: false, failed_seq: 3 });
+    } finally {
+      c.close();
+      await srv.stop();
+    }
   });
 });
