@@ -52,3 +52,10 @@ export function entryHash(header: ChainHeader): string {
 export function canonicalPayload(payload: JsonObject): string {
   return canonicalJson(payload);
 }
+
+/** An `entries` row as SQLite returns it: the header with reason codes as JSON text, plus the derived columns. */
+export interface EntryRow extends Omit<ChainHeader, 'v' | 'reason_codes'> {
+  reason_codes: string;
+  time_ms: number;
+  entry_hash: string;
+}

@@ -1,6 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import { GavelError } from '../errors.js';
 import type { JsonObject } from '../engine/json.js';
+import type { EntryRow } from './hash.js';
+import type { DecisionRecord } from './types.js';
 
 export interface QueryFilter {
   subject?: string;
@@ -17,24 +19,9 @@ export interface QueryFilter {
   order?: 'asc' | 'desc';
 }
 
-export interface EntrySummary {
+/** An entry's header fields as the API returns them: the record the engine wrote, plus its place in the chain. */
+export interface EntrySummary extends Omit<DecisionRecord, 'payload' | 'salt'> {
   seq: number;
-  decisionId: string;
-  time: string;
-  subjectId: string;
-  subjectType: string;
-  team: string;
-  costCenter: string;
-  actionType: string;
-  resource: string;
-  decision: string;
-  reasonCodes: string[];
-  bundle: string;
-  revision: string;
-  digest: string;
-  entrypoint: string;
-  requestId: string;
-  caller: string;
   payloadHash: string;
   prevHash: string;
   entryHash: string;
@@ -115,29 +102,6 @@ export function getEntry(db: Database, decisionId: string): EntryDetail | undefi
     .get(decisionId) as (EntryRow & { salt: Buffer | null; body: string | null }) | undefined;
   if (!row) return undefined;
   return { ...summaryOf(row), payload: row.body === null ? null : (JSON.parse(row.body) as JsonObject), salt: row.salt?.toString('hex') ?? null };
-}
-
-interface EntryRow {
-  seq: number;
-  decision_id: string;
-  time: string;
-  subject_id: string;
-  subject_type: string;
-  team: string;
-  cost_center: string;
-  action_type: string;
-  resource: string;
-  decision: string;
-  reason_codes: string;
-  bundle: string;
-  revision: string;
-  digest: string;
-  entrypoint: string;
-  request_id: string;
-  caller: string;
-  payload_hash: string;
-  prev_hash: string;
-  entry_hash: string;
 }
 
 function summaryOf(r: EntryRow): EntrySummary {

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { CheckpointError, verifyCheckpoint, type Checkpoint } from './checkpoint.js';
-import { entryHash, GENESIS_HASH, HEADER_VERSION, payloadHash, type ChainHeader } from './hash.js';
+import { entryHash, GENESIS_HASH, HEADER_VERSION, payloadHash, type ChainHeader, type EntryRow } from './hash.js';
 import type { VerifierKey } from './keys.js';
 
 export type FailureKind =
@@ -37,10 +37,7 @@ export interface VerifyOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-interface Row extends Omit<ChainHeader, 'v' | 'reason_codes'> {
-  reason_codes: string;
-  time_ms: number;
-  entry_hash: string;
+interface Row extends EntryRow {
   salt: Buffer | null;
   body: string | null;
 }
