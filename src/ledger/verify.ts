@@ -66,7 +66,43 @@ interface ChainState {
  * checkpoint (and an optional exported one) against it. Stops at the first
  * problem and names its seq and kind.
  */
+/** Rows checked between two yields of the asynchronous walk. */
+const ROWS_PER_STEP = 5000;
+
+/** Verifies in one synchronous run (the CLI). */
 export function verifyLedger(db: Database, options: VerifyOptions): VerifyReport {
+  const steps = verifySteps(db, options);
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  return step.value;
+}
+
+/**
+ * Verifies in slices of ROWS_PER_STEP rows, giving the event loop back between
+ * slices, so a server keeps answering while an auditor verifies a large ledger.
+ * Use a connection of its own: the walk holds one read snapshot throughout.
+ */
+export async function verifyLedgerAsync(db: Database, options: VerifyOptions): Promise<VerifyReport> {
+  const steps = verifySteps(db, options);
+  let step = steps.next();
+  while (!step.done) {
+    await new Promise((resolve) => setImmediate(resolve));
+    step = steps.next();
+  }
+  return step.value;
+}
+
+/** One read transaction, so the count, the checkpoints and the chain come from the same snapshot. */
+function* verifySteps(db: Database, options: VerifyOptions): Generator<void, VerifyReport> {
+  db.exec('BEGIN');
+  try {
+    return yield* verifyInSnapshot(db, options);
+  } finally {
+    db.exec('COMMIT');
+  }
+}
+
+function* verifyInSnapshot(db: Database, options: VerifyOptions): Generator<void, VerifyReport> {
   const total = (db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n;
   const notes = db.prepare('SELECT size, note FROM checkpoints ORDER BY size').all() as Array<{ size: number; note: string }>;
   const external = options.externalCheckpoint;
@@ -77,7 +113,7 @@ export function verifyLedger(db: Database, options: VerifyOptions): VerifyReport
     // Parse the exported checkpoint first so its size is remembered during the walk.
     const externalCp = external === undefined ? undefined : verifiedCheckpoint(external, options.key, 0);
     if (externalCp) wanted.add(externalCp.size);
-    walkChain(db, total, state, options.onProgress);
+    yield* walkChain(db, total, state, options.onProgress);
     checkpointsChecked = checkStored(notes, state, options.key);
     if (externalCp) {
       // Every stored checkpoint matched the chain by now, so a mismatch lies after the last one below the exported size.
@@ -92,7 +128,7 @@ export function verifyLedger(db: Database, options: VerifyOptions): VerifyReport
   return { ok: true, entries: state.size, headHash: state.head, checkpointsChecked };
 }
 
-function walkChain(db: Database, total: number, state: ChainState, onProgress?: (done: number, total: number) => void): void {
+function* walkChain(db: Database, total: number, state: ChainState, onProgress?: (done: number, total: number) => void): Generator<void, void> {
   const rows = db
     .prepare('SELECT e.*, p.salt AS salt, p.body AS body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq')
     .iterate() as IterableIterator<Row>;
@@ -105,7 +141,10 @@ function walkChain(db: Database, total: number, state: ChainState, onProgress?: 
       state.head = current.value.entry_hash;
       state.size++;
       if (state.wanted.has(state.size)) state.atSize.set(state.size, state.head);
-      if (onProgress && state.size % 10000 === 0) onProgress(state.size, total);
+      if (state.size % ROWS_PER_STEP === 0) {
+        onProgress?.(state.size, total);
+        yield;
+      }
       current = next;
     }
   } finally {

@@ -5,7 +5,8 @@ import { parseCheckpoint } from '../ledger/checkpoint.js';
 import { formatVerifierKey, parseVerifierKey } from '../ledger/keys.js';
 import { getEntry, queryEntries, type EntrySummary, type QueryFilter } from '../ledger/query.js';
 import type { SqliteLedger } from '../ledger/sqlite.js';
-import { verifyLedger } from '../ledger/verify.js';
+import { verifyLedger, verifyLedgerAsync } from '../ledger/verify.js';
+import Database from 'better-sqlite3';
 import { canonicalJson } from '../bundles/digest.js';
 import { toServiceError } from './status.js';
 
@@ -55,26 +56,43 @@ export function auditService(ledger: SqliteLedger, log: Logger): grpc.UntypedSer
         payload_erased: entry.payload === null,
       };
     }),
-    Verify: unary((req: { checkpoint: string }) => {
-      // The server verifies with its own key; an auditor who distrusts the server verifies the file offline with `gavel audit verify --pubkey`.
-      const key = parseVerifierKey(formatVerifierKey(ledger.key));
-      const report = verifyLedger(ledger.db, { key, ...(req.checkpoint ? { externalCheckpoint: req.checkpoint } : {}) });
-      return {
-        ok: report.ok,
-        entries: report.entries,
-        head_hash: report.headHash,
-        checkpoints_checked: report.checkpointsChecked,
-        failed_seq: report.failure?.seq ?? 0,
-        failure_kind: report.failure?.kind ?? '',
-        message: report.failure?.message ?? 'ledger verified',
-      };
-    }),
+    Verify: (call: grpc.ServerUnaryCall<{ checkpoint: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      verify(ledger, call.request.checkpoint)
+        .then((report) => callback(null, report))
+        .catch((err: unknown) => callback(toServiceError(err, log)));
+    },
     LatestCheckpoint: unary(() => {
       const note = ledger.latestCheckpoint() ?? '';
       const parsed = note ? parseCheckpoint(note).checkpoint : undefined;
       return { note, size: parsed?.size ?? 0, head_hash: parsed?.headHash ?? '', verifier_key: formatVerifierKey(ledger.key) };
     }),
   };
+}
+
+/**
+ * The server verifies with its own key; an auditor who distrusts the server verifies
+ * the file offline with `gavel audit verify --pubkey`. A file ledger is walked on a
+ * read-only connection of its own, in slices, so Decide keeps being answered.
+ */
+async function verify(ledger: SqliteLedger, checkpoint: string): Promise<Record<string, unknown>> {
+  const key = parseVerifierKey(formatVerifierKey(ledger.key));
+  const options = { key, ...(checkpoint ? { externalCheckpoint: checkpoint } : {}) };
+  const file = ledger.db.name !== ':memory:';
+  const db = file ? new Database(ledger.db.name, { readonly: true, fileMustExist: true }) : ledger.db;
+  try {
+    const report = file ? await verifyLedgerAsync(db, options) : verifyLedger(db, options);
+    return {
+      ok: report.ok,
+      entries: report.entries,
+      head_hash: report.headHash,
+      checkpoints_checked: report.checkpointsChecked,
+      failed_seq: report.failure?.seq ?? 0,
+      failure_kind: report.failure?.kind ?? '',
+      message: report.failure?.message ?? 'ledger verified',
+    };
+  } finally {
+    if (file) db.close();
+  }
 }
 
 function filterOf(m: QueryMessage): QueryFilter {
