@@ -8,7 +8,9 @@
  *    between the wasm floor and the gRPC service;
  *  - "toggles": ledger on/off x usage on/off, where "on" is the real
  *    SqliteLedger on a temp file (durability normal) and "off" is the
- *    bench-only NullLedger baseline.
+ *    bench-only NullLedger baseline; then the real configuration again with
+ *    10k and 100k settled calls already in one cost center's month, because
+ *    metering reads sums over that history on every decision.
  *
  *   npx tsx bench/engine.ts --seconds 5 --concurrency 32
  *   npx tsx bench/engine.ts --only toggles
@@ -20,20 +22,38 @@ import { COMMON_FLAGS, commonOptions, readFlags, stringFlag } from './lib/args.j
 import { buildBaselineCore } from './lib/baseline-core.js';
 import { CpuWindow } from './lib/cpu.js';
 import { closedLoop } from './lib/load.js';
+import { watchdog } from './lib/process.js';
 import { BUNDLES, tempDir } from './lib/paths.js';
-import { cpuLabel, fromLoad, report, type Measurement, type TableName } from './lib/result.js';
-import { loadWorkload } from './lib/workload.js';
+import { cpuFields, fromLoad, report, type Measurement, type TableName } from './lib/result.js';
+import { seedSettledCharges } from './lib/seed-usage.js';
+import { loadWorkload, type Workload } from './lib/workload.js';
 
 const flags = readFlags({ ...COMMON_FLAGS, only: { type: 'string' } });
 const options = commonOptions(flags, { seconds: 5, warmup: 1 });
 const only = stringFlag(flags, 'only');
+watchdog(120 + 8 * (options.seconds + options.warmupSeconds) * 3, 'bench/engine');
 const workload = loadWorkload();
+const oneCostCenter = loadWorkload({ costCenters: 1 });
 
 interface Scenario {
   table: TableName;
   label: string;
+  /** Defaults to the main workload (64 cost centers). */
+  workload?: Workload;
   /** Builds a fresh engine in `dir`; returns it with its teardown. */
   build(dir: string): { engine: Engine; close(): Promise<void> | void };
+}
+
+/**
+ * The real core on a file, every call on one cost center that already holds
+ * `charges` settled calls this month: a month of history, as a busy cost
+ * center would have, instead of the near-empty store of the other rows.
+ */
+function withHistory(dir: string, charges: number): { engine: Engine; close(): Promise<void> } {
+  const core = buildCore({ bundles: BUNDLES, ledger: join(dir, 'ledger.db') });
+  if (!core.usage) throw new Error('usage is off');
+  seedSettledCharges(core.usage, oneCostCenter, charges);
+  return core;
 }
 
 const LEDGER_OFF = 'ledger off (bench-only no-op ledger)';
@@ -65,6 +85,16 @@ const scenarios: Scenario[] = [
     label: `${LEDGER_ON}, usage on (what \`gavel serve\` runs)`,
     build: (dir) => buildCore({ bundles: BUNDLES, ledger: join(dir, 'ledger.db') }),
   },
+  // Metering reads sums over this month's charges of the subject, team and cost
+  // center; these rows show what a month of history does to that read.
+  ...[10_000, 100_000].map(
+    (charges): Scenario => ({
+      table: 'toggles',
+      label: `${LEDGER_ON}, usage on, all calls on one cost center that already has ${charges.toLocaleString('en-US')} settled calls this month`,
+      workload: oneCostCenter,
+      build: (dir) => withHistory(dir, charges),
+    }),
+  ),
 ];
 
 const measurements: Measurement[] = [];
@@ -73,23 +103,23 @@ for (const s of scenarios) {
   // A fresh folder and engine per scenario: no scenario inherits another's ledger size or usage rows.
   const dir = tempDir('gavel-bench-engine-');
   const core = s.build(dir.path);
+  const load = s.workload ?? workload;
   try {
     const cpu = new CpuWindow([undefined]);
     const result = await closedLoop(
       async (i) => {
         const d = await core.engine.decide({
-          policy: workload.entrypoint,
-          input: { json: workload.json[i % workload.json.length]! },
+          policy: load.entrypoint,
+          input: { json: load.json[i % load.json.length]! },
           requestId: `bench-${i}`,
           caller: 'bench',
         });
-        return d.decision === workload.expect;
+        return d.decision === load.expect;
       },
       { ...options, onWindow: (edge) => (edge === 'start' ? cpu.start() : undefined) },
     );
     const [cores] = cpu.stop();
-    const label = cpuLabel([['process', cores]]);
-    measurements.push(fromLoad(s.table, s.label, 'decisions/s', result, { concurrency: options.concurrency, ...(label ? { cpu: label } : {}) }));
+    measurements.push(fromLoad(s.table, s.label, 'decisions/s', result, { concurrency: options.concurrency, ...cpuFields(['process', cores]) }));
   } finally {
     await core.close();
     dir.remove();

@@ -14,7 +14,7 @@ import { COMMON_FLAGS, commonOptions, readFlags } from './lib/args.js';
 import { CpuWindow } from './lib/cpu.js';
 import { tightLoop } from './lib/load.js';
 import { AI_BUNDLE } from './lib/paths.js';
-import { cpuLabel, fromLoad, report } from './lib/result.js';
+import { cpuFields, fromLoad, report } from './lib/result.js';
 import { loadWorkload } from './lib/workload.js';
 
 const options = commonOptions(readFlags(COMMON_FLAGS), { seconds: 5, warmup: 1 });
@@ -45,7 +45,7 @@ report(
     measurements: [
       fromLoad('path', 'opa-wasm alone: loadPolicy + setData, evaluate() in a tight loop (floor)', 'evals/s', result, {
         concurrency: 1,
-        ...(cpuLabel([['process', cores]]) ? { cpu: cpuLabel([['process', cores]])! } : {}),
+        ...cpuFields(['process', cores]),
       }),
     ],
     notes: [],

@@ -23,6 +23,8 @@ export interface Measurement {
   unexpected: number;
   /** Cores used during the window, e.g. "server 1.00, client 0.85". */
   cpu?: string;
+  /** Cores the process answering the calls used (the server, or this process for in-process rows); gives throughput per core. */
+  serverCores?: number;
   note?: string;
 }
 
@@ -55,9 +57,13 @@ export function fromLoad(table: TableName, scenario: string, unit: string, r: Lo
   };
 }
 
-export function cpuLabel(parts: Array<[string, number | undefined]>): string | undefined {
-  const known = parts.filter((p): p is [string, number] => p[1] !== undefined);
-  return known.length === 0 ? undefined : known.map(([who, cores]) => `${who} ${cores.toFixed(2)}`).join(', ');
+/** CPU fields of a measurement: the answering process first, then e.g. the load generator. */
+export function cpuFields(server: [string, number | undefined], ...others: Array<[string, number | undefined]>): Pick<Measurement, 'cpu' | 'serverCores'> {
+  const known = [server, ...others].filter((p): p is [string, number] => p[1] !== undefined);
+  return {
+    ...(known.length > 0 ? { cpu: known.map(([who, cores]) => `${who} ${cores.toFixed(2)}`).join(', ') } : {}),
+    ...(server[1] !== undefined ? { serverCores: server[1] } : {}),
+  };
 }
 
 /** Prints a short human summary and, under run.ts, writes the JSON it collects. */

@@ -1,0 +1,30 @@
+import { randomUUID } from 'node:crypto';
+import { isJsonObject } from '../../src/engine/json.js';
+import type { SqliteUsageStore } from '../../src/usage/sqlite.js';
+import { windowStarts } from '../../src/usage/windows.js';
+import type { Workload } from './workload.js';
+
+/**
+ * Fills the usage store with `count` settled model calls made earlier this
+ * month by the workload's own subjects, teams and cost center, as a server
+ * that has been running for a while would hold. Used to show how metering
+ * cost grows with the history a budget window covers; each row is one
+ * standard-m call of the size the workload makes (~530 tokens), so no budget
+ * comes near its limit and every decision stays "allow".
+ */
+export function seedSettledCharges(store: SqliteUsageStore, workload: Workload, count: number, now = new Date()): void {
+  const monthStart = windowStarts(now, store.config.timeZone, store.config.rollingMinutes).month;
+  const span = Math.max(1, now.getTime() - 60_000 - monthStart);
+  store.atomically(() => {
+    for (let i = 0; i < count; i++) {
+      const subject = workload.inputs[i % workload.inputs.length]?.subject;
+      if (!isJsonObject(subject)) throw new Error('workload input without subject');
+      const who = { subject: String(subject.id), team: String(subject.team), costCenter: String(subject.cost_center) };
+      const atMs = monthStart + Math.floor((i / count) * span);
+      const decisionId = randomUUID();
+      const call = { ...who, decisionId, model: 'standard-m', tier: 'standard' };
+      store.reserve({ ...call, tokens: 527, costMicros: 9_200, atMs, expiresMs: atMs + 600_000 });
+      store.settle({ ...call, inputTokens: 15, outputTokens: 512, costMicros: 7_725, atMs: atMs + 5_000 });
+    }
+  });
+}
