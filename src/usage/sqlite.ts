@@ -2,6 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { UsageConfig } from './config.js';
 import { microsToNumber } from './money.js';
 import type { ChargeRow, History, Reservation, Scope, ScopeUsage, Settlement, SettleResult, UsageStore, WindowUsage } from './store.js';
+import { UsageBuckets } from './buckets.js';
 import { WINDOW_NAMES, windowStarts, type WindowName } from './windows.js';
 
 const DDL = `
@@ -20,9 +21,9 @@ CREATE TABLE IF NOT EXISTS usage_charges (
   output_tokens INTEGER,
   expires_ms INTEGER
 );
-CREATE INDEX IF NOT EXISTS usage_charges_subject ON usage_charges(subject, at_ms);
-CREATE INDEX IF NOT EXISTS usage_charges_team ON usage_charges(team, at_ms);
-CREATE INDEX IF NOT EXISTS usage_charges_cost_center ON usage_charges(cost_center, at_ms);
+CREATE INDEX IF NOT EXISTS usage_reserved_subject ON usage_charges(subject, expires_ms) WHERE state = 'reserved';
+CREATE INDEX IF NOT EXISTS usage_reserved_team ON usage_charges(team, expires_ms) WHERE state = 'reserved';
+CREATE INDEX IF NOT EXISTS usage_reserved_cost_center ON usage_charges(cost_center, expires_ms) WHERE state = 'reserved';
 CREATE TABLE IF NOT EXISTS usage_requests (
   decision_id TEXT PRIMARY KEY,
   subject TEXT NOT NULL,
@@ -39,22 +40,26 @@ const HOUR = 3_600_000;
 
 /**
  * Usage state in SQLite, in the ledger's database file: one `--ledger` setting
- * points a server at all of its state. Charges are one row per decision
- * (reserved, then settled by the report), so windows are sums over an index on
- * (scope key, time), and a report is idempotent by primary key.
+ * points a server at all of its state. Each decision has one charge row
+ * (reserved, then settled by its report — idempotent by primary key). Settled
+ * usage is also added to pre-totalled daily and per-minute buckets, so a
+ * window read costs the same with a month of history as with none; live
+ * reservations are few (they expire) and are read from a partial index.
  */
 export class SqliteUsageStore implements UsageStore {
   private readonly db: Database;
   readonly config: UsageConfig;
   private readonly usageStmts: Record<Scope, Statement>;
   private readonly stmts: Record<'reserve' | 'request' | 'cancelCharge' | 'cancelRequest' | 'charge' | 'settle' | 'history' | 'tools' | 'prune', Statement>;
+  private readonly buckets: UsageBuckets;
   private requestsSincePrune = 0;
 
   constructor(db: Database, config: UsageConfig) {
     this.db = db;
     this.config = config;
     db.exec(DDL);
-    this.usageStmts = { subject: this.usageQuery('subject'), team: this.usageQuery('team'), cost_center: this.usageQuery('cost_center') };
+    this.buckets = new UsageBuckets(db, config.timeZone);
+    this.usageStmts = { subject: this.reservedQuery('subject'), team: this.reservedQuery('team'), cost_center: this.reservedQuery('cost_center') };
     this.stmts = {
       reserve: db.prepare(`INSERT INTO usage_charges(decision_id, subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros, expires_ms)
         VALUES (@decisionId, @subject, @team, @costCenter, @model, @tier, @atMs, 'reserved', @tokens, @costMicros, @expiresMs)`),
@@ -77,30 +82,33 @@ export class SqliteUsageStore implements UsageStore {
     return this.db.transaction(body).immediate();
   }
 
-  /** One statement per scope: every window's used and reserved sums, grouped by tier. */
-  private usageQuery(scope: Scope): Statement {
-    const sums = WINDOW_NAMES.flatMap((w) => [
-      `SUM(CASE WHEN at_ms >= @${w} AND state = 'settled' THEN tokens ELSE 0 END) AS ${w}_used_tokens`,
-      `SUM(CASE WHEN at_ms >= @${w} AND state = 'reserved' AND expires_ms > @now THEN tokens ELSE 0 END) AS ${w}_reserved_tokens`,
-      `SUM(CASE WHEN at_ms >= @${w} AND state = 'settled' THEN cost_micros ELSE 0 END) AS ${w}_used_cost`,
-      `SUM(CASE WHEN at_ms >= @${w} AND state = 'reserved' AND expires_ms > @now THEN cost_micros ELSE 0 END) AS ${w}_reserved_cost`,
-    ]);
-    return this.db.prepare(`SELECT tier, ${sums.join(', ')} FROM usage_charges
-      WHERE ${SCOPE_COLUMN[scope]} = @key AND at_ms >= @lower GROUP BY tier`);
+  /** Live (unexpired, unsettled) reservations of one scope key. */
+  private reservedQuery(scope: Scope): Statement {
+    return this.db.prepare(`SELECT tier, at_ms AS atMs, tokens, cost_micros AS costMicros FROM usage_charges
+      WHERE ${SCOPE_COLUMN[scope]} = ? AND state = 'reserved' AND expires_ms > ?`);
   }
 
   usage(scope: Scope, key: string, nowMs: number): ScopeUsage {
     const starts = windowStarts(new Date(nowMs), this.config.timeZone, this.config.rollingMinutes);
-    const lower = Math.min(starts.day, starts.week, starts.month, starts.rolling);
-    const rows = this.usageStmts[scope].all({ ...starts, now: nowMs, key, lower }) as Array<Record<string, number | string>>;
+    const tiers = new Map<string, Record<WindowName, WindowUsage>>();
+    const tierOf = (tier: string) => {
+      let t = tiers.get(tier);
+      if (!t) tiers.set(tier, (t = emptyWindows()));
+      return t;
+    };
+    for (const row of this.buckets.settled(scope, key, starts, nowMs)) {
+      const t = tierOf(row.tier);
+      for (const w of WINDOW_NAMES) addAmount(t[w], 'used', row[`${w}_tokens`], row[`${w}_cost`]);
+    }
+    const reserved = this.usageStmts[scope].all(key, nowMs) as Array<{ tier: string; atMs: number; tokens: number; costMicros: number }>;
+    for (const r of reserved) {
+      const t = tierOf(r.tier);
+      for (const w of WINDOW_NAMES) if (r.atMs >= starts[w]) addAmount(t[w], 'reserved', r.tokens, r.costMicros);
+    }
     const total = emptyScope();
-    for (const row of rows) {
-      const tier: Record<WindowName, WindowUsage> = emptyWindows();
-      for (const w of WINDOW_NAMES) {
-        tier[w] = windowOf(row, w);
-        addInto(total[w], tier[w]);
-      }
-      total.by_tier[String(row.tier)] = tier;
+    for (const [tier, windows] of [...tiers].sort(([a], [b]) => a.localeCompare(b))) {
+      for (const w of WINDOW_NAMES) addInto(total[w], windows[w]);
+      total.by_tier[tier] = windows;
     }
     return total;
   }
@@ -121,6 +129,7 @@ export class SqliteUsageStore implements UsageStore {
     if (++this.requestsSincePrune >= 1000) {
       this.requestsSincePrune = 0;
       this.stmts.prune.run(r.atMs - 2 * HOUR);
+      this.buckets.pruneMinutes(r.atMs - 2 * this.config.rollingMinutes * 60_000);
     }
   }
 
@@ -161,24 +170,21 @@ export class SqliteUsageStore implements UsageStore {
         if (same) return { kind: 'duplicate', tokens: existing.tokens, costMicros: existing.costMicros } as const;
         return { kind: 'conflict', message: `usage for decision ${s.decisionId} was already reported with different numbers` } as const;
       }
-      this.stmts.settle.run({ ...s, tokens: s.inputTokens + s.outputTokens });
+      const tokens = s.inputTokens + s.outputTokens;
+      this.stmts.settle.run({ ...s, tokens });
+      this.buckets.add({ ...existing, tier: s.tier, tokens, costMicros: s.costMicros });
       return { kind: 'settled' } as const;
     });
   }
 }
 
-function windowOf(row: Record<string, number | string>, w: WindowName): WindowUsage {
-  const n = (key: string) => Number(row[`${w}_${key}`] ?? 0);
-  const usedCost = n('used_cost');
-  const reservedCost = n('reserved_cost');
-  return {
-    tokens: n('used_tokens') + n('reserved_tokens'),
-    cost: microsToNumber(usedCost + reservedCost),
-    used_tokens: n('used_tokens'),
-    reserved_tokens: n('reserved_tokens'),
-    used_cost: microsToNumber(usedCost),
-    reserved_cost: microsToNumber(reservedCost),
-  };
+/** Adds micro-unit cost and tokens to the used or reserved side of one window (cost as currency units). */
+function addAmount(w: WindowUsage, side: 'used' | 'reserved', tokens: number, costMicros: number): void {
+  const cost = microsToNumber(costMicros);
+  w[`${side}_tokens`] += tokens;
+  w[`${side}_cost`] = round6(w[`${side}_cost`] + cost);
+  w.tokens += tokens;
+  w.cost = round6(w.cost + cost);
 }
 
 function emptyWindow(): WindowUsage {

@@ -75,3 +75,9 @@ function offsetMs(at: Date, timeZone: string): number {
   const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
   return asUtc - Math.floor(at.getTime() / 1000) * 1000;
 }
+
+/** The local calendar date of an instant, "YYYY-MM-DD": the key of a daily usage bucket. */
+export function localDay(atMs: number, timeZone: string): string {
+  const p = localParts(new Date(atMs), timeZone);
+  return `${String(p.year).padStart(4, '0')}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
+}

@@ -1,0 +1,127 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { Scope } from './store.js';
+import { localDay } from './windows.js';
+
+/**
+ * Settled usage, pre-totalled so that a decision reads a bounded number of rows
+ * however much history there is: one row per (scope, key, tier, local day) for
+ * the calendar windows — a month is at most 31 rows — and one per minute for
+ * the rolling window (kept for a few rolling windows, then pruned).
+ * Days are local dates in the configured time zone; when that zone changes,
+ * the daily rows are rebuilt from the settled charges.
+ */
+const DDL = `
+CREATE TABLE IF NOT EXISTS usage_daily (
+  scope TEXT NOT NULL, key TEXT NOT NULL, tier TEXT NOT NULL, day TEXT NOT NULL,
+  tokens INTEGER NOT NULL, cost_micros INTEGER NOT NULL,
+  PRIMARY KEY (scope, key, day, tier)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS usage_minute (
+  scope TEXT NOT NULL, key TEXT NOT NULL, tier TEXT NOT NULL, minute INTEGER NOT NULL,
+  tokens INTEGER NOT NULL, cost_micros INTEGER NOT NULL,
+  PRIMARY KEY (scope, key, minute, tier)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS usage_minute_age ON usage_minute(minute);
+CREATE TABLE IF NOT EXISTS usage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+export interface SettledRow {
+  tier: string;
+  day_tokens: number;
+  day_cost: number;
+  week_tokens: number;
+  week_cost: number;
+  month_tokens: number;
+  month_cost: number;
+  rolling_tokens: number;
+  rolling_cost: number;
+}
+
+export interface BucketCharge {
+  subject: string;
+  team: string;
+  costCenter: string;
+  tier: string;
+  atMs: number;
+  tokens: number;
+  costMicros: number;
+}
+
+export class UsageBuckets {
+  private readonly db: Database;
+  private readonly timeZone: string;
+  private readonly addDaily: Statement;
+  private readonly addMinute: Statement;
+  private readonly read: Statement;
+
+  constructor(db: Database, timeZone: string) {
+    this.db = db;
+    this.timeZone = timeZone;
+    db.exec(DDL);
+    const upsert = (table: string, column: string) =>
+      db.prepare(`INSERT INTO ${table}(scope, key, tier, ${column}, tokens, cost_micros) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT DO UPDATE SET tokens = tokens + excluded.tokens, cost_micros = cost_micros + excluded.cost_micros`);
+    this.addDaily = upsert('usage_daily', 'day');
+    this.addMinute = upsert('usage_minute', 'minute');
+    // Daily rows for day/week/month, minute rows for the rolling window, in one pass per scope key.
+    this.read = db.prepare(`
+      SELECT tier,
+        SUM(CASE WHEN day >= @day THEN tokens ELSE 0 END) AS day_tokens, SUM(CASE WHEN day >= @day THEN cost_micros ELSE 0 END) AS day_cost,
+        SUM(CASE WHEN day >= @week THEN tokens ELSE 0 END) AS week_tokens, SUM(CASE WHEN day >= @week THEN cost_micros ELSE 0 END) AS week_cost,
+        SUM(CASE WHEN day >= @month THEN tokens ELSE 0 END) AS month_tokens, SUM(CASE WHEN day >= @month THEN cost_micros ELSE 0 END) AS month_cost,
+        0 AS rolling_tokens, 0 AS rolling_cost
+      FROM usage_daily WHERE scope = @scope AND key = @key AND day >= @lower AND day <= @today GROUP BY tier
+      UNION ALL
+      SELECT tier, 0, 0, 0, 0, 0, 0, SUM(tokens), SUM(cost_micros)
+      FROM usage_minute WHERE scope = @scope AND key = @key AND minute >= @rolling GROUP BY tier`);
+    this.rebuildIfZoneChanged();
+  }
+
+  /** Adds a settled charge to every scope it touches. */
+  add(c: BucketCharge): void {
+    const day = localDay(c.atMs, this.timeZone);
+    const minute = Math.floor(c.atMs / 60_000);
+    for (const [scope, key] of scopesOf(c)) {
+      this.addDaily.run(scope, key, c.tier, day, c.tokens, c.costMicros);
+      this.addMinute.run(scope, key, c.tier, minute, c.tokens, c.costMicros);
+    }
+  }
+
+  /** Settled totals per tier; window starts are epoch ms (calendar starts at local midnight). */
+  settled(scope: Scope, key: string, starts: { day: number; week: number; month: number; rolling: number }, nowMs: number): SettledRow[] {
+    const day = localDay(starts.day, this.timeZone);
+    const week = localDay(starts.week, this.timeZone);
+    const month = localDay(starts.month, this.timeZone);
+    const params = { scope, key, day, week, month, lower: week < month ? week : month, today: localDay(nowMs, this.timeZone), rolling: Math.floor(starts.rolling / 60_000) };
+    return this.read.all(params) as SettledRow[];
+  }
+
+  pruneMinutes(beforeMs: number): void {
+    this.db.prepare('DELETE FROM usage_minute WHERE minute < ?').run(Math.floor(beforeMs / 60_000));
+  }
+
+  private rebuildIfZoneChanged(): void {
+    const row = this.db.prepare(`SELECT value FROM usage_meta WHERE key = 'time_zone'`).get() as { value: string } | undefined;
+    if (row?.value === this.timeZone) return;
+    this.db.transaction(() => {
+      if (row) {
+        this.db.exec('DELETE FROM usage_daily');
+        const settled = this.db.prepare(`SELECT subject, team, cost_center AS costCenter, tier, at_ms AS atMs, tokens, cost_micros AS costMicros
+          FROM usage_charges WHERE state = 'settled'`);
+        // all(), not iterate(): the connection cannot write while a read statement is open.
+        for (const c of settled.all() as BucketCharge[]) {
+          for (const [scope, key] of scopesOf(c)) this.addDaily.run(scope, key, c.tier, localDay(c.atMs, this.timeZone), c.tokens, c.costMicros);
+        }
+      }
+      this.db.prepare(`INSERT OR REPLACE INTO usage_meta(key, value) VALUES ('time_zone', ?)`).run(this.timeZone);
+    })();
+  }
+}
+
+function scopesOf(c: Pick<BucketCharge, 'subject' | 'team' | 'costCenter'>): Array<[Scope, string]> {
+  return [
+    ['subject', c.subject],
+    ['team', c.team],
+    ['cost_center', c.costCenter],
+  ];
+}
