@@ -25,7 +25,8 @@ CREATE INDEX IF NOT EXISTS usage_minute_age ON usage_minute(minute);
 CREATE TABLE IF NOT EXISTS usage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
-export interface SettledRow {
+/** Tokens and micro-unit cost per window for one tier (settled buckets or live reservations). */
+export interface WindowSums {
   tier: string;
   day_tokens: number;
   day_cost: number;
@@ -88,12 +89,12 @@ export class UsageBuckets {
   }
 
   /** Settled totals per tier; window starts are epoch ms (calendar starts at local midnight). */
-  settled(scope: Scope, key: string, starts: { day: number; week: number; month: number; rolling: number }, nowMs: number): SettledRow[] {
+  settled(scope: Scope, key: string, starts: { day: number; week: number; month: number; rolling: number }, nowMs: number): WindowSums[] {
     const day = localDay(starts.day, this.timeZone);
     const week = localDay(starts.week, this.timeZone);
     const month = localDay(starts.month, this.timeZone);
     const params = { scope, key, day, week, month, lower: week < month ? week : month, today: localDay(nowMs, this.timeZone), rolling: Math.floor(starts.rolling / 60_000) };
-    return this.read.all(params) as SettledRow[];
+    return this.read.all(params) as WindowSums[];
   }
 
   pruneMinutes(beforeMs: number): void {

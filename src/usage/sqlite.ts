@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { UsageConfig } from './config.js';
 import { microsToNumber } from './money.js';
 import type { ChargeRow, History, Reservation, Scope, ScopeUsage, Settlement, SettleResult, UsageStore, WindowUsage } from './store.js';
-import { UsageBuckets } from './buckets.js';
+import { UsageBuckets, type WindowSums } from './buckets.js';
 import { WINDOW_NAMES, windowStarts, type WindowName } from './windows.js';
 
 const DDL = `
@@ -82,10 +82,14 @@ export class SqliteUsageStore implements UsageStore {
     return this.db.transaction(body).immediate();
   }
 
-  /** Live (unexpired, unsettled) reservations of one scope key. */
+  /** Live (unexpired, unsettled) reservations of one scope key, summed per tier and window in SQLite. */
   private reservedQuery(scope: Scope): Statement {
-    return this.db.prepare(`SELECT tier, at_ms AS atMs, tokens, cost_micros AS costMicros FROM usage_charges
-      WHERE ${SCOPE_COLUMN[scope]} = ? AND state = 'reserved' AND expires_ms > ?`);
+    const sums = WINDOW_NAMES.flatMap((w) => [
+      `SUM(CASE WHEN at_ms >= @${w} THEN tokens ELSE 0 END) AS ${w}_tokens`,
+      `SUM(CASE WHEN at_ms >= @${w} THEN cost_micros ELSE 0 END) AS ${w}_cost`,
+    ]);
+    return this.db.prepare(`SELECT tier, ${sums.join(', ')} FROM usage_charges
+      WHERE ${SCOPE_COLUMN[scope]} = @key AND state = 'reserved' AND expires_ms > @now GROUP BY tier`);
   }
 
   usage(scope: Scope, key: string, nowMs: number): ScopeUsage {
@@ -100,10 +104,9 @@ export class SqliteUsageStore implements UsageStore {
       const t = tierOf(row.tier);
       for (const w of WINDOW_NAMES) addAmount(t[w], 'used', row[`${w}_tokens`], row[`${w}_cost`]);
     }
-    const reserved = this.usageStmts[scope].all(key, nowMs) as Array<{ tier: string; atMs: number; tokens: number; costMicros: number }>;
-    for (const r of reserved) {
-      const t = tierOf(r.tier);
-      for (const w of WINDOW_NAMES) if (r.atMs >= starts[w]) addAmount(t[w], 'reserved', r.tokens, r.costMicros);
+    for (const row of this.usageStmts[scope].all({ ...starts, key, now: nowMs }) as WindowSums[]) {
+      const t = tierOf(row.tier);
+      for (const w of WINDOW_NAMES) addAmount(t[w], 'reserved', row[`${w}_tokens`], row[`${w}_cost`]);
     }
     const total = emptyScope();
     for (const [tier, windows] of [...tiers].sort(([a], [b]) => a.localeCompare(b))) {
