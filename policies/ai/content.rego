@@ -86,8 +86,19 @@ injection_hits contains id if {
 	v := field_value[1]
 	some p in as_array(conf(["content", "injection_patterns"], []))
 	is_string(p.pattern)
+	may_match(p, lower(v))
 	regex.match(p.pattern, v)
 	id := as_string(object.get(p, "id", "unnamed"))
+}
+
+# opa-wasm compiles a pattern on every evaluation, which dominates the cost of
+# a decision; a pattern's optional "requires" keywords (lower case) let text
+# that contains none of them skip the regex altogether.
+may_match(p, _) if not is_array(object.get(p, "requires", null))
+
+may_match(p, lowered) if {
+	some keyword in p.requires
+	contains(lowered, keyword)
 }
 
 findings contains reason("deny", "prompt_injection", "ai.content.prompt_injection", msg) if {

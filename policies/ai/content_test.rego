@@ -142,3 +142,13 @@ test_injection_patterns_are_data if {
 	codes(d) == {"prompt_injection"}
 	{r.message | some r in d.reasons} == {"content matches prompt-injection pattern(s): custom"}
 }
+
+test_injection_keywords_gate_the_regex if {
+	gated := [{"id": "gated", "pattern": "(?i)jailbreak", "requires": ["zzz"]}]
+	cfg := json.patch(fixture_cfg, [{"op": "replace", "path": "/content/injection_patterns", "value": gated}])
+
+	# The regex would match, but no required keyword is present: skipped.
+	allowed_only(decide_with(with_prompt(invoke(alice, "standard-m"), "jailbreak now"), cfg))
+	d := decide_with(with_prompt(invoke(alice, "standard-m"), "ZZZ jailbreak now"), cfg)
+	codes(d) == {"prompt_injection"}
+}
