@@ -14,14 +14,27 @@ scanned contains [f, v] if {
 
 pii_detectors := [d | some d in as_array(conf(["content", "pii_detectors"], [])); is_object(d); is_string(d.pattern)]
 
-# Every match of every detector, in field, detector and text order.
-pii_candidates := [{"path": sprintf("/content/%s", [f]), "kind": as_string(d.kind), "match": hit[0], "detector": i} |
+# At most this many matches of one detector are listed per field; the regex
+# stops one past it. More than that and the field is masked whole instead:
+# listing (and cross-checking) every match would cost quadratic time and wasm
+# memory, which no budget of a decision can afford.
+pii_limit := as_number(conf(["content", "max_matches_per_detector"], 50))
+
+pii_scan := [{"field": f, "detector": i, "d": d, "hits": regex.find_all_string_submatch_n(d.pattern, v, pii_limit + 1)} |
 	some f in scan_fields
 	v := object.get(content, f, null)
 	is_string(v)
 	some i, d in pii_detectors
-	some hit in regex.find_all_string_submatch_n(d.pattern, v, -1)
-	checksum_ok(object.get(d, "checksum", ""), hit[0])
+]
+
+flooded_fields := {s.field | some s in pii_scan; count(s.hits) > pii_limit}
+
+# Every match of every detector, in field, detector and text order.
+pii_candidates := [{"path": sprintf("/content/%s", [s.field]), "kind": as_string(s.d.kind), "match": hit[0], "detector": s.detector} |
+	some s in pii_scan
+	not s.field in flooded_fields
+	some hit in s.hits
+	checksum_ok(object.get(s.d, "checksum", ""), hit[0])
 ]
 
 checksum_ok(kind, _) if kind != "luhn"
@@ -65,17 +78,27 @@ shadowed(c) if {
 	o.detector < c.detector
 }
 
-redactions := [{"path": c.path, "kind": c.kind, "match": c.match} |
+listed_redactions := [{"path": c.path, "kind": c.kind, "match": c.match} |
 	some c in pii_candidates
 	not shadowed(c)
 ]
 
+# No "match": the service masks the whole field.
+flooded_redactions := [{"path": sprintf("/content/%s", [f]), "kind": "personal_data"} | some f in flooded_fields]
+
+redactions := array.concat(listed_redactions, flooded_redactions)
+
 findings contains reason("redact", "pii_detected", "ai.content.pii", msg) if {
-	some r in redactions
+	some r in listed_redactions
 	path := r.path
 	kind := r.kind
-	n := count([x | some x in redactions; x.path == path; x.kind == kind])
+	n := count([x | some x in listed_redactions; x.path == path; x.kind == kind])
 	msg := sprintf("%s contains %d %s value(s); they are redacted", [path, n, kind])
+}
+
+findings contains reason("redact", "pii_detected", "ai.content.pii", msg) if {
+	some f in flooded_fields
+	msg := sprintf("/content/%s holds more than %d matches of one kind of personal data; the whole field is redacted", [f, pii_limit])
 }
 
 # ---------------------------------------------------------------------------

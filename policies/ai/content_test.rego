@@ -152,3 +152,13 @@ test_injection_keywords_gate_the_regex if {
 	d := decide_with(with_prompt(invoke(alice, "standard-m"), "ZZZ jailbreak now"), cfg)
 	codes(d) == {"prompt_injection"}
 }
+
+test_flooded_field_is_redacted_whole if {
+	cfg := json.patch(fixture_cfg, [{"op": "add", "path": "/content/max_matches_per_detector", "value": 3}])
+	few := decide_with(with_prompt(invoke(alice, "standard-m"), "a@x.io b@x.io c@x.io"), cfg)
+	count(few.redactions) == 3
+	many := decide_with(with_prompt(invoke(alice, "standard-m"), "a@x.io b@x.io c@x.io d@x.io and 555-867-5309"), cfg)
+	many.decision == "redact"
+	many.redactions == [{"path": "/content/prompt", "kind": "personal_data"}]
+	{r.message | some r in many.reasons; r.code == "pii_detected"} == {"/content/prompt holds more than 3 matches of one kind of personal data; the whole field is redacted"}
+}
