@@ -37,7 +37,7 @@ export function buildCore(options: CoreOptions): Core {
   let usage: SqliteUsageStore | undefined;
   try {
     usage = options.usage === false ? undefined : new SqliteUsageStore(ledger.db, usageConfig(options.usage ?? {}));
-    const meter = usage ? new Meter(usage, now) : undefined;
+    const meter = usage ? new Meter(usage) : undefined;
     const engine = new Engine({ config, ledger, now, ...(meter ? { meter } : {}) });
     engine.activate(bundles);
     return {

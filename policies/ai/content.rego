@@ -62,15 +62,9 @@ luhn_term(d, pos) := (d * 2) - 9 if {
 	d > 4
 }
 
-# A match inside a longer match (a phone number inside a card number), or the
-# same text found by an earlier detector, is masked by the other redaction.
-shadowed(c) if {
-	some o in pii_candidates
-	o.path == c.path
-	o.match != c.match
-	contains(o.match, c.match)
-}
-
+# The same text found by an earlier detector is masked by that redaction. A
+# match inside a longer match is kept: the service masks longest first, and the
+# shorter text may also stand on its own elsewhere in the field.
 shadowed(c) if {
 	some o in pii_candidates
 	o.path == c.path

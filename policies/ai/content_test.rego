@@ -48,8 +48,18 @@ test_uk_nino_redacted if {
 	redactions_of("NI number AB 12 34 56 C") == [{"path": "/content/prompt", "kind": "national_id", "match": "AB 12 34 56 C"}]
 }
 
-test_international_phone_redacted_once if {
-	redactions_of("call +1 415 555 0100 now") == [{"path": "/content/prompt", "kind": "phone", "match": "+1 415 555 0100"}]
+test_international_phone_redacted_whole if {
+	rs := redactions_of("call +1 415 555 0100 now")
+	{"path": "/content/prompt", "kind": "phone", "match": "+1 415 555 0100"} in rs
+	every r in rs { r.kind == "phone" }
+}
+
+# A value inside a longer match is still listed: it may also stand alone
+# elsewhere in the field, and the service masks the longest matches first.
+test_value_inside_a_longer_match_is_still_redacted if {
+	rs := redactions_of("Call me on 555-123-4567, or write to x555-123-4567@example.com")
+	{"path": "/content/prompt", "kind": "email", "match": "x555-123-4567@example.com"} in rs
+	{"path": "/content/prompt", "kind": "phone", "match": "555-123-4567"} in rs
 }
 
 test_card_without_separators_redacted if {

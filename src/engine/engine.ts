@@ -8,7 +8,7 @@ import { checkInputValue, parseInputJson } from './input.js';
 import { isJsonObject, type JsonObject } from './json.js';
 import type { DecisionMeter } from './meter.js';
 import { PolicySet } from './policies.js';
-import { applyRedactions, hashSensitivePaths, scrubOutcome, type AppliedRedaction } from './redact.js';
+import { applyRedactions, hashSensitivePaths, scrubOutcome, secretsOf, type AppliedRedaction } from './redact.js';
 import { normaliseResultSet, serviceDeny, type Effect, type PolicyOutcome, type Reason } from './result.js';
 import { ledgerRecord } from './record.js';
 
@@ -78,7 +78,7 @@ export class Engine {
       return { evaluated, outcome };
     };
     const { evaluated, outcome: raw } = this.meter ? this.metered(evaluate) : evaluate();
-    const outcome = scrubOutcome(raw);
+    const outcome = scrubOutcome(raw, secretsOf(evaluated, raw.redactions));
     const { redacted, applied } = applyRedactions(evaluated, outcome.redactions);
     const salt = randomBytes(16);
     const stored = hashSensitivePaths(redacted, outcome.sensitivePaths, salt);

@@ -30,7 +30,7 @@ export function parseInputJson(bytes: Uint8Array, limits: InputLimits): JsonObje
   } catch (err) {
     throw new GavelError('invalid_input', `input_json is not valid JSON: ${(err as Error).message}`);
   }
-  return requireObject(value);
+  return checkValues(requireObject(value));
 }
 
 /** Checks an input that arrived already structured (google.protobuf.Struct). */
@@ -39,7 +39,34 @@ export function checkInputValue(value: unknown, limits: InputLimits): JsonObject
   const depth = valueDepth(obj, limits.maxDepth + 1);
   if (depth > limits.maxDepth) throw tooDeep(depth, limits);
   checkSize(Buffer.byteLength(JSON.stringify(obj)), limits);
-  return obj;
+  return checkValues(obj);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Refuses values JSON can carry but a ledger cannot hash faithfully: numbers
+ * that parse to Infinity (1e999) have no canonical form, and a lone UTF-16
+ * surrogate ("\ud800") would be stored as U+FFFD, so the stored entry would no
+ * longer match its hash.
+ */
+function checkValues(root: JsonObject): JsonObject {
+  const stack: Array<{ value: unknown; path: string }> = [{ value: root, path: '' }];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!;
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new GavelError('invalid_input', `input ${path || '/'} is a number out of range`);
+    }
+    if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+      throw new GavelError('invalid_input', `input ${path || '/'} holds a lone UTF-16 surrogate (\\uD800-\\uDFFF)`);
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    for (const [key, child] of Object.entries(value)) {
+      if (LONE_SURROGATE.test(key)) throw new GavelError('invalid_input', `input ${path || '/'} has a key with a lone UTF-16 surrogate`);
+      stack.push({ value: child, path: `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}` });
+    }
+  }
+  return root;
 }
 
 function requireObject(value: unknown): JsonObject {

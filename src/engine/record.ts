@@ -1,5 +1,6 @@
 import type { DecisionRecord } from '../ledger/types.js';
-import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
+import { attributionOf, objectAt, text } from './attribution.js';
+import type { JsonObject } from './json.js';
 import type { AppliedRedaction } from './redact.js';
 import type { PolicyOutcome } from './result.js';
 
@@ -20,15 +21,16 @@ export interface RecordParts {
 
 /** Builds the ledger record of one decision: indexed header fields plus the redacted payload. */
 export function ledgerRecord(p: RecordParts): DecisionRecord {
-  const subject = field(p.stored, 'subject');
-  const action = field(p.stored, 'action');
+  const subject = objectAt(p.stored, 'subject');
+  const action = objectAt(p.stored, 'action');
+  const who = attributionOf(p.stored);
   return {
     decisionId: p.decisionId,
     time: p.now.toISOString(),
     subjectId: text(subject, 'id'),
     subjectType: text(subject, 'type'),
-    team: text(subject, 'team'),
-    costCenter: text(subject, 'cost_center'),
+    team: who.team,
+    costCenter: who.costCenter,
     actionType: text(action, 'type'),
     resource: text(action, 'model') || text(action, 'tool'),
     decision: p.outcome.decision,
@@ -50,14 +52,4 @@ export function ledgerRecord(p: RecordParts): DecisionRecord {
     },
     salt: p.salt,
   };
-}
-
-function field(obj: JsonObject, key: string): JsonObject {
-  const value: JsonValue | undefined = obj[key];
-  return isJsonObject(value) ? value : {};
-}
-
-function text(obj: JsonObject, key: string): string {
-  const value = obj[key];
-  return typeof value === 'string' ? value : '';
 }

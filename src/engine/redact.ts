@@ -13,25 +13,46 @@ export function redactionMarker(kind: string): string {
   return `[REDACTED:${kind}]`;
 }
 
+/** A value the policy asked to remove, with the kind to name it by. */
+export interface Secret {
+  text: string;
+  kind: string;
+}
+
+/** Shorter whole-field values are not hunted elsewhere in the input: masking "yes" everywhere would destroy it. */
+const MIN_SECRET_LENGTH = 4;
+
+/** Everything a redaction removes: each `match`, and the string a whole-field redaction replaces. */
+export function secretsOf(input: JsonObject, redactions: RedactionSpec[]): Secret[] {
+  const secrets: Secret[] = [];
+  for (const r of redactions) {
+    const text = r.match ?? getAt(input, r.path);
+    if (typeof text === 'string' && text.length >= (r.match ? 1 : MIN_SECRET_LENGTH)) secrets.push({ text, kind: r.kind });
+  }
+  // Longest first, so that a secret containing another is masked whole.
+  return secrets.sort((a, b) => b.text.length - a.text.length);
+}
+
 /**
  * Masks what the policy asked to redact in a copy of the input. A redaction with
  * `match` replaces every occurrence of that substring in the string at `path`;
- * without `match` the whole value is replaced.
+ * without `match` the whole value is replaced. Then every removed value is masked
+ * wherever else it appears in the input (a matched email repeated in
+ * action.params is not left behind).
  */
 export function applyRedactions(input: JsonObject, redactions: RedactionSpec[]): { redacted: JsonObject; applied: AppliedRedaction[] } {
+  if (redactions.length === 0) return { redacted: input, applied: [] };
+  const secrets = secretsOf(input, redactions);
   const redacted = cloneJson(input);
   const applied = new Map<string, AppliedRedaction>();
-  // Longest matches first so that a match containing another is masked whole.
-  const ordered = [...redactions].sort((a, b) => (b.match?.length ?? Infinity) - (a.match?.length ?? Infinity));
-  for (const spec of ordered) {
+  for (const spec of redactions) {
     const current = getAt(redacted, spec.path);
     if (current === undefined) continue;
-    const marker = redactionMarker(spec.kind);
-    const next = spec.match !== undefined && typeof current === 'string' ? current.split(spec.match).join(marker) : marker;
-    setAt(redacted, spec.path, next);
+    if (spec.match === undefined || typeof current !== 'string') setAt(redacted, spec.path, redactionMarker(spec.kind));
     applied.set(`${spec.path}\u0000${spec.kind}`, { path: spec.path, kind: spec.kind });
   }
-  return { redacted, applied: [...applied.values()] };
+  const masked = mapStrings(redacted, (text) => secrets.reduce((acc, s) => acc.split(s.text).join(redactionMarker(s.kind)), text)) as JsonObject;
+  return { redacted: masked, applied: [...applied.values()] };
 }
 
 /**
@@ -52,23 +73,22 @@ export function hashSensitivePaths(input: JsonObject, paths: string[], salt: Uin
 }
 
 /**
- * Defence in depth: a policy may echo a matched value in a reason message or an
- * obligation. Every redacted substring is masked there too before anything leaves.
+ * Defence in depth: a policy may echo a removed value in a reason message or an
+ * obligation. Every removed value is masked there too before anything leaves.
  */
-export function scrubOutcome(outcome: PolicyOutcome): PolicyOutcome {
-  const secrets = outcome.redactions.map((r) => r.match).filter((m): m is string => typeof m === 'string' && m.length > 0);
+export function scrubOutcome(outcome: PolicyOutcome, secrets: Secret[]): PolicyOutcome {
   if (secrets.length === 0) return outcome;
-  const scrub = (text: string) => secrets.reduce((acc, s) => acc.split(s).join('[REDACTED]'), text);
+  const scrub = (text: string) => secrets.reduce((acc, s) => acc.split(s.text).join('[REDACTED]'), text);
   return {
     ...outcome,
     reasons: outcome.reasons.map((r) => ({ ...r, message: scrub(r.message) })),
-    obligations: scrubJson(outcome.obligations, scrub) as JsonObject,
+    obligations: mapStrings(outcome.obligations, scrub) as JsonObject,
   };
 }
 
-function scrubJson(value: JsonValue, scrub: (s: string) => string): JsonValue {
-  if (typeof value === 'string') return scrub(value);
-  if (Array.isArray(value)) return value.map((v) => scrubJson(v, scrub));
-  if (isJsonObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubJson(v, scrub)]));
+function mapStrings(value: JsonValue, fn: (s: string) => string): JsonValue {
+  if (typeof value === 'string') return fn(value);
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, fn));
+  if (isJsonObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, fn)]));
   return value;
 }

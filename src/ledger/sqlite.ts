@@ -16,6 +16,43 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/** An entry with everything but its place in the chain worked out. */
+interface PreparedEntry {
+  header: Omit<ChainHeader, 'seq' | 'prev_hash'>;
+  body: string;
+  salt: Buffer;
+  timeMs: number;
+}
+
+function prepareEntry(r: DecisionRecord): PreparedEntry {
+  const body = canonicalPayload(r.payload);
+  const timeMs = Date.parse(r.time);
+  if (!Number.isFinite(timeMs)) throw new Error(`record time ${r.time} is not a time`);
+  const header = {
+    v: HEADER_VERSION,
+    decision_id: r.decisionId,
+    time: r.time,
+    subject_id: r.subjectId,
+    subject_type: r.subjectType,
+    team: r.team,
+    cost_center: r.costCenter,
+    action_type: r.actionType,
+    resource: r.resource,
+    decision: r.decision,
+    reason_codes: r.reasonCodes,
+    bundle: r.bundle,
+    revision: r.revision,
+    digest: r.digest,
+    entrypoint: r.entrypoint,
+    request_id: r.requestId,
+    caller: r.caller,
+    payload_hash: payloadHash(r.salt, body),
+  };
+  // The header must canonicalise too; checking here keeps a bad one out of the batch.
+  entryHash({ ...header, seq: 0, prev_hash: GENESIS_HASH });
+  return { header, body, salt: Buffer.from(r.salt), timeMs };
+}
+
 export function openDatabase(path: string, durability: LedgerConfig['durability']): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
@@ -99,53 +136,41 @@ export class SqliteLedger implements Ledger {
   }
 
   private writeBatch(batch: Pending[]): void {
+    // Canonicalise outside the transaction: a record that cannot be hashed fails alone,
+    // never the other decisions that share its group commit.
+    const ready: Array<{ pending: Pending; entry: PreparedEntry }> = [];
+    for (const pending of batch) {
+      try {
+        ready.push({ pending, entry: prepareEntry(pending.record) });
+      } catch (err) {
+        pending.reject(new GavelError('ledger_unavailable', 'the decision could not be recorded in the ledger; no answer is given', { cause: err }));
+      }
+    }
     let head = this.head;
     const receipts: Receipt[] = [];
     try {
       this.db.transaction(() => {
         if (this.failNextFlush) throw this.failNextFlush;
-        for (const { record } of batch) {
-          head = this.writeEntry(record, head);
+        for (const { entry } of ready) {
+          head = this.writeEntry(entry, head);
           receipts.push({ seq: head.seq, entryHash: head.hash });
         }
       })();
     } catch (err) {
       this.failNextFlush = undefined;
       const failure = new GavelError('ledger_unavailable', 'the decision could not be recorded in the ledger; no answer is given', { cause: err });
-      for (const p of batch) p.reject(failure);
+      for (const { pending } of ready) pending.reject(failure);
       return;
     }
     this.head = head;
-    batch.forEach((p, i) => p.resolve(receipts[i]!));
+    ready.forEach(({ pending }, i) => pending.resolve(receipts[i]!));
   }
 
-  private writeEntry(r: DecisionRecord, prev: { seq: number; hash: string }): { seq: number; hash: string } {
-    const body = canonicalPayload(r.payload);
-    const header: ChainHeader = {
-      v: HEADER_VERSION,
-      seq: prev.seq + 1,
-      decision_id: r.decisionId,
-      time: r.time,
-      subject_id: r.subjectId,
-      subject_type: r.subjectType,
-      team: r.team,
-      cost_center: r.costCenter,
-      action_type: r.actionType,
-      resource: r.resource,
-      decision: r.decision,
-      reason_codes: r.reasonCodes,
-      bundle: r.bundle,
-      revision: r.revision,
-      digest: r.digest,
-      entrypoint: r.entrypoint,
-      request_id: r.requestId,
-      caller: r.caller,
-      payload_hash: payloadHash(r.salt, body),
-      prev_hash: prev.hash,
-    };
+  private writeEntry(e: PreparedEntry, prev: { seq: number; hash: string }): { seq: number; hash: string } {
+    const header: ChainHeader = { ...e.header, seq: prev.seq + 1, prev_hash: prev.hash };
     const hash = entryHash(header);
-    this.insertEntry.run({ ...header, reason_codes: JSON.stringify(header.reason_codes), time_ms: Date.parse(r.time), entry_hash: hash });
-    this.insertPayload.run(header.seq, Buffer.from(r.salt), body);
+    this.insertEntry.run({ ...header, reason_codes: JSON.stringify(header.reason_codes), time_ms: e.timeMs, entry_hash: hash });
+    this.insertPayload.run(header.seq, e.salt, e.body);
     return { seq: header.seq, hash };
   }
 

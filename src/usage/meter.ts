@@ -3,8 +3,11 @@ import type { DecisionMeter, MeteredDecision } from '../engine/meter.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../engine/json.js';
 import { microsToNumber } from './money.js';
 import { costMicros, priceTable, type ModelPrice } from './pricing.js';
-import type { Attribution, UsageStore } from './store.js';
+import type { UsageStore } from './store.js';
+import { attributionOf, capabilityOf } from '../engine/attribution.js';
 import type { SqliteUsageStore } from './sqlite.js';
+
+const MAX_ESTIMATED_TOKENS = 1_000_000_000;
 
 interface Estimate {
   model: string;
@@ -22,7 +25,7 @@ interface Estimate {
 export class Meter implements DecisionMeter {
   private readonly store: UsageStore & Pick<SqliteUsageStore, 'config'>;
 
-  constructor(store: UsageStore & Pick<SqliteUsageStore, 'config'>, _now?: () => Date) {
+  constructor(store: UsageStore & Pick<SqliteUsageStore, 'config'>) {
     this.store = store;
   }
 
@@ -31,7 +34,7 @@ export class Meter implements DecisionMeter {
   }
 
   context(input: JsonObject, bundle: Bundle, now: Date): JsonObject {
-    const who = attribution(input);
+    const who = attributionOf(input);
     const nowMs = now.getTime();
     const table = priceTable(bundle);
     const usage: JsonObject = {
@@ -54,11 +57,12 @@ export class Meter implements DecisionMeter {
   }
 
   record(d: MeteredDecision): void {
-    const who = attribution(d.input);
+    const who = attributionOf(d.input);
     const atMs = d.now.getTime();
     const action = stringAt(d.input, ['action', 'type']);
-    this.store.recordRequest({ decisionId: d.decisionId, subject: who.subject, tool: stringAt(d.input, ['action', 'tool']), decision: d.outcome.decision, atMs });
-    if (action !== 'model.invoke' || (d.outcome.decision !== 'allow' && d.outcome.decision !== 'redact')) return;
+    this.store.recordRequest({ decisionId: d.decisionId, subject: who.subject, tool: capabilityOf(d.input), decision: d.outcome.decision, atMs });
+    // A call waiting for approval is reserved too: once approved it runs and is reported like any other.
+    if (action !== 'model.invoke' || d.outcome.decision === 'deny') return;
     // A tier-down obligation changes which model will run, so reserve at that model's price.
     const routed = stringAt(d.outcome.obligations, ['route', 'model']);
     const estimate = this.estimate(d.input, d.bundle, routed || stringAt(d.input, ['action', 'model']));
@@ -85,18 +89,12 @@ export class Meter implements DecisionMeter {
     const price = priceTable(bundle).models.get(model);
     if (!price) return undefined;
     const params = valueAt(input, ['action', 'params']);
-    const maxTokens = isJsonObject(params) && typeof params.max_tokens === 'number' && params.max_tokens > 0 ? Math.ceil(params.max_tokens) : this.store.config.defaultMaxTokens;
+    const asked = isJsonObject(params) && typeof params.max_tokens === 'number' && params.max_tokens > 0 ? Math.ceil(params.max_tokens) : this.store.config.defaultMaxTokens;
+    // No model emits a billion tokens in one call; the cap keeps every sum an exact integer.
+    const maxTokens = Math.min(asked, MAX_ESTIMATED_TOKENS);
     const prompt = stringAt(input, ['content', 'prompt']);
     return { model, price, inputTokens: Math.ceil(prompt.length / 4), outputTokens: maxTokens };
   }
-}
-
-export function attribution(input: JsonObject): Attribution {
-  return {
-    subject: stringAt(input, ['subject', 'id']),
-    team: stringAt(input, ['subject', 'team']),
-    costCenter: stringAt(input, ['subject', 'cost_center']),
-  };
 }
 
 function valueAt(root: JsonValue, path: string[]): JsonValue | undefined {

@@ -1,3 +1,4 @@
+import type { Attribution } from '../engine/attribution.js';
 import type { WindowName } from './windows.js';
 
 /** Totals in one window. tokens and cost count used + reserved (what a budget must not exceed). */
@@ -14,11 +15,7 @@ export type ScopeUsage = Record<WindowName, WindowUsage> & { by_tier: Record<str
 
 export type Scope = 'subject' | 'team' | 'cost_center';
 
-export interface Attribution {
-  subject: string;
-  team: string;
-  costCenter: string;
-}
+export type { Attribution };
 
 export interface History {
   requests_last_minute: number;
