@@ -35,13 +35,15 @@ watchdog(120 + 8 * (options.seconds + options.warmupSeconds) * 3, 'bench/engine'
 const workload = loadWorkload();
 const oneCostCenter = loadWorkload({ costCenters: 1 });
 
+type Built = { engine: Engine; close(): Promise<void> | void };
+
 interface Scenario {
   table: TableName;
   label: string;
   /** Defaults to the main workload (64 cost centers). */
   workload?: Workload;
   /** Builds a fresh engine in `dir`; returns it with its teardown. */
-  build(dir: string): { engine: Engine; close(): Promise<void> | void };
+  build(dir: string): Built | Promise<Built>;
 }
 
 /**
@@ -49,10 +51,10 @@ interface Scenario {
  * `charges` settled calls this month: a month of history, as a busy cost
  * center would have, instead of the near-empty store of the other rows.
  */
-function withHistory(dir: string, charges: number): { engine: Engine; close(): Promise<void> } {
+async function withHistory(dir: string, charges: number): Promise<{ engine: Engine; close(): Promise<void> }> {
   const core = buildCore({ bundles: BUNDLES, ledger: join(dir, 'ledger.db') });
   if (!core.usage) throw new Error('usage is off');
-  seedSettledCharges(core.usage, oneCostCenter, charges);
+  await seedSettledCharges(core.usage, oneCostCenter, charges);
   return core;
 }
 
@@ -102,7 +104,7 @@ for (const s of scenarios) {
   if (only && s.table !== only) continue;
   // A fresh folder and engine per scenario: no scenario inherits another's ledger size or usage rows.
   const dir = tempDir('gavel-bench-engine-');
-  const core = s.build(dir.path);
+  const core = await s.build(dir.path);
   const load = s.workload ?? workload;
   try {
     const cpu = new CpuWindow([undefined]);

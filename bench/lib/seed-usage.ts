@@ -12,10 +12,10 @@ import type { Workload } from './workload.js';
  * standard-m call of the size the workload makes (~530 tokens), so no budget
  * comes near its limit and every decision stays "allow".
  */
-export function seedSettledCharges(store: SqliteUsageStore, workload: Workload, count: number, now = new Date()): void {
+export async function seedSettledCharges(store: SqliteUsageStore, workload: Workload, count: number, now = new Date()): Promise<void> {
   const monthStart = windowStarts(now, store.config.timeZone, store.config.rollingMinutes).month;
   const span = Math.max(1, now.getTime() - 60_000 - monthStart);
-  store.atomically(() => {
+  {
     for (let i = 0; i < count; i++) {
       const subject = workload.inputs[i % workload.inputs.length]?.subject;
       if (!isJsonObject(subject)) throw new Error('workload input without subject');
@@ -23,8 +23,8 @@ export function seedSettledCharges(store: SqliteUsageStore, workload: Workload, 
       const atMs = monthStart + Math.floor((i / count) * span);
       const decisionId = randomUUID();
       const call = { ...who, decisionId, model: 'standard-m', tier: 'standard' };
-      store.reserve({ ...call, tokens: 527, costMicros: 9_200, atMs, expiresMs: atMs + 600_000 });
-      store.settle({ ...call, inputTokens: 15, outputTokens: 512, costMicros: 7_725, atMs: atMs + 5_000 });
+      await store.reserve({ ...call, tokens: 527, costMicros: 9_200, atMs, expiresMs: atMs + 600_000 });
+      await store.settle({ ...call, inputTokens: 15, outputTokens: 512, costMicros: 7_725, atMs: atMs + 5_000 });
     }
-  });
+  }
 }

@@ -71,13 +71,13 @@ export class Engine {
     const evaluator = this.policies.resolve(entrypoint);
     const now = this.now();
     const decisionId = randomUUID();
-    const evaluate = () => {
-      const evaluated = this.withContext(input, evaluator.bundle, now);
+    const evaluate = async () => {
+      const evaluated = await this.withContext(input, evaluator.bundle, now);
       const outcome = this.evaluate(() => evaluator.evaluate(evaluated, entrypoint), entrypoint);
-      this.meter?.record({ decisionId, input: evaluated, outcome, bundle: evaluator.bundle, now });
+      await this.meter?.record({ decisionId, input: evaluated, outcome, bundle: evaluator.bundle, now });
       return { evaluated, outcome };
     };
-    const { evaluated, outcome: raw } = this.meter ? this.metered(evaluate) : evaluate();
+    const { evaluated, outcome: raw } = this.meter ? await this.metered(evaluate) : await evaluate();
     const outcome = scrubOutcome(raw, secretsOf(evaluated, raw.redactions));
     const { redacted, applied } = applyRedactions(evaluated, outcome.redactions);
     const salt = randomBytes(16);
@@ -101,9 +101,9 @@ export class Engine {
   }
 
   /** Runs the check-and-reserve step; a store failure fails closed as UNAVAILABLE rather than INTERNAL. */
-  private metered<T>(body: () => T): T {
+  private async metered<T>(body: () => Promise<T>): Promise<T> {
     try {
-      return this.meter!.atomically(body);
+      return await this.meter!.atomically(body);
     } catch (err) {
       if (err instanceof GavelError) throw err;
       throw new GavelError('usage_unavailable', 'usage state could not be read or reserved; failing closed', { cause: err });
@@ -116,9 +116,9 @@ export class Engine {
   }
 
   /** The service, not Rego, supplies time and usage, so a recorded input replays exactly. */
-  private withContext(input: JsonObject, bundle: Bundle, now: Date): JsonObject {
+  private async withContext(input: JsonObject, bundle: Bundle, now: Date): Promise<JsonObject> {
     const given = isJsonObject(input.context) ? input.context : {};
-    const extra = this.meter ? this.meter.context(input, bundle, now) : {};
+    const extra = this.meter ? await this.meter.context(input, bundle, now) : {};
     return { ...input, context: { ...given, ...extra, now: now.toISOString() } };
   }
 
@@ -137,7 +137,8 @@ export class Engine {
     try {
       return await this.ledger.append(record);
     } catch (err) {
-      this.meter?.cancel(decisionId);
+      // Best effort: a reservation that cannot be cancelled still expires after its TTL.
+      await this.meter?.cancel(decisionId).catch(() => undefined);
       if (err instanceof GavelError) throw err;
       throw new GavelError('ledger_unavailable', 'the decision could not be recorded in the ledger; no answer is given', { cause: err });
     }

@@ -8,13 +8,13 @@ import type { PolicyOutcome } from './result.js';
  * reservation it leads to cannot interleave with another decision's.
  */
 export interface DecisionMeter {
-  atomically<T>(body: () => T): T;
+  atomically<T>(body: () => Promise<T>): Promise<T>;
   /** Facts merged into input.context: usage, estimate, history. */
-  context(input: JsonObject, bundle: Bundle, now: Date): JsonObject;
+  context(input: JsonObject, bundle: Bundle, now: Date): Promise<JsonObject>;
   /** Records the request and, for an allowed model call, reserves its estimated cost. */
-  record(decision: MeteredDecision): void;
+  record(decision: MeteredDecision): Promise<void>;
   /** Undoes `record` when the decision could not be written to the ledger. */
-  cancel(decisionId: string): void;
+  cancel(decisionId: string): Promise<void>;
 }
 
 export interface MeteredDecision {

@@ -20,6 +20,8 @@ export interface LedgerConfig {
   checkpointSeconds: number;
   /** Ed25519 private key (PKCS#8 PEM); created on first start. Default: <path>.key. */
   keyPath?: string;
+  /** How long a write waits for another connection's lock before failing (UNAVAILABLE). */
+  busyTimeoutMs: number;
 }
 
 export const LEDGER_DEFAULTS: Omit<LedgerConfig, 'path'> = {
@@ -27,6 +29,7 @@ export const LEDGER_DEFAULTS: Omit<LedgerConfig, 'path'> = {
   maxBatch: 1024,
   checkpointEvery: 1000,
   checkpointSeconds: 10,
+  busyTimeoutMs: 5000,
 };
 
 export function ledgerConfig(path: string, overrides: Partial<Omit<LedgerConfig, 'path'>> = {}): LedgerConfig {
@@ -35,6 +38,7 @@ export function ledgerConfig(path: string, overrides: Partial<Omit<LedgerConfig,
   positiveInt('ledger.maxBatch', c.maxBatch);
   positiveInt('ledger.checkpointEvery', c.checkpointEvery);
   positiveInt('ledger.checkpointSeconds', c.checkpointSeconds);
+  positiveInt('ledger.busyTimeoutMs', c.busyTimeoutMs);
   return c;
 }
 

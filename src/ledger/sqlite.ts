@@ -53,12 +53,12 @@ function prepareEntry(r: DecisionRecord): PreparedEntry {
   return { header, body, salt: Buffer.from(r.salt), timeMs };
 }
 
-export function openDatabase(path: string, durability: LedgerConfig['durability']): Database.Database {
+export function openDatabase(path: string, durability: LedgerConfig['durability'], busyTimeoutMs = 5000): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   // Keep planner statistics current so combined audit filters pick the most selective index.
   db.pragma('optimize = 0x10002');
   return db;
@@ -87,7 +87,7 @@ export class SqliteLedger implements Ledger {
 
   constructor(config: LedgerConfig) {
     this.config = config;
-    this.db = openDatabase(config.path, config.durability);
+    this.db = openDatabase(config.path, config.durability, config.busyTimeoutMs);
     migrate(this.db);
     this.origin = `gavel.ledger/${this.ledgerId()}`;
     const keyPath = defaultKeyPath(config);
@@ -128,6 +128,12 @@ export class SqliteLedger implements Ledger {
   flush(): void {
     this.scheduled = false;
     if (this.closed) return;
+    if (this.db.inTransaction) {
+      // Another module's transaction is open on this connection: never commit inside it.
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+      return;
+    }
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.config.maxBatch);
       this.writeBatch(batch);

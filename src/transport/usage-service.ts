@@ -34,9 +34,9 @@ export function usageService(store: SqliteUsageStore, engine: Engine, ledger: Sq
   };
   return {
     Report: (call: grpc.ServerUnaryCall<ReportMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      try {
-        const m = call.request;
-        const receipt = applyReport(ctx, {
+      const m = call.request;
+      storeCall(() =>
+        applyReport(ctx, {
           decisionId: m.decision_id,
           subject: m.subject,
           team: m.team,
@@ -45,25 +45,35 @@ export function usageService(store: SqliteUsageStore, engine: Engine, ledger: Sq
           inputTokens: Number(m.input_tokens),
           outputTokens: Number(m.output_tokens),
           cost: m.cost,
-        });
-        log.debug({ decision_id: receipt.decisionId, duplicate: receipt.duplicate, tokens: receipt.tokens }, 'usage reported');
-        callback(null, { decision_id: receipt.decisionId, duplicate: receipt.duplicate, cost: receipt.cost, currency: receipt.currency, tokens: receipt.tokens });
-      } catch (err) {
-        callback(toServiceError(err, log));
-      }
+        }),
+      )
+        .then((receipt) => {
+          log.debug({ decision_id: receipt.decisionId, duplicate: receipt.duplicate, tokens: receipt.tokens }, 'usage reported');
+          callback(null, { decision_id: receipt.decisionId, duplicate: receipt.duplicate, cost: receipt.cost, currency: receipt.currency, tokens: receipt.tokens });
+        })
+        .catch((err: unknown) => callback(toServiceError(err, log)));
     },
     GetUsage: (call: grpc.ServerUnaryCall<{ scope: string; key: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      try {
-        const { scope, key } = call.request;
+      const { scope, key } = call.request;
+      storeCall(async () => {
         if (scope !== 'subject' && scope !== 'team' && scope !== 'cost_center') {
           throw new GavelError('invalid_query', `scope must be subject, team or cost_center, got "${scope}"`);
         }
         if (!key) throw new GavelError('invalid_query', 'key is required');
-        const usage = store.usage(scope as Scope, key, now().getTime());
-        callback(null, { usage_json: Buffer.from(JSON.stringify(usage)) });
-      } catch (err) {
-        callback(toServiceError(err, log));
-      }
+        return store.usage(scope as Scope, key, now().getTime());
+      })
+        .then((usage) => callback(null, { usage_json: Buffer.from(JSON.stringify(usage)) }))
+        .catch((err: unknown) => callback(toServiceError(err, log)));
     },
   };
+}
+
+/** A failure of the store itself (locked, closed, disk) is UNAVAILABLE, like the decision path's. */
+async function storeCall<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof GavelError) throw err;
+    throw new GavelError('usage_unavailable', 'usage state could not be read or written', { cause: err });
+  }
 }

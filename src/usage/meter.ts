@@ -29,21 +29,21 @@ export class Meter implements DecisionMeter {
     this.store = store;
   }
 
-  atomically<T>(body: () => T): T {
+  atomically<T>(body: () => Promise<T>): Promise<T> {
     return this.store.atomically(body);
   }
 
-  context(input: JsonObject, bundle: Bundle, now: Date): JsonObject {
+  async context(input: JsonObject, bundle: Bundle, now: Date): Promise<JsonObject> {
     const who = attributionOf(input);
     const nowMs = now.getTime();
     const table = priceTable(bundle);
     const usage: JsonObject = {
       currency: table.currency ?? this.store.config.currency,
-      subject: this.store.usage('subject', who.subject, nowMs) as unknown as JsonObject,
-      team: this.store.usage('team', who.team, nowMs) as unknown as JsonObject,
-      cost_center: this.store.usage('cost_center', who.costCenter, nowMs) as unknown as JsonObject,
+      subject: (await this.store.usage('subject', who.subject, nowMs)) as unknown as JsonObject,
+      team: (await this.store.usage('team', who.team, nowMs)) as unknown as JsonObject,
+      cost_center: (await this.store.usage('cost_center', who.costCenter, nowMs)) as unknown as JsonObject,
     };
-    const context: JsonObject = { usage, history: this.store.history(who.subject, nowMs) as unknown as JsonObject };
+    const context: JsonObject = { usage, history: (await this.store.history(who.subject, nowMs)) as unknown as JsonObject };
     const estimate = this.estimate(input, bundle, stringAt(input, ['action', 'model']));
     if (estimate) {
       context.estimate = {
@@ -56,18 +56,18 @@ export class Meter implements DecisionMeter {
     return context;
   }
 
-  record(d: MeteredDecision): void {
+  async record(d: MeteredDecision): Promise<void> {
     const who = attributionOf(d.input);
     const atMs = d.now.getTime();
     const action = stringAt(d.input, ['action', 'type']);
-    this.store.recordRequest({ decisionId: d.decisionId, subject: who.subject, tool: capabilityOf(d.input), decision: d.outcome.decision, atMs });
+    await this.store.recordRequest({ decisionId: d.decisionId, subject: who.subject, tool: capabilityOf(d.input), decision: d.outcome.decision, atMs });
     // A call waiting for approval is reserved too: once approved it runs and is reported like any other.
     if (action !== 'model.invoke' || d.outcome.decision === 'deny') return;
     // A tier-down obligation changes which model will run, so reserve at that model's price.
     const routed = stringAt(d.outcome.obligations, ['route', 'model']);
     const estimate = this.estimate(d.input, d.bundle, routed || stringAt(d.input, ['action', 'model']));
     if (!estimate) return;
-    this.store.reserve({
+    await this.store.reserve({
       ...who,
       decisionId: d.decisionId,
       model: estimate.model,
@@ -79,8 +79,8 @@ export class Meter implements DecisionMeter {
     });
   }
 
-  cancel(decisionId: string): void {
-    this.store.cancel(decisionId);
+  cancel(decisionId: string): Promise<void> {
+    return this.store.cancel(decisionId);
   }
 
   /** Estimated tokens: the prompt at ~4 characters a token, plus max_tokens of output. */

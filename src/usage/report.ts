@@ -34,9 +34,9 @@ export interface ReportContext {
 }
 
 /** Validates and applies one usage report; idempotent by decision id. */
-export function applyReport(ctx: ReportContext, r: UsageReportInput): UsageReceipt {
+export async function applyReport(ctx: ReportContext, r: UsageReportInput): Promise<UsageReceipt> {
   validate(r);
-  const charge = ctx.store.charge(r.decisionId);
+  const charge = await ctx.store.charge(r.decisionId);
   if (!charge) throw unknownDecision(ctx, r.decisionId);
   for (const [field, reported, decided] of [
     ['subject', r.subject, charge.subject],
@@ -48,7 +48,7 @@ export function applyReport(ctx: ReportContext, r: UsageReportInput): UsageRecei
   const { price, currency } = findPrice(ctx, r.model);
   const micros = r.cost !== '' ? parseMicros(r.cost)! : price ? costMicros(price, r.inputTokens, r.outputTokens) : undefined;
   if (micros === undefined) throw new GavelError('invalid_report', `cost is empty and model "${r.model}" has no price in the active bundles`);
-  const result = ctx.store.settle({ ...r, tier: price?.tier ?? charge.tier, costMicros: micros, atMs: charge.atMs });
+  const result = await ctx.store.settle({ ...r, tier: price?.tier ?? charge.tier, costMicros: micros, atMs: charge.atMs });
   if (result.kind === 'unknown') throw unknownDecision(ctx, r.decisionId);
   if (result.kind === 'conflict') throw new GavelError('report_conflict', result.message);
   const tokens = r.inputTokens + r.outputTokens;

@@ -53,6 +53,7 @@ export class SqliteUsageStore implements UsageStore {
   private readonly stmts: Record<'reserve' | 'request' | 'cancelCharge' | 'cancelRequest' | 'charge' | 'settle' | 'history' | 'tools' | 'prune', Statement>;
   private readonly buckets: UsageBuckets;
   private requestsSincePrune = 0;
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(db: Database, config: UsageConfig) {
     this.db = db;
@@ -77,9 +78,30 @@ export class SqliteUsageStore implements UsageStore {
     };
   }
 
-  atomically<T>(body: () => T): T {
-    // IMMEDIATE takes the write lock up front, so two processes sharing the file serialise here too.
-    return this.db.transaction(body).immediate();
+  /**
+   * One decision's read-check-reserve at a time: an in-process queue, then
+   * BEGIN IMMEDIATE (the write lock up front). The SQLite methods resolve at
+   * once, so the body runs within one event-loop turn and the ledger's group
+   * commit, on the same connection, never lands inside it (it also checks).
+   */
+  async atomically<T>(body: () => Promise<T>): Promise<T> {
+    const previous = this.queue;
+    let release!: () => void;
+    this.queue = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await body();
+        this.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      release();
+    }
   }
 
   /** Live (unexpired, unsettled) reservations of one scope key, summed per tier and window in SQLite. */
@@ -92,7 +114,7 @@ export class SqliteUsageStore implements UsageStore {
       WHERE ${SCOPE_COLUMN[scope]} = @key AND state = 'reserved' AND expires_ms > @now GROUP BY tier`);
   }
 
-  usage(scope: Scope, key: string, nowMs: number): ScopeUsage {
+  async usage(scope: Scope, key: string, nowMs: number): Promise<ScopeUsage> {
     const starts = windowStarts(new Date(nowMs), this.config.timeZone, this.config.rollingMinutes);
     const tiers = new Map<string, Record<WindowName, WindowUsage>>();
     const tierOf = (tier: string) => {
@@ -116,7 +138,7 @@ export class SqliteUsageStore implements UsageStore {
     return total;
   }
 
-  history(subject: string, nowMs: number): History {
+  async history(subject: string, nowMs: number): Promise<History> {
     const counts = this.stmts.history.get({ subject, minute: nowMs - 60_000, hour: nowMs - HOUR }) as { requests: number | null; denials: number | null };
     const tools = this.stmts.tools.all(subject, nowMs - 60_000) as Array<{ tool: string; n: number }>;
     return {
@@ -126,7 +148,7 @@ export class SqliteUsageStore implements UsageStore {
     };
   }
 
-  recordRequest(r: { decisionId: string; subject: string; tool: string; decision: string; atMs: number }): void {
+  async recordRequest(r: { decisionId: string; subject: string; tool: string; decision: string; atMs: number }): Promise<void> {
     this.stmts.request.run(r.decisionId, r.subject, r.tool, r.decision, r.atMs);
     // History only looks back an hour; prune now and then rather than on every request.
     if (++this.requestsSincePrune >= 1000) {
@@ -136,16 +158,16 @@ export class SqliteUsageStore implements UsageStore {
     }
   }
 
-  reserve(r: Reservation): void {
+  async reserve(r: Reservation): Promise<void> {
     this.stmts.reserve.run(r);
   }
 
-  cancel(decisionId: string): void {
+  async cancel(decisionId: string): Promise<void> {
     this.stmts.cancelCharge.run(decisionId);
     this.stmts.cancelRequest.run(decisionId);
   }
 
-  charge(decisionId: string): ChargeRow | undefined {
+  async charge(decisionId: string): Promise<ChargeRow | undefined> {
     const row = this.stmts.charge.get(decisionId) as Record<string, string | number | null> | undefined;
     if (!row) return undefined;
     return {
@@ -164,9 +186,9 @@ export class SqliteUsageStore implements UsageStore {
     };
   }
 
-  settle(s: Settlement): SettleResult {
-    return this.atomically(() => {
-      const existing = this.charge(s.decisionId);
+  async settle(s: Settlement): Promise<SettleResult> {
+    return this.atomically(async () => {
+      const existing = await this.charge(s.decisionId);
       if (!existing) return { kind: 'unknown' } as const;
       if (existing.state === 'settled') {
         const same = existing.inputTokens === s.inputTokens && existing.outputTokens === s.outputTokens && existing.costMicros === s.costMicros;

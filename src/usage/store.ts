@@ -63,20 +63,21 @@ export interface ChargeRow extends Attribution {
 
 /**
  * The one interface a usage backend implements. SQLite (embedded, the default)
- * is usage/sqlite.ts; a shared store (PostgreSQL, Redis) for several replicas
- * implements the same methods, with `atomically` mapped to a transaction or a
- * script that holds the budget rows while the decision is made.
+ * is usage/sqlite.ts; a shared store for several replicas (PostgreSQL, Redis)
+ * implements the same methods with its async client: `atomically` becomes a
+ * SERIALIZABLE transaction (or row locks on the budgets touched), or one Lua
+ * script, so the check and the reservation stay one atomic step.
  */
 export interface UsageStore {
   /** Runs `body` so that no other decision's read-check-reserve interleaves with it. */
-  atomically<T>(body: () => T): T;
-  usage(scope: Scope, key: string, nowMs: number): ScopeUsage;
-  history(subject: string, nowMs: number): History;
-  recordRequest(r: { decisionId: string; subject: string; tool: string; decision: string; atMs: number }): void;
-  reserve(r: Reservation): void;
+  atomically<T>(body: () => Promise<T>): Promise<T>;
+  usage(scope: Scope, key: string, nowMs: number): Promise<ScopeUsage>;
+  history(subject: string, nowMs: number): Promise<History>;
+  recordRequest(r: { decisionId: string; subject: string; tool: string; decision: string; atMs: number }): Promise<void>;
+  reserve(r: Reservation): Promise<void>;
   /** Removes a reservation and request record whose decision never reached the ledger. */
-  cancel(decisionId: string): void;
-  charge(decisionId: string): ChargeRow | undefined;
+  cancel(decisionId: string): Promise<void>;
+  charge(decisionId: string): Promise<ChargeRow | undefined>;
   /** Settles a reservation to real usage, idempotently. */
-  settle(s: Settlement): SettleResult;
+  settle(s: Settlement): Promise<SettleResult>;
 }

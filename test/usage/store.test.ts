@@ -8,40 +8,40 @@ import { tempDir } from '../helpers/paths.js';
 /** The usage store alone: reservations, settlement into buckets, time-zone rebuilds, bounded reads. */
 const who = { subject: 's1', team: 't1', costCenter: 'c1' };
 
-function charge(store: SqliteUsageStore, id: string, atIso: string, tokens: number, costMicros: number): void {
+async function charge(store: SqliteUsageStore, id: string, atIso: string, tokens: number, costMicros: number): Promise<void> {
   const atMs = Date.parse(atIso);
-  store.reserve({ ...who, decisionId: id, model: 'standard-m', tier: 'standard', tokens, costMicros, atMs, expiresMs: atMs + 600_000 });
-  const result = store.settle({ ...who, decisionId: id, model: 'standard-m', tier: 'standard', inputTokens: 0, outputTokens: tokens, costMicros, atMs });
+  await store.reserve({ ...who, decisionId: id, model: 'standard-m', tier: 'standard', tokens, costMicros, atMs, expiresMs: atMs + 600_000 });
+  const result = await store.settle({ ...who, decisionId: id, model: 'standard-m', tier: 'standard', inputTokens: 0, outputTokens: tokens, costMicros, atMs });
   expect(result.kind).toBe('settled');
 }
 
 describe('SqliteUsageStore', () => {
-  it('settled usage lands in every scope and window; reservations count until settled', () => {
+  it('settled usage lands in every scope and window; reservations count until settled', async () => {
     const store = new SqliteUsageStore(new Database(':memory:'), usageConfig());
-    charge(store, 'd1', '2026-11-20T10:00:00Z', 100, 1_000_000);
-    store.reserve({ ...who, decisionId: 'd2', model: 'frontier-xl', tier: 'premium', tokens: 50, costMicros: 500_000, atMs: Date.parse('2026-11-20T10:30:00Z'), expiresMs: Date.parse('2026-11-20T10:40:00Z') });
+    await charge(store, 'd1', '2026-11-20T10:00:00Z', 100, 1_000_000);
+    await store.reserve({ ...who, decisionId: 'd2', model: 'frontier-xl', tier: 'premium', tokens: 50, costMicros: 500_000, atMs: Date.parse('2026-11-20T10:30:00Z'), expiresMs: Date.parse('2026-11-20T10:40:00Z') });
     const now = Date.parse('2026-11-20T10:35:00Z');
     for (const scope of ['subject', 'team', 'cost_center'] as const) {
-      const u = store.usage(scope, scope === 'subject' ? 's1' : scope === 'team' ? 't1' : 'c1', now);
+      const u = await store.usage(scope, scope === 'subject' ? 's1' : scope === 'team' ? 't1' : 'c1', now);
       expect(u.day).toEqual({ tokens: 150, cost: 1.5, used_tokens: 100, reserved_tokens: 50, used_cost: 1, reserved_cost: 0.5 });
       expect(u.by_tier.premium!.day.reserved_tokens).toBe(50);
       expect(u.by_tier.standard!.month.used_tokens).toBe(100);
     }
     // After the TTL the reservation no longer counts; the settled usage still does.
-    expect(store.usage('subject', 's1', Date.parse('2026-11-20T10:41:00Z')).day).toMatchObject({ tokens: 100, reserved_tokens: 0 });
+    expect((await store.usage('subject', 's1', Date.parse('2026-11-20T10:41:00Z'))).day).toMatchObject({ tokens: 100, reserved_tokens: 0 });
   });
 
-  it('days follow the configured time zone, and changing the zone rebuilds the daily totals', () => {
+  it('days follow the configured time zone, and changing the zone rebuilds the daily totals', async () => {
     const file = join(tempDir(), 'usage.db');
     let db = new Database(file);
     const utc = new SqliteUsageStore(db, usageConfig({ timeZone: 'UTC' }));
-    charge(utc, 'late', '2026-11-21T03:00:00Z', 70, 0); // Friday 19:00 in Los Angeles, Saturday in UTC
-    expect(utc.usage('subject', 's1', Date.parse('2026-11-21T04:00:00Z')).day.used_tokens).toBe(70);
+    await charge(utc, 'late', '2026-11-21T03:00:00Z', 70, 0); // Friday 19:00 in Los Angeles, Saturday in UTC
+    expect((await utc.usage('subject', 's1', Date.parse('2026-11-21T04:00:00Z'))).day.used_tokens).toBe(70);
     db.close();
     db = new Database(file);
     const la = new SqliteUsageStore(db, usageConfig({ timeZone: 'America/Los_Angeles' }));
     // Saturday 10:00 in Los Angeles: the charge was made on Friday there.
-    const sat = la.usage('subject', 's1', Date.parse('2026-11-21T18:00:00Z'));
+    const sat = await la.usage('subject', 's1', Date.parse('2026-11-21T18:00:00Z'));
     expect(sat.day.used_tokens).toBe(0);
     expect(sat.week.used_tokens).toBe(70);
     db.close();
