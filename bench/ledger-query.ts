@@ -67,6 +67,8 @@ const cases: Array<[string, QueryFilter]> = [
   ['--action tool.call --limit 100', { action: 'tool.call', limit: 100 }],
   ['--decision require_approval --limit 100', { decision: 'require_approval', limit: 100 }],
   ['--since 2026-01-10T00:00:00Z --until 2026-01-10T00:10:00Z', { since: '2026-01-10T00:00:00Z', until: '2026-01-10T00:10:00Z', limit: 10000 }],
+  ['--until 2026-01-02T00:00:00Z --limit 100 (time only)', { until: '2026-01-02T00:00:00Z', limit: 100 }],
+  ['--since 2026-01-20T00:00:00Z --limit 100 (time only)', { since: '2026-01-20T00:00:00Z', limit: 100 }],
   ['--decision-id d-000004242424', { decisionId: 'd-000004242424' }],
   ['--subject user-4242 --since 2026-01-20T00:00:00Z (timeline window)', { subject: 'user-4242', since: '2026-01-20T00:00:00Z', order: 'asc', limit: 1000 }],
 ];

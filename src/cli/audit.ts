@@ -100,7 +100,10 @@ function verify(o: LedgerOption & { checkpoint?: string; pubkey?: string; key?: 
   progress.stop();
   db.close();
   if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-  else if (report.ok) process.stdout.write(`ok: ${report.entries} entries, head ${report.headHash}, ${report.checkpointsChecked} checkpoints verified\n`);
+  else if (report.ok) {
+    const erased = report.payloadsErased > 0 ? `, ${report.payloadsErased} payloads erased (their headers verified)` : '';
+    process.stdout.write(`ok: ${report.entries} entries, head ${report.headHash}, ${report.checkpointsChecked} checkpoints verified${erased}\n`);
+  }
   else process.stdout.write(`FAILED at seq ${report.failure!.seq} (${report.failure!.kind}): ${report.failure!.message}\n`);
   process.exitCode = report.ok ? EXIT.ok : EXIT.failed;
 }

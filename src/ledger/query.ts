@@ -38,7 +38,7 @@ export const MAX_QUERY_LIMIT = 100_000;
 const DECISIONS = ['allow', 'deny', 'require_approval', 'redact'];
 
 /** Builds the WHERE clause; every filter is served by an index on (column, seq). */
-function where(filter: QueryFilter, now: Date): { sql: string; params: unknown[] } {
+function where(filter: QueryFilter, now: Date): { sql: string; params: unknown[]; byTime: boolean } {
   const clauses: string[] = [];
   const params: unknown[] = [];
   const eq = (column: string, value: string | undefined) => {
@@ -60,7 +60,9 @@ function where(filter: QueryFilter, now: Date): { sql: string; params: unknown[]
     clauses.push('time_ms < ?');
     params.push(parseTime(filter.until, now, 'until'));
   }
-  return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+  // With only time bounds, walk the time index in time order; otherwise an equality index in seq order.
+  const byTime = params.length > 0 && clauses.every((c) => c.startsWith('time_ms'));
+  return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params, byTime };
 }
 
 export function parseDecision(text: string): string {
@@ -90,9 +92,10 @@ function limitOf(filter: QueryFilter): number {
 
 /** Streams matching entries (headers only), newest first unless order is asc. */
 export function* queryEntries(db: Database, filter: QueryFilter, now = new Date()): Generator<EntrySummary> {
-  const { sql, params } = where(filter, now);
+  const { sql, params, byTime } = where(filter, now);
   const order = filter.order === 'asc' ? 'ASC' : 'DESC';
-  const stmt = db.prepare(`SELECT * FROM entries ${sql} ORDER BY seq ${order} LIMIT ?`);
+  const orderBy = byTime ? `time_ms ${order}, seq ${order}` : `seq ${order}`;
+  const stmt = db.prepare(`SELECT * FROM entries ${sql} ORDER BY ${orderBy} LIMIT ?`);
   for (const row of stmt.iterate(...params, limitOf(filter))) yield summaryOf(row as EntryRow);
 }
 

@@ -8,7 +8,6 @@ export type FailureKind =
   | 'entry_inserted'
   | 'order_changed'
   | 'chain_broken'
-  | 'payload_missing'
   | 'payload_changed'
   | 'header_changed'
   | 'checkpoint_invalid'
@@ -26,6 +25,8 @@ export interface VerifyReport {
   entries: number;
   headHash: string;
   checkpointsChecked: number;
+  /** Entries whose payload row was removed (by a retention or erasure job): their headers still verify. */
+  payloadsErased: number;
   failure?: VerifyFailure;
 }
 
@@ -59,6 +60,7 @@ interface ChainState {
   beforeHead: string | undefined;
   wanted: Set<number>;
   atSize: Map<number, string>;
+  erased: number;
 }
 
 /**
@@ -107,7 +109,7 @@ function* verifyInSnapshot(db: Database, options: VerifyOptions): Generator<void
   const notes = db.prepare('SELECT size, note FROM checkpoints ORDER BY size').all() as Array<{ size: number; note: string }>;
   const external = options.externalCheckpoint;
   const wanted = new Set(notes.map((n) => n.size));
-  const state: ChainState = { size: 0, head: GENESIS_HASH, beforeHead: undefined, wanted, atSize: new Map([[0, GENESIS_HASH]]) };
+  const state: ChainState = { size: 0, head: GENESIS_HASH, beforeHead: undefined, wanted, atSize: new Map([[0, GENESIS_HASH]]), erased: 0 };
   let checkpointsChecked = 0;
   try {
     // Parse the exported checkpoint first so its size is remembered during the walk.
@@ -123,9 +125,9 @@ function* verifyInSnapshot(db: Database, options: VerifyOptions): Generator<void
     }
   } catch (err) {
     if (!(err instanceof Failed)) throw err;
-    return { ok: false, entries: state.size, headHash: state.head, checkpointsChecked, failure: err.failure };
+    return { ok: false, entries: state.size, headHash: state.head, checkpointsChecked, payloadsErased: state.erased, failure: err.failure };
   }
-  return { ok: true, entries: state.size, headHash: state.head, checkpointsChecked };
+  return { ok: true, entries: state.size, headHash: state.head, checkpointsChecked, payloadsErased: state.erased };
 }
 
 function* walkChain(db: Database, total: number, state: ChainState, onProgress?: (done: number, total: number) => void): Generator<void, void> {
@@ -159,10 +161,14 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
   const expectedSeq = state.size + 1;
   if (row.seq > expectedSeq) fail(expectedSeq, 'entry_missing', `entry is missing (the next entry present is seq ${row.seq})`);
   if (row.prev_hash !== state.head) classifyBrokenLink(row, next, state);
-  if (row.body === null || row.salt === null) fail(row.seq, 'payload_missing', 'the payload row is missing');
-  const actualPayload = payloadHash(row.salt, row.body);
-  if (actualPayload !== row.payload_hash) {
-    fail(row.seq, 'payload_changed', `payload changed: payload_hash recorded ${row.payload_hash}, recomputed ${actualPayload}`);
+  if (row.body === null || row.salt === null) {
+    // Erased: the header keeps payload_hash, so the chain still verifies; the count is reported.
+    state.erased++;
+  } else {
+    const actualPayload = payloadHash(row.salt, row.body);
+    if (actualPayload !== row.payload_hash) {
+      fail(row.seq, 'payload_changed', `payload changed: payload_hash recorded ${row.payload_hash}, recomputed ${actualPayload}`);
+    }
   }
   const actualEntry = entryHash(headerOf(row));
   if (actualEntry !== row.entry_hash || row.time_ms !== Date.parse(row.time)) {

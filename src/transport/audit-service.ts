@@ -89,6 +89,7 @@ async function verify(ledger: SqliteLedger, checkpoint: string): Promise<Record<
       failed_seq: report.failure?.seq ?? 0,
       failure_kind: report.failure?.kind ?? '',
       message: report.failure?.message ?? 'ledger verified',
+      payloads_erased: report.payloadsErased,
     };
   } finally {
     if (file) db.close();
