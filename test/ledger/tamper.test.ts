@@ -120,7 +120,7 @@ describe('an untampered ledger', () => {
   it('--json prints a report that parses', async () => {
     const res = await verify(pristine, '--json', '--checkpoint', exported);
     expect(res.code).toBe(0);
-    expect(JSON.parse(res.stdout)).toEqual({ ok: true, entries: SIZE, headHash: rows[SIZE - 1]!.entry_hash, checkpointsChecked: 5 });
+    expect(JSON.parse(res.stdout)).toEqual({ ok: true, entries: SIZE, headHash: rows[SIZE - 1]!.entry_hash, checkpointsChecked: 5, payloadsErased: 0 });
   });
 
   it('the attacker helpers alone change nothing: triggers dropped, file still verifies', async () => {
