@@ -30,7 +30,7 @@ export const ERROR_CODES = {
   invalid_query: { status: 'INVALID_ARGUMENT', doc: 'An audit query filter is malformed (bad time, bad decision name, bad limit).' },
   invalid_report: { status: 'INVALID_ARGUMENT', doc: 'A usage report is missing attribution or carries negative or malformed numbers.' },
   report_conflict: { status: 'FAILED_PRECONDITION', doc: 'A usage report for a decision id was already settled with different numbers.' },
-  bundle_invalid: { status: 'FAILED_PRECONDITION', doc: 'A bundle failed to load or verify; the previous bundle set stays active.' },
+  bundle_invalid: { status: 'FAILED_PRECONDITION', doc: 'A bundle failed to load or verify; nothing from that bundle set is activated.' },
   config_invalid: { status: 'INVALID_ARGUMENT', doc: 'A configuration value is invalid; the message names the key.' },
   internal: { status: 'INTERNAL', doc: 'An unexpected fault; details go to the log, not the wire.' },
 } as const satisfies Record<string, { status: StatusName; doc: string }>;

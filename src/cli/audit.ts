@@ -4,11 +4,11 @@ import Database from 'better-sqlite3';
 import { errorMessage, GavelError } from '../errors.js';
 import { defaultKeyPath, ledgerConfig } from '../ledger/config.js';
 import { formatVerifierKey, keyFromPem, parseVerifierKey, type VerifierKey } from '../ledger/keys.js';
-import { parseDecision, parseTime, queryEntries, type QueryFilter } from '../ledger/query.js';
+import { MAX_QUERY_LIMIT, parseDecision, parseTime, queryEntries, type QueryFilter } from '../ledger/query.js';
 import { timeline } from '../ledger/timeline.js';
 import { verifyLedger } from '../ledger/verify.js';
 import { EXIT } from './exit.js';
-import { intOption } from './options.js';
+import { limitOption } from './options.js';
 import { progressReporter } from './progress.js';
 import { DEFAULTS } from './settings.js';
 import { printEntries, printTimeline } from './table.js';
@@ -47,7 +47,7 @@ export function registerAudit(program: Command): void {
     .option('--until <time>', 'before this time (RFC 3339 or a duration back from now)', checked((t) => parseTime(t, new Date(), 'until')))
     .option('--revision <rev>')
     .option('--decision-id <id>')
-    .option('--limit <n>', 'at most n entries (default 100)', intOption)
+    .option('--limit <n>', 'at most n entries (default 100)', limitOption(MAX_QUERY_LIMIT))
     .option('--json', 'JSON lines instead of a table')
     .addHelpText('after', '\nExample:\n  gavel audit query --team payments --decision deny --since 7d --json')
     .action(query);
@@ -58,7 +58,7 @@ export function registerAudit(program: Command): void {
     .option('--team <team>')
     .option('--since <time>', 'RFC 3339 or a duration back from now (24h, 7d)', checked((t) => parseTime(t, new Date(), 'since')))
     .option('--until <time>', 'before this time (RFC 3339 or a duration back from now)', checked((t) => parseTime(t, new Date(), 'until')))
-    .option('--limit <n>', 'at most n events (default 10000)', intOption)
+    .option('--limit <n>', 'at most n events (default 10000)', limitOption(MAX_QUERY_LIMIT))
     .option('--json', 'JSON lines instead of text')
     .action(showTimeline);
 }

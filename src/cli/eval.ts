@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { buildCore } from '../core.js';
+import { timeOption } from './options.js';
 import { DEFAULTS } from './settings.js';
 
 interface EvalOptions {
@@ -19,15 +20,14 @@ export function registerEval(program: Command): void {
     .option('--policy <entrypoint>', 'entrypoint; default gavel/ai/decision', '')
     .option('--bundles <dir>', 'folder of OPA bundles', DEFAULTS.bundles)
     .option('--ledger <file>', 'record the decision in this ledger (default: an in-memory ledger)', ':memory:')
-    .option('--now <rfc3339>', 'evaluate as of this time (replay)')
-    .addHelpText('after', '\nExamples:\n  gavel eval --input policies/ai/samples/employee-standard.json\n  echo \'{"subject":{"id":"a"}}\' | gavel eval --input -')
+    .option('--now <rfc3339>', 'evaluate as of this time (replay)', timeOption)
+    .addHelpText('after', '\nExamples:\n  gavel eval --input policies/ai/samples/employee-standard-allowed.json\n  echo \'{"subject":{"id":"a"}}\' | gavel eval --input -')
     .action(run);
 }
 
 async function run(o: EvalOptions): Promise<void> {
   const text = o.input === '-' ? readFileSync(0) : readFileSync(o.input);
   const fixed = o.now ? new Date(o.now) : undefined;
-  if (fixed && Number.isNaN(fixed.getTime())) throw new Error(`--now is not an RFC 3339 time: ${o.now}`);
   const core = buildCore({ bundles: o.bundles, ledger: o.ledger, ...(fixed ? { now: () => fixed } : {}) });
   try {
     const input = unwrapSample(text);

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { errorMessage, isGavelError } from '../errors.js';
+import { errorMessage } from '../errors.js';
 import { registerAudit } from './audit.js';
 import { registerEval } from './eval.js';
 import { EXIT } from './exit.js';
@@ -28,5 +28,5 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
   process.stderr.write(`gavel: ${errorMessage(err)}\n`);
-  process.exit(isGavelError(err) && err.code === 'decision_not_found' ? EXIT.failed : EXIT.error);
+  process.exit(EXIT.error);
 }

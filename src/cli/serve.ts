@@ -4,7 +4,7 @@ import { buildCore } from '../core.js';
 import { createLogger } from '../log.js';
 import { startServer } from '../transport/server.js';
 import { DEFAULTS } from './settings.js';
-import { intOption } from './options.js';
+import { addressOption, intOption } from './options.js';
 
 interface ServeOptions {
   listen: string;
@@ -18,13 +18,14 @@ interface ServeOptions {
   checkpointSeconds?: number;
   reservationTtl?: number;
   metricsListen?: string;
+  key?: string;
 }
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve Decide, Audit and Usage over gRPC')
-    .option('--listen <host:port>', 'address to listen on (env GAVEL_LISTEN)', DEFAULTS.listen)
+    .option('--listen <host:port>', 'address to listen on (env GAVEL_LISTEN)', addressOption, DEFAULTS.listen)
     .option('--bundles <dir>', 'folder of OPA bundles (env GAVEL_BUNDLES)', DEFAULTS.bundles)
     .option('--ledger <file>', 'SQLite ledger and usage state (env GAVEL_LEDGER)', DEFAULTS.ledger)
     .option('--durability <mode>', 'normal (survives a killed process) or full (survives power loss) (env GAVEL_DURABILITY)', DEFAULTS.durability)
@@ -34,7 +35,8 @@ export function registerServe(program: Command): void {
     .option('--checkpoint-every <n>', 'sign a checkpoint every n entries (default 1000)', intOption)
     .option('--checkpoint-seconds <n>', '... or every n seconds (default 10)', intOption)
     .option('--reservation-ttl <seconds>', 'unreported reservations expire after this (default 600)', intOption)
-    .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://host:port/metrics (env GAVEL_METRICS_LISTEN)', process.env.GAVEL_METRICS_LISTEN)
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://host:port/metrics (env GAVEL_METRICS_LISTEN)', addressOption, process.env.GAVEL_METRICS_LISTEN)
+    .option('--key <file>', 'Ed25519 checkpoint signing key, PKCS#8 PEM; created if absent (default <ledger>.key, env GAVEL_KEY)', process.env.GAVEL_KEY)
     .addHelpText('after', '\nExample:\n  gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db')
     .action(serve);
 }
@@ -44,12 +46,11 @@ async function serve(o: ServeOptions): Promise<void> {
   const core = buildCore({
     bundles: o.bundles,
     ledger: o.ledger,
-    ledgerOptions: { durability: o.durability, checkpointEvery: o.checkpointEvery, checkpointSeconds: o.checkpointSeconds },
+    ledgerOptions: { durability: o.durability, checkpointEvery: o.checkpointEvery, checkpointSeconds: o.checkpointSeconds, ...(o.key ? { keyPath: o.key } : {}) },
     engine: { maxInputBytes: o.maxInputBytes, maxDepth: o.maxDepth },
     usage: { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl },
   });
-  const maxDepth = o.maxDepth ?? 64;
-  const server = await startServer(core, { listen: o.listen, log, maxDepth, ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}) });
+  const server = await startServer(core, { listen: o.listen, log, ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}) });
   const bundles = core.engine.policies.bundles.map((b) => ({ name: b.name, revision: b.revision, digest: b.digest, entrypoints: b.entrypoints }));
   log.info({ listen: server.address, port: server.port, bundles, ledger: o.ledger, durability: o.durability, ledger_size: core.ledger.size, metrics_port: server.metricsPort }, 'gavel serving');
   let stopping = false;
@@ -57,11 +58,17 @@ async function serve(o: ServeOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: finishing in-flight calls');
-    await server.shutdown();
-    await core.close();
-    log.info({ ledger_size: core.ledger.size }, 'stopped');
+    let code = 0;
+    try {
+      await server.shutdown();
+      await core.close();
+      log.info({ ledger_size: core.ledger.size }, 'stopped');
+    } catch (err) {
+      log.error({ err }, 'shutdown failed');
+      code = 1;
+    }
     log.flush();
-    process.exit(0);
+    process.exit(code);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));

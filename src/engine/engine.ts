@@ -61,6 +61,11 @@ export class Engine {
     this.policies = new PolicySet({ memoryInitialPages: deps.config.memoryInitialPages, memoryMaxPages: deps.config.memoryMaxPages });
   }
 
+  /** The input bounds in force (the transport sizes its own limits from them). */
+  get limits(): { maxInputBytes: number; maxDepth: number } {
+    return { maxInputBytes: this.config.maxInputBytes, maxDepth: this.config.maxDepth };
+  }
+
   activate(bundles: Bundle[]): void {
     this.policies.activate(bundles);
   }

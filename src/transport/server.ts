@@ -13,7 +13,6 @@ export interface ServerOptions {
   /** host:port; port 0 picks a free one. */
   listen: string;
   log: Logger;
-  maxDepth: number;
   now?: () => Date;
   /** host:port for Prometheus GET /metrics; off when absent. */
   metricsListen?: string;
@@ -34,10 +33,13 @@ const SERVICE_NAMES = ['gavel.v1.DecisionService', 'gavel.v1.AuditService', 'gav
 export async function startServer(core: Core, options: ServerOptions): Promise<RunningServer> {
   const definition = loadPackageDefinition();
   const services = gavelServices(definition);
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+  const limits = core.engine.limits;
+  // Room for the largest accepted input plus the envelope, so oversize inputs get gavel's own
+  // RESOURCE_EXHAUSTED (with its error code) and only absurd messages meet gRPC's limit.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': Math.max(4 * 1024 * 1024, limits.maxInputBytes * 2 + 64 * 1024) });
   const now = options.now ?? (() => new Date());
   const metrics = new Metrics(core);
-  server.addService(services.DecisionService.service, decisionService(core.engine, options.maxDepth, options.log, metrics));
+  server.addService(services.DecisionService.service, decisionService(core.engine, limits.maxDepth, options.log, metrics));
   server.addService(services.AuditService.service, auditService(core.ledger, options.log));
   if (core.usage) server.addService(services.UsageService.service, usageService(core.usage, core.engine, core.ledger, options.log, now));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });

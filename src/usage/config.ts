@@ -1,4 +1,5 @@
 import { nonEmpty, positiveInt } from '../config.js';
+import { GavelError } from '../errors.js';
 import { stripUndefined } from '../engine/config.js';
 
 export interface UsageConfig {
@@ -28,7 +29,7 @@ export function usageConfig(overrides: Partial<UsageConfig> = {}): UsageConfig {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: c.timeZone });
   } catch {
-    nonEmpty(`usage.timeZone (a valid IANA zone, got ${c.timeZone})`, '');
+    throw new GavelError('config_invalid', `config usage.timeZone must be an IANA time zone such as UTC or Europe/Paris, got ${JSON.stringify(c.timeZone)}`);
   }
   positiveInt('usage.rollingMinutes', c.rollingMinutes);
   positiveInt('usage.reservationTtlSeconds', c.reservationTtlSeconds);

@@ -16,7 +16,7 @@ export interface InProcessServer {
 export async function startInProcess(options: CoreOptions): Promise<InProcessServer> {
   const core = buildCore(options);
   const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
-  const server = await startServer(core, { listen: '127.0.0.1:0', log, maxDepth: options.engine?.maxDepth ?? 64, ...(options.now ? { now: options.now } : {}) });
+  const server = await startServer(core, { listen: '127.0.0.1:0', log, ...(options.now ? { now: options.now } : {}) });
   return {
     core,
     server,
