@@ -8,7 +8,10 @@ import { defaultKeyPath, type LedgerConfig } from './config.js';
 import { canonicalPayload, entryHash, GENESIS_HASH, HEADER_VERSION, payloadHash, type ChainHeader } from './hash.js';
 import { ephemeralKey, loadOrCreateKey, type SigningKey } from './keys.js';
 import { migrate } from './schema.js';
-import type { DecisionRecord, Ledger, Receipt } from './types.js';
+import type { DecisionRecord, QueryableLedger, Receipt } from './types.js';
+import { formatVerifierKey, parseVerifierKey } from './keys.js';
+import { getEntry, queryEntries, type EntryDetail, type EntrySummary, type QueryFilter } from './query.js';
+import { verifyLedger, verifyLedgerAsync, type VerifyReport } from './verify.js';
 
 interface Pending {
   record: DecisionRecord;
@@ -69,7 +72,7 @@ export function openDatabase(path: string, durability: LedgerConfig['durability'
  * event-loop turn (up to maxBatch per transaction); each caller's promise
  * settles only after its transaction commits, so no answer leaves unrecorded.
  */
-export class SqliteLedger implements Ledger {
+export class SqliteLedger implements QueryableLedger {
   readonly db: Database.Database;
   readonly origin: string;
   readonly key: SigningKey;
@@ -197,6 +200,34 @@ export class SqliteLedger implements Ledger {
       this.checkpoint();
     } catch {
       // A failed periodic checkpoint is retried on the next flush or tick, and at close.
+    }
+  }
+
+  query(filter: QueryFilter): Iterable<EntrySummary> {
+    return queryEntries(this.db, filter);
+  }
+
+  get(decisionId: string): EntryDetail | undefined {
+    return getEntry(this.db, decisionId);
+  }
+
+  verifierKey(): string {
+    return formatVerifierKey(this.key);
+  }
+
+  /**
+   * Verifies with the ledger's own key (an auditor who distrusts the server runs
+   * `gavel audit verify --pubkey` on the file instead). A file ledger is walked on a
+   * read-only connection of its own, in slices, so appends carry on meanwhile.
+   */
+  async verify(externalCheckpoint?: string): Promise<VerifyReport> {
+    const options = { key: parseVerifierKey(this.verifierKey()), ...(externalCheckpoint ? { externalCheckpoint } : {}) };
+    if (this.config.path === ':memory:') return verifyLedger(this.db, options);
+    const reader = new Database(this.config.path, { readonly: true, fileMustExist: true });
+    try {
+      return await verifyLedgerAsync(reader, options);
+    } finally {
+      reader.close();
     }
   }
 

@@ -1,4 +1,6 @@
 import type { JsonObject } from '../engine/json.js';
+import type { EntryDetail, EntrySummary, QueryFilter } from './query.js';
+import type { VerifyReport } from './verify.js';
 
 /** What the engine hands the ledger for one decision. Payload content is already redacted. */
 export interface DecisionRecord {
@@ -36,4 +38,15 @@ export interface Ledger {
   /** Resolves once the entry is durable in the configured mode; rejects with ledger_unavailable otherwise. */
   append(record: DecisionRecord): Promise<Receipt>;
   close(): Promise<void>;
+}
+
+/** Extra powers of a ledger that auditors can query and verify (the SQLite ledger has them). */
+export interface QueryableLedger extends Ledger {
+  query(filter: QueryFilter): Iterable<EntrySummary>;
+  get(decisionId: string): EntryDetail | undefined;
+  /** Recomputes the chain against the ledger's own key, without stalling appends. */
+  verify(externalCheckpoint?: string): Promise<VerifyReport>;
+  latestCheckpoint(): string | undefined;
+  /** The verifier key for this ledger's checkpoints: <name>+<hex id>+<base64 key>. */
+  verifierKey(): string;
 }

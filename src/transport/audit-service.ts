@@ -2,11 +2,8 @@ import type * as grpc from '@grpc/grpc-js';
 import { GavelError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseCheckpoint } from '../ledger/checkpoint.js';
-import { formatVerifierKey, parseVerifierKey } from '../ledger/keys.js';
-import { getEntry, queryEntries, type EntrySummary, type QueryFilter } from '../ledger/query.js';
-import type { SqliteLedger } from '../ledger/sqlite.js';
-import { verifyLedger, verifyLedgerAsync } from '../ledger/verify.js';
-import Database from 'better-sqlite3';
+import type { EntrySummary, QueryFilter } from '../ledger/query.js';
+import type { QueryableLedger } from '../ledger/types.js';
 import { canonicalJson } from '../bundles/digest.js';
 import { toServiceError } from './status.js';
 
@@ -23,7 +20,7 @@ interface QueryMessage {
   ascending: boolean;
 }
 
-export function auditService(ledger: SqliteLedger, log: Logger): grpc.UntypedServiceImplementation {
+export function auditService(ledger: QueryableLedger, log: Logger): grpc.UntypedServiceImplementation {
   const unary =
     <Req>(fn: (req: Req) => unknown) =>
     (call: grpc.ServerUnaryCall<Req, unknown>, callback: grpc.sendUnaryData<unknown>) => {
@@ -36,7 +33,7 @@ export function auditService(ledger: SqliteLedger, log: Logger): grpc.UntypedSer
   return {
     QueryDecisions: (call: grpc.ServerWritableStream<QueryMessage, unknown>) => {
       try {
-        for (const entry of queryEntries(ledger.db, filterOf(call.request))) {
+        for (const entry of ledger.query(filterOf(call.request))) {
           if (call.cancelled) break;
           call.write(entryMessage(entry));
         }
@@ -47,7 +44,7 @@ export function auditService(ledger: SqliteLedger, log: Logger): grpc.UntypedSer
     },
     GetDecision: unary((req: { decision_id: string }) => {
       if (!req.decision_id) throw new GavelError('invalid_query', 'decision_id is required');
-      const entry = getEntry(ledger.db, req.decision_id);
+      const entry = ledger.get(req.decision_id);
       if (!entry) throw new GavelError('decision_not_found', `no decision ${req.decision_id} in the ledger`);
       return {
         entry: entryMessage(entry),
@@ -57,43 +54,28 @@ export function auditService(ledger: SqliteLedger, log: Logger): grpc.UntypedSer
       };
     }),
     Verify: (call: grpc.ServerUnaryCall<{ checkpoint: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      verify(ledger, call.request.checkpoint)
-        .then((report) => callback(null, report))
+      ledger
+        .verify(call.request.checkpoint || undefined)
+        .then((report) =>
+          callback(null, {
+            ok: report.ok,
+            entries: report.entries,
+            head_hash: report.headHash,
+            checkpoints_checked: report.checkpointsChecked,
+            failed_seq: report.failure?.seq ?? 0,
+            failure_kind: report.failure?.kind ?? '',
+            message: report.failure?.message ?? 'ledger verified',
+            payloads_erased: report.payloadsErased,
+          }),
+        )
         .catch((err: unknown) => callback(toServiceError(err, log)));
     },
     LatestCheckpoint: unary(() => {
       const note = ledger.latestCheckpoint() ?? '';
       const parsed = note ? parseCheckpoint(note).checkpoint : undefined;
-      return { note, size: parsed?.size ?? 0, head_hash: parsed?.headHash ?? '', verifier_key: formatVerifierKey(ledger.key) };
+      return { note, size: parsed?.size ?? 0, head_hash: parsed?.headHash ?? '', verifier_key: ledger.verifierKey() };
     }),
   };
-}
-
-/**
- * The server verifies with its own key; an auditor who distrusts the server verifies
- * the file offline with `gavel audit verify --pubkey`. A file ledger is walked on a
- * read-only connection of its own, in slices, so Decide keeps being answered.
- */
-async function verify(ledger: SqliteLedger, checkpoint: string): Promise<Record<string, unknown>> {
-  const key = parseVerifierKey(formatVerifierKey(ledger.key));
-  const options = { key, ...(checkpoint ? { externalCheckpoint: checkpoint } : {}) };
-  const file = ledger.db.name !== ':memory:';
-  const db = file ? new Database(ledger.db.name, { readonly: true, fileMustExist: true }) : ledger.db;
-  try {
-    const report = file ? await verifyLedgerAsync(db, options) : verifyLedger(db, options);
-    return {
-      ok: report.ok,
-      entries: report.entries,
-      head_hash: report.headHash,
-      checkpoints_checked: report.checkpointsChecked,
-      failed_seq: report.failure?.seq ?? 0,
-      failure_kind: report.failure?.kind ?? '',
-      message: report.failure?.message ?? 'ledger verified',
-      payloads_erased: report.payloadsErased,
-    };
-  } finally {
-    if (file) db.close();
-  }
 }
 
 function filterOf(m: QueryMessage): QueryFilter {

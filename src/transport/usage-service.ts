@@ -2,11 +2,9 @@ import type * as grpc from '@grpc/grpc-js';
 import { GavelError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
-import { getEntry } from '../ledger/query.js';
-import type { SqliteLedger } from '../ledger/sqlite.js';
-import type { SqliteUsageStore } from '../usage/sqlite.js';
+import type { QueryableLedger } from '../ledger/types.js';
 import { applyReport } from '../usage/report.js';
-import type { Scope } from '../usage/store.js';
+import type { Scope, UsageStore } from '../usage/store.js';
 import { toServiceError } from './status.js';
 
 interface ReportMessage {
@@ -20,15 +18,15 @@ interface ReportMessage {
   cost: string;
 }
 
-export function usageService(store: SqliteUsageStore, engine: Engine, ledger: SqliteLedger, log: Logger, now: () => Date): grpc.UntypedServiceImplementation {
+export function usageService(store: UsageStore, currency: string, engine: Engine, ledger: QueryableLedger, log: Logger, now: () => Date): grpc.UntypedServiceImplementation {
   const ctx = {
     store,
     get bundles() {
       return engine.policies.bundles;
     },
-    currency: store.config.currency,
+    currency,
     findDecision: (id: string) => {
-      const e = getEntry(ledger.db, id);
+      const e = ledger.get(id);
       return e ? { decision: e.decision, actionType: e.actionType } : undefined;
     },
   };

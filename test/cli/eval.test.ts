@@ -34,3 +34,15 @@ describe('gavel eval', () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe('flag values are checked when parsed', () => {
+  it.each([
+    [['eval', '--input', '-', '--now', 'yesterday'], '--now'],
+    [['audit', 'query', '--ledger', '/nonexistent.db', '--limit', '999999'], '--limit'],
+    [['serve', '--listen', 'nonsense'], '--listen'],
+  ])('%j exits 2 naming the flag', async (args, flag) => {
+    const r = await runCli(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(flag);
+  });
+});
