@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { queryEntries, type QueryFilter } from '../src/ledger/query.js';
 import { migrate } from '../src/ledger/schema.js';
 
-const INDEXES = ['entries_decision_id', 'entries_subject', 'entries_team', 'entries_action', 'entries_decision', 'entries_revision', 'entries_time', 'entries_subject_time'];
+const INDEXES = ['entries_decision_id', 'entries_subject', 'entries_team', 'entries_team_decision', 'entries_action', 'entries_decision', 'entries_revision', 'entries_time', 'entries_subject_time'];
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

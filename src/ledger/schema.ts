@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, head_hash TEXT
 CREATE UNIQUE INDEX IF NOT EXISTS entries_decision_id ON entries(decision_id);
 CREATE INDEX IF NOT EXISTS entries_subject ON entries(subject_id, seq);
 CREATE INDEX IF NOT EXISTS entries_team ON entries(team, seq);
+CREATE INDEX IF NOT EXISTS entries_team_decision ON entries(team, decision, seq);
 CREATE INDEX IF NOT EXISTS entries_action ON entries(action_type, seq);
 CREATE INDEX IF NOT EXISTS entries_decision ON entries(decision, seq);
 CREATE INDEX IF NOT EXISTS entries_revision ON entries(revision, seq);
