@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { canonicalJson } from '../../src/bundles/digest.js';
 import type { Core, CoreOptions } from '../../src/core.js';
-import { HEADER_VERSION, type ChainHeader } from '../../src/ledger/hash.js';
+import { HEADER_VERSION, type ChainHeader, type EntryRow } from '../../src/ledger/hash.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 
 /** Shared pieces of the ledger tests: echo-fixture inputs, core options, raw rows and file copies. */
@@ -53,29 +53,7 @@ export function decideVia(core: Core, input: unknown, requestId = '') {
   return core.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId, caller: 'test' });
 }
 
-export interface EntryRow {
-  seq: number;
-  decision_id: string;
-  time: string;
-  time_ms: number;
-  subject_id: string;
-  subject_type: string;
-  team: string;
-  cost_center: string;
-  action_type: string;
-  resource: string;
-  decision: string;
-  reason_codes: string;
-  bundle: string;
-  revision: string;
-  digest: string;
-  entrypoint: string;
-  request_id: string;
-  caller: string;
-  payload_hash: string;
-  prev_hash: string;
-  entry_hash: string;
-}
+export type { EntryRow };
 
 export interface FullRow extends EntryRow {
   salt: Buffer;
