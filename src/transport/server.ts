@@ -7,6 +7,7 @@ import { auditService } from './audit-service.js';
 import { decisionService } from './decision-service.js';
 import { Metrics } from './metrics.js';
 import { gavelServices, loadPackageDefinition } from './proto.js';
+import { reflectionDefinition } from './reflection.js';
 import { usageService } from './usage-service.js';
 
 export interface ServerOptions {
@@ -44,7 +45,7 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
   if (core.usage) server.addService(services.UsageService.service, usageService(core.usage, core.usage.config.currency, core.engine, core.ledger, options.log, now));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
-  new ReflectionService(definition).addToServer(server);
+  new ReflectionService(reflectionDefinition(definition)).addToServer(server);
   const port = await bind(server, options.listen);
   const ready = core.engine.policies.ready ? 'SERVING' : 'NOT_SERVING';
   for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, ready);

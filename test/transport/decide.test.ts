@@ -141,4 +141,32 @@ describe('health and reflection', () => {
     client.close();
     expect(names).toEqual(expect.arrayContaining(['gavel.v1.DecisionService', 'gavel.v1.AuditService', 'gavel.v1.UsageService']));
   });
+
+  it('reflected descriptors resolve for protobuf-go clients: dependencies declared, map entries named <Field>Entry', async () => {
+    const { loadSync } = await import('@grpc/proto-loader');
+    const { createRequire } = await import('node:module');
+    const require = createRequire(import.meta.url);
+    const protobuf = require('protobufjs') as typeof import('protobufjs');
+    const FileDescriptorProto = protobuf.Root.fromJSON(require('protobufjs/google/protobuf/descriptor.json')).lookupType('google.protobuf.FileDescriptorProto');
+    const reflectionProto = require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1alpha/reflection.proto');
+    const def = grpc.loadPackageDefinition(loadSync(reflectionProto, { keepCase: true })) as unknown as {
+      grpc: { reflection: { v1alpha: { ServerReflection: grpc.ServiceClientConstructor } } };
+    };
+    const client = new def.grpc.reflection.v1alpha.ServerReflection(srv.address, grpc.credentials.createInsecure());
+    const call = (client as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<unknown, { file_descriptor_response?: { file_descriptor_proto: Buffer[] } }> }).ServerReflectionInfo();
+    const files = await new Promise<Array<{ name: string; package: string; dependency?: string[]; messageType?: Array<{ name: string; nestedType?: Array<{ name: string }> }> }>>((resolve, reject) => {
+      call.on('data', (m) => {
+        resolve((m.file_descriptor_response?.file_descriptor_proto ?? []).map((b: Buffer) => FileDescriptorProto.toObject(FileDescriptorProto.decode(b)) as never));
+        call.end();
+      });
+      call.on('error', reject);
+      call.write({ file_containing_symbol: 'gavel.v1.DecideRequest' });
+    });
+    client.close();
+    const gavel = files.find((f) => f.package === 'gavel.v1')!;
+    const google = files.find((f) => f.package === 'google.protobuf')!;
+    expect(gavel.dependency).toContain(google.name);
+    const struct = google.messageType!.find((m) => m.name === 'Struct')!;
+    expect(struct.nestedType!.map((n) => n.name)).toEqual(['FieldsEntry']);
+  });
 });

@@ -1,0 +1,80 @@
+import { createRequire } from 'node:module';
+import type { PackageDefinition } from '@grpc/proto-loader';
+
+/**
+ * The descriptors server reflection publishes, repaired for protobuf-go clients
+ * such as grpcurl. protobufjs (behind proto-loader) writes one file per
+ * package without `dependency` entries, and names a map's implicit entry
+ * message "Fields" where protoc (and protobuf-go's validation) require
+ * "FieldsEntry"; grpcurl then cannot resolve google.protobuf.Struct. This fixes
+ * both in the encoded FileDescriptorProtos and leaves everything else as is.
+ */
+const require = createRequire(import.meta.url);
+const protobuf = require('protobufjs') as typeof import('protobufjs');
+const FileDescriptorProto = protobuf.Root.fromJSON(require('protobufjs/google/protobuf/descriptor.json')).lookupType('google.protobuf.FileDescriptorProto');
+
+interface Field {
+  name: string;
+  typeName?: string;
+  label?: number;
+}
+interface Message {
+  name: string;
+  field?: Field[];
+  nestedType?: Array<Message & { options?: { mapEntry?: boolean } }>;
+}
+interface FileDescriptor {
+  name: string;
+  package: string;
+  dependency?: string[];
+  messageType?: Message[];
+}
+
+/** A copy of `definition` whose file descriptors are repaired; `definition` itself is not changed. */
+export function reflectionDefinition(definition: PackageDefinition): PackageDefinition {
+  const files = new Map<string, FileDescriptor>();
+  for (const value of Object.values(definition)) {
+    for (const bytes of (value as { fileDescriptorProtos?: Buffer[] }).fileDescriptorProtos ?? []) {
+      const file = FileDescriptorProto.toObject(FileDescriptorProto.decode(bytes)) as FileDescriptor;
+      if (!files.has(file.name)) files.set(file.name, file);
+    }
+  }
+  const repaired = new Map<string, Buffer>();
+  for (const file of files.values()) {
+    for (const message of file.messageType ?? []) renameMapEntries(message, `.${file.package}.${message.name}`);
+    file.dependency = dependenciesOf(file, files);
+    repaired.set(file.name, Buffer.from(FileDescriptorProto.encode(FileDescriptorProto.fromObject(file)).finish()));
+  }
+  const nameOf = (bytes: Buffer) => (FileDescriptorProto.decode(bytes) as unknown as FileDescriptor).name;
+  return Object.fromEntries(
+    Object.entries(definition).map(([symbol, value]) => {
+      const protos = (value as { fileDescriptorProtos?: Buffer[] }).fileDescriptorProtos;
+      if (!protos) return [symbol, value];
+      return [symbol, { ...value, fileDescriptorProtos: protos.map((bytes) => repaired.get(nameOf(bytes)) ?? bytes) }];
+    }),
+  ) as PackageDefinition;
+}
+
+function renameMapEntries(message: Message, fullName: string): void {
+  for (const nested of message.nestedType ?? []) {
+    if (!nested.options?.mapEntry || nested.name.endsWith('Entry')) continue;
+    // protobufjs writes the reference relative to the message ("Fields"); accept the full form too.
+    const old = [nested.name, `${fullName}.${nested.name}`];
+    nested.name = `${nested.name}Entry`;
+    for (const field of message.field ?? []) if (field.typeName && old.includes(field.typeName)) field.typeName = `${fullName}.${nested.name}`;
+  }
+}
+
+/** Every other file whose package a field of this file refers to. */
+function dependenciesOf(file: FileDescriptor, files: Map<string, FileDescriptor>): string[] {
+  const used = new Set<string>();
+  const visit = (m: Message) => {
+    for (const f of m.field ?? []) if (f.typeName) used.add(f.typeName);
+    (m.nestedType ?? []).forEach(visit);
+  };
+  (file.messageType ?? []).forEach(visit);
+  // References may be relative ("google.protobuf.Struct") or absolute (".google.protobuf.Struct").
+  const names = [...used].map((t) => t.replace(/^\./, ''));
+  const deps = [...files.values()].filter((other) => other !== file && names.some((t) => t.startsWith(`${other.package}.`)));
+  return deps.map((d) => d.name);
+}
