@@ -3,7 +3,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import Database from 'better-sqlite3';
 import { errorMessage, GavelError } from '../errors.js';
 import { defaultKeyPath, ledgerConfig } from '../ledger/config.js';
-import { formatVerifierKey, keyFromPem, parseVerifierKey, type VerifierKey } from '../ledger/keys.js';
+import { formatVerifierKey, keyFromPem, parseVerifierKey, verifierOf, type VerifierKey } from '../ledger/keys.js';
+import { ledgerOrigin } from '../ledger/checkpoint.js';
 import { MAX_QUERY_LIMIT, parseDecision, parseTime, queryEntries, type QueryFilter } from '../ledger/query.js';
 import { timeline } from '../ledger/timeline.js';
 import { verifyLedger } from '../ledger/verify.js';
@@ -82,9 +83,9 @@ function openReadOnly(path: string): Database.Database {
 
 function verifierKey(db: Database.Database, o: LedgerOption & { pubkey?: string; key?: string }): VerifierKey {
   if (o.pubkey) return parseVerifierKey(existsSync(o.pubkey) ? readFileSync(o.pubkey, 'utf8') : o.pubkey);
-  const origin = `gavel.ledger/${(db.prepare(`SELECT value FROM meta WHERE key = 'ledger_id'`).get() as { value: string }).value}`;
+  const origin = ledgerOrigin((db.prepare(`SELECT value FROM meta WHERE key = 'ledger_id'`).get() as { value: string }).value);
   const keyPath = defaultKeyPath(ledgerConfig(o.ledger, o.key ? { keyPath: o.key } : {}));
-  if (keyPath && existsSync(keyPath)) return parseVerifierKey(formatVerifierKey(keyFromPem(readFileSync(keyPath, 'utf8'), origin)));
+  if (keyPath && existsSync(keyPath)) return verifierOf(keyFromPem(readFileSync(keyPath, 'utf8'), origin));
   throw new GavelError('config_invalid', `no verifier key: pass --pubkey (from "gavel audit pubkey") or --key; ${keyPath ?? 'the key file'} is absent`);
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { GavelError } from '../errors.js';
 import type { Bundle } from '../bundles/bundle.js';
-import type { Ledger, Receipt } from '../ledger/types.js';
+import { unrecorded, type Ledger, type Receipt } from '../ledger/types.js';
 import type { EngineConfig } from './config.js';
 import { EvaluationFault } from './evaluator.js';
 import { checkInputValue, parseInputJson } from './input.js';
@@ -83,8 +83,9 @@ export class Engine {
       return { evaluated, outcome };
     };
     const { evaluated, outcome: raw } = this.meter ? await this.metered(evaluate) : await evaluate();
-    const outcome = scrubOutcome(raw, secretsOf(evaluated, raw.redactions));
-    const { redacted, applied } = applyRedactions(evaluated, outcome.redactions);
+    const secrets = secretsOf(evaluated, raw.redactions);
+    const outcome = scrubOutcome(raw, secrets);
+    const { redacted, applied } = applyRedactions(evaluated, outcome.redactions, secrets);
     const salt = randomBytes(16);
     const stored = hashSensitivePaths(redacted, outcome.sensitivePaths, salt);
     const bundle = evaluator.bundle;
@@ -145,7 +146,7 @@ export class Engine {
       // Best effort: a reservation that cannot be cancelled still expires after its TTL.
       await this.meter?.cancel(decisionId).catch(() => undefined);
       if (err instanceof GavelError) throw err;
-      throw new GavelError('ledger_unavailable', 'the decision could not be recorded in the ledger; no answer is given', { cause: err });
+      throw unrecorded(err);
     }
   }
 }

@@ -40,9 +40,8 @@ export function secretsOf(input: JsonObject, redactions: RedactionSpec[]): Secre
  * wherever else it appears in the input (a matched email repeated in
  * action.params is not left behind).
  */
-export function applyRedactions(input: JsonObject, redactions: RedactionSpec[]): { redacted: JsonObject; applied: AppliedRedaction[] } {
+export function applyRedactions(input: JsonObject, redactions: RedactionSpec[], secrets: Secret[]): { redacted: JsonObject; applied: AppliedRedaction[] } {
   if (redactions.length === 0) return { redacted: input, applied: [] };
-  const secrets = secretsOf(input, redactions);
   const redacted = cloneJson(input);
   const applied = new Map<string, AppliedRedaction>();
   for (const spec of redactions) {

@@ -23,6 +23,11 @@ export interface Checkpoint {
 
 const SIG_PREFIX = '\u2014 ';
 
+/** A ledger's checkpoint origin line, which is also its signing key's name. */
+export function ledgerOrigin(ledgerId: string): string {
+  return `gavel.ledger/${ledgerId}`;
+}
+
 export function checkpointBody(c: Checkpoint): string {
   return `${c.origin}\n${c.size}\n${Buffer.from(c.headHash, 'hex').toString('base64')}\ntime ${c.time}\n`;
 }

@@ -54,6 +54,11 @@ export function keyId(name: string, publicKey: KeyObject): Buffer {
     .subarray(0, 4);
 }
 
+/** The verifier side of a signing key, without a round trip through its text form. */
+export function verifierOf(key: SigningKey): VerifierKey {
+  return { name: key.name, keyId: keyId(key.name, key.publicKey), publicKey: key.publicKey };
+}
+
 export function formatVerifierKey(key: { name: string; publicKey: KeyObject }): string {
   const id = keyId(key.name, key.publicKey).toString('hex');
   const body = Buffer.concat([Buffer.from([ED25519_ALG]), rawPublicKey(key.publicKey)]).toString('base64');

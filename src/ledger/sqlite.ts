@@ -3,13 +3,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { GavelError } from '../errors.js';
-import { signCheckpoint, type Checkpoint } from './checkpoint.js';
+import { ledgerOrigin, signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { defaultKeyPath, type LedgerConfig } from './config.js';
 import { canonicalPayload, entryHash, GENESIS_HASH, HEADER_VERSION, payloadHash, type ChainHeader } from './hash.js';
 import { ephemeralKey, loadOrCreateKey, type SigningKey } from './keys.js';
 import { migrate } from './schema.js';
-import type { DecisionRecord, QueryableLedger, Receipt } from './types.js';
-import { formatVerifierKey, parseVerifierKey } from './keys.js';
+import { unrecorded, type DecisionRecord, type QueryableLedger, type Receipt } from './types.js';
+import { formatVerifierKey, verifierOf } from './keys.js';
 import { getEntry, queryEntries, type EntryDetail, type EntrySummary, type QueryFilter } from './query.js';
 import { verifyLedger, verifyLedgerAsync, type VerifyReport } from './verify.js';
 
@@ -92,7 +92,7 @@ export class SqliteLedger implements QueryableLedger {
     this.config = config;
     this.db = openDatabase(config.path, config.durability, config.busyTimeoutMs);
     migrate(this.db);
-    this.origin = `gavel.ledger/${this.ledgerId()}`;
+    this.origin = ledgerOrigin(this.ledgerId());
     const keyPath = defaultKeyPath(config);
     this.key = keyPath ? loadOrCreateKey(keyPath, this.origin) : ephemeralKey(this.origin);
     this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('public_key', ?)`).run(this.key.publicKey.export({ type: 'spki', format: 'pem' }));
@@ -152,7 +152,7 @@ export class SqliteLedger implements QueryableLedger {
       try {
         ready.push({ pending, entry: prepareEntry(pending.record) });
       } catch (err) {
-        pending.reject(new GavelError('ledger_unavailable', 'the decision could not be recorded in the ledger; no answer is given', { cause: err }));
+        pending.reject(unrecorded(err));
       }
     }
     let head = this.head;
@@ -167,7 +167,7 @@ export class SqliteLedger implements QueryableLedger {
       })();
     } catch (err) {
       this.failNextFlush = undefined;
-      const failure = new GavelError('ledger_unavailable', 'the decision could not be recorded in the ledger; no answer is given', { cause: err });
+      const failure = unrecorded(err);
       for (const { pending } of ready) pending.reject(failure);
       return;
     }
@@ -221,7 +221,7 @@ export class SqliteLedger implements QueryableLedger {
    * read-only connection of its own, in slices, so appends carry on meanwhile.
    */
   async verify(externalCheckpoint?: string): Promise<VerifyReport> {
-    const options = { key: parseVerifierKey(this.verifierKey()), ...(externalCheckpoint ? { externalCheckpoint } : {}) };
+    const options = { key: verifierOf(this.key), ...(externalCheckpoint ? { externalCheckpoint } : {}) };
     if (this.config.path === ':memory:') return verifyLedger(this.db, options);
     const reader = new Database(this.config.path, { readonly: true, fileMustExist: true });
     try {

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { GavelError } from '../errors.js';
-import { isJsonObject, type JsonValue } from '../engine/json.js';
+import { isJsonObject, valueAt, type JsonValue } from '../engine/json.js';
 import { getEntry, queryEntries, type QueryFilter } from './query.js';
 
 export interface TimelineEvent {
@@ -57,8 +57,6 @@ export function timeline(db: Database, filter: Pick<QueryFilter, 'subject' | 'te
 }
 
 function weekTokens(input: JsonValue | undefined): { weekTokens?: number } {
-  const path = ['context', 'usage', 'subject', 'week', 'tokens'];
-  let node: JsonValue | undefined = input;
-  for (const key of path) node = isJsonObject(node) ? node[key] : undefined;
-  return typeof node === 'number' ? { weekTokens: node } : {};
+  const tokens = valueAt(input, ['context', 'usage', 'subject', 'week', 'tokens']);
+  return typeof tokens === 'number' ? { weekTokens: tokens } : {};
 }

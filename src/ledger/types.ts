@@ -1,3 +1,4 @@
+import { GavelError } from '../errors.js';
 import type { JsonObject } from '../engine/json.js';
 import type { EntryDetail, EntrySummary, QueryFilter } from './query.js';
 import type { VerifyReport } from './verify.js';
@@ -49,4 +50,9 @@ export interface QueryableLedger extends Ledger {
   latestCheckpoint(): string | undefined;
   /** The verifier key for this ledger's checkpoints: <name>+<hex id>+<base64 key>. */
   verifierKey(): string;
+}
+
+/** The one refusal for an answer that could not be recorded: no entry, no answer. */
+export function unrecorded(cause: unknown): GavelError {
+  return new GavelError('ledger_unavailable', 'the decision could not be recorded in the ledger; no answer is given', { cause });
 }

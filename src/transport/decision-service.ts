@@ -28,12 +28,12 @@ export function decisionService(engine: Engine, maxDepth: number, log: Logger, m
   return {
     Decide: (call: grpc.ServerUnaryCall<DecideRequestMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const started = process.hrtime.bigint();
-      const timer = metrics?.latency.startTimer({ method: 'Decide' });
       decide(engine, call, maxDepth)
         .then((d) => {
-          timer?.();
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          metrics?.latency.observe({ method: 'Decide' }, seconds);
           metrics?.decisions.inc({ decision: d.decision, entrypoint: d.entrypoint });
-          log.debug({ decision_id: d.decisionId, decision: d.decision, codes: d.reasons.map((r) => r.code), seq: d.receipt.seq, us: Number(process.hrtime.bigint() - started) / 1000 }, 'decided');
+          log.debug({ decision_id: d.decisionId, decision: d.decision, codes: d.reasons.map((r) => r.code), seq: d.receipt.seq, us: Math.round(seconds * 1e6) }, 'decided');
           callback(null, toMessage(d));
         })
         .catch((err: unknown) => {

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { Scope } from './store.js';
-import { localDay } from './windows.js';
+import { localDay, type WindowStarts } from './windows.js';
 
 /**
  * Settled usage, pre-totalled so that a decision reads a bounded number of rows
@@ -38,6 +38,16 @@ export interface WindowSums {
   rolling_cost: number;
 }
 
+/** Local-date keys of the calendar windows and the first minute of the rolling one. */
+export interface BucketKeys {
+  day: string;
+  week: string;
+  month: string;
+  lower: string;
+  today: string;
+  rolling: number;
+}
+
 export interface BucketCharge {
   subject: string;
   team: string;
@@ -54,6 +64,7 @@ export class UsageBuckets {
   private readonly addDaily: Statement;
   private readonly addMinute: Statement;
   private readonly read: Statement;
+  private readonly prune: Statement;
 
   constructor(db: Database, timeZone: string) {
     this.db = db;
@@ -75,6 +86,7 @@ export class UsageBuckets {
       UNION ALL
       SELECT tier, 0, 0, 0, 0, 0, 0, SUM(tokens), SUM(cost_micros)
       FROM usage_minute WHERE scope = @scope AND key = @key AND minute >= @rolling GROUP BY tier`);
+    this.prune = db.prepare('DELETE FROM usage_minute WHERE minute < ?');
     this.rebuildIfZoneChanged();
   }
 
@@ -88,17 +100,21 @@ export class UsageBuckets {
     }
   }
 
-  /** Settled totals per tier; window starts are epoch ms (calendar starts at local midnight). */
-  settled(scope: Scope, key: string, starts: { day: number; week: number; month: number; rolling: number }, nowMs: number): WindowSums[] {
+  /** The bucket keys of one instant's windows; the same for every scope a decision reads. */
+  keysAt(starts: WindowStarts, nowMs: number): BucketKeys {
     const day = localDay(starts.day, this.timeZone);
     const week = localDay(starts.week, this.timeZone);
     const month = localDay(starts.month, this.timeZone);
-    const params = { scope, key, day, week, month, lower: week < month ? week : month, today: localDay(nowMs, this.timeZone), rolling: Math.floor(starts.rolling / 60_000) };
-    return this.read.all(params) as WindowSums[];
+    return { day, week, month, lower: week < month ? week : month, today: localDay(nowMs, this.timeZone), rolling: Math.floor(starts.rolling / 60_000) };
+  }
+
+  /** Settled totals per tier in the windows `keys` names. */
+  settled(scope: Scope, key: string, keys: BucketKeys): WindowSums[] {
+    return this.read.all({ scope, key, ...keys }) as WindowSums[];
   }
 
   pruneMinutes(beforeMs: number): void {
-    this.db.prepare('DELETE FROM usage_minute WHERE minute < ?').run(Math.floor(beforeMs / 60_000));
+    this.prune.run(Math.floor(beforeMs / 60_000));
   }
 
   private rebuildIfZoneChanged(): void {

@@ -1,6 +1,6 @@
 import type { Bundle } from '../bundles/bundle.js';
 import type { DecisionMeter, MeteredDecision } from '../engine/meter.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../engine/json.js';
+import { isJsonObject, valueAt, type JsonObject, type JsonValue } from '../engine/json.js';
 import { microsToNumber } from './money.js';
 import { costMicros, priceTable, type ModelPrice } from './pricing.js';
 import type { UsageStore } from './store.js';
@@ -95,12 +95,6 @@ export class Meter implements DecisionMeter {
     const prompt = stringAt(input, ['content', 'prompt']);
     return { model, price, inputTokens: Math.ceil(prompt.length / 4), outputTokens: maxTokens };
   }
-}
-
-function valueAt(root: JsonValue, path: string[]): JsonValue | undefined {
-  let node: JsonValue | undefined = root;
-  for (const key of path) node = isJsonObject(node) ? node[key] : undefined;
-  return node;
 }
 
 function stringAt(root: JsonValue, path: string[]): string {

@@ -1,5 +1,5 @@
 import type { Bundle } from '../bundles/bundle.js';
-import { isJsonObject, type JsonValue } from '../engine/json.js';
+import { isJsonObject, valueAt, type JsonValue } from '../engine/json.js';
 import { MICROS, parseMicros } from './money.js';
 
 /**
@@ -23,7 +23,7 @@ const cache = new WeakMap<Bundle, PriceTable>();
 export function priceTable(bundle: Bundle): PriceTable {
   let table = cache.get(bundle);
   if (!table) {
-    table = parsePriceTable(dig(bundle.data, ['gavel', 'pricing']));
+    table = parsePriceTable(valueAt(bundle.data, ['gavel', 'pricing']));
     cache.set(bundle, table);
   }
   return table;
@@ -53,10 +53,4 @@ function priceMicros(value: JsonValue | undefined): number {
 /** Cost in micro-units, rounded up so that estimates never undercount. */
 export function costMicros(price: ModelPrice, inputTokens: number, outputTokens: number): number {
   return Math.ceil((inputTokens * price.inputPer1kMicros + outputTokens * price.outputPer1kMicros) / 1000);
-}
-
-function dig(root: JsonValue, path: string[]): JsonValue | undefined {
-  let node: JsonValue | undefined = root;
-  for (const key of path) node = isJsonObject(node) ? node[key] : undefined;
-  return node;
 }

@@ -2,8 +2,8 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { UsageConfig } from './config.js';
 import { microsToNumber } from './money.js';
 import type { ChargeRow, History, Reservation, Scope, ScopeUsage, Settlement, SettleResult, UsageStore, WindowUsage } from './store.js';
-import { UsageBuckets, type WindowSums } from './buckets.js';
-import { WINDOW_NAMES, windowStarts, type WindowName } from './windows.js';
+import { UsageBuckets, type BucketKeys, type WindowSums } from './buckets.js';
+import { WINDOW_NAMES, windowStarts, type WindowName, type WindowStarts } from './windows.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS usage_charges (
@@ -54,6 +54,7 @@ export class SqliteUsageStore implements UsageStore {
   private readonly buckets: UsageBuckets;
   private requestsSincePrune = 0;
   private queue: Promise<void> = Promise.resolve();
+  private lastWindows: { nowMs: number; starts: WindowStarts; keys: BucketKeys } | undefined;
 
   constructor(db: Database, config: UsageConfig) {
     this.db = db;
@@ -115,14 +116,14 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   async usage(scope: Scope, key: string, nowMs: number): Promise<ScopeUsage> {
-    const starts = windowStarts(new Date(nowMs), this.config.timeZone, this.config.rollingMinutes);
+    const { starts, keys } = this.windowsAt(nowMs);
     const tiers = new Map<string, Record<WindowName, WindowUsage>>();
     const tierOf = (tier: string) => {
       let t = tiers.get(tier);
       if (!t) tiers.set(tier, (t = emptyWindows()));
       return t;
     };
-    for (const row of this.buckets.settled(scope, key, starts, nowMs)) {
+    for (const row of this.buckets.settled(scope, key, keys)) {
       const t = tierOf(row.tier);
       for (const w of WINDOW_NAMES) addAmount(t[w], 'used', row[`${w}_tokens`], row[`${w}_cost`]);
     }
@@ -136,6 +137,15 @@ export class SqliteUsageStore implements UsageStore {
       total.by_tier[tier] = windows;
     }
     return total;
+  }
+
+  /** Window bounds for an instant, computed once for the three scopes a decision reads (time-zone math is not free). */
+  private windowsAt(nowMs: number): { starts: WindowStarts; keys: BucketKeys } {
+    if (this.lastWindows?.nowMs !== nowMs) {
+      const starts = windowStarts(new Date(nowMs), this.config.timeZone, this.config.rollingMinutes);
+      this.lastWindows = { nowMs, starts, keys: this.buckets.keysAt(starts, nowMs) };
+    }
+    return this.lastWindows;
   }
 
   async history(subject: string, nowMs: number): Promise<History> {
