@@ -22,7 +22,7 @@ import { Engine } from '../src/engine/engine.js';
 import { ledgerConfig, type Durability } from '../src/ledger/config.js';
 import { formatVerifierKey, parseVerifierKey } from '../src/ledger/keys.js';
 import { SqliteLedger } from '../src/ledger/sqlite.js';
-import type { DecisionRecord } from '../src/ledger/types.js';
+import type { DecisionRecord } from '../src/engine/ledger.js';
 import { verifyLedger } from '../src/ledger/verify.js';
 import { COMMON_FLAGS, commonOptions, numberFlag, readFlags } from './lib/args.js';
 import { CpuWindow } from './lib/cpu.js';

@@ -12,7 +12,7 @@
  *   npx tsx bench/opa.ts --concurrency 32 --seconds 10
  */
 import { join } from 'node:path';
-import { isJsonObject } from '../src/engine/json.js';
+import { isJsonObject } from '../src/lib/json.js';
 import { COMMON_FLAGS, commonOptions, readFlags } from './lib/args.js';
 import { CpuWindow } from './lib/cpu.js';
 import { jsonPoster } from './lib/http-client.js';

@@ -9,7 +9,7 @@
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { loadBundles } from '../src/bundles/loader.js';
 import { ENGINE_DEFAULTS } from '../src/engine/config.js';
-import { isJsonObject } from '../src/engine/json.js';
+import { isJsonObject } from '../src/lib/json.js';
 import { COMMON_FLAGS, commonOptions, readFlags } from './lib/args.js';
 import { CpuWindow } from './lib/cpu.js';
 import { tightLoop } from './lib/load.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, SERVICE_REASON_CODES } from '../src/errors.js';
+import { ERROR_CODES, SERVICE_REASON_CODES } from '../src/lib/errors.js';
 import { ROOT } from './helpers/paths.js';
 
 /** The README's code tables and src/errors.ts must list the same codes (and the same gRPC status). */

@@ -1,4 +1,4 @@
-import type { DecisionRecord, Ledger, Receipt } from '../../src/ledger/types.js';
+import type { DecisionRecord, Ledger, Receipt } from '../../src/engine/ledger.js';
 
 const DUMMY_HASH = '0'.repeat(64);
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isJsonObject } from '../../src/engine/json.js';
+import { isJsonObject } from '../../src/lib/json.js';
 import type { SqliteUsageStore } from '../../src/usage/sqlite.js';
 import { windowStarts } from '../../src/usage/windows.js';
 import type { Workload } from './workload.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isJsonObject, type JsonObject } from '../../src/engine/json.js';
+import { isJsonObject, type JsonObject } from '../../src/lib/json.js';
 import { ROOT } from './paths.js';
 
 /** The main input: an employee invoking standard-m with a one-line prompt, which the policy allows. */

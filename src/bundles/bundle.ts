@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
-import { GavelError } from '../errors.js';
-import { isJsonObject, type JsonObject } from '../engine/json.js';
+import { GavelError } from '../lib/errors.js';
+import { isJsonObject, type JsonObject } from '../lib/json.js';
 import { readArchive, type ArchiveFiles } from './archive.js';
 import { bundleDigest } from './digest.js';
 import { parseManifest, type Manifest } from './manifest.js';

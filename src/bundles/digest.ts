@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
-import * as jcs from 'canonicalize';
-import type { JsonValue } from '../engine/json.js';
+import { canonicalJson, sha256Hex } from '../lib/canonical.js';
+import type { JsonValue } from '../lib/json.js';
 
 /**
  * The policy digest names exactly what was evaluated, independent of how the
@@ -17,17 +16,4 @@ import type { JsonValue } from '../engine/json.js';
 export function bundleDigest(wasm: Uint8Array, data: JsonValue, revision: string): string {
   const preimage = `gavel-bundle-v1\n${sha256Hex(wasm)}\n${sha256Hex(canonicalJson(data))}\n${revision}\n`;
   return `sha256:${sha256Hex(preimage)}`;
-}
-
-export function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-// canonicalize is CommonJS (module.exports = fn); its typings claim an ES default export.
-const canonicalize = (jcs as unknown as { default: (value: unknown) => string | undefined }).default;
-
-export function canonicalJson(value: unknown): string {
-  const text = canonicalize(value);
-  if (text === undefined) throw new Error('value cannot be canonicalised as JSON');
-  return text;
 }

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { GavelError } from '../errors.js';
+import { GavelError } from '../lib/errors.js';
 import { bundleNameFromPath, parseBundle, type Bundle } from './bundle.js';
 
 /**

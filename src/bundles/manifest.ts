@@ -1,5 +1,5 @@
-import { GavelError } from '../errors.js';
-import { isJsonObject } from '../engine/json.js';
+import { GavelError } from '../lib/errors.js';
+import { isJsonObject } from '../lib/json.js';
 
 /** The parts of an OPA bundle `.manifest` that gavel relies on. */
 export interface Manifest {

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../lib/errors.js';
 import { registerAudit } from './audit.js';
 import { registerEval } from './eval.js';
 import { EXIT } from './exit.js';

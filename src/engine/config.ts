@@ -1,4 +1,4 @@
-import { nonEmpty, positiveInt } from '../config.js';
+import { nonEmpty, positiveInt, stripUndefined } from '../lib/config.js';
 
 export interface EngineConfig {
   /** Entrypoint used when a request names none. */
@@ -31,8 +31,4 @@ export function engineConfig(overrides: Partial<EngineConfig> = {}): EngineConfi
     positiveInt('engine.memoryMaxPages (>= memoryInitialPages)', -1);
   }
   return c;
-}
-
-export function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,11 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { GavelError } from '../errors.js';
+import { GavelError } from '../lib/errors.js';
 import type { Bundle } from '../bundles/bundle.js';
-import { unrecorded, type Ledger, type Receipt } from '../ledger/types.js';
+import { unrecorded, type Ledger, type Receipt } from './ledger.js';
 import type { EngineConfig } from './config.js';
 import { EvaluationFault } from './evaluator.js';
 import { checkInputValue, parseInputJson } from './input.js';
-import { isJsonObject, type JsonObject } from './json.js';
+import { isJsonObject, type JsonObject } from '../lib/json.js';
 import type { DecisionMeter } from './meter.js';
 import { PolicySet } from './policies.js';
 import { applyRedactions, hashSensitivePaths, scrubOutcome, secretsOf, type AppliedRedaction } from './redact.js';

@@ -3,9 +3,9 @@ import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 
 // The package's ESM entry names only loadPolicy; the synchronous loader hangs off the default export.
 const { loadPolicySync } = (opaWasm as unknown as { default: { loadPolicySync: typeof opaWasm.loadPolicySync } }).default;
-import { GavelError } from '../errors.js';
+import { GavelError } from '../lib/errors.js';
 import type { Bundle } from '../bundles/bundle.js';
-import type { JsonObject } from './json.js';
+import type { JsonObject } from '../lib/json.js';
 
 export interface EvaluatorLimits {
   /** Initial and maximum wasm memory in 64 KiB pages; the maximum bounds what one evaluation may use. */

@@ -1,5 +1,5 @@
-import { GavelError } from '../errors.js';
-import { isJsonObject, type JsonObject } from './json.js';
+import { GavelError } from '../lib/errors.js';
+import { isJsonObject, type JsonObject } from '../lib/json.js';
 
 export interface InputLimits {
   /** Largest accepted input document in bytes (UTF-8 JSON). */

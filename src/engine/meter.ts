@@ -1,5 +1,5 @@
 import type { Bundle } from '../bundles/bundle.js';
-import type { JsonObject } from './json.js';
+import type { JsonObject } from '../lib/json.js';
 import type { PolicyOutcome } from './result.js';
 
 /**

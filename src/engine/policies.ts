@@ -1,4 +1,4 @@
-import { GavelError } from '../errors.js';
+import { GavelError } from '../lib/errors.js';
 import type { Bundle } from '../bundles/bundle.js';
 import { WasmEvaluator, type EvaluatorLimits } from './evaluator.js';
 

@@ -1,6 +1,6 @@
-import type { DecisionRecord } from '../ledger/types.js';
-import { attributionOf, objectAt, text } from './attribution.js';
-import type { JsonObject } from './json.js';
+import type { DecisionRecord } from './ledger.js';
+import { attributionOf, objectAt, text } from '../lib/attribution.js';
+import type { JsonObject } from '../lib/json.js';
 import type { AppliedRedaction } from './redact.js';
 import type { PolicyOutcome } from './result.js';
 

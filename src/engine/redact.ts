@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../bundles/digest.js';
-import { cloneJson, isJsonObject, type JsonObject, type JsonValue } from './json.js';
-import { getAt, setAt } from './pointer.js';
+import { canonicalJson } from '../lib/canonical.js';
+import { cloneJson, isJsonObject, type JsonObject, type JsonValue } from '../lib/json.js';
+import { getAt, setAt } from '../lib/pointer.js';
 import type { PolicyOutcome, RedactionSpec } from './result.js';
 
 export interface AppliedRedaction {

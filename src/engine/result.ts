@@ -1,6 +1,6 @@
-import type { ServiceReasonCode } from '../errors.js';
-import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
-import { parsePointer } from './pointer.js';
+import type { ServiceReasonCode } from '../lib/errors.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../lib/json.js';
+import { parsePointer } from '../lib/pointer.js';
 
 /**
  * The policy result contract (README "Result contract"). An entrypoint returns

@@ -1,5 +1,5 @@
-import { oneOf, positiveInt } from '../config.js';
-import { stripUndefined } from '../engine/config.js';
+import { oneOf, positiveInt } from '../lib/config.js';
+import { stripUndefined } from '../lib/config.js';
 
 export type Durability = 'normal' | 'full';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../bundles/digest.js';
-import type { JsonObject } from '../engine/json.js';
+import { canonicalJson } from '../lib/canonical.js';
+import type { JsonObject } from '../lib/json.js';
 
 /**
  * What exactly is hashed (the canonical form, written next to the hash):

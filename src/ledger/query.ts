@@ -1,8 +1,8 @@
 import type { Database } from 'better-sqlite3';
-import { GavelError } from '../errors.js';
-import type { JsonObject } from '../engine/json.js';
+import { GavelError } from '../lib/errors.js';
+import type { JsonObject } from '../lib/json.js';
 import type { EntryRow } from './hash.js';
-import type { DecisionRecord } from './types.js';
+import type { DecisionRecord } from '../engine/ledger.js';
 
 export interface QueryFilter {
   subject?: string;

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import { GavelError } from '../errors.js';
-import { isJsonObject, valueAt, type JsonValue } from '../engine/json.js';
+import { GavelError } from '../lib/errors.js';
+import { isJsonObject, valueAt, type JsonValue } from '../lib/json.js';
 import { getEntry, queryEntries, type QueryFilter } from './query.js';
 
 export interface TimelineEvent {

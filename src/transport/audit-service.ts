@@ -1,10 +1,10 @@
 import type * as grpc from '@grpc/grpc-js';
-import { GavelError } from '../errors.js';
+import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { parseCheckpoint } from '../ledger/checkpoint.js';
 import type { EntrySummary, QueryFilter } from '../ledger/query.js';
 import type { QueryableLedger } from '../ledger/types.js';
-import { canonicalJson } from '../bundles/digest.js';
+import { canonicalJson } from '../lib/canonical.js';
 import { toServiceError } from './status.js';
 
 interface QueryMessage {

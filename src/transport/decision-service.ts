@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Decision, DecideInput, Engine } from '../engine/engine.js';
-import { GavelError } from '../errors.js';
+import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import type { Effect } from '../engine/result.js';
 import { callerOf } from './caller.js';

@@ -1,5 +1,5 @@
 import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
-import { isGavelError, type StatusName } from '../errors.js';
+import { isGavelError, type StatusName } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 
 const GRPC_STATUS: Record<StatusName, status> = {

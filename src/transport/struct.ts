@@ -1,5 +1,5 @@
-import { GavelError } from '../errors.js';
-import type { JsonValue } from '../engine/json.js';
+import { GavelError } from '../lib/errors.js';
+import type { JsonValue } from '../lib/json.js';
 
 /** google.protobuf.Struct as proto-loader decodes it (oneofs: true, keepCase: true). */
 interface ProtoValue {

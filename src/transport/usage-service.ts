@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { GavelError } from '../errors.js';
+import { GavelError } from '../lib/errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
 import type { QueryableLedger } from '../ledger/types.js';

@@ -1,6 +1,6 @@
-import { nonEmpty, positiveInt } from '../config.js';
-import { GavelError } from '../errors.js';
-import { stripUndefined } from '../engine/config.js';
+import { nonEmpty, positiveInt } from '../lib/config.js';
+import { GavelError } from '../lib/errors.js';
+import { stripUndefined } from '../lib/config.js';
 
 export interface UsageConfig {
   /** IANA time zone that calendar windows (day, week from Monday, month) follow. */

@@ -1,10 +1,10 @@
 import type { Bundle } from '../bundles/bundle.js';
 import type { DecisionMeter, MeteredDecision } from '../engine/meter.js';
-import { isJsonObject, valueAt, type JsonObject, type JsonValue } from '../engine/json.js';
+import { isJsonObject, valueAt, type JsonObject, type JsonValue } from '../lib/json.js';
 import { microsToNumber } from './money.js';
 import { costMicros, priceTable, type ModelPrice } from './pricing.js';
 import type { UsageStore } from './store.js';
-import { attributionOf, capabilityOf } from '../engine/attribution.js';
+import { attributionOf, capabilityOf } from '../lib/attribution.js';
 import type { SqliteUsageStore } from './sqlite.js';
 
 const MAX_ESTIMATED_TOKENS = 1_000_000_000;

@@ -1,5 +1,5 @@
 import type { Bundle } from '../bundles/bundle.js';
-import { isJsonObject, valueAt, type JsonValue } from '../engine/json.js';
+import { isJsonObject, valueAt, type JsonValue } from '../lib/json.js';
 import { MICROS, parseMicros } from './money.js';
 
 /**

@@ -1,4 +1,4 @@
-import { GavelError } from '../errors.js';
+import { GavelError } from '../lib/errors.js';
 import type { Bundle } from '../bundles/bundle.js';
 import { formatMicros, parseMicros } from './money.js';
 import { costMicros, priceTable } from './pricing.js';

@@ -1,4 +1,4 @@
-import type { Attribution } from '../engine/attribution.js';
+import type { Attribution } from '../lib/attribution.js';
 import type { WindowName } from './windows.js';
 
 /** Totals in one window. tokens and cost count used + reserved (what a budget must not exceed). */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCore, type Core } from '../../src/core.js';
-import { GavelError } from '../../src/errors.js';
+import { GavelError } from '../../src/lib/errors.js';
 import { scanDepth } from '../../src/engine/input.js';
 import { FIXTURE_BUNDLES } from '../helpers/paths.js';
 

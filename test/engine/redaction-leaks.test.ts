@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCore, type Core } from '../../src/core.js';
-import { GavelError } from '../../src/errors.js';
+import { GavelError } from '../../src/lib/errors.js';
 import { BUNDLES, FIXTURE_BUNDLES } from '../helpers/paths.js';
 
 /** Removed values must appear nowhere: not in the answer, not in the ledger. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { canonicalJson } from '../../src/bundles/digest.js';
+import { canonicalJson } from '../../src/lib/canonical.js';
 import { buildCore } from '../../src/core.js';
 import { GENESIS_HASH } from '../../src/ledger/hash.js';
 import { clients, jsonInput, unary, unaryError, type Clients } from '../helpers/client.js';

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { canonicalJson } from '../../src/bundles/digest.js';
+import { canonicalJson } from '../../src/lib/canonical.js';
 import type { Core, CoreOptions } from '../../src/core.js';
 import { HEADER_VERSION, type ChainHeader, type EntryRow } from '../../src/ledger/hash.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';

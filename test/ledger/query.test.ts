@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { canonicalJson } from '../../src/bundles/digest.js';
+import { canonicalJson } from '../../src/lib/canonical.js';
 import { verifyCheckpoint } from '../../src/ledger/checkpoint.js';
 import { parseVerifierKey } from '../../src/ledger/keys.js';
 import { queryEntries, type QueryFilter } from '../../src/ledger/query.js';

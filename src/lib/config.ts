@@ -32,3 +32,8 @@ export function intFrom(key: string, text: string | undefined): number | undefin
   if (!Number.isInteger(n)) throw new GavelError('config_invalid', `config ${key} must be an integer, got ${JSON.stringify(text)}`);
   return n;
 }
+
+/** Drops keys whose value is undefined, so `{...defaults, ...stripUndefined(overrides)}` keeps the defaults. */
+export function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
