@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { errorMessage, GavelError } from '../lib/errors.js';
 import { defaultKeyPath, ledgerConfig } from '../ledger/config.js';
 import { formatVerifierKey, keyFromPem, parseVerifierKey, verifierOf, type VerifierKey } from '../ledger/keys.js';
-import { ledgerOrigin } from '../ledger/checkpoint.js';
+import { latestCheckpointNote, readOrigin } from '../ledger/meta.js';
 import { MAX_QUERY_LIMIT, parseDecision, parseTime, queryEntries, type QueryFilter } from '../ledger/query.js';
 import { timeline } from '../ledger/timeline.js';
 import { verifyLedger } from '../ledger/verify.js';
@@ -83,7 +83,7 @@ function openReadOnly(path: string): Database.Database {
 
 function verifierKey(db: Database.Database, o: LedgerOption & { pubkey?: string; key?: string }): VerifierKey {
   if (o.pubkey) return parseVerifierKey(existsSync(o.pubkey) ? readFileSync(o.pubkey, 'utf8') : o.pubkey);
-  const origin = ledgerOrigin((db.prepare(`SELECT value FROM meta WHERE key = 'ledger_id'`).get() as { value: string }).value);
+  const origin = readOrigin(db);
   const keyPath = defaultKeyPath(ledgerConfig(o.ledger, o.key ? { keyPath: o.key } : {}));
   if (keyPath && existsSync(keyPath)) return verifierOf(keyFromPem(readFileSync(keyPath, 'utf8'), origin));
   throw new GavelError('config_invalid', `no verifier key: pass --pubkey (from "gavel audit pubkey") or --key; ${keyPath ?? 'the key file'} is absent`);
@@ -111,14 +111,14 @@ function verify(o: LedgerOption & { checkpoint?: string; pubkey?: string; key?: 
 
 function checkpoint(o: LedgerOption): void {
   const db = openReadOnly(o.ledger);
-  const row = db.prepare('SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1').get() as { note: string } | undefined;
+  const note = latestCheckpointNote(db);
   db.close();
-  if (!row) {
+  if (!note) {
     process.stderr.write('gavel: the ledger has no checkpoint yet\n');
     process.exitCode = EXIT.failed;
     return;
   }
-  process.stdout.write(row.note);
+  process.stdout.write(note);
 }
 
 function pubkey(o: LedgerOption & { key?: string }): void {

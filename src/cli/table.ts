@@ -1,9 +1,9 @@
-import type { EntrySummary } from '../ledger/query.js';
+import { wireEntry, type EntrySummary } from '../ledger/header.js';
 import type { TimelineEvent } from '../ledger/timeline.js';
 
 export function printEntries(entries: Iterable<EntrySummary>, json: boolean): void {
   if (json) {
-    for (const e of entries) process.stdout.write(`${JSON.stringify(e)}\n`);
+    for (const e of entries) process.stdout.write(`${JSON.stringify(wireEntry(e))}\n`);
     return;
   }
   const rows = [...entries].map((e) => [String(e.seq), e.time, e.subjectId, e.team, e.actionType, e.resource, e.decision, e.reasonCodes.join(',')]);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../lib/canonical.js';
 import type { JsonObject } from '../lib/json.js';
+import type { ChainHeader } from './header.js';
 
 /**
  * What exactly is hashed (the canonical form, written next to the hash):
@@ -8,38 +9,13 @@ import type { JsonObject } from '../lib/json.js';
  *   payload_hash = hex(SHA-256( salt(16 raw bytes) || UTF-8(JCS(payload)) ))
  *   entry_hash   = hex(SHA-256( prev_hash(32 raw bytes) || UTF-8(JCS(header)) ))
  *
- * JCS is RFC 8785 canonical JSON. `header` is the object built by
- * `chainHeader` below — every indexed column of the entry, including seq,
+ * JCS is RFC 8785 canonical JSON. `header` is a `ChainHeader` (ledger/header.ts,
+ * the one definition of the header) — every indexed column of the entry, including seq,
  * payload_hash and prev_hash (hex). The first entry's prev_hash is 32 zero
  * bytes (GENESIS_HASH). Payloads sit in their own table so that a retention
  * job can erase one while its payload_hash, and so the chain, still verifies.
  */
 export const GENESIS_HASH = '0'.repeat(64);
-export const HEADER_VERSION = 1;
-
-/** Header fields of one entry, as stored in the `entries` table. */
-export interface ChainHeader {
-  v: number;
-  seq: number;
-  decision_id: string;
-  time: string;
-  subject_id: string;
-  subject_type: string;
-  team: string;
-  cost_center: string;
-  action_type: string;
-  resource: string;
-  decision: string;
-  reason_codes: string[];
-  bundle: string;
-  revision: string;
-  digest: string;
-  entrypoint: string;
-  request_id: string;
-  caller: string;
-  payload_hash: string;
-  prev_hash: string;
-}
 
 export function payloadHash(salt: Uint8Array, payloadJcs: string): string {
   return createHash('sha256').update(salt).update(payloadJcs, 'utf8').digest('hex');
@@ -51,11 +27,4 @@ export function entryHash(header: ChainHeader): string {
 
 export function canonicalPayload(payload: JsonObject): string {
   return canonicalJson(payload);
-}
-
-/** An `entries` row as SQLite returns it: the header with reason codes as JSON text, plus the derived columns. */
-export interface EntryRow extends Omit<ChainHeader, 'v' | 'reason_codes'> {
-  reason_codes: string;
-  time_ms: number;
-  entry_hash: string;
 }

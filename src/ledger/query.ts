@@ -1,8 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { GavelError } from '../lib/errors.js';
 import type { JsonObject } from '../lib/json.js';
-import type { EntryRow } from './hash.js';
-import type { DecisionRecord } from '../engine/ledger.js';
+import { summaryOfRow, type EntryRow, type EntrySummary } from './header.js';
 
 export interface QueryFilter {
   subject?: string;
@@ -19,19 +18,13 @@ export interface QueryFilter {
   order?: 'asc' | 'desc';
 }
 
-/** An entry's header fields as the API returns them: the record the engine wrote, plus its place in the chain. */
-export interface EntrySummary extends Omit<DecisionRecord, 'payload' | 'salt'> {
-  seq: number;
-  payloadHash: string;
-  prevHash: string;
-  entryHash: string;
-}
+export type { EntrySummary };
 
-export interface EntryDetail extends EntrySummary {
+export type EntryDetail = EntrySummary & {
   /** The stored (redacted) payload, or null when a retention job erased it. */
   payload: JsonObject | null;
   salt: string | null;
-}
+};
 
 export const DEFAULT_QUERY_LIMIT = 100;
 export const MAX_QUERY_LIMIT = 100_000;
@@ -96,7 +89,7 @@ export function* queryEntries(db: Database, filter: QueryFilter, now = new Date(
   const order = filter.order === 'asc' ? 'ASC' : 'DESC';
   const orderBy = byTime ? `time_ms ${order}, seq ${order}` : `seq ${order}`;
   const stmt = db.prepare(`SELECT * FROM entries ${sql} ORDER BY ${orderBy} LIMIT ?`);
-  for (const row of stmt.iterate(...params, limitOf(filter))) yield summaryOf(row as EntryRow);
+  for (const row of stmt.iterate(...params, limitOf(filter))) yield summaryOfRow(row as EntryRow);
 }
 
 export function getEntry(db: Database, decisionId: string): EntryDetail | undefined {
@@ -104,30 +97,5 @@ export function getEntry(db: Database, decisionId: string): EntryDetail | undefi
     .prepare('SELECT e.*, p.salt AS salt, p.body AS body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.decision_id = ?')
     .get(decisionId) as (EntryRow & { salt: Buffer | null; body: string | null }) | undefined;
   if (!row) return undefined;
-  return { ...summaryOf(row), payload: row.body === null ? null : (JSON.parse(row.body) as JsonObject), salt: row.salt?.toString('hex') ?? null };
-}
-
-function summaryOf(r: EntryRow): EntrySummary {
-  return {
-    seq: r.seq,
-    decisionId: r.decision_id,
-    time: r.time,
-    subjectId: r.subject_id,
-    subjectType: r.subject_type,
-    team: r.team,
-    costCenter: r.cost_center,
-    actionType: r.action_type,
-    resource: r.resource,
-    decision: r.decision,
-    reasonCodes: JSON.parse(r.reason_codes) as string[],
-    bundle: r.bundle,
-    revision: r.revision,
-    digest: r.digest,
-    entrypoint: r.entrypoint,
-    requestId: r.request_id,
-    caller: r.caller,
-    payloadHash: r.payload_hash,
-    prevHash: r.prev_hash,
-    entryHash: r.entry_hash,
-  };
+  return { ...summaryOfRow(row), payload: row.body === null ? null : (JSON.parse(row.body) as JsonObject), salt: row.salt?.toString('hex') ?? null };
 }

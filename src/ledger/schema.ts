@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { entryColumnsDdl } from './header.js';
 
 /**
  * Tables: `entries` (the chain headers, indexed for audit queries), `payloads`
@@ -10,27 +11,7 @@ import type { Database } from 'better-sqlite3';
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (
-  seq INTEGER PRIMARY KEY,
-  decision_id TEXT NOT NULL,
-  time TEXT NOT NULL,
-  time_ms INTEGER NOT NULL,
-  subject_id TEXT NOT NULL,
-  subject_type TEXT NOT NULL,
-  team TEXT NOT NULL,
-  cost_center TEXT NOT NULL,
-  action_type TEXT NOT NULL,
-  resource TEXT NOT NULL,
-  decision TEXT NOT NULL,
-  reason_codes TEXT NOT NULL,
-  bundle TEXT NOT NULL,
-  revision TEXT NOT NULL,
-  digest TEXT NOT NULL,
-  entrypoint TEXT NOT NULL,
-  request_id TEXT NOT NULL,
-  caller TEXT NOT NULL,
-  payload_hash TEXT NOT NULL,
-  prev_hash TEXT NOT NULL,
-  entry_hash TEXT NOT NULL
+${entryColumnsDdl()}
 );
 CREATE TABLE IF NOT EXISTS payloads (seq INTEGER PRIMARY KEY, salt BLOB NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, head_hash TEXT NOT NULL, time TEXT NOT NULL, note TEXT NOT NULL);

@@ -1,12 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { GavelError } from '../lib/errors.js';
 import { ledgerOrigin, signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { defaultKeyPath, type LedgerConfig } from './config.js';
-import { canonicalPayload, entryHash, GENESIS_HASH, HEADER_VERSION, payloadHash, type ChainHeader } from './hash.js';
+import { canonicalPayload, entryHash, GENESIS_HASH, payloadHash } from './hash.js';
+import { HEADER_VERSION, insertEntrySql, recordColumns, type ChainHeader } from './header.js';
 import { ephemeralKey, loadOrCreateKey, type SigningKey } from './keys.js';
+import { ensureLedgerId, latestCheckpointNote } from './meta.js';
 import { migrate } from './schema.js';
 import { unrecorded, type DecisionRecord, type Receipt } from '../engine/ledger.js';
 import type { QueryableLedger } from './types.js';
@@ -32,26 +33,7 @@ function prepareEntry(r: DecisionRecord): PreparedEntry {
   const body = canonicalPayload(r.payload);
   const timeMs = Date.parse(r.time);
   if (!Number.isFinite(timeMs)) throw new Error(`record time ${r.time} is not a time`);
-  const header = {
-    v: HEADER_VERSION,
-    decision_id: r.decisionId,
-    time: r.time,
-    subject_id: r.subjectId,
-    subject_type: r.subjectType,
-    team: r.team,
-    cost_center: r.costCenter,
-    action_type: r.actionType,
-    resource: r.resource,
-    decision: r.decision,
-    reason_codes: r.reasonCodes,
-    bundle: r.bundle,
-    revision: r.revision,
-    digest: r.digest,
-    entrypoint: r.entrypoint,
-    request_id: r.requestId,
-    caller: r.caller,
-    payload_hash: payloadHash(r.salt, body),
-  };
+  const header = { v: HEADER_VERSION, ...recordColumns(r), payload_hash: payloadHash(r.salt, body) };
   // The header must canonicalise too; checking here keeps a bad one out of the batch.
   entryHash({ ...header, seq: 0, prev_hash: GENESIS_HASH });
   return { header, body, salt: Buffer.from(r.salt), timeMs };
@@ -93,7 +75,7 @@ export class SqliteLedger implements QueryableLedger {
     this.config = config;
     this.db = openDatabase(config.path, config.durability, config.busyTimeoutMs);
     migrate(this.db);
-    this.origin = ledgerOrigin(this.ledgerId());
+    this.origin = ledgerOrigin(ensureLedgerId(this.db));
     const keyPath = defaultKeyPath(config);
     this.key = keyPath ? loadOrCreateKey(keyPath, this.origin) : ephemeralKey(this.origin);
     this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('public_key', ?)`).run(this.key.publicKey.export({ type: 'spki', format: 'pem' }));
@@ -101,9 +83,7 @@ export class SqliteLedger implements QueryableLedger {
     this.head = row ? { seq: row.seq, hash: row.entry_hash } : { seq: 0, hash: GENESIS_HASH };
     const cp = this.db.prepare('SELECT MAX(size) AS size FROM checkpoints').get() as { size: number | null };
     this.lastCheckpointSize = cp.size ?? 0;
-    this.insertEntry = this.db.prepare(`INSERT INTO entries VALUES (@seq, @decision_id, @time, @time_ms, @subject_id, @subject_type, @team,
-      @cost_center, @action_type, @resource, @decision, @reason_codes, @bundle, @revision, @digest, @entrypoint, @request_id, @caller,
-      @payload_hash, @prev_hash, @entry_hash)`);
+    this.insertEntry = this.db.prepare(insertEntrySql());
     this.insertPayload = this.db.prepare('INSERT INTO payloads(seq, salt, body) VALUES (?, ?, ?)');
     this.timer = setInterval(() => this.checkpointIfBehind(), config.checkpointSeconds * 1000);
     this.timer.unref();
@@ -233,13 +213,7 @@ export class SqliteLedger implements QueryableLedger {
   }
 
   latestCheckpoint(): string | undefined {
-    const row = this.db.prepare('SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1').get() as { note: string } | undefined;
-    return row?.note;
-  }
-
-  private ledgerId(): string {
-    this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('ledger_id', ?)`).run(randomUUID());
-    return (this.db.prepare(`SELECT value FROM meta WHERE key = 'ledger_id'`).get() as { value: string }).value;
+    return latestCheckpointNote(this.db);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { CheckpointError, verifyCheckpoint, type Checkpoint } from './checkpoint.js';
-import { entryHash, GENESIS_HASH, HEADER_VERSION, payloadHash, type ChainHeader, type EntryRow } from './hash.js';
+import { entryHash, GENESIS_HASH, payloadHash } from './hash.js';
+import { headerOfRow, type EntryRow } from './header.js';
 import type { VerifierKey } from './keys.js';
 
 export type FailureKind =
@@ -170,7 +171,7 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
       fail(row.seq, 'payload_changed', `payload changed: payload_hash recorded ${row.payload_hash}, recomputed ${actualPayload}`);
     }
   }
-  const actualEntry = entryHash(headerOf(row));
+  const actualEntry = entryHash(headerOfRow(row));
   if (actualEntry !== row.entry_hash || row.time_ms !== Date.parse(row.time)) {
     fail(row.seq, 'header_changed', `header changed: entry_hash recorded ${row.entry_hash}, recomputed ${actualEntry}`);
   }
@@ -186,31 +187,6 @@ function classifyBrokenLink(row: Row, next: Row | undefined, state: ChainState):
   }
   if (next && next.prev_hash === state.head) fail(row.seq, 'entry_inserted', `entry was inserted: entry ${next.seq} links past it`);
   fail(row.seq, 'chain_broken', `prev_hash recorded ${row.prev_hash}, expected ${state.head}`);
-}
-
-export function headerOf(row: Omit<Row, 'salt' | 'body'>): ChainHeader {
-  return {
-    v: HEADER_VERSION,
-    seq: row.seq,
-    decision_id: row.decision_id,
-    time: row.time,
-    subject_id: row.subject_id,
-    subject_type: row.subject_type,
-    team: row.team,
-    cost_center: row.cost_center,
-    action_type: row.action_type,
-    resource: row.resource,
-    decision: row.decision,
-    reason_codes: JSON.parse(row.reason_codes) as string[],
-    bundle: row.bundle,
-    revision: row.revision,
-    digest: row.digest,
-    entrypoint: row.entrypoint,
-    request_id: row.request_id,
-    caller: row.caller,
-    payload_hash: row.payload_hash,
-    prev_hash: row.prev_hash,
-  };
 }
 
 function checkStored(notes: Array<{ size: number; note: string }>, state: ChainState, key: VerifierKey): number {

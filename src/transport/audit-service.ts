@@ -2,7 +2,8 @@ import type * as grpc from '@grpc/grpc-js';
 import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { parseCheckpoint } from '../ledger/checkpoint.js';
-import type { EntrySummary, QueryFilter } from '../ledger/query.js';
+import { wireEntry } from '../ledger/header.js';
+import type { QueryFilter } from '../ledger/query.js';
 import type { QueryableLedger } from '../ledger/types.js';
 import { canonicalJson } from '../lib/canonical.js';
 import { toServiceError } from './status.js';
@@ -35,7 +36,7 @@ export function auditService(ledger: QueryableLedger, log: Logger): grpc.Untyped
       try {
         for (const entry of ledger.query(filterOf(call.request))) {
           if (call.cancelled) break;
-          call.write(entryMessage(entry));
+          call.write(wireEntry(entry));
         }
         call.end();
       } catch (err) {
@@ -47,7 +48,7 @@ export function auditService(ledger: QueryableLedger, log: Logger): grpc.Untyped
       const entry = ledger.get(req.decision_id);
       if (!entry) throw new GavelError('decision_not_found', `no decision ${req.decision_id} in the ledger`);
       return {
-        entry: entryMessage(entry),
+        entry: wireEntry(entry),
         payload_json: entry.payload ? Buffer.from(canonicalJson(entry.payload)) : Buffer.alloc(0),
         salt: entry.salt ?? '',
         payload_erased: entry.payload === null,
@@ -90,29 +91,4 @@ function filterOf(m: QueryMessage): QueryFilter {
   if (m.decision_id) f.decisionId = m.decision_id;
   if (m.limit) f.limit = m.limit;
   return f;
-}
-
-export function entryMessage(e: EntrySummary): Record<string, unknown> {
-  return {
-    seq: e.seq,
-    decision_id: e.decisionId,
-    time: e.time,
-    subject_id: e.subjectId,
-    subject_type: e.subjectType,
-    team: e.team,
-    cost_center: e.costCenter,
-    action_type: e.actionType,
-    resource: e.resource,
-    decision: e.decision,
-    reason_codes: e.reasonCodes,
-    bundle: e.bundle,
-    revision: e.revision,
-    digest: e.digest,
-    entrypoint: e.entrypoint,
-    request_id: e.requestId,
-    caller: e.caller,
-    payload_hash: e.payloadHash,
-    prev_hash: e.prevHash,
-    entry_hash: e.entryHash,
-  };
 }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { canonicalJson } from '../../src/lib/canonical.js';
 import type { Core, CoreOptions } from '../../src/core.js';
-import { HEADER_VERSION, type ChainHeader, type EntryRow } from '../../src/ledger/hash.js';
+import { HEADER_VERSION, type ChainHeader, type EntryRow } from '../../src/ledger/header.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 
 /** Shared pieces of the ledger tests: echo-fixture inputs, core options, raw rows and file copies. */
@@ -55,10 +55,10 @@ export function decideVia(core: Core, input: unknown, requestId = '') {
 
 export type { EntryRow };
 
-export interface FullRow extends EntryRow {
+export type FullRow = EntryRow & {
   salt: Buffer;
   body: string;
-}
+};
 
 export function allRows(db: Database.Database): FullRow[] {
   return db.prepare('SELECT e.*, p.salt AS salt, p.body AS body FROM entries e JOIN payloads p ON p.seq = e.seq ORDER BY e.seq').all() as FullRow[];

@@ -115,27 +115,28 @@ describe('gavel audit query', () => {
     expect(entries.map((e) => e.seq)).toEqual(expectSeqs(keep));
   });
 
-  it('--decision-id returns that one entry with its hashes', async () => {
+  it('--decision-id returns that one entry with its hashes, under the gRPC Entry field names', async () => {
     const target = seeded[6]!;
     const [entry, ...rest] = await queryJson('--decision-id', target.id);
     expect(rest).toEqual([]);
     expect(entry).toMatchObject({
       seq: target.seq,
-      decisionId: target.id,
+      decision_id: target.id,
       time: target.time,
-      subjectId: 'alice',
-      subjectType: 'user',
+      subject_id: 'alice',
+      subject_type: 'user',
       team: 'payments',
-      actionType: 'model.invoke',
+      action_type: 'model.invoke',
       resource: 'standard-m',
       decision: 'deny',
-      reasonCodes: ['over_budget', 'model_not_allowed'],
+      reason_codes: ['over_budget', 'model_not_allowed'],
       bundle: 'fixtures',
       revision: 'fixtures-1',
       entrypoint: 'fixtures/echo',
-      entryHash: target.entryHash,
-      prevHash: seeded[5]!.entryHash,
+      entry_hash: target.entryHash,
+      prev_hash: seeded[5]!.entryHash,
     });
+    expect(Object.keys(entry!).filter((k) => /[A-Z]/.test(k))).toEqual([]);
   });
 
   it('--limit keeps the newest n', async () => {

@@ -1,0 +1,108 @@
+import type { DecisionRecord } from '../engine/ledger.js';
+
+/**
+ * The ledger entry header, defined once. Each field names its column (which is
+ * also its name in the hash input, the gRPC `Entry` message and the CLI's JSON)
+ * and the DecisionRecord key it comes from. The schema, the INSERT, the hash
+ * input, the row-to-summary mapping and the wire form are all derived from this
+ * list, so a new header field is one line here (plus a HEADER_VERSION bump).
+ */
+export const RECORD_FIELDS = [
+  ['decision_id', 'decisionId'],
+  ['time', 'time'],
+  ['subject_id', 'subjectId'],
+  ['subject_type', 'subjectType'],
+  ['team', 'team'],
+  ['cost_center', 'costCenter'],
+  ['action_type', 'actionType'],
+  ['resource', 'resource'],
+  ['decision', 'decision'],
+  ['reason_codes', 'reasonCodes'],
+  ['bundle', 'bundle'],
+  ['revision', 'revision'],
+  ['digest', 'digest'],
+  ['entrypoint', 'entrypoint'],
+  ['request_id', 'requestId'],
+  ['caller', 'caller'],
+] as const satisfies ReadonlyArray<readonly [string, Exclude<keyof DecisionRecord, 'payload' | 'salt'>]>;
+
+/** Fields the chain adds around the record's: its place, its payload's hash, its link and its own hash. */
+export const CHAIN_FIELDS = [
+  ['seq', 'seq'],
+  ['payload_hash', 'payloadHash'],
+  ['prev_hash', 'prevHash'],
+  ['entry_hash', 'entryHash'],
+] as const;
+
+export const HEADER_VERSION = 1;
+
+type RecordField = (typeof RECORD_FIELDS)[number];
+type ChainField = (typeof CHAIN_FIELDS)[number];
+export type RecordKey = RecordField[1];
+
+/** The record's header fields under their column names. */
+export type RecordColumns = { [F in RecordField as F[0]]: DecisionRecord[F[1]] };
+
+/**
+ * Exactly what entry_hash covers: the version, seq, every record column,
+ * payload_hash and prev_hash (not entry_hash itself, nor the derived time_ms).
+ */
+export type ChainHeader = { v: number; seq: number } & RecordColumns & { payload_hash: string; prev_hash: string };
+
+/** An entry's header as the API returns it: the record the engine wrote, plus its place in the chain. */
+export type EntrySummary = Omit<DecisionRecord, 'payload' | 'salt'> & { seq: number; payloadHash: string; prevHash: string; entryHash: string };
+
+/** An `entries` row as SQLite returns it: reason codes as JSON text, plus the derived time_ms and entry_hash. */
+export type EntryRow = Omit<ChainHeader, 'v' | 'reason_codes'> & { reason_codes: string; time_ms: number; entry_hash: string };
+
+/** The entry in wire form (gRPC `Entry`, CLI `--json`): snake_case column names, one vocabulary for both. */
+export type WireEntry = { [F in RecordField | ChainField as F[0]]: F extends RecordField ? DecisionRecord[F[1]] : F[0] extends 'seq' ? number : string };
+
+/** Stored columns in file order: seq, the record's columns with time_ms after time, then the chain's hashes. */
+function storedColumns(): string[] {
+  return ['seq', ...RECORD_FIELDS.flatMap(([c]) => (c === 'time' ? [c, 'time_ms'] : [c])), 'payload_hash', 'prev_hash', 'entry_hash'];
+}
+
+/** `CREATE TABLE entries` column list. Every text column is NOT NULL; reason_codes holds a JSON array. */
+export function entryColumnsDdl(): string {
+  const type = (c: string) => (c === 'seq' ? 'INTEGER PRIMARY KEY' : c === 'time_ms' ? 'INTEGER NOT NULL' : 'TEXT NOT NULL');
+  return storedColumns()
+    .map((c) => `  ${c} ${type(c)}`)
+    .join(',\n');
+}
+
+/** INSERT with named parameters, so the statement is independent of a file's column order. */
+export function insertEntrySql(): string {
+  const columns = storedColumns();
+  return `INSERT INTO entries(${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`;
+}
+
+/** The record's header columns (what the chain hashes of the record). */
+export function recordColumns(r: DecisionRecord): RecordColumns {
+  const out: Record<string, unknown> = {};
+  for (const [column, key] of RECORD_FIELDS) out[column] = r[key];
+  return out as RecordColumns;
+}
+
+/** Rebuilds the hashed header from a stored row (for verification). */
+export function headerOfRow(row: EntryRow): ChainHeader {
+  const out: Record<string, unknown> = { v: HEADER_VERSION, seq: row.seq };
+  for (const [column] of RECORD_FIELDS) out[column] = column === 'reason_codes' ? JSON.parse(row.reason_codes) : row[column];
+  out.payload_hash = row.payload_hash;
+  out.prev_hash = row.prev_hash;
+  return out as ChainHeader;
+}
+
+/** A stored row as the engine-facing summary (camelCase keys). */
+export function summaryOfRow(row: EntryRow): EntrySummary {
+  const out: Record<string, unknown> = {};
+  for (const [column, key] of [...RECORD_FIELDS, ...CHAIN_FIELDS]) out[key] = column === 'reason_codes' ? JSON.parse(row.reason_codes) : row[column];
+  return out as EntrySummary;
+}
+
+/** A summary in wire form: the gRPC Entry message and the CLI's JSON lines. */
+export function wireEntry(e: EntrySummary): WireEntry {
+  const out: Record<string, unknown> = {};
+  for (const [column, key] of [...RECORD_FIELDS, ...CHAIN_FIELDS]) out[column] = e[key];
+  return out as WireEntry;
+}
