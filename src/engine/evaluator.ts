@@ -46,6 +46,11 @@ export class WasmEvaluator {
     return this.faults;
   }
 
+  /** The live WebAssembly instance (read-only; a fault replaces it with a new one). */
+  get instance(): object {
+    return this.policy.wasmInstance;
+  }
+
   /** Returns the raw result set ([] when undefined). Throws EvaluationFault on a trap. */
   evaluate(input: JsonObject, entrypoint: string): unknown {
     try {
