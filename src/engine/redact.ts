@@ -22,12 +22,20 @@ export interface Secret {
 /** Shorter whole-field values are not hunted elsewhere in the input: masking "yes" everywhere would destroy it. */
 const MIN_SECRET_LENGTH = 4;
 
-/** Everything a redaction removes: each `match`, and the string a whole-field redaction replaces. */
+/**
+ * Everything a redaction removes: each `match`, and every string inside the value a
+ * whole-field redaction replaces (applyRedactions also replaces a non-string value
+ * whole when it has a `match`). Strings nested in a removed object or array count
+ * too: a token inside a redacted `card` object echoed in the prompt or a reason
+ * would otherwise survive the redaction.
+ */
 export function secretsOf(input: JsonObject, redactions: RedactionSpec[]): Secret[] {
   const secrets: Secret[] = [];
   for (const r of redactions) {
-    const text = r.match ?? getAt(input, r.path);
-    if (typeof text === 'string' && text.length >= (r.match ? 1 : MIN_SECRET_LENGTH)) secrets.push({ text, kind: r.kind });
+    if (r.match !== undefined) secrets.push({ text: r.match, kind: r.kind });
+    const value = getAt(input, r.path);
+    if (value === undefined || (r.match !== undefined && typeof value === 'string')) continue;
+    for (const text of stringsIn(value)) if (text.length >= MIN_SECRET_LENGTH) secrets.push({ text, kind: r.kind });
   }
   // Longest first, so that a secret containing another is masked whole.
   return secrets.sort((a, b) => b.text.length - a.text.length);
@@ -83,6 +91,14 @@ export function scrubOutcome(outcome: PolicyOutcome, secrets: Secret[]): PolicyO
     reasons: outcome.reasons.map((r) => ({ ...r, message: scrub(r.message) })),
     obligations: mapStrings(outcome.obligations, scrub) as JsonObject,
   };
+}
+
+/** Every string value (not key) inside a JSON value. */
+function stringsIn(value: JsonValue): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsIn);
+  if (isJsonObject(value)) return Object.values(value).flatMap(stringsIn);
+  return [];
 }
 
 function mapStrings(value: JsonValue, fn: (s: string) => string): JsonValue {
