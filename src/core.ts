@@ -3,7 +3,7 @@ import { loadBundles } from './bundles/loader.js';
 import { engineConfig, type EngineConfig } from './engine/config.js';
 import { Engine } from './engine/engine.js';
 import { ledgerConfig, type LedgerConfig } from './ledger/config.js';
-import { SqliteLedger } from './ledger/sqlite.js';
+import { SqliteLedger, type LedgerFaults } from './ledger/sqlite.js';
 import { SqliteUsageStore } from './usage/sqlite.js';
 import { usageConfig, type UsageConfig } from './usage/config.js';
 import { Meter } from './usage/meter.js';
@@ -14,6 +14,8 @@ export interface CoreOptions {
   /** SQLite file for the ledger and usage state (":memory:" in tests). */
   ledger: string;
   ledgerOptions?: Partial<Omit<LedgerConfig, 'path'>>;
+  /** Test-only fault injection into the ledger's writes. */
+  ledgerFaults?: LedgerFaults;
   engine?: Partial<EngineConfig>;
   /** false turns metering off (no usage context, no reservations). */
   usage?: Partial<UsageConfig> | false;
@@ -32,7 +34,7 @@ export interface Core {
 export function buildCore(options: CoreOptions): Core {
   const config = engineConfig(options.engine);
   const bundles = loadBundles(options.bundles);
-  const ledger = new SqliteLedger(ledgerConfig(options.ledger, options.ledgerOptions));
+  const ledger = new SqliteLedger(ledgerConfig(options.ledger, options.ledgerOptions), options.ledgerFaults ? { faults: options.ledgerFaults } : {});
   const now = options.now ?? (() => new Date());
   let usage: SqliteUsageStore | undefined;
   try {

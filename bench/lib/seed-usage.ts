@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isJsonObject } from '../../src/lib/json.js';
 import type { SqliteUsageStore } from '../../src/usage/sqlite.js';
+import type { Reservation } from '../../src/usage/store.js';
 import { windowStarts } from '../../src/usage/windows.js';
 import type { Workload } from './workload.js';
 
@@ -23,8 +24,15 @@ export async function seedSettledCharges(store: SqliteUsageStore, workload: Work
       const atMs = monthStart + Math.floor((i / count) * span);
       const decisionId = randomUUID();
       const call = { ...who, decisionId, model: 'standard-m', tier: 'standard' };
-      await store.reserve({ ...call, tokens: 527, costMicros: 9_200, atMs, expiresMs: atMs + 600_000 });
+      reserveNow(store, { ...call, tokens: 527, costMicros: 9_200, atMs, expiresMs: atMs + 600_000 });
       await store.settle({ ...call, inputTokens: 15, outputTokens: 512, costMicros: 7_725, atMs: atMs + 5_000 });
     }
   }
+}
+
+/** Writes a reservation the way the ledger does for a decision: staged, applied, finished. */
+function reserveNow(store: SqliteUsageStore, r: Reservation): void {
+  const staged = store.stage({ request: { decisionId: r.decisionId, subject: r.subject, tool: '', decision: 'allow', atMs: r.atMs }, reservation: r });
+  staged.apply();
+  staged.finish(true);
 }

@@ -1,16 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { GavelError } from '../lib/errors.js';
 import type { Bundle } from '../bundles/bundle.js';
-import { unrecorded, type Ledger, type Receipt } from './ledger.js';
+import { unrecorded, type DecisionRecord, type Ledger, type Receipt, type StagedWrite } from './ledger.js';
 import type { EngineConfig } from './config.js';
 import { EvaluationFault } from './evaluator.js';
 import { checkInputValue, parseInputJson } from './input.js';
 import { isJsonObject, type JsonObject } from '../lib/json.js';
-import type { DecisionMeter } from './meter.js';
+import type { DecisionMeter, MeteredContext, UsageSnapshot } from './meter.js';
 import { PolicySet } from './policies.js';
 import { applyRedactions, hashSensitivePaths, scrubOutcome, secretsOf, type AppliedRedaction } from './redact.js';
 import { normaliseResultSet, serviceDeny, type Effect, type PolicyOutcome, type Reason } from './result.js';
 import { ledgerRecord } from './record.js';
+import { SerialQueue } from './serial.js';
 
 export type DecideInput = { json: Uint8Array } | { value: unknown };
 
@@ -45,6 +46,12 @@ export interface EngineDeps {
   now?: () => Date;
 }
 
+/** A decision evaluated and staged, whose entry is on its way to the ledger. */
+type Staged = Omit<Decision, 'receipt'> & { receipt: Promise<Receipt> };
+
+/** Evaluations of one decision before its usage snapshot must hold (each retry reads usage afresh). */
+const MAX_ATTEMPTS = 8;
+
 /** The decision path, free of any transport: parse, enrich, evaluate, normalise, record. */
 export class Engine {
   readonly policies: PolicySet;
@@ -52,6 +59,7 @@ export class Engine {
   private readonly ledger: Ledger;
   private readonly meter: DecisionMeter | undefined;
   private readonly now: () => Date;
+  private readonly retries = new SerialQueue();
 
   constructor(deps: EngineDeps) {
     this.config = deps.config;
@@ -76,44 +84,52 @@ export class Engine {
     const evaluator = this.policies.resolve(entrypoint);
     const now = this.now();
     const decisionId = randomUUID();
-    const evaluate = async () => {
-      const evaluated = await this.withContext(input, evaluator.bundle, now);
-      const outcome = this.evaluate(() => evaluator.evaluate(evaluated, entrypoint), entrypoint);
-      await this.meter?.record({ decisionId, input: evaluated, outcome, bundle: evaluator.bundle, now });
-      return { evaluated, outcome };
-    };
-    const { evaluated, outcome: raw } = this.meter ? await this.metered(evaluate) : await evaluate();
-    const secrets = secretsOf(evaluated, raw.redactions);
-    const outcome = scrubOutcome(raw, secrets);
-    const { redacted, applied } = applyRedactions(evaluated, outcome.redactions, secrets);
-    const salt = randomBytes(16);
-    const stored = hashSensitivePaths(redacted, outcome.sensitivePaths, salt);
     const bundle = evaluator.bundle;
     const policy = { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest };
-    const receipt = await this.append(ledgerRecord({ decisionId, now, input: evaluated, stored, outcome, applied, policy, entrypoint, request, salt }), decisionId);
-    return {
-      decisionId,
-      decision: outcome.decision,
-      reasons: outcome.reasons,
-      ...(applied.length > 0 ? { redactedInput: redacted } : {}),
-      redactions: applied,
-      obligations: outcome.obligations,
-      policy,
-      entrypoint,
-      receipt,
-      requestId: request.requestId,
-      evaluatedAt: now.toISOString(),
+    const attempt = async (): Promise<Staged | undefined> => {
+      const { evaluated, snapshot } = await this.withContext(input, bundle, now);
+      const raw = this.evaluate(() => evaluator.evaluate(evaluated, entrypoint), entrypoint);
+      const secrets = secretsOf(evaluated, raw.redactions);
+      const outcome = scrubOutcome(raw, secrets);
+      const { redacted, applied } = applyRedactions(evaluated, outcome.redactions, secrets);
+      const salt = randomBytes(16);
+      const stored = hashSensitivePaths(redacted, outcome.sensitivePaths, salt);
+      const record = ledgerRecord({ decisionId, now, input: evaluated, stored, outcome, applied, policy, entrypoint, request, salt });
+      const staged = snapshot && this.meter?.stage({ decisionId, input: evaluated, outcome, bundle, now }, snapshot);
+      // Usage this decision read changed while it was evaluated: the caller decides again on fresh usage.
+      if (snapshot && !staged) return undefined;
+      const receipt = this.append(record, staged);
+      // Settled by the caller, outside the retry queue: only evaluation and staging are serialised.
+      receipt.catch(() => undefined);
+      return {
+        decisionId,
+        decision: outcome.decision,
+        reasons: outcome.reasons,
+        ...(applied.length > 0 ? { redactedInput: redacted } : {}),
+        redactions: applied,
+        obligations: outcome.obligations,
+        policy,
+        entrypoint,
+        receipt,
+        requestId: request.requestId,
+        evaluatedAt: now.toISOString(),
+      };
     };
+    const staged = (await attempt()) ?? (await this.retryContended(attempt));
+    return { ...staged, receipt: await staged.receipt };
   }
 
-  /** Runs the check-and-reserve step; a store failure fails closed as UNAVAILABLE rather than INTERNAL. */
-  private async metered<T>(body: () => Promise<T>): Promise<T> {
-    try {
-      return await this.meter!.atomically(body);
-    } catch (err) {
-      if (err instanceof GavelError) throw err;
-      throw new GavelError('usage_unavailable', 'usage state could not be read or reserved; failing closed', { cause: err });
+  /**
+   * Optimistic first, serialised under contention: a decision whose usage moved
+   * while it was evaluated retries in the engine's retry queue, one at a time, so
+   * decisions contending for one budget do not invalidate each other forever.
+   */
+  private async retryContended(attempt: () => Promise<Staged | undefined>): Promise<Staged> {
+    for (let n = 2; n <= MAX_ATTEMPTS; n++) {
+      const decided = await this.retries.run(attempt);
+      if (decided) return decided;
     }
+    throw new GavelError('usage_unavailable', `usage kept changing during ${MAX_ATTEMPTS} evaluations; failing closed`);
   }
 
   private parseInput(input: DecideInput): JsonObject {
@@ -122,10 +138,21 @@ export class Engine {
   }
 
   /** The service, not Rego, supplies time and usage, so a recorded input replays exactly. */
-  private async withContext(input: JsonObject, bundle: Bundle, now: Date): Promise<JsonObject> {
+  private async withContext(input: JsonObject, bundle: Bundle, now: Date): Promise<{ evaluated: JsonObject; snapshot?: UsageSnapshot }> {
     const given = isJsonObject(input.context) ? input.context : {};
-    const extra = this.meter ? await this.meter.context(input, bundle, now) : {};
-    return { ...input, context: { ...given, ...extra, now: now.toISOString() } };
+    const metered = this.meter ? await this.usageContext(input, bundle, now) : undefined;
+    const evaluated = { ...input, context: { ...given, ...metered?.context, now: now.toISOString() } };
+    return metered ? { evaluated, snapshot: metered.snapshot } : { evaluated };
+  }
+
+  /** A store that cannot be read fails closed as UNAVAILABLE rather than INTERNAL. */
+  private async usageContext(input: JsonObject, bundle: Bundle, now: Date): Promise<MeteredContext> {
+    try {
+      return await this.meter!.context(input, bundle, now);
+    } catch (err) {
+      if (err instanceof GavelError) throw err;
+      throw new GavelError('usage_unavailable', 'usage state could not be read; failing closed', { cause: err });
+    }
   }
 
   private evaluate(run: () => unknown, entrypoint: string): PolicyOutcome {
@@ -139,12 +166,10 @@ export class Engine {
     }
   }
 
-  private async append(record: Parameters<Ledger['append']>[0], decisionId: string): Promise<Receipt> {
+  private async append(record: DecisionRecord, staged: StagedWrite | undefined): Promise<Receipt> {
     try {
-      return await this.ledger.append(record);
+      return await this.ledger.append(record, staged);
     } catch (err) {
-      // Best effort: a reservation that cannot be cancelled still expires after its TTL.
-      await this.meter?.cancel(decisionId).catch(() => undefined);
       if (err instanceof GavelError) throw err;
       throw unrecorded(err);
     }

@@ -32,10 +32,25 @@ export interface Receipt {
   entryHash: string;
 }
 
+/**
+ * Writes that must commit in the same transaction as a decision's entry, or not
+ * at all (its usage reservation and request record): a reservation exists if and
+ * only if its decision is recorded.
+ */
+export interface StagedWrite {
+  /** Runs inside the ledger's transaction, before the entry is inserted; throwing fails this entry alone. */
+  apply(): void;
+  /** Called once, right after the transaction commits (true) or once the entry is given up (false). */
+  finish(committed: boolean): void;
+}
+
 /** The one interface a ledger backend must implement: durable append, then close. */
 export interface Ledger {
-  /** Resolves once the entry is durable in the configured mode; rejects with ledger_unavailable otherwise. */
-  append(record: DecisionRecord): Promise<Receipt>;
+  /**
+   * Resolves once the entry (and `staged`, in the same transaction) is durable in
+   * the configured mode, never before; rejects with ledger_unavailable otherwise.
+   */
+  append(record: DecisionRecord, staged?: StagedWrite): Promise<Receipt>;
   close(): Promise<void>;
 }
 

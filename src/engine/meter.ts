@@ -1,20 +1,31 @@
 import type { Bundle } from '../bundles/bundle.js';
 import type { JsonObject } from '../lib/json.js';
+import type { StagedWrite } from './ledger.js';
 import type { PolicyOutcome } from './result.js';
 
 /**
- * What the engine needs from a usage store to decide with usage. The engine
- * calls `atomically` around read-context / evaluate / record, so a check and the
- * reservation it leads to cannot interleave with another decision's.
+ * What the engine needs from a usage store to decide with usage, as an
+ * optimistic read-evaluate-commit: `context` reads usage without any lock and
+ * says which versions it read; `stage` checks those versions are still current
+ * and, if so, stages the decision's usage rows to commit in the same ledger
+ * transaction as its entry. A stale snapshot is evaluated again, so budgets stay
+ * exact while no write lock is held during evaluation.
  */
 export interface DecisionMeter {
-  atomically<T>(body: () => Promise<T>): Promise<T>;
-  /** Facts merged into input.context: usage, estimate, history. */
-  context(input: JsonObject, bundle: Bundle, now: Date): Promise<JsonObject>;
-  /** Records the request and, for an allowed model call, reserves its estimated cost. */
-  record(decision: MeteredDecision): Promise<void>;
-  /** Undoes `record` when the decision could not be written to the ledger. */
-  cancel(decisionId: string): Promise<void>;
+  /** Facts merged into input.context (usage, estimate, history) and the snapshot they were read at. */
+  context(input: JsonObject, bundle: Bundle, now: Date): Promise<MeteredContext>;
+  /** The decision's usage writes, or undefined when the snapshot is stale (evaluate again with a fresh one). */
+  stage(decision: MeteredDecision, snapshot: UsageSnapshot): StagedWrite | undefined;
+}
+
+/** Opaque to the engine: the versions of every usage key a context was built from. */
+export interface UsageSnapshot {
+  readonly versions: ReadonlyMap<string, number>;
+}
+
+export interface MeteredContext {
+  context: JsonObject;
+  snapshot: UsageSnapshot;
 }
 
 export interface MeteredDecision {

@@ -9,7 +9,7 @@ import { HEADER_VERSION, insertEntrySql, recordColumns, type ChainHeader } from 
 import { ephemeralKey, loadOrCreateKey, type SigningKey } from './keys.js';
 import { ensureLedgerId, latestCheckpointNote } from './meta.js';
 import { migrate } from './schema.js';
-import { unrecorded, type DecisionRecord, type Receipt } from '../engine/ledger.js';
+import { unrecorded, type DecisionRecord, type Receipt, type StagedWrite } from '../engine/ledger.js';
 import type { QueryableLedger } from './types.js';
 import { formatVerifierKey, verifierOf } from './keys.js';
 import { getEntry, queryEntries, type EntryDetail, type EntrySummary, type QueryFilter } from './query.js';
@@ -17,8 +17,20 @@ import { verifyLedger, verifyLedgerAsync, type VerifyReport } from './verify.js'
 
 interface Pending {
   record: DecisionRecord;
+  staged: StagedWrite | undefined;
   resolve: (receipt: Receipt) => void;
   reject: (err: unknown) => void;
+}
+
+/**
+ * Fault injection for tests, passed in at construction (never reachable from the
+ * wire): each hook may throw to simulate a failing statement or COMMIT.
+ */
+export interface LedgerFaults {
+  /** Before an entry's rows are inserted, inside the batch transaction. */
+  beforeInsert?(record: DecisionRecord): void;
+  /** Just before COMMIT of a batch of `size` entries. */
+  beforeCommit?(size: number): void;
 }
 
 /** An entry with everything but its place in the chain worked out. */
@@ -37,6 +49,13 @@ function prepareEntry(r: DecisionRecord): PreparedEntry {
   // The header must canonicalise too; checking here keeps a bad one out of the batch.
   entryHash({ ...header, seq: 0, prev_hash: GENESIS_HASH });
   return { header, body, salt: Buffer.from(r.salt), timeMs };
+}
+
+type Head = { seq: number; hash: string };
+
+function settleFailed(pending: Pending, err: unknown): void {
+  pending.staged?.finish(false);
+  pending.reject(err instanceof GavelError ? err : unrecorded(err));
 }
 
 export function openDatabase(path: string, durability: LedgerConfig['durability'], busyTimeoutMs = 5000): Database.Database {
@@ -63,24 +82,23 @@ export class SqliteLedger implements QueryableLedger {
   private queue: Pending[] = [];
   private scheduled = false;
   private closed = false;
-  private head: { seq: number; hash: string };
+  private head: Head;
   private lastCheckpointSize: number;
   private timer: NodeJS.Timeout | undefined;
   private readonly insertEntry: Database.Statement;
   private readonly insertPayload: Database.Statement;
-  /** Test hook: when set, the next flush fails as a full disk would. */
-  failNextFlush: Error | undefined;
+  private readonly faults: LedgerFaults;
 
-  constructor(config: LedgerConfig) {
+  constructor(config: LedgerConfig, deps: { faults?: LedgerFaults } = {}) {
     this.config = config;
+    this.faults = deps.faults ?? {};
     this.db = openDatabase(config.path, config.durability, config.busyTimeoutMs);
     migrate(this.db);
     this.origin = ledgerOrigin(ensureLedgerId(this.db));
     const keyPath = defaultKeyPath(config);
     this.key = keyPath ? loadOrCreateKey(keyPath, this.origin) : ephemeralKey(this.origin);
     this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('public_key', ?)`).run(this.key.publicKey.export({ type: 'spki', format: 'pem' }));
-    const row = this.db.prepare('SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1').get() as { seq: number; entry_hash: string } | undefined;
-    this.head = row ? { seq: row.seq, hash: row.entry_hash } : { seq: 0, hash: GENESIS_HASH };
+    this.head = this.readHead();
     const cp = this.db.prepare('SELECT MAX(size) AS size FROM checkpoints').get() as { size: number | null };
     this.lastCheckpointSize = cp.size ?? 0;
     this.insertEntry = this.db.prepare(insertEntrySql());
@@ -97,10 +115,13 @@ export class SqliteLedger implements QueryableLedger {
     return this.head.hash;
   }
 
-  append(record: DecisionRecord): Promise<Receipt> {
-    if (this.closed) return Promise.reject(new GavelError('ledger_unavailable', 'the ledger is closed'));
+  append(record: DecisionRecord, staged?: StagedWrite): Promise<Receipt> {
+    if (this.closed) {
+      staged?.finish(false);
+      return Promise.reject(new GavelError('ledger_unavailable', 'the ledger is closed'));
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ record, resolve, reject });
+      this.queue.push({ record, staged, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -125,38 +146,86 @@ export class SqliteLedger implements QueryableLedger {
     if (this.head.seq - this.lastCheckpointSize >= this.config.checkpointEvery) this.checkpointIfBehind();
   }
 
+  /**
+   * One group commit. Each entry runs in a savepoint of its own, so an entry that
+   * fails (a duplicate id, a failing staged write) is dropped alone. No caller is
+   * answered before COMMIT returns. If the transaction as a whole fails, the chain
+   * head is re-read from the file and the batch is split in halves and retried, so
+   * innocent entries are still recorded; an entry that fails alone is refused.
+   */
   private writeBatch(batch: Pending[]): void {
-    // Canonicalise outside the transaction: a record that cannot be hashed fails alone,
-    // never the other decisions that share its group commit.
+    // Canonicalise outside the transaction: a record that cannot be hashed fails alone.
     const ready: Array<{ pending: Pending; entry: PreparedEntry }> = [];
     for (const pending of batch) {
       try {
         ready.push({ pending, entry: prepareEntry(pending.record) });
       } catch (err) {
-        pending.reject(unrecorded(err));
+        settleFailed(pending, err);
       }
     }
-    let head = this.head;
-    const receipts: Receipt[] = [];
-    try {
-      this.db.transaction(() => {
-        if (this.failNextFlush) throw this.failNextFlush;
-        for (const { entry } of ready) {
-          head = this.writeEntry(entry, head);
-          receipts.push({ seq: head.seq, entryHash: head.hash });
-        }
-      })();
-    } catch (err) {
-      this.failNextFlush = undefined;
-      const failure = unrecorded(err);
-      for (const { pending } of ready) pending.reject(failure);
-      return;
-    }
-    this.head = head;
-    ready.forEach(({ pending }, i) => pending.resolve(receipts[i]!));
+    this.commitPrepared(ready);
   }
 
-  private writeEntry(e: PreparedEntry, prev: { seq: number; hash: string }): { seq: number; hash: string } {
+  private commitPrepared(ready: Array<{ pending: Pending; entry: PreparedEntry }>): void {
+    if (ready.length === 0) return;
+    let outcome: { written: Array<{ pending: Pending; receipt: Receipt }>; refused: Array<{ pending: Pending; err: unknown }>; head: Head };
+    try {
+      outcome = this.transaction(ready);
+    } catch (err) {
+      this.head = this.readHead();
+      if (ready.length === 1) {
+        settleFailed(ready[0]!.pending, err);
+        return;
+      }
+      const half = Math.ceil(ready.length / 2);
+      this.commitPrepared(ready.slice(0, half));
+      this.commitPrepared(ready.slice(half));
+      return;
+    }
+    this.head = outcome.head;
+    for (const { pending, err } of outcome.refused) settleFailed(pending, err);
+    for (const { pending, receipt } of outcome.written) {
+      pending.staged?.finish(true);
+      pending.resolve(receipt);
+    }
+  }
+
+  /** BEGIN IMMEDIATE … COMMIT; throws (after rolling back) when the batch as a whole did not commit. */
+  private transaction(ready: Array<{ pending: Pending; entry: PreparedEntry }>) {
+    let head = this.head;
+    const written: Array<{ pending: Pending; receipt: Receipt }> = [];
+    const refused: Array<{ pending: Pending; err: unknown }> = [];
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const item of ready) {
+        this.db.exec('SAVEPOINT entry');
+        try {
+          item.pending.staged?.apply();
+          this.faults.beforeInsert?.(item.pending.record);
+          head = this.writeEntry(item.entry, head);
+          this.db.exec('RELEASE entry');
+          written.push({ pending: item.pending, receipt: { seq: head.seq, entryHash: head.hash } });
+        } catch (err) {
+          this.db.exec('ROLLBACK TO entry');
+          this.db.exec('RELEASE entry');
+          refused.push({ pending: item.pending, err });
+        }
+      }
+      this.faults.beforeCommit?.(ready.length);
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
+    return { written, refused, head };
+  }
+
+  private readHead(): Head {
+    const row = this.db.prepare('SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1').get() as { seq: number; entry_hash: string } | undefined;
+    return row ? { seq: row.seq, hash: row.entry_hash } : { seq: 0, hash: GENESIS_HASH };
+  }
+
+  private writeEntry(e: PreparedEntry, prev: Head): Head {
     const header: ChainHeader = { ...e.header, seq: prev.seq + 1, prev_hash: prev.hash };
     const hash = entryHash(header);
     this.insertEntry.run({ ...header, reason_codes: JSON.stringify(header.reason_codes), time_ms: e.timeMs, entry_hash: hash });

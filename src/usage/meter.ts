@@ -1,11 +1,12 @@
 import type { Bundle } from '../bundles/bundle.js';
-import type { DecisionMeter, MeteredDecision } from '../engine/meter.js';
+import type { StagedWrite } from '../engine/ledger.js';
+import type { DecisionMeter, MeteredContext, MeteredDecision, UsageSnapshot } from '../engine/meter.js';
+import { attributionOf, capabilityOf } from '../lib/attribution.js';
 import { isJsonObject, valueAt, type JsonObject, type JsonValue } from '../lib/json.js';
+import type { UsageConfig } from './config.js';
 import { microsToNumber } from './money.js';
 import { costMicros, priceTable, type ModelPrice } from './pricing.js';
-import type { UsageStore } from './store.js';
-import { attributionOf, capabilityOf } from '../lib/attribution.js';
-import type { SqliteUsageStore } from './sqlite.js';
+import { historyKey, usageKey, type Reservation, type UsageStore } from './store.js';
 
 const MAX_ESTIMATED_TOKENS = 1_000_000_000;
 
@@ -18,27 +19,33 @@ interface Estimate {
 
 /**
  * Connects the engine to the usage store: before evaluation it adds
- * input.context.usage / estimate / history; after it, inside the same atomic
- * step, it records the request and reserves the estimated cost of an allowed
- * model call against every budget the call touches.
+ * input.context.usage / estimate / history and notes the versions it read;
+ * after it, if those versions still hold, it stages the request record and,
+ * for an allowed model call, a reservation of the estimated cost against every
+ * budget the call touches, to commit with the decision's ledger entry.
  */
 export class Meter implements DecisionMeter {
-  private readonly store: UsageStore & Pick<SqliteUsageStore, 'config'>;
+  private readonly store: UsageStore;
+  private readonly config: UsageConfig;
 
-  constructor(store: UsageStore & Pick<SqliteUsageStore, 'config'>) {
+  constructor(store: UsageStore & { config: UsageConfig }) {
     this.store = store;
+    this.config = store.config;
   }
 
-  atomically<T>(body: () => Promise<T>): Promise<T> {
-    return this.store.atomically(body);
-  }
-
-  async context(input: JsonObject, bundle: Bundle, now: Date): Promise<JsonObject> {
+  async context(input: JsonObject, bundle: Bundle, now: Date): Promise<MeteredContext> {
     const who = attributionOf(input);
     const nowMs = now.getTime();
     const table = priceTable(bundle);
+    // Versions first: a write landing between this and the reads below makes the snapshot stale, never wrongly current.
+    const snapshot = this.store.snapshot([
+      usageKey('subject', who.subject),
+      usageKey('team', who.team),
+      usageKey('cost_center', who.costCenter),
+      historyKey(who.subject),
+    ]);
     const usage: JsonObject = {
-      currency: table.currency ?? this.store.config.currency,
+      currency: table.currency ?? this.config.currency,
       subject: (await this.store.usage('subject', who.subject, nowMs)) as unknown as JsonObject,
       team: (await this.store.usage('team', who.team, nowMs)) as unknown as JsonObject,
       cost_center: (await this.store.usage('cost_center', who.costCenter, nowMs)) as unknown as JsonObject,
@@ -53,34 +60,35 @@ export class Meter implements DecisionMeter {
         cost: microsToNumber(costMicros(estimate.price, estimate.inputTokens, estimate.outputTokens)),
       };
     }
-    return context;
+    return { context, snapshot };
   }
 
-  async record(d: MeteredDecision): Promise<void> {
+  stage(d: MeteredDecision, snapshot: UsageSnapshot): StagedWrite | undefined {
+    if (!this.store.isCurrent(snapshot)) return undefined;
     const who = attributionOf(d.input);
     const atMs = d.now.getTime();
-    const action = stringAt(d.input, ['action', 'type']);
-    await this.store.recordRequest({ decisionId: d.decisionId, subject: who.subject, tool: capabilityOf(d.input), decision: d.outcome.decision, atMs });
+    const request = { decisionId: d.decisionId, subject: who.subject, tool: capabilityOf(d.input), decision: d.outcome.decision, atMs };
+    const reservation = this.reservation(d, atMs);
+    return this.store.stage(reservation ? { request, reservation } : { request });
+  }
+
+  /** An allowed (or approval-pending) model call reserves its estimate; a tier-down reserves at the routed model's price. */
+  private reservation(d: MeteredDecision, atMs: number): Reservation | undefined {
     // A call waiting for approval is reserved too: once approved it runs and is reported like any other.
-    if (action !== 'model.invoke' || d.outcome.decision === 'deny') return;
-    // A tier-down obligation changes which model will run, so reserve at that model's price.
+    if (stringAt(d.input, ['action', 'type']) !== 'model.invoke' || d.outcome.decision === 'deny') return undefined;
     const routed = stringAt(d.outcome.obligations, ['route', 'model']);
     const estimate = this.estimate(d.input, d.bundle, routed || stringAt(d.input, ['action', 'model']));
-    if (!estimate) return;
-    await this.store.reserve({
-      ...who,
+    if (!estimate) return undefined;
+    return {
+      ...attributionOf(d.input),
       decisionId: d.decisionId,
       model: estimate.model,
       tier: estimate.price.tier,
       tokens: estimate.inputTokens + estimate.outputTokens,
       costMicros: costMicros(estimate.price, estimate.inputTokens, estimate.outputTokens),
       atMs,
-      expiresMs: atMs + this.store.config.reservationTtlSeconds * 1000,
-    });
-  }
-
-  cancel(decisionId: string): Promise<void> {
-    return this.store.cancel(decisionId);
+      expiresMs: atMs + this.config.reservationTtlSeconds * 1000,
+    };
   }
 
   /** Estimated tokens: the prompt at ~4 characters a token, plus max_tokens of output. */
@@ -89,7 +97,7 @@ export class Meter implements DecisionMeter {
     const price = priceTable(bundle).models.get(model);
     if (!price) return undefined;
     const params = valueAt(input, ['action', 'params']);
-    const asked = isJsonObject(params) && typeof params.max_tokens === 'number' && params.max_tokens > 0 ? Math.ceil(params.max_tokens) : this.store.config.defaultMaxTokens;
+    const asked = isJsonObject(params) && typeof params.max_tokens === 'number' && params.max_tokens > 0 ? Math.ceil(params.max_tokens) : this.config.defaultMaxTokens;
     // No model emits a billion tokens in one call; the cap keeps every sum an exact integer.
     const maxTokens = Math.min(asked, MAX_ESTIMATED_TOKENS);
     const prompt = stringAt(input, ['content', 'prompt']);

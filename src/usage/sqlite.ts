@@ -1,7 +1,10 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { UsageConfig } from './config.js';
 import { microsToNumber } from './money.js';
-import type { ChargeRow, History, Reservation, Scope, ScopeUsage, Settlement, SettleResult, UsageStore, WindowUsage } from './store.js';
+import type { StagedWrite } from '../engine/ledger.js';
+import type { UsageSnapshot } from '../engine/meter.js';
+import { historyKey, usageKey, type ChargeRow, type History, type RequestRow, type Reservation, type Scope, type ScopeUsage, type Settlement, type SettleResult, type StagedUsage, type UsageStore, type WindowUsage } from './store.js';
+import { KeyVersions } from './versions.js';
 import { UsageBuckets, type BucketKeys, type WindowSums } from './buckets.js';
 import { WINDOW_NAMES, windowStarts, type WindowName, type WindowStarts } from './windows.js';
 
@@ -45,15 +48,20 @@ const HOUR = 3_600_000;
  * usage is also added to pre-totalled daily and per-minute buckets, so a
  * window read costs the same with a month of history as with none; live
  * reservations are few (they expire) and are read from a partial index.
+ *
+ * A decision's rows are staged first: counted by every later read at once,
+ * written by the ledger inside the transaction that records the decision, and
+ * dropped from the stage when that transaction ends either way.
  */
 export class SqliteUsageStore implements UsageStore {
   private readonly db: Database;
   readonly config: UsageConfig;
   private readonly usageStmts: Record<Scope, Statement>;
-  private readonly stmts: Record<'reserve' | 'request' | 'cancelCharge' | 'cancelRequest' | 'charge' | 'settle' | 'history' | 'tools' | 'prune', Statement>;
+  private readonly stmts: Record<'reserve' | 'request' | 'charge' | 'settle' | 'history' | 'tools' | 'prune', Statement>;
   private readonly buckets: UsageBuckets;
   private requestsSincePrune = 0;
-  private queue: Promise<void> = Promise.resolve();
+  private readonly versions = new KeyVersions();
+  private readonly staged = new Map<string, StagedUsage>();
   private lastWindows: { nowMs: number; starts: WindowStarts; keys: BucketKeys } | undefined;
 
   constructor(db: Database, config: UsageConfig) {
@@ -66,8 +74,6 @@ export class SqliteUsageStore implements UsageStore {
       reserve: db.prepare(`INSERT INTO usage_charges(decision_id, subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros, expires_ms)
         VALUES (@decisionId, @subject, @team, @costCenter, @model, @tier, @atMs, 'reserved', @tokens, @costMicros, @expiresMs)`),
       request: db.prepare('INSERT OR IGNORE INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES (?, ?, ?, ?, ?)'),
-      cancelCharge: db.prepare(`DELETE FROM usage_charges WHERE decision_id = ? AND state = 'reserved'`),
-      cancelRequest: db.prepare('DELETE FROM usage_requests WHERE decision_id = ?'),
       charge: db.prepare('SELECT * FROM usage_charges WHERE decision_id = ?'),
       settle: db.prepare(`UPDATE usage_charges SET state = 'settled', tokens = @tokens, cost_micros = @costMicros,
         input_tokens = @inputTokens, output_tokens = @outputTokens, model = @model, tier = @tier, expires_ms = NULL
@@ -77,32 +83,6 @@ export class SqliteUsageStore implements UsageStore {
       tools: db.prepare(`SELECT tool, COUNT(*) AS n FROM usage_requests WHERE subject = ? AND at_ms >= ? AND tool != '' GROUP BY tool`),
       prune: db.prepare('DELETE FROM usage_requests WHERE at_ms < ?'),
     };
-  }
-
-  /**
-   * One decision's read-check-reserve at a time: an in-process queue, then
-   * BEGIN IMMEDIATE (the write lock up front). The SQLite methods resolve at
-   * once, so the body runs within one event-loop turn and the ledger's group
-   * commit, on the same connection, never lands inside it (it also checks).
-   */
-  async atomically<T>(body: () => Promise<T>): Promise<T> {
-    const previous = this.queue;
-    let release!: () => void;
-    this.queue = new Promise<void>((resolve) => (release = resolve));
-    await previous;
-    try {
-      this.db.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await body();
-        this.db.exec('COMMIT');
-        return result;
-      } catch (err) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw err;
-      }
-    } finally {
-      release();
-    }
   }
 
   /** Live (unexpired, unsettled) reservations of one scope key, summed per tier and window in SQLite. */
@@ -131,6 +111,10 @@ export class SqliteUsageStore implements UsageStore {
       const t = tierOf(row.tier);
       for (const w of WINDOW_NAMES) addAmount(t[w], 'reserved', row[`${w}_tokens`], row[`${w}_cost`]);
     }
+    for (const r of this.stagedReservations(scope, key, nowMs)) {
+      const t = tierOf(r.tier);
+      for (const w of WINDOW_NAMES) if (r.atMs >= starts[w]) addAmount(t[w], 'reserved', r.tokens, r.costMicros);
+    }
     const total = emptyScope();
     for (const [tier, windows] of [...tiers].sort(([a], [b]) => a.localeCompare(b))) {
       for (const w of WINDOW_NAMES) addInto(total[w], windows[w]);
@@ -149,16 +133,54 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   async history(subject: string, nowMs: number): Promise<History> {
-    const counts = this.stmts.history.get({ subject, minute: nowMs - 60_000, hour: nowMs - HOUR }) as { requests: number | null; denials: number | null };
-    const tools = this.stmts.tools.all(subject, nowMs - 60_000) as Array<{ tool: string; n: number }>;
-    return {
+    const minute = nowMs - 60_000;
+    const hour = nowMs - HOUR;
+    const counts = this.stmts.history.get({ subject, minute, hour }) as { requests: number | null; denials: number | null };
+    const tools = this.stmts.tools.all(subject, minute) as Array<{ tool: string; n: number }>;
+    const history: History = {
       requests_last_minute: counts.requests ?? 0,
       denials_last_hour: counts.denials ?? 0,
       tool_calls_last_minute: Object.fromEntries(tools.map((t) => [t.tool, t.n])),
     };
+    for (const { request: r } of this.staged.values()) {
+      if (r.subject !== subject || r.atMs < hour) continue;
+      if (r.decision === 'deny') history.denials_last_hour++;
+      if (r.atMs < minute) continue;
+      history.requests_last_minute++;
+      if (r.tool) history.tool_calls_last_minute[r.tool] = (history.tool_calls_last_minute[r.tool] ?? 0) + 1;
+    }
+    return history;
   }
 
-  async recordRequest(r: { decisionId: string; subject: string; tool: string; decision: string; atMs: number }): Promise<void> {
+  snapshot(keys: string[]): UsageSnapshot {
+    return this.versions.snapshot(keys);
+  }
+
+  isCurrent(snapshot: UsageSnapshot): boolean {
+    return this.versions.isCurrent(snapshot);
+  }
+
+  stage(rows: StagedUsage): StagedWrite {
+    const id = rows.request.decisionId;
+    this.staged.set(id, rows);
+    this.versions.bump(keysTouched(rows));
+    return {
+      apply: () => {
+        this.writeRequest(rows.request);
+        if (rows.reservation) this.stmts.reserve.run(rows.reservation);
+      },
+      finish: () => {
+        this.staged.delete(id);
+      },
+    };
+  }
+
+  private *stagedReservations(scope: Scope, key: string, nowMs: number): Generator<Reservation> {
+    const field = scope === 'cost_center' ? 'costCenter' : scope;
+    for (const { reservation: r } of this.staged.values()) if (r && r[field] === key && r.expiresMs > nowMs) yield r;
+  }
+
+  private writeRequest(r: RequestRow): void {
     this.stmts.request.run(r.decisionId, r.subject, r.tool, r.decision, r.atMs);
     // History only looks back an hour; prune now and then rather than on every request.
     if (++this.requestsSincePrune >= 1000) {
@@ -168,16 +190,11 @@ export class SqliteUsageStore implements UsageStore {
     }
   }
 
-  async reserve(r: Reservation): Promise<void> {
-    this.stmts.reserve.run(r);
-  }
-
-  async cancel(decisionId: string): Promise<void> {
-    this.stmts.cancelCharge.run(decisionId);
-    this.stmts.cancelRequest.run(decisionId);
-  }
-
   async charge(decisionId: string): Promise<ChargeRow | undefined> {
+    return this.chargeNow(decisionId);
+  }
+
+  private chargeNow(decisionId: string): ChargeRow | undefined {
     const row = this.stmts.charge.get(decisionId) as Record<string, string | number | null> | undefined;
     if (!row) return undefined;
     return {
@@ -196,20 +213,25 @@ export class SqliteUsageStore implements UsageStore {
     };
   }
 
+  /** Synchronous from read to write, so no decision's staging interleaves with it. */
   async settle(s: Settlement): Promise<SettleResult> {
-    return this.atomically(async () => {
-      const existing = await this.charge(s.decisionId);
-      if (!existing) return { kind: 'unknown' } as const;
-      if (existing.state === 'settled') {
-        const same = existing.inputTokens === s.inputTokens && existing.outputTokens === s.outputTokens && existing.costMicros === s.costMicros;
-        if (same) return { kind: 'duplicate', tokens: existing.tokens, costMicros: existing.costMicros } as const;
-        return { kind: 'conflict', message: `usage for decision ${s.decisionId} was already reported with different numbers` } as const;
-      }
-      const tokens = s.inputTokens + s.outputTokens;
-      this.stmts.settle.run({ ...s, tokens });
-      this.buckets.add({ ...existing, tier: s.tier, tokens, costMicros: s.costMicros });
-      return { kind: 'settled' } as const;
-    });
+    const result = this.db.transaction(() => this.settleNow(s)).immediate();
+    if (result.kind === 'settled') this.versions.bump(scopeKeys(s));
+    return result;
+  }
+
+  private settleNow(s: Settlement): SettleResult {
+    const existing = this.chargeNow(s.decisionId);
+    if (!existing) return { kind: 'unknown' };
+    if (existing.state === 'settled') {
+      const same = existing.inputTokens === s.inputTokens && existing.outputTokens === s.outputTokens && existing.costMicros === s.costMicros;
+      if (same) return { kind: 'duplicate', tokens: existing.tokens, costMicros: existing.costMicros };
+      return { kind: 'conflict', message: `usage for decision ${s.decisionId} was already reported with different numbers` };
+    }
+    const tokens = s.inputTokens + s.outputTokens;
+    this.stmts.settle.run({ ...s, tokens });
+    this.buckets.add({ ...existing, tier: s.tier, tokens, costMicros: s.costMicros });
+    return { kind: 'settled' };
   }
 }
 
@@ -246,4 +268,15 @@ function addInto(into: WindowUsage, add: WindowUsage): void {
 
 function round6(n: number): number {
   return Math.round(n * 1e6) / 1e6;
+}
+
+function scopeKeys(a: { subject: string; team: string; costCenter: string }): string[] {
+  return [usageKey('subject', a.subject), usageKey('team', a.team), usageKey('cost_center', a.costCenter)];
+}
+
+/** The usage keys whose reads a decision's rows change: its subject's history, and its budgets if it reserves. */
+function keysTouched(rows: StagedUsage): string[] {
+  const keys = [historyKey(rows.request.subject)];
+  if (rows.reservation) keys.push(...scopeKeys(rows.reservation));
+  return keys;
 }

@@ -1,3 +1,5 @@
+import type { StagedWrite } from '../engine/ledger.js';
+import type { UsageSnapshot } from '../engine/meter.js';
 import type { Attribution } from '../lib/attribution.js';
 import type { WindowName } from './windows.js';
 
@@ -61,23 +63,47 @@ export interface ChargeRow extends Attribution {
   atMs: number;
 }
 
+export interface RequestRow {
+  decisionId: string;
+  subject: string;
+  tool: string;
+  decision: string;
+  atMs: number;
+}
+
+/** A decision's usage rows, staged to commit with its ledger entry. */
+export interface StagedUsage {
+  request: RequestRow;
+  reservation?: Reservation;
+}
+
 /**
  * The one interface a usage backend implements. SQLite (embedded, the default)
- * is usage/sqlite.ts; a shared store for several replicas (PostgreSQL, Redis)
- * implements the same methods with its async client: `atomically` becomes a
- * SERIALIZABLE transaction (or row locks on the budgets touched), or one Lua
- * script, so the check and the reservation stay one atomic step.
+ * is usage/sqlite.ts. Reads are lock-free and versioned: every usage key (a
+ * scope's budget totals, a subject's request history) has a version that moves
+ * whenever something that key reads changes; a decision's writes are staged
+ * (visible to later reads at once) and applied inside the ledger's transaction.
+ * A shared store for several replicas (PostgreSQL) keeps the versions in its
+ * rows and checks them in the writer's transaction.
  */
 export interface UsageStore {
-  /** Runs `body` so that no other decision's read-check-reserve interleaves with it. */
-  atomically<T>(body: () => Promise<T>): Promise<T>;
   usage(scope: Scope, key: string, nowMs: number): Promise<ScopeUsage>;
   history(subject: string, nowMs: number): Promise<History>;
-  recordRequest(r: { decisionId: string; subject: string; tool: string; decision: string; atMs: number }): Promise<void>;
-  reserve(r: Reservation): Promise<void>;
-  /** Removes a reservation and request record whose decision never reached the ledger. */
-  cancel(decisionId: string): Promise<void>;
+  /** The current versions of these usage keys (see usageKey, historyKey). */
+  snapshot(keys: string[]): UsageSnapshot;
+  /** True when no key of the snapshot has moved since it was taken. */
+  isCurrent(snapshot: UsageSnapshot): boolean;
+  /** Stages a decision's rows: counted by reads from now on, written by `apply` in the ledger's transaction. */
+  stage(rows: StagedUsage): StagedWrite;
   charge(decisionId: string): Promise<ChargeRow | undefined>;
   /** Settles a reservation to real usage, idempotently. */
   settle(s: Settlement): Promise<SettleResult>;
+}
+
+export function usageKey(scope: Scope, key: string): string {
+  return `${scope}\u0000${key}`;
+}
+
+export function historyKey(subject: string): string {
+  return `history\u0000${subject}`;
 }

@@ -49,7 +49,8 @@ describe('Decide over gRPC appends one ledger entry per decision', () => {
   it('300 concurrent Decides are all recorded, seqs unique and contiguous, in far fewer transactions than entries', async () => {
     const db = srv.core.ledger.db;
     const before = count(db);
-    const transactions = vi.spyOn(db, 'transaction');
+    const exec = vi.spyOn(db, 'exec');
+    const transactions = { mock: { get calls() { return exec.mock.calls.filter(([sql]) => sql === 'BEGIN IMMEDIATE'); } } };
     try {
       const responses = await Promise.all(Array.from({ length: 300 }, (_, i) => decide(echoInput({ subject: `burst-${i}` }))));
       expect(count(db)).toBe(before + 300);
@@ -60,7 +61,7 @@ describe('Decide over gRPC appends one ledger entry per decision', () => {
       expect(transactions.mock.calls.length).toBeGreaterThanOrEqual(1);
       expect(transactions.mock.calls.length).toBeLessThanOrEqual(60);
     } finally {
-      transactions.mockRestore();
+      exec.mockRestore();
     }
   });
 
@@ -175,12 +176,13 @@ describe('append-only triggers', () => {
 
 describe('a failed append gives no answer', () => {
   it('Decide fails UNAVAILABLE with nothing written, and the next Decide succeeds', async () => {
-    const srv = await startInProcess(coreOptions(join(tempDir(), 'ledger.db')));
+    const disk = diskFault();
+    const srv = await startInProcess({ ...coreOptions(join(tempDir(), 'ledger.db')), ledgerFaults: disk.faults });
     const c = clients(srv.address);
     const db = srv.core.ledger.db;
     try {
       const first = await unary(c.decision, 'Decide', jsonInput(echoInput({ subject: 'ok-1' })));
-      srv.core.ledger.failNextFlush = new Error('disk full');
+      disk.full = true;
       const err = await unaryError(c.decision, 'Decide', jsonInput(echoInput({ subject: 'lost', decision: 'deny', reasons: [{ code: 'x', effect: 'deny' }] })));
       expect(err.code).toBe(grpc.status.UNAVAILABLE);
       expect(err.metadata.get('gavel-error-code')).toEqual(['ledger_unavailable']);
@@ -190,6 +192,7 @@ describe('a failed append gives no answer', () => {
       expect(db.prepare('SELECT COUNT(*) AS n FROM payloads').get()).toEqual({ n: 1 });
       expect(srv.core.ledger.size).toBe(1);
 
+      disk.full = false;
       const next = await unary(c.decision, 'Decide', jsonInput(echoInput({ subject: 'ok-2' })));
       expect(Number(next.receipt.seq)).toBe(2);
       const row = rowById(db, next.decision_id)!;
@@ -204,13 +207,15 @@ describe('a failed append gives no answer', () => {
   });
 
   it('a failed batch rejects every decision in it and leaves the chain head where it was', async () => {
-    const core = buildCore(coreOptions(join(tempDir(), 'ledger.db')));
+    const disk = diskFault();
+    const core = buildCore({ ...coreOptions(join(tempDir(), 'ledger.db')), ledgerFaults: disk.faults });
     try {
       await decideVia(core, echoInput());
-      core.ledger.failNextFlush = new Error('disk full');
+      disk.full = true;
       const results = await Promise.allSettled(Array.from({ length: 10 }, () => decideVia(core, echoInput())));
       expect(results.every((r) => r.status === 'rejected')).toBe(true);
       expect(count(core.ledger.db)).toBe(1);
+      disk.full = false;
       const after = await Promise.all(Array.from({ length: 10 }, () => decideVia(core, echoInput())));
       expect(after.map((d) => d.receipt.seq).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     } finally {
@@ -227,9 +232,9 @@ describe('group commit', () => {
     ] as const) {
       const core = buildCore(coreOptions(join(tempDir(), 'ledger.db'), { ledgerOptions: { maxBatch } }));
       try {
-        const spy = vi.spyOn(core.ledger.db, 'transaction');
+        const spy = vi.spyOn(core.ledger.db, 'exec');
         const decisions = await Promise.all(Array.from({ length: 300 }, (_, i) => decideVia(core, echoInput({ subject: `g-${i}` }))));
-        expect(spy.mock.calls.length).toBe(transactions);
+        expect(spy.mock.calls.filter(([sql]) => sql === 'BEGIN IMMEDIATE').length).toBe(transactions);
         expect(new Set(decisions.map((d) => d.receipt.seq)).size).toBe(300);
         expect(count(core.ledger.db)).toBe(300);
       } finally {
@@ -253,3 +258,16 @@ describe('durability modes', () => {
     }
   });
 });
+
+/** A disk that fails every COMMIT while `full` is set (fault injected from outside the ledger). */
+function diskFault() {
+  const state = {
+    full: false,
+    faults: {
+      beforeCommit: () => {
+        if (state.full) throw new Error('disk full');
+      },
+    },
+  };
+  return state;
+}

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { usageConfig } from '../../src/usage/config.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
+import type { Reservation } from '../../src/usage/store.js';
 import { tempDir } from '../helpers/paths.js';
 
 /** The usage store alone: reservations, settlement into buckets, time-zone rebuilds, bounded reads. */
@@ -10,7 +11,7 @@ const who = { subject: 's1', team: 't1', costCenter: 'c1' };
 
 async function charge(store: SqliteUsageStore, id: string, atIso: string, tokens: number, costMicros: number): Promise<void> {
   const atMs = Date.parse(atIso);
-  await store.reserve({ ...who, decisionId: id, model: 'standard-m', tier: 'standard', tokens, costMicros, atMs, expiresMs: atMs + 600_000 });
+  reserveNow(store, { ...who, decisionId: id, model: 'standard-m', tier: 'standard', tokens, costMicros, atMs, expiresMs: atMs + 600_000 });
   const result = await store.settle({ ...who, decisionId: id, model: 'standard-m', tier: 'standard', inputTokens: 0, outputTokens: tokens, costMicros, atMs });
   expect(result.kind).toBe('settled');
 }
@@ -19,7 +20,7 @@ describe('SqliteUsageStore', () => {
   it('settled usage lands in every scope and window; reservations count until settled', async () => {
     const store = new SqliteUsageStore(new Database(':memory:'), usageConfig());
     await charge(store, 'd1', '2026-11-20T10:00:00Z', 100, 1_000_000);
-    await store.reserve({ ...who, decisionId: 'd2', model: 'frontier-xl', tier: 'premium', tokens: 50, costMicros: 500_000, atMs: Date.parse('2026-11-20T10:30:00Z'), expiresMs: Date.parse('2026-11-20T10:40:00Z') });
+    reserveNow(store, { ...who, decisionId: 'd2', model: 'frontier-xl', tier: 'premium', tokens: 50, costMicros: 500_000, atMs: Date.parse('2026-11-20T10:30:00Z'), expiresMs: Date.parse('2026-11-20T10:40:00Z') });
     const now = Date.parse('2026-11-20T10:35:00Z');
     for (const scope of ['subject', 'team', 'cost_center'] as const) {
       const u = await store.usage(scope, scope === 'subject' ? 's1' : scope === 'team' ? 't1' : 'c1', now);
@@ -56,3 +57,10 @@ describe('SqliteUsageStore', () => {
     expect(plan(`SELECT tokens FROM usage_charges WHERE team = 't' AND state = 'reserved' AND expires_ms > 5`)).toContain('usage_reserved_team');
   });
 });
+
+/** Writes a reservation the way the ledger does for a decision: staged, applied, finished. */
+function reserveNow(store: SqliteUsageStore, r: Reservation): void {
+  const staged = store.stage({ request: { decisionId: r.decisionId, subject: r.subject, tool: '', decision: 'allow', atMs: r.atMs }, reservation: r });
+  staged.apply();
+  staged.finish(true);
+}

@@ -7,7 +7,11 @@ import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { startInProcess, type InProcessServer } from '../helpers/server.js';
 import { decide, modelCall } from './helpers.js';
 
-/** When the usage state cannot be locked, decisions fail closed with UNAVAILABLE, then recover. */
+/**
+ * When another process holds the database's write lock, the decision's entry and its
+ * reservation cannot commit (they share one transaction): fail closed with UNAVAILABLE,
+ * record and reserve nothing, then recover.
+ */
 const file = join(tempDir(), 'l.db');
 let srv: InProcessServer;
 let c: Clients;
@@ -20,7 +24,7 @@ afterAll(async () => {
   await srv.stop();
 });
 
-it('a usage store held locked by another process gives usage_unavailable, and nothing is recorded', async () => {
+it('a database held locked by another process gives UNAVAILABLE ledger_unavailable; nothing is recorded or reserved', async () => {
   const who = { subject: 'lockee', team: 'platform', costCenter: 'cc-100' };
   const ok = await decide(c, modelCall(who));
   expect(ok.decision).toBe('DECISION_ALLOW');
@@ -30,10 +34,12 @@ it('a usage store held locked by another process gives usage_unavailable, and no
     const before = srv.core.ledger.size;
     const err = await unaryError(c.decision, 'Decide', { input_json: Buffer.from(JSON.stringify(modelCall(who))) });
     expect(err.code).toBe(grpc.status.UNAVAILABLE);
-    expect(err.metadata.get('gavel-error-code')[0]).toBe('usage_unavailable');
+    expect(err.metadata.get('gavel-error-code')[0]).toBe('ledger_unavailable');
     const report = await unaryError(c.usage, 'Report', { decision_id: ok.decision_id, subject: 'lockee', team: 'platform', cost_center: 'cc-100', model: 'standard-m', input_tokens: 1, output_tokens: 1 });
     expect(report.code).toBe(grpc.status.UNAVAILABLE);
     expect(srv.core.ledger.size).toBe(before);
+    const reserved = other.prepare(`SELECT COUNT(*) AS n FROM usage_charges WHERE subject = 'lockee'`).get() as { n: number };
+    expect(reserved.n).toBe(1);
   } finally {
     other.exec('ROLLBACK');
     other.close();
