@@ -8,5 +8,14 @@ export default defineConfig({
     // Servers, child processes and SQLite files: keep files in separate processes, a few at a time (2 cores).
     pool: 'forks',
     maxWorkers: 2,
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      exclude: ['src/types/**'],
+      reporter: ['text-summary', 'json-summary'],
+      reportsDirectory: 'coverage',
+      // Lines run in this process only: the CLI and `gavel serve` children are tested end to end but not counted.
+      thresholds: { lines: 80, branches: 65 },
+    },
   },
 });

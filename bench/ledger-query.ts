@@ -11,7 +11,17 @@ import Database from 'better-sqlite3';
 import { queryEntries, type QueryFilter } from '../src/ledger/query.js';
 import { migrate } from '../src/ledger/schema.js';
 
-const INDEXES = ['entries_decision_id', 'entries_subject', 'entries_team', 'entries_team_decision', 'entries_action', 'entries_decision', 'entries_revision', 'entries_time', 'entries_subject_time'];
+const INDEXES = [
+  'entries_decision_id',
+  'entries_subject',
+  'entries_team',
+  'entries_team_decision',
+  'entries_action',
+  'entries_decision',
+  'entries_revision',
+  'entries_time',
+  'entries_subject_time',
+];
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -72,7 +82,9 @@ const cases: Array<[string, QueryFilter]> = [
   ['--decision-id d-000004242424', { decisionId: 'd-000004242424' }],
   ['--subject user-4242 --since 2026-01-20T00:00:00Z (timeline window)', { subject: 'user-4242', since: '2026-01-20T00:00:00Z', order: 'asc', limit: 1000 }],
 ];
-console.log(`ledger: ${count.toLocaleString()} entries, ${(statSync(path).size / 2 ** 30).toFixed(2)} GiB${buildSeconds ? `, built in ${buildSeconds.toFixed(0)} s` : ''}`);
+console.log(
+  `ledger: ${count.toLocaleString()} entries, ${(statSync(path).size / 2 ** 30).toFixed(2)} GiB${buildSeconds ? `, built in ${buildSeconds.toFixed(0)} s` : ''}`,
+);
 console.log('| query | rows | p50 ms | max ms |');
 console.log('| --- | ---: | ---: | ---: |');
 for (const [name, filter] of cases) {

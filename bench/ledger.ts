@@ -66,18 +66,30 @@ async function appendRate(durability: Durability, batch: number): Promise<Measur
   const ledger = new SqliteLedger(ledgerConfig(join(dir.path, 'ledger.db'), { durability, maxBatch: batch }));
   try {
     const cpu = new CpuWindow([undefined]);
-    const result = await closedLoop(async () => (await appendBatch(ledger, batch), true), {
-      ...options,
-      concurrency: 1,
-      onWindow: (edge) => (edge === 'start' ? cpu.start() : undefined),
-    });
+    const result = await closedLoop(
+      async () => {
+        await appendBatch(ledger, batch);
+        return true;
+      },
+      {
+        ...options,
+        concurrency: 1,
+        onWindow: (edge) => (edge === 'start' ? cpu.start() : undefined),
+      },
+    );
     const [cores] = cpu.stop();
     // closedLoop counted batches; the report is in appends.
-    return fromLoad('ledger', `append, durability ${durability}, batch ${batch}`, 'appends/s', { ...result, throughput: result.throughput * batch }, {
-      concurrency: batch,
-      ...cpuFields(['process', cores]),
-      note: `${Math.round(result.throughput).toLocaleString('en-US')} commits/s; latency is per batch commit`,
-    });
+    return fromLoad(
+      'ledger',
+      `append, durability ${durability}, batch ${batch}`,
+      'appends/s',
+      { ...result, throughput: result.throughput * batch },
+      {
+        concurrency: batch,
+        ...cpuFields(['process', cores]),
+        note: `${Math.round(result.throughput).toLocaleString('en-US')} commits/s; latency is per batch commit`,
+      },
+    );
   } finally {
     await ledger.close();
     dir.remove();
@@ -104,7 +116,14 @@ async function verifyRate(entries: number): Promise<Measurement[]> {
     if (!verdict.ok) throw new Error(`verify failed on a fresh ledger: ${verdict.failure?.message ?? '?'}`);
     const common = { table: 'verify' as const, seconds, ops: verdict.entries, errors: 0, unexpected: 0 };
     return [
-      { ...common, scenario: `build: ${entries.toLocaleString('en-US')} appends at batch 512`, unit: 'appends/s', throughput: entries / buildSeconds, seconds: buildSeconds, note: `${Math.round(bytes / entries)} bytes/entry on disk` },
+      {
+        ...common,
+        scenario: `build: ${entries.toLocaleString('en-US')} appends at batch 512`,
+        unit: 'appends/s',
+        throughput: entries / buildSeconds,
+        seconds: buildSeconds,
+        note: `${Math.round(bytes / entries)} bytes/entry on disk`,
+      },
       {
         ...common,
         scenario: `verifyLedger over ${verdict.entries.toLocaleString('en-US')} entries`,
@@ -124,4 +143,7 @@ for (const batch of [1, 64, 512]) measurements.push(await appendRate('normal', b
 for (const batch of [1, 64]) measurements.push(await appendRate('full', batch));
 measurements.push(...(await verifyRate(verifyEntries)));
 
-report({ part: 'ledger', measurements, notes: [`record payload: ${JSON.stringify(base.payload).length} bytes of JSON (the engine's record for the main input)`] }, options.out);
+report(
+  { part: 'ledger', measurements, notes: [`record payload: ${JSON.stringify(base.payload).length} bytes of JSON (the engine's record for the main input)`] },
+  options.out,
+);

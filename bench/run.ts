@@ -50,12 +50,16 @@ const PARTS: Part[] = [
   { name: 'opa', script: 'bench/opa.ts', seconds: 10, warmup: 2, windows: 1, slack: 0, extra: [] },
 ];
 
-const only = stringFlag(flags, 'only')?.split(',').map((s) => s.trim());
+const only = stringFlag(flags, 'only')
+  ?.split(',')
+  .map((s) => s.trim());
 const unknown = only?.filter((name) => !PARTS.some((p) => p.name === name)) ?? [];
 if (unknown.length > 0) throw new Error(`--only: unknown part(s) ${unknown.join(', ')}; known: ${PARTS.map((p) => p.name).join(', ')}`);
 
 const machine = describeMachine();
-const load = loadavg().map((n) => n.toFixed(2)).join(' / ');
+const load = loadavg()
+  .map((n) => n.toFixed(2))
+  .join(' / ');
 process.stdout.write(`machine: ${machineLine(machine)}\nload average before the run (1/5/15 min): ${load}\n\n`);
 
 const tmp = tempDir('gavel-bench-run-');

@@ -59,17 +59,14 @@ interface ManifestView {
 // Locating opa.
 
 function locateOpa(): string {
-  const candidates = [process.env.OPA, 'opa', join(homedir(), 'go', 'bin', 'opa')].filter(
-    (c): c is string => typeof c === 'string' && c !== '',
-  );
+  const candidates = [process.env.OPA, 'opa', join(homedir(), 'go', 'bin', 'opa')].filter((c): c is string => typeof c === 'string' && c !== '');
   for (const candidate of candidates) {
     if (opaVersion(candidate) !== undefined) return candidate;
     // An explicit $OPA that does not run is a configuration mistake, not a reason to fall back silently.
     if (candidate === process.env.OPA) throw new BuildError(`OPA=${candidate} is not a runnable opa binary`);
   }
   throw new BuildError(
-    'opa binary not found: set OPA=/path/to/opa, put opa on PATH, or install it to ~/go/bin/opa ' +
-      `(version pinned in ${VERSION_PIN_FILE})`,
+    'opa binary not found: set OPA=/path/to/opa, put opa on PATH, or install it to ~/go/bin/opa ' + `(version pinned in ${VERSION_PIN_FILE})`,
   );
 }
 
@@ -206,7 +203,12 @@ function buildBundle(opa: string, source: PolicySource, out: string, capabilitie
     execFileSync(opa, args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     // opa reports compile errors on stdout, other failures on stderr.
-    const output = isRecord(err) ? [err.stdout, err.stderr].filter((o) => typeof o === 'string').join('\n').trim() : '';
+    const output = isRecord(err)
+      ? [err.stdout, err.stderr]
+          .filter((o) => typeof o === 'string')
+          .join('\n')
+          .trim()
+      : '';
     throw new BuildError(`opa build of ${source.dir} failed:\n${output || errorMessage(err)}`);
   }
 }
@@ -253,9 +255,7 @@ function manifestView(files: ArchiveFiles, where: string): ManifestView {
   const raw = parseJson(requireFile(files, '.manifest').toString('utf8'), `${where} .manifest`);
   if (!isRecord(raw)) throw new BuildError(`${where}: .manifest is not an object`);
   const roots = (asArray(raw.roots) ?? ['']).filter((r): r is string => typeof r === 'string');
-  const wasm = (asArray(raw.wasm) ?? [])
-    .filter(isRecord)
-    .map((w) => ({ entrypoint: String(w.entrypoint), module: String(w.module) }));
+  const wasm = (asArray(raw.wasm) ?? []).filter(isRecord).map((w) => ({ entrypoint: String(w.entrypoint), module: String(w.module) }));
   return { revision: typeof raw.revision === 'string' ? raw.revision : '', roots, wasm };
 }
 

@@ -14,7 +14,12 @@ function tableAfter(heading: string): string[][] {
   for (const line of readme.slice(start).split('\n').slice(1)) {
     if (rows.length > 0 && !line.startsWith('|')) break;
     if (!line.startsWith('|') || line.includes('---')) continue;
-    rows.push(line.split('|').slice(1, -1).map((c) => c.trim().replace(/`/g, '')));
+    rows.push(
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim().replace(/`/g, '')),
+    );
   }
   return rows.slice(1); // drop the header row
 }

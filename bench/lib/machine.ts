@@ -24,7 +24,9 @@ export function describeMachine(): Machine {
 
 function osName(): string {
   try {
-    const line = readFileSync('/etc/os-release', 'utf8').split('\n').find((l) => l.startsWith('PRETTY_NAME='));
+    const line = readFileSync('/etc/os-release', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('PRETTY_NAME='));
     return line ? line.slice('PRETTY_NAME='.length).replace(/^"|"$/g, '') : platform();
   } catch {
     return platform();

@@ -8,7 +8,10 @@ import { delimiter, join } from 'node:path';
 export function findOpa(): string | undefined {
   const candidates = [
     ...(process.env.OPA ? [process.env.OPA] : []),
-    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'opa')),
+    ...(process.env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((dir) => join(dir, 'opa')),
     join(homedir(), 'go', 'bin', 'opa'),
   ];
   return candidates.find((path) => {
@@ -23,7 +26,12 @@ export function findOpa(): string | undefined {
 
 export function opaVersion(opa: string): string {
   const out = execFileSync(opa, ['version'], { encoding: 'utf8' });
-  const field = (name: string) => out.split('\n').find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim() ?? '?';
+  const field = (name: string) =>
+    out
+      .split('\n')
+      .find((l) => l.startsWith(`${name}:`))
+      ?.slice(name.length + 1)
+      .trim() ?? '?';
   return `OPA ${field('Version')} (WebAssembly: ${field('WebAssembly')})`;
 }
 
@@ -54,7 +62,9 @@ export interface OpaServer {
  */
 export async function startOpa(opa: string, bundle: string, timeoutMs = 20_000): Promise<OpaServer> {
   const port = await freePort();
-  const child = spawn(opa, ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', '--bundle', bundle], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(opa, ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', '--bundle', bundle], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   // OPA reports start-up errors on stdout or stderr depending on where they happen; keep the start of both.
   let stderr = '';
   const keep = (d: Buffer) => {
@@ -86,5 +96,7 @@ export async function startOpa(opa: string, bundle: string, timeoutMs = 20_000):
 
 /** `opa build` of the Rego sources into a plain (Rego, not wasm) bundle. */
 export function buildRegoBundle(opa: string, policyDir: string, out: string): void {
-  execFileSync(opa, ['build', '--bundle', policyDir, '--ignore', '*_test.rego', '--ignore', 'samples', '--output', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(opa, ['build', '--bundle', policyDir, '--ignore', '*_test.rego', '--ignore', 'samples', '--output', out], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 }

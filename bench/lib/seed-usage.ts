@@ -16,17 +16,15 @@ import type { Workload } from './workload.js';
 export async function seedSettledCharges(store: SqliteUsageStore, workload: Workload, count: number, now = new Date()): Promise<void> {
   const monthStart = windowStarts(now, store.config.timeZone, store.config.rollingMinutes).month;
   const span = Math.max(1, now.getTime() - 60_000 - monthStart);
-  {
-    for (let i = 0; i < count; i++) {
-      const subject = workload.inputs[i % workload.inputs.length]?.subject;
-      if (!isJsonObject(subject)) throw new Error('workload input without subject');
-      const who = { subject: String(subject.id), team: String(subject.team), costCenter: String(subject.cost_center) };
-      const atMs = monthStart + Math.floor((i / count) * span);
-      const decisionId = randomUUID();
-      const call = { ...who, decisionId, model: 'standard-m', tier: 'standard' };
-      reserveNow(store, { ...call, tokens: 527, costMicros: 9_200, atMs, expiresMs: atMs + 600_000 });
-      await store.settle({ ...call, inputTokens: 15, outputTokens: 512, costMicros: 7_725, atMs: atMs + 5_000 });
-    }
+  for (let i = 0; i < count; i++) {
+    const subject = workload.inputs[i % workload.inputs.length]?.subject;
+    if (!isJsonObject(subject)) throw new Error('workload input without subject');
+    const who = { subject: String(subject.id), team: String(subject.team), costCenter: String(subject.cost_center) };
+    const atMs = monthStart + Math.floor((i / count) * span);
+    const decisionId = randomUUID();
+    const call = { ...who, decisionId, model: 'standard-m', tier: 'standard' };
+    reserveNow(store, { ...call, tokens: 527, costMicros: 9_200, atMs, expiresMs: atMs + 600_000 });
+    await store.settle({ ...call, inputTokens: 15, outputTokens: 512, costMicros: 7_725, atMs: atMs + 5_000 });
   }
 }
 

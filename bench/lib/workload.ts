@@ -50,7 +50,13 @@ export function loadWorkload({ costCenters = COST_CENTERS }: WorkloadOptions = {
   }
   const expect = parsed.expect.decision;
   const subject = parsed.input.subject;
-  if (typeof expect !== 'string' || !isJsonObject(subject) || typeof subject.id !== 'string' || typeof subject.team !== 'string' || typeof subject.cost_center !== 'string') {
+  if (
+    typeof expect !== 'string' ||
+    !isJsonObject(subject) ||
+    typeof subject.id !== 'string' ||
+    typeof subject.team !== 'string' ||
+    typeof subject.cost_center !== 'string'
+  ) {
     throw new Error(`${sample}: expect.decision and input.subject.id, .team, .cost_center must be strings`);
   }
   const inputs: JsonObject[] = [];

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GavelError } from '../lib/errors.js';
 import { bundleNameFromPath, parseBundle, type Bundle } from './bundle.js';
@@ -17,7 +17,7 @@ export function loadBundles(path: string): Bundle[] {
 }
 
 function bundleFiles(path: string): string[] {
-  let stat;
+  let stat: Stats;
   try {
     stat = statSync(path);
   } catch {

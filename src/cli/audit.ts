@@ -44,8 +44,16 @@ export function registerAudit(program: Command): void {
     .option('--team <team>')
     .option('--action <type>', 'model.invoke, tool.call, data.export')
     .option('--decision <d>', 'allow, deny, require_approval, redact', checked(parseDecision))
-    .option('--since <time>', 'RFC 3339 or a duration back from now (24h, 7d)', checked((t) => parseTime(t, new Date(), 'since')))
-    .option('--until <time>', 'before this time (RFC 3339 or a duration back from now)', checked((t) => parseTime(t, new Date(), 'until')))
+    .option(
+      '--since <time>',
+      'RFC 3339 or a duration back from now (24h, 7d)',
+      checked((t) => parseTime(t, new Date(), 'since')),
+    )
+    .option(
+      '--until <time>',
+      'before this time (RFC 3339 or a duration back from now)',
+      checked((t) => parseTime(t, new Date(), 'until')),
+    )
     .option('--revision <rev>')
     .option('--decision-id <id>')
     .option('--limit <n>', 'at most n entries (default 100)', limitOption(MAX_QUERY_LIMIT))
@@ -57,8 +65,16 @@ export function registerAudit(program: Command): void {
     .description('incident timeline of one subject or team, oldest first')
     .option('--subject <id>')
     .option('--team <team>')
-    .option('--since <time>', 'RFC 3339 or a duration back from now (24h, 7d)', checked((t) => parseTime(t, new Date(), 'since')))
-    .option('--until <time>', 'before this time (RFC 3339 or a duration back from now)', checked((t) => parseTime(t, new Date(), 'until')))
+    .option(
+      '--since <time>',
+      'RFC 3339 or a duration back from now (24h, 7d)',
+      checked((t) => parseTime(t, new Date(), 'since')),
+    )
+    .option(
+      '--until <time>',
+      'before this time (RFC 3339 or a duration back from now)',
+      checked((t) => parseTime(t, new Date(), 'until')),
+    )
     .option('--limit <n>', 'at most n events (default 10000)', limitOption(MAX_QUERY_LIMIT))
     .option('--json', 'JSON lines instead of text')
     .action(showTimeline);
@@ -104,8 +120,7 @@ function verify(o: LedgerOption & { checkpoint?: string; pubkey?: string; key?: 
   else if (report.ok) {
     const erased = report.payloadsErased > 0 ? `, ${report.payloadsErased} payloads erased (their headers verified)` : '';
     process.stdout.write(`ok: ${report.entries} entries, head ${report.headHash}, ${report.checkpointsChecked} checkpoints verified${erased}\n`);
-  }
-  else process.stdout.write(`FAILED at seq ${report.failure!.seq} (${report.failure!.kind}): ${report.failure!.message}\n`);
+  } else process.stdout.write(`FAILED at seq ${report.failure!.seq} (${report.failure!.kind}): ${report.failure!.message}\n`);
   process.exitCode = report.ok ? EXIT.ok : EXIT.failed;
 }
 

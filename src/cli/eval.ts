@@ -21,7 +21,10 @@ export function registerEval(program: Command): void {
     .option('--bundles <dir>', 'folder of OPA bundles', DEFAULTS.bundles)
     .option('--ledger <file>', 'record the decision in this ledger (default: an in-memory ledger)', ':memory:')
     .option('--now <rfc3339>', 'evaluate as of this time (replay)', timeOption)
-    .addHelpText('after', '\nExamples:\n  gavel eval --input policies/ai/samples/employee-standard-allowed.json\n  echo \'{"subject":{"id":"a"}}\' | gavel eval --input -')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  gavel eval --input policies/ai/samples/employee-standard-allowed.json\n  echo \'{"subject":{"id":"a"}}\' | gavel eval --input -',
+    )
     .action(run);
 }
 

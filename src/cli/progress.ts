@@ -7,7 +7,10 @@ export function progressReporter(minTotal = 50_000): { update: (done: number, to
   return {
     update: (done, total) => {
       if (!bar && total >= minTotal) {
-        bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'verifying [{bar}] {percentage}% {value}/{total} entries' }, cliProgress.Presets.shades_classic);
+        bar = new cliProgress.SingleBar(
+          { stream: process.stderr, format: 'verifying [{bar}] {percentage}% {value}/{total} entries' },
+          cliProgress.Presets.shades_classic,
+        );
         bar.start(total, 0);
       }
       bar?.update(done);

@@ -35,7 +35,12 @@ export function registerServe(program: Command): void {
     .option('--checkpoint-every <n>', 'sign a checkpoint every n entries (default 1000)', intOption)
     .option('--checkpoint-seconds <n>', '... or every n seconds (default 10)', intOption)
     .option('--reservation-ttl <seconds>', 'unreported reservations expire after this (default 600)', intOption)
-    .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://host:port/metrics (env GAVEL_METRICS_LISTEN)', addressOption, process.env.GAVEL_METRICS_LISTEN)
+    .option(
+      '--metrics-listen <host:port>',
+      'serve Prometheus metrics at http://host:port/metrics (env GAVEL_METRICS_LISTEN)',
+      addressOption,
+      process.env.GAVEL_METRICS_LISTEN,
+    )
     .option('--key <file>', 'Ed25519 checkpoint signing key, PKCS#8 PEM; created if absent (default <ledger>.key, env GAVEL_KEY)', process.env.GAVEL_KEY)
     .addHelpText('after', '\nExample:\n  gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db')
     .action(serve);
@@ -46,13 +51,29 @@ async function serve(o: ServeOptions): Promise<void> {
   const core = buildCore({
     bundles: o.bundles,
     ledger: o.ledger,
-    ledgerOptions: { durability: o.durability, checkpointEvery: o.checkpointEvery, checkpointSeconds: o.checkpointSeconds, ...(o.key ? { keyPath: o.key } : {}) },
+    ledgerOptions: {
+      durability: o.durability,
+      checkpointEvery: o.checkpointEvery,
+      checkpointSeconds: o.checkpointSeconds,
+      ...(o.key ? { keyPath: o.key } : {}),
+    },
     engine: { maxInputBytes: o.maxInputBytes, maxDepth: o.maxDepth },
     usage: { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl },
   });
   const server = await startServer(core, { listen: o.listen, log, ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}) });
   const bundles = core.engine.policies.bundles.map((b) => ({ name: b.name, revision: b.revision, digest: b.digest, entrypoints: b.entrypoints }));
-  log.info({ listen: server.address, port: server.port, bundles, ledger: o.ledger, durability: o.durability, ledger_size: core.ledger.size, metrics_port: server.metricsPort }, 'gavel serving');
+  log.info(
+    {
+      listen: server.address,
+      port: server.port,
+      bundles,
+      ledger: o.ledger,
+      durability: o.durability,
+      ledger_size: core.ledger.size,
+      metrics_port: server.metricsPort,
+    },
+    'gavel serving',
+  );
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -211,10 +211,18 @@ function verifiedCheckpoint(note: string, key: VerifierKey, at: number): Checkpo
 
 function checkAgainstChain(c: Checkpoint, state: ChainState, lastGood: number): void {
   if (c.size > state.size) {
-    fail(state.size + 1, 'tail_truncated', `ledger ends at ${state.size} entries but a signed checkpoint commits to ${c.size}; entries ${state.size + 1}..${c.size} are missing`);
+    fail(
+      state.size + 1,
+      'tail_truncated',
+      `ledger ends at ${state.size} entries but a signed checkpoint commits to ${c.size}; entries ${state.size + 1}..${c.size} are missing`,
+    );
   }
   const actual = state.atSize.get(c.size);
   if (actual !== c.headHash) {
-    fail(c.size, 'history_rewritten', `entry ${c.size} has hash ${actual} but the signed checkpoint says ${c.headHash}; history was rewritten between seq ${lastGood + 1} and ${c.size}`);
+    fail(
+      c.size,
+      'history_rewritten',
+      `entry ${c.size} has hash ${actual} but the signed checkpoint says ${c.headHash}; history was rewritten between seq ${lastGood + 1} and ${c.size}`,
+    );
   }
 }

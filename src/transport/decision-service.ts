@@ -33,7 +33,10 @@ export function decisionService(engine: Engine, maxDepth: number, log: Logger, m
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           metrics?.latency.observe({ method: 'Decide' }, seconds);
           metrics?.decisions.inc({ decision: d.decision, entrypoint: d.entrypoint });
-          log.debug({ decision_id: d.decisionId, decision: d.decision, codes: d.reasons.map((r) => r.code), seq: d.receipt.seq, us: Math.round(seconds * 1e6) }, 'decided');
+          log.debug(
+            { decision_id: d.decisionId, decision: d.decision, codes: d.reasons.map((r) => r.code), seq: d.receipt.seq, us: Math.round(seconds * 1e6) },
+            'decided',
+          );
           callback(null, toMessage(d));
         })
         .catch((err: unknown) => {

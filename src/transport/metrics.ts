@@ -11,8 +11,18 @@ export class Metrics {
 
   constructor(core: Core) {
     collectDefaultMetrics({ register: this.registry, prefix: 'gavel_process_' });
-    this.decisions = new Counter({ name: 'gavel_decisions_total', help: 'Decisions answered, by outcome', labelNames: ['decision', 'entrypoint'], registers: [this.registry] });
-    this.errors = new Counter({ name: 'gavel_errors_total', help: 'Calls refused with an error, by stable error code', labelNames: ['method', 'code'], registers: [this.registry] });
+    this.decisions = new Counter({
+      name: 'gavel_decisions_total',
+      help: 'Decisions answered, by outcome',
+      labelNames: ['decision', 'entrypoint'],
+      registers: [this.registry],
+    });
+    this.errors = new Counter({
+      name: 'gavel_errors_total',
+      help: 'Calls refused with an error, by stable error code',
+      labelNames: ['method', 'code'],
+      registers: [this.registry],
+    });
     this.latency = new Histogram({
       name: 'gavel_call_duration_seconds',
       help: 'Call latency, including the ledger append',

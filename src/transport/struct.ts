@@ -53,7 +53,7 @@ function convertValue(v: ProtoValue, depth: number, maxDepth: number): JsonValue
     case 'listValue':
     case 'list_value': {
       if (depth + 1 > maxDepth) throw new GavelError('input_too_deep', `input_struct nests deeper than the limit of ${maxDepth}`);
-      return (v.listValue ?? v.list_value ?? {}).values?.map((x) => convertValue(x, depth + 1, maxDepth)) ?? [];
+      return (v.listValue ?? v.list_value)?.values?.map((x) => convertValue(x, depth + 1, maxDepth)) ?? [];
     }
     default:
       return null;

@@ -18,7 +18,14 @@ interface ReportMessage {
   cost: string;
 }
 
-export function usageService(store: UsageStore, currency: string, engine: Engine, ledger: QueryableLedger, log: Logger, now: () => Date): grpc.UntypedServiceImplementation {
+export function usageService(
+  store: UsageStore,
+  currency: string,
+  engine: Engine,
+  ledger: QueryableLedger,
+  log: Logger,
+  now: () => Date,
+): grpc.UntypedServiceImplementation {
   const ctx = {
     store,
     get bundles() {
@@ -47,7 +54,13 @@ export function usageService(store: UsageStore, currency: string, engine: Engine
       )
         .then((receipt) => {
           log.debug({ decision_id: receipt.decisionId, duplicate: receipt.duplicate, tokens: receipt.tokens }, 'usage reported');
-          callback(null, { decision_id: receipt.decisionId, duplicate: receipt.duplicate, cost: receipt.cost, currency: receipt.currency, tokens: receipt.tokens });
+          callback(null, {
+            decision_id: receipt.decisionId,
+            duplicate: receipt.duplicate,
+            cost: receipt.cost,
+            currency: receipt.currency,
+            tokens: receipt.tokens,
+          });
         })
         .catch((err: unknown) => callback(toServiceError(err, log)));
     },

@@ -97,7 +97,8 @@ export class Meter implements DecisionMeter {
     const price = priceTable(bundle).models.get(model);
     if (!price) return undefined;
     const params = valueAt(input, ['action', 'params']);
-    const asked = isJsonObject(params) && typeof params.max_tokens === 'number' && params.max_tokens > 0 ? Math.ceil(params.max_tokens) : this.config.defaultMaxTokens;
+    const asked =
+      isJsonObject(params) && typeof params.max_tokens === 'number' && params.max_tokens > 0 ? Math.ceil(params.max_tokens) : this.config.defaultMaxTokens;
     // No model emits a billion tokens in one call; the cap keeps every sum an exact integer.
     const maxTokens = Math.min(asked, MAX_ESTIMATED_TOKENS);
     const prompt = stringAt(input, ['content', 'prompt']);

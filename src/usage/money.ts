@@ -16,7 +16,9 @@ export function parseMicros(text: string): number | undefined {
 
 export function formatMicros(micros: number): string {
   const whole = Math.floor(micros / MICROS);
-  const fraction = String(micros % MICROS).padStart(6, '0').replace(/0+$/, '');
+  const fraction = String(micros % MICROS)
+    .padStart(6, '0')
+    .replace(/0+$/, '');
   return fraction ? `${whole}.${fraction}` : String(whole);
 }
 

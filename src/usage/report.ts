@@ -43,7 +43,8 @@ export async function applyReport(ctx: ReportContext, r: UsageReportInput): Prom
     ['team', r.team, charge.team],
     ['cost_center', r.costCenter, charge.costCenter],
   ] as const) {
-    if (reported !== decided) throw new GavelError('invalid_report', `${field} "${reported}" does not match decision ${r.decisionId} (decided for "${decided}")`);
+    if (reported !== decided)
+      throw new GavelError('invalid_report', `${field} "${reported}" does not match decision ${r.decisionId} (decided for "${decided}")`);
   }
   const { price, currency } = findPrice(ctx, r.model);
   const micros = r.cost !== '' ? parseMicros(r.cost)! : price ? costMicros(price, r.inputTokens, r.outputTokens) : undefined;
@@ -69,7 +70,10 @@ function validate(r: UsageReportInput): void {
 function unknownDecision(ctx: ReportContext, decisionId: string): GavelError {
   const recorded = ctx.findDecision(decisionId);
   if (!recorded) return new GavelError('decision_not_found', `no decision ${decisionId} in the ledger`);
-  return new GavelError('invalid_report', `decision ${decisionId} was ${recorded.decision} for ${recorded.actionType || 'an action'}; only an allowed model call can be reported`);
+  return new GavelError(
+    'invalid_report',
+    `decision ${decisionId} was ${recorded.decision} for ${recorded.actionType || 'an action'}; only an allowed model call can be reported`,
+  );
 }
 
 function findPrice(ctx: ReportContext, model: string) {

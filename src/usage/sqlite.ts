@@ -3,7 +3,21 @@ import type { UsageConfig } from './config.js';
 import { microsToNumber } from './money.js';
 import type { StagedWrite } from '../engine/ledger.js';
 import type { UsageSnapshot } from '../engine/meter.js';
-import { historyKey, usageKey, type ChargeRow, type History, type RequestRow, type Reservation, type Scope, type ScopeUsage, type Settlement, type SettleResult, type StagedUsage, type UsageStore, type WindowUsage } from './store.js';
+import {
+  historyKey,
+  usageKey,
+  type ChargeRow,
+  type History,
+  type RequestRow,
+  type Reservation,
+  type Scope,
+  type ScopeUsage,
+  type Settlement,
+  type SettleResult,
+  type StagedUsage,
+  type UsageStore,
+  type WindowUsage,
+} from './store.js';
 import { KeyVersions } from './versions.js';
 import { UsageBuckets, type BucketKeys, type WindowSums } from './buckets.js';
 import { WINDOW_NAMES, windowStarts, type WindowName, type WindowStarts } from './windows.js';
@@ -100,7 +114,10 @@ export class SqliteUsageStore implements UsageStore {
     const tiers = new Map<string, Record<WindowName, WindowUsage>>();
     const tierOf = (tier: string) => {
       let t = tiers.get(tier);
-      if (!t) tiers.set(tier, (t = emptyWindows()));
+      if (!t) {
+        t = emptyWindows();
+        tiers.set(tier, t);
+      }
       return t;
     };
     for (const row of this.buckets.settled(scope, key, keys)) {

@@ -8,7 +8,12 @@ let core: Core;
 const allow = { result: { decision: 'allow' } };
 
 beforeAll(() => {
-  core = buildCore({ bundles: FIXTURE_BUNDLES, ledger: ':memory:', engine: { defaultEntrypoint: 'fixtures/echo', maxInputBytes: 4096, maxDepth: 8 }, usage: false });
+  core = buildCore({
+    bundles: FIXTURE_BUNDLES,
+    ledger: ':memory:',
+    engine: { defaultEntrypoint: 'fixtures/echo', maxInputBytes: 4096, maxDepth: 8 },
+    usage: false,
+  });
 });
 afterAll(() => core.close());
 

@@ -50,7 +50,10 @@ const { secretValue } = fc.letrec<{ secretValue: JsonValue }>((tie) => ({
 }));
 
 /** A step down from the slot's own top-level key: an object key or an array index. */
-const step = fc.oneof(key.map((k) => ({ key: k })), fc.nat(2).map((index) => ({ index })));
+const step = fc.oneof(
+  key.map((k) => ({ key: k })),
+  fc.nat(2).map((index) => ({ index })),
+);
 
 const slot = fc.record({
   prefix: key,

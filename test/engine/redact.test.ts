@@ -40,7 +40,12 @@ describe('secretsOf', () => {
   });
 
   it('takes every match, however short, even where the path is missing', () => {
-    expect(secretsOf({ a: 'xyz' }, [{ path: '/a', kind: 'k', match: 'y' }, { path: '/missing', kind: 'm', match: 'qq' }])).toEqual([
+    expect(
+      secretsOf({ a: 'xyz' }, [
+        { path: '/a', kind: 'k', match: 'y' },
+        { path: '/missing', kind: 'm', match: 'qq' },
+      ]),
+    ).toEqual([
       { text: 'qq', kind: 'm' },
       { text: 'y', kind: 'k' },
     ]);
@@ -48,13 +53,23 @@ describe('secretsOf', () => {
 
   it('takes the strings nested inside a whole-field object or array', () => {
     const input = { o: { inner: 'nested-token', deeper: { list: ['in-an-array', 'no', 42] } }, arr: ['array-token', { k: 'object-in-array' }] };
-    const texts = secretsOf(input, [{ path: '/o', kind: 'o' }, { path: '/arr', kind: 'a' }]).map((s) => s.text);
+    const texts = secretsOf(input, [
+      { path: '/o', kind: 'o' },
+      { path: '/arr', kind: 'a' },
+    ]).map((s) => s.text);
     expect(texts.sort()).toEqual(['array-token', 'in-an-array', 'nested-token', 'object-in-array']);
   });
 
   it('takes nothing from numbers, booleans, null or a missing path', () => {
     const input = { n: 12345678, t: true, z: null };
-    expect(secretsOf(input, [{ path: '/n', kind: 'k' }, { path: '/t', kind: 'k' }, { path: '/z', kind: 'k' }, { path: '/nope', kind: 'k' }])).toEqual([]);
+    expect(
+      secretsOf(input, [
+        { path: '/n', kind: 'k' },
+        { path: '/t', kind: 'k' },
+        { path: '/z', kind: 'k' },
+        { path: '/nope', kind: 'k' },
+      ]),
+    ).toEqual([]);
   });
 
   it('follows escaped keys and array indices', () => {
@@ -63,7 +78,11 @@ describe('secretsOf', () => {
   });
 
   it('sorts longest first, so that a secret containing another is masked whole', () => {
-    const texts = secretsOf({ a: 'abcd', b: 'abcdefgh', c: 'abcdef' }, [{ path: '/a', kind: 'k' }, { path: '/b', kind: 'k' }, { path: '/c', kind: 'k' }]).map((s) => s.text);
+    const texts = secretsOf({ a: 'abcd', b: 'abcdefgh', c: 'abcdef' }, [
+      { path: '/a', kind: 'k' },
+      { path: '/b', kind: 'k' },
+      { path: '/c', kind: 'k' },
+    ]).map((s) => s.text);
     expect(texts).toEqual(['abcdefgh', 'abcdef', 'abcd']);
   });
 });
@@ -125,21 +144,36 @@ describe('applyRedactions: whole-field', () => {
 
   it('a path that is not there is not listed as applied', () => {
     const input: JsonObject = { a: [1], b: { c: 'd' } };
-    const { redacted, applied } = untouched(input, (i) => redact(i, [{ path: '/a/5', kind: 'k' }, { path: '/b/x', kind: 'k' }, { path: '/z/y', kind: 'k' }]));
+    const { redacted, applied } = untouched(input, (i) =>
+      redact(i, [
+        { path: '/a/5', kind: 'k' },
+        { path: '/b/x', kind: 'k' },
+        { path: '/z/y', kind: 'k' },
+      ]),
+    );
     expect(redacted).toEqual(input);
     expect(applied).toEqual([]);
   });
 
   it('a path and kind named twice is listed once', () => {
-    const { applied } = redact({ a: 'value' }, [{ path: '/a', kind: 'k' }, { path: '/a', kind: 'k' }]);
+    const { applied } = redact({ a: 'value' }, [
+      { path: '/a', kind: 'k' },
+      { path: '/a', kind: 'k' },
+    ]);
     expect(applied).toEqual([{ path: '/a', kind: 'k' }]);
   });
 
   it('a path inside a field redacted whole, in either order, leaves only the marker', () => {
     const input: JsonObject = { a: { b: 'inner-secret', c: 7 } };
     for (const specs of [
-      [{ path: '/a', kind: 'outer' }, { path: '/a/b', kind: 'inner' }],
-      [{ path: '/a/b', kind: 'inner' }, { path: '/a', kind: 'outer' }],
+      [
+        { path: '/a', kind: 'outer' },
+        { path: '/a/b', kind: 'inner' },
+      ],
+      [
+        { path: '/a/b', kind: 'inner' },
+        { path: '/a', kind: 'outer' },
+      ],
     ]) {
       const { redacted } = untouched(input, (i) => redact(i, specs));
       expect(redacted).toEqual({ a: M('outer') });
@@ -169,7 +203,12 @@ describe('applyRedactions: the removed values are hunted elsewhere in the input'
       list: ['token-one', ['token-two']],
       prompt: 'charge 4111111111111111 for Jane Roe with token-one and token-two',
     };
-    const { redacted } = untouched(input, (i) => redact(i, [{ path: '/card', kind: 'card' }, { path: '/list', kind: 'tok' }]));
+    const { redacted } = untouched(input, (i) =>
+      redact(i, [
+        { path: '/card', kind: 'card' },
+        { path: '/list', kind: 'tok' },
+      ]),
+    );
     expect(redacted).toEqual({ card: M('card'), list: M('tok'), prompt: `charge ${M('card')} for ${M('card')} with ${M('tok')} and ${M('tok')}` });
   });
 
@@ -181,7 +220,10 @@ describe('applyRedactions: the removed values are hunted elsewhere in the input'
 
   it('a secret containing another is masked whole, not in pieces', () => {
     const input: JsonObject = { short: 'abcd', long: 'abcdefgh', text: 'abcdefgh abcd' };
-    const { redacted } = redact(input, [{ path: '/short', kind: 's' }, { path: '/long', kind: 'l' }]);
+    const { redacted } = redact(input, [
+      { path: '/short', kind: 's' },
+      { path: '/long', kind: 'l' },
+    ]);
     expect(redacted.text).toBe(`${M('l')} ${M('s')}`);
   });
 });
@@ -230,7 +272,10 @@ describe('scrubOutcome', () => {
   it('masks every secret in reason messages and obligations, without mutating the outcome', () => {
     const before = outcome();
     const input = structuredClone(before);
-    const secrets = [{ text: 'nested-token', kind: 'k' }, { text: '078-05-1120', kind: 'national_id' }];
+    const secrets = [
+      { text: 'nested-token', kind: 'k' },
+      { text: '078-05-1120', kind: 'national_id' },
+    ];
     const out = scrubOutcome(input, secrets);
     expect(input).toEqual(before);
     expect(out.reasons.map((r) => r.message)).toEqual(['found [REDACTED] and [REDACTED]', 'nothing here']);
@@ -241,7 +286,10 @@ describe('scrubOutcome', () => {
 
   it('scrubs strings taken from inside a whole-field object (secretsOf + scrubOutcome)', () => {
     const input: JsonObject = { ssn: { value: '078-05-1120' }, obj: { inner: 'nested-token' } };
-    const secrets = secretsOf(input, [{ path: '/ssn', kind: 'national_id' }, { path: '/obj', kind: 'k' }]);
+    const secrets = secretsOf(input, [
+      { path: '/ssn', kind: 'national_id' },
+      { path: '/obj', kind: 'k' },
+    ]);
     const out = JSON.stringify(scrubOutcome(outcome(), secrets));
     expect(out).not.toContain('078-05-1120');
     expect(out).not.toContain('nested-token');

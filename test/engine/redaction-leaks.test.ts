@@ -74,9 +74,24 @@ describe('values a ledger cannot hash faithfully are refused', () => {
 
   it('a record that cannot be canonicalised fails alone, not the decisions sharing its group commit', async () => {
     const record = (payload: Record<string, unknown>) => ({
-      decisionId: crypto.randomUUID(), time: new Date().toISOString(), subjectId: 's', subjectType: 'user', team: 't', costCenter: 'c',
-      actionType: 'model.invoke', resource: 'm', decision: 'allow', reasonCodes: [], bundle: 'b', revision: 'r', digest: 'd',
-      entrypoint: 'e', requestId: '', caller: 't', payload: payload as never, salt: new Uint8Array(16),
+      decisionId: crypto.randomUUID(),
+      time: new Date().toISOString(),
+      subjectId: 's',
+      subjectType: 'user',
+      team: 't',
+      costCenter: 'c',
+      actionType: 'model.invoke',
+      resource: 'm',
+      decision: 'allow',
+      reasonCodes: [],
+      bundle: 'b',
+      revision: 'r',
+      digest: 'd',
+      entrypoint: 'e',
+      requestId: '',
+      caller: 't',
+      payload: payload as never,
+      salt: new Uint8Array(16),
     });
     const results = await Promise.allSettled([
       core.ledger.append(record({ ok: 1 })),

@@ -14,7 +14,14 @@ export function clients(address: string): Clients {
   const decision = new s.DecisionService(address, creds);
   const audit = new s.AuditService(address, creds);
   const usage = new s.UsageService(address, creds);
-  return { decision, audit, usage, close: () => [decision, audit, usage].forEach((c) => c.close()) };
+  return {
+    decision,
+    audit,
+    usage,
+    close: () => {
+      for (const c of [decision, audit, usage]) c.close();
+    },
+  };
 }
 
 export interface CallError extends grpc.ServiceError {}

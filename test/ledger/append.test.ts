@@ -38,7 +38,13 @@ describe('Decide over gRPC appends one ledger entry per decision', () => {
       expect(count(db)).toBe(i + 1);
       expect(Number(res.receipt.seq)).toBe(i + 1);
       const row = rowById(db, res.decision_id)!;
-      expect(row).toMatchObject({ seq: i + 1, entry_hash: res.receipt.entry_hash, subject_id: `user-${i}`, decision, reason_codes: JSON.stringify([`code_${i}`]) });
+      expect(row).toMatchObject({
+        seq: i + 1,
+        entry_hash: res.receipt.entry_hash,
+        subject_id: `user-${i}`,
+        decision,
+        reason_codes: JSON.stringify([`code_${i}`]),
+      });
       expect(res.decision).toBe(`DECISION_${decision.toUpperCase()}`);
     }
     const seqs = (db.prepare('SELECT seq FROM entries ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq);
@@ -50,7 +56,13 @@ describe('Decide over gRPC appends one ledger entry per decision', () => {
     const db = srv.core.ledger.db;
     const before = count(db);
     const exec = vi.spyOn(db, 'exec');
-    const transactions = { mock: { get calls() { return exec.mock.calls.filter(([sql]) => sql === 'BEGIN IMMEDIATE'); } } };
+    const transactions = {
+      mock: {
+        get calls() {
+          return exec.mock.calls.filter(([sql]) => sql === 'BEGIN IMMEDIATE');
+        },
+      },
+    };
     try {
       const responses = await Promise.all(Array.from({ length: 300 }, (_, i) => decide(echoInput({ subject: `burst-${i}` }))));
       expect(count(db)).toBe(before + 300);
@@ -87,7 +99,12 @@ describe('Decide over gRPC appends one ledger entry per decision', () => {
     const payload = JSON.parse(body.body) as { input: Record<string, any>; result: Record<string, any> };
     expect(payload.input.subject).toEqual({ id: 'dora', team: 'payments', type: 'user' });
     expect(payload.input.context.now).toBe(res.evaluated_at);
-    expect(payload.result).toEqual({ decision: 'deny', reasons: [{ code: 'over_budget', message: '', rule: 'r.budget', effect: 'deny' }], redactions: [], obligations: {} });
+    expect(payload.result).toEqual({
+      decision: 'deny',
+      reasons: [{ code: 'over_budget', message: '', rule: 'r.budget', effect: 'deny' }],
+      redactions: [],
+      obligations: {},
+    });
   });
 
   it('sensitive paths are stored as {"sha256": salted hash} only', async () => {

@@ -12,7 +12,9 @@ import { coreOptions, decideVia, echoInput } from './fixtures.js';
 const checkpointRows = (path: string) => {
   const db = new Database(path, { readonly: true });
   const cps = db.prepare('SELECT size, head_hash, note FROM checkpoints ORDER BY size').all() as Array<{ size: number; head_hash: string; note: string }>;
-  const hashes = new Map((db.prepare('SELECT seq, entry_hash FROM entries').all() as Array<{ seq: number; entry_hash: string }>).map((r) => [r.seq, r.entry_hash]));
+  const hashes = new Map(
+    (db.prepare('SELECT seq, entry_hash FROM entries').all() as Array<{ seq: number; entry_hash: string }>).map((r) => [r.seq, r.entry_hash]),
+  );
   const ledgerId = (db.prepare(`SELECT value FROM meta WHERE key = 'ledger_id'`).get() as { value: string }).value;
   db.close();
   return { cps, hashes, ledgerId };

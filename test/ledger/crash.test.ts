@@ -64,8 +64,15 @@ const serve = (ledger: string, ...extra: string[]) => startChild(['--bundles', F
 function ledgerRows(ledger: string) {
   const db = new Database(ledger, { readonly: true });
   try {
-    const entries = db.prepare('SELECT seq, decision_id, entry_hash, prev_hash FROM entries ORDER BY seq').all() as Array<{ seq: number; decision_id: string; entry_hash: string; prev_hash: string }>;
-    const checkpoint = db.prepare('SELECT size, head_hash, note FROM checkpoints ORDER BY size DESC LIMIT 1').get() as { size: number; head_hash: string; note: string } | undefined;
+    const entries = db.prepare('SELECT seq, decision_id, entry_hash, prev_hash FROM entries ORDER BY seq').all() as Array<{
+      seq: number;
+      decision_id: string;
+      entry_hash: string;
+      prev_hash: string;
+    }>;
+    const checkpoint = db.prepare('SELECT size, head_hash, note FROM checkpoints ORDER BY size DESC LIMIT 1').get() as
+      | { size: number; head_hash: string; note: string }
+      | undefined;
     return { entries, checkpoint };
   } finally {
     db.close();
@@ -147,7 +154,10 @@ describe('gavel serve stopped with SIGTERM under load', () => {
       expect(code).toBe(0);
       expect(run.received.length).toBeGreaterThanOrEqual(200);
 
-      const stopped = server.lines.filter((l) => l.includes('"stopped"')).map((l) => JSON.parse(l) as { msg: string; ledger_size?: number }).find((l) => l.msg === 'stopped');
+      const stopped = server.lines
+        .filter((l) => l.includes('"stopped"'))
+        .map((l) => JSON.parse(l) as { msg: string; ledger_size?: number })
+        .find((l) => l.msg === 'stopped');
       const { entries, checkpoint } = ledgerRows(ledger);
       expect(stopped?.ledger_size).toBe(entries.length);
       expectAllRecorded(run.received, entries);

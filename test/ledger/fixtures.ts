@@ -92,12 +92,18 @@ export function headerOfRow(r: EntryRow): ChainHeader {
 
 /** Independent recomputation (not through hash.ts): sha256(salt || JCS(payload)). */
 export function recomputePayloadHash(salt: Buffer, body: string): string {
-  return createHash('sha256').update(salt).update(canonicalJson(JSON.parse(body)), 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(salt)
+    .update(canonicalJson(JSON.parse(body)), 'utf8')
+    .digest('hex');
 }
 
 /** Independent recomputation (not through hash.ts): sha256(prev_hash raw || JCS(header)). */
 export function recomputeEntryHash(r: EntryRow): string {
-  return createHash('sha256').update(Buffer.from(r.prev_hash, 'hex')).update(canonicalJson(headerOfRow(r)), 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(Buffer.from(r.prev_hash, 'hex'))
+    .update(canonicalJson(headerOfRow(r)), 'utf8')
+    .digest('hex');
 }
 
 /** Copies a ledger (and its key, WAL and SHM when present) into a fresh folder; returns the new ledger path. */

@@ -64,22 +64,33 @@ describe('group commit', () => {
   const failing = new Set<string>();
   it(
     'a failure in the middle of a batch refuses that entry alone; the others commit with contiguous seqs',
-    withCore({ beforeInsert: (r) => { if (failing.has(r.decisionId)) throw new Error('I/O error'); } }, async (core) => {
-      failing.add('bad');
-      const results = await Promise.allSettled(['a', 'b', 'bad', 'c', 'd'].map((id) => core.ledger.append(record(id))));
-      expect(rejected(results).map((e) => e.code)).toEqual(['ledger_unavailable']);
-      const receipts = fulfilled(results);
-      expect(receipts.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
-      expect(count(core)).toBe(4);
-      expect(core.ledger.db.prepare(`SELECT COUNT(*) AS n FROM entries WHERE decision_id = 'bad'`).get()).toEqual({ n: 0 });
-      await expectReceiptsCommitted(core, receipts);
-    }),
+    withCore(
+      {
+        beforeInsert: (r) => {
+          if (failing.has(r.decisionId)) throw new Error('I/O error');
+        },
+      },
+      async (core) => {
+        failing.add('bad');
+        const results = await Promise.allSettled(['a', 'b', 'bad', 'c', 'd'].map((id) => core.ledger.append(record(id))));
+        expect(rejected(results).map((e) => e.code)).toEqual(['ledger_unavailable']);
+        const receipts = fulfilled(results);
+        expect(receipts.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+        expect(count(core)).toBe(4);
+        expect(core.ledger.db.prepare(`SELECT COUNT(*) AS n FROM entries WHERE decision_id = 'bad'`).get()).toEqual({ n: 0 });
+        await expectReceiptsCommitted(core, receipts);
+      },
+    ),
   );
 
   it(
     'two appends with the same decision id in one batch: one receipt, one UNAVAILABLE, and the receipt is for the row written',
     withCore({}, async (core) => {
-      const results = await Promise.allSettled([core.ledger.append(record('twin', 'first')), core.ledger.append(record('twin', 'second')), core.ledger.append(record('other'))]);
+      const results = await Promise.allSettled([
+        core.ledger.append(record('twin', 'first')),
+        core.ledger.append(record('twin', 'second')),
+        core.ledger.append(record('other')),
+      ]);
       expect(rejected(results).map((e) => e.code)).toEqual(['ledger_unavailable']);
       expect(results[1]!.status).toBe('rejected');
       const receipts = fulfilled(results);
@@ -93,34 +104,52 @@ describe('group commit', () => {
   let failCommits = 0;
   it(
     'a COMMIT that fails answers nobody before the retry; the batch is split and every innocent entry is recorded',
-    withCore({ beforeCommit: () => { commits++; if (failCommits > 0) { failCommits--; throw new Error('disk I/O error'); } } }, async (core) => {
-      failCommits = 1;
-      const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => core.ledger.append(record(`d${i}`))));
-      expect(rejected(results)).toEqual([]);
-      const receipts = fulfilled(results);
-      expect(receipts.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-      expect(commits).toBe(3); // the failed batch, then its two halves
-      await expectReceiptsCommitted(core, receipts);
-    }),
+    withCore(
+      {
+        beforeCommit: () => {
+          commits++;
+          if (failCommits > 0) {
+            failCommits--;
+            throw new Error('disk I/O error');
+          }
+        },
+      },
+      async (core) => {
+        failCommits = 1;
+        const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => core.ledger.append(record(`d${i}`))));
+        expect(rejected(results)).toEqual([]);
+        const receipts = fulfilled(results);
+        expect(receipts.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+        expect(commits).toBe(3); // the failed batch, then its two halves
+        await expectReceiptsCommitted(core, receipts);
+      },
+    ),
   );
 
   let down = false;
   it(
     'a COMMIT that keeps failing refuses every caller, hands out no receipt, and the next batch continues the chain',
-    withCore({ beforeCommit: () => { if (down) throw new Error('disk full'); } }, async (core) => {
-      const first = await core.ledger.append(record('before'));
-      down = true;
-      const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => core.ledger.append(record(`lost-${i}`))));
-      expect(fulfilled(results)).toEqual([]);
-      expect(rejected(results).every((e) => e.code === 'ledger_unavailable')).toBe(true);
-      expect(count(core)).toBe(1);
-      expect(core.ledger.size).toBe(1);
-      expect(core.ledger.headHash).toBe(first.entryHash);
-      down = false;
-      const next = await core.ledger.append(record('after'));
-      expect(next.seq).toBe(2);
-      await expectReceiptsCommitted(core, [first, next]);
-    }),
+    withCore(
+      {
+        beforeCommit: () => {
+          if (down) throw new Error('disk full');
+        },
+      },
+      async (core) => {
+        const first = await core.ledger.append(record('before'));
+        down = true;
+        const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => core.ledger.append(record(`lost-${i}`))));
+        expect(fulfilled(results)).toEqual([]);
+        expect(rejected(results).every((e) => e.code === 'ledger_unavailable')).toBe(true);
+        expect(count(core)).toBe(1);
+        expect(core.ledger.size).toBe(1);
+        expect(core.ledger.headHash).toBe(first.entryHash);
+        down = false;
+        const next = await core.ledger.append(record('after'));
+        expect(next.seq).toBe(2);
+        await expectReceiptsCommitted(core, [first, next]);
+      },
+    ),
   );
 });
 
@@ -129,7 +158,11 @@ describe('usage and ledger commit together', () => {
   it(
     'with metering on, a decision whose entry cannot be written leaves no reservation and no request behind',
     withCore(
-      { beforeCommit: () => { if (down) throw new Error('disk full'); } },
+      {
+        beforeCommit: () => {
+          if (down) throw new Error('disk full');
+        },
+      },
       async (core) => {
         const who = { subject: 'meter-1', team: 'platform', costCenter: 'cc-100' };
         const ok = await core.engine.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't' });
@@ -138,7 +171,9 @@ describe('usage and ledger commit together', () => {
         const usageBefore = await core.usage!.usage('team', 'platform', Date.now());
 
         down = true;
-        const failed = await Promise.allSettled(Array.from({ length: 3 }, () => core.engine.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't' })));
+        const failed = await Promise.allSettled(
+          Array.from({ length: 3 }, () => core.engine.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't' })),
+        );
         expect(rejected(failed).map((e) => e.code)).toEqual(['ledger_unavailable', 'ledger_unavailable', 'ledger_unavailable']);
         down = false;
 
@@ -160,11 +195,13 @@ describe('usage and ledger commit together', () => {
     ),
   );
 
-  it('decisions evaluated in the same turn see each other\'s reservations (no budget is spent twice)', async () => {
+  it("decisions evaluated in the same turn see each other's reservations (no budget is spent twice)", async () => {
     const core = buildCore({ bundles: BUNDLES, ledger: ':memory:' });
     try {
       const who = { subject: 'burst', team: 'platform', costCenter: 'cc-100' };
-      const decisions = await Promise.all(Array.from({ length: 20 }, () => core.engine.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't' })));
+      const decisions = await Promise.all(
+        Array.from({ length: 20 }, () => core.engine.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't' })),
+      );
       const reserved = decisions.filter((d) => d.decision !== 'deny').length;
       const team = await core.usage!.usage('team', 'platform', Date.now());
       const rows = core.ledger.db.prepare(`SELECT SUM(tokens) AS t FROM usage_charges WHERE team = 'platform'`).get() as { t: number };
@@ -182,7 +219,10 @@ it('echo decisions through the engine still answer with committed receipts', asy
   const core = buildCore(coreOptions(join(tempDir(), 'ledger.db')));
   try {
     const ds = await Promise.all(Array.from({ length: 50 }, (_, i) => decideVia(core, echoInput({ subject: `s${i}` }))));
-    await expectReceiptsCommitted(core, ds.map((d) => d.receipt));
+    await expectReceiptsCommitted(
+      core,
+      ds.map((d) => d.receipt),
+    );
   } finally {
     await core.close();
   }

@@ -33,13 +33,36 @@ const deny = (code: string, rule: string) => ({ code, rule, effect: 'deny' });
 
 const PLAN: Array<[string, EchoSpec]> = [
   ['2025-03-01T09:00:00.000Z', { subject: 'alice', decision: 'allow' }],
-  ['2025-03-01T09:10:00.000Z', { subject: 'alice', decision: 'allow', reasons: [{ code: 'allowed', rule: 'r.default', effect: 'allow' }, { code: 'budget_warning_80', rule: 'r.budget.warn', effect: 'allow' }] }],
+  [
+    '2025-03-01T09:10:00.000Z',
+    {
+      subject: 'alice',
+      decision: 'allow',
+      reasons: [
+        { code: 'allowed', rule: 'r.default', effect: 'allow' },
+        { code: 'budget_warning_80', rule: 'r.budget.warn', effect: 'allow' },
+      ],
+    },
+  ],
   ['2025-03-01T09:20:00.000Z', { subject: 'bob', team: 'research', action: 'tool.call', tool: 'search', decision: 'allow' }],
   ['2025-03-01T09:30:00.000Z', { subject: 'alice', decision: 'deny', reasons: [deny('over_budget', 'r.budget')] }],
   ['2025-03-01T09:40:00.000Z', { subject: 'alice', decision: 'deny', reasons: [deny('over_budget', 'r.budget')] }],
-  ['2025-03-02T10:00:00.000Z', { subject: 'carol', action: 'data.export', model: '', decision: 'redact', reasons: [{ code: 'pii_found', rule: 'r.pii', effect: 'redact' }] }],
+  [
+    '2025-03-02T10:00:00.000Z',
+    { subject: 'carol', action: 'data.export', model: '', decision: 'redact', reasons: [{ code: 'pii_found', rule: 'r.pii', effect: 'redact' }] },
+  ],
   ['2025-03-02T10:10:00.000Z', { subject: 'alice', decision: 'deny', reasons: [deny('model_not_allowed', 'r.models'), deny('over_budget', 'r.budget')] }],
-  ['2025-03-02T10:20:00.000Z', { subject: 'bob', team: 'research', action: 'tool.call', tool: 'wire_transfer', decision: 'require_approval', reasons: [{ code: 'approval_needed', rule: 'r.tools', effect: 'require_approval' }] }],
+  [
+    '2025-03-02T10:20:00.000Z',
+    {
+      subject: 'bob',
+      team: 'research',
+      action: 'tool.call',
+      tool: 'wire_transfer',
+      decision: 'require_approval',
+      reasons: [{ code: 'approval_needed', rule: 'r.tools', effect: 'require_approval' }],
+    },
+  ],
   ['2025-03-02T10:30:00.000Z', { subject: 'alice', decision: 'allow' }],
   ['2025-03-03T11:00:00.000Z', { subject: 'dave', team: 'research', model: 'frontier-x', decision: 'deny', reasons: [deny('model_not_allowed', 'r.models')] }],
   ['recent:2', { subject: 'alice', decision: 'allow' }],
@@ -109,7 +132,11 @@ describe('gavel audit query', () => {
     ['--until as a duration', ['--until', '7d'], (s) => Date.parse(s.time) < Date.now() - 7 * 24 * HOUR],
     ['--revision', ['--revision', 'fixtures-1'], () => true],
     ['an unknown --revision', ['--revision', 'fixtures-0'], () => false],
-    ['filters combined', ['--team', 'payments', '--decision', 'deny', '--since', '2025-03-01T09:35:00Z'], (s) => s.team === 'payments' && s.decision === 'deny' && s.time > '2025-03-01T09:35'],
+    [
+      'filters combined',
+      ['--team', 'payments', '--decision', 'deny', '--since', '2025-03-01T09:35:00Z'],
+      (s) => s.team === 'payments' && s.decision === 'deny' && s.time > '2025-03-01T09:35',
+    ],
   ])('%s', async (_name, args, keep) => {
     const entries = await queryJson(...args);
     expect(entries.map((e) => e.seq)).toEqual(expectSeqs(keep));
@@ -151,7 +178,16 @@ describe('gavel audit query', () => {
     expect(lines).toHaveLength(3);
     const header = lines[0]!;
     expect(header.split(/\s+/)).toEqual(['SEQ', 'TIME', 'SUBJECT', 'TEAM', 'ACTION', 'RESOURCE', 'DECISION', 'REASONS']);
-    expect(lines[1]!.split(/\s+/)).toEqual(['8', '2025-03-02T10:20:00.000Z', 'bob', 'research', 'tool.call', 'wire_transfer', 'require_approval', 'approval_needed']);
+    expect(lines[1]!.split(/\s+/)).toEqual([
+      '8',
+      '2025-03-02T10:20:00.000Z',
+      'bob',
+      'research',
+      'tool.call',
+      'wire_transfer',
+      'require_approval',
+      'approval_needed',
+    ]);
     expect(lines[2]!.split(/\s+/)).toEqual(['3', '2025-03-01T09:20:00.000Z', 'bob', 'research', 'tool.call', 'search', 'allow', 'allowed']);
     // Columns line up under their headings.
     for (const col of ['SUBJECT', 'DECISION', 'REASONS']) {
@@ -264,7 +300,10 @@ describe('gRPC AuditService', () => {
     ];
     for (const [req, keep] of cases) {
       const entries = await query(req);
-      expect(entries.map((e) => Number(e.seq)), JSON.stringify(req)).toEqual(expectSeqs(keep));
+      expect(
+        entries.map((e) => Number(e.seq)),
+        JSON.stringify(req),
+      ).toEqual(expectSeqs(keep));
     }
     expect((await query({ limit: 2 })).map((e) => Number(e.seq))).toEqual([12, 11]);
     expect((await query({ subject: 'alice', ascending: true, limit: 3 })).map((e) => Number(e.seq))).toEqual([1, 2, 4]);
@@ -290,7 +329,9 @@ describe('gRPC AuditService', () => {
   it('QueryDecisions with a bad filter ends with INVALID_ARGUMENT', async () => {
     for (const req of [{ decision: 'maybe' }, { since: 'yesterday' }]) {
       const err = await new Promise<grpc.ServiceError | undefined>((resolve) => {
-        const call = (c.audit as unknown as Record<string, Function>).QueryDecisions!.call(c.audit, req, { deadline: Date.now() + 2000 }) as grpc.ClientReadableStream<unknown>;
+        const call = (c.audit as unknown as Record<string, Function>).QueryDecisions!.call(c.audit, req, {
+          deadline: Date.now() + 2000,
+        }) as grpc.ClientReadableStream<unknown>;
         call.on('data', () => undefined);
         call.on('error', resolve);
         call.on('end', () => resolve(undefined));
@@ -362,9 +403,18 @@ describe('query plans', () => {
       prepare.mockRestore();
       expect(sql).toMatch(/^SELECT \* FROM entries WHERE/);
       const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(Object.values(filter)[0], 100) as Array<{ detail: string }>).map((r) => r.detail);
-      expect(plan.some((d) => new RegExp(`^SEARCH entries USING (COVERING )?INDEX ${index} \\(`).test(d)), plan.join('; ')).toBe(true);
-      expect(plan.some((d) => /^SCAN entries\b/.test(d)), plan.join('; ')).toBe(false);
-      expect(plan.some((d) => /TEMP B-TREE/.test(d)), plan.join('; ')).toBe(false);
+      expect(
+        plan.some((d) => new RegExp(`^SEARCH entries USING (COVERING )?INDEX ${index} \\(`).test(d)),
+        plan.join('; '),
+      ).toBe(true);
+      expect(
+        plan.some((d) => /^SCAN entries\b/.test(d)),
+        plan.join('; '),
+      ).toBe(false);
+      expect(
+        plan.some((d) => /TEMP B-TREE/.test(d)),
+        plan.join('; '),
+      ).toBe(false);
     } finally {
       db.close();
     }

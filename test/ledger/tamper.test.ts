@@ -79,7 +79,14 @@ function shiftSeqs(db: Database.Database, from: number, by: number): void {
 }
 
 /** Writes a row with correct hashes linking to `prev`; returns its entry_hash. */
-function writeConsistent(db: Database.Database, header: Omit<ChainHeader, 'payload_hash' | 'prev_hash'>, payload: Record<string, any>, salt: Buffer, prev: string, time: string): string {
+function writeConsistent(
+  db: Database.Database,
+  header: Omit<ChainHeader, 'payload_hash' | 'prev_hash'>,
+  payload: Record<string, any>,
+  salt: Buffer,
+  prev: string,
+  time: string,
+): string {
   const body = canonicalPayload(payload);
   const full: ChainHeader = { ...header, payload_hash: payloadHash(salt, body), prev_hash: prev };
   const hash = entryHash(full);
@@ -177,7 +184,14 @@ describe('each attack is caught and named', () => {
       const { payload_hash: _p, prev_hash: _h, ...header } = headerOfRow(template);
       const payload = JSON.parse(template.body) as Record<string, any>;
       payload.input.subject.id = 'mallory';
-      writeConsistent(db, { ...header, seq: 15, decision_id: randomUUID(), subject_id: 'mallory', decision: 'allow', reason_codes: ['allowed'] }, payload, randomBytes(16), template.entry_hash, template.time);
+      writeConsistent(
+        db,
+        { ...header, seq: 15, decision_id: randomUUID(), subject_id: 'mallory', decision: 'allow', reason_codes: ['allowed'] },
+        payload,
+        randomBytes(16),
+        template.entry_hash,
+        template.time,
+      );
     });
     const db = new Database(copy, { readonly: true });
     expect((db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n).toBe(SIZE + 1);

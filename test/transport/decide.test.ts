@@ -36,7 +36,11 @@ describe('each decision kind over gRPC', () => {
     for (const code of s.expect.codes) expect(res.reasons.map((r: { code: string }) => r.code)).toContain(code);
     expect(res.policy).toMatchObject({ bundle: 'ai', revision: expect.stringMatching(/^ai-/), digest: expect.stringMatching(/^sha256:/) });
     expect(Number(res.receipt.seq)).toBeGreaterThan(0);
-    const row = srv.core.ledger.db.prepare('SELECT seq, entry_hash, decision FROM entries WHERE decision_id = ?').get(res.decision_id) as { seq: number; entry_hash: string; decision: string };
+    const row = srv.core.ledger.db.prepare('SELECT seq, entry_hash, decision FROM entries WHERE decision_id = ?').get(res.decision_id) as {
+      seq: number;
+      entry_hash: string;
+      decision: string;
+    };
     expect(row).toMatchObject({ seq: Number(res.receipt.seq), entry_hash: res.receipt.entry_hash });
   });
 
@@ -48,7 +52,9 @@ describe('each decision kind over gRPC', () => {
     expect(res.redactions.map((r: { kind: string }) => r.kind).sort()).toEqual(['card', 'email', 'phone']);
     const wire = JSON.stringify(res) + res.redacted_input_json.toString() + res.obligations_json.toString();
     for (const r of s.expect.redactions ?? []) expect(wire).not.toContain(r.match);
-    const stored = srv.core.ledger.db.prepare('SELECT p.body FROM payloads p JOIN entries e ON e.seq = p.seq WHERE e.decision_id = ?').get(res.decision_id) as { body: string };
+    const stored = srv.core.ledger.db.prepare('SELECT p.body FROM payloads p JOIN entries e ON e.seq = p.seq WHERE e.decision_id = ?').get(res.decision_id) as {
+      body: string;
+    };
     for (const r of s.expect.redactions ?? []) expect(stored.body).not.toContain(r.match);
   });
 
@@ -76,7 +82,12 @@ describe('bad input gets a clear status, and the server keeps answering', () => 
     ['no input at all', {}, grpc.status.INVALID_ARGUMENT, 'request has no input'],
     ['unknown entrypoint', { policy: 'gavel/nope', input_json: Buffer.from('{}') }, grpc.status.NOT_FOUND, 'gavel/ai/decision'],
     ['input over the size limit', { input_json: Buffer.from(JSON.stringify({ p: 'x'.repeat(70 * 1024) })) }, grpc.status.RESOURCE_EXHAUSTED, 'over the limit'],
-    ['input nested too deep', { input_json: Buffer.from(`${'['.repeat(40)}${']'.repeat(40)}`.replace(/^\[/, '{"a":[').replace(/\]$/, ']}')) }, grpc.status.INVALID_ARGUMENT, 'levels deep'],
+    [
+      'input nested too deep',
+      { input_json: Buffer.from(`${'['.repeat(40)}${']'.repeat(40)}`.replace(/^\[/, '{"a":[').replace(/\]$/, ']}')) },
+      grpc.status.INVALID_ARGUMENT,
+      'levels deep',
+    ],
     ['invalid UTF-8', { input_json: Buffer.from([0x7b, 0xff, 0x7d]) }, grpc.status.INVALID_ARGUMENT, 'UTF-8'],
   ];
   it.each(cases)('%s', async (_name, request, code, text) => {
@@ -111,7 +122,9 @@ describe('health and reflection', () => {
   it('grpc.health.v1.Health reports SERVING', async () => {
     const { loadSync } = await import('@grpc/proto-loader');
     const { protoPath } = await import('grpc-health-check');
-    const def = grpc.loadPackageDefinition(loadSync(protoPath, { enums: String })) as unknown as { grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } } };
+    const def = grpc.loadPackageDefinition(loadSync(protoPath, { enums: String })) as unknown as {
+      grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+    };
     const health = new def.grpc.health.v1.Health(srv.address, grpc.credentials.createInsecure());
     for (const service of ['', 'gavel.v1.DecisionService']) {
       const res = await unary(health, 'Check', { service });
@@ -129,7 +142,9 @@ describe('health and reflection', () => {
       grpc: { reflection: { v1alpha: { ServerReflection: grpc.ServiceClientConstructor } } };
     };
     const client = new def.grpc.reflection.v1alpha.ServerReflection(srv.address, grpc.credentials.createInsecure());
-    const call = (client as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<unknown, { list_services_response?: { service: Array<{ name: string }> } }> }).ServerReflectionInfo();
+    const call = (
+      client as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<unknown, { list_services_response?: { service: Array<{ name: string }> } }> }
+    ).ServerReflectionInfo();
     const names = await new Promise<string[]>((resolve, reject) => {
       call.on('data', (m) => {
         resolve(m.list_services_response?.service.map((s: { name: string }) => s.name) ?? []);
@@ -153,10 +168,16 @@ describe('health and reflection', () => {
       grpc: { reflection: { v1alpha: { ServerReflection: grpc.ServiceClientConstructor } } };
     };
     const client = new def.grpc.reflection.v1alpha.ServerReflection(srv.address, grpc.credentials.createInsecure());
-    const call = (client as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<unknown, { file_descriptor_response?: { file_descriptor_proto: Buffer[] } }> }).ServerReflectionInfo();
-    const files = await new Promise<Array<{ name: string; package: string; dependency?: string[]; messageType?: Array<{ name: string; nestedType?: Array<{ name: string }> }> }>>((resolve, reject) => {
+    const call = (
+      client as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<unknown, { file_descriptor_response?: { file_descriptor_proto: Buffer[] } }> }
+    ).ServerReflectionInfo();
+    const files = await new Promise<
+      Array<{ name: string; package: string; dependency?: string[]; messageType?: Array<{ name: string; nestedType?: Array<{ name: string }> }> }>
+    >((resolve, reject) => {
       call.on('data', (m) => {
-        resolve((m.file_descriptor_response?.file_descriptor_proto ?? []).map((b: Buffer) => FileDescriptorProto.toObject(FileDescriptorProto.decode(b)) as never));
+        resolve(
+          (m.file_descriptor_response?.file_descriptor_proto ?? []).map((b: Buffer) => FileDescriptorProto.toObject(FileDescriptorProto.decode(b)) as never),
+        );
         call.end();
       });
       call.on('error', reject);

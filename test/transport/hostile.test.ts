@@ -26,12 +26,23 @@ const withPrompt = (prompt: string) => ({ ...base, content: { prompt } });
 const NEAR_LIMIT = 900 * 1024;
 
 const hostile: Array<[string, () => unknown]> = [
-  ['a prompt that is nothing but email addresses', () => withPrompt(Array.from({ length: 60_000 }, (_, i) => `u${i}@x.io`).join(' ').slice(0, NEAR_LIMIT))],
+  [
+    'a prompt that is nothing but email addresses',
+    () =>
+      withPrompt(
+        Array.from({ length: 60_000 }, (_, i) => `u${i}@x.io`)
+          .join(' ')
+          .slice(0, NEAR_LIMIT),
+      ),
+  ],
   ['a prompt of card-like digit runs', () => withPrompt('4111 1111 1111 1111 '.repeat(NEAR_LIMIT / 20))],
   ['a prompt of injection keywords without the rest of the pattern', () => withPrompt('ignore system :// exfiltra '.repeat(NEAR_LIMIT / 27))],
   ['a prompt of one repeated character', () => withPrompt('a'.repeat(NEAR_LIMIT))],
   ['a wide object with many keys', () => ({ ...base, extra: Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`k${i}`, i])) })],
-  ['a long roles array', () => ({ ...base, subject: { id: 'x', type: 'user', roles: Array.from({ length: 50_000 }, (_, i) => `r${i}`), team: 't', cost_center: 'c' } })],
+  [
+    'a long roles array',
+    () => ({ ...base, subject: { id: 'x', type: 'user', roles: Array.from({ length: 50_000 }, (_, i) => `r${i}`), team: 't', cost_center: 'c' } }),
+  ],
 ];
 
 it.each(hostile)('%s is answered and recorded, then normal calls proceed', async (_name, build) => {

@@ -20,7 +20,15 @@ export async function decide(c: Clients, input: unknown): Promise<Record<string,
   return unary(c.decision, 'Decide', { input_json: Buffer.from(JSON.stringify(input)) });
 }
 
-export async function report(c: Clients, decisionId: string, who: Caller, model: string, inputTokens: number, outputTokens: number, cost = ''): Promise<Record<string, any>> {
+export async function report(
+  c: Clients,
+  decisionId: string,
+  who: Caller,
+  model: string,
+  inputTokens: number,
+  outputTokens: number,
+  cost = '',
+): Promise<Record<string, any>> {
   return unary(c.usage, 'Report', {
     decision_id: decisionId,
     subject: who.subject,

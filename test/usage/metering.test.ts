@@ -40,7 +40,10 @@ describe('reports', () => {
     u = await usageOf(c, 'subject', 'alice');
     expect(u.day).toMatchObject({ reserved_tokens: 0, used_tokens: 310, tokens: 310, used_cost: 0.00453 });
     expect(u.by_tier.standard.week.used_tokens).toBe(310);
-    for (const scope of [['team', 'platform'], ['cost_center', 'cc-100']]) {
+    for (const scope of [
+      ['team', 'platform'],
+      ['cost_center', 'cc-100'],
+    ]) {
       expect((await usageOf(c, scope[0]!, scope[1]!)).week.used_tokens).toBe(310);
     }
   });
@@ -54,7 +57,15 @@ describe('reports', () => {
     const before = (await usageOf(c, 'subject', 'alice')).day.used_tokens;
     await report(c, d.decision_id, alice, 'standard-m', 5, 50, '0.25');
     expect((await usageOf(c, 'subject', 'alice')).day.used_tokens).toBe(before);
-    const conflict = await unaryError(c.usage, 'Report', { decision_id: d.decision_id, subject: 'alice', team: 'platform', cost_center: 'cc-100', model: 'standard-m', input_tokens: 6, output_tokens: 50 });
+    const conflict = await unaryError(c.usage, 'Report', {
+      decision_id: d.decision_id,
+      subject: 'alice',
+      team: 'platform',
+      cost_center: 'cc-100',
+      model: 'standard-m',
+      input_tokens: 6,
+      output_tokens: 50,
+    });
     expect(conflict.code).toBe(grpc.status.FAILED_PRECONDITION);
   });
 
@@ -88,7 +99,15 @@ describe('reports', () => {
   it('a report for a decision that did not allow a model call is refused', async () => {
     const denied = await decide(c, modelCall(alice, 'frontier-xl'));
     expect(denied.decision).toBe('DECISION_DENY');
-    const err = await unaryError(c.usage, 'Report', { decision_id: denied.decision_id, subject: 'alice', team: 'platform', cost_center: 'cc-100', model: 'frontier-xl', input_tokens: 1, output_tokens: 1 });
+    const err = await unaryError(c.usage, 'Report', {
+      decision_id: denied.decision_id,
+      subject: 'alice',
+      team: 'platform',
+      cost_center: 'cc-100',
+      model: 'frontier-xl',
+      input_tokens: 1,
+      output_tokens: 1,
+    });
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.details).toContain('was deny');
   });
@@ -97,8 +116,12 @@ describe('reports', () => {
 describe('windows and reservations with an injected clock', () => {
   it('the usage snapshot a decision saw is in its ledger entry', async () => {
     const d = await decide(c, modelCall(alice));
-    const row = srv.core.ledger.db.prepare('SELECT p.body FROM payloads p JOIN entries e USING (seq) WHERE e.decision_id = ?').get(d.decision_id) as { body: string };
-    const stored = JSON.parse(row.body) as { input: { context: { usage: { subject: { day: { tokens: number } } }; estimate: { tokens: number }; history: unknown } } };
+    const row = srv.core.ledger.db.prepare('SELECT p.body FROM payloads p JOIN entries e USING (seq) WHERE e.decision_id = ?').get(d.decision_id) as {
+      body: string;
+    };
+    const stored = JSON.parse(row.body) as {
+      input: { context: { usage: { subject: { day: { tokens: number } } }; estimate: { tokens: number }; history: unknown } };
+    };
     const live = await usageOf(c, 'subject', 'alice');
     // The live view now includes this decision's own reservation; the snapshot did not.
     expect(stored.input.context.usage.subject.day.tokens).toBe(live.day.tokens - stored.input.context.estimate.tokens);

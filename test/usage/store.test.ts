@@ -20,7 +20,16 @@ describe('SqliteUsageStore', () => {
   it('settled usage lands in every scope and window; reservations count until settled', async () => {
     const store = new SqliteUsageStore(new Database(':memory:'), usageConfig());
     await charge(store, 'd1', '2026-11-20T10:00:00Z', 100, 1_000_000);
-    reserveNow(store, { ...who, decisionId: 'd2', model: 'frontier-xl', tier: 'premium', tokens: 50, costMicros: 500_000, atMs: Date.parse('2026-11-20T10:30:00Z'), expiresMs: Date.parse('2026-11-20T10:40:00Z') });
+    reserveNow(store, {
+      ...who,
+      decisionId: 'd2',
+      model: 'frontier-xl',
+      tier: 'premium',
+      tokens: 50,
+      costMicros: 500_000,
+      atMs: Date.parse('2026-11-20T10:30:00Z'),
+      expiresMs: Date.parse('2026-11-20T10:40:00Z'),
+    });
     const now = Date.parse('2026-11-20T10:35:00Z');
     for (const scope of ['subject', 'team', 'cost_center'] as const) {
       const u = await store.usage(scope, scope === 'subject' ? 's1' : scope === 'team' ? 't1' : 'c1', now);
@@ -52,8 +61,12 @@ describe('SqliteUsageStore', () => {
     const db = new Database(':memory:');
     new SqliteUsageStore(db, usageConfig());
     const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
-    expect(plan(`SELECT SUM(tokens) FROM usage_daily WHERE scope = 'team' AND key = 't' AND day >= '2026-11-01' AND day <= '2026-11-30'`)).toMatch(/USING PRIMARY KEY \(scope=\? AND key=\? AND day>\? AND day<\?\)/);
-    expect(plan(`SELECT SUM(tokens) FROM usage_minute WHERE scope = 'team' AND key = 't' AND minute >= 5`)).toMatch(/USING PRIMARY KEY \(scope=\? AND key=\? AND minute>\?\)/);
+    expect(plan(`SELECT SUM(tokens) FROM usage_daily WHERE scope = 'team' AND key = 't' AND day >= '2026-11-01' AND day <= '2026-11-30'`)).toMatch(
+      /USING PRIMARY KEY \(scope=\? AND key=\? AND day>\? AND day<\?\)/,
+    );
+    expect(plan(`SELECT SUM(tokens) FROM usage_minute WHERE scope = 'team' AND key = 't' AND minute >= 5`)).toMatch(
+      /USING PRIMARY KEY \(scope=\? AND key=\? AND minute>\?\)/,
+    );
     expect(plan(`SELECT tokens FROM usage_charges WHERE team = 't' AND state = 'reserved' AND expires_ms > 5`)).toContain('usage_reserved_team');
   });
 });

@@ -35,7 +35,15 @@ it('a database held locked by another process gives UNAVAILABLE ledger_unavailab
     const err = await unaryError(c.decision, 'Decide', { input_json: Buffer.from(JSON.stringify(modelCall(who))) });
     expect(err.code).toBe(grpc.status.UNAVAILABLE);
     expect(err.metadata.get('gavel-error-code')[0]).toBe('ledger_unavailable');
-    const report = await unaryError(c.usage, 'Report', { decision_id: ok.decision_id, subject: 'lockee', team: 'platform', cost_center: 'cc-100', model: 'standard-m', input_tokens: 1, output_tokens: 1 });
+    const report = await unaryError(c.usage, 'Report', {
+      decision_id: ok.decision_id,
+      subject: 'lockee',
+      team: 'platform',
+      cost_center: 'cc-100',
+      model: 'standard-m',
+      input_tokens: 1,
+      output_tokens: 1,
+    });
     expect(report.code).toBe(grpc.status.UNAVAILABLE);
     expect(srv.core.ledger.size).toBe(before);
     const reserved = other.prepare(`SELECT COUNT(*) AS n FROM usage_charges WHERE subject = 'lockee'`).get() as { n: number };
