@@ -25,7 +25,7 @@ export const ERROR_CODES = {
   unknown_entrypoint: { status: 'NOT_FOUND', doc: 'No active bundle declares the requested entrypoint; the message lists the known ones.' },
   not_ready: { status: 'UNAVAILABLE', doc: 'No bundle is active yet.' },
   ledger_unavailable: { status: 'UNAVAILABLE', doc: 'The ledger append failed; no answer is given without its record.' },
-  usage_unavailable: { status: 'UNAVAILABLE', doc: 'Usage state could not be read or reserved (e.g. the database is locked); fail closed.' },
+  usage_unavailable: { status: 'UNAVAILABLE', doc: 'Usage state could not be read, or kept changing through 8 evaluations of one decision; fail closed.' },
   decision_not_found: { status: 'NOT_FOUND', doc: 'No ledger entry has that decision id.' },
   invalid_query: { status: 'INVALID_ARGUMENT', doc: 'An audit query filter is malformed (bad time, bad decision name, bad limit).' },
   invalid_report: { status: 'INVALID_ARGUMENT', doc: 'A usage report is missing attribution or carries negative or malformed numbers.' },
