@@ -24,7 +24,15 @@ export const ERROR_CODES = {
   input_too_deep: { status: 'INVALID_ARGUMENT', doc: 'The input nests deeper than `engine.maxDepth` (default 64).' },
   unknown_entrypoint: { status: 'NOT_FOUND', doc: 'No active bundle declares the requested entrypoint; the message lists the known ones.' },
   not_ready: { status: 'UNAVAILABLE', doc: 'No bundle is active yet.' },
-  ledger_unavailable: { status: 'UNAVAILABLE', doc: 'The ledger append failed; no answer is given without its record.' },
+  ledger_unavailable: {
+    status: 'UNAVAILABLE',
+    doc: 'The ledger append failed, or the ledger file was deleted or replaced under the server; no answer is given without its record.',
+  },
+  ledger_in_use: { status: 'FAILED_PRECONDITION', doc: 'Another process (pid named) is already the writer of this ledger file; one file takes one writer.' },
+  ledger_missing: {
+    status: 'FAILED_PRECONDITION',
+    doc: 'A signing key exists but its ledger is missing, empty or another ledger; start with `--new-ledger` only if a fresh ledger is intended.',
+  },
   usage_unavailable: { status: 'UNAVAILABLE', doc: 'Usage state could not be read, or kept changing through 8 evaluations of one decision; fail closed.' },
   decision_not_found: { status: 'NOT_FOUND', doc: 'No ledger entry has that decision id.' },
   invalid_query: { status: 'INVALID_ARGUMENT', doc: 'An audit query filter is malformed (bad time, bad decision name, bad limit).' },
