@@ -1,0 +1,25 @@
+// StrykerJS mutation testing (issue 7). Run with `npm run mutate` (not part of CI).
+// Incremental: results are kept in reports/stryker-incremental.json (committed), so a
+// run only re-tests mutants in changed code or covered by changed tests.
+// Use `nice -n 10 npm run mutate` on a shared machine.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  coverageAnalysis: 'perTest',
+  mutate: ['src/ledger/**/*.ts', 'src/engine/**/*.ts', 'src/usage/**/*.ts'],
+  // The vitest runner turns coverage off itself and runs the tests in one worker thread per test runner.
+  vitest: { configFile: 'vitest.config.ts' },
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
+  concurrency: 2,
+  // Tests start servers and SQLite files, and the machine is shared: be generous before calling a mutant a timeout.
+  timeoutMS: 20_000,
+  timeoutFactor: 2,
+  dryRunTimeoutMinutes: 30,
+  reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  thresholds: { high: 90, low: 80, break: null },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: true,
+};
