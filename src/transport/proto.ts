@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { withEncodedStructs } from './struct.js';
 
 export const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
 export const PROTO_FILES = ['gavel/v1/decision.proto', 'gavel/v1/audit.proto', 'gavel/v1/usage.proto'];
@@ -15,8 +16,9 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: [PROTO_ROOT],
 };
 
+/** Requests keep their google.protobuf.Struct fields encoded: see `withEncodedStructs` (struct.ts). */
 export function loadPackageDefinition(): protoLoader.PackageDefinition {
-  return protoLoader.loadSync(PROTO_FILES, LOADER_OPTIONS);
+  return withEncodedStructs(protoLoader.loadSync(PROTO_FILES, LOADER_OPTIONS));
 }
 
 export interface GavelServices {
