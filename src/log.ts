@@ -9,4 +9,5 @@ export function createLogger(level = process.env.GAVEL_LOG_LEVEL ?? 'info', dest
   return destination ? pino(options, destination) : pino(options, pino.destination(2));
 }
 
+export { LogSink } from './log-sink.js';
 export type { Logger };

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import pino from 'pino';
 import { buildCore } from '../core.js';
-import { createLogger } from '../log.js';
+import { createLogger, LogSink } from '../log.js';
+import { EXIT } from './exit.js';
 import { startServer } from '../transport/server.js';
 import { DEFAULTS } from './settings.js';
 import { addressOption, intOption } from './options.js';
@@ -19,6 +19,8 @@ interface ServeOptions {
   reservationTtl?: number;
   metricsListen?: string;
   key?: string;
+  newLedger?: boolean;
+  shutdownTimeout: number;
 }
 
 export function registerServe(program: Command): void {
@@ -42,12 +44,15 @@ export function registerServe(program: Command): void {
       process.env.GAVEL_METRICS_LISTEN,
     )
     .option('--key <file>', 'Ed25519 checkpoint signing key, PKCS#8 PEM; created if absent (default <ledger>.key, env GAVEL_KEY)', process.env.GAVEL_KEY)
+    .option('--new-ledger', 'a fresh ledger is intended although its signing key exists (otherwise a missing or empty ledger next to a key refuses to start)')
+    .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, exit non-zero if draining, the final checkpoint and logs take longer than this', intOption, 10)
     .addHelpText('after', '\nExample:\n  gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db')
     .action(serve);
 }
 
 async function serve(o: ServeOptions): Promise<void> {
-  const log = createLogger(undefined, pino.destination(1));
+  const sink = new LogSink(1);
+  const log = createLogger(undefined, sink);
   const core = buildCore({
     bundles: o.bundles,
     ledger: o.ledger,
@@ -56,6 +61,7 @@ async function serve(o: ServeOptions): Promise<void> {
       checkpointEvery: o.checkpointEvery,
       checkpointSeconds: o.checkpointSeconds,
       ...(o.key ? { keyPath: o.key } : {}),
+      newLedger: o.newLedger === true,
     },
     engine: { maxInputBytes: o.maxInputBytes, maxDepth: o.maxDepth },
     usage: { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl },
@@ -78,17 +84,27 @@ async function serve(o: ServeOptions): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    const timeoutMs = o.shutdownTimeout * 1000;
+    let stage = 'finishing in-flight calls';
+    // The bound holds whatever hangs: a stuck call, a slow disk, a log reader that stopped reading.
+    setTimeout(() => {
+      log.error({ signal, unfinished: stage, timeout_seconds: o.shutdownTimeout }, 'shutdown timed out; exiting without finishing');
+      process.stderr.write(`gavel: shutdown timed out after ${o.shutdownTimeout}s while ${stage}\n`);
+      process.exit(EXIT.failed);
+    }, timeoutMs);
     log.info({ signal }, 'shutting down: finishing in-flight calls');
-    let code = 0;
+    let code: number = EXIT.ok;
     try {
-      await server.shutdown();
+      await server.shutdown(Math.max(1, timeoutMs - 1000));
+      stage = 'signing the final checkpoint and closing the ledger';
       await core.close();
       log.info({ ledger_size: core.ledger.size }, 'stopped');
     } catch (err) {
       log.error({ err }, 'shutdown failed');
-      code = 1;
+      code = EXIT.failed;
     }
-    log.flush();
+    stage = 'writing the last log lines';
+    await sink.flushed();
     process.exit(code);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -22,6 +22,14 @@ export interface LedgerConfig {
   keyPath?: string;
   /** How long a write waits for another connection's lock before failing (UNAVAILABLE). */
   busyTimeoutMs: number;
+  /**
+   * A fresh ledger is intended: without it, a signing key that exists next to a
+   * missing or empty ledger file refuses to start (a vanished ledger must not be
+   * silently restarted under the same key).
+   */
+  newLedger: boolean;
+  /** How often the writer checks that its path still names the file it has open. */
+  fileCheckMs: number;
 }
 
 export const LEDGER_DEFAULTS: Omit<LedgerConfig, 'path'> = {
@@ -30,6 +38,8 @@ export const LEDGER_DEFAULTS: Omit<LedgerConfig, 'path'> = {
   checkpointEvery: 1000,
   checkpointSeconds: 10,
   busyTimeoutMs: 5000,
+  newLedger: false,
+  fileCheckMs: 1000,
 };
 
 export function ledgerConfig(path: string, overrides: Partial<Omit<LedgerConfig, 'path'>> = {}): LedgerConfig {
@@ -39,6 +49,7 @@ export function ledgerConfig(path: string, overrides: Partial<Omit<LedgerConfig,
   positiveInt('ledger.checkpointEvery', c.checkpointEvery);
   positiveInt('ledger.checkpointSeconds', c.checkpointSeconds);
   positiveInt('ledger.busyTimeoutMs', c.busyTimeoutMs);
+  positiveInt('ledger.fileCheckMs', c.fileCheckMs);
   return c;
 }
 

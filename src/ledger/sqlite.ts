@@ -1,13 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { GavelError } from '../lib/errors.js';
+import { errorMessage, GavelError } from '../lib/errors.js';
 import { ledgerOrigin, signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { defaultKeyPath, type LedgerConfig } from './config.js';
 import { canonicalPayload, entryHash, GENESIS_HASH, payloadHash } from './hash.js';
 import { HEADER_VERSION, insertEntrySql, recordColumns, type ChainHeader } from './header.js';
 import { ephemeralKey, loadOrCreateKey, type SigningKey } from './keys.js';
+import { checkKeyMatchesLedger, type FileIdentity, fileChanged, fileIdentity, recordedWriterPid } from './file-identity.js';
 import { ensureLedgerId, latestCheckpointNote } from './meta.js';
+import { WriterLock } from './writer-lock.js';
 import { migrate } from './schema.js';
 import { unrecorded, type DecisionRecord, type Receipt, type StagedWrite } from '../engine/ledger.js';
 import type { QueryableLedger } from './types.js';
@@ -58,6 +60,11 @@ function settleFailed(pending: Pending, err: unknown): void {
   pending.reject(err instanceof GavelError ? err : unrecorded(err));
 }
 
+export interface LedgerHealth {
+  ok: boolean;
+  reason?: string;
+}
+
 export function openDatabase(path: string, durability: LedgerConfig['durability'], busyTimeoutMs = 5000): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
@@ -88,16 +95,33 @@ export class SqliteLedger implements QueryableLedger {
   private readonly insertEntry: Database.Statement;
   private readonly insertPayload: Database.Statement;
   private readonly faults: LedgerFaults;
+  private readonly lock: WriterLock | undefined;
+  private readonly opened: FileIdentity | undefined;
+  private fileTimer: NodeJS.Timeout | undefined;
+  private lost: string | undefined;
+  private failure: string | undefined;
+  private readonly healthListeners = new Set<(health: LedgerHealth) => void>();
 
   constructor(config: LedgerConfig, deps: { faults?: LedgerFaults } = {}) {
     this.config = config;
     this.faults = deps.faults ?? {};
-    this.db = openDatabase(config.path, config.durability, config.busyTimeoutMs);
-    migrate(this.db);
-    this.origin = ledgerOrigin(ensureLedgerId(this.db));
+    const onDisk = config.path !== ':memory:';
     const keyPath = defaultKeyPath(config);
-    this.key = keyPath ? loadOrCreateKey(keyPath, this.origin) : ephemeralKey(this.origin);
-    this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('public_key', ?)`).run(this.key.publicKey.export({ type: 'spki', format: 'pem' }));
+    // The lock first: a second writer must fail before it touches the file.
+    this.lock = onDisk ? WriterLock.acquire(config.path, () => recordedWriterPid(config.path)) : undefined;
+    try {
+      if (onDisk && keyPath) checkKeyMatchesLedger(config.path, keyPath, config.newLedger);
+      this.db = openDatabase(config.path, config.durability, config.busyTimeoutMs);
+      migrate(this.db);
+      this.origin = ledgerOrigin(ensureLedgerId(this.db));
+      this.key = keyPath ? loadOrCreateKey(keyPath, this.origin) : ephemeralKey(this.origin);
+      this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('public_key', ?)`).run(this.key.publicKey.export({ type: 'spki', format: 'pem' }));
+      this.db.prepare(`INSERT OR REPLACE INTO meta(key, value) VALUES ('writer_pid', ?)`).run(String(process.pid));
+      this.opened = onDisk ? fileIdentity(config.path) : undefined;
+    } catch (err) {
+      this.lock?.release();
+      throw err;
+    }
     this.head = this.readHead();
     const cp = this.db.prepare('SELECT MAX(size) AS size FROM checkpoints').get() as { size: number | null };
     this.lastCheckpointSize = cp.size ?? 0;
@@ -105,6 +129,37 @@ export class SqliteLedger implements QueryableLedger {
     this.insertPayload = this.db.prepare('INSERT INTO payloads(seq, salt, body) VALUES (?, ?, ?)');
     this.timer = setInterval(() => this.checkpointIfBehind(), config.checkpointSeconds * 1000);
     this.timer.unref();
+    if (this.opened) {
+      this.fileTimer = setInterval(() => this.checkFile(), config.fileCheckMs);
+      this.fileTimer.unref();
+    }
+  }
+
+  /** Healthy while appends commit and the path still names the open file; a failed batch makes it unhealthy until one commits. */
+  get health(): LedgerHealth {
+    if (this.lost) return { ok: false, reason: this.lost };
+    if (this.failure) return { ok: false, reason: this.failure };
+    return { ok: true };
+  }
+
+  /** Called on every change of `health`. */
+  onHealthChange(listener: (health: LedgerHealth) => void): void {
+    this.healthListeners.add(listener);
+  }
+
+  private setHealth(change: () => void): void {
+    const before = this.health;
+    change();
+    const after = this.health;
+    if (before.ok !== after.ok || before.reason !== after.reason) for (const l of this.healthListeners) l(after);
+  }
+
+  /** Once the path names another file (or none), this writer stops: its entries would land where no auditor looks. */
+  private checkFile(): boolean {
+    if (this.lost || !this.opened) return !this.lost;
+    const changed = fileChanged(this.config.path, this.opened);
+    if (changed) this.setHealth(() => (this.lost = `${changed}; restart gavel once the ledger is restored`));
+    return !changed;
   }
 
   get size(): number {
@@ -116,9 +171,9 @@ export class SqliteLedger implements QueryableLedger {
   }
 
   append(record: DecisionRecord, staged?: StagedWrite): Promise<Receipt> {
-    if (this.closed) {
+    if (this.closed || this.lost) {
       staged?.finish(false);
-      return Promise.reject(new GavelError('ledger_unavailable', 'the ledger is closed'));
+      return Promise.reject(new GavelError('ledger_unavailable', this.closed ? 'the ledger is closed' : 'the ledger file is gone; no answer is given'));
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ record, staged, resolve, reject });
@@ -137,6 +192,10 @@ export class SqliteLedger implements QueryableLedger {
       // Another module's transaction is open on this connection: never commit inside it.
       this.scheduled = true;
       setImmediate(() => this.flush());
+      return;
+    }
+    if (!this.checkFile()) {
+      for (const pending of this.queue.splice(0)) settleFailed(pending, new GavelError('ledger_unavailable', 'the ledger file is gone; no answer is given'));
       return;
     }
     while (this.queue.length > 0) {
@@ -173,6 +232,7 @@ export class SqliteLedger implements QueryableLedger {
       outcome = this.transaction(ready);
     } catch (err) {
       this.head = this.readHead();
+      this.setHealth(() => (this.failure = `ledger appends are failing: ${errorMessage(err)}`));
       if (ready.length === 1) {
         settleFailed(ready[0]!.pending, err);
         return;
@@ -183,6 +243,7 @@ export class SqliteLedger implements QueryableLedger {
       return;
     }
     this.head = outcome.head;
+    if (this.failure) this.setHealth(() => (this.failure = undefined));
     for (const { pending, err } of outcome.refused) settleFailed(pending, err);
     for (const { pending, receipt } of outcome.written) {
       pending.staged?.finish(true);
@@ -290,8 +351,13 @@ export class SqliteLedger implements QueryableLedger {
     if (this.queue.length > 0) this.flush();
     this.closed = true;
     clearInterval(this.timer);
-    if (this.head.seq !== this.lastCheckpointSize) this.checkpoint();
-    this.db.pragma('optimize');
-    this.db.close();
+    clearInterval(this.fileTimer);
+    try {
+      if (this.head.seq !== this.lastCheckpointSize && !this.lost) this.checkpoint();
+      this.db.pragma('optimize');
+    } finally {
+      this.db.close();
+      this.lock?.release();
+    }
   }
 }

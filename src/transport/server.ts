@@ -48,8 +48,18 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
   health.addToServer(server);
   new ReflectionService(reflectionDefinition(definition)).addToServer(server);
   const port = await bind(server, options.listen);
-  const ready = core.engine.policies.ready ? 'SERVING' : 'NOT_SERVING';
-  for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, ready);
+  let stopping = false;
+  // Health tells the truth: SERVING only while a bundle is active and the ledger can record answers.
+  const report = () => {
+    const serving = !stopping && core.engine.policies.ready && core.ledger.health.ok;
+    for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
+  };
+  core.ledger.onHealthChange((h) => {
+    if (h.ok) options.log.info('ledger appends succeed again; serving');
+    else options.log.error({ reason: h.reason }, 'ledger cannot record decisions; Decide answers UNAVAILABLE');
+    report();
+  });
+  report();
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const http = options.metricsListen ? await metrics.listen(options.metricsListen) : undefined;
   return {
@@ -59,8 +69,10 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
     metrics,
     ...(http ? { metricsPort: http.port } : {}),
     shutdown: async (graceMs = 10_000) => {
+      stopping = true;
+      report();
       http?.server.close();
-      await shutdown(server, health, graceMs);
+      await shutdown(server, graceMs);
     },
   };
 }
@@ -71,8 +83,7 @@ function bind(server: grpc.Server, listen: string): Promise<number> {
   });
 }
 
-function shutdown(server: grpc.Server, health: HealthImplementation, graceMs: number): Promise<void> {
-  for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, 'NOT_SERVING');
+function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     const force = setTimeout(() => {
       server.forceShutdown();

@@ -1,0 +1,67 @@
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildCore } from '../../src/core.js';
+import { tempDir } from '../helpers/paths.js';
+import { runCli, startChild } from '../helpers/server.js';
+import { coreOptions, decideVia, echoInput } from '../ledger/fixtures.js';
+
+/** A signing key next to a missing or empty ledger refuses to start, unless a fresh ledger is intended. */
+async function ledgerWithKey(): Promise<string> {
+  const file = join(tempDir(), 'ledger.db');
+  const core = buildCore(coreOptions(file));
+  await decideVia(core, echoInput());
+  await core.close();
+  expect(existsSync(`${file}.key`)).toBe(true);
+  return file;
+}
+
+const removeLedger = (file: string) => {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+};
+
+describe('a vanished ledger', () => {
+  it('a missing ledger next to its key refuses to start, naming both files; --new-ledger starts a fresh one', async () => {
+    const file = await ledgerWithKey();
+    removeLedger(file);
+    expect(() => buildCore(coreOptions(file))).toThrow(expect.objectContaining({ code: 'ledger_missing', message: expect.stringContaining(`${file}.key`) }));
+    expect(existsSync(file)).toBe(false);
+    const fresh = buildCore(coreOptions(file, { ledgerOptions: { newLedger: true } }));
+    try {
+      expect((await decideVia(fresh, echoInput())).receipt.seq).toBe(1);
+    } finally {
+      await fresh.close();
+    }
+    // From now on the fresh ledger is the key's ledger: a plain restart works.
+    await buildCore(coreOptions(file)).close();
+  });
+
+  it('an emptied ledger file is refused too', async () => {
+    const file = await ledgerWithKey();
+    removeLedger(file);
+    writeFileSync(file, '');
+    expect(() => buildCore(coreOptions(file))).toThrow(/is empty/);
+  });
+
+  it('a restart of a ledger that has no entries yet is fine', async () => {
+    const file = join(tempDir(), 'quiet.db');
+    await buildCore(coreOptions(file)).close();
+    const again = buildCore(coreOptions(file));
+    await again.close();
+  });
+
+  it('gavel serve exits 3 naming the ledger and the key', async () => {
+    const file = await ledgerWithKey();
+    removeLedger(file);
+    const err = await startChild(['--bundles', coreOptions(file).bundles, '--ledger', file]).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(/exited with 3/);
+    expect(err?.message).toContain(file);
+    expect(err?.message).toContain(`${file}.key`);
+    expect(err?.message).toContain('--new-ledger');
+    const verify = await runCli(['audit', 'verify', '--ledger', file]);
+    expect(verify.code).toBe(3);
+  });
+});
