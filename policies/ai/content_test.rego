@@ -86,19 +86,21 @@ test_plain_numbers_not_redacted if {
 	redactions_of("We shipped 1200 units in 2024-06, ticket #12345, version 1.2.3.") == []
 }
 
-test_output_not_scanned_but_sensitive if {
+# Every content field is scanned, the output too; it stays sensitive.
+test_output_scanned_and_sensitive if {
 	req := object.union(invoke(alice, "standard-m"), {"content": {"prompt": "hello", "output": "mail me at a@b.io"}})
 	d := decide(req)
-	allowed_only(d)
-	d.redactions == []
+	d.decision == "redact"
+	d.redactions == [{"path": "/content/output", "kind": "email", "match": "a@b.io"}]
 	d.sensitive_paths == ["/content/output"]
 }
 
-test_scan_fields_are_data if {
-	cfg := json.patch(fixture_cfg, [{"op": "add", "path": "/content/scan_fields/-", "value": "output"}])
-	req := object.union(invoke(alice, "standard-m"), {"content": {"prompt": "hello", "output": "mail me at a@b.io"}})
+# The former scan_fields list no longer narrows what is scanned.
+test_scan_fields_in_data_are_ignored if {
+	cfg := json.patch(fixture_cfg, [{"op": "add", "path": "/content/scan_fields", "value": ["prompt"]}])
+	req := object.union(invoke(alice, "standard-m"), {"content": {"prompt": "hello", "note": "mail me at a@b.io"}})
 	d := decide_with(req, cfg)
-	d.redactions == [{"path": "/content/output", "kind": "email", "match": "a@b.io"}]
+	d.redactions == [{"path": "/content/note", "kind": "email", "match": "a@b.io"}]
 }
 
 test_tool_call_content_scanned if {

@@ -215,7 +215,7 @@ obligation_parts["route"] := {"model": route_target} if route_obligation
 
 obligation_parts["approval"] := {"approvers": sort(approvers)} if count(approvers) > 0
 
-sensitive_paths := sort([sprintf("/content/%s", [f]) |
+sensitive_paths := sort([pointer("/content", [f]) |
 	some f in string_set(conf(["content", "sensitive_fields"], []))
 	object.get(content, f, null) != null
 ])
