@@ -8,11 +8,12 @@ import { latestCheckpointNote, readOrigin } from '../ledger/meta.js';
 import { MAX_QUERY_LIMIT, parseDecision, parseTime, queryEntries, type QueryFilter } from '../ledger/query.js';
 import { timeline } from '../ledger/timeline.js';
 import { verifyLedger } from '../ledger/verify.js';
+import { wireVerifyReport } from '../ledger/wire.js';
 import { EXIT } from './exit.js';
 import { limitOption } from './options.js';
 import { progressReporter } from './progress.js';
 import { DEFAULTS } from './settings.js';
-import { printEntries, printTimeline } from './table.js';
+import { printable, printEntries, printTimeline } from './table.js';
 
 interface LedgerOption {
   ledger: string;
@@ -116,11 +117,14 @@ function verify(o: LedgerOption & { checkpoint?: string; pubkey?: string; key?: 
   });
   progress.stop();
   db.close();
-  if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify(wireVerifyReport(report))}\n`);
   else if (report.ok) {
     const erased = report.payloadsErased > 0 ? `, ${report.payloadsErased} payloads erased (their headers verified)` : '';
-    process.stdout.write(`ok: ${report.entries} entries, head ${report.headHash}, ${report.checkpointsChecked} checkpoints verified${erased}\n`);
-  } else process.stdout.write(`FAILED at seq ${report.failure!.seq} (${report.failure!.kind}): ${report.failure!.message}\n`);
+    process.stdout.write(`ok: ${report.entries} entries, head ${printable(report.headHash)}, ${report.checkpointsChecked} checkpoints verified${erased}\n`);
+  } else {
+    // The message quotes hashes as stored: a tampered file may hold anything there.
+    process.stdout.write(`FAILED at seq ${report.failure!.seq} (${report.failure!.kind}): ${printable(report.failure!.message)}\n`);
+  }
   process.exitCode = report.ok ? EXIT.ok : EXIT.failed;
 }
 

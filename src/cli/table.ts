@@ -1,25 +1,29 @@
 import { wireEntry, type EntrySummary } from '../ledger/header.js';
 import type { TimelineEvent } from '../ledger/timeline.js';
+import { wireTimelineEvent } from '../ledger/wire.js';
 
 export function printEntries(entries: Iterable<EntrySummary>, json: boolean): void {
   if (json) {
     for (const e of entries) process.stdout.write(`${JSON.stringify(wireEntry(e))}\n`);
     return;
   }
-  const rows = [...entries].map((e) => [String(e.seq), e.time, e.subjectId, e.team, e.actionType, e.resource, e.decision, e.reasonCodes.join(',')]);
+  const rows = [...entries].map((e) =>
+    [String(e.seq), e.time, e.subjectId, e.team, e.actionType, e.resource, e.decision, e.reasonCodes.join(',')].map(printable),
+  );
   printTable(['SEQ', 'TIME', 'SUBJECT', 'TEAM', 'ACTION', 'RESOURCE', 'DECISION', 'REASONS'], rows);
 }
 
 export function printTimeline(events: TimelineEvent[], json: boolean): void {
   if (json) {
-    for (const e of events) process.stdout.write(`${JSON.stringify(e)}\n`);
+    for (const e of events) process.stdout.write(`${JSON.stringify(wireTimelineEvent(e))}\n`);
     return;
   }
+  const p = printable;
   for (const e of events) {
     const usage = e.weekTokens !== undefined ? `  [week tokens ${e.weekTokens}]` : '';
-    process.stdout.write(`${e.time}  #${e.seq}  ${e.subjectId}  ${e.action} ${e.resource}  -> ${e.decision.toUpperCase()}${usage}\n`);
-    for (const r of e.rules) process.stdout.write(`    fired: ${r}\n`);
-    for (const c of e.crossed) process.stdout.write(`    ** threshold crossed / new reason: ${c}\n`);
+    process.stdout.write(`${p(e.time)}  #${e.seq}  ${p(e.subjectId)}  ${p(e.action)} ${p(e.resource)}  -> ${p(e.decision.toUpperCase())}${usage}\n`);
+    for (const r of e.rules) process.stdout.write(`    fired: ${p(r)}\n`);
+    for (const c of e.crossed) process.stdout.write(`    ** threshold crossed / new reason: ${p(c)}\n`);
   }
   if (events.length === 0) process.stdout.write('no decisions match\n');
 }
@@ -33,4 +37,26 @@ function printTable(header: string[], rows: string[][]): void {
       .trimEnd();
   process.stdout.write(`${line(header)}\n`);
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
+}
+
+/**
+ * Characters a stored value must not send to an auditor's terminal as they are:
+ * C0 controls (ESC starts escape sequences, CR and LF forge or overwrite rows),
+ * DEL, C1 controls (0x9b is a one-byte CSI), bidi overrides, embeddings,
+ * isolates and marks (they reorder what is shown), line and paragraph
+ * separators, and the backslash itself so that an escape in the output is
+ * never ambiguous with the same text stored literally.
+ */
+const UNPRINTABLE = /[\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+const NAMED: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** A value as a table cell or timeline field: every character in UNPRINTABLE written as a visible escape (\x1b, \r, \u202e, \\). */
+export function printable(value: string): string {
+  return value.replace(UNPRINTABLE, (c) => {
+    const named = NAMED[c];
+    if (named) return named;
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }

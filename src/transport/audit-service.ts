@@ -6,6 +6,7 @@ import { wireEntry } from '../ledger/header.js';
 import type { QueryFilter } from '../ledger/query.js';
 import type { QueryableLedger } from '../ledger/types.js';
 import { canonicalJson } from '../lib/canonical.js';
+import { wireVerifyReport } from '../ledger/wire.js';
 import { toServiceError } from './status.js';
 
 interface QueryMessage {
@@ -57,18 +58,7 @@ export function auditService(ledger: QueryableLedger, log: Logger): grpc.Untyped
     Verify: (call: grpc.ServerUnaryCall<{ checkpoint: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       ledger
         .verify(call.request.checkpoint || undefined)
-        .then((report) =>
-          callback(null, {
-            ok: report.ok,
-            entries: report.entries,
-            head_hash: report.headHash,
-            checkpoints_checked: report.checkpointsChecked,
-            failed_seq: report.failure?.seq ?? 0,
-            failure_kind: report.failure?.kind ?? '',
-            message: report.failure?.message ?? 'ledger verified',
-            payloads_erased: report.payloadsErased,
-          }),
-        )
+        .then((report) => callback(null, wireVerifyReport(report)))
         .catch((err: unknown) => callback(toServiceError(err, log)));
     },
     LatestCheckpoint: unary(() => {

@@ -250,6 +250,9 @@ describe('gavel audit timeline', () => {
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { seq: number; rules: string[]; crossed: string[]; decision: string });
+    for (const e of events) expect(Object.keys(e).filter((k) => /[A-Z]/.test(k))).toEqual([]);
+    expect(Object.keys(events[0]!)).toEqual(['seq', 'time', 'decision_id', 'subject_id', 'action_type', 'resource', 'decision', 'rules', 'crossed']);
+    expect(events[0]).toMatchObject({ decision_id: seeded[0]!.id, subject_id: 'alice', action_type: 'model.invoke', resource: 'standard-m' });
     expect(events.map((e) => [e.seq, e.decision, e.crossed])).toEqual([
       [1, 'allow', []],
       [2, 'allow', ['budget_warning_80']],
@@ -267,8 +270,8 @@ describe('gavel audit timeline', () => {
     const events = res.stdout
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { seq: number; subjectId: string; crossed: string[] });
-    expect(events.map((e) => [e.seq, e.subjectId, e.crossed])).toEqual([
+      .map((l) => JSON.parse(l) as { seq: number; subject_id: string; crossed: string[] });
+    expect(events.map((e) => [e.seq, e.subject_id, e.crossed])).toEqual([
       [8, 'bob', ['approval_needed']],
       [10, 'dave', ['model_not_allowed']],
     ]);

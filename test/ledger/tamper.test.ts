@@ -8,6 +8,7 @@ import { signCheckpoint } from '../../src/ledger/checkpoint.js';
 import { canonicalPayload, entryHash, payloadHash } from '../../src/ledger/hash.js';
 import type { ChainHeader } from '../../src/ledger/header.js';
 import { ephemeralKey } from '../../src/ledger/keys.js';
+import { loadPackageDefinition } from '../../src/transport/proto.js';
 import { clients, jsonInput, unary } from '../helpers/client.js';
 import { tempDir } from '../helpers/paths.js';
 import { runCli, startInProcess } from '../helpers/server.js';
@@ -26,6 +27,11 @@ let rows: FullRow[];
 let origin: string;
 
 const DECISIONS = ['allow', 'deny', 'require_approval', 'redact'] as const;
+
+/** `gavel audit verify --json` prints gRPC VerifyResponse: its fields, in proto order. */
+const VERIFY_RESPONSE_FIELDS = (loadPackageDefinition()['gavel.v1.VerifyResponse'] as unknown as { type: { field: Array<{ name: string }> } }).type.field.map(
+  (f) => f.name,
+);
 
 beforeAll(async () => {
   pristine = join(tempDir('gavel-tamper-'), 'ledger.db');
@@ -128,7 +134,19 @@ describe('an untampered ledger', () => {
   it('--json prints a report that parses', async () => {
     const res = await verify(pristine, '--json', '--checkpoint', exported);
     expect(res.code).toBe(0);
-    expect(JSON.parse(res.stdout)).toEqual({ ok: true, entries: SIZE, headHash: rows[SIZE - 1]!.entry_hash, checkpointsChecked: 5, payloadsErased: 0 });
+    // The same fields, in the same order, as gRPC VerifyResponse.
+    const report = JSON.parse(res.stdout) as Record<string, unknown>;
+    expect(report).toEqual({
+      ok: true,
+      entries: SIZE,
+      head_hash: rows[SIZE - 1]!.entry_hash,
+      checkpoints_checked: 5,
+      failed_seq: 0,
+      failure_kind: '',
+      message: 'ledger verified',
+      payloads_erased: 0,
+    });
+    expect(Object.keys(report)).toEqual(VERIFY_RESPONSE_FIELDS);
   });
 
   it('the attacker helpers alone change nothing: triggers dropped, file still verifies', async () => {
@@ -261,10 +279,10 @@ describe('each attack is caught and named', () => {
     const copy = attacked((db) => db.prepare(`UPDATE entries SET team = 'nobody' WHERE seq = 5`).run());
     const res = await verify(copy, '--json');
     expect(res.code).toBe(1);
-    const report = JSON.parse(res.stdout) as { ok: boolean; entries: number; failure: { seq: number; kind: string; message: string } };
-    expect(report.ok).toBe(false);
-    expect(report.entries).toBe(4);
-    expect(report.failure).toMatchObject({ seq: 5, kind: 'header_changed' });
+    const report = JSON.parse(res.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({ ok: false, entries: 4, failed_seq: 5, failure_kind: 'header_changed' });
+    expect(report.message).toMatch(/^seq 5: header changed/);
+    expect(Object.keys(report)).toEqual(VERIFY_RESPONSE_FIELDS);
   });
 });
 
@@ -323,7 +341,12 @@ describe('the gRPC Verify on a live ledger', () => {
       // The walk stopped mid-statement; the connection must be free again for appends.
       const next = await unary(c.decision, 'Decide', jsonInput(echoInput({ subject: 'after' })));
       expect(Number(next.receipt.seq)).toBe(6);
-      expect(await unary(c.audit, 'Verify', {})).toMatchObject({ ok: false, failed_seq: 3 });
+      const again = await unary(c.audit, 'Verify', {});
+      expect(again).toMatchObject({ ok: false, failed_seq: 3 });
+      // The CLI's --json is the same message, field for field.
+      const cli = await runCli(['audit', 'verify', '--ledger', ledger, '--json']);
+      expect(cli.code).toBe(1);
+      expect(JSON.parse(cli.stdout)).toEqual(again);
     } finally {
       c.close();
       await srv.stop();

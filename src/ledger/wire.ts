@@ -1,0 +1,64 @@
+import type { TimelineEvent } from './timeline.js';
+import type { VerifyReport } from './verify.js';
+
+/**
+ * Ledger results in wire form: the field names of the gRPC messages
+ * (proto/gavel/v1/audit.proto), snake_case, which the CLI's --json prints too,
+ * so a script reads the same names from either. Entries: `wireEntry` (header.ts).
+ */
+
+/** gavel.v1.VerifyResponse. */
+export interface WireVerifyReport {
+  ok: boolean;
+  entries: number;
+  head_hash: string;
+  checkpoints_checked: number;
+  /** The first bad seq; 0 when the ledger verified. */
+  failed_seq: number;
+  /** A FailureKind; "" when the ledger verified. */
+  failure_kind: string;
+  message: string;
+  payloads_erased: number;
+}
+
+export function wireVerifyReport(report: VerifyReport): WireVerifyReport {
+  return {
+    ok: report.ok,
+    entries: report.entries,
+    head_hash: report.headHash,
+    checkpoints_checked: report.checkpointsChecked,
+    failed_seq: report.failure?.seq ?? 0,
+    failure_kind: report.failure?.kind ?? '',
+    message: report.failure?.message ?? 'ledger verified',
+    payloads_erased: report.payloadsErased,
+  };
+}
+
+/** A timeline event as `gavel audit timeline --json` prints it; names shared with the Entry message (action_type). */
+export interface WireTimelineEvent {
+  seq: number;
+  time: string;
+  decision_id: string;
+  subject_id: string;
+  action_type: string;
+  resource: string;
+  decision: string;
+  rules: string[];
+  crossed: string[];
+  week_tokens?: number;
+}
+
+export function wireTimelineEvent(e: TimelineEvent): WireTimelineEvent {
+  return {
+    seq: e.seq,
+    time: e.time,
+    decision_id: e.decisionId,
+    subject_id: e.subjectId,
+    action_type: e.action,
+    resource: e.resource,
+    decision: e.decision,
+    rules: e.rules,
+    crossed: e.crossed,
+    ...(e.weekTokens !== undefined ? { week_tokens: e.weekTokens } : {}),
+  };
+}
