@@ -42,8 +42,7 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
   const metrics = new Metrics(core);
   server.addService(services.DecisionService.service, decisionService(core.engine, limits.maxDepth, options.log, metrics));
   server.addService(services.AuditService.service, auditService(core.ledger, options.log));
-  if (core.usage)
-    server.addService(services.UsageService.service, usageService(core.usage, core.usage.config.currency, core.engine, core.ledger, options.log, now));
+  if (core.usage) server.addService(services.UsageService.service, usageService(core.usage, core.usage.config, core.engine, core.ledger, options.log, now));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(reflectionDefinition(definition)).addToServer(server);

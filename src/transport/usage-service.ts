@@ -4,6 +4,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
 import type { QueryableLedger } from '../ledger/types.js';
 import { applyReport } from '../usage/report.js';
+import type { UsageConfig } from '../usage/config.js';
 import type { Scope, UsageStore } from '../usage/store.js';
 import { toServiceError } from './status.js';
 
@@ -20,7 +21,7 @@ interface ReportMessage {
 
 export function usageService(
   store: UsageStore,
-  currency: string,
+  config: Pick<UsageConfig, 'currency' | 'reportFactor'>,
   engine: Engine,
   ledger: QueryableLedger,
   log: Logger,
@@ -31,11 +32,12 @@ export function usageService(
     get bundles() {
       return engine.policies.bundles;
     },
-    currency,
+    currency: config.currency,
     findDecision: (id: string) => {
       const e = ledger.get(id);
-      return e ? { decision: e.decision, actionType: e.actionType } : undefined;
+      return e ? { decision: e.decision, actionType: e.actionType, resource: e.resource } : undefined;
     },
+    reportFactor: config.reportFactor,
   };
   return {
     Report: (call: grpc.ServerUnaryCall<ReportMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {

@@ -13,6 +13,12 @@ export interface UsageConfig {
   defaultMaxTokens: number;
   /** Currency when the bundle's price table names none. */
   currency: string;
+  /**
+   * How far a report may stray from what its decision could have cost: a cost above
+   * this many times the price table's price for the reported tokens, or input tokens
+   * above this many times the decision's estimate (at least 4096), is refused.
+   */
+  reportFactor: number;
 }
 
 export const USAGE_DEFAULTS: UsageConfig = {
@@ -21,6 +27,7 @@ export const USAGE_DEFAULTS: UsageConfig = {
   reservationTtlSeconds: 600,
   defaultMaxTokens: 1024,
   currency: 'USD',
+  reportFactor: 10,
 };
 
 export function usageConfig(overrides: Partial<UsageConfig> = {}): UsageConfig {
@@ -35,5 +42,6 @@ export function usageConfig(overrides: Partial<UsageConfig> = {}): UsageConfig {
   positiveInt('usage.reservationTtlSeconds', c.reservationTtlSeconds);
   positiveInt('usage.defaultMaxTokens', c.defaultMaxTokens);
   nonEmpty('usage.currency', c.currency);
+  positiveInt('usage.reportFactor', c.reportFactor);
   return c;
 }

@@ -15,6 +15,8 @@ interface Estimate {
   price: ModelPrice;
   inputTokens: number;
   outputTokens: number;
+  /** max_tokens as the request stated it, when it did. */
+  statedMaxTokens: number | null;
 }
 
 /**
@@ -88,6 +90,8 @@ export class Meter implements DecisionMeter {
       costMicros: costMicros(estimate.price, estimate.inputTokens, estimate.outputTokens),
       atMs,
       expiresMs: atMs + this.config.reservationTtlSeconds * 1000,
+      maxOutputTokens: estimate.statedMaxTokens,
+      estimatedInputTokens: estimate.inputTokens,
     };
   }
 
@@ -97,12 +101,12 @@ export class Meter implements DecisionMeter {
     const price = priceTable(bundle).models.get(model);
     if (!price) return undefined;
     const params = valueAt(input, ['action', 'params']);
-    const asked =
-      isJsonObject(params) && typeof params.max_tokens === 'number' && params.max_tokens > 0 ? Math.ceil(params.max_tokens) : this.config.defaultMaxTokens;
+    const stated = isJsonObject(params) && typeof params.max_tokens === 'number' && params.max_tokens > 0 ? Math.ceil(params.max_tokens) : null;
     // No model emits a billion tokens in one call; the cap keeps every sum an exact integer.
-    const maxTokens = Math.min(asked, MAX_ESTIMATED_TOKENS);
+    const maxTokens = Math.min(stated ?? this.config.defaultMaxTokens, MAX_ESTIMATED_TOKENS);
     const prompt = stringAt(input, ['content', 'prompt']);
-    return { model, price, inputTokens: Math.ceil(prompt.length / 4), outputTokens: maxTokens };
+    const statedMaxTokens = stated === null ? null : maxTokens;
+    return { model, price, inputTokens: Math.ceil(prompt.length / 4), outputTokens: maxTokens, statedMaxTokens };
   }
 }
 

@@ -8,7 +8,8 @@ const DECIMAL = /^(\d{1,12})(?:\.(\d{1,6}))?$/;
 
 /** Parses a non-negative decimal string with at most 6 fraction digits; undefined when malformed. */
 export function parseMicros(text: string): number | undefined {
-  const m = DECIMAL.exec(text.trim());
+  // Exactly digits, an optional point and at most 6 decimals: no spaces, signs or exponents, never rounded.
+  const m = DECIMAL.exec(text);
   if (!m) return undefined;
   const fraction = (m[2] ?? '').padEnd(6, '0');
   return Number(m[1]) * MICROS + Number(fraction);

@@ -2,7 +2,7 @@ import { GavelError } from '../lib/errors.js';
 import type { Bundle } from '../bundles/bundle.js';
 import { formatMicros, parseMicros } from './money.js';
 import { costMicros, priceTable } from './pricing.js';
-import type { UsageStore } from './store.js';
+import type { ChargeRow, UsageStore } from './store.js';
 
 export interface UsageReportInput {
   decisionId: string;
@@ -29,9 +29,14 @@ export interface ReportContext {
   /** The bundles whose price tables may price the model (the active set). */
   bundles: readonly Bundle[];
   currency: string;
-  /** Ledger lookup: the decision recorded under this id, if any. */
-  findDecision: (decisionId: string) => { decision: string; actionType: string } | undefined;
+  /** Ledger lookup: the decision recorded under this id, if any (resource: the model it asked for). */
+  findDecision: (decisionId: string) => { decision: string; actionType: string; resource: string } | undefined;
+  /** See UsageConfig.reportFactor. */
+  reportFactor: number;
 }
+
+/** Reported text echoed in an error is cut here: a megabyte model name is not sent back whole. */
+const ECHO_LIMIT = 64;
 
 /** Validates and applies one usage report; idempotent by decision id. */
 export async function applyReport(ctx: ReportContext, r: UsageReportInput): Promise<UsageReceipt> {
@@ -46,14 +51,55 @@ export async function applyReport(ctx: ReportContext, r: UsageReportInput): Prom
     if (reported !== decided)
       throw new GavelError('invalid_report', `${field} "${reported}" does not match decision ${r.decisionId} (decided for "${decided}")`);
   }
+  checkModel(ctx, r, charge);
+  checkTokens(ctx, r, charge);
   const { price, currency } = findPrice(ctx, r.model);
-  const micros = r.cost !== '' ? parseMicros(r.cost)! : price ? costMicros(price, r.inputTokens, r.outputTokens) : undefined;
-  if (micros === undefined) throw new GavelError('invalid_report', `cost is empty and model "${r.model}" has no price in the active bundles`);
-  const result = await ctx.store.settle({ ...r, tier: price?.tier ?? charge.tier, costMicros: micros, atMs: charge.atMs });
+  if (!price) throw new GavelError('invalid_report', `model "${echo(r.model)}" has no price in the active bundles, so no report for it can be checked`);
+  const priced = costMicros(price, r.inputTokens, r.outputTokens);
+  const micros = r.cost !== '' ? parseMicros(r.cost)! : priced;
+  const bound = priced * ctx.reportFactor;
+  if (micros > bound) {
+    throw new GavelError(
+      'invalid_report',
+      `cost ${r.cost} is more than ${ctx.reportFactor}x the price table's ${formatMicros(priced)} for ${r.inputTokens}+${r.outputTokens} tokens of ${echo(r.model)} (bound ${formatMicros(bound)})`,
+    );
+  }
+  const result = await ctx.store.settle({ ...r, tier: price.tier, costMicros: micros, atMs: charge.atMs });
   if (result.kind === 'unknown') throw unknownDecision(ctx, r.decisionId);
   if (result.kind === 'conflict') throw new GavelError('report_conflict', result.message);
   const tokens = r.inputTokens + r.outputTokens;
   return { decisionId: r.decisionId, duplicate: result.kind === 'duplicate', cost: formatMicros(micros), currency, tokens };
+}
+
+/** The model that ran must be the one decided: the model asked for, or the model a tier-down routed to. */
+function checkModel(ctx: ReportContext, r: UsageReportInput, charge: ChargeRow): void {
+  const asked = ctx.findDecision(r.decisionId)?.resource;
+  const allowed = new Set([charge.model, ...(asked ? [asked] : [])]);
+  if (allowed.has(r.model)) return;
+  throw new GavelError('invalid_report', `model "${echo(r.model)}" is not the model decision ${r.decisionId} allowed (${[...allowed].join(' or ')})`);
+}
+
+/** Tokens within the decision's limits: max_tokens where the request stated it, and a prompt no larger than reportFactor x its estimate. */
+function checkTokens(ctx: ReportContext, r: UsageReportInput, charge: ChargeRow): void {
+  if (charge.maxOutputTokens !== null && r.outputTokens > charge.maxOutputTokens) {
+    throw new GavelError('invalid_report', `output_tokens ${r.outputTokens} exceeds the max_tokens ${charge.maxOutputTokens} decision ${r.decisionId} allowed`);
+  }
+  if (charge.estimatedInputTokens !== null) {
+    const bound = ctx.reportFactor * Math.max(charge.estimatedInputTokens, MIN_INPUT_BOUND);
+    if (r.inputTokens > bound) {
+      throw new GavelError(
+        'invalid_report',
+        `input_tokens ${r.inputTokens} is more than the bound ${bound} (${ctx.reportFactor}x the decision's estimate, at least ${ctx.reportFactor}x${MIN_INPUT_BOUND})`,
+      );
+    }
+  }
+}
+
+/** Prompt tokens below this are never held against a report: system prompts and tool schemas are sent to the model, not to gavel. */
+const MIN_INPUT_BOUND = 4096;
+
+function echo(text: string): string {
+  return text.length > ECHO_LIMIT ? `${text.slice(0, ECHO_LIMIT)}… (${text.length} characters)` : text;
 }
 
 function validate(r: UsageReportInput): void {
@@ -63,7 +109,7 @@ function validate(r: UsageReportInput): void {
     if (!Number.isSafeInteger(r[key]) || r[key] < 0) throw new GavelError('invalid_report', `${snake(key)} must be a non-negative integer, got ${r[key]}`);
   }
   if (r.cost !== '' && parseMicros(r.cost) === undefined) {
-    throw new GavelError('invalid_report', `cost must be a non-negative decimal string with at most 6 decimals, got "${r.cost}"`);
+    throw new GavelError('invalid_report', `cost must be a non-negative decimal string with at most 6 decimals and no spaces, got "${echo(r.cost)}"`);
   }
 }
 

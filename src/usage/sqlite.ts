@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS usage_charges (
   cost_micros INTEGER NOT NULL CHECK (cost_micros >= 0),
   input_tokens INTEGER,
   output_tokens INTEGER,
-  expires_ms INTEGER
+  expires_ms INTEGER,
+  max_output_tokens INTEGER,
+  estimated_input_tokens INTEGER
 );
 CREATE INDEX IF NOT EXISTS usage_reserved_subject ON usage_charges(subject, expires_ms) WHERE state = 'reserved';
 CREATE INDEX IF NOT EXISTS usage_reserved_team ON usage_charges(team, expires_ms) WHERE state = 'reserved';
@@ -82,11 +84,14 @@ export class SqliteUsageStore implements UsageStore {
     this.db = db;
     this.config = config;
     db.exec(DDL);
+    addMissingColumns(db);
     this.buckets = new UsageBuckets(db, config.timeZone);
     this.usageStmts = { subject: this.reservedQuery('subject'), team: this.reservedQuery('team'), cost_center: this.reservedQuery('cost_center') };
     this.stmts = {
-      reserve: db.prepare(`INSERT INTO usage_charges(decision_id, subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros, expires_ms)
-        VALUES (@decisionId, @subject, @team, @costCenter, @model, @tier, @atMs, 'reserved', @tokens, @costMicros, @expiresMs)`),
+      reserve: db.prepare(`INSERT INTO usage_charges(decision_id, subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros, expires_ms,
+        max_output_tokens, estimated_input_tokens)
+        VALUES (@decisionId, @subject, @team, @costCenter, @model, @tier, @atMs, 'reserved', @tokens, @costMicros, @expiresMs,
+        @maxOutputTokens, @estimatedInputTokens)`),
       request: db.prepare('INSERT OR IGNORE INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES (?, ?, ?, ?, ?)'),
       charge: db.prepare('SELECT * FROM usage_charges WHERE decision_id = ?'),
       settle: db.prepare(`UPDATE usage_charges SET state = 'settled', tokens = @tokens, cost_micros = @costMicros,
@@ -227,6 +232,8 @@ export class SqliteUsageStore implements UsageStore {
       inputTokens: row.input_tokens === null ? null : Number(row.input_tokens),
       outputTokens: row.output_tokens === null ? null : Number(row.output_tokens),
       atMs: Number(row.at_ms),
+      maxOutputTokens: row.max_output_tokens === null ? null : Number(row.max_output_tokens),
+      estimatedInputTokens: row.estimated_input_tokens === null ? null : Number(row.estimated_input_tokens),
     };
   }
 
@@ -285,6 +292,14 @@ function addInto(into: WindowUsage, add: WindowUsage): void {
 
 function round6(n: number): number {
   return Math.round(n * 1e6) / 1e6;
+}
+
+/** Ledger files made before the report limits were kept gain their columns (empty for old rows: those reports skip the token checks). */
+function addMissingColumns(db: Database): void {
+  const have = new Set((db.prepare('PRAGMA table_info(usage_charges)').all() as Array<{ name: string }>).map((c) => c.name));
+  for (const column of ['max_output_tokens', 'estimated_input_tokens']) {
+    if (!have.has(column)) db.exec(`ALTER TABLE usage_charges ADD COLUMN ${column} INTEGER`);
+  }
 }
 
 function scopeKeys(a: { subject: string; team: string; costCenter: string }): string[] {

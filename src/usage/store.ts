@@ -33,6 +33,9 @@ export interface Reservation extends Attribution {
   costMicros: number;
   atMs: number;
   expiresMs: number;
+  /** The limits a report of this call must respect: max_tokens when the request set it, and the estimated prompt tokens. */
+  maxOutputTokens: number | null;
+  estimatedInputTokens: number;
 }
 
 export interface Settlement extends Attribution {
@@ -61,6 +64,8 @@ export interface ChargeRow extends Attribution {
   inputTokens: number | null;
   outputTokens: number | null;
   atMs: number;
+  maxOutputTokens: number | null;
+  estimatedInputTokens: number | null;
 }
 
 export interface RequestRow {

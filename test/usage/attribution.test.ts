@@ -48,12 +48,33 @@ it('a model call that required approval is reserved, and its report is accepted 
   const seat = { subject: 'spender', team: 'platform', costCenter: 'cc-100' };
   // Seed a month of spend just under the approval threshold (5000) through a settled call.
   const seed = await decide(c, modelCall(seat, 'standard-m', 100));
-  await report(c, seed.decision_id, seat, 'standard-m', 1, 99, '4999.999');
+  // Spend this large cannot come through Report (a report is bounded by its decision's price); seed it in the store.
+  await srv.core.usage!.settle({
+    ...seat,
+    decisionId: seed.decision_id,
+    model: 'standard-m',
+    tier: 'standard',
+    inputTokens: 1,
+    outputTokens: 99,
+    costMicros: 4_999_999_000,
+    atMs: Date.now(),
+  });
   const pending = await decide(c, modelCall(seat, 'standard-m', 100));
   expect(pending.decision).toBe('DECISION_REQUIRE_APPROVAL');
   expect((await usageOf(c, 'subject', 'spender')).month.reserved_tokens).toBe(101);
-  const r = await report(c, pending.decision_id, seat, 'standard-m', 1, 50, '15000');
+  const r = await report(c, pending.decision_id, seat, 'standard-m', 1, 50);
   expect(r.duplicate).toBe(false);
+  const big = await decide(c, modelCall(seat, 'standard-m', 100));
+  await srv.core.usage!.settle({
+    ...seat,
+    decisionId: big.decision_id,
+    model: 'standard-m',
+    tier: 'standard',
+    inputTokens: 1,
+    outputTokens: 50,
+    costMicros: 15_000_000_000,
+    atMs: Date.now(),
+  });
   // Now past the seat's hard cap (20000): the next call is denied outright.
   const next = await decide(c, modelCall(seat, 'standard-m', 100));
   expect(next.decision).toBe('DECISION_DENY');

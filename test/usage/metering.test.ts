@@ -50,12 +50,12 @@ describe('reports', () => {
 
   it('a retried report never counts twice; a different one for the same decision is refused', async () => {
     const d = await decide(c, modelCall(alice));
-    const first = await report(c, d.decision_id, alice, 'standard-m', 5, 50, '0.25');
-    const again = await report(c, d.decision_id, alice, 'standard-m', 5, 50, '0.25');
+    const first = await report(c, d.decision_id, alice, 'standard-m', 5, 50, '0.0008');
+    const again = await report(c, d.decision_id, alice, 'standard-m', 5, 50, '0.0008');
     expect(first.duplicate).toBe(false);
     expect(again.duplicate).toBe(true);
     const before = (await usageOf(c, 'subject', 'alice')).day.used_tokens;
-    await report(c, d.decision_id, alice, 'standard-m', 5, 50, '0.25');
+    await report(c, d.decision_id, alice, 'standard-m', 5, 50, '0.0008');
     expect((await usageOf(c, 'subject', 'alice')).day.used_tokens).toBe(before);
     const conflict = await unaryError(c.usage, 'Report', {
       decision_id: d.decision_id,
@@ -78,7 +78,7 @@ describe('reports', () => {
     [{ subject: '' }, grpc.status.INVALID_ARGUMENT, 'missing subject'],
     [{ team: '', cost_center: '' }, grpc.status.INVALID_ARGUMENT, 'missing team, cost_center'],
     [{ subject: 'mallory' }, grpc.status.INVALID_ARGUMENT, 'does not match decision'],
-    [{ model: 'mystery-model', cost: '' }, grpc.status.INVALID_ARGUMENT, 'has no price'],
+    [{ model: 'mystery-model', cost: '' }, grpc.status.INVALID_ARGUMENT, 'is not the model decision'],
   ])('bad report %j is rejected', async (override, code, text) => {
     const d = await decide(c, modelCall(alice));
     const err = await unaryError(c.usage, 'Report', {

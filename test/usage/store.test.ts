@@ -11,7 +11,18 @@ const who = { subject: 's1', team: 't1', costCenter: 'c1' };
 
 async function charge(store: SqliteUsageStore, id: string, atIso: string, tokens: number, costMicros: number): Promise<void> {
   const atMs = Date.parse(atIso);
-  reserveNow(store, { ...who, decisionId: id, model: 'standard-m', tier: 'standard', tokens, costMicros, atMs, expiresMs: atMs + 600_000 });
+  reserveNow(store, {
+    ...who,
+    decisionId: id,
+    model: 'standard-m',
+    tier: 'standard',
+    tokens,
+    costMicros,
+    atMs,
+    expiresMs: atMs + 600_000,
+    maxOutputTokens: null,
+    estimatedInputTokens: 0,
+  });
   const result = await store.settle({ ...who, decisionId: id, model: 'standard-m', tier: 'standard', inputTokens: 0, outputTokens: tokens, costMicros, atMs });
   expect(result.kind).toBe('settled');
 }
@@ -29,6 +40,8 @@ describe('SqliteUsageStore', () => {
       costMicros: 500_000,
       atMs: Date.parse('2026-11-20T10:30:00Z'),
       expiresMs: Date.parse('2026-11-20T10:40:00Z'),
+      maxOutputTokens: null,
+      estimatedInputTokens: 0,
     });
     const now = Date.parse('2026-11-20T10:35:00Z');
     for (const scope of ['subject', 'team', 'cost_center'] as const) {
