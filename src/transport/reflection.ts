@@ -1,13 +1,17 @@
 import { createRequire } from 'node:module';
-import type { PackageDefinition } from '@grpc/proto-loader';
+import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 
 /**
- * The descriptors server reflection publishes, repaired for protobuf-go clients
- * such as grpcurl. protobufjs (behind proto-loader) writes one file per
- * package without `dependency` entries, and names a map's implicit entry
- * message "Fields" where protoc (and protobuf-go's validation) require
- * "FieldsEntry"; grpcurl then cannot resolve google.protobuf.Struct. This fixes
- * both in the encoded FileDescriptorProtos and leaves everything else as is.
+ * The descriptors server reflection publishes: gavel's services plus
+ * grpc.health.v1.Health (the server answers it, so `grpcurl list` shows it and
+ * `grpcurl … grpc.health.v1.Health/Check` needs no proto file), repaired for
+ * protobuf-go clients such as grpcurl. protobufjs (behind proto-loader) writes
+ * one file per package without `dependency` entries, and names a map's
+ * implicit entry message "Fields" where protoc (and protobuf-go's validation)
+ * require "FieldsEntry"; grpcurl then cannot resolve google.protobuf.Struct.
+ * This fixes both in the encoded FileDescriptorProtos and leaves everything
+ * else as is.
  */
 const require = createRequire(import.meta.url);
 const protobuf = require('protobufjs') as typeof import('protobufjs');
@@ -30,8 +34,9 @@ interface FileDescriptor {
   messageType?: Message[];
 }
 
-/** A copy of `definition` whose file descriptors are repaired; `definition` itself is not changed. */
-export function reflectionDefinition(definition: PackageDefinition): PackageDefinition {
+/** A copy of `definition` with the health service added and file descriptors repaired; `definition` itself is not changed. */
+export function reflectionDefinition(gavel: PackageDefinition): PackageDefinition {
+  const definition: PackageDefinition = { ...loadSync(healthProtoPath, { keepCase: true }), ...gavel };
   const files = new Map<string, FileDescriptor>();
   for (const value of Object.values(definition)) {
     for (const bytes of (value as { fileDescriptorProtos?: Buffer[] }).fileDescriptorProtos ?? []) {
