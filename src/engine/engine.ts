@@ -22,6 +22,10 @@ export interface DecideRequest {
   requestId: string;
   /** Who asked (peer or authenticated identity); recorded in the ledger. */
   caller: string;
+  /** Aborted when the caller cancels. */
+  signal?: AbortSignal;
+  /** The caller's deadline (ms since the epoch), checked even when the loop was too busy to deliver the abort. */
+  deadlineMs?: number;
 }
 
 export interface Decision {
@@ -44,6 +48,10 @@ export interface EngineDeps {
   ledger: Ledger;
   meter?: DecisionMeter;
   now?: () => Date;
+}
+
+function abandoned(request: DecideRequest): boolean {
+  return request.signal?.aborted === true || (request.deadlineMs !== undefined && Date.now() >= request.deadlineMs);
 }
 
 /** A decision evaluated and staged, whose entry is on its way to the ledger. */
@@ -95,6 +103,8 @@ export class Engine {
       const salt = randomBytes(16);
       const stored = hashSensitivePaths(redacted, outcome.sensitivePaths, salt);
       const record = ledgerRecord({ decisionId, now, input: evaluated, stored, outcome, applied, policy, entrypoint, request, salt });
+      // A caller known to be gone before anything is reserved gets nothing recorded or reserved.
+      if (abandoned(request)) throw new GavelError('abandoned', 'the caller cancelled or its deadline passed before the decision was recorded');
       const staged = snapshot && this.meter?.stage({ decisionId, input: evaluated, outcome, bundle, now }, snapshot);
       // Usage this decision read changed while it was evaluated: the caller decides again on fresh usage.
       if (snapshot && !staged) return undefined;
@@ -116,7 +126,10 @@ export class Engine {
       };
     };
     const staged = (await attempt()) ?? (await this.retryContended(attempt));
-    return { ...staged, receipt: await staged.receipt };
+    const receipt = await staged.receipt;
+    // Gone after its entry was written: the entry stays (the ledger never loses one), the reservation goes.
+    if (this.meter && abandoned(request)) await this.meter.release(decisionId).catch(() => undefined);
+    return { ...staged, receipt };
   }
 
   /**

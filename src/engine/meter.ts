@@ -16,6 +16,8 @@ export interface DecisionMeter {
   context(input: JsonObject, bundle: Bundle, now: Date): Promise<MeteredContext>;
   /** The decision's usage writes, or undefined when the snapshot is stale (evaluate again with a fresh one). */
   stage(decision: MeteredDecision, snapshot: UsageSnapshot): StagedWrite | undefined;
+  /** The caller gave up after its decision was recorded: its reservation stops counting at once (the entry stays). */
+  release(decisionId: string): Promise<void>;
 }
 
 /** Opaque to the engine: the versions of every usage key a context was built from. */

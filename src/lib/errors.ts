@@ -16,6 +16,7 @@ export type StatusName =
   | 'PERMISSION_DENIED'
   | 'UNAVAILABLE'
   | 'FAILED_PRECONDITION'
+  | 'DEADLINE_EXCEEDED'
   | 'INTERNAL';
 
 export const ERROR_CODES = {
@@ -34,6 +35,10 @@ export const ERROR_CODES = {
     doc: 'A signing key exists but its ledger is missing, empty or another ledger; start with `--new-ledger` only if a fresh ledger is intended.',
   },
   usage_unavailable: { status: 'UNAVAILABLE', doc: 'Usage state could not be read, or kept changing through 8 evaluations of one decision; fail closed.' },
+  abandoned: {
+    status: 'DEADLINE_EXCEEDED',
+    doc: 'The caller cancelled or its deadline passed before the decision was recorded: nothing is recorded or reserved for it.',
+  },
   decision_not_found: { status: 'NOT_FOUND', doc: 'No ledger entry has that decision id.' },
   invalid_query: { status: 'INVALID_ARGUMENT', doc: 'An audit query filter is malformed (bad time, bad decision name, bad limit).' },
   invalid_report: { status: 'INVALID_ARGUMENT', doc: 'A usage report is missing attribution or carries negative or malformed numbers.' },

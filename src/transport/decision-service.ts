@@ -50,7 +50,23 @@ export function decisionService(engine: Engine, maxDepth: number, log: Logger, m
 
 async function decide(engine: Engine, call: grpc.ServerUnaryCall<DecideRequestMessage, unknown>, maxDepth: number): Promise<Decision> {
   const req = call.request;
-  return engine.decide({ policy: req.policy, input: inputOf(req, maxDepth), requestId: req.request_id, caller: callerOf(call) });
+  const gone = new AbortController();
+  const abort = () => gone.abort();
+  call.once('cancelled', abort);
+  const deadline = call.getDeadline();
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
+  try {
+    return await engine.decide({
+      policy: req.policy,
+      input: inputOf(req, maxDepth),
+      requestId: req.request_id,
+      caller: callerOf(call),
+      signal: gone.signal,
+      ...(deadlineMs !== undefined ? { deadlineMs } : {}),
+    });
+  } finally {
+    call.removeListener('cancelled', abort);
+  }
 }
 
 function inputOf(req: DecideRequestMessage, maxDepth: number): DecideInput {

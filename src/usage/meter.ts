@@ -74,6 +74,10 @@ export class Meter implements DecisionMeter {
     return this.store.stage(reservation ? { request, reservation } : { request });
   }
 
+  release(decisionId: string): Promise<void> {
+    return this.store.release(decisionId);
+  }
+
   /** An allowed (or approval-pending) model call reserves its estimate; a tier-down reserves at the routed model's price. */
   private reservation(d: MeteredDecision, atMs: number): Reservation | undefined {
     // A call waiting for approval is reserved too: once approved it runs and is reported like any other.

@@ -73,7 +73,7 @@ export class SqliteUsageStore implements UsageStore {
   private readonly db: Database;
   readonly config: UsageConfig;
   private readonly usageStmts: Record<Scope, Statement>;
-  private readonly stmts: Record<'reserve' | 'request' | 'charge' | 'settle' | 'history' | 'tools' | 'prune', Statement>;
+  private readonly stmts: Record<'reserve' | 'request' | 'charge' | 'settle' | 'release' | 'history' | 'tools' | 'prune', Statement>;
   private readonly buckets: UsageBuckets;
   private requestsSincePrune = 0;
   private readonly versions = new KeyVersions();
@@ -94,6 +94,7 @@ export class SqliteUsageStore implements UsageStore {
         @maxOutputTokens, @estimatedInputTokens)`),
       request: db.prepare('INSERT OR IGNORE INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES (?, ?, ?, ?, ?)'),
       charge: db.prepare('SELECT * FROM usage_charges WHERE decision_id = ?'),
+      release: db.prepare(`DELETE FROM usage_charges WHERE decision_id = ? AND state = 'reserved'`),
       settle: db.prepare(`UPDATE usage_charges SET state = 'settled', tokens = @tokens, cost_micros = @costMicros,
         input_tokens = @inputTokens, output_tokens = @outputTokens, model = @model, tier = @tier, expires_ms = NULL
         WHERE decision_id = @decisionId AND state = 'reserved'`),
@@ -235,6 +236,13 @@ export class SqliteUsageStore implements UsageStore {
       maxOutputTokens: row.max_output_tokens === null ? null : Number(row.max_output_tokens),
       estimatedInputTokens: row.estimated_input_tokens === null ? null : Number(row.estimated_input_tokens),
     };
+  }
+
+  async release(decisionId: string): Promise<void> {
+    const charge = this.chargeNow(decisionId);
+    if (charge?.state !== 'reserved') return;
+    this.stmts.release.run(decisionId);
+    this.versions.bump(scopeKeys(charge));
   }
 
   /** Synchronous from read to write, so no decision's staging interleaves with it. */

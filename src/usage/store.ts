@@ -101,6 +101,8 @@ export interface UsageStore {
   /** Stages a decision's rows: counted by reads from now on, written by `apply` in the ledger's transaction. */
   stage(rows: StagedUsage): StagedWrite;
   charge(decisionId: string): Promise<ChargeRow | undefined>;
+  /** Drops a decision's unsettled reservation (its caller gave up); settled usage is never released. */
+  release(decisionId: string): Promise<void>;
   /** Settles a reservation to real usage, idempotently. */
   settle(s: Settlement): Promise<SettleResult>;
 }
