@@ -10,6 +10,7 @@ import type { DecisionMeter, MeteredContext, UsageSnapshot } from './meter.js';
 import { PolicySet } from './policies.js';
 import { applyRedactions, hashSensitivePaths, scrubOutcome, secretsOf, type AppliedRedaction } from './redact.js';
 import { normaliseResultSet, serviceDeny, type Effect, type PolicyOutcome, type Reason } from './result.js';
+import { checkIdentityBounds, identityOf } from './identity.js';
 import { ledgerRecord } from './record.js';
 import { SerialQueue } from './serial.js';
 
@@ -88,6 +89,8 @@ export class Engine {
 
   async decide(request: DecideRequest): Promise<Decision> {
     const input = this.parseInput(request.input);
+    const identity = identityOf(input, request);
+    checkIdentityBounds(identity);
     const entrypoint = request.policy || this.config.defaultEntrypoint;
     const evaluator = this.policies.resolve(entrypoint);
     const now = this.now();
@@ -102,7 +105,7 @@ export class Engine {
       const { redacted, applied } = applyRedactions(evaluated, outcome.redactions, secrets);
       const salt = randomBytes(16);
       const stored = hashSensitivePaths(redacted, outcome.sensitivePaths, salt);
-      const record = ledgerRecord({ decisionId, now, input: evaluated, stored, outcome, applied, policy, entrypoint, request, salt });
+      const record = ledgerRecord({ decisionId, now, identity, stored, outcome, applied, policy, entrypoint, salt });
       // A caller known to be gone before anything is reserved gets nothing recorded or reserved.
       if (abandoned(request)) throw new GavelError('abandoned', 'the caller cancelled or its deadline passed before the decision was recorded');
       const staged = snapshot && this.meter?.stage({ decisionId, input: evaluated, outcome, bundle, now }, snapshot);

@@ -6,6 +6,7 @@ import type * as grpc from '@grpc/grpc-js';
  */
 export function callerOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): string {
   const declared = call.metadata.get('x-gavel-caller')[0];
-  if (typeof declared === 'string' && declared !== '') return declared.slice(0, 200);
+  // Not cut: an oversized name is refused by the engine's header bounds (INVALID_ARGUMENT), never silently shortened.
+  if (typeof declared === 'string' && declared !== '') return declared;
   return call.getPeer();
 }

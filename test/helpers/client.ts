@@ -35,9 +35,9 @@ export function unary<T = Record<string, any>>(client: grpc.Client, method: stri
 }
 
 /** Expects a unary call to fail; returns the error (code, details). */
-export async function unaryError(client: grpc.Client, method: string, request: unknown): Promise<grpc.ServiceError> {
+export async function unaryError(client: grpc.Client, method: string, request: unknown, metadata = new grpc.Metadata()): Promise<grpc.ServiceError> {
   try {
-    await unary(client, method, request);
+    await unary(client, method, request, metadata);
   } catch (err) {
     return err as grpc.ServiceError;
   }
