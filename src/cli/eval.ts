@@ -19,7 +19,11 @@ export function registerEval(program: Command): void {
     .requiredOption('--input <file|->', 'input document (JSON object), or - for stdin')
     .option('--policy <entrypoint>', 'entrypoint; default gavel/ai/decision', '')
     .option('--bundles <dir>', 'folder of OPA bundles', DEFAULTS.bundles)
-    .option('--ledger <file>', 'record the decision in this ledger (default: an in-memory ledger)', ':memory:')
+    .option(
+      '--ledger <file>',
+      "record the decision in this ledger and read usage from it, as the server does (default: an in-memory ledger and no usage state: the input's own context.usage and context.history reach the policy)",
+      ':memory:',
+    )
     .option('--now <rfc3339>', 'evaluate as of this time (replay)', timeOption)
     .addHelpText(
       'after',
@@ -31,7 +35,10 @@ export function registerEval(program: Command): void {
 async function run(o: EvalOptions): Promise<void> {
   const text = o.input === '-' ? readFileSync(0) : readFileSync(o.input);
   const fixed = o.now ? new Date(o.now) : undefined;
-  const core = buildCore({ bundles: o.bundles, ledger: o.ledger, ...(fixed ? { now: () => fixed } : {}) });
+  // Without a ledger file there is no usage state to read: metering would replace the input's
+  // context.usage and context.history with zeros, so it is off and the input's own are used.
+  const metered = o.ledger !== ':memory:';
+  const core = buildCore({ bundles: o.bundles, ledger: o.ledger, ...(metered ? {} : { usage: false }), ...(fixed ? { now: () => fixed } : {}) });
   try {
     const input = unwrapSample(text);
     const d = await core.engine.decide({ policy: o.policy, input: { json: input }, requestId: '', caller: 'cli' });
