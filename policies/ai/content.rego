@@ -7,20 +7,50 @@
 package gavel.ai
 
 # ---------------------------------------------------------------------------
-# What is scanned: every string under these roots, addressed by its pointer.
+# What is scanned: every string and object key under these roots, each string
+# addressed by its JSON pointer.
 
 scan_roots := [["/content", object.get(req, "content", null)], ["/action/params", object.get(action, "params", null)]]
 
+# opa-wasm frees nothing until an evaluation ends, and walk materialises every
+# node with its path: a 200 KB list of small values would exhaust the wasm
+# memory after seconds of work. So the size is measured first, cheaply and
+# with bounded memory, on the JSON text: every string or key counts 1, every
+# ",", ":" and "[" outside them 1 (about one per value). The regex stops one
+# past the limit.
+max_scanned := as_number(conf(["content", "max_scanned_values"], 20000))
+
+scan_json := json.marshal([root[1] | some root in scan_roots])
+
+scan_weight := count(regex.find_all_string_submatch_n(`"(?:[^"\\]|\\.)*"|[,:\[]`, scan_json, max_scanned + 1))
+
+# Too large to scan: denied, and every root is redacted whole (an evaluation
+# that traps would record them as they are). Every unit of weight takes at
+# least one character, so a short text needs no regex.
+scan_overflow if {
+	count(scan_json) > max_scanned
+	scan_weight > max_scanned
+}
+
+findings contains reason("deny", "content_too_large", "ai.content.too_large", msg) if {
+	scan_overflow
+	msg := sprintf("content and action.params hold more than %s strings, keys and values, too many to scan; the request is denied and both are redacted whole", [format_int(max_scanned, 10)])
+}
+
 # Every node under the roots as [root index, path, value] (one walk).
-scan_nodes := [[r, p, v] |
+scan_nodes := [] if {
+	scan_overflow
+} else := [[r, p, v] |
 	some r, root in scan_roots
 	walk(root[1], [p, v])
 ]
 
-# The strings, sorted by root and path so that the order (of redactions, and
-# so of the answer) is the same in wasm and in `opa test`.
+# The strings, in walk order: list items in order, object members in an order
+# fixed by their keys (sorted in `opa test`, hashed in wasm; the same for the
+# same input either way). Not sorted: sort is quadratic in opa-wasm.
 texts := [{"node": [n[0], n[1]], "path": pointer(scan_roots[n[0]][0], n[1]), "text": n[2]} |
-	some n in sort([n | some n in scan_nodes; is_string(n[2])])
+	some n in scan_nodes
+	is_string(n[2])
 ]
 
 # Every object key under the roots as [root index, path of the object, key].
@@ -66,9 +96,12 @@ in_pii_key_object(node) if {
 	[node[0], array.slice(node[1], 0, n)] in pii_key_objects
 }
 
-pii_key_redactions := [{"path": pointer(scan_roots[o[0]][0], o[1]), "kind": "personal_data"} |
-	some o in sort(pii_key_objects)
-	not in_pii_key_object(o)
+# The outermost such objects, in walk order.
+pii_key_nodes := [[n[0], n[1]] |
+	count(pii_key_objects) > 0
+	some n in scan_nodes
+	[n[0], n[1]] in pii_key_objects
+	not in_pii_key_object([n[0], n[1]])
 ]
 
 pii_texts := [t | some t in texts; not in_pii_key_object(t.node)]
@@ -76,15 +109,25 @@ pii_texts := [t | some t in texts; not in_pii_key_object(t.node)]
 # For each scanned string, for each detector: its matches, at most pii_limit + 1.
 pii_hits := [[regex.find_all_string_submatch_n(d.pattern, t.text, pii_limit + 1) | some d in pii_detectors] | some t in pii_texts]
 
-flooded := {i | some i, per_text in pii_hits; some hits in per_text; count(hits) > pii_limit}
+# The strings with any match, as [index in pii_texts, matches per detector]:
+# what follows works on these alone.
+pii_found := [[i, per_text] | some i, per_text in pii_hits; any_match(per_text)]
 
-# For each string, for each detector: the matches that pass its checksum, in
-# text order (none for a flooded string, which is masked whole).
-pii_valid := [[[hit[0] | some hit in hits; checksum_ok(object.get(pii_detectors[j], "checksum", ""), hit[0])] |
-	some j, hits in per_text
-	not i in flooded
-] |
-	some i, per_text in pii_hits
+any_match(per_text) if {
+	some hits in per_text
+	count(hits) > 0
+}
+
+flooded(per_text) if {
+	some hits in per_text
+	count(hits) > pii_limit
+}
+
+# For each string that is not flooded, for each detector: the matches that
+# pass its checksum, in text order.
+pii_valid := [[f[0], [[hit[0] | some hit in hits; checksum_ok(object.get(pii_detectors[j], "checksum", ""), hit[0])] | some j, hits in f[1]]] |
+	some f in pii_found
+	not flooded(f[1])
 ]
 
 checksum_ok(kind, _) if kind != "luhn"
@@ -121,40 +164,94 @@ shadowed(per_text, j, m) if {
 	m in earlier
 }
 
-# For each string, the matches it lists: {kind, match} in detector and text order.
-pii_listed := [[{"kind": as_string(pii_detectors[j].kind), "match": m} |
-	some j, matches in per_text
+# For each string that is not flooded, the matches it lists: {kind, match}
+# in detector and text order.
+pii_listed := [[v[0], [{"kind": as_string(pii_detectors[j].kind), "match": m} |
+	some j, matches in v[1]
 	some m in matches
-	not shadowed(per_text, j, m)
-] |
-	some per_text in pii_valid
+	not shadowed(v[1], j, m)
+]] |
+	some v in pii_valid
 ]
 
-listed_redactions := [{"path": pii_texts[i].path, "kind": x.kind, "match": x.match} |
-	some i, items in pii_listed
-	some x in items
+# Every listed match costs the service a pass over the input (it masks each
+# removed value wherever it appears): past max_redactions matches in all, a
+# root holding any is redacted whole instead.
+max_redactions := as_number(conf(["content", "max_redactions"], 500))
+
+pii_match_count := sum([count(hits) | some f in pii_found; some hits in f[1]])
+
+pii_overflow if pii_match_count > max_redactions
+
+pii_roots := {pii_texts[f[0]].node[0] | some f in pii_found}
+
+masked_roots := {r | some r, root in scan_roots; scan_overflow; root[1] != null} | {r | pii_overflow; some r in pii_roots}
+
+listed_redactions := [{"path": pii_texts[l[0]].path, "kind": x.kind, "match": x.match} |
+	not pii_overflow
+	some l in pii_listed
+	some x in l[1]
 ]
 
-# No "match": the service masks the whole string.
-flooded_redactions := [{"path": t.path, "kind": "personal_data"} | some i, t in pii_texts; i in flooded]
+# No "match": the service masks the whole value.
+flooded_redactions := [{"path": pii_texts[f[0]].path, "kind": "personal_data"} |
+	not pii_overflow
+	some f in pii_found
+	flooded(f[1])
+]
 
-redactions := array.concat(array.concat(listed_redactions, flooded_redactions), pii_key_redactions)
+key_redactions := [{"path": pointer(scan_roots[o[0]][0], o[1]), "kind": "personal_data"} |
+	some o in pii_key_nodes
+	not o[0] in masked_roots
+]
 
+root_redactions := [{"path": root[0], "kind": "personal_data"} | some r, root in scan_roots; r in masked_roots]
+
+redactions := array.concat(array.concat(listed_redactions, flooded_redactions), array.concat(key_redactions, root_redactions))
+
+# One reason per kind of finding (sprintf runs in JavaScript, a costly call
+# per message): the first pointer in walk order names it, with the count of
+# the others.
 findings contains reason("redact", "pii_detected", "ai.content.pii", msg) if {
-	some i, items in pii_listed
-	some kind in {x.kind | some x in items}
-	n := count([x | some x in items; x.kind == kind])
-	msg := sprintf("%s contains %d %s value(s); they are redacted", [pii_texts[i].path, n, kind])
+	not pii_overflow
+	some kind in {x.kind | some l in pii_listed; some x in l[1]}
+	per_text := [[l[0], n] |
+		some l in pii_listed
+		n := count([1 | some x in l[1]; x.kind == kind])
+		n > 0
+	]
+	total := sum([e[1] | some e in per_text])
+	msg := pii_message(pii_texts[per_text[0][0]].path, count(per_text) - 1, total, kind)
 }
 
-findings contains reason("redact", "pii_detected", "ai.content.pii", msg) if {
-	some i in flooded
-	msg := sprintf("%s holds more than %d matches of one kind of personal data; the whole field is redacted", [pii_texts[i].path, pii_limit])
-}
+pii_message(path, 0, n, kind) := sprintf("%s contains %d %s value(s); they are redacted", [path, n, kind])
+
+pii_message(path, others, n, kind) := sprintf("%s and %d other string(s) contain %d %s value(s); they are redacted", [path, others, n, kind]) if others > 0
 
 findings contains reason("redact", "pii_detected", "ai.content.pii", msg) if {
-	some r in pii_key_redactions
-	msg := sprintf("%s has a key that holds personal data; the whole value is redacted", [r.path])
+	paths := [r.path | some r in flooded_redactions]
+	count(paths) > 0
+	msg := flood_message(paths[0], count(paths) - 1)
+}
+
+flood_message(path, 0) := sprintf("%s holds more than %s matches of one kind of personal data; the whole field is redacted", [path, format_int(pii_limit, 10)])
+
+flood_message(path, others) := sprintf("%s and %d other string(s) hold more than %s matches of one kind of personal data; each is redacted whole", [path, others, format_int(pii_limit, 10)]) if others > 0
+
+findings contains reason("redact", "pii_detected", "ai.content.pii", msg) if {
+	paths := [r.path | some r in key_redactions]
+	count(paths) > 0
+	msg := key_message(paths[0], count(paths) - 1)
+}
+
+key_message(path, 0) := sprintf("%s has a key that holds personal data; the whole value is redacted", [path])
+
+key_message(path, others) := sprintf("%s and %d other object(s) have a key that holds personal data; each is redacted whole", [path, others]) if others > 0
+
+findings contains reason("redact", "pii_detected", "ai.content.pii", msg) if {
+	pii_overflow
+	paths := [scan_roots[r][0] | some r in sort(pii_roots)]
+	msg := sprintf("content and action.params hold more than %s matches of personal data; %s redacted whole", [format_int(max_redactions, 10), concat(" and ", paths)])
 }
 
 # ---------------------------------------------------------------------------
@@ -263,10 +360,14 @@ findings contains reason("deny", "content_unrecognised", "ai.content.shape", msg
 }
 
 findings contains reason("deny", "content_unrecognised", "ai.content.shape", msg) if {
-	some f, v in content
-	not understood_field(v)
-	msg := sprintf("%s has a shape the policy does not understand (expected a string, number, boolean or null, a list or object of those, or a list of {role, content} messages); the request is denied", [content_field_label(f)])
+	fields := [f | some f, v in content; not understood_field(v)]
+	count(fields) > 0
+	msg := sprintf("%s%s has a shape the policy does not understand (expected a string, number, boolean or null, a list or object of those, or a list of {role, content} messages); the request is denied", [content_field_label(fields[0]), other_fields(count(fields) - 1)])
 }
+
+other_fields(0) := ""
+
+other_fields(n) := sprintf(" (and %d other field(s))", [n]) if n > 0
 
 # A field is named by its pointer unless its name holds personal data.
 content_field_label(f) := "a /content field whose name holds personal data" if has_pii(f)

@@ -203,3 +203,84 @@ test_unrecognised_field_named_with_escaping if {
 test_params_shape_free if {
 	allowed_only(decide(tool(alice, "docs.read", {"doc": "handbook", "deep": {"a": [{"b": [1, {"c": "plain"}]}]}})))
 }
+
+# ---------------------------------------------------------------------------
+# One reason per kind of finding, naming the first string and counting the rest.
+
+test_one_reason_per_kind_across_strings if {
+	d := decide(with_content({"messages": [
+		{"role": "user", "content": "a@x.io and b@x.io"},
+		{"role": "user", "content": "c@x.io, 555-867-5309"},
+	]}))
+	{r.message | some r in d.reasons; r.code == "pii_detected"} == {
+		"/content/messages/0/content and 1 other string(s) contain 3 email value(s); they are redacted",
+		"/content/messages/1/content contains 1 phone value(s); they are redacted",
+	}
+}
+
+test_several_flooded_strings_one_reason if {
+	cfg := json.patch(fixture_cfg, [{"op": "add", "path": "/content/max_matches_per_detector", "value": 1}])
+	d := decide_with(with_content({"messages": [{"role": "user", "content": "a@x.io b@x.io"}, {"role": "user", "content": "c@x.io d@x.io"}]}), cfg)
+	d.redactions == [{"path": "/content/messages/0/content", "kind": "personal_data"}, {"path": "/content/messages/1/content", "kind": "personal_data"}]
+	{r.message | some r in d.reasons; r.code == "pii_detected"} == {"/content/messages/0/content and 1 other string(s) hold more than 1 matches of one kind of personal data; each is redacted whole"}
+}
+
+test_several_objects_with_personal_data_keys_one_reason if {
+	d := decide(tool(alice, "docs.read", {"a": {"x@y.io": 1}, "b": {"555-867-5309": 2}}))
+	d.redactions == [{"path": "/action/params/a", "kind": "personal_data"}, {"path": "/action/params/b", "kind": "personal_data"}]
+	{r.message | some r in d.reasons; r.code == "pii_detected"} == {"/action/params/a and 1 other object(s) have a key that holds personal data; each is redacted whole"}
+}
+
+test_several_unrecognised_fields_one_reason if {
+	d := decide(with_content({"a": {"b": {}}, "c": [[1]]}))
+	{r.message | some r in d.reasons; r.code == "content_unrecognised"} == {"/content/a (and 1 other field(s)) has a shape the policy does not understand (expected a string, number, boolean or null, a list or object of those, or a list of {role, content} messages); the request is denied"}
+}
+
+# ---------------------------------------------------------------------------
+# Bounds: what is too large to scan is denied and redacted whole; too many
+# matches in all redact the roots that hold them whole.
+
+test_too_many_values_denied_and_redacted_whole if {
+	cfg := json.patch(fixture_cfg, [{"op": "add", "path": "/content/max_scanned_values", "value": 10}])
+	d := decide_with(with_params(with_content({"messages": [{"role": "user", "content": "a@x.io"}, {"role": "user", "content": "hi"}]}), {"note": "x"}), cfg)
+	d.decision == "deny"
+	has_reason(d, "deny", "content_too_large", "ai.content.too_large")
+	d.redactions == [{"path": "/content", "kind": "personal_data"}, {"path": "/action/params", "kind": "personal_data"}]
+	{r.message | some r in d.reasons; r.code == "content_too_large"} == {"content and action.params hold more than 10 strings, keys and values, too many to scan; the request is denied and both are redacted whole"}
+}
+
+# Within the bound: 2 messages weigh 2 x 7 + 3 (the list, its key, the comma).
+test_values_at_the_bound_scanned if {
+	cfg := json.patch(fixture_cfg, [{"op": "add", "path": "/content/max_scanned_values", "value": 22}])
+	d := decide_with(replace_content({"messages": [{"role": "user", "content": "a@x.io"}, {"role": "user", "content": "hi"}]}), cfg)
+	d.redactions == [{"path": "/content/messages/0/content", "kind": "email", "match": "a@x.io"}]
+}
+
+# Punctuation inside a string does not count: a string is one value.
+test_punctuation_in_strings_not_counted if {
+	cfg := json.patch(fixture_cfg, [{"op": "add", "path": "/content/max_scanned_values", "value": 10}])
+	prompt := concat("", ["a,b:c[\"d\\", concat("", [",:[" | some _ in numbers.range(1, 100)])])
+	allowed_only(decide_with(with_content({"prompt": prompt}), cfg))
+}
+
+test_absent_roots_not_redacted_when_too_large if {
+	cfg := json.patch(fixture_cfg, [{"op": "add", "path": "/content/max_scanned_values", "value": 2}])
+	req := {"subject": alice, "action": {"type": "tool.call", "tool": "docs.read", "params": {"a": "b", "c": "d"}}, "context": {"environment": "prod"}}
+	d := decide_with(req, cfg)
+	denied_with(d, "content_too_large")
+	d.redactions == [{"path": "/action/params", "kind": "personal_data"}]
+}
+
+test_too_many_matches_redact_the_roots_holding_them if {
+	cfg := json.patch(fixture_cfg, [{"op": "add", "path": "/content/max_redactions", "value": 2}])
+	d := decide_with(with_params(with_content({"messages": [{"role": "user", "content": "a@x.io b@x.io"}, {"role": "user", "content": "c@x.io"}]}), {"note": "plain"}), cfg)
+	d.decision == "redact"
+	d.redactions == [{"path": "/content", "kind": "personal_data"}]
+	{r.message | some r in d.reasons; r.code == "pii_detected"} == {"content and action.params hold more than 2 matches of personal data; /content redacted whole"}
+}
+
+test_matches_at_the_bound_listed if {
+	cfg := json.patch(fixture_cfg, [{"op": "add", "path": "/content/max_redactions", "value": 3}])
+	d := decide_with(with_content({"messages": [{"role": "user", "content": "a@x.io b@x.io"}, {"role": "user", "content": "c@x.io"}]}), cfg)
+	count(d.redactions) == 3
+}

@@ -145,3 +145,28 @@ describe('a content shape the policy does not understand is denied', () => {
     nowhere(d, stored, [email]);
   });
 });
+
+describe('bounds', () => {
+  it('content too large to scan is denied and redacted whole, not left to trap the evaluator', async () => {
+    const messages = Array.from({ length: 5000 }, (_, i) => ({ role: 'user', content: `note ${i} for u${i}@example.com` }));
+    const { d, stored } = await decide({
+      ...invoke({ messages }),
+      action: { type: 'model.invoke', model: 'standard-m', params: { max_tokens: 64, ids: Array.from({ length: 100_000 }, () => 0) } },
+    });
+    expect(d.decision).toBe('deny');
+    expect(codes(d)).toEqual(['content_too_large']);
+    expect(d.redactions).toEqual([
+      { path: '/content', kind: 'personal_data' },
+      { path: '/action/params', kind: 'personal_data' },
+    ]);
+    nowhere(d, stored, ['u0@example.com', 'u4999@example.com']);
+  });
+
+  it('more matches than the policy lists: the root holding them is redacted whole', async () => {
+    const messages = Array.from({ length: 600 }, (_, i) => ({ role: 'user', content: `write to u${i}@example.com` }));
+    const { d, stored } = await decide(invoke({ messages }));
+    expect(d.decision).toBe('redact');
+    expect(d.redactions).toEqual([{ path: '/content', kind: 'personal_data' }]);
+    nowhere(d, stored, ['u0@example.com', 'u599@example.com']);
+  });
+});
