@@ -53,7 +53,9 @@ describe('content of every shape is scanned', () => {
     );
     expect(d.decision).toBe('redact');
     expect(d.redactions).toEqual([{ path: '/content/prompt/1/content', kind: 'email' }]);
-    expect((d.redactedInput?.content as { prompt: Array<{ content: string }> }).prompt[1]?.content).toBe('Reply to [REDACTED:email] about the refund.');
+    expect((d.redactedInput as { content: { prompt: Array<{ content: string }> } }).content.prompt[1]?.content).toBe(
+      'Reply to [REDACTED:email] about the refund.',
+    );
     nowhere(d, stored, [email]);
   });
 
@@ -104,7 +106,7 @@ describe('content of every shape is scanned', () => {
     const { d, stored } = await decide(toolCall({ headers: { 'reply/to': email, 'x~cc': 'plain' } }));
     expect(d.decision).toBe('redact');
     expect(d.redactions).toEqual([{ path: '/action/params/headers/reply~1to', kind: 'email' }]);
-    const headers = (d.redactedInput?.action as { params: { headers: Record<string, string> } }).params.headers;
+    const headers = (d.redactedInput as { action: { params: { headers: Record<string, string> } } }).action.params.headers;
     expect(headers).toEqual({ 'reply/to': '[REDACTED:email]', 'x~cc': 'plain' });
     nowhere(d, stored, [email]);
   });
