@@ -105,7 +105,6 @@ export class UsageBuckets {
     const day = localDay(starts.day, this.timeZone);
     const week = localDay(starts.week, this.timeZone);
     const month = localDay(starts.month, this.timeZone);
-    // biome-ignore lint/complexity/useMathMinMax: ISO day strings compare as text; Math.min would make them NaN.
     return { day, week, month, lower: week < month ? week : month, today: localDay(nowMs, this.timeZone), rolling: Math.floor(starts.rolling / 60_000) };
   }
 
