@@ -49,11 +49,18 @@ export function strongest(effects: Iterable<Effect>): Effect | undefined {
   return best === undefined ? undefined : EFFECTS_BY_PRECEDENCE[best];
 }
 
+/**
+ * Where an input carries free text (README "The input document"). When the policy
+ * did not produce a valid result, nothing there was scanned for personal data, so
+ * a service deny removes it whole: unscanned content never reaches the ledger.
+ */
+const UNSCANNED_ROOTS = ['/content', '/action/params'];
+
 export function serviceDeny(code: ServiceReasonCode, message: string): PolicyOutcome {
   return {
     decision: 'deny',
     reasons: [{ code, message, rule: SERVICE_RULE, effect: 'deny' }],
-    redactions: [],
+    redactions: UNSCANNED_ROOTS.map((path) => ({ path, kind: 'unscanned' })),
     obligations: {},
     sensitivePaths: [],
   };

@@ -108,13 +108,22 @@ export class Meter implements DecisionMeter {
     const stated = isJsonObject(params) && typeof params.max_tokens === 'number' && params.max_tokens > 0 ? Math.ceil(params.max_tokens) : null;
     // No model emits a billion tokens in one call; the cap keeps every sum an exact integer.
     const maxTokens = Math.min(stated ?? this.config.defaultMaxTokens, MAX_ESTIMATED_TOKENS);
-    const prompt = stringAt(input, ['content', 'prompt']);
+    // Every string the call sends counts, whatever the shape (prompt, messages, system, parts).
+    const promptChars = textLength(valueAt(input, ['content']));
     const statedMaxTokens = stated === null ? null : maxTokens;
-    return { model, price, inputTokens: Math.ceil(prompt.length / 4), outputTokens: maxTokens, statedMaxTokens };
+    return { model, price, inputTokens: Math.ceil(promptChars / 4), outputTokens: maxTokens, statedMaxTokens };
   }
 }
 
 function stringAt(root: JsonValue, path: string[]): string {
   const v = valueAt(root, path);
   return typeof v === 'string' ? v : '';
+}
+
+/** Characters of every string in a JSON value, at any depth. */
+function textLength(value: JsonValue | undefined): number {
+  if (typeof value === 'string') return value.length;
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + textLength(v), 0);
+  if (isJsonObject(value)) return Object.values(value).reduce((n: number, v) => n + textLength(v), 0);
+  return 0;
 }
