@@ -150,7 +150,13 @@ export class SqliteUsageStore implements UsageStore {
   private windowsAt(nowMs: number): { starts: WindowStarts; keys: BucketKeys } {
     if (this.lastWindows?.nowMs !== nowMs) {
       const starts = windowStarts(new Date(nowMs), this.config.timeZone, this.config.rollingMinutes);
-      this.lastWindows = { nowMs, starts, keys: this.buckets.keysAt(starts, nowMs) };
+      // Day, week and month keys change with the local day; only the rolling key moves within it.
+      const previous = this.lastWindows;
+      const keys =
+        previous && previous.starts.day === starts.day
+          ? { ...previous.keys, rolling: Math.floor(starts.rolling / 60_000) }
+          : this.buckets.keysAt(starts, nowMs);
+      this.lastWindows = { nowMs, starts, keys };
     }
     return this.lastWindows;
   }

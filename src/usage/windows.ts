@@ -14,14 +14,43 @@ export const WINDOW_NAMES = ['day', 'week', 'month', 'rolling'] as const;
 export type WindowName = (typeof WINDOW_NAMES)[number];
 
 export function windowStarts(now: Date, timeZone: string, rollingMinutes: number): WindowStarts {
-  const local = localParts(now, timeZone);
+  const nowMs = now.getTime();
+  const c = calendarDay(nowMs, timeZone);
+  return { day: c.day, week: c.week, month: c.month, rolling: nowMs - rollingMinutes * 60_000 };
+}
+
+/** The calendar windows of one local day, valid for instants in [from, to). */
+export interface CalendarDay {
+  from: number;
+  to: number;
+  day: number;
+  week: number;
+  month: number;
+}
+
+/**
+ * Calendar window starts change once a local day, so they are computed once a
+ * day per time zone rather than per decision (Intl time-zone formatting costs
+ * microseconds per call, and a decision would need about a dozen).
+ */
+const currentDays = new Map<string, CalendarDay>();
+
+export function calendarDay(nowMs: number, timeZone: string): CalendarDay {
+  const cached = currentDays.get(timeZone);
+  if (cached && nowMs >= cached.from && nowMs < cached.to) return cached;
+  const local = localParts(new Date(nowMs), timeZone);
   const weekday = (new Date(Date.UTC(local.year, local.month - 1, local.day)).getUTCDay() + 6) % 7; // Monday = 0
-  return {
-    day: zonedMidnight(local.year, local.month, local.day, timeZone),
+  const day = zonedMidnight(local.year, local.month, local.day, timeZone);
+  const c: CalendarDay = {
+    from: day,
+    to: zonedMidnight(local.year, local.month, local.day + 1, timeZone),
+    day,
     week: zonedMidnight(local.year, local.month, local.day - weekday, timeZone),
     month: zonedMidnight(local.year, local.month, 1, timeZone),
-    rolling: now.getTime() - rollingMinutes * 60_000,
   };
+  // Only the day that is "now" is kept: a clock moving back (tests, replay) recomputes rather than trusting a stale range.
+  currentDays.set(timeZone, c);
+  return c;
 }
 
 interface LocalParts {
