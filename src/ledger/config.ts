@@ -30,6 +30,8 @@ export interface LedgerConfig {
   newLedger: boolean;
   /** How often the writer checks that its path still names the file it has open. */
   fileCheckMs: number;
+  /** How often the background thread checkpoints the WAL into the database file. */
+  walCheckpointMs: number;
 }
 
 export const LEDGER_DEFAULTS: Omit<LedgerConfig, 'path'> = {
@@ -40,6 +42,7 @@ export const LEDGER_DEFAULTS: Omit<LedgerConfig, 'path'> = {
   busyTimeoutMs: 5000,
   newLedger: false,
   fileCheckMs: 1000,
+  walCheckpointMs: 1000,
 };
 
 export function ledgerConfig(path: string, overrides: Partial<Omit<LedgerConfig, 'path'>> = {}): LedgerConfig {
@@ -50,6 +53,7 @@ export function ledgerConfig(path: string, overrides: Partial<Omit<LedgerConfig,
   positiveInt('ledger.checkpointSeconds', c.checkpointSeconds);
   positiveInt('ledger.busyTimeoutMs', c.busyTimeoutMs);
   positiveInt('ledger.fileCheckMs', c.fileCheckMs);
+  positiveInt('ledger.walCheckpointMs', c.walCheckpointMs);
   return c;
 }
 

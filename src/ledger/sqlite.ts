@@ -9,6 +9,7 @@ import { HEADER_VERSION, insertEntrySql, recordColumns, type ChainHeader } from 
 import { ephemeralKey, loadOrCreateKey, type SigningKey } from './keys.js';
 import { checkKeyMatchesLedger, type FileIdentity, fileChanged, fileIdentity, recordedWriterPid } from './file-identity.js';
 import { ensureLedgerId, latestCheckpointNote } from './meta.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { WriterLock } from './writer-lock.js';
 import { migrate } from './schema.js';
 import { unrecorded, type DecisionRecord, type Receipt, type StagedWrite } from '../engine/ledger.js';
@@ -98,6 +99,7 @@ export class SqliteLedger implements QueryableLedger {
   private readonly lock: WriterLock | undefined;
   private readonly opened: FileIdentity | undefined;
   private fileTimer: NodeJS.Timeout | undefined;
+  private checkpointer: WalCheckpointer | undefined;
   private lost: string | undefined;
   private failure: string | undefined;
   private readonly healthListeners = new Set<(health: LedgerHealth) => void>();
@@ -118,6 +120,10 @@ export class SqliteLedger implements QueryableLedger {
       this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('public_key', ?)`).run(this.key.publicKey.export({ type: 'spki', format: 'pem' }));
       this.db.prepare(`INSERT OR REPLACE INTO meta(key, value) VALUES ('writer_pid', ?)`).run(String(process.pid));
       this.opened = onDisk ? fileIdentity(config.path) : undefined;
+      if (onDisk) {
+        this.db.pragma('wal_autocheckpoint = 0');
+        this.checkpointer = new WalCheckpointer(config.path, config.walCheckpointMs);
+      }
     } catch (err) {
       this.lock?.release();
       throw err;
@@ -352,6 +358,7 @@ export class SqliteLedger implements QueryableLedger {
     this.closed = true;
     clearInterval(this.timer);
     clearInterval(this.fileTimer);
+    await this.checkpointer?.stop();
     try {
       if (this.head.seq !== this.lastCheckpointSize && !this.lost) this.checkpoint();
       this.db.pragma('optimize');
