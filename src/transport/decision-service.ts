@@ -1,11 +1,11 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { Decision, DecideInput, Engine } from '../engine/engine.js';
+import type { Decision, DecideInput, DecideRequest, Engine } from '../engine/engine.js';
 import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import type { Effect } from '../engine/result.js';
 import { callerOf } from './caller.js';
 import type { Metrics } from './metrics.js';
-import { toServiceError } from './status.js';
+import { toServiceError, toWireError } from './status.js';
 import { structToJson } from './struct.js';
 
 interface DecideRequestMessage {
@@ -23,8 +23,23 @@ const DECISION_ENUM: Record<Effect, string> = {
   redact: 'DECISION_REDACT',
 };
 
+/** Decisions one DecideStream holds in flight before the server stops reading its requests. */
+export const STREAM_MAX_IN_FLIGHT = 256;
+
+export interface DecisionServiceOptions {
+  /** Per DecideStream call; default STREAM_MAX_IN_FLIGHT. */
+  streamMaxInFlight?: number;
+}
+
 /** Thin adapter: convert the request, call the engine, convert the answer, map errors. */
-export function decisionService(engine: Engine, maxDepth: number, log: Logger, metrics?: Metrics): grpc.UntypedServiceImplementation {
+export function decisionService(
+  engine: Engine,
+  maxDepth: number,
+  log: Logger,
+  metrics?: Metrics,
+  options: DecisionServiceOptions = {},
+): grpc.UntypedServiceImplementation {
+  const maxInFlight = options.streamMaxInFlight ?? STREAM_MAX_IN_FLIGHT;
   return {
     Decide: (call: grpc.ServerUnaryCall<DecideRequestMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const started = process.hrtime.bigint();
@@ -45,6 +60,7 @@ export function decisionService(engine: Engine, maxDepth: number, log: Logger, m
           callback(e);
         });
     },
+    DecideStream: (call: grpc.ServerDuplexStream<DecideRequestMessage, unknown>) => decideStream(engine, call, { maxDepth, maxInFlight, log, metrics }),
   };
 }
 
@@ -53,19 +69,119 @@ async function decide(engine: Engine, call: grpc.ServerUnaryCall<DecideRequestMe
   const gone = new AbortController();
   const abort = () => gone.abort();
   call.once('cancelled', abort);
-  const deadline = call.getDeadline();
-  const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
   try {
-    return await engine.decide({
-      policy: req.policy,
-      input: inputOf(req, maxDepth),
-      requestId: req.request_id,
-      caller: callerOf(call),
-      signal: gone.signal,
-      ...(deadlineMs !== undefined ? { deadlineMs } : {}),
-    });
+    return await engine.decide(engineRequest(req, maxDepth, callerOf(call), gone.signal, deadlineOf(call)));
   } finally {
     call.removeListener('cancelled', abort);
+  }
+}
+
+function engineRequest(req: DecideRequestMessage, maxDepth: number, caller: string, signal: AbortSignal, deadlineMs: number | undefined): DecideRequest {
+  return {
+    policy: req.policy,
+    input: inputOf(req, maxDepth),
+    requestId: req.request_id,
+    caller,
+    signal,
+    ...(deadlineMs !== undefined ? { deadlineMs } : {}),
+  };
+}
+
+function deadlineOf(call: { getDeadline(): grpc.Deadline }): number | undefined {
+  const deadline = call.getDeadline();
+  return deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
+}
+
+interface StreamContext {
+  maxDepth: number;
+  maxInFlight: number;
+  log: Logger;
+  metrics: Metrics | undefined;
+}
+
+/**
+ * DecideStream: each request is decided as it arrives and answered, with its
+ * request_id, as soon as its decision is committed (engine.decide resolves
+ * only after the ledger COMMIT), so answers leave in commit order, not request
+ * order. A refused request is answered with a StreamError; the call goes on.
+ *
+ * Backpressure, not refusal: while `maxInFlight` decisions are in flight, or
+ * the client has left answers unread (the writable side needs a drain), the
+ * server pauses reading. grpc-js then stops pulling messages off the HTTP/2
+ * stream, whose flow-control window holds back the client's writes. Memory per
+ * stream stays bounded: maxInFlight decisions, the readable buffer (16
+ * messages) and the writable buffer (16 answers, plus those finishing while it
+ * was full).
+ *
+ * Half-close ends the call (OK) once every decision in flight is answered;
+ * cancel or deadline aborts the shared signal, so decisions in flight are
+ * abandoned exactly as a cancelled Decide is, and nothing more is written.
+ */
+function decideStream(engine: Engine, call: grpc.ServerDuplexStream<DecideRequestMessage, unknown>, o: StreamContext): void {
+  const gone = new AbortController();
+  // Metadata and peer are per call: one caller for every decision on the stream.
+  const caller = callerOf(call as unknown as grpc.ServerUnaryCall<unknown, unknown>);
+  const deadlineMs = deadlineOf(call);
+  let inFlight = 0;
+  let halfClosed = false;
+  const open = () => !gone.signal.aborted && !call.destroyed && !call.writableEnded;
+  const flow = () => {
+    if (!open()) return;
+    if (inFlight >= o.maxInFlight || call.writableNeedDrain) call.pause();
+    else call.resume();
+  };
+  const endIfDone = () => {
+    if (halfClosed && inFlight === 0 && open()) call.end();
+  };
+  o.metrics?.streams.inc();
+  call.once('close', () => o.metrics?.streams.dec());
+  call.once('cancelled', () => gone.abort());
+  call.on('drain', flow);
+  call.on('end', () => {
+    halfClosed = true;
+    endIfDone();
+  });
+  call.on('data', (req: DecideRequestMessage) => {
+    inFlight++;
+    flow();
+    const started = process.hrtime.bigint();
+    answer(engine, req, caller, gone.signal, deadlineMs, started, o).then(
+      (message) => {
+        inFlight--;
+        if (!open()) return;
+        call.write(message);
+        flow();
+        endIfDone();
+      },
+      (err: unknown) => o.log.error({ err }, 'DecideStream: answering failed'),
+    );
+  });
+}
+
+/** One request of a stream, decided; never rejects: a refusal becomes a StreamError answer. */
+async function answer(
+  engine: Engine,
+  req: DecideRequestMessage,
+  caller: string,
+  signal: AbortSignal,
+  deadlineMs: number | undefined,
+  started: bigint,
+  o: StreamContext,
+): Promise<Record<string, unknown>> {
+  try {
+    const d = await engine.decide(engineRequest(req, o.maxDepth, caller, signal, deadlineMs));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    o.metrics?.latency.observe({ method: 'DecideStream' }, seconds);
+    o.metrics?.decisions.inc({ decision: d.decision, entrypoint: d.entrypoint });
+    o.log.debug(
+      { decision_id: d.decisionId, decision: d.decision, codes: d.reasons.map((r) => r.code), seq: d.receipt.seq, us: Math.round(seconds * 1e6), stream: true },
+      'decided',
+    );
+    return { request_id: d.requestId, decision: toMessage(d) };
+  } catch (err) {
+    const e = toWireError(err, o.log);
+    o.metrics?.errors.inc({ method: 'DecideStream', code: e.errorCode });
+    return { request_id: req.request_id, error: { code: e.code, error_code: e.errorCode, message: e.message } };
   }
 }
 

@@ -8,26 +8,32 @@ export class Metrics {
   readonly decisions: Counter<'decision' | 'entrypoint'>;
   readonly errors: Counter<'method' | 'code'>;
   readonly latency: Histogram<'method'>;
+  readonly streams: Gauge;
 
   constructor(core: Core) {
     collectDefaultMetrics({ register: this.registry, prefix: 'gavel_process_' });
     this.decisions = new Counter({
       name: 'gavel_decisions_total',
-      help: 'Decisions answered, by outcome',
+      help: 'Decisions answered (Decide and DecideStream), by outcome',
       labelNames: ['decision', 'entrypoint'],
       registers: [this.registry],
     });
     this.errors = new Counter({
       name: 'gavel_errors_total',
-      help: 'Calls refused with an error, by stable error code',
+      help: 'Calls refused with an error (DecideStream: requests answered with an error), by stable error code',
       labelNames: ['method', 'code'],
       registers: [this.registry],
     });
     this.latency = new Histogram({
       name: 'gavel_call_duration_seconds',
-      help: 'Call latency, including the ledger append',
+      help: 'Call latency, including the ledger append (DecideStream: per decision, from its request to its answer)',
       labelNames: ['method'],
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [this.registry],
+    });
+    this.streams = new Gauge({
+      name: 'gavel_decide_streams',
+      help: 'DecideStream calls open',
       registers: [this.registry],
     });
     new Gauge({

@@ -1,5 +1,5 @@
 import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
-import { isGavelError, type StatusName } from '../lib/errors.js';
+import { isGavelError, type ErrorCode, type StatusName } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 
 const GRPC_STATUS: Record<StatusName, status> = {
@@ -14,18 +14,34 @@ const GRPC_STATUS: Record<StatusName, status> = {
   INTERNAL: status.INTERNAL,
 };
 
+/** What a refused call (or a refused request on a stream) tells the caller. */
+export interface WireError {
+  /** The gRPC status code. */
+  code: status;
+  /** gavel's stable code (README "Error codes"). */
+  errorCode: ErrorCode;
+  /** Names the problem; never a cause or a stack. */
+  message: string;
+}
+
 /**
- * The only place core errors become gRPC status. The stable error code travels
- * in the `gavel-error-code` trailer; causes stay in the log, never on the wire.
+ * The only place core errors become gRPC status: unary calls send it as their
+ * status (`toServiceError`), DecideStream as a per-request StreamError. Causes
+ * stay in the log, never on the wire.
  */
-export function toServiceError(err: unknown, log: Logger): Partial<ServiceError> {
-  const metadata = new Metadata();
+export function toWireError(err: unknown, log: Logger): WireError {
   if (isGavelError(err)) {
-    metadata.set('gavel-error-code', err.code);
     if (err.status === 'INTERNAL' || err.status === 'UNAVAILABLE') log.error({ code: err.code, err: err.cause ?? err }, err.message);
-    return { code: GRPC_STATUS[err.status], details: err.message, metadata };
+    return { code: GRPC_STATUS[err.status], errorCode: err.code, message: err.message };
   }
   log.error({ err }, 'unexpected error');
-  metadata.set('gavel-error-code', 'internal');
-  return { code: status.INTERNAL, details: 'internal error (see server log)', metadata };
+  return { code: status.INTERNAL, errorCode: 'internal', message: 'internal error (see server log)' };
+}
+
+/** A unary call's status: the stable error code travels in the `gavel-error-code` trailer. */
+export function toServiceError(err: unknown, log: Logger): Partial<ServiceError> {
+  const e = toWireError(err, log);
+  const metadata = new Metadata();
+  metadata.set('gavel-error-code', e.errorCode);
+  return { code: e.code, details: e.message, metadata };
 }
