@@ -7,7 +7,7 @@ import { formatVerifierKey, keyFromPem, parseVerifierKey, verifierOf, type Verif
 import { latestCheckpointNote, readOrigin } from '../ledger/meta.js';
 import { MAX_QUERY_LIMIT, parseDecision, parseTime, queryEntries, type QueryFilter } from '../ledger/query.js';
 import { timeline } from '../ledger/timeline.js';
-import { verifyLedger } from '../ledger/verify.js';
+import { type VerifyReport, verifyLedger } from '../ledger/verify.js';
 import { wireVerifyReport } from '../ledger/wire.js';
 import { EXIT } from './exit.js';
 import { limitOption } from './options.js';
@@ -106,26 +106,50 @@ function verifierKey(db: Database.Database, o: LedgerOption & { pubkey?: string;
   throw new GavelError('config_invalid', `no verifier key: pass --pubkey (from "gavel audit pubkey") or --key; ${keyPath ?? 'the key file'} is absent`);
 }
 
-function verify(o: LedgerOption & { checkpoint?: string; pubkey?: string; key?: string; json?: boolean }): void {
+export interface VerifyOptions extends LedgerOption {
+  checkpoint?: string;
+  pubkey?: string;
+  key?: string;
+  json?: boolean;
+}
+
+/** `gavel audit verify` as a function: the exit code and what it prints on stdout (the action only writes them out). */
+export function verifyCommand(o: VerifyOptions, onProgress?: (done: number, total: number) => void): { code: number; stdout: string } {
   const db = openReadOnly(o.ledger);
-  const key = verifierKey(db, o);
-  const progress = progressReporter();
-  const report = verifyLedger(db, {
-    key,
-    ...(o.checkpoint ? { externalCheckpoint: readFileSync(o.checkpoint, 'utf8') } : {}),
-    onProgress: progress.update,
-  });
-  progress.stop();
-  db.close();
-  if (o.json) process.stdout.write(`${JSON.stringify(wireVerifyReport(report))}\n`);
-  else if (report.ok) {
-    const erased = report.payloadsErased > 0 ? `, ${report.payloadsErased} payloads erased (their headers verified)` : '';
-    process.stdout.write(`ok: ${report.entries} entries, head ${printable(report.headHash)}, ${report.checkpointsChecked} checkpoints verified${erased}\n`);
-  } else {
-    // The message quotes hashes as stored: a tampered file may hold anything there.
-    process.stdout.write(`FAILED at seq ${report.failure!.seq} (${report.failure!.kind}): ${printable(report.failure!.message)}\n`);
+  let report: VerifyReport;
+  try {
+    const key = verifierKey(db, o);
+    report = verifyLedger(db, {
+      key,
+      ...(o.checkpoint ? { externalCheckpoint: readFileSync(o.checkpoint, 'utf8') } : {}),
+      ...(onProgress ? { onProgress } : {}),
+    });
+  } finally {
+    db.close();
   }
-  process.exitCode = report.ok ? EXIT.ok : EXIT.failed;
+  return { code: report.ok ? EXIT.ok : EXIT.failed, stdout: verifyText(report, o.json === true) };
+}
+
+function verifyText(report: VerifyReport, json: boolean): string {
+  if (json) return `${JSON.stringify(wireVerifyReport(report))}\n`;
+  if (report.ok) {
+    const erased = report.payloadsErased > 0 ? `, ${report.payloadsErased} payloads erased (their headers verified)` : '';
+    return `ok: ${report.entries} entries, head ${printable(report.headHash)}, ${report.checkpointsChecked} checkpoints verified${erased}\n`;
+  }
+  // The message quotes hashes as stored: a tampered file may hold anything there.
+  return `FAILED at seq ${report.failure!.seq} (${report.failure!.kind}): ${printable(report.failure!.message)}\n`;
+}
+
+function verify(o: VerifyOptions): void {
+  const progress = progressReporter();
+  let result: { code: number; stdout: string };
+  try {
+    result = verifyCommand(o, progress.update);
+  } finally {
+    progress.stop();
+  }
+  process.stdout.write(result.stdout);
+  process.exitCode = result.code;
 }
 
 function checkpoint(o: LedgerOption): void {

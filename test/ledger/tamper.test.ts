@@ -11,6 +11,7 @@ import { ephemeralKey } from '../../src/ledger/keys.js';
 import { loadPackageDefinition } from '../../src/transport/proto.js';
 import { clients, jsonInput, unary } from '../helpers/client.js';
 import { tempDir } from '../helpers/paths.js';
+import { verifyCommand } from '../../src/cli/audit.js';
 import { runCli, startInProcess } from '../helpers/server.js';
 import { allRows, copyLedger, coreOptions, decideVia, echoInput, headerOfRow, openAsAttacker, TRIGGERS, type FullRow } from './fixtures.js';
 
@@ -62,7 +63,20 @@ beforeAll(async () => {
   writeFileSync(exported, cp.stdout);
 });
 
-const verify = (ledger: string, ...extra: string[]) => runCli(['audit', 'verify', '--ledger', ledger, ...extra]);
+/**
+ * `gavel audit verify` run in-process through the CLI's own verifyCommand (same output and exit code as the
+ * command; the end-to-end spawn is checked once below), so mutation testing sees the verifier at work.
+ */
+async function verify(ledger: string, ...extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const flag = (name: string) => {
+    const i = extra.indexOf(name);
+    return i >= 0 ? extra[i + 1] : undefined;
+  };
+  const checkpoint = flag('--checkpoint');
+  const pubkey = flag('--pubkey');
+  const result = verifyCommand({ ledger, json: extra.includes('--json'), ...(checkpoint ? { checkpoint } : {}), ...(pubkey ? { pubkey } : {}) });
+  return { ...result, stderr: '' };
+}
 
 /** A fresh copy of the pristine ledger, opened without its triggers; `attack` edits it, then it is closed. */
 function attacked(attack: (db: Database.Database, path: string) => void): string {

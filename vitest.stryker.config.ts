@@ -1,0 +1,26 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The suite Stryker runs against each mutant: the in-process tests of the engine,
+ * ledger and usage. Tests that spawn `gavel` child processes (CLI, crash, shutdown)
+ * are left out: they take a second or more each, which made a full mutation run
+ * take many hours, and the code they reach in-process is exercised here too.
+ */
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    exclude: [
+      'test/cli/**',
+      'test/ledger/crash.test.ts',
+      'test/ledger/query.test.ts',
+      'test/ledger/checkpoint.test.ts',
+      'test/ledger/erasure.test.ts',
+      'test/failclosed/shutdown.test.ts',
+      'test/failclosed/one-writer.test.ts',
+      'test/failclosed/vanished-ledger.test.ts',
+      'test/transport/metrics.test.ts',
+    ],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
