@@ -43,10 +43,16 @@ export class WalCheckpointer {
   }
 
   async stop(): Promise<void> {
+    // Held while stopping: an unref'd worker would let the process exit mid-close.
+    this.worker.ref();
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage('stop');
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2000).unref());
-    await Promise.race([exited, timeout]);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 2000);
+    });
+    await Promise.race([exited, late]);
+    clearTimeout(timer);
     await this.worker.terminate();
   }
 }
