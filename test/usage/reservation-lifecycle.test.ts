@@ -1,0 +1,333 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { usageConfig } from '../../src/usage/config.js';
+import { SqliteUsageStore } from '../../src/usage/sqlite.js';
+import { historyKey, usageKey, type Reservation, type RequestRow } from '../../src/usage/store.js';
+
+/**
+ * A reservation's life in the SQLite usage store, through its public methods:
+ * staged (counted at once, before any write), applied inside the ledger's
+ * transaction, finished, settled or released; and which usage versions each
+ * step moves, since a decision that read a moved version must decide again.
+ */
+
+const T0 = Date.parse('2026-11-18T12:00:00Z'); // a Wednesday, mid-day, mid-month
+const alice = { subject: 'alice', team: 'platform', costCenter: 'cc-1' };
+const bob = { subject: 'bob', team: 'research', costCenter: 'cc-2' };
+
+function store(config = {}) {
+  const db = new Database(':memory:');
+  return { db, store: new SqliteUsageStore(db, usageConfig(config)) };
+}
+
+function reservation(id: string, over: Partial<Reservation> = {}): Reservation {
+  return {
+    ...alice,
+    decisionId: id,
+    model: 'standard-m',
+    tier: 'standard',
+    tokens: 300,
+    costMicros: 4_500,
+    atMs: T0,
+    expiresMs: T0 + 600_000,
+    maxOutputTokens: 256,
+    estimatedInputTokens: 44,
+    ...over,
+  };
+}
+
+function request(r: { decisionId: string; subject: string; atMs: number }, over: Partial<RequestRow> = {}): RequestRow {
+  return { decisionId: r.decisionId, subject: r.subject, tool: '', decision: 'allow', atMs: r.atMs, ...over };
+}
+
+/** Stages, applies and finishes, as the ledger does for a decision that commits. */
+function commit(s: SqliteUsageStore, r: Reservation): void {
+  const w = s.stage({ request: request(r), reservation: r });
+  w.apply();
+  w.finish(true);
+}
+
+const scopes = [
+  ['subject', 'alice'],
+  ['team', 'platform'],
+  ['cost_center', 'cc-1'],
+] as const;
+
+describe('a staged reservation', () => {
+  it('counts in every scope at once, before it is written', async () => {
+    const { db, store: s } = store();
+    s.stage({ request: request(reservation('d1')), reservation: reservation('d1') });
+    for (const [scope, key] of scopes) {
+      const u = await s.usage(scope, key, T0 + 1000);
+      for (const w of ['day', 'week', 'month', 'rolling'] as const) {
+        expect(u[w]).toEqual({ tokens: 300, cost: 0.0045, used_tokens: 0, reserved_tokens: 300, used_cost: 0, reserved_cost: 0.0045 });
+      }
+      expect(Object.keys(u.by_tier)).toEqual(['standard']);
+    }
+    expect(db.prepare('SELECT COUNT(*) AS n FROM usage_charges').get()).toEqual({ n: 0 });
+    expect(await s.charge('d1')).toBeUndefined();
+  });
+
+  it('counts only for its own keys', async () => {
+    const { store: s } = store();
+    s.stage({ request: request(reservation('d1')), reservation: reservation('d1') });
+    for (const [scope, key] of [
+      ['subject', 'bob'],
+      ['team', 'research'],
+      ['cost_center', 'cc-2'],
+      ['team', 'alice'],
+      ['cost_center', 'platform'],
+    ] as const) {
+      expect((await s.usage(scope, key, T0 + 1000)).month.tokens).toBe(0);
+    }
+  });
+
+  it('stops counting at its expiry instant, not after it', async () => {
+    const { store: s } = store();
+    s.stage({ request: request(reservation('d1')), reservation: reservation('d1', { expiresMs: T0 + 5000 }) });
+    expect((await s.usage('subject', 'alice', T0 + 4999)).day.reserved_tokens).toBe(300);
+    expect((await s.usage('subject', 'alice', T0 + 5000)).day.reserved_tokens).toBe(0);
+  });
+
+  it('counts only in the windows it falls in (the rolling window is the last hour)', async () => {
+    const { store: s } = store();
+    const at = T0 - 2 * 3_600_000; // two hours earlier: today, but outside the rolling hour
+    s.stage({ request: request(reservation('d1', { atMs: at })), reservation: reservation('d1', { atMs: at, expiresMs: T0 + 60_000 }) });
+    const u = await s.usage('subject', 'alice', T0);
+    expect(u.day.reserved_tokens).toBe(300);
+    expect(u.rolling.reserved_tokens).toBe(0);
+  });
+
+  it('is gone when its transaction ends without writing it (finish without apply)', async () => {
+    const { db, store: s } = store();
+    const w = s.stage({ request: request(reservation('d1')), reservation: reservation('d1') });
+    w.finish(false);
+    expect((await s.usage('team', 'platform', T0)).day.tokens).toBe(0);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM usage_requests').get()).toEqual({ n: 0 });
+  });
+
+  it('once applied and finished, is counted once, from the table', async () => {
+    const { store: s } = store();
+    commit(s, reservation('d1'));
+    expect((await s.usage('subject', 'alice', T0 + 1000)).day).toMatchObject({ reserved_tokens: 300, tokens: 300 });
+    expect(await s.charge('d1')).toEqual({
+      ...alice,
+      decisionId: 'd1',
+      model: 'standard-m',
+      tier: 'standard',
+      state: 'reserved',
+      tokens: 300,
+      costMicros: 4_500,
+      inputTokens: null,
+      outputTokens: null,
+      atMs: T0,
+      maxOutputTokens: 256,
+      estimatedInputTokens: 44,
+    });
+  });
+
+  it('a stored reservation also stops counting at its expiry', async () => {
+    const { store: s } = store();
+    commit(s, reservation('d1', { expiresMs: T0 + 5000 }));
+    expect((await s.usage('cost_center', 'cc-1', T0 + 4999)).day.reserved_tokens).toBe(300);
+    expect((await s.usage('cost_center', 'cc-1', T0 + 5000)).day.reserved_tokens).toBe(0);
+  });
+
+  it('without a stated max_tokens, is stored with no output limit', async () => {
+    const { store: s } = store();
+    commit(s, reservation('d1', { maxOutputTokens: null }));
+    expect((await s.charge('d1'))!.maxOutputTokens).toBeNull();
+  });
+
+  it('sums per tier, and the totals are the sum of the tiers', async () => {
+    const { store: s } = store();
+    commit(s, reservation('d1', { tier: 'standard', tokens: 100, costMicros: 1_000_001 }));
+    s.stage({ request: request(reservation('d2')), reservation: reservation('d2', { tier: 'premium', tokens: 10, costMicros: 2_000_002 }) });
+    const u = await s.usage('subject', 'alice', T0 + 1000);
+    expect(Object.keys(u.by_tier)).toEqual(['premium', 'standard']);
+    expect(u.by_tier.premium!.day.reserved_tokens).toBe(10);
+    expect(u.by_tier.standard!.day.reserved_cost).toBe(1.000001);
+    expect(u.day).toEqual({ tokens: 110, cost: 3.000003, used_tokens: 0, reserved_tokens: 110, used_cost: 0, reserved_cost: 3.000003 });
+  });
+});
+
+describe('versions a decision read', () => {
+  const aliceKeys = [usageKey('subject', 'alice'), usageKey('team', 'platform'), usageKey('cost_center', 'cc-1'), historyKey('alice')];
+
+  it('a reservation staged for the same budgets makes an earlier snapshot stale; another subject’s does not', () => {
+    const { store: s } = store();
+    const before = s.snapshot(aliceKeys);
+    expect(s.isCurrent(before)).toBe(true);
+    s.stage({ request: request({ ...bob, decisionId: 'b1', atMs: T0 }), reservation: reservation('b1', { ...bob }) });
+    expect(s.isCurrent(before)).toBe(true);
+    s.stage({ request: request(reservation('a1')), reservation: reservation('a1') });
+    expect(s.isCurrent(before)).toBe(false);
+    expect(s.isCurrent(s.snapshot(aliceKeys))).toBe(true);
+  });
+
+  for (const [scope, key] of scopes) {
+    it(`a reservation moves the ${scope} budget`, () => {
+      const { store: s } = store();
+      const before = s.snapshot([usageKey(scope, key)]);
+      s.stage({ request: request(reservation('a1')), reservation: reservation('a1') });
+      expect(s.isCurrent(before)).toBe(false);
+    });
+  }
+
+  it('a request without a reservation moves its subject’s history but no budget', () => {
+    const { store: s } = store();
+    const budgets = s.snapshot(aliceKeys.slice(0, 3));
+    const history = s.snapshot([historyKey('alice')]);
+    s.stage({ request: request({ ...alice, decisionId: 'r1', atMs: T0 }) });
+    expect(s.isCurrent(budgets)).toBe(true);
+    expect(s.isCurrent(history)).toBe(false);
+  });
+
+  it('a settlement moves the budgets; a duplicate report, a conflict and an unknown id do not', async () => {
+    const { store: s } = store();
+    commit(s, reservation('d1'));
+    let snap = s.snapshot(aliceKeys.slice(0, 3));
+    const settlement = { ...alice, decisionId: 'd1', model: 'standard-m', tier: 'standard', inputTokens: 40, outputTokens: 200, costMicros: 3_120, atMs: T0 };
+    expect(await s.settle(settlement)).toEqual({ kind: 'settled' });
+    expect(s.isCurrent(snap)).toBe(false);
+    snap = s.snapshot(aliceKeys.slice(0, 3));
+    expect(await s.settle(settlement)).toEqual({ kind: 'duplicate', tokens: 240, costMicros: 3_120 });
+    expect(await s.settle({ ...settlement, costMicros: 3_121 })).toMatchObject({ kind: 'conflict' });
+    expect(await s.settle({ ...settlement, decisionId: 'nope' })).toEqual({ kind: 'unknown' });
+    expect(s.isCurrent(snap)).toBe(true);
+  });
+
+  it('a release moves the budgets only when it drops a live reservation', async () => {
+    const { store: s } = store();
+    commit(s, reservation('d1'));
+    const snap = s.snapshot(aliceKeys.slice(0, 3));
+    await s.release('unknown-id');
+    expect(s.isCurrent(snap)).toBe(true);
+    await s.release('d1');
+    expect(s.isCurrent(snap)).toBe(false);
+  });
+});
+
+describe('settling a reservation', () => {
+  const settlement = (over = {}) => ({
+    ...alice,
+    decisionId: 'd1',
+    model: 'standard-m',
+    tier: 'standard',
+    inputTokens: 40,
+    outputTokens: 200,
+    costMicros: 3_120,
+    atMs: T0,
+    ...over,
+  });
+
+  it('replaces the estimate by the reported numbers, as used usage at the decision’s time', async () => {
+    const { store: s } = store();
+    commit(s, reservation('d1'));
+    await s.settle(settlement());
+    expect(await s.charge('d1')).toMatchObject({ state: 'settled', tokens: 240, costMicros: 3_120, inputTokens: 40, outputTokens: 200, atMs: T0 });
+    for (const [scope, key] of scopes) {
+      const u = await s.usage(scope, key, T0 + 1000);
+      expect(u.day).toEqual({ tokens: 240, cost: 0.00312, used_tokens: 240, reserved_tokens: 0, used_cost: 0.00312, reserved_cost: 0 });
+      expect(u.rolling.used_tokens).toBe(240);
+    }
+    // Settled usage does not expire with the reservation's TTL.
+    expect((await s.usage('subject', 'alice', T0 + 3_600_000)).day.used_tokens).toBe(240);
+  });
+
+  it('a report for a tier-down records the model and tier that ran', async () => {
+    const { store: s } = store();
+    commit(s, reservation('d1'));
+    await s.settle(settlement({ model: 'small-s', tier: 'economy' }));
+    expect(await s.charge('d1')).toMatchObject({ model: 'small-s', tier: 'economy' });
+    const u = await s.usage('team', 'platform', T0 + 1000);
+    expect(Object.keys(u.by_tier)).toEqual(['economy']);
+  });
+
+  it('the same report again is a duplicate carrying the settled numbers; a changed one is a conflict, whichever number changed', async () => {
+    const { store: s } = store();
+    commit(s, reservation('d1'));
+    await s.settle(settlement());
+    expect(await s.settle(settlement())).toEqual({ kind: 'duplicate', tokens: 240, costMicros: 3_120 });
+    for (const change of [{ inputTokens: 41 }, { outputTokens: 199 }, { costMicros: 3_000 }]) {
+      expect(await s.settle(settlement(change))).toEqual({ kind: 'conflict', message: 'usage for decision d1 was already reported with different numbers' });
+    }
+    expect((await s.usage('subject', 'alice', T0 + 1000)).day.used_tokens).toBe(240);
+  });
+
+  it('settling the same reservation twice never adds it twice', async () => {
+    const { store: s } = store();
+    commit(s, reservation('d1'));
+    await Promise.all([s.settle(settlement()), s.settle(settlement())]);
+    expect((await s.usage('subject', 'alice', T0 + 1000)).day.used_tokens).toBe(240);
+  });
+});
+
+describe('releasing a reservation', () => {
+  it('drops a live reservation at once', async () => {
+    const { store: s } = store();
+    commit(s, reservation('d1'));
+    await s.release('d1');
+    expect(await s.charge('d1')).toBeUndefined();
+    expect((await s.usage('subject', 'alice', T0 + 1000)).day.tokens).toBe(0);
+  });
+
+  it('never drops settled usage', async () => {
+    const { store: s } = store();
+    commit(s, reservation('d1'));
+    await s.settle({ ...alice, decisionId: 'd1', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 2, costMicros: 3, atMs: T0 });
+    await s.release('d1');
+    expect(await s.charge('d1')).toMatchObject({ state: 'settled', tokens: 3 });
+  });
+});
+
+describe('request history with staged requests', () => {
+  it('counts staged requests, denials and tool calls of the subject in their windows', async () => {
+    const { store: s } = store();
+    const r = (id: string, atMs: number, over: Partial<RequestRow> = {}) =>
+      s.stage({ request: { decisionId: id, subject: 'alice', tool: '', decision: 'allow', atMs, ...over } });
+    r('now-tool', T0 - 1000, { tool: 'search' });
+    r('now-tool-2', T0 - 2000, { tool: 'search', decision: 'deny' });
+    r('edge-minute', T0 - 60_000, { tool: 'mail' });
+    r('old-deny', T0 - 30 * 60_000, { decision: 'deny', tool: 'search' });
+    r('edge-hour', T0 - 3_600_000, { decision: 'deny' });
+    r('too-old', T0 - 3_600_001, { decision: 'deny' });
+    r('other', T0, { subject: 'bob', tool: 'search', decision: 'deny' } as Partial<RequestRow>);
+    expect(await s.history('alice', T0)).toEqual({ requests_last_minute: 3, denials_last_hour: 3, tool_calls_last_minute: { search: 2, mail: 1 } });
+  });
+
+  it('counts written requests the same way', async () => {
+    const { store: s } = store();
+    const w = (id: string, atMs: number, over: Partial<RequestRow> = {}) => {
+      const staged = s.stage({ request: { decisionId: id, subject: 'alice', tool: '', decision: 'allow', atMs, ...over } });
+      staged.apply();
+      staged.finish(true);
+    };
+    w('a', T0 - 1000, { tool: 'search' });
+    w('b', T0 - 60_000, { tool: 'search', decision: 'deny' });
+    w('c', T0 - 60_001, { tool: 'mail', decision: 'deny' });
+    w('d', T0 - 3_600_001, { decision: 'deny' });
+    expect(await s.history('alice', T0)).toEqual({ requests_last_minute: 2, denials_last_hour: 2, tool_calls_last_minute: { search: 2 } });
+    expect(await s.history('nobody', T0)).toEqual({ requests_last_minute: 0, denials_last_hour: 0, tool_calls_last_minute: {} });
+  });
+
+  it('old request rows are pruned every 1000 writes (history never looks back more than an hour)', () => {
+    const { db, store: s } = store();
+    const count = () => (db.prepare('SELECT COUNT(*) AS n FROM usage_requests').get() as { n: number }).n;
+    const write = (id: string, atMs: number) => {
+      const staged = s.stage({ request: { decisionId: id, subject: 'alice', tool: '', decision: 'allow', atMs } });
+      staged.apply();
+      staged.finish(true);
+    };
+    write('old', T0 - 2 * 3_600_000 - 1);
+    write('kept', T0 - 2 * 3_600_000);
+    for (let i = 0; i < 997; i++) write(`n${i}`, T0);
+    expect(count()).toBe(999);
+    write('thousandth', T0);
+    expect(count()).toBe(999);
+    expect(db.prepare(`SELECT decision_id FROM usage_requests WHERE decision_id IN ('old', 'kept')`).all()).toEqual([{ decision_id: 'kept' }]);
+    // The next prune is another 1000 writes away.
+    write('after', T0 + 3 * 3_600_000);
+    expect(count()).toBe(1000);
+  });
+});
