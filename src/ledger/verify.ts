@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { CheckpointError, verifyCheckpoint, type Checkpoint } from './checkpoint.js';
 import { entryHash, GENESIS_HASH, payloadHash } from './hash.js';
-import { headerOfRow, type EntryRow } from './header.js';
+import { type ChainHeader, headerOfRow, type EntryRow } from './header.js';
 import type { VerifierKey } from './keys.js';
 
 export type FailureKind =
@@ -171,9 +171,18 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
       fail(row.seq, 'payload_changed', `payload changed: payload_hash recorded ${row.payload_hash}, recomputed ${actualPayload}`);
     }
   }
-  const actualEntry = entryHash(headerOfRow(row));
+  const actualEntry = entryHash(storedHeader(row));
   if (actualEntry !== row.entry_hash || row.time_ms !== Date.parse(row.time)) {
     fail(row.seq, 'header_changed', `header changed: entry_hash recorded ${row.entry_hash}, recomputed ${actualEntry}`);
+  }
+}
+
+/** The hashed header of a row; a column an attacker filled with garbage (reason_codes that is not JSON) is a changed header, not a crash. */
+function storedHeader(row: Row): ChainHeader {
+  try {
+    return headerOfRow(row);
+  } catch {
+    return fail(row.seq, 'header_changed', 'header changed: reason_codes is not the JSON array that was hashed');
   }
 }
 
