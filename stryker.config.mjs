@@ -2,6 +2,18 @@
 // Incremental: results are kept in reports/stryker-incremental.json (committed), so a
 // run only re-tests mutants in changed code or covered by changed tests.
 // Use `nice -n 10 npm run mutate` on a shared machine.
+//
+// Surviving mutants judged equivalent (no behaviour can tell them apart), with why:
+// - src/engine/redact.ts secretsOf `value === undefined ||` -> false: stringsIn(undefined) adds nothing,
+//   so skipping the early `continue` for a missing value collects the same (empty) set of secrets.
+// - src/usage/meter.ts reservation() `type !== 'model.invoke' ||` -> false: estimate() makes the same
+//   check and returns undefined for any other action, so no reservation is made either way.
+// - src/usage/meter.ts stringAt `typeof v === 'string' ? v : ''` -> v: every caller compares the result
+//   with a model name or 'model.invoke' or uses it as a price-table key; a non-string never matches, and
+//   undefined behaves as '' in `routed || asked`.
+// - src/usage/versions.ts `this.epoch++` -> `--` and `(v ?? 0) + 1` -> `- 1`: versions are only compared
+//   for equality with the value a snapshot read; any change, up or down, makes the snapshot stale, and a
+//   counter moving one way never returns to a value it held.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { CheckpointError, verifyCheckpoint, type Checkpoint } from './checkpoint.js';
 import { entryHash, GENESIS_HASH, payloadHash } from './hash.js';
 import { type ChainHeader, headerOfRow, type EntryRow } from './header.js';
+import { errorMessage } from '../lib/errors.js';
 import type { VerifierKey } from './keys.js';
 
 export type FailureKind =
@@ -213,8 +214,8 @@ function verifiedCheckpoint(note: string, key: VerifierKey, at: number): Checkpo
   try {
     return verifyCheckpoint(note, key);
   } catch (err) {
-    if (err instanceof CheckpointError) fail(at, 'checkpoint_invalid', err.message);
-    throw err;
+    // Whatever makes a note unreadable (not only a CheckpointError) makes it an invalid checkpoint, never a crash of the audit.
+    return fail(at, 'checkpoint_invalid', err instanceof CheckpointError ? err.message : `checkpoint note is malformed: ${errorMessage(err)}`);
   }
 }
 
