@@ -136,3 +136,25 @@ describe('which signature line counts', () => {
     expect(() => verifyCheckpoint(`${body}\n\u2014 ${ORIGIN}\n`, verifier)).toThrow(/has no signature by/);
   });
 });
+
+describe('only the signature block holds signatures', () => {
+  const key = ephemeralKey(ORIGIN);
+
+  it('a body line that looks like a signature line is not one', () => {
+    const body = `\u2014 ${ORIGIN} AAAA\n7\n${Buffer.from(HEAD, 'hex').toString('base64')}\ntime x\n`;
+    const note = `${body}\n${signatureLine(body, key)}`;
+    const parsed = parseCheckpoint(note);
+    expect(parsed.checkpoint.origin).toBe(`\u2014 ${ORIGIN} AAAA`);
+    expect(parsed.signatures).toHaveLength(1);
+    expect(parsed.signatures[0]!.blob).toHaveLength(68);
+  });
+
+  it('the end of the body just before the blank line is not read as a signature', () => {
+    const body = `${ORIGIN}\n7\n${Buffer.from(HEAD, 'hex').toString('base64')}\ntime \u2014 \n`;
+    const note = `${body}\n${signatureLine(body, key)}`;
+    const parsed = parseCheckpoint(note);
+    expect(parsed.checkpoint.time).toBe('\u2014 ');
+    expect(parsed.signatures.map((s) => s.name)).toEqual([ORIGIN]);
+    expect(verifyCheckpoint(note, verifierOf(key)).time).toBe('\u2014 ');
+  });
+});

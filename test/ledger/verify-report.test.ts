@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/engine/ledger.js';
 import { signCheckpoint } from '../../src/ledger/checkpoint.js';
@@ -339,5 +339,52 @@ describe('checkpoints against the chain', () => {
     const ledger = await ledgerWith(9, 3);
     const between = signCheckpoint({ origin: ledger.origin, size: 5, headHash: 'c'.repeat(64), time: 't' }, ledger.key);
     expect(verify(ledger, { externalCheckpoint: between }).failure!.message).toMatch(/history was rewritten between seq 4 and 5$/);
+  });
+});
+
+describe('more ways a link breaks', () => {
+  it('an entry deleted and the two after it swapped -> chain_broken where the first of them now sits, not order_changed', async () => {
+    // 1, 2, 3, 4 -> 1, 4, 3: entry 4 links to 3 (its new successor), but 3 links to the deleted 2, not to 1.
+    const ledger = asAttacker(await ledgerWith(4));
+    const one = row(ledger, 1).entry_hash;
+    const three = row(ledger, 3).entry_hash;
+    for (const t of ['entries', 'payloads']) {
+      ledger.db.prepare(`DELETE FROM ${t} WHERE seq = 2`).run();
+      ledger.db.prepare(`UPDATE ${t} SET seq = 2 WHERE seq = 4`).run();
+    }
+    const report = verify(ledger);
+    expect(report.failure).toEqual({ seq: 2, kind: 'chain_broken', message: `seq 2: prev_hash recorded ${three}, expected ${one}` });
+  });
+});
+
+describe('checkpoints at size 0', () => {
+  it('an exported checkpoint of the empty ledger (size 0, the genesis hash) is extended by the ledger', async () => {
+    const ledger = await ledgerWith(3);
+    const empty = signCheckpoint({ origin: ledger.origin, size: 0, headHash: GENESIS_HASH, time: 't' }, ledger.key);
+    expect(verify(ledger, { externalCheckpoint: empty })).toMatchObject({ ok: true, entries: 3, checkpointsChecked: 1 });
+  });
+
+  it('a size-0 checkpoint with another head hash -> history_rewritten at 0', async () => {
+    const ledger = await ledgerWith(1);
+    const wrong = signCheckpoint({ origin: ledger.origin, size: 0, headHash: 'd'.repeat(64), time: 't' }, ledger.key);
+    expect(verify(ledger, { externalCheckpoint: wrong }).failure).toMatchObject({ seq: 0, kind: 'history_rewritten' });
+  });
+});
+
+describe('errors that are not about the ledger', () => {
+  it('a database that refuses the walk (payloads table gone) throws; no ok:false report without a failure', async () => {
+    const ledger = asAttacker(await ledgerWith(2));
+    ledger.db.exec('DROP TABLE payloads');
+    expect(() => verify(ledger)).toThrow(/no such table: payloads/);
+    expect(ledger.db.inTransaction).toBe(false);
+  });
+
+  it('a note the key cannot check at all (a key of another type) is checkpoint_invalid naming why, not a crash', async () => {
+    const ledger = await ledgerWith(2, 1);
+    const { publicKey } = generateKeyPairSync('x25519');
+    const report = verifyLedger(ledger.db, { key: { ...verifierOf(ledger.key), publicKey } });
+    expect(report).toMatchObject({ ok: false, entries: 2, checkpointsChecked: 0 });
+    expect(report.failure).toMatchObject({ seq: 1, kind: 'checkpoint_invalid' });
+    expect(report.failure!.message).toMatch(/^seq 1: checkpoint note is malformed: .*operation not supported for this keytype/);
   });
 });
