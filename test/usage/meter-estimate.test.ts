@@ -206,6 +206,14 @@ describe('what a decision stages', () => {
     expect(await m.store.charge('unpriced')).toBeUndefined();
   });
 
+  it('a route whose model is not a string is ignored: the call is reserved at the model it asked for', async () => {
+    for (const model of [5, { name: 'cheap' }, ['cheap'], true]) {
+      const m = meter();
+      await decide(m, call(), outcome('allow', { route: { model } }));
+      expect(await m.store.charge('d1')).toMatchObject({ model: 'std', tier: 'standard', costMicros: 1_020_000 });
+    }
+  });
+
   it('calls that are not priced model calls record the request only', async () => {
     const m = meter();
     const tool: JsonObject = { subject: { id: 'alice', team: 'platform', cost_center: 'cc-1' }, action: { type: 'tool.call', tool: 'search', model: 'std' } };
