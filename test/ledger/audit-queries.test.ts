@@ -6,6 +6,7 @@ import { ledgerConfig } from '../../src/ledger/config.js';
 import { DEFAULT_QUERY_LIMIT, getEntry, MAX_QUERY_LIMIT, parseDecision, parseTime, queryEntries, type QueryFilter } from '../../src/ledger/query.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { timeline } from '../../src/ledger/timeline.js';
+import { wireTimelineEvent } from '../../src/ledger/wire.js';
 import { TRIGGERS } from './fixtures.js';
 
 /**
@@ -264,5 +265,30 @@ describe('timeline', () => {
     const l = await seeded();
     expect(() => timeline(l.db, {})).toThrow('timeline needs --subject or --team');
     expect(() => timeline(l.db, { subject: '', team: '' })).toThrow('timeline needs --subject or --team');
+  });
+});
+
+describe('timeline events in wire form', () => {
+  it('snake_case names shared with the Entry message; week_tokens only when the decision saw usage', async () => {
+    const l = await seeded();
+    const events = timeline(l.db, { subject: 'alice' }).map(wireTimelineEvent);
+    expect(events[0]).toEqual({
+      seq: 1,
+      time: new Date(NOW.getTime() - 50 * HOUR).toISOString(),
+      decision_id: 'q-1',
+      subject_id: 'alice',
+      action_type: 'model.invoke',
+      resource: 'standard-m',
+      decision: 'allow',
+      rules: ['r.default (allowed)'],
+      crossed: [],
+    });
+    expect(events[1]).toMatchObject({ seq: 3, week_tokens: 900, crossed: ['over_budget'] });
+    expect(Object.keys(events[0]!)).not.toContain('week_tokens');
+  });
+
+  it('a week_tokens of 0 is still carried', () => {
+    const e = { seq: 1, time: 't', decisionId: 'd', subjectId: 's', action: 'a', resource: 'r', decision: 'allow', rules: [], crossed: [], weekTokens: 0 };
+    expect(wireTimelineEvent(e).week_tokens).toBe(0);
   });
 });
