@@ -331,3 +331,62 @@ describe('request history with staged requests', () => {
     expect(count()).toBe(1000);
   });
 });
+
+describe('edges of the reservation store', () => {
+  it('a staged reservation made at the very start of the day counts in that day', async () => {
+    const { store: s } = store();
+    const midnight = Date.parse('2026-11-18T00:00:00Z');
+    s.stage({ request: request(reservation('d1', { atMs: midnight })), reservation: reservation('d1', { atMs: midnight, expiresMs: midnight + 600_000 }) });
+    expect((await s.usage('subject', 'alice', midnight + 1000)).day.reserved_tokens).toBe(300);
+  });
+
+  it('a staged request without a tool is not counted as a tool call', async () => {
+    const { store: s } = store();
+    s.stage({ request: { decisionId: 'm1', subject: 'alice', tool: '', decision: 'allow', atMs: T0 - 1000 } });
+    s.stage({ request: { decisionId: 't1', subject: 'alice', tool: 'search', decision: 'allow', atMs: T0 - 1000 } });
+    expect(await s.history('alice', T0)).toEqual({ requests_last_minute: 2, denials_last_hour: 0, tool_calls_last_minute: { search: 1 } });
+  });
+
+  it('each subject has its own history version', () => {
+    const { store: s } = store();
+    const alices = s.snapshot([historyKey('alice')]);
+    s.stage({ request: { decisionId: 'b1', subject: 'bob', tool: '', decision: 'allow', atMs: T0 } });
+    expect(s.isCurrent(alices)).toBe(true);
+    expect(historyKey('alice')).not.toBe(historyKey('bob'));
+    expect(historyKey('alice')).not.toBe(usageKey('subject', 'alice'));
+  });
+
+  it('per-minute usage older than two rolling windows is pruned with the requests', async () => {
+    const { db, store: s } = store({ rollingMinutes: 60 });
+    const minutes = () =>
+      (db.prepare('SELECT minute FROM usage_minute WHERE scope = ? ORDER BY minute').all('subject') as Array<{ minute: number }>).map((r) => r.minute);
+    for (const [id, atMs] of [
+      ['old', T0 - 2 * 3_600_000 - 60_000],
+      ['kept', T0 - 90 * 60_000],
+    ] as const) {
+      commit(s, reservation(id, { atMs }));
+      await s.settle({ ...alice, decisionId: id, model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 1, costMicros: 1, atMs });
+    }
+    expect(minutes()).toHaveLength(2);
+    for (let i = 0; i < 1000; i++) s.stage({ request: { decisionId: `r${i}`, subject: 'bob', tool: '', decision: 'allow', atMs: T0 } }).apply();
+    expect(minutes()).toEqual([Math.floor((T0 - 90 * 60_000) / 60_000)]);
+  });
+
+  it('a ledger file from before the report limits gains their columns; its old rows carry no limits', async () => {
+    const db = new Database(':memory:');
+    db.exec(`CREATE TABLE usage_charges (
+      decision_id TEXT PRIMARY KEY, subject TEXT NOT NULL, team TEXT NOT NULL, cost_center TEXT NOT NULL, model TEXT NOT NULL,
+      tier TEXT NOT NULL, at_ms INTEGER NOT NULL, state TEXT NOT NULL, tokens INTEGER NOT NULL, cost_micros INTEGER NOT NULL,
+      input_tokens INTEGER, output_tokens INTEGER, expires_ms INTEGER)`);
+    db.prepare(`INSERT INTO usage_charges VALUES ('old', 'alice', 'platform', 'cc-1', 'standard-m', 'standard', ?, 'reserved', 10, 20, NULL, NULL, ?)`).run(
+      T0,
+      T0 + 600_000,
+    );
+    const s = new SqliteUsageStore(db, usageConfig());
+    expect(await s.charge('old')).toMatchObject({ state: 'reserved', tokens: 10, maxOutputTokens: null, estimatedInputTokens: null });
+    commit(s, reservation('new'));
+    expect(await s.charge('new')).toMatchObject({ maxOutputTokens: 256, estimatedInputTokens: 44 });
+    // Opening it again adds nothing twice.
+    expect(() => new SqliteUsageStore(db, usageConfig())).not.toThrow();
+  });
+});
