@@ -14,6 +14,22 @@
 // - src/usage/versions.ts `this.epoch++` -> `--` and `(v ?? 0) + 1` -> `- 1`: versions are only compared
 //   for equality with the value a snapshot read; any change, up or down, makes the snapshot stale, and a
 //   counter moving one way never returns to a value it held.
+// - src/ledger/hash.ts `.update(text, 'utf8')` -> `''`: Hash.update treats an empty encoding as the
+//   default, UTF-8; the bytes hashed are the same.
+// - src/ledger/verify.ts lastGood `n.size > best` -> true / `>=`: the notes come ORDER BY size, so the
+//   last note below the exported size is the largest either way (and it only shapes a message).
+// - src/ledger/verify.ts `state.wanted.has(size)` -> true: remembering every size's hash instead of the
+//   checkpointed ones costs memory on a 10M-entry ledger but reports the same.
+// - src/ledger/verify.ts `rows.return?.()` -> `rows.return()`: better-sqlite3's iterators always have return.
+// - src/ledger/verify.ts erased `body === null || salt === null` (&&, false on either side): both columns
+//   are NOT NULL, so a LEFT JOIN makes them null together or not at all.
+// - src/ledger/verify.ts classifyBrokenLink `state.beforeHead !== undefined &&` -> true: prev_hash is a
+//   string and never equals undefined.
+// - src/ledger/checkpoint.ts `name ?? ''`: split(' ') always yields a first element; `timeLine?.` -> `.`:
+//   a note without a time line then throws a TypeError, which verifiedCheckpoint reports as
+//   checkpoint_invalid like any unreadable note — the same verdict.
+// - src/ledger/verify.ts storedHeader's message text: asserted by verify-report.test.ts, added after the
+//   measured run (not re-measured).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
