@@ -37,20 +37,25 @@ export function buildCore(options: CoreOptions): Core {
   const ledger = new SqliteLedger(ledgerConfig(options.ledger, options.ledgerOptions), options.ledgerFaults ? { faults: options.ledgerFaults } : {});
   const now = options.now ?? (() => new Date());
   let usage: SqliteUsageStore | undefined;
+  let engine: Engine | undefined;
   try {
     usage = options.usage === false ? undefined : new SqliteUsageStore(ledger.db, usageConfig(options.usage ?? {}));
     const meter = usage ? new Meter(usage) : undefined;
-    const engine = new Engine({ config, ledger, now, ...(meter ? { meter } : {}) });
+    engine = new Engine({ config, ledger, now, ...(meter ? { meter } : {}) });
     engine.activate(bundles);
+    const built = engine;
     return {
-      engine,
+      engine: built,
       ledger,
       usage,
       close: async () => {
+        // Workers first: nothing new reaches the ledger once it closes.
+        await built.close();
         await ledger.close();
       },
     };
   } catch (err) {
+    void engine?.close();
     void ledger.close();
     throw err;
   }

@@ -6,6 +6,13 @@ export function intOption(value: string): number {
   return n;
 }
 
+/** A worker count: 0 (evaluate on the I/O thread) up to 64. */
+export function workersOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw new InvalidArgumentError('must be an integer from 0 to 64');
+  return n;
+}
+
 export function limitOption(max: number): (value: string) => number {
   return (value) => {
     const n = intOption(value);

@@ -4,7 +4,7 @@ import { createLogger, LogSink } from '../log.js';
 import { EXIT } from './exit.js';
 import { startServer } from '../transport/server.js';
 import { DEFAULTS } from './settings.js';
-import { addressOption, intOption } from './options.js';
+import { addressOption, intOption, workersOption } from './options.js';
 
 interface ServeOptions {
   listen: string;
@@ -21,6 +21,9 @@ interface ServeOptions {
   key?: string;
   newLedger?: boolean;
   shutdownTimeout: number;
+  workers: number;
+  evaluationTimeout?: number;
+  metering: boolean;
 }
 
 export function registerServe(program: Command): void {
@@ -45,6 +48,14 @@ export function registerServe(program: Command): void {
     )
     .option('--key <file>', 'Ed25519 checkpoint signing key, PKCS#8 PEM; created if absent (default <ledger>.key, env GAVEL_KEY)', process.env.GAVEL_KEY)
     .option('--new-ledger', 'a fresh ledger is intended although its signing key exists (otherwise a missing or empty ledger next to a key refuses to start)')
+    .option(
+      '--workers <n>',
+      'evaluation worker threads, one wasm instance each; 0 evaluates on the I/O thread (env GAVEL_WORKERS)',
+      workersOption,
+      DEFAULTS.workers,
+    )
+    .option('--evaluation-timeout <ms>', 'a worker stuck on one decision this long is replaced and its decisions refused (default 10000)', intOption)
+    .option('--no-metering', 'no usage context and no reservations (budgets are not enforced)')
     .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, exit non-zero if draining, the final checkpoint and logs take longer than this', intOption, 10)
     .addHelpText('after', '\nExample:\n  gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db')
     .action(serve);
@@ -63,9 +74,11 @@ async function serve(o: ServeOptions): Promise<void> {
       ...(o.key ? { keyPath: o.key } : {}),
       newLedger: o.newLedger === true,
     },
-    engine: { maxInputBytes: o.maxInputBytes, maxDepth: o.maxDepth },
-    usage: { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl },
+    engine: { maxInputBytes: o.maxInputBytes, maxDepth: o.maxDepth, workers: o.workers, evaluationTimeoutMs: o.evaluationTimeout },
+    usage: o.metering ? { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl } : false,
   });
+  // Workers started before the port opens: the first calls pay no start-up, and a worker that cannot start fails here.
+  await core.engine.ready();
   const server = await startServer(core, { listen: o.listen, log, ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}) });
   const bundles = core.engine.policies.bundles.map((b) => ({ name: b.name, revision: b.revision, digest: b.digest, entrypoints: b.entrypoints }));
   log.info(
@@ -75,6 +88,8 @@ async function serve(o: ServeOptions): Promise<void> {
       bundles,
       ledger: o.ledger,
       durability: o.durability,
+      workers: core.engine.workers,
+      metering: o.metering,
       ledger_size: core.ledger.size,
       metrics_port: server.metricsPort,
     },

@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 /** Defaults shared by every command; flags override environment, environment overrides these. */
 export const DEFAULTS = {
   listen: process.env.GAVEL_LISTEN ?? '127.0.0.1:50051',
@@ -5,4 +7,7 @@ export const DEFAULTS = {
   ledger: process.env.GAVEL_LEDGER ?? './data/ledger.db',
   durability: process.env.GAVEL_DURABILITY ?? 'normal',
   timeZone: process.env.GAVEL_TIME_ZONE ?? 'UTC',
+  /** One evaluation worker per core: the I/O thread's own work (gRPC, usage, ledger) is small beside evaluation. */
+  // Checked with every other engine setting (engine.workers), so a bad value fails at start naming the key.
+  workers: process.env.GAVEL_WORKERS ? Number(process.env.GAVEL_WORKERS) : availableParallelism(),
 };

@@ -1,20 +1,21 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { GavelError } from '../lib/errors.js';
 import type { Bundle } from '../bundles/bundle.js';
+import type { JsonObject } from '../lib/json.js';
 import { unrecorded, type DecisionRecord, type Ledger, type Receipt, type StagedWrite } from './ledger.js';
 import type { EngineConfig } from './config.js';
-import { EvaluationFault } from './evaluator.js';
-import { checkInputValue, parseInputJson } from './input.js';
-import { isJsonObject, type JsonObject } from '../lib/json.js';
-import type { DecisionMeter, MeteredContext, UsageSnapshot } from './meter.js';
+import type { WasmEvaluator } from './evaluator.js';
+import { KeyLocks } from './key-locks.js';
+import type { DecisionMeter, MeteredContext } from './meter.js';
 import { PolicySet } from './policies.js';
-import { applyRedactions, hashSensitivePaths, scrubOutcome, secretsOf, type AppliedRedaction } from './redact.js';
-import { normaliseResultSet, serviceDeny, type Effect, type PolicyOutcome, type Reason } from './result.js';
-import { checkIdentityBounds, identityOf } from './identity.js';
-import { ledgerRecord } from './record.js';
-import { SerialQueue } from './serial.js';
+import type { AppliedRedaction } from './redact.js';
+import type { Effect, Reason } from './result.js';
+import { InlineRunner, type DecisionRunner, type Job } from './runner.js';
+import type { DecideInput, Evaluated } from './stages.js';
+import type { UsageFacts } from './usage-facts.js';
+import { WorkerPool } from './pool/worker-pool.js';
 
-export type DecideInput = { json: Uint8Array } | { value: unknown };
+export type { DecideInput } from './stages.js';
 
 export interface DecideRequest {
   /** Entrypoint; "" means the configured default. */
@@ -49,33 +50,52 @@ export interface EngineDeps {
   ledger: Ledger;
   meter?: DecisionMeter;
   now?: () => Date;
+  /** Where decisions are parsed and evaluated; default: a worker pool of config.workers, or this thread when 0. */
+  runner?: DecisionRunner;
 }
 
 function abandoned(request: DecideRequest): boolean {
   return request.signal?.aborted === true || (request.deadlineMs !== undefined && Date.now() >= request.deadlineMs);
 }
 
-/** A decision evaluated and staged, whose entry is on its way to the ledger. */
-type Staged = Omit<Decision, 'receipt'> & { receipt: Promise<Receipt> };
+function gone(): GavelError {
+  return new GavelError('abandoned', 'the caller cancelled or its deadline passed before the decision was recorded');
+}
 
 /** Evaluations of one decision before its usage snapshot must hold (each retry reads usage afresh). */
 const MAX_ATTEMPTS = 8;
 
-/** The decision path, free of any transport: parse, enrich, evaluate, normalise, record. */
+/** One evaluation of a decision whose entry is on its way to the ledger. */
+interface Attempt {
+  evaluated: Evaluated;
+  receipt: Promise<Receipt>;
+}
+
+/**
+ * The decision path, free of any transport: parse and bound (where the input
+ * is evaluated), lock the usage keys, read usage, evaluate, stage usage, record.
+ *
+ * Parsing, evaluation, redaction and canonical hashing run in the runner (a
+ * worker per core when configured); this thread does only what must be
+ * serial: the usage locks and reads, the staging check, and the ledger append.
+ */
 export class Engine {
   readonly policies: PolicySet;
   private readonly config: EngineConfig;
   private readonly ledger: Ledger;
   private readonly meter: DecisionMeter | undefined;
   private readonly now: () => Date;
-  private readonly retries = new SerialQueue();
+  private readonly runner: DecisionRunner;
+  private readonly locks = new KeyLocks();
 
   constructor(deps: EngineDeps) {
     this.config = deps.config;
     this.ledger = deps.ledger;
     this.meter = deps.meter;
     this.now = deps.now ?? (() => new Date());
-    this.policies = new PolicySet({ memoryInitialPages: deps.config.memoryInitialPages, memoryMaxPages: deps.config.memoryMaxPages });
+    const limits = { memoryInitialPages: deps.config.memoryInitialPages, memoryMaxPages: deps.config.memoryMaxPages };
+    this.policies = new PolicySet(limits);
+    this.runner = deps.runner ?? (deps.config.workers > 0 ? new WorkerPool({ ...deps.config, ...limits }) : new InlineRunner(this.limits));
   }
 
   /** The input bounds in force (the transport sizes its own limits from them). */
@@ -83,102 +103,103 @@ export class Engine {
     return { maxInputBytes: this.config.maxInputBytes, maxDepth: this.config.maxDepth };
   }
 
+  /** How many threads evaluate (0: this one). */
+  get workers(): number {
+    return this.runner instanceof WorkerPool ? this.runner.size : 0;
+  }
+
   activate(bundles: Bundle[]): void {
     this.policies.activate(bundles);
+    this.runner.activate(this.policies.evaluators());
   }
 
   async decide(request: DecideRequest): Promise<Decision> {
-    const input = this.parseInput(request.input);
-    const identity = identityOf(input, request);
-    checkIdentityBounds(identity);
-    const entrypoint = request.policy || this.config.defaultEntrypoint;
-    const evaluator = this.policies.resolve(entrypoint);
-    const now = this.now();
-    const decisionId = randomUUID();
-    const bundle = evaluator.bundle;
-    const policy = { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest };
-    const attempt = async (): Promise<Staged | undefined> => {
-      const { evaluated, snapshot } = await this.withContext(input, bundle, now);
-      const raw = this.evaluate(() => evaluator.evaluate(evaluated, entrypoint), entrypoint);
-      const secrets = secretsOf(evaluated, raw.redactions);
-      const outcome = scrubOutcome(raw, secrets);
-      const { redacted, applied } = applyRedactions(evaluated, outcome.redactions, secrets);
-      const salt = randomBytes(16);
-      const stored = hashSensitivePaths(redacted, outcome.sensitivePaths, salt);
-      const record = ledgerRecord({ decisionId, now, identity, stored, outcome, applied, policy, entrypoint, salt });
-      // A caller known to be gone before anything is reserved gets nothing recorded or reserved.
-      if (abandoned(request)) throw new GavelError('abandoned', 'the caller cancelled or its deadline passed before the decision was recorded');
-      const staged = snapshot && this.meter?.stage({ decisionId, input: evaluated, outcome, bundle, now }, snapshot);
-      // Usage this decision read changed while it was evaluated: the caller decides again on fresh usage.
-      if (snapshot && !staged) return undefined;
-      const receipt = this.append(record, staged);
-      // Settled by the caller, outside the retry queue: only evaluation and staging are serialised.
-      receipt.catch(() => undefined);
-      return {
-        decisionId,
-        decision: outcome.decision,
-        reasons: outcome.reasons,
-        ...(applied.length > 0 ? { redactedInput: redacted } : {}),
-        redactions: applied,
-        obligations: outcome.obligations,
-        policy,
-        entrypoint,
-        receipt,
-        requestId: request.requestId,
-        evaluatedAt: now.toISOString(),
-      };
-    };
-    const staged = (await attempt()) ?? (await this.retryContended(attempt));
-    const receipt = await staged.receipt;
-    // Gone after its entry was written: the entry stays (the ledger never loses one), the reservation goes.
-    if (this.meter && abandoned(request)) await this.meter.release(decisionId).catch(() => undefined);
-    return { ...staged, receipt };
-  }
-
-  /**
-   * Optimistic first, serialised under contention: a decision whose usage moved
-   * while it was evaluated retries in the engine's retry queue, one at a time, so
-   * decisions contending for one budget do not invalidate each other forever.
-   */
-  private async retryContended(attempt: () => Promise<Staged | undefined>): Promise<Staged> {
-    for (let n = 2; n <= MAX_ATTEMPTS; n++) {
-      const decided = await this.retries.run(attempt);
-      if (decided) return decided;
+    const prepare = { input: request.input, requestId: request.requestId, caller: request.caller };
+    let job = await this.runner.prepare(prepare);
+    let unlock: (() => void) | undefined;
+    try {
+      const entrypoint = request.policy || this.config.defaultEntrypoint;
+      const evaluator = this.policies.resolve(entrypoint);
+      if (this.meter) unlock = await this.locks.acquire(this.meter.keys(job.facts));
+      const now = this.now();
+      const decisionId = randomUUID();
+      let attempt: Attempt | undefined;
+      for (let n = 1; !attempt; n++) {
+        if (n > 1) job = await this.runner.prepare(prepare);
+        attempt = await this.attempt(request, job, evaluator, { decisionId, entrypoint, now });
+        // Usage this decision read changed while it was evaluated (a report, a release): decide again on fresh usage.
+        if (!attempt && n >= MAX_ATTEMPTS) {
+          throw new GavelError('usage_unavailable', `usage kept changing during ${MAX_ATTEMPTS} evaluations; failing closed`);
+        }
+      }
+      // Staged writes are visible to every later read: the next decision on these keys may go ahead.
+      unlock?.();
+      const receipt = await attempt.receipt;
+      // Gone after its entry was written: the entry stays (the ledger never loses one), the reservation goes.
+      if (this.meter && abandoned(request)) await this.meter.release(decisionId).catch(() => undefined);
+      return this.decision(attempt.evaluated, evaluator, { decisionId, entrypoint, now, receipt, requestId: request.requestId });
+    } finally {
+      this.runner.discard(job);
+      unlock?.();
     }
-    throw new GavelError('usage_unavailable', `usage kept changing during ${MAX_ATTEMPTS} evaluations; failing closed`);
   }
 
-  private parseInput(input: DecideInput): JsonObject {
-    const limits = { maxInputBytes: this.config.maxInputBytes, maxDepth: this.config.maxDepth };
-    return 'json' in input ? parseInputJson(input.json, limits) : checkInputValue(input.value, limits);
+  /** One evaluation on a fresh usage snapshot; undefined when the snapshot went stale before it could be staged. */
+  private async attempt(
+    request: DecideRequest,
+    job: Job,
+    evaluator: WasmEvaluator,
+    d: { decisionId: string; entrypoint: string; now: Date },
+  ): Promise<Attempt | undefined> {
+    // A caller known to be gone before anything is reserved gets nothing recorded or reserved.
+    if (abandoned(request)) throw gone();
+    const metered = this.meter ? await this.usageContext(job.facts, evaluator.bundle, d.now) : undefined;
+    const evaluated = await this.runner.evaluate(job, evaluator, {
+      decisionId: d.decisionId,
+      entrypoint: d.entrypoint,
+      nowMs: d.now.getTime(),
+      context: metered?.context,
+    });
+    if (abandoned(request)) throw gone();
+    let staged: StagedWrite | undefined;
+    if (metered) {
+      staged = this.meter!.stage({ decisionId: d.decisionId, facts: job.facts, outcome: evaluated, bundle: evaluator.bundle, now: d.now }, metered.snapshot);
+      if (!staged) return undefined;
+    }
+    const receipt = this.append(evaluated.record, staged);
+    // Awaited by decide once the locks are released; never an unhandled rejection meanwhile.
+    receipt.catch(() => undefined);
+    return { evaluated, receipt };
   }
 
-  /** The service, not Rego, supplies time and usage, so a recorded input replays exactly. */
-  private async withContext(input: JsonObject, bundle: Bundle, now: Date): Promise<{ evaluated: JsonObject; snapshot?: UsageSnapshot }> {
-    const given = isJsonObject(input.context) ? input.context : {};
-    const metered = this.meter ? await this.usageContext(input, bundle, now) : undefined;
-    const evaluated = { ...input, context: { ...given, ...metered?.context, now: now.toISOString() } };
-    return metered ? { evaluated, snapshot: metered.snapshot } : { evaluated };
+  private decision(
+    e: Evaluated,
+    evaluator: WasmEvaluator,
+    d: { decisionId: string; entrypoint: string; now: Date; receipt: Receipt; requestId: string },
+  ): Decision {
+    const { bundle } = evaluator;
+    return {
+      decisionId: d.decisionId,
+      decision: e.decision,
+      reasons: e.reasons,
+      ...(e.redactedInput ? { redactedInput: e.redactedInput } : {}),
+      redactions: e.redactions,
+      obligations: e.obligations,
+      policy: { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest },
+      entrypoint: d.entrypoint,
+      receipt: d.receipt,
+      requestId: d.requestId,
+      evaluatedAt: d.now.toISOString(),
+    };
   }
 
   /** A store that cannot be read fails closed as UNAVAILABLE rather than INTERNAL. */
-  private async usageContext(input: JsonObject, bundle: Bundle, now: Date): Promise<MeteredContext> {
+  private async usageContext(facts: UsageFacts, bundle: Bundle, now: Date): Promise<MeteredContext> {
     try {
-      return await this.meter!.context(input, bundle, now);
+      return await this.meter!.context(facts, bundle, now);
     } catch (err) {
       if (err instanceof GavelError) throw err;
       throw new GavelError('usage_unavailable', 'usage state could not be read; failing closed', { cause: err });
-    }
-  }
-
-  private evaluate(run: () => unknown, entrypoint: string): PolicyOutcome {
-    try {
-      return normaliseResultSet(run(), entrypoint);
-    } catch (err) {
-      if (err instanceof EvaluationFault) {
-        return serviceDeny('evaluation_error', `evaluation of ${entrypoint} failed (${err.message}); failing closed`);
-      }
-      throw err;
     }
   }
 
@@ -189,5 +210,15 @@ export class Engine {
       if (err instanceof GavelError) throw err;
       throw unrecorded(err);
     }
+  }
+
+  /** Resolves once the evaluation workers (if any) have started. */
+  ready(): Promise<void> {
+    return this.runner.ready();
+  }
+
+  /** Stops the evaluation workers (decisions still in flight fail closed). */
+  async close(): Promise<void> {
+    await this.runner.close();
   }
 }

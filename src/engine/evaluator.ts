@@ -30,16 +30,22 @@ export class WasmEvaluator {
   private policy: LoadedPolicy;
   private faults = 0;
 
-  constructor(bundle: Bundle, limits: EvaluatorLimits) {
+  /** `module`, when given, is the bundle's wasm already compiled (a worker is handed the module its pool compiled). */
+  constructor(bundle: Bundle, limits: EvaluatorLimits, module?: WebAssembly.Module) {
     this.bundle = bundle;
     this.limits = limits;
     try {
-      this.module = new WebAssembly.Module(bundle.wasm);
+      this.module = module ?? new WebAssembly.Module(bundle.wasm);
       this.policy = this.instantiate();
     } catch (err) {
       throw new GavelError('bundle_invalid', `bundle ${bundle.name}: wasm does not load: ${describe(err)}`, { cause: err });
     }
     this.checkEntrypoints();
+  }
+
+  /** The compiled module (shared with evaluation workers, which instantiate it themselves). */
+  get compiled(): WebAssembly.Module {
+    return this.module;
   }
 
   get faultCount(): number {

@@ -21,8 +21,13 @@ export interface DecisionRecord {
   entrypoint: string;
   requestId: string;
   caller: string;
-  /** { input: stored input, result: decision, reasons, redactions, obligations }. */
-  payload: JsonObject;
+  /**
+   * The payload, { input: stored input, result: decision, reasons, redactions,
+   * obligations }, as its RFC 8785 canonical text (the engine canonicalises
+   * where it evaluates, off the writer's thread) or as a JSON value; one of the two.
+   */
+  payloadJcs?: string;
+  payload?: JsonObject;
   /** Per-entry random salt for payload_hash (the engine also salts sensitive-path hashes with it). */
   salt: Uint8Array;
 }

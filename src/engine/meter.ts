@@ -2,18 +2,26 @@ import type { Bundle } from '../bundles/bundle.js';
 import type { JsonObject } from '../lib/json.js';
 import type { StagedWrite } from './ledger.js';
 import type { PolicyOutcome } from './result.js';
+import type { UsageFacts } from './usage-facts.js';
 
 /**
- * What the engine needs from a usage store to decide with usage, as an
- * optimistic read-evaluate-commit: `context` reads usage without any lock and
- * says which versions it read; `stage` checks those versions are still current
- * and, if so, stages the decision's usage rows to commit in the same ledger
- * transaction as its entry. A stale snapshot is evaluated again, so budgets stay
- * exact while no write lock is held during evaluation.
+ * What the engine needs from a usage store to decide with usage, as a
+ * read-evaluate-commit: `context` reads usage and says which versions it read;
+ * `stage` checks those versions are still current and, if so, stages the
+ * decision's usage rows to commit in the same ledger transaction as its entry.
+ *
+ * The engine holds a lock on `keys(facts)` from `context` to `stage`, so two
+ * decisions that read or write the same budget or history are evaluated one
+ * after the other and neither sees a stale total; a snapshot can still go
+ * stale through writes that take no lock (a usage report, a release), and such
+ * a decision is evaluated again with a fresh one. Budgets stay exact while no
+ * write transaction is held during evaluation.
  */
 export interface DecisionMeter {
+  /** The usage keys a decision with these facts reads and may write (what the engine locks). */
+  keys(facts: UsageFacts): string[];
   /** Facts merged into input.context (usage, estimate, history) and the snapshot they were read at. */
-  context(input: JsonObject, bundle: Bundle, now: Date): Promise<MeteredContext>;
+  context(facts: UsageFacts, bundle: Bundle, now: Date): Promise<MeteredContext>;
   /** The decision's usage writes, or undefined when the snapshot is stale (evaluate again with a fresh one). */
   stage(decision: MeteredDecision, snapshot: UsageSnapshot): StagedWrite | undefined;
   /** The caller gave up after its decision was recorded: its reservation stops counting at once (the entry stays). */
@@ -32,8 +40,8 @@ export interface MeteredContext {
 
 export interface MeteredDecision {
   decisionId: string;
-  input: JsonObject;
-  outcome: PolicyOutcome;
+  facts: UsageFacts;
+  outcome: Pick<PolicyOutcome, 'decision' | 'obligations'>;
   bundle: Bundle;
   now: Date;
 }

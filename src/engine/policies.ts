@@ -35,6 +35,11 @@ export class PolicySet {
     return this.active;
   }
 
+  /** One evaluator per active bundle. */
+  evaluators(): WasmEvaluator[] {
+    return [...new Set(this.byEntrypoint.values())];
+  }
+
   entrypoints(): string[] {
     return [...this.byEntrypoint.keys()].sort();
   }

@@ -1,5 +1,6 @@
 import type { Identity } from './identity.js';
 import type { DecisionRecord } from './ledger.js';
+import { canonicalJson } from '../lib/canonical.js';
 import type { JsonObject } from '../lib/json.js';
 import type { AppliedRedaction } from './redact.js';
 import type { PolicyOutcome } from './result.js';
@@ -18,7 +19,7 @@ export interface RecordParts {
   salt: Uint8Array;
 }
 
-/** Builds the ledger record of one decision: indexed header fields plus the redacted payload. */
+/** Builds the ledger record of one decision: indexed header fields plus the redacted payload, as canonical JSON. */
 export function ledgerRecord(p: RecordParts): DecisionRecord {
   return {
     decisionId: p.decisionId,
@@ -30,7 +31,7 @@ export function ledgerRecord(p: RecordParts): DecisionRecord {
     revision: p.policy.revision,
     digest: p.policy.digest,
     entrypoint: p.entrypoint,
-    payload: {
+    payloadJcs: canonicalJson({
       input: p.stored,
       result: {
         decision: p.outcome.decision,
@@ -38,7 +39,7 @@ export function ledgerRecord(p: RecordParts): DecisionRecord {
         redactions: p.applied.map((r) => ({ ...r })),
         obligations: p.outcome.obligations,
       },
-    },
+    }),
     salt: p.salt,
   };
 }

@@ -45,7 +45,8 @@ interface PreparedEntry {
 }
 
 function prepareEntry(r: DecisionRecord): PreparedEntry {
-  const body = canonicalPayload(r.payload);
+  if (r.payloadJcs === undefined && r.payload === undefined) throw new Error(`record ${r.decisionId} has no payload`);
+  const body = r.payloadJcs ?? canonicalPayload(r.payload!);
   const timeMs = Date.parse(r.time);
   if (!Number.isFinite(timeMs)) throw new Error(`record time ${r.time} is not a time`);
   const header = { v: HEADER_VERSION, ...recordColumns(r), payload_hash: payloadHash(r.salt, body) };

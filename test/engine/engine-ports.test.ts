@@ -5,6 +5,7 @@ import { engineConfig } from '../../src/engine/config.js';
 import { Engine, type DecideRequest } from '../../src/engine/engine.js';
 import type { DecisionRecord, Ledger, Receipt, StagedWrite } from '../../src/engine/ledger.js';
 import type { DecisionMeter, MeteredContext, MeteredDecision, UsageSnapshot } from '../../src/engine/meter.js';
+import type { UsageFacts } from '../../src/engine/usage-facts.js';
 import { GavelError } from '../../src/lib/errors.js';
 import type { JsonObject } from '../../src/lib/json.js';
 import { FIXTURE_BUNDLES } from '../helpers/paths.js';
@@ -39,9 +40,14 @@ class ScriptedMeter implements DecisionMeter {
   calls: string[] = [];
   current: (attempt: number) => boolean = () => true;
   contextError: unknown;
+  onContext: (() => void) | undefined;
   private attempts = 0;
-  async context(_input: JsonObject, _bundle: Bundle, _now: Date): Promise<MeteredContext> {
+  keys(facts: UsageFacts): string[] {
+    return [facts.subject];
+  }
+  async context(_facts: UsageFacts, _bundle: Bundle, _now: Date): Promise<MeteredContext> {
     this.calls.push('context');
+    this.onContext?.();
     if (this.contextError !== undefined) throw this.contextError;
     return { context: { usage: { marker: 'from-meter' } }, snapshot: { versions: new Map() } };
   }
@@ -128,7 +134,7 @@ describe('the meter port', () => {
     const { engine: e, ledger } = engine(meter, () => new Date('2026-01-01T00:00:00Z'));
     await e.decide(request());
     expect(meter.calls).toEqual(['context', 'stage:true', 'apply', 'finish:true']);
-    const stored = ledger.records[0]!.record.payload.input as JsonObject;
+    const stored = (JSON.parse(ledger.records[0]!.record.payloadJcs!) as JsonObject).input as JsonObject;
     expect(stored.context).toEqual({ usage: { marker: 'from-meter' }, now: '2026-01-01T00:00:00.000Z' });
   });
 
@@ -185,6 +191,18 @@ describe('a caller that went away', () => {
     const err = await refusal(e.decide(request(undefined, { signal: ac.signal })));
     expect(err.code).toBe('abandoned');
     expect(err.message).toBe('the caller cancelled or its deadline passed before the decision was recorded');
+    expect(ledger.records).toHaveLength(0);
+    // Known to be gone before usage is read: nothing is read, evaluated or staged.
+    expect(meter.calls).toEqual([]);
+  });
+
+  it('gone while its usage was read and it was evaluated: abandoned before staging, nothing recorded', async () => {
+    const meter = new ScriptedMeter();
+    const { engine: e, ledger } = engine(meter);
+    const ac = new AbortController();
+    meter.onContext = () => ac.abort();
+    const err = await refusal(e.decide(request(undefined, { signal: ac.signal })));
+    expect(err.code).toBe('abandoned');
     expect(ledger.records).toHaveLength(0);
     expect(meter.calls).toEqual(['context']);
   });

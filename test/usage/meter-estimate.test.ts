@@ -5,6 +5,7 @@ import type { PolicyOutcome } from '../../src/engine/result.js';
 import type { JsonObject } from '../../src/lib/json.js';
 import { usageConfig, type UsageConfig } from '../../src/usage/config.js';
 import { Meter } from '../../src/usage/meter.js';
+import { usageFactsOf } from '../../src/engine/usage-facts.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 
 /**
@@ -59,8 +60,8 @@ function outcome(decision: PolicyOutcome['decision'], obligations: JsonObject = 
 
 /** Runs context then stage, as the engine does; returns the context and what was staged (undefined: nothing written). */
 async function decide(m: ReturnType<typeof meter>, input: JsonObject, out: PolicyOutcome, id = 'd1') {
-  const { context, snapshot } = await m.meter.context(input, bundle(), NOW);
-  const staged = m.meter.stage({ decisionId: id, input, outcome: out, bundle: bundle(), now: NOW }, snapshot);
+  const { context, snapshot } = await m.meter.context(usageFactsOf(input), bundle(), NOW);
+  const staged = m.meter.stage({ decisionId: id, facts: usageFactsOf(input), outcome: out, bundle: bundle(), now: NOW }, snapshot);
   if (staged) {
     staged.apply();
     staged.finish(true);
@@ -71,21 +72,21 @@ async function decide(m: ReturnType<typeof meter>, input: JsonObject, out: Polic
 describe('the estimate a policy sees', () => {
   it('prompt characters / 4 (rounded up) plus max_tokens, priced from the table', async () => {
     const m = meter();
-    const { context } = await m.meter.context(call({ content: { prompt: 'x'.repeat(41) } }), bundle(), NOW);
+    const { context } = await m.meter.context(usageFactsOf(call({ content: { prompt: 'x'.repeat(41) } })), bundle(), NOW);
     // 11 input tokens x 2,000 + 100 output x 10,000 = 1,022,000 micro-units.
     expect(context.estimate).toEqual({ model: 'std', tier: 'standard', tokens: 111, cost: 1.022 });
   });
 
   it('a cost below one micro-unit is rounded up, never down to nothing', async () => {
     const m = meter();
-    const { context } = await m.meter.context(call({ model: 'tiny', content: { prompt: 'x'.repeat(44) } }), bundle(), NOW);
+    const { context } = await m.meter.context(usageFactsOf(call({ model: 'tiny', content: { prompt: 'x'.repeat(44) } })), bundle(), NOW);
     expect(context.estimate).toEqual({ model: 'tiny', tier: 'economy', tokens: 111, cost: 0.000001 });
   });
 
   it('every string of the content counts, at any depth', async () => {
     const m = meter();
     const content: JsonObject = { messages: [{ role: 'user', text: 'abcd' }, { parts: ['efgh', 3, null] }], system: 'ij' };
-    const { context } = await m.meter.context(call({ content }), bundle(), NOW);
+    const { context } = await m.meter.context(usageFactsOf(call({ content })), bundle(), NOW);
     // 'user' + 'abcd' + 'efgh' + 'ij' = 14 characters -> 4 tokens.
     expect((context.estimate as JsonObject).tokens).toBe(104);
   });
@@ -94,7 +95,7 @@ describe('the estimate a policy sees', () => {
     const m = meter();
     const input = call();
     delete input.content;
-    expect(((await m.meter.context(input, bundle(), NOW)).context.estimate as JsonObject).tokens).toBe(100);
+    expect(((await m.meter.context(usageFactsOf(input), bundle(), NOW)).context.estimate as JsonObject).tokens).toBe(100);
   });
 
   it.each([
@@ -106,7 +107,7 @@ describe('the estimate a policy sees', () => {
     ['a billion and more (capped)', 1_000_000_000, { max_tokens: 5e12 }],
   ] as const)('max_tokens %s -> %d output tokens', async (_name, output, params) => {
     const m = meter();
-    const { context } = await m.meter.context(call({ params: params as JsonObject, content: { prompt: '' } }), bundle(), NOW);
+    const { context } = await m.meter.context(usageFactsOf(call({ params: params as JsonObject, content: { prompt: '' } })), bundle(), NOW);
     expect((context.estimate as JsonObject).tokens).toBe(output);
   });
 
@@ -114,33 +115,33 @@ describe('the estimate a policy sees', () => {
     const m = meter();
     const input = call({ content: { prompt: '' } });
     (input.action as JsonObject).params = [100];
-    expect(((await m.meter.context(input, bundle(), NOW)).context.estimate as JsonObject).tokens).toBe(500);
+    expect(((await m.meter.context(usageFactsOf(input), bundle(), NOW)).context.estimate as JsonObject).tokens).toBe(500);
   });
 
   it('no estimate for a model without a price, a call without a model, or an action that is not a model call', async () => {
     const m = meter();
     for (const input of [call({ model: 'unpriced' }), call({ model: '' }), call({ type: 'tool.call' })]) {
-      expect((await m.meter.context(input, bundle(), NOW)).context).not.toHaveProperty('estimate');
+      expect((await m.meter.context(usageFactsOf(input), bundle(), NOW)).context).not.toHaveProperty('estimate');
     }
   });
 
   it('usage of all three scopes and the history, in the table’s currency or else the configured one', async () => {
     const m = meter({ currency: 'CHF' });
     await decide(m, call(), outcome('allow'), 'earlier');
-    const { context } = await m.meter.context(call(), bundle(), NOW);
+    const { context } = await m.meter.context(usageFactsOf(call()), bundle(), NOW);
     const usage = context.usage as JsonObject;
     expect(usage.currency).toBe('EUR');
     for (const scope of ['subject', 'team', 'cost_center']) expect(((usage[scope] as JsonObject).day as JsonObject).reserved_tokens).toBe(110);
     expect(context.history).toEqual({ requests_last_minute: 1, denials_last_hour: 0, tool_calls_last_minute: {} });
-    expect(((await m.meter.context(call(), bundle(null as unknown as undefined), NOW)).context.usage as JsonObject).currency).toBe('CHF');
+    expect(((await m.meter.context(usageFactsOf(call()), bundle(null as unknown as undefined), NOW)).context.usage as JsonObject).currency).toBe('CHF');
   });
 
   it('the scopes are read for the caller’s own subject, team and cost center', async () => {
     const m = meter();
     await decide(m, call({ subject: { id: 'bob', team: 'research', cost_center: 'cc-2' } }), outcome('allow'), 'bob-1');
-    const usage = (await m.meter.context(call(), bundle(), NOW)).context.usage as JsonObject;
+    const usage = (await m.meter.context(usageFactsOf(call()), bundle(), NOW)).context.usage as JsonObject;
     for (const scope of ['subject', 'team', 'cost_center']) expect(((usage[scope] as JsonObject).day as JsonObject).tokens).toBe(0);
-    const bobs = (await m.meter.context(call({ subject: { id: 'bob', team: 'research', cost_center: 'cc-2' } }), bundle(), NOW)).context.usage as JsonObject;
+    const bobs = (await m.meter.context(usageFactsOf(call({ subject: { id: 'bob', team: 'research', cost_center: 'cc-2' } })), bundle(), NOW)).context.usage as JsonObject;
     for (const scope of ['subject', 'team', 'cost_center']) expect(((bobs[scope] as JsonObject).day as JsonObject).tokens).toBe(110);
   });
 });
@@ -238,19 +239,19 @@ describe('what a decision stages', () => {
   it('a snapshot that went stale stages nothing: the engine must decide again', async () => {
     const m = meter();
     const input = call();
-    const { snapshot } = await m.meter.context(input, bundle(), NOW);
+    const { snapshot } = await m.meter.context(usageFactsOf(input), bundle(), NOW);
     await decide(m, call(), outcome('allow'), 'concurrent');
-    expect(m.meter.stage({ decisionId: 'late', input, outcome: outcome('allow'), bundle: bundle(), now: NOW }, snapshot)).toBeUndefined();
+    expect(m.meter.stage({ decisionId: 'late', facts: usageFactsOf(input), outcome: outcome('allow'), bundle: bundle(), now: NOW }, snapshot)).toBeUndefined();
     expect(await m.store.charge('late')).toBeUndefined();
   });
 
   it('a snapshot covers the subject’s history too: another decision of the same subject makes it stale', async () => {
     const m = meter();
     const input = call();
-    const { snapshot } = await m.meter.context(input, bundle(), NOW);
+    const { snapshot } = await m.meter.context(usageFactsOf(input), bundle(), NOW);
     // A denied tool call: no reservation, only the subject's request history moves.
     await decide(m, { subject: { id: 'alice' }, action: { type: 'tool.call', tool: 'x' } }, outcome('deny'), 'other');
-    expect(m.meter.stage({ decisionId: 'late', input, outcome: outcome('allow'), bundle: bundle(), now: NOW }, snapshot)).toBeUndefined();
+    expect(m.meter.stage({ decisionId: 'late', facts: usageFactsOf(input), outcome: outcome('allow'), bundle: bundle(), now: NOW }, snapshot)).toBeUndefined();
   });
 
   it('a snapshot is stale after a reservation of the same team or cost center by another subject', async () => {
@@ -260,9 +261,9 @@ describe('what a decision stages', () => {
     ]) {
       const m = meter();
       const input = call();
-      const { snapshot } = await m.meter.context(input, bundle(), NOW);
+      const { snapshot } = await m.meter.context(usageFactsOf(input), bundle(), NOW);
       await decide(m, call({ subject }), outcome('allow'), 'bob');
-      expect(m.meter.stage({ decisionId: 'late', input, outcome: outcome('allow'), bundle: bundle(), now: NOW }, snapshot)).toBeUndefined();
+      expect(m.meter.stage({ decisionId: 'late', facts: usageFactsOf(input), outcome: outcome('allow'), bundle: bundle(), now: NOW }, snapshot)).toBeUndefined();
     }
   });
 

@@ -4,6 +4,7 @@ import type { Bundle } from '../../src/bundles/bundle.js';
 import type { PolicyOutcome } from '../../src/engine/result.js';
 import { usageConfig } from '../../src/usage/config.js';
 import { Meter } from '../../src/usage/meter.js';
+import { usageFactsOf } from '../../src/engine/usage-facts.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 
 /**
@@ -22,24 +23,25 @@ const prices: Bundle = {
   entrypoints: [],
 };
 const allow: PolicyOutcome = { decision: 'allow', reasons: [], redactions: [], obligations: {}, sensitivePaths: [] };
-const input = (team: string, costCenter: string) => ({
-  subject: { id: 'alice', team, cost_center: costCenter },
-  action: { type: 'model.invoke', model: 'std', params: { max_tokens: 10 } },
-  content: { prompt: 'hello' },
-});
+const facts = (team: string, costCenter: string) =>
+  usageFactsOf({
+    subject: { id: 'alice', team, cost_center: costCenter },
+    action: { type: 'model.invoke', model: 'std', params: { max_tokens: 10 } },
+    content: { prompt: 'hello' },
+  });
 
 it('a settlement of the same subject under another team and cost center makes the subject’s snapshot stale', async () => {
   const store = new SqliteUsageStore(new Database(':memory:'), usageConfig());
   const meter = new Meter(store);
   // An earlier call of alice's, charged elsewhere (she moved teams), still unreported.
   const earlier = meter.stage(
-    { decisionId: 'earlier', input: input('old-team', 'old-cc'), outcome: allow, bundle: prices, now: NOW },
-    (await meter.context(input('old-team', 'old-cc'), prices, NOW)).snapshot,
+    { decisionId: 'earlier', facts: facts('old-team', 'old-cc'), outcome: allow, bundle: prices, now: NOW },
+    (await meter.context(facts('old-team', 'old-cc'), prices, NOW)).snapshot,
   );
   earlier!.apply();
   earlier!.finish(true);
 
-  const { snapshot } = await meter.context(input('platform', 'cc-1'), prices, NOW);
+  const { snapshot } = await meter.context(facts('platform', 'cc-1'), prices, NOW);
   const settled = await store.settle({
     subject: 'alice',
     team: 'old-team',
@@ -53,5 +55,5 @@ it('a settlement of the same subject under another team and cost center makes th
     atMs: NOW.getTime(),
   });
   expect(settled.kind).toBe('settled');
-  expect(meter.stage({ decisionId: 'late', input: input('platform', 'cc-1'), outcome: allow, bundle: prices, now: NOW }, snapshot)).toBeUndefined();
+  expect(meter.stage({ decisionId: 'late', facts: facts('platform', 'cc-1'), outcome: allow, bundle: prices, now: NOW }, snapshot)).toBeUndefined();
 });

@@ -1,0 +1,51 @@
+import type { Bundle } from '../../bundles/bundle.js';
+import type { EvaluatorLimits } from '../evaluator.js';
+import type { Identity } from '../identity.js';
+import type { InputLimits } from '../input.js';
+import type { EvaluateRequest, Evaluated, PrepareRequest } from '../stages.js';
+import type { UsageFacts } from '../usage-facts.js';
+
+/**
+ * The messages between the pool (the engine's thread) and an evaluation
+ * worker. One MessagePort per worker delivers them in order, which the pool
+ * relies on: a bundle is loaded before the first evaluation that names it, and
+ * dropped only after every evaluation posted before the drop.
+ */
+
+export interface WorkerSetup {
+  limits: InputLimits & EvaluatorLimits;
+}
+
+/** A bundle as a worker receives it: the module compiled once by the pool, no wasm bytes. */
+export interface BundleLoad {
+  key: string;
+  bundle: Omit<Bundle, 'wasm'>;
+  module: WebAssembly.Module;
+}
+
+export type ToWorker =
+  | { t: 'load'; load: BundleLoad }
+  | { t: 'drop-bundle'; key: string }
+  | { t: 'prepare'; id: number; req: PrepareRequest }
+  | { t: 'evaluate'; id: number; key: string; req: EvaluateRequest }
+  | { t: 'drop'; id: number }
+  | { t: 'ping'; id: number };
+
+export interface PreparedReply {
+  identity: Identity;
+  facts: UsageFacts;
+}
+
+/** An error as it crosses the boundary: a GavelError keeps its stable code; anything else is internal. */
+export interface WireFault {
+  code: string;
+  message: string;
+  /** True for a GavelError (its code is one of ERROR_CODES). */
+  gavel: boolean;
+}
+
+export type FromWorker =
+  | { t: 'prepared'; id: number; value: PreparedReply }
+  | { t: 'evaluated'; id: number; value: Evaluated }
+  | { t: 'pong'; id: number }
+  | { t: 'fault'; id: number; fault: WireFault };

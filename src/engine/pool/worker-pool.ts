@@ -1,0 +1,248 @@
+import { Worker } from 'node:worker_threads';
+import { GavelError, errorMessage, type ErrorCode } from '../../lib/errors.js';
+import type { EvaluatorLimits, WasmEvaluator } from '../evaluator.js';
+import type { InputLimits } from '../input.js';
+import type { DecisionRunner, Job } from '../runner.js';
+import type { EvaluateRequest, Evaluated, PrepareRequest } from '../stages.js';
+import type { FromWorker, PreparedReply, ToWorker, WireFault, WorkerSetup } from './protocol.js';
+
+const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
+
+export interface PoolOptions extends InputLimits, EvaluatorLimits {
+  workers: number;
+  evaluationTimeoutMs: number;
+}
+
+interface Pending {
+  resolve: (value: never) => void;
+  reject: (err: unknown) => void;
+}
+
+/** One worker thread and what it owes the engine. */
+interface Slot {
+  index: number;
+  worker: Worker;
+  pending: Map<number, Pending>;
+  /** Bundle keys this worker has been told to load and not to drop. */
+  loaded: Set<string>;
+  /** When the worker last answered, or was handed work while idle: how long its current message has run. */
+  progressMs: number;
+  startedMs: number;
+  alive: boolean;
+  /** Why it was stopped, when the pool stopped it. */
+  stopReason?: string;
+}
+
+interface PoolJob extends Job {
+  slot: Slot;
+  id: number;
+  open: boolean;
+}
+
+const RESTART_DELAY_MS = 1000;
+
+/**
+ * Decisions parsed and evaluated on worker threads, one wasm instance per
+ * bundle per worker, so evaluation uses every core while this thread keeps the
+ * serial work (usage, ledger). A decision is prepared and evaluated on the same
+ * worker (its parsed input stays there); new decisions go to the worker with
+ * the fewest in hand.
+ *
+ * Fail closed: a worker that dies, or that works on one message for longer
+ * than evaluationTimeoutMs, is stopped; every decision it held is refused with
+ * evaluation_unavailable (nothing recorded) and a fresh worker takes its place.
+ */
+export class WorkerPool implements DecisionRunner {
+  private readonly options: PoolOptions;
+  private readonly slots: Slot[] = [];
+  private active = new Map<string, WasmEvaluator>();
+  private readonly keys = new WeakMap<WasmEvaluator, string>();
+  private nextKey = 0;
+  private nextId = 0;
+  private closed = false;
+  private readonly watchdog: NodeJS.Timeout;
+  /** Workers replaced after a crash or timeout (for metrics and tests). */
+  restarts = 0;
+
+  constructor(options: PoolOptions) {
+    this.options = options;
+    for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn(i));
+    this.watchdog = setInterval(() => this.checkTimeouts(), Math.min(250, options.evaluationTimeoutMs));
+    this.watchdog.unref();
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Resolves once every worker has started and answered. */
+  async ready(): Promise<void> {
+    await Promise.all(
+      this.slots.map((slot) => {
+        const id = ++this.nextId;
+        return this.call<void>(slot, id, { t: 'ping', id });
+      }),
+    );
+  }
+
+  async prepare(req: PrepareRequest): Promise<Job> {
+    const slot = this.pick();
+    const bytes = 'json' in req.input ? ownCopy(req.input.json) : undefined;
+    const message = bytes ? { ...req, input: { json: bytes } } : req;
+    const id = ++this.nextId;
+    const value = await this.call<PreparedReply>(slot, id, { t: 'prepare', id, req: message }, bytes ? [bytes.buffer as ArrayBuffer] : []);
+    const job: PoolJob = { identity: value.identity, facts: value.facts, slot, id, open: true };
+    return job;
+  }
+
+  evaluate(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<Evaluated> {
+    const j = job as PoolJob;
+    if (!j.open) return Promise.reject(new Error('a job is evaluated once'));
+    j.open = false;
+    const { slot } = j;
+    if (!slot.alive) return Promise.reject(unavailable(slot));
+    const key = this.keyOf(evaluator);
+    // A job prepared before a bundle swap may name a bundle this worker has since dropped: load it again first.
+    if (!slot.loaded.has(key)) this.load(slot, key, evaluator);
+    return this.call<Evaluated>(slot, j.id, { t: 'evaluate', id: j.id, key, req });
+  }
+
+  discard(job: Job): void {
+    const j = job as PoolJob;
+    if (!j.open) return;
+    j.open = false;
+    if (j.slot.alive) j.slot.worker.postMessage({ t: 'drop', id: j.id } satisfies ToWorker);
+  }
+
+  activate(evaluators: readonly WasmEvaluator[]): void {
+    const next = new Map<string, WasmEvaluator>();
+    for (const e of evaluators) next.set(this.keyOf(e), e);
+    this.active = next;
+    for (const slot of this.slots) if (slot.alive) this.syncBundles(slot);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.watchdog);
+    await Promise.all(this.slots.map((slot) => this.stop(slot, 'the engine is closing')));
+  }
+
+  private keyOf(evaluator: WasmEvaluator): string {
+    let key = this.keys.get(evaluator);
+    if (!key) {
+      key = `${++this.nextKey}:${evaluator.bundle.name}@${evaluator.bundle.revision}`;
+      this.keys.set(evaluator, key);
+    }
+    return key;
+  }
+
+  private load(slot: Slot, key: string, evaluator: WasmEvaluator): void {
+    const { wasm: _bytes, ...bundle } = evaluator.bundle;
+    slot.worker.postMessage({ t: 'load', load: { key, bundle, module: evaluator.compiled } } satisfies ToWorker);
+    slot.loaded.add(key);
+  }
+
+  /** Loads what is active and drops the rest, in message order behind everything already posted. */
+  private syncBundles(slot: Slot): void {
+    for (const key of slot.loaded) {
+      if (this.active.has(key)) continue;
+      slot.worker.postMessage({ t: 'drop-bundle', key } satisfies ToWorker);
+      slot.loaded.delete(key);
+    }
+    for (const [key, evaluator] of this.active) if (!slot.loaded.has(key)) this.load(slot, key, evaluator);
+  }
+
+  /** The live worker with the fewest decisions in hand. */
+  private pick(): Slot {
+    let best: Slot | undefined;
+    for (const slot of this.slots) if (slot.alive && (!best || slot.pending.size < best.pending.size)) best = slot;
+    if (!best) throw new GavelError('evaluation_unavailable', 'no evaluation worker is running; failing closed');
+    return best;
+  }
+
+  /** Posts a message that the worker answers under the same id. */
+  private call<T>(slot: Slot, id: number, message: ToWorker, transfer: ArrayBuffer[] = []): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (slot.pending.size === 0) slot.progressMs = Date.now();
+      slot.pending.set(id, { resolve: resolve as (value: never) => void, reject });
+      slot.worker.postMessage(message, transfer);
+    });
+  }
+
+  private spawn(index: number): Slot {
+    const setup: WorkerSetup = {
+      limits: {
+        maxInputBytes: this.options.maxInputBytes,
+        maxDepth: this.options.maxDepth,
+        memoryInitialPages: this.options.memoryInitialPages,
+        memoryMaxPages: this.options.memoryMaxPages,
+      },
+    };
+    const worker = new Worker(ENTRY, { workerData: setup, name: `gavel-eval-${index}` });
+    const now = Date.now();
+    const slot: Slot = { index, worker, pending: new Map(), loaded: new Set(), progressMs: now, startedMs: now, alive: true };
+    worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
+    worker.on('error', (err) => {
+      slot.stopReason ??= `it failed: ${errorMessage(err)}`;
+    });
+    worker.on('exit', (code) => this.onExit(slot, code));
+    this.syncBundles(slot);
+    return slot;
+  }
+
+  private onMessage(slot: Slot, m: FromWorker): void {
+    slot.progressMs = Date.now();
+    const pending = slot.pending.get(m.id);
+    if (!pending) return;
+    slot.pending.delete(m.id);
+    if (m.t === 'fault') pending.reject(fromWire(m.fault));
+    else pending.resolve((m.t === 'pong' ? undefined : m.value) as never);
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    slot.alive = false;
+    slot.stopReason ??= `it exited with code ${code}`;
+    const err = unavailable(slot);
+    for (const pending of slot.pending.values()) pending.reject(err);
+    slot.pending.clear();
+    if (this.closed) return;
+    this.restarts++;
+    // A worker that dies as it starts would otherwise be restarted in a tight loop.
+    const delay = Date.now() - slot.startedMs < RESTART_DELAY_MS ? RESTART_DELAY_MS : 0;
+    const timer = setTimeout(() => {
+      if (!this.closed && this.slots[slot.index] === slot) this.slots[slot.index] = this.spawn(slot.index);
+    }, delay);
+    timer.unref();
+  }
+
+  private checkTimeouts(): void {
+    const now = Date.now();
+    for (const slot of this.slots) {
+      if (!slot.alive || slot.pending.size === 0 || now - slot.progressMs <= this.options.evaluationTimeoutMs) continue;
+      void this.stop(slot, `one decision ran past engine.evaluationTimeoutMs (${this.options.evaluationTimeoutMs} ms)`);
+    }
+  }
+
+  private async stop(slot: Slot, reason: string): Promise<void> {
+    if (!slot.alive) return;
+    slot.stopReason ??= reason;
+    await slot.worker.terminate();
+  }
+}
+
+function unavailable(slot: Slot): GavelError {
+  return new GavelError(
+    'evaluation_unavailable',
+    `evaluation worker ${slot.index} stopped (${slot.stopReason ?? 'unknown reason'}) with this decision in it; nothing was recorded`,
+  );
+}
+
+function fromWire(f: WireFault): Error {
+  return f.gavel ? new GavelError(f.code as ErrorCode, f.message) : new Error(f.message);
+}
+
+/** The bytes in an ArrayBuffer of their own, so posting transfers exactly them (a Buffer may view a larger pooled one). */
+function ownCopy(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}

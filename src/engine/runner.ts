@@ -1,0 +1,67 @@
+import type { WasmEvaluator } from './evaluator.js';
+import type { Identity } from './identity.js';
+import type { InputLimits } from './input.js';
+import { evaluateDecision, prepareDecision, type EvaluateRequest, type Evaluated, type Prepared, type PrepareRequest } from './stages.js';
+import type { UsageFacts } from './usage-facts.js';
+
+/** A prepared decision: what the engine reads before evaluating it. The parsed input stays where it was parsed. */
+export interface Job {
+  readonly identity: Identity;
+  readonly facts: UsageFacts;
+}
+
+/**
+ * Where decisions are parsed and evaluated: the engine's own thread
+ * (InlineRunner) or a pool of worker threads (pool/worker-pool.ts). The engine
+ * drives both the same way: prepare, then evaluate once or discard.
+ */
+export interface DecisionRunner {
+  /** Stage 1 (prepareDecision) where the decision will be evaluated. */
+  prepare(req: PrepareRequest): Promise<Job>;
+  /** Stage 2 (evaluateDecision) of a prepared job, with the evaluator the engine resolved; consumes the job. */
+  evaluate(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<Evaluated>;
+  /** Frees a job that will not be evaluated (a no-op once it was). */
+  discard(job: Job): void;
+  /** A new set of evaluators is active: from now on `evaluate` may name any of them. */
+  activate(evaluators: readonly WasmEvaluator[]): void;
+  /** Resolves once the runner can evaluate without start-up delay (workers started). */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface InlineJob extends Job {
+  prepared: Prepared | undefined;
+}
+
+/** Evaluates on the calling thread: `gavel eval`, tests, and servers configured with no workers. */
+export class InlineRunner implements DecisionRunner {
+  private readonly limits: InputLimits;
+
+  constructor(limits: InputLimits) {
+    this.limits = limits;
+  }
+
+  async prepare(req: PrepareRequest): Promise<Job> {
+    const prepared = prepareDecision(req, this.limits);
+    const job: InlineJob = { identity: prepared.identity, facts: prepared.facts, prepared };
+    return job;
+  }
+
+  async evaluate(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<Evaluated> {
+    const inline = job as InlineJob;
+    const prepared = inline.prepared;
+    if (!prepared) throw new Error('a job is evaluated once');
+    inline.prepared = undefined;
+    return evaluateDecision(evaluator, prepared, req);
+  }
+
+  discard(job: Job): void {
+    (job as InlineJob).prepared = undefined;
+  }
+
+  activate(): void {}
+
+  async ready(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

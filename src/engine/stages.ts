@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { isJsonObject, type JsonObject } from '../lib/json.js';
+import type { DecisionRecord } from './ledger.js';
+import { EvaluationFault, type WasmEvaluator } from './evaluator.js';
+import { checkIdentityBounds, identityOf, type Identity } from './identity.js';
+import { checkInputValue, parseInputJson, type InputLimits } from './input.js';
+import { ledgerRecord } from './record.js';
+import { applyRedactions, hashSensitivePaths, scrubOutcome, secretsOf, type AppliedRedaction } from './redact.js';
+import { normaliseResultSet, serviceDeny, type Effect, type PolicyOutcome, type Reason } from './result.js';
+import { usageFactsOf, type UsageFacts } from './usage-facts.js';
+
+/**
+ * The two halves of a decision that run where the input lives (an evaluation
+ * worker, or the engine's own thread when it has none). Both are pure
+ * functions of plain data, so what crosses a thread boundary is exactly what
+ * these signatures name.
+ */
+
+export type DecideInput = { json: Uint8Array } | { value: unknown };
+
+export interface PrepareRequest {
+  input: DecideInput;
+  requestId: string;
+  caller: string;
+}
+
+/** A parsed, bounded input and what the engine needs to know about it before evaluation. */
+export interface Prepared {
+  input: JsonObject;
+  identity: Identity;
+  facts: UsageFacts;
+}
+
+/** Stage 1: parse and bound the input, read who asks for what. Throws GavelError for bad input. */
+export function prepareDecision(req: PrepareRequest, limits: InputLimits): Prepared {
+  const input = 'json' in req.input ? parseInputJson(req.input.json, limits) : checkInputValue(req.input.value, limits);
+  const identity = identityOf(input, req);
+  checkIdentityBounds(identity);
+  return { input, identity, facts: usageFactsOf(input) };
+}
+
+export interface EvaluateRequest {
+  decisionId: string;
+  entrypoint: string;
+  /** The decision's time (ms since the epoch): input.context.now. */
+  nowMs: number;
+  /** Context the service supplies (usage, estimate, history); undefined when metering is off. */
+  context: JsonObject | undefined;
+}
+
+/** An evaluated decision: its ledger record (payload already canonical) and what the caller is told. */
+export interface Evaluated {
+  record: DecisionRecord;
+  decision: Effect;
+  reasons: Reason[];
+  obligations: JsonObject;
+  redactions: AppliedRedaction[];
+  /** The input with redactions applied; present when anything was redacted. */
+  redactedInput?: JsonObject;
+}
+
+/**
+ * Stage 2: evaluate with the service's context, normalise, redact, and build
+ * the ledger record with its canonical payload, so the writer only chains it.
+ * The service, not Rego, supplies time and usage, so a recorded input replays exactly.
+ */
+export function evaluateDecision(evaluator: WasmEvaluator, prepared: Prepared, req: EvaluateRequest): Evaluated {
+  const { input, identity } = prepared;
+  const now = new Date(req.nowMs);
+  const given = isJsonObject(input.context) ? input.context : {};
+  const evaluated: JsonObject = { ...input, context: { ...given, ...req.context, now: now.toISOString() } };
+  const raw = evaluate(evaluator, evaluated, req.entrypoint);
+  const secrets = secretsOf(evaluated, raw.redactions);
+  const outcome = scrubOutcome(raw, secrets);
+  const { redacted, applied } = applyRedactions(evaluated, outcome.redactions, secrets);
+  const salt = randomBytes(16);
+  const stored = hashSensitivePaths(redacted, outcome.sensitivePaths, salt);
+  const { bundle } = evaluator;
+  const policy = { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest };
+  const record = ledgerRecord({ decisionId: req.decisionId, now, identity, stored, outcome, applied, policy, entrypoint: req.entrypoint, salt });
+  return {
+    record,
+    decision: outcome.decision,
+    reasons: outcome.reasons,
+    obligations: outcome.obligations,
+    redactions: applied,
+    ...(applied.length > 0 ? { redactedInput: redacted } : {}),
+  };
+}
+
+function evaluate(evaluator: WasmEvaluator, input: JsonObject, entrypoint: string): PolicyOutcome {
+  try {
+    return normaliseResultSet(evaluator.evaluate(input, entrypoint), entrypoint);
+  } catch (err) {
+    if (err instanceof EvaluationFault) {
+      return serviceDeny('evaluation_error', `evaluation of ${entrypoint} failed (${err.message}); failing closed`);
+    }
+    throw err;
+  }
+}
