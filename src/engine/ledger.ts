@@ -43,7 +43,11 @@ export interface Receipt {
  * only if its decision is recorded.
  */
 export interface StagedWrite {
-  /** Runs inside the ledger's transaction, before the entry is inserted; throwing fails this entry alone. */
+  /**
+   * Runs inside the ledger's transaction, before the entry is inserted; throwing fails this entry alone.
+   * It may run again after its writes were rolled back (a batch in which one entry failed is written
+   * again entry by entry), so it must only write rows, never count or signal anything.
+   */
   apply(): void;
   /** Called once, right after the transaction commits (true) or once the entry is given up (false). */
   finish(committed: boolean): void;

@@ -57,6 +57,22 @@ function prepareEntry(r: DecisionRecord): PreparedEntry {
 
 type Head = { seq: number; hash: string };
 
+interface BatchOutcome {
+  written: Array<{ pending: Pending; receipt: Receipt }>;
+  refused: Array<{ pending: Pending; err: unknown }>;
+  head: Head;
+}
+
+/** Transaction control as prepared statements: parsed once, not on every batch and entry. */
+interface TxStatements {
+  begin: Database.Statement;
+  commit: Database.Statement;
+  rollback: Database.Statement;
+  savepoint: Database.Statement;
+  release: Database.Statement;
+  rollbackTo: Database.Statement;
+}
+
 function settleFailed(pending: Pending, err: unknown): void {
   pending.staged?.finish(false);
   pending.reject(err instanceof GavelError ? err : unrecorded(err));
@@ -96,6 +112,7 @@ export class SqliteLedger implements QueryableLedger {
   private timer: NodeJS.Timeout | undefined;
   private readonly insertEntry: Database.Statement;
   private readonly insertPayload: Database.Statement;
+  private readonly tx: TxStatements;
   private readonly faults: LedgerFaults;
   private readonly lock: WriterLock | undefined;
   private readonly opened: FileIdentity | undefined;
@@ -134,6 +151,14 @@ export class SqliteLedger implements QueryableLedger {
     this.lastCheckpointSize = cp.size ?? 0;
     this.insertEntry = this.db.prepare(insertEntrySql());
     this.insertPayload = this.db.prepare('INSERT INTO payloads(seq, salt, body) VALUES (?, ?, ?)');
+    this.tx = {
+      begin: this.db.prepare('BEGIN IMMEDIATE'),
+      commit: this.db.prepare('COMMIT'),
+      rollback: this.db.prepare('ROLLBACK'),
+      savepoint: this.db.prepare('SAVEPOINT entry'),
+      release: this.db.prepare('RELEASE entry'),
+      rollbackTo: this.db.prepare('ROLLBACK TO entry'),
+    };
     this.timer = setInterval(() => this.checkpointIfBehind(), config.checkpointSeconds * 1000);
     this.timer.unref();
     if (this.opened) {
@@ -234,7 +259,7 @@ export class SqliteLedger implements QueryableLedger {
 
   private commitPrepared(ready: Array<{ pending: Pending; entry: PreparedEntry }>): void {
     if (ready.length === 0) return;
-    let outcome: { written: Array<{ pending: Pending; receipt: Receipt }>; refused: Array<{ pending: Pending; err: unknown }>; head: Head };
+    let outcome: BatchOutcome;
     try {
       outcome = this.transaction(ready);
     } catch (err) {
@@ -258,32 +283,68 @@ export class SqliteLedger implements QueryableLedger {
     }
   }
 
-  /** BEGIN IMMEDIATE … COMMIT; throws (after rolling back) when the batch as a whole did not commit. */
+  /**
+   * BEGIN IMMEDIATE … COMMIT; throws (after rolling back) when the batch as a whole did not commit.
+   * The common case writes every entry straight through; only when one of them fails is the batch
+   * rolled back and written again with a savepoint per entry, so that entry is dropped alone.
+   */
   private transaction(ready: Array<{ pending: Pending; entry: PreparedEntry }>) {
+    const tx = this.tx;
+    tx.begin.run();
+    try {
+      const straight = this.writeStraight(ready);
+      const outcome = straight ?? this.writeEach(ready);
+      this.faults.beforeCommit?.(ready.length);
+      tx.commit.run();
+      return outcome;
+    } catch (err) {
+      if (this.db.inTransaction) tx.rollback.run();
+      throw err;
+    }
+  }
+
+  /** Every entry in order with no savepoints; undefined (everything rolled back, transaction still open) if one failed. */
+  private writeStraight(ready: Array<{ pending: Pending; entry: PreparedEntry }>): BatchOutcome | undefined {
+    if (ready.length === 1) return undefined;
+    const tx = this.tx;
     let head = this.head;
-    const written: Array<{ pending: Pending; receipt: Receipt }> = [];
-    const refused: Array<{ pending: Pending; err: unknown }> = [];
-    this.db.exec('BEGIN IMMEDIATE');
+    const written: BatchOutcome['written'] = [];
+    tx.savepoint.run();
     try {
       for (const item of ready) {
-        this.db.exec('SAVEPOINT entry');
-        try {
-          item.pending.staged?.apply();
-          this.faults.beforeInsert?.(item.pending.record);
-          head = this.writeEntry(item.entry, head);
-          this.db.exec('RELEASE entry');
-          written.push({ pending: item.pending, receipt: { seq: head.seq, entryHash: head.hash } });
-        } catch (err) {
-          this.db.exec('ROLLBACK TO entry');
-          this.db.exec('RELEASE entry');
-          refused.push({ pending: item.pending, err });
-        }
+        item.pending.staged?.apply();
+        this.faults.beforeInsert?.(item.pending.record);
+        head = this.writeEntry(item.entry, head);
+        written.push({ pending: item.pending, receipt: { seq: head.seq, entryHash: head.hash } });
       }
-      this.faults.beforeCommit?.(ready.length);
-      this.db.exec('COMMIT');
-    } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw err;
+      tx.release.run();
+      return { written, refused: [], head };
+    } catch {
+      tx.rollbackTo.run();
+      tx.release.run();
+      return undefined;
+    }
+  }
+
+  /** Each entry in a savepoint of its own: one that fails is rolled back and refused alone. */
+  private writeEach(ready: Array<{ pending: Pending; entry: PreparedEntry }>): BatchOutcome {
+    const tx = this.tx;
+    let head = this.head;
+    const written: BatchOutcome['written'] = [];
+    const refused: BatchOutcome['refused'] = [];
+    for (const item of ready) {
+      tx.savepoint.run();
+      try {
+        item.pending.staged?.apply();
+        this.faults.beforeInsert?.(item.pending.record);
+        head = this.writeEntry(item.entry, head);
+        tx.release.run();
+        written.push({ pending: item.pending, receipt: { seq: head.seq, entryHash: head.hash } });
+      } catch (err) {
+        tx.rollbackTo.run();
+        tx.release.run();
+        refused.push({ pending: item.pending, err });
+      }
     }
     return { written, refused, head };
   }

@@ -1,12 +1,22 @@
 import { createHash } from 'node:crypto';
-import * as jcs from 'canonicalize';
+import { configure } from 'safe-stable-stringify';
 
-// canonicalize is CommonJS (module.exports = fn); its typings claim an ES default export.
-const canonicalize = (jcs as unknown as { default: (value: unknown) => string | undefined }).default;
+/**
+ * RFC 8785 (JCS) canonical JSON: the one byte form gavel hashes, signs and compares.
+ *
+ * For JSON values (what gavel hashes: parsed inputs, records, headers) JCS is
+ * JSON.stringify with every object's keys sorted by UTF-16 code units: JCS
+ * takes its number form (ECMAScript Number::toString) and its string escaping
+ * from JSON.stringify. safe-stable-stringify with `deterministic` sorting is
+ * exactly that, and about 3.5x faster than the `canonicalize` package on a
+ * decision payload; test/lib/canonical.test.ts checks the two agree on
+ * arbitrary JSON values. Values JSON cannot carry are refused, not coerced:
+ * non-finite numbers (JCS forbids them), bigints, cycles.
+ */
+const stringify = configure({ deterministic: true, bigint: false, circularValue: Error, strict: true });
 
-/** RFC 8785 (JCS) canonical JSON: the one byte form gavel hashes, signs and compares. */
 export function canonicalJson(value: unknown): string {
-  const text = canonicalize(value);
+  const text = stringify(value);
   if (text === undefined) throw new Error('value cannot be canonicalised as JSON');
   return text;
 }

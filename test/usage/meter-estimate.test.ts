@@ -141,7 +141,8 @@ describe('the estimate a policy sees', () => {
     await decide(m, call({ subject: { id: 'bob', team: 'research', cost_center: 'cc-2' } }), outcome('allow'), 'bob-1');
     const usage = (await m.meter.context(usageFactsOf(call()), bundle(), NOW)).context.usage as JsonObject;
     for (const scope of ['subject', 'team', 'cost_center']) expect(((usage[scope] as JsonObject).day as JsonObject).tokens).toBe(0);
-    const bobs = (await m.meter.context(usageFactsOf(call({ subject: { id: 'bob', team: 'research', cost_center: 'cc-2' } })), bundle(), NOW)).context.usage as JsonObject;
+    const bobs = (await m.meter.context(usageFactsOf(call({ subject: { id: 'bob', team: 'research', cost_center: 'cc-2' } })), bundle(), NOW)).context
+      .usage as JsonObject;
     for (const scope of ['subject', 'team', 'cost_center']) expect(((bobs[scope] as JsonObject).day as JsonObject).tokens).toBe(110);
   });
 });
@@ -263,7 +264,9 @@ describe('what a decision stages', () => {
       const input = call();
       const { snapshot } = await m.meter.context(usageFactsOf(input), bundle(), NOW);
       await decide(m, call({ subject }), outcome('allow'), 'bob');
-      expect(m.meter.stage({ decisionId: 'late', facts: usageFactsOf(input), outcome: outcome('allow'), bundle: bundle(), now: NOW }, snapshot)).toBeUndefined();
+      expect(
+        m.meter.stage({ decisionId: 'late', facts: usageFactsOf(input), outcome: outcome('allow'), bundle: bundle(), now: NOW }, snapshot),
+      ).toBeUndefined();
     }
   });
 
