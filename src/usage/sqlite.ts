@@ -9,7 +9,6 @@ import {
   type ChargeRow,
   type History,
   type RequestRow,
-  type Reservation,
   type Scope,
   type ScopeUsage,
   type Settlement,
@@ -19,6 +18,7 @@ import {
   type WindowUsage,
 } from './store.js';
 import { KeyVersions } from './versions.js';
+import { LiveReservations } from './live-reservations.js';
 import { UsageBuckets, type BucketKeys, type WindowSums } from './buckets.js';
 import { WINDOW_NAMES, windowStarts, type WindowName, type WindowStarts } from './windows.js';
 
@@ -54,7 +54,6 @@ CREATE INDEX IF NOT EXISTS usage_requests_subject ON usage_requests(subject, at_
 CREATE INDEX IF NOT EXISTS usage_requests_time ON usage_requests(at_ms);
 `;
 
-const SCOPE_COLUMN: Record<Scope, string> = { subject: 'subject', team: 'team', cost_center: 'cost_center' };
 const HOUR = 3_600_000;
 
 /**
@@ -62,8 +61,10 @@ const HOUR = 3_600_000;
  * points a server at all of its state. Each decision has one charge row
  * (reserved, then settled by its report — idempotent by primary key). Settled
  * usage is also added to pre-totalled daily and per-minute buckets, so a
- * window read costs the same with a month of history as with none; live
- * reservations are few (they expire) and are read from a partial index.
+ * window read costs the same with a month of history as with none; a key's
+ * settled totals are read once and kept until a report settles against the
+ * key or the windows move on. Live reservations are few (they expire) and are
+ * kept in memory (live-reservations.ts), loaded from a partial index.
  *
  * A decision's rows are staged first: counted by every later read at once,
  * written by the ledger inside the transaction that records the decision, and
@@ -72,7 +73,9 @@ const HOUR = 3_600_000;
 export class SqliteUsageStore implements UsageStore {
   private readonly db: Database;
   readonly config: UsageConfig;
-  private readonly usageStmts: Record<Scope, Statement>;
+  private readonly live: LiveReservations;
+  /** Settled totals per scope key, for the bucket keys they were read at. */
+  private readonly settledCache = new Map<string, { keys: BucketKeys; rows: WindowSums[] }>();
   private readonly stmts: Record<'reserve' | 'request' | 'charge' | 'settle' | 'release' | 'history' | 'tools' | 'prune', Statement>;
   private readonly buckets: UsageBuckets;
   private requestsSincePrune = 0;
@@ -86,7 +89,7 @@ export class SqliteUsageStore implements UsageStore {
     db.exec(DDL);
     addMissingColumns(db);
     this.buckets = new UsageBuckets(db, config.timeZone);
-    this.usageStmts = { subject: this.reservedQuery('subject'), team: this.reservedQuery('team'), cost_center: this.reservedQuery('cost_center') };
+    this.live = new LiveReservations(db);
     this.stmts = {
       reserve: db.prepare(`INSERT INTO usage_charges(decision_id, subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros, expires_ms,
         max_output_tokens, estimated_input_tokens)
@@ -105,16 +108,6 @@ export class SqliteUsageStore implements UsageStore {
     };
   }
 
-  /** Live (unexpired, unsettled) reservations of one scope key, summed per tier and window in SQLite. */
-  private reservedQuery(scope: Scope): Statement {
-    const sums = WINDOW_NAMES.flatMap((w) => [
-      `SUM(CASE WHEN at_ms >= @${w} THEN tokens ELSE 0 END) AS ${w}_tokens`,
-      `SUM(CASE WHEN at_ms >= @${w} THEN cost_micros ELSE 0 END) AS ${w}_cost`,
-    ]);
-    return this.db.prepare(`SELECT tier, ${sums.join(', ')} FROM usage_charges
-      WHERE ${SCOPE_COLUMN[scope]} = @key AND state = 'reserved' AND expires_ms > @now GROUP BY tier`);
-  }
-
   async usage(scope: Scope, key: string, nowMs: number): Promise<ScopeUsage> {
     const { starts, keys } = this.windowsAt(nowMs);
     const tiers = new Map<string, Record<WindowName, WindowUsage>>();
@@ -126,17 +119,27 @@ export class SqliteUsageStore implements UsageStore {
       }
       return t;
     };
-    for (const row of this.buckets.settled(scope, key, keys)) {
+    for (const row of this.settled(scope, key, keys)) {
       const t = tierOf(row.tier);
       for (const w of WINDOW_NAMES) addAmount(t[w], 'used', row[`${w}_tokens`], row[`${w}_cost`]);
     }
-    for (const row of this.usageStmts[scope].all({ ...starts, key, now: nowMs }) as WindowSums[]) {
-      const t = tierOf(row.tier);
-      for (const w of WINDOW_NAMES) addAmount(t[w], 'reserved', row[`${w}_tokens`], row[`${w}_cost`]);
+    // Reserved per tier and window in exact micros first, converted once: the same sums the table would give.
+    const reserved = new Map<string, Record<WindowName, { tokens: number; micros: number }>>();
+    for (const r of this.live.live(scope, key, nowMs)) {
+      let sums = reserved.get(r.tier);
+      if (!sums) {
+        sums = { day: zero(), week: zero(), month: zero(), rolling: zero() };
+        reserved.set(r.tier, sums);
+      }
+      for (const w of WINDOW_NAMES) {
+        if (r.atMs < starts[w]) continue;
+        sums[w].tokens += r.tokens;
+        sums[w].micros += r.costMicros;
+      }
     }
-    for (const r of this.stagedReservations(scope, key, nowMs)) {
-      const t = tierOf(r.tier);
-      for (const w of WINDOW_NAMES) if (r.atMs >= starts[w]) addAmount(t[w], 'reserved', r.tokens, r.costMicros);
+    for (const [tier, sums] of reserved) {
+      const t = tierOf(tier);
+      for (const w of WINDOW_NAMES) addAmount(t[w], 'reserved', sums[w].tokens, sums[w].micros);
     }
     const total = emptyScope();
     for (const [tier, windows] of [...tiers].sort(([a], [b]) => a.localeCompare(b))) {
@@ -144,6 +147,17 @@ export class SqliteUsageStore implements UsageStore {
       total.by_tier[tier] = windows;
     }
     return total;
+  }
+
+  /** A key's settled totals at these bucket keys: read once, then kept until a settlement on the key or new windows. */
+  private settled(scope: Scope, key: string, keys: BucketKeys): WindowSums[] {
+    const k = usageKey(scope, key);
+    const cached = this.settledCache.get(k);
+    if (cached && sameBuckets(cached.keys, keys)) return cached.rows;
+    const rows = this.buckets.settled(scope, key, keys);
+    if (this.settledCache.size >= MAX_CACHED_KEYS) this.settledCache.clear();
+    this.settledCache.set(k, { keys, rows });
+    return rows;
   }
 
   /** Window bounds for an instant, computed once for the three scopes a decision reads (time-zone math is not free). */
@@ -192,21 +206,22 @@ export class SqliteUsageStore implements UsageStore {
   stage(rows: StagedUsage): StagedWrite {
     const id = rows.request.decisionId;
     this.staged.set(id, rows);
+    const { reservation } = rows;
+    if (reservation) this.live.add(reservation);
     this.versions.bump(keysTouched(rows));
     return {
       apply: () => {
         this.writeRequest(rows.request);
-        if (rows.reservation) this.stmts.reserve.run(rows.reservation);
+        if (reservation) this.stmts.reserve.run(reservation);
       },
-      finish: () => {
+      finish: (committed) => {
         this.staged.delete(id);
+        if (reservation && !committed) {
+          this.live.remove(reservation);
+          this.versions.bump(scopeKeys(reservation));
+        }
       },
     };
-  }
-
-  private *stagedReservations(scope: Scope, key: string, nowMs: number): Generator<Reservation> {
-    const field = scope === 'cost_center' ? 'costCenter' : scope;
-    for (const { reservation: r } of this.staged.values()) if (r && r[field] === key && r.expiresMs > nowMs) yield r;
   }
 
   private writeRequest(r: RequestRow): void {
@@ -248,17 +263,30 @@ export class SqliteUsageStore implements UsageStore {
     const charge = this.chargeNow(decisionId);
     if (charge?.state !== 'reserved') return;
     this.stmts.release.run(decisionId);
+    this.live.remove(charge);
     this.versions.bump(scopeKeys(charge));
   }
 
   /** Synchronous from read to write, so no decision's staging interleaves with it. */
   async settle(s: Settlement): Promise<SettleResult> {
-    const result = this.db.transaction(() => this.settleNow(s)).immediate();
-    if (result.kind === 'settled') this.versions.bump(scopeKeys(s));
-    return result;
+    let settled: ChargeRow | undefined;
+    try {
+      const result = this.db.transaction(() => this.settleNow(s, (charge) => (settled = charge))).immediate();
+      return result;
+    } finally {
+      // After the transaction, whichever way it went: memory follows what the table holds now.
+      if (settled) this.afterSettle(settled);
+    }
   }
 
-  private settleNow(s: Settlement): SettleResult {
+  private afterSettle(charge: ChargeRow): void {
+    if ((this.stmts.charge.get(charge.decisionId) as { state?: string } | undefined)?.state !== 'settled') return;
+    this.live.remove(charge);
+    for (const k of scopeKeys(charge)) this.settledCache.delete(k);
+    this.versions.bump(scopeKeys(charge));
+  }
+
+  private settleNow(s: Settlement, settling: (charge: ChargeRow) => void): SettleResult {
     const existing = this.chargeNow(s.decisionId);
     if (!existing) return { kind: 'unknown' };
     if (existing.state === 'settled') {
@@ -267,6 +295,7 @@ export class SqliteUsageStore implements UsageStore {
       return { kind: 'conflict', message: `usage for decision ${s.decisionId} was already reported with different numbers` };
     }
     const tokens = s.inputTokens + s.outputTokens;
+    settling(existing);
     this.stmts.settle.run({ ...s, tokens });
     this.buckets.add({ ...existing, tier: s.tier, tokens, costMicros: s.costMicros });
     return { kind: 'settled' };
@@ -280,6 +309,16 @@ function addAmount(w: WindowUsage, side: 'used' | 'reserved', tokens: number, co
   w[`${side}_cost`] = round6(w[`${side}_cost`] + cost);
   w.tokens += tokens;
   w.cost = round6(w.cost + cost);
+}
+
+const MAX_CACHED_KEYS = 100_000;
+
+function zero(): { tokens: number; micros: number } {
+  return { tokens: 0, micros: 0 };
+}
+
+function sameBuckets(a: BucketKeys, b: BucketKeys): boolean {
+  return a.day === b.day && a.week === b.week && a.month === b.month && a.rolling === b.rolling && a.today === b.today && a.lower === b.lower;
 }
 
 function emptyWindow(): WindowUsage {
