@@ -30,7 +30,23 @@ export function parseInputJson(bytes: Uint8Array, limits: InputLimits): JsonObje
   } catch (err) {
     throw new GavelError('invalid_input', `input_json is not valid JSON: ${(err as Error).message}`);
   }
-  return checkValues(requireObject(value));
+  const obj = requireObject(value);
+  return mayHoldUnhashable(text) ? checkValues(obj) : obj;
+}
+
+/**
+ * Whether JSON text can parse to a value checkValues refuses, decided on the
+ * text in one pass so the common input skips the walk over every value. Text
+ * decoded as strict UTF-8 holds no raw lone surrogate, so one can only come from
+ * a \uD800-\uDFFF escape; and JSON.parse gives Infinity only for a literal
+ * past 1.8e308, which needs an exponent of three digits or, with an exponent of
+ * at most 99, more than 200 integer digits (JSON numbers have no leading zeros).
+ * Either pattern (even inside a string, harmlessly) sends the input to the full walk.
+ */
+const UNHASHABLE_HINT = /\\u[dD][89a-fA-F]|[eE]\+?\d{3}|\d{200}/;
+
+function mayHoldUnhashable(text: string): boolean {
+  return UNHASHABLE_HINT.test(text);
 }
 
 /** Checks an input that arrived already structured (google.protobuf.Struct). */
