@@ -9,7 +9,7 @@ import { KeyLocks } from './key-locks.js';
 import type { DecisionMeter, MeteredContext } from './meter.js';
 import { PolicySet } from './policies.js';
 import type { AppliedRedaction } from './redact.js';
-import type { Effect, Reason } from './result.js';
+import { SERVICE_RULE, type Effect, type Reason } from './result.js';
 import { InlineRunner, type DecisionRunner, type Job } from './runner.js';
 import type { DecideInput, Evaluated } from './stages.js';
 import type { UsageFacts } from './usage-facts.js';
@@ -87,6 +87,7 @@ export class Engine {
   private readonly now: () => Date;
   private readonly runner: DecisionRunner;
   private readonly locks = new KeyLocks();
+  private faults = 0;
 
   constructor(deps: EngineDeps) {
     this.config = deps.config;
@@ -106,6 +107,16 @@ export class Engine {
   /** How many threads evaluate (0: this one). */
   get workers(): number {
     return this.runner instanceof WorkerPool ? this.runner.size : 0;
+  }
+
+  /** Workers replaced since start (crashed or stopped for the evaluation timeout). */
+  get workerRestarts(): number {
+    return this.runner instanceof WorkerPool ? this.runner.restarts : 0;
+  }
+
+  /** Evaluations that trapped or ran out of memory (each answered DENY evaluation_error), on whichever thread ran them. */
+  get evaluationFaults(): number {
+    return this.faults;
   }
 
   activate(bundles: Bundle[]): void {
@@ -160,6 +171,7 @@ export class Engine {
       nowMs: d.now.getTime(),
       context: metered?.context,
     });
+    if (evaluated.reasons.some((r) => r.code === 'evaluation_error' && r.rule === SERVICE_RULE)) this.faults++;
     if (abandoned(request)) throw gone();
     let staged: StagedWrite | undefined;
     if (metered) {

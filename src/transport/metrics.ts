@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Core } from '../core.js';
 
@@ -9,8 +10,13 @@ export class Metrics {
   readonly errors: Counter<'method' | 'code'>;
   readonly latency: Histogram<'method'>;
   readonly streams: Gauge;
+  private readonly loopDelay: IntervalHistogram;
 
   constructor(core: Core) {
+    // 1 ms sampling: a stall of a few milliseconds on the I/O thread delays every call in flight.
+    this.loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    this.loopDelay.enable();
+    const loop = this.loopDelay;
     collectDefaultMetrics({ register: this.registry, prefix: 'gavel_process_' });
     this.decisions = new Counter({
       name: 'gavel_decisions_total',
@@ -46,11 +52,40 @@ export class Metrics {
     });
     new Gauge({
       name: 'gavel_evaluator_faults',
-      help: 'Wasm traps and out-of-memory faults since start (each replaced its evaluator)',
+      help: 'Wasm traps and out-of-memory faults since start (each replaced its evaluator; the decision was DENY evaluation_error)',
       registers: [this.registry],
       collect() {
-        const seen = new Set(core.engine.policies.entrypoints().map((e) => core.engine.policies.resolve(e)));
-        this.set([...seen].reduce((n, ev) => n + ev.faultCount, 0));
+        this.set(core.engine.evaluationFaults);
+      },
+    });
+    new Gauge({
+      name: 'gavel_evaluation_workers',
+      help: 'Evaluation worker threads (0: decisions are evaluated on the I/O thread)',
+      registers: [this.registry],
+      collect() {
+        this.set(core.engine.workers);
+      },
+    });
+    new Gauge({
+      name: 'gavel_evaluation_worker_restarts',
+      help: 'Evaluation workers replaced since start (crashed, or stopped for running past the evaluation timeout)',
+      registers: [this.registry],
+      collect() {
+        this.set(core.engine.workerRestarts);
+      },
+    });
+    // Since the previous scrape: each scrape reads the interval's figures and starts a new interval.
+    new Gauge({
+      name: 'gavel_event_loop_delay_seconds',
+      help: 'Event-loop delay of the I/O thread since the previous scrape (sampled every 1 ms): stat="max", "p99", "p50"',
+      labelNames: ['stat'],
+      registers: [this.registry],
+      collect() {
+        const seen = loop.count > 0;
+        this.set({ stat: 'max' }, seen ? loop.max / 1e9 : 0);
+        this.set({ stat: 'p99' }, seen ? loop.percentile(99) / 1e9 : 0);
+        this.set({ stat: 'p50' }, seen ? loop.percentile(50) / 1e9 : 0);
+        loop.reset();
       },
     });
   }

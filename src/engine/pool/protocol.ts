@@ -48,4 +48,6 @@ export type FromWorker =
   | { t: 'prepared'; id: number; value: PreparedReply }
   | { t: 'evaluated'; id: number; value: Evaluated }
   | { t: 'pong'; id: number }
+  /** Sent once, when the worker has loaded its code and listens. */
+  | { t: 'started' }
   | { t: 'fault'; id: number; fault: WireFault };

@@ -13,8 +13,26 @@ export interface PoolOptions extends InputLimits, EvaluatorLimits {
   evaluationTimeoutMs: number;
 }
 
+/**
+ * Decisions one worker holds at once (parsed, being evaluated, or waiting for
+ * the I/O thread between the two). Enough to keep a worker busy across the
+ * round trips; few enough that a slow decision delays at most these few, while
+ * every later one waits in the pool's queue for whichever worker frees first.
+ */
+const JOBS_PER_WORKER = 8;
+
+/** A worker that has not started in this long is replaced. */
+const STARTUP_TIMEOUT_MS = 30_000;
+
 interface Pending {
   resolve: (value: never) => void;
+  reject: (err: unknown) => void;
+}
+
+/** A decision waiting for a worker to take it. */
+interface Queued {
+  req: PrepareRequest;
+  resolve: (job: Job) => void;
   reject: (err: unknown) => void;
 }
 
@@ -23,11 +41,15 @@ interface Slot {
   index: number;
   worker: Worker;
   pending: Map<number, Pending>;
+  /** Decisions this worker holds, from prepare until evaluated or dropped (at most JOBS_PER_WORKER). */
+  jobs: number;
   /** Bundle keys this worker has been told to load and not to drop. */
   loaded: Set<string>;
   /** When the worker last answered, or was handed work while idle: how long its current message has run. */
   progressMs: number;
   startedMs: number;
+  /** It has loaded its code: from then on the evaluation timeout applies. */
+  started: boolean;
   alive: boolean;
   /** Why it was stopped, when the pool stopped it. */
   stopReason?: string;
@@ -36,6 +58,7 @@ interface Slot {
 interface PoolJob extends Job {
   slot: Slot;
   id: number;
+  /** Not yet evaluated or dropped: it still holds one of its worker's places. */
   open: boolean;
 }
 
@@ -46,7 +69,8 @@ const RESTART_DELAY_MS = 1000;
  * bundle per worker, so evaluation uses every core while this thread keeps the
  * serial work (usage, ledger). A decision is prepared and evaluated on the same
  * worker (its parsed input stays there); new decisions go to the worker with
- * the fewest in hand.
+ * the fewest in hand, at most JOBS_PER_WORKER each; the rest wait here, so a
+ * slow decision holds up only the few its worker already took.
  *
  * Fail closed: a worker that dies, or that works on one message for longer
  * than evaluationTimeoutMs, is stopped; every decision it held is refused with
@@ -55,6 +79,7 @@ const RESTART_DELAY_MS = 1000;
 export class WorkerPool implements DecisionRunner {
   private readonly options: PoolOptions;
   private readonly slots: Slot[] = [];
+  private readonly queue: Queued[] = [];
   private active = new Map<string, WasmEvaluator>();
   private readonly keys = new WeakMap<WasmEvaluator, string>();
   private nextKey = 0;
@@ -85,14 +110,48 @@ export class WorkerPool implements DecisionRunner {
     );
   }
 
-  async prepare(req: PrepareRequest): Promise<Job> {
-    const slot = this.pick();
+  prepare(req: PrepareRequest): Promise<Job> {
+    if (!this.slots.some((slot) => slot.alive)) {
+      return Promise.reject(new GavelError('evaluation_unavailable', 'no evaluation worker is running; failing closed'));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ req, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Hands queued decisions, oldest first, to the live workers with room, least loaded first. */
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let best: Slot | undefined;
+      for (const slot of this.slots) if (slot.alive && slot.jobs < JOBS_PER_WORKER && (!best || slot.jobs < best.jobs)) best = slot;
+      if (!best) return;
+      this.start(best, this.queue.shift()!);
+    }
+  }
+
+  private start(slot: Slot, q: Queued): void {
+    slot.jobs++;
+    const { req } = q;
     const bytes = 'json' in req.input ? ownCopy(req.input.json) : undefined;
     const message = bytes ? { ...req, input: { json: bytes } } : req;
     const id = ++this.nextId;
-    const value = await this.call<PreparedReply>(slot, id, { t: 'prepare', id, req: message }, bytes ? [bytes.buffer as ArrayBuffer] : []);
-    const job: PoolJob = { identity: value.identity, facts: value.facts, slot, id, open: true };
-    return job;
+    this.call<PreparedReply>(slot, id, { t: 'prepare', id, req: message }, bytes ? [bytes.buffer as ArrayBuffer] : []).then(
+      (value) => {
+        const job: PoolJob = { identity: value.identity, facts: value.facts, slot, id, open: true };
+        q.resolve(job);
+      },
+      (err: unknown) => {
+        this.free(slot);
+        q.reject(err);
+      },
+    );
+  }
+
+  /** A decision left its worker: its place goes to the next one queued. */
+  private free(slot: Slot): void {
+    if (slot.jobs > 0) slot.jobs--;
+    this.pump();
   }
 
   evaluate(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<Evaluated> {
@@ -104,14 +163,19 @@ export class WorkerPool implements DecisionRunner {
     const key = this.keyOf(evaluator);
     // A job prepared before a bundle swap may name a bundle this worker has since dropped: load it again first.
     if (!slot.loaded.has(key)) this.load(slot, key, evaluator);
-    return this.call<Evaluated>(slot, j.id, { t: 'evaluate', id: j.id, key, req });
+    const evaluated = this.call<Evaluated>(slot, j.id, { t: 'evaluate', id: j.id, key, req });
+    const free = () => this.free(slot);
+    evaluated.then(free, free);
+    return evaluated;
   }
 
   discard(job: Job): void {
     const j = job as PoolJob;
     if (!j.open) return;
     j.open = false;
-    if (j.slot.alive) j.slot.worker.postMessage({ t: 'drop', id: j.id } satisfies ToWorker);
+    if (!j.slot.alive) return;
+    j.slot.worker.postMessage({ t: 'drop', id: j.id } satisfies ToWorker);
+    this.free(j.slot);
   }
 
   activate(evaluators: readonly WasmEvaluator[]): void {
@@ -153,14 +217,6 @@ export class WorkerPool implements DecisionRunner {
     for (const [key, evaluator] of this.active) if (!slot.loaded.has(key)) this.load(slot, key, evaluator);
   }
 
-  /** The live worker with the fewest decisions in hand. */
-  private pick(): Slot {
-    let best: Slot | undefined;
-    for (const slot of this.slots) if (slot.alive && (!best || slot.pending.size < best.pending.size)) best = slot;
-    if (!best) throw new GavelError('evaluation_unavailable', 'no evaluation worker is running; failing closed');
-    return best;
-  }
-
   /** Posts a message that the worker answers under the same id. */
   private call<T>(slot: Slot, id: number, message: ToWorker, transfer: ArrayBuffer[] = []): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -181,7 +237,7 @@ export class WorkerPool implements DecisionRunner {
     };
     const worker = new Worker(ENTRY, { workerData: setup, name: `gavel-eval-${index}` });
     const now = Date.now();
-    const slot: Slot = { index, worker, pending: new Map(), loaded: new Set(), progressMs: now, startedMs: now, alive: true };
+    const slot: Slot = { index, worker, pending: new Map(), jobs: 0, loaded: new Set(), progressMs: now, startedMs: now, started: false, alive: true };
     worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
     worker.on('error', (err) => {
       slot.stopReason ??= `it failed: ${errorMessage(err)}`;
@@ -193,6 +249,10 @@ export class WorkerPool implements DecisionRunner {
 
   private onMessage(slot: Slot, m: FromWorker): void {
     slot.progressMs = Date.now();
+    if (m.t === 'started') {
+      slot.started = true;
+      return;
+    }
     const pending = slot.pending.get(m.id);
     if (!pending) return;
     slot.pending.delete(m.id);
@@ -206,12 +266,20 @@ export class WorkerPool implements DecisionRunner {
     const err = unavailable(slot);
     for (const pending of slot.pending.values()) pending.reject(err);
     slot.pending.clear();
-    if (this.closed) return;
+    slot.jobs = 0;
+    if (this.closed) {
+      for (const q of this.queue.splice(0)) q.reject(new GavelError('evaluation_unavailable', 'the engine is closing; failing closed'));
+      return;
+    }
     this.restarts++;
+    // What this worker held is refused; what waits in the queue goes to the workers still running.
+    this.pump();
     // A worker that dies as it starts would otherwise be restarted in a tight loop.
     const delay = Date.now() - slot.startedMs < RESTART_DELAY_MS ? RESTART_DELAY_MS : 0;
     const timer = setTimeout(() => {
-      if (!this.closed && this.slots[slot.index] === slot) this.slots[slot.index] = this.spawn(slot.index);
+      if (this.closed || this.slots[slot.index] !== slot) return;
+      this.slots[slot.index] = this.spawn(slot.index);
+      this.pump();
     }, delay);
     timer.unref();
   }
@@ -219,7 +287,12 @@ export class WorkerPool implements DecisionRunner {
   private checkTimeouts(): void {
     const now = Date.now();
     for (const slot of this.slots) {
-      if (!slot.alive || slot.pending.size === 0 || now - slot.progressMs <= this.options.evaluationTimeoutMs) continue;
+      if (!slot.alive) continue;
+      if (!slot.started) {
+        if (now - slot.startedMs > STARTUP_TIMEOUT_MS) void this.stop(slot, `it did not start within ${STARTUP_TIMEOUT_MS / 1000} s`);
+        continue;
+      }
+      if (slot.pending.size === 0 || now - slot.progressMs <= this.options.evaluationTimeoutMs) continue;
       void this.stop(slot, `one decision ran past engine.evaluationTimeoutMs (${this.options.evaluationTimeoutMs} ms)`);
     }
   }

@@ -63,3 +63,4 @@ port.on('message', (m: ToWorker) => {
     if ('id' in m && m.t !== 'drop') reply({ t: 'fault', id: m.id, fault: fault(err) });
   }
 });
+reply({ t: 'started' });

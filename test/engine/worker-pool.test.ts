@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCore, type Core, type CoreOptions } from '../../src/core.js';
+import type { DecideRequest } from '../../src/engine/engine.js';
+import { GavelError } from '../../src/lib/errors.js';
+import { BUNDLES, FIXTURE_BUNDLES } from '../helpers/paths.js';
+import { loadSamples, usageIndependent } from '../helpers/samples.js';
+
+/**
+ * Decisions evaluated on worker threads answer exactly as decisions evaluated
+ * on the engine's own thread, refuse bad input the same way, and fail closed
+ * when a worker cannot finish: a trap is a recorded DENY as before; a worker
+ * that runs past the evaluation timeout is replaced and the decisions it held
+ * are refused, with nothing recorded.
+ */
+
+const request = (input: unknown, policy = ''): DecideRequest => ({
+  policy,
+  input: { json: Buffer.from(JSON.stringify(input)) },
+  requestId: 'pool-test',
+  caller: 'test',
+});
+
+async function refusal(p: Promise<unknown>): Promise<GavelError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(GavelError);
+  return err as GavelError;
+}
+
+/** Salted hashes of sensitive paths differ per entry (each has its own salt); their place and shape must not. */
+function unsalted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unsalted);
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value);
+  if (entries.length === 1 && entries[0]![0] === 'sha256' && /^[0-9a-f]{64}$/.test(String(entries[0]![1]))) return '[salted sha256]';
+  return Object.fromEntries(entries.map(([k, v]) => [k, unsalted(v)]));
+}
+
+/** What a decision says and stores, without what differs on every call (ids, salts, times). */
+function comparable(core: Core, d: Awaited<ReturnType<Core['engine']['decide']>>) {
+  const entry = core.ledger.get(d.decisionId)!;
+  const stored = entry.payload as { input: { context: Record<string, unknown> } };
+  const { now: _now, ...context } = stored.input.context;
+  return {
+    decision: d.decision,
+    reasons: d.reasons,
+    redactions: d.redactions,
+    redactedInput: d.redactedInput ? { ...d.redactedInput, context: undefined } : undefined,
+    obligations: d.obligations,
+    policy: d.policy,
+    stored: unsalted({ ...stored, input: { ...stored.input, context } }),
+    header: { subject: entry.subjectId, team: entry.team, decision: entry.decision, reasonCodes: entry.reasonCodes, caller: entry.caller },
+  };
+}
+
+describe('the reference policy on workers and inline', () => {
+  const cores: Core[] = [];
+  const build = (workers: number) => {
+    const core = buildCore({ bundles: BUNDLES, ledger: ':memory:', engine: { workers }, now: () => new Date('2026-11-18T12:00:00Z') });
+    cores.push(core);
+    return core;
+  };
+  afterAll(async () => {
+    for (const core of cores) await core.close();
+  });
+
+  it('every shared sample gets the same answer and the same stored record', async () => {
+    const pooled = build(2);
+    const inline = build(0);
+    await pooled.engine.ready();
+    expect(pooled.engine.workers).toBe(2);
+    expect(inline.engine.workers).toBe(0);
+    const samples = loadSamples().filter(usageIndependent);
+    expect(samples.length).toBeGreaterThan(10);
+    for (const s of samples) {
+      const [a, b] = [await pooled.engine.decide(request(s.input)), await inline.engine.decide(request(s.input))];
+      expect(comparable(pooled, a), s.file).toEqual(comparable(inline, b));
+      expect(a.decision, s.file).toBe(s.expect.decision);
+    }
+  });
+
+  it('bad input is refused the same way, with the same code and message', async () => {
+    const pooled = build(2);
+    const inline = build(0);
+    const bad: DecideRequest[] = [
+      { ...request({}), input: { json: Buffer.from('{"a":') } },
+      { ...request({}), input: { json: Buffer.from([0xff, 0xfe]) } },
+      { ...request({}), input: { json: Buffer.from('[1,2]') } },
+      request({ deep: JSON.parse(`${'['.repeat(70)}${']'.repeat(70)}`) }),
+      request({ subject: { id: 'x'.repeat(300) } }),
+      request({ n: 1 }, 'no/such/entrypoint'),
+      { ...request({}), input: { json: Buffer.alloc(2 * 1024 * 1024, 0x20) } },
+    ];
+    for (const r of bad) {
+      const [a, b] = [await refusal(pooled.engine.decide(r)), await refusal(inline.engine.decide(r))];
+      expect({ code: a.code, message: a.message }).toEqual({ code: b.code, message: b.message });
+    }
+    expect(pooled.ledger.size).toBe(0);
+  });
+});
+
+describe('failing closed on workers', () => {
+  let core: Core;
+  const options = (extra: Partial<CoreOptions['engine']> = {}): CoreOptions => ({
+    bundles: FIXTURE_BUNDLES,
+    ledger: ':memory:',
+    engine: { defaultEntrypoint: 'fixtures/echo', workers: 2, ...extra },
+    usage: false,
+  });
+  beforeAll(() => {
+    core = buildCore(options({ memoryInitialPages: 4, memoryMaxPages: 16 }));
+  });
+  afterAll(() => core.close());
+
+  it('a trap in a worker is a recorded DENY evaluation_error, counted, and the worker goes on serving', async () => {
+    const trapped = await core.engine.decide(request({ n: 100_000 }, 'fixtures/hungry'));
+    expect(trapped.decision).toBe('deny');
+    expect(trapped.reasons[0]).toMatchObject({ code: 'evaluation_error', effect: 'deny' });
+    expect(trapped.reasons[0]!.message).toContain('opa_malloc');
+    expect(core.engine.evaluationFaults).toBe(1);
+    expect(core.ledger.get(trapped.decisionId)?.decision).toBe('deny');
+    for (let i = 0; i < 4; i++) expect((await core.engine.decide(request({ n: 1000 }, 'fixtures/hungry'))).decision).toBe('allow');
+    expect(core.engine.workerRestarts).toBe(0);
+  });
+
+  it('a worker stuck past the evaluation timeout is replaced: its decision is refused, nothing recorded, the next one served', async () => {
+    const slow = buildCore(options({ evaluationTimeoutMs: 100 }));
+    try {
+      await slow.engine.ready();
+      const before = slow.ledger.size;
+      // About 750 ms of evaluation: far past the 100 ms timeout.
+      const err = await refusal(slow.engine.decide(request({ n: 1_000_000 }, 'fixtures/hungry')));
+      expect(err.code).toBe('evaluation_unavailable');
+      expect(err.message).toMatch(
+        /^evaluation worker \d stopped \(one decision ran past engine\.evaluationTimeoutMs \(100 ms\)\) with this decision in it; nothing was recorded$/,
+      );
+      expect(slow.ledger.size).toBe(before);
+      expect(slow.engine.workerRestarts).toBe(1);
+      const next = await slow.engine.decide(request({ result: { decision: 'allow' } }));
+      expect(next.reasons).toEqual([]);
+      expect(next.decision).toBe('allow');
+      expect(slow.ledger.size).toBe(before + 1);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('a slow decision holds up only its own worker: small ones keep being answered on the other', async () => {
+    const two = buildCore(options());
+    try {
+      await two.engine.ready();
+      const order: string[] = [];
+      // About 85 ms of evaluation (a 300,000-number array), against well under a millisecond for each small one.
+      const big = two.engine.decide(request({ n: 300_000 }, 'fixtures/hungry')).then((d) => order.push(`big:${d.decision}`));
+      const small = Array.from({ length: 40 }, (_, i) => two.engine.decide(request({ result: { decision: 'allow' }, i })).then(() => order.push('small')));
+      await Promise.all([big, ...small]);
+      // At most the few its worker had already taken wait behind the big one; the rest go to the other worker.
+      expect(order.indexOf('big:allow')).toBeGreaterThanOrEqual(30);
+    } finally {
+      await two.close();
+    }
+  });
+
+  it('a closed engine refuses instead of hanging', async () => {
+    const closing = buildCore(options());
+    await closing.close();
+    const err = await refusal(closing.engine.decide(request({ result: { decision: 'allow' } })));
+    expect(['evaluation_unavailable', 'ledger_unavailable']).toContain(err.code);
+  });
+});
