@@ -126,7 +126,7 @@ export class Engine {
 
   async decide(request: DecideRequest): Promise<Decision> {
     const prepare = { input: request.input, requestId: request.requestId, caller: request.caller };
-    let job = await this.runner.prepare(prepare);
+    const job = await this.runner.prepare(prepare);
     let unlock: (() => void) | undefined;
     try {
       const entrypoint = request.policy || this.config.defaultEntrypoint;
@@ -136,7 +136,6 @@ export class Engine {
       const decisionId = randomUUID();
       let attempt: Attempt | undefined;
       for (let n = 1; !attempt; n++) {
-        if (n > 1) job = await this.runner.prepare(prepare);
         attempt = await this.attempt(request, job, evaluator, { decisionId, entrypoint, now });
         // Usage this decision read changed while it was evaluated (a report, a release): decide again on fresh usage.
         if (!attempt && n >= MAX_ATTEMPTS) {

@@ -13,14 +13,15 @@ export interface Job {
 /**
  * Where decisions are parsed and evaluated: the engine's own thread
  * (InlineRunner) or a pool of worker threads (pool/worker-pool.ts). The engine
- * drives both the same way: prepare, then evaluate once or discard.
+ * drives both the same way: prepare, evaluate (again, if its usage snapshot
+ * went stale), then discard.
  */
 export interface DecisionRunner {
   /** Stage 1 (prepareDecision) where the decision will be evaluated. */
   prepare(req: PrepareRequest): Promise<Job>;
-  /** Stage 2 (evaluateDecision) of a prepared job, with the evaluator the engine resolved; consumes the job. */
+  /** Stage 2 (evaluateDecision) of a prepared job, with the evaluator the engine resolved; may run more than once. */
   evaluate(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<Evaluated>;
-  /** Frees a job that will not be evaluated (a no-op once it was). */
+  /** Frees a job once the engine is done with it (a no-op the second time). */
   discard(job: Job): void;
   /** A new set of evaluators is active: from now on `evaluate` may name any of them. */
   activate(evaluators: readonly WasmEvaluator[]): void;
@@ -48,10 +49,8 @@ export class InlineRunner implements DecisionRunner {
   }
 
   async evaluate(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<Evaluated> {
-    const inline = job as InlineJob;
-    const prepared = inline.prepared;
-    if (!prepared) throw new Error('a job is evaluated once');
-    inline.prepared = undefined;
+    const prepared = (job as InlineJob).prepared;
+    if (!prepared) throw new Error('this job was discarded');
     return evaluateDecision(evaluator, prepared, req);
   }
 

@@ -41,7 +41,7 @@ interface Slot {
   index: number;
   worker: Worker;
   pending: Map<number, Pending>;
-  /** Decisions this worker holds, from prepare until evaluated or dropped (at most JOBS_PER_WORKER). */
+  /** Decisions this worker holds, from prepare until dropped (at most JOBS_PER_WORKER). */
   jobs: number;
   /** Bundle keys this worker has been told to load and not to drop. */
   loaded: Set<string>;
@@ -58,7 +58,7 @@ interface Slot {
 interface PoolJob extends Job {
   slot: Slot;
   id: number;
-  /** Not yet evaluated or dropped: it still holds one of its worker's places. */
+  /** Not yet dropped: it still holds one of its worker's places. */
   open: boolean;
 }
 
@@ -156,17 +156,13 @@ export class WorkerPool implements DecisionRunner {
 
   evaluate(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<Evaluated> {
     const j = job as PoolJob;
-    if (!j.open) return Promise.reject(new Error('a job is evaluated once'));
-    j.open = false;
+    if (!j.open) return Promise.reject(new Error('this job was discarded'));
     const { slot } = j;
     if (!slot.alive) return Promise.reject(unavailable(slot));
     const key = this.keyOf(evaluator);
     // A job prepared before a bundle swap may name a bundle this worker has since dropped: load it again first.
     if (!slot.loaded.has(key)) this.load(slot, key, evaluator);
-    const evaluated = this.call<Evaluated>(slot, j.id, { t: 'evaluate', id: j.id, key, req });
-    const free = () => this.free(slot);
-    evaluated.then(free, free);
-    return evaluated;
+    return this.call<Evaluated>(slot, j.id, { t: 'evaluate', id: j.id, key, req });
   }
 
   discard(job: Job): void {

@@ -40,8 +40,8 @@ function handle(m: ToWorker): void {
       return;
     }
     case 'evaluate': {
+      // Kept until the engine drops it: a decision whose usage went stale is evaluated again.
       const p = prepared.get(m.id);
-      prepared.delete(m.id);
       const evaluator = evaluators.get(m.key);
       if (!p || !evaluator) throw new Error(`worker has no ${p ? `bundle ${m.key}` : `prepared decision ${m.id}`}`);
       reply({ t: 'evaluated', id: m.id, value: evaluateDecision(evaluator, p, m.req) });
