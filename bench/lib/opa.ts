@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, closeSync, constants, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -60,17 +60,27 @@ export interface OpaServer {
  * Logging is at error level: OPA logs every request at info, which would
  * benchmark its logger.
  */
-export async function startOpa(opa: string, bundle: string, timeoutMs = 20_000): Promise<OpaServer> {
+export async function startOpa(opa: string, bundle: string, timeoutMs = 20_000, options: { decisionLogFile?: string } = {}): Promise<OpaServer> {
   const port = await freePort();
-  const child = spawn(opa, ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', '--bundle', bundle], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // With a decision log, every decision is written to stdout (console), which goes straight to the file.
+  const log = options.decisionLogFile ? openSync(options.decisionLogFile, 'w') : undefined;
+  const args = [
+    'run',
+    '--server',
+    '--addr',
+    `127.0.0.1:${port}`,
+    '--log-level',
+    'error',
+    ...(log !== undefined ? ['--set', 'decision_logs.console=true'] : []),
+  ];
+  const child = spawn(opa, [...args, '--bundle', bundle], { stdio: ['ignore', log ?? 'pipe', 'pipe'] });
+  if (log !== undefined) closeSync(log);
   // OPA reports start-up errors on stdout or stderr depending on where they happen; keep the start of both.
   let stderr = '';
   const keep = (d: Buffer) => {
     if (stderr.length < 4000) stderr += d.toString();
   };
-  child.stdout!.on('data', keep);
+  child.stdout?.on('data', keep);
   child.stderr!.on('data', keep);
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((resolve) =>

@@ -36,6 +36,7 @@ export function renderResults(header: string[], parts: PartResult[]): string {
     out.push('|---|--:|--:|--:|--:|--:|--:|---|---|');
     out.push(...rows.map(row), '');
   }
+  for (const p of parts) if (p.markdown) out.push(...p.markdown, '');
   const notes = parts.flatMap((p) => p.notes.map((n) => `- ${p.part}: ${n}`));
   if (notes.length > 0) out.push('Notes from this run:', '', ...notes, '');
   return out.join('\n');

@@ -34,6 +34,8 @@ export interface PartResult {
   measurements: Measurement[];
   /** Free text for the report: skipped parts, how a peer was run, anomalies. */
   notes: string[];
+  /** Tables of the part's own shape, placed after the shared ones. */
+  markdown?: string[];
 }
 
 export function fromLoad(table: TableName, scenario: string, unit: string, r: LoadResult, extra: Partial<Measurement> = {}): Measurement {

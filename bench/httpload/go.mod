@@ -1,0 +1,3 @@
+module gavel/bench/httpload
+
+go 1.22
