@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { buildCore } from '../core.js';
 import { createLogger, LogSink } from '../log.js';
 import { EXIT } from './exit.js';
+import { GavelError } from '../lib/errors.js';
 import { startServer } from '../transport/server.js';
 import { DEFAULTS } from './settings.js';
 import { addressOption, intOption, workersOption } from './options.js';
@@ -21,7 +22,8 @@ interface ServeOptions {
   key?: string;
   newLedger?: boolean;
   shutdownTimeout: number;
-  workers: number;
+  /** A string when it came from GAVEL_WORKERS (commander parses only the flag). */
+  workers: number | string;
   evaluationTimeout?: number;
   metering: boolean;
 }
@@ -74,7 +76,7 @@ async function serve(o: ServeOptions): Promise<void> {
       ...(o.key ? { keyPath: o.key } : {}),
       newLedger: o.newLedger === true,
     },
-    engine: { maxInputBytes: o.maxInputBytes, maxDepth: o.maxDepth, workers: o.workers, evaluationTimeoutMs: o.evaluationTimeout },
+    engine: { maxInputBytes: o.maxInputBytes, maxDepth: o.maxDepth, workers: workerCount(o.workers), evaluationTimeoutMs: o.evaluationTimeout },
     usage: o.metering ? { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl } : false,
   });
   // Workers started before the port opens: the first calls pay no start-up, and a worker that cannot start fails here.
@@ -124,4 +126,13 @@ async function serve(o: ServeOptions): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+function workerCount(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 64) {
+    throw new GavelError('config_invalid', `GAVEL_WORKERS must be an integer from 0 to 64, got ${JSON.stringify(value)}`);
+  }
+  return n;
 }

@@ -8,6 +8,6 @@ export const DEFAULTS = {
   durability: process.env.GAVEL_DURABILITY ?? 'normal',
   timeZone: process.env.GAVEL_TIME_ZONE ?? 'UTC',
   /** One evaluation worker per core: the I/O thread's own work (gRPC, usage, ledger) is small beside evaluation. */
-  // Checked with every other engine setting (engine.workers), so a bad value fails at start naming the key.
-  workers: process.env.GAVEL_WORKERS ? Number(process.env.GAVEL_WORKERS) : availableParallelism(),
+  // A string from the environment is checked by `gavel serve`, which names GAVEL_WORKERS when it is bad.
+  workers: process.env.GAVEL_WORKERS ?? availableParallelism(),
 };

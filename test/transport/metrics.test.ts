@@ -31,6 +31,25 @@ it('gavel serve exposes Prometheus metrics that count decisions and refusals', a
   expect(body).toMatch(/gavel_errors_total\{method="Decide",code="invalid_input"\} 1/);
   expect(body).toMatch(/gavel_ledger_entries 2/);
   expect(body).toContain('gavel_call_duration_seconds_bucket');
+  // One evaluation worker per core by default; none replaced.
+  expect(body).toMatch(/^gavel_evaluation_workers [1-9]\d*$/m);
+  expect(body).toMatch(/^gavel_evaluation_worker_restarts 0$/m);
+});
+
+it('the event-loop delay covers the interval since the previous scrape, then starts again', async () => {
+  const scrape = async () => {
+    const body = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const stat = (name: string) => Number(body.match(new RegExp(`^gavel_event_loop_delay_seconds\\{stat="${name}"\\} (\\S+)$`, 'm'))?.[1]);
+    return { max: stat('max'), p99: stat('p99'), p50: stat('p50') };
+  };
+  await scrape();
+  await new Promise((r) => setTimeout(r, 300));
+  const quiet = await scrape();
+  // An idle loop with 1 ms sampling: the delays are about the sampling interval, well under 100 ms.
+  expect(quiet.max).toBeGreaterThan(0);
+  expect(quiet.max).toBeLessThan(0.1);
+  expect(quiet.p50).toBeLessThanOrEqual(quiet.p99);
+  expect(quiet.p99).toBeLessThanOrEqual(quiet.max);
 });
 
 it('the startup line names the bundles and revisions and never input contents', () => {
