@@ -1,0 +1,106 @@
+/**
+ * Where a served decision's CPU goes, by stage: `gavel serve` runs under
+ * `node --cpu-prof` (every thread writes its own profile), ghz drives it for a
+ * window, and every sample of every thread is put in the stage its frame
+ * belongs to (self time, by source file). Not part of `npm run bench`; used for
+ * the "before and after" in bench/README.md, also against another checkout:
+ *
+ *   npx tsx bench/profile.ts --in-flight 32 --seconds 10
+ *   git worktree add /tmp/before <commit> && ln -s "$PWD/node_modules" /tmp/before/
+ *   npx tsx bench/profile.ts --root /tmp/before --in-flight 32
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { numberFlag, readFlags, stringFlag } from './lib/args.js';
+import { findTool, runGhz } from './lib/go-tools.js';
+import { freePort } from './lib/opa.js';
+import { ROOT, tempDir } from './lib/paths.js';
+import { stopProcess, watchdog } from './lib/process.js';
+import { loadWorkload } from './lib/workload.js';
+
+const flags = readFlags({ root: { type: 'string' }, 'in-flight': { type: 'string' }, seconds: { type: 'string' }, args: { type: 'string' } });
+const root = stringFlag(flags, 'root') ?? ROOT;
+const inFlight = numberFlag(flags, 'in-flight', 32, { min: 1, integer: true });
+const seconds = numberFlag(flags, 'seconds', 10, { min: 1 });
+const extra = (stringFlag(flags, 'args') ?? '').split(' ').filter(Boolean);
+const ghz = findTool('ghz', 'GHZ');
+if (!ghz) throw new Error('ghz not found (go install github.com/bojand/ghz/cmd/ghz@latest)');
+
+/** Stages, tried in order against a frame's URL and function name; the first that matches takes the sample. */
+const STAGES: Array<[string, RegExp]> = [
+  ['idle', /^\(idle\)$/],
+  ['garbage collection', /^\(garbage collector\)$/],
+  ['policy evaluation (opa-wasm)', /wasm:\/\/|opa-wasm/],
+  ['input parse and bounds', /engine\/input\.ts|engine\/identity\.ts|engine\/usage-facts\.ts/],
+  ['usage metering', /src\/usage\/|engine\/key-locks\.ts/],
+  ['ledger: canonical JSON, hashing', /canonicalize|safe-stable-stringify|lib\/canonical\.ts|ledger\/hash\.ts|crypto\/hash|crypto\/random/],
+  ['ledger: SQLite insert and commit', /src\/ledger\/|better-sqlite3/],
+  ['result, redaction, record', /engine\/(result|redact|record|stages|engine|evaluator|policies)\.ts|lib\/(pointer|json|attribution)\.ts/],
+  ['worker messaging', /engine\/pool\/|engine\/runner\.ts|internal\/worker|^postMessage$|messageport|event_target/],
+  ['gRPC, HTTP/2, protobuf', /grpc-js|protobufjs|http2|internal\/streams|transport\/|stream_base|net\.js|node:net/],
+  ['start-up (module loading)', /internal\/modules|esm\/|tsx|esbuild/],
+];
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+}
+
+function stageOf(n: ProfileNode): string {
+  const { url, functionName } = n.callFrame;
+  for (const [stage, re] of STAGES) if (re.test(url) || re.test(functionName)) return stage;
+  return 'other (Node internals, program)';
+}
+
+const dir = tempDir('gavel-profile-');
+const port = await freePort();
+const workload = loadWorkload();
+const dataFile = join(dir.path, 'decide.json');
+writeFileSync(dataFile, JSON.stringify(workload.json.map((b, i) => ({ policy: workload.entrypoint, request_id: `p-${i}`, input_json: b.toString('base64') }))));
+const child = spawn(
+  process.execPath,
+  [
+    '--cpu-prof',
+    '--cpu-prof-dir',
+    join(dir.path, 'prof'),
+    join(root, 'bin/gavel.mjs'),
+    'serve',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--ledger',
+    join(dir.path, 'l.db'),
+    '--bundles',
+    join(root, 'bundles'),
+    ...extra,
+  ],
+  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+);
+const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+watchdog(seconds + 120, 'bench/profile', () => child.kill('SIGKILL'));
+await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('gavel serving') && resolve()));
+const warm = await runGhz(ghz, { address: `127.0.0.1:${port}`, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency: inFlight, seconds: 2 });
+const run = await runGhz(ghz, { address: `127.0.0.1:${port}`, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency: inFlight, seconds });
+await stopProcess(child, exited);
+
+const totals = new Map<string, number>();
+let threads = 0;
+for (const file of readdirSync(join(dir.path, 'prof'))) {
+  const p = JSON.parse(readFileSync(join(dir.path, 'prof', file), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+  const stage = new Map(p.nodes.map((n) => [n.id, stageOf(n)]));
+  p.samples.forEach((id, i) => totals.set(stage.get(id)!, (totals.get(stage.get(id)!) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  threads++;
+}
+dir.remove();
+// Warmup is in the profile too (start-up's module loading is left out by stage): decisions of both runs count.
+const decisions = run.ok + warm.ok;
+const busy = [...totals].filter(([s]) => s !== 'idle' && !s.startsWith('start-up'));
+const busyUs = busy.reduce((n, [, us]) => n + us, 0);
+process.stdout.write(
+  `${root} (${threads} threads profiled), ${inFlight} in flight: ${Math.round(run.rps)} decisions/s under the profiler, ~${decisions} decisions\n\n`,
+);
+process.stdout.write('| Stage | share of busy CPU | CPU µs per decision |\n|---|--:|--:|\n');
+for (const [s, us] of busy.sort((a, b) => b[1] - a[1]))
+  process.stdout.write(`| ${s} | ${((100 * us) / busyUs).toFixed(1)}% | ${Math.round(us / decisions)} |\n`);
+process.stdout.write(`| **all busy threads** | 100% | **${Math.round(busyUs / decisions)}** |\n`);
+process.exit(0);
