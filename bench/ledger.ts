@@ -144,6 +144,10 @@ for (const batch of [1, 64]) measurements.push(await appendRate('full', batch));
 measurements.push(...(await verifyRate(verifyEntries)));
 
 report(
-  { part: 'ledger', measurements, notes: [`record payload: ${(base.payloadJcs ?? JSON.stringify(base.payload)).length} bytes of canonical JSON (the engine's record for the main input)`] },
+  {
+    part: 'ledger',
+    measurements,
+    notes: [`record payload: ${(base.payloadJcs ?? JSON.stringify(base.payload)).length} bytes of canonical JSON (the engine's record for the main input)`],
+  },
   options.out,
 );

@@ -5,7 +5,7 @@
  * belongs to (self time, by source file). Not part of `npm run bench`; used for
  * the "before and after" in bench/README.md, also against another checkout:
  *
- *   npx tsx bench/profile.ts --in-flight 32 --seconds 10
+ *   npx tsx bench/profile.ts --in-flight 32 --seconds 10 --args='--workers 1'
  *   git worktree add /tmp/before <commit> && ln -s "$PWD/node_modules" /tmp/before/
  *   npx tsx bench/profile.ts --root /tmp/before --in-flight 32
  */
