@@ -88,7 +88,10 @@ let threads = 0;
 for (const file of readdirSync(join(dir.path, 'prof'))) {
   const p = JSON.parse(readFileSync(join(dir.path, 'prof', file), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
   const stage = new Map(p.nodes.map((n) => [n.id, stageOf(n)]));
-  p.samples.forEach((id, i) => totals.set(stage.get(id)!, (totals.get(stage.get(id)!) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  for (const [i, id] of p.samples.entries()) {
+    const s = stage.get(id)!;
+    totals.set(s, (totals.get(s) ?? 0) + (p.timeDeltas[i] ?? 0));
+  }
   threads++;
 }
 dir.remove();

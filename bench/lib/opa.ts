@@ -1,27 +1,11 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
+import { findTool } from './go-tools.js';
 import { createServer } from 'node:net';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
 
 /** The opa CLI: $OPA, else the first `opa` on PATH, else ~/go/bin/opa; undefined when there is none. */
 export function findOpa(): string | undefined {
-  const candidates = [
-    ...(process.env.OPA ? [process.env.OPA] : []),
-    ...(process.env.PATH ?? '')
-      .split(delimiter)
-      .filter(Boolean)
-      .map((dir) => join(dir, 'opa')),
-    join(homedir(), 'go', 'bin', 'opa'),
-  ];
-  return candidates.find((path) => {
-    try {
-      accessSync(path, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return findTool('opa', 'OPA');
 }
 
 export function opaVersion(opa: string): string {

@@ -9,6 +9,7 @@ import type { UsageFacts } from '../../src/engine/usage-facts.js';
 import { GavelError } from '../../src/lib/errors.js';
 import type { JsonObject } from '../../src/lib/json.js';
 import { FIXTURE_BUNDLES } from '../helpers/paths.js';
+import { refusal } from '../helpers/refusal.js';
 
 /**
  * The engine against its two ports, each implemented here as the contract in
@@ -75,15 +76,6 @@ const request = (result: JsonObject = { decision: 'allow' }, extra: Partial<Deci
   caller: 'test',
   ...extra,
 });
-
-async function refusal(p: Promise<unknown>): Promise<GavelError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(GavelError);
-  return err as GavelError;
-}
 
 describe('the ledger port', () => {
   it('a plain error from the ledger is ledger_unavailable, keeping the cause', async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCore, type Core, type CoreOptions } from '../../src/core.js';
 import type { DecideRequest } from '../../src/engine/engine.js';
-import { GavelError } from '../../src/lib/errors.js';
 import { BUNDLES, FIXTURE_BUNDLES } from '../helpers/paths.js';
+import { refusal } from '../helpers/refusal.js';
 import { loadSamples, usageIndependent } from '../helpers/samples.js';
 
 /**
@@ -19,15 +19,6 @@ const request = (input: unknown, policy = ''): DecideRequest => ({
   requestId: 'pool-test',
   caller: 'test',
 });
-
-async function refusal(p: Promise<unknown>): Promise<GavelError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(GavelError);
-  return err as GavelError;
-}
 
 /** Salted hashes of sensitive paths differ per entry (each has its own salt); their place and shape must not. */
 function unsalted(value: unknown): unknown {
