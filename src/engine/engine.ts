@@ -223,6 +223,11 @@ export class Engine {
     }
   }
 
+  /** Prepared inputs the evaluation workers still keep, per worker ([] without workers): all 0 once no decision is in flight. */
+  heldByWorkers(): Promise<number[]> {
+    return this.runner instanceof WorkerPool ? this.runner.held() : Promise.resolve([]);
+  }
+
   /** Resolves once the evaluation workers (if any) have started. */
   ready(): Promise<void> {
     return this.runner.ready();

@@ -89,6 +89,21 @@ describe('the reference policy on workers and inline', () => {
       expect({ code: a.code, message: a.message }).toEqual({ code: b.code, message: b.message });
     }
     expect(pooled.ledger.size).toBe(0);
+    // Refused before or after parsing, every decision let go of its parsed input.
+    expect(await pooled.engine.heldByWorkers()).toEqual([0, 0]);
+  });
+
+  it('workers keep no parsed input once its decision is answered, whatever happened to it', async () => {
+    const pooled = build(2);
+    const ac = new AbortController();
+    ac.abort();
+    const inputs = loadSamples().map((s) => s.input);
+    await Promise.allSettled([
+      ...inputs.map((input) => pooled.engine.decide(request(input))),
+      pooled.engine.decide({ ...request(inputs[0]), signal: ac.signal }),
+      pooled.engine.decide(request(inputs[0], 'no/such/entrypoint')),
+    ]);
+    expect(await pooled.engine.heldByWorkers()).toEqual([0, 0]);
   });
 });
 

@@ -47,7 +47,8 @@ export interface WireFault {
 export type FromWorker =
   | { t: 'prepared'; id: number; value: PreparedReply }
   | { t: 'evaluated'; id: number; value: Evaluated }
-  | { t: 'pong'; id: number }
+  /** `held`: prepared inputs the worker still keeps (each one a decision the engine has not dropped yet). */
+  | { t: 'pong'; id: number; held: number }
   /** Sent once, when the worker has loaded its code and listens. */
   | { t: 'started' }
   | { t: 'fault'; id: number; fault: WireFault };

@@ -102,11 +102,18 @@ export class WorkerPool implements DecisionRunner {
 
   /** Resolves once every worker has started and answered. */
   async ready(): Promise<void> {
-    await Promise.all(
-      this.slots.map((slot) => {
-        const id = ++this.nextId;
-        return this.call<void>(slot, id, { t: 'ping', id });
-      }),
+    await this.held();
+  }
+
+  /** Prepared inputs each live worker still keeps, asked behind everything posted so far (0 once every decision is done). */
+  held(): Promise<number[]> {
+    return Promise.all(
+      this.slots
+        .filter((slot) => slot.alive)
+        .map((slot) => {
+          const id = ++this.nextId;
+          return this.call<number>(slot, id, { t: 'ping', id });
+        }),
     );
   }
 
@@ -253,7 +260,7 @@ export class WorkerPool implements DecisionRunner {
     if (!pending) return;
     slot.pending.delete(m.id);
     if (m.t === 'fault') pending.reject(fromWire(m.fault));
-    else pending.resolve((m.t === 'pong' ? undefined : m.value) as never);
+    else pending.resolve((m.t === 'pong' ? m.held : m.value) as never);
   }
 
   private onExit(slot: Slot, code: number): void {

@@ -51,7 +51,7 @@ function handle(m: ToWorker): void {
       prepared.delete(m.id);
       return;
     case 'ping':
-      reply({ t: 'pong', id: m.id });
+      reply({ t: 'pong', id: m.id, held: prepared.size });
       return;
   }
 }
