@@ -31,7 +31,7 @@ import { buildRegoBundle, findOpa, opaVersion, startOpa } from './lib/opa.js';
 import { BUNDLES, ROOT, tempDir } from './lib/paths.js';
 import { stopProcess, watchdog } from './lib/process.js';
 import { type PartResult, report } from './lib/result.js';
-import { serviceTables, type ServiceRow } from './lib/service-table.js';
+import { median, serviceTables, type ServiceRow } from './lib/service-table.js';
 import { loadWorkload } from './lib/workload.js';
 
 const flags = readFlags({
@@ -308,12 +308,6 @@ for (const [label, args] of [
     );
     beside.push({ server: `${label}: small at ${SMALL_RATE}/s${withLarge ? ', one 800 KB input always in flight' : ', alone'}`, rep: 1, ...row! });
   }
-}
-
-function median(xs: number[]): number {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 const result: PartResult = {

@@ -32,7 +32,8 @@ export interface ServiceTables {
   reference: string;
 }
 
-function median(xs: Array<number | undefined>): number {
+/** The median of the finite values (NaN when there are none). */
+export function median(xs: Array<number | undefined>): number {
   const s = xs.filter((x): x is number => x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
   if (s.length === 0) return Number.NaN;
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;

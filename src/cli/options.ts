@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { MAX_WORKERS } from '../engine/config.js';
 
 export function intOption(value: string): number {
   const n = Number(value);
@@ -6,10 +7,17 @@ export function intOption(value: string): number {
   return n;
 }
 
-/** A worker count: 0 (evaluate on the I/O thread) up to 64. */
+/** A worker count from text: 0 (evaluate on the I/O thread) up to MAX_WORKERS; undefined when it is not one. */
+export function workerCount(text: string): number | undefined {
+  const n = Number(text);
+  return text.trim() !== '' && Number.isInteger(n) && n >= 0 && n <= MAX_WORKERS ? n : undefined;
+}
+
+export const WORKERS_RANGE = `an integer from 0 to ${MAX_WORKERS}`;
+
 export function workersOption(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 64) throw new InvalidArgumentError('must be an integer from 0 to 64');
+  const n = workerCount(value);
+  if (n === undefined) throw new InvalidArgumentError(`must be ${WORKERS_RANGE}`);
   return n;
 }
 

@@ -5,7 +5,7 @@ import { EXIT } from './exit.js';
 import { GavelError } from '../lib/errors.js';
 import { startServer } from '../transport/server.js';
 import { DEFAULTS } from './settings.js';
-import { addressOption, intOption, workersOption } from './options.js';
+import { addressOption, intOption, workerCount, WORKERS_RANGE, workersOption } from './options.js';
 
 interface ServeOptions {
   listen: string;
@@ -76,7 +76,7 @@ async function serve(o: ServeOptions): Promise<void> {
       ...(o.key ? { keyPath: o.key } : {}),
       newLedger: o.newLedger === true,
     },
-    engine: { maxInputBytes: o.maxInputBytes, maxDepth: o.maxDepth, workers: workerCount(o.workers), evaluationTimeoutMs: o.evaluationTimeout },
+    engine: { maxInputBytes: o.maxInputBytes, maxDepth: o.maxDepth, workers: workersFrom(o.workers), evaluationTimeoutMs: o.evaluationTimeout },
     usage: o.metering ? { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl } : false,
   });
   // Workers started before the port opens: the first calls pay no start-up, and a worker that cannot start fails here.
@@ -128,11 +128,10 @@ async function serve(o: ServeOptions): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-function workerCount(value: number | string): number {
+/** The flag arrives parsed; GAVEL_WORKERS arrives as text and is checked here, by name. */
+function workersFrom(value: number | string): number {
   if (typeof value === 'number') return value;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 64) {
-    throw new GavelError('config_invalid', `GAVEL_WORKERS must be an integer from 0 to 64, got ${JSON.stringify(value)}`);
-  }
+  const n = workerCount(value);
+  if (n === undefined) throw new GavelError('config_invalid', `GAVEL_WORKERS must be ${WORKERS_RANGE}, got ${JSON.stringify(value)}`);
   return n;
 }

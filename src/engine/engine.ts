@@ -106,12 +106,12 @@ export class Engine {
 
   /** How many threads evaluate (0: this one). */
   get workers(): number {
-    return this.runner instanceof WorkerPool ? this.runner.size : 0;
+    return this.runner.size;
   }
 
   /** Workers replaced since start (crashed or stopped for the evaluation timeout). */
   get workerRestarts(): number {
-    return this.runner instanceof WorkerPool ? this.runner.restarts : 0;
+    return this.runner.restarts;
   }
 
   /** Evaluations that trapped or ran out of memory (each answered DENY evaluation_error), on whichever thread ran them. */
@@ -225,7 +225,7 @@ export class Engine {
 
   /** Prepared inputs the evaluation workers still keep, per worker ([] without workers): all 0 once no decision is in flight. */
   heldByWorkers(): Promise<number[]> {
-    return this.runner instanceof WorkerPool ? this.runner.held() : Promise.resolve([]);
+    return this.runner.held();
   }
 
   /** Resolves once the evaluation workers (if any) have started. */

@@ -27,6 +27,12 @@ export interface DecisionRunner {
   activate(evaluators: readonly WasmEvaluator[]): void;
   /** Resolves once the runner can evaluate without start-up delay (workers started). */
   ready(): Promise<void>;
+  /** Worker threads evaluating (0: the calling thread). */
+  readonly size: number;
+  /** Workers replaced since start (crashed, or stopped for the evaluation timeout). */
+  readonly restarts: number;
+  /** Parsed inputs each worker still keeps ([] without workers): all 0 once no decision is in flight. */
+  held(): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -61,6 +67,13 @@ export class InlineRunner implements DecisionRunner {
   activate(): void {}
 
   async ready(): Promise<void> {}
+
+  readonly size = 0;
+  readonly restarts = 0;
+
+  async held(): Promise<number[]> {
+    return [];
+  }
 
   async close(): Promise<void> {}
 }

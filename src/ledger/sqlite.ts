@@ -312,9 +312,7 @@ export class SqliteLedger implements QueryableLedger {
     tx.savepoint.run();
     try {
       for (const item of ready) {
-        item.pending.staged?.apply();
-        this.faults.beforeInsert?.(item.pending.record);
-        head = this.writeEntry(item.entry, head);
+        head = this.writeItem(item, head);
         written.push({ pending: item.pending, receipt: { seq: head.seq, entryHash: head.hash } });
       }
       tx.release.run();
@@ -335,9 +333,7 @@ export class SqliteLedger implements QueryableLedger {
     for (const item of ready) {
       tx.savepoint.run();
       try {
-        item.pending.staged?.apply();
-        this.faults.beforeInsert?.(item.pending.record);
-        head = this.writeEntry(item.entry, head);
+        head = this.writeItem(item, head);
         tx.release.run();
         written.push({ pending: item.pending, receipt: { seq: head.seq, entryHash: head.hash } });
       } catch (err) {
@@ -347,6 +343,13 @@ export class SqliteLedger implements QueryableLedger {
       }
     }
     return { written, refused, head };
+  }
+
+  /** One entry's staged writes and rows, chained after `prev`. */
+  private writeItem(item: { pending: Pending; entry: PreparedEntry }, prev: Head): Head {
+    item.pending.staged?.apply();
+    this.faults.beforeInsert?.(item.pending.record);
+    return this.writeEntry(item.entry, prev);
   }
 
   private readHead(): Head {

@@ -14,8 +14,8 @@ export class Metrics {
 
   constructor(core: Core) {
     // 1 ms sampling: a stall of a few milliseconds on the I/O thread delays every call in flight.
+    // Enabled only once /metrics is served: its timer wakes the loop every millisecond.
     this.loopDelay = monitorEventLoopDelay({ resolution: 1 });
-    this.loopDelay.enable();
     const loop = this.loopDelay;
     collectDefaultMetrics({ register: this.registry, prefix: 'gavel_process_' });
     this.decisions = new Counter({
@@ -42,38 +42,27 @@ export class Metrics {
       help: 'DecideStream calls open',
       registers: [this.registry],
     });
-    new Gauge({
-      name: 'gavel_ledger_entries',
-      help: 'Entries in the ledger',
-      registers: [this.registry],
-      collect() {
-        this.set(core.ledger.size);
-      },
-    });
-    new Gauge({
-      name: 'gavel_evaluator_faults',
-      help: 'Wasm traps and out-of-memory faults since start (each replaced its evaluator; the decision was DENY evaluation_error)',
-      registers: [this.registry],
-      collect() {
-        this.set(core.engine.evaluationFaults);
-      },
-    });
-    new Gauge({
-      name: 'gavel_evaluation_workers',
-      help: 'Evaluation worker threads (0: decisions are evaluated on the I/O thread)',
-      registers: [this.registry],
-      collect() {
-        this.set(core.engine.workers);
-      },
-    });
-    new Gauge({
-      name: 'gavel_evaluation_worker_restarts',
-      help: 'Evaluation workers replaced since start (crashed, or stopped for running past the evaluation timeout)',
-      registers: [this.registry],
-      collect() {
-        this.set(core.engine.workerRestarts);
-      },
-    });
+    const reading = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    reading('gavel_ledger_entries', 'Entries in the ledger', () => core.ledger.size);
+    reading(
+      'gavel_evaluator_faults',
+      'Wasm traps and out-of-memory faults since start (each replaced its evaluator; the decision was DENY evaluation_error)',
+      () => core.engine.evaluationFaults,
+    );
+    reading('gavel_evaluation_workers', 'Evaluation worker threads (0: decisions are evaluated on the I/O thread)', () => core.engine.workers);
+    reading(
+      'gavel_evaluation_worker_restarts',
+      'Evaluation workers replaced since start (crashed, or stopped for running past the evaluation timeout)',
+      () => core.engine.workerRestarts,
+    );
     // Since the previous scrape: each scrape reads the interval's figures and starts a new interval.
     new Gauge({
       name: 'gavel_event_loop_delay_seconds',
@@ -92,6 +81,7 @@ export class Metrics {
 
   /** Serves GET /metrics on host:port; resolves with the bound port. */
   listen(address: string): Promise<{ server: Server; port: number }> {
+    this.loopDelay.enable();
     const cut = address.lastIndexOf(':');
     const server = createServer((req, res) => {
       if (req.url !== '/metrics') {

@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { Scope } from './store.js';
+import { scopesOf, type Scope } from './store.js';
 import { localDay, type WindowStarts } from './windows.js';
 
 /**
@@ -133,12 +133,4 @@ export class UsageBuckets {
       this.db.prepare(`INSERT OR REPLACE INTO usage_meta(key, value) VALUES ('time_zone', ?)`).run(this.timeZone);
     })();
   }
-}
-
-function scopesOf(c: Pick<BucketCharge, 'subject' | 'team' | 'costCenter'>): Array<[Scope, string]> {
-  return [
-    ['subject', c.subject],
-    ['team', c.team],
-    ['cost_center', c.costCenter],
-  ];
 }

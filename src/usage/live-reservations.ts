@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { usageKey, type Reservation, type Scope } from './store.js';
+import { scopesOf, usageKey, type Reservation, type Scope } from './store.js';
 
 /** What a budget read needs of a reservation. */
 export type LiveReservation = Pick<Reservation, 'decisionId' | 'subject' | 'team' | 'costCenter' | 'tier' | 'tokens' | 'costMicros' | 'atMs' | 'expiresMs'>;
@@ -57,11 +57,6 @@ export class LiveReservations {
     return out;
   }
 
-  /** Keys held in memory (for tests). */
-  get keys(): number {
-    return this.byKey.size;
-  }
-
   private of(scope: Scope, key: string): Map<string, LiveReservation> {
     const k = usageKey(scope, key);
     let m = this.byKey.get(k);
@@ -71,12 +66,4 @@ export class LiveReservations {
     }
     return m;
   }
-}
-
-function scopesOf(r: Pick<LiveReservation, 'subject' | 'team' | 'costCenter'>): Array<[Scope, string]> {
-  return [
-    ['subject', r.subject],
-    ['team', r.team],
-    ['cost_center', r.costCenter],
-  ];
 }

@@ -6,7 +6,7 @@ import { valueAt, type JsonObject, type JsonValue } from '../lib/json.js';
 import type { UsageConfig } from './config.js';
 import { microsToNumber } from './money.js';
 import { costMicros, priceTable, type ModelPrice } from './pricing.js';
-import { historyKey, usageKey, type Reservation, type UsageStore } from './store.js';
+import { historyKey, scopeKeys, type Reservation, type UsageStore } from './store.js';
 
 const MAX_ESTIMATED_TOKENS = 1_000_000_000;
 
@@ -36,7 +36,7 @@ export class Meter implements DecisionMeter {
   }
 
   keys(who: UsageFacts): string[] {
-    return [usageKey('subject', who.subject), usageKey('team', who.team), usageKey('cost_center', who.costCenter), historyKey(who.subject)];
+    return [...scopeKeys(who), historyKey(who.subject)];
   }
 
   async context(who: UsageFacts, bundle: Bundle, now: Date): Promise<MeteredContext> {

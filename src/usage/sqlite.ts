@@ -5,6 +5,7 @@ import type { StagedWrite } from '../engine/ledger.js';
 import type { UsageSnapshot } from '../engine/meter.js';
 import {
   historyKey,
+  scopeKeys,
   usageKey,
   type ChargeRow,
   type History,
@@ -269,36 +270,28 @@ export class SqliteUsageStore implements UsageStore {
 
   /** Synchronous from read to write, so no decision's staging interleaves with it. */
   async settle(s: Settlement): Promise<SettleResult> {
-    let settled: ChargeRow | undefined;
-    try {
-      const result = this.db.transaction(() => this.settleNow(s, (charge) => (settled = charge))).immediate();
-      return result;
-    } finally {
-      // After the transaction, whichever way it went: memory follows what the table holds now.
-      if (settled) this.afterSettle(settled);
+    const { result, charge } = this.db.transaction(() => this.settleNow(s)).immediate();
+    // Committed (a failed transaction throws before this): memory follows the table, keyed by the charge's own attribution.
+    if (result.kind === 'settled' && charge) {
+      this.live.remove(charge);
+      for (const k of scopeKeys(charge)) this.settledCache.delete(k);
+      this.versions.bump(scopeKeys(charge));
     }
+    return result;
   }
 
-  private afterSettle(charge: ChargeRow): void {
-    if ((this.stmts.charge.get(charge.decisionId) as { state?: string } | undefined)?.state !== 'settled') return;
-    this.live.remove(charge);
-    for (const k of scopeKeys(charge)) this.settledCache.delete(k);
-    this.versions.bump(scopeKeys(charge));
-  }
-
-  private settleNow(s: Settlement, settling: (charge: ChargeRow) => void): SettleResult {
+  private settleNow(s: Settlement): { result: SettleResult; charge?: ChargeRow } {
     const existing = this.chargeNow(s.decisionId);
-    if (!existing) return { kind: 'unknown' };
+    if (!existing) return { result: { kind: 'unknown' } };
     if (existing.state === 'settled') {
       const same = existing.inputTokens === s.inputTokens && existing.outputTokens === s.outputTokens && existing.costMicros === s.costMicros;
-      if (same) return { kind: 'duplicate', tokens: existing.tokens, costMicros: existing.costMicros };
-      return { kind: 'conflict', message: `usage for decision ${s.decisionId} was already reported with different numbers` };
+      if (same) return { result: { kind: 'duplicate', tokens: existing.tokens, costMicros: existing.costMicros } };
+      return { result: { kind: 'conflict', message: `usage for decision ${s.decisionId} was already reported with different numbers` } };
     }
     const tokens = s.inputTokens + s.outputTokens;
-    settling(existing);
     this.stmts.settle.run({ ...s, tokens });
     this.buckets.add({ ...existing, tier: s.tier, tokens, costMicros: s.costMicros });
-    return { kind: 'settled' };
+    return { result: { kind: 'settled' }, charge: existing };
   }
 }
 
@@ -353,10 +346,6 @@ function addMissingColumns(db: Database): void {
   for (const column of ['max_output_tokens', 'estimated_input_tokens']) {
     if (!have.has(column)) db.exec(`ALTER TABLE usage_charges ADD COLUMN ${column} INTEGER`);
   }
-}
-
-function scopeKeys(a: { subject: string; team: string; costCenter: string }): string[] {
-  return [usageKey('subject', a.subject), usageKey('team', a.team), usageKey('cost_center', a.costCenter)];
 }
 
 /** The usage keys whose reads a decision's rows change: its subject's history, and its budgets if it reserves. */

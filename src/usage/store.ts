@@ -114,3 +114,17 @@ export function usageKey(scope: Scope, key: string): string {
 export function historyKey(subject: string): string {
   return `history\u0000${subject}`;
 }
+
+/** The three budget scopes a charge counts against, with their keys. */
+export function scopesOf(a: Attribution): Array<[Scope, string]> {
+  return [
+    ['subject', a.subject],
+    ['team', a.team],
+    ['cost_center', a.costCenter],
+  ];
+}
+
+/** The usage keys of the three budget scopes of a charge. */
+export function scopeKeys(a: Attribution): string[] {
+  return scopesOf(a).map(([scope, key]) => usageKey(scope, key));
+}
