@@ -19,11 +19,19 @@ import { ROOT, tempDir } from './lib/paths.js';
 import { stopProcess, watchdog } from './lib/process.js';
 import { loadWorkload } from './lib/workload.js';
 
-const flags = readFlags({ root: { type: 'string' }, 'in-flight': { type: 'string' }, seconds: { type: 'string' }, args: { type: 'string' } });
+const flags = readFlags({
+  root: { type: 'string' },
+  'in-flight': { type: 'string' },
+  seconds: { type: 'string' },
+  args: { type: 'string' },
+  top: { type: 'string' },
+});
 const root = stringFlag(flags, 'root') ?? ROOT;
 const inFlight = numberFlag(flags, 'in-flight', 32, { min: 1, integer: true });
 const seconds = numberFlag(flags, 'seconds', 10, { min: 1 });
 const extra = (stringFlag(flags, 'args') ?? '').split(' ').filter(Boolean);
+/** Also list the N functions with the most self time (all threads), with their stage. */
+const top = numberFlag(flags, 'top', 0, { min: 0, integer: true });
 const ghz = findTool('ghz', 'GHZ');
 if (!ghz) throw new Error('ghz not found (go install github.com/bojand/ghz/cmd/ghz@latest)');
 
@@ -84,13 +92,19 @@ const run = await runGhz(ghz, { address: `127.0.0.1:${port}`, call: 'gavel.v1.De
 await stopProcess(child, exited);
 
 const totals = new Map<string, number>();
+const byFunction = new Map<string, number>();
 let threads = 0;
 for (const file of readdirSync(join(dir.path, 'prof'))) {
   const p = JSON.parse(readFileSync(join(dir.path, 'prof', file), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
   const stage = new Map(p.nodes.map((n) => [n.id, stageOf(n)]));
+  const frames = new Map(p.nodes.map((n) => [n.id, `${stageOf(n)} · ${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/src\//, 'src/')}`]));
   for (const [i, id] of p.samples.entries()) {
     const s = stage.get(id)!;
     totals.set(s, (totals.get(s) ?? 0) + (p.timeDeltas[i] ?? 0));
+    if (top > 0 && s !== 'idle') {
+      const f = frames.get(id)!;
+      byFunction.set(f, (byFunction.get(f) ?? 0) + (p.timeDeltas[i] ?? 0));
+    }
   }
   threads++;
 }
@@ -106,4 +120,9 @@ process.stdout.write('| Stage | share of busy CPU | CPU µs per decision |\n|---
 for (const [s, us] of busy.sort((a, b) => b[1] - a[1]))
   process.stdout.write(`| ${s} | ${((100 * us) / busyUs).toFixed(1)}% | ${Math.round(us / decisions)} |\n`);
 process.stdout.write(`| **all busy threads** | 100% | **${Math.round(busyUs / decisions)}** |\n`);
+if (top > 0) {
+  process.stdout.write('\n| Function (self time) | CPU µs per decision |\n|---|--:|\n');
+  for (const [f, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top))
+    if (!f.startsWith('start-up')) process.stdout.write(`| ${f} | ${(us / decisions).toFixed(0)} |\n`);
+}
 process.exit(0);

@@ -13,14 +13,17 @@
  * count; OPA without and with its decision log (console, to a file) at the
  * same counts; at 32 in flight, gavel with durability full, with metering off,
  * with no workers (evaluation on the I/O thread, the design before the pool),
- * and DecideStream. Then an open-loop run at half of gavel's peak, and small
+ * and DecideStream; and the floor, gavel's Decide on grpc-js with nothing
+ * behind it (bench/lib/grpc-floor.ts), at 1 and 32. Then an open-loop run at half of gavel's peak, and small
  * requests beside 800 KB ones, with workers and without.
  *
  *   npx tsx bench/service.ts                      # ~12 minutes
  *   npx tsx bench/service.ts --seconds 3 --reps 1 # a quick look
  */
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { buildCore } from '../src/core.js';
 import type { JsonObject } from '../src/lib/json.js';
 import { startChild, type ChildServer } from '../test/helpers/server.js';
@@ -133,6 +136,19 @@ async function startGavel(args: string[]): Promise<Running> {
   };
 }
 
+/** bench/lib/grpc-floor.ts in its own process: gavel's Decide on grpc-js with nothing behind it. */
+async function startFloor(): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/lib/grpc-floor.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const port = await new Promise<number>((resolve, reject) => {
+    exited.then((code) => reject(new Error(`grpc-floor exited with ${code} before serving`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('floor serving')) resolve((JSON.parse(line) as { port: number }).port);
+    });
+  });
+  return { pid: child.pid, address: `127.0.0.1:${port}`, stop: () => stopProcess(child, exited), kill: () => child.kill('SIGKILL') };
+}
+
 async function startPeer(decisionLog: boolean): Promise<Running & { port: number }> {
   const server = await startOpa(opa!, regoBundle, 20_000, decisionLog ? { decisionLogFile: join(dir.path, 'opa-decisions.log') } : {});
   return { pid: server.child.pid, port: server.port, stop: () => stopProcess(server.child, server.exited), kill: () => server.child.kill('SIGKILL') };
@@ -225,6 +241,12 @@ const gavelKind = (server: string, args: string[], cs: number[], call = DECIDE, 
       (s) => each(c, (n) => measure(s, ghzLoad(s, call), n, perCall)),
     ),
 });
+const floorKind: Kind = {
+  server: 'floor: grpc-js Decide answering a fixed ALLOW, no engine (bench/lib/grpc-floor.ts)',
+  inFlight: [1, 32],
+  run: (c) =>
+    withServer(startFloor, (s) => each(c, (n) => measure(s, ghzLoad(s), n))),
+};
 const opaKind = (server: string, decisionLog: boolean): Kind => ({
   server,
   inFlight: inFlight,
@@ -246,6 +268,7 @@ const STREAM_MESSAGES = workload.json.length;
 const kinds: Kind[] = [
   gavelKind('gavel serve', [], inFlight),
   ...(opaReady ? [opaKind('opa run --server, no decision log', false), opaKind('opa run --server, decision log to a file', true)] : []),
+  floorKind,
   gavelKind('gavel serve --durability full', ['--durability', 'full'], [32]),
   gavelKind('gavel serve --no-metering', ['--no-metering'], [32]),
   gavelKind('gavel serve --workers 0 (evaluation on the I/O thread)', ['--workers', '0'], [32]),
