@@ -97,7 +97,12 @@ let threads = 0;
 for (const file of readdirSync(join(dir.path, 'prof'))) {
   const p = JSON.parse(readFileSync(join(dir.path, 'prof', file), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
   const stage = new Map(p.nodes.map((n) => [n.id, stageOf(n)]));
-  const frames = new Map(p.nodes.map((n) => [n.id, `${stageOf(n)} · ${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/src\//, 'src/')}`]));
+  const frames = new Map(
+    p.nodes.map((n) => [
+      n.id,
+      `${stageOf(n)} · ${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/src\//, 'src/')}`,
+    ]),
+  );
   for (const [i, id] of p.samples.entries()) {
     const s = stage.get(id)!;
     totals.set(s, (totals.get(s) ?? 0) + (p.timeDeltas[i] ?? 0));

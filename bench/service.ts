@@ -244,8 +244,7 @@ const gavelKind = (server: string, args: string[], cs: number[], call = DECIDE, 
 const floorKind: Kind = {
   server: 'floor: grpc-js Decide answering a fixed ALLOW, no engine (bench/lib/grpc-floor.ts)',
   inFlight: [1, 32],
-  run: (c) =>
-    withServer(startFloor, (s) => each(c, (n) => measure(s, ghzLoad(s), n))),
+  run: (c) => withServer(startFloor, (s) => each(c, (n) => measure(s, ghzLoad(s), n))),
 };
 const opaKind = (server: string, decisionLog: boolean): Kind => ({
   server,
