@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { errorMessage } from '../lib/errors.js';
 import { registerAudit } from './audit.js';
+import { registerCerts } from './certs.js';
 import { registerEval } from './eval.js';
 import { EXIT } from './exit.js';
 import { registerServe } from './serve.js';
@@ -16,12 +17,14 @@ Examples:
   gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db
   gavel eval --policy gavel/ai/decision --input request.json
   gavel audit verify --ledger ./data/ledger.db
-  gavel audit query --subject alice --decision deny --since 24h`,
+  gavel audit query --subject alice --decision deny --since 24h
+  gavel certs dev --out ./dev-certs`,
   );
 
 registerServe(program);
 registerEval(program);
 registerAudit(program);
+registerCerts(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { buildCore } from '../core.js';
 import { createLogger, LogSink } from '../log.js';
 import { EXIT } from './exit.js';
-import { GavelError } from '../lib/errors.js';
+import { errorMessage, GavelError } from '../lib/errors.js';
 import { startServer } from '../transport/server.js';
+import { SecurityUsageError, serverSecurity } from './serve-security.js';
 import { DEFAULTS } from './settings.js';
 import { addressOption, intOption, workerCount, WORKERS_RANGE, workersOption } from './options.js';
 
@@ -26,6 +27,11 @@ interface ServeOptions {
   workers: number | string;
   evaluationTimeout?: number;
   metering: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  clientCa?: string;
+  access?: string;
+  insecure?: boolean;
 }
 
 export function registerServe(program: Command): void {
@@ -58,14 +64,36 @@ export function registerServe(program: Command): void {
     )
     .option('--evaluation-timeout <ms>', 'a worker stuck on one decision this long is replaced and its decisions refused (default 10000)', intOption)
     .option('--no-metering', 'no usage context and no reservations (budgets are not enforced)')
+    .option(
+      '--tls-cert <file>',
+      'serve TLS with this PEM certificate (chain); re-read when it changes or on SIGHUP (env GAVEL_TLS_CERT)',
+      process.env.GAVEL_TLS_CERT,
+    )
+    .option('--tls-key <file>', "the certificate's PEM private key (env GAVEL_TLS_KEY)", process.env.GAVEL_TLS_KEY)
+    .option(
+      '--client-ca <file>',
+      'mutual TLS: clients must present a certificate from this CA, and are identified by it (env GAVEL_CLIENT_CA)',
+      process.env.GAVEL_CLIENT_CA,
+    )
+    .option('--access <file>', 'YAML file granting roles to client-certificate identities; needs --client-ca (env GAVEL_ACCESS)', process.env.GAVEL_ACCESS)
+    .option('--insecure', 'allow serving a non-loopback address without TLS')
     .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, exit non-zero if draining, the final checkpoint and logs take longer than this', intOption, 10)
     .addHelpText('after', '\nExample:\n  gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db')
     .action(serve);
 }
 
-async function serve(o: ServeOptions): Promise<void> {
+async function serve(o: ServeOptions, command: Command): Promise<void> {
+  let secured: ReturnType<typeof serverSecurity>;
+  try {
+    secured = serverSecurity(o);
+  } catch (err) {
+    if (err instanceof SecurityUsageError) command.error(`error: ${err.message}`, { exitCode: EXIT.usage });
+    throw err;
+  }
+  const { security, warnings } = secured;
   const sink = new LogSink(1);
   const log = createLogger(undefined, sink);
+  for (const w of warnings) log.warn(w);
   const core = buildCore({
     bundles: o.bundles,
     ledger: o.ledger,
@@ -81,7 +109,21 @@ async function serve(o: ServeOptions): Promise<void> {
   });
   // Workers started before the port opens: the first calls pay no start-up, and a worker that cannot start fails here.
   await core.engine.ready();
-  const server = await startServer(core, { listen: o.listen, log, ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}) });
+  const server = await startServer(core, { listen: o.listen, log, security, ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}) });
+  const tls = security.tls;
+  if (tls) {
+    const reloadFailed = (err: unknown) =>
+      log.error({ err: errorMessage(err) }, 'TLS files changed but are not usable; still serving the previous certificate');
+    tls.watch(reloadFailed);
+    tls.onChange(() => log.info('TLS certificate reloaded; new connections use it'));
+    process.on('SIGHUP', () => {
+      try {
+        if (!tls.reload()) log.info('SIGHUP: TLS files unchanged');
+      } catch (err) {
+        reloadFailed(err);
+      }
+    });
+  }
   const bundles = core.engine.policies.bundles.map((b) => ({ name: b.name, revision: b.revision, digest: b.digest, entrypoints: b.entrypoints }));
   log.info(
     {
@@ -94,6 +136,8 @@ async function serve(o: ServeOptions): Promise<void> {
       metering: o.metering,
       ledger_size: core.ledger.size,
       metrics_port: server.metricsPort,
+      tls: tls ? (tls.mutual ? 'mutual' : 'server') : 'off',
+      access: o.access ?? 'everyone',
     },
     'gavel serving',
   );
@@ -113,6 +157,7 @@ async function serve(o: ServeOptions): Promise<void> {
     let code: number = EXIT.ok;
     try {
       await server.shutdown(Math.max(1, timeoutMs - 1000));
+      tls?.close();
       stage = 'signing the final checkpoint and closing the ledger';
       await core.close();
       log.info({ ledger_size: core.ledger.size }, 'stopped');

@@ -43,6 +43,14 @@ export const ERROR_CODES = {
     status: 'DEADLINE_EXCEEDED',
     doc: 'The caller cancelled or its deadline passed before the decision was recorded: nothing is recorded or reserved for it.',
   },
+  unauthenticated: {
+    status: 'UNAUTHENTICATED',
+    doc: 'Mutual TLS is on and the client certificate names no identity (no URI or DNS SAN, no CN).',
+  },
+  permission_denied: {
+    status: 'PERMISSION_DENIED',
+    doc: 'The caller\'s identity does not hold the role the method needs (README "Access"), or a usage report names a decision another identity asked for.',
+  },
   decision_not_found: { status: 'NOT_FOUND', doc: 'No ledger entry has that decision id.' },
   invalid_query: { status: 'INVALID_ARGUMENT', doc: 'An audit query filter is malformed (bad time, bad decision name, bad limit).' },
   invalid_report: { status: 'INVALID_ARGUMENT', doc: 'A usage report is missing attribution or carries negative or malformed numbers.' },

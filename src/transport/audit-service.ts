@@ -7,6 +7,7 @@ import type { QueryFilter } from '../ledger/query.js';
 import type { QueryableLedger } from '../ledger/types.js';
 import { canonicalJson } from '../lib/canonical.js';
 import { wireVerifyReport } from '../ledger/wire.js';
+import { callerOf } from './security/guard.js';
 import { toServiceError } from './status.js';
 
 interface QueryMessage {
@@ -24,10 +25,10 @@ interface QueryMessage {
 
 export function auditService(ledger: QueryableLedger, log: Logger): grpc.UntypedServiceImplementation {
   const unary =
-    <Req>(fn: (req: Req) => unknown) =>
+    <Req>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, unknown>) => unknown) =>
     (call: grpc.ServerUnaryCall<Req, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       try {
-        callback(null, fn(call.request));
+        callback(null, fn(call.request, call));
       } catch (err) {
         callback(toServiceError(err, log));
       }
@@ -44,15 +45,18 @@ export function auditService(ledger: QueryableLedger, log: Logger): grpc.Untyped
         call.emit('error', toServiceError(err, log));
       }
     },
-    GetDecision: unary((req: { decision_id: string }) => {
+    GetDecision: unary((req: { decision_id: string }, call) => {
       if (!req.decision_id) throw new GavelError('invalid_query', 'decision_id is required');
       const entry = ledger.get(req.decision_id);
       if (!entry) throw new GavelError('decision_not_found', `no decision ${req.decision_id} in the ledger`);
+      // The header (with payload_hash) is audit; the redacted content itself needs its own role.
+      const withheld = !callerOf(call).roles.has('audit-payloads');
       return {
         entry: wireEntry(entry),
-        payload_json: entry.payload ? Buffer.from(canonicalJson(entry.payload)) : Buffer.alloc(0),
-        salt: entry.salt ?? '',
+        payload_json: entry.payload && !withheld ? Buffer.from(canonicalJson(entry.payload)) : Buffer.alloc(0),
+        salt: withheld ? '' : (entry.salt ?? ''),
         payload_erased: entry.payload === null,
+        payload_withheld: withheld,
       };
     }),
     Verify: (call: grpc.ServerUnaryCall<{ checkpoint: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {

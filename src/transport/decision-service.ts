@@ -3,7 +3,7 @@ import type { Decision, DecideInput, DecideRequest, Engine } from '../engine/eng
 import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import type { Effect } from '../engine/result.js';
-import { callerOf } from './caller.js';
+import { callerOf } from './security/guard.js';
 import type { Metrics } from './metrics.js';
 import { toServiceError, toWireError } from './status.js';
 import { structToJson } from './struct.js';
@@ -70,7 +70,7 @@ async function decide(engine: Engine, call: grpc.ServerUnaryCall<DecideRequestMe
   const abort = () => gone.abort();
   call.once('cancelled', abort);
   try {
-    return await engine.decide(engineRequest(req, maxDepth, callerOf(call), gone.signal, deadlineOf(call)));
+    return await engine.decide(engineRequest(req, maxDepth, callerOf(call).id, gone.signal, deadlineOf(call)));
   } finally {
     call.removeListener('cancelled', abort);
   }
@@ -120,7 +120,7 @@ interface StreamContext {
 function decideStream(engine: Engine, call: grpc.ServerDuplexStream<DecideRequestMessage, unknown>, o: StreamContext): void {
   const gone = new AbortController();
   // Metadata and peer are per call: one caller for every decision on the stream.
-  const caller = callerOf(call as unknown as grpc.ServerUnaryCall<unknown, unknown>);
+  const caller = callerOf(call).id;
   const deadlineMs = deadlineOf(call);
   let inFlight = 0;
   let halfClosed = false;

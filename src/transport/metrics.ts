@@ -1,13 +1,16 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Core } from '../core.js';
+import type { TlsFiles } from './security/tls-files.js';
 
 /** Prometheus metrics of one server; exposed over HTTP only when --metrics-listen is set. */
 export class Metrics {
   readonly registry = new Registry();
   readonly decisions: Counter<'decision' | 'entrypoint'>;
   readonly errors: Counter<'method' | 'code'>;
+  readonly refusals: Counter<'method' | 'code'>;
   readonly latency: Histogram<'method'>;
   readonly streams: Gauge;
   private readonly loopDelay: IntervalHistogram;
@@ -27,6 +30,12 @@ export class Metrics {
     this.errors = new Counter({
       name: 'gavel_errors_total',
       help: 'Calls refused with an error (DecideStream: requests answered with an error), by stable error code',
+      labelNames: ['method', 'code'],
+      registers: [this.registry],
+    });
+    this.refusals = new Counter({
+      name: 'gavel_refusals_total',
+      help: 'Calls refused by the access guard before any handler ran: code="unauthenticated" (no identity) or "permission_denied" (no role)',
       labelNames: ['method', 'code'],
       registers: [this.registry],
     });
@@ -79,11 +88,14 @@ export class Metrics {
     });
   }
 
-  /** Serves GET /metrics on host:port; resolves with the bound port. */
-  listen(address: string): Promise<{ server: Server; port: number }> {
+  /**
+   * Serves GET /metrics on host:port; resolves with the bound port. With TLS, over HTTPS with the
+   * gRPC server's certificate (following its rotation) and, under mutual TLS, its client CA.
+   */
+  listen(address: string, tls?: TlsFiles): Promise<{ server: Server; port: number }> {
     this.loopDelay.enable();
     const cut = address.lastIndexOf(':');
-    const server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       if (req.url !== '/metrics') {
         res.writeHead(404).end();
         return;
@@ -92,7 +104,19 @@ export class Metrics {
         .metrics()
         .then((body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(body))
         .catch(() => res.writeHead(500).end());
-    });
+    };
+    let server: Server;
+    if (tls) {
+      const m = tls.current;
+      const secure = createTlsServer(
+        { cert: m.cert, key: m.key, ...(m.ca ? { ca: m.ca } : {}), requestCert: tls.mutual, rejectUnauthorized: tls.mutual },
+        handler,
+      );
+      tls.onChange((next) => secure.setSecureContext({ cert: next.cert, key: next.key, ...(next.ca ? { ca: next.ca } : {}) }));
+      server = secure;
+    } else {
+      server = createServer(handler);
+    }
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(Number(address.slice(cut + 1)), address.slice(0, cut), () => {

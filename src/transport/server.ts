@@ -1,4 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
+import { AccessPolicy } from './security/access-policy.js';
+import { Guard } from './security/guard.js';
+import type { TlsFiles } from './security/tls-files.js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Core } from '../core.js';
@@ -17,6 +20,15 @@ export interface ServerOptions {
   now?: () => Date;
   /** host:port for Prometheus GET /metrics; off when absent. */
   metricsListen?: string;
+  /** Default: plain TCP, every caller holds every role (loopback development). */
+  security?: ServerSecurity;
+}
+
+export interface ServerSecurity {
+  /** TLS (and, with a client CA, mutual TLS: callers are identified by their certificates). */
+  tls?: TlsFiles;
+  /** Roles per identity; AccessPolicy.everyone() without an access file. */
+  policy: AccessPolicy;
 }
 
 export interface RunningServer {
@@ -40,13 +52,21 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
   const server = new grpc.Server({ 'grpc.max_receive_message_length': Math.max(4 * 1024 * 1024, limits.maxInputBytes * 2 + 64 * 1024) });
   const now = options.now ?? (() => new Date());
   const metrics = new Metrics(core);
-  server.addService(services.DecisionService.service, decisionService(core.engine, limits.maxDepth, options.log, metrics));
-  server.addService(services.AuditService.service, auditService(core.ledger, options.log));
-  if (core.usage) server.addService(services.UsageService.service, usageService(core.usage, core.usage.config, core.engine, core.ledger, options.log, now));
+  const security = options.security ?? { policy: AccessPolicy.everyone() };
+  const guard = new Guard({
+    policy: security.policy,
+    certificates: security.tls?.mutual === true,
+    log: options.log,
+    refused: (method, code) => metrics.refusals.inc({ method, code }),
+  });
+  const add = (service: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) => server.addService(service, guard.wrap(service, impl));
+  add(services.DecisionService.service, decisionService(core.engine, limits.maxDepth, options.log, metrics));
+  add(services.AuditService.service, auditService(core.ledger, options.log));
+  if (core.usage) add(services.UsageService.service, usageService(core.usage, core.usage.config, core.engine, core.ledger, options.log, now));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(reflectionDefinition(definition)).addToServer(server);
-  const port = await bind(server, options.listen);
+  const port = await bind(server, options.listen, credentialsOf(security.tls));
   let stopping = false;
   // Health tells the truth: SERVING only while a bundle is active and the ledger can record answers.
   const report = () => {
@@ -60,7 +80,7 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
   });
   report();
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
-  const http = options.metricsListen ? await metrics.listen(options.metricsListen) : undefined;
+  const http = options.metricsListen ? await metrics.listen(options.metricsListen, security.tls) : undefined;
   return {
     server,
     port,
@@ -76,9 +96,19 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
   };
 }
 
-function bind(server: grpc.Server, listen: string): Promise<number> {
+/**
+ * TLS from files that may change (new connections get the new certificate). The same provider
+ * serves as identity and CA provider; with a client CA, a client must present a certificate that
+ * chains to it or the handshake fails.
+ */
+function credentialsOf(tls: TlsFiles | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  return grpc.experimental.createCertificateProviderServerCredentials(tls, tls.mutual ? tls : null, tls.mutual);
+}
+
+function bind(server: grpc.Server, listen: string, credentials: grpc.ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(listen, credentials, (err, port) => (err ? reject(err) : resolve(port)));
   });
 }
 

@@ -6,6 +6,7 @@ import type { QueryableLedger } from '../ledger/types.js';
 import { applyReport } from '../usage/report.js';
 import type { UsageConfig } from '../usage/config.js';
 import type { Scope, UsageStore } from '../usage/store.js';
+import { callerOf } from './security/guard.js';
 import { toServiceError } from './status.js';
 
 interface ReportMessage {
@@ -35,7 +36,7 @@ export function usageService(
     currency: config.currency,
     findDecision: (id: string) => {
       const e = ledger.get(id);
-      return e ? { decision: e.decision, actionType: e.actionType, resource: e.resource } : undefined;
+      return e ? { decision: e.decision, actionType: e.actionType, resource: e.resource, caller: e.caller } : undefined;
     },
     reportFactor: config.reportFactor,
   };
@@ -52,6 +53,7 @@ export function usageService(
           inputTokens: Number(m.input_tokens),
           outputTokens: Number(m.output_tokens),
           cost: m.cost,
+          reporter: callerOf(call).id,
         }),
       )
         .then((receipt) => {

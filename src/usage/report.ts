@@ -14,6 +14,8 @@ export interface UsageReportInput {
   outputTokens: number;
   /** Decimal string; "" = derive from the price table. */
   cost: string;
+  /** Who reports (the transport's caller identity): it must be the caller recorded for the decision. */
+  reporter: string;
 }
 
 export interface UsageReceipt {
@@ -30,7 +32,7 @@ export interface ReportContext {
   bundles: readonly Bundle[];
   currency: string;
   /** Ledger lookup: the decision recorded under this id, if any (resource: the model it asked for). */
-  findDecision: (decisionId: string) => { decision: string; actionType: string; resource: string } | undefined;
+  findDecision: (decisionId: string) => { decision: string; actionType: string; resource: string; caller: string } | undefined;
   /** See UsageConfig.reportFactor. */
   reportFactor: number;
 }
@@ -43,6 +45,11 @@ export async function applyReport(ctx: ReportContext, r: UsageReportInput): Prom
   validate(r);
   const charge = await ctx.store.charge(r.decisionId);
   if (!charge) throw unknownDecision(ctx, r.decisionId);
+  // Only who asked may settle: another caller's report would spend (or free) budget on a decision it never made.
+  const asker = ctx.findDecision(r.decisionId)?.caller;
+  if (asker !== r.reporter) {
+    throw new GavelError('permission_denied', `decision ${r.decisionId} was asked for by another caller; only the caller that asked may report its usage`);
+  }
   for (const [field, reported, decided] of [
     ['subject', r.subject, charge.subject],
     ['team', r.team, charge.team],

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import pino from 'pino';
 import { buildCore, type Core, type CoreOptions } from '../../src/core.js';
-import { startServer, type RunningServer } from '../../src/transport/server.js';
+import { startServer, type RunningServer, type ServerSecurity } from '../../src/transport/server.js';
 import { GAVEL_BIN, ROOT } from './paths.js';
 
 export interface InProcessServer {
@@ -13,10 +13,10 @@ export interface InProcessServer {
 }
 
 /** The real gRPC server on an ephemeral loopback port, in this process. */
-export async function startInProcess(options: CoreOptions): Promise<InProcessServer> {
+export async function startInProcess(options: CoreOptions, extra: { security?: ServerSecurity; metricsListen?: string } = {}): Promise<InProcessServer> {
   const core = buildCore(options);
   const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
-  const server = await startServer(core, { listen: '127.0.0.1:0', log, ...(options.now ? { now: options.now } : {}) });
+  const server = await startServer(core, { listen: '127.0.0.1:0', log, ...(options.now ? { now: options.now } : {}), ...extra });
   return {
     core,
     server,
@@ -77,4 +77,11 @@ export function runCli(args: string[], input?: string): Promise<{ code: number |
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdin.end(input ?? '');
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** The child's "gavel serving" start-up line, parsed (warnings may come before it). */
+export function servingLine<T = Record<string, unknown>>(srv: ChildServer): T {
+  const line = srv.lines.find((l) => l.includes('"gavel serving"'));
+  if (!line) throw new Error('no "gavel serving" line');
+  return JSON.parse(line) as T;
 }

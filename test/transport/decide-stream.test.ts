@@ -7,6 +7,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCore, type Core } from '../../src/core.js';
 import type { DecideRequest, Engine } from '../../src/engine/engine.js';
+import { AccessPolicy } from '../../src/transport/security/access-policy.js';
+import { Guard } from '../../src/transport/security/guard.js';
 import { decisionService } from '../../src/transport/decision-service.js';
 import { gavelServices, loadPackageDefinition } from '../../src/transport/proto.js';
 import { clients, jsonInput, toStruct, unary, type Clients } from '../helpers/client.js';
@@ -209,7 +211,7 @@ describe('DecideStream on the real server', () => {
     s.call.end();
     await s.ended;
     const row = srv.core.ledger.db.prepare('SELECT caller FROM entries WHERE decision_id = ?').get(s.answers[0]!.decision!.decision_id) as { caller: string };
-    expect(row.caller).toBe('gateway-7');
+    expect(row.caller).toBe('unverified:gateway-7');
   });
 
   it('unary Decide answers as before beside streams', async () => {
@@ -318,7 +320,10 @@ describe('DecideStream in flight: bound, order, cancel', () => {
     gate = new Gate(core.engine);
     server = new grpc.Server();
     const services = gavelServices(loadPackageDefinition());
-    server.addService(services.DecisionService.service, decisionService(gate.engine, 32, pino({ level: 'silent' }), undefined, { streamMaxInFlight: 4 }));
+    const log = pino({ level: 'silent' });
+    const guard = new Guard({ policy: AccessPolicy.everyone(), certificates: false, log });
+    const service = services.DecisionService.service;
+    server.addService(service, guard.wrap(service, decisionService(gate.engine, 32, log, undefined, { streamMaxInFlight: 4 })));
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );

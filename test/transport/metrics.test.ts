@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { clients, unaryError, type Clients } from '../helpers/client.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { sample } from '../helpers/samples.js';
-import { startChild, type ChildServer } from '../helpers/server.js';
+import { servingLine, startChild, type ChildServer } from '../helpers/server.js';
 import { decide } from '../usage/helpers.js';
 
 let srv: ChildServer;
@@ -53,7 +53,7 @@ it('the event-loop delay covers the interval since the previous scrape, then sta
 });
 
 it('the startup line names the bundles and revisions and never input contents', () => {
-  const start = JSON.parse(srv.lines[0]!) as { msg: string; bundles: Array<{ name: string; revision: string }> };
+  const start = servingLine<{ msg: string; bundles: Array<{ name: string; revision: string }> }>(srv);
   expect(start.msg).toBe('gavel serving');
   expect(start.bundles[0]).toMatchObject({ name: 'ai', revision: expect.stringMatching(/^ai-/) });
   expect(srv.lines.join('\n')).not.toContain('Summarise');

@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { clients } from '../helpers/client.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { sample } from '../helpers/samples.js';
-import { runCli, startChild } from '../helpers/server.js';
+import { runCli, servingLine, startChild } from '../helpers/server.js';
 import { decide } from '../usage/helpers.js';
 
 /** `gavel serve --workers`: how many evaluation threads, said at start; a bad count refuses to start, naming the setting. */
@@ -13,7 +13,7 @@ it('--workers 0 evaluates on the I/O thread and says so; the answer is the same'
     const srv = await startChild(['--bundles', BUNDLES, '--ledger', join(tempDir(), 'l.db'), '--workers', workers]);
     const c = clients(srv.address);
     try {
-      expect((JSON.parse(srv.lines[0]!) as { workers: number }).workers).toBe(Number(workers));
+      expect(servingLine<{ workers: number }>(srv).workers).toBe(Number(workers));
       expect((await decide(c, sample('employee-standard-allowed').input)).decision).toBe('DECISION_ALLOW');
     } finally {
       c.close();

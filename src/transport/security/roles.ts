@@ -1,0 +1,36 @@
+/**
+ * Caller roles and the role each method of gavel's API requires.
+ *
+ * Every method of every gavel service is listed; the guard refuses to start a
+ * service with a method missing here (fail closed: a new method is unreachable
+ * until someone decides who may call it). Health and reflection are not gavel
+ * services and need no role.
+ */
+export const ROLES = ['decide', 'report', 'audit', 'audit-payloads', 'approve', 'admin'] as const;
+
+export type Role = (typeof ROLES)[number];
+
+export const ROLE_DOCS: Record<Role, string> = {
+  decide: '`DecisionService.Decide` and `DecideStream`',
+  report: '`UsageService.Report` (only for decisions the same identity asked for) and `GetUsage`',
+  audit: 'every `AuditService` method',
+  'audit-payloads': 'the stored payload in `GetDecision` (without it the payload is withheld: empty `payload_json`, `payload_withheld = true`)',
+  approve: 'reserved for the approval API',
+  admin: 'reserved for the policy-management API',
+};
+
+/** Full method path (as gRPC names it) → the role a caller needs. */
+export const METHOD_ROLES: Readonly<Record<string, Role>> = {
+  '/gavel.v1.DecisionService/Decide': 'decide',
+  '/gavel.v1.DecisionService/DecideStream': 'decide',
+  '/gavel.v1.UsageService/Report': 'report',
+  '/gavel.v1.UsageService/GetUsage': 'report',
+  '/gavel.v1.AuditService/QueryDecisions': 'audit',
+  '/gavel.v1.AuditService/GetDecision': 'audit',
+  '/gavel.v1.AuditService/Verify': 'audit',
+  '/gavel.v1.AuditService/LatestCheckpoint': 'audit',
+};
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}

@@ -1,0 +1,99 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadAccessFile } from '../../../src/transport/security/access-file.js';
+import { identityMatcher, patternProblem } from '../../../src/transport/security/identity-pattern.js';
+import { isLoopback } from '../../../src/transport/security/listen-rule.js';
+import { tempDir } from '../../helpers/paths.js';
+import { refusal } from '../../helpers/refusal.js';
+
+const file = (text: string) => {
+  const p = join(tempDir(), 'access.yaml');
+  writeFileSync(p, text);
+  return p;
+};
+
+describe('access file', () => {
+  it('YAML grants the union of the roles of every matching rule; an unmatched identity holds none', () => {
+    const policy = loadAccessFile(
+      file(`identities:
+  - match: "spiffe://corp.example/gateway/*"   # the fleet
+    roles: [decide, report]
+  - match: spiffe://corp.example/gateway/eu-1
+    roles: [audit]
+`),
+    );
+    expect([...policy.rolesOf('spiffe://corp.example/gateway/eu-1')].sort()).toEqual(['audit', 'decide', 'report']);
+    expect([...policy.rolesOf('spiffe://corp.example/gateway/us-1')].sort()).toEqual(['decide', 'report']);
+    expect(policy.rolesOf('spiffe://corp.example/auditor/a').size).toBe(0);
+    expect(policy.open).toBe(false);
+  });
+
+  it('JSON is valid YAML', () => {
+    const policy = loadAccessFile(file(JSON.stringify({ identities: [{ match: 'auditor.corp.example', roles: ['audit', 'audit-payloads'] }] })));
+    expect([...policy.rolesOf('auditor.corp.example')]).toEqual(['audit', 'audit-payloads']);
+  });
+
+  it.each([
+    ['identities: [{match: "a", roles: [aduit]}]', 'identities[0].roles[0] is "aduit", not a role'],
+    ['identities: [{match: "a", roles: []}]', 'identities[0].roles must be a non-empty list'],
+    ['identities: [{match: "a", role: [audit]}]', 'identities[0].role is not a known key'],
+    ['identity: []', 'identity is not a known key'],
+    ['identities: {match: a}', 'identities must be a list'],
+    ['identities: [{match: "spiffe://x/gw*", roles: [decide]}]', '"*" must be a whole segment'],
+    ['identities: [{match: "", roles: [decide]}]', 'identities[0].match is empty'],
+    ['identities: [{match: 7, roles: [decide]}]', 'identities[0].match must be a string'],
+    ['identities: [unclosed', 'is not valid YAML'],
+    ['- just a list', 'top level must be a mapping'],
+  ])('refuses %j whole, naming the place', async (text, message) => {
+    const err = await refusal(Promise.resolve().then(() => loadAccessFile(file(text))));
+    expect(err.code).toBe('config_invalid');
+    expect(err.message).toContain(message);
+  });
+
+  it('a missing file is config_invalid naming it', async () => {
+    const err = await refusal(Promise.resolve().then(() => loadAccessFile('/nonexistent/access.yaml')));
+    expect(err.code).toBe('config_invalid');
+    expect(err.message).toContain('/nonexistent/access.yaml');
+  });
+});
+
+describe('identity patterns: * is exactly one segment', () => {
+  it.each([
+    ['spiffe://corp.example/gateway/*', 'spiffe://corp.example/gateway/eu-1', true],
+    ['spiffe://corp.example/gateway/*', 'spiffe://corp.example/gateway/eu-1.a', true],
+    ['spiffe://corp.example/gateway/*', 'spiffe://corp.example/gateway/eu-1/extra', false],
+    ['spiffe://corp.example/gateway/*', 'spiffe://corp.example/gateway/', false],
+    ['spiffe://corp.example/*/eu-1', 'spiffe://corp.example/gateway/eu-1', true],
+    ['spiffe://corp.example/gateway/*', 'spiffe://corp.example/gatewayX/eu-1', false],
+    ['spiffe://corp.example/gateway/*', 'spiffe://corpXexample/gateway/eu-1', false],
+    ['*.corp.example', 'gw.corp.example', true],
+    ['*.corp.example', 'a.gw.corp.example', false],
+    ['*.corp.example', 'spiffe://gw.corp.example', false],
+    ['gw.corp.example', 'gw.corp.example', true],
+    ['gw.corp.example', 'gwXcorp.example', false],
+  ])('%s vs %s -> %s', (pattern, identity, matches) => {
+    expect(identityMatcher(pattern)(identity)).toBe(matches);
+  });
+
+  it('refuses ** and partial-segment stars', () => {
+    expect(patternProblem('spiffe://x/**')).toContain('**');
+    expect(patternProblem('gw-*.corp.example')).toContain('whole segment');
+    expect(() => identityMatcher('a*b')).toThrow(/whole segment/);
+  });
+});
+
+describe('loopback rule', () => {
+  it.each([
+    ['127.0.0.1:50051', true],
+    ['127.10.0.1:1', true],
+    ['localhost:50051', true],
+    ['[::1]:50051', true],
+    ['0.0.0.0:50051', false],
+    ['[::]:50051', false],
+    ['10.0.0.5:50051', false],
+    ['gavel.internal:50051', false],
+  ])('%s -> %s', (address, loopback) => {
+    expect(isLoopback(address)).toBe(loopback);
+  });
+});
