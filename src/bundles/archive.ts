@@ -29,7 +29,10 @@ export function readArchive(bytes: Buffer, maxBytes = MAX_ARCHIVE_BYTES): Archiv
         if (total > maxBytes) failure ??= new Error(`archive expands beyond ${maxBytes} bytes`);
         else chunks.push(chunk);
       });
-      entry.on('end', () => files.set(normaliseArchivePath(entry.path), Buffer.concat(chunks)));
+      const path = normaliseArchivePath(entry.path);
+      // Two entries of one path: which one a reader sees would depend on the reader. Refuse.
+      if (files.has(path)) failure ??= new Error(`archive holds ${path} twice`);
+      entry.on('end', () => files.set(path, Buffer.concat(chunks)));
     },
   });
   parser.on('warn', (_code: string, message: string | Error) => {

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GavelError } from '../lib/errors.js';
-import { bundleNameFromPath, parseBundle, type Bundle } from './bundle.js';
+import { bundleNameFromPath, parseBundle, readBundle, type Bundle } from './bundle.js';
+import type { BundleVerification } from './verification-keys.js';
 
 /**
  * Loads every `*.tar.gz` bundle of a folder (or one bundle file). All or
@@ -9,14 +10,31 @@ import { bundleNameFromPath, parseBundle, type Bundle } from './bundle.js';
  * never activated.
  */
 export function loadBundles(path: string): Bundle[] {
-  const files = bundleFiles(path);
-  if (files.length === 0) throw new GavelError('bundle_invalid', `no bundles (*.tar.gz) found in ${path}`);
-  const bundles = files.map((file) => parseBundle(bundleNameFromPath(file), readFileSync(file)));
+  const bundles = bundleFiles(path).map((file) => parseBundle(bundleNameFromPath(file), readFileSync(file)));
   checkEntrypointsUnique(bundles);
   return bundles;
 }
 
-function bundleFiles(path: string): string[] {
+/** As loadBundles, and with a verification configured every bundle must be signed by one of its keys. */
+export async function loadVerifiedBundles(
+  path: string,
+  verification: BundleVerification | undefined,
+  options: { allowEmpty?: boolean } = {},
+): Promise<Bundle[]> {
+  const bundles: Bundle[] = [];
+  for (const file of bundleFiles(path, options.allowEmpty)) bundles.push(await readBundle(bundleNameFromPath(file), readFileSync(file), verification));
+  checkEntrypointsUnique(bundles);
+  return bundles;
+}
+
+/** The bundle files of a folder (sorted), or the one file; an empty folder is refused unless allowed. */
+export function bundleFiles(path: string, allowEmpty = false): string[] {
+  const files = listBundleFiles(path);
+  if (files.length === 0 && !allowEmpty) throw new GavelError('bundle_invalid', `no bundles (*.tar.gz) found in ${path}`);
+  return files;
+}
+
+function listBundleFiles(path: string): string[] {
   let stat: Stats;
   try {
     stat = statSync(path);

@@ -1,0 +1,100 @@
+import { compactVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
+import { GavelError } from '../lib/errors.js';
+import type { ArchiveFiles } from './archive.js';
+import { bundleFileHash } from './file-hash.js';
+import type { BundleVerification } from './verification-keys.js';
+
+export const SIGNATURES_FILE = '.signatures.json';
+
+/** What a verified signature proves: which configured key signed the bundle. */
+export interface SignedBy {
+  keyId: string;
+}
+
+/**
+ * OPA's bundle signature rules (open-policy-agent/opa, bundle/verify.go), with
+ * every configured check fatal:
+ * - `.signatures.json` holds exactly one JWS (compact form);
+ * - its key id is the header's `kid`, else the payload's `keyid` (deprecated);
+ *   with neither it is "default", OPA's default key id; it must name a
+ *   configured key, and the signature must verify with that
+ *   key under the key's own algorithm (the header's `alg` is never trusted to
+ *   pick it);
+ * - the payload's `scope` must equal the configured scope ("" when none);
+ * - its `files` must list every file of the archive except `.signatures.json`,
+ *   exactly once, with the SHA-256 OPA computes (`file-hash.ts`): no file
+ *   unlisted, none listed that the archive lacks.
+ * Throws bundle_invalid naming the file or claim that failed.
+ */
+export async function verifyBundleSignature(name: string, files: ArchiveFiles, v: BundleVerification): Promise<SignedBy> {
+  const refuse = (why: string) => new GavelError('bundle_invalid', `bundle ${name}: ${why}`);
+  const raw = files.get(SIGNATURES_FILE);
+  if (!raw) throw refuse(`unsigned (no ${SIGNATURES_FILE}) but a bundle verification key is configured`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw refuse(`${SIGNATURES_FILE} is not JSON`);
+  }
+  const signatures = (doc as { signatures?: unknown })?.signatures;
+  if (!Array.isArray(signatures) || signatures.length !== 1 || typeof signatures[0] !== 'string') {
+    throw refuse(`${SIGNATURES_FILE} must hold exactly one JWT in "signatures"`);
+  }
+  const token = signatures[0];
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  let claims: SignatureClaims;
+  try {
+    header = decodeProtectedHeader(token);
+    claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as SignatureClaims;
+  } catch {
+    throw refuse(`${SIGNATURES_FILE}: the JWT does not parse`);
+  }
+  // A signature that names no key (opa build with a claims file) is checked with the key id OPA defaults to.
+  const named = typeof header.kid === 'string' && header.kid !== '' ? header.kid : typeof claims.keyid === 'string' ? claims.keyid : '';
+  const keyId = named === '' ? 'default' : named;
+  const key = v.keys.get(keyId);
+  if (!key) throw refuse(`signed with key id "${keyId}", which is not a configured verification key (${[...v.keys.keys()].join(', ')})`);
+  try {
+    await compactVerify(token, key.key, { algorithms: [key.algorithm] });
+  } catch (err) {
+    const why =
+      err instanceof joseErrors.JOSEAlgNotAllowed ? `the JWT's alg is not ${key.algorithm}, the algorithm of key "${keyId}"` : 'the signature does not verify';
+    throw refuse(`${why} (key id "${keyId}")`);
+  }
+  const scope = v.scope ?? '';
+  if ((claims.scope ?? '') !== scope) throw refuse(`signature scope "${claims.scope ?? ''}" is not the configured scope "${scope}"`);
+  checkFiles(files, claims, refuse);
+  return { keyId };
+}
+
+interface SignatureClaims {
+  files?: Array<{ name?: unknown; hash?: unknown; algorithm?: unknown }>;
+  keyid?: unknown;
+  scope?: string;
+}
+
+function checkFiles(files: ArchiveFiles, claims: SignatureClaims, refuse: (why: string) => GavelError): void {
+  if (!Array.isArray(claims.files)) throw refuse('the signature lists no files');
+  const listed = new Map<string, string>();
+  for (const f of claims.files) {
+    if (typeof f?.name !== 'string' || typeof f.hash !== 'string') throw refuse('the signature lists a file without a name or hash');
+    if (f.algorithm !== 'SHA-256') throw refuse(`${f.name}: hashed with ${String(f.algorithm)}; only SHA-256 is accepted`);
+    const path = f.name.replace(/^\.?\/+/, '');
+    if (listed.has(path)) throw refuse(`${path} is listed twice in the signature`);
+    listed.set(path, f.hash.toLowerCase());
+  }
+  for (const [path, bytes] of files) {
+    if (path === SIGNATURES_FILE) continue;
+    const want = listed.get(path);
+    if (want === undefined) throw refuse(`${path} is in the bundle but not covered by its signature`);
+    let got: string;
+    try {
+      got = bundleFileHash(path, bytes);
+    } catch {
+      throw refuse(`${path} does not parse, so its signed hash cannot be checked`);
+    }
+    if (got !== want) throw refuse(`${path}: digest mismatch (signed ${want}, found ${got})`);
+    listed.delete(path);
+  }
+  if (listed.size > 0) throw refuse(`signed file(s) missing from the bundle: ${[...listed.keys()].join(', ')}`);
+}
