@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Bundle } from './bundles/bundle.js';
 import { loadBundles } from './bundles/loader.js';
 import { engineConfig, type EngineConfig } from './engine/config.js';
 import { Engine } from './engine/engine.js';
@@ -9,8 +10,8 @@ import { usageConfig, type UsageConfig } from './usage/config.js';
 import { Meter } from './usage/meter.js';
 
 export interface CoreOptions {
-  /** Folder of *.tar.gz bundles, or one bundle file. */
-  bundles: string;
+  /** Folder of *.tar.gz bundles, or one bundle file (loaded unverified), or bundles already loaded and verified. */
+  bundles: string | Bundle[];
   /** SQLite file for the ledger and usage state (":memory:" in tests). */
   ledger: string;
   ledgerOptions?: Partial<Omit<LedgerConfig, 'path'>>;
@@ -33,7 +34,7 @@ export interface Core {
 /** The one wiring function: `gavel serve`, `gavel eval`, tests and benchmarks all build the core here. */
 export function buildCore(options: CoreOptions): Core {
   const config = engineConfig(options.engine);
-  const bundles = loadBundles(options.bundles);
+  const bundles = typeof options.bundles === 'string' ? loadBundles(options.bundles) : options.bundles;
   const ledger = new SqliteLedger(ledgerConfig(options.ledger, options.ledgerOptions), options.ledgerFaults ? { faults: options.ledgerFaults } : {});
   const now = options.now ?? (() => new Date());
   let usage: SqliteUsageStore | undefined;

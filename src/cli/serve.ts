@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
+import { loadVerifiedBundles } from '../bundles/loader.js';
+import { bundleVerification, type BundleVerification, type KeySpec } from '../bundles/verification-keys.js';
 import { buildCore } from '../core.js';
+import { watchBundles } from './bundle-activation.js';
 import { createLogger, LogSink } from '../log.js';
 import { EXIT } from './exit.js';
 import { errorMessage, GavelError } from '../lib/errors.js';
@@ -32,7 +35,14 @@ interface ServeOptions {
   clientCa?: string;
   access?: string;
   insecure?: boolean;
+  bundleVerificationKey: string[];
+  bundleVerificationKeyId: string[];
+  bundleVerificationAlg: string[];
+  bundleVerificationScope?: string;
+  watchBundles: boolean;
 }
+
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerServe(program: Command): void {
   program
@@ -77,6 +87,16 @@ export function registerServe(program: Command): void {
     )
     .option('--access <file>', 'YAML file granting roles to client-certificate identities; needs --client-ca (env GAVEL_ACCESS)', process.env.GAVEL_ACCESS)
     .option('--insecure', 'allow serving a non-loopback address without TLS')
+    .option(
+      '--bundle-verification-key <file>',
+      'bundles must be signed (OPA .signatures.json) by this PEM public key (or HS secret); repeatable (env GAVEL_BUNDLE_VERIFICATION_KEY)',
+      collect,
+      process.env.GAVEL_BUNDLE_VERIFICATION_KEY ? [process.env.GAVEL_BUNDLE_VERIFICATION_KEY] : [],
+    )
+    .option('--bundle-verification-key-id <id>', 'key id of the n-th --bundle-verification-key (default "default")', collect, [])
+    .option('--bundle-verification-alg <alg>', 'algorithm of the n-th key: RS256, PS256, ES256, HS256, … (default from the key type)', collect, [])
+    .option('--bundle-verification-scope <scope>', 'signatures must carry this scope claim')
+    .option('--no-watch-bundles', 'load --bundles once at start instead of activating changes live')
     .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, exit non-zero if draining, the final checkpoint and logs take longer than this', intOption, 10)
     .addHelpText('after', '\nExample:\n  gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db')
     .action(serve);
@@ -91,11 +111,14 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     throw err;
   }
   const { security, warnings } = secured;
+  const verification = verificationFrom(o);
+  // Verified before anything is built: a bundle that fails verification at start fails closed (exit 3).
+  const bundles = await loadVerifiedBundles(o.bundles, verification);
   const sink = new LogSink(1);
   const log = createLogger(undefined, sink);
   for (const w of warnings) log.warn(w);
   const core = buildCore({
-    bundles: o.bundles,
+    bundles,
     ledger: o.ledger,
     ledgerOptions: {
       durability: o.durability,
@@ -124,12 +147,21 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
       }
     });
   }
-  const bundles = core.engine.policies.bundles.map((b) => ({ name: b.name, revision: b.revision, digest: b.digest, entrypoints: b.entrypoints }));
+  const active = core.engine.policies.bundles.map((b) => ({
+    name: b.name,
+    revision: b.revision,
+    digest: b.digest,
+    entrypoints: b.entrypoints,
+    signer: b.signer,
+  }));
+  const watcher = o.watchBundles ? watchBundles(core, server, log, { path: o.bundles, ...(verification ? { verification } : {}) }) : undefined;
   log.info(
     {
       listen: server.address,
       port: server.port,
-      bundles,
+      bundles: active,
+      bundle_verification: verification ? [...verification.keys.keys()] : 'off',
+      watch_bundles: o.watchBundles,
       ledger: o.ledger,
       durability: o.durability,
       workers: core.engine.workers,
@@ -156,6 +188,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     log.info({ signal }, 'shutting down: finishing in-flight calls');
     let code: number = EXIT.ok;
     try {
+      watcher?.stop();
       await server.shutdown(Math.max(1, timeoutMs - 1000));
       tls?.close();
       stage = 'signing the final checkpoint and closing the ledger';
@@ -171,6 +204,24 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+function verificationFrom(o: ServeOptions): BundleVerification | undefined {
+  if (o.bundleVerificationKey.length === 0) {
+    if (o.bundleVerificationKeyId.length > 0 || o.bundleVerificationAlg.length > 0 || o.bundleVerificationScope !== undefined) {
+      throw new GavelError('config_invalid', '--bundle-verification-key-id, -alg and -scope need --bundle-verification-key');
+    }
+    return undefined;
+  }
+  if (o.bundleVerificationKeyId.length > o.bundleVerificationKey.length || o.bundleVerificationAlg.length > o.bundleVerificationKey.length) {
+    throw new GavelError('config_invalid', 'more --bundle-verification-key-id or -alg values than --bundle-verification-key files');
+  }
+  const specs: KeySpec[] = o.bundleVerificationKey.map((file, i) => ({
+    file,
+    ...(o.bundleVerificationKeyId[i] ? { id: o.bundleVerificationKeyId[i] } : {}),
+    ...(o.bundleVerificationAlg[i] ? { algorithm: o.bundleVerificationAlg[i] } : {}),
+  }));
+  return bundleVerification(specs, o.bundleVerificationScope);
 }
 
 /** The flag arrives parsed; GAVEL_WORKERS arrives as text and is checked here, by name. */

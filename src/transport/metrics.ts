@@ -11,6 +11,7 @@ export class Metrics {
   readonly decisions: Counter<'decision' | 'entrypoint'>;
   readonly errors: Counter<'method' | 'code'>;
   readonly refusals: Counter<'method' | 'code'>;
+  readonly bundleActivations: Counter<'bundle' | 'result'>;
   readonly latency: Histogram<'method'>;
   readonly streams: Gauge;
   private readonly loopDelay: IntervalHistogram;
@@ -37,6 +38,12 @@ export class Metrics {
       name: 'gavel_refusals_total',
       help: 'Calls refused by the access guard before any handler ran: code="unauthenticated" (no identity) or "permission_denied" (no role)',
       labelNames: ['method', 'code'],
+      registers: [this.registry],
+    });
+    this.bundleActivations = new Counter({
+      name: 'gavel_bundle_activations_total',
+      help: 'Bundle changes seen while serving: result="activated", "deactivated" or "refused" (the active set kept serving)',
+      labelNames: ['bundle', 'result'],
       registers: [this.registry],
     });
     this.latency = new Histogram({

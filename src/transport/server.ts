@@ -39,6 +39,8 @@ export interface RunningServer {
   metricsPort?: number;
   /** Stops accepting, lets in-flight calls finish (up to graceMs), then force-closes. */
   shutdown(graceMs?: number): Promise<void>;
+  /** Re-reads readiness into health (after a bundle set was activated or emptied). */
+  refreshHealth(): void;
 }
 
 const SERVICE_NAMES = ['gavel.v1.DecisionService', 'gavel.v1.AuditService', 'gavel.v1.UsageService'];
@@ -87,6 +89,7 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
     address: `${host}:${port}`,
     metrics,
     ...(http ? { metricsPort: http.port } : {}),
+    refreshHealth: report,
     shutdown: async (graceMs = 10_000) => {
       stopping = true;
       report();

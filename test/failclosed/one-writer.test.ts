@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCore, type Core } from '../../src/core.js';
 import { coreOptions, decideVia, echoInput } from '../ledger/fixtures.js';
-import { tempDir } from '../helpers/paths.js';
+import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 import { runCli, startChild } from '../helpers/server.js';
 import { GavelError } from '../../src/lib/errors.js';
 
@@ -33,7 +33,7 @@ describe('a second writer', () => {
 
   it('gavel eval --ledger <live ledger> exits 3 naming the file and pid, and the holder keeps answering', async () => {
     const res = await runCli(
-      ['eval', '--input', '-', '--bundles', coreOptions(ledger).bundles, '--policy', 'fixtures/echo', '--ledger', ledger],
+      ['eval', '--input', '-', '--bundles', FIXTURE_BUNDLES, '--policy', 'fixtures/echo', '--ledger', ledger],
       JSON.stringify(echoInput()),
     );
     expect(res.code).toBe(3);
@@ -46,7 +46,7 @@ describe('a second writer', () => {
   });
 
   it('a second gavel serve on the same file exits 3 before serving', async () => {
-    const err = await startChild(['--bundles', coreOptions(ledger).bundles, '--ledger', ledger]).then(
+    const err = await startChild(['--bundles', FIXTURE_BUNDLES, '--ledger', ledger]).then(
       () => undefined,
       (e: Error) => e,
     );

@@ -2,7 +2,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildCore } from '../../src/core.js';
-import { tempDir } from '../helpers/paths.js';
+import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 import { runCli, startChild } from '../helpers/server.js';
 import { coreOptions, decideVia, echoInput } from '../ledger/fixtures.js';
 
@@ -53,7 +53,7 @@ describe('a vanished ledger', () => {
   it('gavel serve exits 3 naming the ledger and the key', async () => {
     const file = await ledgerWithKey();
     removeLedger(file);
-    const err = await startChild(['--bundles', coreOptions(file).bundles, '--ledger', file]).then(
+    const err = await startChild(['--bundles', FIXTURE_BUNDLES, '--ledger', file]).then(
       () => undefined,
       (e: Error) => e,
     );
