@@ -5,6 +5,8 @@
  *   npx tsx scripts/build-policies.ts           build and replace bundles/*.tar.gz
  *   npx tsx scripts/build-policies.ts --check   rebuild in a temp dir and fail when a
  *                                               committed bundle differs from its source
+ *   npm run policies:build -- --signing-key key.pem [--signing-alg ES256]
+ *                                               also sign them (OPA .signatures.json)
  *
  * The opa binary is $OPA, else `opa` on PATH, else ~/go/bin/opa; its version
  * should match the pin in .opa-version (a different compiler may emit different
@@ -198,6 +200,7 @@ function buildBundle(opa: string, source: PolicySource, out: string, capabilitie
   const args = ['build', '-t', 'wasm', '-b', source.dir, '--revision', source.revision, '-o', out];
   for (const pattern of IGNORED) args.push('--ignore', pattern);
   if (capabilities) args.push('--capabilities', capabilities);
+  if (signing) args.push('--signing-key', signing.key, '--signing-alg', signing.alg);
   try {
     // cwd = repo root and a relative source path: the paths opa records in the bundle stay the same everywhere.
     execFileSync(opa, args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -377,14 +380,34 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function parseArgs(argv: string[]): { check: boolean } {
-  const unknown = argv.filter((a) => a !== '--check');
-  if (unknown.length > 0) throw new BuildError(`unknown argument(s): ${unknown.join(' ')}\nusage: build-policies.ts [--check]`);
-  return { check: argv.includes('--check') };
+interface Args {
+  check: boolean;
+  /** opa build --signing-key/--signing-alg: the bundles carry an OPA .signatures.json. */
+  signing?: { key: string; alg: string };
 }
+
+const USAGE = 'usage: build-policies.ts [--check] [--signing-key FILE [--signing-alg RS256|PS256|ES256|HS256|…]]';
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { check: false };
+  let key: string | undefined;
+  let alg = 'RS256';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--check') args.check = true;
+    else if (a === '--signing-key' && argv[i + 1]) key = argv[++i];
+    else if (a === '--signing-alg' && argv[i + 1]) alg = argv[++i]!;
+    else throw new BuildError(`unknown or incomplete argument: ${a}\n${USAGE}`);
+  }
+  if (key) args.signing = { key, alg };
+  return args;
+}
+
+let signing: Args['signing'];
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  signing = args.signing;
   const opa = locateOpa();
   warnOnVersionDrift(opa);
   const sources = discoverSources();
