@@ -1,8 +1,18 @@
 import { GavelError } from '../lib/errors.js';
 import type { JsonObject } from '../lib/json.js';
 
-/** What the engine hands the ledger for one decision. Payload content is already redacted. */
+/** Kinds of ledger entry: decisions, and policy events (a bundle activated, deactivated or refused). */
+export type EntryKind = 'decision' | 'policy';
+
+/**
+ * What the engine hands the ledger for one entry, a decision or a policy event
+ * (for those, `decision` is the event: activated, deactivated, refused). Payload
+ * content is already redacted.
+ */
 export interface DecisionRecord {
+  /** Default 'decision'. */
+  kind?: EntryKind;
+  /** The decision's id (for a policy event, the event's). */
   decisionId: string;
   /** RFC 3339 time of the decision (the input.context.now the policy saw). */
   time: string;

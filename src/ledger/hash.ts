@@ -10,8 +10,9 @@ import type { ChainHeader } from './header.js';
  *   entry_hash   = hex(SHA-256( prev_hash(32 raw bytes) || UTF-8(JCS(header)) ))
  *
  * JCS is RFC 8785 canonical JSON. `header` is a `ChainHeader` (ledger/header.ts,
- * the one definition of the header) — every indexed column of the entry, including seq,
- * payload_hash and prev_hash (hex). The first entry's prev_hash is 32 zero
+ * the one definition of the header) — the header version `v`, every indexed column of the
+ * entry (from version 2 on including its `kind`: decision or policy), seq, payload_hash and
+ * prev_hash (hex). The first entry's prev_hash is 32 zero
  * bytes (GENESIS_HASH). Payloads sit in their own table so that a retention
  * job can erase one while its payload_hash, and so the chain, still verifies.
  */

@@ -1,4 +1,4 @@
-import type { DecisionRecord } from '../engine/ledger.js';
+import type { DecisionRecord, EntryKind } from '../engine/ledger.js';
 
 /**
  * The ledger entry header, defined once. Each field names its column (which is
@@ -8,6 +8,7 @@ import type { DecisionRecord } from '../engine/ledger.js';
  * list, so a new header field is one line here (plus a HEADER_VERSION bump).
  */
 export const RECORD_FIELDS = [
+  ['kind', 'kind'],
   ['decision_id', 'decisionId'],
   ['time', 'time'],
   ['subject_id', 'subjectId'],
@@ -34,38 +35,57 @@ export const CHAIN_FIELDS = [
   ['entry_hash', 'entryHash'],
 ] as const;
 
-export const HEADER_VERSION = 1;
+/**
+ * Version 2 added `kind`. A row keeps the version it was written with (column `v`; rows of
+ * files written before it have 1), and a version-1 header is hashed without `kind`, as it was.
+ */
+export const HEADER_VERSION = 2;
 
 type RecordField = (typeof RECORD_FIELDS)[number];
 type ChainField = (typeof CHAIN_FIELDS)[number];
 export type RecordKey = RecordField[1];
 
 /** The record's header fields under their column names. */
-export type RecordColumns = { [F in RecordField as F[0]]: DecisionRecord[F[1]] };
+export type RecordColumns = { [F in RecordField as F[0]]: F[0] extends 'kind' ? EntryKind : DecisionRecord[F[1]] };
 
 /**
  * Exactly what entry_hash covers: the version, seq, every record column,
  * payload_hash and prev_hash (not entry_hash itself, nor the derived time_ms).
  */
-export type ChainHeader = { v: number; seq: number } & RecordColumns & { payload_hash: string; prev_hash: string };
+export type ChainHeader = { v: number; seq: number } & Omit<RecordColumns, 'kind'> & { kind?: EntryKind; payload_hash: string; prev_hash: string };
 
 /** An entry's header as the API returns it: the record the engine wrote, plus its place in the chain. */
-export type EntrySummary = Omit<DecisionRecord, 'payload' | 'salt'> & { seq: number; payloadHash: string; prevHash: string; entryHash: string };
+export type EntrySummary = Omit<DecisionRecord, 'payload' | 'salt' | 'payloadJcs' | 'kind'> & {
+  kind: EntryKind;
+  seq: number;
+  payloadHash: string;
+  prevHash: string;
+  entryHash: string;
+};
 
 /** An `entries` row as SQLite returns it: reason codes as JSON text, plus the derived time_ms and entry_hash. */
-export type EntryRow = Omit<ChainHeader, 'v' | 'reason_codes'> & { reason_codes: string; time_ms: number; entry_hash: string };
+export type EntryRow = Omit<ChainHeader, 'v' | 'reason_codes' | 'kind'> & {
+  reason_codes: string;
+  time_ms: number;
+  entry_hash: string;
+  /** Absent in a file written before version 2 and not yet opened by a writer (read-only audit). */
+  v?: number;
+  kind?: EntryKind;
+};
 
 /** The entry in wire form (gRPC `Entry`, CLI `--json`): snake_case column names, one vocabulary for both. */
-export type WireEntry = { [F in RecordField | ChainField as F[0]]: F extends RecordField ? DecisionRecord[F[1]] : F[0] extends 'seq' ? number : string };
+export type WireEntry = {
+  [F in RecordField | ChainField as F[0]]: F extends RecordField ? RecordColumns[F[0]] : F[0] extends 'seq' ? number : string;
+};
 
 /** Stored columns in file order: seq, the record's columns with time_ms after time, then the chain's hashes. */
 function storedColumns(): string[] {
-  return ['seq', ...RECORD_FIELDS.flatMap(([c]) => (c === 'time' ? [c, 'time_ms'] : [c])), 'payload_hash', 'prev_hash', 'entry_hash'];
+  return ['seq', 'v', ...RECORD_FIELDS.flatMap(([c]) => (c === 'time' ? [c, 'time_ms'] : [c])), 'payload_hash', 'prev_hash', 'entry_hash'];
 }
 
 /** `CREATE TABLE entries` column list. Every text column is NOT NULL; reason_codes holds a JSON array. */
 export function entryColumnsDdl(): string {
-  const type = (c: string) => (c === 'seq' ? 'INTEGER PRIMARY KEY' : c === 'time_ms' ? 'INTEGER NOT NULL' : 'TEXT NOT NULL');
+  const type = (c: string) => (c === 'seq' ? 'INTEGER PRIMARY KEY' : c === 'time_ms' || c === 'v' ? 'INTEGER NOT NULL' : 'TEXT NOT NULL');
   return storedColumns()
     .map((c) => `  ${c} ${type(c)}`)
     .join(',\n');
@@ -81,13 +101,21 @@ export function insertEntrySql(): string {
 export function recordColumns(r: DecisionRecord): RecordColumns {
   const out: Record<string, unknown> = {};
   for (const [column, key] of RECORD_FIELDS) out[column] = r[key];
+  out.kind = r.kind ?? 'decision';
   return out as RecordColumns;
 }
 
 /** Rebuilds the hashed header from a stored row (for verification). */
 export function headerOfRow(row: EntryRow): ChainHeader {
-  const out: Record<string, unknown> = { v: HEADER_VERSION, seq: row.seq };
-  for (const [column] of RECORD_FIELDS) out[column] = column === 'reason_codes' ? JSON.parse(row.reason_codes) : row[column];
+  const v = row.v ?? 1;
+  const out: Record<string, unknown> = { v, seq: row.seq };
+  for (const [column] of RECORD_FIELDS) {
+    if (column === 'kind') {
+      if (v >= 2) out.kind = row.kind;
+      continue;
+    }
+    out[column] = column === 'reason_codes' ? JSON.parse(row.reason_codes) : row[column];
+  }
   out.payload_hash = row.payload_hash;
   out.prev_hash = row.prev_hash;
   return out as ChainHeader;
@@ -97,6 +125,7 @@ export function headerOfRow(row: EntryRow): ChainHeader {
 export function summaryOfRow(row: EntryRow): EntrySummary {
   const out: Record<string, unknown> = {};
   for (const [column, key] of [...RECORD_FIELDS, ...CHAIN_FIELDS]) out[key] = column === 'reason_codes' ? JSON.parse(row.reason_codes) : row[column];
+  out.kind = row.kind ?? 'decision';
   return out as EntrySummary;
 }
 

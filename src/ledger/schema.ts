@@ -38,5 +38,10 @@ CREATE TRIGGER IF NOT EXISTS ${t}_no_delete BEFORE DELETE ON ${t} BEGIN SELECT R
 
 export function migrate(db: Database): void {
   db.exec(DDL);
+  // Files written before header version 2: their rows keep v = 1 (hashed without kind) and are decisions.
+  const columns = new Set((db.prepare('PRAGMA table_info(entries)').all() as Array<{ name: string }>).map((c) => c.name));
+  if (!columns.has('v')) db.exec('ALTER TABLE entries ADD COLUMN v INTEGER NOT NULL DEFAULT 1');
+  if (!columns.has('kind')) db.exec("ALTER TABLE entries ADD COLUMN kind TEXT NOT NULL DEFAULT 'decision'");
+  db.exec('CREATE INDEX IF NOT EXISTS entries_kind ON entries(kind, seq)');
   db.exec(appendOnlyTriggers());
 }

@@ -59,8 +59,9 @@ it('the first entry links to 32 zero bytes; every hash recomputes from the docum
       .digest('hex');
     expect(row.payload_hash).toBe(payloadHash);
     const header = {
-      v: 1,
+      v: 2,
       seq: i + 1,
+      kind: 'decision',
       decision_id: r.decisionId,
       time: r.time,
       subject_id: r.subjectId,

@@ -43,11 +43,12 @@ it('every column of the stored row, under its column name, with reason_codes as 
   await ledger.append({ ...record, decisionId: 'first' });
   const receipt = await ledger.append(record);
   const stored = ledger.db.prepare('SELECT * FROM entries WHERE seq = ?').get(receipt.seq) as Record<string, unknown>;
-  const { time_ms: _derived, ...columns } = stored;
+  const { time_ms: _derived, v: _version, ...columns } = stored;
   const wire = wireEntry(ledger.get('decision-wire')!);
   expect(wire).toEqual({ ...columns, reason_codes: ['pii_email', 'allowed'] });
   expect(wire).toMatchObject({ seq: 2, decision_id: 'decision-wire', cost_center: 'cc-1', request_id: 'req-1', entry_hash: receipt.entryHash });
-  expect(Object.keys(wire)).toHaveLength(20);
+  expect(Object.keys(wire)).toHaveLength(21);
+  expect(wire.kind).toBe('decision');
   // The queried summaries map the same way.
   const [latest] = [...ledger.query({ limit: 1 })];
   expect(wireEntry(latest!)).toEqual(wire);

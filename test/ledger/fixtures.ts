@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { canonicalJson } from '../../src/lib/canonical.js';
 import type { Core, CoreOptions } from '../../src/core.js';
-import { HEADER_VERSION, type ChainHeader, type EntryRow } from '../../src/ledger/header.js';
+import type { ChainHeader, EntryRow } from '../../src/ledger/header.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 
 /** Shared pieces of the ledger tests: echo-fixture inputs, core options, raw rows and file copies. */
@@ -66,9 +66,12 @@ export function allRows(db: Database.Database): FullRow[] {
 
 /** The chain header of a stored row, built field by field as hash.ts documents it. */
 export function headerOfRow(r: EntryRow): ChainHeader {
+  const v = r.v ?? 1;
   return {
-    v: HEADER_VERSION,
+    v,
     seq: r.seq,
+    // Version 2 hashes the entry's kind; version-1 rows (files written before it) do not.
+    ...(v >= 2 ? { kind: r.kind } : {}),
     decision_id: r.decision_id,
     time: r.time,
     subject_id: r.subject_id,

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildCore } from '../../src/core.js';
 import { signCheckpoint } from '../../src/ledger/checkpoint.js';
 import { canonicalPayload, entryHash, payloadHash } from '../../src/ledger/hash.js';
-import type { ChainHeader } from '../../src/ledger/header.js';
+import { insertEntrySql, type ChainHeader } from '../../src/ledger/header.js';
 import { ephemeralKey } from '../../src/ledger/keys.js';
 import { loadPackageDefinition } from '../../src/transport/proto.js';
 import { clients, jsonInput, unary } from '../helpers/client.js';
@@ -110,9 +110,12 @@ function writeConsistent(
   const body = canonicalPayload(payload);
   const full: ChainHeader = { ...header, payload_hash: payloadHash(salt, body), prev_hash: prev };
   const hash = entryHash(full);
-  db.prepare(`INSERT OR REPLACE INTO entries VALUES (@seq, @decision_id, @time, @time_ms, @subject_id, @subject_type, @team,
-      @cost_center, @action_type, @resource, @decision, @reason_codes, @bundle, @revision, @digest, @entrypoint, @request_id, @caller,
-      @payload_hash, @prev_hash, @entry_hash)`).run({ ...full, reason_codes: JSON.stringify(full.reason_codes), time_ms: Date.parse(time), entry_hash: hash });
+  db.prepare(insertEntrySql().replace('INSERT INTO', 'INSERT OR REPLACE INTO')).run({
+    ...full,
+    reason_codes: JSON.stringify(full.reason_codes),
+    time_ms: Date.parse(time),
+    entry_hash: hash,
+  });
   db.prepare('INSERT OR REPLACE INTO payloads(seq, salt, body) VALUES (?, ?, ?)').run(full.seq, salt, body);
   return hash;
 }

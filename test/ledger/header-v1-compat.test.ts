@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { expect, it } from 'vitest';
+import { signCheckpoint } from '../../src/ledger/checkpoint.js';
+import { ledgerConfig } from '../../src/ledger/config.js';
+import { keyFromPem } from '../../src/ledger/keys.js';
+import { SqliteLedger } from '../../src/ledger/sqlite.js';
+import { canonicalJson } from '../../src/lib/canonical.js';
+import { tempDir } from '../helpers/paths.js';
+import { runCli } from '../helpers/server.js';
+import { randomBytes } from 'node:crypto';
+import type { DecisionRecord } from '../../src/engine/ledger.js';
+import { openAsAttacker } from './fixtures.js';
+
+const record = (decisionId: string): DecisionRecord => ({
+  decisionId,
+  time: '2026-11-18T12:00:00.000Z',
+  subjectId: 'alice',
+  subjectType: 'user',
+  team: 'platform',
+  costCenter: 'cc-1',
+  actionType: 'model.invoke',
+  resource: 'standard-m',
+  decision: 'allow',
+  reasonCodes: ['allowed'],
+  bundle: 'ai',
+  revision: 'rev-7',
+  digest: 'sha256:abc',
+  entrypoint: 'gavel/ai/decision',
+  requestId: '',
+  caller: 'tester',
+  payload: { input: {}, result: {} },
+  salt: randomBytes(16),
+});
+
+/**
+ * A ledger file written before header version 2 (no `v`, no `kind`: every entry a decision,
+ * hashed without kind) still verifies read-only, and a writer opening it migrates the table,
+ * appends version-2 entries after the old ones, and the whole chain verifies.
+ */
+it('an old-format ledger verifies as it is, and goes on under the new header after a writer opens it', async () => {
+  const path = join(tempDir(), 'old.db');
+  const ledger = new SqliteLedger(ledgerConfig(path, { checkpointEvery: 1_000_000, checkpointSeconds: 3600 }));
+  for (let i = 0; i < 3; i++) await ledger.append(record(`old-${i}`));
+  const origin = ledger.origin;
+  await ledger.close();
+
+  // Make it what an older gavel wrote: drop the columns, rehash the chain as version 1, re-sign the checkpoint.
+  const db = openAsAttacker(path);
+  db.exec('DROP INDEX entries_kind; ALTER TABLE entries DROP COLUMN kind; ALTER TABLE entries DROP COLUMN v; DELETE FROM checkpoints');
+  let prev = '0'.repeat(64);
+  for (const row of db.prepare('SELECT * FROM entries ORDER BY seq').all() as Array<Record<string, unknown>>) {
+    const { time_ms: _t, entry_hash: _e, ...columns } = row;
+    const header = { ...columns, v: 1, reason_codes: JSON.parse(row.reason_codes as string), prev_hash: prev };
+    const hash = createHash('sha256')
+      .update(Buffer.from(prev, 'hex'))
+      .update(canonicalJson(header as never), 'utf8')
+      .digest('hex');
+    db.prepare('UPDATE entries SET prev_hash = ?, entry_hash = ? WHERE seq = ?').run(prev, hash, row.seq);
+    prev = hash;
+  }
+  const key = keyFromPem(readFileSync(`${path}.key`, 'utf8'), origin);
+  db.prepare('INSERT INTO checkpoints(size, head_hash, time, note) VALUES (3, ?, ?, ?)').run(
+    prev,
+    new Date().toISOString(),
+    signCheckpoint({ origin, size: 3, headHash: prev, time: new Date().toISOString() }, key),
+  );
+  db.close();
+  const columns = (new Database(path, { readonly: true }).prepare('PRAGMA table_info(entries)').all() as Array<{ name: string }>).map((c) => c.name);
+  expect(columns).not.toContain('kind');
+
+  const asIs = await runCli(['audit', 'verify', '--ledger', path]);
+  expect(asIs.stderr).toBe('');
+  expect(asIs.code).toBe(0);
+
+  const reopened = new SqliteLedger(ledgerConfig(path));
+  await reopened.append(record('new-1'));
+  expect([...reopened.query({ order: 'asc' })].map((e) => [e.decisionId, e.kind])).toEqual([
+    ['old-0', 'decision'],
+    ['old-1', 'decision'],
+    ['old-2', 'decision'],
+    ['new-1', 'decision'],
+  ]);
+  const versions = reopened.db.prepare('SELECT v FROM entries ORDER BY seq').all() as Array<{ v: number }>;
+  expect(versions.map((r) => r.v)).toEqual([1, 1, 1, 2]);
+  await reopened.close();
+  const after = await runCli(['audit', 'verify', '--ledger', path]);
+  expect(after.code).toBe(0);
+  expect(after.stdout).toContain('4 entries');
+});
