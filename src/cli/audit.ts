@@ -5,7 +5,7 @@ import { errorMessage, GavelError } from '../lib/errors.js';
 import { defaultKeyPath, ledgerConfig } from '../ledger/config.js';
 import { formatVerifierKey, keyFromPem, parseVerifierKey, verifierOf, type VerifierKey } from '../ledger/keys.js';
 import { latestCheckpointNote, readOrigin } from '../ledger/meta.js';
-import { MAX_QUERY_LIMIT, parseDecision, parseTime, queryEntries, type QueryFilter } from '../ledger/query.js';
+import { MAX_QUERY_LIMIT, parseDecision, parseKind, parseTime, queryEntries, type QueryFilter } from '../ledger/query.js';
 import { timeline } from '../ledger/timeline.js';
 import { type VerifyReport, verifyLedger } from '../ledger/verify.js';
 import { wireVerifyReport } from '../ledger/wire.js';
@@ -44,7 +44,8 @@ export function registerAudit(program: Command): void {
     .option('--subject <id>')
     .option('--team <team>')
     .option('--action <type>', 'model.invoke, tool.call, data.export')
-    .option('--decision <d>', 'allow, deny, require_approval, redact', checked(parseDecision))
+    .option('--decision <d>', 'allow, deny, require_approval, redact (policy entries: activated, deactivated, refused)', checked(parseDecision))
+    .option('--kind <kind>', 'decision or policy (bundle activations, deactivations, refusals)', checked(parseKind))
     .option(
       '--since <time>',
       'RFC 3339 or a duration back from now (24h, 7d)',

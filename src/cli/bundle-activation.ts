@@ -2,6 +2,7 @@ import type { Bundle } from '../bundles/bundle.js';
 import { BundleFolderWatcher } from '../bundles/folder-watcher.js';
 import type { BundleVerification } from '../bundles/verification-keys.js';
 import type { Core } from '../core.js';
+import type { PolicyEvent } from '../engine/policy-event.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import type { RunningServer } from '../transport/server.js';
@@ -19,7 +20,15 @@ export interface LiveBundlesOptions {
  * the active set still serving. Every change is logged and counted per bundle.
  */
 export function watchBundles(core: Core, server: RunningServer, log: Logger, o: LiveBundlesOptions): BundleFolderWatcher {
-  const count = (bundle: string, result: 'activated' | 'deactivated' | 'refused') => server.metrics.bundleActivations.inc({ bundle, result });
+  const source = `folder:${o.path}`;
+  const record = (event: Omit<PolicyEvent, 'source'>) => {
+    server.metrics.bundleActivations.inc({ bundle: event.bundle, result: event.result });
+    core.engine
+      .recordPolicyEvent({ ...event, source })
+      .catch((err: unknown) =>
+        log.error({ err: errorMessage(err), bundle: event.bundle, result: event.result }, 'policy event could not be recorded in the ledger'),
+      );
+  };
   const watcher = new BundleFolderWatcher({
     path: o.path,
     ...(o.verification ? { verification: o.verification } : {}),
@@ -31,28 +40,35 @@ export function watchBundles(core: Core, server: RunningServer, log: Logger, o: 
       try {
         core.engine.activate(next);
       } catch (err) {
-        for (const b of activated) count(b.name, 'refused');
-        log.error({ err: errorMessage(err), bundles: activated.map((b) => b.name) }, 'bundle set refused; the active set keeps serving');
+        const reason = errorMessage(err);
+        for (const b of activated) record({ result: 'refused', bundle: b.name, revision: b.revision, digest: b.digest, reason });
+        log.error({ err: reason, bundles: activated.map((b) => b.name) }, 'bundle set refused; the active set keeps serving');
         return;
       }
       for (const b of activated) {
-        count(b.name, 'activated');
+        record({ result: 'activated', ...described(b) });
         log.info({ bundle: b.name, revision: b.revision, digest: b.digest, signer: b.signer, entrypoints: b.entrypoints }, 'bundle activated');
       }
       for (const b of deactivated) {
-        count(b.name, 'deactivated');
+        record({ result: 'deactivated', ...described(b), reason: 'its file left the bundles folder' });
         log.warn({ bundle: b.name, revision: b.revision, digest: b.digest }, 'bundle deactivated; its entrypoints answer unknown_entrypoint');
       }
       server.refreshHealth();
     },
     onRefused: (err, files) => {
+      const reason = errorMessage(err);
       const names = files.map((f) => f.slice(f.lastIndexOf('/') + 1).replace(/\.tar\.gz$|\.tgz$/, ''));
-      for (const name of names.length > 0 ? names : ['(folder)']) count(name, 'refused');
-      log.error({ err: errorMessage(err) }, 'bundle set refused; the active set keeps serving');
+      for (const name of names.length > 0 ? names : ['(folder)']) record({ result: 'refused', bundle: name, reason });
+      log.error({ err: reason }, 'bundle set refused; the active set keeps serving');
     },
   });
   watcher.start();
   return watcher;
+}
+
+/** A bundle as a policy event describes it. */
+export function described(b: Bundle): Omit<PolicyEvent, 'result' | 'source'> {
+  return { bundle: b.name, revision: b.revision, digest: b.digest, entrypoints: b.entrypoints, ...(b.signer ? { signer: b.signer } : {}) };
 }
 
 /** Bundles new or changed (by digest) in `next`, and those of `before` that `next` no longer has. */

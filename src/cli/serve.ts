@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadVerifiedBundles } from '../bundles/loader.js';
 import { bundleVerification, type BundleVerification, type KeySpec } from '../bundles/verification-keys.js';
 import { buildCore } from '../core.js';
-import { watchBundles } from './bundle-activation.js';
+import { described, watchBundles } from './bundle-activation.js';
 import { createLogger, LogSink } from '../log.js';
 import { EXIT } from './exit.js';
 import { errorMessage, GavelError } from '../lib/errors.js';
@@ -132,6 +132,8 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   });
   // Workers started before the port opens: the first calls pay no start-up, and a worker that cannot start fails here.
   await core.engine.ready();
+  // The ledger says which policy went live when: the set this process starts with, then every change.
+  for (const b of core.engine.policies.bundles) await core.engine.recordPolicyEvent({ result: 'activated', ...described(b), source: `folder:${o.bundles}` });
   const server = await startServer(core, { listen: o.listen, log, security, ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}) });
   const tls = security.tls;
   if (tls) {

@@ -20,6 +20,10 @@ export function printTimeline(events: TimelineEvent[], json: boolean): void {
   }
   const p = printable;
   for (const e of events) {
+    if (e.kind === 'policy') {
+      process.stdout.write(`${p(e.time)}  #${e.seq}  == policy: bundle ${p(e.resource)} revision ${p(e.revision ?? '')} ${p(e.decision)}\n`);
+      continue;
+    }
     const usage = e.weekTokens !== undefined ? `  [week tokens ${e.weekTokens}]` : '';
     process.stdout.write(`${p(e.time)}  #${e.seq}  ${p(e.subjectId)}  ${p(e.action)} ${p(e.resource)}  -> ${p(e.decision.toUpperCase())}${usage}\n`);
     for (const r of e.rules) process.stdout.write(`    fired: ${p(r)}\n`);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { policyEventRecord, type PolicyEvent } from './policy-event.js';
 import { GavelError } from '../lib/errors.js';
 import type { Bundle } from '../bundles/bundle.js';
 import type { JsonObject } from '../lib/json.js';
@@ -122,6 +123,11 @@ export class Engine {
   activate(bundles: Bundle[]): void {
     this.policies.activate(bundles);
     this.runner.activate(this.policies.evaluators());
+  }
+
+  /** Appends a policy event (activated, deactivated, refused) to the ledger, in the chain with the decisions. */
+  recordPolicyEvent(event: PolicyEvent): Promise<Receipt> {
+    return this.append(policyEventRecord(event, this.now()), undefined);
   }
 
   async decide(request: DecideRequest): Promise<Decision> {

@@ -13,6 +13,8 @@ export interface QueryFilter {
   until?: string;
   revision?: string;
   decisionId?: string;
+  /** decision | policy; absent = every kind. */
+  kind?: string;
   limit?: number;
   /** asc: oldest first (timelines); desc: newest first (the default). */
   order?: 'asc' | 'desc';
@@ -29,6 +31,8 @@ export type EntryDetail = EntrySummary & {
 export const DEFAULT_QUERY_LIMIT = 100;
 export const MAX_QUERY_LIMIT = 100_000;
 const DECISIONS = ['allow', 'deny', 'require_approval', 'redact'];
+/** What a policy entry's `decision` holds. */
+const POLICY_EVENTS = ['activated', 'deactivated', 'refused'];
 
 /** Builds the WHERE clause; every filter is served by an index on (column, seq). */
 function where(filter: QueryFilter, now: Date): { sql: string; params: unknown[]; byTime: boolean } {
@@ -45,6 +49,7 @@ function where(filter: QueryFilter, now: Date): { sql: string; params: unknown[]
   eq('decision', filter.decision ? parseDecision(filter.decision) : undefined);
   eq('revision', filter.revision);
   eq('decision_id', filter.decisionId);
+  eq('kind', filter.kind ? parseKind(filter.kind) : undefined);
   if (filter.since) {
     clauses.push('time_ms >= ?');
     params.push(parseTime(filter.since, now, 'since'));
@@ -58,9 +63,18 @@ function where(filter: QueryFilter, now: Date): { sql: string; params: unknown[]
   return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params, byTime };
 }
 
+const KINDS = ['decision', 'policy'];
+
+export function parseKind(text: string): string {
+  const normal = text.toLowerCase();
+  if (!KINDS.includes(normal)) throw new GavelError('invalid_query', `kind must be one of ${KINDS.join(', ')}, got "${text}"`);
+  return normal;
+}
+
 export function parseDecision(text: string): string {
   const normal = text.toLowerCase().replace(/^decision_/, '');
-  if (!DECISIONS.includes(normal)) throw new GavelError('invalid_query', `decision must be one of ${DECISIONS.join(', ')}, got "${text}"`);
+  if (!DECISIONS.includes(normal) && !POLICY_EVENTS.includes(normal))
+    throw new GavelError('invalid_query', `decision must be one of ${[...DECISIONS, ...POLICY_EVENTS].join(', ')}, got "${text}"`);
   return normal;
 }
 
@@ -85,11 +99,20 @@ function limitOf(filter: QueryFilter): number {
 
 /** Streams matching entries (headers only), newest first unless order is asc. */
 export function* queryEntries(db: Database, filter: QueryFilter, now = new Date()): Generator<EntrySummary> {
+  // A file from before entry kinds, opened read-only: every entry is a decision.
+  if (filter.kind && !hasKinds(db)) {
+    if (parseKind(filter.kind) !== 'decision') return;
+    filter = { ...filter, kind: undefined };
+  }
   const { sql, params, byTime } = where(filter, now);
   const order = filter.order === 'asc' ? 'ASC' : 'DESC';
   const orderBy = byTime ? `time_ms ${order}, seq ${order}` : `seq ${order}`;
   const stmt = db.prepare(`SELECT * FROM entries ${sql} ORDER BY ${orderBy} LIMIT ?`);
   for (const row of stmt.iterate(...params, limitOf(filter))) yield summaryOfRow(row as EntryRow);
+}
+
+function hasKinds(db: Database): boolean {
+  return (db.prepare('PRAGMA table_info(entries)').all() as Array<{ name: string }>).some((c) => c.name === 'kind');
 }
 
 export function getEntry(db: Database, decisionId: string): EntryDetail | undefined {

@@ -4,6 +4,8 @@ import { isJsonObject, valueAt, type JsonValue } from '../lib/json.js';
 import { getEntry, queryEntries, type QueryFilter } from './query.js';
 
 export interface TimelineEvent {
+  /** decision, or policy: a bundle went live (activated), stopped (deactivated) or was refused. */
+  kind: 'decision' | 'policy';
   seq: number;
   time: string;
   decisionId: string;
@@ -17,6 +19,8 @@ export interface TimelineEvent {
   crossed: string[];
   /** Week tokens used by the subject when this was decided, when the decision saw usage. */
   weekTokens?: number;
+  /** Policy events: the bundle revision that went live, stopped or was refused. */
+  revision?: string;
 }
 
 /**
@@ -41,6 +45,7 @@ export function timeline(db: Database, filter: Pick<QueryFilter, 'subject' | 'te
       }
     }
     events.push({
+      kind: 'decision',
       seq: entry.seq,
       time: entry.time,
       decisionId: entry.decisionId,
@@ -53,7 +58,46 @@ export function timeline(db: Database, filter: Pick<QueryFilter, 'subject' | 'te
       ...weekTokens(detail?.payload?.input),
     });
   }
-  return events;
+  return withPolicyEvents(db, events, filter);
+}
+
+/**
+ * The policy events of the same window, interleaved by seq: an incident timeline shows
+ * "bundle ai revision R went live here" between the decisions it changed. The window is the
+ * filter's since/until, else from the first to the last decision shown (and the last policy
+ * change before the first decision, which is what decided it).
+ */
+function withPolicyEvents(db: Database, events: TimelineEvent[], filter: Pick<QueryFilter, 'since' | 'until'>): TimelineEvent[] {
+  if (events.length === 0) return events;
+  const first = events[0]!.seq;
+  const last = events[events.length - 1]!.seq;
+  const policy = [
+    ...queryEntries(db, {
+      kind: 'policy',
+      order: 'asc',
+      limit: 10_000,
+      ...(filter.since ? { since: filter.since } : {}),
+      ...(filter.until ? { until: filter.until } : {}),
+    }),
+  ];
+  const before = policy.filter((p) => p.seq < first && p.decision === 'activated').at(-1);
+  const inside = policy.filter((p) => p.seq > first && p.seq < last);
+  const merged = [...(before ? [before] : []), ...inside].map(
+    (p): TimelineEvent => ({
+      kind: 'policy',
+      seq: p.seq,
+      time: p.time,
+      decisionId: p.decisionId,
+      subjectId: '',
+      action: p.actionType,
+      resource: p.resource,
+      decision: p.decision,
+      rules: [],
+      crossed: [],
+      revision: p.revision,
+    }),
+  );
+  return [...events, ...merged].sort((a, b) => a.seq - b.seq);
 }
 
 function weekTokens(input: JsonValue | undefined): { weekTokens?: number } {

@@ -36,6 +36,7 @@ export function wireVerifyReport(report: VerifyReport): WireVerifyReport {
 
 /** A timeline event as `gavel audit timeline --json` prints it; names shared with the Entry message (action_type). */
 export interface WireTimelineEvent {
+  kind: 'decision' | 'policy';
   seq: number;
   time: string;
   decision_id: string;
@@ -46,10 +47,12 @@ export interface WireTimelineEvent {
   rules: string[];
   crossed: string[];
   week_tokens?: number;
+  revision?: string;
 }
 
 export function wireTimelineEvent(e: TimelineEvent): WireTimelineEvent {
   return {
+    kind: e.kind,
     seq: e.seq,
     time: e.time,
     decision_id: e.decisionId,
@@ -60,5 +63,6 @@ export function wireTimelineEvent(e: TimelineEvent): WireTimelineEvent {
     rules: e.rules,
     crossed: e.crossed,
     ...(e.weekTokens !== undefined ? { week_tokens: e.weekTokens } : {}),
+    ...(e.revision !== undefined ? { revision: e.revision } : {}),
   };
 }

@@ -21,6 +21,7 @@ interface QueryMessage {
   decision_id: string;
   limit: number;
   ascending: boolean;
+  kind: string;
 }
 
 export function auditService(ledger: QueryableLedger, log: Logger): grpc.UntypedServiceImplementation {
@@ -82,6 +83,7 @@ function filterOf(m: QueryMessage): QueryFilter {
   if (m.since) f.since = m.since;
   if (m.until) f.until = m.until;
   if (m.revision) f.revision = m.revision;
+  if (m.kind) f.kind = m.kind;
   if (m.decision_id) f.decisionId = m.decision_id;
   if (m.limit) f.limit = m.limit;
   return f;

@@ -182,7 +182,7 @@ describe('parseTime and parseDecision', () => {
   it('decisions: the four effects, with or without DECISION_, in any case; others refused', () => {
     expect(['allow', 'DENY', 'decision_redact', 'DECISION_REQUIRE_APPROVAL'].map(parseDecision)).toEqual(['allow', 'deny', 'redact', 'require_approval']);
     for (const bad of ['maybe', 'decision_', 'xdecision_allow', 'allow ']) {
-      expect(() => parseDecision(bad)).toThrow(`decision must be one of allow, deny, require_approval, redact, got "${bad}"`);
+      expect(() => parseDecision(bad)).toThrow(`decision must be one of allow, deny, require_approval, redact, activated, deactivated, refused, got "${bad}"`);
     }
   });
 });
@@ -218,6 +218,7 @@ describe('timeline', () => {
     ]);
     expect(events[2]!.rules).toEqual(['r.budget (over_budget)', 'r.models (model_not_allowed)']);
     expect(events[0]).toEqual({
+      kind: 'decision',
       seq: 1,
       time: new Date(NOW.getTime() - 50 * HOUR).toISOString(),
       decisionId: 'q-1',
@@ -273,6 +274,7 @@ describe('timeline events in wire form', () => {
     const l = await seeded();
     const events = timeline(l.db, { subject: 'alice' }).map(wireTimelineEvent);
     expect(events[0]).toEqual({
+      kind: 'decision',
       seq: 1,
       time: new Date(NOW.getTime() - 50 * HOUR).toISOString(),
       decision_id: 'q-1',
@@ -288,7 +290,19 @@ describe('timeline events in wire form', () => {
   });
 
   it('a week_tokens of 0 is still carried', () => {
-    const e = { seq: 1, time: 't', decisionId: 'd', subjectId: 's', action: 'a', resource: 'r', decision: 'allow', rules: [], crossed: [], weekTokens: 0 };
+    const e = {
+      kind: 'decision' as const,
+      seq: 1,
+      time: 't',
+      decisionId: 'd',
+      subjectId: 's',
+      action: 'a',
+      resource: 'r',
+      decision: 'allow',
+      rules: [],
+      crossed: [],
+      weekTokens: 0,
+    };
     expect(wireTimelineEvent(e).week_tokens).toBe(0);
   });
 });

@@ -200,7 +200,11 @@ describe('gavel audit query', () => {
   });
 
   it.each<[string, string[], RegExp]>([
-    ['a bad --decision', ['--decision', 'maybe'], /decision must be one of allow, deny, require_approval, redact, got "maybe"/],
+    [
+      'a bad --decision',
+      ['--decision', 'maybe'],
+      /decision must be one of allow, deny, require_approval, redact, activated, deactivated, refused, got "maybe"/,
+    ],
     ['a bad --since', ['--since', 'yesterday'], /since must be an RFC 3339 time or a duration like 24h, got "yesterday"/],
     ['a bad --until', ['--until', '3 weeks'], /until must be an RFC 3339 time or a duration/],
     ['a zero --limit', ['--limit', '0'], /must be a positive integer/],
@@ -251,7 +255,7 @@ describe('gavel audit timeline', () => {
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { seq: number; rules: string[]; crossed: string[]; decision: string });
     for (const e of events) expect(Object.keys(e).filter((k) => /[A-Z]/.test(k))).toEqual([]);
-    expect(Object.keys(events[0]!)).toEqual(['seq', 'time', 'decision_id', 'subject_id', 'action_type', 'resource', 'decision', 'rules', 'crossed']);
+    expect(Object.keys(events[0]!)).toEqual(['kind', 'seq', 'time', 'decision_id', 'subject_id', 'action_type', 'resource', 'decision', 'rules', 'crossed']);
     expect(events[0]).toMatchObject({ decision_id: seeded[0]!.id, subject_id: 'alice', action_type: 'model.invoke', resource: 'standard-m' });
     expect(events.map((e) => [e.seq, e.decision, e.crossed])).toEqual([
       [1, 'allow', []],

@@ -29,7 +29,8 @@ it('gavel serve exposes Prometheus metrics that count decisions and refusals', a
   expect(body).toMatch(/gavel_decisions_total\{decision="allow",entrypoint="gavel\/ai\/decision"\} 1/);
   expect(body).toMatch(/gavel_decisions_total\{decision="deny",entrypoint="gavel\/ai\/decision"\} 1/);
   expect(body).toMatch(/gavel_errors_total\{method="Decide",code="invalid_input"\} 1/);
-  expect(body).toMatch(/gavel_ledger_entries 2/);
+  // Two decisions, after the policy event recording the bundle this server started with.
+  expect(body).toMatch(/gavel_ledger_entries 3/);
   expect(body).toContain('gavel_call_duration_seconds_bucket');
   // One evaluation worker per core by default; none replaced.
   expect(body).toMatch(/^gavel_evaluation_workers [1-9]\d*$/m);

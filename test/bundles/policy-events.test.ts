@@ -1,0 +1,96 @@
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, expect, it } from 'vitest';
+import { readArchive } from '../../src/bundles/archive.js';
+import { watchBundles } from '../../src/cli/bundle-activation.js';
+import { timeline } from '../../src/ledger/timeline.js';
+import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
+import { repack } from '../helpers/repack.js';
+import { runCli, startInProcess, type InProcessServer } from '../helpers/server.js';
+import { decideVia, ECHO, echoInput } from '../ledger/fixtures.js';
+
+/** Every activation, deactivation and refusal is an entry of kind "policy" in the same verified chain as the decisions. */
+const FIXTURE = readFileSync(join(FIXTURE_BUNDLES, 'fixtures.tar.gz'));
+const manifest = JSON.parse(readArchive(FIXTURE).get('.manifest')!.toString()) as Record<string, unknown>;
+const revisionOf = (revision: string) => repack(FIXTURE, { '.manifest': JSON.stringify({ ...manifest, revision }) });
+const publish = (dir: string, bytes: Buffer) => {
+  writeFileSync(join(dir, '.fx.partial'), bytes);
+  renameSync(join(dir, '.fx.partial'), join(dir, 'fx.tar.gz'));
+};
+
+let srv: InProcessServer | undefined;
+afterEach(async () => {
+  await srv?.stop();
+  srv = undefined;
+});
+
+async function until(cond: () => boolean): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('not reached');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+it('activated, refused and deactivated are chained, queried by kind, verified, and interleaved in the timeline', async () => {
+  const dir = tempDir('gavel-events-');
+  publish(dir, revisionOf('rev-1'));
+  const ledgerPath = join(tempDir(), 'l.db');
+  srv = await startInProcess({ bundles: dir, ledger: ledgerPath, engine: { defaultEntrypoint: ECHO }, usage: false });
+  const w = watchBundles(srv.core, srv.server, pino({ level: 'silent' }), { path: dir, intervalMs: 20 });
+  const policyRows = () =>
+    srv!.core.ledger.db.prepare("SELECT seq, decision, revision, reason_codes, caller FROM entries WHERE kind = 'policy' ORDER BY seq").all() as Array<{
+      seq: number;
+      decision: string;
+      revision: string;
+      reason_codes: string;
+      caller: string;
+    }>;
+  try {
+    await decideVia(srv.core, echoInput({ subject: 'ann' }));
+    publish(dir, revisionOf('rev-2'));
+    await until(() => policyRows().length === 1);
+    await decideVia(srv.core, echoInput({ subject: 'ann' }));
+    publish(dir, Buffer.from('garbage'));
+    await until(() => policyRows().length === 2);
+    rmSync(join(dir, 'fx.tar.gz'));
+    await until(() => policyRows().length === 3);
+  } finally {
+    w.stop();
+  }
+  const rows = policyRows();
+  expect(rows.map((r) => [r.decision, r.revision])).toEqual([
+    ['activated', 'rev-2'],
+    ['refused', ''],
+    ['deactivated', 'rev-2'],
+  ]);
+  expect(JSON.parse(rows[1]!.reason_codes)).toEqual(['bundle_invalid']);
+  expect(rows.every((r) => r.caller === 'gavel')).toBe(true);
+  const refused = srv.core.ledger.get(srv.core.ledger.db.prepare('SELECT decision_id FROM entries WHERE seq = ?').pluck().get(rows[1]!.seq) as string)!;
+  expect(JSON.stringify(refused.payload)).toContain('unreadable archive');
+
+  // The timeline of ann's decisions shows the swap between them.
+  const events = timeline(srv.core.ledger.db, { subject: 'ann' });
+  expect(events.map((e) => [e.kind, e.kind === 'policy' ? `${e.decision} ${e.revision}` : e.subjectId])).toEqual([
+    ['decision', 'ann'],
+    ['policy', 'activated rev-2'],
+    ['decision', 'ann'],
+  ]);
+  await srv.stop();
+  srv = undefined;
+
+  const listed = await runCli(['audit', 'query', '--ledger', ledgerPath, '--kind', 'policy', '--json']);
+  expect(listed.code).toBe(0);
+  expect(
+    listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { kind: string; decision: string }).decision),
+  ).toEqual(['deactivated', 'refused', 'activated']);
+  const decisions = await runCli(['audit', 'query', '--ledger', ledgerPath, '--kind', 'decision', '--json']);
+  expect(decisions.stdout.trim().split('\n')).toHaveLength(2);
+  const verified = await runCli(['audit', 'verify', '--ledger', ledgerPath]);
+  expect(verified.code).toBe(0);
+  expect(verified.stdout).toContain('ok: 5 entries');
+});
