@@ -48,7 +48,7 @@ function listBundleFiles(path: string): string[] {
     .map((name) => join(path, name));
 }
 
-function checkEntrypointsUnique(bundles: Bundle[]): void {
+export function checkEntrypointsUnique(bundles: Bundle[]): void {
   const owner = new Map<string, string>();
   for (const bundle of bundles) {
     for (const entrypoint of bundle.entrypoints) {

@@ -1,5 +1,7 @@
 import type { Bundle } from '../bundles/bundle.js';
 import { BundleFolderWatcher } from '../bundles/folder-watcher.js';
+import { BundleUrlSource, type BundleUrlOptions } from '../bundles/http-source.js';
+import { checkEntrypointsUnique } from '../bundles/loader.js';
 import type { BundleVerification } from '../bundles/verification-keys.js';
 import type { Core } from '../core.js';
 import type { PolicyEvent } from '../engine/policy-event.js';
@@ -14,56 +16,135 @@ export interface LiveBundlesOptions {
 }
 
 /**
- * Live activation from the bundles folder: each new set the watcher hands over
- * is activated whole (the engine compiles every bundle first and swaps in one
- * step; workers load the new modules in message order), or refused whole with
- * the active set still serving. Every change is logged and counted per bundle.
+ * The live bundle set: the bundles folder's set plus one bundle per bundle URL.
+ * Whenever a source hands over something new, the union is checked
+ * (entrypoints unique) and activated whole — the engine compiles every bundle
+ * first and swaps in one step; workers load the new modules in message order —
+ * or refused whole with the active set still serving. Every change is logged,
+ * counted per bundle (gavel_bundle_activations_total) and recorded in the
+ * ledger as a policy event with its source.
  */
-export function watchBundles(core: Core, server: RunningServer, log: Logger, o: LiveBundlesOptions): BundleFolderWatcher {
-  const source = `folder:${o.path}`;
-  const record = (event: Omit<PolicyEvent, 'source'>) => {
-    server.metrics.bundleActivations.inc({ bundle: event.bundle, result: event.result });
-    core.engine
+export class LiveBundles {
+  private folder: Bundle[];
+  private readonly remote = new Map<string, Bundle>();
+  private readonly sourceOf = new Map<string, string>();
+  private readonly stops: Array<() => void> = [];
+
+  constructor(
+    private readonly core: Core,
+    private readonly server: RunningServer,
+    private readonly log: Logger,
+    start: { folder: Bundle[]; folderPath: string; remote?: Array<{ url: string; bundle: Bundle }> },
+  ) {
+    this.folder = start.folder;
+    for (const b of start.folder) this.sourceOf.set(b.name, `folder:${start.folderPath}`);
+    for (const r of start.remote ?? []) {
+      this.remote.set(r.url, r.bundle);
+      this.sourceOf.set(r.bundle.name, r.url);
+    }
+  }
+
+  /** The set to build the core with. */
+  get all(): Bundle[] {
+    return [...this.folder, ...this.remote.values()];
+  }
+
+  /** Where each active bundle came from ("folder:<path>" or its URL). */
+  source(name: string): string {
+    return this.sourceOf.get(name) ?? 'unknown';
+  }
+
+  watchFolder(o: LiveBundlesOptions): BundleFolderWatcher {
+    const source = `folder:${o.path}`;
+    const w = new BundleFolderWatcher({
+      path: o.path,
+      ...(o.verification ? { verification: o.verification } : {}),
+      ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}),
+      onSet: (next) => {
+        const before = this.folder;
+        this.folder = next;
+        for (const b of next) this.sourceOf.set(b.name, source);
+        if (!this.apply()) this.folder = before;
+      },
+      onRefused: (err, files) => {
+        const names = files.map((f) => f.slice(f.lastIndexOf('/') + 1).replace(/\.tar\.gz$|\.tgz$/, ''));
+        this.refused(names.length > 0 ? names : ['(folder)'], err, source);
+      },
+    });
+    w.start();
+    this.stops.push(() => w.stop());
+    return w;
+  }
+
+  pollUrl(o: Omit<BundleUrlOptions, 'onBundle' | 'onRefused'>): BundleUrlSource {
+    const s = new BundleUrlSource({
+      ...o,
+      onBundle: (bundle) => {
+        const before = this.remote.get(o.url);
+        this.remote.set(o.url, bundle);
+        this.sourceOf.set(bundle.name, o.url);
+        if (!this.apply()) {
+          if (before) this.remote.set(o.url, before);
+          else this.remote.delete(o.url);
+        }
+      },
+      onRefused: (err) => this.refused([s.name], err, o.url),
+    });
+    s.start();
+    this.stops.push(() => s.stop());
+    return s;
+  }
+
+  stop(): void {
+    for (const s of this.stops) s();
+  }
+
+  /** Activates the union if it changed anything; false when it was refused. */
+  private apply(): boolean {
+    const next = this.all;
+    const before = this.core.engine.policies.bundles;
+    const { activated, deactivated } = changes(before, next);
+    if (activated.length === 0 && deactivated.length === 0) return true;
+    try {
+      checkEntrypointsUnique(next);
+      this.core.engine.activate(next);
+    } catch (err) {
+      const reason = errorMessage(err);
+      for (const b of activated) this.record({ result: 'refused', bundle: b.name, revision: b.revision, digest: b.digest, reason }, this.source(b.name));
+      this.log.error({ err: reason, bundles: activated.map((b) => b.name) }, 'bundle set refused; the active set keeps serving');
+      return false;
+    }
+    for (const b of activated) {
+      this.record({ result: 'activated', ...described(b) }, this.source(b.name));
+      this.log.info({ bundle: b.name, revision: b.revision, digest: b.digest, signer: b.signer, source: this.source(b.name) }, 'bundle activated');
+    }
+    for (const b of deactivated) {
+      this.record({ result: 'deactivated', ...described(b), reason: 'its source no longer has it' }, this.source(b.name));
+      this.log.warn({ bundle: b.name, revision: b.revision, digest: b.digest }, 'bundle deactivated; its entrypoints answer unknown_entrypoint');
+    }
+    this.server.refreshHealth();
+    return true;
+  }
+
+  private refused(names: string[], err: unknown, source: string): void {
+    const reason = errorMessage(err);
+    for (const name of names) this.record({ result: 'refused', bundle: name, reason }, source);
+    this.log.error({ err: reason, source }, 'bundle refused; the active set keeps serving');
+  }
+
+  private record(event: Omit<PolicyEvent, 'source'>, source: string): void {
+    this.server.metrics.bundleActivations.inc({ bundle: event.bundle, result: event.result });
+    this.core.engine
       .recordPolicyEvent({ ...event, source })
       .catch((err: unknown) =>
-        log.error({ err: errorMessage(err), bundle: event.bundle, result: event.result }, 'policy event could not be recorded in the ledger'),
+        this.log.error({ err: errorMessage(err), bundle: event.bundle, result: event.result }, 'policy event could not be recorded in the ledger'),
       );
-  };
-  const watcher = new BundleFolderWatcher({
-    path: o.path,
-    ...(o.verification ? { verification: o.verification } : {}),
-    ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}),
-    onSet: (next) => {
-      const before = core.engine.policies.bundles;
-      const { activated, deactivated } = changes(before, next);
-      if (activated.length === 0 && deactivated.length === 0) return;
-      try {
-        core.engine.activate(next);
-      } catch (err) {
-        const reason = errorMessage(err);
-        for (const b of activated) record({ result: 'refused', bundle: b.name, revision: b.revision, digest: b.digest, reason });
-        log.error({ err: reason, bundles: activated.map((b) => b.name) }, 'bundle set refused; the active set keeps serving');
-        return;
-      }
-      for (const b of activated) {
-        record({ result: 'activated', ...described(b) });
-        log.info({ bundle: b.name, revision: b.revision, digest: b.digest, signer: b.signer, entrypoints: b.entrypoints }, 'bundle activated');
-      }
-      for (const b of deactivated) {
-        record({ result: 'deactivated', ...described(b), reason: 'its file left the bundles folder' });
-        log.warn({ bundle: b.name, revision: b.revision, digest: b.digest }, 'bundle deactivated; its entrypoints answer unknown_entrypoint');
-      }
-      server.refreshHealth();
-    },
-    onRefused: (err, files) => {
-      const reason = errorMessage(err);
-      const names = files.map((f) => f.slice(f.lastIndexOf('/') + 1).replace(/\.tar\.gz$|\.tgz$/, ''));
-      for (const name of names.length > 0 ? names : ['(folder)']) record({ result: 'refused', bundle: name, reason });
-      log.error({ err: reason }, 'bundle set refused; the active set keeps serving');
-    },
-  });
-  watcher.start();
-  return watcher;
+  }
+}
+
+/** Watches the folder for a core built from it alone (tests, and serve without bundle URLs). */
+export function watchBundles(core: Core, server: RunningServer, log: Logger, o: LiveBundlesOptions): BundleFolderWatcher {
+  return new LiveBundles(core, server, log, { folder: [...core.engine.policies.bundles], folderPath: o.path }).watchFolder(o);
 }
 
 /** A bundle as a policy event describes it. */

@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadVerifiedBundles } from '../bundles/loader.js';
+import type { Bundle } from '../bundles/bundle.js';
+import { BundleUrlSource } from '../bundles/http-source.js';
+import { checkEntrypointsUnique, loadVerifiedBundles } from '../bundles/loader.js';
 import { bundleVerification, type BundleVerification, type KeySpec } from '../bundles/verification-keys.js';
 import { buildCore } from '../core.js';
-import { described, watchBundles } from './bundle-activation.js';
+import { described, LiveBundles } from './bundle-activation.js';
 import { createLogger, LogSink } from '../log.js';
 import { EXIT } from './exit.js';
 import { errorMessage, GavelError } from '../lib/errors.js';
@@ -40,6 +43,10 @@ interface ServeOptions {
   bundleVerificationAlg: string[];
   bundleVerificationScope?: string;
   watchBundles: boolean;
+  bundleUrl: string[];
+  bundlePollSeconds: number;
+  bundleTokenFile?: string;
+  bundleCache?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -97,6 +104,15 @@ export function registerServe(program: Command): void {
     .option('--bundle-verification-alg <alg>', 'algorithm of the n-th key: RS256, PS256, ES256, HS256, … (default from the key type)', collect, [])
     .option('--bundle-verification-scope <scope>', 'signatures must carry this scope claim')
     .option('--no-watch-bundles', 'load --bundles once at start instead of activating changes live')
+    .option(
+      '--bundle-url <url>',
+      'also pull a bundle from this HTTP(S) bundle server (ETag polling); repeatable (env GAVEL_BUNDLE_URLS, space-separated)',
+      collect,
+      (process.env.GAVEL_BUNDLE_URLS ?? '').split(/\s+/).filter(Boolean),
+    )
+    .option('--bundle-poll-seconds <n>', 'seconds between polls of each bundle URL, with jitter (default 30)', intOption, 30)
+    .option('--bundle-token-file <file>', 'bearer token for the bundle server, read from this file')
+    .option('--bundle-cache <dir>', 'keep verified copies of URL bundles here; a start while the server is down serves them')
     .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, exit non-zero if draining, the final checkpoint and logs take longer than this', intOption, 10)
     .addHelpText('after', '\nExample:\n  gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db')
     .action(serve);
@@ -111,12 +127,28 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     throw err;
   }
   const { security, warnings } = secured;
-  const verification = verificationFrom(o);
-  // Verified before anything is built: a bundle that fails verification at start fails closed (exit 3).
-  const bundles = await loadVerifiedBundles(o.bundles, verification);
   const sink = new LogSink(1);
   const log = createLogger(undefined, sink);
   for (const w of warnings) log.warn(w);
+  const verification = verificationFrom(o);
+  // Verified before anything is built: a bundle that fails verification at start fails closed (exit 3).
+  const folder = await loadVerifiedBundles(o.bundles, verification, { allowEmpty: o.bundleUrl.length > 0 });
+  const urlOptions = (url: string) => ({
+    url,
+    ...(verification ? { verification } : {}),
+    pollSeconds: o.bundlePollSeconds,
+    ...(o.bundleTokenFile ? { token: readFileSync(o.bundleTokenFile, 'utf8').trim() } : {}),
+    ...(o.bundleCache ? { cacheDir: o.bundleCache } : {}),
+  });
+  const remote: Array<{ url: string; bundle: Bundle }> = [];
+  for (const url of o.bundleUrl) {
+    // Unreachable or unverifiable at start: the cached verified copy serves, else gavel does not start.
+    const first = await new BundleUrlSource({ ...urlOptions(url), onBundle: () => undefined, onRefused: () => undefined }).first();
+    if (first.fromCache) log.error({ url, err: errorMessage(first.error) }, 'bundle server unusable at start; serving the cached verified copy');
+    remote.push({ url, bundle: first.bundle });
+  }
+  const bundles = [...folder, ...remote.map((r) => r.bundle)];
+  checkEntrypointsUnique(bundles);
   const core = buildCore({
     bundles,
     ledger: o.ledger,
@@ -133,7 +165,8 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   // Workers started before the port opens: the first calls pay no start-up, and a worker that cannot start fails here.
   await core.engine.ready();
   // The ledger says which policy went live when: the set this process starts with, then every change.
-  for (const b of core.engine.policies.bundles) await core.engine.recordPolicyEvent({ result: 'activated', ...described(b), source: `folder:${o.bundles}` });
+  const sourceOf = (b: Bundle) => remote.find((r) => r.bundle === b)?.url ?? `folder:${o.bundles}`;
+  for (const b of core.engine.policies.bundles) await core.engine.recordPolicyEvent({ result: 'activated', ...described(b), source: sourceOf(b) });
   const server = await startServer(core, { listen: o.listen, log, security, ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}) });
   const tls = security.tls;
   if (tls) {
@@ -156,7 +189,9 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     entrypoints: b.entrypoints,
     signer: b.signer,
   }));
-  const watcher = o.watchBundles ? watchBundles(core, server, log, { path: o.bundles, ...(verification ? { verification } : {}) }) : undefined;
+  const live = new LiveBundles(core, server, log, { folder, folderPath: o.bundles, remote });
+  if (o.watchBundles) live.watchFolder({ path: o.bundles, ...(verification ? { verification } : {}) });
+  for (const url of o.bundleUrl) live.pollUrl(urlOptions(url));
   log.info(
     {
       listen: server.address,
@@ -190,7 +225,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     log.info({ signal }, 'shutting down: finishing in-flight calls');
     let code: number = EXIT.ok;
     try {
-      watcher?.stop();
+      live.stop();
       await server.shutdown(Math.max(1, timeoutMs - 1000));
       tls?.close();
       stage = 'signing the final checkpoint and closing the ledger';

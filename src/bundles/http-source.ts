@@ -1,0 +1,145 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GavelError } from '../lib/errors.js';
+import { MAX_ARCHIVE_BYTES } from './archive.js';
+import { bundleNameFromPath, readBundle, type Bundle } from './bundle.js';
+import type { BundleVerification } from './verification-keys.js';
+
+export interface BundleUrlOptions {
+  url: string;
+  verification?: BundleVerification;
+  /** Sent as `Authorization: Bearer …` (read from a file by the caller). */
+  token?: string;
+  /** Between polls (default 30 s), with ±10% jitter so replicas do not poll in step. */
+  pollSeconds?: number;
+  /** One request's limit (default 30 s): a slow server is an error, never a hang. */
+  timeoutMs?: number;
+  /** Where verified copies are kept, so a restart while the server is down still serves. */
+  cacheDir?: string;
+  onBundle(bundle: Bundle): void;
+  onRefused(err: unknown): void;
+}
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** The wait before the next poll: the interval, or after `failures` failures in a row 1 s, 2 s, 4 s … 5 min; ±10% by `random` (0..1). */
+export function nextPollMs(failures: number, pollSeconds: number, random: number): number {
+  const base = failures > 0 ? Math.min(1000 * 2 ** (failures - 1), MAX_BACKOFF_MS) : pollSeconds * 1000;
+  return base * (0.9 + random * 0.2);
+}
+
+/**
+ * A bundle pulled from an HTTP(S) bundle server the way OPA's bundle plugin
+ * does: GET with `If-None-Match` on the last ETag; 304 means unchanged; a 200
+ * body is parsed and verified whole before it is handed over. Errors (status,
+ * timeout, truncated or unverifiable body) are reported and retried with
+ * exponential backoff (1 s, 2 s, … up to 5 min); the bundle already handed
+ * over keeps serving meanwhile.
+ */
+export class BundleUrlSource {
+  readonly name: string;
+  private etag: string | undefined;
+  private failures = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly o: BundleUrlOptions) {
+    this.name = bundleNameFromPath(new URL(o.url).pathname) || new URL(o.url).hostname;
+  }
+
+  /** One poll: resolves with what happened; never rejects. */
+  async poll(): Promise<'changed' | 'unchanged' | 'failed'> {
+    try {
+      const bundle = await this.fetchBundle();
+      this.failures = 0;
+      if (!bundle) return 'unchanged';
+      this.o.onBundle(bundle);
+      return 'changed';
+    } catch (err) {
+      this.failures++;
+      this.o.onRefused(err);
+      return 'failed';
+    }
+  }
+
+  /** Fetches now and throws when no verified bundle can be had (for start-up); falls back to the cache. */
+  async first(): Promise<{ bundle: Bundle; fromCache: boolean; error?: unknown }> {
+    try {
+      const bundle = await this.fetchBundle();
+      if (bundle) return { bundle, fromCache: false };
+    } catch (err) {
+      const cached = await this.cached();
+      if (cached) return { bundle: cached, fromCache: true, error: err };
+      throw err;
+    }
+    throw new GavelError('bundle_invalid', `bundle ${this.name}: ${this.o.url} answered 304 before any bundle was loaded`);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const delay = nextPollMs(this.failures, this.o.pollSeconds ?? 30, Math.random());
+    this.timer = setTimeout(() => void this.poll().then(() => this.schedule()), delay);
+    this.timer.unref();
+  }
+
+  private async fetchBundle(): Promise<Bundle | undefined> {
+    const headers: Record<string, string> = {};
+    if (this.etag) headers['if-none-match'] = this.etag;
+    if (this.o.token) headers.authorization = `Bearer ${this.o.token}`;
+    const refuse = (why: string) => new GavelError('bundle_invalid', `bundle ${this.name}: ${this.o.url}: ${why}`);
+    let res: Response;
+    try {
+      res = await fetch(this.o.url, { headers, signal: AbortSignal.timeout(this.o.timeoutMs ?? 30_000), redirect: 'follow' });
+    } catch (err) {
+      throw refuse(`request failed: ${(err as Error).name === 'TimeoutError' ? 'timed out' : (err as Error).message}`);
+    }
+    if (res.status === 304) return undefined;
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw refuse(`HTTP ${res.status}`);
+    }
+    const length = Number(res.headers.get('content-length') ?? '0');
+    if (length > MAX_ARCHIVE_BYTES) throw refuse(`body of ${length} bytes is larger than ${MAX_ARCHIVE_BYTES}`);
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(await res.arrayBuffer());
+    } catch (err) {
+      throw refuse(`body could not be read: ${(err as Error).message}`);
+    }
+    if (length > 0 && bytes.length !== length) throw refuse(`body truncated (${bytes.length} of ${length} bytes)`);
+    const bundle = await readBundle(this.name, bytes, this.o.verification);
+    this.etag = res.headers.get('etag') ?? undefined;
+    this.store(bytes);
+    return bundle;
+  }
+
+  private cachePath(): string | undefined {
+    return this.o.cacheDir ? join(this.o.cacheDir, `${this.name}.tar.gz`) : undefined;
+  }
+
+  /** Only verified bundles reach the cache; written aside and renamed, so it is never half a file. */
+  private store(bytes: Buffer): void {
+    const path = this.cachePath();
+    if (!path) return;
+    mkdirSync(this.o.cacheDir!, { recursive: true });
+    writeFileSync(`${path}.partial`, bytes);
+    renameSync(`${path}.partial`, path);
+  }
+
+  /** The cached copy, verified again (a cache file is as untrusted as the network). */
+  private async cached(): Promise<Bundle | undefined> {
+    const path = this.cachePath();
+    if (!path || !existsSync(path)) return undefined;
+    return readBundle(this.name, readFileSync(path), this.o.verification);
+  }
+}
