@@ -10,7 +10,7 @@ export interface FolderWatchOptions {
   intervalMs?: number;
   /** A new bundle set loaded and verified whole; the caller activates it. */
   onSet(bundles: Bundle[]): void;
-  /** The folder changed but its bundle set cannot be used (parse, signature, entrypoint clash); the active set stays. */
+  /** The folder changed but its bundle set cannot be used (parse, signature, entrypoint clash); the active set stays. `files`: those that changed. */
   onRefused(err: unknown, files: string[]): void;
 }
 
@@ -47,8 +47,16 @@ export class BundleFolderWatcher {
     const now = this.fingerprint();
     if (now === this.seen) return;
     this.busy = true;
+    const before = new Set(this.seen.split('\n'));
     this.seen = now;
-    const files = now === '' ? [] : now.split('\n').map((l) => l.split('\t')[0]!);
+    // The files new or changed since the last look: what a refusal is about.
+    const files =
+      now === ''
+        ? []
+        : now
+            .split('\n')
+            .filter((l) => !before.has(l))
+            .map((l) => l.split('\t')[0]!);
     try {
       this.o.onSet(await loadVerifiedBundles(this.o.path, this.o.verification, { allowEmpty: true }));
     } catch (err) {

@@ -94,7 +94,7 @@ function checked(parse: (text: string) => unknown): (text: string) => string {
   };
 }
 
-function openReadOnly(path: string): Database.Database {
+export function openReadOnly(path: string): Database.Database {
   if (path !== ':memory:' && !existsSync(path)) throw new GavelError('config_invalid', `ledger ${path} does not exist`);
   return new Database(path, { readonly: true, fileMustExist: true });
 }

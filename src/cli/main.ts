@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { errorMessage } from '../lib/errors.js';
 import { registerAudit } from './audit.js';
 import { registerCerts } from './certs.js';
+import { registerPolicy } from './policy.js';
 import { registerEval } from './eval.js';
 import { EXIT } from './exit.js';
 import { registerServe } from './serve.js';
@@ -18,13 +19,15 @@ Examples:
   gavel eval --policy gavel/ai/decision --input request.json
   gavel audit verify --ledger ./data/ledger.db
   gavel audit query --subject alice --decision deny --since 24h
-  gavel certs dev --out ./dev-certs`,
+  gavel certs dev --out ./dev-certs
+  gavel policy status --ledger ./data/ledger.db`,
   );
 
 registerServe(program);
 registerEval(program);
 registerAudit(program);
 registerCerts(program);
+registerPolicy(program);
 
 try {
   await program.parseAsync(process.argv);

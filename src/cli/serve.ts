@@ -165,6 +165,19 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   // Workers started before the port opens: the first calls pay no start-up, and a worker that cannot start fails here.
   await core.engine.ready();
   // The ledger says which policy went live when: the set this process starts with, then every change.
+  // Bundles live when the ledger was last written but not in this start's set went out while gavel was down.
+  for (const was of core.ledger.policyStatus().active) {
+    if (!bundles.some((b) => b.name === was.bundle)) {
+      await core.engine.recordPolicyEvent({
+        result: 'deactivated',
+        bundle: was.bundle,
+        revision: was.revision,
+        digest: was.digest,
+        source: was.source,
+        reason: 'not in the set this server started with',
+      });
+    }
+  }
   const sourceOf = (b: Bundle) => remote.find((r) => r.bundle === b)?.url ?? `folder:${o.bundles}`;
   for (const b of core.engine.policies.bundles) await core.engine.recordPolicyEvent({ result: 'activated', ...described(b), source: sourceOf(b) });
   const server = await startServer(core, { listen: o.listen, log, security, ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}) });

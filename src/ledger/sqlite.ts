@@ -11,6 +11,7 @@ import { checkKeyMatchesLedger, type FileIdentity, fileChanged, fileIdentity, re
 import { ensureLedgerId, latestCheckpointNote } from './meta.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { WriterLock } from './writer-lock.js';
+import { policyStatus, type PolicyStatus } from './policy-status.js';
 import { migrate } from './schema.js';
 import { unrecorded, type DecisionRecord, type Receipt, type StagedWrite } from '../engine/ledger.js';
 import type { QueryableLedger } from './types.js';
@@ -391,6 +392,10 @@ export class SqliteLedger implements QueryableLedger {
 
   get(decisionId: string): EntryDetail | undefined {
     return getEntry(this.db, decisionId);
+  }
+
+  policyStatus(): PolicyStatus {
+    return policyStatus(this.db);
   }
 
   verifierKey(): string {

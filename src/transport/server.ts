@@ -8,6 +8,7 @@ import type { Core } from '../core.js';
 import type { Logger } from '../log.js';
 import { auditService } from './audit-service.js';
 import { decisionService } from './decision-service.js';
+import { policyService } from './policy-service.js';
 import { Metrics } from './metrics.js';
 import { gavelServices, loadPackageDefinition } from './proto.js';
 import { reflectionDefinition } from './reflection.js';
@@ -43,7 +44,7 @@ export interface RunningServer {
   refreshHealth(): void;
 }
 
-const SERVICE_NAMES = ['gavel.v1.DecisionService', 'gavel.v1.AuditService', 'gavel.v1.UsageService'];
+const SERVICE_NAMES = ['gavel.v1.DecisionService', 'gavel.v1.AuditService', 'gavel.v1.UsageService', 'gavel.v1.PolicyService'];
 
 export async function startServer(core: Core, options: ServerOptions): Promise<RunningServer> {
   const definition = loadPackageDefinition();
@@ -64,6 +65,7 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
   const add = (service: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) => server.addService(service, guard.wrap(service, impl));
   add(services.DecisionService.service, decisionService(core.engine, limits.maxDepth, options.log, metrics));
   add(services.AuditService.service, auditService(core.ledger, options.log));
+  add(services.PolicyService.service, policyService(core.engine, core.ledger, options.log));
   if (core.usage) add(services.UsageService.service, usageService(core.usage, core.usage.config, core.engine, core.ledger, options.log, now));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);

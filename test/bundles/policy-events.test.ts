@@ -4,7 +4,10 @@ import pino from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import { readArchive } from '../../src/bundles/archive.js';
 import { watchBundles } from '../../src/cli/bundle-activation.js';
+import * as grpc from '@grpc/grpc-js';
 import { timeline } from '../../src/ledger/timeline.js';
+import { gavelServices } from '../../src/transport/proto.js';
+import { unary } from '../helpers/client.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 import { repack } from '../helpers/repack.js';
 import { runCli, startInProcess, type InProcessServer } from '../helpers/server.js';
@@ -70,6 +73,7 @@ it('activated, refused and deactivated are chained, queried by kind, verified, a
   const refused = srv.core.ledger.get(srv.core.ledger.db.prepare('SELECT decision_id FROM entries WHERE seq = ?').pluck().get(rows[1]!.seq) as string)!;
   expect(JSON.stringify(refused.payload)).toContain('unreadable archive');
 
+  // PolicyService.ListBundles, before the removal was seen: checked below on the ledger alone.
   // The timeline of ann's decisions shows the swap between them.
   const events = timeline(srv.core.ledger.db, { subject: 'ann' });
   expect(events.map((e) => [e.kind, e.kind === 'policy' ? `${e.decision} ${e.revision}` : e.subjectId])).toEqual([
@@ -93,4 +97,37 @@ it('activated, refused and deactivated are chained, queried by kind, verified, a
   const verified = await runCli(['audit', 'verify', '--ledger', ledgerPath]);
   expect(verified.code).toBe(0);
   expect(verified.stdout).toContain('ok: 5 entries');
+
+  // The ledger alone tells what is live: nothing (fx was deactivated), and the refusal since.
+  const status = await runCli(['policy', 'status', '--ledger', ledgerPath, '--json']);
+  expect(status.code).toBe(0);
+  const parsed = JSON.parse(status.stdout) as { active: unknown[]; refusals: Array<{ bundle: string; reason: string }> };
+  expect(parsed.active).toEqual([]);
+  expect(parsed.refusals.map((r) => r.bundle)).toEqual(['fx']);
+  expect(parsed.refusals[0]!.reason).toContain('unreadable archive');
+});
+
+it('PolicyService.ListBundles names what evaluates now: revision, digest, source, since when, and refusals since', async () => {
+  const dir = tempDir('gavel-events-');
+  publish(dir, revisionOf('rev-1'));
+  srv = await startInProcess({ bundles: dir, ledger: join(tempDir(), 'l.db'), engine: { defaultEntrypoint: ECHO }, usage: false });
+  const w = watchBundles(srv.core, srv.server, pino({ level: 'silent' }), { path: dir, intervalMs: 20 });
+  const s = gavelServices();
+  const client = new s.PolicyService(srv.address, grpc.credentials.createInsecure());
+  try {
+    publish(dir, revisionOf('rev-2'));
+    await until(() => srv!.core.engine.policies.bundles[0]!.revision === 'rev-2');
+    publish(dir, Buffer.from('garbage'));
+    await until(() => srv!.core.ledger.db.prepare("SELECT COUNT(*) FROM entries WHERE decision = 'refused'").pluck().get() === 1);
+    const listed = await unary(client, 'ListBundles', {});
+    expect(listed.bundles).toHaveLength(1);
+    expect(listed.bundles[0]).toMatchObject({ name: 'fx', revision: 'rev-2', source: `folder:${dir}`, entrypoints: expect.arrayContaining([ECHO]) });
+    expect(listed.bundles[0].digest).toBe(srv.core.engine.policies.bundles[0]!.digest);
+    expect(Date.parse(listed.bundles[0].activated_at)).toBeGreaterThan(0);
+    expect(listed.refusals).toHaveLength(1);
+    expect(listed.refusals[0]).toMatchObject({ bundle: 'fx', source: `folder:${dir}` });
+  } finally {
+    w.stop();
+    client.close();
+  }
 });

@@ -72,11 +72,15 @@ export class Guard {
     return guarded;
   }
 
-  private admit(call: AnyCall, method: string, role: Role): Caller | GavelError {
+  private admit(call: AnyCall, method: string, needed: Role | readonly Role[]): Caller | GavelError {
     const id = this.identify(call);
     if (id === undefined) return this.refuse(method, 'unauthenticated', `${method} needs a client certificate that names its holder (URI or DNS SAN, or CN)`);
     const roles = this.o.policy.rolesOf(id.id);
-    if (!roles.has(role)) return this.refuse(method, 'permission_denied', `${method} needs role "${role}"; ${id.id} does not hold it`, id.id);
+    const anyOf = typeof needed === 'string' ? [needed] : needed;
+    if (!anyOf.some((r) => roles.has(r))) {
+      const which = anyOf.map((r) => `"${r}"`).join(' or ');
+      return this.refuse(method, 'permission_denied', `${method} needs role ${which}; ${id.id} does not hold it`, id.id);
+    }
     return { ...id, roles };
   }
 

@@ -16,11 +16,11 @@ export const ROLE_DOCS: Record<Role, string> = {
   audit: 'every `AuditService` method',
   'audit-payloads': 'the stored payload in `GetDecision` (without it the payload is withheld: empty `payload_json`, `payload_withheld = true`)',
   approve: 'reserved for the approval API',
-  admin: 'reserved for the policy-management API',
+  admin: '`PolicyService.ListBundles` (as does `audit`); the policy-management API to come',
 };
 
-/** Full method path (as gRPC names it) → the role a caller needs. */
-export const METHOD_ROLES: Readonly<Record<string, Role>> = {
+/** Full method path (as gRPC names it) → the role a caller needs (any one of a list). */
+export const METHOD_ROLES: Readonly<Record<string, Role | readonly Role[]>> = {
   '/gavel.v1.DecisionService/Decide': 'decide',
   '/gavel.v1.DecisionService/DecideStream': 'decide',
   '/gavel.v1.UsageService/Report': 'report',
@@ -29,6 +29,7 @@ export const METHOD_ROLES: Readonly<Record<string, Role>> = {
   '/gavel.v1.AuditService/GetDecision': 'audit',
   '/gavel.v1.AuditService/Verify': 'audit',
   '/gavel.v1.AuditService/LatestCheckpoint': 'audit',
+  '/gavel.v1.PolicyService/ListBundles': ['admin', 'audit'],
 };
 
 export function isRole(value: unknown): value is Role {
