@@ -26,8 +26,11 @@ export function readArchive(bytes: Buffer, maxBytes = MAX_ARCHIVE_BYTES): Archiv
       const chunks: Buffer[] = [];
       entry.on('data', (chunk: Buffer) => {
         total += chunk.length;
-        if (total > maxBytes) failure ??= new Error(`archive expands beyond ${maxBytes} bytes`);
-        else chunks.push(chunk);
+        if (total > maxBytes) {
+          failure ??= new Error(`archive expands beyond ${maxBytes} bytes`);
+          // Stop inflating: a gzip bomb must not run to its end on the event loop.
+          parser.abort(failure);
+        } else chunks.push(chunk);
       });
       const path = normaliseArchivePath(entry.path);
       // Two entries of one path: which one a reader sees would depend on the reader. Refuse.

@@ -8,6 +8,8 @@ export interface FolderWatchOptions {
   verification?: BundleVerification;
   /** How often the folder is looked at (default 500 ms: a change is live within about a second). */
   intervalMs?: number;
+  /** The folder as it was when the active set was loaded (`folderFingerprint` taken before loading): a change since is applied at once. */
+  baseline?: string;
   /** A new bundle set loaded and verified whole; the caller activates it. */
   onSet(bundles: Bundle[]): void;
   /** The folder changed but its bundle set cannot be used (parse, signature, entrypoint clash); the active set stays. `files`: those that changed. */
@@ -28,7 +30,7 @@ export class BundleFolderWatcher {
   private busy = false;
 
   constructor(private readonly o: FolderWatchOptions) {
-    this.seen = this.fingerprint();
+    this.seen = o.baseline ?? folderFingerprint(o.path);
   }
 
   start(): void {
@@ -44,7 +46,7 @@ export class BundleFolderWatcher {
   /** Looks once now; resolves when a change (if any) was handled. */
   async tick(): Promise<void> {
     if (this.busy) return;
-    const now = this.fingerprint();
+    const now = folderFingerprint(this.o.path);
     if (now === this.seen) return;
     this.busy = true;
     const before = new Set(this.seen.split('\n'));
@@ -65,23 +67,24 @@ export class BundleFolderWatcher {
       this.busy = false;
     }
   }
+}
 
-  private fingerprint(): string {
-    let files: string[];
-    try {
-      files = bundleFiles(this.o.path, true);
-    } catch {
-      return '';
-    }
-    return files
-      .map((f) => {
-        try {
-          const st = statSync(f);
-          return `${f}\t${st.size}\t${st.mtimeMs}\t${st.ino}`;
-        } catch {
-          return `${f}\tgone`;
-        }
-      })
-      .join('\n');
+/** What the watcher compares: every bundle file's name, size, mtime and inode. */
+export function folderFingerprint(path: string): string {
+  let files: string[];
+  try {
+    files = bundleFiles(path, true);
+  } catch {
+    return '';
   }
+  return files
+    .map((f) => {
+      try {
+        const st = statSync(f);
+        return `${f}\t${st.size}\t${st.mtimeMs}\t${st.ino}`;
+      } catch {
+        return `${f}\tgone`;
+      }
+    })
+    .join('\n');
 }

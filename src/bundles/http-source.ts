@@ -1,7 +1,7 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GavelError } from '../lib/errors.js';
-import { MAX_ARCHIVE_BYTES } from './archive.js';
 import { bundleNameFromPath, readBundle, type Bundle } from './bundle.js';
 import type { BundleVerification } from './verification-keys.js';
 
@@ -16,11 +16,38 @@ export interface BundleUrlOptions {
   timeoutMs?: number;
   /** Where verified copies are kept, so a restart while the server is down still serves. */
   cacheDir?: string;
-  onBundle(bundle: Bundle): void;
+  /** Largest body accepted (default 64 MiB), counted while it is read. */
+  maxBytes?: number;
+  /** Returns whether the bundle was taken (activated); one that was not is offered again at the next poll. */
+  onBundle(bundle: Bundle): boolean;
   onRefused(err: unknown): void;
 }
 
+interface Fetched {
+  bundle: Bundle;
+  bytes: Buffer;
+  etag: string | undefined;
+}
+
 const MAX_BACKOFF_MS = 5 * 60_000;
+/** A bundle body larger than this is refused while it is read, whatever the server claims. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+async function readBounded(res: Response, max: number, refuse: (why: string) => GavelError): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of res.body ?? []) {
+      total += chunk.length;
+      if (total > max) throw refuse(`body is larger than ${max} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof GavelError) throw err;
+    throw refuse(`body could not be read: ${(err as Error).message}`);
+  }
+  return Buffer.concat(chunks);
+}
 
 /** The wait before the next poll: the interval, or after `failures` failures in a row 1 s, 2 s, 4 s … 5 min; ±10% by `random` (0..1). */
 export function nextPollMs(failures: number, pollSeconds: number, random: number): number {
@@ -50,10 +77,13 @@ export class BundleUrlSource {
   /** One poll: resolves with what happened; never rejects. */
   async poll(): Promise<'changed' | 'unchanged' | 'failed'> {
     try {
-      const bundle = await this.fetchBundle();
+      const got = await this.fetchBundle();
       this.failures = 0;
-      if (!bundle) return 'unchanged';
-      this.o.onBundle(bundle);
+      if (!got) return 'unchanged';
+      // Not taken (an entrypoint clash with another source): offered again at the next poll, when the clash may be gone.
+      if (!this.o.onBundle(got.bundle)) return 'failed';
+      // Only what was taken is remembered: the ETag (so 304 means "what is live") and the cached copy.
+      this.taken(got);
       return 'changed';
     } catch (err) {
       this.failures++;
@@ -65,8 +95,11 @@ export class BundleUrlSource {
   /** Fetches now and throws when no verified bundle can be had (for start-up); falls back to the cache. */
   async first(): Promise<{ bundle: Bundle; fromCache: boolean; error?: unknown }> {
     try {
-      const bundle = await this.fetchBundle();
-      if (bundle) return { bundle, fromCache: false };
+      const got = await this.fetchBundle();
+      if (got) {
+        this.taken(got);
+        return { bundle: got.bundle, fromCache: false };
+      }
     } catch (err) {
       const cached = await this.cached();
       if (cached) return { bundle: cached, fromCache: true, error: err };
@@ -92,8 +125,18 @@ export class BundleUrlSource {
     this.timer.unref();
   }
 
-  private async fetchBundle(): Promise<Bundle | undefined> {
-    const headers: Record<string, string> = {};
+  private taken(got: Fetched): void {
+    this.etag = got.etag;
+    try {
+      this.store(got.bytes);
+    } catch {
+      // The cache is a fallback for the next start; a full disk must not stop the live bundle.
+    }
+  }
+
+  private async fetchBundle(): Promise<Fetched | undefined> {
+    // identity: the body is the archive as published, its length what Content-Length says.
+    const headers: Record<string, string> = { 'accept-encoding': 'identity' };
     if (this.etag) headers['if-none-match'] = this.etag;
     if (this.o.token) headers.authorization = `Bearer ${this.o.token}`;
     const refuse = (why: string) => new GavelError('bundle_invalid', `bundle ${this.name}: ${this.o.url}: ${why}`);
@@ -109,22 +152,19 @@ export class BundleUrlSource {
       throw refuse(`HTTP ${res.status}`);
     }
     const length = Number(res.headers.get('content-length') ?? '0');
-    if (length > MAX_ARCHIVE_BYTES) throw refuse(`body of ${length} bytes is larger than ${MAX_ARCHIVE_BYTES}`);
-    let bytes: Buffer;
-    try {
-      bytes = Buffer.from(await res.arrayBuffer());
-    } catch (err) {
-      throw refuse(`body could not be read: ${(err as Error).message}`);
-    }
-    if (length > 0 && bytes.length !== length) throw refuse(`body truncated (${bytes.length} of ${length} bytes)`);
+    const max = this.o.maxBytes ?? MAX_BODY_BYTES;
+    if (length > max) throw refuse(`body of ${length} bytes is larger than ${max}`);
+    const bytes = await readBounded(res, max, refuse);
+    if (length > 0 && !res.headers.get('content-encoding') && bytes.length !== length) throw refuse(`body truncated (${bytes.length} of ${length} bytes)`);
     const bundle = await readBundle(this.name, bytes, this.o.verification);
-    this.etag = res.headers.get('etag') ?? undefined;
-    this.store(bytes);
-    return bundle;
+    return { bundle, bytes, etag: res.headers.get('etag') ?? undefined };
   }
 
+  /** One file per URL (two URLs may end in the same name). */
   private cachePath(): string | undefined {
-    return this.o.cacheDir ? join(this.o.cacheDir, `${this.name}.tar.gz`) : undefined;
+    if (!this.o.cacheDir) return undefined;
+    const id = createHash('sha256').update(this.o.url).digest('hex').slice(0, 16);
+    return join(this.o.cacheDir, `${this.name}-${id}.tar.gz`);
   }
 
   /** Only verified bundles reach the cache; written aside and renamed, so it is never half a file. */

@@ -48,7 +48,14 @@ function listBundleFiles(path: string): string[] {
     .map((name) => join(path, name));
 }
 
+/** One bundle per name and one bundle per entrypoint, across every source (folder and URLs). */
 export function checkEntrypointsUnique(bundles: Bundle[]): void {
+  const names = new Set<string>();
+  for (const b of bundles) {
+    if (names.has(b.name))
+      throw new GavelError('bundle_invalid', `two bundles are named ${b.name}; bundle names must be unique across the folder and bundle URLs`);
+    names.add(b.name);
+  }
   const owner = new Map<string, string>();
   for (const bundle of bundles) {
     for (const entrypoint of bundle.entrypoints) {

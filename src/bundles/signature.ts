@@ -55,7 +55,9 @@ export async function verifyBundleSignature(name: string, files: ArchiveFiles, v
   const key = v.keys.get(keyId);
   if (!key) throw refuse(`signed with key id "${keyId}", which is not a configured verification key (${[...v.keys.keys()].join(', ')})`);
   try {
-    await compactVerify(token, key.key, { algorithms: [key.algorithm] });
+    // From here on, the claims are those the signature covers, not the ones read to find the key.
+    const verified = await compactVerify(token, key.key, { algorithms: [key.algorithm] });
+    claims = JSON.parse(new TextDecoder().decode(verified.payload)) as SignatureClaims;
   } catch (err) {
     const why =
       err instanceof joseErrors.JOSEAlgNotAllowed ? `the JWT's alg is not ${key.algorithm}, the algorithm of key "${keyId}"` : 'the signature does not verify';

@@ -48,7 +48,16 @@ function readKey(spec: KeySpec, id: string): VerificationKey {
   if (alg !== undefined && !(SIGNING_ALGORITHMS as readonly string[]).includes(alg)) {
     throw new GavelError('config_invalid', `bundle verification algorithm "${spec.algorithm}" is not one of ${SIGNING_ALGORITHMS.join(', ')}`);
   }
-  if (alg?.startsWith('HS')) return { id, algorithm: alg as SigningAlgorithm, key: new Uint8Array(text) };
+  if (alg?.startsWith('HS')) {
+    // A public key as a shared secret would let anyone who has the public key sign bundles.
+    if (/-----BEGIN [A-Z ]*(PUBLIC KEY|CERTIFICATE)-----/.test(text.toString('utf8'))) {
+      throw new GavelError(
+        'config_invalid',
+        `bundle verification key ${spec.file} is a public key; ${alg} needs a shared secret (did you mean RS256, PS256 or ES256?)`,
+      );
+    }
+    return { id, algorithm: alg as SigningAlgorithm, key: new Uint8Array(text) };
+  }
   let key: KeyObject;
   try {
     key = createPublicKey(text);

@@ -13,6 +13,8 @@ export interface LiveBundlesOptions {
   path: string;
   verification?: BundleVerification;
   intervalMs?: number;
+  /** folderFingerprint(path) taken before the active set was loaded. */
+  baseline?: string;
 }
 
 /**
@@ -29,6 +31,8 @@ export class LiveBundles {
   private readonly remote = new Map<string, Bundle>();
   private readonly sourceOf = new Map<string, string>();
   private readonly stops: Array<() => void> = [];
+  /** The last refusal recorded per bundle: the same refusal again (a URL that keeps failing) is counted, not recorded again. */
+  private readonly lastRefusal = new Map<string, string>();
 
   constructor(
     private readonly core: Core,
@@ -60,6 +64,7 @@ export class LiveBundles {
       path: o.path,
       ...(o.verification ? { verification: o.verification } : {}),
       ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}),
+      ...(o.baseline !== undefined ? { baseline: o.baseline } : {}),
       onSet: (next) => {
         const before = this.folder;
         this.folder = next;
@@ -83,10 +88,10 @@ export class LiveBundles {
         const before = this.remote.get(o.url);
         this.remote.set(o.url, bundle);
         this.sourceOf.set(bundle.name, o.url);
-        if (!this.apply()) {
-          if (before) this.remote.set(o.url, before);
-          else this.remote.delete(o.url);
-        }
+        if (this.apply()) return true;
+        if (before) this.remote.set(o.url, before);
+        else this.remote.delete(o.url);
+        return false;
       },
       onRefused: (err) => this.refused([s.name], err, o.url),
     });
@@ -128,12 +133,20 @@ export class LiveBundles {
 
   private refused(names: string[], err: unknown, source: string): void {
     const reason = errorMessage(err);
+    const fresh = names.filter((name) => this.lastRefusal.get(name) !== `${source}\n\n${reason}`);
     for (const name of names) this.record({ result: 'refused', bundle: name, reason }, source);
-    this.log.error({ err: reason, source }, 'bundle refused; the active set keeps serving');
+    if (fresh.length > 0) this.log.error({ err: reason, source }, 'bundle refused; the active set keeps serving');
   }
 
   private record(event: Omit<PolicyEvent, 'source'>, source: string): void {
     this.server.metrics.bundleActivations.inc({ bundle: event.bundle, result: event.result });
+    const key = `${source}\n${event.digest ?? ''}\n${event.reason ?? ''}`;
+    if (event.result === 'refused') {
+      if (this.lastRefusal.get(event.bundle) === key) return;
+      this.lastRefusal.set(event.bundle, key);
+    } else {
+      this.lastRefusal.delete(event.bundle);
+    }
     this.core.engine
       .recordPolicyEvent({ ...event, source })
       .catch((err: unknown) =>

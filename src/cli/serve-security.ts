@@ -22,7 +22,8 @@ export class SecurityUsageError extends Error {}
  * before anything listens:
  * - TLS needs both --tls-cert and --tls-key; --client-ca needs TLS;
  * - --access grants roles to certificate identities, so it needs --client-ca;
- * - without TLS, only loopback addresses are served (gRPC and metrics) unless --insecure.
+ * - without mutual TLS, only loopback addresses are served (gRPC and metrics) unless --insecure:
+ *   server-only TLS encrypts but authenticates no caller, so every caller would hold every role.
  * Unreadable or unusable files throw config_invalid (exit 3).
  */
 export function serverSecurity(f: SecurityFlags): { security: ServerSecurity; warnings: string[] } {
@@ -32,14 +33,15 @@ export function serverSecurity(f: SecurityFlags): { security: ServerSecurity; wa
     throw new SecurityUsageError('--access grants roles to client-certificate identities: it needs mutual TLS (--tls-cert, --tls-key and --client-ca)');
   }
   const tls = f.tlsCert !== undefined;
-  if (!tls && !f.insecure) {
+  const mutual = f.clientCa !== undefined;
+  if (!mutual && !f.insecure) {
     for (const [flag, address] of [
       ['--listen', f.listen],
       ['--metrics-listen', f.metricsListen],
     ] as const) {
       if (address !== undefined && !isLoopback(address)) {
         throw new SecurityUsageError(
-          `refusing ${flag} ${address} without TLS: anyone who reaches it could decide, report and read the audit trail; use --tls-cert/--tls-key (and --client-ca), listen on 127.0.0.1, or pass --insecure`,
+          `refusing ${flag} ${address} without ${tls ? 'mutual ' : ''}TLS: anyone who reaches it could decide, report and read the audit trail; use --tls-cert, --tls-key and --client-ca, listen on 127.0.0.1, or pass --insecure`,
         );
       }
     }
@@ -54,8 +56,8 @@ export function serverSecurity(f: SecurityFlags): { security: ServerSecurity; wa
   } else if (policy.open) {
     warnings.push('no --access file: every caller with a certificate from the client CA holds every role');
   }
-  if (!tls && f.insecure && (!isLoopback(f.listen) || (f.metricsListen !== undefined && !isLoopback(f.metricsListen)))) {
-    warnings.push('--insecure: serving a network address without TLS');
+  if (!mutual && f.insecure && (!isLoopback(f.listen) || (f.metricsListen !== undefined && !isLoopback(f.metricsListen)))) {
+    warnings.push(`--insecure: serving a network address without ${tls ? 'mutual ' : ''}TLS`);
   }
   return { security: { ...(files ? { tls: files } : {}), policy }, warnings };
 }

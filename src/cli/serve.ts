@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Bundle } from '../bundles/bundle.js';
+import { folderFingerprint } from '../bundles/folder-watcher.js';
 import { BundleUrlSource } from '../bundles/http-source.js';
 import { checkEntrypointsUnique, loadVerifiedBundles } from '../bundles/loader.js';
 import { bundleVerification, type BundleVerification, type KeySpec } from '../bundles/verification-keys.js';
@@ -132,6 +133,8 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   for (const w of warnings) log.warn(w);
   const verification = verificationFrom(o);
   // Verified before anything is built: a bundle that fails verification at start fails closed (exit 3).
+  // Taken before loading: a change while gavel starts (a revoked bundle removed, say) is applied as soon as it serves.
+  const baseline = folderFingerprint(o.bundles);
   const folder = await loadVerifiedBundles(o.bundles, verification, { allowEmpty: o.bundleUrl.length > 0 });
   const urlOptions = (url: string) => ({
     url,
@@ -143,7 +146,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   const remote: Array<{ url: string; bundle: Bundle }> = [];
   for (const url of o.bundleUrl) {
     // Unreachable or unverifiable at start: the cached verified copy serves, else gavel does not start.
-    const first = await new BundleUrlSource({ ...urlOptions(url), onBundle: () => undefined, onRefused: () => undefined }).first();
+    const first = await new BundleUrlSource({ ...urlOptions(url), onBundle: () => true, onRefused: () => undefined }).first();
     if (first.fromCache) log.error({ url, err: errorMessage(first.error) }, 'bundle server unusable at start; serving the cached verified copy');
     remote.push({ url, bundle: first.bundle });
   }
@@ -203,7 +206,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     signer: b.signer,
   }));
   const live = new LiveBundles(core, server, log, { folder, folderPath: o.bundles, remote });
-  if (o.watchBundles) live.watchFolder({ path: o.bundles, ...(verification ? { verification } : {}) });
+  if (o.watchBundles) live.watchFolder({ path: o.bundles, baseline, ...(verification ? { verification } : {}) });
   for (const url of o.bundleUrl) live.pollUrl(urlOptions(url));
   log.info(
     {

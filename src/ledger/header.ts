@@ -108,6 +108,9 @@ export function recordColumns(r: DecisionRecord): RecordColumns {
 /** Rebuilds the hashed header from a stored row (for verification). */
 export function headerOfRow(row: EntryRow): ChainHeader {
   const v = row.v ?? 1;
+  // Not hashed before version 2, so a version-1 row's kind can only be what it was then: a decision.
+  if (v !== 1 && v !== HEADER_VERSION) throw new Error(`header version ${v} is not one this ledger writes`);
+  if (v === 1 && row.kind !== undefined && row.kind !== 'decision') throw new Error(`a version-1 entry has kind "${row.kind}", but only decisions were written before kinds were hashed`);
   const out: Record<string, unknown> = { v, seq: row.seq };
   for (const [column] of RECORD_FIELDS) {
     if (column === 'kind') {
@@ -125,7 +128,7 @@ export function headerOfRow(row: EntryRow): ChainHeader {
 export function summaryOfRow(row: EntryRow): EntrySummary {
   const out: Record<string, unknown> = {};
   for (const [column, key] of [...RECORD_FIELDS, ...CHAIN_FIELDS]) out[key] = column === 'reason_codes' ? JSON.parse(row.reason_codes) : row[column];
-  out.kind = row.kind ?? 'decision';
+  out.kind = (row.v ?? 1) >= 2 ? row.kind : 'decision';
   return out as EntrySummary;
 }
 

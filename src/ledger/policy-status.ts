@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { isJsonObject } from '../lib/json.js';
-import { getEntry, queryEntries } from './query.js';
+import { getEntry, policyEntries } from './query.js';
 
 /** A bundle live as the ledger's policy events tell it. */
 export interface BundleStatus {
@@ -39,7 +39,7 @@ export interface PolicyStatus {
 export function policyStatus(db: Database): PolicyStatus {
   const active = new Map<string, BundleStatus>();
   const refusals = new Map<string, BundleRefusal[]>();
-  for (const e of queryEntries(db, { kind: 'policy', order: 'asc', limit: 100_000 })) {
+  for (const e of policyEntries(db)) {
     const payload = getEntry(db, e.decisionId)?.payload;
     const event = isJsonObject(payload) && isJsonObject(payload.event) ? payload.event : {};
     const text = (k: string) => (typeof event[k] === 'string' ? (event[k] as string) : '');

@@ -111,6 +111,23 @@ export function* queryEntries(db: Database, filter: QueryFilter, now = new Date(
   for (const row of stmt.iterate(...params, limitOf(filter))) yield summaryOfRow(row as EntryRow);
 }
 
+/**
+ * Every policy event (oldest first), or those with seq in (after, before): no limit, since what is
+ * live is the replay of all of them; a ledger holds few next to its decisions.
+ */
+export function* policyEntries(db: Database, range: { after?: number; before?: number } = {}): Generator<EntrySummary> {
+  if (!hasKinds(db)) return;
+  const stmt = db.prepare("SELECT * FROM entries WHERE kind = 'policy' AND seq > ? AND seq < ? ORDER BY seq");
+  for (const row of stmt.iterate(range.after ?? 0, range.before ?? Number.MAX_SAFE_INTEGER)) yield summaryOfRow(row as EntryRow);
+}
+
+/** The last activation before `seq`: the policy that was live when that entry was written. */
+export function activationBefore(db: Database, seq: number): EntrySummary | undefined {
+  if (!hasKinds(db)) return undefined;
+  const row = db.prepare("SELECT * FROM entries WHERE kind = 'policy' AND decision = 'activated' AND seq < ? ORDER BY seq DESC LIMIT 1").get(seq);
+  return row ? summaryOfRow(row as EntryRow) : undefined;
+}
+
 function hasKinds(db: Database): boolean {
   return (db.prepare('PRAGMA table_info(entries)').all() as Array<{ name: string }>).some((c) => c.name === 'kind');
 }

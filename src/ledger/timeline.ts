@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { GavelError } from '../lib/errors.js';
 import { isJsonObject, valueAt, type JsonValue } from '../lib/json.js';
-import { getEntry, queryEntries, type QueryFilter } from './query.js';
+import { activationBefore, getEntry, policyEntries, queryEntries, type QueryFilter } from './query.js';
 
 export interface TimelineEvent {
   /** decision, or policy: a bundle went live (activated), stopped (deactivated) or was refused. */
@@ -58,30 +58,20 @@ export function timeline(db: Database, filter: Pick<QueryFilter, 'subject' | 'te
       ...weekTokens(detail?.payload?.input),
     });
   }
-  return withPolicyEvents(db, events, filter);
+  return withPolicyEvents(db, events);
 }
 
 /**
- * The policy events of the same window, interleaved by seq: an incident timeline shows
- * "bundle ai revision R went live here" between the decisions it changed. The window is the
- * filter's since/until, else from the first to the last decision shown (and the last policy
- * change before the first decision, which is what decided it).
+ * The policy events between the first and the last decision shown, interleaved by seq, after the
+ * last activation before the first (the policy that decided it): an incident timeline shows
+ * "bundle ai revision R went live here" between the decisions it changed.
  */
-function withPolicyEvents(db: Database, events: TimelineEvent[], filter: Pick<QueryFilter, 'since' | 'until'>): TimelineEvent[] {
+function withPolicyEvents(db: Database, events: TimelineEvent[]): TimelineEvent[] {
   if (events.length === 0) return events;
   const first = events[0]!.seq;
   const last = events[events.length - 1]!.seq;
-  const policy = [
-    ...queryEntries(db, {
-      kind: 'policy',
-      order: 'asc',
-      limit: 10_000,
-      ...(filter.since ? { since: filter.since } : {}),
-      ...(filter.until ? { until: filter.until } : {}),
-    }),
-  ];
-  const before = policy.filter((p) => p.seq < first && p.decision === 'activated').at(-1);
-  const inside = policy.filter((p) => p.seq > first && p.seq < last);
+  const before = activationBefore(db, first);
+  const inside = [...policyEntries(db, { after: first, before: last })];
   const merged = [...(before ? [before] : []), ...inside].map(
     (p): TimelineEvent => ({
       kind: 'policy',

@@ -182,8 +182,9 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
 function storedHeader(row: Row): ChainHeader {
   try {
     return headerOfRow(row);
-  } catch {
-    return fail(row.seq, 'header_changed', 'header changed: reason_codes is not the JSON array that was hashed');
+  } catch (err) {
+    const why = err instanceof SyntaxError ? 'reason_codes is not the JSON array that was hashed' : (err as Error).message;
+    return fail(row.seq, 'header_changed', `header changed: ${why}`);
   }
 }
 

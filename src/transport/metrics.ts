@@ -119,7 +119,13 @@ export class Metrics {
         { cert: m.cert, key: m.key, ...(m.ca ? { ca: m.ca } : {}), requestCert: tls.mutual, rejectUnauthorized: tls.mutual },
         handler,
       );
-      tls.onChange((next) => secure.setSecureContext({ cert: next.cert, key: next.key, ...(next.ca ? { ca: next.ca } : {}) }));
+      tls.onChange((next) => {
+        try {
+          secure.setSecureContext({ cert: next.cert, key: next.key, ...(next.ca ? { ca: next.ca } : {}) });
+        } catch {
+          // The set was checked whole before it was offered; the metrics listener keeps the previous one if it still refuses.
+        }
+      });
       server = secure;
     } else {
       server = createServer(handler);

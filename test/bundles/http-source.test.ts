@@ -24,6 +24,8 @@ type Mode = 'ok' | '500' | 'slow' | 'truncated';
 class BundleServer {
   body = revisionOf('http-1');
   mode: Mode = 'ok';
+  /** Answer without Content-Length (chunked). */
+  chunked = false;
   requests: Array<{ ifNoneMatch?: string; authorization?: string }> = [];
   private server: Server | undefined;
   port = 0;
@@ -41,6 +43,11 @@ class BundleServer {
         res.write(this.body.subarray(0, 100));
         setTimeout(() => res.destroy(), 20);
         return;
+      }
+      if (this.chunked) {
+        res.writeHead(200, { 'content-type': 'application/gzip', etag: this.etag });
+        for (let i = 0; i < this.body.length; i += 512) res.write(this.body.subarray(i, i + 512));
+        return void res.end();
       }
       res.writeHead(200, { 'content-type': 'application/gzip', etag: this.etag }).end(this.body);
     });
@@ -71,7 +78,10 @@ function source(url: string, extra: Partial<ConstructorParameters<typeof BundleU
   const s = new BundleUrlSource({
     url,
     timeoutMs: 300,
-    onBundle: (b) => got.bundles.push(b.revision),
+    onBundle: (b) => {
+      got.bundles.push(b.revision);
+      return true;
+    },
     onRefused: (err) => got.refused.push((err as Error).message),
     ...extra,
   });
@@ -109,6 +119,33 @@ describe('one bundle URL', () => {
     // Recovers on its own once the server does.
     srv.mode = 'ok';
     expect(await s.poll()).toBe('changed');
+  });
+
+  it('a body larger than the limit is refused while it is read, with or without Content-Length', async () => {
+    const { srv, url } = await bundleServer();
+    const { s, got } = source(url, { maxBytes: 1000 });
+    expect(await s.poll()).toBe('failed');
+    expect(got.refused[0]).toMatch(/larger than 1000/);
+    srv.body = Buffer.alloc(5000, 1);
+    srv.chunked = true;
+    expect(await s.poll()).toBe('failed');
+    expect(got.refused[1]).toContain('body is larger than 1000 bytes');
+  });
+
+  it('a bundle not taken (an entrypoint clash) is offered again at the next poll; one taken is not', async () => {
+    const { url } = await bundleServer();
+    let take = false;
+    const offered: string[] = [];
+    const onBundle = (b: { revision: string }) => {
+      offered.push(b.revision);
+      return take;
+    };
+    const s = new BundleUrlSource({ url, timeoutMs: 1000, onBundle, onRefused: () => undefined });
+    expect(await s.poll()).toBe('failed');
+    take = true;
+    expect(await s.poll()).toBe('changed');
+    expect(await s.poll()).toBe('unchanged');
+    expect(offered).toEqual(['http-1', 'http-1']);
   });
 
   it('a body that is not a bundle, or not signed when a key is required, is refused', async () => {

@@ -123,6 +123,20 @@ describe('live activation from the bundles folder', () => {
     expect((await unary(c!.decision, 'Decide', { ...jsonInput(echoInput()), policy: ECHO })).policy.revision).toBe('rev-a');
   });
 
+  it('a bundle whose wasm does not compile is refused at activation; a clashing second bundle name is refused', async () => {
+    const dir = tempDir('gavel-live-');
+    publish(dir, 'fx.tar.gz', revisionOf('rev-a'));
+    await serveFolder(dir, 0);
+    publish(dir, 'fx.tar.gz', repack(revisionOf('rev-b'), { 'policy.wasm': Buffer.from('\0asm not really') }));
+    await until(async () => (await counted('refused')) >= 1);
+    expect(revision()).toBe('rev-a');
+    // The same entrypoints in a second file: the whole set is refused.
+    publish(dir, 'fx2.tar.gz', revisionOf('rev-c'));
+    await until(async () => (await counted('refused')) >= 2);
+    expect(srv!.core.engine.policies.bundles.map((b) => b.revision)).toEqual(['rev-a']);
+    expect((await unary(c!.decision, 'Decide', { ...jsonInput(echoInput()), policy: ECHO })).policy.revision).toBe('rev-a');
+  });
+
   it('a broken bundle is refused whole and counted; the active one keeps serving', async () => {
     const dir = tempDir('gavel-live-');
     publish(dir, 'fx.tar.gz', revisionOf('rev-a'));

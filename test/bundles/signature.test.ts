@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readArchive } from '../../src/bundles/archive.js';
 import { readBundle } from '../../src/bundles/bundle.js';
 import { bundleFileHash } from '../../src/bundles/file-hash.js';
+import { checkEntrypointsUnique } from '../../src/bundles/loader.js';
 import { bundleVerification } from '../../src/bundles/verification-keys.js';
 import { FIXTURE_BUNDLES, ROOT } from '../helpers/paths.js';
 import { refusal } from '../helpers/refusal.js';
@@ -103,6 +104,13 @@ describe('refused, naming what failed', () => {
   });
 });
 
+describe('bundle sets', () => {
+  it('two bundles of one name (a folder file and a bundle URL, say) are refused', async () => {
+    const a = await readBundle('fx', bundle('unsigned'));
+    expect(() => checkEntrypointsUnique([a, { ...a, entrypoints: ['other/entry'] }])).toThrow(/two bundles are named fx/);
+  });
+});
+
 describe('verification keys', () => {
   it('refuses an algorithm that does not fit the key, an unknown algorithm, a duplicate id and an unreadable file', async () => {
     expect(() => bundleVerification([key('rsa.pub', 'ES256')])).toThrow(/is rsa; it cannot verify ES256/);
@@ -110,5 +118,7 @@ describe('verification keys', () => {
     expect(() => bundleVerification([key('rsa.pub'), key('ec.pub')])).toThrow(/"default" is given twice/);
     expect(() => bundleVerification([key('missing.pub')])).toThrow(/missing\.pub cannot be read/);
     expect(() => bundleVerification([key('hs.secret')])).toThrow(/not a PEM public key/);
+    // A public key used as an HMAC secret would let anyone holding it sign bundles.
+    expect(() => bundleVerification([key('rsa.pub', 'HS256')])).toThrow(/is a public key; HS256 needs a shared secret/);
   });
 });

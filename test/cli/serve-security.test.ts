@@ -17,6 +17,10 @@ describe('serverSecurity', () => {
     expect(warnings).toContain('--insecure: serving a network address without TLS');
   });
 
+  it('server-only TLS authenticates no caller: a network address needs mutual TLS or --insecure', () => {
+    expect(() => serverSecurity({ listen: '0.0.0.0:50051', tlsCert: 'server.pem', tlsKey: 'server.key' })).toThrow(/without mutual TLS/);
+  });
+
   it('--insecure on loopback adds no network warning', () => {
     expect(serverSecurity({ listen: '127.0.0.1:1', insecure: true }).warnings.some((w) => w.startsWith('--insecure'))).toBe(false);
   });

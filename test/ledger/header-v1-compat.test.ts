@@ -89,4 +89,22 @@ it('an old-format ledger verifies as it is, and goes on under the new header aft
   const after = await runCli(['audit', 'verify', '--ledger', path]);
   expect(after.code).toBe(0);
   expect(after.stdout).toContain('4 entries');
+
+  // kind is not hashed in a version-1 row, so it can only be "decision"; v itself is hashed.
+  for (const [column, value] of [
+    ['kind', 'policy'],
+    ['v', 3],
+    ['v', 2],
+  ] as const) {
+    const copy = join(tempDir(), 'flipped.db');
+    const src = new Database(path, { readonly: true });
+    await src.backup(copy);
+    src.close();
+    const attacker = openAsAttacker(copy);
+    attacker.prepare(`UPDATE entries SET ${column} = ? WHERE seq = 2`).run(value);
+    attacker.close();
+    const flipped = await runCli(['audit', 'verify', '--ledger', copy, '--pubkey', (await runCli(['audit', 'pubkey', '--ledger', path])).stdout.trim()]);
+    expect(flipped.code, `${column}=${value}`).toBe(1);
+    expect(flipped.stdout).toContain('FAILED at seq 2 (header_changed)');
+  }
 });

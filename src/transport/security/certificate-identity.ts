@@ -6,14 +6,20 @@ import type { PeerCertificate } from 'node:tls';
  * subject common name; undefined when it has none of them.
  */
 export function certificateIdentity(cert: Pick<PeerCertificate, 'subjectaltname' | 'subject'>): string | undefined {
-  const names = subjectAltNames(cert.subjectaltname ?? '');
+  const text = cert.subjectaltname ?? '';
+  const names = subjectAltNames(text);
+  // A SAN list that does not parse whole names no one: better no identity than a wrong one.
+  if (names === undefined) return undefined;
   const uri = names.find((n) => n.type === 'URI');
   if (uri) return uri.value;
   const dns = names.find((n) => n.type === 'DNS');
   if (dns) return dns.value;
+  // The CN only when the certificate has no SAN at all (RFC 6125 practice), and never one shaped
+  // like a URI: a CN is free text, it must not pass for a SPIFFE id in the access rules.
+  if (text !== '') return undefined;
   const cn = cert.subject?.CN as string | string[] | undefined;
   const first = Array.isArray(cn) ? cn[0] : cn;
-  return first ? first : undefined;
+  return first && !first.includes('://') ? first : undefined;
 }
 
 /**
@@ -21,22 +27,22 @@ export function certificateIdentity(cert: Pick<PeerCertificate, 'subjectaltname'
  * that would be ambiguous (a comma, a quote, a control character) is written as
  * a JSON string literal, so a name cannot smuggle in a second entry.
  */
-export function subjectAltNames(text: string): Array<{ type: string; value: string }> {
+export function subjectAltNames(text: string): Array<{ type: string; value: string }> | undefined {
   const out: Array<{ type: string; value: string }> = [];
   const entry = /([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/y;
   let at = 0;
   while (at < text.length) {
     entry.lastIndex = at;
     const m = entry.exec(text);
-    // Anything unexpected ends the list: better no name than a wrong one.
-    if (!m || m[0] === '') break;
+    // Anything unexpected: the whole list is unusable.
+    if (!m || m[0] === '') return undefined;
     const raw = m[2]!;
     let value = raw;
     if (raw.startsWith('"')) {
       try {
         value = JSON.parse(raw) as string;
       } catch {
-        break;
+        return undefined;
       }
     }
     out.push({ type: m[1]!, value });

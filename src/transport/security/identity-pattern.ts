@@ -26,7 +26,8 @@ export function identityMatcher(pattern: string): IdentityMatcher {
   if (problem) throw new Error(`identity pattern ${JSON.stringify(pattern)} ${problem}`);
   if (!pattern.includes('*')) return (identity) => identity === pattern;
   const uri = pattern.includes('://');
-  const one = uri ? '[^/]+' : '[^.]+';
+  // A segment never spans a separator, a scheme or whitespace.
+  const one = uri ? '[^/\\s]+' : '[^./:\\s]+';
   const re = new RegExp(`^${pattern.split('*').map(escapeRegExp).join(one)}$`);
   // A URI pattern never matches a non-URI identity and vice versa: the segment rule differs.
   return (identity) => identity.includes('://') === uri && re.test(identity);

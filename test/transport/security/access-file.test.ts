@@ -70,6 +70,9 @@ describe('identity patterns: * is exactly one segment', () => {
     ['*.corp.example', 'gw.corp.example', true],
     ['*.corp.example', 'a.gw.corp.example', false],
     ['*.corp.example', 'spiffe://gw.corp.example', false],
+    ['*.corp.example', 'evil/x.corp.example', false],
+    ['*.corp.example', 'evil x.corp.example', false],
+    ['spiffe://corp.example/gateway/*', 'spiffe://corp.example/gateway/a b', false],
     ['gw.corp.example', 'gw.corp.example', true],
     ['gw.corp.example', 'gwXcorp.example', false],
   ])('%s vs %s -> %s', (pattern, identity, matches) => {
