@@ -110,7 +110,8 @@ export function headerOfRow(row: EntryRow): ChainHeader {
   const v = row.v ?? 1;
   // Not hashed before version 2, so a version-1 row's kind can only be what it was then: a decision.
   if (v !== 1 && v !== HEADER_VERSION) throw new Error(`header version ${v} is not one this ledger writes`);
-  if (v === 1 && row.kind !== undefined && row.kind !== 'decision') throw new Error(`a version-1 entry has kind "${row.kind}", but only decisions were written before kinds were hashed`);
+  if (v === 1 && row.kind !== undefined && row.kind !== 'decision')
+    throw new Error(`a version-1 entry has kind "${row.kind}", but only decisions were written before kinds were hashed`);
   const out: Record<string, unknown> = { v, seq: row.seq };
   for (const [column] of RECORD_FIELDS) {
     if (column === 'kind') {
