@@ -208,24 +208,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   const live = new LiveBundles(core, server, log, { folder, folderPath: o.bundles, remote });
   if (o.watchBundles) live.watchFolder({ path: o.bundles, baseline, ...(verification ? { verification } : {}) });
   for (const url of o.bundleUrl) live.pollUrl(urlOptions(url));
-  log.info(
-    {
-      listen: server.address,
-      port: server.port,
-      bundles: active,
-      bundle_verification: verification ? [...verification.keys.keys()] : 'off',
-      watch_bundles: o.watchBundles,
-      ledger: o.ledger,
-      durability: o.durability,
-      workers: core.engine.workers,
-      metering: o.metering,
-      ledger_size: core.ledger.size,
-      metrics_port: server.metricsPort,
-      tls: tls ? (tls.mutual ? 'mutual' : 'server') : 'off',
-      access: o.access ?? 'everyone',
-    },
-    'gavel serving',
-  );
+  // Before the start-up line: whoever waits for it may signal at once.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -257,6 +240,24 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  log.info(
+    {
+      listen: server.address,
+      port: server.port,
+      bundles: active,
+      bundle_verification: verification ? [...verification.keys.keys()] : 'off',
+      watch_bundles: o.watchBundles,
+      ledger: o.ledger,
+      durability: o.durability,
+      workers: core.engine.workers,
+      metering: o.metering,
+      ledger_size: core.ledger.size,
+      metrics_port: server.metricsPort,
+      tls: tls ? (tls.mutual ? 'mutual' : 'server') : 'off',
+      access: o.access ?? 'everyone',
+    },
+    'gavel serving',
+  );
 }
 
 function verificationFrom(o: ServeOptions): BundleVerification | undefined {

@@ -19,7 +19,8 @@ it('serves a URL bundle; restarted while the bundle server is down it fails clos
     const first = await startChild(args(join(tempDir(), 'a.db'), '--bundle-cache', cache));
     expect(servingLine<{ bundles: Array<{ name: string }> }>(first).bundles.map((b) => b.name)).toEqual(['fx']);
     first.child.kill('SIGTERM');
-    expect(await first.exited).toBe(0);
+    const code = await first.exited;
+    expect(code, `exit ${code} signal ${first.child.signalCode}; stdout: ${first.lines.join('\n')}`).toBe(0);
 
     up = false;
     const down = await runCli(['serve', ...args(join(tempDir(), 'b.db'))]);
