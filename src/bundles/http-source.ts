@@ -18,6 +18,12 @@ export interface BundleUrlOptions {
   cacheDir?: string;
   /** Largest body accepted (default 64 MiB), counted while it is read. */
   maxBytes?: number;
+  /** Set here or later with `attach`; until then a fetched bundle is taken and a failure ignored (start-up's `first()` reports its own). */
+  onBundle?: BundleHandlers['onBundle'];
+  onRefused?: BundleHandlers['onRefused'];
+}
+
+export interface BundleHandlers {
   /** Returns whether the bundle was taken (activated); one that was not is offered again at the next poll. */
   onBundle(bundle: Bundle): boolean;
   onRefused(err: unknown): void;
@@ -69,9 +75,20 @@ export class BundleUrlSource {
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private handlers: BundleHandlers;
 
   constructor(private readonly o: BundleUrlOptions) {
     this.name = bundleNameFromPath(new URL(o.url).pathname) || new URL(o.url).hostname;
+    this.handlers = { onBundle: o.onBundle ?? (() => true), onRefused: o.onRefused ?? (() => undefined) };
+  }
+
+  get url(): string {
+    return this.o.url;
+  }
+
+  /** Who is told of what later polls bring (the live set, once the server runs). */
+  attach(handlers: BundleHandlers): void {
+    this.handlers = handlers;
   }
 
   /** One poll: resolves with what happened; never rejects. */
@@ -81,13 +98,13 @@ export class BundleUrlSource {
       this.failures = 0;
       if (!got) return 'unchanged';
       // Not taken (an entrypoint clash with another source): offered again at the next poll, when the clash may be gone.
-      if (!this.o.onBundle(got.bundle)) return 'failed';
+      if (!this.handlers.onBundle(got.bundle)) return 'failed';
       // Only what was taken is remembered: the ETag (so 304 means "what is live") and the cached copy.
       this.taken(got);
       return 'changed';
     } catch (err) {
       this.failures++;
-      this.o.onRefused(err);
+      this.handlers.onRefused(err);
       return 'failed';
     }
   }

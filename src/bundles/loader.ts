@@ -11,7 +11,7 @@ import type { BundleVerification } from './verification-keys.js';
  */
 export function loadBundles(path: string): Bundle[] {
   const bundles = bundleFiles(path).map((file) => parseBundle(bundleNameFromPath(file), readFileSync(file)));
-  checkEntrypointsUnique(bundles);
+  checkBundleSet(bundles);
   return bundles;
 }
 
@@ -23,7 +23,7 @@ export async function loadVerifiedBundles(
 ): Promise<Bundle[]> {
   const bundles: Bundle[] = [];
   for (const file of bundleFiles(path, options.allowEmpty)) bundles.push(await readBundle(bundleNameFromPath(file), readFileSync(file), verification));
-  checkEntrypointsUnique(bundles);
+  checkBundleSet(bundles);
   return bundles;
 }
 
@@ -49,7 +49,7 @@ function listBundleFiles(path: string): string[] {
 }
 
 /** One bundle per name and one bundle per entrypoint, across every source (folder and URLs). */
-export function checkEntrypointsUnique(bundles: Bundle[]): void {
+export function checkBundleSet(bundles: Bundle[]): void {
   const names = new Set<string>();
   for (const b of bundles) {
     if (names.has(b.name))

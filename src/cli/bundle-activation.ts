@@ -1,7 +1,7 @@
 import type { Bundle } from '../bundles/bundle.js';
 import { BundleFolderWatcher } from '../bundles/folder-watcher.js';
 import { BundleUrlSource, type BundleUrlOptions } from '../bundles/http-source.js';
-import { checkEntrypointsUnique } from '../bundles/loader.js';
+import { checkBundleSet } from '../bundles/loader.js';
 import type { BundleVerification } from '../bundles/verification-keys.js';
 import type { Core } from '../core.js';
 import type { PolicyEvent } from '../engine/policy-event.js';
@@ -81,19 +81,24 @@ export class LiveBundles {
     return w;
   }
 
-  pollUrl(o: Omit<BundleUrlOptions, 'onBundle' | 'onRefused'>): BundleUrlSource {
-    const s = new BundleUrlSource({
-      ...o,
+  pollUrl(o: BundleUrlOptions): BundleUrlSource {
+    return this.adopt(new BundleUrlSource(o));
+  }
+
+  /** Polls a source from now on (one start-up already fetched from: its ETag is kept, so the first poll is a 304). */
+  adopt(s: BundleUrlSource): BundleUrlSource {
+    const url = s.url;
+    s.attach({
       onBundle: (bundle) => {
-        const before = this.remote.get(o.url);
-        this.remote.set(o.url, bundle);
-        this.sourceOf.set(bundle.name, o.url);
+        const before = this.remote.get(url);
+        this.remote.set(url, bundle);
+        this.sourceOf.set(bundle.name, url);
         if (this.apply()) return true;
-        if (before) this.remote.set(o.url, before);
-        else this.remote.delete(o.url);
+        if (before) this.remote.set(url, before);
+        else this.remote.delete(url);
         return false;
       },
-      onRefused: (err) => this.refused([s.name], err, o.url),
+      onRefused: (err) => this.refused([s.name], err, url),
     });
     s.start();
     this.stops.push(() => s.stop());
@@ -111,7 +116,7 @@ export class LiveBundles {
     const { activated, deactivated } = changes(before, next);
     if (activated.length === 0 && deactivated.length === 0) return true;
     try {
-      checkEntrypointsUnique(next);
+      checkBundleSet(next);
       this.core.engine.activate(next);
     } catch (err) {
       const reason = errorMessage(err);
@@ -133,16 +138,16 @@ export class LiveBundles {
 
   private refused(names: string[], err: unknown, source: string): void {
     const reason = errorMessage(err);
-    const fresh = names.filter((name) => this.lastRefusal.get(name) !== `${source}\n\n${reason}`);
-    for (const name of names) this.record({ result: 'refused', bundle: name, reason }, source);
-    if (fresh.length > 0) this.log.error({ err: reason, source }, 'bundle refused; the active set keeps serving');
+    const recorded = names.map((name) => this.record({ result: 'refused', bundle: name, reason }, source));
+    if (recorded.includes(true)) this.log.error({ err: reason, source }, 'bundle refused; the active set keeps serving');
   }
 
-  private record(event: Omit<PolicyEvent, 'source'>, source: string): void {
+  /** Counts the event and records it in the ledger; false when it repeats the bundle's last refusal (counted only). */
+  private record(event: Omit<PolicyEvent, 'source'>, source: string): boolean {
     this.server.metrics.bundleActivations.inc({ bundle: event.bundle, result: event.result });
     const key = `${source}\n${event.digest ?? ''}\n${event.reason ?? ''}`;
     if (event.result === 'refused') {
-      if (this.lastRefusal.get(event.bundle) === key) return;
+      if (this.lastRefusal.get(event.bundle) === key) return false;
       this.lastRefusal.set(event.bundle, key);
     } else {
       this.lastRefusal.delete(event.bundle);
@@ -152,12 +157,8 @@ export class LiveBundles {
       .catch((err: unknown) =>
         this.log.error({ err: errorMessage(err), bundle: event.bundle, result: event.result }, 'policy event could not be recorded in the ledger'),
       );
+    return true;
   }
-}
-
-/** Watches the folder for a core built from it alone (tests, and serve without bundle URLs). */
-export function watchBundles(core: Core, server: RunningServer, log: Logger, o: LiveBundlesOptions): BundleFolderWatcher {
-  return new LiveBundles(core, server, log, { folder: [...core.engine.policies.bundles], folderPath: o.path }).watchFolder(o);
 }
 
 /** A bundle as a policy event describes it. */

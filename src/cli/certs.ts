@@ -1,7 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { createAuthority, issue } from '../lib/dev-certs.js';
 import { intOption } from './options.js';
 
 interface CertsDevOptions {
@@ -33,6 +32,8 @@ async function certsDev(o: CertsDevOptions, command: Command): Promise<void> {
   const present = FILES.filter((f) => existsSync(join(o.out, f)));
   if (present.length > 0 && !o.force) command.error(`error: ${o.out} already has ${present.join(', ')}; pass --force to overwrite`, { exitCode: 2 });
   mkdirSync(o.out, { recursive: true });
+  // Loaded here, not with the CLI: every other command (serve among them) starts without the X.509 library.
+  const { createAuthority, issue } = await import('../lib/dev-certs.js');
   const ca = await createAuthority('gavel development CA', { days: o.days });
   const gateway = `spiffe://${o.trustDomain}/gateway/dev`;
   const auditor = `spiffe://${o.trustDomain}/auditor/dev`;

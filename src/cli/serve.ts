@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { Bundle } from '../bundles/bundle.js';
 import { folderFingerprint } from '../bundles/folder-watcher.js';
 import { BundleUrlSource } from '../bundles/http-source.js';
-import { checkEntrypointsUnique, loadVerifiedBundles } from '../bundles/loader.js';
+import { checkBundleSet, loadVerifiedBundles } from '../bundles/loader.js';
 import { bundleVerification, type BundleVerification, type KeySpec } from '../bundles/verification-keys.js';
 import { buildCore } from '../core.js';
 import { described, LiveBundles } from './bundle-activation.js';
@@ -136,22 +136,26 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   // Taken before loading: a change while gavel starts (a revoked bundle removed, say) is applied as soon as it serves.
   const baseline = folderFingerprint(o.bundles);
   const folder = await loadVerifiedBundles(o.bundles, verification, { allowEmpty: o.bundleUrl.length > 0 });
-  const urlOptions = (url: string) => ({
-    url,
-    ...(verification ? { verification } : {}),
-    pollSeconds: o.bundlePollSeconds,
-    ...(o.bundleTokenFile ? { token: readFileSync(o.bundleTokenFile, 'utf8').trim() } : {}),
-    ...(o.bundleCache ? { cacheDir: o.bundleCache } : {}),
-  });
+  const token = o.bundleTokenFile ? readFileSync(o.bundleTokenFile, 'utf8').trim() : undefined;
+  const sources = o.bundleUrl.map(
+    (url) =>
+      new BundleUrlSource({
+        url,
+        ...(verification ? { verification } : {}),
+        pollSeconds: o.bundlePollSeconds,
+        ...(token ? { token } : {}),
+        ...(o.bundleCache ? { cacheDir: o.bundleCache } : {}),
+      }),
+  );
   const remote: Array<{ url: string; bundle: Bundle }> = [];
-  for (const url of o.bundleUrl) {
+  for (const source of sources) {
     // Unreachable or unverifiable at start: the cached verified copy serves, else gavel does not start.
-    const first = await new BundleUrlSource({ ...urlOptions(url), onBundle: () => true, onRefused: () => undefined }).first();
-    if (first.fromCache) log.error({ url, err: errorMessage(first.error) }, 'bundle server unusable at start; serving the cached verified copy');
-    remote.push({ url, bundle: first.bundle });
+    const first = await source.first();
+    if (first.fromCache) log.error({ url: source.url, err: errorMessage(first.error) }, 'bundle server unusable at start; serving the cached verified copy');
+    remote.push({ url: source.url, bundle: first.bundle });
   }
   const bundles = [...folder, ...remote.map((r) => r.bundle)];
-  checkEntrypointsUnique(bundles);
+  checkBundleSet(bundles);
   const core = buildCore({
     bundles,
     ledger: o.ledger,
@@ -207,7 +211,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   }));
   const live = new LiveBundles(core, server, log, { folder, folderPath: o.bundles, remote });
   if (o.watchBundles) live.watchFolder({ path: o.bundles, baseline, ...(verification ? { verification } : {}) });
-  for (const url of o.bundleUrl) live.pollUrl(urlOptions(url));
+  for (const source of sources) live.adopt(source);
   // Before the start-up line: whoever waits for it may signal at once.
   let stopping = false;
   const stop = async (signal: string) => {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readArchive } from '../../src/bundles/archive.js';
 import { loadVerifiedBundles } from '../../src/bundles/loader.js';
 import { bundleVerification } from '../../src/bundles/verification-keys.js';
-import { watchBundles } from '../../src/cli/bundle-activation.js';
+import { watchBundles } from '../helpers/live-bundles.js';
 import { clients, jsonInput, unary, unaryError, type Clients } from '../helpers/client.js';
 import { FIXTURE_BUNDLES, ROOT, tempDir } from '../helpers/paths.js';
 import { repack } from '../helpers/repack.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import { readArchive } from '../../src/bundles/archive.js';
-import { watchBundles } from '../../src/cli/bundle-activation.js';
+import { watchBundles } from '../helpers/live-bundles.js';
 import * as grpc from '@grpc/grpc-js';
 import { timeline } from '../../src/ledger/timeline.js';
 import { gavelServices } from '../../src/transport/proto.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readArchive } from '../../src/bundles/archive.js';
 import { readBundle } from '../../src/bundles/bundle.js';
 import { bundleFileHash } from '../../src/bundles/file-hash.js';
-import { checkEntrypointsUnique } from '../../src/bundles/loader.js';
+import { checkBundleSet } from '../../src/bundles/loader.js';
 import { bundleVerification } from '../../src/bundles/verification-keys.js';
 import { FIXTURE_BUNDLES, ROOT } from '../helpers/paths.js';
 import { refusal } from '../helpers/refusal.js';
@@ -107,7 +107,7 @@ describe('refused, naming what failed', () => {
 describe('bundle sets', () => {
   it('two bundles of one name (a folder file and a bundle URL, say) are refused', async () => {
     const a = await readBundle('fx', bundle('unsigned'));
-    expect(() => checkEntrypointsUnique([a, { ...a, entrypoints: ['other/entry'] }])).toThrow(/two bundles are named fx/);
+    expect(() => checkBundleSet([a, { ...a, entrypoints: ['other/entry'] }])).toThrow(/two bundles are named fx/);
   });
 });
 

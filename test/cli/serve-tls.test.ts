@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { jsonInput, unary, unaryError } from '../helpers/client.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { tlsClients } from '../helpers/pki.js';
-import { runCli, servingLine, startChild } from '../helpers/server.js';
+import { failedStart, runCli, servingLine, startChild } from '../helpers/server.js';
 import { modelCall } from '../usage/helpers.js';
 
 /** `gavel serve` with TLS flags, and `gavel certs dev`, as an operator runs them. */
@@ -34,10 +34,7 @@ describe('refused at start, saying why', () => {
     const r = await runCli([...base(), '--client-ca', 'ca.pem']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--client-ca needs --tls-cert and --tls-key');
-    const env = await startChild(['--bundles', BUNDLES, '--ledger', join(tempDir(), 'l.db')], { GAVEL_ACCESS: 'access.yaml' }).then(
-      () => 'started',
-      (err: unknown) => String(err),
-    );
+    const env = await failedStart(['--bundles', BUNDLES, '--ledger', join(tempDir(), 'l.db')], { GAVEL_ACCESS: 'access.yaml' });
     expect(env).toContain('exited with 2');
     expect(env).toContain('needs mutual TLS');
   });

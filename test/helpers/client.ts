@@ -8,12 +8,11 @@ export interface Clients {
   close(): void;
 }
 
-export function clients(address: string): Clients {
+export function clients(address: string, creds = grpc.credentials.createInsecure(), options: grpc.ClientOptions = {}): Clients {
   const s = gavelServices();
-  const creds = grpc.credentials.createInsecure();
-  const decision = new s.DecisionService(address, creds);
-  const audit = new s.AuditService(address, creds);
-  const usage = new s.UsageService(address, creds);
+  const decision = new s.DecisionService(address, creds, options);
+  const audit = new s.AuditService(address, creds, options);
+  const usage = new s.UsageService(address, creds, options);
   return {
     decision,
     audit,

@@ -2,8 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createAuthority, issue, type KeyPair, type LeafOptions } from '../../src/lib/dev-certs.js';
-import { gavelServices } from '../../src/transport/proto.js';
-import type { Clients } from './client.js';
+import { clients, type Clients } from './client.js';
 import { tempDir } from './paths.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -50,19 +49,7 @@ export const EXPIRED = { notBefore: new Date(Date.now() - 10 * DAY), notAfter: n
 
 /** Clients for the three gavel services over TLS, presenting `pair` (or no certificate). */
 export function tlsClients(address: string, caPem: Buffer, pair?: KeyPair): Clients {
-  const s = gavelServices();
   const creds = pair ? grpc.credentials.createSsl(caPem, Buffer.from(pair.key), Buffer.from(pair.cert)) : grpc.credentials.createSsl(caPem);
   // The server certificate names localhost and 127.0.0.1; connect by address, check the name.
-  const options = { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' };
-  const decision = new s.DecisionService(address, creds, options);
-  const audit = new s.AuditService(address, creds, options);
-  const usage = new s.UsageService(address, creds, options);
-  return {
-    decision,
-    audit,
-    usage,
-    close: () => {
-      for (const c of [decision, audit, usage]) c.close();
-    },
-  };
+  return clients(address, creds, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' });
 }

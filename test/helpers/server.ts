@@ -85,3 +85,14 @@ export function servingLine<T = Record<string, unknown>>(srv: ChildServer): T {
   if (!line) throw new Error('no "gavel serving" line');
   return JSON.parse(line) as T;
 }
+
+/** Starts `gavel serve` expecting it to refuse: resolves with the rejection's text (exit code and stderr), or "started". */
+export function failedStart(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  return startChild(args, env).then(
+    (srv) => {
+      srv.child.kill('SIGKILL');
+      return 'started';
+    },
+    (err: unknown) => String(err),
+  );
+}

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
-import type { DecisionRecord } from '../../src/engine/ledger.js';
 import { ledgerConfig } from '../../src/ledger/config.js';
 import { wireEntry } from '../../src/ledger/header.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
+import { sampleRecord } from './fixtures.js';
 
 /**
  * The wire form of an entry (gRPC Entry, `gavel audit query --json`) names every
@@ -16,26 +15,7 @@ afterEach(async () => {
   for (const l of open.splice(0)) await l.close();
 });
 
-const record: DecisionRecord = {
-  decisionId: 'decision-wire',
-  time: '2026-11-18T12:00:00.000Z',
-  subjectId: 'alice',
-  subjectType: 'user',
-  team: 'platform',
-  costCenter: 'cc-1',
-  actionType: 'model.invoke',
-  resource: 'standard-m',
-  decision: 'redact',
-  reasonCodes: ['pii_email', 'allowed'],
-  bundle: 'ai',
-  revision: 'rev-7',
-  digest: 'sha256:abc',
-  entrypoint: 'gavel/ai/decision',
-  requestId: 'req-1',
-  caller: 'tester',
-  payload: { input: {}, result: {} },
-  salt: randomBytes(16),
-};
+const record = sampleRecord();
 
 it('every column of the stored row, under its column name, with reason_codes as the array', async () => {
   const ledger = new SqliteLedger(ledgerConfig(':memory:'));

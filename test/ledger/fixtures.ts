@@ -1,9 +1,10 @@
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { canonicalJson } from '../../src/lib/canonical.js';
 import type { Core, CoreOptions } from '../../src/core.js';
+import type { DecisionRecord } from '../../src/engine/ledger.js';
 import type { ChainHeader, EntryRow } from '../../src/ledger/header.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 
@@ -125,4 +126,29 @@ export function openAsAttacker(path: string): Database.Database {
   const db = new Database(path);
   for (const t of TRIGGERS) db.exec(`DROP TRIGGER ${t}`);
   return db;
+}
+
+/** A complete decision record for appending to a ledger directly (fresh salt; override any field). */
+export function sampleRecord(over: Partial<DecisionRecord> = {}): DecisionRecord {
+  return {
+    decisionId: 'decision-wire',
+    time: '2026-11-18T12:00:00.000Z',
+    subjectId: 'alice',
+    subjectType: 'user',
+    team: 'platform',
+    costCenter: 'cc-1',
+    actionType: 'model.invoke',
+    resource: 'standard-m',
+    decision: 'redact',
+    reasonCodes: ['pii_email', 'allowed'],
+    bundle: 'ai',
+    revision: 'rev-7',
+    digest: 'sha256:abc',
+    entrypoint: 'gavel/ai/decision',
+    requestId: 'req-1',
+    caller: 'tester',
+    payload: { input: {}, result: {} },
+    salt: randomBytes(16),
+    ...over,
+  };
 }

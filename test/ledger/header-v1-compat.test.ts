@@ -10,30 +10,9 @@ import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { canonicalJson } from '../../src/lib/canonical.js';
 import { tempDir } from '../helpers/paths.js';
 import { runCli } from '../helpers/server.js';
-import { randomBytes } from 'node:crypto';
-import type { DecisionRecord } from '../../src/engine/ledger.js';
-import { openAsAttacker } from './fixtures.js';
+import { openAsAttacker, sampleRecord } from './fixtures.js';
 
-const record = (decisionId: string): DecisionRecord => ({
-  decisionId,
-  time: '2026-11-18T12:00:00.000Z',
-  subjectId: 'alice',
-  subjectType: 'user',
-  team: 'platform',
-  costCenter: 'cc-1',
-  actionType: 'model.invoke',
-  resource: 'standard-m',
-  decision: 'allow',
-  reasonCodes: ['allowed'],
-  bundle: 'ai',
-  revision: 'rev-7',
-  digest: 'sha256:abc',
-  entrypoint: 'gavel/ai/decision',
-  requestId: '',
-  caller: 'tester',
-  payload: { input: {}, result: {} },
-  salt: randomBytes(16),
-});
+const record = (decisionId: string) => sampleRecord({ decisionId });
 
 /**
  * A ledger file written before header version 2 (no `v`, no `kind`: every entry a decision,

@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { clients } from '../helpers/client.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { sample } from '../helpers/samples.js';
-import { runCli, servingLine, startChild } from '../helpers/server.js';
+import { failedStart, runCli, servingLine, startChild } from '../helpers/server.js';
 import { decide } from '../usage/helpers.js';
 
 /** `gavel serve --workers`: how many evaluation threads, said at start; a bad count refuses to start, naming the setting. */
@@ -27,10 +27,7 @@ it('a worker count that is not 0-64 is refused at start, from the flag or from G
   const flag = await runCli(['serve', '--bundles', BUNDLES, '--ledger', join(tempDir(), 'l.db'), '--workers', '65']);
   expect(flag.code).toBe(2);
   expect(flag.stderr).toContain('must be an integer from 0 to 64');
-  const env = await startChild(['--bundles', BUNDLES, '--ledger', join(tempDir(), 'l.db')], { GAVEL_WORKERS: 'many' }).then(
-    () => 'started',
-    (err: unknown) => String(err),
-  );
+  const env = await failedStart(['--bundles', BUNDLES, '--ledger', join(tempDir(), 'l.db')], { GAVEL_WORKERS: 'many' });
   expect(env).toContain('exited with 3');
   expect(env).toContain('GAVEL_WORKERS must be an integer from 0 to 64, got "many"');
 });
