@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { Bundle } from '../bundles/bundle.js';
 import { folderFingerprint } from '../bundles/folder-watcher.js';
 import { BundleUrlSource } from '../bundles/http-source.js';
@@ -51,6 +51,17 @@ interface ServeOptions {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+function bundleUrlOption(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('must be an http:// or https:// URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`must be an http:// or https:// URL, not ${url.protocol}`);
+  return value;
+}
 
 export function registerServe(program: Command): void {
   program
@@ -108,7 +119,7 @@ export function registerServe(program: Command): void {
     .option(
       '--bundle-url <url>',
       'also pull a bundle from this HTTP(S) bundle server (ETag polling); repeatable (env GAVEL_BUNDLE_URLS, space-separated)',
-      collect,
+      (value: string, previous: string[]) => [...previous, bundleUrlOption(value)],
       (process.env.GAVEL_BUNDLE_URLS ?? '').split(/\s+/).filter(Boolean),
     )
     .option('--bundle-poll-seconds <n>', 'seconds between polls of each bundle URL, with jitter (default 30)', intOption, 30)
@@ -128,6 +139,14 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     throw err;
   }
   const { security, warnings } = secured;
+  // Flag values are checked as they are parsed; GAVEL_BUNDLE_URLS arrives as text.
+  for (const url of o.bundleUrl) {
+    try {
+      bundleUrlOption(url);
+    } catch (err) {
+      command.error(`error: bundle URL ${JSON.stringify(url)} (GAVEL_BUNDLE_URLS) ${errorMessage(err)}`, { exitCode: EXIT.usage });
+    }
+  }
   const sink = new LogSink(1);
   const log = createLogger(undefined, sink);
   for (const w of warnings) log.warn(w);
@@ -136,7 +155,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   // Taken before loading: a change while gavel starts (a revoked bundle removed, say) is applied as soon as it serves.
   const baseline = folderFingerprint(o.bundles);
   const folder = await loadVerifiedBundles(o.bundles, verification, { allowEmpty: o.bundleUrl.length > 0 });
-  const token = o.bundleTokenFile ? readFileSync(o.bundleTokenFile, 'utf8').trim() : undefined;
+  const token = o.bundleTokenFile ? readToken(o.bundleTokenFile) : undefined;
   const sources = o.bundleUrl.map(
     (url) =>
       new BundleUrlSource({
@@ -262,6 +281,14 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     },
     'gavel serving',
   );
+}
+
+function readToken(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new GavelError('config_invalid', `--bundle-token-file ${file} cannot be read: ${(err as Error).message}`);
+  }
 }
 
 function verificationFrom(o: ServeOptions): BundleVerification | undefined {

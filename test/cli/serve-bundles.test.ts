@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
-import { runCli, servingLine, startChild } from '../helpers/server.js';
+import { failedStart, runCli, servingLine, startChild } from '../helpers/server.js';
 
 /** `gavel serve --bundle-url` against a local bundle server: start, restart while it is down, cache. */
 it('serves a URL bundle; restarted while the bundle server is down it fails closed (exit 3) unless --bundle-cache holds a verified copy', async () => {
@@ -38,4 +38,19 @@ it('serves a URL bundle; restarted while the bundle server is down it fails clos
   } finally {
     http.close();
   }
+});
+
+it('a bundle URL that is not http(s), from the flag or GAVEL_BUNDLE_URLS, is a usage error; an unreadable token file is named', async () => {
+  const base = ['serve', '--bundles', FIXTURE_BUNDLES, '--ledger', join(tempDir(), 'l.db')];
+  for (const url of ['notaurl', 'file:///etc/passwd']) {
+    const r = await runCli([...base, '--bundle-url', url]);
+    expect(r.code, url).toBe(2);
+    expect(r.stderr).toContain('must be an http:// or https:// URL');
+  }
+  const env = await failedStart(['--bundles', FIXTURE_BUNDLES, '--ledger', join(tempDir(), 'l.db')], { GAVEL_BUNDLE_URLS: 'ftp://bundles.example/ai.tar.gz' });
+  expect(env).toContain('exited with 2');
+  expect(env).toContain('GAVEL_BUNDLE_URLS');
+  const token = await runCli([...base, '--bundle-url', 'http://127.0.0.1:1/ai.tar.gz', '--bundle-token-file', '/nonexistent/token']);
+  expect(token.code).toBe(3);
+  expect(token.stderr).toContain('--bundle-token-file /nonexistent/token cannot be read');
 });
