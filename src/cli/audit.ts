@@ -10,7 +10,7 @@ import { timeline } from '../ledger/timeline.js';
 import { type VerifyReport, verifyLedger } from '../ledger/verify.js';
 import { wireVerifyReport } from '../ledger/wire.js';
 import { EXIT } from './exit.js';
-import { limitOption } from './options.js';
+import { checkedOption, limitOption } from './options.js';
 import { progressReporter } from './progress.js';
 import { DEFAULTS } from './settings.js';
 import { printable, printEntries, printTimeline } from './table.js';
@@ -44,17 +44,17 @@ export function registerAudit(program: Command): void {
     .option('--subject <id>')
     .option('--team <team>')
     .option('--action <type>', 'model.invoke, tool.call, data.export')
-    .option('--decision <d>', 'allow, deny, require_approval, redact (policy entries: activated, deactivated, refused)', checked(parseDecision))
-    .option('--kind <kind>', 'decision or policy (bundle activations, deactivations, refusals)', checked(parseKind))
+    .option('--decision <d>', 'allow, deny, require_approval, redact (policy entries: activated, deactivated, refused)', checkedOption(parseDecision))
+    .option('--kind <kind>', 'decision or policy (bundle activations, deactivations, refusals)', checkedOption(parseKind))
     .option(
       '--since <time>',
       'RFC 3339 or a duration back from now (24h, 7d)',
-      checked((t) => parseTime(t, new Date(), 'since')),
+      checkedOption((t) => parseTime(t, new Date(), 'since')),
     )
     .option(
       '--until <time>',
       'before this time (RFC 3339 or a duration back from now)',
-      checked((t) => parseTime(t, new Date(), 'until')),
+      checkedOption((t) => parseTime(t, new Date(), 'until')),
     )
     .option('--revision <rev>')
     .option('--decision-id <id>')
@@ -70,28 +70,16 @@ export function registerAudit(program: Command): void {
     .option(
       '--since <time>',
       'RFC 3339 or a duration back from now (24h, 7d)',
-      checked((t) => parseTime(t, new Date(), 'since')),
+      checkedOption((t) => parseTime(t, new Date(), 'since')),
     )
     .option(
       '--until <time>',
       'before this time (RFC 3339 or a duration back from now)',
-      checked((t) => parseTime(t, new Date(), 'until')),
+      checkedOption((t) => parseTime(t, new Date(), 'until')),
     )
     .option('--limit <n>', 'at most n events (default 10000)', limitOption(MAX_QUERY_LIMIT))
     .option('--json', 'JSON lines instead of text')
     .action(showTimeline);
-}
-
-/** A filter flag checked as it is parsed, so a bad value is a usage error (exit 2) like any bad flag; the text itself is kept. */
-function checked(parse: (text: string) => unknown): (text: string) => string {
-  return (text) => {
-    try {
-      parse(text);
-    } catch (err) {
-      throw new InvalidArgumentError(errorMessage(err));
-    }
-    return text;
-  };
 }
 
 export function openReadOnly(path: string): Database.Database {

@@ -4,6 +4,7 @@ import { registerAudit } from './audit.js';
 import { registerCerts } from './certs.js';
 import { registerPolicy } from './policy.js';
 import { registerEval } from './eval.js';
+import { registerReplay } from './replay.js';
 import { EXIT } from './exit.js';
 import { registerServe } from './serve.js';
 
@@ -18,6 +19,7 @@ Examples:
   gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db
   gavel eval --policy gavel/ai/decision --input request.json
   gavel audit verify --ledger ./data/ledger.db
+  gavel replay --ledger ./data/ledger.db --bundle candidate.tar.gz --since 7d
   gavel audit query --subject alice --decision deny --since 24h
   gavel certs dev --out ./dev-certs
   gavel policy status --ledger ./data/ledger.db`,
@@ -25,6 +27,7 @@ Examples:
 
 registerServe(program);
 registerEval(program);
+registerReplay(program);
 registerAudit(program);
 registerCerts(program);
 registerPolicy(program);

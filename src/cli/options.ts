@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { errorMessage } from '../lib/errors.js';
 import { MAX_WORKERS } from '../engine/config.js';
 
 export function intOption(value: string): number {
@@ -37,4 +38,16 @@ export function timeOption(value: string): string {
 export function addressOption(value: string): string {
   if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(value)) throw new InvalidArgumentError('must be host:port, e.g. 127.0.0.1:50051');
   return value;
+}
+
+/** A flag checked as it is parsed, so a bad value is a usage error (exit 2) like any bad flag; the text itself is kept. */
+export function checkedOption(parse: (text: string) => unknown): (text: string) => string {
+  return (text) => {
+    try {
+      parse(text);
+    } catch (err) {
+      throw new InvalidArgumentError(errorMessage(err));
+    }
+    return text;
+  };
 }

@@ -69,7 +69,7 @@ export function evaluateDecision(evaluator: WasmEvaluator, prepared: Prepared, r
   const now = new Date(req.nowMs);
   const given = isJsonObject(input.context) ? input.context : {};
   const evaluated: JsonObject = { ...input, context: { ...given, ...req.context, now: now.toISOString() } };
-  const raw = evaluate(evaluator, evaluated, req.entrypoint);
+  const raw = evaluateOutcome(evaluator, evaluated, req.entrypoint);
   const secrets = secretsOf(evaluated, raw.redactions);
   const outcome = scrubOutcome(raw, secrets);
   const { redacted, applied } = applyRedactions(evaluated, outcome.redactions, secrets);
@@ -88,7 +88,8 @@ export function evaluateDecision(evaluator: WasmEvaluator, prepared: Prepared, r
   };
 }
 
-function evaluate(evaluator: WasmEvaluator, input: JsonObject, entrypoint: string): PolicyOutcome {
+/** Evaluates and normalises; a trap is a DENY evaluation_error, as on the decision path (replay and shadow use it too). */
+export function evaluateOutcome(evaluator: WasmEvaluator, input: JsonObject, entrypoint: string): PolicyOutcome {
   try {
     return normaliseResultSet(evaluator.evaluate(input, entrypoint), entrypoint);
   } catch (err) {

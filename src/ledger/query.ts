@@ -35,7 +35,7 @@ const DECISIONS = ['allow', 'deny', 'require_approval', 'redact'];
 const POLICY_EVENTS = ['activated', 'deactivated', 'refused'];
 
 /** Builds the WHERE clause; every filter is served by an index on (column, seq). */
-function where(filter: QueryFilter, now: Date): { sql: string; params: unknown[]; byTime: boolean } {
+export function where(filter: QueryFilter, now: Date): { sql: string; params: unknown[]; byTime: boolean } {
   const clauses: string[] = [];
   const params: unknown[] = [];
   const eq = (column: string, value: string | undefined) => {
@@ -128,7 +128,7 @@ export function activationBefore(db: Database, seq: number): EntrySummary | unde
   return row ? summaryOfRow(row as EntryRow) : undefined;
 }
 
-function hasKinds(db: Database): boolean {
+export function hasKinds(db: Database): boolean {
   return (db.prepare('PRAGMA table_info(entries)').all() as Array<{ name: string }>).some((c) => c.name === 'kind');
 }
 
