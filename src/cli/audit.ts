@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import Database from 'better-sqlite3';
-import { errorMessage, GavelError } from '../lib/errors.js';
+import { GavelError } from '../lib/errors.js';
 import { defaultKeyPath, ledgerConfig } from '../ledger/config.js';
 import { formatVerifierKey, keyFromPem, parseVerifierKey, verifierOf, type VerifierKey } from '../ledger/keys.js';
 import { latestCheckpointNote, readOrigin } from '../ledger/meta.js';
