@@ -34,6 +34,17 @@ export async function recordWorkload(ledger: string): Promise<RecordedCase[]> {
   const clock = new TestClock(Date.parse('2026-11-23T09:00:00Z'));
   const srv = await startInProcess({ bundles: BUNDLES, ledger, now: clock.now, engine: { workers: 0 } });
   const c = clients(srv.address);
+  // As `gavel serve` does at start: the activation is an entry of the chain too (replay reads past it).
+  for (const b of srv.core.engine.policies.bundles) {
+    await srv.core.engine.recordPolicyEvent({
+      result: 'activated',
+      bundle: b.name,
+      revision: b.revision,
+      digest: b.digest,
+      entrypoints: b.entrypoints,
+      source: 'start',
+    });
+  }
   const cases: RecordedCase[] = [];
   const ask = async (sample: string, input: Record<string, any>, stepMs = 60_000) => {
     const res = await decide(c, input);

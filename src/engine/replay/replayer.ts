@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Bundle } from '../../bundles/bundle.js';
 import { GavelError } from '../../lib/errors.js';
 import { WasmEvaluator, type EvaluatorLimits } from '../evaluator.js';
+import type { Comparison } from './compare.js';
 import type { FromReplayWorker, ReplayWorkerSetup, ToReplayWorker } from './protocol.js';
 import type { RecordedDecision, RecordedDecisions, RecordedFilter } from './recorded.js';
 import { replayOne, type ReplayItem, type ReplayResult } from './replay-one.js';
@@ -18,6 +19,8 @@ export interface ReplayOptions {
   workers?: number;
   limits: EvaluatorLimits;
   onProgress?: (done: number, total: number) => void;
+  /** Each decision's comparison, in ledger order (tools that list every change; tests). */
+  onComparison?: (c: Comparison) => void;
   signal?: AbortSignal;
 }
 
@@ -67,7 +70,10 @@ export async function replay(source: RecordedDecisions, o: ReplayOptions): Promi
       await evaluate.submit(batch.map(itemOf), (results) => {
         for (const result of results) {
           if ('skipped' in result) tally.skip(result.skipped);
-          else tally.add(result.comparison);
+          else {
+            tally.add(result.comparison);
+            o.onComparison?.(result.comparison);
+          }
         }
         done += results.length;
         o.onProgress?.(done, total);
