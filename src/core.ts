@@ -4,7 +4,9 @@ import { loadBundles } from './bundles/loader.js';
 import { engineConfig, type EngineConfig } from './engine/config.js';
 import { Engine } from './engine/engine.js';
 import { ledgerConfig, type LedgerConfig } from './ledger/config.js';
+import { SqliteShadowSink } from './ledger/shadow-table.js';
 import { SqliteLedger, type LedgerFaults } from './ledger/sqlite.js';
+import type { ShadowConfig } from './engine/shadow/shadow.js';
 import { SqliteUsageStore } from './usage/sqlite.js';
 import { usageConfig, type UsageConfig } from './usage/config.js';
 import { Meter } from './usage/meter.js';
@@ -22,12 +24,16 @@ export interface CoreOptions {
   usage?: Partial<UsageConfig> | false;
   now?: () => Date;
   logger?: Logger;
+  /** Shadow evaluation on (bundles arrive with engine.shadow.activate); results go to the ledger file's shadow table. */
+  shadow?: Partial<ShadowConfig>;
 }
 
 export interface Core {
   engine: Engine;
   ledger: SqliteLedger;
   usage: SqliteUsageStore | undefined;
+  /** Where shadow results are written, when shadow evaluation is on. */
+  shadowSink: SqliteShadowSink | undefined;
   close(): Promise<void>;
 }
 
@@ -42,16 +48,20 @@ export function buildCore(options: CoreOptions): Core {
   try {
     usage = options.usage === false ? undefined : new SqliteUsageStore(ledger.db, usageConfig(options.usage ?? {}));
     const meter = usage ? new Meter(usage) : undefined;
-    engine = new Engine({ config, ledger, now, ...(meter ? { meter } : {}) });
+    const shadowSink = options.shadow ? new SqliteShadowSink(ledger.db) : undefined;
+    const shadow = shadowSink ? { shadow: { sink: shadowSink, config: options.shadow ?? {} } } : {};
+    engine = new Engine({ config, ledger, now, ...(meter ? { meter } : {}), ...shadow });
     engine.activate(bundles);
     const built = engine;
     return {
       engine: built,
       ledger,
       usage,
+      shadowSink,
       close: async () => {
         // Workers first: nothing new reaches the ledger once it closes.
         await built.close();
+        shadowSink?.close();
         await ledger.close();
       },
     };

@@ -7,6 +7,7 @@ import { registerEval } from './eval.js';
 import { registerReplay } from './replay.js';
 import { EXIT } from './exit.js';
 import { registerServe } from './serve.js';
+import { registerShadow } from './shadow.js';
 
 const program = new Command('gavel')
   .description('Policy decision point for AI usage: decide, record, audit.')
@@ -22,7 +23,8 @@ Examples:
   gavel replay --ledger ./data/ledger.db --bundle candidate.tar.gz --since 7d
   gavel audit query --subject alice --decision deny --since 24h
   gavel certs dev --out ./dev-certs
-  gavel policy status --ledger ./data/ledger.db`,
+  gavel policy status --ledger ./data/ledger.db
+  gavel shadow report --ledger ./data/ledger.db --since 24h`,
   );
 
 registerServe(program);
@@ -31,6 +33,7 @@ registerReplay(program);
 registerAudit(program);
 registerCerts(program);
 registerPolicy(program);
+registerShadow(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -7,6 +7,7 @@ import { checkBundleSet, loadVerifiedBundles } from '../bundles/loader.js';
 import { bundleVerification, type BundleVerification, type KeySpec } from '../bundles/verification-keys.js';
 import { buildCore } from '../core.js';
 import { described, LiveBundles } from './bundle-activation.js';
+import { ShadowBundles } from './shadow-activation.js';
 import { createLogger, LogSink } from '../log.js';
 import { EXIT } from './exit.js';
 import { errorMessage, GavelError } from '../lib/errors.js';
@@ -48,6 +49,9 @@ interface ServeOptions {
   bundlePollSeconds: number;
   bundleTokenFile?: string;
   bundleCache?: string;
+  shadowBundles?: string;
+  shadowBundleUrl: string[];
+  shadowQueue?: number;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -125,6 +129,18 @@ export function registerServe(program: Command): void {
     .option('--bundle-poll-seconds <n>', 'seconds between polls of each bundle URL, with jitter (default 30)', intOption, 30)
     .option('--bundle-token-file <file>', 'bearer token for the bundle server, read from this file')
     .option('--bundle-cache <dir>', 'keep verified copies of URL bundles here; a start while the server is down serves them')
+    .option(
+      '--shadow-bundles <dir>',
+      'also evaluate these candidate bundles on live traffic after each answer, deciding nothing (env GAVEL_SHADOW_BUNDLES); watched like --bundles',
+      process.env.GAVEL_SHADOW_BUNDLES,
+    )
+    .option(
+      '--shadow-bundle-url <url>',
+      'a shadow bundle from an HTTP(S) bundle server; repeatable (env GAVEL_SHADOW_BUNDLE_URLS, space-separated)',
+      (value: string, previous: string[]) => [...previous, bundleUrlOption(value)],
+      (process.env.GAVEL_SHADOW_BUNDLE_URLS ?? '').split(/\s+/).filter(Boolean),
+    )
+    .option('--shadow-queue <n>', 'shadow evaluations waiting at once; past it they are dropped and counted (default 64)', intOption)
     .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, exit non-zero if draining, the final checkpoint and logs take longer than this', intOption, 10)
     .addHelpText('after', '\nExample:\n  gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db')
     .action(serve);
@@ -140,11 +156,16 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   }
   const { security, warnings } = secured;
   // Flag values are checked as they are parsed; GAVEL_BUNDLE_URLS arrives as text.
-  for (const url of o.bundleUrl) {
-    try {
-      bundleUrlOption(url);
-    } catch (err) {
-      command.error(`error: bundle URL ${JSON.stringify(url)} (GAVEL_BUNDLE_URLS) ${errorMessage(err)}`, { exitCode: EXIT.usage });
+  for (const [urls, env] of [
+    [o.bundleUrl, 'GAVEL_BUNDLE_URLS'],
+    [o.shadowBundleUrl, 'GAVEL_SHADOW_BUNDLE_URLS'],
+  ] as const) {
+    for (const url of urls) {
+      try {
+        bundleUrlOption(url);
+      } catch (err) {
+        command.error(`error: bundle URL ${JSON.stringify(url)} (${env}) ${errorMessage(err)}`, { exitCode: EXIT.usage });
+      }
     }
   }
   const sink = new LogSink(1);
@@ -156,23 +177,32 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   const baseline = folderFingerprint(o.bundles);
   const folder = await loadVerifiedBundles(o.bundles, verification, { allowEmpty: o.bundleUrl.length > 0 });
   const token = o.bundleTokenFile ? readToken(o.bundleTokenFile) : undefined;
-  const sources = o.bundleUrl.map(
-    (url) =>
-      new BundleUrlSource({
-        url,
-        ...(verification ? { verification } : {}),
-        pollSeconds: o.bundlePollSeconds,
-        ...(token ? { token } : {}),
-        ...(o.bundleCache ? { cacheDir: o.bundleCache } : {}),
-      }),
-  );
-  const remote: Array<{ url: string; bundle: Bundle }> = [];
-  for (const source of sources) {
-    // Unreachable or unverifiable at start: the cached verified copy serves, else gavel does not start.
-    const first = await source.first();
-    if (first.fromCache) log.error({ url: source.url, err: errorMessage(first.error) }, 'bundle server unusable at start; serving the cached verified copy');
-    remote.push({ url: source.url, bundle: first.bundle });
-  }
+  const urlSource = (url: string) =>
+    new BundleUrlSource({
+      url,
+      ...(verification ? { verification } : {}),
+      pollSeconds: o.bundlePollSeconds,
+      ...(token ? { token } : {}),
+      ...(o.bundleCache ? { cacheDir: o.bundleCache } : {}),
+    });
+  const firstBundles = async (list: BundleUrlSource[]) => {
+    const fetched: Array<{ url: string; bundle: Bundle }> = [];
+    for (const source of list) {
+      // Unreachable or unverifiable at start: the cached verified copy serves, else gavel does not start.
+      const first = await source.first();
+      if (first.fromCache) log.error({ url: source.url, err: errorMessage(first.error) }, 'bundle server unusable at start; serving the cached verified copy');
+      fetched.push({ url: source.url, bundle: first.bundle });
+    }
+    return fetched;
+  };
+  const sources = o.bundleUrl.map(urlSource);
+  const remote = await firstBundles(sources);
+  // Shadow bundles are verified like live ones: the server runs only code it would trust to decide.
+  const shadowOn = o.shadowBundles !== undefined || o.shadowBundleUrl.length > 0;
+  const shadowBaseline = o.shadowBundles ? folderFingerprint(o.shadowBundles) : '';
+  const shadowFolder = o.shadowBundles ? await loadVerifiedBundles(o.shadowBundles, verification, { allowEmpty: true }) : [];
+  const shadowSources = o.shadowBundleUrl.map(urlSource);
+  const shadowRemote = await firstBundles(shadowSources);
   const bundles = [...folder, ...remote.map((r) => r.bundle)];
   checkBundleSet(bundles);
   const core = buildCore({
@@ -187,7 +217,10 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     },
     engine: { maxInputBytes: o.maxInputBytes, maxDepth: o.maxDepth, workers: workersFrom(o.workers), evaluationTimeoutMs: o.evaluationTimeout },
     usage: o.metering ? { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl } : false,
+    ...(shadowOn ? { shadow: o.shadowQueue ? { queue: o.shadowQueue } : {} } : {}),
   });
+  const shadow = core.engine.shadow ? new ShadowBundles(core.engine.shadow, log, { folder: shadowFolder, remote: shadowRemote }) : undefined;
+  shadow?.activate();
   // Workers started before the port opens: the first calls pay no start-up, and a worker that cannot start fails here.
   await core.engine.ready();
   // The ledger says which policy went live when: the set this process starts with, then every change.
@@ -231,6 +264,10 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   const live = new LiveBundles(core, server, log, { folder, folderPath: o.bundles, remote });
   if (o.watchBundles) live.watchFolder({ path: o.bundles, baseline, ...(verification ? { verification } : {}) });
   for (const source of sources) live.adopt(source);
+  if (shadow && o.shadowBundles && o.watchBundles) {
+    shadow.watchFolder({ path: o.shadowBundles, baseline: shadowBaseline, ...(verification ? { verification } : {}) });
+  }
+  for (const source of shadowSources) shadow?.adopt(source);
   // Before the start-up line: whoever waits for it may signal at once.
   let stopping = false;
   const stop = async (signal: string) => {
@@ -248,6 +285,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     let code: number = EXIT.ok;
     try {
       live.stop();
+      shadow?.stop();
       await server.shutdown(Math.max(1, timeoutMs - 1000));
       tls?.close();
       stage = 'signing the final checkpoint and closing the ledger';
@@ -268,6 +306,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
       listen: server.address,
       port: server.port,
       bundles: active,
+      shadow_bundles: shadow?.all.map((b) => ({ name: b.name, revision: b.revision, digest: b.digest })) ?? 'off',
       bundle_verification: verification ? [...verification.keys.keys()] : 'off',
       watch_bundles: o.watchBundles,
       ledger: o.ledger,

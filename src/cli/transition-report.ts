@@ -6,10 +6,19 @@ import { printable } from './table.js';
  * totals, the exact transitions with the reason codes that came and went and
  * example decision ids, the outcome matrix, then the approximate part apart.
  */
-export function transitionText(report: ReplayReport, heading: string[]): string {
+/** How the two sides are named: recorded → candidate (replay), live → shadow (shadow report). */
+export interface Sides {
+  done: string;
+  left: string;
+  right: string;
+}
+
+export const REPLAY_SIDES: Sides = { done: 'replayed', left: 'recorded', right: 'candidate' };
+
+export function transitionText(report: ReplayReport, heading: string[], sides: Sides = REPLAY_SIDES): string {
   const out: string[] = [...heading, ''];
   const n = (x: number) => x.toLocaleString('en-US');
-  out.push(`replayed     ${n(report.replayed)}`);
+  out.push(`${sides.done.padEnd(12)} ${n(report.replayed)}`);
   out.push(`  exact      ${n(report.unchanged + report.changed)}: unchanged ${n(report.unchanged)}, changed ${n(report.changed)}`);
   const a = report.approximate_detail;
   out.push(
@@ -19,17 +28,17 @@ export function transitionText(report: ReplayReport, heading: string[]): string 
     const why = Object.entries(report.skipped_detail).map(([k, v]) => `${k.replaceAll('_', ' ')} ${n(v)}`);
     out.push(`not replayed ${n(report.skipped)}: ${why.join(', ')}`);
   }
-  section(out, 'exact', { ...a, unchanged: report.unchanged, changed: report.changed, transitions: report.transitions, matrix: report.matrix });
-  if (report.approximate > 0) section(out, 'approximate', a);
+  section(out, 'exact', { unchanged: report.unchanged, changed: report.changed, transitions: report.transitions, matrix: report.matrix }, sides);
+  if (report.approximate > 0) section(out, 'approximate', a, sides);
   return `${out.join('\n')}\n`;
 }
 
-function section(out: string[], title: string, part: TallyPart): void {
+function section(out: string[], title: string, part: TallyPart, sides: Sides): void {
   out.push('', `changed (${title}):`);
   if (part.transitions.length === 0) out.push('  none');
   for (const t of part.transitions) out.push(...transitionLines(t));
   const total = part.unchanged + part.changed;
-  if (total > 0) out.push('', `every decision (${title}), recorded → candidate:`, ...matrixLines(part.matrix));
+  if (total > 0) out.push('', `every decision (${title}), ${sides.left} → ${sides.right}:`, ...matrixLines(part.matrix));
 }
 
 function transitionLines(t: Transition): string[] {

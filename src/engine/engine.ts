@@ -12,7 +12,8 @@ import { PolicySet } from './policies.js';
 import type { AppliedRedaction } from './redact.js';
 import { SERVICE_RULE, type Effect, type Reason } from './result.js';
 import { InlineRunner, type DecisionRunner, type Job } from './runner.js';
-import type { DecideInput, Evaluated } from './stages.js';
+import type { DecideInput, EvaluateRequest, Evaluated } from './stages.js';
+import { Shadow, shadowConfig, type ShadowConfig, type ShadowSink } from './shadow/shadow.js';
 import type { UsageFacts } from './usage-facts.js';
 import { WorkerPool } from './pool/worker-pool.js';
 
@@ -53,6 +54,13 @@ export interface EngineDeps {
   now?: () => Date;
   /** Where decisions are parsed and evaluated; default: a worker pool of config.workers, or this thread when 0. */
   runner?: DecisionRunner;
+  /** Shadow evaluation of candidate bundles on live traffic (activated with activateShadow); results go to the sink. */
+  shadow?: { sink: ShadowSink; config?: Partial<ShadowConfig> };
+}
+
+/** The live side of a shadowed decision. */
+function live(d: Decision): { bundle: string; revision: string; digest: string; decision: string; reasonCodes: string[] } {
+  return { ...d.policy, decision: d.decision, reasonCodes: d.reasons.map((r) => r.code) };
 }
 
 function abandoned(request: DecideRequest): boolean {
@@ -70,6 +78,8 @@ const MAX_ATTEMPTS = 8;
 interface Attempt {
   evaluated: Evaluated;
   receipt: Promise<Receipt>;
+  /** The request it was evaluated with (a shadow bundle sees the same). */
+  req: EvaluateRequest;
 }
 
 /**
@@ -82,6 +92,8 @@ interface Attempt {
  */
 export class Engine {
   readonly policies: PolicySet;
+  /** Candidate bundles evaluated after each live answer; undefined when the engine was built without a shadow sink. */
+  readonly shadow: Shadow | undefined;
   private readonly config: EngineConfig;
   private readonly ledger: Ledger;
   private readonly meter: DecisionMeter | undefined;
@@ -98,6 +110,7 @@ export class Engine {
     const limits = { memoryInitialPages: deps.config.memoryInitialPages, memoryMaxPages: deps.config.memoryMaxPages };
     this.policies = new PolicySet(limits);
     this.runner = deps.runner ?? (deps.config.workers > 0 ? new WorkerPool({ ...deps.config, ...limits }) : new InlineRunner(this.limits));
+    this.shadow = deps.shadow ? new Shadow(this.runner, deps.shadow.sink, shadowConfig(deps.shadow.config), limits) : undefined;
   }
 
   /** The input bounds in force (the transport sizes its own limits from them). */
@@ -134,6 +147,7 @@ export class Engine {
     const prepare = { input: request.input, requestId: request.requestId, caller: request.caller };
     const job = await this.runner.prepare(prepare);
     let unlock: (() => void) | undefined;
+    let shadowed = false;
     try {
       const entrypoint = request.policy || this.config.defaultEntrypoint;
       const evaluator = this.policies.resolve(entrypoint);
@@ -153,9 +167,12 @@ export class Engine {
       const receipt = await attempt.receipt;
       // Gone after its entry was written: the entry stays (the ledger never loses one), the reservation goes.
       if (this.meter && abandoned(request)) await this.meter.release(decisionId).catch(() => undefined);
-      return this.decision(attempt.evaluated, evaluator, { decisionId, entrypoint, now, receipt, requestId: request.requestId });
+      const decision = this.decision(attempt.evaluated, evaluator, { decisionId, entrypoint, now, receipt, requestId: request.requestId });
+      // Recorded and about to be answered: a shadow bundle may now see the same input (it discards the job when done).
+      shadowed = this.shadow?.offer(job, attempt.req, live(decision)) ?? false;
+      return decision;
     } finally {
-      this.runner.discard(job);
+      if (!shadowed) this.runner.discard(job);
       unlock?.();
     }
   }
@@ -170,12 +187,8 @@ export class Engine {
     // A caller known to be gone before anything is reserved gets nothing recorded or reserved.
     if (abandoned(request)) throw gone();
     const metered = this.meter ? await this.usageContext(job.facts, evaluator.bundle, d.now) : undefined;
-    const evaluated = await this.runner.evaluate(job, evaluator, {
-      decisionId: d.decisionId,
-      entrypoint: d.entrypoint,
-      nowMs: d.now.getTime(),
-      context: metered?.context,
-    });
+    const req: EvaluateRequest = { decisionId: d.decisionId, entrypoint: d.entrypoint, nowMs: d.now.getTime(), context: metered?.context };
+    const evaluated = await this.runner.evaluate(job, evaluator, req);
     if (evaluated.reasons.some((r) => r.code === 'evaluation_error' && r.rule === SERVICE_RULE)) this.faults++;
     if (abandoned(request)) throw gone();
     let staged: StagedWrite | undefined;
@@ -186,7 +199,7 @@ export class Engine {
     const receipt = this.append(evaluated.record, staged);
     // Awaited by decide once the locks are released; never an unhandled rejection meanwhile.
     receipt.catch(() => undefined);
-    return { evaluated, receipt };
+    return { evaluated, receipt, req };
   }
 
   private decision(

@@ -44,6 +44,11 @@ export class PolicySet {
     return [...this.byEntrypoint.keys()].sort();
   }
 
+  /** The evaluator of an entrypoint, or undefined (a shadow set need not cover every live entrypoint). */
+  find(entrypoint: string): WasmEvaluator | undefined {
+    return this.byEntrypoint.get(entrypoint);
+  }
+
   resolve(entrypoint: string): WasmEvaluator {
     if (!this.ready) throw new GavelError('not_ready', 'no policy bundle is active yet');
     const evaluator = this.byEntrypoint.get(entrypoint);

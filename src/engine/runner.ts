@@ -1,7 +1,16 @@
 import type { WasmEvaluator } from './evaluator.js';
 import type { Identity } from './identity.js';
 import type { InputLimits } from './input.js';
-import { evaluateDecision, prepareDecision, type EvaluateRequest, type Evaluated, type Prepared, type PrepareRequest } from './stages.js';
+import {
+  evaluateDecision,
+  prepareDecision,
+  shadowOutcome,
+  type EvaluateRequest,
+  type Evaluated,
+  type Prepared,
+  type PrepareRequest,
+  type ShadowOutcome,
+} from './stages.js';
 import type { UsageFacts } from './usage-facts.js';
 
 /** A prepared decision: what the engine reads before evaluating it. The parsed input stays where it was parsed. */
@@ -21,10 +30,18 @@ export interface DecisionRunner {
   prepare(req: PrepareRequest): Promise<Job>;
   /** Stage 2 (evaluateDecision) of a prepared job, with the evaluator the engine resolved; may run more than once. */
   evaluate(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<Evaluated>;
+  /**
+   * Evaluates a decided job with a shadow bundle, on the live request, behind
+   * live work: the job gives up its place among the live ones first, and its
+   * worker takes it only when idle. The caller discards the job afterwards.
+   */
+  shadow(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<ShadowOutcome>;
   /** Frees a job once the engine is done with it (a no-op the second time). */
   discard(job: Job): void;
   /** A new set of evaluators is active: from now on `evaluate` may name any of them. */
   activate(evaluators: readonly WasmEvaluator[]): void;
+  /** A new set of shadow evaluators: from now on `shadow` may name any of them. */
+  activateShadow(evaluators: readonly WasmEvaluator[]): void;
   /** Resolves once the runner can evaluate without start-up delay (workers started). */
   ready(): Promise<void>;
   /** Worker threads evaluating (0: the calling thread). */
@@ -60,11 +77,21 @@ export class InlineRunner implements DecisionRunner {
     return evaluateDecision(evaluator, prepared, req);
   }
 
+  /** On this thread, once the I/O waiting now (the live answer among it) has gone out. */
+  async shadow(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<ShadowOutcome> {
+    await new Promise((resolve) => setImmediate(resolve));
+    const prepared = (job as InlineJob).prepared;
+    if (!prepared) throw new Error('this job was discarded');
+    return shadowOutcome(evaluator, prepared, req);
+  }
+
   discard(job: Job): void {
     (job as InlineJob).prepared = undefined;
   }
 
   activate(): void {}
+
+  activateShadow(): void {}
 
   async ready(): Promise<void> {}
 

@@ -65,10 +65,9 @@ export interface Evaluated {
  * The service, not Rego, supplies time and usage, so a recorded input replays exactly.
  */
 export function evaluateDecision(evaluator: WasmEvaluator, prepared: Prepared, req: EvaluateRequest): Evaluated {
-  const { input, identity } = prepared;
+  const { identity } = prepared;
   const now = new Date(req.nowMs);
-  const given = isJsonObject(input.context) ? input.context : {};
-  const evaluated: JsonObject = { ...input, context: { ...given, ...req.context, now: now.toISOString() } };
+  const evaluated = withContext(prepared, req);
   const raw = evaluateOutcome(evaluator, evaluated, req.entrypoint);
   const secrets = secretsOf(evaluated, raw.redactions);
   const outcome = scrubOutcome(raw, secrets);
@@ -86,6 +85,28 @@ export function evaluateDecision(evaluator: WasmEvaluator, prepared: Prepared, r
     redactions: applied,
     ...(applied.length > 0 ? { redactedInput: redacted } : {}),
   };
+}
+
+/** The input as the policy sees it: the caller's context, then what the service supplies (usage, estimate, history), then the time. */
+function withContext(prepared: Prepared, req: EvaluateRequest): JsonObject {
+  const { input } = prepared;
+  const given = isJsonObject(input.context) ? input.context : {};
+  return { ...input, context: { ...given, ...req.context, now: new Date(req.nowMs).toISOString() } };
+}
+
+/** What a shadow evaluation reports: the decision and its reason codes (nothing is redacted, stored or answered). */
+export interface ShadowOutcome {
+  decision: Effect;
+  reasonCodes: string[];
+}
+
+/**
+ * A shadow bundle's answer to a live decision: the same input and context the
+ * live evaluation saw (`req` is the live request), evaluated and normalised.
+ */
+export function shadowOutcome(evaluator: WasmEvaluator, prepared: Prepared, req: EvaluateRequest): ShadowOutcome {
+  const outcome = evaluateOutcome(evaluator, withContext(prepared, req), req.entrypoint);
+  return { decision: outcome.decision, reasonCodes: outcome.reasons.map((r) => r.code) };
 }
 
 /** Evaluates and normalises; a trap is a DENY evaluation_error, as on the decision path (replay and shadow use it too). */

@@ -79,6 +79,30 @@ export class Metrics {
       'Evaluation workers replaced since start (crashed, or stopped for running past the evaluation timeout)',
       () => core.engine.workerRestarts,
     );
+    const shadow = core.engine.shadow;
+    if (shadow) {
+      // Counts the engine keeps (monotonic), read at each scrape.
+      new Counter({
+        name: 'gavel_shadow_decisions_total',
+        help: 'Shadow evaluations of live decisions, by the live and the shadow decision (they differ: a divergence)',
+        labelNames: ['live', 'shadow'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const t of shadow.transitions()) this.inc({ live: t.live, shadow: t.shadow }, t.count);
+        },
+      });
+      new Counter({
+        name: 'gavel_shadow_dropped_total',
+        help: 'Shadow evaluations dropped because the shadow queue was full (the live answers were not affected)',
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(shadow.dropped);
+        },
+      });
+      reading('gavel_shadow_queue', 'Shadow evaluations waiting or running', () => shadow.queued);
+    }
     // Since the previous scrape: each scrape reads the interval's figures and starts a new interval.
     new Gauge({
       name: 'gavel_event_loop_delay_seconds',

@@ -2,7 +2,7 @@ import type { Bundle } from '../../bundles/bundle.js';
 import type { EvaluatorLimits } from '../evaluator.js';
 import type { Identity } from '../identity.js';
 import type { InputLimits } from '../input.js';
-import type { EvaluateRequest, Evaluated, PrepareRequest } from '../stages.js';
+import type { EvaluateRequest, Evaluated, PrepareRequest, ShadowOutcome } from '../stages.js';
 import type { UsageFacts } from '../usage-facts.js';
 
 /**
@@ -28,6 +28,7 @@ export type ToWorker =
   | { t: 'drop-bundle'; key: string }
   | { t: 'prepare'; id: number; req: PrepareRequest }
   | { t: 'evaluate'; id: number; key: string; req: EvaluateRequest }
+  | { t: 'shadow'; id: number; key: string; req: EvaluateRequest }
   | { t: 'drop'; id: number }
   | { t: 'ping'; id: number };
 
@@ -47,6 +48,7 @@ export interface WireFault {
 export type FromWorker =
   | { t: 'prepared'; id: number; value: PreparedReply }
   | { t: 'evaluated'; id: number; value: Evaluated }
+  | { t: 'shadowed'; id: number; value: ShadowOutcome }
   /** `held`: prepared inputs the worker still keeps (each one a decision the engine has not dropped yet). */
   | { t: 'pong'; id: number; held: number }
   /** Sent once, when the worker has loaded its code and listens. */

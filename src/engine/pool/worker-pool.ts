@@ -3,7 +3,7 @@ import { GavelError, errorMessage, type ErrorCode } from '../../lib/errors.js';
 import type { EvaluatorLimits, WasmEvaluator } from '../evaluator.js';
 import type { InputLimits } from '../input.js';
 import type { DecisionRunner, Job } from '../runner.js';
-import type { EvaluateRequest, Evaluated, PrepareRequest } from '../stages.js';
+import type { EvaluateRequest, Evaluated, PrepareRequest, ShadowOutcome } from '../stages.js';
 import type { FromWorker, PreparedReply, ToWorker, WireFault, WorkerSetup } from './protocol.js';
 
 const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
@@ -48,6 +48,10 @@ interface Slot {
   /** When the worker last answered, or was handed work while idle: how long its current message has run. */
   progressMs: number;
   startedMs: number;
+  /** Shadow evaluations waiting for this worker to be idle (it holds their inputs). */
+  shadows: QueuedShadow[];
+  /** A shadow evaluation is running on it: new live decisions go elsewhere while another worker has room. */
+  shadowing: boolean;
   /** It has loaded its code: from then on the evaluation timeout applies. */
   started: boolean;
   alive: boolean;
@@ -58,8 +62,18 @@ interface Slot {
 interface PoolJob extends Job {
   slot: Slot;
   id: number;
-  /** Not yet dropped: it still holds one of its worker's places. */
+  /** Not yet dropped: its worker still keeps its input. */
   open: boolean;
+  /** It still holds one of its worker's live places (a job handed to a shadow evaluation gives its place up). */
+  live: boolean;
+}
+
+interface QueuedShadow {
+  id: number;
+  key: string;
+  req: EvaluateRequest;
+  resolve: (outcome: ShadowOutcome) => void;
+  reject: (err: unknown) => void;
 }
 
 const RESTART_DELAY_MS = 1000;
@@ -81,6 +95,7 @@ export class WorkerPool implements DecisionRunner {
   private readonly slots: Slot[] = [];
   private readonly queue: Queued[] = [];
   private active = new Map<string, WasmEvaluator>();
+  private shadowActive = new Map<string, WasmEvaluator>();
   private readonly keys = new WeakMap<WasmEvaluator, string>();
   private nextKey = 0;
   private nextId = 0;
@@ -131,7 +146,7 @@ export class WorkerPool implements DecisionRunner {
   private pump(): void {
     while (this.queue.length > 0) {
       let best: Slot | undefined;
-      for (const slot of this.slots) if (slot.alive && slot.jobs < JOBS_PER_WORKER && (!best || slot.jobs < best.jobs)) best = slot;
+      for (const slot of this.slots) if (slot.alive && slot.jobs < JOBS_PER_WORKER && (!best || load(slot) < load(best))) best = slot;
       if (!best) return;
       this.start(best, this.queue.shift()!);
     }
@@ -145,7 +160,7 @@ export class WorkerPool implements DecisionRunner {
     const id = ++this.nextId;
     this.call<PreparedReply>(slot, id, { t: 'prepare', id, req: message }, bytes ? [bytes.buffer as ArrayBuffer] : []).then(
       (value) => {
-        const job: PoolJob = { identity: value.identity, facts: value.facts, slot, id, open: true };
+        const job: PoolJob = { identity: value.identity, facts: value.facts, slot, id, open: true, live: true };
         q.resolve(job);
       },
       (err: unknown) => {
@@ -172,20 +187,67 @@ export class WorkerPool implements DecisionRunner {
     return this.call<Evaluated>(slot, j.id, { t: 'evaluate', id: j.id, key, req });
   }
 
+  /**
+   * A shadow evaluation of a decided job. The job gives its live place to the
+   * next decision at once; its worker takes the evaluation only when it has no
+   * live message in hand, one at a time, so a live decision waits behind at
+   * most one shadow evaluation.
+   */
+  shadow(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<ShadowOutcome> {
+    const j = job as PoolJob;
+    if (!j.open) return Promise.reject(new Error('this job was discarded'));
+    const { slot } = j;
+    if (!slot.alive) return Promise.reject(unavailable(slot));
+    if (j.live) {
+      j.live = false;
+      this.free(slot);
+    }
+    const key = this.keyOf(evaluator);
+    if (!slot.loaded.has(key)) this.load(slot, key, evaluator);
+    return new Promise((resolve, reject) => {
+      slot.shadows.push({ id: j.id, key, req, resolve, reject });
+      this.runShadow(slot);
+    });
+  }
+
+  private runShadow(slot: Slot): void {
+    if (!slot.alive || slot.pending.size > 0) return;
+    const next = slot.shadows.shift();
+    if (!next) return;
+    slot.shadowing = true;
+    this.call<ShadowOutcome>(slot, next.id, { t: 'shadow', id: next.id, key: next.key, req: next.req })
+      .finally(() => {
+        slot.shadowing = false;
+      })
+      .then(next.resolve, next.reject);
+  }
+
   discard(job: Job): void {
     const j = job as PoolJob;
     if (!j.open) return;
     j.open = false;
     if (!j.slot.alive) return;
     j.slot.worker.postMessage({ t: 'drop', id: j.id } satisfies ToWorker);
-    this.free(j.slot);
+    if (j.live) {
+      j.live = false;
+      this.free(j.slot);
+    }
   }
 
   activate(evaluators: readonly WasmEvaluator[]): void {
+    this.active = this.keyed(evaluators);
+    for (const slot of this.slots) if (slot.alive) this.syncBundles(slot);
+  }
+
+  activateShadow(evaluators: readonly WasmEvaluator[]): void {
+    this.shadowActive = this.keyed(evaluators);
+    for (const slot of this.slots) if (slot.alive) this.syncBundles(slot);
+  }
+
+  private keyed(evaluators: readonly WasmEvaluator[]): Map<string, WasmEvaluator> {
     const next = new Map<string, WasmEvaluator>();
     for (const e of evaluators) next.set(this.keyOf(e), e);
-    this.active = next;
-    for (const slot of this.slots) if (slot.alive) this.syncBundles(slot);
+    return next;
   }
 
   async close(): Promise<void> {
@@ -210,14 +272,15 @@ export class WorkerPool implements DecisionRunner {
     slot.loaded.add(key);
   }
 
-  /** Loads what is active and drops the rest, in message order behind everything already posted. */
+  /** Loads what is active (live and shadow) and drops the rest, in message order behind everything already posted. */
   private syncBundles(slot: Slot): void {
+    const wanted = new Map([...this.active, ...this.shadowActive]);
     for (const key of slot.loaded) {
-      if (this.active.has(key)) continue;
+      if (wanted.has(key)) continue;
       slot.worker.postMessage({ t: 'drop-bundle', key } satisfies ToWorker);
       slot.loaded.delete(key);
     }
-    for (const [key, evaluator] of this.active) if (!slot.loaded.has(key)) this.load(slot, key, evaluator);
+    for (const [key, evaluator] of wanted) if (!slot.loaded.has(key)) this.load(slot, key, evaluator);
   }
 
   /** Posts a message that the worker answers under the same id. */
@@ -240,7 +303,19 @@ export class WorkerPool implements DecisionRunner {
     };
     const worker = new Worker(ENTRY, { workerData: setup, name: `gavel-eval-${index}` });
     const now = Date.now();
-    const slot: Slot = { index, worker, pending: new Map(), jobs: 0, loaded: new Set(), progressMs: now, startedMs: now, started: false, alive: true };
+    const slot: Slot = {
+      index,
+      worker,
+      pending: new Map(),
+      jobs: 0,
+      loaded: new Set(),
+      progressMs: now,
+      startedMs: now,
+      shadows: [],
+      shadowing: false,
+      started: false,
+      alive: true,
+    };
     worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
     worker.on('error', (err) => {
       slot.stopReason ??= `it failed: ${errorMessage(err)}`;
@@ -261,6 +336,8 @@ export class WorkerPool implements DecisionRunner {
     slot.pending.delete(m.id);
     if (m.t === 'fault') pending.reject(fromWire(m.fault));
     else pending.resolve((m.t === 'pong' ? m.held : m.value) as never);
+    // Idle now: a waiting shadow evaluation goes once the live work this answer sets off has been posted.
+    if (slot.pending.size === 0 && slot.shadows.length > 0) setImmediate(() => this.runShadow(slot));
   }
 
   private onExit(slot: Slot, code: number): void {
@@ -269,6 +346,7 @@ export class WorkerPool implements DecisionRunner {
     const err = unavailable(slot);
     for (const pending of slot.pending.values()) pending.reject(err);
     slot.pending.clear();
+    for (const s of slot.shadows.splice(0)) s.reject(err);
     slot.jobs = 0;
     if (this.closed) {
       for (const q of this.queue.splice(0)) q.reject(new GavelError('evaluation_unavailable', 'the engine is closing; failing closed'));
@@ -305,6 +383,11 @@ export class WorkerPool implements DecisionRunner {
     slot.stopReason ??= reason;
     await slot.worker.terminate();
   }
+}
+
+/** How busy a worker is for a new live decision: one running a shadow evaluation counts as full. */
+function load(slot: Slot): number {
+  return slot.jobs + (slot.shadowing ? JOBS_PER_WORKER : 0);
 }
 
 function unavailable(slot: Slot): GavelError {

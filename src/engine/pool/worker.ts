@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { GavelError } from '../../lib/errors.js';
 import { WasmEvaluator } from '../evaluator.js';
-import { evaluateDecision, prepareDecision, type Prepared } from '../stages.js';
+import { evaluateDecision, prepareDecision, shadowOutcome, type Prepared } from '../stages.js';
 import type { FromWorker, ToWorker, WireFault, WorkerSetup } from './protocol.js';
 
 /**
@@ -45,6 +45,13 @@ function handle(m: ToWorker): void {
       const evaluator = evaluators.get(m.key);
       if (!p || !evaluator) throw new Error(`worker has no ${p ? `bundle ${m.key}` : `prepared decision ${m.id}`}`);
       reply({ t: 'evaluated', id: m.id, value: evaluateDecision(evaluator, p, m.req) });
+      return;
+    }
+    case 'shadow': {
+      const p = prepared.get(m.id);
+      const evaluator = evaluators.get(m.key);
+      if (!p || !evaluator) throw new Error(`worker has no ${p ? `bundle ${m.key}` : `prepared decision ${m.id}`}`);
+      reply({ t: 'shadowed', id: m.id, value: shadowOutcome(evaluator, p, m.req) });
       return;
     }
     case 'drop':

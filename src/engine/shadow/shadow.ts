@@ -1,0 +1,132 @@
+import type { Bundle } from '../../bundles/bundle.js';
+import { positiveInt } from '../../lib/config.js';
+import type { EvaluatorLimits } from '../evaluator.js';
+import { PolicySet } from '../policies.js';
+import type { DecisionRunner, Job } from '../runner.js';
+import type { EvaluateRequest } from '../stages.js';
+
+/** One side of a shadowed decision: which bundle answered what. */
+export interface ShadowSide {
+  bundle: string;
+  revision: string;
+  digest: string;
+  decision: string;
+  reasonCodes: string[];
+}
+
+/** A live decision and the shadow bundle's answer to the same input and context. */
+export interface ShadowRecord {
+  decisionId: string;
+  /** The decision's time (RFC 3339). */
+  time: string;
+  entrypoint: string;
+  live: ShadowSide;
+  shadow: ShadowSide;
+}
+
+/** Where shadow results go (the ledger file's shadow table: diagnostic, outside the hash chain). */
+export interface ShadowSink {
+  record(r: ShadowRecord): void;
+}
+
+export interface ShadowConfig {
+  /** Shadow evaluations waiting or running at once; past this, new ones are dropped (and counted), never the live answer. */
+  queue: number;
+}
+
+export const SHADOW_DEFAULTS: ShadowConfig = { queue: 64 };
+
+export function shadowConfig(overrides: Partial<ShadowConfig> = {}): ShadowConfig {
+  const c = { ...SHADOW_DEFAULTS, ...overrides };
+  positiveInt('shadow.queue', c.queue);
+  return c;
+}
+
+/**
+ * Candidate bundles evaluated on live traffic after the live answer is sent.
+ * The engine offers each decided job; a job is taken only when a shadow
+ * bundle has its entrypoint and the queue has room, and is evaluated behind
+ * live work on the worker that holds its input. A shadow answer decides
+ * nothing: it is counted and handed to the sink.
+ */
+export class Shadow {
+  readonly policies: PolicySet;
+  private readonly runner: DecisionRunner;
+  private readonly sink: ShadowSink;
+  private readonly config: ShadowConfig;
+  private inFlight = 0;
+  private drops = 0;
+  private failures = 0;
+  private readonly counts = new Map<string, { live: string; shadow: string; count: number }>();
+
+  constructor(runner: DecisionRunner, sink: ShadowSink, config: ShadowConfig, limits: EvaluatorLimits) {
+    this.runner = runner;
+    this.sink = sink;
+    this.config = config;
+    this.policies = new PolicySet(limits);
+  }
+
+  /** Replaces the shadow set whole (an empty list turns shadowing off). */
+  activate(bundles: Bundle[]): void {
+    this.policies.activate(bundles);
+    this.runner.activateShadow(this.policies.evaluators());
+  }
+
+  /**
+   * Offers a decided job. True when the shadow took it: it evaluates and then
+   * discards the job itself. False (the caller discards it) when no shadow
+   * bundle has the entrypoint, or the queue is full (counted as a drop).
+   */
+  offer(job: Job, req: EvaluateRequest, live: ShadowSide): boolean {
+    const evaluator = this.policies.find(req.entrypoint);
+    if (!evaluator) return false;
+    if (this.inFlight >= this.config.queue) {
+      this.drops++;
+      return false;
+    }
+    this.inFlight++;
+    const { bundle } = evaluator;
+    this.runner
+      .shadow(job, evaluator, req)
+      .then((outcome) => {
+        const shadow: ShadowSide = { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest, ...outcome };
+        this.count(live.decision, shadow.decision);
+        this.sink.record({ decisionId: req.decisionId, time: new Date(req.nowMs).toISOString(), entrypoint: req.entrypoint, live, shadow });
+      })
+      .catch(() => {
+        this.failures++;
+      })
+      .finally(() => {
+        this.inFlight--;
+        this.runner.discard(job);
+      });
+    return true;
+  }
+
+  /** Shadow evaluations done since start, by live and shadow decision. */
+  transitions(): Array<{ live: string; shadow: string; count: number }> {
+    return [...this.counts.values()].map((c) => ({ ...c }));
+  }
+
+  /** Shadow evaluations dropped because the queue was full. */
+  get dropped(): number {
+    return this.drops;
+  }
+
+  /** Shadow evaluations that could not finish (their worker stopped, the engine closed). */
+  get failed(): number {
+    return this.failures;
+  }
+
+  /** Waiting or running now. */
+  get queued(): number {
+    return this.inFlight;
+  }
+
+  private count(live: string, shadow: string): void {
+    const key = `${live}\u0000${shadow}`;
+    const c = this.counts.get(key) ?? { live, shadow, count: 0 };
+    c.count++;
+    this.counts.set(key, c);
+  }
+}

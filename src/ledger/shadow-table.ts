@@ -1,0 +1,142 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { ShadowRecord, ShadowSink } from '../engine/shadow/shadow.js';
+import { parseTime } from './query.js';
+
+/**
+ * Shadow results, in a table of their own in the ledger file: diagnostic,
+ * outside the hash chain (nothing here is signed or verified), one row per
+ * shadowed decision with both outcomes and their reason codes.
+ */
+const DDL = `
+CREATE TABLE IF NOT EXISTS shadow_decisions (
+  decision_id TEXT NOT NULL,
+  time TEXT NOT NULL,
+  time_ms INTEGER NOT NULL,
+  entrypoint TEXT NOT NULL,
+  live_bundle TEXT NOT NULL, live_revision TEXT NOT NULL, live_digest TEXT NOT NULL,
+  live_decision TEXT NOT NULL, live_reasons TEXT NOT NULL,
+  shadow_bundle TEXT NOT NULL, shadow_revision TEXT NOT NULL, shadow_digest TEXT NOT NULL,
+  shadow_decision TEXT NOT NULL, shadow_reasons TEXT NOT NULL,
+  PRIMARY KEY (decision_id, shadow_digest)
+);
+CREATE INDEX IF NOT EXISTS shadow_decisions_time ON shadow_decisions(time_ms);
+`;
+
+/** Rows are written in batches, off the decision path: at most this often, or sooner when this many wait. */
+const FLUSH_MS = 250;
+const FLUSH_ROWS = 1000;
+
+/**
+ * Writes shadow results to the ledger file in batches (one transaction each),
+ * on the writer's connection between its group commits. A batch that cannot be
+ * written is dropped and counted: shadow results never stop live decisions.
+ */
+export class SqliteShadowSink implements ShadowSink {
+  private readonly db: Database;
+  private readonly insert: Statement;
+  private rows: ShadowRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Rows written, and rows lost to a failed batch (for tests and metrics). */
+  written = 0;
+  lost = 0;
+
+  constructor(db: Database) {
+    this.db = db;
+    db.exec(DDL);
+    this.insert = db.prepare('INSERT OR REPLACE INTO shadow_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  }
+
+  record(r: ShadowRecord): void {
+    if (this.closed) return;
+    this.rows.push(r);
+    if (this.rows.length >= FLUSH_ROWS) this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), FLUSH_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes what waits (close calls it; tests may). */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const rows = this.rows;
+    this.rows = [];
+    if (rows.length === 0) return;
+    try {
+      this.db.transaction(() => {
+        for (const r of rows) {
+          const { live: l, shadow: s } = r;
+          this.insert.run(
+            r.decisionId,
+            r.time,
+            Date.parse(r.time),
+            r.entrypoint,
+            l.bundle,
+            l.revision,
+            l.digest,
+            l.decision,
+            JSON.stringify(l.reasonCodes),
+            s.bundle,
+            s.revision,
+            s.digest,
+            s.decision,
+            JSON.stringify(s.reasonCodes),
+          );
+        }
+      })();
+      this.written += rows.length;
+    } catch {
+      this.lost += rows.length;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+  }
+}
+
+export interface ShadowFilter {
+  since?: string;
+  until?: string;
+}
+
+/** Shadow results, oldest first (none when the file never had shadow bundles). */
+export function* shadowRecords(db: Database, filter: ShadowFilter = {}, now = new Date()): Generator<ShadowRecord> {
+  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'shadow_decisions'").get();
+  if (!exists) return;
+  const clauses: string[] = [];
+  const params: number[] = [];
+  if (filter.since) {
+    clauses.push('time_ms >= ?');
+    params.push(parseTime(filter.since, now, 'since'));
+  }
+  if (filter.until) {
+    clauses.push('time_ms < ?');
+    params.push(parseTime(filter.until, now, 'until'));
+  }
+  const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+  const stmt = db.prepare(`SELECT * FROM shadow_decisions ${where} ORDER BY time_ms, decision_id`);
+  for (const row of stmt.iterate(...params) as Iterable<Record<string, string>>) {
+    yield {
+      decisionId: row.decision_id!,
+      time: row.time!,
+      entrypoint: row.entrypoint!,
+      live: side(row, 'live'),
+      shadow: side(row, 'shadow'),
+    };
+  }
+}
+
+function side(row: Record<string, string>, prefix: 'live' | 'shadow'): ShadowRecord['live'] {
+  return {
+    bundle: row[`${prefix}_bundle`]!,
+    revision: row[`${prefix}_revision`]!,
+    digest: row[`${prefix}_digest`]!,
+    decision: row[`${prefix}_decision`]!,
+    reasonCodes: JSON.parse(row[`${prefix}_reasons`]!) as string[],
+  };
+}
