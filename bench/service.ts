@@ -15,13 +15,16 @@
  * with no workers (evaluation on the I/O thread, the design before the pool),
  * and DecideStream; and the floor, gavel's Decide on grpc-js with nothing
  * behind it (bench/lib/grpc-floor.ts), at 1 and 32. Then an open-loop run at half of gavel's peak, and small
- * requests beside 800 KB ones, with workers and without.
+ * requests beside 800 KB ones, with workers and without. Shadow evaluation
+ * (a copy of the live bundle as the shadow bundle) at 32 in flight and in the
+ * open loop, beside the same rows without it.
  *
  *   npx tsx bench/service.ts                      # ~12 minutes
  *   npx tsx bench/service.ts --seconds 3 --reps 1 # a quick look
+ *   npx tsx bench/service.ts --shadow-only        # shadow on and off only (~4 minutes)
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildCore } from '../src/core.js';
@@ -44,12 +47,15 @@ const flags = readFlags({
   'in-flight': { type: 'string' },
   concurrency: { type: 'string' },
   out: { type: 'string' },
+  'shadow-only': { type: 'boolean' },
 });
 const seconds = numberFlag(flags, 'seconds', 10, { min: 1 });
 const warmup = numberFlag(flags, 'warmup', 2, { min: 0 });
 const reps = numberFlag(flags, 'reps', 3, { min: 1, integer: true });
 const inFlight = (stringFlag(flags, 'in-flight') ?? '1,8,32,64').split(',').map((n) => Number(n));
 const out = stringFlag(flags, 'out');
+/** Only what shadow evaluation costs: gavel with and without shadow bundles, closed loop at 32 and open loop. */
+const shadowOnly = flags['shadow-only'] === true;
 
 const dir = tempDir('gavel-bench-service-');
 const running = new Set<{ kill(): void }>();
@@ -154,14 +160,21 @@ async function startPeer(decisionLog: boolean): Promise<Running & { port: number
   return { pid: server.child.pid, port: server.port, stop: () => stopProcess(server.child, server.exited), kill: () => server.child.kill('SIGKILL') };
 }
 
-/** Gauges of one gavel server: event-loop delay since the previous scrape (which this read ends) and decisions by outcome. */
-async function scrape(r: Running): Promise<{ loopMaxMs?: number; loopP99Ms?: number; decisions: Record<string, number> }> {
+/** Gauges of one gavel server: event-loop delay since the previous scrape (which this read ends), decisions by outcome, shadow counts. */
+async function scrape(r: Running): Promise<{ loopMaxMs?: number; loopP99Ms?: number; decisions: Record<string, number>; shadowed?: number; dropped?: number }> {
   if (!r.metricsPort) return { decisions: {} };
   const text = await (await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`)).text();
   const gauge = (stat: string) => Number(text.match(new RegExp(`^gavel_event_loop_delay_seconds\\{stat="${stat}"\\} (\\S+)$`, 'm'))?.[1]) * 1000;
   const decisions: Record<string, number> = {};
   for (const m of text.matchAll(/^gavel_decisions_total\{decision="(\w+)"[^}]*\} (\S+)$/gm)) decisions[m[1]!] = (decisions[m[1]!] ?? 0) + Number(m[2]);
-  return { loopMaxMs: gauge('max'), loopP99Ms: gauge('p99'), decisions };
+  const shadow = [...text.matchAll(/^gavel_shadow_decisions_total\{[^}]*\} (\S+)$/gm)];
+  const dropped = text.match(/^gavel_shadow_dropped_total (\S+)$/m);
+  return {
+    loopMaxMs: gauge('max'),
+    loopP99Ms: gauge('p99'),
+    decisions,
+    ...(dropped ? { shadowed: shadow.reduce((n, m) => n + Number(m[1]), 0), dropped: Number(dropped[1]) } : {}),
+  };
 }
 
 type Load = (c: number, secs: number) => Promise<LoadRun>;
@@ -178,7 +191,12 @@ async function measure(server: Running, load: Load, c: number, perCall = 1, chec
   const allowed = (after.decisions[workload.expect] ?? 0) - (before.decisions[workload.expect] ?? 0);
   const total = Object.values(after.decisions).reduce((a, b) => a + b, 0) - Object.values(before.decisions).reduce((a, b) => a + b, 0);
   const cores = cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / run.seconds : undefined;
+  const shadowNote =
+    after.dropped !== undefined
+      ? `shadow: ${after.shadowed! - (before.shadowed ?? 0)} evaluated, ${after.dropped - (before.dropped ?? 0)} dropped in the window`
+      : undefined;
   return {
+    ...(shadowNote ? { note: shadowNote } : {}),
     inFlight: c,
     throughput: decisions / run.seconds,
     p50: perCall === 1 ? run.p50 : Number.NaN,
@@ -264,15 +282,24 @@ const opaKind = (server: string, decisionLog: boolean): Kind => ({
 let peerChecked = false;
 
 const STREAM_MESSAGES = workload.json.length;
-const kinds: Kind[] = [
-  gavelKind('gavel serve', [], inFlight),
-  ...(opaReady ? [opaKind('opa run --server, no decision log', false), opaKind('opa run --server, decision log to a file', true)] : []),
-  floorKind,
-  gavelKind('gavel serve --durability full', ['--durability', 'full'], [32]),
-  gavelKind('gavel serve --no-metering', ['--no-metering'], [32]),
-  gavelKind('gavel serve --workers 0 (evaluation on the I/O thread)', ['--workers', '0'], [32]),
-  gavelKind(`gavel serve, DecideStream (in flight = streams, ${STREAM_MESSAGES} requests each)`, [], [1, 2], STREAM, STREAM_MESSAGES),
-];
+// The shadow bundle: a copy of the live one, so shadow evaluation costs exactly what live evaluation does.
+const shadowDir = join(dir.path, 'shadow');
+mkdirSync(shadowDir);
+copyFileSync(join(BUNDLES, 'ai.tar.gz'), join(shadowDir, 'ai-candidate.tar.gz'));
+const SHADOW = 'gavel serve --shadow-bundles (a copy of the live bundle)';
+const shadowKind = gavelKind(SHADOW, ['--shadow-bundles', shadowDir], [32]);
+const kinds: Kind[] = shadowOnly
+  ? [gavelKind('gavel serve', [], [32]), shadowKind]
+  : [
+      gavelKind('gavel serve', [], inFlight),
+      ...(opaReady ? [opaKind('opa run --server, no decision log', false), opaKind('opa run --server, decision log to a file', true)] : []),
+      floorKind,
+      gavelKind('gavel serve --durability full', ['--durability', 'full'], [32]),
+      gavelKind('gavel serve --no-metering', ['--no-metering'], [32]),
+      gavelKind('gavel serve --workers 0 (evaluation on the I/O thread)', ['--workers', '0'], [32]),
+      gavelKind(`gavel serve, DecideStream (in flight = streams, ${STREAM_MESSAGES} requests each)`, [], [1, 2], STREAM, STREAM_MESSAGES),
+      shadowKind,
+    ];
 
 const rows: ServiceRow[] = [];
 for (let rep = 1; rep <= reps; rep++) {
@@ -283,15 +310,22 @@ for (let rep = 1; rep <= reps; rep++) {
 }
 
 // Open loop at half of gavel's own peak (median of the closed-loop rows): the latency a gateway sees at moderate load.
-const peak = Math.max(...inFlight.map((c) => median(rows.filter((r) => r.server === 'gavel serve' && r.inFlight === c).map((r) => r.throughput))));
+const measuredAt = shadowOnly ? [32] : inFlight;
+const peak = Math.max(...measuredAt.map((c) => median(rows.filter((r) => r.server === 'gavel serve' && r.inFlight === c).map((r) => r.throughput))));
 const rate = Math.round(peak / 2);
 const fixed: ServiceRow[] = [];
 for (let rep = 1; rep <= reps; rep++) {
-  const [row] = await withServer(
-    () => startGavel([]),
-    async (s) => [await measure(s, ghzLoad(s, DECIDE, dataFile, rate), 64)],
-  );
-  fixed.push({ server: `gavel serve, open loop at ${rate}/s (half its peak of ${Math.round(peak)}/s)`, rep, ...row!, inFlight: Number.NaN });
+  // With and without shadow bundles at the same rate, interleaved: the live p99 shadow evaluation costs.
+  for (const [label, args] of [
+    ['gavel serve', []],
+    [SHADOW, ['--shadow-bundles', shadowDir]],
+  ] as const) {
+    const [row] = await withServer(
+      () => startGavel([...args]),
+      async (s) => [await measure(s, ghzLoad(s, DECIDE, dataFile, rate), 64)],
+    );
+    fixed.push({ server: `${label}, open loop at ${rate}/s (half its peak of ${Math.round(peak)}/s)`, rep, ...row!, inFlight: Number.NaN });
+  }
 }
 
 // Small requests at a fixed rate, alone and beside 800 KB ones (one always in flight), with workers and without.
@@ -304,10 +338,12 @@ writeFileSync(
 );
 const SMALL_RATE = 100;
 const beside: ServiceRow[] = [];
-for (const [label, args] of [
-  ['workers: one per core', []],
-  ['--workers 0', ['--workers', '0']],
-] as const) {
+for (const [label, args] of shadowOnly
+  ? []
+  : ([
+      ['workers: one per core', []],
+      ['--workers 0', ['--workers', '0']],
+    ] as const)) {
   for (const withLarge of [false, true]) {
     const [row] = await withServer(
       () => startGavel([...args]),

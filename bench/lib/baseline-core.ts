@@ -21,8 +21,7 @@ export interface BaselineCore {
  * usage store gets its own SQLite file opened exactly as the ledger opens its
  * file (WAL, synchronous=NORMAL), so only the audit write differs from the real core.
  */
-export function buildBaselineCore(bundles: string, usageFile: string | undefined): BaselineCore {
-  const ledger = new NullLedger();
+export function buildBaselineCore(bundles: string, usageFile: string | undefined, ledger = new NullLedger()): BaselineCore {
   let db: Database.Database | undefined;
   let meter: Meter | undefined;
   if (usageFile !== undefined) {
