@@ -115,6 +115,10 @@ describe('a shadow bundle slower than any live decision', () => {
       expect(shadow.queued).toBe(1);
       expect(shadow.dropped).toBe(5);
       expect(rows(srv)).toEqual([]);
+      // While one worker runs the shadow evaluation, live decisions go to the other: none waits for it.
+      for (let i = 0; i < 4; i++) expect((await decide(c, input)).decision).toBe('DECISION_ALLOW');
+      expect(shadow.queued).toBe(1);
+      expect(shadow.dropped).toBe(9);
       expect(await eventually(() => shadow.queued === 0, 10_000)).toBe(true);
       expect(rows(srv).map((r) => [r.shadow_decision, r.shadow_reasons])).toEqual([['allow', '["allowed"]']]);
       // Nothing held: every job was discarded, the shadowed one after its evaluation.
