@@ -239,7 +239,14 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   }
   const sourceOf = (b: Bundle) => remote.find((r) => r.bundle === b)?.url ?? `folder:${o.bundles}`;
   for (const b of core.engine.policies.bundles) await core.engine.recordPolicyEvent({ result: 'activated', ...described(b), source: sourceOf(b) });
-  const server = await startServer(core, { listen: o.listen, log, security, ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}) });
+  const server = await startServer(core, {
+    listen: o.listen,
+    log,
+    security,
+    ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}),
+    // A PolicyService.Replay candidate runs on this server: it must verify as a live bundle would.
+    ...(verification ? { bundleVerification: verification } : {}),
+  });
   const tls = security.tls;
   if (tls) {
     const reloadFailed = (err: unknown) =>

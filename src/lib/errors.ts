@@ -56,6 +56,11 @@ export const ERROR_CODES = {
   invalid_report: { status: 'INVALID_ARGUMENT', doc: 'A usage report is missing attribution or carries negative or malformed numbers.' },
   report_conflict: { status: 'FAILED_PRECONDITION', doc: 'A usage report for a decision id was already settled with different numbers.' },
   bundle_invalid: { status: 'FAILED_PRECONDITION', doc: 'A bundle failed to load or verify; nothing from that bundle set is activated.' },
+  ledger_in_memory: {
+    status: 'FAILED_PRECONDITION',
+    doc: 'Replay reads the ledger file on a connection of its own; this server\'s ledger is in memory (":memory:") and cannot be replayed.',
+  },
+  replay_busy: { status: 'RESOURCE_EXHAUSTED', doc: 'A replay is already running on this server; one runs at a time: retry when it has ended.' },
   config_invalid: { status: 'INVALID_ARGUMENT', doc: 'A configuration value is invalid; the message names the key.' },
   internal: { status: 'INTERNAL', doc: 'An unexpected fault; details go to the log, not the wire.' },
 } as const satisfies Record<string, { status: StatusName; doc: string }>;

@@ -4,6 +4,7 @@ import { Guard } from './security/guard.js';
 import type { TlsFiles } from './security/tls-files.js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
+import type { BundleVerification } from '../bundles/verification-keys.js';
 import type { Core } from '../core.js';
 import type { Logger } from '../log.js';
 import { auditService } from './audit-service.js';
@@ -23,6 +24,8 @@ export interface ServerOptions {
   metricsListen?: string;
   /** Default: plain TCP, every caller holds every role (loopback development). */
   security?: ServerSecurity;
+  /** The signature verification bundles load with: a `PolicyService.Replay` candidate must verify with it too. */
+  bundleVerification?: BundleVerification;
 }
 
 export interface ServerSecurity {
@@ -65,7 +68,14 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
   const add = (service: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) => server.addService(service, guard.wrap(service, impl));
   add(services.DecisionService.service, decisionService(core.engine, limits.maxDepth, options.log, metrics));
   add(services.AuditService.service, auditService(core.ledger, options.log));
-  add(services.PolicyService.service, policyService(core.engine, core.ledger, options.log));
+  add(
+    services.PolicyService.service,
+    policyService(core.engine, core.ledger, options.log, {
+      ledgerPath: core.ledger.db.name,
+      now,
+      ...(options.bundleVerification ? { bundleVerification: options.bundleVerification } : {}),
+    }),
+  );
   if (core.usage) add(services.UsageService.service, usageService(core.usage, core.usage.config, core.engine, core.ledger, options.log, now));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);

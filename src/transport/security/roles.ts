@@ -16,7 +16,7 @@ export const ROLE_DOCS: Record<Role, string> = {
   audit: 'every `AuditService` method',
   'audit-payloads': 'the stored payload in `GetDecision` (without it the payload is withheld: empty `payload_json`, `payload_withheld = true`)',
   approve: 'reserved for the approval API',
-  admin: '`PolicyService.ListBundles` (as does `audit`); the policy-management API to come',
+  admin: '`PolicyService.ListBundles` (as does `audit`) and `PolicyService.Replay` (admin only); the policy-management API to come',
 };
 
 /** Full method path (as gRPC names it) → the role a caller needs (any one of a list). */
@@ -30,6 +30,7 @@ export const METHOD_ROLES: Readonly<Record<string, Role | readonly Role[]>> = {
   '/gavel.v1.AuditService/Verify': 'audit',
   '/gavel.v1.AuditService/LatestCheckpoint': 'audit',
   '/gavel.v1.PolicyService/ListBundles': ['admin', 'audit'],
+  '/gavel.v1.PolicyService/Replay': 'admin',
 };
 
 export function isRole(value: unknown): value is Role {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +30,7 @@ const NEEDS: Record<string, (typeof ROLES)[number] | Array<(typeof ROLES)[number
   'AuditService/Verify': 'audit',
   'AuditService/LatestCheckpoint': 'audit',
   'PolicyService/ListBundles': ['admin', 'audit'],
+  'PolicyService/Replay': 'admin',
 };
 const allows = (method: string, role: string) => ([NEEDS[method]].flat() as string[]).includes(role);
 
@@ -195,6 +197,9 @@ async function callAs(name: string, method: string): Promise<{ code: number; det
         return ok;
       case 'PolicyService/ListBundles':
         await unary(client, rpc, {});
+        return ok;
+      case 'PolicyService/Replay':
+        await stream(client, rpc, { bundle: readFileSync(join(BUNDLES, 'ai.tar.gz')) });
         return ok;
     }
   } catch (err) {
