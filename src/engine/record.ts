@@ -14,6 +14,8 @@ export interface RecordParts {
   stored: JsonObject;
   outcome: PolicyOutcome;
   applied: AppliedRedaction[];
+  /** Sensitive paths stored as salted hashes (present in the input). */
+  hashed: string[];
   policy: { bundle: string; revision: string; digest: string };
   entrypoint: string;
   salt: Uint8Array;
@@ -38,6 +40,7 @@ export function ledgerRecord(p: RecordParts): DecisionRecord {
         reasons: p.outcome.reasons.map((r) => ({ ...r })),
         redactions: p.applied.map((r) => ({ ...r })),
         obligations: p.outcome.obligations,
+        ...(p.hashed.length > 0 ? { hashed_paths: p.hashed } : {}),
       },
     }),
     salt: p.salt,

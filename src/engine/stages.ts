@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isJsonObject, type JsonObject } from '../lib/json.js';
+import { getAt } from '../lib/pointer.js';
 import type { DecisionRecord } from './ledger.js';
 import { EvaluationFault, type WasmEvaluator } from './evaluator.js';
 import { checkIdentityBounds, identityOf, type Identity } from './identity.js';
@@ -74,9 +75,11 @@ export function evaluateDecision(evaluator: WasmEvaluator, prepared: Prepared, r
   const { redacted, applied } = applyRedactions(evaluated, outcome.redactions, secrets);
   const salt = randomBytes(16);
   const stored = hashSensitivePaths(redacted, outcome.sensitivePaths, salt);
+  // Named in the payload, so a replay knows those fields were not stored as the policy saw them.
+  const hashed = outcome.sensitivePaths.filter((path) => getAt(redacted, path) !== undefined);
   const { bundle } = evaluator;
   const policy = { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest };
-  const record = ledgerRecord({ decisionId: req.decisionId, now, identity, stored, outcome, applied, policy, entrypoint: req.entrypoint, salt });
+  const record = ledgerRecord({ decisionId: req.decisionId, now, identity, stored, outcome, applied, hashed, policy, entrypoint: req.entrypoint, salt });
   return {
     record,
     decision: outcome.decision,

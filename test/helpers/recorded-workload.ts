@@ -14,6 +14,8 @@ export interface RecordedCase {
   codes: string[];
   /** The answer listed redactions: the stored input differs from what the policy saw. */
   redacted: boolean;
+  /** Redacted, or it carried a sensitive field (content.output) the ledger stores as a salted hash: replay is approximate. */
+  approximate: boolean;
 }
 
 const DECISION_NAMES: Record<string, string> = {
@@ -27,7 +29,8 @@ const DECISION_NAMES: Record<string, string> = {
  * Records a ledger the way production does: the reference `ai` bundle served
  * by the real gRPC server, metering on, every sample workload three times over
  * (new subject ids each round), then a heavy user whose reported usage runs
- * into budgets and an agent whose tool calls run into its rate limit, so the
+ * into budgets, model calls whose output is a sensitive field, and an agent whose
+ * tool calls run into its rate limit, so the
  * recorded context (usage, history, estimate, now) shapes decisions.
  */
 export async function recordWorkload(ledger: string): Promise<RecordedCase[]> {
@@ -55,6 +58,7 @@ export async function recordWorkload(ledger: string): Promise<RecordedCase[]> {
       decision: DECISION_NAMES[res.decision] ?? res.decision,
       codes: (res.reasons as Array<{ code: string }>).map((r) => r.code),
       redacted: (res.redactions as unknown[]).length > 0,
+      approximate: (res.redactions as unknown[]).length > 0 || typeof input.content?.output === 'string',
     });
     clock.advance(stepMs);
     return res;
@@ -80,6 +84,15 @@ export async function recordWorkload(ledger: string): Promise<RecordedCase[]> {
       const res = await ask('heavy-user', input);
       const model = (res.obligations?.route?.model as string | undefined) ?? (i % 2 ? 'frontier-xl' : 'standard-m');
       if (res.decision !== 'DECISION_DENY') await report(c, res.decision_id, heavy, model, 600, 300);
+    }
+    // The model's output comes back for the record: a sensitive field, stored as a salted hash.
+    for (let i = 0; i < 3; i++) {
+      await ask('with-output', {
+        subject: { id: 'ana', type: 'user', roles: ['employee'], team: 'platform', cost_center: 'cc-100' },
+        action: { type: 'model.invoke', model: 'standard-m', params: { max_tokens: 80 } },
+        content: { prompt: `summarise ticket ${i}`, output: `ticket ${i} is about a login loop` },
+        context: { environment: 'prod' },
+      });
     }
     // Past its per-minute limit within one minute: history from the ledger decides the last ones.
     for (let i = 0; i < 64; i++) {

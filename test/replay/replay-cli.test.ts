@@ -24,7 +24,7 @@ describe('gavel replay', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
-    const redacted = cases.filter((c) => c.redacted).length;
+    const redacted = cases.filter((c) => c.approximate).length;
     expect(report).toMatchObject({ replayed: cases.length, unchanged: cases.length - redacted, changed: 0, approximate: redacted, transitions: [] });
   });
 

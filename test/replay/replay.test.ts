@@ -51,7 +51,7 @@ const changedIn = (seen: Comparison[]) =>
 describe('replay with the bundle that recorded the ledger', () => {
   it('reproduces every exactly replayable decision, outcome and reason codes', async () => {
     const { report, seen } = await replayWith(LIVE);
-    const exact = cases.filter((c) => !c.redacted);
+    const exact = cases.filter((c) => !c.approximate);
     expect(report.replayed).toBe(cases.length);
     expect(report.changed).toBe(0);
     expect(report.unchanged).toBe(exact.length);
@@ -68,10 +68,23 @@ describe('replay with the bundle that recorded the ledger', () => {
     expect(report.recorded_by).toEqual([{ ...report.candidate, count: cases.length }]);
   });
 
-  it('counts decisions stored with redacted content as approximate, apart from the exact ones', async () => {
+  it('counts decisions stored with redacted or hashed content as approximate, apart from the exact ones', async () => {
     const { report, seen } = await replayWith(LIVE);
-    const redacted = cases.filter((c) => c.redacted);
-    expect(redacted.length).toBeGreaterThan(0);
+    const redacted = cases.filter((c) => c.approximate);
+    expect(cases.filter((c) => c.redacted).length).toBeGreaterThan(0);
+    // Sensitive fields are named in the payload (hashed_paths) and stored as salted hashes.
+    const withOutput = cases.filter((c) => c.sample === 'with-output');
+    expect(withOutput.length).toBe(3);
+    const db = new Database(ledger, { readonly: true });
+    for (const c of withOutput) {
+      const { body } = db.prepare('SELECT p.body FROM payloads p JOIN entries e ON e.seq = p.seq WHERE e.decision_id = ?').get(c.decisionId) as {
+        body: string;
+      };
+      const payload = JSON.parse(body);
+      expect(payload.result.hashed_paths).toEqual(['/content/output']);
+      expect(payload.input.content.output).toEqual({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    }
+    db.close();
     expect(report.approximate).toBe(redacted.length);
     expect(ids(seen.filter((c) => c.approximate))).toEqual(ids(redacted));
     const a = report.approximate_detail;
@@ -108,7 +121,7 @@ describe('replay with changed candidates', () => {
         JSON.stringify(c.input.subject?.roles) === '["employee"]' &&
         !c.codes.includes('model_not_permitted'),
     );
-    const exactAffected = affected.filter((c) => !c.redacted);
+    const exactAffected = affected.filter((c) => !c.approximate);
     expect(exactAffected.length).toBeGreaterThan(5);
     const changed = changedIn(seen);
     expect(ids(changed)).toEqual(ids(exactAffected));
@@ -131,7 +144,7 @@ describe('replay with changed candidates', () => {
   it('a new deny rule on a keyword changes exactly the decisions whose prompt holds it', async () => {
     const candidate = readFileSync(join(FIXTURE_BUNDLES, 'candidates/keyword-deny.tar.gz'));
     const { report, seen } = await replayWith(candidate);
-    const prompted = cases.filter((c) => !c.redacted && typeof c.input.content?.prompt === 'string' && /quarterly/i.test(c.input.content.prompt));
+    const prompted = cases.filter((c) => !c.approximate && typeof c.input.content?.prompt === 'string' && /quarterly/i.test(c.input.content.prompt));
     expect(prompted.length).toBeGreaterThan(5);
     expect(ids(changedIn(seen))).toEqual(ids(prompted));
     for (const c of changedIn(seen)) expect(c.to).toEqual({ decision: 'deny', reasonCodes: expect.arrayContaining(['keyword_blocked']) });

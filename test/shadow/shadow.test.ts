@@ -102,14 +102,20 @@ describe.each([0, 2])('shadow bundles on %i evaluation workers', (workers) => {
 describe('a shadow bundle slower than any live decision', () => {
   it('answers live decisions without waiting for it; past the queue, shadow evaluations are dropped and counted', async () => {
     const ledger = join(tempDir(), 'ledger.db');
-    const srv = await startInProcess({ bundles: BUNDLES, ledger, engine: { workers: 2 }, shadow: { queue: 1 } });
+    const srv = await startInProcess({
+      bundles: BUNDLES,
+      ledger,
+      // Room for the slow candidate's loops (about 2 s on its fresh instance), and no evaluation timeout before it ends.
+      engine: { workers: 2, memoryMaxPages: 16384, evaluationTimeoutMs: 60_000 },
+      shadow: { queue: 1 },
+    });
     await srv.core.engine.ready();
     srv.core.engine.shadow!.activate([SLOW]);
     const c = clients(srv.address);
     try {
       const input = loadSamples().find((s) => s.file === 'employee-standard-allowed.json')!.input;
       const answers = await Promise.all(Array.from({ length: 6 }, () => decide(c, input)));
-      // Every live answer is back while the one shadow evaluation the queue holds still runs (about 0.2 s).
+      // Every live answer is back while the one shadow evaluation the queue holds still runs (about 2 s).
       expect(answers.map((a) => a.decision)).toEqual(Array(6).fill('DECISION_ALLOW'));
       const shadow = srv.core.engine.shadow!;
       expect(shadow.queued).toBe(1);

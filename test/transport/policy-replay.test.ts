@@ -155,7 +155,7 @@ describe('PolicyService.Replay', () => {
   it('with the bundle that recorded the ledger: progress, then one report; nothing changed', async () => {
     const { report, json, progress } = reportOf(await runReplay(policy, { bundle: LIVE }));
     expect(progress[0]).toEqual({ done: 0, total: cases.length });
-    const redacted = cases.filter((x) => x.redacted).length;
+    const redacted = cases.filter((x) => x.approximate).length;
     expect(report).toMatchObject({
       replayed: cases.length,
       changed: 0,

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { isApproximate, sameOutcome } from '../../src/engine/replay/compare.js';
+
+describe('isApproximate', () => {
+  const digest = 'ab'.repeat(32);
+  it('an input stored as the policy saw it is exact', () => {
+    expect(isApproximate({ input: { content: { prompt: 'hello', output: { sha256: 'short' } } }, result: { redactions: [] } })).toBe(false);
+    expect(isApproximate({ input: { a: { sha256: digest, also: 1 } }, result: {} })).toBe(false);
+  });
+  it('redactions or hashed_paths in the result make it approximate', () => {
+    expect(isApproximate({ input: {}, result: { redactions: [{ path: '/content/prompt', kind: 'email' }] } })).toBe(true);
+    expect(isApproximate({ input: {}, result: { hashed_paths: ['/content/output'] } })).toBe(true);
+  });
+  it('entries written before hashed_paths are read for the hash shape the engine writes, at any depth', () => {
+    expect(isApproximate({ input: { content: { output: { sha256: digest } } }, result: {} })).toBe(true);
+    expect(isApproximate({ input: { list: [1, [{ sha256: digest }]] }, result: {} })).toBe(true);
+  });
+});
+
+describe('sameOutcome', () => {
+  it('compares the decision and the set of reason codes, not their order', () => {
+    expect(sameOutcome({ decision: 'deny', reasonCodes: ['a', 'b'] }, { decision: 'deny', reasonCodes: ['b', 'a'] })).toBe(true);
+    expect(sameOutcome({ decision: 'deny', reasonCodes: ['a'] }, { decision: 'deny', reasonCodes: ['a', 'b'] })).toBe(false);
+    expect(sameOutcome({ decision: 'deny', reasonCodes: ['a'] }, { decision: 'allow', reasonCodes: ['a'] })).toBe(false);
+  });
+});
