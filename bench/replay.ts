@@ -126,7 +126,7 @@ rows.push(
 );
 for (const [label, archive] of [
   ['the bundle that recorded them', live],
-  ['a changed candidate (keyword deny rule)', keyword],
+  ['a candidate with one more rule (keyword deny)', keyword],
 ] as const) {
   for (const workers of [0, 1, 2]) {
     rows.push(

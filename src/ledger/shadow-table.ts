@@ -16,15 +16,19 @@ CREATE TABLE IF NOT EXISTS shadow_decisions (
   live_bundle TEXT NOT NULL, live_revision TEXT NOT NULL, live_digest TEXT NOT NULL,
   live_decision TEXT NOT NULL, live_reasons TEXT NOT NULL,
   shadow_bundle TEXT NOT NULL, shadow_revision TEXT NOT NULL, shadow_digest TEXT NOT NULL,
-  shadow_decision TEXT NOT NULL, shadow_reasons TEXT NOT NULL,
-  PRIMARY KEY (decision_id, shadow_digest)
+  shadow_decision TEXT NOT NULL, shadow_reasons TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS shadow_decisions_time ON shadow_decisions(time_ms);
 `;
 
-/** Rows are written in batches, off the decision path: at most this often, or sooner when this many wait. */
+/** Rows are written in batches, off the decision path, this long after the first of a batch arrived. */
 const FLUSH_MS = 250;
-const FLUSH_ROWS = 1000;
+/**
+ * Rows per transaction: a batch is written in slices, one per event-loop turn,
+ * so writing shadow rows never holds the I/O thread for more than a
+ * millisecond or so at a time.
+ */
+const SLICE_ROWS = 128;
 
 /**
  * Writes shadow results to the ledger file in batches (one transaction each),
@@ -44,25 +48,32 @@ export class SqliteShadowSink implements ShadowSink {
   constructor(db: Database) {
     this.db = db;
     db.exec(DDL);
-    this.insert = db.prepare('INSERT OR REPLACE INTO shadow_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insert = db.prepare('INSERT INTO shadow_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   }
 
   record(r: ShadowRecord): void {
     if (this.closed) return;
     this.rows.push(r);
-    if (this.rows.length >= FLUSH_ROWS) this.flush();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), FLUSH_MS);
-      this.timer.unref();
-    }
+    this.schedule(FLUSH_MS);
   }
 
-  /** Writes what waits (close calls it; tests may). */
-  flush(): void {
+  private schedule(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.flush(false), ms);
+    this.timer.unref();
+  }
+
+  /** Writes what waits, in slices of SLICE_ROWS one event-loop turn apart; `all` writes everything now (close, tests). */
+  flush(all = true): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const rows = this.rows;
-    this.rows = [];
+    const rows = all ? this.rows : this.rows.slice(0, SLICE_ROWS);
+    this.rows = all ? [] : this.rows.slice(SLICE_ROWS);
+    this.write(rows);
+    if (this.rows.length > 0) this.schedule(0);
+  }
+
+  private write(rows: ShadowRecord[]): void {
     if (rows.length === 0) return;
     try {
       this.db.transaction(() => {

@@ -1,0 +1,50 @@
+import Database from 'better-sqlite3';
+import { expect, it } from 'vitest';
+import type { ShadowRecord } from '../../src/engine/shadow/shadow.js';
+import { shadowRecords, SqliteShadowSink } from '../../src/ledger/shadow-table.js';
+import { eventually } from '../helpers/health.js';
+
+const side = (decision: string) => ({ bundle: 'ai', revision: 'r', digest: 'sha256:x', decision, reasonCodes: [decision === 'deny' ? 'no' : 'ok'] });
+const record = (i: number): ShadowRecord => ({
+  decisionId: `d-${i}`,
+  time: new Date(Date.UTC(2026, 10, 30, 0, 0, i)).toISOString(),
+  entrypoint: 'gavel/ai/decision',
+  live: side('allow'),
+  shadow: side(i % 3 === 0 ? 'deny' : 'allow'),
+});
+
+it('writes shadow rows in slices, one event-loop turn apart, and reads them back oldest first', async () => {
+  const db = new Database(':memory:');
+  const sink = new SqliteShadowSink(db);
+  for (let i = 0; i < 300; i++) sink.record(record(i));
+  const count = () => (db.prepare('SELECT count(*) AS n FROM shadow_decisions').get() as { n: number }).n;
+  expect(count()).toBe(0);
+  sink.flush(false);
+  // One slice now; the rest on later turns.
+  expect(count()).toBe(128);
+  expect(await eventually(() => count() === 300)).toBe(true);
+  expect(sink.written).toBe(300);
+  const back = [...shadowRecords(db)];
+  expect(back.map((r) => r.decisionId)).toEqual(Array.from({ length: 300 }, (_, i) => `d-${i}`));
+  expect(back[3]).toEqual(record(3));
+  expect([...shadowRecords(db, { since: '2026-11-30T00:04:00Z' })].length).toBe(60);
+  sink.close();
+  sink.record(record(999));
+  expect(count()).toBe(300);
+});
+
+it('a batch that cannot be written is counted lost, and later ones still land', () => {
+  const db = new Database(':memory:');
+  const sink = new SqliteShadowSink(db);
+  db.exec("CREATE TRIGGER refuse BEFORE INSERT ON shadow_decisions WHEN NEW.decision_id = 'd-1' BEGIN SELECT RAISE(ABORT, 'no'); END");
+  for (let i = 0; i < 3; i++) sink.record(record(i));
+  sink.flush();
+  expect(sink.lost).toBe(3);
+  sink.record(record(5));
+  sink.flush();
+  expect(sink.written).toBe(1);
+});
+
+it('a ledger file without shadow rows reads as none', () => {
+  expect([...shadowRecords(new Database(':memory:'))]).toEqual([]);
+});
