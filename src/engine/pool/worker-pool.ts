@@ -385,9 +385,14 @@ export class WorkerPool implements DecisionRunner {
   }
 }
 
-/** How busy a worker is for a new live decision: one running a shadow evaluation counts as full. */
+/**
+ * How busy a worker is for a new live decision: a shadow evaluation running
+ * counts as one decision in hand, so an idle worker is preferred to it but live
+ * traffic still spreads over every worker (counted as full, it would pile
+ * every live decision onto the others while shadows keep one worker busy).
+ */
 function load(slot: Slot): number {
-  return slot.jobs + (slot.shadowing ? JOBS_PER_WORKER : 0);
+  return slot.jobs + (slot.shadowing ? 1 : 0);
 }
 
 function unavailable(slot: Slot): GavelError {
