@@ -53,7 +53,7 @@ export class LedgerRecordedDecisions implements RecordedDecisions {
         revision: row.revision,
         digest: row.digest,
         decision: row.decision,
-        reasonCodes: JSON.parse(row.reason_codes) as string[],
+        reasonCodes: codesOf(row.reason_codes),
         payload: row.body,
       };
     }
@@ -71,5 +71,15 @@ export class LedgerRecordedDecisions implements RecordedDecisions {
       ...(hasKinds(this.db) ? { kind: 'decision' } : {}),
     };
     return where(query, this.now());
+  }
+}
+
+/** The recorded reason codes; a column that is not a JSON array of strings (a damaged file: `gavel audit verify` says where) reads as none. */
+export function codesOf(text: string): string[] {
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((c): c is string => typeof c === 'string') : [];
+  } catch {
+    return [];
   }
 }

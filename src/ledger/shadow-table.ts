@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { ShadowRecord, ShadowSink } from '../engine/shadow/shadow.js';
 import { parseTime } from './query.js';
+import { codesOf } from './recorded-decisions.js';
 
 /**
  * Shadow results, in a table of their own in the ledger file: diagnostic,
@@ -148,6 +149,6 @@ function side(row: Record<string, string>, prefix: 'live' | 'shadow'): ShadowRec
     revision: row[`${prefix}_revision`]!,
     digest: row[`${prefix}_digest`]!,
     decision: row[`${prefix}_decision`]!,
-    reasonCodes: JSON.parse(row[`${prefix}_reasons`]!) as string[],
+    reasonCodes: codesOf(row[`${prefix}_reasons`]!),
   };
 }

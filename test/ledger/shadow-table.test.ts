@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
 import type { ShadowRecord } from '../../src/engine/shadow/shadow.js';
+import { codesOf } from '../../src/ledger/recorded-decisions.js';
 import { shadowRecords, SqliteShadowSink } from '../../src/ledger/shadow-table.js';
 import { eventually } from '../helpers/health.js';
 
@@ -47,4 +48,10 @@ it('a batch that cannot be written is counted lost, and later ones still land', 
 
 it('a ledger file without shadow rows reads as none', () => {
   expect([...shadowRecords(new Database(':memory:'))]).toEqual([]);
+});
+
+it('reason codes from a damaged column read as none, never a crash', () => {
+  expect(codesOf('not json')).toEqual([]);
+  expect(codesOf('{"a":1}')).toEqual([]);
+  expect(codesOf('["a",1,"b"]')).toEqual(['a', 'b']);
 });

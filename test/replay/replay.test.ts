@@ -155,6 +155,35 @@ describe('replay with changed candidates', () => {
   });
 });
 
+describe('cancelling', () => {
+  it('a cancel stops replay workers mid-batch, even on a candidate that takes seconds per decision', async () => {
+    const slow = parseBundle('ai', readFileSync(join(FIXTURE_BUNDLES, 'candidates/slow.tar.gz')));
+    const db = new Database(ledger, { readonly: true });
+    const abort = new AbortController();
+    try {
+      // Uncancelled, this batch of every recorded decision would take about a minute.
+      const running = replay(new LedgerRecordedDecisions(db), {
+        candidate: slow,
+        filter: {},
+        workers: 1,
+        limits: { memoryInitialPages: 32, memoryMaxPages: 16384 },
+        signal: abort.signal,
+      });
+      setTimeout(() => abort.abort(), 300);
+      const outcome = await Promise.race([
+        running.then(
+          () => 'finished',
+          (err: Error) => err.message,
+        ),
+        new Promise((r) => setTimeout(() => r('still running'), 15_000)),
+      ]);
+      expect(outcome).toBe('the replay was cancelled');
+    } finally {
+      db.close();
+    }
+  }, 30_000);
+});
+
 describe('what replay reads', () => {
   it('filters by subject, team, time and limit, oldest first', async () => {
     const heavy = cases.filter((c) => c.sample === 'heavy-user');

@@ -161,6 +161,8 @@ class WorkerBatches implements Batches {
       });
       this.lanes.push(lane);
     }
+    // A cancel stops the workers mid-batch (a slow candidate would otherwise finish its batch first).
+    o.signal?.addEventListener('abort', () => this.fail(new GavelError('abandoned', 'the replay was cancelled')), { once: true });
   }
 
   async submit(items: ReplayItem[], tally: (results: ReplayResult[]) => void): Promise<void> {
