@@ -49,7 +49,12 @@ export function buildCore(options: CoreOptions): Core {
     usage = options.usage === false ? undefined : new SqliteUsageStore(ledger.db, usageConfig(options.usage ?? {}));
     const meter = usage ? new Meter(usage) : undefined;
     const shadowSink = options.shadow ? new SqliteShadowSink(ledger.db) : undefined;
-    const shadow = shadowSink ? { shadow: { sink: shadowSink, config: options.shadow ?? {} } } : {};
+    const onDisabled = (bundle: Bundle, reason: string) =>
+      options.logger?.error(
+        { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest, err: reason },
+        'shadow bundle switched off: its evaluation stopped a worker',
+      );
+    const shadow = shadowSink ? { shadow: { sink: shadowSink, config: options.shadow ?? {}, onDisabled } } : {};
     engine = new Engine({ config, ledger, now, ...(meter ? { meter } : {}), ...shadow });
     engine.activate(bundles);
     const built = engine;

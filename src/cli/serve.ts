@@ -218,6 +218,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     engine: { maxInputBytes: o.maxInputBytes, maxDepth: o.maxDepth, workers: workersFrom(o.workers), evaluationTimeoutMs: o.evaluationTimeout },
     usage: o.metering ? { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl } : false,
     ...(shadowOn ? { shadow: o.shadowQueue ? { queue: o.shadowQueue } : {} } : {}),
+    logger: log,
   });
   const shadow = core.engine.shadow ? new ShadowBundles(core.engine.shadow, log, { folder: shadowFolder, remote: shadowRemote }) : undefined;
   shadow?.activate();

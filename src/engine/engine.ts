@@ -55,7 +55,7 @@ export interface EngineDeps {
   /** Where decisions are parsed and evaluated; default: a worker pool of config.workers, or this thread when 0. */
   runner?: DecisionRunner;
   /** Shadow evaluation of candidate bundles on live traffic (activated with activateShadow); results go to the sink. */
-  shadow?: { sink: ShadowSink; config?: Partial<ShadowConfig> };
+  shadow?: { sink: ShadowSink; config?: Partial<ShadowConfig>; onDisabled?: (bundle: Bundle, reason: string) => void };
 }
 
 /** The live side of a shadowed decision. */
@@ -110,7 +110,7 @@ export class Engine {
     const limits = { memoryInitialPages: deps.config.memoryInitialPages, memoryMaxPages: deps.config.memoryMaxPages };
     this.policies = new PolicySet(limits);
     this.runner = deps.runner ?? (deps.config.workers > 0 ? new WorkerPool({ ...deps.config, ...limits }) : new InlineRunner(this.limits));
-    this.shadow = deps.shadow ? new Shadow(this.runner, deps.shadow.sink, shadowConfig(deps.shadow.config), limits) : undefined;
+    this.shadow = deps.shadow ? new Shadow(this.runner, deps.shadow.sink, shadowConfig(deps.shadow.config), limits, deps.shadow.onDisabled) : undefined;
   }
 
   /** The input bounds in force (the transport sizes its own limits from them). */

@@ -77,12 +77,22 @@ export class InlineRunner implements DecisionRunner {
     return evaluateDecision(evaluator, prepared, req);
   }
 
-  /** On this thread, once the I/O waiting now (the live answer among it) has gone out. */
-  async shadow(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<ShadowOutcome> {
-    await new Promise((resolve) => setImmediate(resolve));
-    const prepared = (job as InlineJob).prepared;
-    if (!prepared) throw new Error('this job was discarded');
-    return shadowOutcome(evaluator, prepared, req);
+  private shadows: Promise<unknown> = Promise.resolve();
+
+  /**
+   * On this thread, one per event-loop turn, each after the I/O waiting at its
+   * turn (the live answers among it): a burst of shadow evaluations never runs
+   * back to back in front of live work.
+   */
+  shadow(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<ShadowOutcome> {
+    const next = this.shadows.then(async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      const prepared = (job as InlineJob).prepared;
+      if (!prepared) throw new Error('this job was discarded');
+      return shadowOutcome(evaluator, prepared, req);
+    });
+    this.shadows = next.catch(() => undefined);
+    return next;
   }
 
   discard(job: Job): void {

@@ -102,6 +102,12 @@ export class Metrics {
         },
       });
       reading('gavel_shadow_queue', 'Shadow evaluations waiting or running', () => shadow.queued);
+      reading(
+        'gavel_shadow_failed',
+        'Shadow evaluations that did not finish (their worker stopped, the engine closed) or whose rows could not be written, since start',
+        () => shadow.failed + (core.shadowSink?.lost ?? 0),
+      );
+      reading('gavel_shadow_disabled', 'Shadow bundles switched off because one of their evaluations stopped its worker', () => shadow.disabled);
     }
     // Since the previous scrape: each scrape reads the interval's figures and starts a new interval.
     new Gauge({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isApproximate, sameOutcome } from '../../src/engine/replay/compare.js';
+import { Tally } from '../../src/engine/replay/tally.js';
 
 describe('isApproximate', () => {
   const digest = 'ab'.repeat(32);
@@ -22,5 +23,29 @@ describe('sameOutcome', () => {
     expect(sameOutcome({ decision: 'deny', reasonCodes: ['a', 'b'] }, { decision: 'deny', reasonCodes: ['b', 'a'] })).toBe(true);
     expect(sameOutcome({ decision: 'deny', reasonCodes: ['a'] }, { decision: 'deny', reasonCodes: ['a', 'b'] })).toBe(false);
     expect(sameOutcome({ decision: 'deny', reasonCodes: ['a'] }, { decision: 'allow', reasonCodes: ['a'] })).toBe(false);
+  });
+});
+
+describe('Tally', () => {
+  it('counts any reason code or decision name, "__proto__" and "constructor" included, as plain keys', () => {
+    const t = new Tally();
+    t.add({
+      decisionId: 'a',
+      from: { decision: '__proto__', reasonCodes: ['constructor'] },
+      to: { decision: 'deny', reasonCodes: ['__proto__', 'toString'] },
+      approximate: false,
+    });
+    const r = JSON.parse(JSON.stringify(t.report()));
+    expect(r.transitions).toEqual([
+      {
+        from: '__proto__',
+        to: 'deny',
+        count: 1,
+        reasons_added: JSON.parse('{"__proto__": 1, "toString": 1}'),
+        reasons_removed: { constructor: 1 },
+        examples: ['a'],
+      },
+    ]);
+    expect(Object.keys(r.matrix)).toEqual(['__proto__']);
   });
 });

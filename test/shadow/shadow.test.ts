@@ -135,3 +135,39 @@ describe('a shadow bundle slower than any live decision', () => {
     }
   });
 });
+
+describe('a shadow bundle whose evaluation runs past the evaluation timeout', () => {
+  it('is switched off after it stopped its worker once; live decisions go on', async () => {
+    const ledger = join(tempDir(), 'ledger.db');
+    const srv = await startInProcess({
+      bundles: BUNDLES,
+      ledger,
+      // The slow candidate's fresh instance takes about 2 s: past this timeout.
+      engine: { workers: 2, memoryMaxPages: 16384, evaluationTimeoutMs: 500 },
+      shadow: {},
+    });
+    await srv.core.engine.ready();
+    const shadow = srv.core.engine.shadow!;
+    shadow.activate([SLOW]);
+    const c = clients(srv.address);
+    try {
+      const input = loadSamples().find((s) => s.file === 'employee-standard-allowed.json')!.input;
+      expect((await decide(c, input)).decision).toBe('DECISION_ALLOW');
+      expect(await eventually(() => shadow.disabled === 1, 10_000)).toBe(true);
+      expect(shadow.failed).toBe(1);
+      expect(await eventually(() => srv.core.engine.workerRestarts === 1)).toBe(true);
+      // Switched off: later decisions are not offered to it, and are answered.
+      for (let i = 0; i < 3; i++) expect((await decide(c, input)).decision).toBe('DECISION_ALLOW');
+      expect(shadow.queued).toBe(0);
+      expect(shadow.failed).toBe(1);
+      // A new shadow set gets another chance.
+      shadow.activate([KEYWORD]);
+      expect(shadow.disabled).toBe(0);
+      await decide(c, input);
+      expect(await eventually(() => rows(srv).length === 1)).toBe(true);
+    } finally {
+      c.close();
+      await srv.stop();
+    }
+  });
+});

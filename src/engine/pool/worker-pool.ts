@@ -174,6 +174,12 @@ export class WorkerPool implements DecisionRunner {
   private free(slot: Slot): void {
     if (slot.jobs > 0) slot.jobs--;
     this.pump();
+    this.idle(slot);
+  }
+
+  /** A worker with no live decision in hand may take a waiting shadow evaluation, once the live work of this turn is posted. */
+  private idle(slot: Slot): void {
+    if (slot.jobs === 0 && slot.pending.size === 0 && slot.shadows.length > 0) setImmediate(() => this.runShadow(slot));
   }
 
   evaluate(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<Evaluated> {
@@ -189,9 +195,10 @@ export class WorkerPool implements DecisionRunner {
 
   /**
    * A shadow evaluation of a decided job. The job gives its live place to the
-   * next decision at once; its worker takes the evaluation only when it has no
-   * live message in hand, one at a time, so a live decision waits behind at
-   * most one shadow evaluation.
+   * next decision at once; its worker takes the evaluation only when it holds
+   * no live decision at all (none between its prepare and its evaluation
+   * either) and nothing is pending, one at a time, so a live decision waits
+   * behind at most one shadow evaluation.
    */
   shadow(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<ShadowOutcome> {
     const j = job as PoolJob;
@@ -211,7 +218,7 @@ export class WorkerPool implements DecisionRunner {
   }
 
   private runShadow(slot: Slot): void {
-    if (!slot.alive || slot.pending.size > 0) return;
+    if (!slot.alive || slot.jobs > 0 || slot.pending.size > 0) return;
     const next = slot.shadows.shift();
     if (!next) return;
     slot.shadowing = true;
@@ -337,7 +344,7 @@ export class WorkerPool implements DecisionRunner {
     if (m.t === 'fault') pending.reject(fromWire(m.fault));
     else pending.resolve((m.t === 'pong' ? m.held : m.value) as never);
     // Idle now: a waiting shadow evaluation goes once the live work this answer sets off has been posted.
-    if (slot.pending.size === 0 && slot.shadows.length > 0) setImmediate(() => this.runShadow(slot));
+    this.idle(slot);
   }
 
   private onExit(slot: Slot, code: number): void {

@@ -49,7 +49,11 @@ export const EXAMPLES = 5;
 class Part {
   unchanged = 0;
   changed = 0;
-  private readonly transitions = new Map<string, Transition>();
+  /** Counts are kept in Maps: a reason code from a candidate or a ledger may be any string ("__proto__", "constructor"). */
+  private readonly transitions = new Map<
+    string,
+    { from: string; to: string; count: number; added: Map<string, number>; removed: Map<string, number>; examples: string[] }
+  >();
   private readonly matrix = new Map<string, Map<string, number>>();
 
   add(c: Comparison): void {
@@ -64,26 +68,33 @@ class Part {
     const key = `${c.from.decision}\u0000${c.to.decision}`;
     let t = this.transitions.get(key);
     if (!t) {
-      t = { from: c.from.decision, to: c.to.decision, count: 0, reasons_added: {}, reasons_removed: {}, examples: [] };
+      t = { from: c.from.decision, to: c.to.decision, count: 0, added: new Map(), removed: new Map(), examples: [] };
       this.transitions.set(key, t);
     }
     t.count++;
     const before = new Set(c.from.reasonCodes);
     const after = new Set(c.to.reasonCodes);
-    for (const code of after) if (!before.has(code)) t.reasons_added[code] = (t.reasons_added[code] ?? 0) + 1;
-    for (const code of before) if (!after.has(code)) t.reasons_removed[code] = (t.reasons_removed[code] ?? 0) + 1;
+    for (const code of after) if (!before.has(code)) t.added.set(code, (t.added.get(code) ?? 0) + 1);
+    for (const code of before) if (!after.has(code)) t.removed.set(code, (t.removed.get(code) ?? 0) + 1);
     if (t.examples.length < EXAMPLES) t.examples.push(c.decisionId);
   }
 
   result(): TallyPart {
     const transitions = [...this.transitions.values()]
-      .map((t) => ({ ...t, reasons_added: sortedCounts(t.reasons_added), reasons_removed: sortedCounts(t.reasons_removed) }))
+      .map((t) => ({
+        from: t.from,
+        to: t.to,
+        count: t.count,
+        reasons_added: sortedCounts(t.added),
+        reasons_removed: sortedCounts(t.removed),
+        examples: t.examples,
+      }))
       .sort((a, b) => b.count - a.count || a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
-    const matrix: Record<string, Record<string, number>> = {};
-    for (const from of [...this.matrix.keys()].sort(byOutcome)) {
-      const row = this.matrix.get(from)!;
-      matrix[from] = Object.fromEntries([...row.entries()].sort(([a], [b]) => byOutcome(a, b)));
-    }
+    const matrix: Record<string, Record<string, number>> = Object.fromEntries(
+      [...this.matrix.keys()]
+        .sort(byOutcome)
+        .map((from) => [from, Object.fromEntries([...this.matrix.get(from)!.entries()].sort(([a], [b]) => byOutcome(a, b)))]),
+    );
     return { unchanged: this.unchanged, changed: this.changed, transitions, matrix };
   }
 }
@@ -128,6 +139,7 @@ function byOutcome(a: string, b: string): number {
   return rank(a) - rank(b) || a.localeCompare(b);
 }
 
-function sortedCounts(counts: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(counts).sort(([a, x], [b, y]) => y - x || a.localeCompare(b)));
+/** Largest first; Object.fromEntries defines own properties, so "__proto__" is a key like any other. */
+function sortedCounts(counts: Map<string, number>): Record<string, number> {
+  return Object.fromEntries([...counts.entries()].sort(([a, x], [b, y]) => y - x || a.localeCompare(b)));
 }

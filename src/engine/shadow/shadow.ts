@@ -1,9 +1,11 @@
 import type { Bundle } from '../../bundles/bundle.js';
 import { positiveInt } from '../../lib/config.js';
+import { isGavelError } from '../../lib/errors.js';
+import type { WasmEvaluator } from '../evaluator.js';
 import type { EvaluatorLimits } from '../evaluator.js';
 import { PolicySet } from '../policies.js';
 import type { DecisionRunner, Job } from '../runner.js';
-import type { EvaluateRequest } from '../stages.js';
+import type { EvaluateRequest, ShadowOutcome } from '../stages.js';
 
 /** One side of a shadowed decision: which bundle answered what. */
 export interface ShadowSide {
@@ -58,18 +60,28 @@ export class Shadow {
   private drops = 0;
   private failures = 0;
   private readonly counts = new Map<string, { live: string; shadow: string; count: number }>();
+  /** Shadow bundles switched off: one of their evaluations stopped its worker (ran past the evaluation timeout, or crashed it). */
+  private readonly off = new Set<WasmEvaluator>();
+  private readonly onDisabled: ((bundle: Bundle, reason: string) => void) | undefined;
 
-  constructor(runner: DecisionRunner, sink: ShadowSink, config: ShadowConfig, limits: EvaluatorLimits) {
+  constructor(runner: DecisionRunner, sink: ShadowSink, config: ShadowConfig, limits: EvaluatorLimits, onDisabled?: (bundle: Bundle, reason: string) => void) {
     this.runner = runner;
     this.sink = sink;
     this.config = config;
     this.policies = new PolicySet(limits);
+    this.onDisabled = onDisabled;
   }
 
-  /** Replaces the shadow set whole (an empty list turns shadowing off). */
+  /** Replaces the shadow set whole (an empty list turns shadowing off); bundles switched off get another chance. */
   activate(bundles: Bundle[]): void {
     this.policies.activate(bundles);
+    this.off.clear();
     this.runner.activateShadow(this.policies.evaluators());
+  }
+
+  /** Shadow bundles switched off since their set was activated. */
+  get disabled(): number {
+    return this.off.size;
   }
 
   /**
@@ -79,22 +91,32 @@ export class Shadow {
    */
   offer(job: Job, req: EvaluateRequest, live: ShadowSide): boolean {
     const evaluator = this.policies.find(req.entrypoint);
-    if (!evaluator) return false;
+    if (!evaluator || this.off.has(evaluator)) return false;
     if (this.inFlight >= this.config.queue) {
       this.drops++;
       return false;
     }
     this.inFlight++;
     const { bundle } = evaluator;
-    this.runner
-      .shadow(job, evaluator, req)
+    let evaluation: Promise<ShadowOutcome>;
+    try {
+      evaluation = this.runner.shadow(job, evaluator, req);
+    } catch (err) {
+      evaluation = Promise.reject(err);
+    }
+    evaluation
       .then((outcome) => {
         const shadow: ShadowSide = { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest, ...outcome };
         this.count(live.decision, shadow.decision);
         this.sink.record({ decisionId: req.decisionId, time: new Date(req.nowMs).toISOString(), entrypoint: req.entrypoint, live, shadow });
       })
-      .catch(() => {
+      .catch((err: unknown) => {
         this.failures++;
+        // Its worker was stopped with it (a timeout, a crash): live decisions on that worker were refused; never again.
+        if (isGavelError(err) && err.code === 'evaluation_unavailable' && !this.off.has(evaluator) && this.policies.find(req.entrypoint) === evaluator) {
+          this.off.add(evaluator);
+          this.onDisabled?.(bundle, err.message);
+        }
       })
       .finally(() => {
         this.inFlight--;
