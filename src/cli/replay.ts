@@ -22,6 +22,7 @@ export interface ReplayCommandOptions extends RecordedFilter {
   workers?: number;
   json?: boolean;
   failOnChange?: boolean;
+  strict?: boolean;
 }
 
 export function registerReplay(program: Command): void {
@@ -46,7 +47,11 @@ export function registerReplay(program: Command): void {
     .option('--limit <n>', 'at most the n oldest matching decisions', intOption)
     .option('--workers <n>', 'worker threads evaluating (default 0: this thread, one core)', workersOption, 0)
     .option('--json', 'print the report as one JSON object')
-    .option('--fail-on-change', 'exit 1 when any exactly replayed decision changed (for a policy pull request in CI)')
+    .option(
+      '--fail-on-change',
+      "exit 1 when an exactly replayed decision changed, or the candidate lacks a recorded decision's entrypoint (for a policy pull request in CI)",
+    )
+    .option('--strict', 'with --fail-on-change: approximate decisions (stored with redacted or hashed content) that changed count too')
     .addHelpText(
       'after',
       '\nExamples:\n  gavel replay --ledger ./data/ledger.db --bundle candidate.tar.gz --since 7d\n  gavel replay --bundle candidate.tar.gz --json --fail-on-change',
@@ -70,9 +75,16 @@ export async function replayCommand(o: ReplayCommandOptions, onProgress?: (done:
   const db = openReadOnly(o.ledger);
   let run: ReplayRun;
   try {
+    // A duration counts back from one moment, so the count (progress) and the read agree.
+    const now = new Date();
+    const at = (text: string, key: string) => {
+      const time = new Date(parseTime(text, now, key));
+      if (Number.isNaN(time.getTime())) throw new GavelError('invalid_query', `${key} is out of range, got "${text}"`);
+      return time.toISOString();
+    };
     const filter: RecordedFilter = {
-      ...(o.since ? { since: o.since } : {}),
-      ...(o.until ? { until: o.until } : {}),
+      ...(o.since ? { since: at(o.since, 'since') } : {}),
+      ...(o.until ? { until: at(o.until, 'until') } : {}),
       ...(o.subject ? { subject: o.subject } : {}),
       ...(o.team ? { team: o.team } : {}),
       ...(o.limit ? { limit: o.limit } : {}),
@@ -88,7 +100,8 @@ export async function replayCommand(o: ReplayCommandOptions, onProgress?: (done:
   } finally {
     db.close();
   }
-  const code = o.failOnChange && run.changed > 0 ? EXIT.failed : EXIT.ok;
+  const changed = run.changed + (run.skipped_detail.entrypoint_missing ?? 0) + (o.strict ? run.approximate_detail.changed : 0);
+  const code = o.failOnChange && changed > 0 ? EXIT.failed : EXIT.ok;
   return { code, stdout: o.json ? `${JSON.stringify(run)}\n` : replayText(run, o.ledger) };
 }
 

@@ -118,6 +118,11 @@ export class Engine {
     return { maxInputBytes: this.config.maxInputBytes, maxDepth: this.config.maxDepth };
   }
 
+  /** Wasm memory per evaluator (replay evaluates candidates with the same, so a recorded out-of-memory deny reproduces). */
+  get evaluatorLimits(): { memoryInitialPages: number; memoryMaxPages: number } {
+    return { memoryInitialPages: this.config.memoryInitialPages, memoryMaxPages: this.config.memoryMaxPages };
+  }
+
   /** How many threads evaluate (0: this one). */
   get workers(): number {
     return this.runner.size;

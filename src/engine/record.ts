@@ -41,6 +41,8 @@ export function ledgerRecord(p: RecordParts): DecisionRecord {
         redactions: p.applied.map((r) => ({ ...r })),
         obligations: p.outcome.obligations,
         ...(p.hashed.length > 0 ? { hashed_paths: p.hashed } : {}),
+        // Redaction masks each removed value wherever it appears, so the stored input may differ even where no path applied.
+        ...(p.outcome.redactions.length > 0 || p.hashed.length > 0 ? { input_altered: true } : {}),
       },
     }),
     salt: p.salt,

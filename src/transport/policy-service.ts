@@ -2,8 +2,8 @@ import type * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import { readBundle } from '../bundles/bundle.js';
 import type { BundleVerification } from '../bundles/verification-keys.js';
-import { ENGINE_DEFAULTS } from '../engine/config.js';
 import type { Engine } from '../engine/engine.js';
+import type { EvaluatorLimits } from '../engine/evaluator.js';
 import type { RecordedFilter } from '../engine/replay/recorded.js';
 import { replay, type ReplayRun } from '../engine/replay/replayer.js';
 import { parseTime } from '../ledger/query.js';
@@ -73,7 +73,7 @@ export function policyService(engine: Engine, ledger: QueryableLedger, log: Logg
         fail(err);
         return;
       }
-      replayCall(call, filter, deps, log)
+      replayCall(call, filter, { ...deps, limits: engine.evaluatorLimits }, log)
         .catch(fail)
         .finally(() => {
           running = false;
@@ -110,7 +110,12 @@ export function policyService(engine: Engine, ledger: QueryableLedger, log: Logg
  * on one worker thread, never this one, so live decisions are not held up.
  * A cancelled call aborts the replay; the connection is closed however it ends.
  */
-async function replayCall(call: grpc.ServerWritableStream<ReplayMessage, unknown>, filter: RecordedFilter, deps: ReplayDeps, log: Logger): Promise<void> {
+async function replayCall(
+  call: grpc.ServerWritableStream<ReplayMessage, unknown>,
+  filter: RecordedFilter,
+  deps: ReplayDeps & { limits: EvaluatorLimits },
+  log: Logger,
+): Promise<void> {
   const abort = new AbortController();
   const cancel = () => abort.abort();
   call.once('cancelled', cancel);
@@ -142,7 +147,7 @@ async function replayCall(call: grpc.ServerWritableStream<ReplayMessage, unknown
         ...(req.policy ? { entrypoint: req.policy } : {}),
         filter,
         workers: 1,
-        limits: { memoryInitialPages: ENGINE_DEFAULTS.memoryInitialPages, memoryMaxPages: ENGINE_DEFAULTS.memoryMaxPages },
+        limits: deps.limits,
         onProgress: (done, total) => {
           progress.done = done;
           progress.total = total;

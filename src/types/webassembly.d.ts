@@ -13,6 +13,7 @@ declare namespace WebAssembly {
   interface Instance {
     readonly exports: Record<string, unknown>;
   }
+  function compile(bytes: ArrayBufferView | ArrayBuffer): Promise<Module>;
   interface WebAssemblyInstantiatedSource {
     instance: Instance;
     module: Module;

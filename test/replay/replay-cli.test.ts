@@ -42,6 +42,16 @@ describe('gavel replay', () => {
     for (const id of t.examples) expect(cases.map((c) => c.decisionId)).toContain(id);
   });
 
+  it('--fail-on-change also fails a candidate that lacks a recorded entrypoint; --strict counts approximate changes too', async () => {
+    const other = await runCli(['replay', '--ledger', ledger, '--bundle', join(FIXTURE_BUNDLES, 'fixtures.tar.gz'), '--json', '--fail-on-change']);
+    expect(other.code).toBe(1);
+    expect(JSON.parse(other.stdout)).toMatchObject({ replayed: 0, changed: 0, skipped: cases.length, skipped_detail: { entrypoint_missing: cases.length } });
+    // The live bundle changes no exact decision; redacted ones, replayed on their redacted input, do change.
+    expect((await runCli(['replay', '--ledger', ledger, '--bundle', LIVE, '--fail-on-change'])).code).toBe(0);
+    expect((await runCli(['replay', '--ledger', ledger, '--bundle', LIVE, '--fail-on-change', '--strict'])).code).toBe(1);
+    expect((await runCli(['replay', '--ledger', ledger, '--bundle', LIVE, '--since', '99999999999999d'])).code).toBe(3);
+  });
+
   it('bad flags are usage errors (exit 2); what cannot be read exits 3 and says why', async () => {
     expect((await runCli(['replay', '--ledger', ledger, '--bundle', LIVE, '--since', 'last tuesday'])).code).toBe(2);
     expect((await runCli(['replay', '--ledger', ledger, '--bundle', LIVE, '--workers', 'many'])).code).toBe(2);

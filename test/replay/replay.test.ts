@@ -83,7 +83,13 @@ describe('replay with the bundle that recorded the ledger', () => {
       const payload = JSON.parse(body);
       expect(payload.result.hashed_paths).toEqual(['/content/output']);
       expect(payload.input.content.output).toEqual({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(payload.result.input_altered).toBe(true);
     }
+    // Redacted ones say so too: a removed value is masked wherever it appears, not only at its path.
+    const body = (id: string) =>
+      (db.prepare('SELECT p.body FROM payloads p JOIN entries e ON e.seq = p.seq WHERE e.decision_id = ?').get(id) as { body: string }).body;
+    for (const c of cases.filter((x) => x.redacted)) expect(JSON.parse(body(c.decisionId)).result.input_altered).toBe(true);
+    for (const c of cases.filter((x) => !x.approximate)) expect(JSON.parse(body(c.decisionId)).result.input_altered).toBeUndefined();
     db.close();
     expect(report.approximate).toBe(redacted.length);
     expect(ids(seen.filter((c) => c.approximate))).toEqual(ids(redacted));

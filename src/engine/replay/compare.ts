@@ -26,8 +26,9 @@ export function sameOutcome(a: Outcome, b: Outcome): boolean {
 
 /**
  * Whether the stored input differs from what the policy saw: redacted spans
- * (the payload's result lists what it redacted) or sensitive paths stored as
- * salted hashes. Entries written before `hashed_paths` was recorded are read
+ * (the payload's result lists what it redacted, and says `input_altered` when
+ * the policy asked for any redaction: a removed value is masked wherever it
+ * appears) or sensitive paths stored as salted hashes. Entries written before `hashed_paths` was recorded are read
  * for the hash shape the engine writes, {"sha256": <64 hex>}; an input that
  * really carried such an object is counted approximate, never exact.
  */
@@ -35,6 +36,7 @@ export function isApproximate(payload: StoredPayload): boolean {
   const { result } = payload;
   if (Array.isArray(result.redactions) && result.redactions.length > 0) return true;
   if (Array.isArray(result.hashed_paths) && result.hashed_paths.length > 0) return true;
+  if (result.input_altered === true) return true;
   return holdsDigest(payload.input);
 }
 

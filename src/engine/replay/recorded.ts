@@ -40,5 +40,5 @@ export interface RecordedDecisions {
 /** The payload as the engine wrote it (record.ts): the stored input and the result. */
 export interface StoredPayload {
   input: JsonObject;
-  result: { redactions?: unknown[]; hashed_paths?: unknown[] };
+  result: { redactions?: unknown[]; hashed_paths?: unknown[]; input_altered?: unknown };
 }

@@ -36,8 +36,9 @@ export interface ReplayRun extends ReplayReport {
   recorded_by: Array<PolicyName & { count: number }>;
 }
 
-/** Decisions handed to a worker at once, and batches one worker may hold. */
+/** Decisions handed to a worker at once (fewer when their payloads pass BATCH_BYTES), and batches one worker may hold. */
 const BATCH = 256;
+const BATCH_BYTES = 4 * 1024 * 1024;
 const BATCHES_PER_WORKER = 2;
 
 /**
@@ -52,7 +53,9 @@ export async function replay(source: RecordedDecisions, o: ReplayOptions): Promi
       `the candidate ${o.candidate.name} has no entrypoint "${o.entrypoint}"; it has: ${o.candidate.entrypoints.join(', ')}`,
     );
   }
-  const evaluator = new WasmEvaluator(o.candidate, o.limits);
+  // Compiled off this thread's critical path (a server's I/O thread keeps answering meanwhile), instantiated once to check it.
+  const module = await compile(o.candidate);
+  const evaluator = new WasmEvaluator(o.candidate, o.limits, module);
   const total = source.count(o.filter);
   const tally = new Tally();
   const recordedBy = new Map<string, PolicyName & { count: number }>();
@@ -91,17 +94,30 @@ export async function replay(source: RecordedDecisions, o: ReplayOptions): Promi
   };
 }
 
+async function compile(candidate: Bundle): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(candidate.wasm);
+  } catch (err) {
+    throw new GavelError('bundle_invalid', `bundle ${candidate.name}: wasm does not compile: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
+  }
+}
+
 function itemOf(r: RecordedDecision): ReplayItem {
   return { decisionId: r.decisionId, entrypoint: r.entrypoint, decision: r.decision, reasonCodes: r.reasonCodes, payload: r.payload };
 }
 
 function* batches(rows: Iterable<RecordedDecision>): Generator<RecordedDecision[]> {
   let batch: RecordedDecision[] = [];
+  let bytes = 0;
   for (const row of rows) {
     batch.push(row);
-    if (batch.length === BATCH) {
+    bytes += row.payload?.length ?? 0;
+    if (batch.length === BATCH || bytes >= BATCH_BYTES) {
       yield batch;
       batch = [];
+      bytes = 0;
     }
   }
   if (batch.length > 0) yield batch;
