@@ -62,12 +62,24 @@ export function reflectionDefinition(gavel: PackageDefinition): PackageDefinitio
 
 function renameMapEntries(message: Message, fullName: string): void {
   for (const nested of message.nestedType ?? []) {
-    if (!nested.options?.mapEntry || nested.name.endsWith('Entry')) continue;
+    if (!nested.options?.mapEntry) continue;
     // protobufjs writes the reference relative to the message ("Fields"); accept the full form too.
     const old = [nested.name, `${fullName}.${nested.name}`];
-    nested.name = `${nested.name}Entry`;
-    for (const field of message.field ?? []) if (field.typeName && old.includes(field.typeName)) field.typeName = `${fullName}.${nested.name}`;
+    const fields = (message.field ?? []).filter((f) => f.typeName && old.includes(f.typeName));
+    if (fields.length !== 1) continue;
+    // protoc's name, which protobuf-go checks: the field's name in CamelCase plus "Entry" (reasons_added: ReasonsAddedEntry).
+    nested.name = `${camel(fields[0]!.name)}Entry`;
+    fields[0]!.typeName = `${fullName}.${nested.name}`;
   }
+}
+
+/** protoc's ToCamelCase with the first letter capitalised: underscores dropped, the letter after each upper-cased. */
+function camel(field: string): string {
+  return field
+    .split('_')
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
 }
 
 /** Every other file whose package a field of this file refers to. */

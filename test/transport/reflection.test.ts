@@ -100,6 +100,34 @@ describe('server reflection', () => {
     },
   );
 
+  it.each(['gavel.v1.DecisionService', 'gavel.v1.AuditService', 'gavel.v1.UsageService', 'gavel.v1.PolicyService'])(
+    'every map entry of %s is named as protoc names it (protobuf-go and grpcurl refuse any other name)',
+    async (service) => {
+      const files = await resolveSymbol(service);
+      type Msg = { name: string; field?: Array<{ name: string; typeName?: string }>; nestedType?: Array<Msg & { options?: { mapEntry?: boolean } }> };
+      const entries: string[] = [];
+      const visit = (m: Msg) => {
+        for (const nested of m.nestedType ?? []) {
+          if (nested.options?.mapEntry) {
+            const field = (m.field ?? []).find((f) => f.typeName?.endsWith(`.${nested.name}`));
+            const camel = field!.name
+              .split('_')
+              .map((p) => p[0]!.toUpperCase() + p.slice(1))
+              .join('');
+            expect(nested.name, `${m.name}.${field!.name}`).toBe(`${camel}Entry`);
+            entries.push(nested.name);
+          }
+          visit(nested);
+        }
+      };
+      for (const bytes of files.values()) {
+        const file = descriptor.FileDescriptorProto.toObject(descriptor.FileDescriptorProto.decode(bytes)) as { messageType?: Msg[] };
+        (file.messageType ?? []).forEach(visit);
+      }
+      if (service === 'gavel.v1.PolicyService') expect(entries).toEqual(expect.arrayContaining(['ReasonsAddedEntry', 'ReasonsRemovedEntry']));
+    },
+  );
+
   it('grpc.health.v1.Health/Check is described as the health service implements it', async () => {
     const files = await resolveSymbol('grpc.health.v1.Health');
     const health = [...files.values()]
