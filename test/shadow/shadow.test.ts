@@ -171,3 +171,39 @@ describe('a shadow bundle whose evaluation runs past the evaluation timeout', ()
     }
   });
 });
+
+describe('shadow under load', () => {
+  it('every live answer comes from the live bundle; every shadow offer is evaluated and stored, or dropped and counted; nothing is left held', async () => {
+    const ledger = join(tempDir(), 'ledger.db');
+    const srv = await startInProcess({ bundles: BUNDLES, ledger, engine: { workers: 2 }, shadow: { queue: 8 } });
+    await srv.core.engine.ready();
+    const shadow = srv.core.engine.shadow!;
+    shadow.activate([KEYWORD]);
+    const c = clients(srv.address);
+    try {
+      const base = loadSamples().find((s) => s.file === 'employee-standard-allowed.json')!.input as Record<string, any>;
+      const inputs = Array.from({ length: 240 }, (_, i) => ({
+        ...base,
+        subject: { ...base.subject, id: `load-${i % 40}` },
+        content: { prompt: i % 4 === 0 ? `quarterly numbers ${i}` : `notes ${i}` },
+      }));
+      // 240 decisions, 48 in flight at a time.
+      const answers: Array<Record<string, any>> = [];
+      for (let i = 0; i < inputs.length; i += 48) answers.push(...(await Promise.all(inputs.slice(i, i + 48).map((input) => decide(c, input)))));
+      expect(answers.map((a) => a.decision)).toEqual(Array(240).fill('DECISION_ALLOW'));
+      expect(await eventually(() => shadow.queued === 0, 10_000)).toBe(true);
+      const evaluated = shadow.transitions().reduce((n, t) => n + t.count, 0);
+      expect(evaluated + shadow.dropped + shadow.failed).toBe(240);
+      expect(shadow.failed).toBe(0);
+      expect(shadow.dropped).toBeGreaterThan(0);
+      const stored = rows(srv);
+      expect(stored.length).toBe(evaluated);
+      const byId = new Map(answers.map((a, i) => [a.decision_id as string, inputs[i]!]));
+      for (const r of stored) expect(r.shadow_decision).toBe(/quarterly/.test(byId.get(r.decision_id)!.content.prompt) ? 'deny' : 'allow');
+      expect(await srv.core.engine.heldByWorkers()).toEqual([0, 0]);
+    } finally {
+      c.close();
+      await srv.stop();
+    }
+  });
+});
