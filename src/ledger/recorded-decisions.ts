@@ -3,6 +3,9 @@ import type { RecordedDecision, RecordedDecisions, RecordedFilter } from '../eng
 import { GavelError } from '../lib/errors.js';
 import { hasKinds, where, type QueryFilter } from './query.js';
 
+/** Rows read at once. */
+const PAGE = 1024;
+
 interface Row {
   seq: number;
   decision_id: string;
@@ -36,26 +39,41 @@ export class LedgerRecordedDecisions implements RecordedDecisions {
     return filter.limit === undefined ? n : Math.min(n, filter.limit);
   }
 
+  /**
+   * Pages of PAGE rows, each its own read: a long replay beside a live writer
+   * holds no read transaction open across pages, so the writer's WAL
+   * checkpoints still complete. Entries appended after the read began are not
+   * read (the last seq is fixed at the start), so the count stays true.
+   */
   *read(filter: RecordedFilter): Generator<RecordedDecision> {
     const { sql, params } = this.clause(filter);
-    const stmt = this.db.prepare(
+    const { last } = this.db.prepare('SELECT coalesce(max(seq), 0) AS last FROM entries').get() as { last: number };
+    const page = this.db.prepare(
       `SELECT e.seq, e.decision_id, e.time, e.entrypoint, e.bundle, e.revision, e.digest, e.decision, e.reason_codes, p.body
-       FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ${sql}
+       FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ${sql ? `${sql} AND` : 'WHERE'} e.seq > ? AND e.seq <= ?
        ORDER BY e.seq ASC LIMIT ?`,
     );
-    for (const row of stmt.iterate(...params, filter.limit ?? -1) as Iterable<Row>) {
-      yield {
-        seq: row.seq,
-        decisionId: row.decision_id,
-        time: row.time,
-        entrypoint: row.entrypoint,
-        bundle: row.bundle,
-        revision: row.revision,
-        digest: row.digest,
-        decision: row.decision,
-        reasonCodes: codesOf(row.reason_codes),
-        payload: row.body,
-      };
+    let after = 0;
+    let left = filter.limit ?? Number.POSITIVE_INFINITY;
+    while (left > 0) {
+      const rows = page.all(...params, after, last, Math.min(PAGE, left)) as Row[];
+      for (const row of rows) {
+        yield {
+          seq: row.seq,
+          decisionId: row.decision_id,
+          time: row.time,
+          entrypoint: row.entrypoint,
+          bundle: row.bundle,
+          revision: row.revision,
+          digest: row.digest,
+          decision: row.decision,
+          reasonCodes: codesOf(row.reason_codes),
+          payload: row.body,
+        };
+      }
+      if (rows.length < Math.min(PAGE, left)) return;
+      after = rows[rows.length - 1]!.seq;
+      left -= rows.length;
     }
   }
 
