@@ -5,12 +5,12 @@ import { GavelError } from '../lib/errors.js';
 import { defaultKeyPath, ledgerConfig } from '../ledger/config.js';
 import { formatVerifierKey, keyFromPem, parseVerifierKey, verifierOf, type VerifierKey } from '../ledger/keys.js';
 import { latestCheckpointNote, readOrigin } from '../ledger/meta.js';
-import { MAX_QUERY_LIMIT, parseDecision, parseKind, parseTime, queryEntries, type QueryFilter } from '../ledger/query.js';
+import { MAX_QUERY_LIMIT, parseDecision, parseKind, queryEntries, type QueryFilter } from '../ledger/query.js';
 import { timeline } from '../ledger/timeline.js';
 import { type VerifyReport, verifyLedger } from '../ledger/verify.js';
 import { wireVerifyReport } from '../ledger/wire.js';
 import { EXIT } from './exit.js';
-import { checkedOption, limitOption } from './options.js';
+import { checkedOption, limitOption, timeRangeOptions } from './options.js';
 import { progressReporter } from './progress.js';
 import { DEFAULTS } from './settings.js';
 import { printable, printEntries, printTimeline } from './table.js';
@@ -39,23 +39,13 @@ export function registerAudit(program: Command): void {
     .option('--key <file>', 'the signing key file, when not <ledger>.key')
     .action(pubkey);
 
-  withLedger(audit.command('query'))
+  timeRangeOptions(withLedger(audit.command('query')))
     .description('list ledger entries, newest first')
     .option('--subject <id>')
     .option('--team <team>')
     .option('--action <type>', 'model.invoke, tool.call, data.export')
     .option('--decision <d>', 'allow, deny, require_approval, redact (policy entries: activated, deactivated, refused)', checkedOption(parseDecision))
     .option('--kind <kind>', 'decision or policy (bundle activations, deactivations, refusals)', checkedOption(parseKind))
-    .option(
-      '--since <time>',
-      'RFC 3339 or a duration back from now (24h, 7d)',
-      checkedOption((t) => parseTime(t, new Date(), 'since')),
-    )
-    .option(
-      '--until <time>',
-      'before this time (RFC 3339 or a duration back from now)',
-      checkedOption((t) => parseTime(t, new Date(), 'until')),
-    )
     .option('--revision <rev>')
     .option('--decision-id <id>')
     .option('--limit <n>', 'at most n entries (default 100)', limitOption(MAX_QUERY_LIMIT))
@@ -63,20 +53,10 @@ export function registerAudit(program: Command): void {
     .addHelpText('after', '\nExample:\n  gavel audit query --team payments --decision deny --since 7d --json')
     .action(query);
 
-  withLedger(audit.command('timeline'))
+  timeRangeOptions(withLedger(audit.command('timeline')))
     .description('incident timeline of one subject or team, oldest first')
     .option('--subject <id>')
     .option('--team <team>')
-    .option(
-      '--since <time>',
-      'RFC 3339 or a duration back from now (24h, 7d)',
-      checkedOption((t) => parseTime(t, new Date(), 'since')),
-    )
-    .option(
-      '--until <time>',
-      'before this time (RFC 3339 or a duration back from now)',
-      checkedOption((t) => parseTime(t, new Date(), 'until')),
-    )
     .option('--limit <n>', 'at most n events (default 10000)', limitOption(MAX_QUERY_LIMIT))
     .option('--json', 'JSON lines instead of text')
     .action(showTimeline);

@@ -1,5 +1,6 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { errorMessage } from '../lib/errors.js';
+import { parseTime } from '../ledger/query.js';
 import { MAX_WORKERS } from '../engine/config.js';
 
 export function intOption(value: string): number {
@@ -50,4 +51,19 @@ export function checkedOption(parse: (text: string) => unknown): (text: string) 
     }
     return text;
   };
+}
+
+/** --since and --until, each an RFC 3339 time or a duration back from now, checked as they are parsed. */
+export function timeRangeOptions(c: Command): Command {
+  return c
+    .option(
+      '--since <time>',
+      'RFC 3339 or a duration back from now (24h, 7d)',
+      checkedOption((t) => parseTime(t, new Date(), 'since')),
+    )
+    .option(
+      '--until <time>',
+      'before this time (RFC 3339 or a duration back from now)',
+      checkedOption((t) => parseTime(t, new Date(), 'until')),
+    );
 }

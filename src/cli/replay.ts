@@ -5,11 +5,10 @@ import { ENGINE_DEFAULTS } from '../engine/config.js';
 import { replay, type ReplayRun } from '../engine/replay/replayer.js';
 import type { RecordedFilter } from '../engine/replay/recorded.js';
 import { errorMessage, GavelError } from '../lib/errors.js';
-import { parseTime } from '../ledger/query.js';
-import { LedgerRecordedDecisions } from '../ledger/recorded-decisions.js';
+import { LedgerRecordedDecisions, recordedFilter } from '../ledger/recorded-decisions.js';
 import { openReadOnly } from './audit.js';
 import { EXIT } from './exit.js';
-import { checkedOption, intOption, workersOption } from './options.js';
+import { intOption, timeRangeOptions, workersOption } from './options.js';
 import { progressReporter } from './progress.js';
 import { DEFAULTS } from './settings.js';
 import { printable } from './table.js';
@@ -26,22 +25,11 @@ export interface ReplayCommandOptions extends RecordedFilter {
 }
 
 export function registerReplay(program: Command): void {
-  program
-    .command('replay')
+  timeRangeOptions(program.command('replay'))
     .description('re-evaluate recorded decisions with a candidate bundle, each on its stored input and context, and report what would change (read-only)')
     .requiredOption('--bundle <file>', 'the candidate bundle (.tar.gz, as opa build -t wasm writes it)')
     .option('--ledger <file>', 'ledger file (env GAVEL_LEDGER); a live one is fine: replay only reads', DEFAULTS.ledger)
     .option('--policy <entrypoint>', 'evaluate every decision at this entrypoint (default: the one each decision recorded)')
-    .option(
-      '--since <time>',
-      'RFC 3339 or a duration back from now (24h, 7d)',
-      checkedOption((t) => parseTime(t, new Date(), 'since')),
-    )
-    .option(
-      '--until <time>',
-      'before this time (RFC 3339 or a duration back from now)',
-      checkedOption((t) => parseTime(t, new Date(), 'until')),
-    )
     .option('--subject <id>')
     .option('--team <team>')
     .option('--limit <n>', 'at most the n oldest matching decisions', intOption)
@@ -75,20 +63,7 @@ export async function replayCommand(o: ReplayCommandOptions, onProgress?: (done:
   const db = openReadOnly(o.ledger);
   let run: ReplayRun;
   try {
-    // A duration counts back from one moment, so the count (progress) and the read agree.
-    const now = new Date();
-    const at = (text: string, key: string) => {
-      const time = new Date(parseTime(text, now, key));
-      if (Number.isNaN(time.getTime())) throw new GavelError('invalid_query', `${key} is out of range, got "${text}"`);
-      return time.toISOString();
-    };
-    const filter: RecordedFilter = {
-      ...(o.since ? { since: at(o.since, 'since') } : {}),
-      ...(o.until ? { until: at(o.until, 'until') } : {}),
-      ...(o.subject ? { subject: o.subject } : {}),
-      ...(o.team ? { team: o.team } : {}),
-      ...(o.limit ? { limit: o.limit } : {}),
-    };
+    const filter = recordedFilter(o, new Date());
     run = await replay(new LedgerRecordedDecisions(db), {
       candidate,
       ...(o.policy ? { entrypoint: o.policy } : {}),

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { Tally, type ReplayReport } from '../engine/replay/tally.js';
-import { parseTime } from '../ledger/query.js';
 import { shadowRecords, type ShadowFilter } from '../ledger/shadow-table.js';
 import { openReadOnly } from './audit.js';
-import { checkedOption } from './options.js';
+import { timeRangeOptions } from './options.js';
 import { DEFAULTS } from './settings.js';
 import { printable } from './table.js';
 import { transitionText } from './transition-report.js';
@@ -23,20 +22,9 @@ export interface ShadowReport extends ReplayReport {
 
 export function registerShadow(program: Command): void {
   const shadow = program.command('shadow').description('what shadow bundles (serve --shadow-bundles) answered on live traffic');
-  shadow
-    .command('report')
+  timeRangeOptions(shadow.command('report'))
     .description('transitions from live to shadow decisions, with reason codes and example decision ids')
     .option('--ledger <file>', 'ledger file (env GAVEL_LEDGER)', DEFAULTS.ledger)
-    .option(
-      '--since <time>',
-      'RFC 3339 or a duration back from now (24h, 7d)',
-      checkedOption((t) => parseTime(t, new Date(), 'since')),
-    )
-    .option(
-      '--until <time>',
-      'before this time (RFC 3339 or a duration back from now)',
-      checkedOption((t) => parseTime(t, new Date(), 'until')),
-    )
     .option('--json', 'print the report as one JSON object')
     .addHelpText('after', '\nExample:\n  gavel shadow report --ledger ./data/ledger.db --since 24h')
     .action((o: ShadowFilter & { ledger: string; json?: boolean }) => {

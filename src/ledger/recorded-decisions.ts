@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { RecordedDecision, RecordedDecisions, RecordedFilter } from '../engine/replay/recorded.js';
 import { GavelError } from '../lib/errors.js';
-import { hasKinds, where, type QueryFilter } from './query.js';
+import { hasKinds, parseTime, where, type QueryFilter } from './query.js';
 
 /** Rows read at once. */
 const PAGE = 1024;
@@ -100,4 +100,24 @@ export function codesOf(text: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * A replay filter from a request's fields: empty ones dropped, relative times
+ * (7d) fixed at `now` as RFC 3339, so the count and the read agree; a time a
+ * Date cannot hold is refused (invalid_query).
+ */
+export function recordedFilter(o: { since?: string; until?: string; subject?: string; team?: string; limit?: number }, now: Date): RecordedFilter {
+  const at = (text: string, key: string) => {
+    const time = new Date(parseTime(text, now, key));
+    if (Number.isNaN(time.getTime())) throw new GavelError('invalid_query', `${key} is out of range, got "${text}"`);
+    return time.toISOString();
+  };
+  return {
+    ...(o.since ? { since: at(o.since, 'since') } : {}),
+    ...(o.until ? { until: at(o.until, 'until') } : {}),
+    ...(o.subject ? { subject: o.subject } : {}),
+    ...(o.team ? { team: o.team } : {}),
+    ...(o.limit ? { limit: o.limit } : {}),
+  };
 }

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { ShadowRecord, ShadowSink } from '../engine/shadow/shadow.js';
-import { parseTime } from './query.js';
+import { where } from './query.js';
 import { codesOf } from './recorded-decisions.js';
 
 /**
@@ -120,18 +120,9 @@ export interface ShadowFilter {
 export function* shadowRecords(db: Database, filter: ShadowFilter = {}, now = new Date()): Generator<ShadowRecord> {
   const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'shadow_decisions'").get();
   if (!exists) return;
-  const clauses: string[] = [];
-  const params: number[] = [];
-  if (filter.since) {
-    clauses.push('time_ms >= ?');
-    params.push(parseTime(filter.since, now, 'since'));
-  }
-  if (filter.until) {
-    clauses.push('time_ms < ?');
-    params.push(parseTime(filter.until, now, 'until'));
-  }
-  const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
-  const stmt = db.prepare(`SELECT * FROM shadow_decisions ${where} ORDER BY time_ms, decision_id`);
+  // The same time bounds as audit queries (shadow_decisions has time_ms too).
+  const { sql: clause, params } = where({ ...(filter.since ? { since: filter.since } : {}), ...(filter.until ? { until: filter.until } : {}) }, now);
+  const stmt = db.prepare(`SELECT * FROM shadow_decisions ${clause} ORDER BY time_ms, decision_id`);
   for (const row of stmt.iterate(...params) as Iterable<Record<string, string>>) {
     yield {
       decisionId: row.decision_id!,

@@ -6,8 +6,7 @@ import type { Engine } from '../engine/engine.js';
 import type { EvaluatorLimits } from '../engine/evaluator.js';
 import type { RecordedFilter } from '../engine/replay/recorded.js';
 import { replay, type ReplayRun } from '../engine/replay/replayer.js';
-import { parseTime } from '../ledger/query.js';
-import { LedgerRecordedDecisions } from '../ledger/recorded-decisions.js';
+import { LedgerRecordedDecisions, recordedFilter } from '../ledger/recorded-decisions.js';
 import type { QueryableLedger } from '../ledger/types.js';
 import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
@@ -37,9 +36,6 @@ interface ReplayMessage {
 const PROGRESS_MS = 250;
 /** The name the candidate goes by in the report (the request carries bytes, not a file name). */
 const CANDIDATE = 'candidate';
-/** The largest time a Date holds (ECMAScript's range). */
-const MAX_DATE_MS = 8.64e15;
-
 /**
  * PolicyService.ListBundles: the bundles the engine evaluates with now, with
  * where each came from, who signed it and when it went live (its policy event
@@ -62,7 +58,7 @@ export function policyService(engine: Engine, ledger: QueryableLedger, log: Logg
       };
       let filter: RecordedFilter;
       try {
-        filter = filterOf(call.request, deps.now?.() ?? new Date());
+        filter = recordedFilter(call.request, deps.now?.() ?? new Date());
         if (deps.ledgerPath === ':memory:' || deps.ledgerPath === '') {
           throw new GavelError('ledger_in_memory', "this server's ledger is in memory: replay needs a ledger file (gavel serve --ledger FILE)");
         }
@@ -183,22 +179,6 @@ function openReader(path: string): Database.Database {
   } catch (err) {
     throw new GavelError('ledger_unavailable', `the ledger ${path} cannot be opened for reading`, { cause: err });
   }
-}
-
-/** Times are fixed once (a duration counts back from the call's start), so the count and the read agree. */
-function filterOf(m: ReplayMessage, now: Date): RecordedFilter {
-  const at = (text: string, key: string) => {
-    const ms = parseTime(text, now, key);
-    if (Math.abs(ms) > MAX_DATE_MS) throw new GavelError('invalid_query', `${key} is out of range, got "${text}"`);
-    return new Date(ms).toISOString();
-  };
-  return {
-    ...(m.since ? { since: at(m.since, 'since') } : {}),
-    ...(m.until ? { until: at(m.until, 'until') } : {}),
-    ...(m.subject ? { subject: m.subject } : {}),
-    ...(m.team ? { team: m.team } : {}),
-    ...(m.limit ? { limit: m.limit } : {}),
-  };
 }
 
 function wireReport(run: ReplayRun): Record<string, unknown> {
