@@ -10,6 +10,9 @@ import type { ShadowConfig } from './engine/shadow/shadow.js';
 import { SqliteUsageStore } from './usage/sqlite.js';
 import { usageConfig, type UsageConfig } from './usage/config.js';
 import { Meter } from './usage/meter.js';
+import { ApprovalDesk } from './engine/approvals/desk.js';
+import { approvalsConfig, type ApprovalsConfig } from './engine/approvals/config.js';
+import { SqliteApprovalStore } from './ledger/approval-table.js';
 
 export interface CoreOptions {
   /** Folder of *.tar.gz bundles, or one bundle file (loaded unverified), or bundles already loaded and verified. */
@@ -26,6 +29,11 @@ export interface CoreOptions {
   logger?: Logger;
   /** Shadow evaluation on (bundles arrive with engine.shadow.activate); results go to the ledger file's shadow table. */
   shadow?: Partial<ShadowConfig>;
+  /**
+   * Human approvals (on by default; state in the ledger file). false: no requests are created and
+   * an input's own context.approval reaches the policy (`gavel eval` without a ledger only).
+   */
+  approvals?: Partial<ApprovalsConfig> | false;
 }
 
 export interface Core {
@@ -55,8 +63,20 @@ export function buildCore(options: CoreOptions): Core {
         'shadow bundle switched off: its evaluation stopped a worker',
       );
     const shadow = shadowSink ? { shadow: { sink: shadowSink, config: options.shadow ?? {}, onDisabled } } : {};
-    engine = new Engine({ config, ledger, now, ...(meter ? { meter } : {}), ...shadow });
+    const approvals =
+      options.approvals === false
+        ? undefined
+        : new ApprovalDesk({
+            store: new SqliteApprovalStore(ledger.db),
+            ledger,
+            config: approvalsConfig(options.approvals ?? {}),
+            now,
+            ...(meter ? { release: (decisionId: string) => meter.release(decisionId) } : {}),
+            onError: (err, what) => options.logger?.error({ err }, `${what} failed`),
+          });
+    engine = new Engine({ config, ledger, now, ...(meter ? { meter } : {}), ...(approvals ? { approvals } : {}), ...shadow });
     engine.activate(bundles);
+    approvals?.start();
     const built = engine;
     return {
       engine: built,

@@ -135,16 +135,13 @@ findings contains reason("deny", "seat_spend_cap", "ai.budgets.seat_spend", msg)
 	msg := sprintf("subject's monthly spend would reach the cap of %v", [seat_threshold("cap_at")])
 }
 
-findings contains reason("require_approval", "seat_spend_approval", "ai.budgets.seat_spend", msg) if {
+# Approval is asked of seat.approvers (the team lead); a granted approval
+# lifts it, never the cap above.
+approval_needed contains approval_request(finding, seat, rule_min_approvals(seat)) if {
 	budgeted
 	seat_needs_approval
 	msg := sprintf("subject's monthly spend would reach the approval threshold of %v", [seat_threshold("approval_at")])
-}
-
-approvers contains a if {
-	budgeted
-	seat_needs_approval
-	some a in string_set(object.get(seat, "approvers", []))
+	finding := reason("require_approval", "seat_spend_approval", "ai.budgets.seat_spend", msg)
 }
 
 # ---------------------------------------------------------------------------

@@ -135,7 +135,7 @@ test_ladder_requires_approval_keeps_route if {
 	}})
 	d := decide(req)
 	d.decision == "require_approval"
-	d.obligations == {"route": {"model": "standard-m"}, "approval": {"approvers": ["budget-owner"]}}
+	d.obligations == {"route": {"model": "standard-m"}, "approval": {"approvers": ["role:team-lead"], "min_approvals": 1, "expires_in": "4h"}}
 }
 
 # ---------------------------------------------------------------------------
@@ -166,7 +166,34 @@ test_seat_approval if {
 	d.decision == "require_approval"
 	codes(d) == {"seat_spend_approval"}
 	has_reason(d, "require_approval", "seat_spend_approval", "ai.budgets.seat_spend")
-	d.obligations == {"approval": {"approvers": ["budget-owner"]}}
+	d.obligations == {"approval": {"approvers": ["role:team-lead"], "min_approvals": 1, "expires_in": "4h"}}
+}
+
+test_seat_approval_names_team_lead_from_data if {
+	cfg := json.patch(fixture_cfg, [
+		{"op": "replace", "path": "/budgets/seat_monthly_spend/approvers", "value": ["role:team-lead", "role:budget-owner", 7]},
+		{"op": "add", "path": "/budgets/seat_monthly_spend/min_approvals", "value": 2},
+		{"op": "add", "path": "/budgets/seat_monthly_spend/expires_in", "value": "24h"},
+	])
+	d := decide_with(with_context(invoke(alice, "standard-m"), usage_of("subject", "month", "cost", 5000)), cfg)
+	d.obligations == {"approval": {"approvers": ["role:budget-owner", "role:team-lead"], "min_approvals": 2, "expires_in": "24h"}}
+}
+
+test_seat_approval_granted_allowed if {
+	req := with_context(invoke(alice, "standard-m"), object.union(usage_of("subject", "month", "cost", 5000), approved))
+	d := decide(req)
+	d.decision == "allow"
+	codes(d) == {"allowed", "approval_granted"}
+	has_reason(d, "allow", "approval_granted", "ai.approval")
+	d.obligations == {}
+}
+
+test_seat_cap_denies_despite_granted_approval if {
+	req := with_context(invoke(alice, "standard-m"), object.union(usage_of("subject", "month", "cost", 20000), approved))
+	d := decide(req)
+	d.decision == "deny"
+	codes(d) == {"seat_spend_cap"}
+	d.obligations == {}
 }
 
 test_seat_cap if {

@@ -86,6 +86,13 @@ with_context(req, extra) := object.union(req, {"context": object.union(req.conte
 # usage.<scope>.<window>.<field> = value, everything else absent.
 usage_of(scope, window, field, value) := {"usage": {scope: {window: {field: value}}}}
 
+# input.context.approval as the server injects it.
+approval_id := "3f2b8c1e-7a4d-4e9b-9c62-0d5a1e8f4b27"
+
+approval_ctx(state, matches) := {"approval": {"id": approval_id, "state": state, "approvers": ["role:finance-manager"], "matches": matches}}
+
+approved := approval_ctx("approved", true)
+
 allowed_only(d) if {
 	d.decision == "allow"
 	codes(d) == {"allowed"}

@@ -213,7 +213,7 @@ else := obligation_parts
 
 obligation_parts["route"] := {"model": route_target} if route_obligation
 
-obligation_parts["approval"] := {"approvers": sort(approvers)} if count(approvers) > 0
+# obligation_parts["approval"]: see approvals.rego.
 
 sensitive_paths := sort([pointer("/content", [f]) |
 	some f in string_set(conf(["content", "sensitive_fields"], []))

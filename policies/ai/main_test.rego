@@ -64,7 +64,7 @@ test_require_approval_beats_redact if {
 	d := decide(req)
 	d.decision == "require_approval"
 	codes(d) == {"seat_spend_approval", "pii_detected"}
-	d.obligations == {"approval": {"approvers": ["budget-owner"]}}
+	d.obligations == {"approval": {"approvers": ["role:team-lead"], "min_approvals": 1, "expires_in": "4h"}}
 	d.redactions == [{"path": "/content/prompt", "kind": "national_id", "match": "123-45-6789"}]
 }
 
@@ -79,9 +79,9 @@ test_approvers_merge_across_rules if {
 	d := decide_with(req, object.union(fixture_cfg, {"tools": object.union(fixture_cfg.tools, {"amount_thresholds": {"payments.transfer": {
 		"param": "amount",
 		"approve_above": 10000,
-		"approvers": ["finance-lead", "cfo", "finance-lead"],
+		"approvers": ["role:finance-manager", "role:cfo", "role:finance-manager"],
 	}}})}))
-	d.obligations == {"approval": {"approvers": ["cfo", "finance-lead"]}}
+	d.obligations == {"approval": {"approvers": ["role:cfo", "role:finance-manager"], "min_approvals": 1, "expires_in": "4h"}}
 }
 
 # ---------------------------------------------------------------------------

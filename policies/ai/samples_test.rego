@@ -75,12 +75,60 @@ test_sample_export_allowed if {
 	codes(d) == {"allowed"}
 }
 
-# finance transfer above 10000 needs finance-lead approval
+# a finance transfer above 10000 whose approval was already used needs a new approval
+test_sample_finance_transfer_approval_consumed if {
+	d := decide({"subject": {"id": "fiona", "type": "user", "roles": ["finance", "employee"], "team": "finance", "cost_center": "cc-200"}, "action": {"type": "tool.call", "tool": "payments.transfer", "params": {"amount": 25000, "currency": "USD", "to_account": "ACME-001"}}, "context": {"environment": "prod", "now": "2025-06-02T10:00:00Z", "approval": {"id": "3f2b8c1e-7a4d-4e9b-9c62-0d5a1e8f4b27", "state": "consumed", "approvers": ["role:finance-manager"], "matches": true}}})
+	d.decision == "require_approval"
+	codes(d) == {"amount_requires_approval", "approval_consumed"}
+	d.obligations == {"approval": {"approvers": ["role:finance-manager"], "min_approvals": 1, "expires_in": "4h"}}
+}
+
+# a finance transfer above 10000 whose approval expired needs a new approval
+test_sample_finance_transfer_approval_expired if {
+	d := decide({"subject": {"id": "fiona", "type": "user", "roles": ["finance", "employee"], "team": "finance", "cost_center": "cc-200"}, "action": {"type": "tool.call", "tool": "payments.transfer", "params": {"amount": 25000, "currency": "USD", "to_account": "ACME-001"}}, "context": {"environment": "prod", "now": "2025-06-02T10:00:00Z", "approval": {"id": "3f2b8c1e-7a4d-4e9b-9c62-0d5a1e8f4b27", "state": "expired", "approvers": ["role:finance-manager"], "matches": true}}})
+	d.decision == "require_approval"
+	codes(d) == {"amount_requires_approval", "approval_expired"}
+	d.obligations == {"approval": {"approvers": ["role:finance-manager"], "min_approvals": 1, "expires_in": "4h"}}
+}
+
+# a finance transfer above 10000 with an approved approval for exactly this action is allowed, without an approval obligation
+test_sample_finance_transfer_approval_granted if {
+	d := decide({"subject": {"id": "fiona", "type": "user", "roles": ["finance", "employee"], "team": "finance", "cost_center": "cc-200"}, "action": {"type": "tool.call", "tool": "payments.transfer", "params": {"amount": 25000, "currency": "USD", "to_account": "ACME-001"}}, "context": {"environment": "prod", "now": "2025-06-02T10:00:00Z", "approval": {"id": "3f2b8c1e-7a4d-4e9b-9c62-0d5a1e8f4b27", "state": "approved", "approvers": ["role:finance-manager"], "matches": true}}})
+	d.decision == "allow"
+	codes(d) == {"allowed", "approval_granted"}
+	d.obligations == {}
+}
+
+# a finance transfer above 10000 with an approval given for a different action still needs approval
+test_sample_finance_transfer_approval_mismatch if {
+	d := decide({"subject": {"id": "fiona", "type": "user", "roles": ["finance", "employee"], "team": "finance", "cost_center": "cc-200"}, "action": {"type": "tool.call", "tool": "payments.transfer", "params": {"amount": 25000, "currency": "USD", "to_account": "ACME-001"}}, "context": {"environment": "prod", "now": "2025-06-02T10:00:00Z", "approval": {"id": "3f2b8c1e-7a4d-4e9b-9c62-0d5a1e8f4b27", "state": "approved", "approvers": ["role:finance-manager"], "matches": false}}})
+	d.decision == "require_approval"
+	codes(d) == {"amount_requires_approval", "approval_mismatch"}
+	d.obligations == {"approval": {"approvers": ["role:finance-manager"], "min_approvals": 1, "expires_in": "4h"}}
+}
+
+# a finance transfer above 10000 whose approval is still pending still needs approval
+test_sample_finance_transfer_approval_pending if {
+	d := decide({"subject": {"id": "fiona", "type": "user", "roles": ["finance", "employee"], "team": "finance", "cost_center": "cc-200"}, "action": {"type": "tool.call", "tool": "payments.transfer", "params": {"amount": 25000, "currency": "USD", "to_account": "ACME-001"}}, "context": {"environment": "prod", "now": "2025-06-02T10:00:00Z", "approval": {"id": "3f2b8c1e-7a4d-4e9b-9c62-0d5a1e8f4b27", "state": "pending", "approvers": ["role:finance-manager"], "matches": true}}})
+	d.decision == "require_approval"
+	codes(d) == {"amount_requires_approval", "approval_pending"}
+	d.obligations == {"approval": {"approvers": ["role:finance-manager"], "min_approvals": 1, "expires_in": "4h"}}
+}
+
+# a finance transfer above 10000 whose approval was rejected is denied
+test_sample_finance_transfer_approval_rejected_denied if {
+	d := decide({"subject": {"id": "fiona", "type": "user", "roles": ["finance", "employee"], "team": "finance", "cost_center": "cc-200"}, "action": {"type": "tool.call", "tool": "payments.transfer", "params": {"amount": 25000, "currency": "USD", "to_account": "ACME-001"}}, "context": {"environment": "prod", "now": "2025-06-02T10:00:00Z", "approval": {"id": "3f2b8c1e-7a4d-4e9b-9c62-0d5a1e8f4b27", "state": "rejected", "approvers": ["role:finance-manager"], "matches": true}}})
+	d.decision == "deny"
+	codes(d) == {"amount_requires_approval", "approval_rejected"}
+	d.obligations == {}
+}
+
+# finance transfer above 10000 needs one finance manager's approval
 test_sample_finance_transfer_large_approval if {
 	d := decide({"subject": {"id": "fiona", "type": "user", "roles": ["finance", "employee"], "team": "finance", "cost_center": "cc-200"}, "action": {"type": "tool.call", "tool": "payments.transfer", "params": {"amount": 25000, "currency": "USD", "to_account": "ACME-001"}}, "context": {"environment": "prod", "now": "2025-06-02T10:00:00Z"}})
 	d.decision == "require_approval"
 	codes(d) == {"amount_requires_approval"}
-	d.obligations == {"approval": {"approvers": ["finance-lead"]}}
+	d.obligations == {"approval": {"approvers": ["role:finance-manager"], "min_approvals": 1, "expires_in": "4h"}}
 }
 
 # finance may transfer an amount under the approval threshold
@@ -88,6 +136,14 @@ test_sample_finance_transfer_small_allowed if {
 	d := decide({"subject": {"id": "fiona", "type": "user", "roles": ["finance", "employee"], "team": "finance", "cost_center": "cc-200"}, "action": {"type": "tool.call", "tool": "payments.transfer", "params": {"amount": 2500, "currency": "USD", "to_account": "ACME-001"}}, "context": {"environment": "prod", "now": "2025-06-02T10:00:00Z", "history": {"requests_last_minute": 3, "denials_last_hour": 0, "tool_calls_last_minute": {"payments.transfer": 1}}}})
 	d.decision == "allow"
 	codes(d) == {"allowed"}
+}
+
+# finance transfer above 100000 needs two distinct finance managers' approval
+test_sample_finance_transfer_two_approvers if {
+	d := decide({"subject": {"id": "fiona", "type": "user", "roles": ["finance", "employee"], "team": "finance", "cost_center": "cc-200"}, "action": {"type": "tool.call", "tool": "payments.transfer", "params": {"amount": 250000, "currency": "USD", "to_account": "ACME-001"}}, "context": {"environment": "prod", "now": "2025-06-02T10:00:00Z"}})
+	d.decision == "require_approval"
+	codes(d) == {"amount_requires_approval"}
+	d.obligations == {"approval": {"approvers": ["role:finance-manager"], "min_approvals": 2, "expires_in": "4h"}}
 }
 
 # content.messages with text parts: the phone number in a part and the SSN in a later message are redacted
@@ -160,12 +216,12 @@ test_sample_restricted_export_denied if {
 	codes(d) == {"restricted_data_export"}
 }
 
-# a seat reaching its monthly approval threshold needs budget-owner approval
+# a seat reaching its monthly approval threshold needs the team lead's approval
 test_sample_seat_spend_approval if {
 	d := decide({"subject": {"id": "alice", "type": "user", "roles": ["employee"], "team": "platform", "cost_center": "cc-100"}, "action": {"type": "model.invoke", "model": "standard-m", "params": {"max_tokens": 512}}, "context": {"environment": "prod", "now": "2025-06-02T10:00:00Z", "estimate": {"model": "standard-m", "tier": "standard", "tokens": 512, "cost": 2}, "usage": {"currency": "USD", "subject": {"day": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "week": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "month": {"tokens": 0, "cost": 4999, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 4999, "reserved_cost": 0}, "rolling": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "by_tier": {"premium": {"day": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "week": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "month": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "rolling": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}}, "standard": {"day": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "week": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "month": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "rolling": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}}, "economy": {"day": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "week": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "month": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "rolling": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}}}}, "team": {"day": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "week": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "month": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "rolling": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "by_tier": {"premium": {"day": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "week": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "month": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "rolling": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}}, "standard": {"day": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "week": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "month": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "rolling": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}}, "economy": {"day": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "week": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "month": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "rolling": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}}}}, "cost_center": {"day": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "week": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "month": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "rolling": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "by_tier": {"premium": {"day": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "week": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "month": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "rolling": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}}, "standard": {"day": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "week": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "month": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "rolling": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}}, "economy": {"day": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "week": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "month": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}, "rolling": {"tokens": 0, "cost": 0.0, "used_tokens": 0, "reserved_tokens": 0, "used_cost": 0.0, "reserved_cost": 0}}}}}}})
 	d.decision == "require_approval"
 	codes(d) == {"seat_spend_approval"}
-	d.obligations == {"approval": {"approvers": ["budget-owner"]}}
+	d.obligations == {"approval": {"approvers": ["role:team-lead"], "min_approvals": 1, "expires_in": "4h"}}
 }
 
 # a seat reaching its monthly hard cap is denied

@@ -4,7 +4,8 @@
 package gavel.ai
 
 # ---------------------------------------------------------------------------
-# Amount thresholds (e.g. payments.transfer above 10000 needs finance-lead).
+# Amount thresholds (e.g. payments.transfer above 10000 needs a finance
+# manager's approval, above 100000 two of them).
 
 amount_rule := as_object(conf(["tools", "amount_thresholds", capability], {})) if action_type == "tool.call"
 
@@ -25,19 +26,25 @@ findings contains reason("deny", "amount_invalid", "ai.tools.amount_threshold", 
 	msg := sprintf("tool '%s' needs a non-negative number in params.%s", [capability, amount_param])
 }
 
-findings contains reason("require_approval", "amount_requires_approval", "ai.tools.amount_threshold", msg) if {
-	amount_rule_applies
-	amount_valid
-	limit := as_number(object.get(amount_rule, "approve_above", 10000))
-	amount > limit
-	msg := sprintf("params.%s of tool '%s' is above the approval threshold of %v", [amount_param, capability, limit])
+amount_approval_limit := as_number(object.get(amount_rule, "approve_above", 10000))
+
+# Above two_approvers_above (when set) two distinct approvers must approve.
+amount_needs_two if {
+	two := object.get(amount_rule, "two_approvers_above", null)
+	is_number(two)
+	amount > two
 }
 
-approvers contains a if {
+amount_min_approvals := max({2, rule_min_approvals(amount_rule)}) if amount_needs_two
+
+else := rule_min_approvals(amount_rule)
+
+approval_needed contains approval_request(finding, amount_rule, amount_min_approvals) if {
 	amount_rule_applies
 	amount_valid
-	amount > as_number(object.get(amount_rule, "approve_above", 10000))
-	some a in string_set(object.get(amount_rule, "approvers", []))
+	amount > amount_approval_limit
+	msg := sprintf("params.%s of tool '%s' is above the approval threshold of %v", [amount_param, capability, amount_approval_limit])
+	finding := reason("require_approval", "amount_requires_approval", "ai.tools.amount_threshold", msg)
 }
 
 # ---------------------------------------------------------------------------

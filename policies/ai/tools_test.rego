@@ -17,7 +17,42 @@ test_finance_large_transfer_needs_approval if {
 	d.decision == "require_approval"
 	codes(d) == {"amount_requires_approval"}
 	has_reason(d, "require_approval", "amount_requires_approval", "ai.tools.amount_threshold")
-	d.obligations == {"approval": {"approvers": ["finance-lead"]}}
+	d.obligations == {"approval": {"approvers": ["role:finance-manager"], "min_approvals": 1, "expires_in": "4h"}}
+}
+
+test_finance_transfer_above_threshold_needs_one_finance_manager if {
+	d := decide(tool(fiona, "payments.transfer", {"amount": 10001}))
+	d.decision == "require_approval"
+	codes(d) == {"amount_requires_approval"}
+	d.obligations == {"approval": {"approvers": ["role:finance-manager"], "min_approvals": 1, "expires_in": "4h"}}
+}
+
+test_finance_transfer_above_100000_needs_two_approvers if {
+	d := decide(tool(fiona, "payments.transfer", {"amount": 100001}))
+	d.decision == "require_approval"
+	codes(d) == {"amount_requires_approval"}
+	d.obligations == {"approval": {"approvers": ["role:finance-manager"], "min_approvals": 2, "expires_in": "4h"}}
+	decide(tool(fiona, "payments.transfer", {"amount": 100000})).obligations.approval.min_approvals == 1
+}
+
+test_two_approvers_threshold_is_data if {
+	lower := json.patch(fixture_cfg, [{"op": "replace", "path": "/tools/amount_thresholds/payments.transfer/two_approvers_above", "value": 20000}])
+	decide_with(tool(fiona, "payments.transfer", {"amount": 25000}), lower).obligations.approval.min_approvals == 2
+	unset := json.patch(fixture_cfg, [{"op": "remove", "path": "/tools/amount_thresholds/payments.transfer/two_approvers_above"}])
+	decide_with(tool(fiona, "payments.transfer", {"amount": 250000}), unset).obligations.approval.min_approvals == 1
+	bad := json.patch(fixture_cfg, [{"op": "replace", "path": "/tools/amount_thresholds/payments.transfer/two_approvers_above", "value": "100000"}])
+	decide_with(tool(fiona, "payments.transfer", {"amount": 250000}), bad).obligations.approval.min_approvals == 1
+}
+
+# A rule's own min_approvals and expires_in win over the defaults; above
+# two_approvers_above the larger of 2 and min_approvals applies.
+test_amount_rule_min_approvals_and_expiry_are_data if {
+	cfg := json.patch(fixture_cfg, [
+		{"op": "add", "path": "/tools/amount_thresholds/payments.transfer/min_approvals", "value": 3},
+		{"op": "add", "path": "/tools/amount_thresholds/payments.transfer/expires_in", "value": "30m"},
+	])
+	decide_with(tool(fiona, "payments.transfer", {"amount": 25000}), cfg).obligations == {"approval": {"approvers": ["role:finance-manager"], "min_approvals": 3, "expires_in": "30m"}}
+	decide_with(tool(fiona, "payments.transfer", {"amount": 250000}), cfg).obligations.approval.min_approvals == 3
 }
 
 test_non_finance_transfer_denied if {
@@ -54,7 +89,7 @@ test_threshold_defaults_to_10000 if {
 	allowed_only(decide_with(tool(fiona, "payments.transfer", {"amount": 10000}), cfg))
 	d := decide_with(tool(fiona, "payments.transfer", {"amount": 10001}), cfg)
 	d.decision == "require_approval"
-	d.obligations == {"approval": {"approvers": ["x"]}}
+	d.obligations == {"approval": {"approvers": ["x"], "min_approvals": 1, "expires_in": "4h"}}
 }
 
 # ---------------------------------------------------------------------------

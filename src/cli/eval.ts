@@ -36,9 +36,15 @@ async function run(o: EvalOptions): Promise<void> {
   const text = o.input === '-' ? readFileSync(0) : readFileSync(o.input);
   const fixed = o.now ? new Date(o.now) : undefined;
   // Without a ledger file there is no usage state to read: metering would replace the input's
-  // context.usage and context.history with zeros, so it is off and the input's own are used.
+  // context.usage and context.history with zeros, so it is off and the input's own are used;
+  // likewise no approval can be looked up, so the input's own context.approval reaches the policy.
   const metered = o.ledger !== ':memory:';
-  const core = buildCore({ bundles: o.bundles, ledger: o.ledger, ...(metered ? {} : { usage: false }), ...(fixed ? { now: () => fixed } : {}) });
+  const core = buildCore({
+    bundles: o.bundles,
+    ledger: o.ledger,
+    ...(metered ? {} : { usage: false, approvals: false }),
+    ...(fixed ? { now: () => fixed } : {}),
+  });
   try {
     const input = unwrapSample(text);
     const d = await core.engine.decide({ policy: o.policy, input: { json: input }, requestId: '', caller: 'cli' });

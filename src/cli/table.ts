@@ -1,5 +1,5 @@
 import { wireEntry, type EntrySummary } from '../ledger/header.js';
-import type { TimelineEvent } from '../ledger/timeline.js';
+import type { TimelineApproval, TimelineEvent } from '../ledger/timeline.js';
 import { wireTimelineEvent } from '../ledger/wire.js';
 
 export function printEntries(entries: Iterable<EntrySummary>, json: boolean): void {
@@ -24,12 +24,35 @@ export function printTimeline(events: TimelineEvent[], json: boolean): void {
       process.stdout.write(`${p(e.time)}  #${e.seq}  == policy: bundle ${p(e.resource)} revision ${p(e.revision ?? '')} ${p(e.decision)}\n`);
       continue;
     }
+    if (e.approval) {
+      process.stdout.write(`${p(e.time)}  #${e.seq}  == approval ${p(e.approval.id)}: ${approvalLine(e.approval)}\n`);
+      continue;
+    }
     const usage = e.weekTokens !== undefined ? `  [week tokens ${e.weekTokens}]` : '';
     process.stdout.write(`${p(e.time)}  #${e.seq}  ${p(e.subjectId)}  ${p(e.action)} ${p(e.resource)}  -> ${p(e.decision.toUpperCase())}${usage}\n`);
     for (const r of e.rules) process.stdout.write(`    fired: ${p(r)}\n`);
     for (const c of e.crossed) process.stdout.write(`    ** threshold crossed / new reason: ${p(c)}\n`);
   }
   if (events.length === 0) process.stdout.write('no decisions match\n');
+}
+
+/** What happened to an approval, in words: who asked, who voted, which decision used it. */
+function approvalLine(a: TimelineApproval): string {
+  const p = printable;
+  const by = a.approver ? ` by ${p(a.approver.id)}${a.approver.roles.length ? ` (${p(a.approver.roles.join(', '))})` : ''} via ${p(a.caller)}` : '';
+  const comment = a.comment ? `: "${p(a.comment)}"` : '';
+  switch (a.event) {
+    case 'requested':
+      return `requested by decision ${p(a.decisionId)} from ${p(a.caller)}; approvers ${p(a.approvers.join(', '))}, ${a.minApprovals} needed, until ${p(a.expiresAt)}`;
+    case 'approved':
+      return `approved${by} (${a.approvals} of ${a.minApprovals}; now ${p(a.state)})${comment}`;
+    case 'rejected':
+      return `rejected${by}${comment}`;
+    case 'consumed':
+      return `consumed by decision ${p(a.decisionId)} from ${p(a.caller)}`;
+    default:
+      return `${p(a.event)} (was open until ${p(a.expiresAt)})`;
+  }
 }
 
 function printTable(header: string[], rows: string[][]): void {

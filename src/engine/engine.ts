@@ -3,7 +3,9 @@ import { policyEventRecord, type PolicyEvent } from './policy-event.js';
 import { GavelError } from '../lib/errors.js';
 import type { Bundle } from '../bundles/bundle.js';
 import type { JsonObject } from '../lib/json.js';
-import { unrecorded, type DecisionRecord, type Ledger, type Receipt, type StagedWrite } from './ledger.js';
+import { stagedTogether, unrecorded, type DecisionRecord, type Ledger, type Receipt, type StagedWrite } from './ledger.js';
+import type { DecisionApproval } from './approvals/approval.js';
+import type { ApprovalDesk, ApprovalPlan, HeldApproval } from './approvals/desk.js';
 import type { EngineConfig } from './config.js';
 import type { WasmEvaluator } from './evaluator.js';
 import { KeyLocks } from './key-locks.js';
@@ -45,6 +47,8 @@ export interface Decision {
   receipt: Receipt;
   requestId: string;
   evaluatedAt: string;
+  /** The approval request this REQUIRE_APPROVAL created (or waits on), or the approval this decision used. */
+  approval?: DecisionApproval;
 }
 
 export interface EngineDeps {
@@ -54,6 +58,11 @@ export interface EngineDeps {
   now?: () => Date;
   /** Where decisions are parsed and evaluated; default: a worker pool of config.workers, or this thread when 0. */
   runner?: DecisionRunner;
+  /**
+   * Human approvals: REQUIRE_APPROVAL creates a request, a retry carrying its id sees it as
+   * input.context.approval. Without it (`gavel eval` without a ledger) the input's own context.approval reaches the policy.
+   */
+  approvals?: ApprovalDesk;
   /** Shadow evaluation of candidate bundles on live traffic (activated with activateShadow); results go to the sink. */
   shadow?: { sink: ShadowSink; config?: Partial<ShadowConfig>; onDisabled?: (bundle: Bundle, reason: string) => void };
 }
@@ -80,6 +89,8 @@ interface Attempt {
   receipt: Promise<Receipt>;
   /** The request it was evaluated with (a shadow bundle sees the same). */
   req: EvaluateRequest;
+  /** What it does to approvals (a request created, an approval used). */
+  approval: ApprovalPlan | undefined;
 }
 
 /**
@@ -94,6 +105,8 @@ export class Engine {
   readonly policies: PolicySet;
   /** Candidate bundles evaluated after each live answer; undefined when the engine was built without a shadow sink. */
   readonly shadow: Shadow | undefined;
+  /** Approval requests and their resolution; undefined when the engine was built without them. */
+  readonly approvals: ApprovalDesk | undefined;
   private readonly config: EngineConfig;
   private readonly ledger: Ledger;
   private readonly meter: DecisionMeter | undefined;
@@ -107,6 +120,7 @@ export class Engine {
     this.ledger = deps.ledger;
     this.meter = deps.meter;
     this.now = deps.now ?? (() => new Date());
+    this.approvals = deps.approvals;
     const limits = { memoryInitialPages: deps.config.memoryInitialPages, memoryMaxPages: deps.config.memoryMaxPages };
     this.policies = new PolicySet(limits);
     this.runner = deps.runner ?? (deps.config.workers > 0 ? new WorkerPool({ ...deps.config, ...limits }) : new InlineRunner(this.limits));
@@ -152,16 +166,24 @@ export class Engine {
     const prepare = { input: request.input, requestId: request.requestId, caller: request.caller };
     const job = await this.runner.prepare(prepare);
     let unlock: (() => void) | undefined;
+    let unhold: (() => void) | undefined;
     let shadowed = false;
     try {
       const entrypoint = request.policy || this.config.defaultEntrypoint;
       const evaluator = this.policies.resolve(entrypoint);
+      // The approval a retry carries is held until this decision's entry commits: it is used once.
+      const desk = this.approvals;
+      let held: HeldApproval | undefined;
+      if (desk && job.binding.approvalId !== '') {
+        unhold = await desk.hold(job.binding.approvalId);
+        held = await desk.lookup(job.binding, this.now());
+      }
       if (this.meter) unlock = await this.locks.acquire(this.meter.keys(job.facts));
       const now = this.now();
       const decisionId = randomUUID();
       let attempt: Attempt | undefined;
       for (let n = 1; !attempt; n++) {
-        attempt = await this.attempt(request, job, evaluator, { decisionId, entrypoint, now });
+        attempt = await this.attempt(request, job, evaluator, { decisionId, entrypoint, now, held });
         // Usage this decision read changed while it was evaluated (a report, a release): decide again on fresh usage.
         if (!attempt && n >= MAX_ATTEMPTS) {
           throw new GavelError('usage_unavailable', `usage kept changing during ${MAX_ATTEMPTS} evaluations; failing closed`);
@@ -173,12 +195,14 @@ export class Engine {
       // Gone after its entry was written: the entry stays (the ledger never loses one), the reservation goes.
       if (this.meter && abandoned(request)) await this.meter.release(decisionId).catch(() => undefined);
       const decision = this.decision(attempt.evaluated, evaluator, { decisionId, entrypoint, now, receipt, requestId: request.requestId });
+      if (attempt.approval) decision.approval = attempt.approval.answer;
       // Recorded and about to be answered: a shadow bundle may now see the same input (it discards the job when done).
       shadowed = this.shadow?.offer(job, attempt.req, live(decision)) ?? false;
       return decision;
     } finally {
       if (!shadowed) this.runner.discard(job);
       unlock?.();
+      unhold?.();
     }
   }
 
@@ -187,24 +211,48 @@ export class Engine {
     request: DecideRequest,
     job: Job,
     evaluator: WasmEvaluator,
-    d: { decisionId: string; entrypoint: string; now: Date },
+    d: { decisionId: string; entrypoint: string; now: Date; held: HeldApproval | undefined },
   ): Promise<Attempt | undefined> {
     // A caller known to be gone before anything is reserved gets nothing recorded or reserved.
     if (abandoned(request)) throw gone();
-    const metered = this.meter ? await this.usageContext(job.facts, evaluator.bundle, d.now) : undefined;
-    const req: EvaluateRequest = { decisionId: d.decisionId, entrypoint: d.entrypoint, nowMs: d.now.getTime(), context: metered?.context };
+    const { held } = d;
+    // An approval that will be used takes over the reservation its request held: not counted twice.
+    const replacing = held?.approval?.state === 'approved' && held.context.matches ? held.approval.requestedBy : undefined;
+    const metered = this.meter ? await this.usageContext(job.facts, evaluator.bundle, d.now, replacing) : undefined;
+    const req: EvaluateRequest = {
+      decisionId: d.decisionId,
+      entrypoint: d.entrypoint,
+      nowMs: d.now.getTime(),
+      context: metered?.context,
+      ...(this.approvals ? { approval: held?.context ?? null } : {}),
+    };
     const evaluated = await this.runner.evaluate(job, evaluator, req);
     if (evaluated.reasons.some((r) => r.code === 'evaluation_error' && r.rule === SERVICE_RULE)) this.faults++;
     if (abandoned(request)) throw gone();
+    const { bundle } = evaluator;
+    const approval = this.approvals?.plan(
+      {
+        decisionId: d.decisionId,
+        decision: evaluated.decision,
+        obligations: evaluated.obligations,
+        actionParams: evaluated.actionParams,
+        identity: job.identity,
+        binding: job.binding,
+        policy: { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest },
+        now: d.now,
+      },
+      held,
+    );
     let staged: StagedWrite | undefined;
     if (metered) {
-      staged = this.meter!.stage({ decisionId: d.decisionId, facts: job.facts, outcome: evaluated, bundle: evaluator.bundle, now: d.now }, metered.snapshot);
+      const decided = { decisionId: d.decisionId, facts: job.facts, outcome: evaluated, bundle, now: d.now };
+      staged = this.meter!.stage(approval ? { ...decided, holdUntilMs: approval.holdUntilMs } : decided, metered.snapshot);
       if (!staged) return undefined;
     }
-    const receipt = this.append(evaluated.record, staged);
+    const receipt = this.append(evaluated.record, stagedTogether(staged, approval?.staged));
     // Awaited by decide once the locks are released; never an unhandled rejection meanwhile.
     receipt.catch(() => undefined);
-    return { evaluated, receipt, req };
+    return { evaluated, receipt, req, approval };
   }
 
   private decision(
@@ -229,9 +277,9 @@ export class Engine {
   }
 
   /** A store that cannot be read fails closed as UNAVAILABLE rather than INTERNAL. */
-  private async usageContext(facts: UsageFacts, bundle: Bundle, now: Date): Promise<MeteredContext> {
+  private async usageContext(facts: UsageFacts, bundle: Bundle, now: Date, replacing: string | undefined): Promise<MeteredContext> {
     try {
-      return await this.meter!.context(facts, bundle, now);
+      return await this.meter!.context(facts, bundle, now, replacing);
     } catch (err) {
       if (err instanceof GavelError) throw err;
       throw new GavelError('usage_unavailable', 'usage state could not be read; failing closed', { cause: err });
@@ -259,6 +307,7 @@ export class Engine {
 
   /** Stops the evaluation workers (decisions still in flight fail closed). */
   async close(): Promise<void> {
+    this.approvals?.stop();
     await this.runner.close();
   }
 }

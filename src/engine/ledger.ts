@@ -1,8 +1,13 @@
 import { GavelError } from '../lib/errors.js';
 import type { JsonObject } from '../lib/json.js';
 
-/** Kinds of ledger entry: decisions, and policy events (a bundle activated, deactivated or refused). */
-export type EntryKind = 'decision' | 'policy';
+/**
+ * Kinds of ledger entry: decisions, policy events (a bundle activated, deactivated or refused)
+ * and approval events (requested, approved, rejected, expired, consumed).
+ */
+export type EntryKind = 'decision' | 'policy' | 'approval';
+
+export const ENTRY_KINDS: readonly EntryKind[] = ['decision', 'policy', 'approval'];
 
 /**
  * What the engine hands the ledger for one entry, a decision or a policy event
@@ -61,6 +66,27 @@ export interface StagedWrite {
   apply(): void;
   /** Called once, right after the transaction commits (true) or once the entry is given up (false). */
   finish(committed: boolean): void;
+  /**
+   * Entries chained right after this one, in the same transaction (an approval event that
+   * belongs to the decision: requested, consumed); all of them are written, or none.
+   */
+  records?: readonly DecisionRecord[];
+}
+
+/** Several staged writes as one: applied in order, finished together, their records in order. */
+export function stagedTogether(...parts: Array<StagedWrite | undefined>): StagedWrite | undefined {
+  const writes = parts.filter((p): p is StagedWrite => p !== undefined);
+  if (writes.length <= 1) return writes[0];
+  const records = writes.flatMap((w) => w.records ?? []);
+  return {
+    apply: () => {
+      for (const w of writes) w.apply();
+    },
+    finish: (committed) => {
+      for (const w of writes) w.finish(committed);
+    },
+    ...(records.length > 0 ? { records } : {}),
+  };
 }
 
 /** The one interface a ledger backend must implement: durable append, then close. */

@@ -20,8 +20,12 @@ import type { UsageFacts } from './usage-facts.js';
 export interface DecisionMeter {
   /** The usage keys a decision with these facts reads and may write (what the engine locks). */
   keys(facts: UsageFacts): string[];
-  /** Facts merged into input.context (usage, estimate, history) and the snapshot they were read at. */
-  context(facts: UsageFacts, bundle: Bundle, now: Date): Promise<MeteredContext>;
+  /**
+   * Facts merged into input.context (usage, estimate, history) and the snapshot they were read at.
+   * `replacing` names a decision whose reservation this one takes over (the request an approval
+   * was given for): it is not counted, so the call is not counted twice.
+   */
+  context(facts: UsageFacts, bundle: Bundle, now: Date, replacing?: string): Promise<MeteredContext>;
   /** The decision's usage writes, or undefined when the snapshot is stale (evaluate again with a fresh one). */
   stage(decision: MeteredDecision, snapshot: UsageSnapshot): StagedWrite | undefined;
   /** The caller gave up after its decision was recorded: its reservation stops counting at once (the entry stays). */
@@ -44,4 +48,10 @@ export interface MeteredDecision {
   outcome: Pick<PolicyOutcome, 'decision' | 'obligations'>;
   bundle: Bundle;
   now: Date;
+  /**
+   * A REQUIRE_APPROVAL's reservation: held until this time (the approval request's expiry), or
+   * none at all when null (the call already waits on a request that holds one). Undefined: the
+   * usual reservation time.
+   */
+  holdUntilMs?: number | null;
 }

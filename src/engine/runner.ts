@@ -12,11 +12,13 @@ import {
   type ShadowOutcome,
 } from './stages.js';
 import type { UsageFacts } from './usage-facts.js';
+import type { ActionBinding } from './approvals/fingerprint.js';
 
 /** A prepared decision: what the engine reads before evaluating it. The parsed input stays where it was parsed. */
 export interface Job {
   readonly identity: Identity;
   readonly facts: UsageFacts;
+  readonly binding: ActionBinding;
 }
 
 /**
@@ -67,7 +69,7 @@ export class InlineRunner implements DecisionRunner {
 
   async prepare(req: PrepareRequest): Promise<Job> {
     const prepared = prepareDecision(req, this.limits);
-    const job: InlineJob = { identity: prepared.identity, facts: prepared.facts, prepared };
+    const job: InlineJob = { identity: prepared.identity, facts: prepared.facts, binding: prepared.binding, prepared };
     return job;
   }
 

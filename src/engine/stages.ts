@@ -9,6 +9,8 @@ import { ledgerRecord } from './record.js';
 import { applyRedactions, hashSensitivePaths, scrubOutcome, secretsOf, type AppliedRedaction } from './redact.js';
 import { normaliseResultSet, serviceDeny, type Effect, type PolicyOutcome, type Reason } from './result.js';
 import { usageFactsOf, type UsageFacts } from './usage-facts.js';
+import type { ApprovalContext } from './approvals/approval.js';
+import { bindingOf, type ActionBinding } from './approvals/fingerprint.js';
 
 /**
  * The two halves of a decision that run where the input lives (an evaluation
@@ -30,6 +32,8 @@ export interface Prepared {
   input: JsonObject;
   identity: Identity;
   facts: UsageFacts;
+  /** The action's fingerprint and the approval it carries. */
+  binding: ActionBinding;
 }
 
 /** Stage 1: parse and bound the input, read who asks for what. Throws GavelError for bad input. */
@@ -37,7 +41,7 @@ export function prepareDecision(req: PrepareRequest, limits: InputLimits): Prepa
   const input = 'json' in req.input ? parseInputJson(req.input.json, limits) : checkInputValue(req.input.value, limits);
   const identity = identityOf(input, req);
   checkIdentityBounds(identity);
-  return { input, identity, facts: usageFactsOf(input) };
+  return { input, identity, facts: usageFactsOf(input), binding: bindingOf(input) };
 }
 
 export interface EvaluateRequest {
@@ -47,6 +51,12 @@ export interface EvaluateRequest {
   nowMs: number;
   /** Context the service supplies (usage, estimate, history); undefined when metering is off. */
   context: JsonObject | undefined;
+  /**
+   * input.context.approval as gavel looked it up: an object when the input carried an approval id,
+   * null otherwise (a caller's own context.approval is removed). Undefined only when the engine
+   * runs without approvals (`gavel eval` without a ledger): the input's own reaches the policy.
+   */
+  approval?: ApprovalContext | null;
 }
 
 /** An evaluated decision: its ledger record (payload already canonical) and what the caller is told. */
@@ -58,6 +68,8 @@ export interface Evaluated {
   redactions: AppliedRedaction[];
   /** The input with redactions applied; present when anything was redacted. */
   redactedInput?: JsonObject;
+  /** action.params as stored (redacted, sensitive paths hashed), for the approval request of a REQUIRE_APPROVAL. */
+  actionParams?: JsonObject;
 }
 
 /**
@@ -87,14 +99,25 @@ export function evaluateDecision(evaluator: WasmEvaluator, prepared: Prepared, r
     obligations: outcome.obligations,
     redactions: applied,
     ...(applied.length > 0 ? { redactedInput: redacted } : {}),
+    ...(outcome.decision === 'require_approval' ? { actionParams: paramsOf(stored) } : {}),
   };
+}
+
+function paramsOf(stored: JsonObject): JsonObject {
+  const action = stored.action;
+  const params = isJsonObject(action) ? action.params : undefined;
+  return isJsonObject(params) ? params : {};
 }
 
 /** The input as the policy sees it: the caller's context, then what the service supplies (usage, estimate, history), then the time. */
 function withContext(prepared: Prepared, req: EvaluateRequest): JsonObject {
   const { input } = prepared;
   const given = isJsonObject(input.context) ? input.context : {};
-  return { ...input, context: { ...given, ...req.context, now: new Date(req.nowMs).toISOString() } };
+  const context: JsonObject = { ...given, ...req.context, now: new Date(req.nowMs).toISOString() };
+  // Only gavel says what an approval's state is: a caller's own context.approval never reaches the policy.
+  if (req.approval === null) delete context.approval;
+  else if (req.approval !== undefined) context.approval = { ...req.approval, approvers: [...req.approval.approvers] };
+  return { ...input, context };
 }
 
 /** What a shadow evaluation reports: the decision and its reason codes (nothing is redacted, stored or answered). */

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { ENTRY_KINDS } from '../engine/ledger.js';
 import { GavelError } from '../lib/errors.js';
 import type { JsonObject } from '../lib/json.js';
 import { summaryOfRow, type EntryRow, type EntrySummary } from './header.js';
@@ -13,7 +14,7 @@ export interface QueryFilter {
   until?: string;
   revision?: string;
   decisionId?: string;
-  /** decision | policy; absent = every kind. */
+  /** decision | policy | approval; absent = every kind. */
   kind?: string;
   limit?: number;
   /** asc: oldest first (timelines); desc: newest first (the default). */
@@ -33,6 +34,8 @@ export const MAX_QUERY_LIMIT = 100_000;
 const DECISIONS = ['allow', 'deny', 'require_approval', 'redact'];
 /** What a policy entry's `decision` holds. */
 const POLICY_EVENTS = ['activated', 'deactivated', 'refused'];
+/** What an approval entry's `decision` holds. */
+const APPROVAL_EVENTS = ['requested', 'approved', 'rejected', 'expired', 'consumed'];
 
 /** Builds the WHERE clause; every filter is served by an index on (column, seq). */
 export function where(filter: QueryFilter, now: Date): { sql: string; params: unknown[]; byTime: boolean } {
@@ -63,7 +66,7 @@ export function where(filter: QueryFilter, now: Date): { sql: string; params: un
   return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params, byTime };
 }
 
-const KINDS = ['decision', 'policy'];
+const KINDS: readonly string[] = ENTRY_KINDS;
 
 export function parseKind(text: string): string {
   const normal = text.toLowerCase();
@@ -73,8 +76,8 @@ export function parseKind(text: string): string {
 
 export function parseDecision(text: string): string {
   const normal = text.toLowerCase().replace(/^decision_/, '');
-  if (!DECISIONS.includes(normal) && !POLICY_EVENTS.includes(normal))
-    throw new GavelError('invalid_query', `decision must be one of ${[...DECISIONS, ...POLICY_EVENTS].join(', ')}, got "${text}"`);
+  const known = [...DECISIONS, ...POLICY_EVENTS, ...APPROVAL_EVENTS];
+  if (!known.includes(normal)) throw new GavelError('invalid_query', `decision must be one of ${known.join(', ')}, got "${text}"`);
   return normal;
 }
 

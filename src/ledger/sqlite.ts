@@ -22,6 +22,8 @@ import { verifyLedger, verifyLedgerAsync, type VerifyReport } from './verify.js'
 interface Pending {
   record: DecisionRecord;
   staged: StagedWrite | undefined;
+  /** The staged write's records, chained right after this one (prepared with it). */
+  extra?: PreparedEntry[];
   resolve: (receipt: Receipt) => void;
   reject: (err: unknown) => void;
 }
@@ -250,7 +252,10 @@ export class SqliteLedger implements QueryableLedger {
     const ready: Array<{ pending: Pending; entry: PreparedEntry }> = [];
     for (const pending of batch) {
       try {
-        ready.push({ pending, entry: prepareEntry(pending.record) });
+        const entry = prepareEntry(pending.record);
+        const extra = pending.staged?.records?.map(prepareEntry);
+        if (extra && extra.length > 0) pending.extra = extra;
+        ready.push({ pending, entry });
       } catch (err) {
         settleFailed(pending, err);
       }
@@ -313,8 +318,9 @@ export class SqliteLedger implements QueryableLedger {
     tx.savepoint.run();
     try {
       for (const item of ready) {
-        head = this.writeItem(item, head);
-        written.push({ pending: item.pending, receipt: { seq: head.seq, entryHash: head.hash } });
+        const { head: next, own } = this.writeItem(item, head);
+        head = next;
+        written.push({ pending: item.pending, receipt: { seq: own.seq, entryHash: own.hash } });
       }
       tx.release.run();
       return { written, refused: [], head };
@@ -334,9 +340,10 @@ export class SqliteLedger implements QueryableLedger {
     for (const item of ready) {
       tx.savepoint.run();
       try {
-        head = this.writeItem(item, head);
+        const { head: next, own } = this.writeItem(item, head);
+        head = next;
         tx.release.run();
-        written.push({ pending: item.pending, receipt: { seq: head.seq, entryHash: head.hash } });
+        written.push({ pending: item.pending, receipt: { seq: own.seq, entryHash: own.hash } });
       } catch (err) {
         tx.rollbackTo.run();
         tx.release.run();
@@ -346,11 +353,17 @@ export class SqliteLedger implements QueryableLedger {
     return { written, refused, head };
   }
 
-  /** One entry's staged writes and rows, chained after `prev`. */
-  private writeItem(item: { pending: Pending; entry: PreparedEntry }, prev: Head): Head {
+  /**
+   * One entry's staged writes and rows, chained after `prev`, then its staged records after it.
+   * Returns the head after all of them and the entry's own place (what its caller is given).
+   */
+  private writeItem(item: { pending: Pending; entry: PreparedEntry }, prev: Head): { head: Head; own: Head } {
     item.pending.staged?.apply();
     this.faults.beforeInsert?.(item.pending.record);
-    return this.writeEntry(item.entry, prev);
+    const own = this.writeEntry(item.entry, prev);
+    let head = own;
+    for (const extra of item.pending.extra ?? []) head = this.writeEntry(extra, head);
+    return { head, own };
   }
 
   private readHead(): Head {

@@ -1,11 +1,31 @@
 import type { Database } from 'better-sqlite3';
 import { GavelError } from '../lib/errors.js';
 import { isJsonObject, valueAt, type JsonValue } from '../lib/json.js';
-import { activationBefore, getEntry, policyEntries, queryEntries, type QueryFilter } from './query.js';
+import { activationBefore, getEntry, policyEntries, queryEntries, type EntrySummary, type QueryFilter } from './query.js';
+
+/** An approval event as the timeline tells it. */
+export interface TimelineApproval {
+  id: string;
+  /** requested, approved, rejected, expired, consumed. */
+  event: string;
+  /** The state after the event. */
+  state: string;
+  /** The decision it belongs to: the one that asked (requested) or used it (consumed). */
+  decisionId: string;
+  /** Who cast the vote (approved, rejected). */
+  approver?: { id: string; roles: string[] };
+  comment?: string;
+  approvals: number;
+  minApprovals: number;
+  approvers: string[];
+  expiresAt: string;
+  /** Who caused it: the decision's caller, the approval front end, or gavel (expiry). */
+  caller: string;
+}
 
 export interface TimelineEvent {
-  /** decision, or policy: a bundle went live (activated), stopped (deactivated) or was refused. */
-  kind: 'decision' | 'policy';
+  /** decision; policy: a bundle went live (activated), stopped (deactivated) or was refused; approval: a request and what became of it. */
+  kind: 'decision' | 'policy' | 'approval';
   seq: number;
   time: string;
   decisionId: string;
@@ -21,6 +41,7 @@ export interface TimelineEvent {
   weekTokens?: number;
   /** Policy events: the bundle revision that went live, stopped or was refused. */
   revision?: string;
+  approval?: TimelineApproval;
 }
 
 /**
@@ -34,6 +55,10 @@ export function timeline(db: Database, filter: Pick<QueryFilter, 'subject' | 'te
   const events: TimelineEvent[] = [];
   for (const entry of queryEntries(db, { ...filter, order: 'asc', limit: filter.limit ?? 10_000 })) {
     const detail = getEntry(db, entry.decisionId);
+    if (entry.kind === 'approval') {
+      events.push(approvalEvent(entry, detail?.payload?.approval, entry.caller));
+      continue;
+    }
     const result = detail?.payload?.result;
     const reasons = isJsonObject(result) && Array.isArray(result.reasons) ? result.reasons.filter(isJsonObject) : [];
     const crossed: string[] = [];
@@ -88,6 +113,44 @@ function withPolicyEvents(db: Database, events: TimelineEvent[]): TimelineEvent[
     }),
   );
   return [...events, ...merged].sort((a, b) => a.seq - b.seq);
+}
+
+/** An approval entry (the subject's own: its header names the request's subject and team). */
+function approvalEvent(entry: EntrySummary, payload: JsonValue | undefined, caller: string): TimelineEvent {
+  const p = isJsonObject(payload) ? payload : {};
+  const str = (v: JsonValue | undefined) => (typeof v === 'string' ? v : '');
+  const num = (v: JsonValue | undefined) => (typeof v === 'number' ? v : 0);
+  const approver = isJsonObject(p.approver) ? p.approver : undefined;
+  const approval: TimelineApproval = {
+    id: str(p.id) || entry.requestId,
+    event: entry.decision,
+    state: str(p.state),
+    decisionId: str(p.decision_id),
+    approvals: num(p.approvals),
+    minApprovals: num(p.min_approvals),
+    approvers: Array.isArray(p.approvers) ? p.approvers.filter((a): a is string => typeof a === 'string') : [],
+    expiresAt: str(p.expires_at),
+    caller,
+    ...(approver
+      ? {
+          approver: { id: str(approver.id), roles: Array.isArray(approver.roles) ? approver.roles.filter((r): r is string => typeof r === 'string') : [] },
+          comment: str(p.comment),
+        }
+      : {}),
+  };
+  return {
+    kind: 'approval',
+    seq: entry.seq,
+    time: entry.time,
+    decisionId: entry.decisionId,
+    subjectId: entry.subjectId,
+    action: entry.actionType,
+    resource: entry.resource,
+    decision: entry.decision,
+    rules: [],
+    crossed: [],
+    approval,
+  };
 }
 
 function weekTokens(input: JsonValue | undefined): { weekTokens?: number } {

@@ -36,7 +36,7 @@ export function wireVerifyReport(report: VerifyReport): WireVerifyReport {
 
 /** A timeline event as `gavel audit timeline --json` prints it; names shared with the Entry message (action_type). */
 export interface WireTimelineEvent {
-  kind: 'decision' | 'policy';
+  kind: 'decision' | 'policy' | 'approval';
   seq: number;
   time: string;
   decision_id: string;
@@ -48,6 +48,19 @@ export interface WireTimelineEvent {
   crossed: string[];
   week_tokens?: number;
   revision?: string;
+  approval?: {
+    id: string;
+    event: string;
+    state: string;
+    decision_id: string;
+    approver?: { id: string; roles: string[] };
+    comment?: string;
+    approvals: number;
+    min_approvals: number;
+    approvers: string[];
+    expires_at: string;
+    caller: string;
+  };
 }
 
 export function wireTimelineEvent(e: TimelineEvent): WireTimelineEvent {
@@ -64,5 +77,21 @@ export function wireTimelineEvent(e: TimelineEvent): WireTimelineEvent {
     crossed: e.crossed,
     ...(e.weekTokens !== undefined ? { week_tokens: e.weekTokens } : {}),
     ...(e.revision !== undefined ? { revision: e.revision } : {}),
+    ...(e.approval
+      ? {
+          approval: {
+            id: e.approval.id,
+            event: e.approval.event,
+            state: e.approval.state,
+            decision_id: e.approval.decisionId,
+            ...(e.approval.approver ? { approver: e.approval.approver, comment: e.approval.comment ?? '' } : {}),
+            approvals: e.approval.approvals,
+            min_approvals: e.approval.minApprovals,
+            approvers: e.approval.approvers,
+            expires_at: e.approval.expiresAt,
+            caller: e.approval.caller,
+          },
+        }
+      : {}),
   };
 }

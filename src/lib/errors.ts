@@ -61,6 +61,19 @@ export const ERROR_CODES = {
     doc: 'Replay reads the ledger file on a connection of its own; this server\'s ledger is in memory (":memory:") and cannot be replayed.',
   },
   replay_busy: { status: 'RESOURCE_EXHAUSTED', doc: 'A replay is already running on this server; one runs at a time: retry when it has ended.' },
+  approval_not_found: { status: 'NOT_FOUND', doc: 'No approval has that id.' },
+  approval_not_pending: {
+    status: 'FAILED_PRECONDITION',
+    doc: 'The approval is no longer pending (approved, rejected, expired or consumed); only a pending request can be resolved.',
+  },
+  approver_not_allowed: {
+    status: 'PERMISSION_DENIED',
+    doc: 'The approver may not resolve this request: not among the approvers the policy named, the subject itself, the user an agent acts for, or already voted on it.',
+  },
+  invalid_approval: {
+    status: 'INVALID_ARGUMENT',
+    doc: 'A Resolve request lacks the approval id, a verdict or the approver, or carries an oversize comment or role list.',
+  },
   config_invalid: { status: 'INVALID_ARGUMENT', doc: 'A configuration value is invalid; the message names the key.' },
   internal: { status: 'INTERNAL', doc: 'An unexpected fault; details go to the log, not the wire.' },
 } as const satisfies Record<string, { status: StatusName; doc: string }>;

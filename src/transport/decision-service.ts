@@ -204,5 +204,16 @@ function toMessage(d: Decision): Record<string, unknown> {
     request_id: d.requestId,
     entrypoint: d.entrypoint,
     evaluated_at: d.evaluatedAt,
+    ...(d.approval
+      ? {
+          approval: {
+            approval_id: d.approval.id,
+            expires_at: d.approval.expiresAt,
+            approvers: d.approval.approvers,
+            state: d.approval.state,
+            min_approvals: d.approval.minApprovals,
+          },
+        }
+      : {}),
   };
 }

@@ -4,7 +4,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { withEncodedStructs } from './struct.js';
 
 export const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
-export const PROTO_FILES = ['gavel/v1/decision.proto', 'gavel/v1/audit.proto', 'gavel/v1/usage.proto', 'gavel/v1/policy.proto'];
+export const PROTO_FILES = ['gavel/v1/decision.proto', 'gavel/v1/audit.proto', 'gavel/v1/usage.proto', 'gavel/v1/policy.proto', 'gavel/v1/approval.proto'];
 
 /** Field names stay as in the .proto (snake_case); enums travel as their names; 64-bit ints as numbers. */
 export const LOADER_OPTIONS: protoLoader.Options = {
@@ -26,6 +26,7 @@ export interface GavelServices {
   AuditService: grpc.ServiceClientConstructor;
   UsageService: grpc.ServiceClientConstructor;
   PolicyService: grpc.ServiceClientConstructor;
+  ApprovalService: grpc.ServiceClientConstructor;
 }
 
 export function gavelServices(definition = loadPackageDefinition()): GavelServices {

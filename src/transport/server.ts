@@ -7,6 +7,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { BundleVerification } from '../bundles/verification-keys.js';
 import type { Core } from '../core.js';
 import type { Logger } from '../log.js';
+import { approvalService } from './approval-service.js';
 import { auditService } from './audit-service.js';
 import { decisionService } from './decision-service.js';
 import { policyService } from './policy-service.js';
@@ -47,7 +48,7 @@ export interface RunningServer {
   refreshHealth(): void;
 }
 
-const SERVICE_NAMES = ['gavel.v1.DecisionService', 'gavel.v1.AuditService', 'gavel.v1.UsageService', 'gavel.v1.PolicyService'];
+const SERVICE_NAMES = ['gavel.v1.DecisionService', 'gavel.v1.AuditService', 'gavel.v1.UsageService', 'gavel.v1.PolicyService', 'gavel.v1.ApprovalService'];
 
 export async function startServer(core: Core, options: ServerOptions): Promise<RunningServer> {
   const definition = loadPackageDefinition();
@@ -76,6 +77,7 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
       ...(options.bundleVerification ? { bundleVerification: options.bundleVerification } : {}),
     }),
   );
+  if (core.engine.approvals) add(services.ApprovalService.service, approvalService(core.engine.approvals, options.log));
   if (core.usage) add(services.UsageService.service, usageService(core.usage, core.usage.config, core.engine, core.ledger, options.log, now));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);

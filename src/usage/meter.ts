@@ -39,16 +39,16 @@ export class Meter implements DecisionMeter {
     return [...scopeKeys(who), historyKey(who.subject)];
   }
 
-  async context(who: UsageFacts, bundle: Bundle, now: Date): Promise<MeteredContext> {
+  async context(who: UsageFacts, bundle: Bundle, now: Date, replacing?: string): Promise<MeteredContext> {
     const nowMs = now.getTime();
     const table = priceTable(bundle);
     // Versions first: a write landing between this and the reads below makes the snapshot stale, never wrongly current.
     const snapshot = this.store.snapshot(this.keys(who));
     const usage: JsonObject = {
       currency: table.currency ?? this.config.currency,
-      subject: (await this.store.usage('subject', who.subject, nowMs)) as unknown as JsonObject,
-      team: (await this.store.usage('team', who.team, nowMs)) as unknown as JsonObject,
-      cost_center: (await this.store.usage('cost_center', who.costCenter, nowMs)) as unknown as JsonObject,
+      subject: (await this.store.usage('subject', who.subject, nowMs, replacing)) as unknown as JsonObject,
+      team: (await this.store.usage('team', who.team, nowMs, replacing)) as unknown as JsonObject,
+      cost_center: (await this.store.usage('cost_center', who.costCenter, nowMs, replacing)) as unknown as JsonObject,
     };
     const context: JsonObject = { usage, history: (await this.store.history(who.subject, nowMs)) as unknown as JsonObject };
     const estimate = this.estimate(who, bundle, who.model);
@@ -77,8 +77,10 @@ export class Meter implements DecisionMeter {
 
   /** An allowed (or approval-pending) model call reserves its estimate; a tier-down reserves at the routed model's price. */
   private reservation(d: MeteredDecision, atMs: number): Reservation | undefined {
-    // A call waiting for approval is reserved too: once approved it runs and is reported like any other.
+    // A call waiting for approval is reserved too, held while its request is open (holdUntilMs).
     if (d.facts.actionType !== 'model.invoke' || d.outcome.decision === 'deny') return undefined;
+    const waiting = d.outcome.decision === 'require_approval';
+    if (waiting && d.holdUntilMs === null) return undefined;
     const routed = stringAt(d.outcome.obligations, ['route', 'model']);
     const estimate = this.estimate(d.facts, d.bundle, routed || d.facts.model);
     if (!estimate) return undefined;
@@ -92,7 +94,7 @@ export class Meter implements DecisionMeter {
       tokens: estimate.inputTokens + estimate.outputTokens,
       costMicros: costMicros(estimate.price, estimate.inputTokens, estimate.outputTokens),
       atMs,
-      expiresMs: atMs + this.config.reservationTtlSeconds * 1000,
+      expiresMs: waiting && typeof d.holdUntilMs === 'number' ? d.holdUntilMs : atMs + this.config.reservationTtlSeconds * 1000,
       maxOutputTokens: estimate.statedMaxTokens,
       estimatedInputTokens: estimate.inputTokens,
     };

@@ -109,7 +109,7 @@ export class SqliteUsageStore implements UsageStore {
     };
   }
 
-  async usage(scope: Scope, key: string, nowMs: number): Promise<ScopeUsage> {
+  async usage(scope: Scope, key: string, nowMs: number, excluding?: string): Promise<ScopeUsage> {
     const { starts, keys } = this.windowsAt(nowMs);
     const tiers = new Map<string, Record<WindowName, WindowUsage>>();
     const tierOf = (tier: string) => {
@@ -127,6 +127,7 @@ export class SqliteUsageStore implements UsageStore {
     // Reserved per tier and window in exact micros first, converted once: the same sums the table would give.
     const reserved = new Map<string, Record<WindowName, { tokens: number; micros: number }>>();
     for (const r of this.live.live(scope, key, nowMs)) {
+      if (r.decisionId === excluding) continue;
       let sums = reserved.get(r.tier);
       if (!sums) {
         sums = { day: zero(), week: zero(), month: zero(), rolling: zero() };

@@ -92,7 +92,8 @@ export interface StagedUsage {
  * rows and checks them in the writer's transaction.
  */
 export interface UsageStore {
-  usage(scope: Scope, key: string, nowMs: number): Promise<ScopeUsage>;
+  /** Used and reserved totals of one key; `excluding` names one decision whose reservation is left out. */
+  usage(scope: Scope, key: string, nowMs: number, excluding?: string): Promise<ScopeUsage>;
   history(subject: string, nowMs: number): Promise<History>;
   /** The current versions of these usage keys (see usageKey, historyKey). */
   snapshot(keys: string[]): UsageSnapshot;

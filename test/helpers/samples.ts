@@ -29,8 +29,8 @@ export function sample(file: string): Sample {
   return found;
 }
 
-/** Samples whose outcome does not depend on usage or history the service would supply itself. */
+/** Samples whose outcome does not depend on usage, history or an approval the service would supply itself. */
 export function usageIndependent(s: Sample): boolean {
   const ctx = (s.input.context ?? {}) as Record<string, unknown>;
-  return !('usage' in ctx) && !('history' in ctx);
+  return !('usage' in ctx) && !('history' in ctx) && !('approval' in ctx);
 }

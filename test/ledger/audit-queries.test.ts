@@ -182,7 +182,9 @@ describe('parseTime and parseDecision', () => {
   it('decisions: the four effects, with or without DECISION_, in any case; others refused', () => {
     expect(['allow', 'DENY', 'decision_redact', 'DECISION_REQUIRE_APPROVAL'].map(parseDecision)).toEqual(['allow', 'deny', 'redact', 'require_approval']);
     for (const bad of ['maybe', 'decision_', 'xdecision_allow', 'allow ']) {
-      expect(() => parseDecision(bad)).toThrow(`decision must be one of allow, deny, require_approval, redact, activated, deactivated, refused, got "${bad}"`);
+      expect(() => parseDecision(bad)).toThrow(
+        `decision must be one of allow, deny, require_approval, redact, activated, deactivated, refused, requested, approved, rejected, expired, consumed, got "${bad}"`,
+      );
     }
   });
 });

@@ -45,8 +45,9 @@ export function echoInput(s: EchoSpec = {}): Record<string, unknown> {
   };
 }
 
+/** One entry per decision here (approvals off: a REQUIRE_APPROVAL adds its request's entry; test/approvals covers those). */
 export function coreOptions(ledger: string, extra: Partial<CoreOptions> = {}): CoreOptions {
-  return { bundles: FIXTURE_BUNDLES, ledger, engine: { defaultEntrypoint: ECHO }, usage: false, ...extra };
+  return { bundles: FIXTURE_BUNDLES, ledger, engine: { defaultEntrypoint: ECHO }, usage: false, approvals: false, ...extra };
 }
 
 /** Decides through the engine (no transport): what gRPC Decide calls. */

@@ -203,7 +203,7 @@ describe('gavel audit query', () => {
     [
       'a bad --decision',
       ['--decision', 'maybe'],
-      /decision must be one of allow, deny, require_approval, redact, activated, deactivated, refused, got "maybe"/,
+      /decision must be one of allow, deny, require_approval, redact, activated, deactivated, refused, requested, approved, rejected, expired, consumed, got "maybe"/,
     ],
     ['a bad --since', ['--since', 'yesterday'], /since must be an RFC 3339 time or a duration like 24h, got "yesterday"/],
     ['a bad --until', ['--until', '3 weeks'], /until must be an RFC 3339 time or a duration/],

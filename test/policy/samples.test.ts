@@ -6,12 +6,12 @@ import { loadSamples } from '../helpers/samples.js';
 /**
  * Every shared sample payload through the real engine and the committed ai
  * bundle. Metering is off here so that a sample's own context.usage/history
- * (the budget rungs) reaches the policy unchanged; test/usage covers the
+ * (the budget rungs) and context.approval reach the policy unchanged; test/usage and test/approvals cover the
  * service supplying them.
  */
 let core: Core;
 beforeAll(() => {
-  core = buildCore({ bundles: BUNDLES, ledger: ':memory:', usage: false });
+  core = buildCore({ bundles: BUNDLES, ledger: ':memory:', usage: false, approvals: false });
 });
 afterAll(() => core.close());
 

@@ -60,7 +60,7 @@ describe('each decision kind over gRPC', () => {
 
   it('REQUIRE_APPROVAL carries its obligations as JSON', async () => {
     const res = await decide(sample('finance-transfer-large-approval').input);
-    expect(JSON.parse(res.obligations_json.toString())).toMatchObject({ approval: { approvers: ['finance-lead'] } });
+    expect(JSON.parse(res.obligations_json.toString())).toMatchObject({ approval: { approvers: ['role:finance-manager'] } });
   });
 
   it('accepts input_struct as well as input_json', async () => {

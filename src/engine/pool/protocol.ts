@@ -4,6 +4,7 @@ import type { Identity } from '../identity.js';
 import type { InputLimits } from '../input.js';
 import type { EvaluateRequest, Evaluated, PrepareRequest, ShadowOutcome } from '../stages.js';
 import type { UsageFacts } from '../usage-facts.js';
+import type { ActionBinding } from '../approvals/fingerprint.js';
 
 /**
  * The messages between the pool (the engine's thread) and an evaluation
@@ -35,6 +36,7 @@ export type ToWorker =
 export interface PreparedReply {
   identity: Identity;
   facts: UsageFacts;
+  binding: ActionBinding;
 }
 
 /** An error as it crosses the boundary: a GavelError keeps its stable code; anything else is internal. */

@@ -15,7 +15,7 @@ export const ROLE_DOCS: Record<Role, string> = {
   report: '`UsageService.Report` (only for decisions the same identity asked for) and `GetUsage`',
   audit: 'every `AuditService` method',
   'audit-payloads': 'the stored payload in `GetDecision` (without it the payload is withheld: empty `payload_json`, `payload_withheld = true`)',
-  approve: 'reserved for the approval API',
+  approve: '`ApprovalService.Resolve` (the approval front end, asserting the approver), `ListApprovals`, `GetApproval`, `WatchApproval`',
   admin: '`PolicyService.ListBundles` (as does `audit`) and `PolicyService.Replay` (admin only); the policy-management API to come',
 };
 
@@ -31,6 +31,10 @@ export const METHOD_ROLES: Readonly<Record<string, Role | readonly Role[]>> = {
   '/gavel.v1.AuditService/LatestCheckpoint': 'audit',
   '/gavel.v1.PolicyService/ListBundles': ['admin', 'audit'],
   '/gavel.v1.PolicyService/Replay': 'admin',
+  '/gavel.v1.ApprovalService/ListApprovals': ['approve', 'audit'],
+  '/gavel.v1.ApprovalService/GetApproval': ['decide', 'approve', 'audit'],
+  '/gavel.v1.ApprovalService/Resolve': 'approve',
+  '/gavel.v1.ApprovalService/WatchApproval': ['decide', 'approve', 'audit'],
 };
 
 export function isRole(value: unknown): value is Role {

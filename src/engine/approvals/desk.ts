@@ -1,0 +1,337 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { GavelError } from '../../lib/errors.js';
+import { isJsonObject, type JsonObject } from '../../lib/json.js';
+import type { Identity } from '../identity.js';
+import { KeyLocks } from '../key-locks.js';
+import { unrecorded, type Ledger, type Receipt, type StagedWrite } from '../ledger.js';
+import type { Effect } from '../result.js';
+import {
+  approvalsGiven,
+  contextOf,
+  decisionApproval,
+  isDue,
+  type Approval,
+  type ApprovalContext,
+  type Approver,
+  type DecisionApproval,
+  type Verdict,
+  type Vote,
+} from './approval.js';
+import { MAX_MIN_APPROVALS, parseExpiresIn, type ApprovalsConfig } from './config.js';
+import { ineligibility } from './eligibility.js';
+import type { ActionBinding } from './fingerprint.js';
+import { approvalEventRecord, type ApprovalEvent } from './records.js';
+import type { ApprovalFilter, ApprovalStore } from './store.js';
+
+export interface ApprovalDeskDeps {
+  store: ApprovalStore;
+  ledger: Ledger;
+  config: ApprovalsConfig;
+  now: () => Date;
+  /** Drops a decision's unsettled usage reservation (the call that waited for approval will not run as that decision). */
+  release?: (decisionId: string) => Promise<void>;
+  /** A failure of the periodic sweep or of a release (logged; the next sweep retries). */
+  onError?: (err: unknown, what: string) => void;
+}
+
+/** The approval a Decide carried, looked up by gavel (input.context.approval_id). */
+export interface HeldApproval {
+  approval: Approval | undefined;
+  context: ApprovalContext;
+}
+
+/** What a decision does to approvals: its writes (in the decision's transaction) and what its answer says. */
+export interface ApprovalPlan {
+  staged?: StagedWrite;
+  answer: DecisionApproval;
+  /** Until when the call's usage reservation is held (a new request); null: the call reserves nothing (it waits on a request already held). */
+  holdUntilMs: number | null;
+}
+
+export interface DecidedAction {
+  decisionId: string;
+  decision: Effect;
+  obligations: JsonObject;
+  /** action.params as stored (redacted), for a request. */
+  actionParams: JsonObject | undefined;
+  identity: Identity;
+  binding: ActionBinding;
+  policy: { bundle: string; revision: string; digest: string };
+  now: Date;
+}
+
+export interface ResolveRequest {
+  approvalId: string;
+  verdict: Verdict;
+  approver: Approver;
+  comment: string;
+  /** The identity of the approval front end (the gRPC caller). */
+  caller: string;
+}
+
+const MAX_COMMENT_CHARS = 4096;
+const MAX_NAME_BYTES = 256;
+const MAX_ROLES = 64;
+/** Expired per sweep at most (the next sweep takes the rest). */
+const SWEEP_BATCH = 500;
+
+/**
+ * Human approvals of REQUIRE_APPROVAL decisions (README "Approvals"). A
+ * request is created by the decision that answered REQUIRE_APPROVAL, in that
+ * decision's transaction; approvers resolve it; a retried Decide carrying its
+ * id sees it as input.context.approval and, when allowed, consumes it in its
+ * own transaction. Every change of state is an `approval` entry in the chain,
+ * and happens under the approval's lock, so a single-use approval is used once.
+ */
+export class ApprovalDesk {
+  private readonly store: ApprovalStore;
+  private readonly ledger: Ledger;
+  private readonly config: ApprovalsConfig;
+  private readonly now: () => Date;
+  private readonly release: (decisionId: string) => Promise<void>;
+  private readonly onError: (err: unknown, what: string) => void;
+  private readonly locks = new KeyLocks();
+  private readonly changes = new EventEmitter();
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<number> | undefined;
+
+  constructor(deps: ApprovalDeskDeps) {
+    this.store = deps.store;
+    this.ledger = deps.ledger;
+    this.config = deps.config;
+    this.now = deps.now;
+    this.release = deps.release ?? (async () => {});
+    this.onError = deps.onError ?? (() => {});
+    this.changes.setMaxListeners(0);
+  }
+
+  /** Exclusive use of one approval: a decision holds it from lookup to the commit of its entry. */
+  hold(approvalId: string): Promise<() => void> {
+    return this.locks.acquire([approvalId]);
+  }
+
+  /** The approval a decision carries, as the policy will see it (expired first if it is due). Call while holding it. */
+  async lookup(binding: ActionBinding, now: Date): Promise<HeldApproval> {
+    let approval = await this.store.get(binding.approvalId);
+    if (approval && isDue(approval, now.getTime())) approval = await this.expireHeld(approval, now);
+    return { approval, context: contextOf(approval, binding.approvalId, binding.fingerprint) };
+  }
+
+  /**
+   * After evaluation: a REQUIRE_APPROVAL creates a request (or points at the
+   * pending one this exact action already waits on); an allowed decision that
+   * carried an approved, matching approval consumes it. Undefined otherwise.
+   */
+  plan(d: DecidedAction, held: HeldApproval | undefined): ApprovalPlan | undefined {
+    const carried = held?.approval;
+    const matches = held?.context.matches === true;
+    if (d.decision === 'require_approval') {
+      if (carried && matches && carried.state === 'pending') return { answer: decisionApproval(carried), holdUntilMs: null };
+      const request = this.request(d);
+      return {
+        staged: this.stagedChange(request, { event: 'requested', approval: request, decisionId: d.decisionId, caller: d.identity.caller, now: d.now }),
+        answer: decisionApproval(request),
+        holdUntilMs: request.expiresAtMs,
+      };
+    }
+    if ((d.decision === 'allow' || d.decision === 'redact') && carried && matches && carried.state === 'approved') {
+      const used: Approval = { ...carried, state: 'consumed', consumedBy: d.decisionId };
+      const staged = this.stagedChange(used, { event: 'consumed', approval: used, decisionId: d.decisionId, caller: d.identity.caller, now: d.now }, () =>
+        this.releaseLater(carried.requestedBy),
+      );
+      return { staged, answer: decisionApproval(used), holdUntilMs: null };
+    }
+    return undefined;
+  }
+
+  /** Approves or rejects a pending request on behalf of a person; returns the approval after the vote. */
+  async resolve(r: ResolveRequest): Promise<Approval> {
+    checkResolve(r);
+    const unlock = await this.hold(r.approvalId);
+    try {
+      const now = this.now();
+      let a = await this.store.get(r.approvalId);
+      if (!a) throw notFound(r.approvalId);
+      if (isDue(a, now.getTime())) a = await this.expireHeld(a, now);
+      if (a.state !== 'pending') throw new GavelError('approval_not_pending', `approval ${a.id} is ${a.state}; only a pending request can be resolved`);
+      const why = ineligibility(a, r.approver);
+      if (why) throw new GavelError('approver_not_allowed', why);
+      const vote: Vote = {
+        approver: { id: r.approver.id, roles: [...r.approver.roles] },
+        verdict: r.verdict,
+        comment: r.comment,
+        atMs: now.getTime(),
+        caller: r.caller,
+      };
+      const next: Approval = { ...a, votes: [...a.votes, vote] };
+      if (r.verdict === 'reject') Object.assign(next, { state: 'rejected', resolvedAtMs: vote.atMs });
+      else if (approvalsGiven(next) >= next.minApprovals) Object.assign(next, { state: 'approved', resolvedAtMs: vote.atMs });
+      const event: ApprovalEvent = r.verdict === 'approve' ? 'approved' : 'rejected';
+      const after = next.state === 'rejected' ? () => this.releaseLater(a.requestedBy) : undefined;
+      await this.commit(this.stagedChange(next, { event, approval: next, vote, caller: r.caller, now }, after));
+      return next;
+    } finally {
+      unlock();
+    }
+  }
+
+  /** One approval, expired first if it is due. */
+  async get(approvalId: string): Promise<Approval> {
+    const a = await this.store.get(approvalId);
+    if (!a) throw notFound(approvalId);
+    if (!isDue(a, this.now().getTime())) return a;
+    const unlock = await this.hold(approvalId);
+    try {
+      const now = this.now();
+      const fresh = await this.store.get(approvalId);
+      return fresh && isDue(fresh, now.getTime()) ? await this.expireHeld(fresh, now) : (fresh ?? a);
+    } finally {
+      unlock();
+    }
+  }
+
+  /** Newest first; requests past their expiry are expired before they are listed. */
+  async list(filter: ApprovalFilter): Promise<Approval[]> {
+    await this.sweep();
+    return this.store.list(filter);
+  }
+
+  /** Calls `listener` with the approval after each committed change of it; returns the unsubscribe function. */
+  watch(approvalId: string, listener: (a: Approval) => void): () => void {
+    this.changes.on(approvalId, listener);
+    return () => this.changes.off(approvalId, listener);
+  }
+
+  /** Expires every pending or approved request past its expiry (up to SWEEP_BATCH); returns how many. One sweep runs at a time. */
+  sweep(): Promise<number> {
+    this.sweeping ??= this.sweepOnce().finally(() => {
+      this.sweeping = undefined;
+    });
+    return this.sweeping;
+  }
+
+  private async sweepOnce(): Promise<number> {
+    let expired = 0;
+    for (const due of await this.store.due(this.now().getTime(), SWEEP_BATCH)) {
+      const unlock = await this.hold(due.id);
+      try {
+        const now = this.now();
+        const fresh = await this.store.get(due.id);
+        if (fresh && isDue(fresh, now.getTime())) {
+          await this.expireHeld(fresh, now);
+          expired++;
+        }
+      } finally {
+        unlock();
+      }
+    }
+    return expired;
+  }
+
+  /** Sweeps every `config.sweepSeconds` until stop(). */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.sweep().catch((err: unknown) => this.onError(err, 'approval sweep'));
+    }, this.config.sweepSeconds * 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private request(d: DecidedAction): Approval {
+    const asked = isJsonObject(d.obligations.approval) ? d.obligations.approval : {};
+    const named = Array.isArray(asked.approvers) ? asked.approvers.filter((a): a is string => typeof a === 'string' && a !== '') : [];
+    const min = asked.min_approvals;
+    const minApprovals = Number.isInteger(min) && (min as number) >= 1 ? Math.min(min as number, MAX_MIN_APPROVALS) : this.config.defaultMinApprovals;
+    const seconds = Math.min(parseExpiresIn(asked.expires_in) ?? this.config.defaultExpiresSeconds, this.config.maxExpiresSeconds);
+    const atMs = d.now.getTime();
+    return {
+      id: randomUUID(),
+      state: 'pending',
+      fingerprint: d.binding.fingerprint,
+      subjectId: d.identity.subjectId,
+      subjectType: d.identity.subjectType,
+      onBehalfOf: d.binding.onBehalfOf,
+      team: d.identity.team,
+      costCenter: d.identity.costCenter,
+      actionType: d.identity.actionType,
+      resource: d.identity.resource,
+      params: d.actionParams ?? {},
+      approvers: named.length > 0 ? [...new Set(named)].sort() : [...this.config.defaultApprovers],
+      minApprovals,
+      createdAtMs: atMs,
+      expiresAtMs: atMs + seconds * 1000,
+      requestedBy: d.decisionId,
+      caller: d.identity.caller,
+      policy: d.policy,
+      votes: [],
+    };
+  }
+
+  /** Expires an approval this caller holds the lock of; returns it expired. */
+  private async expireHeld(a: Approval, now: Date): Promise<Approval> {
+    const next: Approval = { ...a, state: 'expired', resolvedAtMs: now.getTime() };
+    await this.commit(this.stagedChange(next, { event: 'expired', approval: next, caller: 'gavel', now }, () => this.releaseLater(a.requestedBy)));
+    return next;
+  }
+
+  /**
+   * The write of an approval's new state and its ledger entry: the row is written in the entry's
+   * transaction; once it commits, watchers hear of it and `after` runs.
+   */
+  private stagedChange(next: Approval, event: Parameters<typeof approvalEventRecord>[0], after?: () => void): StagedWrite {
+    const write = this.store.write(next);
+    return {
+      apply: write,
+      finish: (committed) => {
+        if (!committed) return;
+        after?.();
+        // Runs inside the ledger's commit loop: a watcher that throws must not touch other entries.
+        for (const listener of this.changes.listeners(next.id) as Array<(a: Approval) => void>) {
+          try {
+            listener(next);
+          } catch (err) {
+            this.onError(err, 'an approval watcher');
+          }
+        }
+      },
+      records: [approvalEventRecord(event)],
+    };
+  }
+
+  /** Appends an approval event on its own (a vote, an expiry): the staged write's record is the entry. */
+  private async commit(staged: StagedWrite): Promise<Receipt> {
+    const [record, ...rest] = staged.records ?? [];
+    if (!record) throw new Error('an approval change without its entry');
+    try {
+      return await this.ledger.append(record, { apply: staged.apply, finish: staged.finish, ...(rest.length > 0 ? { records: rest } : {}) });
+    } catch (err) {
+      if (err instanceof GavelError) throw err;
+      throw unrecorded(err);
+    }
+  }
+
+  private releaseLater(decisionId: string): void {
+    this.release(decisionId).catch((err: unknown) => this.onError(err, 'release of a held reservation'));
+  }
+}
+
+function notFound(id: string): GavelError {
+  return new GavelError('approval_not_found', `no approval has id ${JSON.stringify(id)}`);
+}
+
+function checkResolve(r: ResolveRequest): void {
+  const bad = (message: string) => new GavelError('invalid_approval', message);
+  if (r.approvalId === '') throw bad('approval_id is required');
+  if (r.verdict !== 'approve' && r.verdict !== 'reject') throw bad('verdict must be APPROVE or REJECT');
+  if (r.approver.id === '') throw bad('approver.id is required: the person who approves or rejects');
+  if (Buffer.byteLength(r.approver.id, 'utf8') > MAX_NAME_BYTES) throw bad(`approver.id is longer than ${MAX_NAME_BYTES} bytes`);
+  if (r.approver.roles.length > MAX_ROLES) throw bad(`approver.roles has more than ${MAX_ROLES} roles`);
+  if (r.approver.roles.some((role) => role === '' || Buffer.byteLength(role, 'utf8') > MAX_NAME_BYTES)) throw bad('approver.roles must be non-empty names');
+  if (r.comment.length > MAX_COMMENT_CHARS) throw bad(`comment is longer than ${MAX_COMMENT_CHARS} characters`);
+}

@@ -1,0 +1,27 @@
+import type { Approval, Approver } from './approval.js';
+
+/**
+ * Whether this person may cast a vote on this request, or why not: an
+ * approver is never the subject, nor the user an agent acts for, never votes
+ * twice on one request, and must be named by the policy's approvers — by role
+ * ("role:finance-manager", or a bare "finance-manager") or as a person
+ * ("user:ana").
+ */
+export function ineligibility(a: Approval, approver: Approver): string | undefined {
+  if (approver.id === a.subjectId) return `${approver.id} is the subject of this request and may not approve it`;
+  if (a.onBehalfOf !== '' && approver.id === a.onBehalfOf) return `${approver.id} is the user this agent acts for and may not approve its request`;
+  if (a.votes.some((v) => v.approver.id === approver.id)) return `${approver.id} has already voted on this request; each approval needs a distinct approver`;
+  if (!a.approvers.some((name) => names(name, approver))) return `${approver.id} is not one of the approvers this request names (${a.approvers.join(', ')})`;
+  return undefined;
+}
+
+function names(name: string, approver: Approver): boolean {
+  if (name.startsWith('user:')) return approver.id === name.slice('user:'.length);
+  const role = name.startsWith('role:') ? name.slice('role:'.length) : name;
+  return role !== '' && approver.roles.includes(role);
+}
+
+/** Whether a request names this role among its approvers (ListApprovals' filter). */
+export function namesRole(a: Pick<Approval, 'approvers'>, role: string): boolean {
+  return a.approvers.some((name) => name === `role:${role}` || name === role);
+}

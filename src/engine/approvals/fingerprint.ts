@@ -1,0 +1,53 @@
+import { objectAt, text } from '../../lib/attribution.js';
+import { canonicalJson, sha256Hex } from '../../lib/canonical.js';
+import { GavelError } from '../../lib/errors.js';
+import type { JsonObject, JsonValue } from '../../lib/json.js';
+
+/** Longest approval id accepted in input.context.approval_id. */
+export const MAX_APPROVAL_ID_BYTES = 128;
+
+/**
+ * What binds an approval to one exact action: the fingerprint of the request,
+ * the id of the approval it carries (input.context.approval_id), and the user
+ * an agent acts for (who may not approve it). Worked out where the input is
+ * parsed, so the engine's thread never walks the input.
+ */
+export interface ActionBinding {
+  /** sha256 (hex) of the action in RFC 8785 canonical JSON: see `fingerprintOf`. */
+  fingerprint: string;
+  /** input.context.approval_id, "" when absent. */
+  approvalId: string;
+  /** subject.on_behalf_of.id, "" when none. */
+  onBehalfOf: string;
+}
+
+/**
+ * The action an approval is for: subject (id, type), the user an agent acts
+ * for, the action's type, tool and model, and its params, exactly as sent
+ * (values keep their JSON types: an amount of 10001 is not "10001"). Anything
+ * else (the prompt, the context) may change between the request and its retry.
+ */
+export function fingerprintOf(input: JsonObject): string {
+  const subject = objectAt(input, 'subject');
+  const action = objectAt(input, 'action');
+  const value = (v: JsonValue | undefined): JsonValue => (v === undefined ? null : v);
+  return sha256Hex(
+    canonicalJson({
+      v: 1,
+      subject: { id: value(subject.id), type: value(subject.type) },
+      on_behalf_of: value(objectAt(subject, 'on_behalf_of').id),
+      action: { type: value(action.type), tool: value(action.tool), model: value(action.model) },
+      params: value(action.params),
+    }),
+  );
+}
+
+export function bindingOf(input: JsonObject): ActionBinding {
+  const context = objectAt(input, 'context');
+  const id = context.approval_id;
+  if (id !== undefined && typeof id !== 'string') throw new GavelError('invalid_input', 'context.approval_id must be a string (the id Decide returned)');
+  if (id !== undefined && Buffer.byteLength(id, 'utf8') > MAX_APPROVAL_ID_BYTES) {
+    throw new GavelError('invalid_input', `context.approval_id is longer than ${MAX_APPROVAL_ID_BYTES} bytes`);
+  }
+  return { fingerprint: fingerprintOf(input), approvalId: id ?? '', onBehalfOf: text(objectAt(objectAt(input, 'subject'), 'on_behalf_of'), 'id') };
+}

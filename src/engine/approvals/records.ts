@@ -1,0 +1,70 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { canonicalJson } from '../../lib/canonical.js';
+import type { DecisionRecord } from '../ledger.js';
+import { approvalsGiven, type Approval, type Vote } from './approval.js';
+
+/** What happened to an approval: each is one ledger entry of kind "approval". */
+export type ApprovalEvent = 'requested' | 'approved' | 'rejected' | 'expired' | 'consumed';
+
+export interface ApprovalEventParts {
+  event: ApprovalEvent;
+  /** The approval after the event. */
+  approval: Approval;
+  /** The decision it belongs to: the one that asked (requested) or used it (consumed). */
+  decisionId?: string;
+  /** The vote this event records (approved, rejected). */
+  vote?: Vote;
+  /** Who caused it: the decision's caller, the approval front end, or "gavel" (expiry). */
+  caller: string;
+  now: Date;
+}
+
+/**
+ * The ledger record of an approval event, in the chain with the decisions. The
+ * header says who and what (the request's subject, team, cost center, tool or
+ * model), `action_type` "approval.<event>", `decision` the event and
+ * `request_id` the approval id; the payload holds the rest, the approver's
+ * comment included (free text stays out of indexed columns).
+ */
+export function approvalEventRecord(p: ApprovalEventParts): DecisionRecord {
+  const a = p.approval;
+  return {
+    kind: 'approval',
+    decisionId: randomUUID(),
+    time: p.now.toISOString(),
+    subjectId: a.subjectId,
+    subjectType: a.subjectType,
+    team: a.team,
+    costCenter: a.costCenter,
+    actionType: `approval.${p.event}`,
+    resource: a.resource,
+    decision: p.event,
+    reasonCodes: [],
+    bundle: a.policy.bundle,
+    revision: a.policy.revision,
+    digest: a.policy.digest,
+    entrypoint: '',
+    requestId: a.id,
+    caller: p.caller,
+    payloadJcs: canonicalJson({
+      approval: {
+        id: a.id,
+        event: p.event,
+        state: a.state,
+        fingerprint: a.fingerprint,
+        action_type: a.actionType,
+        resource: a.resource,
+        on_behalf_of: a.onBehalfOf,
+        approvers: a.approvers,
+        min_approvals: a.minApprovals,
+        approvals: approvalsGiven(a),
+        expires_at: new Date(a.expiresAtMs).toISOString(),
+        requested_by: a.requestedBy,
+        ...(p.decisionId ? { decision_id: p.decisionId } : {}),
+        ...(a.consumedBy ? { consumed_by: a.consumedBy } : {}),
+        ...(p.vote ? { approver: { id: p.vote.approver.id, roles: p.vote.approver.roles }, verdict: p.vote.verdict, comment: p.vote.comment } : {}),
+      },
+    }),
+    salt: randomBytes(16),
+  };
+}

@@ -1,0 +1,26 @@
+import type { Approval, ApprovalState } from './approval.js';
+
+export interface ApprovalFilter {
+  state?: ApprovalState;
+  /** Requests this role may approve: approvers naming "role:<role>" (or the bare role). */
+  approverRole?: string;
+  subject?: string;
+  team?: string;
+  /** Newest first, at most this many. */
+  limit: number;
+}
+
+/**
+ * The one interface an approval backend implements (SQLite in the ledger's
+ * file: ledger/approval-table.ts). The engine changes an approval only under
+ * its lock and only through `write`, which runs inside the ledger transaction
+ * that records the change, so the table and the chain agree.
+ */
+export interface ApprovalStore {
+  get(id: string): Promise<Approval | undefined>;
+  list(filter: ApprovalFilter): Promise<Approval[]>;
+  /** Pending or approved approvals whose expiry is at or before nowMs, oldest expiry first. */
+  due(nowMs: number, limit: number): Promise<Approval[]>;
+  /** The write of this state of the approval, run by the ledger inside the transaction of its entry. */
+  write(a: Approval): () => void;
+}

@@ -1,0 +1,153 @@
+import type * as grpc from '@grpc/grpc-js';
+import { APPROVAL_STATES, isTerminal, type Approval, type ApprovalState, type Verdict } from '../engine/approvals/approval.js';
+import type { ApprovalDesk } from '../engine/approvals/desk.js';
+import type { ApprovalFilter } from '../engine/approvals/store.js';
+import { GavelError } from '../lib/errors.js';
+import type { Logger } from '../log.js';
+import { callerOf } from './security/guard.js';
+import { toServiceError } from './status.js';
+
+interface ListMessage {
+  state: string;
+  approver_role: string;
+  subject: string;
+  team: string;
+  limit: number;
+}
+
+interface ResolveMessage {
+  approval_id: string;
+  verdict: string;
+  approver?: { id: string; roles: string[] } | null;
+  comment: string;
+}
+
+const DEFAULT_LIST_LIMIT = 100;
+const MAX_LIST_LIMIT = 1000;
+
+const VERDICTS: Record<string, Verdict> = { VERDICT_APPROVE: 'approve', VERDICT_REJECT: 'reject' };
+
+/** Thin adapter over the engine's approval desk: convert, call, convert, map errors. */
+export function approvalService(desk: ApprovalDesk, log: Logger): grpc.UntypedServiceImplementation {
+  const unary =
+    <Req>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, unknown>) => Promise<unknown>) =>
+    (call: grpc.ServerUnaryCall<Req, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      fn(call.request, call).then(
+        (value) => callback(null, value),
+        (err: unknown) => callback(toServiceError(err, log)),
+      );
+    };
+  return {
+    ListApprovals: unary(async (req: ListMessage) => ({ approvals: (await desk.list(listFilter(req))).map(wireApproval) })),
+    GetApproval: unary(async (req: { approval_id: string }) => wireApproval(await desk.get(requiredId(req.approval_id)))),
+    Resolve: unary(async (req: ResolveMessage, call) => {
+      const verdict = VERDICTS[req.verdict];
+      if (!verdict) throw new GavelError('invalid_approval', 'verdict must be VERDICT_APPROVE or VERDICT_REJECT');
+      const approval = await desk.resolve({
+        approvalId: requiredId(req.approval_id),
+        verdict,
+        approver: { id: req.approver?.id ?? '', roles: req.approver?.roles ?? [] },
+        comment: req.comment,
+        caller: callerOf(call).id,
+      });
+      log.info({ approval_id: approval.id, state: approval.state, approver: req.approver?.id, caller: callerOf(call).id }, `approval ${verdict}d`);
+      return wireApproval(approval);
+    }),
+    WatchApproval: (call: grpc.ServerWritableStream<{ approval_id: string }, unknown>) => watch(desk, call, log),
+  };
+}
+
+/**
+ * Sends the approval as it is, then each committed change, and ends once the
+ * state is final. Changes are listened for before the first read, so none falls
+ * between the two; a pending request is read again at its expiry (which expires it).
+ */
+function watch(desk: ApprovalDesk, call: grpc.ServerWritableStream<{ approval_id: string }, unknown>, log: Logger): void {
+  let last: ApprovalStateAndVotes | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stop = () => {};
+  const finish = () => {
+    stop();
+    clearTimeout(timer);
+  };
+  const send = (a: Approval) => {
+    if (call.cancelled || call.writableEnded) return;
+    const now = { state: a.state, votes: a.votes.length };
+    if (last && last.state === now.state && last.votes === now.votes) return;
+    last = now;
+    call.write(wireApproval(a));
+    if (isTerminal(a.state)) {
+      finish();
+      call.end();
+      return;
+    }
+    clearTimeout(timer);
+    timer = setTimeout(() => void desk.get(a.id).then(send, fail), Math.max(0, a.expiresAtMs - Date.now()) + 50);
+    timer.unref();
+  };
+  const fail = (err: unknown) => {
+    finish();
+    if (!call.cancelled && !call.writableEnded) call.emit('error', toServiceError(err, log));
+  };
+  call.once('cancelled', finish);
+  try {
+    const id = requiredId(call.request.approval_id);
+    stop = desk.watch(id, send);
+    desk.get(id).then(send, fail);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+interface ApprovalStateAndVotes {
+  state: ApprovalState;
+  votes: number;
+}
+
+function requiredId(id: string): string {
+  if (!id) throw new GavelError('invalid_approval', 'approval_id is required');
+  return id;
+}
+
+function listFilter(req: ListMessage): ApprovalFilter {
+  if (req.state && !(APPROVAL_STATES as readonly string[]).includes(req.state)) {
+    throw new GavelError('invalid_query', `state must be one of ${APPROVAL_STATES.join(', ')}, got "${req.state}"`);
+  }
+  if (req.limit > MAX_LIST_LIMIT) throw new GavelError('invalid_query', `limit must be at most ${MAX_LIST_LIMIT}, got ${req.limit}`);
+  return {
+    ...(req.state ? { state: req.state as ApprovalState } : {}),
+    ...(req.approver_role ? { approverRole: req.approver_role } : {}),
+    ...(req.subject ? { subject: req.subject } : {}),
+    ...(req.team ? { team: req.team } : {}),
+    limit: req.limit || DEFAULT_LIST_LIMIT,
+  };
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? '' : new Date(ms).toISOString());
+
+/** The Approval message (also what `gavel approvals … --json` prints). */
+export function wireApproval(a: Approval): Record<string, unknown> {
+  return {
+    approval_id: a.id,
+    state: a.state,
+    subject_id: a.subjectId,
+    subject_type: a.subjectType,
+    on_behalf_of: a.onBehalfOf,
+    team: a.team,
+    cost_center: a.costCenter,
+    action_type: a.actionType,
+    resource: a.resource,
+    params_json: Buffer.from(JSON.stringify(a.params)),
+    fingerprint: a.fingerprint,
+    approvers: a.approvers,
+    min_approvals: a.minApprovals,
+    created_at: iso(a.createdAtMs),
+    expires_at: iso(a.expiresAtMs),
+    resolved_at: iso(a.resolvedAtMs),
+    requested_by: a.requestedBy,
+    consumed_by: a.consumedBy ?? '',
+    caller: a.caller,
+    policy: a.policy,
+    votes: a.votes.map((v) => ({ approver: v.approver, verdict: v.verdict, comment: v.comment, at: iso(v.atMs), caller: v.caller })),
+  };
+}
