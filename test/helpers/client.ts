@@ -5,6 +5,7 @@ export interface Clients {
   decision: grpc.Client;
   audit: grpc.Client;
   usage: grpc.Client;
+  approval: grpc.Client;
   close(): void;
 }
 
@@ -13,12 +14,14 @@ export function clients(address: string, creds = grpc.credentials.createInsecure
   const decision = new s.DecisionService(address, creds, options);
   const audit = new s.AuditService(address, creds, options);
   const usage = new s.UsageService(address, creds, options);
+  const approval = new s.ApprovalService(address, creds, options);
   return {
     decision,
     audit,
     usage,
+    approval,
     close: () => {
-      for (const c of [decision, audit, usage]) c.close();
+      for (const c of [decision, audit, usage, approval]) c.close();
     },
   };
 }
