@@ -216,8 +216,9 @@ export class Engine {
     // A caller known to be gone before anything is reserved gets nothing recorded or reserved.
     if (abandoned(request)) throw gone();
     const { held } = d;
-    // An approval that will be used takes over the reservation its request held: not counted twice.
-    const replacing = held?.approval?.state === 'approved' && held.context.matches ? held.approval.requestedBy : undefined;
+    // The same call again (its request still open): the reservation its request holds is this call's, not counted twice.
+    const open = held?.approval?.state === 'pending' || held?.approval?.state === 'approved';
+    const replacing = open && held?.context.matches ? held.approval!.requestedBy : undefined;
     const metered = this.meter ? await this.usageContext(job.facts, evaluator.bundle, d.now, replacing) : undefined;
     const req: EvaluateRequest = {
       decisionId: d.decisionId,

@@ -53,7 +53,13 @@ describe('the approval loop', () => {
     expect(JSON.parse(asked.obligations_json.toString())).toEqual({ approval: { approvers: ['role:finance-manager'], min_approvals: 1, expires_in: '4h' } });
 
     const pending = await unaryGet(id);
-    expect(pending).toMatchObject({ state: 'pending', subject_id: 'fiona', action_type: 'tool.call', resource: 'payments.transfer', requested_by: asked.decision_id });
+    expect(pending).toMatchObject({
+      state: 'pending',
+      subject_id: 'fiona',
+      action_type: 'tool.call',
+      resource: 'payments.transfer',
+      requested_by: asked.decision_id,
+    });
     expect(JSON.parse(pending.params_json.toString())).toEqual({ amount: 25_000, currency: 'USD', to_account: 'ACME-001' });
     const listed = await unaryList({ state: 'pending', approver_role: 'finance-manager' });
     expect(listed.map((a) => a.approval_id)).toContain(id);
@@ -108,7 +114,11 @@ describe('the approval loop', () => {
   it('an approval is for that action only: another amount, account or subject is a new request, and the approval stays unused', async () => {
     const id = (await requested(25_000)).approval.approval_id as string;
     await resolve(c, id, 'VERDICT_APPROVE', MANAGER);
-    for (const other of [transfer(1_000_000, { approvalId: id }), transfer(25_000, { approvalId: id, to: 'EVIL-999' }), transfer(25_000, { approvalId: id, subject: { ...FIONA, id: 'fred' } })]) {
+    for (const other of [
+      transfer(1_000_000, { approvalId: id }),
+      transfer(25_000, { approvalId: id, to: 'EVIL-999' }),
+      transfer(25_000, { approvalId: id, subject: { ...FIONA, id: 'fred' } }),
+    ]) {
       const res = await decide(c, other);
       expect(res.decision).toBe('DECISION_REQUIRE_APPROVAL');
       expect(codes(res)).toContain('approval_mismatch');
@@ -217,7 +227,9 @@ describe('the approval loop', () => {
     expect((await seen).map((a) => a.state)).toEqual(['pending', 'expired']);
 
     const db = srv.core.ledger.db;
-    const expiries = db.prepare("SELECT caller FROM entries WHERE kind = 'approval' AND decision = 'expired' AND request_id IN (?, ?, ?, ?)").all(onRead, swept, watched, approvedThenUnused);
+    const expiries = db
+      .prepare("SELECT caller FROM entries WHERE kind = 'approval' AND decision = 'expired' AND request_id IN (?, ?, ?, ?)")
+      .all(onRead, swept, watched, approvedThenUnused);
     expect(expiries).toEqual(Array.from({ length: 4 }, () => ({ caller: 'gavel' })));
     expect((await srv.core.ledger.verify()).ok).toBe(true);
   });

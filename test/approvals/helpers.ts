@@ -1,4 +1,4 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { jsonInput, unary, unaryError, type Clients } from '../helpers/client.js';
 
 export const FIONA = { id: 'fiona', type: 'user', roles: ['finance', 'employee'], team: 'finance', cost_center: 'cc-200' };
@@ -43,9 +43,11 @@ export function errorCode(err: grpc.ServiceError): string {
 /** Every message of a WatchApproval stream until it ends (or the deadline). */
 export function watch(c: Clients, approvalId: string, onMessage?: (a: Record<string, any>) => void): Promise<Array<Record<string, any>>> {
   return new Promise((resolve, reject) => {
-    const call = (c.approval as unknown as Record<string, Function>).WatchApproval!.call(c.approval, { approval_id: approvalId }, { deadline: Date.now() + 15_000 }) as grpc.ClientReadableStream<
-      Record<string, any>
-    >;
+    const call = (c.approval as unknown as Record<string, Function>).WatchApproval!.call(
+      c.approval,
+      { approval_id: approvalId },
+      { deadline: Date.now() + 15_000 },
+    ) as grpc.ClientReadableStream<Record<string, any>>;
     const items: Array<Record<string, any>> = [];
     call.on('data', (a: Record<string, any>) => {
       items.push(a);
