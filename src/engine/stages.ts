@@ -115,8 +115,10 @@ function withContext(prepared: Prepared, req: EvaluateRequest): JsonObject {
   const given = isJsonObject(input.context) ? input.context : {};
   const context: JsonObject = { ...given, ...req.context, now: new Date(req.nowMs).toISOString() };
   // Only gavel says what an approval's state is: a caller's own context.approval never reaches the policy.
-  if (req.approval === null) delete context.approval;
-  else if (req.approval !== undefined) context.approval = { ...req.approval, approvers: [...req.approval.approvers] };
+  if (req.approval !== undefined) {
+    delete context.approval;
+    if (req.approval) context.approval = { ...req.approval, approvers: [...req.approval.approvers] };
+  }
   return { ...input, context };
 }
 

@@ -204,6 +204,7 @@ describe('the approval loop', () => {
     const swept = (await requested(12_000)).approval.approval_id as string;
     const watched = (await requested(13_000)).approval.approval_id as string;
     const approvedThenUnused = (await requested(14_000)).approval.approval_id as string;
+    const resolvedLate = (await requested(16_000)).approval.approval_id as string;
 
     const seen = watch(c, watched);
     const toApprove = (await requested(15_000)).approval.approval_id as string;
@@ -219,6 +220,10 @@ describe('the approval loop', () => {
     expect(expired).toMatchObject({ state: 'expired', resolved_at: clock.now().toISOString() });
     const late = await resolveError(c, { approval_id: onRead, verdict: 'VERDICT_APPROVE', approver: MANAGER });
     expect(errorCode(late)).toBe('approval_not_pending');
+    // Resolved past its expiry with no read before: expired by the attempt, not approved.
+    const tooLate = await resolveError(c, { approval_id: resolvedLate, verdict: 'VERDICT_APPROVE', approver: MANAGER });
+    expect([tooLate.code, errorCode(tooLate)]).toEqual([9, 'approval_not_pending']);
+    expect(tooLate.details).toMatch(/expired/);
 
     expect(await srv.core.engine.approvals!.sweep()).toBeGreaterThanOrEqual(3);
     expect((await unaryGet(swept)).state).toBe('expired');
