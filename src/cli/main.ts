@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { errorMessage } from '../lib/errors.js';
+import { registerApprovals } from './approvals.js';
 import { registerAudit } from './audit.js';
 import { registerCerts } from './certs.js';
 import { registerPolicy } from './policy.js';
@@ -24,7 +25,8 @@ Examples:
   gavel audit query --subject alice --decision deny --since 24h
   gavel certs dev --out ./dev-certs
   gavel policy status --ledger ./data/ledger.db
-  gavel shadow report --ledger ./data/ledger.db --since 24h`,
+  gavel shadow report --ledger ./data/ledger.db --since 24h
+  gavel approvals list --state pending --approver-role finance-manager`,
   );
 
 registerServe(program);
@@ -34,6 +36,7 @@ registerAudit(program);
 registerCerts(program);
 registerPolicy(program);
 registerShadow(program);
+registerApprovals(program);
 
 try {
   await program.parseAsync(process.argv);

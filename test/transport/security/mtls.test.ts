@@ -31,7 +31,13 @@ const NEEDS: Record<string, (typeof ROLES)[number] | Array<(typeof ROLES)[number
   'AuditService/LatestCheckpoint': 'audit',
   'PolicyService/ListBundles': ['admin', 'audit'],
   'PolicyService/Replay': 'admin',
+  'ApprovalService/ListApprovals': ['approve', 'audit'],
+  'ApprovalService/GetApproval': ['decide', 'approve', 'audit'],
+  'ApprovalService/Resolve': 'approve',
+  'ApprovalService/WatchApproval': ['decide', 'approve', 'audit'],
 };
+/** Past the guard these name a made-up decision or approval: NOT_FOUND. It is the role that is tested here. */
+const NOT_FOUND_PAST_GUARD = ['UsageService/Report', 'ApprovalService/GetApproval', 'ApprovalService/Resolve', 'ApprovalService/WatchApproval'];
 const allows = (method: string, role: string) => ([NEEDS[method]].flat() as string[]).includes(role);
 
 let pki: Pki;
@@ -156,10 +162,19 @@ async function callAs(name: string, method: string): Promise<{ code: number; det
     const pair = pki.clients[name]!;
     const creds = grpc.credentials.createSsl(pki.caPem, Buffer.from(pair.key), Buffer.from(pair.cert));
     const client = new (gavelServices().PolicyService)(srv.address, creds, { 'grpc.ssl_target_name_override': 'localhost' });
-    open.push({ decision: client, audit: client, usage: client, close: () => client.close() });
+    open.push({ decision: client, audit: client, usage: client, approval: client, close: () => client.close() });
     return client;
   };
-  const client = service === 'DecisionService' ? c.decision : service === 'UsageService' ? c.usage : service === 'PolicyService' ? policyClient() : c.audit;
+  const client =
+    service === 'DecisionService'
+      ? c.decision
+      : service === 'UsageService'
+        ? c.usage
+        : service === 'PolicyService'
+          ? policyClient()
+          : service === 'ApprovalService'
+            ? c.approval
+            : c.audit;
   const ok = { code: grpc.status.OK, details: '' };
   try {
     switch (method) {
@@ -201,6 +216,16 @@ async function callAs(name: string, method: string): Promise<{ code: number; det
       case 'PolicyService/Replay':
         await stream(client, rpc, { bundle: readFileSync(join(BUNDLES, 'ai.tar.gz')) });
         return ok;
+      case 'ApprovalService/ListApprovals':
+        await unary(client, rpc, { limit: 2 });
+        return ok;
+      case 'ApprovalService/GetApproval':
+      case 'ApprovalService/WatchApproval':
+        await (rpc === 'WatchApproval' ? stream(client, rpc, { approval_id: 'no-such-approval' }) : unary(client, rpc, { approval_id: 'no-such-approval' }));
+        return ok;
+      case 'ApprovalService/Resolve':
+        await unary(client, rpc, { approval_id: 'no-such-approval', verdict: 'VERDICT_APPROVE', approver: { id: 'mia', roles: ['finance-manager'] } });
+        return ok;
     }
   } catch (err) {
     const e = err as grpc.ServiceError;
@@ -224,7 +249,7 @@ function decideStreamOnce(client: grpc.Client): Promise<{ code: number; details:
 describe('the role matrix: every method against each single role', () => {
   it('covers every method the gavel services expose', () => {
     const s = gavelServices();
-    const all = [s.DecisionService, s.UsageService, s.AuditService, s.PolicyService].flatMap((svc) =>
+    const all = [s.DecisionService, s.UsageService, s.AuditService, s.PolicyService, s.ApprovalService].flatMap((svc) =>
       Object.values(svc.service).map((d) => d.path.replace('/gavel.v1.', '')),
     );
     expect(all.sort()).toEqual(Object.keys(NEEDS).sort());
@@ -235,8 +260,8 @@ describe('the role matrix: every method against each single role', () => {
     const allowed = allows(method, role);
     const r = await callAs(`role-${role}`, method);
     if (allowed) {
-      // Report past the guard: NOT_FOUND for the made-up decision; everything else succeeds.
-      expect(r.code).toBe(method === 'UsageService/Report' ? grpc.status.NOT_FOUND : grpc.status.OK);
+      // Report and the approval lookups past the guard: NOT_FOUND for the made-up id; everything else succeeds.
+      expect(r.code, r.details).toBe(NOT_FOUND_PAST_GUARD.includes(method) ? grpc.status.NOT_FOUND : grpc.status.OK);
     } else {
       expect(r.code).toBe(grpc.status.PERMISSION_DENIED);
       expect(r.details).toContain(`/gavel.v1.${method}`);
