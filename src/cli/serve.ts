@@ -14,6 +14,7 @@ import { errorMessage, GavelError } from '../lib/errors.js';
 import { startServer } from '../transport/server.js';
 import { SecurityUsageError, serverSecurity } from './serve-security.js';
 import { DEFAULTS } from './settings.js';
+import { parseExpiresIn, type ApprovalsConfig } from '../engine/approvals/config.js';
 import { addressOption, intOption, workerCount, WORKERS_RANGE, workersOption } from './options.js';
 
 interface ServeOptions {
@@ -52,6 +53,17 @@ interface ServeOptions {
   shadowBundles?: string;
   shadowBundleUrl: string[];
   shadowQueue?: number;
+  approvalApprovers?: string[];
+  approvalExpires?: number;
+  approvalMaxExpires?: number;
+  approvalSweepSeconds?: number;
+}
+
+/** A duration flag such as 90s, 30m, 4h, 2d, as seconds. */
+function durationOption(value: string): number {
+  const seconds = parseExpiresIn(value);
+  if (seconds === undefined) throw new InvalidArgumentError('must be a duration such as 90s, 30m, 4h or 2d');
+  return seconds;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -141,6 +153,14 @@ export function registerServe(program: Command): void {
       (process.env.GAVEL_SHADOW_BUNDLE_URLS ?? '').split(/\s+/).filter(Boolean),
     )
     .option('--shadow-queue <n>', 'shadow evaluations waiting at once; past it they are dropped and counted (default 64)', intOption)
+    .option(
+      '--approval-approvers <name>',
+      'who may approve when the policy names no one: role:<role> or user:<id> (repeatable; default role:approver)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option('--approval-expires <duration>', 'how long an approval request stays open when the policy says nothing (default 4h)', durationOption)
+    .option('--approval-max-expires <duration>', "the longest a policy's expires_in may keep a request open (default 30d)", durationOption)
+    .option('--approval-sweep-seconds <n>', 'how often requests past their expiry are expired (default 30)', intOption)
     .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, exit non-zero if draining, the final checkpoint and logs take longer than this', intOption, 10)
     .addHelpText('after', '\nExample:\n  gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db')
     .action(serve);
@@ -218,6 +238,12 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     engine: { maxInputBytes: o.maxInputBytes, maxDepth: o.maxDepth, workers: workersFrom(o.workers), evaluationTimeoutMs: o.evaluationTimeout },
     usage: o.metering ? { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl } : false,
     ...(shadowOn ? { shadow: o.shadowQueue ? { queue: o.shadowQueue } : {} } : {}),
+    approvals: {
+      defaultApprovers: o.approvalApprovers,
+      defaultExpiresSeconds: o.approvalExpires,
+      maxExpiresSeconds: o.approvalMaxExpires,
+      sweepSeconds: o.approvalSweepSeconds,
+    } as Partial<ApprovalsConfig>,
     logger: log,
   });
   const shadow = core.engine.shadow ? new ShadowBundles(core.engine.shadow, log, { folder: shadowFolder, remote: shadowRemote }) : undefined;

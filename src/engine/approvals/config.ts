@@ -35,6 +35,12 @@ export function approvalsConfig(overrides: Partial<ApprovalsConfig> = {}): Appro
   positiveInt('approvals.defaultExpiresSeconds', c.defaultExpiresSeconds);
   positiveInt('approvals.maxExpiresSeconds', c.maxExpiresSeconds);
   positiveInt('approvals.sweepSeconds', c.sweepSeconds);
+  if (c.defaultExpiresSeconds > c.maxExpiresSeconds) {
+    throw new GavelError(
+      'config_invalid',
+      `config approvals.defaultExpiresSeconds (${c.defaultExpiresSeconds}) must not exceed approvals.maxExpiresSeconds (${c.maxExpiresSeconds})`,
+    );
+  }
   return c;
 }
 
