@@ -80,9 +80,10 @@ async function call(o: ServerOptions, method: string, request: unknown, done: (r
   try {
     const res = await new Promise<ApprovalMessage>((resolve, reject) => {
       const fn = (client as unknown as Record<string, Function>)[method]!.bind(client);
-      fn(request, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (err: grpc.ServiceError | null, r: ApprovalMessage) =>
-        err ? reject(err) : resolve(r),
-      );
+      // Without mutual TLS the server records this claim as the caller (unverified:gavel-cli); with it, the certificate.
+      const metadata = new grpc.Metadata();
+      metadata.set('x-gavel-caller', 'gavel-cli');
+      fn(request, metadata, { deadline: Date.now() + 10_000 }, (err: grpc.ServiceError | null, r: ApprovalMessage) => (err ? reject(err) : resolve(r)));
     });
     done(res);
   } catch (err) {

@@ -63,7 +63,7 @@ describe('gavel approvals', () => {
     const lines = story.stdout.split('\n').filter((l) => l.includes(`== approval ${id}`));
     expect(lines).toHaveLength(3);
     expect(lines[0]).toContain(`requested by decision ${asked.decision_id}`);
-    expect(lines[1]).toMatch(/approved by mia \(finance-manager\) via unverified:\S+ \(1 of 1; now approved\): "invoice checked"/);
+    expect(lines[1]).toMatch(/approved by mia \(finance-manager\) via unverified:gavel-cli \(1 of 1; now approved\): "invoice checked"/);
     expect(lines[2]).toContain(`consumed by decision ${allowed.decision_id}`);
     const json = await runCli(['audit', 'timeline', '--ledger', ledger, '--subject', 'fiona', '--json']);
     const events = json.stdout
