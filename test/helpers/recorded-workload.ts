@@ -1,4 +1,4 @@
-import { clients } from './client.js';
+import { clients, unary } from './client.js';
 import { BUNDLES } from './paths.js';
 import { loadSamples } from './samples.js';
 import { startInProcess } from './server.js';
@@ -94,6 +94,21 @@ export async function recordWorkload(ledger: string): Promise<RecordedCase[]> {
         context: { environment: 'prod' },
       });
     }
+    // An approval's whole story: requested, pending on a retry, approved, used once, asked again.
+    const transfer = (approvalId?: string) => ({
+      subject: { id: 'fiona', type: 'user', roles: ['finance', 'employee'], team: 'finance', cost_center: 'cc-200' },
+      action: { type: 'tool.call', tool: 'payments.transfer', params: { amount: 25_000, currency: 'USD', to_account: 'ACME-001' } },
+      context: { environment: 'prod', ...(approvalId ? { approval_id: approvalId } : {}) },
+    });
+    const asked = await ask('approval', transfer());
+    await ask('approval', transfer(asked.approval.approval_id));
+    await unary(c.approval, 'Resolve', {
+      approval_id: asked.approval.approval_id,
+      verdict: 'VERDICT_APPROVE',
+      approver: { id: 'mia', roles: ['finance-manager'] },
+    });
+    await ask('approval', transfer(asked.approval.approval_id));
+    await ask('approval', transfer(asked.approval.approval_id));
     // Past its per-minute limit within one minute: history from the ledger decides the last ones.
     for (let i = 0; i < 64; i++) {
       const onBehalfOf = { id: 'alice', type: 'user', roles: ['employee'], team: 'platform', cost_center: 'cc-100' };
