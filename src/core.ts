@@ -71,7 +71,7 @@ export function buildCore(options: CoreOptions): Core {
             ledger,
             config: approvalsConfig(options.approvals ?? {}),
             now,
-            ...(meter ? { release: (decisionId: string) => meter.release(decisionId) } : {}),
+            ...(meter ? { stagedRelease: (decisionId: string) => meter.stagedRelease(decisionId) } : {}),
             onError: (err, what) => options.logger?.error({ err }, `${what} failed`),
           });
     engine = new Engine({ config, ledger, now, ...(meter ? { meter } : {}), ...(approvals ? { approvals } : {}), ...shadow });

@@ -173,13 +173,12 @@ export class Engine {
       const evaluator = this.policies.resolve(entrypoint);
       // The approval a retry carries is held until this decision's entry commits: it is used once.
       const desk = this.approvals;
-      let held: HeldApproval | undefined;
-      if (desk && job.binding.approvalId !== '') {
-        unhold = await desk.hold(job.binding.approvalId);
-        held = await desk.lookup(job.binding, this.now());
-      }
+      const carries = desk !== undefined && job.binding.approvalId !== '';
+      if (carries) unhold = await desk.hold(job.binding.approvalId);
       if (this.meter) unlock = await this.locks.acquire(this.meter.keys(job.facts));
       const now = this.now();
+      // Looked up at the decision's own time: an approval due by then is expired, not used.
+      const held = desk ? await desk.lookup(job.binding, now) : undefined;
       const decisionId = randomUUID();
       let attempt: Attempt | undefined;
       for (let n = 1; !attempt; n++) {
@@ -218,7 +217,7 @@ export class Engine {
     const { held } = d;
     // The same call again (its request still open): the reservation its request holds is this call's, not counted twice.
     const open = held?.approval?.state === 'pending' || held?.approval?.state === 'approved';
-    const replacing = open && held?.context.matches ? held.approval!.requestedBy : undefined;
+    const replacing = open && held?.sameAction ? held.approval!.requestedBy : undefined;
     const metered = this.meter ? await this.usageContext(job.facts, evaluator.bundle, d.now, replacing) : undefined;
     const req: EvaluateRequest = {
       decisionId: d.decisionId,
@@ -231,7 +230,7 @@ export class Engine {
     if (evaluated.reasons.some((r) => r.code === 'evaluation_error' && r.rule === SERVICE_RULE)) this.faults++;
     if (abandoned(request)) throw gone();
     const { bundle } = evaluator;
-    const approval = this.approvals?.plan(
+    const approval = await this.approvals?.plan(
       {
         decisionId: d.decisionId,
         decision: evaluated.decision,

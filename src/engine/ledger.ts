@@ -82,8 +82,17 @@ export function stagedTogether(...parts: Array<StagedWrite | undefined>): Staged
     apply: () => {
       for (const w of writes) w.apply();
     },
+    // Every part hears the outcome, even when an earlier one throws (the first error is rethrown after).
     finish: (committed) => {
-      for (const w of writes) w.finish(committed);
+      let failure: unknown;
+      for (const w of writes) {
+        try {
+          w.finish(committed);
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+      if (failure !== undefined) throw failure;
     },
     ...(records.length > 0 ? { records } : {}),
   };

@@ -30,6 +30,11 @@ export interface DecisionMeter {
   stage(decision: MeteredDecision, snapshot: UsageSnapshot): StagedWrite | undefined;
   /** The caller gave up after its decision was recorded: its reservation stops counting at once (the entry stays). */
   release(decisionId: string): Promise<void>;
+  /**
+   * The same, as a write in another entry's transaction (an approval request rejected, expired or
+   * used: the reservation it held goes with the entry that records it).
+   */
+  stagedRelease(decisionId: string): StagedWrite;
 }
 
 /** Opaque to the engine: the versions of every usage key a context was built from. */

@@ -33,6 +33,7 @@ CREATE INDEX IF NOT EXISTS approvals_created ON approvals(created_ms);
 CREATE INDEX IF NOT EXISTS approvals_open ON approvals(expires_ms) WHERE state IN ('pending', 'approved');
 CREATE INDEX IF NOT EXISTS approvals_subject ON approvals(subject_id, created_ms);
 CREATE INDEX IF NOT EXISTS approvals_team ON approvals(team, created_ms);
+CREATE INDEX IF NOT EXISTS approvals_open_fingerprint ON approvals(fingerprint, created_ms) WHERE state IN ('pending', 'approved');
 `;
 
 interface Row {
@@ -69,7 +70,7 @@ interface Row {
  */
 export class SqliteApprovalStore implements ApprovalStore {
   private readonly db: Database;
-  private readonly stmts: Record<'get' | 'put' | 'due', Statement>;
+  private readonly stmts: Record<'get' | 'put' | 'due' | 'open', Statement>;
 
   constructor(db: Database) {
     this.db = db;
@@ -81,6 +82,8 @@ export class SqliteApprovalStore implements ApprovalStore {
         votes, resolved_ms, consumed_by)
         VALUES (@id, @state, @fingerprint, @subject_id, @subject_type, @on_behalf_of, @team, @cost_center, @action_type, @resource, @params,
         @approvers, @min_approvals, @created_ms, @expires_ms, @requested_by, @caller, @bundle, @revision, @digest, @votes, @resolved_ms, @consumed_by)`),
+      open: db.prepare(`SELECT * FROM approvals WHERE fingerprint = ? AND state IN ('pending', 'approved') AND expires_ms > ?
+        ORDER BY created_ms DESC LIMIT 1`),
       due: db.prepare(`SELECT * FROM approvals WHERE state IN ('pending', 'approved') AND expires_ms <= ? ORDER BY expires_ms LIMIT ?`),
     };
   }
@@ -107,6 +110,11 @@ export class SqliteApprovalStore implements ApprovalStore {
     }
     const sql = `SELECT * FROM approvals ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY created_ms DESC, id LIMIT ?`;
     return (this.db.prepare(sql).all(...params, filter.limit) as Row[]).map(approvalOf);
+  }
+
+  async openFor(fingerprint: string, nowMs: number): Promise<Approval | undefined> {
+    const row = this.stmts.open.get(fingerprint, nowMs) as Row | undefined;
+    return row ? approvalOf(row) : undefined;
   }
 
   async due(nowMs: number, limit: number): Promise<Approval[]> {

@@ -77,8 +77,22 @@ interface TxStatements {
 }
 
 function settleFailed(pending: Pending, err: unknown): void {
-  pending.staged?.finish(false);
-  pending.reject(err instanceof GavelError ? err : unrecorded(err));
+  try {
+    pending.staged?.finish(false);
+  } finally {
+    pending.reject(err instanceof GavelError ? err : unrecorded(err));
+  }
+}
+
+/** Committed: the staged write hears of it, then the caller gets its receipt, even if the former throws. */
+function settleWritten(pending: Pending, receipt: Receipt): void {
+  try {
+    pending.staged?.finish(true);
+  } catch {
+    // A staged write's bookkeeping failed after COMMIT; the entry is durable, so the caller is still answered.
+  } finally {
+    pending.resolve(receipt);
+  }
 }
 
 export interface LedgerHealth {
@@ -283,10 +297,7 @@ export class SqliteLedger implements QueryableLedger {
     this.head = outcome.head;
     if (this.failure) this.setHealth(() => (this.failure = undefined));
     for (const { pending, err } of outcome.refused) settleFailed(pending, err);
-    for (const { pending, receipt } of outcome.written) {
-      pending.staged?.finish(true);
-      pending.resolve(receipt);
-    }
+    for (const { pending, receipt } of outcome.written) settleWritten(pending, receipt);
   }
 
   /**

@@ -4,7 +4,8 @@ import type { ApprovalDesk } from '../engine/approvals/desk.js';
 import type { ApprovalFilter } from '../engine/approvals/store.js';
 import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
-import { callerOf } from './security/guard.js';
+import { MAX_APPROVAL_ID_BYTES } from '../engine/approvals/fingerprint.js';
+import { callerOf, type Caller } from './security/guard.js';
 import { toServiceError } from './status.js';
 
 interface ListMessage {
@@ -27,8 +28,30 @@ const MAX_LIST_LIMIT = 1000;
 
 const VERDICTS: Record<string, Verdict> = { VERDICT_APPROVE: 'approve', VERDICT_REJECT: 'reject' };
 
+/** WatchApproval streams open at once per server. */
+export const MAX_WATCHES = 1024;
+
+/**
+ * Who sees what of an approval. Approvers (`approve`) and `audit-payloads`
+ * see everything; `audit` sees the request without its params and comments;
+ * a caller with `decide` alone sees only requests its own decisions created.
+ */
+function visibility(caller: Caller, a: Approval): { withheld: boolean } {
+  const own = a.caller === caller.id;
+  const reader = caller.roles.has('approve') || caller.roles.has('audit');
+  if (!reader && !own) throw new GavelError('permission_denied', `approval ${a.id} was asked for by another identity; ${caller.id} may only read its own`);
+  return { withheld: !own && !caller.roles.has('approve') && !caller.roles.has('audit-payloads') };
+}
+
+export interface ApprovalServiceHandle {
+  implementation: grpc.UntypedServiceImplementation;
+  /** Ends every open WatchApproval stream (at shutdown, so draining does not wait for them). */
+  close(): void;
+}
+
 /** Thin adapter over the engine's approval desk: convert, call, convert, map errors. */
-export function approvalService(desk: ApprovalDesk, log: Logger): grpc.UntypedServiceImplementation {
+export function approvalService(desk: ApprovalDesk, log: Logger): ApprovalServiceHandle {
+  const watches = new Set<() => void>();
   const unary =
     <Req>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, unknown>) => Promise<unknown>) =>
     (call: grpc.ServerUnaryCall<Req, unknown>, callback: grpc.sendUnaryData<unknown>) => {
@@ -37,9 +60,15 @@ export function approvalService(desk: ApprovalDesk, log: Logger): grpc.UntypedSe
         (err: unknown) => callback(toServiceError(err, log)),
       );
     };
-  return {
-    ListApprovals: unary(async (req: ListMessage) => ({ approvals: (await desk.list(listFilter(req))).map(wireApproval) })),
-    GetApproval: unary(async (req: { approval_id: string }) => wireApproval(await desk.get(requiredId(req.approval_id)))),
+  const implementation: grpc.UntypedServiceImplementation = {
+    ListApprovals: unary(async (req: ListMessage, call) => {
+      const caller = callerOf(call);
+      return { approvals: (await desk.list(listFilter(req))).map((a) => wireApproval(a, visibility(caller, a))) };
+    }),
+    GetApproval: unary(async (req: { approval_id: string }, call) => {
+      const a = await desk.get(requiredId(req.approval_id));
+      return wireApproval(a, visibility(callerOf(call), a));
+    }),
     Resolve: unary(async (req: ResolveMessage, call) => {
       const verdict = VERDICTS[req.verdict];
       if (!verdict) throw new GavelError('invalid_approval', 'verdict must be VERDICT_APPROVE or VERDICT_REJECT');
@@ -50,10 +79,16 @@ export function approvalService(desk: ApprovalDesk, log: Logger): grpc.UntypedSe
         comment: req.comment,
         caller: callerOf(call).id,
       });
-      log.info({ approval_id: approval.id, state: approval.state, approver: req.approver?.id, caller: callerOf(call).id }, `approval ${verdict}d`);
-      return wireApproval(approval);
+      log.info({ approval_id: approval.id, state: approval.state, caller: callerOf(call).id }, verdict === 'approve' ? 'approval vote' : 'approval rejected');
+      return wireApproval(approval, { withheld: false });
     }),
-    WatchApproval: (call: grpc.ServerWritableStream<{ approval_id: string }, unknown>) => watch(desk, call, log),
+    WatchApproval: (call: grpc.ServerWritableStream<{ approval_id: string }, unknown>) => watch(desk, call, log, watches),
+  };
+  return {
+    implementation,
+    close: () => {
+      for (const end of [...watches]) end();
+    },
   };
 }
 
@@ -62,38 +97,54 @@ export function approvalService(desk: ApprovalDesk, log: Logger): grpc.UntypedSe
  * state is final. Changes are listened for before the first read, so none falls
  * between the two; a pending request is read again at its expiry (which expires it).
  */
-function watch(desk: ApprovalDesk, call: grpc.ServerWritableStream<{ approval_id: string }, unknown>, log: Logger): void {
+function watch(desk: ApprovalDesk, call: grpc.ServerWritableStream<{ approval_id: string }, unknown>, log: Logger, watches: Set<() => void>): void {
   let last: ApprovalStateAndVotes | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stop = () => {};
+  let seen: { withheld: boolean } | undefined;
+  const caller = callerOf(call);
   const finish = () => {
     stop();
     clearTimeout(timer);
+    watches.delete(end);
   };
-  const send = (a: Approval) => {
-    if (call.cancelled || call.writableEnded) return;
-    const now = { state: a.state, votes: a.votes.length };
-    if (last && last.state === now.state && last.votes === now.votes) return;
-    last = now;
-    call.write(wireApproval(a));
-    if (isTerminal(a.state)) {
-      finish();
-      call.end();
-      return;
-    }
-    clearTimeout(timer);
-    timer = setTimeout(() => void desk.get(a.id).then(send, fail), Math.max(0, a.expiresAtMs - Date.now()) + 50);
-    timer.unref();
+  const end = () => {
+    finish();
+    if (!call.cancelled && !call.writableEnded) call.end();
   };
   const fail = (err: unknown) => {
     finish();
     if (!call.cancelled && !call.writableEnded) call.emit('error', toServiceError(err, log));
   };
+  const send = (a: Approval) => {
+    if (call.cancelled || call.writableEnded) return;
+    seen ??= visibility(caller, a);
+    const now = { state: a.state, votes: a.votes.length };
+    if (last && last.state === now.state && last.votes === now.votes) return;
+    last = now;
+    call.write(wireApproval(a, seen));
+    if (isTerminal(a.state)) {
+      end();
+      return;
+    }
+    clearTimeout(timer);
+    // Read again at its expiry, which expires it (the sweep would too, later).
+    timer = setTimeout(() => void desk.get(a.id).then(send).catch(fail), Math.max(0, a.expiresAtMs - Date.now()) + 50);
+    timer.unref();
+  };
   call.once('cancelled', finish);
   try {
     const id = requiredId(call.request.approval_id);
-    stop = desk.watch(id, send);
-    desk.get(id).then(send, fail);
+    if (watches.size >= MAX_WATCHES) throw new GavelError('too_many_watches', `${MAX_WATCHES} approvals are watched already; retry later or poll GetApproval`);
+    watches.add(end);
+    stop = desk.watch(id, (a) => {
+      try {
+        send(a);
+      } catch (err) {
+        fail(err);
+      }
+    });
+    desk.get(id).then(send).catch(fail);
   } catch (err) {
     fail(err);
   }
@@ -106,6 +157,8 @@ interface ApprovalStateAndVotes {
 
 function requiredId(id: string): string {
   if (!id) throw new GavelError('invalid_approval', 'approval_id is required');
+  if (Buffer.byteLength(id, 'utf8') > MAX_APPROVAL_ID_BYTES)
+    throw new GavelError('invalid_approval', `approval_id is longer than ${MAX_APPROVAL_ID_BYTES} bytes`);
   return id;
 }
 
@@ -125,8 +178,8 @@ function listFilter(req: ListMessage): ApprovalFilter {
 
 const iso = (ms: number | undefined) => (ms === undefined ? '' : new Date(ms).toISOString());
 
-/** The Approval message (also what `gavel approvals … --json` prints). */
-export function wireApproval(a: Approval): Record<string, unknown> {
+/** The Approval message (also what `gavel approvals … --json` prints); params and comments left out when withheld. */
+export function wireApproval(a: Approval, v: { withheld: boolean }): Record<string, unknown> {
   return {
     approval_id: a.id,
     state: a.state,
@@ -137,7 +190,7 @@ export function wireApproval(a: Approval): Record<string, unknown> {
     cost_center: a.costCenter,
     action_type: a.actionType,
     resource: a.resource,
-    params_json: Buffer.from(JSON.stringify(a.params)),
+    params_json: v.withheld ? Buffer.alloc(0) : Buffer.from(JSON.stringify(a.params)),
     fingerprint: a.fingerprint,
     approvers: a.approvers,
     min_approvals: a.minApprovals,
@@ -148,6 +201,13 @@ export function wireApproval(a: Approval): Record<string, unknown> {
     consumed_by: a.consumedBy ?? '',
     caller: a.caller,
     policy: a.policy,
-    votes: a.votes.map((v) => ({ approver: v.approver, verdict: v.verdict, comment: v.comment, at: iso(v.atMs), caller: v.caller })),
+    votes: a.votes.map((vote) => ({
+      approver: vote.approver,
+      verdict: vote.verdict,
+      comment: v.withheld ? '' : vote.comment,
+      at: iso(vote.atMs),
+      caller: vote.caller,
+    })),
+    payload_withheld: v.withheld,
   };
 }

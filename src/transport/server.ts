@@ -77,7 +77,8 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
       ...(options.bundleVerification ? { bundleVerification: options.bundleVerification } : {}),
     }),
   );
-  if (core.engine.approvals) add(services.ApprovalService.service, approvalService(core.engine.approvals, options.log));
+  const approvals = core.engine.approvals ? approvalService(core.engine.approvals, options.log) : undefined;
+  if (approvals) add(services.ApprovalService.service, approvals.implementation);
   if (core.usage) add(services.UsageService.service, usageService(core.usage, core.usage.config, core.engine, core.ledger, options.log, now));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
@@ -107,6 +108,8 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
     shutdown: async (graceMs = 10_000) => {
       stopping = true;
       report();
+      // Watches never end by themselves while a request is open: end them so draining does not wait.
+      approvals?.close();
       http?.server.close();
       await shutdown(server, graceMs);
     },

@@ -75,6 +75,10 @@ export class Meter implements DecisionMeter {
     return this.store.release(decisionId);
   }
 
+  stagedRelease(decisionId: string): StagedWrite {
+    return this.store.stagedRelease(decisionId);
+  }
+
   /** An allowed (or approval-pending) model call reserves its estimate; a tier-down reserves at the routed model's price. */
   private reservation(d: MeteredDecision, atMs: number): Reservation | undefined {
     // A call waiting for approval is reserved too, held while its request is open (holdUntilMs).

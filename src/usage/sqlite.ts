@@ -269,6 +269,23 @@ export class SqliteUsageStore implements UsageStore {
     this.versions.bump(scopeKeys(charge));
   }
 
+  stagedRelease(decisionId: string): StagedWrite {
+    let released: ChargeRow | undefined;
+    return {
+      // Read inside the transaction: a report that settled it meanwhile leaves nothing to release.
+      apply: () => {
+        const charge = this.chargeNow(decisionId);
+        released = charge?.state === 'reserved' ? charge : undefined;
+        if (released) this.stmts.release.run(decisionId);
+      },
+      finish: (committed) => {
+        if (!committed || !released) return;
+        this.live.remove(released);
+        this.versions.bump(scopeKeys(released));
+      },
+    };
+  }
+
   /** Synchronous from read to write, so no decision's staging interleaves with it. */
   async settle(s: Settlement): Promise<SettleResult> {
     const { result, charge } = this.db.transaction(() => this.settleNow(s)).immediate();

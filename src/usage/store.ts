@@ -104,6 +104,8 @@ export interface UsageStore {
   charge(decisionId: string): Promise<ChargeRow | undefined>;
   /** Drops a decision's unsettled reservation (its caller gave up); settled usage is never released. */
   release(decisionId: string): Promise<void>;
+  /** The same, written by `apply` inside another entry's transaction; it stops counting once that commits. */
+  stagedRelease(decisionId: string): StagedWrite;
   /** Settles a reservation to real usage, idempotently. */
   settle(s: Settlement): Promise<SettleResult>;
 }

@@ -185,6 +185,10 @@ describe('the approval loop', () => {
     expect([noApprover.code, errorCode(noApprover)]).toEqual([3, 'invalid_approval']);
     const long = await resolveError(c, { approval_id: id, verdict: 'VERDICT_APPROVE', approver: MANAGER, comment: 'x'.repeat(5000) });
     expect(errorCode(long)).toBe('invalid_approval');
+    const spaced = await resolveError(c, { approval_id: id, verdict: 'VERDICT_APPROVE', approver: { id: 'mia ', roles: ['finance-manager'] } });
+    expect(errorCode(spaced)).toBe('invalid_approval');
+    const longId = await resolveError(c, { approval_id: 'x'.repeat(200), verdict: 'VERDICT_APPROVE', approver: MANAGER });
+    expect(errorCode(longId)).toBe('invalid_approval');
   });
 
   it('two concurrent Decides with one approval: exactly one is allowed', async () => {

@@ -48,9 +48,8 @@ afterAll(async () => {
 
 const reserved = async () => (await usageOf(c, 'subject', 'sam')).week.reserved_tokens as number;
 
-/** Releases run right after the commit that ends a request; the read that follows may race them by a turn. */
+/** A request's reservation is released in the transaction of the entry that ends it: the next read sees it gone. */
 async function settled(expected: number): Promise<void> {
-  for (let i = 0; i < 50 && (await reserved()) !== expected; i++) await new Promise((r) => setTimeout(r, 20));
   expect(await reserved()).toBe(expected);
 }
 
@@ -73,6 +72,11 @@ describe('reservations of a call waiting for approval', () => {
     expect(retry.decision).toBe('DECISION_REQUIRE_APPROVAL');
     expect(codes(retry)).toContain('approval_pending');
     expect(retry.approval.approval_id).toBe(asked.approval.approval_id);
+    expect(await reserved()).toBe(estimate);
+    // Asked again without the id: the same open request, no second hold, no second request for the approvers.
+    const again = await decide(c, modelCall(sam, 'standard-m', 100));
+    expect(again.decision).toBe('DECISION_REQUIRE_APPROVAL');
+    expect(again.approval.approval_id).toBe(asked.approval.approval_id);
     expect(await reserved()).toBe(estimate);
     await resolve(c, asked.approval.approval_id, 'VERDICT_REJECT', LEAD, 'over budget');
     await settled(0);

@@ -1,6 +1,7 @@
 import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
 import { clients } from '../helpers/client.js';
 import { eventually } from '../helpers/health.js';
@@ -36,6 +37,16 @@ it('gavel serve --shadow-bundles: the folder is shadowed and watched; gavel shad
     writeFileSync(join(shadowDir, 'broken.tar.gz'), 'not a bundle');
     expect(await eventually(() => srv.lines.some((l) => l.includes('shadow bundle refused')), 10_000)).toBe(true);
     expect((await decide(c, quarterly)).decision).toBe('DECISION_ALLOW');
+    // Shadow work runs after the answer, when a worker is idle: on a loaded machine the last one may still be on its way.
+    const stored = () => {
+      const db = new Database(ledger, { readonly: true });
+      try {
+        return (db.prepare('SELECT COUNT(*) AS n FROM shadow_decisions').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    expect(await eventually(() => stored() === 4, 10_000)).toBe(true);
   } finally {
     c.close();
     srv.child.kill('SIGTERM');

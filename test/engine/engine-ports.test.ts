@@ -60,6 +60,11 @@ class ScriptedMeter implements DecisionMeter {
   async release(decisionId: string): Promise<void> {
     this.calls.push(`release:${decisionId.length > 0}`);
   }
+
+  stagedRelease(): StagedWrite {
+    this.calls.push('stagedRelease');
+    return { apply: () => undefined, finish: () => undefined };
+  }
 }
 
 function engine(meter?: DecisionMeter, now?: () => Date) {

@@ -64,7 +64,9 @@ it('a model call that required approval is reserved, and its report is accepted 
   expect((await usageOf(c, 'subject', 'spender')).month.reserved_tokens).toBe(101);
   const r = await report(c, pending.decision_id, seat, 'standard-m', 1, 50);
   expect(r.duplicate).toBe(false);
-  const big = await decide(c, modelCall(seat, 'standard-m', 100));
+  // Another call (max_tokens differs): a request of its own, with its own reservation (the same call again would wait on the first).
+  const big = await decide(c, modelCall(seat, 'standard-m', 90));
+  expect(big.approval.approval_id).not.toBe(pending.approval.approval_id);
   await srv.core.usage!.settle({
     ...seat,
     decisionId: big.decision_id,

@@ -20,7 +20,7 @@ import {
 } from './approval.js';
 import { MAX_MIN_APPROVALS, parseExpiresIn, type ApprovalsConfig } from './config.js';
 import { ineligibility } from './eligibility.js';
-import type { ActionBinding } from './fingerprint.js';
+import { MAX_APPROVAL_ID_BYTES, type ActionBinding } from './fingerprint.js';
 import { approvalEventRecord, type ApprovalEvent } from './records.js';
 import type { ApprovalFilter, ApprovalStore } from './store.js';
 
@@ -29,16 +29,27 @@ export interface ApprovalDeskDeps {
   ledger: Ledger;
   config: ApprovalsConfig;
   now: () => Date;
-  /** Drops a decision's unsettled usage reservation (the call that waited for approval will not run as that decision). */
-  release?: (decisionId: string) => Promise<void>;
-  /** A failure of the periodic sweep or of a release (logged; the next sweep retries). */
+  /**
+   * Drops a decision's unsettled usage reservation in the transaction of the entry that ends its
+   * request (rejected, expired, used): the call that waited will not run as that decision.
+   */
+  stagedRelease?: (decisionId: string) => StagedWrite;
+  /** A failure of the periodic sweep or of a watcher (logged; the next sweep retries). */
   onError?: (err: unknown, what: string) => void;
 }
 
-/** The approval a Decide carried, looked up by gavel (input.context.approval_id). */
+/**
+ * The approval a Decide is about: the one it carried (input.context.approval_id,
+ * looked up by gavel and shown to the policy as `context`), or, when it carried
+ * none, the open request this exact action already has (not shown to the policy:
+ * only a carried approval can be used).
+ */
 export interface HeldApproval {
   approval: Approval | undefined;
-  context: ApprovalContext;
+  /** What the policy sees as input.context.approval; undefined when none was carried. */
+  context: ApprovalContext | undefined;
+  /** True when `approval` is for exactly this action (a carried one that matches, or an open request found by fingerprint). */
+  sameAction: boolean;
 }
 
 /** What a decision does to approvals: its writes (in the decision's transaction) and what its answer says. */
@@ -89,7 +100,7 @@ export class ApprovalDesk {
   private readonly ledger: Ledger;
   private readonly config: ApprovalsConfig;
   private readonly now: () => Date;
-  private readonly release: (decisionId: string) => Promise<void>;
+  private readonly stagedRelease: ((decisionId: string) => StagedWrite) | undefined;
   private readonly onError: (err: unknown, what: string) => void;
   private readonly locks = new KeyLocks();
   private readonly changes = new EventEmitter();
@@ -101,7 +112,7 @@ export class ApprovalDesk {
     this.ledger = deps.ledger;
     this.config = deps.config;
     this.now = deps.now;
-    this.release = deps.release ?? (async () => {});
+    this.stagedRelease = deps.stagedRelease;
     this.onError = deps.onError ?? (() => {});
     this.changes.setMaxListeners(0);
   }
@@ -111,23 +122,36 @@ export class ApprovalDesk {
     return this.locks.acquire([approvalId]);
   }
 
-  /** The approval a decision carries, as the policy will see it (expired first if it is due). Call while holding it. */
-  async lookup(binding: ActionBinding, now: Date): Promise<HeldApproval> {
+  /**
+   * The approval a decision carries, as the policy will see it (expired first if it is due; call
+   * while holding it), or else the open request for exactly this action, if any.
+   */
+  async lookup(binding: ActionBinding, now: Date): Promise<HeldApproval | undefined> {
+    if (binding.approvalId === '') {
+      const open = await this.store.openFor(binding.fingerprint, now.getTime());
+      return open ? { approval: open, context: undefined, sameAction: true } : undefined;
+    }
     let approval = await this.store.get(binding.approvalId);
     if (approval && isDue(approval, now.getTime())) approval = await this.expireHeld(approval, now);
-    return { approval, context: contextOf(approval, binding.approvalId, binding.fingerprint) };
+    const context = contextOf(approval, binding.approvalId, binding.fingerprint);
+    return { approval, context, sameAction: context.matches };
   }
 
   /**
-   * After evaluation: a REQUIRE_APPROVAL creates a request (or points at the
-   * pending one this exact action already waits on); an allowed decision that
-   * carried an approved, matching approval consumes it. Undefined otherwise.
+   * After evaluation: a REQUIRE_APPROVAL creates a request, or points at the
+   * open one (pending, or approved and not yet used) this exact action already
+   * has, so a retry neither asks the approvers twice nor holds budget twice;
+   * an allowed decision that carried an approved, matching approval consumes it.
+   * Undefined otherwise.
    */
-  plan(d: DecidedAction, held: HeldApproval | undefined): ApprovalPlan | undefined {
-    const carried = held?.approval;
-    const matches = held?.context.matches === true;
+  async plan(d: DecidedAction, held: HeldApproval | undefined): Promise<ApprovalPlan | undefined> {
+    const carried = held?.context ? held.approval : undefined;
+    const matches = held?.context?.matches === true;
     if (d.decision === 'require_approval') {
       if (carried && matches && carried.state === 'pending') return { answer: decisionApproval(carried), holdUntilMs: null };
+      // Carried none: the open request lookup found (if any). Carried another: look for this action's own.
+      const open = held && !held.context ? held.approval : await this.store.openFor(d.binding.fingerprint, d.now.getTime());
+      if (open) return { answer: decisionApproval(open), holdUntilMs: null };
       const request = this.request(d);
       return {
         staged: this.stagedChange(request, { event: 'requested', approval: request, decisionId: d.decisionId, caller: d.identity.caller, now: d.now }),
@@ -137,8 +161,10 @@ export class ApprovalDesk {
     }
     if ((d.decision === 'allow' || d.decision === 'redact') && carried && matches && carried.state === 'approved') {
       const used: Approval = { ...carried, state: 'consumed', consumedBy: d.decisionId };
-      const staged = this.stagedChange(used, { event: 'consumed', approval: used, decisionId: d.decisionId, caller: d.identity.caller, now: d.now }, () =>
-        this.releaseLater(carried.requestedBy),
+      const staged = this.stagedChange(
+        used,
+        { event: 'consumed', approval: used, decisionId: d.decisionId, caller: d.identity.caller, now: d.now },
+        carried.requestedBy,
       );
       return { staged, answer: decisionApproval(used), holdUntilMs: null };
     }
@@ -168,8 +194,8 @@ export class ApprovalDesk {
       if (r.verdict === 'reject') Object.assign(next, { state: 'rejected', resolvedAtMs: vote.atMs });
       else if (approvalsGiven(next) >= next.minApprovals) Object.assign(next, { state: 'approved', resolvedAtMs: vote.atMs });
       const event: ApprovalEvent = r.verdict === 'approve' ? 'approved' : 'rejected';
-      const after = next.state === 'rejected' ? () => this.releaseLater(a.requestedBy) : undefined;
-      await this.commit(this.stagedChange(next, { event, approval: next, vote, caller: r.caller, now }, after));
+      const releasing = next.state === 'rejected' ? a.requestedBy : undefined;
+      await this.commit(this.stagedChange(next, { event, approval: next, vote, caller: r.caller, now }, releasing));
       return next;
     } finally {
       unlock();
@@ -193,7 +219,7 @@ export class ApprovalDesk {
 
   /** Newest first; requests past their expiry are expired before they are listed. */
   async list(filter: ApprovalFilter): Promise<Approval[]> {
-    await this.sweep();
+    while ((await this.sweep()) >= SWEEP_BATCH) {}
     return this.store.list(filter);
   }
 
@@ -276,21 +302,26 @@ export class ApprovalDesk {
   /** Expires an approval this caller holds the lock of; returns it expired. */
   private async expireHeld(a: Approval, now: Date): Promise<Approval> {
     const next: Approval = { ...a, state: 'expired', resolvedAtMs: now.getTime() };
-    await this.commit(this.stagedChange(next, { event: 'expired', approval: next, caller: 'gavel', now }, () => this.releaseLater(a.requestedBy)));
+    await this.commit(this.stagedChange(next, { event: 'expired', approval: next, caller: 'gavel', now }, a.requestedBy));
     return next;
   }
 
   /**
    * The write of an approval's new state and its ledger entry: the row is written in the entry's
-   * transaction; once it commits, watchers hear of it and `after` runs.
+   * transaction, with the release of the reservation its request held when it ends (`releasing`,
+   * the requesting decision); once it commits, watchers hear of it.
    */
-  private stagedChange(next: Approval, event: Parameters<typeof approvalEventRecord>[0], after?: () => void): StagedWrite {
+  private stagedChange(next: Approval, event: Parameters<typeof approvalEventRecord>[0], releasing?: string): StagedWrite {
     const write = this.store.write(next);
+    const release = releasing !== undefined ? this.stagedRelease?.(releasing) : undefined;
     return {
-      apply: write,
+      apply: () => {
+        write();
+        release?.apply();
+      },
       finish: (committed) => {
+        release?.finish(committed);
         if (!committed) return;
-        after?.();
         // Runs inside the ledger's commit loop: a watcher that throws must not touch other entries.
         for (const listener of this.changes.listeners(next.id) as Array<(a: Approval) => void>) {
           try {
@@ -315,10 +346,6 @@ export class ApprovalDesk {
       throw unrecorded(err);
     }
   }
-
-  private releaseLater(decisionId: string): void {
-    this.release(decisionId).catch((err: unknown) => this.onError(err, 'release of a held reservation'));
-  }
 }
 
 function notFound(id: string): GavelError {
@@ -328,9 +355,12 @@ function notFound(id: string): GavelError {
 function checkResolve(r: ResolveRequest): void {
   const bad = (message: string) => new GavelError('invalid_approval', message);
   if (r.approvalId === '') throw bad('approval_id is required');
+  if (Buffer.byteLength(r.approvalId, 'utf8') > MAX_APPROVAL_ID_BYTES) throw bad(`approval_id is longer than ${MAX_APPROVAL_ID_BYTES} bytes`);
   if (r.verdict !== 'approve' && r.verdict !== 'reject') throw bad('verdict must be APPROVE or REJECT');
   if (r.approver.id === '') throw bad('approver.id is required: the person who approves or rejects');
   if (Buffer.byteLength(r.approver.id, 'utf8') > MAX_NAME_BYTES) throw bad(`approver.id is longer than ${MAX_NAME_BYTES} bytes`);
+  // Ids are compared exactly: one person must not pass as two by a stray space or a control character.
+  if (r.approver.id !== r.approver.id.trim() || /\p{Cc}/u.test(r.approver.id)) throw bad('approver.id must not have surrounding spaces or control characters');
   if (r.approver.roles.length > MAX_ROLES) throw bad(`approver.roles has more than ${MAX_ROLES} roles`);
   if (r.approver.roles.some((role) => role === '' || Buffer.byteLength(role, 'utf8') > MAX_NAME_BYTES)) throw bad('approver.roles must be non-empty names');
   if (r.comment.length > MAX_COMMENT_CHARS) throw bad(`comment is longer than ${MAX_COMMENT_CHARS} characters`);

@@ -1,7 +1,7 @@
 import { objectAt, text } from '../../lib/attribution.js';
 import { canonicalJson, sha256Hex } from '../../lib/canonical.js';
 import { GavelError } from '../../lib/errors.js';
-import type { JsonObject, JsonValue } from '../../lib/json.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../../lib/json.js';
 
 /** Longest approval id accepted in input.context.approval_id. */
 export const MAX_APPROVAL_ID_BYTES = 128;
@@ -22,20 +22,23 @@ export interface ActionBinding {
 }
 
 /**
- * The action an approval is for: subject (id, type), the user an agent acts
- * for, the action's type, tool and model, and its params, exactly as sent
+ * The action an approval is for: the subject (id, type, and the team and cost
+ * center it is charged to), the user an agent acts for (id, team, cost
+ * center), the action's type, tool and model, and its params, exactly as sent
  * (values keep their JSON types: an amount of 10001 is not "10001"). Anything
- * else (the prompt, the context) may change between the request and its retry.
+ * else (the prompt, roles, the context) may change between the request and its retry.
  */
 export function fingerprintOf(input: JsonObject): string {
   const subject = objectAt(input, 'subject');
   const action = objectAt(input, 'action');
+  const delegator = subject.on_behalf_of;
+  const onBehalfOf = isJsonObject(delegator) ? delegator : undefined;
   const value = (v: JsonValue | undefined): JsonValue => (v === undefined ? null : v);
   return sha256Hex(
     canonicalJson({
       v: 1,
-      subject: { id: value(subject.id), type: value(subject.type) },
-      on_behalf_of: value(objectAt(subject, 'on_behalf_of').id),
+      subject: { id: value(subject.id), type: value(subject.type), team: value(subject.team), cost_center: value(subject.cost_center) },
+      on_behalf_of: onBehalfOf === undefined ? null : { id: value(onBehalfOf.id), team: value(onBehalfOf.team), cost_center: value(onBehalfOf.cost_center) },
       action: { type: value(action.type), tool: value(action.tool), model: value(action.model) },
       params: value(action.params),
     }),

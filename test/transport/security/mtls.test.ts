@@ -246,6 +246,40 @@ function decideStreamOnce(client: grpc.Client): Promise<{ code: number; details:
   });
 }
 
+describe('who sees what of an approval', () => {
+  it('the asking gateway and approvers see params and comments; audit sees the request without them; another decide identity sees nothing', async () => {
+    const fiona = { id: 'fiona', type: 'user', roles: ['finance'], team: 'finance', cost_center: 'cc-200' };
+    const input = {
+      subject: fiona,
+      action: { type: 'tool.call', tool: 'payments.transfer', params: { amount: 25_000, to_account: 'ACME-001' } },
+      context: { environment: 'prod' },
+    };
+    const asked = await unary(connect('gateway').decision, 'Decide', jsonInput(input));
+    const id = asked.approval.approval_id as string;
+    const get = (name: string) => unary(connect(name).approval, 'GetApproval', { approval_id: id });
+
+    const own = await get('gateway');
+    expect(own.payload_withheld).toBe(false);
+    expect(JSON.parse(own.params_json.toString())).toEqual({ amount: 25_000, to_account: 'ACME-001' });
+    const other = await unaryError(connect('role-decide').approval, 'GetApproval', { approval_id: id });
+    expect([other.code, other.metadata.get('gavel-error-code')[0]]).toEqual([grpc.status.PERMISSION_DENIED, 'permission_denied']);
+
+    await unary(connect('role-approve').approval, 'Resolve', {
+      approval_id: id,
+      verdict: 'VERDICT_APPROVE',
+      approver: { id: 'mia', roles: ['finance-manager'] },
+      comment: 'invoice 7',
+    });
+    const approver = await get('role-approve');
+    expect(approver).toMatchObject({ payload_withheld: false, votes: [{ comment: 'invoice 7', caller: roleId('approve') }] });
+    const auditor = await get('role-audit');
+    expect(auditor).toMatchObject({ state: 'approved', subject_id: 'fiona', payload_withheld: true, votes: [{ comment: '', approver: { id: 'mia' } }] });
+    expect(auditor.params_json.length).toBe(0);
+    const listed = await unary(connect('role-audit').approval, 'ListApprovals', { limit: 10 });
+    expect(listed.approvals.find((a: { approval_id: string }) => a.approval_id === id)).toMatchObject({ payload_withheld: true });
+  });
+});
+
 describe('the role matrix: every method against each single role', () => {
   it('covers every method the gavel services expose', () => {
     const s = gavelServices();
