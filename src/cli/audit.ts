@@ -6,6 +6,7 @@ import { defaultKeyPath, ledgerConfig } from '../ledger/config.js';
 import { formatVerifierKey, keyFromPem, parseVerifierKey, verifierOf, type VerifierKey } from '../ledger/keys.js';
 import { latestCheckpointNote, readOrigin } from '../ledger/meta.js';
 import { MAX_QUERY_LIMIT, parseDecision, parseKind, queryEntries, type QueryFilter } from '../ledger/query.js';
+import { mergeByTime, type FromLedger } from '../ledger/merge.js';
 import { timeline } from '../ledger/timeline.js';
 import { type VerifyReport, verifyLedger } from '../ledger/verify.js';
 import { wireVerifyReport } from '../ledger/wire.js';
@@ -22,14 +23,20 @@ interface LedgerOption {
 export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('query and verify the decision ledger (every command takes --ledger)');
   const withLedger = (c: Command) => c.option('--ledger <file>', 'ledger file (env GAVEL_LEDGER)', DEFAULTS.ledger);
+  // Several replicas' ledgers at once: each keeps its own chain and key; entries are merged by time.
+  const withLedgers = (c: Command) =>
+    c.option('--ledger <file>', `ledger file, repeatable for several replicas (default ${DEFAULTS.ledger}, env GAVEL_LEDGER)`, collect, [] as string[]);
 
-  withLedger(audit.command('verify'))
-    .description('recompute every hash, check checkpoint signatures; exit 1 naming the first bad seq')
-    .option('--checkpoint <file>', 'an exported checkpoint the ledger must still extend')
-    .option('--pubkey <key|file>', 'verifier key (default: derived from <ledger>.key)')
-    .option('--key <file>', 'the signing key file, when not <ledger>.key')
+  withLedgers(audit.command('verify'))
+    .description('recompute every hash, check checkpoint signatures; exit 1 naming the first bad seq (of each ledger, with several)')
+    .option('--checkpoint <file>', 'an exported checkpoint the ledger must still extend (repeatable: the n-th for the n-th --ledger)', collect, [] as string[])
+    .option('--pubkey <key|file>', 'verifier key (default: derived from <ledger>.key; repeatable: the n-th for the n-th --ledger)', collect, [] as string[])
+    .option('--key <file>', 'the signing key file, when not <ledger>.key (one ledger only)')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExample:\n  gavel audit checkpoint > cp.txt   # later:\n  gavel audit verify --checkpoint cp.txt')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  gavel audit checkpoint > cp.txt   # later:\n  gavel audit verify --checkpoint cp.txt\n  gavel audit verify --ledger eu.db --ledger us.db',
+    )
     .action(verify);
 
   withLedger(audit.command('checkpoint')).description('print the latest signed checkpoint').action(checkpoint);
@@ -39,13 +46,13 @@ export function registerAudit(program: Command): void {
     .option('--key <file>', 'the signing key file, when not <ledger>.key')
     .action(pubkey);
 
-  timeRangeOptions(withLedger(audit.command('query')))
-    .description('list ledger entries, newest first')
+  timeRangeOptions(withLedgers(audit.command('query')))
+    .description('list ledger entries, newest first (several --ledger: merged by time, each entry naming its ledger)')
     .option('--subject <id>')
     .option('--team <team>')
     .option('--action <type>', 'model.invoke, tool.call, data.export')
     .option('--decision <d>', 'allow, deny, require_approval, redact (policy entries: activated, deactivated, refused)', checkedOption(parseDecision))
-    .option('--kind <kind>', 'decision or policy (bundle activations, deactivations, refusals)', checkedOption(parseKind))
+    .option('--kind <kind>', 'decision, policy (bundle activations, deactivations, refusals) or approval', checkedOption(parseKind))
     .option('--revision <rev>')
     .option('--decision-id <id>')
     .option('--limit <n>', 'at most n entries (default 100)', limitOption(MAX_QUERY_LIMIT))
@@ -53,8 +60,8 @@ export function registerAudit(program: Command): void {
     .addHelpText('after', '\nExample:\n  gavel audit query --team payments --decision deny --since 7d --json')
     .action(query);
 
-  timeRangeOptions(withLedger(audit.command('timeline')))
-    .description('incident timeline of one subject or team, oldest first')
+  timeRangeOptions(withLedgers(audit.command('timeline')))
+    .description('incident timeline of one subject or team, oldest first (several --ledger: merged by time)')
     .option('--subject <id>')
     .option('--team <team>')
     .option('--limit <n>', 'at most n events (default 10000)', limitOption(MAX_QUERY_LIMIT))
@@ -73,6 +80,31 @@ function verifierKey(db: Database.Database, o: LedgerOption & { pubkey?: string;
   const keyPath = defaultKeyPath(ledgerConfig(o.ledger, o.key ? { keyPath: o.key } : {}));
   if (keyPath && existsSync(keyPath)) return verifierOf(keyFromPem(readFileSync(keyPath, 'utf8'), origin));
   throw new GavelError('config_invalid', `no verifier key: pass --pubkey (from "gavel audit pubkey") or --key; ${keyPath ?? 'the key file'} is absent`);
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** The ledgers a multi-ledger command reads: those named, or the default one. */
+function ledgersOf(o: { ledger: string[] }): string[] {
+  return o.ledger.length > 0 ? o.ledger : [DEFAULTS.ledger];
+}
+
+/** Reads each ledger read-only and merges what `read` returns by time (several replicas' ledgers as one view). */
+function acrossLedgers<T extends { time: string; seq: number }>(
+  ledgers: string[],
+  read: (db: Database.Database) => T[],
+  order: 'asc' | 'desc',
+  limit: number | undefined,
+): Array<T & FromLedger> {
+  const sources = ledgers.map((ledger) => {
+    const db = openReadOnly(ledger);
+    try {
+      return { from: { ledger, origin: readOrigin(db) }, items: read(db) };
+    } finally {
+      db.close();
+    }
+  });
+  return mergeByTime(sources, order, limit);
 }
 
 export interface VerifyOptions extends LedgerOption {
@@ -109,11 +141,54 @@ function verifyText(report: VerifyReport, json: boolean): string {
   return `FAILED at seq ${report.failure!.seq} (${report.failure!.kind}): ${printable(report.failure!.message)}\n`;
 }
 
-function verify(o: VerifyOptions): void {
+export interface VerifyAllOptions {
+  ledger: string[];
+  checkpoint: string[];
+  pubkey: string[];
+  key?: string;
+  json?: boolean;
+}
+
+/**
+ * `gavel audit verify` over one ledger or several (one per replica, each with its own chain and key):
+ * each is verified on its own, then one summary; exit 1 when any fails.
+ */
+export function verifyAllCommand(o: VerifyAllOptions, onProgress?: (done: number, total: number) => void): { code: number; stdout: string } {
+  const ledgers = ledgersOf(o);
+  if (o.checkpoint.length > ledgers.length || o.pubkey.length > ledgers.length) {
+    throw new GavelError('config_invalid', 'give at most one --checkpoint and one --pubkey per --ledger, in the same order');
+  }
+  if (o.key && ledgers.length > 1)
+    throw new GavelError('config_invalid', "--key names one ledger's key: with several ledgers, each uses <ledger>.key or its --pubkey");
+  const one = (ledger: string, i: number) =>
+    verifyCommand(
+      {
+        ledger,
+        json: o.json === true,
+        ...(o.checkpoint[i] ? { checkpoint: o.checkpoint[i] } : {}),
+        ...(o.pubkey[i] ? { pubkey: o.pubkey[i] } : {}),
+        ...(o.key ? { key: o.key } : {}),
+      },
+      onProgress,
+    );
+  if (ledgers.length === 1) return one(ledgers[0]!, 0);
+  const results = ledgers.map((ledger, i) => ({ ledger, ...one(ledger, i) }));
+  const failed = results.filter((r) => r.code !== EXIT.ok).length;
+  const code = failed > 0 ? EXIT.failed : EXIT.ok;
+  if (o.json) {
+    const reports = results.map((r) => ({ ledger: r.ledger, ...(JSON.parse(r.stdout) as Record<string, unknown>) }));
+    return { code, stdout: `${JSON.stringify({ ok: failed === 0, ledgers: reports })}\n` };
+  }
+  const lines = results.map((r) => `${printable(r.ledger)}: ${r.stdout}`);
+  const summary = failed === 0 ? `ok: all ${results.length} ledgers verified\n` : `FAILED: ${failed} of ${results.length} ledgers did not verify\n`;
+  return { code, stdout: lines.join('') + summary };
+}
+
+function verify(o: VerifyAllOptions): void {
   const progress = progressReporter();
   let result: { code: number; stdout: string };
   try {
-    result = verifyCommand(o, progress.update);
+    result = verifyAllCommand(o, progress.update);
   } finally {
     progress.stop();
   }
@@ -140,16 +215,33 @@ function pubkey(o: LedgerOption & { key?: string }): void {
   process.stdout.write(`${formatVerifierKey(key)}\n`);
 }
 
-function query(o: LedgerOption & QueryFilter & { json?: boolean }): void {
-  const db = openReadOnly(o.ledger);
-  const filter: QueryFilter = { ...o };
-  printEntries(queryEntries(db, filter), o.json === true);
-  db.close();
+function query(o: { ledger: string[] } & QueryFilter & { json?: boolean }): void {
+  const { ledger: _, ...filter } = o;
+  const ledgers = ledgersOf(o);
+  if (ledgers.length === 1) {
+    const db = openReadOnly(ledgers[0]!);
+    printEntries(queryEntries(db, filter), o.json === true);
+    db.close();
+    return;
+  }
+  printEntries(
+    acrossLedgers(ledgers, (db) => [...queryEntries(db, filter)], filter.order === 'asc' ? 'asc' : 'desc', filter.limit),
+    o.json === true,
+  );
 }
 
-function showTimeline(o: LedgerOption & QueryFilter & { json?: boolean }, command: Command): void {
+function showTimeline(o: { ledger: string[] } & QueryFilter & { json?: boolean }, command: Command): void {
   if (!o.subject && !o.team) command.error('error: timeline needs --subject or --team', { exitCode: EXIT.usage });
-  const db = openReadOnly(o.ledger);
-  printTimeline(timeline(db, o), o.json === true);
-  db.close();
+  const { ledger: _, ...filter } = o;
+  const ledgers = ledgersOf(o);
+  if (ledgers.length === 1) {
+    const db = openReadOnly(ledgers[0]!);
+    printTimeline(timeline(db, filter), o.json === true);
+    db.close();
+    return;
+  }
+  printTimeline(
+    acrossLedgers(ledgers, (db) => timeline(db, filter), 'asc', filter.limit),
+    o.json === true,
+  );
 }

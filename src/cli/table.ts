@@ -1,25 +1,37 @@
 import { wireEntry, type EntrySummary } from '../ledger/header.js';
+import type { FromLedger } from '../ledger/merge.js';
 import type { TimelineApproval, TimelineEvent } from '../ledger/timeline.js';
 import { wireTimelineEvent } from '../ledger/wire.js';
 
-export function printEntries(entries: Iterable<EntrySummary>, json: boolean): void {
+/** Entries as a table or JSON lines; entries merged from several ledgers also name theirs (LEDGER column; `ledger`, `origin`). */
+export function printEntries(entries: Iterable<EntrySummary & Partial<FromLedger>>, json: boolean): void {
   if (json) {
-    for (const e of entries) process.stdout.write(`${JSON.stringify(wireEntry(e))}\n`);
+    for (const e of entries) process.stdout.write(`${JSON.stringify({ ...wireEntry(e), ...fromOf(e) })}\n`);
     return;
   }
-  const rows = [...entries].map((e) =>
-    [String(e.seq), e.time, e.subjectId, e.team, e.actionType, e.resource, e.decision, e.reasonCodes.join(',')].map(printable),
+  const list = [...entries];
+  const several = list.some((e) => e.ledger !== undefined);
+  const rows = list.map((e) =>
+    [...(several ? [e.ledger ?? ''] : []), String(e.seq), e.time, e.subjectId, e.team, e.actionType, e.resource, e.decision, e.reasonCodes.join(',')].map(
+      printable,
+    ),
   );
-  printTable(['SEQ', 'TIME', 'SUBJECT', 'TEAM', 'ACTION', 'RESOURCE', 'DECISION', 'REASONS'], rows);
+  printTable([...(several ? ['LEDGER'] : []), 'SEQ', 'TIME', 'SUBJECT', 'TEAM', 'ACTION', 'RESOURCE', 'DECISION', 'REASONS'], rows);
 }
 
-export function printTimeline(events: TimelineEvent[], json: boolean): void {
+function fromOf(e: Partial<FromLedger>): Partial<FromLedger> {
+  return e.ledger !== undefined ? { ledger: e.ledger, origin: e.origin ?? '' } : {};
+}
+
+export function printTimeline(events: Array<TimelineEvent & Partial<FromLedger>>, json: boolean): void {
   if (json) {
-    for (const e of events) process.stdout.write(`${JSON.stringify(wireTimelineEvent(e))}\n`);
+    for (const e of events) process.stdout.write(`${JSON.stringify({ ...wireTimelineEvent(e), ...fromOf(e) })}\n`);
     return;
   }
   const p = printable;
   for (const e of events) {
+    // Merged from several ledgers: each line names its replica's ledger first.
+    if (e.ledger !== undefined) process.stdout.write(`[${p(e.ledger)}] `);
     if (e.kind === 'policy') {
       process.stdout.write(`${p(e.time)}  #${e.seq}  == policy: bundle ${p(e.resource)} revision ${p(e.revision ?? '')} ${p(e.decision)}\n`);
       continue;
