@@ -13,7 +13,15 @@ interface ServerOptions {
   json?: boolean;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a decoded protobuf message, read field by field for display
 type ApprovalMessage = Record<string, any>;
+
+type UnaryMethod = (
+  request: unknown,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, response: ApprovalMessage) => void,
+) => void;
 
 /**
  * `gavel approvals`: operators list, show, approve and reject approval
@@ -79,11 +87,11 @@ async function call(o: ServerOptions, method: string, request: unknown, done: (r
   const client = new (gavelServices().ApprovalService)(o.server, credentials(o));
   try {
     const res = await new Promise<ApprovalMessage>((resolve, reject) => {
-      const fn = (client as unknown as Record<string, Function>)[method]!.bind(client);
+      const fn = (client as unknown as Record<string, UnaryMethod>)[method]!.bind(client);
       // Without mutual TLS the server records this claim as the caller (unverified:gavel-cli); with it, the certificate.
       const metadata = new grpc.Metadata();
       metadata.set('x-gavel-caller', 'gavel-cli');
-      fn(request, metadata, { deadline: Date.now() + 10_000 }, (err: grpc.ServiceError | null, r: ApprovalMessage) => (err ? reject(err) : resolve(r)));
+      fn(request, metadata, { deadline: Date.now() + 10_000 }, (err, r) => (err ? reject(err) : resolve(r)));
     });
     done(res);
   } catch (err) {
