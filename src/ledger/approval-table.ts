@@ -70,7 +70,7 @@ interface Row {
  */
 export class SqliteApprovalStore implements ApprovalStore {
   private readonly db: Database;
-  private readonly stmts: Record<'get' | 'put' | 'due' | 'open', Statement>;
+  private readonly stmts: Record<'get' | 'put' | 'due' | 'open' | 'openCount', Statement>;
 
   constructor(db: Database) {
     this.db = db;
@@ -84,6 +84,7 @@ export class SqliteApprovalStore implements ApprovalStore {
         @approvers, @min_approvals, @created_ms, @expires_ms, @requested_by, @caller, @bundle, @revision, @digest, @votes, @resolved_ms, @consumed_by)`),
       open: db.prepare(`SELECT * FROM approvals WHERE fingerprint = ? AND state IN ('pending', 'approved') AND expires_ms > ?
         ORDER BY created_ms DESC LIMIT 1`),
+      openCount: db.prepare(`SELECT COUNT(*) AS n FROM approvals WHERE state IN ('pending', 'approved') AND expires_ms > ?`),
       due: db.prepare(`SELECT * FROM approvals WHERE state IN ('pending', 'approved') AND expires_ms <= ? ORDER BY expires_ms LIMIT ?`),
     };
   }
@@ -115,6 +116,10 @@ export class SqliteApprovalStore implements ApprovalStore {
   async openFor(fingerprint: string, nowMs: number): Promise<Approval | undefined> {
     const row = this.stmts.open.get(fingerprint, nowMs) as Row | undefined;
     return row ? approvalOf(row) : undefined;
+  }
+
+  async openCount(nowMs: number): Promise<number> {
+    return (this.stmts.openCount.get(nowMs) as { n: number }).n;
   }
 
   async due(nowMs: number, limit: number): Promise<Approval[]> {

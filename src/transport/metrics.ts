@@ -79,6 +79,27 @@ export class Metrics {
       'Evaluation workers replaced since start (crashed, or stopped for running past the evaluation timeout)',
       () => core.engine.workerRestarts,
     );
+    const desk = core.engine.approvals;
+    if (desk) {
+      new Counter({
+        name: 'gavel_approval_events_total',
+        help: 'Approval events recorded since start: event="requested", "approved" (one per vote), "rejected", "expired", "consumed"',
+        labelNames: ['event'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const [event, n] of desk.events()) this.inc({ event }, n);
+        },
+      });
+      new Gauge({
+        name: 'gavel_approvals_open',
+        help: 'Approval requests open now: pending, or approved and not yet used, before their expiry',
+        registers: [this.registry],
+        async collect() {
+          this.set(await desk.open());
+        },
+      });
+    }
     const shadow = core.engine.shadow;
     if (shadow) {
       // Counts the engine keeps (monotonic), read at each scrape.

@@ -243,6 +243,19 @@ describe('the approval loop', () => {
     expect((await srv.core.ledger.verify()).ok).toBe(true);
   });
 
+  it('metrics count the approval events the chain holds, and the requests open now', async () => {
+    const body = await srv.server.metrics.registry.metrics();
+    const db = srv.core.ledger.db;
+    for (const event of ['requested', 'approved', 'rejected', 'expired', 'consumed']) {
+      const inChain = (db.prepare("SELECT COUNT(*) AS n FROM entries WHERE kind = 'approval' AND decision = ?").get(event) as { n: number }).n;
+      expect(inChain).toBeGreaterThan(0);
+      expect(body).toContain(`gavel_approval_events_total{event="${event}"} ${inChain}`);
+    }
+    const open = (await unaryList({})).filter((a) => (a.state === 'pending' || a.state === 'approved') && Date.parse(a.expires_at) > clock.now().getTime());
+    expect(open.length).toBeGreaterThan(0);
+    expect(body).toMatch(new RegExp(`^gavel_approvals_open ${open.length}$`, 'm'));
+  });
+
   it('the audit API and timeline read approval entries like any other', async () => {
     const entries = await stream(c.audit, 'QueryDecisions', { kind: 'approval', subject: 'fiona', limit: 1000 });
     expect(entries.length).toBeGreaterThan(5);

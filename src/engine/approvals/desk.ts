@@ -106,6 +106,7 @@ export class ApprovalDesk {
   private readonly changes = new EventEmitter();
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<number> | undefined;
+  private readonly committed = new Map<ApprovalEvent, number>();
 
   constructor(deps: ApprovalDeskDeps) {
     this.store = deps.store;
@@ -223,6 +224,16 @@ export class ApprovalDesk {
     return this.store.list(filter);
   }
 
+  /** Approval events committed since start, by event (requested, approved, rejected, expired, consumed). */
+  events(): ReadonlyMap<ApprovalEvent, number> {
+    return this.committed;
+  }
+
+  /** Requests open now (pending, or approved and unused, not yet due). */
+  open(): Promise<number> {
+    return this.store.openCount(this.now().getTime());
+  }
+
   /** Calls `listener` with the approval after each committed change of it; returns the unsubscribe function. */
   watch(approvalId: string, listener: (a: Approval) => void): () => void {
     this.changes.on(approvalId, listener);
@@ -322,6 +333,7 @@ export class ApprovalDesk {
       finish: (committed) => {
         release?.finish(committed);
         if (!committed) return;
+        this.committed.set(event.event, (this.committed.get(event.event) ?? 0) + 1);
         // Runs inside the ledger's commit loop: a watcher that throws must not touch other entries.
         for (const listener of this.changes.listeners(next.id) as Array<(a: Approval) => void>) {
           try {

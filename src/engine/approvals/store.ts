@@ -21,6 +21,8 @@ export interface ApprovalStore {
   list(filter: ApprovalFilter): Promise<Approval[]>;
   /** The newest open request (pending, or approved and unused) for this fingerprint that is not yet due at nowMs. */
   openFor(fingerprint: string, nowMs: number): Promise<Approval | undefined>;
+  /** How many requests are open (pending, or approved and unused) and not yet due at nowMs. */
+  openCount(nowMs: number): Promise<number>;
   /** Pending or approved approvals whose expiry is at or before nowMs, oldest expiry first. */
   due(nowMs: number, limit: number): Promise<Approval[]>;
   /** The write of this state of the approval, run by the ledger inside the transaction of its entry. */
