@@ -80,6 +80,16 @@ function gone(): GavelError {
   return new GavelError('abandoned', 'the caller cancelled or its deadline passed before the decision was recorded');
 }
 
+/** Approval state that cannot be read fails closed as UNAVAILABLE rather than INTERNAL. */
+async function approvalState<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof GavelError) throw err;
+    throw new GavelError('approvals_unavailable', 'approval state could not be read; failing closed', { cause: err });
+  }
+}
+
 /** Evaluations of one decision before its usage snapshot must hold (each retry reads usage afresh). */
 const MAX_ATTEMPTS = 8;
 
@@ -178,7 +188,7 @@ export class Engine {
       if (this.meter) unlock = await this.locks.acquire(this.meter.keys(job.facts));
       const now = this.now();
       // Looked up at the decision's own time: an approval due by then is expired, not used.
-      const held = desk ? await desk.lookup(job.binding, now) : undefined;
+      const held = desk ? await approvalState(() => desk.lookup(job.binding, now)) : undefined;
       const decisionId = randomUUID();
       let attempt: Attempt | undefined;
       for (let n = 1; !attempt; n++) {
@@ -230,19 +240,24 @@ export class Engine {
     if (evaluated.reasons.some((r) => r.code === 'evaluation_error' && r.rule === SERVICE_RULE)) this.faults++;
     if (abandoned(request)) throw gone();
     const { bundle } = evaluator;
-    const approval = await this.approvals?.plan(
-      {
-        decisionId: d.decisionId,
-        decision: evaluated.decision,
-        obligations: evaluated.obligations,
-        actionParams: evaluated.actionParams,
-        identity: job.identity,
-        binding: job.binding,
-        policy: { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest },
-        now: d.now,
-      },
-      held,
-    );
+    const desk = this.approvals;
+    const approval = !desk
+      ? undefined
+      : await approvalState(() =>
+          desk.plan(
+            {
+              decisionId: d.decisionId,
+              decision: evaluated.decision,
+              obligations: evaluated.obligations,
+              actionParams: evaluated.actionParams,
+              identity: job.identity,
+              binding: job.binding,
+              policy: { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest },
+              now: d.now,
+            },
+            held,
+          ),
+        );
     let staged: StagedWrite | undefined;
     if (metered) {
       const decided = { decisionId: d.decisionId, facts: job.facts, outcome: evaluated, bundle, now: d.now };

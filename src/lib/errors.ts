@@ -70,6 +70,7 @@ export const ERROR_CODES = {
     status: 'PERMISSION_DENIED',
     doc: 'The approver may not resolve this request: not among the approvers the policy named, the subject itself, the user an agent acts for, or already voted on it.',
   },
+  approvals_unavailable: { status: 'UNAVAILABLE', doc: 'Approval state (in the ledger file) could not be read; the call fails closed.' },
   too_many_watches: { status: 'RESOURCE_EXHAUSTED', doc: 'The server already holds 1024 open `WatchApproval` streams; retry later or poll `GetApproval`.' },
   invalid_approval: {
     status: 'INVALID_ARGUMENT',
