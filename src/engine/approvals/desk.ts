@@ -146,12 +146,9 @@ export class ApprovalDesk {
    * Undefined otherwise.
    */
   async plan(d: DecidedAction, held: HeldApproval | undefined): Promise<ApprovalPlan | undefined> {
-    const carried = held?.context ? held.approval : undefined;
-    const matches = held?.context?.matches === true;
     if (d.decision === 'require_approval') {
-      if (carried && matches && carried.state === 'pending') return { answer: decisionApproval(carried), holdUntilMs: null };
-      // Carried none: the open request lookup found (if any). Carried another: look for this action's own.
-      const open = held && !held.context ? held.approval : await this.store.openFor(d.binding.fingerprint, d.now.getTime());
+      // This exact action's open request, whether the call carried its id (pending: still waiting) or not.
+      const open = await this.store.openFor(d.binding.fingerprint, d.now.getTime());
       if (open) return { answer: decisionApproval(open), holdUntilMs: null };
       const request = this.request(d);
       return {
@@ -160,6 +157,9 @@ export class ApprovalDesk {
         holdUntilMs: request.expiresAtMs,
       };
     }
+    // Only a carried approval is used: the caller presents its id.
+    const carried = held?.context ? held.approval : undefined;
+    const matches = held?.context?.matches === true;
     if ((d.decision === 'allow' || d.decision === 'redact') && carried && matches && carried.state === 'approved') {
       const used: Approval = { ...carried, state: 'consumed', consumedBy: d.decisionId };
       const staged = this.stagedChange(

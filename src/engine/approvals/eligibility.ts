@@ -20,8 +20,3 @@ function names(name: string, approver: Approver): boolean {
   const role = name.startsWith('role:') ? name.slice('role:'.length) : name;
   return role !== '' && approver.roles.includes(role);
 }
-
-/** Whether a request names this role among its approvers (ListApprovals' filter). */
-export function namesRole(a: Pick<Approval, 'approvers'>, role: string): boolean {
-  return a.approvers.some((name) => name === `role:${role}` || name === role);
-}
