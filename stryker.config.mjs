@@ -30,6 +30,17 @@
 //   checkpoint_invalid like any unreadable note — the same verdict.
 // - src/ledger/verify.ts storedHeader's message text: asserted by verify-report.test.ts, added after the
 //   measured run (not re-measured).
+// - src/engine/approvals/desk.ts get() `if (!isDue(a, now)) return a` -> false, and the re-checks under the lock
+//   (`fresh && isDue(fresh, now)` in get and sweepOnce): the lock-free read and the read under the lock agree unless
+//   another change lands between them; only a race can tell them apart.
+// - desk.ts stagedChange `releasing !== undefined ?` -> true: stagedRelease(undefined) finds no charge and releases nothing.
+// - desk.ts commit(): `rest.length > 0` mutants (records [] and absent are the same to the ledger), `if (!record)`
+//   (every staged change has its record by construction), `err instanceof GavelError` (the ledger only rejects with
+//   GavelError ledger_unavailable, which unrecorded() would produce anyway); `deps.onError ?? noop` -> `&&`.
+// - desk.ts start() `sweepSeconds * 1000` -> `/ 1000`: the sweep then runs every millisecond instead of every second;
+//   only timing can tell.
+// - desk.ts `committed` counter mutants survive perTest analysis only: the metric test reads counts that earlier tests
+//   committed (test/approvals/desk.test.ts checks events() directly).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

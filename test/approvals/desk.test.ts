@@ -2,6 +2,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { approvalsGiven, contextOf, isDue, isTerminal, type Approval } from '../../src/engine/approvals/approval.js';
 import { approvalsConfig, parseExpiresIn } from '../../src/engine/approvals/config.js';
+import { ApprovalDesk } from '../../src/engine/approvals/desk.js';
+import type { ApprovalStore } from '../../src/engine/approvals/store.js';
+import type { Ledger } from '../../src/engine/ledger.js';
 import { ineligibility } from '../../src/engine/approvals/eligibility.js';
 import { bindingOf, fingerprintOf } from '../../src/engine/approvals/fingerprint.js';
 import { buildCore, type Core, type CoreOptions } from '../../src/core.js';
@@ -90,24 +93,30 @@ describe('resolving', () => {
     const bad = async (over: Record<string, unknown>) => {
       const err = await desk.resolve({ approvalId: b, verdict: 'approve', approver, comment: '', caller: 'ui', ...over } as never).catch((e: unknown) => e);
       expect(err, JSON.stringify(over).slice(0, 80)).toBeInstanceOf(GavelError);
-      return (err as GavelError).code;
+      return `${(err as GavelError).code}: ${(err as GavelError).message}`;
     };
-    expect(await bad({ approvalId: '' })).toBe('invalid_approval');
-    expect(await bad({ approvalId: 'x'.repeat(129) })).toBe('invalid_approval');
-    expect(await bad({ approvalId: 'x'.repeat(128) })).toBe('approval_not_found');
-    expect(await bad({ verdict: 'maybe' })).toBe('invalid_approval');
-    expect(await bad({ approver: { id: '', roles: ['lead'] } })).toBe('invalid_approval');
-    expect(await bad({ approver: { id: 'm'.repeat(257), roles: ['lead'] } })).toBe('invalid_approval');
-    expect(await bad({ approver: { id: 'm'.repeat(256), roles: ['lead'] } })).toBe('approval_not_pending');
-    expect(await bad({ approver: { id: ' mia', roles: ['lead'] } })).toBe('invalid_approval');
-    expect(await bad({ approver: { id: 'mi\u0007a', roles: ['lead'] } })).toBe('invalid_approval');
-    expect(await bad({ approver: { id: 'mia', roles: Array.from({ length: 65 }, (_, i) => `r${i}`) } })).toBe('invalid_approval');
-    expect(await bad({ approver: { id: 'mia', roles: Array.from({ length: 64 }, (_, i) => `r${i}`) } })).toBe('approval_not_pending');
-    expect(await bad({ approver: { id: 'mia', roles: ['lead', ''] } })).toBe('invalid_approval');
-    expect(await bad({ approver: { id: 'mia', roles: ['l'.repeat(257)] } })).toBe('invalid_approval');
-    expect(await bad({ approver: { id: 'mia', roles: ['l'.repeat(256)] } })).toBe('approval_not_pending');
-    expect(await bad({ comment: 'c'.repeat(4097) })).toBe('invalid_approval');
-    expect(await bad({ comment: 'c'.repeat(4096) })).toBe('approval_not_pending');
+    expect(await bad({ approvalId: '' })).toBe('invalid_approval: approval_id is required');
+    expect(await bad({ approvalId: 'x'.repeat(129) })).toBe('invalid_approval: approval_id is longer than 128 bytes');
+    expect(await bad({ approvalId: 'x'.repeat(128) })).toBe(`approval_not_found: no approval has id "${'x'.repeat(128)}"`);
+    expect(await bad({ verdict: 'maybe' })).toBe('invalid_approval: verdict must be APPROVE or REJECT');
+    expect(await bad({ approver: { id: '', roles: ['lead'] } })).toMatch(/^invalid_approval: approver\.id is required/);
+    expect(await bad({ approver: { id: 'm'.repeat(257), roles: ['lead'] } })).toBe('invalid_approval: approver.id is longer than 256 bytes');
+    expect(await bad({ approver: { id: 'm'.repeat(256), roles: ['lead'] } })).toMatch(/^approval_not_pending: approval \S+ is rejected/);
+    expect(await bad({ approver: { id: ' mia', roles: ['lead'] } })).toBe(
+      'invalid_approval: approver.id must not have surrounding spaces or control characters',
+    );
+    expect(await bad({ approver: { id: 'mi\u0007a', roles: ['lead'] } })).toBe(
+      'invalid_approval: approver.id must not have surrounding spaces or control characters',
+    );
+    expect(await bad({ approver: { id: 'mia', roles: Array.from({ length: 65 }, (_, i) => `r${i}`) } })).toBe(
+      'invalid_approval: approver.roles has more than 64 roles',
+    );
+    expect(await bad({ approver: { id: 'mia', roles: Array.from({ length: 64 }, (_, i) => `r${i}`) } })).toMatch(/^approval_not_pending/);
+    expect(await bad({ approver: { id: 'mia', roles: ['lead', ''] } })).toBe('invalid_approval: approver.roles must be non-empty names');
+    expect(await bad({ approver: { id: 'mia', roles: ['l'.repeat(257)] } })).toBe('invalid_approval: approver.roles must be non-empty names');
+    expect(await bad({ approver: { id: 'mia', roles: ['l'.repeat(256)] } })).toMatch(/^approval_not_pending/);
+    expect(await bad({ comment: 'c'.repeat(4097) })).toBe('invalid_approval: comment is longer than 4096 characters');
+    expect(await bad({ comment: 'c'.repeat(4096) })).toMatch(/^approval_not_pending/);
   });
 
   it('a change whose entry does not commit changes nothing and tells no watcher', async () => {
@@ -146,6 +155,38 @@ describe('resolving', () => {
 });
 
 describe('using an approval', () => {
+  it('only an approved approval for exactly this action, carried and unexpired, is used — even when the policy allows anyway', async () => {
+    const { desk, decide, clock } = core();
+    const pending = (await decide(asking({ approvers: ['role:lead'] }))).approval!.id;
+    expect((await decide(granted(pending))).approval).toBeUndefined();
+    expect((await desk.get(pending)).state).toBe('pending');
+    await desk.resolve({ approvalId: pending, verdict: 'approve', approver, comment: '', caller: 'ui' });
+    // Allowed, but for another action (another payer): the approval is not this decision's to use.
+    const other = echoInput({
+      subject: 'sam',
+      team: 'elsewhere',
+      tool: 'payments.transfer',
+      action: 'tool.call',
+      decision: 'allow',
+      extra: { context: { approval_id: pending } },
+    });
+    expect((await decide(other)).approval).toBeUndefined();
+    expect((await desk.get(pending)).state).toBe('approved');
+    // Carried past its expiry, with no read or sweep before: expired by the lookup, not used.
+    clock.advance(4 * 3600_000 + 1);
+    const late = await decide(granted(pending));
+    expect(late.approval).toBeUndefined();
+    const db = cores[0]!.ledger.db;
+    expect((db.prepare('SELECT state FROM approvals WHERE id = ?').get(pending) as { state: string }).state).toBe('expired');
+    expect(desk.events()).toEqual(
+      new Map([
+        ['requested', 1],
+        ['approved', 1],
+        ['expired', 1],
+      ]),
+    );
+  });
+
   it('a denied decision leaves it approved; an allowed or redacted one uses it', async () => {
     const { core: c, desk, decide } = core();
     const id = (await decide(asking({ approvers: ['role:lead'] }))).approval!.id;
@@ -176,6 +217,7 @@ describe('the sweep', () => {
   it('runs every sweepSeconds once started, and not after stop', async () => {
     const clock = new TestClock(Date.parse('2026-11-24T10:00:00Z'));
     const { desk, decide } = core({ approvals: { sweepSeconds: 1 } }, clock);
+    desk.start(); // already started by the core: a second start adds no second timer, so one stop stops it
     const id = (await decide(asking({ approvers: ['role:lead'], expires_in: '60s' }))).approval!.id;
     clock.advance(61_000);
     const store = () => cores[0]!.ledger.db.prepare('SELECT state FROM approvals WHERE id = ?').get(id) as { state: string };
@@ -187,6 +229,37 @@ describe('the sweep', () => {
     clock.advance(61_000);
     await new Promise((r) => setTimeout(r, 1500));
     expect((cores[0]!.ledger.db.prepare('SELECT state FROM approvals WHERE id = ?').get(later) as { state: string }).state).toBe('pending');
+  });
+});
+
+describe('the sweep timer', () => {
+  it('a sweep that fails is reported to onError, and the next one still runs', async () => {
+    const errors: string[] = [];
+    const store = {
+      due: async () => {
+        throw new Error('database is locked');
+      },
+    } as unknown as ApprovalStore;
+    const desk = new ApprovalDesk({
+      store,
+      ledger: {} as Ledger,
+      config: approvalsConfig({ sweepSeconds: 1 }),
+      now: () => new Date(),
+      onError: (_e, what) => errors.push(what),
+    });
+    desk.start();
+    await new Promise((r) => setTimeout(r, 2300));
+    desk.stop();
+    expect(errors.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(errors)).toEqual(new Set(['approval sweep']));
+  });
+});
+
+describe('defaults', () => {
+  it('a policy asking for one approval gets one, whatever the default', async () => {
+    const { decide } = core({ approvals: { defaultMinApprovals: 2 } });
+    expect((await decide(asking({ min_approvals: 1 }))).approval!.minApprovals).toBe(1);
+    expect((await decide(asking({}, { team: 'x' }))).approval!.minApprovals).toBe(2);
   });
 });
 
@@ -217,7 +290,9 @@ describe('the pieces', () => {
     expect(ineligibility(base, { id: 'mia', roles: ['lead'] })).toBeUndefined();
     expect(ineligibility(base, { id: 'mia', roles: ['finance'] })).toBeUndefined();
     expect(ineligibility(base, { id: 'zoe', roles: [] })).toBeUndefined();
-    expect(ineligibility(base, { id: 'zed', roles: ['user:zoe', 'role:lead'] })).toMatch(/not one of the approvers/);
+    expect(ineligibility(base, { id: 'zed', roles: ['user:zoe', 'role:lead'] })).toBe(
+      'zed is not one of the approvers this request names (role:lead, user:zoe, finance)',
+    );
     expect(ineligibility({ ...base, approvers: ['role:'] }, { id: 'mia', roles: [''] })).toMatch(/not one of the approvers/);
     expect(ineligibility(base, { id: 'sam', roles: ['lead'] })).toMatch(/is the subject/);
     expect(ineligibility(base, { id: 'olga', roles: ['lead'] })).toMatch(/acts for/);
