@@ -200,7 +200,8 @@ export class Engine {
       }
       // Staged writes are visible to every later read: the next decision on these keys may go ahead.
       unlock?.();
-      const receipt = await attempt.receipt;
+      // A new request keeps its fingerprint until its entry is durable (or given up).
+      const receipt = await attempt.receipt.finally(() => attempt.approval?.unlock?.());
       // Gone after its entry was written: the entry stays (the ledger never loses one), the reservation goes.
       if (this.meter && abandoned(request)) await this.meter.release(decisionId).catch(() => undefined);
       const decision = this.decision(attempt.evaluated, evaluator, { decisionId, entrypoint, now, receipt, requestId: request.requestId });
@@ -261,8 +262,17 @@ export class Engine {
     let staged: StagedWrite | undefined;
     if (metered) {
       const decided = { decisionId: d.decisionId, facts: job.facts, outcome: evaluated, bundle, now: d.now };
-      staged = this.meter!.stage(approval ? { ...decided, holdUntilMs: approval.holdUntilMs } : decided, metered.snapshot);
-      if (!staged) return undefined;
+      try {
+        staged = this.meter!.stage(approval ? { ...decided, holdUntilMs: approval.holdUntilMs } : decided, metered.snapshot);
+      } catch (err) {
+        approval?.unlock?.();
+        throw err;
+      }
+      if (!staged) {
+        // Evaluated again on fresh usage: this attempt's request is not made.
+        approval?.unlock?.();
+        return undefined;
+      }
     }
     const receipt = this.append(evaluated.record, stagedTogether(staged, approval?.staged));
     // Awaited by decide once the locks are released; never an unhandled rejection meanwhile.

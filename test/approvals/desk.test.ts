@@ -82,6 +82,16 @@ describe('a request from the policy obligation', () => {
   });
 });
 
+describe('identical asks', () => {
+  it('five identical REQUIRE_APPROVAL calls at once make one request, and every answer names it', async () => {
+    const { core: c, decide } = core();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => decide(asking({ approvers: ['role:lead'] }))));
+    expect(new Set(answers.map((a) => a.approval!.id)).size).toBe(1);
+    expect((c.ledger.db.prepare('SELECT COUNT(*) AS n FROM approvals').get() as { n: number }).n).toBe(1);
+    expect(kinds(c)).toEqual(['requested']);
+  });
+});
+
 describe('resolving', () => {
   it('records approved and rejected as their own events, and refuses bad requests with invalid_approval', async () => {
     const { core: c, desk, decide } = core();

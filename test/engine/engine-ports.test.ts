@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Bundle } from '../../src/bundles/bundle.js';
 import { loadBundles } from '../../src/bundles/loader.js';
+import Database from 'better-sqlite3';
+import { approvalsConfig } from '../../src/engine/approvals/config.js';
+import { ApprovalDesk } from '../../src/engine/approvals/desk.js';
 import { engineConfig } from '../../src/engine/config.js';
+import { SqliteApprovalStore } from '../../src/ledger/approval-table.js';
 import { Engine, type DecideRequest } from '../../src/engine/engine.js';
 import type { DecisionRecord, Ledger, Receipt, StagedWrite } from '../../src/engine/ledger.js';
 import type { DecisionMeter, MeteredContext, MeteredDecision, UsageSnapshot } from '../../src/engine/meter.js';
@@ -158,6 +162,24 @@ describe('the meter port', () => {
     expect(d.decision).toBe('allow');
     expect(meter.calls.filter((c) => c === 'context')).toHaveLength(3);
     expect(ledger.records).toHaveLength(1);
+  });
+
+  it('a REQUIRE_APPROVAL decided again on fresh usage makes its request once (the first attempt lets go of its fingerprint)', async () => {
+    const meter = new ScriptedMeter();
+    meter.current = (n) => n >= 3;
+    const ledger = new MemoryLedger();
+    const desk = new ApprovalDesk({ store: new SqliteApprovalStore(new Database(':memory:')), ledger, config: approvalsConfig(), now: () => new Date() });
+    const e = new Engine({ config: engineConfig({ defaultEntrypoint: 'fixtures/echo' }), ledger, meter, approvals: desk });
+    e.activate(bundles);
+    const input = { subject: { id: 'sam' }, action: { type: 'tool.call', tool: 't' }, result: { decision: 'require_approval' } };
+    const d = await e.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'gw' });
+    expect(d.approval?.state).toBe('pending');
+    expect(meter.calls.filter((c) => c === 'context')).toHaveLength(3);
+    expect(ledger.records).toHaveLength(1);
+    expect(ledger.records[0]!.staged?.records?.map((r) => r.decision)).toEqual(['requested']);
+    // The same call again: the lock was let go and the request is found, not made twice.
+    const again = await e.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'gw' });
+    expect(again.approval?.id).toBe(d.approval?.id);
   });
 
   it('eight evaluations in all, then it fails closed and records nothing', async () => {

@@ -58,6 +58,12 @@ export interface ApprovalPlan {
   answer: DecisionApproval;
   /** Until when the call's usage reservation is held (a new request); null: the call reserves nothing (it waits on a request already held). */
   holdUntilMs: number | null;
+  /**
+   * A new request holds its action's fingerprint until the decision's entry commits (or is given
+   * up), so an identical call at the same moment finds this request instead of making a second.
+   * The engine calls it once the entry is durable or the attempt is abandoned.
+   */
+  unlock?: () => void;
 }
 
 export interface DecidedAction {
@@ -147,15 +153,26 @@ export class ApprovalDesk {
    */
   async plan(d: DecidedAction, held: HeldApproval | undefined): Promise<ApprovalPlan | undefined> {
     if (d.decision === 'require_approval') {
-      // This exact action's open request, whether the call carried its id (pending: still waiting) or not.
-      const open = await this.store.openFor(d.binding.fingerprint, d.now.getTime());
-      if (open) return { answer: decisionApproval(open), holdUntilMs: null };
-      const request = this.request(d);
-      return {
-        staged: this.stagedChange(request, { event: 'requested', approval: request, decisionId: d.decisionId, caller: d.identity.caller, now: d.now }),
-        answer: decisionApproval(request),
-        holdUntilMs: request.expiresAtMs,
-      };
+      // This exact action's open request, whether the call carried its id (pending: still waiting) or not;
+      // looked up under the fingerprint's lock, which a new request keeps until its entry commits.
+      const unlock = await this.locks.acquire([`fingerprint\u0000${d.binding.fingerprint}`]);
+      try {
+        const open = await this.store.openFor(d.binding.fingerprint, d.now.getTime());
+        if (open) {
+          unlock();
+          return { answer: decisionApproval(open), holdUntilMs: null };
+        }
+        const request = this.request(d);
+        return {
+          staged: this.stagedChange(request, { event: 'requested', approval: request, decisionId: d.decisionId, caller: d.identity.caller, now: d.now }),
+          answer: decisionApproval(request),
+          holdUntilMs: request.expiresAtMs,
+          unlock,
+        };
+      } catch (err) {
+        unlock();
+        throw err;
+      }
     }
     // Only a carried approval is used: the caller presents its id.
     const carried = held?.context ? held.approval : undefined;
