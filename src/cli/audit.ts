@@ -11,7 +11,7 @@ import { timeline } from '../ledger/timeline.js';
 import { type VerifyReport, verifyLedger } from '../ledger/verify.js';
 import { wireVerifyReport } from '../ledger/wire.js';
 import { EXIT } from './exit.js';
-import { checkedOption, limitOption, timeRangeOptions } from './options.js';
+import { checkedOption, collect, limitOption, timeRangeOptions } from './options.js';
 import { progressReporter } from './progress.js';
 import { DEFAULTS } from './settings.js';
 import { printable, printEntries, printTimeline } from './table.js';
@@ -81,8 +81,6 @@ function verifierKey(db: Database.Database, o: LedgerOption & { pubkey?: string;
   if (keyPath && existsSync(keyPath)) return verifierOf(keyFromPem(readFileSync(keyPath, 'utf8'), origin));
   throw new GavelError('config_invalid', `no verifier key: pass --pubkey (from "gavel audit pubkey") or --key; ${keyPath ?? 'the key file'} is absent`);
 }
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** The ledgers a multi-ledger command reads: those named, or the default one. */
 function ledgersOf(o: { ledger: string[] }): string[] {

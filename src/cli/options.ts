@@ -67,3 +67,8 @@ export function timeRangeOptions(c: Command): Command {
       checkedOption((t) => parseTime(t, new Date(), 'until')),
     );
 }
+
+/** Commander's collector for a repeatable flag: every value, in the order given. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

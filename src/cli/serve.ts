@@ -15,7 +15,7 @@ import { startServer } from '../transport/server.js';
 import { SecurityUsageError, serverSecurity } from './serve-security.js';
 import { DEFAULTS } from './settings.js';
 import { parseExpiresIn, type ApprovalsConfig } from '../engine/approvals/config.js';
-import { addressOption, intOption, workerCount, WORKERS_RANGE, workersOption } from './options.js';
+import { addressOption, collect, intOption, workerCount, WORKERS_RANGE, workersOption } from './options.js';
 
 interface ServeOptions {
   listen: string;
@@ -65,8 +65,6 @@ function durationOption(value: string): number {
   if (seconds === undefined) throw new InvalidArgumentError('must be a duration such as 90s, 30m, 4h or 2d');
   return seconds;
 }
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 function bundleUrlOption(value: string): string {
   let url: URL;

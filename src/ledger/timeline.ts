@@ -70,14 +70,7 @@ export function timeline(db: Database, filter: Pick<QueryFilter, 'subject' | 'te
       }
     }
     events.push({
-      kind: 'decision',
-      seq: entry.seq,
-      time: entry.time,
-      decisionId: entry.decisionId,
-      subjectId: entry.subjectId,
-      action: entry.actionType,
-      resource: entry.resource,
-      decision: entry.decision,
+      ...eventOf('decision', entry),
       rules: reasons.map((r) => `${String(r.rule)} (${String(r.code)})`),
       crossed,
       ...weekTokens(detail?.payload?.input),
@@ -97,21 +90,7 @@ function withPolicyEvents(db: Database, events: TimelineEvent[]): TimelineEvent[
   const last = events[events.length - 1]!.seq;
   const before = activationBefore(db, first);
   const inside = [...policyEntries(db, { after: first, before: last })];
-  const merged = [...(before ? [before] : []), ...inside].map(
-    (p): TimelineEvent => ({
-      kind: 'policy',
-      seq: p.seq,
-      time: p.time,
-      decisionId: p.decisionId,
-      subjectId: '',
-      action: p.actionType,
-      resource: p.resource,
-      decision: p.decision,
-      rules: [],
-      crossed: [],
-      revision: p.revision,
-    }),
-  );
+  const merged = [...(before ? [before] : []), ...inside].map((p): TimelineEvent => ({ ...eventOf('policy', p), subjectId: '', revision: p.revision }));
   return [...events, ...merged].sort((a, b) => a.seq - b.seq);
 }
 
@@ -138,8 +117,13 @@ function approvalEvent(entry: EntrySummary, payload: JsonValue | undefined, call
         }
       : {}),
   };
+  return { ...eventOf('approval', entry), approval };
+}
+
+/** What every timeline event takes from its entry's header (no rules fired, nothing crossed until a decision says so). */
+function eventOf(kind: TimelineEvent['kind'], entry: EntrySummary): TimelineEvent {
   return {
-    kind: 'approval',
+    kind,
     seq: entry.seq,
     time: entry.time,
     decisionId: entry.decisionId,
@@ -149,7 +133,6 @@ function approvalEvent(entry: EntrySummary, payload: JsonValue | undefined, call
     decision: entry.decision,
     rules: [],
     crossed: [],
-    approval,
   };
 }
 

@@ -262,11 +262,9 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   async release(decisionId: string): Promise<void> {
-    const charge = this.chargeNow(decisionId);
-    if (charge?.state !== 'reserved') return;
-    this.stmts.release.run(decisionId);
-    this.live.remove(charge);
-    this.versions.bump(scopeKeys(charge));
+    const release = this.stagedRelease(decisionId);
+    release.apply();
+    release.finish(true);
   }
 
   stagedRelease(decisionId: string): StagedWrite {

@@ -4,7 +4,7 @@ import { GavelError } from '../../lib/errors.js';
 import { isJsonObject, type JsonObject } from '../../lib/json.js';
 import type { Identity } from '../identity.js';
 import { KeyLocks } from '../key-locks.js';
-import { unrecorded, type Ledger, type Receipt, type StagedWrite } from '../ledger.js';
+import { stagedTogether, unrecorded, type Ledger, type Receipt, type StagedWrite } from '../ledger.js';
 import type { Effect } from '../result.js';
 import {
   approvalsGiven,
@@ -340,15 +340,10 @@ export class ApprovalDesk {
    * the requesting decision); once it commits, watchers hear of it.
    */
   private stagedChange(next: Approval, event: Parameters<typeof approvalEventRecord>[0], releasing?: string): StagedWrite {
-    const write = this.store.write(next);
     const release = releasing !== undefined ? this.stagedRelease?.(releasing) : undefined;
-    return {
-      apply: () => {
-        write();
-        release?.apply();
-      },
+    const change: StagedWrite = {
+      apply: this.store.write(next),
       finish: (committed) => {
-        release?.finish(committed);
         if (!committed) return;
         this.committed.set(event.event, (this.committed.get(event.event) ?? 0) + 1);
         // Runs inside the ledger's commit loop: a watcher that throws must not touch other entries.
@@ -362,6 +357,8 @@ export class ApprovalDesk {
       },
       records: [approvalEventRecord(event)],
     };
+    // The release first: it finishes before watchers hear of the change.
+    return stagedTogether(release, change)!;
   }
 
   /** Appends an approval event on its own (a vote, an expiry): the staged write's record is the entry. */
