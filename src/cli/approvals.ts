@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { gavelServices } from '../transport/proto.js';
 import { EXIT } from './exit.js';
+import { limitOption } from './options.js';
 import { printable } from './table.js';
 
 interface ServerOptions {
@@ -43,7 +44,7 @@ export function registerApprovals(program: Command): void {
     .option('--approver-role <role>', 'requests this role may approve')
     .option('--subject <id>')
     .option('--team <team>')
-    .option('--limit <n>', 'at most this many (default 100, at most 1000)', (v) => Number(v))
+    .option('--limit <n>', 'at most this many (default 100, at most 1000)', limitOption(1000))
     .addHelpText('after', '\nExample:\n  gavel approvals list --state pending --approver-role finance-manager')
     .action((o: ServerOptions & { state?: string; approverRole?: string; subject?: string; team?: string; limit?: number }) =>
       call(

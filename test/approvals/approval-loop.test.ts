@@ -189,6 +189,13 @@ describe('the approval loop', () => {
     expect(errorCode(spaced)).toBe('invalid_approval');
     const longId = await resolveError(c, { approval_id: 'x'.repeat(200), verdict: 'VERDICT_APPROVE', approver: MANAGER });
     expect(errorCode(longId)).toBe('invalid_approval');
+    const { unaryError } = await import('../helpers/client.js');
+    const badState = await unaryError(c.approval, 'ListApprovals', { state: 'open' });
+    expect([badState.code, errorCode(badState)]).toEqual([3, 'invalid_query']);
+    const tooMany = await unaryError(c.approval, 'ListApprovals', { limit: 1001 });
+    expect([tooMany.code, errorCode(tooMany)]).toEqual([3, 'invalid_query']);
+    const noId = await unaryError(c.approval, 'GetApproval', { approval_id: '' });
+    expect([noId.code, errorCode(noId)]).toEqual([3, 'invalid_approval']);
   });
 
   it('two concurrent Decides with one approval: exactly one is allowed', async () => {

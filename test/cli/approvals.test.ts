@@ -75,6 +75,8 @@ describe('gavel approvals', () => {
 
   it('bad flags exit 2; an unknown id exits 1; no server exits 3', async () => {
     expect((await cli('approve', 'x')).code).toBe(2);
+    expect((await cli('list', '--limit', 'many')).code).toBe(2);
+    expect((await cli('list', '--limit', '1001')).code).toBe(2);
     const unknown = await cli('show', 'no-such-id');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('(approval_not_found)');
