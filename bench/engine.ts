@@ -15,6 +15,7 @@
  *   npx tsx bench/engine.ts --seconds 5 --concurrency 32
  *   npx tsx bench/engine.ts --only toggles
  */
+import { SqliteUsageStore } from '../src/usage/sqlite.js';
 import { join } from 'node:path';
 import { buildCore } from '../src/core.js';
 import type { Engine } from '../src/engine/engine.js';
@@ -53,7 +54,7 @@ interface Scenario {
  */
 async function withHistory(dir: string, charges: number): Promise<{ engine: Engine; close(): Promise<void> }> {
   const core = buildCore({ bundles: BUNDLES, ledger: join(dir, 'ledger.db') });
-  if (!core.usage) throw new Error('usage is off');
+  if (!(core.usage instanceof SqliteUsageStore)) throw new Error('usage is off');
   await seedSettledCharges(core.usage, oneCostCenter, charges);
   return core;
 }

@@ -10,6 +10,7 @@ import type { ShadowConfig } from './engine/shadow/shadow.js';
 import { SqliteUsageStore } from './usage/sqlite.js';
 import { usageConfig, type UsageConfig } from './usage/config.js';
 import { Meter } from './usage/meter.js';
+import type { UsageStore } from './usage/store.js';
 import { ApprovalDesk } from './engine/approvals/desk.js';
 import { approvalsConfig, type ApprovalsConfig } from './engine/approvals/config.js';
 import { SqliteApprovalStore } from './ledger/approval-table.js';
@@ -25,6 +26,11 @@ export interface CoreOptions {
   engine?: Partial<EngineConfig>;
   /** false turns metering off (no usage context, no reservations). */
   usage?: Partial<UsageConfig> | false;
+  /**
+   * A usage store other than the embedded one in the ledger file (PostgreSQL, shared by replicas),
+   * given the ledger it reserves for; its own config replaces `usage`. Closed with the core.
+   */
+  usageStore?: (ledger: SqliteLedger) => ConfiguredUsageStore;
   now?: () => Date;
   logger?: Logger;
   /** Shadow evaluation on (bundles arrive with engine.shadow.activate); results go to the ledger file's shadow table. */
@@ -36,10 +42,13 @@ export interface CoreOptions {
   approvals?: Partial<ApprovalsConfig> | false;
 }
 
+/** A usage store with the usage config it meters by. */
+export type ConfiguredUsageStore = UsageStore & { readonly config: UsageConfig };
+
 export interface Core {
   engine: Engine;
   ledger: SqliteLedger;
-  usage: SqliteUsageStore | undefined;
+  usage: ConfiguredUsageStore | undefined;
   /** Where shadow results are written, when shadow evaluation is on. */
   shadowSink: SqliteShadowSink | undefined;
   close(): Promise<void>;
@@ -51,10 +60,11 @@ export function buildCore(options: CoreOptions): Core {
   const bundles = typeof options.bundles === 'string' ? loadBundles(options.bundles) : options.bundles;
   const ledger = new SqliteLedger(ledgerConfig(options.ledger, options.ledgerOptions), options.ledgerFaults ? { faults: options.ledgerFaults } : {});
   const now = options.now ?? (() => new Date());
-  let usage: SqliteUsageStore | undefined;
+  let usage: ConfiguredUsageStore | undefined;
   let engine: Engine | undefined;
   try {
-    usage = options.usage === false ? undefined : new SqliteUsageStore(ledger.db, usageConfig(options.usage ?? {}));
+    if (options.usageStore) usage = options.usageStore(ledger);
+    else if (options.usage !== false) usage = new SqliteUsageStore(ledger.db, usageConfig(options.usage ?? {}));
     const meter = usage ? new Meter(usage) : undefined;
     const shadowSink = options.shadow ? new SqliteShadowSink(ledger.db) : undefined;
     const onDisabled = (bundle: Bundle, reason: string) =>
@@ -87,6 +97,7 @@ export function buildCore(options: CoreOptions): Core {
         // Workers first: nothing new reaches the ledger once it closes.
         await built.close();
         shadowSink?.close();
+        await usage?.close?.();
         await ledger.close();
       },
     };

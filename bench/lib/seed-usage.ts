@@ -23,7 +23,17 @@ export async function seedSettledCharges(store: SqliteUsageStore, workload: Work
     const atMs = monthStart + Math.floor((i / count) * span);
     const decisionId = randomUUID();
     const call = { ...who, decisionId, model: 'standard-m', tier: 'standard' };
-    reserveNow(store, { ...call, tokens: 527, costMicros: 9_200, atMs, expiresMs: atMs + 600_000, maxOutputTokens: null, estimatedInputTokens: 0 });
+    reserveNow(store, {
+      ...call,
+      tokens: 527,
+      costMicros: 9_200,
+      atMs,
+      expiresMs: atMs + 600_000,
+      maxOutputTokens: null,
+      estimatedInputTokens: 0,
+      caller: 'bench',
+      askedModel: 'standard-m',
+    });
     await store.settle({ ...call, inputTokens: 15, outputTokens: 512, costMicros: 7_725, atMs: atMs + 5_000 });
   }
 }

@@ -9,6 +9,7 @@ import { registerReplay } from './replay.js';
 import { EXIT } from './exit.js';
 import { registerServe } from './serve.js';
 import { registerShadow } from './shadow.js';
+import { registerUsage } from './usage.js';
 
 const program = new Command('gavel')
   .description('Policy decision point for AI usage: decide, record, audit.')
@@ -26,7 +27,8 @@ Examples:
   gavel certs dev --out ./dev-certs
   gavel policy status --ledger ./data/ledger.db
   gavel shadow report --ledger ./data/ledger.db --since 24h
-  gavel approvals list --state pending --approver-role finance-manager`,
+  gavel approvals list --state pending --approver-role finance-manager
+  gavel usage migrate --usage-store postgres://gavel:secret@db:5432/gavel`,
   );
 
 registerServe(program);
@@ -37,6 +39,7 @@ registerCerts(program);
 registerPolicy(program);
 registerShadow(program);
 registerApprovals(program);
+registerUsage(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -8,7 +8,12 @@ import { bundleVerification, type BundleVerification, type KeySpec } from '../bu
 import { buildCore } from '../core.js';
 import { described, LiveBundles } from './bundle-activation.js';
 import { ShadowBundles } from './shadow-activation.js';
-import { createLogger, LogSink } from '../log.js';
+import { createLogger, LogSink, type Logger } from '../log.js';
+import type { SqliteLedger } from '../ledger/sqlite.js';
+import { readLedgerId } from '../ledger/meta.js';
+import { PostgresUsageStore } from '../usage/postgres/store.js';
+import { postgresUsageConfig, redactUrl } from '../usage/postgres/config.js';
+import { usageConfig } from '../usage/config.js';
 import { EXIT } from './exit.js';
 import { errorMessage, GavelError } from '../lib/errors.js';
 import { startServer } from '../transport/server.js';
@@ -36,6 +41,9 @@ interface ServeOptions {
   workers: number | string;
   evaluationTimeout?: number;
   metering: boolean;
+  usageStore?: string;
+  usageStorePool?: number;
+  usageStoreTimeout?: number;
   tlsCert?: string;
   tlsKey?: string;
   clientCa?: string;
@@ -107,6 +115,13 @@ export function registerServe(program: Command): void {
     )
     .option('--evaluation-timeout <ms>', 'a worker stuck on one decision this long is replaced and its decisions refused (default 10000)', intOption)
     .option('--no-metering', 'no usage context and no reservations (budgets are not enforced)')
+    .option(
+      '--usage-store <url>',
+      'share usage state with other replicas in PostgreSQL: postgres://USER:PASS@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=FILE] (env GAVEL_USAGE_STORE; default: the ledger file)',
+      process.env.GAVEL_USAGE_STORE,
+    )
+    .option('--usage-store-pool <n>', 'connections to the usage store (default 16)', intOption)
+    .option('--usage-store-timeout <ms>', 'deadline of each usage store step; past it Decide fails closed (default 2000)', intOption)
     .option(
       '--tls-cert <file>',
       'serve TLS with this PEM certificate (chain); re-read when it changes or on SIGHUP (env GAVEL_TLS_CERT)',
@@ -223,6 +238,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   const shadowRemote = await firstBundles(shadowSources);
   const bundles = [...folder, ...remote.map((r) => r.bundle)];
   checkBundleSet(bundles);
+  const shared = o.metering && o.usageStore ? await openSharedUsage(o, log) : undefined;
   const core = buildCore({
     bundles,
     ledger: o.ledger,
@@ -235,6 +251,14 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     },
     engine: { maxInputBytes: o.maxInputBytes, maxDepth: o.maxDepth, workers: workersFrom(o.workers), evaluationTimeoutMs: o.evaluationTimeout },
     usage: o.metering ? { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl } : false,
+    ...(shared
+      ? {
+          usageStore: (ledger: SqliteLedger) => {
+            shared.attach(readLedgerId(ledger.db));
+            return shared;
+          },
+        }
+      : {}),
     ...(shadowOn ? { shadow: o.shadowQueue ? { queue: o.shadowQueue } : {} } : {}),
     approvals: {
       defaultApprovers: o.approvalApprovers,
@@ -244,6 +268,11 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     } as Partial<ApprovalsConfig>,
     logger: log,
   });
+  if (shared) {
+    // Reservations this replica made but never recorded (it stopped in between) stop counting before it serves.
+    const orphaned = await shared.reconcile((id) => core.ledger.get(id) !== undefined);
+    if (orphaned > 0) log.warn({ orphaned }, 'usage store: deleted reservations this ledger never recorded');
+  }
   const shadow = core.engine.shadow ? new ShadowBundles(core.engine.shadow, log, { folder: shadowFolder, remote: shadowRemote }) : undefined;
   shadow?.activate();
   // Workers started before the port opens: the first calls pay no start-up, and a worker that cannot start fails here.
@@ -386,4 +415,15 @@ function workersFrom(value: number | string): number {
   const n = workerCount(value);
   if (n === undefined) throw new GavelError('config_invalid', `GAVEL_WORKERS must be ${WORKERS_RANGE}, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** The shared store, migrated and checked before anything else is built; unreachable at start: gavel does not start. */
+async function openSharedUsage(o: ServeOptions, log: Logger): Promise<PostgresUsageStore> {
+  const pgConfig = postgresUsageConfig(o.usageStore!, { poolSize: o.usageStorePool, timeoutMs: o.usageStoreTimeout });
+  const { store, migration } = await PostgresUsageStore.open(pgConfig, usageConfig({ timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl }));
+  log.info(
+    { usage_store: redactUrl(pgConfig.url), schema_version: migration.to, migrated: migration.applied },
+    migration.applied.length > 0 ? 'usage store migrated' : 'usage store ready',
+  );
+  return store;
 }

@@ -230,54 +230,60 @@ export class Engine {
     const open = held?.approval?.state === 'pending' || held?.approval?.state === 'approved';
     const replacing = open && held?.sameAction ? held.approval!.requestedBy : undefined;
     const metered = this.meter ? await this.usageContext(job.facts, evaluator.bundle, d.now, replacing) : undefined;
-    const req: EvaluateRequest = {
-      decisionId: d.decisionId,
-      entrypoint: d.entrypoint,
-      nowMs: d.now.getTime(),
-      context: metered?.context,
-      ...(this.approvals ? { approval: held?.context ?? null } : {}),
-    };
-    const evaluated = await this.runner.evaluate(job, evaluator, req);
-    if (evaluated.reasons.some((r) => r.code === 'evaluation_error' && r.rule === SERVICE_RULE)) this.faults++;
-    if (abandoned(request)) throw gone();
-    const { bundle } = evaluator;
-    const desk = this.approvals;
-    const approval = !desk
-      ? undefined
-      : await approvalState(() =>
-          desk.plan(
-            {
-              decisionId: d.decisionId,
-              decision: evaluated.decision,
-              obligations: evaluated.obligations,
-              actionParams: evaluated.actionParams,
-              identity: job.identity,
-              binding: job.binding,
-              policy: { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest },
-              now: d.now,
-            },
-            held,
-          ),
-        );
-    let staged: StagedWrite | undefined;
-    if (metered) {
-      const decided = { decisionId: d.decisionId, facts: job.facts, outcome: evaluated, bundle, now: d.now };
-      try {
-        staged = this.meter!.stage(approval ? { ...decided, holdUntilMs: approval.holdUntilMs } : decided, metered.snapshot);
-      } catch (err) {
-        approval?.unlock?.();
-        throw err;
+    // Every read is staged through or ended (a shared store's transaction holds the keys until then).
+    try {
+      const req: EvaluateRequest = {
+        decisionId: d.decisionId,
+        entrypoint: d.entrypoint,
+        nowMs: d.now.getTime(),
+        context: metered?.context,
+        ...(this.approvals ? { approval: held?.context ?? null } : {}),
+      };
+      const evaluated = await this.runner.evaluate(job, evaluator, req);
+      if (evaluated.reasons.some((r) => r.code === 'evaluation_error' && r.rule === SERVICE_RULE)) this.faults++;
+      if (abandoned(request)) throw gone();
+      const { bundle } = evaluator;
+      const desk = this.approvals;
+      const approval = !desk
+        ? undefined
+        : await approvalState(() =>
+            desk.plan(
+              {
+                decisionId: d.decisionId,
+                decision: evaluated.decision,
+                obligations: evaluated.obligations,
+                actionParams: evaluated.actionParams,
+                identity: job.identity,
+                binding: job.binding,
+                policy: { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest },
+                now: d.now,
+              },
+              held,
+            ),
+          );
+      let staged: StagedWrite | undefined;
+      if (metered) {
+        const decided = { decisionId: d.decisionId, facts: job.facts, outcome: evaluated, bundle, now: d.now, caller: request.caller };
+        try {
+          staged = await this.meter!.stage(approval ? { ...decided, holdUntilMs: approval.holdUntilMs } : decided, metered.snapshot);
+        } catch (err) {
+          approval?.unlock?.();
+          if (err instanceof GavelError) throw err;
+          throw new GavelError('usage_unavailable', 'usage could not be reserved; failing closed', { cause: err });
+        }
+        if (!staged) {
+          // Evaluated again on fresh usage: this attempt's request is not made.
+          approval?.unlock?.();
+          return undefined;
+        }
       }
-      if (!staged) {
-        // Evaluated again on fresh usage: this attempt's request is not made.
-        approval?.unlock?.();
-        return undefined;
-      }
+      const receipt = this.append(evaluated.record, stagedTogether(staged, approval?.staged));
+      // Awaited by decide once the locks are released; never an unhandled rejection meanwhile.
+      receipt.catch(() => undefined);
+      return { evaluated, receipt, req, approval };
+    } finally {
+      metered?.snapshot.end();
     }
-    const receipt = this.append(evaluated.record, stagedTogether(staged, approval?.staged));
-    // Awaited by decide once the locks are released; never an unhandled rejection meanwhile.
-    receipt.catch(() => undefined);
-    return { evaluated, receipt, req, approval };
   }
 
   private decision(

@@ -26,8 +26,12 @@ export interface DecisionMeter {
    * was given for): it is not counted, so the call is not counted twice.
    */
   context(facts: UsageFacts, bundle: Bundle, now: Date, replacing?: string): Promise<MeteredContext>;
-  /** The decision's usage writes, or undefined when the snapshot is stale (evaluate again with a fresh one). */
-  stage(decision: MeteredDecision, snapshot: UsageSnapshot): StagedWrite | undefined;
+  /**
+   * The decision's usage writes, or undefined when the snapshot is stale (evaluate again with a
+   * fresh one). A shared store commits its rows here, before the entry is appended; `finish(false)`
+   * takes them back if the entry is given up.
+   */
+  stage(decision: MeteredDecision, snapshot: UsageSnapshot): StagedWrite | undefined | Promise<StagedWrite | undefined>;
   /** The caller gave up after its decision was recorded: its reservation stops counting at once (the entry stays). */
   release(decisionId: string): Promise<void>;
   /**
@@ -37,9 +41,13 @@ export interface DecisionMeter {
   stagedRelease(decisionId: string): StagedWrite;
 }
 
-/** Opaque to the engine: the versions of every usage key a context was built from. */
+/**
+ * Opaque to the engine: what a context was read at (key versions, or a database transaction
+ * holding the keys). Every snapshot is staged through or ended: the engine calls `end` on each
+ * one it does not stage (idempotent).
+ */
 export interface UsageSnapshot {
-  readonly versions: ReadonlyMap<string, number>;
+  end(): void;
 }
 
 export interface MeteredContext {
@@ -53,6 +61,8 @@ export interface MeteredDecision {
   outcome: Pick<PolicyOutcome, 'decision' | 'obligations'>;
   bundle: Bundle;
   now: Date;
+  /** Who asked: only they may report the call's usage, to whichever replica. */
+  caller: string;
   /**
    * A REQUIRE_APPROVAL's reservation: held until this time (the approval request's expiry), or
    * none at all when null (the call already waits on a request that holds one). Undefined: the

@@ -85,14 +85,19 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
   new ReflectionService(reflectionDefinition(definition)).addToServer(server);
   const port = await bind(server, options.listen, credentialsOf(security.tls));
   let stopping = false;
-  // Health tells the truth: SERVING only while a bundle is active and the ledger can record answers.
+  // Health tells the truth: SERVING only while a bundle is active, the ledger can record answers and usage can be read.
   const report = () => {
-    const serving = !stopping && core.engine.policies.ready && core.ledger.health.ok;
+    const serving = !stopping && core.engine.policies.ready && core.ledger.health.ok && (core.usage?.health?.ok ?? true);
     for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
   };
   core.ledger.onHealthChange((h) => {
     if (h.ok) options.log.info('ledger appends succeed again; serving');
     else options.log.error({ reason: h.reason }, 'ledger cannot record decisions; Decide answers UNAVAILABLE');
+    report();
+  });
+  core.usage?.health?.onChange((ok, reason) => {
+    if (ok) options.log.info('usage store answers again; serving');
+    else options.log.error({ reason }, 'usage store unavailable; Decide answers UNAVAILABLE (usage_unavailable)');
     report();
   });
   report();

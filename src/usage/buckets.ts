@@ -58,6 +58,14 @@ export interface BucketCharge {
   costMicros: number;
 }
 
+/** The bucket keys of one instant's windows in a time zone (any store's buckets are keyed so). */
+export function bucketKeysAt(starts: WindowStarts, nowMs: number, timeZone: string): BucketKeys {
+  const day = localDay(starts.day, timeZone);
+  const week = localDay(starts.week, timeZone);
+  const month = localDay(starts.month, timeZone);
+  return { day, week, month, lower: week < month ? week : month, today: localDay(nowMs, timeZone), rolling: Math.floor(starts.rolling / 60_000) };
+}
+
 export class UsageBuckets {
   private readonly db: Database;
   private readonly timeZone: string;
@@ -102,10 +110,7 @@ export class UsageBuckets {
 
   /** The bucket keys of one instant's windows; the same for every scope a decision reads. */
   keysAt(starts: WindowStarts, nowMs: number): BucketKeys {
-    const day = localDay(starts.day, this.timeZone);
-    const week = localDay(starts.week, this.timeZone);
-    const month = localDay(starts.month, this.timeZone);
-    return { day, week, month, lower: week < month ? week : month, today: localDay(nowMs, this.timeZone), rolling: Math.floor(starts.rolling / 60_000) };
+    return bucketKeysAt(starts, nowMs, this.timeZone);
   }
 
   /** Settled totals per tier in the windows `keys` names. */

@@ -6,7 +6,7 @@ import { valueAt, type JsonObject, type JsonValue } from '../lib/json.js';
 import type { UsageConfig } from './config.js';
 import { microsToNumber } from './money.js';
 import { costMicros, priceTable, type ModelPrice } from './pricing.js';
-import { historyKey, scopeKeys, type Reservation, type UsageStore } from './store.js';
+import { historyKey, scopeKeys, type Reservation, type UsageRead, type UsageStore } from './store.js';
 
 const MAX_ESTIMATED_TOKENS = 1_000_000_000;
 
@@ -42,15 +42,20 @@ export class Meter implements DecisionMeter {
   async context(who: UsageFacts, bundle: Bundle, now: Date, replacing?: string): Promise<MeteredContext> {
     const nowMs = now.getTime();
     const table = priceTable(bundle);
-    // Versions first: a write landing between this and the reads below makes the snapshot stale, never wrongly current.
-    const snapshot = this.store.snapshot(this.keys(who));
-    const usage: JsonObject = {
-      currency: table.currency ?? this.config.currency,
-      subject: (await this.store.usage('subject', who.subject, nowMs, replacing)) as unknown as JsonObject,
-      team: (await this.store.usage('team', who.team, nowMs, replacing)) as unknown as JsonObject,
-      cost_center: (await this.store.usage('cost_center', who.costCenter, nowMs, replacing)) as unknown as JsonObject,
-    };
-    const context: JsonObject = { usage, history: (await this.store.history(who.subject, nowMs)) as unknown as JsonObject };
+    const read = await this.store.read(this.keys(who));
+    let context: JsonObject;
+    try {
+      const usage: JsonObject = {
+        currency: table.currency ?? this.config.currency,
+        subject: (await read.usage('subject', who.subject, nowMs, replacing)) as unknown as JsonObject,
+        team: (await read.usage('team', who.team, nowMs, replacing)) as unknown as JsonObject,
+        cost_center: (await read.usage('cost_center', who.costCenter, nowMs, replacing)) as unknown as JsonObject,
+      };
+      context = { usage, history: (await read.history(who.subject, nowMs)) as unknown as JsonObject };
+    } catch (err) {
+      read.end();
+      throw err;
+    }
     const estimate = this.estimate(who, bundle, who.model);
     if (estimate) {
       context.estimate = {
@@ -60,15 +65,15 @@ export class Meter implements DecisionMeter {
         cost: microsToNumber(costMicros(estimate.price, estimate.inputTokens, estimate.outputTokens)),
       };
     }
-    return { context, snapshot };
+    return { context, snapshot: read };
   }
 
-  stage(d: MeteredDecision, snapshot: UsageSnapshot): StagedWrite | undefined {
-    if (!this.store.isCurrent(snapshot)) return undefined;
+  async stage(d: MeteredDecision, snapshot: UsageSnapshot): Promise<StagedWrite | undefined> {
+    const read = snapshot as UsageRead;
     const atMs = d.now.getTime();
     const request = { decisionId: d.decisionId, subject: d.facts.subject, tool: d.facts.capability, decision: d.outcome.decision, atMs };
     const reservation = this.reservation(d, atMs);
-    return this.store.stage(reservation ? { request, reservation } : { request });
+    return read.stage(reservation ? { request, reservation } : { request });
   }
 
   release(decisionId: string): Promise<void> {
@@ -101,6 +106,8 @@ export class Meter implements DecisionMeter {
       expiresMs: waiting && typeof d.holdUntilMs === 'number' ? d.holdUntilMs : atMs + this.config.reservationTtlSeconds * 1000,
       maxOutputTokens: estimate.statedMaxTokens,
       estimatedInputTokens: estimate.inputTokens,
+      caller: d.caller,
+      askedModel: d.facts.model,
     };
   }
 

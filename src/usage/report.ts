@@ -31,7 +31,10 @@ export interface ReportContext {
   /** The bundles whose price tables may price the model (the active set). */
   bundles: readonly Bundle[];
   currency: string;
-  /** Ledger lookup: the decision recorded under this id, if any (resource: the model it asked for). */
+  /**
+   * Ledger lookup: the decision recorded under this id, if any (resource: the model it asked for).
+   * Only this replica's ledger: a charge names its caller and model itself, for reports to any replica.
+   */
   findDecision: (decisionId: string) => { decision: string; actionType: string; resource: string; caller: string } | undefined;
   /** See UsageConfig.reportFactor. */
   reportFactor: number;
@@ -46,7 +49,8 @@ export async function applyReport(ctx: ReportContext, r: UsageReportInput): Prom
   const charge = await ctx.store.charge(r.decisionId);
   if (!charge) throw unknownDecision(ctx, r.decisionId);
   // Only who asked may settle: another caller's report would spend (or free) budget on a decision it never made.
-  const asker = ctx.findDecision(r.decisionId)?.caller;
+  // The charge names who asked (so any replica can check); older rows leave it to the ledger entry.
+  const asker = charge.caller ?? ctx.findDecision(r.decisionId)?.caller;
   if (asker !== r.reporter) {
     throw new GavelError('permission_denied', `decision ${r.decisionId} was asked for by another caller; only the caller that asked may report its usage`);
   }
@@ -80,7 +84,7 @@ export async function applyReport(ctx: ReportContext, r: UsageReportInput): Prom
 
 /** The model that ran must be the one decided: the model asked for, or the model a tier-down routed to. */
 function checkModel(ctx: ReportContext, r: UsageReportInput, charge: ChargeRow): void {
-  const asked = ctx.findDecision(r.decisionId)?.resource;
+  const asked = charge.askedModel ?? ctx.findDecision(r.decisionId)?.resource;
   const allowed = new Set([charge.model, ...(asked ? [asked] : [])]);
   if (allowed.has(r.model)) return;
   throw new GavelError('invalid_report', `model "${echo(r.model)}" is not the model decision ${r.decisionId} allowed (${[...allowed].join(' or ')})`);

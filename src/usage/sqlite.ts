@@ -1,11 +1,10 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { UsageConfig } from './config.js';
-import { microsToNumber } from './money.js';
 import type { StagedWrite } from '../engine/ledger.js';
-import type { UsageSnapshot } from '../engine/meter.js';
 import {
   historyKey,
   scopeKeys,
+  settlementOf,
   usageKey,
   type ChargeRow,
   type History,
@@ -15,13 +14,14 @@ import {
   type Settlement,
   type SettleResult,
   type StagedUsage,
+  type UsageRead,
   type UsageStore,
-  type WindowUsage,
 } from './store.js';
-import { KeyVersions } from './versions.js';
+import { KeyVersions, type KeySnapshot } from './versions.js';
+import { scopeUsage } from './totals.js';
 import { LiveReservations } from './live-reservations.js';
 import { UsageBuckets, type BucketKeys, type WindowSums } from './buckets.js';
-import { WINDOW_NAMES, windowStarts, type WindowName, type WindowStarts } from './windows.js';
+import { windowStarts, type WindowStarts } from './windows.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS usage_charges (
@@ -39,7 +39,9 @@ CREATE TABLE IF NOT EXISTS usage_charges (
   output_tokens INTEGER,
   expires_ms INTEGER,
   max_output_tokens INTEGER,
-  estimated_input_tokens INTEGER
+  estimated_input_tokens INTEGER,
+  caller TEXT,
+  asked_model TEXT
 );
 CREATE INDEX IF NOT EXISTS usage_reserved_subject ON usage_charges(subject, expires_ms) WHERE state = 'reserved';
 CREATE INDEX IF NOT EXISTS usage_reserved_team ON usage_charges(team, expires_ms) WHERE state = 'reserved';
@@ -93,9 +95,9 @@ export class SqliteUsageStore implements UsageStore {
     this.live = new LiveReservations(db);
     this.stmts = {
       reserve: db.prepare(`INSERT INTO usage_charges(decision_id, subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros, expires_ms,
-        max_output_tokens, estimated_input_tokens)
+        max_output_tokens, estimated_input_tokens, caller, asked_model)
         VALUES (@decisionId, @subject, @team, @costCenter, @model, @tier, @atMs, 'reserved', @tokens, @costMicros, @expiresMs,
-        @maxOutputTokens, @estimatedInputTokens)`),
+        @maxOutputTokens, @estimatedInputTokens, @caller, @askedModel)`),
       request: db.prepare('INSERT OR IGNORE INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES (?, ?, ?, ?, ?)'),
       charge: db.prepare('SELECT * FROM usage_charges WHERE decision_id = ?'),
       release: db.prepare(`DELETE FROM usage_charges WHERE decision_id = ? AND state = 'reserved'`),
@@ -111,44 +113,8 @@ export class SqliteUsageStore implements UsageStore {
 
   async usage(scope: Scope, key: string, nowMs: number, excluding?: string): Promise<ScopeUsage> {
     const { starts, keys } = this.windowsAt(nowMs);
-    const tiers = new Map<string, Record<WindowName, WindowUsage>>();
-    const tierOf = (tier: string) => {
-      let t = tiers.get(tier);
-      if (!t) {
-        t = emptyWindows();
-        tiers.set(tier, t);
-      }
-      return t;
-    };
-    for (const row of this.settled(scope, key, keys)) {
-      const t = tierOf(row.tier);
-      for (const w of WINDOW_NAMES) addAmount(t[w], 'used', row[`${w}_tokens`], row[`${w}_cost`]);
-    }
-    // Reserved per tier and window in exact micros first, converted once: the same sums the table would give.
-    const reserved = new Map<string, Record<WindowName, { tokens: number; micros: number }>>();
-    for (const r of this.live.live(scope, key, nowMs)) {
-      if (r.decisionId === excluding) continue;
-      let sums = reserved.get(r.tier);
-      if (!sums) {
-        sums = { day: zero(), week: zero(), month: zero(), rolling: zero() };
-        reserved.set(r.tier, sums);
-      }
-      for (const w of WINDOW_NAMES) {
-        if (r.atMs < starts[w]) continue;
-        sums[w].tokens += r.tokens;
-        sums[w].micros += r.costMicros;
-      }
-    }
-    for (const [tier, sums] of reserved) {
-      const t = tierOf(tier);
-      for (const w of WINDOW_NAMES) addAmount(t[w], 'reserved', sums[w].tokens, sums[w].micros);
-    }
-    const total = emptyScope();
-    for (const [tier, windows] of [...tiers].sort(([a], [b]) => a.localeCompare(b))) {
-      for (const w of WINDOW_NAMES) addInto(total[w], windows[w]);
-      total.by_tier[tier] = windows;
-    }
-    return total;
+    const live = this.live.live(scope, key, nowMs);
+    return scopeUsage(this.settled(scope, key, keys), excluding === undefined ? live : live.filter((r) => r.decisionId !== excluding), starts);
   }
 
   /** A key's settled totals at these bucket keys: read once, then kept until a settlement on the key or new windows. */
@@ -197,14 +163,29 @@ export class SqliteUsageStore implements UsageStore {
     return history;
   }
 
-  snapshot(keys: string[]): UsageSnapshot {
+  /** Lock-free: the versions of the keys are noted now, and staging checks none has moved since. */
+  async read(keys: string[]): Promise<UsageRead> {
+    // Versions first: a write landing between this and the reads makes the snapshot stale, never wrongly current.
+    const snapshot = this.snapshot(keys);
+    return {
+      usage: (scope, key, nowMs, excluding) => this.usage(scope, key, nowMs, excluding),
+      history: (subject, nowMs) => this.history(subject, nowMs),
+      stage: (rows) => (this.isCurrent(snapshot) ? this.stage(rows) : undefined),
+      end: () => undefined,
+    };
+  }
+
+  /** The current versions of these usage keys (see usageKey, historyKey). */
+  snapshot(keys: string[]): KeySnapshot {
     return this.versions.snapshot(keys);
   }
 
-  isCurrent(snapshot: UsageSnapshot): boolean {
+  /** True when no key of the snapshot has moved since it was taken. */
+  isCurrent(snapshot: KeySnapshot): boolean {
     return this.versions.isCurrent(snapshot);
   }
 
+  /** Stages a decision's rows: counted by reads from now on, written by `apply` in the ledger's transaction. */
   stage(rows: StagedUsage): StagedWrite {
     const id = rows.request.decisionId;
     this.staged.set(id, rows);
@@ -258,6 +239,8 @@ export class SqliteUsageStore implements UsageStore {
       atMs: Number(row.at_ms),
       maxOutputTokens: row.max_output_tokens === null ? null : Number(row.max_output_tokens),
       estimatedInputTokens: row.estimated_input_tokens === null ? null : Number(row.estimated_input_tokens),
+      caller: row.caller === null || row.caller === undefined ? null : String(row.caller),
+      askedModel: row.asked_model === null || row.asked_model === undefined ? null : String(row.asked_model),
     };
   }
 
@@ -298,12 +281,8 @@ export class SqliteUsageStore implements UsageStore {
 
   private settleNow(s: Settlement): { result: SettleResult; charge?: ChargeRow } {
     const existing = this.chargeNow(s.decisionId);
-    if (!existing) return { result: { kind: 'unknown' } };
-    if (existing.state === 'settled') {
-      const same = existing.inputTokens === s.inputTokens && existing.outputTokens === s.outputTokens && existing.costMicros === s.costMicros;
-      if (same) return { result: { kind: 'duplicate', tokens: existing.tokens, costMicros: existing.costMicros } };
-      return { result: { kind: 'conflict', message: `usage for decision ${s.decisionId} was already reported with different numbers` } };
-    }
+    const result = settlementOf(existing, s);
+    if (result.kind !== 'settled' || !existing) return { result };
     const tokens = s.inputTokens + s.outputTokens;
     this.stmts.settle.run({ ...s, tokens });
     this.buckets.add({ ...existing, tier: s.tier, tokens, costMicros: s.costMicros });
@@ -311,56 +290,23 @@ export class SqliteUsageStore implements UsageStore {
   }
 }
 
-/** Adds micro-unit cost and tokens to the used or reserved side of one window (cost as currency units). */
-function addAmount(w: WindowUsage, side: 'used' | 'reserved', tokens: number, costMicros: number): void {
-  const cost = microsToNumber(costMicros);
-  w[`${side}_tokens`] += tokens;
-  w[`${side}_cost`] = round6(w[`${side}_cost`] + cost);
-  w.tokens += tokens;
-  w.cost = round6(w.cost + cost);
-}
-
 const MAX_CACHED_KEYS = 100_000;
-
-function zero(): { tokens: number; micros: number } {
-  return { tokens: 0, micros: 0 };
-}
 
 function sameBuckets(a: BucketKeys, b: BucketKeys): boolean {
   return a.day === b.day && a.week === b.week && a.month === b.month && a.rolling === b.rolling && a.today === b.today && a.lower === b.lower;
 }
 
-function emptyWindow(): WindowUsage {
-  return { tokens: 0, cost: 0, used_tokens: 0, reserved_tokens: 0, used_cost: 0, reserved_cost: 0 };
-}
-
-function emptyWindows(): Record<WindowName, WindowUsage> {
-  return { day: emptyWindow(), week: emptyWindow(), month: emptyWindow(), rolling: emptyWindow() };
-}
-
-function emptyScope(): ScopeUsage {
-  return { ...emptyWindows(), by_tier: {} };
-}
-
-function addInto(into: WindowUsage, add: WindowUsage): void {
-  into.tokens += add.tokens;
-  into.used_tokens += add.used_tokens;
-  into.reserved_tokens += add.reserved_tokens;
-  // Costs are summed from exact micros per tier; rounding to 6 places undoes float drift.
-  into.cost = round6(into.cost + add.cost);
-  into.used_cost = round6(into.used_cost + add.used_cost);
-  into.reserved_cost = round6(into.reserved_cost + add.reserved_cost);
-}
-
-function round6(n: number): number {
-  return Math.round(n * 1e6) / 1e6;
-}
-
 /** Ledger files made before the report limits were kept gain their columns (empty for old rows: those reports skip the token checks). */
 function addMissingColumns(db: Database): void {
   const have = new Set((db.prepare('PRAGMA table_info(usage_charges)').all() as Array<{ name: string }>).map((c) => c.name));
-  for (const column of ['max_output_tokens', 'estimated_input_tokens']) {
-    if (!have.has(column)) db.exec(`ALTER TABLE usage_charges ADD COLUMN ${column} INTEGER`);
+  const columns: Array<[string, string]> = [
+    ['max_output_tokens', 'INTEGER'],
+    ['estimated_input_tokens', 'INTEGER'],
+    ['caller', 'TEXT'],
+    ['asked_model', 'TEXT'],
+  ];
+  for (const [column, type] of columns) {
+    if (!have.has(column)) db.exec(`ALTER TABLE usage_charges ADD COLUMN ${column} ${type}`);
   }
 }
 

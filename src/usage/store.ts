@@ -1,5 +1,4 @@
 import type { StagedWrite } from '../engine/ledger.js';
-import type { UsageSnapshot } from '../engine/meter.js';
 import type { Attribution } from '../lib/attribution.js';
 import type { WindowName } from './windows.js';
 
@@ -36,6 +35,9 @@ export interface Reservation extends Attribution {
   /** The limits a report of this call must respect: max_tokens when the request set it, and the estimated prompt tokens. */
   maxOutputTokens: number | null;
   estimatedInputTokens: number;
+  /** Who asked (only they may report it), and the model they asked for (a tier-down reserves another). */
+  caller: string;
+  askedModel: string;
 }
 
 export interface Settlement extends Attribution {
@@ -66,6 +68,9 @@ export interface ChargeRow extends Attribution {
   atMs: number;
   maxOutputTokens: number | null;
   estimatedInputTokens: number | null;
+  /** Null for rows written before they were kept: the decision's ledger entry says. */
+  caller: string | null;
+  askedModel: string | null;
 }
 
 export interface RequestRow {
@@ -83,31 +88,48 @@ export interface StagedUsage {
 }
 
 /**
- * The one interface a usage backend implements. SQLite (embedded, the default)
- * is usage/sqlite.ts. Reads are lock-free and versioned: every usage key (a
- * scope's budget totals, a subject's request history) has a version that moves
- * whenever something that key reads changes; a decision's writes are staged
- * (visible to later reads at once) and applied inside the ledger's transaction.
- * A shared store for several replicas (PostgreSQL) keeps the versions in its
- * rows and checks them in the writer's transaction.
+ * The one interface a usage backend implements: SQLite (embedded, the default;
+ * usage/sqlite.ts) and PostgreSQL (shared by replicas; usage/postgres/). A
+ * decision reads and writes through a `UsageRead` on the keys it touches, so
+ * that what its policy saw and what it reserves commit together or not at all.
  */
 export interface UsageStore {
   /** Used and reserved totals of one key; `excluding` names one decision whose reservation is left out. */
   usage(scope: Scope, key: string, nowMs: number, excluding?: string): Promise<ScopeUsage>;
   history(subject: string, nowMs: number): Promise<History>;
-  /** The current versions of these usage keys (see usageKey, historyKey). */
-  snapshot(keys: string[]): UsageSnapshot;
-  /** True when no key of the snapshot has moved since it was taken. */
-  isCurrent(snapshot: UsageSnapshot): boolean;
-  /** Stages a decision's rows: counted by reads from now on, written by `apply` in the ledger's transaction. */
-  stage(rows: StagedUsage): StagedWrite;
+  /** Opens one decision's read of these usage keys (see usageKey, historyKey); end it or stage through it. */
+  read(keys: string[]): Promise<UsageRead>;
   charge(decisionId: string): Promise<ChargeRow | undefined>;
   /** Drops a decision's unsettled reservation (its caller gave up); settled usage is never released. */
   release(decisionId: string): Promise<void>;
-  /** The same, written by `apply` inside another entry's transaction; it stops counting once that commits. */
+  /** The same, with another entry: it stops counting once that entry commits. */
   stagedRelease(decisionId: string): StagedWrite;
   /** Settles a reservation to real usage, idempotently. */
   settle(s: Settlement): Promise<SettleResult>;
+  /** Present when the store can become unreachable (a database server): what health reports. */
+  readonly health?: UsageHealth;
+  close?(): Promise<void>;
+}
+
+/**
+ * One decision's read-then-write. SQLite reads without locks and checks key
+ * versions when it stages (stale: read again); PostgreSQL locks the keys' rows
+ * for the read and commits the rows when it stages, so no replica interleaves.
+ */
+export interface UsageRead {
+  usage(scope: Scope, key: string, nowMs: number, excluding?: string): Promise<ScopeUsage>;
+  history(subject: string, nowMs: number): Promise<History>;
+  /** The decision's rows, to be written with its entry; undefined when what was read has moved (read again). */
+  stage(rows: StagedUsage): StagedWrite | undefined | Promise<StagedWrite | undefined>;
+  /** Gives the read up without staging; idempotent, and a no-op once staged. */
+  end(): void;
+}
+
+export interface UsageHealth {
+  readonly ok: boolean;
+  /** Why not, when not ok (no secrets: the store's address without its password). */
+  readonly reason: string;
+  onChange(listener: (ok: boolean, reason: string) => void): void;
 }
 
 export function usageKey(scope: Scope, key: string): string {
@@ -130,4 +152,15 @@ export function scopesOf(a: Attribution): Array<[Scope, string]> {
 /** The usage keys of the three budget scopes of a charge. */
 export function scopeKeys(a: Attribution): string[] {
   return scopesOf(a).map(([scope, key]) => usageKey(scope, key));
+}
+
+/** How a report meets its charge, the same in every store: a settled charge reported again is a duplicate if the numbers match. */
+export function settlementOf(existing: ChargeRow | undefined, s: Settlement): SettleResult {
+  if (!existing) return { kind: 'unknown' };
+  if (existing.state === 'settled') {
+    const same = existing.inputTokens === s.inputTokens && existing.outputTokens === s.outputTokens && existing.costMicros === s.costMicros;
+    if (same) return { kind: 'duplicate', tokens: existing.tokens, costMicros: existing.costMicros };
+    return { kind: 'conflict', message: `usage for decision ${s.decisionId} was already reported with different numbers` };
+  }
+  return { kind: 'settled' };
 }

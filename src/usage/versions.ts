@@ -1,4 +1,7 @@
-import type { UsageSnapshot } from '../engine/meter.js';
+/** The versions of some usage keys at one moment. */
+export interface KeySnapshot {
+  readonly versions: ReadonlyMap<string, number>;
+}
 
 /** Past this many keys the table is reset; the epoch moves, so every older snapshot reads as stale (safe, never wrong). */
 const MAX_KEYS = 200_000;
@@ -14,13 +17,13 @@ export class KeyVersions {
   private readonly versions = new Map<string, number>();
   private epoch = 0;
 
-  snapshot(keys: string[]): UsageSnapshot {
+  snapshot(keys: string[]): KeySnapshot {
     const versions = new Map<string, number>([[EPOCH, this.epoch]]);
     for (const k of keys) versions.set(k, this.versions.get(k) ?? 0);
     return { versions };
   }
 
-  isCurrent(snapshot: UsageSnapshot): boolean {
+  isCurrent(snapshot: KeySnapshot): boolean {
     for (const [k, v] of snapshot.versions) {
       const now = k === EPOCH ? this.epoch : (this.versions.get(k) ?? 0);
       if (now !== v) return false;

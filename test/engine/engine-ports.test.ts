@@ -54,7 +54,7 @@ class ScriptedMeter implements DecisionMeter {
     this.calls.push('context');
     this.onContext?.();
     if (this.contextError !== undefined) throw this.contextError;
-    return { context: { usage: { marker: 'from-meter' } }, snapshot: { versions: new Map() } };
+    return { context: { usage: { marker: 'from-meter' } }, snapshot: { end: () => undefined } };
   }
   stage(d: MeteredDecision, _snapshot: UsageSnapshot): StagedWrite | undefined {
     this.calls.push(`stage:${d.decisionId.length > 0}`);

@@ -77,6 +77,8 @@ describe('usage kept in memory agrees with the table', () => {
                 expiresMs: T0 + s.at + 600_000,
                 maxOutputTokens: null,
                 estimatedInputTokens: 0,
+                caller: 'gateway',
+                askedModel: 'm',
               };
               const staged = live.stage({
                 request: { decisionId: r.decisionId, subject: r.subject, tool: '', decision: 'allow', atMs: r.atMs },

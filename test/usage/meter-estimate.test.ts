@@ -61,7 +61,7 @@ function outcome(decision: PolicyOutcome['decision'], obligations: JsonObject = 
 /** Runs context then stage, as the engine does; returns the context and what was staged (undefined: nothing written). */
 async function decide(m: ReturnType<typeof meter>, input: JsonObject, out: PolicyOutcome, id = 'd1') {
   const { context, snapshot } = await m.meter.context(usageFactsOf(input), bundle(), NOW);
-  const staged = m.meter.stage({ decisionId: id, facts: usageFactsOf(input), outcome: out, bundle: bundle(), now: NOW }, snapshot);
+  const staged = await m.meter.stage({ decisionId: id, facts: usageFactsOf(input), outcome: out, bundle: bundle(), now: NOW, caller: 'test' }, snapshot);
   if (staged) {
     staged.apply();
     staged.finish(true);
@@ -166,6 +166,8 @@ describe('what a decision stages', () => {
       atMs: NOW.getTime(),
       maxOutputTokens: 100,
       estimatedInputTokens: 10,
+      caller: 'test',
+      askedModel: 'std',
     });
     expect((await m.store.usage('team', 'platform', NOW.getTime() + 89_999)).day.reserved_tokens).toBe(110);
     expect((await m.store.usage('team', 'platform', NOW.getTime() + 90_000)).day.reserved_tokens).toBe(0);
@@ -242,7 +244,9 @@ describe('what a decision stages', () => {
     const input = call();
     const { snapshot } = await m.meter.context(usageFactsOf(input), bundle(), NOW);
     await decide(m, call(), outcome('allow'), 'concurrent');
-    expect(m.meter.stage({ decisionId: 'late', facts: usageFactsOf(input), outcome: outcome('allow'), bundle: bundle(), now: NOW }, snapshot)).toBeUndefined();
+    expect(
+      await m.meter.stage({ decisionId: 'late', facts: usageFactsOf(input), outcome: outcome('allow'), bundle: bundle(), now: NOW, caller: 'test' }, snapshot),
+    ).toBeUndefined();
     expect(await m.store.charge('late')).toBeUndefined();
   });
 
@@ -252,7 +256,9 @@ describe('what a decision stages', () => {
     const { snapshot } = await m.meter.context(usageFactsOf(input), bundle(), NOW);
     // A denied tool call: no reservation, only the subject's request history moves.
     await decide(m, { subject: { id: 'alice' }, action: { type: 'tool.call', tool: 'x' } }, outcome('deny'), 'other');
-    expect(m.meter.stage({ decisionId: 'late', facts: usageFactsOf(input), outcome: outcome('allow'), bundle: bundle(), now: NOW }, snapshot)).toBeUndefined();
+    expect(
+      await m.meter.stage({ decisionId: 'late', facts: usageFactsOf(input), outcome: outcome('allow'), bundle: bundle(), now: NOW, caller: 'test' }, snapshot),
+    ).toBeUndefined();
   });
 
   it('a snapshot is stale after a reservation of the same team or cost center by another subject', async () => {
@@ -265,7 +271,10 @@ describe('what a decision stages', () => {
       const { snapshot } = await m.meter.context(usageFactsOf(input), bundle(), NOW);
       await decide(m, call({ subject }), outcome('allow'), 'bob');
       expect(
-        m.meter.stage({ decisionId: 'late', facts: usageFactsOf(input), outcome: outcome('allow'), bundle: bundle(), now: NOW }, snapshot),
+        await m.meter.stage(
+          { decisionId: 'late', facts: usageFactsOf(input), outcome: outcome('allow'), bundle: bundle(), now: NOW, caller: 'test' },
+          snapshot,
+        ),
       ).toBeUndefined();
     }
   });

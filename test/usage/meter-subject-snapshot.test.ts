@@ -34,8 +34,8 @@ it('a settlement of the same subject under another team and cost center makes th
   const store = new SqliteUsageStore(new Database(':memory:'), usageConfig());
   const meter = new Meter(store);
   // An earlier call of alice's, charged elsewhere (she moved teams), still unreported.
-  const earlier = meter.stage(
-    { decisionId: 'earlier', facts: facts('old-team', 'old-cc'), outcome: allow, bundle: prices, now: NOW },
+  const earlier = await meter.stage(
+    { decisionId: 'earlier', facts: facts('old-team', 'old-cc'), outcome: allow, bundle: prices, now: NOW, caller: 'test' },
     (await meter.context(facts('old-team', 'old-cc'), prices, NOW)).snapshot,
   );
   earlier!.apply();
@@ -55,5 +55,7 @@ it('a settlement of the same subject under another team and cost center makes th
     atMs: NOW.getTime(),
   });
   expect(settled.kind).toBe('settled');
-  expect(meter.stage({ decisionId: 'late', facts: facts('platform', 'cc-1'), outcome: allow, bundle: prices, now: NOW }, snapshot)).toBeUndefined();
+  expect(
+    await meter.stage({ decisionId: 'late', facts: facts('platform', 'cc-1'), outcome: allow, bundle: prices, now: NOW, caller: 'test' }, snapshot),
+  ).toBeUndefined();
 });

@@ -32,6 +32,8 @@ function reservation(id: string, over: Partial<Reservation> = {}): Reservation {
     expiresMs: T0 + 600_000,
     maxOutputTokens: 256,
     estimatedInputTokens: 44,
+    caller: 'gateway',
+    askedModel: 'standard-m',
     ...over,
   };
 }
@@ -123,6 +125,8 @@ describe('a staged reservation', () => {
       atMs: T0,
       maxOutputTokens: 256,
       estimatedInputTokens: 44,
+      caller: 'gateway',
+      askedModel: 'standard-m',
     });
   });
 
@@ -383,9 +387,16 @@ describe('edges of the reservation store', () => {
       T0 + 600_000,
     );
     const s = new SqliteUsageStore(db, usageConfig());
-    expect(await s.charge('old')).toMatchObject({ state: 'reserved', tokens: 10, maxOutputTokens: null, estimatedInputTokens: null });
+    expect(await s.charge('old')).toMatchObject({
+      state: 'reserved',
+      tokens: 10,
+      maxOutputTokens: null,
+      estimatedInputTokens: null,
+      caller: null,
+      askedModel: null,
+    });
     commit(s, reservation('new'));
-    expect(await s.charge('new')).toMatchObject({ maxOutputTokens: 256, estimatedInputTokens: 44 });
+    expect(await s.charge('new')).toMatchObject({ maxOutputTokens: 256, estimatedInputTokens: 44, caller: 'gateway', askedModel: 'standard-m' });
     // Opening it again adds nothing twice.
     expect(() => new SqliteUsageStore(db, usageConfig())).not.toThrow();
   });

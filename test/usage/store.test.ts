@@ -22,6 +22,8 @@ async function charge(store: SqliteUsageStore, id: string, atIso: string, tokens
     expiresMs: atMs + 600_000,
     maxOutputTokens: null,
     estimatedInputTokens: 0,
+    caller: 'gateway',
+    askedModel: 'standard-m',
   });
   const result = await store.settle({ ...who, decisionId: id, model: 'standard-m', tier: 'standard', inputTokens: 0, outputTokens: tokens, costMicros, atMs });
   expect(result.kind).toBe('settled');
@@ -42,6 +44,8 @@ describe('SqliteUsageStore', () => {
       expiresMs: Date.parse('2026-11-20T10:40:00Z'),
       maxOutputTokens: null,
       estimatedInputTokens: 0,
+      caller: 'gateway',
+      askedModel: 'frontier-xl',
     });
     const now = Date.parse('2026-11-20T10:35:00Z');
     for (const scope of ['subject', 'team', 'cost_center'] as const) {

@@ -1,0 +1,67 @@
+import type { UsageHealth } from '../store.js';
+
+/**
+ * Health of a store behind a network: ok until a step fails for want of the
+ * database, then probed every `probeMs` until it answers again. While it is
+ * down, decisions fail closed at once instead of each waiting out a deadline.
+ */
+export class ProbedHealth implements UsageHealth {
+  private state = { ok: true, reason: '' };
+  private readonly listeners = new Set<(ok: boolean, reason: string) => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly probe: () => Promise<void>,
+    private readonly probeMs: number,
+    private readonly onRecovered: () => void = () => undefined,
+  ) {}
+
+  get ok(): boolean {
+    return this.state.ok;
+  }
+
+  get reason(): string {
+    return this.state.reason;
+  }
+
+  onChange(listener: (ok: boolean, reason: string) => void): void {
+    this.listeners.add(listener);
+  }
+
+  /** A step failed for want of the database: down until a probe answers. */
+  failed(reason: string): void {
+    if (this.stopped || !this.state.ok) return;
+    this.set(false, reason);
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.probe().then(
+        () => {
+          if (this.stopped) return;
+          this.set(true, '');
+          this.onRecovered();
+        },
+        (err: unknown) => {
+          if (this.stopped) return;
+          const reason = `${this.state.reason.split(' (last probe:')[0]} (last probe: ${(err as Error).message})`;
+          this.state = { ok: false, reason };
+          this.schedule();
+        },
+      );
+    }, this.probeMs);
+    this.timer.unref();
+  }
+
+  private set(ok: boolean, reason: string): void {
+    this.state = { ok, reason };
+    for (const l of this.listeners) l(ok, reason);
+  }
+}

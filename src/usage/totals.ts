@@ -1,0 +1,90 @@
+import type { WindowSums } from './buckets.js';
+import type { LiveReservation } from './live-reservations.js';
+import { microsToNumber } from './money.js';
+import type { ScopeUsage, WindowUsage } from './store.js';
+import { WINDOW_NAMES, type WindowName, type WindowStarts } from './windows.js';
+
+/**
+ * One scope key's usage as a policy sees it, from its settled totals per tier
+ * (pre-totalled buckets) and its live reservations: the same arithmetic for
+ * every store, so SQLite and PostgreSQL give a policy the same numbers.
+ * Reservations already filtered to the live ones (unexpired, not `excluding`).
+ */
+export function scopeUsage(settled: readonly WindowSums[], reservations: Iterable<LiveReservation>, starts: WindowStarts): ScopeUsage {
+  const tiers = new Map<string, Record<WindowName, WindowUsage>>();
+  const tierOf = (tier: string) => {
+    let t = tiers.get(tier);
+    if (!t) {
+      t = emptyWindows();
+      tiers.set(tier, t);
+    }
+    return t;
+  };
+  for (const row of settled) {
+    const t = tierOf(row.tier);
+    for (const w of WINDOW_NAMES) addAmount(t[w], 'used', Number(row[`${w}_tokens`]), Number(row[`${w}_cost`]));
+  }
+  // Reserved per tier and window in exact micros first, converted once: the same sums the table would give.
+  const reserved = new Map<string, Record<WindowName, { tokens: number; micros: number }>>();
+  for (const r of reservations) {
+    let sums = reserved.get(r.tier);
+    if (!sums) {
+      sums = { day: zero(), week: zero(), month: zero(), rolling: zero() };
+      reserved.set(r.tier, sums);
+    }
+    for (const w of WINDOW_NAMES) {
+      if (r.atMs < starts[w]) continue;
+      sums[w].tokens += r.tokens;
+      sums[w].micros += r.costMicros;
+    }
+  }
+  for (const [tier, sums] of reserved) {
+    const t = tierOf(tier);
+    for (const w of WINDOW_NAMES) addAmount(t[w], 'reserved', sums[w].tokens, sums[w].micros);
+  }
+  const total = emptyScope();
+  for (const [tier, windows] of [...tiers].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const w of WINDOW_NAMES) addInto(total[w], windows[w]);
+    total.by_tier[tier] = windows;
+  }
+  return total;
+}
+
+/** Adds micro-unit cost and tokens to the used or reserved side of one window (cost as currency units). */
+function addAmount(w: WindowUsage, side: 'used' | 'reserved', tokens: number, costMicros: number): void {
+  const cost = microsToNumber(costMicros);
+  w[`${side}_tokens`] += tokens;
+  w[`${side}_cost`] = round6(w[`${side}_cost`] + cost);
+  w.tokens += tokens;
+  w.cost = round6(w.cost + cost);
+}
+
+function zero(): { tokens: number; micros: number } {
+  return { tokens: 0, micros: 0 };
+}
+
+function emptyWindow(): WindowUsage {
+  return { tokens: 0, cost: 0, used_tokens: 0, reserved_tokens: 0, used_cost: 0, reserved_cost: 0 };
+}
+
+function emptyWindows(): Record<WindowName, WindowUsage> {
+  return { day: emptyWindow(), week: emptyWindow(), month: emptyWindow(), rolling: emptyWindow() };
+}
+
+function emptyScope(): ScopeUsage {
+  return { ...emptyWindows(), by_tier: {} };
+}
+
+function addInto(into: WindowUsage, add: WindowUsage): void {
+  into.tokens += add.tokens;
+  into.used_tokens += add.used_tokens;
+  into.reserved_tokens += add.reserved_tokens;
+  // Costs are summed from exact micros per tier; rounding to 6 places undoes float drift.
+  into.cost = round6(into.cost + add.cost);
+  into.used_cost = round6(into.used_cost + add.used_cost);
+  into.reserved_cost = round6(into.reserved_cost + add.reserved_cost);
+}
+
+function round6(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
+}

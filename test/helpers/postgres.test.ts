@@ -1,0 +1,74 @@
+import { existsSync } from 'node:fs';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
+
+const unavailable = postgresUnavailable();
+if (unavailable) console.warn(`skipping the PostgreSQL harness tests: ${unavailable}`);
+
+async function connectOnce(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw error;
+  }
+}
+
+describe.skipIf(unavailable)('test PostgreSQL harness', () => {
+  let db: TestPostgres;
+
+  beforeAll(async () => {
+    db = await startPostgres();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('starts a server on 127.0.0.1 that runs SQL as the superuser', async () => {
+    expect(db.url).toMatch(new RegExp(`^postgres://gavel:[^@]+@127\\.0\\.0\\.1:${db.port}/gavel$`));
+    expect(await db.query('select 1 as one')).toEqual([{ one: 1 }]);
+    expect(await db.query('select current_database() as db, current_user as who')).toEqual([{ db: 'gavel', who: 'gavel' }]);
+  });
+
+  it('accepts pg clients through url', async () => {
+    const client = await connectOnce(db.url);
+    try {
+      const { rows } = await client.query<{ n: number }>('select 40 + 2 as n');
+      expect(rows).toEqual([{ n: 42 }]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('stop() takes the server down and start() brings it back on the same port with the data kept', async () => {
+    await db.query('create table kept (id int primary key, note text)');
+    await db.query("insert into kept values (1, 'before stop')");
+    const port = db.port;
+
+    await db.stop();
+    await expect(connectOnce(db.url)).rejects.toThrow();
+
+    await db.start();
+    expect(db.port).toBe(port);
+    const client = await connectOnce(db.url);
+    try {
+      const { rows } = await client.query('select id, note from kept');
+      expect(rows).toEqual([{ id: 1, note: 'before stop' }]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('close() removes the data dir and is safe to call twice', async () => {
+    const other = await startPostgres();
+    expect(existsSync(other.dataDir)).toBe(true);
+    await other.close();
+    expect(existsSync(other.dataDir)).toBe(false);
+    await other.close();
+    await expect(connectOnce(other.url)).rejects.toThrow();
+  });
+});

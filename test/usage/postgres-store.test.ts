@@ -1,0 +1,241 @@
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GavelError } from '../../src/lib/errors.js';
+import { usageConfig } from '../../src/usage/config.js';
+import { postgresUsageConfig } from '../../src/usage/postgres/config.js';
+import { migrateDatabase, SCHEMA_VERSION } from '../../src/usage/postgres/schema.js';
+import { PostgresUsageStore } from '../../src/usage/postgres/store.js';
+import { SqliteUsageStore } from '../../src/usage/sqlite.js';
+import { historyKey, scopeKeys, type Reservation, type UsageStore } from '../../src/usage/store.js';
+import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+
+/** The shared usage store against a real PostgreSQL server started for this file. */
+const T0 = Date.parse('2026-11-18T12:00:00Z');
+const alice = { subject: 'alice', team: 'platform', costCenter: 'cc-1' };
+const bob = { subject: 'bob', team: 'platform', costCenter: 'cc-2' };
+
+function reservation(id: string, who = alice, over: Partial<Reservation> = {}): Reservation {
+  return {
+    ...who,
+    decisionId: id,
+    model: 'standard-m',
+    tier: 'standard',
+    tokens: 300,
+    costMicros: 4_500,
+    atMs: T0,
+    expiresMs: T0 + 600_000,
+    maxOutputTokens: 256,
+    estimatedInputTokens: 44,
+    caller: 'gateway',
+    askedModel: 'standard-m',
+    ...over,
+  };
+}
+
+/** Reserves through a read, as the meter does, and commits the entry (finish true). */
+async function reserve(store: UsageStore, r: Reservation, decision = 'allow'): Promise<void> {
+  const read = await store.read([...scopeKeys(r), historyKey(r.subject)]);
+  const staged = await read.stage({ request: { decisionId: r.decisionId, subject: r.subject, tool: '', decision, atMs: r.atMs }, reservation: r });
+  if (!staged) throw new Error('stale');
+  staged.apply();
+  staged.finish(true);
+  read.end();
+}
+
+const skip = postgresUnavailable();
+if (skip) console.warn(`skipping PostgreSQL usage store tests: ${skip}`);
+
+describe.skipIf(skip)('PostgresUsageStore', () => {
+  let db: TestPostgres;
+  let n = 0;
+  /** A fresh database per test: the schema is created by gavel itself. */
+  async function freshUrl(): Promise<string> {
+    const name = `t${++n}`;
+    await db.query(`CREATE DATABASE ${name}`);
+    return db.url.replace(/\/gavel$/, `/${name}`);
+  }
+  async function open(url: string, config = {}) {
+    return (await PostgresUsageStore.open(postgresUsageConfig(url, { probeMs: 100, timeoutMs: 1500 }), usageConfig(config))).store;
+  }
+
+  beforeAll(async () => {
+    db = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('creates its schema once, however many replicas start at once; migrating again changes nothing', async () => {
+    const url = await freshUrl();
+    const results = await Promise.all([1, 2, 3, 4].map(() => migrateDatabase(url, 5000)));
+    expect(results.map((r) => r.applied.length).sort()).toEqual([0, 0, 0, SCHEMA_VERSION]);
+    expect(results.every((r) => r.to === SCHEMA_VERSION)).toBe(true);
+    expect(await migrateDatabase(url, 5000)).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [] });
+    const store = await open(url);
+    await store.close();
+  });
+
+  it('refuses a database newer than it knows, and a replica whose time zone differs from the store’s', async () => {
+    const url = await freshUrl();
+    const first = await open(url, { timeZone: 'Europe/Paris' });
+    await first.close();
+    await expect(open(url, { timeZone: 'UTC' })).rejects.toThrow(/time zone Europe\/Paris.*configured for UTC/);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query('INSERT INTO gavel_schema_version (version) VALUES (99)');
+    await client.end();
+    await expect(open(url, { timeZone: 'Europe/Paris' })).rejects.toThrow(/schema is at version 99, newer than this gavel knows/);
+  });
+
+  it('gives the same totals, settlements and refusals as the embedded store for the same calls', async () => {
+    const url = await freshUrl();
+    const shared = await open(url);
+    const embedded = new SqliteUsageStore(new Database(':memory:'), usageConfig());
+    try {
+      for (const store of [shared, embedded] as UsageStore[]) {
+        store instanceof PostgresUsageStore && store.attach('ledger-a');
+        await reserve(store, reservation('d1'));
+        await reserve(store, reservation('d2', bob, { tier: 'premium', model: 'frontier-xl', tokens: 900, costMicros: 90_000 }));
+        await reserve(store, reservation('d3', alice, { atMs: T0 - 3 * 86_400_000, expiresMs: T0 + 1 }));
+      }
+      const settle = { ...alice, decisionId: 'd1', model: 'standard-m', tier: 'standard', inputTokens: 40, outputTokens: 200, costMicros: 3_600, atMs: T0 };
+      const results = [];
+      for (const store of [shared, embedded] as UsageStore[]) {
+        results.push([
+          await store.settle(settle),
+          await store.settle(settle),
+          await store.settle({ ...settle, outputTokens: 201 }),
+          await store.settle({ ...settle, decisionId: 'nope' }),
+        ]);
+      }
+      expect(results[0]).toEqual(results[1]);
+      expect(results[0]!.map((r) => r.kind)).toEqual(['settled', 'duplicate', 'conflict', 'unknown']);
+      for (const at of [T0 + 1000, T0 + 700_000]) {
+        for (const [scope, key] of [
+          ['subject', 'alice'],
+          ['team', 'platform'],
+          ['cost_center', 'cc-2'],
+        ] as const) {
+          const a = await shared.usage(scope, key, at);
+          expect(a).toEqual(await embedded.usage(scope, key, at));
+          expect(await shared.usage(scope, key, at, 'd2')).toEqual(await embedded.usage(scope, key, at, 'd2'));
+        }
+      }
+      expect((await shared.usage('team', 'platform', T0 + 1000)).week).toMatchObject({ used_tokens: 240, reserved_tokens: 900 });
+      expect(await shared.history('alice', T0 + 1000)).toEqual(await embedded.history('alice', T0 + 1000));
+      expect(await shared.charge('d1')).toEqual(await embedded.charge('d1'));
+      await shared.release('d2');
+      await embedded.release('d2');
+      expect(await shared.usage('team', 'platform', T0 + 1000)).toEqual(await embedded.usage('team', 'platform', T0 + 1000));
+    } finally {
+      await shared.close();
+    }
+  });
+
+  it('a read holds its keys: another replica’s read of the same budget waits until the first has staged', async () => {
+    const url = await freshUrl();
+    const [a, b] = [await open(url), await open(url)];
+    a.attach('ledger-a');
+    b.attach('ledger-b');
+    try {
+      const keys = [...scopeKeys(alice), historyKey(alice.subject)];
+      const first = await a.read(keys);
+      expect((await first.usage('team', 'platform', T0)).week.tokens).toBe(0);
+      const order: string[] = [];
+      const second = b.read(keys).then(async (read) => {
+        order.push('second read');
+        const u = await read.usage('team', 'platform', T0);
+        read.end();
+        return u;
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      order.push('first staged');
+      const staged = await first.stage({
+        request: { decisionId: 'x1', subject: 'alice', tool: '', decision: 'allow', atMs: T0 },
+        reservation: reservation('x1'),
+      });
+      staged!.finish(true);
+      // The second read saw the first one's reservation: it could not have read before it committed.
+      expect((await second).week.reserved_tokens).toBe(300);
+      expect(order).toEqual(['first staged', 'second read']);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('an entry given up takes its reservation back; a read ended without staging writes nothing', async () => {
+    const url = await freshUrl();
+    const store = await open(url);
+    store.attach('ledger-a');
+    try {
+      const keys = [...scopeKeys(alice), historyKey(alice.subject)];
+      const read = await store.read(keys);
+      const staged = await read.stage({
+        request: { decisionId: 'g1', subject: 'alice', tool: '', decision: 'allow', atMs: T0 },
+        reservation: reservation('g1'),
+      });
+      expect((await store.usage('team', 'platform', T0)).week.reserved_tokens).toBe(300);
+      staged!.finish(false);
+      await expect.poll(async () => (await store.usage('team', 'platform', T0)).week.reserved_tokens).toBe(0);
+      expect(await store.charge('g1')).toBeUndefined();
+      expect((await store.history('alice', T0 + 1)).requests_last_minute).toBe(0);
+      const ended = await store.read(keys);
+      ended.end();
+      ended.end();
+      expect((await store.history('alice', T0 + 1)).requests_last_minute).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('deletes at start the reservations its ledger never recorded, and only its own', async () => {
+    const url = await freshUrl();
+    const [a, b] = [await open(url), await open(url)];
+    a.attach('ledger-a');
+    b.attach('ledger-b');
+    try {
+      await reserve(a, reservation('recorded'));
+      await reserve(a, reservation('lost'));
+      await reserve(b, reservation('other-replica'));
+      expect(await a.reconcile((id) => id === 'recorded')).toBe(1);
+      expect(await a.charge('lost')).toBeUndefined();
+      expect(await a.charge('recorded')).toMatchObject({ state: 'reserved' });
+      expect(await a.charge('other-replica')).toMatchObject({ state: 'reserved' });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('fails closed while the database is down and recovers on its own when it returns', async () => {
+    const url = await freshUrl();
+    const store = await open(url);
+    store.attach('ledger-a');
+    const changes: boolean[] = [];
+    store.health.onChange((ok) => changes.push(ok));
+    try {
+      await reserve(store, reservation('before'));
+      await db.stop();
+      const keys = [...scopeKeys(alice), historyKey(alice.subject)];
+      const down = await store.read(keys).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(down).toBeInstanceOf(GavelError);
+      expect((down as GavelError).code).toBe('usage_unavailable');
+      expect(store.health.ok).toBe(false);
+      expect(store.health.reason).not.toContain(new URL(db.url).password);
+      // While down, each call fails at once with the same code.
+      await expect(store.usage('team', 'platform', T0)).rejects.toMatchObject({ code: 'usage_unavailable' });
+      await db.start();
+      await expect.poll(() => store.health.ok, { timeout: 10_000 }).toBe(true);
+      expect(changes).toEqual([false, true]);
+      expect((await store.usage('team', 'platform', T0)).week.reserved_tokens).toBe(300);
+      await reserve(store, reservation('after'));
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+});
