@@ -34,7 +34,10 @@ export const ERROR_CODES = {
     status: 'FAILED_PRECONDITION',
     doc: 'A signing key exists but its ledger is missing, empty or another ledger; start with `--new-ledger` only if a fresh ledger is intended.',
   },
-  usage_unavailable: { status: 'UNAVAILABLE', doc: 'Usage state could not be read, or kept changing through 8 evaluations of one decision; fail closed.' },
+  usage_unavailable: {
+    status: 'UNAVAILABLE',
+    doc: 'Usage state could not be read or reserved (the shared store unreachable or past its deadline, a budget locked past it), or kept changing through 8 evaluations of one decision; fail closed.',
+  },
   evaluation_unavailable: {
     status: 'UNAVAILABLE',
     doc: 'The evaluation worker holding the decision stopped (it crashed, or one decision ran past `engine.evaluationTimeoutMs`); nothing is recorded and the worker is replaced.',

@@ -58,8 +58,11 @@ export class PostgresUsageStore implements UsageStore {
   private ledgerId = '';
   /** Keys known to have their row (rows are never deleted). */
   private readonly known = new Set<string>();
-  /** Reservations whose entries were given up but whose delete failed: retried until they go. */
-  private readonly orphans = new Set<string>();
+  /**
+   * Deletes that failed, retried until they succeed: the rows of a decision whose entry was given up
+   * ('take back': reservation and request row), or a reservation released with another entry ('release').
+   */
+  private readonly pending = new Map<string, 'take back' | 'release'>();
   private readonly prune: NodeJS.Timeout;
   private readonly watched = new WeakSet<pg.PoolClient>();
   private closed = false;
@@ -73,7 +76,7 @@ export class PostgresUsageStore implements UsageStore {
         await this.pool.query('SELECT 1');
       },
       pgConfig.probeMs,
-      () => void this.retryOrphans(),
+      () => void this.retryPending(),
     );
     // An idle connection that breaks is an event, not a crash.
     pool.on('error', (err) => this.failed(err));
@@ -249,20 +252,20 @@ export class PostgresUsageStore implements UsageStore {
     };
   }
 
-  private async takeBack(decisionId: string): Promise<void> {
+  private async takeBack(decisionId: string, what: 'take back' | 'release' = 'take back'): Promise<void> {
     try {
       await this.pool.query(`DELETE FROM gavel_usage_charges WHERE decision_id = $1 AND state = 'reserved'`, [decisionId]);
-      await this.pool.query('DELETE FROM gavel_usage_requests WHERE decision_id = $1', [decisionId]);
-      this.orphans.delete(decisionId);
+      if (what === 'take back') await this.pool.query('DELETE FROM gavel_usage_requests WHERE decision_id = $1', [decisionId]);
+      this.pending.delete(decisionId);
     } catch (err) {
       // Kept until it goes; meanwhile it expires at its TTL like any unreported reservation.
-      this.orphans.add(decisionId);
-      this.failed(err);
+      this.pending.set(decisionId, what);
+      if (isDown(err)) this.failed(err);
     }
   }
 
-  private async retryOrphans(): Promise<void> {
-    for (const id of [...this.orphans]) await this.takeBack(id);
+  private async retryPending(): Promise<void> {
+    for (const [id, what] of [...this.pending]) await this.takeBack(id, what);
   }
 
   async charge(decisionId: string): Promise<ChargeRow | undefined> {
@@ -283,7 +286,7 @@ export class PostgresUsageStore implements UsageStore {
     return {
       apply: () => undefined,
       finish: (committed) => {
-        if (committed) this.release(decisionId).catch(() => this.orphans.add(decisionId));
+        if (committed) void this.takeBack(decisionId, 'release');
       },
     };
   }
@@ -350,7 +353,7 @@ export class PostgresUsageStore implements UsageStore {
     this.closed = true;
     clearInterval(this.prune);
     this.health.stop();
-    await this.retryOrphans().catch(() => undefined);
+    await this.retryPending().catch(() => undefined);
     await this.pool.end();
   }
 
@@ -458,7 +461,7 @@ export class PostgresUsageStore implements UsageStore {
     await this.pool.query('DELETE FROM gavel_usage_requests WHERE at_ms < $1', [nowMs - 2 * HOUR]);
     await this.pool.query('DELETE FROM gavel_usage_minute WHERE minute < $1', [Math.floor((nowMs - 2 * this.config.rollingMinutes * 60_000) / 60_000)]);
     await this.pool.query(`DELETE FROM gavel_usage_charges WHERE state = 'reserved' AND expires_ms < $1`, [nowMs - EXPIRED_GRACE_MS]);
-    await this.retryOrphans();
+    await this.retryPending();
   }
 
   /** Fails closed at once while the database is known to be down (health probes it back). */
@@ -469,6 +472,7 @@ export class PostgresUsageStore implements UsageStore {
 
   /** Runs a step; a database failure becomes usage_unavailable, and marks the store down when the database is gone. */
   private async guard<T>(step: () => Promise<T>): Promise<T> {
+    this.available();
     try {
       return await step();
     } catch (err) {

@@ -1,0 +1,144 @@
+/**
+ * Decide with the usage store in the ledger file (SQLite, one replica) beside
+ * the shared PostgreSQL store (one replica, then two), on the same machine,
+ * workload and run: every configuration is started afresh in each repetition,
+ * in turn, each on a fresh database, and driven by ghz (one ghz per replica,
+ * the in-flight calls split between them). Metering is on in every row (that is
+ * what the store serves); the PostgreSQL server is a throwaway one started here
+ * on 127.0.0.1 (test/helpers/postgres.ts), with fsync off, so the rows compare
+ * the stores' round trips and locking, not a disk.
+ *
+ *   npx tsx bench/replicas.ts                          # 3 repetitions of 10 s windows, ~6 minutes
+ *   npx tsx bench/replicas.ts --seconds 3 --reps 1     # a quick look
+ */
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { startChild, type ChildServer } from '../test/helpers/server.js';
+import { startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
+import { numberFlag, readFlags, stringFlag } from './lib/args.js';
+import { findTool, runGhz, type LoadRun } from './lib/go-tools.js';
+import { describeMachine, machineLine } from './lib/machine.js';
+import { BUNDLES, tempDir } from './lib/paths.js';
+import { stopProcess, watchdog } from './lib/process.js';
+import { median } from './lib/service-table.js';
+import { loadWorkload } from './lib/workload.js';
+
+const flags = readFlags({ seconds: { type: 'string' }, warmup: { type: 'string' }, reps: { type: 'string' }, 'in-flight': { type: 'string' } });
+const seconds = numberFlag(flags, 'seconds', 10, { min: 1 });
+const warmup = numberFlag(flags, 'warmup', 2, { min: 0 });
+const reps = numberFlag(flags, 'reps', 3, { min: 1, integer: true });
+const inFlight = (stringFlag(flags, 'in-flight') ?? '1,32').split(',').map((n) => Number(n));
+
+const dir = tempDir('gavel-bench-replicas-');
+const running = new Set<ChildServer>();
+let db: TestPostgres | undefined;
+watchdog(60 * 60, 'bench/replicas', () => {
+  for (const s of running) s.child.kill('SIGKILL');
+  dir.remove();
+});
+
+const ghz = findTool('ghz', 'GHZ');
+if (!ghz) throw new Error('ghz not found: go install github.com/bojand/ghz/cmd/ghz@latest (or set GHZ)');
+const workload = loadWorkload();
+const dataFile = join(dir.path, 'decide.json');
+writeFileSync(
+  dataFile,
+  JSON.stringify(workload.json.map((bytes, i) => ({ policy: workload.entrypoint, request_id: `bench-${i}`, input_json: bytes.toString('base64') }))),
+);
+
+interface Config {
+  name: string;
+  replicas: number;
+  store: 'sqlite' | 'postgres';
+}
+
+const CONFIGS: Config[] = [
+  { name: 'SQLite usage store (ledger file), 1 replica', replicas: 1, store: 'sqlite' },
+  { name: 'PostgreSQL usage store, 1 replica', replicas: 1, store: 'postgres' },
+  { name: 'PostgreSQL usage store, 2 replicas', replicas: 2, store: 'postgres' },
+];
+
+let databases = 0;
+async function start(c: Config): Promise<ChildServer[]> {
+  const args = ['--bundles', BUNDLES, '--workers', c.replicas === 1 ? '2' : '1'];
+  if (c.store === 'postgres') {
+    const name = `bench${++databases}`;
+    await db!.query(`CREATE DATABASE ${name}`);
+    args.push('--usage-store', db!.url.replace(/\/gavel$/, `/${name}`));
+  }
+  return Promise.all(
+    Array.from({ length: c.replicas }, async (_, i) => {
+      const s = await startChild([...args, '--ledger', join(dir.path, `ledger-${c.store}-${databases}-${i}-${Date.now()}.db`)]);
+      running.add(s);
+      return s;
+    }),
+  );
+}
+
+/** One window over every replica at once; calls and rates add up, latency is the worse replica's. */
+async function measure(servers: ChildServer[], total: number, windowSeconds: number): Promise<LoadRun> {
+  const each = Math.max(1, Math.round(total / servers.length));
+  const runs = await Promise.all(
+    servers.map((s) => runGhz(ghz!, { address: s.address, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency: each, seconds: windowSeconds })),
+  );
+  const sum = (k: 'ok' | 'errors' | 'rps') => runs.reduce((a, r) => a + r[k], 0);
+  const worst = (k: 'p50' | 'p90' | 'p99') => Math.max(...runs.map((r) => r[k]));
+  const firstError = runs.find((r) => r.firstError)?.firstError;
+  return {
+    ok: sum('ok'),
+    errors: sum('errors'),
+    unexpected: 0,
+    ...(firstError ? { firstError } : {}),
+    seconds: windowSeconds,
+    rps: sum('rps'),
+    p50: worst('p50'),
+    p90: worst('p90'),
+    p99: worst('p99'),
+  };
+}
+
+const results = new Map<string, LoadRun[]>();
+try {
+  db = await startPostgres();
+  for (let rep = 0; rep < reps; rep++) {
+    for (const c of CONFIGS) {
+      const servers = await start(c);
+      try {
+        for (const n of inFlight) {
+          if (warmup > 0) await measure(servers, n, warmup);
+          const run = await measure(servers, n, seconds);
+          const key = `${c.name}\u0000${n}`;
+          results.set(key, [...(results.get(key) ?? []), run]);
+          process.stderr.write(
+            `rep ${rep + 1}: ${c.name}, ${n} in flight: ${run.rps.toFixed(0)}/s p50 ${run.p50.toFixed(2)} ms p99 ${run.p99.toFixed(2)} ms\n`,
+          );
+        }
+      } finally {
+        for (const s of servers) {
+          running.delete(s);
+          await stopProcess(s.child, s.exited);
+        }
+      }
+    }
+  }
+} finally {
+  await db?.close();
+}
+
+const lines = [
+  `Machine: ${machineLine(describeMachine())}. Median of ${reps} interleaved repetitions of ${seconds} s windows after ${warmup} s of warmup; \`npx tsx bench/replicas.ts\`.`,
+  '',
+  '| usage store | in flight (total) | decisions/s | p50 | p99 | errors |',
+  '|---|---|---|---|---|---|',
+];
+for (const c of CONFIGS) {
+  for (const n of inFlight) {
+    const runs = results.get(`${c.name}\u0000${n}`) ?? [];
+    const m = (k: 'rps' | 'p50' | 'p99') => median(runs.map((r) => r[k]));
+    const errors = runs.reduce((a, r) => a + r.errors, 0);
+    const total = c.replicas * Math.max(1, Math.round(n / c.replicas));
+    lines.push(`| ${c.name} | ${total} | ${m('rps').toFixed(0)} | ${m('p50').toFixed(2)} ms | ${m('p99').toFixed(2)} ms | ${errors} |`);
+  }
+}
+process.stdout.write(`${lines.join('\n')}\n`);
+dir.remove();
