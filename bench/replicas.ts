@@ -14,7 +14,7 @@
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { startChild, type ChildServer } from '../test/helpers/server.js';
-import { startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
+import { freshDatabase, startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
 import { numberFlag, readFlags, stringFlag } from './lib/args.js';
 import { findTool, runGhz, type LoadRun } from './lib/go-tools.js';
 import { describeMachine, machineLine } from './lib/machine.js';
@@ -62,9 +62,8 @@ let databases = 0;
 async function start(c: Config): Promise<ChildServer[]> {
   const args = ['--bundles', BUNDLES, '--workers', c.replicas === 1 ? '2' : '1'];
   if (c.store === 'postgres') {
-    const name = `bench${++databases}`;
-    await db!.query(`CREATE DATABASE ${name}`);
-    args.push('--usage-store', db!.url.replace(/\/gavel$/, `/${name}`));
+    databases++;
+    args.push('--usage-store', await freshDatabase(db!, 'bench'));
   }
   return Promise.all(
     Array.from({ length: c.replicas }, async (_, i) => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthority, issue } from '../../src/lib/dev-certs.js';
 import { clients } from '../helpers/client.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
-import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { freshDatabase, postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { failedStart, runCli, startChild } from '../helpers/server.js';
 import { decide, modelCall, usageOf } from '../usage/helpers.js';
 
@@ -15,13 +15,7 @@ if (skip) console.warn(`skipping usage store CLI tests: ${skip}`);
 describe.skipIf(skip)('the usage store from the command line', () => {
   let db: TestPostgres;
   let caFile: string;
-  let n = 0;
-
-  async function freshUrl(): Promise<string> {
-    const name = `cli${++n}`;
-    await db.query(`CREATE DATABASE ${name}`);
-    return db.url.replace(/\/gavel$/, `/${name}`);
-  }
+  const freshUrl = () => freshDatabase(db, 'cli');
 
   beforeAll(async () => {
     const dir = tempDir('gavel-pg-tls-');

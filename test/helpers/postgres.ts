@@ -418,3 +418,25 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Te
     },
   };
 }
+
+let databases = 0;
+
+/** A new, empty database on the server, as a URL (each test gets its own: gavel creates its schema itself). */
+export async function freshDatabase(db: TestPostgres, prefix = 'test'): Promise<string> {
+  const name = `${prefix}_${process.pid}_${++databases}`;
+  await db.query(`CREATE DATABASE ${name}`);
+  const url = new URL(db.url);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Runs SQL against the database a URL names (not the superuser's default one); the rows. */
+export async function queryAt(url: string, sql: string): Promise<Array<Record<string, unknown>>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}

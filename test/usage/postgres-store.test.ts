@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GavelError } from '../../src/lib/errors.js';
 import { usageConfig } from '../../src/usage/config.js';
@@ -8,7 +7,7 @@ import { migrateDatabase, SCHEMA_VERSION } from '../../src/usage/postgres/schema
 import { PostgresUsageStore } from '../../src/usage/postgres/store.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 import { historyKey, scopeKeys, type Reservation, type UsageStore } from '../../src/usage/store.js';
-import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { freshDatabase, postgresUnavailable, queryAt, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 /** The shared usage store against a real PostgreSQL server started for this file. */
 const T0 = Date.parse('2026-11-18T12:00:00Z');
@@ -48,13 +47,8 @@ if (skip) console.warn(`skipping PostgreSQL usage store tests: ${skip}`);
 
 describe.skipIf(skip)('PostgresUsageStore', () => {
   let db: TestPostgres;
-  let n = 0;
   /** A fresh database per test: the schema is created by gavel itself. */
-  async function freshUrl(): Promise<string> {
-    const name = `t${++n}`;
-    await db.query(`CREATE DATABASE ${name}`);
-    return db.url.replace(/\/gavel$/, `/${name}`);
-  }
+  const freshUrl = () => freshDatabase(db, 'store');
   async function open(url: string, config = {}) {
     return (await PostgresUsageStore.open(postgresUsageConfig(url, { probeMs: 100, timeoutMs: 1500 }), usageConfig(config))).store;
   }
@@ -81,10 +75,7 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
     const first = await open(url, { timeZone: 'Europe/Paris' });
     await first.close();
     await expect(open(url, { timeZone: 'UTC' })).rejects.toThrow(/time zone Europe\/Paris.*configured for UTC/);
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    await client.query('INSERT INTO gavel_schema_version (version) VALUES (99)');
-    await client.end();
+    await queryAt(url, 'INSERT INTO gavel_schema_version (version) VALUES (99)');
     await expect(open(url, { timeZone: 'Europe/Paris' })).rejects.toThrow(/schema is at version 99, newer than this gavel knows/);
   });
 
@@ -144,8 +135,8 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
       expect((await first.usage('team', 'platform', T0)).week.tokens).toBe(0);
       const order: string[] = [];
       const second = b.read(keys).then(async (read) => {
-        order.push('second read');
         const u = await read.usage('team', 'platform', T0);
+        order.push('second read');
         read.end();
         return u;
       });

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, type Clients } from '../helpers/client.js';
 import { healthClient } from '../helpers/health.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
-import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { freshDatabase, postgresUnavailable, queryAt, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startChild, startInProcess, type ChildServer } from '../helpers/server.js';
 import { decide, modelCall, report, usageOf, type Caller } from './helpers.js';
 
@@ -28,13 +27,7 @@ if (skip) console.warn(`skipping replica tests: ${skip}`);
 
 describe.skipIf(skip)('replicas sharing a PostgreSQL usage store', () => {
   let db: TestPostgres;
-  let n = 0;
-
-  async function freshUrl(): Promise<string> {
-    const name = `replicas${++n}`;
-    await db.query(`CREATE DATABASE ${name}`);
-    return db.url.replace(/\/gavel$/, `/${name}`);
-  }
+  const freshUrl = () => freshDatabase(db, 'replicas');
 
   async function replicas(url: string, count: number): Promise<Replica[]> {
     return Promise.all(
@@ -62,15 +55,8 @@ describe.skipIf(skip)('replicas sharing a PostgreSQL usage store', () => {
     return new Set(ids);
   }
 
-  async function charges(url: string): Promise<Array<{ decision_id: string; state: string }>> {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      return (await client.query('SELECT decision_id, state FROM gavel_usage_charges')).rows;
-    } finally {
-      await client.end();
-    }
-  }
+  const charges = async (url: string) =>
+    (await queryAt(url, 'SELECT decision_id, state FROM gavel_usage_charges')) as Array<{ decision_id: string; state: string }>;
 
   beforeAll(async () => {
     db = await startPostgres();

@@ -9,7 +9,8 @@ export interface PostgresUsageConfig {
   poolSize: number;
   /**
    * The deadline of every step (connect, take a connection from the pool, wait for a budget's
-   * lock, run a statement): past it the decision fails closed with usage_unavailable.
+   * lock, run a statement; a server that stopped answering is given up a second later): past it
+   * the decision fails closed with usage_unavailable.
    */
   timeoutMs: number;
   /** How often a store that failed is probed until it answers again (health back to SERVING). */

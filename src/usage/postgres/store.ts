@@ -124,15 +124,20 @@ export class PostgresUsageStore implements UsageStore {
 
   async usage(scope: Scope, key: string, nowMs: number, excluding?: string): Promise<ScopeUsage> {
     return this.guard(async () => {
-      const fetched = await this.fetch(this.pool, [[scope, key]], undefined, nowMs, excluding);
+      const { fetched } = await this.fetch(this.pool, [[scope, key]], undefined, nowMs, excluding);
       return this.scopeOf(fetched, scope, key, nowMs);
     });
   }
 
   async history(subject: string, nowMs: number): Promise<History> {
-    return this.guard(async () => (await this.fetch(this.pool, [], subject, nowMs, undefined)).history!);
+    return this.guard(async () => (await this.fetch(this.pool, [], subject, nowMs, undefined)).fetched.history!);
   }
 
+  /**
+   * Two round trips per decision while its keys are held: BEGIN, the locks and the reads go as one
+   * batch of statements, the rows and COMMIT as another (values inlined as escaped literals, which
+   * is what lets several statements travel together).
+   */
   async read(keys: string[]): Promise<UsageRead> {
     this.available();
     const sorted = [...new Set(keys.map(rowKey))].sort();
@@ -148,11 +153,12 @@ export class PostgresUsageStore implements UsageStore {
       return this.connect();
     });
     let open = true;
+    let begun = false;
     const end = (err?: unknown) => {
       if (!open) return;
       open = false;
-      if (err) {
-        client.release(err as Error);
+      if (err || !begun) {
+        client.release(err as Error | undefined);
         return;
       }
       client.query('ROLLBACK').then(
@@ -160,25 +166,29 @@ export class PostgresUsageStore implements UsageStore {
         (e: Error) => client.release(e),
       );
     };
-    try {
-      await this.guard(async () => {
-        await client.query('BEGIN');
-        const locked = await client.query('SELECT key FROM gavel_usage_keys WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE', [sorted]);
-        if (locked.rowCount !== sorted.length) {
-          this.known.clear();
-          throw new GavelError('usage_unavailable', 'usage key rows are missing from the usage store (were its tables emptied?); failing closed');
-        }
-      });
-    } catch (err) {
-      end(err);
-      throw err;
-    }
+    // The first statements of the transaction: take the keys' rows, in key order.
+    const head = (): string[] => {
+      if (begun) return [];
+      begun = true;
+      return ['BEGIN', `SELECT key FROM gavel_usage_keys WHERE key = ANY(${texts(sorted)}) ORDER BY key FOR UPDATE`];
+    };
+    const checkLocked = (locked: pg.QueryResult | undefined) => {
+      if (locked && locked.rowCount !== sorted.length) {
+        this.known.clear();
+        throw new GavelError('usage_unavailable', 'usage key rows are missing from the usage store (were its tables emptied?); failing closed');
+      }
+    };
     let fetched: Promise<Fetched> | undefined;
     let fetchedAt: { nowMs: number; excluding: string | undefined } | undefined;
     const fetchOnce = (nowMs: number, excluding: string | undefined) => {
       if (!fetched || fetchedAt?.nowMs !== nowMs || fetchedAt.excluding !== excluding) {
         fetchedAt = { nowMs, excluding };
-        fetched = this.guard(() => this.fetch(client, scopes, subject, nowMs, excluding));
+        const before = head();
+        fetched = this.guard(async () => {
+          const { results, fetched: f } = await this.fetch(client, scopes, subject, nowMs, excluding, before);
+          checkLocked(before.length > 0 ? results[1] : undefined);
+          return f;
+        });
       }
       return fetched;
     };
@@ -192,7 +202,9 @@ export class PostgresUsageStore implements UsageStore {
       stage: async (rows) => {
         if (!open) throw new Error('this usage read has ended');
         try {
-          await this.guard(() => this.writeRows(client, rows));
+          const before = head();
+          const results = await this.guard(() => this.batch(client, [...before, ...this.rowStatements(rows), 'COMMIT']));
+          checkLocked(before.length > 0 ? results[1] : undefined);
         } catch (err) {
           end(err);
           throw err;
@@ -205,41 +217,43 @@ export class PostgresUsageStore implements UsageStore {
     };
   }
 
-  private async writeRows(client: pg.PoolClient, rows: StagedUsage): Promise<void> {
+  /** A decision's request row and reservation, as statements. */
+  private rowStatements(rows: StagedUsage): string[] {
     const r = rows.request;
-    await client.query('INSERT INTO gavel_usage_requests (decision_id, subject, tool, decision, at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
-      r.decisionId,
-      r.subject,
-      r.tool,
-      r.decision,
-      r.atMs,
-    ]);
+    const out = [
+      `INSERT INTO gavel_usage_requests (decision_id, subject, tool, decision, at_ms)
+       VALUES (${text(r.decisionId)}, ${text(r.subject)}, ${text(r.tool)}, ${text(r.decision)}, ${int(r.atMs)}) ON CONFLICT DO NOTHING`,
+    ];
     const c = rows.reservation;
     if (c) {
-      await client.query(
-        `INSERT INTO gavel_usage_charges (decision_id, ledger_id, caller, asked_model, subject, team, cost_center, model, tier, at_ms, state,
-          tokens, cost_micros, expires_ms, max_output_tokens, estimated_input_tokens)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'reserved', $11, $12, $13, $14, $15)`,
-        [
-          c.decisionId,
-          this.ledgerId,
-          c.caller,
-          c.askedModel,
-          c.subject,
-          c.team,
-          c.costCenter,
-          c.model,
-          c.tier,
-          c.atMs,
-          c.tokens,
-          c.costMicros,
-          c.expiresMs,
-          c.maxOutputTokens,
-          c.estimatedInputTokens,
-        ],
-      );
+      const values = [
+        text(c.decisionId),
+        text(this.ledgerId),
+        text(c.caller),
+        text(c.askedModel),
+        text(c.subject),
+        text(c.team),
+        text(c.costCenter),
+        text(c.model),
+        text(c.tier),
+        int(c.atMs),
+        `'reserved'`,
+        int(c.tokens),
+        int(c.costMicros),
+        int(c.expiresMs),
+        c.maxOutputTokens === null ? 'NULL' : int(c.maxOutputTokens),
+        int(c.estimatedInputTokens),
+      ];
+      out.push(`INSERT INTO gavel_usage_charges (decision_id, ledger_id, caller, asked_model, subject, team, cost_center, model, tier, at_ms, state,
+        tokens, cost_micros, expires_ms, max_output_tokens, estimated_input_tokens) VALUES (${values.join(', ')})`);
     }
-    await client.query('COMMIT');
+    return out;
+  }
+
+  /** Several statements in one round trip; one result per statement. */
+  private async batch(q: pg.Pool | pg.PoolClient, statements: string[]): Promise<pg.QueryResult[]> {
+    const res = (await q.query(statements.join(';\n'))) as pg.QueryResult | pg.QueryResult[];
+    return Array.isArray(res) ? res : [res];
   }
 
   /** Rows already committed: nothing to write with the entry, and taken back if the entry is given up. */
@@ -291,31 +305,32 @@ export class PostgresUsageStore implements UsageStore {
     };
   }
 
-  /** Locks the charge, then its budgets' key rows (as a decision does), so no decision reads totals mid-settlement. */
+  /**
+   * Locks the charge, then its budgets' key rows (as a decision does), so no decision reads totals
+   * mid-settlement: two round trips, the second holding the keys only while it runs.
+   */
   async settle(s: Settlement): Promise<SettleResult> {
     this.available();
     const client = await this.guard(() => this.connect());
     let broken: unknown;
     try {
       return await this.guard(async () => {
-        await client.query('BEGIN');
-        const found = await client.query('SELECT * FROM gavel_usage_charges WHERE decision_id = $1 FOR UPDATE', [s.decisionId]);
-        const existing = found.rows[0] ? chargeRow(found.rows[0]) : undefined;
+        const [, found] = await this.batch(client, ['BEGIN', `SELECT * FROM gavel_usage_charges WHERE decision_id = ${text(s.decisionId)} FOR UPDATE`]);
+        const existing = found?.rows[0] ? chargeRow(found.rows[0]) : undefined;
         const result = settlementOf(existing, s);
         if (result.kind !== 'settled' || !existing) {
           await client.query('ROLLBACK');
           return result;
         }
-        const keys = scopeKeys(existing).map(rowKey).sort();
-        await client.query('SELECT key FROM gavel_usage_keys WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE', [keys]);
         const tokens = s.inputTokens + s.outputTokens;
-        await client.query(
-          `UPDATE gavel_usage_charges SET state = 'settled', tokens = $2, cost_micros = $3, input_tokens = $4, output_tokens = $5,
-            model = $6, tier = $7, expires_ms = NULL WHERE decision_id = $1`,
-          [s.decisionId, tokens, s.costMicros, s.inputTokens, s.outputTokens, s.model, s.tier],
-        );
-        await this.addToBuckets(client, { ...existing, tier: s.tier, tokens, costMicros: s.costMicros });
-        await client.query('COMMIT');
+        await this.batch(client, [
+          `SELECT key FROM gavel_usage_keys WHERE key = ANY(${texts(scopeKeys(existing).map(rowKey).sort())}) ORDER BY key FOR UPDATE`,
+          `UPDATE gavel_usage_charges SET state = 'settled', tokens = ${int(tokens)}, cost_micros = ${int(s.costMicros)},
+             input_tokens = ${int(s.inputTokens)}, output_tokens = ${int(s.outputTokens)}, model = ${text(s.model)}, tier = ${text(s.tier)},
+             expires_ms = NULL WHERE decision_id = ${text(s.decisionId)}`,
+          ...this.bucketStatements({ ...existing, tier: s.tier, tokens, costMicros: s.costMicros }),
+          'COMMIT',
+        ]);
         return result;
       });
     } catch (err) {
@@ -326,26 +341,19 @@ export class PostgresUsageStore implements UsageStore {
     }
   }
 
-  private async addToBuckets(client: pg.PoolClient, c: ChargeRow): Promise<void> {
-    const day = localDay(c.atMs, this.config.timeZone);
-    const minute = Math.floor(c.atMs / 60_000);
-    for (const [table, column, at] of [
+  /** A settled charge added to the daily and per-minute buckets of every scope it counts against. */
+  private bucketStatements(c: ChargeRow): string[] {
+    const day = text(localDay(c.atMs, this.config.timeZone));
+    const minute = int(Math.floor(c.atMs / 60_000));
+    return [
       ['gavel_usage_daily', 'day', day],
       ['gavel_usage_minute', 'minute', minute],
-    ] as const) {
-      const params: unknown[] = [];
-      const values = scopesOf(c).map(([scope, key]) => {
-        params.push(scope, key, c.tier, at, c.tokens, c.costMicros);
-        const n = params.length;
-        return `($${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
-      });
-      await client.query(
-        `INSERT INTO ${table} (scope, key, tier, ${column}, tokens, cost_micros) VALUES ${values.join(', ')}
-         ON CONFLICT (scope, key, ${column}, tier) DO UPDATE
-         SET tokens = ${table}.tokens + excluded.tokens, cost_micros = ${table}.cost_micros + excluded.cost_micros`,
-        params,
-      );
-    }
+    ].map(([table, column, at]) => {
+      const values = scopesOf(c).map(([scope, key]) => `(${text(scope)}, ${text(key)}, ${text(c.tier)}, ${at}, ${int(c.tokens)}, ${int(c.costMicros)})`);
+      return `INSERT INTO ${table} (scope, key, tier, ${column}, tokens, cost_micros) VALUES ${values.join(', ')}
+        ON CONFLICT (scope, key, ${column}, tier) DO UPDATE
+        SET tokens = ${table}.tokens + excluded.tokens, cost_micros = ${table}.cost_micros + excluded.cost_micros`;
+    });
   }
 
   async close(): Promise<void> {
@@ -357,75 +365,76 @@ export class PostgresUsageStore implements UsageStore {
     await this.pool.end();
   }
 
-  /** Settled buckets, live reservations and (for a subject) request history, in one round trip each. */
+  /** Settled buckets, live reservations and (for a subject) request history, in one round trip (after `before`). */
   private async fetch(
     q: pg.Pool | pg.PoolClient,
     scopes: Array<[Scope, string]>,
     subject: string | undefined,
     nowMs: number,
     excluding: string | undefined,
-  ): Promise<Fetched> {
+    before: string[] = [],
+  ): Promise<{ results: pg.QueryResult[]; fetched: Fetched }> {
     const starts = windowStarts(new Date(nowMs), this.config.timeZone, this.config.rollingMinutes);
     const b = bucketKeysAt(starts, nowMs, this.config.timeZone);
-    const kinds = scopes.map(([s]) => s);
-    const keys = scopes.map(([, k]) => k);
-    const of = (scope: Scope) => scopes.filter(([s]) => s === scope).map(([, k]) => k);
-    const [settled, reserved, history] = await Promise.all([
-      scopes.length === 0
-        ? undefined
-        : q.query(
-            `WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[]) AS w(scope, key))
-             SELECT d.scope, d.key, d.tier,
-               sum(CASE WHEN day >= $3 THEN tokens ELSE 0 END) AS day_tokens, sum(CASE WHEN day >= $3 THEN cost_micros ELSE 0 END) AS day_cost,
-               sum(CASE WHEN day >= $4 THEN tokens ELSE 0 END) AS week_tokens, sum(CASE WHEN day >= $4 THEN cost_micros ELSE 0 END) AS week_cost,
-               sum(CASE WHEN day >= $5 THEN tokens ELSE 0 END) AS month_tokens, sum(CASE WHEN day >= $5 THEN cost_micros ELSE 0 END) AS month_cost,
-               0 AS rolling_tokens, 0 AS rolling_cost
-             FROM gavel_usage_daily d JOIN wanted USING (scope, key) WHERE day >= $6 AND day <= $7 GROUP BY d.scope, d.key, d.tier
-             UNION ALL
-             SELECT m.scope, m.key, m.tier, 0, 0, 0, 0, 0, 0, sum(tokens), sum(cost_micros)
-             FROM gavel_usage_minute m JOIN wanted USING (scope, key) WHERE minute >= $8 GROUP BY m.scope, m.key, m.tier`,
-            [kinds, keys, b.day, b.week, b.month, b.lower, b.today, b.rolling],
-          ),
-      scopes.length === 0
-        ? undefined
-        : q.query(
-            `SELECT decision_id, subject, team, cost_center, tier, tokens, cost_micros, at_ms, expires_ms FROM gavel_usage_charges
-             WHERE state = 'reserved' AND expires_ms > $1
-               AND (subject = ANY($2::text[]) OR team = ANY($3::text[]) OR cost_center = ANY($4::text[]))`,
-            [nowMs, of('subject'), of('team'), of('cost_center')],
-          ),
-      subject === undefined
-        ? undefined
-        : q.query(
-            `SELECT count(*) FILTER (WHERE at_ms >= $2) AS requests, count(*) FILTER (WHERE decision = 'deny') AS denials,
-               (SELECT coalesce(json_object_agg(tool, n), '{}') FROM
-                 (SELECT tool, count(*) AS n FROM gavel_usage_requests WHERE subject = $1 AND at_ms >= $2 AND tool <> '' GROUP BY tool) t) AS tools
-             FROM gavel_usage_requests WHERE subject = $1 AND at_ms >= $3`,
-            [subject, nowMs - 60_000, nowMs - HOUR],
-          ),
-    ]);
-    const h = history?.rows[0];
+    const of = (scope: Scope) => texts(scopes.filter(([s]) => s === scope).map(([, k]) => k));
+    const reads: string[] = [];
+    if (scopes.length > 0) {
+      const wanted = `SELECT * FROM unnest(${texts(scopes.map(([s]) => s))}, ${texts(scopes.map(([, k]) => k))}) AS w(scope, key)`;
+      const since = (w: string, column: 'tokens' | 'cost_micros') => `sum(CASE WHEN day >= ${text(w)} THEN ${column} ELSE 0 END)`;
+      reads.push(
+        `WITH wanted AS (${wanted})
+         SELECT d.scope, d.key, d.tier,
+           ${since(b.day, 'tokens')} AS day_tokens, ${since(b.day, 'cost_micros')} AS day_cost,
+           ${since(b.week, 'tokens')} AS week_tokens, ${since(b.week, 'cost_micros')} AS week_cost,
+           ${since(b.month, 'tokens')} AS month_tokens, ${since(b.month, 'cost_micros')} AS month_cost,
+           0 AS rolling_tokens, 0 AS rolling_cost
+         FROM gavel_usage_daily d JOIN wanted USING (scope, key) WHERE day >= ${text(b.lower)} AND day <= ${text(b.today)} GROUP BY d.scope, d.key, d.tier
+         UNION ALL
+         SELECT m.scope, m.key, m.tier, 0, 0, 0, 0, 0, 0, sum(tokens), sum(cost_micros)
+         FROM gavel_usage_minute m JOIN wanted USING (scope, key) WHERE minute >= ${int(b.rolling)} GROUP BY m.scope, m.key, m.tier`,
+        `SELECT decision_id, subject, team, cost_center, tier, tokens, cost_micros, at_ms, expires_ms FROM gavel_usage_charges
+         WHERE state = 'reserved' AND expires_ms > ${int(nowMs)}
+           AND (subject = ANY(${of('subject')}) OR team = ANY(${of('team')}) OR cost_center = ANY(${of('cost_center')}))`,
+      );
+    }
+    if (subject !== undefined) {
+      const who = text(subject);
+      reads.push(
+        `SELECT count(*) FILTER (WHERE at_ms >= ${int(nowMs - 60_000)}) AS requests, count(*) FILTER (WHERE decision = 'deny') AS denials,
+           (SELECT coalesce(json_object_agg(tool, n), '{}') FROM
+             (SELECT tool, count(*) AS n FROM gavel_usage_requests WHERE subject = ${who} AND at_ms >= ${int(nowMs - 60_000)} AND tool <> '' GROUP BY tool) t) AS tools
+         FROM gavel_usage_requests WHERE subject = ${who} AND at_ms >= ${int(nowMs - HOUR)}`,
+      );
+    }
+    const results = await this.batch(q, [...before, ...reads]);
+    const got = results.slice(before.length);
+    const settled = scopes.length > 0 ? got[0] : undefined;
+    const reserved = scopes.length > 0 ? got[1] : undefined;
+    const h = subject !== undefined ? got[scopes.length > 0 ? 2 : 0]?.rows[0] : undefined;
     return {
-      settled: (settled?.rows ?? []) as Fetched['settled'],
-      reserved: (reserved?.rows ?? []).map((r) => ({
-        decisionId: String(r.decision_id),
-        subject: String(r.subject),
-        team: String(r.team),
-        costCenter: String(r.cost_center),
-        tier: String(r.tier),
-        tokens: Number(r.tokens),
-        costMicros: Number(r.cost_micros),
-        atMs: Number(r.at_ms),
-        expiresMs: Number(r.expires_ms),
-        excluded: r.decision_id === excluding,
-      })),
-      history: h
-        ? {
-            requests_last_minute: Number(h.requests),
-            denials_last_hour: Number(h.denials),
-            tool_calls_last_minute: Object.fromEntries(Object.entries(h.tools as Record<string, unknown>).map(([t, n]) => [t, Number(n)])),
-          }
-        : undefined,
+      results,
+      fetched: {
+        settled: (settled?.rows ?? []) as Fetched['settled'],
+        reserved: (reserved?.rows ?? []).map((r) => ({
+          decisionId: String(r.decision_id),
+          subject: String(r.subject),
+          team: String(r.team),
+          costCenter: String(r.cost_center),
+          tier: String(r.tier),
+          tokens: Number(r.tokens),
+          costMicros: Number(r.cost_micros),
+          atMs: Number(r.at_ms),
+          expiresMs: Number(r.expires_ms),
+          excluded: r.decision_id === excluding,
+        })),
+        history: h
+          ? {
+              requests_last_minute: Number(h.requests),
+              denials_last_hour: Number(h.denials),
+              tool_calls_last_minute: Object.fromEntries(Object.entries(h.tools as Record<string, unknown>).map(([t, n]) => [t, Number(n)])),
+            }
+          : undefined,
+      },
     };
   }
 
@@ -498,9 +507,11 @@ function poolOptions(c: PostgresUsageConfig): pg.PoolConfig {
     connectionString: c.url,
     max: c.poolSize,
     connectionTimeoutMillis: c.timeoutMs,
-    query_timeout: c.timeoutMs,
-    statement_timeout: c.timeoutMs,
+    // The server's own limits answer first (a lock wait is a busy budget, not a database down);
+    // the client's limit is the backstop for a server that stopped answering at all.
     lock_timeout: c.timeoutMs,
+    statement_timeout: c.timeoutMs + 250,
+    query_timeout: c.timeoutMs + 1000,
     idle_in_transaction_session_timeout: c.idleTransactionMs,
     application_name: 'gavel',
   };
@@ -535,6 +546,21 @@ function isDown(err: unknown): boolean {
 function isContention(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return code === '55P03' || code === '40001' || code === '40P01';
+}
+
+/** A text value as an SQL literal (the client library's escaping). */
+function text(v: string): string {
+  return pg.escapeLiteral(v);
+}
+
+function texts(xs: readonly string[]): string {
+  return xs.length === 0 ? `'{}'::text[]` : `ARRAY[${xs.map(text).join(', ')}]::text[]`;
+}
+
+/** An integer as SQL; anything else is refused (it never reaches the text). */
+function int(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new GavelError('usage_unavailable', `not an integer for the usage store: ${n}`);
+  return String(n);
 }
 
 /**

@@ -1,0 +1,142 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCore, type Core } from '../../src/core.js';
+import { readLedgerId } from '../../src/ledger/meta.js';
+import { GavelError } from '../../src/lib/errors.js';
+import { usageConfig } from '../../src/usage/config.js';
+import { postgresUsageConfig } from '../../src/usage/postgres/config.js';
+import { PostgresUsageStore } from '../../src/usage/postgres/store.js';
+import { BUNDLES, tempDir } from '../helpers/paths.js';
+import { freshDatabase, postgresUnavailable, queryAt, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { modelCall } from './helpers.js';
+
+/** The engine deciding on the shared store: what happens to a reservation when the ledger or the database fails. */
+const skip = postgresUnavailable();
+if (skip) console.warn(`skipping PostgreSQL decision tests: ${skip}`);
+
+describe.skipIf(skip)('deciding with the PostgreSQL usage store', () => {
+  let db: TestPostgres;
+
+  async function core(options: { failCommit?: () => boolean } = {}): Promise<{ core: Core; store: PostgresUsageStore; url: string }> {
+    const url = await freshDatabase(db, 'decide');
+    const { store } = await PostgresUsageStore.open(postgresUsageConfig(url, { timeoutMs: 800, probeMs: 100 }), usageConfig());
+    const c = buildCore({
+      bundles: BUNDLES,
+      ledger: join(tempDir(), 'ledger.db'),
+      usageStore: (ledger) => {
+        store.attach(readLedgerId(ledger.db));
+        return store;
+      },
+      ...(options.failCommit
+        ? {
+            ledgerFaults: {
+              beforeCommit: () => {
+                if (options.failCommit!()) throw new Error('disk full (injected)');
+              },
+            },
+          }
+        : {}),
+    });
+    return { core: c, store, url };
+  }
+
+  const decide = (c: Core, subject: string, team = 'pg-team') =>
+    c.engine.decide({
+      policy: '',
+      input: { json: Buffer.from(JSON.stringify(modelCall({ subject, team, costCenter: 'cc-pg' }))) },
+      requestId: '',
+      caller: 'gateway',
+    });
+
+  beforeAll(async () => {
+    db = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('an allowed call is reserved in PostgreSQL with its caller, and recorded in the ledger', async () => {
+    const { core: c, url } = await core();
+    try {
+      const d = await decide(c, 'pg-alice');
+      expect(d.decision).toBe('allow');
+      expect(c.ledger.get(d.decisionId)).toBeDefined();
+      const charge = await queryAt(url, `SELECT state, caller, asked_model, tokens FROM gavel_usage_charges WHERE decision_id = '${d.decisionId}'`);
+      expect(charge).toEqual([{ state: 'reserved', caller: 'gateway', asked_model: 'standard-m', tokens: '101' }]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('an entry the ledger cannot commit leaves no reservation behind in the shared store', async () => {
+    let failing = true;
+    const { core: c, url } = await core({ failCommit: () => failing });
+    try {
+      await expect(decide(c, 'pg-bob')).rejects.toMatchObject({ code: 'ledger_unavailable' });
+      await expect.poll(async () => (await queryAt(url, 'SELECT count(*)::int AS n FROM gavel_usage_charges'))[0]!.n).toBe(0);
+      expect((await queryAt(url, 'SELECT count(*)::int AS n FROM gavel_usage_requests'))[0]!.n).toBe(0);
+      failing = false;
+      const d = await decide(c, 'pg-bob');
+      expect(d.decision).toBe('allow');
+      expect((await queryAt(url, 'SELECT count(*)::int AS n FROM gavel_usage_charges'))[0]!.n).toBe(1);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a budget locked past the deadline fails that call closed; the store stays healthy and the next call is served', async () => {
+    const { core: c, store, url } = await core();
+    const holder = new pg.Client({ connectionString: url });
+    try {
+      await decide(c, 'pg-carol', 'locked-team');
+      await holder.connect();
+      await holder.query('BEGIN');
+      await holder.query(`SELECT key FROM gavel_usage_keys WHERE key = 'team:locked-team' FOR UPDATE`);
+      const err = await decide(c, 'pg-dave', 'locked-team').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(GavelError);
+      expect((err as GavelError).code).toBe('usage_unavailable');
+      expect((err as GavelError).message).toMatch(/locked past the deadline/);
+      expect(store.health.ok).toBe(true);
+      // Another budget is not held up meanwhile.
+      expect((await decide(c, 'pg-erin', 'other-team')).decision).toBe('allow');
+      await holder.query('ROLLBACK');
+      expect((await decide(c, 'pg-dave', 'locked-team')).decision).toBe('allow');
+      // The refused call reserved nothing and recorded nothing.
+      expect(Number((await queryAt(url, `SELECT count(*) AS n FROM gavel_usage_charges WHERE subject = 'pg-dave'`))[0]!.n)).toBe(1);
+    } finally {
+      await holder.end().catch(() => undefined);
+      await c.close();
+    }
+  });
+
+  it('a database that stops answering fails calls closed past the deadline, health goes down, and it serves again once it answers', async () => {
+    const { core: c, store } = await core();
+    const postmaster = readFileSync(join(db.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]!.trim();
+    const pids = () => [postmaster, ...execFileSync('pgrep', ['-P', postmaster], { encoding: 'utf8' }).split('\n').filter(Boolean)];
+    let frozen: string[] = [];
+    try {
+      await decide(c, 'pg-frank');
+      frozen = pids();
+      execFileSync('kill', ['-STOP', ...frozen]);
+      const started = Date.now();
+      await expect(decide(c, 'pg-grace')).rejects.toMatchObject({ code: 'usage_unavailable' });
+      // Bounded by the deadline (800 ms per step), never a hang.
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(store.health.ok).toBe(false);
+      // While down, calls are refused at once.
+      const again = Date.now();
+      await expect(decide(c, 'pg-heidi')).rejects.toMatchObject({ code: 'usage_unavailable' });
+      expect(Date.now() - again).toBeLessThan(500);
+      execFileSync('kill', ['-CONT', ...frozen]);
+      frozen = [];
+      await expect.poll(() => store.health.ok, { timeout: 10_000 }).toBe(true);
+      expect((await decide(c, 'pg-grace')).decision).toBe('allow');
+    } finally {
+      if (frozen.length > 0) execFileSync('kill', ['-CONT', ...frozen]);
+      await c.close();
+    }
+  }, 30_000);
+});
