@@ -6,7 +6,8 @@
  * the in-flight calls split between them). Metering is on in every row (that is
  * what the store serves); the PostgreSQL server is a throwaway one started here
  * on 127.0.0.1 (test/helpers/postgres.ts), with fsync off, so the rows compare
- * the stores' round trips and locking, not a disk.
+ * the stores' round trips and locking, not a disk. After each warmup the
+ * database is ANALYZEd, as autovacuum does within a minute of a store's start.
  *
  *   npx tsx bench/replicas.ts                          # 3 repetitions of 10 s windows, ~6 minutes
  *   npx tsx bench/replicas.ts --seconds 3 --reps 1     # a quick look
@@ -14,7 +15,7 @@
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { startChild, type ChildServer } from '../test/helpers/server.js';
-import { freshDatabase, startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
+import { freshDatabase, queryAt, startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
 import { numberFlag, readFlags, stringFlag } from './lib/args.js';
 import { findTool, runGhz, type LoadRun } from './lib/go-tools.js';
 import { describeMachine, machineLine } from './lib/machine.js';
@@ -59,19 +60,19 @@ const CONFIGS: Config[] = [
 ];
 
 let databases = 0;
-async function start(c: Config): Promise<ChildServer[]> {
+async function start(c: Config): Promise<{ servers: ChildServer[]; url: string | undefined }> {
   const args = ['--bundles', BUNDLES, '--workers', c.replicas === 1 ? '2' : '1'];
-  if (c.store === 'postgres') {
-    databases++;
-    args.push('--usage-store', await freshDatabase(db!, 'bench'));
-  }
-  return Promise.all(
+  const url = c.store === 'postgres' ? await freshDatabase(db!, 'bench') : undefined;
+  databases++;
+  if (url) args.push('--usage-store', url);
+  const servers = await Promise.all(
     Array.from({ length: c.replicas }, async (_, i) => {
       const s = await startChild([...args, '--ledger', join(dir.path, `ledger-${c.store}-${databases}-${i}-${Date.now()}.db`)]);
       running.add(s);
       return s;
     }),
   );
+  return { servers, url };
 }
 
 /** One window over every replica at once; calls and rates add up, latency is the worse replica's. */
@@ -101,10 +102,13 @@ try {
   db = await startPostgres();
   for (let rep = 0; rep < reps; rep++) {
     for (const c of CONFIGS) {
-      const servers = await start(c);
+      const { servers, url } = await start(c);
       try {
         for (const n of inFlight) {
           if (warmup > 0) await measure(servers, n, warmup);
+          // Statistics as a store that has been running for a minute has them (autovacuum's ANALYZE): a fresh
+          // database's planner knows no row counts, and its plans for the usage reads are slower until it does.
+          if (url) await queryAt(url, 'ANALYZE');
           const run = await measure(servers, n, seconds);
           const key = `${c.name}\u0000${n}`;
           results.set(key, [...(results.get(key) ?? []), run]);

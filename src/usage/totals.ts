@@ -6,11 +6,11 @@ import { WINDOW_NAMES, type WindowName, type WindowStarts } from './windows.js';
 
 /**
  * One scope key's usage as a policy sees it, from its settled totals per tier
- * (pre-totalled buckets) and its live reservations: the same arithmetic for
- * every store, so SQLite and PostgreSQL give a policy the same numbers.
- * Reservations already filtered to the live ones (unexpired, not `excluding`).
+ * (pre-totalled buckets) and its reserved totals per tier (live reservations,
+ * summed per window in exact micros): the same arithmetic for every store, so
+ * SQLite and PostgreSQL give a policy the same numbers.
  */
-export function scopeUsage(settled: readonly WindowSums[], reservations: Iterable<LiveReservation>, starts: WindowStarts): ScopeUsage {
+export function scopeUsage(settled: readonly WindowSums[], reserved: readonly WindowSums[]): ScopeUsage {
   const tiers = new Map<string, Record<WindowName, WindowUsage>>();
   const tierOf = (tier: string) => {
     let t = tiers.get(tier);
@@ -20,27 +20,14 @@ export function scopeUsage(settled: readonly WindowSums[], reservations: Iterabl
     }
     return t;
   };
-  for (const row of settled) {
-    const t = tierOf(row.tier);
-    for (const w of WINDOW_NAMES) addAmount(t[w], 'used', Number(row[`${w}_tokens`]), Number(row[`${w}_cost`]));
-  }
-  // Reserved per tier and window in exact micros first, converted once: the same sums the table would give.
-  const reserved = new Map<string, Record<WindowName, { tokens: number; micros: number }>>();
-  for (const r of reservations) {
-    let sums = reserved.get(r.tier);
-    if (!sums) {
-      sums = { day: zero(), week: zero(), month: zero(), rolling: zero() };
-      reserved.set(r.tier, sums);
+  for (const [side, rows] of [
+    ['used', settled],
+    ['reserved', reserved],
+  ] as const) {
+    for (const row of rows) {
+      const t = tierOf(row.tier);
+      for (const w of WINDOW_NAMES) addAmount(t[w], side, Number(row[`${w}_tokens`]), Number(row[`${w}_cost`]));
     }
-    for (const w of WINDOW_NAMES) {
-      if (r.atMs < starts[w]) continue;
-      sums[w].tokens += r.tokens;
-      sums[w].micros += r.costMicros;
-    }
-  }
-  for (const [tier, sums] of reserved) {
-    const t = tierOf(tier);
-    for (const w of WINDOW_NAMES) addAmount(t[w], 'reserved', sums[w].tokens, sums[w].micros);
   }
   const total = emptyScope();
   for (const [tier, windows] of [...tiers].sort(([a], [b]) => a.localeCompare(b))) {
@@ -50,6 +37,24 @@ export function scopeUsage(settled: readonly WindowSums[], reservations: Iterabl
   return total;
 }
 
+/** Live reservations summed per tier and window (exact micros; converted once, by scopeUsage). */
+export function reservedSums(reservations: Iterable<LiveReservation>, starts: WindowStarts): WindowSums[] {
+  const byTier = new Map<string, WindowSums>();
+  for (const r of reservations) {
+    let sums = byTier.get(r.tier);
+    if (!sums) {
+      sums = { tier: r.tier, day_tokens: 0, day_cost: 0, week_tokens: 0, week_cost: 0, month_tokens: 0, month_cost: 0, rolling_tokens: 0, rolling_cost: 0 };
+      byTier.set(r.tier, sums);
+    }
+    for (const w of WINDOW_NAMES) {
+      if (r.atMs < starts[w]) continue;
+      sums[`${w}_tokens`] += r.tokens;
+      sums[`${w}_cost`] += r.costMicros;
+    }
+  }
+  return [...byTier.values()];
+}
+
 /** Adds micro-unit cost and tokens to the used or reserved side of one window (cost as currency units). */
 function addAmount(w: WindowUsage, side: 'used' | 'reserved', tokens: number, costMicros: number): void {
   const cost = microsToNumber(costMicros);
@@ -57,10 +62,6 @@ function addAmount(w: WindowUsage, side: 'used' | 'reserved', tokens: number, co
   w[`${side}_cost`] = round6(w[`${side}_cost`] + cost);
   w.tokens += tokens;
   w.cost = round6(w.cost + cost);
-}
-
-function zero(): { tokens: number; micros: number } {
-  return { tokens: 0, micros: 0 };
 }
 
 function emptyWindow(): WindowUsage {

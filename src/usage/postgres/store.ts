@@ -3,7 +3,6 @@ import type { StagedWrite } from '../../engine/ledger.js';
 import { GavelError } from '../../lib/errors.js';
 import { bucketKeysAt, type WindowSums } from '../buckets.js';
 import type { UsageConfig } from '../config.js';
-import type { LiveReservation } from '../live-reservations.js';
 import {
   scopeKeys,
   scopesOf,
@@ -25,13 +24,57 @@ import { ProbedHealth } from './health.js';
 import { migrate, type MigrationResult } from './schema.js';
 
 const HOUR = 3_600_000;
+
+/** Settled totals per scope key and tier: daily buckets for the calendar windows, minute buckets for the rolling one. */
+const SETTLED = `
+WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[]) AS w(scope, key))
+SELECT d.scope, d.key, d.tier,
+  sum(CASE WHEN day >= $3 THEN tokens ELSE 0 END) AS day_tokens, sum(CASE WHEN day >= $3 THEN cost_micros ELSE 0 END) AS day_cost,
+  sum(CASE WHEN day >= $4 THEN tokens ELSE 0 END) AS week_tokens, sum(CASE WHEN day >= $4 THEN cost_micros ELSE 0 END) AS week_cost,
+  sum(CASE WHEN day >= $5 THEN tokens ELSE 0 END) AS month_tokens, sum(CASE WHEN day >= $5 THEN cost_micros ELSE 0 END) AS month_cost,
+  0 AS rolling_tokens, 0 AS rolling_cost
+FROM gavel_usage_daily d JOIN wanted USING (scope, key) WHERE day >= $6 AND day <= $7 GROUP BY d.scope, d.key, d.tier
+UNION ALL
+SELECT m.scope, m.key, m.tier, 0, 0, 0, 0, 0, 0, sum(tokens), sum(cost_micros)
+FROM gavel_usage_minute m JOIN wanted USING (scope, key) WHERE minute >= $8 GROUP BY m.scope, m.key, m.tier`;
+
+/**
+ * Live reservations summed per scope key, tier and window by the database (a few rows however many
+ * are live), one index range per scope: $3 now, $4 a decision left out, $5-$8 the window starts.
+ */
+const RESERVED_WINDOWS = (['day', 'week', 'month', 'rolling'] as const)
+  .map((w, i) => {
+    const since = `FILTER (WHERE at_ms >= $${i + 5})`;
+    return `coalesce(sum(tokens) ${since}, 0) AS ${w}_tokens, coalesce(sum(cost_micros) ${since}, 0) AS ${w}_cost`;
+  })
+  .join(', ');
+const RESERVED = `
+WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[]) AS w(scope, key)),
+live AS (
+  SELECT 'subject' AS scope, subject AS key, tier, tokens, cost_micros, at_ms FROM gavel_usage_charges
+    WHERE state = 'reserved' AND subject IN (SELECT key FROM wanted WHERE scope = 'subject') AND expires_ms > $3 AND decision_id IS DISTINCT FROM $4
+  UNION ALL
+  SELECT 'team', team, tier, tokens, cost_micros, at_ms FROM gavel_usage_charges
+    WHERE state = 'reserved' AND team IN (SELECT key FROM wanted WHERE scope = 'team') AND expires_ms > $3 AND decision_id IS DISTINCT FROM $4
+  UNION ALL
+  SELECT 'cost_center', cost_center, tier, tokens, cost_micros, at_ms FROM gavel_usage_charges
+    WHERE state = 'reserved' AND cost_center IN (SELECT key FROM wanted WHERE scope = 'cost_center') AND expires_ms > $3 AND decision_id IS DISTINCT FROM $4
+)
+SELECT scope, key, tier, ${RESERVED_WINDOWS} FROM live GROUP BY scope, key, tier`;
+
+/** A subject's requests in the last minute and denials in the last hour, and its tool calls per tool in the last minute. */
+const HISTORY = `
+SELECT count(*) FILTER (WHERE at_ms >= $2) AS requests, count(*) FILTER (WHERE decision = 'deny') AS denials,
+  (SELECT coalesce(json_object_agg(tool, n), '{}') FROM
+    (SELECT tool, count(*) AS n FROM gavel_usage_requests WHERE subject = $1 AND at_ms >= $2 AND tool <> '' GROUP BY tool) t) AS tools
+FROM gavel_usage_requests WHERE subject = $1 AND at_ms >= $3`;
 /** Expired reservations are kept this long (a late report still settles), then pruned: they never count again. */
 const EXPIRED_GRACE_MS = 24 * HOUR;
 
 /** What a decision's read fetches once, for the keys it locked. */
 interface Fetched {
   settled: Array<WindowSums & { scope: Scope; key: string }>;
-  reserved: Array<LiveReservation & { excluded: boolean }>;
+  reserved: Array<WindowSums & { scope: Scope; key: string }>;
   history: History | undefined;
 }
 
@@ -125,7 +168,7 @@ export class PostgresUsageStore implements UsageStore {
   async usage(scope: Scope, key: string, nowMs: number, excluding?: string): Promise<ScopeUsage> {
     return this.guard(async () => {
       const { fetched } = await this.fetch(this.pool, [[scope, key]], undefined, nowMs, excluding);
-      return this.scopeOf(fetched, scope, key, nowMs);
+      return this.scopeOf(fetched, scope, key);
     });
   }
 
@@ -193,7 +236,7 @@ export class PostgresUsageStore implements UsageStore {
       return fetched;
     };
     return {
-      usage: async (scope, key, nowMs, excluding) => this.scopeOf(await fetchOnce(nowMs, excluding), scope, key, nowMs),
+      usage: async (scope, key, nowMs, excluding) => this.scopeOf(await fetchOnce(nowMs, excluding), scope, key),
       history: async (who, nowMs) => {
         const f = await fetchOnce(nowMs, fetchedAt?.excluding);
         if (who !== subject || !f.history) throw new Error(`history of ${who} was not part of this read`);
@@ -365,7 +408,11 @@ export class PostgresUsageStore implements UsageStore {
     await this.pool.end();
   }
 
-  /** Settled buckets, live reservations and (for a subject) request history, in one round trip (after `before`). */
+  /**
+   * Settled buckets, live reservations and (for a subject) request history, after `before` (the
+   * transaction's BEGIN and locks, as one batch). The reads are prepared statements: the database
+   * plans each once per connection, which costs more than running it.
+   */
   private async fetch(
     q: pg.Pool | pg.PoolClient,
     scopes: Array<[Scope, string]>,
@@ -374,76 +421,36 @@ export class PostgresUsageStore implements UsageStore {
     excluding: string | undefined,
     before: string[] = [],
   ): Promise<{ results: pg.QueryResult[]; fetched: Fetched }> {
+    const results = before.length > 0 ? await this.batch(q, before) : [];
     const starts = windowStarts(new Date(nowMs), this.config.timeZone, this.config.rollingMinutes);
     const b = bucketKeysAt(starts, nowMs, this.config.timeZone);
-    const of = (scope: Scope) => texts(scopes.filter(([s]) => s === scope).map(([, k]) => k));
-    const reads: string[] = [];
+    const fetched: Fetched = { settled: [], reserved: [], history: undefined };
     if (scopes.length > 0) {
-      const wanted = `SELECT * FROM unnest(${texts(scopes.map(([s]) => s))}, ${texts(scopes.map(([, k]) => k))}) AS w(scope, key)`;
-      const since = (w: string, column: 'tokens' | 'cost_micros') => `sum(CASE WHEN day >= ${text(w)} THEN ${column} ELSE 0 END)`;
-      reads.push(
-        `WITH wanted AS (${wanted})
-         SELECT d.scope, d.key, d.tier,
-           ${since(b.day, 'tokens')} AS day_tokens, ${since(b.day, 'cost_micros')} AS day_cost,
-           ${since(b.week, 'tokens')} AS week_tokens, ${since(b.week, 'cost_micros')} AS week_cost,
-           ${since(b.month, 'tokens')} AS month_tokens, ${since(b.month, 'cost_micros')} AS month_cost,
-           0 AS rolling_tokens, 0 AS rolling_cost
-         FROM gavel_usage_daily d JOIN wanted USING (scope, key) WHERE day >= ${text(b.lower)} AND day <= ${text(b.today)} GROUP BY d.scope, d.key, d.tier
-         UNION ALL
-         SELECT m.scope, m.key, m.tier, 0, 0, 0, 0, 0, 0, sum(tokens), sum(cost_micros)
-         FROM gavel_usage_minute m JOIN wanted USING (scope, key) WHERE minute >= ${int(b.rolling)} GROUP BY m.scope, m.key, m.tier`,
-        `SELECT decision_id, subject, team, cost_center, tier, tokens, cost_micros, at_ms, expires_ms FROM gavel_usage_charges
-         WHERE state = 'reserved' AND expires_ms > ${int(nowMs)}
-           AND (subject = ANY(${of('subject')}) OR team = ANY(${of('team')}) OR cost_center = ANY(${of('cost_center')}))`,
-      );
+      const kinds = scopes.map(([scope]) => scope);
+      const keys = scopes.map(([, key]) => key);
+      const settled = await q.query({ name: 'gavel_usage_settled', text: SETTLED, values: [kinds, keys, b.day, b.week, b.month, b.lower, b.today, b.rolling] });
+      const reserved = await q.query({
+        name: 'gavel_usage_reserved',
+        text: RESERVED,
+        values: [kinds, keys, nowMs, excluding ?? null, starts.day, starts.week, starts.month, starts.rolling],
+      });
+      fetched.settled = settled.rows as Fetched['settled'];
+      fetched.reserved = reserved.rows as Fetched['reserved'];
     }
     if (subject !== undefined) {
-      const who = text(subject);
-      reads.push(
-        `SELECT count(*) FILTER (WHERE at_ms >= ${int(nowMs - 60_000)}) AS requests, count(*) FILTER (WHERE decision = 'deny') AS denials,
-           (SELECT coalesce(json_object_agg(tool, n), '{}') FROM
-             (SELECT tool, count(*) AS n FROM gavel_usage_requests WHERE subject = ${who} AND at_ms >= ${int(nowMs - 60_000)} AND tool <> '' GROUP BY tool) t) AS tools
-         FROM gavel_usage_requests WHERE subject = ${who} AND at_ms >= ${int(nowMs - HOUR)}`,
-      );
+      const h = (await q.query({ name: 'gavel_usage_history', text: HISTORY, values: [subject, nowMs - 60_000, nowMs - HOUR] })).rows[0];
+      fetched.history = {
+        requests_last_minute: Number(h.requests),
+        denials_last_hour: Number(h.denials),
+        tool_calls_last_minute: Object.fromEntries(Object.entries(h.tools as Record<string, unknown>).map(([t, n]) => [t, Number(n)])),
+      };
     }
-    const results = await this.batch(q, [...before, ...reads]);
-    const got = results.slice(before.length);
-    const settled = scopes.length > 0 ? got[0] : undefined;
-    const reserved = scopes.length > 0 ? got[1] : undefined;
-    const h = subject !== undefined ? got[scopes.length > 0 ? 2 : 0]?.rows[0] : undefined;
-    return {
-      results,
-      fetched: {
-        settled: (settled?.rows ?? []) as Fetched['settled'],
-        reserved: (reserved?.rows ?? []).map((r) => ({
-          decisionId: String(r.decision_id),
-          subject: String(r.subject),
-          team: String(r.team),
-          costCenter: String(r.cost_center),
-          tier: String(r.tier),
-          tokens: Number(r.tokens),
-          costMicros: Number(r.cost_micros),
-          atMs: Number(r.at_ms),
-          expiresMs: Number(r.expires_ms),
-          excluded: r.decision_id === excluding,
-        })),
-        history: h
-          ? {
-              requests_last_minute: Number(h.requests),
-              denials_last_hour: Number(h.denials),
-              tool_calls_last_minute: Object.fromEntries(Object.entries(h.tools as Record<string, unknown>).map(([t, n]) => [t, Number(n)])),
-            }
-          : undefined,
-      },
-    };
+    return { results, fetched };
   }
 
-  private scopeOf(f: Fetched, scope: Scope, key: string, nowMs: number): ScopeUsage {
-    const starts = windowStarts(new Date(nowMs), this.config.timeZone, this.config.rollingMinutes);
-    const column = scope === 'cost_center' ? 'costCenter' : scope;
-    const settled = f.settled.filter((r) => r.scope === scope && r.key === key);
-    const live = f.reserved.filter((r) => !r.excluded && r[column] === key);
-    return scopeUsage(settled, live, starts);
+  private scopeOf(f: Fetched, scope: Scope, key: string): ScopeUsage {
+    const mine = (r: { scope: string; key: string }) => r.scope === scope && r.key === key;
+    return scopeUsage(f.settled.filter(mine), f.reserved.filter(mine));
   }
 
   /** Rows for keys never seen, committed before any transaction locks them (a key row is never deleted). */
