@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,12 +114,28 @@ describe.skipIf(skip)('deciding with the PostgreSQL usage store', () => {
   it('a database that stops answering fails calls closed past the deadline, health goes down, and it serves again once it answers', async () => {
     const { core: c, store } = await core();
     const postmaster = readFileSync(join(db.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]!.trim();
-    const pids = () => [postmaster, ...execFileSync('pgrep', ['-P', postmaster], { encoding: 'utf8' }).split('\n').filter(Boolean)];
-    let frozen: string[] = [];
+    // The postmaster and its children (every backend), from /proc.
+    const pids = () => [
+      Number(postmaster),
+      ...readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] === postmaster;
+          } catch {
+            return false;
+          }
+        })
+        .map(Number),
+    ];
+    const signal = (list: number[], sig: NodeJS.Signals) => {
+      for (const pid of list) process.kill(pid, sig);
+    };
+    let frozen: number[] = [];
     try {
       await decide(c, 'pg-frank');
       frozen = pids();
-      execFileSync('kill', ['-STOP', ...frozen]);
+      signal(frozen, 'SIGSTOP');
       const started = Date.now();
       await expect(decide(c, 'pg-grace')).rejects.toMatchObject({ code: 'usage_unavailable' });
       // Bounded by the deadline (800 ms per step), never a hang.
@@ -130,12 +145,12 @@ describe.skipIf(skip)('deciding with the PostgreSQL usage store', () => {
       const again = Date.now();
       await expect(decide(c, 'pg-heidi')).rejects.toMatchObject({ code: 'usage_unavailable' });
       expect(Date.now() - again).toBeLessThan(500);
-      execFileSync('kill', ['-CONT', ...frozen]);
+      signal(frozen, 'SIGCONT');
       frozen = [];
       await expect.poll(() => store.health.ok, { timeout: 10_000 }).toBe(true);
       expect((await decide(c, 'pg-grace')).decision).toBe('allow');
     } finally {
-      if (frozen.length > 0) execFileSync('kill', ['-CONT', ...frozen]);
+      if (frozen.length > 0) signal(frozen, 'SIGCONT');
       await c.close();
     }
   }, 30_000);

@@ -156,6 +156,53 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
     }
   });
 
+  it('a report waits for a decision holding the same budget, so no decision is evaluated on totals that change under it', async () => {
+    const url = await freshUrl();
+    const [a, b] = [await open(url), await open(url)];
+    a.attach('ledger-a');
+    b.attach('ledger-b');
+    try {
+      await reserve(a, reservation('earlier'));
+      const read = await b.read([...scopeKeys(bob), historyKey(bob.subject)]);
+      // bob shares alice's team: the earlier call's settlement changes what this read saw.
+      expect((await read.usage('team', 'platform', T0)).week.reserved_tokens).toBe(300);
+      const order: string[] = [];
+      const settled = a
+        .settle({ ...alice, decisionId: 'earlier', model: 'standard-m', tier: 'standard', inputTokens: 40, outputTokens: 200, costMicros: 3_600, atMs: T0 })
+        .then((r) => {
+          order.push('settled');
+          return r;
+        });
+      await new Promise((r) => setTimeout(r, 200));
+      order.push('decision staged');
+      const staged = await read.stage({
+        request: { decisionId: 'later', subject: 'bob', tool: '', decision: 'allow', atMs: T0 },
+        reservation: reservation('later', bob),
+      });
+      staged!.finish(true);
+      expect((await settled).kind).toBe('settled');
+      expect(order).toEqual(['decision staged', 'settled']);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('one call’s data the database refuses fails that call alone: the store stays up for the others', async () => {
+    const url = await freshUrl();
+    const store = await open(url);
+    store.attach('ledger-a');
+    try {
+      const odd = { subject: 'nul\u0000inside', team: 'platform', costCenter: 'cc-1' };
+      await expect(reserve(store, reservation('odd', odd))).rejects.toMatchObject({ code: 'usage_unavailable' });
+      expect(store.health.ok).toBe(true);
+      await reserve(store, reservation('fine'));
+      expect(await store.charge('fine')).toMatchObject({ state: 'reserved' });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('an entry given up takes its reservation back; a read ended without staging writes nothing', async () => {
     const url = await freshUrl();
     const store = await open(url);
