@@ -21,53 +21,11 @@ import { scopeUsage } from '../totals.js';
 import { localDay, windowStarts } from '../windows.js';
 import { redactUrl, type PostgresUsageConfig } from './config.js';
 import { ProbedHealth } from './health.js';
+import { HISTORY, int, RESERVED, SETTLED, text, texts } from './sql.js';
 import { migrate, type MigrationResult } from './schema.js';
 
 const HOUR = 3_600_000;
 
-/** Settled totals per scope key and tier: daily buckets for the calendar windows, minute buckets for the rolling one. */
-const SETTLED = `
-WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[]) AS w(scope, key))
-SELECT d.scope, d.key, d.tier,
-  sum(CASE WHEN day >= $3 THEN tokens ELSE 0 END) AS day_tokens, sum(CASE WHEN day >= $3 THEN cost_micros ELSE 0 END) AS day_cost,
-  sum(CASE WHEN day >= $4 THEN tokens ELSE 0 END) AS week_tokens, sum(CASE WHEN day >= $4 THEN cost_micros ELSE 0 END) AS week_cost,
-  sum(CASE WHEN day >= $5 THEN tokens ELSE 0 END) AS month_tokens, sum(CASE WHEN day >= $5 THEN cost_micros ELSE 0 END) AS month_cost,
-  0 AS rolling_tokens, 0 AS rolling_cost
-FROM gavel_usage_daily d JOIN wanted USING (scope, key) WHERE day >= $6 AND day <= $7 GROUP BY d.scope, d.key, d.tier
-UNION ALL
-SELECT m.scope, m.key, m.tier, 0, 0, 0, 0, 0, 0, sum(tokens), sum(cost_micros)
-FROM gavel_usage_minute m JOIN wanted USING (scope, key) WHERE minute >= $8 GROUP BY m.scope, m.key, m.tier`;
-
-/**
- * Live reservations summed per scope key, tier and window by the database (a few rows however many
- * are live), one index range per scope: $3 now, $4 a decision left out, $5-$8 the window starts.
- */
-const RESERVED_WINDOWS = (['day', 'week', 'month', 'rolling'] as const)
-  .map((w, i) => {
-    const since = `FILTER (WHERE at_ms >= $${i + 5})`;
-    return `coalesce(sum(tokens) ${since}, 0) AS ${w}_tokens, coalesce(sum(cost_micros) ${since}, 0) AS ${w}_cost`;
-  })
-  .join(', ');
-const RESERVED = `
-WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[]) AS w(scope, key)),
-live AS (
-  SELECT 'subject' AS scope, subject AS key, tier, tokens, cost_micros, at_ms FROM gavel_usage_charges
-    WHERE state = 'reserved' AND subject IN (SELECT key FROM wanted WHERE scope = 'subject') AND expires_ms > $3 AND decision_id IS DISTINCT FROM $4
-  UNION ALL
-  SELECT 'team', team, tier, tokens, cost_micros, at_ms FROM gavel_usage_charges
-    WHERE state = 'reserved' AND team IN (SELECT key FROM wanted WHERE scope = 'team') AND expires_ms > $3 AND decision_id IS DISTINCT FROM $4
-  UNION ALL
-  SELECT 'cost_center', cost_center, tier, tokens, cost_micros, at_ms FROM gavel_usage_charges
-    WHERE state = 'reserved' AND cost_center IN (SELECT key FROM wanted WHERE scope = 'cost_center') AND expires_ms > $3 AND decision_id IS DISTINCT FROM $4
-)
-SELECT scope, key, tier, ${RESERVED_WINDOWS} FROM live GROUP BY scope, key, tier`;
-
-/** A subject's requests in the last minute and denials in the last hour, and its tool calls per tool in the last minute. */
-const HISTORY = `
-SELECT count(*) FILTER (WHERE at_ms >= $2) AS requests, count(*) FILTER (WHERE decision = 'deny') AS denials,
-  (SELECT coalesce(json_object_agg(tool, n), '{}') FROM
-    (SELECT tool, count(*) AS n FROM gavel_usage_requests WHERE subject = $1 AND at_ms >= $2 AND tool <> '' GROUP BY tool) t) AS tools
-FROM gavel_usage_requests WHERE subject = $1 AND at_ms >= $3`;
 /** Expired reservations are kept this long (a late report still settles), then pruned: they never count again. */
 const EXPIRED_GRACE_MS = 24 * HOUR;
 
@@ -123,7 +81,7 @@ export class PostgresUsageStore implements UsageStore {
     );
     // An idle connection that breaks is an event, not a crash.
     pool.on('error', (err) => this.failed(err));
-    this.prune = setInterval(() => void this.pruneOld().catch((err) => this.failed(err)), pgConfig.pruneMs);
+    this.prune = setInterval(() => void this.pruneOld().catch((err: unknown) => isDown(err) && this.failed(err)), pgConfig.pruneMs);
     this.prune.unref();
   }
 
@@ -177,9 +135,9 @@ export class PostgresUsageStore implements UsageStore {
   }
 
   /**
-   * Two round trips per decision while its keys are held: BEGIN, the locks and the reads go as one
-   * batch of statements, the rows and COMMIT as another (values inlined as escaped literals, which
-   * is what lets several statements travel together).
+   * A decision's transaction, while its keys are held: BEGIN and the locks as one batch of
+   * statements, the reads as three prepared statements, then the rows and COMMIT as one batch
+   * (batches inline their values as escaped literals, which is what lets statements travel together).
    */
   async read(keys: string[]): Promise<UsageRead> {
     this.available();
@@ -553,21 +511,6 @@ function isDown(err: unknown): boolean {
 function isContention(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return code === '55P03' || code === '40001' || code === '40P01';
-}
-
-/** A text value as an SQL literal (the client library's escaping). */
-function text(v: string): string {
-  return pg.escapeLiteral(v);
-}
-
-function texts(xs: readonly string[]): string {
-  return xs.length === 0 ? `'{}'::text[]` : `ARRAY[${xs.map(text).join(', ')}]::text[]`;
-}
-
-/** An integer as SQL; anything else is refused (it never reaches the text). */
-function int(n: number): string {
-  if (!Number.isSafeInteger(n)) throw new GavelError('usage_unavailable', `not an integer for the usage store: ${n}`);
-  return String(n);
 }
 
 /**
