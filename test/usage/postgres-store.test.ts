@@ -75,8 +75,14 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
     const first = await open(url, { timeZone: 'Europe/Paris' });
     await first.close();
     await expect(open(url, { timeZone: 'UTC' })).rejects.toThrow(/time zone Europe\/Paris.*configured for UTC/);
+    await expect(open(url, { timeZone: 'UTC' })).rejects.toMatchObject({ code: 'config_invalid' });
     await queryAt(url, 'INSERT INTO gavel_schema_version (version) VALUES (99)');
     await expect(open(url, { timeZone: 'Europe/Paris' })).rejects.toThrow(/schema is at version 99, newer than this gavel knows/);
+    await expect(open(url, { timeZone: 'Europe/Paris' })).rejects.toMatchObject({ code: 'config_invalid' });
+    // Unreachable at open: usage_unavailable naming the store without its password.
+    const down = await open('postgres://gavel:hunter2@127.0.0.1:1/gavel').catch((e: unknown) => e as GavelError);
+    expect(down).toMatchObject({ code: 'usage_unavailable' });
+    expect((down as GavelError).message).toMatch(/usage store at postgres:\/\/gavel:\*\*\*@127\.0\.0\.1:1\/gavel could not be opened/);
   });
 
   it('gives the same totals, settlements and refusals as the embedded store for the same calls', async () => {
@@ -89,6 +95,8 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
         await reserve(store, reservation('d1'));
         await reserve(store, reservation('d2', bob, { tier: 'premium', model: 'frontier-xl', tokens: 900, costMicros: 90_000 }));
         await reserve(store, reservation('d3', alice, { atMs: T0 - 3 * 86_400_000, expiresMs: T0 + 1 }));
+        // A team and a cost center named like a subject: each scope counts only its own.
+        await reserve(store, reservation('d4', { subject: 'carol', team: 'alice', costCenter: 'bob' }, { tokens: 7, maxOutputTokens: null }));
       }
       const settle = { ...alice, decisionId: 'd1', model: 'standard-m', tier: 'standard', inputTokens: 40, outputTokens: 200, costMicros: 3_600, atMs: T0 };
       const results = [];
@@ -116,6 +124,18 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
       expect((await shared.usage('team', 'platform', T0 + 1000)).week).toMatchObject({ used_tokens: 240, reserved_tokens: 900 });
       expect(await shared.history('alice', T0 + 1000)).toEqual(await embedded.history('alice', T0 + 1000));
       expect(await shared.charge('d1')).toEqual(await embedded.charge('d1'));
+      expect(await shared.charge('d2')).toEqual(await embedded.charge('d2'));
+      expect(await shared.charge('d4')).toEqual(await embedded.charge('d4'));
+      expect(await shared.charge('d4')).toMatchObject({ maxOutputTokens: null, inputTokens: null, outputTokens: null });
+      for (const [scope, key] of [
+        ['subject', 'alice'],
+        ['team', 'alice'],
+        ['cost_center', 'bob'],
+        ['subject', 'bob'],
+      ] as const) {
+        expect(await shared.usage(scope, key, T0 + 1000)).toEqual(await embedded.usage(scope, key, T0 + 1000));
+      }
+      expect((await shared.usage('team', 'alice', T0 + 1000)).week.reserved_tokens).toBe(7);
       await shared.release('d2');
       await embedded.release('d2');
       expect(await shared.usage('team', 'platform', T0 + 1000)).toEqual(await embedded.usage('team', 'platform', T0 + 1000));
@@ -203,6 +223,106 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
     }
   });
 
+  it('a read stages a denied call’s request alone, refuses a second stage, and reads only its own subject’s history', async () => {
+    const url = await freshUrl();
+    const store = await open(url);
+    store.attach('ledger-a');
+    try {
+      const read = await store.read([...scopeKeys(alice), historyKey(alice.subject)]);
+      await expect(read.history('mallory', T0)).rejects.toThrow(/history of mallory was not part of this read/);
+      const staged = await read.stage({ request: { decisionId: 'denied', subject: 'alice', tool: 'search', decision: 'deny', atMs: T0 } });
+      staged!.finish(true);
+      await expect(read.stage({ request: { decisionId: 'again', subject: 'alice', tool: '', decision: 'allow', atMs: T0 } })).rejects.toThrow(/ended/);
+      expect(await store.charge('denied')).toBeUndefined();
+      expect(await store.history('alice', T0 + 1)).toEqual({ requests_last_minute: 1, denials_last_hour: 1, tool_calls_last_minute: { search: 1 } });
+      expect(await store.history('alice', T0 + 61_000)).toEqual({ requests_last_minute: 0, denials_last_hour: 1, tool_calls_last_minute: {} });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a release with another entry frees the reservation once that entry commits, and keeps the request’s history', async () => {
+    const url = await freshUrl();
+    const store = await open(url);
+    store.attach('ledger-a');
+    try {
+      await reserve(store, reservation('held'));
+      store.stagedRelease('held').finish(false);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await store.charge('held')).toMatchObject({ state: 'reserved' });
+      store.stagedRelease('held').finish(true);
+      await expect.poll(async () => store.charge('held')).toBeUndefined();
+      expect((await store.history('alice', T0 + 1)).requests_last_minute).toBe(1);
+      expect((await store.usage('team', 'platform', T0 + 1)).week.reserved_tokens).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('pruning drops what no read counts: old requests, old minute buckets, reservations expired a day ago', async () => {
+    const url = await freshUrl();
+    const store = await open(url);
+    store.attach('ledger-a');
+    try {
+      const HOUR = 3_600_000;
+      await reserve(store, reservation('old', alice, { atMs: T0 - 3 * HOUR, expiresMs: T0 - 25 * HOUR }));
+      await reserve(store, reservation('recent', alice, { atMs: T0 - HOUR, expiresMs: T0 - HOUR }));
+      await reserve(store, reservation('settle-me', bob, { atMs: T0 - 3 * HOUR, expiresMs: T0 + HOUR }));
+      await store.settle({ ...bob, decisionId: 'settle-me', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 9, costMicros: 10, atMs: T0 });
+      await store.pruneOld(T0);
+      expect(await store.charge('old')).toBeUndefined();
+      expect(await store.charge('recent')).toMatchObject({ state: 'reserved' });
+      expect(await store.charge('settle-me')).toMatchObject({ state: 'settled' });
+      const requests = await queryAt(url, 'SELECT decision_id FROM gavel_usage_requests ORDER BY decision_id');
+      expect(requests.map((r) => r.decision_id)).toEqual(['recent']);
+      // The settled call's minute bucket (3 hours old) is gone; its day bucket still counts it.
+      expect(await queryAt(url, 'SELECT count(*)::int AS n FROM gavel_usage_minute')).toEqual([{ n: 0 }]);
+      expect((await store.usage('subject', 'bob', T0)).day.used_tokens).toBe(10);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('usage key rows gone from the database fail the call closed; the next call puts them back', async () => {
+    const url = await freshUrl();
+    const store = await open(url);
+    store.attach('ledger-a');
+    try {
+      await reserve(store, reservation('first'));
+      await queryAt(url, 'DELETE FROM gavel_usage_keys');
+      const read = await store.read([...scopeKeys(alice), historyKey(alice.subject)]);
+      await expect(read.usage('team', 'platform', T0)).rejects.toThrow(/usage key rows are missing/);
+      read.end();
+      expect(store.health.ok).toBe(true);
+      await reserve(store, reservation('second'));
+      expect(await store.charge('second')).toMatchObject({ state: 'reserved' });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a connection cut while a decision holds it is an error for that call, not a crash; a closed store refuses', async () => {
+    const url = await freshUrl();
+    const store = await open(url);
+    store.attach('ledger-a');
+    try {
+      const read = await store.read([...scopeKeys(alice), historyKey(alice.subject)]);
+      await read.usage('team', 'platform', T0);
+      await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'gavel' AND state LIKE 'idle in transaction%'`);
+      await expect(read.stage({ request: { decisionId: 'cut', subject: 'alice', tool: '', decision: 'allow', atMs: T0 } })).rejects.toMatchObject({
+        code: 'usage_unavailable',
+      });
+      await expect.poll(() => store.health.ok, { timeout: 10_000 }).toBe(true);
+      await reserve(store, reservation('after-cut'));
+      expect(await store.charge('cut')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+    await store.close();
+    await expect(store.read([historyKey('alice')])).rejects.toThrow(/usage store is closed/);
+    await expect(store.usage('team', 'platform', T0)).rejects.toMatchObject({ code: 'usage_unavailable' });
+  });
+
   it('an entry given up takes its reservation back; a read ended without staging writes nothing', async () => {
     const url = await freshUrl();
     const store = await open(url);
@@ -241,6 +361,9 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
       expect(await a.charge('lost')).toBeUndefined();
       expect(await a.charge('recorded')).toMatchObject({ state: 'reserved' });
       expect(await a.charge('other-replica')).toMatchObject({ state: 'reserved' });
+      // The lost decision's request row goes too: history counts only recorded decisions (this replica's and the other's).
+      expect((await a.history('alice', T0 + 1)).requests_last_minute).toBe(2);
+      expect(await a.reconcile((id) => id === 'recorded')).toBe(0);
     } finally {
       await a.close();
       await b.close();

@@ -107,14 +107,6 @@ export async function migrate(pool: Pool): Promise<MigrationResult> {
   }
 }
 
-/** The version the database is at, without changing it (0: never migrated). */
-export async function schemaVersion(pool: Pool): Promise<number> {
-  const exists = await pool.query<{ t: string | null }>(`SELECT to_regclass('gavel_schema_version') AS t`);
-  if (!exists.rows[0]?.t) return 0;
-  const found = await pool.query<{ v: number | null }>('SELECT max(version) AS v FROM gavel_schema_version');
-  return Number(found.rows[0]?.v ?? 0);
-}
-
 /** Migrates the database a URL names, ahead of a rollout (`gavel usage migrate`); the same step every replica runs at start. */
 export async function migrateDatabase(url: string, timeoutMs: number): Promise<MigrationResult> {
   const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: timeoutMs, application_name: 'gavel migrate' });

@@ -22,6 +22,7 @@ import { localDay, windowStarts } from '../windows.js';
 import { redactUrl, type PostgresUsageConfig } from './config.js';
 import { ProbedHealth } from './health.js';
 import { HISTORY, int, RESERVED, SETTLED, text, texts } from './sql.js';
+import { isContention, isDown } from './failure.js';
 import { migrate, type MigrationResult } from './schema.js';
 
 const HOUR = 3_600_000;
@@ -81,7 +82,7 @@ export class PostgresUsageStore implements UsageStore {
     );
     // An idle connection that breaks is an event, not a crash.
     pool.on('error', (err) => this.failed(err));
-    this.prune = setInterval(() => void this.pruneOld().catch((err: unknown) => isDown(err) && this.failed(err)), pgConfig.pruneMs);
+    this.prune = setInterval(() => void this.pruneOld(Date.now()).catch((err: unknown) => isDown(err) && this.failed(err)), pgConfig.pruneMs);
     this.prune.unref();
   }
 
@@ -141,16 +142,17 @@ export class PostgresUsageStore implements UsageStore {
    */
   async read(keys: string[]): Promise<UsageRead> {
     this.available();
-    const sorted = [...new Set(keys.map(rowKey))].sort();
+    // Locked in key order by the statement itself (ORDER BY key), so no two transactions deadlock.
+    const rowKeys = [...new Set(keys.map(rowKey))];
     const scopes: Array<[Scope, string]> = [];
     let subject: string | undefined;
-    for (const k of sorted) {
+    for (const k of rowKeys) {
       const [kind, value] = splitKey(k);
       if (kind === 'history') subject = value;
       else scopes.push([kind, value]);
     }
     const client = await this.guard(async () => {
-      await this.ensureKeys(sorted);
+      await this.ensureKeys(rowKeys);
       return this.connect();
     });
     let open = true;
@@ -171,10 +173,10 @@ export class PostgresUsageStore implements UsageStore {
     const head = (): string[] => {
       if (begun) return [];
       begun = true;
-      return ['BEGIN', `SELECT key FROM gavel_usage_keys WHERE key = ANY(${texts(sorted)}) ORDER BY key FOR UPDATE`];
+      return ['BEGIN', `SELECT key FROM gavel_usage_keys WHERE key = ANY(${texts(rowKeys)}) ORDER BY key FOR UPDATE`];
     };
     const checkLocked = (locked: pg.QueryResult | undefined) => {
-      if (locked && locked.rowCount !== sorted.length) {
+      if (locked && locked.rowCount !== rowKeys.length) {
         this.known.clear();
         throw new GavelError('usage_unavailable', 'usage key rows are missing from the usage store (were its tables emptied?); failing closed');
       }
@@ -290,13 +292,19 @@ export class PostgresUsageStore implements UsageStore {
     });
   }
 
+  /** A release that fails is retried until it goes (meanwhile the reservation counts, to its expiry at most). */
   async release(decisionId: string): Promise<void> {
-    await this.guard(async () => {
-      await this.pool.query(`DELETE FROM gavel_usage_charges WHERE decision_id = $1 AND state = 'reserved'`, [decisionId]);
-    });
+    try {
+      await this.guard(async () => {
+        await this.pool.query(`DELETE FROM gavel_usage_charges WHERE decision_id = $1 AND state = 'reserved'`, [decisionId]);
+      });
+    } catch (err) {
+      this.pending.set(decisionId, 'release');
+      throw err;
+    }
   }
 
-  /** After the entry commits: the database is not in the ledger's transaction (the reservation expires if this fails). */
+  /** After the entry commits: the database is not in the ledger's transaction (a failed delete is retried). */
   stagedRelease(decisionId: string): StagedWrite {
     return {
       apply: () => undefined,
@@ -325,7 +333,7 @@ export class PostgresUsageStore implements UsageStore {
         }
         const tokens = s.inputTokens + s.outputTokens;
         await this.batch(client, [
-          `SELECT key FROM gavel_usage_keys WHERE key = ANY(${texts(scopeKeys(existing).map(rowKey).sort())}) ORDER BY key FOR UPDATE`,
+          `SELECT key FROM gavel_usage_keys WHERE key = ANY(${texts(scopeKeys(existing).map(rowKey))}) ORDER BY key FOR UPDATE`,
           `UPDATE gavel_usage_charges SET state = 'settled', tokens = ${int(tokens)}, cost_micros = ${int(s.costMicros)},
              input_tokens = ${int(s.inputTokens)}, output_tokens = ${int(s.outputTokens)}, model = ${text(s.model)}, tier = ${text(s.tier)},
              expires_ms = NULL WHERE decision_id = ${text(s.decisionId)}`,
@@ -429,9 +437,9 @@ export class PostgresUsageStore implements UsageStore {
     return client;
   }
 
-  private async pruneOld(): Promise<void> {
+  /** Deletes what no read counts any more: request rows past the hour, minute buckets past two rolling windows, long-expired reservations. */
+  async pruneOld(nowMs: number): Promise<void> {
     if (!this.health.ok) return;
-    const nowMs = Date.now();
     await this.pool.query('DELETE FROM gavel_usage_requests WHERE at_ms < $1', [nowMs - 2 * HOUR]);
     await this.pool.query('DELETE FROM gavel_usage_minute WHERE minute < $1', [Math.floor((nowMs - 2 * this.config.rollingMinutes * 60_000) / 60_000)]);
     await this.pool.query(`DELETE FROM gavel_usage_charges WHERE state = 'reserved' AND expires_ms < $1`, [nowMs - EXPIRED_GRACE_MS]);
@@ -496,24 +504,6 @@ async function checkTimeZone(pool: pg.Pool, timeZone: string): Promise<void> {
 }
 
 /**
- * The database is gone or too slow (health goes down): a client-side failure with no SQLSTATE
- * (refused, reset, timed out), a connection exception (08), a shutdown (57P0x), a statement past
- * its deadline (57014) or exhausted resources (53). A refusal of one call's data (bad text, say)
- * is that call's failure alone: one bad request must not mark the store down for everyone.
- */
-function isDown(err: unknown): boolean {
-  if (!(err instanceof pg.DatabaseError)) return true;
-  const code = err.code ?? '';
-  return code.startsWith('08') || code.startsWith('57P') || code === '57014' || code.startsWith('53');
-}
-
-/** Lock and serialization waits: the database is up, one budget was busy past the deadline. */
-function isContention(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return code === '55P03' || code === '40001' || code === '40P01';
-}
-
-/**
  * A usage key as a row key: PostgreSQL text holds no NUL, so the scope's separator becomes ':'
  * (still one key per scope and value: scopes are fixed names without ':').
  */
@@ -523,11 +513,7 @@ function rowKey(k: string): string {
 
 function splitKey(k: string): ['history', string] | [Scope, string] {
   const at = k.indexOf(':');
-  const kind = k.slice(0, at);
-  const value = k.slice(at + 1);
-  if (kind === 'history') return ['history', value];
-  if (kind === 'subject' || kind === 'team' || kind === 'cost_center') return [kind, value];
-  throw new Error(`not a usage key: ${JSON.stringify(k)}`);
+  return [k.slice(0, at) as 'history' | Scope, k.slice(at + 1)] as ['history', string] | [Scope, string];
 }
 
 function chargeRow(row: Record<string, unknown>): ChargeRow {

@@ -1,0 +1,116 @@
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { isContention, isDown } from '../../src/usage/postgres/failure.js';
+import { ProbedHealth } from '../../src/usage/postgres/health.js';
+
+/** The pieces of the shared store that need no database: how a failure is read, and the health that probes it back. */
+function dbError(code: string): pg.DatabaseError {
+  const e = new pg.DatabaseError('from the server', 0, 'error');
+  e.code = code;
+  return e;
+}
+
+describe('reading a failure of the usage store', () => {
+  it('a client-side failure (refused, reset, timed out) is the database down', () => {
+    expect(isDown(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isDown(new Error('Query read timeout'))).toBe(true);
+    expect(isDown(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))).toBe(true);
+  });
+
+  it.each([
+    ['08006', true],
+    ['08001', true],
+    ['57P01', true],
+    ['57P03', true],
+    ['57014', true],
+    ['53300', true],
+    ['53100', true],
+    ['55P03', false],
+    ['40001', false],
+    ['40P01', false],
+    ['22021', false],
+    ['23505', false],
+    ['42P01', false],
+    ['57000', false],
+    ['X0853', false],
+  ])('SQLSTATE %s: down %s', (code, down) => {
+    expect(isDown(dbError(code))).toBe(down);
+  });
+
+  it('lock and serialization waits are contention, nothing else is', () => {
+    for (const code of ['55P03', '40001', '40P01']) expect(isContention(dbError(code))).toBe(true);
+    for (const code of ['57014', '08006', '22021', '55P0', '4000']) expect(isContention(dbError(code))).toBe(false);
+    expect(isContention(new Error('no code'))).toBe(false);
+  });
+});
+
+describe('ProbedHealth', () => {
+  const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('goes down once, probes until an answer, says why meanwhile, and comes back up', async () => {
+    let answers = false;
+    let probes = 0;
+    let recovered = 0;
+    const h = new ProbedHealth(
+      async () => {
+        probes++;
+        if (!answers) throw new Error('still down');
+      },
+      10,
+      () => recovered++,
+    );
+    const seen: Array<[boolean, string]> = [];
+    h.onChange((ok, reason) => seen.push([ok, reason]));
+    expect([h.ok, h.reason]).toEqual([true, '']);
+    h.failed('usage store x: connection refused');
+    h.failed('a second failure while down changes nothing');
+    expect([h.ok, h.reason]).toEqual([false, 'usage store x: connection refused']);
+    await tick(60);
+    expect(probes).toBeGreaterThanOrEqual(2);
+    expect(h.ok).toBe(false);
+    // The reason keeps the first cause and adds the last probe's, once.
+    expect(h.reason).toBe('usage store x: connection refused (last probe: still down)');
+    answers = true;
+    await expect.poll(() => h.ok).toBe(true);
+    expect(h.reason).toBe('');
+    expect(recovered).toBe(1);
+    expect(seen).toEqual([
+      [false, 'usage store x: connection refused'],
+      [true, ''],
+    ]);
+    // Healthy: no more probing.
+    const after = probes;
+    await tick(40);
+    expect(probes).toBe(after);
+    h.stop();
+  });
+
+  it('stopped, it neither probes nor reports any more, and ignores failures', async () => {
+    let probes = 0;
+    const h = new ProbedHealth(async () => {
+      probes++;
+      throw new Error('down');
+    }, 10);
+    const seen: boolean[] = [];
+    h.onChange((ok) => seen.push(ok));
+    h.failed('down');
+    await tick(35);
+    h.stop();
+    const at = probes;
+    await tick(50);
+    expect(probes).toBe(at);
+    h.failed('after stop');
+    expect(seen).toEqual([false]);
+  });
+
+  it('a probe that answers after stop does not bring it back', async () => {
+    let release: () => void = () => undefined;
+    const h = new ProbedHealth(() => new Promise<void>((r) => (release = r)), 5);
+    h.failed('down');
+    await tick(30);
+    h.stop();
+    release();
+    await tick(10);
+    expect(h.ok).toBe(false);
+  });
+});
