@@ -136,6 +136,17 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
         expect(await shared.usage(scope, key, T0 + 1000)).toEqual(await embedded.usage(scope, key, T0 + 1000));
       }
       expect((await shared.usage('team', 'alice', T0 + 1000)).week.reserved_tokens).toBe(7);
+      // Through one decision's read of all three scopes at once, as the meter reads: subject bob and cost center bob are two keys.
+      const mixed = { subject: 'bob', team: 'alice', costCenter: 'bob' };
+      const read = await shared.read([...scopeKeys(mixed), historyKey('bob')]);
+      for (const [scope, key] of [
+        ['subject', 'bob'],
+        ['team', 'alice'],
+        ['cost_center', 'bob'],
+      ] as const) {
+        expect(await read.usage(scope, key, T0 + 1000)).toEqual(await embedded.usage(scope, key, T0 + 1000));
+      }
+      read.end();
       await shared.release('d2');
       await embedded.release('d2');
       expect(await shared.usage('team', 'platform', T0 + 1000)).toEqual(await embedded.usage('team', 'platform', T0 + 1000));
@@ -269,15 +280,18 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
       await reserve(store, reservation('recent', alice, { atMs: T0 - HOUR, expiresMs: T0 - HOUR }));
       await reserve(store, reservation('settle-me', bob, { atMs: T0 - 3 * HOUR, expiresMs: T0 + HOUR }));
       await store.settle({ ...bob, decisionId: 'settle-me', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 9, costMicros: 10, atMs: T0 });
+      await reserve(store, reservation('lately', bob, { atMs: T0 - 10 * 60_000, expiresMs: T0 + HOUR }));
+      await store.settle({ ...bob, decisionId: 'lately', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 4, costMicros: 5, atMs: T0 });
       await store.pruneOld(T0);
       expect(await store.charge('old')).toBeUndefined();
       expect(await store.charge('recent')).toMatchObject({ state: 'reserved' });
       expect(await store.charge('settle-me')).toMatchObject({ state: 'settled' });
       const requests = await queryAt(url, 'SELECT decision_id FROM gavel_usage_requests ORDER BY decision_id');
-      expect(requests.map((r) => r.decision_id)).toEqual(['recent']);
-      // The settled call's minute bucket (3 hours old) is gone; its day bucket still counts it.
-      expect(await queryAt(url, 'SELECT count(*)::int AS n FROM gavel_usage_minute')).toEqual([{ n: 0 }]);
-      expect((await store.usage('subject', 'bob', T0)).day.used_tokens).toBe(10);
+      expect(requests.map((r) => r.decision_id)).toEqual(['lately', 'recent']);
+      // The minute buckets of the call settled 3 hours ago are gone (its day bucket still counts it); those of 10 minutes ago stay.
+      expect(await queryAt(url, 'SELECT count(*)::int AS n FROM gavel_usage_minute')).toEqual([{ n: 3 }]);
+      expect((await store.usage('subject', 'bob', T0)).day.used_tokens).toBe(15);
+      expect((await store.usage('subject', 'bob', T0)).rolling.used_tokens).toBe(5);
     } finally {
       await store.close();
     }
