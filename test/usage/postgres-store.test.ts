@@ -229,6 +229,12 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
       expect(store.health.ok).toBe(true);
       await reserve(store, reservation('fine'));
       expect(await store.charge('fine')).toMatchObject({ state: 'reserved' });
+      // Quotes and backslashes are data, however they are sent.
+      const quoted = { subject: "o'brien\\'; DROP TABLE gavel_usage_keys; --", team: 'te\\am', costCenter: "cc'" };
+      await reserve(store, reservation('quoted', quoted, { caller: "ga'te\\way" }));
+      expect(await store.charge('quoted')).toMatchObject({ ...quoted, caller: "ga'te\\way", state: 'reserved' });
+      expect((await store.usage('team', 'te\\am', T0)).week.reserved_tokens).toBe(300);
+      expect((await store.history(quoted.subject, T0 + 1)).requests_last_minute).toBe(1);
     } finally {
       await store.close();
     }

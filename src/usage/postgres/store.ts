@@ -26,6 +26,8 @@ import { isContention, isDown } from './failure.js';
 import { migrate, type MigrationResult } from './schema.js';
 
 const HOUR = 3_600_000;
+/** Key rows known to exist, remembered up to this many (then forgotten: the insert is idempotent). */
+const MAX_KNOWN_KEYS = 100_000;
 
 /** Expired reservations are kept this long (a late report still settles), then pruned: they never count again. */
 const EXPIRED_GRACE_MS = 24 * HOUR;
@@ -424,6 +426,8 @@ export class PostgresUsageStore implements UsageStore {
     const missing = keys.filter((k) => !this.known.has(k));
     if (missing.length === 0) return;
     await this.pool.query('INSERT INTO gavel_usage_keys (key) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [missing]);
+    // Bounded: many distinct subjects cost a re-insert now and then, never unbounded memory.
+    if (this.known.size + missing.length > MAX_KNOWN_KEYS) this.known.clear();
     for (const k of missing) this.known.add(k);
   }
 
