@@ -238,6 +238,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   const shadowRemote = await firstBundles(shadowSources);
   const bundles = [...folder, ...remote.map((r) => r.bundle)];
   checkBundleSet(bundles);
+  if (!o.metering && o.usageStore) log.warn('--usage-store is not used with --no-metering: nothing is metered');
   const shared = o.metering && o.usageStore ? await openSharedUsage(o, log) : undefined;
   const core = buildCore({
     bundles,
