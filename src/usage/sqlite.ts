@@ -4,6 +4,7 @@ import type { StagedWrite } from '../engine/ledger.js';
 import {
   historyKey,
   scopeKeys,
+  chargeRowOf,
   settlementOf,
   usageKey,
   type ChargeRow,
@@ -223,26 +224,8 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   private chargeNow(decisionId: string): ChargeRow | undefined {
-    const row = this.stmts.charge.get(decisionId) as Record<string, string | number | null> | undefined;
-    if (!row) return undefined;
-    return {
-      decisionId: String(row.decision_id),
-      subject: String(row.subject),
-      team: String(row.team),
-      costCenter: String(row.cost_center),
-      model: String(row.model),
-      tier: String(row.tier),
-      state: row.state === 'settled' ? 'settled' : 'reserved',
-      tokens: Number(row.tokens),
-      costMicros: Number(row.cost_micros),
-      inputTokens: row.input_tokens === null ? null : Number(row.input_tokens),
-      outputTokens: row.output_tokens === null ? null : Number(row.output_tokens),
-      atMs: Number(row.at_ms),
-      maxOutputTokens: row.max_output_tokens === null ? null : Number(row.max_output_tokens),
-      estimatedInputTokens: row.estimated_input_tokens === null ? null : Number(row.estimated_input_tokens),
-      caller: row.caller === null || row.caller === undefined ? null : String(row.caller),
-      askedModel: row.asked_model === null || row.asked_model === undefined ? null : String(row.asked_model),
-    };
+    const row = this.stmts.charge.get(decisionId) as Record<string, unknown> | undefined;
+    return row ? chargeRowOf(row) : undefined;
   }
 
   async release(decisionId: string): Promise<void> {

@@ -1,22 +1,11 @@
 import { existsSync } from 'node:fs';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
+import { connect, postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
 
 const unavailable = postgresUnavailable();
 if (unavailable) console.warn(`skipping the PostgreSQL harness tests: ${unavailable}`);
 
-async function connectOnce(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return client;
-  } catch (error) {
-    await client.end().catch(() => {});
-    throw error;
-  }
-}
+const connectOnce = (url: string) => connect(url, 5000);
 
 describe.skipIf(unavailable)('test PostgreSQL harness', () => {
   let db: TestPostgres;

@@ -232,7 +232,8 @@ function confValue(value: string | number): string {
   return typeof value === 'number' ? String(value) : `'${value.replace(/'/g, "''")}'`;
 }
 
-async function connect(connectionString: string, timeoutMs: number): Promise<pg.Client> {
+/** A client connected to a URL within timeoutMs; a server going away later does not crash the process. */
+export async function connect(connectionString: string, timeoutMs: number): Promise<pg.Client> {
   const client = new pg.Client({ connectionString, connectionTimeoutMillis: timeoutMs });
   // A server going away later must not crash the test process through an unhandled 'error'.
   client.on('error', () => {});
@@ -406,16 +407,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Te
         rmSync(baseDir, { recursive: true, force: true });
       }
     },
-    query: async (sql: string) => {
-      const client = await connect(url, 10_000);
-      try {
-        const result: unknown = await client.query(sql);
-        const last = Array.isArray(result) ? result[result.length - 1] : result;
-        return ((last as pg.QueryResult | undefined)?.rows ?? []) as Array<Record<string, unknown>>;
-      } finally {
-        await client.end();
-      }
-    },
+    query: (sql: string) => queryAt(url, sql),
   };
 }
 
@@ -430,12 +422,13 @@ export async function freshDatabase(db: TestPostgres, prefix = 'test'): Promise<
   return url.toString();
 }
 
-/** Runs SQL against the database a URL names (not the superuser's default one); the rows. */
+/** Runs SQL against the database a URL names (any, not only the superuser's default one); the rows of the (last) statement. */
 export async function queryAt(url: string, sql: string): Promise<Array<Record<string, unknown>>> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
+  const client = await connect(url, 10_000);
   try {
-    return (await client.query(sql)).rows;
+    const result: unknown = await client.query(sql);
+    const last = Array.isArray(result) ? result[result.length - 1] : result;
+    return ((last as pg.QueryResult | undefined)?.rows ?? []) as Array<Record<string, unknown>>;
   } finally {
     await client.end();
   }

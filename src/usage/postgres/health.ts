@@ -7,6 +7,8 @@ import type { UsageHealth } from '../store.js';
  */
 export class ProbedHealth implements UsageHealth {
   private state = { ok: true, reason: '' };
+  /** The failure that took it down (the reason adds the last probe's answer to it). */
+  private cause = '';
   private readonly listeners = new Set<(ok: boolean, reason: string) => void>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -32,6 +34,7 @@ export class ProbedHealth implements UsageHealth {
   /** A step failed for want of the database: down until a probe answers. */
   failed(reason: string): void {
     if (this.stopped || !this.state.ok) return;
+    this.cause = reason;
     this.set(false, reason);
     this.schedule();
   }
@@ -51,8 +54,7 @@ export class ProbedHealth implements UsageHealth {
         },
         (err: unknown) => {
           if (this.stopped) return;
-          const reason = `${this.state.reason.split(' (last probe:')[0]} (last probe: ${(err as Error).message})`;
-          this.state = { ok: false, reason };
+          this.state = { ok: false, reason: `${this.cause} (last probe: ${(err as Error).message})` };
           this.schedule();
         },
       );

@@ -6,6 +6,7 @@ import type { UsageConfig } from '../config.js';
 import {
   scopeKeys,
   scopesOf,
+  chargeRowOf,
   settlementOf,
   type ChargeRow,
   type History,
@@ -143,7 +144,6 @@ export class PostgresUsageStore implements UsageStore {
    * (batches inline their values as escaped literals, which is what lets statements travel together).
    */
   async read(keys: string[]): Promise<UsageRead> {
-    this.available();
     // Locked in key order by the statement itself (ORDER BY key), so no two transactions deadlock.
     const rowKeys = [...new Set(keys.map(rowKey))];
     const scopes: Array<[Scope, string]> = [];
@@ -271,10 +271,15 @@ export class PostgresUsageStore implements UsageStore {
     };
   }
 
+  /** A decision's unsettled reservation, and for a take-back its request row too. */
+  private async deleteRows(decisionId: string, what: 'take back' | 'release'): Promise<void> {
+    await this.pool.query(`DELETE FROM gavel_usage_charges WHERE decision_id = $1 AND state = 'reserved'`, [decisionId]);
+    if (what === 'take back') await this.pool.query('DELETE FROM gavel_usage_requests WHERE decision_id = $1', [decisionId]);
+  }
+
   private async takeBack(decisionId: string, what: 'take back' | 'release' = 'take back'): Promise<void> {
     try {
-      await this.pool.query(`DELETE FROM gavel_usage_charges WHERE decision_id = $1 AND state = 'reserved'`, [decisionId]);
-      if (what === 'take back') await this.pool.query('DELETE FROM gavel_usage_requests WHERE decision_id = $1', [decisionId]);
+      await this.deleteRows(decisionId, what);
       this.pending.delete(decisionId);
     } catch (err) {
       // Kept until it goes; meanwhile it expires at its TTL like any unreported reservation.
@@ -290,16 +295,14 @@ export class PostgresUsageStore implements UsageStore {
   async charge(decisionId: string): Promise<ChargeRow | undefined> {
     return this.guard(async () => {
       const res = await this.pool.query('SELECT * FROM gavel_usage_charges WHERE decision_id = $1', [decisionId]);
-      return res.rows[0] ? chargeRow(res.rows[0]) : undefined;
+      return res.rows[0] ? chargeRowOf(res.rows[0]) : undefined;
     });
   }
 
   /** A release that fails is retried until it goes (meanwhile the reservation counts, to its expiry at most). */
   async release(decisionId: string): Promise<void> {
     try {
-      await this.guard(async () => {
-        await this.pool.query(`DELETE FROM gavel_usage_charges WHERE decision_id = $1 AND state = 'reserved'`, [decisionId]);
-      });
+      await this.guard(() => this.deleteRows(decisionId, 'release'));
     } catch (err) {
       this.pending.set(decisionId, 'release');
       throw err;
@@ -321,13 +324,12 @@ export class PostgresUsageStore implements UsageStore {
    * mid-settlement: two round trips, the second holding the keys only while it runs.
    */
   async settle(s: Settlement): Promise<SettleResult> {
-    this.available();
     const client = await this.guard(() => this.connect());
     let broken: unknown;
     try {
       return await this.guard(async () => {
         const [, found] = await this.batch(client, ['BEGIN', `SELECT * FROM gavel_usage_charges WHERE decision_id = ${text(s.decisionId)} FOR UPDATE`]);
-        const existing = found?.rows[0] ? chargeRow(found.rows[0]) : undefined;
+        const existing = found?.rows[0] ? chargeRowOf(found.rows[0]) : undefined;
         const result = settlementOf(existing, s);
         if (result.kind !== 'settled' || !existing) {
           await client.query('ROLLBACK');
@@ -518,26 +520,4 @@ function rowKey(k: string): string {
 function splitKey(k: string): ['history', string] | [Scope, string] {
   const at = k.indexOf(':');
   return [k.slice(0, at) as 'history' | Scope, k.slice(at + 1)] as ['history', string] | [Scope, string];
-}
-
-function chargeRow(row: Record<string, unknown>): ChargeRow {
-  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-  return {
-    decisionId: String(row.decision_id),
-    subject: String(row.subject),
-    team: String(row.team),
-    costCenter: String(row.cost_center),
-    model: String(row.model),
-    tier: String(row.tier),
-    state: row.state === 'settled' ? 'settled' : 'reserved',
-    tokens: Number(row.tokens),
-    costMicros: Number(row.cost_micros),
-    inputTokens: num(row.input_tokens),
-    outputTokens: num(row.output_tokens),
-    atMs: Number(row.at_ms),
-    maxOutputTokens: num(row.max_output_tokens),
-    estimatedInputTokens: num(row.estimated_input_tokens),
-    caller: String(row.caller),
-    askedModel: String(row.asked_model),
-  };
 }
