@@ -86,6 +86,26 @@ describe.skipIf(skip)('deciding with the PostgreSQL usage store', () => {
     }
   });
 
+  it('a hostile subject is refused closed, records nothing, and leaves the store up: NUL inside (the database refuses it), or too long (the engine does)', async () => {
+    const { core: c, store, url } = await core();
+    try {
+      for (const [subject, code] of [
+        ['nul\u0000inside', 'usage_unavailable'],
+        ['x'.repeat(10_000), 'invalid_input'],
+      ] as const) {
+        const err = await decide(c, subject).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(GavelError);
+        expect((err as GavelError).code).toBe(code);
+        expect(store.health.ok).toBe(true);
+      }
+      expect(c.ledger.size).toBe(0);
+      expect(await queryAt(url, 'SELECT count(*)::int AS n FROM gavel_usage_charges')).toEqual([{ n: 0 }]);
+      expect((await decide(c, 'pg-ivan')).decision).toBe('allow');
+    } finally {
+      await c.close();
+    }
+  });
+
   it('a budget locked past the deadline fails that call closed; the store stays healthy and the next call is served', async () => {
     const { core: c, store, url } = await core();
     const holder = new pg.Client({ connectionString: url });
