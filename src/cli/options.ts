@@ -9,6 +9,12 @@ export function intOption(value: string): number {
   return n;
 }
 
+export function nonNegativeIntOption(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be an integer of 0 or more');
+  return n;
+}
+
 /** A worker count from text: 0 (evaluate on the I/O thread) up to MAX_WORKERS; undefined when it is not one. */
 export function workerCount(text: string): number | undefined {
   const n = Number(text);

@@ -20,7 +20,7 @@ import { startServer } from '../transport/server.js';
 import { SecurityUsageError, serverSecurity } from './serve-security.js';
 import { DEFAULTS } from './settings.js';
 import { parseExpiresIn, type ApprovalsConfig } from '../engine/approvals/config.js';
-import { addressOption, collect, intOption, workerCount, WORKERS_RANGE, workersOption } from './options.js';
+import { addressOption, collect, intOption, nonNegativeIntOption, workerCount, WORKERS_RANGE, workersOption } from './options.js';
 
 interface ServeOptions {
   listen: string;
@@ -40,6 +40,7 @@ interface ServeOptions {
   /** A string when it came from GAVEL_WORKERS (commander parses only the flag). */
   workers: number | string;
   evaluationTimeout?: number;
+  inlineMaxBytes?: number;
   metering: boolean;
   usageStore?: string;
   usageStorePool?: number;
@@ -114,6 +115,11 @@ export function registerServe(program: Command): void {
       DEFAULTS.workers,
     )
     .option('--evaluation-timeout <ms>', 'a worker stuck on one decision this long is replaced and its decisions refused (default 10000)', intOption)
+    .option(
+      '--inline-max-bytes <n>',
+      'with workers, a decision of at most n input bytes that arrives alone is evaluated on the I/O thread (default 8192; 0: always on a worker)',
+      nonNegativeIntOption,
+    )
     .option('--no-metering', 'no usage context and no reservations (budgets are not enforced)')
     .option(
       '--usage-store <url>',
@@ -250,7 +256,13 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
       ...(o.key ? { keyPath: o.key } : {}),
       newLedger: o.newLedger === true,
     },
-    engine: { maxInputBytes: o.maxInputBytes, maxDepth: o.maxDepth, workers: workersFrom(o.workers), evaluationTimeoutMs: o.evaluationTimeout },
+    engine: {
+      maxInputBytes: o.maxInputBytes,
+      maxDepth: o.maxDepth,
+      workers: workersFrom(o.workers),
+      evaluationTimeoutMs: o.evaluationTimeout,
+      inlineMaxBytes: o.inlineMaxBytes,
+    },
     usage: o.metering ? { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl } : false,
     ...(shared
       ? {
@@ -374,6 +386,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
       ledger: o.ledger,
       durability: o.durability,
       workers: core.engine.workers,
+      inline_max_bytes: core.engine.inlineMaxBytes,
       metering: o.metering,
       ledger_size: core.ledger.size,
       metrics_port: server.metricsPort,

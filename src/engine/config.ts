@@ -1,5 +1,5 @@
 import { GavelError } from '../lib/errors.js';
-import { nonEmpty, positiveInt, stripUndefined } from '../lib/config.js';
+import { nonEmpty, nonNegativeInt, positiveInt, positiveNumber, stripUndefined } from '../lib/config.js';
 
 export interface EngineConfig {
   /** Entrypoint used when a request names none. */
@@ -18,6 +18,14 @@ export interface EngineConfig {
   workers: number;
   /** A worker busy with one decision for longer than this is stopped and replaced; its decisions fail closed. */
   evaluationTimeoutMs: number;
+  /**
+   * With workers: a decision whose input is at most this many bytes, arriving
+   * while no other decision is being evaluated, is evaluated on the engine's own
+   * thread instead (no thread hops; see adaptive-runner.ts). 0: always on a worker.
+   */
+  inlineMaxBytes: number;
+  /** Inline evaluation stays off until the last INLINE_WINDOW evaluations each took at most this long. */
+  inlineSlowMs: number;
 }
 
 export const ENGINE_DEFAULTS: EngineConfig = {
@@ -28,6 +36,8 @@ export const ENGINE_DEFAULTS: EngineConfig = {
   memoryMaxPages: 2048, // 128 MiB
   workers: 0,
   evaluationTimeoutMs: 10_000,
+  inlineMaxBytes: 8192,
+  inlineSlowMs: 5,
 };
 
 /** Threads past this many would only contend for the same cores. */
@@ -41,6 +51,8 @@ export function engineConfig(overrides: Partial<EngineConfig> = {}): EngineConfi
   positiveInt('engine.memoryInitialPages', c.memoryInitialPages);
   positiveInt('engine.memoryMaxPages', c.memoryMaxPages);
   positiveInt('engine.evaluationTimeoutMs', c.evaluationTimeoutMs);
+  nonNegativeInt('engine.inlineMaxBytes', c.inlineMaxBytes);
+  positiveNumber('engine.inlineSlowMs', c.inlineSlowMs);
   if (!Number.isInteger(c.workers) || c.workers < 0 || c.workers > MAX_WORKERS) {
     throw new GavelError('config_invalid', `config engine.workers must be an integer from 0 to ${MAX_WORKERS}, got ${JSON.stringify(c.workers)}`);
   }

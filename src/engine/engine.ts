@@ -18,6 +18,7 @@ import type { DecideInput, EvaluateRequest, Evaluated } from './stages.js';
 import { Shadow, shadowConfig, type ShadowConfig, type ShadowSink } from './shadow/shadow.js';
 import type { UsageFacts } from './usage-facts.js';
 import { WorkerPool } from './pool/worker-pool.js';
+import { AdaptiveRunner } from './adaptive-runner.js';
 
 export type { DecideInput } from './stages.js';
 
@@ -133,8 +134,30 @@ export class Engine {
     this.approvals = deps.approvals;
     const limits = { memoryInitialPages: deps.config.memoryInitialPages, memoryMaxPages: deps.config.memoryMaxPages };
     this.policies = new PolicySet(limits);
-    this.runner = deps.runner ?? (deps.config.workers > 0 ? new WorkerPool({ ...deps.config, ...limits }) : new InlineRunner(this.limits));
+    this.runner = deps.runner ?? this.defaultRunner(limits);
     this.shadow = deps.shadow ? new Shadow(this.runner, deps.shadow.sink, shadowConfig(deps.shadow.config), limits, deps.shadow.onDisabled) : undefined;
+  }
+
+  /** Workers when configured, with lone small decisions on this thread (adaptive-runner.ts); this thread alone without. */
+  private defaultRunner(limits: { memoryInitialPages: number; memoryMaxPages: number }): DecisionRunner {
+    const { config } = this;
+    const inline = new InlineRunner(this.limits);
+    if (config.workers === 0) return inline;
+    if (config.inlineMaxBytes === 0) return new WorkerPool({ ...config, ...limits });
+    let adaptive: AdaptiveRunner | undefined;
+    const pool = new WorkerPool({ ...config, ...limits, onEvaluated: (ms) => adaptive?.observe(ms) });
+    adaptive = new AdaptiveRunner(pool, inline, config);
+    return adaptive;
+  }
+
+  /** Largest input a lone decision may have to be evaluated on this thread although workers run (0: none, or no workers). */
+  get inlineMaxBytes(): number {
+    return this.runner instanceof AdaptiveRunner ? this.config.inlineMaxBytes : 0;
+  }
+
+  /** Decisions evaluated on the engine's own thread while it had workers (lone small ones); 0 without workers. */
+  get inlineEvaluations(): number {
+    return this.runner instanceof AdaptiveRunner ? this.runner.inlined : 0;
   }
 
   /** The input bounds in force (the transport sizes its own limits from them). */

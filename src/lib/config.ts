@@ -11,6 +11,20 @@ export function positiveInt(key: string, value: unknown): number {
   return value;
 }
 
+export function nonNegativeInt(key: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new GavelError('config_invalid', `config ${key} must be an integer of 0 or more, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function positiveNumber(key: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new GavelError('config_invalid', `config ${key} must be a positive number, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 export function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
     throw new GavelError('config_invalid', `config ${key} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);

@@ -79,6 +79,15 @@ export class Metrics {
       'Evaluation workers replaced since start (crashed, or stopped for running past the evaluation timeout)',
       () => core.engine.workerRestarts,
     );
+    new Counter({
+      name: 'gavel_inline_evaluations_total',
+      help: 'Decisions evaluated on the I/O thread although workers run (small inputs that arrived alone); 0 with --workers 0',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(core.engine.inlineEvaluations);
+      },
+    });
     const desk = core.engine.approvals;
     if (desk) {
       new Counter({

@@ -49,7 +49,8 @@ function comparable(core: Core, d: Awaited<ReturnType<Core['engine']['decide']>>
 describe('the reference policy on workers and inline', () => {
   const cores: Core[] = [];
   const build = (workers: number) => {
-    const core = buildCore({ bundles: BUNDLES, ledger: ':memory:', engine: { workers }, now: () => new Date('2026-11-18T12:00:00Z') });
+    // inlineMaxBytes 0: every decision on a worker, however few arrive (adaptive-runner.test.ts covers the others).
+    const core = buildCore({ bundles: BUNDLES, ledger: ':memory:', engine: { workers, inlineMaxBytes: 0 }, now: () => new Date('2026-11-18T12:00:00Z') });
     cores.push(core);
     return core;
   };
@@ -112,7 +113,7 @@ describe('failing closed on workers', () => {
   const options = (extra: Partial<CoreOptions['engine']> = {}): CoreOptions => ({
     bundles: FIXTURE_BUNDLES,
     ledger: ':memory:',
-    engine: { defaultEntrypoint: 'fixtures/echo', workers: 2, ...extra },
+    engine: { defaultEntrypoint: 'fixtures/echo', workers: 2, inlineMaxBytes: 0, ...extra },
     usage: false,
   });
   beforeAll(() => {

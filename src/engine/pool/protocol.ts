@@ -49,7 +49,8 @@ export interface WireFault {
 
 export type FromWorker =
   | { t: 'prepared'; id: number; value: PreparedReply }
-  | { t: 'evaluated'; id: number; value: Evaluated }
+  /** `ms`: how long the evaluation itself took on the worker (the pool's evidence that a bundle evaluates fast). */
+  | { t: 'evaluated'; id: number; value: Evaluated; ms: number }
   | { t: 'shadowed'; id: number; value: ShadowOutcome }
   /** `held`: prepared inputs the worker still keeps (each one a decision the engine has not dropped yet). */
   | { t: 'pong'; id: number; held: number }

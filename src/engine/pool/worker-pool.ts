@@ -11,6 +11,8 @@ const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
 export interface PoolOptions extends InputLimits, EvaluatorLimits {
   workers: number;
   evaluationTimeoutMs: number;
+  /** Told how long each evaluation took on its worker. */
+  onEvaluated?: (ms: number) => void;
 }
 
 /**
@@ -142,6 +144,11 @@ export class WorkerPool implements DecisionRunner {
     });
   }
 
+  /** No decision waits for a worker or is held by one, and no shadow evaluation runs. */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.slots.every((slot) => slot.jobs === 0 && !slot.shadowing);
+  }
+
   /** Hands queued decisions, oldest first, to the live workers with room, least loaded first. */
   private pump(): void {
     while (this.queue.length > 0) {
@@ -174,11 +181,11 @@ export class WorkerPool implements DecisionRunner {
   private free(slot: Slot): void {
     if (slot.jobs > 0) slot.jobs--;
     this.pump();
-    this.idle(slot);
+    this.shadowIfIdle(slot);
   }
 
   /** A worker with no live decision in hand may take a waiting shadow evaluation, once the live work of this turn is posted. */
-  private idle(slot: Slot): void {
+  private shadowIfIdle(slot: Slot): void {
     if (slot.jobs === 0 && slot.pending.size === 0 && slot.shadows.length > 0) setImmediate(() => this.runShadow(slot));
   }
 
@@ -341,10 +348,11 @@ export class WorkerPool implements DecisionRunner {
     const pending = slot.pending.get(m.id);
     if (!pending) return;
     slot.pending.delete(m.id);
+    if (m.t === 'evaluated') this.options.onEvaluated?.(m.ms);
     if (m.t === 'fault') pending.reject(fromWire(m.fault));
     else pending.resolve((m.t === 'pong' ? m.held : m.value) as never);
     // Idle now: a waiting shadow evaluation goes once the live work this answer sets off has been posted.
-    this.idle(slot);
+    this.shadowIfIdle(slot);
   }
 
   private onExit(slot: Slot, code: number): void {

@@ -44,7 +44,9 @@ function handle(m: ToWorker): void {
       const p = prepared.get(m.id);
       const evaluator = evaluators.get(m.key);
       if (!p || !evaluator) throw new Error(`worker has no ${p ? `bundle ${m.key}` : `prepared decision ${m.id}`}`);
-      reply({ t: 'evaluated', id: m.id, value: evaluateDecision(evaluator, p, m.req) });
+      const started = performance.now();
+      const value = evaluateDecision(evaluator, p, m.req);
+      reply({ t: 'evaluated', id: m.id, value, ms: performance.now() - started });
       return;
     }
     case 'shadow': {
