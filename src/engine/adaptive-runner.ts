@@ -16,8 +16,9 @@ export interface AdaptiveOptions {
 /**
  * Workers for throughput, the engine's own thread for a decision that arrives
  * alone. Handing a decision to a worker and back twice (prepare, evaluate)
- * costs a lone decision about 0.6 ms on a 2-core VM, a third of its time, and
- * more CPU than the evaluation it moves: waking an idle thread is slow. So a
+ * costs a lone decision 0.4–0.6 ms on a 2-core VM, a quarter of its time, and
+ * CPU besides (bench/README "A lone decision on the I/O thread"): waking an
+ * idle thread is slow. So a
  * small decision that finds the pool idle, and no other decision evaluating
  * here, is parsed and evaluated on this thread; every other one goes to the
  * pool as before, so under load evaluation still uses every core and this

@@ -23,7 +23,8 @@ export interface Job {
 
 /**
  * Where decisions are parsed and evaluated: the engine's own thread
- * (InlineRunner) or a pool of worker threads (pool/worker-pool.ts). The engine
+ * (InlineRunner), a pool of worker threads (pool/worker-pool.ts), or the pool
+ * with lone small decisions on the engine's thread (adaptive-runner.ts). The engine
  * drives both the same way: prepare, evaluate (again, if its usage snapshot
  * went stale), then discard.
  */
