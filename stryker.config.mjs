@@ -41,6 +41,10 @@
 //   only timing can tell.
 // - desk.ts `committed` counter mutants survive perTest analysis only: the metric test reads counts that earlier tests
 //   committed (test/approvals/desk.test.ts checks events() directly).
+// - src/engine/adaptive-runner.ts observe `ms > inlineSlowMs` -> `>=`: a measured duration equal to the bound to the
+//   nanosecond; `ready()` -> {}: decisions wait for a worker that has not started anyway, ready() only says when.
+// - src/engine/pool/worker-pool.ts idle `this.queue.length === 0` -> true: decisions wait in the queue only while every
+//   live worker holds its 8 (then no slot has 0 jobs either) or while no worker is alive between a crash and its restart.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildCore, type Core, type CoreOptions } from '../../src/core.js';
-import { INLINE_WINDOW } from '../../src/engine/adaptive-runner.js';
+import { AdaptiveRunner, INLINE_WINDOW } from '../../src/engine/adaptive-runner.js';
+import { WorkerPool } from '../../src/engine/pool/worker-pool.js';
+import { InlineRunner } from '../../src/engine/runner.js';
 import { engineConfig } from '../../src/engine/config.js';
 import type { DecideRequest } from '../../src/engine/engine.js';
 import { loadBundles } from '../../src/bundles/loader.js';
@@ -52,6 +54,11 @@ async function oneByOne(core: Core, n: number, input: unknown = ALLOW): Promise<
 describe('lone decisions on the engine thread', () => {
   it(`the first ${INLINE_WINDOW} go to a worker, then a lone small one is evaluated inline and recorded the same way`, async () => {
     const core = await fixtureCore();
+    expect({ workers: core.engine.workers, restarts: core.engine.workerRestarts, inlineMaxBytes: core.engine.inlineMaxBytes }).toEqual({
+      workers: 1,
+      restarts: 0,
+      inlineMaxBytes: 8192,
+    });
     await oneByOne(core, INLINE_WINDOW);
     expect(core.engine.inlineEvaluations).toBe(0);
     const before = core.ledger.size;
@@ -193,6 +200,26 @@ describe('lone decisions on the engine thread', () => {
     expect(a.code).toBe('invalid_input');
     await oneByOne(core, 1);
     expect(core.engine.inlineEvaluations).toBe(1);
+  });
+
+  it('a job discarded twice frees its place once: the next lone decision still runs inline', async () => {
+    const pool = new WorkerPool(engineConfig({ workers: 1 }));
+    const runner = new AdaptiveRunner(pool, new InlineRunner(engineConfig({})), engineConfig({}));
+    try {
+      for (let i = 0; i < INLINE_WINDOW; i++) runner.observe(0.1);
+      const lone = () => runner.prepare({ input: { json: Buffer.from(JSON.stringify(ALLOW)) }, requestId: 'r', caller: 'test' });
+      const first = await lone();
+      runner.discard(first);
+      runner.discard(first);
+      const second = await lone();
+      const third = await lone();
+      // The second is this thread's; only the third, prepared while the second is open, is held by the worker.
+      expect(await runner.held()).toEqual([1]);
+      runner.discard(second);
+      runner.discard(third);
+    } finally {
+      await runner.close();
+    }
   });
 
   it('inlineMaxBytes 0 keeps every evaluation on a worker; the config refuses what is not a size or a time', async () => {
