@@ -19,7 +19,7 @@ import {
   type UsageStore,
 } from './store.js';
 import { KeyVersions, type KeySnapshot } from './versions.js';
-import { reservedSums, scopeUsage } from './totals.js';
+import { scopeUsage } from './totals.js';
 import { LiveReservations } from './live-reservations.js';
 import { UsageBuckets, type BucketKeys, type WindowSums } from './buckets.js';
 import { windowStarts, type WindowStarts } from './windows.js';
@@ -114,9 +114,7 @@ export class SqliteUsageStore implements UsageStore {
 
   async usage(scope: Scope, key: string, nowMs: number, excluding?: string): Promise<ScopeUsage> {
     const { starts, keys } = this.windowsAt(nowMs);
-    const live = this.live.live(scope, key, nowMs);
-    const counted = excluding === undefined ? live : live.filter((r) => r.decisionId !== excluding);
-    return scopeUsage(this.settled(scope, key, keys), reservedSums(counted, starts));
+    return scopeUsage(this.settled(scope, key, keys), this.live.sums(scope, key, nowMs, starts, excluding));
   }
 
   /** A key's settled totals at these bucket keys: read once, then kept until a settlement on the key or new windows. */

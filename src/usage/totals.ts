@@ -1,8 +1,7 @@
 import type { WindowSums } from './buckets.js';
-import type { LiveReservation } from './live-reservations.js';
 import { microsToNumber } from './money.js';
 import type { ScopeUsage, WindowUsage } from './store.js';
-import { WINDOW_NAMES, type WindowName, type WindowStarts } from './windows.js';
+import { WINDOW_NAMES, type WindowName } from './windows.js';
 
 /**
  * One scope key's usage as a policy sees it, from its settled totals per tier
@@ -35,24 +34,6 @@ export function scopeUsage(settled: readonly WindowSums[], reserved: readonly Wi
     total.by_tier[tier] = windows;
   }
   return total;
-}
-
-/** Live reservations summed per tier and window (exact micros; converted once, by scopeUsage). */
-export function reservedSums(reservations: Iterable<LiveReservation>, starts: WindowStarts): WindowSums[] {
-  const byTier = new Map<string, WindowSums>();
-  for (const r of reservations) {
-    let sums = byTier.get(r.tier);
-    if (!sums) {
-      sums = { tier: r.tier, day_tokens: 0, day_cost: 0, week_tokens: 0, week_cost: 0, month_tokens: 0, month_cost: 0, rolling_tokens: 0, rolling_cost: 0 };
-      byTier.set(r.tier, sums);
-    }
-    for (const w of WINDOW_NAMES) {
-      if (r.atMs < starts[w]) continue;
-      sums[`${w}_tokens`] += r.tokens;
-      sums[`${w}_cost`] += r.costMicros;
-    }
-  }
-  return [...byTier.values()];
 }
 
 /** Adds micro-unit cost and tokens to the used or reserved side of one window (cost as currency units). */

@@ -2,8 +2,11 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { usageConfig } from '../../src/usage/config.js';
+import type { WindowSums } from '../../src/usage/buckets.js';
+import { LiveReservations, type LiveReservation } from '../../src/usage/live-reservations.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 import type { Reservation, Scope } from '../../src/usage/store.js';
+import { WINDOW_NAMES, windowStarts, type WindowStarts } from '../../src/usage/windows.js';
 
 /**
  * The store keeps live reservations and settled totals in memory; the table is
@@ -109,5 +112,154 @@ describe('usage kept in memory agrees with the table', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+/**
+ * The running sums against their definition: every reservation unexpired at
+ * the instant, less the excluded one, summed per tier into each window whose
+ * start it is not before (a tier appears while it holds one, even at zero).
+ * Reads move forward in small steps (the kept sums are updated) and sometimes
+ * back (they are rebuilt), across midnight and in and out of the rolling window.
+ */
+function reference(rs: Iterable<LiveReservation>, nowMs: number, starts: WindowStarts, excluding?: string): WindowSums[] {
+  const byTier = new Map<string, WindowSums>();
+  for (const r of rs) {
+    if (r.expiresMs <= nowMs || r.decisionId === excluding) continue;
+    let s = byTier.get(r.tier);
+    if (!s) {
+      s = { tier: r.tier, day_tokens: 0, day_cost: 0, week_tokens: 0, week_cost: 0, month_tokens: 0, month_cost: 0, rolling_tokens: 0, rolling_cost: 0 };
+      byTier.set(r.tier, s);
+    }
+    for (const w of WINDOW_NAMES) {
+      if (r.atMs < starts[w]) continue;
+      s[`${w}_tokens`] += r.tokens;
+      s[`${w}_cost`] += r.costMicros;
+    }
+  }
+  return [...byTier.values()];
+}
+
+const byTierName = (sums: WindowSums[]) => [...sums].sort((a, b) => a.tier.localeCompare(b.tier));
+
+type SumsStep =
+  | { kind: 'add'; tier: number; tokens: number; micros: number; at: number; ttl: number }
+  | { kind: 'remove'; pick: number }
+  | { kind: 'read'; dt: number; exclude: number | null }
+  /** A read at the instant one held reservation stops counting somewhere, or a millisecond before (`edge` picks which). */
+  | { kind: 'edge'; pick: number; edge: number; exclude: number | null };
+
+const sumsStep: fc.Arbitrary<SumsStep> = fc.oneof(
+  fc.record({
+    kind: fc.constant('add' as const),
+    tier: fc.nat(TIERS.length - 1),
+    tokens: fc.nat(5000),
+    micros: fc.nat(2_000_000),
+    at: fc.integer({ min: -8 * 60_000, max: 60_000 }),
+    ttl: fc.integer({ min: 1, max: 15 * 60_000 }),
+  }),
+  fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
+  fc.record({
+    kind: fc.constant('read' as const),
+    // Mostly forward (the kept sums move on), now and then back (they are rebuilt); across midnight within a run.
+    dt: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 3 * 60_000 }), weight: 4 }, { arbitrary: fc.integer({ min: -3 * 60_000, max: 0 }), weight: 1 }),
+    exclude: fc.option(fc.nat(), { nil: null }),
+  }),
+  fc.record({ kind: fc.constant('edge' as const), pick: fc.nat(), edge: fc.nat(3), exclude: fc.option(fc.nat(), { nil: null }) }),
+);
+
+describe('the running sums of one key', () => {
+  it('equal the sum over its reservations at every read, forward or back in time', () => {
+    const ROLLING_MINUTES = 5;
+    fc.assert(
+      fc.property(fc.array(sumsStep, { minLength: 1, maxLength: 80 }), (steps) => {
+        const db = new Database(':memory:');
+        new SqliteUsageStore(db, config);
+        const live = new LiveReservations(db);
+        const held = new Map<string, LiveReservation>();
+        // Two minutes before a local midnight that starts a day, an ISO week and a month at once (Monday 1 June 2026).
+        let now = Date.parse('2026-05-31T23:58:00Z');
+        for (const [i, s] of steps.entries()) {
+          if (s.kind === 'add') {
+            const r: LiveReservation = {
+              decisionId: `d${i}`,
+              subject: 'alice',
+              team: 'platform',
+              costCenter: 'cc-1',
+              tier: TIERS[s.tier]!,
+              tokens: s.tokens,
+              costMicros: s.micros,
+              atMs: now + s.at,
+              expiresMs: now + s.at + s.ttl,
+            };
+            live.add(r);
+            held.set(r.decisionId, r);
+          } else if (s.kind === 'remove') {
+            const ids = [...held.keys()];
+            if (ids.length === 0) continue;
+            const id = ids[s.pick % ids.length]!;
+            const r = held.get(id)!;
+            live.remove(r);
+            held.delete(id);
+          } else {
+            const ids = [...held.keys()];
+            if (s.kind === 'read') now += s.dt;
+            else if (ids.length > 0) {
+              const r = held.get(ids[s.pick % ids.length]!)!;
+              const leavesRolling = r.atMs + ROLLING_MINUTES * 60_000 + 1;
+              now = [r.expiresMs, r.expiresMs - 1, leavesRolling, leavesRolling - 1][s.edge]!;
+            }
+            const excluding = s.exclude === null || ids.length === 0 ? undefined : ids[s.exclude % ids.length];
+            const starts = windowStarts(new Date(now), 'UTC', ROLLING_MINUTES);
+            for (const [scope, key] of [
+              ['subject', 'alice'],
+              ['cost_center', 'cc-1'],
+            ] as const) {
+              expect(byTierName(live.sums(scope, key, now, starts, excluding))).toEqual(byTierName(reference(held.values(), now, starts, excluding)));
+            }
+          }
+        }
+        db.close();
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reservations already in the table count from the first read, and more than 512 expired ones are let go', () => {
+    const db = new Database(':memory:');
+    const store = new SqliteUsageStore(db, config);
+    const rows: LiveReservation[] = [];
+    for (let i = 0; i < 600; i++) {
+      const r: Reservation = {
+        decisionId: `t${i}`,
+        subject: 'alice',
+        team: 'platform',
+        costCenter: 'cc-1',
+        model: 'm',
+        tier: TIERS[i % 2]!,
+        tokens: 10,
+        costMicros: 1000,
+        atMs: T0 + i,
+        // The first 520 expire at T0 + 1000; the last 80 stay.
+        expiresMs: i < 520 ? T0 + 1000 : T0 + 600_000,
+        maxOutputTokens: null,
+        estimatedInputTokens: 0,
+        caller: 'gateway',
+        askedModel: 'm',
+      };
+      const staged = store.stage({ request: { decisionId: r.decisionId, subject: r.subject, tool: '', decision: 'allow', atMs: r.atMs }, reservation: r });
+      db.transaction(() => staged.apply())();
+      staged.finish(true);
+      rows.push(r);
+    }
+    const live = new LiveReservations(db);
+    const at = (ms: number) => byTierName(live.sums('team', 'platform', ms, windowStarts(new Date(ms), 'UTC', 60), undefined));
+    expect(at(T0 + 900)).toEqual(byTierName(reference(rows, T0 + 900, windowStarts(new Date(T0 + 900), 'UTC', 60))));
+    expect(at(T0 + 900).map((s) => s.day_tokens)).toEqual([3000, 3000]);
+    // Forward past the expiry: 520 expired are held, more than 512, so they are dropped ...
+    expect(at(T0 + 2000)).toEqual(byTierName(reference(rows, T0 + 2000, windowStarts(new Date(T0 + 2000), 'UTC', 60))));
+    // ... and a read back before it no longer sees them: an expired reservation never counts again in a live store.
+    expect(at(T0 + 900).reduce((n, s) => n + s.day_tokens, 0)).toBe(800);
+    db.close();
   });
 });
