@@ -125,7 +125,8 @@ describe('a shadow bundle slower than any live decision', () => {
       for (let i = 0; i < 4; i++) expect((await decide(c, input)).decision).toBe('DECISION_ALLOW');
       expect(shadow.queued).toBe(1);
       expect(shadow.dropped).toBe(9);
-      expect(await eventually(() => shadow.queued === 0, 10_000)).toBe(true);
+      // About 2 s alone; on a machine busy with the rest of the suite it has taken over 10.
+      expect(await eventually(() => shadow.queued === 0, 40_000)).toBe(true);
       expect(rows(srv).map((r) => [r.shadow_decision, r.shadow_reasons])).toEqual([['allow', '["allowed"]']]);
       // Nothing held: every job was discarded, the shadowed one after its evaluation.
       expect(await srv.core.engine.heldByWorkers()).toEqual([0, 0]);
