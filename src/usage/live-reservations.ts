@@ -34,6 +34,11 @@ export class LiveReservations {
     for (const [scope, key] of scopesOf(r)) this.of(scope, key).add(r);
   }
 
+  /** Changes one key still has queued (each reservation queues one or two; taken out ones stay until compacted). */
+  queued(scope: Scope, key: string): number {
+    return this.byKey.get(usageKey(scope, key))?.queued ?? 0;
+  }
+
   remove(r: Pick<LiveReservation, 'decisionId' | 'subject' | 'team' | 'costCenter'>): void {
     for (const [scope, key] of scopesOf(r)) {
       const k = usageKey(scope, key);
@@ -85,6 +90,13 @@ interface Change {
 /** Past this many expired reservations on one key, they are dropped (a read at an instant before they expired no longer sees them). */
 const PRUNE_AT = 512;
 
+/**
+ * A settled or released reservation leaves its queued changes behind until their time (up to the
+ * reservation TTL, or an approval's expiry): past 4 per reservation held plus this many, the queue is
+ * rebuilt from what is held, so memory follows the reservations held, not those made lately.
+ */
+const COMPACT_SLACK = 1024;
+
 const NOWHERE = (): Record<WindowName, boolean> => ({ day: false, week: false, month: false, rolling: false });
 
 /**
@@ -114,6 +126,10 @@ class KeyReservations {
     return this.all.size;
   }
 
+  get queued(): number {
+    return this.changes.length;
+  }
+
   add(r: LiveReservation): void {
     this.remove(r.decisionId);
     const entry: Counted = { r, live: false, expired: false, in: NOWHERE() };
@@ -127,6 +143,7 @@ class KeyReservations {
     this.uncount(entry);
     this.all.delete(decisionId);
     if (entry.expired) this.expired--;
+    if (this.built && this.changes.length > 4 * this.all.size + COMPACT_SLACK) this.rebuild(this.lastMs, this.built);
   }
 
   sums(nowMs: number, starts: WindowStarts, excluding: string | undefined): WindowSums[] {

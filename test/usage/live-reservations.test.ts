@@ -263,3 +263,43 @@ describe('the running sums of one key', () => {
     db.close();
   });
 });
+
+describe('reservations taken out', () => {
+  it('leave no queued changes behind: a key that made 20,000 and settled them queues changes for the ones it holds', async () => {
+    const db = new Database(':memory:');
+    new SqliteUsageStore(db, config);
+    const live = new LiveReservations(db);
+    const held = new Map<string, LiveReservation>();
+    const starts = (ms: number) => windowStarts(new Date(ms), 'UTC', 60);
+    let now = T0;
+    for (let i = 0; i < 20_000; i++) {
+      now += 1;
+      const r: LiveReservation = {
+        decisionId: `d${i}`,
+        subject: `s${i % 7}`,
+        team: 'platform',
+        costCenter: 'cc-1',
+        tier: TIERS[i % 2]!,
+        tokens: 3,
+        costMicros: 700,
+        atMs: now,
+        expiresMs: now + 600_000,
+      };
+      live.add(r);
+      held.set(r.decisionId, r);
+      live.sums('team', 'platform', now, starts(now), undefined);
+      // Every reservation but one in ten is settled a little later.
+      const settled = held.get(`d${i - 5}`);
+      if (settled && (i - 5) % 10 !== 0) {
+        live.remove(settled);
+        held.delete(settled.decisionId);
+      }
+    }
+    expect(byTierName(live.sums('team', 'platform', now, starts(now), undefined))).toEqual(byTierName(reference(held.values(), now, starts(now))));
+    expect(held.size).toBe(2005);
+    // Two changes per held reservation at most (expiry, leaving the rolling window), plus what built up since the last compaction.
+    expect(live.queued('team', 'platform')).toBeLessThanOrEqual(4 * held.size + 1024);
+    expect(live.queued('team', 'platform')).toBeGreaterThanOrEqual(held.size);
+    db.close();
+  });
+});
