@@ -1,3 +1,4 @@
+import type { Reservation } from '../../src/usage/store.js';
 import { unary } from '../helpers/client.js';
 import type { Clients } from '../helpers/client.js';
 
@@ -56,4 +57,23 @@ export class TestClock {
   advance(ms: number): void {
     this.t += ms;
   }
+}
+
+/** A store-level reservation of 300 standard-m tokens (4,500 micros) at atMs, for ten minutes, asked by 'gateway'. */
+export function storeReservation(id: string, atMs: number, who: Caller, over: Partial<Reservation> = {}): Reservation {
+  return {
+    ...who,
+    decisionId: id,
+    model: 'standard-m',
+    tier: 'standard',
+    tokens: 300,
+    costMicros: 4_500,
+    atMs,
+    expiresMs: atMs + 600_000,
+    maxOutputTokens: 256,
+    estimatedInputTokens: 44,
+    caller: 'gateway',
+    askedModel: 'standard-m',
+    ...over,
+  };
 }

@@ -8,6 +8,7 @@ import { PostgresUsageStore } from '../../src/usage/postgres/store.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 import { historyKey, scopeKeys, type Reservation, type UsageStore } from '../../src/usage/store.js';
 import { freshDatabase, postgresUnavailable, queryAt, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { storeReservation } from './helpers.js';
 
 /** The shared usage store against a real PostgreSQL server started for this file. */
 const T0 = Date.parse('2026-11-18T12:00:00Z');
@@ -15,21 +16,7 @@ const alice = { subject: 'alice', team: 'platform', costCenter: 'cc-1' };
 const bob = { subject: 'bob', team: 'platform', costCenter: 'cc-2' };
 
 function reservation(id: string, who = alice, over: Partial<Reservation> = {}): Reservation {
-  return {
-    ...who,
-    decisionId: id,
-    model: 'standard-m',
-    tier: 'standard',
-    tokens: 300,
-    costMicros: 4_500,
-    atMs: T0,
-    expiresMs: T0 + 600_000,
-    maxOutputTokens: 256,
-    estimatedInputTokens: 44,
-    caller: 'gateway',
-    askedModel: 'standard-m',
-    ...over,
-  };
+  return storeReservation(id, T0, who, over);
 }
 
 /** Reserves through a read, as the meter does, and commits the entry (finish true). */

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { usageConfig } from '../../src/usage/config.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 import { historyKey, usageKey, type Reservation, type RequestRow } from '../../src/usage/store.js';
+import { storeReservation } from './helpers.js';
 
 /**
  * A reservation's life in the SQLite usage store, through its public methods:
@@ -21,21 +22,7 @@ function store(config = {}) {
 }
 
 function reservation(id: string, over: Partial<Reservation> = {}): Reservation {
-  return {
-    ...alice,
-    decisionId: id,
-    model: 'standard-m',
-    tier: 'standard',
-    tokens: 300,
-    costMicros: 4_500,
-    atMs: T0,
-    expiresMs: T0 + 600_000,
-    maxOutputTokens: 256,
-    estimatedInputTokens: 44,
-    caller: 'gateway',
-    askedModel: 'standard-m',
-    ...over,
-  };
+  return storeReservation(id, T0, alice, over);
 }
 
 function request(r: { decisionId: string; subject: string; atMs: number }, over: Partial<RequestRow> = {}): RequestRow {
