@@ -142,18 +142,33 @@ async function startGavel(args: string[]): Promise<Running> {
   };
 }
 
-/** bench/lib/grpc-floor.ts in its own process: gavel's Decide on grpc-js with nothing behind it. */
-async function startFloor(): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/lib/grpc-floor.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+/** A bench/lib script in its own process, ready once it prints its JSON line with `msg`. */
+async function startScript(file: string, msg: string): Promise<Running & { line: { port?: number; metrics_port?: number } }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/lib', file)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const port = await new Promise<number>((resolve, reject) => {
-    exited.then((code) => reject(new Error(`grpc-floor exited with ${code} before serving`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.includes('floor serving')) resolve((JSON.parse(line) as { port: number }).port);
+  const line = await new Promise<{ port?: number; metrics_port?: number }>((resolve, reject) => {
+    exited.then((code) => reject(new Error(`${file} exited with ${code} before it was ready`)));
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      if (text.includes(msg)) resolve(JSON.parse(text) as { port?: number; metrics_port?: number });
     });
   });
-  return { pid: child.pid, address: `127.0.0.1:${port}`, stop: () => stopProcess(child, exited), kill: () => child.kill('SIGKILL') };
+  return {
+    pid: child.pid,
+    line,
+    ...(line.metrics_port ? { metricsPort: line.metrics_port } : {}),
+    stop: () => stopProcess(child, exited),
+    kill: () => child.kill('SIGKILL'),
+  };
 }
+
+/** bench/lib/grpc-floor.ts: gavel's Decide on grpc-js with nothing behind it. */
+async function startFloor(): Promise<Running> {
+  const s = await startScript('grpc-floor.ts', 'floor serving');
+  return { ...s, address: `127.0.0.1:${s.line.port}` };
+}
+
+/** bench/lib/loop-probe.ts: an idle process measuring only its own event-loop delay. */
+const startProbe = () => startScript('loop-probe.ts', 'probe ready');
 
 async function startPeer(decisionLog: boolean): Promise<Running & { port: number }> {
   const server = await startOpa(opa!, regoBundle, 20_000, decisionLog ? { decisionLogFile: join(dir.path, 'opa-decisions.log') } : {});
@@ -180,13 +195,22 @@ async function scrape(r: Running): Promise<{ loopMaxMs?: number; loopP99Ms?: num
 type Load = (c: number, secs: number) => Promise<LoadRun>;
 
 /** Warmup, then one measured window with the server's CPU, RSS, event loop and outcomes around it. */
-async function measure(server: Running, load: Load, c: number, perCall = 1, checkOutcomes = true): Promise<Omit<ServiceRow, 'server' | 'rep'>> {
+async function measure(
+  server: Running,
+  load: Load,
+  c: number,
+  perCall = 1,
+  checkOutcomes = true,
+  probe?: Running,
+): Promise<Omit<ServiceRow, 'server' | 'rep'>> {
   if (warmup > 0) await load(c, warmup);
   const before = await scrape(server);
+  if (probe) await scrape(probe);
   const cpu0 = cpuSeconds(server.pid);
   const run = await load(c, seconds);
   const cpu1 = cpuSeconds(server.pid);
   const after = await scrape(server);
+  const beside = probe ? await scrape(probe) : undefined;
   const decisions = run.ok * perCall;
   const allowed = (after.decisions[workload.expect] ?? 0) - (before.decisions[workload.expect] ?? 0);
   const total = Object.values(after.decisions).reduce((a, b) => a + b, 0) - Object.values(before.decisions).reduce((a, b) => a + b, 0);
@@ -205,6 +229,7 @@ async function measure(server: Running, load: Load, c: number, perCall = 1, chec
     ...(cores !== undefined ? { cores, cpuPerDecisionMs: ((cpu1! - cpu0!) / decisions) * 1000 } : {}),
     ...(rssMb(server.pid) !== undefined ? { rssMb: rssMb(server.pid)! } : {}),
     ...(after.loopMaxMs !== undefined ? { loopMaxMs: after.loopMaxMs, loopP99Ms: after.loopP99Ms! } : {}),
+    ...(beside?.loopMaxMs !== undefined ? { probeLoopMaxMs: beside.loopMaxMs, probeLoopP99Ms: beside.loopP99Ms! } : {}),
     errors: run.errors + run.unexpected + (checkOutcomes && server.metricsPort && total !== allowed ? total - allowed : 0),
     ...(run.firstError ? { firstError: run.firstError } : {}),
   };
@@ -315,16 +340,22 @@ const peak = Math.max(...measuredAt.map((c) => median(rows.filter((r) => r.serve
 const rate = Math.round(peak / 2);
 const fixed: ServiceRow[] = [];
 for (let rep = 1; rep <= reps; rep++) {
-  // With and without shadow bundles at the same rate, interleaved: the live p99 shadow evaluation costs.
-  for (const [label, args] of [
-    ['gavel serve', []],
-    [SHADOW, ['--shadow-bundles', shadowDir]],
+  // With and without shadow bundles at the same rate, interleaved: the live p99 shadow evaluation costs. The floor
+  // at the same rate is the latency and the stalls of a server doing no work; the idle probe beside each, the machine's.
+  for (const [label, start] of [
+    ['gavel serve', () => startGavel([])],
+    [SHADOW, () => startGavel(['--shadow-bundles', shadowDir])],
+    [floorKind.server, startFloor],
   ] as const) {
-    const [row] = await withServer(
-      () => startGavel([...args]),
-      async (s) => [await measure(s, ghzLoad(s, DECIDE, dataFile, rate), 64)],
-    );
-    fixed.push({ server: `${label}, open loop at ${rate}/s (half its peak of ${Math.round(peak)}/s)`, rep, ...row!, inFlight: Number.NaN });
+    const probe = await startProbe();
+    running.add(probe);
+    try {
+      const [row] = await withServer(start, async (s) => [await measure(s, ghzLoad(s, DECIDE, dataFile, rate), 64, 1, label !== floorKind.server, probe)]);
+      fixed.push({ server: `${label}, open loop at ${rate}/s (half gavel's peak of ${Math.round(peak)}/s)`, rep, ...row!, inFlight: Number.NaN });
+    } finally {
+      await probe.stop();
+      running.delete(probe);
+    }
   }
 }
 

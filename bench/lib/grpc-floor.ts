@@ -6,12 +6,16 @@
  * against it is the cost of loopback gRPC, HTTP/2, protobuf and the client:
  * the part of a decision's latency that no engine work can remove.
  *
+ * It also serves its event-loop delay as gavel does (lib/loop-gauge.ts), so
+ * the open-loop rows compare gavel's stalls with those of a server doing no work.
+ *
  * Run as its own process by bench/service.ts; prints one JSON line
- * `{"msg":"floor serving","port":N}` and serves until SIGTERM.
+ * `{"msg":"floor serving","port":N,"metrics_port":M}` and serves until SIGTERM.
  */
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { gavelServices, loadPackageDefinition } from '../../src/transport/proto.js';
+import { serveLoopDelay } from './loop-gauge.js';
 
 const services = gavelServices(loadPackageDefinition());
 const server = new grpc.Server();
@@ -35,8 +39,9 @@ server.addService(services.DecisionService.service, {
   },
   DecideStream: (call: grpc.ServerDuplexStream<unknown, unknown>) => call.end(),
 });
+const metricsPort = await serveLoopDelay();
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
   if (err) throw err;
-  process.stdout.write(`${JSON.stringify({ msg: 'floor serving', port })}\n`);
+  process.stdout.write(`${JSON.stringify({ msg: 'floor serving', port, metrics_port: metricsPort })}\n`);
 });
 process.once('SIGTERM', () => server.tryShutdown(() => process.exit(0)));

@@ -15,6 +15,9 @@ export interface ServiceRow {
   /** gavel only: the I/O thread's longest event-loop delay and its p99 during the window. */
   loopMaxMs?: number;
   loopP99Ms?: number;
+  /** Open loop only: the same for an idle Node process beside the server (bench/lib/loop-probe.ts), the machine's own delay. */
+  probeLoopMaxMs?: number;
+  probeLoopP99Ms?: number;
   /** Failed calls plus answers that were not the expected decision. */
   errors: number;
   firstError?: string;
@@ -67,6 +70,9 @@ function medians(rows: ServiceRow[]): ServiceRow[] {
     rssMb: Math.max(...g.map((r) => r.rssMb ?? Number.NaN)),
     loopMaxMs: Math.max(...g.map((r) => r.loopMaxMs ?? Number.NaN)),
     loopP99Ms: median(g.map((r) => r.loopP99Ms)),
+    ...(g.some((r) => r.probeLoopMaxMs !== undefined)
+      ? { probeLoopMaxMs: Math.max(...g.map((r) => r.probeLoopMaxMs ?? Number.NaN)), probeLoopP99Ms: median(g.map((r) => r.probeLoopP99Ms)) }
+      : {}),
     errors: g.reduce((n, r) => n + r.errors, 0),
     ...(g.find((r) => r.firstError) ? { firstError: g.find((r) => r.firstError)!.firstError! } : {}),
     ...(g.find((r) => r.note) ? { note: g.find((r) => r.note)!.note! } : {}),
@@ -77,9 +83,16 @@ const HEAD =
   '| Server | In flight | Decisions/s | vs OPA | p50 ms | p90 ms | p99 ms | Cores used | CPU ms/decision | RSS MB | Event loop max / p99 ms | Errors |';
 const RULE = '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|';
 
+const FIXED_HEAD = `${HEAD} Idle process beside: loop max / p99 ms |`;
+const FIXED_RULE = `${RULE}--:|`;
+
+function loopDelay(max: number | undefined, p99: number | undefined): string {
+  return max !== undefined && Number.isFinite(max) ? `${num(max, 1)} / ${num(p99 ?? Number.NaN, 1)}` : '–';
+}
+
 function line(r: ServiceRow, reference: ServiceRow | undefined): string {
   const ratio = reference && reference !== r && Number.isFinite(reference.throughput) ? `${(r.throughput / reference.throughput).toFixed(2)}x` : '–';
-  const loop = r.loopMaxMs !== undefined && Number.isFinite(r.loopMaxMs) ? `${num(r.loopMaxMs, 1)} / ${num(r.loopP99Ms ?? Number.NaN, 1)}` : '–';
+  const loop = loopDelay(r.loopMaxMs, r.loopP99Ms);
   const errors = r.errors > 0 ? `${r.errors}${r.firstError ? ` (${r.firstError.slice(0, 80).replace(/\|/g, '/')})` : ''}` : '0';
   const note = r.note ? `; ${r.note}` : '';
   return `| ${r.server} | ${Number.isFinite(r.inFlight) ? r.inFlight : 'open loop'} | **${int(r.throughput)}** | ${ratio} | ${fmt(r.p50)} | ${fmt(r.p90)} | ${fmt(r.p99)} | ${num(r.cores ?? Number.NaN)} | ${num(r.cpuPerDecisionMs ?? Number.NaN)} | ${int(r.rssMb ?? Number.NaN)} | ${loop} | ${errors}${note} |`;
@@ -101,9 +114,11 @@ export function serviceTables(t: ServiceTables): string[] {
     '',
     '#### Latency at moderate load (open loop, fixed rate)',
     '',
-    HEAD,
-    RULE,
-    ...medians(t.fixed).map((r) => line(r, undefined)),
+    'The floor row is a server doing no work at the same rate; the last column, an idle Node process run beside each server in the same window (`bench/lib/loop-probe.ts`): the delay the machine itself imposes on a thread. Event loop max is the longest of the repetitions.',
+    '',
+    FIXED_HEAD,
+    FIXED_RULE,
+    ...medians(t.fixed).map((r) => `${line(r, undefined)} ${loopDelay(r.probeLoopMaxMs, r.probeLoopP99Ms)} |`),
     '',
     '#### Small requests beside large ones',
     '',
