@@ -26,7 +26,7 @@ import { closedLoop } from './lib/load.js';
 import { watchdog } from './lib/process.js';
 import { BUNDLES, tempDir } from './lib/paths.js';
 import { cpuFields, fromLoad, report, type Measurement, type TableName } from './lib/result.js';
-import { seedSettledCharges } from './lib/seed-usage.js';
+import { seedRequests, seedSettledCharges } from './lib/seed-usage.js';
 import { loadWorkload, type Workload } from './lib/workload.js';
 
 const flags = readFlags({ ...COMMON_FLAGS, only: { type: 'string' } });
@@ -35,6 +35,8 @@ const only = stringFlag(flags, 'only');
 watchdog(120 + 8 * (options.seconds + options.warmupSeconds) * 3, 'bench/engine');
 const workload = loadWorkload();
 const oneCostCenter = loadWorkload({ costCenters: 1 });
+const oneSubject = loadWorkload({ subjects: 1 });
+const BUSY_AGENT_REQUESTS = 36_000;
 
 type Built = { engine: Engine; close(): Promise<void> | void };
 
@@ -56,6 +58,16 @@ async function withHistory(dir: string, charges: number): Promise<{ engine: Engi
   const core = buildCore({ bundles: BUNDLES, ledger: join(dir, 'ledger.db') });
   if (!(core.usage instanceof SqliteUsageStore)) throw new Error('usage is off');
   await seedSettledCharges(core.usage, oneCostCenter, charges);
+  return core;
+}
+
+/** The real core on a file, every call by one subject that already made `requests` requests in the last hour. */
+function withRequests(dir: string, requests: number): { engine: Engine; close(): Promise<void> } {
+  const core = buildCore({ bundles: BUNDLES, ledger: join(dir, 'ledger.db') });
+  if (!(core.usage instanceof SqliteUsageStore)) throw new Error('usage is off');
+  const subject = oneSubject.inputs[0]?.subject;
+  if (!subject || typeof subject !== 'object' || Array.isArray(subject)) throw new Error('workload input without subject');
+  seedRequests(core.usage, String(subject.id), requests);
   return core;
 }
 
@@ -98,6 +110,13 @@ const scenarios: Scenario[] = [
       build: (dir) => withHistory(dir, charges),
     }),
   ),
+  // The policy sees each subject's requests in the last minute and denials in the last hour: a busy agent's hour.
+  {
+    table: 'toggles',
+    label: `${LEDGER_ON}, usage on, all calls by one subject that made ${BUSY_AGENT_REQUESTS.toLocaleString('en-US')} requests in the last hour`,
+    workload: oneSubject,
+    build: (dir) => withRequests(dir, BUSY_AGENT_REQUESTS),
+  },
 ];
 
 const measurements: Measurement[] = [];

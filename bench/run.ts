@@ -46,10 +46,10 @@ const PARTS: Part[] = [
   { name: 'wasm', script: 'bench/wasm.ts', seconds: 5, warmup: 1, windows: 1, slack: 0, extra: [] },
   { name: 'engine', script: 'bench/engine.ts', seconds: 5, warmup: 1, windows: 7, slack: 30, extra: [] },
   { name: 'ledger', script: 'bench/ledger.ts', seconds: 3, warmup: 1, windows: 5, slack: 90, extra: ['--verify-entries', quick ? '20000' : '100000'] },
-  // 3 repetitions × (4 + 4 + 4 + 2 + 1 + 1 + 1 + 2 + 1 windows) + 6 open-loop windows + 4 large-input windows; servers start ~45 times.
+  // 3 repetitions × (4 + 4 + 4 + 2 + 1 + 1 + 1 + 2 + 1 windows) + 9 open-loop windows (gavel, shadow, floor) + 4 large-input windows; servers start ~45 times.
   // Builds a ledger of 100k real records, then replays it six ways and reads it twice.
   { name: 'replay', script: 'bench/replay.ts', seconds: 0, warmup: 0, windows: 0, slack: 420, extra: ['--entries', quick ? '20000' : '100000'] },
-  { name: 'service', script: 'bench/service.ts', seconds: 10, warmup: 2, windows: 3 * 20 + 6 + 4, slack: 300, extra: quick ? ['--reps', '1'] : [] },
+  { name: 'service', script: 'bench/service.ts', seconds: 10, warmup: 2, windows: 3 * 20 + 9 + 4, slack: 300, extra: quick ? ['--reps', '1'] : [] },
 ];
 
 const only = stringFlag(flags, 'only')

@@ -44,3 +44,18 @@ function reserveNow(store: SqliteUsageStore, r: Reservation): void {
   staged.apply();
   staged.finish(true);
 }
+
+/**
+ * Fills the store with `count` committed requests by `subject`, spread evenly
+ * over the hour before `now`, as an agent calling at that rate would leave
+ * (the history the policy sees: requests and tool calls in the last minute,
+ * denials in the last hour). Requests only, no charges: budgets are untouched.
+ */
+export function seedRequests(store: SqliteUsageStore, subject: string, count: number, now = Date.now()): void {
+  for (let i = 0; i < count; i++) {
+    const atMs = now - 3_600_000 + Math.floor((i / count) * 3_600_000);
+    const staged = store.stage({ request: { decisionId: randomUUID(), subject, tool: '', decision: i % 20 ? 'allow' : 'deny', atMs } });
+    staged.apply();
+    staged.finish(true);
+  }
+}

@@ -29,6 +29,8 @@ const COST_CENTERS = 64;
 export interface WorkloadOptions {
   /** Distinct cost centers (default 64); 1 puts every call on the sample's own cost center. */
   costCenters?: number;
+  /** Distinct subjects (default 1024); a subject keeps one team and cost center. */
+  subjects?: number;
 }
 
 export interface Workload {
@@ -43,7 +45,7 @@ export interface Workload {
   json: Buffer[];
 }
 
-export function loadWorkload({ costCenters = COST_CENTERS }: WorkloadOptions = {}, sample = MAIN_SAMPLE): Workload {
+export function loadWorkload({ costCenters = COST_CENTERS, subjects = SUBJECTS }: WorkloadOptions = {}, sample = MAIN_SAMPLE): Workload {
   const parsed: unknown = JSON.parse(readFileSync(join(ROOT, sample), 'utf8'));
   if (!isJsonObject(parsed) || typeof parsed.name !== 'string' || !isJsonObject(parsed.input) || !isJsonObject(parsed.expect)) {
     throw new Error(`${sample}: expected {"name", "input", "expect"}`);
@@ -62,11 +64,12 @@ export function loadWorkload({ costCenters = COST_CENTERS }: WorkloadOptions = {
   const inputs: JsonObject[] = [];
   for (let i = 0; i < SUBJECTS; i++) {
     const variant = structuredClone(parsed.input);
+    const who = i % subjects;
     variant.subject = {
       ...subject,
-      id: `${subject.id}-${pad(i, 4)}`,
-      team: `${subject.team}-${pad(i % TEAMS, 2)}`,
-      cost_center: costCenters === 1 ? subject.cost_center : `${subject.cost_center}-${pad(i % costCenters, 2)}`,
+      id: `${subject.id}-${pad(who, 4)}`,
+      team: `${subject.team}-${pad(who % TEAMS, 2)}`,
+      cost_center: costCenters === 1 ? subject.cost_center : `${subject.cost_center}-${pad(who % costCenters, 2)}`,
     };
     inputs.push(variant);
   }

@@ -21,6 +21,7 @@ import {
 import { KeyVersions, type KeySnapshot } from './versions.js';
 import { scopeUsage } from './totals.js';
 import { LiveReservations } from './live-reservations.js';
+import { RequestHistory } from './request-history.js';
 import { UsageBuckets, type BucketKeys, type WindowSums } from './buckets.js';
 import { windowStarts, type WindowStarts } from './windows.js';
 
@@ -68,7 +69,8 @@ const HOUR = 3_600_000;
  * window read costs the same with a month of history as with none; a key's
  * settled totals are read once and kept until a report settles against the
  * key or the windows move on. Live reservations are few (they expire) and are
- * kept in memory (live-reservations.ts), loaded from a partial index.
+ * kept in memory (live-reservations.ts), loaded from a partial index; so is each
+ * subject's recent request history (request-history.ts).
  *
  * A decision's rows are staged first: counted by every later read at once,
  * written by the ledger inside the transaction that records the decision, and
@@ -78,9 +80,10 @@ export class SqliteUsageStore implements UsageStore {
   private readonly db: Database;
   readonly config: UsageConfig;
   private readonly live: LiveReservations;
+  private readonly requests: RequestHistory;
   /** Settled totals per scope key, for the bucket keys they were read at. */
   private readonly settledCache = new Map<string, { keys: BucketKeys; rows: WindowSums[] }>();
-  private readonly stmts: Record<'reserve' | 'request' | 'charge' | 'settle' | 'release' | 'history' | 'tools' | 'prune', Statement>;
+  private readonly stmts: Record<'reserve' | 'request' | 'charge' | 'settle' | 'release' | 'prune', Statement>;
   private readonly buckets: UsageBuckets;
   private requestsSincePrune = 0;
   private readonly versions = new KeyVersions();
@@ -94,6 +97,7 @@ export class SqliteUsageStore implements UsageStore {
     addMissingColumns(db);
     this.buckets = new UsageBuckets(db, config.timeZone);
     this.live = new LiveReservations(db);
+    this.requests = new RequestHistory(db);
     this.stmts = {
       reserve: db.prepare(`INSERT INTO usage_charges(decision_id, subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros, expires_ms,
         max_output_tokens, estimated_input_tokens, caller, asked_model)
@@ -105,9 +109,6 @@ export class SqliteUsageStore implements UsageStore {
       settle: db.prepare(`UPDATE usage_charges SET state = 'settled', tokens = @tokens, cost_micros = @costMicros,
         input_tokens = @inputTokens, output_tokens = @outputTokens, model = @model, tier = @tier, expires_ms = NULL
         WHERE decision_id = @decisionId AND state = 'reserved'`),
-      history: db.prepare(`SELECT SUM(at_ms >= @minute) AS requests, SUM(at_ms >= @hour AND decision = 'deny') AS denials
-        FROM usage_requests WHERE subject = @subject AND at_ms >= @hour`),
-      tools: db.prepare(`SELECT tool, COUNT(*) AS n FROM usage_requests WHERE subject = ? AND at_ms >= ? AND tool != '' GROUP BY tool`),
       prune: db.prepare('DELETE FROM usage_requests WHERE at_ms < ?'),
     };
   }
@@ -146,13 +147,7 @@ export class SqliteUsageStore implements UsageStore {
   async history(subject: string, nowMs: number): Promise<History> {
     const minute = nowMs - 60_000;
     const hour = nowMs - HOUR;
-    const counts = this.stmts.history.get({ subject, minute, hour }) as { requests: number | null; denials: number | null };
-    const tools = this.stmts.tools.all(subject, minute) as Array<{ tool: string; n: number }>;
-    const history: History = {
-      requests_last_minute: counts.requests ?? 0,
-      denials_last_hour: counts.denials ?? 0,
-      tool_calls_last_minute: Object.fromEntries(tools.map((t) => [t.tool, t.n])),
-    };
+    const history = this.requests.read(subject, nowMs);
     for (const { request: r } of this.staged.values()) {
       if (r.subject !== subject || r.atMs < hour) continue;
       if (r.decision === 'deny') history.denials_last_hour++;
@@ -192,13 +187,16 @@ export class SqliteUsageStore implements UsageStore {
     const { reservation } = rows;
     if (reservation) this.live.add(reservation);
     this.versions.bump(keysTouched(rows));
+    // Set by the last apply, the one its transaction kept: false when the row was there already.
+    let inserted = false;
     return {
       apply: () => {
-        this.writeRequest(rows.request);
+        inserted = this.writeRequest(rows.request);
         if (reservation) this.stmts.reserve.run(reservation);
       },
       finish: (committed) => {
         this.staged.delete(id);
+        if (committed && inserted) this.requests.add(rows.request);
         if (reservation && !committed) {
           this.live.remove(reservation);
           this.versions.bump(scopeKeys(reservation));
@@ -207,14 +205,16 @@ export class SqliteUsageStore implements UsageStore {
     };
   }
 
-  private writeRequest(r: RequestRow): void {
-    this.stmts.request.run(r.decisionId, r.subject, r.tool, r.decision, r.atMs);
+  /** True when the row is new. */
+  private writeRequest(r: RequestRow): boolean {
+    const inserted = this.stmts.request.run(r.decisionId, r.subject, r.tool, r.decision, r.atMs).changes === 1;
     // History only looks back an hour; prune now and then rather than on every request.
     if (++this.requestsSincePrune >= 1000) {
       this.requestsSincePrune = 0;
       this.stmts.prune.run(r.atMs - 2 * HOUR);
       this.buckets.pruneMinutes(r.atMs - 2 * this.config.rollingMinutes * 60_000);
     }
+    return inserted;
   }
 
   async charge(decisionId: string): Promise<ChargeRow | undefined> {
