@@ -31,7 +31,7 @@ import { buildCore } from '../src/core.js';
 import type { JsonObject } from '../src/lib/json.js';
 import { startChild, type ChildServer } from '../test/helpers/server.js';
 import { numberFlag, readFlags, stringFlag } from './lib/args.js';
-import { cpuSeconds } from './lib/cpu.js';
+import { cpuSeconds, mainThreadCpuSeconds } from './lib/cpu.js';
 import { buildHttpLoad, findTool, rssMb, runGhz, runHttpLoad, type LoadRun } from './lib/go-tools.js';
 import { buildRegoBundle, findOpa, opaVersion, startOpa } from './lib/opa.js';
 import { BUNDLES, ROOT, tempDir } from './lib/paths.js';
@@ -207,8 +207,10 @@ async function measure(
   const before = await scrape(server);
   if (probe) await scrape(probe);
   const cpu0 = cpuSeconds(server.pid);
+  const main0 = mainThreadCpuSeconds(server.pid);
   const run = await load(c, seconds);
   const cpu1 = cpuSeconds(server.pid);
+  const main1 = mainThreadCpuSeconds(server.pid);
   const after = await scrape(server);
   const beside = probe ? await scrape(probe) : undefined;
   const decisions = run.ok * perCall;
@@ -227,6 +229,7 @@ async function measure(
     p90: perCall === 1 ? run.p90 : Number.NaN,
     p99: perCall === 1 ? run.p99 : Number.NaN,
     ...(cores !== undefined ? { cores, cpuPerDecisionMs: ((cpu1! - cpu0!) / decisions) * 1000 } : {}),
+    ...(main0 !== undefined && main1 !== undefined ? { mainThreadCores: (main1 - main0) / run.seconds } : {}),
     ...(rssMb(server.pid) !== undefined ? { rssMb: rssMb(server.pid)! } : {}),
     ...(after.loopMaxMs !== undefined ? { loopMaxMs: after.loopMaxMs, loopP99Ms: after.loopP99Ms! } : {}),
     ...(beside?.loopMaxMs !== undefined ? { probeLoopMaxMs: beside.loopMaxMs, probeLoopP99Ms: beside.loopP99Ms! } : {}),

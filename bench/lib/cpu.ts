@@ -12,8 +12,20 @@ export function cpuSeconds(pid?: number): number | undefined {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1e6;
   }
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU seconds of a process's main thread alone (for Node, the I/O thread that
+ * answers gRPC, meters and writes the ledger; worker threads not counted).
+ */
+export function mainThreadCpuSeconds(pid: number | undefined): number | undefined {
+  return pid === undefined ? undefined : statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function statCpuSeconds(path: string): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(path, 'utf8');
     // Field 2 (comm) may contain spaces; everything after its closing ')' is space separated, starting at field 3.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const utime = Number(fields[11]);

@@ -12,6 +12,8 @@ export interface ServiceRow {
   cores?: number;
   cpuPerDecisionMs?: number;
   rssMb?: number;
+  /** The server's main thread alone (gavel's I/O thread), cores used over the window. */
+  mainThreadCores?: number;
   /** gavel only: the I/O thread's longest event-loop delay and its p99 during the window. */
   loopMaxMs?: number;
   loopP99Ms?: number;
@@ -67,6 +69,7 @@ function medians(rows: ServiceRow[]): ServiceRow[] {
     p99: median(g.map((r) => r.p99)),
     cores: median(g.map((r) => r.cores)),
     cpuPerDecisionMs: median(g.map((r) => r.cpuPerDecisionMs)),
+    mainThreadCores: median(g.map((r) => r.mainThreadCores)),
     rssMb: Math.max(...g.map((r) => r.rssMb ?? Number.NaN)),
     loopMaxMs: Math.max(...g.map((r) => r.loopMaxMs ?? Number.NaN)),
     loopP99Ms: median(g.map((r) => r.loopP99Ms)),
@@ -83,8 +86,8 @@ const HEAD =
   '| Server | In flight | Decisions/s | vs OPA | p50 ms | p90 ms | p99 ms | Cores used | CPU ms/decision | RSS MB | Event loop max / p99 ms | Errors |';
 const RULE = '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|';
 
-const FIXED_HEAD = `${HEAD} Idle process beside: loop max / p99 ms |`;
-const FIXED_RULE = `${RULE}--:|`;
+const FIXED_HEAD = `${HEAD} Main thread: cores | Idle process beside: loop max / p99 ms |`;
+const FIXED_RULE = `${RULE}--:|--:|`;
 
 function loopDelay(max: number | undefined, p99: number | undefined): string {
   return max !== undefined && Number.isFinite(max) ? `${num(max, 1)} / ${num(p99 ?? Number.NaN, 1)}` : '–';
@@ -114,11 +117,11 @@ export function serviceTables(t: ServiceTables): string[] {
     '',
     '#### Latency at moderate load (open loop, fixed rate)',
     '',
-    'The floor row is a server doing no work at the same rate; the last column, an idle Node process run beside each server in the same window (`bench/lib/loop-probe.ts`): the delay the machine itself imposes on a thread. Event loop max is the longest of the repetitions.',
+    'The floor row is a server doing no work at the same rate. "Main thread": the cores used by the server\'s main thread alone (gavel\'s I/O thread, the serial part; workers not counted). The last column, an idle Node process run beside each server in the same window (`bench/lib/loop-probe.ts`): the delay the machine itself imposes on a thread. Event loop max is the longest of the repetitions.',
     '',
     FIXED_HEAD,
     FIXED_RULE,
-    ...medians(t.fixed).map((r) => `${line(r, undefined)} ${loopDelay(r.probeLoopMaxMs, r.probeLoopP99Ms)} |`),
+    ...medians(t.fixed).map((r) => `${line(r, undefined)} ${num(r.mainThreadCores ?? Number.NaN)} | ${loopDelay(r.probeLoopMaxMs, r.probeLoopP99Ms)} |`),
     '',
     '#### Small requests beside large ones',
     '',
