@@ -15,6 +15,7 @@
  *   npx tsx bench/engine.ts --seconds 5 --concurrency 32
  *   npx tsx bench/engine.ts --only toggles
  */
+import { isJsonObject } from '../src/lib/json.js';
 import { SqliteUsageStore } from '../src/usage/sqlite.js';
 import { join } from 'node:path';
 import { buildCore } from '../src/core.js';
@@ -66,7 +67,7 @@ function withRequests(dir: string, requests: number): { engine: Engine; close():
   const core = buildCore({ bundles: BUNDLES, ledger: join(dir, 'ledger.db') });
   if (!(core.usage instanceof SqliteUsageStore)) throw new Error('usage is off');
   const subject = oneSubject.inputs[0]?.subject;
-  if (!subject || typeof subject !== 'object' || Array.isArray(subject)) throw new Error('workload input without subject');
+  if (!isJsonObject(subject)) throw new Error('workload input without subject');
   seedRequests(core.usage, String(subject.id), requests);
   return core;
 }

@@ -44,10 +44,18 @@ export class RequestHistory {
     };
   }
 
-  /** The committed history of `subject` at `nowMs` (a fresh object the caller may add to). */
-  read(subject: string, nowMs: number): History {
+  /** The history of `subject` at `nowMs`: its committed rows, and those of `staged` (rows not committed yet) that are its. */
+  read(subject: string, nowMs: number, staged: Iterable<RequestRow> = []): History {
     const log = this.logs.get(subject) ?? this.load(subject, nowMs);
-    return log.read(nowMs) ?? this.fromTable(subject, nowMs);
+    const history = log.read(nowMs) ?? this.fromTable(subject, nowMs);
+    for (const r of staged) {
+      if (r.subject !== subject || r.atMs < nowMs - HOUR) continue;
+      if (r.decision === 'deny') history.denials_last_hour++;
+      if (r.atMs < nowMs - MINUTE) continue;
+      history.requests_last_minute++;
+      if (r.tool) history.tool_calls_last_minute[r.tool] = (history.tool_calls_last_minute[r.tool] ?? 0) + 1;
+    }
+    return history;
   }
 
   /** A committed row: counted by the subject's log, if it has one (a log loaded later reads it from the table). */

@@ -145,17 +145,7 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   async history(subject: string, nowMs: number): Promise<History> {
-    const minute = nowMs - 60_000;
-    const hour = nowMs - HOUR;
-    const history = this.requests.read(subject, nowMs);
-    for (const { request: r } of this.staged.values()) {
-      if (r.subject !== subject || r.atMs < hour) continue;
-      if (r.decision === 'deny') history.denials_last_hour++;
-      if (r.atMs < minute) continue;
-      history.requests_last_minute++;
-      if (r.tool) history.tool_calls_last_minute[r.tool] = (history.tool_calls_last_minute[r.tool] ?? 0) + 1;
-    }
-    return history;
+    return this.requests.read(subject, nowMs, stagedRequests(this.staged.values()));
   }
 
   /** Lock-free: the versions of the keys are noted now, and staging checks none has moved since. */
@@ -290,6 +280,10 @@ function addMissingColumns(db: Database): void {
   for (const [column, type] of columns) {
     if (!have.has(column)) db.exec(`ALTER TABLE usage_charges ADD COLUMN ${column} ${type}`);
   }
+}
+
+function* stagedRequests(staged: Iterable<StagedUsage>): Iterable<RequestRow> {
+  for (const rows of staged) yield rows.request;
 }
 
 /** The usage keys whose reads a decision's rows change: its subject's history, and its budgets if it reserves. */
