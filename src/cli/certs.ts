@@ -10,13 +10,21 @@ interface CertsDevOptions {
   force?: boolean;
 }
 
-const FILES = ['ca.pem', 'server.pem', 'server.key', 'gateway.pem', 'gateway.key', 'auditor.pem', 'auditor.key', 'access.yaml'];
+/** The client identities written, each under spiffe://<trust domain>/<name>/dev, with the roles access.yaml grants it. */
+const CLIENTS = [
+  { name: 'gateway', roles: ['decide', 'report'], doc: 'an enforcement point' },
+  { name: 'auditor', roles: ['audit', 'audit-payloads'], doc: 'reads the audit trail' },
+  { name: 'approver', roles: ['approve'], doc: 'an approval front end (gavel approvals)' },
+  { name: 'admin', roles: ['admin', 'audit'], doc: 'an operator: ListBundles, Replay' },
+] as const;
+
+const FILES = ['ca.pem', 'server.pem', 'server.key', ...CLIENTS.flatMap((c) => [`${c.name}.pem`, `${c.name}.key`]), 'access.yaml'];
 
 export function registerCerts(program: Command): void {
   const certs = program.command('certs').description('certificates for mutual TLS');
   certs
     .command('dev')
-    .description('create a development CA and server, gateway and auditor certificates, with an access file granting their roles')
+    .description('create a development CA and server, gateway, auditor, approver and admin certificates, with an access file granting their roles')
     .requiredOption('--out <dir>', 'folder to write them to (created if missing)')
     .option('--trust-domain <name>', 'SPIFFE trust domain of the client identities', 'gavel.dev')
     .option('--days <n>', 'validity in days', intOption, 30)
@@ -35,35 +43,27 @@ async function certsDev(o: CertsDevOptions, command: Command): Promise<void> {
   // Loaded here, not with the CLI: every other command (serve among them) starts without the X.509 library.
   const { createAuthority, issue } = await import('../lib/dev-certs.js');
   const ca = await createAuthority('gavel development CA', { days: o.days });
-  const gateway = `spiffe://${o.trustDomain}/gateway/dev`;
-  const auditor = `spiffe://${o.trustDomain}/auditor/dev`;
   const server = await issue(ca, { cn: 'localhost', dns: ['localhost'], ips: ['127.0.0.1', '::1'], usage: ['server'], days: o.days });
-  const gw = await issue(ca, { cn: 'gateway', uris: [gateway], usage: ['client'], days: o.days });
-  const au = await issue(ca, { cn: 'auditor', uris: [auditor], usage: ['client'], days: o.days });
   const write = (name: string, text: string, secret = false) => {
     writeFileSync(join(o.out, name), text, { mode: secret ? 0o600 : 0o644 });
     if (secret) chmodSync(join(o.out, name), 0o600);
   };
-  // The CA's key is not written: nothing more can be issued under this CA, so a leaked folder is only these three.
+  // The CA's key is not written: nothing more can be issued under this CA, so a leaked folder is only these certificates.
   write('ca.pem', ca.cert);
   write('server.pem', server.cert);
   write('server.key', server.key, true);
-  write('gateway.pem', gw.cert);
-  write('gateway.key', gw.key, true);
-  write('auditor.pem', au.cert);
-  write('auditor.key', au.key, true);
-  write(
-    'access.yaml',
-    `# Roles per client-certificate identity (gavel serve --access).
-identities:
-  - match: "spiffe://${o.trustDomain}/gateway/*"
-    roles: [decide, report]
-  - match: "spiffe://${o.trustDomain}/auditor/*"
-    roles: [audit, audit-payloads]
-`,
-  );
+  const id = (name: string) => `spiffe://${o.trustDomain}/${name}/dev`;
+  for (const c of CLIENTS) {
+    const pair = await issue(ca, { cn: c.name, uris: [id(c.name)], usage: ['client'], days: o.days });
+    write(`${c.name}.pem`, pair.cert);
+    write(`${c.name}.key`, pair.key, true);
+  }
+  // Under mutual TLS without an access file a certificate holds "decide" only: every other role is granted here.
+  const rules = CLIENTS.map((c) => `  - match: "spiffe://${o.trustDomain}/${c.name}/*"   # ${c.doc}\n    roles: [${c.roles.join(', ')}]\n`);
+  write('access.yaml', `# Roles per client-certificate identity (gavel serve --access).\nidentities:\n${rules.join('')}`);
   process.stdout.write(
     `wrote ${FILES.join(', ')} to ${o.out} (valid ${o.days} days; for development only)\n` +
-      `  server:  localhost, 127.0.0.1, ::1\n  gateway: ${gateway} (decide, report)\n  auditor: ${auditor} (audit, audit-payloads)\n`,
+      `  server:   localhost, 127.0.0.1, ::1\n` +
+      CLIENTS.map((c) => `  ${`${c.name}:`.padEnd(9)} ${id(c.name)} (${c.roles.join(', ')})\n`).join(''),
   );
 }

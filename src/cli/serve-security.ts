@@ -23,7 +23,9 @@ export class SecurityUsageError extends Error {}
  * - TLS needs both --tls-cert and --tls-key; --client-ca needs TLS;
  * - --access grants roles to certificate identities, so it needs --client-ca;
  * - without mutual TLS, only loopback addresses are served (gRPC and metrics) unless --insecure:
- *   server-only TLS encrypts but authenticates no caller, so every caller would hold every role.
+ *   server-only TLS encrypts but authenticates no caller, so every caller would hold every role;
+ * - under mutual TLS without --access, a certificate proves who calls, not what it may do:
+ *   it holds `decide` only, and every other role must be granted in an access file.
  * Unreadable or unusable files throw config_invalid (exit 3).
  */
 export function serverSecurity(f: SecurityFlags): { security: ServerSecurity; warnings: string[] } {
@@ -47,14 +49,16 @@ export function serverSecurity(f: SecurityFlags): { security: ServerSecurity; wa
     }
   }
   const files = tls ? new TlsFiles({ certFile: f.tlsCert!, keyFile: f.tlsKey!, ...(f.clientCa ? { clientCaFile: f.clientCa } : {}) }) : undefined;
-  const policy = f.access !== undefined ? loadAccessFile(f.access) : AccessPolicy.everyone();
+  const policy = f.access !== undefined ? loadAccessFile(f.access) : files?.mutual ? AccessPolicy.decideOnly() : AccessPolicy.everyone();
   const warnings: string[] = [];
   if (!files?.mutual) {
     warnings.push(
-      'no mutual TLS: callers are not authenticated; every caller holds every role and the ledger records its x-gavel-caller claim as "unverified:<name>"',
+      'no mutual TLS (development only): callers are not authenticated; every caller holds every role and the ledger records its x-gavel-caller claim as "unverified:<name>"',
     );
-  } else if (policy.open) {
-    warnings.push('no --access file: every caller with a certificate from the client CA holds every role');
+  } else if (f.access === undefined) {
+    warnings.push(
+      'no --access file: a certificate from the client CA holds the "decide" role only; report, audit, audit-payloads, approve and admin must be granted in an access file',
+    );
   }
   if (!mutual && f.insecure && (!isLoopback(f.listen) || (f.metricsListen !== undefined && !isLoopback(f.metricsListen)))) {
     warnings.push(`--insecure: serving a network address without ${tls ? 'mutual ' : ''}TLS`);

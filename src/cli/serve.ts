@@ -391,7 +391,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
       ledger_size: core.ledger.size,
       metrics_port: server.metricsPort,
       tls: tls ? (tls.mutual ? 'mutual' : 'server') : 'off',
-      access: o.access ?? 'everyone',
+      access: o.access ?? security.policy.label,
     },
     'gavel serving',
   );

@@ -48,7 +48,7 @@ export const ERROR_CODES = {
   },
   unauthenticated: {
     status: 'UNAUTHENTICATED',
-    doc: 'Mutual TLS is on and the client certificate names no identity (no URI or DNS SAN, no CN).',
+    doc: 'Mutual TLS is on and the client certificate names no identity: no URI or DNS SAN and no CN, or the first one is malformed (a URI SAN without a scheme, a DNS SAN that is not a host name or is a wildcard, a CN that reads as a URI) or holds an invisible or control character.',
   },
   permission_denied: {
     status: 'PERMISSION_DENIED',

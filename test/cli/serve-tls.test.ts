@@ -1,8 +1,11 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { jsonInput, unary, unaryError } from '../helpers/client.js';
+import { gavelServices } from '../../src/transport/proto.js';
+import { jsonInput, stream, unary, unaryError } from '../helpers/client.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { tlsClients } from '../helpers/pki.js';
 import { failedStart, runCli, servingLine, startChild } from '../helpers/server.js';
@@ -10,6 +13,30 @@ import { modelCall } from '../usage/helpers.js';
 
 /** `gavel serve` with TLS flags, and `gavel certs dev`, as an operator runs them. */
 const base = () => ['serve', '--bundles', BUNDLES, '--ledger', join(tempDir(), 'l.db')];
+
+const CLIENTS = ['gateway', 'auditor', 'approver', 'admin'];
+const tlsFlags = (dir: string) => ['--tls-cert', join(dir, 'server.pem'), '--tls-key', join(dir, 'server.key'), '--client-ca', join(dir, 'ca.pem')];
+const pairIn = (dir: string) => (name: string) => ({
+  cert: readFileSync(join(dir, `${name}.pem`), 'utf8'),
+  key: readFileSync(join(dir, `${name}.key`), 'utf8'),
+});
+/** A payments.transfer of `amount` by fiona: above 10,000 the reference policy requires approval. */
+const transfer = (amount: number) =>
+  jsonInput({
+    subject: { id: 'fiona', type: 'user', roles: ['finance'], team: 'finance', cost_center: 'cc-200' },
+    action: { type: 'tool.call', tool: 'payments.transfer', params: { amount, to_account: 'ACME-001' } },
+    context: { environment: 'prod' },
+  });
+const resolveBy = (approvalId: string) => ({
+  approval_id: approvalId,
+  verdict: 'VERDICT_APPROVE',
+  approver: { id: 'mia', roles: ['finance-manager'] },
+  comment: 'invoice 7',
+});
+function policyClient(address: string, ca: Buffer, pair: { cert: string; key: string }): grpc.Client {
+  const creds = grpc.credentials.createSsl(ca, Buffer.from(pair.key), Buffer.from(pair.cert));
+  return new (gavelServices().PolicyService)(address, creds, { 'grpc.ssl_target_name_override': 'localhost' });
+}
 
 async function devCerts(): Promise<string> {
   const dir = join(tempDir(), 'certs');
@@ -67,19 +94,27 @@ describe('the development default says what it is', () => {
 });
 
 describe('gavel certs dev, then an mTLS server on its files', () => {
-  it('writes a CA, three certificates and an access file (keys 0600), and refuses to overwrite without --force', async () => {
+  it('writes a CA, a server and four client certificates and an access file granting their roles (keys 0600), and refuses to overwrite without --force', async () => {
     const dir = await devCerts();
-    for (const f of ['ca.pem', 'server.pem', 'gateway.pem', 'auditor.pem', 'access.yaml']) expect(statSync(join(dir, f)).size).toBeGreaterThan(0);
-    for (const f of ['server.key', 'gateway.key', 'auditor.key']) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
+    for (const f of ['ca.pem', 'server.pem', ...CLIENTS.map((c) => `${c}.pem`), 'access.yaml']) expect(statSync(join(dir, f)).size).toBeGreaterThan(0);
+    for (const f of ['server', ...CLIENTS].map((c) => `${c}.key`)) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
+    expect(parse(readFileSync(join(dir, 'access.yaml'), 'utf8'))).toEqual({
+      identities: [
+        { match: 'spiffe://gavel.dev/gateway/*', roles: ['decide', 'report'] },
+        { match: 'spiffe://gavel.dev/auditor/*', roles: ['audit', 'audit-payloads'] },
+        { match: 'spiffe://gavel.dev/approver/*', roles: ['approve'] },
+        { match: 'spiffe://gavel.dev/admin/*', roles: ['admin', 'audit'] },
+      ],
+    });
     const again = await runCli(['certs', 'dev', '--out', dir]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('--force');
     expect((await runCli(['certs', 'dev', '--out', dir, '--force'])).code).toBe(0);
   });
 
-  it('gateway decides and reports, auditor audits with payloads, neither does the other; metrics over HTTPS; SIGHUP re-reads the TLS files', async () => {
+  it("gateway decides and reports, auditor audits with payloads, approver approves, admin replays, none does the others' work; metrics over HTTPS; SIGHUP re-reads the TLS files", async () => {
     const dir = await devCerts();
-    const pair = (name: string) => ({ cert: readFileSync(join(dir, `${name}.pem`), 'utf8'), key: readFileSync(join(dir, `${name}.key`), 'utf8') });
+    const pair = pairIn(dir);
     const ca = readFileSync(join(dir, 'ca.pem'));
     const srv = await startChild([
       '--bundles',
@@ -99,6 +134,8 @@ describe('gavel certs dev, then an mTLS server on its files', () => {
     ]);
     const gateway = tlsClients(srv.address, ca, pair('gateway'));
     const auditor = tlsClients(srv.address, ca, pair('auditor'));
+    const approver = tlsClients(srv.address, ca, pair('approver'));
+    const admin = policyClient(srv.address, ca, pair('admin'));
     try {
       const start = servingLine<{ tls: string; metrics_port: number }>(srv);
       expect(start.tls).toBe('mutual');
@@ -121,6 +158,22 @@ describe('gavel certs dev, then an mTLS server on its files', () => {
       expect(got.payload_withheld).toBe(false);
       expect((await unaryError(gateway.audit, 'LatestCheckpoint', {})).code).toBe(7); // PERMISSION_DENIED
       expect((await unaryError(auditor.decision, 'Decide', jsonInput(modelCall(who)))).code).toBe(7);
+
+      // The approvals walkthrough: the gateway asks, the approver resolves, the gateway may not resolve its own.
+      const asked = await unary(gateway.decision, 'Decide', transfer(25_000));
+      expect(asked.decision).toBe('DECISION_REQUIRE_APPROVAL');
+      const id = asked.approval.approval_id as string;
+      expect((await unaryError(gateway.approval, 'Resolve', resolveBy(id))).code).toBe(7);
+      const vote = await unary(approver.approval, 'Resolve', resolveBy(id));
+      expect(vote).toMatchObject({ state: 'approved', votes: [{ caller: 'spiffe://gavel.dev/approver/dev' }] });
+      expect((await unaryError(approver.decision, 'Decide', jsonInput(modelCall(who)))).code).toBe(7);
+      // Replay as admin; not as the gateway.
+      const replayed = await stream(admin, 'Replay', { bundle: readFileSync(join(BUNDLES, 'ai.tar.gz')) });
+      expect(replayed.at(-1)?.report).toBeDefined();
+      const asGateway = policyClient(srv.address, ca, pair('gateway'));
+      const refused = await stream(asGateway, 'Replay', { bundle: readFileSync(join(BUNDLES, 'ai.tar.gz')) }).catch((e: grpc.ServiceError) => e);
+      asGateway.close();
+      expect((refused as grpc.ServiceError).code).toBe(7);
 
       const scrape = (p: { cert: string; key: string }) =>
         new Promise<string>((resolve, reject) => {
@@ -147,6 +200,42 @@ describe('gavel certs dev, then an mTLS server on its files', () => {
     } finally {
       gateway.close();
       auditor.close();
+      approver.close();
+      admin.close();
+      srv.child.kill('SIGTERM');
+      expect(await srv.exited).toBe(0);
+    }
+  });
+});
+
+describe('mutual TLS without --access grants decide, nothing more', () => {
+  it('the gateway certificate decides but cannot resolve its own 1,000,000 transfer, read the trail or replay; the warning and start-up line say so', async () => {
+    const dir = await devCerts();
+    const pair = pairIn(dir);
+    const ca = readFileSync(join(dir, 'ca.pem'));
+    const srv = await startChild(['--bundles', BUNDLES, '--ledger', join(tempDir(), 'l.db'), ...tlsFlags(dir)]);
+    const gateway = tlsClients(srv.address, ca, pair('gateway'));
+    const asPolicy = policyClient(srv.address, ca, pair('gateway'));
+    try {
+      const warn = srv.lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40);
+      expect(warn.map((w) => w.msg)).toEqual([
+        'no --access file: a certificate from the client CA holds the "decide" role only; report, audit, audit-payloads, approve and admin must be granted in an access file',
+      ]);
+      expect(servingLine<{ tls: string; access: string }>(srv)).toMatchObject({ tls: 'mutual', access: 'decide only' });
+      const asked = await unary(gateway.decision, 'Decide', transfer(1_000_000));
+      expect(asked.decision).toBe('DECISION_REQUIRE_APPROVAL');
+      const self = await unaryError(gateway.approval, 'Resolve', resolveBy(asked.approval.approval_id));
+      expect([self.code, self.metadata.get('gavel-error-code')[0]]).toEqual([grpc.status.PERMISSION_DENIED, 'permission_denied']);
+      expect(self.details).toContain('needs role "approve"; spiffe://gavel.dev/gateway/dev does not hold it');
+      expect((await unaryError(gateway.audit, 'Verify', {})).code).toBe(grpc.status.PERMISSION_DENIED);
+      expect((await unaryError(asPolicy, 'ListBundles', {})).code).toBe(grpc.status.PERMISSION_DENIED);
+      // Every certificate of the CA, whatever it is named: the auditor's too holds decide only.
+      const auditor = tlsClients(srv.address, ca, pair('auditor'));
+      expect((await unaryError(auditor.audit, 'Verify', {})).code).toBe(grpc.status.PERMISSION_DENIED);
+      auditor.close();
+    } finally {
+      gateway.close();
+      asPolicy.close();
       srv.child.kill('SIGTERM');
       expect(await srv.exited).toBe(0);
     }

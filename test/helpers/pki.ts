@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { createAuthority, issue, type KeyPair, type LeafOptions } from '../../src/lib/dev-certs.js';
+import { createAuthority, issue, type KeyPair, type LeafOptions, type Validity } from '../../src/lib/dev-certs.js';
 import { clients, type Clients } from './client.js';
 import { tempDir } from './paths.js';
 
@@ -15,8 +15,8 @@ export interface Pki {
   serverKey: string;
   caPem: Buffer;
   clients: Record<string, KeyPair>;
-  /** Writes a fresh server certificate (same names, new key and serial) to `cert`/`key`; returns its PEM. */
-  newServerPair(): Promise<KeyPair>;
+  /** A fresh server certificate (same names, new key and serial; valid now unless `validity` says otherwise), not written anywhere. */
+  newServerPair(validity?: Validity): Promise<KeyPair>;
 }
 
 export type ClientSpec = Omit<LeafOptions, 'usage'> & { by?: 'other-ca' };
@@ -40,12 +40,15 @@ export async function buildPki(clientSpecs: Record<string, ClientSpec>): Promise
     ...files,
     caPem: Buffer.from(ca.cert),
     clients,
-    newServerPair: () => issue(ca, { cn: 'localhost', dns: ['localhost'], ips: ['127.0.0.1'], usage: ['server'] }),
+    newServerPair: (validity = {}) => issue(ca, { cn: 'localhost', dns: ['localhost'], ips: ['127.0.0.1'], usage: ['server'], ...validity }),
   };
 }
 
 /** Validity that ended yesterday. */
 export const EXPIRED = { notBefore: new Date(Date.now() - 10 * DAY), notAfter: new Date(Date.now() - DAY) };
+
+/** Validity that starts tomorrow. */
+export const NOT_YET_VALID = { notBefore: new Date(Date.now() + DAY), notAfter: new Date(Date.now() + 10 * DAY) };
 
 /** Clients for the three gavel services over TLS, presenting `pair` (or no certificate). */
 export function tlsClients(address: string, caPem: Buffer, pair?: KeyPair): Clients {

@@ -4,7 +4,7 @@ import { GavelError, type ErrorCode } from '../../lib/errors.js';
 import type { Logger } from '../../log.js';
 import { toServiceError } from '../status.js';
 import type { AccessPolicy } from './access-policy.js';
-import { certificateIdentity } from './certificate-identity.js';
+import { certificateIdentity, isIdentity, type NoIdentity, type PeerIdentity } from './certificate-identity.js';
 import { METHOD_ROLES, type Role } from './roles.js';
 
 /** Who is calling, as established by the guard before any handler runs. */
@@ -44,7 +44,7 @@ export function callerOf(call: object): Caller {
  * are counted and logged with the method and identity, never the request body.
  */
 export class Guard {
-  private readonly identities = new Map<string, string | undefined>();
+  private readonly identities = new Map<string, PeerIdentity | NoIdentity>();
 
   constructor(private readonly o: GuardOptions) {}
 
@@ -74,14 +74,15 @@ export class Guard {
 
   private admit(call: AnyCall, method: string, needed: Role | readonly Role[]): Caller | GavelError {
     const id = this.identify(call);
-    if (id === undefined) return this.refuse(method, 'unauthenticated', `${method} needs a client certificate that names its holder (URI or DNS SAN, or CN)`);
-    const roles = this.o.policy.rolesOf(id.id);
+    if (!isIdentity(id))
+      return this.refuse(method, 'unauthenticated', `${method} needs a client certificate that names its holder (a URI or DNS SAN, or a CN): ${id.problem}`);
+    const roles = this.o.policy.rolesOf(id);
     const anyOf = typeof needed === 'string' ? [needed] : needed;
     if (!anyOf.some((r) => roles.has(r))) {
       const which = anyOf.map((r) => `"${r}"`).join(' or ');
-      return this.refuse(method, 'permission_denied', `${method} needs role ${which}; ${id.id} does not hold it`, id.id);
+      return this.refuse(method, 'permission_denied', `${method} needs role ${which}; ${id.name} does not hold it`, id.name);
     }
-    return { ...id, roles };
+    return { id: id.name, verified: id.kind !== 'claim', roles };
   }
 
   private refuse(method: string, code: 'unauthenticated' | 'permission_denied', message: string, identity?: string): GavelError {
@@ -90,21 +91,21 @@ export class Guard {
     return new GavelError(code, message);
   }
 
-  private identify(call: AnyCall): { id: string; verified: boolean } | undefined {
+  private identify(call: AnyCall): PeerIdentity | NoIdentity {
     if (this.o.certificates) {
       const cert = call.getAuthContext()?.sslPeerCertificate;
-      if (!cert) return undefined;
-      const id = this.certificateId(cert);
-      return id === undefined ? undefined : { id, verified: true };
+      if (!cert) return { problem: 'it presented none' };
+      return this.certificateId(cert);
     }
     const claimed = call.metadata.get('x-gavel-caller')[0];
     // Not cut: an oversized name is refused by the engine's header bounds (INVALID_ARGUMENT), never silently shortened.
-    return { id: `unverified:${typeof claimed === 'string' && claimed !== '' ? claimed : 'anonymous'}`, verified: false };
+    return { kind: 'claim', name: `unverified:${typeof claimed === 'string' && claimed !== '' ? claimed : 'anonymous'}` };
   }
 
-  private certificateId(cert: PeerCertificate): string | undefined {
+  private certificateId(cert: PeerCertificate): PeerIdentity | NoIdentity {
     const key = cert.fingerprint256;
-    if (this.identities.has(key)) return this.identities.get(key);
+    const known = this.identities.get(key);
+    if (known) return known;
     const id = certificateIdentity(cert);
     if (this.identities.size >= 10_000) this.identities.clear();
     this.identities.set(key, id);

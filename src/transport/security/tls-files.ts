@@ -25,7 +25,7 @@ type IdentityListener = experimental.IdentityCertificateUpdateListener;
  * The server's certificate, key and client CA, read from files and re-read
  * when they change (polled once a second, so an atomic rename is seen too) or
  * when `reload()` is called (on SIGHUP). A new set is checked whole — the
- * certificate parses, the key matches it, the CA parses — before anything
+ * certificate parses and is valid now, the key matches it, the CA parses — before anything
  * switches: a half-written or mismatched pair never replaces a working one, it
  * is reported and the old one keeps serving. New connections get the new
  * certificate; connections already open keep theirs, so no call is dropped.
@@ -130,11 +130,14 @@ function readMaterial(c: TlsConfig): TlsMaterial {
   const cert = read('TLS certificate', c.certFile);
   const key = read('TLS key', c.keyFile);
   const ca = c.clientCaFile ? read('client CA', c.clientCaFile) : undefined;
+  let leaf: X509Certificate;
   try {
-    new X509Certificate(cert);
+    leaf = new X509Certificate(cert);
   } catch (err) {
     throw new GavelError('config_invalid', `TLS certificate ${c.certFile} is not a PEM certificate: ${(err as Error).message}`);
   }
+  const outside = validityProblem(leaf, Date.now());
+  if (outside) throw new GavelError('config_invalid', `TLS certificate ${c.certFile} ${outside}`);
   if (ca) {
     try {
       new X509Certificate(ca);
@@ -149,6 +152,20 @@ function readMaterial(c: TlsConfig): TlsMaterial {
     throw new GavelError('config_invalid', `TLS key ${c.keyFile} does not fit certificate ${c.certFile}: ${(err as Error).message}`);
   }
   return { cert, key, ...(ca ? { ca } : {}) };
+}
+
+/**
+ * Why the server's own certificate cannot be served now: every client would
+ * refuse the handshake, so an expired or not yet valid certificate must not
+ * replace one that works (nor start a server).
+ */
+function validityProblem(leaf: X509Certificate, now: number): string | undefined {
+  const from = Date.parse(leaf.validFrom);
+  const to = Date.parse(leaf.validTo);
+  if (Number.isNaN(from) || Number.isNaN(to)) return `has a validity period that cannot be read (${leaf.validFrom} to ${leaf.validTo})`;
+  if (now < from) return `is not valid yet (valid from ${new Date(from).toISOString()})`;
+  if (now > to) return `has expired (valid until ${new Date(to).toISOString()})`;
+  return undefined;
 }
 
 function sameBuffer(a: Buffer | undefined, b: Buffer | undefined): boolean {

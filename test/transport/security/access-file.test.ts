@@ -2,10 +2,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadAccessFile } from '../../../src/transport/security/access-file.js';
+import type { PeerIdentity } from '../../../src/transport/security/certificate-identity.js';
 import { identityMatcher, patternProblem } from '../../../src/transport/security/identity-pattern.js';
 import { isLoopback } from '../../../src/transport/security/listen-rule.js';
 import { tempDir } from '../../helpers/paths.js';
 import { refusal } from '../../helpers/refusal.js';
+
+const uri = (name: string): PeerIdentity => ({ kind: 'uri', name });
+const dns = (name: string): PeerIdentity => ({ kind: 'dns', name });
+/** What the guard would take the identity for: a URI when it has "://", else a DNS name. */
+const typed = (name: string): PeerIdentity => (name.includes('://') ? uri(name) : dns(name));
 
 const file = (text: string) => {
   const p = join(tempDir(), 'access.yaml');
@@ -23,15 +29,15 @@ describe('access file', () => {
     roles: [audit]
 `),
     );
-    expect([...policy.rolesOf('spiffe://corp.example/gateway/eu-1')].sort()).toEqual(['audit', 'decide', 'report']);
-    expect([...policy.rolesOf('spiffe://corp.example/gateway/us-1')].sort()).toEqual(['decide', 'report']);
-    expect(policy.rolesOf('spiffe://corp.example/auditor/a').size).toBe(0);
+    expect([...policy.rolesOf(uri('spiffe://corp.example/gateway/eu-1'))].sort()).toEqual(['audit', 'decide', 'report']);
+    expect([...policy.rolesOf(uri('spiffe://corp.example/gateway/us-1'))].sort()).toEqual(['decide', 'report']);
+    expect(policy.rolesOf(uri('spiffe://corp.example/auditor/a')).size).toBe(0);
     expect(policy.open).toBe(false);
   });
 
   it('JSON is valid YAML', () => {
     const policy = loadAccessFile(file(JSON.stringify({ identities: [{ match: 'auditor.corp.example', roles: ['audit', 'audit-payloads'] }] })));
-    expect([...policy.rolesOf('auditor.corp.example')]).toEqual(['audit', 'audit-payloads']);
+    expect([...policy.rolesOf(dns('auditor.corp.example'))]).toEqual(['audit', 'audit-payloads']);
   });
 
   it.each([
@@ -44,6 +50,8 @@ describe('access file', () => {
     ['identities: [{match: "", roles: [decide]}]', 'identities[0].match is empty'],
     ['identities: [{match: 7, roles: [decide]}]', 'identities[0].match must be a string'],
     ['identities: [unclosed', 'is not valid YAML'],
+    ['identities: [{match: "spiffe://corp.example/admin/\u200dx", roles: [admin]}]', 'identities[0].match holds the invisible or control character U+200D'],
+    ['identities: [{match: "gw.corp.example\u0007", roles: [decide]}]', 'identities[0].match holds the invisible or control character U+0007'],
     ['- just a list', 'top level must be a mapping'],
   ])('refuses %j whole, naming the place', async (text, message) => {
     const err = await refusal(Promise.resolve().then(() => loadAccessFile(file(text))));
@@ -76,7 +84,47 @@ describe('identity patterns: * is exactly one segment', () => {
     ['gw.corp.example', 'gw.corp.example', true],
     ['gw.corp.example', 'gwXcorp.example', false],
   ])('%s vs %s -> %s', (pattern, identity, matches) => {
-    expect(identityMatcher(pattern)(identity)).toBe(matches);
+    expect(identityMatcher(pattern)(typed(identity))).toBe(matches);
+  });
+
+  it('a DNS name never matches a URI pattern, nor a URI a name pattern, whatever they spell', () => {
+    const policy = loadAccessFile(
+      file(`identities:
+  - match: "spiffe://t/admin/*"
+    roles: [admin]
+  - match: "gw.corp.example"
+    roles: [decide]
+`),
+    );
+    expect([...policy.rolesOf(uri('spiffe://t/admin/x'))]).toEqual(['admin']);
+    expect(policy.rolesOf(dns('spiffe://t/admin/x')).size).toBe(0);
+    expect(policy.rolesOf({ kind: 'cn', name: 'spiffe://t/admin/x' }).size).toBe(0);
+    expect([...policy.rolesOf(dns('gw.corp.example'))]).toEqual(['decide']);
+    expect(policy.rolesOf(uri('gw.corp.example')).size).toBe(0);
+    // An unverified claim (no mutual TLS) matches no pattern at all.
+    expect(policy.rolesOf({ kind: 'claim', name: 'spiffe://t/admin/x' }).size).toBe(0);
+  });
+
+  it('patterns and identities are compared as people read them (NFKC, case folded)', () => {
+    const policy = loadAccessFile(
+      file(`identities:
+  - match: "spiffe://corp.example/Gateway/*"
+    roles: [decide]
+  - match: "spiffe://corp.example/\uff4f\uff50\uff53/*"
+    roles: [audit]
+  - match: "*.CORP.example"
+    roles: [report]
+  - match: "spiffe://corp.example/stra\u00dfe/1"
+    roles: [approve]
+`),
+    );
+    expect([...policy.rolesOf(uri('spiffe://corp.example/gateway/eu-1'))]).toEqual(['decide']);
+    expect([...policy.rolesOf(uri('spiffe://CORP.example/GATEWAY/EU-1'))]).toEqual(['decide']);
+    expect([...policy.rolesOf(uri('spiffe://corp.example/ops/1'))]).toEqual(['audit']);
+    expect([...policy.rolesOf(dns('gw.corp.example'))]).toEqual(['report']);
+    expect([...policy.rolesOf(uri('spiffe://corp.example/STRASSE/1'))]).toEqual(['approve']);
+    // Still one segment per "*", in the compared form too.
+    expect(policy.rolesOf(uri('spiffe://corp.example/gateway/eu-1/extra')).size).toBe(0);
   });
 
   it('refuses ** and partial-segment stars', () => {

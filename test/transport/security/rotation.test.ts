@@ -7,7 +7,7 @@ import { AccessPolicy } from '../../../src/transport/security/access-policy.js';
 import { TlsFiles } from '../../../src/transport/security/tls-files.js';
 import { jsonInput, unary, type Clients } from '../../helpers/client.js';
 import { BUNDLES, tempDir } from '../../helpers/paths.js';
-import { buildPki, tlsClients, type Pki } from '../../helpers/pki.js';
+import { buildPki, EXPIRED, NOT_YET_VALID, tlsClients, type Pki } from '../../helpers/pki.js';
 import { startInProcess, type InProcessServer } from '../../helpers/server.js';
 import { modelCall } from '../../usage/helpers.js';
 
@@ -114,8 +114,36 @@ describe('certificate rotation', () => {
     expect((await unary(c.decision, 'Decide', jsonInput(modelCall(who)))).decision).toBe('DECISION_ALLOW');
   });
 
+  it.each([
+    ['expired', EXPIRED, /has expired \(valid until /],
+    ['not valid yet', NOT_YET_VALID, /is not valid yet \(valid from /],
+  ] as const)(
+    'a new server certificate that is %s is refused: the previous one keeps serving, and a start on it is refused',
+    async (_what, validity, message) => {
+      const good = await pki.newServerPair();
+      replace(pki.serverKey, good.key);
+      replace(pki.serverCert, good.cert);
+      expect(await until(async () => (await servedSerial()) === serialOf(good.cert), 5000)).toBe(true);
+      const outside = await pki.newServerPair(validity);
+      reloadErrors.length = 0;
+      // A matching pair, so it is the validity alone that is refused.
+      replace(pki.serverKey, outside.key);
+      replace(pki.serverCert, outside.cert);
+      expect(() => tls.reload()).toThrow(message);
+      // The watcher reports it too (serve logs it as an error); it may first have seen the new key beside the old certificate.
+      expect(await until(async () => reloadErrors.some((e) => message.test(String(e))), 3000)).toBe(true);
+      expect(await servedSerial()).toBe(serialOf(good.cert));
+      const c = tlsClients(srv.address, pki.caPem, pki.clients.gateway);
+      open.push(c);
+      expect((await unary(c.decision, 'Decide', jsonInput(modelCall(who)))).decision).toBe('DECISION_ALLOW');
+      expect(() => new TlsFiles({ certFile: pki.serverCert, keyFile: pki.serverKey })).toThrow(message);
+    },
+  );
+
   it('a start on unusable files is refused naming them; unchanged files are not re-applied', async () => {
-    // The files are still mismatched from the test before.
+    // Mismatched again, as a deployment might leave them.
+    writeFileSync(pki.serverCert, (await pki.newServerPair()).cert);
+    writeFileSync(pki.serverKey, (await pki.newServerPair()).key);
     expect(() => new TlsFiles({ certFile: pki.serverCert, keyFile: pki.serverKey })).toThrow(/does not fit certificate/);
     expect(() => new TlsFiles({ certFile: join(pki.dir, 'missing.pem'), keyFile: pki.serverKey })).toThrow(/missing\.pem cannot be read/);
     const good = await pki.newServerPair();
