@@ -28,6 +28,7 @@ interface ServeOptions {
   ledger: string;
   durability: 'normal' | 'full';
   timeZone: string;
+  rebuildUsageTimeZone?: boolean;
   maxInputBytes?: number;
   maxDepth?: number;
   checkpointEvery?: number;
@@ -95,6 +96,10 @@ export function registerServe(program: Command): void {
     .option('--ledger <file>', 'SQLite ledger and usage state (env GAVEL_LEDGER)', DEFAULTS.ledger)
     .option('--durability <mode>', 'normal (survives a killed process) or full (survives power loss) (env GAVEL_DURABILITY)', DEFAULTS.durability)
     .option('--time-zone <iana>', 'time zone of calendar usage windows (env GAVEL_TIME_ZONE)', DEFAULTS.timeZone)
+    .option(
+      '--rebuild-usage-time-zone',
+      "the ledger file's usage was kept by day in another --time-zone: re-bucket it in this one (without it, such a start is refused)",
+    )
     .option('--max-input-bytes <n>', 'largest accepted input (default 1 MiB)', intOption)
     .option('--max-depth <n>', 'deepest accepted input nesting (default 64)', intOption)
     .option('--checkpoint-every <n>', 'sign a checkpoint every n entries (default 1000)', intOption)
@@ -245,6 +250,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   const bundles = [...folder, ...remote.map((r) => r.bundle)];
   checkBundleSet(bundles);
   if (!o.metering && o.usageStore) log.warn('--usage-store is not used with --no-metering: nothing is metered');
+  if (o.rebuildUsageTimeZone && o.usageStore) log.warn('--rebuild-usage-time-zone is not used with --usage-store: replicas sharing it keep one --time-zone');
   const shared = o.metering && o.usageStore ? await openSharedUsage(o, log) : undefined;
   const core = buildCore({
     bundles,
@@ -263,7 +269,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
       evaluationTimeoutMs: o.evaluationTimeout,
       inlineMaxBytes: o.inlineMaxBytes,
     },
-    usage: o.metering ? { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl } : false,
+    usage: o.metering ? { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl, rebuildTimeZone: o.rebuildUsageTimeZone === true } : false,
     ...(shared
       ? {
           usageStore: (ledger: SqliteLedger) => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { errorMessage } from '../lib/errors.js';
 import { isPostgresUrl, redactUrl } from '../usage/postgres/config.js';
-import { migrateDatabase } from '../usage/postgres/schema.js';
+import { migrateDatabase, type MigrationResult } from '../usage/postgres/schema.js';
 import { EXIT } from './exit.js';
 import { intOption } from './options.js';
 
@@ -9,7 +9,9 @@ export function registerUsage(program: Command): void {
   const usage = program.command('usage').description('the shared usage store (PostgreSQL) that replicas meter budgets in');
   usage
     .command('migrate')
-    .description("create or upgrade the usage store's schema ahead of a rollout (every replica also does so at start; running it twice changes nothing)")
+    .description(
+      "create or upgrade the usage store's schema ahead of a rollout (every replica also does so at start), and create again any of its tables or indexes that were dropped; running it twice changes nothing",
+    )
     .option('--usage-store <url>', 'postgres://USER:PASS@HOST:PORT/DB (env GAVEL_USAGE_STORE)', process.env.GAVEL_USAGE_STORE)
     .option('--timeout <ms>', 'connection deadline', intOption, 5000)
     .option('--json', 'one JSON object instead of text')
@@ -21,12 +23,19 @@ export function registerUsage(program: Command): void {
       const where = redactUrl(o.usageStore!);
       try {
         const r = await migrateDatabase(o.usageStore!, o.timeout);
-        if (o.json) process.stdout.write(`${JSON.stringify({ usage_store: where, from: r.from, to: r.to, applied: r.applied })}\n`);
-        else if (r.applied.length === 0) process.stdout.write(`usage store ${where}: schema already at version ${r.to}\n`);
-        else process.stdout.write(`usage store ${where}: schema migrated from version ${r.from} to ${r.to} (applied ${r.applied.join(', ')})\n`);
+        if (o.json) process.stdout.write(`${JSON.stringify({ usage_store: where, from: r.from, to: r.to, applied: r.applied, created: r.created })}\n`);
+        else process.stdout.write(`${migrationSummary(where, r)}\n`);
       } catch (err) {
         process.stderr.write(`gavel: usage store ${where} could not be migrated: ${errorMessage(err)}\n`);
         process.exit(EXIT.error);
       }
     });
+}
+
+/** One line: the version, and what was created again (a dropped table comes back empty). */
+function migrationSummary(where: string, r: MigrationResult): string {
+  const version =
+    r.applied.length === 0 ? `schema already at version ${r.to}` : `schema migrated from version ${r.from} to ${r.to} (applied ${r.applied.join(', ')})`;
+  if (r.created.length === 0) return `usage store ${where}: ${version}`;
+  return `usage store ${where}: ${version}; created again, empty: ${r.created.join(', ')} (grant the replicas' role its privileges on them if it does not own them)`;
 }

@@ -1,4 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { GavelError } from '../lib/errors.js';
+import type { UsageConfig } from './config.js';
 import { scopesOf, type Scope } from './store.js';
 import { localDay, type WindowStarts } from './windows.js';
 
@@ -7,8 +9,9 @@ import { localDay, type WindowStarts } from './windows.js';
  * however much history there is: one row per (scope, key, tier, local day) for
  * the calendar windows — a month is at most 31 rows — and one per minute for
  * the rolling window (kept for a few rolling windows, then pruned).
- * Days are local dates in the configured time zone; when that zone changes,
- * the daily rows are rebuilt from the settled charges.
+ * Days are local dates in the configured time zone, recorded in usage_meta. A start in another
+ * zone is refused while there is usage (its days, and so its budgets, would shift), unless
+ * `rebuildTimeZone` asks for the daily rows to be rebuilt from the settled charges in the new zone.
  */
 const DDL = `
 CREATE TABLE IF NOT EXISTS usage_daily (
@@ -69,14 +72,16 @@ export function bucketKeysAt(starts: WindowStarts, nowMs: number, timeZone: stri
 export class UsageBuckets {
   private readonly db: Database;
   private readonly timeZone: string;
+  private readonly rebuildTimeZone: boolean;
   private readonly addDaily: Statement;
   private readonly addMinute: Statement;
   private readonly read: Statement;
   private readonly prune: Statement;
 
-  constructor(db: Database, timeZone: string) {
+  constructor(db: Database, config: Pick<UsageConfig, 'timeZone' | 'rebuildTimeZone'>) {
     this.db = db;
-    this.timeZone = timeZone;
+    this.timeZone = config.timeZone;
+    this.rebuildTimeZone = config.rebuildTimeZone;
     db.exec(DDL);
     const upsert = (table: string, column: string) =>
       db.prepare(`INSERT INTO ${table}(scope, key, tier, ${column}, tokens, cost_micros) VALUES (?, ?, ?, ?, ?, ?)
@@ -125,8 +130,17 @@ export class UsageBuckets {
   private rebuildIfZoneChanged(): void {
     const row = this.db.prepare(`SELECT value FROM usage_meta WHERE key = 'time_zone'`).get() as { value: string } | undefined;
     if (row?.value === this.timeZone) return;
+    const bucketed = row !== undefined && this.hasUsage();
+    if (bucketed && !this.rebuildTimeZone) {
+      throw new GavelError(
+        'config_invalid',
+        `the usage state in ${this.db.name} keeps its days in time zone ${row.value}, and this start is configured for ${this.timeZone}: ` +
+          `start with --time-zone ${row.value}, or add --rebuild-usage-time-zone to re-bucket its daily usage in ${this.timeZone} on purpose ` +
+          '(days, and so day, week and month budgets, move with the zone)',
+      );
+    }
     this.db.transaction(() => {
-      if (row) {
+      if (bucketed) {
         this.db.exec('DELETE FROM usage_daily');
         const settled = this.db.prepare(`SELECT subject, team, cost_center AS costCenter, tier, at_ms AS atMs, tokens, cost_micros AS costMicros
           FROM usage_charges WHERE state = 'settled'`);
@@ -137,5 +151,13 @@ export class UsageBuckets {
       }
       this.db.prepare(`INSERT OR REPLACE INTO usage_meta(key, value) VALUES ('time_zone', ?)`).run(this.timeZone);
     })();
+  }
+
+  /** Whether any usage was bucketed by day (a settled charge, a daily row). */
+  private hasUsage(): boolean {
+    const found = this.db
+      .prepare(`SELECT EXISTS (SELECT 1 FROM usage_daily) OR EXISTS (SELECT 1 FROM usage_charges WHERE state = 'settled') AS found`)
+      .get() as { found: number };
+    return found.found === 1;
   }
 }

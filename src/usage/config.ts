@@ -19,6 +19,12 @@ export interface UsageConfig {
    * above this many times the decision's estimate (at least 4096), is refused.
    */
   reportFactor: number;
+  /**
+   * The embedded store's daily usage was kept in another time zone: re-bucket it in `timeZone`
+   * (`--rebuild-usage-time-zone`). Without it such a start is refused, since days (and so budgets)
+   * would silently shift. The shared store has no such switch: its replicas keep one zone.
+   */
+  rebuildTimeZone: boolean;
 }
 
 export const USAGE_DEFAULTS: UsageConfig = {
@@ -28,6 +34,7 @@ export const USAGE_DEFAULTS: UsageConfig = {
   defaultMaxTokens: 1024,
   currency: 'USD',
   reportFactor: 10,
+  rebuildTimeZone: false,
 };
 
 export function usageConfig(overrides: Partial<UsageConfig> = {}): UsageConfig {
@@ -43,5 +50,8 @@ export function usageConfig(overrides: Partial<UsageConfig> = {}): UsageConfig {
   positiveInt('usage.defaultMaxTokens', c.defaultMaxTokens);
   nonEmpty('usage.currency', c.currency);
   positiveInt('usage.reportFactor', c.reportFactor);
+  if (typeof c.rebuildTimeZone !== 'boolean') {
+    throw new GavelError('config_invalid', `config usage.rebuildTimeZone must be true or false, got ${JSON.stringify(c.rebuildTimeZone)}`);
+  }
   return c;
 }

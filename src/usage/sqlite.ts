@@ -95,7 +95,7 @@ export class SqliteUsageStore implements UsageStore {
     this.config = config;
     db.exec(DDL);
     addMissingColumns(db);
-    this.buckets = new UsageBuckets(db, config.timeZone);
+    this.buckets = new UsageBuckets(db, config);
     this.live = new LiveReservations(db);
     this.requests = new RequestHistory(db);
     this.stmts = {

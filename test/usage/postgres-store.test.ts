@@ -52,7 +52,7 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
     const results = await Promise.all([1, 2, 3, 4].map(() => migrateDatabase(url, 5000)));
     expect(results.map((r) => r.applied.length).sort()).toEqual([0, 0, 0, SCHEMA_VERSION]);
     expect(results.every((r) => r.to === SCHEMA_VERSION)).toBe(true);
-    expect(await migrateDatabase(url, 5000)).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [] });
+    expect(await migrateDatabase(url, 5000)).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [], created: [] });
     const store = await open(url);
     await store.close();
   });

@@ -1,4 +1,25 @@
+import pg from 'pg';
 import type { UsageHealth } from '../store.js';
+
+/**
+ * A refusal no decision can get past until an operator acts, so it takes the store down like an
+ * outage (health NOT_SERVING, probed until fixed): the replica's role lost a privilege (42501), or
+ * a table or column it uses is gone (42P01, 42703). What it says, with the way out; undefined for
+ * any other failure. PostgreSQL's message names the table or column, never a secret.
+ */
+export function schemaFailure(err: unknown): string | undefined {
+  if (!(err instanceof pg.DatabaseError)) return undefined;
+  switch (err.code) {
+    case '42501':
+      return `gavel's role was refused (${err.message}): grant it back its privileges on the gavel_usage_* tables`;
+    case '42P01':
+      return `a table of the usage store is missing (${err.message}): \`gavel usage migrate\` recreates it (its rows are lost)`;
+    case '42703':
+      return `a column of the usage store is missing (${err.message}): restore it`;
+    default:
+      return undefined;
+  }
+}
 
 /**
  * Health of a store behind a network: ok until a step fails for want of the

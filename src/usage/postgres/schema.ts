@@ -1,5 +1,111 @@
-import pg, { type Pool } from 'pg';
+import pg, { type Pool, type PoolClient } from 'pg';
 import { GavelError } from '../../lib/errors.js';
+
+/** A table of the shared store: its columns, constraints and indexes, and what replicas do with its rows. */
+interface TableSpec {
+  name: string;
+  columns: ReadonlyArray<readonly [column: string, definition: string]>;
+  constraints?: readonly string[];
+  indexes: ReadonlyArray<readonly [index: string, definition: string]>;
+  /** The privileges a replica's role needs on it (SELECT … FOR UPDATE of the key rows takes UPDATE). */
+  privileges: ReadonlyArray<'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE'>;
+}
+
+const BUCKET = (unit: readonly [string, string]): TableSpec['columns'] => [
+  ['scope', 'text NOT NULL'],
+  ['key', 'text NOT NULL'],
+  ['tier', 'text NOT NULL'],
+  unit,
+  ['tokens', 'bigint NOT NULL'],
+  ['cost_micros', 'bigint NOT NULL'],
+];
+
+/** The tables version 1 created. */
+const V1: readonly TableSpec[] = [
+  { name: 'gavel_usage_keys', columns: [['key', 'text PRIMARY KEY']], indexes: [], privileges: ['SELECT', 'INSERT', 'UPDATE'] },
+  {
+    name: 'gavel_usage_charges',
+    columns: [
+      ['decision_id', 'text PRIMARY KEY'],
+      ['ledger_id', 'text NOT NULL'],
+      ['caller', 'text NOT NULL'],
+      ['asked_model', 'text NOT NULL'],
+      ['subject', 'text NOT NULL'],
+      ['team', 'text NOT NULL'],
+      ['cost_center', 'text NOT NULL'],
+      ['model', 'text NOT NULL'],
+      ['tier', 'text NOT NULL'],
+      ['at_ms', 'bigint NOT NULL'],
+      ['state', `text NOT NULL CHECK (state IN ('reserved', 'settled'))`],
+      ['tokens', 'bigint NOT NULL CHECK (tokens >= 0)'],
+      ['cost_micros', 'bigint NOT NULL CHECK (cost_micros >= 0)'],
+      ['input_tokens', 'bigint'],
+      ['output_tokens', 'bigint'],
+      ['expires_ms', 'bigint'],
+      ['max_output_tokens', 'bigint'],
+      ['estimated_input_tokens', 'bigint'],
+    ],
+    indexes: [
+      ['gavel_usage_reserved_subject', `(subject, expires_ms) WHERE state = 'reserved'`],
+      ['gavel_usage_reserved_team', `(team, expires_ms) WHERE state = 'reserved'`],
+      ['gavel_usage_reserved_cost_center', `(cost_center, expires_ms) WHERE state = 'reserved'`],
+      ['gavel_usage_reserved_ledger', `(ledger_id) WHERE state = 'reserved'`],
+    ],
+    privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  },
+  {
+    name: 'gavel_usage_requests',
+    columns: [
+      ['decision_id', 'text PRIMARY KEY'],
+      ['subject', 'text NOT NULL'],
+      ['tool', 'text NOT NULL'],
+      ['decision', 'text NOT NULL'],
+      ['at_ms', 'bigint NOT NULL'],
+    ],
+    indexes: [
+      ['gavel_usage_requests_subject', '(subject, at_ms)'],
+      ['gavel_usage_requests_time', '(at_ms)'],
+    ],
+    privileges: ['SELECT', 'INSERT', 'DELETE'],
+  },
+  {
+    name: 'gavel_usage_daily',
+    columns: BUCKET(['day', 'text NOT NULL']),
+    constraints: ['PRIMARY KEY (scope, key, day, tier)'],
+    indexes: [],
+    privileges: ['SELECT', 'INSERT', 'UPDATE'],
+  },
+  {
+    name: 'gavel_usage_minute',
+    columns: BUCKET(['minute', 'bigint NOT NULL']),
+    constraints: ['PRIMARY KEY (scope, key, minute, tier)'],
+    indexes: [['gavel_usage_minute_age', '(minute)']],
+    privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  },
+  {
+    name: 'gavel_usage_meta',
+    columns: [
+      ['key', 'text PRIMARY KEY'],
+      ['value', 'text NOT NULL'],
+    ],
+    indexes: [],
+    privileges: ['SELECT', 'INSERT'],
+  },
+];
+
+/**
+ * The schema as the latest migration leaves it: what the health probe checks and what
+ * `gavel usage migrate` recreates when a table or index was dropped. A migration that changes a
+ * table changes its entry here too (test/usage/postgres-schema.test.ts compares a database
+ * migrated step by step with one recreated from this).
+ */
+const CURRENT: readonly TableSpec[] = V1;
+
+/** Idempotent statements that create a table and its indexes. */
+function createStatements(t: TableSpec): string[] {
+  const body = [...t.columns.map(([c, d]) => `${c} ${d}`), ...(t.constraints ?? [])].join(',\n  ');
+  return [`CREATE TABLE IF NOT EXISTS ${t.name} (\n  ${body}\n)`, ...t.indexes.map(([i, d]) => `CREATE INDEX IF NOT EXISTS ${i} ON ${t.name} ${d}`)];
+}
 
 /**
  * The shared usage store's schema, created and migrated by gavel itself. Each
@@ -7,59 +113,7 @@ import { GavelError } from '../../lib/errors.js';
  * run in one transaction under an advisory lock, so replicas starting at once
  * (or `gavel usage migrate` beside a rollout) apply each exactly once.
  */
-const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
-  {
-    version: 1,
-    sql: `
-CREATE TABLE gavel_usage_keys (key text PRIMARY KEY);
-CREATE TABLE gavel_usage_charges (
-  decision_id text PRIMARY KEY,
-  ledger_id text NOT NULL,
-  caller text NOT NULL,
-  asked_model text NOT NULL,
-  subject text NOT NULL,
-  team text NOT NULL,
-  cost_center text NOT NULL,
-  model text NOT NULL,
-  tier text NOT NULL,
-  at_ms bigint NOT NULL,
-  state text NOT NULL CHECK (state IN ('reserved', 'settled')),
-  tokens bigint NOT NULL CHECK (tokens >= 0),
-  cost_micros bigint NOT NULL CHECK (cost_micros >= 0),
-  input_tokens bigint,
-  output_tokens bigint,
-  expires_ms bigint,
-  max_output_tokens bigint,
-  estimated_input_tokens bigint
-);
-CREATE INDEX gavel_usage_reserved_subject ON gavel_usage_charges (subject, expires_ms) WHERE state = 'reserved';
-CREATE INDEX gavel_usage_reserved_team ON gavel_usage_charges (team, expires_ms) WHERE state = 'reserved';
-CREATE INDEX gavel_usage_reserved_cost_center ON gavel_usage_charges (cost_center, expires_ms) WHERE state = 'reserved';
-CREATE INDEX gavel_usage_reserved_ledger ON gavel_usage_charges (ledger_id) WHERE state = 'reserved';
-CREATE TABLE gavel_usage_requests (
-  decision_id text PRIMARY KEY,
-  subject text NOT NULL,
-  tool text NOT NULL,
-  decision text NOT NULL,
-  at_ms bigint NOT NULL
-);
-CREATE INDEX gavel_usage_requests_subject ON gavel_usage_requests (subject, at_ms);
-CREATE INDEX gavel_usage_requests_time ON gavel_usage_requests (at_ms);
-CREATE TABLE gavel_usage_daily (
-  scope text NOT NULL, key text NOT NULL, tier text NOT NULL, day text NOT NULL,
-  tokens bigint NOT NULL, cost_micros bigint NOT NULL,
-  PRIMARY KEY (scope, key, day, tier)
-);
-CREATE TABLE gavel_usage_minute (
-  scope text NOT NULL, key text NOT NULL, tier text NOT NULL, minute bigint NOT NULL,
-  tokens bigint NOT NULL, cost_micros bigint NOT NULL,
-  PRIMARY KEY (scope, key, minute, tier)
-);
-CREATE INDEX gavel_usage_minute_age ON gavel_usage_minute (minute);
-CREATE TABLE gavel_usage_meta (key text PRIMARY KEY, value text NOT NULL);
-`,
-  },
-];
+const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [{ version: 1, sql: V1.flatMap(createStatements).join(';\n') }];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
@@ -71,16 +125,32 @@ export interface MigrationResult {
   from: number;
   to: number;
   applied: number[];
+  /** Tables and indexes of the current schema that were missing and were created again ("table gavel_usage_requests"); only `gavel usage migrate` does so. */
+  created: string[];
 }
 
-export async function migrate(pool: Pool): Promise<MigrationResult> {
+export interface MigrateOptions {
+  /**
+   * `gavel usage migrate`: create again the tables and indexes of an up-to-date schema that were
+   * dropped (their rows are gone). Without it (a replica's start), a missing table or column, or a
+   * privilege the replica's role lacks, refuses the start, naming each.
+   */
+  repair?: boolean;
+}
+
+type Queryable = Pick<Pool | PoolClient, 'query'>;
+
+export async function migrate(pool: Pool, options: MigrateOptions = {}): Promise<MigrationResult> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await client.query(`CREATE TABLE IF NOT EXISTS gavel_schema_version (
-      version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    // Created only when absent: a replica's role needs no CREATE on the schema once it exists.
+    const versioned = await client.query<{ found: boolean }>(`SELECT to_regclass('gavel_schema_version') IS NOT NULL AS found`);
+    if (!versioned.rows[0]?.found) {
+      await client.query('CREATE TABLE gavel_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    }
     const found = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM gavel_schema_version');
     const from = Number(found.rows[0]?.v ?? 0);
     if (from > SCHEMA_VERSION) {
@@ -96,8 +166,11 @@ export async function migrate(pool: Pool): Promise<MigrationResult> {
       await client.query('INSERT INTO gavel_schema_version (version) VALUES ($1)', [m.version]);
       applied.push(m.version);
     }
+    const created = options.repair ? await createMissing(client) : [];
+    const problems = await schemaProblems(client, { privileges: !options.repair });
+    if (problems.length > 0) throw unusable(problems, options.repair === true);
     await client.query('COMMIT');
-    return { from, to: SCHEMA_VERSION, applied };
+    return { from, to: SCHEMA_VERSION, applied, created };
   } catch (err) {
     broken = err as Error;
     await client.query('ROLLBACK').catch(() => undefined);
@@ -107,12 +180,67 @@ export async function migrate(pool: Pool): Promise<MigrationResult> {
   }
 }
 
-/** Migrates the database a URL names, ahead of a rollout (`gavel usage migrate`); the same step every replica runs at start. */
+function unusable(problems: string[], repairing: boolean): GavelError {
+  const missingTable = problems.some((p) => p.startsWith('missing table'));
+  const hint = repairing
+    ? 'a missing column cannot be recreated without its rows: restore it from a backup'
+    : missingTable
+      ? "run `gavel usage migrate` to recreate missing tables (their rows are lost), and grant the replicas' role its privileges on them if it does not own them"
+      : "grant the replicas' role what it lacks, or restore what is missing";
+  return new GavelError('usage_unavailable', `the usage store cannot be used: ${problems.join('; ')} (${hint})`);
+}
+
+/** Creates the current schema's tables and indexes that are missing; names what it created. */
+async function createMissing(client: PoolClient): Promise<string[]> {
+  const objects = CURRENT.flatMap((t) => [{ what: `table ${t.name}`, name: t.name }, ...t.indexes.map(([i]) => ({ what: `index ${i}`, name: i }))]);
+  const present = await client.query<{ name: string }>('SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NOT NULL', [
+    objects.map((o) => o.name),
+  ]);
+  const there = new Set(present.rows.map((r) => r.name));
+  const missing = objects.filter((o) => !there.has(o.name));
+  if (missing.length === 0) return [];
+  for (const statement of CURRENT.flatMap(createStatements)) await client.query(statement);
+  return missing.map((o) => o.what);
+}
+
+/**
+ * What keeps replicas from using the store, one phrase each: a missing table, a missing column,
+ * and (with `privileges`) a privilege the connected role lacks on a table. Empty when all is well.
+ * One round trip, read from the catalogs, so it names every problem rather than the first.
+ */
+export async function schemaProblems(q: Queryable, options: { privileges: boolean }): Promise<string[]> {
+  const tables = JSON.stringify(CURRENT.map((t) => ({ name: t.name, columns: t.columns.map(([c]) => c), privileges: options.privileges ? t.privileges : [] })));
+  const res = await q.query<{ name: string; present: boolean; missing_columns: string[]; missing_privileges: string[]; role: string }>(
+    `SELECT t.name, c.oid IS NOT NULL AS present, current_user AS role,
+       ARRAY(SELECT col FROM unnest(t.columns) AS col WHERE c.oid IS NOT NULL AND NOT EXISTS (
+         SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped)) AS missing_columns,
+       ARRAY(SELECT p FROM unnest(t.privileges) AS p WHERE c.oid IS NOT NULL AND NOT (CASE WHEN p = 'DELETE'
+         THEN has_table_privilege(c.oid, p) ELSE has_any_column_privilege(c.oid, p) END)) AS missing_privileges
+     FROM json_to_recordset($1::json) AS t(name text, columns text[], privileges text[])
+     LEFT JOIN LATERAL (SELECT to_regclass(t.name) AS oid) c ON true`,
+    [tables],
+  );
+  return res.rows.flatMap((r) => {
+    if (!r.present) return [`missing table ${r.name}`];
+    return [
+      ...r.missing_columns.map((col) => `missing column ${r.name}.${col}`),
+      ...(r.missing_privileges.length > 0 ? [`role ${r.role} lacks ${r.missing_privileges.join(', ')} on ${r.name}`] : []),
+    ];
+  });
+}
+
+/** The health probe of a replica whose store failed: throws, naming every problem, until the store is usable again. */
+export async function checkSchema(q: Queryable): Promise<void> {
+  const problems = await schemaProblems(q, { privileges: true });
+  if (problems.length > 0) throw new Error(problems.join('; '));
+}
+
+/** Migrates the database a URL names, ahead of a rollout (`gavel usage migrate`), and recreates what was dropped. */
 export async function migrateDatabase(url: string, timeoutMs: number): Promise<MigrationResult> {
   const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: timeoutMs, application_name: 'gavel migrate' });
   pool.on('error', () => undefined);
   try {
-    return await migrate(pool);
+    return await migrate(pool, { repair: true });
   } finally {
     await pool.end().catch(() => undefined);
   }

@@ -21,10 +21,10 @@ import {
 import { scopeUsage } from '../totals.js';
 import { localDay, windowStarts } from '../windows.js';
 import { redactUrl, type PostgresUsageConfig } from './config.js';
-import { ProbedHealth } from './health.js';
+import { ProbedHealth, schemaFailure } from './health.js';
 import { HISTORY, int, RESERVED, SETTLED, text, texts } from './sql.js';
 import { isContention, isDown } from './failure.js';
-import { migrate, type MigrationResult } from './schema.js';
+import { checkSchema, migrate, type MigrationResult } from './schema.js';
 
 const HOUR = 3_600_000;
 /** Key rows known to exist, remembered up to this many (then forgotten: the insert is idempotent). */
@@ -77,11 +77,12 @@ export class PostgresUsageStore implements UsageStore {
     this.pg = pgConfig;
     this.config = config;
     this.health = new ProbedHealth(
-      async () => {
-        await this.pool.query('SELECT 1');
-      },
+      () => checkSchema(this.pool),
       pgConfig.probeMs,
-      () => void this.retryPending(),
+      () => {
+        this.known.clear();
+        void this.retryPending();
+      },
     );
     // An idle connection that breaks is an event, not a crash.
     pool.on('error', (err) => this.failed(err));
@@ -465,7 +466,7 @@ export class PostgresUsageStore implements UsageStore {
       return await step();
     } catch (err) {
       if (err instanceof GavelError) throw err;
-      if (isDown(err)) this.failed(err);
+      if (isDown(err) || schemaFailure(err)) this.failed(err);
       const what = isContention(err)
         ? 'a budget stayed locked past the deadline'
         : isDown(err)
@@ -477,7 +478,7 @@ export class PostgresUsageStore implements UsageStore {
 
   private failed(err: unknown): void {
     if (this.closed) return;
-    this.health.failed(`usage store ${redactUrl(this.pg.url)}: ${(err as Error).message}`);
+    this.health.failed(`usage store ${redactUrl(this.pg.url)}: ${schemaFailure(err) ?? (err as Error).message}`);
   }
 }
 
