@@ -1,5 +1,6 @@
 import { GavelError } from '../lib/errors.js';
 import { isJsonObject, type JsonObject } from '../lib/json.js';
+import { escapeToken, scanInput } from './input-scan.js';
 
 export interface InputLimits {
   /** Largest accepted input document in bytes (UTF-8 JSON). */
@@ -11,8 +12,24 @@ export interface InputLimits {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Parses the `input_json` bytes of a request. Size and depth are checked on the
- * raw bytes before JSON.parse so that a hostile document costs one linear scan.
+ * Numbers in action.params whose double is not their exact value, by pointer
+ * within params (see input-scan.ts exactDecimal), for the inputs parsed from
+ * JSON text that held any: the approval fingerprint binds them as written.
+ * Kept beside the parsed object, not in it, so the policy and the ledger see
+ * the input as JSON.parse gives it.
+ */
+const inexactParams = new WeakMap<JsonObject, ReadonlyMap<string, string>>();
+
+/** The exact decimals of numbers in this parsed input's action.params that its doubles do not hold; undefined when none. */
+export function inexactParamsOf(input: JsonObject): ReadonlyMap<string, string> | undefined {
+  return inexactParams.get(input);
+}
+
+/**
+ * Parses the `input_json` bytes of a request. Size is checked on the raw bytes
+ * and depth by one linear scan of the text before JSON.parse, so a hostile
+ * document costs one scan; the same scan finds duplicate keys, refused after
+ * the text is known to be JSON (JSON.parse would silently keep the last).
  */
 export function parseInputJson(bytes: Uint8Array, limits: InputLimits): JsonObject {
   checkSize(bytes.byteLength, limits);
@@ -22,15 +39,19 @@ export function parseInputJson(bytes: Uint8Array, limits: InputLimits): JsonObje
   } catch {
     throw new GavelError('invalid_input', 'input_json is not valid UTF-8');
   }
-  const depth = scanDepth(text);
-  if (depth > limits.maxDepth) throw tooDeep(depth, limits);
+  const scan = scanInput(text, limits.maxDepth);
+  if (scan.depth > limits.maxDepth) throw tooDeep(scan.depth, limits);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
     throw new GavelError('invalid_input', `input_json is not valid JSON: ${(err as Error).message}`);
   }
+  if (scan.duplicate !== undefined) {
+    throw new GavelError('invalid_input', `input ${scan.duplicate} is a duplicate key: each key may appear once per object`);
+  }
   const obj = requireObject(value);
+  if (scan.inexactParams) inexactParams.set(obj, scan.inexactParams);
   return mayHoldUnhashable(text) ? checkValues(obj) : obj;
 }
 
@@ -79,7 +100,7 @@ function checkValues(root: JsonObject): JsonObject {
     if (typeof value !== 'object' || value === null) continue;
     for (const [key, child] of Object.entries(value)) {
       if (LONE_SURROGATE.test(key)) throw new GavelError('invalid_input', `input ${path || '/'} has a key with a lone UTF-16 surrogate`);
-      stack.push({ value: child, path: `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}` });
+      stack.push({ value: child, path: `${path}/${escapeToken(key)}` });
     }
   }
   return root;
@@ -105,20 +126,7 @@ function tooDeep(depth: number, limits: InputLimits): GavelError {
 
 /** Maximum bracket depth of a JSON text, ignoring brackets inside strings. */
 export function scanDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
-    else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return max;
+  return scanInput(text, 0).depth;
 }
 
 /** Depth of a parsed value, iterative, stopping once `cap` is reached. */

@@ -1,4 +1,4 @@
-import type { Identity } from './identity.js';
+import { comparedAs, type Identity } from './identity.js';
 import type { DecisionRecord } from './ledger.js';
 import { canonicalJson } from '../lib/canonical.js';
 import type { JsonObject } from '../lib/json.js';
@@ -21,8 +21,13 @@ export interface RecordParts {
   salt: Uint8Array;
 }
 
-/** Builds the ledger record of one decision: indexed header fields plus the redacted payload, as canonical JSON. */
+/**
+ * Builds the ledger record of one decision: indexed header fields plus the redacted payload, as canonical JSON.
+ * The header keeps the subject, team and cost center as received; where one is compared (and its budget kept)
+ * under another form, the payload's `compared_as` names that form.
+ */
 export function ledgerRecord(p: RecordParts): DecisionRecord {
+  const forms = comparedAs(p.identity);
   return {
     decisionId: p.decisionId,
     time: p.now.toISOString(),
@@ -44,6 +49,7 @@ export function ledgerRecord(p: RecordParts): DecisionRecord {
         // Redaction masks each removed value wherever it appears, so the stored input may differ even where no path applied.
         ...(p.outcome.redactions.length > 0 || p.hashed.length > 0 ? { input_altered: true } : {}),
       },
+      ...(Object.keys(forms).length > 0 ? { compared_as: forms } : {}),
     }),
     salt: p.salt,
   };

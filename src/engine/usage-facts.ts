@@ -1,4 +1,4 @@
-import { attributionOf, capabilityOf, objectAt, text, type Attribution } from '../lib/attribution.js';
+import { attributionOf, capabilityOf, comparedAttribution, objectAt, text, type Attribution } from '../lib/attribution.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../lib/json.js';
 
 /**
@@ -6,6 +6,8 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../lib/json.js';
  * where the input is parsed (an evaluation worker): who is charged, what the
  * call is and how big its prompt is. Small and flat, so it crosses a thread
  * boundary for the price of a few strings; the usage store never sees the input.
+ * Who is charged is in the comparison form (lib/identity-form.ts): budgets,
+ * request history and usage keys follow the person, not the spelling.
  */
 export interface UsageFacts extends Attribution {
   /** action.type ("model.invoke", "tool.call", ...). */
@@ -25,7 +27,7 @@ export function usageFactsOf(input: JsonObject): UsageFacts {
   const params = action.params;
   const maxTokens = isJsonObject(params) ? params.max_tokens : undefined;
   return {
-    ...attributionOf(input),
+    ...comparedAttribution(attributionOf(input)),
     actionType: text(action, 'type'),
     model: text(action, 'model'),
     capability: capabilityOf(input),

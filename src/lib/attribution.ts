@@ -1,3 +1,4 @@
+import { identityForm } from './identity-form.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
 
 /**
@@ -22,6 +23,14 @@ export function attributionOf(input: JsonObject): Attribution {
     team: text(subject, 'team') || text(delegator, 'team'),
     costCenter: text(subject, 'cost_center') || text(delegator, 'cost_center'),
   };
+}
+
+/**
+ * The same attribution in its comparison form (identity-form.ts), which keys
+ * budgets, request history and usage reads: `Fiona` and `fiona` spend one budget.
+ */
+export function comparedAttribution(a: Attribution): Attribution {
+  return { subject: identityForm(a.subject), team: identityForm(a.team), costCenter: identityForm(a.costCenter) };
 }
 
 /** The capability an action exercises, as rate limits count it: the tool, or "data.export". */

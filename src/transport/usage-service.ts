@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { GavelError } from '../lib/errors.js';
+import { identityForm } from '../lib/identity-form.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
 import type { QueryableLedger } from '../ledger/types.js';
@@ -75,7 +76,8 @@ export function usageService(
           throw new GavelError('invalid_query', `scope must be subject, team or cost_center, got "${scope}"`);
         }
         if (!key) throw new GavelError('invalid_query', 'key is required');
-        return store.usage(scope as Scope, key, now().getTime());
+        // Usage is kept under the comparison form of its subject, team or cost center (`Fiona` reads `fiona`'s).
+        return store.usage(scope as Scope, identityForm(key), now().getTime());
       })
         .then((usage) => callback(null, { usage_json: Buffer.from(JSON.stringify(usage)) }))
         .catch((err: unknown) => callback(toServiceError(err, log)));

@@ -1,4 +1,5 @@
 import { GavelError } from '../lib/errors.js';
+import { sameIdentity } from '../lib/identity-form.js';
 import type { Bundle } from '../bundles/bundle.js';
 import { formatMicros, parseMicros } from './money.js';
 import { costMicros, priceTable } from './pricing.js';
@@ -59,7 +60,8 @@ export async function applyReport(ctx: ReportContext, r: UsageReportInput): Prom
     ['team', r.team, charge.team],
     ['cost_center', r.costCenter, charge.costCenter],
   ] as const) {
-    if (reported !== decided)
+    // Compared as people are: a charge is kept under the comparison form (`Fiona` reports `fiona`'s charge).
+    if (!sameIdentity(reported, decided))
       throw new GavelError('invalid_report', `${field} "${reported}" does not match decision ${r.decisionId} (decided for "${decided}")`);
   }
   checkModel(ctx, r, charge);

@@ -112,12 +112,8 @@ describe('resolving', () => {
     expect(await bad({ approver: { id: '', roles: ['lead'] } })).toMatch(/^invalid_approval: approver\.id is required/);
     expect(await bad({ approver: { id: 'm'.repeat(257), roles: ['lead'] } })).toBe('invalid_approval: approver.id is longer than 256 bytes');
     expect(await bad({ approver: { id: 'm'.repeat(256), roles: ['lead'] } })).toMatch(/^approval_not_pending: approval \S+ is rejected/);
-    expect(await bad({ approver: { id: ' mia', roles: ['lead'] } })).toBe(
-      'invalid_approval: approver.id must not have surrounding spaces or control characters',
-    );
-    expect(await bad({ approver: { id: 'mi\u0007a', roles: ['lead'] } })).toBe(
-      'invalid_approval: approver.id must not have surrounding spaces or control characters',
-    );
+    expect(await bad({ approver: { id: ' mia', roles: ['lead'] } })).toBe('invalid_approval: approver.id must not have surrounding spaces');
+    expect(await bad({ approver: { id: 'mi\u0007a', roles: ['lead'] } })).toBe('invalid_approval: approver.id holds the invisible or control character U+0007');
     expect(await bad({ approver: { id: 'mia', roles: Array.from({ length: 65 }, (_, i) => `r${i}`) } })).toBe(
       'invalid_approval: approver.roles has more than 64 roles',
     );

@@ -4,7 +4,7 @@ import { buildCore } from '../../src/core.js';
 import { printable } from '../../src/cli/table.js';
 import { tempDir } from '../helpers/paths.js';
 import { runCli } from '../helpers/server.js';
-import { copyLedger, coreOptions, decideVia, echoInput, openAsAttacker } from '../ledger/fixtures.js';
+import { copyLedger, coreOptions, decideVia, echoInput, openAsAttacker, sampleRecord } from '../ledger/fixtures.js';
 
 /**
  * A stored value reaches an auditor's terminal through `gavel audit query` and
@@ -25,16 +25,21 @@ beforeAll(async () => {
   ledger = join(tempDir(), 'ledger.db');
   const core = buildCore(coreOptions(ledger));
   await decideVia(core, echoInput({ subject: 'alice' }));
-  await decideVia(
-    core,
-    echoInput({
-      subject: HOSTILE_SUBJECT,
-      team: HOSTILE_TEAM,
-      decision: 'deny',
-      reasons: [{ code: HOSTILE_CODE, rule: `r.x\x1b]0;owned\x07`, effect: 'deny' }],
-    }),
-  );
-  await decideVia(core, echoInput({ subject: HOSTILE_SUBJECT, team: HOSTILE_TEAM }));
+  // Decide now refuses such a subject id or team (invalid_input): these entries are as a ledger written before that holds them.
+  const hostile = (id: string, decision: string, reasons: Array<Record<string, string>>) =>
+    core.ledger.append(
+      sampleRecord({
+        decisionId: id,
+        time: new Date().toISOString(),
+        subjectId: HOSTILE_SUBJECT,
+        team: HOSTILE_TEAM,
+        decision,
+        reasonCodes: reasons.map((r) => r.code!),
+        payload: { input: { subject: { id: HOSTILE_SUBJECT, team: HOSTILE_TEAM } }, result: { decision, reasons } },
+      }),
+    );
+  await hostile('hostile-1', 'deny', [{ code: HOSTILE_CODE, rule: `r.x\x1b]0;owned\x07`, effect: 'deny' }]);
+  await hostile('hostile-2', 'allow', [{ code: 'allowed', rule: 'r.default', effect: 'allow' }]);
   // Without a meter the caller's context.usage is kept: the timeline reads week tokens from it.
   await decideVia(core, echoInput({ subject: 'weekly', team: 'ops', extra: { context: { usage: { subject: { week: { tokens: 1234 } } } } } }));
   await core.close();

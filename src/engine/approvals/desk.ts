@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { GavelError } from '../../lib/errors.js';
+import { identityProblem } from '../../lib/identity-form.js';
 import { isJsonObject, type JsonObject } from '../../lib/json.js';
 import type { Identity } from '../identity.js';
 import { KeyLocks } from '../key-locks.js';
@@ -385,8 +386,11 @@ function checkResolve(r: ResolveRequest): void {
   if (r.verdict !== 'approve' && r.verdict !== 'reject') throw bad('verdict must be APPROVE or REJECT');
   if (r.approver.id === '') throw bad('approver.id is required: the person who approves or rejects');
   if (Buffer.byteLength(r.approver.id, 'utf8') > MAX_NAME_BYTES) throw bad(`approver.id is longer than ${MAX_NAME_BYTES} bytes`);
-  // Ids are compared exactly: one person must not pass as two by a stray space or a control character.
-  if (r.approver.id !== r.approver.id.trim() || /\p{Cc}/u.test(r.approver.id)) throw bad('approver.id must not have surrounding spaces or control characters');
+  // Ids are compared as people read them (lib/identity-form.ts): one person must not pass as two
+  // by a stray space or an invisible character (`mia` + U+200D), which no comparison form removes.
+  if (r.approver.id !== r.approver.id.trim()) throw bad('approver.id must not have surrounding spaces');
+  const problem = identityProblem(r.approver.id);
+  if (problem) throw bad(`approver.id ${problem}`);
   if (r.approver.roles.length > MAX_ROLES) throw bad(`approver.roles has more than ${MAX_ROLES} roles`);
   if (r.approver.roles.some((role) => role === '' || Buffer.byteLength(role, 'utf8') > MAX_NAME_BYTES)) throw bad('approver.roles must be non-empty names');
   if (r.comment.length > MAX_COMMENT_CHARS) throw bad(`comment is longer than ${MAX_COMMENT_CHARS} characters`);
