@@ -14,6 +14,8 @@ import type { UsageStore } from './usage/store.js';
 import { ApprovalDesk } from './engine/approvals/desk.js';
 import { approvalsConfig, type ApprovalsConfig } from './engine/approvals/config.js';
 import { SqliteApprovalStore } from './ledger/approval-table.js';
+import { bucketZone, checkState, type StateCheckResult } from './state/check.js';
+import { StateGuard } from './state/guard.js';
 
 export interface CoreOptions {
   /** Folder of *.tar.gz bundles, or one bundle file (loaded unverified), or bundles already loaded and verified. */
@@ -40,6 +42,17 @@ export interface CoreOptions {
    * an input's own context.approval reaches the policy (`gavel eval` without a ledger only).
    */
   approvals?: Partial<ApprovalsConfig> | false;
+  /** The approval and usage tables against the chain (src/state/). */
+  state?: StateOptions;
+}
+
+export interface StateOptions {
+  /** Rebuild tables that disagree with the chain at start (recorded in the ledger) instead of refusing to start. */
+  rebuild?: boolean;
+  /** How often the write protection of the state tables is checked while serving (ms; default 1000); reads check it too. */
+  checkMs?: number;
+  /** Called when rows written by another program were found while serving, and rebuilt from the chain. */
+  onRepaired?: (result: StateCheckResult) => void;
 }
 
 /** A usage store with the usage config it meters by. */
@@ -51,6 +64,8 @@ export interface Core {
   usage: ConfiguredUsageStore | undefined;
   /** Where shadow results are written, when shadow evaluation is on. */
   shadowSink: SqliteShadowSink | undefined;
+  /** What the start-up check of the state tables against the chain found (and rebuilt, with --rebuild-state). */
+  state: StateCheckResult;
   close(): Promise<void>;
 }
 
@@ -62,10 +77,21 @@ export function buildCore(options: CoreOptions): Core {
   const now = options.now ?? (() => new Date());
   let usage: ConfiguredUsageStore | undefined;
   let engine: Engine | undefined;
+  let guard: StateGuard | undefined;
   try {
+    // No state outside the chain decides: the tables are checked against it before anything reads them.
+    const embedded = !options.usageStore && options.usage !== false ? usageConfig(options.usage ?? {}) : undefined;
+    const stateCheck = (rebuild: boolean, reason: string) =>
+      checkState(ledger, {
+        usage: embedded ? { timeZone: bucketZone(ledger.db, embedded.timeZone), rollingMinutes: embedded.rollingMinutes } : undefined,
+        rebuild,
+        reason,
+      });
+    const checked = stateCheck(options.state?.rebuild ?? false, 'started with --rebuild-state');
+    const guarded = { check: () => guard?.check() };
     if (options.usageStore) usage = options.usageStore(ledger);
-    else if (options.usage !== false) usage = new SqliteUsageStore(ledger.db, usageConfig(options.usage ?? {}));
-    const meter = usage ? new Meter(usage) : undefined;
+    else if (embedded) usage = new SqliteUsageStore(ledger.db, embedded, guarded);
+    const meter = usage ? new Meter(usage, ledger, now) : undefined;
     const shadowSink = options.shadow ? new SqliteShadowSink(ledger.db) : undefined;
     const onDisabled = (bundle: Bundle, reason: string) =>
       options.logger?.error(
@@ -77,7 +103,7 @@ export function buildCore(options: CoreOptions): Core {
       options.approvals === false
         ? undefined
         : new ApprovalDesk({
-            store: new SqliteApprovalStore(ledger.db),
+            store: new SqliteApprovalStore(ledger.db, guarded),
             ledger,
             config: approvalsConfig(options.approvals ?? {}),
             now,
@@ -87,13 +113,21 @@ export function buildCore(options: CoreOptions): Core {
     engine = new Engine({ config, ledger, now, ...(meter ? { meter } : {}), ...(approvals ? { approvals } : {}), ...shadow });
     engine.activate(bundles);
     approvals?.start();
+    guard = new StateGuard(ledger.db, () => {
+      const repaired = stateCheck(true, 'the state tables were written by another program while gavel served');
+      if (repaired.mismatches.length > 0) options.state?.onRepaired?.(repaired);
+    });
+    guard.start(options.state?.checkMs ?? 1000, (err) => options.logger?.error({ err }, 'state check failed; state reads fail closed until it passes'));
     const built = engine;
+    const stateGuard = guard;
     return {
       engine: built,
       ledger,
       usage,
       shadowSink,
+      state: checked,
       close: async () => {
+        stateGuard.stop();
         // Workers first: nothing new reaches the ledger once it closes.
         await built.close();
         shadowSink?.close();
@@ -102,6 +136,7 @@ export function buildCore(options: CoreOptions): Core {
       },
     };
   } catch (err) {
+    guard?.stop();
     void engine?.close();
     void ledger.close();
     throw err;

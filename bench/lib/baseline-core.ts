@@ -26,7 +26,7 @@ export function buildBaselineCore(bundles: string, usageFile: string | undefined
   let meter: Meter | undefined;
   if (usageFile !== undefined) {
     db = openDatabase(usageFile, 'normal');
-    meter = new Meter(new SqliteUsageStore(db, usageConfig()));
+    meter = new Meter(new SqliteUsageStore(db, usageConfig()), ledger);
   }
   const engine = new Engine({ config: engineConfig(), ledger, ...(meter ? { meter } : {}) });
   engine.activate(loadBundles(bundles));

@@ -34,7 +34,11 @@ export async function seedSettledCharges(store: SqliteUsageStore, workload: Work
       caller: 'bench',
       askedModel: 'standard-m',
     });
-    await store.settle({ ...call, inputTokens: 15, outputTokens: 512, costMicros: 7_725, atMs: atMs + 5_000 });
+    // Seeded state, not a served report: written straight through, with no entry.
+    await store.settle({ ...call, inputTokens: 15, outputTokens: 512, costMicros: 7_725, atMs: atMs + 5_000 }, async (_c, staged) => {
+      staged.apply();
+      staged.finish(true);
+    });
   }
 }
 

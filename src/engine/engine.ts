@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { policyEventRecord, type PolicyEvent } from './policy-event.js';
 import { GavelError } from '../lib/errors.js';
+import { withLastKey } from '../lib/canonical.js';
 import type { Bundle } from '../bundles/bundle.js';
 import type { JsonObject } from '../lib/json.js';
 import { stagedTogether, unrecorded, type DecisionRecord, type Ledger, type Receipt, type StagedWrite } from './ledger.js';
@@ -9,7 +10,7 @@ import type { ApprovalDesk, ApprovalPlan, HeldApproval } from './approvals/desk.
 import type { EngineConfig } from './config.js';
 import type { WasmEvaluator } from './evaluator.js';
 import { KeyLocks } from './key-locks.js';
-import type { DecisionMeter, MeteredContext } from './meter.js';
+import type { DecisionMeter, MeteredContext, MeteredWrite } from './meter.js';
 import { PolicySet } from './policies.js';
 import type { AppliedRedaction } from './redact.js';
 import { SERVICE_RULE, type Effect, type Reason } from './result.js';
@@ -226,7 +227,7 @@ export class Engine {
       // A new request keeps its fingerprint until its entry is durable (or given up).
       const receipt = await attempt.receipt.finally(() => attempt.approval?.unlock?.());
       // Gone after its entry was written: the entry stays (the ledger never loses one), the reservation goes.
-      if (this.meter && abandoned(request)) await this.meter.release(decisionId).catch(() => undefined);
+      if (this.meter && abandoned(request)) await this.meter.release(decisionId, request.caller).catch(() => undefined);
       const decision = this.decision(attempt.evaluated, evaluator, { decisionId, entrypoint, now, receipt, requestId: request.requestId });
       if (attempt.approval) decision.approval = attempt.approval.answer;
       // Recorded and about to be answered: a shadow bundle may now see the same input (it discards the job when done).
@@ -284,7 +285,7 @@ export class Engine {
               held,
             ),
           );
-      let staged: StagedWrite | undefined;
+      let staged: MeteredWrite | undefined;
       if (metered) {
         const decided = { decisionId: d.decisionId, facts: job.facts, outcome: evaluated, bundle, now: d.now, caller: request.caller };
         try {
@@ -300,7 +301,8 @@ export class Engine {
           return undefined;
         }
       }
-      const receipt = this.append(evaluated.record, stagedTogether(staged, approval?.staged));
+      const record = staged ? withUsage(evaluated.record, staged.payload) : evaluated.record;
+      const receipt = this.append(record, stagedTogether(staged, approval?.staged));
       // Awaited by decide once the locks are released; never an unhandled rejection meanwhile.
       receipt.catch(() => undefined);
       return { evaluated, receipt, req, approval };
@@ -364,4 +366,10 @@ export class Engine {
     this.approvals?.stop();
     await this.runner.close();
   }
+}
+
+/** The decision's record with its usage as the payload's last key (`usage` sorts after `input` and `result`). */
+function withUsage(record: DecisionRecord, usage: JsonObject): DecisionRecord {
+  if (record.payloadJcs !== undefined) return { ...record, payloadJcs: withLastKey(record.payloadJcs, 'usage', usage) };
+  return { ...record, payload: { ...record.payload, usage } };
 }

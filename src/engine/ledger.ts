@@ -2,12 +2,14 @@ import { GavelError } from '../lib/errors.js';
 import type { JsonObject } from '../lib/json.js';
 
 /**
- * Kinds of ledger entry: decisions, policy events (a bundle activated, deactivated or refused)
- * and approval events (requested, approved, rejected, expired, consumed).
+ * Kinds of ledger entry: decisions, policy events (a bundle activated, deactivated or refused),
+ * approval events (requested, approved, rejected, expired, consumed), usage events (a report
+ * settled, a reservation released) and state events (the state tables rebuilt from the chain,
+ * or the usage state an older ledger held when it began recording usage).
  */
-export type EntryKind = 'decision' | 'policy' | 'approval';
+export type EntryKind = 'decision' | 'policy' | 'approval' | 'usage' | 'state';
 
-export const ENTRY_KINDS: readonly EntryKind[] = ['decision', 'policy', 'approval'];
+export const ENTRY_KINDS: readonly EntryKind[] = ['decision', 'policy', 'approval', 'usage', 'state'];
 
 /**
  * What the engine hands the ledger for one entry, a decision or a policy event

@@ -31,14 +31,22 @@ export interface DecisionMeter {
    * fresh one). A shared store commits its rows here, before the entry is appended; `finish(false)`
    * takes them back if the entry is given up.
    */
-  stage(decision: MeteredDecision, snapshot: UsageSnapshot): StagedWrite | undefined | Promise<StagedWrite | undefined>;
-  /** The caller gave up after its decision was recorded: its reservation stops counting at once (the entry stays). */
-  release(decisionId: string): Promise<void>;
+  stage(decision: MeteredDecision, snapshot: UsageSnapshot): MeteredWrite | undefined | Promise<MeteredWrite | undefined>;
+  /**
+   * The caller gave up after its decision was recorded: its reservation stops counting at once (the
+   * decision's entry stays), recorded by an entry of its own, so the chain still sums to the budgets.
+   */
+  release(decisionId: string, caller: string): Promise<void>;
   /**
    * The same, as a write in another entry's transaction (an approval request rejected, expired or
    * used: the reservation it held goes with the entry that records it).
    */
   stagedRelease(decisionId: string): StagedWrite;
+}
+
+/** A decision's usage writes, and what its payload records of them (its last key, `usage`): budgets are recomputable from the chain. */
+export interface MeteredWrite extends StagedWrite {
+  payload: JsonObject;
 }
 
 /**

@@ -72,8 +72,12 @@ export class SqliteApprovalStore implements ApprovalStore {
   private readonly db: Database;
   private readonly stmts: Record<'get' | 'put' | 'due' | 'open' | 'openCount', Statement>;
 
-  constructor(db: Database) {
+  /** Called before each read (state/guard.ts): an edit by another process is checked against the chain first. */
+  private readonly guard: { check(): void } | undefined;
+
+  constructor(db: Database, guard?: { check(): void }) {
     this.db = db;
+    this.guard = guard;
     db.exec(DDL);
     this.stmts = {
       get: db.prepare('SELECT * FROM approvals WHERE id = ?'),
@@ -90,11 +94,13 @@ export class SqliteApprovalStore implements ApprovalStore {
   }
 
   async get(id: string): Promise<Approval | undefined> {
+    this.guard?.check();
     const row = this.stmts.get.get(id) as Row | undefined;
     return row ? approvalOf(row) : undefined;
   }
 
   async list(filter: ApprovalFilter): Promise<Approval[]> {
+    this.guard?.check();
     const clauses: string[] = [];
     const params: unknown[] = [];
     const eq = (column: string, value: string | undefined) => {
@@ -114,16 +120,30 @@ export class SqliteApprovalStore implements ApprovalStore {
   }
 
   async openFor(fingerprint: string, nowMs: number): Promise<Approval | undefined> {
+    this.guard?.check();
     const row = this.stmts.open.get(fingerprint, nowMs) as Row | undefined;
     return row ? approvalOf(row) : undefined;
   }
 
   async openCount(nowMs: number): Promise<number> {
+    this.guard?.check();
     return (this.stmts.openCount.get(nowMs) as { n: number }).n;
   }
 
   async due(nowMs: number, limit: number): Promise<Approval[]> {
+    this.guard?.check();
     return (this.stmts.due.all(nowMs, limit) as Row[]).map(approvalOf);
+  }
+
+  /** Every approval, oldest first (for checking the table against the chain). */
+  *all(): IterableIterator<Approval> {
+    for (const row of this.db.prepare('SELECT * FROM approvals ORDER BY created_ms, id').iterate() as IterableIterator<Row>) yield approvalOf(row);
+  }
+
+  /** Replaces the whole table (a rebuild from the chain), in the caller's transaction. */
+  replaceAll(approvals: Iterable<Approval>): void {
+    this.db.prepare('DELETE FROM approvals').run();
+    for (const a of approvals) this.stmts.put.run(rowOf(a));
   }
 
   write(a: Approval): () => void {

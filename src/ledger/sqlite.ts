@@ -11,6 +11,7 @@ import { checkKeyMatchesLedger, type FileIdentity, fileChanged, fileIdentity, re
 import { ensureLedgerId, latestCheckpointNote } from './meta.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { WriterLock } from './writer-lock.js';
+import { registerWriter } from './write-protect.js';
 import { policyStatus, type PolicyStatus } from './policy-status.js';
 import { migrate } from './schema.js';
 import { unrecorded, type DecisionRecord, type Receipt, type StagedWrite } from '../engine/ledger.js';
@@ -149,6 +150,8 @@ export class SqliteLedger implements QueryableLedger {
     try {
       if (onDisk && keyPath) checkKeyMatchesLedger(config.path, keyPath, config.newLedger);
       this.db = openDatabase(config.path, config.durability, config.busyTimeoutMs);
+      // Before any write: tables protected by an earlier run accept writes from this connection alone.
+      registerWriter(this.db);
       migrate(this.db);
       this.origin = ledgerOrigin(ensureLedgerId(this.db));
       this.key = keyPath ? loadOrCreateKey(keyPath, this.origin) : ephemeralKey(this.origin);
@@ -231,6 +234,29 @@ export class SqliteLedger implements QueryableLedger {
         setImmediate(() => this.flush());
       }
     });
+  }
+
+  /**
+   * Appends and writes now, with everything queued before it: for the few entries that must be
+   * durable before the caller goes on synchronously (a state check at start). Throws unless the
+   * entry and `staged` committed.
+   */
+  appendNow(record: DecisionRecord, staged?: StagedWrite): void {
+    let committed = false;
+    let failure: unknown;
+    const receipt = this.append(record, {
+      apply: () => staged?.apply(),
+      finish: (ok) => {
+        committed = ok;
+        staged?.finish(ok);
+      },
+      ...(staged?.records ? { records: staged.records } : {}),
+    });
+    receipt.catch((err: unknown) => {
+      failure = err;
+    });
+    this.flush();
+    if (!committed) throw failure instanceof GavelError ? failure : unrecorded(failure ?? new Error('the entry was not written'));
   }
 
   /** Writes everything queued, one transaction per maxBatch entries. */

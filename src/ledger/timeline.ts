@@ -1,3 +1,4 @@
+import type { EntryKind } from '../engine/ledger.js';
 import type { Database } from 'better-sqlite3';
 import { GavelError } from '../lib/errors.js';
 import { isJsonObject, valueAt, type JsonValue } from '../lib/json.js';
@@ -25,7 +26,7 @@ export interface TimelineApproval {
 
 export interface TimelineEvent {
   /** decision; policy: a bundle went live (activated), stopped (deactivated) or was refused; approval: a request and what became of it. */
-  kind: 'decision' | 'policy' | 'approval';
+  kind: EntryKind;
   seq: number;
   time: string;
   decisionId: string;

@@ -1,3 +1,4 @@
+import type { EntryKind } from '../engine/ledger.js';
 import type { TimelineEvent } from './timeline.js';
 import type { VerifyReport } from './verify.js';
 
@@ -36,7 +37,7 @@ export function wireVerifyReport(report: VerifyReport): WireVerifyReport {
 
 /** A timeline event as `gavel audit timeline --json` prints it; names shared with the Entry message (action_type). */
 export interface WireTimelineEvent {
-  kind: 'decision' | 'policy' | 'approval';
+  kind: EntryKind;
   seq: number;
   time: string;
   decision_id: string;

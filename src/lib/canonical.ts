@@ -21,6 +21,19 @@ export function canonicalJson(value: unknown): string {
   return text;
 }
 
+/**
+ * A canonical object's text with one more top-level member. It stays RFC 8785
+ * only when `key` sorts after every key already there (the engine adds `usage`
+ * after a payload's `input` and `result`): the new member goes last, where
+ * canonical order puts it. The caller vouches for the order (parsing a whole
+ * payload to check it would cost more than building it); test/lib/canonical.test.ts
+ * checks the engine's use against canonicalJson.
+ */
+export function withLastKey(objectJcs: string, key: string, value: unknown): string {
+  if (!objectJcs.startsWith('{') || !objectJcs.endsWith('}') || objectJcs === '{}') throw new Error('not a non-empty canonical JSON object');
+  return `${objectJcs.slice(0, -1)},${JSON.stringify(key)}:${canonicalJson(value)}}`;
+}
+
 export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }

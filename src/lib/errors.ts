@@ -74,6 +74,10 @@ export const ERROR_CODES = {
     doc: 'The approver may not resolve this request: not among the approvers the policy named, the subject itself, the user an agent acts for, or already voted on it.',
   },
   approvals_unavailable: { status: 'UNAVAILABLE', doc: 'Approval state (in the ledger file) could not be read; the call fails closed.' },
+  state_mismatch: {
+    status: 'FAILED_PRECONDITION',
+    doc: 'The approval or usage tables disagree with what the ledger chain adds up to (rows edited, inserted or deleted outside gavel); the message names the rows. `gavel serve` refuses to start (exit 3) unless `--rebuild-state`; `audit verify` fails.',
+  },
   too_many_watches: { status: 'RESOURCE_EXHAUSTED', doc: 'The server already holds 1024 open `WatchApproval` streams; retry later or poll `GetApproval`.' },
   invalid_approval: {
     status: 'INVALID_ARGUMENT',

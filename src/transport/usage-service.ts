@@ -40,6 +40,8 @@ export function usageService(
       return e ? { decision: e.decision, actionType: e.actionType, resource: e.resource, caller: e.caller } : undefined;
     },
     reportFactor: config.reportFactor,
+    ledger,
+    now,
   };
   return {
     Report: (call: grpc.ServerUnaryCall<ReportMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {

@@ -1,11 +1,12 @@
 import type { Bundle } from '../bundles/bundle.js';
-import type { StagedWrite } from '../engine/ledger.js';
-import type { DecisionMeter, MeteredContext, MeteredDecision, UsageSnapshot } from '../engine/meter.js';
+import type { Ledger, StagedWrite } from '../engine/ledger.js';
+import type { DecisionMeter, MeteredContext, MeteredDecision, MeteredWrite, UsageSnapshot } from '../engine/meter.js';
 import type { UsageFacts } from '../engine/usage-facts.js';
 import { valueAt, type JsonObject, type JsonValue } from '../lib/json.js';
 import type { UsageConfig } from './config.js';
 import { microsToNumber } from './money.js';
 import { costMicros, priceTable, type ModelPrice } from './pricing.js';
+import { releaseRecord, usageSection } from './usage-entries.js';
 import { historyKey, scopeKeys, type Reservation, type UsageRead, type UsageStore } from './store.js';
 
 const MAX_ESTIMATED_TOKENS = 1_000_000_000;
@@ -29,10 +30,14 @@ interface Estimate {
 export class Meter implements DecisionMeter {
   private readonly store: UsageStore;
   private readonly config: UsageConfig;
+  private readonly ledger: Ledger;
+  private readonly now: () => Date;
 
-  constructor(store: UsageStore & { config: UsageConfig }) {
+  constructor(store: UsageStore & { config: UsageConfig }, ledger: Ledger, now: () => Date = () => new Date()) {
     this.store = store;
     this.config = store.config;
+    this.ledger = ledger;
+    this.now = now;
   }
 
   keys(who: UsageFacts): string[] {
@@ -68,16 +73,27 @@ export class Meter implements DecisionMeter {
     return { context, snapshot: read };
   }
 
-  async stage(d: MeteredDecision, snapshot: UsageSnapshot): Promise<StagedWrite | undefined> {
+  async stage(d: MeteredDecision, snapshot: UsageSnapshot): Promise<MeteredWrite | undefined> {
     const read = snapshot as UsageRead;
     const atMs = d.now.getTime();
     const request = { decisionId: d.decisionId, subject: d.facts.subject, tool: d.facts.capability, decision: d.outcome.decision, atMs };
     const reservation = this.reservation(d, atMs);
-    return read.stage(reservation ? { request, reservation } : { request });
+    const rows = reservation ? { request, reservation } : { request };
+    const staged = await read.stage(rows);
+    if (!staged) return undefined;
+    return {
+      apply: () => staged.apply(),
+      finish: (committed) => staged.finish(committed),
+      ...(staged.records ? { records: staged.records } : {}),
+      payload: usageSection(rows),
+    };
   }
 
-  release(decisionId: string): Promise<void> {
-    return this.store.release(decisionId);
+  /** Recorded as a `usage` entry whose transaction drops the reservation (if a report has not settled it meanwhile). */
+  async release(decisionId: string, caller: string): Promise<void> {
+    const charge = await this.store.charge(decisionId);
+    if (!charge || charge.state !== 'reserved') return;
+    await this.ledger.append(releaseRecord(charge, caller, this.now()), this.store.stagedRelease(decisionId));
   }
 
   stagedRelease(decisionId: string): StagedWrite {

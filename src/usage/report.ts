@@ -1,6 +1,8 @@
 import { GavelError } from '../lib/errors.js';
 import { sameIdentity } from '../lib/identity-form.js';
 import type { Bundle } from '../bundles/bundle.js';
+import type { Ledger } from '../engine/ledger.js';
+import { settlementRecord } from './usage-entries.js';
 import { formatMicros, parseMicros } from './money.js';
 import { costMicros, priceTable } from './pricing.js';
 import type { ChargeRow, UsageStore } from './store.js';
@@ -39,6 +41,9 @@ export interface ReportContext {
   findDecision: (decisionId: string) => { decision: string; actionType: string; resource: string; caller: string } | undefined;
   /** See UsageConfig.reportFactor. */
   reportFactor: number;
+  /** Where a settlement is recorded: it is an entry of kind `usage` (usage-entries.ts). */
+  ledger: Ledger;
+  now: () => Date;
 }
 
 /** Reported text echoed in an error is cut here: a megabyte model name is not sent back whole. */
@@ -77,7 +82,10 @@ export async function applyReport(ctx: ReportContext, r: UsageReportInput): Prom
       `cost ${r.cost} is more than ${ctx.reportFactor}x the price table's ${formatMicros(priced)} for ${r.inputTokens}+${r.outputTokens} tokens of ${echo(r.model)} (bound ${formatMicros(bound)})`,
     );
   }
-  const result = await ctx.store.settle({ ...r, tier: price.tier, costMicros: micros, atMs: charge.atMs });
+  const settlement = { ...r, tier: price.tier, costMicros: micros, atMs: charge.atMs };
+  const result = await ctx.store.settle(settlement, (settled, staged) =>
+    ctx.ledger.append(settlementRecord(settled, settlement, r.reporter, ctx.now()), staged),
+  );
   if (result.kind === 'unknown') throw unknownDecision(ctx, r.decisionId);
   if (result.kind === 'conflict') throw new GavelError('report_conflict', result.message);
   const tokens = r.inputTokens + r.outputTokens;

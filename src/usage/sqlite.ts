@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { UsageConfig } from './config.js';
 import type { StagedWrite } from '../engine/ledger.js';
+import type { StateReadGuard } from './state-read-guard.js';
 import {
   historyKey,
   scopeKeys,
@@ -13,6 +14,7 @@ import {
   type Scope,
   type ScopeUsage,
   type Settlement,
+  type SettlementRecorder,
   type SettleResult,
   type StagedUsage,
   type UsageRead,
@@ -90,9 +92,13 @@ export class SqliteUsageStore implements UsageStore {
   private readonly staged = new Map<string, StagedUsage>();
   private lastWindows: { nowMs: number; starts: WindowStarts; keys: BucketKeys } | undefined;
 
-  constructor(db: Database, config: UsageConfig) {
+  /** Called before each read of a table (state/guard.ts): an edit by another process is checked against the chain first. */
+  private readonly guard: StateReadGuard | undefined;
+
+  constructor(db: Database, config: UsageConfig, guard?: StateReadGuard) {
     this.db = db;
     this.config = config;
+    this.guard = guard;
     db.exec(DDL);
     addMissingColumns(db);
     this.buckets = new UsageBuckets(db, config);
@@ -123,6 +129,7 @@ export class SqliteUsageStore implements UsageStore {
     const k = usageKey(scope, key);
     const cached = this.settledCache.get(k);
     if (cached && sameBuckets(cached.keys, keys)) return cached.rows;
+    this.guard?.check();
     const rows = this.buckets.settled(scope, key, keys);
     if (this.settledCache.size >= MAX_CACHED_KEYS) this.settledCache.clear();
     this.settledCache.set(k, { keys, rows });
@@ -145,6 +152,7 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   async history(subject: string, nowMs: number): Promise<History> {
+    this.guard?.check();
     return this.requests.read(subject, nowMs, stagedRequests(this.staged.values()));
   }
 
@@ -212,6 +220,7 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   private chargeNow(decisionId: string): ChargeRow | undefined {
+    this.guard?.check();
     const row = this.stmts.charge.get(decisionId) as Record<string, unknown> | undefined;
     return row ? chargeRowOf(row) : undefined;
   }
@@ -239,27 +248,52 @@ export class SqliteUsageStore implements UsageStore {
     };
   }
 
-  /** Synchronous from read to write, so no decision's staging interleaves with it. */
-  async settle(s: Settlement): Promise<SettleResult> {
-    const { result, charge } = this.db.transaction(() => this.settleNow(s)).immediate();
-    // Committed (a failed transaction throws before this): memory follows the table, keyed by the charge's own attribution.
-    if (result.kind === 'settled' && charge) {
-      this.live.remove(charge);
-      for (const k of scopeKeys(charge)) this.settledCache.delete(k);
-      this.versions.bump(scopeKeys(charge));
+  /**
+   * The charge is checked, then its settlement is staged into the entry that records it: the row and
+   * the buckets are written in that entry's transaction. A report that settled (or a release that
+   * dropped) the charge meanwhile makes the staged write fail alone; the charge is checked again.
+   */
+  async settle(s: Settlement, record: SettlementRecorder): Promise<SettleResult> {
+    for (let attempt = 1; ; attempt++) {
+      const existing = this.chargeNow(s.decisionId);
+      const result = settlementOf(existing, s);
+      if (result.kind !== 'settled' || !existing) return result;
+      try {
+        await record(existing, this.stagedSettlement(s, existing));
+        return result;
+      } catch (err) {
+        if (!(isSettleRace(err) && attempt < 3)) throw err;
+      }
     }
-    return result;
   }
 
-  private settleNow(s: Settlement): { result: SettleResult; charge?: ChargeRow } {
-    const existing = this.chargeNow(s.decisionId);
-    const result = settlementOf(existing, s);
-    if (result.kind !== 'settled' || !existing) return { result };
+  private stagedSettlement(s: Settlement, existing: ChargeRow): StagedWrite {
     const tokens = s.inputTokens + s.outputTokens;
-    this.stmts.settle.run({ ...s, tokens });
-    this.buckets.add({ ...existing, tier: s.tier, tokens, costMicros: s.costMicros });
-    return { result: { kind: 'settled' }, charge: existing };
+    return {
+      apply: () => {
+        if (this.stmts.settle.run({ ...s, tokens }).changes !== 1) throw new SettleRace(s.decisionId);
+        this.buckets.add({ ...existing, tier: s.tier, tokens, costMicros: s.costMicros });
+      },
+      // Committed: memory follows the table, keyed by the charge's own attribution.
+      finish: (committed) => {
+        if (!committed) return;
+        this.live.remove(existing);
+        for (const k of scopeKeys(existing)) this.settledCache.delete(k);
+        this.versions.bump(scopeKeys(existing));
+      },
+    };
   }
+}
+
+/** The charge changed between its check and the transaction that would settle it. */
+class SettleRace extends Error {
+  constructor(decisionId: string) {
+    super(`the charge of decision ${decisionId} changed before its settlement was written`);
+  }
+}
+
+function isSettleRace(err: unknown): boolean {
+  return err instanceof SettleRace || (err instanceof Error && err.cause instanceof SettleRace);
 }
 
 const MAX_CACHED_KEYS = 100_000;

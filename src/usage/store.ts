@@ -81,6 +81,9 @@ export interface RequestRow {
   atMs: number;
 }
 
+/** Appends the entry recording the settlement of `charge`, with `staged` in its transaction; resolves once it is durable. */
+export type SettlementRecorder = (charge: ChargeRow, staged: StagedWrite) => Promise<unknown>;
+
 /** A decision's usage rows, staged to commit with its ledger entry. */
 export interface StagedUsage {
   request: RequestRow;
@@ -104,8 +107,13 @@ export interface UsageStore {
   release(decisionId: string): Promise<void>;
   /** The same, with another entry: it stops counting once that entry commits. */
   stagedRelease(decisionId: string): StagedWrite;
-  /** Settles a reservation to real usage, idempotently. */
-  settle(s: Settlement): Promise<SettleResult>;
+  /**
+   * Settles a reservation to real usage, idempotently. A settlement is a chain entry: `record`
+   * appends the entry that records it (usage-entries.ts), with the store's writes staged in its
+   * transaction (SQLite), or while the store's own transaction waits to commit (PostgreSQL);
+   * nothing is settled unless the entry is.
+   */
+  settle(s: Settlement, record: SettlementRecorder): Promise<SettleResult>;
   /** Present when the store can become unreachable (a database server): what health reports. */
   readonly health?: UsageHealth;
   close?(): Promise<void>;

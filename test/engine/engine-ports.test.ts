@@ -8,7 +8,7 @@ import { engineConfig } from '../../src/engine/config.js';
 import { SqliteApprovalStore } from '../../src/ledger/approval-table.js';
 import { Engine, type DecideRequest } from '../../src/engine/engine.js';
 import type { DecisionRecord, Ledger, Receipt, StagedWrite } from '../../src/engine/ledger.js';
-import type { DecisionMeter, MeteredContext, MeteredDecision, UsageSnapshot } from '../../src/engine/meter.js';
+import type { DecisionMeter, MeteredContext, MeteredDecision, MeteredWrite, UsageSnapshot } from '../../src/engine/meter.js';
 import type { UsageFacts } from '../../src/engine/usage-facts.js';
 import { GavelError } from '../../src/lib/errors.js';
 import type { JsonObject } from '../../src/lib/json.js';
@@ -56,10 +56,10 @@ class ScriptedMeter implements DecisionMeter {
     if (this.contextError !== undefined) throw this.contextError;
     return { context: { usage: { marker: 'from-meter' } }, snapshot: { end: () => undefined } };
   }
-  stage(d: MeteredDecision, _snapshot: UsageSnapshot): StagedWrite | undefined {
+  stage(d: MeteredDecision, _snapshot: UsageSnapshot): MeteredWrite | undefined {
     this.calls.push(`stage:${d.decisionId.length > 0}`);
     if (!this.current(++this.attempts)) return undefined;
-    return { apply: () => this.calls.push('apply'), finish: (ok) => this.calls.push(`finish:${ok}`) };
+    return { apply: () => this.calls.push('apply'), finish: (ok) => this.calls.push(`finish:${ok}`), payload: { marker: 'usage' } };
   }
   async release(decisionId: string): Promise<void> {
     this.calls.push(`release:${decisionId.length > 0}`);

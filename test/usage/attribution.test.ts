@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { clients, type Clients } from '../helpers/client.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { startInProcess, type InProcessServer } from '../helpers/server.js';
-import { decide, modelCall, report, TestClock, usageOf } from './helpers.js';
+import { decide, modelCall, report, TestClock, usageOf, withoutEntry } from './helpers.js';
 
 /** Budgets are charged where the policy looks for them: agents to the user they act for, approvals once approved. */
 const clock = new TestClock(Date.parse('2026-11-24T10:00:00Z'));
@@ -58,7 +58,7 @@ it('a model call that required approval is reserved, and its report is accepted 
     outputTokens: 99,
     costMicros: 4_999_999_000,
     atMs: Date.now(),
-  });
+  }, withoutEntry);
   const pending = await decide(c, modelCall(seat, 'standard-m', 100));
   expect(pending.decision).toBe('DECISION_REQUIRE_APPROVAL');
   expect((await usageOf(c, 'subject', 'spender')).month.reserved_tokens).toBe(101);
@@ -76,7 +76,7 @@ it('a model call that required approval is reserved, and its report is accepted 
     outputTokens: 50,
     costMicros: 15_000_000_000,
     atMs: Date.now(),
-  });
+  }, withoutEntry);
   // Now past the seat's hard cap (20000): the next call is denied outright.
   const next = await decide(c, modelCall(seat, 'standard-m', 100));
   expect(next.decision).toBe('DECISION_DENY');

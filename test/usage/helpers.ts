@@ -1,3 +1,4 @@
+import type { DecisionRecord, Ledger, Receipt, StagedWrite } from '../../src/engine/ledger.js';
 import type { Reservation } from '../../src/usage/store.js';
 import { unary } from '../helpers/client.js';
 import type { Clients } from '../helpers/client.js';
@@ -75,5 +76,29 @@ export function storeReservation(id: string, atMs: number, who: Caller, over: Pa
     caller: 'gateway',
     askedModel: 'standard-m',
     ...over,
+  };
+}
+
+/**
+ * For store-level tests only: a settlement written straight through, with no ledger entry (a
+ * served report is always recorded: usage/report.ts).
+ */
+export async function withoutEntry(_charge: unknown, staged: { apply(): void; finish(committed: boolean): void }): Promise<void> {
+  staged.apply();
+  staged.finish(true);
+}
+
+/** A ledger for store- and meter-level tests: applies each staged write at once and keeps the records it was given. */
+export function recordingLedger(): Ledger & { records: DecisionRecord[] } {
+  const records: DecisionRecord[] = [];
+  return {
+    records,
+    async append(record: DecisionRecord, staged?: StagedWrite): Promise<Receipt> {
+      staged?.apply();
+      records.push(record, ...(staged?.records ?? []));
+      staged?.finish(true);
+      return { seq: records.length, entryHash: '' };
+    },
+    async close() {},
   };
 }

@@ -1,3 +1,4 @@
+import { recordingLedger } from './helpers.js';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { Bundle } from '../../src/bundles/bundle.js';
@@ -43,7 +44,8 @@ const PRICING: JsonObject = {
 function meter(config: Partial<UsageConfig> = {}) {
   const db = new Database(':memory:');
   const store = new SqliteUsageStore(db, usageConfig({ defaultMaxTokens: 500, reservationTtlSeconds: 90, ...config }));
-  return { store, meter: new Meter(store) };
+  const ledger = recordingLedger();
+  return { store, ledger, meter: new Meter(store, ledger) };
 }
 
 function call(over: { model?: string; params?: JsonObject; content?: JsonObject; type?: string; subject?: JsonObject } = {}): JsonObject {
@@ -282,7 +284,9 @@ describe('what a decision stages', () => {
   it('release drops the decision’s live reservation', async () => {
     const m = meter();
     await decide(m, call(), outcome('allow'));
-    await m.meter.release('d1');
+    await m.meter.release('d1', 'gateway');
     expect(await m.store.charge('d1')).toBeUndefined();
+    // The release is an entry of its own: the chain still sums to the budgets.
+    expect(m.ledger.records.map((r) => [r.kind, r.decision, r.requestId])).toEqual([['usage', 'released', 'd1']]);
   });
 });

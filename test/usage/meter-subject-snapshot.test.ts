@@ -1,3 +1,4 @@
+import { recordingLedger, withoutEntry } from './helpers.js';
 import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
 import type { Bundle } from '../../src/bundles/bundle.js';
@@ -32,7 +33,7 @@ const facts = (team: string, costCenter: string) =>
 
 it('a settlement of the same subject under another team and cost center makes the subject’s snapshot stale', async () => {
   const store = new SqliteUsageStore(new Database(':memory:'), usageConfig());
-  const meter = new Meter(store);
+  const meter = new Meter(store, recordingLedger());
   // An earlier call of alice's, charged elsewhere (she moved teams), still unreported.
   const earlier = await meter.stage(
     { decisionId: 'earlier', facts: facts('old-team', 'old-cc'), outcome: allow, bundle: prices, now: NOW, caller: 'test' },
@@ -53,7 +54,7 @@ it('a settlement of the same subject under another team and cost center makes th
     outputTokens: 10,
     costMicros: 104_000,
     atMs: NOW.getTime(),
-  });
+  }, withoutEntry);
   expect(settled.kind).toBe('settled');
   expect(
     await meter.stage({ decisionId: 'late', facts: facts('platform', 'cc-1'), outcome: allow, bundle: prices, now: NOW, caller: 'test' }, snapshot),

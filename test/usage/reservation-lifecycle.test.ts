@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { usageConfig } from '../../src/usage/config.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 import { historyKey, usageKey, type Reservation, type RequestRow } from '../../src/usage/store.js';
-import { storeReservation } from './helpers.js';
+import { storeReservation, withoutEntry } from './helpers.js';
 
 /**
  * A reservation's life in the SQLite usage store, through its public methods:
@@ -179,12 +179,12 @@ describe('versions a decision read', () => {
     commit(s, reservation('d1'));
     let snap = s.snapshot(aliceKeys.slice(0, 3));
     const settlement = { ...alice, decisionId: 'd1', model: 'standard-m', tier: 'standard', inputTokens: 40, outputTokens: 200, costMicros: 3_120, atMs: T0 };
-    expect(await s.settle(settlement)).toEqual({ kind: 'settled' });
+    expect(await s.settle(settlement, withoutEntry)).toEqual({ kind: 'settled' });
     expect(s.isCurrent(snap)).toBe(false);
     snap = s.snapshot(aliceKeys.slice(0, 3));
-    expect(await s.settle(settlement)).toEqual({ kind: 'duplicate', tokens: 240, costMicros: 3_120 });
-    expect(await s.settle({ ...settlement, costMicros: 3_121 })).toMatchObject({ kind: 'conflict' });
-    expect(await s.settle({ ...settlement, decisionId: 'nope' })).toEqual({ kind: 'unknown' });
+    expect(await s.settle(settlement, withoutEntry)).toEqual({ kind: 'duplicate', tokens: 240, costMicros: 3_120 });
+    expect(await s.settle({ ...settlement, costMicros: 3_121 }, withoutEntry)).toMatchObject({ kind: 'conflict' });
+    expect(await s.settle({ ...settlement, decisionId: 'nope' }, withoutEntry)).toEqual({ kind: 'unknown' });
     expect(s.isCurrent(snap)).toBe(true);
   });
 
@@ -215,7 +215,7 @@ describe('settling a reservation', () => {
   it('replaces the estimate by the reported numbers, as used usage at the decision’s time', async () => {
     const { store: s } = store();
     commit(s, reservation('d1'));
-    await s.settle(settlement());
+    await s.settle(settlement(), withoutEntry);
     expect(await s.charge('d1')).toMatchObject({ state: 'settled', tokens: 240, costMicros: 3_120, inputTokens: 40, outputTokens: 200, atMs: T0 });
     for (const [scope, key] of scopes) {
       const u = await s.usage(scope, key, T0 + 1000);
@@ -229,7 +229,7 @@ describe('settling a reservation', () => {
   it('a report for a tier-down records the model and tier that ran', async () => {
     const { store: s } = store();
     commit(s, reservation('d1'));
-    await s.settle(settlement({ model: 'small-s', tier: 'economy' }));
+    await s.settle(settlement({ model: 'small-s', tier: 'economy' }), withoutEntry);
     expect(await s.charge('d1')).toMatchObject({ model: 'small-s', tier: 'economy' });
     const u = await s.usage('team', 'platform', T0 + 1000);
     expect(Object.keys(u.by_tier)).toEqual(['economy']);
@@ -238,10 +238,10 @@ describe('settling a reservation', () => {
   it('the same report again is a duplicate carrying the settled numbers; a changed one is a conflict, whichever number changed', async () => {
     const { store: s } = store();
     commit(s, reservation('d1'));
-    await s.settle(settlement());
-    expect(await s.settle(settlement())).toEqual({ kind: 'duplicate', tokens: 240, costMicros: 3_120 });
+    await s.settle(settlement(), withoutEntry);
+    expect(await s.settle(settlement(), withoutEntry)).toEqual({ kind: 'duplicate', tokens: 240, costMicros: 3_120 });
     for (const change of [{ inputTokens: 41 }, { outputTokens: 199 }, { costMicros: 3_000 }]) {
-      expect(await s.settle(settlement(change))).toEqual({ kind: 'conflict', message: 'usage for decision d1 was already reported with different numbers' });
+      expect(await s.settle(settlement(change), withoutEntry)).toEqual({ kind: 'conflict', message: 'usage for decision d1 was already reported with different numbers' });
     }
     expect((await s.usage('subject', 'alice', T0 + 1000)).day.used_tokens).toBe(240);
   });
@@ -249,7 +249,7 @@ describe('settling a reservation', () => {
   it('settling the same reservation twice never adds it twice', async () => {
     const { store: s } = store();
     commit(s, reservation('d1'));
-    await Promise.all([s.settle(settlement()), s.settle(settlement())]);
+    await Promise.all([s.settle(settlement(), withoutEntry), s.settle(settlement(), withoutEntry)]);
     expect((await s.usage('subject', 'alice', T0 + 1000)).day.used_tokens).toBe(240);
   });
 });
@@ -266,7 +266,7 @@ describe('releasing a reservation', () => {
   it('never drops settled usage', async () => {
     const { store: s } = store();
     commit(s, reservation('d1'));
-    await s.settle({ ...alice, decisionId: 'd1', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 2, costMicros: 3, atMs: T0 });
+    await s.settle({ ...alice, decisionId: 'd1', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 2, costMicros: 3, atMs: T0 }, withoutEntry);
     await s.release('d1');
     expect(await s.charge('d1')).toMatchObject({ state: 'settled', tokens: 3 });
   });
@@ -356,7 +356,7 @@ describe('edges of the reservation store', () => {
       ['kept', T0 - 90 * 60_000],
     ] as const) {
       commit(s, reservation(id, { atMs }));
-      await s.settle({ ...alice, decisionId: id, model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 1, costMicros: 1, atMs });
+      await s.settle({ ...alice, decisionId: id, model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 1, costMicros: 1, atMs }, withoutEntry);
     }
     expect(minutes()).toHaveLength(2);
     for (let i = 0; i < 1000; i++) s.stage({ request: { decisionId: `r${i}`, subject: 'bob', tool: '', decision: 'allow', atMs: T0 } }).apply();

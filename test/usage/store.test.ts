@@ -1,3 +1,4 @@
+import { withoutEntry } from './helpers.js';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,7 +26,10 @@ async function charge(store: SqliteUsageStore, id: string, atIso: string, tokens
     caller: 'gateway',
     askedModel: 'standard-m',
   });
-  const result = await store.settle({ ...who, decisionId: id, model: 'standard-m', tier: 'standard', inputTokens: 0, outputTokens: tokens, costMicros, atMs });
+  const result = await store.settle(
+    { ...who, decisionId: id, model: 'standard-m', tier: 'standard', inputTokens: 0, outputTokens: tokens, costMicros, atMs },
+    withoutEntry,
+  );
   expect(result.kind).toBe('settled');
 }
 

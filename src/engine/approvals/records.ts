@@ -60,6 +60,8 @@ export function approvalEventRecord(p: ApprovalEventParts): DecisionRecord {
         approvals: approvalsGiven(a),
         expires_at: new Date(a.expiresAtMs).toISOString(),
         requested_by: a.requestedBy,
+        // What the approver is shown, so the request can be rebuilt from the chain alone (state/derive.ts).
+        ...(p.event === 'requested' ? { params: a.params } : {}),
         ...(p.decisionId ? { decision_id: p.decisionId } : {}),
         ...(a.consumedBy ? { consumed_by: a.consumedBy } : {}),
         ...(p.vote ? { approver: { id: p.vote.approver.id, roles: p.vote.approver.roles }, verdict: p.vote.verdict, comment: p.vote.comment } : {}),

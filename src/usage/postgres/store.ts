@@ -13,6 +13,7 @@ import {
   type Scope,
   type ScopeUsage,
   type Settlement,
+  type SettlementRecorder,
   type SettleResult,
   type StagedUsage,
   type UsageRead,
@@ -324,7 +325,7 @@ export class PostgresUsageStore implements UsageStore {
    * Locks the charge, then its budgets' key rows (as a decision does), so no decision reads totals
    * mid-settlement: two round trips, the second holding the keys only while it runs.
    */
-  async settle(s: Settlement): Promise<SettleResult> {
+  async settle(s: Settlement, record: SettlementRecorder): Promise<SettleResult> {
     const client = await this.guard(() => this.connect());
     let broken: unknown;
     try {
@@ -343,8 +344,16 @@ export class PostgresUsageStore implements UsageStore {
              input_tokens = ${int(s.inputTokens)}, output_tokens = ${int(s.outputTokens)}, model = ${text(s.model)}, tier = ${text(s.tier)},
              expires_ms = NULL WHERE decision_id = ${text(s.decisionId)}`,
           ...this.bucketStatements({ ...existing, tier: s.tier, tokens, costMicros: s.costMicros }),
-          'COMMIT',
         ]);
+        // The entry first, while this transaction holds the charge: no entry, no settlement. (A COMMIT
+        // that fails after it leaves an entry whose settlement a retry writes again: the last one counts.)
+        try {
+          await record(existing, { apply: () => undefined, finish: () => undefined });
+        } catch (err) {
+          await client.query('ROLLBACK');
+          throw err;
+        }
+        await client.query('COMMIT');
         return result;
       });
     } catch (err) {

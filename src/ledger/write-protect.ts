@@ -1,0 +1,31 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Tables only this server's connection may write. Each gets triggers that call
+ * `gavel_writer()`, a function registered on the ledger's own connection alone:
+ * on any other connection (the sqlite3 shell, another program) the function does
+ * not exist, so an INSERT, UPDATE or DELETE on the table fails to prepare. An
+ * editor can still drop the triggers first, but that changes the file's schema
+ * cookie (`PRAGMA schema_version`), which the state guard watches (state/guard.ts):
+ * the tables are then checked against the chain before they are read again.
+ */
+export const WRITER_FUNCTION = 'gavel_writer';
+
+export function registerWriter(db: Database): void {
+  db.function(WRITER_FUNCTION, { deterministic: false, varargs: false }, () => 1);
+}
+
+/** Adds the triggers to each table that exists (idempotent). */
+export function protectTables(db: Database, tables: readonly string[]): void {
+  for (const table of tables) {
+    if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table)) continue;
+    for (const op of ['INSERT', 'UPDATE', 'DELETE']) {
+      db.exec(`CREATE TRIGGER IF NOT EXISTS ${table}_writer_${op.toLowerCase()} BEFORE ${op} ON ${table} BEGIN SELECT ${WRITER_FUNCTION}(); END;`);
+    }
+  }
+}
+
+/** The schema cookie: it changes whenever anyone changes the schema (a trigger dropped, a table made). */
+export function schemaVersion(db: Database): number {
+  return db.pragma('schema_version', { simple: true }) as number;
+}

@@ -1,0 +1,38 @@
+import type { Database } from 'better-sqlite3';
+import { SqliteApprovalStore } from '../ledger/approval-table.js';
+import { expectedBuckets, hasTable } from './compare.js';
+import type { DerivedState } from './derive.js';
+
+const REQUEST_HORIZON_MS = 2 * 3_600_000;
+
+/**
+ * Rewrites the approval and usage tables as the chain adds them up, in the
+ * caller's transaction (the ledger's, with the entry that records the rebuild).
+ * Request rows older than two hours are left out: history only looks back an hour.
+ */
+export function rebuildTables(db: Database, derived: DerivedState, usage: { timeZone: string } | undefined): void {
+  if (hasTable(db, 'approvals')) new SqliteApprovalStore(db).replaceAll(derived.approvals.values());
+  if (!usage || !hasTable(db, 'usage_charges')) return;
+  db.prepare('DELETE FROM usage_charges').run();
+  const charge = db.prepare(`INSERT INTO usage_charges(decision_id, subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros,
+    input_tokens, output_tokens, expires_ms, max_output_tokens, estimated_input_tokens, caller, asked_model)
+    VALUES (@decisionId, @subject, @team, @costCenter, @model, @tier, @atMs, @state, @tokens, @costMicros,
+    @inputTokens, @outputTokens, @expiresMs, @maxOutputTokens, @estimatedInputTokens, @caller, @askedModel)`);
+  for (const c of derived.charges.values()) charge.run(c);
+  db.prepare('DELETE FROM usage_requests').run();
+  const request = db.prepare('INSERT INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES (@decisionId, @subject, @tool, @decision, @atMs)');
+  for (const r of derived.requests.values()) if (r.atMs >= derived.latestMs - REQUEST_HORIZON_MS) request.run(r);
+  const scratch = expectedBuckets(derived, usage.timeZone);
+  try {
+    for (const [table, column] of [
+      ['usage_daily', 'day'],
+      ['usage_minute', 'minute'],
+    ] as const) {
+      db.prepare(`DELETE FROM ${table}`).run();
+      const insert = db.prepare(`INSERT INTO ${table}(scope, key, tier, ${column}, tokens, cost_micros) VALUES (@scope, @key, @tier, @at, @tokens, @cost_micros)`);
+      for (const r of scratch.prepare(`SELECT scope, key, tier, ${column} AS at, tokens, cost_micros FROM ${table}`).iterate()) insert.run(r);
+    }
+  } finally {
+    scratch.close();
+  }
+}
