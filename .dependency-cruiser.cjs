@@ -15,7 +15,7 @@ module.exports = {
       severity: 'error',
       comment: 'The engine owns the interfaces it consumes; adapters and edges import it, never the reverse.',
       from: { path: '^src/engine/' },
-      to: { path: '^src/(ledger|usage|transport|cli)/|^src/core\\.ts$' },
+      to: { path: '^src/(ledger|usage|state|transport|cli)/|^src/core\\.ts$' },
     },
     {
       name: 'adapters-below-the-edges',
@@ -23,6 +23,19 @@ module.exports = {
       comment: 'Ledger and usage adapters know nothing of gRPC or the CLI.',
       from: { path: '^src/(ledger|usage)/' },
       to: { path: '^src/(transport|cli)/|^src/core\\.ts$' },
+    },
+    {
+      name: 'state-below-the-edges',
+      severity: 'error',
+      comment: 'The state check reads the ledger and the usage tables; only the wiring and the edges use it, and no adapter.',
+      from: { path: '^src/(state)/' },
+      to: { path: '^src/(transport|cli)/|^src/core\\.ts$' },
+    },
+    {
+      name: 'adapters-not-state',
+      severity: 'error',
+      from: { path: '^src/(ledger|usage|bundles)/' },
+      to: { path: '^src/state/' },
     },
     { name: 'ledger-without-usage', severity: 'error', comment: 'The ledger does not know usage exists.', from: { path: '^src/ledger/' }, to: { path: '^src/usage/' } },
     {

@@ -16,6 +16,8 @@ import { approvalsConfig, type ApprovalsConfig } from './engine/approvals/config
 import { SqliteApprovalStore } from './ledger/approval-table.js';
 import { bucketZone, checkState, type StateCheckResult } from './state/check.js';
 import { StateGuard } from './state/guard.js';
+import { compareState, type StateMismatch } from './state/compare.js';
+import { deriveState } from './state/derive.js';
 
 export interface CoreOptions {
   /** Folder of *.tar.gz bundles, or one bundle file (loaded unverified), or bundles already loaded and verified. */
@@ -66,6 +68,8 @@ export interface Core {
   shadowSink: SqliteShadowSink | undefined;
   /** What the start-up check of the state tables against the chain found (and rebuilt, with --rebuild-state). */
   state: StateCheckResult;
+  /** The approval (and embedded usage) tables recomputed from the chain now: the rows that disagree (AuditService.Verify). */
+  verifyState(): StateMismatch[];
   close(): Promise<void>;
 }
 
@@ -81,12 +85,8 @@ export function buildCore(options: CoreOptions): Core {
   try {
     // No state outside the chain decides: the tables are checked against it before anything reads them.
     const embedded = !options.usageStore && options.usage !== false ? usageConfig(options.usage ?? {}) : undefined;
-    const stateCheck = (rebuild: boolean, reason: string) =>
-      checkState(ledger, {
-        usage: embedded ? { timeZone: bucketZone(ledger.db, embedded.timeZone), rollingMinutes: embedded.rollingMinutes } : undefined,
-        rebuild,
-        reason,
-      });
+    const stateUsage = () => (embedded ? { timeZone: bucketZone(ledger.db, embedded.timeZone), rollingMinutes: embedded.rollingMinutes } : undefined);
+    const stateCheck = (rebuild: boolean, reason: string) => checkState(ledger, { usage: stateUsage(), rebuild, reason });
     const checked = stateCheck(options.state?.rebuild ?? false, 'started with --rebuild-state');
     const guarded = { check: () => guard?.check() };
     if (options.usageStore) usage = options.usageStore(ledger);
@@ -126,6 +126,7 @@ export function buildCore(options: CoreOptions): Core {
       usage,
       shadowSink,
       state: checked,
+      verifyState: () => compareState(ledger.db, deriveState(ledger.db), { usage: stateUsage() }),
       close: async () => {
         stateGuard.stop();
         // Workers first: nothing new reaches the ledger once it closes.

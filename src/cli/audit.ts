@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openLedgerReadOnly } from '../ledger/read-only.js';
+import { stateMismatches, withState } from '../state/verify-state.js';
 import { GavelError } from '../lib/errors.js';
 import { defaultKeyPath, ledgerConfig } from '../ledger/config.js';
 import { formatVerifierKey, keyFromPem, parseVerifierKey, verifierOf, type VerifierKey } from '../ledger/keys.js';
@@ -8,8 +10,8 @@ import { latestCheckpointNote, readOrigin } from '../ledger/meta.js';
 import { MAX_QUERY_LIMIT, parseDecision, parseKind, queryEntries, type QueryFilter } from '../ledger/query.js';
 import { mergeByTime, type FromLedger } from '../ledger/merge.js';
 import { timeline } from '../ledger/timeline.js';
-import { type VerifyReport, verifyLedger } from '../ledger/verify.js';
-import { wireVerifyReport } from '../ledger/wire.js';
+import { verifyLedger } from '../ledger/verify.js';
+import { wireVerifyReport, type WireVerifyReport } from '../ledger/wire.js';
 import { EXIT } from './exit.js';
 import { checkedOption, collect, limitOption, timeRangeOptions } from './options.js';
 import { progressReporter } from './progress.js';
@@ -71,7 +73,7 @@ export function registerAudit(program: Command): void {
 
 export function openReadOnly(path: string): Database.Database {
   if (path !== ':memory:' && !existsSync(path)) throw new GavelError('config_invalid', `ledger ${path} does not exist`);
-  return new Database(path, { readonly: true, fileMustExist: true });
+  return openLedgerReadOnly(path);
 }
 
 function verifierKey(db: Database.Database, o: LedgerOption & { pubkey?: string; key?: string }): VerifierKey {
@@ -115,28 +117,34 @@ export interface VerifyOptions extends LedgerOption {
 /** `gavel audit verify` as a function: the exit code and what it prints on stdout (the action only writes them out). */
 export function verifyCommand(o: VerifyOptions, onProgress?: (done: number, total: number) => void): { code: number; stdout: string } {
   const db = openReadOnly(o.ledger);
-  let report: VerifyReport;
+  let report: WireVerifyReport;
   try {
     const key = verifierKey(db, o);
-    report = verifyLedger(db, {
+    const chain = verifyLedger(db, {
       key,
       ...(o.checkpoint ? { externalCheckpoint: readFileSync(o.checkpoint, 'utf8') } : {}),
       ...(onProgress ? { onProgress } : {}),
     });
+    // The state tables are checked against the chain only once the chain itself holds.
+    report = withState(wireVerifyReport(chain), chain.ok ? stateMismatches(db) : [], o.ledger);
   } finally {
     db.close();
   }
   return { code: report.ok ? EXIT.ok : EXIT.failed, stdout: verifyText(report, o.json === true) };
 }
 
-function verifyText(report: VerifyReport, json: boolean): string {
-  if (json) return `${JSON.stringify(wireVerifyReport(report))}\n`;
+function verifyText(report: WireVerifyReport, json: boolean): string {
+  if (json) return `${JSON.stringify(report)}\n`;
   if (report.ok) {
-    const erased = report.payloadsErased > 0 ? `, ${report.payloadsErased} payloads erased (their headers verified)` : '';
-    return `ok: ${report.entries} entries, head ${printable(report.headHash)}, ${report.checkpointsChecked} checkpoints verified${erased}\n`;
+    const erased = report.payloads_erased > 0 ? `, ${report.payloads_erased} payloads erased (their headers verified)` : '';
+    return `ok: ${report.entries} entries, head ${printable(report.head_hash)}, ${report.checkpoints_checked} checkpoints verified${erased}; approval and usage tables agree with the chain\n`;
+  }
+  if (report.failure_kind === 'state') {
+    const rows = report.state_mismatches.map((m) => `  ${printable(m.table)} ${printable(m.key)}: ${m.problem}\n`).join('');
+    return `FAILED (state): the chain verified (${report.entries} entries), but ${report.state_mismatches.length} rows of the state tables disagree with it:\n${rows}`;
   }
   // The message quotes hashes as stored: a tampered file may hold anything there.
-  return `FAILED at seq ${report.failure!.seq} (${report.failure!.kind}): ${printable(report.failure!.message)}\n`;
+  return `FAILED at seq ${report.failed_seq} (${report.failure_kind}): ${printable(report.message)}\n`;
 }
 
 export interface VerifyAllOptions {

@@ -135,11 +135,6 @@ export class SqliteApprovalStore implements ApprovalStore {
     return (this.stmts.due.all(nowMs, limit) as Row[]).map(approvalOf);
   }
 
-  /** Every approval, oldest first (for checking the table against the chain). */
-  *all(): IterableIterator<Approval> {
-    for (const row of this.db.prepare('SELECT * FROM approvals ORDER BY created_ms, id').iterate() as IterableIterator<Row>) yield approvalOf(row);
-  }
-
   /** Replaces the whole table (a rebuild from the chain), in the caller's transaction. */
   replaceAll(approvals: Iterable<Approval>): void {
     this.db.prepare('DELETE FROM approvals').run();
@@ -152,6 +147,11 @@ export class SqliteApprovalStore implements ApprovalStore {
       this.stmts.put.run(row);
     };
   }
+}
+
+/** Every approval in the file, oldest first (for checking the table against the chain): reads only, on any connection. */
+export function* allApprovals(db: Database): IterableIterator<Approval> {
+  for (const row of db.prepare('SELECT * FROM approvals ORDER BY created_ms, id').iterate() as IterableIterator<Row>) yield approvalOf(row);
 }
 
 function rowOf(a: Approval): Row {

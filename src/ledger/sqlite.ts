@@ -10,7 +10,7 @@ import { ephemeralKey, loadOrCreateKey, type SigningKey } from './keys.js';
 import { checkKeyMatchesLedger, type FileIdentity, fileChanged, fileIdentity, recordedWriterPid } from './file-identity.js';
 import { ensureLedgerId, latestCheckpointNote } from './meta.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
-import { WriterLock } from './writer-lock.js';
+import { notWritable, WriterLock } from './writer-lock.js';
 import { registerWriter } from './write-protect.js';
 import { policyStatus, type PolicyStatus } from './policy-status.js';
 import { migrate } from './schema.js';
@@ -103,8 +103,13 @@ export interface LedgerHealth {
 
 export function openDatabase(path: string, durability: LedgerConfig['durability'], busyTimeoutMs = 5000): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+  } catch (err) {
+    throw notWritable(path, err);
+  }
   db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   // Keep planner statistics current so combined audit filters pick the most selective index.

@@ -20,6 +20,8 @@ export interface WireVerifyReport {
   failure_kind: string;
   message: string;
   payloads_erased: number;
+  /** Rows of the approval and usage tables that disagree with what the chain adds up to (state/verify-state.ts). */
+  state_mismatches: Array<{ table: string; key: string; problem: string }>;
 }
 
 export function wireVerifyReport(report: VerifyReport): WireVerifyReport {
@@ -32,6 +34,7 @@ export function wireVerifyReport(report: VerifyReport): WireVerifyReport {
     failure_kind: report.failure?.kind ?? '',
     message: report.failure?.message ?? 'ledger verified',
     payloads_erased: report.payloadsErased,
+    state_mismatches: [],
   };
 }
 

@@ -20,7 +20,12 @@ export class WriterLock {
   static acquire(ledgerPath: string, holder: () => string | undefined): WriterLock {
     const path = `${ledgerPath}.lock`;
     mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path, { timeout: 0 });
+    let db: Database.Database;
+    try {
+      db = new Database(path, { timeout: 0 });
+    } catch (err) {
+      throw notWritable(ledgerPath, err);
+    }
     try {
       db.pragma('locking_mode = EXCLUSIVE');
       db.exec('BEGIN EXCLUSIVE');
@@ -39,4 +44,14 @@ export class WriterLock {
   release(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/** SQLite says "unable to open database file" without naming it: the writer needs the ledger's folder writable. */
+export function notWritable(ledgerPath: string, err: unknown): GavelError {
+  return new GavelError(
+    'ledger_unavailable',
+    `ledger ${ledgerPath} cannot be opened for writing: ${(err as Error).message} (the server writes the file and, beside it in ${dirname(ledgerPath)}, ` +
+      'its .lock, -wal and -shm files: the folder must be writable; gavel audit verify, query and timeline read a read-only copy)',
+    { cause: err },
+  );
 }

@@ -56,7 +56,7 @@ export function checkState(ledger: StateLedger, options: StateCheckOptions): Sta
     derived = deriveState(db);
     baselined = true;
   }
-  const mismatches = compareState(db, derived, options.usage ?? { timeZone: 'UTC', rollingMinutes: 60 });
+  const mismatches = compareState(db, derived, { usage: options.usage });
   if (mismatches.length === 0) return { mismatches, baselined, entries: derived.entries };
   if (!options.rebuild) throw refusal(mismatches, db.name);
   ledger.appendNow(rebuildRecord(mismatches, options.reason), {

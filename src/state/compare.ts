@@ -1,6 +1,6 @@
 import Database, { type Database as Db } from 'better-sqlite3';
 import type { Approval } from '../engine/approvals/approval.js';
-import { SqliteApprovalStore } from '../ledger/approval-table.js';
+import { allApprovals } from '../ledger/approval-table.js';
 import { canonicalJson } from '../lib/canonical.js';
 import { UsageBuckets } from '../usage/buckets.js';
 import { chargeRowOf } from '../usage/store.js';
@@ -22,9 +22,12 @@ export interface StateMismatch {
 const REQUEST_HORIZON_MS = 2 * 3_600_000;
 
 export interface CompareOptions {
-  /** The zone the daily buckets are keyed in (usage_meta), and the rolling window (for pruned minute rows). */
-  timeZone: string;
-  rollingMinutes: number;
+  /**
+   * The embedded usage store's bucketing: the zone its daily buckets are keyed in (usage_meta) and
+   * its rolling window (minute rows older than two may be pruned). Undefined: usage is not kept in
+   * this file (PostgreSQL, or metering off), so only approvals are compared.
+   */
+  usage: { timeZone: string; rollingMinutes: number } | undefined;
 }
 
 /**
@@ -35,7 +38,7 @@ export interface CompareOptions {
 export function compareState(db: Db, derived: DerivedState, options: CompareOptions): StateMismatch[] {
   const out: StateMismatch[] = [];
   if (hasTable(db, 'approvals')) compareApprovals(db, derived, out);
-  if (hasTable(db, 'usage_charges') && (derived.recordsUsage || derived.entries === 0)) {
+  if (options.usage && hasTable(db, 'usage_charges') && (derived.recordsUsage || derived.entries === 0)) {
     compareRows(out, 'usage_charges', rowsBy(db, 'SELECT * FROM usage_charges', (r) => String(r.decision_id), chargeOfRow), mapOf(derived.charges, chargeForm), {
       mayLack: () => false,
     });
@@ -43,18 +46,18 @@ export function compareState(db: Db, derived: DerivedState, options: CompareOpti
     compareRows(out, 'usage_requests', rowsBy(db, 'SELECT * FROM usage_requests', (r) => String(r.decision_id), requestOfRow), mapOf(derived.requests, requestForm), {
       mayLack: (v) => (JSON.parse(v) as { at_ms: number }).at_ms < horizon,
     });
-    compareBuckets(db, derived, options, out);
+    compareBuckets(db, derived, options.usage, out);
   }
   return out;
 }
 
 function compareApprovals(db: Db, derived: DerivedState, out: StateMismatch[]): void {
   const table = new Map<string, string>();
-  for (const a of new SqliteApprovalStore(db).all()) table.set(a.id, approvalForm(a));
+  for (const a of allApprovals(db)) table.set(a.id, approvalForm(a));
   compareRows(out, 'approvals', table, mapOf(derived.approvals, approvalForm), { mayLack: () => false });
 }
 
-function compareBuckets(db: Db, derived: DerivedState, options: CompareOptions, out: StateMismatch[]): void {
+function compareBuckets(db: Db, derived: DerivedState, options: { timeZone: string; rollingMinutes: number }, out: StateMismatch[]): void {
   if (!hasTable(db, 'usage_daily')) return;
   const expected = expectedBuckets(derived, options.timeZone);
   const bucketKey = (r: Record<string, unknown>, column: string) => `${r.scope}/${r.key}/${r.tier}/${r[column]}`;

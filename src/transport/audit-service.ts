@@ -7,6 +7,8 @@ import type { QueryFilter } from '../ledger/query.js';
 import type { QueryableLedger } from '../ledger/types.js';
 import { canonicalJson } from '../lib/canonical.js';
 import { wireVerifyReport } from '../ledger/wire.js';
+import type { StateMismatch } from '../state/compare.js';
+import { withState } from '../state/verify-state.js';
 import { callerOf } from './security/guard.js';
 import { toServiceError } from './status.js';
 
@@ -24,7 +26,11 @@ interface QueryMessage {
   kind: string;
 }
 
-export function auditService(ledger: QueryableLedger, log: Logger): grpc.UntypedServiceImplementation {
+/**
+ * `state` recomputes the approval and usage tables from the chain and names the rows that disagree
+ * (state/verify-state.ts); Verify reports them with the chain's result.
+ */
+export function auditService(ledger: QueryableLedger, log: Logger, state?: () => StateMismatch[]): grpc.UntypedServiceImplementation {
   const unary =
     <Req>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, unknown>) => unknown) =>
     (call: grpc.ServerUnaryCall<Req, unknown>, callback: grpc.sendUnaryData<unknown>) => {
@@ -63,7 +69,7 @@ export function auditService(ledger: QueryableLedger, log: Logger): grpc.Untyped
     Verify: (call: grpc.ServerUnaryCall<{ checkpoint: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       ledger
         .verify(call.request.checkpoint || undefined)
-        .then((report) => callback(null, wireVerifyReport(report)))
+        .then((report) => callback(null, withState(wireVerifyReport(report), report.ok && state ? state() : [], 'the ledger file')))
         .catch((err: unknown) => callback(toServiceError(err, log)));
     },
     LatestCheckpoint: unary(() => {

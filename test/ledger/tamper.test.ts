@@ -141,10 +141,10 @@ describe('an untampered ledger', () => {
   it('verifies: exit 0, entry count, head hash, checkpoints', async () => {
     const head = rows[SIZE - 1]!.entry_hash;
     const plain = await verify(pristine);
-    expect(plain.stdout).toBe(`ok: ${SIZE} entries, head ${head}, 4 checkpoints verified\n`);
+    expect(plain.stdout).toBe(`ok: ${SIZE} entries, head ${head}, 4 checkpoints verified; approval and usage tables agree with the chain\n`);
     expect(plain.code).toBe(0);
     const withExported = await verify(pristine, '--checkpoint', exported);
-    expect(withExported.stdout).toBe(`ok: ${SIZE} entries, head ${head}, 5 checkpoints verified\n`);
+    expect(withExported.stdout).toBe(`ok: ${SIZE} entries, head ${head}, 5 checkpoints verified; approval and usage tables agree with the chain\n`);
     expect(withExported.code).toBe(0);
   });
 
