@@ -4,6 +4,15 @@
 # service can mask it), and prompt-injection / exfiltration instructions deny
 # the request. Content of a shape the policy does not understand is denied.
 # Messages never repeat the matched text.
+#
+# The patterns run on normalised text, which gavel supplies in
+# input.context.scan (OPA's wasm has no Unicode normalisation; README "The
+# input document"): a string or key whose normalised form differs is read from
+# there, by its pointer, while every redaction still names the original
+# string. A match found only in the normalised form is not in the original:
+# the service then masks the whole string. Integers of 13 to 19 digits are
+# read as their decimal digits, so a card number sent as a JSON number meets
+# the card detector too (and is replaced whole).
 package gavel.ai
 
 # ---------------------------------------------------------------------------
@@ -11,6 +20,19 @@ package gavel.ai
 # addressed by its JSON pointer.
 
 scan_roots := [["/content", object.get(req, "content", null)], ["/action/params", object.get(action, "params", null)]]
+
+# gavel's view of the roots (src/engine/scan-view.ts): texts and keys map the
+# pointer of a string, or of an object member, to its normalised form, present
+# only where it differs; skeletons lists the lower-case look-alike skeletons
+# (Unicode TS #39) of strings and keys, read by the injection patterns alone.
+# Absent (plain `opa eval`, these tests): the text is scanned as it is.
+scan_view := as_object(object.get(ctx, "scan", {}))
+
+scan_texts := as_object(object.get(scan_view, "texts", {}))
+
+scan_keys := as_object(object.get(scan_view, "keys", {}))
+
+scan_skeletons := [s | some s in as_array(object.get(scan_view, "skeletons", [])); is_string(s)]
 
 # opa-wasm frees nothing until an evaluation ends, and walk materialises every
 # node with its path: a 200 KB list of small values would exhaust the wasm
@@ -45,20 +67,53 @@ scan_nodes := [] if {
 	walk(root[1], [p, v])
 ]
 
-# The strings, in walk order: list items in order, object members in an order
-# fixed by their keys (sorted in `opa test`, hashed in wasm; the same for the
-# same input either way). Not sorted: sort is quadratic in opa-wasm.
-texts := [{"node": [n[0], n[1]], "path": pointer(scan_roots[n[0]][0], n[1]), "text": n[2]} |
+# The strings and card-length integers, in walk order: list items in order,
+# object members in an order fixed by their keys (sorted in `opa test`, hashed
+# in wasm; the same for the same input either way). Not sorted: sort is
+# quadratic in opa-wasm. "text" is what the patterns read.
+texts := [{"node": [n[0], n[1]], "path": p, "text": scanned_text(p, n[2])} |
 	some n in scan_nodes
-	is_string(n[2])
+	scanned_value(n[2])
+	p := pointer(scan_roots[n[0]][0], n[1])
 ]
 
-# Every object key under the roots as [root index, path of the object, key].
-key_nodes := [[n[0], n[1], k] |
+scanned_value(v) if is_string(v)
+
+scanned_value(v) if card_length_integer(v)
+
+# An integer of 13 to 19 digits, either sign: as long as a card number. Its
+# digits are read with json.marshal (opa-wasm's format_int fails on integers this large).
+# gavel parses JSON numbers as doubles: past 2^53 (16 digits) the digits the
+# policy sees may already be rounded; a card is safe only as a string there.
+card_length_integer(v) if {
+	is_number(v)
+	abs(v) >= 1000000000000
+	abs(v) < 10000000000000000000
+	not contains(json.marshal(v), ".")
+}
+
+scanned_text(p, v) := t if {
+	is_string(v)
+	t := object.get(scan_texts, p, v)
+	is_string(t)
+} else := v if {
+	is_string(v)
+} else := json.marshal(v)
+
+# Every object key under the roots as [root index, path of the object, key as
+# the patterns read it].
+key_nodes := [[n[0], n[1], key_text(n[0], n[1], k)] |
 	some n in scan_nodes
 	is_object(n[2])
 	some k, _ in n[2]
 ]
+
+# The pointer of a member is built only when gavel normalised some key.
+key_text(r, path, k) := t if {
+	count(scan_keys) > 0
+	t := object.get(scan_keys, pointer(scan_roots[r][0], array.concat(path, [k])), k)
+	is_string(t)
+} else := k
 
 # RFC 6901: "~" becomes "~0" and "/" becomes "~1" in a key; indexes are decimal.
 pointer(prefix, path) := concat("/", array.concat([prefix], [pointer_token(k) | some k in path]))
@@ -304,7 +359,10 @@ findings contains reason("redact", "pii_detected", "ai.content.pii", msg) if {
 # ---------------------------------------------------------------------------
 # Prompt injection and exfiltration instructions, in any scanned string or key.
 
-injection_texts := array.concat([[t.text, lower(t.text)] | some t in texts], [[n[2], lower(n[2])] | some n in key_nodes])
+injection_texts := array.concat(
+	array.concat([[t.text, lower(t.text)] | some t in texts], [[n[2], lower(n[2])] | some n in key_nodes]),
+	[[s, s] | some s in scan_skeletons],
+)
 
 injection_hits contains id if {
 	some p in as_array(conf(["content", "injection_patterns"], []))
@@ -417,6 +475,6 @@ other_fields(0) := ""
 other_fields(n) := sprintf(" (and %d other field(s))", [n]) if n > 0
 
 # A field is named by its pointer unless its name holds personal data.
-content_field_label(f) := "a /content field whose name holds personal data" if has_pii(f)
+content_field_label(f) := "a /content field whose name holds personal data" if has_pii(key_text(0, [], f))
 
 else := pointer("/content", [f])

@@ -6,6 +6,7 @@ const { loadPolicySync } = (opaWasm as unknown as { default: { loadPolicySync: t
 import { GavelError } from '../lib/errors.js';
 import type { Bundle } from '../bundles/bundle.js';
 import type { JsonObject } from '../lib/json.js';
+import { withScanView } from './scan-view.js';
 
 export interface EvaluatorLimits {
   /** Initial and maximum wasm memory in 64 KiB pages; the maximum bounds what one evaluation may use. */
@@ -57,10 +58,15 @@ export class WasmEvaluator {
     return this.policy.wasmInstance;
   }
 
-  /** Returns the raw result set ([] when undefined). Throws EvaluationFault on a trap. */
+  /**
+   * Returns the raw result set ([] when undefined). Throws EvaluationFault on a trap.
+   * The policy sees `input` with gavel's `context.scan` (normalised text, src/engine/scan-view.ts),
+   * on every path that evaluates: decisions, shadow, replay, `gavel eval`.
+   */
   evaluate(input: JsonObject, entrypoint: string): unknown {
+    const policyInput = withScanView(input);
     try {
-      return this.policy.evaluate(input, entrypoint);
+      return this.policy.evaluate(policyInput, entrypoint);
     } catch (err) {
       this.faults++;
       this.policy = this.instantiate();
