@@ -2,7 +2,9 @@
  * Builds every policy directory policies/<name>/ into bundles/<name>.tar.gz
  * (OPA WebAssembly bundles evaluated by @open-policy-agent/opa-wasm).
  *
- *   npx tsx scripts/build-policies.ts           build and replace bundles/*.tar.gz
+ *   npx tsx scripts/build-policies.ts           run each policy's opa tests, then build and
+ *                                               replace bundles/*.tar.gz; a failing test
+ *                                               refuses the build (--force builds anyway)
  *   npx tsx scripts/build-policies.ts --check   rebuild in a temp dir and fail when a
  *                                               committed bundle differs from its source
  *   npm run policies:build -- --signing-key key.pem [--signing-alg ES256]
@@ -194,7 +196,33 @@ function revisionOf(name: string, dir: string, files: string[]): string {
 }
 
 // ---------------------------------------------------------------------------
-// Building and validating one bundle.
+// Testing, building and validating one bundle.
+
+/**
+ * `opa test` over a policy's sources and tests (samples/ ignored, as `npm run
+ * policies:test`). A failure refuses the build, so a bundle whose own tests
+ * fail is never written to bundles/; with --force it is a warning.
+ */
+function testPolicy(opa: string, source: PolicySource, force: boolean): void {
+  try {
+    execFileSync(opa, ['test', source.dir, '--ignore', 'samples'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const output = commandOutput(err);
+    if (!force) throw new BuildError(`opa test ${source.dir} failed, so nothing was built (--force builds anyway):\n${output}`);
+    console.warn(`warning: opa test ${source.dir} failed; building anyway (--force):\n${output}`);
+  }
+}
+
+/** What a failed command printed: opa reports test and compile failures on stdout, other failures on stderr. */
+function commandOutput(err: unknown): string {
+  const output = isRecord(err)
+    ? [err.stdout, err.stderr]
+        .filter((o) => typeof o === 'string')
+        .join('\n')
+        .trim()
+    : '';
+  return output || errorMessage(err);
+}
 
 function buildBundle(opa: string, source: PolicySource, out: string, capabilities: string | undefined): void {
   const args = ['build', '-t', 'wasm', '-b', source.dir, '--revision', source.revision, '-o', out];
@@ -205,14 +233,7 @@ function buildBundle(opa: string, source: PolicySource, out: string, capabilitie
     // cwd = repo root and a relative source path: the paths opa records in the bundle stay the same everywhere.
     execFileSync(opa, args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
-    // opa reports compile errors on stdout, other failures on stderr.
-    const output = isRecord(err)
-      ? [err.stdout, err.stderr]
-          .filter((o) => typeof o === 'string')
-          .join('\n')
-          .trim()
-      : '';
-    throw new BuildError(`opa build of ${source.dir} failed:\n${output || errorMessage(err)}`);
+    throw new BuildError(`opa build of ${source.dir} failed:\n${commandOutput(err)}`);
   }
 }
 
@@ -289,7 +310,9 @@ function orphanBundles(sources: PolicySource[]): string[] {
 // ---------------------------------------------------------------------------
 // Commands.
 
-async function build(opa: string, sources: PolicySource[], work: string, capabilities: string | undefined): Promise<void> {
+async function build(opa: string, sources: PolicySource[], work: string, capabilities: string | undefined, force: boolean): Promise<void> {
+  // Every policy's tests first: one failing refuses the whole build, before any bundle is replaced.
+  for (const source of sources) testPolicy(opa, source, force);
   const outDir = join(REPO_ROOT, BUNDLES_DIR);
   mkdirSync(outDir, { recursive: true });
   for (const source of sources) {
@@ -382,19 +405,22 @@ function errorMessage(err: unknown): string {
 
 interface Args {
   check: boolean;
+  /** Build although `opa test` fails. */
+  force: boolean;
   /** opa build --signing-key/--signing-alg: the bundles carry an OPA .signatures.json. */
   signing?: { key: string; alg: string };
 }
 
-const USAGE = 'usage: build-policies.ts [--check] [--signing-key FILE [--signing-alg RS256|PS256|ES256|HS256|…]]';
+const USAGE = 'usage: build-policies.ts [--check] [--force] [--signing-key FILE [--signing-alg RS256|PS256|ES256|HS256|…]]';
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { check: false };
+  const args: Args = { check: false, force: false };
   let key: string | undefined;
   let alg = 'RS256';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--check') args.check = true;
+    else if (a === '--force') args.force = true;
     else if (a === '--signing-key' && argv[i + 1]) key = argv[++i];
     else if (a === '--signing-alg' && argv[i + 1]) alg = argv[++i]!;
     else throw new BuildError(`unknown or incomplete argument: ${a}\n${USAGE}`);
@@ -416,7 +442,7 @@ async function main(): Promise<number> {
   try {
     const capabilities = writeSdkCapabilities(opa, work);
     if (args.check) return (await check(opa, sources, work, capabilities)) ? 0 : 1;
-    await build(opa, sources, work, capabilities);
+    await build(opa, sources, work, capabilities, args.force);
     return 0;
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -1,9 +1,13 @@
 import { basename } from 'node:path';
+import { canonicalJson, sha256Hex } from '../lib/canonical.js';
 import { GavelError } from '../lib/errors.js';
 import { isJsonObject, type JsonObject } from '../lib/json.js';
-import { readArchive, type ArchiveFiles } from './archive.js';
-import { bundleDigest } from './digest.js';
-import { parseManifest, type Manifest } from './manifest.js';
+import { type ArchiveFiles, ArchiveRefusal, readArchive, readArchiveBounded } from './archive.js';
+import { bundleDigestOf } from './digest.js';
+import { ParserOutOfMemory, parseDocumentsInChild } from './document-parser.js';
+import { type BundleDocuments, documentsJob, parseDocuments } from './documents.js';
+import { activeBundleLimits, BUNDLE_LIMIT_FLAGS, type BundleLimits, describeBytes } from './limits.js';
+import { manifestFrom, type Manifest } from './manifest.js';
 import { verifyBundleSignature } from './signature.js';
 import type { BundleVerification } from './verification-keys.js';
 
@@ -25,43 +29,82 @@ export function bundleNameFromPath(path: string): string {
   return basename(path).replace(/\.tar\.gz$|\.tgz$/, '');
 }
 
-/** Parses and checks a bundle archive; throws bundle_invalid naming what is wrong. */
-export function parseBundle(name: string, archive: Buffer): Bundle {
-  return bundleOfFiles(name, archiveOf(name, archive));
+/**
+ * Parses and checks a bundle archive on this thread; throws bundle_invalid
+ * naming what is wrong. Within the limits, but parsed where it is called: for
+ * bundles the caller trusts (tests, benchmarks); a server reads with readBundle.
+ */
+export function parseBundle(name: string, archive: Buffer, limits: BundleLimits = activeBundleLimits()): Bundle {
+  let files: ArchiveFiles;
+  try {
+    files = readArchive(archive, limits);
+  } catch (err) {
+    throw archiveInvalid(name, err);
+  }
+  return bundleOf(name, files, parseDocuments(documentsJob(files, false)));
 }
 
 /**
- * With a verification configured, the archive's signature is checked first
- * (`signature.ts`) and nothing of an unsigned or mismatched bundle is parsed
- * further; without one, as parseBundle.
+ * Reads a bundle as a server must: bounded before it is believed. The archive
+ * inflates only as far as the limits allow (`archive.ts`); its JSON documents
+ * are parsed in a child process with a capped heap (`document-parser.ts`). With a
+ * verification configured, the signature is checked (`signature.ts`) before
+ * anything of the bundle is used. Throws bundle_invalid naming what is wrong.
  */
-export async function readBundle(name: string, archive: Buffer, verification?: BundleVerification): Promise<Bundle> {
-  const files = archiveOf(name, archive);
-  if (!verification) return bundleOfFiles(name, files);
-  const signed = await verifyBundleSignature(name, files, verification);
-  return { ...bundleOfFiles(name, files), signer: signed.keyId };
+export async function readBundle(
+  name: string,
+  archive: Buffer,
+  verification?: BundleVerification,
+  limits: BundleLimits = activeBundleLimits(),
+): Promise<Bundle> {
+  let files: ArchiveFiles;
+  try {
+    files = await readArchiveBounded(archive, limits);
+  } catch (err) {
+    throw archiveInvalid(name, err);
+  }
+  const docs = await parsedOffThread(name, files, verification !== undefined, limits);
+  if (!verification) return bundleOf(name, files, docs);
+  const signed = await verifyBundleSignature(name, files, docs, verification);
+  return { ...bundleOf(name, files, docs), signer: signed.keyId };
 }
 
-function archiveOf(name: string, archive: Buffer): ArchiveFiles {
+function archiveInvalid(name: string, err: unknown): GavelError {
+  const message = err instanceof Error ? err.message : String(err);
+  // A refusal says what was refused; anything else means the bytes are not a bundle archive.
+  const what = err instanceof ArchiveRefusal ? message : `unreadable archive: ${message}`;
+  return new GavelError('bundle_invalid', `bundle ${name}: ${what}`, { cause: err });
+}
+
+async function parsedOffThread(name: string, files: ArchiveFiles, withHashes: boolean, limits: BundleLimits): Promise<BundleDocuments> {
   try {
-    return readArchive(archive);
+    return await parseDocumentsInChild(documentsJob(files, withHashes), limits.maxParseHeapBytes);
   } catch (err) {
-    throw new GavelError('bundle_invalid', `bundle ${name}: unreadable archive: ${(err as Error).message}`, { cause: err });
+    if (err instanceof ParserOutOfMemory) {
+      throw new GavelError(
+        'bundle_invalid',
+        `bundle ${name}: its JSON documents need more memory to parse than ${BUNDLE_LIMIT_FLAGS.maxParseHeapBytes} allows (${describeBytes(limits.maxParseHeapBytes)})`,
+        { cause: err },
+      );
+    }
+    throw new GavelError('bundle_invalid', `bundle ${name}: its JSON documents could not be parsed: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
 }
 
-function bundleOfFiles(name: string, files: ArchiveFiles): Bundle {
-  const manifest = parseManifest(files.get('.manifest'), name);
+function bundleOf(name: string, files: ArchiveFiles, docs: BundleDocuments): Bundle {
+  const manifest = manifestFrom(docs.manifest, name);
   const modules = new Set(manifest.wasm.map((w) => w.module));
   if (modules.size !== 1) throw new GavelError('bundle_invalid', `bundle ${name}: expected one wasm module, found ${modules.size}`);
   const [modulePath] = modules;
   const wasm = files.get(modulePath!);
   if (!wasm) throw new GavelError('bundle_invalid', `bundle ${name}: manifest names ${modulePath} but the archive lacks it`);
-  const data = parseData(files.get('data.json'), name);
+  const { data, jcsSha256 } = dataOf(docs, name);
   return {
     name,
     revision: manifest.revision,
-    digest: bundleDigest(wasm, data, manifest.revision),
+    digest: bundleDigestOf(sha256Hex(wasm), jcsSha256, manifest.revision),
     manifest,
     wasm,
     data,
@@ -69,14 +112,12 @@ function bundleOfFiles(name: string, files: ArchiveFiles): Bundle {
   };
 }
 
-function parseData(bytes: Buffer | undefined, name: string): JsonObject {
-  if (!bytes) return {};
-  let data: unknown;
-  try {
-    data = JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw new GavelError('bundle_invalid', `bundle ${name}: data.json is not JSON: ${(err as Error).message}`);
-  }
-  if (!isJsonObject(data)) throw new GavelError('bundle_invalid', `bundle ${name}: data.json is not an object`);
-  return data;
+const EMPTY_DATA_SHA256 = sha256Hex(canonicalJson({}));
+
+function dataOf(docs: BundleDocuments, name: string): { data: JsonObject; jcsSha256: string } {
+  const parsed = docs.data;
+  if (!parsed) return { data: {}, jcsSha256: EMPTY_DATA_SHA256 };
+  if ('error' in parsed) throw new GavelError('bundle_invalid', `bundle ${name}: data.json ${parsed.error}`);
+  if (!isJsonObject(parsed.value) || parsed.jcsSha256 === undefined) throw new GavelError('bundle_invalid', `bundle ${name}: data.json is not an object`);
+  return { data: parsed.value, jcsSha256: parsed.jcsSha256 };
 }

@@ -14,6 +14,10 @@ import type { JsonValue } from '../lib/json.js';
  * identically; replaying a recorded decision needs a bundle with its digest.
  */
 export function bundleDigest(wasm: Uint8Array, data: JsonValue, revision: string): string {
-  const preimage = `gavel-bundle-v1\n${sha256Hex(wasm)}\n${sha256Hex(canonicalJson(data))}\n${revision}\n`;
-  return `sha256:${sha256Hex(preimage)}`;
+  return bundleDigestOf(sha256Hex(wasm), sha256Hex(canonicalJson(data)), revision);
+}
+
+/** The same digest from the two hashes (hex), the data's taken where the data was parsed (`documents.ts`). */
+export function bundleDigestOf(wasmSha256: string, dataJcsSha256: string, revision: string): string {
+  return `sha256:${sha256Hex(`gavel-bundle-v1\n${wasmSha256}\n${dataJcsSha256}\n${revision}\n`)}`;
 }

@@ -1,5 +1,7 @@
 import { GavelError } from '../lib/errors.js';
 import { isJsonObject } from '../lib/json.js';
+import { normaliseArchivePath } from './archive.js';
+import type { Parsed } from './documents.js';
 
 /** The parts of an OPA bundle `.manifest` that gavel relies on. */
 export interface Manifest {
@@ -10,14 +12,11 @@ export interface Manifest {
   metadata: Record<string, unknown>;
 }
 
-export function parseManifest(bytes: Buffer | undefined, bundleName: string): Manifest {
-  if (!bytes) throw invalid(bundleName, 'has no .manifest');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw invalid(bundleName, `.manifest is not JSON: ${(err as Error).message}`);
-  }
+/** The manifest from its parsed document (`documents.ts`; undefined when the archive has none), or bundle_invalid saying what is wrong. */
+export function manifestFrom(parsed: Parsed<unknown> | undefined, bundleName: string): Manifest {
+  if (!parsed) throw invalid(bundleName, 'has no .manifest');
+  if ('error' in parsed) throw invalid(bundleName, `.manifest is not JSON: ${parsed.error}`);
+  const raw = parsed.value;
   if (!isJsonObject(raw)) throw invalid(bundleName, '.manifest is not an object');
   const revision = typeof raw.revision === 'string' ? raw.revision : '';
   const roots = Array.isArray(raw.roots) ? raw.roots.filter((r): r is string => typeof r === 'string') : [''];
@@ -31,7 +30,10 @@ function parseWasmEntry(value: unknown, bundleName: string): { entrypoint: strin
   if (!isJsonObject(value) || typeof value.entrypoint !== 'string' || typeof value.module !== 'string') {
     throw invalid(bundleName, '.manifest wasm entries need string "entrypoint" and "module"');
   }
-  return { entrypoint: value.entrypoint, module: value.module.replace(/^\/+/, '') };
+  // The module is named as a path in the archive ("/policy.wasm"): the same normal form the archive's files are keyed by.
+  const module = normaliseArchivePath(value.module);
+  if (!module) throw invalid(bundleName, `.manifest names wasm module ${JSON.stringify(value.module)}, which is not a path inside the bundle`);
+  return { entrypoint: value.entrypoint, module };
 }
 
 function invalid(bundleName: string, what: string): GavelError {

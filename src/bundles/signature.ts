@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
 import { GavelError } from '../lib/errors.js';
-import type { ArchiveFiles } from './archive.js';
-import { bundleFileHash } from './file-hash.js';
+import { type ArchiveFiles, normaliseArchivePath } from './archive.js';
+import { type BundleDocuments, SIGNATURES_FILE } from './documents.js';
+import { isStructured } from './file-hash.js';
 import type { BundleVerification } from './verification-keys.js';
 
-export const SIGNATURES_FILE = '.signatures.json';
+export { SIGNATURES_FILE };
 
 /** What a verified signature proves: which configured key signed the bundle. */
 export interface SignedBy {
@@ -24,18 +26,15 @@ export interface SignedBy {
  * - its `files` must list every file of the archive except `.signatures.json`,
  *   exactly once, with the SHA-256 OPA computes (`file-hash.ts`): no file
  *   unlisted, none listed that the archive lacks.
- * Throws bundle_invalid naming the file or claim that failed.
+ * Throws bundle_invalid naming the file or claim that failed. The JSON files
+ * (`.signatures.json`, and the structured files' hashes) come parsed and
+ * hashed from the bundle's document parser (`documents.ts`), off this thread.
  */
-export async function verifyBundleSignature(name: string, files: ArchiveFiles, v: BundleVerification): Promise<SignedBy> {
+export async function verifyBundleSignature(name: string, files: ArchiveFiles, docs: BundleDocuments, v: BundleVerification): Promise<SignedBy> {
   const refuse = (why: string) => new GavelError('bundle_invalid', `bundle ${name}: ${why}`);
-  const raw = files.get(SIGNATURES_FILE);
-  if (!raw) throw refuse(`unsigned (no ${SIGNATURES_FILE}) but a bundle verification key is configured`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw refuse(`${SIGNATURES_FILE} is not JSON`);
-  }
+  if (!files.has(SIGNATURES_FILE) || !docs.signatures) throw refuse(`unsigned (no ${SIGNATURES_FILE}) but a bundle verification key is configured`);
+  if ('error' in docs.signatures) throw refuse(`${SIGNATURES_FILE} is not JSON`);
+  const doc = docs.signatures.value;
   const signatures = (doc as { signatures?: unknown })?.signatures;
   if (!Array.isArray(signatures) || signatures.length !== 1 || typeof signatures[0] !== 'string') {
     throw refuse(`${SIGNATURES_FILE} must hold exactly one JWT in "signatures"`);
@@ -65,7 +64,7 @@ export async function verifyBundleSignature(name: string, files: ArchiveFiles, v
   }
   const scope = v.scope ?? '';
   if ((claims.scope ?? '') !== scope) throw refuse(`signature scope "${claims.scope ?? ''}" is not the configured scope "${scope}"`);
-  checkFiles(files, claims, refuse);
+  checkFiles(files, docs, claims, refuse);
   return { keyId };
 }
 
@@ -75,13 +74,15 @@ interface SignatureClaims {
   scope?: string;
 }
 
-function checkFiles(files: ArchiveFiles, claims: SignatureClaims, refuse: (why: string) => GavelError): void {
+function checkFiles(files: ArchiveFiles, docs: BundleDocuments, claims: SignatureClaims, refuse: (why: string) => GavelError): void {
   if (!Array.isArray(claims.files)) throw refuse('the signature lists no files');
   const listed = new Map<string, string>();
   for (const f of claims.files) {
     if (typeof f?.name !== 'string' || typeof f.hash !== 'string') throw refuse('the signature lists a file without a name or hash');
     if (f.algorithm !== 'SHA-256') throw refuse(`${f.name}: hashed with ${String(f.algorithm)}; only SHA-256 is accepted`);
-    const path = f.name.replace(/^\.?\/+/, '');
+    // Named as the archive's own paths are keyed ("/data.json" is "data.json").
+    const path = normaliseArchivePath(f.name);
+    if (!path) throw refuse(`the signature lists ${JSON.stringify(f.name)}, which is not a path inside the bundle`);
     if (listed.has(path)) throw refuse(`${path} is listed twice in the signature`);
     listed.set(path, f.hash.toLowerCase());
   }
@@ -89,12 +90,9 @@ function checkFiles(files: ArchiveFiles, claims: SignatureClaims, refuse: (why: 
     if (path === SIGNATURES_FILE) continue;
     const want = listed.get(path);
     if (want === undefined) throw refuse(`${path} is in the bundle but not covered by its signature`);
-    let got: string;
-    try {
-      got = bundleFileHash(path, bytes);
-    } catch {
-      throw refuse(`${path} does not parse, so its signed hash cannot be checked`);
-    }
+    const hashed = isStructured(path) ? docs.hashes.get(path) : { value: createHash('sha256').update(bytes).digest('hex') };
+    if (!hashed || 'error' in hashed) throw refuse(`${path} does not parse, so its signed hash cannot be checked`);
+    const got = hashed.value;
     if (got !== want) throw refuse(`${path}: digest mismatch (signed ${want}, found ${got})`);
     listed.delete(path);
   }

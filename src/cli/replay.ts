@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { bundleNameFromPath, readBundle } from '../bundles/bundle.js';
+import { bundleLimitOption, bundleLimitsFrom, type BundleLimitFlags } from './bundle-limit-options.js';
 import { ENGINE_DEFAULTS } from '../engine/config.js';
 import { replay, type ReplayRun } from '../engine/replay/replayer.js';
 import type { RecordedFilter } from '../engine/replay/recorded.js';
@@ -14,7 +15,7 @@ import { DEFAULTS } from './settings.js';
 import { printable } from './table.js';
 import { transitionText } from './transition-report.js';
 
-export interface ReplayCommandOptions extends RecordedFilter {
+export interface ReplayCommandOptions extends RecordedFilter, BundleLimitFlags {
   ledger: string;
   bundle: string;
   policy?: string;
@@ -40,6 +41,11 @@ export function registerReplay(program: Command): void {
       "exit 1 when an exactly replayed decision changed, or the candidate lacks a recorded decision's entrypoint (for a policy pull request in CI)",
     )
     .option('--strict', 'with --fail-on-change: approximate decisions (stored with redacted or hashed content) that changed count too')
+    .addOption(bundleLimitOption('maxBytes'))
+    .addOption(bundleLimitOption('maxEntryBytes'))
+    .addOption(bundleLimitOption('maxDataBytes'))
+    .addOption(bundleLimitOption('maxManifestBytes'))
+    .addOption(bundleLimitOption('maxParseHeapBytes'))
     .addHelpText(
       'after',
       '\nExamples:\n  gavel replay --ledger ./data/ledger.db --bundle candidate.tar.gz --since 7d\n  gavel replay --bundle candidate.tar.gz --json --fail-on-change',
@@ -59,7 +65,8 @@ export function registerReplay(program: Command): void {
 
 /** `gavel replay` as a function: the exit code and what it prints (the action only writes them out). */
 export async function replayCommand(o: ReplayCommandOptions, onProgress?: (done: number, total: number) => void): Promise<{ code: number; stdout: string }> {
-  const candidate = await readBundle(bundleNameFromPath(o.bundle), readCandidate(o.bundle));
+  // The candidate is read as a server reads bundles: bounded while it inflates, its JSON parsed in a capped process.
+  const candidate = await readBundle(bundleNameFromPath(o.bundle), readCandidate(o.bundle), undefined, bundleLimitsFrom(o));
   const db = openReadOnly(o.ledger);
   let run: ReplayRun;
   try {

@@ -5,6 +5,8 @@ import { folderFingerprint } from '../bundles/folder-watcher.js';
 import { BundleUrlSource } from '../bundles/http-source.js';
 import { checkBundleSet, loadVerifiedBundles } from '../bundles/loader.js';
 import { bundleVerification, type BundleVerification, type KeySpec } from '../bundles/verification-keys.js';
+import { useBundleLimits } from '../bundles/limits.js';
+import { bundleLimitOption, bundleLimitsFrom, type BundleLimitFlags } from './bundle-limit-options.js';
 import { buildCore } from '../core.js';
 import { described, LiveBundles } from './bundle-activation.js';
 import { ShadowBundles } from './shadow-activation.js';
@@ -23,7 +25,7 @@ import { DEFAULTS } from './settings.js';
 import { parseExpiresIn, type ApprovalsConfig } from '../engine/approvals/config.js';
 import { addressOption, collect, intOption, nonNegativeIntOption, workerCount, WORKERS_RANGE, workersOption } from './options.js';
 
-interface ServeOptions {
+interface ServeOptions extends BundleLimitFlags {
   listen: string;
   bundles: string;
   ledger: string;
@@ -171,6 +173,11 @@ export function registerServe(program: Command): void {
     .option('--bundle-poll-seconds <n>', 'seconds between polls of each bundle URL, with jitter (default 30)', intOption, 30)
     .option('--bundle-token-file <file>', 'bearer token for the bundle server, read from this file')
     .option('--bundle-cache <dir>', 'keep verified copies of URL bundles here; a start while the server is down serves them')
+    .addOption(bundleLimitOption('maxBytes'))
+    .addOption(bundleLimitOption('maxEntryBytes'))
+    .addOption(bundleLimitOption('maxDataBytes'))
+    .addOption(bundleLimitOption('maxManifestBytes'))
+    .addOption(bundleLimitOption('maxParseHeapBytes'))
     .option(
       '--shadow-bundles <dir>',
       'also evaluate these candidate bundles on live traffic after each answer, deciding nothing (env GAVEL_SHADOW_BUNDLES); watched like --bundles',
@@ -221,6 +228,8 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   const sink = new LogSink(1);
   const log = createLogger(undefined, sink);
   for (const w of warnings) log.warn(w);
+  // Every bundle this server reads (folder, URLs, shadow, Replay candidates) is bounded by these.
+  useBundleLimits(bundleLimitsFrom(o));
   const verification = verificationFrom(o);
   // Verified before anything is built: a bundle that fails verification at start fails closed (exit 3).
   // Taken before loading: a change while gavel starts (a revoked bundle removed, say) is applied as soon as it serves.
