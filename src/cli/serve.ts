@@ -8,9 +8,9 @@ import { bundleVerification, type BundleVerification, type KeySpec } from '../bu
 import { useBundleLimits } from '../bundles/limits.js';
 import { bundleLimitOption, bundleLimitsFrom, type BundleLimitFlags } from './bundle-limit-options.js';
 import { buildCore } from '../core.js';
+import { describe as describeMismatch } from '../state/check.js';
 import { described, LiveBundles } from './bundle-activation.js';
 import { ShadowBundles } from './shadow-activation.js';
-import { describe as describeMismatch } from '../state/check.js';
 import { createLogger, LogSink, type Logger } from '../log.js';
 import type { SqliteLedger } from '../ledger/sqlite.js';
 import { readLedgerId } from '../ledger/meta.js';
@@ -40,9 +40,9 @@ interface ServeOptions extends BundleLimitFlags {
   metricsListen?: string;
   key?: string;
   newLedger?: boolean;
+  rebuildState?: boolean;
   shutdownTimeout: number;
   /** A string when it came from GAVEL_WORKERS (commander parses only the flag). */
-  rebuildState?: boolean;
   workers: number | string;
   evaluationTimeout?: number;
   inlineMaxBytes?: number;
@@ -116,12 +116,12 @@ export function registerServe(program: Command): void {
       process.env.GAVEL_METRICS_LISTEN,
     )
     .option('--key <file>', 'Ed25519 checkpoint signing key, PKCS#8 PEM; created if absent (default <ledger>.key, env GAVEL_KEY)', process.env.GAVEL_KEY)
-    .option('--new-ledger', 'a fresh ledger is intended although its signing key exists (otherwise a missing or empty ledger next to a key refuses to start)')
-    .option(
     .option(
       '--rebuild-state',
       'recompute the approval and usage tables from the ledger chain when they disagree with it (recorded as a state entry); without it a disagreement refuses to start (exit 3)',
     )
+    .option('--new-ledger', 'a fresh ledger is intended although its signing key exists (otherwise a missing or empty ledger next to a key refuses to start)')
+    .option(
       '--workers <n>',
       'evaluation worker threads, one wasm instance each; 0 evaluates on the I/O thread (env GAVEL_WORKERS)',
       workersOption,
@@ -301,15 +301,6 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
       sweepSeconds: o.approvalSweepSeconds,
     } as Partial<ApprovalsConfig>,
     logger: log,
-  });
-  if (shared) {
-    // Reservations this replica made but never recorded (it stopped in between) stop counting before it serves.
-    const orphaned = await shared.reconcile((id) => core.ledger.get(id) !== undefined);
-    if (orphaned > 0) log.warn({ orphaned }, 'usage store: deleted reservations this ledger never recorded');
-  }
-  const shadow = core.engine.shadow ? new ShadowBundles(core.engine.shadow, log, { folder: shadowFolder, remote: shadowRemote }) : undefined;
-  shadow?.activate();
-  // Workers started before the port opens: the first calls pay no start-up, and a worker that cannot start fails here.
     state: {
       rebuild: o.rebuildState === true,
       onRepaired: (r) =>
@@ -318,7 +309,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
           'state tables were written by another program while serving: ignored, rebuilt from the ledger chain and recorded',
         ),
     },
-  await core.engine.ready();
+  });
   if (core.state.baselined) log.warn('usage tables from before usage entries were recorded once in the ledger as the baseline the chain adds up from');
   if (core.state.mismatches.length > 0) {
     log.warn(
@@ -326,6 +317,15 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
       '--rebuild-state: state tables rebuilt from the ledger chain (recorded as a state entry)',
     );
   }
+  if (shared) {
+    // Reservations this replica made but never recorded (it stopped in between) stop counting before it serves.
+    const orphaned = await shared.reconcile((id) => core.ledger.get(id) !== undefined);
+    if (orphaned > 0) log.warn({ orphaned }, 'usage store: deleted reservations this ledger never recorded');
+  }
+  const shadow = core.engine.shadow ? new ShadowBundles(core.engine.shadow, log, { folder: shadowFolder, remote: shadowRemote }) : undefined;
+  shadow?.activate();
+  // Workers started before the port opens: the first calls pay no start-up, and a worker that cannot start fails here.
+  await core.engine.ready();
   // The ledger says which policy went live when: the set this process starts with, then every change.
   // Bundles live when the ledger was last written but not in this start's set went out while gavel was down.
   for (const was of core.ledger.policyStatus().active) {

@@ -98,7 +98,9 @@ function baselineRecord(db: Database): DecisionRecord {
     expiresMs: r.expires_ms === null ? null : Number(r.expires_ms),
   }));
   const requests = hasTable(db, 'usage_requests')
-    ? (db.prepare('SELECT decision_id AS decisionId, subject, tool, decision, at_ms AS atMs FROM usage_requests ORDER BY decision_id').all() as DerivedState['requests'] extends Map<string, infer R> ? R[] : never)
+    ? (db
+        .prepare('SELECT decision_id AS decisionId, subject, tool, decision, at_ms AS atMs FROM usage_requests ORDER BY decision_id')
+        .all() as DerivedState['requests'] extends Map<string, infer R> ? R[] : never)
     : [];
   return stateRecord('baseline', { charges, requests });
 }

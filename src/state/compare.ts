@@ -1,9 +1,9 @@
-import Database, { type Database as Db } from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
 import type { Approval } from '../engine/approvals/approval.js';
 import { allApprovals } from '../ledger/approval-table.js';
 import { canonicalJson } from '../lib/canonical.js';
-import { UsageBuckets } from '../usage/buckets.js';
-import { chargeRowOf } from '../usage/store.js';
+import { chargeRowOf, scopesOf } from '../usage/store.js';
+import { localDay } from '../usage/windows.js';
 import type { DerivedCharge, DerivedState } from './derive.js';
 
 /** One row of a state table that the chain does not add up to. */
@@ -39,13 +39,25 @@ export function compareState(db: Db, derived: DerivedState, options: CompareOpti
   const out: StateMismatch[] = [];
   if (hasTable(db, 'approvals')) compareApprovals(db, derived, out);
   if (options.usage && hasTable(db, 'usage_charges') && (derived.recordsUsage || derived.entries === 0)) {
-    compareRows(out, 'usage_charges', rowsBy(db, 'SELECT * FROM usage_charges', (r) => String(r.decision_id), chargeOfRow), mapOf(derived.charges, chargeForm), {
-      mayLack: () => false,
-    });
+    compareRows(
+      out,
+      'usage_charges',
+      rowsBy(db, 'SELECT * FROM usage_charges', (r) => String(r.decision_id), chargeOfRow),
+      mapOf(derived.charges, chargeForm),
+      {
+        mayLack: () => false,
+      },
+    );
     const horizon = derived.latestMs - REQUEST_HORIZON_MS;
-    compareRows(out, 'usage_requests', rowsBy(db, 'SELECT * FROM usage_requests', (r) => String(r.decision_id), requestOfRow), mapOf(derived.requests, requestForm), {
-      mayLack: (v) => (JSON.parse(v) as { at_ms: number }).at_ms < horizon,
-    });
+    compareRows(
+      out,
+      'usage_requests',
+      rowsBy(db, 'SELECT * FROM usage_requests', (r) => String(r.decision_id), requestOfRow),
+      mapOf(derived.requests, requestForm),
+      {
+        mayLack: (v) => (JSON.parse(v) as { at_ms: number }).at_ms < horizon,
+      },
+    );
     compareBuckets(db, derived, options.usage, out);
   }
   return out;
@@ -61,27 +73,74 @@ function compareBuckets(db: Db, derived: DerivedState, options: { timeZone: stri
   if (!hasTable(db, 'usage_daily')) return;
   const expected = expectedBuckets(derived, options.timeZone);
   const bucketKey = (r: Record<string, unknown>, column: string) => `${r.scope}/${r.key}/${r.tier}/${r[column]}`;
-  const form = (r: Record<string, unknown>) => canonicalJson({ tokens: Number(r.tokens), cost_micros: Number(r.cost_micros) });
-  compareRows(out, 'usage_daily', rowsBy(db, 'SELECT * FROM usage_daily', (r) => bucketKey(r, 'day'), form), rowsBy(expected, 'SELECT * FROM usage_daily', (r) => bucketKey(r, 'day'), form), {
-    mayLack: () => false,
-  });
+  const form = (r: { tokens?: unknown; cost_micros?: unknown }) => `${Number(r.tokens)}/${Number(r.cost_micros)}`;
+  const forms = (sums: BucketSums) => new Map([...sums].map(([k, v]) => [k, form(v)]));
+  compareRows(
+    out,
+    'usage_daily',
+    rowsBy(db, 'SELECT * FROM usage_daily', (r) => bucketKey(r, 'day'), form),
+    forms(expected.daily),
+    { mayLack: () => false },
+  );
   const oldest = Math.floor((derived.latestMs - 2 * options.rollingMinutes * 60_000) / 60_000);
   compareRows(
     out,
     'usage_minute',
     rowsBy(db, 'SELECT * FROM usage_minute', (r) => bucketKey(r, 'minute'), form),
-    rowsBy(expected, 'SELECT * FROM usage_minute', (r) => bucketKey(r, 'minute'), form),
-    { mayLack: (_v, key) => Number(key.slice(key.lastIndexOf('/') + 1)) < oldest },
+    forms(expected.minute),
+    {
+      mayLack: (_v, key) => Number(key.slice(key.lastIndexOf('/') + 1)) < oldest,
+    },
   );
-  expected.close();
 }
 
-/** The daily and minute buckets of every settled charge, added by the store's own code into a scratch database. */
-export function expectedBuckets(derived: DerivedState, timeZone: string): Db {
-  const scratch = new Database(':memory:');
-  const buckets = new UsageBuckets(scratch, { timeZone, rebuildTimeZone: false });
-  for (const c of derived.charges.values()) if (c.state === 'settled') buckets.add(c);
-  return scratch;
+/**
+ * The daily and minute buckets of every settled charge, as the store adds them (UsageBuckets.add):
+ * per scope, key and tier, on the charge's local day and its minute.
+ */
+export function expectedBuckets(derived: DerivedState, timeZone: string): { daily: BucketSums; minute: BucketSums } {
+  const daily: BucketSums = new Map();
+  const minute: BucketSums = new Map();
+  const dayOf = memoDay(timeZone);
+  for (const c of derived.charges.values()) {
+    if (c.state !== 'settled') continue;
+    const day = dayOf(c.atMs);
+    const at = Math.floor(c.atMs / 60_000);
+    for (const [scope, key] of scopesOf(c)) {
+      add(daily, `${scope}/${key}/${c.tier}/${day}`, { scope, key, tier: c.tier, at: day }, c);
+      add(minute, `${scope}/${key}/${c.tier}/${at}`, { scope, key, tier: c.tier, at }, c);
+    }
+  }
+  return { daily, minute };
+}
+
+export type BucketSums = Map<string, { scope: string; key: string; tier: string; at: string | number; tokens: number; cost_micros: number }>;
+
+function add(
+  sums: BucketSums,
+  id: string,
+  where: { scope: string; key: string; tier: string; at: string | number },
+  c: { tokens: number; costMicros: number },
+): void {
+  const row = sums.get(id);
+  if (row) {
+    row.tokens += c.tokens;
+    row.cost_micros += c.costMicros;
+  } else sums.set(id, { ...where, tokens: c.tokens, cost_micros: c.costMicros });
+}
+
+/** The local day of an instant, computed once per quarter hour (every zone offset and transition falls on one). */
+function memoDay(timeZone: string): (atMs: number) => string {
+  const days = new Map<number, string>();
+  return (atMs) => {
+    const quarter = Math.floor(atMs / 900_000);
+    let day = days.get(quarter);
+    if (day === undefined) {
+      day = localDay(quarter * 900_000, timeZone);
+      days.set(quarter, day);
+    }
+    return day;
+  };
 }
 
 function compareRows(
@@ -120,16 +179,35 @@ function chargeOfRow(r: Record<string, unknown>): string {
   return chargeForm({ ...chargeRowOf(r), expiresMs: r.expires_ms === null || r.expires_ms === undefined ? null : Number(r.expires_ms) });
 }
 
+/** Every column, in one fixed order (a JSON array: cheaper than canonical JSON of an object, as exact). */
 function chargeForm(c: DerivedCharge): string {
-  return canonicalJson(c);
+  return JSON.stringify([
+    c.decisionId,
+    c.subject,
+    c.team,
+    c.costCenter,
+    c.model,
+    c.tier,
+    c.state,
+    c.tokens,
+    c.costMicros,
+    c.inputTokens,
+    c.outputTokens,
+    c.atMs,
+    c.maxOutputTokens,
+    c.estimatedInputTokens,
+    c.caller,
+    c.askedModel,
+    c.expiresMs,
+  ]);
 }
 
 function requestOfRow(r: Record<string, unknown>): string {
-  return canonicalJson({ decision_id: r.decision_id, subject: r.subject, tool: r.tool, decision: r.decision, at_ms: Number(r.at_ms) });
+  return JSON.stringify({ decision_id: r.decision_id, subject: r.subject, tool: r.tool, decision: r.decision, at_ms: Number(r.at_ms) });
 }
 
 function requestForm(r: { decisionId: string; subject: string; tool: string; decision: string; atMs: number }): string {
-  return canonicalJson({ decision_id: r.decisionId, subject: r.subject, tool: r.tool, decision: r.decision, at_ms: r.atMs });
+  return JSON.stringify({ decision_id: r.decisionId, subject: r.subject, tool: r.tool, decision: r.decision, at_ms: r.atMs });
 }
 
 export function hasTable(db: Db, name: string): boolean {

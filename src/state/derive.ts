@@ -44,14 +44,28 @@ interface EntryRow {
   body: string | null;
 }
 
-const ENTRIES = `SELECT e.seq, e.kind, e.decision_id, e.time_ms, e.subject_id, e.subject_type, e.team, e.cost_center, e.decision,
-  e.bundle, e.revision, e.digest, e.caller, p.body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq`;
+/**
+ * Of a decision's payload only the end is read: its last key, `usage`, is a few hundred characters
+ * (names are bounded to 256 bytes each), far inside this many.
+ */
+const DECISION_TAIL = 16_384;
+
+// A file from before header version 2 has no kind column (its entries are all decisions; it is read-only here).
+const entriesSql = (kind: string) => `SELECT e.seq, ${kind} AS kind, e.decision_id, e.time_ms, e.subject_id, e.subject_type, e.team, e.cost_center, e.decision,
+  e.bundle, e.revision, e.digest, e.caller,
+  CASE WHEN ${kind} = 'decision' THEN substr(p.body, -${DECISION_TAIL}) ELSE p.body END AS body
+  FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq`;
+
+function entriesQuery(db: Database): string {
+  const columns = db.prepare('PRAGMA table_info(entries)').all() as Array<{ name: string }>;
+  return entriesSql(columns.some((c) => c.name === 'kind') ? 'e.kind' : "'decision'");
+}
 
 /** Walks the whole chain once, oldest first. Decision payloads are not parsed whole: only their last key, `usage`. */
 export function deriveState(db: Database): DerivedState {
   const state: DerivedState = { approvals: new Map(), charges: new Map(), requests: new Map(), recordsUsage: false, latestMs: 0, erased: 0, entries: 0 };
   const apply = new StateFolder(db, state);
-  for (const row of db.prepare(ENTRIES).iterate() as IterableIterator<EntryRow>) {
+  for (const row of db.prepare(entriesQuery(db)).iterate() as IterableIterator<EntryRow>) {
     state.entries++;
     state.latestMs = Math.max(state.latestMs, row.time_ms);
     if (row.body === null) {

@@ -22,17 +22,15 @@ export function rebuildTables(db: Database, derived: DerivedState, usage: { time
   db.prepare('DELETE FROM usage_requests').run();
   const request = db.prepare('INSERT INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES (@decisionId, @subject, @tool, @decision, @atMs)');
   for (const r of derived.requests.values()) if (r.atMs >= derived.latestMs - REQUEST_HORIZON_MS) request.run(r);
-  const scratch = expectedBuckets(derived, usage.timeZone);
-  try {
-    for (const [table, column] of [
-      ['usage_daily', 'day'],
-      ['usage_minute', 'minute'],
-    ] as const) {
-      db.prepare(`DELETE FROM ${table}`).run();
-      const insert = db.prepare(`INSERT INTO ${table}(scope, key, tier, ${column}, tokens, cost_micros) VALUES (@scope, @key, @tier, @at, @tokens, @cost_micros)`);
-      for (const r of scratch.prepare(`SELECT scope, key, tier, ${column} AS at, tokens, cost_micros FROM ${table}`).iterate()) insert.run(r);
-    }
-  } finally {
-    scratch.close();
+  const expected = expectedBuckets(derived, usage.timeZone);
+  for (const [table, column, sums] of [
+    ['usage_daily', 'day', expected.daily],
+    ['usage_minute', 'minute', expected.minute],
+  ] as const) {
+    db.prepare(`DELETE FROM ${table}`).run();
+    const insert = db.prepare(
+      `INSERT INTO ${table}(scope, key, tier, ${column}, tokens, cost_micros) VALUES (@scope, @key, @tier, @at, @tokens, @cost_micros)`,
+    );
+    for (const row of sums.values()) insert.run(row);
   }
 }

@@ -68,7 +68,10 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
   });
   const add = (service: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) => server.addService(service, guard.wrap(service, impl));
   add(services.DecisionService.service, decisionService(core.engine, limits.maxDepth, options.log, metrics));
-  add(services.AuditService.service, auditService(core.ledger, options.log, () => core.verifyState()));
+  add(
+    services.AuditService.service,
+    auditService(core.ledger, options.log, () => core.verifyState()),
+  );
   add(
     services.PolicyService.service,
     policyService(core.engine, core.ledger, options.log, {

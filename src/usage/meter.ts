@@ -92,7 +92,7 @@ export class Meter implements DecisionMeter {
   /** Recorded as a `usage` entry whose transaction drops the reservation (if a report has not settled it meanwhile). */
   async release(decisionId: string, caller: string): Promise<void> {
     const charge = await this.store.charge(decisionId);
-    if (!charge || charge.state !== 'reserved') return;
+    if (charge?.state !== 'reserved') return;
     await this.ledger.append(releaseRecord(charge, caller, this.now()), this.store.stagedRelease(decisionId));
   }
 

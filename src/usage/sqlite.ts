@@ -79,7 +79,6 @@ const HOUR = 3_600_000;
  * dropped from the stage when that transaction ends either way.
  */
 export class SqliteUsageStore implements UsageStore {
-  private readonly db: Database;
   readonly config: UsageConfig;
   private readonly live: LiveReservations;
   private readonly requests: RequestHistory;
@@ -96,7 +95,6 @@ export class SqliteUsageStore implements UsageStore {
   private readonly guard: StateReadGuard | undefined;
 
   constructor(db: Database, config: UsageConfig, guard?: StateReadGuard) {
-    this.db = db;
     this.config = config;
     this.guard = guard;
     db.exec(DDL);

@@ -162,6 +162,7 @@ describe('an untampered ledger', () => {
       failure_kind: '',
       message: 'ledger verified',
       payloads_erased: 0,
+      state_mismatches: [],
     });
     expect(Object.keys(report)).toEqual(VERIFY_RESPONSE_FIELDS);
   });

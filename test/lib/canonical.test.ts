@@ -1,7 +1,7 @@
 import * as jcs from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/lib/canonical.js';
+import { canonicalJson, withLastKey } from '../../src/lib/canonical.js';
 
 /**
  * canonicalJson is RFC 8785: the `canonicalize` package (a JCS implementation
@@ -47,5 +47,22 @@ describe('canonicalJson', () => {
     for (const bad of [{ n: Number.NaN }, { n: Number.POSITIVE_INFINITY }, [Number.NEGATIVE_INFINITY], { b: 1n }, cycle]) {
       expect(() => canonicalJson(bad)).toThrow();
     }
+  });
+});
+
+describe('withLastKey', () => {
+  it('adds `usage` to a decision payload exactly as canonicalJson of the whole would place it', () => {
+    fc.assert(
+      fc.property(json, json, json, fc.boolean(), (input, result, usage, compared) => {
+        const payload: Record<string, unknown> = { input, result, ...(compared ? { compared_as: { subject_id: 'fiona' } } : {}) };
+        const whole = canonicalJson({ ...payload, usage: { v: usage } });
+        expect(withLastKey(canonicalJson(payload), 'usage', { v: usage })).toBe(whole);
+        expect(reference({ ...payload, usage: { v: usage } })).toBe(whole);
+      }),
+    );
+  });
+
+  it('refuses what is not a non-empty object', () => {
+    for (const text of ['{}', '[1]', '"x"']) expect(() => withLastKey(text, 'usage', {})).toThrow(/non-empty canonical JSON object/);
   });
 });

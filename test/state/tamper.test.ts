@@ -96,8 +96,26 @@ async function exhaustedTeam(core: Core): Promise<void> {
   // Reported as the gateway would (UsageService.Report runs applyReport the same way).
   const { applyReport } = await import('../../src/usage/report.js');
   await applyReport(
-    { store: core.usage!, bundles: core.engine.policies.bundles, currency: 'USD', findDecision: () => undefined, reportFactor: 10, ledger: core.ledger, now: () => new Date(T0) },
-    { decisionId: d.decisionId, subject: TEAM.subject, team: TEAM.team, costCenter: TEAM.costCenter, model: 'standard-m', inputTokens: 1, outputTokens: 4990, cost: '', reporter: 'gw' },
+    {
+      store: core.usage!,
+      bundles: core.engine.policies.bundles,
+      currency: 'USD',
+      findDecision: () => undefined,
+      reportFactor: 10,
+      ledger: core.ledger,
+      now: () => new Date(T0),
+    },
+    {
+      decisionId: d.decisionId,
+      subject: TEAM.subject,
+      team: TEAM.team,
+      costCenter: TEAM.costCenter,
+      model: 'standard-m',
+      inputTokens: 1,
+      outputTokens: 4990,
+      cost: '',
+      reporter: 'gw',
+    },
   );
   expect((await decide(core, modelCall(TEAM, 'standard-m', 100))).decision).toBe('deny');
 }
@@ -246,7 +264,10 @@ describe('a ledger from before usage entries', () => {
     });
     staged.apply();
     staged.finish(true);
-    await store.settle({ ...TEAM, decisionId: 'old-1', model: 'standard-m', tier: 'standard', inputTokens: 100, outputTokens: 400, costMicros: 9, atMs: T0 }, withoutEntry);
+    await store.settle(
+      { ...TEAM, decisionId: 'old-1', model: 'standard-m', tier: 'standard', inputTokens: 100, outputTokens: 400, costMicros: 9, atMs: T0 },
+      withoutEntry,
+    );
     db.close();
 
     const upgraded = open(file);

@@ -49,16 +49,19 @@ it('a model call that required approval is reserved, and its report is accepted 
   // Seed a month of spend just under the approval threshold (5000) through a settled call.
   const seed = await decide(c, modelCall(seat, 'standard-m', 100));
   // Spend this large cannot come through Report (a report is bounded by its decision's price); seed it in the store.
-  await srv.core.usage!.settle({
-    ...seat,
-    decisionId: seed.decision_id,
-    model: 'standard-m',
-    tier: 'standard',
-    inputTokens: 1,
-    outputTokens: 99,
-    costMicros: 4_999_999_000,
-    atMs: Date.now(),
-  }, withoutEntry);
+  await srv.core.usage!.settle(
+    {
+      ...seat,
+      decisionId: seed.decision_id,
+      model: 'standard-m',
+      tier: 'standard',
+      inputTokens: 1,
+      outputTokens: 99,
+      costMicros: 4_999_999_000,
+      atMs: Date.now(),
+    },
+    withoutEntry,
+  );
   const pending = await decide(c, modelCall(seat, 'standard-m', 100));
   expect(pending.decision).toBe('DECISION_REQUIRE_APPROVAL');
   expect((await usageOf(c, 'subject', 'spender')).month.reserved_tokens).toBe(101);
@@ -67,16 +70,19 @@ it('a model call that required approval is reserved, and its report is accepted 
   // Another call (max_tokens differs): a request of its own, with its own reservation (the same call again would wait on the first).
   const big = await decide(c, modelCall(seat, 'standard-m', 90));
   expect(big.approval.approval_id).not.toBe(pending.approval.approval_id);
-  await srv.core.usage!.settle({
-    ...seat,
-    decisionId: big.decision_id,
-    model: 'standard-m',
-    tier: 'standard',
-    inputTokens: 1,
-    outputTokens: 50,
-    costMicros: 15_000_000_000,
-    atMs: Date.now(),
-  }, withoutEntry);
+  await srv.core.usage!.settle(
+    {
+      ...seat,
+      decisionId: big.decision_id,
+      model: 'standard-m',
+      tier: 'standard',
+      inputTokens: 1,
+      outputTokens: 50,
+      costMicros: 15_000_000_000,
+      atMs: Date.now(),
+    },
+    withoutEntry,
+  );
   // Now past the seat's hard cap (20000): the next call is denied outright.
   const next = await decide(c, modelCall(seat, 'standard-m', 100));
   expect(next.decision).toBe('DECISION_DENY');

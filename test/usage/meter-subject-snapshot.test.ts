@@ -43,18 +43,21 @@ it('a settlement of the same subject under another team and cost center makes th
   earlier!.finish(true);
 
   const { snapshot } = await meter.context(facts('platform', 'cc-1'), prices, NOW);
-  const settled = await store.settle({
-    subject: 'alice',
-    team: 'old-team',
-    costCenter: 'old-cc',
-    decisionId: 'earlier',
-    model: 'std',
-    tier: 'standard',
-    inputTokens: 2,
-    outputTokens: 10,
-    costMicros: 104_000,
-    atMs: NOW.getTime(),
-  }, withoutEntry);
+  const settled = await store.settle(
+    {
+      subject: 'alice',
+      team: 'old-team',
+      costCenter: 'old-cc',
+      decisionId: 'earlier',
+      model: 'std',
+      tier: 'standard',
+      inputTokens: 2,
+      outputTokens: 10,
+      costMicros: 104_000,
+      atMs: NOW.getTime(),
+    },
+    withoutEntry,
+  );
   expect(settled.kind).toBe('settled');
   expect(
     await meter.stage({ decisionId: 'late', facts: facts('platform', 'cc-1'), outcome: allow, bundle: prices, now: NOW, caller: 'test' }, snapshot),

@@ -186,7 +186,10 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
       expect((await read.usage('team', 'platform', T0)).week.reserved_tokens).toBe(300);
       const order: string[] = [];
       const settled = a
-        .settle({ ...alice, decisionId: 'earlier', model: 'standard-m', tier: 'standard', inputTokens: 40, outputTokens: 200, costMicros: 3_600, atMs: T0 }, withoutEntry)
+        .settle(
+          { ...alice, decisionId: 'earlier', model: 'standard-m', tier: 'standard', inputTokens: 40, outputTokens: 200, costMicros: 3_600, atMs: T0 },
+          withoutEntry,
+        )
         .then((r) => {
           order.push('settled');
           return r;
@@ -272,9 +275,15 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
       await reserve(store, reservation('old', alice, { atMs: T0 - 3 * HOUR, expiresMs: T0 - 25 * HOUR }));
       await reserve(store, reservation('recent', alice, { atMs: T0 - HOUR, expiresMs: T0 - HOUR }));
       await reserve(store, reservation('settle-me', bob, { atMs: T0 - 3 * HOUR, expiresMs: T0 + HOUR }));
-      await store.settle({ ...bob, decisionId: 'settle-me', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 9, costMicros: 10, atMs: T0 }, withoutEntry);
+      await store.settle(
+        { ...bob, decisionId: 'settle-me', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 9, costMicros: 10, atMs: T0 },
+        withoutEntry,
+      );
       await reserve(store, reservation('lately', bob, { atMs: T0 - 10 * 60_000, expiresMs: T0 + HOUR }));
-      await store.settle({ ...bob, decisionId: 'lately', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 4, costMicros: 5, atMs: T0 }, withoutEntry);
+      await store.settle(
+        { ...bob, decisionId: 'lately', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 4, costMicros: 5, atMs: T0 },
+        withoutEntry,
+      );
       await store.pruneOld(T0);
       expect(await store.charge('old')).toBeUndefined();
       expect(await store.charge('recent')).toMatchObject({ state: 'reserved' });

@@ -241,7 +241,10 @@ describe('settling a reservation', () => {
     await s.settle(settlement(), withoutEntry);
     expect(await s.settle(settlement(), withoutEntry)).toEqual({ kind: 'duplicate', tokens: 240, costMicros: 3_120 });
     for (const change of [{ inputTokens: 41 }, { outputTokens: 199 }, { costMicros: 3_000 }]) {
-      expect(await s.settle(settlement(change), withoutEntry)).toEqual({ kind: 'conflict', message: 'usage for decision d1 was already reported with different numbers' });
+      expect(await s.settle(settlement(change), withoutEntry)).toEqual({
+        kind: 'conflict',
+        message: 'usage for decision d1 was already reported with different numbers',
+      });
     }
     expect((await s.usage('subject', 'alice', T0 + 1000)).day.used_tokens).toBe(240);
   });
@@ -266,7 +269,10 @@ describe('releasing a reservation', () => {
   it('never drops settled usage', async () => {
     const { store: s } = store();
     commit(s, reservation('d1'));
-    await s.settle({ ...alice, decisionId: 'd1', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 2, costMicros: 3, atMs: T0 }, withoutEntry);
+    await s.settle(
+      { ...alice, decisionId: 'd1', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 2, costMicros: 3, atMs: T0 },
+      withoutEntry,
+    );
     await s.release('d1');
     expect(await s.charge('d1')).toMatchObject({ state: 'settled', tokens: 3 });
   });

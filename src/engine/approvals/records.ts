@@ -1,7 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { canonicalJson } from '../../lib/canonical.js';
 import type { DecisionRecord } from '../ledger.js';
-import { approvalsGiven, type Approval, type Vote } from './approval.js';
+import { approvalsGiven, type Approval, type Approver, type Vote } from './approval.js';
+import { identityForm } from '../../lib/identity-form.js';
+import type { JsonObject } from '../../lib/json.js';
 
 /** What happened to an approval: each is one ledger entry of kind "approval". */
 export type ApprovalEvent = 'requested' | 'approved' | 'rejected' | 'expired' | 'consumed';
@@ -64,9 +66,15 @@ export function approvalEventRecord(p: ApprovalEventParts): DecisionRecord {
         ...(p.event === 'requested' ? { params: a.params } : {}),
         ...(p.decisionId ? { decision_id: p.decisionId } : {}),
         ...(a.consumedBy ? { consumed_by: a.consumedBy } : {}),
-        ...(p.vote ? { approver: { id: p.vote.approver.id, roles: p.vote.approver.roles }, verdict: p.vote.verdict, comment: p.vote.comment } : {}),
+        ...(p.vote ? { approver: approverRecord(p.vote.approver), verdict: p.vote.verdict, comment: p.vote.comment } : {}),
       },
     }),
     salt: randomBytes(16),
   };
+}
+
+/** The approver as asserted, and the form their id is compared in where it differs (README "Approvals"). */
+function approverRecord(a: Approver): JsonObject {
+  const form = identityForm(a.id);
+  return { id: a.id, roles: a.roles, ...(form !== a.id ? { compared_as: form } : {}) };
 }
