@@ -9,6 +9,7 @@ import { useBundleLimits } from '../bundles/limits.js';
 import { bundleLimitOption, bundleLimitsFrom, type BundleLimitFlags } from './bundle-limit-options.js';
 import { buildCore } from '../core.js';
 import { describe as describeMismatch } from '../state/check.js';
+import { reconcileShared } from '../state/shared.js';
 import { described, LiveBundles } from './bundle-activation.js';
 import { ShadowBundles } from './shadow-activation.js';
 import { createLogger, LogSink, type Logger } from '../log.js';
@@ -41,6 +42,7 @@ interface ServeOptions extends BundleLimitFlags {
   key?: string;
   newLedger?: boolean;
   rebuildState?: boolean;
+  sharedStateCheckSeconds: number;
   shutdownTimeout: number;
   /** A string when it came from GAVEL_WORKERS (commander parses only the flag). */
   workers: number | string;
@@ -119,6 +121,12 @@ export function registerServe(program: Command): void {
     .option(
       '--rebuild-state',
       'recompute the approval and usage tables from the ledger chain when they disagree with it (recorded as a state entry); without it a disagreement refuses to start (exit 3)',
+    )
+    .option(
+      '--shared-state-check-seconds <s>',
+      'with --usage-store: how often the shared usage rows this replica accounts for are checked against its chain (rewritten and recorded when they differ)',
+      intOption,
+      60,
     )
     .option('--new-ledger', 'a fresh ledger is intended although its signing key exists (otherwise a missing or empty ledger next to a key refuses to start)')
     .option(
@@ -317,10 +325,40 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
       '--rebuild-state: state tables rebuilt from the ledger chain (recorded as a state entry)',
     );
   }
+  let sharedTimer: NodeJS.Timeout | undefined;
   if (shared) {
     // Reservations this replica made but never recorded (it stopped in between) stop counting before it serves.
     const orphaned = await shared.reconcile((id) => core.ledger.get(id) !== undefined);
     if (orphaned > 0) log.warn({ orphaned }, 'usage store: deleted reservations this ledger never recorded');
+    // The shared rows this replica's chain accounts for, and the buckets, as the chain adds them up: before serving, then on a timer.
+    const sharedCheck = (mode: 'refuse' | 'rebuild' | 'repair', reason: string) =>
+      reconcileShared(shared, core.ledger, {
+        ledgerId: readLedgerId(core.ledger.db),
+        timeZone: shared.config.timeZone,
+        rollingMinutes: shared.config.rollingMinutes,
+        nowMs: Date.now(),
+        mode,
+        reason,
+      });
+    const rebuilt = await sharedCheck(o.rebuildState === true ? 'rebuild' : 'refuse', 'started with --rebuild-state');
+    if (rebuilt.length > 0)
+      log.warn(
+        { rows: rebuilt.length, first: rebuilt.slice(0, 20).map(describeMismatch) },
+        '--rebuild-state: shared usage rows rewritten from the ledger chain (recorded as a state entry)',
+      );
+    sharedTimer = setInterval(() => {
+      sharedCheck('repair', 'shared usage rows were changed by another program while gavel served')
+        .then((repaired) => {
+          if (repaired.length > 0) {
+            log.error(
+              { rows: repaired.length, first: repaired.slice(0, 20).map(describeMismatch) },
+              'shared usage rows were changed by another program: rewritten from the ledger chain and recorded',
+            );
+          }
+        })
+        .catch((err: unknown) => log.error({ err }, 'shared usage state check failed'));
+    }, o.sharedStateCheckSeconds * 1000);
+    sharedTimer.unref();
   }
   const shadow = core.engine.shadow ? new ShadowBundles(core.engine.shadow, log, { folder: shadowFolder, remote: shadowRemote }) : undefined;
   shadow?.activate();
@@ -396,6 +434,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     try {
       live.stop();
       shadow?.stop();
+      clearInterval(sharedTimer);
       await server.shutdown(Math.max(1, timeoutMs - 1000));
       tls?.close();
       stage = 'signing the final checkpoint and closing the ledger';

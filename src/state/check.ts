@@ -105,7 +105,7 @@ function baselineRecord(db: Database): DecisionRecord {
   return stateRecord('baseline', { charges, requests });
 }
 
-function rebuildRecord(mismatches: StateMismatch[], reason: string): DecisionRecord {
+export function rebuildRecord(mismatches: StateMismatch[], reason: string): DecisionRecord {
   const rows = mismatches.slice(0, RECORDED).map((m) => ({ table: m.table, key: m.key, problem: m.problem }));
   return stateRecord('rebuilt', { reason, mismatches: mismatches.length, rows });
 }

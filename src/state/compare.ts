@@ -8,7 +8,7 @@ import type { DerivedCharge, DerivedState } from './derive.js';
 
 /** One row of a state table that the chain does not add up to. */
 export interface StateMismatch {
-  table: 'approvals' | 'usage_charges' | 'usage_requests' | 'usage_daily' | 'usage_minute';
+  table: 'approvals' | 'usage_charges' | 'usage_requests' | 'usage_daily' | 'usage_minute' | 'gavel_usage_charges' | 'gavel_usage_daily' | 'gavel_usage_minute';
   /** The row's key (an approval id, a decision id, or scope/key/tier/day-or-minute). */
   key: string;
   /** missing (the chain has it, the table not), unrecorded (the table has it, no entry made it), or changed. */
@@ -71,7 +71,7 @@ function compareApprovals(db: Db, derived: DerivedState, out: StateMismatch[]): 
 
 function compareBuckets(db: Db, derived: DerivedState, options: { timeZone: string; rollingMinutes: number }, out: StateMismatch[]): void {
   if (!hasTable(db, 'usage_daily')) return;
-  const expected = expectedBuckets(derived, options.timeZone);
+  const expected = expectedBuckets(derived.charges.values(), options.timeZone);
   const bucketKey = (r: Record<string, unknown>, column: string) => `${r.scope}/${r.key}/${r.tier}/${r[column]}`;
   const form = (r: { tokens?: unknown; cost_micros?: unknown }) => `${Number(r.tokens)}/${Number(r.cost_micros)}`;
   const forms = (sums: BucketSums) => new Map([...sums].map(([k, v]) => [k, form(v)]));
@@ -98,11 +98,11 @@ function compareBuckets(db: Db, derived: DerivedState, options: { timeZone: stri
  * The daily and minute buckets of every settled charge, as the store adds them (UsageBuckets.add):
  * per scope, key and tier, on the charge's local day and its minute.
  */
-export function expectedBuckets(derived: DerivedState, timeZone: string): { daily: BucketSums; minute: BucketSums } {
+export function expectedBuckets(charges: Iterable<DerivedCharge>, timeZone: string): { daily: BucketSums; minute: BucketSums } {
   const daily: BucketSums = new Map();
   const minute: BucketSums = new Map();
   const dayOf = memoDay(timeZone);
-  for (const c of derived.charges.values()) {
+  for (const c of charges) {
     if (c.state !== 'settled') continue;
     const day = dayOf(c.atMs);
     const at = Math.floor(c.atMs / 60_000);

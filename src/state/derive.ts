@@ -6,6 +6,20 @@ import type { ChargeRow, RequestRow } from '../usage/store.js';
 /** A charge as the chain tells it: the usage_charges row, with its expiry (null once settled). */
 export type DerivedCharge = ChargeRow & { expiresMs: number | null };
 
+export interface ForeignSettlement {
+  decisionId: string;
+  subject: string;
+  team: string;
+  costCenter: string;
+  atMs: number;
+  model: string;
+  tier: string;
+  tokens: number;
+  costMicros: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
 /**
  * The state the chain adds up to: every approval (the sum of its `approval`
  * entries), every usage charge (a metered decision's `usage.reserved`, then the
@@ -17,6 +31,11 @@ export interface DerivedState {
   approvals: Map<string, Approval>;
   charges: Map<string, DerivedCharge>;
   requests: Map<string, RequestRow>;
+  /**
+   * Settlements this chain recorded of charges it did not reserve (a report that reached this
+   * replica for another replica's decision, with a shared store): checked against the shared rows.
+   */
+  foreignSettlements: Map<string, ForeignSettlement>;
   /** True once the chain records usage (a usage section, a usage entry or a baseline): before that, the usage tables predate it. */
   recordsUsage: boolean;
   /** Time of the newest entry (ms), 0 on an empty chain: pruned rows are judged against it. */
@@ -63,7 +82,16 @@ function entriesQuery(db: Database): string {
 
 /** Walks the whole chain once, oldest first. Decision payloads are not parsed whole: only their last key, `usage`. */
 export function deriveState(db: Database): DerivedState {
-  const state: DerivedState = { approvals: new Map(), charges: new Map(), requests: new Map(), recordsUsage: false, latestMs: 0, erased: 0, entries: 0 };
+  const state: DerivedState = {
+    approvals: new Map(),
+    charges: new Map(),
+    requests: new Map(),
+    foreignSettlements: new Map(),
+    recordsUsage: false,
+    latestMs: 0,
+    erased: 0,
+    entries: 0,
+  };
   const apply = new StateFolder(db, state);
   for (const row of db.prepare(entriesQuery(db)).iterate() as IterableIterator<EntryRow>) {
     state.entries++;
@@ -85,7 +113,7 @@ class StateFolder {
 
   entry(row: EntryRow): void {
     if (row.kind === 'decision') this.decision(row);
-    else if (row.kind === 'usage') this.usage(objectAt(JSON.parse(row.body!) as JsonObject, 'usage'));
+    else if (row.kind === 'usage') this.usage(row, objectAt(JSON.parse(row.body!) as JsonObject, 'usage'));
     else if (row.kind === 'approval') this.approval(row, objectAt(JSON.parse(row.body!) as JsonObject, 'approval'));
     else if (row.kind === 'state') this.baseline(objectAt(JSON.parse(row.body!) as JsonObject, 'state'));
   }
@@ -125,7 +153,7 @@ class StateFolder {
     });
   }
 
-  private usage(u: JsonObject): void {
+  private usage(row: EntryRow, u: JsonObject): void {
     this.state.recordsUsage = true;
     const id = str(u.decision_id);
     const charge = this.state.charges.get(id);
@@ -133,18 +161,20 @@ class StateFolder {
       this.release(id);
       return;
     }
-    if (u.event !== 'settled' || !charge) return;
-    this.state.charges.set(id, {
-      ...charge,
-      state: 'settled',
+    if (u.event !== 'settled') return;
+    const settled = {
       model: str(u.model),
       tier: str(u.tier),
       tokens: num(u.tokens),
       costMicros: num(u.cost_micros),
       inputTokens: num(u.input_tokens),
       outputTokens: num(u.output_tokens),
-      expiresMs: null,
-    });
+    };
+    if (charge) this.state.charges.set(id, { ...charge, ...settled, state: 'settled', expiresMs: null });
+    else {
+      const who = { subject: row.subject_id, team: row.team, costCenter: row.cost_center, atMs: num(u.at_ms) };
+      this.state.foreignSettlements.set(id, { decisionId: id, ...who, ...settled });
+    }
   }
 
   /** What the stores do: only an unsettled reservation is released. */

@@ -22,7 +22,7 @@ export function rebuildTables(db: Database, derived: DerivedState, usage: { time
   db.prepare('DELETE FROM usage_requests').run();
   const request = db.prepare('INSERT INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES (@decisionId, @subject, @tool, @decision, @atMs)');
   for (const r of derived.requests.values()) if (r.atMs >= derived.latestMs - REQUEST_HORIZON_MS) request.run(r);
-  const expected = expectedBuckets(derived, usage.timeZone);
+  const expected = expectedBuckets(derived.charges.values(), usage.timeZone);
   for (const [table, column, sums] of [
     ['usage_daily', 'day', expected.daily],
     ['usage_minute', 'minute', expected.minute],

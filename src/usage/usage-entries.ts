@@ -50,6 +50,8 @@ export function usageSection(rows: StagedUsage): JsonObject {
 
 export function settlementRecord(charge: ChargeRow, s: Settlement, reporter: string, now: Date): DecisionRecord {
   return usageRecord('settled', charge, s.model, reporter, now, {
+    // When the call was decided: the day and minute its usage counts in, for a replica that holds no reservation of it.
+    at_ms: charge.atMs,
     model: s.model,
     tier: s.tier,
     input_tokens: s.inputTokens,

@@ -34,6 +34,23 @@ const MAX_KNOWN_KEYS = 100_000;
 /** Expired reservations are kept this long (a late report still settles), then pruned: they never count again. */
 const EXPIRED_GRACE_MS = 24 * HOUR;
 
+/** Where a state check starts: budgets read no day before `day` and no minute before `minute`. */
+export interface SharedSince {
+  ms: number;
+  day: string;
+  minute: number;
+}
+
+export type SharedCharge = ChargeRow & { expiresMs: number | null; ledgerId: string };
+export type SharedBucket = { scope: string; key: string; tier: string; at: string | number; tokens: number; cost_micros: number };
+
+export interface SharedStateRows {
+  charges: SharedCharge[];
+  settled: SharedCharge[];
+  daily: SharedBucket[];
+  minute: SharedBucket[];
+}
+
 /** What a decision's read fetches once, for the keys it locked. */
 interface Fetched {
   settled: Array<WindowSums & { scope: Scope; key: string }>;
@@ -451,6 +468,104 @@ export class PostgresUsageStore implements UsageStore {
       client.on('error', (err) => this.failed(err));
     }
     return client;
+  }
+
+  /**
+   * The shared rows a replica's state check compares with its chain (state/shared.ts): the charges
+   * with these ids, every charge settled since `since.ms` (to sum the buckets again), and the daily
+   * and minute buckets from `since.day` and `since.minute` on.
+   */
+  async stateRows(decisionIds: string[], since: SharedSince): Promise<SharedStateRows> {
+    return this.guard(async () => {
+      const charges = await this.pool.query('SELECT * FROM gavel_usage_charges WHERE decision_id = ANY($1::text[])', [decisionIds]);
+      const settled = await this.pool.query(`SELECT * FROM gavel_usage_charges WHERE state = 'settled' AND at_ms >= $1`, [since.ms]);
+      const daily = await this.pool.query('SELECT scope, key, tier, day AS at, tokens, cost_micros FROM gavel_usage_daily WHERE day >= $1', [since.day]);
+      const minute = await this.pool.query('SELECT scope, key, tier, minute AS at, tokens, cost_micros FROM gavel_usage_minute WHERE minute >= $1', [
+        since.minute,
+      ]);
+      const charge = (r: Record<string, unknown>) => ({
+        ...chargeRowOf(r),
+        expiresMs: r.expires_ms === null ? null : Number(r.expires_ms),
+        ledgerId: String(r.ledger_id),
+      });
+      const bucket = (r: Record<string, unknown>) => ({
+        scope: String(r.scope),
+        key: String(r.key),
+        tier: String(r.tier),
+        at: typeof r.at === 'string' && /^\d+$/.test(r.at) ? Number(r.at) : (r.at as string | number),
+        tokens: Number(r.tokens),
+        cost_micros: Number(r.cost_micros),
+      });
+      return { charges: charges.rows.map(charge), settled: settled.rows.map(charge), daily: daily.rows.map(bucket), minute: minute.rows.map(bucket) };
+    });
+  }
+
+  /**
+   * Writes back what the chains add up to (gavel serve --rebuild-state): these charges as the chain
+   * has them, and the buckets from `since` on as the settled charges sum them. One transaction.
+   */
+  async repairState(charges: SharedCharge[], buckets: { daily: SharedBucket[]; minute: SharedBucket[] }, since: SharedSince): Promise<void> {
+    await this.guard(async () => {
+      const client = await this.connect();
+      try {
+        await client.query('BEGIN');
+        for (const c of charges) {
+          await client.query(
+            `INSERT INTO gavel_usage_charges (decision_id, ledger_id, caller, asked_model, subject, team, cost_center, model, tier, at_ms, state, tokens,
+               cost_micros, input_tokens, output_tokens, expires_ms, max_output_tokens, estimated_input_tokens)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+             ON CONFLICT (decision_id) DO UPDATE SET ledger_id = excluded.ledger_id, caller = excluded.caller, asked_model = excluded.asked_model,
+               subject = excluded.subject, team = excluded.team, cost_center = excluded.cost_center, model = excluded.model, tier = excluded.tier,
+               at_ms = excluded.at_ms, state = excluded.state, tokens = excluded.tokens, cost_micros = excluded.cost_micros,
+               input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, expires_ms = excluded.expires_ms,
+               max_output_tokens = excluded.max_output_tokens, estimated_input_tokens = excluded.estimated_input_tokens`,
+            [
+              c.decisionId,
+              c.ledgerId,
+              c.caller ?? '',
+              c.askedModel ?? c.model,
+              c.subject,
+              c.team,
+              c.costCenter,
+              c.model,
+              c.tier,
+              c.atMs,
+              c.state,
+              c.tokens,
+              c.costMicros,
+              c.inputTokens,
+              c.outputTokens,
+              c.expiresMs,
+              c.maxOutputTokens,
+              c.estimatedInputTokens,
+            ],
+          );
+        }
+        for (const [table, column, rows, from] of [
+          ['gavel_usage_daily', 'day', buckets.daily, since.day],
+          ['gavel_usage_minute', 'minute', buckets.minute, since.minute],
+        ] as const) {
+          await client.query(`DELETE FROM ${table} WHERE ${column} >= $1`, [from]);
+          for (const b of rows) {
+            await client.query(`INSERT INTO ${table} (scope, key, tier, ${column}, tokens, cost_micros) VALUES ($1, $2, $3, $4, $5, $6)`, [
+              b.scope,
+              b.key,
+              b.tier,
+              b.at,
+              b.tokens,
+              b.cost_micros,
+            ]);
+          }
+        }
+        await client.query('COMMIT');
+        this.known.clear();
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    });
   }
 
   /** Deletes what no read counts any more: request rows past the hour, minute buckets past two rolling windows, long-expired reservations. */
