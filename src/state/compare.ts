@@ -8,7 +8,16 @@ import type { DerivedCharge, DerivedState } from './derive.js';
 
 /** One row of a state table that the chain does not add up to. */
 export interface StateMismatch {
-  table: 'approvals' | 'usage_charges' | 'usage_requests' | 'usage_daily' | 'usage_minute' | 'gavel_usage_charges' | 'gavel_usage_daily' | 'gavel_usage_minute';
+  table:
+    | 'approvals'
+    | 'usage_charges'
+    | 'usage_requests'
+    | 'usage_daily'
+    | 'usage_minute'
+    | 'gavel_usage_charges'
+    | 'gavel_usage_requests'
+    | 'gavel_usage_daily'
+    | 'gavel_usage_minute';
   /** The row's key (an approval id, a decision id, or scope/key/tier/day-or-minute). */
   key: string;
   /** missing (the chain has it, the table not), unrecorded (the table has it, no entry made it), or changed. */

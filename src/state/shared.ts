@@ -1,4 +1,5 @@
 import type { SharedBucket, SharedCharge, SharedSince, SharedStateRows } from '../usage/postgres/store.js';
+import type { RequestRow } from '../usage/store.js';
 import { localDay } from '../usage/windows.js';
 import { expectedBuckets, type StateMismatch } from './compare.js';
 import { rebuildRecord, refusal, type StateLedger } from './check.js';
@@ -7,7 +8,7 @@ import { deriveState, type DerivedCharge, type DerivedState } from './derive.js'
 /** What the check needs of the shared (PostgreSQL) store. */
 export interface SharedStateStore {
   stateRows(decisionIds: string[], since: SharedSince): Promise<SharedStateRows>;
-  repairState(charges: SharedCharge[], buckets: { daily: SharedBucket[]; minute: SharedBucket[] }, since: SharedSince): Promise<void>;
+  repairState(charges: SharedCharge[], buckets: { daily: SharedBucket[]; minute: SharedBucket[] }, since: SharedSince, requests: RequestRow[]): Promise<void>;
 }
 
 export interface SharedCheckOptions {
@@ -19,6 +20,7 @@ export interface SharedCheckOptions {
 }
 
 const DAY = 86_400_000;
+const REQUEST_WINDOW_MS = 3_600_000;
 /** The shared store prunes reservations this long after they expired (a late report can still settle one before). */
 const PRUNED_AFTER_MS = DAY;
 
@@ -50,7 +52,9 @@ export async function checkSharedState(store: SharedStateStore, derived: Derived
     day: localDay(o.nowMs - 40 * DAY, o.timeZone),
     minute: Math.floor((o.nowMs - 2 * o.rollingMinutes * 60_000) / 60_000),
   };
-  const ids = [...derived.charges.keys(), ...derived.foreignSettlements.keys()];
+  // Request rows count for rate limits for an hour, and are pruned after two: the recent ones must be there.
+  const recent = [...derived.requests.values()].filter((r) => r.atMs >= o.nowMs - REQUEST_WINDOW_MS);
+  const ids = [...new Set([...derived.charges.keys(), ...derived.foreignSettlements.keys(), ...recent.map((r) => r.decisionId)])];
   const rows = await store.stateRows(ids, since);
   const shared = new Map(rows.charges.map((c) => [c.decisionId, c]));
   const mismatches: StateMismatch[] = [];
@@ -93,6 +97,21 @@ export async function checkSharedState(store: SharedStateStore, derived: Derived
     if (!have) note(f.decisionId, 'missing', want, undefined);
     else if (chargeForm(have) !== chargeForm(want)) note(f.decisionId, 'changed', want, have);
   }
+  const requests = new Map(rows.requests.map((r) => [r.decisionId, JSON.stringify(r)]));
+  const restoreRequests: RequestRow[] = [];
+  for (const r of recent) {
+    const want = JSON.stringify({ decisionId: r.decisionId, subject: r.subject, tool: r.tool, decision: r.decision, atMs: r.atMs });
+    const have = requests.get(r.decisionId);
+    if (have === want) continue;
+    mismatches.push({
+      table: 'gavel_usage_requests',
+      key: r.decisionId,
+      problem: have === undefined ? 'missing' : 'changed',
+      expected: want,
+      ...(have ? { actual: have } : {}),
+    });
+    restoreRequests.push(r);
+  }
   const settled = new Map(rows.settled.map((c) => [c.decisionId, c]));
   for (const c of restore.values()) if (c.state === 'settled' && c.atMs >= since.ms) settled.set(c.decisionId, c);
   const expected = expectedBuckets(settled.values() as Iterable<DerivedCharge>, o.timeZone);
@@ -100,7 +119,7 @@ export async function checkSharedState(store: SharedStateStore, derived: Derived
   const minute = [...expected.minute.values()].filter((b) => Number(b.at) >= since.minute);
   compareBuckets(mismatches, 'gavel_usage_daily', rows.daily, daily);
   compareBuckets(mismatches, 'gavel_usage_minute', rows.minute, minute);
-  const below = mismatches.filter((m) => m.table === 'gavel_usage_charges' || m.actual === undefined || belowSum(m));
+  const below = mismatches.filter((m) => m.table === 'gavel_usage_charges' || m.table === 'gavel_usage_requests' || m.actual === undefined || belowSum(m));
   return {
     mismatches,
     below,
@@ -109,6 +128,7 @@ export async function checkSharedState(store: SharedStateStore, derived: Derived
         [...restore.values()],
         how === 'exact' ? { daily, minute } : { daily: neverLower(rows.daily, daily), minute: neverLower(rows.minute, minute) },
         since,
+        restoreRequests,
       ),
   };
 }

@@ -73,11 +73,13 @@ describe.skipIf(skip)('shared usage rows checked against the replicas’ chains'
   it('deleted shared charges and buckets refuse both replicas’ starts, naming the rows; --rebuild-state restores them and the team stays denied', async () => {
     const url = await freshDatabase(db, 'shared_tamper');
     const { a, b, decisionId } = await spent(url);
-    await queryAt(url, 'DELETE FROM gavel_usage_charges; DELETE FROM gavel_usage_daily; DELETE FROM gavel_usage_minute');
+    await queryAt(url, 'DELETE FROM gavel_usage_charges; DELETE FROM gavel_usage_daily; DELETE FROM gavel_usage_minute; DELETE FROM gavel_usage_requests');
 
     const refusedA = await failedStart(args(a, url));
     expect(refusedA).toContain('exited with 3');
     expect(refusedA).toContain(`gavel_usage_charges ${decisionId}: missing`);
+    // The request rows rate limits count (A decided twice).
+    expect(refusedA).toContain(`gavel_usage_requests ${decisionId}: missing`);
     const refusedB = await failedStart(args(b, url));
     expect(refusedB).toContain(`gavel_usage_charges ${decisionId}: missing`);
 
@@ -88,6 +90,7 @@ describe.skipIf(skip)('shared usage rows checked against the replicas’ chains'
       expect(await queryAt(url, `SELECT state, tokens FROM gavel_usage_charges WHERE decision_id = '${decisionId}'`)).toEqual([
         { state: 'settled', tokens: '4991' },
       ]);
+      expect(await queryAt(url, 'SELECT count(*)::int AS n FROM gavel_usage_requests')).toEqual([{ n: 2 }]);
       expect((await decide(rb.c, modelCall(TEAM, 'standard-m', 100, 'hi'))).decision).toBe('DECISION_DENY');
     } finally {
       await stop(rb);

@@ -12,6 +12,7 @@ import {
   type History,
   type Scope,
   type ScopeUsage,
+  type RequestRow,
   type Settlement,
   type SettlementRecorder,
   type SettleResult,
@@ -49,6 +50,8 @@ export interface SharedStateRows {
   settled: SharedCharge[];
   daily: SharedBucket[];
   minute: SharedBucket[];
+  /** The request rows (what rate limits count) of the decisions asked about. */
+  requests: RequestRow[];
 }
 
 /** What a decision's read fetches once, for the keys it locked. */
@@ -496,7 +499,24 @@ export class PostgresUsageStore implements UsageStore {
         tokens: Number(r.tokens),
         cost_micros: Number(r.cost_micros),
       });
-      return { charges: charges.rows.map(charge), settled: settled.rows.map(charge), daily: daily.rows.map(bucket), minute: minute.rows.map(bucket) };
+      const requests = await this.pool.query(
+        'SELECT decision_id, subject, tool, decision, at_ms FROM gavel_usage_requests WHERE decision_id = ANY($1::text[])',
+        [decisionIds],
+      );
+      const request = (r: Record<string, unknown>) => ({
+        decisionId: String(r.decision_id),
+        subject: String(r.subject),
+        tool: String(r.tool),
+        decision: String(r.decision),
+        atMs: Number(r.at_ms),
+      });
+      return {
+        charges: charges.rows.map(charge),
+        settled: settled.rows.map(charge),
+        daily: daily.rows.map(bucket),
+        minute: minute.rows.map(bucket),
+        requests: requests.rows.map(request),
+      };
     });
   }
 
@@ -504,7 +524,12 @@ export class PostgresUsageStore implements UsageStore {
    * Writes back what the chains add up to (gavel serve --rebuild-state): these charges as the chain
    * has them, and the buckets from `since` on as the settled charges sum them. One transaction.
    */
-  async repairState(charges: SharedCharge[], buckets: { daily: SharedBucket[]; minute: SharedBucket[] }, since: SharedSince): Promise<void> {
+  async repairState(
+    charges: SharedCharge[],
+    buckets: { daily: SharedBucket[]; minute: SharedBucket[] },
+    since: SharedSince,
+    requests: RequestRow[] = [],
+  ): Promise<void> {
     await this.guard(async () => {
       const client = await this.connect();
       try {
@@ -539,6 +564,13 @@ export class PostgresUsageStore implements UsageStore {
               c.maxOutputTokens,
               c.estimatedInputTokens,
             ],
+          );
+        }
+        for (const r of requests) {
+          await client.query(
+            `INSERT INTO gavel_usage_requests (decision_id, subject, tool, decision, at_ms) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (decision_id) DO UPDATE SET subject = excluded.subject, tool = excluded.tool, decision = excluded.decision, at_ms = excluded.at_ms`,
+            [r.decisionId, r.subject, r.tool, r.decision, r.atMs],
           );
         }
         for (const [table, column, rows, from] of [
