@@ -71,7 +71,7 @@ export function refusal(mismatches: StateMismatch[], file: string): GavelError {
   const more = mismatches.length > NAMED ? ` and ${mismatches.length - NAMED} more` : '';
   return new GavelError(
     'state_mismatch',
-    `the state tables in ${file} disagree with the ledger's chain in ${mismatches.length} rows: ${named}${more}. ` +
+    `the state tables in ${file} disagree with the ledger's chain in ${mismatches.length} ${mismatches.length === 1 ? 'row' : 'rows'}: ${named}${more}. ` +
       'Nothing is served from state the chain does not add up to: restore the file, or start with --rebuild-state to recompute the tables from the chain (recorded in the ledger)',
   );
 }
