@@ -41,17 +41,18 @@ export interface CompareOptions {
 
 /**
  * Every row of the approval and usage tables against the state the chain adds
- * up to, naming each row that disagrees. Tables that do not exist (metering or
- * approvals never on) hold nothing.
+ * up to, naming each row that disagrees. A table that does not exist holds
+ * nothing (metering or approvals never on): a dropped one misses every row the
+ * chain has for it.
  */
 export function compareState(db: Db, derived: DerivedState, options: CompareOptions): StateMismatch[] {
   const out: StateMismatch[] = [];
-  if (hasTable(db, 'approvals')) compareApprovals(db, derived, out);
-  if (options.usage && hasTable(db, 'usage_charges') && (derived.recordsUsage || derived.entries === 0)) {
+  compareApprovals(db, derived, out);
+  if (options.usage && (derived.recordsUsage || derived.entries === 0)) {
     compareRows(
       out,
       'usage_charges',
-      rowsBy(db, 'SELECT * FROM usage_charges', (r) => String(r.decision_id), chargeOfRow),
+      rowsBy(db, 'usage_charges', (r) => String(r.decision_id), chargeOfRow),
       mapOf(derived.charges, chargeForm),
       {
         mayLack: () => false,
@@ -61,7 +62,7 @@ export function compareState(db: Db, derived: DerivedState, options: CompareOpti
     compareRows(
       out,
       'usage_requests',
-      rowsBy(db, 'SELECT * FROM usage_requests', (r) => String(r.decision_id), requestOfRow),
+      rowsBy(db, 'usage_requests', (r) => String(r.decision_id), requestOfRow),
       mapOf(derived.requests, requestForm),
       {
         mayLack: (v) => (JSON.parse(v) as { at_ms: number }).at_ms < horizon,
@@ -74,12 +75,11 @@ export function compareState(db: Db, derived: DerivedState, options: CompareOpti
 
 function compareApprovals(db: Db, derived: DerivedState, out: StateMismatch[]): void {
   const table = new Map<string, string>();
-  for (const a of allApprovals(db)) table.set(a.id, approvalForm(a));
+  if (hasTable(db, 'approvals')) for (const a of allApprovals(db)) table.set(a.id, approvalForm(a));
   compareRows(out, 'approvals', table, mapOf(derived.approvals, approvalForm), { mayLack: () => false });
 }
 
 function compareBuckets(db: Db, derived: DerivedState, options: { timeZone: string; rollingMinutes: number }, out: StateMismatch[]): void {
-  if (!hasTable(db, 'usage_daily')) return;
   const expected = expectedBuckets(derived.charges.values(), options.timeZone);
   const bucketKey = (r: Record<string, unknown>, column: string) => `${r.scope}/${r.key}/${r.tier}/${r[column]}`;
   const form = (r: { tokens?: unknown; cost_micros?: unknown }) => `${Number(r.tokens)}/${Number(r.cost_micros)}`;
@@ -87,7 +87,7 @@ function compareBuckets(db: Db, derived: DerivedState, options: { timeZone: stri
   compareRows(
     out,
     'usage_daily',
-    rowsBy(db, 'SELECT * FROM usage_daily', (r) => bucketKey(r, 'day'), form),
+    rowsBy(db, 'usage_daily', (r) => bucketKey(r, 'day'), form),
     forms(expected.daily),
     { mayLack: () => false },
   );
@@ -95,7 +95,7 @@ function compareBuckets(db: Db, derived: DerivedState, options: { timeZone: stri
   compareRows(
     out,
     'usage_minute',
-    rowsBy(db, 'SELECT * FROM usage_minute', (r) => bucketKey(r, 'minute'), form),
+    rowsBy(db, 'usage_minute', (r) => bucketKey(r, 'minute'), form),
     forms(expected.minute),
     {
       mayLack: (_v, key) => Number(key.slice(key.lastIndexOf('/') + 1)) < oldest,
@@ -168,9 +168,10 @@ function compareRows(
   for (const [key, have] of actual) if (!expected.has(key)) out.push({ table, key, problem: 'unrecorded', actual: have });
 }
 
-function rowsBy(db: Db, sql: string, keyOf: (r: Record<string, unknown>) => string, form: (r: Record<string, unknown>) => string): Map<string, string> {
+function rowsBy(db: Db, table: string, keyOf: (r: Record<string, unknown>) => string, form: (r: Record<string, unknown>) => string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const r of db.prepare(sql).iterate() as IterableIterator<Record<string, unknown>>) out.set(keyOf(r), form(r));
+  if (!hasTable(db, table)) return out;
+  for (const r of db.prepare(`SELECT * FROM ${table}`).iterate() as IterableIterator<Record<string, unknown>>) out.set(keyOf(r), form(r));
   return out;
 }
 

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { SqliteApprovalStore } from '../ledger/approval-table.js';
+import { createUsageTables } from '../usage/sqlite.js';
 import { expectedBuckets, hasTable } from './compare.js';
 import type { DerivedState } from './derive.js';
 
@@ -9,10 +10,12 @@ const REQUEST_HORIZON_MS = 2 * 3_600_000;
  * Rewrites the approval and usage tables as the chain adds them up, in the
  * caller's transaction (the ledger's, with the entry that records the rebuild).
  * Request rows older than two hours are left out: history only looks back an hour.
+ * A table that was dropped is made again when the chain has rows for it.
  */
 export function rebuildTables(db: Database, derived: DerivedState, usage: { timeZone: string } | undefined): void {
-  if (hasTable(db, 'approvals')) new SqliteApprovalStore(db).replaceAll(derived.approvals.values());
-  if (!usage || !hasTable(db, 'usage_charges')) return;
+  if (hasTable(db, 'approvals') || derived.approvals.size > 0) new SqliteApprovalStore(db).replaceAll(derived.approvals.values());
+  if (!usage || !(hasTable(db, 'usage_charges') || derived.recordsUsage)) return;
+  createUsageTables(db);
   db.prepare('DELETE FROM usage_charges').run();
   const charge = db.prepare(`INSERT INTO usage_charges(decision_id, subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros,
     input_tokens, output_tokens, expires_ms, max_output_tokens, estimated_input_tokens, caller, asked_model)

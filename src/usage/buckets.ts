@@ -28,6 +28,11 @@ CREATE INDEX IF NOT EXISTS usage_minute_age ON usage_minute(minute);
 CREATE TABLE IF NOT EXISTS usage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
+/** Creates the bucket tables where missing (a rebuild from the chain after they were dropped: state/rebuild.ts). */
+export function createBucketTables(db: Database): void {
+  db.exec(DDL);
+}
+
 /** Tokens and micro-unit cost per window for one tier (settled buckets or live reservations). */
 export interface WindowSums {
   tier: string;

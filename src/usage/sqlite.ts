@@ -24,7 +24,7 @@ import { KeyVersions, type KeySnapshot } from './versions.js';
 import { scopeUsage } from './totals.js';
 import { LiveReservations } from './live-reservations.js';
 import { RequestHistory } from './request-history.js';
-import { UsageBuckets, type BucketKeys, type WindowSums } from './buckets.js';
+import { createBucketTables, UsageBuckets, type BucketKeys, type WindowSums } from './buckets.js';
 import { windowStarts, type WindowStarts } from './windows.js';
 
 const DDL = `
@@ -301,6 +301,13 @@ function sameBuckets(a: BucketKeys, b: BucketKeys): boolean {
 }
 
 /** Ledger files made before the report limits were kept gain their columns (empty for old rows: those reports skip the token checks). */
+/** Creates the embedded store's tables where missing (a rebuild from the chain after they were dropped: state/rebuild.ts). */
+export function createUsageTables(db: Database): void {
+  db.exec(DDL);
+  addMissingColumns(db);
+  createBucketTables(db);
+}
+
 function addMissingColumns(db: Database): void {
   const have = new Set((db.prepare('PRAGMA table_info(usage_charges)').all() as Array<{ name: string }>).map((c) => c.name));
   const columns: Array<[string, string]> = [
