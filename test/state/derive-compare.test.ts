@@ -188,6 +188,8 @@ describe('every kind of entry adds up to the tables', () => {
     const approved = await ask();
     clock.advance(MINUTE);
     await desk.resolve({ approvalId: approved.approval!.id, verdict: 'approve', approver: LEAD, comment: '', caller: 'ui' });
+    // Approved, not yet used: the request still holds its reservation.
+    expect(core.verifyState()).toEqual([]);
     clock.advance(MINUTE);
     const used = await decide(core, { ...modelCall(SAM, 'standard-m', 100), context: { environment: 'prod', approval_id: approved.approval!.id } });
     expect(used.decision).toBe('allow');
@@ -197,6 +199,7 @@ describe('every kind of entry adds up to the tables', () => {
     const large = await decide(core, transfer(150_000));
     await desk.resolve({ approvalId: large.approval!.id, verdict: 'approve', approver: MANAGER, comment: '', caller: 'ui' });
     expect((await desk.get(large.approval!.id))?.state).toBe('pending');
+    expect(core.verifyState()).toEqual([]);
 
     // Approved and never used: it expires later than it was resolved.
     const unused = await decide(core, transfer(40_000));
@@ -210,6 +213,12 @@ describe('every kind of entry adds up to the tables', () => {
     expect(await desk.sweep()).toBeGreaterThanOrEqual(3);
     expect((await desk.get(unused.approval!.id))?.state).toBe('expired');
     expect(await core.usage!.charge(expiring.decisionId)).toBeUndefined();
+
+    // Reported while waiting, then rejected: a settled charge is not released.
+    const reported = await ask();
+    await report(core, reported.decisionId, SAM, 40, clock.now().getTime());
+    await desk.resolve({ approvalId: reported.approval!.id, verdict: 'reject', approver: LEAD, comment: '', caller: 'ui' });
+    expect((await core.usage!.charge(reported.decisionId))?.state).toBe('settled');
 
     // A caller gone after its decision was recorded: the reservation is released by a usage entry.
     const gone = await decide(core, modelCall(WHO, 'standard-m', 100));
@@ -359,6 +368,39 @@ describe('refusals and rebuilds name what they found', () => {
     const some = (n: number): StateMismatch[] => Array.from({ length: n }, (_, i) => ({ table: 'approvals', key: `a${i}`, problem: 'changed' }));
     expect(refusalOf(some(20), 'f.db').message).toContain('approvals a19: changed. Nothing is served');
     expect(refusalOf(some(21), 'f.db').message).toContain('approvals a19: changed and 1 more. Nothing is served');
+    expect(refusalOf(some(1), 'f.db').message).toContain("disagree with the ledger's chain in 1 row: approvals a0: changed. Nothing");
+  });
+});
+
+describe('rebuilds', () => {
+  it('with metering off rewrite the approvals and leave the usage tables as they are', async () => {
+    const file = join(tempDir(), 'ledger.db');
+    const first = open(file);
+    const id = (await decide(first, transfer(40_000))).approval!.id;
+    await decide(first, modelCall(WHO, 'standard-m', 100));
+    await stop(first);
+    edit(file, `UPDATE approvals SET state = 'approved' WHERE id = '${id}'`);
+    const before = rows(file, 'SELECT * FROM usage_charges');
+    const rebuilt = await openAfterRefusal(file, { usage: false, state: { rebuild: true } });
+    expect(rebuilt.state.mismatches.map(key)).toEqual([['approvals', id, 'changed']]);
+    expect((await rebuilt.engine.approvals!.get(id))?.state).toBe('pending');
+    await stop(rebuilt);
+    expect(rows(file, 'SELECT * FROM usage_charges')).toEqual(before);
+  });
+
+  it('remove an approval row that no entry made, in a chain without approvals', async () => {
+    const file = join(tempDir(), 'ledger.db');
+    const first = open(file);
+    await decide(first, transfer(500));
+    await stop(first);
+    edit(
+      file,
+      `INSERT INTO approvals VALUES ('forged', 'approved', 'fp', 'fiona', 'user', '', 'finance', 'cc-200', 'tool.call', 'payments.transfer',
+         '{}', '[]', 1, ${T0}, ${T0 + HOUR}, 'd', 'gw', 'ai', 'r', 'g', '[]', ${T0}, NULL)`,
+    );
+    expect(verified(file).map(key)).toEqual([['approvals', 'forged', 'unrecorded']]);
+    await stop(await openAfterRefusal(file, { state: { rebuild: true } }));
+    expect(rows(file, 'SELECT id FROM approvals')).toEqual([]);
   });
 });
 
@@ -391,7 +433,7 @@ describe('a chain that does not record usage', () => {
     expect(stateEntries(empty)).toEqual([]);
   });
 
-  it('holding only a request row, or only a live reservation, records it as the baseline (expiry kept)', async () => {
+  it('holding only a request row, or only a live reservation (no request table), records it as the baseline (expiry kept)', async () => {
     const requestOnly = await older();
     withUsageTables(
       requestOnly,
@@ -402,7 +444,8 @@ describe('a chain that does not record usage', () => {
       reservationOnly,
       `INSERT INTO usage_charges(decision_id, subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros, expires_ms,
          max_output_tokens, estimated_input_tokens, caller, asked_model)
-       VALUES ('old-2', 'tess', 'platform', 'cc-100', 'standard-m', 'standard', ${T0}, 'reserved', 600, 9, ${T0 + 60_000}, 100, 1, 'gw', 'standard-m')`,
+       VALUES ('old-2', 'tess', 'platform', 'cc-100', 'standard-m', 'standard', ${T0}, 'reserved', 600, 9, ${T0 + 60_000}, 100, 1, 'gw', 'standard-m');
+       DROP TABLE usage_requests`,
     );
     // Before its first start with metering, verify does not hold the tables to a chain that never recorded usage.
     expect(verified(reservationOnly)).toEqual([]);
@@ -416,18 +459,50 @@ describe('a chain that does not record usage', () => {
     expect(JSON.parse(stateEntries(requestOnly)[0]!.body).state.requests).toEqual([
       { decisionId: 'old-1', subject: 'tess', tool: 'payments.transfer', decision: 'allow', atMs: T0 },
     ]);
-    expect(JSON.parse(stateEntries(reservationOnly)[0]!.body).state.charges).toMatchObject([
-      { decisionId: 'old-2', state: 'reserved', expiresMs: T0 + 60_000 },
-    ]);
+    const baseline = JSON.parse(stateEntries(reservationOnly)[0]!.body).state;
+    expect(baseline.charges).toMatchObject([{ decisionId: 'old-2', state: 'reserved', expiresMs: T0 + 60_000 }]);
+    expect(baseline.requests).toEqual([]);
     expect(open(reservationOnly).state).toMatchObject({ baselined: false, mismatches: [] });
   });
 
-  it('an empty chain does not vouch for usage rows something else wrote: refused, not recorded as a baseline', () => {
+  it('an empty chain does not vouch for usage rows something else wrote: refused, not recorded as a baseline; a rebuild clears them', async () => {
     const file = join(tempDir(), 'ledger.db');
-    withUsageTables(file, "INSERT INTO usage_daily(scope, key, tier, day, tokens, cost_micros) VALUES ('team', 'platform', 'standard', '2026-11-24', 0, 0)");
+    // A settled charge with the buckets it would add up to: consistent, but no entry made it.
+    withUsageTables(
+      file,
+      `INSERT INTO usage_charges(decision_id, subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros, input_tokens, output_tokens)
+         VALUES ('forged', 'tess', 'platform', 'cc-100', 'standard-m', 'standard', ${T0}, 'settled', 5, 5, 1, 4);
+       INSERT INTO usage_daily(scope, key, tier, day, tokens, cost_micros)
+         VALUES ('subject', 'tess', 'standard', '2026-11-24', 5, 5), ('team', 'platform', 'standard', '2026-11-24', 5, 5), ('cost_center', 'cc-100', 'standard', '2026-11-24', 5, 5)`,
+    );
     const err = refused(() => open(file));
+    expect(err.message).toContain('usage_charges forged: not made by any entry');
     expect(err.message).toContain('usage_daily team/platform/standard/2026-11-24: not made by any entry');
     expect(stateEntries(file)).toEqual([]);
+
+    const rebuilt = await openAfterRefusal(file, { state: { rebuild: true } });
+    expect(rebuilt.state.baselined).toBe(false);
+    await stop(rebuilt);
+    expect(rows(file, 'SELECT * FROM usage_charges')).toEqual([]);
+    expect(rows(file, 'SELECT * FROM usage_daily')).toEqual([]);
+  });
+
+  it('a rebuild recorded before metering began is not a baseline: usage rows found later are still recorded as one', async () => {
+    const file = join(tempDir(), 'ledger.db');
+    const first = open(file, { usage: false });
+    const id = (await decide(first, transfer(40_000))).approval!.id;
+    await stop(first);
+    edit(file, `UPDATE approvals SET state = 'approved' WHERE id = '${id}'`);
+    const rebuilt = await openAfterRefusal(file, { usage: false, state: { rebuild: true } });
+    expect(rebuilt.state.mismatches.map(key)).toEqual([['approvals', id, 'changed']]);
+    await stop(rebuilt);
+
+    withUsageTables(
+      file,
+      `INSERT INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES ('old-1', 'fiona', 'payments.transfer', 'allow', ${T0})`,
+    );
+    expect(open(file).state).toMatchObject({ baselined: true, mismatches: [] });
+    expect(stateEntries(file).map((e) => JSON.parse(e.body).state.event)).toEqual(['rebuilt', 'baseline']);
   });
 });
 
