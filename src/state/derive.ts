@@ -1,7 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import type { Approval, ApprovalState, Vote } from '../engine/approvals/approval.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../lib/json.js';
-import type { ChargeRow, RequestRow } from '../usage/store.js';
+import { allApprovals } from '../ledger/approval-table.js';
+import { chargeRowOf, type ChargeRow, type RequestRow } from '../usage/store.js';
 
 /** A charge as the chain tells it: the usage_charges row, with its expiry (null once settled). */
 export type DerivedCharge = ChargeRow & { expiresMs: number | null };
@@ -42,6 +43,12 @@ export interface DerivedState {
   latestMs: number;
   /** Entries whose payload was erased: what they held cannot be checked. */
   erased: number;
+  /**
+   * The rows those entries vouched for, which no check can judge now (a retention job erased the
+   * payload): the erased decision's id (its charge and request row), and the approval or decision an
+   * erased approval or usage entry was about (its request_id).
+   */
+  erasedKeys: Set<string>;
   /** How many entries were read. */
   entries: number;
 }
@@ -60,6 +67,7 @@ interface EntryRow {
   revision: string;
   digest: string;
   caller: string;
+  request_id: string;
   body: string | null;
 }
 
@@ -71,7 +79,7 @@ const DECISION_TAIL = 16_384;
 
 // A file from before header version 2 has no kind column (its entries are all decisions; it is read-only here).
 const entriesSql = (kind: string) => `SELECT e.seq, ${kind} AS kind, e.decision_id, e.time_ms, e.subject_id, e.subject_type, e.team, e.cost_center, e.decision,
-  e.bundle, e.revision, e.digest, e.caller,
+  e.bundle, e.revision, e.digest, e.caller, e.request_id,
   CASE WHEN ${kind} = 'decision' THEN substr(p.body, -${DECISION_TAIL}) ELSE p.body END AS body
   FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq`;
 
@@ -90,6 +98,7 @@ export function deriveState(db: Database): DerivedState {
     recordsUsage: false,
     latestMs: 0,
     erased: 0,
+    erasedKeys: new Set(),
     entries: 0,
   };
   const apply = new StateFolder(db, state);
@@ -98,11 +107,40 @@ export function deriveState(db: Database): DerivedState {
     state.latestMs = Math.max(state.latestMs, row.time_ms);
     if (row.body === null) {
       state.erased++;
+      state.erasedKeys.add(row.kind === 'approval' || row.kind === 'usage' ? row.request_id : row.decision_id);
       continue;
     }
     apply.entry(row);
   }
+  if (state.erasedKeys.size > 0) adoptErased(db, state);
   return state;
+}
+
+/**
+ * Rows an erased entry vouched for are taken as the tables hold them: an erasure (a retention job)
+ * is not a disagreement, and what the chain can no longer say is neither confirmed nor denied. The
+ * rows of every other entry are still checked, and the buckets are summed with these charges in.
+ */
+function adoptErased(db: Database, state: DerivedState): void {
+  const erased = (key: string) => state.erasedKeys.has(key);
+  if (tableExists(db, 'approvals')) for (const a of allApprovals(db)) if (erased(a.id)) state.approvals.set(a.id, a);
+  if (tableExists(db, 'usage_charges')) {
+    for (const r of db.prepare('SELECT * FROM usage_charges').iterate() as IterableIterator<Record<string, unknown>>) {
+      const id = String(r.decision_id);
+      if (erased(id)) state.charges.set(id, { ...chargeRowOf(r), expiresMs: r.expires_ms === null ? null : Number(r.expires_ms) });
+    }
+  }
+  if (tableExists(db, 'usage_requests')) {
+    for (const r of db.prepare('SELECT * FROM usage_requests').iterate() as IterableIterator<Record<string, unknown>>) {
+      const id = String(r.decision_id);
+      if (erased(id))
+        state.requests.set(id, { decisionId: id, subject: String(r.subject), tool: String(r.tool), decision: String(r.decision), atMs: Number(r.at_ms) });
+    }
+  }
+}
+
+function tableExists(db: Database, name: string): boolean {
+  return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
 }
 
 class StateFolder {

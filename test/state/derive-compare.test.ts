@@ -544,7 +544,7 @@ describe('what the file records', () => {
     }
   });
 
-  it('an erased payload is counted and skipped, even where later entries refer to it', async () => {
+  it('an erased payload is counted, and the rows it vouched for are taken as the tables hold them (an erasure is not a disagreement)', async () => {
     const file = join(tempDir(), 'ledger.db');
     const core = open(file, { usage: false });
     const allowed = await decide(core, transfer(500));
@@ -562,7 +562,10 @@ describe('what the file records', () => {
     try {
       const derived = deriveState(db);
       expect(derived.erased).toBe(2);
-      expect(derived.approvals.has(id)).toBe(false);
+      expect(derived.erasedKeys).toEqual(new Set([allowed.decisionId, id]));
+      // The approval is the table's own row: the chain can no longer say what it was asked for.
+      expect(derived.approvals.get(id)).toMatchObject({ id, state: 'approved' });
+      expect(stateMismatches(db)).toEqual([]);
     } finally {
       db.close();
     }

@@ -248,6 +248,23 @@ describe('while the server runs', () => {
   });
 });
 
+describe('a retention job that erased payloads', () => {
+  it('does not stop the start: the rows the erased entries vouched for are taken as they are, every other row is still checked', async () => {
+    const file = join(tempDir(), 'ledger.db');
+    const first = open(file);
+    await exhaustedTeam(first);
+    await stop(first);
+    // The retention job: every decision payload removed (the chain still verifies; README "Auditing").
+    edit(file, "DROP TRIGGER payloads_no_delete; DELETE FROM payloads WHERE seq IN (SELECT seq FROM entries WHERE kind = 'decision')");
+    const again = open(file);
+    expect(again.state.mismatches).toEqual([]);
+    expect((await decide(again, modelCall(TEAM, 'standard-m', 100))).decision).toBe('deny');
+    await stop(again);
+    edit(file, 'DELETE FROM usage_daily');
+    expect(refusal(() => open(file)).message).toContain('usage_daily team/budget-test/standard/2026-11-24: missing');
+  });
+});
+
 describe('a ledger from before usage entries', () => {
   it('records its usage tables once as the baseline entry, then holds them to it', async () => {
     const file = join(tempDir(), 'ledger.db');
