@@ -11,7 +11,8 @@ it('approval state that cannot be read fails the decision closed (UNAVAILABLE ap
     const decide = (input: unknown) => core.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'test' });
     expect((await decide(transfer(25_000))).decision).toBe('require_approval');
     const before = core.ledger.size;
-    core.ledger.db.exec('ALTER TABLE approvals RENAME TO approvals_gone');
+    // A column gone: neither the store nor the state check (which would rebuild a dropped table from the chain) can read it.
+    core.ledger.db.exec('ALTER TABLE approvals RENAME COLUMN votes TO votes_gone');
     const err = await decide(transfer(25_000)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GavelError);
     expect((err as GavelError).code).toBe('approvals_unavailable');
