@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { policyEventRecord, type PolicyEvent } from './policy-event.js';
-import { GavelError } from '../lib/errors.js';
+import { closedOnFailure, failClosed, GavelError } from '../lib/errors.js';
 import { withLastKey } from '../lib/canonical.js';
 import type { Bundle } from '../bundles/bundle.js';
 import type { JsonObject } from '../lib/json.js';
-import { stagedTogether, unrecorded, type DecisionRecord, type Ledger, type Receipt, type StagedWrite } from './ledger.js';
+import { stagedTogether, UNRECORDED, type DecisionRecord, type Ledger, type Receipt, type StagedWrite } from './ledger.js';
 import type { DecisionApproval } from './approvals/approval.js';
 import type { ApprovalDesk, ApprovalPlan, HeldApproval } from './approvals/desk.js';
 import type { EngineConfig } from './config.js';
@@ -83,13 +83,8 @@ function gone(): GavelError {
 }
 
 /** Approval state that cannot be read fails closed as UNAVAILABLE rather than INTERNAL. */
-async function approvalState<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (err) {
-    if (err instanceof GavelError) throw err;
-    throw new GavelError('approvals_unavailable', 'approval state could not be read; failing closed', { cause: err });
-  }
+function approvalState<T>(read: () => Promise<T>): Promise<T> {
+  return closedOnFailure('approvals_unavailable', 'approval state could not be read; failing closed', read);
 }
 
 /** Evaluations of one decision before its usage snapshot must hold (each retry reads usage afresh). */
@@ -292,8 +287,7 @@ export class Engine {
           staged = await this.meter!.stage(approval ? { ...decided, holdUntilMs: approval.holdUntilMs } : decided, metered.snapshot);
         } catch (err) {
           approval?.unlock?.();
-          if (err instanceof GavelError) throw err;
-          throw new GavelError('usage_unavailable', 'usage could not be reserved; failing closed', { cause: err });
+          throw failClosed(err, 'usage_unavailable', 'usage could not be reserved; failing closed');
         }
         if (!staged) {
           // Evaluated again on fresh usage: this attempt's request is not made.
@@ -334,21 +328,11 @@ export class Engine {
 
   /** A store that cannot be read fails closed as UNAVAILABLE rather than INTERNAL. */
   private async usageContext(facts: UsageFacts, bundle: Bundle, now: Date, replacing: string | undefined): Promise<MeteredContext> {
-    try {
-      return await this.meter!.context(facts, bundle, now, replacing);
-    } catch (err) {
-      if (err instanceof GavelError) throw err;
-      throw new GavelError('usage_unavailable', 'usage state could not be read; failing closed', { cause: err });
-    }
+    return closedOnFailure('usage_unavailable', 'usage state could not be read; failing closed', () => this.meter!.context(facts, bundle, now, replacing));
   }
 
   private async append(record: DecisionRecord, staged: StagedWrite | undefined): Promise<Receipt> {
-    try {
-      return await this.ledger.append(record, staged);
-    } catch (err) {
-      if (err instanceof GavelError) throw err;
-      throw unrecorded(err);
-    }
+    return closedOnFailure('ledger_unavailable', UNRECORDED, () => this.ledger.append(record, staged));
   }
 
   /** Prepared inputs the evaluation workers still keep, per worker ([] without workers): all 0 once no decision is in flight. */

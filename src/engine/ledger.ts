@@ -1,4 +1,3 @@
-import { GavelError } from '../lib/errors.js';
 import type { JsonObject } from '../lib/json.js';
 
 /**
@@ -110,7 +109,5 @@ export interface Ledger {
   close(): Promise<void>;
 }
 
-/** The one refusal for an answer that could not be recorded: no entry, no answer. */
-export function unrecorded(cause: unknown): GavelError {
-  return new GavelError('ledger_unavailable', 'the decision could not be recorded in the ledger; no answer is given', { cause });
-}
+/** What an answer that could not be recorded says: no entry, no answer. */
+export const UNRECORDED = 'the decision could not be recorded in the ledger; no answer is given';

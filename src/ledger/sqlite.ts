@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { errorMessage, GavelError } from '../lib/errors.js';
+import { errorMessage, failClosed, GavelError } from '../lib/errors.js';
 import { ledgerOrigin, signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { defaultKeyPath, type LedgerConfig } from './config.js';
 import { canonicalPayload, entryHash, GENESIS_HASH, payloadHash } from './hash.js';
@@ -14,7 +14,7 @@ import { notWritable, WriterLock } from './writer-lock.js';
 import { registerWriter } from './write-protect.js';
 import { policyStatus, type PolicyStatus } from './policy-status.js';
 import { migrate } from './schema.js';
-import { unrecorded, type DecisionRecord, type Receipt, type StagedWrite } from '../engine/ledger.js';
+import { UNRECORDED, type DecisionRecord, type Receipt, type StagedWrite } from '../engine/ledger.js';
 import type { QueryableLedger } from './types.js';
 import { formatVerifierKey, verifierOf } from './keys.js';
 import { getEntry, queryEntries, type EntryDetail, type EntrySummary, type QueryFilter } from './query.js';
@@ -81,7 +81,7 @@ function settleFailed(pending: Pending, err: unknown): void {
   try {
     pending.staged?.finish(false);
   } finally {
-    pending.reject(err instanceof GavelError ? err : unrecorded(err));
+    pending.reject(failClosed(err, 'ledger_unavailable', UNRECORDED));
   }
 }
 
@@ -261,7 +261,7 @@ export class SqliteLedger implements QueryableLedger {
       failure = err;
     });
     this.flush();
-    if (!committed) throw failure instanceof GavelError ? failure : unrecorded(failure ?? new Error('the entry was not written'));
+    if (!committed) throw failClosed(failure ?? new Error('the entry was not written'), 'ledger_unavailable', UNRECORDED);
   }
 
   /** Writes everything queued, one transaction per maxBatch entries. */

@@ -112,6 +112,23 @@ export class GavelError extends Error {
   }
 }
 
+/**
+ * The fail-closed wrap, written once: a GavelError passes as it is (it already names what failed);
+ * anything else becomes `code` with `message`, its cause kept for the log, never for the wire.
+ */
+export function failClosed(err: unknown, code: ErrorCode, message: string): GavelError {
+  return err instanceof GavelError ? err : new GavelError(code, message, { cause: err });
+}
+
+/** Runs `step`; a failure is rethrown as failClosed(err, code, message). */
+export async function closedOnFailure<T>(code: ErrorCode, message: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw failClosed(err, code, message);
+  }
+}
+
 export function isGavelError(err: unknown): err is GavelError {
   return err instanceof GavelError;
 }

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { GavelError } from '../lib/errors.js';
+import { closedOnFailure, GavelError } from '../lib/errors.js';
 import { identityForm } from '../lib/identity-form.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
@@ -88,11 +88,6 @@ export function usageService(
 }
 
 /** A failure of the store itself (locked, closed, disk) is UNAVAILABLE, like the decision path's. */
-async function storeCall<T>(body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (err) {
-    if (err instanceof GavelError) throw err;
-    throw new GavelError('usage_unavailable', 'usage state could not be read or written', { cause: err });
-  }
+function storeCall<T>(body: () => Promise<T>): Promise<T> {
+  return closedOnFailure('usage_unavailable', 'usage state could not be read or written', body);
 }

@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { GavelError } from '../../lib/errors.js';
+import { closedOnFailure, GavelError } from '../../lib/errors.js';
 import { identityProblem } from '../../lib/identity-form.js';
 import { isJsonObject, type JsonObject } from '../../lib/json.js';
 import type { Identity } from '../identity.js';
 import { KeyLocks } from '../key-locks.js';
-import { stagedTogether, unrecorded, type Ledger, type Receipt, type StagedWrite } from '../ledger.js';
+import { stagedTogether, UNRECORDED, type Ledger, type Receipt, type StagedWrite } from '../ledger.js';
 import type { Effect } from '../result.js';
 import {
   approvalsGiven,
@@ -366,12 +366,9 @@ export class ApprovalDesk {
   private async commit(staged: StagedWrite): Promise<Receipt> {
     const [record, ...rest] = staged.records ?? [];
     if (!record) throw new Error('an approval change without its entry');
-    try {
-      return await this.ledger.append(record, { apply: staged.apply, finish: staged.finish, ...(rest.length > 0 ? { records: rest } : {}) });
-    } catch (err) {
-      if (err instanceof GavelError) throw err;
-      throw unrecorded(err);
-    }
+    return closedOnFailure('ledger_unavailable', UNRECORDED, () =>
+      this.ledger.append(record, { apply: staged.apply, finish: staged.finish, ...(rest.length > 0 ? { records: rest } : {}) }),
+    );
   }
 }
 

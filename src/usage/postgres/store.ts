@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { StagedWrite } from '../../engine/ledger.js';
-import { GavelError } from '../../lib/errors.js';
+import { failClosed, GavelError } from '../../lib/errors.js';
 import { bucketKeysAt, type WindowSums } from '../buckets.js';
 import type { UsageConfig } from '../config.js';
 import {
@@ -121,10 +121,7 @@ export class PostgresUsageStore implements UsageStore {
       return { store: new PostgresUsageStore(pool, pgConfig, config), migration };
     } catch (err) {
       await pool.end().catch(() => undefined);
-      if (err instanceof GavelError) throw err;
-      throw new GavelError('usage_unavailable', `the usage store at ${redactUrl(pgConfig.url)} could not be opened: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw failClosed(err, 'usage_unavailable', `the usage store at ${redactUrl(pgConfig.url)} could not be opened: ${(err as Error).message}`);
     }
   }
 
