@@ -1,3 +1,4 @@
+import { hasTable, REQUEST_HORIZON_MS } from './tables.js';
 import type { Database as Db } from 'better-sqlite3';
 import type { Approval } from '../engine/approvals/approval.js';
 import { allApprovals } from '../ledger/approval-table.js';
@@ -26,9 +27,6 @@ export interface StateMismatch {
   expected?: string;
   actual?: string;
 }
-
-/** Request rows are pruned after two hours, minute buckets after two rolling windows: older ones may be gone. */
-const REQUEST_HORIZON_MS = 2 * 3_600_000;
 
 export interface CompareOptions {
   /**
@@ -152,7 +150,7 @@ function memoDay(timeZone: string): (atMs: number) => string {
   };
 }
 
-function compareRows(
+export function compareRows(
   out: StateMismatch[],
   table: StateMismatch['table'],
   actual: Map<string, string>,
@@ -190,7 +188,7 @@ function chargeOfRow(r: Record<string, unknown>): string {
 }
 
 /** Every column, in one fixed order (a JSON array: cheaper than canonical JSON of an object, as exact). */
-function chargeForm(c: DerivedCharge): string {
+export function chargeForm(c: DerivedCharge): string {
   return JSON.stringify([
     c.decisionId,
     c.subject,
@@ -220,6 +218,4 @@ function requestForm(r: { decisionId: string; subject: string; tool: string; dec
   return JSON.stringify({ decision_id: r.decisionId, subject: r.subject, tool: r.tool, decision: r.decision, at_ms: r.atMs });
 }
 
-export function hasTable(db: Db, name: string): boolean {
-  return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
-}
+export { hasTable };

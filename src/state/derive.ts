@@ -3,6 +3,7 @@ import type { Approval, ApprovalState, Vote } from '../engine/approvals/approval
 import { isJsonObject, type JsonObject, type JsonValue } from '../lib/json.js';
 import { allApprovals } from '../ledger/approval-table.js';
 import { chargeRowOf, type ChargeRow, type RequestRow } from '../usage/store.js';
+import { hasTable } from './tables.js';
 
 /** A charge as the chain tells it: the usage_charges row, with its expiry (null once settled). */
 export type DerivedCharge = ChargeRow & { expiresMs: number | null };
@@ -123,24 +124,20 @@ export function deriveState(db: Database): DerivedState {
  */
 function adoptErased(db: Database, state: DerivedState): void {
   const erased = (key: string) => state.erasedKeys.has(key);
-  if (tableExists(db, 'approvals')) for (const a of allApprovals(db)) if (erased(a.id)) state.approvals.set(a.id, a);
-  if (tableExists(db, 'usage_charges')) {
+  if (hasTable(db, 'approvals')) for (const a of allApprovals(db)) if (erased(a.id)) state.approvals.set(a.id, a);
+  if (hasTable(db, 'usage_charges')) {
     for (const r of db.prepare('SELECT * FROM usage_charges').iterate() as IterableIterator<Record<string, unknown>>) {
       const id = String(r.decision_id);
       if (erased(id)) state.charges.set(id, { ...chargeRowOf(r), expiresMs: r.expires_ms === null ? null : Number(r.expires_ms) });
     }
   }
-  if (tableExists(db, 'usage_requests')) {
+  if (hasTable(db, 'usage_requests')) {
     for (const r of db.prepare('SELECT * FROM usage_requests').iterate() as IterableIterator<Record<string, unknown>>) {
       const id = String(r.decision_id);
       if (erased(id))
         state.requests.set(id, { decisionId: id, subject: String(r.subject), tool: String(r.tool), decision: String(r.decision), atMs: Number(r.at_ms) });
     }
   }
-}
-
-function tableExists(db: Database, name: string): boolean {
-  return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
 }
 
 class StateFolder {

@@ -1,10 +1,9 @@
 import type { Database } from 'better-sqlite3';
 import { SqliteApprovalStore } from '../ledger/approval-table.js';
 import { createUsageTables } from '../usage/sqlite.js';
-import { expectedBuckets, hasTable } from './compare.js';
+import { expectedBuckets } from './compare.js';
+import { hasTable, REQUEST_HORIZON_MS } from './tables.js';
 import type { DerivedState } from './derive.js';
-
-const REQUEST_HORIZON_MS = 2 * 3_600_000;
 
 /**
  * Rewrites the approval and usage tables as the chain adds them up, in the

@@ -1,7 +1,7 @@
 import type { SharedBucket, SharedCharge, SharedSince, SharedStateRows } from '../usage/postgres/store.js';
 import type { RequestRow } from '../usage/store.js';
 import { localDay } from '../usage/windows.js';
-import { expectedBuckets, type StateMismatch } from './compare.js';
+import { chargeForm, compareRows, expectedBuckets, type StateMismatch } from './compare.js';
 import { rebuildRecord, refusal, type StateLedger } from './check.js';
 import { deriveState, type DerivedCharge, type DerivedState } from './derive.js';
 
@@ -60,7 +60,7 @@ export async function checkSharedState(store: SharedStateStore, derived: Derived
   const mismatches: StateMismatch[] = [];
   const restore = new Map<string, SharedCharge>();
   const note = (key: string, problem: StateMismatch['problem'], expected: SharedCharge, actual: SharedCharge | undefined) => {
-    mismatches.push({ table: 'gavel_usage_charges', key, problem, expected: chargeForm(expected), ...(actual ? { actual: chargeForm(actual) } : {}) });
+    mismatches.push({ table: 'gavel_usage_charges', key, problem, expected: sharedForm(expected), ...(actual ? { actual: sharedForm(actual) } : {}) });
     restore.set(key, expected);
   };
   for (const c of derived.charges.values()) {
@@ -72,7 +72,7 @@ export async function checkSharedState(store: SharedStateStore, derived: Derived
     } else if (c.state === 'reserved' && have.state === 'settled') {
       // Settled by a report to another replica: what the reservation fixed must still hold.
       if (reservationForm(have) !== reservationForm(want)) note(c.decisionId, 'changed', { ...have, ...reservationPart(want) }, have);
-    } else if (chargeForm(have) !== chargeForm(want)) note(c.decisionId, 'changed', want, have);
+    } else if (sharedForm(have) !== sharedForm(want)) note(c.decisionId, 'changed', want, have);
   }
   for (const f of derived.foreignSettlements.values()) {
     const have = shared.get(f.decisionId);
@@ -95,7 +95,7 @@ export async function checkSharedState(store: SharedStateStore, derived: Derived
           ledgerId: '',
         };
     if (!have) note(f.decisionId, 'missing', want, undefined);
-    else if (chargeForm(have) !== chargeForm(want)) note(f.decisionId, 'changed', want, have);
+    else if (sharedForm(have) !== sharedForm(want)) note(f.decisionId, 'changed', want, have);
   }
   const requests = new Map(rows.requests.map((r) => [r.decisionId, JSON.stringify(r)]));
   const restoreRequests: RequestRow[] = [];
@@ -162,16 +162,8 @@ function belowSum(m: StateMismatch): boolean {
 }
 
 function compareBuckets(out: StateMismatch[], table: StateMismatch['table'], actual: SharedBucket[], expected: SharedBucket[]): void {
-  const id = (b: SharedBucket) => `${b.scope}/${b.key}/${b.tier}/${b.at}`;
-  const form = (b: SharedBucket) => `${b.tokens}/${b.cost_micros}`;
-  const have = new Map(actual.map((b) => [id(b), form(b)]));
-  const want = new Map(expected.map((b) => [id(b), form(b)]));
-  for (const [key, w] of want) {
-    const h = have.get(key);
-    if (h === undefined) out.push({ table, key, problem: 'missing', expected: w });
-    else if (h !== w) out.push({ table, key, problem: 'changed', expected: w, actual: h });
-  }
-  for (const [key, h] of have) if (!want.has(key)) out.push({ table, key, problem: 'unrecorded', actual: h });
+  const forms = (rows: SharedBucket[]) => new Map(rows.map((b) => [`${b.scope}/${b.key}/${b.tier}/${b.at}`, `${b.tokens}/${b.cost_micros}`]));
+  compareRows(out, table, forms(actual), forms(expected), { mayLack: () => false });
 }
 
 /** What a reservation fixes, which a later settlement does not change. */
@@ -193,27 +185,9 @@ function reservationForm(c: SharedCharge): string {
   return JSON.stringify(Object.values(reservationPart(c)));
 }
 
-function chargeForm(c: SharedCharge): string {
-  return JSON.stringify([
-    c.decisionId,
-    c.ledgerId,
-    c.subject,
-    c.team,
-    c.costCenter,
-    c.model,
-    c.tier,
-    c.state,
-    c.tokens,
-    c.costMicros,
-    c.inputTokens,
-    c.outputTokens,
-    c.atMs,
-    c.maxOutputTokens,
-    c.estimatedInputTokens,
-    c.caller,
-    c.askedModel,
-    c.expiresMs,
-  ]);
+/** Every column of a shared charge: the embedded store's, and the replica that reserved it. */
+function sharedForm(c: SharedCharge): string {
+  return JSON.stringify([c.ledgerId, chargeForm(c)]);
 }
 
 /**
