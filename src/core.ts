@@ -18,6 +18,7 @@ import { bucketZone, checkState, type StateCheckResult } from './state/check.js'
 import { StateGuard } from './state/guard.js';
 import { compareState, type StateMismatch } from './state/compare.js';
 import { deriveState } from './state/derive.js';
+import { stateMismatchesOffThread } from './state/off-thread.js';
 
 export interface CoreOptions {
   /** Folder of *.tar.gz bundles, or one bundle file (loaded unverified), or bundles already loaded and verified. */
@@ -68,8 +69,11 @@ export interface Core {
   shadowSink: SqliteShadowSink | undefined;
   /** What the start-up check of the state tables against the chain found (and rebuilt, with --rebuild-state). */
   state: StateCheckResult;
-  /** The approval (and embedded usage) tables recomputed from the chain now: the rows that disagree (AuditService.Verify). */
-  verifyState(): StateMismatch[];
+  /**
+   * The approval (and embedded usage) tables recomputed from the chain now: the rows that disagree
+   * (AuditService.Verify). Off the event loop: a worker reads the file on a connection of its own.
+   */
+  verifyState(): Promise<StateMismatch[]>;
   close(): Promise<void>;
 }
 
@@ -120,13 +124,24 @@ export function buildCore(options: CoreOptions): Core {
     guard.start(options.state?.checkMs ?? 1000, (err) => options.logger?.error({ err }, 'state check failed; state reads fail closed until it passes'));
     const built = engine;
     const stateGuard = guard;
+    let verifying: Promise<StateMismatch[]> | undefined;
     return {
       engine: built,
       ledger,
       usage,
       shadowSink,
       state: checked,
-      verifyState: () => compareState(ledger.db, deriveState(ledger.db), { usage: stateUsage() }),
+      // One check at a time: callers that ask while one runs share its answer (one worker, however many ask).
+      verifyState: () => {
+        verifying ??= (
+          options.ledger === ':memory:'
+            ? Promise.resolve(compareState(ledger.db, deriveState(ledger.db), { usage: stateUsage() }))
+            : stateMismatchesOffThread(options.ledger, stateUsage())
+        ).finally(() => {
+          verifying = undefined;
+        });
+        return verifying;
+      },
       close: async () => {
         stateGuard.stop();
         // Workers first: nothing new reaches the ledger once it closes.

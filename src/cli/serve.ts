@@ -8,7 +8,7 @@ import { bundleVerification, type BundleVerification, type KeySpec } from '../bu
 import { useBundleLimits } from '../bundles/limits.js';
 import { bundleLimitOption, bundleLimitsFrom, type BundleLimitFlags } from './bundle-limit-options.js';
 import { buildCore } from '../core.js';
-import { describe as describeMismatch } from '../state/check.js';
+import { mismatchSummary } from '../state/check.js';
 import { reconcileShared } from '../state/shared.js';
 import { described, LiveBundles } from './bundle-activation.js';
 import { ShadowBundles } from './shadow-activation.js';
@@ -82,6 +82,13 @@ function durationOption(value: string): number {
   return seconds;
 }
 
+/** At most a day: a timer past 2^31 ms would fire at once, again and again. */
+function checkSecondsOption(value: string): number {
+  const n = intOption(value);
+  if (n > 86_400) throw new InvalidArgumentError('must be at most 86400 (a day)');
+  return n;
+}
+
 function bundleUrlOption(value: string): string {
   let url: URL;
   try {
@@ -124,8 +131,8 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--shared-state-check-seconds <s>',
-      'with --usage-store: how often the shared usage rows this replica accounts for are checked against its chain (rewritten and recorded when they differ)',
-      intOption,
+      'with --usage-store: how often the shared usage rows this replica accounts for are checked against its chain (rewritten and recorded when they differ); 1 to 86400',
+      checkSecondsOption,
       60,
     )
     .option('--new-ledger', 'a fresh ledger is intended although its signing key exists (otherwise a missing or empty ledger next to a key refuses to start)')
@@ -313,15 +320,15 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
       rebuild: o.rebuildState === true,
       onRepaired: (r) =>
         log.error(
-          { rows: r.mismatches.length, first: r.mismatches.slice(0, 20).map(describeMismatch) },
-          'state tables were written by another program while serving: ignored, rebuilt from the ledger chain and recorded',
+          { rows: r.mismatches.length, tables: mismatchSummary(r.mismatches) },
+          'state tables were written by another program while serving: ignored, rebuilt from the ledger chain and recorded (the state entry names the rows)',
         ),
     },
   });
   if (core.state.baselined) log.warn('usage tables from before usage entries were recorded once in the ledger as the baseline the chain adds up from');
   if (core.state.mismatches.length > 0) {
     log.warn(
-      { rows: core.state.mismatches.length, first: core.state.mismatches.slice(0, 20).map(describeMismatch) },
+      { rows: core.state.mismatches.length, tables: mismatchSummary(core.state.mismatches) },
       '--rebuild-state: state tables rebuilt from the ledger chain (recorded as a state entry)',
     );
   }
@@ -343,7 +350,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     const rebuilt = await sharedCheck(o.rebuildState === true ? 'rebuild' : 'refuse', 'started with --rebuild-state');
     if (rebuilt.length > 0)
       log.warn(
-        { rows: rebuilt.length, first: rebuilt.slice(0, 20).map(describeMismatch) },
+        { rows: rebuilt.length, tables: mismatchSummary(rebuilt) },
         '--rebuild-state: shared usage rows rewritten from the ledger chain (recorded as a state entry)',
       );
     sharedTimer = setInterval(() => {
@@ -351,7 +358,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
         .then((repaired) => {
           if (repaired.length > 0) {
             log.error(
-              { rows: repaired.length, first: repaired.slice(0, 20).map(describeMismatch) },
+              { rows: repaired.length, tables: mismatchSummary(repaired) },
               'shared usage rows were changed by another program: rewritten from the ledger chain and recorded',
             );
           }

@@ -76,6 +76,16 @@ export function refusal(mismatches: StateMismatch[], file: string): GavelError {
   );
 }
 
+/**
+ * How many rows of each table disagreed, and how: what a log line says. Row keys can hold subject
+ * ids (bucket keys) and stay out of logs; the `state` entry in the ledger and the refusal name them.
+ */
+export function mismatchSummary(mismatches: StateMismatch[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of mismatches) out[`${m.table} ${m.problem}`] = (out[`${m.table} ${m.problem}`] ?? 0) + 1;
+  return out;
+}
+
 export function describe(m: StateMismatch): string {
   const what = m.problem === 'missing' ? 'missing (the chain has it)' : m.problem === 'unrecorded' ? 'not made by any entry' : 'changed';
   return `${m.table} ${m.key}: ${what}`;

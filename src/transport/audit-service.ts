@@ -30,7 +30,7 @@ interface QueryMessage {
  * `state` recomputes the approval and usage tables from the chain and names the rows that disagree
  * (state/verify-state.ts); Verify reports them with the chain's result.
  */
-export function auditService(ledger: QueryableLedger, log: Logger, state?: () => StateMismatch[]): grpc.UntypedServiceImplementation {
+export function auditService(ledger: QueryableLedger, log: Logger, state?: () => Promise<StateMismatch[]>): grpc.UntypedServiceImplementation {
   const unary =
     <Req>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, unknown>) => unknown) =>
     (call: grpc.ServerUnaryCall<Req, unknown>, callback: grpc.sendUnaryData<unknown>) => {
@@ -69,7 +69,7 @@ export function auditService(ledger: QueryableLedger, log: Logger, state?: () =>
     Verify: (call: grpc.ServerUnaryCall<{ checkpoint: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       ledger
         .verify(call.request.checkpoint || undefined)
-        .then((report) => callback(null, withState(wireVerifyReport(report), report.ok && state ? state() : [], 'the ledger file')))
+        .then(async (report) => callback(null, withState(wireVerifyReport(report), report.ok && state ? await state() : [], 'the ledger file')))
         .catch((err: unknown) => callback(toServiceError(err, log)));
     },
     LatestCheckpoint: unary(() => {

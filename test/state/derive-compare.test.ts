@@ -148,7 +148,7 @@ describe('every kind of entry adds up to the tables', () => {
     const second = await decide(core, modelCall(WHO, 'standard-m', 100));
     await report(core, first.decisionId, WHO, 40, T0);
     await report(core, second.decisionId, WHO, 60, T0);
-    expect(core.verifyState()).toEqual([]);
+    expect(await core.verifyState()).toEqual([]);
     await stop(core);
 
     const day = rows<{ tokens: number }>(file, "SELECT tokens FROM usage_daily WHERE scope = 'team' AND key = 'platform'");
@@ -189,7 +189,7 @@ describe('every kind of entry adds up to the tables', () => {
     clock.advance(MINUTE);
     await desk.resolve({ approvalId: approved.approval!.id, verdict: 'approve', approver: LEAD, comment: '', caller: 'ui' });
     // Approved, not yet used: the request still holds its reservation.
-    expect(core.verifyState()).toEqual([]);
+    expect(await core.verifyState()).toEqual([]);
     clock.advance(MINUTE);
     const used = await decide(core, { ...modelCall(SAM, 'standard-m', 100), context: { environment: 'prod', approval_id: approved.approval!.id } });
     expect(used.decision).toBe('allow');
@@ -199,7 +199,7 @@ describe('every kind of entry adds up to the tables', () => {
     const large = await decide(core, transfer(150_000));
     await desk.resolve({ approvalId: large.approval!.id, verdict: 'approve', approver: MANAGER, comment: '', caller: 'ui' });
     expect((await desk.get(large.approval!.id))?.state).toBe('pending');
-    expect(core.verifyState()).toEqual([]);
+    expect(await core.verifyState()).toEqual([]);
 
     // Approved and never used: it expires later than it was resolved.
     const unused = await decide(core, transfer(40_000));
@@ -225,7 +225,7 @@ describe('every kind of entry adds up to the tables', () => {
     await new Meter(core.usage!, core.ledger, clock.now).release(gone.decisionId, 'gw');
     expect(await core.usage!.charge(gone.decisionId)).toBeUndefined();
 
-    expect(core.verifyState()).toEqual([]);
+    expect(await core.verifyState()).toEqual([]);
     await stop(core);
     expect(verified(file)).toEqual([]);
   });
@@ -633,7 +633,7 @@ describe('a dropped state table', () => {
     await report(core, call.decisionId, EXHAUSTED, 4990, T0);
     edit(file, 'DROP TABLE usage_charges; DROP TABLE usage_daily; DROP TABLE usage_minute');
     expect((await decide(core, modelCall(EXHAUSTED, 'standard-m', 100))).decision).toBe('deny');
-    expect(core.verifyState()).toEqual([]);
+    expect(await core.verifyState()).toEqual([]);
   });
 });
 

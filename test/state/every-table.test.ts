@@ -141,12 +141,12 @@ describe.each(EDITS)('$table, $kind', ({ table, sql, problem }) => {
     const core = buildCore({ bundles: BUNDLES, ledger: file, state: { checkMs: 3_600_000, onRepaired: (r) => repaired.push(r) } });
     cores.push(core);
     await populated(core);
-    const before = core.verifyState();
+    const before = await core.verifyState();
     expect(before).toEqual([]);
     edit(file, sql);
     // The next decision reads the state tables (usage and approvals): the guard checks first.
     await decide(core, modelCall(WHO, 'standard-m', 10));
     expect(repaired.flatMap((r) => r.mismatches.map((m) => m.table))).toContain(table);
-    expect(core.verifyState()).toEqual([]);
+    expect(await core.verifyState()).toEqual([]);
   });
 });

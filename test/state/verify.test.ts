@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyCommand } from '../../src/cli/audit.js';
+import { mismatchSummary } from '../../src/state/check.js';
 import { buildCore, type Core } from '../../src/core.js';
 import { MANAGER, transfer } from '../approvals/helpers.js';
 import { clients, unary } from '../helpers/client.js';
@@ -127,5 +128,24 @@ describe('gavel audit verify', () => {
     expect(run.status).toBe(3);
     expect(run.stderr).toContain(`ledger ${ledger} cannot be opened for writing`);
     expect(run.stderr).toContain(`in ${dir}`);
+  });
+
+  it('serve refuses a state check interval past a day (a timer beyond 2^31 ms would fire at once, over and over): exit 2', () => {
+    const run = spawnSync('node', [GAVEL_BIN, 'serve', '--shared-state-check-seconds', '100000', '--ledger', join(tempDir(), 'l.db')], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('must be at most 86400');
+  });
+
+  it('a log line counts the disagreeing rows per table and problem, never naming them (bucket keys hold subject ids)', () => {
+    const summary = mismatchSummary([
+      { table: 'usage_daily', key: 'subject/jane@example.com/standard/2026-11-24', problem: 'changed' },
+      { table: 'usage_daily', key: 'team/t/standard/2026-11-24', problem: 'changed' },
+      { table: 'approvals', key: 'a1', problem: 'missing' },
+    ]);
+    expect(summary).toEqual({ 'usage_daily changed': 2, 'approvals missing': 1 });
+    expect(JSON.stringify(summary)).not.toContain('jane');
   });
 });
