@@ -1,10 +1,12 @@
 /**
  * Layering rules (README "Architecture"): arrows point down only.
- *   edges     transport/, cli/            may import anything below
- *   wiring    core.ts, log.ts             picks adapters
- *   adapters  ledger/, usage/, bundles/   implement the engine's ports
+ *   edges     cli/                        flags and display: imports the runtime and transport
+ *             transport/                  gRPC: imports only the runtime's faces (runtime/faces.ts) and engine types
+ *   runtime   runtime.ts, runtime/        the one object that picks adapters, wires them and owns the server's parts
+ *   delivery  delivery/                   live and shadow bundle sets: bundles in, the engine's activation out
  *   core      engine/                     owns its ports (Ledger, DecisionMeter) and record types
- *   shared    lib/                        imports nothing of gavel
+ *   adapters  ledger/, usage/, bundles/   implement the engine's ports
+ *   shared    lib/, log.ts                imports nothing of gavel
  * Type-only imports count: a port that lives in the wrong layer is a layering bug too.
  */
 module.exports = {
@@ -15,21 +17,21 @@ module.exports = {
       severity: 'error',
       comment: 'The engine owns the interfaces it consumes; adapters and edges import it, never the reverse.',
       from: { path: '^src/engine/' },
-      to: { path: '^src/(ledger|usage|state|transport|cli)/|^src/core\\.ts$' },
+      to: { path: '^src/(ledger|usage|state|delivery|runtime|transport|cli)/|^src/runtime\\.ts$' },
     },
     {
       name: 'adapters-below-the-edges',
       severity: 'error',
       comment: 'Ledger and usage adapters know nothing of gRPC or the CLI.',
       from: { path: '^src/(ledger|usage)/' },
-      to: { path: '^src/(transport|cli)/|^src/core\\.ts$' },
+      to: { path: '^src/(transport|cli|runtime|delivery)/|^src/runtime\\.ts$' },
     },
     {
       name: 'state-below-the-edges',
       severity: 'error',
       comment: 'The state check reads the ledger and the usage tables; only the wiring and the edges use it, and no adapter.',
       from: { path: '^src/(state)/' },
-      to: { path: '^src/(transport|cli)/|^src/core\\.ts$' },
+      to: { path: '^src/(transport|cli|runtime|delivery)/|^src/runtime\\.ts$' },
     },
     {
       name: 'adapters-not-state',
@@ -43,9 +45,30 @@ module.exports = {
       severity: 'error',
       comment: 'Bundles are loaded and verified without the engine, ledger, usage or edges.',
       from: { path: '^src/bundles/' },
-      to: { path: '^src/(engine|ledger|usage|transport|cli)/|^src/core\\.ts$' },
+      to: { path: '^src/(engine|ledger|usage|state|delivery|runtime|transport|cli)/|^src/runtime\\.ts$' },
     },
     { name: 'lib-imports-nothing-of-gavel', severity: 'error', comment: 'Shared helpers sit at the bottom.', from: { path: '^src/lib/' }, to: { path: '^src/(?!lib/)' } },
+    {
+      name: 'delivery-imports-no-edge',
+      severity: 'error',
+      comment: 'Delivery receives the engine and callbacks for health and metrics; it knows no edge, runtime or adapter state.',
+      from: { path: '^src/delivery/' },
+      to: { path: '^src/(transport|cli|runtime|state|ledger|usage)/|^src/runtime\\.ts$' },
+    },
+    {
+      name: 'transport-uses-the-runtime-faces',
+      severity: 'error',
+      comment: 'gRPC services take the runtime faces (runtime/faces.ts) and engine types, never adapters or the state check.',
+      from: { path: '^src/transport/' },
+      to: { path: '^src/(ledger|usage|state|bundles|delivery|cli)/|^src/runtime/(?!faces\\.ts$)' },
+    },
+    {
+      name: 'only-the-runtime-wires',
+      severity: 'error',
+      comment: 'The runtime is started by edges only; nothing below imports it.',
+      from: { path: '^src/(engine|ledger|usage|bundles|state|delivery|lib)/' },
+      to: { path: '^src/runtime(\\.ts$|/)' },
+    },
     { name: 'transport-not-cli', severity: 'error', comment: 'The two edges are independent.', from: { path: '^src/transport/' }, to: { path: '^src/cli/' } },
     { name: 'no-test-code-in-src', severity: 'error', from: { path: '^src/' }, to: { path: '^(test|bench|scripts)/' } },
   ],

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { buildCore } from '../core.js';
+import { startRuntime } from '../runtime.js';
 import { timeOption } from './options.js';
 import { DEFAULTS } from './settings.js';
 
@@ -39,7 +39,8 @@ async function run(o: EvalOptions): Promise<void> {
   // context.usage and context.history with zeros, so it is off and the input's own are used;
   // likewise no approval can be looked up, so the input's own context.approval reaches the policy.
   const metered = o.ledger !== ':memory:';
-  const core = buildCore({
+  // The same runtime `gavel serve` starts (eval decides once; it does not record a start set).
+  const runtime = await startRuntime({
     bundles: o.bundles,
     ledger: o.ledger,
     ...(metered ? {} : { usage: false, approvals: false }),
@@ -47,10 +48,10 @@ async function run(o: EvalOptions): Promise<void> {
   });
   try {
     const input = unwrapSample(text);
-    const d = await core.engine.decide({ policy: o.policy, input: { json: input }, requestId: '', caller: 'cli' });
+    const d = await runtime.decide({ policy: o.policy, input: { json: input }, requestId: '', caller: 'cli' });
     process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
   } finally {
-    await core.close();
+    await runtime.stop();
   }
 }
 

@@ -1,14 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
-import { parseCheckpoint } from '../ledger/checkpoint.js';
-import { wireEntry } from '../ledger/header.js';
-import type { QueryFilter } from '../ledger/query.js';
-import type { QueryableLedger } from '../ledger/types.js';
 import { canonicalJson } from '../lib/canonical.js';
-import { wireVerifyReport } from '../ledger/wire.js';
-import type { StateMismatch } from '../state/compare.js';
-import { withState } from '../state/verify-state.js';
+import { type AuditFace, type QueryFilter, wireEntry } from '../runtime/faces.js';
 import { callerOf } from './security/guard.js';
 import { toServiceError } from './status.js';
 
@@ -26,11 +20,8 @@ interface QueryMessage {
   kind: string;
 }
 
-/**
- * `state` recomputes the approval and usage tables from the chain and names the rows that disagree
- * (state/verify-state.ts); Verify reports them with the chain's result.
- */
-export function auditService(ledger: QueryableLedger, log: Logger, state?: () => Promise<StateMismatch[]>): grpc.UntypedServiceImplementation {
+/** Verify reports the chain's result and, when the chain holds, the state table rows that disagree with it. */
+export function auditService(audit: AuditFace, log: Logger): grpc.UntypedServiceImplementation {
   const unary =
     <Req>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, unknown>) => unknown) =>
     (call: grpc.ServerUnaryCall<Req, unknown>, callback: grpc.sendUnaryData<unknown>) => {
@@ -43,7 +34,7 @@ export function auditService(ledger: QueryableLedger, log: Logger, state?: () =>
   return {
     QueryDecisions: (call: grpc.ServerWritableStream<QueryMessage, unknown>) => {
       try {
-        for (const entry of ledger.query(filterOf(call.request))) {
+        for (const entry of audit.query(filterOf(call.request))) {
           if (call.cancelled) break;
           call.write(wireEntry(entry));
         }
@@ -54,7 +45,7 @@ export function auditService(ledger: QueryableLedger, log: Logger, state?: () =>
     },
     GetDecision: unary((req: { decision_id: string }, call) => {
       if (!req.decision_id) throw new GavelError('invalid_query', 'decision_id is required');
-      const entry = ledger.get(req.decision_id);
+      const entry = audit.get(req.decision_id);
       if (!entry) throw new GavelError('decision_not_found', `no decision ${req.decision_id} in the ledger`);
       // The header (with payload_hash) is audit; the redacted content itself needs its own role.
       const withheld = !callerOf(call).roles.has('audit-payloads');
@@ -67,15 +58,14 @@ export function auditService(ledger: QueryableLedger, log: Logger, state?: () =>
       };
     }),
     Verify: (call: grpc.ServerUnaryCall<{ checkpoint: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      ledger
+      audit
         .verify(call.request.checkpoint || undefined)
-        .then(async (report) => callback(null, withState(wireVerifyReport(report), report.ok && state ? await state() : [], 'the ledger file')))
+        .then((report) => callback(null, report))
         .catch((err: unknown) => callback(toServiceError(err, log)));
     },
     LatestCheckpoint: unary(() => {
-      const note = ledger.latestCheckpoint() ?? '';
-      const parsed = note ? parseCheckpoint(note).checkpoint : undefined;
-      return { note, size: parsed?.size ?? 0, head_hash: parsed?.headHash ?? '', verifier_key: ledger.verifierKey() };
+      const c = audit.latestCheckpoint();
+      return { note: c.note, size: c.size, head_hash: c.headHash, verifier_key: c.verifierKey };
     }),
   };
 }

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { Decision, DecideInput, DecideRequest, Engine } from '../engine/engine.js';
+import type { Decision, DecideFace, DecideInput, DecideRequest } from '../runtime/faces.js';
 import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import type { Effect } from '../engine/result.js';
@@ -33,7 +33,7 @@ export interface DecisionServiceOptions {
 
 /** Thin adapter: convert the request, call the engine, convert the answer, map errors. */
 export function decisionService(
-  engine: Engine,
+  decide: DecideFace,
   maxDepth: number,
   log: Logger,
   metrics?: Metrics,
@@ -43,7 +43,7 @@ export function decisionService(
   return {
     Decide: (call: grpc.ServerUnaryCall<DecideRequestMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const started = process.hrtime.bigint();
-      decide(engine, call, maxDepth)
+      decideOne(decide, call, maxDepth)
         .then((d) => {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           metrics?.latency.observe({ method: 'Decide' }, seconds);
@@ -60,17 +60,17 @@ export function decisionService(
           callback(e);
         });
     },
-    DecideStream: (call: grpc.ServerDuplexStream<DecideRequestMessage, unknown>) => decideStream(engine, call, { maxDepth, maxInFlight, log, metrics }),
+    DecideStream: (call: grpc.ServerDuplexStream<DecideRequestMessage, unknown>) => decideStream(decide, call, { maxDepth, maxInFlight, log, metrics }),
   };
 }
 
-async function decide(engine: Engine, call: grpc.ServerUnaryCall<DecideRequestMessage, unknown>, maxDepth: number): Promise<Decision> {
+async function decideOne(decide: DecideFace, call: grpc.ServerUnaryCall<DecideRequestMessage, unknown>, maxDepth: number): Promise<Decision> {
   const req = call.request;
   const gone = new AbortController();
   const abort = () => gone.abort();
   call.once('cancelled', abort);
   try {
-    return await engine.decide(engineRequest(req, maxDepth, callerOf(call).id, gone.signal, deadlineOf(call)));
+    return await decide(engineRequest(req, maxDepth, callerOf(call).id, gone.signal, deadlineOf(call)));
   } finally {
     call.removeListener('cancelled', abort);
   }
@@ -101,7 +101,7 @@ interface StreamContext {
 
 /**
  * DecideStream: each request is decided as it arrives and answered, with its
- * request_id, as soon as its decision is committed (engine.decide resolves
+ * request_id, as soon as its decision is committed (decide resolves
  * only after the ledger COMMIT), so answers leave in commit order, not request
  * order. A refused request is answered with a StreamError; the call goes on.
  *
@@ -117,7 +117,7 @@ interface StreamContext {
  * cancel or deadline aborts the shared signal, so decisions in flight are
  * abandoned exactly as a cancelled Decide is, and nothing more is written.
  */
-function decideStream(engine: Engine, call: grpc.ServerDuplexStream<DecideRequestMessage, unknown>, o: StreamContext): void {
+function decideStream(decide: DecideFace, call: grpc.ServerDuplexStream<DecideRequestMessage, unknown>, o: StreamContext): void {
   const gone = new AbortController();
   // Metadata and peer are per call: one caller for every decision on the stream.
   const caller = callerOf(call).id;
@@ -145,7 +145,7 @@ function decideStream(engine: Engine, call: grpc.ServerDuplexStream<DecideReques
     inFlight++;
     flow();
     const started = process.hrtime.bigint();
-    answer(engine, req, caller, gone.signal, deadlineMs, started, o).then(
+    answer(decide, req, caller, gone.signal, deadlineMs, started, o).then(
       (message) => {
         inFlight--;
         if (!open()) return;
@@ -160,7 +160,7 @@ function decideStream(engine: Engine, call: grpc.ServerDuplexStream<DecideReques
 
 /** One request of a stream, decided; never rejects: a refusal becomes a StreamError answer. */
 async function answer(
-  engine: Engine,
+  decide: DecideFace,
   req: DecideRequestMessage,
   caller: string,
   signal: AbortSignal,
@@ -169,7 +169,7 @@ async function answer(
   o: StreamContext,
 ): Promise<Record<string, unknown>> {
   try {
-    const d = await engine.decide(engineRequest(req, o.maxDepth, caller, signal, deadlineMs));
+    const d = await decide(engineRequest(req, o.maxDepth, caller, signal, deadlineMs));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     o.metrics?.latency.observe({ method: 'DecideStream' }, seconds);
     o.metrics?.decisions.inc({ decision: d.decision, entrypoint: d.entrypoint });

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Core } from '../core.js';
+import type { Runtime } from '../runtime.js';
 import type { TlsFiles } from './security/tls-files.js';
 
 /** Prometheus metrics of one server; exposed over HTTP only when --metrics-listen is set. */
@@ -16,7 +16,7 @@ export class Metrics {
   readonly streams: Gauge;
   private readonly loopDelay: IntervalHistogram;
 
-  constructor(core: Core) {
+  constructor(runtime: Pick<Runtime, 'audit' | 'stats' | 'approvals' | 'policies'>) {
     // 1 ms sampling: a stall of a few milliseconds on the I/O thread delays every call in flight.
     // Enabled only once /metrics is served: its timer wakes the loop every millisecond.
     this.loopDelay = monitorEventLoopDelay({ resolution: 1 });
@@ -67,17 +67,17 @@ export class Metrics {
           this.set(read());
         },
       });
-    reading('gavel_ledger_entries', 'Entries in the ledger', () => core.ledger.size);
+    reading('gavel_ledger_entries', 'Entries in the ledger', () => runtime.audit.size);
     reading(
       'gavel_evaluator_faults',
       'Wasm traps and out-of-memory faults since start (each replaced its evaluator; the decision was DENY evaluation_error)',
-      () => core.engine.evaluationFaults,
+      () => runtime.stats.evaluationFaults,
     );
-    reading('gavel_evaluation_workers', 'Evaluation worker threads (0: decisions are evaluated on the I/O thread)', () => core.engine.workers);
+    reading('gavel_evaluation_workers', 'Evaluation worker threads (0: decisions are evaluated on the I/O thread)', () => runtime.stats.workers);
     reading(
       'gavel_evaluation_worker_restarts',
       'Evaluation workers replaced since start (crashed, or stopped for running past the evaluation timeout)',
-      () => core.engine.workerRestarts,
+      () => runtime.stats.workerRestarts,
     );
     new Counter({
       name: 'gavel_inline_evaluations_total',
@@ -85,10 +85,10 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        this.inc(core.engine.inlineEvaluations);
+        this.inc(runtime.stats.inlineEvaluations);
       },
     });
-    const desk = core.engine.approvals;
+    const desk = runtime.approvals;
     if (desk) {
       new Counter({
         name: 'gavel_approval_events_total',
@@ -109,7 +109,7 @@ export class Metrics {
         },
       });
     }
-    const shadow = core.engine.shadow;
+    const shadow = runtime.policies.shadow;
     if (shadow) {
       // Counts the engine keeps (monotonic), read at each scrape.
       new Counter({
@@ -135,7 +135,7 @@ export class Metrics {
       reading(
         'gavel_shadow_failed',
         'Shadow evaluations that did not finish (their worker stopped, the engine closed) or whose rows could not be written, since start',
-        () => shadow.failed + (core.shadowSink?.lost ?? 0),
+        () => shadow.failed,
       );
       reading('gavel_shadow_disabled', 'Shadow bundles switched off because one of their evaluations stopped its worker', () => shadow.disabled);
     }

@@ -4,8 +4,7 @@ import { Guard } from './security/guard.js';
 import type { TlsFiles } from './security/tls-files.js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
-import type { BundleVerification } from '../bundles/verification-keys.js';
-import type { Core } from '../core.js';
+import type { Runtime } from '../runtime.js';
 import type { Logger } from '../log.js';
 import { approvalService } from './approval-service.js';
 import { auditService } from './audit-service.js';
@@ -20,13 +19,10 @@ export interface ServerOptions {
   /** host:port; port 0 picks a free one. */
   listen: string;
   log: Logger;
-  now?: () => Date;
   /** host:port for Prometheus GET /metrics; off when absent. */
   metricsListen?: string;
   /** Default: plain TCP, every caller holds every role (loopback development). */
   security?: ServerSecurity;
-  /** The signature verification bundles load with: a `PolicyService.Replay` candidate must verify with it too. */
-  bundleVerification?: BundleVerification;
 }
 
 export interface ServerSecurity {
@@ -50,15 +46,14 @@ export interface RunningServer {
 
 const SERVICE_NAMES = ['gavel.v1.DecisionService', 'gavel.v1.AuditService', 'gavel.v1.UsageService', 'gavel.v1.PolicyService', 'gavel.v1.ApprovalService'];
 
-export async function startServer(core: Core, options: ServerOptions): Promise<RunningServer> {
+export async function startServer(runtime: Runtime, options: ServerOptions): Promise<RunningServer> {
   const definition = loadPackageDefinition();
   const services = gavelServices(definition);
-  const limits = core.engine.limits;
+  const limits = runtime.limits;
   // Room for the largest accepted input plus the envelope, so oversize inputs get gavel's own
   // RESOURCE_EXHAUSTED (with its error code) and only absurd messages meet gRPC's limit.
   const server = new grpc.Server({ 'grpc.max_receive_message_length': Math.max(4 * 1024 * 1024, limits.maxInputBytes * 2 + 64 * 1024) });
-  const now = options.now ?? (() => new Date());
-  const metrics = new Metrics(core);
+  const metrics = new Metrics(runtime);
   const security = options.security ?? { policy: AccessPolicy.everyone() };
   const guard = new Guard({
     policy: security.policy,
@@ -67,42 +62,24 @@ export async function startServer(core: Core, options: ServerOptions): Promise<R
     refused: (method, code) => metrics.refusals.inc({ method, code }),
   });
   const add = (service: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) => server.addService(service, guard.wrap(service, impl));
-  add(services.DecisionService.service, decisionService(core.engine, limits.maxDepth, options.log, metrics));
-  add(
-    services.AuditService.service,
-    auditService(core.ledger, options.log, () => core.verifyState()),
-  );
-  add(
-    services.PolicyService.service,
-    policyService(core.engine, core.ledger, options.log, {
-      ledgerPath: core.ledger.db.name,
-      now,
-      ...(options.bundleVerification ? { bundleVerification: options.bundleVerification } : {}),
-    }),
-  );
-  const approvals = core.engine.approvals ? approvalService(core.engine.approvals, options.log) : undefined;
+  add(services.DecisionService.service, decisionService(runtime.decide, limits.maxDepth, options.log, metrics));
+  add(services.AuditService.service, auditService(runtime.audit, options.log));
+  add(services.PolicyService.service, policyService(runtime.policies, options.log));
+  const approvals = runtime.approvals ? approvalService(runtime.approvals, options.log) : undefined;
   if (approvals) add(services.ApprovalService.service, approvals.implementation);
-  if (core.usage) add(services.UsageService.service, usageService(core.usage, core.usage.config, core.engine, core.ledger, options.log, now));
+  if (runtime.report) add(services.UsageService.service, usageService(runtime.report, options.log));
+  runtime.policies.onEvent((bundle, result) => metrics.bundleActivations.inc({ bundle, result }));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(reflectionDefinition(definition)).addToServer(server);
   const port = await bind(server, options.listen, credentialsOf(security.tls));
   let stopping = false;
-  // Health tells the truth: SERVING only while a bundle is active, the ledger can record answers and usage can be read.
+  // Health tells the truth: SERVING only while the runtime is ready (a bundle is active, the ledger records, usage can be read).
   const report = () => {
-    const serving = !stopping && core.engine.policies.ready && core.ledger.health.ok && (core.usage?.health?.ok ?? true);
+    const serving = !stopping && runtime.health.ok;
     for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
   };
-  core.ledger.onHealthChange((h) => {
-    if (h.ok) options.log.info('ledger appends succeed again; serving');
-    else options.log.error({ reason: h.reason }, 'ledger cannot record decisions; Decide answers UNAVAILABLE');
-    report();
-  });
-  core.usage?.health?.onChange((ok, reason) => {
-    if (ok) options.log.info('usage store answers again; serving');
-    else options.log.error({ reason }, 'usage store unavailable; Decide answers UNAVAILABLE (usage_unavailable)');
-    report();
-  });
+  runtime.health.onChange(report);
   report();
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const http = options.metricsListen ? await metrics.listen(options.metricsListen, security.tls) : undefined;

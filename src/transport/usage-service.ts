@@ -1,12 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
-import { closedOnFailure, GavelError } from '../lib/errors.js';
-import { identityForm } from '../lib/identity-form.js';
-import type { Engine } from '../engine/engine.js';
+import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
-import type { QueryableLedger } from '../ledger/types.js';
-import { applyReport } from '../usage/report.js';
-import type { UsageConfig } from '../usage/config.js';
-import type { Scope, UsageStore } from '../usage/store.js';
+import type { ReportFace } from '../runtime/faces.js';
 import { callerOf } from './security/guard.js';
 import { toServiceError } from './status.js';
 
@@ -21,33 +16,12 @@ interface ReportMessage {
   cost: string;
 }
 
-export function usageService(
-  store: UsageStore,
-  config: Pick<UsageConfig, 'currency' | 'reportFactor'>,
-  engine: Engine,
-  ledger: QueryableLedger,
-  log: Logger,
-  now: () => Date,
-): grpc.UntypedServiceImplementation {
-  const ctx = {
-    store,
-    get bundles() {
-      return engine.policies.bundles;
-    },
-    currency: config.currency,
-    findDecision: (id: string) => {
-      const e = ledger.get(id);
-      return e ? { decision: e.decision, actionType: e.actionType, resource: e.resource, caller: e.caller } : undefined;
-    },
-    reportFactor: config.reportFactor,
-    ledger,
-    now,
-  };
+export function usageService(usage: ReportFace, log: Logger): grpc.UntypedServiceImplementation {
   return {
     Report: (call: grpc.ServerUnaryCall<ReportMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const m = call.request;
-      storeCall(() =>
-        applyReport(ctx, {
+      usage
+        .report({
           decisionId: m.decision_id,
           subject: m.subject,
           team: m.team,
@@ -57,8 +31,7 @@ export function usageService(
           outputTokens: Number(m.output_tokens),
           cost: m.cost,
           reporter: callerOf(call).id,
-        }),
-      )
+        })
         .then((receipt) => {
           log.debug({ decision_id: receipt.decisionId, duplicate: receipt.duplicate, tokens: receipt.tokens }, 'usage reported');
           callback(null, {
@@ -73,21 +46,16 @@ export function usageService(
     },
     GetUsage: (call: grpc.ServerUnaryCall<{ scope: string; key: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const { scope, key } = call.request;
-      storeCall(async () => {
-        if (scope !== 'subject' && scope !== 'team' && scope !== 'cost_center') {
-          throw new GavelError('invalid_query', `scope must be subject, team or cost_center, got "${scope}"`);
-        }
-        if (!key) throw new GavelError('invalid_query', 'key is required');
-        // Usage is kept under the comparison form of its subject, team or cost center (`Fiona` reads `fiona`'s).
-        return store.usage(scope as Scope, identityForm(key), now().getTime());
-      })
-        .then((usage) => callback(null, { usage_json: Buffer.from(JSON.stringify(usage)) }))
+      Promise.resolve()
+        .then(() => {
+          if (scope !== 'subject' && scope !== 'team' && scope !== 'cost_center') {
+            throw new GavelError('invalid_query', `scope must be subject, team or cost_center, got "${scope}"`);
+          }
+          if (!key) throw new GavelError('invalid_query', 'key is required');
+          return usage.usage(scope, key);
+        })
+        .then((totals) => callback(null, { usage_json: Buffer.from(JSON.stringify(totals)) }))
         .catch((err: unknown) => callback(toServiceError(err, log)));
     },
   };
-}
-
-/** A failure of the store itself (locked, closed, disk) is UNAVAILABLE, like the decision path's. */
-function storeCall<T>(body: () => Promise<T>): Promise<T> {
-  return closedOnFailure('usage_unavailable', 'usage state could not be read or written', body);
 }

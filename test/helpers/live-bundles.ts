@@ -1,10 +1,9 @@
-import type { Logger } from 'pino';
-import type { BundleFolderWatcher } from '../../src/bundles/folder-watcher.js';
-import { LiveBundles, type LiveBundlesOptions } from '../../src/cli/bundle-activation.js';
-import type { Core } from '../../src/core.js';
-import type { RunningServer } from '../../src/transport/server.js';
+import type { RuntimeConfig } from '../../src/runtime.js';
 
-/** The bundles folder watched live for a core built from it alone, as `gavel serve` does without bundle URLs. */
-export function watchBundles(core: Core, server: RunningServer, log: Logger, o: LiveBundlesOptions): BundleFolderWatcher {
-  return new LiveBundles(core, server, log, { folder: [...core.engine.policies.bundles], folderPath: o.path }).watchFolder(o);
+/** The bundles folder watched live, as `gavel serve` does without bundle URLs (fast polling for tests). */
+export function watchedFolder(path: string, o: { intervalMs?: number; verification?: NonNullable<RuntimeConfig['delivery']>['verification'] } = {}): Pick<RuntimeConfig, 'bundles' | 'delivery'> {
+  return {
+    bundles: { folder: path, watch: true, watchIntervalMs: o.intervalMs ?? 25 },
+    ...(o.verification ? { delivery: { verification: o.verification } } : {}),
+  };
 }

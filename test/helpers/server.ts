@@ -1,29 +1,29 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import pino from 'pino';
-import { buildCore, type Core, type CoreOptions } from '../../src/core.js';
+import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime.js';
 import { startServer, type RunningServer, type ServerSecurity } from '../../src/transport/server.js';
 import { GAVEL_BIN, ROOT } from './paths.js';
 
 export interface InProcessServer {
-  core: Core;
+  core: Runtime;
   server: RunningServer;
   address: string;
   stop(): Promise<void>;
 }
 
 /** The real gRPC server on an ephemeral loopback port, in this process. */
-export async function startInProcess(options: CoreOptions, extra: { security?: ServerSecurity; metricsListen?: string } = {}): Promise<InProcessServer> {
-  const core = buildCore(options);
+export async function startInProcess(options: RuntimeConfig, extra: { security?: ServerSecurity; metricsListen?: string } = {}): Promise<InProcessServer> {
   const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
-  const server = await startServer(core, { listen: '127.0.0.1:0', log, ...(options.now ? { now: options.now } : {}), ...extra });
+  const core = await startRuntime({ logger: log, ...options });
+  const server = await startServer(core, { listen: '127.0.0.1:0', log, ...extra });
   return {
     core,
     server,
     address: `127.0.0.1:${server.port}`,
     stop: async () => {
       await server.shutdown(2000);
-      await core.close();
+      await core.stop();
     },
   };
 }

@@ -1,0 +1,375 @@
+import pino from 'pino';
+import type { Bundle } from './bundles/bundle.js';
+import type { BundleVerification } from './bundles/verification-keys.js';
+import type { BundleSet } from './delivery/bundle-set.js';
+import { described, liveBundleSet } from './delivery/live.js';
+import { shadowBundleSet } from './delivery/shadow.js';
+import { loadSources, type BundleSourcesConfig, type LoadedSources } from './delivery/sources.js';
+import { ApprovalDesk } from './engine/approvals/desk.js';
+import { approvalsConfig } from './engine/approvals/config.js';
+import { engineConfig } from './engine/config.js';
+import { Engine } from './engine/engine.js';
+import { pickRunner } from './engine/pick-runner.js';
+import { PolicySet } from './engine/policies.js';
+import type { PolicyEventResult } from './engine/policy-event.js';
+import { Shadow, shadowConfig } from './engine/shadow/shadow.js';
+import { SqliteApprovalStore } from './ledger/approval-table.js';
+import { parseCheckpoint } from './ledger/checkpoint.js';
+import { ledgerConfig } from './ledger/config.js';
+import { SqliteShadowSink } from './ledger/shadow-table.js';
+import { SqliteLedger } from './ledger/sqlite.js';
+import { wireVerifyReport } from './ledger/wire.js';
+import { identityForm } from './lib/identity-form.js';
+import { closedOnFailure } from './lib/errors.js';
+import type { RuntimeConfig } from './runtime/config.js';
+import type { ApprovalsFace, AuditFace, DecideFace, DecideLimits, HealthFace, PoliciesFace, ReportFace, RuntimeStats, ShadowFace } from './runtime/faces.js';
+import { RuntimeHealth } from './runtime/health.js';
+import { replays } from './runtime/replay.js';
+import { attachShared, openSharedUsage, reconcileSharedUsage } from './runtime/shared-usage.js';
+import { bucketZone, checkState, mismatchSummary, type StateCheckResult } from './state/check.js';
+import { compareState, type StateMismatch } from './state/compare.js';
+import { deriveState } from './state/derive.js';
+import { StateGuard } from './state/guard.js';
+import { stateMismatchesOffThread } from './state/off-thread.js';
+import { withState } from './state/verify-state.js';
+import { usageConfig, type UsageConfig } from './usage/config.js';
+import { Meter } from './usage/meter.js';
+import { applyReport } from './usage/report.js';
+import { SqliteUsageStore } from './usage/sqlite.js';
+import type { UsageStore } from './usage/store.js';
+
+export type { RuntimeConfig, StateOptions } from './runtime/config.js';
+
+/** A usage store with the usage config it meters by. */
+export type ConfiguredUsageStore = UsageStore & { readonly config: UsageConfig };
+
+/**
+ * A running gavel: the one object that owns the engine, the ledger, usage and approvals, and policy
+ * delivery. Edges (gRPC, the CLI) use its faces; `stop()` ends everything in order.
+ */
+export interface Runtime {
+  decide: DecideFace;
+  /** Usage reports and totals; undefined without metering. */
+  report: ReportFace | undefined;
+  audit: AuditFace;
+  /** Undefined when approvals are off (`gavel eval` without a ledger). */
+  approvals: ApprovalsFace | undefined;
+  policies: PoliciesFace;
+  health: HealthFace;
+  stats: RuntimeStats;
+  limits: DecideLimits;
+  /** What the start-up check of the state tables against the chain found (and rebuilt, with rebuild). */
+  state: StateCheckResult;
+  /**
+   * The parts themselves, for tests and benches that look inside (tables, worker counts). No edge
+   * uses them: test/runtime.test.ts checks that nothing in src/ outside runtime.ts reads `parts`.
+   */
+  parts: RuntimeParts;
+  /** Ordered: delivery, workers, shadow rows, usage store, then the ledger (its final checkpoint). */
+  stop(): Promise<void>;
+}
+
+export interface RuntimeParts {
+  engine: Engine;
+  ledger: SqliteLedger;
+  usage: ConfiguredUsageStore | undefined;
+  approvals: ApprovalDesk | undefined;
+  shadow: Shadow | undefined;
+  shadowSink: SqliteShadowSink | undefined;
+}
+
+function sourcesOf(bundles: RuntimeConfig['bundles']): BundleSourcesConfig {
+  return typeof bundles === 'string' || Array.isArray(bundles) ? { folder: bundles } : bundles;
+}
+
+/**
+ * Starts gavel: loads the live (and shadow) bundles, opens the shared usage store, opens the ledger
+ * and checks the state tables against its chain, builds usage, approvals and the engine, records the
+ * start set as policy events, starts live and shadow delivery and the evaluation workers. The one
+ * wiring place: `gavel serve`, `gavel eval`, tests and benches all start here.
+ */
+export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
+  const log = config.logger ?? pino({ level: 'silent' });
+  const now = config.now ?? (() => new Date());
+  const delivery = config.delivery ?? {};
+  const liveSources = sourcesOf(config.bundles);
+  // Verified before anything is built: a bundle that fails verification at start fails closed.
+  const live = await loadSources(liveSources, delivery, log, true);
+  const shadowOn = config.shadow !== undefined;
+  const shadowSources = config.shadow ? await loadSources(config.shadow, delivery, log, false) : undefined;
+  const metered = config.usage !== false;
+  if (!metered && config.usageStore) log.warn('--usage-store is not used with --no-metering: nothing is metered');
+  const usageSettings = metered ? usageConfig(config.usage || {}) : undefined;
+  if (usageSettings?.rebuildTimeZone && config.usageStore)
+    log.warn('--rebuild-usage-time-zone is not used with --usage-store: replicas sharing it keep one --time-zone');
+  const shared = usageSettings && config.usageStore ? await openSharedUsage(config.usageStore, usageSettings, log) : undefined;
+
+  const engineSettings = engineConfig(config.engine);
+  const ledger = new SqliteLedger(ledgerConfig(config.ledger, config.ledgerOptions), config.ledgerFaults ? { faults: config.ledgerFaults } : {});
+  const picked = pickRunner(engineSettings);
+  let guard: StateGuard | undefined;
+  let engine: Engine | undefined;
+  const stops: Array<() => void> = [];
+  try {
+    // No state outside the chain decides: the tables are checked against it before anything reads them.
+    const embedded = !shared ? usageSettings : undefined;
+    const stateUsage = () => (embedded ? { timeZone: bucketZone(ledger.db, embedded.timeZone), rollingMinutes: embedded.rollingMinutes } : undefined);
+    const stateCheck = (rebuild: boolean, reason: string) => checkState(ledger, { usage: stateUsage(), rebuild, reason });
+    const checked = stateCheck(config.state?.rebuild ?? false, 'started with --rebuild-state');
+    const guarded = { check: () => guard?.check() };
+    const usage: ConfiguredUsageStore | undefined = shared
+      ? attachShared(shared, ledger)
+      : embedded
+        ? new SqliteUsageStore(ledger.db, embedded, guarded)
+        : undefined;
+    const meter = usage ? new Meter(usage, ledger, now) : undefined;
+    const limits = { memoryInitialPages: engineSettings.memoryInitialPages, memoryMaxPages: engineSettings.memoryMaxPages };
+    const shadowSink = shadowOn ? new SqliteShadowSink(ledger.db) : undefined;
+    const shadow = shadowSink
+      ? new Shadow(
+          picked.runner,
+          shadowSink,
+          shadowConfig(config.shadow?.queue ? { queue: config.shadow.queue } : {}),
+          limits,
+          (bundle: Bundle, reason: string) =>
+            log.error(
+              { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest, err: reason },
+              'shadow bundle switched off: its evaluation stopped a worker',
+            ),
+        )
+      : undefined;
+    const approvals =
+      config.approvals === false
+        ? undefined
+        : new ApprovalDesk({
+            store: new SqliteApprovalStore(ledger.db, guarded),
+            ledger,
+            config: approvalsConfig(config.approvals ?? {}),
+            now,
+            ...(meter ? { stagedRelease: (decisionId: string) => meter.stagedRelease(decisionId) } : {}),
+            onError: (err, what) => log.error({ err }, `${what} failed`),
+          });
+    const policies = new PolicySet(limits);
+    engine = new Engine({
+      config: engineSettings,
+      ledger,
+      policies,
+      runner: picked.runner,
+      now,
+      ...(meter ? { meter } : {}),
+      ...(approvals ? { approvals } : {}),
+      ...(shadow ? { shadow } : {}),
+    });
+    const built = engine;
+    const health = new RuntimeHealth(() => policies.ready, ledger, usage?.health, log);
+    const listeners: Array<(bundle: string, result: PolicyEventResult) => void> = [];
+    const liveSet = liveBundleSet(
+      { bundles: policies.bundles, activate: (b) => built.activate(b), recordPolicyEvent: (e) => built.recordPolicyEvent(e) },
+      log,
+      {
+        counted: (bundle, result) => {
+          for (const l of listeners) l(bundle, result);
+        },
+        changed: () => health.refresh(),
+      },
+      live,
+    );
+    liveSet.start();
+    const shadowSet = shadow && shadowSources ? shadowBundleSet(shadow, log, shadowSources) : undefined;
+    shadowSet?.start();
+    approvals?.start();
+    guard = new StateGuard(ledger.db, () => {
+      const repaired = stateCheck(true, 'the state tables were written by another program while gavel served');
+      if (repaired.mismatches.length > 0) config.state?.onRepaired?.(repaired);
+    });
+    guard.start(config.state?.checkMs ?? 1000, (err) => log.error({ err }, 'state check failed; state reads fail closed until it passes'));
+    if (checked.baselined) log.warn('usage tables from before usage entries were recorded once in the ledger as the baseline the chain adds up from');
+    if (checked.mismatches.length > 0) {
+      log.warn(
+        { rows: checked.mismatches.length, tables: mismatchSummary(checked.mismatches) },
+        '--rebuild-state: state tables rebuilt from the ledger chain (recorded as a state entry)',
+      );
+    }
+    if (shared)
+      stops.push(
+        await reconcileSharedUsage(shared, ledger, { rebuild: config.state?.rebuild === true, checkSeconds: config.usageStore?.stateCheckSeconds ?? 60, log }),
+      );
+    // Workers started before anyone can call: the first calls pay no start-up, and a worker that cannot start fails here.
+    await built.ready();
+    if (config.recordStart === true) await recordStartSet(built, ledger, liveSet, live);
+    startDelivery(liveSet, live, liveSources, delivery.verification);
+    if (shadowSet && shadowSources && config.shadow) startDelivery(shadowSet, shadowSources, config.shadow, delivery.verification);
+
+    const stateGuard = guard;
+    let verifying: Promise<StateMismatch[]> | undefined;
+    // One check at a time: callers that ask while one runs share its answer (one worker, however many ask).
+    const verifyState = () => {
+      verifying ??= (
+        config.ledger === ':memory:'
+          ? Promise.resolve(compareState(ledger.db, deriveState(ledger.db), { usage: stateUsage() }))
+          : stateMismatchesOffThread(config.ledger, stateUsage())
+      ).finally(() => {
+        verifying = undefined;
+      });
+      return verifying;
+    };
+    const shadowFace: ShadowFace | undefined = shadow
+      ? {
+          get bundles() {
+            return shadowSet?.all ?? [];
+          },
+          activate: (bundles) => shadow.activate(bundles),
+          transitions: () => shadow.transitions(),
+          get dropped() {
+            return shadow.dropped;
+          },
+          get queued() {
+            return shadow.queued;
+          },
+          get failed() {
+            return shadow.failed + (shadowSink?.lost ?? 0);
+          },
+          get disabled() {
+            return shadow.disabled;
+          },
+        }
+      : undefined;
+    let stopped: Promise<void> | undefined;
+    return {
+      decide: (request) => built.decide(request),
+      report: usage ? reportFace(usage, policies, ledger, now) : undefined,
+      audit: {
+        query: (filter) => ledger.query(filter),
+        get: (id) => ledger.get(id),
+        verify: async (checkpoint) => {
+          const report = await ledger.verify(checkpoint);
+          return withState(wireVerifyReport(report), report.ok ? await verifyState() : [], 'the ledger file');
+        },
+        latestCheckpoint: () => {
+          const note = ledger.latestCheckpoint() ?? '';
+          const parsed = note ? parseCheckpoint(note).checkpoint : undefined;
+          return { note, size: parsed?.size ?? 0, headHash: parsed?.headHash ?? '', verifierKey: ledger.verifierKey() };
+        },
+        verifyState,
+        get size() {
+          return ledger.size;
+        },
+      },
+      approvals,
+      policies: {
+        get bundles() {
+          return policies.bundles;
+        },
+        get ready() {
+          return policies.ready;
+        },
+        status: () => ledger.policyStatus(),
+        replay: replays({ ledgerPath: ledger.db.name, now, verification: delivery.verification, limits }),
+        onEvent: (listener) => listeners.push(listener),
+        shadow: shadowFace,
+      },
+      health,
+      stats: {
+        get workers() {
+          return picked.runner.size;
+        },
+        get workerRestarts() {
+          return picked.runner.restarts;
+        },
+        get evaluationFaults() {
+          return built.evaluationFaults;
+        },
+        get inlineEvaluations() {
+          return picked.inlineEvaluations();
+        },
+        inlineMaxBytes: picked.inlineMaxBytes,
+      },
+      limits: { maxInputBytes: engineSettings.maxInputBytes, maxDepth: engineSettings.maxDepth },
+      state: checked,
+      parts: { engine: built, ledger, usage, approvals, shadow, shadowSink },
+      stop: () => {
+        stopped ??= (async () => {
+          liveSet.stop();
+          shadowSet?.stop();
+          for (const s of stops) s();
+          stateGuard.stop();
+          health.stop();
+          // Workers first: nothing new reaches the ledger once it closes.
+          await built.close();
+          shadowSink?.close();
+          await usage?.close?.();
+          await ledger.close();
+        })();
+        return stopped;
+      },
+    };
+  } catch (err) {
+    for (const s of stops) s();
+    guard?.stop();
+    if (engine) void engine.close();
+    else void picked.runner.close();
+    void ledger.close();
+    void shared?.close();
+    throw err;
+  }
+}
+
+/**
+ * The ledger says which policy went live when: the set this process starts with, then every change.
+ * Bundles live when the ledger was last written but not in this start's set went out while gavel was down.
+ */
+async function recordStartSet(engine: Engine, ledger: SqliteLedger, set: BundleSet, loaded: LoadedSources): Promise<void> {
+  const bundles = set.all;
+  for (const was of ledger.policyStatus().active) {
+    if (!bundles.some((b) => b.name === was.bundle)) {
+      await engine.recordPolicyEvent({
+        result: 'deactivated',
+        bundle: was.bundle,
+        revision: was.revision,
+        digest: was.digest,
+        source: was.source,
+        reason: 'not in the set this server started with',
+      });
+    }
+  }
+  const sourceOf = (b: Bundle) =>
+    loaded.remote.find((r) => r.bundle === b)?.url ?? (loaded.folderPath !== undefined ? `folder:${loaded.folderPath}` : 'inline');
+  for (const b of bundles) await engine.recordPolicyEvent({ result: 'activated', ...described(b), source: sourceOf(b) });
+}
+
+/** The folder watched (when asked) and every URL polled from now on. */
+function startDelivery(set: BundleSet, loaded: LoadedSources, sources: BundleSourcesConfig, verification: BundleVerification | undefined): void {
+  if (sources.watch && loaded.folderPath !== undefined) {
+    set.watchFolder({
+      path: loaded.folderPath,
+      ...(loaded.baseline !== undefined ? { baseline: loaded.baseline } : {}),
+      ...(verification ? { verification } : {}),
+      ...(sources.watchIntervalMs ? { intervalMs: sources.watchIntervalMs } : {}),
+    });
+  }
+  for (const source of loaded.sources) set.adopt(source);
+}
+
+/** Usage reports settle reservations (each an entry); a failure of the store itself is UNAVAILABLE, like the decision path's. */
+function reportFace(usage: ConfiguredUsageStore, policies: PolicySet, ledger: SqliteLedger, now: () => Date): ReportFace {
+  const ctx = {
+    store: usage,
+    get bundles() {
+      return policies.bundles;
+    },
+    currency: usage.config.currency,
+    findDecision: (id: string) => {
+      const e = ledger.get(id);
+      return e ? { decision: e.decision, actionType: e.actionType, resource: e.resource, caller: e.caller } : undefined;
+    },
+    reportFactor: usage.config.reportFactor,
+    ledger,
+    now,
+  };
+  const storeCall = <T>(body: () => Promise<T>) => closedOnFailure('usage_unavailable', 'usage state could not be read or written', body);
+  return {
+    report: (r) => storeCall(() => applyReport(ctx, r)),
+    // Usage is kept under the comparison form of its subject, team or cost center (`Fiona` reads `fiona`'s).
+    usage: (scope, key) => storeCall(() => usage.usage(scope, identityForm(key), now().getTime())),
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The runtime's faces: what an edge (gRPC services, metrics, the CLI) may use of a running gavel.
+ * Each face is one use case; edges import these types (and the wire helpers re-exported here),
+ * never the adapters behind them.
+ */
+import type { Bundle } from '../bundles/bundle.js';
+import type { Approval } from '../engine/approvals/approval.js';
+import type { ApprovalEvent } from '../engine/approvals/records.js';
+import type { ResolveRequest } from '../engine/approvals/desk.js';
+import type { ApprovalFilter } from '../engine/approvals/store.js';
+import type { Decision, DecideRequest } from '../engine/engine.js';
+import type { PolicyEventResult } from '../engine/policy-event.js';
+import type { ReplayRun } from '../engine/replay/replayer.js';
+import type { PolicyStatus } from '../ledger/policy-status.js';
+import type { EntryDetail, EntrySummary, QueryFilter } from '../ledger/query.js';
+import type { WireVerifyReport } from '../ledger/wire.js';
+import type { StateMismatch } from '../state/compare.js';
+import type { UsageReceipt, UsageReportInput } from '../usage/report.js';
+import type { Scope } from '../usage/store.js';
+
+export type { Decision, DecideRequest, DecideInput } from '../engine/engine.js';
+export type { EntryDetail, EntrySummary, QueryFilter } from '../ledger/query.js';
+export type { WireVerifyReport } from '../ledger/wire.js';
+export { wireEntry } from '../ledger/header.js';
+export type { UsageReceipt, UsageReportInput } from '../usage/report.js';
+export type { ReplayRun } from '../engine/replay/replayer.js';
+
+/** Decide: one decision, recorded in the ledger before it is answered. */
+export type DecideFace = (request: DecideRequest) => Promise<Decision>;
+
+/** Input bounds the edges size their own limits by. */
+export interface DecideLimits {
+  maxInputBytes: number;
+  maxDepth: number;
+}
+
+/** Usage: reports settle reservations (each an entry); totals read per subject, team or cost center. */
+export interface ReportFace {
+  report(report: UsageReportInput): Promise<UsageReceipt>;
+  /** Totals of one key (compared as people read names: `Fiona` reads `fiona`'s). */
+  usage(scope: Scope, key: string): Promise<unknown>;
+}
+
+/** Audit: queries over the chain, one entry, integrity, checkpoints. */
+export interface AuditFace {
+  query(filter: QueryFilter): Iterable<EntrySummary>;
+  get(decisionId: string): EntryDetail | undefined;
+  /** The chain recomputed (against a checkpoint when given) and, when it holds, the state tables against it. */
+  verify(checkpoint?: string): Promise<WireVerifyReport>;
+  latestCheckpoint(): { note: string; size: number; headHash: string; verifierKey: string };
+  /** The approval (and embedded usage) tables recomputed from the chain now: the rows that disagree (off the event loop). */
+  verifyState(): Promise<StateMismatch[]>;
+  /** Entries in the ledger. */
+  readonly size: number;
+}
+
+/** Approvals: list, read, resolve and watch requests; counts for metrics. */
+export interface ApprovalsFace {
+  list(filter: ApprovalFilter): Promise<Approval[]>;
+  get(approvalId: string): Promise<Approval>;
+  resolve(request: ResolveRequest): Promise<Approval>;
+  watch(approvalId: string, listener: (a: Approval) => void): () => void;
+  events(): ReadonlyMap<ApprovalEvent, number>;
+  open(): Promise<number>;
+}
+
+/** The replay of recorded decisions against a candidate bundle (PolicyService.Replay). */
+export interface ReplayRequest {
+  bundle: Buffer;
+  policy: string;
+  since: string;
+  until: string;
+  subject: string;
+  team: string;
+  limit: number;
+}
+
+export interface ReplayHooks {
+  /** Called once the candidate is read and the recorded decisions are counted. */
+  started(candidate: { revision: string; digest: string }, total: number): void;
+  progress(done: number, total: number): void;
+  signal: AbortSignal;
+}
+
+/** Shadow evaluation: the candidate set and its counts. */
+export interface ShadowFace {
+  readonly bundles: readonly Bundle[];
+  activate(bundles: Bundle[]): void;
+  transitions(): Array<{ live: string; shadow: string; count: number }>;
+  readonly dropped: number;
+  readonly queued: number;
+  /** Evaluations that did not finish, or whose rows could not be written. */
+  readonly failed: number;
+  readonly disabled: number;
+}
+
+/** Policies: what is live, its history, replay, and the shadow set. */
+export interface PoliciesFace {
+  readonly bundles: readonly Bundle[];
+  /** True while at least one bundle is active. */
+  readonly ready: boolean;
+  /** Live bundles and refusals as the ledger's policy events tell them. */
+  status(): PolicyStatus;
+  /** Checks the request and takes the one replay slot synchronously (throws replay_busy), then runs. */
+  replay(request: ReplayRequest, hooks: ReplayHooks): Promise<ReplayRun>;
+  /** Every policy change seen (recorded or counted only): bundle and result. */
+  onEvent(listener: (bundle: string, result: PolicyEventResult) => void): void;
+  shadow: ShadowFace | undefined;
+}
+
+/** One readiness signal: a bundle is active, the ledger records, usage can be read. */
+export interface HealthFace {
+  readonly ok: boolean;
+  onChange(listener: (ok: boolean) => void): void;
+}
+
+/** Figures the metrics edge reads at each scrape. */
+export interface RuntimeStats {
+  readonly workers: number;
+  readonly workerRestarts: number;
+  readonly evaluationFaults: number;
+  readonly inlineEvaluations: number;
+  readonly inlineMaxBytes: number;
+}

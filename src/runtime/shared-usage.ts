@@ -1,0 +1,72 @@
+import type { Logger } from 'pino';
+import type { SqliteLedger } from '../ledger/sqlite.js';
+import { readLedgerId } from '../ledger/meta.js';
+import { mismatchSummary } from '../state/check.js';
+import { reconcileShared } from '../state/shared.js';
+import type { UsageConfig } from '../usage/config.js';
+import { postgresUsageConfig, redactUrl } from '../usage/postgres/config.js';
+import { PostgresUsageStore } from '../usage/postgres/store.js';
+import type { RuntimeConfig } from './config.js';
+
+/** The shared store, migrated and checked before anything else is built; unreachable at start: gavel does not start. */
+export async function openSharedUsage(shared: NonNullable<RuntimeConfig['usageStore']>, usage: UsageConfig, log: Logger): Promise<PostgresUsageStore> {
+  const { url, stateCheckSeconds: _seconds, ...overrides } = shared;
+  const pgConfig = postgresUsageConfig(url, overrides);
+  const { store, migration } = await PostgresUsageStore.open(pgConfig, usage);
+  log.info(
+    { usage_store: redactUrl(pgConfig.url), schema_version: migration.to, migrated: migration.applied },
+    migration.applied.length > 0 ? 'usage store migrated' : 'usage store ready',
+  );
+  return store;
+}
+
+/** The store bound to the ledger it reserves for (charges carry its id). */
+export function attachShared(store: PostgresUsageStore, ledger: SqliteLedger): PostgresUsageStore {
+  store.attach(readLedgerId(ledger.db));
+  return store;
+}
+
+/**
+ * Before serving: reservations this replica made but never recorded (it stopped in between) stop
+ * counting, and the shared rows this replica's chain accounts for are checked against it (refused,
+ * or rewritten with `rebuild`); then the same check on a timer, repairing what another program
+ * changed. Returns the timer's stop.
+ */
+export async function reconcileSharedUsage(
+  store: PostgresUsageStore,
+  ledger: SqliteLedger,
+  o: { rebuild: boolean; checkSeconds: number; log: Logger },
+): Promise<() => void> {
+  const { log } = o;
+  const orphaned = await store.reconcile((id) => ledger.get(id) !== undefined);
+  if (orphaned > 0) log.warn({ orphaned }, 'usage store: deleted reservations this ledger never recorded');
+  const check = (mode: 'refuse' | 'rebuild' | 'repair', reason: string) =>
+    reconcileShared(store, ledger, {
+      ledgerId: readLedgerId(ledger.db),
+      timeZone: store.config.timeZone,
+      rollingMinutes: store.config.rollingMinutes,
+      nowMs: Date.now(),
+      mode,
+      reason,
+    });
+  const rebuilt = await check(o.rebuild ? 'rebuild' : 'refuse', 'started with --rebuild-state');
+  if (rebuilt.length > 0)
+    log.warn(
+      { rows: rebuilt.length, tables: mismatchSummary(rebuilt) },
+      '--rebuild-state: shared usage rows rewritten from the ledger chain (recorded as a state entry)',
+    );
+  const timer = setInterval(() => {
+    check('repair', 'shared usage rows were changed by another program while gavel served')
+      .then((repaired) => {
+        if (repaired.length > 0) {
+          log.error(
+            { rows: repaired.length, tables: mismatchSummary(repaired) },
+            'shared usage rows were changed by another program: rewritten from the ledger chain and recorded',
+          );
+        }
+      })
+      .catch((err: unknown) => log.error({ err }, 'shared usage state check failed'));
+  }, o.checkSeconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
