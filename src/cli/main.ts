@@ -3,6 +3,7 @@ import { errorMessage } from '../lib/errors.js';
 import { registerApprovals } from './approvals.js';
 import { registerAudit } from './audit.js';
 import { registerCerts } from './certs.js';
+import { registerConfig } from './config.js';
 import { registerPolicy } from './policy.js';
 import { registerEval } from './eval.js';
 import { registerReplay } from './replay.js';
@@ -20,6 +21,8 @@ const program = new Command('gavel')
     `
 Examples:
   gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db
+  gavel serve --config gavel.yaml
+  gavel config check gavel.yaml
   gavel eval --policy gavel/ai/decision --input request.json
   gavel audit verify --ledger ./data/ledger.db
   gavel replay --ledger ./data/ledger.db --bundle candidate.tar.gz --since 7d
@@ -36,6 +39,7 @@ registerEval(program);
 registerReplay(program);
 registerAudit(program);
 registerCerts(program);
+registerConfig(program);
 registerPolicy(program);
 registerShadow(program);
 registerApprovals(program);

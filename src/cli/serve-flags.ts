@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { parseExpiresIn } from '../engine/approvals/config.js';
 import { bundleLimitOption, type BundleLimitFlags } from './bundle-limit-options.js';
+import { applyConfigFile } from './config-file.js';
 import { addressOption, collect, intOption, nonNegativeIntOption, workersOption } from './options.js';
 import { DEFAULTS } from './settings.js';
 
@@ -51,6 +52,7 @@ export interface ServeOptions extends BundleLimitFlags {
   approvalExpires?: number;
   approvalMaxExpires?: number;
   approvalSweepSeconds?: number;
+  config?: string;
 }
 
 /** A duration flag such as 90s, 30m, 4h, 2d, as seconds. */
@@ -83,6 +85,12 @@ export function serveCommand(program: Command): Command {
   return program
     .command('serve')
     .description('serve Decide, Audit and Usage over gRPC')
+    .option(
+      '--config <file>',
+      'YAML file of these flags without "--" (listen: 127.0.0.1:50051, metering: false); flags and env variables override it (env GAVEL_CONFIG)',
+      process.env.GAVEL_CONFIG,
+    )
+    .hook('preAction', applyConfigFile)
     .option('--listen <host:port>', 'address to listen on (env GAVEL_LISTEN)', addressOption, DEFAULTS.listen)
     .option('--bundles <dir>', 'folder of OPA bundles (env GAVEL_BUNDLES)', DEFAULTS.bundles)
     .option('--ledger <file>', 'SQLite ledger and usage state (env GAVEL_LEDGER)', DEFAULTS.ledger)
@@ -193,5 +201,8 @@ export function serveCommand(program: Command): Command {
     .option('--approval-max-expires <duration>', "the longest a policy's expires_in may keep a request open (default 30d)", durationOption)
     .option('--approval-sweep-seconds <n>', 'how often requests past their expiry are expired (default 30)', intOption)
     .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, exit non-zero if draining, the final checkpoint and logs take longer than this', intOption, 10)
-    .addHelpText('after', '\nExample:\n  gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db');
+    .addHelpText(
+      'after',
+      '\nExamples:\n  gavel serve --listen 127.0.0.1:50051 --bundles ./bundles --ledger ./data/ledger.db\n  gavel serve --config gavel.yaml --listen 127.0.0.1:50052',
+    );
 }
