@@ -4,7 +4,7 @@
  * redaction, the ledger record and (when on) usage metering are all counted.
  *
  * Rows:
- *  - "path": buildCore with a ':memory:' ledger and usage on, the step
+ *  - "path": startRuntime with a ':memory:' ledger and usage on, the step
  *    between the wasm floor and the gRPC service;
  *  - "toggles": ledger on/off x usage on/off, where "on" is the real
  *    SqliteLedger on a temp file (durability normal) and "off" is the
@@ -18,8 +18,8 @@
 import { isJsonObject } from '../src/lib/json.js';
 import { SqliteUsageStore } from '../src/usage/sqlite.js';
 import { join } from 'node:path';
-import { buildCore } from '../src/core.js';
-import type { Engine } from '../src/engine/engine.js';
+import { startRuntime, type Runtime } from '../src/runtime.js';
+import type { DecideFace } from '../src/runtime/faces.js';
 import { COMMON_FLAGS, commonOptions, readFlags, stringFlag } from './lib/args.js';
 import { buildBaselineCore } from './lib/baseline-core.js';
 import { CpuWindow } from './lib/cpu.js';
@@ -39,7 +39,13 @@ const oneCostCenter = loadWorkload({ costCenters: 1 });
 const oneSubject = loadWorkload({ subjects: 1 });
 const BUSY_AGENT_REQUESTS = 36_000;
 
-type Built = { engine: Engine; close(): Promise<void> | void };
+type Built = { decide: DecideFace; stop(): Promise<void> | void };
+
+/** The ledger-off baseline, driven like a runtime. */
+function baseline(usageFile: string | undefined): Built {
+  const core = buildBaselineCore(BUNDLES, usageFile);
+  return { decide: (request) => core.engine.decide(request), stop: () => core.close() };
+}
 
 interface Scenario {
   table: TableName;
@@ -55,20 +61,20 @@ interface Scenario {
  * `charges` settled calls this month: a month of history, as a busy cost
  * center would have, instead of the near-empty store of the other rows.
  */
-async function withHistory(dir: string, charges: number): Promise<{ engine: Engine; close(): Promise<void> }> {
-  const core = buildCore({ bundles: BUNDLES, ledger: join(dir, 'ledger.db') });
-  if (!(core.usage instanceof SqliteUsageStore)) throw new Error('usage is off');
-  await seedSettledCharges(core.usage, oneCostCenter, charges);
+async function withHistory(dir: string, charges: number): Promise<Runtime> {
+  const core = await startRuntime({ bundles: BUNDLES, ledger: join(dir, 'ledger.db') });
+  if (!(core.parts.usage instanceof SqliteUsageStore)) throw new Error('usage is off');
+  await seedSettledCharges(core.parts.usage, oneCostCenter, charges);
   return core;
 }
 
 /** The real core on a file, every call by one subject that already made `requests` requests in the last hour. */
-function withRequests(dir: string, requests: number): { engine: Engine; close(): Promise<void> } {
-  const core = buildCore({ bundles: BUNDLES, ledger: join(dir, 'ledger.db') });
-  if (!(core.usage instanceof SqliteUsageStore)) throw new Error('usage is off');
+async function withRequests(dir: string, requests: number): Promise<Runtime> {
+  const core = await startRuntime({ bundles: BUNDLES, ledger: join(dir, 'ledger.db') });
+  if (!(core.parts.usage instanceof SqliteUsageStore)) throw new Error('usage is off');
   const subject = oneSubject.inputs[0]?.subject;
   if (!isJsonObject(subject)) throw new Error('workload input without subject');
-  seedRequests(core.usage, String(subject.id), requests);
+  seedRequests(core.parts.usage, String(subject.id), requests);
   return core;
 }
 
@@ -78,28 +84,28 @@ const LEDGER_ON = 'ledger on (SqliteLedger file, normal)';
 const scenarios: Scenario[] = [
   {
     table: 'path',
-    label: "gavel engine in-process: buildCore(':memory:' ledger, usage on), engine.decide",
-    build: () => buildCore({ bundles: BUNDLES, ledger: ':memory:' }),
+    label: "gavel engine in-process: startRuntime(':memory:' ledger, usage on), runtime.decide",
+    build: () => startRuntime({ bundles: BUNDLES, ledger: ':memory:' }),
   },
   {
     table: 'toggles',
     label: `${LEDGER_OFF}, usage off`,
-    build: () => buildBaselineCore(BUNDLES, undefined),
+    build: () => baseline(undefined),
   },
   {
     table: 'toggles',
     label: `${LEDGER_OFF}, usage on`,
-    build: (dir) => buildBaselineCore(BUNDLES, join(dir, 'usage.db')),
+    build: (dir) => baseline(join(dir, 'usage.db')),
   },
   {
     table: 'toggles',
     label: `${LEDGER_ON}, usage off`,
-    build: (dir) => buildCore({ bundles: BUNDLES, ledger: join(dir, 'ledger.db'), usage: false }),
+    build: (dir) => startRuntime({ bundles: BUNDLES, ledger: join(dir, 'ledger.db'), usage: false }),
   },
   {
     table: 'toggles',
     label: `${LEDGER_ON}, usage on (what \`gavel serve\` runs)`,
-    build: (dir) => buildCore({ bundles: BUNDLES, ledger: join(dir, 'ledger.db') }),
+    build: (dir) => startRuntime({ bundles: BUNDLES, ledger: join(dir, 'ledger.db') }),
   },
   // Metering reads sums over this month's charges of the subject, team and cost
   // center; these rows show what a month of history does to that read.
@@ -131,7 +137,7 @@ for (const s of scenarios) {
     const cpu = new CpuWindow([undefined]);
     const result = await closedLoop(
       async (i) => {
-        const d = await core.engine.decide({
+        const d = await core.decide({
           policy: load.entrypoint,
           input: { json: load.json[i % load.json.length]! },
           requestId: `bench-${i}`,
@@ -144,7 +150,7 @@ for (const s of scenarios) {
     const [cores] = cpu.stop();
     measurements.push(fromLoad(s.table, s.label, 'decisions/s', result, { concurrency: options.concurrency, ...cpuFields(['process', cores]) }));
   } finally {
-    await core.close();
+    await core.stop();
     dir.remove();
   }
 }

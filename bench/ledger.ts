@@ -19,6 +19,8 @@ import Database from 'better-sqlite3';
 import { loadBundles } from '../src/bundles/loader.js';
 import { engineConfig } from '../src/engine/config.js';
 import { Engine } from '../src/engine/engine.js';
+import { pickRunner } from '../src/engine/pick-runner.js';
+import { PolicySet } from '../src/engine/policies.js';
 import { ledgerConfig, type Durability } from '../src/ledger/config.js';
 import { formatVerifierKey, parseVerifierKey } from '../src/ledger/keys.js';
 import { SqliteLedger } from '../src/ledger/sqlite.js';
@@ -44,7 +46,9 @@ watchdog(120 + 5 * (options.seconds + options.warmupSeconds) * 3 + verifyEntries
 async function realRecord(): Promise<DecisionRecord> {
   const workload = loadWorkload();
   const capture = new NullLedger();
-  const engine = new Engine({ config: engineConfig(), ledger: capture });
+  const config = engineConfig();
+  const policies = new PolicySet({ memoryInitialPages: config.memoryInitialPages, memoryMaxPages: config.memoryMaxPages });
+  const engine = new Engine({ config, ledger: capture, policies, runner: pickRunner(config).runner });
   engine.activate(loadBundles(BUNDLES));
   await engine.decide({ policy: workload.entrypoint, input: { json: workload.json[0]! }, requestId: 'bench', caller: 'bench' });
   if (!capture.last) throw new Error('the engine did not append a record');

@@ -27,7 +27,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { buildCore } from '../src/core.js';
+import { startRuntime } from '../src/runtime.js';
 import type { JsonObject } from '../src/lib/json.js';
 import { startChild, type ChildServer } from '../test/helpers/server.js';
 import { numberFlag, readFlags, stringFlag } from './lib/args.js';
@@ -83,19 +83,19 @@ writeFileSync(
 
 /** The inputs as gavel evaluated them (context included), from its ledger, and gavel's answers to them. */
 async function peerInputs(): Promise<{ bodies: JsonObject[]; answers: string[] }> {
-  const core = buildCore({ bundles: BUNDLES, ledger: ':memory:' });
+  const core = await startRuntime({ bundles: BUNDLES, ledger: ':memory:' });
   try {
     const bodies: JsonObject[] = [];
     const answers: string[] = [];
     for (const bytes of workload.json) {
-      const d = await core.engine.decide({ policy: workload.entrypoint, input: { json: bytes }, requestId: '', caller: 'bench' });
-      const stored = core.ledger.get(d.decisionId)!.payload as { input: JsonObject };
+      const d = await core.decide({ policy: workload.entrypoint, input: { json: bytes }, requestId: '', caller: 'bench' });
+      const stored = core.parts.ledger.get(d.decisionId)!.payload as { input: JsonObject };
       bodies.push({ input: stored.input });
       answers.push(`${d.decision} ${d.reasons.map((r) => r.code).join(',')}`);
     }
     return { bodies, answers };
   } finally {
-    await core.close();
+    await core.stop();
   }
 }
 

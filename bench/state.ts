@@ -11,7 +11,7 @@
  *   npx tsx bench/state.ts --seconds 5 --pairs 20000
  */
 import { join } from 'node:path';
-import { buildCore, type Core } from '../src/core.js';
+import { startRuntime, type Runtime } from '../src/runtime.js';
 import type { Ledger } from '../src/engine/ledger.js';
 import { compareState } from '../src/state/compare.js';
 import { deriveState } from '../src/state/derive.js';
@@ -30,10 +30,10 @@ watchdog(120 + 6 * seconds * 2 + pairs / 200, 'bench/state');
 type Variant = 'usage entry' | 'no entry (before)';
 
 /** Settled the old way: the store's writes in an immediate transaction of their own, no chain entry. */
-function entryless(core: Core): Ledger {
+function entryless(core: Runtime): Ledger {
   return {
     async append(_record, staged) {
-      core.ledger.db.transaction(() => staged?.apply()).immediate();
+      core.parts.ledger.db.transaction(() => staged?.apply()).immediate();
       staged?.finish(true);
       return { seq: 0, entryHash: '' };
     },
@@ -54,14 +54,14 @@ function modelCall(): Buffer {
   );
 }
 
-async function pair(core: Core, ledger: Ledger): Promise<void> {
-  const d = await core.engine.decide({ policy: '', input: { json: modelCall() }, requestId: '', caller: 'bench' });
+async function pair(core: Runtime, ledger: Ledger): Promise<void> {
+  const d = await core.decide({ policy: '', input: { json: modelCall() }, requestId: '', caller: 'bench' });
   if (d.decision !== 'allow') throw new Error(`expected allow, got ${d.decision}`);
-  const who = core.ledger.get(d.decisionId)!;
+  const who = core.parts.ledger.get(d.decisionId)!;
   await applyReport(
     {
-      store: core.usage!,
-      bundles: core.engine.policies.bundles,
+      store: core.parts.usage!,
+      bundles: core.policies.bundles,
       currency: 'USD',
       findDecision: () => undefined,
       reportFactor: 10,
@@ -82,8 +82,8 @@ async function pair(core: Core, ledger: Ledger): Promise<void> {
   );
 }
 
-async function window(core: Core, variant: Variant, ms: number): Promise<number> {
-  const ledger = variant === 'usage entry' ? core.ledger : entryless(core);
+async function window(core: Runtime, variant: Variant, ms: number): Promise<number> {
+  const ledger = variant === 'usage entry' ? core.parts.ledger : entryless(core);
   const until = performance.now() + ms;
   let done = 0;
   await Promise.all(
@@ -101,7 +101,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function throughput(): Promise<Record<Variant, number>> {
   const dir = tempDir('gavel-bench-state-');
-  const core = buildCore({ bundles: BUNDLES, ledger: join(dir.path, 'ab.db'), engine: { workers: 0 } });
+  const core = await startRuntime({ bundles: BUNDLES, ledger: join(dir.path, 'ab.db'), engine: { workers: 0 } });
   try {
     await window(core, 'usage entry', 1000);
     const runs: Record<Variant, number[]> = { 'usage entry': [], 'no entry (before)': [] };
@@ -112,7 +112,7 @@ async function throughput(): Promise<Record<Variant, number>> {
     }
     return { 'usage entry': median(runs['usage entry']), 'no entry (before)': median(runs['no entry (before)']) };
   } finally {
-    await core.close();
+    await core.stop();
     dir.remove();
   }
 }
@@ -120,22 +120,22 @@ async function throughput(): Promise<Record<Variant, number>> {
 async function startCheck(): Promise<{ entries: number; ms: number }> {
   const dir = tempDir('gavel-bench-state-');
   const file = join(dir.path, 'check.db');
-  const core = buildCore({ bundles: BUNDLES, ledger: file, engine: { workers: 0 } });
+  const core = await startRuntime({ bundles: BUNDLES, ledger: file, engine: { workers: 0 } });
   let made = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (made < pairs) {
         made++;
-        await pair(core, core.ledger);
+        await pair(core, core.parts.ledger);
       }
     }),
   );
-  const db = core.ledger.db;
+  const db = core.parts.ledger.db;
   const t0 = performance.now();
   const derived = deriveState(db);
   const mismatches = compareState(db, derived, { usage: { timeZone: 'UTC', rollingMinutes: 60 } });
   const ms = performance.now() - t0;
-  await core.close();
+  await core.stop();
   dir.remove();
   if (mismatches.length > 0) throw new Error(`state disagrees with the chain: ${mismatches.length} rows`);
   return { entries: derived.entries, ms };

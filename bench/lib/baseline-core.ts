@@ -2,6 +2,8 @@ import type Database from 'better-sqlite3';
 import { loadBundles } from '../../src/bundles/loader.js';
 import { engineConfig } from '../../src/engine/config.js';
 import { Engine } from '../../src/engine/engine.js';
+import { pickRunner } from '../../src/engine/pick-runner.js';
+import { PolicySet } from '../../src/engine/policies.js';
 import { openDatabase } from '../../src/ledger/sqlite.js';
 import { usageConfig } from '../../src/usage/config.js';
 import { Meter } from '../../src/usage/meter.js';
@@ -15,8 +17,8 @@ export interface BaselineCore {
 }
 
 /**
- * BENCH-ONLY: the same wiring as buildCore (src/core.ts), except that the
- * ledger is the no-op NullLedger. buildCore always builds a SqliteLedger, as it
+ * BENCH-ONLY: the same wiring as startRuntime (src/runtime.ts), except that the
+ * ledger is the no-op NullLedger. startRuntime always builds a SqliteLedger, as it
  * should, so the "ledger off" baseline has to be wired here. With usage on, the
  * usage store gets its own SQLite file opened exactly as the ledger opens its
  * file (WAL, synchronous=NORMAL), so only the audit write differs from the real core.
@@ -28,7 +30,9 @@ export function buildBaselineCore(bundles: string, usageFile: string | undefined
     db = openDatabase(usageFile, 'normal');
     meter = new Meter(new SqliteUsageStore(db, usageConfig()), ledger);
   }
-  const engine = new Engine({ config: engineConfig(), ledger, ...(meter ? { meter } : {}) });
+  const config = engineConfig();
+  const policies = new PolicySet({ memoryInitialPages: config.memoryInitialPages, memoryMaxPages: config.memoryMaxPages });
+  const engine = new Engine({ config, ledger, policies, runner: pickRunner(config).runner, ...(meter ? { meter } : {}) });
   engine.activate(loadBundles(bundles));
   return { engine, ledger, close: () => db?.close() };
 }

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildCore, type Core, type CoreOptions } from '../../src/core.js';
+import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime.js';
 import { AdaptiveRunner, INLINE_WINDOW } from '../../src/engine/adaptive-runner.js';
 import { WorkerPool } from '../../src/engine/pool/worker-pool.js';
 import { InlineRunner } from '../../src/engine/runner.js';
@@ -27,13 +27,13 @@ const request = (input: unknown, policy = ''): DecideRequest => ({
 
 const ALLOW = { result: { decision: 'allow' } };
 
-const cores: Core[] = [];
+const cores: Runtime[] = [];
 afterAll(async () => {
-  for (const core of cores) await core.close();
+  for (const core of cores) await core.stop();
 });
 
-async function fixtureCore(engine: Partial<CoreOptions['engine']> = {}, extra: Partial<CoreOptions> = {}): Promise<Core> {
-  const core = buildCore({
+async function fixtureCore(engine: Partial<RuntimeConfig['engine']> = {}, extra: Partial<RuntimeConfig> = {}): Promise<Runtime> {
+  const core = await startRuntime({
     bundles: FIXTURE_BUNDLES,
     ledger: ':memory:',
     // A generous bound by default: a cold evaluation on a slow machine must not decide what these tests see.
@@ -42,39 +42,39 @@ async function fixtureCore(engine: Partial<CoreOptions['engine']> = {}, extra: P
     ...extra,
   });
   cores.push(core);
-  await core.engine.ready();
+  await core.parts.engine.ready();
   return core;
 }
 
 /** Decides one at a time, each alone in the engine. */
-async function oneByOne(core: Core, n: number, input: unknown = ALLOW): Promise<void> {
-  for (let i = 0; i < n; i++) expect((await core.engine.decide(request({ ...(input as object), i }))).decision).toBe('allow');
+async function oneByOne(core: Runtime, n: number, input: unknown = ALLOW): Promise<void> {
+  for (let i = 0; i < n; i++) expect((await core.decide(request({ ...(input as object), i }))).decision).toBe('allow');
 }
 
 describe('lone decisions on the engine thread', () => {
   it(`the first ${INLINE_WINDOW} go to a worker, then a lone small one is evaluated inline and recorded the same way`, async () => {
     const core = await fixtureCore();
-    expect({ workers: core.engine.workers, restarts: core.engine.workerRestarts, inlineMaxBytes: core.engine.inlineMaxBytes }).toEqual({
+    expect({ workers: core.stats.workers, restarts: core.stats.workerRestarts, inlineMaxBytes: core.stats.inlineMaxBytes }).toEqual({
       workers: 1,
       restarts: 0,
       inlineMaxBytes: 8192,
     });
     await oneByOne(core, INLINE_WINDOW);
-    expect(core.engine.inlineEvaluations).toBe(0);
-    const before = core.ledger.size;
-    const d = await core.engine.decide(request({ result: { decision: 'deny', reasons: [{ code: 'nope', message: 'no' }] } }));
-    expect(core.engine.inlineEvaluations).toBe(1);
+    expect(core.stats.inlineEvaluations).toBe(0);
+    const before = core.parts.ledger.size;
+    const d = await core.decide(request({ result: { decision: 'deny', reasons: [{ code: 'nope', message: 'no' }] } }));
+    expect(core.stats.inlineEvaluations).toBe(1);
     expect(d.decision).toBe('deny');
     expect(d.reasons.map((r) => r.code)).toEqual(['nope']);
-    expect(core.ledger.size).toBe(before + 1);
-    expect(core.ledger.get(d.decisionId)?.decision).toBe('deny');
-    expect(await core.engine.heldByWorkers()).toEqual([0]);
+    expect(core.parts.ledger.size).toBe(before + 1);
+    expect(core.parts.ledger.get(d.decisionId)?.decision).toBe('deny');
+    expect(await core.parts.engine.heldByWorkers()).toEqual([0]);
   });
 
   it('the reference policy answers and stores alike inline and on a worker', async () => {
     const now = () => new Date('2026-11-18T12:00:00Z');
-    const adaptive = buildCore({ bundles: BUNDLES, ledger: ':memory:', engine: { workers: 1 }, now });
-    const pooled = buildCore({ bundles: BUNDLES, ledger: ':memory:', engine: { workers: 1, inlineMaxBytes: 0 }, now });
+    const adaptive = await startRuntime({ bundles: BUNDLES, ledger: ':memory:', engine: { workers: 1 }, now });
+    const pooled = await startRuntime({ bundles: BUNDLES, ledger: ':memory:', engine: { workers: 1, inlineMaxBytes: 0 }, now });
     cores.push(adaptive, pooled);
     const input = {
       subject: { id: 'alice', type: 'user', roles: ['employee'], team: 'platform', cost_center: 'cc-100' },
@@ -82,15 +82,15 @@ describe('lone decisions on the engine thread', () => {
       content: { prompt: 'Mail jane.doe@example.com the summary.' },
       context: { environment: 'prod' },
     };
-    const first = await adaptive.engine.decide(request(input));
+    const first = await adaptive.decide(request(input));
     // The first evaluations of a bundle are slow (the wasm tiers up): inline follows INLINE_WINDOW fast ones.
     let inline = first;
-    for (let i = 0; i < 10 * INLINE_WINDOW && adaptive.engine.inlineEvaluations === 0; i++) inline = await adaptive.engine.decide(request(input));
-    expect(adaptive.engine.inlineEvaluations).toBe(1);
-    const worker = await pooled.engine.decide(request(input));
-    expect(pooled.engine.inlineEvaluations).toBe(0);
-    const stored = (core: Core, id: string) => {
-      const p = core.ledger.get(id)!.payload as { input: { content: unknown }; result: unknown; redactions: unknown };
+    for (let i = 0; i < 10 * INLINE_WINDOW && adaptive.stats.inlineEvaluations === 0; i++) inline = await adaptive.decide(request(input));
+    expect(adaptive.stats.inlineEvaluations).toBe(1);
+    const worker = await pooled.decide(request(input));
+    expect(pooled.stats.inlineEvaluations).toBe(0);
+    const stored = (core: Runtime, id: string) => {
+      const p = core.parts.ledger.get(id)!.payload as { input: { content: unknown }; result: unknown; redactions: unknown };
       return { content: p.input.content, result: p.result, redactions: p.redactions };
     };
     for (const d of [inline, worker]) expect(d.redactions.length).toBeGreaterThan(0);
@@ -107,23 +107,23 @@ describe('lone decisions on the engine thread', () => {
   it('decisions that arrive together go to the workers: only the first, alone when it came, runs inline', async () => {
     const core = await fixtureCore({ workers: 2 });
     await oneByOne(core, INLINE_WINDOW);
-    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => core.engine.decide(request({ ...ALLOW, i }))));
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => core.decide(request({ ...ALLOW, i }))));
     expect(answers.every((d) => d.decision === 'allow')).toBe(true);
-    expect(core.engine.inlineEvaluations).toBe(1);
-    expect(await core.engine.heldByWorkers()).toEqual([0, 0]);
+    expect(core.stats.inlineEvaluations).toBe(1);
+    expect(await core.parts.engine.heldByWorkers()).toEqual([0, 0]);
   });
 
   it('a lone small decision that arrives while a worker evaluates another goes to a worker too', async () => {
     const core = await fixtureCore({ workers: 2 });
     await oneByOne(core, INLINE_WINDOW);
     // A Struct input always goes to a worker: over 100 ms there, during which the small one arrives.
-    const slow = core.engine.decide({ ...request({}, 'fixtures/hungry'), input: { value: { n: 300_000 } } });
+    const slow = core.decide({ ...request({}, 'fixtures/hungry'), input: { value: { n: 300_000 } } });
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect((await core.engine.decide(request(ALLOW))).decision).toBe('allow');
+    expect((await core.decide(request(ALLOW))).decision).toBe('allow');
     expect((await slow).decision).toBe('allow');
-    expect(core.engine.inlineEvaluations).toBe(0);
+    expect(core.stats.inlineEvaluations).toBe(0);
     await oneByOne(core, 1);
-    expect(core.engine.inlineEvaluations).toBe(1);
+    expect(core.stats.inlineEvaluations).toBe(1);
   });
 
   it('an input over inlineMaxBytes goes to a worker; one at the limit runs inline', async () => {
@@ -134,17 +134,17 @@ describe('lone decisions on the engine thread', () => {
       return { ...ALLOW, pad: 'x'.repeat(bytes - base.length) };
     };
     expect(Buffer.byteLength(JSON.stringify(sized(1001)))).toBe(1001);
-    await core.engine.decide(request(sized(1001)));
-    expect(core.engine.inlineEvaluations).toBe(0);
-    await core.engine.decide(request(sized(1000)));
-    expect(core.engine.inlineEvaluations).toBe(1);
+    await core.decide(request(sized(1001)));
+    expect(core.stats.inlineEvaluations).toBe(0);
+    await core.decide(request(sized(1000)));
+    expect(core.stats.inlineEvaluations).toBe(1);
   });
 
   it('a structured (Struct) input goes to a worker', async () => {
     const core = await fixtureCore();
     await oneByOne(core, INLINE_WINDOW);
-    await core.engine.decide({ ...request({}), input: { value: ALLOW } });
-    expect(core.engine.inlineEvaluations).toBe(0);
+    await core.decide({ ...request({}), input: { value: ALLOW } });
+    expect(core.stats.inlineEvaluations).toBe(0);
   });
 
   it(`one slow evaluation sends lone decisions back to the workers until ${INLINE_WINDOW} fast ones follow`, async () => {
@@ -152,42 +152,42 @@ describe('lone decisions on the engine thread', () => {
     await oneByOne(core, INLINE_WINDOW);
     // Over 100 ms of evaluation (a 300,000-number array), timed by the worker (a Struct input never runs inline).
     const hungry = { n: 300_000 };
-    expect((await core.engine.decide({ ...request({}, 'fixtures/hungry'), input: { value: hungry } })).decision).toBe('allow');
-    expect(core.engine.inlineEvaluations).toBe(0);
+    expect((await core.decide({ ...request({}, 'fixtures/hungry'), input: { value: hungry } })).decision).toBe('allow');
+    expect(core.stats.inlineEvaluations).toBe(0);
     await oneByOne(core, INLINE_WINDOW);
-    expect(core.engine.inlineEvaluations).toBe(0);
+    expect(core.stats.inlineEvaluations).toBe(0);
     await oneByOne(core, 1);
-    expect(core.engine.inlineEvaluations).toBe(1);
+    expect(core.stats.inlineEvaluations).toBe(1);
     // The same, timed here: a small input that came alone runs inline, and is slow.
-    expect((await core.engine.decide(request(hungry, 'fixtures/hungry'))).decision).toBe('allow');
-    expect(core.engine.inlineEvaluations).toBe(2);
+    expect((await core.decide(request(hungry, 'fixtures/hungry'))).decision).toBe('allow');
+    expect(core.stats.inlineEvaluations).toBe(2);
     await oneByOne(core, INLINE_WINDOW);
-    expect(core.engine.inlineEvaluations).toBe(2);
+    expect(core.stats.inlineEvaluations).toBe(2);
     await oneByOne(core, 1);
-    expect(core.engine.inlineEvaluations).toBe(3);
+    expect(core.stats.inlineEvaluations).toBe(3);
   });
 
   it('an activation makes the new bundles prove themselves on workers again', async () => {
     const core = await fixtureCore();
     await oneByOne(core, INLINE_WINDOW + 1);
-    expect(core.engine.inlineEvaluations).toBe(1);
-    core.engine.activate(loadBundles(FIXTURE_BUNDLES));
+    expect(core.stats.inlineEvaluations).toBe(1);
+    core.parts.engine.activate(loadBundles(FIXTURE_BUNDLES));
     await oneByOne(core, INLINE_WINDOW);
-    expect(core.engine.inlineEvaluations).toBe(1);
+    expect(core.stats.inlineEvaluations).toBe(1);
     await oneByOne(core, 1);
-    expect(core.engine.inlineEvaluations).toBe(2);
+    expect(core.stats.inlineEvaluations).toBe(2);
   });
 
   it('never while shadow bundles are active', async () => {
     const core = await fixtureCore({}, { shadow: {} });
     await oneByOne(core, INLINE_WINDOW);
-    core.engine.shadow!.activate(loadBundles(FIXTURE_BUNDLES));
+    core.policies.shadow!.activate(loadBundles(FIXTURE_BUNDLES));
     await oneByOne(core, 3);
-    expect(core.engine.inlineEvaluations).toBe(0);
-    core.engine.shadow!.activate([]);
+    expect(core.stats.inlineEvaluations).toBe(0);
+    core.policies.shadow!.activate([]);
     // The last shadowed decision's shadow evaluation may still hold its worker for the first of these.
     await oneByOne(core, 3);
-    expect(core.engine.inlineEvaluations).toBeGreaterThanOrEqual(2);
+    expect(core.stats.inlineEvaluations).toBeGreaterThanOrEqual(2);
   });
 
   it('bad input refused inline is refused as on a worker, and the next lone decision still runs inline', async () => {
@@ -195,11 +195,11 @@ describe('lone decisions on the engine thread', () => {
     const pooled = await fixtureCore({ inlineMaxBytes: 0 });
     await oneByOne(core, INLINE_WINDOW);
     const bad = { ...request({}), input: { json: Buffer.from('{"a":') } };
-    const [a, b] = [await refusal(core.engine.decide(bad)), await refusal(pooled.engine.decide(bad))];
+    const [a, b] = [await refusal(core.decide(bad)), await refusal(pooled.decide(bad))];
     expect({ code: a.code, message: a.message }).toEqual({ code: b.code, message: b.message });
     expect(a.code).toBe('invalid_input');
     await oneByOne(core, 1);
-    expect(core.engine.inlineEvaluations).toBe(1);
+    expect(core.stats.inlineEvaluations).toBe(1);
   });
 
   it('a job discarded twice frees its place once: the next lone decision still runs inline', async () => {
@@ -225,7 +225,7 @@ describe('lone decisions on the engine thread', () => {
   it('inlineMaxBytes 0 keeps every evaluation on a worker; the config refuses what is not a size or a time', async () => {
     const core = await fixtureCore({ inlineMaxBytes: 0 });
     await oneByOne(core, INLINE_WINDOW + 4);
-    expect(core.engine.inlineEvaluations).toBe(0);
+    expect(core.stats.inlineEvaluations).toBe(0);
     expect(() => engineConfig({ inlineMaxBytes: -1 })).toThrow(/engine\.inlineMaxBytes must be an integer of 0 or more/);
     expect(() => engineConfig({ inlineMaxBytes: 1.5 })).toThrow(/engine\.inlineMaxBytes/);
     expect(() => engineConfig({ inlineSlowMs: 0 })).toThrow(/engine\.inlineSlowMs must be a positive number/);

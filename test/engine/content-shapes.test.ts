@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCore, type Core } from '../../src/core.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
 import type { Decision } from '../../src/engine/engine.js';
 import { BUNDLES } from '../helpers/paths.js';
 
@@ -9,11 +9,11 @@ import { BUNDLES } from '../helpers/paths.js';
  * that holds it and appears nowhere, neither in the answer nor in the ledger;
  * a content shape the policy does not understand is denied.
  */
-let core: Core;
-beforeAll(() => {
-  core = buildCore({ bundles: BUNDLES, ledger: ':memory:', usage: false });
+let core: Runtime;
+beforeAll(async () => {
+  core = await startRuntime({ bundles: BUNDLES, ledger: ':memory:', usage: false });
 });
-afterAll(() => core.close());
+afterAll(() => core.stop());
 
 const alice = { id: 'alice', type: 'user', roles: ['employee'], team: 'platform', cost_center: 'cc-100' };
 const context = { environment: 'prod', now: '2025-06-02T10:00:00Z' };
@@ -25,8 +25,8 @@ const toolCall = (params: Record<string, unknown>) => ({
 });
 
 async function decide(input: unknown): Promise<{ d: Decision; stored: string }> {
-  const d = await core.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: 'shapes', caller: 'test' });
-  const row = core.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
+  const d = await core.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: 'shapes', caller: 'test' });
+  const row = core.parts.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
   return { d, stored: row.body };
 }
 

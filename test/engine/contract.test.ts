@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCore, type Core } from '../../src/core.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
+import { bareEngine } from '../helpers/bare-engine.js';
 import { FIXTURE_BUNDLES } from '../helpers/paths.js';
 
 /** The result contract and fail-closed paths, driven through the real engine and real wasm. */
-let core: Core;
+let core: Runtime;
 const json = (o: unknown) => ({ json: Buffer.from(JSON.stringify(o)) });
-const decide = (policy: string, input: unknown) => core.engine.decide({ policy, input: json(input), requestId: 'req-1', caller: 'test' });
+const decide = (policy: string, input: unknown) => core.decide({ policy, input: json(input), requestId: 'req-1', caller: 'test' });
 
-beforeAll(() => {
-  core = buildCore({ bundles: FIXTURE_BUNDLES, ledger: ':memory:', engine: { defaultEntrypoint: 'fixtures/echo' }, usage: false });
+beforeAll(async () => {
+  core = await startRuntime({ bundles: FIXTURE_BUNDLES, ledger: ':memory:', engine: { defaultEntrypoint: 'fixtures/echo' }, usage: false });
 });
-afterAll(() => core.close());
+afterAll(() => core.stop());
 
 describe('precedence', () => {
   const cases: Array<[string[], string]> = [
@@ -73,14 +74,21 @@ describe('fail closed', () => {
   });
 
   it('a wasm trap is DENY evaluation_error, the evaluator is replaced, the next call is served', async () => {
-    const evaluator = core.engine.policies.resolve('fixtures/conflict');
-    const faults = evaluator.faultCount;
-    const d = await decide('fixtures/conflict', { a: true, b: true });
-    expect(d.decision).toBe('deny');
-    expect(d.reasons[0]!.code).toBe('evaluation_error');
-    expect(evaluator.faultCount).toBe(faults + 1);
-    expect((await decide('fixtures/conflict', { a: true })).decision).toBe('allow');
-    expect((await decide('fixtures/conflict', { b: true })).decision).toBe('deny');
+    // An engine built from its parts: the test reads the evaluator it resolves (a runtime keeps its policy set to itself).
+    const bare = bareEngine(FIXTURE_BUNDLES, { defaultEntrypoint: 'fixtures/echo' });
+    const decide = (policy: string, input: unknown) => bare.engine.decide({ policy, input: json(input), requestId: 'req-1', caller: 'test' });
+    try {
+      const evaluator = bare.policies.resolve('fixtures/conflict');
+      const faults = evaluator.faultCount;
+      const d = await decide('fixtures/conflict', { a: true, b: true });
+      expect(d.decision).toBe('deny');
+      expect(d.reasons[0]!.code).toBe('evaluation_error');
+      expect(evaluator.faultCount).toBe(faults + 1);
+      expect((await decide('fixtures/conflict', { a: true })).decision).toBe('allow');
+      expect((await decide('fixtures/conflict', { b: true })).decision).toBe('deny');
+    } finally {
+      await bare.close();
+    }
   });
 
   it('running out of wasm memory is DENY evaluation_error and the next call is served', async () => {
@@ -98,12 +106,12 @@ describe('every answer has its ledger entry', () => {
     const a = await decide('fixtures/echo', { result: { decision: 'allow' } });
     const b = await decide('fixtures/broken', {});
     expect(b.receipt.seq).toBe(a.receipt.seq + 1);
-    expect(core.ledger.headHash).toBe(b.receipt.entryHash);
+    expect(core.parts.ledger.headHash).toBe(b.receipt.entryHash);
   });
 
   it('time is supplied by the service in input.context.now, overriding the caller', async () => {
     const d = await decide('fixtures/echo', { context: { now: '1999-01-01T00:00:00Z' }, result: { decision: 'allow' } });
-    const row = core.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
+    const row = core.parts.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
     const stored = JSON.parse(row.body) as { input: { context: { now: string } } };
     expect(stored.input.context.now).toBe(d.evaluatedAt);
     expect(stored.input.context.now).not.toBe('1999-01-01T00:00:00Z');

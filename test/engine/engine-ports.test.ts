@@ -7,6 +7,8 @@ import { ApprovalDesk } from '../../src/engine/approvals/desk.js';
 import { engineConfig } from '../../src/engine/config.js';
 import { SqliteApprovalStore } from '../../src/ledger/approval-table.js';
 import { Engine, type DecideRequest } from '../../src/engine/engine.js';
+import { PolicySet } from '../../src/engine/policies.js';
+import { InlineRunner } from '../../src/engine/runner.js';
 import type { DecisionRecord, Ledger, Receipt, StagedWrite } from '../../src/engine/ledger.js';
 import type { DecisionMeter, MeteredContext, MeteredDecision, MeteredWrite, UsageSnapshot } from '../../src/engine/meter.js';
 import type { UsageFacts } from '../../src/engine/usage-facts.js';
@@ -71,9 +73,15 @@ class ScriptedMeter implements DecisionMeter {
   }
 }
 
+/** The engine's own parts: the fixture entrypoint as default, its policy set, and this thread to evaluate on. */
+function parts() {
+  const config = engineConfig({ defaultEntrypoint: 'fixtures/echo' });
+  return { config, policies: new PolicySet(config), runner: new InlineRunner(config) };
+}
+
 function engine(meter?: DecisionMeter, now?: () => Date) {
   const ledger = new MemoryLedger();
-  const e = new Engine({ config: engineConfig({ defaultEntrypoint: 'fixtures/echo' }), ledger, ...(meter ? { meter } : {}), ...(now ? { now } : {}) });
+  const e = new Engine({ ...parts(), ledger, ...(meter ? { meter } : {}), ...(now ? { now } : {}) });
   e.activate(bundles);
   return { engine: e, ledger };
 }
@@ -169,7 +177,7 @@ describe('the meter port', () => {
     meter.current = (n) => n >= 3;
     const ledger = new MemoryLedger();
     const desk = new ApprovalDesk({ store: new SqliteApprovalStore(new Database(':memory:')), ledger, config: approvalsConfig(), now: () => new Date() });
-    const e = new Engine({ config: engineConfig({ defaultEntrypoint: 'fixtures/echo' }), ledger, meter, approvals: desk });
+    const e = new Engine({ ...parts(), ledger, meter, approvals: desk });
     e.activate(bundles);
     const input = { subject: { id: 'sam' }, action: { type: 'tool.call', tool: 't' }, result: { decision: 'require_approval' } };
     const d = await e.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'gw' });

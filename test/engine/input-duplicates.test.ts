@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCore, type Core } from '../../src/core.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { exactDecimal, scanInput } from '../../src/engine/input-scan.js';
 import { parseInputJson } from '../../src/engine/input.js';
 import { GavelError } from '../../src/lib/errors.js';
@@ -10,17 +10,17 @@ import { FIXTURE_BUNDLES } from '../helpers/paths.js';
  * (`{"amount":9999999,"amount":500}` is 500), another parser the first, so the
  * policy, the ledger and the system that moves the money would disagree on the amount.
  */
-let core: Core;
-beforeAll(() => {
-  core = buildCore({ bundles: FIXTURE_BUNDLES, ledger: ':memory:', engine: { defaultEntrypoint: 'fixtures/echo' }, usage: false });
+let core: Runtime;
+beforeAll(async () => {
+  core = await startRuntime({ bundles: FIXTURE_BUNDLES, ledger: ':memory:', engine: { defaultEntrypoint: 'fixtures/echo' }, usage: false });
 });
-afterAll(() => core.close());
+afterAll(() => core.stop());
 
 const limits = { maxInputBytes: 1 << 20, maxDepth: 64 };
 
 async function decideText(text: string): Promise<string> {
   try {
-    const d = await core.engine.decide({ policy: '', input: { json: Buffer.from(text) }, requestId: '', caller: 'test' });
+    const d = await core.decide({ policy: '', input: { json: Buffer.from(text) }, requestId: '', caller: 'test' });
     return d.decision;
   } catch (err) {
     if (err instanceof GavelError) return `${err.code}: ${err.message}`;
@@ -32,11 +32,11 @@ const allow = '"result":{"decision":"allow"}';
 
 describe('duplicate keys', () => {
   it('the amount given twice is refused naming its pointer, and nothing is recorded', async () => {
-    const before = core.ledger.size;
+    const before = core.parts.ledger.size;
     expect(await decideText(`{"action":{"params":{"amount":9999999,"amount":500}},${allow}}`)).toBe(
       'invalid_input: input /action/params/amount is a duplicate key: each key may appear once per object',
     );
-    expect(core.ledger.size).toBe(before);
+    expect(core.parts.ledger.size).toBe(before);
     // The same document without the second amount is decided.
     expect(await decideText(`{"action":{"params":{"amount":9999999}},${allow}}`)).toBe('allow');
   });

@@ -1,25 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCore, type Core } from '../../src/core.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { GavelError } from '../../src/lib/errors.js';
 import { scanDepth } from '../../src/engine/input.js';
 import { FIXTURE_BUNDLES } from '../helpers/paths.js';
 
-let core: Core;
+let core: Runtime;
 const allow = { result: { decision: 'allow' } };
 
-beforeAll(() => {
-  core = buildCore({
+beforeAll(async () => {
+  core = await startRuntime({
     bundles: FIXTURE_BUNDLES,
     ledger: ':memory:',
     engine: { defaultEntrypoint: 'fixtures/echo', maxInputBytes: 4096, maxDepth: 8 },
     usage: false,
   });
 });
-afterAll(() => core.close());
+afterAll(() => core.stop());
 
 async function codeOf(input: { json: Uint8Array } | { value: unknown }, policy = ''): Promise<string> {
   try {
-    await core.engine.decide({ policy, input, requestId: '', caller: 'test' });
+    await core.decide({ policy, input, requestId: '', caller: 'test' });
   } catch (err) {
     if (err instanceof GavelError) return `${err.code}: ${err.message}`;
     throw err;
@@ -37,9 +37,9 @@ describe('bad input is refused with a stable code and nothing recorded', () => {
     ['too large', Buffer.from(JSON.stringify({ pad: 'x'.repeat(5000) })), 'input_too_large'],
     ['too deep', Buffer.from(`${'{"a":'.repeat(9)}1${'}'.repeat(9)}`), 'input_too_deep'],
   ])('%s', async (_name, bytes, expected) => {
-    const before = core.ledger.size;
+    const before = core.parts.ledger.size;
     expect(await codeOf({ json: bytes })).toContain(expected);
-    expect(core.ledger.size).toBe(before);
+    expect(core.parts.ledger.size).toBe(before);
   });
 
   it('structured input is bounded the same way', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCore, type Core } from '../../src/core.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { redactionMarker } from '../../src/engine/redact.js';
 import type { JsonObject, JsonValue } from '../../src/lib/json.js';
 import { escapeToken, getAt } from '../../src/lib/pointer.js';
@@ -18,11 +18,11 @@ import { FIXTURE_BUNDLES } from '../helpers/paths.js';
  * any Greek letter left in the output is a leak.
  */
 
-let core: Core;
-beforeAll(() => {
-  core = buildCore({ bundles: FIXTURE_BUNDLES, ledger: ':memory:', engine: { defaultEntrypoint: 'fixtures/echo' }, usage: false });
+let core: Runtime;
+beforeAll(async () => {
+  core = await startRuntime({ bundles: FIXTURE_BUNDLES, ledger: ':memory:', engine: { defaultEntrypoint: 'fixtures/echo' }, usage: false });
 });
-afterAll(() => core.close());
+afterAll(() => core.stop());
 
 const SECRET_ALPHABET = 'αβγδεζηθικλμνξοπρστυφχψω';
 const LEAK = new RegExp(`[${SECRET_ALPHABET}]`, 'u');
@@ -126,8 +126,8 @@ describe('redaction, through the engine and the ledger', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(slot, { minLength: 1, maxLength: 5 }), async (slots) => {
         const c = build(slots);
-        const d = await core.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(c.input)) }, requestId: '', caller: 'prop' });
-        const row = core.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
+        const d = await core.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(c.input)) }, requestId: '', caller: 'prop' });
+        const row = core.parts.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
         const stored = (JSON.parse(row.body) as { input: JsonObject }).input;
         const out = JSON.stringify(d) + row.body;
 

@@ -1,23 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCore, type Core } from '../../src/core.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { GavelError } from '../../src/lib/errors.js';
 import { BUNDLES, FIXTURE_BUNDLES } from '../helpers/paths.js';
 
 /** Removed values must appear nowhere: not in the answer, not in the ledger. */
-let core: Core;
-let fixtures: Core;
-beforeAll(() => {
-  core = buildCore({ bundles: BUNDLES, ledger: ':memory:', usage: false });
-  fixtures = buildCore({ bundles: FIXTURE_BUNDLES, ledger: ':memory:', engine: { defaultEntrypoint: 'fixtures/echo' }, usage: false });
+let core: Runtime;
+let fixtures: Runtime;
+beforeAll(async () => {
+  core = await startRuntime({ bundles: BUNDLES, ledger: ':memory:', usage: false });
+  fixtures = await startRuntime({ bundles: FIXTURE_BUNDLES, ledger: ':memory:', engine: { defaultEntrypoint: 'fixtures/echo' }, usage: false });
 });
 afterAll(async () => {
-  await core.close();
-  await fixtures.close();
+  await core.stop();
+  await fixtures.stop();
 });
 
-async function everywhere(c: Core, input: unknown): Promise<string> {
-  const d = await c.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 't' });
-  const row = c.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
+async function everywhere(c: Runtime, input: unknown): Promise<string> {
+  const d = await c.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 't' });
+  const row = c.parts.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
   return JSON.stringify(d) + row.body;
 }
 
@@ -64,12 +64,12 @@ describe('values a ledger cannot hash faithfully are refused', () => {
     ['a number out of range', '{"subject":{"id":"a"},"n":1e999}', 'out of range'],
     ['a lone surrogate', '{"subject":{"id":"mallory\\ud800"}}', 'lone UTF-16 surrogate'],
   ])('%s', async (_name, text, message) => {
-    const before = core.ledger.size;
-    const err = await core.engine.decide({ policy: '', input: { json: Buffer.from(text) }, requestId: '', caller: 't' }).catch((e: unknown) => e);
+    const before = core.parts.ledger.size;
+    const err = await core.decide({ policy: '', input: { json: Buffer.from(text) }, requestId: '', caller: 't' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GavelError);
     expect((err as GavelError).code).toBe('invalid_input');
     expect((err as GavelError).message).toContain(message);
-    expect(core.ledger.size).toBe(before);
+    expect(core.parts.ledger.size).toBe(before);
   });
 
   it('a record that cannot be canonicalised fails alone, not the decisions sharing its group commit', async () => {
@@ -94,9 +94,9 @@ describe('values a ledger cannot hash faithfully are refused', () => {
       salt: new Uint8Array(16),
     });
     const results = await Promise.allSettled([
-      core.ledger.append(record({ ok: 1 })),
-      core.ledger.append(record({ bad: Number.POSITIVE_INFINITY })),
-      core.ledger.append(record({ ok: 2 })),
+      core.parts.ledger.append(record({ ok: 1 })),
+      core.parts.ledger.append(record({ bad: Number.POSITIVE_INFINITY })),
+      core.parts.ledger.append(record({ ok: 2 })),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCore, type Core } from '../../src/core.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { normaliseText } from '../../src/engine/scan-text.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 
@@ -12,17 +12,17 @@ import { BUNDLES, tempDir } from '../helpers/paths.js';
  * none of its spellings.
  */
 let dir: string;
-let core: Core;
-let pooled: Core;
-beforeAll(() => {
+let core: Runtime;
+let pooled: Runtime;
+beforeAll(async () => {
   dir = tempDir();
-  core = buildCore({ bundles: BUNDLES, ledger: join(dir, 'ledger.db'), usage: false });
+  core = await startRuntime({ bundles: BUNDLES, ledger: join(dir, 'ledger.db'), usage: false });
   // Every decision in an evaluation worker: the worker builds the policy input too.
-  pooled = buildCore({ bundles: BUNDLES, ledger: join(dir, 'pooled.db'), usage: false, engine: { workers: 1, inlineMaxBytes: 0 } });
+  pooled = await startRuntime({ bundles: BUNDLES, ledger: join(dir, 'pooled.db'), usage: false, engine: { workers: 1, inlineMaxBytes: 0 } });
 });
 afterAll(async () => {
-  await core.close();
-  await pooled.close();
+  await core.stop();
+  await pooled.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -34,9 +34,9 @@ const invoke = (prompt: string, params: Record<string, unknown> = {}) => ({
   context: { environment: 'prod' },
 });
 
-async function decide(c: Core, input: unknown) {
-  const d = await c.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 't' });
-  const row = c.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
+async function decide(c: Runtime, input: unknown) {
+  const d = await c.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 't' });
+  const row = c.parts.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
   return { d, answer: JSON.stringify(d), stored: JSON.parse(row.body) as { input: Record<string, any> }, body: row.body };
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCore, type Core } from '../../src/core.js';
+import { bareEngine, type BareEngine } from '../helpers/bare-engine.js';
 import { FIXTURE_BUNDLES } from '../helpers/paths.js';
 
 /**
@@ -10,18 +10,19 @@ import { FIXTURE_BUNDLES } from '../helpers/paths.js';
  * 128 MiB) while n = 1000 fits.
  */
 const MEMORY = { memoryInitialPages: 4, memoryMaxPages: 16 };
-let core: Core;
+let core: BareEngine;
 const decide = (input: unknown) =>
   core.engine.decide({ policy: 'fixtures/hungry', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: 'trap-1', caller: 'test' });
 
+// Built from its parts: the test reads the evaluator the engine resolves (a runtime keeps its policy set to itself).
 beforeAll(() => {
-  core = buildCore({ bundles: FIXTURE_BUNDLES, ledger: ':memory:', engine: { defaultEntrypoint: 'fixtures/echo', ...MEMORY }, usage: false });
+  core = bareEngine(FIXTURE_BUNDLES, { defaultEntrypoint: 'fixtures/echo', ...MEMORY });
 });
 afterAll(() => core.close());
 
 describe('a wasm trap replaces the evaluator instance', () => {
   it('DENY evaluation_error, a new wasm instance, and the next request served by it', async () => {
-    const evaluator = core.engine.policies.resolve('fixtures/hungry');
+    const evaluator = core.policies.resolve('fixtures/hungry');
 
     // Before: a normal request is served, and does not replace the instance.
     const before = evaluator.instance;

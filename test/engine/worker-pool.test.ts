@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCore, type Core, type CoreOptions } from '../../src/core.js';
+import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime.js';
 import type { DecideRequest } from '../../src/engine/engine.js';
 import { BUNDLES, FIXTURE_BUNDLES } from '../helpers/paths.js';
 import { refusal } from '../helpers/refusal.js';
@@ -30,8 +30,8 @@ function unsalted(value: unknown): unknown {
 }
 
 /** What a decision says and stores, without what differs on every call (ids, salts, times). */
-function comparable(core: Core, d: Awaited<ReturnType<Core['engine']['decide']>>) {
-  const entry = core.ledger.get(d.decisionId)!;
+function comparable(core: Runtime, d: Awaited<ReturnType<Runtime['decide']>>) {
+  const entry = core.parts.ledger.get(d.decisionId)!;
   const stored = entry.payload as { input: { context: Record<string, unknown> } };
   const { now: _now, ...context } = stored.input.context;
   return {
@@ -47,35 +47,40 @@ function comparable(core: Core, d: Awaited<ReturnType<Core['engine']['decide']>>
 }
 
 describe('the reference policy on workers and inline', () => {
-  const cores: Core[] = [];
-  const build = (workers: number) => {
+  const cores: Runtime[] = [];
+  const build = async (workers: number) => {
     // inlineMaxBytes 0: every decision on a worker, however few arrive (adaptive-runner.test.ts covers the others).
-    const core = buildCore({ bundles: BUNDLES, ledger: ':memory:', engine: { workers, inlineMaxBytes: 0 }, now: () => new Date('2026-11-18T12:00:00Z') });
+    const core = await startRuntime({
+      bundles: BUNDLES,
+      ledger: ':memory:',
+      engine: { workers, inlineMaxBytes: 0 },
+      now: () => new Date('2026-11-18T12:00:00Z'),
+    });
     cores.push(core);
     return core;
   };
   afterAll(async () => {
-    for (const core of cores) await core.close();
+    for (const core of cores) await core.stop();
   });
 
   it('every shared sample gets the same answer and the same stored record', async () => {
-    const pooled = build(2);
-    const inline = build(0);
-    await pooled.engine.ready();
-    expect(pooled.engine.workers).toBe(2);
-    expect(inline.engine.workers).toBe(0);
+    const pooled = await build(2);
+    const inline = await build(0);
+    await pooled.parts.engine.ready();
+    expect(pooled.stats.workers).toBe(2);
+    expect(inline.stats.workers).toBe(0);
     const samples = loadSamples().filter(usageIndependent);
     expect(samples.length).toBeGreaterThan(10);
     for (const s of samples) {
-      const [a, b] = [await pooled.engine.decide(request(s.input)), await inline.engine.decide(request(s.input))];
+      const [a, b] = [await pooled.decide(request(s.input)), await inline.decide(request(s.input))];
       expect(comparable(pooled, a), s.file).toEqual(comparable(inline, b));
       expect(a.decision, s.file).toBe(s.expect.decision);
     }
   });
 
   it('bad input is refused the same way, with the same code and message', async () => {
-    const pooled = build(2);
-    const inline = build(0);
+    const pooled = await build(2);
+    const inline = await build(0);
     const bad: DecideRequest[] = [
       { ...request({}), input: { json: Buffer.from('{"a":') } },
       { ...request({}), input: { json: Buffer.from([0xff, 0xfe]) } },
@@ -86,94 +91,94 @@ describe('the reference policy on workers and inline', () => {
       { ...request({}), input: { json: Buffer.alloc(2 * 1024 * 1024, 0x20) } },
     ];
     for (const r of bad) {
-      const [a, b] = [await refusal(pooled.engine.decide(r)), await refusal(inline.engine.decide(r))];
+      const [a, b] = [await refusal(pooled.decide(r)), await refusal(inline.decide(r))];
       expect({ code: a.code, message: a.message }).toEqual({ code: b.code, message: b.message });
     }
-    expect(pooled.ledger.size).toBe(0);
+    expect(pooled.parts.ledger.size).toBe(0);
     // Refused before or after parsing, every decision let go of its parsed input.
-    expect(await pooled.engine.heldByWorkers()).toEqual([0, 0]);
+    expect(await pooled.parts.engine.heldByWorkers()).toEqual([0, 0]);
   });
 
   it('workers keep no parsed input once its decision is answered, whatever happened to it', async () => {
-    const pooled = build(2);
+    const pooled = await build(2);
     const ac = new AbortController();
     ac.abort();
     const inputs = loadSamples().map((s) => s.input);
     await Promise.allSettled([
-      ...inputs.map((input) => pooled.engine.decide(request(input))),
-      pooled.engine.decide({ ...request(inputs[0]), signal: ac.signal }),
-      pooled.engine.decide(request(inputs[0], 'no/such/entrypoint')),
+      ...inputs.map((input) => pooled.decide(request(input))),
+      pooled.decide({ ...request(inputs[0]), signal: ac.signal }),
+      pooled.decide(request(inputs[0], 'no/such/entrypoint')),
     ]);
-    expect(await pooled.engine.heldByWorkers()).toEqual([0, 0]);
+    expect(await pooled.parts.engine.heldByWorkers()).toEqual([0, 0]);
   });
 });
 
 describe('failing closed on workers', () => {
-  let core: Core;
-  const options = (extra: Partial<CoreOptions['engine']> = {}): CoreOptions => ({
+  let core: Runtime;
+  const options = (extra: Partial<RuntimeConfig['engine']> = {}): RuntimeConfig => ({
     bundles: FIXTURE_BUNDLES,
     ledger: ':memory:',
     engine: { defaultEntrypoint: 'fixtures/echo', workers: 2, inlineMaxBytes: 0, ...extra },
     usage: false,
   });
-  beforeAll(() => {
-    core = buildCore(options({ memoryInitialPages: 4, memoryMaxPages: 16 }));
+  beforeAll(async () => {
+    core = await startRuntime(options({ memoryInitialPages: 4, memoryMaxPages: 16 }));
   });
-  afterAll(() => core.close());
+  afterAll(() => core.stop());
 
   it('a trap in a worker is a recorded DENY evaluation_error, counted, and the worker goes on serving', async () => {
-    const trapped = await core.engine.decide(request({ n: 100_000 }, 'fixtures/hungry'));
+    const trapped = await core.decide(request({ n: 100_000 }, 'fixtures/hungry'));
     expect(trapped.decision).toBe('deny');
     expect(trapped.reasons[0]).toMatchObject({ code: 'evaluation_error', effect: 'deny' });
     expect(trapped.reasons[0]!.message).toContain('opa_malloc');
-    expect(core.engine.evaluationFaults).toBe(1);
-    expect(core.ledger.get(trapped.decisionId)?.decision).toBe('deny');
-    for (let i = 0; i < 4; i++) expect((await core.engine.decide(request({ n: 1000 }, 'fixtures/hungry'))).decision).toBe('allow');
-    expect(core.engine.workerRestarts).toBe(0);
+    expect(core.stats.evaluationFaults).toBe(1);
+    expect(core.parts.ledger.get(trapped.decisionId)?.decision).toBe('deny');
+    for (let i = 0; i < 4; i++) expect((await core.decide(request({ n: 1000 }, 'fixtures/hungry'))).decision).toBe('allow');
+    expect(core.stats.workerRestarts).toBe(0);
   });
 
   it('a worker stuck past the evaluation timeout is replaced: its decision is refused, nothing recorded, the next one served', async () => {
-    const slow = buildCore(options({ evaluationTimeoutMs: 100 }));
+    const slow = await startRuntime(options({ evaluationTimeoutMs: 100 }));
     try {
-      await slow.engine.ready();
-      const before = slow.ledger.size;
+      await slow.parts.engine.ready();
+      const before = slow.parts.ledger.size;
       // About 750 ms of evaluation: far past the 100 ms timeout.
-      const err = await refusal(slow.engine.decide(request({ n: 1_000_000 }, 'fixtures/hungry')));
+      const err = await refusal(slow.decide(request({ n: 1_000_000 }, 'fixtures/hungry')));
       expect(err.code).toBe('evaluation_unavailable');
       expect(err.message).toMatch(
         /^evaluation worker \d stopped \(one decision ran past engine\.evaluationTimeoutMs \(100 ms\)\) with this decision in it; nothing was recorded$/,
       );
-      expect(slow.ledger.size).toBe(before);
-      expect(slow.engine.workerRestarts).toBe(1);
-      const next = await slow.engine.decide(request({ result: { decision: 'allow' } }));
+      expect(slow.parts.ledger.size).toBe(before);
+      expect(slow.stats.workerRestarts).toBe(1);
+      const next = await slow.decide(request({ result: { decision: 'allow' } }));
       expect(next.reasons).toEqual([]);
       expect(next.decision).toBe('allow');
-      expect(slow.ledger.size).toBe(before + 1);
+      expect(slow.parts.ledger.size).toBe(before + 1);
     } finally {
-      await slow.close();
+      await slow.stop();
     }
   });
 
   it('a slow decision holds up only its own worker: small ones keep being answered on the other', async () => {
-    const two = buildCore(options());
+    const two = await startRuntime(options());
     try {
-      await two.engine.ready();
+      await two.parts.engine.ready();
       const order: string[] = [];
       // About 250 ms of evaluation (a 600,000-number array), against about a millisecond for each small one.
-      const big = two.engine.decide(request({ n: 600_000 }, 'fixtures/hungry')).then((d) => order.push(`big:${d.decision}`));
-      const small = Array.from({ length: 24 }, (_, i) => two.engine.decide(request({ result: { decision: 'allow' }, i })).then(() => order.push('small')));
+      const big = two.decide(request({ n: 600_000 }, 'fixtures/hungry')).then((d) => order.push(`big:${d.decision}`));
+      const small = Array.from({ length: 24 }, (_, i) => two.decide(request({ result: { decision: 'allow' }, i })).then(() => order.push('small')));
       await Promise.all([big, ...small]);
       // At most the 7 its worker had already taken wait behind the big one; the other 17 go to the other worker.
       expect(order.indexOf('big:allow')).toBeGreaterThanOrEqual(16);
     } finally {
-      await two.close();
+      await two.stop();
     }
   });
 
   it('a closed engine refuses instead of hanging', async () => {
-    const closing = buildCore(options());
-    await closing.close();
-    const err = await refusal(closing.engine.decide(request({ result: { decision: 'allow' } })));
+    const closing = await startRuntime(options());
+    await closing.stop();
+    const err = await refusal(closing.decide(request({ result: { decision: 'allow' } })));
     expect(['evaluation_unavailable', 'ledger_unavailable']).toContain(err.code);
   });
 });
