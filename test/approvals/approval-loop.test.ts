@@ -91,7 +91,7 @@ describe('the approval loop', () => {
     expect(again.approval.approval_id).not.toBe(id);
 
     // Every step is an approval entry in the chain, next to the decisions it belongs to.
-    const db = srv.core.ledger.db;
+    const db = srv.core.parts.ledger.db;
     const steps = db
       .prepare("SELECT seq, decision, request_id, action_type, subject_id FROM entries WHERE kind = 'approval' AND request_id = ? ORDER BY seq")
       .all(id) as Array<{ seq: number; decision: string; action_type: string; subject_id: string }>;
@@ -107,7 +107,7 @@ describe('the approval loop', () => {
       ['consumed', allowed.decision_id],
     ]);
     expect(story[1]!.approval!.comment).toBe('invoice INV-7 checked');
-    const verify = await srv.core.ledger.verify();
+    const verify = await srv.core.parts.ledger.verify();
     expect(verify.ok).toBe(true);
   });
 
@@ -236,23 +236,23 @@ describe('the approval loop', () => {
     expect([tooLate.code, errorCode(tooLate)]).toEqual([9, 'approval_not_pending']);
     expect(tooLate.details).toMatch(/expired/);
 
-    expect(await srv.core.engine.approvals!.sweep()).toBeGreaterThanOrEqual(3);
+    expect(await srv.core.parts.approvals!.sweep()).toBeGreaterThanOrEqual(3);
     expect((await unaryGet(swept)).state).toBe('expired');
     expect((await unaryGet(approvedThenUnused)).state).toBe('expired');
     expect((await decide(c, transfer(14_000, { approvalId: approvedThenUnused }))).decision).toBe('DECISION_REQUIRE_APPROVAL');
     expect((await seen).map((a) => a.state)).toEqual(['pending', 'expired']);
 
-    const db = srv.core.ledger.db;
+    const db = srv.core.parts.ledger.db;
     const expiries = db
       .prepare("SELECT caller FROM entries WHERE kind = 'approval' AND decision = 'expired' AND request_id IN (?, ?, ?, ?)")
       .all(onRead, swept, watched, approvedThenUnused);
     expect(expiries).toEqual(Array.from({ length: 4 }, () => ({ caller: 'gavel' })));
-    expect((await srv.core.ledger.verify()).ok).toBe(true);
+    expect((await srv.core.parts.ledger.verify()).ok).toBe(true);
   });
 
   it('metrics count the approval events the chain holds, and the requests open now', async () => {
     const body = await srv.server.metrics.registry.metrics();
-    const db = srv.core.ledger.db;
+    const db = srv.core.parts.ledger.db;
     for (const event of ['requested', 'approved', 'rejected', 'expired', 'consumed']) {
       const inChain = (db.prepare("SELECT COUNT(*) AS n FROM entries WHERE kind = 'approval' AND decision = ?").get(event) as { n: number }).n;
       expect(inChain).toBeGreaterThan(0);

@@ -7,7 +7,7 @@ import type { ApprovalStore } from '../../src/engine/approvals/store.js';
 import type { Ledger } from '../../src/engine/ledger.js';
 import { ineligibility } from '../../src/engine/approvals/eligibility.js';
 import { bindingOf, fingerprintOf } from '../../src/engine/approvals/fingerprint.js';
-import { buildCore, type Core, type CoreOptions } from '../../src/core.js';
+import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime.js';
 import { GavelError } from '../../src/lib/errors.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 import { ECHO, echoInput } from '../ledger/fixtures.js';
@@ -18,13 +18,13 @@ import { TestClock } from '../usage/helpers.js';
  * fixture policy (which answers whatever the input's `result` says), so each
  * obligation and outcome the desk must handle can be asked for directly.
  */
-const cores: Core[] = [];
+const cores: Runtime[] = [];
 afterEach(async () => {
-  for (const c of cores.splice(0)) await c.close();
+  for (const c of cores.splice(0)) await c.stop();
 });
 
-function core(extra: Partial<CoreOptions> = {}, clock = new TestClock(Date.parse('2026-11-24T10:00:00Z'))) {
-  const c = buildCore({
+async function core(extra: Partial<RuntimeConfig> = {}, clock = new TestClock(Date.parse('2026-11-24T10:00:00Z'))) {
+  const c = await startRuntime({
     bundles: FIXTURE_BUNDLES,
     ledger: join(tempDir(), 'l.db'),
     engine: { defaultEntrypoint: ECHO },
@@ -33,8 +33,8 @@ function core(extra: Partial<CoreOptions> = {}, clock = new TestClock(Date.parse
     ...extra,
   });
   cores.push(c);
-  const decide = (input: unknown) => c.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'gw' });
-  return { core: c, desk: c.engine.approvals!, decide, clock };
+  const decide = (input: unknown) => c.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'gw' });
+  return { core: c, desk: c.parts.approvals!, decide, clock };
 }
 
 const asking = (obligations: Record<string, unknown>, over: Record<string, unknown> = {}) =>
@@ -47,19 +47,19 @@ const asking = (obligations: Record<string, unknown>, over: Record<string, unkno
   });
 const granted = (id: string) =>
   echoInput({ subject: 'sam', tool: 'payments.transfer', action: 'tool.call', decision: 'allow', extra: { context: { approval_id: id } } });
-const kinds = (c: Core) =>
-  (c.ledger.db.prepare("SELECT decision FROM entries WHERE kind = 'approval' ORDER BY seq").all() as Array<{ decision: string }>).map((r) => r.decision);
+const kinds = (c: Runtime) =>
+  (c.parts.ledger.db.prepare("SELECT decision FROM entries WHERE kind = 'approval' ORDER BY seq").all() as Array<{ decision: string }>).map((r) => r.decision);
 const approver = { id: 'mia', roles: ['lead'] };
 
 describe('a request from the policy obligation', () => {
   it('takes the approvers (strings only, deduplicated, sorted), min_approvals and expires_in the policy asked for', async () => {
-    const { decide } = core();
+    const { decide } = await core();
     const d = await decide(asking({ approvers: ['user:zoe', 'role:lead', 'role:lead', 7, ''], min_approvals: 3, expires_in: '30m' }));
     expect(d.approval).toMatchObject({ approvers: ['role:lead', 'user:zoe'], minApprovals: 3, expiresAt: '2026-11-24T10:30:00.000Z', state: 'pending' });
   });
 
   it('falls back to the configured defaults for what is missing or unreadable, and caps what is too much', async () => {
-    const { decide } = core({ approvals: { defaultApprovers: ['role:security'], defaultExpiresSeconds: 600, maxExpiresSeconds: 3600 } });
+    const { decide } = await core({ approvals: { defaultApprovers: ['role:security'], defaultExpiresSeconds: 600, maxExpiresSeconds: 3600 } });
     for (const [obligation, expected] of [
       [{}, { approvers: ['role:security'], minApprovals: 1, expiresAt: '2026-11-24T10:10:00.000Z' }],
       [
@@ -84,17 +84,17 @@ describe('a request from the policy obligation', () => {
 
 describe('identical asks', () => {
   it('five identical REQUIRE_APPROVAL calls at once make one request, and every answer names it', async () => {
-    const { core: c, decide } = core();
+    const { core: c, decide } = await core();
     const answers = await Promise.all(Array.from({ length: 5 }, () => decide(asking({ approvers: ['role:lead'] }))));
     expect(new Set(answers.map((a) => a.approval!.id)).size).toBe(1);
-    expect((c.ledger.db.prepare('SELECT COUNT(*) AS n FROM approvals').get() as { n: number }).n).toBe(1);
+    expect((c.parts.ledger.db.prepare('SELECT COUNT(*) AS n FROM approvals').get() as { n: number }).n).toBe(1);
     expect(kinds(c)).toEqual(['requested']);
   });
 });
 
 describe('resolving', () => {
   it('records approved and rejected as their own events, and refuses bad requests with invalid_approval', async () => {
-    const { core: c, desk, decide } = core();
+    const { core: c, desk, decide } = await core();
     const a = (await decide(asking({ approvers: ['role:lead'] }))).approval!.id;
     const b = (await decide(asking({ approvers: ['role:lead'] }, { team: 'other' }))).approval!.id;
     await desk.resolve({ approvalId: a, verdict: 'approve', approver, comment: 'ok', caller: 'ui' });
@@ -127,7 +127,7 @@ describe('resolving', () => {
 
   it('a change whose entry does not commit changes nothing and tells no watcher', async () => {
     let failing = false;
-    const { desk, decide } = core({
+    const { desk, decide } = await core({
       ledgerFaults: {
         beforeCommit: () => {
           if (failing) throw new Error('disk full');
@@ -148,7 +148,7 @@ describe('resolving', () => {
   });
 
   it('an unsubscribed watcher hears nothing more; an unknown id is approval_not_found', async () => {
-    const { desk, decide } = core();
+    const { desk, decide } = await core();
     const id = (await decide(asking({ approvers: ['role:lead'], min_approvals: 2 }))).approval!.id;
     const heard: number[] = [];
     const stop = desk.watch(id, (a) => heard.push(a.votes.length));
@@ -162,7 +162,7 @@ describe('resolving', () => {
 
 describe('using an approval', () => {
   it('only an approved approval for exactly this action, carried and unexpired, is used — even when the policy allows anyway', async () => {
-    const { desk, decide, clock } = core();
+    const { desk, decide, clock } = await core();
     const pending = (await decide(asking({ approvers: ['role:lead'] }))).approval!.id;
     expect((await decide(granted(pending))).approval).toBeUndefined();
     expect((await desk.get(pending)).state).toBe('pending');
@@ -182,7 +182,7 @@ describe('using an approval', () => {
     clock.advance(4 * 3600_000 + 1);
     const late = await decide(granted(pending));
     expect(late.approval).toBeUndefined();
-    const db = cores[0]!.ledger.db;
+    const db = cores[0]!.parts.ledger.db;
     expect((db.prepare('SELECT state FROM approvals WHERE id = ?').get(pending) as { state: string }).state).toBe('expired');
     expect(desk.events()).toEqual(
       new Map([
@@ -194,7 +194,7 @@ describe('using an approval', () => {
   });
 
   it('a denied decision leaves it approved; an allowed or redacted one uses it', async () => {
-    const { core: c, desk, decide } = core();
+    const { core: c, desk, decide } = await core();
     const id = (await decide(asking({ approvers: ['role:lead'] }))).approval!.id;
     await desk.resolve({ approvalId: id, verdict: 'approve', approver, comment: '', caller: 'ui' });
     const denied = echoInput({ subject: 'sam', tool: 'payments.transfer', action: 'tool.call', decision: 'deny', extra: { context: { approval_id: id } } });
@@ -222,11 +222,11 @@ describe('using an approval', () => {
 describe('the sweep', () => {
   it('runs every sweepSeconds once started, and not after stop', async () => {
     const clock = new TestClock(Date.parse('2026-11-24T10:00:00Z'));
-    const { desk, decide } = core({ approvals: { sweepSeconds: 1 } }, clock);
+    const { desk, decide } = await core({ approvals: { sweepSeconds: 1 } }, clock);
     desk.start(); // already started by the core: a second start adds no second timer, so one stop stops it
     const id = (await decide(asking({ approvers: ['role:lead'], expires_in: '60s' }))).approval!.id;
     clock.advance(61_000);
-    const store = () => cores[0]!.ledger.db.prepare('SELECT state FROM approvals WHERE id = ?').get(id) as { state: string };
+    const store = () => cores[0]!.parts.ledger.db.prepare('SELECT state FROM approvals WHERE id = ?').get(id) as { state: string };
     expect(store().state).toBe('pending');
     await new Promise((r) => setTimeout(r, 1500));
     expect(store().state).toBe('expired');
@@ -234,7 +234,7 @@ describe('the sweep', () => {
     const later = (await decide(asking({ approvers: ['role:lead'], expires_in: '60s' }, { team: 'later' }))).approval!.id;
     clock.advance(61_000);
     await new Promise((r) => setTimeout(r, 1500));
-    expect((cores[0]!.ledger.db.prepare('SELECT state FROM approvals WHERE id = ?').get(later) as { state: string }).state).toBe('pending');
+    expect((cores[0]!.parts.ledger.db.prepare('SELECT state FROM approvals WHERE id = ?').get(later) as { state: string }).state).toBe('pending');
   });
 });
 
@@ -263,7 +263,7 @@ describe('the sweep timer', () => {
 
 describe('defaults', () => {
   it('a policy asking for one approval gets one, whatever the default', async () => {
-    const { decide } = core({ approvals: { defaultMinApprovals: 2 } });
+    const { decide } = await core({ approvals: { defaultMinApprovals: 2 } });
     expect((await decide(asking({ min_approvals: 1 }))).approval!.minApprovals).toBe(1);
     expect((await decide(asking({}, { team: 'x' }))).approval!.minApprovals).toBe(2);
   });

@@ -57,9 +57,9 @@ it('fiona cannot approve her own transfer as Fiona or ｆｉｏｎａ, nor mia v
 });
 
 it('a subject id holding an invisible character is refused at Decide, and nothing is recorded', async () => {
-  const before = srv.core.ledger.size;
+  const before = srv.core.parts.ledger.size;
   const err = await unaryError(c.decision, 'Decide', jsonInput(transfer(1_000_000, { subject: { ...FIONA, id: 'fiona\u200d' } })));
   expect([err.code, errorCode(err)]).toEqual([3, 'invalid_input']);
   expect(err.details).toMatch(/^subject\.id holds the invisible or control character U\+200D/);
-  expect(srv.core.ledger.size).toBe(before);
+  expect(srv.core.parts.ledger.size).toBe(before);
 });

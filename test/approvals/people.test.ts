@@ -4,7 +4,7 @@ import type { Approval } from '../../src/engine/approvals/approval.js';
 import { ineligibility } from '../../src/engine/approvals/eligibility.js';
 import { fingerprintOf } from '../../src/engine/approvals/fingerprint.js';
 import { parseInputJson } from '../../src/engine/input.js';
-import { buildCore, type Core } from '../../src/core.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { GavelError } from '../../src/lib/errors.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 import { ECHO } from '../ledger/fixtures.js';
@@ -18,13 +18,13 @@ import { TestClock } from '../usage/helpers.js';
  * `50000.000000000001` is not `50000`. Driven through the engine with the echo
  * fixture policy (it answers whatever the input's `result` says).
  */
-const cores: Core[] = [];
+const cores: Runtime[] = [];
 afterEach(async () => {
-  for (const c of cores.splice(0)) await c.close();
+  for (const c of cores.splice(0)) await c.stop();
 });
 
-function core() {
-  const c = buildCore({
+async function core() {
+  const c = await startRuntime({
     bundles: FIXTURE_BUNDLES,
     ledger: join(tempDir(), 'l.db'),
     engine: { defaultEntrypoint: ECHO },
@@ -32,9 +32,9 @@ function core() {
     now: new TestClock(Date.parse('2026-11-24T10:00:00Z')).now,
   });
   cores.push(c);
-  const decideText = (text: string) => c.engine.decide({ policy: '', input: { json: Buffer.from(text) }, requestId: '', caller: 'gw' });
+  const decideText = (text: string) => c.decide({ policy: '', input: { json: Buffer.from(text) }, requestId: '', caller: 'gw' });
   const decide = (input: unknown) => decideText(JSON.stringify(input));
-  return { core: c, desk: c.engine.approvals!, decide, decideText };
+  return { core: c, desk: c.parts.approvals!, decide, decideText };
 }
 
 async function refusal(p: Promise<unknown>): Promise<string> {
@@ -58,7 +58,7 @@ const FIONA = { id: 'fiona', type: 'user', team: 'finance', cost_center: 'cc-200
 
 describe('approvers compared as people', () => {
   it('the subject under another case or in full-width may not approve her own request', async () => {
-    const { desk, decide } = core();
+    const { desk, decide } = await core();
     const id = (await decide(transfer(FIONA, asking()))).approval!.id;
     for (const self of ['fiona', 'Fiona', 'FIONA', 'ｆｉｏｎａ', 'ﬁona']) {
       const why = await refusal(desk.resolve({ approvalId: id, verdict: 'approve', approver: { id: self, roles: ['lead'] }, comment: '', caller: 'ui' }));
@@ -68,7 +68,7 @@ describe('approvers compared as people', () => {
   });
 
   it('one person casts one vote of a two-approver request, however the id is spelt; an invisible character is refused', async () => {
-    const { desk, decide } = core();
+    const { desk, decide } = await core();
     const id = (await decide(transfer(FIONA, asking(2)))).approval!.id;
     const vote = (approverId: string) =>
       desk.resolve({ approvalId: id, verdict: 'approve', approver: { id: approverId, roles: ['lead'] }, comment: '', caller: 'ui' });
@@ -129,15 +129,15 @@ describe('the subject, the delegator, team and cost center at Decide', () => {
       'holds the invisible or control character U+202E',
     ],
   ])('%s (%#) is refused before evaluation, recording nothing', async (field, subject, problem) => {
-    const { core: c, decide } = core();
+    const { core: c, decide } = await core();
     expect(await refusal(decide(transfer(subject, ALLOW)))).toBe(`invalid_input: ${field} ${problem}; names are compared as people read them`);
-    expect(c.ledger.size).toBe(0);
+    expect(c.parts.ledger.size).toBe(0);
   });
 
   it('a name that differs from its comparison form is stored as received, its form recorded beside it as compared_as', async () => {
-    const { core: c, decide } = core();
+    const { core: c, decide } = await core();
     const payload = (decisionId: string) => {
-      const row = c.ledger.db
+      const row = c.parts.ledger.db
         .prepare('SELECT e.subject_id, e.team, e.cost_center, p.body FROM entries e JOIN payloads p ON p.seq = e.seq WHERE e.decision_id = ?')
         .get(decisionId) as { subject_id: string; team: string; cost_center: string; body: string | Buffer };
       return { header: [row.subject_id, row.team, row.cost_center], body: JSON.parse(String(row.body)) as Record<string, any> };
@@ -152,7 +152,7 @@ describe('the subject, the delegator, team and cost center at Decide', () => {
 
 describe('the approval fingerprint', () => {
   it('binds ids, teams and cost centers in their comparison form: Fiona retrying fiona’s approved action uses it', async () => {
-    const { desk, decide } = core();
+    const { desk, decide } = await core();
     const id = (await decide(transfer(FIONA, asking()))).approval!.id;
     await desk.resolve({ approvalId: id, verdict: 'approve', approver: { id: 'mia', roles: ['lead'] }, comment: '', caller: 'ui' });
     const used = await decide(transfer({ ...FIONA, id: 'Fiona', team: 'FINANCE', cost_center: 'ＣＣ-200' }, ALLOW, id));
@@ -164,7 +164,7 @@ describe('the approval fingerprint', () => {
   });
 
   it('binds the exact decimal of each number in params: 50000.000000000001 is not 50000’s approval (50000.0 is)', async () => {
-    const { desk, decideText } = core();
+    const { desk, decideText } = await core();
     const text = (amount: string, result: Record<string, unknown>, approvalId?: string) =>
       `{"subject":{"id":"fiona"},"action":{"type":"tool.call","tool":"payments.transfer","params":{"amount":${amount},"legs":[1,${amount}]}},${
         approvalId ? `"context":{"approval_id":"${approvalId}"},` : ''

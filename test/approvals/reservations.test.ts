@@ -80,17 +80,17 @@ describe('reservations of a call waiting for approval', () => {
     expect(await reserved()).toBe(estimate);
     await resolve(c, asked.approval.approval_id, 'VERDICT_REJECT', LEAD, 'over budget');
     await settled(0);
-    expect(await srv.core.usage!.charge(asked.decision_id)).toBeUndefined();
+    expect(await srv.core.parts.usage!.charge(asked.decision_id)).toBeUndefined();
   });
 
   it('are released when the request expires', async () => {
     const asked = await ask();
     expect(await reserved()).toBe(101);
     clock.advance(4 * 3600_000 + 1000);
-    expect(await srv.core.engine.approvals!.sweep()).toBe(1);
+    expect(await srv.core.parts.approvals!.sweep()).toBe(1);
     await settled(0);
-    expect(await srv.core.usage!.charge(asked.decision_id)).toBeUndefined();
-    expect((await srv.core.ledger.verify()).ok).toBe(true);
+    expect(await srv.core.parts.usage!.charge(asked.decision_id)).toBeUndefined();
+    expect((await srv.core.parts.ledger.verify()).ok).toBe(true);
   });
   it('are taken over by the approved retry: counted once, settled by its report', async () => {
     const asked = await ask();
@@ -101,8 +101,8 @@ describe('reservations of a call waiting for approval', () => {
     expect(codes(allowed)).toContain('approval_granted');
     // The retry saw usage without the request's own hold (else the policy would count the call twice).
     await settled(101);
-    expect(await srv.core.usage!.charge(asked.decision_id)).toBeUndefined();
-    expect((await srv.core.usage!.charge(allowed.decision_id))?.state).toBe('reserved');
+    expect(await srv.core.parts.usage!.charge(asked.decision_id)).toBeUndefined();
+    expect((await srv.core.parts.usage!.charge(allowed.decision_id))?.state).toBe('reserved');
     await report(c, allowed.decision_id, sam, 'standard-m', 20, 80);
     await settled(0);
     expect((await usageOf(c, 'subject', 'sam')).week.used_tokens).toBe(100);

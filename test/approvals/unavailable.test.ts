@@ -1,24 +1,24 @@
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { buildCore } from '../../src/core.js';
+import { startRuntime } from '../../src/runtime.js';
 import { GavelError } from '../../src/lib/errors.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { transfer } from './helpers.js';
 
 it('approval state that cannot be read fails the decision closed (UNAVAILABLE approvals_unavailable), with nothing recorded', async () => {
-  const core = buildCore({ bundles: BUNDLES, ledger: join(tempDir(), 'l.db') });
+  const core = await startRuntime({ bundles: BUNDLES, ledger: join(tempDir(), 'l.db') });
   try {
-    const decide = (input: unknown) => core.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'test' });
+    const decide = (input: unknown) => core.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'test' });
     expect((await decide(transfer(25_000))).decision).toBe('require_approval');
-    const before = core.ledger.size;
+    const before = core.parts.ledger.size;
     // A column gone: neither the store nor the state check (which would rebuild a dropped table from the chain) can read it.
-    core.ledger.db.exec('ALTER TABLE approvals RENAME COLUMN votes TO votes_gone');
+    core.parts.ledger.db.exec('ALTER TABLE approvals RENAME COLUMN votes TO votes_gone');
     const err = await decide(transfer(25_000)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GavelError);
     expect((err as GavelError).code).toBe('approvals_unavailable');
     expect((err as GavelError).status).toBe('UNAVAILABLE');
-    expect(core.ledger.size).toBe(before);
+    expect(core.parts.ledger.size).toBe(before);
   } finally {
-    await core.close();
+    await core.stop();
   }
 });

@@ -20,6 +20,6 @@ it('a shutting-down server ends open WatchApproval streams instead of waiting ou
     expect(Date.now() - t0).toBeLessThan(5_000);
   } finally {
     c.close();
-    await srv.core.close();
+    await srv.core.stop();
   }
 });

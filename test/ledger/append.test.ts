@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/lib/canonical.js';
-import { buildCore } from '../../src/core.js';
+import { startRuntime } from '../../src/runtime.js';
 import { GENESIS_HASH } from '../../src/ledger/hash.js';
 import { clients, jsonInput, unary, unaryError, type Clients } from '../helpers/client.js';
 import { tempDir } from '../helpers/paths.js';
@@ -32,7 +32,7 @@ describe('Decide over gRPC appends one ledger entry per decision', () => {
   });
 
   it('each Decide adds exactly one entry, seq contiguous from 1, and the receipt is the stored row', async () => {
-    const db = srv.core.ledger.db;
+    const db = srv.core.parts.ledger.db;
     expect(count(db)).toBe(0);
     const decisions = ['allow', 'deny', 'require_approval', 'redact', 'deny'];
     for (const [i, decision] of decisions.entries()) {
@@ -51,11 +51,11 @@ describe('Decide over gRPC appends one ledger entry per decision', () => {
     }
     const seqs = (db.prepare('SELECT seq FROM entries ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq);
     expect(seqs).toEqual([1, 2, 3, 4, 5]);
-    expect(srv.core.ledger.size).toBe(5);
+    expect(srv.core.parts.ledger.size).toBe(5);
   });
 
   it('300 concurrent Decides are all recorded, seqs unique and contiguous, in far fewer transactions than entries', async () => {
-    const db = srv.core.ledger.db;
+    const db = srv.core.parts.ledger.db;
     const before = count(db);
     const commitsBefore = commits;
     {
@@ -71,7 +71,7 @@ describe('Decide over gRPC appends one ledger entry per decision', () => {
   });
 
   it('payload_hash and entry_hash recompute as hash.ts documents, and each entry links to its predecessor', () => {
-    const rows = allRows(srv.core.ledger.db);
+    const rows = allRows(srv.core.parts.ledger.db);
     expect(rows.length).toBeGreaterThan(300);
     let prev = GENESIS_HASH;
     for (const r of rows) {
@@ -88,7 +88,7 @@ describe('Decide over gRPC appends one ledger entry per decision', () => {
 
   it('the payload holds the input and the result, with the service time in context.now', async () => {
     const res = await decide(echoInput({ subject: 'dora', decision: 'deny', reasons: [{ code: 'over_budget', rule: 'r.budget', effect: 'deny' }] }));
-    const body = srv.core.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(Number(res.receipt.seq)) as { body: string };
+    const body = srv.core.parts.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(Number(res.receipt.seq)) as { body: string };
     const payload = JSON.parse(body.body) as { input: Record<string, any>; result: Record<string, any> };
     expect(payload.input.subject).toEqual({ id: 'dora', team: 'payments', type: 'user' });
     expect(payload.input.context.now).toBe(res.evaluated_at);
@@ -108,7 +108,10 @@ describe('Decide over gRPC appends one ledger entry per decision', () => {
       result: { decision: 'allow', reasons: [{ code: 'allowed', effect: 'allow' }], sensitive_paths: ['/content/phone'] },
     });
     const res = await decide(input);
-    const row = srv.core.ledger.db.prepare('SELECT salt, body FROM payloads WHERE seq = ?').get(Number(res.receipt.seq)) as { salt: Buffer; body: string };
+    const row = srv.core.parts.ledger.db.prepare('SELECT salt, body FROM payloads WHERE seq = ?').get(Number(res.receipt.seq)) as {
+      salt: Buffer;
+      body: string;
+    };
     expect(row.body).not.toContain(phone);
     const stored = JSON.parse(row.body) as { input: { content: Record<string, unknown> } };
     const expected = createHash('sha256').update(row.salt).update(canonicalJson(phone)).digest('hex');
@@ -135,7 +138,7 @@ describe('the stored payload is the redacted input', () => {
       const res = await unary(c.decision, 'Decide', jsonInput(input));
       expect(res.decision).toBe('DECISION_REDACT');
       for (let i = 0; i < 5; i++) await unary(c.decision, 'Decide', jsonInput(echoInput({ subject: `filler-${i}` })));
-      const body = (srv.core.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(Number(res.receipt.seq)) as { body: string }).body;
+      const body = (srv.core.parts.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(Number(res.receipt.seq)) as { body: string }).body;
       expect(JSON.parse(body).input.content.prompt).toBe('please email [REDACTED:email] the Q3 numbers, cc [REDACTED:email]');
       expect(JSON.parse(body).result.redactions).toEqual([{ path: '/content/prompt', kind: 'email' }]);
       // While open, the entry lives in the WAL.
@@ -158,9 +161,9 @@ describe('the stored payload is the redacted input', () => {
 describe('append-only triggers', () => {
   it('UPDATE and DELETE abort on entries, payloads and checkpoints; the rows stay as they were', async () => {
     const ledger = join(tempDir(), 'ledger.db');
-    const core = buildCore(coreOptions(ledger));
+    const core = await startRuntime(coreOptions(ledger));
     for (let i = 0; i < 3; i++) await decideVia(core, echoInput({ subject: `t-${i}` }));
-    await core.close(); // signs a checkpoint at size 3
+    await core.stop(); // signs a checkpoint at size 3
     const db = new Database(ledger);
     try {
       const snapshot = () => JSON.stringify([allRows(db), db.prepare('SELECT * FROM checkpoints').all()]);
@@ -189,7 +192,7 @@ describe('a failed append gives no answer', () => {
     const disk = diskFault();
     const srv = await startInProcess({ ...coreOptions(join(tempDir(), 'ledger.db')), ledgerFaults: disk.faults });
     const c = clients(srv.address);
-    const db = srv.core.ledger.db;
+    const db = srv.core.parts.ledger.db;
     try {
       const first = await unary(c.decision, 'Decide', jsonInput(echoInput({ subject: 'ok-1' })));
       disk.full = true;
@@ -200,7 +203,7 @@ describe('a failed append gives no answer', () => {
       expect(count(db)).toBe(1);
       expect(db.prepare(`SELECT COUNT(*) AS n FROM entries WHERE subject_id = 'lost'`).get()).toEqual({ n: 0 });
       expect(db.prepare('SELECT COUNT(*) AS n FROM payloads').get()).toEqual({ n: 1 });
-      expect(srv.core.ledger.size).toBe(1);
+      expect(srv.core.parts.ledger.size).toBe(1);
 
       disk.full = false;
       const next = await unary(c.decision, 'Decide', jsonInput(echoInput({ subject: 'ok-2' })));
@@ -218,18 +221,18 @@ describe('a failed append gives no answer', () => {
 
   it('a failed batch rejects every decision in it and leaves the chain head where it was', async () => {
     const disk = diskFault();
-    const core = buildCore({ ...coreOptions(join(tempDir(), 'ledger.db')), ledgerFaults: disk.faults });
+    const core = await startRuntime({ ...coreOptions(join(tempDir(), 'ledger.db')), ledgerFaults: disk.faults });
     try {
       await decideVia(core, echoInput());
       disk.full = true;
       const results = await Promise.allSettled(Array.from({ length: 10 }, () => decideVia(core, echoInput())));
       expect(results.every((r) => r.status === 'rejected')).toBe(true);
-      expect(count(core.ledger.db)).toBe(1);
+      expect(count(core.parts.ledger.db)).toBe(1);
       disk.full = false;
       const after = await Promise.all(Array.from({ length: 10 }, () => decideVia(core, echoInput())));
       expect(after.map((d) => d.receipt.seq).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     } finally {
-      await core.close();
+      await core.stop();
     }
   });
 });
@@ -241,14 +244,16 @@ describe('group commit', () => {
       [64, 5],
     ] as const) {
       let commits = 0;
-      const core = buildCore(coreOptions(join(tempDir(), 'ledger.db'), { ledgerOptions: { maxBatch }, ledgerFaults: { beforeCommit: () => void commits++ } }));
+      const core = await startRuntime(
+        coreOptions(join(tempDir(), 'ledger.db'), { ledgerOptions: { maxBatch }, ledgerFaults: { beforeCommit: () => void commits++ } }),
+      );
       try {
         const decisions = await Promise.all(Array.from({ length: 300 }, (_, i) => decideVia(core, echoInput({ subject: `g-${i}` }))));
         expect(commits).toBe(transactions);
         expect(new Set(decisions.map((d) => d.receipt.seq)).size).toBe(300);
-        expect(count(core.ledger.db)).toBe(300);
+        expect(count(core.parts.ledger.db)).toBe(300);
       } finally {
-        await core.close();
+        await core.stop();
       }
     }
   });
@@ -259,12 +264,12 @@ describe('durability modes', () => {
     ['full', 2],
     ['normal', 1],
   ] as const)('%s sets PRAGMA synchronous=%i in WAL mode', async (durability, expected) => {
-    const core = buildCore(coreOptions(join(tempDir(), 'ledger.db'), { ledgerOptions: { durability } }));
+    const core = await startRuntime(coreOptions(join(tempDir(), 'ledger.db'), { ledgerOptions: { durability } }));
     try {
-      expect(core.ledger.db.pragma('synchronous', { simple: true })).toBe(expected);
-      expect(core.ledger.db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(core.parts.ledger.db.pragma('synchronous', { simple: true })).toBe(expected);
+      expect(core.parts.ledger.db.pragma('journal_mode', { simple: true })).toBe('wal');
     } finally {
-      await core.close();
+      await core.stop();
     }
   });
 });

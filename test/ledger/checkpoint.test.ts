@@ -2,7 +2,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it, vi } from 'vitest';
-import { buildCore } from '../../src/core.js';
+import { startRuntime } from '../../src/runtime.js';
 import { CheckpointError, signCheckpoint, verifyCheckpoint } from '../../src/ledger/checkpoint.js';
 import { ephemeralKey, formatVerifierKey, parseVerifierKey } from '../../src/ledger/keys.js';
 import { tempDir } from '../helpers/paths.js';
@@ -23,15 +23,15 @@ const checkpointRows = (path: string) => {
 describe('checkpoints are signed every N entries and on close', () => {
   it('checkpointEvery 5: sizes 5 and 10 while running, 12 at close, each committing to that entry', async () => {
     const ledger = join(tempDir(), 'ledger.db');
-    const core = buildCore(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 5 } }));
-    const key = parseVerifierKey(formatVerifierKey(core.ledger.key));
+    const core = await startRuntime(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 5 } }));
+    const key = parseVerifierKey(formatVerifierKey(core.parts.ledger.key));
     for (let i = 0; i < 12; i++) {
       await decideVia(core, echoInput({ subject: `s-${i}` }));
-      const sizes = (core.ledger.db.prepare('SELECT size FROM checkpoints ORDER BY size').all() as Array<{ size: number }>).map((r) => r.size);
+      const sizes = (core.parts.ledger.db.prepare('SELECT size FROM checkpoints ORDER BY size').all() as Array<{ size: number }>).map((r) => r.size);
       expect(sizes).toEqual([5, 10].filter((s) => s <= i + 1));
     }
-    expect(core.ledger.latestCheckpoint()).toContain('\n10\n');
-    await core.close();
+    expect(core.parts.ledger.latestCheckpoint()).toContain('\n10\n');
+    await core.stop();
     const { cps, hashes } = checkpointRows(ledger);
     expect(cps.map((c) => c.size)).toEqual([5, 10, 12]);
     for (const c of cps) {
@@ -44,41 +44,41 @@ describe('checkpoints are signed every N entries and on close', () => {
 
   it('a group commit crossing the threshold checkpoints the whole batch', async () => {
     const ledger = join(tempDir(), 'ledger.db');
-    const core = buildCore(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 5 } }));
+    const core = await startRuntime(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 5 } }));
     await Promise.all(Array.from({ length: 7 }, (_, i) => decideVia(core, echoInput({ subject: `b-${i}` }))));
-    expect(core.ledger.db.prepare('SELECT size FROM checkpoints').all()).toEqual([{ size: 7 }]);
-    await core.close();
+    expect(core.parts.ledger.db.prepare('SELECT size FROM checkpoints').all()).toEqual([{ size: 7 }]);
+    await core.stop();
   });
 
   it('a checkpoint that fails does not take the ledger down: the decisions are answered and the next flush retries', async () => {
     const ledger = join(tempDir(), 'ledger.db');
-    const core = buildCore(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 3 } }));
-    const sign = vi.spyOn(core.ledger, 'checkpoint').mockImplementationOnce(() => {
+    const core = await startRuntime(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 3 } }));
+    const sign = vi.spyOn(core.parts.ledger, 'checkpoint').mockImplementationOnce(() => {
       throw new Error('database is locked');
     });
     try {
       const first = await Promise.all(Array.from({ length: 3 }, () => decideVia(core, echoInput())));
       expect(first.map((d) => d.receipt.seq).sort()).toEqual([1, 2, 3]);
       expect(sign).toHaveBeenCalledTimes(1);
-      expect(core.ledger.latestCheckpoint()).toBeUndefined();
+      expect(core.parts.ledger.latestCheckpoint()).toBeUndefined();
       await decideVia(core, echoInput());
       expect(sign).toHaveBeenCalledTimes(2);
-      expect(core.ledger.db.prepare('SELECT size FROM checkpoints').all()).toEqual([{ size: 4 }]);
+      expect(core.parts.ledger.db.prepare('SELECT size FROM checkpoints').all()).toEqual([{ size: 4 }]);
     } finally {
-      await core.close();
+      await core.stop();
     }
   });
 
   it('with the default interval only close signs one, and an empty ledger gets none', async () => {
     const ledger = join(tempDir(), 'ledger.db');
-    const core = buildCore(coreOptions(ledger));
+    const core = await startRuntime(coreOptions(ledger));
     for (let i = 0; i < 3; i++) await decideVia(core, echoInput());
-    expect(core.ledger.latestCheckpoint()).toBeUndefined();
-    await core.close();
+    expect(core.parts.ledger.latestCheckpoint()).toBeUndefined();
+    await core.stop();
     expect(checkpointRows(ledger).cps.map((c) => c.size)).toEqual([3]);
 
     const empty = join(tempDir(), 'ledger.db');
-    await buildCore(coreOptions(empty)).close();
+    await (await startRuntime(coreOptions(empty))).stop();
     expect(checkpointRows(empty).cps).toEqual([]);
     const res = await runCli(['audit', 'checkpoint', '--ledger', empty]);
     expect(res.code).toBe(1);
@@ -90,9 +90,9 @@ describe('checkpoints are signed every N entries and on close', () => {
 describe('gavel audit checkpoint and pubkey', () => {
   it('prints the latest note in the C2SP-like layout; it verifies with the key from `gavel audit pubkey`', async () => {
     const ledger = join(tempDir(), 'ledger.db');
-    const core = buildCore(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 4 } }));
+    const core = await startRuntime(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 4 } }));
     for (let i = 0; i < 9; i++) await decideVia(core, echoInput({ subject: `n-${i}` }));
-    await core.close();
+    await core.stop();
     const { hashes, ledgerId } = checkpointRows(ledger);
 
     const [cp, pk] = await Promise.all([runCli(['audit', 'checkpoint', '--ledger', ledger]), runCli(['audit', 'pubkey', '--ledger', ledger])]);
@@ -128,10 +128,10 @@ describe('gavel audit checkpoint and pubkey', () => {
   it('pubkey --key reads another key file; verify --pubkey accepts the key text or a file holding it', async () => {
     const ledger = join(tempDir(), 'ledger.db');
     const keyPath = join(tempDir(), 'signing.pem');
-    const core = buildCore(coreOptions(ledger, { ledgerOptions: { keyPath } }));
+    const core = await startRuntime(coreOptions(ledger, { ledgerOptions: { keyPath } }));
     await decideVia(core, echoInput());
-    const expected = formatVerifierKey(core.ledger.key);
-    await core.close();
+    const expected = formatVerifierKey(core.parts.ledger.key);
+    await core.stop();
 
     const noKey = await runCli(['audit', 'pubkey', '--ledger', ledger]);
     expect(noKey.code).not.toBe(0);
@@ -154,28 +154,28 @@ describe('the signing key', () => {
   it('is created on first start with mode 0600 and reused on restart; the chain continues', async () => {
     const ledger = join(tempDir(), 'ledger.db');
     const keyPath = `${ledger}.key`;
-    const first = buildCore(coreOptions(ledger));
-    const firstKey = formatVerifierKey(first.ledger.key);
-    const firstOrigin = first.ledger.origin;
+    const first = await startRuntime(coreOptions(ledger));
+    const firstKey = formatVerifierKey(first.parts.ledger.key);
+    const firstOrigin = first.parts.ledger.origin;
     expect(statSync(keyPath).mode & 0o777).toBe(0o600);
     const pem = readFileSync(keyPath, 'utf8');
     expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
     const a = await decideVia(first, echoInput());
-    await first.close();
+    await first.stop();
 
-    const second = buildCore(coreOptions(ledger));
-    expect(formatVerifierKey(second.ledger.key)).toBe(firstKey);
-    expect(second.ledger.origin).toBe(firstOrigin);
+    const second = await startRuntime(coreOptions(ledger));
+    expect(formatVerifierKey(second.parts.ledger.key)).toBe(firstKey);
+    expect(second.parts.ledger.origin).toBe(firstOrigin);
     expect(readFileSync(keyPath, 'utf8')).toBe(pem);
     expect(statSync(keyPath).mode & 0o777).toBe(0o600);
     const b = await decideVia(second, echoInput());
     expect(b.receipt.seq).toBe(2);
-    const row = second.ledger.db.prepare('SELECT prev_hash FROM entries WHERE seq = 2').get() as { prev_hash: string };
+    const row = second.parts.ledger.db.prepare('SELECT prev_hash FROM entries WHERE seq = 2').get() as { prev_hash: string };
     expect(row.prev_hash).toBe(a.receipt.entryHash);
     // The checkpoint signed before the restart verifies with the key after it.
-    const before = (second.ledger.db.prepare('SELECT note FROM checkpoints WHERE size = 1').get() as { note: string }).note;
+    const before = (second.parts.ledger.db.prepare('SELECT note FROM checkpoints WHERE size = 1').get() as { note: string }).note;
     expect(verifyCheckpoint(before, parseVerifierKey(firstKey)).headHash).toBe(a.receipt.entryHash);
-    await second.close();
+    await second.stop();
 
     const pk = await runCli(['audit', 'pubkey', '--ledger', ledger]);
     expect(pk.stdout.trim()).toBe(firstKey);
@@ -206,15 +206,15 @@ describe('the signing key', () => {
   });
 
   it('each ledger gets its own key and origin', async () => {
-    const one = buildCore(coreOptions(join(tempDir(), 'ledger.db')));
-    const two = buildCore(coreOptions(join(tempDir(), 'ledger.db')));
+    const one = await startRuntime(coreOptions(join(tempDir(), 'ledger.db')));
+    const two = await startRuntime(coreOptions(join(tempDir(), 'ledger.db')));
     try {
-      expect(one.ledger.origin).toMatch(/^gavel\.ledger\/[0-9a-f-]{36}$/);
-      expect(one.ledger.origin).not.toBe(two.ledger.origin);
-      expect(formatVerifierKey(one.ledger.key)).not.toBe(formatVerifierKey(two.ledger.key));
+      expect(one.parts.ledger.origin).toMatch(/^gavel\.ledger\/[0-9a-f-]{36}$/);
+      expect(one.parts.ledger.origin).not.toBe(two.parts.ledger.origin);
+      expect(formatVerifierKey(one.parts.ledger.key)).not.toBe(formatVerifierKey(two.parts.ledger.key));
     } finally {
-      await one.close();
-      await two.close();
+      await one.stop();
+      await two.stop();
     }
   });
 });

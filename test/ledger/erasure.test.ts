@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { buildCore } from '../../src/core.js';
+import { startRuntime } from '../../src/runtime.js';
 import { tempDir } from '../helpers/paths.js';
 import { runCli } from '../helpers/server.js';
 import { coreOptions, decideVia, echoInput, openAsAttacker } from './fixtures.js';
@@ -9,9 +9,9 @@ import { coreOptions, decideVia, echoInput, openAsAttacker } from './fixtures.js
 /** A retention or erasure job may remove a payload; the chain still verifies and the count is reported. */
 it('an erased payload leaves the chain verifiable; a changed one does not', async () => {
   const ledger = join(tempDir(), 'ledger.db');
-  const core = buildCore(coreOptions(ledger));
+  const core = await startRuntime(coreOptions(ledger));
   for (let i = 0; i < 5; i++) await decideVia(core, echoInput({ subject: `s${i}` }));
-  await core.close();
+  await core.stop();
 
   const db = openAsAttacker(ledger);
   db.prepare('DELETE FROM payloads WHERE seq = 3').run();

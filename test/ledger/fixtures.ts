@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { canonicalJson } from '../../src/lib/canonical.js';
-import type { Core, CoreOptions } from '../../src/core.js';
+import type { Runtime, RuntimeConfig } from '../../src/runtime.js';
 import type { DecisionRecord } from '../../src/engine/ledger.js';
 import type { ChainHeader, EntryRow } from '../../src/ledger/header.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
@@ -46,13 +46,13 @@ export function echoInput(s: EchoSpec = {}): Record<string, unknown> {
 }
 
 /** One entry per decision here (approvals off: a REQUIRE_APPROVAL adds its request's entry; test/approvals covers those). */
-export function coreOptions(ledger: string, extra: Partial<CoreOptions> = {}): CoreOptions {
+export function coreOptions(ledger: string, extra: Partial<RuntimeConfig> = {}): RuntimeConfig {
   return { bundles: FIXTURE_BUNDLES, ledger, engine: { defaultEntrypoint: ECHO }, usage: false, approvals: false, ...extra };
 }
 
 /** Decides through the engine (no transport): what gRPC Decide calls. */
-export function decideVia(core: Core, input: unknown, requestId = '') {
-  return core.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId, caller: 'test' });
+export function decideVia(core: Runtime, input: unknown, requestId = '') {
+  return core.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId, caller: 'test' });
 }
 
 export type { EntryRow };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildCore, type Core } from '../../src/core.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
 import type { DecisionRecord, Receipt } from '../../src/engine/ledger.js';
 import type { LedgerFaults } from '../../src/ledger/sqlite.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
@@ -36,29 +36,29 @@ function record(decisionId: string, subject = 'alice'): DecisionRecord {
   };
 }
 
-function withCore(faults: LedgerFaults, body: (core: Core) => Promise<void>, options = {}): () => Promise<void> {
+function withCore(faults: LedgerFaults, body: (core: Runtime) => Promise<void>, options = {}): () => Promise<void> {
   return async () => {
-    const core = buildCore({ ...coreOptions(join(tempDir(), 'ledger.db')), ledgerFaults: faults, ...options });
+    const core = await startRuntime({ ...coreOptions(join(tempDir(), 'ledger.db')), ledgerFaults: faults, ...options });
     try {
       await body(core);
     } finally {
-      await core.close();
+      await core.stop();
     }
   };
 }
 
 /** Every receipt handed out names a row in the file with that seq and hash, and the chain verifies. */
-async function expectReceiptsCommitted(core: Core, receipts: Receipt[]): Promise<void> {
-  const stmt = core.ledger.db.prepare('SELECT entry_hash FROM entries WHERE seq = ?');
+async function expectReceiptsCommitted(core: Runtime, receipts: Receipt[]): Promise<void> {
+  const stmt = core.parts.ledger.db.prepare('SELECT entry_hash FROM entries WHERE seq = ?');
   for (const r of receipts) expect(stmt.get(r.seq)).toEqual({ entry_hash: r.entryHash });
-  const report = await core.ledger.verify();
+  const report = await core.parts.ledger.verify();
   expect(report.ok).toBe(true);
-  expect(report.entries).toBe(core.ledger.size);
+  expect(report.entries).toBe(core.parts.ledger.size);
 }
 
 const fulfilled = <T>(results: PromiseSettledResult<T>[]) => results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
 const rejected = <T>(results: PromiseSettledResult<T>[]) => results.flatMap((r) => (r.status === 'rejected' ? [r.reason as { code?: string }] : []));
-const count = (core: Core) => (core.ledger.db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n;
+const count = (core: Runtime) => (core.parts.ledger.db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n;
 
 describe('group commit', () => {
   const failing = new Set<string>();
@@ -72,12 +72,12 @@ describe('group commit', () => {
       },
       async (core) => {
         failing.add('bad');
-        const results = await Promise.allSettled(['a', 'b', 'bad', 'c', 'd'].map((id) => core.ledger.append(record(id))));
+        const results = await Promise.allSettled(['a', 'b', 'bad', 'c', 'd'].map((id) => core.parts.ledger.append(record(id))));
         expect(rejected(results).map((e) => e.code)).toEqual(['ledger_unavailable']);
         const receipts = fulfilled(results);
         expect(receipts.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
         expect(count(core)).toBe(4);
-        expect(core.ledger.db.prepare(`SELECT COUNT(*) AS n FROM entries WHERE decision_id = 'bad'`).get()).toEqual({ n: 0 });
+        expect(core.parts.ledger.db.prepare(`SELECT COUNT(*) AS n FROM entries WHERE decision_id = 'bad'`).get()).toEqual({ n: 0 });
         await expectReceiptsCommitted(core, receipts);
       },
     ),
@@ -87,15 +87,15 @@ describe('group commit', () => {
     'two appends with the same decision id in one batch: one receipt, one UNAVAILABLE, and the receipt is for the row written',
     withCore({}, async (core) => {
       const results = await Promise.allSettled([
-        core.ledger.append(record('twin', 'first')),
-        core.ledger.append(record('twin', 'second')),
-        core.ledger.append(record('other')),
+        core.parts.ledger.append(record('twin', 'first')),
+        core.parts.ledger.append(record('twin', 'second')),
+        core.parts.ledger.append(record('other')),
       ]);
       expect(rejected(results).map((e) => e.code)).toEqual(['ledger_unavailable']);
       expect(results[1]!.status).toBe('rejected');
       const receipts = fulfilled(results);
       expect(receipts.map((r) => r.seq)).toEqual([1, 2]);
-      expect(core.ledger.db.prepare(`SELECT subject_id FROM entries WHERE decision_id = 'twin'`).all()).toEqual([{ subject_id: 'first' }]);
+      expect(core.parts.ledger.db.prepare(`SELECT subject_id FROM entries WHERE decision_id = 'twin'`).all()).toEqual([{ subject_id: 'first' }]);
       await expectReceiptsCommitted(core, receipts);
     }),
   );
@@ -116,7 +116,7 @@ describe('group commit', () => {
       },
       async (core) => {
         failCommits = 1;
-        const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => core.ledger.append(record(`d${i}`))));
+        const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => core.parts.ledger.append(record(`d${i}`))));
         expect(rejected(results)).toEqual([]);
         const receipts = fulfilled(results);
         expect(receipts.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -136,16 +136,16 @@ describe('group commit', () => {
         },
       },
       async (core) => {
-        const first = await core.ledger.append(record('before'));
+        const first = await core.parts.ledger.append(record('before'));
         down = true;
-        const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => core.ledger.append(record(`lost-${i}`))));
+        const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => core.parts.ledger.append(record(`lost-${i}`))));
         expect(fulfilled(results)).toEqual([]);
         expect(rejected(results).every((e) => e.code === 'ledger_unavailable')).toBe(true);
         expect(count(core)).toBe(1);
-        expect(core.ledger.size).toBe(1);
-        expect(core.ledger.headHash).toBe(first.entryHash);
+        expect(core.parts.ledger.size).toBe(1);
+        expect(core.parts.ledger.headHash).toBe(first.entryHash);
         down = false;
-        const next = await core.ledger.append(record('after'));
+        const next = await core.parts.ledger.append(record('after'));
         expect(next.seq).toBe(2);
         await expectReceiptsCommitted(core, [first, next]);
       },
@@ -165,28 +165,28 @@ describe('usage and ledger commit together', () => {
       },
       async (core) => {
         const who = { subject: 'meter-1', team: 'platform', costCenter: 'cc-100' };
-        const ok = await core.engine.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't' });
+        const ok = await core.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't' });
         expect(ok.decision).toBe('allow');
-        expect(await core.usage!.charge(ok.decisionId)).toMatchObject({ state: 'reserved' });
-        const usageBefore = await core.usage!.usage('team', 'platform', Date.now());
+        expect(await core.parts.usage!.charge(ok.decisionId)).toMatchObject({ state: 'reserved' });
+        const usageBefore = await core.parts.usage!.usage('team', 'platform', Date.now());
 
         down = true;
         const failed = await Promise.allSettled(
-          Array.from({ length: 3 }, () => core.engine.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't' })),
+          Array.from({ length: 3 }, () => core.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't' })),
         );
         expect(rejected(failed).map((e) => e.code)).toEqual(['ledger_unavailable', 'ledger_unavailable', 'ledger_unavailable']);
         down = false;
 
-        const db = core.ledger.db;
+        const db = core.parts.ledger.db;
         expect(db.prepare('SELECT COUNT(*) AS n FROM usage_charges').get()).toEqual({ n: 1 });
         expect(db.prepare('SELECT COUNT(*) AS n FROM usage_requests').get()).toEqual({ n: 1 });
         // Nothing staged by the failed decisions is still counted by reads.
-        expect(await core.usage!.usage('team', 'platform', Date.now())).toEqual(usageBefore);
-        const history = await core.usage!.history('meter-1', Date.now());
+        expect(await core.parts.usage!.usage('team', 'platform', Date.now())).toEqual(usageBefore);
+        const history = await core.parts.usage!.history('meter-1', Date.now());
         expect(history.requests_last_minute).toBe(1);
 
-        const after = await core.engine.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't' });
-        expect(await core.usage!.charge(after.decisionId)).toMatchObject({ state: 'reserved' });
+        const after = await core.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't' });
+        expect(await core.parts.usage!.charge(after.decisionId)).toMatchObject({ state: 'reserved' });
         // Every reservation row belongs to a recorded decision, and the other way round.
         const orphans = db.prepare('SELECT COUNT(*) AS n FROM usage_charges c LEFT JOIN entries e ON e.decision_id = c.decision_id WHERE e.seq IS NULL').get();
         expect(orphans).toEqual({ n: 0 });
@@ -196,27 +196,27 @@ describe('usage and ledger commit together', () => {
   );
 
   it("decisions evaluated in the same turn see each other's reservations (no budget is spent twice)", async () => {
-    const core = buildCore({ bundles: BUNDLES, ledger: ':memory:' });
+    const core = await startRuntime({ bundles: BUNDLES, ledger: ':memory:' });
     try {
       const who = { subject: 'burst', team: 'platform', costCenter: 'cc-100' };
       const decisions = await Promise.all(
-        Array.from({ length: 20 }, () => core.engine.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't' })),
+        Array.from({ length: 20 }, () => core.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't' })),
       );
       const reserved = decisions.filter((d) => d.decision !== 'deny').length;
-      const team = await core.usage!.usage('team', 'platform', Date.now());
-      const rows = core.ledger.db.prepare(`SELECT SUM(tokens) AS t FROM usage_charges WHERE team = 'platform'`).get() as { t: number };
+      const team = await core.parts.usage!.usage('team', 'platform', Date.now());
+      const rows = core.parts.ledger.db.prepare(`SELECT SUM(tokens) AS t FROM usage_charges WHERE team = 'platform'`).get() as { t: number };
       expect(team.day.reserved_tokens).toBe(rows.t);
       expect(reserved).toBeGreaterThan(0);
-      const history = await core.usage!.history('burst', Date.now());
+      const history = await core.parts.usage!.history('burst', Date.now());
       expect(history.requests_last_minute).toBe(20);
     } finally {
-      await core.close();
+      await core.stop();
     }
   });
 });
 
 it('echo decisions through the engine still answer with committed receipts', async () => {
-  const core = buildCore(coreOptions(join(tempDir(), 'ledger.db')));
+  const core = await startRuntime(coreOptions(join(tempDir(), 'ledger.db')));
   try {
     const ds = await Promise.all(Array.from({ length: 50 }, (_, i) => decideVia(core, echoInput({ subject: `s${i}` }))));
     await expectReceiptsCommitted(
@@ -224,6 +224,6 @@ it('echo decisions through the engine still answer with committed receipts', asy
       ds.map((d) => d.receipt),
     );
   } finally {
-    await core.close();
+    await core.stop();
   }
 });

@@ -381,11 +381,11 @@ describe('gRPC AuditService', () => {
     const before = await unary(c.audit, 'LatestCheckpoint', {});
     expect(before).toMatchObject({ note: '', size: 0, head_hash: '' });
     expect(before.verifier_key).toMatch(/^gavel\.ledger\//);
-    srv.core.ledger.checkpoint();
+    srv.core.parts.ledger.checkpoint();
     const res = await unary(c.audit, 'LatestCheckpoint', {});
     expect(res).toMatchObject({ size: 12, head_hash: seeded[11]!.entryHash, verifier_key: before.verifier_key });
     const cp = verifyCheckpoint(res.note, parseVerifierKey(res.verifier_key));
-    expect(cp).toMatchObject({ origin: srv.core.ledger.origin, size: 12, headHash: seeded[11]!.entryHash });
+    expect(cp).toMatchObject({ origin: srv.core.parts.ledger.origin, size: 12, headHash: seeded[11]!.entryHash });
     const pk = await cli('pubkey');
     expect(pk.stdout.trim()).toBe(res.verifier_key);
     const verified = await unary(c.audit, 'Verify', { checkpoint: res.note });

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildCore } from '../../src/core.js';
+import { startRuntime } from '../../src/runtime.js';
 import { signCheckpoint } from '../../src/ledger/checkpoint.js';
 import { canonicalPayload, entryHash, payloadHash } from '../../src/ledger/hash.js';
 import { insertEntrySql, type ChainHeader } from '../../src/ledger/header.js';
@@ -36,8 +36,8 @@ const VERIFY_RESPONSE_FIELDS = (loadPackageDefinition()['gavel.v1.VerifyResponse
 
 beforeAll(async () => {
   pristine = join(tempDir('gavel-tamper-'), 'ledger.db');
-  const core = buildCore(coreOptions(pristine, { ledgerOptions: { checkpointEvery: 10 } }));
-  origin = core.ledger.origin;
+  const core = await startRuntime(coreOptions(pristine, { ledgerOptions: { checkpointEvery: 10 } }));
+  origin = core.parts.ledger.origin;
   for (let i = 0; i < SIZE; i++) {
     const decision = DECISIONS[i % 4]!;
     await decideVia(
@@ -52,7 +52,7 @@ beforeAll(async () => {
       `req-${i}`,
     );
   }
-  await core.close();
+  await core.stop();
   const db = new Database(pristine, { readonly: true });
   rows = allRows(db);
   expect((db.prepare('SELECT size FROM checkpoints ORDER BY size').all() as Array<{ size: number }>).map((r) => r.size)).toEqual([10, 20, 30, 40]);

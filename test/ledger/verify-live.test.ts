@@ -15,7 +15,7 @@ beforeAll(async () => {
   c = clients(srv.address);
   const input = { json: Buffer.from(JSON.stringify(echoInput())) };
   for (let done = 0; done < ENTRIES; done += 1000) {
-    await Promise.all(Array.from({ length: 1000 }, () => srv.core.engine.decide({ policy: '', input, requestId: '', caller: 'seed' })));
+    await Promise.all(Array.from({ length: 1000 }, () => srv.core.decide({ policy: '', input, requestId: '', caller: 'seed' })));
   }
 }, 120_000);
 afterAll(async () => {
