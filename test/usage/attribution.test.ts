@@ -40,7 +40,7 @@ it("an agent without a team of its own is charged to, and limited by, the user's
     expect(d.decision).toBe('DECISION_DENY');
     expect(d.reasons.map((x: { code: string }) => x.code)).toContain('team_budget_exhausted');
   }
-  const row = srv.core.ledger.db.prepare('SELECT team, cost_center FROM entries WHERE decision_id = ?').get(first.decision_id);
+  const row = srv.core.parts.ledger.db.prepare('SELECT team, cost_center FROM entries WHERE decision_id = ?').get(first.decision_id);
   expect(row).toEqual({ team: 'budget-test', cost_center: 'cc-bt' });
 });
 
@@ -49,7 +49,7 @@ it('a model call that required approval is reserved, and its report is accepted 
   // Seed a month of spend just under the approval threshold (5000) through a settled call.
   const seed = await decide(c, modelCall(seat, 'standard-m', 100));
   // Spend this large cannot come through Report (a report is bounded by its decision's price); seed it in the store.
-  await srv.core.usage!.settle(
+  await srv.core.parts.usage!.settle(
     {
       ...seat,
       decisionId: seed.decision_id,
@@ -70,7 +70,7 @@ it('a model call that required approval is reserved, and its report is accepted 
   // Another call (max_tokens differs): a request of its own, with its own reservation (the same call again would wait on the first).
   const big = await decide(c, modelCall(seat, 'standard-m', 90));
   expect(big.approval.approval_id).not.toBe(pending.approval.approval_id);
-  await srv.core.usage!.settle(
+  await srv.core.parts.usage!.settle(
     {
       ...seat,
       decisionId: big.decision_id,

@@ -53,7 +53,7 @@ describe.each([0, 2])('with %i evaluation workers', (workers) => {
     expect(denied.length).toBe(200 - allowed);
     for (const d of denied) expect(d.codes).toContain('team_budget_exhausted');
     // The ledger holds every decision, and every report that settled is an entry of its own.
-    const kinds = srv.core.ledger.db.prepare('SELECT kind, COUNT(*) AS n FROM entries GROUP BY kind ORDER BY kind').all();
+    const kinds = srv.core.parts.ledger.db.prepare('SELECT kind, COUNT(*) AS n FROM entries GROUP BY kind ORDER BY kind').all();
     expect(kinds).toEqual([
       { kind: 'decision', n: 200 },
       { kind: 'usage', n: allowed },

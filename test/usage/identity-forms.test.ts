@@ -35,7 +35,7 @@ it('Fiona and fiona spend one budget of subject, team and cost center; GetUsage 
     expect((await usageOf(c, scope, key)).week.reserved_tokens, `${scope} ${key}`).toBe(2 * 101);
   }
   // The ledger keeps each decision's names as received.
-  const row = srv.core.ledger.db.prepare('SELECT subject_id, team, cost_center FROM entries WHERE decision_id = ?').get(upper.decision_id);
+  const row = srv.core.parts.ledger.db.prepare('SELECT subject_id, team, cost_center FROM entries WHERE decision_id = ?').get(upper.decision_id);
   expect(row).toEqual({ subject_id: 'Fiona', team: 'Finance-Ops', cost_center: 'CC-9' });
 
   // Fiona's decision, reported under the other spelling: the same charge.

@@ -116,7 +116,7 @@ describe('reports', () => {
 describe('windows and reservations with an injected clock', () => {
   it('the usage snapshot a decision saw is in its ledger entry', async () => {
     const d = await decide(c, modelCall(alice));
-    const row = srv.core.ledger.db.prepare('SELECT p.body FROM payloads p JOIN entries e USING (seq) WHERE e.decision_id = ?').get(d.decision_id) as {
+    const row = srv.core.parts.ledger.db.prepare('SELECT p.body FROM payloads p JOIN entries e USING (seq) WHERE e.decision_id = ?').get(d.decision_id) as {
       body: string;
     };
     const stored = JSON.parse(row.body) as {

@@ -2,11 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCore, type Core } from '../../src/core.js';
-import { readLedgerId } from '../../src/ledger/meta.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { GavelError } from '../../src/lib/errors.js';
-import { usageConfig } from '../../src/usage/config.js';
-import { postgresUsageConfig } from '../../src/usage/postgres/config.js';
 import { PostgresUsageStore } from '../../src/usage/postgres/store.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { freshDatabase, postgresUnavailable, queryAt, startPostgres, type TestPostgres } from '../helpers/postgres.js';
@@ -19,16 +16,12 @@ if (skip) console.warn(`skipping PostgreSQL decision tests: ${skip}`);
 describe.skipIf(skip)('deciding with the PostgreSQL usage store', () => {
   let db: TestPostgres;
 
-  async function core(options: { failCommit?: () => boolean } = {}): Promise<{ core: Core; store: PostgresUsageStore; url: string }> {
+  async function core(options: { failCommit?: () => boolean } = {}): Promise<{ core: Runtime; store: PostgresUsageStore; url: string }> {
     const url = await freshDatabase(db, 'decide');
-    const { store } = await PostgresUsageStore.open(postgresUsageConfig(url, { timeoutMs: 800, probeMs: 100 }), usageConfig());
-    const c = buildCore({
+    const c = await startRuntime({
       bundles: BUNDLES,
       ledger: join(tempDir(), 'ledger.db'),
-      usageStore: (ledger) => {
-        store.attach(readLedgerId(ledger.db));
-        return store;
-      },
+      usageStore: { url, timeoutMs: 800, probeMs: 100 },
       ...(options.failCommit
         ? {
             ledgerFaults: {
@@ -39,11 +32,13 @@ describe.skipIf(skip)('deciding with the PostgreSQL usage store', () => {
           }
         : {}),
     });
+    const store = c.parts.usage;
+    if (!(store instanceof PostgresUsageStore)) throw new Error('the runtime did not open the PostgreSQL store');
     return { core: c, store, url };
   }
 
-  const decide = (c: Core, subject: string, team = 'pg-team') =>
-    c.engine.decide({
+  const decide = (c: Runtime, subject: string, team = 'pg-team') =>
+    c.decide({
       policy: '',
       input: { json: Buffer.from(JSON.stringify(modelCall({ subject, team, costCenter: 'cc-pg' }))) },
       requestId: '',
@@ -62,11 +57,11 @@ describe.skipIf(skip)('deciding with the PostgreSQL usage store', () => {
     try {
       const d = await decide(c, 'pg-alice');
       expect(d.decision).toBe('allow');
-      expect(c.ledger.get(d.decisionId)).toBeDefined();
+      expect(c.parts.ledger.get(d.decisionId)).toBeDefined();
       const charge = await queryAt(url, `SELECT state, caller, asked_model, tokens FROM gavel_usage_charges WHERE decision_id = '${d.decisionId}'`);
       expect(charge).toEqual([{ state: 'reserved', caller: 'gateway', asked_model: 'standard-m', tokens: '101' }]);
     } finally {
-      await c.close();
+      await c.stop();
     }
   });
 
@@ -82,7 +77,7 @@ describe.skipIf(skip)('deciding with the PostgreSQL usage store', () => {
       expect(d.decision).toBe('allow');
       expect((await queryAt(url, 'SELECT count(*)::int AS n FROM gavel_usage_charges'))[0]!.n).toBe(1);
     } finally {
-      await c.close();
+      await c.stop();
     }
   });
 
@@ -98,11 +93,11 @@ describe.skipIf(skip)('deciding with the PostgreSQL usage store', () => {
         expect((err as GavelError).code).toBe(code);
         expect(store.health.ok).toBe(true);
       }
-      expect(c.ledger.size).toBe(0);
+      expect(c.parts.ledger.size).toBe(0);
       expect(await queryAt(url, 'SELECT count(*)::int AS n FROM gavel_usage_charges')).toEqual([{ n: 0 }]);
       expect((await decide(c, 'pg-ivan')).decision).toBe('allow');
     } finally {
-      await c.close();
+      await c.stop();
     }
   });
 
@@ -127,7 +122,7 @@ describe.skipIf(skip)('deciding with the PostgreSQL usage store', () => {
       expect(Number((await queryAt(url, `SELECT count(*) AS n FROM gavel_usage_charges WHERE subject = 'pg-dave'`))[0]!.n)).toBe(1);
     } finally {
       await holder.end().catch(() => undefined);
-      await c.close();
+      await c.stop();
     }
   });
 
@@ -171,7 +166,7 @@ describe.skipIf(skip)('deciding with the PostgreSQL usage store', () => {
       expect((await decide(c, 'pg-grace')).decision).toBe('allow');
     } finally {
       if (frozen.length > 0) signal(frozen, 'SIGCONT');
-      await c.close();
+      await c.stop();
     }
   }, 30_000);
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBundles } from '../../src/bundles/loader.js';
-import { buildCore, type Core } from '../../src/core.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { BUNDLES } from '../helpers/paths.js';
 import { modelCall } from './helpers.js';
 
@@ -9,7 +9,7 @@ import { modelCall } from './helpers.js';
  * reservation must be priced at the routed model, not the one asked for.
  * Everything expected is derived from the reference bundle's data: the team
  * budget of "budget-test", the tier ladder, and the price table. Only public
- * surfaces are used: buildCore, engine.decide and usage.charge.
+ * surfaces are used: startRuntime, runtime.decide and the usage store's charge.
  */
 interface Price {
   tier: string;
@@ -48,13 +48,13 @@ const ASKED = 'standard-m';
 const rung = [...budgets.team_tier_ladder.rungs].sort((a, b) => b.at_ratio - a.at_ratio).find((r) => r.route[prices[ASKED]!.tier])!;
 const ROUTED = rung.route[prices[ASKED]!.tier]!;
 
-let core: Core;
-beforeAll(() => {
-  core = buildCore({ bundles: BUNDLES, ledger: ':memory:', now: () => new Date('2026-03-04T10:00:00Z') });
+let core: Runtime;
+beforeAll(async () => {
+  core = await startRuntime({ bundles: BUNDLES, ledger: ':memory:', now: () => new Date('2026-03-04T10:00:00Z') });
 });
-afterAll(() => core.close());
+afterAll(() => core.stop());
 
-const decide = (input: unknown) => core.engine.decide({ policy: '', input: { value: input }, requestId: 'tier-down', caller: 'test' });
+const decide = (input: unknown) => core.decide({ policy: '', input: { value: input }, requestId: 'tier-down', caller: 'test' });
 
 describe('tier-down reservation', () => {
   it('is priced at the routed model, not the asked one', async () => {
@@ -66,7 +66,7 @@ describe('tier-down reservation', () => {
     const filler = await decide(modelCall({ subject: 'filler', team: TEAM, costCenter: 'cc-tier' }, ASKED, fill, ''));
     expect(filler.decision).toBe('allow');
     expect(filler.obligations).toEqual({});
-    expect((await core.usage!.charge(filler.decisionId))!.tokens).toBe(fill);
+    expect((await core.parts.usage!.charge(filler.decisionId))!.tokens).toBe(fill);
 
     // The call under test: asked for ASKED, routed down because the team budget is nearly spent.
     const prompt = 'x'.repeat(40); // 10 input tokens at ~4 characters a token
@@ -81,7 +81,7 @@ describe('tier-down reservation', () => {
     const askedCost = expectedCost(ASKED, inputTokens, maxTokens);
     expect(routedCost).not.toBe(askedCost);
 
-    const charge = await core.usage!.charge(d.decisionId);
+    const charge = await core.parts.usage!.charge(d.decisionId);
     expect(charge).toMatchObject({
       state: 'reserved',
       model: ROUTED,

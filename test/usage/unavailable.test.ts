@@ -31,7 +31,7 @@ it('a database held locked by another process gives UNAVAILABLE ledger_unavailab
   const other = new Database(file);
   other.exec('BEGIN IMMEDIATE');
   try {
-    const before = srv.core.ledger.size;
+    const before = srv.core.parts.ledger.size;
     const err = await unaryError(c.decision, 'Decide', { input_json: Buffer.from(JSON.stringify(modelCall(who))) });
     expect(err.code).toBe(grpc.status.UNAVAILABLE);
     expect(err.metadata.get('gavel-error-code')[0]).toBe('ledger_unavailable');
@@ -45,7 +45,7 @@ it('a database held locked by another process gives UNAVAILABLE ledger_unavailab
       output_tokens: 1,
     });
     expect(report.code).toBe(grpc.status.UNAVAILABLE);
-    expect(srv.core.ledger.size).toBe(before);
+    expect(srv.core.parts.ledger.size).toBe(before);
     const reserved = other.prepare(`SELECT COUNT(*) AS n FROM usage_charges WHERE subject = 'lockee'`).get() as { n: number };
     expect(reserved.n).toBe(1);
   } finally {
