@@ -38,8 +38,8 @@ export async function recordWorkload(ledger: string): Promise<RecordedCase[]> {
   const srv = await startInProcess({ bundles: BUNDLES, ledger, now: clock.now, engine: { workers: 0 } });
   const c = clients(srv.address);
   // As `gavel serve` does at start: the activation is an entry of the chain too (replay reads past it).
-  for (const b of srv.core.engine.policies.bundles) {
-    await srv.core.engine.recordPolicyEvent({
+  for (const b of srv.core.policies.bundles) {
+    await srv.core.parts.engine.recordPolicyEvent({
       result: 'activated',
       bundle: b.name,
       revision: b.revision,

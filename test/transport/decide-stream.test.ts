@@ -5,8 +5,9 @@ import { loadSync } from '@grpc/proto-loader';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCore, type Core } from '../../src/core.js';
-import type { DecideRequest, Engine } from '../../src/engine/engine.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
+import type { DecideRequest } from '../../src/engine/engine.js';
+import type { DecideFace } from '../../src/runtime/faces.js';
 import { AccessPolicy } from '../../src/transport/security/access-policy.js';
 import { Guard } from '../../src/transport/security/guard.js';
 import { decisionService } from '../../src/transport/decision-service.js';
@@ -69,8 +70,8 @@ function openStream(client: grpc.Client, metadata = new grpc.Metadata(), onAnswe
 
 const request = (id: string, input: unknown = echoInput()) => ({ ...jsonInput(input), request_id: id });
 
-function ledgerRow(core: Core, decisionId: string) {
-  return core.ledger.db.prepare('SELECT seq, entry_hash, request_id FROM entries WHERE decision_id = ?').get(decisionId) as
+function ledgerRow(core: Runtime, decisionId: string) {
+  return core.parts.ledger.db.prepare('SELECT seq, entry_hash, request_id FROM entries WHERE decision_id = ?').get(decisionId) as
     | { seq: number; entry_hash: string; request_id: string }
     | undefined;
 }
@@ -151,7 +152,9 @@ describe('DecideStream on the real server', () => {
       expect(byId.get(id), id).toMatchObject({ result: 'decision', decision: { decision: 'DECISION_ALLOW' } });
     }
     // The refused ones left nothing in the ledger.
-    const refused = srv.core.ledger.db.prepare("SELECT count(*) AS n FROM entries WHERE request_id IN ('bad-json', 'no-input', 'bad-entrypoint')").get() as {
+    const refused = srv.core.parts.ledger.db
+      .prepare("SELECT count(*) AS n FROM entries WHERE request_id IN ('bad-json', 'no-input', 'bad-entrypoint')")
+      .get() as {
       n: number;
     };
     expect(refused.n).toBe(0);
@@ -182,7 +185,7 @@ describe('DecideStream on the real server', () => {
     const n = 1000;
     for (let i = 0; i < n; i++) s.call.write(request(`slow-${i}`));
     s.call.end();
-    const decided = () => (srv.core.ledger.db.prepare("SELECT count(*) AS n FROM entries WHERE request_id LIKE 'slow-%'").get() as { n: number }).n;
+    const decided = () => (srv.core.parts.ledger.db.prepare("SELECT count(*) AS n FROM entries WHERE request_id LIKE 'slow-%'").get() as { n: number }).n;
     // Settles once the HTTP/2 window and the server's buffers are full: far short of n.
     let last = -1;
     for (let seen = decided(); seen !== last; seen = decided()) {
@@ -210,7 +213,9 @@ describe('DecideStream on the real server', () => {
     s.call.write(request('who'));
     s.call.end();
     await s.ended;
-    const row = srv.core.ledger.db.prepare('SELECT caller FROM entries WHERE decision_id = ?').get(s.answers[0]!.decision!.decision_id) as { caller: string };
+    const row = srv.core.parts.ledger.db.prepare('SELECT caller FROM entries WHERE decision_id = ?').get(s.answers[0]!.decision!.decision_id) as {
+      caller: string;
+    };
     expect(row.caller).toBe('unverified:gateway-7');
   });
 
@@ -280,22 +285,20 @@ class Gate {
   inFlight = 0;
   maxInFlight = 0;
 
-  constructor(private readonly real: Engine) {}
+  constructor(private readonly real: DecideFace) {}
 
-  get engine(): Engine {
-    return {
-      decide: async (r: DecideRequest) => {
-        this.inFlight++;
-        this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-        this.started.push(r);
-        try {
-          await new Promise<void>((resolve) => this.open.set(r.requestId, resolve));
-          return await this.real.decide(r);
-        } finally {
-          this.inFlight--;
-        }
-      },
-    } as unknown as Engine;
+  get decide(): DecideFace {
+    return async (r: DecideRequest) => {
+      this.inFlight++;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      this.started.push(r);
+      try {
+        await new Promise<void>((resolve) => this.open.set(r.requestId, resolve));
+        return await this.real(r);
+      } finally {
+        this.inFlight--;
+      }
+    };
   }
 
   release(id: string): void {
@@ -311,19 +314,19 @@ class Gate {
 }
 
 describe('DecideStream in flight: bound, order, cancel', () => {
-  let core: Core;
+  let core: Runtime;
   let server: grpc.Server;
   let client: grpc.Client;
   let gate: Gate;
   beforeAll(async () => {
-    core = buildCore(coreOptions(join(tempDir(), 'l.db')));
-    gate = new Gate(core.engine);
+    core = await startRuntime(coreOptions(join(tempDir(), 'l.db')));
+    gate = new Gate(core.decide);
     server = new grpc.Server();
     const services = gavelServices(loadPackageDefinition());
     const log = pino({ level: 'silent' });
     const guard = new Guard({ policy: AccessPolicy.everyone(), certificates: false, log });
     const service = services.DecisionService.service;
-    server.addService(service, guard.wrap(service, decisionService(gate.engine, 32, log, undefined, { streamMaxInFlight: 4 })));
+    server.addService(service, guard.wrap(service, decisionService(gate.decide, 32, log, undefined, { streamMaxInFlight: 4 })));
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
@@ -332,7 +335,7 @@ describe('DecideStream in flight: bound, order, cancel', () => {
   afterAll(async () => {
     client.close();
     server.forceShutdown();
-    await core.close();
+    await core.stop();
   });
 
   it('holds at most the limit in flight per stream and stops reading beyond it; every request is still answered', async () => {
@@ -380,14 +383,14 @@ describe('DecideStream in flight: bound, order, cancel', () => {
     const ids = ['x-1', 'x-2', 'x-3'];
     for (const id of ids) s.call.write(request(id));
     await until(() => ids.every((id) => gate.waiting().includes(id)), 'three decisions in flight');
-    const before = (core.ledger.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+    const before = (core.parts.ledger.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
     s.call.cancel();
     await expect(s.ended).rejects.toMatchObject({ code: grpc.status.CANCELLED });
     const signals = gate.started.filter((r) => ids.includes(r.requestId)).map((r) => r.signal!);
     await until(() => signals.every((sig) => sig.aborted), 'the cancel to reach the decisions');
     for (const id of ids) gate.release(id);
     await until(() => gate.inFlight === 0, 'the abandoned decisions to finish');
-    const after = (core.ledger.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+    const after = (core.parts.ledger.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
     expect(after).toBe(before);
     expect(s.answers).toHaveLength(0);
   });

@@ -36,7 +36,7 @@ describe('each decision kind over gRPC', () => {
     for (const code of s.expect.codes) expect(res.reasons.map((r: { code: string }) => r.code)).toContain(code);
     expect(res.policy).toMatchObject({ bundle: 'ai', revision: expect.stringMatching(/^ai-/), digest: expect.stringMatching(/^sha256:/) });
     expect(Number(res.receipt.seq)).toBeGreaterThan(0);
-    const row = srv.core.ledger.db.prepare('SELECT seq, entry_hash, decision FROM entries WHERE decision_id = ?').get(res.decision_id) as {
+    const row = srv.core.parts.ledger.db.prepare('SELECT seq, entry_hash, decision FROM entries WHERE decision_id = ?').get(res.decision_id) as {
       seq: number;
       entry_hash: string;
       decision: string;
@@ -52,7 +52,9 @@ describe('each decision kind over gRPC', () => {
     expect(res.redactions.map((r: { kind: string }) => r.kind).sort()).toEqual(['card', 'email', 'phone']);
     const wire = JSON.stringify(res) + res.redacted_input_json.toString() + res.obligations_json.toString();
     for (const r of s.expect.redactions ?? []) expect(wire).not.toContain(r.match);
-    const stored = srv.core.ledger.db.prepare('SELECT p.body FROM payloads p JOIN entries e ON e.seq = p.seq WHERE e.decision_id = ?').get(res.decision_id) as {
+    const stored = srv.core.parts.ledger.db
+      .prepare('SELECT p.body FROM payloads p JOIN entries e ON e.seq = p.seq WHERE e.decision_id = ?')
+      .get(res.decision_id) as {
       body: string;
     };
     for (const r of s.expect.redactions ?? []) expect(stored.body).not.toContain(r.match);
@@ -91,12 +93,12 @@ describe('bad input gets a clear status, and the server keeps answering', () => 
     ['invalid UTF-8', { input_json: Buffer.from([0x7b, 0xff, 0x7d]) }, grpc.status.INVALID_ARGUMENT, 'UTF-8'],
   ];
   it.each(cases)('%s', async (_name, request, code, text) => {
-    const before = srv.core.ledger.size;
+    const before = srv.core.parts.ledger.size;
     const err = await unaryError(c.decision, 'Decide', request);
     expect(err.code).toBe(code);
     expect(err.details).toContain(text);
     expect(err.metadata.get('gavel-error-code')[0]).toBeTruthy();
-    expect(srv.core.ledger.size).toBe(before);
+    expect(srv.core.parts.ledger.size).toBe(before);
     expect((await decide(sample('employee-standard-allowed').input)).decision).toBe('DECISION_ALLOW');
   });
 

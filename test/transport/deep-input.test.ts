@@ -116,7 +116,7 @@ const expectTooDeep = (err: grpc.ServiceError) => {
 
 /** The server still answers, and nothing was recorded for the refusals. */
 const stillAnswers = async (sizeBefore: number) => {
-  expect(srv.core.ledger.size).toBe(sizeBefore);
+  expect(srv.core.parts.ledger.size).toBe(sizeBefore);
   const ok = await unary(c.decision, 'Decide', { input_json: Buffer.from(JSON.stringify(echoInput())) });
   expect(ok.decision).toBe('DECISION_ALLOW');
 };
@@ -126,19 +126,19 @@ const echoWith = (extra: Buffer) => decideRequest(extra, Decide.requestSerialize
 
 describe('a too-deep input is input_too_deep, not INTERNAL', () => {
   it.each([100, 10_000])('input_struct nested %i objects deep', async (depth) => {
-    const before = srv.core.ledger.size;
+    const before = srv.core.parts.ledger.size;
     expectTooDeep(await rawDecideError(decideRequest(nestedObjects(depth).bytes())));
     await stillAnswers(before);
   });
 
   it.each([100, 10_000])('input_struct nested %i lists deep', async (depth) => {
-    const before = srv.core.ledger.size;
+    const before = srv.core.parts.ledger.size;
     expectTooDeep(await rawDecideError(decideRequest(nestedLists(depth).bytes())));
     await stillAnswers(before);
   });
 
   it.each([100, 10_000])('input_json nested %i deep (objects, then arrays)', async (depth) => {
-    const before = srv.core.ledger.size;
+    const before = srv.core.parts.ledger.size;
     const objects = `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
     expectTooDeep(await unaryError(c.decision, 'Decide', { input_json: Buffer.from(objects) }));
     const arrays = `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`;

@@ -46,7 +46,7 @@ const hostile: Array<[string, () => unknown]> = [
 ];
 
 it.each(hostile)('%s is answered and recorded, then normal calls proceed', async (_name, build) => {
-  const before = srv.core.ledger.size;
+  const before = srv.core.parts.ledger.size;
   const res = await unary(c.decision, 'Decide', jsonInput(build()));
   expect(res.decision).toMatch(/^DECISION_(ALLOW|DENY|REDACT|REQUIRE_APPROVAL)$/);
   expect(Number(res.receipt.seq)).toBe(before + 1);

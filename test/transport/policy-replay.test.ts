@@ -4,9 +4,10 @@ import * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadBundles } from '../../src/bundles/loader.js';
 import { bundleVerification } from '../../src/bundles/verification-keys.js';
 import { replayCommand } from '../../src/cli/replay.js';
-import { buildCore } from '../../src/core.js';
+import { startRuntime } from '../../src/runtime.js';
 import { gavelServices } from '../../src/transport/proto.js';
 import { startServer } from '../../src/transport/server.js';
 import { clients, type Clients } from '../helpers/client.js';
@@ -165,7 +166,7 @@ describe('PolicyService.Replay', () => {
       transitions: [],
     });
     expect(report.unchanged + report.approximate).toBe(report.replayed);
-    expect(json.candidate).toEqual({ bundle: 'candidate', ...pick(srv.core.engine.policies.bundles[0]!) });
+    expect(json.candidate).toEqual({ bundle: 'candidate', ...pick(srv.core.policies.bundles[0]!) });
   });
 
   it('with the keyword candidate: allow → deny transitions gaining keyword_blocked, the same report `gavel replay --json` prints', async () => {
@@ -257,7 +258,7 @@ describe('PolicyService.Replay', () => {
       );
       expect(openDuring).toEqual([true]);
       expect([...readers].map((r) => r.open)).toEqual([false]);
-      expect(srv.core.ledger.db.readonly).toBe(false);
+      expect(srv.core.parts.ledger.db.readonly).toBe(false);
 
       readers.clear();
       const cancelled = await startReplay(policy, { bundle: KEYWORD }, (e, call) => {
@@ -286,7 +287,7 @@ describe('cancelling', () => {
   it('a cancelled replay stops at the next batch: the rest is never evaluated, nothing is reported', async () => {
     const lines: Array<Record<string, any>> = [];
     const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, any>) });
-    const core = buildCore({ bundles: BUNDLES, ledger: copyLedger('big.db'), engine: { workers: 0 } });
+    const core = await startRuntime({ bundles: BUNDLES, ledger: copyLedger('big.db'), engine: { workers: 0 } });
     const server = await startServer(core, { listen: '127.0.0.1:0', log });
     try {
       // More than three batches of 256 (with two in flight, a cancel is seen before the fourth).
@@ -294,7 +295,7 @@ describe('cancelling', () => {
       for (let i = 0; i < more; i += 50) {
         await Promise.all(
           Array.from({ length: 50 }, (_, j) =>
-            core.engine.decide({
+            core.decide({
               policy: 'gavel/ai/decision',
               input: { value: modelCall({ subject: `bulk-${i + j}`, team: 'platform', costCenter: 'cc-100' }) },
               requestId: `bulk-${i + j}`,
@@ -315,7 +316,7 @@ describe('cancelling', () => {
       expect(lines.some((l) => l.msg === 'replay finished')).toBe(false);
     } finally {
       await server.shutdown(2000);
-      await core.close();
+      await core.stop();
     }
   });
 });
@@ -332,12 +333,14 @@ describe('where replay cannot run, or must not', () => {
   });
 
   it('a server that verifies bundle signatures replays only a candidate that verifies', async () => {
-    const core = buildCore({ bundles: BUNDLES, ledger: copyLedger('verified.db'), engine: { workers: 0 } });
-    const server = await startServer(core, {
-      listen: '127.0.0.1:0',
-      log: pino({ level: 'silent' }),
-      bundleVerification: bundleVerification([{ file: join(ROOT, 'test/fixtures/signing/rsa.pub') }]),
+    // The live (unsigned) bundles as loaded already: the key checks candidates only.
+    const core = await startRuntime({
+      bundles: loadBundles(BUNDLES),
+      ledger: copyLedger('verified.db'),
+      engine: { workers: 0 },
+      delivery: { verification: bundleVerification([{ file: join(ROOT, 'test/fixtures/signing/rsa.pub') }]) },
     });
+    const server = await startServer(core, { listen: '127.0.0.1:0', log: pino({ level: 'silent' }) });
     try {
       const client = policyClient(`127.0.0.1:${server.port}`);
       const unsigned = expectError(
@@ -355,7 +358,7 @@ describe('where replay cannot run, or must not', () => {
       expect(json.candidate.revision).toBe('signed-rs256');
     } finally {
       await server.shutdown(2000);
-      await core.close();
+      await core.stop();
     }
   });
 });

@@ -75,7 +75,7 @@ async function replayAs(name: string): Promise<number> {
 }
 
 const callerOfEntry = (decisionId: string) =>
-  (srv.core.ledger.db.prepare('SELECT caller FROM entries WHERE decision_id = ?').get(decisionId) as { caller: string }).caller;
+  (srv.core.parts.ledger.db.prepare('SELECT caller FROM entries WHERE decision_id = ?').get(decisionId) as { caller: string }).caller;
 
 describe('a DNS name is never taken for a URI identity', () => {
   it('a certificate whose only SAN is the DNS name "spiffe://t/admin/x" is UNAUTHENTICATED, not admin; the URI SAN of that name is admin', async () => {
@@ -90,9 +90,9 @@ describe('a DNS name is never taken for a URI identity', () => {
     const d = await unary(connect('dnsHost').decision, 'Decide', jsonInput(modelCall(who)));
     expect(callerOfEntry(d.decision_id)).toBe('gw.corp.example');
     for (const name of ['dnsWildcard', 'uriWithoutScheme']) {
-      const before = srv.core.ledger.size;
+      const before = srv.core.parts.ledger.size;
       expect((await unaryError(connect(name).decision, 'Decide', jsonInput(modelCall(who)))).code, name).toBe(grpc.status.UNAUTHENTICATED);
-      expect(srv.core.ledger.size).toBe(before);
+      expect(srv.core.parts.ledger.size).toBe(before);
     }
   });
 });
@@ -108,11 +108,11 @@ describe('identities compared as people read them', () => {
       ['controlInUri', 'U+0007'],
       ['invisibleInCn', 'U+200D'],
     ] as const) {
-      const before = srv.core.ledger.size;
+      const before = srv.core.parts.ledger.size;
       const err = await unaryError(connect(name).decision, 'Decide', jsonInput(modelCall(who)));
       expect([err.code, err.metadata.get('gavel-error-code')[0]], name).toEqual([grpc.status.UNAUTHENTICATED, 'unauthenticated']);
       expect(err.details).toContain(cp);
-      expect(srv.core.ledger.size).toBe(before);
+      expect(srv.core.parts.ledger.size).toBe(before);
     }
   });
 });

@@ -85,7 +85,7 @@ afterAll(async () => {
 });
 
 const callerOfEntry = (decisionId: string) =>
-  (srv.core.ledger.db.prepare('SELECT caller FROM entries WHERE decision_id = ?').get(decisionId) as { caller: string }).caller;
+  (srv.core.parts.ledger.db.prepare('SELECT caller FROM entries WHERE decision_id = ?').get(decisionId) as { caller: string }).caller;
 
 describe('who gets a connection at all', () => {
   it.each([
@@ -93,10 +93,10 @@ describe('who gets a connection at all', () => {
     ['a certificate from another CA', 'foreign'],
     ['an expired certificate', 'expired'],
   ])('%s: no service (the handshake fails), nothing recorded', async (_what, name) => {
-    const before = srv.core.ledger.size;
+    const before = srv.core.parts.ledger.size;
     const err = await unaryError(connect(name).decision, 'Decide', jsonInput(modelCall(gw)));
     expect(err.code).toBe(grpc.status.UNAVAILABLE);
-    expect(srv.core.ledger.size).toBe(before);
+    expect(srv.core.parts.ledger.size).toBe(before);
   });
 
   it('a valid certificate of the same identity is served (the refusals above are about the certificate)', async () => {
@@ -142,11 +142,11 @@ describe('the identity recorded is the certificate, never a claim', () => {
   });
 
   it('a certificate that names no holder is UNAUTHENTICATED, counted, and nothing is recorded', async () => {
-    const before = srv.core.ledger.size;
+    const before = srv.core.parts.ledger.size;
     const err = await unaryError(connect('nameless').decision, 'Decide', jsonInput(modelCall(gw)));
     expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(err.metadata.get('gavel-error-code')).toEqual(['unauthenticated']);
-    expect(srv.core.ledger.size).toBe(before);
+    expect(srv.core.parts.ledger.size).toBe(before);
     const counted = await srv.server.metrics.refusals.get();
     expect(
       counted.values.find((v) => v.labels.code === 'unauthenticated' && v.labels.method === '/gavel.v1.DecisionService/Decide')?.value,
@@ -329,7 +329,7 @@ describe('payloads need audit-payloads', () => {
     const policy = AccessPolicy.of([{ match: 'spiffe://corp.example/auditor/*', roles: ['audit', 'audit-payloads'] }]);
     const full = await startInProcess({ bundles: BUNDLES, ledger: join(tempDir(), 'l2.db') }, { security: { tls, policy } });
     try {
-      const seed = await full.core.engine.decide({ policy: 'gavel/ai/decision', input: { value: modelCall(gw) }, requestId: 'seed', caller: 'seed' });
+      const seed = await full.core.decide({ policy: 'gavel/ai/decision', input: { value: modelCall(gw) }, requestId: 'seed', caller: 'seed' });
       const c = tlsClients(full.address, pki.caPem, pki.clients.auditor);
       open.push(c);
       const got = await unary(c.audit, 'GetDecision', { decision_id: seed.decisionId });
@@ -358,7 +358,7 @@ describe('a report settles only what the same identity asked for', () => {
     const err = await unaryError(connect('otherGateway').usage, 'Report', reportOf(d.decision_id));
     expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(err.metadata.get('gavel-error-code')).toEqual(['permission_denied']);
-    expect((await srv.core.usage!.charge(d.decision_id))?.state).toBe('reserved');
+    expect((await srv.core.parts.usage!.charge(d.decision_id))?.state).toBe('reserved');
     const ok = await unary(connect('gateway').usage, 'Report', reportOf(d.decision_id));
     expect(ok).toMatchObject({ duplicate: false, tokens: 25 });
   });
