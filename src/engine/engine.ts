@@ -9,6 +9,7 @@ import type { DecisionApproval } from './approvals/approval.js';
 import type { ApprovalDesk, ApprovalPlan, HeldApproval } from './approvals/desk.js';
 import type { EngineConfig } from './config.js';
 import type { WasmEvaluator } from './evaluator.js';
+import { DecisionLocks } from './decision-locks.js';
 import { KeyLocks } from './key-locks.js';
 import type { DecisionMeter, MeteredContext, MeteredWrite } from './meter.js';
 import { PolicySet } from './policies.js';
@@ -119,7 +120,8 @@ export class Engine {
   private readonly meter: DecisionMeter | undefined;
   private readonly now: () => Date;
   private readonly runner: DecisionRunner;
-  private readonly locks = new KeyLocks();
+  /** Usage keys, shared by every decision's DecisionLocks (decision-locks.ts has the lock order). */
+  private readonly usageLocks = new KeyLocks();
   private faults = 0;
 
   constructor(deps: EngineDeps) {
@@ -194,33 +196,32 @@ export class Engine {
   async decide(request: DecideRequest): Promise<Decision> {
     const prepare = { input: request.input, requestId: request.requestId, caller: request.caller };
     const job = await this.runner.prepare(prepare);
-    let unlock: (() => void) | undefined;
-    let unhold: (() => void) | undefined;
+    // Approval hold, usage keys, fingerprint: taken in that order, all let go by the one release() below.
+    const locks = new DecisionLocks(this.usageLocks, this.approvals);
     let shadowed = false;
     try {
       const entrypoint = request.policy || this.config.defaultEntrypoint;
       const evaluator = this.policies.resolve(entrypoint);
       // The approval a retry carries is held until this decision's entry commits: it is used once.
       const desk = this.approvals;
-      const carries = desk !== undefined && job.binding.approvalId !== '';
-      if (carries) unhold = await desk.hold(job.binding.approvalId);
-      if (this.meter) unlock = await this.locks.acquire(this.meter.keys(job.facts));
+      if (desk && job.binding.approvalId !== '') await locks.hold(job.binding.approvalId);
+      if (this.meter) await locks.usage(this.meter.keys(job.facts));
       const now = this.now();
       // Looked up at the decision's own time: an approval due by then is expired, not used.
       const held = desk ? await approvalState(() => desk.lookup(job.binding, now)) : undefined;
       const decisionId = randomUUID();
       let attempt: Attempt | undefined;
       for (let n = 1; !attempt; n++) {
-        attempt = await this.attempt(request, job, evaluator, { decisionId, entrypoint, now, held });
+        attempt = await this.attempt(request, job, evaluator, locks, { decisionId, entrypoint, now, held });
         // Usage this decision read changed while it was evaluated (a report, a release): decide again on fresh usage.
         if (!attempt && n >= MAX_ATTEMPTS) {
           throw new GavelError('usage_unavailable', `usage kept changing during ${MAX_ATTEMPTS} evaluations; failing closed`);
         }
       }
       // Staged writes are visible to every later read: the next decision on these keys may go ahead.
-      unlock?.();
+      locks.releaseUsage();
       // A new request keeps its fingerprint until its entry is durable (or given up).
-      const receipt = await attempt.receipt.finally(() => attempt.approval?.unlock?.());
+      const receipt = await attempt.receipt.finally(() => locks.releaseFingerprint());
       // Gone after its entry was written: the entry stays (the ledger never loses one), the reservation goes.
       if (this.meter && abandoned(request)) await this.meter.release(decisionId, request.caller).catch(() => undefined);
       const decision = this.decision(attempt.evaluated, evaluator, { decisionId, entrypoint, now, receipt, requestId: request.requestId });
@@ -230,8 +231,7 @@ export class Engine {
       return decision;
     } finally {
       if (!shadowed) this.runner.discard(job);
-      unlock?.();
-      unhold?.();
+      locks.release();
     }
   }
 
@@ -240,6 +240,7 @@ export class Engine {
     request: DecideRequest,
     job: Job,
     evaluator: WasmEvaluator,
+    locks: DecisionLocks,
     d: { decisionId: string; entrypoint: string; now: Date; held: HeldApproval | undefined },
   ): Promise<Attempt | undefined> {
     // A caller known to be gone before anything is reserved gets nothing recorded or reserved.
@@ -278,6 +279,7 @@ export class Engine {
                 now: d.now,
               },
               held,
+              (fingerprint) => locks.fingerprint(fingerprint),
             ),
           );
       let staged: MeteredWrite | undefined;
@@ -286,12 +288,12 @@ export class Engine {
         try {
           staged = await this.meter!.stage(approval ? { ...decided, holdUntilMs: approval.holdUntilMs } : decided, metered.snapshot);
         } catch (err) {
-          approval?.unlock?.();
+          // Its locks, the fingerprint too, go in decide's release().
           throw failClosed(err, 'usage_unavailable', 'usage could not be reserved; failing closed');
         }
         if (!staged) {
-          // Evaluated again on fresh usage: this attempt's request is not made.
-          approval?.unlock?.();
+          // Evaluated again on fresh usage: this attempt's request is not made, and the next attempt plans afresh.
+          locks.releaseFingerprint();
           return undefined;
         }
       }

@@ -59,13 +59,14 @@ export interface ApprovalPlan {
   answer: DecisionApproval;
   /** Until when the call's usage reservation is held (a new request); null: the call reserves nothing (it waits on a request already held). */
   holdUntilMs: number | null;
-  /**
-   * A new request holds its action's fingerprint until the decision's entry commits (or is given
-   * up), so an identical call at the same moment finds this request instead of making a second.
-   * The engine calls it once the entry is durable or the attempt is abandoned.
-   */
-  unlock?: () => void;
 }
+
+/**
+ * Takes an action's fingerprint for `plan` (the decision's DecisionLocks) and returns its release:
+ * a new request keeps it until the decision's entry commits (or is given up), so an identical call
+ * at the same moment finds this request instead of making a second; the decision lets go then.
+ */
+export type FingerprintLock = (fingerprint: string) => Promise<() => void>;
 
 export interface DecidedAction {
   decisionId: string;
@@ -127,7 +128,14 @@ export class ApprovalDesk {
 
   /** Exclusive use of one approval: a decision holds it from lookup to the commit of its entry. */
   hold(approvalId: string): Promise<() => void> {
-    return this.locks.acquire([approvalId]);
+    // Prefixed apart from the fingerprints in the same KeyLocks: an approval id is the caller's text, and
+    // `fingerprint\0<its own action>` would otherwise make its decision wait for itself (engine/decision-locks.ts).
+    return this.locks.acquire([`approval\u0000${approvalId}`]);
+  }
+
+  /** One action's fingerprint: a new request keeps it until its entry commits (engine/decision-locks.ts, step 3). */
+  holdFingerprint(fingerprint: string): Promise<() => void> {
+    return this.locks.acquire([`fingerprint\u0000${fingerprint}`]);
   }
 
   /**
@@ -152,11 +160,11 @@ export class ApprovalDesk {
    * an allowed decision that carried an approved, matching approval consumes it.
    * Undefined otherwise.
    */
-  async plan(d: DecidedAction, held: HeldApproval | undefined): Promise<ApprovalPlan | undefined> {
+  async plan(d: DecidedAction, held: HeldApproval | undefined, lock: FingerprintLock): Promise<ApprovalPlan | undefined> {
     if (d.decision === 'require_approval') {
       // This exact action's open request, whether the call carried its id (pending: still waiting) or not;
       // looked up under the fingerprint's lock, which a new request keeps until its entry commits.
-      const unlock = await this.locks.acquire([`fingerprint\u0000${d.binding.fingerprint}`]);
+      const unlock = await lock(d.binding.fingerprint);
       try {
         const open = await this.store.openFor(d.binding.fingerprint, d.now.getTime());
         if (open) {
@@ -168,7 +176,6 @@ export class ApprovalDesk {
           staged: this.stagedChange(request, { event: 'requested', approval: request, decisionId: d.decisionId, caller: d.identity.caller, now: d.now }),
           answer: decisionApproval(request),
           holdUntilMs: request.expiresAtMs,
-          unlock,
         };
       } catch (err) {
         unlock();
