@@ -12,15 +12,13 @@ import type { WasmEvaluator } from './evaluator.js';
 import { DecisionLocks } from './decision-locks.js';
 import { KeyLocks } from './key-locks.js';
 import type { DecisionMeter, MeteredContext, MeteredWrite } from './meter.js';
-import { PolicySet } from './policies.js';
+import type { PolicySet } from './policies.js';
 import type { AppliedRedaction } from './redact.js';
 import { SERVICE_RULE, type Effect, type Reason } from './result.js';
-import { InlineRunner, type DecisionRunner, type Job } from './runner.js';
+import type { DecisionRunner, Job } from './runner.js';
 import type { DecideInput, EvaluateRequest, Evaluated } from './stages.js';
-import { Shadow, shadowConfig, type ShadowConfig, type ShadowSink } from './shadow/shadow.js';
+import type { Shadow } from './shadow/shadow.js';
 import type { UsageFacts } from './usage-facts.js';
-import { WorkerPool } from './pool/worker-pool.js';
-import { AdaptiveRunner } from './adaptive-runner.js';
 
 export type { DecideInput } from './stages.js';
 
@@ -57,17 +55,19 @@ export interface Decision {
 export interface EngineDeps {
   config: EngineConfig;
   ledger: Ledger;
+  /** The live bundle set (activated through `activate`); the runtime reads it to list and deliver policies. */
+  policies: PolicySet;
+  /** Where decisions are parsed and evaluated: picked by the runtime (pickRunner), closed with the engine. */
+  runner: DecisionRunner;
   meter?: DecisionMeter;
   now?: () => Date;
-  /** Where decisions are parsed and evaluated; default: a worker pool of config.workers, or this thread when 0. */
-  runner?: DecisionRunner;
   /**
    * Human approvals: REQUIRE_APPROVAL creates a request, a retry carrying its id sees it as
    * input.context.approval. Without it (`gavel eval` without a ledger) the input's own context.approval reaches the policy.
    */
   approvals?: ApprovalDesk;
-  /** Shadow evaluation of candidate bundles on live traffic (activated with activateShadow); results go to the sink. */
-  shadow?: { sink: ShadowSink; config?: Partial<ShadowConfig>; onDisabled?: (bundle: Bundle, reason: string) => void };
+  /** Shadow evaluation of candidate bundles on live traffic, after each recorded answer. */
+  shadow?: Shadow;
 }
 
 /** The live side of a shadowed decision. */
@@ -110,11 +110,9 @@ interface Attempt {
  * serial: the usage locks and reads, the staging check, and the ledger append.
  */
 export class Engine {
-  readonly policies: PolicySet;
-  /** Candidate bundles evaluated after each live answer; undefined when the engine was built without a shadow sink. */
-  readonly shadow: Shadow | undefined;
-  /** Approval requests and their resolution; undefined when the engine was built without them. */
-  readonly approvals: ApprovalDesk | undefined;
+  private readonly policies: PolicySet;
+  private readonly shadow: Shadow | undefined;
+  private readonly approvals: ApprovalDesk | undefined;
   private readonly config: EngineConfig;
   private readonly ledger: Ledger;
   private readonly meter: DecisionMeter | undefined;
@@ -130,52 +128,9 @@ export class Engine {
     this.meter = deps.meter;
     this.now = deps.now ?? (() => new Date());
     this.approvals = deps.approvals;
-    const limits = { memoryInitialPages: deps.config.memoryInitialPages, memoryMaxPages: deps.config.memoryMaxPages };
-    this.policies = new PolicySet(limits);
-    this.runner = deps.runner ?? this.defaultRunner(limits);
-    this.shadow = deps.shadow ? new Shadow(this.runner, deps.shadow.sink, shadowConfig(deps.shadow.config), limits, deps.shadow.onDisabled) : undefined;
-  }
-
-  /** Workers when configured, with lone small decisions on this thread (adaptive-runner.ts); this thread alone without. */
-  private defaultRunner(limits: { memoryInitialPages: number; memoryMaxPages: number }): DecisionRunner {
-    const { config } = this;
-    const inline = new InlineRunner(this.limits);
-    if (config.workers === 0) return inline;
-    if (config.inlineMaxBytes === 0) return new WorkerPool({ ...config, ...limits });
-    let adaptive: AdaptiveRunner | undefined;
-    const pool = new WorkerPool({ ...config, ...limits, onEvaluated: (ms) => adaptive?.observe(ms) });
-    adaptive = new AdaptiveRunner(pool, inline, config);
-    return adaptive;
-  }
-
-  /** Largest input a lone decision may have to be evaluated on this thread although workers run (0: none, or no workers). */
-  get inlineMaxBytes(): number {
-    return this.runner instanceof AdaptiveRunner ? this.config.inlineMaxBytes : 0;
-  }
-
-  /** Decisions evaluated on the engine's own thread while it had workers (lone small ones); 0 without workers. */
-  get inlineEvaluations(): number {
-    return this.runner instanceof AdaptiveRunner ? this.runner.inlined : 0;
-  }
-
-  /** The input bounds in force (the transport sizes its own limits from them). */
-  get limits(): { maxInputBytes: number; maxDepth: number } {
-    return { maxInputBytes: this.config.maxInputBytes, maxDepth: this.config.maxDepth };
-  }
-
-  /** Wasm memory per evaluator (replay evaluates candidates with the same, so a recorded out-of-memory deny reproduces). */
-  get evaluatorLimits(): { memoryInitialPages: number; memoryMaxPages: number } {
-    return { memoryInitialPages: this.config.memoryInitialPages, memoryMaxPages: this.config.memoryMaxPages };
-  }
-
-  /** How many threads evaluate (0: this one). */
-  get workers(): number {
-    return this.runner.size;
-  }
-
-  /** Workers replaced since start (crashed or stopped for the evaluation timeout). */
-  get workerRestarts(): number {
-    return this.runner.restarts;
+    this.policies = deps.policies;
+    this.runner = deps.runner;
+    this.shadow = deps.shadow;
   }
 
   /** Evaluations that trapped or ran out of memory (each answered DENY evaluation_error), on whichever thread ran them. */
