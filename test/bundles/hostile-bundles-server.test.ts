@@ -1,11 +1,10 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gavelServices } from '../../src/transport/proto.js';
 import { clients, jsonInput, unary, type Clients } from '../helpers/client.js';
-import { watchBundles } from '../helpers/live-bundles.js';
+import { watchedFolder } from '../helpers/live-bundles.js';
 import { tempDir } from '../helpers/paths.js';
 import { type ChildServer, failedStart, runCli, startChild, startInProcess, type InProcessServer } from '../helpers/server.js';
 import { ECHO, echoInput } from '../ledger/fixtures.js';
@@ -82,28 +81,27 @@ describe('each refusal leaves the live revision answering (in-process server, wa
   it('every hostile archive is refused (recorded with its reason), and Decide answers with rev-a throughout', async () => {
     const dir = tempDir('gavel-hostile-');
     publish(dir, revision('rev-a'));
-    srv = await startInProcess({ bundles: dir, ledger: join(tempDir(), 'l.db'), engine: { defaultEntrypoint: ECHO, workers: 1 } });
-    const w = watchBundles(srv.core, srv.server, pino({ level: 'silent' }), { path: dir, intervalMs: 25 });
-    stops.push(() => w.stop());
+    srv = await startInProcess({ ...watchedFolder(dir, { intervalMs: 25 }), ledger: join(tempDir(), 'l.db'), engine: { defaultEntrypoint: ECHO, workers: 1 } });
     c = clients(srv.address);
     const refusals = () =>
-      srv!.core.ledger.db.prepare("SELECT p.body FROM entries e JOIN payloads p ON p.seq = e.seq WHERE e.kind = 'policy' AND e.decision = 'refused'").all()
-        .length;
+      srv!.core.parts.ledger.db
+        .prepare("SELECT p.body FROM entries e JOIN payloads p ON p.seq = e.seq WHERE e.kind = 'policy' AND e.decision = 'refused'")
+        .all().length;
     for (const [what, bytes, reason] of hostile) {
       const before = refusals();
       publish(dir, bytes);
       await until(() => refusals() > before, 20_000, `refusal of ${what}`);
       expect(
-        srv.core.engine.policies.bundles.map((b) => b.revision),
+        srv.core.policies.bundles.map((b) => b.revision),
         what,
       ).toEqual(['rev-a']);
       expect(await decideRevision(c), what).toBe('rev-a');
-      const status = srv.core.ledger.policyStatus();
+      const status = srv.core.parts.ledger.policyStatus();
       expect(status.refusals[0]!.reason, what).toContain(reason); // newest first
     }
     // The watcher still takes a good bundle after all of them.
     publish(dir, revision('rev-b'));
-    await until(() => srv!.core.engine.policies.bundles[0]?.revision === 'rev-b');
+    await until(() => srv!.core.policies.bundles[0]?.revision === 'rev-b');
     expect(await decideRevision(c)).toBe('rev-b');
   });
 });

@@ -2,12 +2,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readArchive } from '../../src/bundles/archive.js';
 import { BundleUrlSource, nextPollMs } from '../../src/bundles/http-source.js';
 import { bundleVerification } from '../../src/bundles/verification-keys.js';
-import { LiveBundles } from '../../src/cli/bundle-activation.js';
 import { clients, jsonInput, unary } from '../helpers/client.js';
 import { FIXTURE_BUNDLES, ROOT, tempDir } from '../helpers/paths.js';
 import { refusal } from '../helpers/refusal.js';
@@ -181,14 +179,12 @@ describe('polling schedule', () => {
 describe('live from a bundle server under load', () => {
   it('5 swaps through the bundle URL while Decide runs: no request fails, each swap goes live', async () => {
     const { srv, url } = await bundleServer();
-    const first = await source(url).s.first();
-    const server = await startInProcess({ bundles: [first.bundle], ledger: join(tempDir(), 'l.db'), engine: { defaultEntrypoint: ECHO, workers: 2 } });
-    const live = new LiveBundles(server.core, server.server, pino({ level: 'silent' }), {
-      folder: [],
-      folderPath: '-',
-      remote: [{ url, bundle: first.bundle }],
+    const server = await startInProcess({
+      bundles: { urls: [url] },
+      delivery: { pollSeconds: 0.05, timeoutMs: 1000 },
+      ledger: join(tempDir(), 'l.db'),
+      engine: { defaultEntrypoint: ECHO, workers: 2 },
     });
-    live.pollUrl({ url, pollSeconds: 0.05, timeoutMs: 1000 });
     const c = clients(server.address);
     let errors = 0;
     const revisions = new Set<string>();
@@ -205,7 +201,7 @@ describe('live from a bundle server under load', () => {
       for (let i = 2; i <= 6; i++) {
         srv.body = revisionOf(`http-${i}`);
         const end = Date.now() + 5000;
-        while (server.core.engine.policies.bundles[0]!.revision !== `http-${i}`) {
+        while (server.core.policies.bundles[0]!.revision !== `http-${i}`) {
           if (Date.now() > end) throw new Error(`http-${i} did not go live`);
           await new Promise((r) => setTimeout(r, 10));
         }
@@ -217,7 +213,6 @@ describe('live from a bundle server under load', () => {
     } finally {
       running = false;
       await Promise.all(loops);
-      live.stop();
       c.close();
       await server.stop();
     }

@@ -1,12 +1,10 @@
 import { copyFileSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readArchive } from '../../src/bundles/archive.js';
-import { loadVerifiedBundles } from '../../src/bundles/loader.js';
 import { bundleVerification } from '../../src/bundles/verification-keys.js';
-import { watchBundles } from '../helpers/live-bundles.js';
+import { watchedFolder } from '../helpers/live-bundles.js';
 import { clients, jsonInput, unary, unaryError, type Clients } from '../helpers/client.js';
 import { FIXTURE_BUNDLES, ROOT, tempDir } from '../helpers/paths.js';
 import { repack } from '../helpers/repack.js';
@@ -35,9 +33,7 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise
 
 let srv: InProcessServer | undefined;
 let c: Clients | undefined;
-let stopWatch: (() => void) | undefined;
 afterEach(async () => {
-  stopWatch?.();
   c?.close();
   await srv?.stop();
   srv = undefined;
@@ -45,14 +41,16 @@ afterEach(async () => {
 
 /** Metering on: a decision then awaits its usage context between resolving its bundle and evaluating it, the window a swap can fall into. */
 async function serveFolder(dir: string, workers: number, verification?: ReturnType<typeof bundleVerification>) {
-  srv = await startInProcess({ bundles: dir, ledger: join(tempDir(), 'l.db'), engine: { defaultEntrypoint: ECHO, workers } });
-  const w = watchBundles(srv.core, srv.server, pino({ level: 'silent' }), { path: dir, intervalMs: 25, ...(verification ? { verification } : {}) });
-  stopWatch = () => w.stop();
+  srv = await startInProcess({
+    ...watchedFolder(dir, { intervalMs: 25, ...(verification ? { verification } : {}) }),
+    ledger: join(tempDir(), 'l.db'),
+    engine: { defaultEntrypoint: ECHO, workers },
+  });
   c = clients(srv.address);
   return srv;
 }
 
-const revision = () => srv!.core.engine.policies.bundles.find((b) => b.name === 'fx')?.revision;
+const revision = () => srv!.core.policies.bundles.find((b) => b.name === 'fx')?.revision;
 const counted = async (result: string) =>
   (await srv!.server.metrics.bundleActivations.get()).values.filter((v) => v.labels.result === result).reduce((n, v) => n + v.value, 0);
 
@@ -116,7 +114,7 @@ describe('live activation from the bundles folder', () => {
     copyFileSync(join(ROOT, 'bundles/ai.tar.gz'), join(dir, 'ai.tar.gz'));
     await serveFolder(dir, 0);
     rmSync(join(dir, 'ai.tar.gz'));
-    await until(() => srv!.core.engine.policies.bundles.length === 1);
+    await until(() => srv!.core.policies.bundles.length === 1);
     const err = await unaryError(c!.decision, 'Decide', { ...jsonInput(echoInput()), policy: 'gavel/ai/decision' });
     expect(err.code).toBe(grpc.status.NOT_FOUND);
     expect(err.metadata.get('gavel-error-code')).toEqual(['unknown_entrypoint']);
@@ -133,7 +131,7 @@ describe('live activation from the bundles folder', () => {
     // The same entrypoints in a second file: the whole set is refused.
     publish(dir, 'fx2.tar.gz', revisionOf('rev-c'));
     await until(async () => (await counted('refused')) >= 2);
-    expect(srv!.core.engine.policies.bundles.map((b) => b.revision)).toEqual(['rev-a']);
+    expect(srv!.core.policies.bundles.map((b) => b.revision)).toEqual(['rev-a']);
     expect((await unary(c!.decision, 'Decide', { ...jsonInput(echoInput()), policy: ECHO })).policy.revision).toBe('rev-a');
   });
 
@@ -155,13 +153,14 @@ describe('live activation with signatures required', () => {
   it('tampered and foreign-signed bundles are refused; the signed one keeps serving and names its signer', async () => {
     const dir = tempDir('gavel-live-');
     publish(dir, 'fx.tar.gz', readFileSync(join(SIGNED, 'rs256.tar.gz')));
-    const v = verification();
-    const bundles = await loadVerifiedBundles(dir, v);
-    srv = await startInProcess({ bundles, ledger: join(tempDir(), 'l.db'), engine: { defaultEntrypoint: ECHO }, usage: false });
-    const w = watchBundles(srv.core, srv.server, pino({ level: 'silent' }), { path: dir, intervalMs: 25, verification: v });
-    stopWatch = () => w.stop();
+    srv = await startInProcess({
+      ...watchedFolder(dir, { intervalMs: 25, verification: verification() }),
+      ledger: join(tempDir(), 'l.db'),
+      engine: { defaultEntrypoint: ECHO },
+      usage: false,
+    });
     c = clients(srv.address);
-    expect(srv.core.engine.policies.bundles[0]!.signer).toBe('default');
+    expect(srv.core.policies.bundles[0]!.signer).toBe('default');
 
     publish(dir, 'fx.tar.gz', repack(readFileSync(join(SIGNED, 'rs256.tar.gz')), { 'data.json': '{"granted":"everything"}' }));
     await until(async () => (await counted('refused')) >= 1);

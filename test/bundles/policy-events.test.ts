@@ -1,9 +1,8 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import { readArchive } from '../../src/bundles/archive.js';
-import { watchBundles } from '../helpers/live-bundles.js';
+import { watchedFolder } from '../helpers/live-bundles.js';
 import * as grpc from '@grpc/grpc-js';
 import { timeline } from '../../src/ledger/timeline.js';
 import { gavelServices } from '../../src/transport/proto.js';
@@ -40,28 +39,23 @@ it('activated, refused and deactivated are chained, queried by kind, verified, a
   const dir = tempDir('gavel-events-');
   publish(dir, revisionOf('rev-1'));
   const ledgerPath = join(tempDir(), 'l.db');
-  srv = await startInProcess({ bundles: dir, ledger: ledgerPath, engine: { defaultEntrypoint: ECHO }, usage: false });
-  const w = watchBundles(srv.core, srv.server, pino({ level: 'silent' }), { path: dir, intervalMs: 20 });
+  srv = await startInProcess({ ...watchedFolder(dir, { intervalMs: 20 }), ledger: ledgerPath, engine: { defaultEntrypoint: ECHO }, usage: false });
   const policyRows = () =>
-    srv!.core.ledger.db.prepare("SELECT seq, decision, revision, reason_codes, caller FROM entries WHERE kind = 'policy' ORDER BY seq").all() as Array<{
+    srv!.core.parts.ledger.db.prepare("SELECT seq, decision, revision, reason_codes, caller FROM entries WHERE kind = 'policy' ORDER BY seq").all() as Array<{
       seq: number;
       decision: string;
       revision: string;
       reason_codes: string;
       caller: string;
     }>;
-  try {
-    await decideVia(srv.core, echoInput({ subject: 'ann' }));
-    publish(dir, revisionOf('rev-2'));
-    await until(() => policyRows().length === 1);
-    await decideVia(srv.core, echoInput({ subject: 'ann' }));
-    publish(dir, Buffer.from('garbage'));
-    await until(() => policyRows().length === 2);
-    rmSync(join(dir, 'fx.tar.gz'));
-    await until(() => policyRows().length === 3);
-  } finally {
-    w.stop();
-  }
+  await decideVia(srv.core, echoInput({ subject: 'ann' }));
+  publish(dir, revisionOf('rev-2'));
+  await until(() => policyRows().length === 1);
+  await decideVia(srv.core, echoInput({ subject: 'ann' }));
+  publish(dir, Buffer.from('garbage'));
+  await until(() => policyRows().length === 2);
+  rmSync(join(dir, 'fx.tar.gz'));
+  await until(() => policyRows().length === 3);
   const rows = policyRows();
   expect(rows.map((r) => [r.decision, r.revision])).toEqual([
     ['activated', 'rev-2'],
@@ -70,12 +64,14 @@ it('activated, refused and deactivated are chained, queried by kind, verified, a
   ]);
   expect(JSON.parse(rows[1]!.reason_codes)).toEqual(['bundle_invalid']);
   expect(rows.every((r) => r.caller === 'gavel')).toBe(true);
-  const refused = srv.core.ledger.get(srv.core.ledger.db.prepare('SELECT decision_id FROM entries WHERE seq = ?').pluck().get(rows[1]!.seq) as string)!;
+  const refused = srv.core.parts.ledger.get(
+    srv.core.parts.ledger.db.prepare('SELECT decision_id FROM entries WHERE seq = ?').pluck().get(rows[1]!.seq) as string,
+  )!;
   expect(JSON.stringify(refused.payload)).toContain('unreadable archive');
 
   // PolicyService.ListBundles, before the removal was seen: checked below on the ledger alone.
   // The timeline of ann's decisions shows the swap between them.
-  const events = timeline(srv.core.ledger.db, { subject: 'ann' });
+  const events = timeline(srv.core.parts.ledger.db, { subject: 'ann' });
   expect(events.map((e) => [e.kind, e.kind === 'policy' ? `${e.decision} ${e.revision}` : e.subjectId])).toEqual([
     ['decision', 'ann'],
     ['policy', 'activated rev-2'],
@@ -110,24 +106,22 @@ it('activated, refused and deactivated are chained, queried by kind, verified, a
 it('PolicyService.ListBundles names what evaluates now: revision, digest, source, since when, and refusals since', async () => {
   const dir = tempDir('gavel-events-');
   publish(dir, revisionOf('rev-1'));
-  srv = await startInProcess({ bundles: dir, ledger: join(tempDir(), 'l.db'), engine: { defaultEntrypoint: ECHO }, usage: false });
-  const w = watchBundles(srv.core, srv.server, pino({ level: 'silent' }), { path: dir, intervalMs: 20 });
+  srv = await startInProcess({ ...watchedFolder(dir, { intervalMs: 20 }), ledger: join(tempDir(), 'l.db'), engine: { defaultEntrypoint: ECHO }, usage: false });
   const s = gavelServices();
   const client = new s.PolicyService(srv.address, grpc.credentials.createInsecure());
   try {
     publish(dir, revisionOf('rev-2'));
-    await until(() => srv!.core.engine.policies.bundles[0]!.revision === 'rev-2');
+    await until(() => srv!.core.policies.bundles[0]!.revision === 'rev-2');
     publish(dir, Buffer.from('garbage'));
-    await until(() => srv!.core.ledger.db.prepare("SELECT COUNT(*) FROM entries WHERE decision = 'refused'").pluck().get() === 1);
+    await until(() => srv!.core.parts.ledger.db.prepare("SELECT COUNT(*) FROM entries WHERE decision = 'refused'").pluck().get() === 1);
     const listed = await unary(client, 'ListBundles', {});
     expect(listed.bundles).toHaveLength(1);
     expect(listed.bundles[0]).toMatchObject({ name: 'fx', revision: 'rev-2', source: `folder:${dir}`, entrypoints: expect.arrayContaining([ECHO]) });
-    expect(listed.bundles[0].digest).toBe(srv.core.engine.policies.bundles[0]!.digest);
+    expect(listed.bundles[0].digest).toBe(srv.core.policies.bundles[0]!.digest);
     expect(Date.parse(listed.bundles[0].activated_at)).toBeGreaterThan(0);
     expect(listed.refusals).toHaveLength(1);
     expect(listed.refusals[0]).toMatchObject({ bundle: 'fx', source: `folder:${dir}` });
   } finally {
-    w.stop();
     client.close();
   }
 });
