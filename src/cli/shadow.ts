@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { PolicyRef } from '../engine/policy-ref.js';
 import { Tally, type ReplayReport } from '../engine/replay/tally.js';
 import { shadowRecords, type ShadowFilter } from '../ledger/shadow-table.js';
 import { openReadOnly } from './audit.js';
@@ -38,7 +39,7 @@ export function shadowReport(ledger: string, filter: ShadowFilter): ShadowReport
   const tally = new Tally();
   const live = new Map<string, Named>();
   const shadow = new Map<string, Named>();
-  const count = (into: Map<string, Named>, s: { bundle: string; revision: string; digest: string }) => {
+  const count = (into: Map<string, Named>, s: PolicyRef) => {
     const key = `${s.bundle}\u0000${s.revision}\u0000${s.digest}`;
     const seen = into.get(key) ?? { bundle: s.bundle, revision: s.revision, digest: s.digest, count: 0 };
     seen.count++;

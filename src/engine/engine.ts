@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { policyRef, type PolicyRef } from './policy-ref.js';
 import { policyEventRecord, type PolicyEvent } from './policy-event.js';
 import { closedOnFailure, failClosed, GavelError } from '../lib/errors.js';
 import { withLastKey } from '../lib/canonical.js';
@@ -43,7 +44,7 @@ export interface Decision {
   redactedInput?: JsonObject;
   redactions: AppliedRedaction[];
   obligations: JsonObject;
-  policy: { bundle: string; revision: string; digest: string };
+  policy: PolicyRef;
   entrypoint: string;
   receipt: Receipt;
   requestId: string;
@@ -71,7 +72,7 @@ export interface EngineDeps {
 }
 
 /** The live side of a shadowed decision. */
-function live(d: Decision): { bundle: string; revision: string; digest: string; decision: string; reasonCodes: string[] } {
+function live(d: Decision): PolicyRef & { decision: string; reasonCodes: string[] } {
   return { ...d.policy, decision: d.decision, reasonCodes: d.reasons.map((r) => r.code) };
 }
 
@@ -230,7 +231,7 @@ export class Engine {
                 actionParams: evaluated.actionParams,
                 identity: job.identity,
                 binding: job.binding,
-                policy: { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest },
+                policy: policyRef(bundle),
                 now: d.now,
               },
               held,
@@ -275,7 +276,7 @@ export class Engine {
       ...(e.redactedInput ? { redactedInput: e.redactedInput } : {}),
       redactions: e.redactions,
       obligations: e.obligations,
-      policy: { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest },
+      policy: policyRef(bundle),
       entrypoint: d.entrypoint,
       receipt: d.receipt,
       requestId: d.requestId,

@@ -1,4 +1,5 @@
 import { comparedAs, type Identity } from './identity.js';
+import type { PolicyRef } from './policy-ref.js';
 import type { DecisionRecord } from './ledger.js';
 import { canonicalJson } from '../lib/canonical.js';
 import type { JsonObject } from '../lib/json.js';
@@ -16,7 +17,7 @@ export interface RecordParts {
   applied: AppliedRedaction[];
   /** Sensitive paths stored as salted hashes (present in the input). */
   hashed: string[];
-  policy: { bundle: string; revision: string; digest: string };
+  policy: PolicyRef;
   entrypoint: string;
   salt: Uint8Array;
 }

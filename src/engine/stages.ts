@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { policyRef } from './policy-ref.js';
 import { isJsonObject, type JsonObject } from '../lib/json.js';
 import { getAt } from '../lib/pointer.js';
 import type { DecisionRecord } from './ledger.js';
@@ -90,7 +91,7 @@ export function evaluateDecision(evaluator: WasmEvaluator, prepared: Prepared, r
   // Named in the payload, so a replay knows those fields were not stored as the policy saw them.
   const hashed = outcome.sensitivePaths.filter((path) => getAt(redacted, path) !== undefined);
   const { bundle } = evaluator;
-  const policy = { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest };
+  const policy = policyRef(bundle);
   const record = ledgerRecord({ decisionId: req.decisionId, now, identity, stored, outcome, applied, hashed, policy, entrypoint: req.entrypoint, salt });
   return {
     record,

@@ -1,4 +1,5 @@
 import type { JsonObject } from '../../lib/json.js';
+import type { PolicyRef } from '../policy-ref.js';
 
 /**
  * A human approval of one exact action. States: pending → approved | rejected
@@ -52,7 +53,7 @@ export interface Approval {
   requestedBy: string;
   /** Who asked for that decision (the enforcement point's identity). */
   caller: string;
-  policy: { bundle: string; revision: string; digest: string };
+  policy: PolicyRef;
   votes: Vote[];
   /** When it left pending (approved, rejected or expired). */
   resolvedAtMs?: number;

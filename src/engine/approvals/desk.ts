@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { PolicyRef } from '../policy-ref.js';
 import { randomUUID } from 'node:crypto';
 import { closedOnFailure, GavelError } from '../../lib/errors.js';
 import { identityProblem } from '../../lib/identity-form.js';
@@ -76,7 +77,7 @@ export interface DecidedAction {
   actionParams: JsonObject | undefined;
   identity: Identity;
   binding: ActionBinding;
-  policy: { bundle: string; revision: string; digest: string };
+  policy: PolicyRef;
   now: Date;
 }
 

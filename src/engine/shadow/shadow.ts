@@ -1,4 +1,5 @@
 import type { Bundle } from '../../bundles/bundle.js';
+import { policyRef, type PolicyRef } from '../policy-ref.js';
 import { positiveInt } from '../../lib/config.js';
 import { isGavelError } from '../../lib/errors.js';
 import type { WasmEvaluator } from '../evaluator.js';
@@ -8,10 +9,7 @@ import type { DecisionRunner, Job } from '../runner.js';
 import type { EvaluateRequest, ShadowOutcome } from '../stages.js';
 
 /** One side of a shadowed decision: which bundle answered what. */
-export interface ShadowSide {
-  bundle: string;
-  revision: string;
-  digest: string;
+export interface ShadowSide extends PolicyRef {
   decision: string;
   reasonCodes: string[];
 }
@@ -106,7 +104,7 @@ export class Shadow {
     }
     evaluation
       .then((outcome) => {
-        const shadow: ShadowSide = { bundle: bundle.name, revision: bundle.revision, digest: bundle.digest, ...outcome };
+        const shadow: ShadowSide = { ...policyRef(bundle), ...outcome };
         this.count(live.decision, shadow.decision);
         this.sink.record({ decisionId: req.decisionId, time: new Date(req.nowMs).toISOString(), entrypoint: req.entrypoint, live, shadow });
       })
