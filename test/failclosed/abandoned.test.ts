@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildCore } from '../../src/core.js';
+import { startRuntime } from '../../src/runtime.js';
 import { clients } from '../helpers/client.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { startInProcess } from '../helpers/server.js';
@@ -14,37 +14,37 @@ const count = (db: { prepare(sql: string): { get(): unknown } }, table: string) 
 
 describe('the caller who gave up', () => {
   it('cancelled before its reservation: no entry, no reservation, no request; the error is abandoned', async () => {
-    const core = buildCore({ bundles: BUNDLES, ledger: ':memory:' });
+    const core = await startRuntime({ bundles: BUNDLES, ledger: ':memory:' });
     try {
       const gone = new AbortController();
       gone.abort();
-      await expect(core.engine.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't', signal: gone.signal })).rejects.toMatchObject(
+      await expect(core.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't', signal: gone.signal })).rejects.toMatchObject({
+        code: 'abandoned',
+      });
+      await expect(core.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't', deadlineMs: Date.now() - 1 })).rejects.toMatchObject(
         { code: 'abandoned' },
       );
-      await expect(
-        core.engine.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't', deadlineMs: Date.now() - 1 }),
-      ).rejects.toMatchObject({ code: 'abandoned' });
-      expect(core.ledger.size).toBe(0);
-      expect(count(core.ledger.db, 'usage_charges')).toBe(0);
-      expect(count(core.ledger.db, 'usage_requests')).toBe(0);
+      expect(core.parts.ledger.size).toBe(0);
+      expect(count(core.parts.ledger.db, 'usage_charges')).toBe(0);
+      expect(count(core.parts.ledger.db, 'usage_requests')).toBe(0);
     } finally {
-      await core.close();
+      await core.stop();
     }
   });
 
   it('gone while its entry was being written: the entry stays, the reservation is released at once and counts for nothing', async () => {
     const gone = new AbortController();
-    const core = buildCore({ bundles: BUNDLES, ledger: join(tempDir(), 'l.db'), ledgerFaults: { beforeInsert: () => gone.abort() } });
+    const core = await startRuntime({ bundles: BUNDLES, ledger: join(tempDir(), 'l.db'), ledgerFaults: { beforeInsert: () => gone.abort() } });
     try {
-      const d = await core.engine.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't', signal: gone.signal });
+      const d = await core.decide({ policy: '', input: { value: modelCall(who) }, requestId: '', caller: 't', signal: gone.signal });
       expect(d.decision).toBe('allow');
-      expect(core.ledger.db.prepare('SELECT COUNT(*) AS n FROM entries WHERE decision_id = ?').get(d.decisionId)).toEqual({ n: 1 });
-      expect(await core.usage!.charge(d.decisionId)).toBeUndefined();
-      const usage = await core.usage!.usage('team', 'platform', Date.now());
+      expect(core.parts.ledger.db.prepare('SELECT COUNT(*) AS n FROM entries WHERE decision_id = ?').get(d.decisionId)).toEqual({ n: 1 });
+      expect(await core.parts.usage!.charge(d.decisionId)).toBeUndefined();
+      const usage = await core.parts.usage!.usage('team', 'platform', Date.now());
       expect(usage.day.reserved_tokens).toBe(0);
-      expect((await core.ledger.verify()).ok).toBe(true);
+      expect((await core.parts.ledger.verify()).ok).toBe(true);
     } finally {
-      await core.close();
+      await core.stop();
     }
   });
 
@@ -68,7 +68,7 @@ describe('the caller who gave up', () => {
       expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
       // Give the server time to finish evaluating and reach its commit step.
       await new Promise((r) => setTimeout(r, Math.max(0, 1500 - (Date.now() - started))));
-      expect(srv.core.ledger.size).toBe(0);
+      expect(srv.core.parts.ledger.size).toBe(0);
     } finally {
       c.close();
       await srv.stop();

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCore } from '../../src/core.js';
+import { startRuntime } from '../../src/runtime.js';
 import { clients, unary, unaryError, type Clients } from '../helpers/client.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { runCli, startInProcess, type InProcessServer } from '../helpers/server.js';
@@ -28,13 +28,13 @@ describe('bounded header fields', () => {
   it('request_id of 256 bytes is recorded; 257 is INVALID_ARGUMENT with nothing recorded', async () => {
     const ok = await unary(c.decision, 'Decide', { input_json: Buffer.from(JSON.stringify(modelCall(who))), request_id: 'r'.repeat(256) });
     expect(ok.request_id).toHaveLength(256);
-    const before = srv.core.ledger.size;
+    const before = srv.core.parts.ledger.size;
     const err = await decideRaw(modelCall(who), 'r'.repeat(257));
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.details).toContain('request_id is 257 bytes');
     // Multi-byte characters count as bytes: 129 x "é" is 258 bytes.
     expect((await decideRaw(modelCall(who), 'é'.repeat(129))).code).toBe(grpc.status.INVALID_ARGUMENT);
-    expect(srv.core.ledger.size).toBe(before);
+    expect(srv.core.parts.ledger.size).toBe(before);
   });
 
   it.each([
@@ -42,12 +42,12 @@ describe('bounded header fields', () => {
     ['team', { ...modelCall(who), subject: { id: 'b', type: 'user', team: 't'.repeat(300), cost_center: 'cc-100' } }],
     ['action.model', { ...modelCall(who), action: { type: 'model.invoke', model: 'm'.repeat(1_000_000) } }],
   ])('an oversized %s is INVALID_ARGUMENT, nothing recorded, and the value is not echoed back', async (field, input) => {
-    const before = srv.core.ledger.size;
+    const before = srv.core.parts.ledger.size;
     const err = await decideRaw(input);
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.details).toContain(field);
     expect(err.details.length).toBeLessThan(200);
-    expect(srv.core.ledger.size).toBe(before);
+    expect(srv.core.parts.ledger.size).toBe(before);
   });
 
   it('an oversized x-gavel-caller is refused too', async () => {
@@ -64,9 +64,11 @@ describe('identity fields are never masked', () => {
     const d = await unary(c.decision, 'Decide', { input_json: Buffer.from(JSON.stringify(input)) });
     expect(d.redactions.length).toBeGreaterThan(0);
     expect(JSON.stringify(d)).not.toContain(`reply to ${email}`);
-    const row = srv.core.ledger.db.prepare('SELECT subject_id, team, cost_center FROM entries WHERE decision_id = ?').get(d.decision_id);
+    const row = srv.core.parts.ledger.db.prepare('SELECT subject_id, team, cost_center FROM entries WHERE decision_id = ?').get(d.decision_id);
     expect(row).toEqual({ subject_id: email, team: 'platform', cost_center: 'cc-100' });
-    const stored = srv.core.ledger.db.prepare('SELECT body FROM payloads p JOIN entries e ON e.seq = p.seq WHERE e.decision_id = ?').get(d.decision_id) as {
+    const stored = srv.core.parts.ledger.db
+      .prepare('SELECT body FROM payloads p JOIN entries e ON e.seq = p.seq WHERE e.decision_id = ?')
+      .get(d.decision_id) as {
       body: string;
     };
     expect(stored.body).not.toContain(`reply to ${email}`);
@@ -76,18 +78,18 @@ describe('identity fields are never masked', () => {
   });
 
   it('the engine records identity from the input as received (no server)', async () => {
-    const core = buildCore({ bundles: BUNDLES, ledger: ':memory:', usage: false });
+    const core = await startRuntime({ bundles: BUNDLES, ledger: ':memory:', usage: false });
     try {
       const email = 'sam@example.com';
-      const d = await core.engine.decide({
+      const d = await core.decide({
         policy: '',
         input: { value: { ...modelCall({ subject: email, team: 'platform', costCenter: 'cc-100' }), content: { prompt: email } } },
         requestId: 'q',
         caller: 't',
       });
-      expect(core.ledger.get(d.decisionId)).toMatchObject({ subjectId: email, requestId: 'q' });
+      expect(core.parts.ledger.get(d.decisionId)).toMatchObject({ subjectId: email, requestId: 'q' });
     } finally {
-      await core.close();
+      await core.stop();
     }
   });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { buildCore } from '../../src/core.js';
+import { startRuntime } from '../../src/runtime.js';
 import { startServer } from '../../src/transport/server.js';
 import { clients, unary, unaryError } from '../helpers/client.js';
 import { eventually, healthClient } from '../helpers/health.js';
@@ -16,7 +16,8 @@ async function serving(ledgerFaults = {}) {
   const file = join(dir, 'ledger.db');
   const lines: Array<Record<string, unknown>> = [];
   const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) });
-  const core = buildCore({ ...coreOptions(file, { ledgerOptions: { fileCheckMs: 200 } }), ledgerFaults });
+  // The runtime logs the ledger's health changes: it gets the log the test reads.
+  const core = await startRuntime({ ...coreOptions(file, { ledgerOptions: { fileCheckMs: 200 } }), ledgerFaults, logger: log });
   const server = await startServer(core, { listen: '127.0.0.1:0', log });
   const address = `127.0.0.1:${server.port}`;
   const c = clients(address);
@@ -35,7 +36,7 @@ async function serving(ledgerFaults = {}) {
       c.close();
       h.close();
       await server.shutdown(1000);
-      await core.close();
+      await core.stop();
     },
   };
 }
@@ -62,7 +63,7 @@ describe('ledger health', () => {
       const next = await s.decide('back');
       expect(Number(next.receipt.seq)).toBe(2);
       expect(await s.health.check()).toBe('SERVING');
-      expect(await s.core.ledger.verify()).toMatchObject({ ok: true, entries: 2 });
+      expect(await s.core.parts.ledger.verify()).toMatchObject({ ok: true, entries: 2 });
     } finally {
       await s.stop();
     }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCore, type Core } from '../../src/core.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { coreOptions, decideVia, echoInput } from '../ledger/fixtures.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 import { runCli, startChild } from '../helpers/server.js';
@@ -8,20 +8,20 @@ import { GavelError } from '../../src/lib/errors.js';
 
 /** One ledger file, one writer: a second writer is refused at open time; the holder keeps working; readers still read. */
 const ledger = join(tempDir(), 'live.db');
-let core: Core;
+let core: Runtime;
 beforeAll(async () => {
-  core = buildCore(coreOptions(ledger));
+  core = await startRuntime(coreOptions(ledger));
   await decideVia(core, echoInput({ subject: 'first' }));
 });
 afterAll(async () => {
-  await core.close();
+  await core.stop();
 });
 
 describe('a second writer', () => {
-  it('in the same process is refused with ledger_in_use naming the file and the holder pid', () => {
+  it('in the same process is refused with ledger_in_use naming the file and the holder pid', async () => {
     let err: unknown;
     try {
-      buildCore(coreOptions(ledger)).close();
+      await (await startRuntime(coreOptions(ledger))).stop();
     } catch (e) {
       err = e;
     }
@@ -41,8 +41,8 @@ describe('a second writer', () => {
     expect(res.stderr).toContain(ledger);
     expect(res.stderr).toContain(`pid ${process.pid}`);
     const d = await decideVia(core, echoInput({ subject: 'after-eval' }));
-    expect(d.receipt.seq).toBe(core.ledger.size);
-    expect(core.ledger.health.ok).toBe(true);
+    expect(d.receipt.seq).toBe(core.parts.ledger.size);
+    expect(core.parts.ledger.health.ok).toBe(true);
   });
 
   it('a second gavel serve on the same file exits 3 before serving', async () => {
@@ -66,14 +66,14 @@ describe('a second writer', () => {
 
   it('once the holder closes, the next writer opens the file and continues the chain', async () => {
     const other = join(tempDir(), 'handover.db');
-    const a = buildCore(coreOptions(other));
+    const a = await startRuntime(coreOptions(other));
     await decideVia(a, echoInput());
-    await a.close();
-    const b = buildCore(coreOptions(other));
+    await a.stop();
+    const b = await startRuntime(coreOptions(other));
     try {
       expect((await decideVia(b, echoInput())).receipt.seq).toBe(2);
     } finally {
-      await b.close();
+      await b.stop();
     }
   });
 });

@@ -40,7 +40,7 @@ async function refused(over: Record<string, unknown>, text: string | RegExp, max
   expect(err.metadata.get('gavel-error-code')).toEqual(['invalid_report']);
   expect(err.details).toMatch(text);
   expect(await usageOf(c, 'cost_center', 'cc-100')).toMatchObject({ month: { used_cost: before.month.used_cost, used_tokens: before.month.used_tokens } });
-  expect(await srv.core.usage!.charge(d.decision_id)).toMatchObject({ state: 'reserved' });
+  expect(await srv.core.parts.usage!.charge(d.decision_id)).toMatchObject({ state: 'reserved' });
 }
 
 describe('reports cannot poison budgets', () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { buildCore } from '../../src/core.js';
+import { startRuntime } from '../../src/runtime.js';
 import { BUNDLES, FIXTURE_BUNDLES } from '../helpers/paths.js';
 
 /** Content the policy never scanned is never stored; content of any shape is metered. */
 describe('unscanned content', () => {
   it('when evaluation traps, the stored input keeps no content or params (they were never scanned)', async () => {
-    const core = buildCore({
+    const core = await startRuntime({
       bundles: FIXTURE_BUNDLES,
       ledger: ':memory:',
       usage: false,
@@ -18,9 +18,9 @@ describe('unscanned content', () => {
         action: { type: 'tool.call', tool: 't', params: { note: 'wire 4111111111111111 now' } },
         content: { prompt: 'mail jane.doe@example.com' },
       };
-      const d = await core.engine.decide({ policy: '', input: { value: input }, requestId: '', caller: 't' });
+      const d = await core.decide({ policy: '', input: { value: input }, requestId: '', caller: 't' });
       expect(d.reasons.map((r) => r.code)).toEqual(['evaluation_error']);
-      const stored = (core.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string }).body;
+      const stored = (core.parts.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string }).body;
       for (const text of [JSON.stringify(d), stored]) {
         expect(text).not.toContain('jane.doe@example.com');
         expect(text).not.toContain('4111111111111111');
@@ -29,18 +29,18 @@ describe('unscanned content', () => {
         { path: '/content', kind: 'unscanned' },
         { path: '/action/params', kind: 'unscanned' },
       ]);
-      expect(core.ledger.get(d.decisionId)).toMatchObject({ subjectId: 'trapper' });
+      expect(core.parts.ledger.get(d.decisionId)).toMatchObject({ subjectId: 'trapper' });
     } finally {
-      await core.close();
+      await core.stop();
     }
   });
 
   it('a prompt sent as messages is estimated and reserved like a string prompt', async () => {
-    const core = buildCore({ bundles: BUNDLES, ledger: ':memory:' });
+    const core = await startRuntime({ bundles: BUNDLES, ledger: ':memory:' });
     try {
       const subject = { id: 'chatty', type: 'user', roles: ['employee'], team: 'platform', cost_center: 'cc-100' };
       const action = { type: 'model.invoke', model: 'standard-m', params: { max_tokens: 10 } };
-      const asMessages = await core.engine.decide({
+      const asMessages = await core.decide({
         policy: '',
         input: {
           value: {
@@ -53,21 +53,21 @@ describe('unscanned content', () => {
         requestId: '',
         caller: 't',
       });
-      const asPrompt = await core.engine.decide({
+      const asPrompt = await core.decide({
         policy: '',
         input: { value: { subject, action, content: { prompt: 'x'.repeat(4004) }, context: { environment: 'prod' } } },
         requestId: '',
         caller: 't',
       });
       expect(asMessages.decision).toBe('allow');
-      const a = await core.usage!.charge(asMessages.decisionId);
-      const b = await core.usage!.charge(asPrompt.decisionId);
+      const a = await core.parts.usage!.charge(asMessages.decisionId);
+      const b = await core.parts.usage!.charge(asPrompt.decisionId);
       // Every string counts: 400 + 3600 characters of text and the 4 of "user", at ~4 characters a token.
       expect(a?.estimatedInputTokens).toBe(1001);
       expect(a?.tokens).toBe(1001 + 10);
       expect(a?.tokens).toBe(b?.tokens);
     } finally {
-      await core.close();
+      await core.stop();
     }
   });
 });

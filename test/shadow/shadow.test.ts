@@ -28,8 +28,8 @@ interface Row {
 }
 
 function rows(srv: InProcessServer): Row[] {
-  srv.core.shadowSink!.flush();
-  return srv.core.ledger.db.prepare('SELECT * FROM shadow_decisions ORDER BY time_ms').all() as Row[];
+  srv.core.parts.shadowSink!.flush();
+  return srv.core.parts.ledger.db.prepare('SELECT * FROM shadow_decisions ORDER BY time_ms').all() as Row[];
 }
 
 async function metric(port: number, name: string): Promise<string[]> {
@@ -41,7 +41,7 @@ describe.each([0, 2])('shadow bundles on %i evaluation workers', (workers) => {
   it('see the live input and context after the answer; what they answered is stored and counted, the live answer unchanged', async () => {
     const ledger = join(tempDir(), 'ledger.db');
     const srv = await startInProcess({ bundles: BUNDLES, ledger, engine: { workers }, shadow: {} }, { metricsListen: '127.0.0.1:0' });
-    srv.core.engine.shadow!.activate([KEYWORD]);
+    srv.core.policies.shadow!.activate([KEYWORD]);
     const c = clients(srv.address);
     const answered = new Map<string, { decision: string; codes: string[]; quarterly: boolean }>();
     try {
@@ -60,7 +60,7 @@ describe.each([0, 2])('shadow bundles on %i evaluation workers', (workers) => {
         const quarterly = typeof input.content?.prompt === 'string' && /quarterly/i.test(input.content.prompt);
         answered.set(res.decision_id, { decision: NAMES[res.decision]!, codes: res.reasons.map((r: { code: string }) => r.code), quarterly });
       }
-      expect(await eventually(() => srv.core.engine.shadow!.queued === 0)).toBe(true);
+      expect(await eventually(() => srv.core.policies.shadow!.queued === 0)).toBe(true);
       const stored = rows(srv);
       expect(stored.map((r) => r.decision_id).sort()).toEqual([...answered.keys()].sort());
       for (const r of stored) {
@@ -109,15 +109,15 @@ describe('a shadow bundle slower than any live decision', () => {
       engine: { workers: 2, memoryMaxPages: 16384, evaluationTimeoutMs: 60_000 },
       shadow: { queue: 1 },
     });
-    await srv.core.engine.ready();
-    srv.core.engine.shadow!.activate([SLOW]);
+    await srv.core.parts.engine.ready();
+    srv.core.policies.shadow!.activate([SLOW]);
     const c = clients(srv.address);
     try {
       const input = loadSamples().find((s) => s.file === 'employee-standard-allowed.json')!.input;
       const answers = await Promise.all(Array.from({ length: 6 }, () => decide(c, input)));
       // Every live answer is back while the one shadow evaluation the queue holds still runs (about 2 s).
       expect(answers.map((a) => a.decision)).toEqual(Array(6).fill('DECISION_ALLOW'));
-      const shadow = srv.core.engine.shadow!;
+      const shadow = srv.core.policies.shadow!;
       expect(shadow.queued).toBe(1);
       expect(shadow.dropped).toBe(5);
       expect(rows(srv)).toEqual([]);
@@ -129,7 +129,7 @@ describe('a shadow bundle slower than any live decision', () => {
       expect(await eventually(() => shadow.queued === 0, 40_000)).toBe(true);
       expect(rows(srv).map((r) => [r.shadow_decision, r.shadow_reasons])).toEqual([['allow', '["allowed"]']]);
       // Nothing held: every job was discarded, the shadowed one after its evaluation.
-      expect(await srv.core.engine.heldByWorkers()).toEqual([0, 0]);
+      expect(await srv.core.parts.engine.heldByWorkers()).toEqual([0, 0]);
     } finally {
       c.close();
       await srv.stop();
@@ -147,8 +147,8 @@ describe('a shadow bundle whose evaluation runs past the evaluation timeout', ()
       engine: { workers: 2, memoryMaxPages: 16384, evaluationTimeoutMs: 500 },
       shadow: {},
     });
-    await srv.core.engine.ready();
-    const shadow = srv.core.engine.shadow!;
+    await srv.core.parts.engine.ready();
+    const shadow = srv.core.policies.shadow!;
     shadow.activate([SLOW]);
     const c = clients(srv.address);
     try {
@@ -156,7 +156,7 @@ describe('a shadow bundle whose evaluation runs past the evaluation timeout', ()
       expect((await decide(c, input)).decision).toBe('DECISION_ALLOW');
       expect(await eventually(() => shadow.disabled === 1, 10_000)).toBe(true);
       expect(shadow.failed).toBe(1);
-      expect(await eventually(() => srv.core.engine.workerRestarts === 1)).toBe(true);
+      expect(await eventually(() => srv.core.stats.workerRestarts === 1)).toBe(true);
       // Switched off: later decisions are not offered to it, and are answered.
       for (let i = 0; i < 3; i++) expect((await decide(c, input)).decision).toBe('DECISION_ALLOW');
       expect(shadow.queued).toBe(0);
@@ -177,8 +177,8 @@ describe('shadow under load', () => {
   it('every live answer comes from the live bundle; every shadow offer is evaluated and stored, or dropped and counted; nothing is left held', async () => {
     const ledger = join(tempDir(), 'ledger.db');
     const srv = await startInProcess({ bundles: BUNDLES, ledger, engine: { workers: 2 }, shadow: { queue: 8 } });
-    await srv.core.engine.ready();
-    const shadow = srv.core.engine.shadow!;
+    await srv.core.parts.engine.ready();
+    const shadow = srv.core.policies.shadow!;
     shadow.activate([KEYWORD]);
     const c = clients(srv.address);
     try {
@@ -201,7 +201,7 @@ describe('shadow under load', () => {
       expect(stored.length).toBe(evaluated);
       const byId = new Map(answers.map((a, i) => [a.decision_id as string, inputs[i]!]));
       for (const r of stored) expect(r.shadow_decision).toBe(/quarterly/.test(byId.get(r.decision_id)!.content.prompt) ? 'deny' : 'allow');
-      expect(await srv.core.engine.heldByWorkers()).toEqual([0, 0]);
+      expect(await srv.core.parts.engine.heldByWorkers()).toEqual([0, 0]);
     } finally {
       c.close();
       await srv.stop();
