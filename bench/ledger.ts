@@ -24,7 +24,7 @@ import { PolicySet } from '../src/engine/policies.js';
 import { ledgerConfig, type Durability } from '../src/ledger/config.js';
 import { formatVerifierKey, parseVerifierKey } from '../src/ledger/keys.js';
 import { SqliteLedger } from '../src/ledger/sqlite.js';
-import type { DecisionRecord } from '../src/engine/ledger.js';
+import type { EntryRecord } from '../src/engine/ledger.js';
 import { verifyLedger } from '../src/ledger/verify.js';
 import { COMMON_FLAGS, commonOptions, numberFlag, readFlags } from './lib/args.js';
 import { CpuWindow } from './lib/cpu.js';
@@ -43,7 +43,7 @@ const verifyEntries = numberFlag(flags, 'verify-entries', 100_000, { min: 1, int
 watchdog(120 + 5 * (options.seconds + options.warmupSeconds) * 3 + verifyEntries / 1000, 'bench/ledger');
 
 /** One record exactly as the engine hands it to the ledger for the main input. */
-async function realRecord(): Promise<DecisionRecord> {
+async function realRecord(): Promise<EntryRecord> {
   const workload = loadWorkload();
   const capture = new NullLedger();
   const config = engineConfig();
@@ -57,7 +57,7 @@ async function realRecord(): Promise<DecisionRecord> {
 
 const base = await realRecord();
 // decision_id is UNIQUE in the ledger, and each entry has its own salt, so both are fresh per append.
-const fresh = (): DecisionRecord => ({ ...base, decisionId: randomUUID(), salt: randomBytes(16) });
+const fresh = (): EntryRecord => ({ ...base, decisionId: randomUUID(), salt: randomBytes(16) });
 
 function appendBatch(ledger: SqliteLedger, size: number): Promise<unknown> {
   const pending: Array<Promise<unknown>> = [];

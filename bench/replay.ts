@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parseBundle } from '../src/bundles/bundle.js';
 import { ENGINE_DEFAULTS } from '../src/engine/config.js';
-import type { DecisionRecord, Receipt } from '../src/engine/ledger.js';
+import type { EntryRecord, Receipt } from '../src/engine/ledger.js';
 import { replay } from '../src/engine/replay/replayer.js';
 import { ledgerConfig } from '../src/ledger/config.js';
 import { formatVerifierKey, parseVerifierKey } from '../src/ledger/keys.js';
@@ -47,8 +47,8 @@ const out = typeof flags.out === 'string' ? flags.out : undefined;
 const LIMITS = { memoryInitialPages: ENGINE_DEFAULTS.memoryInitialPages, memoryMaxPages: ENGINE_DEFAULTS.memoryMaxPages };
 
 class CaptureLedger extends NullLedger {
-  readonly all: DecisionRecord[] = [];
-  override append(record: DecisionRecord): Promise<Receipt> {
+  readonly all: EntryRecord[] = [];
+  override append(record: EntryRecord): Promise<Receipt> {
     this.all.push(record);
     return super.append(record);
   }

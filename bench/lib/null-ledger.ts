@@ -1,4 +1,4 @@
-import type { DecisionRecord, Ledger, Receipt } from '../../src/engine/ledger.js';
+import type { EntryRecord, Ledger, Receipt } from '../../src/engine/ledger.js';
 
 const DUMMY_HASH = '0'.repeat(64);
 
@@ -11,9 +11,9 @@ const DUMMY_HASH = '0'.repeat(64);
  */
 export class NullLedger implements Ledger {
   private seq = 0;
-  last: DecisionRecord | undefined;
+  last: EntryRecord | undefined;
 
-  append(record: DecisionRecord): Promise<Receipt> {
+  append(record: EntryRecord): Promise<Receipt> {
     this.last = record;
     return Promise.resolve({ seq: ++this.seq, entryHash: DUMMY_HASH });
   }

@@ -5,7 +5,7 @@ import { closedOnFailure, failClosed, GavelError } from '../lib/errors.js';
 import { withLastKey } from '../lib/canonical.js';
 import type { Bundle } from '../bundles/bundle.js';
 import type { JsonObject } from '../lib/json.js';
-import { stagedTogether, UNRECORDED, type DecisionRecord, type Ledger, type Receipt, type StagedWrite } from './ledger.js';
+import { stagedTogether, UNRECORDED, type EntryRecord, type Ledger, type Receipt, type StagedWrite } from './ledger.js';
 import type { DecisionApproval } from './approvals/approval.js';
 import type { ApprovalDesk, ApprovalPlan, HeldApproval } from './approvals/desk.js';
 import type { EngineConfig } from './config.js';
@@ -289,7 +289,7 @@ export class Engine {
     return closedOnFailure('usage_unavailable', 'usage state could not be read; failing closed', () => this.meter!.context(facts, bundle, now, replacing));
   }
 
-  private async append(record: DecisionRecord, staged: StagedWrite | undefined): Promise<Receipt> {
+  private async append(record: EntryRecord, staged: StagedWrite | undefined): Promise<Receipt> {
     return closedOnFailure('ledger_unavailable', UNRECORDED, () => this.ledger.append(record, staged));
   }
 
@@ -311,7 +311,7 @@ export class Engine {
 }
 
 /** The decision's record with its usage as the payload's last key (`usage` sorts after `input` and `result`). */
-function withUsage(record: DecisionRecord, usage: JsonObject): DecisionRecord {
+function withUsage(record: EntryRecord, usage: JsonObject): EntryRecord {
   if (record.payloadJcs !== undefined) return { ...record, payloadJcs: withLastKey(record.payloadJcs, 'usage', usage) };
   return { ...record, payload: { ...record.payload, usage } };
 }

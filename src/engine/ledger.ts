@@ -15,7 +15,7 @@ export const ENTRY_KINDS: readonly EntryKind[] = ['decision', 'policy', 'approva
  * (for those, `decision` is the event: activated, deactivated, refused). Payload
  * content is already redacted.
  */
-export interface DecisionRecord {
+export interface EntryRecord {
   /** Default 'decision'. */
   kind?: EntryKind;
   /** The decision's id (for a policy event, the event's). */
@@ -71,7 +71,7 @@ export interface StagedWrite {
    * Entries chained right after this one, in the same transaction (an approval event that
    * belongs to the decision: requested, consumed); all of them are written, or none.
    */
-  records?: readonly DecisionRecord[];
+  records?: readonly EntryRecord[];
 }
 
 /** Several staged writes as one: applied in order, finished together, their records in order. */
@@ -105,7 +105,7 @@ export interface Ledger {
    * Resolves once the entry (and `staged`, in the same transaction) is durable in
    * the configured mode, never before; rejects with ledger_unavailable otherwise.
    */
-  append(record: DecisionRecord, staged?: StagedWrite): Promise<Receipt>;
+  append(record: EntryRecord, staged?: StagedWrite): Promise<Receipt>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { canonicalJson } from '../lib/canonical.js';
-import type { DecisionRecord } from './ledger.js';
+import type { EntryRecord } from './ledger.js';
 
 export type PolicyEventResult = 'activated' | 'deactivated' | 'refused';
 
@@ -27,7 +27,7 @@ export interface PolicyEvent {
  * server itself), `reason_codes` ["bundle_invalid"] for a refusal; the payload
  * holds source, signer, entrypoints and reason.
  */
-export function policyEventRecord(e: PolicyEvent, now: Date): DecisionRecord {
+export function policyEventRecord(e: PolicyEvent, now: Date): EntryRecord {
   return {
     kind: 'policy',
     decisionId: randomUUID(),

@@ -1,6 +1,6 @@
 import { comparedAs, type Identity } from './identity.js';
 import type { PolicyRef } from './policy-ref.js';
-import type { DecisionRecord } from './ledger.js';
+import type { EntryRecord } from './ledger.js';
 import { canonicalJson } from '../lib/canonical.js';
 import type { JsonObject } from '../lib/json.js';
 import type { AppliedRedaction } from './redact.js';
@@ -27,7 +27,7 @@ export interface RecordParts {
  * The header keeps the subject, team and cost center as received; where one is compared (and its budget kept)
  * under another form, the payload's `compared_as` names that form.
  */
-export function ledgerRecord(p: RecordParts): DecisionRecord {
+export function ledgerRecord(p: RecordParts): EntryRecord {
   const forms = comparedAs(p.identity);
   return {
     decisionId: p.decisionId,

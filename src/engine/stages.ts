@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { policyRef } from './policy-ref.js';
 import { isJsonObject, type JsonObject } from '../lib/json.js';
 import { getAt } from '../lib/pointer.js';
-import type { DecisionRecord } from './ledger.js';
+import type { EntryRecord } from './ledger.js';
 import { EvaluationFault, type WasmEvaluator } from './evaluator.js';
 import { checkIdentityBounds, identityOf, type Identity } from './identity.js';
 import { checkInputValue, parseInputJson, type InputLimits } from './input.js';
@@ -62,7 +62,7 @@ export interface EvaluateRequest {
 
 /** An evaluated decision: its ledger record (payload already canonical) and what the caller is told. */
 export interface Evaluated {
-  record: DecisionRecord;
+  record: EntryRecord;
   decision: Effect;
   reasons: Reason[];
   obligations: JsonObject;

@@ -1,9 +1,9 @@
-import type { DecisionRecord, EntryKind } from '../engine/ledger.js';
+import type { EntryRecord, EntryKind } from '../engine/ledger.js';
 
 /**
  * The ledger entry header, defined once. Each field names its column (which is
  * also its name in the hash input, the gRPC `Entry` message and the CLI's JSON)
- * and the DecisionRecord key it comes from. The schema, the INSERT, the hash
+ * and the EntryRecord key it comes from. The schema, the INSERT, the hash
  * input, the row-to-summary mapping and the wire form are all derived from this
  * list, so a new header field is one line here (plus a HEADER_VERSION bump).
  */
@@ -25,7 +25,7 @@ export const RECORD_FIELDS = [
   ['entrypoint', 'entrypoint'],
   ['request_id', 'requestId'],
   ['caller', 'caller'],
-] as const satisfies ReadonlyArray<readonly [string, Exclude<keyof DecisionRecord, 'payload' | 'salt'>]>;
+] as const satisfies ReadonlyArray<readonly [string, Exclude<keyof EntryRecord, 'payload' | 'salt'>]>;
 
 /** Fields the chain adds around the record's: its place, its payload's hash, its link and its own hash. */
 export const CHAIN_FIELDS = [
@@ -46,7 +46,7 @@ type ChainField = (typeof CHAIN_FIELDS)[number];
 export type RecordKey = RecordField[1];
 
 /** The record's header fields under their column names. */
-export type RecordColumns = { [F in RecordField as F[0]]: F[0] extends 'kind' ? EntryKind : DecisionRecord[F[1]] };
+export type RecordColumns = { [F in RecordField as F[0]]: F[0] extends 'kind' ? EntryKind : EntryRecord[F[1]] };
 
 /**
  * Exactly what entry_hash covers: the version, seq, every record column,
@@ -55,7 +55,7 @@ export type RecordColumns = { [F in RecordField as F[0]]: F[0] extends 'kind' ? 
 export type ChainHeader = { v: number; seq: number } & Omit<RecordColumns, 'kind'> & { kind?: EntryKind; payload_hash: string; prev_hash: string };
 
 /** An entry's header as the API returns it: the record the engine wrote, plus its place in the chain. */
-export type EntrySummary = Omit<DecisionRecord, 'payload' | 'salt' | 'payloadJcs' | 'kind'> & {
+export type EntrySummary = Omit<EntryRecord, 'payload' | 'salt' | 'payloadJcs' | 'kind'> & {
   kind: EntryKind;
   seq: number;
   payloadHash: string;
@@ -98,7 +98,7 @@ export function insertEntrySql(): string {
 }
 
 /** The record's header columns (what the chain hashes of the record). */
-export function recordColumns(r: DecisionRecord): RecordColumns {
+export function recordColumns(r: EntryRecord): RecordColumns {
   const out: Record<string, unknown> = {};
   for (const [column, key] of RECORD_FIELDS) out[column] = r[key];
   out.kind = r.kind ?? 'decision';

@@ -14,14 +14,14 @@ import { notWritable, WriterLock } from './writer-lock.js';
 import { registerWriter } from './write-protect.js';
 import { policyStatus, type PolicyStatus } from './policy-status.js';
 import { migrate } from './schema.js';
-import { UNRECORDED, type DecisionRecord, type Receipt, type StagedWrite } from '../engine/ledger.js';
+import { UNRECORDED, type EntryRecord, type Receipt, type StagedWrite } from '../engine/ledger.js';
 import type { QueryableLedger } from './types.js';
 import { formatVerifierKey, verifierOf } from './keys.js';
 import { getEntry, queryEntries, type EntryDetail, type EntrySummary, type QueryFilter } from './query.js';
 import { verifyLedger, verifyLedgerAsync, type VerifyReport } from './verify.js';
 
 interface Pending {
-  record: DecisionRecord;
+  record: EntryRecord;
   staged: StagedWrite | undefined;
   /** The staged write's records, chained right after this one (prepared with it). */
   extra?: PreparedEntry[];
@@ -35,7 +35,7 @@ interface Pending {
  */
 export interface LedgerFaults {
   /** Before an entry's rows are inserted, inside the batch transaction. */
-  beforeInsert?(record: DecisionRecord): void;
+  beforeInsert?(record: EntryRecord): void;
   /** Just before COMMIT of a batch of `size` entries. */
   beforeCommit?(size: number): void;
 }
@@ -48,7 +48,7 @@ interface PreparedEntry {
   timeMs: number;
 }
 
-function prepareEntry(r: DecisionRecord): PreparedEntry {
+function prepareEntry(r: EntryRecord): PreparedEntry {
   if (r.payloadJcs === undefined && r.payload === undefined) throw new Error(`record ${r.decisionId} has no payload`);
   const body = r.payloadJcs ?? canonicalPayload(r.payload!);
   const timeMs = Date.parse(r.time);
@@ -227,7 +227,7 @@ export class SqliteLedger implements QueryableLedger {
     return this.head.hash;
   }
 
-  append(record: DecisionRecord, staged?: StagedWrite): Promise<Receipt> {
+  append(record: EntryRecord, staged?: StagedWrite): Promise<Receipt> {
     if (this.closed || this.lost) {
       staged?.finish(false);
       return Promise.reject(new GavelError('ledger_unavailable', this.closed ? 'the ledger is closed' : 'the ledger file is gone; no answer is given'));
@@ -246,7 +246,7 @@ export class SqliteLedger implements QueryableLedger {
    * durable before the caller goes on synchronously (a state check at start). Throws unless the
    * entry and `staged` committed.
    */
-  appendNow(record: DecisionRecord, staged?: StagedWrite): void {
+  appendNow(record: EntryRecord, staged?: StagedWrite): void {
     let committed = false;
     let failure: unknown;
     const receipt = this.append(record, {

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { DecisionRecord } from '../engine/ledger.js';
+import type { EntryRecord } from '../engine/ledger.js';
 import { canonicalJson } from '../lib/canonical.js';
 import type { JsonObject } from '../lib/json.js';
 import type { ChargeRow, Settlement, StagedUsage } from './store.js';
@@ -48,7 +48,7 @@ export function usageSection(rows: StagedUsage): JsonObject {
   };
 }
 
-export function settlementRecord(charge: ChargeRow, s: Settlement, reporter: string, now: Date): DecisionRecord {
+export function settlementRecord(charge: ChargeRow, s: Settlement, reporter: string, now: Date): EntryRecord {
   return usageRecord('settled', charge, s.model, reporter, now, {
     // When the call was decided: the day and minute its usage counts in, for a replica that holds no reservation of it.
     at_ms: charge.atMs,
@@ -61,11 +61,11 @@ export function settlementRecord(charge: ChargeRow, s: Settlement, reporter: str
   });
 }
 
-export function releaseRecord(charge: ChargeRow, caller: string, now: Date): DecisionRecord {
+export function releaseRecord(charge: ChargeRow, caller: string, now: Date): EntryRecord {
   return usageRecord('released', charge, charge.model, caller, now, {});
 }
 
-function usageRecord(event: UsageEvent, charge: ChargeRow, model: string, caller: string, now: Date, detail: JsonObject): DecisionRecord {
+function usageRecord(event: UsageEvent, charge: ChargeRow, model: string, caller: string, now: Date, detail: JsonObject): EntryRecord {
   return {
     kind: 'usage',
     decisionId: randomUUID(),

@@ -10,7 +10,7 @@ import type { ApprovalStore } from '../../src/engine/approvals/store.js';
 import { DecisionLocks, type ApprovalLocks } from '../../src/engine/decision-locks.js';
 import type { Decision } from '../../src/engine/engine.js';
 import { KeyLocks } from '../../src/engine/key-locks.js';
-import type { DecisionRecord, Ledger } from '../../src/engine/ledger.js';
+import type { EntryRecord, Ledger } from '../../src/engine/ledger.js';
 import { GavelError } from '../../src/lib/errors.js';
 import type { JsonObject } from '../../src/lib/json.js';
 import { Meter } from '../../src/usage/meter.js';
@@ -49,7 +49,7 @@ function withSeatApproval(bundles: Bundle[]): Bundle[] {
 }
 
 /** Called before each entry is inserted (a test's fault: throw to refuse that entry). */
-let beforeInsert: ((record: DecisionRecord) => void) | undefined;
+let beforeInsert: ((record: EntryRecord) => void) | undefined;
 
 async function core(workers = 0): Promise<Runtime> {
   const clock = new TestClock(T0);

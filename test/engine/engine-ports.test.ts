@@ -9,7 +9,7 @@ import { SqliteApprovalStore } from '../../src/ledger/approval-table.js';
 import { Engine, type DecideRequest } from '../../src/engine/engine.js';
 import { PolicySet } from '../../src/engine/policies.js';
 import { InlineRunner } from '../../src/engine/runner.js';
-import type { DecisionRecord, Ledger, Receipt, StagedWrite } from '../../src/engine/ledger.js';
+import type { EntryRecord, Ledger, Receipt, StagedWrite } from '../../src/engine/ledger.js';
 import type { DecisionMeter, MeteredContext, MeteredDecision, MeteredWrite, UsageSnapshot } from '../../src/engine/meter.js';
 import type { UsageFacts } from '../../src/engine/usage-facts.js';
 import { GavelError } from '../../src/lib/errors.js';
@@ -27,9 +27,9 @@ import { refusal } from '../helpers/refusal.js';
 const bundles = loadBundles(FIXTURE_BUNDLES);
 
 class MemoryLedger implements Ledger {
-  records: Array<{ record: DecisionRecord; staged: StagedWrite | undefined }> = [];
+  records: Array<{ record: EntryRecord; staged: StagedWrite | undefined }> = [];
   failWith: unknown;
-  async append(record: DecisionRecord, staged?: StagedWrite): Promise<Receipt> {
+  async append(record: EntryRecord, staged?: StagedWrite): Promise<Receipt> {
     if (this.failWith !== undefined) {
       staged?.finish(false);
       throw this.failWith;

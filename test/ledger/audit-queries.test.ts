@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DecisionRecord } from '../../src/engine/ledger.js';
+import type { EntryRecord } from '../../src/engine/ledger.js';
 import type { JsonObject } from '../../src/lib/json.js';
 import { ledgerConfig } from '../../src/ledger/config.js';
 import { DEFAULT_QUERY_LIMIT, getEntry, MAX_QUERY_LIMIT, parseDecision, parseTime, queryEntries, type QueryFilter } from '../../src/ledger/query.js';
@@ -37,7 +37,7 @@ interface Spec {
   usageWeekTokens?: number;
 }
 
-function record(i: number, s: Spec): DecisionRecord {
+function record(i: number, s: Spec): EntryRecord {
   const decision = s.decision ?? 'allow';
   const reasons = s.reasons ?? [{ code: 'allowed', rule: 'r.default', effect: 'allow' }];
   const input: JsonObject = { subject: { id: s.subject } };

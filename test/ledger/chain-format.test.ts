@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
-import type { DecisionRecord } from '../../src/engine/ledger.js';
+import type { EntryRecord } from '../../src/engine/ledger.js';
 import { canonicalJson } from '../../src/lib/canonical.js';
 import { ledgerConfig } from '../../src/ledger/config.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
@@ -19,7 +19,7 @@ afterEach(async () => {
   for (const l of open.splice(0)) await l.close();
 });
 
-function record(i: number): DecisionRecord {
+function record(i: number): EntryRecord {
   return {
     decisionId: `chain-${i}`,
     time: `2026-11-18T12:00:0${i}.000Z`,

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { canonicalJson } from '../../src/lib/canonical.js';
 import type { Runtime, RuntimeConfig } from '../../src/runtime.js';
-import type { DecisionRecord } from '../../src/engine/ledger.js';
+import type { EntryRecord } from '../../src/engine/ledger.js';
 import type { ChainHeader, EntryRow } from '../../src/ledger/header.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 
@@ -130,7 +130,7 @@ export function openAsAttacker(path: string): Database.Database {
 }
 
 /** A complete decision record for appending to a ledger directly (fresh salt; override any field). */
-export function sampleRecord(over: Partial<DecisionRecord> = {}): DecisionRecord {
+export function sampleRecord(over: Partial<EntryRecord> = {}): EntryRecord {
   return {
     decisionId: 'decision-wire',
     time: '2026-11-18T12:00:00.000Z',

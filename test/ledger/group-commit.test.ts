@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
-import type { DecisionRecord, Receipt } from '../../src/engine/ledger.js';
+import type { EntryRecord, Receipt } from '../../src/engine/ledger.js';
 import type { LedgerFaults } from '../../src/ledger/sqlite.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { modelCall } from '../usage/helpers.js';
@@ -13,7 +13,7 @@ import { coreOptions, decideVia, echoInput } from './fixtures.js';
  * ledger's construction-time hooks, as a failing statement or COMMIT would.
  */
 
-function record(decisionId: string, subject = 'alice'): DecisionRecord {
+function record(decisionId: string, subject = 'alice'): EntryRecord {
   return {
     decisionId,
     time: new Date().toISOString(),

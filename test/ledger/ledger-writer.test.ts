@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, wr
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DecisionRecord, StagedWrite } from '../../src/engine/ledger.js';
+import type { EntryRecord, StagedWrite } from '../../src/engine/ledger.js';
 import { ledgerConfig, type LedgerConfig } from '../../src/ledger/config.js';
 import { checkKeyMatchesLedger, fileChanged, fileIdentity, recordedWriterPid } from '../../src/ledger/file-identity.js';
 import { SqliteLedger, type LedgerFaults, type LedgerHealth } from '../../src/ledger/sqlite.js';
@@ -24,7 +24,7 @@ afterEach(async () => {
   for (const l of open.splice(0)) await l.close().catch(() => undefined);
 });
 
-function record(i: number, over: Partial<DecisionRecord> = {}): DecisionRecord {
+function record(i: number, over: Partial<EntryRecord> = {}): EntryRecord {
   return {
     decisionId: `w-${i}`,
     time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DecisionRecord } from '../../src/engine/ledger.js';
+import type { EntryRecord } from '../../src/engine/ledger.js';
 import { signCheckpoint } from '../../src/ledger/checkpoint.js';
 import { ledgerConfig } from '../../src/ledger/config.js';
 import { entryHash, GENESIS_HASH } from '../../src/ledger/hash.js';
@@ -22,7 +22,7 @@ afterEach(async () => {
   for (const l of open.splice(0)) await l.close();
 });
 
-function record(i: number, over: Partial<DecisionRecord> = {}): DecisionRecord {
+function record(i: number, over: Partial<EntryRecord> = {}): EntryRecord {
   return {
     decisionId: `decision-${i}`,
     time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),

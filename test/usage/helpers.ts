@@ -1,4 +1,4 @@
-import type { DecisionRecord, Ledger, Receipt, StagedWrite } from '../../src/engine/ledger.js';
+import type { EntryRecord, Ledger, Receipt, StagedWrite } from '../../src/engine/ledger.js';
 import type { Reservation } from '../../src/usage/store.js';
 import { unary } from '../helpers/client.js';
 import type { Clients } from '../helpers/client.js';
@@ -89,11 +89,11 @@ export async function withoutEntry(_charge: unknown, staged: { apply(): void; fi
 }
 
 /** A ledger for store- and meter-level tests: applies each staged write at once and keeps the records it was given. */
-export function recordingLedger(): Ledger & { records: DecisionRecord[] } {
-  const records: DecisionRecord[] = [];
+export function recordingLedger(): Ledger & { records: EntryRecord[] } {
+  const records: EntryRecord[] = [];
   return {
     records,
-    async append(record: DecisionRecord, staged?: StagedWrite): Promise<Receipt> {
+    async append(record: EntryRecord, staged?: StagedWrite): Promise<Receipt> {
       staged?.apply();
       records.push(record, ...(staged?.records ?? []));
       staged?.finish(true);

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { canonicalJson } from '../../lib/canonical.js';
-import type { DecisionRecord } from '../ledger.js';
+import type { EntryRecord } from '../ledger.js';
 import { approvalsGiven, type Approval, type Approver, type Vote } from './approval.js';
 import { identityForm } from '../../lib/identity-form.js';
 import type { JsonObject } from '../../lib/json.js';
@@ -28,7 +28,7 @@ export interface ApprovalEventParts {
  * `request_id` the approval id; the payload holds the rest, the approver's
  * comment included (free text stays out of indexed columns).
  */
-export function approvalEventRecord(p: ApprovalEventParts): DecisionRecord {
+export function approvalEventRecord(p: ApprovalEventParts): EntryRecord {
   const a = p.approval;
   return {
     kind: 'approval',
