@@ -229,7 +229,7 @@ export class Engine {
                 decision: evaluated.decision,
                 obligations: evaluated.obligations,
                 actionParams: evaluated.actionParams,
-                identity: job.identity,
+                header: job.header,
                 binding: job.binding,
                 policy: policyRef(bundle),
                 now: d.now,

@@ -1,4 +1,4 @@
-import { comparedAs, type Identity } from './identity.js';
+import { comparedAs, type HeaderFacts } from './header-facts.js';
 import type { PolicyRef } from './policy-ref.js';
 import type { EntryRecord } from './ledger.js';
 import { canonicalJson } from '../lib/canonical.js';
@@ -9,8 +9,8 @@ import type { PolicyOutcome } from './result.js';
 export interface RecordParts {
   decisionId: string;
   now: Date;
-  /** Who asked for what, from the input as received (header fields; see identity.ts). */
-  identity: Identity;
+  /** Who asked for what, from the input as received (see header-facts.ts). */
+  header: HeaderFacts;
   /** The input as stored: redacted, sensitive paths hashed. */
   stored: JsonObject;
   outcome: PolicyOutcome;
@@ -28,11 +28,11 @@ export interface RecordParts {
  * under another form, the payload's `compared_as` names that form.
  */
 export function ledgerRecord(p: RecordParts): EntryRecord {
-  const forms = comparedAs(p.identity);
+  const forms = comparedAs(p.header);
   return {
     decisionId: p.decisionId,
     time: p.now.toISOString(),
-    ...p.identity,
+    ...p.header,
     decision: p.outcome.decision,
     reasonCodes: p.outcome.reasons.map((r) => r.code),
     bundle: p.policy.bundle,

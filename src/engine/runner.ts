@@ -1,5 +1,5 @@
 import type { WasmEvaluator } from './evaluator.js';
-import type { Identity } from './identity.js';
+import type { HeaderFacts } from './header-facts.js';
 import type { InputLimits } from './input.js';
 import {
   evaluateDecision,
@@ -16,7 +16,7 @@ import type { ActionBinding } from './approvals/fingerprint.js';
 
 /** A prepared decision: what the engine reads before evaluating it. The parsed input stays where it was parsed. */
 export interface Job {
-  readonly identity: Identity;
+  readonly header: HeaderFacts;
   readonly facts: UsageFacts;
   readonly binding: ActionBinding;
 }
@@ -70,7 +70,7 @@ export class InlineRunner implements DecisionRunner {
 
   async prepare(req: PrepareRequest): Promise<Job> {
     const prepared = prepareDecision(req, this.limits);
-    const job: InlineJob = { identity: prepared.identity, facts: prepared.facts, binding: prepared.binding, prepared };
+    const job: InlineJob = { header: prepared.header, facts: prepared.facts, binding: prepared.binding, prepared };
     return job;
   }
 

@@ -4,7 +4,7 @@ import { isJsonObject, type JsonObject } from '../lib/json.js';
 import { getAt } from '../lib/pointer.js';
 import type { EntryRecord } from './ledger.js';
 import { EvaluationFault, type WasmEvaluator } from './evaluator.js';
-import { checkIdentityBounds, identityOf, type Identity } from './identity.js';
+import { checkHeaderBounds, headerFactsOf, type HeaderFacts } from './header-facts.js';
 import { checkInputValue, parseInputJson, type InputLimits } from './input.js';
 import { ledgerRecord } from './record.js';
 import { applyRedactions, hashSensitivePaths, scrubOutcome, secretsOf, type AppliedRedaction } from './redact.js';
@@ -31,7 +31,7 @@ export interface PrepareRequest {
 /** A parsed, bounded input and what the engine needs to know about it before evaluation. */
 export interface Prepared {
   input: JsonObject;
-  identity: Identity;
+  header: HeaderFacts;
   facts: UsageFacts;
   /** The action's fingerprint and the approval it carries. */
   binding: ActionBinding;
@@ -40,9 +40,9 @@ export interface Prepared {
 /** Stage 1: parse and bound the input, read who asks for what. Throws GavelError for bad input. */
 export function prepareDecision(req: PrepareRequest, limits: InputLimits): Prepared {
   const input = 'json' in req.input ? parseInputJson(req.input.json, limits) : checkInputValue(req.input.value, limits);
-  const identity = identityOf(input, req);
-  checkIdentityBounds(identity);
-  return { input, identity, facts: usageFactsOf(input), binding: bindingOf(input) };
+  const header = headerFactsOf(input, req);
+  checkHeaderBounds(header);
+  return { input, header, facts: usageFactsOf(input), binding: bindingOf(input) };
 }
 
 export interface EvaluateRequest {
@@ -79,7 +79,7 @@ export interface Evaluated {
  * The service, not Rego, supplies time and usage, so a recorded input replays exactly.
  */
 export function evaluateDecision(evaluator: WasmEvaluator, prepared: Prepared, req: EvaluateRequest): Evaluated {
-  const { identity } = prepared;
+  const { header } = prepared;
   const now = new Date(req.nowMs);
   const evaluated = withContext(prepared, req);
   const raw = evaluateOutcome(evaluator, evaluated, req.entrypoint);
@@ -92,7 +92,7 @@ export function evaluateDecision(evaluator: WasmEvaluator, prepared: Prepared, r
   const hashed = outcome.sensitivePaths.filter((path) => getAt(redacted, path) !== undefined);
   const { bundle } = evaluator;
   const policy = policyRef(bundle);
-  const record = ledgerRecord({ decisionId: req.decisionId, now, identity, stored, outcome, applied, hashed, policy, entrypoint: req.entrypoint, salt });
+  const record = ledgerRecord({ decisionId: req.decisionId, now, header, stored, outcome, applied, hashed, policy, entrypoint: req.entrypoint, salt });
   return {
     record,
     decision: outcome.decision,

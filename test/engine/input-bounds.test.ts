@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkIdentityBounds, identityOf, MAX_HEADER_FIELD_BYTES } from '../../src/engine/identity.js';
+import { checkHeaderBounds, headerFactsOf, MAX_HEADER_FIELD_BYTES } from '../../src/engine/header-facts.js';
 import { checkInputValue, parseInputJson, scanDepth } from '../../src/engine/input.js';
 import { GavelError } from '../../src/lib/errors.js';
 
@@ -105,7 +105,7 @@ describe('values a ledger cannot hash faithfully', () => {
 describe('the identity written to the ledger header', () => {
   it('is read from the input as received, the resource being the model or else the tool', () => {
     const input = { subject: { id: 'u1', type: 'agent', team: 't', cost_center: 'c' }, action: { type: 'tool.call', tool: 'search' } };
-    expect(identityOf(input, { requestId: 'r', caller: 'peer' })).toEqual({
+    expect(headerFactsOf(input, { requestId: 'r', caller: 'peer' })).toEqual({
       subjectId: 'u1',
       subjectType: 'agent',
       team: 't',
@@ -115,7 +115,7 @@ describe('the identity written to the ledger header', () => {
       requestId: 'r',
       caller: 'peer',
     });
-    expect(identityOf({ action: { type: 'model.invoke', model: 'm', tool: 'x' } }, { requestId: '', caller: '' })).toMatchObject({
+    expect(headerFactsOf({ action: { type: 'model.invoke', model: 'm', tool: 'x' } }, { requestId: '', caller: '' })).toMatchObject({
       resource: 'm',
       subjectId: '',
       subjectType: '',
@@ -123,13 +123,13 @@ describe('the identity written to the ledger header', () => {
   });
 
   it('each field may hold 256 UTF-8 bytes, not one more, and the refusal names the field', () => {
-    const base = identityOf({}, { requestId: '', caller: '' });
-    expect(() => checkIdentityBounds({ ...base, team: 'x'.repeat(MAX_HEADER_FIELD_BYTES) })).not.toThrow();
-    expect(refusal(() => checkIdentityBounds({ ...base, resource: 'x'.repeat(257) }))).toEqual({
+    const base = headerFactsOf({}, { requestId: '', caller: '' });
+    expect(() => checkHeaderBounds({ ...base, team: 'x'.repeat(MAX_HEADER_FIELD_BYTES) })).not.toThrow();
+    expect(refusal(() => checkHeaderBounds({ ...base, resource: 'x'.repeat(257) }))).toEqual({
       code: 'invalid_input',
       message: 'action.model / action.tool is 257 bytes; at most 256 are recorded',
     });
     // Bytes, not characters: 129 two-byte characters are 258 bytes.
-    expect(refusal(() => checkIdentityBounds({ ...base, subjectType: 'é'.repeat(129) })).message).toBe('subject.type is 258 bytes; at most 256 are recorded');
+    expect(refusal(() => checkHeaderBounds({ ...base, subjectType: 'é'.repeat(129) })).message).toBe('subject.type is 258 bytes; at most 256 are recorded');
   });
 });

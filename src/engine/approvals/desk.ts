@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { closedOnFailure, GavelError } from '../../lib/errors.js';
 import { identityProblem } from '../../lib/identity-form.js';
 import { isJsonObject, type JsonObject } from '../../lib/json.js';
-import type { Identity } from '../identity.js';
+import type { HeaderFacts } from '../header-facts.js';
 import { KeyLocks } from '../key-locks.js';
 import { stagedTogether, UNRECORDED, type Ledger, type Receipt, type StagedWrite } from '../ledger.js';
 import type { Effect } from '../result.js';
@@ -75,7 +75,7 @@ export interface DecidedAction {
   obligations: JsonObject;
   /** action.params as stored (redacted), for a request. */
   actionParams: JsonObject | undefined;
-  identity: Identity;
+  header: HeaderFacts;
   binding: ActionBinding;
   policy: PolicyRef;
   now: Date;
@@ -174,7 +174,7 @@ export class ApprovalDesk {
         }
         const request = this.request(d);
         return {
-          staged: this.stagedChange(request, { event: 'requested', approval: request, decisionId: d.decisionId, caller: d.identity.caller, now: d.now }),
+          staged: this.stagedChange(request, { event: 'requested', approval: request, decisionId: d.decisionId, caller: d.header.caller, now: d.now }),
           answer: decisionApproval(request),
           holdUntilMs: request.expiresAtMs,
         };
@@ -190,7 +190,7 @@ export class ApprovalDesk {
       const used: Approval = { ...carried, state: 'consumed', consumedBy: d.decisionId };
       const staged = this.stagedChange(
         used,
-        { event: 'consumed', approval: used, decisionId: d.decisionId, caller: d.identity.caller, now: d.now },
+        { event: 'consumed', approval: used, decisionId: d.decisionId, caller: d.header.caller, now: d.now },
         carried.requestedBy,
       );
       return { staged, answer: decisionApproval(used), holdUntilMs: null };
@@ -317,20 +317,20 @@ export class ApprovalDesk {
       id: randomUUID(),
       state: 'pending',
       fingerprint: d.binding.fingerprint,
-      subjectId: d.identity.subjectId,
-      subjectType: d.identity.subjectType,
+      subjectId: d.header.subjectId,
+      subjectType: d.header.subjectType,
       onBehalfOf: d.binding.onBehalfOf,
-      team: d.identity.team,
-      costCenter: d.identity.costCenter,
-      actionType: d.identity.actionType,
-      resource: d.identity.resource,
+      team: d.header.team,
+      costCenter: d.header.costCenter,
+      actionType: d.header.actionType,
+      resource: d.header.resource,
       params: d.actionParams ?? {},
       approvers: named.length > 0 ? [...new Set(named)].sort() : [...this.config.defaultApprovers],
       minApprovals,
       createdAtMs: atMs,
       expiresAtMs: atMs + seconds * 1000,
       requestedBy: d.decisionId,
-      caller: d.identity.caller,
+      caller: d.header.caller,
       policy: d.policy,
       votes: [],
     };

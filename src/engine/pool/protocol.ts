@@ -1,6 +1,6 @@
 import type { Bundle } from '../../bundles/bundle.js';
 import type { EvaluatorLimits } from '../evaluator.js';
-import type { Identity } from '../identity.js';
+import type { HeaderFacts } from '../header-facts.js';
 import type { InputLimits } from '../input.js';
 import type { EvaluateRequest, Evaluated, PrepareRequest, ShadowOutcome } from '../stages.js';
 import type { UsageFacts } from '../usage-facts.js';
@@ -34,7 +34,7 @@ export type ToWorker =
   | { t: 'ping'; id: number };
 
 export interface PreparedReply {
-  identity: Identity;
+  header: HeaderFacts;
   facts: UsageFacts;
   binding: ActionBinding;
 }

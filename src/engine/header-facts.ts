@@ -11,7 +11,7 @@ export const MAX_HEADER_FIELD_BYTES = 256;
  * input as received, never from the redacted copy: an auditor must find a
  * subject by id even when the same id (an email, say) was masked in the prompt.
  */
-export interface Identity {
+export interface HeaderFacts {
   subjectId: string;
   subjectType: string;
   team: string;
@@ -26,7 +26,7 @@ export interface Identity {
  * Throws GavelError invalid_input, before anything is evaluated or recorded,
  * when a name that separates people or keys a budget cannot be compared (see checkNames).
  */
-export function identityOf(input: JsonObject, request: { requestId: string; caller: string }): Identity {
+export function headerFactsOf(input: JsonObject, request: { requestId: string; caller: string }): HeaderFacts {
   const subject = objectAt(input, 'subject');
   const action = objectAt(input, 'action');
   checkNames(subject);
@@ -69,20 +69,20 @@ function checkNames(subject: JsonObject): void {
  * received (`Fiona` is compared as `fiona`): recorded beside them in the
  * decision's payload as `compared_as`. Empty when every name is its own form.
  */
-export function comparedAs(identity: Identity): Record<string, string> {
+export function comparedAs(header: HeaderFacts): Record<string, string> {
   const forms: Record<string, string> = {};
   for (const [key, field] of [
     ['subjectId', 'subject_id'],
     ['team', 'team'],
     ['costCenter', 'cost_center'],
   ] as const) {
-    const form = identityForm(identity[key]);
-    if (form !== identity[key]) forms[field] = form;
+    const form = identityForm(header[key]);
+    if (form !== header[key]) forms[field] = form;
   }
   return forms;
 }
 
-const FIELD_NAMES: Record<keyof Identity, string> = {
+const FIELD_NAMES: Record<keyof HeaderFacts, string> = {
   subjectId: 'subject.id',
   subjectType: 'subject.type',
   team: 'team',
@@ -94,8 +94,8 @@ const FIELD_NAMES: Record<keyof Identity, string> = {
 };
 
 /** Every header string is bounded: an oversized one is INVALID_ARGUMENT before anything is evaluated or recorded. */
-export function checkIdentityBounds(identity: Identity): void {
-  for (const [key, value] of Object.entries(identity) as Array<[keyof Identity, string]>) {
+export function checkHeaderBounds(header: HeaderFacts): void {
+  for (const [key, value] of Object.entries(header) as Array<[keyof HeaderFacts, string]>) {
     const bytes = Buffer.byteLength(value, 'utf8');
     if (bytes > MAX_HEADER_FIELD_BYTES) {
       throw new GavelError('invalid_input', `${FIELD_NAMES[key]} is ${bytes} bytes; at most ${MAX_HEADER_FIELD_BYTES} are recorded`);
