@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCore, type Core } from '../../src/core.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { BUNDLES } from '../helpers/paths.js';
 import { loadSamples } from '../helpers/samples.js';
 
@@ -9,11 +9,11 @@ import { loadSamples } from '../helpers/samples.js';
  * (the budget rungs) and context.approval reach the policy unchanged; test/usage and test/approvals cover the
  * service supplying them.
  */
-let core: Core;
-beforeAll(() => {
-  core = buildCore({ bundles: BUNDLES, ledger: ':memory:', usage: false, approvals: false });
+let core: Runtime;
+beforeAll(async () => {
+  core = await startRuntime({ bundles: BUNDLES, ledger: ':memory:', usage: false, approvals: false });
 });
-afterAll(() => core.close());
+afterAll(() => core.stop());
 
 const samples = loadSamples();
 
@@ -24,7 +24,7 @@ describe('reference policy samples', () => {
   });
 
   it.each(samples.map((s) => [s.file, s] as const))('%s', async (_file, s) => {
-    const d = await core.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(s.input)) }, requestId: s.name, caller: 'test' });
+    const d = await core.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(s.input)) }, requestId: s.name, caller: 'test' });
     expect(d.decision).toBe(s.expect.decision);
     const codes = d.reasons.map((r) => r.code);
     for (const code of s.expect.codes) expect(codes).toContain(code);

@@ -74,7 +74,7 @@ describe('gavel replay', () => {
     const srv = await startInProcess({ bundles: BUNDLES, ledger: live, engine: { workers: 0 } });
     const c = clients(srv.address);
     try {
-      const count = () => (srv.core.ledger.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+      const count = () => (srv.core.parts.ledger.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
       const before = count();
       const r = await runCli(['replay', '--ledger', live, '--bundle', KEYWORD, '--json']);
       expect(r.code).toBe(0);

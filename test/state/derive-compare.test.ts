@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bundle } from '../../src/bundles/bundle.js';
 import { loadBundles } from '../../src/bundles/loader.js';
-import { buildCore, type Core, type CoreOptions } from '../../src/core.js';
+import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime.js';
 import { canonicalJson } from '../../src/lib/canonical.js';
 import { GavelError } from '../../src/lib/errors.js';
 import type { JsonObject } from '../../src/lib/json.js';
@@ -29,9 +29,9 @@ import { modelCall, TestClock } from '../usage/helpers.js';
  * Measured with Stryker (stryker.state.config.mjs): each test here kills
  * mutants the tamper tests left alive.
  */
-const cores: Core[] = [];
+const cores: Runtime[] = [];
 afterEach(async () => {
-  for (const c of cores.splice(0)) await c.close();
+  for (const c of cores.splice(0)) await c.stop();
 });
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
@@ -42,31 +42,31 @@ const EXHAUSTED = { subject: 'tess', team: 'budget-test', costCenter: 'cc-edge' 
 const SAM = { subject: 'sam', team: 'platform', costCenter: 'cc-100' };
 const LEAD = { id: 'tara', roles: ['team-lead'] };
 
-function open(file: string, extra: Partial<CoreOptions> = {}, clock = new TestClock(T0)): Core {
-  const core = buildCore({ bundles: BUNDLES, ledger: file, now: clock.now, ...extra });
+async function open(file: string, extra: Partial<RuntimeConfig> = {}, clock = new TestClock(T0)): Promise<Runtime> {
+  const core = await startRuntime({ bundles: BUNDLES, ledger: file, now: clock.now, ...extra });
   cores.push(core);
   return core;
 }
 
-async function stop(core: Core): Promise<void> {
+async function stop(core: Runtime): Promise<void> {
   cores.splice(cores.indexOf(core), 1);
-  await core.close();
+  await core.stop();
 }
 
-function decide(core: Core, input: unknown) {
-  return core.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'gw' });
+function decide(core: Runtime, input: unknown) {
+  return core.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'gw' });
 }
 
 /** The gateway's report of a model call (UsageService.Report runs applyReport the same way). */
-async function report(core: Core, decisionId: string, who: typeof WHO, outputTokens: number, atMs: number): Promise<void> {
+async function report(core: Runtime, decisionId: string, who: typeof WHO, outputTokens: number, atMs: number): Promise<void> {
   await applyReport(
     {
-      store: core.usage!,
-      bundles: core.engine.policies.bundles,
+      store: core.parts.usage!,
+      bundles: core.policies.bundles,
       currency: 'USD',
       findDecision: () => undefined,
       reportFactor: 10,
-      ledger: core.ledger,
+      ledger: core.parts.ledger,
       now: () => new Date(atMs),
     },
     {
@@ -116,9 +116,9 @@ function rows<T>(file: string, sql: string, ...params: unknown[]): T[] {
   }
 }
 
-function refused(run: () => unknown): GavelError {
+async function refused(run: () => unknown): Promise<GavelError> {
   try {
-    run();
+    await run();
   } catch (err) {
     if (err instanceof GavelError) return err;
     throw err;
@@ -127,10 +127,10 @@ function refused(run: () => unknown): GavelError {
 }
 
 /** A refused start releases the file's writer lock as it closes (asynchronously): the next start waits for it. */
-async function openAfterRefusal(file: string, extra: Partial<CoreOptions> = {}): Promise<Core> {
+async function openAfterRefusal(file: string, extra: Partial<RuntimeConfig> = {}): Promise<Runtime> {
   for (let tries = 0; ; tries++) {
     try {
-      return open(file, extra);
+      return await open(file, extra);
     } catch (err) {
       if (!(err instanceof GavelError && err.code === 'ledger_in_use') || tries > 100) throw err;
       await new Promise((r) => setTimeout(r, 20));
@@ -143,17 +143,17 @@ const key = (m: StateMismatch) => [m.table, m.key, m.problem];
 describe('every kind of entry adds up to the tables', () => {
   it('two settled calls in one minute are summed in each bucket, and a settlement replaces what the reservation estimated', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const core = open(file);
+    const core = await open(file);
     const first = await decide(core, modelCall(WHO, 'standard-m', 100));
     const second = await decide(core, modelCall(WHO, 'standard-m', 100));
     await report(core, first.decisionId, WHO, 40, T0);
     await report(core, second.decisionId, WHO, 60, T0);
-    expect(await core.verifyState()).toEqual([]);
+    expect(await core.audit.verifyState()).toEqual([]);
     await stop(core);
 
     const day = rows<{ tokens: number }>(file, "SELECT tokens FROM usage_daily WHERE scope = 'team' AND key = 'platform'");
     expect(day).toEqual([{ tokens: 41 + 61 }]);
-    const again = open(file);
+    const again = await open(file);
     expect(again.state).toMatchObject({ mismatches: [], baselined: false });
     await stop(again);
 
@@ -169,8 +169,8 @@ describe('every kind of entry adds up to the tables', () => {
   it('approval events (a rejection, a second approver still to come, a consumed and an expired approval) and a released reservation', async () => {
     const file = join(tempDir(), 'ledger.db');
     const clock = new TestClock(T0);
-    const core = open(file, { bundles: withSeatApproval(loadBundles(BUNDLES)), usage: { reservationTtlSeconds: 120 } }, clock);
-    const desk = core.engine.approvals!;
+    const core = await open(file, { bundles: withSeatApproval(loadBundles(BUNDLES)), usage: { reservationTtlSeconds: 120 } }, clock);
+    const desk = core.parts.approvals!;
     const ask = async () => {
       const asked = await decide(core, modelCall(SAM, 'standard-m', 100));
       expect(asked.decision).toBe('require_approval');
@@ -181,7 +181,7 @@ describe('every kind of entry adds up to the tables', () => {
     const rejected = await ask();
     clock.advance(MINUTE);
     await desk.resolve({ approvalId: rejected.approval!.id, verdict: 'reject', approver: LEAD, comment: 'no', caller: 'ui' });
-    expect(await core.usage!.charge(rejected.decisionId)).toBeUndefined();
+    expect(await core.parts.usage!.charge(rejected.decisionId)).toBeUndefined();
 
     // Approved, then used a minute later: consumed, resolved when approved, the request's reservation dropped.
     clock.advance(MINUTE);
@@ -189,17 +189,17 @@ describe('every kind of entry adds up to the tables', () => {
     clock.advance(MINUTE);
     await desk.resolve({ approvalId: approved.approval!.id, verdict: 'approve', approver: LEAD, comment: '', caller: 'ui' });
     // Approved, not yet used: the request still holds its reservation.
-    expect(await core.verifyState()).toEqual([]);
+    expect(await core.audit.verifyState()).toEqual([]);
     clock.advance(MINUTE);
     const used = await decide(core, { ...modelCall(SAM, 'standard-m', 100), context: { environment: 'prod', approval_id: approved.approval!.id } });
     expect(used.decision).toBe('allow');
-    expect(await core.usage!.charge(approved.decisionId)).toBeUndefined();
+    expect(await core.parts.usage!.charge(approved.decisionId)).toBeUndefined();
 
     // Two approvers needed: after the first the request is still pending, not resolved.
     const large = await decide(core, transfer(150_000));
     await desk.resolve({ approvalId: large.approval!.id, verdict: 'approve', approver: MANAGER, comment: '', caller: 'ui' });
     expect((await desk.get(large.approval!.id))?.state).toBe('pending');
-    expect(await core.verifyState()).toEqual([]);
+    expect(await core.audit.verifyState()).toEqual([]);
 
     // Approved and never used: it expires later than it was resolved.
     const unused = await decide(core, transfer(40_000));
@@ -212,26 +212,26 @@ describe('every kind of entry adds up to the tables', () => {
     clock.advance(4 * HOUR + 1000);
     expect(await desk.sweep()).toBeGreaterThanOrEqual(3);
     expect((await desk.get(unused.approval!.id))?.state).toBe('expired');
-    expect(await core.usage!.charge(expiring.decisionId)).toBeUndefined();
+    expect(await core.parts.usage!.charge(expiring.decisionId)).toBeUndefined();
 
     // Reported while waiting, then rejected: a settled charge is not released.
     const reported = await ask();
     await report(core, reported.decisionId, SAM, 40, clock.now().getTime());
     await desk.resolve({ approvalId: reported.approval!.id, verdict: 'reject', approver: LEAD, comment: '', caller: 'ui' });
-    expect((await core.usage!.charge(reported.decisionId))?.state).toBe('settled');
+    expect((await core.parts.usage!.charge(reported.decisionId))?.state).toBe('settled');
 
     // A caller gone after its decision was recorded: the reservation is released by a usage entry.
     const gone = await decide(core, modelCall(WHO, 'standard-m', 100));
-    await new Meter(core.usage!, core.ledger, clock.now).release(gone.decisionId, 'gw');
-    expect(await core.usage!.charge(gone.decisionId)).toBeUndefined();
+    await new Meter(core.parts.usage!, core.parts.ledger, clock.now).release(gone.decisionId, 'gw');
+    expect(await core.parts.usage!.charge(gone.decisionId)).toBeUndefined();
 
-    expect(await core.verifyState()).toEqual([]);
+    expect(await core.audit.verifyState()).toEqual([]);
     await stop(core);
     expect(verified(file)).toEqual([]);
   });
 
   it('a settlement of a decision this chain did not reserve (a shared store) is kept apart, attributed from its entry', async () => {
-    const core = open(join(tempDir(), 'ledger.db'));
+    const core = await open(join(tempDir(), 'ledger.db'));
     const charge = {
       ...WHO,
       decisionId: 'elsewhere-1',
@@ -249,8 +249,8 @@ describe('every kind of entry adds up to the tables', () => {
       askedModel: 'standard-m',
     };
     const settled = { ...WHO, decisionId: 'elsewhere-1', model: 'standard-m', tier: 'standard', inputTokens: 3, outputTokens: 40, costMicros: 700, atMs: T0 };
-    core.ledger.appendNow(settlementRecord(charge, settled, 'gw', new Date(T0)));
-    const derived = deriveState(core.ledger.db);
+    core.parts.ledger.appendNow(settlementRecord(charge, settled, 'gw', new Date(T0)));
+    const derived = deriveState(core.parts.ledger.db);
     expect(derived.charges.has('elsewhere-1')).toBe(false);
     expect(derived.recordsUsage).toBe(true);
     expect(derived.foreignSettlements.get('elsewhere-1')).toEqual({
@@ -273,7 +273,7 @@ describe('rows old enough to have been pruned', () => {
   it('a request row within two hours of the newest entry is missing when deleted, an older one not; a rebuild writes back those within', async () => {
     const file = join(tempDir(), 'ledger.db');
     const clock = new TestClock(T0 - 1);
-    const core = open(file, {}, clock);
+    const core = await open(file, {}, clock);
     const older = await decide(core, transfer(500));
     clock.set(new Date(T0).toISOString());
     const edge = await decide(core, transfer(500));
@@ -296,7 +296,7 @@ describe('rows old enough to have been pruned', () => {
     const settledThen = async (laterMs: number) => {
       const file = join(tempDir(), 'ledger.db');
       const clock = new TestClock(T0);
-      const core = open(file, {}, clock);
+      const core = await open(file, {}, clock);
       const call = await decide(core, modelCall(WHO, 'standard-m', 100));
       await report(core, call.decisionId, WHO, 40, T0);
       clock.set(new Date(T0 + laterMs).toISOString());
@@ -318,7 +318,7 @@ describe('rows old enough to have been pruned', () => {
 describe('refusals and rebuilds name what they found', () => {
   it("a refusal names twenty rows and counts the rest; a rebuild lists a thousand in its state entry, whose header is the server's", async () => {
     const file = join(tempDir(), 'ledger.db');
-    const first = open(file);
+    const first = await open(file);
     await decide(first, transfer(500));
     await stop(first);
     edit(
@@ -326,7 +326,7 @@ describe('refusals and rebuilds name what they found', () => {
       `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1001)
        INSERT INTO usage_daily(scope, key, tier, day, tokens, cost_micros) SELECT 'team', 'forged-' || i, 'standard', '2026-11-24', 1, 1 FROM n`,
     );
-    const err = refused(() => open(file));
+    const err = await refused(() => open(file));
     expect(err.code).toBe('state_mismatch');
     expect(err.message).toContain(
       "disagree with the ledger's chain in 1001 rows: usage_daily team/forged-1/standard/2026-11-24: not made by any entry; usage_daily ",
@@ -338,7 +338,7 @@ describe('refusals and rebuilds name what they found', () => {
 
     const rebuilt = await openAfterRefusal(file, { state: { rebuild: true } });
     expect(rebuilt.state.mismatches).toHaveLength(1001);
-    const entry = rebuilt.ledger.db.prepare("SELECT e.*, p.body FROM entries e JOIN payloads p ON p.seq = e.seq WHERE e.kind = 'state'").get() as Record<
+    const entry = rebuilt.parts.ledger.db.prepare("SELECT e.*, p.body FROM entries e JOIN payloads p ON p.seq = e.seq WHERE e.kind = 'state'").get() as Record<
       string,
       unknown
     > & { body: string };
@@ -375,7 +375,7 @@ describe('refusals and rebuilds name what they found', () => {
 describe('rebuilds', () => {
   it('with metering off rewrite the approvals and leave the usage tables as they are', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const first = open(file);
+    const first = await open(file);
     const id = (await decide(first, transfer(40_000))).approval!.id;
     await decide(first, modelCall(WHO, 'standard-m', 100));
     await stop(first);
@@ -383,14 +383,14 @@ describe('rebuilds', () => {
     const before = rows(file, 'SELECT * FROM usage_charges');
     const rebuilt = await openAfterRefusal(file, { usage: false, state: { rebuild: true } });
     expect(rebuilt.state.mismatches.map(key)).toEqual([['approvals', id, 'changed']]);
-    expect((await rebuilt.engine.approvals!.get(id))?.state).toBe('pending');
+    expect((await rebuilt.parts.approvals!.get(id))?.state).toBe('pending');
     await stop(rebuilt);
     expect(rows(file, 'SELECT * FROM usage_charges')).toEqual(before);
   });
 
   it('remove an approval row that no entry made, in a chain without approvals', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const first = open(file);
+    const first = await open(file);
     await decide(first, transfer(500));
     await stop(first);
     edit(
@@ -408,7 +408,7 @@ describe('a chain that does not record usage', () => {
   /** A file an older gavel wrote: a decision in the chain, metering off. */
   async function older(): Promise<string> {
     const file = join(tempDir(), 'ledger.db');
-    const core = open(file, { usage: false });
+    const core = await open(file, { usage: false });
     expect((await decide(core, transfer(500))).decision).toBe('allow');
     await stop(core);
     return file;
@@ -425,10 +425,10 @@ describe('a chain that does not record usage', () => {
 
   it('with no usage tables, or empty ones, starts metering without a baseline', async () => {
     const bare = await older();
-    expect(open(bare).state).toMatchObject({ baselined: false, mismatches: [] });
+    expect((await open(bare)).state).toMatchObject({ baselined: false, mismatches: [] });
     const empty = await older();
     withUsageTables(empty);
-    expect(open(empty).state).toMatchObject({ baselined: false, mismatches: [] });
+    expect((await open(empty)).state).toMatchObject({ baselined: false, mismatches: [] });
     expect(stateEntries(bare)).toEqual([]);
     expect(stateEntries(empty)).toEqual([]);
   });
@@ -450,9 +450,9 @@ describe('a chain that does not record usage', () => {
     // Before its first start with metering, verify does not hold the tables to a chain that never recorded usage.
     expect(verified(reservationOnly)).toEqual([]);
 
-    const first = open(requestOnly);
+    const first = await open(requestOnly);
     expect(first.state).toMatchObject({ baselined: true, mismatches: [] });
-    const second = open(reservationOnly);
+    const second = await open(reservationOnly);
     expect(second.state).toMatchObject({ baselined: true, mismatches: [] });
     await stop(first);
     await stop(second);
@@ -462,7 +462,7 @@ describe('a chain that does not record usage', () => {
     const baseline = JSON.parse(stateEntries(reservationOnly)[0]!.body).state;
     expect(baseline.charges).toMatchObject([{ decisionId: 'old-2', state: 'reserved', expiresMs: T0 + 60_000 }]);
     expect(baseline.requests).toEqual([]);
-    expect(open(reservationOnly).state).toMatchObject({ baselined: false, mismatches: [] });
+    expect((await open(reservationOnly)).state).toMatchObject({ baselined: false, mismatches: [] });
   });
 
   it('an empty chain does not vouch for usage rows something else wrote: refused, not recorded as a baseline; a rebuild clears them', async () => {
@@ -475,7 +475,7 @@ describe('a chain that does not record usage', () => {
        INSERT INTO usage_daily(scope, key, tier, day, tokens, cost_micros)
          VALUES ('subject', 'tess', 'standard', '2026-11-24', 5, 5), ('team', 'platform', 'standard', '2026-11-24', 5, 5), ('cost_center', 'cc-100', 'standard', '2026-11-24', 5, 5)`,
     );
-    const err = refused(() => open(file));
+    const err = await refused(() => open(file));
     expect(err.message).toContain('usage_charges forged: not made by any entry');
     expect(err.message).toContain('usage_daily team/platform/standard/2026-11-24: not made by any entry');
     expect(stateEntries(file)).toEqual([]);
@@ -489,7 +489,7 @@ describe('a chain that does not record usage', () => {
 
   it('a rebuild recorded before metering began is not a baseline: usage rows found later are still recorded as one', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const first = open(file, { usage: false });
+    const first = await open(file, { usage: false });
     const id = (await decide(first, transfer(40_000))).approval!.id;
     await stop(first);
     edit(file, `UPDATE approvals SET state = 'approved' WHERE id = '${id}'`);
@@ -501,7 +501,7 @@ describe('a chain that does not record usage', () => {
       file,
       `INSERT INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES ('old-1', 'fiona', 'payments.transfer', 'allow', ${T0})`,
     );
-    expect(open(file).state).toMatchObject({ baselined: true, mismatches: [] });
+    expect((await open(file)).state).toMatchObject({ baselined: true, mismatches: [] });
     expect(stateEntries(file).map((e) => JSON.parse(e.body).state.event)).toEqual(['rebuilt', 'baseline']);
   });
 });
@@ -509,7 +509,7 @@ describe('a chain that does not record usage', () => {
 describe('what the file records', () => {
   it("verify buckets days in the zone the file's usage was kept in, not UTC", async () => {
     const file = join(tempDir(), 'ledger.db');
-    const core = open(file, { usage: { timeZone: 'Pacific/Kiritimati' } });
+    const core = await open(file, { usage: { timeZone: 'Pacific/Kiritimati' } });
     const call = await decide(core, modelCall(WHO, 'standard-m', 100));
     await report(core, call.decisionId, WHO, 40, T0);
     await stop(core);
@@ -526,7 +526,7 @@ describe('what the file records', () => {
 
   it('a file from before header version 2 (no kind column) is read as decisions', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const core = open(file);
+    const core = await open(file);
     await decide(core, modelCall(WHO, 'standard-m', 100));
     await decide(core, transfer(500));
     await stop(core);
@@ -546,11 +546,11 @@ describe('what the file records', () => {
 
   it('an erased payload is counted, and the rows it vouched for are taken as the tables hold them (an erasure is not a disagreement)', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const core = open(file, { usage: false });
+    const core = await open(file, { usage: false });
     const allowed = await decide(core, transfer(500));
     const asked = await decide(core, transfer(40_000));
     const id = asked.approval!.id;
-    await core.engine.approvals!.resolve({ approvalId: id, verdict: 'approve', approver: MANAGER, comment: '', caller: 'ui' });
+    await core.parts.approvals!.resolve({ approvalId: id, verdict: 'approve', approver: MANAGER, comment: '', caller: 'ui' });
     await stop(core);
     edit(
       file,
@@ -573,7 +573,7 @@ describe('what the file records', () => {
 
   it("a request entry without params (written before requests recorded them) takes them from the requesting decision's payload", async () => {
     const file = join(tempDir(), 'ledger.db');
-    const core = open(file);
+    const core = await open(file);
     const asked = await decide(core, transfer(40_000));
     const id = asked.approval!.id;
     await stop(core);
@@ -596,7 +596,7 @@ describe('what the file records', () => {
 describe('a dropped state table', () => {
   it('is refused at start, its rows missing; rebuilt, the tables are back and an exhausted team stays denied', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const first = open(file);
+    const first = await open(file);
     const call = await decide(first, modelCall(EXHAUSTED, 'standard-m', 4990));
     await report(first, call.decisionId, EXHAUSTED, 4990, T0);
     expect((await decide(first, modelCall(EXHAUSTED, 'standard-m', 100))).decision).toBe('deny');
@@ -615,7 +615,7 @@ describe('a dropped state table', () => {
     copyFileSync(file, bare);
     edit(bare, 'DROP TABLE usage_meta');
     expect(verified(bare).map((m) => m.table)).toEqual(['approvals']);
-    const err = refused(() => open(file));
+    const err = await refused(() => open(file));
     expect(err.message).toContain(`usage_charges ${call.decisionId}: missing (the chain has it)`);
     expect(err.message).toContain(`approvals ${pending}: missing (the chain has it)`);
 
@@ -628,12 +628,12 @@ describe('a dropped state table', () => {
 
   it('under a running server is noticed before the next read and made again from the chain', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const core = open(file, { state: { checkMs: 60_000 } });
+    const core = await open(file, { state: { checkMs: 60_000 } });
     const call = await decide(core, modelCall(EXHAUSTED, 'standard-m', 4990));
     await report(core, call.decisionId, EXHAUSTED, 4990, T0);
     edit(file, 'DROP TABLE usage_charges; DROP TABLE usage_daily; DROP TABLE usage_minute');
     expect((await decide(core, modelCall(EXHAUSTED, 'standard-m', 100))).decision).toBe('deny');
-    expect(await core.verifyState()).toEqual([]);
+    expect(await core.audit.verifyState()).toEqual([]);
   });
 });
 

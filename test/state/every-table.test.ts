@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyCommand } from '../../src/cli/audit.js';
-import { buildCore, type Core } from '../../src/core.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { GavelError } from '../../src/lib/errors.js';
 import type { StateCheckResult } from '../../src/state/check.js';
 import { applyReport } from '../../src/usage/report.js';
@@ -16,29 +16,29 @@ import { modelCall } from '../usage/helpers.js';
  * verify` names it too) and while it runs (the edit is found before the next
  * read, rebuilt from the chain and reported).
  */
-const cores: Core[] = [];
+const cores: Runtime[] = [];
 afterEach(async () => {
-  for (const c of cores.splice(0)) await c.close();
+  for (const c of cores.splice(0)) await c.stop();
 });
 
 const WHO = { subject: 'tess', team: 'platform', costCenter: 'cc-100' };
 
-function decide(core: Core, input: unknown) {
-  return core.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'gw' });
+function decide(core: Runtime, input: unknown) {
+  return core.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'gw' });
 }
 
 /** A ledger holding one row in every state table: a pending approval, a settled and a reserved charge, requests, buckets. */
-async function populated(core: Core): Promise<void> {
+async function populated(core: Runtime): Promise<void> {
   await decide(core, transfer(40_000));
   const settled = await decide(core, modelCall(WHO, 'standard-m', 100));
   await applyReport(
     {
-      store: core.usage!,
-      bundles: core.engine.policies.bundles,
+      store: core.parts.usage!,
+      bundles: core.policies.bundles,
       currency: 'USD',
       findDecision: () => undefined,
       reportFactor: 10,
-      ledger: core.ledger,
+      ledger: core.parts.ledger,
       now: () => new Date(),
     },
     {
@@ -115,14 +115,14 @@ function edit(file: string, sql: string): void {
 describe.each(EDITS)('$table, $kind', ({ table, sql, problem }) => {
   it('with the server stopped: the start is refused and verify fails, each naming the row', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const first = buildCore({ bundles: BUNDLES, ledger: file });
+    const first = await startRuntime({ bundles: BUNDLES, ledger: file });
     await populated(first);
-    await first.close();
+    await first.stop();
     edit(file, sql);
 
     let refusal: unknown;
     try {
-      cores.push(buildCore({ bundles: BUNDLES, ledger: file }));
+      cores.push(await startRuntime({ bundles: BUNDLES, ledger: file }));
     } catch (err) {
       refusal = err;
     }
@@ -138,15 +138,15 @@ describe.each(EDITS)('$table, $kind', ({ table, sql, problem }) => {
   it('while the server runs: found before the next read, rebuilt from the chain and reported', async () => {
     const file = join(tempDir(), 'ledger.db');
     const repaired: StateCheckResult[] = [];
-    const core = buildCore({ bundles: BUNDLES, ledger: file, state: { checkMs: 3_600_000, onRepaired: (r) => repaired.push(r) } });
+    const core = await startRuntime({ bundles: BUNDLES, ledger: file, state: { checkMs: 3_600_000, onRepaired: (r) => repaired.push(r) } });
     cores.push(core);
     await populated(core);
-    const before = await core.verifyState();
+    const before = await core.audit.verifyState();
     expect(before).toEqual([]);
     edit(file, sql);
     // The next decision reads the state tables (usage and approvals): the guard checks first.
     await decide(core, modelCall(WHO, 'standard-m', 10));
     expect(repaired.flatMap((r) => r.mismatches.map((m) => m.table))).toContain(table);
-    expect(await core.verifyState()).toEqual([]);
+    expect(await core.audit.verifyState()).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildCore, type Core, type CoreOptions } from '../../src/core.js';
+import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime.js';
 import { GavelError } from '../../src/lib/errors.js';
 import type { StateCheckResult } from '../../src/state/check.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
@@ -18,27 +18,27 @@ import { usageConfig } from '../../src/usage/config.js';
  * the next decision (a pending 40,000 transfer allowed; an exhausted team
  * allowed again) and nothing noticed.
  */
-const cores: Core[] = [];
+const cores: Runtime[] = [];
 afterEach(async () => {
-  for (const c of cores.splice(0)) await c.close();
+  for (const c of cores.splice(0)) await c.stop();
 });
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 const TEAM = { subject: 'tess', team: 'budget-test', costCenter: 'cc-edge' };
 
-function open(file: string, extra: Partial<CoreOptions> = {}, clock = new TestClock(T0)) {
-  const core = buildCore({ bundles: BUNDLES, ledger: file, now: clock.now, ...extra });
+async function open(file: string, extra: Partial<RuntimeConfig> = {}, clock = new TestClock(T0)) {
+  const core = await startRuntime({ bundles: BUNDLES, ledger: file, now: clock.now, ...extra });
   cores.push(core);
   return core;
 }
 
-async function stop(core: Core): Promise<void> {
+async function stop(core: Runtime): Promise<void> {
   cores.splice(cores.indexOf(core), 1);
-  await core.close();
+  await core.stop();
 }
 
-function decide(core: Core, input: unknown) {
-  return core.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'gw' });
+function decide(core: Runtime, input: unknown) {
+  return core.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'gw' });
 }
 
 /** What an editor with the sqlite3 shell does: lifts gavel's write protection, then changes rows. */
@@ -54,9 +54,9 @@ function edit(file: string, sql: string): void {
   }
 }
 
-function refusal(run: () => unknown): GavelError {
+async function refusal(run: () => unknown): Promise<GavelError> {
   try {
-    run();
+    await run();
   } catch (err) {
     if (err instanceof GavelError) return err;
     throw err;
@@ -65,10 +65,10 @@ function refusal(run: () => unknown): GavelError {
 }
 
 /** A refused start releases the file's writer lock as it closes (asynchronously): the next start waits for it. */
-async function openAfterRefusal(file: string, extra: Partial<CoreOptions> = {}): Promise<Core> {
+async function openAfterRefusal(file: string, extra: Partial<RuntimeConfig> = {}): Promise<Runtime> {
   for (let tries = 0; ; tries++) {
     try {
-      return open(file, extra);
+      return await open(file, extra);
     } catch (err) {
       if (!(err instanceof GavelError && err.code === 'ledger_in_use') || tries > 100) throw err;
       await new Promise((r) => setTimeout(r, 20));
@@ -76,33 +76,33 @@ async function openAfterRefusal(file: string, extra: Partial<CoreOptions> = {}):
   }
 }
 
-function kinds(core: Core, kind: string): Array<{ decision: string; body: string }> {
-  return core.ledger.db
+function kinds(core: Runtime, kind: string): Array<{ decision: string; body: string }> {
+  return core.parts.ledger.db
     .prepare('SELECT e.decision, p.body FROM entries e JOIN payloads p ON p.seq = e.seq WHERE e.kind = ? ORDER BY e.seq')
     .all(kind) as Array<{ decision: string; body: string }>;
 }
 
 /** A 40,000 transfer waiting for one finance manager. */
-async function pendingTransfer(core: Core): Promise<string> {
+async function pendingTransfer(core: Runtime): Promise<string> {
   const d = await decide(core, transfer(40_000));
   expect(d.decision).toBe('require_approval');
   return d.approval!.id;
 }
 
 /** Team budget-test (5,000 tokens a week) spent by one reported call: the next call is denied. */
-async function exhaustedTeam(core: Core): Promise<void> {
+async function exhaustedTeam(core: Runtime): Promise<void> {
   const d = await decide(core, modelCall(TEAM, 'standard-m', 4990));
   expect(d.decision).toBe('allow');
   // Reported as the gateway would (UsageService.Report runs applyReport the same way).
   const { applyReport } = await import('../../src/usage/report.js');
   await applyReport(
     {
-      store: core.usage!,
-      bundles: core.engine.policies.bundles,
+      store: core.parts.usage!,
+      bundles: core.policies.bundles,
       currency: 'USD',
       findDecision: () => undefined,
       reportFactor: 10,
-      ledger: core.ledger,
+      ledger: core.parts.ledger,
       now: () => new Date(T0),
     },
     {
@@ -123,12 +123,12 @@ async function exhaustedTeam(core: Core): Promise<void> {
 describe('with the server stopped', () => {
   it('an approval set to approved is refused at start, named; --rebuild-state restores it from the chain and records that it did', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const first = open(file);
+    const first = await open(file);
     const id = await pendingTransfer(first);
     await stop(first);
     edit(file, `UPDATE approvals SET state = 'approved', votes = '[]' WHERE id = '${id}'`);
 
-    const err = refusal(() => open(file));
+    const err = await refusal(() => open(file));
     expect(err.code).toBe('state_mismatch');
     expect(err.message).toContain(`approvals ${id}: changed`);
 
@@ -145,7 +145,7 @@ describe('with the server stopped', () => {
 
   it('an invented approved row (for a transfer that never asked) is refused as made by no entry', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const first = open(file);
+    const first = await open(file);
     const id = await pendingTransfer(first);
     await stop(first);
     edit(
@@ -154,27 +154,27 @@ describe('with the server stopped', () => {
          params, approvers, min_approvals, created_ms, expires_ms, requested_by, caller, bundle, revision, digest, '[]', resolved_ms, consumed_by
        FROM approvals WHERE id = '${id}'`,
     );
-    const err = refusal(() => open(file));
+    const err = await refusal(() => open(file));
     expect(err.message).toContain('approvals forged: not made by any entry');
   });
 
   it('a deleted approval is refused as missing', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const first = open(file);
+    const first = await open(file);
     const id = await pendingTransfer(first);
     await stop(first);
     edit(file, `DELETE FROM approvals WHERE id = '${id}'`);
-    expect(refusal(() => open(file)).message).toContain(`approvals ${id}: missing (the chain has it)`);
+    expect((await refusal(() => open(file))).message).toContain(`approvals ${id}: missing (the chain has it)`);
   });
 
   it('deleting every usage table does not reset an exhausted budget: refused at start; rebuilt, the team is still denied', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const first = open(file);
+    const first = await open(file);
     await exhaustedTeam(first);
     await stop(first);
     edit(file, 'DELETE FROM usage_charges; DELETE FROM usage_daily; DELETE FROM usage_minute; DELETE FROM usage_requests');
 
-    const err = refusal(() => open(file));
+    const err = await refusal(() => open(file));
     expect(err.code).toBe('state_mismatch');
     for (const table of ['usage_charges', 'usage_daily', 'usage_minute', 'usage_requests']) expect(err.message).toContain(`${table} `);
 
@@ -182,12 +182,12 @@ describe('with the server stopped', () => {
     expect((await decide(rebuilt, modelCall(TEAM, 'standard-m', 100))).decision).toBe('deny');
     await stop(rebuilt);
     // Rebuilt tables agree with the chain: the next start needs no flag.
-    expect(open(file).state.mismatches).toEqual([]);
+    expect((await open(file)).state.mismatches).toEqual([]);
   });
 
   it('an edited settled charge and an inserted usage row are each named', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const first = open(file);
+    const first = await open(file);
     await exhaustedTeam(first);
     await stop(first);
     edit(
@@ -195,7 +195,7 @@ describe('with the server stopped', () => {
       `UPDATE usage_charges SET tokens = 1 WHERE state = 'settled';
        INSERT INTO usage_daily(scope, key, tier, day, tokens, cost_micros) VALUES ('team', 'other', 'standard', '2026-11-24', 5, 5)`,
     );
-    const err = refusal(() => open(file));
+    const err = await refusal(() => open(file));
     expect(err.message).toMatch(/usage_charges [0-9a-f-]{36}: changed/);
     expect(err.message).toContain('usage_daily team/other/standard/2026-11-24: not made by any entry');
   });
@@ -204,7 +204,7 @@ describe('with the server stopped', () => {
 describe('while the server runs', () => {
   it('a write to a state table without lifting the protection fails in the editor', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const core = open(file);
+    const core = await open(file);
     await pendingTransfer(core);
     const db = new Database(file);
     try {
@@ -218,7 +218,7 @@ describe('while the server runs', () => {
   it('an approval approved by an editor is ignored and noticed: rebuilt from the chain before it is read, and recorded', async () => {
     const file = join(tempDir(), 'ledger.db');
     const repaired: StateCheckResult[] = [];
-    const core = open(file, { state: { onRepaired: (r) => repaired.push(r), checkMs: 60_000 } });
+    const core = await open(file, { state: { onRepaired: (r) => repaired.push(r), checkMs: 60_000 } });
     const id = await pendingTransfer(core);
     edit(file, `UPDATE approvals SET state = 'approved', votes = '[]' WHERE id = '${id}'`);
     const retry = await decide(core, transfer(40_000, { approvalId: id }));
@@ -226,14 +226,14 @@ describe('while the server runs', () => {
     expect(repaired.flatMap((r) => r.mismatches.map((m) => [m.table, m.key, m.problem]))).toEqual([['approvals', id, 'changed']]);
     expect(kinds(core, 'state').map((e) => e.decision)).toEqual(['rebuilt']);
     // The real approval still works: one manager approves, the retry is allowed once.
-    await core.engine.approvals!.resolve({ approvalId: id, verdict: 'approve', approver: MANAGER, comment: '', caller: 'ui' });
+    await core.parts.approvals!.resolve({ approvalId: id, verdict: 'approve', approver: MANAGER, comment: '', caller: 'ui' });
     expect((await decide(core, transfer(40_000, { approvalId: id }))).decision).toBe('allow');
   });
 
   it('deleted usage rows are noticed by the timer and rebuilt: the exhausted team stays denied', async () => {
     const file = join(tempDir(), 'ledger.db');
     const repaired: StateCheckResult[] = [];
-    const core = open(file, { state: { onRepaired: (r) => repaired.push(r), checkMs: 20 } });
+    const core = await open(file, { state: { onRepaired: (r) => repaired.push(r), checkMs: 20 } });
     await exhaustedTeam(core);
     edit(file, 'DELETE FROM usage_charges; DELETE FROM usage_daily; DELETE FROM usage_minute');
     await expect.poll(() => repaired.length, { timeout: 5000 }).toBe(1);
@@ -251,17 +251,17 @@ describe('while the server runs', () => {
 describe('a retention job that erased payloads', () => {
   it('does not stop the start: the rows the erased entries vouched for are taken as they are, every other row is still checked', async () => {
     const file = join(tempDir(), 'ledger.db');
-    const first = open(file);
+    const first = await open(file);
     await exhaustedTeam(first);
     await stop(first);
     // The retention job: every decision payload removed (the chain still verifies; README "Auditing").
     edit(file, "DROP TRIGGER payloads_no_delete; DELETE FROM payloads WHERE seq IN (SELECT seq FROM entries WHERE kind = 'decision')");
-    const again = open(file);
+    const again = await open(file);
     expect(again.state.mismatches).toEqual([]);
     expect((await decide(again, modelCall(TEAM, 'standard-m', 100))).decision).toBe('deny');
     await stop(again);
     edit(file, 'DELETE FROM usage_daily');
-    expect(refusal(() => open(file)).message).toContain('usage_daily team/budget-test/standard/2026-11-24: missing');
+    expect((await refusal(() => open(file))).message).toContain('usage_daily team/budget-test/standard/2026-11-24: missing');
   });
 });
 
@@ -269,7 +269,7 @@ describe('a ledger from before usage entries', () => {
   it('records its usage tables once as the baseline entry, then holds them to it', async () => {
     const file = join(tempDir(), 'ledger.db');
     // An older gavel: decisions in the chain, usage in the tables, no usage in the chain.
-    const older = open(file, { usage: false });
+    const older = await open(file, { usage: false });
     expect((await decide(older, transfer(500))).decision).toBe('allow');
     await stop(older);
     const db = new Database(file);
@@ -287,7 +287,7 @@ describe('a ledger from before usage entries', () => {
     );
     db.close();
 
-    const upgraded = open(file);
+    const upgraded = await open(file);
     expect(upgraded.state).toMatchObject({ baselined: true, mismatches: [] });
     const [baseline] = kinds(upgraded, 'state');
     expect(baseline?.decision).toBe('baseline');
@@ -295,6 +295,6 @@ describe('a ledger from before usage entries', () => {
     await stop(upgraded);
 
     edit(file, "UPDATE usage_charges SET tokens = 0 WHERE decision_id = 'old-1'");
-    expect(refusal(() => open(file)).message).toContain('usage_charges old-1: changed');
+    expect((await refusal(() => open(file))).message).toContain('usage_charges old-1: changed');
   });
 });

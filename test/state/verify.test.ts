@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyCommand } from '../../src/cli/audit.js';
 import { mismatchSummary } from '../../src/state/check.js';
-import { buildCore, type Core } from '../../src/core.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { MANAGER, transfer } from '../approvals/helpers.js';
 import { clients, unary } from '../helpers/client.js';
 import { BUNDLES, GAVEL_BIN, tempDir } from '../helpers/paths.js';
@@ -17,9 +17,9 @@ import { startInProcess } from '../helpers/server.js';
  * verify said ok after every one of these edits); verify reads a read-only copy;
  * serve on a folder it cannot write names the file.
  */
-const cores: Core[] = [];
+const cores: Runtime[] = [];
 afterEach(async () => {
-  for (const c of cores.splice(0)) await c.close();
+  for (const c of cores.splice(0)) await c.stop();
 });
 
 /**
@@ -28,16 +28,16 @@ afterEach(async () => {
  */
 const nobodyCanRun = process.getuid?.() === 0 && spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', GAVEL_BIN]).status === 0;
 
-function decide(core: Core, input: unknown) {
-  return core.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'gw' });
+function decide(core: Runtime, input: unknown) {
+  return core.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'gw' });
 }
 
 /** A ledger with an approved request, a pending one and a model call, then closed. */
 async function ledgerWithState(): Promise<{ file: string; approved: string; pending: string }> {
   const file = join(tempDir(), 'ledger.db');
-  const core = buildCore({ bundles: BUNDLES, ledger: file });
+  const core = await startRuntime({ bundles: BUNDLES, ledger: file });
   const approved = (await decide(core, transfer(20_000))).approval!.id;
-  await core.engine.approvals!.resolve({ approvalId: approved, verdict: 'approve', approver: MANAGER, comment: 'ok', caller: 'ui' });
+  await core.parts.approvals!.resolve({ approvalId: approved, verdict: 'approve', approver: MANAGER, comment: 'ok', caller: 'ui' });
   const pending = (await decide(core, transfer(30_000))).approval!.id;
   const call = {
     subject: { id: 'alice', type: 'user', roles: ['employee'], team: 'platform', cost_center: 'cc-100' },
@@ -45,7 +45,7 @@ async function ledgerWithState(): Promise<{ file: string; approved: string; pend
     content: { prompt: 'hi' },
   };
   expect((await decide(core, call)).decision).toBe('allow');
-  await core.close();
+  await core.stop();
   return { file, approved, pending };
 }
 
