@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildCore } from '../../src/core.js';
+import { startRuntime } from '../../src/runtime.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { runCli } from '../helpers/server.js';
 import { openAsAttacker } from '../ledger/fixtures.js';
@@ -19,8 +19,8 @@ const origins: string[] = [];
 
 beforeAll(async () => {
   const clock = new TestClock(Date.parse('2026-11-24T10:00:00Z'));
-  const cores = ledgers.map((ledger) => buildCore({ bundles: BUNDLES, ledger, now: clock.now, approvals: false }));
-  for (const core of cores) origins.push(core.ledger.origin);
+  const cores = await Promise.all(ledgers.map((ledger) => startRuntime({ bundles: BUNDLES, ledger, now: clock.now, approvals: false })));
+  for (const core of cores) origins.push(core.parts.ledger.origin);
   for (let i = 0; i < 6; i++) {
     clock.advance(60_000);
     const input = {
@@ -30,9 +30,9 @@ beforeAll(async () => {
       context: { environment: 'prod' },
     };
     // Alternating replicas: eu, us, eu, us, …
-    await cores[i % 2]!.engine.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: `r${i}`, caller: 'test' });
+    await cores[i % 2]!.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: `r${i}`, caller: 'test' });
   }
-  for (const core of cores) await core.close();
+  for (const core of cores) await core.stop();
 });
 
 const lines = (stdout: string) =>

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildCore } from '../../src/core.js';
+import { startRuntime } from '../../src/runtime.js';
 import { printable } from '../../src/cli/table.js';
 import { tempDir } from '../helpers/paths.js';
 import { runCli } from '../helpers/server.js';
@@ -23,11 +23,11 @@ const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\
 let ledger: string;
 beforeAll(async () => {
   ledger = join(tempDir(), 'ledger.db');
-  const core = buildCore(coreOptions(ledger));
+  const core = await startRuntime(coreOptions(ledger));
   await decideVia(core, echoInput({ subject: 'alice' }));
   // Decide now refuses such a subject id or team (invalid_input): these entries are as a ledger written before that holds them.
   const hostile = (id: string, decision: string, reasons: Array<Record<string, string>>) =>
-    core.ledger.append(
+    core.parts.ledger.append(
       sampleRecord({
         decisionId: id,
         time: new Date().toISOString(),
@@ -42,7 +42,7 @@ beforeAll(async () => {
   await hostile('hostile-2', 'allow', [{ code: 'allowed', rule: 'r.default', effect: 'allow' }]);
   // Without a meter the caller's context.usage is kept: the timeline reads week tokens from it.
   await decideVia(core, echoInput({ subject: 'weekly', team: 'ops', extra: { context: { usage: { subject: { week: { tokens: 1234 } } } } } }));
-  await core.close();
+  await core.stop();
 });
 
 const cli = (...args: string[]) => runCli(['audit', ...args, '--ledger', ledger]);
