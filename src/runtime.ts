@@ -216,7 +216,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     const shadowFace: ShadowFace | undefined = shadow
       ? {
           get bundles() {
-            return shadowSet?.all ?? [];
+            return shadow.bundles;
           },
           activate: (bundles) => shadow.activate(bundles),
           transitions: () => shadow.transitions(),

@@ -77,6 +77,11 @@ export class Shadow {
     this.runner.activateShadow(this.policies.evaluators());
   }
 
+  /** The shadow set now (whoever activated it). */
+  get bundles(): readonly Bundle[] {
+    return this.policies.bundles;
+  }
+
   /** Shadow bundles switched off since their set was activated. */
   get disabled(): number {
     return this.off.size;
