@@ -105,7 +105,14 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const shared = usageSettings && config.usageStore ? await openSharedUsage(config.usageStore, usageSettings, log) : undefined;
 
   const engineSettings = engineConfig(config.engine);
-  const ledger = new SqliteLedger(ledgerConfig(config.ledger, config.ledgerOptions), config.ledgerFaults ? { faults: config.ledgerFaults } : {});
+  let ledger: SqliteLedger;
+  try {
+    ledger = new SqliteLedger(ledgerConfig(config.ledger, config.ledgerOptions), config.ledgerFaults ? { faults: config.ledgerFaults } : {});
+  } catch (err) {
+    // The shared store's pool would keep the process alive after a refused start.
+    await shared?.close();
+    throw err;
+  }
   const picked = pickRunner(engineSettings);
   let guard: StateGuard | undefined;
   let engine: Engine | undefined;
@@ -306,10 +313,11 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   } catch (err) {
     for (const s of stops) s();
     guard?.stop();
-    if (engine) void engine.close();
-    else void picked.runner.close();
-    void ledger.close();
-    void shared?.close();
+    // A refused start lets go of everything before it rejects: the caller may open the same file again at once.
+    const settle = (p: Promise<unknown> | undefined) => p?.catch(() => undefined);
+    await settle(engine ? engine.close() : picked.runner.close());
+    await settle(ledger.close());
+    await settle(shared?.close());
     throw err;
   }
 }
