@@ -1,33 +1,24 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { Approval, ApprovalState, Vote } from '../engine/approvals/approval.js';
+import { APPROVAL_STATES, type Approval } from '../engine/approvals/approval.js';
+import { APPROVAL_COLUMNS, fieldOf, setField, type ApprovalColumn } from '../engine/approvals/columns.js';
 import type { ApprovalFilter, ApprovalStore } from '../engine/approvals/store.js';
-import type { JsonObject } from '../lib/json.js';
 
-const DDL = `
+/** SQLite's type for each kind of column (engine/approvals/columns.ts); optional ones may be null. */
+const SQL_TYPES: Record<ApprovalColumn['kind'], string> = { text: 'TEXT', integer: 'INTEGER', time: 'INTEGER', json: 'TEXT', state: 'TEXT' };
+
+const COLUMNS: readonly ApprovalColumn[] = APPROVAL_COLUMNS;
+
+function columnDdl(c: ApprovalColumn): string {
+  if (c.key) return `${c.column} ${SQL_TYPES[c.kind]} PRIMARY KEY`;
+  const check = c.kind === 'state' ? ` CHECK (${c.column} IN (${APPROVAL_STATES.map((s) => `'${s}'`).join(', ')}))` : '';
+  return `${c.column} ${SQL_TYPES[c.kind]}${c.optional ? '' : ' NOT NULL'}${check}`;
+}
+
+/** The table at its current shape, from the column list (older files are brought to it by ledger/schema.ts). */
+export function approvalsDdl(): string {
+  return `
 CREATE TABLE IF NOT EXISTS approvals (
-  id TEXT PRIMARY KEY,
-  state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected', 'expired', 'consumed')),
-  fingerprint TEXT NOT NULL,
-  subject_id TEXT NOT NULL,
-  subject_type TEXT NOT NULL,
-  on_behalf_of TEXT NOT NULL,
-  team TEXT NOT NULL,
-  cost_center TEXT NOT NULL,
-  action_type TEXT NOT NULL,
-  resource TEXT NOT NULL,
-  params TEXT NOT NULL,
-  approvers TEXT NOT NULL,
-  min_approvals INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL,
-  expires_ms INTEGER NOT NULL,
-  requested_by TEXT NOT NULL,
-  caller TEXT NOT NULL,
-  bundle TEXT NOT NULL,
-  revision TEXT NOT NULL,
-  digest TEXT NOT NULL,
-  votes TEXT NOT NULL,
-  resolved_ms INTEGER,
-  consumed_by TEXT
+${COLUMNS.map((c) => `  ${columnDdl(c)}`).join(',\n')}
 );
 CREATE INDEX IF NOT EXISTS approvals_created ON approvals(created_ms);
 CREATE INDEX IF NOT EXISTS approvals_open ON approvals(expires_ms) WHERE state IN ('pending', 'approved');
@@ -35,32 +26,16 @@ CREATE INDEX IF NOT EXISTS approvals_subject ON approvals(subject_id, created_ms
 CREATE INDEX IF NOT EXISTS approvals_team ON approvals(team, created_ms);
 CREATE INDEX IF NOT EXISTS approvals_open_fingerprint ON approvals(fingerprint, created_ms) WHERE state IN ('pending', 'approved');
 `;
-
-interface Row {
-  id: string;
-  state: ApprovalState;
-  fingerprint: string;
-  subject_id: string;
-  subject_type: string;
-  on_behalf_of: string;
-  team: string;
-  cost_center: string;
-  action_type: string;
-  resource: string;
-  params: string;
-  approvers: string;
-  min_approvals: number;
-  created_ms: number;
-  expires_ms: number;
-  requested_by: string;
-  caller: string;
-  bundle: string;
-  revision: string;
-  digest: string;
-  votes: string;
-  resolved_ms: number | null;
-  consumed_by: string | null;
 }
+
+/** INSERT OR REPLACE of every column, with named parameters (independent of a file's column order). */
+export function putApprovalSql(): string {
+  const names = COLUMNS.map((c) => c.column);
+  return `INSERT OR REPLACE INTO approvals(${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`;
+}
+
+/** An approvals row as SQLite returns it, column name to value. */
+type Row = Record<string, string | number | null>;
 
 /**
  * Approval requests in the ledger's SQLite file, beside the chain that records
@@ -78,14 +53,10 @@ export class SqliteApprovalStore implements ApprovalStore {
   constructor(db: Database, guard?: { check(): void }) {
     this.db = db;
     this.guard = guard;
-    db.exec(DDL);
+    db.exec(approvalsDdl());
     this.stmts = {
       get: db.prepare('SELECT * FROM approvals WHERE id = ?'),
-      put: db.prepare(`INSERT OR REPLACE INTO approvals(id, state, fingerprint, subject_id, subject_type, on_behalf_of, team, cost_center,
-        action_type, resource, params, approvers, min_approvals, created_ms, expires_ms, requested_by, caller, bundle, revision, digest,
-        votes, resolved_ms, consumed_by)
-        VALUES (@id, @state, @fingerprint, @subject_id, @subject_type, @on_behalf_of, @team, @cost_center, @action_type, @resource, @params,
-        @approvers, @min_approvals, @created_ms, @expires_ms, @requested_by, @caller, @bundle, @revision, @digest, @votes, @resolved_ms, @consumed_by)`),
+      put: db.prepare(putApprovalSql()),
       open: db.prepare(`SELECT * FROM approvals WHERE fingerprint = ? AND state IN ('pending', 'approved') AND expires_ms > ?
         ORDER BY created_ms DESC LIMIT 1`),
       openCount: db.prepare(`SELECT COUNT(*) AS n FROM approvals WHERE state IN ('pending', 'approved') AND expires_ms > ?`),
@@ -154,56 +125,22 @@ export function* allApprovals(db: Database): IterableIterator<Approval> {
   for (const row of db.prepare('SELECT * FROM approvals ORDER BY created_ms, id').iterate() as IterableIterator<Row>) yield approvalOf(row);
 }
 
-function rowOf(a: Approval): Row {
-  return {
-    id: a.id,
-    state: a.state,
-    fingerprint: a.fingerprint,
-    subject_id: a.subjectId,
-    subject_type: a.subjectType,
-    on_behalf_of: a.onBehalfOf,
-    team: a.team,
-    cost_center: a.costCenter,
-    action_type: a.actionType,
-    resource: a.resource,
-    params: JSON.stringify(a.params),
-    approvers: JSON.stringify(a.approvers),
-    min_approvals: a.minApprovals,
-    created_ms: a.createdAtMs,
-    expires_ms: a.expiresAtMs,
-    requested_by: a.requestedBy,
-    caller: a.caller,
-    bundle: a.policy.bundle,
-    revision: a.policy.revision,
-    digest: a.policy.digest,
-    votes: JSON.stringify(a.votes),
-    resolved_ms: a.resolvedAtMs ?? null,
-    consumed_by: a.consumedBy ?? null,
-  };
+/** An approval as its row: every column of the list, JSON kinds as text, unset optional ones null. */
+export function rowOf(a: Approval): Row {
+  const row: Row = {};
+  for (const c of COLUMNS) {
+    const value = fieldOf(a, c.field);
+    row[c.column] = value === undefined ? null : c.kind === 'json' ? JSON.stringify(value) : (value as string | number);
+  }
+  return row;
 }
 
-function approvalOf(r: Row): Approval {
-  return {
-    id: r.id,
-    state: r.state,
-    fingerprint: r.fingerprint,
-    subjectId: r.subject_id,
-    subjectType: r.subject_type,
-    onBehalfOf: r.on_behalf_of,
-    team: r.team,
-    costCenter: r.cost_center,
-    actionType: r.action_type,
-    resource: r.resource,
-    params: JSON.parse(r.params) as JsonObject,
-    approvers: JSON.parse(r.approvers) as string[],
-    minApprovals: r.min_approvals,
-    createdAtMs: r.created_ms,
-    expiresAtMs: r.expires_ms,
-    requestedBy: r.requested_by,
-    caller: r.caller,
-    policy: { bundle: r.bundle, revision: r.revision, digest: r.digest },
-    votes: JSON.parse(r.votes) as Vote[],
-    ...(r.resolved_ms !== null ? { resolvedAtMs: r.resolved_ms } : {}),
-    ...(r.consumed_by !== null ? { consumedBy: r.consumed_by } : {}),
-  };
+/** A row as the approval it holds: JSON kinds parsed, null optional ones left out. */
+export function approvalOf(r: Row): Approval {
+  const out: Record<string, unknown> = {};
+  for (const c of COLUMNS) {
+    const value = r[c.column];
+    setField(out, c.field, value === null ? undefined : c.kind === 'json' ? JSON.parse(value as string) : value);
+  }
+  return out as unknown as Approval;
 }

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { addColumns, migrateFile, type FileSchema } from '../lib/sqlite-schema.js';
 import { entryColumnsDdl } from './header.js';
 
 /**
@@ -36,12 +37,31 @@ CREATE TRIGGER IF NOT EXISTS ${t}_no_delete BEFORE DELETE ON ${t} BEGIN SELECT R
   ).join('\n');
 }
 
+/**
+ * The ledger's tables' schema steps (lib/sqlite-schema.ts: PRAGMA user_version, slot 0): the
+ * chain's own tables, approvals and shadow results. A new column of approvals is one entry in
+ * engine/approvals/columns.ts and one step here that adds it (`addColumns(db, 'approvals', …)`).
+ */
+export const LEDGER_SCHEMA: FileSchema = {
+  owner: 'ledger',
+  slot: 0,
+  steps: [
+    {
+      version: 1,
+      what: 'a file from before schema versions: header version 2 columns (its rows keep v = 1, hashed without kind, and are decisions)',
+      up: (db) =>
+        addColumns(db, 'entries', [
+          ['v', 'INTEGER NOT NULL DEFAULT 1'],
+          ['kind', "TEXT NOT NULL DEFAULT 'decision'"],
+        ]),
+    },
+  ],
+};
+
+/** Brings an existing file's tables up to date, then makes what is missing at the current shape. */
 export function migrate(db: Database): void {
+  migrateFile(db, LEDGER_SCHEMA);
   db.exec(DDL);
-  // Files written before header version 2: their rows keep v = 1 (hashed without kind) and are decisions.
-  const columns = new Set((db.prepare('PRAGMA table_info(entries)').all() as Array<{ name: string }>).map((c) => c.name));
-  if (!columns.has('v')) db.exec('ALTER TABLE entries ADD COLUMN v INTEGER NOT NULL DEFAULT 1');
-  if (!columns.has('kind')) db.exec("ALTER TABLE entries ADD COLUMN kind TEXT NOT NULL DEFAULT 'decision'");
   db.exec('CREATE INDEX IF NOT EXISTS entries_kind ON entries(kind, seq)');
   db.exec(appendOnlyTriggers());
 }

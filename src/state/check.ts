@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { DecisionRecord, StagedWrite } from '../engine/ledger.js';
+import type { EntryRecord, StagedWrite } from '../engine/ledger.js';
 import { canonicalJson } from '../lib/canonical.js';
 import { GavelError } from '../lib/errors.js';
-import { chargeRowOf } from '../usage/store.js';
+import { embeddedChargeOf } from '../usage/charge-columns.js';
 import { compareState, hasTable, type StateMismatch } from './compare.js';
 import { deriveState, type DerivedCharge, type DerivedState } from './derive.js';
 import { rebuildTables } from './rebuild.js';
@@ -12,7 +12,7 @@ import { rebuildTables } from './rebuild.js';
 export interface StateLedger {
   readonly db: Database;
   /** Appends now (flushing the queue), throwing unless the entry and `staged` committed. */
-  appendNow(record: DecisionRecord, staged?: StagedWrite): void;
+  appendNow(record: EntryRecord, staged?: StagedWrite): void;
 }
 
 export interface StateCheckOptions {
@@ -102,11 +102,10 @@ function holdsUsage(db: Database): boolean {
   return ['usage_charges', 'usage_requests'].some((t) => hasTable(db, t) && db.prepare(`SELECT 1 FROM ${t} LIMIT 1`).get() !== undefined);
 }
 
-function baselineRecord(db: Database): DecisionRecord {
-  const charges: DerivedCharge[] = (db.prepare('SELECT * FROM usage_charges ORDER BY decision_id').all() as Array<Record<string, unknown>>).map((r) => ({
-    ...chargeRowOf(r),
-    expiresMs: r.expires_ms === null ? null : Number(r.expires_ms),
-  }));
+function baselineRecord(db: Database): EntryRecord {
+  const charges: DerivedCharge[] = (db.prepare('SELECT * FROM usage_charges ORDER BY decision_id').all() as Array<Record<string, unknown>>).map(
+    embeddedChargeOf,
+  );
   const requests = hasTable(db, 'usage_requests')
     ? (db
         .prepare('SELECT decision_id AS decisionId, subject, tool, decision, at_ms AS atMs FROM usage_requests ORDER BY decision_id')
@@ -115,12 +114,12 @@ function baselineRecord(db: Database): DecisionRecord {
   return stateRecord('baseline', { charges, requests });
 }
 
-export function rebuildRecord(mismatches: StateMismatch[], reason: string): DecisionRecord {
+export function rebuildRecord(mismatches: StateMismatch[], reason: string): EntryRecord {
   const rows = mismatches.slice(0, RECORDED).map((m) => ({ table: m.table, key: m.key, problem: m.problem }));
   return stateRecord('rebuilt', { reason, mismatches: mismatches.length, rows });
 }
 
-function stateRecord(event: 'baseline' | 'rebuilt', detail: Record<string, unknown>): DecisionRecord {
+function stateRecord(event: 'baseline' | 'rebuilt', detail: Record<string, unknown>): EntryRecord {
   return {
     kind: 'state',
     decisionId: randomUUID(),

@@ -3,7 +3,8 @@ import type { Database as Db } from 'better-sqlite3';
 import type { Approval } from '../engine/approvals/approval.js';
 import { allApprovals } from '../ledger/approval-table.js';
 import { canonicalJson } from '../lib/canonical.js';
-import { chargeRowOf, scopesOf } from '../usage/store.js';
+import { chargeColumns, embeddedChargeOf } from '../usage/charge-columns.js';
+import { scopesOf } from '../usage/store.js';
 import { localDay } from '../usage/windows.js';
 import type { DerivedCharge, DerivedState } from './derive.js';
 
@@ -184,30 +185,15 @@ export function approvalForm(a: Approval): string {
 }
 
 function chargeOfRow(r: Record<string, unknown>): string {
-  return chargeForm({ ...chargeRowOf(r), expiresMs: r.expires_ms === null || r.expires_ms === undefined ? null : Number(r.expires_ms) });
+  return chargeForm(embeddedChargeOf(r));
 }
+
+/** The charge fields the ledger file keeps, in its column order (usage/charge-columns.ts). */
+const CHARGE_FIELDS = chargeColumns('embedded').map((c) => c.field as keyof DerivedCharge);
 
 /** Every column, in one fixed order (a JSON array: cheaper than canonical JSON of an object, as exact). */
 export function chargeForm(c: DerivedCharge): string {
-  return JSON.stringify([
-    c.decisionId,
-    c.subject,
-    c.team,
-    c.costCenter,
-    c.model,
-    c.tier,
-    c.state,
-    c.tokens,
-    c.costMicros,
-    c.inputTokens,
-    c.outputTokens,
-    c.atMs,
-    c.maxOutputTokens,
-    c.estimatedInputTokens,
-    c.caller,
-    c.askedModel,
-    c.expiresMs,
-  ]);
+  return JSON.stringify(CHARGE_FIELDS.map((f) => c[f]));
 }
 
 function requestOfRow(r: Record<string, unknown>): string {

@@ -2,11 +2,12 @@ import type { Database } from 'better-sqlite3';
 import type { Approval, ApprovalState, Vote } from '../engine/approvals/approval.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../lib/json.js';
 import { allApprovals } from '../ledger/approval-table.js';
-import { chargeRowOf, type ChargeRow, type RequestRow } from '../usage/store.js';
+import { embeddedChargeOf, type EmbeddedCharge } from '../usage/charge-columns.js';
+import type { RequestRow } from '../usage/store.js';
 import { hasTable } from './tables.js';
 
 /** A charge as the chain tells it: the usage_charges row, with its expiry (null once settled). */
-export type DerivedCharge = ChargeRow & { expiresMs: number | null };
+export type DerivedCharge = EmbeddedCharge;
 
 export interface ForeignSettlement {
   decisionId: string;
@@ -128,7 +129,7 @@ function adoptErased(db: Database, state: DerivedState): void {
   if (hasTable(db, 'usage_charges')) {
     for (const r of db.prepare('SELECT * FROM usage_charges').iterate() as IterableIterator<Record<string, unknown>>) {
       const id = String(r.decision_id);
-      if (erased(id)) state.charges.set(id, { ...chargeRowOf(r), expiresMs: r.expires_ms === null ? null : Number(r.expires_ms) });
+      if (erased(id)) state.charges.set(id, embeddedChargeOf(r));
     }
   }
   if (hasTable(db, 'usage_requests')) {

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { SqliteApprovalStore } from '../ledger/approval-table.js';
+import { chargeParams, insertChargeSql } from '../usage/charge-columns.js';
 import { createUsageTables } from '../usage/sqlite.js';
 import { expectedBuckets } from './compare.js';
 import { hasTable, REQUEST_HORIZON_MS } from './tables.js';
@@ -16,11 +17,8 @@ export function rebuildTables(db: Database, derived: DerivedState, usage: { time
   if (!usage || !(hasTable(db, 'usage_charges') || derived.recordsUsage)) return;
   createUsageTables(db);
   db.prepare('DELETE FROM usage_charges').run();
-  const charge = db.prepare(`INSERT INTO usage_charges(decision_id, subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros,
-    input_tokens, output_tokens, expires_ms, max_output_tokens, estimated_input_tokens, caller, asked_model)
-    VALUES (@decisionId, @subject, @team, @costCenter, @model, @tier, @atMs, @state, @tokens, @costMicros,
-    @inputTokens, @outputTokens, @expiresMs, @maxOutputTokens, @estimatedInputTokens, @caller, @askedModel)`);
-  for (const c of derived.charges.values()) charge.run(c);
+  const charge = db.prepare(insertChargeSql());
+  for (const c of derived.charges.values()) charge.run(chargeParams(c));
   db.prepare('DELETE FROM usage_requests').run();
   const request = db.prepare('INSERT INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES (@decisionId, @subject, @tool, @decision, @atMs)');
   for (const r of derived.requests.values()) if (r.atMs >= derived.latestMs - REQUEST_HORIZON_MS) request.run(r);

@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { APPROVAL_STATES, isTerminal, type Approval, type ApprovalState, type Verdict } from '../engine/approvals/approval.js';
-import type { ApprovalDesk } from '../engine/approvals/desk.js';
+import { approvalWire } from '../engine/approvals/wire.js';
+import type { ApprovalsFace } from '../runtime/faces.js';
 import type { ApprovalFilter } from '../engine/approvals/store.js';
 import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
@@ -50,7 +51,7 @@ export interface ApprovalServiceHandle {
 }
 
 /** Thin adapter over the engine's approval desk: convert, call, convert, map errors. */
-export function approvalService(desk: ApprovalDesk, log: Logger): ApprovalServiceHandle {
+export function approvalService(desk: ApprovalsFace, log: Logger): ApprovalServiceHandle {
   const watches = new Set<() => void>();
   const unary =
     <Req>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, unknown>) => Promise<unknown>) =>
@@ -97,7 +98,7 @@ export function approvalService(desk: ApprovalDesk, log: Logger): ApprovalServic
  * state is final. Changes are listened for before the first read, so none falls
  * between the two; a pending request is read again at its expiry (which expires it).
  */
-function watch(desk: ApprovalDesk, call: grpc.ServerWritableStream<{ approval_id: string }, unknown>, log: Logger, watches: Set<() => void>): void {
+function watch(desk: ApprovalsFace, call: grpc.ServerWritableStream<{ approval_id: string }, unknown>, log: Logger, watches: Set<() => void>): void {
   let last: ApprovalStateAndVotes | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stop = () => {};
@@ -176,38 +177,7 @@ function listFilter(req: ListMessage): ApprovalFilter {
   };
 }
 
-const iso = (ms: number | undefined) => (ms === undefined ? '' : new Date(ms).toISOString());
-
 /** The Approval message (also what `gavel approvals … --json` prints); params and comments left out when withheld. */
 export function wireApproval(a: Approval, v: { withheld: boolean }): Record<string, unknown> {
-  return {
-    approval_id: a.id,
-    state: a.state,
-    subject_id: a.subjectId,
-    subject_type: a.subjectType,
-    on_behalf_of: a.onBehalfOf,
-    team: a.team,
-    cost_center: a.costCenter,
-    action_type: a.actionType,
-    resource: a.resource,
-    params_json: v.withheld ? Buffer.alloc(0) : Buffer.from(JSON.stringify(a.params)),
-    fingerprint: a.fingerprint,
-    approvers: a.approvers,
-    min_approvals: a.minApprovals,
-    created_at: iso(a.createdAtMs),
-    expires_at: iso(a.expiresAtMs),
-    resolved_at: iso(a.resolvedAtMs),
-    requested_by: a.requestedBy,
-    consumed_by: a.consumedBy ?? '',
-    caller: a.caller,
-    policy: a.policy,
-    votes: a.votes.map((vote) => ({
-      approver: vote.approver,
-      verdict: vote.verdict,
-      comment: v.withheld ? '' : vote.comment,
-      at: iso(vote.atMs),
-      caller: vote.caller,
-    })),
-    payload_withheld: v.withheld,
-  };
+  return { ...approvalWire(a, v.withheld), payload_withheld: v.withheld };
 }

@@ -5,7 +5,6 @@ import type { StateReadGuard } from './state-read-guard.js';
 import {
   historyKey,
   scopeKeys,
-  chargeRowOf,
   settlementOf,
   usageKey,
   type ChargeRow,
@@ -26,26 +25,14 @@ import { LiveReservations } from './live-reservations.js';
 import { RequestHistory } from './request-history.js';
 import { createBucketTables, UsageBuckets, type BucketKeys, type WindowSums } from './buckets.js';
 import { windowStarts, type WindowStarts } from './windows.js';
+import { chargeColumnDdl, chargeColumns, chargeParams, chargeRowOf, insertChargeSql } from './charge-columns.js';
+import { addColumns, migrateFile, type FileSchema } from '../lib/sqlite-schema.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS usage_charges (
-  decision_id TEXT PRIMARY KEY,
-  subject TEXT NOT NULL,
-  team TEXT NOT NULL,
-  cost_center TEXT NOT NULL,
-  model TEXT NOT NULL,
-  tier TEXT NOT NULL,
-  at_ms INTEGER NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('reserved', 'settled')),
-  tokens INTEGER NOT NULL CHECK (tokens >= 0),
-  cost_micros INTEGER NOT NULL CHECK (cost_micros >= 0),
-  input_tokens INTEGER,
-  output_tokens INTEGER,
-  expires_ms INTEGER,
-  max_output_tokens INTEGER,
-  estimated_input_tokens INTEGER,
-  caller TEXT,
-  asked_model TEXT
+${chargeColumns('embedded')
+  .map((c) => `  ${chargeColumnDdl(c, 'embedded')}`)
+  .join(',\n')}
 );
 CREATE INDEX IF NOT EXISTS usage_reserved_subject ON usage_charges(subject, expires_ms) WHERE state = 'reserved';
 CREATE INDEX IF NOT EXISTS usage_reserved_team ON usage_charges(team, expires_ms) WHERE state = 'reserved';
@@ -97,16 +84,12 @@ export class SqliteUsageStore implements UsageStore {
   constructor(db: Database, config: UsageConfig, guard?: StateReadGuard) {
     this.config = config;
     this.guard = guard;
-    db.exec(DDL);
-    addMissingColumns(db);
+    createUsageTables(db);
     this.buckets = new UsageBuckets(db, config);
     this.live = new LiveReservations(db);
     this.requests = new RequestHistory(db);
     this.stmts = {
-      reserve: db.prepare(`INSERT INTO usage_charges(decision_id, subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros, expires_ms,
-        max_output_tokens, estimated_input_tokens, caller, asked_model)
-        VALUES (@decisionId, @subject, @team, @costCenter, @model, @tier, @atMs, 'reserved', @tokens, @costMicros, @expiresMs,
-        @maxOutputTokens, @estimatedInputTokens, @caller, @askedModel)`),
+      reserve: db.prepare(insertChargeSql()),
       request: db.prepare('INSERT OR IGNORE INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES (?, ?, ?, ?, ?)'),
       charge: db.prepare('SELECT * FROM usage_charges WHERE decision_id = ?'),
       release: db.prepare(`DELETE FROM usage_charges WHERE decision_id = ? AND state = 'reserved'`),
@@ -188,7 +171,7 @@ export class SqliteUsageStore implements UsageStore {
     return {
       apply: () => {
         inserted = this.writeRequest(rows.request);
-        if (reservation) this.stmts.reserve.run(reservation);
+        if (reservation) this.stmts.reserve.run(chargeParams({ ...reservation, state: 'reserved' }));
       },
       finish: (committed) => {
         this.staged.delete(id);
@@ -300,25 +283,36 @@ function sameBuckets(a: BucketKeys, b: BucketKeys): boolean {
   return a.day === b.day && a.week === b.week && a.month === b.month && a.rolling === b.rolling && a.today === b.today && a.lower === b.lower;
 }
 
-/** Ledger files made before the report limits were kept gain their columns (empty for old rows: those reports skip the token checks). */
-/** Creates the embedded store's tables where missing (a rebuild from the chain after they were dropped: state/rebuild.ts). */
-export function createUsageTables(db: Database): void {
-  db.exec(DDL);
-  addMissingColumns(db);
-  createBucketTables(db);
-}
+/**
+ * The embedded usage tables' schema steps (lib/sqlite-schema.ts: PRAGMA user_version, slot 1). A
+ * new column of usage_charges is one entry in charge-columns.ts and one step here that adds it.
+ */
+export const USAGE_SCHEMA: FileSchema = {
+  owner: 'usage',
+  slot: 1,
+  steps: [
+    {
+      version: 1,
+      what: 'a file from before schema versions: the report limits and who asked (empty for old rows: their reports skip the token checks)',
+      up: (db) =>
+        addColumns(db, 'usage_charges', [
+          ['max_output_tokens', 'INTEGER'],
+          ['estimated_input_tokens', 'INTEGER'],
+          ['caller', 'TEXT'],
+          ['asked_model', 'TEXT'],
+        ]),
+    },
+  ],
+};
 
-function addMissingColumns(db: Database): void {
-  const have = new Set((db.prepare('PRAGMA table_info(usage_charges)').all() as Array<{ name: string }>).map((c) => c.name));
-  const columns: Array<[string, string]> = [
-    ['max_output_tokens', 'INTEGER'],
-    ['estimated_input_tokens', 'INTEGER'],
-    ['caller', 'TEXT'],
-    ['asked_model', 'TEXT'],
-  ];
-  for (const [column, type] of columns) {
-    if (!have.has(column)) db.exec(`ALTER TABLE usage_charges ADD COLUMN ${column} ${type}`);
-  }
+/**
+ * Brings the usage tables of an existing file up to date, then creates those missing at their
+ * current shape: at the store's start, and in a rebuild from the chain after they were dropped (state/rebuild.ts).
+ */
+export function createUsageTables(db: Database): void {
+  migrateFile(db, USAGE_SCHEMA);
+  db.exec(DDL);
+  createBucketTables(db);
 }
 
 function* stagedRequests(staged: Iterable<StagedUsage>): Iterable<RequestRow> {

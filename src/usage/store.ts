@@ -172,27 +172,3 @@ export function settlementOf(existing: ChargeRow | undefined, s: Settlement): Se
   }
   return { kind: 'settled' };
 }
-
-/** A usage_charges row (either store's columns, snake_case) as a ChargeRow; integers may arrive as text. */
-export function chargeRowOf(row: Record<string, unknown>): ChargeRow {
-  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-  const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
-  return {
-    decisionId: String(row.decision_id),
-    subject: String(row.subject),
-    team: String(row.team),
-    costCenter: String(row.cost_center),
-    model: String(row.model),
-    tier: String(row.tier),
-    state: row.state === 'settled' ? 'settled' : 'reserved',
-    tokens: Number(row.tokens),
-    costMicros: Number(row.cost_micros),
-    inputTokens: num(row.input_tokens),
-    outputTokens: num(row.output_tokens),
-    atMs: Number(row.at_ms),
-    maxOutputTokens: num(row.max_output_tokens),
-    estimatedInputTokens: num(row.estimated_input_tokens),
-    caller: str(row.caller),
-    askedModel: str(row.asked_model),
-  };
-}

@@ -395,7 +395,9 @@ describe('rebuilds', () => {
     await stop(first);
     edit(
       file,
-      `INSERT INTO approvals VALUES ('forged', 'approved', 'fp', 'fiona', 'user', '', 'finance', 'cc-200', 'tool.call', 'payments.transfer',
+      `INSERT INTO approvals(
+        id, state, fingerprint, subject_id, subject_type, on_behalf_of, team, cost_center, action_type, resource, params, approvers, min_approvals, created_ms, expires_ms, requested_by, caller, bundle, revision, digest, votes, resolved_ms, consumed_by)
+       VALUES ('forged', 'approved', 'fp', 'fiona', 'user', '', 'finance', 'cc-200', 'tool.call', 'payments.transfer',
          '{}', '[]', 1, ${T0}, ${T0 + HOUR}, 'd', 'gw', 'ai', 'r', 'g', '[]', ${T0}, NULL)`,
     );
     expect(verified(file).map(key)).toEqual([['approvals', 'forged', 'unrecorded']]);

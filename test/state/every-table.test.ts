@@ -62,7 +62,7 @@ const EDITS: Array<{ table: string; kind: 'edit' | 'insert' | 'delete'; sql: str
   {
     table: 'approvals',
     kind: 'insert',
-    sql: "INSERT INTO approvals SELECT 'x-forged', state, fingerprint, subject_id, subject_type, on_behalf_of, team, cost_center, action_type, resource, params, approvers, min_approvals, created_ms, expires_ms, requested_by, caller, bundle, revision, digest, votes, resolved_ms, consumed_by FROM approvals",
+    sql: "INSERT INTO approvals(id, state, fingerprint, subject_id, subject_type, on_behalf_of, team, cost_center, action_type, resource, params, approvers, min_approvals, created_ms, expires_ms, requested_by, caller, bundle, revision, digest, votes, resolved_ms, consumed_by) SELECT 'x-forged', state, fingerprint, subject_id, subject_type, on_behalf_of, team, cost_center, action_type, resource, params, approvers, min_approvals, created_ms, expires_ms, requested_by, caller, bundle, revision, digest, votes, resolved_ms, consumed_by FROM approvals",
     problem: 'not made by any entry',
   },
   { table: 'approvals', kind: 'delete', sql: 'DELETE FROM approvals', problem: 'missing' },
@@ -70,7 +70,7 @@ const EDITS: Array<{ table: string; kind: 'edit' | 'insert' | 'delete'; sql: str
   {
     table: 'usage_charges',
     kind: 'insert',
-    sql: "INSERT INTO usage_charges SELECT 'x-forged', subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros, input_tokens, output_tokens, expires_ms, max_output_tokens, estimated_input_tokens, caller, asked_model FROM usage_charges LIMIT 1",
+    sql: "INSERT INTO usage_charges(decision_id, subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros, input_tokens, output_tokens, expires_ms, max_output_tokens, estimated_input_tokens, caller, asked_model) SELECT 'x-forged', subject, team, cost_center, model, tier, at_ms, state, tokens, cost_micros, input_tokens, output_tokens, expires_ms, max_output_tokens, estimated_input_tokens, caller, asked_model FROM usage_charges LIMIT 1",
     problem: 'not made by any entry',
   },
   { table: 'usage_charges', kind: 'delete', sql: "DELETE FROM usage_charges WHERE state = 'settled'", problem: 'missing' },

@@ -150,7 +150,8 @@ describe('with the server stopped', () => {
     await stop(first);
     edit(
       file,
-      `INSERT INTO approvals SELECT 'forged', 'approved', fingerprint, subject_id, subject_type, on_behalf_of, team, cost_center, action_type, resource,
+      `INSERT INTO approvals(id, state, fingerprint, subject_id, subject_type, on_behalf_of, team, cost_center, action_type, resource, params, approvers, min_approvals, created_ms, expires_ms, requested_by, caller, bundle, revision, digest, votes, resolved_ms, consumed_by)
+       SELECT 'forged', 'approved', fingerprint, subject_id, subject_type, on_behalf_of, team, cost_center, action_type, resource,
          params, approvers, min_approvals, created_ms, expires_ms, requested_by, caller, bundle, revision, digest, '[]', resolved_ms, consumed_by
        FROM approvals WHERE id = '${id}'`,
     );

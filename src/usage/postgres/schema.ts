@@ -1,5 +1,6 @@
 import pg, { type Pool, type PoolClient } from 'pg';
 import { GavelError } from '../../lib/errors.js';
+import { chargeColumnDdl, chargeColumns } from '../charge-columns.js';
 
 /** A table of the shared store: its columns, constraints and indexes, and what replicas do with its rows. */
 interface TableSpec {
@@ -11,6 +12,8 @@ interface TableSpec {
   privileges: ReadonlyArray<'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE'>;
 }
 
+const CHARGES = 'gavel_usage_charges';
+
 const BUCKET = (unit: readonly [string, string]): TableSpec['columns'] => [
   ['scope', 'text NOT NULL'],
   ['key', 'text NOT NULL'],
@@ -20,7 +23,10 @@ const BUCKET = (unit: readonly [string, string]): TableSpec['columns'] => [
   ['cost_micros', 'bigint NOT NULL'],
 ];
 
-/** The tables version 1 created. */
+/**
+ * The tables version 1 created, as it created them: never edited (deployed stores have exactly this).
+ * A change is a new migration, and CURRENT follows it.
+ */
 const V1: readonly TableSpec[] = [
   { name: 'gavel_usage_keys', columns: [['key', 'text PRIMARY KEY']], indexes: [], privileges: ['SELECT', 'INSERT', 'UPDATE'] },
   {
@@ -97,9 +103,26 @@ const V1: readonly TableSpec[] = [
  * The schema as the latest migration leaves it: what the health probe checks and what
  * `gavel usage migrate` recreates when a table or index was dropped. A migration that changes a
  * table changes its entry here too (test/usage/postgres-schema.test.ts compares a database
- * migrated step by step with one recreated from this).
+ * migrated step by step with one recreated from this); gavel_usage_charges follows the charge
+ * column list (charge-columns.ts) by itself.
  */
-const CURRENT: readonly TableSpec[] = V1;
+const CURRENT: readonly TableSpec[] = V1.map((t) => (t.name === CHARGES ? { ...t, columns: currentChargeColumns(t.columns) } : t));
+
+/**
+ * gavel_usage_charges as the column list defines it: version 1's columns in the order version 1 made
+ * them (a recreated table is the same as a migrated one, column positions too), then the columns
+ * added since, in list order (as their migrations' ALTER TABLE … ADD COLUMN appends them).
+ */
+function currentChargeColumns(v1: TableSpec['columns']): TableSpec['columns'] {
+  const position = (column: string) => {
+    const at = v1.findIndex(([c]) => c === column);
+    return at < 0 ? v1.length : at;
+  };
+  return chargeColumns('shared')
+    .map((c, i) => ({ at: position(c.column), i, spec: [c.column, chargeColumnDdl(c, 'shared').slice(c.column.length + 1)] as const }))
+    .sort((a, b) => a.at - b.at || a.i - b.i)
+    .map((c) => c.spec);
+}
 
 /** Idempotent statements that create a table and its indexes. */
 function createStatements(t: TableSpec): string[] {

@@ -6,7 +6,6 @@ import type { UsageConfig } from '../config.js';
 import {
   scopeKeys,
   scopesOf,
-  chargeRowOf,
   settlementOf,
   type ChargeRow,
   type History,
@@ -27,6 +26,7 @@ import { ProbedHealth, schemaFailure } from './health.js';
 import { HISTORY, int, RESERVED, SETTLED, text, texts } from './sql.js';
 import { isContention, isDown } from './failure.js';
 import { checkSchema, migrate, type MigrationResult } from './schema.js';
+import { chargeColumns, chargeRowOf, chargeValues, sharedChargeOf, type StoredCharge } from '../charge-columns.js';
 
 const HOUR = 3_600_000;
 /** Key rows known to exist, remembered up to this many (then forgotten: the insert is idempotent). */
@@ -42,7 +42,25 @@ export interface SharedSince {
   minute: number;
 }
 
-export type SharedCharge = ChargeRow & { expiresMs: number | null; ledgerId: string };
+export type SharedCharge = StoredCharge;
+
+/** gavel_usage_charges' columns, as the charge column list names them. */
+const CHARGE_COLUMNS = chargeColumns('shared');
+const CHARGE_NAMES = CHARGE_COLUMNS.map((c) => c.column).join(', ');
+
+/** A charge's values as SQL literals, for a batch of statements (null: NULL). */
+function chargeLiterals(c: Partial<StoredCharge>): string {
+  return chargeValues(c, 'shared')
+    .map((v, i) => (v === null ? 'NULL' : CHARGE_COLUMNS[i]!.type === 'integer' ? int(v as number) : text(String(v))))
+    .join(', ');
+}
+
+/** Writes a charge as given, whether or not its row exists (a repair from the chain). */
+const UPSERT_CHARGE = `INSERT INTO gavel_usage_charges (${CHARGE_NAMES})
+  VALUES (${CHARGE_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
+  ON CONFLICT (decision_id) DO UPDATE SET ${CHARGE_COLUMNS.filter((c) => !c.key)
+    .map((c) => `${c.column} = excluded.${c.column}`)
+    .join(', ')}`;
 export type SharedBucket = { scope: string; key: string; tier: string; at: string | number; tokens: number; cost_micros: number };
 
 export interface SharedStateRows {
@@ -250,26 +268,8 @@ export class PostgresUsageStore implements UsageStore {
     ];
     const c = rows.reservation;
     if (c) {
-      const values = [
-        text(c.decisionId),
-        text(this.ledgerId),
-        text(c.caller),
-        text(c.askedModel),
-        text(c.subject),
-        text(c.team),
-        text(c.costCenter),
-        text(c.model),
-        text(c.tier),
-        int(c.atMs),
-        `'reserved'`,
-        int(c.tokens),
-        int(c.costMicros),
-        int(c.expiresMs),
-        c.maxOutputTokens === null ? 'NULL' : int(c.maxOutputTokens),
-        int(c.estimatedInputTokens),
-      ];
-      out.push(`INSERT INTO gavel_usage_charges (decision_id, ledger_id, caller, asked_model, subject, team, cost_center, model, tier, at_ms, state,
-        tokens, cost_micros, expires_ms, max_output_tokens, estimated_input_tokens) VALUES (${values.join(', ')})`);
+      const values = chargeLiterals({ ...c, state: 'reserved', ledgerId: this.ledgerId });
+      out.push(`INSERT INTO gavel_usage_charges (${CHARGE_NAMES}) VALUES (${values})`);
     }
     return out;
   }
@@ -483,11 +483,6 @@ export class PostgresUsageStore implements UsageStore {
       const minute = await this.pool.query('SELECT scope, key, tier, minute AS at, tokens, cost_micros FROM gavel_usage_minute WHERE minute >= $1', [
         since.minute,
       ]);
-      const charge = (r: Record<string, unknown>) => ({
-        ...chargeRowOf(r),
-        expiresMs: r.expires_ms === null ? null : Number(r.expires_ms),
-        ledgerId: String(r.ledger_id),
-      });
       const bucket = (r: Record<string, unknown>) => ({
         scope: String(r.scope),
         key: String(r.key),
@@ -508,8 +503,8 @@ export class PostgresUsageStore implements UsageStore {
         atMs: Number(r.at_ms),
       });
       return {
-        charges: charges.rows.map(charge),
-        settled: settled.rows.map(charge),
+        charges: charges.rows.map(sharedChargeOf),
+        settled: settled.rows.map(sharedChargeOf),
         daily: daily.rows.map(bucket),
         minute: minute.rows.map(bucket),
         requests: requests.rows.map(request),
@@ -532,36 +527,8 @@ export class PostgresUsageStore implements UsageStore {
       try {
         await client.query('BEGIN');
         for (const c of charges) {
-          await client.query(
-            `INSERT INTO gavel_usage_charges (decision_id, ledger_id, caller, asked_model, subject, team, cost_center, model, tier, at_ms, state, tokens,
-               cost_micros, input_tokens, output_tokens, expires_ms, max_output_tokens, estimated_input_tokens)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-             ON CONFLICT (decision_id) DO UPDATE SET ledger_id = excluded.ledger_id, caller = excluded.caller, asked_model = excluded.asked_model,
-               subject = excluded.subject, team = excluded.team, cost_center = excluded.cost_center, model = excluded.model, tier = excluded.tier,
-               at_ms = excluded.at_ms, state = excluded.state, tokens = excluded.tokens, cost_micros = excluded.cost_micros,
-               input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, expires_ms = excluded.expires_ms,
-               max_output_tokens = excluded.max_output_tokens, estimated_input_tokens = excluded.estimated_input_tokens`,
-            [
-              c.decisionId,
-              c.ledgerId,
-              c.caller ?? '',
-              c.askedModel ?? c.model,
-              c.subject,
-              c.team,
-              c.costCenter,
-              c.model,
-              c.tier,
-              c.atMs,
-              c.state,
-              c.tokens,
-              c.costMicros,
-              c.inputTokens,
-              c.outputTokens,
-              c.expiresMs,
-              c.maxOutputTokens,
-              c.estimatedInputTokens,
-            ],
-          );
+          // The shared store keeps who asked on every row: a baseline charge from before it was kept has none.
+          await client.query(UPSERT_CHARGE, chargeValues({ ...c, caller: c.caller ?? '', askedModel: c.askedModel ?? c.model }, 'shared'));
         }
         for (const r of requests) {
           await client.query(
