@@ -112,7 +112,7 @@ export class SqliteApprovalStore implements ApprovalStore {
     for (const a of approvals) this.stmts.put.run(rowOf(a));
   }
 
-  write(a: Approval): () => void {
+  stageWrite(a: Approval): () => void {
     const row = rowOf(a);
     return () => {
       this.stmts.put.run(row);

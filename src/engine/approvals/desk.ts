@@ -351,7 +351,7 @@ export class ApprovalDesk {
   private stagedChange(next: Approval, event: Parameters<typeof approvalEventRecord>[0], releasing?: string): StagedWrite {
     const release = releasing !== undefined ? this.stagedRelease?.(releasing) : undefined;
     const change: StagedWrite = {
-      apply: this.store.write(next),
+      apply: this.store.stageWrite(next),
       finish: (committed) => {
         if (!committed) return;
         this.committed.set(event.event, (this.committed.get(event.event) ?? 0) + 1);

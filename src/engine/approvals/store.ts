@@ -13,7 +13,7 @@ export interface ApprovalFilter {
 /**
  * The one interface an approval backend implements (SQLite in the ledger's
  * file: ledger/approval-table.ts). The engine changes an approval only under
- * its lock and only through `write`, which runs inside the ledger transaction
+ * its lock and only through `stageWrite`, whose returned write runs inside the ledger transaction
  * that records the change, so the table and the chain agree.
  */
 export interface ApprovalStore {
@@ -26,5 +26,5 @@ export interface ApprovalStore {
   /** Pending or approved approvals whose expiry is at or before nowMs, oldest expiry first. */
   due(nowMs: number, limit: number): Promise<Approval[]>;
   /** The write of this state of the approval, run by the ledger inside the transaction of its entry. */
-  write(a: Approval): () => void;
+  stageWrite(a: Approval): () => void;
 }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { StagedWrite } from '../../engine/ledger.js';
-import { failClosed, GavelError } from '../../lib/errors.js';
+import { errorMessage, failClosed, GavelError } from '../../lib/errors.js';
 import { bucketKeysAt, type WindowSums } from '../buckets.js';
 import type { UsageConfig } from '../config.js';
 import {
@@ -585,14 +585,13 @@ export class PostgresUsageStore implements UsageStore {
     try {
       return await step();
     } catch (err) {
-      if (err instanceof GavelError) throw err;
-      if (isDown(err) || schemaFailure(err)) this.failed(err);
+      if (!(err instanceof GavelError) && (isDown(err) || schemaFailure(err))) this.failed(err);
       const what = isContention(err)
         ? 'a budget stayed locked past the deadline'
         : isDown(err)
           ? 'the usage store could not be reached in time'
           : 'the usage store refused a step';
-      throw new GavelError('usage_unavailable', `${what} (${(err as Error).message}); failing closed`, { cause: err });
+      throw failClosed(err, 'usage_unavailable', `${what} (${errorMessage(err)}); failing closed`);
     }
   }
 
