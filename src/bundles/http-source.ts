@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GavelError } from '../lib/errors.js';
+import { errorMessage, failClosed, GavelError } from '../lib/errors.js';
 import { bundleNameFromPath, readBundle, type Bundle } from './bundle.js';
 import type { BundleVerification } from './verification-keys.js';
 
@@ -49,8 +49,7 @@ async function readBounded(res: Response, max: number, refuse: (why: string) => 
       chunks.push(chunk);
     }
   } catch (err) {
-    if (err instanceof GavelError) throw err;
-    throw refuse(`body could not be read: ${(err as Error).message}`);
+    throw failClosed(err, 'bundle_invalid', refuse(`body could not be read: ${errorMessage(err)}`).message);
   }
   return Buffer.concat(chunks);
 }
