@@ -19,6 +19,13 @@ export default defineConfig({
       'test/ledger/erasure.test.ts',
       'test/failclosed/shutdown.test.ts',
       'test/transport/metrics.test.ts',
+      // Child processes only (opa build, gavel serve replicas, the replay CLI, worker-count and runtime wiring checks).
+      'test/bundles/build-policies.test.ts',
+      'test/usage/replicas.test.ts',
+      'test/replay/replay-cli.test.ts',
+      'test/transport/serve-workers.test.ts',
+      'test/state/shared-tamper.test.ts',
+      'test/runtime.test.ts',
     ],
     testTimeout: 30_000,
     hookTimeout: 30_000,
