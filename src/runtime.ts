@@ -271,6 +271,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
           return policies.ready;
         },
         status: () => ledger.policyStatus(),
+        activate: (bundles, source) => liveSet.replace(bundles, source),
         replay: replays({ ledgerPath: ledger.db.name, now, verification: delivery.verification, limits }),
         onEvent: (listener) => listeners.push(listener),
         shadow: shadowFace,

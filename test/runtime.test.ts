@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { clients, unary } from './helpers/client.js';
-import { ROOT, SAMPLES, tempDir } from './helpers/paths.js';
+import { loadBundles } from '../src/bundles/loader.js';
+import { startRuntime } from '../src/runtime.js';
+import { BUNDLES, FIXTURE_BUNDLES, ROOT, SAMPLES, tempDir } from './helpers/paths.js';
 import { runCli, startChild } from './helpers/server.js';
 
 /** Edits the ledger file's state tables as another program would (their write protection dropped). */
@@ -65,6 +67,32 @@ describe('one runtime', () => {
     expect([evalRefused.code, serveRefused.code]).toEqual([3, 3]);
     expect(evalRefused.stderr).toContain(named);
     expect(serveRefused.stderr).toContain(named);
+  });
+
+  it('policies.activate swaps the live set whole and records each change with its source; a refused set changes nothing', async () => {
+    const runtime = await startRuntime({ bundles: BUNDLES, ledger: join(tempDir(), 'l.db'), usage: false });
+    try {
+      const [ai] = loadBundles(BUNDLES);
+      const [fixtures] = loadBundles(FIXTURE_BUNDLES);
+      const events = () => [...runtime.audit.query({ kind: 'policy', order: 'asc' })].map((e) => [e.decision, e.resource]);
+      // Two bundles of one name: refused whole, the set before keeps serving.
+      expect(runtime.policies.activate([fixtures!, fixtures!], 'operator')).toBe(false);
+      expect(runtime.policies.bundles.map((b) => b.name)).toEqual(['ai']);
+      expect(runtime.policies.activate([ai!, fixtures!], 'operator')).toBe(true);
+      expect(runtime.policies.bundles.map((b) => b.name)).toEqual(['ai', 'fixtures']);
+      expect(runtime.policies.activate([fixtures!], 'operator')).toBe(true);
+      expect(runtime.policies.bundles.map((b) => b.name)).toEqual(['fixtures']);
+      await expect.poll(() => events().length).toBe(3);
+      expect(events()).toEqual([
+        ['refused', 'fixtures'],
+        ['activated', 'fixtures'],
+        ['deactivated', 'ai'],
+      ]);
+      const status = runtime.policies.status();
+      expect(status.active.map((a) => [a.bundle, a.source])).toEqual([['fixtures', 'operator']]);
+    } finally {
+      await runtime.stop();
+    }
   });
 
   it('no edge reaches inside the runtime: nothing in src/ but runtime.ts reads its parts, constructs the engine or picks a runner', () => {

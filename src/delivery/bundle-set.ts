@@ -105,6 +105,22 @@ export class BundleSet {
     this.stops.push(() => s.stop());
   }
 
+  /**
+   * Replaces the whole set with these bundles from one source (an operator's API call, say): activated
+   * all or nothing like any change, and kept until a watched source hands over something new.
+   * False when the set was refused (the previous one keeps serving).
+   */
+  replace(bundles: Bundle[], source: BundleSource): boolean {
+    const before = { folder: this.folder, remote: new Map(this.remote) };
+    this.folder = bundles;
+    this.remote.clear();
+    for (const b of bundles) this.sourceOf.set(b.name, source);
+    if (this.apply()) return true;
+    this.folder = before.folder;
+    for (const [url, b] of before.remote) this.remote.set(url, b);
+    return false;
+  }
+
   stop(): void {
     for (const s of this.stops) s();
     this.stops.length = 0;

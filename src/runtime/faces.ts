@@ -101,6 +101,11 @@ export interface PoliciesFace {
   readonly ready: boolean;
   /** Live bundles and refusals as the ledger's policy events tell them. */
   status(): PolicyStatus;
+  /**
+   * Activates this set whole in place of the live one (checked, compiled, swapped in one step; each change
+   * recorded as a policy event with `source`); false when it was refused and the previous set keeps serving.
+   */
+  activate(bundles: Bundle[], source: string): boolean;
   /** Checks the request and takes the one replay slot synchronously (throws replay_busy), then runs. */
   replay(request: ReplayRequest, hooks: ReplayHooks): Promise<ReplayRun>;
   /** Every policy change seen (recorded or counted only): bundle and result. */
