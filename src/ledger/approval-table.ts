@@ -106,18 +106,20 @@ export class SqliteApprovalStore implements ApprovalStore {
     return (this.stmts.due.all(nowMs, limit) as Row[]).map(approvalOf);
   }
 
-  /** Replaces the whole table (a rebuild from the chain), in the caller's transaction. */
-  replaceAll(approvals: Iterable<Approval>): void {
-    this.db.prepare('DELETE FROM approvals').run();
-    for (const a of approvals) this.stmts.put.run(rowOf(a));
-  }
-
   stageWrite(a: Approval): () => void {
     const row = rowOf(a);
     return () => {
       this.stmts.put.run(row);
     };
   }
+}
+
+/** Replaces the whole table (a rebuild from the chain: state/rebuild.ts), in the caller's transaction; made when absent. */
+export function replaceApprovals(db: Database, approvals: Iterable<Approval>): void {
+  db.exec(approvalsDdl());
+  db.prepare('DELETE FROM approvals').run();
+  const put = db.prepare(putApprovalSql());
+  for (const a of approvals) put.run(rowOf(a));
 }
 
 /** Every approval in the file, oldest first (for checking the table against the chain): reads only, on any connection. */

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { SqliteApprovalStore } from '../ledger/approval-table.js';
+import { replaceApprovals } from '../ledger/approval-table.js';
 import { chargeParams, insertChargeSql } from '../usage/charge-columns.js';
 import { createUsageTables } from '../usage/sqlite.js';
 import { expectedBuckets } from './compare.js';
@@ -13,7 +13,7 @@ import type { DerivedState } from './derive.js';
  * A table that was dropped is made again when the chain has rows for it.
  */
 export function rebuildTables(db: Database, derived: DerivedState, usage: { timeZone: string } | undefined): void {
-  if (hasTable(db, 'approvals') || derived.approvals.size > 0) new SqliteApprovalStore(db).replaceAll(derived.approvals.values());
+  if (hasTable(db, 'approvals') || derived.approvals.size > 0) replaceApprovals(db, derived.approvals.values());
   if (!usage || !(hasTable(db, 'usage_charges') || derived.recordsUsage)) return;
   createUsageTables(db);
   db.prepare('DELETE FROM usage_charges').run();
