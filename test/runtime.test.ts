@@ -1,25 +1,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { clients, unary } from './helpers/client.js';
 import { loadBundles } from '../src/bundles/loader.js';
 import { startRuntime } from '../src/runtime.js';
 import { BUNDLES, FIXTURE_BUNDLES, ROOT, SAMPLES, tempDir } from './helpers/paths.js';
+import { editStateTables } from './helpers/state-edit.js';
 import { runCli, startChild } from './helpers/server.js';
-
-/** Edits the ledger file's state tables as another program would (their write protection dropped). */
-function edit(file: string, sql: string): void {
-  const db = new Database(file);
-  try {
-    for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_writer_%'").all() as Array<{ name: string }>) {
-      db.exec(`DROP TRIGGER ${name}`);
-    }
-    db.exec(sql);
-  } finally {
-    db.close();
-  }
-}
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -60,7 +47,7 @@ describe('one runtime', () => {
     }
 
     // Rows another program changed: both commands refuse the file the same way (the state check names the row, exit 3).
-    edit(ledger, "UPDATE approvals SET state = 'approved'");
+    editStateTables(ledger, "UPDATE approvals SET state = 'approved'");
     const evalRefused = await runCli(['eval', '--ledger', ledger, '--input', join(SAMPLES, 'employee-standard-allowed.json')]);
     const serveRefused = await runCli(['serve', '--listen', '127.0.0.1:0', '--ledger', ledger, '--workers', '0']);
     const named = `disagree with the ledger's chain in 1 row: approvals ${asked.approval!.id}: changed`;

@@ -19,6 +19,7 @@ import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 import { settlementRecord } from '../../src/usage/usage-entries.js';
 import { MANAGER, SECOND_MANAGER, transfer } from '../approvals/helpers.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
+import { editStateTables } from '../helpers/state-edit.js';
 import { modelCall, TestClock } from '../usage/helpers.js';
 
 /**
@@ -83,20 +84,6 @@ async function report(core: Runtime, decisionId: string, who: typeof WHO, output
   );
 }
 
-/** What an editor with the sqlite3 shell does: lifts gavel's write protection (and the ledger's own triggers), then changes rows. */
-function edit(file: string, sql: string, also: string[] = []): void {
-  const db = new Database(file);
-  try {
-    for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_writer_%'").all() as Array<{ name: string }>) {
-      db.exec(`DROP TRIGGER ${name}`);
-    }
-    for (const name of also) db.exec(`DROP TRIGGER IF EXISTS ${name}`);
-    db.exec(sql);
-  } finally {
-    db.close();
-  }
-}
-
 /** `gavel audit verify`'s state check, on the file as it is. */
 function verified(file: string): StateMismatch[] {
   const db = new Database(file, { readonly: true });
@@ -157,7 +144,10 @@ describe('every kind of entry adds up to the tables', () => {
     expect(again.state).toMatchObject({ mismatches: [], baselined: false });
     await stop(again);
 
-    edit(file, "UPDATE usage_daily SET tokens = tokens - 1 WHERE scope = 'team'; UPDATE usage_minute SET cost_micros = cost_micros + 1 WHERE scope = 'team'");
+    editStateTables(
+      file,
+      "UPDATE usage_daily SET tokens = tokens - 1 WHERE scope = 'team'; UPDATE usage_minute SET cost_micros = cost_micros + 1 WHERE scope = 'team'",
+    );
     const found = verified(file);
     expect(found.map(key)).toEqual([
       ['usage_daily', 'team/platform/standard/2026-11-24', 'changed'],
@@ -280,7 +270,7 @@ describe('rows old enough to have been pruned', () => {
     clock.advance(2 * HOUR);
     const newest = await decide(core, transfer(500));
     await stop(core);
-    edit(file, 'DELETE FROM usage_requests');
+    editStateTables(file, 'DELETE FROM usage_requests');
 
     expect(verified(file).map(key)).toEqual([
       ['usage_requests', edge.decisionId, 'missing'],
@@ -302,7 +292,7 @@ describe('rows old enough to have been pruned', () => {
       clock.set(new Date(T0 + laterMs).toISOString());
       await decide(core, transfer(500));
       await stop(core);
-      edit(file, 'DELETE FROM usage_minute');
+      editStateTables(file, 'DELETE FROM usage_minute');
       return verified(file);
     };
     const minute = T0 / MINUTE;
@@ -321,7 +311,7 @@ describe('refusals and rebuilds name what they found', () => {
     const first = await open(file);
     await decide(first, transfer(500));
     await stop(first);
-    edit(
+    editStateTables(
       file,
       `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1001)
        INSERT INTO usage_daily(scope, key, tier, day, tokens, cost_micros) SELECT 'team', 'forged-' || i, 'standard', '2026-11-24', 1, 1 FROM n`,
@@ -379,7 +369,7 @@ describe('rebuilds', () => {
     const id = (await decide(first, transfer(40_000))).approval!.id;
     await decide(first, modelCall(WHO, 'standard-m', 100));
     await stop(first);
-    edit(file, `UPDATE approvals SET state = 'approved' WHERE id = '${id}'`);
+    editStateTables(file, `UPDATE approvals SET state = 'approved' WHERE id = '${id}'`);
     const before = rows(file, 'SELECT * FROM usage_charges');
     const rebuilt = await openAfterRefusal(file, { usage: false, state: { rebuild: true } });
     expect(rebuilt.state.mismatches.map(key)).toEqual([['approvals', id, 'changed']]);
@@ -393,7 +383,7 @@ describe('rebuilds', () => {
     const first = await open(file);
     await decide(first, transfer(500));
     await stop(first);
-    edit(
+    editStateTables(
       file,
       `INSERT INTO approvals(
         id, state, fingerprint, subject_id, subject_type, on_behalf_of, team, cost_center, action_type, resource, params, approvers, min_approvals, created_ms, expires_ms, requested_by, caller, bundle, revision, digest, votes, resolved_ms, consumed_by)
@@ -494,7 +484,7 @@ describe('a chain that does not record usage', () => {
     const first = await open(file, { usage: false });
     const id = (await decide(first, transfer(40_000))).approval!.id;
     await stop(first);
-    edit(file, `UPDATE approvals SET state = 'approved' WHERE id = '${id}'`);
+    editStateTables(file, `UPDATE approvals SET state = 'approved' WHERE id = '${id}'`);
     const rebuilt = await openAfterRefusal(file, { usage: false, state: { rebuild: true } });
     expect(rebuilt.state.mismatches.map(key)).toEqual([['approvals', id, 'changed']]);
     await stop(rebuilt);
@@ -534,7 +524,7 @@ describe('what the file records', () => {
     await stop(core);
     const old = join(tempDir(), 'old.db');
     copyFileSync(file, old);
-    edit(old, 'DROP INDEX entries_kind; ALTER TABLE entries DROP COLUMN kind');
+    editStateTables(old, 'DROP INDEX entries_kind; ALTER TABLE entries DROP COLUMN kind');
 
     const db = new Database(old, { readonly: true });
     try {
@@ -554,7 +544,7 @@ describe('what the file records', () => {
     const id = asked.approval!.id;
     await core.parts.approvals!.resolve({ approvalId: id, verdict: 'approve', approver: MANAGER, comment: '', caller: 'ui' });
     await stop(core);
-    edit(
+    editStateTables(
       file,
       `DELETE FROM payloads WHERE seq IN (SELECT seq FROM entries WHERE decision_id = '${allowed.decisionId}'
          OR (kind = 'approval' AND request_id = '${id}' AND decision = 'requested'))`,
@@ -586,11 +576,13 @@ describe('what the file records', () => {
     const payload = JSON.parse(requested!.body) as { approval: JsonObject };
     expect(payload.approval.params).toEqual({ amount: 40_000, currency: 'USD', to_account: 'ACME-001' });
     delete payload.approval.params;
-    edit(file, `UPDATE payloads SET body = '${canonicalJson(payload as unknown as JsonObject)}' WHERE seq = ${requested!.seq}`, ['payloads_no_update']);
+    editStateTables(file, `UPDATE payloads SET body = '${canonicalJson(payload as unknown as JsonObject)}' WHERE seq = ${requested!.seq}`, [
+      'payloads_no_update',
+    ]);
     expect(verified(file)).toEqual([]);
 
     // Without the decision's payload either, the params are unknown: the row is named, not trusted.
-    edit(file, `DELETE FROM payloads WHERE seq = (SELECT seq FROM entries WHERE decision_id = '${asked.decisionId}')`, ['payloads_no_delete']);
+    editStateTables(file, `DELETE FROM payloads WHERE seq = (SELECT seq FROM entries WHERE decision_id = '${asked.decisionId}')`, ['payloads_no_delete']);
     expect(verified(file).map(key)).toEqual([['approvals', id, 'changed']]);
   });
 });
@@ -604,7 +596,7 @@ describe('a dropped state table', () => {
     expect((await decide(first, modelCall(EXHAUSTED, 'standard-m', 100))).decision).toBe('deny');
     const pending = (await decide(first, transfer(40_000))).approval!.id;
     await stop(first);
-    edit(file, 'DROP TABLE usage_charges; DROP TABLE usage_daily; DROP TABLE usage_minute; DROP TABLE usage_requests; DROP TABLE approvals');
+    editStateTables(file, 'DROP TABLE usage_charges; DROP TABLE usage_daily; DROP TABLE usage_minute; DROP TABLE usage_requests; DROP TABLE approvals');
 
     const named = verified(file);
     for (const table of ['usage_charges', 'usage_daily', 'usage_minute', 'usage_requests', 'approvals']) {
@@ -615,7 +607,7 @@ describe('a dropped state table', () => {
     // verify compares its approvals only; the server, which knows where its usage is kept, refuses.
     const bare = join(tempDir(), 'bare.db');
     copyFileSync(file, bare);
-    edit(bare, 'DROP TABLE usage_meta');
+    editStateTables(bare, 'DROP TABLE usage_meta');
     expect(verified(bare).map((m) => m.table)).toEqual(['approvals']);
     const err = await refused(() => open(file));
     expect(err.message).toContain(`usage_charges ${call.decisionId}: missing (the chain has it)`);
@@ -633,7 +625,7 @@ describe('a dropped state table', () => {
     const core = await open(file, { state: { checkMs: 60_000 } });
     const call = await decide(core, modelCall(EXHAUSTED, 'standard-m', 4990));
     await report(core, call.decisionId, EXHAUSTED, 4990, T0);
-    edit(file, 'DROP TABLE usage_charges; DROP TABLE usage_daily; DROP TABLE usage_minute');
+    editStateTables(file, 'DROP TABLE usage_charges; DROP TABLE usage_daily; DROP TABLE usage_minute');
     expect((await decide(core, modelCall(EXHAUSTED, 'standard-m', 100))).decision).toBe('deny');
     expect(await core.audit.verifyState()).toEqual([]);
   });

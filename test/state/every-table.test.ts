@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyCommand } from '../../src/cli/audit.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
@@ -8,6 +7,7 @@ import type { StateCheckResult } from '../../src/state/check.js';
 import { applyReport } from '../../src/usage/report.js';
 import { transfer } from '../approvals/helpers.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
+import { editStateTables } from '../helpers/state-edit.js';
 import { modelCall } from '../usage/helpers.js';
 
 /**
@@ -100,25 +100,13 @@ const EDITS: Array<{ table: string; kind: 'edit' | 'insert' | 'delete'; sql: str
   { table: 'usage_minute', kind: 'delete', sql: 'DELETE FROM usage_minute', problem: 'missing' },
 ];
 
-function edit(file: string, sql: string): void {
-  const db = new Database(file);
-  try {
-    for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_writer_%'").all() as Array<{ name: string }>) {
-      db.exec(`DROP TRIGGER ${name}`);
-    }
-    expect(db.prepare(sql).run().changes).toBeGreaterThan(0);
-  } finally {
-    db.close();
-  }
-}
-
 describe.each(EDITS)('$table, $kind', ({ table, sql, problem }) => {
   it('with the server stopped: the start is refused and verify fails, each naming the row', async () => {
     const file = join(tempDir(), 'ledger.db');
     const first = await startRuntime({ bundles: BUNDLES, ledger: file });
     await populated(first);
     await first.stop();
-    edit(file, sql);
+    expect(editStateTables(file, sql)).toBeGreaterThan(0);
 
     let refusal: unknown;
     try {
@@ -143,7 +131,7 @@ describe.each(EDITS)('$table, $kind', ({ table, sql, problem }) => {
     await populated(core);
     const before = await core.audit.verifyState();
     expect(before).toEqual([]);
-    edit(file, sql);
+    expect(editStateTables(file, sql)).toBeGreaterThan(0);
     // The next decision reads the state tables (usage and approvals): the guard checks first.
     await decide(core, modelCall(WHO, 'standard-m', 10));
     expect(repaired.flatMap((r) => r.mismatches.map((m) => m.table))).toContain(table);

@@ -5,6 +5,7 @@ import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtim
 import { GavelError } from '../../src/lib/errors.js';
 import type { StateCheckResult } from '../../src/state/check.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
+import { editStateTables } from '../helpers/state-edit.js';
 import { MANAGER, transfer } from '../approvals/helpers.js';
 import { modelCall, TestClock, withoutEntry } from '../usage/helpers.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
@@ -39,19 +40,6 @@ async function stop(core: Runtime): Promise<void> {
 
 function decide(core: Runtime, input: unknown) {
   return core.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'gw' });
-}
-
-/** What an editor with the sqlite3 shell does: lifts gavel's write protection, then changes rows. */
-function edit(file: string, sql: string): void {
-  const db = new Database(file);
-  try {
-    for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_writer_%'").all() as Array<{ name: string }>) {
-      db.exec(`DROP TRIGGER ${name}`);
-    }
-    db.exec(sql);
-  } finally {
-    db.close();
-  }
 }
 
 async function refusal(run: () => unknown): Promise<GavelError> {
@@ -126,7 +114,7 @@ describe('with the server stopped', () => {
     const first = await open(file);
     const id = await pendingTransfer(first);
     await stop(first);
-    edit(file, `UPDATE approvals SET state = 'approved', votes = '[]' WHERE id = '${id}'`);
+    editStateTables(file, `UPDATE approvals SET state = 'approved', votes = '[]' WHERE id = '${id}'`);
 
     const err = await refusal(() => open(file));
     expect(err.code).toBe('state_mismatch');
@@ -148,7 +136,7 @@ describe('with the server stopped', () => {
     const first = await open(file);
     const id = await pendingTransfer(first);
     await stop(first);
-    edit(
+    editStateTables(
       file,
       `INSERT INTO approvals(id, state, fingerprint, subject_id, subject_type, on_behalf_of, team, cost_center, action_type, resource, params, approvers, min_approvals, created_ms, expires_ms, requested_by, caller, bundle, revision, digest, votes, resolved_ms, consumed_by)
        SELECT 'forged', 'approved', fingerprint, subject_id, subject_type, on_behalf_of, team, cost_center, action_type, resource,
@@ -164,7 +152,7 @@ describe('with the server stopped', () => {
     const first = await open(file);
     const id = await pendingTransfer(first);
     await stop(first);
-    edit(file, `DELETE FROM approvals WHERE id = '${id}'`);
+    editStateTables(file, `DELETE FROM approvals WHERE id = '${id}'`);
     expect((await refusal(() => open(file))).message).toContain(`approvals ${id}: missing (the chain has it)`);
   });
 
@@ -173,7 +161,7 @@ describe('with the server stopped', () => {
     const first = await open(file);
     await exhaustedTeam(first);
     await stop(first);
-    edit(file, 'DELETE FROM usage_charges; DELETE FROM usage_daily; DELETE FROM usage_minute; DELETE FROM usage_requests');
+    editStateTables(file, 'DELETE FROM usage_charges; DELETE FROM usage_daily; DELETE FROM usage_minute; DELETE FROM usage_requests');
 
     const err = await refusal(() => open(file));
     expect(err.code).toBe('state_mismatch');
@@ -191,7 +179,7 @@ describe('with the server stopped', () => {
     const first = await open(file);
     await exhaustedTeam(first);
     await stop(first);
-    edit(
+    editStateTables(
       file,
       `UPDATE usage_charges SET tokens = 1 WHERE state = 'settled';
        INSERT INTO usage_daily(scope, key, tier, day, tokens, cost_micros) VALUES ('team', 'other', 'standard', '2026-11-24', 5, 5)`,
@@ -221,7 +209,7 @@ describe('while the server runs', () => {
     const repaired: StateCheckResult[] = [];
     const core = await open(file, { state: { onRepaired: (r) => repaired.push(r), checkMs: 60_000 } });
     const id = await pendingTransfer(core);
-    edit(file, `UPDATE approvals SET state = 'approved', votes = '[]' WHERE id = '${id}'`);
+    editStateTables(file, `UPDATE approvals SET state = 'approved', votes = '[]' WHERE id = '${id}'`);
     const retry = await decide(core, transfer(40_000, { approvalId: id }));
     expect(retry.decision).toBe('require_approval');
     expect(repaired.flatMap((r) => r.mismatches.map((m) => [m.table, m.key, m.problem]))).toEqual([['approvals', id, 'changed']]);
@@ -236,7 +224,7 @@ describe('while the server runs', () => {
     const repaired: StateCheckResult[] = [];
     const core = await open(file, { state: { onRepaired: (r) => repaired.push(r), checkMs: 20 } });
     await exhaustedTeam(core);
-    edit(file, 'DELETE FROM usage_charges; DELETE FROM usage_daily; DELETE FROM usage_minute');
+    editStateTables(file, 'DELETE FROM usage_charges; DELETE FROM usage_daily; DELETE FROM usage_minute');
     await expect.poll(() => repaired.length, { timeout: 5000 }).toBe(1);
     expect(new Set(repaired[0]!.mismatches.map((m) => m.table))).toEqual(new Set(['usage_charges', 'usage_daily', 'usage_minute']));
     expect((await decide(core, modelCall(TEAM, 'standard-m', 100))).decision).toBe('deny');
@@ -256,12 +244,12 @@ describe('a retention job that erased payloads', () => {
     await exhaustedTeam(first);
     await stop(first);
     // The retention job: every decision payload removed (the chain still verifies; README "Auditing").
-    edit(file, "DROP TRIGGER payloads_no_delete; DELETE FROM payloads WHERE seq IN (SELECT seq FROM entries WHERE kind = 'decision')");
+    editStateTables(file, "DROP TRIGGER payloads_no_delete; DELETE FROM payloads WHERE seq IN (SELECT seq FROM entries WHERE kind = 'decision')");
     const again = await open(file);
     expect(again.state.mismatches).toEqual([]);
     expect((await decide(again, modelCall(TEAM, 'standard-m', 100))).decision).toBe('deny');
     await stop(again);
-    edit(file, 'DELETE FROM usage_daily');
+    editStateTables(file, 'DELETE FROM usage_daily');
     expect((await refusal(() => open(file))).message).toContain('usage_daily team/budget-test/standard/2026-11-24: missing');
   });
 });
@@ -295,7 +283,7 @@ describe('a ledger from before usage entries', () => {
     expect(JSON.parse(baseline!.body).state.charges).toMatchObject([{ decisionId: 'old-1', state: 'settled', tokens: 500 }]);
     await stop(upgraded);
 
-    edit(file, "UPDATE usage_charges SET tokens = 0 WHERE decision_id = 'old-1'");
+    editStateTables(file, "UPDATE usage_charges SET tokens = 0 WHERE decision_id = 'old-1'");
     expect((await refusal(() => open(file))).message).toContain('usage_charges old-1: changed');
   });
 });
