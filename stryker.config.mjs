@@ -45,6 +45,12 @@
 //   nanosecond; `ready()` -> {}: decisions wait for a worker that has not started anyway, ready() only says when.
 // - src/engine/pool/worker-pool.ts idle `this.queue.length === 0` -> true: decisions wait in the queue only while every
 //   live worker holds its 8 (then no slot has 0 jobs either) or while no worker is alive between a crash and its restart.
+// - src/engine/pick-runner.ts `config.inlineMaxBytes === 0` -> false: the adaptive runner then wraps the pool with a
+//   limit of 0 bytes, and no input is 0 bytes (the smallest is `{}`), so every evaluation still runs on a worker and
+//   inlineEvaluations stays 0; the special case only spares the wrapper. `adaptive?.observe` -> `.observe`: the pool
+//   calls onEvaluated only after an evaluation, and `adaptive` is assigned in the same synchronous turn that makes it.
+// - src/engine/approvals/columns.ts setPath `dot < 0` -> `<= 0`: differs only for a path starting with a dot, and every
+//   ApprovalField is a name or `policy.<name>`.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

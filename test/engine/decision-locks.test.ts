@@ -355,6 +355,13 @@ describe('DecisionLocks', () => {
     await pending;
     waiting.release();
     await expect(new DecisionLocks(new KeyLocks(), undefined).hold('a1')).rejects.toThrow('without an approval desk');
+    // A lock whose acquisition failed is not asked for again: the decision ends instead.
+    const refusing = new DecisionLocks(new KeyLocks(), {
+      hold: () => Promise.reject(new Error('desk closed')),
+      holdFingerprint: () => Promise.reject(new Error('desk closed')),
+    });
+    await expect(refusing.hold('a1')).rejects.toThrow('desk closed');
+    await expect(refusing.hold('a1')).rejects.toThrow('lock order: the approval hold is asked for twice');
   });
 
   it('lets a stale attempt go of its fingerprint and take it again; an early release lets go only its own acquisition', async () => {

@@ -173,5 +173,21 @@ describe('the steps', () => {
     const db = new Database(':memory:');
     expect(() => migrateFile(db, schema([base, { ...addNote, version: 3 }]))).toThrow('test schema step 2 is numbered 3');
     expect(() => migrateFile(db, schema([addNote]))).toThrow('test schema step 1 is numbered 2');
+    // A version is 16 bits of the file header: no more steps than it can count.
+    const tooMany = Array.from({ length: 65_536 }, (_, i) => ({ version: i + 1, what: `step ${i + 1}`, up: () => {} }));
+    expect(() => migrateFile(db, schema(tooMany))).toThrow('test schema has more than 65535 steps');
+    expect(fileVersion(db, 0)).toBe(0);
+  });
+
+  it('add only the columns a table lacks, so a step run on a file that has some of them does not fail', () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (id TEXT, a TEXT)');
+    addColumns(db, 't', [
+      ['a', 'TEXT'],
+      ['note', "TEXT NOT NULL DEFAULT ''"],
+    ]);
+    expect(columnsOf(db, 't')).toEqual(['id', 'a', 'note']);
+    addColumns(db, 't', [['note', 'TEXT']]);
+    expect(columnsOf(db, 't')).toEqual(['id', 'a', 'note']);
   });
 });

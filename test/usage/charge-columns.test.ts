@@ -106,6 +106,39 @@ describe('the usage charge column list', () => {
     });
   });
 
+  it("defines the ledger file's columns: SQLite types, and the columns older files lack may be null there alone", () => {
+    const embedded = Object.fromEntries(chargeColumns('embedded').map((c) => [c.column, chargeColumnDdl(c, 'embedded')]));
+    expect(embedded).toEqual({
+      decision_id: 'decision_id TEXT PRIMARY KEY',
+      subject: 'subject TEXT NOT NULL',
+      team: 'team TEXT NOT NULL',
+      cost_center: 'cost_center TEXT NOT NULL',
+      model: 'model TEXT NOT NULL',
+      tier: 'tier TEXT NOT NULL',
+      at_ms: 'at_ms INTEGER NOT NULL',
+      state: "state TEXT NOT NULL CHECK (state IN ('reserved', 'settled'))",
+      tokens: 'tokens INTEGER NOT NULL CHECK (tokens >= 0)',
+      cost_micros: 'cost_micros INTEGER NOT NULL CHECK (cost_micros >= 0)',
+      input_tokens: 'input_tokens INTEGER',
+      output_tokens: 'output_tokens INTEGER',
+      expires_ms: 'expires_ms INTEGER',
+      max_output_tokens: 'max_output_tokens INTEGER',
+      estimated_input_tokens: 'estimated_input_tokens INTEGER',
+      caller: 'caller TEXT',
+      asked_model: 'asked_model TEXT',
+    });
+  });
+
+  it('reads a row as the stores may give it: a missing optional column as null, an unknown state as reserved', () => {
+    const row = Object.fromEntries(chargeColumns('embedded').map((c) => [c.column, chargeParams(EMBEDDED)[c.column]]));
+    for (const c of chargeColumns('embedded')) if (c.nullable) delete row[c.column];
+    const read = embeddedChargeOf({ ...row, state: 'open' });
+    for (const c of chargeColumns('embedded')) if (c.nullable) expect([c.column, read[c.field as keyof typeof read]]).toEqual([c.column, null]);
+    // A state no gavel writes counts against the budget until settled, never as spent for good.
+    expect(read.state).toBe('reserved');
+    expect(embeddedChargeOf({ ...row, state: 'settled' }).state).toBe('settled');
+  });
+
   it('writes and reads every column in both stores: the INSERT names each, and a charge comes back as it went in', async () => {
     const sql = insertChargeSql();
     for (const c of chargeColumns('embedded')) expect(sql).toMatch(new RegExp(`[(, ]${c.column}[,)].*@${c.column}\\b`));
