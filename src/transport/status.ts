@@ -1,6 +1,7 @@
 import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
 import { isGavelError, type ErrorCode, type StatusName } from '../lib/errors.js';
 import type { Logger } from '../log.js';
+import { ERROR_DOMAIN, statusDetails } from './status-details.js';
 
 const GRPC_STATUS: Record<StatusName, status> = {
   INVALID_ARGUMENT: status.INVALID_ARGUMENT,
@@ -38,10 +39,17 @@ export function toWireError(err: unknown, log: Logger): WireError {
   return { code: status.INTERNAL, errorCode: 'internal', message: 'internal error (see server log)' };
 }
 
-/** A unary call's status: the stable error code travels in the `gavel-error-code` trailer. */
+/**
+ * A call's status. The stable error code travels twice: in the `gavel-error-code` trailer, and as
+ * the reason of a google.rpc.ErrorInfo in `grpc-status-details-bin` (gRPC's standard error model),
+ * with `retryable` in its metadata: "true" for a transient fault (UNAVAILABLE), which a client may
+ * try again with the same request id.
+ */
 export function toServiceError(err: unknown, log: Logger): Partial<ServiceError> {
   const e = toWireError(err, log);
   const metadata = new Metadata();
   metadata.set('gavel-error-code', e.errorCode);
+  const retryable = e.code === status.UNAVAILABLE ? 'true' : 'false';
+  metadata.set('grpc-status-details-bin', statusDetails(e.code, e.message, { reason: e.errorCode, domain: ERROR_DOMAIN, metadata: { retryable } }));
   return { code: e.code, details: e.message, metadata };
 }

@@ -20,6 +20,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import pg from 'pg';
+import { ciIsSet } from './ci.js';
 
 /** A throwaway PostgreSQL server on 127.0.0.1, with superuser `gavel` and database `gavel`. */
 export interface TestPostgres {
@@ -122,11 +123,6 @@ function findRunner(): Runner | string {
   const setpriv = findOnPath('setpriv');
   if (setpriv) return { prefix: [setpriv, `--reuid=${uid}`, `--regid=${gid}`, '--init-groups', '--'], owner: { uid, gid } };
   return "running as root, and neither runuser nor setpriv is there to run the server as the 'postgres' user";
-}
-
-function ciIsSet(): boolean {
-  const ci = process.env.CI;
-  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
 }
 
 /**
