@@ -7,10 +7,12 @@ import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { MAX_APPROVAL_ID_BYTES } from '../engine/approvals/fingerprint.js';
 import { callerOf, type Caller } from './security/guard.js';
+import { APPROVAL_STATE, VERDICT, enumOf, stringOf } from './enum-twins.js';
 import { toServiceError } from './status.js';
 
 interface ListMessage {
   state: string;
+  state_enum?: string;
   approver_role: string;
   subject: string;
   team: string;
@@ -164,12 +166,13 @@ function requiredId(id: string): string {
 }
 
 function listFilter(req: ListMessage): ApprovalFilter {
-  if (req.state && !(APPROVAL_STATES as readonly string[]).includes(req.state)) {
-    throw new GavelError('invalid_query', `state must be one of ${APPROVAL_STATES.join(', ')}, got "${req.state}"`);
+  const state = stringOf(APPROVAL_STATE, 'state', req.state, req.state_enum, 'invalid_query');
+  if (state && !(APPROVAL_STATES as readonly string[]).includes(state)) {
+    throw new GavelError('invalid_query', `state must be one of ${APPROVAL_STATES.join(', ')}, got "${state}"`);
   }
   if (req.limit > MAX_LIST_LIMIT) throw new GavelError('invalid_query', `limit must be at most ${MAX_LIST_LIMIT}, got ${req.limit}`);
   return {
-    ...(req.state ? { state: req.state as ApprovalState } : {}),
+    ...(state ? { state: state as ApprovalState } : {}),
     ...(req.approver_role ? { approverRole: req.approver_role } : {}),
     ...(req.subject ? { subject: req.subject } : {}),
     ...(req.team ? { team: req.team } : {}),
@@ -179,5 +182,11 @@ function listFilter(req: ListMessage): ApprovalFilter {
 
 /** The Approval message (also what `gavel approvals … --json` prints); params and comments left out when withheld. */
 export function wireApproval(a: Approval, v: { withheld: boolean }): Record<string, unknown> {
-  return { ...approvalWire(a, v.withheld), payload_withheld: v.withheld };
+  const wire = approvalWire(a, v.withheld);
+  return {
+    ...wire,
+    votes: (wire.votes as Array<{ verdict: string }>).map((vote) => ({ ...vote, verdict_enum: enumOf(VERDICT, vote.verdict) })),
+    payload_withheld: v.withheld,
+    state_enum: enumOf(APPROVAL_STATE, a.state),
+  };
 }

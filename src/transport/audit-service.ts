@@ -4,7 +4,18 @@ import type { Logger } from '../log.js';
 import { canonicalJson } from '../lib/canonical.js';
 import { type AuditFace, type QueryFilter, wireEntry } from '../runtime/faces.js';
 import { callerOf } from './security/guard.js';
+import { DECISION, ENTRY_KIND, MISMATCH_PROBLEM, enumOf, stringOf } from './enum-twins.js';
 import { toServiceError } from './status.js';
+
+/** A LedgerEntry message: the entry's wire form and its enum twins. */
+function entryMessage(entry: Parameters<typeof wireEntry>[0]): Record<string, unknown> {
+  const wire = wireEntry(entry);
+  return {
+    ...wire,
+    decision_enum: wire.kind === 'decision' ? enumOf(DECISION, wire.decision) : 'DECISION_UNSPECIFIED',
+    kind_enum: enumOf(ENTRY_KIND, wire.kind),
+  };
+}
 
 interface QueryMessage {
   subject: string;
@@ -18,6 +29,8 @@ interface QueryMessage {
   limit: number;
   ascending: boolean;
   kind: string;
+  decision_enum?: string;
+  kind_enum?: string;
 }
 
 /** Verify reports the chain's result and, when the chain holds, the state table rows that disagree with it. */
@@ -36,7 +49,7 @@ export function auditService(audit: AuditFace, log: Logger): grpc.UntypedService
       try {
         for (const entry of audit.query(filterOf(call.request))) {
           if (call.cancelled) break;
-          call.write(wireEntry(entry));
+          call.write(entryMessage(entry));
         }
         call.end();
       } catch (err) {
@@ -50,7 +63,7 @@ export function auditService(audit: AuditFace, log: Logger): grpc.UntypedService
       // The header (with payload_hash) is audit; the redacted content itself needs its own role.
       const withheld = !callerOf(call).roles.has('audit-payloads');
       return {
-        entry: wireEntry(entry),
+        entry: entryMessage(entry),
         payload_json: entry.payload && !withheld ? Buffer.from(canonicalJson(entry.payload)) : Buffer.alloc(0),
         salt: withheld ? '' : (entry.salt ?? ''),
         payload_erased: entry.payload === null,
@@ -60,7 +73,9 @@ export function auditService(audit: AuditFace, log: Logger): grpc.UntypedService
     Verify: (call: grpc.ServerUnaryCall<{ checkpoint: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       audit
         .verify(call.request.checkpoint || undefined)
-        .then((report) => callback(null, report))
+        .then((report) =>
+          callback(null, { ...report, state_mismatches: report.state_mismatches.map((m) => ({ ...m, problem_enum: enumOf(MISMATCH_PROBLEM, m.problem) })) }),
+        )
         .catch((err: unknown) => callback(toServiceError(err, log)));
     },
     LatestCheckpoint: unary(() => {
@@ -75,11 +90,13 @@ function filterOf(m: QueryMessage): QueryFilter {
   if (m.subject) f.subject = m.subject;
   if (m.team) f.team = m.team;
   if (m.action) f.action = m.action;
-  if (m.decision) f.decision = m.decision;
+  const decision = stringOf(DECISION, 'decision', m.decision, m.decision_enum, 'invalid_query');
+  const kind = stringOf(ENTRY_KIND, 'kind', m.kind, m.kind_enum, 'invalid_query');
+  if (decision) f.decision = decision;
   if (m.since) f.since = m.since;
   if (m.until) f.until = m.until;
   if (m.revision) f.revision = m.revision;
-  if (m.kind) f.kind = m.kind;
+  if (kind) f.kind = kind;
   if (m.decision_id) f.decisionId = m.decision_id;
   if (m.limit) f.limit = m.limit;
   return f;

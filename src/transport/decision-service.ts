@@ -7,6 +7,7 @@ import { callerOf } from './security/guard.js';
 import type { Metrics } from './metrics.js';
 import { toServiceError, toWireError } from './status.js';
 import { structToJson } from './struct.js';
+import { APPROVAL_STATE, DECISION, enumOf } from './enum-twins.js';
 
 interface DecideRequestMessage {
   policy: string;
@@ -195,7 +196,7 @@ function toMessage(d: Decision): Record<string, unknown> {
   return {
     decision_id: d.decisionId,
     decision: DECISION_ENUM[d.decision],
-    reasons: d.reasons.map((r) => ({ code: r.code, message: r.message, rule: r.rule, effect: r.effect })),
+    reasons: d.reasons.map((r) => ({ code: r.code, message: r.message, rule: r.rule, effect: r.effect, effect_enum: enumOf(DECISION, r.effect) })),
     redacted_input_json: d.redactedInput ? Buffer.from(JSON.stringify(d.redactedInput)) : Buffer.alloc(0),
     redactions: d.redactions,
     obligations_json: Buffer.from(JSON.stringify(d.obligations)),
@@ -212,6 +213,7 @@ function toMessage(d: Decision): Record<string, unknown> {
             approvers: d.approval.approvers,
             state: d.approval.state,
             min_approvals: d.approval.minApprovals,
+            state_enum: enumOf(APPROVAL_STATE, d.approval.state),
           },
         }
       : {}),

@@ -3,6 +3,7 @@ import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import type { ReportFace } from '../runtime/faces.js';
 import { callerOf } from './security/guard.js';
+import { USAGE_SCOPE, stringOf } from './enum-twins.js';
 import { toServiceError } from './status.js';
 
 interface ReportMessage {
@@ -44,10 +45,11 @@ export function usageService(usage: ReportFace, log: Logger): grpc.UntypedServic
         })
         .catch((err: unknown) => callback(toServiceError(err, log)));
     },
-    GetUsage: (call: grpc.ServerUnaryCall<{ scope: string; key: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      const { scope, key } = call.request;
+    GetUsage: (call: grpc.ServerUnaryCall<{ scope: string; key: string; scope_enum?: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const { key } = call.request;
       Promise.resolve()
         .then(() => {
+          const scope = stringOf(USAGE_SCOPE, 'scope', call.request.scope, call.request.scope_enum, 'invalid_query');
           if (scope !== 'subject' && scope !== 'team' && scope !== 'cost_center') {
             throw new GavelError('invalid_query', `scope must be subject, team or cost_center, got "${scope}"`);
           }

@@ -75,7 +75,14 @@ describe('the approval loop', () => {
     const approved = await resolve(c, id, 'VERDICT_APPROVE', MANAGER, 'invoice INV-7 checked');
     expect(approved).toMatchObject({ state: 'approved', resolved_at: clock.now().toISOString() });
     expect(approved.votes).toEqual([
-      { approver: MANAGER, verdict: 'approve', comment: 'invoice INV-7 checked', at: clock.now().toISOString(), caller: expect.stringMatching(/^unverified:/) },
+      {
+        approver: MANAGER,
+        verdict: 'approve',
+        comment: 'invoice INV-7 checked',
+        at: clock.now().toISOString(),
+        caller: expect.stringMatching(/^unverified:/),
+        verdict_enum: 'VERDICT_APPROVE',
+      },
     ]);
 
     const allowed = await decide(c, transfer(25_000, { approvalId: id }));

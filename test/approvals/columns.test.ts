@@ -84,7 +84,7 @@ describe('the approvals column list', () => {
     const wire = approvalWire(FULL, false);
     for (const c of COLUMNS) expect([c.column, at(wire, c.wire ?? c.column)]).not.toEqual([c.column, undefined]);
     const names = new Set(COLUMNS.map((c) => (c.wire ?? c.column).split('.')[0]));
-    expect(Object.keys(wireApproval(FULL, { withheld: false })).sort()).toEqual([...names, 'payload_withheld'].sort());
+    expect(Object.keys(wireApproval(FULL, { withheld: false })).sort()).toEqual([...names, 'payload_withheld', 'state_enum'].sort());
     expect(wireApproval(FULL, { withheld: false })).toMatchObject({
       approval_id: 'ap-1',
       state: 'consumed',
@@ -106,13 +106,30 @@ describe('the approvals column list', () => {
       consumed_by: 'd-2',
       caller: 'gateway',
       policy: { bundle: 'ai', revision: 'rev-7', digest: 'sha256:abc' },
-      votes: [{ approver: { id: 'mia', roles: ['finance-manager'] }, verdict: 'approve', comment: 'ok, paid', at: '2026-11-18T12:01:00.000Z', caller: 'ui' }],
+      votes: [
+        {
+          approver: { id: 'mia', roles: ['finance-manager'] },
+          verdict: 'approve',
+          comment: 'ok, paid',
+          at: '2026-11-18T12:01:00.000Z',
+          caller: 'ui',
+          verdict_enum: 'VERDICT_APPROVE',
+        },
+      ],
       payload_withheld: false,
+      state_enum: 'APPROVAL_STATE_CONSUMED',
     });
     // Withheld: no params, no comments; unset optional fields are "".
     expect(wireApproval(PENDING, { withheld: true })).toMatchObject({ params_json: Buffer.alloc(0), resolved_at: '', consumed_by: '', payload_withheld: true });
     expect(wireApproval({ ...FULL }, { withheld: true }).votes).toEqual([
-      { approver: { id: 'mia', roles: ['finance-manager'] }, verdict: 'approve', comment: '', at: '2026-11-18T12:01:00.000Z', caller: 'ui' },
+      {
+        approver: { id: 'mia', roles: ['finance-manager'] },
+        verdict: 'approve',
+        comment: '',
+        at: '2026-11-18T12:01:00.000Z',
+        caller: 'ui',
+        verdict_enum: 'VERDICT_APPROVE',
+      },
     ]);
   });
 });

@@ -262,7 +262,7 @@ describe('DecideStream on the real server', () => {
       const file = files.find((f) => f.package === 'gavel.v1' && f.service?.some((s: { name: string }) => s.name === 'DecisionService'));
       const method = file.service.find((s: { name: string }) => s.name === 'DecisionService').method.find((m: { name: string }) => m.name === 'DecideStream');
       expect(method).toMatchObject({
-        inputType: '.gavel.v1.DecideRequest',
+        inputType: '.gavel.v1.DecideStreamRequest',
         outputType: '.gavel.v1.DecideStreamResponse',
         clientStreaming: true,
         serverStreaming: true,
