@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Servers, child processes and SQLite files: keep files in separate processes, a few at a time (2 cores).
@@ -10,8 +10,8 @@ export default defineConfig({
     maxWorkers: 2,
     coverage: {
       provider: 'v8',
-      include: ['src/**/*.ts'],
-      exclude: ['src/types/**'],
+      include: ['src/**/*.ts', 'packages/*/src/**/*.ts'],
+      exclude: ['src/types/**', 'packages/*/src/gen/**'],
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'coverage',
       // Lines run in this process only: the CLI and `gavel serve` children are tested end to end but not counted.

@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (tsx), so a checkout needs no build step.
-import { register } from 'tsx/esm/api';
+// The gavel CLI. An installed package runs its compiled JavaScript (dist/); a checkout, which has
+// src/ and needs no build step, runs the TypeScript sources through tsx (a dev dependency).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+if (existsSync(new URL('../src/cli/main.ts', import.meta.url))) {
+  const { runSource } = await import('../src/lib/run-source.mjs');
+  await runSource(new URL('../src/cli/', import.meta.url), './main');
+} else {
+  await import('../dist/cli/main.js');
+}

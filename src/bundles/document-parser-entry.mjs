@@ -1,5 +1,4 @@
-// The parser's process runs plain JavaScript: register tsx (as bin/gavel.mjs does) so it can load the TypeScript child.
-import { register } from 'tsx/esm/api';
+// The parser's process runs plain JavaScript: the compiled child, or the TypeScript one through tsx (src/lib/run-source.mjs).
+import { runSource } from '../lib/run-source.mjs';
 
-register();
-await import('./document-parser-child.ts');
+await runSource(import.meta.url, './document-parser-child');

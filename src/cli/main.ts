@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { errorMessage } from '../lib/errors.js';
 import { registerApprovals } from './approvals.js';
@@ -12,8 +13,12 @@ import { registerServe } from './serve.js';
 import { registerShadow } from './shadow.js';
 import { registerUsage } from './usage.js';
 
+/** The package's version: package.json sits two levels up from src/cli/ and from dist/cli/ alike. */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('gavel')
   .description('Policy decision point for AI usage: decide, record, audit.')
+  .version(version)
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
   .addHelpText(

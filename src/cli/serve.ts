@@ -10,6 +10,7 @@ import { EXIT } from './exit.js';
 import { runtimeConfigFrom } from './serve-config.js';
 import { bundleUrlOption, serveCommand, type ServeOptions } from './serve-flags.js';
 import { SecurityUsageError, serverSecurity } from './serve-security.js';
+import { bundlesFolder } from './shipped-bundles.js';
 
 export function registerServe(program: Command): void {
   serveCommand(program).action(serve);
@@ -43,7 +44,10 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   for (const w of warnings) log.warn(w);
   // Every bundle this server reads (folder, URLs, shadow, Replay candidates) is bounded by these.
   useBundleLimits(bundleLimitsFrom(o));
-  const config = runtimeConfigFrom(o, log);
+  const bundles = bundlesFolder(o.bundles, command.getOptionValueSource('bundles'));
+  if (bundles.shipped)
+    log.warn({ bundles: bundles.folder }, 'no ./bundles here and none named (--bundles, GAVEL_BUNDLES): serving the reference bundles gavel ships');
+  const config = runtimeConfigFrom({ ...o, bundles: bundles.folder }, log);
   const runtime = await startRuntime(config);
   const server = await startServer(runtime, { listen: o.listen, log, security, ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}) });
   const tls = security.tls;

@@ -1,5 +1,4 @@
-// A worker thread runs plain JavaScript: register tsx (as bin/gavel.mjs does) so it can load the TypeScript check.
-import { register } from 'tsx/esm/api';
+// A worker thread runs plain JavaScript: the compiled check, or the TypeScript one through tsx (src/lib/run-source.mjs).
+import { runSource } from '../lib/run-source.mjs';
 
-register();
-await import('./verify-worker.ts');
+await runSource(import.meta.url, './verify-worker');

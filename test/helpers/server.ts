@@ -38,9 +38,9 @@ export interface ChildServer {
 }
 
 /** `gavel serve` as a separate process (for signals and crash tests); resolves once it logs "gavel serving". */
-export function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
+export function startChild(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<ChildServer> {
   const child = spawn(process.execPath, [GAVEL_BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -87,8 +87,8 @@ export function servingLine<T = Record<string, unknown>>(srv: ChildServer): T {
 }
 
 /** Starts `gavel serve` expecting it to refuse: resolves with the rejection's text (exit code and stderr), or "started". */
-export function failedStart(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-  return startChild(args, env).then(
+export function failedStart(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<string> {
+  return startChild(args, env, cwd).then(
     (srv) => {
       srv.child.kill('SIGKILL');
       return 'started';

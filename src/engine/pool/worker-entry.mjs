@@ -1,5 +1,4 @@
-// A worker thread runs plain JavaScript: register tsx (as bin/gavel.mjs does) so it can load the TypeScript worker.
-import { register } from 'tsx/esm/api';
+// A worker thread runs plain JavaScript: the compiled worker, or the TypeScript one through tsx (src/lib/run-source.mjs).
+import { runSource } from '../../lib/run-source.mjs';
 
-register();
-await import('./worker.ts');
+await runSource(import.meta.url, './worker');

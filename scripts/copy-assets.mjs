@@ -1,0 +1,10 @@
+// After tsc: the plain JavaScript entry points under src/ (worker threads, the parser's process, run-source.mjs) go to dist/ beside the compiled modules.
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+const files = readdirSync('src', { recursive: true }).filter((f) => String(f).endsWith('.mjs'));
+for (const f of files) {
+  mkdirSync(dirname(join('dist', f)), { recursive: true });
+  copyFileSync(join('src', f), join('dist', f));
+}
+console.log(`copied ${files.length} .mjs files to dist/`);
