@@ -34,6 +34,14 @@ export interface DecideRequest {
   signal?: AbortSignal;
   /** The caller's deadline (ms since the epoch), checked even when the loop was too busy to deliver the abort. */
   deadlineMs?: number;
+  /** The W3C trace the call belongs to, recorded in the entry's payload so a decision can be found from a trace. */
+  trace?: TraceContext;
+}
+
+/** A W3C trace context (the `traceparent` the caller sent): its trace id and the caller's span id, lower-case hex. */
+export interface TraceContext {
+  traceId: string;
+  parentSpanId: string;
 }
 
 export interface Decision {
@@ -253,7 +261,8 @@ export class Engine {
           return undefined;
         }
       }
-      const record = staged ? withUsage(evaluated.record, staged.payload) : evaluated.record;
+      const traced = request.trace ? withTrace(evaluated.record, request.trace) : evaluated.record;
+      const record = staged ? withUsage(traced, staged.payload) : traced;
       const receipt = this.append(record, stagedTogether(staged, approval?.staged));
       // Awaited by decide once the locks are released; never an unhandled rejection meanwhile.
       receipt.catch(() => undefined);
@@ -308,6 +317,13 @@ export class Engine {
     this.approvals?.stop();
     await this.runner.close();
   }
+}
+
+/** The decision's record with its trace as the payload's last key (`trace` sorts after `compared_as`, `input` and `result`; `usage`, after it, comes later). */
+function withTrace(record: EntryRecord, trace: TraceContext): EntryRecord {
+  const value = { trace_id: trace.traceId, parent_span_id: trace.parentSpanId };
+  if (record.payloadJcs !== undefined) return { ...record, payloadJcs: withLastKey(record.payloadJcs, 'trace', value) };
+  return { ...record, payload: { ...record.payload, trace: value } };
 }
 
 /** The decision's record with its usage as the payload's last key (`usage` sorts after `input` and `result`). */

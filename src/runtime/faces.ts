@@ -18,7 +18,7 @@ import type { StateMismatch } from '../state/compare.js';
 import type { UsageReceipt, UsageReportInput } from '../usage/report.js';
 import type { Scope } from '../usage/store.js';
 
-export type { Decision, DecideRequest, DecideInput } from '../engine/engine.js';
+export type { Decision, DecideRequest, DecideInput, TraceContext } from '../engine/engine.js';
 export type { EntryDetail, EntrySummary, QueryFilter } from '../ledger/query.js';
 export type { WireVerifyReport } from '../ledger/wire.js';
 export { wireEntry } from '../ledger/header.js';

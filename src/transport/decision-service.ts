@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { Decision, DecideFace, DecideInput, DecideRequest } from '../runtime/faces.js';
+import type { Decision, DecideFace, DecideInput, DecideRequest, TraceContext } from '../runtime/faces.js';
 import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import type { Effect } from '../engine/result.js';
@@ -8,6 +8,7 @@ import type { Metrics } from './metrics.js';
 import { toServiceError, toWireError } from './status.js';
 import { structToJson } from './struct.js';
 import { APPROVAL_STATE, DECISION, enumOf } from './enum-twins.js';
+import { traceOf } from './trace-context.js';
 
 interface DecideRequestMessage {
   policy: string;
@@ -44,13 +45,21 @@ export function decisionService(
   return {
     Decide: (call: grpc.ServerUnaryCall<DecideRequestMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const started = process.hrtime.bigint();
-      decideOne(decide, call, maxDepth)
+      const trace = traceOf(call.metadata);
+      decideOne(decide, call, maxDepth, trace)
         .then((d) => {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           metrics?.latency.observe({ method: 'Decide' }, seconds);
           metrics?.decisions.inc({ decision: d.decision, entrypoint: d.entrypoint });
           log.debug(
-            { decision_id: d.decisionId, decision: d.decision, codes: d.reasons.map((r) => r.code), seq: d.receipt.seq, us: Math.round(seconds * 1e6) },
+            {
+              decision_id: d.decisionId,
+              decision: d.decision,
+              codes: d.reasons.map((r) => r.code),
+              seq: d.receipt.seq,
+              us: Math.round(seconds * 1e6),
+              ...(trace ? { trace_id: trace.traceId } : {}),
+            },
             'decided',
           );
           callback(null, toMessage(d));
@@ -65,19 +74,31 @@ export function decisionService(
   };
 }
 
-async function decideOne(decide: DecideFace, call: grpc.ServerUnaryCall<DecideRequestMessage, unknown>, maxDepth: number): Promise<Decision> {
+async function decideOne(
+  decide: DecideFace,
+  call: grpc.ServerUnaryCall<DecideRequestMessage, unknown>,
+  maxDepth: number,
+  trace: TraceContext | undefined,
+): Promise<Decision> {
   const req = call.request;
   const gone = new AbortController();
   const abort = () => gone.abort();
   call.once('cancelled', abort);
   try {
-    return await decide(engineRequest(req, maxDepth, callerOf(call).id, gone.signal, deadlineOf(call)));
+    return await decide(engineRequest(req, maxDepth, callerOf(call).id, gone.signal, deadlineOf(call), trace));
   } finally {
     call.removeListener('cancelled', abort);
   }
 }
 
-function engineRequest(req: DecideRequestMessage, maxDepth: number, caller: string, signal: AbortSignal, deadlineMs: number | undefined): DecideRequest {
+function engineRequest(
+  req: DecideRequestMessage,
+  maxDepth: number,
+  caller: string,
+  signal: AbortSignal,
+  deadlineMs: number | undefined,
+  trace: TraceContext | undefined,
+): DecideRequest {
   return {
     policy: req.policy,
     input: inputOf(req, maxDepth),
@@ -85,6 +106,7 @@ function engineRequest(req: DecideRequestMessage, maxDepth: number, caller: stri
     caller,
     signal,
     ...(deadlineMs !== undefined ? { deadlineMs } : {}),
+    ...(trace ? { trace } : {}),
   };
 }
 
@@ -123,6 +145,8 @@ function decideStream(decide: DecideFace, call: grpc.ServerDuplexStream<DecideRe
   // Metadata and peer are per call: one caller for every decision on the stream.
   const caller = callerOf(call).id;
   const deadlineMs = deadlineOf(call);
+  // So is the trace: every decision on the stream is recorded under the stream's traceparent.
+  const trace = traceOf(call.metadata);
   let inFlight = 0;
   let halfClosed = false;
   const open = () => !gone.signal.aborted && !call.destroyed && !call.writableEnded;
@@ -146,7 +170,7 @@ function decideStream(decide: DecideFace, call: grpc.ServerDuplexStream<DecideRe
     inFlight++;
     flow();
     const started = process.hrtime.bigint();
-    answer(decide, req, caller, gone.signal, deadlineMs, started, o).then(
+    answer(decide, req, { caller, signal: gone.signal, deadlineMs, trace }, started, o).then(
       (message) => {
         inFlight--;
         if (!open()) return;
@@ -163,19 +187,25 @@ function decideStream(decide: DecideFace, call: grpc.ServerDuplexStream<DecideRe
 async function answer(
   decide: DecideFace,
   req: DecideRequestMessage,
-  caller: string,
-  signal: AbortSignal,
-  deadlineMs: number | undefined,
+  call: { caller: string; signal: AbortSignal; deadlineMs: number | undefined; trace: TraceContext | undefined },
   started: bigint,
   o: StreamContext,
 ): Promise<Record<string, unknown>> {
   try {
-    const d = await decide(engineRequest(req, o.maxDepth, caller, signal, deadlineMs));
+    const d = await decide(engineRequest(req, o.maxDepth, call.caller, call.signal, call.deadlineMs, call.trace));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     o.metrics?.latency.observe({ method: 'DecideStream' }, seconds);
     o.metrics?.decisions.inc({ decision: d.decision, entrypoint: d.entrypoint });
     o.log.debug(
-      { decision_id: d.decisionId, decision: d.decision, codes: d.reasons.map((r) => r.code), seq: d.receipt.seq, us: Math.round(seconds * 1e6), stream: true },
+      {
+        decision_id: d.decisionId,
+        decision: d.decision,
+        codes: d.reasons.map((r) => r.code),
+        seq: d.receipt.seq,
+        us: Math.round(seconds * 1e6),
+        stream: true,
+        ...(call.trace ? { trace_id: call.trace.traceId } : {}),
+      },
       'decided',
     );
     return { request_id: d.requestId, decision: toMessage(d) };

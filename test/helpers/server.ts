@@ -13,10 +13,14 @@ export interface InProcessServer {
 }
 
 /** The real gRPC server on an ephemeral loopback port, in this process. */
-export async function startInProcess(options: RuntimeConfig, extra: { security?: ServerSecurity; metricsListen?: string } = {}): Promise<InProcessServer> {
-  const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
+export async function startInProcess(
+  options: RuntimeConfig,
+  extra: { security?: ServerSecurity; metricsListen?: string; log?: pino.Logger } = {},
+): Promise<InProcessServer> {
+  const log = extra.log ?? pino({ level: process.env.TEST_LOG ?? 'silent' });
   const core = await startRuntime({ logger: log, ...options });
-  const server = await startServer(core, { listen: '127.0.0.1:0', log, ...extra });
+  const { log: _given, ...serverExtra } = extra;
+  const server = await startServer(core, { listen: '127.0.0.1:0', log, ...serverExtra });
   return {
     core,
     server,
