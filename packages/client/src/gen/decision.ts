@@ -1,0 +1,50 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { DecideRequest as _gavel_v1_DecideRequest, DecideRequest__Output as _gavel_v1_DecideRequest__Output } from './gavel/v1/DecideRequest.js';
+import type { DecideResponse as _gavel_v1_DecideResponse, DecideResponse__Output as _gavel_v1_DecideResponse__Output } from './gavel/v1/DecideResponse.js';
+import type { DecideStreamRequest as _gavel_v1_DecideStreamRequest, DecideStreamRequest__Output as _gavel_v1_DecideStreamRequest__Output } from './gavel/v1/DecideStreamRequest.js';
+import type { DecideStreamResponse as _gavel_v1_DecideStreamResponse, DecideStreamResponse__Output as _gavel_v1_DecideStreamResponse__Output } from './gavel/v1/DecideStreamResponse.js';
+import type { DecisionApproval as _gavel_v1_DecisionApproval, DecisionApproval__Output as _gavel_v1_DecisionApproval__Output } from './gavel/v1/DecisionApproval.js';
+import type { DecisionServiceClient as _gavel_v1_DecisionServiceClient, DecisionServiceDefinition as _gavel_v1_DecisionServiceDefinition } from './gavel/v1/DecisionService.js';
+import type { LedgerReceipt as _gavel_v1_LedgerReceipt, LedgerReceipt__Output as _gavel_v1_LedgerReceipt__Output } from './gavel/v1/LedgerReceipt.js';
+import type { PolicyVersion as _gavel_v1_PolicyVersion, PolicyVersion__Output as _gavel_v1_PolicyVersion__Output } from './gavel/v1/PolicyVersion.js';
+import type { Reason as _gavel_v1_Reason, Reason__Output as _gavel_v1_Reason__Output } from './gavel/v1/Reason.js';
+import type { Redaction as _gavel_v1_Redaction, Redaction__Output as _gavel_v1_Redaction__Output } from './gavel/v1/Redaction.js';
+import type { StreamError as _gavel_v1_StreamError, StreamError__Output as _gavel_v1_StreamError__Output } from './gavel/v1/StreamError.js';
+import type { ListValue as _google_protobuf_ListValue, ListValue__Output as _google_protobuf_ListValue__Output } from './google/protobuf/ListValue.js';
+import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from './google/protobuf/Struct.js';
+import type { Value as _google_protobuf_Value, Value__Output as _google_protobuf_Value__Output } from './google/protobuf/Value.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  gavel: {
+    v1: {
+      ApprovalState: EnumTypeDefinition
+      DecideRequest: MessageTypeDefinition<_gavel_v1_DecideRequest, _gavel_v1_DecideRequest__Output>
+      DecideResponse: MessageTypeDefinition<_gavel_v1_DecideResponse, _gavel_v1_DecideResponse__Output>
+      DecideStreamRequest: MessageTypeDefinition<_gavel_v1_DecideStreamRequest, _gavel_v1_DecideStreamRequest__Output>
+      DecideStreamResponse: MessageTypeDefinition<_gavel_v1_DecideStreamResponse, _gavel_v1_DecideStreamResponse__Output>
+      Decision: EnumTypeDefinition
+      DecisionApproval: MessageTypeDefinition<_gavel_v1_DecisionApproval, _gavel_v1_DecisionApproval__Output>
+      DecisionService: SubtypeConstructor<typeof grpc.Client, _gavel_v1_DecisionServiceClient> & { service: _gavel_v1_DecisionServiceDefinition }
+      LedgerReceipt: MessageTypeDefinition<_gavel_v1_LedgerReceipt, _gavel_v1_LedgerReceipt__Output>
+      PolicyVersion: MessageTypeDefinition<_gavel_v1_PolicyVersion, _gavel_v1_PolicyVersion__Output>
+      Reason: MessageTypeDefinition<_gavel_v1_Reason, _gavel_v1_Reason__Output>
+      Redaction: MessageTypeDefinition<_gavel_v1_Redaction, _gavel_v1_Redaction__Output>
+      StreamError: MessageTypeDefinition<_gavel_v1_StreamError, _gavel_v1_StreamError__Output>
+    }
+  }
+  google: {
+    protobuf: {
+      ListValue: MessageTypeDefinition<_google_protobuf_ListValue, _google_protobuf_ListValue__Output>
+      NullValue: EnumTypeDefinition
+      Struct: MessageTypeDefinition<_google_protobuf_Struct, _google_protobuf_Struct__Output>
+      Value: MessageTypeDefinition<_google_protobuf_Value, _google_protobuf_Value__Output>
+    }
+  }
+}
+
