@@ -22,7 +22,18 @@ import { wireVerifyReport } from './ledger/wire.js';
 import { identityForm } from './lib/identity-form.js';
 import { closedOnFailure } from './lib/errors.js';
 import type { RuntimeConfig } from './runtime/config.js';
-import type { ApprovalsFace, AuditFace, DecideFace, DecideLimits, HealthFace, PoliciesFace, ReportFace, RuntimeStats, ShadowFace } from './runtime/faces.js';
+import type {
+  ApprovalsFace,
+  AuditFace,
+  DecideFace,
+  DecideLimits,
+  HealthFace,
+  OfflineFace,
+  PoliciesFace,
+  ReportFace,
+  RuntimeStats,
+  ShadowFace,
+} from './runtime/faces.js';
 import { RuntimeHealth } from './runtime/health.js';
 import { replays } from './runtime/replay.js';
 import { attachShared, openSharedUsage, reconcileSharedUsage } from './runtime/shared-usage.js';
@@ -49,6 +60,8 @@ export type ConfiguredUsageStore = UsageStore & { readonly config: UsageConfig }
  */
 export interface Runtime {
   decide: DecideFace;
+  /** Decisions an enforcement point made while gavel was unreachable, recorded once each as `offline` entries. */
+  recordOffline: OfflineFace;
   /** Usage reports and totals; undefined without metering. */
   report: ReportFace | undefined;
   audit: AuditFace;
@@ -166,6 +179,12 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       ...(meter ? { meter } : {}),
       ...(approvals ? { approvals } : {}),
       ...(shadow ? { shadow } : {}),
+      recorded: {
+        find: (id) => {
+          const entry = ledger.get(id);
+          return entry && { kind: entry.kind, caller: entry.caller, receipt: { seq: entry.seq, entryHash: entry.entryHash } };
+        },
+      },
     });
     const built = engine;
     const health = new RuntimeHealth(() => policies.ready, ledger, usage?.health, log);
@@ -244,6 +263,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     let stopped: Promise<void> | undefined;
     return {
       decide: (request) => built.decide(request),
+      recordOffline: (decision) => built.recordOffline(decision),
       report: usage ? reportFace(usage, policies, ledger, now) : undefined,
       audit: {
         query: (filter) => ledger.query(filter),

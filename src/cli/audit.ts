@@ -54,7 +54,11 @@ export function registerAudit(program: Command): void {
     .option('--team <team>')
     .option('--action <type>', 'model.invoke, tool.call, data.export')
     .option('--decision <d>', 'allow, deny, require_approval, redact (policy entries: activated, deactivated, refused)', checkedOption(parseDecision))
-    .option('--kind <kind>', 'decision, policy (bundle activations, deactivations, refusals) or approval', checkedOption(parseKind))
+    .option(
+      '--kind <kind>',
+      'decision, policy (bundle activations, deactivations, refusals), approval, usage, state or offline (decided by an enforcement point without gavel)',
+      checkedOption(parseKind),
+    )
     .option('--revision <rev>')
     .option('--decision-id <id>')
     .option('--limit <n>', 'at most n entries (default 100)', limitOption(MAX_QUERY_LIMIT))

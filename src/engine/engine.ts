@@ -20,6 +20,7 @@ import type { DecisionRunner, Job } from './runner.js';
 import type { DecideInput, EvaluateRequest, Evaluated } from './stages.js';
 import type { Shadow } from './shadow/shadow.js';
 import type { UsageFacts } from './usage-facts.js';
+import { checkOffline, offlineRecord, storedInputOf, type OfflineDecision, type OfflineReceipt, type RecordedEntries } from './offline.js';
 
 export type { DecideInput } from './stages.js';
 
@@ -77,6 +78,8 @@ export interface EngineDeps {
   approvals?: ApprovalDesk;
   /** Shadow evaluation of candidate bundles on live traffic, after each recorded answer. */
   shadow?: Shadow;
+  /** Entries already in the ledger, by decision id: an offline decision delivered twice is recorded once. */
+  recorded?: RecordedEntries;
 }
 
 /** The live side of a shadowed decision. */
@@ -129,6 +132,9 @@ export class Engine {
   private readonly runner: DecisionRunner;
   /** Usage keys, shared by every decision's DecisionLocks (decision-locks.ts has the lock order). */
   private readonly usageLocks = new KeyLocks();
+  /** Offline ids being recorded: a redelivery waits, then finds the first delivery's entry. */
+  private readonly offlineLocks = new KeyLocks();
+  private readonly recorded: RecordedEntries | undefined;
   private faults = 0;
 
   constructor(deps: EngineDeps) {
@@ -140,6 +146,7 @@ export class Engine {
     this.policies = deps.policies;
     this.runner = deps.runner;
     this.shadow = deps.shadow;
+    this.recorded = deps.recorded;
   }
 
   /** Evaluations that trapped or ran out of memory (each answered DENY evaluation_error), on whichever thread ran them. */
@@ -155,6 +162,46 @@ export class Engine {
   /** Appends a policy event (activated, deactivated, refused) to the ledger, in the chain with the decisions. */
   recordPolicyEvent(event: PolicyEvent): Promise<Receipt> {
     return this.append(policyEventRecord(event, this.now()), undefined);
+  }
+
+  /**
+   * Records a decision an enforcement point made without gavel (offline.ts), once per offline id.
+   * Its input is evaluated by the active policy only for what that policy redacts and hashes, so
+   * the entry holds the input as a decision's would; the client's decision is what is recorded.
+   */
+  async recordOffline(o: OfflineDecision): Promise<OfflineReceipt> {
+    const recordedAt = this.now();
+    checkOffline(o, recordedAt.getTime());
+    if (!this.recorded) throw new GavelError('ledger_unavailable', 'this engine cannot look up recorded entries; offline decisions are not recorded');
+    const recorded = this.recorded;
+    const unlock = await this.offlineLocks.acquire([o.offlineId]);
+    try {
+      const found = recorded.find(o.offlineId);
+      if (found) {
+        if (found.kind !== 'offline') throw new GavelError('invalid_offline', `offline_id ${o.offlineId} names a ${found.kind} entry`);
+        return { decisionId: o.offlineId, duplicate: true, receipt: found.receipt };
+      }
+      const job = await this.runner.prepare({ input: o.input, requestId: o.requestId, caller: o.caller });
+      try {
+        const entrypoint = o.entrypoint || this.config.defaultEntrypoint;
+        const evaluator = this.policies.resolve(entrypoint);
+        const req: EvaluateRequest = {
+          decisionId: o.offlineId,
+          entrypoint,
+          nowMs: o.decidedAtMs,
+          context: undefined,
+          ...(this.approvals ? { approval: null } : {}),
+        };
+        const evaluated = await this.runner.evaluate(job, evaluator, req);
+        const { stored, hashedPaths } = storedInputOf(evaluated.record.payloadJcs, evaluated.record.payload);
+        const record = offlineRecord(o, { header: job.header, stored, hashedPaths, salt: evaluated.record.salt, entrypoint, recordedAt });
+        return { decisionId: o.offlineId, duplicate: false, receipt: await this.append(record, undefined) };
+      } finally {
+        this.runner.discard(job);
+      }
+    } finally {
+      unlock();
+    }
   }
 
   async decide(request: DecideRequest): Promise<Decision> {

@@ -3,12 +3,13 @@ import type { JsonObject } from '../lib/json.js';
 /**
  * Kinds of ledger entry: decisions, policy events (a bundle activated, deactivated or refused),
  * approval events (requested, approved, rejected, expired, consumed), usage events (a report
- * settled, a reservation released) and state events (the state tables rebuilt from the chain,
- * or the usage state an older ledger held when it began recording usage).
+ * settled, a reservation released), state events (the state tables rebuilt from the chain,
+ * or the usage state an older ledger held when it began recording usage) and offline decisions
+ * (made by an enforcement point under its fail mode while gavel was unreachable: offline.ts).
  */
-export type EntryKind = 'decision' | 'policy' | 'approval' | 'usage' | 'state';
+export type EntryKind = 'decision' | 'policy' | 'approval' | 'usage' | 'state' | 'offline';
 
-export const ENTRY_KINDS: readonly EntryKind[] = ['decision', 'policy', 'approval', 'usage', 'state'];
+export const ENTRY_KINDS: readonly EntryKind[] = ['decision', 'policy', 'approval', 'usage', 'state', 'offline'];
 
 /**
  * What the engine hands the ledger for one entry, a decision or a policy event

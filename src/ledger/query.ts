@@ -14,7 +14,7 @@ export interface QueryFilter {
   until?: string;
   revision?: string;
   decisionId?: string;
-  /** decision | policy | approval; absent = every kind. */
+  /** An EntryKind (decision, policy, approval, usage, state, offline); absent = every kind. */
   kind?: string;
   limit?: number;
   /** asc: oldest first (timelines); desc: newest first (the default). */

@@ -57,6 +57,10 @@ export const ERROR_CODES = {
   decision_not_found: { status: 'NOT_FOUND', doc: 'No ledger entry has that decision id.' },
   invalid_query: { status: 'INVALID_ARGUMENT', doc: 'An audit query filter is malformed (bad time, bad decision name, bad limit).' },
   invalid_report: { status: 'INVALID_ARGUMENT', doc: 'A usage report is missing attribution or carries negative or malformed numbers.' },
+  invalid_offline: {
+    status: 'INVALID_ARGUMENT',
+    doc: 'A RecordOffline request is malformed (id, time in the future, mode and decision that do not go together, a fallback without its revision), or its offline_id names an entry of another kind.',
+  },
   report_conflict: { status: 'FAILED_PRECONDITION', doc: 'A usage report for a decision id was already settled with different numbers.' },
   bundle_invalid: { status: 'FAILED_PRECONDITION', doc: 'A bundle failed to load or verify; nothing from that bundle set is activated.' },
   ledger_in_memory: {

@@ -9,6 +9,7 @@ import type { ApprovalEvent } from '../engine/approvals/records.js';
 import type { ResolveRequest } from '../engine/approvals/desk.js';
 import type { ApprovalFilter } from '../engine/approvals/store.js';
 import type { Decision, DecideRequest } from '../engine/engine.js';
+import type { OfflineDecision, OfflineReceipt } from '../engine/offline.js';
 import type { PolicyEventResult } from '../engine/policy-event.js';
 import type { ReplayRun } from '../engine/replay/replayer.js';
 import type { PolicyStatus } from '../ledger/policy-status.js';
@@ -19,6 +20,7 @@ import type { UsageReceipt, UsageReportInput } from '../usage/report.js';
 import type { Scope } from '../usage/store.js';
 
 export type { Decision, DecideRequest, DecideInput, TraceContext } from '../engine/engine.js';
+export type { OfflineDecision, OfflineMode, OfflineReceipt } from '../engine/offline.js';
 export type { EntryDetail, EntrySummary, QueryFilter } from '../ledger/query.js';
 export type { WireVerifyReport } from '../ledger/wire.js';
 export { wireEntry } from '../ledger/header.js';
@@ -27,6 +29,9 @@ export type { ReplayRun } from '../engine/replay/replayer.js';
 
 /** Decide: one decision, recorded in the ledger before it is answered. */
 export type DecideFace = (request: DecideRequest) => Promise<Decision>;
+
+/** Records a decision made without gavel (engine/offline.ts); a second delivery of the same id is a duplicate. */
+export type OfflineFace = (decision: OfflineDecision) => Promise<OfflineReceipt>;
 
 /** Input bounds the edges size their own limits by. */
 export interface DecideLimits {

@@ -2,9 +2,9 @@ import type * as grpc from '@grpc/grpc-js';
 import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { canonicalJson } from '../lib/canonical.js';
-import { type AuditFace, type QueryFilter, wireEntry } from '../runtime/faces.js';
+import { type AuditFace, type OfflineDecision, type OfflineFace, type QueryFilter, wireEntry } from '../runtime/faces.js';
 import { callerOf } from './security/guard.js';
-import { DECISION, ENTRY_KIND, MISMATCH_PROBLEM, enumOf, stringOf } from './enum-twins.js';
+import { DECISION, ENTRY_KIND, MISMATCH_PROBLEM, OFFLINE_MODE, enumOf, stringOf } from './enum-twins.js';
 import { toServiceError } from './status.js';
 
 /** A LedgerEntry message: the entry's wire form and its enum twins. */
@@ -34,7 +34,20 @@ interface QueryMessage {
 }
 
 /** Verify reports the chain's result and, when the chain holds, the state table rows that disagree with it. */
-export function auditService(audit: AuditFace, log: Logger): grpc.UntypedServiceImplementation {
+interface RecordOfflineMessage {
+  offline_id: string;
+  decided_at: string;
+  mode: string;
+  decision: string;
+  reasons: Array<{ code: string; message: string }>;
+  input_json: Buffer;
+  request_id: string;
+  policy: string;
+  policy_version?: { bundle: string; revision: string; digest: string } | null;
+  cause: string;
+}
+
+export function auditService(audit: AuditFace, recordOffline: OfflineFace, log: Logger): grpc.UntypedServiceImplementation {
   const unary =
     <Req>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, unknown>) => unknown) =>
     (call: grpc.ServerUnaryCall<Req, unknown>, callback: grpc.sendUnaryData<unknown>) => {
@@ -78,10 +91,37 @@ export function auditService(audit: AuditFace, log: Logger): grpc.UntypedService
         )
         .catch((err: unknown) => callback(toServiceError(err, log)));
     },
+    RecordOffline: (call: grpc.ServerUnaryCall<RecordOfflineMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      Promise.resolve()
+        .then(() => recordOffline(offlineOf(call.request, callerOf(call).id)))
+        .then((r) => {
+          log.info({ decision_id: r.decisionId, duplicate: r.duplicate, mode: call.request.mode, caller: callerOf(call).id }, 'offline decision recorded');
+          callback(null, { decision_id: r.decisionId, duplicate: r.duplicate, receipt: { seq: r.receipt.seq, entry_hash: r.receipt.entryHash } });
+        })
+        .catch((err: unknown) => callback(toServiceError(err, log)));
+    },
     LatestCheckpoint: unary(() => {
       const c = audit.latestCheckpoint();
       return { note: c.note, size: c.size, head_hash: c.headHash, verifier_key: c.verifierKey };
     }),
+  };
+}
+
+/** A RecordOffline request as the engine's OfflineDecision; the engine checks what it holds. */
+function offlineOf(m: RecordOfflineMessage, caller: string): OfflineDecision {
+  const policy = m.policy_version;
+  return {
+    offlineId: m.offline_id,
+    decidedAtMs: /^\d{4}-\d{2}-\d{2}T/.test(m.decided_at) ? Date.parse(m.decided_at) : Number.NaN,
+    mode: (stringOf(OFFLINE_MODE, 'mode', '', m.mode, 'invalid_query') || 'unspecified') as OfflineDecision['mode'],
+    decision: (stringOf(DECISION, 'decision', '', m.decision, 'invalid_query') || 'unspecified') as OfflineDecision['decision'],
+    reasons: m.reasons.map((r) => ({ code: r.code, message: r.message })),
+    input: { json: m.input_json },
+    requestId: m.request_id,
+    entrypoint: m.policy,
+    ...(policy?.revision ? { policy: { bundle: policy.bundle, revision: policy.revision, digest: policy.digest } } : {}),
+    cause: m.cause,
+    caller,
   };
 }
 

@@ -1,5 +1,6 @@
 import { APPROVAL_STATES } from '../engine/approvals/approval.js';
 import { ENTRY_KINDS } from '../engine/ledger.js';
+import { OFFLINE_MODES } from '../engine/offline.js';
 import { GavelError } from '../lib/errors.js';
 
 /**
@@ -21,6 +22,8 @@ export const ENTRY_KIND: EnumTwin = { prefix: 'ENTRY_KIND', values: ENTRY_KINDS 
 export const VERDICT: EnumTwin = { prefix: 'VERDICT', values: ['approve', 'reject'] };
 export const USAGE_SCOPE: EnumTwin = { prefix: 'USAGE_SCOPE', values: ['subject', 'team', 'cost_center'] };
 export const MISMATCH_PROBLEM: EnumTwin = { prefix: 'MISMATCH_PROBLEM', values: ['missing', 'unrecorded', 'changed'] };
+/** Not a twin (RecordOffline has only the enum field): the same mapping, for reading it. */
+export const OFFLINE_MODE: EnumTwin = { prefix: 'OFFLINE_MODE', values: OFFLINE_MODES };
 
 /** The enum value (its name) of a string field's value. */
 export function enumOf(twin: EnumTwin, value: string): string {

@@ -63,7 +63,7 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
   });
   const add = (service: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) => server.addService(service, guard.wrap(service, impl));
   add(services.DecisionService.service, decisionService(runtime.decide, limits.maxDepth, options.log, metrics));
-  add(services.AuditService.service, auditService(runtime.audit, options.log));
+  add(services.AuditService.service, auditService(runtime.audit, runtime.recordOffline, options.log));
   add(services.PolicyService.service, policyService(runtime.policies, options.log));
   const approvals = runtime.approvals ? approvalService(runtime.approvals, options.log) : undefined;
   if (approvals) add(services.ApprovalService.service, approvals.implementation);

@@ -9,7 +9,7 @@ import { clients, stream, unary, unaryError, type Clients } from '../helpers/cli
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { startInProcess, type InProcessServer } from '../helpers/server.js';
 import { editStateTables } from '../helpers/state-edit.js';
-import { modelCall, TestClock } from '../usage/helpers.js';
+import { modelCall, report, TestClock } from '../usage/helpers.js';
 
 /**
  * The string fields with a fixed set of values have enum twins in the protos: answers carry both,
@@ -125,10 +125,12 @@ describe('enum twins', () => {
 
   it("Verify's state mismatches carry the problem as an enum", async () => {
     const allowed = await decide(modelCall(dana));
+    // Settled, so the row is compared whatever its reservation's expiry.
+    await report(c, allowed.decision_id, dana, 'standard-m', 5, 7);
     expect(editStateTables(ledger, `UPDATE usage_charges SET tokens = tokens + 1 WHERE decision_id = '${allowed.decision_id}'`)).toBe(1);
-    const report = await unary(c.audit, 'Verify', {});
-    expect(report.ok).toBe(false);
-    expect(report.state_mismatches).toContainEqual({
+    const verified = await unary(c.audit, 'Verify', {});
+    expect(verified.ok).toBe(false);
+    expect(verified.state_mismatches).toContainEqual({
       table: 'usage_charges',
       key: allowed.decision_id,
       problem: 'changed',

@@ -29,6 +29,7 @@ export const METHOD_ROLES: Readonly<Record<string, Role | readonly Role[]>> = {
   '/gavel.v1.AuditService/GetDecision': 'audit',
   '/gavel.v1.AuditService/Verify': 'audit',
   '/gavel.v1.AuditService/LatestCheckpoint': 'audit',
+  '/gavel.v1.AuditService/RecordOffline': 'decide',
   '/gavel.v1.PolicyService/ListBundles': ['admin', 'audit'],
   '/gavel.v1.PolicyService/Replay': 'admin',
   '/gavel.v1.ApprovalService/ListApprovals': ['approve', 'audit'],

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -29,6 +30,7 @@ const NEEDS: Record<string, (typeof ROLES)[number] | Array<(typeof ROLES)[number
   'AuditService/GetDecision': 'audit',
   'AuditService/Verify': 'audit',
   'AuditService/LatestCheckpoint': 'audit',
+  'AuditService/RecordOffline': 'decide',
   'PolicyService/ListBundles': ['admin', 'audit'],
   'PolicyService/Replay': 'admin',
   'ApprovalService/ListApprovals': ['approve', 'audit'],
@@ -209,6 +211,16 @@ async function callAs(name: string, method: string): Promise<{ code: number; det
         return ok;
       case 'AuditService/LatestCheckpoint':
         await unary(client, rpc, {});
+        return ok;
+      case 'AuditService/RecordOffline':
+        await unary(client, rpc, {
+          offline_id: randomUUID(),
+          decided_at: new Date().toISOString(),
+          mode: 'OFFLINE_MODE_CLOSED',
+          decision: 'DECISION_DENY',
+          input_json: Buffer.from(JSON.stringify({ subject: { id: gw.subject }, action: { type: 'model.invoke' } })),
+          cause: 'unavailable',
+        });
         return ok;
       case 'PolicyService/ListBundles':
         await unary(client, rpc, {});
