@@ -14,3 +14,4 @@ buf lint
 last="$(ls proto/releases/*.json | sort -V | tail -1)"
 buf breaking --against "$last"
 echo "buf lint: ok; buf breaking against $last: ok"
+bash scripts/gen-go.sh --check
