@@ -1,6 +1,7 @@
-// Generates the TypeScript types of the protos the client calls into src/gen/ (or the folder given
-// as the first argument), with proto-loader's own generator and the options the client loads the
-// protos with (src/proto.ts): keepCase, longs as numbers, enums as strings, defaults, oneofs.
+// Generates the TypeScript types of the protos the client calls (PROTO_FILES, the list src/proto.ts
+// loads) into src/gen/ (or the folder given as the first argument), with proto-loader's own generator
+// and the options the client loads the protos with (src/proto.ts): keepCase, longs as numbers, enums
+// as strings, defaults, oneofs.
 // Run from anywhere: `node packages/client/scripts/gen-types.mjs [outDir]`. The generator names each
 // file's source relative to the repository root ("Original file: proto/gavel/v1/…"), so it runs
 // there, and the output is the same on every machine (test/gen-types.test.ts compares it byte for byte).
@@ -10,7 +11,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const PROTO_FILES = ['gavel/v1/decision.proto', 'gavel/v1/usage.proto', 'gavel/v1/approval.proto'];
+const PROTO_FILES = ['gavel/v1/decision.proto', 'gavel/v1/usage.proto', 'gavel/v1/approval.proto'];
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const repoRoot = resolve(packageDir, '../..');

@@ -6,8 +6,12 @@ import { isJsonObject, type JsonObject, type JsonValue, parseJsonBytes } from '.
 
 export type Outcome = 'allow' | 'deny' | 'require_approval' | 'redact';
 
-/** The input document (README "The input document"), or its JSON already encoded (UTF-8 bytes of an object). */
-export type DecideInput = JsonObject | Uint8Array;
+/**
+ * The input document (README "The input document"), a plain object sent as JSON, or its JSON
+ * already encoded (a Uint8Array of UTF-8). Typed as any object so that an interface of the caller's
+ * own fits; anything but a JSON object is the server's `invalid_input`.
+ */
+export type DecideInput = object;
 
 export interface DecideOptions {
   /** This call's deadline (default: the client's deadlineMs), spanning its retries. */
@@ -109,7 +113,7 @@ export function decideRequest(input: DecideInput, requestId: string, policy: str
   return { policy: policy ?? '', input_json: input instanceof Uint8Array ? Buffer.from(input) : encode(input), request_id: requestId };
 }
 
-function encode(input: JsonObject): Buffer {
+function encode(input: object): Buffer {
   try {
     return Buffer.from(JSON.stringify(input) ?? '', 'utf8');
   } catch (err) {
@@ -131,12 +135,12 @@ function routedModel(obligations: JsonObject): string | undefined {
   return isJsonObject(route) && typeof route.model === 'string' ? route.model : undefined;
 }
 
-function askedModel(input: JsonObject | undefined): string | undefined {
-  const action = input?.action;
+function askedModel(input: unknown): string | undefined {
+  const action = isJsonObject(input) ? input.action : undefined;
   return isJsonObject(action) && typeof action.model === 'string' ? action.model : undefined;
 }
 
-function inputObject(input: DecideInput): JsonObject | undefined {
+function inputObject(input: DecideInput): unknown {
   if (!(input instanceof Uint8Array)) return input;
   try {
     return objectOr(parseJsonBytes(input), undefined);

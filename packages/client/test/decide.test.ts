@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadBundles } from '../../../src/bundles/loader.js';
 import { BUNDLES, tempDir } from '../../../test/helpers/paths.js';
 import { startInProcess, type InProcessServer } from '../../../test/helpers/server.js';
 import { modelCall } from '../../../test/usage/helpers.js';
@@ -74,8 +75,37 @@ describe('decide', () => {
     expect(d.outcome).toBe('redact');
     expect(d.isAllowed()).toBe(false);
     expect(d.redactions).toEqual([{ path: '/content/prompt', kind: 'email' }]);
-    expect((d.redactedInput?.content as { prompt: string }).prompt).toBe('mail [REDACTED:email] the report');
+    expect(d.redactedInput).toMatchObject({ content: { prompt: 'mail [REDACTED:email] the report' } });
     expect(d.model).toBe('standard-m');
+  });
+
+  it('model after a tier-down: the routed model, the one to call and report', async () => {
+    // From the reference bundle's data, as test/usage/tier-down.test.ts: the team's weekly budget and the ladder's top rung.
+    const data = loadBundles(BUNDLES).find((b) => b.entrypoints.includes('gavel/ai/decision'))!.data as unknown as {
+      gavel: {
+        ai_config: {
+          budgets: {
+            team_weekly_tokens: { by_team: Record<string, number> };
+            team_tier_ladder: { rungs: Array<{ at_ratio: number; route: Record<string, string> }> };
+          };
+        };
+      };
+    };
+    const budgets = data.gavel.ai_config.budgets;
+    const rung = [...budgets.team_tier_ladder.rungs].sort((a, b) => b.at_ratio - a.at_ratio).find((r) => r.route.standard)!;
+    const team = { team: 'budget-test', costCenter: 'cc-tier' };
+    const filler = await client.decide(
+      modelCall({ subject: 'filler', ...team }, 'standard-m', Math.ceil(budgets.team_weekly_tokens.by_team['budget-test']! * rung.at_ratio), ''),
+    );
+    expect([filler.outcome, filler.model]).toEqual(['allow', 'standard-m']);
+
+    const d = await client.decide(modelCall({ subject: 'erin', ...team }, 'standard-m', 100, 'x'.repeat(40)));
+    expect(d.outcome).toBe('allow');
+    expect(d.reasons.map((r) => r.code)).toContain('budget_tier_down');
+    expect(d.obligations).toEqual({ route: { model: rung.route.standard } });
+    expect(d.model).toBe(rung.route.standard);
+    const usage = { subject: 'erin', team: team.team, costCenter: team.costCenter, inputTokens: 10, outputTokens: 50 };
+    expect((await client.report(d.decisionId, { ...usage, model: d.model! })).duplicate).toBe(false);
   });
 
   it('the input may be JSON bytes already, and the entrypoint named', async () => {
