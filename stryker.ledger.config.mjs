@@ -1,13 +1,13 @@
-// StrykerJS over src/ledger alone, with its own incremental file, so one folder's run fits in a sitting:
-//   nice -n 5 npx stryker run stryker.ledger.config.mjs
-// Score: npx tsx scripts/mutation-score.ts reports/mutation/ledger.json (README, "Mutation testing").
-import base from './stryker.config.mjs';
+// StrykerJS over src/ledger, in parts (stryker.parts.mjs):
+//   GAVEL_MUTATE_PART=chain nice -n 5 npx stryker run stryker.ledger.config.mjs   (tables, writer)
+// Score: npx tsx scripts/mutation-score.ts reports/mutation/ledger-*.json (README, "Mutation testing").
+import { partsConfig } from './stryker.parts.mjs';
 
-/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
-export default {
-  ...base,
-  mutate: ['src/ledger/**/*.ts'],
-  incrementalFile: 'reports/stryker-incremental-ledger.json',
-  htmlReporter: { fileName: 'reports/mutation/ledger.html' },
-  jsonReporter: { fileName: 'reports/mutation/ledger.json' },
-};
+export default partsConfig('ledger', {
+  // What an auditor relies on: the hashes, headers, verification, checkpoints, queries and their wire form.
+  chain: ['src/ledger/{verify,header,hash,checkpoint,query,timeline,wire,policy-status}.ts'],
+  // The state tables kept in the ledger file: approvals, shadow results, the decisions replay reads.
+  tables: ['src/ledger/{approval-table,shadow-table,recorded-decisions}.ts'],
+  // The writer and the file: appends and group commit, the schema, keys, the writer lock, the file's identity.
+  writer: ['src/ledger/{sqlite,wal-checkpointer,writer-lock,file-identity,schema,write-protect,keys,meta,config,read-only,types,merge}.ts'],
+});

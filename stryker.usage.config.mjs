@@ -1,13 +1,13 @@
-// StrykerJS over src/usage alone, with its own incremental file, so one folder's run fits in a sitting:
-//   nice -n 5 npx stryker run stryker.usage.config.mjs
-// Score: npx tsx scripts/mutation-score.ts reports/mutation/usage.json (README, "Mutation testing").
-import base from './stryker.config.mjs';
+// StrykerJS over src/usage, in parts (stryker.parts.mjs):
+//   GAVEL_MUTATE_PART=meter nice -n 5 npx stryker run stryker.usage.config.mjs   (embedded, shared)
+// Score: npx tsx scripts/mutation-score.ts reports/mutation/usage-*.json (README, "Mutation testing").
+import { partsConfig } from './stryker.parts.mjs';
 
-/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
-export default {
-  ...base,
-  mutate: ['src/usage/**/*.ts'],
-  incrementalFile: 'reports/stryker-incremental-usage.json',
-  htmlReporter: { fileName: 'reports/mutation/usage.html' },
-  jsonReporter: { fileName: 'reports/mutation/usage.json' },
-};
+export default partsConfig('usage', {
+  // Estimates, prices, windows, reports and the column list: what a budget adds up to.
+  meter: ['src/usage/*.ts', '!src/usage/{sqlite,live-reservations,request-history,buckets,key-reservations}.ts'],
+  // The embedded store in the ledger file, with its in-memory reservations and history.
+  embedded: ['src/usage/{sqlite,live-reservations,request-history,buckets,key-reservations}.ts'],
+  // The PostgreSQL store shared by replicas.
+  shared: ['src/usage/postgres/**/*.ts'],
+});
