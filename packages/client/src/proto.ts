@@ -5,10 +5,9 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as ApprovalProto } from './gen/approval.js';
 import type { ProtoGrpcType as DecisionProto } from './gen/decision.js';
 import type { ProtoGrpcType as UsageProto } from './gen/usage.js';
-import { PROTO_ROOT } from './proto-root.js';
+import { PROTO_FILES, PROTO_ROOT } from './proto-root.js';
 
-/** The protos the client calls: the same list scripts/gen-types.mjs generates types for. */
-export const PROTO_FILES = ['gavel/v1/decision.proto', 'gavel/v1/usage.proto', 'gavel/v1/approval.proto'];
+export { PROTO_FILES };
 
 /**
  * The server's own loader options (src/transport/proto.ts), so the generated types (made with the

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
-import { PROTO_ROOT } from './proto-root.js';
+import { PROTO_ROOT, STATUS_PROTOS } from './proto-root.js';
 
 /** The domain of every gavel ErrorInfo: the API's package. */
 export const ERROR_DOMAIN = 'gavel.v1';
@@ -18,7 +18,7 @@ export interface ErrorInfo {
 // well-known google/protobuf imports resolve to protobufjs's built-in copies.
 const root = new protobuf.Root();
 root.resolvePath = (_origin, target) => (target.startsWith('google/rpc/') ? join(PROTO_ROOT, target) : target);
-root.loadSync(['google/rpc/status.proto', 'google/rpc/error_details.proto'], { keepCase: true });
+root.loadSync(STATUS_PROTOS, { keepCase: true });
 const Status = root.lookupType('google.rpc.Status');
 const ErrorInfoType = root.lookupType('google.rpc.ErrorInfo');
 

@@ -5,7 +5,7 @@ import { clients, type Clients } from '../../../test/helpers/client.js';
 import { BUNDLES, tempDir } from '../../../test/helpers/paths.js';
 import { startInProcess, type InProcessServer } from '../../../test/helpers/server.js';
 import { type Approval, createClient, type GavelClient } from '../src/index.js';
-import { refusal, sleep } from './helpers.js';
+import { freePort, refusal, serveOn, sleep } from './helpers.js';
 
 /** waitForApproval over WatchApproval, with a person resolving the request through ApprovalService (without mTLS every caller holds every role). */
 let srv: InProcessServer;
@@ -74,5 +74,37 @@ describe('waitForApproval', () => {
   it('an unknown id: approval_not_found', async () => {
     const err = await refusal(client.waitForApproval('no-such-approval', { deadlineMs: 5_000 }));
     expect([err.code, err.grpcStatus, err.retryable]).toEqual(['approval_not_found', 'NOT_FOUND', false]);
+  });
+});
+
+describe('waitForApproval across a server restart', () => {
+  it('watches again when the server ends the watch while the request is pending, and resolves from the server that came back', async () => {
+    const port = await freePort();
+    const ledger = join(tempDir(), 'l.db');
+    const first = await serveOn(port, { bundles: BUNDLES, ledger });
+    const c = createClient({
+      target: `127.0.0.1:${port}`,
+      tls: 'insecure',
+      retry: { maxAttempts: 40, initialBackoffMs: 100, maxBackoffMs: 500 },
+      breaker: false,
+    });
+    let second: Awaited<ReturnType<typeof serveOn>> | undefined;
+    try {
+      const d = await c.decide(transfer(25_000, { to: 'ACME-004' }));
+      const waiting = c.waitForApproval(d.approval!.id, { deadlineMs: 20_000 });
+      expect(await within(waiting, 200)).toBe('waiting');
+      await first.stop(); // a server shutting down ends its watches
+      second = await serveOn(port, { bundles: BUNDLES, ledger });
+      const again = clients(`127.0.0.1:${port}`);
+      try {
+        await resolve(again, d.approval!.id, 'VERDICT_APPROVE', MANAGER);
+      } finally {
+        again.close();
+      }
+      expect(await waiting).toMatchObject({ id: d.approval!.id, state: 'approved' });
+    } finally {
+      await c.close();
+      await second?.stop();
+    }
   });
 });

@@ -187,3 +187,16 @@ describe('health', () => {
     expect(await client.health()).toBe('SERVING');
   });
 });
+
+describe('close', () => {
+  it('cancels open streams; later calls fail with closed', async () => {
+    const c = createClient({ target: srv.address, tls: 'insecure' });
+    const s = c.decideStream();
+    expect((await s.decide(modelCall(alice))).outcome).toBe('allow');
+    await c.close();
+    expect((await refusal(c.decide(modelCall(alice)))).code).toBe('closed');
+    expect((await refusal(c.report('x', { subject: 's', team: 't', costCenter: 'c', model: 'm', inputTokens: 1, outputTokens: 1 }))).code).toBe('closed');
+    expect((await refusal(s.decide(modelCall(alice)))).code).toBe('closed');
+    expect(() => c.decideStream()).toThrow(GavelError);
+  });
+});

@@ -84,6 +84,7 @@ describe('decideStream', () => {
     const one = s.decide(marked(1), { signal: abort.signal, requestId: 'aborted-before-open' });
     abort.abort();
     expect((await refusal(one)).code).toBe('cancelled');
+    expect((await refusal(s.decide(marked(1), { signal: AbortSignal.abort(), requestId: 'aborted-already' }))).code).toBe('cancelled');
     const slow = s.decide({ n: 1_000_000 }, { policy: 'fixtures/hungry', requestId: 'abandoned' });
     await sleep(100);
     s.cancel();
@@ -95,6 +96,39 @@ describe('decideStream', () => {
     expect(ids).toContain('after-cancel');
     expect(ids).not.toContain('abandoned');
     expect(ids).not.toContain('aborted-before-open');
+    expect(ids).not.toContain('aborted-already');
+  });
+});
+
+describe('decideStream answers out of request order', () => {
+  it('are matched by request id: a slow decision answered after the quick ones sent behind it', async () => {
+    // Two workers: the slow decision holds one while the quick ones pass on the other.
+    const two = await startInProcess(coreOptions(join(tempDir(), 'l.db'), { engine: { defaultEntrypoint: ECHO, workers: 2, inlineMaxBytes: 0 } }));
+    const c = createClient({ target: two.address, tls: 'insecure', deadlineMs: 15_000 });
+    try {
+      const s = c.decideStream();
+      const order: string[] = [];
+      const track = <T extends { requestId: string }>(p: Promise<T>) =>
+        p.then((d) => {
+          order.push(d.requestId);
+          return d;
+        });
+      const slow = track(s.decide({ n: 1_000_000 }, { policy: 'fixtures/hungry', requestId: 'slow' }));
+      await sleep(50);
+      // One at a time, so each goes to the idle worker, not behind the slow one.
+      const quick = [];
+      for (const i of [1, 2, 3, 4]) quick.push(await track(s.decide(marked(i), { requestId: `q-${i}` })));
+      const d = await slow;
+      expect(order.at(-1)).toBe('slow');
+      expect(quick.map((q) => [q.requestId, q.reasons[0]!.code])).toEqual([1, 2, 3, 4].map((i) => [`q-${i}`, `c-${i}`]));
+      expect(d.requestId).toBe('slow');
+      expect(d.reasons.map((r) => r.code).filter((c) => c.startsWith('c-'))).toEqual([]);
+      expect(two.core.audit.get(d.decisionId)?.requestId).toBe('slow');
+      await s.close();
+    } finally {
+      await c.close();
+      await two.stop();
+    }
   });
 });
 
