@@ -30,9 +30,11 @@ export function openChannel(s: Settings): grpc.Channel {
  * Resolves once the channel is READY (connected, TLS done), so a call sent next has a connection to
  * go on. Rejects with `unavailable` as soon as connecting failed (refused, reset, TLS refused: the
  * channel is in TRANSIENT_FAILURE), with `deadline_exceeded` (or `unavailable` when `until` is
- * only a connect bound) if it is still connecting at `until`, and with `cancelled` on abort.
+ * only a connect bound) if it is still connecting at `until`, and with `cancelled` on abort. With
+ * `throughFailure`, a failed connection is waited through (grpc-js keeps reconnecting, with the
+ * client's backoff) until READY or `until`: the breaker's probe waits for a server coming back.
  */
-export function whenReady(channel: grpc.Channel, until: number, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+export function whenReady(channel: grpc.Channel, until: number, deadline: number, signal: AbortSignal | undefined, throughFailure = false): Promise<void> {
   return new Promise((resolve, reject) => {
     let done = false;
     const finish = (err?: GavelError) => {
@@ -51,7 +53,7 @@ export function whenReady(channel: grpc.Channel, until: number, deadline: number
       if (done) return;
       const state = channel.getConnectivityState(true);
       if (state === READY) return finish();
-      if (state === TRANSIENT_FAILURE) return finish(unavailable(`could not connect to ${channel.getTarget()}`));
+      if (state === TRANSIENT_FAILURE && !throughFailure) return finish(unavailable(`could not connect to ${channel.getTarget()}`));
       if (state === SHUTDOWN) return finish(closed());
       if (Date.now() >= until) return timedOut();
       channel.watchConnectivityState(state, until, (err) => (err ? timedOut() : check()));

@@ -122,9 +122,9 @@ export class GavelClient {
     return res.status;
   }
 
-  /** The breaker's probe: a connection by `until`, and health SERVING. */
+  /** The breaker's probe: a connection by `until` (waiting while grpc-js reconnects), and health SERVING. */
   private async probe(until: number): Promise<boolean> {
-    await this.runner.connect(until, undefined);
+    await this.runner.connect(until, undefined, true);
     return (await this.check('', until)) === 'SERVING';
   }
 

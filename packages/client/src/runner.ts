@@ -66,9 +66,9 @@ export class CallRunner {
     }
   }
 
-  /** Waits for a connection (READY), bounded by the deadline and the connect timeout. */
-  connect(deadline: number, signal: AbortSignal | undefined): Promise<void> {
-    return whenReady(this.channel, Math.min(deadline, Date.now() + CONNECT_TIMEOUT_MS), deadline, signal);
+  /** Waits for a connection (READY), bounded by the deadline and the connect timeout; `throughFailure`: see whenReady. */
+  connect(deadline: number, signal: AbortSignal | undefined, throughFailure = false): Promise<void> {
+    return whenReady(this.channel, Math.min(deadline, Date.now() + CONNECT_TIMEOUT_MS), deadline, signal, throughFailure);
   }
 
   /** Pauses and says true when another attempt may be made: a retryable failure, attempts left, and time for the pause. */

@@ -24,11 +24,13 @@ describe('the circuit breaker against a gavel serve that dies and comes back', (
       return child;
     };
     const first = await serve('a.db');
+    // One attempt per call; the channel's reconnect backoff grows to 4 s, so when the server is back the
+    // channel may still be between reconnects: the probe must wait through that, up to probeTimeoutMs.
     const c = createClient({
       target: `127.0.0.1:${port}`,
       tls: 'insecure',
-      retry: false,
-      breaker: { failures: 3, halfOpenAfterMs: 1_000, probeTimeoutMs: 3_000 },
+      retry: { maxAttempts: 1, initialBackoffMs: 1_000, maxBackoffMs: 4_000 },
+      breaker: { failures: 3, halfOpenAfterMs: 1_000, probeTimeoutMs: 6_000 },
     });
     try {
       expect((await c.decide(modelCall(alice))).outcome).toBe('allow');
@@ -53,9 +55,8 @@ describe('the circuit breaker against a gavel serve that dies and comes back', (
       expect(probeFailed.code).toBe('circuit_open');
       expect(c.circuit).toBe('open');
 
-      await serve('b.db');
-      await sleep(1_100);
-      const d = await c.decide(modelCall(alice), { deadlineMs: 5_000 });
+      await serve('b.db'); // takes longer than halfOpenAfterMs
+      const d = await c.decide(modelCall(alice), { deadlineMs: 8_000 });
       expect(d.outcome).toBe('allow');
       expect(c.circuit).toBe('closed');
     } finally {
