@@ -93,6 +93,7 @@ export class GavelClient {
       deadlineMs: this.settings.deadlineMs,
       open: (deadline) => this.run(false, deadline, undefined, async () => this.decision.DecideStream(this.metadata())),
       broken: () => this.runner.breaker?.failure(),
+      done: () => this.streams.delete(stream),
     });
     this.streams.add(stream);
     return stream;
@@ -107,8 +108,7 @@ export class GavelClient {
   /** Cancels open streams and closes the channel; calls in flight finish, new ones fail with `closed`. Use stream.close() first to drain a stream. */
   async close(): Promise<void> {
     this.isClosed = true;
-    for (const s of this.streams) s.cancel();
-    this.streams.clear();
+    for (const s of [...this.streams]) s.cancel();
     this.channel.close();
   }
 

@@ -21,6 +21,8 @@ export interface StreamHooks {
   open(deadline: number): Promise<DecideCall>;
   /** The call broke: a connection failure counts for the breaker. */
   broken(err: GavelError): void;
+  /** close() or cancel() was called: the client forgets the stream. */
+  done(): void;
   deadlineMs: number;
 }
 
@@ -83,8 +85,9 @@ export class DecisionStream {
 
   /** Half-closes the call: the server answers every decision in flight, then ends it. Resolves once it has. */
   close(): Promise<void> {
+    if (!this.ending) this.hooks.done();
     this.ending ??= new Promise<void>((resolve) => {
-      const call = this.call ?? undefined;
+      const call = this.call;
       if (!call && !this.opening) return resolve();
       const end = (c: DecideCall) => {
         c.on('status', () => resolve());
@@ -98,6 +101,7 @@ export class DecisionStream {
 
   /** Cancels the call: decisions in flight are abandoned (nothing recorded for those not yet committed). */
   cancel(): void {
+    if (!this.ending) this.hooks.done();
     this.ending ??= Promise.resolve();
     this.call?.cancel();
     this.failAll(cancelled('the stream was cancelled'));
