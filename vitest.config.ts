@@ -1,6 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
+/** In a checkout, the workspace packages resolve to their TypeScript source (the "gavel-source" export condition), not dist/. */
+const conditions = ['gavel-source', 'module', 'node', 'development|production'];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     testTimeout: 60_000,
