@@ -64,6 +64,8 @@ for (const [name, args] of commands) {
       results[i]!.cpu.push(m.cpuMs);
     });
   }
-  forms.forEach(([form], i) => console.log(`| \`gavel ${name}\` | ${form} | ${median(results[i]!.wall).toFixed(0)} | ${median(results[i]!.cpu).toFixed(0)} |`));
+  for (const [i, [form]] of forms.entries()) {
+    console.log(`| \`gavel ${name}\` | ${form} | ${median(results[i]!.wall).toFixed(0)} | ${median(results[i]!.cpu).toFixed(0)} |`);
+  }
 }
 process.on('exit', () => dir.remove());
