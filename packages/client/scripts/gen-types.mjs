@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const PROTO_FILES = ['gavel/v1/decision.proto', 'gavel/v1/usage.proto', 'gavel/v1/approval.proto'];
+const PROTO_FILES = ['gavel/v1/decision.proto', 'gavel/v1/usage.proto', 'gavel/v1/approval.proto', 'gavel/v1/audit.proto'];
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const repoRoot = resolve(packageDir, '../..');

@@ -16,6 +16,8 @@ export class CircuitBreaker {
   private consecutive = 0;
   private openedAt: number | undefined;
   private probing: Promise<boolean> | undefined;
+  /** Called when a probe closes the circuit (the client delivers its outbox then). */
+  onClose: (() => void) | undefined;
 
   constructor(
     private readonly config: Required<BreakerOptions>,
@@ -52,8 +54,10 @@ export class CircuitBreaker {
 
   private async runProbe(until: number): Promise<boolean> {
     const serving = await this.probe(until).catch(() => false);
-    if (serving) this.success();
-    else this.openedAt = this.now();
+    if (serving) {
+      this.success();
+      this.onClose?.();
+    } else this.openedAt = this.now();
     return serving;
   }
 

@@ -3,6 +3,7 @@ import { GavelError } from './errors.js';
 import type { DecideRequest } from './gen/gavel/v1/DecideRequest.js';
 import type { DecideResponse__Output } from './gen/gavel/v1/DecideResponse.js';
 import { isJsonObject, type JsonObject, type JsonValue, parseJsonBytes } from './json.js';
+import type { OfflineInfo } from './offline.js';
 
 export type Outcome = 'allow' | 'deny' | 'require_approval' | 'redact';
 
@@ -22,6 +23,8 @@ export interface DecideOptions {
   requestId?: string;
   /** The entrypoint, e.g. "gavel/ai/decision"; the server's default when not given. */
   policy?: string;
+  /** The route (createClient's `routes`) whose fail mode answers when gavel cannot be asked; without one the call throws. */
+  route?: string;
 }
 
 /** A rule that fired: its code, message, the rule's name, and the effect it asked for. */
@@ -78,10 +81,15 @@ export class Decision {
   readonly receipt: { seq: number; entryHash: string };
   readonly policy: { bundle: string; revision: string; digest: string };
   readonly entrypoint: string;
-  /** RFC 3339 time the server put into input.context.now. */
+  /** RFC 3339 time the server put into input.context.now (the client's clock for an offline decision). */
   readonly evaluatedAt: string;
+  /**
+   * Set when gavel could not be asked and the route's fail mode answered: decisionId is then a UUID
+   * the client made, receipt.seq is 0, and the outbox holds the decision until gavel records it.
+   */
+  readonly offline: OfflineInfo | undefined;
 
-  constructor(res: DecideResponse__Output, input: DecideInput) {
+  constructor(res: DecideResponse__Output, input: DecideInput, offline?: OfflineInfo) {
     const outcome = OUTCOMES[res.decision];
     if (!outcome) throw new GavelError('internal', `the server answered decision ${res.decision}`, { grpcCode: status.INTERNAL, retryable: false });
     this.outcome = outcome;
@@ -97,6 +105,7 @@ export class Decision {
     this.policy = { bundle: res.policy?.bundle ?? '', revision: res.policy?.revision ?? '', digest: res.policy?.digest ?? '' };
     this.entrypoint = res.entrypoint;
     this.evaluatedAt = res.evaluated_at;
+    this.offline = offline;
   }
 
   /**

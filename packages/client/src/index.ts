@@ -1,10 +1,12 @@
 export type { Approval, ApprovalState, ApprovalVote } from './approval.js';
 export type { CircuitState } from './breaker.js';
 export { type CallOptions, createClient, GavelClient } from './client.js';
+export type { FlushResult } from './delivery.js';
 export { type DecideInput, type DecideOptions, Decision, type DecisionApproval, type Outcome, type Reason, type Redaction } from './decision.js';
 export { GavelError, isGavelError } from './errors.js';
 export type { JsonObject, JsonValue } from './json.js';
-export type { BreakerOptions, ClientOptions, RetryOptions, TlsOptions } from './options.js';
+export type { OfflineInfo } from './offline.js';
+export type { BreakerOptions, ClientOptions, FailMode, OutboxOptions, RetryOptions, RouteOptions, TlsOptions } from './options.js';
 export type { ServingStatus } from './proto.js';
 export { DecisionStream } from './stream.js';
 export type { UsageReceipt, UsageReport } from './usage.js';

@@ -27,6 +27,19 @@ export interface BreakerOptions {
   probeTimeoutMs?: number;
 }
 
+/** What a route answers when gavel cannot be asked (README "Routes and fail modes"). */
+export type FailMode = 'open' | 'closed';
+
+export interface RouteOptions {
+  /** closed: deny (pdp_unavailable); open: allow (pdp_unavailable_fail_open); absent: the call throws, as without a route. */
+  failMode?: FailMode;
+}
+
+export interface OutboxOptions {
+  /** The JSON-lines file offline decisions are appended to (fsync'd) until gavel records them. */
+  path: string;
+}
+
 export interface ClientOptions {
   /** host:port, or any gRPC target (dns:///gavel.internal:50051). */
   target: string;
@@ -40,6 +53,10 @@ export interface ClientOptions {
   breaker?: BreakerOptions | false;
   /** Extra grpc-js channel options (keepalive, message sizes, …). */
   channelOptions?: ChannelOptions;
+  /** Per route (decide's `route` option), what to answer when gavel cannot be asked. */
+  routes?: Record<string, RouteOptions>;
+  /** Where offline decisions wait for delivery; required when a route has a failMode. */
+  outbox?: OutboxOptions;
 }
 
 export interface Settings {
@@ -50,6 +67,8 @@ export interface Settings {
   retry: Required<RetryOptions>;
   breaker: Required<BreakerOptions> | undefined;
   channelOptions: ChannelOptions;
+  routes: Record<string, RouteOptions>;
+  outbox: OutboxOptions | undefined;
 }
 
 export const DEFAULT_DEADLINE_MS = 5_000;
@@ -71,9 +90,24 @@ export function resolveOptions(o: ClientOptions): Settings {
     retry,
     breaker,
     channelOptions: o.channelOptions ?? {},
+    routes: { ...o.routes },
+    outbox: o.outbox,
   };
   checkCounts(settings);
+  checkRoutes(settings);
   return settings;
+}
+
+function checkRoutes(s: Settings): void {
+  for (const [name, route] of Object.entries(s.routes)) {
+    const mode: unknown = route?.failMode;
+    if (mode === 'fallback')
+      throw invalid(`routes.${name}.failMode`, "'fallback' (a local evaluation of the signed bundle) is not built yet: use 'closed' or 'open'");
+    if (mode !== undefined && mode !== 'open' && mode !== 'closed') throw invalid(`routes.${name}.failMode`, `must be 'closed' or 'open', not ${String(mode)}`);
+  }
+  const failing = Object.values(s.routes).some((r) => r.failMode !== undefined);
+  if (s.outbox !== undefined && (typeof s.outbox?.path !== 'string' || s.outbox.path === '')) throw invalid('outbox.path', 'must be a file path');
+  if (failing && !s.outbox) throw invalid('outbox', 'is required when a route has a failMode: every offline decision is kept there until gavel records it');
 }
 
 function checkTls(tls: ClientOptions['tls']): void {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The gavel protos the client calls: the same list scripts/gen-types.mjs generates types for. */
-export const PROTO_FILES = ['gavel/v1/decision.proto', 'gavel/v1/usage.proto', 'gavel/v1/approval.proto'];
+export const PROTO_FILES = ['gavel/v1/decision.proto', 'gavel/v1/usage.proto', 'gavel/v1/approval.proto', 'gavel/v1/audit.proto'];
 /** The vendored google.rpc protos its errors' details are read with. */
 export const STATUS_PROTOS = ['google/rpc/status.proto', 'google/rpc/error_details.proto'];
 

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as ApprovalProto } from './gen/approval.js';
+import type { ProtoGrpcType as AuditProto } from './gen/audit.js';
 import type { ProtoGrpcType as DecisionProto } from './gen/decision.js';
 import type { ProtoGrpcType as UsageProto } from './gen/usage.js';
 import { PROTO_FILES, PROTO_ROOT } from './proto-root.js';
@@ -17,11 +18,12 @@ export { PROTO_FILES };
  */
 export const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
 
-type GavelV1 = DecisionProto['gavel']['v1'] & UsageProto['gavel']['v1'] & ApprovalProto['gavel']['v1'];
+type GavelV1 = DecisionProto['gavel']['v1'] & UsageProto['gavel']['v1'] & ApprovalProto['gavel']['v1'] & AuditProto['gavel']['v1'];
 
 export type DecisionServiceConstructor = GavelV1['DecisionService'];
 export type UsageServiceConstructor = GavelV1['UsageService'];
 export type ApprovalServiceConstructor = GavelV1['ApprovalService'];
+export type AuditServiceConstructor = GavelV1['AuditService'];
 
 /** grpc.health.v1.Health's Check, as the standard proto (the copy grpc-health-check ships) defines it. */
 export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
@@ -38,6 +40,7 @@ export interface Services {
   DecisionService: DecisionServiceConstructor;
   UsageService: UsageServiceConstructor;
   ApprovalService: ApprovalServiceConstructor;
+  AuditService: AuditServiceConstructor;
   Health: new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => HealthClient;
 }
 
@@ -61,5 +64,11 @@ function load(): Services {
     grpc: { health: { v1: { Health: Services['Health'] } } };
   };
   const v1 = gavel.gavel.v1;
-  return { DecisionService: v1.DecisionService, UsageService: v1.UsageService, ApprovalService: v1.ApprovalService, Health: health.grpc.health.v1.Health };
+  return {
+    DecisionService: v1.DecisionService,
+    UsageService: v1.UsageService,
+    ApprovalService: v1.ApprovalService,
+    AuditService: v1.AuditService,
+    Health: health.grpc.health.v1.Health,
+  };
 }

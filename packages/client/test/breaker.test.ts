@@ -121,6 +121,22 @@ describe('CircuitBreaker, by itself', () => {
     expect(b.state).toBe('closed');
   });
 
+  it('calls onClose when a probe closes the circuit (the client delivers its outbox then), not when it fails', async () => {
+    let serving = false;
+    const { b, advance } = breaker(async () => serving);
+    let closes = 0;
+    b.onClose = () => closes++;
+    b.failure();
+    b.failure();
+    advance(1_000);
+    await expect(b.admit(5_000)).rejects.toMatchObject({ code: 'circuit_open' });
+    expect(closes).toBe(0);
+    serving = true;
+    advance(1_000);
+    await b.admit(5_000);
+    expect([b.state, closes]).toEqual(['closed', 1]);
+  });
+
   it('a probe that throws counts as not serving', async () => {
     const { b, advance } = breaker(async () => {
       throw new Error('no connection');

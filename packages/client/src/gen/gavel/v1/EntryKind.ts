@@ -1,0 +1,29 @@
+// Original file: proto/gavel/v1/audit.proto
+
+export const EntryKind = {
+  ENTRY_KIND_UNSPECIFIED: 'ENTRY_KIND_UNSPECIFIED',
+  ENTRY_KIND_DECISION: 'ENTRY_KIND_DECISION',
+  ENTRY_KIND_POLICY: 'ENTRY_KIND_POLICY',
+  ENTRY_KIND_APPROVAL: 'ENTRY_KIND_APPROVAL',
+  ENTRY_KIND_USAGE: 'ENTRY_KIND_USAGE',
+  ENTRY_KIND_STATE: 'ENTRY_KIND_STATE',
+  ENTRY_KIND_OFFLINE: 'ENTRY_KIND_OFFLINE',
+} as const;
+
+export type EntryKind =
+  | 'ENTRY_KIND_UNSPECIFIED'
+  | 0
+  | 'ENTRY_KIND_DECISION'
+  | 1
+  | 'ENTRY_KIND_POLICY'
+  | 2
+  | 'ENTRY_KIND_APPROVAL'
+  | 3
+  | 'ENTRY_KIND_USAGE'
+  | 4
+  | 'ENTRY_KIND_STATE'
+  | 5
+  | 'ENTRY_KIND_OFFLINE'
+  | 6
+
+export type EntryKind__Output = typeof EntryKind[keyof typeof EntryKind]
