@@ -21,16 +21,21 @@ let loading: Promise<Api | undefined> | undefined;
 
 /** @opentelemetry/api when installed (an optional peer dependency), else undefined: imported once, at the first call, never at import. */
 export function otelApi(): Promise<Api | undefined> {
-  loading ??= import('@opentelemetry/api').then(
-    (m) => m,
-    () => undefined,
-  );
+  loading ??= loadOptional(() => import('@opentelemetry/api'));
   return loading;
 }
 
+/** The module, or undefined when it cannot be imported (not installed). */
+export function loadOptional<T>(load: () => Promise<T>): Promise<T | undefined> {
+  return load().then(
+    (m) => m,
+    () => undefined,
+  );
+}
+
 /** Starts a client span, a child of the active context, and the headers that carry it to the server. */
-export async function startCall(name: string, method: string): Promise<CallTrace> {
-  const api = await otelApi();
+export async function startCall(name: string, method: string, load: () => Promise<Api | undefined> = otelApi): Promise<CallTrace> {
+  const api = await load();
   if (!api) return NO_TRACE;
   const parent = api.context.active();
   const span = api.trace

@@ -7,6 +7,7 @@ import { BUNDLES, tempDir } from '../../../test/helpers/paths.js';
 import { type InProcessServer, startInProcess } from '../../../test/helpers/server.js';
 import { modelCall } from '../../../test/usage/helpers.js';
 import { createClient, type GavelClient } from '../src/index.js';
+import { loadOptional, startCall } from '../src/tracing.js';
 import { freePort, refusal } from './helpers.js';
 
 /**
@@ -117,5 +118,21 @@ describe('OpenTelemetry', () => {
     } finally {
       propagation.disable();
     }
+  });
+});
+
+describe('without @opentelemetry/api', () => {
+  it('a module that cannot be imported is no tracing: no span, no headers, ending does nothing', async () => {
+    const missing = () => loadOptional(() => import('@opentelemetry/not-installed-here' as string));
+    expect(await missing()).toBeUndefined();
+    exporter.reset();
+    const t = await startCall('gavel.decide', 'gavel.v1.DecisionService/Decide', missing);
+    expect(t.headers).toEqual({});
+    t.ok({ 'gavel.decision.outcome': 'allow' });
+    t.fail(new Error('x'));
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    // The same call with the API present is a span: the difference is the import alone.
+    (await startCall('gavel.decide', 'gavel.v1.DecisionService/Decide')).ok({});
+    expect(exporter.getFinishedSpans()).toHaveLength(1);
   });
 });
