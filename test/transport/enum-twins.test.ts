@@ -22,7 +22,7 @@ let c: Clients;
 const ledger = join(tempDir(), 'ledger.db');
 
 beforeAll(async () => {
-  srv = await startInProcess({ bundles: BUNDLES, ledger, now: clock.now });
+  srv = await startInProcess({ bundles: BUNDLES, ledger, now: clock.now, state: { checkMs: 3_600_000 } });
   c = clients(srv.address);
 });
 afterAll(async () => {
@@ -125,7 +125,8 @@ describe('enum twins', () => {
 
   it("Verify's state mismatches carry the problem as an enum", async () => {
     const allowed = await decide(modelCall(dana));
-    // Settled, so the row is compared whatever its reservation's expiry.
+    // Settled, so the row is compared whatever its reservation's expiry. The server's own check of its
+    // state tables (which would rebuild the edited row and record that) runs hourly here, so Verify sees the edit.
     await report(c, allowed.decision_id, dana, 'standard-m', 5, 7);
     expect(editStateTables(ledger, `UPDATE usage_charges SET tokens = tokens + 1 WHERE decision_id = '${allowed.decision_id}'`)).toBe(1);
     const verified = await unary(c.audit, 'Verify', {});
