@@ -51,6 +51,10 @@
 //   calls onEvaluated only after an evaluation, and `adaptive` is assigned in the same synchronous turn that makes it.
 // - src/engine/approvals/columns.ts setPath `dot < 0` -> `<= 0`: differs only for a path starting with a dot, and every
 //   ApprovalField is a name or `policy.<name>`.
+// - src/ledger/policy-status.ts `e.decision === 'refused'` -> true: a policy entry's decision is activated, deactivated
+//   or refused (engine/policy-event.ts), and the first two are handled before it. `isJsonObject(payload) &&
+//   isJsonObject(payload.event)` -> the first alone: an event that is not an object (a string, an array) has no
+//   string-valued source or signer and no entrypoints array either, so it reads as empty the same way.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
