@@ -63,12 +63,11 @@ export function timeline(db: Database, filter: Pick<QueryFilter, 'subject' | 'te
     const result = detail?.payload?.result;
     const reasons = isJsonObject(result) && Array.isArray(result.reasons) ? result.reasons.filter(isJsonObject) : [];
     const crossed: string[] = [];
+    // A reason seen for the first time in this timeline is a line crossed; the plain allow never is.
     for (const r of reasons) {
       const code = String(r.code);
-      if (r.effect !== 'allow' || code !== 'allowed') {
-        if (!seen.has(code) && code !== 'allowed') crossed.push(code);
-        seen.add(code);
-      }
+      if (!seen.has(code) && code !== 'allowed') crossed.push(code);
+      seen.add(code);
     }
     events.push({
       ...eventOf('decision', entry),
@@ -91,7 +90,7 @@ function withPolicyEvents(db: Database, events: TimelineEvent[]): TimelineEvent[
   const last = events[events.length - 1]!.seq;
   const before = activationBefore(db, first);
   const inside = [...policyEntries(db, { after: first, before: last })];
-  const merged = [...(before ? [before] : []), ...inside].map((p): TimelineEvent => ({ ...eventOf('policy', p), subjectId: '', revision: p.revision }));
+  const merged = [...(before ? [before] : []), ...inside].map((p): TimelineEvent => ({ ...eventOf('policy', p), revision: p.revision }));
   return [...events, ...merged].sort((a, b) => a.seq - b.seq);
 }
 
