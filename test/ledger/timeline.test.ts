@@ -6,6 +6,7 @@ import { canonicalJson } from '../../src/lib/canonical.js';
 import { ledgerConfig } from '../../src/ledger/config.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { timeline } from '../../src/ledger/timeline.js';
+import { wireTimelineEvent } from '../../src/ledger/wire.js';
 
 /**
  * `gavel audit timeline` read in this process: one subject's decisions and approval events oldest
@@ -149,6 +150,50 @@ describe('the incident timeline', () => {
     // No id in the payload: the request id the entry's header carries.
     expect(expired!.approval).toMatchObject({ id: 'ap-9', event: 'expired', state: '' });
     expect(expired!.approval).not.toHaveProperty('approver');
+    await ledger.close();
+  });
+
+  it('prints each event in the wire names `gavel audit timeline --json` uses', async () => {
+    const ledger = await ledgerOf([
+      policyEventRecord({ result: 'activated', bundle: 'ai', revision: 'a-1', source: 'start' }, at(0)),
+      decision(1, [TIER_DOWN], {}, 4100),
+      approval(2, 'approved', { id: 'ap-1', state: 'approved', approver: { id: 'mia-m', roles: ['finance-manager'] } }),
+      approval(3, 'requested', { id: 'ap-2', state: 'pending', approvers: ['role:finance-manager'], min_approvals: 1 }),
+    ]);
+    const [policy, decided, approved, requested] = timeline(ledger.db, { subject: 'mia' }).map(wireTimelineEvent);
+    expect(policy).toEqual({
+      kind: 'policy',
+      seq: 1,
+      time: at(0).toISOString(),
+      decision_id: policy!.decision_id,
+      subject_id: '',
+      action_type: 'policy.activated',
+      resource: 'ai',
+      decision: 'activated',
+      rules: [],
+      crossed: [],
+      revision: 'a-1',
+    });
+    expect(decided).toMatchObject({ kind: 'decision', week_tokens: 4100, crossed: ['budget_tier_down'] });
+    expect(decided).not.toHaveProperty('revision');
+    expect(decided).not.toHaveProperty('approval');
+    // An approver's vote without a comment prints an empty one; a request has no approver.
+    expect(approved!.approval).toEqual({
+      id: 'ap-1',
+      event: 'approved',
+      state: 'approved',
+      decision_id: '',
+      approver: { id: 'mia-m', roles: ['finance-manager'] },
+      comment: '',
+      approvals: 0,
+      min_approvals: 0,
+      approvers: [],
+      expires_at: '',
+      caller: 'approval-ui',
+    });
+    expect(requested!.approval).not.toHaveProperty('approver');
+    expect(requested!.approval).not.toHaveProperty('comment');
+    expect(requested!.approval).toMatchObject({ id: 'ap-2', min_approvals: 1, approvers: ['role:finance-manager'] });
     await ledger.close();
   });
 });
