@@ -175,6 +175,17 @@ describe('the outbox', () => {
     const c = client(port, outbox);
     await c.decide(modelCall(alice), { route: 'chat' });
     const s = await serve(port, join(dir, 'l.db'));
+    // The channel reconnects on grpc-js's own backoff (a second or more after a refused connection): wait until it has.
+    for (
+      let i = 0;
+      i < 100 &&
+      !(await c.health().then(
+        (h) => h === 'SERVING',
+        () => false,
+      ));
+      i++
+    )
+      await sleep(100);
     expect((await c.decide(modelCall(alice), { route: 'chat' })).offline).toBeUndefined();
     for (let i = 0; i < 100 && offlineEntries(s).length === 0; i++) await sleep(20);
     expect(offlineEntries(s)).toHaveLength(1);
