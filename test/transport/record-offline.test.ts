@@ -84,9 +84,12 @@ describe('RecordOffline', () => {
       decision: 'DECISION_ALLOW',
       reasons: [{ code: 'pdp_unavailable_fail_open', message: 'allowed: fail open' }],
     });
-    const first = await unary(c.audit, 'RecordOffline', req);
-    const again = await Promise.all(Array.from({ length: 8 }, () => unary(c.audit, 'RecordOffline', req)));
-    for (const r of again) expect(r).toEqual({ ...first, duplicate: true });
+    // Eight deliveries at once, none recorded yet: one appends, the others wait for it and find its entry.
+    const all = await Promise.all(Array.from({ length: 8 }, () => unary(c.audit, 'RecordOffline', req)));
+    const first = all.find((r) => !r.duplicate)!;
+    expect(all.filter((r) => !r.duplicate)).toHaveLength(1);
+    for (const r of all.filter((r) => r.duplicate)) expect(r).toEqual({ ...first, duplicate: true });
+    expect(await unary(c.audit, 'RecordOffline', req)).toEqual({ ...first, duplicate: true });
     const listed = await stream(c.audit, 'QueryDecisions', { decision_id: req.offline_id, limit: 100 });
     expect(listed).toHaveLength(1);
     const counted = await stream(c.audit, 'QueryDecisions', { kind_enum: 'ENTRY_KIND_OFFLINE', limit: 1000 });
