@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, unary, type Clients } from '../helpers/client.js';
 import { BUNDLES, ROOT, tempDir } from '../helpers/paths.js';
 import { startInProcess, type InProcessServer } from '../helpers/server.js';
+import { runExample } from '../helpers/run-example.js';
 
 /**
  * README "Calling gavel from your code" shows the examples as they are in examples/ (checked here
@@ -36,7 +36,7 @@ describe('the Node example', () => {
 
   it('decides, and reads the stable code of a refusal as a GavelError', { timeout: 60_000 }, async () => {
     // In a checkout the client runs from its TypeScript source (the "gavel-source" export condition, through tsx).
-    const out = await run(process.execPath, ['--import', 'tsx', '--conditions=gavel-source', join(ROOT, 'examples/node/decide.mjs'), srv.address]);
+    const out = await runExample(process.execPath, ['--import', 'tsx', '--conditions=gavel-source', join(ROOT, 'examples/node/decide.mjs'), srv.address]);
     const [decided, refused] = out
       .trim()
       .split('\n')
@@ -47,15 +47,3 @@ describe('the Node example', () => {
     expect(refused).toEqual({ status: 'INVALID_ARGUMENT', reason: 'invalid_input', retryable: false });
   });
 });
-
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`exited ${code}: ${stderr}`))));
-  });
-}

@@ -1,10 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ciIsSet } from '../helpers/ci.js';
 import { clients, unary, type Clients } from '../helpers/client.js';
 import { BUNDLES, ROOT, tempDir } from '../helpers/paths.js';
 import { startInProcess, type InProcessServer } from '../helpers/server.js';
+import { runExample } from '../helpers/run-example.js';
 
 /**
  * examples/go, run as the README shows it (`go run .`), against a real server: the committed
@@ -28,7 +29,8 @@ describe.skipIf(noGo !== undefined)('the Go example', () => {
   });
 
   it('decides, and reads the stable code of a refusal from the standard status details', { timeout: 300_000 }, async () => {
-    const out = await run('go', ['run', '.', srv.address], join(ROOT, 'examples/go'));
+    // GOFLAGS cleared: a machine-wide -mod setting must not change how the example resolves.
+    const out = await runExample('go', ['run', '.', srv.address], { cwd: join(ROOT, 'examples/go'), env: { GOFLAGS: '' } });
     const [decided, refused] = out
       .trim()
       .split('\n')
@@ -39,16 +41,3 @@ describe.skipIf(noGo !== undefined)('the Go example', () => {
     expect(refused).toEqual({ status: 'InvalidArgument', reason: 'invalid_input', domain: 'gavel.v1', retryable: 'false' });
   });
 });
-
-function run(cmd: string, args: string[], cwd: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    // GOFLAGS cleared: a machine-wide -mod setting must not change how the example resolves.
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, GOFLAGS: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`))));
-  });
-}

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, unary, type Clients } from '../helpers/client.js';
 import { BUNDLES, ROOT, tempDir } from '../helpers/paths.js';
 import { PYTHON, generatePython, pythonUnavailable } from '../helpers/python.js';
 import { startInProcess, type InProcessServer } from '../helpers/server.js';
+import { runExample } from '../helpers/run-example.js';
 
 /**
  * examples/python/decide.py, run as the README shows it, against a real server: stubs generated
@@ -30,7 +30,7 @@ describe.skipIf(unavailable !== undefined)('the Python example', () => {
   });
 
   it('decides, and reads the stable code of a refusal from the standard status details', { timeout: 30_000 }, async () => {
-    const out = await run(PYTHON, [join(ROOT, 'examples/python/decide.py'), srv.address], { PYTHONPATH: gen });
+    const out = await runExample(PYTHON, [join(ROOT, 'examples/python/decide.py'), srv.address], { env: { PYTHONPATH: gen } });
     const [decided, refused] = out
       .trim()
       .split('\n')
@@ -42,15 +42,3 @@ describe.skipIf(unavailable !== undefined)('the Python example', () => {
     expect(refused).toEqual({ status: 'INVALID_ARGUMENT', reason: 'invalid_input', domain: 'gavel.v1', retryable: 'false' });
   });
 });
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${cmd} exited ${code}: ${stderr}`))));
-  });
-}
