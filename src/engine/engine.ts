@@ -368,13 +368,16 @@ export class Engine {
 
 /** The decision's record with its trace as the payload's last key (`trace` sorts after `compared_as`, `input` and `result`; `usage`, after it, comes later). */
 function withTrace(record: EntryRecord, trace: TraceContext): EntryRecord {
-  const value = { trace_id: trace.traceId, parent_span_id: trace.parentSpanId };
-  if (record.payloadJcs !== undefined) return { ...record, payloadJcs: withLastKey(record.payloadJcs, 'trace', value) };
-  return { ...record, payload: { ...record.payload, trace: value } };
+  return withPayloadKey(record, 'trace', { trace_id: trace.traceId, parent_span_id: trace.parentSpanId });
 }
 
 /** The decision's record with its usage as the payload's last key (`usage` sorts after `input` and `result`). */
 function withUsage(record: EntryRecord, usage: JsonObject): EntryRecord {
-  if (record.payloadJcs !== undefined) return { ...record, payloadJcs: withLastKey(record.payloadJcs, 'usage', usage) };
-  return { ...record, payload: { ...record.payload, usage } };
+  return withPayloadKey(record, 'usage', usage);
+}
+
+/** The record with `key` added to its payload as the last key (the caller knows it sorts after every key already there). */
+function withPayloadKey(record: EntryRecord, key: string, value: JsonObject): EntryRecord {
+  if (record.payloadJcs !== undefined) return { ...record, payloadJcs: withLastKey(record.payloadJcs, key, value) };
+  return { ...record, payload: { ...record.payload, [key]: value } };
 }
