@@ -9,4 +9,5 @@ export { startRuntime, type Runtime, type RuntimeConfig, type StateOptions } fro
 export type * from './runtime/faces.js';
 export { startServer, type RunningServer, type ServerOptions, type ServerSecurity } from './transport/server.js';
 export { PROTO_FILES, PROTO_ROOT } from './transport/proto.js';
+export { type FallbackDecision, type FallbackPolicy, type FallbackPolicyOptions, openFallbackPolicy } from './fallback-policy.js';
 export { ERROR_CODES, GavelError, type ErrorCode } from './lib/errors.js';

@@ -15,7 +15,8 @@ import type { DecisionServiceClient } from './gen/gavel/v1/DecisionService.js';
 import type { RecordOfflineResponse__Output } from './gen/gavel/v1/RecordOfflineResponse.js';
 import type { ReportResponse__Output } from './gen/gavel/v1/ReportResponse.js';
 import type { UsageServiceClient } from './gen/gavel/v1/UsageService.js';
-import { gavelUnreachable, offlineRecord, offlineResponse, recordOfflineRequest } from './offline.js';
+import type { FallbackDecision, FallbackPolicy } from './fallback.js';
+import { fallbackRecord, gavelUnreachable, offlineRecord, offlineResponse, recordOfflineRequest } from './offline.js';
 import { type ClientOptions, type FailMode, resolveOptions, type Settings } from './options.js';
 import { type OfflineRecord, Outbox } from './outbox.js';
 import { type HealthClient, type ServingStatus, services } from './proto.js';
@@ -136,9 +137,11 @@ export class GavelClient {
   /** Cancels open streams and closes the channel; calls in flight finish, new ones fail with `closed`. Use stream.close() first to drain a stream. */
   async close(): Promise<void> {
     if (!this.isClosed) await this.delivery?.flush().catch(() => undefined); // a last delivery; what fails waits in the file for the next client
+    const first = !this.isClosed;
     this.isClosed = true;
     for (const s of [...this.streams]) s.cancel();
     this.channel.close();
+    if (first) await this.settings.fallback?.close();
   }
 
   private async run<T>(idempotent: boolean, deadline: number, signal: AbortSignal | undefined, send: () => Promise<T>): Promise<T> {
@@ -166,7 +169,8 @@ export class GavelClient {
 
   /** The route's fail mode answers, once the decision is durably in the outbox: no record, no answer. */
   private async decideOffline(request: DecideRequest, input: DecideInput, route: string, mode: FailMode, cause: GavelError): Promise<Decision> {
-    const record = offlineRecord(request, route, mode, cause);
+    const { record, local } =
+      mode === 'fallback' ? await this.fallBack(request, route, cause) : { record: offlineRecord(request, route, mode, cause), local: undefined };
     try {
       await this.delivery?.append(record);
     } catch (err) {
@@ -177,7 +181,22 @@ export class GavelClient {
         cause: err,
       });
     }
-    return new Decision(offlineResponse(record), input, { mode, cause: cause.code, route });
+    return new Decision(offlineResponse(record, local), input, { mode: record.mode, cause: cause.code, route });
+  }
+
+  /** The local copy of the bundle decides; when it cannot (no verified bundle yet, a fault), the route fails closed. */
+  private async fallBack(request: DecideRequest, route: string, cause: GavelError): Promise<{ record: OfflineRecord; local: FallbackDecision | undefined }> {
+    try {
+      const local = await (this.settings.fallback as FallbackPolicy).decide({
+        inputJson: request.input_json as Buffer,
+        entrypoint: request.policy ?? '',
+        requestId: request.request_id ?? '',
+      });
+      return { record: fallbackRecord(request, route, cause, local), local };
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      return { record: offlineRecord(request, route, 'closed', cause, `: its fallback policy could not decide (${why})`), local: undefined };
+    }
   }
 
   /** One RecordOffline of an outbox record (idempotent by offline_id, so retried like a read). */

@@ -4,6 +4,7 @@ export { type CallOptions, createClient, GavelClient } from './client.js';
 export type { FlushResult } from './delivery.js';
 export { type DecideInput, type DecideOptions, Decision, type DecisionApproval, type Outcome, type Reason, type Redaction } from './decision.js';
 export { GavelError, isGavelError } from './errors.js';
+export type { FallbackDecision, FallbackPolicy } from './fallback.js';
 export type { JsonObject, JsonValue } from './json.js';
 export type { OfflineInfo } from './offline.js';
 export type { BreakerOptions, ClientOptions, FailMode, OutboxOptions, RetryOptions, RouteOptions, TlsOptions } from './options.js';

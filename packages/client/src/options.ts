@@ -1,5 +1,6 @@
 import { status, type ChannelOptions } from '@grpc/grpc-js';
 import { GavelError } from './errors.js';
+import type { FallbackPolicy } from './fallback.js';
 
 /** Server-only TLS (`ca` alone, or the system roots) or mutual TLS (`cert` and `key` too). PEM contents, not paths. */
 export interface TlsOptions {
@@ -28,10 +29,14 @@ export interface BreakerOptions {
 }
 
 /** What a route answers when gavel cannot be asked (README "Routes and fail modes"). */
-export type FailMode = 'open' | 'closed';
+export type FailMode = 'open' | 'closed' | 'fallback';
 
 export interface RouteOptions {
-  /** closed: deny (pdp_unavailable); open: allow (pdp_unavailable_fail_open); absent: the call throws, as without a route. */
+  /**
+   * closed: deny (pdp_unavailable); open: allow (pdp_unavailable_fail_open); fallback: the local copy
+   * of the signed bundle decides (createClient's `fallback`), and denies as closed when it cannot;
+   * absent: the call throws, as without a route.
+   */
   failMode?: FailMode;
 }
 
@@ -57,6 +62,8 @@ export interface ClientOptions {
   routes?: Record<string, RouteOptions>;
   /** Where offline decisions wait for delivery; required when a route has a failMode. */
   outbox?: OutboxOptions;
+  /** The local evaluator of `fallback` routes (openFallbackPolicy() of @gavel-pdp/gavel); required when a route falls back. Closed with the client. */
+  fallback?: FallbackPolicy;
 }
 
 export interface Settings {
@@ -69,6 +76,7 @@ export interface Settings {
   channelOptions: ChannelOptions;
   routes: Record<string, RouteOptions>;
   outbox: OutboxOptions | undefined;
+  fallback: FallbackPolicy | undefined;
 }
 
 export const DEFAULT_DEADLINE_MS = 5_000;
@@ -92,6 +100,7 @@ export function resolveOptions(o: ClientOptions): Settings {
     channelOptions: o.channelOptions ?? {},
     routes: { ...o.routes },
     outbox: o.outbox,
+    fallback: o.fallback,
   };
   checkCounts(settings);
   checkRoutes(settings);
@@ -101,9 +110,10 @@ export function resolveOptions(o: ClientOptions): Settings {
 function checkRoutes(s: Settings): void {
   for (const [name, route] of Object.entries(s.routes)) {
     const mode: unknown = route?.failMode;
-    if (mode === 'fallback')
-      throw invalid(`routes.${name}.failMode`, "'fallback' (a local evaluation of the signed bundle) is not built yet: use 'closed' or 'open'");
-    if (mode !== undefined && mode !== 'open' && mode !== 'closed') throw invalid(`routes.${name}.failMode`, `must be 'closed' or 'open', not ${String(mode)}`);
+    if (mode !== undefined && mode !== 'open' && mode !== 'closed' && mode !== 'fallback')
+      throw invalid(`routes.${name}.failMode`, `must be 'closed', 'open' or 'fallback', not ${String(mode)}`);
+    if (mode === 'fallback' && typeof s.fallback?.decide !== 'function')
+      throw invalid('fallback', `is required when a route falls back (routes.${name}): give openFallbackPolicy() of @gavel-pdp/gavel`);
   }
   const failing = Object.values(s.routes).some((r) => r.failMode !== undefined);
   if (s.outbox !== undefined && (typeof s.outbox?.path !== 'string' || s.outbox.path === '')) throw invalid('outbox.path', 'must be a file path');

@@ -1,5 +1,6 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { Outcome } from './decision.js';
 import type { FailMode } from './options.js';
 
 /** One decision the client made without gavel, as the outbox keeps it until RecordOffline has it. */
@@ -9,7 +10,8 @@ export interface OfflineRecord {
   /** RFC 3339. */
   decided_at: string;
   mode: FailMode;
-  decision: 'allow' | 'deny';
+  /** deny for closed, allow for open, the local bundle's answer for fallback. */
+  decision: Outcome;
   reasons: Array<{ code: string; message: string }>;
   /** The input as the client sent it (UTF-8 JSON), unredacted: the server redacts it when it records it. */
   input_json: string;
@@ -18,6 +20,8 @@ export interface OfflineRecord {
   route: string;
   /** The error code that kept gavel from being asked (unavailable, circuit_open, deadline_exceeded). */
   cause: string;
+  /** The local bundle that decided (fallback). */
+  policy_version?: { bundle: string; revision: string; digest: string };
 }
 
 /**

@@ -53,14 +53,17 @@ async function serve(port: number, ledger: string): Promise<ServerOnPort> {
 const offlineEntries = (s: ServerOnPort) => [...s.core.audit.query({ kind: 'offline', order: 'asc', limit: 1000 })];
 
 describe('routes and fail modes', () => {
-  it("refuses a 'fallback' fail mode (not built), an unknown one, and a fail mode without an outbox", () => {
+  it('refuses an unknown fail mode, a fallback route without its fallback policy, and a fail mode without an outbox', () => {
     const make = (o: Partial<ClientOptions>) => () => createClient({ target: '127.0.0.1:1', tls: 'insecure', ...o });
-    expect(make({ routes: { a: { failMode: 'fallback' as never } }, outbox: { path: '/tmp/x' } })).toThrow(/routes\.a\.failMode 'fallback'.*not built yet/);
-    expect(make({ routes: { a: { failMode: 'ajar' as never } }, outbox: { path: '/tmp/x' } })).toThrow(/routes\.a\.failMode must be 'closed' or 'open'/);
+    expect(make({ routes: { a: { failMode: 'fallback' } }, outbox: { path: '/tmp/x' } })).toThrow(/fallback is required when a route falls back \(routes\.a\)/);
+    expect(make({ routes: { a: { failMode: 'fallback' } }, outbox: { path: '/tmp/x' }, fallback: {} as never })).toThrow(/fallback is required/);
+    expect(make({ routes: { a: { failMode: 'ajar' as never } }, outbox: { path: '/tmp/x' } })).toThrow(
+      /routes\.a\.failMode must be 'closed', 'open' or 'fallback'/,
+    );
     expect(make({ routes: { a: { failMode: 'open' } } })).toThrow(/outbox is required/);
     expect(make({ routes: { a: {} }, outbox: { path: '' } })).toThrow(/outbox\.path must be a file path/);
     try {
-      make({ routes: { a: { failMode: 'fallback' as never } }, outbox: { path: '/tmp/x' } })();
+      make({ routes: { a: { failMode: 'fallback' } }, outbox: { path: '/tmp/x' } })();
     } catch (err) {
       expect((err as { code: string }).code).toBe('config_invalid');
     }
@@ -203,6 +206,23 @@ describe('the outbox', () => {
     await second.close();
     expect(records(later)).toHaveLength(0);
     expect(offlineEntries(s)).toHaveLength(2);
+  });
+
+  it('the circuit closing delivers the outbox by itself, even when the call that probed is then refused', async () => {
+    const port = await freePort();
+    const dir = tempDir();
+    const outbox = join(dir, 'outbox.jsonl');
+    const c = client(port, outbox, { breaker: { failures: 1, halfOpenAfterMs: 100, probeTimeoutMs: 3_000 }, retry: false });
+    const d = await c.decide(modelCall(alice), { route: 'chat' });
+    expect(c.circuit).toBe('open');
+    const s = await serve(port, join(dir, 'l.db'));
+    await sleep(150);
+    // This call's probe finds gavel SERVING and closes the circuit; the call itself is refused
+    // (invalid input), so only the breaker's close can have started the delivery.
+    expect((await refusal(c.decide(new TextEncoder().encode('[1]'), { route: 'chat' }))).code).toBe('invalid_input');
+    expect(c.circuit).toBe('closed');
+    for (let i = 0; i < 100 && offlineEntries(s).length === 0; i++) await sleep(20);
+    expect(offlineEntries(s).map((e) => e.decisionId)).toEqual([d.decisionId]);
   });
 
   it('a torn last line (a crash mid-append) is skipped, and the next record starts on its own line', async () => {
