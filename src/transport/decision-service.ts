@@ -8,7 +8,7 @@ import type { Metrics } from './metrics.js';
 import { toServiceError, toWireError } from './status.js';
 import { structToJson } from './struct.js';
 import { APPROVAL_STATE, DECISION, enumOf } from './enum-twins.js';
-import { traceOf } from './trace-context.js';
+import { parseTraceparent, traceOf } from './trace-context.js';
 
 interface DecideRequestMessage {
   policy: string;
@@ -16,6 +16,8 @@ interface DecideRequestMessage {
   input_json?: Buffer;
   input_struct?: Parameters<typeof structToJson>[0];
   request_id: string;
+  /** DecideStream only: this request's own traceparent. */
+  traceparent?: string;
 }
 
 const DECISION_ENUM: Record<Effect, string> = {
@@ -145,7 +147,7 @@ function decideStream(decide: DecideFace, call: grpc.ServerDuplexStream<DecideRe
   // Metadata and peer are per call: one caller for every decision on the stream.
   const caller = callerOf(call).id;
   const deadlineMs = deadlineOf(call);
-  // So is the trace: every decision on the stream is recorded under the stream's traceparent.
+  // So is the trace, unless a request names its own (a client span per decision on the stream).
   const trace = traceOf(call.metadata);
   let inFlight = 0;
   let halfClosed = false;
@@ -170,7 +172,7 @@ function decideStream(decide: DecideFace, call: grpc.ServerDuplexStream<DecideRe
     inFlight++;
     flow();
     const started = process.hrtime.bigint();
-    answer(decide, req, { caller, signal: gone.signal, deadlineMs, trace }, started, o).then(
+    answer(decide, req, { caller, signal: gone.signal, deadlineMs, trace: parseTraceparent(req.traceparent) ?? trace }, started, o).then(
       (message) => {
         inFlight--;
         if (!open()) return;

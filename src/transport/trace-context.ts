@@ -12,6 +12,11 @@ const ZEROS = /^0+$/;
  */
 export function traceOf(metadata: grpc.Metadata): TraceContext | undefined {
   const [value] = metadata.get('traceparent');
+  return parseTraceparent(value);
+}
+
+/** A `traceparent` value read by the same rule (DecideStream's per-request field). */
+export function parseTraceparent(value: unknown): TraceContext | undefined {
   const match = typeof value === 'string' ? TRACEPARENT.exec(value.trim()) : null;
   if (!match || ZEROS.test(match[1]!) || ZEROS.test(match[2]!)) return undefined;
   return { traceId: match[1]!, parentSpanId: match[2]! };

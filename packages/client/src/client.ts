@@ -22,7 +22,7 @@ import { type OfflineRecord, Outbox } from './outbox.js';
 import { type HealthClient, type ServingStatus, services } from './proto.js';
 import { CallRunner } from './runner.js';
 import { DecisionStream } from './stream.js';
-import { type CallTrace, decisionAttributes, type SpanAttributes, startCall } from './tracing.js';
+import { type CallTrace, decisionAttributes, degraded, type SpanAttributes, startCall } from './tracing.js';
 import { receiptOf, reportRequest, type UsageReceipt, type UsageReport } from './usage.js';
 
 export interface CallOptions {
@@ -75,7 +75,7 @@ export class GavelClient {
     const trace = await startCall('gavel.decide', 'gavel.v1.DecisionService/Decide');
     try {
       const d = await this.decideOrFailMode(request, input, options, trace);
-      trace.ok(decisionAttributes(d), d.offline && `gavel could not be asked (${d.offline.cause}): answered by route ${d.offline.route}'s fail mode`);
+      trace.ok(decisionAttributes(d), degraded(d));
       return d;
     } catch (err) {
       trace.fail(err);
@@ -121,6 +121,7 @@ export class GavelClient {
     const stream = new DecisionStream({
       deadlineMs: this.settings.deadlineMs,
       open: (deadline) => this.run(false, deadline, undefined, async () => this.decision.DecideStream(this.metadata())),
+      failMode: (request, input, route, err) => this.failMode(request, input, route, err),
       broken: () => this.runner.breaker?.failure(),
       done: () => this.streams.delete(stream),
     });
@@ -161,10 +162,17 @@ export class GavelClient {
       return new Decision(res, input);
     } catch (err) {
       const e = toGavelError(err);
-      const mode = options.route === undefined ? undefined : this.settings.routes[options.route]?.failMode;
-      if (!mode || !this.delivery || !gavelUnreachable(e)) throw e;
-      return this.decideOffline(request, input, options.route as string, mode, e);
+      const offline = this.failMode(request, input, options.route, e);
+      if (!offline) throw e;
+      return offline;
     }
+  }
+
+  /** The route's fail mode's answer when `err` says gavel could not be asked; undefined when the call should fail with it. */
+  private failMode(request: DecideRequest, input: DecideInput, route: string | undefined, err: GavelError): Promise<Decision> | undefined {
+    const mode = route === undefined ? undefined : this.settings.routes[route]?.failMode;
+    if (!mode || !this.delivery || !gavelUnreachable(err)) return undefined;
+    return this.decideOffline(request, input, route as string, mode, err);
   }
 
   /** The route's fail mode answers, once the decision is durably in the outbox: no record, no answer. */

@@ -12,6 +12,8 @@ export const STATUS_PROTOS = ['google/rpc/status.proto', 'google/rpc/error_detai
  * loads. An installed package ships them in `proto/` beside `dist/` (its prepack copies them:
  * scripts/copy-protos.mjs); in a checkout, `packages/client/proto/` exists only after a pack, so
  * the repository's own `proto/` is the fallback (and is used when a pack left an incomplete copy).
+ * Run from its TypeScript source (tests, the examples), the client reads the repository's protos
+ * first: a copy a pack left behind would be stale as soon as a proto changes.
  */
 export function findProtoRoot(candidates: string[] = defaultCandidates()): string {
   const found = candidates.find((dir) => [...PROTO_FILES, ...STATUS_PROTOS].every((f) => existsSync(join(dir, f))));
@@ -20,7 +22,9 @@ export function findProtoRoot(candidates: string[] = defaultCandidates()): strin
 }
 
 function defaultCandidates(): string[] {
-  return [fileURLToPath(new URL('../proto', import.meta.url)), fileURLToPath(new URL('../../../proto', import.meta.url))];
+  const packaged = fileURLToPath(new URL('../proto', import.meta.url));
+  const repository = fileURLToPath(new URL('../../../proto', import.meta.url));
+  return import.meta.url.endsWith('.ts') ? [repository, packaged] : [packaged, repository];
 }
 
 export const PROTO_ROOT = findProtoRoot();

@@ -2,8 +2,13 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { type DecideInput, type DecideOptions, Decision, decideRequest } from './decision.js';
 import { cancelled, closed, deadlineExceeded, fromServiceError, GavelError, toGavelError, unavailable } from './errors.js';
+import type { DecideRequest } from './gen/gavel/v1/DecideRequest.js';
 import type { DecideStreamRequest } from './gen/gavel/v1/DecideStreamRequest.js';
 import type { DecideStreamResponse__Output } from './gen/gavel/v1/DecideStreamResponse.js';
+
+import { type CallTrace, decisionAttributes, degraded, startCall } from './tracing.js';
+
+const METHOD = 'gavel.v1.DecisionService/DecideStream';
 
 export type DecideCall = grpc.ClientDuplexStream<DecideStreamRequest, DecideStreamResponse__Output>;
 
@@ -19,6 +24,8 @@ interface Waiting {
 export interface StreamHooks {
   /** Opens a DecideStream call once a connection is READY (retried and guarded like any call), by `deadline`. */
   open(deadline: number): Promise<DecideCall>;
+  /** The route's fail mode's answer when gavel could not be asked (as for decide()); undefined: the call fails with `err`. */
+  failMode(request: DecideRequest, input: DecideInput, route: string | undefined, err: GavelError): Promise<Decision> | undefined;
   /** The call broke: a connection failure counts for the breaker. */
   broken(err: GavelError): void;
   /** close() or cancel() was called: the client forgets the stream. */
@@ -69,18 +76,46 @@ export class DecisionStream {
       return Promise.reject(err);
     }
     const deadline = Date.now() + (options.deadlineMs ?? this.hooks.deadlineMs);
-    return new Promise((resolve, reject) => {
+    // A client span per decision; its traceparent goes with the request (the stream's own is the call's).
+    const tracing = startCall('gavel.decide', METHOD);
+    const answered = new Promise<Decision>((resolve, reject) => {
       const w = this.enter(requestId, input, deadline, options.signal, resolve, reject);
       if (w.done) return;
-      this.ensureOpen(deadline).then(
-        (call) => {
+      Promise.all([this.ensureOpen(deadline), tracing]).then(
+        ([call, trace]) => {
           if (w.done) return;
           w.sent = true;
-          call.write(request);
+          const traceparent = trace.headers.traceparent;
+          call.write(traceparent ? { ...request, traceparent } : request);
         },
         (err: unknown) => w.fail(toGavelError(err)),
       );
     });
+    return this.settle(answered, tracing, request, input, options.route);
+  }
+
+  /** The answer, or the route's fail mode's when gavel could not be asked; the span ends with it. */
+  private async settle(
+    answered: Promise<Decision>,
+    tracing: Promise<CallTrace>,
+    request: DecideRequest,
+    input: DecideInput,
+    route: string | undefined,
+  ): Promise<Decision> {
+    const trace = await tracing;
+    try {
+      const d = await answered.catch((err: unknown) => {
+        const e = toGavelError(err);
+        const offline = this.hooks.failMode(request, input, route, e);
+        if (!offline) throw e;
+        return offline;
+      });
+      trace.ok(decisionAttributes(d), degraded(d));
+      return d;
+    } catch (err) {
+      trace.fail(err);
+      throw err;
+    }
   }
 
   /** Half-closes the call: the server answers every decision in flight, then ends it. Resolves once it has. */

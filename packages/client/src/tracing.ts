@@ -71,6 +71,11 @@ function ending(api: Api, span: otel.Span): Pick<CallTrace, 'ok' | 'fail'> {
   };
 }
 
+/** The span's error message when the route's fail mode answered (gavel could not be asked). */
+export function degraded(d: Decision): string | undefined {
+  return d.offline && `gavel could not be asked (${d.offline.cause}): answered by route ${d.offline.route}'s fail mode`;
+}
+
 /** What a decide span says of its Decision. */
 export function decisionAttributes(d: Decision): SpanAttributes {
   const out: SpanAttributes = {

@@ -115,6 +115,27 @@ describe('routes and fail modes', () => {
     expect(() => readFileSync(outbox)).toThrow(/ENOENT/);
   });
 
+  it('decideStream answers by the route too: closed and open with gavel down, recorded once when it is back', async () => {
+    const port = await freePort();
+    const dir = tempDir();
+    const outbox = join(dir, 'outbox.jsonl');
+    const c = client(port, outbox);
+    const stream = c.decideStream();
+    const closed = await stream.decide(modelCall(alice), { route: 'chat', requestId: 'stream-closed' });
+    const open = await stream.decide(modelCall(alice), { route: 'export' });
+    expect([closed.outcome, closed.offline, closed.requestId]).toEqual(['deny', { mode: 'closed', cause: 'unavailable', route: 'chat' }, 'stream-closed']);
+    expect([open.outcome, open.offline?.mode]).toEqual(['allow', 'open']);
+    expect((await refusal(stream.decide(modelCall(alice), { route: 'plain' }))).code).toBe('unavailable');
+    expect(records(outbox).map((r) => [r.offline_id, r.mode, r.request_id])).toEqual([
+      [closed.decisionId, 'closed', 'stream-closed'],
+      [open.decisionId, 'open', open.requestId],
+    ]);
+    const s = await serve(port, join(dir, 'l.db'));
+    expect(await c.flushOutbox()).toEqual({ delivered: 2, duplicates: 0, pending: 0 });
+    expect(offlineEntries(s).map((e) => e.decisionId)).toEqual([closed.decisionId, open.decisionId]);
+    stream.cancel();
+  });
+
   it('a refusal is not an outage: invalid input on a fail-open route still throws, and nothing is written', async () => {
     const port = await freePort();
     await serve(port, join(tempDir(), 'l.db'));
@@ -122,6 +143,9 @@ describe('routes and fail modes', () => {
     const c = client(port, outbox);
     const err = await refusal(c.decide(new TextEncoder().encode('[1]'), { route: 'export' }));
     expect(err.code).toBe('invalid_input');
+    const stream = c.decideStream();
+    expect((await refusal(stream.decide(new TextEncoder().encode('[1]'), { route: 'export' }))).code).toBe('invalid_input');
+    await stream.close();
     expect(() => readFileSync(outbox)).toThrow(/ENOENT/);
   });
 

@@ -99,6 +99,30 @@ describe('OpenTelemetry', () => {
     expect(delivered.map((s) => s.attributes['gavel.decision.id'])).toContain(d.decisionId);
   });
 
+  it('decideStream: a client span per decision, each recorded under its own trace, though they share one call', async () => {
+    const stream = gavel.decideStream();
+    try {
+      const [a, b] = await Promise.all([stream.decide(modelCall(alice)), stream.decide(modelCall(alice, 'frontier-xl'))]);
+      const byId = new Map(spans('gavel.decide').map((s) => [s.attributes['gavel.decision.id'], s]));
+      for (const d of [a, b]) {
+        const span = byId.get(d.decisionId)!;
+        expect(span.attributes).toMatchObject({
+          'rpc.method': 'gavel.v1.DecisionService/DecideStream',
+          'gavel.decision.outcome': d.outcome,
+          'gavel.decision.reason_codes': d.reasons.map((r) => r.code),
+        });
+        const { traceId, spanId } = span.spanContext();
+        expect((await payloadOf(d.decisionId)).trace).toEqual({ trace_id: traceId, parent_span_id: spanId });
+      }
+      expect(byId.get(a.decisionId)!.spanContext().traceId).not.toBe(byId.get(b.decisionId)!.spanContext().traceId);
+      const refused = await refusal(stream.decide(new TextEncoder().encode('[1]')));
+      const failed = spans('gavel.decide').find((s) => s.status.code === SpanStatusCode.ERROR)!;
+      expect([failed.attributes['gavel.error.code'], failed.status.message]).toEqual(['invalid_input', refused.message]);
+    } finally {
+      await stream.close();
+    }
+  });
+
   it("with a propagator registered, the API's propagation writes the headers", async () => {
     const seen: string[] = [];
     propagation.setGlobalPropagator({

@@ -250,7 +250,10 @@ type DecideStreamRequest struct {
 	//	*DecideStreamRequest_InputStruct
 	Input isDecideStreamRequest_Input `protobuf_oneof:"input"`
 	// Caller's correlation id, echoed back on the answer: the only way to match it.
-	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// This request's W3C traceparent (a client span per decision on the stream); empty = the trace
+	// of the stream's own `traceparent` metadata. Recorded in the decision's payload.
+	Traceparent   string `protobuf:"bytes,5,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -320,6 +323,13 @@ func (x *DecideStreamRequest) GetInputStruct() *structpb.Struct {
 func (x *DecideStreamRequest) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
+	}
+	return ""
+}
+
+func (x *DecideStreamRequest) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
 	}
 	return ""
 }
@@ -976,14 +986,15 @@ const file_gavel_v1_decision_proto_rawDesc = "" +
 	"\finput_struct\x18\x03 \x01(\v2\x17.google.protobuf.StructH\x00R\vinputStruct\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tR\trequestIdB\a\n" +
-	"\x05input\"\xb4\x01\n" +
+	"\x05input\"\xd6\x01\n" +
 	"\x13DecideStreamRequest\x12\x16\n" +
 	"\x06policy\x18\x01 \x01(\tR\x06policy\x12\x1f\n" +
 	"\n" +
 	"input_json\x18\x02 \x01(\fH\x00R\tinputJson\x12<\n" +
 	"\finput_struct\x18\x03 \x01(\v2\x17.google.protobuf.StructH\x00R\vinputStruct\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestIdB\a\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\x12 \n" +
+	"\vtraceparent\x18\x05 \x01(\tR\vtraceparentB\a\n" +
 	"\x05input\"\x97\x01\n" +
 	"\x06Reason\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +

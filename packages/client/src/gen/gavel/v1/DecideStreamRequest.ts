@@ -7,6 +7,7 @@ export interface DecideStreamRequest {
   'input_json'?: (Buffer | Uint8Array | string);
   'input_struct'?: (_google_protobuf_Struct | null);
   'request_id'?: (string);
+  'traceparent'?: (string);
   'input'?: "input_json"|"input_struct";
 }
 
@@ -15,5 +16,6 @@ export interface DecideStreamRequest__Output {
   'input_json'?: (Buffer);
   'input_struct'?: (_google_protobuf_Struct__Output | null);
   'request_id': (string);
+  'traceparent': (string);
   'input'?: "input_json"|"input_struct";
 }
