@@ -17,6 +17,12 @@ export interface GatewayOptions {
   environment?: string;
   /** Largest request body (default 1 MiB). */
   maxBodyBytes?: number;
+  /**
+   * The client route every decision goes by (default "chat"): its fail mode (createClient's
+   * `routes`) says what happens when gavel cannot be asked — closed (503), open, or fallback (the
+   * local copy of the signed bundle decides). A route without one answers 503.
+   */
+  route?: string;
   /** Told of what goes wrong after the upstream answered (a usage report that failed); no personal data. */
   onError?: (what: string, err: unknown) => void;
 }
@@ -33,7 +39,9 @@ export interface Gateway {
  *   messages as gavel redacted them, then reports the upstream's `usage` to gavel;
  * - deny: 403, with gavel's reasons; require_approval: 403 with the approval request's id — the
  *   caller retries with `x-gavel-approval-id` once it is approved;
- * - gavel unreachable: 503 (fail closed); the upstream is never called without a decision.
+ * - gavel unreachable: the route's fail mode (a `closed` deny is 503; `fallback` decides as above
+ *   from the local signed bundle); 503 without one. The upstream is never called without a decision,
+ *   and every decision made without gavel waits in the client's outbox until gavel records it.
  */
 export async function startGateway(o: GatewayOptions, listen = { host: '127.0.0.1', port: 0 }): Promise<Gateway> {
   const server = createServer((req, res) => {
@@ -69,7 +77,7 @@ async function handle(o: GatewayOptions, req: IncomingMessage, res: ServerRespon
   const requestId = header(req, 'x-request-id') ?? randomUUID();
   let decision: Decision;
   try {
-    decision = await o.gavel.decide(gavelInput(caller, chat, approvalId, o.environment ?? 'prod'), { requestId });
+    decision = await o.gavel.decide(gavelInput(caller, chat, approvalId, o.environment ?? 'prod'), { requestId, route: o.route ?? 'chat' });
   } catch (err) {
     if (isGavelError(err) && err.code === 'invalid_input') return send(res, 400, errorBody('invalid_request_error', err.code, err.message));
     // Fail closed: no decision, no call.
@@ -80,6 +88,10 @@ async function handle(o: GatewayOptions, req: IncomingMessage, res: ServerRespon
     );
   }
   res.setHeader('x-gavel-decision-id', decision.decisionId);
+  if (decision.offline?.mode === 'closed') {
+    // The route failed closed: gavel could not be asked (or its fallback could not decide).
+    return send(res, 503, errorBody('gavel_unavailable', decision.offline.cause, `${messageOf(decision)}; nothing was sent`, gavelPart(decision)));
+  }
   if (decision.outcome === 'deny')
     return send(res, 403, errorBody('gavel_denied', decision.reasons[0]?.code ?? 'denied', messageOf(decision), gavelPart(decision)));
   if (decision.outcome === 'require_approval') {
@@ -100,7 +112,8 @@ async function forward(o: GatewayOptions, res: ServerResponse, chat: ChatRequest
   if (upstream.ok) {
     const usage = usageOf(text);
     // What the call really used settles the reservation; without it the reservation expires (README "Budgets").
-    if (usage && decision.model) {
+    // A decision made without gavel reserved nothing: there is nothing to settle.
+    if (usage && decision.model && !decision.offline) {
       await o.gavel
         .report(decision.decisionId, {
           subject: caller.id,
@@ -135,6 +148,7 @@ function gavelPart(d: Decision): Record<string, unknown> {
     outcome: d.outcome,
     reasons: d.reasons.map((r) => ({ code: r.code, message: r.message })),
     ...(d.approval ? { approval: { id: d.approval.id, expires_at: d.approval.expiresAt, approvers: d.approval.approvers } } : {}),
+    ...(d.offline ? { offline: { mode: d.offline.mode, cause: d.offline.cause } } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createClient } from '@gavel-pdp/client';
+import { createClient, type FailMode, type FallbackPolicy } from '@gavel-pdp/client';
 import type { Caller } from './chat.js';
 import { startGateway } from './gateway.js';
 
@@ -10,19 +10,48 @@ const { values } = parseArgs({
     gavel: { type: 'string', default: '127.0.0.1:50051' },
     upstream: { type: 'string' },
     keys: { type: 'string' },
+    'fail-mode': { type: 'string' },
+    outbox: { type: 'string', default: 'gateway-outbox.jsonl' },
+    'bundle-url': { type: 'string' },
+    'bundle-key': { type: 'string' },
   },
 });
-if (!values.upstream || !values.keys) {
+const failMode = values['fail-mode'];
+if (!values.upstream || !values.keys || (failMode !== undefined && !['closed', 'open', 'fallback'].includes(failMode))) {
   process.stderr.write(
     'usage: gavel-openai-gateway --upstream https://api.openai.com --keys keys.json [--listen 127.0.0.1:8080] [--gavel 127.0.0.1:50051]\n' +
+      '         [--fail-mode closed|open|fallback --outbox gateway-outbox.jsonl [--bundle-url URL --bundle-key rsa.pub]]\n' +
       '  keys.json: {"<caller API key>": {"id": "alice", "type": "user", "roles": ["employee"], "team": "platform", "cost_center": "cc-100"}}\n' +
+      '  --fail-mode: what to answer when gavel cannot be asked (default: 503); fallback evaluates the bundle gavel serves\n' +
+      '    (--bundle-url, signed with --bundle-key) in this process: it needs the server package, @gavel-pdp/gavel\n' +
       '  UPSTREAM_API_KEY: the upstream key (never shown to callers)\n',
   );
   process.exit(2);
 }
 const keys = JSON.parse(readFileSync(values.keys, 'utf8')) as Record<string, Caller>;
 const at = values.listen.lastIndexOf(':');
-const gavel = createClient({ target: values.gavel, tls: 'insecure', caller: 'openai-gateway' });
+const fallback = failMode === 'fallback' ? await openFallback(values['bundle-url'], values['bundle-key']) : undefined;
+const gavel = createClient({
+  target: values.gavel,
+  tls: 'insecure',
+  caller: 'openai-gateway',
+  ...(failMode ? { routes: { chat: { failMode: failMode as FailMode } }, outbox: { path: values.outbox } } : {}),
+  ...(fallback ? { fallback } : {}),
+});
+
+/** The local copy of gavel's signed bundle (the server package's openFallbackPolicy), for --fail-mode fallback. */
+async function openFallback(url: string | undefined, key: string | undefined): Promise<FallbackPolicy> {
+  if (!url || !key) {
+    process.stderr.write('gavel-openai-gateway: --fail-mode fallback needs --bundle-url and --bundle-key\n');
+    process.exit(2);
+  }
+  const server = '@gavel-pdp/gavel';
+  const gavelServer = (await import(server).catch(() => {
+    process.stderr.write('gavel-openai-gateway: --fail-mode fallback needs the server package: npm install @gavel-pdp/gavel\n');
+    process.exit(2);
+  })) as { openFallbackPolicy(o: { urls: string[]; keys: Array<{ file: string }> }): Promise<FallbackPolicy> };
+  return gavelServer.openFallbackPolicy({ urls: [url], keys: [{ file: key }] });
+}
 const gateway = await startGateway(
   {
     gavel,

@@ -2,10 +2,15 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createClient, type GavelClient } from '@gavel-pdp/client';
+import { type ClientOptions, createClient, type GavelClient } from '@gavel-pdp/client';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArchive } from '../../../src/bundles/archive.js';
+import { bundleVerification } from '../../../src/bundles/verification-keys.js';
+import { openFallbackPolicy } from '../../../src/index.js';
+import { freePort, type ServerOnPort, serveOn } from '../../../packages/client/test/helpers.js';
+import { startBundleServer } from '../../../test/helpers/bundle-server.js';
+import { signedBundle, VERIFICATION_KEY } from '../../../test/helpers/signed-bundle.js';
 import { clients, unary, type Clients } from '../../../test/helpers/client.js';
 import { BUNDLES, tempDir } from '../../../test/helpers/paths.js';
 import { repack } from '../../../test/helpers/repack.js';
@@ -189,5 +194,66 @@ describe('the OpenAI gateway example', () => {
       await down.close();
     }
     expect(upstream.received).toHaveLength(before);
+  });
+
+  it('gavel down: a fail-closed route answers 503, a fallback route decides from the local signed bundle; all are in the ledger once gavel is back', async () => {
+    const port = await freePort();
+    const dir = tempDir();
+    const bundleServer = await startBundleServer(signedBundle());
+    const keys = [{ file: VERIFICATION_KEY }];
+    const upstreamUrl = `http://127.0.0.1:${(upstream.server.address() as AddressInfo).port}`;
+    const routed = (failMode: 'closed' | 'fallback', extra: Partial<ClientOptions> = {}) =>
+      createClient({
+        target: `127.0.0.1:${port}`,
+        tls: 'insecure',
+        retry: false,
+        routes: { chat: { failMode } },
+        outbox: { path: join(dir, `${failMode}.jsonl`) },
+        ...extra,
+      });
+    const closedClient = routed('closed');
+    const fallbackClient = routed('fallback', { fallback: await openFallbackPolicy({ urls: [bundleServer.url], keys }) });
+    const closedGateway = await startGateway({ gavel: closedClient, upstream: upstreamUrl, keys: KEYS });
+    const fallbackGateway = await startGateway({ gavel: fallbackClient, upstream: upstreamUrl, keys: KEYS });
+    const via = (g: Gateway) => new OpenAI({ apiKey: 'key-alice', baseURL: `http://127.0.0.1:${g.port}/v1`, maxRetries: 0, timeout: 15_000 });
+    const before = upstream.received.length;
+    let back: ServerOnPort | undefined;
+    try {
+      const refused = (await via(closedGateway)
+        .chat.completions.create({ model: 'standard-m', messages: [{ role: 'user', content: 'hi' }] })
+        .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+      expect([refused.status, refused.code]).toEqual([503, 'unavailable']);
+      expect(upstream.received).toHaveLength(before);
+
+      const allowed = await via(fallbackGateway).chat.completions.create({ model: 'standard-m', messages: [{ role: 'user', content: 'hi' }] });
+      expect(allowed.choices[0]?.message.content).toBe('ok');
+      const denied = (await via(fallbackGateway)
+        .chat.completions.create({ model: 'frontier-xl', messages: [{ role: 'user', content: 'hi' }] })
+        .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+      expect([denied.status, denied.code]).toEqual([403, 'model_not_permitted']);
+      const secret = 'reach me at ana.lopez@example.com';
+      await via(fallbackGateway).chat.completions.create({ model: 'standard-m', messages: [{ role: 'user', content: secret }] });
+      expect(upstream.received).toHaveLength(before + 2); // the denied call never went out
+      expect(JSON.stringify(upstream.received.at(-1)!.messages)).not.toContain('ana.lopez@example.com');
+
+      back = await serveOn(port, { bundles: { urls: [bundleServer.url] }, delivery: { verification: bundleVerification(keys) }, ledger: join(dir, 'l.db') });
+      expect(await closedClient.flushOutbox()).toEqual({ delivered: 1, duplicates: 0, pending: 0 });
+      expect(await fallbackClient.flushOutbox()).toEqual({ delivered: 3, duplicates: 0, pending: 0 });
+      const entries = [...back.core.audit.query({ kind: 'offline', order: 'asc', limit: 100 })];
+      expect(entries.map((e) => [e.decision, e.reasonCodes[0], (e.revision !== '') as boolean])).toEqual([
+        ['deny', 'pdp_unavailable', false],
+        ['allow', 'allowed', true],
+        ['deny', 'model_not_permitted', true],
+        ['redact', expect.any(String), true],
+      ]);
+      expect(JSON.stringify([...entries.map((e) => back!.core.audit.get(e.decisionId)?.payload)])).not.toContain('ana.lopez@example.com');
+    } finally {
+      await closedGateway.close();
+      await fallbackGateway.close();
+      await closedClient.close();
+      await fallbackClient.close();
+      await back?.stop();
+      await bundleServer.stop();
+    }
   });
 });
