@@ -34,6 +34,8 @@ export default defineConfig({
       'test/transport/serve-workers.test.ts',
       'test/state/shared-tamper.test.ts',
       'test/runtime.test.ts',
+      // The README's examples, run as the Node, Python and Go programs they are.
+      'test/examples/**',
     ],
     testTimeout: 30_000,
     hookTimeout: 30_000,
