@@ -72,6 +72,33 @@ cat > tsconfig.json <<'JSON'
 JSON
 node "$repo/node_modules/typescript/bin/tsc" -p tsconfig.json
 echo "client types from TypeScript: ok"
+# A fallback route: the installed server package's openFallbackPolicy (a bundle signed by the real
+# opa, test/fixtures/bundles/signed/, with its test key) decides in the client while gavel is down.
+cat > fallback.mjs <<'JS'
+import { createClient } from '@gavel-pdp/client';
+import { openFallbackPolicy } from '@gavel-pdp/gavel';
+const [bundle, key] = process.argv.slice(2);
+const client = createClient({
+  target: '127.0.0.1:9', tls: 'insecure', retry: false, breaker: false,
+  routes: { echo: { failMode: 'fallback' } }, outbox: { path: 'outbox.jsonl' },
+  fallback: await openFallbackPolicy({ folder: bundle, keys: [{ file: key }] }),
+});
+const d = await client.decide({ subject: { id: 'a' }, action: { type: 'x' }, result: { decision: 'allow' } }, { route: 'echo', policy: 'fixtures/echo' });
+await client.close().catch(() => undefined);
+if (d.offline?.mode !== 'fallback' || d.policy.revision !== 'signed-rs256') { console.error('unexpected', d); process.exit(1); }
+console.log(`fallback from the installed server package: ${d.outcome} by ${d.policy.revision} (offline ${d.offline.mode})`);
+JS
+node fallback.mjs "$repo/test/fixtures/bundles/signed/rs256.tar.gz" "$repo/test/fixtures/signing/rsa.pub"
+cat > fallback.ts <<'TS'
+import { createClient } from '@gavel-pdp/client';
+import { openFallbackPolicy } from '@gavel-pdp/gavel';
+export async function make() {
+  return createClient({ target: 'x:1', tls: 'insecure', routes: { a: { failMode: 'fallback' } }, outbox: { path: 'o' }, fallback: await openFallbackPolicy({ urls: ['http://b/ai.tar.gz'], keys: [{ file: 'k.pub' }] }) });
+}
+TS
+node -e 'const c=require("./tsconfig.json"); c.files=["fallback.ts"]; require("fs").writeFileSync("tsconfig.json", JSON.stringify(c))'
+node "$repo/node_modules/typescript/bin/tsc" -p tsconfig.json
+echo "fallback types (server package into client): ok"
 kill "$server_pid"
 wait "$server_pid" || true
 server_pid=""
