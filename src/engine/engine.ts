@@ -37,7 +37,15 @@ export interface DecideRequest {
   deadlineMs?: number;
   /** The W3C trace the call belongs to, recorded in the entry's payload so a decision can be found from a trace. */
   trace?: TraceContext;
+  /**
+   * The edge could not give the request as sent (a truncated or unreadable body): recorded as a
+   * service DENY with this reason, without evaluating, the unscanned content left out of the entry.
+   */
+  refusal?: Refusal;
 }
+
+/** Why an edge could not hand a request over whole (engine/stages.ts). */
+export type Refusal = EvaluateRequest['refusal'];
 
 /** A W3C trace context (the `traceparent` the caller sent): its trace id and the caller's span id, lower-case hex. */
 export interface TraceContext {
@@ -269,6 +277,7 @@ export class Engine {
         nowMs: d.now.getTime(),
         context: metered?.context,
         ...(this.approvals ? { approval: held?.context ?? null } : {}),
+        ...(request.refusal ? { refusal: request.refusal } : {}),
       };
       const evaluated = await this.runner.evaluate(job, evaluator, req);
       if (evaluated.reasons.some((r) => r.code === 'evaluation_error' && r.rule === SERVICE_RULE)) this.faults++;

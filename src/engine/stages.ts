@@ -58,6 +58,8 @@ export interface EvaluateRequest {
    * runs without approvals (`gavel eval` without a ledger): the input's own reaches the policy.
    */
   approval?: ApprovalContext | null;
+  /** Decided without evaluating: a service DENY with this reason (the edge could not hand the request over whole). */
+  refusal?: { code: 'content_truncated' | 'body_unreadable'; message: string };
 }
 
 /** An evaluated decision: its ledger record (payload already canonical) and what the caller is told. */
@@ -82,7 +84,7 @@ export function evaluateDecision(evaluator: WasmEvaluator, prepared: Prepared, r
   const { header } = prepared;
   const now = new Date(req.nowMs);
   const evaluated = withContext(prepared, req);
-  const raw = evaluateOutcome(evaluator, evaluated, req.entrypoint);
+  const raw = req.refusal ? serviceDeny(req.refusal.code, req.refusal.message) : evaluateOutcome(evaluator, evaluated, req.entrypoint);
   const secrets = secretsOf(evaluated, raw.redactions);
   const outcome = scrubOutcome(raw, secrets);
   const { redacted, applied } = applyRedactions(evaluated, outcome.redactions, secrets);

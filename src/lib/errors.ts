@@ -98,6 +98,10 @@ export const SERVICE_REASON_CODES = {
   policy_error: 'The policy result broke the result contract; the decision is DENY.',
   no_decision: 'The policy result was undefined; the decision is DENY.',
   evaluation_error: 'Evaluation trapped or ran out of memory; the decision is DENY and the evaluator is replaced.',
+  content_truncated:
+    'The edge received only part of the body (Envoy ext_authz past `max_request_bytes` with `allow_partial_message`); the decision is DENY without evaluation, never made on a prefix, and nothing of the body is stored.',
+  body_unreadable:
+    'A body the route reads (a model call, or params from the body) is not one JSON object with unique keys; the decision is DENY without evaluation, and nothing of the body is stored.',
 } as const;
 
 export type ServiceReasonCode = keyof typeof SERVICE_REASON_CODES;

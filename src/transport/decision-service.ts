@@ -112,7 +112,7 @@ function engineRequest(
   };
 }
 
-function deadlineOf(call: { getDeadline(): grpc.Deadline }): number | undefined {
+export function deadlineOf(call: { getDeadline(): grpc.Deadline }): number | undefined {
   const deadline = call.getDeadline();
   return deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
 }

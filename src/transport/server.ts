@@ -9,6 +9,9 @@ import type { Logger } from '../log.js';
 import { approvalService } from './approval-service.js';
 import { auditService } from './audit-service.js';
 import { decisionService } from './decision-service.js';
+import { authorizationService } from './envoy/authorization-service.js';
+import { DEFAULT_EXT_AUTHZ_CONFIG, type ExtAuthzConfig } from './envoy/ext-authz-config.js';
+import { envoyServices } from './envoy/protos.js';
 import { policyService } from './policy-service.js';
 import { Metrics } from './metrics.js';
 import { gavelServices, loadPackageDefinition } from './proto.js';
@@ -23,6 +26,8 @@ export interface ServerOptions {
   metricsListen?: string;
   /** Default: plain TCP, every caller holds every role (loopback development). */
   security?: ServerSecurity;
+  /** Envoy's ext_authz (envoy.service.auth.v3.Authorization/Check): its request mapping; default DEFAULT_EXT_AUTHZ_CONFIG; false: not served. */
+  extAuthz?: ExtAuthzConfig | false;
 }
 
 export interface ServerSecurity {
@@ -44,6 +49,7 @@ export interface RunningServer {
   refreshHealth(): void;
 }
 
+const EXT_AUTHZ_SERVICE = 'envoy.service.auth.v3.Authorization';
 const SERVICE_NAMES = ['gavel.v1.DecisionService', 'gavel.v1.AuditService', 'gavel.v1.UsageService', 'gavel.v1.PolicyService', 'gavel.v1.ApprovalService'];
 
 export async function startServer(runtime: Runtime, options: ServerOptions): Promise<RunningServer> {
@@ -68,6 +74,10 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
   const approvals = runtime.approvals ? approvalService(runtime.approvals, options.log) : undefined;
   if (approvals) add(services.ApprovalService.service, approvals.implementation);
   if (runtime.report) add(services.UsageService.service, usageService(runtime.report, options.log));
+  if (options.extAuthz !== false) {
+    const config = options.extAuthz ?? DEFAULT_EXT_AUTHZ_CONFIG;
+    add(envoyServices().Authorization.service, authorizationService(runtime.decide, { config, limits, redacting: false, log: options.log, metrics }));
+  }
   runtime.policies.onEvent((bundle, result) => metrics.bundleActivations.inc({ bundle, result }));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
@@ -77,7 +87,8 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
   // Health tells the truth: SERVING only while the runtime is ready (a bundle is active, the ledger records, usage can be read).
   const report = () => {
     const serving = !stopping && runtime.health.ok;
-    for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
+    for (const name of ['', ...SERVICE_NAMES, ...(options.extAuthz !== false ? [EXT_AUTHZ_SERVICE] : [])])
+      health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
   };
   runtime.health.onChange(report);
   report();

@@ -36,6 +36,8 @@ export const METHOD_ROLES: Readonly<Record<string, Role | readonly Role[]>> = {
   '/gavel.v1.ApprovalService/GetApproval': ['decide', 'approve', 'audit'],
   '/gavel.v1.ApprovalService/Resolve': 'approve',
   '/gavel.v1.ApprovalService/WatchApproval': ['decide', 'approve', 'audit'],
+  // Envoy's ext_authz: each Check is a decision.
+  '/envoy.service.auth.v3.Authorization/Check': 'decide',
 };
 
 export function isRole(value: unknown): value is Role {

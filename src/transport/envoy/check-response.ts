@@ -1,0 +1,96 @@
+import type { Decision } from '../../runtime/faces.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../../lib/json.js';
+import type { ExtAuthzConfig } from './ext-authz-config.js';
+
+/** google.rpc.Code values Envoy reads from CheckResponse.status. */
+const OK = 0;
+const PERMISSION_DENIED = 7;
+
+type HeaderOption = { header: { key: string; value: string }; append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
+
+/**
+ * The CheckResponse for a decision (README "Behind Envoy"): ALLOW goes on with the decision's
+ * headers (and the model a tier-down chose); DENY is 403, or 429 when only budgets or rates deny;
+ * REQUIRE_APPROVAL is 403 with the approval request; REDACT, which ext_authz cannot apply to a body,
+ * is 403 `redaction_required` unless the ext_proc filter will redact it (`redacting`).
+ * `dynamic_metadata` carries the decision for Envoy's access log either way.
+ */
+export function checkResponse(d: Decision, config: ExtAuthzConfig, redacting: boolean): Record<string, unknown> {
+  const metadata = structOf({
+    decision_id: d.decisionId,
+    decision: d.decision,
+    reason_codes: d.reasons.map((r) => r.code),
+    policy_revision: d.policy.revision,
+    request_id: d.requestId,
+  });
+  const common = [header('x-gavel-decision-id', d.decisionId), header('x-gavel-policy-revision', d.policy.revision)];
+  if (d.decision === 'allow' || (d.decision === 'redact' && redacting)) {
+    const routed = routedModel(d.obligations);
+    const model = routed ? [config.model_header, config.route_override_header].filter(Boolean).map((h) => header(h, routed)) : [];
+    return {
+      status: { code: OK, message: '', details: [] },
+      ok_response: {
+        headers: [...common, ...model],
+        // What a caller sent under these names never reaches the route: only gavel names the model.
+        headers_to_remove: routed ? [] : [config.model_header, config.route_override_header].filter(Boolean),
+        response_headers_to_add: common,
+      },
+      dynamic_metadata: metadata,
+    };
+  }
+  const quota = d.decision === 'deny' && quotaOnly(d, config);
+  const body: JsonObject = {
+    outcome: d.decision === 'redact' ? 'deny' : d.decision,
+    ...(d.decision === 'redact' ? { code: 'redaction_required' } : {}),
+    decision_id: d.decisionId,
+    reasons: d.reasons.map((r) => ({ code: r.code, message: r.message })),
+    ...(d.approval
+      ? {
+          approval: {
+            id: d.approval.id,
+            state: d.approval.state,
+            expires_at: d.approval.expiresAt,
+            approvers: d.approval.approvers,
+            how: `once approved, send the same request again with the header ${config.approval_header}: ${d.approval.id} (gavel.v1.ApprovalService/WatchApproval waits for it)`,
+          },
+        }
+      : {}),
+  };
+  return {
+    status: { code: PERMISSION_DENIED, message: `gavel: ${d.decision} (${d.reasons.map((r) => r.code).join(', ') || 'no reason'})`, details: [] },
+    denied_response: {
+      status: { code: quota ? 'TooManyRequests' : 'Forbidden' },
+      headers: [...common, header('content-type', 'application/json'), ...(d.approval ? [header(config.approval_header, d.approval.id)] : [])],
+      body: JSON.stringify(body),
+    },
+    dynamic_metadata: metadata,
+  };
+}
+
+function quotaOnly(d: Decision, config: ExtAuthzConfig): boolean {
+  const denying = d.reasons.filter((r) => r.effect === 'deny');
+  return denying.length > 0 && denying.every((r) => config.quota_reasons.includes(r.code));
+}
+
+function routedModel(obligations: JsonObject): string | undefined {
+  const route = obligations.route;
+  return isJsonObject(route) && typeof route.model === 'string' && route.model !== '' ? route.model : undefined;
+}
+
+function header(key: string, value: string): HeaderOption {
+  return { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
+}
+
+/** google.protobuf.Struct (as proto-loader encodes it from an object) of a JSON object. */
+export function structOf(o: JsonObject): { fields: Record<string, unknown> } {
+  return { fields: Object.fromEntries(Object.entries(o).map(([k, v]) => [k, valueOf(v)])) };
+}
+
+function valueOf(v: JsonValue): Record<string, unknown> {
+  if (v === null) return { null_value: 'NULL_VALUE' };
+  if (typeof v === 'string') return { string_value: v };
+  if (typeof v === 'number') return { number_value: v };
+  if (typeof v === 'boolean') return { bool_value: v };
+  if (Array.isArray(v)) return { list_value: { values: v.map(valueOf) } };
+  return { struct_value: structOf(v) };
+}
