@@ -34,7 +34,7 @@ function check(
       source: { principal: over.principal ?? '' },
       request: {
         http: {
-          id: 'envoy-req-1',
+          id: '3177345136389089146',
           method: over.method ?? 'POST',
           path: over.path ?? '/v1/chat/completions',
           host: 'ai.internal',

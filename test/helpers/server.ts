@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import pino from 'pino';
 import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime.js';
-import { startServer, type RunningServer, type ServerSecurity } from '../../src/transport/server.js';
+import { startServer, type RunningServer, type ServerOptions, type ServerSecurity } from '../../src/transport/server.js';
 import { GAVEL_BIN, ROOT } from './paths.js';
 
 export interface InProcessServer {
@@ -15,7 +15,7 @@ export interface InProcessServer {
 /** The real gRPC server on an ephemeral loopback port, in this process. */
 export async function startInProcess(
   options: RuntimeConfig,
-  extra: { security?: ServerSecurity; metricsListen?: string; log?: pino.Logger } = {},
+  extra: { security?: ServerSecurity; metricsListen?: string; log?: pino.Logger; extAuthz?: ServerOptions['extAuthz'] } = {},
 ): Promise<InProcessServer> {
   const log = extra.log ?? pino({ level: process.env.TEST_LOG ?? 'silent' });
   const core = await startRuntime({ logger: log, ...options });

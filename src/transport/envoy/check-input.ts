@@ -29,7 +29,7 @@ export interface CheckRequestMessage {
 /** What a Check decides on: the input, the request id to record, and why it cannot be decided as sent. */
 export interface CheckInput {
   input: JsonObject;
-  /** Envoy's `x-request-id` (the HttpRequest id): recorded as the decision's request id. */
+  /** Envoy's `x-request-id` (what the upstream sees too): recorded as the decision's request id. */
   requestId: string;
   /**
    * The body the route reads is not there whole: only a prefix (content_truncated), or not one JSON
@@ -57,7 +57,8 @@ export function checkInput(req: CheckRequestMessage, config: ExtAuthzConfig, lim
   const query = http.query || queryPart;
   const bodyBytes = http.raw_body && http.raw_body.length > 0 ? Buffer.from(http.raw_body) : Buffer.from(http.body ?? '', 'utf8');
   const truncated = headers['x-envoy-auth-partial-body'] === 'true' || (typeof http.size === 'number' && http.size > bodyBytes.length);
-  const requestId = http.id || headers['x-request-id'] || '';
+  // x-request-id is the id Envoy stamps on the request and passes upstream (HttpRequest.id is its stream's number).
+  const requestId = headers['x-request-id'] || http.id || '';
 
   const subject = subjectOf(attrs, headers, config);
   const matched = matchRoute(config.routes, method, pathOnly);
