@@ -18,6 +18,9 @@ export interface ServeOptions extends BundleLimitFlags {
   checkpointSeconds?: number;
   reservationTtl?: number;
   metricsListen?: string;
+  extAuthz: boolean;
+  extAuthzConfig?: string;
+  extAuthzListen?: string;
   key?: string;
   newLedger?: boolean;
   rebuildState?: boolean;
@@ -136,6 +139,18 @@ export function serveCommand(program: Command): Command {
       nonNegativeIntOption,
     )
     .option('--no-metering', 'no usage context and no reservations (budgets are not enforced)')
+    .option(
+      '--ext-authz-config <file>',
+      'Envoy ext_authz: how a CheckRequest maps to the input (YAML, README "Behind Envoy"); default: OpenAI- and Anthropic-style routes, the subject from the mTLS principal or jwt_authn claims (env GAVEL_EXT_AUTHZ_CONFIG)',
+      process.env.GAVEL_EXT_AUTHZ_CONFIG,
+    )
+    .option(
+      '--ext-authz-listen <host:port>',
+      'also serve Envoy ext_authz alone on this address, with the same TLS and access (env GAVEL_EXT_AUTHZ_LISTEN)',
+      addressOption,
+      process.env.GAVEL_EXT_AUTHZ_LISTEN,
+    )
+    .option('--no-ext-authz', 'do not serve Envoy ext_authz (envoy.service.auth.v3.Authorization/Check)')
     .option(
       '--usage-store <url>',
       'share usage state with other replicas in PostgreSQL: postgres://USER:PASS@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=FILE] (env GAVEL_USAGE_STORE; default: the ledger file)',

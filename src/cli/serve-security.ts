@@ -7,6 +7,7 @@ import type { ServerSecurity } from '../transport/server.js';
 export interface SecurityFlags {
   listen: string;
   metricsListen?: string;
+  extAuthzListen?: string;
   tlsCert?: string;
   tlsKey?: string;
   clientCa?: string;
@@ -40,6 +41,7 @@ export function serverSecurity(f: SecurityFlags): { security: ServerSecurity; wa
     for (const [flag, address] of [
       ['--listen', f.listen],
       ['--metrics-listen', f.metricsListen],
+      ['--ext-authz-listen', f.extAuthzListen],
     ] as const) {
       if (address !== undefined && !isLoopback(address)) {
         throw new SecurityUsageError(

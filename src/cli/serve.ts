@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { useBundleLimits } from '../bundles/limits.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, type Logger, LogSink } from '../log.js';
 import { type Runtime, startRuntime } from '../runtime.js';
+import { DEFAULT_EXT_AUTHZ_CONFIG, type ExtAuthzConfig, parseExtAuthzConfig } from '../transport/envoy/ext-authz-config.js';
 import { type RunningServer, startServer } from '../transport/server.js';
 import type { TlsFiles } from '../transport/security/tls-files.js';
 import { bundleLimitsFrom } from './bundle-limit-options.js';
@@ -48,8 +50,16 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
   if (bundles.shipped)
     log.warn({ bundles: bundles.folder }, 'no ./bundles here and none named (--bundles, GAVEL_BUNDLES): serving the reference bundles gavel ships');
   const config = runtimeConfigFrom({ ...o, bundles: bundles.folder }, log);
+  const extAuthz = extAuthzConfigFrom(o.extAuthzConfig, command);
   const runtime = await startRuntime(config);
-  const server = await startServer(runtime, { listen: o.listen, log, security, ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}) });
+  const server = await startServer(runtime, {
+    listen: o.listen,
+    log,
+    security,
+    ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}),
+    extAuthz: o.extAuthz && extAuthz,
+    ...(o.extAuthz && o.extAuthzListen ? { extAuthzListen: o.extAuthzListen } : {}),
+  });
   const tls = security.tls;
   if (tls) reloadTls(tls, log);
   // Before the start-up line: whoever waits for it may signal at once.
@@ -64,6 +74,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
       shadow_bundles: runtime.policies.shadow?.bundles.map((b) => ({ name: b.name, revision: b.revision, digest: b.digest })) ?? 'off',
       bundle_verification: config.delivery?.verification ? [...config.delivery.verification.keys.keys()] : 'off',
       watch_bundles: o.watchBundles,
+      ext_authz: !o.extAuthz ? 'off' : server.extAuthzPort !== undefined ? { also_on_port: server.extAuthzPort } : 'on the main listener',
       ledger: o.ledger,
       durability: o.durability,
       workers: runtime.stats.workers,
@@ -122,4 +133,20 @@ function stopper(o: ServeOptions, runtime: Runtime, server: RunningServer, tls: 
     await sink.flushed();
     process.exit(code);
   };
+}
+
+/** --ext-authz-config read and checked before anything starts: a bad file stops the start (exit 2), naming every problem. */
+function extAuthzConfigFrom(file: string | undefined, command: Command): ExtAuthzConfig {
+  if (file === undefined) return DEFAULT_EXT_AUTHZ_CONFIG;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return command.error(`error: --ext-authz-config ${file} cannot be read: ${errorMessage(err)}`, { exitCode: EXIT.usage });
+  }
+  try {
+    return parseExtAuthzConfig(text, `--ext-authz-config ${file}`);
+  } catch (err) {
+    return command.error(`error: ${errorMessage(err)}`, { exitCode: EXIT.usage });
+  }
 }

@@ -28,6 +28,8 @@ export interface ServerOptions {
   security?: ServerSecurity;
   /** Envoy's ext_authz (envoy.service.auth.v3.Authorization/Check): its request mapping; default DEFAULT_EXT_AUTHZ_CONFIG; false: not served. */
   extAuthz?: ExtAuthzConfig | false;
+  /** host:port of a second listener serving ext_authz alone (with the same TLS and access), beside the main one. */
+  extAuthzListen?: string;
 }
 
 export interface ServerSecurity {
@@ -43,6 +45,8 @@ export interface RunningServer {
   address: string;
   metrics: Metrics;
   metricsPort?: number;
+  /** The port of the ext_authz listener, when one was asked for. */
+  extAuthzPort?: number;
   /** Stops accepting, lets in-flight calls finish (up to graceMs), then force-closes. */
   shutdown(graceMs?: number): Promise<void>;
   /** Re-reads readiness into health (after a bundle set was activated or emptied). */
@@ -74,21 +78,29 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
   const approvals = runtime.approvals ? approvalService(runtime.approvals, options.log) : undefined;
   if (approvals) add(services.ApprovalService.service, approvals.implementation);
   if (runtime.report) add(services.UsageService.service, usageService(runtime.report, options.log));
-  if (options.extAuthz !== false) {
-    const config = options.extAuthz ?? DEFAULT_EXT_AUTHZ_CONFIG;
-    add(envoyServices().Authorization.service, authorizationService(runtime.decide, { config, limits, redacting: false, log: options.log, metrics }));
-  }
+  const extAuthz =
+    options.extAuthz === false
+      ? undefined
+      : guard.wrap(
+          envoyServices().Authorization.service,
+          authorizationService(runtime.decide, { config: options.extAuthz ?? DEFAULT_EXT_AUTHZ_CONFIG, limits, redacting: false, log: options.log, metrics }),
+        );
+  if (extAuthz) server.addService(envoyServices().Authorization.service, extAuthz);
+  // Envoy's own listener: ext_authz (and its health) only.
+  const envoyServer = extAuthz && options.extAuthzListen ? new grpc.Server() : undefined;
+  if (envoyServer && extAuthz) envoyServer.addService(envoyServices().Authorization.service, extAuthz);
   runtime.policies.onEvent((bundle, result) => metrics.bundleActivations.inc({ bundle, result }));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
+  if (envoyServer) health.addToServer(envoyServer);
   new ReflectionService(reflectionDefinition(definition)).addToServer(server);
   const port = await bind(server, options.listen, credentialsOf(security.tls));
+  const extAuthzPort = envoyServer && options.extAuthzListen ? await bind(envoyServer, options.extAuthzListen, credentialsOf(security.tls)) : undefined;
   let stopping = false;
   // Health tells the truth: SERVING only while the runtime is ready (a bundle is active, the ledger records, usage can be read).
   const report = () => {
     const serving = !stopping && runtime.health.ok;
-    for (const name of ['', ...SERVICE_NAMES, ...(options.extAuthz !== false ? [EXT_AUTHZ_SERVICE] : [])])
-      health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
+    for (const name of ['', ...SERVICE_NAMES, ...(extAuthz ? [EXT_AUTHZ_SERVICE] : [])]) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
   };
   runtime.health.onChange(report);
   report();
@@ -100,6 +112,7 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
     address: `${host}:${port}`,
     metrics,
     ...(http ? { metricsPort: http.port } : {}),
+    ...(extAuthzPort !== undefined ? { extAuthzPort } : {}),
     refreshHealth: report,
     shutdown: async (graceMs = 10_000) => {
       stopping = true;
@@ -107,7 +120,7 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
       // Watches never end by themselves while a request is open: end them so draining does not wait.
       approvals?.close();
       http?.server.close();
-      await shutdown(server, graceMs);
+      await Promise.all([shutdown(server, graceMs), ...(envoyServer ? [shutdown(envoyServer, graceMs)] : [])]);
     },
   };
 }

@@ -15,7 +15,7 @@ export interface InProcessServer {
 /** The real gRPC server on an ephemeral loopback port, in this process. */
 export async function startInProcess(
   options: RuntimeConfig,
-  extra: { security?: ServerSecurity; metricsListen?: string; log?: pino.Logger; extAuthz?: ServerOptions['extAuthz'] } = {},
+  extra: { security?: ServerSecurity; metricsListen?: string; log?: pino.Logger } & Pick<ServerOptions, 'extAuthz' | 'extAuthzListen'> = {},
 ): Promise<InProcessServer> {
   const log = extra.log ?? pino({ level: process.env.TEST_LOG ?? 'silent' });
   const core = await startRuntime({ logger: log, ...options });
