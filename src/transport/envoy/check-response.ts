@@ -83,14 +83,14 @@ function header(key: string, value: string): HeaderOption {
 
 /** google.protobuf.Struct (as proto-loader encodes it from an object) of a JSON object. */
 export function structOf(o: JsonObject): { fields: Record<string, unknown> } {
-  return { fields: Object.fromEntries(Object.entries(o).map(([k, v]) => [k, valueOf(v)])) };
+  return { fields: Object.fromEntries(Object.entries(o).map(([k, v]) => [k, protoValue(v)])) };
 }
 
-function valueOf(v: JsonValue): Record<string, unknown> {
+function protoValue(v: JsonValue): Record<string, unknown> {
   if (v === null) return { null_value: 'NULL_VALUE' };
   if (typeof v === 'string') return { string_value: v };
   if (typeof v === 'number') return { number_value: v };
   if (typeof v === 'boolean') return { bool_value: v };
-  if (Array.isArray(v)) return { list_value: { values: v.map(valueOf) } };
+  if (Array.isArray(v)) return { list_value: { values: v.map(protoValue) } };
   return { struct_value: structOf(v) };
 }
