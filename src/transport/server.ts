@@ -11,6 +11,8 @@ import { auditService } from './audit-service.js';
 import { decisionService } from './decision-service.js';
 import { authorizationService } from './envoy/authorization-service.js';
 import { DEFAULT_EXT_AUTHZ_CONFIG, type ExtAuthzConfig } from './envoy/ext-authz-config.js';
+import { DecidedRequests } from './envoy/decided-requests.js';
+import { processorService } from './envoy/processor-service.js';
 import { envoyServices } from './envoy/protos.js';
 import { policyService } from './policy-service.js';
 import { Metrics } from './metrics.js';
@@ -78,17 +80,12 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
   const approvals = runtime.approvals ? approvalService(runtime.approvals, options.log) : undefined;
   if (approvals) add(services.ApprovalService.service, approvals.implementation);
   if (runtime.report) add(services.UsageService.service, usageService(runtime.report, options.log));
-  const extAuthz =
-    options.extAuthz === false
-      ? undefined
-      : guard.wrap(
-          envoyServices().Authorization.service,
-          authorizationService(runtime.decide, { config: options.extAuthz ?? DEFAULT_EXT_AUTHZ_CONFIG, limits, redacting: false, log: options.log, metrics }),
-        );
-  if (extAuthz) server.addService(envoyServices().Authorization.service, extAuthz);
-  // Envoy's own listener: ext_authz (and its health) only.
-  const envoyServer = extAuthz && options.extAuthzListen ? new grpc.Server() : undefined;
-  if (envoyServer && extAuthz) envoyServer.addService(envoyServices().Authorization.service, extAuthz);
+  const envoy = options.extAuthz === false ? [] : envoyImplementations(runtime, options.extAuthz ?? DEFAULT_EXT_AUTHZ_CONFIG, guard, options.log, metrics);
+  for (const [service, impl] of envoy) server.addService(service, impl);
+  // Envoy's own listener: ext_authz and ext_proc (and health) only.
+  const envoyServer = envoy.length > 0 && options.extAuthzListen ? new grpc.Server() : undefined;
+  for (const [service, impl] of envoyServer ? envoy : []) envoyServer?.addService(service, impl);
+  const extAuthz = envoy.length > 0;
   runtime.policies.onEvent((bundle, result) => metrics.bundleActivations.inc({ bundle, result }));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
@@ -123,6 +120,29 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
       await Promise.all([shutdown(server, graceMs), ...(envoyServer ? [shutdown(envoyServer, graceMs)] : [])]);
     },
   };
+}
+
+/** Envoy's two services, guarded: ext_authz, and ext_proc sharing its decisions when the config says Envoy runs both. */
+function envoyImplementations(
+  runtime: Runtime,
+  config: ExtAuthzConfig,
+  guard: Guard,
+  log: Logger,
+  metrics: Metrics,
+): Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation]> {
+  const { Authorization, ExternalProcessor } = envoyServices();
+  const decided = config.ext_proc ? new DecidedRequests() : undefined;
+  const limits = runtime.limits;
+  return [
+    [
+      Authorization.service,
+      guard.wrap(Authorization.service, authorizationService(runtime.decide, { config, limits, log, metrics, ...(decided ? { decided } : {}) })),
+    ],
+    [
+      ExternalProcessor.service,
+      guard.wrap(ExternalProcessor.service, processorService(runtime.decide, { config, limits, decided: decided ?? new DecidedRequests(), log, metrics })),
+    ],
+  ];
 }
 
 /**

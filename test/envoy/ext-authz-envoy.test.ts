@@ -71,7 +71,7 @@ const cluster = (name: string, port: number, http2 = false) => ({
 });
 
 /** The README's "Behind Envoy" configuration, with the ports of this test. */
-function envoyConfig(o: { listen: number; gavel: number; direct: number; tiered: number; jwks: string }): string {
+function envoyConfig(o: { listen: number; gavel: number; direct: number; tiered: number; jwks: string; extProc?: boolean }): string {
   return JSON.stringify({
     static_resources: {
       listeners: [
@@ -120,6 +120,32 @@ function envoyConfig(o: { listen: number; gavel: number; direct: number; tiered:
                           clear_route_cache: true,
                         },
                       },
+                      ...(o.extProc
+                        ? [
+                            {
+                              name: 'envoy.filters.http.ext_proc',
+                              typed_config: {
+                                '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+                                grpc_service: {
+                                  envoy_grpc: { cluster_name: 'gavel' },
+                                  timeout: '5s',
+                                  initial_metadata: [{ key: 'x-gavel-caller', value: 'envoy' }],
+                                },
+                                processing_mode: {
+                                  request_header_mode: 'SEND',
+                                  response_header_mode: 'SKIP',
+                                  request_body_mode: 'BUFFERED',
+                                  response_body_mode: 'NONE',
+                                  request_trailer_mode: 'SKIP',
+                                  response_trailer_mode: 'SKIP',
+                                },
+                                metadata_options: { forwarding_namespaces: { untyped: ['envoy.filters.http.jwt_authn'] } },
+                                failure_mode_allow: false,
+                                message_timeout: '5s',
+                              },
+                            },
+                          ]
+                        : []),
                       { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
                     ],
                   },
@@ -294,5 +320,74 @@ describe.skipIf(!ENVOY)('behind a real Envoy (ext_authz)', () => {
     expect(r.status).toBe(403);
     expect(direct.received.length + tiered.received.length).toBe(before);
     expect(await envoy.stats('ext_authz')).toMatch(/ext_authz\.error: [1-9]/);
+  });
+});
+
+describe.skipIf(!ENVOY)('behind a real Envoy (ext_authz and ext_proc)', () => {
+  const upstream = new Upstream();
+  let gavel: InProcessServer;
+  let proxy: RunningEnvoy;
+  let port: number;
+  let raw: Clients;
+  let signed: (claims: Record<string, unknown>) => Promise<string>;
+
+  beforeAll(async () => {
+    gavel = await startInProcess({ bundles: BUNDLES, ledger: join(tempDir(), 'ledger.db') }, { extAuthz: extAuthzConfig({ ext_proc: true }) });
+    raw = clients(gavel.address);
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k2', alg: 'RS256', use: 'sig' };
+    signed = (claims) =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k2' }).setIssuer('https://idp.test').setIssuedAt().setExpirationTime('10m').sign(privateKey);
+    port = await freePort();
+    const up = await upstream.start();
+    proxy = await startEnvoy(
+      ENVOY!,
+      envoyConfig({ listen: port, gavel: gavel.server.port, direct: up, tiered: up, jwks: JSON.stringify({ keys: [jwk] }), extProc: true }),
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await proxy?.stop();
+    raw?.close();
+    await gavel?.stop();
+    upstream.server?.close();
+  });
+
+  const send = async (body: Record<string, unknown>) =>
+    fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await signed(PEOPLE.alice)}` },
+      body: JSON.stringify(body),
+    });
+  const decisions = () => [...gavel.core.audit.query({ kind: 'decision', order: 'asc', limit: 1000 })];
+
+  it('REDACT: the upstream receives the redacted body (content-length fixed), decided once: ext_proc reuses the ext_authz decision', async () => {
+    const before = decisions().length;
+    const res = await send({ model: 'standard-m', max_tokens: 16, messages: [{ role: 'user', content: 'my ssn is 123-45-6789, mail jane.doe@example.com' }] });
+    expect([res.status, res.status === 200 ? '' : `${await res.text()}\n${proxy.log()}`]).toEqual([200, '']);
+    const got = upstream.received.at(-1)!;
+    expect(got.body).not.toContain('123-45-6789');
+    expect(got.body).not.toContain('jane.doe@example.com');
+    expect(JSON.parse(got.body)).toMatchObject({
+      model: 'standard-m',
+      max_tokens: 16,
+      messages: [{ role: 'user', content: expect.stringContaining('[REDACTED:') }],
+    });
+    expect(Number(got.headers['content-length'])).toBe(Buffer.byteLength(got.body));
+    const recorded = decisions().slice(before);
+    expect(recorded.map((e) => [e.decision, e.requestId])).toEqual([['redact', got.headers['x-request-id']]]);
+    expect(got.headers['x-gavel-decision-id']).toBe(recorded[0]!.decisionId);
+  });
+
+  it('ALLOW goes through unchanged and is recorded once; DENY stops at ext_authz', async () => {
+    const before = decisions().length;
+    const body = { model: 'standard-m', max_tokens: 16, messages: [{ role: 'user', content: 'Summarise this' }] };
+    expect((await send(body)).status).toBe(200);
+    expect(JSON.parse(upstream.received.at(-1)!.body)).toEqual(body);
+    expect((await send({ ...body, model: 'frontier-xl' })).status).toBe(403);
+    expect(
+      decisions()
+        .slice(before)
+        .map((e) => e.decision),
+    ).toEqual(['allow', 'deny']);
   });
 });

@@ -25,7 +25,7 @@ export interface RunningEnvoy {
   stop(): Promise<void>;
 }
 
-/** Starts Envoy on a config (YAML text; its admin listener on 127.0.0.1:0) and waits until it is LIVE. */
+/** Starts Envoy on a config (YAML text; its admin listener on 127.0.0.1:0) and waits until it is LIVE. GAVEL_ENVOY_LOG=debug shows what Envoy did (log()). */
 export async function startEnvoy(binary: string, config: string): Promise<RunningEnvoy> {
   const dir = tempDir('gavel-envoy-');
   const configPath = join(dir, 'envoy.yaml');
@@ -42,7 +42,7 @@ export async function startEnvoy(binary: string, config: string): Promise<Runnin
       String(Math.floor(Math.random() * 1e6)),
       '--disable-hot-restart',
       '--log-level',
-      'warn',
+      process.env.GAVEL_ENVOY_LOG ?? 'warn',
       '--concurrency',
       '1',
     ],

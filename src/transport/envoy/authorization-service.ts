@@ -8,13 +8,17 @@ import { toServiceError } from '../status.js';
 import { traceOf } from '../trace-context.js';
 import { type CheckRequestMessage, checkInput } from './check-input.js';
 import { checkResponse } from './check-response.js';
+import type { DecidedRequests } from './decided-requests.js';
 import type { ExtAuthzConfig } from './ext-authz-config.js';
 
 export interface AuthorizationOptions {
   config: ExtAuthzConfig;
   limits: DecideLimits;
-  /** The operator's Envoy runs gavel's ext_proc filter after ext_authz, which applies REDACT to the body. */
-  redacting: boolean;
+  /**
+   * The operator's Envoy runs gavel's ext_proc filter after ext_authz: REDACT goes on (ext_proc
+   * rewrites the body), and each decision that lets a request on is kept for its ext_proc call.
+   */
+  decided?: DecidedRequests;
   log: Logger;
   metrics?: Metrics;
 }
@@ -36,9 +40,9 @@ export function authorizationService(decide: DecideFace, o: AuthorizationOptions
       call.once('cancelled', abort);
       const deadlineMs = deadlineOf(call);
       Promise.resolve()
-        .then(() => {
+        .then(async () => {
           const mapped = checkInput(call.request, o.config, o.limits);
-          return decide({
+          const d = await decide({
             policy: o.config.policy,
             input: { value: mapped.input },
             requestId: mapped.requestId,
@@ -48,13 +52,15 @@ export function authorizationService(decide: DecideFace, o: AuthorizationOptions
             ...(trace ? { trace } : {}),
             ...(mapped.refusal ? { refusal: mapped.refusal } : {}),
           });
+          if (o.decided && (d.decision === 'allow' || d.decision === 'redact')) o.decided.put(mapped.requestId, mapped.body, d);
+          return d;
         })
         .then((d) => {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           o.metrics?.latency.observe({ method: 'Check' }, seconds);
           o.metrics?.decisions.inc({ decision: d.decision, entrypoint: d.entrypoint });
           o.log.debug({ decision_id: d.decisionId, decision: d.decision, codes: d.reasons.map((r) => r.code), seq: d.receipt.seq, envoy: true }, 'decided');
-          callback(null, checkResponse(d, o.config, o.redacting));
+          callback(null, checkResponse(d, o.config, o.decided !== undefined));
         })
         .catch((err: unknown) => {
           const e = toServiceError(err, o.log);

@@ -36,6 +36,8 @@ export interface CheckInput {
    * object with unique keys (body_unreadable). Denied without evaluation, never decided on a part.
    */
   refusal?: DecideRequest['refusal'];
+  /** The body as Envoy sent it (what ext_proc's body phase is matched against). */
+  body: Buffer;
 }
 
 /** Struct depth accepted from Envoy's metadata (jwt claims are shallow). */
@@ -94,7 +96,7 @@ export function checkInput(req: CheckRequestMessage, config: ExtAuthzConfig, lim
       },
     },
   };
-  return { input, requestId, ...(refusal ? { refusal } : {}) };
+  return { input, requestId, body: bodyBytes, ...(refusal ? { refusal } : {}) };
 }
 
 function subjectOf(attrs: NonNullable<CheckRequestMessage['attributes']>, headers: Record<string, string>, config: ExtAuthzConfig): JsonObject | undefined {
@@ -190,10 +192,12 @@ function actionOf(route: RouteConfig, segments: Record<string, string>, body: Js
   return { type: route.action, ...(tool ? { tool } : {}), params };
 }
 
-/** What a model call sends: OpenAI's messages/input/prompt, Anthropic's messages and system. */
+/** The body fields a model call sends as content: OpenAI's messages/input/prompt, Anthropic's messages and system. */
+export const CONTENT_KEYS = ['messages', 'input', 'system', 'prompt'] as const;
+
 function contentOf(body: JsonObject): JsonObject | undefined {
   const content: JsonObject = {};
-  for (const key of ['messages', 'input', 'system', 'prompt'] as const) if (body[key] !== undefined) content[key] = body[key];
+  for (const key of CONTENT_KEYS) if (body[key] !== undefined) content[key] = body[key];
   return Object.keys(content).length > 0 ? content : undefined;
 }
 

@@ -6,7 +6,7 @@ import type { ExtAuthzConfig } from './ext-authz-config.js';
 const OK = 0;
 const PERMISSION_DENIED = 7;
 
-type HeaderOption = { header: { key: string; value: string }; append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
+export type HeaderOption = { header: { key: string; value: string }; append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
 
 /**
  * The CheckResponse for a decision (README "Behind Envoy"): ALLOW goes on with the decision's
@@ -23,7 +23,7 @@ export function checkResponse(d: Decision, config: ExtAuthzConfig, redacting: bo
     policy_revision: d.policy.revision,
     request_id: d.requestId,
   });
-  const common = [header('x-gavel-decision-id', d.decisionId), header('x-gavel-policy-revision', d.policy.revision)];
+  const common = decisionHeaders(d);
   if (d.decision === 'allow' || (d.decision === 'redact' && redacting)) {
     const routed = routedModel(d.obligations);
     const model = routed ? [config.model_header, config.route_override_header].filter(Boolean).map((h) => header(h, routed)) : [];
@@ -38,6 +38,24 @@ export function checkResponse(d: Decision, config: ExtAuthzConfig, redacting: bo
       dynamic_metadata: metadata,
     };
   }
+  const denial = denialOf(d, config);
+  return {
+    status: { code: PERMISSION_DENIED, message: `gavel: ${d.decision} (${d.reasons.map((r) => r.code).join(', ') || 'no reason'})`, details: [] },
+    denied_response: { status: { code: denial.status }, headers: denial.headers, body: denial.body },
+    dynamic_metadata: metadata,
+  };
+}
+
+/** What Envoy answers the caller when gavel does not let a request through (ext_authz's denied_response, ext_proc's immediate_response). */
+export interface Denial {
+  /** envoy.type.v3.StatusCode: 429 when only budgets or rates deny, else 403. */
+  status: 'Forbidden' | 'TooManyRequests';
+  headers: HeaderOption[];
+  /** JSON: the outcome, the reasons, the decision id, and the approval request with how to retry. */
+  body: string;
+}
+
+export function denialOf(d: Decision, config: ExtAuthzConfig): Denial {
   const quota = d.decision === 'deny' && quotaOnly(d, config);
   const body: JsonObject = {
     outcome: d.decision === 'redact' ? 'deny' : d.decision,
@@ -57,14 +75,15 @@ export function checkResponse(d: Decision, config: ExtAuthzConfig, redacting: bo
       : {}),
   };
   return {
-    status: { code: PERMISSION_DENIED, message: `gavel: ${d.decision} (${d.reasons.map((r) => r.code).join(', ') || 'no reason'})`, details: [] },
-    denied_response: {
-      status: { code: quota ? 'TooManyRequests' : 'Forbidden' },
-      headers: [...common, header('content-type', 'application/json'), ...(d.approval ? [header(config.approval_header, d.approval.id)] : [])],
-      body: JSON.stringify(body),
-    },
-    dynamic_metadata: metadata,
+    status: quota ? 'TooManyRequests' : 'Forbidden',
+    headers: [...decisionHeaders(d), header('content-type', 'application/json'), ...(d.approval ? [header(config.approval_header, d.approval.id)] : [])],
+    body: JSON.stringify(body),
   };
+}
+
+/** x-gavel-decision-id and x-gavel-policy-revision. */
+export function decisionHeaders(d: Decision): HeaderOption[] {
+  return [header('x-gavel-decision-id', d.decisionId), header('x-gavel-policy-revision', d.policy.revision)];
 }
 
 function quotaOnly(d: Decision, config: ExtAuthzConfig): boolean {
@@ -77,7 +96,7 @@ function routedModel(obligations: JsonObject): string | undefined {
   return isJsonObject(route) && typeof route.model === 'string' && route.model !== '' ? route.model : undefined;
 }
 
-function header(key: string, value: string): HeaderOption {
+export function header(key: string, value: string): HeaderOption {
   return { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
 }
 

@@ -54,6 +54,12 @@ export interface ExtAuthzConfig {
   route_override_header: string;
   /** A denial whose every deny reason is one of these is 429 (a budget or a rate), not 403. */
   quota_reasons: string[];
+  /**
+   * Envoy runs gavel's ext_proc filter after ext_authz (README "Behind Envoy"): ext_authz lets a
+   * REDACT on and ext_proc rewrites the body. false (the default): REDACT is 403 redaction_required,
+   * since nothing would redact it.
+   */
+  ext_proc: boolean;
 }
 
 export const DEFAULT_EXT_AUTHZ_CONFIG: ExtAuthzConfig = {
@@ -78,6 +84,7 @@ export const DEFAULT_EXT_AUTHZ_CONFIG: ExtAuthzConfig = {
   model_header: 'x-gavel-model',
   route_override_header: '',
   quota_reasons: ['subject_budget_exhausted', 'team_budget_exhausted', 'cost_center_cap_exceeded', 'seat_spend_cap', 'tool_rate_limited'],
+  ext_proc: false,
 };
 
 /** The file (`--ext-authz-config`), over the defaults; every problem at once, naming its key, or nothing. */
@@ -95,7 +102,12 @@ export function parseExtAuthzConfig(text: string, source = 'ext-authz config'): 
 export function extAuthzConfig(raw: unknown, source = 'ext-authz config'): ExtAuthzConfig {
   const problems: string[] = [];
   const top = objectAt(raw, '', problems) ?? {};
-  known(top, '', ['subject', 'routes', 'environment', 'policy', 'approval_header', 'model_header', 'route_override_header', 'quota_reasons'], problems);
+  known(
+    top,
+    '',
+    ['subject', 'routes', 'environment', 'policy', 'approval_header', 'model_header', 'route_override_header', 'quota_reasons', 'ext_proc'],
+    problems,
+  );
   const d = DEFAULT_EXT_AUTHZ_CONFIG;
   const s = objectAt(top.subject ?? {}, 'subject', problems) ?? {};
   known(s, 'subject.', ['sources', 'principal_type', 'jwt_namespace', 'jwt_payload_key', 'claims', 'headers'], problems);
@@ -118,6 +130,7 @@ export function extAuthzConfig(raw: unknown, source = 'ext-authz config'): ExtAu
     model_header: header(top.model_header, 'model_header', d.model_header, problems, false),
     route_override_header: header(top.route_override_header, 'route_override_header', d.route_override_header, problems, true),
     quota_reasons: top.quota_reasons === undefined ? d.quota_reasons : stringList(top.quota_reasons, 'quota_reasons', problems),
+    ext_proc: flag(top.ext_proc, 'ext_proc', d.ext_proc, problems),
   };
   if (problems.length > 0) throw new GavelError('config_invalid', `${source}: ${problems.join('; ')}`);
   return config;
@@ -172,6 +185,12 @@ function text(raw: unknown, key: string, fallback: string, problems: string[], e
     return fallback;
   }
   return raw;
+}
+
+function flag(raw: unknown, key: string, fallback: boolean, problems: string[]): boolean {
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'boolean') problems.push(`${key} must be true or false`);
+  return raw === true;
 }
 
 function stringList(raw: unknown, key: string, problems: string[]): string[] {

@@ -38,6 +38,7 @@ export const METHOD_ROLES: Readonly<Record<string, Role | readonly Role[]>> = {
   '/gavel.v1.ApprovalService/WatchApproval': ['decide', 'approve', 'audit'],
   // Envoy's ext_authz: each Check is a decision.
   '/envoy.service.auth.v3.Authorization/Check': 'decide',
+  '/envoy.service.ext_proc.v3.ExternalProcessor/Process': 'decide',
 };
 
 export function isRole(value: unknown): value is Role {
