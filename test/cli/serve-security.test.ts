@@ -37,6 +37,7 @@ describe('serverSecurity', () => {
   it('a network address without TLS needs --insecure, and is then served with a warning', () => {
     expect(() => serverSecurity({ listen: '0.0.0.0:50051' })).toThrow(SecurityUsageError);
     expect(() => serverSecurity({ listen: '127.0.0.1:50051', metricsListen: '10.1.2.3:9464' })).toThrow(/--metrics-listen 10\.1\.2\.3:9464 without TLS/);
+    expect(() => serverSecurity({ listen: '127.0.0.1:50051', extAuthzListen: '0.0.0.0:9191' })).toThrow(/--ext-authz-listen 0\.0\.0\.0:9191 without TLS/);
     const { warnings } = serverSecurity({ listen: '0.0.0.0:50051', insecure: true });
     expect(warnings).toContain('--insecure: serving a network address without TLS');
   });

@@ -1,10 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { extAuthzConfig } from '../../src/transport/envoy/ext-authz-config.js';
 import { envoyServices } from '../../src/transport/envoy/protos.js';
 import { clients, unary, unaryError } from '../helpers/client.js';
-import { BUNDLES, tempDir } from '../helpers/paths.js';
+import { BUNDLES, GAVEL_BIN, tempDir } from '../helpers/paths.js';
 import { type InProcessServer, startInProcess } from '../helpers/server.js';
 
 /** Where Check is served: the main listener by default, a listener of its own, or nowhere. */
@@ -71,5 +73,19 @@ describe('the ext_authz listener', () => {
     expect((await unaryError(client, 'Check', checkRequest)).code).toBe(grpc.status.UNIMPLEMENTED);
     client.close();
     expect(s.server.extAuthzPort).toBeUndefined();
+  });
+
+  it('gavel serve refuses a bad --ext-authz-config before anything starts (exit 2, every problem named)', () => {
+    const dir = tempDir();
+    const file = join(dir, 'ext-authz.yaml');
+    writeFileSync(file, 'routes:\n  - { path: nope, action: model.call }\next_proc: yes please\n');
+    const run = spawnSync(process.execPath, [GAVEL_BIN, 'serve', '--listen', '127.0.0.1:0', '--ledger', join(dir, 'l.db'), '--ext-authz-config', file], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(
+      `--ext-authz-config ${file}: routes[0].path must start with /; routes[0].action must be one of model.invoke, tool.call, data.export; ext_proc must be true or false`,
+    );
   });
 });
