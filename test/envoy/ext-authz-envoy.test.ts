@@ -71,7 +71,7 @@ const cluster = (name: string, port: number, http2 = false) => ({
 });
 
 /** The README's "Behind Envoy" configuration, with the ports of this test. */
-function envoyConfig(o: { listen: number; gavel: number; direct: number; tiered: number; jwks: string; extProc?: boolean }): string {
+function envoyConfig(o: { listen: number; gavel: number; direct: number; tiered: number; jwks: string; extProc?: boolean; extAuthz?: false }): string {
   return JSON.stringify({
     static_resources: {
       listeners: [
@@ -108,18 +108,26 @@ function envoyConfig(o: { listen: number; gavel: number; direct: number; tiered:
                           rules: [{ match: { prefix: '/' }, requires: { provider_name: 'idp' } }],
                         },
                       },
-                      {
-                        name: 'envoy.filters.http.ext_authz',
-                        typed_config: {
-                          '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
-                          transport_api_version: 'V3',
-                          grpc_service: { envoy_grpc: { cluster_name: 'gavel' }, timeout: '5s', initial_metadata: [{ key: 'x-gavel-caller', value: 'envoy' }] },
-                          with_request_body: { max_request_bytes: MAX_BODY, allow_partial_message: true, pack_as_bytes: true },
-                          metadata_context_namespaces: ['envoy.filters.http.jwt_authn'],
-                          failure_mode_allow: false,
-                          clear_route_cache: true,
-                        },
-                      },
+                      ...(o.extAuthz === false
+                        ? []
+                        : [
+                            {
+                              name: 'envoy.filters.http.ext_authz',
+                              typed_config: {
+                                '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
+                                transport_api_version: 'V3',
+                                grpc_service: {
+                                  envoy_grpc: { cluster_name: 'gavel' },
+                                  timeout: '5s',
+                                  initial_metadata: [{ key: 'x-gavel-caller', value: 'envoy' }],
+                                },
+                                with_request_body: { max_request_bytes: MAX_BODY, allow_partial_message: true, pack_as_bytes: true },
+                                metadata_context_namespaces: ['envoy.filters.http.jwt_authn'],
+                                failure_mode_allow: false,
+                                clear_route_cache: true,
+                              },
+                            },
+                          ]),
                       ...(o.extProc
                         ? [
                             {
@@ -328,6 +336,9 @@ describe.skipIf(!ENVOY)('behind a real Envoy (ext_authz and ext_proc)', () => {
   let gavel: InProcessServer;
   let proxy: RunningEnvoy;
   let port: number;
+  /** The ext_proc filter alone, without ext_authz in front. */
+  let alone: RunningEnvoy;
+  let alonePort: number;
   let raw: Clients;
   let signed: (claims: Record<string, unknown>) => Promise<string>;
 
@@ -344,16 +355,30 @@ describe.skipIf(!ENVOY)('behind a real Envoy (ext_authz and ext_proc)', () => {
       ENVOY!,
       envoyConfig({ listen: port, gavel: gavel.server.port, direct: up, tiered: up, jwks: JSON.stringify({ keys: [jwk] }), extProc: true }),
     );
+    alonePort = await freePort();
+    alone = await startEnvoy(
+      ENVOY!,
+      envoyConfig({
+        listen: alonePort,
+        gavel: gavel.server.port,
+        direct: up,
+        tiered: up,
+        jwks: JSON.stringify({ keys: [jwk] }),
+        extProc: true,
+        extAuthz: false,
+      }),
+    );
   }, 60_000);
   afterAll(async () => {
+    await alone?.stop();
     await proxy?.stop();
     raw?.close();
     await gavel?.stop();
     upstream.server?.close();
   });
 
-  const send = async (body: Record<string, unknown>) =>
-    fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+  const send = async (body: Record<string, unknown>, at = port) =>
+    fetch(`http://127.0.0.1:${at}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${await signed(PEOPLE.alice)}` },
       body: JSON.stringify(body),
@@ -389,5 +414,23 @@ describe.skipIf(!ENVOY)('behind a real Envoy (ext_authz and ext_proc)', () => {
         .slice(before)
         .map((e) => e.decision),
     ).toEqual(['allow', 'deny']);
+  });
+
+  it('ext_proc alone decides every request itself: a body is redacted, a request without a body is decided in its header phase', async () => {
+    const before = decisions().length;
+    const res = await send({ model: 'standard-m', max_tokens: 16, messages: [{ role: 'user', content: 'my ssn is 123-45-6789' }] }, alonePort);
+    expect(res.status).toBe(200);
+    expect(upstream.received.at(-1)!.body).not.toContain('123-45-6789');
+    const bare = await fetch(`http://127.0.0.1:${alonePort}/v1/models`, { headers: { authorization: `Bearer ${await signed(PEOPLE.alice)}` } });
+    expect(bare.status).toBe(403);
+    expect(((await bare.json()) as { outcome: string }).outcome).toBe('deny');
+    expect(
+      decisions()
+        .slice(before)
+        .map((e) => [e.decision, e.actionType]),
+    ).toEqual([
+      ['redact', 'model.invoke'],
+      ['deny', 'http.request'],
+    ]);
   });
 });

@@ -51,11 +51,14 @@ export function processorService(decide: DecideFace, o: ProcessorOptions): grpc.
           .then(async () => {
             if (req.request_headers) {
               headers = headerMap(req.request_headers.headers?.headers ?? []);
+              // A request without a body is decided here (or its ext_authz decision taken): nothing passes undecided.
+              if (req.request_headers.end_of_stream)
+                return await decidePhase('request_headers', decide, o, call, headers, Buffer.alloc(0), req.metadata_context, gone.signal);
               return { request_headers: { response: CONTINUE } };
             }
             if (req.request_body) {
               if (!req.request_body.end_of_stream) return immediate(500, 'gavel ext_proc needs processing_mode.request_body_mode: BUFFERED');
-              return await bodyPhase(decide, o, call, headers, Buffer.from(req.request_body.body ?? []), req.metadata_context, gone.signal);
+              return await decidePhase('request_body', decide, o, call, headers, Buffer.from(req.request_body.body ?? []), req.metadata_context, gone.signal);
             }
             // Any other phase (the filter was configured to send it): go on unchanged.
             return { [req.request ?? 'request_headers']: { response: CONTINUE } };
@@ -75,7 +78,8 @@ export function processorService(decide: DecideFace, o: ProcessorOptions): grpc.
   };
 }
 
-async function bodyPhase(
+async function decidePhase(
+  phase: 'request_headers' | 'request_body',
   decide: DecideFace,
   o: ProcessorOptions,
   call: grpc.ServerDuplexStream<ProcessingRequestMessage, unknown>,
@@ -105,12 +109,12 @@ async function bodyPhase(
       ...(trace ? { trace } : {}),
       ...(mapped.refusal ? { refusal: mapped.refusal } : {}),
     }));
-  if (d.decision === 'allow') return { request_body: { response: CONTINUE } };
-  if (d.decision === 'redact') {
+  if (d.decision === 'allow') return { [phase]: { response: CONTINUE } };
+  if (d.decision === 'redact' && body.length > 0) {
     const redacted = redactedBody(body, d.redactedInput, o.limits);
     if (redacted) {
       return {
-        request_body: {
+        [phase]: {
           response: {
             status: 'CONTINUE',
             // ext_proc reads header values from raw_value; Envoy refuses a body whose content-length it was not told.
