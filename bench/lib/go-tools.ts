@@ -64,6 +64,9 @@ export interface GhzOptions {
   seconds: number;
   /** Open loop at this rate (ghz --rps), instead of closed loop. */
   rps?: number;
+  /** The .proto of the call and its import paths (default: gavel's decision.proto under proto/). */
+  proto?: string;
+  importPaths?: string[];
 }
 
 /** One ghz run; resolves with its counts and latency percentiles (ms). */
@@ -71,9 +74,9 @@ export async function runGhz(ghz: string, o: GhzOptions): Promise<LoadRun> {
   const args = [
     '--insecure',
     '--proto',
-    'proto/gavel/v1/decision.proto',
+    o.proto ?? 'proto/gavel/v1/decision.proto',
     '--import-paths',
-    'proto',
+    (o.importPaths ?? ['proto']).join(','),
     '--call',
     o.call,
     '--data-file',
