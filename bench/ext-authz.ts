@@ -9,16 +9,19 @@
  *   fixed context, its decision log on (console, to a file), with and without.
  *
  * Every server must allow the request before anything is measured. CPU per decision is the
- * server's CPU seconds (all threads) over the decisions answered.
+ * server's CPU seconds (all threads) over the decisions answered. Then Envoy's added latency: the
+ * stand-in upstream directly, through Envoy alone, and through Envoy asking gavel.
  *
  *   npx tsx bench/ext-authz.ts --seconds 10 --reps 3
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, openSync, readdirSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { closeSync, copyFileSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { envoyServices } from '../src/transport/envoy/protos.js';
+import { envoyBinary, startEnvoy } from '../test/helpers/envoy.js';
 import { startChild } from '../test/helpers/server.js';
 import { numberFlag, readFlags } from './lib/args.js';
 import { cpuSeconds } from './lib/cpu.js';
@@ -32,7 +35,7 @@ import { loadWorkload } from './lib/workload.js';
 const flags = readFlags({ seconds: { type: 'string' }, reps: { type: 'string' } });
 const seconds = numberFlag(flags, 'seconds', 10, { min: 1 });
 const reps = numberFlag(flags, 'reps', 3, { min: 1, integer: true });
-watchdog(reps * 8 * (seconds + 30) + 300, 'bench/ext-authz.ts');
+watchdog(reps * 14 * (seconds + 30) + 300, 'bench/ext-authz.ts');
 
 const ghz = findTool('ghz', 'GHZ');
 const peer = findTool('opa-envoy-plugin', 'OPA_ENVOY_PLUGIN');
@@ -211,4 +214,150 @@ for (const inFlight of [1, 32]) {
     );
   }
 }
+
+// Envoy's added latency: the stand-in upstream called directly, through Envoy alone, and through
+// Envoy asking gavel (examples/envoy/envoy.yaml: ext_authz and ext_proc), closed loops of fetch in
+// this process (the same client for every row), interleaved round by round.
+const envoyBin = envoyBinary();
+if (envoyBin) {
+  const upstreamPort = await freePort();
+  const upstream = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('{"id":"stand-in","choices":[{"message":{"role":"assistant","content":"ok"}}]}'));
+  });
+  await new Promise<void>((resolve) => upstream.listen(upstreamPort, '127.0.0.1', resolve));
+  const gavel = await startGavel();
+  const withGavel = await freePort();
+  const plain = await freePort();
+  const example = readFileSync(join(ROOT, 'examples/envoy/envoy.yaml'), 'utf8')
+    .replaceAll('port_value: 50051', `port_value: ${Number(gavel.address.split(':')[1])}`)
+    .replaceAll('port_value: 8081', `port_value: ${upstreamPort}`)
+    .replaceAll('port_value: 9901', 'port_value: 0');
+  const envoys = [
+    await startEnvoy(envoyBin, example.replaceAll('port_value: 10000', `port_value: ${withGavel}`)),
+    await startEnvoy(envoyBin, plainEnvoy(plain, upstreamPort)),
+  ];
+  const body = JSON.stringify({
+    model: 'standard-m',
+    max_tokens: 512,
+    messages: [{ role: 'user', content: 'Summarise the attached meeting notes in three bullet points.' }],
+  });
+  const call = (port: number, n: number) => {
+    const s = sample[n % sample.length]!.subject as Record<string, string>;
+    return fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-gavel-subject': s.id!,
+        'x-gavel-roles': 'employee',
+        'x-gavel-team': s.team!,
+        'x-gavel-cost-center': s.cost_center!,
+      },
+      body,
+    }).then(async (r) => {
+      await r.arrayBuffer();
+      if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
+    });
+  };
+  const targets: Array<[string, number]> = [
+    ['upstream direct', upstreamPort],
+    ['through Envoy alone', plain],
+    ['through Envoy asking gavel (ext_authz + ext_proc)', withGavel],
+  ];
+  const latency = new Map<string, Array<{ perSecond: number; p50: number; p99: number }>>();
+  for (const [, port] of targets) await closedLoop((n) => call(port, n), 4, 1); // warm-up
+  for (let r = 0; r < reps; r++) {
+    for (const inFlight of [1, 32]) {
+      for (const [name, port] of targets) {
+        const key = `${name}|${inFlight}`;
+        latency.set(key, [...(latency.get(key) ?? []), await closedLoop((n) => call(port, n), inFlight, seconds)]);
+      }
+    }
+  }
+  for (const e of envoys) await e.stop();
+  await gavel.stop();
+  upstream.close();
+  console.log(`\nEnvoy ${envoyVersion(envoyBin)}; fetch closed loops in the bench process, ${seconds} s windows, medians of ${reps}\n`);
+  console.log('| path | in flight | requests/s | p50 ms | p99 ms |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const inFlight of [1, 32]) {
+    for (const [name] of targets) {
+      const rs = latency.get(`${name}|${inFlight}`)!;
+      console.log(
+        `| ${name} | ${inFlight} | ${median(rs.map((x) => x.perSecond)).toFixed(0)} | ${median(rs.map((x) => x.p50)).toFixed(2)} | ${median(rs.map((x) => x.p99)).toFixed(2)} |`,
+      );
+    }
+  }
+}
 process.exit(0);
+
+async function closedLoop(
+  call: (n: number) => Promise<void>,
+  inFlight: number,
+  windowSeconds: number,
+): Promise<{ perSecond: number; p50: number; p99: number }> {
+  const latencies: number[] = [];
+  const end = performance.now() + windowSeconds * 1000;
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        await call(n++);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return {
+    perSecond: latencies.length / windowSeconds,
+    p50: latencies[Math.floor(latencies.length / 2)]!,
+    p99: latencies[Math.floor(latencies.length * 0.99)]!,
+  };
+}
+
+/** Envoy proxying to the upstream with no filter but the router. */
+function plainEnvoy(listen: number, upstreamPort: number): string {
+  return JSON.stringify({
+    static_resources: {
+      listeners: [
+        {
+          address: { socket_address: { address: '127.0.0.1', port_value: listen } },
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: 'envoy.filters.network.http_connection_manager',
+                  typed_config: {
+                    '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                    stat_prefix: 'plain',
+                    route_config: { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'models' } }] }] },
+                    http_filters: [
+                      { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+      clusters: [
+        {
+          name: 'models',
+          type: 'STATIC',
+          connect_timeout: '2s',
+          load_assignment: {
+            cluster_name: 'models',
+            endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upstreamPort } } } }] }],
+          },
+        },
+      ],
+    },
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+  });
+}
+
+function envoyVersion(binary: string): string {
+  return /version: \S+?\/([\d.]+)\//.exec(execFileSync(binary, ['--version'], { encoding: 'utf8' }))?.[1] ?? '?';
+}
