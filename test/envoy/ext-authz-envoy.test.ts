@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -49,6 +49,7 @@ let admin: Clients;
 let envoy: RunningEnvoy;
 let listen: number;
 let sign: (claims: Record<string, unknown>) => Promise<string>;
+const accessLog = join(tempDir(), 'access.log');
 
 const cluster = (name: string, port: number, http2 = false) => ({
   name,
@@ -71,7 +72,17 @@ const cluster = (name: string, port: number, http2 = false) => ({
 });
 
 /** The README's "Behind Envoy" configuration, with the ports of this test. */
-function envoyConfig(o: { listen: number; gavel: number; direct: number; tiered: number; jwks: string; extProc?: boolean; extAuthz?: false }): string {
+function envoyConfig(o: {
+  listen: number;
+  gavel: number;
+  direct: number;
+  tiered: number;
+  jwks: string;
+  extProc?: boolean;
+  extAuthz?: false;
+  /** A file Envoy's access log writes each request's ext_authz dynamic metadata to. */
+  accessLog?: string;
+}): string {
   return JSON.stringify({
     static_resources: {
       listeners: [
@@ -86,6 +97,20 @@ function envoyConfig(o: { listen: number; gavel: number; direct: number; tiered:
                   typed_config: {
                     '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
                     stat_prefix: 'ai',
+                    ...(o.accessLog
+                      ? {
+                          access_log: [
+                            {
+                              name: 'envoy.access_loggers.file',
+                              typed_config: {
+                                '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
+                                path: o.accessLog,
+                                log_format: { text_format_source: { inline_string: '%REQ(X-REQUEST-ID)% %DYNAMIC_METADATA(envoy.filters.http.ext_authz)%\n' } },
+                              },
+                            },
+                          ],
+                        }
+                      : {}),
                     route_config: {
                       virtual_hosts: [
                         {
@@ -218,7 +243,14 @@ describe.skipIf(!ENVOY)('behind a real Envoy (ext_authz)', () => {
     listen = await freePort();
     envoy = await startEnvoy(
       ENVOY!,
-      envoyConfig({ listen, gavel: srv.server.port, direct: await direct.start(), tiered: await tiered.start(), jwks: JSON.stringify({ keys: [jwk] }) }),
+      envoyConfig({
+        listen,
+        gavel: srv.server.port,
+        direct: await direct.start(),
+        tiered: await tiered.start(),
+        jwks: JSON.stringify({ keys: [jwk] }),
+        accessLog,
+      }),
     );
   }, 60_000);
   afterAll(async () => {
@@ -244,6 +276,42 @@ describe.skipIf(!ENVOY)('behind a real Envoy (ext_authz)', () => {
       resource: 'standard-m',
       request_id: seen.headers['x-request-id'],
       caller: 'unverified:envoy',
+    });
+  });
+
+  it('Envoy’s access log gets the decision from dynamic_metadata', async () => {
+    const r = await chat('alice', { model: 'standard-m', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+    const decisionId = r.headers.get('x-gavel-decision-id')!;
+    let line: string | undefined;
+    for (let i = 0; i < 100 && !line; i++) {
+      line = (existsSync(accessLog) ? readFileSync(accessLog, 'utf8') : '').split('\n').find((l) => l.includes(decisionId));
+      if (!line) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(line, readFileSync(accessLog, 'utf8')).toBeDefined();
+    const metadata = JSON.parse(line!.slice(line!.indexOf(' ') + 1)) as Record<string, unknown>;
+    expect(metadata).toEqual({
+      decision_id: decisionId,
+      decision: 'allow',
+      reason_codes: ['allowed'],
+      ext_authz_duration: expect.any(Number), // Envoy's own
+      policy_revision: expect.stringMatching(/^ai-/),
+      request_id: line!.slice(0, line!.indexOf(' ')),
+    });
+    // A denial too.
+    const denied = await chat('alice', { model: 'frontier-xl', messages: [{ role: 'user', content: 'hi' }] });
+    const deniedId = denied.json().decision_id as string;
+    let deniedLine: string | undefined;
+    for (let i = 0; i < 100 && !deniedLine; i++) {
+      deniedLine = readFileSync(accessLog, 'utf8')
+        .split('\n')
+        .find((l) => l.includes(deniedId));
+      if (!deniedLine) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(deniedLine, readFileSync(accessLog, 'utf8')).toBeDefined();
+    expect(JSON.parse(deniedLine!.slice(deniedLine!.indexOf(' ') + 1))).toMatchObject({
+      decision_id: deniedId,
+      decision: 'deny',
+      reason_codes: ['model_not_permitted'],
     });
   });
 

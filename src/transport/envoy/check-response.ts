@@ -100,16 +100,19 @@ export function header(key: string, value: string): HeaderOption {
   return { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
 }
 
-/** google.protobuf.Struct (as proto-loader encodes it from an object) of a JSON object. */
+/**
+ * google.protobuf.Struct of a JSON object, in the form the loader encodes: protobufjs's own copy of
+ * the well-known types keeps its camelCase field names (stringValue, …) whatever keepCase says.
+ */
 export function structOf(o: JsonObject): { fields: Record<string, unknown> } {
   return { fields: Object.fromEntries(Object.entries(o).map(([k, v]) => [k, protoValue(v)])) };
 }
 
 function protoValue(v: JsonValue): Record<string, unknown> {
-  if (v === null) return { null_value: 'NULL_VALUE' };
-  if (typeof v === 'string') return { string_value: v };
-  if (typeof v === 'number') return { number_value: v };
-  if (typeof v === 'boolean') return { bool_value: v };
-  if (Array.isArray(v)) return { list_value: { values: v.map(protoValue) } };
-  return { struct_value: structOf(v) };
+  if (v === null) return { nullValue: 'NULL_VALUE' };
+  if (typeof v === 'string') return { stringValue: v };
+  if (typeof v === 'number') return { numberValue: v };
+  if (typeof v === 'boolean') return { boolValue: v };
+  if (Array.isArray(v)) return { listValue: { values: v.map(protoValue) } };
+  return { structValue: structOf(v) };
 }
