@@ -40,7 +40,9 @@ watchdog(reps * 14 * (seconds + 30) + 300, 'bench/ext-authz.ts');
 const ghz = findTool('ghz', 'GHZ');
 const peer = findTool('opa-envoy-plugin', 'OPA_ENVOY_PLUGIN');
 if (!ghz) throw new Error('ghz is missing: go install github.com/bojand/ghz/cmd/ghz@latest');
-const dir = tempDir('gavel-bench-ext-authz-').path;
+const temp = tempDir('gavel-bench-ext-authz-');
+process.on('exit', () => temp.remove());
+const dir = temp.path;
 const XDS = join(dirname(createRequire(import.meta.url).resolve('@grpc/grpc-js-xds/package.json')), 'deps');
 const IMPORTS = ['envoy-api', 'googleapis', 'xds', 'protoc-gen-validate'].map((d) => join(XDS, d));
 

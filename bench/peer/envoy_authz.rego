@@ -23,7 +23,9 @@ gavel_input := {
 	"context": data.bench.context,
 }
 
-decision := data.gavel.ai.decision with input as gavel_input
+decision := d if {
+	d := data.gavel.ai.decision with input as gavel_input
+}
 
 result := {
 	"allowed": decision.decision == "allow",
