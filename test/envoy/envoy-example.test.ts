@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExtAuthzConfig } from '../../src/transport/envoy/ext-authz-config.js';
+import { loadAccessFile } from '../../src/transport/security/access-file.js';
+import { TlsFiles } from '../../src/transport/security/tls-files.js';
 import { ciIsSet } from '../helpers/ci.js';
 import { envoyBinary, type RunningEnvoy, startEnvoy } from '../helpers/envoy.js';
-import { BUNDLES, ROOT, tempDir } from '../helpers/paths.js';
+import { BUNDLES, GAVEL_BIN, ROOT, tempDir } from '../helpers/paths.js';
 import { type InProcessServer, startInProcess } from '../helpers/server.js';
 
 /**
@@ -32,12 +34,21 @@ describe.skipIf(!ENVOY)('examples/envoy', () => {
   let envoy: RunningEnvoy;
   let upstream: ChildProcess;
   let listen: number;
+  let certs: string;
   const seen: Array<{ model: string | null; decision: string; body: string }> = [];
 
   beforeAll(async () => {
+    // The README's `gavel certs dev --out dev-certs`, and gavel serving with them (mutual TLS, their access file).
+    certs = join(tempDir(), 'dev-certs');
+    const made = spawnSync(process.execPath, [GAVEL_BIN, 'certs', 'dev', '--out', certs], { encoding: 'utf8', timeout: 60_000 });
+    expect(made.status, made.stderr).toBe(0);
+    const tls = new TlsFiles({ certFile: join(certs, 'server.pem'), keyFile: join(certs, 'server.key'), clientCaFile: join(certs, 'ca.pem') });
     gavel = await startInProcess(
       { bundles: BUNDLES, ledger: join(tempDir(), 'ledger.db') },
-      { extAuthz: parseExtAuthzConfig(readFileSync(join(EXAMPLE, 'ext-authz.yaml'), 'utf8')) },
+      {
+        security: { tls, policy: loadAccessFile(join(certs, 'access.yaml')) },
+        extAuthz: parseExtAuthzConfig(readFileSync(join(EXAMPLE, 'ext-authz.yaml'), 'utf8')),
+      },
     );
     const upstreamPort = await freePort();
     upstream = spawn(process.execPath, [join(EXAMPLE, 'upstream.mjs')], {
@@ -50,7 +61,8 @@ describe.skipIf(!ENVOY)('examples/envoy', () => {
       .replaceAll('port_value: 10000', `port_value: ${listen}`)
       .replaceAll('port_value: 50051', `port_value: ${gavel.server.port}`)
       .replaceAll('port_value: 8081', `port_value: ${upstreamPort}`)
-      .replaceAll('port_value: 9901', 'port_value: 0');
+      .replaceAll('port_value: 9901', 'port_value: 0')
+      .replaceAll('filename: dev-certs/', `filename: ${certs}/`);
     envoy = await startEnvoy(ENVOY!, config);
   }, 60_000);
   afterAll(async () => {
@@ -91,6 +103,9 @@ describe.skipIf(!ENVOY)('examples/envoy', () => {
     expect(seen).toHaveLength(2);
     expect(seen[1]!.body).not.toContain('123-45-6789');
     expect(seen[1]!.body).toContain('[REDACTED:national_id]');
-    expect([...gavel.core.audit.query({ kind: 'decision', order: 'asc', limit: 10 })].map((e) => e.decision)).toEqual(['allow', 'deny', 'redact']);
+    const recorded = [...gavel.core.audit.query({ kind: 'decision', order: 'asc', limit: 10 })];
+    expect(recorded.map((e) => e.decision)).toEqual(['allow', 'deny', 'redact']);
+    // Envoy is known by its certificate: the dev "gateway" identity.
+    expect(new Set(recorded.map((e) => e.caller))).toEqual(new Set(['spiffe://gavel.dev/gateway/dev']));
   });
 });
