@@ -11,7 +11,7 @@ export const ROLES = ['decide', 'report', 'audit', 'audit-payloads', 'approve', 
 export type Role = (typeof ROLES)[number];
 
 export const ROLE_DOCS: Record<Role, string> = {
-  decide: '`DecisionService.Decide` and `DecideStream`, `AuditService.RecordOffline`, Envoy\'s `Authorization/Check` and `ExternalProcessor/Process`',
+  decide: "`DecisionService.Decide` and `DecideStream`, `AuditService.RecordOffline`, Envoy's `Authorization/Check` and `ExternalProcessor/Process`",
   report: '`UsageService.Report` (only for decisions the same identity asked for) and `GetUsage`',
   audit: 'every `AuditService` method',
   'audit-payloads': 'the stored payload in `GetDecision` (without it the payload is withheld: empty `payload_json`, `payload_withheld = true`)',
