@@ -23,7 +23,7 @@ import * as grpc from '@grpc/grpc-js';
 import { envoyServices } from '../src/transport/envoy/protos.js';
 import { envoyBinary, startEnvoy } from '../test/helpers/envoy.js';
 import { startChild } from '../test/helpers/server.js';
-import { numberFlag, readFlags } from './lib/args.js';
+import { numberFlag, readFlags, stringFlag } from './lib/args.js';
 import { cpuSeconds } from './lib/cpu.js';
 import { findTool, type LoadRun, rssMb, runGhz } from './lib/go-tools.js';
 import { describeMachine, machineLine } from './lib/machine.js';
@@ -32,7 +32,9 @@ import { ROOT, tempDir } from './lib/paths.js';
 import { stopProcess, watchdog } from './lib/process.js';
 import { loadWorkload } from './lib/workload.js';
 
-const flags = readFlags({ seconds: { type: 'string' }, reps: { type: 'string' } });
+const flags = readFlags({ seconds: { type: 'string' }, reps: { type: 'string' }, part: { type: 'string' } });
+/** check (ghz against gavel and the peer), envoy (Envoy's added latency), or both (default). */
+const part = stringFlag(flags, 'part') ?? 'both';
 const seconds = numberFlag(flags, 'seconds', 10, { min: 1 });
 const reps = numberFlag(flags, 'reps', 3, { min: 1, integer: true });
 watchdog(reps * 14 * (seconds + 30) + 300, 'bench/ext-authz.ts');
@@ -93,8 +95,8 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startGavel(): Promise<Server> {
-  const srv = await startChild(['--ledger', join(tempDir('gavel-bench-ea-').path, 'ledger.db'), '--ext-authz-config', extAuthzConfig]);
+async function startGavel(extra: string[] = []): Promise<Server> {
+  const srv = await startChild(['--ledger', join(dir, `ledger-${Date.now()}.db`), '--ext-authz-config', extAuthzConfig, ...extra]);
   return {
     name: 'gavel serve (ledger file, metering on)',
     address: srv.address,
@@ -171,9 +173,9 @@ interface Row {
   rss: number | undefined;
 }
 
-const starters: Array<() => Promise<Server>> = [startGavel, ...(peer ? [() => startPeer(false), () => startPeer(true)] : [])];
+const starters: Array<() => Promise<Server>> = [() => startGavel(), ...(peer ? [() => startPeer(false), () => startPeer(true)] : [])];
 const rows: Row[] = [];
-for (let r = 0; r < reps; r++) {
+for (let r = 0; r < (part === 'envoy' ? 0 : reps); r++) {
   for (const inFlight of [1, 32]) {
     for (const start of starters) {
       const server = await start();
@@ -200,27 +202,31 @@ for (let r = 0; r < reps; r++) {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(machineLine(describeMachine()));
-console.log(
-  `ghz, ${seconds} s windows after 2 s of warm-up, ${reps} interleaved repetitions, medians${peer ? '' : ' (opa-envoy-plugin not found: its rows are missing)'}\n`,
-);
-console.log('| server | in flight | Checks/s | vs opa-envoy-plugin | p50 ms | p99 ms | CPU ms/decision | RSS MB | errors |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-for (const inFlight of [1, 32]) {
-  const names = [...new Set(rows.map((x) => x.server))];
-  const peerRps = median(rows.filter((x) => x.inFlight === inFlight && x.server === 'opa-envoy-plugin, decision log to a file').map((x) => x.run.rps));
-  for (const name of names) {
-    const rs = rows.filter((x) => x.inFlight === inFlight && x.server === name);
-    const rps = median(rs.map((x) => x.run.rps));
-    console.log(
-      `| ${name} | ${inFlight} | ${rps.toFixed(0)} | ${Number.isFinite(peerRps) ? `${(rps / peerRps).toFixed(2)}x` : '–'} | ${median(rs.map((x) => x.run.p50)).toFixed(2)} | ${median(rs.map((x) => x.run.p99)).toFixed(2)} | ${median(rs.map((x) => x.cpuMsPerDecision)).toFixed(2)} | ${median(rs.map((x) => x.rss ?? Number.NaN)).toFixed(0)} | ${rs.reduce((a, x) => a + x.run.errors, 0)} |`,
-    );
+if (part !== 'envoy') printChecks();
+
+function printChecks(): void {
+  console.log(
+    `ghz, ${seconds} s windows after 2 s of warm-up, ${reps} interleaved repetitions, medians${peer ? '' : ' (opa-envoy-plugin not found: its rows are missing)'}\n`,
+  );
+  console.log('| server | in flight | Checks/s | vs opa-envoy-plugin | p50 ms | p99 ms | CPU ms/decision | RSS MB | errors |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const inFlight of [1, 32]) {
+    const names = [...new Set(rows.map((x) => x.server))];
+    const peerRps = median(rows.filter((x) => x.inFlight === inFlight && x.server === 'opa-envoy-plugin, decision log to a file').map((x) => x.run.rps));
+    for (const name of names) {
+      const rs = rows.filter((x) => x.inFlight === inFlight && x.server === name);
+      const rps = median(rs.map((x) => x.run.rps));
+      console.log(
+        `| ${name} | ${inFlight} | ${rps.toFixed(0)} | ${Number.isFinite(peerRps) ? `${(rps / peerRps).toFixed(2)}x` : '–'} | ${median(rs.map((x) => x.run.p50)).toFixed(2)} | ${median(rs.map((x) => x.run.p99)).toFixed(2)} | ${median(rs.map((x) => x.cpuMsPerDecision)).toFixed(2)} | ${median(rs.map((x) => x.rss ?? Number.NaN)).toFixed(0)} | ${rs.reduce((a, x) => a + x.run.errors, 0)} |`,
+      );
+    }
   }
 }
 
 // Envoy's added latency: the stand-in upstream called directly, through Envoy alone, and through
 // Envoy asking gavel (examples/envoy/envoy.yaml: ext_authz and ext_proc), closed loops of fetch in
 // this process (the same client for every row), interleaved round by round.
-const envoyBin = envoyBinary();
+const envoyBin = part === 'check' ? undefined : envoyBinary();
 if (envoyBin) {
   const upstreamPort = await freePort();
   const upstream = createServer((req, res) => {
@@ -228,15 +234,34 @@ if (envoyBin) {
     req.on('end', () => res.end('{"id":"stand-in","choices":[{"message":{"role":"assistant","content":"ok"}}]}'));
   });
   await new Promise<void>((resolve) => upstream.listen(upstreamPort, '127.0.0.1', resolve));
-  const gavel = await startGavel();
+  // As examples/envoy runs it: Envoy reaches gavel over mutual TLS with `gavel certs dev`'s gateway identity.
+  const certs = join(dir, 'dev-certs');
+  execFileSync(process.execPath, [join(ROOT, 'bin/gavel.mjs'), 'certs', 'dev', '--out', certs], { stdio: 'ignore' });
+  const gavel = await startGavel([
+    '--tls-cert',
+    join(certs, 'server.pem'),
+    '--tls-key',
+    join(certs, 'server.key'),
+    '--client-ca',
+    join(certs, 'ca.pem'),
+    '--access',
+    join(certs, 'access.yaml'),
+  ]);
   const withGavel = await freePort();
+  const authzOnly = await freePort();
   const plain = await freePort();
   const example = readFileSync(join(ROOT, 'examples/envoy/envoy.yaml'), 'utf8')
     .replaceAll('port_value: 50051', `port_value: ${Number(gavel.address.split(':')[1])}`)
     .replaceAll('port_value: 8081', `port_value: ${upstreamPort}`)
-    .replaceAll('port_value: 9901', 'port_value: 0');
+    .replaceAll('port_value: 9901', 'port_value: 0')
+    .replaceAll('filename: dev-certs/', `filename: ${certs}/`);
   const envoys = [
     await startEnvoy(envoyBin, example.replaceAll('port_value: 10000', `port_value: ${withGavel}`)),
+    // The same without the ext_proc filter: ext_authz alone (REDACT would be 403).
+    await startEnvoy(
+      envoyBin,
+      example.replaceAll('port_value: 10000', `port_value: ${authzOnly}`).replace(/ {18}- name: envoy\.filters\.http\.ext_proc[\s\S]*?message_timeout: 5s\n/, ''),
+    ),
     await startEnvoy(envoyBin, plainEnvoy(plain, upstreamPort)),
   ];
   const body = JSON.stringify({
@@ -257,13 +282,19 @@ if (envoyBin) {
       },
       body,
     }).then(async (r) => {
-      await r.arrayBuffer();
-      if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
+      const text = await r.text();
+      if (r.status !== 200) {
+        failures.set(port, (failures.get(port) ?? 0) + 1);
+        firstFailure.set(port, firstFailure.get(port) ?? `HTTP ${r.status} ${text.slice(0, 200)}`);
+      }
     });
   };
+  const failures = new Map<number, number>();
+  const firstFailure = new Map<number, string>();
   const targets: Array<[string, number]> = [
     ['upstream direct', upstreamPort],
     ['through Envoy alone', plain],
+    ['through Envoy asking gavel (ext_authz)', authzOnly],
     ['through Envoy asking gavel (ext_authz + ext_proc)', withGavel],
   ];
   const latency = new Map<string, Array<{ perSecond: number; p50: number; p99: number }>>();
@@ -280,6 +311,7 @@ if (envoyBin) {
   await gavel.stop();
   upstream.close();
   console.log(`\nEnvoy ${envoyVersion(envoyBin)}; fetch closed loops in the bench process, ${seconds} s windows, medians of ${reps}\n`);
+  for (const [name, port] of targets) if (failures.get(port)) console.log(`${name}: ${failures.get(port)} answers were not 200, the first: ${firstFailure.get(port)}`);
   console.log('| path | in flight | requests/s | p50 ms | p99 ms |');
   console.log('|---|---:|---:|---:|---:|');
   for (const inFlight of [1, 32]) {

@@ -64,7 +64,10 @@ export function authorizationService(decide: DecideFace, o: AuthorizationOptions
         })
         .catch((err: unknown) => {
           const e = toServiceError(err, o.log);
-          o.metrics?.errors.inc({ method: 'Check', code: String(e.metadata?.get('gavel-error-code')[0] ?? 'internal') });
+          const code = String(e.metadata?.get('gavel-error-code')[0] ?? 'internal');
+          o.metrics?.errors.inc({ method: 'Check', code });
+          // Envoy shows the caller only its status_on_error: say here why (the code and message name no personal data).
+          o.log.warn({ code, message: e.details }, 'ext_authz: a Check was not decided; Envoy answers its status_on_error');
           callback(e);
         })
         .finally(() => call.removeListener('cancelled', abort));

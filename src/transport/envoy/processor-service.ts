@@ -43,7 +43,7 @@ export function processorService(decide: DecideFace, o: ProcessorOptions): grpc.
   return {
     Process: (call: grpc.ServerDuplexStream<ProcessingRequestMessage, unknown>) => {
       let headers: Record<string, string> = {};
-      let queue = Promise.resolve();
+      let queue: Promise<unknown> = Promise.resolve();
       const gone = new AbortController();
       call.once('cancelled', () => gone.abort());
       call.on('data', (req: ProcessingRequestMessage) => {
@@ -53,23 +53,30 @@ export function processorService(decide: DecideFace, o: ProcessorOptions): grpc.
               headers = headerMap(req.request_headers.headers?.headers ?? []);
               // A request without a body is decided here (or its ext_authz decision taken): nothing passes undecided.
               if (req.request_headers.end_of_stream)
-                return await decidePhase('request_headers', decide, o, call, headers, Buffer.alloc(0), req.metadata_context, gone.signal);
-              return { request_headers: { response: CONTINUE } };
+                return last(await decidePhase('request_headers', decide, o, call, headers, Buffer.alloc(0), req.metadata_context, gone.signal));
+              return { answer: { request_headers: { response: CONTINUE } }, last: false };
             }
             if (req.request_body) {
-              if (!req.request_body.end_of_stream) return immediate(500, 'gavel ext_proc needs processing_mode.request_body_mode: BUFFERED');
-              return await decidePhase('request_body', decide, o, call, headers, Buffer.from(req.request_body.body ?? []), req.metadata_context, gone.signal);
+              if (!req.request_body.end_of_stream) return last(immediate(500, 'gavel ext_proc needs processing_mode.request_body_mode: BUFFERED'));
+              return last(await decidePhase('request_body', decide, o, call, headers, Buffer.from(req.request_body.body ?? []), req.metadata_context, gone.signal));
             }
             // Any other phase (the filter was configured to send it): go on unchanged.
-            return { [req.request ?? 'request_headers']: { response: CONTINUE } };
+            return { answer: { [req.request ?? 'request_headers']: { response: CONTINUE } }, last: false };
           })
           .then(
-            (answer) => {
-              if (!call.destroyed && !call.writableEnded) call.write(answer);
+            ({ answer, last }) => {
+              if (call.destroyed || call.writableEnded) return;
+              call.write(answer);
+              // The request is decided: gavel processes the request phases only, so it ends the call itself
+              // (Envoy otherwise resets every finished stream, and a peer resetting streams fast is refused new ones).
+              if (last) call.end();
             },
             (err: unknown) => {
               o.log.warn({ err: errorMessage(err) }, 'ext_proc: a request could not be processed');
-              if (!call.destroyed && !call.writableEnded) call.write(immediate(500, 'gavel could not process the request'));
+              if (!call.destroyed && !call.writableEnded) {
+                call.write(immediate(500, 'gavel could not process the request'));
+                call.end();
+              }
             },
           );
       });
@@ -153,6 +160,11 @@ export function redactedBody(body: Buffer, redactedInput: JsonObject | undefined
   const out: JsonObject = { ...original };
   for (const key of CONTENT_KEYS) if (key in content) out[key] = content[key]!;
   return Buffer.from(JSON.stringify(out));
+}
+
+/** The answer after which gavel has nothing more to do for the request: the decision's, or an immediate response. */
+function last(answer: Record<string, unknown>): { answer: Record<string, unknown>; last: true } {
+  return { answer, last: true };
 }
 
 function immediate(status: number, details: string): Record<string, unknown> {
