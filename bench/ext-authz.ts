@@ -260,7 +260,9 @@ if (envoyBin) {
     // The same without the ext_proc filter: ext_authz alone (REDACT would be 403).
     await startEnvoy(
       envoyBin,
-      example.replaceAll('port_value: 10000', `port_value: ${authzOnly}`).replace(/ {18}- name: envoy\.filters\.http\.ext_proc[\s\S]*?message_timeout: 5s\n/, ''),
+      example
+        .replaceAll('port_value: 10000', `port_value: ${authzOnly}`)
+        .replace(/ {18}- name: envoy\.filters\.http\.ext_proc[\s\S]*?message_timeout: 5s\n/, ''),
     ),
     await startEnvoy(envoyBin, plainEnvoy(plain, upstreamPort)),
   ];
@@ -311,7 +313,8 @@ if (envoyBin) {
   await gavel.stop();
   upstream.close();
   console.log(`\nEnvoy ${envoyVersion(envoyBin)}; fetch closed loops in the bench process, ${seconds} s windows, medians of ${reps}\n`);
-  for (const [name, port] of targets) if (failures.get(port)) console.log(`${name}: ${failures.get(port)} answers were not 200, the first: ${firstFailure.get(port)}`);
+  for (const [name, port] of targets)
+    if (failures.get(port)) console.log(`${name}: ${failures.get(port)} answers were not 200, the first: ${firstFailure.get(port)}`);
   console.log('| path | in flight | requests/s | p50 ms | p99 ms |');
   console.log('|---|---:|---:|---:|---:|');
   for (const inFlight of [1, 32]) {

@@ -58,7 +58,9 @@ export function processorService(decide: DecideFace, o: ProcessorOptions): grpc.
             }
             if (req.request_body) {
               if (!req.request_body.end_of_stream) return last(immediate(500, 'gavel ext_proc needs processing_mode.request_body_mode: BUFFERED'));
-              return last(await decidePhase('request_body', decide, o, call, headers, Buffer.from(req.request_body.body ?? []), req.metadata_context, gone.signal));
+              return last(
+                await decidePhase('request_body', decide, o, call, headers, Buffer.from(req.request_body.body ?? []), req.metadata_context, gone.signal),
+              );
             }
             // Any other phase (the filter was configured to send it): go on unchanged.
             return { answer: { [req.request ?? 'request_headers']: { response: CONTINUE } }, last: false };
