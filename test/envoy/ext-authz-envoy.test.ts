@@ -191,6 +191,8 @@ function envoyConfig(o: {
       clusters: [cluster('gavel', o.gavel, true), cluster('direct', o.direct), cluster('tiered', o.tiered)],
     },
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+    // ext_proc half-closes its streams instead of resetting them (examples/envoy/envoy.yaml says why).
+    layered_runtime: { layers: [{ name: 'static', static_layer: { 'envoy.reloadable_features.ext_proc_graceful_grpc_close': true } }] },
   });
 }
 

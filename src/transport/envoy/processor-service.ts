@@ -53,35 +53,31 @@ export function processorService(decide: DecideFace, o: ProcessorOptions): grpc.
               headers = headerMap(req.request_headers.headers?.headers ?? []);
               // A request without a body is decided here (or its ext_authz decision taken): nothing passes undecided.
               if (req.request_headers.end_of_stream)
-                return last(await decidePhase('request_headers', decide, o, call, headers, Buffer.alloc(0), req.metadata_context, gone.signal));
-              return { answer: { request_headers: { response: CONTINUE } }, last: false };
+                return await decidePhase('request_headers', decide, o, call, headers, Buffer.alloc(0), req.metadata_context, gone.signal);
+              return { request_headers: { response: CONTINUE } };
             }
             if (req.request_body) {
-              if (!req.request_body.end_of_stream) return last(immediate(500, 'gavel ext_proc needs processing_mode.request_body_mode: BUFFERED'));
-              return last(
-                await decidePhase('request_body', decide, o, call, headers, Buffer.from(req.request_body.body ?? []), req.metadata_context, gone.signal),
-              );
+              if (!req.request_body.end_of_stream) return immediate(500, 'gavel ext_proc needs processing_mode.request_body_mode: BUFFERED');
+              return await decidePhase('request_body', decide, o, call, headers, Buffer.from(req.request_body.body ?? []), req.metadata_context, gone.signal);
             }
             // Any other phase (the filter was configured to send it): go on unchanged.
-            return { answer: { [req.request ?? 'request_headers']: { response: CONTINUE } }, last: false };
+            return { [req.request ?? 'request_headers']: { response: CONTINUE } };
           })
           .then(
-            ({ answer, last }) => {
+            (answer) => {
               if (call.destroyed || call.writableEnded) return;
               call.write(answer);
-              // The request is decided: gavel processes the request phases only, so it ends the call itself
-              // (Envoy otherwise resets every finished stream, and a peer resetting streams fast is refused new ones).
-              if (last) call.end();
             },
             (err: unknown) => {
               o.log.warn({ err: errorMessage(err) }, 'ext_proc: a request could not be processed');
-              if (!call.destroyed && !call.writableEnded) {
-                call.write(immediate(500, 'gavel could not process the request'));
-                call.end();
-              }
+              if (!call.destroyed && !call.writableEnded) call.write(immediate(500, 'gavel could not process the request'));
             },
           );
       });
+      // gavel ends the call when Envoy half-closes it (gRPC's order). Envoy does so, rather than reset the
+      // stream, only with the runtime flag envoy.reloadable_features.ext_proc_graceful_grpc_close; without it
+      // Envoy resets every finished stream, and Node's HTTP/2 (nghttp2's rapid-reset guard: 1000, then 33
+      // a second) answers a connection resetting that fast with GOAWAY, refusing the streams in flight.
       call.on('end', () => void queue.then(() => call.end()));
     },
   };
@@ -162,11 +158,6 @@ export function redactedBody(body: Buffer, redactedInput: JsonObject | undefined
   const out: JsonObject = { ...original };
   for (const key of CONTENT_KEYS) if (key in content) out[key] = content[key]!;
   return Buffer.from(JSON.stringify(out));
-}
-
-/** The answer after which gavel has nothing more to do for the request: the decision's, or an immediate response. */
-function last(answer: Record<string, unknown>): { answer: Record<string, unknown>; last: true } {
-  return { answer, last: true };
 }
 
 function immediate(status: number, details: string): Record<string, unknown> {
