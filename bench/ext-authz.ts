@@ -21,9 +21,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { envoyServices } from '../src/transport/envoy/protos.js';
-import { envoyBinary, startEnvoy } from '../test/helpers/envoy.js';
+import { envoyBinary, envoyCluster, startEnvoy } from '../test/helpers/envoy.js';
 import { startChild } from '../test/helpers/server.js';
 import { numberFlag, readFlags, stringFlag } from './lib/args.js';
+import { closedLoop, type LoopResult } from './lib/closed-loop.js';
 import { cpuSeconds } from './lib/cpu.js';
 import { findTool, type LoadRun, rssMb, runGhz } from './lib/go-tools.js';
 import { describeMachine, machineLine } from './lib/machine.js';
@@ -299,7 +300,7 @@ if (envoyBin) {
     ['through Envoy asking gavel (ext_authz)', authzOnly],
     ['through Envoy asking gavel (ext_authz + ext_proc)', withGavel],
   ];
-  const latency = new Map<string, Array<{ perSecond: number; p50: number; p99: number }>>();
+  const latency = new Map<string, LoopResult[]>();
   for (const [, port] of targets) await closedLoop((n) => call(port, n), 4, 1); // warm-up
   for (let r = 0; r < reps; r++) {
     for (const inFlight of [1, 32]) {
@@ -328,31 +329,6 @@ if (envoyBin) {
 }
 process.exit(0);
 
-async function closedLoop(
-  call: (n: number) => Promise<void>,
-  inFlight: number,
-  windowSeconds: number,
-): Promise<{ perSecond: number; p50: number; p99: number }> {
-  const latencies: number[] = [];
-  const end = performance.now() + windowSeconds * 1000;
-  let n = 0;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (performance.now() < end) {
-        const t = performance.now();
-        await call(n++);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  latencies.sort((a, b) => a - b);
-  return {
-    perSecond: latencies.length / windowSeconds,
-    p50: latencies[Math.floor(latencies.length / 2)]!,
-    p99: latencies[Math.floor(latencies.length * 0.99)]!,
-  };
-}
-
 /** Envoy proxying to the upstream with no filter but the router. */
 function plainEnvoy(listen: number, upstreamPort: number): string {
   return JSON.stringify({
@@ -379,17 +355,7 @@ function plainEnvoy(listen: number, upstreamPort: number): string {
           ],
         },
       ],
-      clusters: [
-        {
-          name: 'models',
-          type: 'STATIC',
-          connect_timeout: '2s',
-          load_assignment: {
-            cluster_name: 'models',
-            endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upstreamPort } } } }] }],
-          },
-        },
-      ],
+      clusters: [envoyCluster('models', upstreamPort)],
     },
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
   });

@@ -19,6 +19,7 @@ import { startGateway } from '../examples/openai-gateway/src/gateway.js';
 import { gavelServices } from '../src/transport/proto.js';
 import { startChild } from '../test/helpers/server.js';
 import { numberFlag, readFlags } from './lib/args.js';
+import { closedLoop, type LoopResult } from './lib/closed-loop.js';
 import { describeMachine, machineLine } from './lib/machine.js';
 import { tempDir } from './lib/paths.js';
 
@@ -90,32 +91,15 @@ const rows: Array<[string, Call]> = [
   ['through the gateway', (n) => chat(`http://127.0.0.1:${gateway.port}`, n)],
 ];
 
-let counter = 0;
-async function loop(call: Call, inFlight: number): Promise<{ perSecond: number; p50: number; p99: number }> {
-  const latencies: number[] = [];
-  const end = performance.now() + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (performance.now() < end) {
-        const t = performance.now();
-        await call(counter++);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  latencies.sort((a, b) => a - b);
-  return { perSecond: latencies.length / seconds, p50: latencies[Math.floor(latencies.length / 2)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
-}
-
-const results = new Map<string, Array<{ perSecond: number; p50: number; p99: number }>>();
-for (const call of rows) await loop(call[1], 4); // warm-up
+const results = new Map<string, LoopResult[]>();
+for (const call of rows) await closedLoop(call[1], 4, seconds); // warm-up
 for (let r = 0; r < rounds; r++) {
   for (const inFlight of [1, 32]) {
     // Each round starts at the next row: no row always follows the heaviest one (the gateway at 32
     // in flight leaves the server's ledger and GC busy for a moment).
     for (const [name, call] of [...rows.slice(r % rows.length), ...rows.slice(0, r % rows.length)]) {
       const key = `${name}|${inFlight}`;
-      results.set(key, [...(results.get(key) ?? []), await loop(call, inFlight)]);
+      results.set(key, [...(results.get(key) ?? []), await closedLoop(call, inFlight, seconds)]);
     }
   }
 }

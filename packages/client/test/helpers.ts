@@ -1,20 +1,9 @@
-import { createServer } from 'node:net';
 import pino from 'pino';
 import { startRuntime, type Runtime, type RuntimeConfig } from '../../../src/runtime.js';
 import { startServer, type RunningServer } from '../../../src/transport/server.js';
 import { GavelError } from '../src/index.js';
 
-/** A loopback port nothing listens on (for now). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../../test/helpers/ports.js';
 
 export interface ServerOnPort {
   core: Runtime;
