@@ -2,9 +2,9 @@
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-const files = readdirSync('src', { recursive: true }).filter((f) => String(f).endsWith('.mjs'));
+const files = readdirSync('src', { recursive: true }).filter((f) => /\.(mjs|css)$/.test(String(f)));
 for (const f of files) {
   mkdirSync(dirname(join('dist', f)), { recursive: true });
   copyFileSync(join('src', f), join('dist', f));
 }
-console.log(`copied ${files.length} .mjs files to dist/`);
+console.log(`copied ${files.length} .mjs and .css files to dist/`);

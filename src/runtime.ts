@@ -35,6 +35,7 @@ import type {
   ShadowFace,
 } from './runtime/faces.js';
 import { RuntimeHealth } from './runtime/health.js';
+import { ledgerView } from './runtime/ledger-view.js';
 import { replays } from './runtime/replay.js';
 import { attachShared, openSharedUsage, reconcileSharedUsage } from './runtime/shared-usage.js';
 import { bucketZone, checkState, mismatchSummary, type StateCheckResult } from './state/check.js';
@@ -260,6 +261,16 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
           },
         }
       : undefined;
+    const verifyAll = async (checkpoint?: string, onProgress?: (done: number, total: number) => void) => {
+      const report = await ledger.verify(checkpoint, onProgress);
+      return withState(wireVerifyReport(report), report.ok ? await verifyState() : [], 'the ledger file');
+    };
+    const latestCheckpoint = () => {
+      const note = ledger.latestCheckpoint() ?? '';
+      const parsed = note ? parseCheckpoint(note).checkpoint : undefined;
+      return { note, size: parsed?.size ?? 0, headHash: parsed?.headHash ?? '', verifierKey: ledger.verifierKey() };
+    };
+    const view = ledgerView({ db: ledger.db, label: config.ledger, verify: (onProgress) => verifyAll(undefined, onProgress), latestCheckpoint });
     let stopped: Promise<void> | undefined;
     return {
       decide: (request) => built.decide(request),
@@ -268,19 +279,13 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       audit: {
         query: (filter) => ledger.query(filter),
         get: (id) => ledger.get(id),
-        verify: async (checkpoint) => {
-          const report = await ledger.verify(checkpoint);
-          return withState(wireVerifyReport(report), report.ok ? await verifyState() : [], 'the ledger file');
-        },
-        latestCheckpoint: () => {
-          const note = ledger.latestCheckpoint() ?? '';
-          const parsed = note ? parseCheckpoint(note).checkpoint : undefined;
-          return { note, size: parsed?.size ?? 0, headHash: parsed?.headHash ?? '', verifierKey: ledger.verifierKey() };
-        },
+        verify: (checkpoint) => verifyAll(checkpoint),
+        latestCheckpoint,
         verifyState,
         get size() {
           return ledger.size;
         },
+        view,
       },
       approvals,
       policies: {

@@ -61,15 +61,20 @@ export function registerAudit(program: Command): void {
     )
     .option('--revision <rev>')
     .option('--decision-id <id>')
+    .option('--cost-center <id>')
+    .option('--caller <identity>', 'the identity that asked (the enforcement point, or the approval front end)')
+    .option('--resource <name>', 'the model or tool acted on')
+    .option('--reason <code>', 'entries whose reason codes include this one')
     .option('--limit <n>', 'at most n entries (default 100)', limitOption(MAX_QUERY_LIMIT))
     .option('--json', 'JSON lines instead of a table')
     .addHelpText('after', '\nExample:\n  gavel audit query --team payments --decision deny --since 7d --json')
     .action(query);
 
   timeRangeOptions(withLedgers(audit.command('timeline')))
-    .description('incident timeline of one subject or team, oldest first (several --ledger: merged by time)')
+    .description('incident timeline of one subject, team or cost center, oldest first (several --ledger: merged by time)')
     .option('--subject <id>')
     .option('--team <team>')
+    .option('--cost-center <id>')
     .option('--limit <n>', 'at most n events (default 10000)', limitOption(MAX_QUERY_LIMIT))
     .option('--json', 'JSON lines instead of text')
     .action(showTimeline);
@@ -241,7 +246,7 @@ function query(o: { ledger: string[] } & QueryFilter & { json?: boolean }): void
 }
 
 function showTimeline(o: { ledger: string[] } & QueryFilter & { json?: boolean }, command: Command): void {
-  if (!o.subject && !o.team) command.error('error: timeline needs --subject or --team', { exitCode: EXIT.usage });
+  if (!o.subject && !o.team && !o.costCenter) command.error('error: timeline needs --subject, --team or --cost-center', { exitCode: EXIT.usage });
   const { ledger: _, ...filter } = o;
   const ledgers = ledgersOf(o);
   if (ledgers.length === 1) {

@@ -5,6 +5,7 @@ import { registerApprovals } from './approvals.js';
 import { registerAudit } from './audit.js';
 import { registerCerts } from './certs.js';
 import { registerConfig } from './config.js';
+import { registerConsole } from './console.js';
 import { registerPolicy } from './policy.js';
 import { registerEval } from './eval.js';
 import { registerReplay } from './replay.js';
@@ -19,6 +20,7 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 const program = new Command('gavel')
   .description('Policy decision point for AI usage: decide, record, audit.')
   .version(version)
+  .enablePositionalOptions()
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
   .addHelpText(
@@ -36,7 +38,8 @@ Examples:
   gavel policy status --ledger ./data/ledger.db
   gavel shadow report --ledger ./data/ledger.db --since 24h
   gavel approvals list --state pending --approver-role finance-manager
-  gavel usage migrate --usage-store postgres://gavel:secret@db:5432/gavel`,
+  gavel usage migrate --usage-store postgres://gavel:secret@db:5432/gavel
+  gavel console login --identity alice@corp.example --url http://127.0.0.1:9480`,
   );
 
 registerServe(program);
@@ -49,6 +52,7 @@ registerPolicy(program);
 registerShadow(program);
 registerApprovals(program);
 registerUsage(program);
+registerConsole(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -21,6 +21,8 @@ export interface ServeOptions extends BundleLimitFlags {
   extAuthz: boolean;
   extAuthzConfig?: string;
   extAuthzListen?: string;
+  consoleListen?: string;
+  consoleSessionMinutes?: number;
   key?: string;
   newLedger?: boolean;
   rebuildState?: boolean;
@@ -151,6 +153,13 @@ export function serveCommand(program: Command): Command {
       process.env.GAVEL_EXT_AUTHZ_LISTEN,
     )
     .option('--no-ext-authz', 'do not serve Envoy ext_authz (envoy.service.auth.v3.Authorization/Check)')
+    .option(
+      '--console-listen <host:port>',
+      'serve the auditor\'s web console (README "Console"), over HTTPS with the TLS settings; without --access, loopback only (env GAVEL_CONSOLE_LISTEN)',
+      addressOption,
+      process.env.GAVEL_CONSOLE_LISTEN,
+    )
+    .option('--console-session-minutes <n>', 'how long a console sign-in lasts (default 480)', intOption)
     .option(
       '--usage-store <url>',
       'share usage state with other replicas in PostgreSQL: postgres://USER:PASS@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=FILE] (env GAVEL_USAGE_STORE; default: the ledger file)',

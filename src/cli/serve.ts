@@ -13,6 +13,7 @@ import { runtimeConfigFrom } from './serve-config.js';
 import { bundleUrlOption, serveCommand, type ServeOptions } from './serve-flags.js';
 import { SecurityUsageError, serverSecurity } from './serve-security.js';
 import { bundlesFolder } from './shipped-bundles.js';
+import { consoleOptionsOf } from './console.js';
 
 export function registerServe(program: Command): void {
   serveCommand(program).action(serve);
@@ -59,6 +60,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}),
     extAuthz: o.extAuthz && extAuthz,
     ...(o.extAuthz && o.extAuthzListen ? { extAuthzListen: o.extAuthzListen } : {}),
+    ...(o.consoleListen ? { console: consoleOptionsOf(o.consoleListen, o.ledger, o.consoleSessionMinutes) } : {}),
   });
   const tls = security.tls;
   if (tls) reloadTls(tls, log);
@@ -82,6 +84,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
       metering: o.metering,
       ledger_size: runtime.audit.size,
       metrics_port: server.metricsPort,
+      console: server.console?.url ?? 'off',
       tls: tls ? (tls.mutual ? 'mutual' : 'server') : 'off',
       access: o.access ?? security.policy.label,
     },

@@ -14,6 +14,20 @@ export interface QueryFilter {
   until?: string;
   revision?: string;
   decisionId?: string;
+  costCenter?: string;
+  /** The header's request_id: a decision's own, or what a usage entry (the decision) or an approval entry (the approval id) names. */
+  requestId?: string;
+  /** The identity that asked (mTLS caller, or the approval front end). */
+  caller?: string;
+  /** The model or tool acted on (action.model / action.tool). */
+  resource?: string;
+  /** Entries whose reason codes include this one. */
+  reason?: string;
+  /**
+   * Keyset paging: only entries after this one in the order asked for (newest first: older than it).
+   * `pageCursor(last)` of the previous page; a cursor stays valid however many entries are appended.
+   */
+  cursor?: PageCursor;
   /** An EntryKind (decision, policy, approval, usage, state, offline); absent = every kind. */
   kind?: string;
   limit?: number;
@@ -22,6 +36,16 @@ export interface QueryFilter {
 }
 
 export type { EntrySummary };
+
+/** Where a page ended: its last entry's seq and time (time orders a page that only time bounds). */
+export interface PageCursor {
+  seq: number;
+  timeMs: number;
+}
+
+export function pageCursor(entry: Pick<EntrySummary, 'seq' | 'time'>): PageCursor {
+  return { seq: entry.seq, timeMs: Date.parse(entry.time) };
+}
 
 export type EntryDetail = EntrySummary & {
   /** The stored (redacted) payload, or null when a retention job erased it. */
@@ -53,6 +77,14 @@ export function where(filter: QueryFilter, now: Date): { sql: string; params: un
   eq('revision', filter.revision);
   eq('decision_id', filter.decisionId);
   eq('kind', filter.kind ? parseKind(filter.kind) : undefined);
+  eq('cost_center', filter.costCenter);
+  eq('request_id', filter.requestId);
+  eq('caller', filter.caller);
+  eq('resource', filter.resource);
+  if (filter.reason) {
+    clauses.push('EXISTS (SELECT 1 FROM json_each(reason_codes) WHERE value = ?)');
+    params.push(filter.reason);
+  }
   if (filter.since) {
     clauses.push('time_ms >= ?');
     params.push(parseTime(filter.since, now, 'since'));
@@ -63,6 +95,19 @@ export function where(filter: QueryFilter, now: Date): { sql: string; params: un
   }
   // With only time bounds, walk the time index in time order; otherwise an equality index in seq order.
   const byTime = params.length > 0 && clauses.every((c) => c.startsWith('time_ms'));
+  const cursor = filter.cursor;
+  if (cursor) {
+    if (!Number.isSafeInteger(cursor.seq) || !Number.isFinite(cursor.timeMs)) throw new GavelError('invalid_query', 'the page cursor is not one gavel made');
+    const before = filter.order !== 'asc';
+    const cmp = before ? '<' : '>';
+    if (byTime) {
+      clauses.push(`(time_ms ${cmp} ? OR (time_ms = ? AND seq ${cmp} ?))`);
+      params.push(cursor.timeMs, cursor.timeMs, cursor.seq);
+    } else {
+      clauses.push(`seq ${cmp} ?`);
+      params.push(cursor.seq);
+    }
+  }
   return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params, byTime };
 }
 

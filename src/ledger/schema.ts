@@ -25,6 +25,10 @@ CREATE INDEX IF NOT EXISTS entries_decision ON entries(decision, seq);
 CREATE INDEX IF NOT EXISTS entries_revision ON entries(revision, seq);
 CREATE INDEX IF NOT EXISTS entries_time ON entries(time_ms);
 CREATE INDEX IF NOT EXISTS entries_subject_time ON entries(subject_id, time_ms);
+CREATE INDEX IF NOT EXISTS entries_cost_center ON entries(cost_center, seq);
+CREATE INDEX IF NOT EXISTS entries_caller ON entries(caller, seq);
+CREATE INDEX IF NOT EXISTS entries_resource ON entries(resource, seq);
+CREATE INDEX IF NOT EXISTS entries_request ON entries(request_id, seq);
 `;
 
 const APPEND_ONLY_TABLES = ['entries', 'payloads', 'checkpoints'];

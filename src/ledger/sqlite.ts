@@ -462,8 +462,8 @@ export class SqliteLedger implements QueryableLedger {
    * `gavel audit verify --pubkey` on the file instead). A file ledger is walked on a
    * read-only connection of its own, in slices, so appends carry on meanwhile.
    */
-  async verify(externalCheckpoint?: string): Promise<VerifyReport> {
-    const options = { key: verifierOf(this.key), ...(externalCheckpoint ? { externalCheckpoint } : {}) };
+  async verify(externalCheckpoint?: string, onProgress?: (done: number, total: number) => void): Promise<VerifyReport> {
+    const options = { key: verifierOf(this.key), ...(externalCheckpoint ? { externalCheckpoint } : {}), ...(onProgress ? { onProgress } : {}) };
     if (this.config.path === ':memory:') return verifyLedger(this.db, options);
     const reader = new Database(this.config.path, { readonly: true, fileMustExist: true });
     try {

@@ -50,8 +50,8 @@ export interface TimelineEvent {
  * which rules fired, and where the answers changed (a budget rung reached, a
  * limit crossed, a new denial reason).
  */
-export function timeline(db: Database, filter: Pick<QueryFilter, 'subject' | 'team' | 'since' | 'until' | 'limit'>): TimelineEvent[] {
-  if (!filter.subject && !filter.team) throw new GavelError('invalid_query', 'timeline needs --subject or --team');
+export function timeline(db: Database, filter: Pick<QueryFilter, 'subject' | 'team' | 'costCenter' | 'since' | 'until' | 'limit'>): TimelineEvent[] {
+  if (!filter.subject && !filter.team && !filter.costCenter) throw new GavelError('invalid_query', 'timeline needs --subject, --team or --cost-center');
   const seen = new Set<string>();
   const events: TimelineEvent[] = [];
   for (const entry of queryEntries(db, { ...filter, order: 'asc', limit: filter.limit ?? 10_000 })) {

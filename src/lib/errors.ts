@@ -54,6 +54,10 @@ export const ERROR_CODES = {
     status: 'PERMISSION_DENIED',
     doc: 'The caller\'s identity does not hold the role the method needs (README "Access"), or a usage report names a decision another identity asked for.',
   },
+  sign_in_invalid: {
+    status: 'UNAUTHENTICATED',
+    doc: 'A console sign-in link is not one this server signed, has expired or was already used; or a console session expired or was signed out.',
+  },
   decision_not_found: { status: 'NOT_FOUND', doc: 'No ledger entry has that decision id.' },
   invalid_query: { status: 'INVALID_ARGUMENT', doc: 'An audit query filter is malformed (bad time, bad decision name, bad limit).' },
   invalid_report: { status: 'INVALID_ARGUMENT', doc: 'A usage report is missing attribution or carries negative or malformed numbers.' },

@@ -16,12 +16,22 @@ import type { PolicyStatus } from '../ledger/policy-status.js';
 import type { EntryDetail, EntrySummary, QueryFilter } from '../ledger/query.js';
 import type { WireVerifyReport } from '../ledger/wire.js';
 import type { StateMismatch } from '../state/compare.js';
+import type { ReasonDay } from '../ledger/reason-counts.js';
+import type { TimelineEvent } from '../ledger/timeline.js';
 import type { UsageReceipt, UsageReportInput } from '../usage/report.js';
+import type { SpendDay, SpendTotal } from '../usage/spend.js';
 import type { Scope } from '../usage/store.js';
 
 export type { Decision, DecideRequest, DecideInput, TraceContext } from '../engine/engine.js';
 export type { OfflineDecision, OfflineMode, OfflineReceipt } from '../engine/offline.js';
-export type { EntryDetail, EntrySummary, QueryFilter } from '../ledger/query.js';
+export type { EntryDetail, EntrySummary, PageCursor, QueryFilter } from '../ledger/query.js';
+export { pageCursor } from '../ledger/query.js';
+export type { TimelineEvent, TimelineApproval } from '../ledger/timeline.js';
+export type { PolicyStatus } from '../ledger/policy-status.js';
+export type { ReasonDay } from '../ledger/reason-counts.js';
+export type { SpendDay, SpendTotal } from '../usage/spend.js';
+export type { Scope } from '../usage/store.js';
+export type { Approval, Approver } from '../engine/approvals/approval.js';
 export type { WireVerifyReport } from '../ledger/wire.js';
 export { wireEntry } from '../ledger/header.js';
 export type { UsageReceipt, UsageReportInput } from '../usage/report.js';
@@ -52,10 +62,42 @@ export interface AuditFace {
   get(decisionId: string): EntryDetail | undefined;
   /** The chain recomputed (against a checkpoint when given) and, when it holds, the state tables against it. */
   verify(checkpoint?: string): Promise<WireVerifyReport>;
-  latestCheckpoint(): { note: string; size: number; headHash: string; verifierKey: string };
+  latestCheckpoint(): CheckpointInfo;
   /** The approval (and embedded usage) tables recomputed from the chain now: the rows that disagree (off the event loop). */
   verifyState(): Promise<StateMismatch[]>;
   /** Entries in the ledger. */
+  readonly size: number;
+  /** The same ledger as the console reads it. */
+  readonly view: LedgerView;
+}
+
+/** The latest signed checkpoint of a ledger, and the key that verifies it. */
+export interface CheckpointInfo {
+  note: string;
+  size: number;
+  headHash: string;
+  verifierKey: string;
+}
+
+/**
+ * One ledger as the console reads it: a running gavel's own (`runtime.audit.view`), or a file that
+ * `gavel console --ledger` opened read-only. One implementation serves both (runtime/ledger-view.ts).
+ */
+export interface LedgerView {
+  /** The ledger file (what pages and exports name). */
+  readonly label: string;
+  /** The ledger's origin (its id in checkpoints). */
+  readonly origin: string;
+  query(filter: QueryFilter): Iterable<EntrySummary>;
+  get(decisionId: string): EntryDetail | undefined;
+  timeline(filter: Pick<QueryFilter, 'subject' | 'team' | 'costCenter' | 'since' | 'until' | 'limit'>): TimelineEvent[];
+  policyStatus(): PolicyStatus;
+  latestCheckpoint(): CheckpointInfo;
+  /** The chain recomputed with the ledger's key, reporting progress; then the state tables against it. */
+  verify(onProgress?: (done: number, total: number) => void): Promise<WireVerifyReport>;
+  topSpenders(scope: Scope, sinceMs: number, limit: number): SpendTotal[];
+  spendByDay(scope: Scope, key: string | undefined, sinceMs: number): SpendDay[];
+  reasonsByDay(codes: readonly string[], sinceMs: number): ReasonDay[];
   readonly size: number;
 }
 

@@ -7,6 +7,8 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Runtime } from '../runtime.js';
 import type { Logger } from '../log.js';
 import { approvalService } from './approval-service.js';
+import type { RunningConsole } from './console/app.js';
+import { startConsole } from './console/server.js';
 import { auditService } from './audit-service.js';
 import { decisionService } from './decision-service.js';
 import { authorizationService } from './envoy/authorization-service.js';
@@ -32,6 +34,8 @@ export interface ServerOptions {
   extAuthz?: ExtAuthzConfig | false;
   /** host:port of a second listener serving ext_authz alone (with the same TLS and access), beside the main one. */
   extAuthzListen?: string;
+  /** The auditor's web console (console/server.ts), with the same TLS and access file; off when absent. */
+  console?: { listen: string; secret: Uint8Array; sessionMinutes?: number };
 }
 
 export interface ServerSecurity {
@@ -49,6 +53,7 @@ export interface RunningServer {
   metricsPort?: number;
   /** The port of the ext_authz listener, when one was asked for. */
   extAuthzPort?: number;
+  console?: RunningConsole;
   /** Stops accepting, lets in-flight calls finish (up to graceMs), then force-closes. */
   shutdown(graceMs?: number): Promise<void>;
   /** Re-reads readiness into health (after a bundle set was activated or emptied). */
@@ -103,6 +108,24 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
   report();
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const http = options.metricsListen ? await metrics.listen(options.metricsListen, security.tls) : undefined;
+  const web = options.console
+    ? await startConsole(
+        {
+          ledgers: [runtime.audit.view],
+          ...(runtime.approvals ? { approvals: runtime.approvals } : {}),
+          ...(runtime.report ? { report: runtime.report } : {}),
+          policies: runtime.policies,
+          readOnly: false,
+        },
+        {
+          ...options.console,
+          access: security.policy,
+          dev: security.policy.open,
+          ...(security.tls ? { tls: security.tls } : {}),
+          log: options.log,
+        },
+      )
+    : undefined;
   return {
     server,
     port,
@@ -110,6 +133,7 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
     metrics,
     ...(http ? { metricsPort: http.port } : {}),
     ...(extAuthzPort !== undefined ? { extAuthzPort } : {}),
+    ...(web ? { console: web } : {}),
     refreshHealth: report,
     shutdown: async (graceMs = 10_000) => {
       stopping = true;
@@ -117,6 +141,7 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
       // Watches never end by themselves while a request is open: end them so draining does not wait.
       approvals?.close();
       http?.server.close();
+      await web?.close();
       await Promise.all([shutdown(server, graceMs), ...(envoyServer ? [shutdown(envoyServer, graceMs)] : [])]);
     },
   };

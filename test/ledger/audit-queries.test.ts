@@ -266,8 +266,8 @@ describe('timeline', () => {
 
   it('needs a subject or a team', async () => {
     const l = await seeded();
-    expect(() => timeline(l.db, {})).toThrow('timeline needs --subject or --team');
-    expect(() => timeline(l.db, { subject: '', team: '' })).toThrow('timeline needs --subject or --team');
+    expect(() => timeline(l.db, {})).toThrow('timeline needs --subject, --team or --cost-center');
+    expect(() => timeline(l.db, { subject: '', team: '' })).toThrow('timeline needs --subject, --team or --cost-center');
   });
 });
 

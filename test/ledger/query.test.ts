@@ -286,7 +286,7 @@ describe('gavel audit timeline', () => {
 
   it('without --subject or --team it is a usage error', async () => {
     const res = await cli('timeline');
-    expect(res.stderr).toContain('timeline needs --subject or --team');
+    expect(res.stderr).toContain('timeline needs --subject, --team or --cost-center');
     expect(res.code).toBe(2);
   });
 });

@@ -77,7 +77,9 @@ async function ledgerOf(records: EntryRecord[]): Promise<SqliteLedger> {
 describe('the incident timeline', () => {
   it('needs a subject or a team, and is empty when nothing matches', async () => {
     const ledger = await ledgerOf([decision(1, [ALLOW])]);
-    expect(() => timeline(ledger.db, {})).toThrow(expect.objectContaining({ code: 'invalid_query', message: 'timeline needs --subject or --team' }));
+    expect(() => timeline(ledger.db, {})).toThrow(
+      expect.objectContaining({ code: 'invalid_query', message: 'timeline needs --subject, --team or --cost-center' }),
+    );
     expect(timeline(ledger.db, { subject: 'nobody' })).toEqual([]);
     await ledger.close();
   });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { GavelError } from '../../lib/errors.js';
-import { AccessPolicy, type AccessRule } from './access-policy.js';
+import { AccessPolicy, type AccessRule, type PersonRule } from './access-policy.js';
 import { patternProblem } from './identity-pattern.js';
 import { isRole, ROLES } from './roles.js';
 
@@ -11,6 +11,9 @@ import { isRole, ROLES } from './roles.js';
  *   identities:
  *     - match: "spiffe://corp.example/gateway/*"
  *       roles: [decide, report]
+ *   people:                      # optional: the approver roles of people (the console's signed-in approvers)
+ *     - match: "alice@corp.example"
+ *       roles: [finance-manager]   # what a policy's "role:finance-manager" names
  *
  * Read all or nothing: a file that does not parse, has an unknown key, an
  * unknown role or a bad pattern is refused as a whole, naming the place.
@@ -28,13 +31,13 @@ export function loadAccessFile(path: string): AccessPolicy {
   } catch (err) {
     throw new GavelError('config_invalid', `access file ${path} is not valid YAML: ${(err as Error).message}`);
   }
-  return AccessPolicy.of(accessRules(doc, `access file ${path}`));
+  return AccessPolicy.of(accessRules(doc, `access file ${path}`), peopleRules(doc, `access file ${path}`));
 }
 
 export function accessRules(doc: unknown, where: string): AccessRule[] {
   const bad = (at: string, what: string) => new GavelError('config_invalid', `${where}: ${at} ${what}`);
   if (!isObject(doc)) throw bad('top level', 'must be a mapping with "identities"');
-  for (const key of Object.keys(doc)) if (key !== 'identities') throw bad(key, 'is not a known key (known: identities)');
+  for (const key of Object.keys(doc)) if (key !== 'identities' && key !== 'people') throw bad(key, 'is not a known key (known: identities, people)');
   const list = doc.identities;
   if (!Array.isArray(list)) throw bad('identities', 'must be a list');
   return list.map((item, i): AccessRule => {
@@ -49,6 +52,30 @@ export function accessRules(doc: unknown, where: string): AccessRule[] {
       if (!isRole(role)) throw bad(`${at}.roles[${j}]`, `is ${JSON.stringify(role)}, not a role (known: ${ROLES.join(', ')})`);
     }
     return { match: item.match, roles: [...new Set(item.roles as AccessRule['roles'])] };
+  });
+}
+
+/**
+ * `people:`: approver roles (free names, as policies write them after `role:`) of the people who sign in to
+ * the console, matched by the same patterns as identities. Roles of people come from here, never from a request.
+ */
+export function peopleRules(doc: unknown, where: string): PersonRule[] {
+  const bad = (at: string, what: string) => new GavelError('config_invalid', `${where}: ${at} ${what}`);
+  if (!isObject(doc) || doc.people === undefined) return [];
+  if (!Array.isArray(doc.people)) throw bad('people', 'must be a list');
+  return doc.people.map((item, i): PersonRule => {
+    const at = `people[${i}]`;
+    if (!isObject(item)) throw bad(at, 'must be a mapping with "match" and "roles"');
+    for (const key of Object.keys(item)) if (key !== 'match' && key !== 'roles') throw bad(`${at}.${key}`, 'is not a known key (known: match, roles)');
+    if (typeof item.match !== 'string') throw bad(`${at}.match`, 'must be a string');
+    const problem = patternProblem(item.match);
+    if (problem) throw bad(`${at}.match`, problem);
+    if (!Array.isArray(item.roles) || item.roles.length === 0) throw bad(`${at}.roles`, 'must be a non-empty list of approver role names');
+    for (const [j, role] of item.roles.entries()) {
+      if (typeof role !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(role))
+        throw bad(`${at}.roles[${j}]`, `is ${JSON.stringify(role)}: a role name is 1-64 letters, digits, ".", "_" or "-"`);
+    }
+    return { match: item.match, roles: [...new Set(item.roles as string[])] };
   });
 }
 

@@ -7,6 +7,12 @@ export interface AccessRule {
   roles: Role[];
 }
 
+/** A person's approver roles (the access file's `people:`). */
+export interface PersonRule {
+  match: string;
+  roles: string[];
+}
+
 /**
  * Which roles an identity holds: the union of the roles of every rule whose
  * pattern matches it, plus the roles every identity holds. An identity no rule
@@ -22,6 +28,7 @@ export interface AccessRule {
 export class AccessPolicy {
   private readonly matchers: Array<{ matches: IdentityMatcher; roles: readonly Role[] }>;
   private readonly cache = new Map<string, ReadonlySet<Role>>();
+  private readonly people: Array<{ matches: IdentityMatcher; roles: readonly string[] }>;
 
   private constructor(
     readonly rules: readonly AccessRule[],
@@ -29,8 +36,10 @@ export class AccessPolicy {
     private readonly base: readonly Role[],
     /** What gavel serve's start-up line says under `access` when there is no file. */
     readonly label: string,
+    personRules: readonly PersonRule[] = [],
   ) {
     this.matchers = rules.map((r) => ({ matches: identityMatcher(r.match), roles: r.roles }));
+    this.people = personRules.map((r) => ({ matches: identityMatcher(r.match), roles: r.roles }));
   }
 
   static everyone(): AccessPolicy {
@@ -41,8 +50,13 @@ export class AccessPolicy {
     return new AccessPolicy([], ['decide'], 'decide only');
   }
 
-  static of(rules: AccessRule[]): AccessPolicy {
-    return new AccessPolicy(rules, [], 'file');
+  static of(rules: AccessRule[], people: PersonRule[] = []): AccessPolicy {
+    return new AccessPolicy(rules, [], 'file', people);
+  }
+
+  /** A person's approver roles: the union of the roles of every `people:` rule that matches (none without a file). */
+  approverRolesOf(person: PeerIdentity): string[] {
+    return [...new Set(this.people.filter((p) => p.matches(person)).flatMap((p) => p.roles))].sort();
   }
 
   /** True when every caller holds every role (no mutual TLS). */

@@ -1,0 +1,91 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Database } from 'better-sqlite3';
+import { parseCheckpoint } from '../ledger/checkpoint.js';
+import { defaultKeyPath, ledgerConfig } from '../ledger/config.js';
+import { formatVerifierKey, keyFromPem, parseVerifierKey, verifierOf } from '../ledger/keys.js';
+import { latestCheckpointNote, readOrigin } from '../ledger/meta.js';
+import { openLedgerReadOnly } from '../ledger/read-only.js';
+import { verifyLedgerAsync } from '../ledger/verify.js';
+import { wireVerifyReport } from '../ledger/wire.js';
+import { GavelError } from '../lib/errors.js';
+import { stateMismatches, withState } from '../state/verify-state.js';
+import { policyStatus } from '../ledger/policy-status.js';
+import { getEntry, queryEntries } from '../ledger/query.js';
+import { reasonsByDay } from '../ledger/reason-counts.js';
+import { timeline } from '../ledger/timeline.js';
+import { spendByDay, topSpenders } from '../usage/spend.js';
+import type { CheckpointInfo, LedgerView } from './faces.js';
+
+export interface LedgerViewParts {
+  db: Database;
+  label: string;
+  verify: LedgerView['verify'];
+  latestCheckpoint: () => CheckpointInfo;
+}
+
+/**
+ * The console's reading of one ledger over a connection: the writer's own (a running gavel), or a
+ * read-only one (`gavel console --ledger`). Every read is a query of the file as it is now.
+ */
+export function ledgerView(parts: LedgerViewParts): LedgerView {
+  const { db } = parts;
+  return {
+    label: parts.label,
+    origin: readOrigin(db),
+    query: (filter) => queryEntries(db, filter),
+    get: (id) => getEntry(db, id),
+    timeline: (filter) => timeline(db, filter),
+    policyStatus: () => policyStatus(db),
+    latestCheckpoint: parts.latestCheckpoint,
+    verify: parts.verify,
+    topSpenders: (scope, sinceMs, limit) => topSpenders(db, scope, sinceMs, limit),
+    spendByDay: (scope, key, sinceMs) => spendByDay(db, scope, key, sinceMs),
+    reasonsByDay: (codes, sinceMs) => reasonsByDay(db, codes, sinceMs),
+    get size() {
+      return (db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM entries').get() as { n: number }).n;
+    },
+  };
+}
+
+/**
+ * A ledger file opened read-only for `gavel console --ledger` (an offline copy, a replica's file):
+ * verified with the key beside it (`<ledger>.key`) or the verifier key given. `close()` lets it go.
+ */
+export function openLedgerFileView(path: string, pubkey?: string): LedgerView & { close(): void } {
+  if (!existsSync(path)) throw new GavelError('config_invalid', `ledger ${path} does not exist`);
+  const db = openLedgerReadOnly(path);
+  try {
+    const origin = readOrigin(db);
+    const keyPath = defaultKeyPath(ledgerConfig(path));
+    const key = pubkey
+      ? parseVerifierKey(existsSync(pubkey) ? readFileSync(pubkey, 'utf8') : pubkey)
+      : keyPath && existsSync(keyPath)
+        ? verifierOf(keyFromPem(readFileSync(keyPath, 'utf8'), origin))
+        : undefined;
+    const view = ledgerView({
+      db,
+      label: path,
+      latestCheckpoint: () => {
+        const note = latestCheckpointNote(db) ?? '';
+        const parsed = note ? parseCheckpoint(note).checkpoint : undefined;
+        return { note, size: parsed?.size ?? 0, headHash: parsed?.headHash ?? '', verifierKey: key ? formatVerifierKey(key) : '' };
+      },
+      verify: async (onProgress) => {
+        if (!key)
+          throw new GavelError('config_invalid', `no verifier key for ${path}: ${keyPath ?? 'its key file'} is absent; pass its key (gavel audit pubkey)`);
+        // A connection of its own: the walk holds one read snapshot while pages keep reading.
+        const reader = openLedgerReadOnly(path);
+        try {
+          const chain = await verifyLedgerAsync(reader, { key, ...(onProgress ? { onProgress } : {}) });
+          return withState(wireVerifyReport(chain), chain.ok ? stateMismatches(reader) : [], path);
+        } finally {
+          reader.close();
+        }
+      },
+    });
+    return Object.assign(view, { close: () => db.close() });
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
