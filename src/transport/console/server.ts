@@ -11,7 +11,7 @@ import { isLoopback } from '../security/listen-rule.js';
 import type { TlsFiles } from '../security/tls-files.js';
 import type { ConsoleApp, ConsoleOptions, ConsoleSources, RunningConsole } from './app.js';
 import { consoleRoutes } from './routes.js';
-import { html, } from './html.js';
+import { html } from './html.js';
 import { httpError } from './http-status.js';
 import { page, problem, type PageContext } from './layout.js';
 import { UsedLinks, verifyLoginToken } from './login-link.js';
@@ -58,7 +58,8 @@ export async function startConsole(sources: ConsoleSources, options: ConsoleOpti
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
+    // same-origin: a sign-in link's token never leaves in a Referer, and forms keep their Origin (no-referrer would send "null").
+    reply.header('referrer-policy', 'same-origin');
     reply.header('x-frame-options', 'DENY');
     reply.header('cross-origin-opener-policy', 'same-origin');
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');

@@ -60,7 +60,7 @@ ${barChart(
   p.codes.map((code, i) => ({
     label: code,
     values: days.map((d) => p.reasons.find((r) => r.day === d && r.code === code)?.count ?? 0),
-    tone: `tone-${'bcde'[i % 4]}`,
+    tone: `tone-${'bcdef'[i % 5]}`,
   })),
   'decisions',
 )}

@@ -32,6 +32,7 @@ export function detailBody(p: DetailParts): Html {
   const covered = p.checkpoint.size >= e.seq;
   return html`<section aria-labelledby="outcome-h">
 <h2 id="outcome-h">Outcome: <span class="outcome ${outcomeClass(e.decision)}">${e.decision}</span></h2>
+${why(e.decision, reasons)}
 <dl class="facts">
 <dt>Kind</dt><dd>${e.kind}</dd>
 <dt>Decision id</dt><dd><code>${e.decisionId}</code></dd>
@@ -98,6 +99,13 @@ ${p.payloads ? (payload ? json(payload) : html`<p>Erased.</p>`) : html`<p class=
 </dl>
 <p><a href="/integrity">Verify the whole ledger</a></p>
 </section>`;
+}
+
+/** The decision in one sentence: the messages of the reasons whose effect is the outcome (a deny's denials). */
+function why(decision: string, reasons: JsonObject[]): Html | '' {
+  const deciding = reasons.filter((r) => r.effect === decision && typeof r.message === 'string' && r.message !== '');
+  if (deciding.length === 0) return '';
+  return html`<p class="why"><strong>Why:</strong> ${deciding.map((r) => text(r.message)).join('; ')}.</p>`;
 }
 
 function text(v: JsonValue | undefined): string {
