@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger } from '../log.js';
@@ -11,12 +10,6 @@ import { TlsFiles } from '../transport/security/tls-files.js';
 import { EXIT } from './exit.js';
 import { addressOption, collect, intOption } from './options.js';
 import { DEFAULTS } from './settings.js';
-
-/** The console a running `gavel serve --console-listen` serves: its secret sits beside the ledger (an in-memory ledger gets one per start). */
-export function consoleOptionsOf(listen: string, ledger: string, sessionMinutes: number | undefined) {
-  const secret = ledger === ':memory:' ? randomBytes(32) : loadConsoleSecret(consoleSecretPath(ledger), true);
-  return { listen, secret, ...(sessionMinutes !== undefined ? { sessionMinutes } : {}) };
-}
 
 interface ConsoleFlags {
   ledger: string[];

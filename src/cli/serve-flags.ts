@@ -23,6 +23,9 @@ export interface ServeOptions extends BundleLimitFlags {
   extAuthzListen?: string;
   consoleListen?: string;
   consoleSessionMinutes?: number;
+  decisionLogUrl?: string;
+  decisionLogCursor?: string;
+  decisionLogBatch?: number;
   key?: string;
   newLedger?: boolean;
   rebuildState?: boolean;
@@ -160,6 +163,13 @@ export function serveCommand(program: Command): Command {
       process.env.GAVEL_CONSOLE_LISTEN,
     )
     .option('--console-session-minutes <n>', 'how long a console sign-in lasts (default 480)', intOption)
+    .option(
+      '--decision-log-url <url>',
+      "push every committed entry to this collector as OPA's decision log service API does (gzipped JSON arrays, at least once, seq as the key) (env GAVEL_DECISION_LOG_URL)",
+      process.env.GAVEL_DECISION_LOG_URL,
+    )
+    .option('--decision-log-cursor <file>', 'where the last accepted seq is kept (default <ledger>.decision-log-cursor)')
+    .option('--decision-log-batch <n>', 'entries per POST at most (default 500)', intOption)
     .option(
       '--usage-store <url>',
       'share usage state with other replicas in PostgreSQL: postgres://USER:PASS@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=FILE] (env GAVEL_USAGE_STORE; default: the ledger file)',

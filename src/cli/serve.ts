@@ -13,7 +13,7 @@ import { runtimeConfigFrom } from './serve-config.js';
 import { bundleUrlOption, serveCommand, type ServeOptions } from './serve-flags.js';
 import { SecurityUsageError, serverSecurity } from './serve-security.js';
 import { bundlesFolder } from './shipped-bundles.js';
-import { consoleOptionsOf } from './console.js';
+import { consoleOptionsOf, decisionLogOf } from './serve-edges.js';
 
 export function registerServe(program: Command): void {
   serveCommand(program).action(serve);
@@ -61,6 +61,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
     extAuthz: o.extAuthz && extAuthz,
     ...(o.extAuthz && o.extAuthzListen ? { extAuthzListen: o.extAuthzListen } : {}),
     ...(o.consoleListen ? { console: consoleOptionsOf(o.consoleListen, o.ledger, o.consoleSessionMinutes) } : {}),
+    ...(o.decisionLogUrl ? { decisionLog: decisionLogOf(o) } : {}),
   });
   const tls = security.tls;
   if (tls) reloadTls(tls, log);
@@ -85,6 +86,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
       ledger_size: runtime.audit.size,
       metrics_port: server.metricsPort,
       console: server.console?.url ?? 'off',
+      decision_log: o.decisionLogUrl ? { url: o.decisionLogUrl, from_seq: server.decisionLog?.acknowledged } : 'off',
       tls: tls ? (tls.mutual ? 'mutual' : 'server') : 'off',
       access: o.access ?? security.policy.label,
     },

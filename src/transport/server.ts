@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { AccessPolicy } from './security/access-policy.js';
 import { Guard } from './security/guard.js';
@@ -9,6 +10,8 @@ import type { Logger } from '../log.js';
 import { approvalService } from './approval-service.js';
 import type { RunningConsole } from './console/app.js';
 import { startConsole } from './console/server.js';
+import type { DecisionLogConfig } from './decision-log/config.js';
+import { type DecisionLogExporter, startDecisionLog } from './decision-log/exporter.js';
 import { auditService } from './audit-service.js';
 import { decisionService } from './decision-service.js';
 import { authorizationService } from './envoy/authorization-service.js';
@@ -36,6 +39,8 @@ export interface ServerOptions {
   extAuthzListen?: string;
   /** The auditor's web console (console/server.ts), with the same TLS and access file; off when absent. */
   console?: { listen: string; secret: Uint8Array; sessionMinutes?: number };
+  /** Push every committed entry to a decision-log collector (OPA's decision log service API); off when absent. */
+  decisionLog?: DecisionLogConfig;
 }
 
 export interface ServerSecurity {
@@ -54,11 +59,15 @@ export interface RunningServer {
   /** The port of the ext_authz listener, when one was asked for. */
   extAuthzPort?: number;
   console?: RunningConsole;
+  decisionLog?: DecisionLogExporter;
   /** Stops accepting, lets in-flight calls finish (up to graceMs), then force-closes. */
   shutdown(graceMs?: number): Promise<void>;
   /** Re-reads readiness into health (after a bundle set was activated or emptied). */
   refreshHealth(): void;
 }
+
+/** gavel's version (decision-log labels): package.json is two levels up from src/transport/ and dist/transport/ alike. */
+const GAVEL_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const EXT_AUTHZ_SERVICE = 'envoy.service.auth.v3.Authorization';
 const SERVICE_NAMES = ['gavel.v1.DecisionService', 'gavel.v1.AuditService', 'gavel.v1.UsageService', 'gavel.v1.PolicyService', 'gavel.v1.ApprovalService'];
@@ -126,6 +135,9 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
         },
       )
     : undefined;
+  const exporter = options.decisionLog
+    ? startDecisionLog(runtime.audit.view, options.decisionLog, { id: runtime.audit.view.origin, version: GAVEL_VERSION }, options.log)
+    : undefined;
   return {
     server,
     port,
@@ -134,6 +146,7 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
     ...(http ? { metricsPort: http.port } : {}),
     ...(extAuthzPort !== undefined ? { extAuthzPort } : {}),
     ...(web ? { console: web } : {}),
+    ...(exporter ? { decisionLog: exporter } : {}),
     refreshHealth: report,
     shutdown: async (graceMs = 10_000) => {
       stopping = true;
@@ -142,6 +155,7 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
       approvals?.close();
       http?.server.close();
       await web?.close();
+      await exporter?.stop();
       await Promise.all([shutdown(server, graceMs), ...(envoyServer ? [shutdown(envoyServer, graceMs)] : [])]);
     },
   };

@@ -15,7 +15,10 @@ export interface InProcessServer {
 /** The real gRPC server on an ephemeral loopback port, in this process. */
 export async function startInProcess(
   options: RuntimeConfig,
-  extra: { security?: ServerSecurity; metricsListen?: string; log?: pino.Logger } & Pick<ServerOptions, 'extAuthz' | 'extAuthzListen'> = {},
+  extra: { security?: ServerSecurity; metricsListen?: string; log?: pino.Logger } & Pick<
+    ServerOptions,
+    'extAuthz' | 'extAuthzListen' | 'console' | 'decisionLog'
+  > = {},
 ): Promise<InProcessServer> {
   const log = extra.log ?? pino({ level: process.env.TEST_LOG ?? 'silent' });
   const core = await startRuntime({ logger: log, ...options });
