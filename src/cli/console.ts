@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { errorMessage } from '../lib/errors.js';
-import { createLogger } from '../log.js';
+import { createLogger, LogSink } from '../log.js';
 import { openLedgerFileView } from '../runtime/ledger-view.js';
 import { consoleSecretPath, loadConsoleSecret, mintLoginToken } from '../transport/console/login-link.js';
 import { startConsole } from '../transport/console/server.js';
@@ -58,7 +58,7 @@ export function registerConsole(program: Command): void {
     .action(async (o: ConsoleFlags, command: Command) => {
       const ledgers = o.ledger.length > 0 ? o.ledger : [DEFAULTS.ledger];
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) command.error('error: --tls-cert and --tls-key go together', { exitCode: EXIT.usage });
-      const log = createLogger();
+      const log = createLogger(undefined, new LogSink(1));
       try {
         const views = ledgers.map((path, i) => openLedgerFileView(path, o.pubkey[i]));
         const tls = o.tlsCert ? new TlsFiles({ certFile: o.tlsCert, keyFile: o.tlsKey!, ...(o.clientCa ? { clientCaFile: o.clientCa } : {}) }) : undefined;
