@@ -161,9 +161,14 @@ describe('gavel console --ledger a --ledger b (read-only, several replicas)', ()
   let child: ReturnType<typeof spawn>;
   const ids = new Set<string>();
   beforeAll(async () => {
-    let t = Date.parse('2026-12-01T00:00:00Z');
+    // The two replicas' entries interleave in time: eu at whole seconds, us half a second later.
     for (const [i, path] of ledgers.entries()) {
-      const core = await startRuntime({ ...coreOptions(path), now: () => new Date((t += 1000 + i)) });
+      let t = Date.parse('2026-12-01T00:00:00Z') + i * 500;
+      const now = () => {
+        t += 1000;
+        return new Date(t);
+      };
+      const core = await startRuntime({ ...coreOptions(path), now });
       for (let n = 0; n < 30; n++) ids.add((await decideVia(core, echoInput({ subject: `${i ? 'us' : 'eu'}-${n}` }))).decisionId);
       await core.stop();
     }
@@ -206,9 +211,10 @@ describe('gavel console --ledger a --ledger b (read-only, several replicas)', ()
     expect(rows[0]!.startsWith('ledger,kind,decision_id,time')).toBe(true);
     expect(rows).toHaveLength(61);
     expect(rows.filter((r) => r.startsWith(ledgers[1]!))).toHaveLength(30);
-    // Newest first across both files.
+    // Newest first across both files, alternating between them.
     const times = rows.slice(1).map((r) => Date.parse(r.split(',')[3]!));
     expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect(rows.slice(1, 5).map((r) => r.split(',')[0])).toEqual([ledgers[1], ledgers[0], ledgers[1], ledgers[0]]);
     const approvals = await (await fetch(`${url}/approvals`, { headers: { cookie } })).text();
     expect(approvals).toContain('this console reads ledger files');
   });
