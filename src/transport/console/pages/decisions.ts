@@ -24,7 +24,7 @@ ${
   page.rows.length === 0
     ? html`<p>No entries match.</p>`
     : html`<table class="entries">
-<caption>${page.rows.length} entries, newest first${several ? html`, merged from ${ledgers.length} ledgers` : ''}</caption>
+<caption>${page.rows.length} ${page.rows.length === 1 ? 'entry' : 'entries'}, newest first${several ? html`, merged from ${ledgers.length} ledgers` : ''}</caption>
 <thead><tr><th scope="col">Time (UTC)</th>${several ? html`<th scope="col">Ledger</th>` : ''}<th scope="col">Seq</th><th scope="col">Kind</th><th scope="col">Outcome</th><th scope="col">Subject</th><th scope="col">Team</th><th scope="col">Action</th><th scope="col">Reasons</th><th scope="col">Revision</th><th scope="col">Caller</th></tr></thead>
 <tbody>
 ${page.rows.map(({ entry: e, ledger }) => row(e, ledger, several ? ledgers[ledger]! : undefined))}
