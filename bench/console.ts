@@ -155,7 +155,9 @@ const input = (n: number) =>
   );
 const decide = (n: number) =>
   new Promise((resolve, reject) =>
-    (client as unknown as Record<string, Function>).Decide!({ input_json: input(n) }, md, (err: Error | null, res: unknown) => (err ? reject(err) : resolve(res))),
+    (client as unknown as Record<string, Function>).Decide!({ input_json: input(n) }, md, (err: Error | null, res: unknown) =>
+      err ? reject(err) : resolve(res),
+    ),
   );
 // Fill the ledger a little so pages have something to page through.
 await closedLoop(decide, 8, 2);
@@ -166,7 +168,9 @@ const pager = async () => {
   while (paging) {
     const body = await (await fetch(`${liveUrl}${path}`, { headers: { cookie: liveCookie } })).text();
     pagesServed++;
-    path = /href="(\/decisions\?[^"]*)" rel="next"/.exec(body)?.[1]?.replace(/&amp;/g, '&') ?? (pagesServed % 3 === 0 ? '/decisions?decision=allow&team=t-3' : '/decisions');
+    path =
+      /href="(\/decisions\?[^"]*)" rel="next"/.exec(body)?.[1]?.replace(/&amp;/g, '&') ??
+      (pagesServed % 3 === 0 ? '/decisions?decision=allow&team=t-3' : '/decisions');
   }
 };
 const alone: LoopResult[] = [];

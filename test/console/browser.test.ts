@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, FIONA, transfer } from '../approvals/helpers.js';
 import { axeViolations, launchBrowser, screenshot } from '../helpers/browser.js';
 import { jsonInput, unary, type Clients } from '../helpers/client.js';
-import { BUNDLES, tempDir } from '../helpers/paths.js';
+import { BUNDLES, FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 import { buildPki, tlsClients, type Pki } from '../helpers/pki.js';
 import { runCli, servingLine, startChild, type ChildServer } from '../helpers/server.js';
 import { modelCall, report } from '../usage/helpers.js';
@@ -26,6 +26,8 @@ const ACCESS = `identities:
     roles: [audit]
   - match: "pat@corp.example"
     roles: [audit, audit-payloads]
+  - match: "ada@corp.example"
+    roles: [admin, audit]
 people:
   - match: "mia@corp.example"
     roles: [finance-manager]
@@ -267,6 +269,25 @@ describe('the console in a browser', () => {
     }
     await page.goto(`${consoleUrl}/policies`);
     await screenshot(page, 'policies');
+  });
+
+  it('replays an uploaded candidate from the policies page (admin), with progress, and shows what would change', async () => {
+    const who = { subject: 'quinn', team: 'sales', costCenter: 'cc-1' };
+    const ok = await decide({ ...modelCall(who), content: { prompt: 'draft the quarterly numbers' } });
+    expect(ok.decision).toBe('DECISION_ALLOW');
+    const ann = await signIn('ann@corp.example');
+    await ann.goto(`${consoleUrl}/policies`);
+    expect(await text(ann)).toContain('Replaying a candidate needs the admin role');
+    const ada = await signIn('ada@corp.example');
+    await ada.goto(`${consoleUrl}/policies`);
+    const input = await ada.$('input[type="file"][name="candidate"]');
+    await input!.uploadFile(join(FIXTURE_BUNDLES, 'candidates/keyword-deny.tar.gz'));
+    await Promise.all([ada.waitForNavigation(), ada.click('form[action="/policies/replay"] button')]);
+    await ada.waitForFunction(() => document.querySelector('.verify .ok, .verify .error') !== null, { timeout: 30_000 });
+    const report = await text(ada);
+    expect(report).toMatch(/would change/);
+    expect(report).toMatch(/allow\s+deny\s+\d+\s+keyword_blocked/);
+    await screenshot(ada, 'policies-replay');
   });
 
   it('verifies the ledger from the integrity page, with progress, and shows the result', async () => {

@@ -14,7 +14,7 @@ export interface ConsoleSources {
   ledgers: LedgerView[];
   approvals?: ApprovalsFace;
   report?: ReportFace;
-  policies?: Pick<PoliciesFace, 'bundles' | 'shadow'>;
+  policies?: Pick<PoliciesFace, 'bundles' | 'shadow' | 'replay'>;
   readOnly: boolean;
 }
 

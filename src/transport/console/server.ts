@@ -4,6 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
+import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { GavelError } from '../../lib/errors.js';
 import { certificateIdentity, isIdentity, type PeerIdentity } from '../security/certificate-identity.js';
@@ -18,6 +19,8 @@ import { UsedLinks, verifyLoginToken } from './login-link.js';
 import { csrfMatches, type Session, Sessions } from './sessions.js';
 
 const SESSION_COOKIE = 'gavel_session';
+/** A candidate bundle uploaded for replay, at most (the bundle limits then apply to what it holds). */
+const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
 const ASSETS = new URL('./assets/', import.meta.url);
 
 /**
@@ -51,6 +54,8 @@ export async function startConsole(sources: ConsoleSources, options: ConsoleOpti
   });
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 64 * 1024 });
+  // Only the admin's candidate upload is multipart: one file, bounded as a bundle is.
+  await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { files: 1, fileSize: MAX_UPLOAD_BYTES, fields: 8, fieldSize: 4096 } });
 
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header(
