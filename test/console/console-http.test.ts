@@ -107,6 +107,30 @@ describe('console sessions and roles over HTTP', () => {
     expect(await expired.text()).toContain('Sign in to continue');
   });
 
+  it('a link signs in once; a state-changing form needs the session\'s CSRF token and this origin', async () => {
+    const token = await mintLoginToken(secret, 'ann@corp.example', 300, new Date(clock));
+    const first = await fetch(`${web.url}/login`, { method: 'POST', body: new URLSearchParams({ token }), redirect: 'manual' });
+    expect(first.status).toBe(303);
+    const again = await fetch(`${web.url}/login`, { method: 'POST', body: new URLSearchParams({ token }), redirect: 'manual' });
+    expect(again.status).toBe(401);
+    expect(await again.text()).toContain('already used');
+    const session = /gavel_session=([^;]+)/.exec(first.headers.get('set-cookie') ?? '')![1]!;
+    const page = await (await get('/integrity', session)).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+    const post = (body: Record<string, string>, origin?: string) =>
+      fetch(`${web.url}/integrity/verify`, {
+        method: 'POST',
+        body: new URLSearchParams(body),
+        headers: { cookie: `gavel_session=${session}`, ...(origin ? { origin } : {}) },
+        redirect: 'manual',
+      });
+    expect((await post({ ledger: '0' })).status).toBe(403);
+    expect((await post({ ledger: '0', _csrf: `${csrf.slice(0, -1)}x` })).status).toBe(403);
+    expect((await post({ ledger: '0', _csrf: csrf }, 'https://evil.example')).status).toBe(403);
+    expect((await post({ ledger: '0', _csrf: csrf }, web.url)).status).toBe(303);
+    expect((await post({ ledger: '0', _csrf: csrf })).status).toBe(303);
+  });
+
   it('an expired link, a link signed with another secret and a tampered one are refused', async () => {
     const old = await mintLoginToken(secret, 'ann@corp.example', 60, new Date(clock - 120_000));
     const other = await mintLoginToken(new Uint8Array(32).fill(1), 'ann@corp.example', 300, new Date(clock));
@@ -217,5 +241,51 @@ describe('gavel console --ledger a --ledger b (read-only, several replicas)', ()
     expect(rows.slice(1, 5).map((r) => r.split(',')[0])).toEqual([ledgers[1], ledgers[0], ledgers[1], ledgers[0]]);
     const approvals = await (await fetch(`${url}/approvals`, { headers: { cookie } })).text();
     expect(approvals).toContain('this console reads ledger files');
+  });
+});
+
+describe('signing in with a client certificate (mutual TLS)', () => {
+  it('a browser presenting a certificate from the client CA signs in as its identity, with the roles the access file gives it', async () => {
+    const { buildPki } = await import('../helpers/pki.js');
+    const { TlsFiles } = await import('../../src/transport/security/tls-files.js');
+    const { request } = await import('node:https');
+    const pki = await buildPki({ auditor: { cn: 'auditor', uris: ['spiffe://gavel.test/people/ann'] }, stranger: { cn: 'x', uris: ['spiffe://gavel.test/people/eve'], by: 'other-ca' } });
+    const core = await startRuntime(coreOptions(':memory:'));
+    const tls = new TlsFiles({ certFile: pki.serverCert, keyFile: pki.serverKey, clientCaFile: pki.caFile });
+    const access = AccessPolicy.of([{ match: 'spiffe://gavel.test/people/ann', roles: ['audit'] }]);
+    const web = await startConsole({ ledgers: [core.audit.view], readOnly: false }, { listen: '127.0.0.1:0', secret: new Uint8Array(32), access, dev: false, tls, log });
+    const call = (method: string, path: string, pair?: { cert: string; key: string }, cookie?: string) =>
+      new Promise<{ status: number; cookie: string | undefined; body: string }>((resolve, reject) => {
+        const req = request(
+          `${web.url}${path}`,
+          { method, ca: pki.caPem, servername: 'localhost', ...(pair ? { cert: pair.cert, key: pair.key } : {}), headers: cookie ? { cookie } : {} },
+          (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => resolve({ status: res.statusCode!, cookie: res.headers['set-cookie']?.[0], body }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      expect(web.url.startsWith('https://')).toBe(true);
+      const page = await call('GET', '/login', pki.clients.auditor);
+      expect(page.body).toContain('Sign in as spiffe://gavel.test/people/ann (your client certificate)');
+      const signed = await call('POST', '/login/certificate', pki.clients.auditor);
+      expect(signed.status).toBe(303);
+      expect(signed.cookie).toMatch(/gavel_session=[^;]+; Path=\/; Expires=[^;]+; HttpOnly; Secure; SameSite=Strict/);
+      const decisions = await call('GET', '/decisions', undefined, signed.cookie!.split(';')[0]);
+      expect(decisions.status).toBe(200);
+      expect(decisions.body).toContain('spiffe://gavel.test/people/ann</strong> (audit)');
+      // No certificate, or one from another CA: no sign-in by certificate.
+      expect((await call('POST', '/login/certificate')).status).toBe(401);
+      expect((await call('POST', '/login/certificate', pki.clients.stranger)).status).toBe(401);
+      expect((await call('GET', '/login', pki.clients.stranger)).body).not.toContain('your client certificate');
+    } finally {
+      await web.close();
+      tls.close();
+      await core.stop();
+    }
   });
 });
