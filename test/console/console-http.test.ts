@@ -107,7 +107,7 @@ describe('console sessions and roles over HTTP', () => {
     expect(await expired.text()).toContain('Sign in to continue');
   });
 
-  it('a link signs in once; a state-changing form needs the session\'s CSRF token and this origin', async () => {
+  it("a link signs in once; a state-changing form needs the session's CSRF token and this origin", async () => {
     const token = await mintLoginToken(secret, 'ann@corp.example', 300, new Date(clock));
     const first = await fetch(`${web.url}/login`, { method: 'POST', body: new URLSearchParams({ token }), redirect: 'manual' });
     expect(first.status).toBe(303);
@@ -249,11 +249,17 @@ describe('signing in with a client certificate (mutual TLS)', () => {
     const { buildPki } = await import('../helpers/pki.js');
     const { TlsFiles } = await import('../../src/transport/security/tls-files.js');
     const { request } = await import('node:https');
-    const pki = await buildPki({ auditor: { cn: 'auditor', uris: ['spiffe://gavel.test/people/ann'] }, stranger: { cn: 'x', uris: ['spiffe://gavel.test/people/eve'], by: 'other-ca' } });
+    const pki = await buildPki({
+      auditor: { cn: 'auditor', uris: ['spiffe://gavel.test/people/ann'] },
+      stranger: { cn: 'x', uris: ['spiffe://gavel.test/people/eve'], by: 'other-ca' },
+    });
     const core = await startRuntime(coreOptions(':memory:'));
     const tls = new TlsFiles({ certFile: pki.serverCert, keyFile: pki.serverKey, clientCaFile: pki.caFile });
     const access = AccessPolicy.of([{ match: 'spiffe://gavel.test/people/ann', roles: ['audit'] }]);
-    const web = await startConsole({ ledgers: [core.audit.view], readOnly: false }, { listen: '127.0.0.1:0', secret: new Uint8Array(32), access, dev: false, tls, log });
+    const web = await startConsole(
+      { ledgers: [core.audit.view], readOnly: false },
+      { listen: '127.0.0.1:0', secret: new Uint8Array(32), access, dev: false, tls, log },
+    );
     const call = (method: string, path: string, pair?: { cert: string; key: string }, cookie?: string) =>
       new Promise<{ status: number; cookie: string | undefined; body: string }>((resolve, reject) => {
         const req = request(

@@ -35,24 +35,13 @@ export function loadAccessFile(path: string): AccessPolicy {
 }
 
 export function accessRules(doc: unknown, where: string): AccessRule[] {
-  const bad = (at: string, what: string) => new GavelError('config_invalid', `${where}: ${at} ${what}`);
+  const bad = problemAt(where);
   if (!isObject(doc)) throw bad('top level', 'must be a mapping with "identities"');
   for (const key of Object.keys(doc)) if (key !== 'identities' && key !== 'people') throw bad(key, 'is not a known key (known: identities, people)');
-  const list = doc.identities;
-  if (!Array.isArray(list)) throw bad('identities', 'must be a list');
-  return list.map((item, i): AccessRule => {
-    const at = `identities[${i}]`;
-    if (!isObject(item)) throw bad(at, 'must be a mapping with "match" and "roles"');
-    for (const key of Object.keys(item)) if (key !== 'match' && key !== 'roles') throw bad(`${at}.${key}`, 'is not a known key (known: match, roles)');
-    if (typeof item.match !== 'string') throw bad(`${at}.match`, 'must be a string');
-    const problem = patternProblem(item.match);
-    if (problem) throw bad(`${at}.match`, problem);
-    if (!Array.isArray(item.roles) || item.roles.length === 0) throw bad(`${at}.roles`, 'must be a non-empty list of roles');
-    for (const [j, role] of item.roles.entries()) {
-      if (!isRole(role)) throw bad(`${at}.roles[${j}]`, `is ${JSON.stringify(role)}, not a role (known: ${ROLES.join(', ')})`);
-    }
-    return { match: item.match, roles: [...new Set(item.roles as AccessRule['roles'])] };
-  });
+  if (!Array.isArray(doc.identities)) throw bad('identities', 'must be a list');
+  return matchRules(doc.identities, 'identities', bad, 'roles', (role) =>
+    isRole(role) ? undefined : `not a role (known: ${ROLES.join(', ')})`,
+  ) as AccessRule[];
 }
 
 /**
@@ -60,20 +49,33 @@ export function accessRules(doc: unknown, where: string): AccessRule[] {
  * the console, matched by the same patterns as identities. Roles of people come from here, never from a request.
  */
 export function peopleRules(doc: unknown, where: string): PersonRule[] {
-  const bad = (at: string, what: string) => new GavelError('config_invalid', `${where}: ${at} ${what}`);
+  const bad = problemAt(where);
   if (!isObject(doc) || doc.people === undefined) return [];
   if (!Array.isArray(doc.people)) throw bad('people', 'must be a list');
-  return doc.people.map((item, i): PersonRule => {
-    const at = `people[${i}]`;
+  return matchRules(doc.people, 'people', bad, 'approver role names', (role) =>
+    typeof role === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(role) ? undefined : 'a role name is 1-64 letters, digits, ".", "_" or "-"',
+  );
+}
+
+type Problem = (at: string, what: string) => GavelError;
+
+function problemAt(where: string): Problem {
+  return (at, what) => new GavelError('config_invalid', `${where}: ${at} ${what}`);
+}
+
+/** A list of `{match, roles}`: each pattern usable, each role accepted by `roleProblem`, no other key; duplicate roles dropped. */
+function matchRules(list: unknown[], section: string, bad: Problem, rolesAre: string, roleProblem: (role: unknown) => string | undefined): PersonRule[] {
+  return list.map((item, i) => {
+    const at = `${section}[${i}]`;
     if (!isObject(item)) throw bad(at, 'must be a mapping with "match" and "roles"');
     for (const key of Object.keys(item)) if (key !== 'match' && key !== 'roles') throw bad(`${at}.${key}`, 'is not a known key (known: match, roles)');
     if (typeof item.match !== 'string') throw bad(`${at}.match`, 'must be a string');
     const problem = patternProblem(item.match);
     if (problem) throw bad(`${at}.match`, problem);
-    if (!Array.isArray(item.roles) || item.roles.length === 0) throw bad(`${at}.roles`, 'must be a non-empty list of approver role names');
+    if (!Array.isArray(item.roles) || item.roles.length === 0) throw bad(`${at}.roles`, `must be a non-empty list of ${rolesAre}`);
     for (const [j, role] of item.roles.entries()) {
-      if (typeof role !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(role))
-        throw bad(`${at}.roles[${j}]`, `is ${JSON.stringify(role)}: a role name is 1-64 letters, digits, ".", "_" or "-"`);
+      const why = roleProblem(role);
+      if (why) throw bad(`${at}.roles[${j}]`, `is ${JSON.stringify(role)}, ${why}`);
     }
     return { match: item.match, roles: [...new Set(item.roles as string[])] };
   });
