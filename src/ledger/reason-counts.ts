@@ -7,21 +7,24 @@ export interface ReasonDay {
   count: number;
 }
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 /**
- * Decisions per UTC day that carried each of `codes` (a tier-down, a budget denial), from `sinceMs` on:
- * one pass over the time index of that range, whatever the ledger's size before it.
+ * Decisions of one UTC day (`[dayMs, dayMs + 1 day)`, on the time index) that carried each of `codes`
+ * (a tier-down, a budget denial). A row's reason codes are parsed (json_each) only when their text
+ * holds one of the codes in quotes, so the pass costs a substring search per row of that day.
  */
-export function reasonsByDay(db: Database, codes: readonly string[], sinceMs: number): ReasonDay[] {
+export function reasonsOfDay(db: Database, codes: readonly string[], dayMs: number): ReasonDay[] {
   if (codes.length === 0) return [];
   const rows = db
     .prepare(
-      `SELECT e.time_ms / ${DAY_MS} AS day, j.value AS code, COUNT(*) AS count
+      `SELECT j.value AS code, COUNT(*) AS count
        FROM entries e, json_each(e.reason_codes) j
-       WHERE e.time_ms >= ? AND j.value IN (${codes.map(() => '?').join(', ')})
-       GROUP BY day, code ORDER BY day, code`,
+       WHERE e.time_ms >= ? AND e.time_ms < ? AND (${codes.map(() => 'instr(e.reason_codes, ?) > 0').join(' OR ')})
+         AND j.value IN (${codes.map(() => '?').join(', ')})
+       GROUP BY code ORDER BY code`,
     )
-    .all(sinceMs, ...codes) as Array<{ day: number; code: string; count: number }>;
-  return rows.map((r) => ({ day: new Date(r.day * DAY_MS).toISOString().slice(0, 10), code: r.code, count: r.count }));
+    .all(dayMs, dayMs + DAY_MS, ...codes.map((c) => JSON.stringify(c)), ...codes) as Array<{ code: string; count: number }>;
+  const day = new Date(dayMs).toISOString().slice(0, 10);
+  return rows.map((r) => ({ day, code: r.code, count: r.count }));
 }

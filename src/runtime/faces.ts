@@ -97,7 +97,8 @@ export interface LedgerView {
   verify(onProgress?: (done: number, total: number) => void): Promise<WireVerifyReport>;
   topSpenders(scope: Scope, sinceMs: number, limit: number): SpendTotal[];
   spendByDay(scope: Scope, key: string | undefined, sinceMs: number): SpendDay[];
-  reasonsByDay(codes: readonly string[], sinceMs: number): ReasonDay[];
+  /** Per UTC day, read a day at a time with the event loop given back between days. */
+  reasonsByDay(codes: readonly string[], sinceMs: number): Promise<ReasonDay[]>;
   readonly size: number;
 }
 

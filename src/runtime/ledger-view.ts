@@ -11,7 +11,7 @@ import { GavelError } from '../lib/errors.js';
 import { stateMismatches, withState } from '../state/verify-state.js';
 import { policyStatus } from '../ledger/policy-status.js';
 import { getEntry, queryEntries } from '../ledger/query.js';
-import { reasonsByDay } from '../ledger/reason-counts.js';
+import { DAY_MS, type ReasonDay, reasonsOfDay } from '../ledger/reason-counts.js';
 import { timeline } from '../ledger/timeline.js';
 import { spendByDay, topSpenders } from '../usage/spend.js';
 import type { CheckpointInfo, LedgerView } from './faces.js';
@@ -29,6 +29,7 @@ export interface LedgerViewParts {
  */
 export function ledgerView(parts: LedgerViewParts): LedgerView {
   const { db } = parts;
+  const pastDays = new Map<string, ReasonDay[]>();
   return {
     label: parts.label,
     origin: readOrigin(db),
@@ -40,11 +41,37 @@ export function ledgerView(parts: LedgerViewParts): LedgerView {
     verify: parts.verify,
     topSpenders: (scope, sinceMs, limit) => topSpenders(db, scope, sinceMs, limit),
     spendByDay: (scope, key, sinceMs) => spendByDay(db, scope, key, sinceMs),
-    reasonsByDay: (codes, sinceMs) => reasonsByDay(db, codes, sinceMs),
+    reasonsByDay: (codes, sinceMs) => reasonsByDaySliced(db, codes, sinceMs, pastDays),
     get size() {
       return (db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM entries').get() as { n: number }).n;
     },
   };
+}
+
+/** Days of reason counts kept: a day that has ended does not change (entries are appended at the time they are written). */
+const PAST_DAYS_KEPT = 1000;
+
+/**
+ * Reason counts per day, one day per query with the event loop given back between days, so a month of
+ * a busy ledger never stalls the server for more than one day's rows; ended days are counted once.
+ */
+async function reasonsByDaySliced(db: Database, codes: readonly string[], sinceMs: number, past: Map<string, ReasonDay[]>): Promise<ReasonDay[]> {
+  const out: ReasonDay[] = [];
+  const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+  for (let day = Math.floor(sinceMs / DAY_MS) * DAY_MS; day <= today; day += DAY_MS) {
+    const key = `${day}|${codes.join(',')}`;
+    let counts = day < today ? past.get(key) : undefined;
+    if (!counts) {
+      await new Promise((resolve) => setImmediate(resolve));
+      counts = reasonsOfDay(db, codes, day);
+      if (day < today) {
+        if (past.size >= PAST_DAYS_KEPT) past.clear();
+        past.set(key, counts);
+      }
+    }
+    out.push(...counts);
+  }
+  return out;
 }
 
 /**

@@ -153,7 +153,7 @@ export function consoleRoutes(app: FastifyInstance, c: ConsoleApp): void {
     const sum = <T>(read: (v: LedgerView) => T[]) => ledgers.flatMap(read);
     const top = mergeTotals(sum((v) => v.topSpenders(scope, now.getTime() - WEEK_MS, 20))).slice(0, 20);
     const byDay = mergeDays(sum((v) => v.spendByDay(scope, key || undefined, since)));
-    const reasons = sum((v) => v.reasonsByDay(BUDGET_REASONS, since));
+    const reasons = (await Promise.all(ledgers.map((v) => v.reasonsByDay(BUDGET_REASONS, since)))).flat();
     const totals = key && sources.report ? windowsOf(await sources.report.usage(scope, key)) : undefined;
     return c.send(
       reply,

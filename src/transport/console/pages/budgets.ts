@@ -59,7 +59,7 @@ ${barChart(
   days,
   p.codes.map((code, i) => ({
     label: code,
-    values: days.map((d) => p.reasons.find((r) => r.day === d && r.code === code)?.count ?? 0),
+    values: days.map((d) => p.reasons.filter((r) => r.day === d && r.code === code).reduce((n, r) => n + r.count, 0)),
     tone: `tone-${'bcdef'[i % 5]}`,
   })),
   'decisions',
