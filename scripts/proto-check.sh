@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUF_VERSION="$(tr -d '[:space:]' < .buf-version)"
 export PATH="$HOME/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin:$PATH"
-if ! buf --version 2>/dev/null | grep -qx "${BUF_VERSION#v}"; then
+if ! buf --version 2>/dev/null | grep -x "${BUF_VERSION#v}" >/dev/null; then
   echo "installing buf ${BUF_VERSION} with go install"
   GOFLAGS= go install "github.com/bufbuild/buf/cmd/buf@${BUF_VERSION}"
 fi
