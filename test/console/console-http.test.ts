@@ -295,3 +295,51 @@ describe('signing in with a client certificate (mutual TLS)', () => {
     }
   });
 });
+
+describe('integrity, export and development mode', () => {
+  it('verify now names the first bad seq of a tampered ledger; JSON Lines export; development mode says so on every page', async () => {
+    const { openAsAttacker } = await import('../ledger/fixtures.js');
+    const { openLedgerFileView } = await import('../../src/runtime/ledger-view.js');
+    const path = join(tempDir('gavel-console-tamper-'), 'ledger.db');
+    const writer = await startRuntime(coreOptions(path));
+    for (let n = 0; n < 12; n++) await decideVia(writer, echoInput({ subject: `t-${n}` }));
+    await writer.stop();
+    const attacker = openAsAttacker(path);
+    attacker.prepare("UPDATE payloads SET body = replace(body, 't-7', 't-8') WHERE seq = (SELECT seq FROM entries WHERE subject_id = 't-7')").run();
+    const bad = (attacker.prepare("SELECT seq FROM entries WHERE subject_id = 't-7'").get() as { seq: number }).seq;
+    attacker.close();
+    const view = openLedgerFileView(path);
+    const secret = new Uint8Array(32).fill(9);
+    const web = await startConsole({ ledgers: [view], readOnly: true }, { listen: '127.0.0.1:0', secret, access: AccessPolicy.everyone(), dev: true, log });
+    try {
+      const token = await mintLoginToken(secret, 'someone', 300);
+      const login = await fetch(`${web.url}/login`, { method: 'POST', body: new URLSearchParams({ token }), redirect: 'manual' });
+      const cookie = `gavel_session=${/gavel_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')![1]}`;
+      for (const p of ['/decisions', '/integrity', '/budgets', '/policies', '/timeline', '/approvals']) {
+        expect(await (await fetch(`${web.url}${p}`, { headers: { cookie } })).text()).toContain('Development mode');
+      }
+      const page = await (await fetch(`${web.url}/integrity`, { headers: { cookie } })).text();
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+      await fetch(`${web.url}/integrity/verify`, {
+        method: 'POST',
+        body: new URLSearchParams({ _csrf: csrf, ledger: '0' }),
+        headers: { cookie },
+        redirect: 'manual',
+      });
+      let status: { running: boolean; ok: boolean | null; failed_seq: number } = { running: true, ok: null, failed_seq: 0 };
+      for (let i = 0; i < 200 && status.running; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        status = (await (await fetch(`${web.url}/integrity/status?ledger=0`, { headers: { cookie } })).json()) as typeof status;
+      }
+      expect(status).toMatchObject({ running: false, ok: false, failed_seq: bad });
+      const after = await (await fetch(`${web.url}/integrity`, { headers: { cookie } })).text();
+      expect(after).toContain(`FAILED at seq <strong class="bad-seq">${bad}</strong> (payload_changed)`);
+      const lines = (await (await fetch(`${web.url}/export.jsonl?subject=t-3`, { headers: { cookie } })).text()).trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ ledger: path, kind: 'decision', subject_id: 't-3', entry_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    } finally {
+      await web.close();
+      view.close();
+    }
+  });
+});
