@@ -27,7 +27,7 @@ test ! -e node_modules/tsx || { echo "tsx was installed: it must be a dev depend
 
 echo "gavel --version: $(npx --no-install gavel --version)"
 
-npx --no-install gavel serve --listen 127.0.0.1:0 > serve.log 2>&1 &
+npx --no-install gavel serve --listen 127.0.0.1:0 --console-listen 127.0.0.1:0 > serve.log 2>&1 &
 server_pid=$!
 for _ in $(seq 1 60); do
   if grep -q '"gavel serving"' serve.log; then break; fi
@@ -36,6 +36,12 @@ for _ in $(seq 1 60); do
 done
 port="$(grep '"gavel serving"' serve.log | node -e 'process.stdin.on("data", (d) => console.log(JSON.parse(d).port))')"
 echo "gavel serve (shipped bundles, ./data/ledger.db) on port $port"
+# The console's stylesheet and script ship in the package (copied beside the compiled modules).
+console_url="$(grep '"gavel serving"' serve.log | node -e 'process.stdin.on("data", (d) => console.log(JSON.parse(d).console))')"
+for asset in console.css console.js; do
+  curl -fsS "$console_url/assets/$asset" > /dev/null || { echo "console asset $asset missing from the package" >&2; exit 1; }
+done
+echo "console at $console_url serves its assets"
 
 cat > smoke.mjs <<'JS'
 import { createClient } from '@gavel-pdp/client';
