@@ -154,6 +154,27 @@ describe('console sessions and roles over HTTP', () => {
     }
   });
 
+  it('a file upload is read only from a signed-in admin on the Policies page: others are refused before the body is read', async () => {
+    const ann = await signIn('ann@corp.example');
+    const form = () => {
+      const f = new FormData();
+      f.set('candidate', new Blob([Buffer.alloc(1024)]), 'c.tar.gz');
+      return f;
+    };
+    const anonymous = await fetch(`${web.url}/policies/replay`, { method: 'POST', body: form(), redirect: 'manual' });
+    expect(anonymous.status).toBe(401);
+    const notAdmin = await fetch(`${web.url}/policies/replay`, {
+      method: 'POST',
+      body: form(),
+      headers: { cookie: `gavel_session=${ann}` },
+      redirect: 'manual',
+    });
+    expect(notAdmin.status).toBe(403);
+    expect(await notAdmin.text()).toContain('only on the Policies page, from a signed-in admin');
+    const elsewhere = await fetch(`${web.url}/approvals/x`, { method: 'POST', body: form(), headers: { cookie: `gavel_session=${ann}` }, redirect: 'manual' });
+    expect(elsewhere.status).toBe(403);
+  });
+
   it('every page carries the strict CSP and no inline script', async () => {
     const session = await signIn('ann@corp.example');
     const res = await get('/decisions', session);

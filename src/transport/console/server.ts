@@ -57,6 +57,19 @@ export async function startConsole(sources: ConsoleSources, options: ConsoleOpti
   // Only the admin's candidate upload is multipart: one file, bounded as a bundle is.
   await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { files: 1, fileSize: MAX_UPLOAD_BYTES, fields: 8, fieldSize: 4096 } });
 
+  // A multipart body (up to 64 MiB) is read only for the admin's candidate upload, and only once the
+  // session is known to hold admin: checked before the body is read, so no one else can make it buffer one.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.headers['content-type']?.toLowerCase().startsWith('multipart/')) return;
+    const session = sessionOf(request);
+    if (request.method !== 'POST' || request.url !== '/policies/replay' || !session?.roles.has('admin')) {
+      reply
+        .code(session ? 403 : 401)
+        .type('text/plain; charset=utf-8')
+        .send('a file upload is accepted only on the Policies page, from a signed-in admin');
+    }
+  });
+
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header(
       'content-security-policy',
