@@ -14,7 +14,6 @@ import { PolicySet } from './engine/policies.js';
 import type { PolicyEventResult } from './engine/policy-event.js';
 import { Shadow, shadowConfig } from './engine/shadow/shadow.js';
 import { SqliteApprovalStore } from './ledger/approval-table.js';
-import { parseCheckpoint } from './ledger/checkpoint.js';
 import { ledgerConfig } from './ledger/config.js';
 import { SqliteShadowSink } from './ledger/shadow-table.js';
 import { SqliteLedger } from './ledger/sqlite.js';
@@ -35,7 +34,7 @@ import type {
   ShadowFace,
 } from './runtime/faces.js';
 import { RuntimeHealth } from './runtime/health.js';
-import { ledgerView } from './runtime/ledger-view.js';
+import { checkpointInfo, ledgerView } from './runtime/ledger-view.js';
 import { replays } from './runtime/replay.js';
 import { attachShared, openSharedUsage, reconcileSharedUsage } from './runtime/shared-usage.js';
 import { bucketZone, checkState, mismatchSummary, type StateCheckResult } from './state/check.js';
@@ -265,11 +264,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       const report = await ledger.verify(checkpoint, onProgress);
       return withState(wireVerifyReport(report), report.ok ? await verifyState() : [], 'the ledger file');
     };
-    const latestCheckpoint = () => {
-      const note = ledger.latestCheckpoint() ?? '';
-      const parsed = note ? parseCheckpoint(note).checkpoint : undefined;
-      return { note, size: parsed?.size ?? 0, headHash: parsed?.headHash ?? '', verifierKey: ledger.verifierKey() };
-    };
+    const latestCheckpoint = () => checkpointInfo(ledger.latestCheckpoint(), ledger.verifierKey());
     const view = ledgerView({ db: ledger.db, label: config.ledger, verify: (onProgress) => verifyAll(undefined, onProgress), latestCheckpoint });
     let stopped: Promise<void> | undefined;
     return {

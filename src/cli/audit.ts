@@ -4,12 +4,12 @@ import type Database from 'better-sqlite3';
 import { openLedgerReadOnly } from '../ledger/read-only.js';
 import { stateMismatches, withState } from '../state/verify-state.js';
 import { GavelError } from '../lib/errors.js';
-import { defaultKeyPath, ledgerConfig } from '../ledger/config.js';
-import { formatVerifierKey, keyFromPem, parseVerifierKey, verifierOf, type VerifierKey } from '../ledger/keys.js';
+import { formatVerifierKey, type VerifierKey } from '../ledger/keys.js';
 import { latestCheckpointNote, readOrigin } from '../ledger/meta.js';
 import { MAX_QUERY_LIMIT, parseDecision, parseKind, queryEntries, type QueryFilter } from '../ledger/query.js';
 import { mergeByTime, type FromLedger } from '../ledger/merge.js';
 import { timeline } from '../ledger/timeline.js';
+import { verifierKeyOfFile } from '../ledger/verifier-key.js';
 import { verifyLedger } from '../ledger/verify.js';
 import { wireVerifyReport, type WireVerifyReport } from '../ledger/wire.js';
 import { EXIT } from './exit.js';
@@ -86,10 +86,8 @@ export function openReadOnly(path: string): Database.Database {
 }
 
 function verifierKey(db: Database.Database, o: LedgerOption & { pubkey?: string; key?: string }): VerifierKey {
-  if (o.pubkey) return parseVerifierKey(existsSync(o.pubkey) ? readFileSync(o.pubkey, 'utf8') : o.pubkey);
-  const origin = readOrigin(db);
-  const keyPath = defaultKeyPath(ledgerConfig(o.ledger, o.key ? { keyPath: o.key } : {}));
-  if (keyPath && existsSync(keyPath)) return verifierOf(keyFromPem(readFileSync(keyPath, 'utf8'), origin));
+  const { key, keyPath } = verifierKeyOfFile(db, o.ledger, { pubkey: o.pubkey, keyFile: o.key });
+  if (key) return key;
   throw new GavelError('config_invalid', `no verifier key: pass --pubkey (from "gavel audit pubkey") or --key; ${keyPath ?? 'the key file'} is absent`);
 }
 

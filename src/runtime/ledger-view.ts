@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import { parseCheckpoint } from '../ledger/checkpoint.js';
-import { defaultKeyPath, ledgerConfig } from '../ledger/config.js';
-import { formatVerifierKey, keyFromPem, parseVerifierKey, verifierOf } from '../ledger/keys.js';
+import { formatVerifierKey } from '../ledger/keys.js';
 import { latestCheckpointNote, readOrigin } from '../ledger/meta.js';
 import { openLedgerReadOnly } from '../ledger/read-only.js';
+import { verifierKeyOfFile } from '../ledger/verifier-key.js';
 import { verifyLedgerAsync } from '../ledger/verify.js';
 import { wireVerifyReport } from '../ledger/wire.js';
 import { GavelError } from '../lib/errors.js';
@@ -48,6 +48,12 @@ export function ledgerView(parts: LedgerViewParts): LedgerView {
   };
 }
 
+/** The latest signed checkpoint as pages and the API show it (size 0 and empty hashes when there is none yet). */
+export function checkpointInfo(note: string | undefined, verifierKey: string): CheckpointInfo {
+  const parsed = note ? parseCheckpoint(note).checkpoint : undefined;
+  return { note: note ?? '', size: parsed?.size ?? 0, headHash: parsed?.headHash ?? '', verifierKey };
+}
+
 /** Days of reason counts kept: a day that has ended does not change (entries are appended at the time they are written). */
 const PAST_DAYS_KEPT = 1000;
 
@@ -82,21 +88,11 @@ export function openLedgerFileView(path: string, pubkey?: string): LedgerView & 
   if (!existsSync(path)) throw new GavelError('config_invalid', `ledger ${path} does not exist`);
   const db = openLedgerReadOnly(path);
   try {
-    const origin = readOrigin(db);
-    const keyPath = defaultKeyPath(ledgerConfig(path));
-    const key = pubkey
-      ? parseVerifierKey(existsSync(pubkey) ? readFileSync(pubkey, 'utf8') : pubkey)
-      : keyPath && existsSync(keyPath)
-        ? verifierOf(keyFromPem(readFileSync(keyPath, 'utf8'), origin))
-        : undefined;
+    const { key, keyPath } = verifierKeyOfFile(db, path, { pubkey });
     const view = ledgerView({
       db,
       label: path,
-      latestCheckpoint: () => {
-        const note = latestCheckpointNote(db) ?? '';
-        const parsed = note ? parseCheckpoint(note).checkpoint : undefined;
-        return { note, size: parsed?.size ?? 0, headHash: parsed?.headHash ?? '', verifierKey: key ? formatVerifierKey(key) : '' };
-      },
+      latestCheckpoint: () => checkpointInfo(latestCheckpointNote(db), key ? formatVerifierKey(key) : ''),
       verify: async (onProgress) => {
         if (!key)
           throw new GavelError('config_invalid', `no verifier key for ${path}: ${keyPath ?? 'its key file'} is absent; pass its key (gavel audit pubkey)`);
