@@ -36,6 +36,8 @@ export default defineConfig({
       'test/runtime.test.ts',
       // The README's examples, run as the Node, Python and Go programs they are.
       'test/examples/**',
+      // The console in Chromium against a gavel serve child (its in-process tests are test/console/console-http.test.ts).
+      'test/console/browser.test.ts',
     ],
     testTimeout: 30_000,
     hookTimeout: 30_000,
