@@ -65,7 +65,10 @@ const dir = tempDir('gavel-profile-');
 const port = await freePort();
 const workload = loadWorkload();
 const dataFile = join(dir.path, 'decide.json');
-writeFileSync(dataFile, JSON.stringify(workload.json.map((b, i) => ({ policy: workload.entrypoint, request_id: `p-${i}`, input_json: b.toString('base64') }))));
+writeFileSync(
+  dataFile,
+  JSON.stringify(workload.json.map((b, i) => ({ policy: workload.entrypoint, request_id: `p-${i}-{{.UUID}}`, input_json: b.toString('base64') }))),
+);
 const child = spawn(
   process.execPath,
   [

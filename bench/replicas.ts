@@ -41,23 +41,59 @@ watchdog(60 * 60, 'bench/replicas', () => {
 const ghz = findTool('ghz', 'GHZ');
 if (!ghz) throw new Error('ghz not found: go install github.com/bojand/ghz/cmd/ghz@latest (or set GHZ)');
 const workload = loadWorkload();
-const dataFile = join(dir.path, 'decide.json');
-writeFileSync(
-  dataFile,
-  JSON.stringify(workload.json.map((bytes, i) => ({ policy: workload.entrypoint, request_id: `bench-${i}`, input_json: bytes.toString('base64') }))),
-);
+/** Every call by one subject (an agent), which the busy rows seed with an hour of requests. */
+const oneSubject = loadWorkload({ subjects: 1 });
+const BUSY_AGENT_REQUESTS = 36_000;
+// Each call its own request id ({{.UUID}}, ghz's template): one id is one decision (idempotent Decide).
+function dataFileOf(name: string, w: typeof workload): string {
+  const file = join(dir.path, name);
+  writeFileSync(
+    file,
+    JSON.stringify(w.json.map((bytes, i) => ({ policy: w.entrypoint, request_id: `bench-${i}-{{.UUID}}`, input_json: bytes.toString('base64') }))),
+  );
+  return file;
+}
+const dataFiles = { all: dataFileOf('decide.json', workload), busy: dataFileOf('busy.json', oneSubject) };
 
 interface Config {
   name: string;
   replicas: number;
   store: 'sqlite' | 'postgres';
+  /** All calls by one subject that already made 36,000 requests in the last hour (the request history the policy sees). */
+  busy?: boolean;
 }
 
 const CONFIGS: Config[] = [
   { name: 'SQLite usage store (ledger file), 1 replica', replicas: 1, store: 'sqlite' },
   { name: 'PostgreSQL usage store, 1 replica', replicas: 1, store: 'postgres' },
   { name: 'PostgreSQL usage store, 2 replicas', replicas: 2, store: 'postgres' },
+  {
+    name: `PostgreSQL usage store, 1 replica, all calls by one subject that made ${BUSY_AGENT_REQUESTS.toLocaleString('en-US')} requests in the last hour`,
+    replicas: 1,
+    store: 'postgres',
+    busy: true,
+  },
+  {
+    name: `PostgreSQL usage store, 2 replicas, all calls by one subject that made ${BUSY_AGENT_REQUESTS.toLocaleString('en-US')} requests in the last hour`,
+    replicas: 2,
+    store: 'postgres',
+    busy: true,
+  },
 ];
+
+/** An hour of one subject's requests, spread evenly (a tenth of them denied), as rows of the shared store. */
+async function seedBusySubject(url: string): Promise<void> {
+  const subject = oneSubject.inputs[0]?.subject as { id?: unknown } | undefined;
+  if (typeof subject?.id !== 'string') throw new Error('workload input without subject');
+  const now = Date.now();
+  await queryAt(
+    url,
+    `INSERT INTO gavel_usage_requests (decision_id, subject, tool, decision, at_ms)
+     SELECT 'seed-' || g, ${`'${subject.id.replace(/'/g, "''")}'`}, '', CASE WHEN g % 10 = 0 THEN 'deny' ELSE 'allow' END,
+       ${now} - (g * 3600000 / ${BUSY_AGENT_REQUESTS + 1})
+     FROM generate_series(1, ${BUSY_AGENT_REQUESTS}) AS g`,
+  );
+}
 
 let databases = 0;
 async function start(c: Config): Promise<{ servers: ChildServer[]; url: string | undefined }> {
@@ -76,7 +112,7 @@ async function start(c: Config): Promise<{ servers: ChildServer[]; url: string |
 }
 
 /** One window over every replica at once; calls and rates add up, latency is the worse replica's. */
-async function measure(servers: ChildServer[], total: number, windowSeconds: number): Promise<LoadRun> {
+async function measure(servers: ChildServer[], total: number, windowSeconds: number, dataFile: string): Promise<LoadRun> {
   const each = Math.max(1, Math.round(total / servers.length));
   const runs = await Promise.all(
     servers.map((s) => runGhz(ghz!, { address: s.address, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency: each, seconds: windowSeconds })),
@@ -103,13 +139,15 @@ try {
   for (let rep = 0; rep < reps; rep++) {
     for (const c of CONFIGS) {
       const { servers, url } = await start(c);
+      const dataFile = c.busy ? dataFiles.busy : dataFiles.all;
       try {
+        if (c.busy && url) await seedBusySubject(url);
         for (const n of inFlight) {
-          if (warmup > 0) await measure(servers, n, warmup);
+          if (warmup > 0) await measure(servers, n, warmup, dataFile);
           // Statistics as a store that has been running for a minute has them (autovacuum's ANALYZE): a fresh
           // database's planner knows no row counts, and its plans for the usage reads are slower until it does.
           if (url) await queryAt(url, 'ANALYZE');
-          const run = await measure(servers, n, seconds);
+          const run = await measure(servers, n, seconds, dataFile);
           const key = `${c.name}\u0000${n}`;
           results.set(key, [...(results.get(key) ?? []), run]);
           process.stderr.write(

@@ -78,7 +78,7 @@ const STREAM = 'gavel.v1.DecisionService/DecideStream';
 const dataFile = join(dir.path, 'decide.json');
 writeFileSync(
   dataFile,
-  JSON.stringify(workload.json.map((bytes, i) => ({ policy: workload.entrypoint, request_id: `bench-${i}`, input_json: bytes.toString('base64') }))),
+  JSON.stringify(workload.json.map((bytes, i) => ({ policy: workload.entrypoint, request_id: `bench-${i}-{{.UUID}}`, input_json: bytes.toString('base64') }))),
 );
 
 /** The inputs as gavel evaluated them (context included), from its ledger, and gavel's answers to them. */
@@ -368,7 +368,7 @@ large.content = { prompt: 'The quarterly review covers revenue, hiring and the r
 const largeFile = join(dir.path, 'large.json');
 writeFileSync(
   largeFile,
-  JSON.stringify([{ policy: workload.entrypoint, request_id: 'large', input_json: Buffer.from(JSON.stringify(large)).toString('base64') }]),
+  JSON.stringify([{ policy: workload.entrypoint, request_id: 'large-{{.UUID}}', input_json: Buffer.from(JSON.stringify(large)).toString('base64') }]),
 );
 const SMALL_RATE = 100;
 const beside: ServiceRow[] = [];

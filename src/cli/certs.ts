@@ -14,9 +14,20 @@ interface CertsDevOptions {
 const CLIENTS = [
   { name: 'gateway', roles: ['decide', 'report'], doc: 'an enforcement point' },
   { name: 'auditor', roles: ['audit', 'audit-payloads'], doc: 'reads the audit trail' },
-  { name: 'approver', roles: ['approve'], doc: 'an approval front end (gavel approvals)' },
+  { name: 'approver', roles: ['approve', 'approve-on-behalf'], doc: 'an approval front end (gavel approvals --as PERSON)' },
   { name: 'admin', roles: ['admin', 'audit'], doc: 'an operator: ListBundles, Replay' },
 ] as const;
+
+/** Approver roles of the people the README's examples name (a policy's role:finance-manager means what this says). */
+const PEOPLE = `# Approver roles of people, named by a front end (approve-on-behalf) or signed in to the console.
+people:
+  - match: "mia"
+    roles: [finance-manager]
+  - match: "noah"
+    roles: [finance-manager]
+  - match: "tara"
+    roles: [team-lead]
+`;
 
 const FILES = ['ca.pem', 'server.pem', 'server.key', ...CLIENTS.flatMap((c) => [`${c.name}.pem`, `${c.name}.key`]), 'access.yaml'];
 
@@ -60,7 +71,7 @@ async function certsDev(o: CertsDevOptions, command: Command): Promise<void> {
   }
   // Under mutual TLS without an access file a certificate holds "decide" only: every other role is granted here.
   const rules = CLIENTS.map((c) => `  - match: "spiffe://${o.trustDomain}/${c.name}/*"   # ${c.doc}\n    roles: [${c.roles.join(', ')}]\n`);
-  write('access.yaml', `# Roles per client-certificate identity (gavel serve --access).\nidentities:\n${rules.join('')}`);
+  write('access.yaml', `# Roles per client-certificate identity (gavel serve --access).\nidentities:\n${rules.join('')}${PEOPLE}`);
   process.stdout.write(
     `wrote ${FILES.join(', ')} to ${o.out} (valid ${o.days} days; for development only)\n` +
       `  server:   localhost, 127.0.0.1, ::1\n` +

@@ -6,7 +6,7 @@ import { GavelError } from '../lib/errors.js';
 import type { RuntimeConfig } from '../runtime.js';
 import { mismatchSummary } from '../state/check.js';
 import { workerCount, WORKERS_RANGE } from './options.js';
-import type { ServeOptions } from './serve-flags.js';
+import { durationOrOffOption, type ServeOptions } from './serve-flags.js';
 
 /** `gavel serve`'s flags as the runtime's config: the one translation from the command line. */
 export function runtimeConfigFrom(o: ServeOptions, log: Logger): RuntimeConfig {
@@ -45,6 +45,7 @@ export function runtimeConfigFrom(o: ServeOptions, log: Logger): RuntimeConfig {
       workers: workersFrom(o.workers),
       evaluationTimeoutMs: o.evaluationTimeout,
       inlineMaxBytes: o.inlineMaxBytes,
+      idempotencyWindowSeconds: windowFrom(o.idempotencyWindow),
     },
     usage: o.metering ? { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl, rebuildTimeZone: o.rebuildUsageTimeZone === true } : false,
     ...(o.usageStore
@@ -104,6 +105,15 @@ function verificationFrom(o: ServeOptions): BundleVerification | undefined {
 }
 
 /** The flag arrives parsed; GAVEL_WORKERS arrives as text and is checked here, by name. */
+function windowFrom(value: number | string | undefined): number | undefined {
+  if (typeof value !== 'string') return value;
+  try {
+    return durationOrOffOption(value);
+  } catch {
+    throw new GavelError('config_invalid', `GAVEL_IDEMPOTENCY_WINDOW must be 0 or a duration such as 30m, 24h or 7d, got ${JSON.stringify(value)}`);
+  }
+}
+
 function workersFrom(value: number | string): number {
   if (typeof value === 'number') return value;
   const n = workerCount(value);

@@ -35,6 +35,8 @@ export interface ServeOptions extends BundleLimitFlags {
   workers: number | string;
   evaluationTimeout?: number;
   inlineMaxBytes?: number;
+  /** Seconds; a string when it came from GAVEL_IDEMPOTENCY_WINDOW. */
+  idempotencyWindow?: number | string;
   metering: boolean;
   usageStore?: string;
   usageStorePool?: number;
@@ -68,6 +70,11 @@ function durationOption(value: string): number {
   const seconds = parseExpiresIn(value);
   if (seconds === undefined) throw new InvalidArgumentError('must be a duration such as 90s, 30m, 4h or 2d');
   return seconds;
+}
+
+/** A duration, or 0 (off). */
+export function durationOrOffOption(value: string): number {
+  return value.trim() === '0' ? 0 : durationOption(value);
 }
 
 /** At most a day: a timer past 2^31 ms would fire at once, again and again. */
@@ -142,6 +149,12 @@ export function serveCommand(program: Command): Command {
       '--inline-max-bytes <n>',
       'with workers, a decision of at most n input bytes that arrives alone is evaluated on the I/O thread (default 8192; 0: always on a worker)',
       nonNegativeIntOption,
+    )
+    .option(
+      '--idempotency-window <duration>',
+      'a Decide whose (caller, request_id) was decided this recently gets the recorded answer again (replayed), nothing new recorded or reserved; 0: off (default 24h, env GAVEL_IDEMPOTENCY_WINDOW)',
+      durationOrOffOption as (value: string, previous: number | string) => number | string,
+      process.env.GAVEL_IDEMPOTENCY_WINDOW,
     )
     .option('--no-metering', 'no usage context and no reservations (budgets are not enforced)')
     .option(

@@ -55,11 +55,11 @@ export function serverSecurity(f: SecurityFlags): { security: ServerSecurity; wa
   const warnings: string[] = [];
   if (!files?.mutual) {
     warnings.push(
-      'no mutual TLS (development only): callers are not authenticated; every caller holds every role and the ledger records its x-gavel-caller claim as "unverified:<name>"',
+      'no mutual TLS (development only): callers are not authenticated; every caller holds every role, the ledger records its x-gavel-caller claim as "unverified:<name>", and an approver\'s id and roles are taken as the Resolve request asserts them',
     );
   } else if (f.access === undefined) {
     warnings.push(
-      'no --access file: a certificate from the client CA holds the "decide" role only; report, audit, audit-payloads, approve and admin must be granted in an access file',
+      'no --access file: a certificate from the client CA holds the "decide" role only; report, audit, audit-payloads, approve, approve-on-behalf and admin must be granted in an access file',
     );
   }
   if (!mutual && f.insecure && (!isLoopback(f.listen) || (f.metricsListen !== undefined && !isLoopback(f.metricsListen)))) {

@@ -26,6 +26,11 @@ export interface EngineConfig {
   inlineMaxBytes: number;
   /** Inline evaluation stays off until the last INLINE_WINDOW evaluations each took at most this long. */
   inlineSlowMs: number;
+  /**
+   * A Decide whose (caller, request_id) was decided this recently gets the recorded answer again
+   * (idempotency.ts); 0 turns it off. Requests without a request_id are always decided.
+   */
+  idempotencyWindowSeconds: number;
 }
 
 export const ENGINE_DEFAULTS: EngineConfig = {
@@ -38,7 +43,11 @@ export const ENGINE_DEFAULTS: EngineConfig = {
   evaluationTimeoutMs: 10_000,
   inlineMaxBytes: 8192,
   inlineSlowMs: 5,
+  idempotencyWindowSeconds: 24 * 3600,
 };
+
+/** The longest idempotency window: a shared store keeps request ids this long (usage/postgres/store.ts). */
+export const MAX_IDEMPOTENCY_WINDOW_SECONDS = 30 * 24 * 3600;
 
 /** Threads past this many would only contend for the same cores. */
 export const MAX_WORKERS = 64;
@@ -53,6 +62,13 @@ export function engineConfig(overrides: Partial<EngineConfig> = {}): EngineConfi
   positiveInt('engine.evaluationTimeoutMs', c.evaluationTimeoutMs);
   nonNegativeInt('engine.inlineMaxBytes', c.inlineMaxBytes);
   positiveNumber('engine.inlineSlowMs', c.inlineSlowMs);
+  nonNegativeInt('engine.idempotencyWindowSeconds', c.idempotencyWindowSeconds);
+  if (c.idempotencyWindowSeconds > MAX_IDEMPOTENCY_WINDOW_SECONDS) {
+    throw new GavelError(
+      'config_invalid',
+      `config engine.idempotencyWindowSeconds must be at most ${MAX_IDEMPOTENCY_WINDOW_SECONDS} (30 days), got ${c.idempotencyWindowSeconds}`,
+    );
+  }
   if (!Number.isInteger(c.workers) || c.workers < 0 || c.workers > MAX_WORKERS) {
     throw new GavelError('config_invalid', `config engine.workers must be an integer from 0 to ${MAX_WORKERS}, got ${JSON.stringify(c.workers)}`);
   }

@@ -8,19 +8,25 @@ export interface ApprovalLocks {
   holdFingerprint(fingerprint: string): Promise<() => void>;
 }
 
-const HOLD = 0;
-const USAGE = 1;
-const FINGERPRINT = 2;
-type Step = typeof HOLD | typeof USAGE | typeof FINGERPRINT;
-const NAMES = ['the approval hold', 'the usage keys', 'the fingerprint'] as const;
+const REQUEST = 0;
+const HOLD = 1;
+const USAGE = 2;
+const FINGERPRINT = 3;
+type Step = typeof REQUEST | typeof HOLD | typeof USAGE | typeof FINGERPRINT;
+const NAMES = ['the request id', 'the approval hold', 'the usage keys', 'the fingerprint'] as const;
 
 /**
  * The locks of one decision, taken in one order and let go in one place.
  *
  * Order (each only when it applies; never one out of order):
- * 1. The approval hold, when the call carries an approval id: taken first, before
+ * 0. The request id (`caller\0request_id`), when the call is idempotent
+ *    (engine/idempotency.ts): taken before anything, held until the entry is
+ *    settled, so a retry arriving while the first is decided waits for it and
+ *    then finds its entry instead of deciding again. Let go last, by `release()`.
+ *    It is the caller's own key: only the same caller's same request waits on it.
+ * 1. The approval hold, when the call carries an approval id: taken before
  *    anything is read, so the lookup, the evaluation and the use of a single-use
- *    approval see one state of it. Let go last, by `release()`, once the entry is
+ *    approval see one state of it. Let go by `release()`, once the entry is
  *    settled (and an abandoned caller's reservation released).
  * 2. The usage keys (`meter.keys(facts)`, all at once in the engine's KeyLocks):
  *    from before usage is read until the decision's staged write is visible to
@@ -57,7 +63,7 @@ const NAMES = ['the approval hold', 'the usage keys', 'the fingerprint'] as cons
  * a throwing stage, a failed append, an abandoned caller.
  */
 export class DecisionLocks {
-  private readonly held: Array<(() => void) | undefined> = [undefined, undefined, undefined];
+  private readonly held: Array<(() => void) | undefined> = [undefined, undefined, undefined, undefined];
   private last = -1;
   /** Usage keys let go, or everything: nothing more is taken. */
   private shrinking = false;
@@ -68,7 +74,15 @@ export class DecisionLocks {
   constructor(
     private readonly usageLocks: KeyLocks,
     private readonly approvals: ApprovalLocks | undefined,
+    private readonly requestLocks?: KeyLocks,
   ) {}
+
+  /** 0. The caller's request id (an idempotent call). */
+  async request(key: string): Promise<void> {
+    const locks = this.requestLocks;
+    if (!locks) throw new Error('lock order: a request id asked for without request locks');
+    await this.take(REQUEST, () => locks.acquire([key]));
+  }
 
   /** 1. The hold of the approval the call carries. */
   async hold(approvalId: string): Promise<void> {
@@ -103,7 +117,7 @@ export class DecisionLocks {
   release(): void {
     this.released = true;
     this.shrinking = true;
-    for (const step of [FINGERPRINT, USAGE, HOLD] as const) this.let(step);
+    for (const step of [FINGERPRINT, USAGE, HOLD, REQUEST] as const) this.let(step);
   }
 
   private async take(step: Step, acquire: () => Promise<() => void>): Promise<() => void> {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { policyRef, type PolicyRef } from './policy-ref.js';
 import { policyEventRecord, type PolicyEvent } from './policy-event.js';
 import { closedOnFailure, failClosed, GavelError } from '../lib/errors.js';
-import { withLastKey } from '../lib/canonical.js';
+import { withFirstKey, withLastKey } from '../lib/canonical.js';
 import type { Bundle } from '../bundles/bundle.js';
 import type { JsonObject } from '../lib/json.js';
 import { stagedTogether, UNRECORDED, type EntryRecord, type Ledger, type Receipt, type StagedWrite } from './ledger.js';
@@ -12,7 +12,7 @@ import type { EngineConfig } from './config.js';
 import type { WasmEvaluator } from './evaluator.js';
 import { DecisionLocks } from './decision-locks.js';
 import { KeyLocks } from './key-locks.js';
-import type { DecisionMeter, MeteredContext, MeteredWrite } from './meter.js';
+import type { DecisionMeter, MeteredContext, MeteredWrite, RequestClaim } from './meter.js';
 import type { PolicySet } from './policies.js';
 import type { AppliedRedaction } from './redact.js';
 import { SERVICE_RULE, type Effect, type Reason } from './result.js';
@@ -20,6 +20,7 @@ import type { DecisionRunner, Job } from './runner.js';
 import type { DecideInput, EvaluateRequest, Evaluated } from './stages.js';
 import type { Shadow } from './shadow/shadow.js';
 import type { UsageFacts } from './usage-facts.js';
+import { conflict, recallOf, replayedParts, type RecordedRequest } from './idempotency.js';
 import { checkOffline, offlineRecord, storedInputOf, type OfflineDecision, type OfflineReceipt, type RecordedEntries } from './offline.js';
 
 export type { DecideInput } from './stages.js';
@@ -68,6 +69,8 @@ export interface Decision {
   evaluatedAt: string;
   /** The approval request this REQUIRE_APPROVAL created (or waits on), or the approval this decision used. */
   approval?: DecisionApproval;
+  /** The recorded answer to this caller's request id, given again (idempotency.ts): nothing new was recorded. */
+  replayed?: boolean;
 }
 
 export interface EngineDeps {
@@ -86,7 +89,10 @@ export interface EngineDeps {
   approvals?: ApprovalDesk;
   /** Shadow evaluation of candidate bundles on live traffic, after each recorded answer. */
   shadow?: Shadow;
-  /** Entries already in the ledger, by decision id: an offline decision delivered twice is recorded once. */
+  /**
+   * Entries already in the ledger, by decision id (an offline decision delivered twice is recorded once)
+   * and by a caller's request id (a Decide retried within the idempotency window is answered once).
+   */
   recorded?: RecordedEntries;
 }
 
@@ -119,6 +125,8 @@ interface Attempt {
   req: EvaluateRequest;
   /** What it does to approvals (a request created, an approval used). */
   approval: ApprovalPlan | undefined;
+  /** The request id it claimed (an idempotent call). */
+  claim?: RequestClaim;
 }
 
 /**
@@ -140,6 +148,8 @@ export class Engine {
   private readonly runner: DecisionRunner;
   /** Usage keys, shared by every decision's DecisionLocks (decision-locks.ts has the lock order). */
   private readonly usageLocks = new KeyLocks();
+  /** Request ids being decided (idempotent calls): a retry waits, then finds the first call's entry. */
+  private readonly requestLocks = new KeyLocks();
   /** Offline ids being recorded: a redelivery waits, then finds the first delivery's entry. */
   private readonly offlineLocks = new KeyLocks();
   private readonly recorded: RecordedEntries | undefined;
@@ -213,10 +223,69 @@ export class Engine {
   }
 
   async decide(request: DecideRequest): Promise<Decision> {
-    const prepare = { input: request.input, requestId: request.requestId, caller: request.caller };
+    const idempotent = this.idempotent(request);
+    // Request id, approval hold, usage keys, fingerprint: taken in that order, all let go by the one release() below.
+    const locks = new DecisionLocks(this.usageLocks, this.approvals, this.requestLocks);
+    try {
+      if (idempotent) {
+        // A retry waits here while the first is decided, then finds its entry.
+        await locks.request(`${request.caller}\0${request.requestId}`);
+        const found = await this.recordedRequest(request, idempotent);
+        if (found) return await this.replay(request, found);
+      }
+      return await this.decideNew(request, locks, idempotent ? this.claimOf(request) : undefined);
+    } finally {
+      locks.release();
+    }
+  }
+
+  /** The idempotency lookup's port when this call is idempotent: it has a request id and the window is on. */
+  private idempotent(request: DecideRequest): RecordedEntries | undefined {
+    return request.requestId !== '' && this.config.idempotencyWindowSeconds > 0 ? this.recorded : undefined;
+  }
+
+  /** Where the window starts for a call decided now. */
+  private windowStart(): number {
+    return this.now().getTime() - this.config.idempotencyWindowSeconds * 1000;
+  }
+
+  private async recordedRequest(request: DecideRequest, recorded: RecordedEntries): Promise<RecordedRequest | undefined> {
+    try {
+      return await recorded.findRequest(request.caller, request.requestId, this.windowStart());
+    } catch (err) {
+      throw failClosed(err, 'ledger_unavailable', 'the ledger could not be searched for this request id; failing closed');
+    }
+  }
+
+  /** The claim of an idempotent call's request id, for a store shared with other replicas (the answer is built only if one asks). */
+  private claimOf(request: DecideRequest): Omit<RequestClaim, 'answer'> {
+    return { caller: request.caller, requestId: request.requestId, sinceMs: this.windowStart() };
+  }
+
+  /** The recorded answer to a request decided before: nothing is evaluated, recorded, reserved or requested. */
+  private async replay(request: DecideRequest, found: RecordedRequest): Promise<Decision> {
+    const recalled = recallOf(found);
+    const job = await this.runner.prepare({ input: request.input, requestId: request.requestId, caller: request.caller, recall: recalled });
+    try {
+      if (!job.recalled?.same) throw conflict(found, 'this input differs from the one recorded');
+      const { approval: named, ...parts } = replayedParts(found);
+      const desk = this.approvals;
+      const approval = named && desk ? await approvalState(() => desk.recordedAnswer(named.id, named.state)) : undefined;
+      return {
+        ...parts,
+        ...(job.recalled.redactedInput ? { redactedInput: job.recalled.redactedInput } : {}),
+        ...(approval ? { approval } : {}),
+        replayed: true,
+      };
+    } finally {
+      this.runner.discard(job);
+    }
+  }
+
+  private async decideNew(request: DecideRequest, locks: DecisionLocks, claim: Omit<RequestClaim, 'answer'> | undefined): Promise<Decision> {
+    const idempotent = claim !== undefined;
+    const prepare = { input: request.input, requestId: request.requestId, caller: request.caller, ...(idempotent ? { idempotent } : {}) };
     const job = await this.runner.prepare(prepare);
-    // Approval hold, usage keys, fingerprint: taken in that order, all let go by the one release() below.
-    const locks = new DecisionLocks(this.usageLocks, this.approvals);
     let shadowed = false;
     try {
       const entrypoint = request.policy || this.config.defaultEntrypoint;
@@ -231,7 +300,7 @@ export class Engine {
       const decisionId = randomUUID();
       let attempt: Attempt | undefined;
       for (let n = 1; !attempt; n++) {
-        attempt = await this.attempt(request, job, evaluator, locks, { decisionId, entrypoint, now, held });
+        attempt = await this.attempt(request, job, evaluator, locks, { decisionId, entrypoint, now, held, claim });
         // Usage this decision read changed while it was evaluated (a report, a release): decide again on fresh usage.
         if (!attempt && n >= MAX_ATTEMPTS) {
           throw new GavelError('usage_unavailable', `usage kept changing during ${MAX_ATTEMPTS} evaluations; failing closed`);
@@ -241,8 +310,10 @@ export class Engine {
       locks.releaseUsage();
       // A new request keeps its fingerprint until its entry is durable (or given up).
       const receipt = await attempt.receipt.finally(() => locks.releaseFingerprint());
-      // Gone after its entry was written: the entry stays (the ledger never loses one), the reservation goes.
-      if (this.meter && abandoned(request)) await this.meter.release(decisionId, request.caller).catch(() => undefined);
+      if (attempt.claim) this.meter?.requestRecorded?.(attempt.claim, decisionId, receipt);
+      // Gone after its entry was written: the entry stays (the ledger never loses one). Its reservation goes,
+      // unless the call is idempotent: then a retry gets this recorded answer, and the reservation with it.
+      if (this.meter && !idempotent && abandoned(request)) await this.meter.release(decisionId, request.caller).catch(() => undefined);
       const decision = this.decision(attempt.evaluated, evaluator, { decisionId, entrypoint, now, receipt, requestId: request.requestId });
       if (attempt.approval) decision.approval = attempt.approval.answer;
       // Recorded and about to be answered: a shadow bundle may now see the same input (it discards the job when done).
@@ -250,7 +321,6 @@ export class Engine {
       return decision;
     } finally {
       if (!shadowed) this.runner.discard(job);
-      locks.release();
     }
   }
 
@@ -260,7 +330,7 @@ export class Engine {
     job: Job,
     evaluator: WasmEvaluator,
     locks: DecisionLocks,
-    d: { decisionId: string; entrypoint: string; now: Date; held: HeldApproval | undefined },
+    d: { decisionId: string; entrypoint: string; now: Date; held: HeldApproval | undefined; claim: Omit<RequestClaim, 'answer'> | undefined },
   ): Promise<Attempt | undefined> {
     // A caller known to be gone before anything is reserved gets nothing recorded or reserved.
     if (abandoned(request)) throw gone();
@@ -302,9 +372,20 @@ export class Engine {
               (fingerprint) => locks.fingerprint(fingerprint),
             ),
           );
+      // The decision names the approval it created, waits on or used, so its recorded answer can be given again.
+      const named = approval ? withApproval(evaluated.record, approval.answer) : evaluated.record;
+      const claim: RequestClaim | undefined = d.claim && { ...d.claim, answer: () => answerOf(named) };
       let staged: MeteredWrite | undefined;
       if (metered) {
-        const decided = { decisionId: d.decisionId, facts: job.facts, outcome: evaluated, bundle, now: d.now, caller: request.caller };
+        const decided = {
+          decisionId: d.decisionId,
+          facts: job.facts,
+          outcome: evaluated,
+          bundle,
+          now: d.now,
+          caller: request.caller,
+          ...(claim ? { claim } : {}),
+        };
         try {
           staged = await this.meter!.stage(approval ? { ...decided, holdUntilMs: approval.holdUntilMs } : decided, metered.snapshot);
         } catch (err) {
@@ -317,12 +398,12 @@ export class Engine {
           return undefined;
         }
       }
-      const traced = request.trace ? withTrace(evaluated.record, request.trace) : evaluated.record;
+      const traced = request.trace ? withTrace(named, request.trace) : named;
       const record = staged ? withUsage(traced, staged.payload) : traced;
       const receipt = this.append(record, stagedTogether(staged, approval?.staged));
       // Awaited by decide once the locks are released; never an unhandled rejection meanwhile.
       receipt.catch(() => undefined);
-      return { evaluated, receipt, req, approval };
+      return { evaluated, receipt, req, approval, ...(claim ? { claim } : {}) };
     } finally {
       metered?.snapshot.end();
     }
@@ -373,6 +454,30 @@ export class Engine {
     this.approvals?.stop();
     await this.runner.close();
   }
+}
+
+/** A claimed request's answer as a shared store keeps it: what a replay reads of the entry (its usage and trace are not needed). */
+function answerOf(record: EntryRecord): string {
+  const answer: Omit<RecordedRequest, 'receipt'> = {
+    decisionId: record.decisionId,
+    time: record.time,
+    decision: record.decision,
+    bundle: record.bundle,
+    revision: record.revision,
+    digest: record.digest,
+    entrypoint: record.entrypoint,
+    requestId: record.requestId,
+    payload: record.payloadJcs !== undefined ? (JSON.parse(record.payloadJcs) as JsonObject) : (record.payload ?? null),
+    salt: Buffer.from(record.salt).toString('hex'),
+  };
+  return JSON.stringify(answer);
+}
+
+/** The decision's record with the approval its answer names as the payload's first key (`approval` sorts before every other). */
+function withApproval(record: EntryRecord, approval: DecisionApproval): EntryRecord {
+  const named = { approval_id: approval.id, state: approval.state };
+  if (record.payloadJcs !== undefined) return { ...record, payloadJcs: withFirstKey(record.payloadJcs, 'approval', named) };
+  return { ...record, payload: { approval: named, ...record.payload } };
 }
 
 /** The decision's record with its trace as the payload's last key (`trace` sorts after `compared_as`, `input` and `result`; `usage`, after it, comes later). */

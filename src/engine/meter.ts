@@ -1,6 +1,6 @@
 import type { Bundle } from '../bundles/bundle.js';
 import type { JsonObject } from '../lib/json.js';
-import type { StagedWrite } from './ledger.js';
+import type { Receipt, StagedWrite } from './ledger.js';
 import type { PolicyOutcome } from './result.js';
 import type { UsageFacts } from './usage-facts.js';
 
@@ -42,6 +42,8 @@ export interface DecisionMeter {
    * used: the reservation it held goes with the entry that records it).
    */
   stagedRelease(decisionId: string): StagedWrite;
+  /** A claimed request's entry committed: a shared store notes its receipt, so the other replicas can answer it too. */
+  requestRecorded?(claim: RequestClaim, decisionId: string, receipt: Receipt): void;
 }
 
 /** A decision's usage writes, and what its payload records of them (its last key, `usage`): budgets are recomputable from the chain. */
@@ -77,4 +79,20 @@ export interface MeteredDecision {
    * usual reservation time.
    */
   holdUntilMs?: number | null;
+  /** An idempotent call's request id, claimed with its rows by a store shared with other replicas (idempotency.ts). */
+  claim?: RequestClaim;
+}
+
+/**
+ * A request id taken in the transaction that reserves for its decision, so that replicas sharing a
+ * store decide it once: a store that is the ledger's own file (SQLite) has the entry itself and needs
+ * nothing; a shared one keeps the recorded answer for the other replicas.
+ */
+export interface RequestClaim {
+  caller: string;
+  requestId: string;
+  /** Claims older than this (outside the idempotency window) no longer hold the id. */
+  sinceMs: number;
+  /** The recorded answer, as JSON text (a RecordedRequest without its receipt), built only when a store asks. */
+  answer(): string;
 }

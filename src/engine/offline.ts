@@ -1,3 +1,4 @@
+import type { RecordedRequests } from './idempotency.js';
 import { GavelError } from '../lib/errors.js';
 import { isJsonObject, type JsonObject } from '../lib/json.js';
 import type { HeaderFacts } from './header-facts.js';
@@ -43,7 +44,8 @@ export interface OfflineReceipt {
 }
 
 /** What the engine needs to know of an entry already in the ledger, by decision id. */
-export interface RecordedEntries {
+/** Entries already in the ledger: by decision id (offline decisions), and by a caller's request id (idempotent Decide). */
+export interface RecordedEntries extends RecordedRequests {
   find(decisionId: string): { kind: string; caller: string; receipt: Receipt } | undefined;
 }
 

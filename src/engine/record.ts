@@ -20,6 +20,8 @@ export interface RecordParts {
   policy: PolicyRef;
   entrypoint: string;
   salt: Uint8Array;
+  /** An idempotent request's commitment to its input (idempotency.ts requestHash). */
+  requestHash?: string;
 }
 
 /**
@@ -51,6 +53,7 @@ export function ledgerRecord(p: RecordParts): EntryRecord {
         ...(p.outcome.redactions.length > 0 || p.hashed.length > 0 ? { input_altered: true } : {}),
       },
       ...(Object.keys(forms).length > 0 ? { compared_as: forms } : {}),
+      ...(p.requestHash ? { request_hash: p.requestHash } : {}),
     }),
     salt: p.salt,
   };

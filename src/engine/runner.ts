@@ -13,12 +13,15 @@ import {
 } from './stages.js';
 import type { UsageFacts } from './usage-facts.js';
 import type { ActionBinding } from './approvals/fingerprint.js';
+import type { Recalled } from './idempotency.js';
 
 /** A prepared decision: what the engine reads before evaluating it. The parsed input stays where it was parsed. */
 export interface Job {
   readonly header: HeaderFacts;
   readonly facts: UsageFacts;
   readonly binding: ActionBinding;
+  /** The verdict on a recall (a retry of a recorded request): same input or not. */
+  readonly recalled?: Recalled;
 }
 
 /**
@@ -70,7 +73,13 @@ export class InlineRunner implements DecisionRunner {
 
   async prepare(req: PrepareRequest): Promise<Job> {
     const prepared = prepareDecision(req, this.limits);
-    const job: InlineJob = { header: prepared.header, facts: prepared.facts, binding: prepared.binding, prepared };
+    const job: InlineJob = {
+      header: prepared.header,
+      facts: prepared.facts,
+      binding: prepared.binding,
+      prepared,
+      ...(prepared.recalled ? { recalled: prepared.recalled } : {}),
+    };
     return job;
   }
 

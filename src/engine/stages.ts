@@ -12,6 +12,7 @@ import { normaliseResultSet, serviceDeny, type Effect, type PolicyOutcome, type 
 import { usageFactsOf, type UsageFacts } from './usage-facts.js';
 import type { ApprovalContext } from './approvals/approval.js';
 import { bindingOf, type ActionBinding } from './approvals/fingerprint.js';
+import { inputDigest, recall, requestHash, type Recall, type Recalled } from './idempotency.js';
 
 /**
  * The two halves of a decision that run where the input lives (an evaluation
@@ -26,6 +27,10 @@ export interface PrepareRequest {
   input: DecideInput;
   requestId: string;
   caller: string;
+  /** Decided once per (caller, request_id): the input's digest is kept, and its entry records request_hash (idempotency.ts). */
+  idempotent?: boolean;
+  /** A retry of a recorded request: compare its input with the recorded one (and rebuild the redacted input). */
+  recall?: Recall;
 }
 
 /** A parsed, bounded input and what the engine needs to know about it before evaluation. */
@@ -35,6 +40,10 @@ export interface Prepared {
   facts: UsageFacts;
   /** The action's fingerprint and the approval it carries. */
   binding: ActionBinding;
+  /** SHA-256 of the canonical input, for an idempotent request. */
+  inputDigest?: string;
+  /** The verdict on `recall`, when one was asked for. */
+  recalled?: Recalled;
 }
 
 /** Stage 1: parse and bound the input, read who asks for what. Throws GavelError for bad input. */
@@ -42,7 +51,13 @@ export function prepareDecision(req: PrepareRequest, limits: InputLimits): Prepa
   const input = 'json' in req.input ? parseInputJson(req.input.json, limits) : checkInputValue(req.input.value, limits);
   const header = headerFactsOf(input, req);
   checkHeaderBounds(header);
-  return { input, header, facts: usageFactsOf(input), binding: bindingOf(input) };
+  const prepared: Prepared = { input, header, facts: usageFactsOf(input), binding: bindingOf(input) };
+  if (req.idempotent || req.recall) {
+    const digest = inputDigest(input);
+    prepared.inputDigest = digest;
+    if (req.recall) prepared.recalled = recall(input, digest, req.recall);
+  }
+  return prepared;
 }
 
 export interface EvaluateRequest {
@@ -94,7 +109,19 @@ export function evaluateDecision(evaluator: WasmEvaluator, prepared: Prepared, r
   const hashed = outcome.sensitivePaths.filter((path) => getAt(redacted, path) !== undefined);
   const { bundle } = evaluator;
   const policy = policyRef(bundle);
-  const record = ledgerRecord({ decisionId: req.decisionId, now, header, stored, outcome, applied, hashed, policy, entrypoint: req.entrypoint, salt });
+  const record = ledgerRecord({
+    decisionId: req.decisionId,
+    now,
+    header,
+    stored,
+    outcome,
+    applied,
+    hashed,
+    policy,
+    entrypoint: req.entrypoint,
+    salt,
+    ...(prepared.inputDigest ? { requestHash: requestHash(salt, prepared.inputDigest) } : {}),
+  });
   return {
     record,
     decision: outcome.decision,

@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { ENTRY_KINDS } from '../engine/ledger.js';
 import { GavelError } from '../lib/errors.js';
 import type { JsonObject } from '../lib/json.js';
@@ -180,10 +180,33 @@ export function hasKinds(db: Database): boolean {
   return (db.prepare('PRAGMA table_info(entries)').all() as Array<{ name: string }>).some((c) => c.name === 'kind');
 }
 
+/**
+ * The latest decision entry a caller recorded under a request id at or after `sinceMs`, with its payload
+ * (engine/idempotency.ts). Read through the entries_request index: request ids are mostly unique.
+ */
+export function findRequestEntry(db: Database, caller: string, requestId: string, sinceMs: number): EntryDetail | undefined {
+  let statement = requestStatements.get(db);
+  if (!statement) {
+    statement = db.prepare(
+      `SELECT e.*, p.salt AS salt, p.body AS body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq
+       WHERE e.request_id = ? AND e.caller = ? AND e.kind = 'decision' AND e.time_ms >= ? ORDER BY e.seq DESC LIMIT 1`,
+    );
+    requestStatements.set(db, statement);
+  }
+  const row = statement.get(requestId, caller, sinceMs) as (EntryRow & { salt: Buffer | null; body: string | null }) | undefined;
+  return row && detailOfRow(row);
+}
+
+/** Prepared once per connection: the lookup runs on every idempotent Decide. */
+const requestStatements = new WeakMap<Database, Statement>();
+
 export function getEntry(db: Database, decisionId: string): EntryDetail | undefined {
   const row = db
     .prepare('SELECT e.*, p.salt AS salt, p.body AS body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.decision_id = ?')
     .get(decisionId) as (EntryRow & { salt: Buffer | null; body: string | null }) | undefined;
-  if (!row) return undefined;
+  return row && detailOfRow(row);
+}
+
+function detailOfRow(row: EntryRow & { salt: Buffer | null; body: string | null }): EntryDetail {
   return { ...summaryOfRow(row), payload: row.body === null ? null : (JSON.parse(row.body) as JsonObject), salt: row.salt?.toString('hex') ?? null };
 }

@@ -17,7 +17,7 @@ import { migrate } from './schema.js';
 import { UNRECORDED, type EntryRecord, type Receipt, type StagedWrite } from '../engine/ledger.js';
 import type { QueryableLedger } from './types.js';
 import { formatVerifierKey, verifierOf } from './keys.js';
-import { getEntry, queryEntries, type EntryDetail, type EntrySummary, type QueryFilter } from './query.js';
+import { findRequestEntry, getEntry, queryEntries, type EntryDetail, type EntrySummary, type QueryFilter } from './query.js';
 import { verifyLedger, verifyLedgerAsync, type VerifyReport } from './verify.js';
 
 interface Pending {
@@ -447,6 +447,11 @@ export class SqliteLedger implements QueryableLedger {
 
   get(decisionId: string): EntryDetail | undefined {
     return getEntry(this.db, decisionId);
+  }
+
+  /** The latest decision a caller recorded under a request id since `sinceMs` (idempotent Decide). */
+  findRequest(caller: string, requestId: string, sinceMs: number): EntryDetail | undefined {
+    return findRequestEntry(this.db, caller, requestId, sinceMs);
   }
 
   policyStatus(): PolicyStatus {

@@ -34,6 +34,13 @@ export function withLastKey(objectJcs: string, key: string, value: unknown): str
   return `${objectJcs.slice(0, -1)},${JSON.stringify(key)}:${canonicalJson(value)}}`;
 }
 
+/** As withLastKey, with the new member first: the caller vouches that `key` sorts before every key already there. */
+export function withFirstKey(objectJcs: string, key: string, value: unknown): string {
+  if (!objectJcs.startsWith('{') || !objectJcs.endsWith('}')) throw new Error('not a canonical JSON object');
+  const member = `${JSON.stringify(key)}:${canonicalJson(value)}`;
+  return objectJcs === '{}' ? `{${member}}` : `{${member},${objectJcs.slice(1)}`;
+}
+
 export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }

@@ -17,6 +17,7 @@ export type StatusName =
   | 'UNAVAILABLE'
   | 'FAILED_PRECONDITION'
   | 'DEADLINE_EXCEEDED'
+  | 'ABORTED'
   | 'INTERNAL';
 
 export const ERROR_CODES = {
@@ -64,6 +65,14 @@ export const ERROR_CODES = {
   invalid_offline: {
     status: 'INVALID_ARGUMENT',
     doc: 'A RecordOffline request is malformed (id, time in the future, mode and decision that do not go together, a fallback without its revision), or its offline_id names an entry of another kind.',
+  },
+  idempotency_conflict: {
+    status: 'FAILED_PRECONDITION',
+    doc: 'A Decide reuses a `request_id` this caller already had decided within the idempotency window (`--idempotency-window`, default 24h) with a different input (or one whose recorded payload was erased); the earlier decision is not given for it: use a new request id.',
+  },
+  request_in_progress: {
+    status: 'ABORTED',
+    doc: "Another replica is deciding a Decide with this caller's `request_id` at this moment (or has just decided it and not yet written its receipt to the shared store): retry in a moment to get its answer. Never a second decision.",
   },
   report_conflict: { status: 'FAILED_PRECONDITION', doc: 'A usage report for a decision id was already settled with different numbers.' },
   bundle_invalid: { status: 'FAILED_PRECONDITION', doc: 'A bundle failed to load or verify; nothing from that bundle set is activated.' },

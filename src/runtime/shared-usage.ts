@@ -40,6 +40,11 @@ export async function reconcileSharedUsage(
   const { log } = o;
   const orphaned = await store.reconcile((id) => ledger.get(id) !== undefined);
   if (orphaned > 0) log.warn({ orphaned }, 'usage store: deleted reservations this ledger never recorded');
+  const claims = await store.reconcileRequests((id) => {
+    const e = ledger.get(id);
+    return e && { seq: e.seq, entryHash: e.entryHash };
+  });
+  if (claims > 0) log.warn({ claims }, 'shared store: settled request id claims this replica left without a receipt');
   const check = (mode: 'refuse' | 'rebuild' | 'repair', reason: string) =>
     reconcileShared(store, ledger, {
       ledgerId: readLedgerId(ledger.db),

@@ -6,6 +6,8 @@ import type { ApprovalFilter } from '../engine/approvals/store.js';
 import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { MAX_APPROVAL_ID_BYTES } from '../engine/approvals/fingerprint.js';
+import type { AccessPolicy } from './security/access-policy.js';
+import { provenApprover } from './security/approver.js';
 import { callerOf, type Caller } from './security/guard.js';
 import { APPROVAL_STATE, VERDICT, enumOf, stringOf } from './enum-twins.js';
 import { toServiceError } from './status.js';
@@ -53,7 +55,7 @@ export interface ApprovalServiceHandle {
 }
 
 /** Thin adapter over the engine's approval desk: convert, call, convert, map errors. */
-export function approvalService(desk: ApprovalsFace, log: Logger): ApprovalServiceHandle {
+export function approvalService(desk: ApprovalsFace, log: Logger, access: AccessPolicy): ApprovalServiceHandle {
   const watches = new Set<() => void>();
   const unary =
     <Req>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, unknown>) => Promise<unknown>) =>
@@ -75,13 +77,10 @@ export function approvalService(desk: ApprovalsFace, log: Logger): ApprovalServi
     Resolve: unary(async (req: ResolveMessage, call) => {
       const verdict = VERDICTS[req.verdict];
       if (!verdict) throw new GavelError('invalid_approval', 'verdict must be VERDICT_APPROVE or VERDICT_REJECT');
-      const approval = await desk.resolve({
-        approvalId: requiredId(req.approval_id),
-        verdict,
-        approver: { id: req.approver?.id ?? '', roles: req.approver?.roles ?? [] },
-        comment: req.comment,
-        caller: callerOf(call).id,
-      });
+      const caller = callerOf(call);
+      // Who approves, with which roles: proven by certificate and the access file, not asserted (security/approver.ts).
+      const { approver, rolesFrom } = provenApprover({ id: req.approver?.id ?? '', roles: req.approver?.roles ?? [] }, caller, access);
+      const approval = await desk.resolve({ approvalId: requiredId(req.approval_id), verdict, approver, comment: req.comment, caller: caller.id, rolesFrom });
       log.info({ approval_id: approval.id, state: approval.state, caller: callerOf(call).id }, verdict === 'approve' ? 'approval vote' : 'approval rejected');
       return wireApproval(approval, { withheld: false });
     }),

@@ -237,6 +237,7 @@ function toMessage(d: Decision): Record<string, unknown> {
     request_id: d.requestId,
     entrypoint: d.entrypoint,
     evaluated_at: d.evaluatedAt,
+    replayed: d.replayed === true,
     ...(d.approval
       ? {
           approval: {

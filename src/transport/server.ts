@@ -91,7 +91,7 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
   add(services.DecisionService.service, decisionService(runtime.decide, limits.maxDepth, options.log, metrics));
   add(services.AuditService.service, auditService(runtime.audit, runtime.recordOffline, options.log));
   add(services.PolicyService.service, policyService(runtime.policies, options.log));
-  const approvals = runtime.approvals ? approvalService(runtime.approvals, options.log) : undefined;
+  const approvals = runtime.approvals ? approvalService(runtime.approvals, options.log, security.policy) : undefined;
   if (approvals) add(services.ApprovalService.service, approvals.implementation);
   if (runtime.report) add(services.UsageService.service, usageService(runtime.report, options.log));
   const envoy = options.extAuthz === false ? [] : envoyImplementations(runtime, options.extAuthz ?? DEFAULT_EXT_AUTHZ_CONFIG, guard, options.log, metrics);

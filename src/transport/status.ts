@@ -12,6 +12,7 @@ const GRPC_STATUS: Record<StatusName, status> = {
   UNAVAILABLE: status.UNAVAILABLE,
   FAILED_PRECONDITION: status.FAILED_PRECONDITION,
   DEADLINE_EXCEEDED: status.DEADLINE_EXCEEDED,
+  ABORTED: status.ABORTED,
   INTERNAL: status.INTERNAL,
 };
 
@@ -42,14 +43,14 @@ export function toWireError(err: unknown, log: Logger): WireError {
 /**
  * A call's status. The stable error code travels twice: in the `gavel-error-code` trailer, and as
  * the reason of a google.rpc.ErrorInfo in `grpc-status-details-bin` (gRPC's standard error model),
- * with `retryable` in its metadata: "true" for a transient fault (UNAVAILABLE), which a client may
+ * with `retryable` in its metadata: "true" for a transient fault (UNAVAILABLE, or ABORTED: the request id is being decided elsewhere), which a client may
  * try again with the same request id.
  */
 export function toServiceError(err: unknown, log: Logger): Partial<ServiceError> {
   const e = toWireError(err, log);
   const metadata = new Metadata();
   metadata.set('gavel-error-code', e.errorCode);
-  const retryable = e.code === status.UNAVAILABLE ? 'true' : 'false';
+  const retryable = e.code === status.UNAVAILABLE || e.code === status.ABORTED ? 'true' : 'false';
   metadata.set('grpc-status-details-bin', statusDetails(e.code, e.message, { reason: e.errorCode, domain: ERROR_DOMAIN, metadata: { retryable } }));
   return { code: e.code, details: e.message, metadata };
 }

@@ -1,13 +1,13 @@
 import type { Bundle } from '../bundles/bundle.js';
-import type { Ledger, StagedWrite } from '../engine/ledger.js';
-import type { DecisionMeter, MeteredContext, MeteredDecision, MeteredWrite, UsageSnapshot } from '../engine/meter.js';
+import type { Ledger, Receipt, StagedWrite } from '../engine/ledger.js';
+import type { DecisionMeter, MeteredContext, MeteredDecision, MeteredWrite, RequestClaim, UsageSnapshot } from '../engine/meter.js';
 import type { UsageFacts } from '../engine/usage-facts.js';
 import { valueAt, type JsonObject, type JsonValue } from '../lib/json.js';
 import type { UsageConfig } from './config.js';
 import { microsToNumber } from './money.js';
 import { costMicros, priceTable, type ModelPrice } from './pricing.js';
 import { releaseRecord, usageSection } from './usage-entries.js';
-import { historyKey, scopeKeys, type Reservation, type UsageRead, type UsageStore } from './store.js';
+import { historyKey, scopeKeys, type Reservation, type StagedUsage, type UsageRead, type UsageStore } from './store.js';
 
 const MAX_ESTIMATED_TOKENS = 1_000_000_000;
 
@@ -78,7 +78,8 @@ export class Meter implements DecisionMeter {
     const atMs = d.now.getTime();
     const request = { decisionId: d.decisionId, subject: d.facts.subject, tool: d.facts.capability, decision: d.outcome.decision, atMs };
     const reservation = this.reservation(d, atMs);
-    const rows = reservation ? { request, reservation } : { request };
+    const rows: StagedUsage = reservation ? { request, reservation } : { request };
+    if (d.claim) rows.claim = d.claim;
     const staged = await read.stage(rows);
     if (!staged) return undefined;
     return {
@@ -98,6 +99,10 @@ export class Meter implements DecisionMeter {
 
   stagedRelease(decisionId: string): StagedWrite {
     return this.store.stagedRelease(decisionId);
+  }
+
+  requestRecorded(claim: RequestClaim, decisionId: string, receipt: Receipt): void {
+    this.store.requestRecorded?.(claim, decisionId, receipt);
   }
 
   /** An allowed (or approval-pending) model call reserves its estimate; a tier-down reserves at the routed model's price. */

@@ -92,8 +92,8 @@ export class RequestHistory {
   }
 }
 
-/** One subject's rows that a read at or after `since` counts, in time order, with running counts. */
-class SubjectLog {
+/** One subject's rows that a read at or after `since` counts, in time order, with running counts (also the shared store's, postgres/history-cache.ts). */
+export class SubjectLog {
   /** Every request at or after `since` - 1 minute is in `requests[head..]`. */
   private requests: Recent[] = [];
   private head = 0;

@@ -1,4 +1,6 @@
-import type { StagedWrite } from '../engine/ledger.js';
+import type { RecordedRequest } from '../engine/idempotency.js';
+import type { Receipt, StagedWrite } from '../engine/ledger.js';
+import type { RequestClaim } from '../engine/meter.js';
 import type { Attribution } from '../lib/attribution.js';
 import type { WindowName } from './windows.js';
 
@@ -88,6 +90,8 @@ export type SettlementRecorder = (charge: ChargeRow, staged: StagedWrite) => Pro
 export interface StagedUsage {
   request: RequestRow;
   reservation?: Reservation;
+  /** An idempotent call's request id (a shared store claims it in the same transaction). */
+  claim?: RequestClaim;
 }
 
 /**
@@ -107,6 +111,13 @@ export interface UsageStore {
   release(decisionId: string): Promise<void>;
   /** The same, with another entry: it stops counting once that entry commits. */
   stagedRelease(decisionId: string): StagedWrite;
+  /** A shared store: notes the receipt of a claimed request's committed entry (idempotent Decide across replicas). */
+  requestRecorded?(claim: RequestClaim, decisionId: string, receipt: Receipt): void;
+  /**
+   * A shared store: the answer another replica recorded for a caller's request id since `sinceMs`; throws
+   * request_in_progress while that replica has not yet noted its receipt.
+   */
+  findRequest?(caller: string, requestId: string, sinceMs: number): Promise<RecordedRequest | undefined>;
   /**
    * Settles a reservation to real usage, idempotently. A settlement is a chain entry: `record`
    * appends the entry that records it (usage-entries.ts), with the store's writes staged in its

@@ -189,6 +189,7 @@ describe('gavel serve --config, in process', () => {
         'durability=GAVEL_DURABILITY',
         'ext-authz-config=GAVEL_EXT_AUTHZ_CONFIG',
         'ext-authz-listen=GAVEL_EXT_AUTHZ_LISTEN',
+        'idempotency-window=GAVEL_IDEMPOTENCY_WINDOW',
         'key=GAVEL_KEY',
         'ledger=GAVEL_LEDGER',
         'listen=GAVEL_LISTEN',

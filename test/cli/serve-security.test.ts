@@ -25,7 +25,7 @@ describe('serverSecurity', () => {
     expect([...security.policy.rolesOf({ kind: 'dns', name: 'anything.example' })]).toEqual(['decide']);
     expect(security.policy.label).toBe('decide only');
     expect(warnings).toEqual([
-      'no --access file: a certificate from the client CA holds the "decide" role only; report, audit, audit-payloads, approve and admin must be granted in an access file',
+      'no --access file: a certificate from the client CA holds the "decide" role only; report, audit, audit-payloads, approve, approve-on-behalf and admin must be granted in an access file',
     ]);
     const access = join(pki.dir, 'access.yaml');
     writeFileSync(access, 'identities:\n  - match: "spiffe://gavel.dev/gateway/*"\n    roles: [report]\n');

@@ -102,8 +102,13 @@ describe('gavel certs dev, then an mTLS server on its files', () => {
       identities: [
         { match: 'spiffe://gavel.dev/gateway/*', roles: ['decide', 'report'] },
         { match: 'spiffe://gavel.dev/auditor/*', roles: ['audit', 'audit-payloads'] },
-        { match: 'spiffe://gavel.dev/approver/*', roles: ['approve'] },
+        { match: 'spiffe://gavel.dev/approver/*', roles: ['approve', 'approve-on-behalf'] },
         { match: 'spiffe://gavel.dev/admin/*', roles: ['admin', 'audit'] },
+      ],
+      people: [
+        { match: 'mia', roles: ['finance-manager'] },
+        { match: 'noah', roles: ['finance-manager'] },
+        { match: 'tara', roles: ['team-lead'] },
       ],
     });
     const again = await runCli(['certs', 'dev', '--out', dir]);
@@ -219,14 +224,14 @@ describe('mutual TLS without --access grants decide, nothing more', () => {
     try {
       const warn = srv.lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40);
       expect(warn.map((w) => w.msg)).toEqual([
-        'no --access file: a certificate from the client CA holds the "decide" role only; report, audit, audit-payloads, approve and admin must be granted in an access file',
+        'no --access file: a certificate from the client CA holds the "decide" role only; report, audit, audit-payloads, approve, approve-on-behalf and admin must be granted in an access file',
       ]);
       expect(servingLine<{ tls: string; access: string }>(srv)).toMatchObject({ tls: 'mutual', access: 'decide only' });
       const asked = await unary(gateway.decision, 'Decide', transfer(1_000_000));
       expect(asked.decision).toBe('DECISION_REQUIRE_APPROVAL');
       const self = await unaryError(gateway.approval, 'Resolve', resolveBy(asked.approval.approval_id));
       expect([self.code, self.metadata.get('gavel-error-code')[0]]).toEqual([grpc.status.PERMISSION_DENIED, 'permission_denied']);
-      expect(self.details).toContain('needs role "approve"; spiffe://gavel.dev/gateway/dev does not hold it');
+      expect(self.details).toContain('needs role "approve" or "approve-on-behalf"; spiffe://gavel.dev/gateway/dev does not hold it');
       expect((await unaryError(gateway.audit, 'Verify', {})).code).toBe(grpc.status.PERMISSION_DENIED);
       expect((await unaryError(asPolicy, 'ListBundles', {})).code).toBe(grpc.status.PERMISSION_DENIED);
       // Every certificate of the CA, whatever it is named: the auditor's too holds decide only.

@@ -18,10 +18,12 @@ import { refusal } from '../helpers/refusal.js';
  * bundles active, and only inputs of at most inlineMaxBytes.
  */
 
+let requests = 0;
+/** Each request its own id: one id is one decision (idempotent Decide). */
 const request = (input: unknown, policy = ''): DecideRequest => ({
   policy,
   input: { json: Buffer.from(JSON.stringify(input)) },
-  requestId: 'adaptive-test',
+  requestId: `adaptive-${++requests}`,
   caller: 'test',
 });
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import type { Decision } from '../../src/engine/engine.js';
@@ -25,7 +26,7 @@ const toolCall = (params: Record<string, unknown>) => ({
 });
 
 async function decide(input: unknown): Promise<{ d: Decision; stored: string }> {
-  const d = await core.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: 'shapes', caller: 'test' });
+  const d = await core.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: randomUUID(), caller: 'test' });
   const row = core.parts.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
   return { d, stored: row.body };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { bareEngine } from '../helpers/bare-engine.js';
@@ -6,7 +7,7 @@ import { FIXTURE_BUNDLES } from '../helpers/paths.js';
 /** The result contract and fail-closed paths, driven through the real engine and real wasm. */
 let core: Runtime;
 const json = (o: unknown) => ({ json: Buffer.from(JSON.stringify(o)) });
-const decide = (policy: string, input: unknown) => core.decide({ policy, input: json(input), requestId: 'req-1', caller: 'test' });
+const decide = (policy: string, input: unknown) => core.decide({ policy, input: json(input), requestId: randomUUID(), caller: 'test' });
 
 beforeAll(async () => {
   core = await startRuntime({ bundles: FIXTURE_BUNDLES, ledger: ':memory:', engine: { defaultEntrypoint: 'fixtures/echo' }, usage: false });
@@ -76,7 +77,7 @@ describe('fail closed', () => {
   it('a wasm trap is DENY evaluation_error, the evaluator is replaced, the next call is served', async () => {
     // An engine built from its parts: the test reads the evaluator it resolves (a runtime keeps its policy set to itself).
     const bare = bareEngine(FIXTURE_BUNDLES, { defaultEntrypoint: 'fixtures/echo' });
-    const decide = (policy: string, input: unknown) => bare.engine.decide({ policy, input: json(input), requestId: 'req-1', caller: 'test' });
+    const decide = (policy: string, input: unknown) => bare.engine.decide({ policy, input: json(input), requestId: randomUUID(), caller: 'test' });
     try {
       const evaluator = bare.policies.resolve('fixtures/conflict');
       const faults = evaluator.faultCount;

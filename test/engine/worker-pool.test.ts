@@ -1,3 +1,6 @@
+import { inputDigest, requestHash } from '../../src/engine/idempotency.js';
+import type { JsonObject } from '../../src/lib/json.js';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime.js';
 import type { DecideRequest } from '../../src/engine/engine.js';
@@ -16,7 +19,7 @@ import { loadSamples, usageIndependent } from '../helpers/samples.js';
 const request = (input: unknown, policy = ''): DecideRequest => ({
   policy,
   input: { json: Buffer.from(JSON.stringify(input)) },
-  requestId: 'pool-test',
+  requestId: `pool-${randomUUID()}`,
   caller: 'test',
 });
 
@@ -30,10 +33,16 @@ function unsalted(value: unknown): unknown {
 }
 
 /** What a decision says and stores, without what differs on every call (ids, salts, times). */
-function comparable(core: Runtime, d: Awaited<ReturnType<Runtime['decide']>>) {
+function comparable(core: Runtime, d: Awaited<ReturnType<Runtime['decide']>>, input: unknown) {
   const entry = core.parts.ledger.get(d.decisionId)!;
-  const stored = entry.payload as { input: { context: Record<string, unknown> } };
+  const { request_hash, approval, ...stored } = entry.payload as {
+    input: { context: Record<string, unknown> };
+    request_hash: string;
+    approval?: { approval_id: string; state: string };
+  };
   const { now: _now, ...context } = stored.input.context;
+  // Salted: each entry's own, but the same commitment to the input wherever it was computed.
+  expect(request_hash).toBe(requestHash(Buffer.from(entry.salt!, 'hex'), inputDigest(input as JsonObject)));
   return {
     decision: d.decision,
     reasons: d.reasons,
@@ -42,6 +51,8 @@ function comparable(core: Runtime, d: Awaited<ReturnType<Runtime['decide']>>) {
     obligations: d.obligations,
     policy: d.policy,
     stored: unsalted({ ...stored, input: { ...stored.input, context } }),
+    // The approval each runtime's own request got: its id differs, its state and presence do not.
+    approvalState: approval?.state,
     header: { subject: entry.subjectId, team: entry.team, decision: entry.decision, reasonCodes: entry.reasonCodes, caller: entry.caller },
   };
 }
@@ -73,7 +84,7 @@ describe('the reference policy on workers and inline', () => {
     expect(samples.length).toBeGreaterThan(10);
     for (const s of samples) {
       const [a, b] = [await pooled.decide(request(s.input)), await inline.decide(request(s.input))];
-      expect(comparable(pooled, a), s.file).toEqual(comparable(inline, b));
+      expect(comparable(pooled, a, s.input), s.file).toEqual(comparable(inline, b, s.input));
       expect(a.decision, s.file).toBe(s.expect.decision);
     }
   });

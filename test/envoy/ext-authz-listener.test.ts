@@ -49,17 +49,20 @@ describe('the ext_authz listener', () => {
   it('serves Check on the main listener by default, and also alone on --ext-authz-listen', async () => {
     const s = await serve({ extAuthz: extAuthzConfig({ subject: { sources: ['headers'] } }), extAuthzListen: '127.0.0.1:0' });
     expect(s.server.extAuthzPort).toBeGreaterThan(0);
-    for (const address of [s.address, `127.0.0.1:${s.server.extAuthzPort}`]) {
+    for (const [i, address] of [s.address, `127.0.0.1:${s.server.extAuthzPort}`].entries()) {
       const client = authorization(address);
-      const res = await unary(client, 'Check', checkRequest);
+      // Each Check its own x-request-id: one request id is one decision (idempotent Decide).
+      const request = structuredClone(checkRequest);
+      request.attributes.request.http.headers['x-request-id'] = `r-listener-${i}`;
+      const res = await unary(client, 'Check', request);
       client.close();
       expect(res.status.code).toBe(0);
       expect(res.http_response).toBe('ok_response');
     }
     const recorded = [...s.core.audit.query({ kind: 'decision', order: 'asc', limit: 10 })];
     expect(recorded.map((e) => [e.requestId, e.subjectId, e.decision])).toEqual([
-      ['r-listener', 'alice', 'allow'],
-      ['r-listener', 'alice', 'allow'],
+      ['r-listener-0', 'alice', 'allow'],
+      ['r-listener-1', 'alice', 'allow'],
     ]);
     // Envoy's listener serves nothing of gavel's own API.
     const own = clients(`127.0.0.1:${s.server.extAuthzPort}`);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBundles } from '../../src/bundles/loader.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
@@ -54,7 +55,7 @@ beforeAll(async () => {
 });
 afterAll(() => core.stop());
 
-const decide = (input: unknown) => core.decide({ policy: '', input: { value: input }, requestId: 'tier-down', caller: 'test' });
+const decide = (input: unknown) => core.decide({ policy: '', input: { value: input }, requestId: randomUUID(), caller: 'test' });
 
 describe('tier-down reservation', () => {
   it('is priced at the routed model, not the asked one', async () => {

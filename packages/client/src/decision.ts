@@ -88,6 +88,11 @@ export class Decision {
    * the client made, receipt.seq is 0, and the outbox holds the decision until gavel records it.
    */
   readonly offline: OfflineInfo | undefined;
+  /**
+   * True when gavel answered a retry of a request id it had already decided (the SDK's own retry after a
+   * timeout, say) with the recorded decision: the same decisionId and receipt, nothing counted twice.
+   */
+  readonly replayed: boolean;
 
   constructor(res: DecideResponse__Output, input: DecideInput, offline?: OfflineInfo) {
     const outcome = OUTCOMES[res.decision];
@@ -106,6 +111,7 @@ export class Decision {
     this.entrypoint = res.entrypoint;
     this.evaluatedAt = res.evaluated_at;
     this.offline = offline;
+    this.replayed = res.replayed === true;
   }
 
   /**

@@ -93,6 +93,7 @@ export function offlineResponse(r: OfflineRecord, local?: FallbackDecision): Dec
     entrypoint: local?.entrypoint ?? r.policy,
     evaluated_at: r.decided_at,
     approval: null,
+    replayed: false,
   };
 }
 

@@ -17,6 +17,7 @@ function response(over: Partial<DecideResponse__Output> = {}): DecideResponse__O
     entrypoint: 'gavel/ai/decision',
     evaluated_at: '2026-01-01T00:00:00Z',
     approval: null,
+    replayed: false,
     ...over,
   };
 }
@@ -43,6 +44,11 @@ describe('Decision from a DecideResponse', () => {
       { seq: 0, entryHash: '' },
       { bundle: '', revision: '', digest: '' },
     ]);
+  });
+
+  it('replayed: the recorded answer to a request id already decided', () => {
+    expect(new Decision(response({ replayed: true }), {}).replayed).toBe(true);
+    expect(new Decision(response(), {}).replayed).toBe(false);
   });
 
   it('every outcome, and isAllowed() only for allow', () => {

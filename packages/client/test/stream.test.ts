@@ -74,7 +74,9 @@ describe('decideStream', () => {
     expect((await refusal(s.decide(marked(1), { requestId: 'slow' }))).code).toBe('request_id_in_use');
     await expect.poll(() => s.inFlight, { timeout: 10_000 }).toBe(0);
     expect(recordedRequestIds(srv.core)).toContain('slow');
-    expect((await s.decide(marked(5), { requestId: 'slow' })).reasons[0]!.code).toBe('c-5');
+    // Decided and recorded: the id now names that decision, so another input under it is refused (idempotent Decide).
+    expect((await refusal(s.decide(marked(5), { requestId: 'slow' }))).code).toBe('idempotency_conflict');
+    expect((await s.decide(marked(5), { requestId: 'slow-2' })).reasons[0]!.code).toBe('c-5');
     await s.close();
   });
 

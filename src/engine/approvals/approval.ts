@@ -18,6 +18,13 @@ export interface Approver {
   roles: string[];
 }
 
+/**
+ * Where an approver's roles came from, recorded in the vote's entry: the access file's `people:`
+ * (the approver proven by certificate, or named by a front end holding approve-on-behalf), or the
+ * request itself (no access file: development).
+ */
+export type RolesFrom = 'access-file' | 'asserted';
+
 export interface Vote {
   approver: Approver;
   verdict: Verdict;

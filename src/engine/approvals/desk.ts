@@ -17,6 +17,7 @@ import {
   type ApprovalContext,
   type Approver,
   type DecisionApproval,
+  type RolesFrom,
   type Verdict,
   type Vote,
 } from './approval.js';
@@ -88,6 +89,8 @@ export interface ResolveRequest {
   comment: string;
   /** The identity of the approval front end (the gRPC caller). */
   caller: string;
+  /** Where the approver's roles came from (recorded with the vote); absent: asserted. */
+  rolesFrom?: RolesFrom;
 }
 
 const MAX_COMMENT_CHARS = 4096;
@@ -222,7 +225,7 @@ export class ApprovalDesk {
       else if (approvalsGiven(next) >= next.minApprovals) Object.assign(next, { state: 'approved', resolvedAtMs: vote.atMs });
       const event: ApprovalEvent = r.verdict === 'approve' ? 'approved' : 'rejected';
       const releasing = next.state === 'rejected' ? a.requestedBy : undefined;
-      await this.commit(this.stagedChange(next, { event, approval: next, vote, caller: r.caller, now }, releasing));
+      await this.commit(this.stagedChange(next, { event, approval: next, vote, caller: r.caller, now, rolesFrom: r.rolesFrom ?? 'asserted' }, releasing));
       return next;
     } finally {
       unlock();
@@ -230,6 +233,15 @@ export class ApprovalDesk {
   }
 
   /** One approval, expired first if it is due. */
+  /**
+   * The approval part of a recorded answer given again (engine/idempotency.ts): the request as the
+   * store holds it, with the state the answer had then. Undefined when the store no longer has it.
+   */
+  async recordedAnswer(approvalId: string, state: Approval['state']): Promise<DecisionApproval | undefined> {
+    const a = await this.store.get(approvalId);
+    return a ? { ...decisionApproval(a), state } : undefined;
+  }
+
   async get(approvalId: string): Promise<Approval> {
     const a = await this.store.get(approvalId);
     if (!a) throw notFound(approvalId);

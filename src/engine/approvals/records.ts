@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { canonicalJson } from '../../lib/canonical.js';
 import type { EntryRecord } from '../ledger.js';
-import { approvalsGiven, type Approval, type Approver, type Vote } from './approval.js';
+import { approvalsGiven, type Approval, type Approver, type RolesFrom, type Vote } from './approval.js';
 import { identityForm } from '../../lib/identity-form.js';
 import type { JsonObject } from '../../lib/json.js';
 
@@ -18,6 +18,8 @@ export interface ApprovalEventParts {
   vote?: Vote;
   /** Who caused it: the decision's caller, the approval front end, or "gavel" (expiry). */
   caller: string;
+  /** A vote's: where the approver's roles came from. */
+  rolesFrom?: RolesFrom;
   now: Date;
 }
 
@@ -66,15 +68,24 @@ export function approvalEventRecord(p: ApprovalEventParts): EntryRecord {
         ...(p.event === 'requested' ? { params: a.params } : {}),
         ...(p.decisionId ? { decision_id: p.decisionId } : {}),
         ...(a.consumedBy ? { consumed_by: a.consumedBy } : {}),
-        ...(p.vote ? { approver: approverRecord(p.vote.approver), verdict: p.vote.verdict, comment: p.vote.comment } : {}),
+        ...(p.vote ? { approver: approverRecord(p.vote.approver, p.rolesFrom, p.caller), verdict: p.vote.verdict, comment: p.vote.comment } : {}),
       },
     }),
     salt: randomBytes(16),
   };
 }
 
-/** The approver as asserted, and the form their id is compared in where it differs (README "Approvals"). */
-function approverRecord(a: Approver): JsonObject {
+/**
+ * The approver, the form their id is compared in where it differs (README "Approvals"), where their
+ * roles came from, and whether a front end (the entry's caller) named them rather than the person calling.
+ */
+function approverRecord(a: Approver, rolesFrom: RolesFrom | undefined, caller: string): JsonObject {
   const form = identityForm(a.id);
-  return { id: a.id, roles: a.roles, ...(form !== a.id ? { compared_as: form } : {}) };
+  return {
+    id: a.id,
+    roles: a.roles,
+    ...(form !== a.id ? { compared_as: form } : {}),
+    ...(rolesFrom ? { roles_from: rolesFrom } : {}),
+    ...(rolesFrom && identityForm(caller) !== form ? { named_by: caller } : {}),
+  };
 }

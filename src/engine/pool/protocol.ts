@@ -1,3 +1,4 @@
+import type { Recalled } from '../idempotency.js';
 import type { Bundle } from '../../bundles/bundle.js';
 import type { EvaluatorLimits } from '../evaluator.js';
 import type { HeaderFacts } from '../header-facts.js';
@@ -37,6 +38,7 @@ export interface PreparedReply {
   header: HeaderFacts;
   facts: UsageFacts;
   binding: ActionBinding;
+  recalled?: Recalled;
 }
 
 /** An error as it crosses the boundary: a GavelError keeps its stable code; anything else is internal. */

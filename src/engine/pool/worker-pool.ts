@@ -167,7 +167,8 @@ export class WorkerPool implements DecisionRunner {
     const id = ++this.nextId;
     this.call<PreparedReply>(slot, id, { t: 'prepare', id, req: message }, bytes ? [bytes.buffer as ArrayBuffer] : []).then(
       (value) => {
-        const job: PoolJob = { header: value.header, facts: value.facts, binding: value.binding, slot, id, open: true, live: true };
+        const { header, facts, binding, recalled } = value;
+        const job: PoolJob = { header, facts, binding, ...(recalled ? { recalled } : {}), slot, id, open: true, live: true };
         q.resolve(job);
       },
       (err: unknown) => {

@@ -36,7 +36,7 @@ function handle(m: ToWorker): void {
     case 'prepare': {
       const p = prepareDecision(m.req, limits);
       prepared.set(m.id, p);
-      reply({ t: 'prepared', id: m.id, value: { header: p.header, facts: p.facts, binding: p.binding } });
+      reply({ t: 'prepared', id: m.id, value: { header: p.header, facts: p.facts, binding: p.binding, ...(p.recalled ? { recalled: p.recalled } : {}) } });
       return;
     }
     case 'evaluate': {

@@ -139,6 +139,8 @@ export function consoleRoutes(app: FastifyInstance, c: ConsoleApp): void {
       approver: approverOf(s.session),
       comment: typeof body.comment === 'string' ? body.comment : '',
       caller: CONSOLE_FRONT_END,
+      // The console is a front end acting for the signed-in person, whose roles it took from the access file.
+      rolesFrom: c.options.dev ? 'asserted' : 'access-file',
     });
     const done = after.state === 'pending' ? 'voted' : after.state;
     return reply.redirect(`/approvals?done=${done}:${encodeURIComponent(after.id)}`, 303);

@@ -8,6 +8,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { GavelError } from '../../lib/errors.js';
 import { certificateIdentity, isIdentity, type PeerIdentity } from '../security/certificate-identity.js';
+import { personOf } from '../security/approver.js';
 import { isLoopback } from '../security/listen-rule.js';
 import type { TlsFiles } from '../security/tls-files.js';
 import type { ConsoleApp, ConsoleOptions, ConsoleSources, RunningConsole } from './app.js';
@@ -248,11 +249,6 @@ ${cert ? html`<form method="post" action="/login/certificate"><button type="subm
     url: `${secure ? 'https' : 'http'}://${host}:${port}`,
     close: () => app.close(),
   };
-}
-
-/** A person named by a sign-in link, as the access file's patterns match them: a URI, or a name. */
-function personOf(identity: string): PeerIdentity {
-  return { kind: /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(identity) ? 'uri' : 'cn', name: identity };
 }
 
 function ownOrigin(request: FastifyRequest, secure: boolean): string {

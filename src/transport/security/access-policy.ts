@@ -59,6 +59,11 @@ export class AccessPolicy {
     return [...new Set(this.people.filter((p) => p.matches(person)).flatMap((p) => p.roles))].sort();
   }
 
+  /** True with an access file: callers are proven by certificates and people's approver roles come from its `people:`. */
+  get authenticatesPeople(): boolean {
+    return this.label === 'file';
+  }
+
   /** True when every caller holds every role (no mutual TLS). */
   get open(): boolean {
     return this.base.length === ROLES.length;

@@ -14,6 +14,8 @@ export interface Caller {
   /** True when the identity comes from a client certificate that chained to the client CA. */
   verified: boolean;
   roles: ReadonlySet<Role>;
+  /** The identity itself (its kind decides which access-file patterns match it). */
+  identity: PeerIdentity;
 }
 
 export interface GuardOptions {
@@ -82,7 +84,7 @@ export class Guard {
       const which = anyOf.map((r) => `"${r}"`).join(' or ');
       return this.refuse(method, 'permission_denied', `${method} needs role ${which}; ${id.name} does not hold it`, id.name);
     }
-    return { id: id.name, verified: id.kind !== 'claim', roles };
+    return { id: id.name, verified: id.kind !== 'claim', roles, identity: id };
   }
 
   private refuse(method: string, code: 'unauthenticated' | 'permission_denied', message: string, identity?: string): GavelError {

@@ -6,7 +6,7 @@
  * until someone decides who may call it). Health and reflection are not gavel
  * services and need no role.
  */
-export const ROLES = ['decide', 'report', 'audit', 'audit-payloads', 'approve', 'admin'] as const;
+export const ROLES = ['decide', 'report', 'audit', 'audit-payloads', 'approve', 'approve-on-behalf', 'admin'] as const;
 
 export type Role = (typeof ROLES)[number];
 
@@ -15,7 +15,10 @@ export const ROLE_DOCS: Record<Role, string> = {
   report: '`UsageService.Report` (only for decisions the same identity asked for) and `GetUsage`',
   audit: 'every `AuditService` method',
   'audit-payloads': 'the stored payload in `GetDecision` (without it the payload is withheld: empty `payload_json`, `payload_withheld = true`)',
-  approve: '`ApprovalService.Resolve` (the approval front end, asserting the approver), `ListApprovals`, `GetApproval`, `WatchApproval`',
+  approve:
+    "`ApprovalService.Resolve` as the approver itself (its certificate; its approver roles from the access file's `people:`), `ListApprovals`, `GetApproval`, `WatchApproval`",
+  'approve-on-behalf':
+    "`ApprovalService.Resolve` naming another person as the approver (an approval front end); the person's roles come from the access file's `people:`, never from the request",
   admin: '`PolicyService.ListBundles` (as does `audit`) and `PolicyService.Replay` (admin only); the policy-management API to come',
 };
 
@@ -34,7 +37,7 @@ export const METHOD_ROLES: Readonly<Record<string, Role | readonly Role[]>> = {
   '/gavel.v1.PolicyService/Replay': 'admin',
   '/gavel.v1.ApprovalService/ListApprovals': ['approve', 'audit'],
   '/gavel.v1.ApprovalService/GetApproval': ['decide', 'approve', 'audit'],
-  '/gavel.v1.ApprovalService/Resolve': 'approve',
+  '/gavel.v1.ApprovalService/Resolve': ['approve', 'approve-on-behalf'],
   '/gavel.v1.ApprovalService/WatchApproval': ['decide', 'approve', 'audit'],
   // Envoy's ext_authz: each Check is a decision.
   '/envoy.service.auth.v3.Authorization/Check': 'decide',

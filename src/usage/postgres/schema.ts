@@ -100,13 +100,62 @@ const V1: readonly TableSpec[] = [
 ];
 
 /**
+ * Version 2: the request ids replicas have decided (idempotent Decide across replicas, engine/idempotency.ts).
+ * One row per (caller, request_id), claimed in the transaction that reserves for the decision, holding
+ * what a replay needs (the entry's header fields, its payload without usage and trace, its salt) and,
+ * once the deciding replica's entry committed, its receipt. Pruned after the idempotency window.
+ */
+const REQUEST_IDS: TableSpec = {
+  name: 'gavel_request_ids',
+  columns: [
+    ['caller', 'text NOT NULL'],
+    ['request_id', 'text NOT NULL'],
+    ['decision_id', 'text NOT NULL'],
+    ['ledger_id', 'text NOT NULL'],
+    ['at_ms', 'bigint NOT NULL'],
+    ['answer', 'text NOT NULL'],
+    ['seq', 'bigint'],
+    ['entry_hash', 'text'],
+  ],
+  constraints: ['PRIMARY KEY (caller, request_id)'],
+  indexes: [
+    ['gavel_request_ids_age', '(at_ms)'],
+    ['gavel_request_ids_ledger', '(ledger_id) WHERE seq IS NULL'],
+  ],
+  privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+};
+
+/**
  * The schema as the latest migration leaves it: what the health probe checks and what
  * `gavel usage migrate` recreates when a table or index was dropped. A migration that changes a
  * table changes its entry here too (test/usage/postgres-schema.test.ts compares a database
  * migrated step by step with one recreated from this); gavel_usage_charges follows the charge
  * column list (charge-columns.ts) by itself.
  */
-const CURRENT: readonly TableSpec[] = V1.map((t) => (t.name === CHARGES ? { ...t, columns: currentChargeColumns(t.columns) } : t));
+/**
+ * Also version 2: each subject's request rows numbered under its history key row (`seq`, bumped by the
+ * decision that adds one; `gen`, bumped when rows are taken back or rewritten), so a replica keeps the
+ * subject's recent history in memory and reads only the rows added since it last looked (store.ts).
+ */
+const V2_COLUMNS: Readonly<Record<string, TableSpec['columns']>> = {
+  gavel_usage_keys: [
+    ['seq', 'bigint NOT NULL DEFAULT 0'],
+    ['gen', 'bigint NOT NULL DEFAULT 0'],
+  ],
+  gavel_usage_requests: [['subject_seq', 'bigint']],
+};
+const V2_INDEXES: Readonly<Record<string, TableSpec['indexes']>> = {
+  gavel_usage_requests: [['gavel_usage_requests_subject_seq', '(subject, subject_seq)']],
+};
+
+const CURRENT: readonly TableSpec[] = [
+  ...V1.map((t) => (t.name === CHARGES ? { ...t, columns: currentChargeColumns(t.columns) } : t)).map((t) => ({
+    ...t,
+    columns: [...t.columns, ...(V2_COLUMNS[t.name] ?? [])],
+    indexes: [...t.indexes, ...(V2_INDEXES[t.name] ?? [])],
+  })),
+  REQUEST_IDS,
+];
 
 /**
  * gavel_usage_charges as the column list defines it: version 1's columns in the order version 1 made
@@ -136,7 +185,17 @@ function createStatements(t: TableSpec): string[] {
  * run in one transaction under an advisory lock, so replicas starting at once
  * (or `gavel usage migrate` beside a rollout) apply each exactly once.
  */
-const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [{ version: 1, sql: V1.flatMap(createStatements).join(';\n') }];
+const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  { version: 1, sql: V1.flatMap(createStatements).join(';\n') },
+  {
+    version: 2,
+    sql: [
+      ...createStatements(REQUEST_IDS),
+      ...Object.entries(V2_COLUMNS).flatMap(([table, columns]) => columns.map(([c, d]) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${c} ${d}`)),
+      ...Object.entries(V2_INDEXES).flatMap(([table, indexes]) => indexes.map(([i, d]) => `CREATE INDEX IF NOT EXISTS ${i} ON ${table} ${d}`)),
+    ].join(';\n'),
+  },
+];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

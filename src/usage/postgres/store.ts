@@ -1,5 +1,8 @@
 import pg from 'pg';
-import type { StagedWrite } from '../../engine/ledger.js';
+import type { RecordedRequest } from '../../engine/idempotency.js';
+import type { Receipt, StagedWrite } from '../../engine/ledger.js';
+import type { RequestClaim } from '../../engine/meter.js';
+import { MAX_IDEMPOTENCY_WINDOW_SECONDS } from '../../engine/config.js';
 import { errorMessage, failClosed, GavelError } from '../../lib/errors.js';
 import { bucketKeysAt, type WindowSums } from '../buckets.js';
 import type { UsageConfig } from '../config.js';
@@ -23,12 +26,26 @@ import { scopeUsage } from '../totals.js';
 import { localDay, windowStarts } from '../windows.js';
 import { redactUrl, type PostgresUsageConfig } from './config.js';
 import { ProbedHealth, schemaFailure } from './health.js';
-import { HISTORY, int, RESERVED, SETTLED, text, texts } from './sql.js';
+import { fromTable, SharedHistories, type HistoryRow } from './history-cache.js';
+import { int, RESERVED, SETTLED, text, texts } from './sql.js';
 import { isContention, isDown } from './failure.js';
 import { checkSchema, migrate, type MigrationResult } from './schema.js';
 import { chargeColumns, chargeRowOf, chargeValues, sharedChargeOf, type StoredCharge } from '../charge-columns.js';
 
 const HOUR = 3_600_000;
+
+/** The claim of a request id inside the window is another replica's (its insert failed on the key). */
+function isClaimTaken(err: unknown): boolean {
+  const e = (err instanceof GavelError ? err.cause : err) as { code?: string; constraint?: string } | undefined;
+  return e?.code === '23505' && e.constraint === 'gavel_request_ids_pkey';
+}
+
+function inProgress(claim: Pick<RequestClaim, 'caller' | 'requestId'>): GavelError {
+  return new GavelError(
+    'request_in_progress',
+    `request_id ${JSON.stringify(claim.requestId)} of ${claim.caller} is being decided on another replica, or was decided there a moment ago: retry to get its answer`,
+  );
+}
 /** Key rows known to exist, remembered up to this many (then forgotten: the insert is idempotent). */
 const MAX_KNOWN_KEYS = 100_000;
 
@@ -109,6 +126,10 @@ export class PostgresUsageStore implements UsageStore {
   private readonly pending = new Map<string, 'take back' | 'release'>();
   private readonly prune: NodeJS.Timeout;
   private readonly watched = new WeakSet<pg.PoolClient>();
+  /** Each subject's recent request history, in memory (history-cache.ts). */
+  private readonly histories = new SharedHistories();
+  /** Receipts of claimed request ids not yet noted (the database was away), retried with the prune. */
+  private readonly receipts = new Map<string, () => Promise<void>>();
   private closed = false;
 
   private constructor(pool: pg.Pool, pgConfig: PostgresUsageConfig, config: UsageConfig) {
@@ -159,6 +180,7 @@ export class PostgresUsageStore implements UsageStore {
     const orphaned = rows.rows.map((r) => r.decision_id).filter((id) => !recorded(id));
     if (orphaned.length > 0) {
       await this.pool.query(`DELETE FROM gavel_usage_charges WHERE decision_id = ANY($1::text[]) AND state = 'reserved'`, [orphaned]);
+      await this.bumpHistories(orphaned);
       await this.pool.query(`DELETE FROM gavel_usage_requests WHERE decision_id = ANY($1::text[])`, [orphaned]);
     }
     return orphaned.length;
@@ -212,7 +234,7 @@ export class PostgresUsageStore implements UsageStore {
     const head = (): string[] => {
       if (begun) return [];
       begun = true;
-      return ['BEGIN', `SELECT key FROM gavel_usage_keys WHERE key = ANY(${texts(rowKeys)}) ORDER BY key FOR UPDATE`];
+      return ['BEGIN', `SELECT key, seq, gen FROM gavel_usage_keys WHERE key = ANY(${texts(rowKeys)}) ORDER BY key FOR UPDATE`];
     };
     const checkLocked = (locked: pg.QueryResult | undefined) => {
       if (locked && locked.rowCount !== rowKeys.length) {
@@ -220,6 +242,9 @@ export class PostgresUsageStore implements UsageStore {
         throw new GavelError('usage_unavailable', 'usage key rows are missing from the usage store (were its tables emptied?); failing closed');
       }
     };
+    // The subject's history key row as locked: its request rows' numbering (history-cache.ts).
+    let historyRow: HistoryRow | undefined;
+    const historyKey = subject === undefined ? undefined : `history:${subject}`;
     let fetched: Promise<Fetched> | undefined;
     let fetchedAt: { nowMs: number; excluding: string | undefined } | undefined;
     const fetchOnce = (nowMs: number, excluding: string | undefined) => {
@@ -227,8 +252,12 @@ export class PostgresUsageStore implements UsageStore {
         fetchedAt = { nowMs, excluding };
         const before = head();
         fetched = this.guard(async () => {
-          const { results, fetched: f } = await this.fetch(client, scopes, subject, nowMs, excluding, before);
-          checkLocked(before.length > 0 ? results[1] : undefined);
+          const { results, fetched: f } = await this.fetch(client, scopes, undefined, nowMs, excluding, before);
+          const locked = before.length > 0 ? results[1] : undefined;
+          checkLocked(locked);
+          const row = locked?.rows.find((r: { key: string }) => r.key === historyKey) as { seq: string; gen: string } | undefined;
+          if (row) historyRow = { seq: Number(row.seq), gen: Number(row.gen) };
+          if (subject !== undefined) f.history = await this.histories.read(client, subject, nowMs, historyRow);
           return f;
         });
       }
@@ -249,10 +278,13 @@ export class PostgresUsageStore implements UsageStore {
           checkLocked(before.length > 0 ? results[1] : undefined);
         } catch (err) {
           end(err);
+          if (rows.claim && isClaimTaken(err)) throw inProgress(rows.claim);
           throw err;
         }
         open = false;
         client.release();
+        // Numbered under the lock: the next after the row's number as read.
+        if (historyRow && rows.request.subject === subject) this.histories.committed(rows.request, historyRow.seq + 1);
         return this.committed(rows);
       },
       end: () => end(),
@@ -262,14 +294,29 @@ export class PostgresUsageStore implements UsageStore {
   /** A decision's request row and reservation, as statements. */
   private rowStatements(rows: StagedUsage): string[] {
     const r = rows.request;
+    // Numbered in the subject's history key row, which this transaction holds locked (history-cache.ts).
+    const key = text(`history:${r.subject}`);
     const out = [
-      `INSERT INTO gavel_usage_requests (decision_id, subject, tool, decision, at_ms)
-       VALUES (${text(r.decisionId)}, ${text(r.subject)}, ${text(r.tool)}, ${text(r.decision)}, ${int(r.atMs)}) ON CONFLICT DO NOTHING`,
+      `UPDATE gavel_usage_keys SET seq = seq + 1 WHERE key = ${key}`,
+      `INSERT INTO gavel_usage_requests (decision_id, subject, tool, decision, at_ms, subject_seq)
+       VALUES (${text(r.decisionId)}, ${text(r.subject)}, ${text(r.tool)}, ${text(r.decision)}, ${int(r.atMs)},
+         (SELECT seq FROM gavel_usage_keys WHERE key = ${key})) ON CONFLICT DO NOTHING`,
     ];
     const c = rows.reservation;
     if (c) {
       const values = chargeLiterals({ ...c, state: 'reserved', ledgerId: this.ledgerId });
       out.push(`INSERT INTO gavel_usage_charges (${CHARGE_NAMES}) VALUES (${values})`);
+    }
+    const claim = rows.claim;
+    if (claim) {
+      // A claim outside the window no longer holds the id; one inside it (committed, or in another replica's open
+      // transaction: the insert waits for it) fails this insert on the key, and with it the whole transaction.
+      const key = `caller = ${text(claim.caller)} AND request_id = ${text(claim.requestId)}`;
+      out.push(
+        `DELETE FROM gavel_request_ids WHERE ${key} AND at_ms < ${int(claim.sinceMs)}`,
+        `INSERT INTO gavel_request_ids (caller, request_id, decision_id, ledger_id, at_ms, answer)
+         VALUES (${text(claim.caller)}, ${text(claim.requestId)}, ${text(r.decisionId)}, ${text(this.ledgerId)}, ${int(r.atMs)}, ${text(claim.answer())})`,
+      );
     }
     return out;
   }
@@ -290,10 +337,71 @@ export class PostgresUsageStore implements UsageStore {
     };
   }
 
-  /** A decision's unsettled reservation, and for a take-back its request row too. */
+  /** A decision's unsettled reservation, and for a take-back its request row and request id claim too. */
   private async deleteRows(decisionId: string, what: 'take back' | 'release'): Promise<void> {
     await this.pool.query(`DELETE FROM gavel_usage_charges WHERE decision_id = $1 AND state = 'reserved'`, [decisionId]);
-    if (what === 'take back') await this.pool.query('DELETE FROM gavel_usage_requests WHERE decision_id = $1', [decisionId]);
+    if (what === 'take back') {
+      await this.bumpHistories([decisionId]);
+      await this.pool.query('DELETE FROM gavel_usage_requests WHERE decision_id = $1', [decisionId]);
+      await this.pool.query('DELETE FROM gavel_request_ids WHERE decision_id = $1', [decisionId]);
+    }
+  }
+
+  /** The subjects of these decisions' request rows, about to be deleted or rewritten: every replica's log of them is loaded again. */
+  private async bumpHistories(decisionIds: string[], q: pg.Pool | pg.PoolClient = this.pool): Promise<void> {
+    await q.query(
+      `UPDATE gavel_usage_keys SET gen = gen + 1 WHERE key IN (SELECT 'history:' || subject FROM gavel_usage_requests WHERE decision_id = ANY($1::text[]))`,
+      [decisionIds],
+    );
+  }
+
+  requestRecorded(claim: RequestClaim, decisionId: string, receipt: Receipt): void {
+    const note = async () => {
+      await this.pool.query('UPDATE gavel_request_ids SET seq = $1, entry_hash = $2 WHERE caller = $3 AND request_id = $4 AND decision_id = $5', [
+        receipt.seq,
+        receipt.entryHash,
+        claim.caller,
+        claim.requestId,
+        decisionId,
+      ]);
+    };
+    // Until it lands, other replicas answer this id request_in_progress (a retry gets the answer later).
+    void note().catch((err: unknown) => {
+      this.receipts.set(decisionId, note);
+      if (isDown(err)) this.failed(err);
+    });
+  }
+
+  async findRequest(caller: string, requestId: string, sinceMs: number): Promise<RecordedRequest | undefined> {
+    const rows = await this.guard(() =>
+      this.pool.query<{ decision_id: string; answer: string; seq: string | null; entry_hash: string | null }>(
+        'SELECT decision_id, answer, seq, entry_hash FROM gavel_request_ids WHERE caller = $1 AND request_id = $2 AND at_ms >= $3',
+        [caller, requestId, sinceMs],
+      ),
+    );
+    const row = rows.rows[0];
+    if (!row) return undefined;
+    if (row.seq === null || row.entry_hash === null) throw inProgress({ caller, requestId });
+    const answer = JSON.parse(row.answer) as Omit<RecordedRequest, 'receipt'>;
+    return { ...answer, receipt: { seq: Number(row.seq), entryHash: row.entry_hash } };
+  }
+
+  /**
+   * This replica's request id claims without a receipt (it stopped between claiming and noting it):
+   * those its ledger recorded get their receipt, the others are dropped. Run once at start.
+   */
+  async reconcileRequests(receiptOf: (decisionId: string) => Receipt | undefined): Promise<number> {
+    const rows = await this.pool.query<{ decision_id: string }>('SELECT decision_id FROM gavel_request_ids WHERE ledger_id = $1 AND seq IS NULL', [
+      this.ledgerId,
+    ]);
+    let changed = 0;
+    for (const { decision_id: id } of rows.rows) {
+      const receipt = receiptOf(id);
+      if (receipt) await this.pool.query('UPDATE gavel_request_ids SET seq = $1, entry_hash = $2 WHERE decision_id = $3', [receipt.seq, receipt.entryHash, id]);
+      else await this.pool.query('DELETE FROM gavel_request_ids WHERE decision_id = $1', [id]);
+      changed++;
+    }
+    return changed;
   }
 
   private async takeBack(decisionId: string, what: 'take back' | 'release' = 'take back'): Promise<void> {
@@ -309,6 +417,10 @@ export class PostgresUsageStore implements UsageStore {
 
   private async retryPending(): Promise<void> {
     for (const [id, what] of [...this.pending]) await this.takeBack(id, what);
+    for (const [id, note] of [...this.receipts]) {
+      await note();
+      this.receipts.delete(id);
+    }
   }
 
   async charge(decisionId: string): Promise<ChargeRow | undefined> {
@@ -434,14 +546,7 @@ export class PostgresUsageStore implements UsageStore {
       fetched.settled = settled.rows as Fetched['settled'];
       fetched.reserved = reserved.rows as Fetched['reserved'];
     }
-    if (subject !== undefined) {
-      const h = (await q.query({ name: 'gavel_usage_history', text: HISTORY, values: [subject, nowMs - 60_000, nowMs - HOUR] })).rows[0];
-      fetched.history = {
-        requests_last_minute: Number(h.requests),
-        denials_last_hour: Number(h.denials),
-        tool_calls_last_minute: Object.fromEntries(Object.entries(h.tools as Record<string, unknown>).map(([t, n]) => [t, Number(n)])),
-      };
-    }
+    if (subject !== undefined) fetched.history = await fromTable(q, subject, nowMs);
     return { results, fetched };
   }
 
@@ -530,6 +635,12 @@ export class PostgresUsageStore implements UsageStore {
           // The shared store keeps who asked on every row: a baseline charge from before it was kept has none.
           await client.query(UPSERT_CHARGE, chargeValues({ ...c, caller: c.caller ?? '', askedModel: c.askedModel ?? c.model }, 'shared'));
         }
+        // Rows written back are not numbered: every replica's log of their subjects is loaded again.
+        if (requests.length > 0) {
+          await client.query(`UPDATE gavel_usage_keys SET gen = gen + 1 WHERE key = ANY($1::text[])`, [
+            [...new Set(requests.map((r) => `history:${r.subject}`))],
+          ]);
+        }
         for (const r of requests) {
           await client.query(
             `INSERT INTO gavel_usage_requests (decision_id, subject, tool, decision, at_ms) VALUES ($1, $2, $3, $4, $5)
@@ -570,6 +681,7 @@ export class PostgresUsageStore implements UsageStore {
     await this.pool.query('DELETE FROM gavel_usage_requests WHERE at_ms < $1', [nowMs - 2 * HOUR]);
     await this.pool.query('DELETE FROM gavel_usage_minute WHERE minute < $1', [Math.floor((nowMs - 2 * this.config.rollingMinutes * 60_000) / 60_000)]);
     await this.pool.query(`DELETE FROM gavel_usage_charges WHERE state = 'reserved' AND expires_ms < $1`, [nowMs - EXPIRED_GRACE_MS]);
+    await this.pool.query('DELETE FROM gavel_request_ids WHERE at_ms < $1', [nowMs - MAX_IDEMPOTENCY_WINDOW_SECONDS * 1000]);
     await this.retryPending();
   }
 

@@ -17,7 +17,7 @@ import { modelCall } from '../../usage/helpers.js';
  * which role opens which method — the whole matrix, every method of every
  * gavel service against an identity holding each single role.
  */
-const ROLES = ['decide', 'report', 'audit', 'audit-payloads', 'approve', 'admin'] as const;
+const ROLES = ['decide', 'report', 'audit', 'audit-payloads', 'approve', 'approve-on-behalf', 'admin'] as const;
 const roleId = (role: string) => `spiffe://corp.example/role/${role}/1`;
 
 /** The issue's table, written out here rather than read from src: the test holds the code to it. */
@@ -35,7 +35,7 @@ const NEEDS: Record<string, (typeof ROLES)[number] | Array<(typeof ROLES)[number
   'PolicyService/Replay': 'admin',
   'ApprovalService/ListApprovals': ['approve', 'audit'],
   'ApprovalService/GetApproval': ['decide', 'approve', 'audit'],
-  'ApprovalService/Resolve': 'approve',
+  'ApprovalService/Resolve': ['approve', 'approve-on-behalf'],
   'ApprovalService/WatchApproval': ['decide', 'approve', 'audit'],
 };
 /** Past the guard these name a made-up decision or approval: NOT_FOUND. It is the role that is tested here. */
@@ -68,14 +68,17 @@ beforeAll(async () => {
     ...Object.fromEntries(ROLES.map((r) => [`role-${r}`, { cn: r, uris: [roleId(r)] }])),
   });
   tls = new TlsFiles({ certFile: pki.serverCert, keyFile: pki.serverKey, clientCaFile: pki.caFile });
-  const policy = AccessPolicy.of([
-    { match: 'spiffe://corp.example/gateway/*', roles: ['decide', 'report'] },
-    { match: 'spiffe://corp.example/auditor/*', roles: ['audit'] },
-    { match: 'gw.corp.example', roles: ['decide'] },
-    { match: 'cn-gateway', roles: ['decide'] },
-    { match: 'nameless', roles: ['decide'] },
-    ...ROLES.map((r) => ({ match: `spiffe://corp.example/role/${r}/*`, roles: [r] })),
-  ]);
+  const policy = AccessPolicy.of(
+    [
+      { match: 'spiffe://corp.example/gateway/*', roles: ['decide', 'report'] },
+      { match: 'spiffe://corp.example/auditor/*', roles: ['audit'] },
+      { match: 'gw.corp.example', roles: ['decide'] },
+      { match: 'cn-gateway', roles: ['decide'] },
+      { match: 'nameless', roles: ['decide'] },
+      ...ROLES.map((r) => ({ match: `spiffe://corp.example/role/${r}/*`, roles: [r] })),
+    ],
+    [{ match: 'mia', roles: ['finance-manager'] }],
+  );
   srv = await startInProcess({ bundles: BUNDLES, ledger: join(tempDir(), 'l.db') }, { security: { tls, policy } });
   const d = await unary(connect('gateway').decision, 'Decide', jsonInput(modelCall(gw)));
   expect(d.decision).toBe('DECISION_ALLOW');
@@ -236,7 +239,12 @@ async function callAs(name: string, method: string): Promise<{ code: number; det
         await (rpc === 'WatchApproval' ? stream(client, rpc, { approval_id: 'no-such-approval' }) : unary(client, rpc, { approval_id: 'no-such-approval' }));
         return ok;
       case 'ApprovalService/Resolve':
-        await unary(client, rpc, { approval_id: 'no-such-approval', verdict: 'VERDICT_APPROVE', approver: { id: 'mia', roles: ['finance-manager'] } });
+        // A front end (approve-on-behalf) names the person; an approver (approve) resolves as itself.
+        await unary(client, rpc, {
+          approval_id: 'no-such-approval',
+          verdict: 'VERDICT_APPROVE',
+          approver: { id: name === 'role-approve-on-behalf' ? 'mia' : '', roles: [] },
+        });
         return ok;
     }
   } catch (err) {
@@ -276,14 +284,18 @@ describe('who sees what of an approval', () => {
     const other = await unaryError(connect('role-decide').approval, 'GetApproval', { approval_id: id });
     expect([other.code, other.metadata.get('gavel-error-code')[0]]).toEqual([grpc.status.PERMISSION_DENIED, 'permission_denied']);
 
-    await unary(connect('role-approve').approval, 'Resolve', {
+    // The approval front end names the person; the access file's people: gives mia finance-manager.
+    await unary(connect('role-approve-on-behalf').approval, 'Resolve', {
       approval_id: id,
       verdict: 'VERDICT_APPROVE',
       approver: { id: 'mia', roles: ['finance-manager'] },
       comment: 'invoice 7',
     });
     const approver = await get('role-approve');
-    expect(approver).toMatchObject({ payload_withheld: false, votes: [{ comment: 'invoice 7', caller: roleId('approve') }] });
+    expect(approver).toMatchObject({
+      payload_withheld: false,
+      votes: [{ comment: 'invoice 7', caller: roleId('approve-on-behalf'), approver: { id: 'mia', roles: ['finance-manager'] } }],
+    });
     const auditor = await get('role-audit');
     expect(auditor).toMatchObject({ state: 'approved', subject_id: 'fiona', payload_withheld: true, votes: [{ comment: '', approver: { id: 'mia' } }] });
     expect(auditor.params_json.length).toBe(0);

@@ -20,6 +20,7 @@ export interface DecideResponse {
   'entrypoint'?: (string);
   'evaluated_at'?: (string);
   'approval'?: (_gavel_v1_DecisionApproval | null);
+  'replayed'?: (boolean);
 }
 
 export interface DecideResponse__Output {
@@ -35,4 +36,5 @@ export interface DecideResponse__Output {
   'entrypoint': (string);
   'evaluated_at': (string);
   'approval': (_gavel_v1_DecisionApproval__Output | null);
+  'replayed': (boolean);
 }

@@ -1,0 +1,126 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DecideRequest, Decision } from '../../src/engine/engine.js';
+import { GavelError } from '../../src/lib/errors.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
+import { BUNDLES, tempDir } from '../helpers/paths.js';
+import { freshDatabase, postgresUnavailable, queryAt, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { modelCall } from './helpers.js';
+
+/**
+ * Idempotent Decide across replicas sharing one PostgreSQL store (README "Retries and idempotency"):
+ * each replica its own ledger file, the request id claimed in the transaction that reserves, so one
+ * (caller, request_id) is one decision, one entry and one reservation whichever replicas it reaches.
+ */
+const skip = postgresUnavailable();
+if (skip) console.warn(`skipping PostgreSQL idempotency tests: ${skip}`);
+
+describe.skipIf(skip)('Decide idempotent by request_id across replicas', () => {
+  let db: TestPostgres;
+  const running: Runtime[] = [];
+
+  beforeAll(async () => {
+    db = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    for (const r of running) await r.stop().catch(() => undefined);
+    await db?.close();
+  });
+
+  async function replicas(n: number, over: { failCommit?: () => boolean } = {}): Promise<{ url: string; all: Runtime[] }> {
+    const url = await freshDatabase(db, 'idem');
+    const all: Runtime[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = await startRuntime({
+        bundles: BUNDLES,
+        ledger: join(tempDir(), `replica-${i}.db`),
+        usageStore: { url, timeoutMs: 2000, probeMs: 100 },
+        ...(i === 0 && over.failCommit
+          ? {
+              ledgerFaults: {
+                beforeCommit: () => {
+                  if (over.failCommit!()) throw new Error('disk full (injected)');
+                },
+              },
+            }
+          : {}),
+      });
+      all.push(r);
+      running.push(r);
+    }
+    return { url, all };
+  }
+
+  const ask = (requestId: string, tokens = 100): DecideRequest => ({
+    policy: '',
+    input: { json: Buffer.from(JSON.stringify(modelCall({ subject: 'pg-idem', team: 'pg-team', costCenter: 'cc-pg' }, 'standard-m', tokens))) },
+    requestId,
+    caller: 'gateway-1',
+  });
+
+  const charges = async (url: string, decisionId: string) =>
+    (await queryAt(url, `SELECT count(*)::int AS n FROM gavel_usage_charges WHERE decision_id = '${decisionId}'`))[0]!.n;
+  const entries = (all: Runtime[], requestId: string) => all.reduce((n, r) => n + [...r.audit.query({ kind: 'decision', requestId, limit: 10 })].length, 0);
+
+  it('a retry on another replica gets the first replica’s recorded answer: same decision and receipt, nothing new anywhere', async () => {
+    const { url, all } = await replicas(2);
+    const [a, b] = all as [Runtime, Runtime];
+    const first = await a.decide(ask('x-1'));
+    expect(first.decision).toBe('allow');
+    // The receipt reaches the shared row just after the answer.
+    await expect.poll(async () => (await queryAt(url, `SELECT seq FROM gavel_request_ids WHERE request_id = 'x-1'`))[0]?.seq).toBe(String(first.receipt.seq));
+    const sizeB = b.audit.size;
+    const again = await b.decide(ask('x-1'));
+    expect(again.replayed).toBe(true);
+    const { replayed: _r, ...same } = again;
+    expect(same).toEqual(first);
+    expect(b.audit.size).toBe(sizeB);
+    expect(await charges(url, first.decisionId)).toBe(1);
+    expect(entries(all, 'x-1')).toBe(1);
+
+    const err = await b.decide(ask('x-1', 200)).catch((e: unknown) => e as GavelError);
+    expect(err).toBeInstanceOf(GavelError);
+    expect((err as GavelError).code).toBe('idempotency_conflict');
+  });
+
+  it('sent to two replicas at once: one decision; the other answers it or says request_in_progress (ABORTED), and its retry gets it', async () => {
+    const { url, all } = await replicas(2);
+    for (let round = 0; round < 5; round++) {
+      const id = `x-race-${round}`;
+      const settled = await Promise.allSettled(all.map((r) => r.decide(ask(id))));
+      const decided = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      const refused = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as GavelError] : []));
+      expect(decided.length).toBeGreaterThanOrEqual(1);
+      for (const e of refused) {
+        expect(e.code).toBe('request_in_progress');
+        expect(e.status).toBe('ABORTED');
+      }
+      expect(new Set(decided.map((d) => d.decisionId)).size).toBe(1);
+      const original = decided.find((d) => d.replayed !== true)!;
+      // Whoever was refused gets the answer on a retry, once the first replica noted its receipt.
+      let retried: Decision | undefined;
+      for (let i = 0; i < 100 && !retried; i++) {
+        retried = await all[i % 2]!.decide(ask(id)).catch(async (e: GavelError) => {
+          expect(e.code).toBe('request_in_progress');
+          await new Promise((r) => setTimeout(r, 20));
+          return undefined;
+        });
+      }
+      expect(retried?.decisionId).toBe(original.decisionId);
+      expect(entries(all, id)).toBe(1);
+      expect(await charges(url, original.decisionId)).toBe(1);
+    }
+  });
+
+  it('a decision whose entry could not be recorded leaves no claim: another replica decides the request', async () => {
+    let failing = true;
+    const { url, all } = await replicas(2, { failCommit: () => failing });
+    const [a, b] = all as [Runtime, Runtime];
+    await expect(a.decide(ask('x-lost'))).rejects.toMatchObject({ code: 'ledger_unavailable' });
+    await expect.poll(async () => (await queryAt(url, `SELECT count(*)::int AS n FROM gavel_request_ids WHERE request_id = 'x-lost'`))[0]!.n).toBe(0);
+    failing = false;
+    const d = await b.decide(ask('x-lost'));
+    expect(d.replayed).toBeUndefined();
+    expect(entries(all, 'x-lost')).toBe(1);
+  });
+});
