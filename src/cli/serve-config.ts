@@ -48,10 +48,10 @@ export function runtimeConfigFrom(o: ServeOptions, log: Logger): RuntimeConfig {
       idempotencyWindowSeconds: windowFrom(o.idempotencyWindow),
     },
     usage: o.metering ? { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl, rebuildTimeZone: o.rebuildUsageTimeZone === true } : false,
-    ...(o.usageStore
+    ...(stateStoreOf(o)
       ? {
           usageStore: {
-            url: o.usageStore,
+            url: stateStoreOf(o)!,
             ...(o.usageStorePool !== undefined ? { poolSize: o.usageStorePool } : {}),
             ...(o.usageStoreTimeout !== undefined ? { timeoutMs: o.usageStoreTimeout } : {}),
             stateCheckSeconds: o.sharedStateCheckSeconds,
@@ -105,6 +105,14 @@ function verificationFrom(o: ServeOptions): BundleVerification | undefined {
 }
 
 /** The flag arrives parsed; GAVEL_WORKERS arrives as text and is checked here, by name. */
+/** --state-store, or its former name --usage-store; both naming different stores is refused. */
+function stateStoreOf(o: Pick<ServeOptions, 'stateStore' | 'usageStore'>): string | undefined {
+  if (o.stateStore !== undefined && o.usageStore !== undefined && o.stateStore !== o.usageStore) {
+    throw new GavelError('config_invalid', '--state-store and --usage-store (its former name) name different stores: give one');
+  }
+  return o.stateStore ?? o.usageStore;
+}
+
 function windowFrom(value: number | string | undefined): number | undefined {
   if (typeof value !== 'string') return value;
   try {

@@ -39,6 +39,7 @@ export interface ServeOptions extends BundleLimitFlags {
   idempotencyWindow?: number | string;
   metering: boolean;
   usageStore?: string;
+  stateStore?: string;
   usageStorePool?: number;
   usageStoreTimeout?: number;
   tlsCert?: string;
@@ -184,10 +185,11 @@ export function serveCommand(program: Command): Command {
     .option('--decision-log-cursor <file>', 'where the last accepted seq is kept (default <ledger>.decision-log-cursor)')
     .option('--decision-log-batch <n>', 'entries per POST at most (default 500)', intOption)
     .option(
-      '--usage-store <url>',
-      'share usage state with other replicas in PostgreSQL: postgres://USER:PASS@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=FILE] (env GAVEL_USAGE_STORE; default: the ledger file)',
-      process.env.GAVEL_USAGE_STORE,
+      '--state-store <url>',
+      'share state with other replicas in PostgreSQL (budgets, request ids): postgres://USER:PASS@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=FILE] (env GAVEL_STATE_STORE; default: the ledger file)',
+      process.env.GAVEL_STATE_STORE,
     )
+    .option('--usage-store <url>', 'the former name of --state-store, still accepted (env GAVEL_USAGE_STORE)', process.env.GAVEL_USAGE_STORE)
     .option('--usage-store-pool <n>', 'connections to the usage store (default 16)', intOption)
     .option('--usage-store-timeout <ms>', 'deadline of each usage store step; past it Decide fails closed (default 2000)', intOption)
     .option(

@@ -12,13 +12,15 @@ export function registerUsage(program: Command): void {
     .description(
       "create or upgrade the usage store's schema ahead of a rollout (every replica also does so at start), and create again any of its tables or indexes that were dropped; running it twice changes nothing",
     )
-    .option('--usage-store <url>', 'postgres://USER:PASS@HOST:PORT/DB (env GAVEL_USAGE_STORE)', process.env.GAVEL_USAGE_STORE)
+    .option('--state-store <url>', 'postgres://USER:PASS@HOST:PORT/DB (env GAVEL_STATE_STORE)', process.env.GAVEL_STATE_STORE)
+    .option('--usage-store <url>', 'the former name of --state-store (env GAVEL_USAGE_STORE)', process.env.GAVEL_USAGE_STORE)
     .option('--timeout <ms>', 'connection deadline', intOption, 5000)
     .option('--json', 'one JSON object instead of text')
-    .addHelpText('after', '\nExample:\n  gavel usage migrate --usage-store postgres://gavel:secret@db.internal:5432/gavel?sslmode=verify-full')
-    .action(async (o: { usageStore?: string; timeout: number; json?: boolean }, command: Command) => {
+    .addHelpText('after', '\nExample:\n  gavel usage migrate --state-store postgres://gavel:secret@db.internal:5432/gavel?sslmode=verify-full')
+    .action(async (given: { stateStore?: string; usageStore?: string; timeout: number; json?: boolean }, command: Command) => {
+      const o = { ...given, usageStore: given.stateStore ?? given.usageStore };
       if (!o.usageStore || !isPostgresUrl(o.usageStore)) {
-        command.error('error: --usage-store (or GAVEL_USAGE_STORE) must be a postgres:// URL', { exitCode: EXIT.usage });
+        command.error('error: --state-store (or GAVEL_STATE_STORE; formerly --usage-store) must be a postgres:// URL', { exitCode: EXIT.usage });
       }
       const where = redactUrl(o.usageStore!);
       try {

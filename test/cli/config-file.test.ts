@@ -1,3 +1,5 @@
+import { runtimeConfigFrom } from '../../src/cli/serve-config.js';
+import pino from 'pino';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -195,6 +197,7 @@ describe('gavel serve --config, in process', () => {
         'listen=GAVEL_LISTEN',
         'metrics-listen=GAVEL_METRICS_LISTEN',
         'shadow-bundle-url=GAVEL_SHADOW_BUNDLE_URLS',
+        'state-store=GAVEL_STATE_STORE',
         'shadow-bundles=GAVEL_SHADOW_BUNDLES',
         'time-zone=GAVEL_TIME_ZONE',
         'tls-cert=GAVEL_TLS_CERT',
@@ -203,6 +206,23 @@ describe('gavel serve --config, in process', () => {
         'workers=GAVEL_WORKERS',
       ].sort(),
     );
+  });
+
+  it('--state-store is the shared store; --usage-store, its former name, still names it; two different stores are refused', async () => {
+    const pg = 'postgres://gavel@127.0.0.1:5432/gavel';
+    const log = pino({ level: 'silent' });
+    for (const flag of ['--state-store', '--usage-store']) {
+      const { options } = await parseServe([flag, pg]);
+      expect(runtimeConfigFrom(options!, log).usageStore?.url, flag).toBe(pg);
+    }
+    const same = await parseServe(['--state-store', pg, '--usage-store', pg]);
+    expect(runtimeConfigFrom(same.options!, log).usageStore?.url).toBe(pg);
+    const both = await parseServe(['--state-store', pg, '--usage-store', `${pg}2`]);
+    expect(() => runtimeConfigFrom(both.options!, log)).toThrow(/--state-store and --usage-store \(its former name\) name different stores/);
+    const idle = await parseServe(['--idempotency-window', '0']);
+    expect(runtimeConfigFrom(idle.options!, log).engine?.idempotencyWindowSeconds).toBe(0);
+    expect((await parseServe(['--idempotency-window', '2h'])).options?.idempotencyWindow).toBe(7200);
+    expect((await parseServe(['--idempotency-window', 'soon'])).error?.message).toMatch(/--idempotency-window/);
   });
 
   it('gavel.example.yaml is a valid config file', () => {
