@@ -11,6 +11,7 @@
  *
  *   npx tsx bench/replicas.ts                          # 3 repetitions of 10 s windows, ~6 minutes
  *   npx tsx bench/replicas.ts --seconds 3 --reps 1     # a quick look
+ *   npx tsx bench/replicas.ts --only "one subject"     # the busy-subject rows alone
  */
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -24,11 +25,19 @@ import { stopProcess, watchdog } from './lib/process.js';
 import { median } from './lib/service-table.js';
 import { loadWorkload } from './lib/workload.js';
 
-const flags = readFlags({ seconds: { type: 'string' }, warmup: { type: 'string' }, reps: { type: 'string' }, 'in-flight': { type: 'string' } });
+const flags = readFlags({
+  seconds: { type: 'string' },
+  warmup: { type: 'string' },
+  reps: { type: 'string' },
+  'in-flight': { type: 'string' },
+  only: { type: 'string' },
+});
 const seconds = numberFlag(flags, 'seconds', 10, { min: 1 });
 const warmup = numberFlag(flags, 'warmup', 2, { min: 0 });
 const reps = numberFlag(flags, 'reps', 3, { min: 1, integer: true });
 const inFlight = (stringFlag(flags, 'in-flight') ?? '1,32').split(',').map((n) => Number(n));
+/** Only the configurations whose name contains this (e.g. "one subject"), for a look at a few rows. */
+const only = stringFlag(flags, 'only');
 
 const dir = tempDir('gavel-bench-replicas-');
 const running = new Set<ChildServer>();
@@ -137,7 +146,7 @@ const results = new Map<string, LoadRun[]>();
 try {
   db = await startPostgres();
   for (let rep = 0; rep < reps; rep++) {
-    for (const c of CONFIGS) {
+    for (const c of CONFIGS.filter((x) => !only || x.name.includes(only))) {
       const { servers, url } = await start(c);
       const dataFile = c.busy ? dataFiles.busy : dataFiles.all;
       try {
@@ -172,7 +181,7 @@ const lines = [
   '| usage store | in flight (total) | decisions/s | p50 | p99 | errors |',
   '|---|---|---|---|---|---|',
 ];
-for (const c of CONFIGS) {
+for (const c of CONFIGS.filter((x) => !only || x.name.includes(only))) {
   for (const n of inFlight) {
     const runs = results.get(`${c.name}\u0000${n}`) ?? [];
     const m = (k: 'rps' | 'p50' | 'p99') => median(runs.map((r) => r[k]));

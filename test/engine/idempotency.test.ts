@@ -40,15 +40,6 @@ async function reservedTokens(r: Runtime): Promise<number> {
   return usage.week.reserved_tokens;
 }
 
-async function refusal(p: Promise<unknown>): Promise<GavelError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(GavelError);
-  return err as GavelError;
-}
-
 describe('Decide idempotent by request_id', () => {
   it('a retry gets the recorded answer: same decision id and receipt, replayed; no new entry and no second reservation', async () => {
     const r = await start();
@@ -75,10 +66,9 @@ describe('Decide idempotent by request_id', () => {
     const r = await start();
     const first = await r.decide(request(modelCall(sam, 'standard-m', 100), 'req-2'));
     const size = r.audit.size;
-    const err = await refusal(r.decide(request(modelCall(sam, 'standard-m', 101), 'req-2')));
-    expect(err.code).toBe('idempotency_conflict');
-    expect(err.status).toBe('FAILED_PRECONDITION');
-    expect(err.message).toContain(first.decisionId);
+    const err = await r.decide(request(modelCall(sam, 'standard-m', 101), 'req-2')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GavelError);
+    expect(err).toMatchObject({ code: 'idempotency_conflict', status: 'FAILED_PRECONDITION', message: expect.stringContaining(first.decisionId) });
     expect(r.audit.size).toBe(size);
   });
 
@@ -190,8 +180,7 @@ describe('Decide idempotent by request_id', () => {
         },
       },
     });
-    const err = await refusal(r.decide(request(modelCall(sam, 'standard-m', 100), 'req-9')));
-    expect(err.code).toBe('ledger_unavailable');
+    await expect(r.decide(request(modelCall(sam, 'standard-m', 100), 'req-9'))).rejects.toMatchObject({ code: 'ledger_unavailable' });
     fail = false;
     const d = await r.decide(request(modelCall(sam, 'standard-m', 100), 'req-9'));
     expect(d.replayed).toBeUndefined();

@@ -1,10 +1,9 @@
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/engine/engine.js';
-import { startRuntime, type Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime.js';
 import { fromTable } from '../../src/usage/postgres/history-cache.js';
-import { BUNDLES, tempDir } from '../helpers/paths.js';
-import { freshDatabase, postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { failingCommits, postgresReplicas } from '../helpers/pg-replicas.js';
+import { postgresUnavailable } from '../helpers/postgres.js';
 import pg from 'pg';
 import { TestClock } from './helpers.js';
 
@@ -20,15 +19,7 @@ if (skip) console.warn(`skipping PostgreSQL history tests: ${skip}`);
 const T0 = Date.parse('2026-12-05T10:00:00Z');
 
 describe.skipIf(skip)('request history across replicas', () => {
-  let db: TestPostgres;
-  const running: Runtime[] = [];
-  beforeAll(async () => {
-    db = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    for (const r of running) await r.stop().catch(() => undefined);
-    await db?.close();
-  });
+  const start = postgresReplicas('history');
 
   let n = 0;
   const call = (r: Runtime, tool: string, amount = 10) =>
@@ -49,29 +40,9 @@ describe.skipIf(skip)('request history across replicas', () => {
   const seen = (r: Runtime, d: Decision) => (r.audit.get(d.decisionId)!.payload!.input as any).context.history as Record<string, unknown>;
 
   it('each replica counts every replica’s requests and denials, as the SQL definition does', async () => {
-    const url = await freshDatabase(db, 'history');
     const clock = new TestClock(T0);
     let failing = false;
-    const replicas: Runtime[] = [];
-    for (let i = 0; i < 3; i++) {
-      const r = await startRuntime({
-        bundles: BUNDLES,
-        ledger: join(tempDir(), `r${i}.db`),
-        usageStore: { url, timeoutMs: 2000, probeMs: 100 },
-        now: clock.now,
-        ...(i === 0
-          ? {
-              ledgerFaults: {
-                beforeCommit: () => {
-                  if (failing) throw new Error('disk full (injected)');
-                },
-              },
-            }
-          : {}),
-      });
-      replicas.push(r);
-      running.push(r);
-    }
+    const { url, all: replicas } = await start(3, (i) => ({ now: clock.now, ...(i === 0 ? failingCommits(() => failing) : {}) }));
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     try {
       const tools = ['search.web', 'kb.lookup', 'search.web', 'payments.refund', 'kb.lookup', 'search.web', 'files.delete', 'search.web', 'kb.lookup'];

@@ -1,10 +1,9 @@
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DecideRequest, Decision } from '../../src/engine/engine.js';
 import { GavelError } from '../../src/lib/errors.js';
-import { startRuntime, type Runtime } from '../../src/runtime.js';
-import { BUNDLES, tempDir } from '../helpers/paths.js';
-import { freshDatabase, postgresUnavailable, queryAt, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import type { Runtime } from '../../src/runtime.js';
+import { failingCommits, postgresReplicas } from '../helpers/pg-replicas.js';
+import { postgresUnavailable, queryAt } from '../helpers/postgres.js';
 import { modelCall } from './helpers.js';
 
 /**
@@ -16,40 +15,9 @@ const skip = postgresUnavailable();
 if (skip) console.warn(`skipping PostgreSQL idempotency tests: ${skip}`);
 
 describe.skipIf(skip)('Decide idempotent by request_id across replicas', () => {
-  let db: TestPostgres;
-  const running: Runtime[] = [];
-
-  beforeAll(async () => {
-    db = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    for (const r of running) await r.stop().catch(() => undefined);
-    await db?.close();
-  });
-
-  async function replicas(n: number, over: { failCommit?: () => boolean } = {}): Promise<{ url: string; all: Runtime[] }> {
-    const url = await freshDatabase(db, 'idem');
-    const all: Runtime[] = [];
-    for (let i = 0; i < n; i++) {
-      const r = await startRuntime({
-        bundles: BUNDLES,
-        ledger: join(tempDir(), `replica-${i}.db`),
-        usageStore: { url, timeoutMs: 2000, probeMs: 100 },
-        ...(i === 0 && over.failCommit
-          ? {
-              ledgerFaults: {
-                beforeCommit: () => {
-                  if (over.failCommit!()) throw new Error('disk full (injected)');
-                },
-              },
-            }
-          : {}),
-      });
-      all.push(r);
-      running.push(r);
-    }
-    return { url, all };
-  }
+  const start = postgresReplicas('idem');
+  const replicas = (n: number, over: { failCommit?: () => boolean } = {}) =>
+    start(n, (i) => (i === 0 && over.failCommit ? failingCommits(over.failCommit) : {}));
 
   const ask = (requestId: string, tokens = 100): DecideRequest => ({
     policy: '',

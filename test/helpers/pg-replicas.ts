@@ -1,0 +1,48 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime.js';
+import { BUNDLES, tempDir } from './paths.js';
+import { freshDatabase, startPostgres, type TestPostgres } from './postgres.js';
+
+/**
+ * Replicas in this process sharing one PostgreSQL store: a throwaway server for the describe block
+ * (started before, stopped after, with every runtime started here), a fresh database per set, and
+ * each replica its own ledger file. `over(i)` adds to replica i's config (a clock, ledger faults).
+ */
+export function postgresReplicas(prefix: string): (n: number, over?: (i: number) => Partial<RuntimeConfig>) => Promise<{ url: string; all: Runtime[] }> {
+  let db: TestPostgres | undefined;
+  const running: Runtime[] = [];
+  beforeAll(async () => {
+    db = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    for (const r of running) await r.stop().catch(() => undefined);
+    await db?.close();
+  });
+  return async (n, over = () => ({})) => {
+    const url = await freshDatabase(db!, prefix);
+    const all: Runtime[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = await startRuntime({
+        bundles: BUNDLES,
+        ledger: join(tempDir(), `replica-${i}.db`),
+        usageStore: { url, timeoutMs: 2000, probeMs: 100 },
+        ...over(i),
+      });
+      all.push(r);
+      running.push(r);
+    }
+    return { url, all };
+  };
+}
+
+/** Ledger faults that fail every commit while `failing()` says so. */
+export function failingCommits(failing: () => boolean): Pick<RuntimeConfig, 'ledgerFaults'> {
+  return {
+    ledgerFaults: {
+      beforeCommit: () => {
+        if (failing()) throw new Error('disk full (injected)');
+      },
+    },
+  };
+}
