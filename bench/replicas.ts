@@ -99,7 +99,7 @@ async function seedBusySubject(url: string): Promise<void> {
     url,
     `INSERT INTO gavel_usage_requests (decision_id, subject, tool, decision, at_ms)
      SELECT 'seed-' || g, ${`'${subject.id.replace(/'/g, "''")}'`}, '', CASE WHEN g % 10 = 0 THEN 'deny' ELSE 'allow' END,
-       ${now} - (g * 3600000 / ${BUSY_AGENT_REQUESTS + 1})
+       ${now} - (g::bigint * 3600000 / ${BUSY_AGENT_REQUESTS + 1})
      FROM generate_series(1, ${BUSY_AGENT_REQUESTS}) AS g`,
   );
 }

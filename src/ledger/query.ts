@@ -182,20 +182,23 @@ export function hasKinds(db: Database): boolean {
 
 /**
  * The latest decision entry a caller recorded under a request id at or after `sinceMs`, with its payload
- * (engine/idempotency.ts). Read through the entries_request index: request ids are mostly unique.
+ * (engine/idempotency.ts). Read through the entries_request index (request_id, seq) alone: request ids are mostly
+ * unique. The `+` keeps SQLite from choosing entries_kind instead, which walks every decision newest first
+ * (what it picked without it: a lookup that grew with the ledger; test/ledger/request-lookup.test.ts).
  */
 export function findRequestEntry(db: Database, caller: string, requestId: string, sinceMs: number): EntryDetail | undefined {
   let statement = requestStatements.get(db);
   if (!statement) {
-    statement = db.prepare(
-      `SELECT e.*, p.salt AS salt, p.body AS body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq
-       WHERE e.request_id = ? AND e.caller = ? AND e.kind = 'decision' AND e.time_ms >= ? ORDER BY e.seq DESC LIMIT 1`,
-    );
+    statement = db.prepare(REQUEST_LOOKUP);
     requestStatements.set(db, statement);
   }
   const row = statement.get(requestId, caller, sinceMs) as (EntryRow & { salt: Buffer | null; body: string | null }) | undefined;
   return row && detailOfRow(row);
 }
+
+/** The lookup of findRequestEntry (exported for the test of its query plan). */
+export const REQUEST_LOOKUP = `SELECT e.*, p.salt AS salt, p.body AS body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq
+  WHERE e.request_id = ? AND +e.caller = ? AND +e.kind = 'decision' AND +e.time_ms >= ? ORDER BY e.seq DESC LIMIT 1`;
 
 /** Prepared once per connection: the lookup runs on every idempotent Decide. */
 const requestStatements = new WeakMap<Database, Statement>();
