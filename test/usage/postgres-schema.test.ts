@@ -48,10 +48,10 @@ async function shape(url: string): Promise<string[]> {
   const rows = await queryAt(
     url,
     `SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || ordinal_position AS line
-       FROM information_schema.columns WHERE table_name LIKE 'gavel_usage_%'
+       FROM information_schema.columns WHERE table_name LIKE 'gavel\\_%'
      UNION ALL SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
-       FROM pg_constraint WHERE conrelid::regclass::text LIKE 'gavel_usage_%'
-     UNION ALL SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE tablename LIKE 'gavel_usage_%'`,
+       FROM pg_constraint WHERE conrelid::regclass::text LIKE 'gavel\\_%'
+     UNION ALL SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE tablename LIKE 'gavel\\_%'`,
   );
   return rows.map((r) => String(r.line)).sort();
 }
@@ -109,15 +109,24 @@ describe.skipIf(skip)('the shared usage store schema', () => {
     await db?.close();
   });
 
-  it('version 1 is the schema deployed stores have, and what migrate recreates after every table is dropped is the same again', async () => {
+  it('version 1 is the schema deployed stores have; migrated from it and from nothing, and recreated after every table is dropped, the schema is the same', async () => {
     const deployed = await freshUrl();
     await queryAt(deployed, V1_AS_DEPLOYED);
+    // A store deployed at version 1, upgraded as a rollout upgrades it.
+    await queryAt(
+      deployed,
+      'CREATE TABLE gavel_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now()); INSERT INTO gavel_schema_version (version) VALUES (1)',
+    );
+    expect(await migrateDatabase(deployed, 5000)).toMatchObject({ from: 1, to: SCHEMA_VERSION, applied: [2] });
     const migrated = await freshUrl();
     await migrateDatabase(migrated, 5000);
     const expected = await shape(deployed);
     expect(expected.length).toBeGreaterThan(30);
     expect(await shape(migrated)).toEqual(expected);
-    await queryAt(migrated, 'DROP TABLE gavel_usage_keys, gavel_usage_charges, gavel_usage_requests, gavel_usage_daily, gavel_usage_minute, gavel_usage_meta');
+    await queryAt(
+      migrated,
+      'DROP TABLE gavel_usage_keys, gavel_usage_charges, gavel_usage_requests, gavel_usage_daily, gavel_usage_minute, gavel_usage_meta, gavel_request_ids',
+    );
     const repaired = await migrateDatabase(migrated, 5000);
     expect(repaired).toMatchObject({ from: SCHEMA_VERSION, applied: [] });
     expect(repaired.created).toContain('table gavel_usage_charges');
@@ -133,7 +142,13 @@ describe.skipIf(skip)('the shared usage store schema', () => {
       from: SCHEMA_VERSION,
       to: SCHEMA_VERSION,
       applied: [],
-      created: ['table gavel_usage_requests', 'index gavel_usage_requests_subject', 'index gavel_usage_requests_time', 'index gavel_usage_minute_age'],
+      created: [
+        'table gavel_usage_requests',
+        'index gavel_usage_requests_subject',
+        'index gavel_usage_requests_time',
+        'index gavel_usage_requests_subject_seq',
+        'index gavel_usage_minute_age',
+      ],
     });
     expect(await migrateDatabase(url, 5000)).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [], created: [] });
     const store = await open(url);
@@ -204,6 +219,7 @@ describe.skipIf(skip)('the shared usage store schema', () => {
         'table gavel_usage_requests',
         'index gavel_usage_requests_subject',
         'index gavel_usage_requests_time',
+        'index gavel_usage_requests_subject_seq',
       ]);
       await healthBecomes(store, true);
       // The key rows it knew are gone with their table: the first decision after recovery inserts them again.
