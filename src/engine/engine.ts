@@ -4,7 +4,7 @@ import { policyEventRecord, type PolicyEvent } from './policy-event.js';
 import { closedOnFailure, failClosed, GavelError } from '../lib/errors.js';
 import { withFirstKey, withLastKey } from '../lib/canonical.js';
 import type { Bundle } from '../bundles/bundle.js';
-import type { JsonObject } from '../lib/json.js';
+import { isJsonObject, type JsonObject } from '../lib/json.js';
 import { stagedTogether, UNRECORDED, type EntryRecord, type Ledger, type Receipt, type StagedWrite } from './ledger.js';
 import type { DecisionApproval } from './approvals/approval.js';
 import type { ApprovalDesk, ApprovalPlan, HeldApproval } from './approvals/desk.js';
@@ -456,8 +456,14 @@ export class Engine {
   }
 }
 
-/** A claimed request's answer as a shared store keeps it: what a replay reads of the entry (its usage and trace are not needed). */
+/**
+ * A claimed request's answer as a shared store keeps it: what a replay reads of the entry. Its usage and
+ * trace are not needed, nor its stored input unless the answer carried a redacted input (replayedParts, recallOf).
+ */
 function answerOf(record: EntryRecord): string {
+  const payload = record.payloadJcs !== undefined ? (JSON.parse(record.payloadJcs) as JsonObject) : { ...(record.payload ?? {}) };
+  const result = isJsonObject(payload.result) ? payload.result : {};
+  if (!Array.isArray(result.redactions) || result.redactions.length === 0) delete payload.input;
   const answer: Omit<RecordedRequest, 'receipt'> = {
     decisionId: record.decisionId,
     time: record.time,
@@ -467,7 +473,7 @@ function answerOf(record: EntryRecord): string {
     digest: record.digest,
     entrypoint: record.entrypoint,
     requestId: record.requestId,
-    payload: record.payloadJcs !== undefined ? (JSON.parse(record.payloadJcs) as JsonObject) : (record.payload ?? null),
+    payload,
     salt: Buffer.from(record.salt).toString('hex'),
   };
   return JSON.stringify(answer);

@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DecideRequest, Decision } from '../../src/engine/engine.js';
 import { GavelError } from '../../src/lib/errors.js';
 import type { Runtime } from '../../src/runtime.js';
+import { ROOT } from '../helpers/paths.js';
 import { failingCommits, postgresReplicas } from '../helpers/pg-replicas.js';
 import { postgresUnavailable, queryAt } from '../helpers/postgres.js';
 import { modelCall } from './helpers.js';
@@ -49,6 +52,30 @@ describe.skipIf(skip)('Decide idempotent by request_id across replicas', () => {
     const err = await b.decide(ask('x-1', 200)).catch((e: unknown) => e as GavelError);
     expect(err).toBeInstanceOf(GavelError);
     expect((err as GavelError).code).toBe('idempotency_conflict');
+  });
+
+  it('a REDACT replayed on another replica gives back the same redacted input (the claim keeps the stored input of an answer that had one)', async () => {
+    const { url, all } = await replicas(2);
+    const [a, b] = all as [Runtime, Runtime];
+    const sample = JSON.parse(readFileSync(join(ROOT, 'policies/ai/samples/prompt-ssn-redact.json'), 'utf8')) as { input: Record<string, unknown> };
+    const input = { ...sample.input, context: { environment: 'prod' } };
+    const ask = { policy: '', input: { value: input }, requestId: 'x-redact', caller: 'gateway-1' };
+    const first = await a.decide(ask);
+    expect(first.decision).toBe('redact');
+    await expect
+      .poll(async () => (await queryAt(url, `SELECT seq FROM gavel_request_ids WHERE request_id = 'x-redact'`))[0]?.seq)
+      .toBe(String(first.receipt.seq));
+    const again = await b.decide(ask);
+    expect(again.replayed).toBe(true);
+    expect(again.redactedInput).toEqual(first.redactedInput);
+    expect(JSON.stringify(again.redactedInput)).not.toContain('078-05-1120');
+    // An answer without redactions keeps no input in the shared row.
+    const plain = await a.decide({ ...ask, input: { value: modelCall({ subject: 'pg-idem', team: 'pg-team', costCenter: 'cc-pg' }) }, requestId: 'x-plain' });
+    await expect
+      .poll(async () => (await queryAt(url, `SELECT seq FROM gavel_request_ids WHERE request_id = 'x-plain'`))[0]?.seq)
+      .toBe(String(plain.receipt.seq));
+    const [row] = await queryAt(url, `SELECT answer FROM gavel_request_ids WHERE request_id = 'x-plain'`);
+    expect(JSON.parse(String(row!.answer)).payload).not.toHaveProperty('input');
   });
 
   it('sent to two replicas at once: one decision; the other answers it or says request_in_progress (ABORTED), and its retry gets it', async () => {

@@ -34,6 +34,16 @@ import { chargeColumns, chargeRowOf, chargeValues, sharedChargeOf, type StoredCh
 
 const HOUR = 3_600_000;
 
+/** How long a claimed request's receipt waits for the next decision's rows to carry it, before it is written alone. */
+const RECEIPT_FLUSH_MS = 20;
+
+interface ClaimReceipt {
+  caller: string;
+  requestId: string;
+  decisionId: string;
+  receipt: Receipt;
+}
+
 /** The claim of a request id inside the window is another replica's (its insert failed on the key). */
 function isClaimTaken(err: unknown): boolean {
   const e = (err instanceof GavelError ? err.cause : err) as { code?: string; constraint?: string } | undefined;
@@ -128,8 +138,11 @@ export class PostgresUsageStore implements UsageStore {
   private readonly watched = new WeakSet<pg.PoolClient>();
   /** Each subject's recent request history, in memory (history-cache.ts). */
   private readonly histories = new SharedHistories();
-  /** Receipts of claimed request ids not yet noted (the database was away), retried with the prune. */
-  private readonly receipts = new Map<string, () => Promise<void>>();
+  /** Receipts of claimed request ids not yet noted in the shared store, by decision id. */
+  private readonly receipts = new Map<string, ClaimReceipt>();
+  private receiptTimer: NodeJS.Timeout | undefined;
+  /** Claims of entries given up whose delete failed, retried with the prune. */
+  private readonly droppedClaims = new Map<string, { caller: string; requestId: string; decisionId: string }>();
   private closed = false;
 
   private constructor(pool: pg.Pool, pgConfig: PostgresUsageConfig, config: UsageConfig) {
@@ -272,11 +285,17 @@ export class PostgresUsageStore implements UsageStore {
       },
       stage: async (rows) => {
         if (!open) throw new Error('this usage read has ended');
+        // Receipts of earlier claims ride along with this commit.
+        let receipts: ReturnType<PostgresUsageStore['takeReceipts']>;
         try {
           const before = head();
-          const results = await this.guard(() => this.batch(client, [...before, ...this.rowStatements(rows), 'COMMIT']));
+          receipts = this.takeReceipts();
+          const results = await this.guard(() =>
+            this.batch(client, [...before, ...this.rowStatements(rows), ...(receipts ? [receipts.statement] : []), 'COMMIT']),
+          );
           checkLocked(before.length > 0 ? results[1] : undefined);
         } catch (err) {
+          this.putBack(receipts?.taken);
           end(err);
           if (rows.claim && isClaimTaken(err)) throw inProgress(rows.claim);
           throw err;
@@ -332,7 +351,9 @@ export class PostgresUsageStore implements UsageStore {
     return {
       apply: () => undefined,
       finish: (recorded) => {
-        if (!recorded) void this.takeBack(rows.request.decisionId);
+        if (recorded) return;
+        void this.takeBack(rows.request.decisionId);
+        if (rows.claim) void this.dropClaim({ caller: rows.claim.caller, requestId: rows.claim.requestId, decisionId: rows.request.decisionId });
       },
     };
   }
@@ -343,7 +364,6 @@ export class PostgresUsageStore implements UsageStore {
     if (what === 'take back') {
       await this.bumpHistories([decisionId]);
       await this.pool.query('DELETE FROM gavel_usage_requests WHERE decision_id = $1', [decisionId]);
-      await this.pool.query('DELETE FROM gavel_request_ids WHERE decision_id = $1', [decisionId]);
     }
   }
 
@@ -355,21 +375,57 @@ export class PostgresUsageStore implements UsageStore {
     );
   }
 
+  /**
+   * Noted with the next decision's rows (no round trip of its own under load), or within RECEIPT_FLUSH_MS when
+   * none comes; until then other replicas answer this id request_in_progress, and a retry gets the answer later.
+   */
   requestRecorded(claim: RequestClaim, decisionId: string, receipt: Receipt): void {
-    const note = async () => {
-      await this.pool.query('UPDATE gavel_request_ids SET seq = $1, entry_hash = $2 WHERE caller = $3 AND request_id = $4 AND decision_id = $5', [
-        receipt.seq,
-        receipt.entryHash,
-        claim.caller,
-        claim.requestId,
-        decisionId,
-      ]);
+    this.receipts.set(decisionId, { caller: claim.caller, requestId: claim.requestId, decisionId, receipt });
+    this.receiptTimer ??= setTimeout(() => {
+      this.receiptTimer = undefined;
+      void this.flushReceipts();
+    }, RECEIPT_FLUSH_MS);
+  }
+
+  /** The receipts waiting, as one statement (taken from the queue: put them back if it fails). */
+  private takeReceipts(): { statement: string; taken: ClaimReceipt[] } | undefined {
+    if (this.receipts.size === 0) return undefined;
+    const taken = [...this.receipts.values()];
+    this.receipts.clear();
+    const values = taken.map((r) => `(${text(r.caller)}, ${text(r.requestId)}, ${text(r.decisionId)}, ${int(r.receipt.seq)}::bigint, ${text(r.receipt.entryHash)})`);
+    return {
+      statement: `UPDATE gavel_request_ids AS r SET seq = v.seq, entry_hash = v.entry_hash
+        FROM (VALUES ${values.join(', ')}) AS v(caller, request_id, decision_id, seq, entry_hash)
+        WHERE r.caller = v.caller AND r.request_id = v.request_id AND r.decision_id = v.decision_id`,
+      taken,
     };
-    // Until it lands, other replicas answer this id request_in_progress (a retry gets the answer later).
-    void note().catch((err: unknown) => {
-      this.receipts.set(decisionId, note);
+  }
+
+  private putBack(taken: ClaimReceipt[] | undefined): void {
+    for (const r of taken ?? []) if (!this.receipts.has(r.decisionId)) this.receipts.set(r.decisionId, r);
+  }
+
+  private async flushReceipts(): Promise<void> {
+    const t = this.takeReceipts();
+    if (!t) return;
+    try {
+      await this.pool.query(t.statement);
+    } catch (err) {
+      // Retried with the next decision's rows or the next prune.
+      this.putBack(t.taken);
       if (isDown(err)) this.failed(err);
-    });
+    }
+  }
+
+  /** A claim whose entry was given up: the id is free again (retried with the prune until it goes). */
+  private async dropClaim(c: { caller: string; requestId: string; decisionId: string }): Promise<void> {
+    try {
+      await this.pool.query('DELETE FROM gavel_request_ids WHERE caller = $1 AND request_id = $2 AND decision_id = $3', [c.caller, c.requestId, c.decisionId]);
+      this.droppedClaims.delete(c.decisionId);
+    } catch (err) {
+      this.droppedClaims.set(c.decisionId, c);
+      if (isDown(err)) this.failed(err);
+    }
   }
 
   async findRequest(caller: string, requestId: string, sinceMs: number): Promise<RecordedRequest | undefined> {
@@ -391,17 +447,18 @@ export class PostgresUsageStore implements UsageStore {
    * those its ledger recorded get their receipt, the others are dropped. Run once at start.
    */
   async reconcileRequests(receiptOf: (decisionId: string) => Receipt | undefined): Promise<number> {
-    const rows = await this.pool.query<{ decision_id: string }>('SELECT decision_id FROM gavel_request_ids WHERE ledger_id = $1 AND seq IS NULL', [
-      this.ledgerId,
-    ]);
-    let changed = 0;
-    for (const { decision_id: id } of rows.rows) {
-      const receipt = receiptOf(id);
-      if (receipt) await this.pool.query('UPDATE gavel_request_ids SET seq = $1, entry_hash = $2 WHERE decision_id = $3', [receipt.seq, receipt.entryHash, id]);
-      else await this.pool.query('DELETE FROM gavel_request_ids WHERE decision_id = $1', [id]);
-      changed++;
+    const rows = await this.pool.query<{ caller: string; request_id: string; decision_id: string }>(
+      'SELECT caller, request_id, decision_id FROM gavel_request_ids WHERE ledger_id = $1 AND seq IS NULL',
+      [this.ledgerId],
+    );
+    for (const r of rows.rows) {
+      const receipt = receiptOf(r.decision_id);
+      const key = [r.caller, r.request_id, r.decision_id];
+      if (receipt) {
+        await this.pool.query('UPDATE gavel_request_ids SET seq = $4, entry_hash = $5 WHERE caller = $1 AND request_id = $2 AND decision_id = $3', [...key, receipt.seq, receipt.entryHash]);
+      } else await this.pool.query('DELETE FROM gavel_request_ids WHERE caller = $1 AND request_id = $2 AND decision_id = $3', key);
     }
-    return changed;
+    return rows.rows.length;
   }
 
   private async takeBack(decisionId: string, what: 'take back' | 'release' = 'take back'): Promise<void> {
@@ -417,10 +474,8 @@ export class PostgresUsageStore implements UsageStore {
 
   private async retryPending(): Promise<void> {
     for (const [id, what] of [...this.pending]) await this.takeBack(id, what);
-    for (const [id, note] of [...this.receipts]) {
-      await note();
-      this.receipts.delete(id);
-    }
+    for (const c of [...this.droppedClaims.values()]) await this.dropClaim(c);
+    await this.flushReceipts();
   }
 
   async charge(decisionId: string): Promise<ChargeRow | undefined> {
@@ -512,6 +567,7 @@ export class PostgresUsageStore implements UsageStore {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.prune);
+    clearTimeout(this.receiptTimer);
     this.health.stop();
     await this.retryPending().catch(() => undefined);
     await this.pool.end();
