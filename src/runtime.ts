@@ -184,12 +184,12 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
           const entry = ledger.get(id);
           return entry && { kind: entry.kind, caller: entry.caller, receipt: { seq: entry.seq, entryHash: entry.entryHash } };
         },
-        // This replica's own ledger first; then, with a shared store, what the other replicas recorded.
         findRequest: (caller, requestId, sinceMs) => {
           const e = ledger.findRequest(caller, requestId, sinceMs);
-          if (e) return { ...e, receipt: { seq: e.seq, entryHash: e.entryHash } };
-          return shared?.findRequest(caller, requestId, sinceMs);
+          return e && { ...e, receipt: { seq: e.seq, entryHash: e.entryHash } };
         },
+        // With a shared store, what the other replicas recorded (asked when this replica's claim of an id is refused).
+        ...(shared ? { findSharedRequest: (caller: string, requestId: string, sinceMs: number) => shared.findRequest(caller, requestId, sinceMs) } : {}),
       },
     });
     const built = engine;

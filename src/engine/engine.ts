@@ -230,10 +230,18 @@ export class Engine {
       if (idempotent) {
         // A retry waits here while the first is decided, then finds its entry.
         await locks.request(`${request.caller}\0${request.requestId}`);
-        const found = await this.recordedRequest(request, idempotent);
+        const found = this.recordedRequest(request, idempotent);
         if (found) return await this.replay(request, found);
       }
-      return await this.decideNew(request, locks, idempotent ? this.claimOf(request) : undefined);
+      try {
+        return await this.decideNew(request, locks, idempotent ? this.claimOf(request) : undefined);
+      } catch (err) {
+        // Another replica holds the id (the shared store refused this one's claim): its recorded answer, once it has one.
+        const taken = idempotent?.findSharedRequest && err instanceof GavelError && err.code === 'request_in_progress';
+        const found = taken ? await this.sharedRequest(request, idempotent) : undefined;
+        if (!found) throw err;
+        return await this.replay(request, found);
+      }
     } finally {
       locks.release();
     }
@@ -249,12 +257,18 @@ export class Engine {
     return this.now().getTime() - this.config.idempotencyWindowSeconds * 1000;
   }
 
-  private async recordedRequest(request: DecideRequest, recorded: RecordedEntries): Promise<RecordedRequest | undefined> {
+  private recordedRequest(request: DecideRequest, recorded: RecordedEntries): RecordedRequest | undefined {
     try {
-      return await recorded.findRequest(request.caller, request.requestId, this.windowStart());
+      return recorded.findRequest(request.caller, request.requestId, this.windowStart());
     } catch (err) {
       throw failClosed(err, 'ledger_unavailable', 'the ledger could not be searched for this request id; failing closed');
     }
+  }
+
+  private sharedRequest(request: DecideRequest, recorded: RecordedEntries): Promise<RecordedRequest | undefined> {
+    return closedOnFailure('usage_unavailable', 'the shared store could not be searched for this request id; failing closed', async () =>
+      recorded.findSharedRequest?.(request.caller, request.requestId, this.windowStart()),
+    );
   }
 
   /** The claim of an idempotent call's request id, for a store shared with other replicas (the answer is built only if one asks). */

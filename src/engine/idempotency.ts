@@ -45,7 +45,13 @@ export interface RecordedRequest {
 
 /** Looks up the latest decision entry of a caller's request id recorded at or after `sinceMs` (the ledger's port). */
 export interface RecordedRequests {
-  findRequest(caller: string, requestId: string, sinceMs: number): RecordedRequest | undefined | Promise<RecordedRequest | undefined>;
+  findRequest(caller: string, requestId: string, sinceMs: number): RecordedRequest | undefined;
+  /**
+   * With a store shared by replicas: the answer another replica recorded (throws request_in_progress while it has
+   * not noted its receipt). Asked only when this replica's claim of the id found it taken, so a new request costs
+   * no round trip of its own.
+   */
+  findSharedRequest?(caller: string, requestId: string, sinceMs: number): Promise<RecordedRequest | undefined>;
 }
 
 /** What the runner checks against a recorded request, on the retry's own input (stages.ts prepareDecision). */

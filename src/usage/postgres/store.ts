@@ -392,7 +392,9 @@ export class PostgresUsageStore implements UsageStore {
     if (this.receipts.size === 0) return undefined;
     const taken = [...this.receipts.values()];
     this.receipts.clear();
-    const values = taken.map((r) => `(${text(r.caller)}, ${text(r.requestId)}, ${text(r.decisionId)}, ${int(r.receipt.seq)}::bigint, ${text(r.receipt.entryHash)})`);
+    const values = taken.map(
+      (r) => `(${text(r.caller)}, ${text(r.requestId)}, ${text(r.decisionId)}, ${int(r.receipt.seq)}::bigint, ${text(r.receipt.entryHash)})`,
+    );
     return {
       statement: `UPDATE gavel_request_ids AS r SET seq = v.seq, entry_hash = v.entry_hash
         FROM (VALUES ${values.join(', ')}) AS v(caller, request_id, decision_id, seq, entry_hash)
@@ -455,7 +457,11 @@ export class PostgresUsageStore implements UsageStore {
       const receipt = receiptOf(r.decision_id);
       const key = [r.caller, r.request_id, r.decision_id];
       if (receipt) {
-        await this.pool.query('UPDATE gavel_request_ids SET seq = $4, entry_hash = $5 WHERE caller = $1 AND request_id = $2 AND decision_id = $3', [...key, receipt.seq, receipt.entryHash]);
+        await this.pool.query('UPDATE gavel_request_ids SET seq = $4, entry_hash = $5 WHERE caller = $1 AND request_id = $2 AND decision_id = $3', [
+          ...key,
+          receipt.seq,
+          receipt.entryHash,
+        ]);
       } else await this.pool.query('DELETE FROM gavel_request_ids WHERE caller = $1 AND request_id = $2 AND decision_id = $3', key);
     }
     return rows.rows.length;
