@@ -146,7 +146,11 @@ type DecideRequest struct {
 	//	*DecideRequest_InputJson
 	//	*DecideRequest_InputStruct
 	Input isDecideRequest_Input `protobuf_oneof:"input"`
-	// Caller's correlation id, echoed back.
+	// Caller's correlation id, echoed back. It is also the idempotency key: a Decide
+	// whose (caller, request_id) was already decided within the server's window
+	// (--idempotency-window, default 24h) gets the recorded answer again, with
+	// replayed = true and nothing new recorded or reserved; the same id with another
+	// input is refused (FAILED_PRECONDITION, idempotency_conflict). Empty: no key.
 	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -250,6 +254,7 @@ type DecideStreamRequest struct {
 	//	*DecideStreamRequest_InputStruct
 	Input isDecideStreamRequest_Input `protobuf_oneof:"input"`
 	// Caller's correlation id, echoed back on the answer: the only way to match it.
+	// The idempotency key as for Decide.
 	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// This request's W3C traceparent (a client span per decision on the stream); empty = the trace
 	// of the stream's own `traceparent` metadata. Recorded in the decision's payload.
@@ -613,7 +618,10 @@ type DecideResponse struct {
 	// The approval request a REQUIRE_APPROVAL created (or the pending one this exact
 	// action already waits on), or the approval an allowed decision used (state
 	// "consumed"). Absent otherwise. See ApprovalService.
-	Approval      *DecisionApproval `protobuf:"bytes,12,opt,name=approval,proto3" json:"approval,omitempty"`
+	Approval *DecisionApproval `protobuf:"bytes,12,opt,name=approval,proto3" json:"approval,omitempty"`
+	// True when this is the recorded answer to a request_id this caller already had
+	// decided (a retry): the same decision_id and receipt, nothing new recorded or reserved.
+	Replayed      bool `protobuf:"varint,13,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -730,6 +738,13 @@ func (x *DecideResponse) GetApproval() *DecisionApproval {
 		return x.Approval
 	}
 	return nil
+}
+
+func (x *DecideResponse) GetReplayed() bool {
+	if x != nil {
+		return x.Replayed
+	}
+	return false
 }
 
 type DecisionApproval struct {
@@ -1013,7 +1028,7 @@ const file_gavel_v1_decision_proto_rawDesc = "" +
 	"\rLedgerReceipt\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1d\n" +
 	"\n" +
-	"entry_hash\x18\x02 \x01(\tR\tentryHash\"\x9b\x04\n" +
+	"entry_hash\x18\x02 \x01(\tR\tentryHash\"\xb7\x04\n" +
 	"\x0eDecideResponse\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12.\n" +
@@ -1033,7 +1048,8 @@ const file_gavel_v1_decision_proto_rawDesc = "" +
 	" \x01(\tR\n" +
 	"entrypoint\x12!\n" +
 	"\fevaluated_at\x18\v \x01(\tR\vevaluatedAt\x126\n" +
-	"\bapproval\x18\f \x01(\v2\x1a.gavel.v1.DecisionApprovalR\bapproval\"\xe3\x01\n" +
+	"\bapproval\x18\f \x01(\v2\x1a.gavel.v1.DecisionApprovalR\bapproval\x12\x1a\n" +
+	"\breplayed\x18\r \x01(\bR\breplayed\"\xe3\x01\n" +
 	"\x10DecisionApproval\x12\x1f\n" +
 	"\vapproval_id\x18\x01 \x01(\tR\n" +
 	"approvalId\x12\x1d\n" +
