@@ -15,7 +15,7 @@ export default partsConfig('engine', {
   ],
   // The decision path: Engine.decide, its stages, the result contract, the entry, offline entries and the usage facts.
   path: [
-    'src/engine/{engine,stages,result,ledger,record,meter,usage-facts,header-facts,policies,policy-event,policy-ref,config,ports,offline}.ts',
+    'src/engine/{engine,stages,result,ledger,record,meter,usage-facts,header-facts,policies,policy-event,policy-ref,config,ports,offline,idempotency}.ts',
   ],
   // The input: parsing, the scan for personal data and secrets, redaction.
   input: ['src/engine/{input,input-scan,redact,scan-text,scan-view}.ts'],
