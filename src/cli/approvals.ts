@@ -63,7 +63,12 @@ export function registerApprovals(program: Command): void {
       .argument('<approval-id>')
       .description(`${verdict} a pending request on behalf of a person (needs the approve role)`)
       .requiredOption('--as <approver-id>', 'the person who decides (never the subject of the request)')
-      .option('--role <role>', 'a role of that person (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+      .option(
+        '--role <role>',
+        "a role of that person (repeatable); under an access file gavel takes the person's roles from its people: section and refuses a role it does not grant",
+        (v: string, all: string[]) => [...all, v],
+        [] as string[],
+      )
       .option('--comment <text>', 'why (stored with the vote in the ledger)', '')
       .addHelpText('after', `\nExample:\n  gavel approvals ${verdict} 3f2b8c1e-… --as mia --role finance-manager --comment "invoice checked"`)
       .action((id: string, o: ServerOptions & { as: string; role: string[]; comment: string }) =>

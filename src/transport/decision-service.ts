@@ -51,19 +51,7 @@ export function decisionService(
       decideOne(decide, call, maxDepth, trace)
         .then((d) => {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          metrics?.latency.observe({ method: 'Decide' }, seconds);
-          metrics?.decisions.inc({ decision: d.decision, entrypoint: d.entrypoint });
-          log.debug(
-            {
-              decision_id: d.decisionId,
-              decision: d.decision,
-              codes: d.reasons.map((r) => r.code),
-              seq: d.receipt.seq,
-              us: Math.round(seconds * 1e6),
-              ...(trace ? { trace_id: trace.traceId } : {}),
-            },
-            'decided',
-          );
+          answered(metrics, log, d, { method: 'Decide', seconds, trace });
           callback(null, toMessage(d));
         })
         .catch((err: unknown) => {
@@ -196,26 +184,38 @@ async function answer(
   try {
     const d = await decide(engineRequest(req, o.maxDepth, call.caller, call.signal, call.deadlineMs, call.trace));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    o.metrics?.latency.observe({ method: 'DecideStream' }, seconds);
-    o.metrics?.decisions.inc({ decision: d.decision, entrypoint: d.entrypoint });
-    o.log.debug(
-      {
-        decision_id: d.decisionId,
-        decision: d.decision,
-        codes: d.reasons.map((r) => r.code),
-        seq: d.receipt.seq,
-        us: Math.round(seconds * 1e6),
-        stream: true,
-        ...(call.trace ? { trace_id: call.trace.traceId } : {}),
-      },
-      'decided',
-    );
+    answered(o.metrics, o.log, d, { method: 'DecideStream', seconds, trace: call.trace });
     return { request_id: d.requestId, decision: toMessage(d) };
   } catch (err) {
     const e = toWireError(err, o.log);
     o.metrics?.errors.inc({ method: 'DecideStream', code: e.errorCode });
     return { request_id: req.request_id, error: { code: e.code, error_code: e.errorCode, message: e.message } };
   }
+}
+
+/** A decision answered: counted, timed and logged (ids, outcome, codes, seq: never the input). */
+function answered(
+  metrics: Metrics | undefined,
+  log: Logger,
+  d: Decision,
+  o: { method: 'Decide' | 'DecideStream'; seconds: number; trace: TraceContext | undefined },
+): void {
+  metrics?.latency.observe({ method: o.method }, o.seconds);
+  metrics?.decisions.inc({ decision: d.decision, entrypoint: d.entrypoint });
+  if (d.replayed) metrics?.replayed.inc({ method: o.method });
+  log.debug(
+    {
+      decision_id: d.decisionId,
+      decision: d.decision,
+      codes: d.reasons.map((r) => r.code),
+      seq: d.receipt.seq,
+      us: Math.round(o.seconds * 1e6),
+      ...(o.method === 'DecideStream' ? { stream: true } : {}),
+      ...(d.replayed ? { replayed: true } : {}),
+      ...(o.trace ? { trace_id: o.trace.traceId } : {}),
+    },
+    'decided',
+  );
 }
 
 function inputOf(req: DecideRequestMessage, maxDepth: number): DecideInput {

@@ -9,6 +9,8 @@ import type { TlsFiles } from './security/tls-files.js';
 export class Metrics {
   readonly registry = new Registry();
   readonly decisions: Counter<'decision' | 'entrypoint'>;
+  /** Answers that were a request id's recorded answer given again (idempotent Decide), by method. */
+  readonly replayed: Counter<'method'>;
   readonly errors: Counter<'method' | 'code'>;
   readonly refusals: Counter<'method' | 'code'>;
   readonly bundleActivations: Counter<'bundle' | 'result'>;
@@ -26,6 +28,12 @@ export class Metrics {
       name: 'gavel_decisions_total',
       help: 'Decisions answered (Decide and DecideStream), by outcome',
       labelNames: ['decision', 'entrypoint'],
+      registers: [this.registry],
+    });
+    this.replayed = new Counter({
+      name: 'gavel_decisions_replayed_total',
+      help: 'Answers that were the recorded answer to a request_id already decided (a retry), by method; also counted in gavel_decisions_total',
+      labelNames: ['method'],
       registers: [this.registry],
     });
     this.errors = new Counter({

@@ -98,6 +98,12 @@ describe('Decide over gRPC with a request_id', () => {
     expect(refused[0].error.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(srv.core.audit.size).toBe(size + 1);
   });
+
+  it('replays are counted by method in gavel_decisions_replayed_total (the two unary retries and the two stream repeats above)', async () => {
+    const counted = await srv.server.metrics.replayed.get();
+    const by = (method: string) => counted.values.find((v) => v.labels.method === method)?.value;
+    expect([by('Decide'), by('DecideStream')]).toEqual([2, 2]);
+  });
 });
 
 async function waitFor(ok: () => boolean): Promise<void> {
