@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,6 +48,8 @@ describe.skipIf(!ENVOY)('examples/envoy', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     createInterface({ input: upstream.stdout! }).on('line', (line) => seen.push(JSON.parse(line)));
+    // Listening before Envoy is asked to reach it: on a loaded machine the child takes a while to start (a 503 otherwise).
+    await listening(upstreamPort);
     listen = await freePort();
     const config = readFileSync(join(EXAMPLE, 'envoy.yaml'), 'utf8')
       .replaceAll('port_value: 10000', `port_value: ${listen}`)
@@ -61,6 +64,22 @@ describe.skipIf(!ENVOY)('examples/envoy', () => {
     upstream?.kill();
     await gavel?.stop();
   });
+
+  /** Resolves once something accepts connections on 127.0.0.1:port (at most 20 s). */
+  async function listening(port: number): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const up = await new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.end();
+          resolve(true);
+        });
+        socket.on('error', () => resolve(false));
+      });
+      if (up) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the stand-in upstream never listened on port ${port}`);
+  }
 
   const ask = (who: { id: string; roles: string; team: string; cc: string }, body: Record<string, unknown>) =>
     fetch(`http://127.0.0.1:${listen}/v1/chat/completions`, {
