@@ -36,6 +36,7 @@ import type {
 import { RuntimeHealth } from './runtime/health.js';
 import { checkpointInfo, ledgerView } from './runtime/ledger-view.js';
 import { replays } from './runtime/replay.js';
+import { approvalSigner } from './runtime/approval-signer.js';
 import { attachShared, openSharedUsage, reconcileSharedUsage } from './runtime/shared-usage.js';
 import { bucketZone, checkState, mismatchSummary, type StateCheckResult } from './state/check.js';
 import { compareState, type StateMismatch } from './state/compare.js';
@@ -94,6 +95,9 @@ export interface RuntimeParts {
 function sourcesOf(bundles: RuntimeConfig['bundles']): BundleSourcesConfig {
   return typeof bundles === 'string' || Array.isArray(bundles) ? { folder: bundles } : bundles;
 }
+
+/** How often watched shared approvals are read while their LISTEN connection is down. */
+const APPROVAL_POLL_MS = 1000;
 
 /**
  * Starts gavel: loads the live (and shadow) bundles, opens the shared usage store, opens the ledger
@@ -162,7 +166,14 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       config.approvals === false
         ? undefined
         : new ApprovalDesk({
-            store: new SqliteApprovalStore(ledger.db, guarded),
+            // With a shared store, requests live there for every replica, vouched for by their signatures.
+            store: shared
+              ? shared.approvals({
+                  signer: approvalSigner(ledger.key, config.usageStore?.peerKeys ?? []),
+                  pollMs: APPROVAL_POLL_MS,
+                  onError: (err, what) => log.error({ err }, `shared approvals: ${what}`),
+                })
+              : new SqliteApprovalStore(ledger.db, guarded),
             ledger,
             config: approvalsConfig(config.approvals ?? {}),
             now,

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { bundleVerification, type BundleVerification, type KeySpec } from '../bundles/verification-keys.js';
 import type { ApprovalsConfig } from '../engine/approvals/config.js';
@@ -55,6 +55,7 @@ export function runtimeConfigFrom(o: ServeOptions, log: Logger): RuntimeConfig {
             ...(o.usageStorePool !== undefined ? { poolSize: o.usageStorePool } : {}),
             ...(o.usageStoreTimeout !== undefined ? { timeoutMs: o.usageStoreTimeout } : {}),
             stateCheckSeconds: o.sharedStateCheckSeconds,
+            peerKeys: (o.peerKey ?? []).map(keyText),
           },
         }
       : {}),
@@ -105,6 +106,16 @@ function verificationFrom(o: ServeOptions): BundleVerification | undefined {
 }
 
 /** The flag arrives parsed; GAVEL_WORKERS arrives as text and is checked here, by name. */
+/** A --peer-key: the verifier key text, or a file holding it. */
+function keyText(value: string): string {
+  if (!existsSync(value)) return value.trim();
+  try {
+    return readFileSync(value, 'utf8').trim();
+  } catch (err) {
+    throw new GavelError('config_invalid', `--peer-key ${value} could not be read: ${(err as Error).message}`);
+  }
+}
+
 /** --state-store, or its former name --usage-store; both naming different stores is refused. */
 function stateStoreOf(o: Pick<ServeOptions, 'stateStore' | 'usageStore'>): string | undefined {
   if (o.stateStore !== undefined && o.usageStore !== undefined && o.stateStore !== o.usageStore) {

@@ -39,6 +39,7 @@ export interface ServeOptions extends BundleLimitFlags {
   idempotencyWindow?: number | string;
   metering: boolean;
   usageStore?: string;
+  peerKey?: string[];
   stateStore?: string;
   usageStorePool?: number;
   usageStoreTimeout?: number;
@@ -190,6 +191,16 @@ export function serveCommand(program: Command): Command {
       process.env.GAVEL_STATE_STORE,
     )
     .option('--usage-store <url>', 'the former name of --state-store, still accepted (env GAVEL_USAGE_STORE)', process.env.GAVEL_USAGE_STORE)
+    .option(
+      '--peer-key <key>',
+      "with --state-store: another replica's ledger verifier key (`gavel audit pubkey`), text or a file holding it; repeatable. Shared approval rows are honoured only when signed by this replica or a peer (env GAVEL_PEER_KEYS, comma-separated)",
+      collect,
+      process.env.GAVEL_PEER_KEYS
+        ? process.env.GAVEL_PEER_KEYS.split(',')
+            .map((k) => k.trim())
+            .filter((k) => k !== '')
+        : [],
+    )
     .option('--usage-store-pool <n>', 'connections to the usage store (default 16)', intOption)
     .option('--usage-store-timeout <ms>', 'deadline of each usage store step; past it Decide fails closed (default 2000)', intOption)
     .option(

@@ -8,6 +8,7 @@ import { isJsonObject, type JsonObject } from '../lib/json.js';
 import { stagedTogether, UNRECORDED, type EntryRecord, type Ledger, type Receipt, type StagedWrite } from './ledger.js';
 import type { DecisionApproval } from './approvals/approval.js';
 import type { ApprovalDesk, ApprovalPlan, HeldApproval } from './approvals/desk.js';
+import type { SharedApprovalWrite } from './approvals/store.js';
 import type { EngineConfig } from './config.js';
 import type { WasmEvaluator } from './evaluator.js';
 import { DecisionLocks } from './decision-locks.js';
@@ -310,10 +311,13 @@ export class Engine {
       if (this.meter) await locks.usage(this.meter.keys(job.facts));
       const now = this.now();
       // Looked up at the decision's own time: an approval due by then is expired, not used.
-      const held = desk ? await approvalState(() => desk.lookup(job.binding, now)) : undefined;
+      const lookup = () => (desk ? approvalState(() => desk.lookup(job.binding, now)) : Promise.resolve(undefined));
+      let held = await lookup();
       const decisionId = randomUUID();
       let attempt: Attempt | undefined;
       for (let n = 1; !attempt; n++) {
+        // Again on a fresh read: another replica may have changed the approval of the attempt that went stale.
+        if (n > 1 && desk) held = await lookup();
         attempt = await this.attempt(request, job, evaluator, locks, { decisionId, entrypoint, now, held, claim });
         // Usage this decision read changed while it was evaluated (a report, a release): decide again on fresh usage.
         if (!attempt && n >= MAX_ATTEMPTS) {
@@ -324,6 +328,8 @@ export class Engine {
       locks.releaseUsage();
       // A new request keeps its fingerprint until its entry is durable (or given up).
       const receipt = await attempt.receipt.finally(() => locks.releaseFingerprint());
+      // A shared store's approval change is sealed with the receipt before the answer names it (the store retries a seal that fails).
+      await attempt.approval?.seal?.(receipt).catch(() => undefined);
       if (attempt.claim) this.meter?.requestRecorded?.(attempt.claim, decisionId, receipt);
       // Gone after its entry was written: the entry stays (the ledger never loses one). Its reservation goes,
       // unless the call is idempotent: then a retry gets this recorded answer, and the reservation with it.
@@ -335,6 +341,17 @@ export class Engine {
       return decision;
     } finally {
       if (!shadowed) this.runner.discard(job);
+    }
+  }
+
+  /** A shared approval change written on its own: false when another replica changed the approval first. */
+  private async sharedWrite(shared: SharedApprovalWrite): Promise<boolean> {
+    try {
+      await shared.write();
+      return true;
+    } catch (err) {
+      if (err instanceof GavelError && err.code === 'approval_changed') return false;
+      throw failClosed(err, 'approvals_unavailable', 'the approval could not be written to the shared store; failing closed');
     }
   }
 
@@ -399,6 +416,7 @@ export class Engine {
           now: d.now,
           caller: request.caller,
           ...(claim ? { claim } : {}),
+          ...(approval?.shared ? { approval: approval.shared } : {}),
         };
         try {
           staged = await this.meter!.stage(approval ? { ...decided, holdUntilMs: approval.holdUntilMs } : decided, metered.snapshot);
@@ -411,6 +429,11 @@ export class Engine {
           locks.releaseFingerprint();
           return undefined;
         }
+      }
+      // Without usage rows to commit it with, a shared approval change is written alone; changed meanwhile by another replica: decide again.
+      if (!metered && approval?.shared && !(await this.sharedWrite(approval.shared))) {
+        locks.releaseFingerprint();
+        return undefined;
       }
       const traced = request.trace ? withTrace(named, request.trace) : named;
       const record = staged ? withUsage(traced, staged.payload) : traced;

@@ -1,3 +1,4 @@
+import type { SharedApprovalWrite } from './approvals/store.js';
 import type { Bundle } from '../bundles/bundle.js';
 import type { JsonObject } from '../lib/json.js';
 import type { Receipt, StagedWrite } from './ledger.js';
@@ -81,6 +82,8 @@ export interface MeteredDecision {
   holdUntilMs?: number | null;
   /** An idempotent call's request id, claimed with its rows by a store shared with other replicas (idempotency.ts). */
   claim?: RequestClaim;
+  /** The decision's change of an approval in a store shared with other replicas, committed with its rows (approvals/store.ts). */
+  approval?: SharedApprovalWrite;
 }
 
 /**

@@ -6,7 +6,7 @@
  * |--------------------|--------------------------------------------------------------|--------------------------------------------|
  * | Ledger             | append an entry of any kind (EntryRecord), with staged rows  | ledger/sqlite.ts (SqliteLedger)            |
  * | DecisionMeter      | usage context, reservation staging and release               | usage/meter.ts over usage/sqlite.ts or usage/postgres/ |
- * | ApprovalStore      | approval rows, written in the ledger's transaction           | ledger/approval-table.ts                   |
+ * | ApprovalStore      | approval rows, written with the entry that records a change  | ledger/approval-table.ts, usage/postgres/approvals.ts |
  * | ShadowSink         | shadow results                                               | ledger/shadow-table.ts                     |
  * | RecordedDecisions  | recorded decisions to replay                                 | ledger/recorded-decisions.ts               |
  * | DecisionRunner     | where inputs are parsed and evaluated                        | runner.ts (this thread), pool/ (workers), adaptive-runner.ts |

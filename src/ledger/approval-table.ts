@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { APPROVAL_STATES, type Approval } from '../engine/approvals/approval.js';
 import { APPROVAL_COLUMNS, fieldOf, setField, type ApprovalColumn } from '../engine/approvals/columns.js';
-import type { ApprovalFilter, ApprovalStore } from '../engine/approvals/store.js';
+import type { ApprovalChange, ApprovalFilter, ApprovalStore, ApprovalWrite } from '../engine/approvals/store.js';
 
 /** SQLite's type for each kind of column (engine/approvals/columns.ts); optional ones may be null. */
 const SQL_TYPES: Record<ApprovalColumn['kind'], string> = { text: 'TEXT', integer: 'INTEGER', time: 'INTEGER', json: 'TEXT', state: 'TEXT' };
@@ -40,7 +40,7 @@ type Row = Record<string, string | number | null>;
 /**
  * Approval requests in the ledger's SQLite file, beside the chain that records
  * every change of them: the table is the current state, the `approval` entries
- * the history. Written only by `write`, inside the ledger transaction of the
+ * the history. Written only by `stage`, inside the ledger transaction of the
  * entry that records the change.
  */
 export class SqliteApprovalStore implements ApprovalStore {
@@ -106,10 +106,14 @@ export class SqliteApprovalStore implements ApprovalStore {
     return (this.stmts.due.all(nowMs, limit) as Row[]).map(approvalOf);
   }
 
-  stageWrite(a: Approval): () => void {
-    const row = rowOf(a);
-    return () => {
-      this.stmts.put.run(row);
+  /** The row is written in the entry's transaction: it is there if and only if the entry is. */
+  stage(change: ApprovalChange): ApprovalWrite {
+    const row = rowOf(change.next);
+    return {
+      apply: () => {
+        this.stmts.put.run(row);
+      },
+      settle: async () => undefined,
     };
   }
 }

@@ -74,6 +74,10 @@ export const ERROR_CODES = {
     status: 'ABORTED',
     doc: "Another replica is deciding a Decide with this caller's `request_id` at this moment (or has just decided it and not yet written its receipt to the shared store): retry in a moment to get its answer. Never a second decision.",
   },
+  approval_changed: {
+    status: 'ABORTED',
+    doc: 'Another replica changed this approval at the same moment (a vote, an expiry, its use) in the shared store: read it again, and retry if the vote still applies.',
+  },
   report_conflict: { status: 'FAILED_PRECONDITION', doc: 'A usage report for a decision id was already settled with different numbers.' },
   bundle_invalid: { status: 'FAILED_PRECONDITION', doc: 'A bundle failed to load or verify; nothing from that bundle set is activated.' },
   ledger_in_memory: {

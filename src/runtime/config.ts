@@ -29,7 +29,12 @@ export interface RuntimeConfig {
   /** false turns metering off (no usage context, no reservations). */
   usage?: Partial<UsageConfig> | false;
   /** Usage shared by replicas in PostgreSQL instead of the ledger file (its url and pool); `usage` still sets the windows. */
-  usageStore?: Partial<PostgresUsageConfig> & { url: string; stateCheckSeconds?: number };
+  usageStore?: Partial<PostgresUsageConfig> & {
+    url: string;
+    stateCheckSeconds?: number;
+    /** The other replicas' ledger verifier keys (`gavel audit pubkey`): shared approval rows they sign are honoured. */
+    peerKeys?: string[];
+  };
   /**
    * Human approvals (on by default; state in the ledger file). false: no requests are created and
    * an input's own context.approval reaches the policy (`gavel eval` without a ledger only).

@@ -10,7 +10,7 @@ import type { RuntimeConfig } from './config.js';
 
 /** The shared store, migrated and checked before anything else is built; unreachable at start: gavel does not start. */
 export async function openSharedUsage(shared: NonNullable<RuntimeConfig['usageStore']>, usage: UsageConfig, log: Logger): Promise<PostgresUsageStore> {
-  const { url, stateCheckSeconds: _seconds, ...overrides } = shared;
+  const { url, stateCheckSeconds: _seconds, peerKeys: _peers, ...overrides } = shared;
   const pgConfig = postgresUsageConfig(url, overrides);
   const { store, migration } = await PostgresUsageStore.open(pgConfig, usage);
   log.info(

@@ -39,6 +39,11 @@ export interface DerivedState {
    * replica for another replica's decision, with a shared store): checked against the shared rows.
    */
   foreignSettlements: Map<string, ForeignSettlement>;
+  /**
+   * Requests this chain made in a store shared by replicas (their rows live there, not in this file),
+   * by the decision whose reservation each holds: any replica may end the request and release it.
+   */
+  sharedHolds: Set<string>;
   /** True once the chain records usage (a usage section, a usage entry or a baseline): before that, the usage tables predate it. */
   recordsUsage: boolean;
   /** Time of the newest entry (ms), 0 on an empty chain: pruned rows are judged against it. */
@@ -97,6 +102,7 @@ export function deriveState(db: Database): DerivedState {
     charges: new Map(),
     requests: new Map(),
     foreignSettlements: new Map(),
+    sharedHolds: new Set(),
     recordsUsage: false,
     latestMs: 0,
     erased: 0,
@@ -222,6 +228,10 @@ class StateFolder {
     const id = str(p.id);
     const event = str(p.event);
     const state = str(p.state) as ApprovalState;
+    if (event === 'requested' && p.store === 'shared') {
+      this.state.sharedHolds.add(str(p.requested_by));
+      return;
+    }
     if (event === 'requested') {
       this.state.approvals.set(id, {
         id,

@@ -68,7 +68,9 @@ export async function checkSharedState(store: SharedStateStore, derived: Derived
     const have = shared.get(c.decisionId);
     if (!have) {
       const pruned = c.state === 'reserved' && c.expiresMs !== null && c.expiresMs < o.nowMs - PRUNED_AFTER_MS;
-      if (!pruned) note(c.decisionId, 'missing', want, undefined);
+      // The hold of a shared approval request is released by whichever replica records its end.
+      const ended = c.state === 'reserved' && derived.sharedHolds.has(c.decisionId);
+      if (!pruned && !ended) note(c.decisionId, 'missing', want, undefined);
     } else if (c.state === 'reserved' && have.state === 'settled') {
       // Settled by a report to another replica: what the reservation fixed must still hold.
       if (reservationForm(have) !== reservationForm(want)) note(c.decisionId, 'changed', { ...have, ...reservationPart(want) }, have);

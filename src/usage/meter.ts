@@ -80,6 +80,7 @@ export class Meter implements DecisionMeter {
     const reservation = this.reservation(d, atMs);
     const rows: StagedUsage = reservation ? { request, reservation } : { request };
     if (d.claim) rows.claim = d.claim;
+    if (d.approval) rows.approval = d.approval;
     const staged = await read.stage(rows);
     if (!staged) return undefined;
     return {

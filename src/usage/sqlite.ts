@@ -161,6 +161,8 @@ export class SqliteUsageStore implements UsageStore {
 
   /** Stages a decision's rows: counted by reads from now on, written by `apply` in the ledger's transaction. */
   stage(rows: StagedUsage): StagedWrite {
+    // Approvals shared by replicas live beside shared usage: never with this store (runtime.ts pairs them).
+    if (rows.approval) throw new Error('a shared approval change reached the embedded usage store');
     const id = rows.request.decisionId;
     this.staged.set(id, rows);
     const { reservation } = rows;

@@ -1,3 +1,4 @@
+import type { SharedApprovalWrite } from '../engine/approvals/store.js';
 import type { RecordedRequest } from '../engine/idempotency.js';
 import type { Receipt, StagedWrite } from '../engine/ledger.js';
 import type { RequestClaim } from '../engine/meter.js';
@@ -92,6 +93,8 @@ export interface StagedUsage {
   reservation?: Reservation;
   /** An idempotent call's request id (a shared store claims it in the same transaction). */
   claim?: RequestClaim;
+  /** A change of an approval in the shared store, committed in the same transaction (a shared store only). */
+  approval?: SharedApprovalWrite;
 }
 
 /**

@@ -75,7 +75,7 @@ describe('the approvals column list', () => {
 
     const db = new Database(':memory:');
     const store = new SqliteApprovalStore(db);
-    for (const a of [FULL, { ...PENDING, id: 'ap-2' }]) store.stageWrite(a)();
+    for (const a of [FULL, { ...PENDING, id: 'ap-2' }]) store.stage({ next: a, previous: undefined, entryId: 'e' }).apply();
     expect(await store.get('ap-1')).toEqual(FULL);
     expect(await store.get('ap-2')).toStrictEqual({ ...PENDING, id: 'ap-2' });
   });

@@ -196,6 +196,7 @@ describe('gavel serve --config, in process', () => {
         'ledger=GAVEL_LEDGER',
         'listen=GAVEL_LISTEN',
         'metrics-listen=GAVEL_METRICS_LISTEN',
+        'peer-key=GAVEL_PEER_KEYS',
         'shadow-bundle-url=GAVEL_SHADOW_BUNDLE_URLS',
         'state-store=GAVEL_STATE_STORE',
         'shadow-bundles=GAVEL_SHADOW_BUNDLES',

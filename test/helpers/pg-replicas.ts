@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { ledgerConfig } from '../../src/ledger/config.js';
+import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime.js';
 import { BUNDLES, tempDir } from './paths.js';
 import { freshDatabase, startPostgres, type TestPostgres } from './postgres.js';
@@ -9,7 +11,10 @@ import { freshDatabase, startPostgres, type TestPostgres } from './postgres.js';
  * (started before, stopped after, with every runtime started here), a fresh database per set, and
  * each replica its own ledger file. `over(i)` adds to replica i's config (a clock, ledger faults).
  */
-export function postgresReplicas(prefix: string): (n: number, over?: (i: number) => Partial<RuntimeConfig>) => Promise<{ url: string; all: Runtime[] }> {
+export function postgresReplicas(
+  prefix: string,
+  o: { peers?: boolean } = {},
+): (n: number, over?: (i: number, url: string) => Partial<RuntimeConfig>) => Promise<{ url: string; all: Runtime[]; ledgers: string[] }> {
   let db: TestPostgres | undefined;
   const running: Runtime[] = [];
   beforeAll(async () => {
@@ -22,18 +27,31 @@ export function postgresReplicas(prefix: string): (n: number, over?: (i: number)
   return async (n, over = () => ({})) => {
     const url = await freshDatabase(db!, prefix);
     const all: Runtime[] = [];
+    const ledgers = Array.from({ length: n }, (_, i) => join(tempDir(), `replica-${i}.db`));
+    // Each replica trusts the others' ledger keys (--peer-key): made by opening each ledger once first.
+    const peerKeys = o.peers ? await Promise.all(ledgers.map(verifierKeyOf)) : [];
     for (let i = 0; i < n; i++) {
       const r = await startRuntime({
         bundles: BUNDLES,
-        ledger: join(tempDir(), `replica-${i}.db`),
-        usageStore: { url, timeoutMs: 2000, probeMs: 100 },
-        ...over(i),
+        ledger: ledgers[i]!,
+        usageStore: { url, timeoutMs: 2000, probeMs: 100, peerKeys: peerKeys.filter((_, j) => j !== i) },
+        ...over(i, url),
       });
       all.push(r);
       running.push(r);
     }
-    return { url, all };
+    return { url, all, ledgers };
   };
+}
+
+/** A ledger file's verifier key (`gavel audit pubkey`), the file and its key made when absent. */
+export async function verifierKeyOf(path: string): Promise<string> {
+  const ledger = new SqliteLedger(ledgerConfig(path));
+  try {
+    return ledger.verifierKey();
+  } finally {
+    await ledger.close();
+  }
 }
 
 /** Ledger faults that fail every commit while `failing()` says so. */

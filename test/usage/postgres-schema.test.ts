@@ -117,7 +117,7 @@ describe.skipIf(skip)('the shared usage store schema', () => {
       deployed,
       'CREATE TABLE gavel_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now()); INSERT INTO gavel_schema_version (version) VALUES (1)',
     );
-    expect(await migrateDatabase(deployed, 5000)).toMatchObject({ from: 1, to: SCHEMA_VERSION, applied: [2] });
+    expect(await migrateDatabase(deployed, 5000)).toMatchObject({ from: 1, to: SCHEMA_VERSION, applied: [2, 3] });
     const migrated = await freshUrl();
     await migrateDatabase(migrated, 5000);
     const expected = await shape(deployed);

@@ -24,8 +24,8 @@ import {
 import { MAX_MIN_APPROVALS, parseExpiresIn, type ApprovalsConfig } from './config.js';
 import { ineligibility } from './eligibility.js';
 import { MAX_APPROVAL_ID_BYTES, type ActionBinding } from './fingerprint.js';
-import { approvalEventRecord, type ApprovalEvent } from './records.js';
-import type { ApprovalFilter, ApprovalStore } from './store.js';
+import { approvalEventRecord, type ApprovalEvent, type ApprovalEventParts } from './records.js';
+import type { ApprovalFilter, ApprovalStore, ApprovalWrite, SharedApprovalWrite } from './store.js';
 
 export interface ApprovalDeskDeps {
   store: ApprovalStore;
@@ -58,6 +58,12 @@ export interface HeldApproval {
 /** What a decision does to approvals: its writes (in the decision's transaction) and what its answer says. */
 export interface ApprovalPlan {
   staged?: StagedWrite;
+  /**
+   * With a store shared by replicas: the change, to be committed in the transaction that stages the
+   * decision's usage (or alone before its entry when it has none), and its seal once the entry commits.
+   */
+  shared?: SharedApprovalWrite;
+  seal?: (receipt: Receipt) => Promise<void>;
   answer: DecisionApproval;
   /** Until when the call's usage reservation is held (a new request); null: the call reserves nothing (it waits on a request already held). */
   holdUntilMs: number | null;
@@ -119,6 +125,7 @@ export class ApprovalDesk {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<number> | undefined;
   private readonly committed = new Map<ApprovalEvent, number>();
+  private unsubscribe: (() => void) | undefined;
 
   constructor(deps: ApprovalDeskDeps) {
     this.store = deps.store;
@@ -128,6 +135,11 @@ export class ApprovalDesk {
     this.stagedRelease = deps.stagedRelease;
     this.onError = deps.onError ?? (() => {});
     this.changes.setMaxListeners(0);
+    // Changes other replicas made to the shared store reach this replica's watchers too.
+    this.unsubscribe = this.store.changes?.(
+      (a) => this.emit(a),
+      () => this.changes.eventNames().map(String),
+    );
   }
 
   /** Exclusive use of one approval: a decision holds it from lookup to the commit of its entry. */
@@ -176,11 +188,15 @@ export class ApprovalDesk {
           return { answer: decisionApproval(open), holdUntilMs: null };
         }
         const request = this.request(d);
-        return {
-          staged: this.stagedChange(request, { event: 'requested', approval: request, decisionId: d.decisionId, caller: d.header.caller, now: d.now }),
-          answer: decisionApproval(request),
-          holdUntilMs: request.expiresAtMs,
-        };
+        const change = this.stagedChange(request, undefined, {
+          event: 'requested',
+          approval: request,
+          decisionId: d.decisionId,
+          caller: d.header.caller,
+          now: d.now,
+          ...(this.store.shared ? { shared: true } : {}),
+        });
+        return { ...this.planOf(change), answer: decisionApproval(request), holdUntilMs: request.expiresAtMs };
       } catch (err) {
         unlock();
         throw err;
@@ -191,12 +207,13 @@ export class ApprovalDesk {
     const matches = held?.context?.matches === true;
     if ((d.decision === 'allow' || d.decision === 'redact') && carried && matches && carried.state === 'approved') {
       const used: Approval = { ...carried, state: 'consumed', consumedBy: d.decisionId };
-      const staged = this.stagedChange(
+      const change = this.stagedChange(
         used,
+        carried,
         { event: 'consumed', approval: used, decisionId: d.decisionId, caller: d.header.caller, now: d.now },
         carried.requestedBy,
       );
-      return { staged, answer: decisionApproval(used), holdUntilMs: null };
+      return { ...this.planOf(change), answer: decisionApproval(used), holdUntilMs: null };
     }
     return undefined;
   }
@@ -225,14 +242,13 @@ export class ApprovalDesk {
       else if (approvalsGiven(next) >= next.minApprovals) Object.assign(next, { state: 'approved', resolvedAtMs: vote.atMs });
       const event: ApprovalEvent = r.verdict === 'approve' ? 'approved' : 'rejected';
       const releasing = next.state === 'rejected' ? a.requestedBy : undefined;
-      await this.commit(this.stagedChange(next, { event, approval: next, vote, caller: r.caller, now, rolesFrom: r.rolesFrom ?? 'asserted' }, releasing));
+      await this.commit(this.stagedChange(next, a, { event, approval: next, vote, caller: r.caller, now, rolesFrom: r.rolesFrom ?? 'asserted' }, releasing));
       return next;
     } finally {
       unlock();
     }
   }
 
-  /** One approval, expired first if it is due. */
   /**
    * The approval part of a recorded answer given again (engine/idempotency.ts): the request as the
    * store holds it, with the state the answer had then. Undefined when the store no longer has it.
@@ -242,6 +258,7 @@ export class ApprovalDesk {
     return a ? { ...decisionApproval(a), state } : undefined;
   }
 
+  /** One approval, expired first if it is due. */
   async get(approvalId: string): Promise<Approval> {
     const a = await this.store.get(approvalId);
     if (!a) throw notFound(approvalId);
@@ -280,7 +297,9 @@ export class ApprovalDesk {
 
   /** Expires every pending or approved request past its expiry (up to SWEEP_BATCH); returns how many. One sweep runs at a time. */
   sweep(): Promise<number> {
-    this.sweeping ??= this.sweepOnce().finally(() => {
+    // With a shared store, one replica at a time sweeps (the others' requests too).
+    const alone = this.store.alone?.bind(this.store);
+    this.sweeping ??= (alone ? alone(() => this.sweepOnce()) : this.sweepOnce()).finally(() => {
       this.sweeping = undefined;
     });
     return this.sweeping;
@@ -293,10 +312,7 @@ export class ApprovalDesk {
       try {
         const now = this.now();
         const fresh = await this.store.get(due.id);
-        if (fresh && isDue(fresh, now.getTime())) {
-          await this.expireHeld(fresh, now);
-          expired++;
-        }
+        if (fresh && isDue(fresh, now.getTime()) && (await this.expireHeld(fresh, now)).state === 'expired') expired++;
       } finally {
         unlock();
       }
@@ -316,6 +332,8 @@ export class ApprovalDesk {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
   private request(d: DecidedAction): Approval {
@@ -348,48 +366,92 @@ export class ApprovalDesk {
     };
   }
 
-  /** Expires an approval this caller holds the lock of; returns it expired. */
+  /**
+   * Expires an approval this caller holds the lock of; returns it expired, or as it is now when
+   * another replica changed it first (a shared store: it expired it, or a vote came first).
+   */
   private async expireHeld(a: Approval, now: Date): Promise<Approval> {
     const next: Approval = { ...a, state: 'expired', resolvedAtMs: now.getTime() };
-    await this.commit(this.stagedChange(next, { event: 'expired', approval: next, caller: 'gavel', now }, a.requestedBy));
-    return next;
+    try {
+      await this.commit(this.stagedChange(next, a, { event: 'expired', approval: next, caller: 'gavel', now }, a.requestedBy));
+      return next;
+    } catch (err) {
+      if (!(err instanceof GavelError && err.code === 'approval_changed')) throw err;
+      return (await this.store.get(a.id)) ?? a;
+    }
   }
 
   /**
-   * The write of an approval's new state and its ledger entry: the row is written in the entry's
-   * transaction, with the release of the reservation its request held when it ends (`releasing`,
-   * the requesting decision); once it commits, watchers hear of it.
+   * The write of an approval's new state and its ledger entry: the embedded store writes the row in
+   * the entry's transaction, with the release of the reservation its request held when it ends
+   * (`releasing`, the requesting decision); a shared store writes it before the entry (`write.shared`)
+   * and seals it after. Watchers hear of a change once it is final for every replica.
    */
-  private stagedChange(next: Approval, event: Parameters<typeof approvalEventRecord>[0], releasing?: string): StagedWrite {
+  private stagedChange(next: Approval, previous: Approval | undefined, event: ApprovalEventParts, releasing?: string): StagedChange {
     const release = releasing !== undefined ? this.stagedRelease?.(releasing) : undefined;
+    const record = approvalEventRecord(event);
+    const write = this.store.stage({ next, previous, entryId: record.decisionId });
     const change: StagedWrite = {
-      apply: this.store.stageWrite(next),
+      apply: write.apply,
       finish: (committed) => {
-        if (!committed) return;
-        this.committed.set(event.event, (this.committed.get(event.event) ?? 0) + 1);
-        // Runs inside the ledger's commit loop: a watcher that throws must not touch other entries.
-        for (const listener of this.changes.listeners(next.id) as Array<(a: Approval) => void>) {
-          try {
-            listener(next);
-          } catch (err) {
-            this.onError(err, 'an approval watcher');
-          }
+        if (!committed) {
+          // Given up: a shared store's change is undone (its row stays unsealed, honoured by no replica, until it is).
+          if (write.shared) write.settle(undefined).catch((err: unknown) => this.onError(err, 'undoing an approval change'));
+          return;
         }
+        this.committed.set(event.event, (this.committed.get(event.event) ?? 0) + 1);
+        if (!write.shared) this.emit(next);
       },
-      records: [approvalEventRecord(event)],
+      records: [record],
     };
     // The release first: it finishes before watchers hear of the change.
-    return stagedTogether(release, change)!;
+    return { staged: stagedTogether(release, change)!, write, next };
   }
 
-  /** Appends an approval event on its own (a vote, an expiry): the staged write's record is the entry. */
-  private async commit(staged: StagedWrite): Promise<Receipt> {
+  /** Tells the approval's watchers of its new state; runs inside the ledger's commit loop, so a watcher that throws touches nothing else. */
+  private emit(a: Approval): void {
+    for (const listener of this.changes.listeners(a.id) as Array<(a: Approval) => void>) {
+      try {
+        listener(a);
+      } catch (err) {
+        this.onError(err, 'an approval watcher');
+      }
+    }
+  }
+
+  /** Appends an approval event on its own (a vote, an expiry): a shared store's write first, its seal after. */
+  private async commit(change: StagedChange): Promise<Receipt> {
+    const { staged, write } = change;
     const [record, ...rest] = staged.records ?? [];
     if (!record) throw new Error('an approval change without its entry');
-    return closedOnFailure('ledger_unavailable', UNRECORDED, () =>
+    if (write.shared) await write.shared.write();
+    const receipt = await closedOnFailure('ledger_unavailable', UNRECORDED, () =>
       this.ledger.append(record, { apply: staged.apply, finish: staged.finish, ...(rest.length > 0 ? { records: rest } : {}) }),
     );
+    if (write.shared) await this.sealed(change, receipt);
+    return receipt;
   }
+
+  /** What a decision's plan carries of a change: its staged write, and with a shared store its write and seal. */
+  private planOf(change: StagedChange): Pick<ApprovalPlan, 'staged' | 'shared' | 'seal'> {
+    const { shared } = change.write;
+    return { staged: change.staged, ...(shared ? { shared, seal: (receipt: Receipt) => this.sealed(change, receipt) } : {}) };
+  }
+
+  /** A shared change sealed with its entry's receipt: from now every replica honours it, and watchers hear of it. */
+  private async sealed(change: StagedChange, receipt: Receipt): Promise<void> {
+    await closedOnFailure('approvals_unavailable', 'the approval change is recorded but could not be sealed in the shared store; it is retried', () =>
+      change.write.settle(receipt),
+    );
+    this.emit(change.next);
+  }
+}
+
+/** A change as the desk stages it: the entry's write and the store's. */
+interface StagedChange {
+  staged: StagedWrite;
+  write: ApprovalWrite;
+  next: Approval;
 }
 
 function notFound(id: string): GavelError {

@@ -20,6 +20,8 @@ export interface ApprovalEventParts {
   caller: string;
   /** A vote's: where the approver's roles came from. */
   rolesFrom?: RolesFrom;
+  /** The request lives in a store shared by replicas (recorded with `requested`: its row is not in this ledger's file). */
+  shared?: boolean;
   now: Date;
 }
 
@@ -65,7 +67,7 @@ export function approvalEventRecord(p: ApprovalEventParts): EntryRecord {
         expires_at: new Date(a.expiresAtMs).toISOString(),
         requested_by: a.requestedBy,
         // What the approver is shown, so the request can be rebuilt from the chain alone (state/derive.ts).
-        ...(p.event === 'requested' ? { params: a.params } : {}),
+        ...(p.event === 'requested' ? { params: a.params, ...(p.shared ? { store: 'shared' } : {}) } : {}),
         ...(p.decisionId ? { decision_id: p.decisionId } : {}),
         ...(a.consumedBy ? { consumed_by: a.consumedBy } : {}),
         ...(p.vote ? { approver: approverRecord(p.vote.approver, p.rolesFrom, p.caller), verdict: p.vote.verdict, comment: p.vote.comment } : {}),

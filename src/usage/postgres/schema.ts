@@ -1,5 +1,6 @@
 import pg, { type Pool, type PoolClient } from 'pg';
 import { GavelError } from '../../lib/errors.js';
+import { APPROVAL_COLUMNS, type ApprovalColumn } from '../../engine/approvals/columns.js';
 import { chargeColumnDdl, chargeColumns } from '../charge-columns.js';
 
 /** A table of the shared store: its columns, constraints and indexes, and what replicas do with its rows. */
@@ -126,6 +127,38 @@ const REQUEST_IDS: TableSpec = {
 };
 
 /**
+ * Version 3: approval requests shared by replicas (usage/postgres/approvals.ts). The approval's own
+ * columns follow the column list (engine/approvals/columns.ts), as the embedded table does; then how
+ * the row is vouched for: `version` (each change adds one, and a change applies only to the version it
+ * read), the replica whose ledger recorded the change (`ledger_id`, `entry_id`), that entry's receipt
+ * (`seq`, `entry_hash`) and the replica's signature over all of it (`sig`). A change is written
+ * before its entry commits and sealed after; until then `previous` holds the sealed row it replaced.
+ */
+const APPROVAL_PG_TYPES: Record<ApprovalColumn['kind'], string> = { text: 'text', integer: 'integer', time: 'bigint', json: 'text', state: 'text' };
+const APPROVALS: TableSpec = {
+  name: 'gavel_approvals',
+  columns: [
+    ...APPROVAL_COLUMNS.map(
+      (c: ApprovalColumn) => [c.column, `${APPROVAL_PG_TYPES[c.kind]}${c.key ? ' PRIMARY KEY' : c.optional ? '' : ' NOT NULL'}`] as const,
+    ),
+    ['version', 'bigint NOT NULL'],
+    ['ledger_id', 'text NOT NULL'],
+    ['entry_id', 'text NOT NULL'],
+    ['seq', 'bigint'],
+    ['entry_hash', 'text'],
+    ['sig', 'text'],
+    ['previous', 'text'],
+  ],
+  indexes: [
+    ['gavel_approvals_created', '(created_ms)'],
+    ['gavel_approvals_open', `(expires_ms) WHERE state IN ('pending', 'approved')`],
+    ['gavel_approvals_open_fingerprint', `(fingerprint, created_ms) WHERE state IN ('pending', 'approved')`],
+    ['gavel_approvals_unsealed', '(ledger_id) WHERE sig IS NULL'],
+  ],
+  privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+};
+
+/**
  * The schema as the latest migration leaves it: what the health probe checks and what
  * `gavel usage migrate` recreates when a table or index was dropped. A migration that changes a
  * table changes its entry here too (test/usage/postgres-schema.test.ts compares a database
@@ -155,6 +188,7 @@ const CURRENT: readonly TableSpec[] = [
     indexes: [...t.indexes, ...(V2_INDEXES[t.name] ?? [])],
   })),
   REQUEST_IDS,
+  APPROVALS,
 ];
 
 /**
@@ -195,6 +229,7 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       ...Object.entries(V2_INDEXES).flatMap(([table, indexes]) => indexes.map(([i, d]) => `CREATE INDEX IF NOT EXISTS ${i} ON ${table} ${d}`)),
     ].join(';\n'),
   },
+  { version: 3, sql: createStatements(APPROVALS).join(';\n') },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -27,6 +27,7 @@ import { localDay, windowStarts } from '../windows.js';
 import { redactUrl, type PostgresUsageConfig } from './config.js';
 import { ProbedHealth, schemaFailure } from './health.js';
 import { fromTable, SharedHistories, type HistoryRow } from './history-cache.js';
+import { approvalRowChanged, PostgresApprovalStore, type SharedApprovalsOptions } from './approvals.js';
 import { int, RESERVED, SETTLED, text, texts } from './sql.js';
 import { isContention, isDown } from './failure.js';
 import { checkSchema, migrate, type MigrationResult } from './schema.js';
@@ -144,6 +145,7 @@ export class PostgresUsageStore implements UsageStore {
   /** Claims of entries given up whose delete failed, retried with the prune. */
   private readonly droppedClaims = new Map<string, { caller: string; requestId: string; decisionId: string }>();
   private closed = false;
+  private approvalStore: PostgresApprovalStore | undefined;
 
   private constructor(pool: pg.Pool, pgConfig: PostgresUsageConfig, config: UsageConfig) {
     this.pool = pool;
@@ -296,6 +298,11 @@ export class PostgresUsageStore implements UsageStore {
           checkLocked(before.length > 0 ? results[1] : undefined);
         } catch (err) {
           this.putBack(receipts?.taken);
+          // Another replica changed the approval this decision changes: nothing was written; decide again on what is there now.
+          if (rows.approval && approvalRowChanged(err)) {
+            end();
+            return undefined;
+          }
           end(err);
           if (rows.claim && isClaimTaken(err)) throw inProgress(rows.claim);
           throw err;
@@ -337,6 +344,8 @@ export class PostgresUsageStore implements UsageStore {
          VALUES (${text(claim.caller)}, ${text(claim.requestId)}, ${text(r.decisionId)}, ${text(this.ledgerId)}, ${int(r.atMs)}, ${text(claim.answer())})`,
       );
     }
+    // The decision's approval change (a new request, an approval used), conditional on the row it read.
+    if (rows.approval) out.push(...rows.approval.statements);
     return out;
   }
 
@@ -569,9 +578,21 @@ export class PostgresUsageStore implements UsageStore {
     });
   }
 
+  /**
+   * The approval requests in this store (approvals.ts), on its pool and failing closed as it does; once
+   * per store. Bound to this replica's ledger (attach first): the rows it changes name it.
+   */
+  approvals(o: Omit<SharedApprovalsOptions, 'guard' | 'ledgerId'>): PostgresApprovalStore {
+    if (this.approvalStore) throw new Error('the shared approval store is already open');
+    if (this.ledgerId === '') throw new Error('attach the ledger before opening shared approvals');
+    this.approvalStore = new PostgresApprovalStore(this.pool, { ...o, ledgerId: this.ledgerId, guard: (step) => this.guard(step) });
+    return this.approvalStore;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.approvalStore?.close();
     clearInterval(this.prune);
     clearTimeout(this.receiptTimer);
     this.health.stop();

@@ -1,0 +1,405 @@
+import type pg from 'pg';
+import { isDue, type Approval } from '../../engine/approvals/approval.js';
+import { APPROVAL_COLUMNS, fieldOf, setField, type ApprovalColumn } from '../../engine/approvals/columns.js';
+import type { ApprovalChange, ApprovalFilter, ApprovalStore, ApprovalWrite } from '../../engine/approvals/store.js';
+import type { Receipt } from '../../engine/ledger.js';
+import { canonicalJson } from '../../lib/canonical.js';
+import { GavelError } from '../../lib/errors.js';
+import { int, text } from './sql.js';
+
+/**
+ * How rows are vouched for: this replica signs what it writes with its ledger key, and a row is
+ * honoured only with a valid signature by a replica whose key this one is configured with.
+ */
+export interface RowSigner {
+  /** This replica's signature over a sealed row's signed text. */
+  sign(body: string): string;
+  /** True when `sig` is a valid signature of `body` by the replica whose ledger is `ledgerId` (its key configured here). */
+  verify(ledgerId: string, body: string, sig: string): boolean;
+}
+
+export interface SharedApprovalsOptions {
+  /** This replica's ledger: named in each row it changes. */
+  ledgerId: string;
+  signer: RowSigner;
+  /** How often the watched approvals are read while the LISTEN connection is down, and unsealed writes retried. */
+  pollMs: number;
+  /** The shared store's failure wrapper (fails closed as usage_unavailable, marks health down). */
+  guard: <T>(step: () => Promise<T>) => Promise<T>;
+  /** A row whose signature does not hold, a seal or undo that failed (retried), a lost LISTEN connection. */
+  onError: (err: unknown, what: string) => void;
+}
+
+/** An approvals row as the database returns it (bigint columns as text). */
+type Row = Record<string, unknown>;
+
+/** How a row is vouched for, beside the approval's own columns. */
+interface Seal {
+  version: number;
+  ledgerId: string;
+  entryId: string;
+  seq: number | null;
+  entryHash: string | null;
+  sig: string | null;
+}
+
+const CHANNEL = 'gavel_approvals';
+const COLUMNS: readonly ApprovalColumn[] = APPROVAL_COLUMNS;
+const OPEN = `state IN ('pending', 'approved')`;
+/** The lock a replica takes to sweep expiries (one at a time across replicas). */
+const SWEEP_LOCK = `hashtext('gavel approval sweep')`;
+/** A conditional change found the row at another version: `1 / count(*)` over no updated row divides by zero. */
+const ROW_CHANGED = '22012';
+
+/**
+ * Approval requests in PostgreSQL, shared by replicas (README "Several replicas"). A change is written
+ * before the entry that records it commits, only if the row is still at the version the change was
+ * decided on, and sealed after: the entry's receipt and the replica's signature over the row and
+ * receipt. Only a sealed row with a valid signature is honoured; while a change waits for its seal the
+ * row it replaced (`previous`) is what every replica sees. So an `UPDATE` by someone with database
+ * access approves nothing, and every honoured state is one a replica's chain recorded.
+ */
+export class PostgresApprovalStore implements ApprovalStore {
+  readonly shared = true;
+  private readonly pool: pg.Pool;
+  private readonly o: SharedApprovalsOptions;
+  /** The row each approval this store returned was read from (what a change of it replaces). */
+  private readonly read = new WeakMap<Approval, Row>();
+  /** Seals and undos that failed, retried on the poll timer until they succeed. */
+  private readonly unsettled = new Map<string, () => Promise<void>>();
+  private listener: { client: pg.PoolClient } | undefined;
+  private listening = false;
+  private readonly subscribers = new Set<{ emit: (a: Approval) => void; watched: () => Iterable<string> }>();
+  /** The version last emitted per watched approval while polling (the LISTEN connection down). */
+  private readonly polled = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(pool: pg.Pool, options: SharedApprovalsOptions) {
+    this.pool = pool;
+    this.o = options;
+    this.timer = setInterval(() => void this.tick(), options.pollMs);
+    this.timer.unref();
+  }
+
+  async get(id: string): Promise<Approval | undefined> {
+    const rows = await this.query('SELECT * FROM gavel_approvals WHERE id = $1', [id]);
+    return rows[0] ? this.honoured(rows[0]) : undefined;
+  }
+
+  async list(filter: ApprovalFilter): Promise<Approval[]> {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    const eq = (column: string, value: string | undefined) => {
+      if (!value) return;
+      params.push(value);
+      clauses.push(`${column} = $${params.length}`);
+    };
+    eq('subject_id', filter.subject);
+    eq('team', filter.team);
+    if (filter.approverRole) {
+      params.push(filter.approverRole);
+      const n = params.length;
+      clauses.push(`EXISTS (SELECT 1 FROM jsonb_array_elements_text(approvers::jsonb) AS v(a) WHERE v.a = $${n} OR v.a = 'role:' || $${n})`);
+    }
+    params.push(filter.limit);
+    const sql = `SELECT * FROM gavel_approvals ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY created_ms DESC, id LIMIT $${params.length}`;
+    // The state filtered after the rows are vouched for: a change awaiting its seal shows the state it replaced.
+    const honoured = (await this.query(sql, params)).map((r) => this.honoured(r)).filter((a): a is Approval => a !== undefined);
+    return filter.state ? honoured.filter((a) => a.state === filter.state) : honoured;
+  }
+
+  async openFor(fingerprint: string, nowMs: number): Promise<Approval | undefined> {
+    const rows = await this.query(`SELECT * FROM gavel_approvals WHERE fingerprint = $1 AND ${OPEN} AND expires_ms > $2 ORDER BY created_ms DESC LIMIT 8`, [
+      fingerprint,
+      nowMs,
+    ]);
+    for (const r of rows) {
+      const a = this.honoured(r);
+      if (a && (a.state === 'pending' || a.state === 'approved') && a.expiresAtMs > nowMs) return a;
+    }
+    return undefined;
+  }
+
+  async openCount(nowMs: number): Promise<number> {
+    const rows = await this.query(`SELECT count(*) AS n FROM gavel_approvals WHERE ${OPEN} AND expires_ms > $1`, [nowMs]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async due(nowMs: number, limit: number): Promise<Approval[]> {
+    const rows = await this.query(`SELECT * FROM gavel_approvals WHERE ${OPEN} AND expires_ms <= $1 ORDER BY expires_ms LIMIT $2`, [nowMs, limit]);
+    return rows.map((r) => this.honoured(r)).filter((a): a is Approval => a !== undefined && isDue(a, nowMs));
+  }
+
+  stage(change: ApprovalChange): ApprovalWrite {
+    const { next, previous, entryId } = change;
+    const before = previous ? this.read.get(previous) : undefined;
+    if (previous && !before) throw new GavelError('approval_changed', `approval ${previous.id} was not read from the shared store; read it again`);
+    const version = before ? Number(before.version) + 1 : 1;
+    const values = columnValues(next);
+    const own = { version: int(version), ledger_id: text(this.o.ledgerId), entry_id: text(entryId) };
+    const statements = before
+      ? [
+          // Only over the sealed row this change was decided on: otherwise nothing is updated, and dividing by the count fails the transaction.
+          `WITH changed AS (UPDATE gavel_approvals SET ${Object.entries({ ...values, ...own })
+            .map(([c, v]) => `${c} = ${v}`)
+            .join(', ')}, seq = NULL, entry_hash = NULL, sig = NULL, previous = ${text(JSON.stringify(before))}
+             WHERE id = ${text(next.id)} AND version = ${int(version - 1)} AND sig IS NOT NULL RETURNING 1)
+           SELECT 1 / count(*) AS unchanged FROM changed`,
+        ]
+      : [
+          `INSERT INTO gavel_approvals (${[...Object.keys(values), ...Object.keys(own)].join(', ')}) VALUES (${[...Object.values(values), ...Object.values(own)].join(', ')})`,
+        ];
+    const key = `id = ${text(next.id)} AND version = ${int(version)} AND entry_id = ${text(entryId)} AND sig IS NULL`;
+    const seal = async (receipt: Receipt) => {
+      const s: Seal = { version, ledgerId: this.o.ledgerId, entryId, seq: receipt.seq, entryHash: receipt.entryHash, sig: null };
+      const sig = this.o.signer.sign(signedBody(next, s));
+      await this.batch([
+        `UPDATE gavel_approvals SET seq = ${int(receipt.seq)}, entry_hash = ${text(receipt.entryHash)}, sig = ${text(sig)}, previous = NULL WHERE ${key}`,
+        `SELECT pg_notify(${text(CHANNEL)}, ${text(next.id)})`,
+      ]);
+    };
+    const undo = async () => {
+      await this.batch([before ? `UPDATE gavel_approvals SET ${restoring(before)}, previous = NULL WHERE ${key}` : `DELETE FROM gavel_approvals WHERE ${key}`]);
+    };
+    return {
+      apply: () => undefined,
+      shared: { statements, write: () => this.writeAlone(statements) },
+      settle: async (receipt) => {
+        const step = receipt ? () => seal(receipt) : undo;
+        try {
+          await step();
+          this.unsettled.delete(next.id);
+        } catch (err) {
+          // Until it succeeds the row is unsealed: no replica honours the change (they see the row it replaced).
+          this.unsettled.set(next.id, step);
+          throw err;
+        }
+      },
+    };
+  }
+
+  changes(emit: (a: Approval) => void, watched: () => Iterable<string>): () => void {
+    const sub = { emit, watched };
+    this.subscribers.add(sub);
+    void this.listen();
+    return () => this.subscribers.delete(sub);
+  }
+
+  async alone(task: () => Promise<number>): Promise<number> {
+    const client = await this.o.guard(() => this.pool.connect());
+    let broken: Error | undefined;
+    try {
+      const got = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${SWEEP_LOCK}) AS ok`);
+      if (!got.rows[0]?.ok) return 0;
+      try {
+        return await task();
+      } finally {
+        await client.query(`SELECT pg_advisory_unlock(${SWEEP_LOCK})`).catch((err: Error) => {
+          broken = err;
+        });
+      }
+    } catch (err) {
+      broken = err as Error;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Stops listening and retrying; the pool is the usage store's to close. */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+    this.listener?.client.release(true);
+    this.listener = undefined;
+  }
+
+  /**
+   * The approval a row vouches for: itself when sealed with a valid signature, the sealed row it
+   * replaced while a change awaits its seal, and nothing when neither holds (an edit, or a row
+   * written without its entry).
+   */
+  private honoured(row: Row): Approval | undefined {
+    if (row.sig === null || row.sig === undefined) {
+      if (typeof row.previous !== 'string') return undefined;
+      const before = JSON.parse(row.previous) as Row;
+      return before.sig ? this.honoured(before) : undefined;
+    }
+    const a = approvalOf(row);
+    const s = sealOf(row);
+    if (!this.o.signer.verify(s.ledgerId, signedBody(a, s), String(row.sig))) {
+      this.o.onError(
+        new Error(`approval ${a.id}: its row in the shared store does not carry a valid signature of a known replica; it is not honoured`),
+        'a shared approval row',
+      );
+      return undefined;
+    }
+    this.read.set(a, row);
+    return a;
+  }
+
+  private async query(sql: string, params: unknown[]): Promise<Row[]> {
+    return this.o.guard(async () => (await this.pool.query(sql, params)).rows as Row[]);
+  }
+
+  private async batch(statements: string[]): Promise<void> {
+    await this.o.guard(() => this.pool.query(statements.join(';\n')));
+  }
+
+  /** A change in its own transaction (a vote, an expiry); approval_changed when the row moved. */
+  private async writeAlone(statements: readonly string[]): Promise<void> {
+    try {
+      await this.o.guard(() => this.pool.query(['BEGIN', ...statements, 'COMMIT'].join(';\n')));
+    } catch (err) {
+      throw rowChanged(err) ? changedError() : err;
+    }
+  }
+
+  /** LISTEN on a connection of its own; once it drops, the watched approvals are polled until it is back. */
+  private async listen(): Promise<void> {
+    if (this.listener || this.closed || this.subscribers.size === 0) return;
+    try {
+      const client = await this.pool.connect();
+      this.listener = { client };
+      const lost = (err: unknown) => {
+        if (this.listener?.client !== client) return;
+        this.listener = undefined;
+        this.listening = false;
+        client.release(err instanceof Error ? err : true);
+        if (!this.closed) this.o.onError(err, 'listening for shared approval changes (polling until it is back)');
+      };
+      client.on('error', lost);
+      client.on('end', () => lost(new Error('connection ended')));
+      client.on('notification', (n) => {
+        if (n.channel === CHANNEL && n.payload) void this.changed(n.payload);
+      });
+      await client.query(`LISTEN ${CHANNEL}`);
+      this.listening = true;
+    } catch (err) {
+      const client = this.listener?.client;
+      this.listener = undefined;
+      this.listening = false;
+      client?.release(true);
+      this.o.onError(err, 'listening for shared approval changes (polling until it is back)');
+    }
+  }
+
+  /** One approval changed on some replica: its watchers hear of it (as every replica honours it now). */
+  private async changed(id: string): Promise<void> {
+    const watchedBy = [...this.subscribers].filter((s) => [...s.watched()].includes(id));
+    if (watchedBy.length === 0) return;
+    try {
+      const rows = await this.query('SELECT * FROM gavel_approvals WHERE id = $1', [id]);
+      // This replica's own changes reached its watchers when it sealed them.
+      if (!rows[0] || (rows[0].ledger_id === this.o.ledgerId && rows[0].sig !== null)) return;
+      const a = this.honoured(rows[0]);
+      if (a) for (const s of watchedBy) s.emit(a);
+    } catch (err) {
+      this.o.onError(err, 'reading a changed shared approval');
+    }
+  }
+
+  /** The poll timer: retries unsettled writes, reconnects LISTEN, and while it is down reads the watched approvals. */
+  private async tick(): Promise<void> {
+    for (const [id, step] of [...this.unsettled]) {
+      try {
+        await step();
+        this.unsettled.delete(id);
+      } catch {
+        break;
+      }
+    }
+    if (this.listening || this.subscribers.size === 0) return;
+    void this.listen();
+    for (const s of this.subscribers) {
+      for (const id of s.watched()) {
+        try {
+          const a = await this.get(id);
+          const version = a ? Number(this.read.get(a)?.version ?? 0) : 0;
+          if (a && this.polled.get(id) !== version) {
+            this.polled.set(id, version);
+            s.emit(a);
+          }
+        } catch {
+          return;
+        }
+      }
+    }
+  }
+}
+
+/** The approval's columns as SQL literals (JSON kinds as JSON text; unset optional ones NULL). */
+function columnValues(a: Approval): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of COLUMNS) {
+    const v = fieldOf(a, c.field);
+    out[c.column] = v === undefined || v === null ? 'NULL' : c.kind === 'json' ? text(JSON.stringify(v)) : typeof v === 'number' ? int(v) : text(String(v));
+  }
+  return out;
+}
+
+/** A row as it was before a change: every column, sealed as it was. */
+function restoring(before: Row): string {
+  const names = [...COLUMNS.map((c) => c.column), 'version', 'ledger_id', 'entry_id', 'seq', 'entry_hash', 'sig'];
+  return names
+    .map((n) => {
+      const v = before[n];
+      return `${n} = ${v === null || v === undefined ? 'NULL' : typeof v === 'number' ? int(v) : text(String(v))}`;
+    })
+    .join(', ');
+}
+
+/** A row as the approval it holds: bigint text as numbers, JSON kinds parsed, null optional ones left out. */
+function approvalOf(r: Row): Approval {
+  const out: Record<string, unknown> = {};
+  for (const c of COLUMNS) {
+    const v = r[c.column];
+    const value =
+      v === null || v === undefined ? undefined : c.kind === 'json' ? JSON.parse(String(v)) : c.kind === 'time' || c.kind === 'integer' ? Number(v) : v;
+    setField(out, c.field, value);
+  }
+  return out as unknown as Approval;
+}
+
+function sealOf(r: Row): Seal {
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return {
+    version: Number(r.version),
+    ledgerId: String(r.ledger_id),
+    entryId: String(r.entry_id),
+    seq: num(r.seq),
+    entryHash: r.entry_hash === null || r.entry_hash === undefined ? null : String(r.entry_hash),
+    sig: null,
+  };
+}
+
+/** What a replica signs: the whole approval, its version, and the entry (ledger, id, seq, hash) that recorded this state. */
+export function signedBody(a: Approval, s: Seal): string {
+  return canonicalJson({
+    gavel_approval: a as unknown as Record<string, never>,
+    version: s.version,
+    ledger_id: s.ledgerId,
+    entry_id: s.entryId,
+    seq: s.seq,
+    entry_hash: s.entryHash,
+  });
+}
+
+function rowChanged(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 4; depth++) {
+    if ((e as { code?: unknown }).code === ROW_CHANGED) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+function changedError(): GavelError {
+  return new GavelError('approval_changed', 'another replica changed this approval at the same moment; read it again');
+}
+
+/** The error a decision's usage transaction failed with, when it was an approval row another replica changed first. */
+export function approvalRowChanged(err: unknown): boolean {
+  return rowChanged(err);
+}

@@ -1,0 +1,153 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import type { Approval } from '../../src/engine/approvals/approval.js';
+import type { DecideRequest, Decision } from '../../src/engine/engine.js';
+import { GavelError } from '../../src/lib/errors.js';
+import type { Runtime } from '../../src/runtime.js';
+import { failingCommits, postgresReplicas } from '../helpers/pg-replicas.js';
+import { postgresUnavailable, queryAt } from '../helpers/postgres.js';
+import { TestClock } from '../usage/helpers.js';
+import { MANAGER, transfer } from './helpers.js';
+
+/**
+ * Approvals in the shared PostgreSQL store (usage/postgres/approvals.ts), driven through the
+ * runtime's faces of three replicas in this process, each with its own ledger file and key, all
+ * sharing one real PostgreSQL: a request made on one is listed, resolved, watched and used on the
+ * others; used once across all of them; and only rows signed by a known replica are honoured.
+ */
+
+const skip = postgresUnavailable();
+const T0 = Date.parse('2026-12-05T10:00:00Z');
+
+function request(input: unknown, caller = 'gateway-1'): DecideRequest {
+  return { policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller };
+}
+
+async function ask(r: Runtime, amount = 50_000): Promise<Decision> {
+  const d = await r.decide(request(transfer(amount)));
+  expect(d.decision).toBe('require_approval');
+  return d;
+}
+
+function approve(r: Runtime, id: string, approver = MANAGER): Promise<Approval> {
+  return r.approvals!.resolve({ approvalId: id, verdict: 'approve', approver, comment: 'ok', caller: 'console' });
+}
+
+/** Approval events in one replica's ledger file, by event. */
+function events(ledger: string, id: string): string[] {
+  const db = new Database(ledger, { readonly: true });
+  try {
+    return (db.prepare(`SELECT decision FROM entries WHERE kind = 'approval' AND request_id = ? ORDER BY seq`).all(id) as Array<{ decision: string }>).map(
+      (r) => r.decision,
+    );
+  } finally {
+    db.close();
+  }
+}
+
+async function rejected(p: Promise<unknown>): Promise<string> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(GavelError);
+  return (err as GavelError).code;
+}
+
+describe.skipIf(skip)('approvals shared by replicas through PostgreSQL', () => {
+  const replicas = postgresReplicas('shared_approvals', { peers: true });
+
+  it('a request made on A is listed and resolved on B, watched on C, and used on C once', async () => {
+    const { all, ledgers } = await replicas(3);
+    const [a, b, c] = all as [Runtime, Runtime, Runtime];
+    const asked = await ask(a);
+    const id = asked.approval!.id;
+
+    const listed = await b.approvals!.list({ limit: 10 });
+    expect(listed.map((x) => [x.id, x.state])).toEqual([[id, 'pending']]);
+
+    const seen: string[] = [];
+    const stop = c.approvals!.watch(id, (x) => seen.push(x.state));
+    expect((await approve(b, id)).state).toBe('approved');
+    expect((await c.approvals!.get(id)).state).toBe('approved');
+
+    const used = await c.decide(request(transfer(50_000, { approvalId: id })));
+    expect(used.decision).toBe('allow');
+    expect((await a.approvals!.get(id)).state).toBe('consumed');
+    const again = await a.decide(request(transfer(50_000, { approvalId: id })));
+    expect(again.decision).toBe('require_approval');
+    expect(again.reasons.map((r) => r.code)).toContain('approval_consumed');
+
+    await expect.poll(() => seen, { timeout: 5000 }).toEqual(['approved', 'consumed']);
+    stop();
+    // Each replica's chain records the events it performed: together they tell the whole story.
+    expect(events(ledgers[0]!, id)).toEqual(['requested']);
+    expect(events(ledgers[1]!, id)).toEqual(['approved']);
+    expect(events(ledgers[2]!, id)).toEqual(['consumed']);
+  });
+
+  it('ten Decides carrying one approval, spread over three replicas at once, are allowed exactly once', async () => {
+    const { all } = await replicas(3);
+    const id = (await ask(all[0]!)).approval!.id;
+    await approve(all[1]!, id);
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        all[i % 3]!.decide(request(transfer(50_000, { approvalId: id }))).then((d) => `${d.decision} ${d.reasons.map((r) => r.code).join(',')}`),
+      ),
+    );
+    expect(outcomes.filter((o) => o.startsWith('allow'))).toHaveLength(1);
+    // The others see it used (a policy may also deny them on the tool's rate limit): none allowed.
+    for (const o of outcomes.filter((x) => !x.startsWith('allow'))) expect(o).toContain('approval_consumed');
+  });
+
+  it('an UPDATE by someone with database access approves nothing: an edited row is honoured by no replica', async () => {
+    const { all, url } = await replicas(2);
+    const [a, b] = all as [Runtime, Runtime];
+    const id = (await ask(a)).approval!.id;
+    await queryAt(url, `UPDATE gavel_approvals SET state = 'approved' WHERE id = '${id}'`);
+    expect(await rejected(b.approvals!.get(id))).toBe('approval_not_found');
+    const d = await b.decide(request(transfer(50_000, { approvalId: id })));
+    expect(d.decision).not.toBe('allow');
+    // Judged as an id gavel has no approval for.
+    const unknown = await b.decide(request(transfer(50_000, { approvalId: 'no-such-approval' })));
+    expect(d.reasons.map((r) => r.code)).toEqual(unknown.reasons.map((r) => r.code));
+    expect(await rejected(approve(b, id))).toBe('approval_not_found');
+  });
+
+  it('a replica honours only the rows of replicas whose keys it was given', async () => {
+    // B is given no peer key: A's rows are not vouched for by any key it knows.
+    const { all } = await replicas(2, (i, url) => (i === 1 ? { usageStore: { url, timeoutMs: 2000, probeMs: 100 } } : {}));
+    const [a, b] = all as [Runtime, Runtime];
+    const id = (await ask(a)).approval!.id;
+    expect((await a.approvals!.get(id)).state).toBe('pending');
+    expect(await rejected(b.approvals!.get(id))).toBe('approval_not_found');
+    // B's own rows are its to vouch for, and A knows B's key.
+    const own = (await ask(b, 30_000)).approval!.id;
+    expect((await a.approvals!.get(own)).state).toBe('pending');
+  });
+
+  it('a vote whose entry is given up is undone: the request stays pending for every replica', async () => {
+    let failing = false;
+    const { all } = await replicas(2, (i) => (i === 1 ? failingCommits(() => failing) : {}));
+    const [a, b] = all as [Runtime, Runtime];
+    const id = (await ask(a)).approval!.id;
+    failing = true;
+    expect(await rejected(approve(b, id))).toBe('ledger_unavailable');
+    failing = false;
+    await expect.poll(async () => (await a.approvals!.get(id)).state, { timeout: 5000 }).toBe('pending');
+    expect((await approve(a, id)).state).toBe('approved');
+  });
+
+  it('expiry: one replica at a time sweeps, and each request expires once across them', async () => {
+    const clock = new TestClock(T0);
+    const { all, ledgers } = await replicas(3, () => ({ now: clock.now }));
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await ask(all[i]!, 20_000 + i)).approval!.id);
+    clock.advance(25 * 3600 * 1000);
+    await Promise.all(all.map((r) => r.approvals!.list({ limit: 10 })));
+    for (const id of ids) {
+      expect((await all[0]!.approvals!.get(id)).state).toBe('expired');
+      expect(ledgers.flatMap((l) => events(l, id)).filter((e) => e === 'expired')).toHaveLength(1);
+    }
+  });
+});
