@@ -171,6 +171,10 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
               ? shared.approvals({
                   signer: approvalSigner(ledger.key, config.usageStore?.peerKeys ?? []),
                   pollMs: APPROVAL_POLL_MS,
+                  receiptOf: (entryId) => {
+                    const e = ledger.get(entryId);
+                    return e && { seq: e.seq, entryHash: e.entryHash };
+                  },
                   onError: (err, what) => log.error({ err }, `shared approvals: ${what}`),
                 })
               : new SqliteApprovalStore(ledger.db, guarded),

@@ -2,7 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type Database from 'better-sqlite3';
 import { openLedgerReadOnly } from '../ledger/read-only.js';
+import { checkSharedApprovals, type SharedApprovalsReport } from '../state/shared-approvals.js';
 import { stateMismatches, withState } from '../state/verify-state.js';
+import { readSharedApprovals } from '../usage/postgres/approvals.js';
+import { redactUrl } from '../usage/postgres/config.js';
 import { GavelError } from '../lib/errors.js';
 import { formatVerifierKey, type VerifierKey } from '../ledger/keys.js';
 import { latestCheckpointNote, readOrigin } from '../ledger/meta.js';
@@ -34,10 +37,14 @@ export function registerAudit(program: Command): void {
     .option('--checkpoint <file>', 'an exported checkpoint the ledger must still extend (repeatable: the n-th for the n-th --ledger)', collect, [] as string[])
     .option('--pubkey <key|file>', 'verifier key (default: derived from <ledger>.key; repeatable: the n-th for the n-th --ledger)', collect, [] as string[])
     .option('--key <file>', 'the signing key file, when not <ledger>.key (one ledger only)')
+    .option(
+      '--state-store <url>',
+      "replicas sharing a PostgreSQL store: also check its approval rows against the ledgers given (every replica's, for a full check)",
+    )
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  gavel audit checkpoint > cp.txt   # later:\n  gavel audit verify --checkpoint cp.txt\n  gavel audit verify --ledger eu.db --ledger us.db',
+      '\nExamples:\n  gavel audit checkpoint > cp.txt   # later:\n  gavel audit verify --checkpoint cp.txt\n  gavel audit verify --ledger eu.db --ledger us.db\n  gavel audit verify --ledger a.db --ledger b.db --ledger c.db --state-store postgres://…',
     )
     .action(verify);
 
@@ -160,13 +167,18 @@ export interface VerifyAllOptions {
   pubkey: string[];
   key?: string;
   json?: boolean;
+  stateStore?: string;
 }
 
 /**
  * `gavel audit verify` over one ledger or several (one per replica, each with its own chain and key):
  * each is verified on its own, then one summary; exit 1 when any fails.
  */
-export function verifyAllCommand(o: VerifyAllOptions, onProgress?: (done: number, total: number) => void): { code: number; stdout: string } {
+export function verifyAllCommand(
+  o: VerifyAllOptions,
+  onProgress?: (done: number, total: number) => void,
+  shared?: SharedApprovalsReport,
+): { code: number; stdout: string } {
   const ledgers = ledgersOf(o);
   if (o.checkpoint.length > ledgers.length || o.pubkey.length > ledgers.length) {
     throw new GavelError('config_invalid', 'give at most one --checkpoint and one --pubkey per --ledger, in the same order');
@@ -184,24 +196,51 @@ export function verifyAllCommand(o: VerifyAllOptions, onProgress?: (done: number
       },
       onProgress,
     );
-  if (ledgers.length === 1) return one(ledgers[0]!, 0);
+  if (ledgers.length === 1 && !shared) return one(ledgers[0]!, 0);
   const results = ledgers.map((ledger, i) => ({ ledger, ...one(ledger, i) }));
   const failed = results.filter((r) => r.code !== EXIT.ok).length;
-  const code = failed > 0 ? EXIT.failed : EXIT.ok;
+  const ok = failed === 0 && shared?.ok !== false;
+  const code = ok ? EXIT.ok : EXIT.failed;
   if (o.json) {
     const reports = results.map((r) => ({ ledger: r.ledger, ...(JSON.parse(r.stdout) as Record<string, unknown>) }));
-    return { code, stdout: `${JSON.stringify({ ok: failed === 0, ledgers: reports })}\n` };
+    return { code, stdout: `${JSON.stringify({ ok, ledgers: reports, ...(shared ? { shared_approvals: shared } : {}) })}\n` };
   }
   const lines = results.map((r) => `${printable(r.ledger)}: ${r.stdout}`);
-  const summary = failed === 0 ? `ok: all ${results.length} ledgers verified\n` : `FAILED: ${failed} of ${results.length} ledgers did not verify\n`;
+  if (shared) lines.push(sharedText(shared));
+  const summary = ok
+    ? `ok: all ${results.length} ledgers verified${shared ? ', and the shared approval rows agree with them' : ''}\n`
+    : `FAILED: ${failed} of ${results.length} ledgers did not verify${shared && !shared.ok ? `; ${shared.problems.length} shared approval rows disagree with them` : ''}\n`;
   return { code, stdout: lines.join('') + summary };
 }
 
-function verify(o: VerifyAllOptions): void {
+function sharedText(r: SharedApprovalsReport): string {
+  if (r.ok) return `shared approvals: ok: ${r.rows} rows signed by their replicas and recorded in their chains\n`;
+  const rows = r.problems.map((p) => `  ${printable(p.approval_id)}: ${printable(p.problem)}\n`).join('');
+  return `shared approvals: FAILED: ${r.problems.length} of ${r.rows} rows disagree with the ledgers:\n${rows}`;
+}
+
+/** The shared store's approval rows against the ledgers given (each with its verifier key, as verify finds it). */
+async function sharedApprovalsReport(o: VerifyAllOptions): Promise<SharedApprovalsReport> {
+  const ledgers = ledgersOf(o).map((path, i) => {
+    const db = openReadOnly(path);
+    return { path, db, key: verifierKey(db, { ledger: path, ...(o.pubkey[i] ? { pubkey: o.pubkey[i] } : {}), ...(o.key ? { key: o.key } : {}) }) };
+  });
+  try {
+    const rows = await readSharedApprovals(o.stateStore!, 10_000).catch((err: unknown) => {
+      throw new GavelError('usage_unavailable', `the shared store at ${redactUrl(o.stateStore!)} could not be read: ${(err as Error).message}`);
+    });
+    return checkSharedApprovals(rows, ledgers);
+  } finally {
+    for (const l of ledgers) l.db.close();
+  }
+}
+
+async function verify(o: VerifyAllOptions): Promise<void> {
+  const shared = o.stateStore ? await sharedApprovalsReport(o) : undefined;
   const progress = progressReporter();
   let result: { code: number; stdout: string };
   try {
-    result = verifyAllCommand(o, progress.update);
+    result = verifyAllCommand(o, progress.update, shared);
   } finally {
     progress.stop();
   }

@@ -6,6 +6,7 @@ import { GavelError } from '../../src/lib/errors.js';
 import type { Runtime } from '../../src/runtime.js';
 import { failingCommits, postgresReplicas } from '../helpers/pg-replicas.js';
 import { postgresUnavailable, queryAt } from '../helpers/postgres.js';
+import { runCli } from '../helpers/server.js';
 import { TestClock } from '../usage/helpers.js';
 import { MANAGER, transfer } from './helpers.js';
 
@@ -58,7 +59,7 @@ describe.skipIf(skip)('approvals shared by replicas through PostgreSQL', () => {
   const replicas = postgresReplicas('shared_approvals', { peers: true });
 
   it('a request made on A is listed and resolved on B, watched on C, and used on C once', async () => {
-    const { all, ledgers } = await replicas(3);
+    const { all, ledgers, url } = await replicas(3);
     const [a, b, c] = all as [Runtime, Runtime, Runtime];
     const asked = await ask(a);
     const id = asked.approval!.id;
@@ -84,6 +85,47 @@ describe.skipIf(skip)('approvals shared by replicas through PostgreSQL', () => {
     expect(events(ledgers[0]!, id)).toEqual(['requested']);
     expect(events(ledgers[1]!, id)).toEqual(['approved']);
     expect(events(ledgers[2]!, id)).toEqual(['consumed']);
+
+    // The audit: the shared rows against the three chains, and the story across them.
+    const verified = await runCli(['audit', 'verify', ...ledgers.flatMap((l) => ['--ledger', l]), '--state-store', url]);
+    expect(verified.stdout).toContain('shared approvals: ok: 2 rows signed by their replicas and recorded in their chains');
+    expect(verified.code).toBe(0);
+    const story = await runCli(['audit', 'timeline', '--subject', 'fiona', '--json', ...ledgers.flatMap((l) => ['--ledger', l])]);
+    const told = story.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const ofThis = told.filter((e) => e.kind === 'approval' && (e.approval as { id: string }).id === id);
+    expect(ofThis.map((e) => [e.decision, e.ledger])).toEqual([
+      ['requested', ledgers[0]],
+      ['approved', ledgers[1]],
+      ['consumed', ledgers[2]],
+    ]);
+
+    // Put back to its approved state (a copy of the row taken before it was used): the audit names the rollback.
+    await queryAt(url, `UPDATE gavel_approvals SET state = 'approved' WHERE id = '${id}'`);
+    const tampered = await runCli(['audit', 'verify', ...ledgers.flatMap((l) => ['--ledger', l]), '--state-store', url]);
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toContain(`${id}: its signature is not`);
+  });
+
+  it('a row put back to an earlier signed state (a rollback by someone with database access) is named by the audit', async () => {
+    const { all, ledgers, url } = await replicas(2);
+    const [a, b] = all as [Runtime, Runtime];
+    const id = (await ask(a)).approval!.id;
+    await approve(b, id);
+    const [copy] = (await queryAt(url, `SELECT * FROM gavel_approvals WHERE id = '${id}'`)) as Array<Record<string, unknown>>;
+    expect((await a.decide(request(transfer(50_000, { approvalId: id })))).decision).toBe('allow');
+    const audit = () => runCli(['audit', 'verify', ...ledgers.flatMap((l) => ['--ledger', l]), '--state-store', url]);
+    expect((await audit()).code).toBe(0);
+    const columns = Object.keys(copy!).filter((c) => c !== 'id');
+    await queryAt(url, `UPDATE gavel_approvals SET ${columns.map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE id = $1`, [
+      id,
+      ...columns.map((c) => copy![c]),
+    ]);
+    const after = await audit();
+    expect(after.code).toBe(1);
+    expect(after.stdout).toContain(`${id}: rolled back: ${ledgers[0]} recorded it consumed`);
   });
 
   it('ten Decides carrying one approval, spread over three replicas at once, are allowed exactly once', async () => {

@@ -419,10 +419,10 @@ export async function freshDatabase(db: TestPostgres, prefix = 'test'): Promise<
 }
 
 /** Runs SQL against the database a URL names (any, not only the superuser's default one); the rows of the (last) statement. */
-export async function queryAt(url: string, sql: string): Promise<Array<Record<string, unknown>>> {
+export async function queryAt(url: string, sql: string, params?: unknown[]): Promise<Array<Record<string, unknown>>> {
   const client = await connect(url, 10_000);
   try {
-    const result: unknown = await client.query(sql);
+    const result: unknown = await client.query(sql, params);
     const last = Array.isArray(result) ? result[result.length - 1] : result;
     return ((last as pg.QueryResult | undefined)?.rows ?? []) as Array<Record<string, unknown>>;
   } finally {

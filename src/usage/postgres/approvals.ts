@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { isDue, type Approval } from '../../engine/approvals/approval.js';
 import { APPROVAL_COLUMNS, fieldOf, setField, type ApprovalColumn } from '../../engine/approvals/columns.js';
 import type { ApprovalChange, ApprovalFilter, ApprovalStore, ApprovalWrite } from '../../engine/approvals/store.js';
@@ -24,6 +24,11 @@ export interface SharedApprovalsOptions {
   signer: RowSigner;
   /** How often the watched approvals are read while the LISTEN connection is down, and unsealed writes retried. */
   pollMs: number;
+  /**
+   * The receipt of an entry this replica's ledger committed, by its id: a change is sealed with its own
+   * entry's (a decision's change is the entry chained after the decision's).
+   */
+  receiptOf: (entryId: string) => Receipt | undefined;
   /** The shared store's failure wrapper (fails closed as usage_unavailable, marks health down). */
   guard: <T>(step: () => Promise<T>) => Promise<T>;
   /** A row whose signature does not hold, a seal or undo that failed (retried), a lost LISTEN connection. */
@@ -31,10 +36,11 @@ export interface SharedApprovalsOptions {
 }
 
 /** An approvals row as the database returns it (bigint columns as text). */
-type Row = Record<string, unknown>;
+export type SharedApprovalRow = Record<string, unknown>;
+type Row = SharedApprovalRow;
 
 /** How a row is vouched for, beside the approval's own columns. */
-interface Seal {
+export interface Seal {
   version: number;
   ledgerId: string;
   entryId: string;
@@ -151,7 +157,9 @@ export class PostgresApprovalStore implements ApprovalStore {
           `INSERT INTO gavel_approvals (${[...Object.keys(values), ...Object.keys(own)].join(', ')}) VALUES (${[...Object.values(values), ...Object.values(own)].join(', ')})`,
         ];
     const key = `id = ${text(next.id)} AND version = ${int(version)} AND entry_id = ${text(entryId)} AND sig IS NULL`;
-    const seal = async (receipt: Receipt) => {
+    const seal = async () => {
+      const receipt = this.o.receiptOf(entryId);
+      if (!receipt) throw new Error(`approval ${next.id}: the entry ${entryId} that records its change is not in this replica's ledger`);
       const s: Seal = { version, ledgerId: this.o.ledgerId, entryId, seq: receipt.seq, entryHash: receipt.entryHash, sig: null };
       const sig = this.o.signer.sign(signedBody(next, s));
       await this.batch([
@@ -166,7 +174,7 @@ export class PostgresApprovalStore implements ApprovalStore {
       apply: () => undefined,
       shared: { statements, write: () => this.writeAlone(statements) },
       settle: async (receipt) => {
-        const step = receipt ? () => seal(receipt) : undo;
+        const step = receipt ? seal : undo;
         try {
           await step();
           this.unsettled.delete(next.id);
@@ -351,7 +359,7 @@ function restoring(before: Row): string {
 }
 
 /** A row as the approval it holds: bigint text as numbers, JSON kinds parsed, null optional ones left out. */
-function approvalOf(r: Row): Approval {
+export function approvalOf(r: Row): Approval {
   const out: Record<string, unknown> = {};
   for (const c of COLUMNS) {
     const v = r[c.column];
@@ -362,7 +370,7 @@ function approvalOf(r: Row): Approval {
   return out as unknown as Approval;
 }
 
-function sealOf(r: Row): Seal {
+export function sealOf(r: Row): Seal {
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return {
     version: Number(r.version),
@@ -402,4 +410,15 @@ function changedError(): GavelError {
 /** The error a decision's usage transaction failed with, when it was an approval row another replica changed first. */
 export function approvalRowChanged(err: unknown): boolean {
   return rowChanged(err);
+}
+
+/** Every shared approval row, for an audit (gavel audit verify --state-store): read on a connection of its own. */
+export async function readSharedApprovals(url: string, timeoutMs: number): Promise<SharedApprovalRow[]> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, application_name: 'gavel audit' });
+  await client.connect();
+  try {
+    return (await client.query('SELECT * FROM gavel_approvals ORDER BY created_ms, id')).rows as SharedApprovalRow[];
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
