@@ -162,22 +162,24 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
             ),
         )
       : undefined;
+    // With a shared store, requests live there for every replica, vouched for by their signatures.
+    const sharedApprovals =
+      shared && config.approvals !== false
+        ? shared.approvals({
+            signer: approvalSigner(ledger.key, config.usageStore?.peerKeys ?? []),
+            pollMs: APPROVAL_POLL_MS,
+            receiptOf: (entryId) => {
+              const e = ledger.get(entryId);
+              return e && { seq: e.seq, entryHash: e.entryHash };
+            },
+            onError: (err, what) => log.error({ err }, `shared approvals: ${what}`),
+          })
+        : undefined;
     const approvals =
       config.approvals === false
         ? undefined
         : new ApprovalDesk({
-            // With a shared store, requests live there for every replica, vouched for by their signatures.
-            store: shared
-              ? shared.approvals({
-                  signer: approvalSigner(ledger.key, config.usageStore?.peerKeys ?? []),
-                  pollMs: APPROVAL_POLL_MS,
-                  receiptOf: (entryId) => {
-                    const e = ledger.get(entryId);
-                    return e && { seq: e.seq, entryHash: e.entryHash };
-                  },
-                  onError: (err, what) => log.error({ err }, `shared approvals: ${what}`),
-                })
-              : new SqliteApprovalStore(ledger.db, guarded),
+            store: sharedApprovals ?? new SqliteApprovalStore(ledger.db, guarded),
             ledger,
             config: approvalsConfig(config.approvals ?? {}),
             now,
@@ -236,6 +238,10 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
         { rows: checked.mismatches.length, tables: mismatchSummary(checked.mismatches) },
         '--rebuild-state: state tables rebuilt from the ledger chain (recorded as a state entry)',
       );
+    }
+    if (sharedApprovals) {
+      const settled = await sharedApprovals.reconcile();
+      if (settled > 0) log.warn({ changes: settled }, 'shared approvals: sealed or undid the changes this replica left unsealed when it stopped');
     }
     if (shared)
       stops.push(

@@ -4,7 +4,9 @@ import type { Approval } from '../../src/engine/approvals/approval.js';
 import type { DecideRequest, Decision } from '../../src/engine/engine.js';
 import { GavelError } from '../../src/lib/errors.js';
 import type { Runtime } from '../../src/runtime.js';
-import { failingCommits, postgresReplicas } from '../helpers/pg-replicas.js';
+import { failingCommits, postgresReplicas, verifierKeyOf } from '../helpers/pg-replicas.js';
+import { BUNDLES } from '../helpers/paths.js';
+import { startRuntime } from '../../src/runtime.js';
 import { postgresUnavailable, queryAt } from '../helpers/postgres.js';
 import { runCli } from '../helpers/server.js';
 import { TestClock } from '../usage/helpers.js';
@@ -178,6 +180,37 @@ describe.skipIf(skip)('approvals shared by replicas through PostgreSQL', () => {
     failing = false;
     await expect.poll(async () => (await a.approvals!.get(id)).state, { timeout: 5000 }).toBe('pending');
     expect((await approve(a, id)).state).toBe('approved');
+  });
+
+  it('a replica that stopped between writing a change and sealing it seals it at its next start, or undoes it when its ledger lacks the entry', async () => {
+    const { all, ledgers, url } = await replicas(2);
+    const [a, b] = all as [Runtime, Runtime];
+    const voted = (await ask(a)).approval!.id;
+    const lost = (await ask(a, 30_000)).approval!.id;
+    await approve(b, voted);
+    await b.stop();
+    // As a stop right after the vote's entry committed would leave it: written, not sealed.
+    await queryAt(url, `UPDATE gavel_approvals SET sig = NULL, seq = NULL, entry_hash = NULL WHERE id = $1`, [voted]);
+    // As a stop before the entry committed would: a change no ledger recorded, over the sealed row it replaced.
+    const [sealed] = await queryAt(url, 'SELECT * FROM gavel_approvals WHERE id = $1', [lost]);
+    await queryAt(
+      url,
+      `UPDATE gavel_approvals SET state = 'approved', version = version + 1, ledger_id = $2, entry_id = 'never-recorded', sig = NULL, seq = NULL, entry_hash = NULL, previous = $3 WHERE id = $1`,
+      [lost, (await queryAt(url, 'SELECT ledger_id FROM gavel_approvals WHERE id = $1', [voted]))[0]!.ledger_id, JSON.stringify(sealed)],
+    );
+    expect(await rejected(a.approvals!.get(voted))).toBe('approval_not_found');
+    const restarted = await startRuntime({
+      bundles: BUNDLES,
+      ledger: ledgers[1]!,
+      usageStore: { url, timeoutMs: 2000, probeMs: 100, peerKeys: [await verifierKeyOf(ledgers[0]!)] },
+    });
+    try {
+      expect((await a.approvals!.get(voted)).state).toBe('approved');
+      expect((await a.approvals!.get(lost)).state).toBe('pending');
+      expect(await queryAt(url, 'SELECT count(*)::int AS n FROM gavel_approvals WHERE sig IS NULL')).toEqual([{ n: 0 }]);
+    } finally {
+      await restarted.stop();
+    }
   });
 
   it('expiry: one replica at a time sweeps, and each request expires once across them', async () => {

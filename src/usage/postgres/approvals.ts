@@ -141,7 +141,11 @@ export class PostgresApprovalStore implements ApprovalStore {
     const { next, previous, entryId } = change;
     const before = previous ? this.read.get(previous) : undefined;
     if (previous && !before) throw new GavelError('approval_changed', `approval ${previous.id} was not read from the shared store; read it again`);
-    const version = before ? Number(before.version) + 1 : 1;
+    return this.writeFor(next, before, before ? Number(before.version) + 1 : 1, entryId);
+  }
+
+  /** The write of `next` over the sealed row `before` (none: a new request), as version `version`, recorded by entry `entryId`. */
+  private writeFor(next: Approval, before: Row | undefined, version: number, entryId: string): ApprovalWrite {
     const values = columnValues(next);
     const own = { version: int(version), ledger_id: text(this.o.ledgerId), entry_id: text(entryId) };
     const statements = before
@@ -185,6 +189,22 @@ export class PostgresApprovalStore implements ApprovalStore {
         }
       },
     };
+  }
+
+  /**
+   * The changes this replica wrote and never sealed (it stopped between writing one and sealing it):
+   * those its ledger recorded are sealed now, the others undone. Run once at start; returns how many.
+   */
+  async reconcile(): Promise<number> {
+    const rows = await this.query('SELECT * FROM gavel_approvals WHERE ledger_id = $1 AND sig IS NULL', [this.o.ledgerId]);
+    for (const row of rows) {
+      const next = approvalOf(row);
+      const s = sealOf(row);
+      const before = typeof row.previous === 'string' ? (JSON.parse(row.previous) as Row) : undefined;
+      const write = this.writeFor(next, before, s.version, s.entryId);
+      await write.settle(this.o.receiptOf(s.entryId));
+    }
+    return rows.length;
   }
 
   changes(emit: (a: Approval) => void, watched: () => Iterable<string>): () => void {
