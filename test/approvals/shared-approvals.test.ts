@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { Approval } from '../../src/engine/approvals/approval.js';
 import type { DecideRequest, Decision } from '../../src/engine/engine.js';
@@ -213,12 +214,49 @@ describe.skipIf(skip)('approvals shared by replicas through PostgreSQL', () => {
     }
   });
 
+  it('WatchApproval on one replica hears of changes on another; after its LISTEN connection drops, by polling until it is back', async () => {
+    const { all, url } = await replicas(2);
+    const [a, b] = all as [Runtime, Runtime];
+    const first = (await ask(a)).approval!.id;
+    const second = (await ask(a, 30_000)).approval!.id;
+    const seen: string[] = [];
+    const stops = [first, second].map((id) => a.approvals!.watch(id, (x) => seen.push(`${x.id === first ? 'first' : 'second'} ${x.state}`)));
+    await approve(b, first);
+    await expect.poll(() => seen, { timeout: 5000 }).toEqual(['first approved']);
+    // The replicas' LISTEN connections are cut by the database: changes still reach the watchers.
+    const cut = await queryAt(
+      url,
+      `SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND datname = current_database()`,
+    );
+    expect(cut).toEqual([{ cut: true }, { cut: true }]);
+    await approve(b, second);
+    await expect.poll(() => seen, { timeout: 5000 }).toEqual(['first approved', 'second approved']);
+    // And each replica listens again.
+    await expect
+      .poll(
+        async () => (await queryAt(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND datname = current_database()`))[0]!.n,
+        { timeout: 5000 },
+      )
+      .toBe(1);
+    for (const stop of stops) stop();
+  });
+
   it('expiry: one replica at a time sweeps, and each request expires once across them', async () => {
     const clock = new TestClock(T0);
-    const { all, ledgers } = await replicas(3, () => ({ now: clock.now }));
+    const { all, ledgers, url } = await replicas(3, () => ({ now: clock.now }));
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await ask(all[i]!, 20_000 + i)).approval!.id);
     clock.advance(25 * 3600 * 1000);
+    // While another holds the sweep's lock, no replica sweeps: listing shows them as they are.
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query(`SELECT pg_advisory_lock(hashtext('gavel approval sweep'))`);
+      const listed = await Promise.all(all.map((r) => r.approvals!.list({ limit: 10 })));
+      for (const l of listed) expect(l.map((x) => x.state)).toEqual(['pending', 'pending', 'pending']);
+    } finally {
+      await holder.end();
+    }
     await Promise.all(all.map((r) => r.approvals!.list({ limit: 10 })));
     for (const id of ids) {
       expect((await all[0]!.approvals!.get(id)).state).toBe('expired');

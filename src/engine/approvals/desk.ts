@@ -126,6 +126,8 @@ export class ApprovalDesk {
   private sweeping: Promise<number> | undefined;
   private readonly committed = new Map<ApprovalEvent, number>();
   private unsubscribe: (() => void) | undefined;
+  /** The last change each watched approval's watchers heard of (state and votes). */
+  private readonly heard = new Map<string, string>();
 
   constructor(deps: ApprovalDeskDeps) {
     this.store = deps.store;
@@ -292,7 +294,10 @@ export class ApprovalDesk {
   /** Calls `listener` with the approval after each committed change of it; returns the unsubscribe function. */
   watch(approvalId: string, listener: (a: Approval) => void): () => void {
     this.changes.on(approvalId, listener);
-    return () => this.changes.off(approvalId, listener);
+    return () => {
+      this.changes.off(approvalId, listener);
+      if (this.changes.listenerCount(approvalId) === 0) this.heard.delete(approvalId);
+    };
   }
 
   /** Expires every pending or approved request past its expiry (up to SWEEP_BATCH); returns how many. One sweep runs at a time. */
@@ -410,6 +415,10 @@ export class ApprovalDesk {
 
   /** Tells the approval's watchers of its new state; runs inside the ledger's commit loop, so a watcher that throws touches nothing else. */
   private emit(a: Approval): void {
+    // The same change may come twice with a shared store (sealed here, then read again while polling): heard once.
+    const heard = `${a.state}/${a.votes.length}`;
+    if (this.heard.get(a.id) === heard) return;
+    if (this.changes.listenerCount(a.id) > 0) this.heard.set(a.id, heard);
     for (const listener of this.changes.listeners(a.id) as Array<(a: Approval) => void>) {
       try {
         listener(a);
