@@ -36,7 +36,6 @@ import type {
 import { RuntimeHealth } from './runtime/health.js';
 import { checkpointInfo, ledgerView } from './runtime/ledger-view.js';
 import { replays } from './runtime/replay.js';
-import { approvalSigner } from './runtime/approval-signer.js';
 import { attachShared, openSharedUsage, reconcileSharedUsage } from './runtime/shared-usage.js';
 import { bucketZone, checkState, mismatchSummary, type StateCheckResult } from './state/check.js';
 import { compareState, type StateMismatch } from './state/compare.js';
@@ -142,7 +141,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     const checked = stateCheck(config.state?.rebuild ?? false, 'started with --rebuild-state');
     const guarded = { check: () => guard?.check() };
     const usage: ConfiguredUsageStore | undefined = shared
-      ? attachShared(shared, ledger)
+      ? attachShared(shared, ledger, config.usageStore?.peerKeys ?? [])
       : embedded
         ? new SqliteUsageStore(ledger.db, embedded, guarded)
         : undefined;
@@ -166,7 +165,6 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     const sharedApprovals =
       shared && config.approvals !== false
         ? shared.approvals({
-            signer: approvalSigner(ledger.key, config.usageStore?.peerKeys ?? []),
             pollMs: APPROVAL_POLL_MS,
             receiptOf: (entryId) => {
               const e = ledger.get(entryId);

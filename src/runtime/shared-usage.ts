@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { replicaSigner } from './replica-signer.js';
 import type { SqliteLedger } from '../ledger/sqlite.js';
 import { readLedgerId } from '../ledger/meta.js';
 import { mismatchSummary } from '../state/check.js';
@@ -20,9 +21,10 @@ export async function openSharedUsage(shared: NonNullable<RuntimeConfig['usageSt
   return store;
 }
 
-/** The store bound to the ledger it reserves for (charges carry its id). */
-export function attachShared(store: PostgresUsageStore, ledger: SqliteLedger): PostgresUsageStore {
-  store.attach(readLedgerId(ledger.db));
+/** The store bound to the ledger it reserves for (charges carry its id), and to its signing key. */
+export function attachShared(store: PostgresUsageStore, ledger: SqliteLedger, peerKeys: readonly string[]): PostgresUsageStore {
+  // Rows this replica shares are signed with its ledger's key; its peers' are checked with theirs.
+  store.attach(readLedgerId(ledger.db), replicaSigner(ledger.key, peerKeys));
   return store;
 }
 

@@ -19,7 +19,7 @@ if (skip) console.warn(`skipping PostgreSQL history tests: ${skip}`);
 const T0 = Date.parse('2026-12-05T10:00:00Z');
 
 describe.skipIf(skip)('request history across replicas', () => {
-  const start = postgresReplicas('history');
+  const start = postgresReplicas('history', { peers: true });
 
   let n = 0;
   const call = (r: Runtime, tool: string, amount = 10) =>

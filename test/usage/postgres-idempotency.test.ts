@@ -18,7 +18,7 @@ const skip = postgresUnavailable();
 if (skip) console.warn(`skipping PostgreSQL idempotency tests: ${skip}`);
 
 describe.skipIf(skip)('Decide idempotent by request_id across replicas', () => {
-  const start = postgresReplicas('idem');
+  const start = postgresReplicas('idem', { peers: true });
   const replicas = (n: number, over: { failCommit?: () => boolean } = {}) =>
     start(n, (i) => (i === 0 && over.failCommit ? failingCommits(over.failCommit) : {}));
 
@@ -52,6 +52,21 @@ describe.skipIf(skip)('Decide idempotent by request_id across replicas', () => {
     const err = await b.decide(ask('x-1', 200)).catch((e: unknown) => e as GavelError);
     expect(err).toBeInstanceOf(GavelError);
     expect((err as GavelError).code).toBe('idempotency_conflict');
+  });
+
+  it('an answer edited in the shared row is not given: the retry on another replica fails closed, the first answer stays in the ledger', async () => {
+    const { url, all } = await replicas(2);
+    const [a, b] = all as [Runtime, Runtime];
+    const first = await a.decide(ask('x-forged'));
+    await expect.poll(async () => (await queryAt(url, `SELECT seq FROM gavel_request_ids WHERE request_id = 'x-forged'`))[0]?.seq).toBe(String(first.receipt.seq));
+    // Someone with database access turns the recorded allow into a deny for whoever retries elsewhere.
+    await queryAt(url, `UPDATE gavel_request_ids SET answer = replace(answer, '"decision":"allow"', '"decision":"deny"') WHERE request_id = 'x-forged'`);
+    const err = await b.decide(ask('x-forged')).catch((e: unknown) => e as GavelError);
+    expect(err).toBeInstanceOf(GavelError);
+    expect((err as GavelError).code).toBe('usage_unavailable');
+    expect((err as GavelError).message).toContain('not signed by a known replica');
+    // On the replica that decided it, the ledger answers: unchanged.
+    expect((await a.decide(ask('x-forged'))).decision).toBe('allow');
   });
 
   it('a REDACT replayed on another replica gives back the same redacted input (the claim keeps the stored input of an answer that had one)', async () => {

@@ -5,18 +5,8 @@ import type { ApprovalChange, ApprovalFilter, ApprovalStore, ApprovalWrite } fro
 import type { Receipt } from '../../engine/ledger.js';
 import { canonicalJson } from '../../lib/canonical.js';
 import { GavelError } from '../../lib/errors.js';
+import type { RowSigner } from './row-signer.js';
 import { int, text } from './sql.js';
-
-/**
- * How rows are vouched for: this replica signs what it writes with its ledger key, and a row is
- * honoured only with a valid signature by a replica whose key this one is configured with.
- */
-export interface RowSigner {
-  /** This replica's signature over a sealed row's signed text. */
-  sign(body: string): string;
-  /** True when `sig` is a valid signature of `body` by the replica whose ledger is `ledgerId` (its key configured here). */
-  verify(ledgerId: string, body: string, sig: string): boolean;
-}
 
 export interface SharedApprovalsOptions {
   /** This replica's ledger: named in each row it changes. */

@@ -134,6 +134,9 @@ const REQUEST_IDS: TableSpec = {
  * (`seq`, `entry_hash`) and the replica's signature over all of it (`sig`). A change is written
  * before its entry commits and sealed after; until then `previous` holds the sealed row it replaced.
  */
+/** Also version 3: the signature of the replica that recorded a request id's answer, over the row and its receipt (store.ts). */
+const V3_REQUEST_COLUMNS: TableSpec['columns'] = [['sig', 'text']];
+
 const APPROVAL_PG_TYPES: Record<ApprovalColumn['kind'], string> = { text: 'text', integer: 'integer', time: 'bigint', json: 'text', state: 'text' };
 const APPROVALS: TableSpec = {
   name: 'gavel_approvals',
@@ -187,7 +190,7 @@ const CURRENT: readonly TableSpec[] = [
     columns: [...t.columns, ...(V2_COLUMNS[t.name] ?? [])],
     indexes: [...t.indexes, ...(V2_INDEXES[t.name] ?? [])],
   })),
-  REQUEST_IDS,
+  { ...REQUEST_IDS, columns: [...REQUEST_IDS.columns, ...V3_REQUEST_COLUMNS] },
   APPROVALS,
 ];
 
@@ -229,7 +232,12 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       ...Object.entries(V2_INDEXES).flatMap(([table, indexes]) => indexes.map(([i, d]) => `CREATE INDEX IF NOT EXISTS ${i} ON ${table} ${d}`)),
     ].join(';\n'),
   },
-  { version: 3, sql: createStatements(APPROVALS).join(';\n') },
+  {
+    version: 3,
+    sql: [...createStatements(APPROVALS), ...V3_REQUEST_COLUMNS.map(([c, d]) => `ALTER TABLE ${REQUEST_IDS.name} ADD COLUMN IF NOT EXISTS ${c} ${d}`)].join(
+      ';\n',
+    ),
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -28,6 +28,8 @@ import { redactUrl, type PostgresUsageConfig } from './config.js';
 import { ProbedHealth, schemaFailure } from './health.js';
 import { fromTable, SharedHistories, type HistoryRow } from './history-cache.js';
 import { approvalRowChanged, PostgresApprovalStore, type SharedApprovalsOptions } from './approvals.js';
+import type { RowSigner } from './row-signer.js';
+import { canonicalJson } from '../../lib/canonical.js';
 import { int, RESERVED, SETTLED, text, texts } from './sql.js';
 import { isContention, isDown } from './failure.js';
 import { checkSchema, migrate, type MigrationResult } from './schema.js';
@@ -43,6 +45,32 @@ interface ClaimReceipt {
   requestId: string;
   decisionId: string;
   receipt: Receipt;
+  /** The row's signature over what it holds with its receipt (requestRowBody); "" without a signer. */
+  sig: string;
+}
+
+/** What a replica signs of a request id row: the claim, the recorded answer, and the entry that recorded it. */
+export function requestRowBody(r: {
+  caller: string;
+  requestId: string;
+  decisionId: string;
+  ledgerId: string;
+  atMs: number;
+  answer: string;
+  receipt: Receipt;
+}): string {
+  return canonicalJson({
+    gavel_request: {
+      caller: r.caller,
+      request_id: r.requestId,
+      decision_id: r.decisionId,
+      ledger_id: r.ledgerId,
+      at_ms: r.atMs,
+      answer: r.answer,
+      seq: r.receipt.seq,
+      entry_hash: r.receipt.entryHash,
+    },
+  });
 }
 
 /** The claim of a request id inside the window is another replica's (its insert failed on the key). */
@@ -146,6 +174,10 @@ export class PostgresUsageStore implements UsageStore {
   private readonly droppedClaims = new Map<string, { caller: string; requestId: string; decisionId: string }>();
   private closed = false;
   private approvalStore: PostgresApprovalStore | undefined;
+  /** How this replica vouches for the rows it shares and checks its peers' (set by attach; none outside a runtime). */
+  private signer: RowSigner | undefined;
+  /** The claims of decisions not yet recorded: what their rows hold, signed with the receipt. */
+  private readonly claimed = new Map<string, { answer: string; atMs: number }>();
 
   private constructor(pool: pg.Pool, pgConfig: PostgresUsageConfig, config: UsageConfig) {
     this.pool = pool;
@@ -180,8 +212,9 @@ export class PostgresUsageStore implements UsageStore {
   }
 
   /** The ledger whose decisions this replica reserves for (its reservations are reconciled against it). */
-  attach(ledgerId: string): void {
+  attach(ledgerId: string, signer?: RowSigner): void {
     this.ledgerId = ledgerId;
+    this.signer = signer;
   }
 
   /**
@@ -298,6 +331,7 @@ export class PostgresUsageStore implements UsageStore {
           checkLocked(before.length > 0 ? results[1] : undefined);
         } catch (err) {
           this.putBack(receipts?.taken);
+          this.claimed.delete(rows.request.decisionId);
           // Another replica changed the approval this decision changes: nothing was written; decide again on what is there now.
           if (rows.approval && approvalRowChanged(err)) {
             end();
@@ -341,12 +375,19 @@ export class PostgresUsageStore implements UsageStore {
       out.push(
         `DELETE FROM gavel_request_ids WHERE ${key} AND at_ms < ${int(claim.sinceMs)}`,
         `INSERT INTO gavel_request_ids (caller, request_id, decision_id, ledger_id, at_ms, answer)
-         VALUES (${text(claim.caller)}, ${text(claim.requestId)}, ${text(r.decisionId)}, ${text(this.ledgerId)}, ${int(r.atMs)}, ${text(claim.answer())})`,
+         VALUES (${text(claim.caller)}, ${text(claim.requestId)}, ${text(r.decisionId)}, ${text(this.ledgerId)}, ${int(r.atMs)}, ${text(this.claimedAnswer(r, claim))})`,
       );
     }
     // The decision's approval change (a new request, an approval used), conditional on the row it read.
     if (rows.approval) out.push(...rows.approval.statements);
     return out;
+  }
+
+  /** A claim's answer, kept until its receipt is noted (and the row signed with it). */
+  private claimedAnswer(r: RequestRow, claim: RequestClaim): string {
+    const answer = claim.answer();
+    this.claimed.set(r.decisionId, { answer, atMs: r.atMs });
+    return answer;
   }
 
   /** Several statements in one round trip; one result per statement. */
@@ -361,6 +402,7 @@ export class PostgresUsageStore implements UsageStore {
       apply: () => undefined,
       finish: (recorded) => {
         if (recorded) return;
+        this.claimed.delete(rows.request.decisionId);
         void this.takeBack(rows.request.decisionId);
         if (rows.claim) void this.dropClaim({ caller: rows.claim.caller, requestId: rows.claim.requestId, decisionId: rows.request.decisionId });
       },
@@ -389,7 +431,13 @@ export class PostgresUsageStore implements UsageStore {
    * none comes; until then other replicas answer this id request_in_progress, and a retry gets the answer later.
    */
   requestRecorded(claim: RequestClaim, decisionId: string, receipt: Receipt): void {
-    this.receipts.set(decisionId, { caller: claim.caller, requestId: claim.requestId, decisionId, receipt });
+    const row = this.claimed.get(decisionId);
+    this.claimed.delete(decisionId);
+    const sig =
+      row && this.signer
+        ? this.signer.sign(requestRowBody({ caller: claim.caller, requestId: claim.requestId, decisionId, ledgerId: this.ledgerId, ...row, receipt }))
+        : '';
+    this.receipts.set(decisionId, { caller: claim.caller, requestId: claim.requestId, decisionId, receipt, sig });
     this.receiptTimer ??= setTimeout(() => {
       this.receiptTimer = undefined;
       void this.flushReceipts();
@@ -402,11 +450,12 @@ export class PostgresUsageStore implements UsageStore {
     const taken = [...this.receipts.values()];
     this.receipts.clear();
     const values = taken.map(
-      (r) => `(${text(r.caller)}, ${text(r.requestId)}, ${text(r.decisionId)}, ${int(r.receipt.seq)}::bigint, ${text(r.receipt.entryHash)})`,
+      (r) =>
+        `(${text(r.caller)}, ${text(r.requestId)}, ${text(r.decisionId)}, ${int(r.receipt.seq)}::bigint, ${text(r.receipt.entryHash)}, ${r.sig ? text(r.sig) : 'NULL'})`,
     );
     return {
-      statement: `UPDATE gavel_request_ids AS r SET seq = v.seq, entry_hash = v.entry_hash
-        FROM (VALUES ${values.join(', ')}) AS v(caller, request_id, decision_id, seq, entry_hash)
+      statement: `UPDATE gavel_request_ids AS r SET seq = v.seq, entry_hash = v.entry_hash, sig = v.sig
+        FROM (VALUES ${values.join(', ')}) AS v(caller, request_id, decision_id, seq, entry_hash, sig)
         WHERE r.caller = v.caller AND r.request_id = v.request_id AND r.decision_id = v.decision_id`,
       taken,
     };
@@ -441,16 +490,44 @@ export class PostgresUsageStore implements UsageStore {
 
   async findRequest(caller: string, requestId: string, sinceMs: number): Promise<RecordedRequest | undefined> {
     const rows = await this.guard(() =>
-      this.pool.query<{ decision_id: string; answer: string; seq: string | null; entry_hash: string | null }>(
-        'SELECT decision_id, answer, seq, entry_hash FROM gavel_request_ids WHERE caller = $1 AND request_id = $2 AND at_ms >= $3',
-        [caller, requestId, sinceMs],
-      ),
+      this.pool.query<{
+        decision_id: string;
+        ledger_id: string;
+        at_ms: string;
+        answer: string;
+        seq: string | null;
+        entry_hash: string | null;
+        sig: string | null;
+      }>('SELECT decision_id, ledger_id, at_ms, answer, seq, entry_hash, sig FROM gavel_request_ids WHERE caller = $1 AND request_id = $2 AND at_ms >= $3', [
+        caller,
+        requestId,
+        sinceMs,
+      ]),
     );
     const row = rows.rows[0];
     if (!row) return undefined;
     if (row.seq === null || row.entry_hash === null) throw inProgress({ caller, requestId });
+    const receipt = { seq: Number(row.seq), entryHash: row.entry_hash };
+    if (this.signer) {
+      const body = requestRowBody({
+        caller,
+        requestId,
+        decisionId: row.decision_id,
+        ledgerId: row.ledger_id,
+        atMs: Number(row.at_ms),
+        answer: row.answer,
+        receipt,
+      });
+      // An answer no known replica vouches for is not given: fail closed rather than tell a retry what an edited row says.
+      if (!row.sig || !this.signer.verify(row.ledger_id, body, row.sig)) {
+        throw new GavelError(
+          'usage_unavailable',
+          `the shared store's answer for request_id ${JSON.stringify(requestId)} is not signed by a known replica (changed outside gavel, or its replica's --peer-key is not configured here); failing closed`,
+        );
+      }
+    }
     const answer = JSON.parse(row.answer) as Omit<RecordedRequest, 'receipt'>;
-    return { ...answer, receipt: { seq: Number(row.seq), entryHash: row.entry_hash } };
+    return { ...answer, receipt };
   }
 
   /**
@@ -458,18 +535,28 @@ export class PostgresUsageStore implements UsageStore {
    * those its ledger recorded get their receipt, the others are dropped. Run once at start.
    */
   async reconcileRequests(receiptOf: (decisionId: string) => Receipt | undefined): Promise<number> {
-    const rows = await this.pool.query<{ caller: string; request_id: string; decision_id: string }>(
-      'SELECT caller, request_id, decision_id FROM gavel_request_ids WHERE ledger_id = $1 AND seq IS NULL',
+    const rows = await this.pool.query<{ caller: string; request_id: string; decision_id: string; at_ms: string; answer: string }>(
+      'SELECT caller, request_id, decision_id, at_ms, answer FROM gavel_request_ids WHERE ledger_id = $1 AND seq IS NULL',
       [this.ledgerId],
     );
     for (const r of rows.rows) {
       const receipt = receiptOf(r.decision_id);
       const key = [r.caller, r.request_id, r.decision_id];
       if (receipt) {
-        await this.pool.query('UPDATE gavel_request_ids SET seq = $4, entry_hash = $5 WHERE caller = $1 AND request_id = $2 AND decision_id = $3', [
+        const body = requestRowBody({
+          caller: r.caller,
+          requestId: r.request_id,
+          decisionId: r.decision_id,
+          ledgerId: this.ledgerId,
+          atMs: Number(r.at_ms),
+          answer: r.answer,
+          receipt,
+        });
+        await this.pool.query('UPDATE gavel_request_ids SET seq = $4, entry_hash = $5, sig = $6 WHERE caller = $1 AND request_id = $2 AND decision_id = $3', [
           ...key,
           receipt.seq,
           receipt.entryHash,
+          this.signer ? this.signer.sign(body) : null,
         ]);
       } else await this.pool.query('DELETE FROM gavel_request_ids WHERE caller = $1 AND request_id = $2 AND decision_id = $3', key);
     }
@@ -582,10 +669,10 @@ export class PostgresUsageStore implements UsageStore {
    * The approval requests in this store (approvals.ts), on its pool and failing closed as it does; once
    * per store. Bound to this replica's ledger (attach first): the rows it changes name it.
    */
-  approvals(o: Omit<SharedApprovalsOptions, 'guard' | 'ledgerId'>): PostgresApprovalStore {
+  approvals(o: Omit<SharedApprovalsOptions, 'guard' | 'ledgerId' | 'signer'>): PostgresApprovalStore {
     if (this.approvalStore) throw new Error('the shared approval store is already open');
-    if (this.ledgerId === '') throw new Error('attach the ledger before opening shared approvals');
-    this.approvalStore = new PostgresApprovalStore(this.pool, { ...o, ledgerId: this.ledgerId, guard: (step) => this.guard(step) });
+    if (this.ledgerId === '' || !this.signer) throw new Error('attach the ledger and its signer before opening shared approvals');
+    this.approvalStore = new PostgresApprovalStore(this.pool, { ...o, signer: this.signer, ledgerId: this.ledgerId, guard: (step) => this.guard(step) });
     return this.approvalStore;
   }
 

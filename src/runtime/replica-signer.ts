@@ -2,15 +2,15 @@ import { sign, verify } from 'node:crypto';
 import { ledgerOrigin } from '../ledger/checkpoint.js';
 import { parseVerifierKey, verifierOf, type SigningKey, type VerifierKey } from '../ledger/keys.js';
 import { GavelError } from '../lib/errors.js';
-import type { RowSigner } from '../usage/postgres/approvals.js';
+import type { RowSigner } from '../usage/postgres/row-signer.js';
 
 /**
- * How this replica vouches for the approval rows it writes to the shared store, and checks those of
+ * How this replica vouches for the rows it shares (approvals, request ids) in the shared store, and checks those of
  * its peers: with its ledger's key (the one that signs its checkpoints), and the peers' verifier keys
  * (`gavel audit pubkey` of each replica's ledger, given as --peer-key). A key names its ledger (its
  * origin), so a row names the replica whose key must have signed it.
  */
-export function approvalSigner(own: SigningKey, peerKeys: readonly string[]): RowSigner {
+export function replicaSigner(own: SigningKey, peerKeys: readonly string[]): RowSigner {
   const byName = new Map<string, VerifierKey>();
   for (const text of peerKeys) {
     let key: VerifierKey;
