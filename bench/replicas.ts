@@ -12,9 +12,18 @@
  *   npx tsx bench/replicas.ts                          # 3 repetitions of 10 s windows, ~6 minutes
  *   npx tsx bench/replicas.ts --seconds 3 --reps 1     # a quick look
  *   npx tsx bench/replicas.ts --only "one subject"     # the busy-subject rows alone
+ *   npx tsx bench/replicas.ts --only approval          # the approval-loop rows alone
+ *
+ * The approval-loop rows drive the whole human-approval loop as a gateway, an approver and the
+ * agent's retry do (a Node gRPC client, not ghz): a transfer that needs approval is asked on one
+ * replica, approved on the next and used on the third (with one replica, all on it), each loop a new
+ * action; the rate is loops a second and the latency that of the whole loop (three calls).
  */
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
+import { transfer, MANAGER } from '../test/approvals/helpers.js';
+import { clients, jsonInput, unary, type Clients } from '../test/helpers/client.js';
+import { verifierKeyOf } from '../test/helpers/ledger-keys.js';
 import { startChild, type ChildServer } from '../test/helpers/server.js';
 import { freshDatabase, queryAt, startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
 import { numberFlag, readFlags, stringFlag } from './lib/args.js';
@@ -70,6 +79,8 @@ interface Config {
   store: 'sqlite' | 'postgres';
   /** All calls by one subject that already made 36,000 requests in the last hour (the request history the policy sees). */
   busy?: boolean;
+  /** The approval loop (ask, approve, use), spread over the replicas, instead of ghz's Decide. */
+  approvals?: boolean;
 }
 
 const CONFIGS: Config[] = [
@@ -88,6 +99,9 @@ const CONFIGS: Config[] = [
     store: 'postgres',
     busy: true,
   },
+  { name: 'approval loop, SQLite state (ledger file), 1 replica', replicas: 1, store: 'sqlite', approvals: true },
+  { name: 'approval loop, approvals shared in PostgreSQL, 1 replica', replicas: 1, store: 'postgres', approvals: true },
+  { name: 'approval loop, approvals shared in PostgreSQL, 3 replicas (ask, approve, use each on another)', replicas: 3, store: 'postgres', approvals: true },
 ];
 
 /** An hour of one subject's requests, spread evenly (a tenth of them denied), as rows of the shared store. */
@@ -109,10 +123,14 @@ async function start(c: Config): Promise<{ servers: ChildServer[]; url: string |
   const args = ['--bundles', BUNDLES, '--workers', c.replicas === 1 ? '2' : '1'];
   const url = c.store === 'postgres' ? await freshDatabase(db!, 'bench') : undefined;
   databases++;
-  if (url) args.push('--usage-store', url);
+  if (url) args.push('--state-store', url);
+  const ledgers = Array.from({ length: c.replicas }, (_, i) => join(dir.path, `ledger-${c.store}-${databases}-${i}-${Date.now()}.db`));
+  // Each replica trusts the others' ledger keys: their shared rows (approvals, request ids) are honoured.
+  const keys = url ? await Promise.all(ledgers.map(verifierKeyOf)) : [];
   const servers = await Promise.all(
-    Array.from({ length: c.replicas }, async (_, i) => {
-      const s = await startChild([...args, '--ledger', join(dir.path, `ledger-${c.store}-${databases}-${i}-${Date.now()}.db`)]);
+    ledgers.map(async (ledger, i) => {
+      const peers = keys.filter((_, j) => j !== i).flatMap((k) => ['--peer-key', k]);
+      const s = await startChild([...args, ...peers, '--ledger', ledger]);
       running.add(s);
       return s;
     }),
@@ -142,6 +160,57 @@ async function measure(servers: ChildServer[], total: number, windowSeconds: num
   };
 }
 
+let loopsStarted = 0;
+/**
+ * Approval loops for `windowSeconds`, `total` at a time over the replicas: each asks for a transfer
+ * that needs approval on one replica, approves it on the next and uses it on the one after.
+ */
+async function approvalLoops(servers: ChildServer[], total: number, windowSeconds: number): Promise<LoadRun> {
+  const cs: Clients[] = servers.map((s) => clients(s.address));
+  const times: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const until = Date.now() + windowSeconds * 1000;
+  const loop = async () => {
+    while (Date.now() < until) {
+      const k = loopsStarted++;
+      const at = (step: number) => cs[(k + step) % cs.length]!;
+      const to = `BENCH-${process.pid}-${k}`;
+      const t0 = performance.now();
+      try {
+        const asked = await unary(at(0).decision, 'Decide', jsonInput(transfer(50_000, { to })));
+        const id = asked.approval?.approval_id as string | undefined;
+        if (asked.decision !== 'DECISION_REQUIRE_APPROVAL' || !id) throw new Error(`asked: ${asked.decision}`);
+        await unary(at(1).approval, 'Resolve', { approval_id: id, verdict: 'VERDICT_APPROVE', approver: MANAGER, comment: '' });
+        const used = await unary(at(2).decision, 'Decide', jsonInput(transfer(50_000, { to, approvalId: id })));
+        if (used.decision !== 'DECISION_ALLOW') throw new Error(`used: ${used.decision}`);
+        times.push(performance.now() - t0);
+      } catch (err) {
+        errors++;
+        firstError ??= (err as Error).message;
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: total }, loop));
+  } finally {
+    for (const c of cs) c.close();
+  }
+  times.sort((a, b) => a - b);
+  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? Number.NaN;
+  return {
+    ok: times.length,
+    errors,
+    unexpected: 0,
+    ...(firstError ? { firstError } : {}),
+    seconds: windowSeconds,
+    rps: times.length / windowSeconds,
+    p50: q(0.5),
+    p90: q(0.9),
+    p99: q(0.99),
+  };
+}
+
 const results = new Map<string, LoadRun[]>();
 try {
   db = await startPostgres();
@@ -152,11 +221,12 @@ try {
       try {
         if (c.busy && url) await seedBusySubject(url);
         for (const n of inFlight) {
-          if (warmup > 0) await measure(servers, n, warmup, dataFile);
+          const window = (w: number) => (c.approvals ? approvalLoops(servers, n, w) : measure(servers, n, w, dataFile));
+          if (warmup > 0) await window(warmup);
           // Statistics as a store that has been running for a minute has them (autovacuum's ANALYZE): a fresh
           // database's planner knows no row counts, and its plans for the usage reads are slower until it does.
           if (url) await queryAt(url, 'ANALYZE');
-          const run = await measure(servers, n, seconds, dataFile);
+          const run = await window(seconds);
           const key = `${c.name}\u0000${n}`;
           results.set(key, [...(results.get(key) ?? []), run]);
           process.stderr.write(
@@ -178,7 +248,7 @@ try {
 const lines = [
   `Machine: ${machineLine(describeMachine())}. Median of ${reps} interleaved repetitions of ${seconds} s windows after ${warmup} s of warmup; \`npx tsx bench/replicas.ts\`.`,
   '',
-  '| usage store | in flight (total) | decisions/s | p50 | p99 | errors |',
+  '| usage store | in flight (total) | decisions/s (approval loops: loops/s) | p50 | p99 | errors |',
   '|---|---|---|---|---|---|',
 ];
 for (const c of CONFIGS.filter((x) => !only || x.name.includes(only))) {
@@ -186,7 +256,7 @@ for (const c of CONFIGS.filter((x) => !only || x.name.includes(only))) {
     const runs = results.get(`${c.name}\u0000${n}`) ?? [];
     const m = (k: 'rps' | 'p50' | 'p99') => median(runs.map((r) => r[k]));
     const errors = runs.reduce((a, r) => a + r.errors, 0);
-    const total = c.replicas * Math.max(1, Math.round(n / c.replicas));
+    const total = c.approvals ? n : c.replicas * Math.max(1, Math.round(n / c.replicas));
     lines.push(`| ${c.name} | ${total} | ${m('rps').toFixed(0)} | ${m('p50').toFixed(2)} ms | ${m('p99').toFixed(2)} ms | ${errors} |`);
   }
 }

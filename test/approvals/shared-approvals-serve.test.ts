@@ -58,7 +58,13 @@ describe.skipIf(skip)('three gavel serve replicas sharing approvals', () => {
     writeFileSync(access, ACCESS);
     const ledgers = Array.from({ length: n }, (_, i) => join(dir, `replica-${i}.db`));
     // Each ledger and its key made first, so that every replica can be given the others' keys.
-    const keys = await Promise.all(ledgers.map(verifierKeyOf));
+    // As README "Several replicas" has it: each key in a file (`gavel audit pubkey --ledger a.db > a.pub`), given by its name.
+    const keys = await Promise.all(
+      ledgers.map(async (ledger) => {
+        writeFileSync(`${ledger}.pub`, `${await verifierKeyOf(ledger)}\n`);
+        return `${ledger}.pub`;
+      }),
+    );
     return Promise.all(
       ledgers.map(async (ledger, i) => {
         const peers = keys.filter((_, j) => j !== i).flatMap((k) => ['--peer-key', k]);

@@ -1,11 +1,6 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatVerifierKey } from '../../src/ledger/keys.js';
-import { openLedgerReadOnly } from '../../src/ledger/read-only.js';
-import { verifierKeyOfFile } from '../../src/ledger/verifier-key.js';
 import { afterAll, beforeAll } from 'vitest';
-import { ledgerConfig } from '../../src/ledger/config.js';
-import { SqliteLedger } from '../../src/ledger/sqlite.js';
+import { verifierKeyOf } from './ledger-keys.js';
 import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime.js';
 import { BUNDLES, tempDir } from './paths.js';
 import { freshDatabase, startPostgres, type TestPostgres } from './postgres.js';
@@ -48,25 +43,6 @@ export function postgresReplicas(
   };
 }
 
-/** A ledger file's verifier key (`gavel audit pubkey`), the file and its key made when absent. */
-export async function verifierKeyOf(path: string): Promise<string> {
-  if (existsSync(path)) {
-    // Read-only, as `gavel audit pubkey` reads it: the ledger may have its writer.
-    const db = openLedgerReadOnly(path);
-    try {
-      return formatVerifierKey(verifierKeyOfFile(db, path).key!);
-    } finally {
-      db.close();
-    }
-  }
-  const ledger = new SqliteLedger(ledgerConfig(path));
-  try {
-    return ledger.verifierKey();
-  } finally {
-    await ledger.close();
-  }
-}
-
 /** Ledger faults that fail every commit while `failing()` says so. */
 export function failingCommits(failing: () => boolean): Pick<RuntimeConfig, 'ledgerFaults'> {
   return {
@@ -77,3 +53,5 @@ export function failingCommits(failing: () => boolean): Pick<RuntimeConfig, 'led
     },
   };
 }
+
+export { verifierKeyOf };

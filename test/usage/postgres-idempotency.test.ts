@@ -58,7 +58,9 @@ describe.skipIf(skip)('Decide idempotent by request_id across replicas', () => {
     const { url, all } = await replicas(2);
     const [a, b] = all as [Runtime, Runtime];
     const first = await a.decide(ask('x-forged'));
-    await expect.poll(async () => (await queryAt(url, `SELECT seq FROM gavel_request_ids WHERE request_id = 'x-forged'`))[0]?.seq).toBe(String(first.receipt.seq));
+    await expect
+      .poll(async () => (await queryAt(url, `SELECT seq FROM gavel_request_ids WHERE request_id = 'x-forged'`))[0]?.seq)
+      .toBe(String(first.receipt.seq));
     // Someone with database access turns the recorded allow into a deny for whoever retries elsewhere.
     await queryAt(url, `UPDATE gavel_request_ids SET answer = replace(answer, '"decision":"allow"', '"decision":"deny"') WHERE request_id = 'x-forged'`);
     const err = await b.decide(ask('x-forged')).catch((e: unknown) => e as GavelError);
