@@ -21,7 +21,7 @@
  */
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { transfer, MANAGER } from '../test/approvals/helpers.js';
+import { FIONA, MANAGER, transfer } from '../test/approvals/helpers.js';
 import { clients, jsonInput, unary, type Clients } from '../test/helpers/client.js';
 import { verifierKeyOf } from '../test/helpers/ledger-keys.js';
 import { startChild, type ChildServer } from '../test/helpers/server.js';
@@ -176,13 +176,15 @@ async function approvalLoops(servers: ChildServer[], total: number, windowSecond
       const k = loopsStarted++;
       const at = (step: number) => cs[(k + step) % cs.length]!;
       const to = `BENCH-${process.pid}-${k}`;
+      // Each loop its own person: the policy's per-subject tool rate limit is not what this measures.
+      const subject = { ...FIONA, id: `fiona-${process.pid}-${k}` };
       const t0 = performance.now();
       try {
-        const asked = await unary(at(0).decision, 'Decide', jsonInput(transfer(50_000, { to })));
+        const asked = await unary(at(0).decision, 'Decide', jsonInput(transfer(50_000, { to, subject })));
         const id = asked.approval?.approval_id as string | undefined;
         if (asked.decision !== 'DECISION_REQUIRE_APPROVAL' || !id) throw new Error(`asked: ${asked.decision}`);
         await unary(at(1).approval, 'Resolve', { approval_id: id, verdict: 'VERDICT_APPROVE', approver: MANAGER, comment: '' });
-        const used = await unary(at(2).decision, 'Decide', jsonInput(transfer(50_000, { to, approvalId: id })));
+        const used = await unary(at(2).decision, 'Decide', jsonInput(transfer(50_000, { to, subject, approvalId: id })));
         if (used.decision !== 'DECISION_ALLOW') throw new Error(`used: ${used.decision}`);
         times.push(performance.now() - t0);
       } catch (err) {
@@ -230,7 +232,7 @@ try {
           const key = `${c.name}\u0000${n}`;
           results.set(key, [...(results.get(key) ?? []), run]);
           process.stderr.write(
-            `rep ${rep + 1}: ${c.name}, ${n} in flight: ${run.rps.toFixed(0)}/s p50 ${run.p50.toFixed(2)} ms p99 ${run.p99.toFixed(2)} ms\n`,
+            `rep ${rep + 1}: ${c.name}, ${n} in flight: ${run.rps.toFixed(0)}/s p50 ${run.p50.toFixed(2)} ms p99 ${run.p99.toFixed(2)} ms${run.firstError ? ` (first error: ${run.firstError})` : ''}\n`,
           );
         }
       } finally {
