@@ -6,7 +6,7 @@ import { getAt, setAt } from '../lib/pointer.js';
 import type { DecisionApproval } from './approvals/approval.js';
 import type { Receipt } from './ledger.js';
 import type { Effect, Reason } from './result.js';
-import type { AppliedRedaction } from './redact.js';
+import { saltedValueHash, type AppliedRedaction } from './redact.js';
 
 /**
  * Decide is idempotent by `(caller, request_id)` (README "Retries and idempotency"): a request id
@@ -103,8 +103,7 @@ export function recall(input: JsonObject, digest: string, r: Recall): Recalled {
     const stored = getAt(redacted, path);
     const value = getAt(input, path);
     if (value === undefined || !isJsonObject(stored)) continue;
-    const hash = createHash('sha256').update(salt).update(canonicalJson(value)).digest('hex');
-    if (stored.sha256 === hash) setAt(redacted, path, cloneJson(value));
+    if (stored.sha256 === saltedValueHash(salt, value)) setAt(redacted, path, cloneJson(value));
   }
   return { same: true, redactedInput: redacted };
 }

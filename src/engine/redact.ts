@@ -80,10 +80,14 @@ export function hashSensitivePaths(input: JsonObject, paths: string[], salt: Uin
   for (const path of paths) {
     const value = getAt(out, path);
     if (value === undefined) continue;
-    const digest = createHash('sha256').update(salt).update(canonicalJson(value)).digest('hex');
-    setAt(out, path, { sha256: digest });
+    setAt(out, path, { sha256: saltedValueHash(salt, value) });
   }
   return out;
+}
+
+/** What a sensitive path's value is stored as: hex(SHA-256(salt || JCS(value))). */
+export function saltedValueHash(salt: Uint8Array, value: JsonValue): string {
+  return createHash('sha256').update(salt).update(canonicalJson(value)).digest('hex');
 }
 
 /**
