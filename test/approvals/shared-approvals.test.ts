@@ -171,6 +171,23 @@ describe.skipIf(skip)('approvals shared by replicas through PostgreSQL', () => {
     expect((await a.approvals!.get(own)).state).toBe('pending');
   });
 
+  it('listing by state pages over the rows in that state, not over the newest rows', async () => {
+    const { all } = await replicas(2);
+    const [a, b] = all as [Runtime, Runtime];
+    const older = (await ask(a)).approval!.id;
+    const newer = (await ask(a, 30_000)).approval!.id;
+    await b.approvals!.resolve({ approvalId: newer, verdict: 'reject', approver: MANAGER, comment: 'no', caller: 'console' });
+    expect((await b.approvals!.list({ state: 'pending', limit: 1 })).map((x) => x.id)).toEqual([older]);
+    expect((await b.approvals!.list({ state: 'rejected', limit: 1 })).map((x) => x.id)).toEqual([newer]);
+  });
+
+  it('a peer key that is not a verifier key refuses to start, naming it', async () => {
+    const err = await replicas(1, (_, url) => ({ usageStore: { url, peerKeys: ['not-a-key'] } })).catch((e: unknown) => e as GavelError);
+    expect(err).toBeInstanceOf(GavelError);
+    expect((err as GavelError).code).toBe('config_invalid');
+    expect((err as GavelError).message).toContain('--peer-key "not-a-key"');
+  });
+
   it('a vote whose entry is given up is undone: the request stays pending for every replica', async () => {
     let failing = false;
     const { all } = await replicas(2, (i) => (i === 1 ? failingCommits(() => failing) : {}));

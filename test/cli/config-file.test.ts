@@ -226,6 +226,16 @@ describe('gavel serve --config, in process', () => {
     expect((await parseServe(['--idempotency-window', 'soon'])).error?.message).toMatch(/--idempotency-window/);
   });
 
+  it('--peer-key: the key text, or a file holding it (repeatable), reaches the shared store as key text', async () => {
+    const log = pino({ level: 'silent' });
+    const pg = 'postgres://gavel@127.0.0.1:5432/gavel';
+    const text = 'gavel.ledger/peer-b+0a1b2c3d+AQ==';
+    const file = join(tempDir(), 'peer-c.pub');
+    writeFileSync(file, 'gavel.ledger/peer-c+01020304+AQ==\n');
+    const { options } = await parseServe(['--state-store', pg, '--peer-key', text, '--peer-key', file]);
+    expect(runtimeConfigFrom(options!, log).usageStore?.peerKeys).toEqual([text, 'gavel.ledger/peer-c+01020304+AQ==']);
+  });
+
   it('gavel.example.yaml is a valid config file', () => {
     const { problems, values } = readConfigFile(join(ROOT, 'gavel.example.yaml'), serveCommand(new Command('gavel')));
     expect(problems).toEqual([]);

@@ -93,6 +93,11 @@ export class PostgresApprovalStore implements ApprovalStore {
     };
     eq('subject_id', filter.subject);
     eq('team', filter.team);
+    if (filter.state) {
+      // An unsealed row counts as the state it replaced (checked below, once vouched for).
+      params.push(filter.state);
+      clauses.push(`(state = $${params.length} OR sig IS NULL)`);
+    }
     if (filter.approverRole) {
       params.push(filter.approverRole);
       const n = params.length;
