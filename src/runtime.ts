@@ -14,6 +14,7 @@ import { PolicySet } from './engine/policies.js';
 import type { PolicyEventResult } from './engine/policy-event.js';
 import { Shadow, shadowConfig } from './engine/shadow/shadow.js';
 import { SqliteApprovalStore } from './ledger/approval-table.js';
+import { approvalEnded } from './ledger/query.js';
 import { ledgerConfig } from './ledger/config.js';
 import { SqliteShadowSink } from './ledger/shadow-table.js';
 import { SqliteLedger } from './ledger/sqlite.js';
@@ -170,6 +171,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
               const e = ledger.get(entryId);
               return e && { seq: e.seq, entryHash: e.entryHash };
             },
+            endedHere: (approvalId) => approvalEnded(ledger.db, approvalId),
             onError: (err, what) => log.error({ err }, `shared approvals: ${what}`),
           })
         : undefined;
@@ -243,7 +245,12 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     }
     if (shared)
       stops.push(
-        await reconcileSharedUsage(shared, ledger, { rebuild: config.state?.rebuild === true, checkSeconds: config.usageStore?.stateCheckSeconds ?? 60, log }),
+        await reconcileSharedUsage(shared, ledger, {
+          rebuild: config.state?.rebuild === true,
+          checkSeconds: config.usageStore?.stateCheckSeconds ?? 60,
+          log,
+          ...(sharedApprovals ? { approvals: sharedApprovals } : {}),
+        }),
       );
     // Workers started before anyone can call: the first calls pay no start-up, and a worker that cannot start fails here.
     await built.ready();

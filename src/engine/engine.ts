@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { policyRef, type PolicyRef } from './policy-ref.js';
 import { policyEventRecord, type PolicyEvent } from './policy-event.js';
 import { closedOnFailure, failClosed, GavelError } from '../lib/errors.js';
@@ -8,7 +9,6 @@ import { isJsonObject, type JsonObject } from '../lib/json.js';
 import { stagedTogether, UNRECORDED, type EntryRecord, type Ledger, type Receipt, type StagedWrite } from './ledger.js';
 import type { DecisionApproval } from './approvals/approval.js';
 import type { ApprovalDesk, ApprovalPlan, HeldApproval } from './approvals/desk.js';
-import type { SharedApprovalWrite } from './approvals/store.js';
 import type { EngineConfig } from './config.js';
 import type { WasmEvaluator } from './evaluator.js';
 import { DecisionLocks } from './decision-locks.js';
@@ -117,6 +117,8 @@ function approvalState<T>(read: () => Promise<T>): Promise<T> {
 
 /** Evaluations of one decision before its usage snapshot must hold (each retry reads usage afresh). */
 const MAX_ATTEMPTS = 8;
+/** The wait before deciding again after a shared approval changed under an attempt, times the attempt's number. */
+const APPROVAL_RETRY_MS = 5;
 
 /** One evaluation of a decision whose entry is on its way to the ledger. */
 interface Attempt {
@@ -316,8 +318,12 @@ export class Engine {
       const decisionId = randomUUID();
       let attempt: Attempt | undefined;
       for (let n = 1; !attempt; n++) {
-        // Again on a fresh read: another replica may have changed the approval of the attempt that went stale.
-        if (n > 1 && desk) held = await lookup();
+        // Again on a fresh read: another replica may have changed the approval of the attempt that went stale
+        // (a moment later: its change may be awaiting its seal, and the row is the one it replaced until then).
+        if (n > 1 && desk) {
+          if (held?.approval) await delay(APPROVAL_RETRY_MS * n);
+          held = await lookup();
+        }
         attempt = await this.attempt(request, job, evaluator, locks, { decisionId, entrypoint, now, held, claim });
         // Usage this decision read changed while it was evaluated (a report, a release): decide again on fresh usage.
         if (!attempt && n >= MAX_ATTEMPTS) {
@@ -326,10 +332,15 @@ export class Engine {
       }
       // Staged writes are visible to every later read: the next decision on these keys may go ahead.
       locks.releaseUsage();
-      // A new request keeps its fingerprint until its entry is durable (or given up).
-      const receipt = await attempt.receipt.finally(() => locks.releaseFingerprint());
-      // A shared store's approval change is sealed with the receipt before the answer names it (the store retries a seal that fails).
-      await attempt.approval?.seal?.(receipt).catch(() => undefined);
+      // A new request keeps its fingerprint until its entry is durable and, in a shared store, sealed (or given up):
+      // an identical call meanwhile finds this request. The store retries a seal that fails.
+      let receipt: Receipt;
+      try {
+        receipt = await attempt.receipt;
+        await attempt.approval?.seal?.(receipt).catch(() => undefined);
+      } finally {
+        locks.releaseFingerprint();
+      }
       if (attempt.claim) this.meter?.requestRecorded?.(attempt.claim, decisionId, receipt);
       // Gone after its entry was written: the entry stays (the ledger never loses one). Its reservation goes,
       // unless the call is idempotent: then a retry gets this recorded answer, and the reservation with it.
@@ -345,12 +356,14 @@ export class Engine {
   }
 
   /** A shared approval change written on its own: false when another replica changed the approval first. */
-  private async sharedWrite(shared: SharedApprovalWrite): Promise<boolean> {
+  private async sharedWrite(plan: ApprovalPlan): Promise<boolean> {
     try {
-      await shared.write();
+      await plan.shared!.write();
       return true;
     } catch (err) {
       if (err instanceof GavelError && err.code === 'approval_changed') return false;
+      // It may have landed without an answer: undone if it is there.
+      plan.abandon?.();
       throw failClosed(err, 'approvals_unavailable', 'the approval could not be written to the shared store; failing closed');
     }
   }
@@ -421,7 +434,8 @@ export class Engine {
         try {
           staged = await this.meter!.stage(approval ? { ...decided, holdUntilMs: approval.holdUntilMs } : decided, metered.snapshot);
         } catch (err) {
-          // Its locks, the fingerprint too, go in decide's release().
+          // Its locks, the fingerprint too, go in decide's release(); a shared approval change that may have landed is undone.
+          approval?.abandon?.();
           throw failClosed(err, 'usage_unavailable', 'usage could not be reserved; failing closed');
         }
         if (!staged) {
@@ -431,7 +445,7 @@ export class Engine {
         }
       }
       // Without usage rows to commit it with, a shared approval change is written alone; changed meanwhile by another replica: decide again.
-      if (!metered && approval?.shared && !(await this.sharedWrite(approval.shared))) {
+      if (!metered && approval?.shared && !(await this.sharedWrite(approval))) {
         locks.releaseFingerprint();
         return undefined;
       }

@@ -203,6 +203,24 @@ export const REQUEST_LOOKUP = `SELECT e.*, p.salt AS salt, p.body AS body FROM e
 /** Prepared once per connection: the lookup runs on every idempotent Decide. */
 const requestStatements = new WeakMap<Database, Statement>();
 
+/**
+ * Whether this ledger recorded the end of an approval (rejected, expired or used): a shared row showing it
+ * open again was put back (usage/postgres/approvals.ts). On `entries_request`, like the request id lookup.
+ */
+export function approvalEnded(db: Database, approvalId: string): boolean {
+  let statement = endedStatements.get(db);
+  if (!statement) {
+    statement = db.prepare(APPROVAL_ENDED);
+    endedStatements.set(db, statement);
+  }
+  return statement.get(approvalId) !== undefined;
+}
+
+export const APPROVAL_ENDED = `SELECT 1 FROM entries e WHERE e.request_id = ? AND +e.kind = 'approval'
+  AND +e.decision IN ('rejected', 'expired', 'consumed') LIMIT 1`;
+
+const endedStatements = new WeakMap<Database, Statement>();
+
 export function getEntry(db: Database, decisionId: string): EntryDetail | undefined {
   const row = db
     .prepare('SELECT e.*, p.salt AS salt, p.body AS body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.decision_id = ?')

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { isTerminal } from '../engine/approvals/approval.js';
+import type { ApprovalStore } from '../engine/approvals/store.js';
 import { replicaSigner } from './replica-signer.js';
 import type { SqliteLedger } from '../ledger/sqlite.js';
 import { readLedgerId } from '../ledger/meta.js';
@@ -37,7 +39,7 @@ export function attachShared(store: PostgresUsageStore, ledger: SqliteLedger, pe
 export async function reconcileSharedUsage(
   store: PostgresUsageStore,
   ledger: SqliteLedger,
-  o: { rebuild: boolean; checkSeconds: number; log: Logger },
+  o: { rebuild: boolean; checkSeconds: number; log: Logger; approvals?: ApprovalStore },
 ): Promise<() => void> {
   const { log } = o;
   const orphaned = await store.reconcile((id) => ledger.get(id) !== undefined);
@@ -53,6 +55,7 @@ export async function reconcileSharedUsage(
       timeZone: store.config.timeZone,
       rollingMinutes: store.config.rollingMinutes,
       nowMs: Date.now(),
+      ...(o.approvals ? { endedApprovals: endedIn(o.approvals) } : {}),
       mode,
       reason,
     });
@@ -76,4 +79,16 @@ export async function reconcileSharedUsage(
   }, o.checkSeconds * 1000);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** Which of these approvals the store shows ended, as a replica honours them (state/shared.ts: their holds may be gone). */
+function endedIn(store: ApprovalStore): (ids: string[]) => Promise<Set<string>> {
+  return async (ids) => {
+    const ended = new Set<string>();
+    for (const id of ids) {
+      const a = await store.get(id);
+      if (a && isTerminal(a.state)) ended.add(id);
+    }
+    return ended;
+  };
 }

@@ -40,10 +40,10 @@ export interface DerivedState {
    */
   foreignSettlements: Map<string, ForeignSettlement>;
   /**
-   * Requests this chain made in a store shared by replicas (their rows live there, not in this file),
-   * by the decision whose reservation each holds: any replica may end the request and release it.
+   * Requests this chain made in a store shared by replicas (their rows live there, not in this file):
+   * the approval id by the decision whose reservation each holds. Any replica may end the request and release it.
    */
-  sharedHolds: Set<string>;
+  sharedHolds: Map<string, string>;
   /** True once the chain records usage (a usage section, a usage entry or a baseline): before that, the usage tables predate it. */
   recordsUsage: boolean;
   /** Time of the newest entry (ms), 0 on an empty chain: pruned rows are judged against it. */
@@ -102,7 +102,7 @@ export function deriveState(db: Database): DerivedState {
     charges: new Map(),
     requests: new Map(),
     foreignSettlements: new Map(),
-    sharedHolds: new Set(),
+    sharedHolds: new Map(),
     recordsUsage: false,
     latestMs: 0,
     erased: 0,
@@ -229,7 +229,7 @@ class StateFolder {
     const event = str(p.event);
     const state = str(p.state) as ApprovalState;
     if (event === 'requested' && p.store === 'shared') {
-      this.state.sharedHolds.add(str(p.requested_by));
+      this.state.sharedHolds.set(str(p.requested_by), id);
       return;
     }
     if (event === 'requested') {

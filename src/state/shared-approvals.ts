@@ -27,19 +27,23 @@ interface ApprovalEntry {
   seq: number;
   decisionId: string;
   entryHash: string;
-  timeMs: number;
   event: string;
   state: string;
   fingerprint: string;
   shared: boolean;
+  /** The row version the event made (events of shared requests); undefined when its payload was erased. */
+  version: number | undefined;
+  erased: boolean;
 }
 
 /**
  * The shared approval rows against the replicas' chains (`gavel audit verify --state-store`): each row
  * must be sealed, signed by the key of the replica it names, and say what that replica's entry at its
- * seq says (same entry id and hash, approval, state and fingerprint); that entry must be the newest event
- * of the approval in all the ledgers given (a row put back to an earlier signed state is a rollback); and
- * every request a ledger recorded in the shared store must have its row.
+ * seq says (same entry id and hash, approval, state and fingerprint). Every change of a shared request is
+ * an event that records the row version it made, so the chains count the changes: versions 1..n once
+ * each, the row at version n, and at most one end (rejected, expired, used). A row put back to an earlier
+ * signed state, or used again after that, breaks the count. And every request a ledger recorded in the
+ * shared store must have its row. No clock is compared: replicas' clocks need not agree.
  */
 export function checkSharedApprovals(rows: readonly SharedApprovalRow[], ledgers: readonly ReplicaLedger[]): SharedApprovalsReport {
   const byId = new Map(ledgers.map((l) => [readLedgerId(l.db), l]));
@@ -61,6 +65,8 @@ export function checkSharedApprovals(rows: readonly SharedApprovalRow[], ledgers
   return { ok: problems.length === 0, rows: rows.length, problems };
 }
 
+const ENDS = new Set(['rejected', 'expired', 'consumed']);
+
 function rowProblem(row: SharedApprovalRow, byId: ReadonlyMap<string, ReplicaLedger>, events: readonly ApprovalEntry[]): string | undefined {
   const a = approvalOf(row);
   const s = sealOf(row);
@@ -75,25 +81,41 @@ function rowProblem(row: SharedApprovalRow, byId: ReadonlyMap<string, ReplicaLed
   const entry = events.find((e) => e.ledger === ledger.path && e.seq === s.seq);
   if (!entry) return `${ledger.path} has no approval entry of it at seq ${s.seq}`;
   if (entry.entryHash !== s.entryHash || entry.decisionId !== s.entryId) return `${ledger.path} seq ${s.seq} is another entry than the row names`;
-  if (entry.state !== a.state || entry.fingerprint !== a.fingerprint) {
+  if (!entry.erased && (entry.state !== a.state || entry.fingerprint !== a.fingerprint)) {
     return `${ledger.path} seq ${s.seq} records it ${entry.state}, the row says ${a.state}${entry.fingerprint !== a.fingerprint ? ' for another action' : ''}`;
   }
-  const newest = [...events].sort((x, y) => y.timeMs - x.timeMs)[0]!;
-  if (newest !== entry && newest.timeMs > entry.timeMs) {
-    return `rolled back: ${newest.ledger} recorded it ${newest.state} (seq ${newest.seq}) after the entry the row names`;
+  return countProblem(s.version, events);
+}
+
+/** The changes the chains recorded against the row's version: each version once, none past the row's, one end at most. */
+function countProblem(version: number, events: readonly ApprovalEntry[]): string | undefined {
+  const counted = events.filter((e) => e.version !== undefined);
+  const later = counted.filter((e) => e.version! > version).sort((x, y) => y.version! - x.version!)[0];
+  if (later) return `rolled back: ${later.ledger} recorded it ${later.state} as version ${later.version} (seq ${later.seq}); the row is at version ${version}`;
+  const byVersion = new Map<number, ApprovalEntry>();
+  for (const e of counted) {
+    const twice = byVersion.get(e.version!);
+    if (twice)
+      return `changed twice as version ${e.version}: ${twice.ledger} seq ${twice.seq} (${twice.event}) and ${e.ledger} seq ${e.seq} (${e.event}); a row was put back and changed again`;
+    byVersion.set(e.version!, e);
   }
+  const ends = counted.filter((e) => ENDS.has(e.event));
+  if (ends.length > 1)
+    return `ended ${ends.length} times (${ends.map((e) => `${e.ledger} seq ${e.seq} ${e.event}`).join(', ')}); a row was put back after it ended`;
   return undefined;
 }
 
 function* approvalEntries(l: ReplicaLedger): IterableIterator<{ id: string; entry: ApprovalEntry }> {
   const rows = l.db
     .prepare(
-      `SELECT e.seq, e.decision_id, e.request_id, e.entry_hash, e.time_ms, p.body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.kind = 'approval'`,
+      `SELECT e.seq, e.decision_id, e.request_id, e.entry_hash, e.decision, p.body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.kind = 'approval'`,
     )
-    .iterate() as IterableIterator<{ seq: number; decision_id: string; request_id: string; entry_hash: string; time_ms: number; body: string | null }>;
+    .iterate() as IterableIterator<{ seq: number; decision_id: string; request_id: string; entry_hash: string; decision: string; body: string | null }>;
   for (const r of rows) {
     // An erased payload leaves the header: the event is known by its entry, not what it said.
-    const p = r.body ? ((JSON.parse(r.body) as { approval?: Record<string, unknown> }).approval ?? {}) : {};
+    const p = r.body ? ((JSON.parse(r.body) as { approval?: Record<string, unknown> }).approval ?? {}) : undefined;
+    // The header names the event too: an erased payload leaves it.
+    const event = r.decision;
     yield {
       id: r.request_id,
       entry: {
@@ -101,11 +123,12 @@ function* approvalEntries(l: ReplicaLedger): IterableIterator<{ id: string; entr
         seq: r.seq,
         decisionId: r.decision_id,
         entryHash: r.entry_hash,
-        timeMs: r.time_ms,
-        event: String(p.event ?? ''),
-        state: String(p.state ?? ''),
-        fingerprint: String(p.fingerprint ?? ''),
-        shared: p.store === 'shared',
+        event,
+        state: String(p?.state ?? ''),
+        fingerprint: String(p?.fingerprint ?? ''),
+        shared: p?.store === 'shared',
+        version: typeof p?.version === 'number' ? p.version : undefined,
+        erased: p === undefined,
       },
     };
   }

@@ -17,6 +17,11 @@ export interface SharedCheckOptions {
   timeZone: string;
   rollingMinutes: number;
   nowMs: number;
+  /**
+   * Of these shared approval requests, those the shared store shows ended (rejected, expired, used, vouched
+   * for by a replica's signature): their holds may have been released by another replica.
+   */
+  endedApprovals?: (approvalIds: string[]) => Promise<Set<string>>;
 }
 
 const DAY = 86_400_000;
@@ -63,14 +68,16 @@ export async function checkSharedState(store: SharedStateStore, derived: Derived
     mismatches.push({ table: 'gavel_usage_charges', key, problem, expected: sharedForm(expected), ...(actual ? { actual: sharedForm(actual) } : {}) });
     restore.set(key, expected);
   };
+  // The hold of a shared approval request is released by whichever replica records its end: missing is right once it ended.
+  const holds = [...derived.charges.values()].filter((c) => c.state === 'reserved' && !shared.has(c.decisionId) && derived.sharedHolds.has(c.decisionId));
+  const ended = holds.length > 0 && o.endedApprovals ? await o.endedApprovals(holds.map((c) => derived.sharedHolds.get(c.decisionId)!)) : new Set<string>();
   for (const c of derived.charges.values()) {
     const want: SharedCharge = { ...c, ledgerId: o.ledgerId };
     const have = shared.get(c.decisionId);
     if (!have) {
       const pruned = c.state === 'reserved' && c.expiresMs !== null && c.expiresMs < o.nowMs - PRUNED_AFTER_MS;
-      // The hold of a shared approval request is released by whichever replica records its end.
-      const ended = c.state === 'reserved' && derived.sharedHolds.has(c.decisionId);
-      if (!pruned && !ended) note(c.decisionId, 'missing', want, undefined);
+      const released = c.state === 'reserved' && ended.has(derived.sharedHolds.get(c.decisionId) ?? '');
+      if (!pruned && !released) note(c.decisionId, 'missing', want, undefined);
     } else if (c.state === 'reserved' && have.state === 'settled') {
       // Settled by a report to another replica: what the reservation fixed must still hold.
       if (reservationForm(have) !== reservationForm(want)) note(c.decisionId, 'changed', { ...have, ...reservationPart(want) }, have);

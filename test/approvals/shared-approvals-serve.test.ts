@@ -102,6 +102,7 @@ describe.skipIf(skip)('three gavel serve replicas sharing approvals', () => {
     await expect.poll(() => states, { timeout: 5000 }).toEqual(['pending']);
     const voted = await approve(b!, id);
     expect(voted.state).toBe('approved');
+    await expect.poll(() => states, { timeout: 5000 }).toEqual(['pending', 'approved']);
     expect(voted.votes[0].approver).toEqual({ id: 'mia', roles: ['finance-manager'] });
 
     const all = [a!, b!, c!];

@@ -68,7 +68,7 @@ describe.skipIf(skip)('gavel serve on a usage store changed under it', () => {
       const migrated = await runCli(['usage', 'migrate', '--usage-store', admin]);
       expect(migrated.code).toBe(0);
       expect(migrated.stdout).toMatch(
-        /schema already at version 2; created again, empty: table gavel_usage_requests, index gavel_usage_requests_subject, index gavel_usage_requests_time, index gavel_usage_requests_subject_seq/,
+        /schema already at version 3; created again, empty: table gavel_usage_requests, index gavel_usage_requests_subject, index gavel_usage_requests_time, index gavel_usage_requests_subject_seq/,
       );
       // The table is back, owned by the migrating role: the probe checks the replica's privileges too, not only that the database answers.
       await new Promise((r) => setTimeout(r, 2500));

@@ -35,10 +35,10 @@ describe.skipIf(skip)('the usage store from the command line', () => {
     const url = await freshUrl();
     const first = await runCli(['usage', 'migrate', '--usage-store', url]);
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/schema migrated from version 0 to 2 \(applied 1, 2\)/);
+    expect(first.stdout).toMatch(/schema migrated from version 0 to 3 \(applied 1, 2, 3\)/);
     const again = await runCli(['usage', 'migrate', '--usage-store', url, '--json']);
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ from: 2, to: 2, applied: [] });
+    expect(JSON.parse(again.stdout)).toMatchObject({ from: 3, to: 3, applied: [] });
     const password = new URL(url).password;
     expect(first.stdout + again.stdout).not.toContain(password);
     expect(again.stdout).toContain('***');

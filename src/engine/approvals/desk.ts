@@ -64,6 +64,8 @@ export interface ApprovalPlan {
    */
   shared?: SharedApprovalWrite;
   seal?: (receipt: Receipt) => Promise<void>;
+  /** The decision failed after (or while) the shared change was written, with no entry to record it: the change is undone. */
+  abandon?: () => void;
   answer: DecisionApproval;
   /** Until when the call's usage reservation is held (a new request); null: the call reserves nothing (it waits on a request already held). */
   holdUntilMs: number | null;
@@ -394,8 +396,9 @@ export class ApprovalDesk {
    */
   private stagedChange(next: Approval, previous: Approval | undefined, event: ApprovalEventParts, releasing?: string): StagedChange {
     const release = releasing !== undefined ? this.stagedRelease?.(releasing) : undefined;
-    const record = approvalEventRecord(event);
-    const write = this.store.stage({ next, previous, entryId: record.decisionId });
+    const entryId = randomUUID();
+    const write = this.store.stage({ next, previous, entryId });
+    const record = approvalEventRecord({ ...event, entryId, ...(write.version !== undefined ? { version: write.version } : {}) });
     const change: StagedWrite = {
       apply: write.apply,
       finish: (committed) => {
@@ -433,7 +436,7 @@ export class ApprovalDesk {
     const { staged, write } = change;
     const [record, ...rest] = staged.records ?? [];
     if (!record) throw new Error('an approval change without its entry');
-    if (write.shared) await write.shared.write();
+    if (write.shared) await this.sharedWrite(change);
     const receipt = await closedOnFailure('ledger_unavailable', UNRECORDED, () =>
       this.ledger.append(record, { apply: staged.apply, finish: staged.finish, ...(rest.length > 0 ? { records: rest } : {}) }),
     );
@@ -441,10 +444,31 @@ export class ApprovalDesk {
     return receipt;
   }
 
-  /** What a decision's plan carries of a change: its staged write, and with a shared store its write and seal. */
-  private planOf(change: StagedChange): Pick<ApprovalPlan, 'staged' | 'shared' | 'seal'> {
+  /** What a decision's plan carries of a change: its staged write, and with a shared store its write, seal and abandonment. */
+  private planOf(change: StagedChange): Pick<ApprovalPlan, 'staged' | 'shared' | 'seal' | 'abandon'> {
     const { shared } = change.write;
-    return { staged: change.staged, ...(shared ? { shared, seal: (receipt: Receipt) => this.sealed(change, receipt) } : {}) };
+    return {
+      staged: change.staged,
+      ...(shared ? { shared, seal: (receipt: Receipt) => this.sealed(change, receipt), abandon: () => this.abandoned(change) } : {}),
+    };
+  }
+
+  /** A shared change written on its own (a vote, an expiry); one that may have landed without an answer is undone. */
+  private async sharedWrite(change: StagedChange): Promise<void> {
+    try {
+      await change.write.shared!.write();
+    } catch (err) {
+      if (!(err instanceof GavelError && err.code === 'approval_changed')) this.abandoned(change);
+      throw err;
+    }
+  }
+
+  /**
+   * A shared change whose write failed without saying whether it landed, or whose decision failed after it:
+   * undone when it is there unsealed (retried until it goes), a no-op otherwise.
+   */
+  private abandoned(change: StagedChange): void {
+    change.write.settle(undefined).catch((err: unknown) => this.onError(err, 'undoing an approval change'));
   }
 
   /** A shared change sealed with its entry's receipt: from now every replica honours it, and watchers hear of it. */

@@ -22,6 +22,10 @@ export interface ApprovalEventParts {
   rolesFrom?: RolesFrom;
   /** The request lives in a store shared by replicas (recorded with `requested`: its row is not in this ledger's file). */
   shared?: boolean;
+  /** The entry's id, when the store needed it first (a shared store names the entry in the row). */
+  entryId?: string;
+  /** A shared store's version of the row this event made: an audit counts an approval's changes by it. */
+  version?: number;
   now: Date;
 }
 
@@ -36,7 +40,7 @@ export function approvalEventRecord(p: ApprovalEventParts): EntryRecord {
   const a = p.approval;
   return {
     kind: 'approval',
-    decisionId: randomUUID(),
+    decisionId: p.entryId ?? randomUUID(),
     time: p.now.toISOString(),
     subjectId: a.subjectId,
     subjectType: a.subjectType,
@@ -70,6 +74,7 @@ export function approvalEventRecord(p: ApprovalEventParts): EntryRecord {
         ...(p.event === 'requested' ? { params: a.params, ...(p.shared ? { store: 'shared' } : {}) } : {}),
         ...(p.decisionId ? { decision_id: p.decisionId } : {}),
         ...(a.consumedBy ? { consumed_by: a.consumedBy } : {}),
+        ...(p.version !== undefined ? { version: p.version } : {}),
         ...(p.vote ? { approver: approverRecord(p.vote.approver, p.rolesFrom, p.caller), verdict: p.vote.verdict, comment: p.vote.comment } : {}),
       },
     }),

@@ -29,6 +29,8 @@ export interface ApprovalChange {
 export interface ApprovalWrite {
   /** Runs inside the ledger's transaction of the entry (a no-op for a shared store). */
   apply(): void;
+  /** A shared store's version of the row this change makes (recorded in its entry, so an audit can count the changes). */
+  version?: number;
   shared?: SharedApprovalWrite;
   /** After the entry committed (its receipt) or was given up (undefined); resolves once every replica sees the outcome. */
   settle(receipt: Receipt | undefined): Promise<void>;

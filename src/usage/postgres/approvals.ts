@@ -19,6 +19,13 @@ export interface SharedApprovalsOptions {
    * entry's (a decision's change is the entry chained after the decision's).
    */
   receiptOf: (entryId: string) => Receipt | undefined;
+  /**
+   * True when this replica's own ledger recorded the end of this approval (rejected, expired or used):
+   * a row that shows it open again was put back by someone with database access, and is not honoured.
+   */
+  endedHere: (approvalId: string) => boolean;
+  /** A connection of its own, outside the pool (LISTEN, and the sweep's lock). */
+  connect: () => pg.Client;
   /** The shared store's failure wrapper (fails closed as usage_unavailable, marks health down). */
   guard: <T>(step: () => Promise<T>) => Promise<T>;
   /** A row whose signature does not hold, a seal or undo that failed (retried), a lost LISTEN connection. */
@@ -42,15 +49,21 @@ export interface Seal {
 const CHANNEL = 'gavel_approvals';
 const COLUMNS: readonly ApprovalColumn[] = APPROVAL_COLUMNS;
 const OPEN = `state IN ('pending', 'approved')`;
+/** Rows that may vouch for something: sealed, or awaiting a seal over a sealed row. */
+const VOUCHABLE = '(sig IS NOT NULL OR previous IS NOT NULL)';
 /** The lock a replica takes to sweep expiries (one at a time across replicas). */
 const SWEEP_LOCK = `hashtext('gavel approval sweep')`;
 /** A conditional change found the row at another version: `1 / count(*)` over no updated row divides by zero. */
 const ROW_CHANGED = '22012';
+/** Pages of rows read to fill one answer with honoured ones, at most (rows no replica vouches for are skipped). */
+const MAX_PAGES = 8;
+/** Approvals whose highest version seen is remembered (a row put back to a lower one is refused). */
+const SEEN_VERSIONS = 10_000;
 
 /**
- * Approval requests in PostgreSQL, shared by replicas (README "Several replicas"). A change is written
- * before the entry that records it commits, only if the row is still at the version the change was
- * decided on, and sealed after: the entry's receipt and the replica's signature over the row and
+ * Approval requests in PostgreSQL, shared by replicas (README "Approvals across replicas"). A change is
+ * written before the entry that records it commits, only if the row is still at the version the change
+ * was decided on, and sealed after: the entry's receipt and the replica's signature over the row and
  * receipt. Only a sealed row with a valid signature is honoured; while a change waits for its seal the
  * row it replaced (`previous`) is what every replica sees. So an `UPDATE` by someone with database
  * access approves nothing, and every honoured state is one a replica's chain recorded.
@@ -61,14 +74,17 @@ export class PostgresApprovalStore implements ApprovalStore {
   private readonly o: SharedApprovalsOptions;
   /** The row each approval this store returned was read from (what a change of it replaces). */
   private readonly read = new WeakMap<Approval, Row>();
+  /** The highest version of each approval this replica has honoured. */
+  private readonly seen = new Map<string, number>();
   /** Seals and undos that failed, retried on the poll timer until they succeed. */
   private readonly unsettled = new Map<string, () => Promise<void>>();
-  private listener: { client: pg.PoolClient } | undefined;
-  private listening = false;
+  private listener: pg.Client | undefined;
+  private listenState: 'down' | 'connecting' | 'up' = 'down';
   private readonly subscribers = new Set<{ emit: (a: Approval) => void; watched: () => Iterable<string> }>();
   /** The version last emitted per watched approval while polling (the LISTEN connection down). */
   private readonly polled = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
   private closed = false;
 
   constructor(pool: pg.Pool, options: SharedApprovalsOptions) {
@@ -84,7 +100,7 @@ export class PostgresApprovalStore implements ApprovalStore {
   }
 
   async list(filter: ApprovalFilter): Promise<Approval[]> {
-    const clauses: string[] = [];
+    const clauses: string[] = [VOUCHABLE];
     const params: unknown[] = [];
     const eq = (column: string, value: string | undefined) => {
       if (!value) return;
@@ -94,42 +110,39 @@ export class PostgresApprovalStore implements ApprovalStore {
     eq('subject_id', filter.subject);
     eq('team', filter.team);
     if (filter.state) {
-      // An unsealed row counts as the state it replaced (checked below, once vouched for).
+      // An unsealed row counts as the state it replaced (checked once vouched for).
       params.push(filter.state);
       clauses.push(`(state = $${params.length} OR sig IS NULL)`);
     }
-    if (filter.approverRole) {
-      params.push(filter.approverRole);
-      const n = params.length;
-      clauses.push(`EXISTS (SELECT 1 FROM jsonb_array_elements_text(approvers::jsonb) AS v(a) WHERE v.a = $${n} OR v.a = 'role:' || $${n})`);
-    }
-    params.push(filter.limit);
-    const sql = `SELECT * FROM gavel_approvals ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY created_ms DESC, id LIMIT $${params.length}`;
-    // The state filtered after the rows are vouched for: a change awaiting its seal shows the state it replaced.
-    const honoured = (await this.query(sql, params)).map((r) => this.honoured(r)).filter((a): a is Approval => a !== undefined);
-    return filter.state ? honoured.filter((a) => a.state === filter.state) : honoured;
+    const role = filter.approverRole;
+    // Every filter checked again on the approval vouched for (an unsealed row shows the one it replaced).
+    const accept = (a: Approval) =>
+      (!filter.state || a.state === filter.state) &&
+      (!filter.subject || a.subjectId === filter.subject) &&
+      (!filter.team || a.team === filter.team) &&
+      (!role || a.approvers.some((x) => x === role || x === `role:${role}`));
+    return this.honouredPage(`SELECT * FROM gavel_approvals WHERE ${clauses.join(' AND ')} ORDER BY created_ms DESC, id`, params, filter.limit, accept);
   }
 
   async openFor(fingerprint: string, nowMs: number): Promise<Approval | undefined> {
-    const rows = await this.query(`SELECT * FROM gavel_approvals WHERE fingerprint = $1 AND ${OPEN} AND expires_ms > $2 ORDER BY created_ms DESC LIMIT 8`, [
-      fingerprint,
-      nowMs,
-    ]);
-    for (const r of rows) {
-      const a = this.honoured(r);
-      if (a && (a.state === 'pending' || a.state === 'approved') && a.expiresAtMs > nowMs) return a;
-    }
-    return undefined;
+    const [open] = await this.honouredPage(
+      `SELECT * FROM gavel_approvals WHERE fingerprint = $1 AND ${OPEN} AND expires_ms > $2 AND ${VOUCHABLE} ORDER BY created_ms DESC, id`,
+      [fingerprint, nowMs],
+      1,
+      (a) => a.fingerprint === fingerprint && (a.state === 'pending' || a.state === 'approved') && a.expiresAtMs > nowMs,
+    );
+    return open;
   }
 
   async openCount(nowMs: number): Promise<number> {
-    const rows = await this.query(`SELECT count(*) AS n FROM gavel_approvals WHERE ${OPEN} AND expires_ms > $1`, [nowMs]);
+    const rows = await this.query(`SELECT count(*) AS n FROM gavel_approvals WHERE ${OPEN} AND expires_ms > $1 AND ${VOUCHABLE}`, [nowMs]);
     return Number(rows[0]?.n ?? 0);
   }
 
   async due(nowMs: number, limit: number): Promise<Approval[]> {
-    const rows = await this.query(`SELECT * FROM gavel_approvals WHERE ${OPEN} AND expires_ms <= $1 ORDER BY expires_ms LIMIT $2`, [nowMs, limit]);
-    return rows.map((r) => this.honoured(r)).filter((a): a is Approval => a !== undefined && isDue(a, nowMs));
+    return this.honouredPage(`SELECT * FROM gavel_approvals WHERE ${OPEN} AND expires_ms <= $1 AND ${VOUCHABLE} ORDER BY expires_ms, id`, [nowMs], limit, (a) =>
+      isDue(a, nowMs),
+    );
   }
 
   stage(change: ApprovalChange): ApprovalWrite {
@@ -166,11 +179,13 @@ export class PostgresApprovalStore implements ApprovalStore {
         `SELECT pg_notify(${text(CHANNEL)}, ${text(next.id)})`,
       ]);
     };
+    // Conditional on this change still being there unsealed: a write that never landed undoes nothing.
     const undo = async () => {
       await this.batch([before ? `UPDATE gavel_approvals SET ${restoring(before)}, previous = NULL WHERE ${key}` : `DELETE FROM gavel_approvals WHERE ${key}`]);
     };
     return {
       apply: () => undefined,
+      version,
       shared: { statements, write: () => this.writeAlone(statements) },
       settle: async (receipt) => {
         const step = receipt ? seal : undo;
@@ -209,24 +224,17 @@ export class PostgresApprovalStore implements ApprovalStore {
     return () => this.subscribers.delete(sub);
   }
 
+  /** Runs the sweep on a connection of its own holding the sweep's lock (the sweep's own reads use the pool). */
   async alone(task: () => Promise<number>): Promise<number> {
-    const client = await this.o.guard(() => this.pool.connect());
-    let broken: Error | undefined;
+    const client = this.o.connect();
+    client.on('error', () => undefined);
     try {
-      const got = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${SWEEP_LOCK}) AS ok`);
-      if (!got.rows[0]?.ok) return 0;
-      try {
-        return await task();
-      } finally {
-        await client.query(`SELECT pg_advisory_unlock(${SWEEP_LOCK})`).catch((err: Error) => {
-          broken = err;
-        });
-      }
-    } catch (err) {
-      broken = err as Error;
-      throw err;
+      await this.o.guard(() => client.connect());
+      const got = await this.o.guard(() => client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${SWEEP_LOCK}) AS ok`));
+      // Another replica is sweeping: the session-level lock goes with this connection.
+      return got.rows[0]?.ok ? await task() : 0;
     } finally {
-      client.release(broken);
+      await client.end().catch(() => undefined);
     }
   }
 
@@ -234,32 +242,73 @@ export class PostgresApprovalStore implements ApprovalStore {
   close(): void {
     this.closed = true;
     clearInterval(this.timer);
-    this.listener?.client.release(true);
+    const listener = this.listener;
     this.listener = undefined;
+    this.listenState = 'down';
+    void listener?.end().catch(() => undefined);
+  }
+
+  /**
+   * Up to `limit` approvals the rows vouch for and `accept` takes, in the query's order: rows no replica
+   * vouches for are skipped, reading further pages (at most MAX_PAGES) to fill the answer.
+   */
+  private async honouredPage(sql: string, params: unknown[], limit: number, accept: (a: Approval) => boolean): Promise<Approval[]> {
+    const out: Approval[] = [];
+    const page = Math.max(limit, 16);
+    for (let n = 0; n < MAX_PAGES && out.length < limit; n++) {
+      const rows = await this.query(`${sql} LIMIT ${int(page)} OFFSET ${int(n * page)}`, params);
+      for (const r of rows) {
+        const a = this.honoured(r);
+        if (a && accept(a)) out.push(a);
+        if (out.length >= limit) break;
+      }
+      if (rows.length < page) break;
+    }
+    return out;
   }
 
   /**
    * The approval a row vouches for: itself when sealed with a valid signature, the sealed row it
-   * replaced while a change awaits its seal, and nothing when neither holds (an edit, or a row
-   * written without its entry).
+   * replaced while a change awaits its seal, and nothing when neither holds (an edit, a row written
+   * without its entry, a row put back to an earlier state this replica has seen pass).
    */
   private honoured(row: Row): Approval | undefined {
-    if (row.sig === null || row.sig === undefined) {
-      if (typeof row.previous !== 'string') return undefined;
-      const before = JSON.parse(row.previous) as Row;
-      return before.sig ? this.honoured(before) : undefined;
-    }
-    const a = approvalOf(row);
-    const s = sealOf(row);
-    if (!this.o.signer.verify(s.ledgerId, signedBody(a, s), String(row.sig))) {
-      this.o.onError(
-        new Error(`approval ${a.id}: its row in the shared store does not carry a valid signature of a known replica; it is not honoured`),
-        'a shared approval row',
-      );
+    try {
+      if (row.sig === null || row.sig === undefined) {
+        if (typeof row.previous !== 'string') return undefined;
+        const before = JSON.parse(row.previous) as Row;
+        // Only the sealed row this very change replaced.
+        if (before.id !== row.id || Number(before.version) !== Number(row.version) - 1 || !before.sig) return undefined;
+        return this.honoured(before);
+      }
+      const a = approvalOf(row);
+      const s = sealOf(row);
+      if (a.id !== row.id || !this.o.signer.verify(s.ledgerId, signedBody(a, s), String(row.sig))) {
+        this.o.onError(
+          new Error(`approval ${String(row.id)}: its shared row does not carry a valid signature of a known replica; not honoured`),
+          'a shared approval row',
+        );
+        return undefined;
+      }
+      if (s.version < (this.seen.get(a.id) ?? 0) || ((a.state === 'pending' || a.state === 'approved') && this.o.endedHere(a.id))) {
+        this.o.onError(
+          new Error(`approval ${a.id}: its shared row was put back to an earlier state (version ${s.version}); not honoured`),
+          'a shared approval row',
+        );
+        return undefined;
+      }
+      this.remember(a.id, s.version);
+      this.read.set(a, row);
+      return a;
+    } catch (err) {
+      this.o.onError(err, `reading shared approval row ${String(row.id)}`);
       return undefined;
     }
-    this.read.set(a, row);
-    return a;
+  }
+
+  private remember(id: string, version: number): void {
+    if (!this.seen.has(id) && this.seen.size >= SEEN_VERSIONS) this.seen.delete(this.seen.keys().next().value as string);
+    this.seen.set(id, Math.max(version, this.seen.get(id) ?? 0));
   }
 
   private async query(sql: string, params: unknown[]): Promise<Row[]> {
@@ -281,42 +330,39 @@ export class PostgresApprovalStore implements ApprovalStore {
 
   /** LISTEN on a connection of its own; once it drops, the watched approvals are polled until it is back. */
   private async listen(): Promise<void> {
-    if (this.listener || this.closed || this.subscribers.size === 0) return;
-    try {
-      const client = await this.pool.connect();
-      this.listener = { client };
-      const lost = (err: unknown) => {
-        if (this.listener?.client !== client) return;
-        this.listener = undefined;
-        this.listening = false;
-        client.release(err instanceof Error ? err : true);
-        if (!this.closed) this.o.onError(err, 'listening for shared approval changes (polling until it is back)');
-      };
-      client.on('error', lost);
-      client.on('end', () => lost(new Error('connection ended')));
-      client.on('notification', (n) => {
-        if (n.channel === CHANNEL && n.payload) void this.changed(n.payload);
-      });
-      await client.query(`LISTEN ${CHANNEL}`);
-      this.listening = true;
-    } catch (err) {
-      const client = this.listener?.client;
+    if (this.listenState !== 'down' || this.closed || this.subscribers.size === 0) return;
+    this.listenState = 'connecting';
+    const client = this.o.connect();
+    const lost = (err: unknown) => {
+      if (this.listener !== client) return;
       this.listener = undefined;
-      this.listening = false;
-      client?.release(true);
-      this.o.onError(err, 'listening for shared approval changes (polling until it is back)');
+      this.listenState = 'down';
+      void client.end().catch(() => undefined);
+      if (!this.closed) this.o.onError(err, 'listening for shared approval changes (polling until it is back)');
+    };
+    this.listener = client;
+    client.on('error', lost);
+    client.on('end', () => lost(new Error('connection ended')));
+    client.on('notification', (n) => {
+      if (n.channel === CHANNEL && n.payload) void this.changed(n.payload);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      if (this.listener === client) this.listenState = 'up';
+      // Closed while connecting: this connection is not kept.
+      if (this.closed) await client.end().catch(() => undefined);
+    } catch (err) {
+      lost(err);
     }
   }
 
-  /** One approval changed on some replica: its watchers hear of it (as every replica honours it now). */
+  /** One approval changed on some replica: its watchers hear of it (the desk tells each change once). */
   private async changed(id: string): Promise<void> {
     const watchedBy = [...this.subscribers].filter((s) => [...s.watched()].includes(id));
     if (watchedBy.length === 0) return;
     try {
-      const rows = await this.query('SELECT * FROM gavel_approvals WHERE id = $1', [id]);
-      // This replica's own changes reached its watchers when it sealed them.
-      if (!rows[0] || (rows[0].ledger_id === this.o.ledgerId && rows[0].sig !== null)) return;
-      const a = this.honoured(rows[0]);
+      const a = await this.get(id);
       if (a) for (const s of watchedBy) s.emit(a);
     } catch (err) {
       this.o.onError(err, 'reading a changed shared approval');
@@ -325,29 +371,35 @@ export class PostgresApprovalStore implements ApprovalStore {
 
   /** The poll timer: retries unsettled writes, reconnects LISTEN, and while it is down reads the watched approvals. */
   private async tick(): Promise<void> {
-    for (const [id, step] of [...this.unsettled]) {
-      try {
-        await step();
-        this.unsettled.delete(id);
-      } catch {
-        break;
-      }
-    }
-    if (this.listening || this.subscribers.size === 0) return;
-    void this.listen();
-    for (const s of this.subscribers) {
-      for (const id of s.watched()) {
+    if (this.ticking || this.closed) return;
+    this.ticking = true;
+    try {
+      for (const [id, step] of [...this.unsettled]) {
         try {
+          await step();
+          this.unsettled.delete(id);
+        } catch {
+          break;
+        }
+      }
+      const watched = new Set([...this.subscribers].flatMap((s) => [...s.watched()]));
+      for (const id of [...this.polled.keys()]) if (!watched.has(id)) this.polled.delete(id);
+      if (this.listenState === 'up' || this.subscribers.size === 0) return;
+      void this.listen();
+      for (const s of this.subscribers) {
+        for (const id of s.watched()) {
           const a = await this.get(id);
           const version = a ? Number(this.read.get(a)?.version ?? 0) : 0;
           if (a && this.polled.get(id) !== version) {
             this.polled.set(id, version);
             s.emit(a);
           }
-        } catch {
-          return;
         }
       }
+    } catch {
+      // The next tick tries again; a failing store is reported by its health.
+    } finally {
+      this.ticking = false;
     }
   }
 }

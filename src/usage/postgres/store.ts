@@ -669,10 +669,16 @@ export class PostgresUsageStore implements UsageStore {
    * The approval requests in this store (approvals.ts), on its pool and failing closed as it does; once
    * per store. Bound to this replica's ledger (attach first): the rows it changes name it.
    */
-  approvals(o: Omit<SharedApprovalsOptions, 'guard' | 'ledgerId' | 'signer'>): PostgresApprovalStore {
+  approvals(o: Omit<SharedApprovalsOptions, 'guard' | 'ledgerId' | 'signer' | 'connect'>): PostgresApprovalStore {
     if (this.approvalStore) throw new Error('the shared approval store is already open');
     if (this.ledgerId === '' || !this.signer) throw new Error('attach the ledger and its signer before opening shared approvals');
-    this.approvalStore = new PostgresApprovalStore(this.pool, { ...o, signer: this.signer, ledgerId: this.ledgerId, guard: (step) => this.guard(step) });
+    this.approvalStore = new PostgresApprovalStore(this.pool, {
+      ...o,
+      signer: this.signer,
+      ledgerId: this.ledgerId,
+      guard: (step) => this.guard(step),
+      connect: () => new pg.Client(poolOptions(this.pg)),
+    });
     return this.approvalStore;
   }
 
