@@ -99,10 +99,10 @@ describe.skipIf(skip)('three gavel serve replicas sharing approvals', () => {
 
     const states: string[] = [];
     const watched = watch(as(c!, 'gateway'), id, (x) => states.push(x.state));
-    await expect.poll(() => states, { timeout: 5000 }).toEqual(['pending']);
+    await expect.poll(() => states, { timeout: 15_000 }).toEqual(['pending']);
     const voted = await approve(b!, id);
     expect(voted.state).toBe('approved');
-    await expect.poll(() => states, { timeout: 5000 }).toEqual(['pending', 'approved']);
+    await expect.poll(() => states, { timeout: 15_000 }).toEqual(['pending', 'approved']);
     expect(voted.votes[0].approver).toEqual({ id: 'mia', roles: ['finance-manager'] });
 
     const all = [a!, b!, c!];

@@ -80,7 +80,7 @@ describe.skipIf(skip)('approvals shared by replicas through PostgreSQL', () => {
     expect((await approve(b, id)).state).toBe('approved');
     expect((await c.approvals!.get(id)).state).toBe('approved');
     // C hears of B's change (a change superseded before a replica reads it reaches its watchers as the later one).
-    await expect.poll(() => seen, { timeout: 5000 }).toEqual(['approved']);
+    await expect.poll(() => seen, { timeout: 15_000 }).toEqual(['approved']);
 
     const used = await c.decide(request(transfer(50_000, { approvalId: id })));
     expect(used.decision).toBe('allow');
@@ -89,7 +89,7 @@ describe.skipIf(skip)('approvals shared by replicas through PostgreSQL', () => {
     expect(again.decision).toBe('require_approval');
     expect(again.reasons.map((r) => r.code)).toContain('approval_consumed');
 
-    await expect.poll(() => seen, { timeout: 5000 }).toEqual(['approved', 'consumed']);
+    await expect.poll(() => seen, { timeout: 15_000 }).toEqual(['approved', 'consumed']);
     stop();
     // Each replica's chain records the events it performed: together they tell the whole story.
     expect(events(ledgers[0]!, id)).toEqual(['requested']);
@@ -205,9 +205,9 @@ describe.skipIf(skip)('approvals shared by replicas through PostgreSQL', () => {
     const held = () => queryAt(url, `SELECT count(*)::int AS n FROM gavel_usage_charges WHERE decision_id = $1`, [asked.decisionId]);
     expect(await held()).toEqual([{ n: 1 }]);
     await queryAt(url, 'DELETE FROM gavel_usage_charges WHERE decision_id = $1', [asked.decisionId]);
-    await expect.poll(held, { timeout: 5000 }).toEqual([{ n: 1 }]);
+    await expect.poll(held, { timeout: 15_000 }).toEqual([{ n: 1 }]);
     await a.approvals!.resolve({ approvalId: asked.approval!.id, verdict: 'reject', approver: LEAD, comment: 'no', caller: 'console' });
-    await expect.poll(held, { timeout: 5000 }).toEqual([{ n: 0 }]);
+    await expect.poll(held, { timeout: 15_000 }).toEqual([{ n: 0 }]);
     // Two more checks run: the request ended, so its hold is not put back.
     await new Promise((r) => setTimeout(r, 2500));
     expect(await held()).toEqual([{ n: 0 }]);
@@ -252,7 +252,7 @@ describe.skipIf(skip)('approvals shared by replicas through PostgreSQL', () => {
     failing = true;
     expect(await rejected(approve(b, id))).toBe('ledger_unavailable');
     failing = false;
-    await expect.poll(async () => (await a.approvals!.get(id)).state, { timeout: 5000 }).toBe('pending');
+    await expect.poll(async () => (await a.approvals!.get(id)).state, { timeout: 15_000 }).toBe('pending');
     expect((await approve(a, id)).state).toBe('approved');
   });
 
@@ -296,10 +296,10 @@ describe.skipIf(skip)('approvals shared by replicas through PostgreSQL', () => {
     const stops = [first, second].map((id) => a.approvals!.watch(id, (x) => seen.push(`${x.id === first ? 'first' : 'second'} ${x.state}`)));
     await approve(b, first);
     // (While a replica polls it may also tell a watcher the state it already had: watchers take the latest.)
-    await expect.poll(() => seen.includes('first approved'), { timeout: 5000 }).toBe(true);
+    await expect.poll(() => seen.includes('first approved'), { timeout: 15_000 }).toBe(true);
     const listening = async () =>
       (await queryAt(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND datname = current_database()`))[0]!.n;
-    await expect.poll(listening, { timeout: 5000 }).toBe(2);
+    await expect.poll(listening, { timeout: 15_000 }).toBe(2);
     // The replicas' LISTEN connections are cut by the database: changes still reach the watchers.
     const cut = await queryAt(
       url,
@@ -307,10 +307,10 @@ describe.skipIf(skip)('approvals shared by replicas through PostgreSQL', () => {
     );
     expect(cut).toEqual([{ cut: true }, { cut: true }]);
     await approve(b, second);
-    await expect.poll(() => seen.includes('second approved'), { timeout: 5000 }).toBe(true);
+    await expect.poll(() => seen.includes('second approved'), { timeout: 15_000 }).toBe(true);
     expect(seen.filter((x) => x.endsWith('approved'))).toEqual(['first approved', 'second approved']);
     // And each replica listens again.
-    await expect.poll(listening, { timeout: 5000 }).toBe(2);
+    await expect.poll(listening, { timeout: 15_000 }).toBe(2);
     for (const stop of stops) stop();
   });
 
