@@ -349,7 +349,11 @@ export class PostgresApprovalStore implements ApprovalStore {
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
-      if (this.listener === client) this.listenState = 'up';
+      if (this.listener === client) {
+        this.listenState = 'up';
+        // What changed while nobody listened (between the drop and now) is read once: no notification is lost.
+        void this.readWatched().catch(() => undefined);
+      }
       // Closed while connecting: this connection is not kept.
       if (this.closed) await client.end().catch(() => undefined);
     } catch (err) {
@@ -366,6 +370,20 @@ export class PostgresApprovalStore implements ApprovalStore {
       if (a) for (const s of watchedBy) s.emit(a);
     } catch (err) {
       this.o.onError(err, 'reading a changed shared approval');
+    }
+  }
+
+  /** Reads every watched approval and tells its watchers of those whose version moved since the last read. */
+  private async readWatched(): Promise<void> {
+    for (const s of this.subscribers) {
+      for (const id of s.watched()) {
+        const a = await this.get(id);
+        const version = a ? Number(this.read.get(a)?.version ?? 0) : 0;
+        if (a && this.polled.get(id) !== version) {
+          this.polled.set(id, version);
+          s.emit(a);
+        }
+      }
     }
   }
 
@@ -386,16 +404,7 @@ export class PostgresApprovalStore implements ApprovalStore {
       for (const id of [...this.polled.keys()]) if (!watched.has(id)) this.polled.delete(id);
       if (this.listenState === 'up' || this.subscribers.size === 0) return;
       void this.listen();
-      for (const s of this.subscribers) {
-        for (const id of s.watched()) {
-          const a = await this.get(id);
-          const version = a ? Number(this.read.get(a)?.version ?? 0) : 0;
-          if (a && this.polled.get(id) !== version) {
-            this.polled.set(id, version);
-            s.emit(a);
-          }
-        }
-      }
+      await this.readWatched();
     } catch {
       // The next tick tries again; a failing store is reported by its health.
     } finally {
