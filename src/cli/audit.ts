@@ -2,9 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type Database from 'better-sqlite3';
 import { openLedgerReadOnly } from '../ledger/read-only.js';
-import { checkSharedApprovals, type SharedApprovalsReport } from '../state/shared-approvals.js';
+import type { SharedApprovalsReport } from '../state/shared-approvals.js';
 import { stateMismatches, withState } from '../state/verify-state.js';
-import { readSharedApprovals } from '../usage/postgres/approvals.js';
 import { redactUrl } from '../usage/postgres/config.js';
 import { GavelError } from '../lib/errors.js';
 import { formatVerifierKey, type VerifierKey } from '../ledger/keys.js';
@@ -226,6 +225,9 @@ async function sharedApprovalsReport(o: VerifyAllOptions): Promise<SharedApprova
     return { path, db, key: verifierKey(db, { ledger: path, ...(o.pubkey[i] ? { pubkey: o.pubkey[i] } : {}), ...(o.key ? { key: o.key } : {}) }) };
   });
   try {
+    // The PostgreSQL client is loaded only for this check (every gavel command, serve included, loads this file).
+    const { readSharedApprovals } = await import('../usage/postgres/approvals.js');
+    const { checkSharedApprovals } = await import('../state/shared-approvals.js');
     const rows = await readSharedApprovals(o.stateStore!, 10_000).catch((err: unknown) => {
       throw new GavelError('usage_unavailable', `the shared store at ${redactUrl(o.stateStore!)} could not be read: ${(err as Error).message}`);
     });

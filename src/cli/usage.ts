@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { errorMessage } from '../lib/errors.js';
 import { isPostgresUrl, redactUrl } from '../usage/postgres/config.js';
-import { migrateDatabase, type MigrationResult } from '../usage/postgres/schema.js';
+import type { MigrationResult } from '../usage/postgres/schema.js';
 import { EXIT } from './exit.js';
 import { intOption } from './options.js';
 
@@ -24,6 +24,8 @@ export function registerUsage(program: Command): void {
       }
       const where = redactUrl(o.usageStore!);
       try {
+        // Loaded for this command alone: every gavel command, serve included, loads this file.
+        const { migrateDatabase } = await import('../usage/postgres/schema.js');
         const r = await migrateDatabase(o.usageStore!, o.timeout);
         if (o.json) process.stdout.write(`${JSON.stringify({ usage_store: where, from: r.from, to: r.to, applied: r.applied, created: r.created })}\n`);
         else process.stdout.write(`${migrationSummary(where, r)}\n`);

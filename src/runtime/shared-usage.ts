@@ -8,13 +8,15 @@ import { mismatchSummary } from '../state/check.js';
 import { reconcileShared } from '../state/shared.js';
 import type { UsageConfig } from '../usage/config.js';
 import { postgresUsageConfig, redactUrl } from '../usage/postgres/config.js';
-import { PostgresUsageStore } from '../usage/postgres/store.js';
+import type { PostgresUsageStore } from '../usage/postgres/store.js';
 import type { RuntimeConfig } from './config.js';
 
 /** The shared store, migrated and checked before anything else is built; unreachable at start: gavel does not start. */
 export async function openSharedUsage(shared: NonNullable<RuntimeConfig['usageStore']>, usage: UsageConfig, log: Logger): Promise<PostgresUsageStore> {
   const { url, stateCheckSeconds: _seconds, peerKeys: _peers, ...overrides } = shared;
   const pgConfig = postgresUsageConfig(url, overrides);
+  // Loaded only with a shared store: a replica without one does not carry the PostgreSQL client (about 14 MB).
+  const { PostgresUsageStore } = await import('../usage/postgres/store.js');
   const { store, migration } = await PostgresUsageStore.open(pgConfig, usage);
   log.info(
     { usage_store: redactUrl(pgConfig.url), schema_version: migration.to, migrated: migration.applied },
