@@ -9,9 +9,8 @@ import type { Runtime } from '../runtime.js';
 import type { Logger } from '../log.js';
 import { approvalService } from './approval-service.js';
 import type { RunningConsole } from './console/app.js';
-import { startConsole } from './console/server.js';
 import type { DecisionLogConfig } from './decision-log/config.js';
-import { type DecisionLogExporter, startDecisionLog } from './decision-log/exporter.js';
+import type { DecisionLogExporter } from './decision-log/exporter.js';
 import { auditService } from './audit-service.js';
 import { decisionService } from './decision-service.js';
 import { authorizationService } from './envoy/authorization-service.js';
@@ -117,8 +116,9 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
   report();
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const http = options.metricsListen ? await metrics.listen(options.metricsListen, security.tls) : undefined;
+  // The console and the decision log are loaded only when configured: a sidecar that serves neither does not carry them.
   const web = options.console
-    ? await startConsole(
+    ? await (await import('./console/server.js')).startConsole(
         {
           ledgers: [runtime.audit.view],
           ...(runtime.approvals ? { approvals: runtime.approvals } : {}),
@@ -136,7 +136,12 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
       )
     : undefined;
   const exporter = options.decisionLog
-    ? startDecisionLog(runtime.audit.view, options.decisionLog, { id: runtime.audit.view.origin, version: GAVEL_VERSION }, options.log)
+    ? (await import('./decision-log/exporter.js')).startDecisionLog(
+        runtime.audit.view,
+        options.decisionLog,
+        { id: runtime.audit.view.origin, version: GAVEL_VERSION },
+        options.log,
+      )
     : undefined;
   return {
     server,
