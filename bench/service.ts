@@ -35,6 +35,7 @@ import { cpuSeconds, mainThreadCpuSeconds } from './lib/cpu.js';
 import { buildHttpLoad, findTool, rssMb, runGhz, runHttpLoad, type LoadRun } from './lib/go-tools.js';
 import { buildRegoBundle, findOpa, opaVersion, startOpa } from './lib/opa.js';
 import { BUNDLES, ROOT, tempDir } from './lib/paths.js';
+import { compiledCli } from './lib/compiled.js';
 import { stopProcess, watchdog } from './lib/process.js';
 import { type PartResult, report } from './lib/result.js';
 import { median, serviceTables, type ServiceRow } from './lib/service-table.js';
@@ -48,6 +49,7 @@ const flags = readFlags({
   concurrency: { type: 'string' },
   out: { type: 'string' },
   'shadow-only': { type: 'boolean' },
+  source: { type: 'boolean' },
 });
 const seconds = numberFlag(flags, 'seconds', 10, { min: 1 });
 const warmup = numberFlag(flags, 'warmup', 2, { min: 0 });
@@ -56,6 +58,13 @@ const inFlight = (stringFlag(flags, 'in-flight') ?? '1,8,32,64').split(',').map(
 const out = stringFlag(flags, 'out');
 /** Only what shadow evaluation costs: gavel with and without shadow bundles, closed loop at 32 and open loop. */
 const shadowOnly = flags['shadow-only'] === true;
+/**
+ * gavel as the installed package runs it: compiled (`npm run build`, then `node dist/cli/main.js serve`).
+ * --source runs the checkout's TypeScript through tsx instead, as every run before issue 30 did; tsx's
+ * loader adds about 70 MB of RSS and its own thread (bench/README, "Memory").
+ */
+const fromSource = flags.source === true;
+const GAVEL = fromSource ? undefined : compiledCli();
 
 const dir = tempDir('gavel-bench-service-');
 const running = new Set<{ kill(): void }>();
@@ -131,7 +140,7 @@ interface Running {
 
 async function startGavel(args: string[]): Promise<Running> {
   const ledger = join(dir.path, `ledger-${Date.now()}-${Math.random().toString(36).slice(2)}.db`);
-  const s: ChildServer = await startChild(['--ledger', ledger, '--bundles', BUNDLES, '--metrics-listen', '127.0.0.1:0', ...args]);
+  const s: ChildServer = await startChild(['--ledger', ledger, '--bundles', BUNDLES, '--metrics-listen', '127.0.0.1:0', ...args], {}, ROOT, GAVEL);
   const line = s.lines.map((l) => JSON.parse(l) as { msg?: string; metrics_port?: number }).find((l) => l.msg === 'gavel serving');
   return {
     pid: s.child.pid,

@@ -44,9 +44,12 @@ export interface ChildServer {
   exited: Promise<number | null>;
 }
 
-/** `gavel serve` as a separate process (for signals and crash tests); resolves once it logs "gavel serving". */
-export function startChild(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<ChildServer> {
-  const child = spawn(process.execPath, [GAVEL_BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
+/**
+ * `gavel serve` as a separate process (for signals and crash tests); resolves once it logs "gavel serving".
+ * `bin` is the CLI to run: the checkout's (its TypeScript through tsx), or the compiled `dist/cli/main.js`.
+ */
+export function startChild(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT, bin = GAVEL_BIN): Promise<ChildServer> {
+  const child = spawn(process.execPath, [bin, 'serve', '--listen', '127.0.0.1:0', ...args], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

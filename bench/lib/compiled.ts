@@ -1,0 +1,13 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from './paths.js';
+
+/**
+ * gavel's CLI as the installed package runs it: the sources compiled to dist/ (`npm run build`, built
+ * afresh here so the bench measures this checkout), started as `node dist/cli/main.js`. A checkout's
+ * bin/gavel.mjs runs the TypeScript through tsx, whose loader is not part of a deployed gavel.
+ */
+export function compiledCli(): string {
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  return join(ROOT, 'dist/cli/main.js');
+}

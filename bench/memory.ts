@@ -1,0 +1,89 @@
+/**
+ * Where gavel serve's resident memory goes (issue 30, goal 5): the same server started as a checkout
+ * runs it (bin/gavel.mjs: the TypeScript through tsx) and as the installed package runs it (compiled,
+ * `node dist/cli/main.js`), with the default workers (one per core) and with none, and with V8's
+ * semi-space capped, each driven by ghz at --in-flight (32) Decides over the bench workload (every call
+ * its own request id) for --seconds. Per row: RSS idle (just after "gavel serving"), the highest RSS
+ * sampled every 200 ms under load, and the rate reached (only comparable inside one run). Rows are
+ * interleaved over --reps repetitions; medians.
+ *
+ *   npx tsx bench/memory.ts                     # 3 repetitions of 15 s, ~8 minutes
+ *   npx tsx bench/memory.ts --reps 1 --seconds 5
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startChild } from '../test/helpers/server.js';
+import { numberFlag, readFlags } from './lib/args.js';
+import { compiledCli } from './lib/compiled.js';
+import { findTool, rssMb, runGhz } from './lib/go-tools.js';
+import { describeMachine, machineLine } from './lib/machine.js';
+import { BUNDLES, ROOT, tempDir } from './lib/paths.js';
+import { stopProcess, watchdog } from './lib/process.js';
+import { median } from './lib/service-table.js';
+import { loadWorkload } from './lib/workload.js';
+
+const flags = readFlags({ seconds: { type: 'string' }, reps: { type: 'string' }, 'in-flight': { type: 'string' } });
+const seconds = numberFlag(flags, 'seconds', 15, { min: 1 });
+const reps = numberFlag(flags, 'reps', 3, { min: 1, integer: true });
+const inFlight = numberFlag(flags, 'in-flight', 32, { min: 1, integer: true });
+
+const dir = tempDir('gavel-bench-memory-');
+watchdog(30 * 60, 'bench/memory', () => dir.remove());
+const ghz = findTool('ghz', 'GHZ');
+if (!ghz) throw new Error('ghz not found: go install github.com/bojand/ghz/cmd/ghz@latest (or set GHZ)');
+const workload = loadWorkload();
+const dataFile = join(dir.path, 'decide.json');
+writeFileSync(
+  dataFile,
+  JSON.stringify(workload.json.map((bytes, i) => ({ policy: workload.entrypoint, request_id: `mem-${i}-{{.UUID}}`, input_json: bytes.toString('base64') }))),
+);
+const compiled = compiledCli();
+
+interface Config {
+  name: string;
+  bin: string | undefined;
+  args: string[];
+  nodeOptions?: string;
+}
+const CONFIGS: Config[] = [
+  { name: 'checkout (tsx), default workers', bin: undefined, args: [] },
+  { name: 'compiled, default workers', bin: compiled, args: [] },
+  { name: 'compiled, no workers', bin: compiled, args: ['--workers', '0'] },
+  { name: 'compiled, default workers, --max-semi-space-size=4', bin: compiled, args: [], nodeOptions: '--max-semi-space-size=4' },
+];
+
+const rows = new Map<string, Array<{ idle: number; peak: number; rps: number; errors: number }>>();
+for (let rep = 0; rep < reps; rep++) {
+  for (const c of CONFIGS) {
+    const env = c.nodeOptions ? { NODE_OPTIONS: c.nodeOptions } : {};
+    const s = await startChild(['--bundles', BUNDLES, '--ledger', join(dir.path, `l-${rep}-${rows.size}-${Date.now()}.db`), ...c.args], env, ROOT, c.bin);
+    try {
+      const idle = rssMb(s.child.pid) ?? Number.NaN;
+      let peak = idle;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, rssMb(s.child.pid) ?? 0);
+      }, 200);
+      const run = await runGhz(ghz, { address: s.address, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency: inFlight, seconds });
+      clearInterval(sampler);
+      rows.set(c.name, [...(rows.get(c.name) ?? []), { idle, peak, rps: run.rps, errors: run.errors }]);
+      process.stderr.write(`rep ${rep + 1}: ${c.name}: idle ${idle.toFixed(0)} MB, peak ${peak.toFixed(0)} MB, ${run.rps.toFixed(0)}/s\n`);
+    } finally {
+      await stopProcess(s.child, s.exited);
+    }
+  }
+}
+
+const lines = [
+  `Machine: ${machineLine(describeMachine())}. Median of ${reps} interleaved repetitions, ${inFlight} in flight for ${seconds} s; \`npx tsx bench/memory.ts\`.`,
+  '',
+  '| gavel serve | RSS idle MB | RSS peak under load MB | decisions/s | errors |',
+  '|---|--:|--:|--:|--:|',
+];
+for (const c of CONFIGS) {
+  const r = rows.get(c.name) ?? [];
+  lines.push(
+    `| ${c.name} | ${median(r.map((x) => x.idle)).toFixed(0)} | ${median(r.map((x) => x.peak)).toFixed(0)} | ${median(r.map((x) => x.rps)).toFixed(0)} | ${r.reduce((a, x) => a + x.errors, 0)} |`,
+  );
+}
+process.stdout.write(`${lines.join('\n')}\n`);
+dir.remove();
