@@ -146,6 +146,13 @@ describe.skipIf(skip)('approvals shared by replicas through PostgreSQL', () => {
     expect(reused.stdout).toMatch(new RegExp(`${id}: changed twice as version 3: .*consumed.*consumed`));
   });
 
+  it('identical calls at once on one replica make one request: the action stays held until the request is sealed', async () => {
+    const { all } = await replicas(1);
+    const answers = await Promise.all(Array.from({ length: 6 }, () => ask(all[0]!, 70_000)));
+    expect(new Set(answers.map((d) => d.approval!.id)).size).toBe(1);
+    expect((await all[0]!.approvals!.list({ state: 'pending', limit: 10 })).length).toBe(1);
+  });
+
   it('ten Decides carrying one approval, spread over three replicas at once, are allowed exactly once', async () => {
     const { all } = await replicas(3);
     const id = (await ask(all[0]!)).approval!.id;
