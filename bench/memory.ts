@@ -1,9 +1,10 @@
 /**
  * Where gavel serve's resident memory goes (issue 30, goal 5): the same server started as a checkout
  * runs it (bin/gavel.mjs: the TypeScript through tsx) and as the installed package runs it (compiled,
- * `node dist/cli/main.js`), with the default workers (one per core) and with none, and with V8's
- * semi-space capped, each driven by ghz at --in-flight (32) Decides over the bench workload (every call
- * its own request id) for --seconds. Per row: RSS idle (just after "gavel serving"), the highest RSS
+ * `node dist/cli/main.js`), with the default workers (one per core, each with a 4 MB young
+ * generation) and with V8's own young generation for them, with no workers, and with the I/O
+ * thread's semi-space capped, each driven by ghz at --in-flight (32) Decides over the bench workload
+ * (every call its own request id) for --seconds. Per row: RSS idle (just after "gavel serving"), the highest RSS
  * sampled every 200 ms under load, and the rate reached (only comparable inside one run). Rows are
  * interleaved over --reps repetitions; medians.
  *
@@ -47,12 +48,13 @@ interface Config {
 }
 const CONFIGS: Config[] = [
   { name: 'checkout (tsx), default workers', bin: undefined, args: [] },
-  { name: 'compiled, default workers', bin: compiled, args: [] },
+  { name: 'compiled, default workers (young generation 4 MB each)', bin: compiled, args: [] },
+  { name: "compiled, default workers, V8's own young generation (--worker-young-generation-mb 0)", bin: compiled, args: ['--worker-young-generation-mb', '0'] },
   { name: 'compiled, no workers', bin: compiled, args: ['--workers', '0'] },
-  { name: 'compiled, default workers, --max-semi-space-size=4', bin: compiled, args: [], nodeOptions: '--max-semi-space-size=4' },
+  { name: 'compiled, default workers, and --max-semi-space-size=4 for the I/O thread', bin: compiled, args: [], nodeOptions: '--max-semi-space-size=4' },
 ];
 
-const rows = new Map<string, Array<{ idle: number; peak: number; rps: number; errors: number }>>();
+const rows = new Map<string, Array<{ idle: number; peak: number; rps: number; p50: number; p99: number; errors: number }>>();
 for (let rep = 0; rep < reps; rep++) {
   for (const c of CONFIGS) {
     const env = c.nodeOptions ? { NODE_OPTIONS: c.nodeOptions } : {};
@@ -65,7 +67,7 @@ for (let rep = 0; rep < reps; rep++) {
       }, 200);
       const run = await runGhz(ghz, { address: s.address, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency: inFlight, seconds });
       clearInterval(sampler);
-      rows.set(c.name, [...(rows.get(c.name) ?? []), { idle, peak, rps: run.rps, errors: run.errors }]);
+      rows.set(c.name, [...(rows.get(c.name) ?? []), { idle, peak, rps: run.rps, p50: run.p50, p99: run.p99, errors: run.errors }]);
       process.stderr.write(`rep ${rep + 1}: ${c.name}: idle ${idle.toFixed(0)} MB, peak ${peak.toFixed(0)} MB, ${run.rps.toFixed(0)}/s\n`);
     } finally {
       await stopProcess(s.child, s.exited);
@@ -76,13 +78,13 @@ for (let rep = 0; rep < reps; rep++) {
 const lines = [
   `Machine: ${machineLine(describeMachine())}. Median of ${reps} interleaved repetitions, ${inFlight} in flight for ${seconds} s; \`npx tsx bench/memory.ts\`.`,
   '',
-  '| gavel serve | RSS idle MB | RSS peak under load MB | decisions/s | errors |',
-  '|---|--:|--:|--:|--:|',
+  '| gavel serve | RSS idle MB | RSS peak under load MB | decisions/s | p50 ms | p99 ms | errors |',
+  '|---|--:|--:|--:|--:|--:|--:|',
 ];
 for (const c of CONFIGS) {
   const r = rows.get(c.name) ?? [];
   lines.push(
-    `| ${c.name} | ${median(r.map((x) => x.idle)).toFixed(0)} | ${median(r.map((x) => x.peak)).toFixed(0)} | ${median(r.map((x) => x.rps)).toFixed(0)} | ${r.reduce((a, x) => a + x.errors, 0)} |`,
+    `| ${c.name} | ${median(r.map((x) => x.idle)).toFixed(0)} | ${median(r.map((x) => x.peak)).toFixed(0)} | ${median(r.map((x) => x.rps)).toFixed(0)} | ${median(r.map((x) => x.p50)).toFixed(2)} | ${median(r.map((x) => x.p99)).toFixed(2)} | ${r.reduce((a, x) => a + x.errors, 0)} |`,
   );
 }
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -45,6 +45,7 @@ export function runtimeConfigFrom(o: ServeOptions, log: Logger): RuntimeConfig {
       workers: workersFrom(o.workers),
       evaluationTimeoutMs: o.evaluationTimeout,
       inlineMaxBytes: o.inlineMaxBytes,
+      workerYoungGenerationMb: o.workerYoungGenerationMb,
       idempotencyWindowSeconds: windowFrom(o.idempotencyWindow),
     },
     usage: o.metering ? { timeZone: o.timeZone, reservationTtlSeconds: o.reservationTtl, rebuildTimeZone: o.rebuildUsageTimeZone === true } : false,

@@ -35,6 +35,7 @@ export interface ServeOptions extends BundleLimitFlags {
   workers: number | string;
   evaluationTimeout?: number;
   inlineMaxBytes?: number;
+  workerYoungGenerationMb?: number;
   /** Seconds; a string when it came from GAVEL_IDEMPOTENCY_WINDOW. */
   idempotencyWindow?: number | string;
   metering: boolean;
@@ -150,6 +151,11 @@ export function serveCommand(program: Command): Command {
     .option(
       '--inline-max-bytes <n>',
       'with workers, a decision of at most n input bytes that arrives alone is evaluated on the I/O thread (default 8192; 0: always on a worker)',
+      nonNegativeIntOption,
+    )
+    .option(
+      '--worker-young-generation-mb <n>',
+      "each evaluation worker's V8 young generation in MB: smaller holds less memory (default 4; 0: V8's default)",
       nonNegativeIntOption,
     )
     .option(

@@ -11,6 +11,8 @@ const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
 export interface PoolOptions extends InputLimits, EvaluatorLimits {
   workers: number;
   evaluationTimeoutMs: number;
+  /** Each worker's V8 young generation in MB; 0 or absent: V8's default (engine/config.ts). */
+  workerYoungGenerationMb?: number;
   /** Told how long each evaluation took on its worker. */
   onEvaluated?: (ms: number) => void;
 }
@@ -316,7 +318,12 @@ export class WorkerPool implements DecisionRunner {
         memoryMaxPages: this.options.memoryMaxPages,
       },
     };
-    const worker = new Worker(ENTRY, { workerData: setup, name: `gavel-eval-${index}` });
+    const young = this.options.workerYoungGenerationMb ?? 0;
+    const worker = new Worker(ENTRY, {
+      workerData: setup,
+      name: `gavel-eval-${index}`,
+      ...(young > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {}),
+    });
     const now = Date.now();
     const slot: Slot = {
       index,
