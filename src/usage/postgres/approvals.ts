@@ -6,7 +6,8 @@ import type { Receipt } from '../../engine/ledger.js';
 import { canonicalJson } from '../../lib/canonical.js';
 import { GavelError } from '../../lib/errors.js';
 import type { RowSigner } from './row-signer.js';
-import { int, text } from './sql.js';
+import { databaseErrorOf } from './failure.js';
+import { int, literal, text } from './sql.js';
 
 export interface SharedApprovalsOptions {
   /** This replica's ledger: named in each row it changes. */
@@ -324,7 +325,7 @@ export class PostgresApprovalStore implements ApprovalStore {
     try {
       await this.o.guard(() => this.pool.query(['BEGIN', ...statements, 'COMMIT'].join(';\n')));
     } catch (err) {
-      throw rowChanged(err) ? changedError() : err;
+      throw approvalRowChanged(err) ? changedError() : err;
     }
   }
 
@@ -418,7 +419,7 @@ function columnValues(a: Approval): Record<string, string> {
   const out: Record<string, string> = {};
   for (const c of COLUMNS) {
     const v = fieldOf(a, c.field);
-    out[c.column] = v === undefined || v === null ? 'NULL' : c.kind === 'json' ? text(JSON.stringify(v)) : typeof v === 'number' ? int(v) : text(String(v));
+    out[c.column] = literal(c.kind === 'json' && v !== undefined && v !== null ? JSON.stringify(v) : v);
   }
   return out;
 }
@@ -426,12 +427,7 @@ function columnValues(a: Approval): Record<string, string> {
 /** A row as it was before a change: every column, sealed as it was. */
 function restoring(before: Row): string {
   const names = [...COLUMNS.map((c) => c.column), 'version', 'ledger_id', 'entry_id', 'seq', 'entry_hash', 'sig'];
-  return names
-    .map((n) => {
-      const v = before[n];
-      return `${n} = ${v === null || v === undefined ? 'NULL' : typeof v === 'number' ? int(v) : text(String(v))}`;
-    })
-    .join(', ');
+  return names.map((n) => `${n} = ${literal(before[n])}`).join(', ');
 }
 
 /** A row as the approval it holds: bigint text as numbers, JSON kinds parsed, null optional ones left out. */
@@ -470,22 +466,13 @@ export function signedBody(a: Approval, s: Seal): string {
   });
 }
 
-function rowChanged(err: unknown): boolean {
-  let e: unknown = err;
-  for (let depth = 0; e && depth < 4; depth++) {
-    if ((e as { code?: unknown }).code === ROW_CHANGED) return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
+/** The error a change failed with, when it was an approval row another replica changed first (a decision's usage transaction too). */
+export function approvalRowChanged(err: unknown): boolean {
+  return databaseErrorOf(err)?.code === ROW_CHANGED;
 }
 
 function changedError(): GavelError {
   return new GavelError('approval_changed', 'another replica changed this approval at the same moment; read it again');
-}
-
-/** The error a decision's usage transaction failed with, when it was an approval row another replica changed first. */
-export function approvalRowChanged(err: unknown): boolean {
-  return rowChanged(err);
 }
 
 /** Every shared approval row, for an audit (gavel audit verify --state-store): read on a connection of its own. */

@@ -58,6 +58,11 @@ export function texts(xs: readonly string[]): string {
   return xs.length === 0 ? `'{}'::text[]` : `ARRAY[${xs.map(text).join(', ')}]::text[]`;
 }
 
+/** A row's value as an SQL literal: NULL, an integer, or text. */
+export function literal(v: unknown): string {
+  return v === null || v === undefined ? 'NULL' : typeof v === 'number' ? int(v) : text(String(v));
+}
+
 /** An integer as SQL; anything else is refused (it never reaches the text). */
 export function int(n: number): string {
   if (!Number.isSafeInteger(n)) throw new GavelError('usage_unavailable', `not an integer for the usage store: ${n}`);

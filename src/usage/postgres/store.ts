@@ -31,7 +31,7 @@ import { approvalRowChanged, PostgresApprovalStore, type SharedApprovalsOptions 
 import type { RowSigner } from './row-signer.js';
 import { canonicalJson } from '../../lib/canonical.js';
 import { int, RESERVED, SETTLED, text, texts } from './sql.js';
-import { isContention, isDown } from './failure.js';
+import { databaseErrorOf, isContention, isDown } from './failure.js';
 import { checkSchema, migrate, type MigrationResult } from './schema.js';
 import { chargeColumns, chargeRowOf, chargeValues, sharedChargeOf, type StoredCharge } from '../charge-columns.js';
 
@@ -75,7 +75,7 @@ export function requestRowBody(r: {
 
 /** The claim of a request id inside the window is another replica's (its insert failed on the key). */
 function isClaimTaken(err: unknown): boolean {
-  const e = (err instanceof GavelError ? err.cause : err) as { code?: string; constraint?: string } | undefined;
+  const e = databaseErrorOf(err);
   return e?.code === '23505' && e.constraint === 'gavel_request_ids_pkey';
 }
 
