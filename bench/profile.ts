@@ -5,7 +5,8 @@
  * belongs to (self time, by source file). Not part of `npm run bench`; used for
  * the "before and after" in bench/README.md, also against another checkout:
  *
- *   npx tsx bench/profile.ts --in-flight 32 --seconds 10 --args='--workers 1'
+ *   npx tsx bench/profile.ts --in-flight 32 --seconds 10 --args='--workers 1'   (--source: through tsx, not dist/)
+ *   npx tsx bench/profile.ts --top 40 --main-only   (the functions with the most self time on the main thread)
  *   git worktree add /tmp/before <commit> && ln -s "$PWD/node_modules" /tmp/before/
  *   npx tsx bench/profile.ts --root /tmp/before --in-flight 32
  */
@@ -13,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { numberFlag, readFlags, stringFlag } from './lib/args.js';
+import { compiledCli } from './lib/compiled.js';
 import { findTool, runGhz } from './lib/go-tools.js';
 import { freePort } from './lib/opa.js';
 import { ROOT, tempDir } from './lib/paths.js';
@@ -25,8 +27,14 @@ const flags = readFlags({
   seconds: { type: 'string' },
   args: { type: 'string' },
   top: { type: 'string' },
+  source: { type: 'boolean' },
+  'main-only': { type: 'boolean' },
 });
+/** The function list (--top) counts the main thread alone. */
+const mainOnly = flags['main-only'] === true;
 const root = stringFlag(flags, 'root') ?? ROOT;
+// The compiled server, as installed (--source: the checkout's TypeScript through tsx, whose loader then shows in the profile).
+const cli = flags.source === true ? join(root, 'bin/gavel.mjs') : compiledCli(root);
 const inFlight = numberFlag(flags, 'in-flight', 32, { min: 1, integer: true });
 const seconds = numberFlag(flags, 'seconds', 10, { min: 1 });
 const extra = (stringFlag(flags, 'args') ?? '').split(' ').filter(Boolean);
@@ -40,12 +48,12 @@ const STAGES: Array<[string, RegExp]> = [
   ['idle', /^\(idle\)$/],
   ['garbage collection', /^\(garbage collector\)$/],
   ['policy evaluation (opa-wasm)', /wasm:\/\/|opa-wasm/],
-  ['input parse and bounds', /engine\/input\.ts|engine\/identity\.ts|engine\/usage-facts\.ts/],
-  ['usage metering', /src\/usage\/|engine\/key-locks\.ts/],
-  ['ledger: canonical JSON, hashing', /canonicalize|safe-stable-stringify|lib\/canonical\.ts|ledger\/hash\.ts|crypto\/hash|crypto\/random/],
-  ['ledger: SQLite insert and commit', /src\/ledger\/|better-sqlite3/],
-  ['result, redaction, record', /engine\/(result|redact|record|stages|engine|evaluator|policies)\.ts|lib\/(pointer|json|attribution)\.ts/],
-  ['worker messaging', /engine\/pool\/|engine\/runner\.ts|internal\/worker|^postMessage$|messageport|event_target/],
+  ['input parse and bounds', /engine\/(input|input-scan|identity|usage-facts)\.[jt]s/],
+  ['usage metering', /(src|dist)\/usage\/|engine\/key-locks\.[jt]s/],
+  ['ledger: canonical JSON, hashing', /canonicalize|safe-stable-stringify|lib\/canonical\.[jt]s|ledger\/hash\.[jt]s|crypto\/hash|crypto\/random/],
+  ['ledger: SQLite insert and commit', /(src|dist)\/ledger\/|better-sqlite3/],
+  ['result, redaction, record', /engine\/(result|redact|record|stages|engine|evaluator|policies|approvals\/.*)\.[jt]s|lib\/(pointer|json|attribution)\.[jt]s/],
+  ['worker messaging', /engine\/pool\/|engine\/(runner|adaptive-runner)\.[jt]s|internal\/worker|^postMessage$|messageport|event_target/],
   ['gRPC, HTTP/2, protobuf', /grpc-js|protobufjs|http2|internal\/streams|transport\/|stream_base|net\.js|node:net/],
   ['start-up (module loading)', /internal\/modules|esm\/|tsx|esbuild/],
 ];
@@ -75,7 +83,7 @@ const child = spawn(
     '--cpu-prof',
     '--cpu-prof-dir',
     join(dir.path, 'prof'),
-    join(root, 'bin/gavel.mjs'),
+    cli,
     'serve',
     '--listen',
     `127.0.0.1:${port}`,
@@ -95,11 +103,14 @@ const run = await runGhz(ghz, { address: `127.0.0.1:${port}`, call: 'gavel.v1.De
 await stopProcess(child, exited);
 
 const totals = new Map<string, number>();
+/** The main thread alone (Node names its profile CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; the main thread is 0). */
+const mainTotals = new Map<string, number>();
 const byFunction = new Map<string, number>();
 let threads = 0;
 for (const file of readdirSync(join(dir.path, 'prof'))) {
   const p = JSON.parse(readFileSync(join(dir.path, 'prof', file), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
   const stage = new Map(p.nodes.map((n) => [n.id, stageOf(n)]));
+  const isMain = file.split('.')[4] === '0';
   const frames = new Map(
     p.nodes.map((n) => [
       n.id,
@@ -109,7 +120,8 @@ for (const file of readdirSync(join(dir.path, 'prof'))) {
   for (const [i, id] of p.samples.entries()) {
     const s = stage.get(id)!;
     totals.set(s, (totals.get(s) ?? 0) + (p.timeDeltas[i] ?? 0));
-    if (top > 0 && s !== 'idle') {
+    if (isMain) mainTotals.set(s, (mainTotals.get(s) ?? 0) + (p.timeDeltas[i] ?? 0));
+    if (top > 0 && s !== 'idle' && (isMain || !mainOnly)) {
       const f = frames.get(id)!;
       byFunction.set(f, (byFunction.get(f) ?? 0) + (p.timeDeltas[i] ?? 0));
     }
@@ -124,10 +136,12 @@ const busyUs = busy.reduce((n, [, us]) => n + us, 0);
 process.stdout.write(
   `${root} (${threads} threads profiled), ${inFlight} in flight: ${Math.round(run.rps)} decisions/s under the profiler, ~${decisions} decisions\n\n`,
 );
-process.stdout.write('| Stage | share of busy CPU | CPU µs per decision |\n|---|--:|--:|\n');
+const mainUs = (s: string) => Math.round((mainTotals.get(s) ?? 0) / decisions);
+const mainBusy = busy.reduce((n, [s]) => n + (mainTotals.get(s) ?? 0), 0);
+process.stdout.write('| Stage | share of busy CPU | CPU µs per decision | of it on the main thread |\n|---|--:|--:|--:|\n');
 for (const [s, us] of busy.sort((a, b) => b[1] - a[1]))
-  process.stdout.write(`| ${s} | ${((100 * us) / busyUs).toFixed(1)}% | ${Math.round(us / decisions)} |\n`);
-process.stdout.write(`| **all busy threads** | 100% | **${Math.round(busyUs / decisions)}** |\n`);
+  process.stdout.write(`| ${s} | ${((100 * us) / busyUs).toFixed(1)}% | ${Math.round(us / decisions)} | ${mainUs(s)} |\n`);
+process.stdout.write(`| **all busy threads** | 100% | **${Math.round(busyUs / decisions)}** | **${Math.round(mainBusy / decisions)}** |\n`);
 if (top > 0) {
   process.stdout.write('\n| Function (self time) | CPU µs per decision |\n|---|--:|\n');
   for (const [f, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top))

@@ -7,7 +7,7 @@ import { ROOT } from './paths.js';
  * afresh here so the bench measures this checkout), started as `node dist/cli/main.js`. A checkout's
  * bin/gavel.mjs runs the TypeScript through tsx, whose loader is not part of a deployed gavel.
  */
-export function compiledCli(): string {
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  return join(ROOT, 'dist/cli/main.js');
+export function compiledCli(root = ROOT): string {
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  return join(root, 'dist/cli/main.js');
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { policyRef, type PolicyRef } from './policy-ref.js';
 import { policyEventRecord, type PolicyEvent } from './policy-event.js';
@@ -23,6 +22,7 @@ import type { Shadow } from './shadow/shadow.js';
 import type { UsageFacts } from './usage-facts.js';
 import { conflict, recallOf, replayedParts, type RecordedRequest } from './idempotency.js';
 import { checkOffline, offlineRecord, storedInputOf, type OfflineDecision, type OfflineReceipt, type RecordedEntries } from './offline.js';
+import { newEntryId } from '../lib/entry-id.js';
 
 export type { DecideInput } from './stages.js';
 
@@ -315,7 +315,7 @@ export class Engine {
       // Looked up at the decision's own time: an approval due by then is expired, not used.
       const lookup = () => (desk ? approvalState(() => desk.lookup(job.binding, now)) : Promise.resolve(undefined));
       let held = await lookup();
-      const decisionId = randomUUID();
+      const decisionId = newEntryId();
       let attempt: Attempt | undefined;
       for (let n = 1; !attempt; n++) {
         // Again on a fresh read: another replica may have changed the approval of the attempt that went stale

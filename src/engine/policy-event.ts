@@ -1,6 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { canonicalJson } from '../lib/canonical.js';
 import type { EntryRecord } from './ledger.js';
+import { newEntryId } from '../lib/entry-id.js';
 
 export type PolicyEventResult = 'activated' | 'deactivated' | 'refused';
 
@@ -30,7 +31,7 @@ export interface PolicyEvent {
 export function policyEventRecord(e: PolicyEvent, now: Date): EntryRecord {
   return {
     kind: 'policy',
-    decisionId: randomUUID(),
+    decisionId: newEntryId(),
     time: now.toISOString(),
     subjectId: '',
     subjectType: '',

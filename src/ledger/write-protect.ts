@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 
 /**
  * Tables only this server's connection may write. Each gets triggers that call
@@ -25,7 +25,18 @@ export function protectTables(db: Database, tables: readonly string[]): void {
   }
 }
 
-/** The schema cookie: it changes whenever anyone changes the schema (a trigger dropped, a table made). */
+const cookieReads = new WeakMap<Database, Statement<[], number>>();
+
+/**
+ * The schema cookie: it changes whenever anyone changes the schema (a trigger dropped, a table made).
+ * Read before every state read, so the statement is prepared once per connection (`db.pragma()`
+ * prepares a new one on each call).
+ */
 export function schemaVersion(db: Database): number {
-  return db.pragma('schema_version', { simple: true }) as number;
+  let read = cookieReads.get(db);
+  if (read === undefined) {
+    read = db.prepare<[], number>('PRAGMA schema_version').pluck();
+    cookieReads.set(db, read);
+  }
+  return read.get() as number;
 }

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { EntryRecord, StagedWrite } from '../engine/ledger.js';
 import { canonicalJson } from '../lib/canonical.js';
@@ -7,6 +7,7 @@ import { embeddedChargeOf } from '../usage/charge-columns.js';
 import { compareState, hasTable, type StateMismatch } from './compare.js';
 import { deriveState, type DerivedCharge, type DerivedState } from './derive.js';
 import { rebuildTables } from './rebuild.js';
+import { newEntryId } from '../lib/entry-id.js';
 
 /** What the check needs of the ledger: its file, and an append that is durable when it returns. */
 export interface StateLedger {
@@ -122,7 +123,7 @@ export function rebuildRecord(mismatches: StateMismatch[], reason: string): Entr
 function stateRecord(event: 'baseline' | 'rebuilt', detail: Record<string, unknown>): EntryRecord {
   return {
     kind: 'state',
-    decisionId: randomUUID(),
+    decisionId: newEntryId(),
     time: new Date().toISOString(),
     subjectId: '',
     subjectType: '',

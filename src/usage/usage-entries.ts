@@ -1,8 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { EntryRecord } from '../engine/ledger.js';
 import { canonicalJson } from '../lib/canonical.js';
 import type { JsonObject } from '../lib/json.js';
 import type { ChargeRow, Settlement, StagedUsage } from './store.js';
+import { newEntryId } from '../lib/entry-id.js';
 
 /**
  * Usage as chain entries, so that every budget total can be recomputed from the
@@ -68,7 +69,7 @@ export function releaseRecord(charge: ChargeRow, caller: string, now: Date): Ent
 function usageRecord(event: UsageEvent, charge: ChargeRow, model: string, caller: string, now: Date, detail: JsonObject): EntryRecord {
   return {
     kind: 'usage',
-    decisionId: randomUUID(),
+    decisionId: newEntryId(),
     time: now.toISOString(),
     subjectId: charge.subject,
     subjectType: '',

@@ -32,7 +32,8 @@ describe('each decision kind over gRPC', () => {
     const res = await decide(s.input, { request_id: `req-${name}` });
     expect(res.decision).toBe(expected);
     expect(res.request_id).toBe(`req-${name}`);
-    expect(res.decision_id).toMatch(/^[0-9a-f-]{36}$/);
+    // A UUID version 7 (lib/entry-id.ts): time-ordered, so the ledger's id indexes grow at their end.
+    expect(res.decision_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     for (const code of s.expect.codes) expect(res.reasons.map((r: { code: string }) => r.code)).toContain(code);
     expect(res.policy).toMatchObject({ bundle: 'ai', revision: expect.stringMatching(/^ai-/), digest: expect.stringMatching(/^sha256:/) });
     expect(Number(res.receipt.seq)).toBeGreaterThan(0);

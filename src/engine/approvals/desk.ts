@@ -26,6 +26,7 @@ import { ineligibility } from './eligibility.js';
 import { MAX_APPROVAL_ID_BYTES, type ActionBinding } from './fingerprint.js';
 import { approvalEventRecord, type ApprovalEvent, type ApprovalEventParts } from './records.js';
 import type { ApprovalFilter, ApprovalStore, ApprovalWrite, SharedApprovalWrite } from './store.js';
+import { newEntryId } from '../../lib/entry-id.js';
 
 export interface ApprovalDeskDeps {
   store: ApprovalStore;
@@ -396,7 +397,7 @@ export class ApprovalDesk {
    */
   private stagedChange(next: Approval, previous: Approval | undefined, event: ApprovalEventParts, releasing?: string): StagedChange {
     const release = releasing !== undefined ? this.stagedRelease?.(releasing) : undefined;
-    const entryId = randomUUID();
+    const entryId = newEntryId();
     const write = this.store.stage({ next, previous, entryId });
     const record = approvalEventRecord({ ...event, entryId, ...(write.version !== undefined ? { version: write.version } : {}) });
     const change: StagedWrite = {

@@ -1,9 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { canonicalJson } from '../../lib/canonical.js';
 import type { EntryRecord } from '../ledger.js';
 import { approvalsGiven, type Approval, type Approver, type RolesFrom, type Vote } from './approval.js';
 import { identityForm } from '../../lib/identity-form.js';
 import type { JsonObject } from '../../lib/json.js';
+import { newEntryId } from '../../lib/entry-id.js';
 
 /** What happened to an approval: each is one ledger entry of kind "approval". */
 export type ApprovalEvent = 'requested' | 'approved' | 'rejected' | 'expired' | 'consumed';
@@ -40,7 +41,7 @@ export function approvalEventRecord(p: ApprovalEventParts): EntryRecord {
   const a = p.approval;
   return {
     kind: 'approval',
-    decisionId: p.entryId ?? randomUUID(),
+    decisionId: p.entryId ?? newEntryId(),
     time: p.now.toISOString(),
     subjectId: a.subjectId,
     subjectType: a.subjectType,
