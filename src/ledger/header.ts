@@ -105,6 +105,21 @@ export function recordColumns(r: EntryRecord): RecordColumns {
   return out as RecordColumns;
 }
 
+/**
+ * Throws unless every field of the record is what the chain hashes: a string, and for
+ * reason_codes an array of strings. Canonical JSON of such a header cannot fail, so a record
+ * that passes is sure to hash inside the transaction; checked before it, a bad record fails
+ * alone instead of costing its batch a retry (and it costs no canonical text or hash).
+ */
+export function checkRecordColumns(columns: RecordColumns): void {
+  const values = columns as unknown as Record<string, unknown>;
+  for (const [column] of RECORD_FIELDS) {
+    const value = values[column];
+    const ok = column === 'reason_codes' ? Array.isArray(value) && value.every((code) => typeof code === 'string') : typeof value === 'string';
+    if (!ok) throw new Error(`record field ${column} is not ${column === 'reason_codes' ? 'a list of strings' : 'a string'}`);
+  }
+}
+
 /** Rebuilds the hashed header from a stored row (for verification). */
 export function headerOfRow(row: EntryRow): ChainHeader {
   const v = row.v ?? 1;

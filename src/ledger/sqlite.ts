@@ -5,7 +5,7 @@ import { errorMessage, failClosed, GavelError } from '../lib/errors.js';
 import { ledgerOrigin, signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { defaultKeyPath, type LedgerConfig } from './config.js';
 import { canonicalPayload, entryHash, GENESIS_HASH, payloadHash } from './hash.js';
-import { HEADER_VERSION, insertEntrySql, recordColumns, type ChainHeader } from './header.js';
+import { checkRecordColumns, HEADER_VERSION, insertEntrySql, recordColumns, type ChainHeader } from './header.js';
 import { ephemeralKey, loadOrCreateKey, type SigningKey } from './keys.js';
 import { checkKeyMatchesLedger, type FileIdentity, fileChanged, fileIdentity, recordedWriterPid } from './file-identity.js';
 import { ensureLedgerId, latestCheckpointNote } from './meta.js';
@@ -53,9 +53,10 @@ function prepareEntry(r: EntryRecord): PreparedEntry {
   const body = r.payloadJcs ?? canonicalPayload(r.payload!);
   const timeMs = Date.parse(r.time);
   if (!Number.isFinite(timeMs)) throw new Error(`record time ${r.time} is not a time`);
-  const header = { v: HEADER_VERSION, ...recordColumns(r), payload_hash: payloadHash(r.salt, body) };
-  // The header must canonicalise too; checking here keeps a bad one out of the batch.
-  entryHash({ ...header, seq: 0, prev_hash: GENESIS_HASH });
+  const columns = recordColumns(r);
+  // The header must hash too; checking its fields here keeps a bad one out of the batch.
+  checkRecordColumns(columns);
+  const header = { v: HEADER_VERSION, ...columns, payload_hash: payloadHash(r.salt, body) };
   return { header, body, salt: Buffer.from(r.salt), timeMs };
 }
 

@@ -83,6 +83,33 @@ describe('group commit', () => {
     ),
   );
 
+  let batchCommits = 0;
+  it(
+    'a record the chain cannot hash (a field that is not a string) is refused before its batch; the others commit in one transaction',
+    withCore(
+      {
+        beforeCommit: () => {
+          batchCommits++;
+        },
+      },
+      async (core) => {
+        const bad = [
+          { ...record('no-subject'), subjectId: undefined },
+          { ...record('number-team'), team: 7 },
+          { ...record('codes'), reasonCodes: ['ok', 3] },
+          { ...record('big'), resource: 1n },
+        ] as unknown as EntryRecord[];
+        const results = await Promise.allSettled([record('a'), ...bad, record('b')].map((r) => core.parts.ledger.append(r)));
+        expect(rejected(results).map((e) => e.code)).toEqual(['ledger_unavailable', 'ledger_unavailable', 'ledger_unavailable', 'ledger_unavailable']);
+        const receipts = fulfilled(results);
+        expect(receipts.map((r) => r.seq)).toEqual([1, 2]);
+        // Refused before the transaction: the good ones took one COMMIT, not a failed one and its retries.
+        expect(batchCommits).toBe(1);
+        await expectReceiptsCommitted(core, receipts);
+      },
+    ),
+  );
+
   it(
     'two appends with the same decision id in one batch: one receipt, one UNAVAILABLE, and the receipt is for the row written',
     withCore({}, async (core) => {
