@@ -10,11 +10,12 @@
  *
  *   npx tsx bench/memory.ts                     # 3 repetitions of 15 s, ~8 minutes
  *   npx tsx bench/memory.ts --reps 1 --seconds 5
+ *   npx tsx bench/memory.ts --only 'young generation 4 MB,V8 --'   # some rows only
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startChild } from '../test/helpers/server.js';
-import { numberFlag, readFlags } from './lib/args.js';
+import { numberFlag, readFlags, stringFlag } from './lib/args.js';
 import { compiledCli } from './lib/compiled.js';
 import { findTool, rssMb, runGhz } from './lib/go-tools.js';
 import { describeMachine, machineLine } from './lib/machine.js';
@@ -23,7 +24,9 @@ import { stopProcess, watchdog } from './lib/process.js';
 import { median } from './lib/service-table.js';
 import { loadWorkload } from './lib/workload.js';
 
-const flags = readFlags({ seconds: { type: 'string' }, reps: { type: 'string' }, 'in-flight': { type: 'string' } });
+const flags = readFlags({ seconds: { type: 'string' }, reps: { type: 'string' }, 'in-flight': { type: 'string' }, only: { type: 'string' } });
+/** Only the rows whose name contains one of these (comma separated), e.g. --only 'young generation 4 MB,V8 --'. */
+const only = stringFlag(flags, 'only')?.split(',');
 const seconds = numberFlag(flags, 'seconds', 15, { min: 1 });
 const reps = numberFlag(flags, 'reps', 3, { min: 1, integer: true });
 const inFlight = numberFlag(flags, 'in-flight', 32, { min: 1, integer: true });
@@ -45,19 +48,29 @@ interface Config {
   bin: string | undefined;
   args: string[];
   nodeOptions?: string;
+  /** V8 flags set when the process starts (some are refused in NODE_OPTIONS). */
+  v8Flags?: string;
 }
-const CONFIGS: Config[] = [
+const ALL_CONFIGS: Config[] = [
   { name: 'checkout (tsx), default workers', bin: undefined, args: [] },
   { name: 'compiled, default workers (young generation 4 MB each)', bin: compiled, args: [] },
   { name: "compiled, default workers, V8's own young generation (--worker-young-generation-mb 0)", bin: compiled, args: ['--worker-young-generation-mb', '0'] },
   { name: 'compiled, no workers', bin: compiled, args: ['--workers', '0'] },
   { name: 'compiled, default workers, and --max-semi-space-size=4 for the I/O thread', bin: compiled, args: [], nodeOptions: '--max-semi-space-size=4' },
+  // V8's own memory-for-speed trades, set at start (bench/lib/v8-flags.mjs): every thread's heap grows less.
+  { name: 'compiled, default workers, V8 --heap-growing-percent=10', bin: compiled, args: [], v8Flags: '--heap-growing-percent=10' },
+  { name: 'compiled, default workers, V8 --optimize-for-size', bin: compiled, args: [], v8Flags: '--optimize-for-size' },
 ];
+const V8_FLAGS = join(ROOT, 'bench/lib/v8-flags.mjs');
+const CONFIGS = only ? ALL_CONFIGS.filter((c) => only.some((o) => c.name.includes(o))) : ALL_CONFIGS;
 
 const rows = new Map<string, Array<{ idle: number; peak: number; rps: number; p50: number; p99: number; errors: number }>>();
 for (let rep = 0; rep < reps; rep++) {
   for (const c of CONFIGS) {
-    const env = c.nodeOptions ? { NODE_OPTIONS: c.nodeOptions } : {};
+    const env = {
+      ...(c.nodeOptions || c.v8Flags ? { NODE_OPTIONS: [c.nodeOptions, c.v8Flags ? `--import ${V8_FLAGS}` : undefined].filter(Boolean).join(' ') } : {}),
+      ...(c.v8Flags ? { GAVEL_BENCH_V8_FLAGS: c.v8Flags } : {}),
+    };
     const s = await startChild(['--bundles', BUNDLES, '--ledger', join(dir.path, `l-${rep}-${rows.size}-${Date.now()}.db`), ...c.args], env, ROOT, c.bin);
     try {
       const idle = rssMb(s.child.pid) ?? Number.NaN;
