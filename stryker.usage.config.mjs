@@ -1,13 +1,15 @@
 // StrykerJS over src/usage, in parts (stryker.parts.mjs):
-//   GAVEL_MUTATE_PART=meter nice -n 5 npx stryker run stryker.usage.config.mjs   (embedded, shared)
+//   GAVEL_MUTATE_PART=meter nice -n 5 npx stryker run stryker.usage.config.mjs   (embedded-memory, embedded-store, shared)
 // Score: npx tsx scripts/mutation-score.ts reports/mutation/usage-*.json (README, "Mutation testing").
 import { partsConfig } from './stryker.parts.mjs';
 
 export default partsConfig('usage', {
   // Estimates, prices, windows, reports and the column list: what a budget adds up to.
   meter: ['src/usage/*.ts', '!src/usage/{sqlite,live-reservations,request-history,buckets,key-reservations}.ts'],
-  // The embedded store in the ledger file, with its in-memory reservations and history.
-  embedded: ['src/usage/{sqlite,live-reservations,request-history,buckets,key-reservations}.ts'],
+  // The embedded store's in-memory reservations, request history and settled buckets.
+  'embedded-memory': ['src/usage/{live-reservations,request-history,buckets,key-reservations}.ts'],
+  // The embedded store in the ledger file (its rows, staged writes, settlements and releases).
+  'embedded-store': ['src/usage/sqlite.ts'],
   // The PostgreSQL store shared by replicas.
   shared: ['src/usage/postgres/**/*.ts'],
 });
