@@ -4,8 +4,10 @@ import Database from 'better-sqlite3';
 import { errorMessage, failClosed, GavelError } from '../lib/errors.js';
 import { ledgerOrigin, signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { defaultKeyPath, type LedgerConfig } from './config.js';
-import { canonicalPayload, entryHash, GENESIS_HASH, payloadHash } from './hash.js';
-import { checkRecordColumns, HEADER_VERSION, insertEntrySql, recordColumns, type ChainHeader } from './header.js';
+import { canonicalPayload, entryHash, entryLeafHash, GENESIS_HASH, headerText, payloadHash } from './hash.js';
+import type { Hash } from './merkle.js';
+import { MerkleStore } from './merkle-store.js';
+import { checkRecordColumns, HEADER_VERSION, headerOfRow, insertEntrySql, recordColumns, type ChainHeader, type EntryRow } from './header.js';
 import { ephemeralKey, loadOrCreateKey, type SigningKey } from './keys.js';
 import { checkKeyMatchesLedger, type FileIdentity, fileChanged, fileIdentity, recordedWriterPid } from './file-identity.js';
 import { ensureLedgerId, latestCheckpointNote } from './meta.js';
@@ -60,7 +62,8 @@ function prepareEntry(r: EntryRecord): PreparedEntry {
   return { header, body, salt: Buffer.from(r.salt), timeMs };
 }
 
-type Head = { seq: number; hash: string };
+/** The chain's head: its size and last hash, and the Merkle tree's frontier at that size (merkle.ts). */
+type Head = { seq: number; hash: string; frontier: Hash[] };
 
 interface BatchOutcome {
   written: Array<{ pending: Pending; receipt: Receipt }>;
@@ -132,6 +135,7 @@ export class SqliteLedger implements QueryableLedger {
   private scheduled = false;
   private closed = false;
   private head: Head;
+  private readonly tree: MerkleStore;
   private lastCheckpointSize: number;
   private timer: NodeJS.Timeout | undefined;
   private readonly insertEntry: Database.Statement;
@@ -172,6 +176,8 @@ export class SqliteLedger implements QueryableLedger {
       this.lock?.release();
       throw err;
     }
+    this.tree = new MerkleStore(this.db);
+    this.growTree();
     this.head = this.readHead();
     const cp = this.db.prepare('SELECT MAX(size) AS size FROM checkpoints').get() as { size: number | null };
     this.lastCheckpointSize = cp.size ?? 0;
@@ -411,15 +417,39 @@ export class SqliteLedger implements QueryableLedger {
 
   private readHead(): Head {
     const row = this.db.prepare('SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1').get() as { seq: number; entry_hash: string } | undefined;
-    return row ? { seq: row.seq, hash: row.entry_hash } : { seq: 0, hash: GENESIS_HASH };
+    const seq = row?.seq ?? 0;
+    return { seq, hash: row?.entry_hash ?? GENESIS_HASH, frontier: this.tree.frontier(seq) };
+  }
+
+  /**
+   * Builds the Merkle tree over entries it does not hold yet: a ledger written before the tree (once,
+   * at its first open by this version), in transactions of 10,000 entries. The leaves come from the
+   * rows as they are; `audit verify` checks the chain and the tree against each other.
+   */
+  private growTree(): void {
+    const rows = this.db.prepare('SELECT * FROM entries WHERE seq > ? ORDER BY seq LIMIT 10000');
+    for (let size = this.tree.size(); ; ) {
+      const batch = rows.all(size) as EntryRow[];
+      if (batch.length === 0) return;
+      this.db.transaction(() => {
+        let frontier = this.tree.frontier(size);
+        for (const row of batch) {
+          if (row.seq !== size + 1) throw new Error(`the ledger has no entry ${size + 1} to put in its Merkle tree (the next is ${row.seq})`);
+          frontier = this.tree.append(frontier, size, entryLeafHash(headerOfRow(row)));
+          size++;
+        }
+      })();
+    }
   }
 
   private writeEntry(e: PreparedEntry, prev: Head): Head {
     const header: ChainHeader = { ...e.header, seq: prev.seq + 1, prev_hash: prev.hash };
-    const hash = entryHash(header);
+    const text = headerText(header);
+    const hash = entryHash(header, text);
     this.insertEntry.run({ ...header, reason_codes: JSON.stringify(header.reason_codes), time_ms: e.timeMs, entry_hash: hash });
     this.insertPayload.run(header.seq, e.salt, e.body);
-    return { seq: header.seq, hash };
+    const frontier = this.tree.append(prev.frontier, prev.seq, entryLeafHash(header, text));
+    return { seq: header.seq, hash, frontier };
   }
 
   /** Signs and stores a checkpoint of the current head; returns the note. */

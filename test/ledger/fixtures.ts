@@ -120,7 +120,7 @@ export function copyLedger(path: string, prefix = 'gavel-ledger-copy-'): string 
   return target;
 }
 
-export const TRIGGERS = ['entries', 'payloads', 'checkpoints'].flatMap((t) => [`${t}_no_update`, `${t}_no_delete`]);
+export const TRIGGERS = ['entries', 'payloads', 'checkpoints', 'merkle_nodes'].flatMap((t) => [`${t}_no_update`, `${t}_no_delete`]);
 
 /** Opens a ledger file for writing as an attacker would: no triggers left. */
 export function openAsAttacker(path: string): Database.Database {

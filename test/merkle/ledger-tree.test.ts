@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import type { EntryRecord } from '../../src/engine/ledger.js';
+import { canonicalJson } from '../../src/lib/canonical.js';
+import { headerOfRow, type EntryRow } from '../../src/ledger/header.js';
+import { MerkleStore } from '../../src/ledger/merkle-store.js';
+import { verifyConsistency, verifyInclusion } from '../../src/ledger/merkle.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
+import { tempDir } from '../helpers/paths.js';
+import { coreOptions, openAsAttacker, sampleRecord } from '../ledger/fixtures.js';
+
+/**
+ * The Merkle tree the ledger keeps beside its chain (ledger/merkle-store.ts), checked against RFC
+ * 9162's definition computed here from the rows alone: leaf i is SHA-256(0x00 || the canonical text of
+ * entry i + 1's header), the same bytes its chain hash covers. Written in the entries' transaction
+ * (a batch that fails leaves no node behind), built once for a ledger from before it.
+ */
+const sha = (...parts: Uint8Array[]) => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+};
+const split = (n: number) => {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+};
+const mth = (leaves: Buffer[]): Buffer =>
+  leaves.length === 0
+    ? sha()
+    : leaves.length === 1
+      ? leaves[0]!
+      : sha(Buffer.from([1]), mth(leaves.slice(0, split(leaves.length))), mth(leaves.slice(split(leaves.length))));
+
+/** Leaf hashes from the file's rows, as an auditor with the rows alone would compute them. */
+function leavesOf(path: string): Buffer[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    const rows = db.prepare('SELECT * FROM entries ORDER BY seq').all() as EntryRow[];
+    return rows.map((row) => {
+      const text = canonicalJson(headerOfRow(row));
+      // The tree commits to what the chain does: the entry's hash covers the same text.
+      expect(sha(Buffer.from(row.prev_hash, 'hex'), Buffer.from(text)).toString('hex')).toBe(row.entry_hash);
+      return sha(Buffer.from([0]), Buffer.from(text));
+    });
+  } finally {
+    db.close();
+  }
+}
+
+function treeOf(path: string): { store: MerkleStore; close: () => void } {
+  const db = new Database(path, { readonly: true });
+  return { store: new MerkleStore(db), close: () => db.close() };
+}
+
+/** Roots at every size, and a proof of every leaf and from every size, agree with the rows. */
+function expectTreeOfRows(path: string): void {
+  const leaves = leavesOf(path);
+  const { store, close } = treeOf(path);
+  try {
+    expect(store.size()).toBe(leaves.length);
+    for (let n = 0; n <= leaves.length; n++) expect(store.root(n).toString('hex'), `root at ${n}`).toBe(mth(leaves.slice(0, n)).toString('hex'));
+    const n = leaves.length;
+    for (let i = 0; i < n; i++) expect(verifyInclusion(i, n, leaves[i]!, store.inclusion(i, n), store.root(n))).toBe(true);
+    for (let m = 1; m < n; m++) expect(verifyConsistency(m, n, store.root(m), store.root(n), store.consistency(m, n))).toBe(true);
+  } finally {
+    close();
+  }
+}
+
+const records = (prefix: string, n: number): EntryRecord[] =>
+  Array.from({ length: n }, (_, i) => sampleRecord({ decisionId: `${prefix}-${i}`, subjectId: `user-${i % 3}` }));
+
+async function withLedger(path: string, body: (core: Runtime) => Promise<void>, extra = {}): Promise<void> {
+  const core = await startRuntime({ ...coreOptions(path), ...extra });
+  try {
+    await body(core);
+  } finally {
+    await core.stop();
+  }
+}
+
+describe("the ledger's Merkle tree", () => {
+  it('is written with the entries, one batch or one at a time, and matches RFC 9162 over the rows', async () => {
+    const path = join(tempDir(), 'ledger.db');
+    await withLedger(path, async (core) => {
+      for (const r of records('one', 5)) await core.parts.ledger.append(r);
+      await Promise.all(records('batch', 27).map((r) => core.parts.ledger.append(r)));
+    });
+    expectTreeOfRows(path);
+  });
+
+  it('a failed COMMIT, and an entry refused inside its batch, leave no node behind: the tree still matches the rows', async () => {
+    const path = join(tempDir(), 'ledger.db');
+    let failCommits = 1;
+    const faults = {
+      beforeCommit: () => {
+        if (failCommits > 0) {
+          failCommits--;
+          throw new Error('disk I/O error');
+        }
+      },
+      beforeInsert: (r: EntryRecord) => {
+        if (r.decisionId === 'bad-3') throw new Error('I/O error');
+      },
+    };
+    await withLedger(
+      path,
+      async (core) => {
+        const settled = await Promise.allSettled(records('bad', 9).map((r) => core.parts.ledger.append(r)));
+        expect(settled.filter((s) => s.status === 'rejected')).toHaveLength(1);
+        await Promise.all(records('after', 6).map((r) => core.parts.ledger.append(r)));
+        expect(core.parts.ledger.size).toBe(14);
+      },
+      { ledgerFaults: faults },
+    );
+    expectTreeOfRows(path);
+  });
+
+  it('a ledger from before the tree gets it built at its next start, then grows it', async () => {
+    const path = join(tempDir(), 'ledger.db');
+    await withLedger(path, async (core) => {
+      await Promise.all(records('old', 21).map((r) => core.parts.ledger.append(r)));
+    });
+    const before = treeOf(path);
+    const root = before.store.root(21);
+    before.close();
+    // As the file of an earlier version: no tree at all.
+    const old = openAsAttacker(path);
+    old.exec('DROP TABLE merkle_nodes');
+    old.close();
+    await withLedger(path, async (core) => {
+      await Promise.all(records('new', 10).map((r) => core.parts.ledger.append(r)));
+    });
+    const after = treeOf(path);
+    expect(after.store.root(21)).toEqual(root);
+    after.close();
+    expectTreeOfRows(path);
+  });
+
+  it('its nodes are append-only, as the entries are', async () => {
+    const path = join(tempDir(), 'ledger.db');
+    await withLedger(path, async (core) => {
+      await core.parts.ledger.append(sampleRecord({ decisionId: 'a' }));
+    });
+    const db = new Database(path);
+    try {
+      expect(() => db.prepare('UPDATE merkle_nodes SET hash = zeroblob(32)').run()).toThrow(/append-only/);
+      expect(() => db.prepare('DELETE FROM merkle_nodes').run()).toThrow(/append-only/);
+    } finally {
+      db.close();
+    }
+  });
+});
