@@ -150,7 +150,8 @@ function verifyText(report: WireVerifyReport, json: boolean): string {
   if (json) return `${JSON.stringify(report)}\n`;
   if (report.ok) {
     const erased = report.payloads_erased > 0 ? `, ${report.payloads_erased} payloads erased (their headers verified)` : '';
-    return `ok: ${report.entries} entries, head ${printable(report.head_hash)}, ${report.checkpoints_checked} checkpoints verified${erased}; approval and usage tables agree with the chain\n`;
+    const tree = report.tree_checked ? ', the Merkle tree matches the entries' : ', no Merkle tree in this file yet (built at the next start of gavel serve)';
+    return `ok: ${report.entries} entries, head ${printable(report.head_hash)}, ${report.checkpoints_checked} checkpoints verified${erased}${tree}; approval and usage tables agree with the chain\n`;
   }
   if (report.failure_kind === 'state') {
     const rows = report.state_mismatches.map((m) => `  ${printable(m.table)} ${printable(m.key)}: ${m.problem}\n`).join('');

@@ -1,6 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import { CheckpointError, verifyCheckpoint, type Checkpoint } from './checkpoint.js';
-import { entryHash, GENESIS_HASH, payloadHash } from './hash.js';
+import { entryHash, entryLeafHash, GENESIS_HASH, headerText, payloadHash } from './hash.js';
+import { appendLeaf, type Hash } from './merkle.js';
+import { hasTable } from '../lib/sqlite-schema.js';
 import { type ChainHeader, headerOfRow, type EntryRow } from './header.js';
 import { errorMessage } from '../lib/errors.js';
 import type { VerifierKey } from './keys.js';
@@ -14,7 +16,8 @@ export type FailureKind =
   | 'header_changed'
   | 'checkpoint_invalid'
   | 'tail_truncated'
-  | 'history_rewritten';
+  | 'history_rewritten'
+  | 'tree_changed';
 
 export interface VerifyFailure {
   seq: number;
@@ -29,6 +32,8 @@ export interface VerifyReport {
   checkpointsChecked: number;
   /** Entries whose payload row was removed (by a retention or erasure job): their headers still verify. */
   payloadsErased: number;
+  /** The Merkle tree's nodes were checked against the entries (false: a file from before the tree, never opened by a writer since). */
+  treeChecked: boolean;
   failure?: VerifyFailure;
 }
 
@@ -63,6 +68,8 @@ interface ChainState {
   wanted: Set<number>;
   atSize: Map<number, string>;
   erased: number;
+  /** The Merkle tree recomputed from the entries walked so far, and how its stored nodes are read (undefined: no tree in the file). */
+  tree: { frontier: Hash[]; stored: (level: number, index: number) => Buffer | undefined; nodes: number } | undefined;
 }
 
 /**
@@ -111,7 +118,7 @@ function* verifyInSnapshot(db: Database, options: VerifyOptions): Generator<void
   const notes = db.prepare('SELECT size, note FROM checkpoints ORDER BY size').all() as Array<{ size: number; note: string }>;
   const external = options.externalCheckpoint;
   const wanted = new Set(notes.map((n) => n.size));
-  const state: ChainState = { size: 0, head: GENESIS_HASH, beforeHead: undefined, wanted, atSize: new Map([[0, GENESIS_HASH]]), erased: 0 };
+  const state: ChainState = { size: 0, head: GENESIS_HASH, beforeHead: undefined, wanted, atSize: new Map([[0, GENESIS_HASH]]), erased: 0, tree: treeOf(db) };
   let checkpointsChecked = 0;
   try {
     // Parse the exported checkpoint first so its size is remembered during the walk.
@@ -125,11 +132,14 @@ function* verifyInSnapshot(db: Database, options: VerifyOptions): Generator<void
       checkAgainstChain(externalCp, state, lastGood);
       checkpointsChecked++;
     }
+    // After the checkpoints: a tail cut off with its checkpoint left behind is tail_truncated, more telling than its leftover nodes.
+    checkTreeSize(db, state);
   } catch (err) {
     if (!(err instanceof Failed)) throw err;
-    return { ok: false, entries: state.size, headHash: state.head, checkpointsChecked, payloadsErased: state.erased, failure: err.failure };
+    const treeChecked = state.tree !== undefined;
+    return { ok: false, entries: state.size, headHash: state.head, checkpointsChecked, payloadsErased: state.erased, treeChecked, failure: err.failure };
   }
-  return { ok: true, entries: state.size, headHash: state.head, checkpointsChecked, payloadsErased: state.erased };
+  return { ok: true, entries: state.size, headHash: state.head, checkpointsChecked, payloadsErased: state.erased, treeChecked: state.tree !== undefined };
 }
 
 function* walkChain(db: Database, total: number, state: ChainState, onProgress?: (done: number, total: number) => void): Generator<void, void> {
@@ -172,9 +182,50 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
       fail(row.seq, 'payload_changed', `payload changed: payload_hash recorded ${row.payload_hash}, recomputed ${actualPayload}`);
     }
   }
-  const actualEntry = entryHash(storedHeader(row));
+  const header = storedHeader(row);
+  const text = headerText(header);
+  const actualEntry = entryHash(header, text);
   if (actualEntry !== row.entry_hash || row.time_ms !== Date.parse(row.time)) {
     fail(row.seq, 'header_changed', `header changed: entry_hash recorded ${row.entry_hash}, recomputed ${actualEntry}`);
+  }
+  if (state.tree) checkTree(row.seq, state.size, entryLeafHash(header, text), state.tree);
+}
+
+/** The stored tree, when the file has one: its nodes are read one by one as the walk completes them. */
+function treeOf(db: Database): ChainState['tree'] {
+  if (!hasTable(db, 'merkle_nodes')) return undefined;
+  const get = db.prepare<[number, number], Buffer>('SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?').pluck();
+  return { frontier: [], stored: (level, index) => get.get(level, index), nodes: 0 };
+}
+
+/** The leaf of entry `seq` and every node it completes must be stored as recomputed here. */
+function checkTree(seq: number, size: number, leaf: Hash, tree: NonNullable<ChainState['tree']>): void {
+  const next = appendLeaf(tree.frontier, size, leaf);
+  for (const n of next.nodes) {
+    const stored = tree.stored(n.level, n.index);
+    if (!stored?.equals(n.hash)) {
+      const what = n.level === 0 ? 'its leaf' : `node (level ${n.level}, index ${n.index}), completed by it,`;
+      fail(
+        seq,
+        'tree_changed',
+        `the Merkle tree does not match the entries: ${what} is ${stored ? `stored as ${stored.toString('hex')}` : 'missing'}, recomputed ${n.hash.toString('hex')}`,
+      );
+    }
+  }
+  tree.frontier = next.frontier;
+  tree.nodes += next.nodes.length;
+}
+
+/** Nodes past the entries (a tree grown for entries since removed, or rows added) are a changed tree too. */
+function checkTreeSize(db: Database, state: ChainState): void {
+  if (!state.tree) return;
+  const stored = (db.prepare('SELECT COUNT(*) AS n FROM merkle_nodes').get() as { n: number }).n;
+  if (stored !== state.tree.nodes) {
+    fail(
+      state.size + 1,
+      'tree_changed',
+      `the Merkle tree holds ${stored} nodes where ${state.size} entries make ${state.tree.nodes}: nodes past the last entry (entries removed from the end, or nodes added)`,
+    );
   }
 }
 

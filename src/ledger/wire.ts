@@ -22,6 +22,7 @@ export interface WireVerifyReport {
   payloads_erased: number;
   /** Rows of the approval and usage tables that disagree with what the chain adds up to (state/verify-state.ts). */
   state_mismatches: Array<{ table: string; key: string; problem: string }>;
+  tree_checked: boolean;
 }
 
 export function wireVerifyReport(report: VerifyReport): WireVerifyReport {
@@ -35,6 +36,7 @@ export function wireVerifyReport(report: VerifyReport): WireVerifyReport {
     message: report.failure?.message ?? 'ledger verified',
     payloads_erased: report.payloadsErased,
     state_mismatches: [],
+    tree_checked: report.treeChecked,
   };
 }
 

@@ -180,7 +180,9 @@ describe('the signing key', () => {
     const pk = await runCli(['audit', 'pubkey', '--ledger', ledger]);
     expect(pk.stdout.trim()).toBe(firstKey);
     const verified = await runCli(['audit', 'verify', '--ledger', ledger]);
-    expect(verified.stdout).toBe(`ok: 2 entries, head ${b.receipt.entryHash}, 2 checkpoints verified; approval and usage tables agree with the chain\n`);
+    expect(verified.stdout).toBe(
+      `ok: 2 entries, head ${b.receipt.entryHash}, 2 checkpoints verified, the Merkle tree matches the entries; approval and usage tables agree with the chain\n`,
+    );
     expect(verified.code).toBe(0);
   });
 

@@ -6,6 +6,8 @@ import { canonicalJson } from '../../src/lib/canonical.js';
 import type { Runtime, RuntimeConfig } from '../../src/runtime.js';
 import type { EntryRecord } from '../../src/engine/ledger.js';
 import type { ChainHeader, EntryRow } from '../../src/ledger/header.js';
+import type { Hash } from '../../src/ledger/merkle.js';
+import { MerkleStore } from '../../src/ledger/merkle-store.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 
 /** Shared pieces of the ledger tests: echo-fixture inputs, core options, raw rows and file copies. */
@@ -111,6 +113,14 @@ export function recomputeEntryHash(r: EntryRow): string {
     .digest('hex');
 }
 
+/** Independent recomputation (not through hash.ts): the entry's Merkle leaf, sha256(0x00 || JCS(header)). */
+export function recomputeLeafHash(r: EntryRow): Buffer {
+  return createHash('sha256')
+    .update(Buffer.from([0]))
+    .update(canonicalJson(headerOfRow(r)), 'utf8')
+    .digest();
+}
+
 /** Copies a ledger (and its key, WAL and SHM when present) into a fresh folder; returns the new ledger path. */
 export function copyLedger(path: string, prefix = 'gavel-ledger-copy-'): string {
   const target = join(tempDir(prefix), 'ledger.db');
@@ -127,6 +137,21 @@ export function openAsAttacker(path: string): Database.Database {
   const db = new Database(path);
   for (const t of TRIGGERS) db.exec(`DROP TRIGGER ${t}`);
   return db;
+}
+
+/**
+ * What a capable attacker does after editing entries: throws the Merkle tree away and grows it again
+ * over the entries as they now are (ledger/merkle-store.ts), so it matches them and only the signed
+ * checkpoints, or a witness, can tell.
+ */
+export function regrowTreeAsAttacker(db: Database.Database): void {
+  db.prepare('DELETE FROM merkle_nodes').run();
+  const tree = new MerkleStore(db);
+  let frontier: Hash[] = [];
+  const rows = db.prepare('SELECT * FROM entries ORDER BY seq').all() as EntryRow[];
+  rows.forEach((row, i) => {
+    frontier = tree.append(frontier, i, recomputeLeafHash(row));
+  });
 }
 
 /** A complete decision record for appending to a ledger directly (fresh salt; override any field). */

@@ -47,7 +47,7 @@ it('an old-format ledger verifies as it is, and goes on under the new header aft
 
   // Make it what an older gavel wrote: drop the columns, rehash the chain as version 1, re-sign the checkpoint.
   const db = openAsAttacker(path);
-  db.exec('DROP INDEX entries_kind; ALTER TABLE entries DROP COLUMN kind; ALTER TABLE entries DROP COLUMN v; DELETE FROM checkpoints');
+  db.exec('DROP INDEX entries_kind; ALTER TABLE entries DROP COLUMN kind; ALTER TABLE entries DROP COLUMN v; DELETE FROM checkpoints; DROP TABLE merkle_nodes');
   // Older gavels kept no schema version (lib/sqlite-schema.ts): the file reads as never versioned.
   db.pragma('user_version = 0');
   let prev = '0'.repeat(64);
@@ -71,7 +71,8 @@ it('an old-format ledger verifies as it is, and goes on under the new header aft
   const columns = (new Database(path, { readonly: true }).prepare('PRAGMA table_info(entries)').all() as Array<{ name: string }>).map((c) => c.name);
   expect(columns).not.toContain('kind');
 
-  expect(verifyHere(path)).toEqual({ ok: true, entries: 3, headHash: prev, checkpointsChecked: 1, payloadsErased: 0 });
+  // No Merkle tree yet either: older gavels kept none; a writer builds it over the old entries too.
+  expect(verifyHere(path)).toEqual({ ok: true, entries: 3, headHash: prev, checkpointsChecked: 1, payloadsErased: 0, treeChecked: false });
   // Read as it is (no kind column), every entry is a decision.
   const asRead = openLedgerReadOnly(path);
   expect([...queryEntries(asRead, { order: 'asc' })].map((e) => e.kind)).toEqual(['decision', 'decision', 'decision']);
@@ -91,7 +92,7 @@ it('an old-format ledger verifies as it is, and goes on under the new header aft
   const versions = reopened.db.prepare('SELECT v FROM entries ORDER BY seq').all() as Array<{ v: number }>;
   expect(versions.map((r) => r.v)).toEqual([1, 1, 1, 2]);
   await reopened.close();
-  expect(verifyHere(path)).toMatchObject({ ok: true, entries: 4 });
+  expect(verifyHere(path)).toMatchObject({ ok: true, entries: 4, treeChecked: true });
   const after = await runCli(['audit', 'verify', '--ledger', path]);
   expect(after.code).toBe(0);
   expect(after.stdout).toContain('4 entries');

@@ -13,7 +13,18 @@ import { clients, jsonInput, unary } from '../helpers/client.js';
 import { tempDir } from '../helpers/paths.js';
 import { verifyCommand } from '../../src/cli/audit.js';
 import { runCli, startInProcess } from '../helpers/server.js';
-import { allRows, copyLedger, coreOptions, decideVia, echoInput, headerOfRow, openAsAttacker, TRIGGERS, type FullRow } from './fixtures.js';
+import {
+  allRows,
+  copyLedger,
+  coreOptions,
+  decideVia,
+  echoInput,
+  headerOfRow,
+  openAsAttacker,
+  regrowTreeAsAttacker,
+  TRIGGERS,
+  type FullRow,
+} from './fixtures.js';
 
 /**
  * A real 40-entry ledger built through the engine (checkpoints every 10), then
@@ -78,12 +89,19 @@ async function verify(ledger: string, ...extra: string[]): Promise<{ code: numbe
   return { ...result, stderr: '' };
 }
 
-/** A fresh copy of the pristine ledger, opened without its triggers; `attack` edits it, then it is closed. */
-function attacked(attack: (db: Database.Database, path: string) => void): string {
+/**
+ * A fresh copy of the pristine ledger, opened without its triggers; `attack` edits it, then it is closed.
+ * The attacker then grows the Merkle tree again over the entries as edited (regrowTreeAsAttacker), so
+ * the tree agrees with them; `{ tree: 'as is' }` leaves it as the attack left it.
+ */
+function attacked(attack: (db: Database.Database, path: string) => void, o: { tree: 'regrown' | 'as is' } = { tree: 'regrown' }): string {
   const copy = copyLedger(pristine, 'gavel-attack-');
   const db = openAsAttacker(copy);
   try {
-    db.transaction(() => attack(db, copy))();
+    db.transaction(() => {
+      attack(db, copy);
+      if (o.tree === 'regrown') regrowTreeAsAttacker(db);
+    })();
   } finally {
     db.close();
   }
@@ -141,10 +159,14 @@ describe('an untampered ledger', () => {
   it('verifies: exit 0, entry count, head hash, checkpoints', async () => {
     const head = rows[SIZE - 1]!.entry_hash;
     const plain = await verify(pristine);
-    expect(plain.stdout).toBe(`ok: ${SIZE} entries, head ${head}, 4 checkpoints verified; approval and usage tables agree with the chain\n`);
+    expect(plain.stdout).toBe(
+      `ok: ${SIZE} entries, head ${head}, 4 checkpoints verified, the Merkle tree matches the entries; approval and usage tables agree with the chain\n`,
+    );
     expect(plain.code).toBe(0);
     const withExported = await verify(pristine, '--checkpoint', exported);
-    expect(withExported.stdout).toBe(`ok: ${SIZE} entries, head ${head}, 5 checkpoints verified; approval and usage tables agree with the chain\n`);
+    expect(withExported.stdout).toBe(
+      `ok: ${SIZE} entries, head ${head}, 5 checkpoints verified, the Merkle tree matches the entries; approval and usage tables agree with the chain\n`,
+    );
     expect(withExported.code).toBe(0);
   });
 
@@ -163,6 +185,7 @@ describe('an untampered ledger', () => {
       message: 'ledger verified',
       payloads_erased: 0,
       state_mismatches: [],
+      tree_checked: true,
     });
     expect(Object.keys(report)).toEqual(VERIFY_RESPONSE_FIELDS);
   });
@@ -319,6 +342,28 @@ describe('checkpoint signatures', () => {
     const res = await verify(pristine, '--checkpoint', edited);
     expectFailure(res, 0, 'checkpoint_invalid');
     expect(res.stdout).toContain('invalid signature');
+  });
+
+  it('a Merkle node changed -> tree_changed at the entry that completes it, naming the node', async () => {
+    // Node (level 2, index 3) covers leaves 12..15: entries 13..16; entry 16 completes it.
+    const copy = attacked((db) => db.prepare('UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 3').run(), { tree: 'as is' });
+    const res = await verify(copy);
+    expectFailure(res, 16, 'tree_changed');
+    expect(res.stdout).toContain('node (level 2, index 3), completed by it, is stored as 0000');
+  });
+
+  it("an entry's leaf deleted -> tree_changed at that entry; a node added past the entries -> tree_changed after the last", async () => {
+    const missing = attacked((db) => db.prepare('DELETE FROM merkle_nodes WHERE level = 0 AND idx = 6').run(), { tree: 'as is' });
+    const res = await verify(missing);
+    expectFailure(res, 7, 'tree_changed');
+    expect(res.stdout).toContain('its leaf is missing');
+    const extra = attacked((db) => db.prepare('INSERT INTO merkle_nodes(level, idx, hash) VALUES (0, ?, zeroblob(32))').run(SIZE), { tree: 'as is' });
+    expectFailure(await verify(extra), SIZE + 1, 'tree_changed');
+  });
+
+  it('an entry edited with its chain recomputed but the tree left alone -> tree_changed there, before any checkpoint', async () => {
+    const copy = attacked((db) => rewriteAfter(db, 25), { tree: 'as is' });
+    expectFailure(await verify(copy), 26, 'tree_changed');
   });
 
   it('a full rewrite re-signed with a swapped key file passes on its own key but fails against the published verifier key', async () => {

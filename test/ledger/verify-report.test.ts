@@ -81,12 +81,12 @@ describe('an intact ledger', () => {
   it('reports its size, head, stored checkpoints and nothing erased', async () => {
     const ledger = await ledgerWith(7, 3);
     expect(ledger.db.prepare('SELECT size FROM checkpoints ORDER BY size').all()).toEqual([{ size: 3 }, { size: 6 }]);
-    expect(verify(ledger)).toEqual({ ok: true, entries: 7, headHash: ledger.headHash, checkpointsChecked: 2, payloadsErased: 0 });
+    expect(verify(ledger)).toEqual({ ok: true, entries: 7, headHash: ledger.headHash, checkpointsChecked: 2, payloadsErased: 0, treeChecked: true });
   });
 
   it('an empty ledger verifies with the genesis hash as its head', async () => {
     const ledger = await ledgerWith(0);
-    expect(verify(ledger)).toEqual({ ok: true, entries: 0, headHash: GENESIS_HASH, checkpointsChecked: 0, payloadsErased: 0 });
+    expect(verify(ledger)).toEqual({ ok: true, entries: 0, headHash: GENESIS_HASH, checkpointsChecked: 0, payloadsErased: 0, treeChecked: true });
   });
 
   it('an exported checkpoint it still extends counts as one more checkpoint checked', async () => {
@@ -100,13 +100,14 @@ describe('an intact ledger', () => {
       headHash: ledger.headHash,
       checkpointsChecked: 3,
       payloadsErased: 0,
+      treeChecked: true,
     });
   });
 
   it('an erased payload is counted and its header still verifies', async () => {
     const ledger = asAttacker(await ledgerWith(4));
     ledger.db.prepare('DELETE FROM payloads WHERE seq IN (2, 3)').run();
-    expect(verify(ledger)).toEqual({ ok: true, entries: 4, headHash: ledger.headHash, checkpointsChecked: 0, payloadsErased: 2 });
+    expect(verify(ledger)).toEqual({ ok: true, entries: 4, headHash: ledger.headHash, checkpointsChecked: 0, payloadsErased: 2, treeChecked: true });
   });
 
   it('progress is reported once at the end for a small ledger, with the count from the same snapshot', async () => {

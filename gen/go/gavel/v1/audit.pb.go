@@ -933,8 +933,11 @@ type VerifyResponse struct {
 	// Rows of the approval and usage tables that disagree with what the chain adds up to
 	// (edited, inserted or deleted outside gavel); any makes ok false (failure_kind "state").
 	StateMismatches []*StateMismatch `protobuf:"bytes,9,rep,name=state_mismatches,json=stateMismatches,proto3" json:"state_mismatches,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The Merkle tree over the entries was checked node by node against them (false only for a
+	// file from before the tree that no writer has opened since).
+	TreeChecked   bool `protobuf:"varint,10,opt,name=tree_checked,json=treeChecked,proto3" json:"tree_checked,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *VerifyResponse) Reset() {
@@ -1028,6 +1031,13 @@ func (x *VerifyResponse) GetStateMismatches() []*StateMismatch {
 		return x.StateMismatches
 	}
 	return nil
+}
+
+func (x *VerifyResponse) GetTreeChecked() bool {
+	if x != nil {
+		return x.TreeChecked
+	}
+	return false
 }
 
 // One row of a state table the chain does not add up to.
@@ -1297,7 +1307,7 @@ const file_gavel_v1_audit_proto_rawDesc = "" +
 	"\rVerifyRequest\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\tR\n" +
-	"checkpoint\"\xd1\x02\n" +
+	"checkpoint\"\xf4\x02\n" +
 	"\x0eVerifyResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x18\n" +
 	"\aentries\x18\x02 \x01(\x04R\aentries\x12\x1b\n" +
@@ -1308,7 +1318,9 @@ const file_gavel_v1_audit_proto_rawDesc = "" +
 	"\ffailure_kind\x18\x06 \x01(\tR\vfailureKind\x12\x18\n" +
 	"\amessage\x18\a \x01(\tR\amessage\x12'\n" +
 	"\x0fpayloads_erased\x18\b \x01(\x04R\x0epayloadsErased\x12B\n" +
-	"\x10state_mismatches\x18\t \x03(\v2\x17.gavel.v1.StateMismatchR\x0fstateMismatches\"\x8f\x01\n" +
+	"\x10state_mismatches\x18\t \x03(\v2\x17.gavel.v1.StateMismatchR\x0fstateMismatches\x12!\n" +
+	"\ftree_checked\x18\n" +
+	" \x01(\bR\vtreeChecked\"\x8f\x01\n" +
 	"\rStateMismatch\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x18\n" +

@@ -13,6 +13,7 @@ export interface VerifyResponse {
   'message'?: (string);
   'payloads_erased'?: (number | string | Long);
   'state_mismatches'?: (_gavel_v1_StateMismatch)[];
+  'tree_checked'?: (boolean);
 }
 
 export interface VerifyResponse__Output {
@@ -25,4 +26,5 @@ export interface VerifyResponse__Output {
   'message': (string);
   'payloads_erased': (number);
   'state_mismatches': (_gavel_v1_StateMismatch__Output)[];
+  'tree_checked': (boolean);
 }
