@@ -2,22 +2,24 @@ import { sign, verify } from 'node:crypto';
 import { keyId, type SigningKey, type VerifierKey } from './keys.js';
 
 /**
- * A checkpoint commits to the ledger's size and head hash at a time, as a
- * signed note in the layout of C2SP tlog-checkpoint, so an auditor can keep
- * copies off the machine:
+ * A checkpoint commits to the ledger's size, its Merkle tree and its chain head at a time, as a
+ * C2SP tlog-checkpoint signed note, so an auditor (or a witness) can keep copies off the machine:
  *
- *   <origin>\n<size>\n<base64(head hash)>\ntime <RFC 3339>\n
+ *   <origin>\n<size>\n<base64(Merkle root)>\nchain <base64(head hash)>\ntime <RFC 3339>\n
  *   \n
  *   — <key name> <base64(4-byte key id || 64-byte Ed25519 signature)>\n
  *
- * The signature covers the body (the first four lines, with their newlines).
- * The head hash is the entry_hash of entry `size` (the hash chain head); a
- * Merkle root can join it later as an extension line.
+ * The signature covers the body (every line, with its newline). The root is the RFC 9162 tree
+ * hash of the first `size` entries (merkle.ts); the head hash is the entry_hash of entry `size`
+ * (the hash chain's head), an extension line as C2SP allows. A checkpoint written before the
+ * tree (no `chain` line) carries the head hash on line 3 and no root; it verifies as it did.
  */
 export interface Checkpoint {
   origin: string;
   size: number;
   headHash: string;
+  /** The Merkle root (hex); undefined in a checkpoint from before the tree. */
+  rootHash?: string;
   time: string;
 }
 
@@ -28,8 +30,11 @@ export function ledgerOrigin(ledgerId: string): string {
   return `gavel.ledger/${ledgerId}`;
 }
 
+const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+
 export function checkpointBody(c: Checkpoint): string {
-  return `${c.origin}\n${c.size}\n${Buffer.from(c.headHash, 'hex').toString('base64')}\ntime ${c.time}\n`;
+  if (c.rootHash === undefined) return `${c.origin}\n${c.size}\n${b64(c.headHash)}\ntime ${c.time}\n`;
+  return `${c.origin}\n${c.size}\n${b64(c.rootHash)}\nchain ${b64(c.headHash)}\ntime ${c.time}\n`;
 }
 
 export function signCheckpoint(c: Checkpoint, key: SigningKey): string {
@@ -48,12 +53,20 @@ export function parseCheckpoint(note: string): { checkpoint: Checkpoint; body: s
   if (split < 0) throw new CheckpointError('checkpoint has no signature block');
   const body = note.slice(0, split + 1);
   const lines = body.split('\n');
-  const [origin, sizeText, rootText, timeLine] = lines;
+  const [origin, sizeText, line3] = lines;
   const size = Number(sizeText);
-  if (!origin || !Number.isSafeInteger(size) || size < 0 || !rootText) throw new CheckpointError('checkpoint body is malformed');
-  const headHash = Buffer.from(rootText, 'base64').toString('hex');
-  if (headHash.length !== 64) throw new CheckpointError('checkpoint head hash is not 32 bytes');
-  const time = timeLine?.startsWith('time ') ? timeLine.slice(5) : '';
+  if (!origin || !Number.isSafeInteger(size) || size < 0 || !line3) throw new CheckpointError('checkpoint body is malformed');
+  const extension = (name: string) => lines.find((l, i) => i >= 3 && l.startsWith(`${name} `))?.slice(name.length + 1);
+  const hash32 = (text: string, what: string) => {
+    const hex = Buffer.from(text, 'base64').toString('hex');
+    if (hex.length !== 64) throw new CheckpointError(`checkpoint ${what} is not 32 bytes`);
+    return hex;
+  };
+  // With a `chain` line, line 3 is the Merkle root (C2SP); without, a checkpoint from before the tree: the head hash.
+  const chain = extension('chain');
+  const headHash = hash32(chain ?? line3, 'head hash');
+  const rootHash = chain === undefined ? undefined : hash32(line3, 'root hash');
+  const time = extension('time') ?? '';
   const signatures = note
     .slice(split + 2)
     .split('\n')
@@ -62,7 +75,7 @@ export function parseCheckpoint(note: string): { checkpoint: Checkpoint; body: s
       const [name, b64] = l.slice(SIG_PREFIX.length).split(' ');
       return { name: name ?? '', blob: Buffer.from(b64 ?? '', 'base64') };
     });
-  return { checkpoint: { origin, size, headHash, time }, body, signatures };
+  return { checkpoint: { origin, size, headHash, ...(rootHash !== undefined ? { rootHash } : {}), time }, body, signatures };
 }
 
 /** Checks that `note` carries a valid signature by `key`; returns the checkpoint. */

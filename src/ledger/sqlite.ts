@@ -5,7 +5,7 @@ import { errorMessage, failClosed, GavelError } from '../lib/errors.js';
 import { ledgerOrigin, signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { defaultKeyPath, type LedgerConfig } from './config.js';
 import { canonicalPayload, entryHash, entryLeafHash, GENESIS_HASH, headerText, payloadHash } from './hash.js';
-import type { Hash } from './merkle.js';
+import { rootOf, type Hash } from './merkle.js';
 import { MerkleStore } from './merkle-store.js';
 import { checkRecordColumns, HEADER_VERSION, headerOfRow, insertEntrySql, recordColumns, type ChainHeader, type EntryRow } from './header.js';
 import { ephemeralKey, loadOrCreateKey, type SigningKey } from './keys.js';
@@ -455,7 +455,13 @@ export class SqliteLedger implements QueryableLedger {
   /** Signs and stores a checkpoint of the current head; returns the note. */
   checkpoint(): string | undefined {
     if (this.head.seq === 0) return undefined;
-    const c: Checkpoint = { origin: this.origin, size: this.head.seq, headHash: this.head.hash, time: new Date().toISOString() };
+    const c: Checkpoint = {
+      origin: this.origin,
+      size: this.head.seq,
+      headHash: this.head.hash,
+      rootHash: rootOf(this.head.frontier).toString('hex'),
+      time: new Date().toISOString(),
+    };
     const note = signCheckpoint(c, this.key);
     this.db.prepare('INSERT OR IGNORE INTO checkpoints(size, head_hash, time, note) VALUES (?, ?, ?, ?)').run(c.size, c.headHash, c.time, note);
     this.lastCheckpointSize = c.size;

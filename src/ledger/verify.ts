@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { CheckpointError, verifyCheckpoint, type Checkpoint } from './checkpoint.js';
 import { entryHash, entryLeafHash, GENESIS_HASH, headerText, payloadHash } from './hash.js';
-import { appendLeaf, type Hash } from './merkle.js';
+import { appendLeaf, EMPTY_ROOT, rootOf, type Hash } from './merkle.js';
 import { hasTable } from '../lib/sqlite-schema.js';
 import { type ChainHeader, headerOfRow, type EntryRow } from './header.js';
 import { errorMessage } from '../lib/errors.js';
@@ -68,8 +68,12 @@ interface ChainState {
   wanted: Set<number>;
   atSize: Map<number, string>;
   erased: number;
-  /** The Merkle tree recomputed from the entries walked so far, and how its stored nodes are read (undefined: no tree in the file). */
-  tree: { frontier: Hash[]; stored: (level: number, index: number) => Buffer | undefined; nodes: number } | undefined;
+  /** The Merkle tree recomputed from the entries walked so far, its roots at the checkpointed sizes, and its nodes counted. */
+  frontier: Hash[];
+  rootAt: Map<number, string>;
+  nodes: number;
+  /** How the file's stored nodes are read (undefined: no tree in the file). */
+  tree: ((level: number, index: number) => Buffer | undefined) | undefined;
 }
 
 /**
@@ -118,7 +122,18 @@ function* verifyInSnapshot(db: Database, options: VerifyOptions): Generator<void
   const notes = db.prepare('SELECT size, note FROM checkpoints ORDER BY size').all() as Array<{ size: number; note: string }>;
   const external = options.externalCheckpoint;
   const wanted = new Set(notes.map((n) => n.size));
-  const state: ChainState = { size: 0, head: GENESIS_HASH, beforeHead: undefined, wanted, atSize: new Map([[0, GENESIS_HASH]]), erased: 0, tree: treeOf(db) };
+  const state: ChainState = {
+    size: 0,
+    head: GENESIS_HASH,
+    beforeHead: undefined,
+    wanted,
+    atSize: new Map([[0, GENESIS_HASH]]),
+    erased: 0,
+    frontier: [],
+    rootAt: new Map([[0, EMPTY_ROOT.toString('hex')]]),
+    nodes: 0,
+    tree: treeOf(db),
+  };
   let checkpointsChecked = 0;
   try {
     // Parse the exported checkpoint first so its size is remembered during the walk.
@@ -154,7 +169,10 @@ function* walkChain(db: Database, total: number, state: ChainState, onProgress?:
       state.beforeHead = state.head;
       state.head = current.value.entry_hash;
       state.size++;
-      if (state.wanted.has(state.size)) state.atSize.set(state.size, state.head);
+      if (state.wanted.has(state.size)) {
+        state.atSize.set(state.size, state.head);
+        state.rootAt.set(state.size, rootOf(state.frontier).toString('hex'));
+      }
       if (state.size % ROWS_PER_STEP === 0) {
         onProgress?.(state.size, total);
         yield;
@@ -188,21 +206,21 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
   if (actualEntry !== row.entry_hash || row.time_ms !== Date.parse(row.time)) {
     fail(row.seq, 'header_changed', `header changed: entry_hash recorded ${row.entry_hash}, recomputed ${actualEntry}`);
   }
-  if (state.tree) checkTree(row.seq, state.size, entryLeafHash(header, text), state.tree);
+  growTree(row.seq, entryLeafHash(header, text), state);
 }
 
 /** The stored tree, when the file has one: its nodes are read one by one as the walk completes them. */
 function treeOf(db: Database): ChainState['tree'] {
   if (!hasTable(db, 'merkle_nodes')) return undefined;
   const get = db.prepare<[number, number], Buffer>('SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?').pluck();
-  return { frontier: [], stored: (level, index) => get.get(level, index), nodes: 0 };
+  return (level, index) => get.get(level, index);
 }
 
-/** The leaf of entry `seq` and every node it completes must be stored as recomputed here. */
-function checkTree(seq: number, size: number, leaf: Hash, tree: NonNullable<ChainState['tree']>): void {
-  const next = appendLeaf(tree.frontier, size, leaf);
-  for (const n of next.nodes) {
-    const stored = tree.stored(n.level, n.index);
+/** Adds entry `seq`'s leaf to the recomputed tree; the leaf and every node it completes must be stored as recomputed. */
+function growTree(seq: number, leaf: Hash, state: ChainState): void {
+  const next = appendLeaf(state.frontier, state.size, leaf);
+  for (const n of state.tree ? next.nodes : []) {
+    const stored = state.tree!(n.level, n.index);
     if (!stored?.equals(n.hash)) {
       const what = n.level === 0 ? 'its leaf' : `node (level ${n.level}, index ${n.index}), completed by it,`;
       fail(
@@ -212,19 +230,19 @@ function checkTree(seq: number, size: number, leaf: Hash, tree: NonNullable<Chai
       );
     }
   }
-  tree.frontier = next.frontier;
-  tree.nodes += next.nodes.length;
+  state.frontier = next.frontier;
+  state.nodes += next.nodes.length;
 }
 
 /** Nodes past the entries (a tree grown for entries since removed, or rows added) are a changed tree too. */
 function checkTreeSize(db: Database, state: ChainState): void {
   if (!state.tree) return;
   const stored = (db.prepare('SELECT COUNT(*) AS n FROM merkle_nodes').get() as { n: number }).n;
-  if (stored !== state.tree.nodes) {
+  if (stored !== state.nodes) {
     fail(
       state.size + 1,
       'tree_changed',
-      `the Merkle tree holds ${stored} nodes where ${state.size} entries make ${state.tree.nodes}: nodes past the last entry (entries removed from the end, or nodes added)`,
+      `the Merkle tree holds ${stored} nodes where ${state.size} entries make ${state.nodes}: nodes past the last entry (entries removed from the end, or nodes added)`,
     );
   }
 }
@@ -280,6 +298,14 @@ function checkAgainstChain(c: Checkpoint, state: ChainState, lastGood: number): 
     );
   }
   const actual = state.atSize.get(c.size);
+  const root = state.rootAt.get(c.size);
+  if (c.rootHash !== undefined && root !== c.rootHash) {
+    fail(
+      c.size,
+      'history_rewritten',
+      `the entries' Merkle root at size ${c.size} is ${root} but the signed checkpoint says ${c.rootHash}; history was rewritten between seq ${lastGood + 1} and ${c.size}`,
+    );
+  }
   if (actual !== c.headHash) {
     fail(
       c.size,

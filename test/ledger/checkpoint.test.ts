@@ -7,7 +7,7 @@ import { CheckpointError, signCheckpoint, verifyCheckpoint } from '../../src/led
 import { ephemeralKey, formatVerifierKey, parseVerifierKey } from '../../src/ledger/keys.js';
 import { tempDir } from '../helpers/paths.js';
 import { runCli } from '../helpers/server.js';
-import { coreOptions, decideVia, echoInput } from './fixtures.js';
+import { allRows, coreOptions, decideVia, echoInput, recomputeRoot } from './fixtures.js';
 
 const checkpointRows = (path: string) => {
   const db = new Database(path, { readonly: true });
@@ -102,23 +102,26 @@ describe('gavel audit checkpoint and pubkey', () => {
     expect(pk.stdout).toMatch(new RegExp(`^${origin}\\+[0-9a-f]{8}\\+[A-Za-z0-9+/]+=*\\n$`));
 
     const lines = cp.stdout.split('\n');
-    expect(lines).toHaveLength(7);
+    expect(lines).toHaveLength(8);
     expect(lines[0]).toBe(origin);
     expect(lines[1]).toBe('9');
-    expect(Buffer.from(lines[2]!, 'base64').toString('hex')).toBe(hashes.get(9));
-    expect(lines[3]).toMatch(/^time \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
-    expect(Number.isNaN(Date.parse(lines[3]!.slice(5)))).toBe(false);
-    expect(lines[4]).toBe('');
-    const sig = /^\u2014 (\S+) ([A-Za-z0-9+/]+=*)$/.exec(lines[5]!);
+    // C2SP tlog-checkpoint: line 3 is the Merkle root (RFC 9162) of the 9 entries, the chain head an extension line.
+    const root = recomputeRoot(allRows(new Database(ledger, { readonly: true })));
+    expect(Buffer.from(lines[2]!, 'base64').toString('hex')).toBe(root);
+    expect(lines[3]).toBe(`chain ${Buffer.from(hashes.get(9)!, 'hex').toString('base64')}`);
+    expect(lines[4]).toMatch(/^time \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+    expect(Number.isNaN(Date.parse(lines[4]!.slice(5)))).toBe(false);
+    expect(lines[5]).toBe('');
+    const sig = /^\u2014 (\S+) ([A-Za-z0-9+/]+=*)$/.exec(lines[6]!);
     expect(sig).not.toBeNull();
     expect(sig![1]).toBe(origin);
     expect(Buffer.from(sig![2]!, 'base64')).toHaveLength(68);
-    expect(lines[6]).toBe('');
+    expect(lines[7]).toBe('');
 
     const key = parseVerifierKey(pk.stdout);
     // The signature's key id is the verifier key's.
     expect(Buffer.from(sig![2]!, 'base64').subarray(0, 4).toString('hex')).toBe(pk.stdout.split('+')[1]);
-    expect(verifyCheckpoint(cp.stdout, key)).toEqual({ origin, size: 9, headHash: hashes.get(9), time: lines[3]!.slice(5) });
+    expect(verifyCheckpoint(cp.stdout, key)).toEqual({ origin, size: 9, headHash: hashes.get(9), rootHash: root, time: lines[4]!.slice(5) });
 
     // Any edit to the body breaks the signature.
     expect(() => verifyCheckpoint(cp.stdout.replace('\n9\n', '\n8\n'), key)).toThrow(CheckpointError);

@@ -121,6 +121,19 @@ export function recomputeLeafHash(r: EntryRow): Buffer {
     .digest();
 }
 
+/** Independent recomputation (RFC 9162 §2.1, recursively): the Merkle root over these rows' leaves. */
+export function recomputeRoot(rows: EntryRow[]): string {
+  const sha = (...parts: Buffer[]) => parts.reduce((h, p) => h.update(p), createHash('sha256')).digest();
+  const mth = (leaves: Buffer[]): Buffer => {
+    if (leaves.length === 0) return sha();
+    if (leaves.length === 1) return leaves[0]!;
+    let k = 1;
+    while (k * 2 < leaves.length) k *= 2;
+    return sha(Buffer.from([1]), mth(leaves.slice(0, k)), mth(leaves.slice(k)));
+  };
+  return mth(rows.map(recomputeLeafHash)).toString('hex');
+}
+
 /** Copies a ledger (and its key, WAL and SHM when present) into a fresh folder; returns the new ledger path. */
 export function copyLedger(path: string, prefix = 'gavel-ledger-copy-'): string {
   const target = join(tempDir(prefix), 'ledger.db');

@@ -320,6 +320,24 @@ describe('checkpoints against the chain', () => {
     expect(verify(ledger, { externalCheckpoint: exported })).toMatchObject({ ok: true, entries: 3, checkpointsChecked: 1 });
   });
 
+  it("a checkpoint names the entries' Merkle root too: the right head with another root -> history_rewritten naming the root; a checkpoint from before the tree (no root) still verifies", async () => {
+    const ledger = await ledgerWith(5);
+    const note = ledger.checkpoint()!;
+    expect(note.split('\n')[3]).toMatch(/^chain /);
+    expect(verify(ledger, { externalCheckpoint: note })).toMatchObject({ ok: true, checkpointsChecked: 2 });
+    const root = Buffer.from(note.split('\n')[2]!, 'base64').toString('hex');
+    const forged = signCheckpoint({ origin: ledger.origin, size: 5, headHash: ledger.headHash, rootHash: 'b'.repeat(64), time: 't' }, ledger.key);
+    const report = verify(ledger, { externalCheckpoint: forged });
+    expect(report.failure).toEqual({
+      seq: 5,
+      kind: 'history_rewritten',
+      message: `seq 5: the entries' Merkle root at size 5 is ${root} but the signed checkpoint says ${'b'.repeat(64)}; history was rewritten between seq 1 and 5`,
+    });
+    const beforeTree = signCheckpoint({ origin: ledger.origin, size: 5, headHash: ledger.headHash, time: 't' }, ledger.key);
+    expect(beforeTree.split('\n')[2]).toBe(Buffer.from(ledger.headHash, 'hex').toString('base64'));
+    expect(verify(ledger, { externalCheckpoint: beforeTree })).toMatchObject({ ok: true, checkpointsChecked: 2 });
+  });
+
   it('an exported checkpoint that disagrees with a stored one of the same size -> history_rewritten after the last stored one below it', async () => {
     // The file was rolled back and regrown under the same key: the stored checkpoint at 4 matches the new chain,
     // the one exported before the rollback does not.
