@@ -14,6 +14,7 @@ import { timeline } from '../ledger/timeline.js';
 import { verifierKeyOfFile } from '../ledger/verifier-key.js';
 import { verifyLedger } from '../ledger/verify.js';
 import { wireVerifyReport, type WireVerifyReport } from '../ledger/wire.js';
+import { registerProofCommands } from './audit-proofs.js';
 import { EXIT } from './exit.js';
 import { checkedOption, collect, limitOption, timeRangeOptions } from './options.js';
 import { progressReporter } from './progress.js';
@@ -48,6 +49,8 @@ export function registerAudit(program: Command): void {
     .action(verify);
 
   withLedger(audit.command('checkpoint')).description('print the latest signed checkpoint').action(checkpoint);
+
+  registerProofCommands(audit, withLedger);
 
   withLedger(audit.command('pubkey'))
     .description('print the verifier key that checks checkpoint signatures')

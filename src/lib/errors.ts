@@ -59,7 +59,15 @@ export const ERROR_CODES = {
     status: 'UNAUTHENTICATED',
     doc: 'A console sign-in link is not one this server signed, has expired or was already used; or a console session expired or was signed out.',
   },
-  decision_not_found: { status: 'NOT_FOUND', doc: 'No ledger entry has that decision id.' },
+  decision_not_found: { status: 'NOT_FOUND', doc: 'No ledger entry has that decision id (or seq).' },
+  proof_unavailable: {
+    status: 'FAILED_PRECONDITION',
+    doc: 'No signed checkpoint covers the entry yet (the server signs one on request), or the ledger file has no Merkle tree yet (gavel serve builds it when it opens the file).',
+  },
+  invalid_proof_request: {
+    status: 'INVALID_ARGUMENT',
+    doc: 'A proof was asked for sizes outside the ledger (0 <= from <= to <= its size), or against a checkpoint that cannot be read.',
+  },
   invalid_query: { status: 'INVALID_ARGUMENT', doc: 'An audit query filter is malformed (bad time, bad decision name, bad limit).' },
   invalid_report: { status: 'INVALID_ARGUMENT', doc: 'A usage report is missing attribution or carries negative or malformed numbers.' },
   invalid_offline: {

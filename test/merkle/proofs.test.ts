@@ -1,0 +1,158 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { signCheckpoint } from '../../src/ledger/checkpoint.js';
+import { ephemeralKey, formatVerifierKey, keyFromPem, parseVerifierKey, verifierOf, type VerifierKey } from '../../src/ledger/keys.js';
+import { consistencyProofOf, inclusionProofOf, type InclusionProofBundle, verifyConsistencyBundle, verifyInclusionBundle } from '../../src/ledger/proofs.js';
+import { GavelError } from '../../src/lib/errors.js';
+import { startRuntime } from '../../src/runtime.js';
+import { tempDir } from '../helpers/paths.js';
+import { runCli } from '../helpers/server.js';
+import { coreOptions, decideVia, echoInput, openAsAttacker } from '../ledger/fixtures.js';
+
+/**
+ * One decision proved to someone who holds no ledger: `inclusionProofOf` gives its header, the
+ * hashes to the root and the signed checkpoint; `verifyInclusionBundle` (and `gavel audit
+ * verify-proof`) checks it with the verifier key alone, and refuses it when anything in it was
+ * changed. The payload stays out: the header holds its salted hash only.
+ */
+let ledger: string;
+let key: VerifierKey;
+let ids: string[];
+const SECRET = 'quarterly numbers for carol';
+
+beforeAll(async () => {
+  ledger = join(tempDir(), 'ledger.db');
+  // A checkpoint every 8 entries: 20 decisions leave checkpoints at 8 and 16, and 17..20 after the last.
+  const core = await startRuntime(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 8, checkpointSeconds: 3600 } }));
+  ids = [];
+  for (let i = 0; i < 20; i++)
+    ids.push((await decideVia(core, echoInput({ subject: `user-${i}`, extra: { content: { prompt: `${SECRET} ${i}` } } }))).decisionId);
+  const origin = core.parts.ledger.origin;
+  key = verifierOf(keyFromPem(readFileSync(`${ledger}.key`, 'utf8'), origin));
+  await core.stop();
+  // As the file stood before the server's closing checkpoint at 20: the last one at 16, entries 17..20 after it.
+  const db = openAsAttacker(ledger);
+  db.prepare('DELETE FROM checkpoints WHERE size = 20').run();
+  expect((db.prepare('SELECT MAX(size) AS s FROM checkpoints').get() as { s: number }).s).toBe(16);
+  db.close();
+});
+
+function withDb<T>(body: (db: Database.Database) => T): T {
+  const db = new Database(ledger, { readonly: true });
+  try {
+    return body(db);
+  } finally {
+    db.close();
+  }
+}
+
+const latestNote = () => withDb((db) => (db.prepare('SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1').get() as { note: string }).note);
+const proofOf = (decisionId: string, checkpoint?: string) => withDb((db) => inclusionProofOf(db, { decisionId }, checkpoint));
+
+describe('an inclusion proof', () => {
+  it('of a decision covered by the latest checkpoint verifies with the verifier key alone, and carries no payload', () => {
+    const proof = proofOf(ids[4]!);
+    expect(proof).toMatchObject({ seq: 5, leaf_index: 4, decision_id: ids[4] });
+    const { checkpoint, header } = verifyInclusionBundle(JSON.parse(JSON.stringify(proof)), key);
+    expect(checkpoint.size).toBe(proof.tree_size);
+    expect(checkpoint.rootHash).toBe(proof.root_hash);
+    expect(header).toMatchObject({ seq: 5, decision_id: ids[4], subject_id: 'user-4', payload_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(JSON.stringify(proof)).not.toContain(SECRET);
+    // Every entry up to the checkpoint, including its last, proves the same way.
+    for (let i = 0; i < 16; i++) expect(verifyInclusionBundle(proofOf(ids[i]!), key).header.seq).toBe(i + 1);
+  });
+
+  it('is refused when its header, a hash, its size, its index or its checkpoint was changed', () => {
+    const proof = proofOf(ids[9]!);
+    const refuse = (changed: Partial<InclusionProofBundle> | Record<string, unknown>, why: RegExp) =>
+      expect(() => verifyInclusionBundle({ ...proof, ...changed }, key)).toThrow(why);
+    refuse({ header: proof.header.replace('"decision":"allow"', '"decision":"deny"') }, /does not lead to the checkpoint's root/);
+    refuse({ hashes: proof.hashes.map((h, i) => (i === 1 ? `${h.slice(0, 63)}${h[63] === '0' ? '1' : '0'}` : h)) }, /does not lead/);
+    refuse({ hashes: proof.hashes.slice(1) }, /does not lead/);
+    refuse({ tree_size: proof.tree_size - 1 }, /the proof is for size 15, the checkpoint for size 16/);
+    refuse({ leaf_index: 8 }, /the header is entry 10, the proof for leaf 8/);
+    refuse({ checkpoint: proof.checkpoint.replace('\n16\n', '\n17\n') }, /invalid signature/);
+    const other = ephemeralKey(key.name);
+    refuse(
+      { checkpoint: signCheckpoint({ origin: key.name, size: 16, headHash: 'a'.repeat(64), rootHash: proof.root_hash, time: 't' }, other) },
+      /has no signature by/,
+    );
+    refuse({ format: 'something/v9' }, /not a gavel.inclusion-proof\/v1 document/);
+    refuse({ hashes: ['zz'] }, /malformed/);
+  });
+
+  it('needs a checkpoint that signs a Merkle root: one from before the tree proves nothing', () => {
+    const proof = proofOf(ids[2]!);
+    const key2 = ephemeralKey(key.name);
+    const old = signCheckpoint({ origin: key.name, size: 16, headHash: 'a'.repeat(64), time: 't' }, key2);
+    expect(() => verifyInclusionBundle({ ...proof, checkpoint: old }, verifierOf(key2))).toThrow(/before the Merkle tree/);
+  });
+
+  it('of an entry after the latest checkpoint, or of no entry, is refused with the reason', () => {
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return err instanceof GavelError ? [err.code, err.message] : ['thrown', String(err)];
+      }
+      return ['none', ''];
+    };
+    expect(code(() => proofOf(ids[18]!))).toEqual([
+      'proof_unavailable',
+      'entry 19 is after the checkpoint at size 16; a later checkpoint covers it once one is signed',
+    ]);
+    expect(code(() => proofOf('no-such-decision'))[0]).toBe('decision_not_found');
+    expect(code(() => withDb((db) => inclusionProofOf(db, { seq: 99 })))[0]).toBe('decision_not_found');
+    // Against an earlier checkpoint it was signed in, it proves again.
+    const first = withDb((db) => (db.prepare('SELECT note FROM checkpoints WHERE size = 8').get() as { note: string }).note);
+    expect(verifyInclusionBundle(proofOf(ids[3]!, first), key).checkpoint.size).toBe(8);
+    expect(code(() => proofOf(ids[9]!, first))[0]).toBe('proof_unavailable');
+  });
+});
+
+describe('a consistency proof', () => {
+  it('shows each checkpoint to be a prefix of the later ones, and of the ledger now', () => {
+    const sizes = [0, 8, 16, 20];
+    for (const [i, from] of sizes.entries()) {
+      for (const to of sizes.slice(i)) {
+        const proof = withDb((db) => consistencyProofOf(db, from, to));
+        expect(verifyConsistencyBundle(proof)).toBe(true);
+        expect(verifyConsistencyBundle({ ...proof, from_root: proof.to_root })).toBe(from === to || from === 0);
+      }
+    }
+    const at16 = Buffer.from(latestNote().split('\n')[2]!, 'base64').toString('hex');
+    expect(withDb((db) => consistencyProofOf(db, 16, 20)).from_root).toBe(at16);
+    expect(() => withDb((db) => consistencyProofOf(db, 5, 21))).toThrow(/0 <= from <= to <= 20/);
+    expect(() => withDb((db) => consistencyProofOf(db, 9, 8))).toThrow(GavelError);
+  });
+});
+
+describe('gavel audit prove and verify-proof', () => {
+  it('write a proof file and check it offline with the key `gavel audit pubkey` prints; a changed file exits 1', async () => {
+    const [proved, pub] = await Promise.all([
+      runCli(['audit', 'prove', '--ledger', ledger, '--decision', ids[6]!]),
+      runCli(['audit', 'pubkey', '--ledger', ledger]),
+    ]);
+    expect(proved.stderr).toBe('');
+    expect(proved.code).toBe(0);
+    expect(parseVerifierKey(pub.stdout).keyId).toEqual(key.keyId);
+    const file = join(tempDir(), 'proof.json');
+    writeFileSync(file, proved.stdout);
+    const dir = tempDir();
+    const changed = join(dir, 'changed.json');
+    writeFileSync(changed, proved.stdout.replace('"subject_id\\":\\"user-6\\"', '"subject_id\\":\\"user-7\\"'));
+    const [ok, bad, late] = await Promise.all([
+      runCli(['audit', 'verify-proof', file, '--pubkey', formatVerifierKey(key)]),
+      runCli(['audit', 'verify-proof', changed, '--pubkey', pub.stdout.trim()]),
+      runCli(['audit', 'prove', '--ledger', ledger, '--seq', '19']),
+    ]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`^ok: decision ${ids[6]} is entry 7 of ${key.name}, within its 16 entries signed at .+: allow for user-6 \\(`));
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^FAILED: the entry's leaf does not lead to the checkpoint's root at size 16/);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toContain('entry 19 is after the checkpoint at size 16');
+  });
+});
