@@ -19,8 +19,9 @@ import { ledgerConfig } from './ledger/config.js';
 import { SqliteShadowSink } from './ledger/shadow-table.js';
 import { SqliteLedger } from './ledger/sqlite.js';
 import { wireVerifyReport } from './ledger/wire.js';
+import { checkpointAt, consistencyProofOf, type EntryRef, type InclusionProofBundle, inclusionProofOf } from './ledger/proofs.js';
 import { identityForm } from './lib/identity-form.js';
-import { closedOnFailure } from './lib/errors.js';
+import { closedOnFailure, GavelError } from './lib/errors.js';
 import type { RuntimeConfig } from './runtime/config.js';
 import type {
   ApprovalsFace,
@@ -105,6 +106,18 @@ const APPROVAL_POLL_MS = 1000;
  * start set as policy events, starts live and shadow delivery and the evaluation workers. The one
  * wiring place: `gavel serve`, `gavel eval`, tests and benches all start here.
  */
+/** An entry's inclusion proof on the running ledger: with no size asked, a checkpoint is signed first when none covers the entry yet. */
+function proveIncluded(ledger: SqliteLedger, ref: EntryRef, treeSize: number | undefined): InclusionProofBundle {
+  if (treeSize) return inclusionProofOf(ledger.db, ref, checkpointAt(ledger.db, treeSize));
+  try {
+    return inclusionProofOf(ledger.db, ref);
+  } catch (err) {
+    if (!(err instanceof GavelError) || err.code !== 'proof_unavailable') throw err;
+    ledger.checkpoint();
+    return inclusionProofOf(ledger.db, ref);
+  }
+}
+
 export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const log = config.logger ?? pino({ level: 'silent' });
   const now = config.now ?? (() => new Date());
@@ -308,6 +321,8 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
         get: (id) => ledger.get(id),
         verify: (checkpoint) => verifyAll(checkpoint),
         latestCheckpoint,
+        inclusionProof: (ref, treeSize) => proveIncluded(ledger, ref, treeSize),
+        consistencyProof: (from, to) => consistencyProofOf(ledger.db, from, to ?? ledger.size),
         verifyState,
         get size() {
           return ledger.size;

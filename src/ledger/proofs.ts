@@ -112,6 +112,13 @@ export function consistencyProofOf(db: Database, from: number, to: number): Cons
   };
 }
 
+/** The checkpoint the ledger stored at exactly this size. */
+export function checkpointAt(db: Database, size: number): string {
+  const note = db.prepare('SELECT note FROM checkpoints WHERE size = ?').pluck().get(size) as string | undefined;
+  if (note === undefined) throw new GavelError('invalid_proof_request', `the ledger stored no checkpoint at size ${size}`);
+  return note;
+}
+
 function latestNote(db: Database): string | undefined {
   return (db.prepare('SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1').pluck().get() as string | undefined) ?? undefined;
 }

@@ -8,6 +8,11 @@ import type { VerifyReport } from './verify.js';
  * so a script reads the same names from either. Entries: `wireEntry` (header.ts).
  */
 
+/** gavel.v1.LedgerReceipt: where an entry is in the chain and, as leaf_index, in the Merkle tree. */
+export function wireReceipt(r: { seq: number; entryHash: string }): { seq: number; entry_hash: string; leaf_index: number } {
+  return { seq: r.seq, entry_hash: r.entryHash, leaf_index: r.seq - 1 };
+}
+
 /** gavel.v1.VerifyResponse. */
 export interface WireVerifyReport {
   ok: boolean;

@@ -14,6 +14,7 @@ import type { PolicyEventResult } from '../engine/policy-event.js';
 import type { ReplayRun } from '../engine/replay/replayer.js';
 import type { PolicyStatus } from '../ledger/policy-status.js';
 import type { EntryDetail, EntrySummary, QueryFilter } from '../ledger/query.js';
+import type { ConsistencyProofBundle, EntryRef, InclusionProofBundle } from '../ledger/proofs.js';
 import type { WireVerifyReport } from '../ledger/wire.js';
 import type { StateMismatch } from '../state/compare.js';
 import type { ReasonDay } from '../ledger/reason-counts.js';
@@ -34,6 +35,7 @@ export type { Scope } from '../usage/store.js';
 export type { Approval, Approver } from '../engine/approvals/approval.js';
 export type { WireVerifyReport } from '../ledger/wire.js';
 export { wireEntry } from '../ledger/header.js';
+export { wireReceipt } from '../ledger/wire.js';
 export type { UsageReceipt, UsageReportInput } from '../usage/report.js';
 export type { ReplayRun } from '../engine/replay/replayer.js';
 
@@ -63,6 +65,13 @@ export interface AuditFace {
   /** The chain recomputed (against a checkpoint when given) and, when it holds, the state tables against it. */
   verify(checkpoint?: string): Promise<WireVerifyReport>;
   latestCheckpoint(): CheckpointInfo;
+  /**
+   * One entry's inclusion proof against a signed checkpoint: the one stored at `treeSize`, or the
+   * latest (signed now when it does not cover the entry yet). ledger/proofs.ts.
+   */
+  inclusionProof(ref: EntryRef, treeSize?: number): InclusionProofBundle;
+  /** The consistency proof between two sizes (`to`: the ledger now). */
+  consistencyProof(from: number, to?: number): ConsistencyProofBundle;
   /** The approval (and embedded usage) tables recomputed from the chain now: the rows that disagree (off the event loop). */
   verifyState(): Promise<StateMismatch[]>;
   /** Entries in the ledger. */

@@ -3,6 +3,7 @@ import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { canonicalJson } from '../lib/canonical.js';
 import { type AuditFace, type OfflineDecision, type OfflineFace, type QueryFilter, wireEntry } from '../runtime/faces.js';
+import { wireReceipt } from '../runtime/faces.js';
 import { callerOf } from './security/guard.js';
 import { DECISION, ENTRY_KIND, MISMATCH_PROBLEM, OFFLINE_MODE, enumOf, stringOf } from './enum-twins.js';
 import { toServiceError } from './status.js';
@@ -96,16 +97,28 @@ export function auditService(audit: AuditFace, recordOffline: OfflineFace, log: 
         .then(() => recordOffline(offlineOf(call.request, callerOf(call).id)))
         .then((r) => {
           log.info({ decision_id: r.decisionId, duplicate: r.duplicate, mode: call.request.mode, caller: callerOf(call).id }, 'offline decision recorded');
-          callback(null, { decision_id: r.decisionId, duplicate: r.duplicate, receipt: { seq: r.receipt.seq, entry_hash: r.receipt.entryHash } });
+          callback(null, { decision_id: r.decisionId, duplicate: r.duplicate, receipt: wireReceipt(r.receipt) });
         })
         .catch((err: unknown) => callback(toServiceError(err, log)));
     },
+    GetInclusionProof: unary((req: { decision_id: string; seq: string | number; tree_size: string | number }) => {
+      const seq = Number(req.seq);
+      if ((req.decision_id === '') === (seq === 0)) throw new GavelError('invalid_proof_request', 'name the entry with exactly one of decision_id and seq');
+      const p = audit.inclusionProof(req.decision_id ? { decisionId: req.decision_id } : { seq }, Number(req.tree_size) || undefined);
+      return { ...p, hashes: p.hashes.map(fromHex), root_hash: fromHex(p.root_hash) };
+    }),
+    GetConsistencyProof: unary((req: { from_size: string | number; to_size: string | number }) => {
+      const p = audit.consistencyProof(Number(req.from_size), Number(req.to_size) || undefined);
+      return { ...p, from_root: fromHex(p.from_root), to_root: fromHex(p.to_root), hashes: p.hashes.map(fromHex) };
+    }),
     LatestCheckpoint: unary(() => {
       const c = audit.latestCheckpoint();
       return { note: c.note, size: c.size, head_hash: c.headHash, verifier_key: c.verifierKey };
     }),
   };
 }
+
+const fromHex = (hex: string) => Buffer.from(hex, 'hex');
 
 /** A RecordOffline request as the engine's OfflineDecision; the engine checks what it holds. */
 function offlineOf(m: RecordOfflineMessage, caller: string): OfflineDecision {

@@ -9,6 +9,7 @@ import { toServiceError, toWireError } from './status.js';
 import { structToJson } from './struct.js';
 import { APPROVAL_STATE, DECISION, enumOf } from './enum-twins.js';
 import { parseTraceparent, traceOf } from './trace-context.js';
+import { wireReceipt } from '../runtime/faces.js';
 
 interface DecideRequestMessage {
   policy: string;
@@ -233,7 +234,7 @@ function toMessage(d: Decision): Record<string, unknown> {
     redactions: d.redactions,
     obligations_json: Buffer.from(JSON.stringify(d.obligations)),
     policy: d.policy,
-    receipt: { seq: d.receipt.seq, entry_hash: d.receipt.entryHash },
+    receipt: wireReceipt(d.receipt),
     request_id: d.requestId,
     entrypoint: d.entrypoint,
     evaluated_at: d.evaluatedAt,

@@ -78,7 +78,8 @@ export class Decision {
   readonly decisionId: string;
   readonly requestId: string;
   /** Where the decision is in the ledger: its entry's seq and hash. */
-  readonly receipt: { seq: number; entryHash: string };
+  /** Where gavel recorded it: the entry's seq and hash, and its leaf in the ledger's Merkle tree (seq - 1; AuditService.GetInclusionProof proves it). */
+  readonly receipt: { seq: number; entryHash: string; leafIndex: number };
   readonly policy: { bundle: string; revision: string; digest: string };
   readonly entrypoint: string;
   /** RFC 3339 time the server put into input.context.now (the client's clock for an offline decision). */
@@ -106,7 +107,7 @@ export class Decision {
     this.approval = res.approval ? approvalOf(res.approval) : undefined;
     this.decisionId = res.decision_id;
     this.requestId = res.request_id;
-    this.receipt = { seq: res.receipt?.seq ?? 0, entryHash: res.receipt?.entry_hash ?? '' };
+    this.receipt = { seq: res.receipt?.seq ?? 0, entryHash: res.receipt?.entry_hash ?? '', leafIndex: Number(res.receipt?.leaf_index ?? 0) };
     this.policy = { bundle: res.policy?.bundle ?? '', revision: res.policy?.revision ?? '', digest: res.policy?.digest ?? '' };
     this.entrypoint = res.entrypoint;
     this.evaluatedAt = res.evaluated_at;

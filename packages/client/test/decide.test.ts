@@ -48,7 +48,7 @@ describe('decide', () => {
 
     const entry = srv.core.audit.get(d.decisionId)!;
     expect(entry).toBeDefined();
-    expect(d.receipt).toEqual({ seq: entry.seq, entryHash: entry.entryHash });
+    expect(d.receipt).toEqual({ seq: entry.seq, entryHash: entry.entryHash, leafIndex: entry.seq - 1 });
     expect(entry.requestId).toBe('sdk-allow-1');
     expect(entry.caller).toBe('unverified:sdk-test');
     expect(entry.decision).toBe('allow');

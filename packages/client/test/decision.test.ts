@@ -41,7 +41,7 @@ describe('Decision from a DecideResponse', () => {
       {},
       undefined,
       undefined,
-      { seq: 0, entryHash: '' },
+      { seq: 0, entryHash: '', leafIndex: 0 },
       { bundle: '', revision: '', digest: '' },
     ]);
   });

@@ -79,7 +79,7 @@ describe('routes and fail modes', () => {
     expect(closed).toMatchObject({
       outcome: 'deny',
       offline: { mode: 'closed', cause: 'unavailable', route: 'chat' },
-      receipt: { seq: 0, entryHash: '' },
+      receipt: { seq: 0, entryHash: '', leafIndex: 0 },
       requestId: 'req-closed',
       model: 'standard-m',
     });

@@ -32,6 +32,8 @@ export const METHOD_ROLES: Readonly<Record<string, Role | readonly Role[]>> = {
   '/gavel.v1.AuditService/GetDecision': 'audit',
   '/gavel.v1.AuditService/Verify': 'audit',
   '/gavel.v1.AuditService/LatestCheckpoint': 'audit',
+  '/gavel.v1.AuditService/GetInclusionProof': 'audit',
+  '/gavel.v1.AuditService/GetConsistencyProof': 'audit',
   '/gavel.v1.AuditService/RecordOffline': 'decide',
   '/gavel.v1.PolicyService/ListBundles': ['admin', 'audit'],
   '/gavel.v1.PolicyService/Replay': 'admin',

@@ -30,6 +30,8 @@ const NEEDS: Record<string, (typeof ROLES)[number] | Array<(typeof ROLES)[number
   'AuditService/GetDecision': 'audit',
   'AuditService/Verify': 'audit',
   'AuditService/LatestCheckpoint': 'audit',
+  'AuditService/GetInclusionProof': 'audit',
+  'AuditService/GetConsistencyProof': 'audit',
   'AuditService/RecordOffline': 'decide',
   'PolicyService/ListBundles': ['admin', 'audit'],
   'PolicyService/Replay': 'admin',
@@ -214,6 +216,12 @@ async function callAs(name: string, method: string): Promise<{ code: number; det
         return ok;
       case 'AuditService/LatestCheckpoint':
         await unary(client, rpc, {});
+        return ok;
+      case 'AuditService/GetInclusionProof':
+        await unary(client, rpc, { decision_id: decidedByGateway });
+        return ok;
+      case 'AuditService/GetConsistencyProof':
+        await unary(client, rpc, { from_size: 1 });
         return ok;
       case 'AuditService/RecordOffline':
         await unary(client, rpc, {

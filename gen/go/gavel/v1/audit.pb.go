@@ -1220,6 +1220,303 @@ func (x *LatestCheckpointResponse) GetVerifierKey() string {
 	return ""
 }
 
+type GetInclusionProofRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entry, by decision id or by seq: one of the two.
+	DecisionId string `protobuf:"bytes,1,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	Seq        uint64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	// Prove against the checkpoint the ledger stored at this size; 0: the latest (signed first if it
+	// does not cover the entry yet).
+	TreeSize      uint64 `protobuf:"varint,3,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInclusionProofRequest) Reset() {
+	*x = GetInclusionProofRequest{}
+	mi := &file_gavel_v1_audit_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInclusionProofRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInclusionProofRequest) ProtoMessage() {}
+
+func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gavel_v1_audit_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInclusionProofRequest.ProtoReflect.Descriptor instead.
+func (*GetInclusionProofRequest) Descriptor() ([]byte, []int) {
+	return file_gavel_v1_audit_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetInclusionProofRequest) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *GetInclusionProofRequest) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *GetInclusionProofRequest) GetTreeSize() uint64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
+// What `gavel audit prove` writes (format gavel.inclusion-proof/v1), hashes as bytes.
+type GetInclusionProofResponse struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Seq        uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	DecisionId string                 `protobuf:"bytes,2,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	LeafIndex  uint64                 `protobuf:"varint,3,opt,name=leaf_index,json=leafIndex,proto3" json:"leaf_index,omitempty"`
+	TreeSize   uint64                 `protobuf:"varint,4,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
+	// The entry's header, canonical JSON (RFC 8785): its leaf hash is SHA-256(0x00 || these bytes).
+	Header string `protobuf:"bytes,5,opt,name=header,proto3" json:"header,omitempty"`
+	// Sibling hashes from the leaf up.
+	Hashes [][]byte `protobuf:"bytes,6,rep,name=hashes,proto3" json:"hashes,omitempty"`
+	// The Merkle root at tree_size, the one the checkpoint signs.
+	RootHash []byte `protobuf:"bytes,7,opt,name=root_hash,json=rootHash,proto3" json:"root_hash,omitempty"`
+	// The signed checkpoint (a C2SP tlog-checkpoint note) at tree_size.
+	Checkpoint    string `protobuf:"bytes,8,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInclusionProofResponse) Reset() {
+	*x = GetInclusionProofResponse{}
+	mi := &file_gavel_v1_audit_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInclusionProofResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInclusionProofResponse) ProtoMessage() {}
+
+func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gavel_v1_audit_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInclusionProofResponse.ProtoReflect.Descriptor instead.
+func (*GetInclusionProofResponse) Descriptor() ([]byte, []int) {
+	return file_gavel_v1_audit_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetInclusionProofResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *GetInclusionProofResponse) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *GetInclusionProofResponse) GetLeafIndex() uint64 {
+	if x != nil {
+		return x.LeafIndex
+	}
+	return 0
+}
+
+func (x *GetInclusionProofResponse) GetTreeSize() uint64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
+func (x *GetInclusionProofResponse) GetHeader() string {
+	if x != nil {
+		return x.Header
+	}
+	return ""
+}
+
+func (x *GetInclusionProofResponse) GetHashes() [][]byte {
+	if x != nil {
+		return x.Hashes
+	}
+	return nil
+}
+
+func (x *GetInclusionProofResponse) GetRootHash() []byte {
+	if x != nil {
+		return x.RootHash
+	}
+	return nil
+}
+
+func (x *GetInclusionProofResponse) GetCheckpoint() string {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return ""
+}
+
+type GetConsistencyProofRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	FromSize uint64                 `protobuf:"varint,1,opt,name=from_size,json=fromSize,proto3" json:"from_size,omitempty"`
+	// 0: the ledger's size now.
+	ToSize        uint64 `protobuf:"varint,2,opt,name=to_size,json=toSize,proto3" json:"to_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConsistencyProofRequest) Reset() {
+	*x = GetConsistencyProofRequest{}
+	mi := &file_gavel_v1_audit_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConsistencyProofRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConsistencyProofRequest) ProtoMessage() {}
+
+func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gavel_v1_audit_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConsistencyProofRequest.ProtoReflect.Descriptor instead.
+func (*GetConsistencyProofRequest) Descriptor() ([]byte, []int) {
+	return file_gavel_v1_audit_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetConsistencyProofRequest) GetFromSize() uint64 {
+	if x != nil {
+		return x.FromSize
+	}
+	return 0
+}
+
+func (x *GetConsistencyProofRequest) GetToSize() uint64 {
+	if x != nil {
+		return x.ToSize
+	}
+	return 0
+}
+
+type GetConsistencyProofResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FromSize      uint64                 `protobuf:"varint,1,opt,name=from_size,json=fromSize,proto3" json:"from_size,omitempty"`
+	ToSize        uint64                 `protobuf:"varint,2,opt,name=to_size,json=toSize,proto3" json:"to_size,omitempty"`
+	FromRoot      []byte                 `protobuf:"bytes,3,opt,name=from_root,json=fromRoot,proto3" json:"from_root,omitempty"`
+	ToRoot        []byte                 `protobuf:"bytes,4,opt,name=to_root,json=toRoot,proto3" json:"to_root,omitempty"`
+	Hashes        [][]byte               `protobuf:"bytes,5,rep,name=hashes,proto3" json:"hashes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConsistencyProofResponse) Reset() {
+	*x = GetConsistencyProofResponse{}
+	mi := &file_gavel_v1_audit_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConsistencyProofResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConsistencyProofResponse) ProtoMessage() {}
+
+func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gavel_v1_audit_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConsistencyProofResponse.ProtoReflect.Descriptor instead.
+func (*GetConsistencyProofResponse) Descriptor() ([]byte, []int) {
+	return file_gavel_v1_audit_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetConsistencyProofResponse) GetFromSize() uint64 {
+	if x != nil {
+		return x.FromSize
+	}
+	return 0
+}
+
+func (x *GetConsistencyProofResponse) GetToSize() uint64 {
+	if x != nil {
+		return x.ToSize
+	}
+	return 0
+}
+
+func (x *GetConsistencyProofResponse) GetFromRoot() []byte {
+	if x != nil {
+		return x.FromRoot
+	}
+	return nil
+}
+
+func (x *GetConsistencyProofResponse) GetToRoot() []byte {
+	if x != nil {
+		return x.ToRoot
+	}
+	return nil
+}
+
+func (x *GetConsistencyProofResponse) GetHashes() [][]byte {
+	if x != nil {
+		return x.Hashes
+	}
+	return nil
+}
+
 var File_gavel_v1_audit_proto protoreflect.FileDescriptor
 
 const file_gavel_v1_audit_proto_rawDesc = "" +
@@ -1331,7 +1628,34 @@ const file_gavel_v1_audit_proto_rawDesc = "" +
 	"\x04note\x18\x01 \x01(\tR\x04note\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x1b\n" +
 	"\thead_hash\x18\x03 \x01(\tR\bheadHash\x12!\n" +
-	"\fverifier_key\x18\x04 \x01(\tR\vverifierKey*\xb4\x01\n" +
+	"\fverifier_key\x18\x04 \x01(\tR\vverifierKey\"j\n" +
+	"\x18GetInclusionProofRequest\x12\x1f\n" +
+	"\vdecision_id\x18\x01 \x01(\tR\n" +
+	"decisionId\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1b\n" +
+	"\ttree_size\x18\x03 \x01(\x04R\btreeSize\"\xf7\x01\n" +
+	"\x19GetInclusionProofResponse\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1f\n" +
+	"\vdecision_id\x18\x02 \x01(\tR\n" +
+	"decisionId\x12\x1d\n" +
+	"\n" +
+	"leaf_index\x18\x03 \x01(\x04R\tleafIndex\x12\x1b\n" +
+	"\ttree_size\x18\x04 \x01(\x04R\btreeSize\x12\x16\n" +
+	"\x06header\x18\x05 \x01(\tR\x06header\x12\x16\n" +
+	"\x06hashes\x18\x06 \x03(\fR\x06hashes\x12\x1b\n" +
+	"\troot_hash\x18\a \x01(\fR\brootHash\x12\x1e\n" +
+	"\n" +
+	"checkpoint\x18\b \x01(\tR\n" +
+	"checkpoint\"R\n" +
+	"\x1aGetConsistencyProofRequest\x12\x1b\n" +
+	"\tfrom_size\x18\x01 \x01(\x04R\bfromSize\x12\x17\n" +
+	"\ato_size\x18\x02 \x01(\x04R\x06toSize\"\xa1\x01\n" +
+	"\x1bGetConsistencyProofResponse\x12\x1b\n" +
+	"\tfrom_size\x18\x01 \x01(\x04R\bfromSize\x12\x17\n" +
+	"\ato_size\x18\x02 \x01(\x04R\x06toSize\x12\x1b\n" +
+	"\tfrom_root\x18\x03 \x01(\fR\bfromRoot\x12\x17\n" +
+	"\ato_root\x18\x04 \x01(\fR\x06toRoot\x12\x16\n" +
+	"\x06hashes\x18\x05 \x03(\fR\x06hashes*\xb4\x01\n" +
 	"\tEntryKind\x12\x1a\n" +
 	"\x16ENTRY_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13ENTRY_KIND_DECISION\x10\x01\x12\x15\n" +
@@ -1349,12 +1673,14 @@ const file_gavel_v1_audit_proto_rawDesc = "" +
 	"\x1cMISMATCH_PROBLEM_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18MISMATCH_PROBLEM_MISSING\x10\x01\x12\x1f\n" +
 	"\x1bMISMATCH_PROBLEM_UNRECORDED\x10\x02\x12\x1c\n" +
-	"\x18MISMATCH_PROBLEM_CHANGED\x10\x032\x90\x03\n" +
+	"\x18MISMATCH_PROBLEM_CHANGED\x10\x032\xd2\x04\n" +
 	"\fAuditService\x12J\n" +
 	"\x0eQueryDecisions\x12\x1f.gavel.v1.QueryDecisionsRequest\x1a\x15.gavel.v1.LedgerEntry0\x01\x12J\n" +
 	"\vGetDecision\x12\x1c.gavel.v1.GetDecisionRequest\x1a\x1d.gavel.v1.GetDecisionResponse\x12;\n" +
 	"\x06Verify\x12\x17.gavel.v1.VerifyRequest\x1a\x18.gavel.v1.VerifyResponse\x12Y\n" +
-	"\x10LatestCheckpoint\x12!.gavel.v1.LatestCheckpointRequest\x1a\".gavel.v1.LatestCheckpointResponse\x12P\n" +
+	"\x10LatestCheckpoint\x12!.gavel.v1.LatestCheckpointRequest\x1a\".gavel.v1.LatestCheckpointResponse\x12\\\n" +
+	"\x11GetInclusionProof\x12\".gavel.v1.GetInclusionProofRequest\x1a#.gavel.v1.GetInclusionProofResponse\x12b\n" +
+	"\x13GetConsistencyProof\x12$.gavel.v1.GetConsistencyProofRequest\x1a%.gavel.v1.GetConsistencyProofResponse\x12P\n" +
 	"\rRecordOffline\x12\x1e.gavel.v1.RecordOfflineRequest\x1a\x1f.gavel.v1.RecordOfflineResponseBf\n" +
 	"\fdev.gavel.v1B\n" +
 	"AuditProtoP\x01Z2github.com/gavel-pdp/gavel/gen/go/gavel/v1;gavelv1\xaa\x02\bGavel.V1\xca\x02\bGavel\\V1b\x06proto3"
@@ -1372,36 +1698,40 @@ func file_gavel_v1_audit_proto_rawDescGZIP() []byte {
 }
 
 var file_gavel_v1_audit_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_gavel_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_gavel_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_gavel_v1_audit_proto_goTypes = []any{
-	(EntryKind)(0),                   // 0: gavel.v1.EntryKind
-	(OfflineMode)(0),                 // 1: gavel.v1.OfflineMode
-	(MismatchProblem)(0),             // 2: gavel.v1.MismatchProblem
-	(*QueryDecisionsRequest)(nil),    // 3: gavel.v1.QueryDecisionsRequest
-	(*RecordOfflineRequest)(nil),     // 4: gavel.v1.RecordOfflineRequest
-	(*RecordOfflineResponse)(nil),    // 5: gavel.v1.RecordOfflineResponse
-	(*LedgerEntry)(nil),              // 6: gavel.v1.LedgerEntry
-	(*GetDecisionRequest)(nil),       // 7: gavel.v1.GetDecisionRequest
-	(*GetDecisionResponse)(nil),      // 8: gavel.v1.GetDecisionResponse
-	(*VerifyRequest)(nil),            // 9: gavel.v1.VerifyRequest
-	(*VerifyResponse)(nil),           // 10: gavel.v1.VerifyResponse
-	(*StateMismatch)(nil),            // 11: gavel.v1.StateMismatch
-	(*LatestCheckpointRequest)(nil),  // 12: gavel.v1.LatestCheckpointRequest
-	(*LatestCheckpointResponse)(nil), // 13: gavel.v1.LatestCheckpointResponse
-	(Decision)(0),                    // 14: gavel.v1.Decision
-	(*Reason)(nil),                   // 15: gavel.v1.Reason
-	(*PolicyVersion)(nil),            // 16: gavel.v1.PolicyVersion
-	(*LedgerReceipt)(nil),            // 17: gavel.v1.LedgerReceipt
+	(EntryKind)(0),                      // 0: gavel.v1.EntryKind
+	(OfflineMode)(0),                    // 1: gavel.v1.OfflineMode
+	(MismatchProblem)(0),                // 2: gavel.v1.MismatchProblem
+	(*QueryDecisionsRequest)(nil),       // 3: gavel.v1.QueryDecisionsRequest
+	(*RecordOfflineRequest)(nil),        // 4: gavel.v1.RecordOfflineRequest
+	(*RecordOfflineResponse)(nil),       // 5: gavel.v1.RecordOfflineResponse
+	(*LedgerEntry)(nil),                 // 6: gavel.v1.LedgerEntry
+	(*GetDecisionRequest)(nil),          // 7: gavel.v1.GetDecisionRequest
+	(*GetDecisionResponse)(nil),         // 8: gavel.v1.GetDecisionResponse
+	(*VerifyRequest)(nil),               // 9: gavel.v1.VerifyRequest
+	(*VerifyResponse)(nil),              // 10: gavel.v1.VerifyResponse
+	(*StateMismatch)(nil),               // 11: gavel.v1.StateMismatch
+	(*LatestCheckpointRequest)(nil),     // 12: gavel.v1.LatestCheckpointRequest
+	(*LatestCheckpointResponse)(nil),    // 13: gavel.v1.LatestCheckpointResponse
+	(*GetInclusionProofRequest)(nil),    // 14: gavel.v1.GetInclusionProofRequest
+	(*GetInclusionProofResponse)(nil),   // 15: gavel.v1.GetInclusionProofResponse
+	(*GetConsistencyProofRequest)(nil),  // 16: gavel.v1.GetConsistencyProofRequest
+	(*GetConsistencyProofResponse)(nil), // 17: gavel.v1.GetConsistencyProofResponse
+	(Decision)(0),                       // 18: gavel.v1.Decision
+	(*Reason)(nil),                      // 19: gavel.v1.Reason
+	(*PolicyVersion)(nil),               // 20: gavel.v1.PolicyVersion
+	(*LedgerReceipt)(nil),               // 21: gavel.v1.LedgerReceipt
 }
 var file_gavel_v1_audit_proto_depIdxs = []int32{
-	14, // 0: gavel.v1.QueryDecisionsRequest.decision_enum:type_name -> gavel.v1.Decision
+	18, // 0: gavel.v1.QueryDecisionsRequest.decision_enum:type_name -> gavel.v1.Decision
 	0,  // 1: gavel.v1.QueryDecisionsRequest.kind_enum:type_name -> gavel.v1.EntryKind
 	1,  // 2: gavel.v1.RecordOfflineRequest.mode:type_name -> gavel.v1.OfflineMode
-	14, // 3: gavel.v1.RecordOfflineRequest.decision:type_name -> gavel.v1.Decision
-	15, // 4: gavel.v1.RecordOfflineRequest.reasons:type_name -> gavel.v1.Reason
-	16, // 5: gavel.v1.RecordOfflineRequest.policy_version:type_name -> gavel.v1.PolicyVersion
-	17, // 6: gavel.v1.RecordOfflineResponse.receipt:type_name -> gavel.v1.LedgerReceipt
-	14, // 7: gavel.v1.LedgerEntry.decision_enum:type_name -> gavel.v1.Decision
+	18, // 3: gavel.v1.RecordOfflineRequest.decision:type_name -> gavel.v1.Decision
+	19, // 4: gavel.v1.RecordOfflineRequest.reasons:type_name -> gavel.v1.Reason
+	20, // 5: gavel.v1.RecordOfflineRequest.policy_version:type_name -> gavel.v1.PolicyVersion
+	21, // 6: gavel.v1.RecordOfflineResponse.receipt:type_name -> gavel.v1.LedgerReceipt
+	18, // 7: gavel.v1.LedgerEntry.decision_enum:type_name -> gavel.v1.Decision
 	0,  // 8: gavel.v1.LedgerEntry.kind_enum:type_name -> gavel.v1.EntryKind
 	6,  // 9: gavel.v1.GetDecisionResponse.entry:type_name -> gavel.v1.LedgerEntry
 	11, // 10: gavel.v1.VerifyResponse.state_mismatches:type_name -> gavel.v1.StateMismatch
@@ -1410,14 +1740,18 @@ var file_gavel_v1_audit_proto_depIdxs = []int32{
 	7,  // 13: gavel.v1.AuditService.GetDecision:input_type -> gavel.v1.GetDecisionRequest
 	9,  // 14: gavel.v1.AuditService.Verify:input_type -> gavel.v1.VerifyRequest
 	12, // 15: gavel.v1.AuditService.LatestCheckpoint:input_type -> gavel.v1.LatestCheckpointRequest
-	4,  // 16: gavel.v1.AuditService.RecordOffline:input_type -> gavel.v1.RecordOfflineRequest
-	6,  // 17: gavel.v1.AuditService.QueryDecisions:output_type -> gavel.v1.LedgerEntry
-	8,  // 18: gavel.v1.AuditService.GetDecision:output_type -> gavel.v1.GetDecisionResponse
-	10, // 19: gavel.v1.AuditService.Verify:output_type -> gavel.v1.VerifyResponse
-	13, // 20: gavel.v1.AuditService.LatestCheckpoint:output_type -> gavel.v1.LatestCheckpointResponse
-	5,  // 21: gavel.v1.AuditService.RecordOffline:output_type -> gavel.v1.RecordOfflineResponse
-	17, // [17:22] is the sub-list for method output_type
-	12, // [12:17] is the sub-list for method input_type
+	14, // 16: gavel.v1.AuditService.GetInclusionProof:input_type -> gavel.v1.GetInclusionProofRequest
+	16, // 17: gavel.v1.AuditService.GetConsistencyProof:input_type -> gavel.v1.GetConsistencyProofRequest
+	4,  // 18: gavel.v1.AuditService.RecordOffline:input_type -> gavel.v1.RecordOfflineRequest
+	6,  // 19: gavel.v1.AuditService.QueryDecisions:output_type -> gavel.v1.LedgerEntry
+	8,  // 20: gavel.v1.AuditService.GetDecision:output_type -> gavel.v1.GetDecisionResponse
+	10, // 21: gavel.v1.AuditService.Verify:output_type -> gavel.v1.VerifyResponse
+	13, // 22: gavel.v1.AuditService.LatestCheckpoint:output_type -> gavel.v1.LatestCheckpointResponse
+	15, // 23: gavel.v1.AuditService.GetInclusionProof:output_type -> gavel.v1.GetInclusionProofResponse
+	17, // 24: gavel.v1.AuditService.GetConsistencyProof:output_type -> gavel.v1.GetConsistencyProofResponse
+	5,  // 25: gavel.v1.AuditService.RecordOffline:output_type -> gavel.v1.RecordOfflineResponse
+	19, // [19:26] is the sub-list for method output_type
+	12, // [12:19] is the sub-list for method input_type
 	12, // [12:12] is the sub-list for extension type_name
 	12, // [12:12] is the sub-list for extension extendee
 	0,  // [0:12] is the sub-list for field type_name
@@ -1435,7 +1769,7 @@ func file_gavel_v1_audit_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gavel_v1_audit_proto_rawDesc), len(file_gavel_v1_audit_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   11,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

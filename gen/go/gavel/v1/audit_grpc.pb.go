@@ -19,11 +19,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AuditService_QueryDecisions_FullMethodName   = "/gavel.v1.AuditService/QueryDecisions"
-	AuditService_GetDecision_FullMethodName      = "/gavel.v1.AuditService/GetDecision"
-	AuditService_Verify_FullMethodName           = "/gavel.v1.AuditService/Verify"
-	AuditService_LatestCheckpoint_FullMethodName = "/gavel.v1.AuditService/LatestCheckpoint"
-	AuditService_RecordOffline_FullMethodName    = "/gavel.v1.AuditService/RecordOffline"
+	AuditService_QueryDecisions_FullMethodName      = "/gavel.v1.AuditService/QueryDecisions"
+	AuditService_GetDecision_FullMethodName         = "/gavel.v1.AuditService/GetDecision"
+	AuditService_Verify_FullMethodName              = "/gavel.v1.AuditService/Verify"
+	AuditService_LatestCheckpoint_FullMethodName    = "/gavel.v1.AuditService/LatestCheckpoint"
+	AuditService_GetInclusionProof_FullMethodName   = "/gavel.v1.AuditService/GetInclusionProof"
+	AuditService_GetConsistencyProof_FullMethodName = "/gavel.v1.AuditService/GetConsistencyProof"
+	AuditService_RecordOffline_FullMethodName       = "/gavel.v1.AuditService/RecordOffline"
 )
 
 // AuditServiceClient is the client API for AuditService service.
@@ -41,6 +43,13 @@ type AuditServiceClient interface {
 	// Recomputes the whole chain and checks checkpoint signatures.
 	Verify(ctx context.Context, in *VerifyRequest, opts ...grpc.CallOption) (*VerifyResponse, error)
 	LatestCheckpoint(ctx context.Context, in *LatestCheckpointRequest, opts ...grpc.CallOption) (*LatestCheckpointResponse, error)
+	// One entry's inclusion proof (RFC 9162) against a signed checkpoint: its header as the chain
+	// hashes it, the hashes from its leaf to the root, and the checkpoint that signs the root. It
+	// shows that entry alone (its payload stays out: the header holds its salted hash). Without
+	// tree_size, the latest checkpoint; when none covers the entry yet, the server signs one first.
+	GetInclusionProof(ctx context.Context, in *GetInclusionProofRequest, opts ...grpc.CallOption) (*GetInclusionProofResponse, error)
+	// The consistency proof (RFC 9162) that the ledger at from_size is a prefix of the ledger at to_size.
+	GetConsistencyProof(ctx context.Context, in *GetConsistencyProofRequest, opts ...grpc.CallOption) (*GetConsistencyProofResponse, error)
 	// Records a decision an enforcement point made while gavel was unreachable, under its fail
 	// mode (the gavel client's outbox delivers them once gavel is back), as an `offline` entry:
 	// the audit trail has no gap, and an auditor can count what was decided without gavel. The
@@ -106,6 +115,26 @@ func (c *auditServiceClient) LatestCheckpoint(ctx context.Context, in *LatestChe
 	return out, nil
 }
 
+func (c *auditServiceClient) GetInclusionProof(ctx context.Context, in *GetInclusionProofRequest, opts ...grpc.CallOption) (*GetInclusionProofResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetInclusionProofResponse)
+	err := c.cc.Invoke(ctx, AuditService_GetInclusionProof_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *auditServiceClient) GetConsistencyProof(ctx context.Context, in *GetConsistencyProofRequest, opts ...grpc.CallOption) (*GetConsistencyProofResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetConsistencyProofResponse)
+	err := c.cc.Invoke(ctx, AuditService_GetConsistencyProof_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *auditServiceClient) RecordOffline(ctx context.Context, in *RecordOfflineRequest, opts ...grpc.CallOption) (*RecordOfflineResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RecordOfflineResponse)
@@ -131,6 +160,13 @@ type AuditServiceServer interface {
 	// Recomputes the whole chain and checks checkpoint signatures.
 	Verify(context.Context, *VerifyRequest) (*VerifyResponse, error)
 	LatestCheckpoint(context.Context, *LatestCheckpointRequest) (*LatestCheckpointResponse, error)
+	// One entry's inclusion proof (RFC 9162) against a signed checkpoint: its header as the chain
+	// hashes it, the hashes from its leaf to the root, and the checkpoint that signs the root. It
+	// shows that entry alone (its payload stays out: the header holds its salted hash). Without
+	// tree_size, the latest checkpoint; when none covers the entry yet, the server signs one first.
+	GetInclusionProof(context.Context, *GetInclusionProofRequest) (*GetInclusionProofResponse, error)
+	// The consistency proof (RFC 9162) that the ledger at from_size is a prefix of the ledger at to_size.
+	GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error)
 	// Records a decision an enforcement point made while gavel was unreachable, under its fail
 	// mode (the gavel client's outbox delivers them once gavel is back), as an `offline` entry:
 	// the audit trail has no gap, and an auditor can count what was decided without gavel. The
@@ -158,6 +194,12 @@ func (UnimplementedAuditServiceServer) Verify(context.Context, *VerifyRequest) (
 }
 func (UnimplementedAuditServiceServer) LatestCheckpoint(context.Context, *LatestCheckpointRequest) (*LatestCheckpointResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method LatestCheckpoint not implemented")
+}
+func (UnimplementedAuditServiceServer) GetInclusionProof(context.Context, *GetInclusionProofRequest) (*GetInclusionProofResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetInclusionProof not implemented")
+}
+func (UnimplementedAuditServiceServer) GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetConsistencyProof not implemented")
 }
 func (UnimplementedAuditServiceServer) RecordOffline(context.Context, *RecordOfflineRequest) (*RecordOfflineResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordOffline not implemented")
@@ -248,6 +290,42 @@ func _AuditService_LatestCheckpoint_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuditService_GetInclusionProof_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetInclusionProofRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuditServiceServer).GetInclusionProof(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuditService_GetInclusionProof_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuditServiceServer).GetInclusionProof(ctx, req.(*GetInclusionProofRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuditService_GetConsistencyProof_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetConsistencyProofRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuditServiceServer).GetConsistencyProof(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuditService_GetConsistencyProof_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuditServiceServer).GetConsistencyProof(ctx, req.(*GetConsistencyProofRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AuditService_RecordOffline_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RecordOfflineRequest)
 	if err := dec(in); err != nil {
@@ -284,6 +362,14 @@ var AuditService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "LatestCheckpoint",
 			Handler:    _AuditService_LatestCheckpoint_Handler,
+		},
+		{
+			MethodName: "GetInclusionProof",
+			Handler:    _AuditService_GetInclusionProof_Handler,
+		},
+		{
+			MethodName: "GetConsistencyProof",
+			Handler:    _AuditService_GetConsistencyProof_Handler,
 		},
 		{
 			MethodName: "RecordOffline",

@@ -549,9 +549,12 @@ func (x *PolicyVersion) GetDigest() string {
 }
 
 type LedgerReceipt struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	EntryHash     string                 `protobuf:"bytes,2,opt,name=entry_hash,json=entryHash,proto3" json:"entry_hash,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Seq       uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	EntryHash string                 `protobuf:"bytes,2,opt,name=entry_hash,json=entryHash,proto3" json:"entry_hash,omitempty"`
+	// The entry's leaf in the ledger's Merkle tree (RFC 9162): seq - 1. AuditService.GetInclusionProof
+	// proves it against a signed checkpoint.
+	LeafIndex     uint64 `protobuf:"varint,3,opt,name=leaf_index,json=leafIndex,proto3" json:"leaf_index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -598,6 +601,13 @@ func (x *LedgerReceipt) GetEntryHash() string {
 		return x.EntryHash
 	}
 	return ""
+}
+
+func (x *LedgerReceipt) GetLeafIndex() uint64 {
+	if x != nil {
+		return x.LeafIndex
+	}
+	return 0
 }
 
 type DecideResponse struct {
@@ -1024,11 +1034,13 @@ const file_gavel_v1_decision_proto_rawDesc = "" +
 	"\rPolicyVersion\x12\x16\n" +
 	"\x06bundle\x18\x01 \x01(\tR\x06bundle\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\tR\brevision\x12\x16\n" +
-	"\x06digest\x18\x03 \x01(\tR\x06digest\"@\n" +
+	"\x06digest\x18\x03 \x01(\tR\x06digest\"_\n" +
 	"\rLedgerReceipt\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1d\n" +
 	"\n" +
-	"entry_hash\x18\x02 \x01(\tR\tentryHash\"\xb7\x04\n" +
+	"entry_hash\x18\x02 \x01(\tR\tentryHash\x12\x1d\n" +
+	"\n" +
+	"leaf_index\x18\x03 \x01(\x04R\tleafIndex\"\xb7\x04\n" +
 	"\x0eDecideResponse\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12.\n" +

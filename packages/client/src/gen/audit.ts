@@ -8,8 +8,12 @@ import type { DecideStreamRequest as _gavel_v1_DecideStreamRequest, DecideStream
 import type { DecideStreamResponse as _gavel_v1_DecideStreamResponse, DecideStreamResponse__Output as _gavel_v1_DecideStreamResponse__Output } from './gavel/v1/DecideStreamResponse.js';
 import type { DecisionApproval as _gavel_v1_DecisionApproval, DecisionApproval__Output as _gavel_v1_DecisionApproval__Output } from './gavel/v1/DecisionApproval.js';
 import type { DecisionServiceClient as _gavel_v1_DecisionServiceClient, DecisionServiceDefinition as _gavel_v1_DecisionServiceDefinition } from './gavel/v1/DecisionService.js';
+import type { GetConsistencyProofRequest as _gavel_v1_GetConsistencyProofRequest, GetConsistencyProofRequest__Output as _gavel_v1_GetConsistencyProofRequest__Output } from './gavel/v1/GetConsistencyProofRequest.js';
+import type { GetConsistencyProofResponse as _gavel_v1_GetConsistencyProofResponse, GetConsistencyProofResponse__Output as _gavel_v1_GetConsistencyProofResponse__Output } from './gavel/v1/GetConsistencyProofResponse.js';
 import type { GetDecisionRequest as _gavel_v1_GetDecisionRequest, GetDecisionRequest__Output as _gavel_v1_GetDecisionRequest__Output } from './gavel/v1/GetDecisionRequest.js';
 import type { GetDecisionResponse as _gavel_v1_GetDecisionResponse, GetDecisionResponse__Output as _gavel_v1_GetDecisionResponse__Output } from './gavel/v1/GetDecisionResponse.js';
+import type { GetInclusionProofRequest as _gavel_v1_GetInclusionProofRequest, GetInclusionProofRequest__Output as _gavel_v1_GetInclusionProofRequest__Output } from './gavel/v1/GetInclusionProofRequest.js';
+import type { GetInclusionProofResponse as _gavel_v1_GetInclusionProofResponse, GetInclusionProofResponse__Output as _gavel_v1_GetInclusionProofResponse__Output } from './gavel/v1/GetInclusionProofResponse.js';
 import type { LatestCheckpointRequest as _gavel_v1_LatestCheckpointRequest, LatestCheckpointRequest__Output as _gavel_v1_LatestCheckpointRequest__Output } from './gavel/v1/LatestCheckpointRequest.js';
 import type { LatestCheckpointResponse as _gavel_v1_LatestCheckpointResponse, LatestCheckpointResponse__Output as _gavel_v1_LatestCheckpointResponse__Output } from './gavel/v1/LatestCheckpointResponse.js';
 import type { LedgerEntry as _gavel_v1_LedgerEntry, LedgerEntry__Output as _gavel_v1_LedgerEntry__Output } from './gavel/v1/LedgerEntry.js';
@@ -45,8 +49,12 @@ export interface ProtoGrpcType {
       DecisionApproval: MessageTypeDefinition<_gavel_v1_DecisionApproval, _gavel_v1_DecisionApproval__Output>
       DecisionService: SubtypeConstructor<typeof grpc.Client, _gavel_v1_DecisionServiceClient> & { service: _gavel_v1_DecisionServiceDefinition }
       EntryKind: EnumTypeDefinition
+      GetConsistencyProofRequest: MessageTypeDefinition<_gavel_v1_GetConsistencyProofRequest, _gavel_v1_GetConsistencyProofRequest__Output>
+      GetConsistencyProofResponse: MessageTypeDefinition<_gavel_v1_GetConsistencyProofResponse, _gavel_v1_GetConsistencyProofResponse__Output>
       GetDecisionRequest: MessageTypeDefinition<_gavel_v1_GetDecisionRequest, _gavel_v1_GetDecisionRequest__Output>
       GetDecisionResponse: MessageTypeDefinition<_gavel_v1_GetDecisionResponse, _gavel_v1_GetDecisionResponse__Output>
+      GetInclusionProofRequest: MessageTypeDefinition<_gavel_v1_GetInclusionProofRequest, _gavel_v1_GetInclusionProofRequest__Output>
+      GetInclusionProofResponse: MessageTypeDefinition<_gavel_v1_GetInclusionProofResponse, _gavel_v1_GetInclusionProofResponse__Output>
       LatestCheckpointRequest: MessageTypeDefinition<_gavel_v1_LatestCheckpointRequest, _gavel_v1_LatestCheckpointRequest__Output>
       LatestCheckpointResponse: MessageTypeDefinition<_gavel_v1_LatestCheckpointResponse, _gavel_v1_LatestCheckpointResponse__Output>
       LedgerEntry: MessageTypeDefinition<_gavel_v1_LedgerEntry, _gavel_v1_LedgerEntry__Output>
