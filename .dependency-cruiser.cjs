@@ -47,6 +47,13 @@ module.exports = {
       from: { path: '^src/bundles/' },
       to: { path: '^src/(engine|ledger|usage|state|delivery|runtime|transport|cli)/|^src/runtime\\.ts$' },
     },
+    {
+      name: 'witness-stands-apart',
+      severity: 'error',
+      comment: "A witness is someone else's program: it knows the ledger's formats (checkpoints, keys, the Merkle tree) and nothing of gavel's runtime.",
+      from: { path: '^src/witness/' },
+      to: { path: '^src/(engine|usage|state|delivery|runtime|transport|cli|bundles)/|^src/runtime\\.ts$' },
+    },
     { name: 'lib-imports-nothing-of-gavel', severity: 'error', comment: 'Shared helpers sit at the bottom.', from: { path: '^src/lib/' }, to: { path: '^src/(?!lib/)' } },
     {
       name: 'delivery-imports-no-edge',

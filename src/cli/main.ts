@@ -13,6 +13,7 @@ import { EXIT } from './exit.js';
 import { registerServe } from './serve.js';
 import { registerShadow } from './shadow.js';
 import { registerUsage } from './usage.js';
+import { registerWitness } from './witness.js';
 
 /** The package's version: package.json sits two levels up from src/cli/ and from dist/cli/ alike. */
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -47,6 +48,7 @@ registerEval(program);
 registerReplay(program);
 registerAudit(program);
 registerCerts(program);
+registerWitness(program);
 registerConfig(program);
 registerPolicy(program);
 registerShadow(program);

@@ -19,7 +19,9 @@ export interface VerifierKey {
   publicKey: KeyObject;
 }
 
-const ED25519_ALG = 0x01;
+/** Signature types of C2SP signed-note: a log's Ed25519 note signature, and a witness's timestamped Ed25519 cosignature (C2SP tlog-cosignature). */
+export const ED25519_ALG = 0x01;
+export const COSIGNATURE_ALG = 0x04;
 
 /** Reads a PKCS#8 PEM private key, or creates one (mode 0600) when the file is absent. */
 export function loadOrCreateKey(path: string, name: string): SigningKey {
@@ -47,9 +49,9 @@ export function rawPublicKey(publicKey: KeyObject): Buffer {
   return Buffer.from(jwk.x, 'base64url');
 }
 
-export function keyId(name: string, publicKey: KeyObject): Buffer {
+export function keyId(name: string, publicKey: KeyObject, alg = ED25519_ALG): Buffer {
   return createHash('sha256')
-    .update(Buffer.concat([Buffer.from(`${name}\n`), Buffer.from([ED25519_ALG]), rawPublicKey(publicKey)]))
+    .update(Buffer.concat([Buffer.from(`${name}\n`), Buffer.from([alg]), rawPublicKey(publicKey)]))
     .digest()
     .subarray(0, 4);
 }
@@ -59,13 +61,13 @@ export function verifierOf(key: SigningKey): VerifierKey {
   return { name: key.name, keyId: keyId(key.name, key.publicKey), publicKey: key.publicKey };
 }
 
-export function formatVerifierKey(key: { name: string; publicKey: KeyObject }): string {
-  const id = keyId(key.name, key.publicKey).toString('hex');
-  const body = Buffer.concat([Buffer.from([ED25519_ALG]), rawPublicKey(key.publicKey)]).toString('base64');
+export function formatVerifierKey(key: { name: string; publicKey: KeyObject }, alg = ED25519_ALG): string {
+  const id = keyId(key.name, key.publicKey, alg).toString('hex');
+  const body = Buffer.concat([Buffer.from([alg]), rawPublicKey(key.publicKey)]).toString('base64');
   return `${key.name}+${id}+${body}`;
 }
 
-export function parseVerifierKey(text: string): VerifierKey {
+export function parseVerifierKey(text: string, alg = ED25519_ALG): VerifierKey {
   const trimmed = text.trim();
   // Split on the first two '+': a name never holds one, but the base64 key often does.
   const mid = trimmed.indexOf('+');
@@ -73,9 +75,10 @@ export function parseVerifierKey(text: string): VerifierKey {
   if (mid <= 0 || last < 0) throw new Error('verifier key must look like <name>+<hex id>+<base64 key>');
   const name = trimmed.slice(0, mid);
   const body = Buffer.from(trimmed.slice(last + 1), 'base64');
-  if (body.length !== 33 || body[0] !== ED25519_ALG) throw new Error('verifier key is not an Ed25519 key');
+  if (body.length !== 33 || body[0] !== alg)
+    throw new Error(alg === ED25519_ALG ? 'verifier key is not an Ed25519 key' : 'verifier key is not an Ed25519 cosignature (witness) key');
   const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: body.subarray(1).toString('base64url') }, format: 'jwk' });
   const id = Buffer.from(trimmed.slice(mid + 1, last), 'hex');
-  if (!id.equals(keyId(name, publicKey))) throw new Error('verifier key id does not match its name and key');
+  if (!id.equals(keyId(name, publicKey, alg))) throw new Error('verifier key id does not match its name and key');
   return { name, keyId: id, publicKey };
 }

@@ -1,0 +1,54 @@
+import { sign, verify } from 'node:crypto';
+import { COSIGNATURE_ALG, keyId, type SigningKey, type VerifierKey } from '../ledger/keys.js';
+
+/**
+ * Witness cosignatures, C2SP tlog-cosignature v1 (Ed25519, signature type 0x04): a witness
+ * vouches that, as of `time`, this checkpoint is the largest consistent tree it has seen for the
+ * log. The signed message is
+ *
+ *   cosignature/v1\ntime <unix seconds>\n<the checkpoint's note text, with its final newline>
+ *
+ * and the note signature line is `— <witness name> base64(key id(4) ‖ time(8, big-endian) ‖ signature(64))`,
+ * the key id being SHA-256(name ‖ 0x0A ‖ 0x04 ‖ public key)[:4]; its verifier key reads
+ * `<name>+<hex key id>+<base64(0x04 ‖ public key)>` (ledger/keys.ts with COSIGNATURE_ALG).
+ */
+const SIG_PREFIX = '\u2014 ';
+
+function message(body: string, timeSeconds: number): Buffer {
+  return Buffer.from(`cosignature/v1\ntime ${timeSeconds}\n${body}`, 'utf8');
+}
+
+/** The cosignature line (with its newline) of `key` over a checkpoint's note text. */
+export function cosign(body: string, key: SigningKey, timeSeconds: number): string {
+  const time = Buffer.alloc(8);
+  time.writeBigUInt64BE(BigInt(timeSeconds));
+  const signature = sign(null, message(body, timeSeconds), key.privateKey);
+  return `${SIG_PREFIX}${key.name} ${Buffer.concat([keyId(key.name, key.publicKey, COSIGNATURE_ALG), time, signature]).toString('base64')}\n`;
+}
+
+export interface VerifiedCosignature {
+  witness: string;
+  timeSeconds: number;
+}
+
+/**
+ * The cosignatures of known witnesses over this checkpoint body among `lines` (signature lines of
+ * the note). A line of a known witness whose signature fails throws: a note carrying a forged
+ * cosignature is refused whole, as C2SP signed-note asks of a known key's bad signature.
+ */
+export function verifiedCosignatures(body: string, lines: readonly string[], witnesses: readonly VerifierKey[]): VerifiedCosignature[] {
+  const out: VerifiedCosignature[] = [];
+  for (const line of lines) {
+    if (!line.startsWith(SIG_PREFIX)) continue;
+    const [name, b64] = line.slice(SIG_PREFIX.length).split(' ');
+    const blob = Buffer.from(b64 ?? '', 'base64');
+    const witness = witnesses.find((w) => w.name === name && blob.length === 76 && blob.subarray(0, 4).equals(w.keyId));
+    if (!witness) continue;
+    const timeSeconds = Number(blob.readBigUInt64BE(4));
+    if (!verify(null, message(body, timeSeconds), witness.publicKey, blob.subarray(12))) {
+      throw new Error(`the cosignature of ${witness.name} does not verify`);
+    }
+    if (!out.some((c) => c.witness === witness.name)) out.push({ witness: witness.name, timeSeconds });
+  }
+  return out;
+}
