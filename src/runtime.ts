@@ -106,13 +106,20 @@ const APPROVAL_POLL_MS = 1000;
  * start set as policy events, starts live and shadow delivery and the evaluation workers. The one
  * wiring place: `gavel serve`, `gavel eval`, tests and benches all start here.
  */
-/** An entry's inclusion proof on the running ledger: with no size asked, a checkpoint is signed first when none covers the entry yet. */
-function proveIncluded(ledger: SqliteLedger, ref: EntryRef, treeSize: number | undefined): InclusionProofBundle {
+/** Checkpoints signed because a proof asked for one: at most one a second, so callers cannot make the ledger sign per request. */
+const ON_DEMAND_CHECKPOINT_MS = 1000;
+
+/**
+ * An entry's inclusion proof on the running ledger: with no size asked, a checkpoint is signed first
+ * when none covers the entry yet (`signNow` says whether one may be, now).
+ */
+function proveIncluded(ledger: SqliteLedger, ref: EntryRef, treeSize: number | undefined, signNow: () => boolean): InclusionProofBundle {
   if (treeSize) return inclusionProofOf(ledger.db, ref, checkpointAt(ledger.db, treeSize));
   try {
     return inclusionProofOf(ledger.db, ref);
   } catch (err) {
     if (!(err instanceof GavelError) || err.code !== 'proof_unavailable') throw err;
+    if (!signNow()) throw new GavelError('proof_unavailable', `${err.message}; a checkpoint is signed on request at most once a second: retry in a moment`);
     ledger.checkpoint();
     return inclusionProofOf(ledger.db, ref);
   }
@@ -310,6 +317,12 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       return withState(wireVerifyReport(report), report.ok ? await verifyState() : [], 'the ledger file');
     };
     const latestCheckpoint = () => checkpointInfo(ledger.latestCheckpoint(), ledger.verifierKey());
+    let lastOnDemand = Number.NEGATIVE_INFINITY;
+    const signOnDemand = () => {
+      if (Date.now() - lastOnDemand < ON_DEMAND_CHECKPOINT_MS) return false;
+      lastOnDemand = Date.now();
+      return true;
+    };
     const view = ledgerView({ db: ledger.db, label: config.ledger, verify: (onProgress) => verifyAll(undefined, onProgress), latestCheckpoint });
     let stopped: Promise<void> | undefined;
     return {
@@ -321,7 +334,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
         get: (id) => ledger.get(id),
         verify: (checkpoint) => verifyAll(checkpoint),
         latestCheckpoint,
-        inclusionProof: (ref, treeSize) => proveIncluded(ledger, ref, treeSize),
+        inclusionProof: (ref, treeSize) => proveIncluded(ledger, ref, treeSize, signOnDemand),
         consistencyProof: (from, to) => consistencyProofOf(ledger.db, from, to ?? ledger.size),
         verifyState,
         get size() {

@@ -199,7 +199,8 @@ export function verifyInclusion(index: number, size: number, leaf: Uint8Array, p
  */
 export function verifyConsistency(from: number, to: number, fromRoot: Uint8Array, toRoot: Uint8Array, proof: readonly Uint8Array[]): boolean {
   if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || from > to) return false;
-  if (from === 0) return proof.length === 0;
+  // From the empty tree, any tree extends it; its root must be the empty tree's.
+  if (from === 0) return proof.length === 0 && Buffer.from(fromRoot).equals(EMPTY_ROOT);
   if (from === to) return proof.length === 0 && Buffer.from(fromRoot).equals(toRoot);
   if (proof.length === 0) return false;
   const path = isPowerOfTwo(from) ? [fromRoot, ...proof] : [...proof];

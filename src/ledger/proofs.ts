@@ -74,15 +74,25 @@ function entryOf(db: Database, ref: EntryRef): EntryRow {
  */
 export function inclusionProofOf(db: Database, ref: EntryRef, checkpoint?: string): InclusionProofBundle {
   const row = entryOf(db, ref);
-  const note = checkpoint ?? latestNote(db);
-  if (note === undefined) throw new GavelError('proof_unavailable', 'the ledger has no signed checkpoint yet');
-  const size = checkpointOf(note).size;
+  const note = checkpoint ?? latestRootNote(db);
+  if (note === undefined) throw new GavelError('proof_unavailable', 'the ledger has no checkpoint that signs a Merkle root yet');
+  const parsed = checkpointOf(note);
+  if (parsed.rootHash === undefined) {
+    throw new GavelError('invalid_proof_request', `the checkpoint at size ${parsed.size} is from before the Merkle tree: it signs no root to prove against`);
+  }
+  const size = parsed.size;
   if (row.seq > size) {
+    if (checkpoint !== undefined) throw new GavelError('invalid_proof_request', `entry ${row.seq} is after the checkpoint at size ${size} asked for`);
     throw new GavelError('proof_unavailable', `entry ${row.seq} is after the checkpoint at size ${size}; a later checkpoint covers it once one is signed`);
   }
   const tree = treeOf(db);
   if (size > tree.size())
     throw new GavelError('invalid_proof_request', `the checkpoint is at size ${size}, but this ledger's tree holds ${tree.size()} entries`);
+  const root = tree.root(size).toString('hex');
+  // A proof that would fail offline is refused here: the checkpoint is another ledger's, or the tree no longer matches it.
+  if (root !== parsed.rootHash) {
+    throw new GavelError('invalid_proof_request', `the checkpoint at size ${size} signs root ${parsed.rootHash}, but this ledger's tree there is ${root}`);
+  }
   return {
     format: INCLUSION_PROOF_FORMAT,
     seq: row.seq,
@@ -91,7 +101,7 @@ export function inclusionProofOf(db: Database, ref: EntryRef, checkpoint?: strin
     tree_size: size,
     header: headerText(headerOfRow(row)),
     hashes: tree.inclusion(row.seq - 1, size).map((h) => h.toString('hex')),
-    root_hash: tree.root(size).toString('hex'),
+    root_hash: root,
     checkpoint: note,
   };
 }
@@ -119,8 +129,18 @@ export function checkpointAt(db: Database, size: number): string {
   return note;
 }
 
-function latestNote(db: Database): string | undefined {
-  return (db.prepare('SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1').pluck().get() as string | undefined) ?? undefined;
+/** The latest checkpoint that signs a Merkle root (one from before the tree signs none, nor do those before it). */
+function latestRootNote(db: Database): string | undefined {
+  for (const note of db.prepare('SELECT note FROM checkpoints ORDER BY size DESC').pluck().iterate() as IterableIterator<string>) {
+    let parsed: Checkpoint;
+    try {
+      parsed = parseCheckpoint(note).checkpoint;
+    } catch {
+      continue; // An unreadable note proves nothing; look at the one before it.
+    }
+    return parsed.rootHash !== undefined ? note : undefined;
+  }
+  return undefined;
 }
 
 function checkpointOf(note: string): Checkpoint {
@@ -169,6 +189,7 @@ export function verifyInclusionBundle(bundle: unknown, key: VerifierKey): { chec
   } catch {
     throw new ProofError('the header is not JSON');
   }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new ProofError('the header is not a JSON object');
   if (header.seq !== b.leaf_index! + 1)
     throw new ProofError(`the header is entry ${String(header.seq)}, the proof for leaf ${b.leaf_index} (entry ${b.leaf_index! + 1})`);
   const leaf = leafHash(Buffer.from(b.header, 'utf8'));

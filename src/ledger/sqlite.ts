@@ -168,17 +168,20 @@ export class SqliteLedger implements QueryableLedger {
       this.db.prepare(`INSERT OR IGNORE INTO meta(key, value) VALUES ('public_key', ?)`).run(this.key.publicKey.export({ type: 'spki', format: 'pem' }));
       this.db.prepare(`INSERT OR REPLACE INTO meta(key, value) VALUES ('writer_pid', ?)`).run(String(process.pid));
       this.opened = onDisk ? fileIdentity(config.path) : undefined;
+      this.tree = new MerkleStore(this.db);
+      this.growTree();
+      this.head = this.readHead();
       if (onDisk) {
         this.db.pragma('wal_autocheckpoint = 0');
         this.checkpointer = new WalCheckpointer(config.path, config.walCheckpointMs);
       }
     } catch (err) {
+      // Assigned only once the file opened: close it, so a failed start holds nothing.
+      const db = (this as { db?: Database.Database }).db;
+      if (db?.open) db.close();
       this.lock?.release();
       throw err;
     }
-    this.tree = new MerkleStore(this.db);
-    this.growTree();
-    this.head = this.readHead();
     const cp = this.db.prepare('SELECT MAX(size) AS size FROM checkpoints').get() as { size: number | null };
     this.lastCheckpointSize = cp.size ?? 0;
     this.insertEntry = this.db.prepare(insertEntrySql());
@@ -321,8 +324,14 @@ export class SqliteLedger implements QueryableLedger {
     try {
       outcome = this.transaction(ready);
     } catch (err) {
-      this.head = this.readHead();
       this.setHealth(() => (this.failure = `ledger appends are failing: ${errorMessage(err)}`));
+      try {
+        this.head = this.readHead();
+      } catch (readErr) {
+        // The head cannot be read back: nothing more is written on a guess; every caller is refused.
+        for (const { pending } of ready) settleFailed(pending, readErr);
+        return;
+      }
       if (ready.length === 1) {
         settleFailed(ready[0]!.pending, err);
         return;
@@ -418,6 +427,10 @@ export class SqliteLedger implements QueryableLedger {
   private readHead(): Head {
     const row = this.db.prepare('SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1').get() as { seq: number; entry_hash: string } | undefined;
     const seq = row?.seq ?? 0;
+    const leaves = this.tree.size();
+    if (leaves !== seq) {
+      throw new Error(`the ledger's Merkle tree holds ${leaves} leaves but the ledger ${seq} entries; run gavel audit verify on the file`);
+    }
     return { seq, hash: row?.entry_hash ?? GENESIS_HASH, frontier: this.tree.frontier(seq) };
   }
 
@@ -455,6 +468,12 @@ export class SqliteLedger implements QueryableLedger {
   /** Signs and stores a checkpoint of the current head; returns the note. */
   checkpoint(): string | undefined {
     if (this.head.seq === 0) return undefined;
+    // One note per size: the one stored already (signed by an earlier run, perhaps before the tree) stands.
+    const stored = this.db.prepare('SELECT note FROM checkpoints WHERE size = ?').pluck().get(this.head.seq) as string | undefined;
+    if (stored !== undefined) {
+      this.lastCheckpointSize = this.head.seq;
+      return stored;
+    }
     const c: Checkpoint = {
       origin: this.origin,
       size: this.head.seq,
@@ -463,7 +482,7 @@ export class SqliteLedger implements QueryableLedger {
       time: new Date().toISOString(),
     };
     const note = signCheckpoint(c, this.key);
-    this.db.prepare('INSERT OR IGNORE INTO checkpoints(size, head_hash, time, note) VALUES (?, ?, ?, ?)').run(c.size, c.headHash, c.time, note);
+    this.db.prepare('INSERT INTO checkpoints(size, head_hash, time, note) VALUES (?, ?, ?, ?)').run(c.size, c.headHash, c.time, note);
     this.lastCheckpointSize = c.size;
     return note;
   }

@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { CheckpointError, verifyCheckpoint, type Checkpoint } from './checkpoint.js';
 import { entryHash, entryLeafHash, GENESIS_HASH, headerText, payloadHash } from './hash.js';
 import { appendLeaf, EMPTY_ROOT, rootOf, type Hash } from './merkle.js';
@@ -212,8 +212,19 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
 /** The stored tree, when the file has one: its nodes are read one by one as the walk completes them. */
 function treeOf(db: Database): ChainState['tree'] {
   if (!hasTable(db, 'merkle_nodes')) return undefined;
-  const get = db.prepare<[number, number], Buffer>('SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?').pluck();
-  return (level, index) => get.get(level, index);
+  let get: Statement<[number, number], unknown>;
+  try {
+    get = db.prepare<[number, number], unknown>('SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?').pluck();
+  } catch (err) {
+    // A table rebuilt without its columns: every node reads as missing, and the first entry names why.
+    const why = errorMessage(err);
+    return () => fail(1, 'tree_changed', `the Merkle tree cannot be read: ${why}`);
+  }
+  // A hash stored as text or a number is no node at all.
+  return (level, index) => {
+    const hash = get.get(level, index);
+    return Buffer.isBuffer(hash) ? hash : undefined;
+  };
 }
 
 /** Adds entry `seq`'s leaf to the recomputed tree; the leaf and every node it completes must be stored as recomputed. */
@@ -237,7 +248,12 @@ function growTree(seq: number, leaf: Hash, state: ChainState): void {
 /** Nodes past the entries (a tree grown for entries since removed, or rows added) are a changed tree too. */
 function checkTreeSize(db: Database, state: ChainState): void {
   if (!state.tree) return;
-  const stored = (db.prepare('SELECT COUNT(*) AS n FROM merkle_nodes').get() as { n: number }).n;
+  let stored: number;
+  try {
+    stored = (db.prepare('SELECT COUNT(*) AS n FROM merkle_nodes').get() as { n: number }).n;
+  } catch (err) {
+    return fail(state.size + 1, 'tree_changed', `the Merkle tree cannot be read: ${errorMessage(err)}`);
+  }
   if (stored !== state.nodes) {
     fail(
       state.size + 1,
@@ -296,6 +312,9 @@ function checkAgainstChain(c: Checkpoint, state: ChainState, lastGood: number): 
       'tail_truncated',
       `ledger ends at ${state.size} entries but a signed checkpoint commits to ${c.size}; entries ${state.size + 1}..${c.size} are missing`,
     );
+  }
+  if (c.rootHash !== undefined && !state.tree) {
+    fail(c.size, 'tree_changed', `the ledger has no Merkle tree, but the checkpoint at size ${c.size} signs one's root: the tree was removed`);
   }
   const actual = state.atSize.get(c.size);
   const root = state.rootAt.get(c.size);

@@ -361,6 +361,24 @@ describe('checkpoint signatures', () => {
     expectFailure(await verify(extra), SIZE + 1, 'tree_changed');
   });
 
+  it('a node stored as text or a number, or a tree table rebuilt without its columns -> tree_changed, never a crash', async () => {
+    const text = attacked((db) => db.prepare("UPDATE merkle_nodes SET hash = 'text' WHERE level = 0 AND idx = 2").run(), { tree: 'as is' });
+    expectFailure(await verify(text), 3, 'tree_changed');
+    const number = attacked((db) => db.prepare('UPDATE merkle_nodes SET hash = 42 WHERE level = 1 AND idx = 0').run(), { tree: 'as is' });
+    expectFailure(await verify(number), 2, 'tree_changed');
+    const rebuilt = attacked((db) => db.exec('DROP TABLE merkle_nodes; CREATE TABLE merkle_nodes (x INTEGER)'), { tree: 'as is' });
+    const res = await verify(rebuilt);
+    expectFailure(res, 1, 'tree_changed');
+    expect(res.stdout).toContain('the Merkle tree cannot be read');
+  });
+
+  it('the tree removed while checkpoints sign its roots -> tree_changed at the first of them', async () => {
+    const copy = attacked((db) => db.exec('DROP TABLE merkle_nodes'), { tree: 'as is' });
+    const res = await verify(copy);
+    expectFailure(res, 10, 'tree_changed');
+    expect(res.stdout).toContain('the tree was removed');
+  });
+
   it('an entry edited with its chain recomputed but the tree left alone -> tree_changed there, before any checkpoint', async () => {
     const copy = attacked((db) => rewriteAfter(db, 25), { tree: 'as is' });
     expectFailure(await verify(copy), 26, 'tree_changed');

@@ -140,6 +140,34 @@ describe("the ledger's Merkle tree", () => {
     expectTreeOfRows(path);
   });
 
+  it('a tree that does not match the entries refuses the start, naming both counts; a failed start holds no lock', async () => {
+    const path = join(tempDir(), 'ledger.db');
+    await withLedger(path, async (core) => {
+      await Promise.all(records('s', 6).map((r) => core.parts.ledger.append(r)));
+    });
+    // A stray leaf past the last entry (inserts are not blocked by the append-only triggers).
+    const db = new Database(path);
+    db.prepare('INSERT INTO merkle_nodes(level, idx, hash) VALUES (0, 6, zeroblob(32))').run();
+    db.close();
+    const start = () => startRuntime(coreOptions(path));
+    await expect(start()).rejects.toThrow("the ledger's Merkle tree holds 7 leaves but the ledger 6 entries");
+    // Not "already has a writer": the first failed start let go of the file.
+    await expect(start()).rejects.toThrow("the ledger's Merkle tree holds 7 leaves but the ledger 6 entries");
+  });
+
+  it('a ledger from before the tree with an entry missing refuses the start, and so does the next try', async () => {
+    const path = join(tempDir(), 'ledger.db');
+    await withLedger(path, async (core) => {
+      await Promise.all(records('g', 5).map((r) => core.parts.ledger.append(r)));
+    });
+    const old = openAsAttacker(path);
+    old.exec('DROP TABLE merkle_nodes; DELETE FROM entries WHERE seq = 2');
+    old.close();
+    const start = () => startRuntime(coreOptions(path));
+    await expect(start()).rejects.toThrow('the ledger has no entry 2 to put in its Merkle tree (the next is 3)');
+    await expect(start()).rejects.toThrow('the ledger has no entry 2 to put in its Merkle tree (the next is 3)');
+  });
+
   it('its nodes are append-only, as the entries are', async () => {
     const path = join(tempDir(), 'ledger.db');
     await withLedger(path, async (core) => {

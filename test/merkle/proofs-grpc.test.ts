@@ -83,6 +83,18 @@ describe('proofs over gRPC', () => {
     expect(err.details).toContain('0 <= from <= to <= 12');
   });
 
+  it('signs a checkpoint for a proof at most once a second: a second new entry proved at once waits (FAILED_PRECONDITION)', async () => {
+    await new Promise((r) => setTimeout(r, 1100));
+    const a = await unary(c.decision, 'Decide', jsonInput(echoInput({ subject: 'rate-a' })));
+    expect((await unary(c.audit, 'GetInclusionProof', { decision_id: a.decision_id })).seq).toEqual(a.receipt.seq);
+    const b = await unary(c.decision, 'Decide', jsonInput(echoInput({ subject: 'rate-b' })));
+    const err = await unaryError(c.audit, 'GetInclusionProof', { decision_id: b.decision_id });
+    expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(err.details).toContain('at most once a second');
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await unary(c.audit, 'GetInclusionProof', { decision_id: b.decision_id })).seq).toEqual(b.receipt.seq);
+  });
+
   it('refuses, with a clear status: no entry named, both named, an unknown one, a size with no checkpoint', async () => {
     const cases: Array<[Record<string, unknown>, grpc.status, RegExp]> = [
       [{}, grpc.status.INVALID_ARGUMENT, /exactly one of decision_id and seq/],

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { signCheckpoint } from '../../src/ledger/checkpoint.js';
+import { parseCheckpoint, signCheckpoint } from '../../src/ledger/checkpoint.js';
 import { ephemeralKey, formatVerifierKey, keyFromPem, parseVerifierKey, verifierOf, type VerifierKey } from '../../src/ledger/keys.js';
 import { consistencyProofOf, inclusionProofOf, type InclusionProofBundle, verifyConsistencyBundle, verifyInclusionBundle } from '../../src/ledger/proofs.js';
 import { GavelError } from '../../src/lib/errors.js';
@@ -80,6 +80,8 @@ describe('an inclusion proof', () => {
       /has no signature by/,
     );
     refuse({ format: 'something/v9' }, /not a gavel.inclusion-proof\/v1 document/);
+    refuse({ header: 'null' }, /the header is not a JSON object/);
+    refuse({ header: '[1]' }, /the header is not a JSON object/);
     refuse({ hashes: ['zz'] }, /malformed/);
   });
 
@@ -108,7 +110,45 @@ describe('an inclusion proof', () => {
     // Against an earlier checkpoint it was signed in, it proves again.
     const first = withDb((db) => (db.prepare('SELECT note FROM checkpoints WHERE size = 8').get() as { note: string }).note);
     expect(verifyInclusionBundle(proofOf(ids[3]!, first), key).checkpoint.size).toBe(8);
-    expect(code(() => proofOf(ids[9]!, first))[0]).toBe('proof_unavailable');
+    // A checkpoint asked for that does not cover the entry is a bad request, not a wait.
+    expect(code(() => proofOf(ids[9]!, first))[0]).toBe('invalid_proof_request');
+  });
+});
+
+describe('a ledger upgraded from before the tree', () => {
+  it('proves nothing against its old checkpoints; its next entry gets a checkpoint that signs a root', async () => {
+    const path = join(tempDir(), 'ledger.db');
+    const options = coreOptions(path, { ledgerOptions: { checkpointEvery: 1_000_000, checkpointSeconds: 3600 } });
+    let core = await startRuntime(options);
+    const first = (await decideVia(core, echoInput({ subject: 'before' }))).decisionId;
+    await core.stop();
+    // As an older gavel left it: its checkpoint at size 1 signs the head hash, no root (and no tree).
+    const db = openAsAttacker(path);
+    const row = db.prepare('SELECT note FROM checkpoints WHERE size = 1').get() as { note: string };
+    const old = parseCheckpoint(row.note).checkpoint;
+    const fileKey = keyFromPem(readFileSync(`${path}.key`, 'utf8'), old.origin);
+    db.prepare('DELETE FROM checkpoints').run();
+    db.prepare('INSERT INTO checkpoints(size, head_hash, time, note) VALUES (1, ?, ?, ?)').run(
+      old.headHash,
+      old.time,
+      signCheckpoint({ ...old, rootHash: undefined }, fileKey),
+    );
+    db.exec('DROP TABLE merkle_nodes');
+    db.close();
+    core = await startRuntime(options);
+    try {
+      // The stored note at the head's size stands; it signs no root, so there is nothing to prove against yet.
+      expect(parseCheckpoint(core.parts.ledger.checkpoint()!).checkpoint.rootHash).toBeUndefined();
+      expect(() => core.audit.inclusionProof({ decisionId: first })).toThrow(/no checkpoint that signs a Merkle root yet/);
+      expect(() => core.audit.inclusionProof({ decisionId: first }, 1)).toThrow(/from before the Merkle tree/);
+      await decideVia(core, echoInput({ subject: 'after' }));
+      // The next scheduled checkpoint (asked for by proofs at most once a second) signs a root.
+      core.parts.ledger.checkpoint();
+      const proof = core.audit.inclusionProof({ decisionId: first });
+      expect(verifyInclusionBundle(proof, verifierOf(fileKey)).checkpoint.size).toBe(2);
+    } finally {
+      await core.stop();
+    }
   });
 });
 
@@ -119,7 +159,7 @@ describe('a consistency proof', () => {
       for (const to of sizes.slice(i)) {
         const proof = withDb((db) => consistencyProofOf(db, from, to));
         expect(verifyConsistencyBundle(proof)).toBe(true);
-        expect(verifyConsistencyBundle({ ...proof, from_root: proof.to_root })).toBe(from === to || from === 0);
+        expect(verifyConsistencyBundle({ ...proof, from_root: proof.to_root })).toBe(from === to);
       }
     }
     const at16 = Buffer.from(latestNote().split('\n')[2]!, 'base64').toString('hex');
