@@ -248,11 +248,11 @@ function growTree(seq: number, leaf: Hash, state: ChainState): void {
 /** Nodes past the entries (a tree grown for entries since removed, or rows added) are a changed tree too. */
 function checkTreeSize(db: Database, state: ChainState): void {
   if (!state.tree) return;
-  let stored: number;
+  let stored = 0;
   try {
     stored = (db.prepare('SELECT COUNT(*) AS n FROM merkle_nodes').get() as { n: number }).n;
   } catch (err) {
-    return fail(state.size + 1, 'tree_changed', `the Merkle tree cannot be read: ${errorMessage(err)}`);
+    fail(state.size + 1, 'tree_changed', `the Merkle tree cannot be read: ${errorMessage(err)}`);
   }
   if (stored !== state.nodes) {
     fail(
