@@ -8,6 +8,8 @@ export default partsConfig('ledger', {
   chain: ['src/ledger/{verify,header,hash,checkpoint,query,timeline,wire,policy-status,reason-counts}.ts'],
   // The state tables kept in the ledger file: approvals, shadow results, the decisions replay reads.
   tables: ['src/ledger/{approval-table,shadow-table,recorded-decisions}.ts'],
+  // The Merkle tree over the entries and its proofs (issue 31; stryker.merkle.config.mjs runs it with the witness on their own tests).
+  tree: ['src/ledger/{merkle,merkle-store,proofs}.ts'],
   // The writer and the file: appends and group commit, the schema, keys, the writer lock, the file's identity.
   writer: ['src/ledger/{sqlite,wal-checkpointer,writer-lock,file-identity,schema,write-protect,keys,meta,config,read-only,types,merge}.ts'],
 });

@@ -35,6 +35,8 @@ Examples:
   gavel audit verify --ledger ./data/ledger.db
   gavel replay --ledger ./data/ledger.db --bundle candidate.tar.gz --since 7d
   gavel audit query --subject alice --decision deny --since 24h
+  gavel audit prove --decision ID > proof.json && gavel audit verify-proof proof.json --pubkey KEY
+  gavel witness serve --name witness.example.org/w1 --log-key KEY
   gavel certs dev --out ./dev-certs
   gavel policy status --ledger ./data/ledger.db
   gavel shadow report --ledger ./data/ledger.db --since 24h
