@@ -4,7 +4,14 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCheckpoint, signCheckpoint } from '../../src/ledger/checkpoint.js';
 import { ephemeralKey, formatVerifierKey, keyFromPem, parseVerifierKey, verifierOf, type VerifierKey } from '../../src/ledger/keys.js';
-import { consistencyProofOf, inclusionProofOf, type InclusionProofBundle, verifyConsistencyBundle, verifyInclusionBundle } from '../../src/ledger/proofs.js';
+import {
+  consistencyProofOf,
+  inclusionProofOf,
+  type InclusionProofBundle,
+  ProofError,
+  verifyConsistencyBundle,
+  verifyInclusionBundle,
+} from '../../src/ledger/proofs.js';
 import { GavelError } from '../../src/lib/errors.js';
 import { startRuntime } from '../../src/runtime.js';
 import { tempDir } from '../helpers/paths.js';
@@ -83,6 +90,43 @@ describe('an inclusion proof', () => {
     refuse({ header: 'null' }, /the header is not a JSON object/);
     refuse({ header: '[1]' }, /the header is not a JSON object/);
     refuse({ hashes: ['zz'] }, /malformed/);
+  });
+
+  it('refuses a document that is not a proof: null, not an object, a field of the wrong type, an index that is not an integer', () => {
+    const proof = proofOf(ids[1]!);
+    const malformed: unknown[] = [
+      null,
+      'a string',
+      { ...proof, header: 7 },
+      { ...proof, checkpoint: null },
+      { ...proof, hashes: 'ab' },
+      { ...proof, hashes: [...proof.hashes, 7] },
+      { ...proof, hashes: [proof.hashes[0]!.toUpperCase()] },
+      { ...proof, leaf_index: 1.5 },
+      { ...proof, tree_size: '16' },
+      { ...proof, header: '{not json' },
+    ];
+    for (const doc of malformed) expect(() => verifyInclusionBundle(doc, key), JSON.stringify(doc)?.slice(0, 40)).toThrow(ProofError);
+    expect(() => verifyInclusionBundle({ ...proof, header: '{not json' }, key)).toThrow('the header is not JSON');
+    expect(() => verifyInclusionBundle({ ...proof, leaf_index: 1.5 }, key)).toThrow('leaf_index and tree_size must be integers');
+    expect(() => verifyInclusionBundle({ ...proof, checkpoint: 'garbage' }, key)).toThrow(ProofError);
+  });
+
+  it('is not made from a checkpoint another ledger signed, nor from a file without a tree', () => {
+    const proof = proofOf(ids[1]!);
+    const other = signCheckpoint({ ...parseCheckpoint(proof.checkpoint).checkpoint, rootHash: 'e'.repeat(64) }, ephemeralKey(key.name));
+    expect(() => proofOf(ids[1]!, other)).toThrow(`the checkpoint at size 16 signs root ${'e'.repeat(64)}, but this ledger's tree there is ${proof.root_hash}`);
+    const past = signCheckpoint({ ...parseCheckpoint(proof.checkpoint).checkpoint, size: 99 }, ephemeralKey(key.name));
+    expect(() => proofOf(ids[1]!, past)).toThrow("the checkpoint is at size 99, but this ledger's tree holds 20 entries");
+    expect(() => proofOf(ids[1]!, 'not a checkpoint')).toThrow('the checkpoint cannot be read');
+    const bare = join(tempDir(), 'bare.db');
+    const db = new Database(bare);
+    db.exec('CREATE TABLE entries (seq INTEGER PRIMARY KEY, decision_id TEXT)');
+    db.prepare("INSERT INTO entries VALUES (1, 'x')").run();
+    db.exec('CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note TEXT)');
+    db.prepare('INSERT INTO checkpoints VALUES (16, ?)').run(proof.checkpoint);
+    expect(() => inclusionProofOf(db, { decisionId: 'x' })).toThrow('this ledger file has no Merkle tree yet');
+    db.close();
   });
 
   it('needs a checkpoint that signs a Merkle root: one from before the tree proves nothing', () => {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { sign } from 'node:crypto';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -8,7 +9,7 @@ import { parseCheckpoint, signCheckpoint } from '../../src/ledger/checkpoint.js'
 import { COSIGNATURE_ALG, ephemeralKey, formatVerifierKey, parseVerifierKey, verifierOf } from '../../src/ledger/keys.js';
 import { consistencyProofOf } from '../../src/ledger/proofs.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
-import { verifiedCosignatures } from '../../src/witness/cosignature.js';
+import { cosign, verifiedCosignatures } from '../../src/witness/cosignature.js';
 import { startWitnessHttp } from '../../src/witness/http.js';
 import { Witness } from '../../src/witness/witness.js';
 import { GAVEL_BIN, ROOT, tempDir } from '../helpers/paths.js';
@@ -185,5 +186,91 @@ describe('gavel witness serve', () => {
     } finally {
       child.kill('SIGTERM');
     }
+  });
+});
+
+describe('the witness, at the edges of C2SP tlog-witness', () => {
+  it('refuses the same size with another root, a proof where none belongs, and an empty tree with a root', async () => {
+    const origin = core.parts.ledger.origin;
+    const size = witness.latest(origin).size;
+    const note = core.audit.latestCheckpoint().note;
+    expect(parseCheckpoint(note).checkpoint.size).toBe(size);
+    const logKey = core.parts.ledger.key;
+    const parsed = parseCheckpoint(note).checkpoint;
+    const otherRoot = signCheckpoint({ ...parsed, rootHash: 'c'.repeat(64) }, logKey);
+    const forked = witness.addCheckpoint(request(size, [], otherRoot));
+    expect([forked.status, forked.body]).toEqual([422, 'the same size with another root: the log forked\n']);
+    expect(witness.addCheckpoint(request(size, ['ab'.repeat(32)], note)).status).toBe(422);
+    expect(witness.addCheckpoint(request(size, [], note)).status).toBe(200);
+
+    // A log it never saw: from size 0 the proof is empty, and a tree of size 0 has the empty root.
+    const fresh = new Witness(new Database(':memory:'), witnessKey, [verifierOf(logKey)]);
+    const fromZero = fresh.addCheckpoint(request(0, ['ab'.repeat(32)], note));
+    expect([fromZero.status, fromZero.body]).toEqual([422, 'from size 0 the consistency proof is empty\n']);
+    const empty = signCheckpoint({ ...parsed, size: 0, rootHash: 'd'.repeat(64) }, logKey);
+    expect(fresh.addCheckpoint(request(0, [], empty)).body).toBe('an empty tree has the empty root\n');
+    expect(fresh.addCheckpoint(request(0, [], note)).status).toBe(200);
+    expect(fresh.latest(origin).size).toBe(size);
+  });
+
+  it('reads the request strictly: the old line, the blank line, at most 63 proof hashes, each a canonical base64 SHA-256', () => {
+    const note = core.audit.latestCheckpoint().note;
+    const size = witness.latest(core.parts.ledger.origin).size;
+    const bad = [
+      `old ${size}\n${note}`,
+      ` old ${size}\n\n${note}`,
+      `old ${size} \n\n${note}`,
+      `old -1\n\n${note}`,
+      `old ${size}\n${'AAAA\n'}\n${note}`,
+      `old ${size}\n${`${Buffer.alloc(32).toString('base64').replace(/=$/, '')}\n`}\n${note}`,
+      `old ${size}\n${`${Buffer.alloc(32).toString('base64')}\n`.repeat(64)}\n${note}`,
+    ];
+    for (const body of bad) expect([body.split('\n')[0], witness.addCheckpoint(body).status]).toEqual([body.split('\n')[0], 400]);
+    // 63 hashes is the most a proof may have: read, then refused as a proof (422), not as a request.
+    expect(witness.addCheckpoint(`old ${size}\n${`${Buffer.alloc(32).toString('base64')}\n`.repeat(63)}\n${note}`).status).toBe(422);
+  });
+
+  it("needs one valid signature of the log's key among the note's: another key of the same name, or a cut signature, is not one", () => {
+    const note = core.audit.latestCheckpoint().note;
+    const size = witness.latest(core.parts.ledger.origin).size;
+    const [body, sigs] = [note.slice(0, note.indexOf('\n\n') + 1), note.slice(note.indexOf('\n\n') + 2)];
+    const impostor = signCheckpoint(parseCheckpoint(note).checkpoint, ephemeralKey(core.parts.ledger.origin));
+    const impostorLine = impostor.slice(impostor.indexOf('\n\n') + 2);
+    // The valid line after a foreign one still counts; alone, the foreign one does not.
+    expect(witness.addCheckpoint(request(size, [], `${body}\n${impostorLine}${sigs}`)).status).toBe(200);
+    expect(witness.addCheckpoint(request(size, [], `${body}\n${impostorLine}`)).status).toBe(403);
+    const [name, blob] = sigs.trim().slice(2).split(' ');
+    const cut = Buffer.from(blob!, 'base64').subarray(0, 67).toString('base64');
+    expect(witness.addCheckpoint(request(size, [], `${body}\n\u2014 ${name} ${cut}\n`)).status).toBe(403);
+    const renamed = `${body}\n\u2014 someone.else ${blob}\n`;
+    expect(witness.addCheckpoint(request(size, [], renamed)).status).toBe(403);
+  });
+});
+
+describe('cosignatures (C2SP tlog-cosignature v1)', () => {
+  it('sign exactly "cosignature/v1\\ntime <t>\\n" and the note text, and carry key id, time and signature', async () => {
+    const body = 'example.com/log\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n';
+    const line = cosign(body, witnessKey, 1_700_000_000);
+    const [dash, name, b64] = line.trimEnd().split(' ');
+    expect([dash, name]).toEqual(['\u2014', 'witness.test/w1']);
+    const blob = Buffer.from(b64!, 'base64');
+    expect(blob).toHaveLength(76);
+    expect(blob.subarray(0, 4)).toEqual(witnessVerifier.keyId);
+    expect(blob.readBigUInt64BE(4)).toBe(1_700_000_000n);
+    // Ed25519 is deterministic: the signature is the one over the C2SP message, computed here on its own.
+    expect(blob.subarray(12)).toEqual(sign(null, Buffer.from(`cosignature/v1\ntime 1700000000\n${body}`), witnessKey.privateKey));
+  });
+
+  it('are counted once per known witness; lines of others, of the wrong length, or not signature lines are passed over', () => {
+    const body = 'example.com/log\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n';
+    const line = cosign(body, witnessKey, 1_700_000_000).trimEnd();
+    const stranger = cosign(body, ephemeralKey('witness.test/other'), 1_700_000_000).trimEnd();
+    const logLine = signCheckpoint({ origin: 'witness.test/w1', size: 3, headHash: '0'.repeat(64), rootHash: '0'.repeat(64), time: 't' }, witnessKey)
+      .trimEnd()
+      .split('\n')
+      .at(-1)!;
+    const lines = ['not a signature line', stranger, logLine, line, line];
+    expect(verifiedCosignatures(body, lines, [witnessVerifier])).toEqual([{ witness: 'witness.test/w1', timeSeconds: 1_700_000_000 }]);
+    expect(verifiedCosignatures(body, [stranger, logLine, 'x'], [witnessVerifier])).toEqual([]);
   });
 });
