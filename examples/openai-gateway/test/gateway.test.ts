@@ -237,8 +237,20 @@ describe('the OpenAI gateway example', () => {
       expect(JSON.stringify(upstream.received.at(-1)!.messages)).not.toContain('ana.lopez@example.com');
 
       back = await serveOn(port, { bundles: { urls: [bundleServer.url] }, delivery: { verification: bundleVerification(keys) }, ledger: join(dir, 'l.db') });
-      expect(await closedClient.flushOutbox()).toEqual({ delivered: 1, duplicates: 0, pending: 0 });
-      expect(await fallbackClient.flushOutbox()).toEqual({ delivered: 3, duplicates: 0, pending: 0 });
+      // A channel still waiting out its reconnect backoff from while gavel was down refuses at once
+      // (`unavailable`, the outbox kept): a gateway flushes again later, as this does, for up to 10 s.
+      const flushed = async (client: typeof closedClient) => {
+        for (const end = Date.now() + 10_000; ; ) {
+          try {
+            return await client.flushOutbox();
+          } catch (err) {
+            if (Date.now() > end || (err as { code?: string }).code !== 'unavailable') throw err;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
+      };
+      expect(await flushed(closedClient)).toEqual({ delivered: 1, duplicates: 0, pending: 0 });
+      expect(await flushed(fallbackClient)).toEqual({ delivered: 3, duplicates: 0, pending: 0 });
       const entries = [...back.core.audit.query({ kind: 'offline', order: 'asc', limit: 100 })];
       expect(entries.map((e) => [e.decision, e.reasonCodes[0], (e.revision !== '') as boolean])).toEqual([
         ['deny', 'pdp_unavailable', false],
