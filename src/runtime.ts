@@ -18,6 +18,7 @@ import { approvalEnded } from './ledger/query.js';
 import { ledgerConfig } from './ledger/config.js';
 import { SqliteShadowSink } from './ledger/shadow-table.js';
 import { SqliteLedger } from './ledger/sqlite.js';
+import { witnessRequirement } from './ledger/cosignature.js';
 import { wireVerifyReport } from './ledger/wire.js';
 import { checkpointAt, consistencyProofOf, type EntryRef, type InclusionProofBundle, inclusionProofOf } from './ledger/proofs.js';
 import { identityForm } from './lib/identity-form.js';
@@ -34,8 +35,10 @@ import type {
   ReportFace,
   RuntimeStats,
   ShadowFace,
+  WitnessRequirement,
 } from './runtime/faces.js';
 import { RuntimeHealth } from './runtime/health.js';
+import { WitnessSubmitter } from './runtime/witnesses.js';
 import { checkpointInfo, ledgerView } from './runtime/ledger-view.js';
 import { replays } from './runtime/replay.js';
 import { attachShared, openSharedUsage, reconcileSharedUsage } from './runtime/shared-usage.js';
@@ -154,6 +157,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   let guard: StateGuard | undefined;
   let engine: Engine | undefined;
   const stops: Array<() => void> = [];
+  let witnesses: WitnessSubmitter | undefined;
   try {
     // No state outside the chain decides: the tables are checked against it before anything reads them.
     const embedded = !shared ? usageSettings : undefined;
@@ -230,7 +234,8 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       },
     });
     const built = engine;
-    const health = new RuntimeHealth(() => policies.ready, ledger, usage?.health, log);
+    witnesses = config.witnesses && config.witnesses.urls.length > 0 ? new WitnessSubmitter(ledger, config.witnesses, log) : undefined;
+    const health = new RuntimeHealth(() => policies.ready, ledger, usage?.health, log, witnesses);
     const listeners: Array<(bundle: string, result: PolicyEventResult) => void> = [];
     const liveSet = liveBundleSet(
       { bundles: policies.bundles, activate: (b) => built.activate(b), recordPolicyEvent: (e) => built.recordPolicyEvent(e) },
@@ -312,8 +317,8 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
           },
         }
       : undefined;
-    const verifyAll = async (checkpoint?: string, onProgress?: (done: number, total: number) => void) => {
-      const report = await ledger.verify(checkpoint, onProgress);
+    const verifyAll = async (checkpoint?: string, onProgress?: (done: number, total: number) => void, witnesses?: WitnessRequirement) => {
+      const report = await ledger.verify(checkpoint, onProgress, witnesses ? witnessRequirement(witnesses.keys, witnesses.min) : undefined);
       return withState(wireVerifyReport(report), report.ok ? await verifyState() : [], 'the ledger file');
     };
     const latestCheckpoint = () => checkpointInfo(ledger.latestCheckpoint(), ledger.verifierKey());
@@ -332,7 +337,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       audit: {
         query: (filter) => ledger.query(filter),
         get: (id) => ledger.get(id),
-        verify: (checkpoint) => verifyAll(checkpoint),
+        verify: (checkpoint, witnesses) => verifyAll(checkpoint, undefined, witnesses),
         latestCheckpoint,
         inclusionProof: (ref, treeSize) => proveIncluded(ledger, ref, treeSize, signOnDemand),
         consistencyProof: (from, to) => consistencyProofOf(ledger.db, from, to ?? ledger.size),
@@ -386,6 +391,8 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
           await built.close();
           shadowSink?.close();
           await usage?.close?.();
+          // Before the ledger closes: a submission in flight stores its cosignature in the file.
+          await witnesses?.stop();
           await ledger.close();
         })();
         return stopped;
@@ -397,6 +404,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     // A refused start lets go of everything before it rejects: the caller may open the same file again at once.
     const settle = (p: Promise<unknown> | undefined) => p?.catch(() => undefined);
     await settle(engine ? engine.close() : picked.runner.close());
+    await settle(witnesses?.stop());
     await settle(ledger.close());
     await settle(shared?.close());
     throw err;

@@ -6,6 +6,9 @@ import type { SharedApprovalsReport } from '../state/shared-approvals.js';
 import { stateMismatches, withState } from '../state/verify-state.js';
 import { redactUrl } from '../usage/postgres/config.js';
 import { GavelError } from '../lib/errors.js';
+import { parseCheckpoint } from '../ledger/checkpoint.js';
+import { witnessRequirement } from '../ledger/cosignature.js';
+import { cosignedNote } from '../ledger/cosignature-table.js';
 import { formatVerifierKey, type VerifierKey } from '../ledger/keys.js';
 import { latestCheckpointNote, readOrigin } from '../ledger/meta.js';
 import { MAX_QUERY_LIMIT, parseDecision, parseKind, queryEntries, type QueryFilter } from '../ledger/query.js';
@@ -16,7 +19,7 @@ import { verifyLedger } from '../ledger/verify.js';
 import { wireVerifyReport, type WireVerifyReport } from '../ledger/wire.js';
 import { registerProofCommands } from './audit-proofs.js';
 import { EXIT } from './exit.js';
-import { checkedOption, collect, limitOption, timeRangeOptions } from './options.js';
+import { checkedOption, collect, intOption, limitOption, timeRangeOptions } from './options.js';
 import { progressReporter } from './progress.js';
 import { DEFAULTS } from './settings.js';
 import { printable, printEntries, printTimeline } from './table.js';
@@ -38,13 +41,20 @@ export function registerAudit(program: Command): void {
     .option('--pubkey <key|file>', 'verifier key (default: derived from <ledger>.key; repeatable: the n-th for the n-th --ledger)', collect, [] as string[])
     .option('--key <file>', 'the signing key file, when not <ledger>.key (one ledger only)')
     .option(
+      '--witness-key <key|file>',
+      'a witness verifier key (`gavel witness pubkey`); repeatable. A checkpoint of the ledger must carry cosignatures of --min-witnesses of them',
+      collect,
+      [] as string[],
+    )
+    .option('--min-witnesses <n>', 'how many of the --witness-key witnesses must have cosigned (default 1 with a key given)', intOption)
+    .option(
       '--state-store <url>',
       "replicas sharing a PostgreSQL store: also check its approval rows against the ledgers given (every replica's, for a full check)",
     )
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  gavel audit checkpoint > cp.txt   # later:\n  gavel audit verify --checkpoint cp.txt\n  gavel audit verify --ledger eu.db --ledger us.db\n  gavel audit verify --ledger a.db --ledger b.db --ledger c.db --state-store postgres://…',
+      '\nExamples:\n  gavel audit checkpoint > cp.txt   # later:\n  gavel audit verify --checkpoint cp.txt\n  gavel audit verify --witness-key witness.vkey --min-witnesses 1\n  gavel audit verify --ledger eu.db --ledger us.db\n  gavel audit verify --ledger a.db --ledger b.db --ledger c.db --state-store postgres://…',
     )
     .action(verify);
 
@@ -128,6 +138,16 @@ export interface VerifyOptions extends LedgerOption {
   pubkey?: string;
   key?: string;
   json?: boolean;
+  /** Witness verifier keys (text or files holding them) and how many must have cosigned a checkpoint. */
+  witnessKey?: string[];
+  minWitnesses?: number;
+}
+
+/** The witness requirement of `--witness-key`/`--min-witnesses`, or undefined when none is asked. */
+function witnessesOf(o: { witnessKey?: string[]; minWitnesses?: number }): ReturnType<typeof witnessRequirement> | undefined {
+  const texts = (o.witnessKey ?? []).map((k) => (existsSync(k) ? readFileSync(k, 'utf8') : k));
+  if (texts.length === 0 && o.minWitnesses === undefined) return undefined;
+  return witnessRequirement(texts, o.minWitnesses ?? 1);
 }
 
 /** `gavel audit verify` as a function: the exit code and what it prints on stdout (the action only writes them out). */
@@ -136,10 +156,12 @@ export function verifyCommand(o: VerifyOptions, onProgress?: (done: number, tota
   let report: WireVerifyReport;
   try {
     const key = verifierKey(db, o);
+    const witnesses = witnessesOf(o);
     const chain = verifyLedger(db, {
       key,
       ...(o.checkpoint ? { externalCheckpoint: readFileSync(o.checkpoint, 'utf8') } : {}),
       ...(onProgress ? { onProgress } : {}),
+      ...(witnesses ? { witnesses } : {}),
     });
     // The state tables are checked against the chain only once the chain itself holds.
     report = withState(wireVerifyReport(chain), chain.ok ? stateMismatches(db) : [], o.ledger);
@@ -154,7 +176,9 @@ function verifyText(report: WireVerifyReport, json: boolean): string {
   if (report.ok) {
     const erased = report.payloads_erased > 0 ? `, ${report.payloads_erased} payloads erased (their headers verified)` : '';
     const tree = report.tree_checked ? ', the Merkle tree matches the entries' : ', no Merkle tree in this file yet (built at the next start of gavel serve)';
-    return `ok: ${report.entries} entries, head ${printable(report.head_hash)}, ${report.checkpoints_checked} checkpoints verified${erased}${tree}; approval and usage tables agree with the chain\n`;
+    const witnessed =
+      report.witnessed_by.length > 0 ? `, cosigned up to ${report.witnessed_size} entries by ${report.witnessed_by.map(printable).join(', ')}` : '';
+    return `ok: ${report.entries} entries, head ${printable(report.head_hash)}, ${report.checkpoints_checked} checkpoints verified${erased}${tree}${witnessed}; approval and usage tables agree with the chain\n`;
   }
   if (report.failure_kind === 'state') {
     const rows = report.state_mismatches.map((m) => `  ${printable(m.table)} ${printable(m.key)}: ${m.problem}\n`).join('');
@@ -171,6 +195,8 @@ export interface VerifyAllOptions {
   key?: string;
   json?: boolean;
   stateStore?: string;
+  witnessKey?: string[];
+  minWitnesses?: number;
 }
 
 /**
@@ -196,6 +222,8 @@ export function verifyAllCommand(
         ...(o.checkpoint[i] ? { checkpoint: o.checkpoint[i] } : {}),
         ...(o.pubkey[i] ? { pubkey: o.pubkey[i] } : {}),
         ...(o.key ? { key: o.key } : {}),
+        ...(o.witnessKey ? { witnessKey: o.witnessKey } : {}),
+        ...(o.minWitnesses !== undefined ? { minWitnesses: o.minWitnesses } : {}),
       },
       onProgress,
     );
@@ -256,7 +284,9 @@ async function verify(o: VerifyAllOptions): Promise<void> {
 
 function checkpoint(o: LedgerOption): void {
   const db = openReadOnly(o.ledger);
-  const note = latestCheckpointNote(db);
+  const latest = latestCheckpointNote(db);
+  // With the witnesses' cosignatures kept for it: one signed note that each party's key checks.
+  const note = latest && cosignedNote(db, latest, parseCheckpoint(latest).checkpoint.size);
   db.close();
   if (!note) {
     process.stderr.write('gavel: the ledger has no checkpoint yet\n');

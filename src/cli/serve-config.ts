@@ -66,6 +66,7 @@ export function runtimeConfigFrom(o: ServeOptions, log: Logger): RuntimeConfig {
       maxExpiresSeconds: o.approvalMaxExpires,
       sweepSeconds: o.approvalSweepSeconds,
     } as Partial<ApprovalsConfig>,
+    ...(o.witness.length > 0 ? { witnesses: { urls: o.witness } } : {}),
     logger: log,
     // A server records the set it starts with: the ledger says which policy went live when.
     recordStart: true,

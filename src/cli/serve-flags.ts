@@ -55,6 +55,7 @@ export interface ServeOptions extends BundleLimitFlags {
   bundleVerificationScope?: string;
   watchBundles: boolean;
   bundleUrl: string[];
+  witness: string[];
   bundlePollSeconds: number;
   bundleTokenFile?: string;
   bundleCache?: string;
@@ -237,6 +238,12 @@ export function serveCommand(program: Command): Command {
       'also pull a bundle from this HTTP(S) bundle server (ETag polling); repeatable (env GAVEL_BUNDLE_URLS, space-separated)',
       (value: string, previous: string[]) => [...previous, bundleUrlOption(value)],
       (process.env.GAVEL_BUNDLE_URLS ?? '').split(/\s+/).filter(Boolean),
+    )
+    .option(
+      '--witness <url>',
+      "send each new checkpoint to this witness (C2SP tlog-witness, e.g. `gavel witness serve`) and keep its cosignature; repeatable (env GAVEL_WITNESSES, space-separated). A witness that refuses the ledger's history shows in health (gavel.witness) and the log",
+      (value: string, previous: string[]) => [...previous, bundleUrlOption(value)],
+      (process.env.GAVEL_WITNESSES ?? '').split(/\s+/).filter(Boolean),
     )
     .option('--bundle-poll-seconds <n>', 'seconds between polls of each bundle URL, with jitter (default 30)', intOption, 30)
     .option('--bundle-token-file <file>', 'bearer token for the bundle server, read from this file')

@@ -1,12 +1,14 @@
 import type { Database } from 'better-sqlite3';
 import { addColumns, migrateFile, type FileSchema } from '../lib/sqlite-schema.js';
 import { entryColumnsDdl } from './header.js';
+import { COSIGNATURE_DDL } from './cosignature-table.js';
 import { MERKLE_DDL } from './merkle-store.js';
 
 /**
  * Tables: `entries` (the chain headers, indexed for audit queries), `payloads`
  * (salted, redacted content, one per entry), `checkpoints` (signed notes), `meta`,
- * `merkle_nodes` (the Merkle tree over the entries, merkle-store.ts).
+ * `merkle_nodes` (the Merkle tree over the entries, merkle-store.ts),
+ * `checkpoint_cosignatures` (witnesses' cosignatures, cosignature-table.ts).
  * Triggers abort UPDATE and DELETE. They stop mistakes, not attackers: someone
  * who can write the file can drop them, which is what the hash chain and the
  * signed checkpoints detect.
@@ -32,9 +34,10 @@ CREATE INDEX IF NOT EXISTS entries_caller ON entries(caller, seq);
 CREATE INDEX IF NOT EXISTS entries_resource ON entries(resource, seq);
 CREATE INDEX IF NOT EXISTS entries_request ON entries(request_id, seq);
 ${MERKLE_DDL}
+${COSIGNATURE_DDL}
 `;
 
-const APPEND_ONLY_TABLES = ['entries', 'payloads', 'checkpoints', 'merkle_nodes'];
+const APPEND_ONLY_TABLES = ['entries', 'payloads', 'checkpoints', 'merkle_nodes', 'checkpoint_cosignatures'];
 
 export function appendOnlyTriggers(): string {
   return APPEND_ONLY_TABLES.map(

@@ -20,7 +20,7 @@ import { UNRECORDED, type EntryRecord, type Receipt, type StagedWrite } from '..
 import type { QueryableLedger } from './types.js';
 import { formatVerifierKey, verifierOf } from './keys.js';
 import { findRequestEntry, getEntry, queryEntries, type EntryDetail, type EntrySummary, type QueryFilter } from './query.js';
-import { verifyLedger, verifyLedgerAsync, type VerifyReport } from './verify.js';
+import { verifyLedger, verifyLedgerAsync, type VerifyOptions, type VerifyReport } from './verify.js';
 
 interface Pending {
   record: EntryRecord;
@@ -149,6 +149,7 @@ export class SqliteLedger implements QueryableLedger {
   private lost: string | undefined;
   private failure: string | undefined;
   private readonly healthListeners = new Set<(health: LedgerHealth) => void>();
+  private readonly checkpointListeners = new Set<(note: string, size: number) => void>();
 
   constructor(config: LedgerConfig, deps: { faults?: LedgerFaults } = {}) {
     this.config = config;
@@ -212,6 +213,11 @@ export class SqliteLedger implements QueryableLedger {
   /** Called on every change of `health`. */
   onHealthChange(listener: (health: LedgerHealth) => void): void {
     this.healthListeners.add(listener);
+  }
+
+  /** Called with each checkpoint this writer signs and stores (witnesses are sent it). */
+  onCheckpoint(listener: (note: string, size: number) => void): void {
+    this.checkpointListeners.add(listener);
   }
 
   private setHealth(change: () => void): void {
@@ -484,6 +490,7 @@ export class SqliteLedger implements QueryableLedger {
     const note = signCheckpoint(c, this.key);
     this.db.prepare('INSERT INTO checkpoints(size, head_hash, time, note) VALUES (?, ?, ?, ?)').run(c.size, c.headHash, c.time, note);
     this.lastCheckpointSize = c.size;
+    for (const l of this.checkpointListeners) l(note, c.size);
     return note;
   }
 
@@ -523,8 +530,13 @@ export class SqliteLedger implements QueryableLedger {
    * `gavel audit verify --pubkey` on the file instead). A file ledger is walked on a
    * read-only connection of its own, in slices, so appends carry on meanwhile.
    */
-  async verify(externalCheckpoint?: string, onProgress?: (done: number, total: number) => void): Promise<VerifyReport> {
-    const options = { key: verifierOf(this.key), ...(externalCheckpoint ? { externalCheckpoint } : {}), ...(onProgress ? { onProgress } : {}) };
+  async verify(externalCheckpoint?: string, onProgress?: (done: number, total: number) => void, witnesses?: VerifyOptions['witnesses']): Promise<VerifyReport> {
+    const options = {
+      key: verifierOf(this.key),
+      ...(externalCheckpoint ? { externalCheckpoint } : {}),
+      ...(onProgress ? { onProgress } : {}),
+      ...(witnesses ? { witnesses } : {}),
+    };
     if (this.config.path === ':memory:') return verifyLedger(this.db, options);
     const reader = new Database(this.config.path, { readonly: true, fileMustExist: true });
     try {

@@ -3,6 +3,7 @@ import { CheckpointError, verifyCheckpoint, type Checkpoint } from './checkpoint
 import { entryHash, entryLeafHash, GENESIS_HASH, headerText, payloadHash } from './hash.js';
 import { appendLeaf, EMPTY_ROOT, rootOf, type Hash } from './merkle.js';
 import { hasTable } from '../lib/sqlite-schema.js';
+import { newestWitnessed } from './cosignature-table.js';
 import { type ChainHeader, headerOfRow, type EntryRow } from './header.js';
 import { errorMessage } from '../lib/errors.js';
 import type { VerifierKey } from './keys.js';
@@ -17,7 +18,8 @@ export type FailureKind =
   | 'checkpoint_invalid'
   | 'tail_truncated'
   | 'history_rewritten'
-  | 'tree_changed';
+  | 'tree_changed'
+  | 'witnesses_missing';
 
 export interface VerifyFailure {
   seq: number;
@@ -34,6 +36,8 @@ export interface VerifyReport {
   payloadsErased: number;
   /** The Merkle tree's nodes were checked against the entries (false: a file from before the tree, never opened by a writer since). */
   treeChecked: boolean;
+  /** With `witnesses` asked for: the newest checkpoint size that enough of them cosigned, and their names. */
+  witnessed?: { size: number; by: string[] };
   failure?: VerifyFailure;
 }
 
@@ -43,6 +47,8 @@ export interface VerifyOptions {
   /** An exported checkpoint (signed note) the ledger must still extend. */
   externalCheckpoint?: string;
   onProgress?: (done: number, total: number) => void;
+  /** Require a checkpoint (stored, or the exported one) cosigned by at least `min` of these witnesses (C2SP tlog-cosignature). */
+  witnesses?: { keys: VerifierKey[]; min: number };
 }
 
 interface Row extends EntryRow {
@@ -135,6 +141,7 @@ function* verifyInSnapshot(db: Database, options: VerifyOptions): Generator<void
     tree: treeOf(db),
   };
   let checkpointsChecked = 0;
+  let witnessed: VerifyReport['witnessed'];
   try {
     // Parse the exported checkpoint first so its size is remembered during the walk.
     const externalCp = external === undefined ? undefined : verifiedCheckpoint(external, options.key, 0);
@@ -149,12 +156,50 @@ function* verifyInSnapshot(db: Database, options: VerifyOptions): Generator<void
     }
     // After the checkpoints: a tail cut off with its checkpoint left behind is tail_truncated, more telling than its leftover nodes.
     checkTreeSize(db, state);
+    if (options.witnesses)
+      witnessed = checkWitnessed(db, external === undefined ? notes : [...notes, { size: externalCp!.size, note: external }], state, options.witnesses);
   } catch (err) {
     if (!(err instanceof Failed)) throw err;
     const treeChecked = state.tree !== undefined;
     return { ok: false, entries: state.size, headHash: state.head, checkpointsChecked, payloadsErased: state.erased, treeChecked, failure: err.failure };
   }
-  return { ok: true, entries: state.size, headHash: state.head, checkpointsChecked, payloadsErased: state.erased, treeChecked: state.tree !== undefined };
+  return {
+    ok: true,
+    entries: state.size,
+    headHash: state.head,
+    checkpointsChecked,
+    payloadsErased: state.erased,
+    treeChecked: state.tree !== undefined,
+    ...(witnessed ? { witnessed } : {}),
+  };
+}
+
+/**
+ * The newest checkpoint that enough witnesses cosigned (every note here already matched the
+ * entries). None is a failure: the file's history was not seen by the witnesses the auditor trusts.
+ */
+function checkWitnessed(
+  db: Database,
+  notes: ReadonlyArray<{ size: number; note: string }>,
+  state: ChainState,
+  witnesses: NonNullable<VerifyOptions['witnesses']>,
+): VerifyReport['witnessed'] {
+  let found: ReturnType<typeof newestWitnessed>;
+  try {
+    found = newestWitnessed(
+      db,
+      notes.filter((n) => n.size <= state.size),
+      witnesses.keys,
+      witnesses.min,
+    );
+  } catch (err) {
+    fail(state.size, 'checkpoint_invalid', errorMessage(err));
+  }
+  if (!found) {
+    const names = witnesses.keys.map((k) => k.name).join(', ');
+    fail(state.size, 'witnesses_missing', `no checkpoint of this ledger carries cosignatures of ${witnesses.min} of the witnesses given (${names})`);
+  }
+  return { size: found.size, by: found.cosignatures.map((c) => c.witness) };
 }
 
 function* walkChain(db: Database, total: number, state: ChainState, onProgress?: (done: number, total: number) => void): Generator<void, void> {

@@ -28,6 +28,9 @@ export interface WireVerifyReport {
   /** Rows of the approval and usage tables that disagree with what the chain adds up to (state/verify-state.ts). */
   state_mismatches: Array<{ table: string; key: string; problem: string }>;
   tree_checked: boolean;
+  /** With witness keys asked for: the newest checkpoint size enough of them cosigned (0: none asked), and their names. */
+  witnessed_size: number;
+  witnessed_by: string[];
 }
 
 export function wireVerifyReport(report: VerifyReport): WireVerifyReport {
@@ -42,6 +45,8 @@ export function wireVerifyReport(report: VerifyReport): WireVerifyReport {
     payloads_erased: report.payloadsErased,
     state_mismatches: [],
     tree_checked: report.treeChecked,
+    witnessed_size: report.witnessed?.size ?? 0,
+    witnessed_by: report.witnessed?.by ?? [],
   };
 }
 

@@ -68,6 +68,10 @@ export const ERROR_CODES = {
     status: 'INVALID_ARGUMENT',
     doc: 'A proof was asked for sizes outside the ledger (0 <= from <= to <= its size), or against a checkpoint that cannot be read.',
   },
+  invalid_witness_requirement: {
+    status: 'INVALID_ARGUMENT',
+    doc: 'A verify asked for witness cosignatures with a witness key that cannot be read, or with min_witnesses 0 or more than the keys given.',
+  },
   invalid_query: { status: 'INVALID_ARGUMENT', doc: 'An audit query filter is malformed (bad time, bad decision name, bad limit).' },
   invalid_report: { status: 'INVALID_ARGUMENT', doc: 'A usage report is missing attribution or carries negative or malformed numbers.' },
   invalid_offline: {

@@ -7,6 +7,7 @@ import type { LedgerConfig } from '../ledger/config.js';
 import type { LedgerFaults } from '../ledger/sqlite.js';
 import type { StateCheckResult } from '../state/check.js';
 import type { UsageConfig } from '../usage/config.js';
+import type { WitnessesConfig } from './witnesses.js';
 import type { PostgresUsageConfig } from '../usage/postgres/config.js';
 
 /**
@@ -48,6 +49,8 @@ export interface RuntimeConfig {
    * harnesses decide without serving a policy.
    */
   recordStart?: boolean;
+  /** Witnesses each new checkpoint is sent to (runtime/witnesses.ts); their cosignatures are kept in the ledger file. */
+  witnesses?: WitnessesConfig;
   now?: () => Date;
   logger?: Logger;
 }

@@ -63,7 +63,7 @@ export interface AuditFace {
   query(filter: QueryFilter): Iterable<EntrySummary>;
   get(decisionId: string): EntryDetail | undefined;
   /** The chain recomputed (against a checkpoint when given) and, when it holds, the state tables against it. */
-  verify(checkpoint?: string): Promise<WireVerifyReport>;
+  verify(checkpoint?: string, witnesses?: WitnessRequirement): Promise<WireVerifyReport>;
   latestCheckpoint(): CheckpointInfo;
   /**
    * One entry's inclusion proof against a signed checkpoint: the one stored at `treeSize`, or the
@@ -78,6 +78,12 @@ export interface AuditFace {
   readonly size: number;
   /** The same ledger as the console reads it. */
   readonly view: LedgerView;
+}
+
+/** Cosignatures a verify requires: witness verifier keys (C2SP vkey text) and how many of them must have cosigned a checkpoint. */
+export interface WitnessRequirement {
+  keys: string[];
+  min: number;
 }
 
 /** The latest signed checkpoint of a ledger, and the key that verifies it. */
@@ -174,6 +180,21 @@ export interface PoliciesFace {
 export interface HealthFace {
   readonly ok: boolean;
   onChange(listener: (ok: boolean) => void): void;
+  /** What each configured witness last said of this ledger's checkpoints (none configured: empty). Changes call the listeners too. */
+  readonly witnesses: readonly WitnessStatus[];
+}
+
+/** What one witness last said of this ledger. */
+export interface WitnessStatus {
+  url: string;
+  /** The witness's name, from its first cosignature ('' until one came). */
+  name: string;
+  /** The largest checkpoint size it cosigned for this ledger (0: none yet). */
+  cosignedSize: number;
+  /** Set when the witness refused a checkpoint because this ledger's history is not the one it saw; cleared by its next cosignature. */
+  refused?: string;
+  /** The last submission that failed for another reason (unreachable, malformed answer); cleared likewise. */
+  error?: string;
 }
 
 /** Figures the metrics edge reads at each scrape. */

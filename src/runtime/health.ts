@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { SqliteLedger } from '../ledger/sqlite.js';
 import type { UsageHealth } from '../usage/store.js';
-import type { HealthFace } from './faces.js';
+import type { HealthFace, WitnessStatus } from './faces.js';
+import type { WitnessSubmitter } from './witnesses.js';
 
 /**
  * One readiness signal: ready while a bundle is active, the ledger can record answers and usage can
@@ -16,7 +17,9 @@ export class RuntimeHealth implements HealthFace {
     private readonly ledger: SqliteLedger,
     private readonly usage: UsageHealth | undefined,
     log: Logger,
+    private readonly submitter?: WitnessSubmitter,
   ) {
+    submitter?.onChange(() => this.refresh());
     ledger.onHealthChange((h) => {
       if (h.ok) log.info('ledger appends succeed again; serving');
       else log.error({ reason: h.reason }, 'ledger cannot record decisions; Decide answers UNAVAILABLE');
@@ -31,6 +34,10 @@ export class RuntimeHealth implements HealthFace {
 
   get ok(): boolean {
     return !this.stopped && this.policiesReady() && this.ledger.health.ok && (this.usage?.ok ?? true);
+  }
+
+  get witnesses(): readonly WitnessStatus[] {
+    return this.submitter?.status ?? [];
   }
 
   onChange(listener: (ok: boolean) => void): void {

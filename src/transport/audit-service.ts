@@ -84,9 +84,13 @@ export function auditService(audit: AuditFace, recordOffline: OfflineFace, log: 
         payload_withheld: withheld,
       };
     }),
-    Verify: (call: grpc.ServerUnaryCall<{ checkpoint: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      audit
-        .verify(call.request.checkpoint || undefined)
+    Verify: (
+      call: grpc.ServerUnaryCall<{ checkpoint: string; witness_keys: string[]; min_witnesses: number }, unknown>,
+      callback: grpc.sendUnaryData<unknown>,
+    ) => {
+      const { checkpoint, witness_keys: keys, min_witnesses: min } = call.request;
+      Promise.resolve()
+        .then(() => audit.verify(checkpoint || undefined, keys.length > 0 || min > 0 ? { keys, min } : undefined))
         .then((report) =>
           callback(null, { ...report, state_mismatches: report.state_mismatches.map((m) => ({ ...m, problem_enum: enumOf(MISMATCH_PROBLEM, m.problem) })) }),
         )

@@ -18,7 +18,7 @@ export class Metrics {
   readonly streams: Gauge;
   private readonly loopDelay: IntervalHistogram;
 
-  constructor(runtime: Pick<Runtime, 'audit' | 'stats' | 'approvals' | 'policies'>) {
+  constructor(runtime: Pick<Runtime, 'audit' | 'stats' | 'approvals' | 'policies' | 'health'>) {
     // 1 ms sampling: a stall of a few milliseconds on the I/O thread delays every call in flight.
     // Enabled only once /metrics is served: its timer wakes the loop every millisecond.
     this.loopDelay = monitorEventLoopDelay({ resolution: 1 });
@@ -114,6 +114,27 @@ export class Metrics {
         registers: [this.registry],
         async collect() {
           this.set(await desk.open());
+        },
+      });
+    }
+    const health = runtime.health;
+    if (health.witnesses.length > 0) {
+      new Gauge({
+        name: 'gavel_witness_cosigned_size',
+        help: 'The largest checkpoint size each witness cosigned for this ledger (witness = its URL)',
+        labelNames: ['witness'],
+        registers: [this.registry],
+        collect() {
+          for (const w of health.witnesses) this.set({ witness: w.url }, w.cosignedSize);
+        },
+      });
+      new Gauge({
+        name: 'gavel_witness_refused',
+        help: "1 while a witness refuses this ledger's checkpoints (its history differs from what the witness saw), else 0",
+        labelNames: ['witness'],
+        registers: [this.registry],
+        collect() {
+          for (const w of health.witnesses) this.set({ witness: w.url }, w.refused ? 1 : 0);
         },
       });
     }

@@ -69,6 +69,8 @@ export interface RunningServer {
 const GAVEL_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const EXT_AUTHZ_SERVICE = 'envoy.service.auth.v3.Authorization';
+/** The health name that is NOT_SERVING while a witness refuses this ledger's checkpoints (`--witness`). */
+export const WITNESS_HEALTH = 'gavel.witness';
 const SERVICE_NAMES = ['gavel.v1.DecisionService', 'gavel.v1.AuditService', 'gavel.v1.UsageService', 'gavel.v1.PolicyService', 'gavel.v1.ApprovalService'];
 
 export async function startServer(runtime: Runtime, options: ServerOptions): Promise<RunningServer> {
@@ -111,6 +113,9 @@ export async function startServer(runtime: Runtime, options: ServerOptions): Pro
   const report = () => {
     const serving = !stopping && runtime.health.ok;
     for (const name of ['', ...SERVICE_NAMES, ...(extAuthz ? [EXT_AUTHZ_SERVICE] : [])]) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
+    // Its own name: a witness that refuses this ledger's history is an alarm for its operator, not a reason to stop deciding.
+    const witnesses = runtime.health.witnesses;
+    if (witnesses.length > 0) health.setStatus(WITNESS_HEALTH, serving && !witnesses.some((w) => w.refused) ? 'SERVING' : 'NOT_SERVING');
   };
   runtime.health.onChange(report);
   report();

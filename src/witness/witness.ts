@@ -3,7 +3,7 @@ import { CheckpointError, parseCheckpoint } from '../ledger/checkpoint.js';
 import type { SigningKey, VerifierKey } from '../ledger/keys.js';
 import { EMPTY_ROOT, verifyConsistency } from '../ledger/merkle.js';
 import { verify } from 'node:crypto';
-import { cosign } from './cosignature.js';
+import { cosign } from '../ledger/cosignature.js';
 
 /**
  * A witness (C2SP tlog-witness): per log it knows (its origin and note key), it keeps the last

@@ -204,6 +204,7 @@ describe('gavel serve --config, in process', () => {
         'tls-cert=GAVEL_TLS_CERT',
         'tls-key=GAVEL_TLS_KEY',
         'usage-store=GAVEL_USAGE_STORE',
+        'witness=GAVEL_WITNESSES',
         'workers=GAVEL_WORKERS',
       ].sort(),
     );

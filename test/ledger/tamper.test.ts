@@ -186,6 +186,8 @@ describe('an untampered ledger', () => {
       payloads_erased: 0,
       state_mismatches: [],
       tree_checked: true,
+      witnessed_size: 0,
+      witnessed_by: [],
     });
     expect(Object.keys(report)).toEqual(VERIFY_RESPONSE_FIELDS);
   });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseVerifierKey } from '../../src/ledger/keys.js';
+import { COSIGNATURE_ALG, ephemeralKey, formatVerifierKey, parseVerifierKey } from '../../src/ledger/keys.js';
 import { INCLUSION_PROOF_FORMAT, verifyConsistencyBundle, verifyInclusionBundle } from '../../src/ledger/proofs.js';
 import { clients, jsonInput, unary, unaryError, type Clients } from '../helpers/client.js';
 import { tempDir } from '../helpers/paths.js';
@@ -106,5 +106,20 @@ describe('proofs over gRPC', () => {
       const err = await unaryError(c.audit, 'GetInclusionProof', request);
       expect([err.code, err.details]).toEqual([status, expect.stringMatching(message)]);
     }
+  });
+
+  it('Verify with witness keys: none cosigned here is witnesses_missing; an unreadable key or too high a minimum is INVALID_ARGUMENT', async () => {
+    const vkey = formatVerifierKey(ephemeralKey('proofs-grpc/witness'), COSIGNATURE_ALG);
+    const report = await unary(c.audit, 'Verify', { witness_keys: [vkey], min_witnesses: 1 });
+    expect({ ok: report.ok, failure_kind: report.failure_kind, witnessed_size: String(report.witnessed_size) }).toEqual({
+      ok: false,
+      failure_kind: 'witnesses_missing',
+      witnessed_size: '0',
+    });
+    for (const bad of [{ witness_keys: ['not a key'], min_witnesses: 1 }, { witness_keys: [vkey], min_witnesses: 2 }, { min_witnesses: 1 }]) {
+      const err = await unaryError(c.audit, 'Verify', bad);
+      expect([err.code, err.details]).toEqual([grpc.status.INVALID_ARGUMENT, expect.stringMatching(/witness/)]);
+    }
+    expect((await unary(c.audit, 'Verify', {})).ok).toBe(true);
   });
 });

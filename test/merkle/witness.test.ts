@@ -9,7 +9,7 @@ import { parseCheckpoint, signCheckpoint } from '../../src/ledger/checkpoint.js'
 import { COSIGNATURE_ALG, ephemeralKey, formatVerifierKey, parseVerifierKey, verifierOf } from '../../src/ledger/keys.js';
 import { consistencyProofOf } from '../../src/ledger/proofs.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
-import { cosign, verifiedCosignatures } from '../../src/witness/cosignature.js';
+import { cosign, verifiedCosignatures } from '../../src/ledger/cosignature.js';
 import { startWitnessHttp } from '../../src/witness/http.js';
 import { Witness } from '../../src/witness/witness.js';
 import { GAVEL_BIN, ROOT, tempDir } from '../helpers/paths.js';

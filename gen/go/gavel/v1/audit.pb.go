@@ -877,7 +877,11 @@ func (x *GetDecisionResponse) GetPayloadWithheld() bool {
 type VerifyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Optional exported checkpoint (signed note) the ledger must still extend.
-	Checkpoint    string `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	Checkpoint string `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// Witness verifier keys (`gavel witness pubkey`, C2SP vkey form): with min_witnesses, a checkpoint
+	// of the ledger (stored, or the one above) must carry cosignatures of that many of them.
+	WitnessKeys   []string `protobuf:"bytes,2,rep,name=witness_keys,json=witnessKeys,proto3" json:"witness_keys,omitempty"`
+	MinWitnesses  uint32   `protobuf:"varint,3,opt,name=min_witnesses,json=minWitnesses,proto3" json:"min_witnesses,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -919,6 +923,20 @@ func (x *VerifyRequest) GetCheckpoint() string {
 	return ""
 }
 
+func (x *VerifyRequest) GetWitnessKeys() []string {
+	if x != nil {
+		return x.WitnessKeys
+	}
+	return nil
+}
+
+func (x *VerifyRequest) GetMinWitnesses() uint32 {
+	if x != nil {
+		return x.MinWitnesses
+	}
+	return 0
+}
+
 type VerifyResponse struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
 	Ok                 bool                   `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
@@ -935,7 +953,10 @@ type VerifyResponse struct {
 	StateMismatches []*StateMismatch `protobuf:"bytes,9,rep,name=state_mismatches,json=stateMismatches,proto3" json:"state_mismatches,omitempty"`
 	// The Merkle tree over the entries was checked node by node against them (false only for a
 	// file from before the tree that no writer has opened since).
-	TreeChecked   bool `protobuf:"varint,10,opt,name=tree_checked,json=treeChecked,proto3" json:"tree_checked,omitempty"`
+	TreeChecked bool `protobuf:"varint,10,opt,name=tree_checked,json=treeChecked,proto3" json:"tree_checked,omitempty"`
+	// With witness_keys: the newest checkpoint size that min_witnesses of them cosigned, and their names.
+	WitnessedSize uint64   `protobuf:"varint,11,opt,name=witnessed_size,json=witnessedSize,proto3" json:"witnessed_size,omitempty"`
+	WitnessedBy   []string `protobuf:"bytes,12,rep,name=witnessed_by,json=witnessedBy,proto3" json:"witnessed_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1038,6 +1059,20 @@ func (x *VerifyResponse) GetTreeChecked() bool {
 		return x.TreeChecked
 	}
 	return false
+}
+
+func (x *VerifyResponse) GetWitnessedSize() uint64 {
+	if x != nil {
+		return x.WitnessedSize
+	}
+	return 0
+}
+
+func (x *VerifyResponse) GetWitnessedBy() []string {
+	if x != nil {
+		return x.WitnessedBy
+	}
+	return nil
 }
 
 // One row of a state table the chain does not add up to.
@@ -1600,11 +1635,13 @@ const file_gavel_v1_audit_proto_rawDesc = "" +
 	"\fpayload_json\x18\x02 \x01(\fR\vpayloadJson\x12\x12\n" +
 	"\x04salt\x18\x03 \x01(\tR\x04salt\x12%\n" +
 	"\x0epayload_erased\x18\x04 \x01(\bR\rpayloadErased\x12)\n" +
-	"\x10payload_withheld\x18\x05 \x01(\bR\x0fpayloadWithheld\"/\n" +
+	"\x10payload_withheld\x18\x05 \x01(\bR\x0fpayloadWithheld\"w\n" +
 	"\rVerifyRequest\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\tR\n" +
-	"checkpoint\"\xf4\x02\n" +
+	"checkpoint\x12!\n" +
+	"\fwitness_keys\x18\x02 \x03(\tR\vwitnessKeys\x12#\n" +
+	"\rmin_witnesses\x18\x03 \x01(\rR\fminWitnesses\"\xbe\x03\n" +
 	"\x0eVerifyResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x18\n" +
 	"\aentries\x18\x02 \x01(\x04R\aentries\x12\x1b\n" +
@@ -1617,7 +1654,9 @@ const file_gavel_v1_audit_proto_rawDesc = "" +
 	"\x0fpayloads_erased\x18\b \x01(\x04R\x0epayloadsErased\x12B\n" +
 	"\x10state_mismatches\x18\t \x03(\v2\x17.gavel.v1.StateMismatchR\x0fstateMismatches\x12!\n" +
 	"\ftree_checked\x18\n" +
-	" \x01(\bR\vtreeChecked\"\x8f\x01\n" +
+	" \x01(\bR\vtreeChecked\x12%\n" +
+	"\x0ewitnessed_size\x18\v \x01(\x04R\rwitnessedSize\x12!\n" +
+	"\fwitnessed_by\x18\f \x03(\tR\vwitnessedBy\"\x8f\x01\n" +
 	"\rStateMismatch\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x18\n" +

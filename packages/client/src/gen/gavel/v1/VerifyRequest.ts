@@ -3,8 +3,12 @@
 
 export interface VerifyRequest {
   'checkpoint'?: (string);
+  'witness_keys'?: (string)[];
+  'min_witnesses'?: (number);
 }
 
 export interface VerifyRequest__Output {
   'checkpoint': (string);
+  'witness_keys': (string)[];
+  'min_witnesses': (number);
 }

@@ -14,6 +14,8 @@ export interface VerifyResponse {
   'payloads_erased'?: (number | string | Long);
   'state_mismatches'?: (_gavel_v1_StateMismatch)[];
   'tree_checked'?: (boolean);
+  'witnessed_size'?: (number | string | Long);
+  'witnessed_by'?: (string)[];
 }
 
 export interface VerifyResponse__Output {
@@ -27,4 +29,6 @@ export interface VerifyResponse__Output {
   'payloads_erased': (number);
   'state_mismatches': (_gavel_v1_StateMismatch__Output)[];
   'tree_checked': (boolean);
+  'witnessed_size': (number);
+  'witnessed_by': (string)[];
 }

@@ -1,5 +1,6 @@
 import { sign, verify } from 'node:crypto';
-import { COSIGNATURE_ALG, keyId, type SigningKey, type VerifierKey } from '../ledger/keys.js';
+import { GavelError } from '../lib/errors.js';
+import { COSIGNATURE_ALG, keyId, parseVerifierKey, type SigningKey, type VerifierKey } from './keys.js';
 
 /**
  * Witness cosignatures, C2SP tlog-cosignature v1 (Ed25519, signature type 0x04): a witness
@@ -51,4 +52,22 @@ export function verifiedCosignatures(body: string, lines: readonly string[], wit
     if (!out.some((c) => c.witness === witness.name)) out.push({ witness: witness.name, timeSeconds });
   }
   return out;
+}
+
+/** What `verify --witness-key … --min-witnesses N` asks, read and checked: the keys (C2SP vkey text) and how many must cosign. */
+export function witnessRequirement(keyTexts: readonly string[], min: number): { keys: VerifierKey[]; min: number } {
+  const keys = keyTexts.map((text) => {
+    try {
+      return parseVerifierKey(text.trim(), COSIGNATURE_ALG);
+    } catch (err) {
+      throw new GavelError(
+        'invalid_witness_requirement',
+        `a witness key cannot be read (${(err as Error).message}): give the line \`gavel witness pubkey\` prints`,
+      );
+    }
+  });
+  if (!Number.isSafeInteger(min) || min < 1 || min > keys.length) {
+    throw new GavelError('invalid_witness_requirement', `min witnesses must be between 1 and the ${keys.length} witness keys given, not ${min}`);
+  }
+  return { keys, min };
 }
