@@ -39,6 +39,7 @@ import type {
 } from './runtime/faces.js';
 import { RuntimeHealth } from './runtime/health.js';
 import { WitnessSubmitter } from './runtime/witnesses.js';
+import { RetentionSweeper } from './runtime/retention.js';
 import { checkpointInfo, ledgerView } from './runtime/ledger-view.js';
 import { replays } from './runtime/replay.js';
 import { attachShared, openSharedUsage, reconcileSharedUsage } from './runtime/shared-usage.js';
@@ -158,6 +159,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   let engine: Engine | undefined;
   const stops: Array<() => void> = [];
   let witnesses: WitnessSubmitter | undefined;
+  let retention: RetentionSweeper | undefined;
   try {
     // No state outside the chain decides: the tables are checked against it before anything reads them.
     const embedded = !shared ? usageSettings : undefined;
@@ -234,6 +236,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       },
     });
     const built = engine;
+    retention = config.retention ? new RetentionSweeper(ledger, config.retention, now, log) : undefined;
     witnesses = config.witnesses && config.witnesses.urls.length > 0 ? new WitnessSubmitter(ledger, config.witnesses, log) : undefined;
     const health = new RuntimeHealth(() => policies.ready, ledger, usage?.health, log, witnesses);
     const listeners: Array<(bundle: string, result: PolicyEventResult) => void> = [];
@@ -252,6 +255,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     const shadowSet = shadow && shadowSources ? shadowBundleSet(shadow, log, shadowSources) : undefined;
     shadowSet?.start();
     approvals?.start();
+    retention?.start();
     guard = new StateGuard(ledger.db, () => {
       const repaired = stateCheck(true, 'the state tables were written by another program while gavel served');
       if (repaired.mismatches.length > 0) config.state?.onRepaired?.(repaired);
@@ -341,6 +345,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
         latestCheckpoint,
         inclusionProof: (ref, treeSize) => proveIncluded(ledger, ref, treeSize, signOnDemand),
         consistencyProof: (from, to) => consistencyProofOf(ledger.db, from, to ?? ledger.size),
+        erase: (request) => ledger.erase(request, { now: now() }),
         verifyState,
         get size() {
           return ledger.size;
@@ -391,8 +396,9 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
           await built.close();
           shadowSink?.close();
           await usage?.close?.();
-          // Before the ledger closes: a submission in flight stores its cosignature in the file.
+          // Before the ledger closes: a submission in flight stores its cosignature in the file; a sweep finishes its entry.
           await witnesses?.stop();
+          await retention?.stop();
           await ledger.close();
         })();
         return stopped;
@@ -405,6 +411,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     const settle = (p: Promise<unknown> | undefined) => p?.catch(() => undefined);
     await settle(engine ? engine.close() : picked.runner.close());
     await settle(witnesses?.stop());
+    await settle(retention?.stop());
     await settle(ledger.close());
     await settle(shared?.close());
     throw err;

@@ -17,6 +17,7 @@ import { timeline } from '../ledger/timeline.js';
 import { verifierKeyOfFile } from '../ledger/verifier-key.js';
 import { verifyLedger } from '../ledger/verify.js';
 import { wireVerifyReport, type WireVerifyReport } from '../ledger/wire.js';
+import { registerErase } from './audit-erase.js';
 import { registerProofCommands } from './audit-proofs.js';
 import { EXIT } from './exit.js';
 import { checkedOption, collect, intOption, limitOption, timeRangeOptions } from './options.js';
@@ -61,6 +62,7 @@ export function registerAudit(program: Command): void {
   withLedger(audit.command('checkpoint')).description('print the latest signed checkpoint').action(checkpoint);
 
   registerProofCommands(audit, withLedger);
+  registerErase(audit, withLedger);
 
   withLedger(audit.command('pubkey'))
     .description('print the verifier key that checks checkpoint signatures')
@@ -174,7 +176,11 @@ export function verifyCommand(o: VerifyOptions, onProgress?: (done: number, tota
 function verifyText(report: WireVerifyReport, json: boolean): string {
   if (json) return `${JSON.stringify(report)}\n`;
   if (report.ok) {
-    const erased = report.payloads_erased > 0 ? `, ${report.payloads_erased} payloads erased (their headers verified)` : '';
+    const by = report.erasure_seqs.length > 5 ? `${report.erasure_seqs.slice(0, 5).join(', ')}, …` : report.erasure_seqs.join(', ');
+    const erased =
+      report.payloads_erased > 0
+        ? `, ${report.payloads_erased} payloads erased by entr${report.erasure_seqs.length === 1 ? 'y' : 'ies'} ${by} (their headers verified)`
+        : '';
     const tree = report.tree_checked ? ', the Merkle tree matches the entries' : ', no Merkle tree in this file yet (built at the next start of gavel serve)';
     const witnessed =
       report.witnessed_by.length > 0 ? `, cosigned up to ${report.witnessed_size} entries by ${report.witnessed_by.map(printable).join(', ')}` : '';

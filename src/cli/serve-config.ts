@@ -67,6 +67,7 @@ export function runtimeConfigFrom(o: ServeOptions, log: Logger): RuntimeConfig {
       sweepSeconds: o.approvalSweepSeconds,
     } as Partial<ApprovalsConfig>,
     ...(o.witness.length > 0 ? { witnesses: { urls: o.witness } } : {}),
+    ...(o.retainPayloads !== undefined ? { retention: { payloadsSeconds: o.retainPayloads } } : {}),
     logger: log,
     // A server records the set it starts with: the ledger says which policy went live when.
     recordStart: true,

@@ -56,6 +56,7 @@ export interface ServeOptions extends BundleLimitFlags {
   watchBundles: boolean;
   bundleUrl: string[];
   witness: string[];
+  retainPayloads?: number;
   bundlePollSeconds: number;
   bundleTokenFile?: string;
   bundleCache?: string;
@@ -238,6 +239,11 @@ export function serveCommand(program: Command): Command {
       'also pull a bundle from this HTTP(S) bundle server (ETag polling); repeatable (env GAVEL_BUNDLE_URLS, space-separated)',
       (value: string, previous: string[]) => [...previous, bundleUrlOption(value)],
       (process.env.GAVEL_BUNDLE_URLS ?? '').split(/\s+/).filter(Boolean),
+    )
+    .option(
+      '--retain-payloads <duration>',
+      'erase the payloads (and shadow results) of entries older than this, e.g. 180d, every hour and at start, each sweep recorded as an erasure entry (basis retention); headers stay (default: kept)',
+      durationOption,
     )
     .option(
       '--witness <url>',

@@ -42,6 +42,13 @@ export function printTimeline(events: Array<TimelineEvent & Partial<FromLedger>>
     }
     const usage = e.weekTokens !== undefined ? `  [week tokens ${e.weekTokens}]` : '';
     process.stdout.write(`${p(e.time)}  #${e.seq}  ${p(e.subjectId)}  ${p(e.action)} ${p(e.resource)}  -> ${p(e.decision.toUpperCase())}${usage}\n`);
+    if (e.erasedBy !== undefined) {
+      process.stdout.write(
+        e.erasedBy > 0
+          ? `    payload erased by entry #${e.erasedBy}: which rules fired is gone with it\n`
+          : '    payload missing (no erasure entry names it)\n',
+      );
+    }
     for (const r of e.rules) process.stdout.write(`    fired: ${p(r)}\n`);
     for (const c of e.crossed) process.stdout.write(`    ** threshold crossed / new reason: ${p(c)}\n`);
   }

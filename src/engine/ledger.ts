@@ -5,11 +5,12 @@ import type { JsonObject } from '../lib/json.js';
  * approval events (requested, approved, rejected, expired, consumed), usage events (a report
  * settled, a reservation released), state events (the state tables rebuilt from the chain,
  * or the usage state an older ledger held when it began recording usage) and offline decisions
- * (made by an enforcement point under its fail mode while gavel was unreachable: offline.ts).
+ * (made by an enforcement point under its fail mode while gavel was unreachable: offline.ts) and
+ * erasures (payloads removed, by whom, why and on what basis: ledger/erasure.ts).
  */
-export type EntryKind = 'decision' | 'policy' | 'approval' | 'usage' | 'state' | 'offline';
+export type EntryKind = 'decision' | 'policy' | 'approval' | 'usage' | 'state' | 'offline' | 'erasure';
 
-export const ENTRY_KINDS: readonly EntryKind[] = ['decision', 'policy', 'approval', 'usage', 'state', 'offline'];
+export const ENTRY_KINDS: readonly EntryKind[] = ['decision', 'policy', 'approval', 'usage', 'state', 'offline', 'erasure'];
 
 /**
  * What the engine hands the ledger for one entry, a decision or a policy event

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { ENTRY_KINDS } from '../engine/ledger.js';
+import { erasedBy } from './erasure.js';
 import { GavelError } from '../lib/errors.js';
 import type { JsonObject } from '../lib/json.js';
 import { summaryOfRow, type EntryRow, type EntrySummary } from './header.js';
@@ -48,10 +49,21 @@ export function pageCursor(entry: Pick<EntrySummary, 'seq' | 'time'>): PageCurso
 }
 
 export type EntryDetail = EntrySummary & {
-  /** The stored (redacted) payload, or null when a retention job erased it. */
+  /** The stored (redacted) payload, or null when an erasure erased it. */
   payload: JsonObject | null;
   salt: string | null;
+  /** With the payload erased: the erasure entry that did it (its seq and id, who, the basis and reason). */
+  erasedBy?: ErasedBy;
 };
+
+export interface ErasedBy {
+  seq: number;
+  decisionId: string;
+  time: string;
+  by: string;
+  basis: string;
+  reason: string;
+}
 
 export const DEFAULT_QUERY_LIMIT = 100;
 export const MAX_QUERY_LIMIT = 100_000;
@@ -225,9 +237,17 @@ export function getEntry(db: Database, decisionId: string): EntryDetail | undefi
   const row = db
     .prepare('SELECT e.*, p.salt AS salt, p.body AS body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.decision_id = ?')
     .get(decisionId) as (EntryRow & { salt: Buffer | null; body: string | null }) | undefined;
-  return row && detailOfRow(row);
+  return row && withErasure(db, detailOfRow(row));
 }
 
 function detailOfRow(row: EntryRow & { salt: Buffer | null; body: string | null }): EntryDetail {
   return { ...summaryOfRow(row), payload: row.body === null ? null : (JSON.parse(row.body) as JsonObject), salt: row.salt?.toString('hex') ?? null };
+}
+
+/** An erased entry's detail names the erasure entry that erased it (none: the payload is missing, which verify fails). */
+function withErasure(db: Database, detail: EntryDetail): EntryDetail {
+  if (detail.payload !== null) return detail;
+  const e = erasedBy(db, detail.seq);
+  if (!e) return detail;
+  return { ...detail, erasedBy: { seq: e.seq, decisionId: e.decisionId, time: e.time, by: e.detail.by, basis: e.detail.basis, reason: e.detail.reason } };
 }

@@ -39,12 +39,19 @@ ${COSIGNATURE_DDL}
 
 const APPEND_ONLY_TABLES = ['entries', 'payloads', 'checkpoints', 'merkle_nodes', 'checkpoint_cosignatures'];
 
+/**
+ * A payload is deleted only by an erasure (erasure.ts), on the writer's own connection while it
+ * records the erasure entry: `gavel_erasing()` exists there alone, so anywhere else the delete fails.
+ */
+export const ERASING_FUNCTION = 'gavel_erasing';
+
 export function appendOnlyTriggers(): string {
-  return APPEND_ONLY_TABLES.map(
-    (t) => `
+  return APPEND_ONLY_TABLES.map((t) => {
+    const deleting = t === 'payloads' ? ` WHEN ${ERASING_FUNCTION}() = 0` : '';
+    return `
 CREATE TRIGGER IF NOT EXISTS ${t}_no_update BEFORE UPDATE ON ${t} BEGIN SELECT RAISE(ABORT, '${t} are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS ${t}_no_delete BEFORE DELETE ON ${t} BEGIN SELECT RAISE(ABORT, '${t} are append-only'); END;`,
-  ).join('\n');
+CREATE TRIGGER IF NOT EXISTS ${t}_no_delete BEFORE DELETE ON ${t}${deleting} BEGIN SELECT RAISE(ABORT, '${t} are append-only'); END;`;
+  }).join('\n');
 }
 
 /**
@@ -64,6 +71,11 @@ export const LEDGER_SCHEMA: FileSchema = {
           ['v', 'INTEGER NOT NULL DEFAULT 1'],
           ['kind', "TEXT NOT NULL DEFAULT 'decision'"],
         ]),
+    },
+    {
+      version: 2,
+      what: 'payloads may be deleted by a signed erasure: the delete trigger is made again with its condition',
+      up: (db) => db.exec('DROP TRIGGER IF EXISTS payloads_no_delete'),
     },
   ],
 };

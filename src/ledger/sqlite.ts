@@ -15,11 +15,13 @@ import { WalCheckpointer } from './wal-checkpointer.js';
 import { notWritable, WriterLock } from './writer-lock.js';
 import { registerWriter } from './write-protect.js';
 import { policyStatus, type PolicyStatus } from './policy-status.js';
-import { migrate } from './schema.js';
+import { ERASING_FUNCTION, migrate } from './schema.js';
+import { hasTable } from '../lib/sqlite-schema.js';
 import { UNRECORDED, type EntryRecord, type Receipt, type StagedWrite } from '../engine/ledger.js';
 import type { QueryableLedger } from './types.js';
 import { formatVerifierKey, verifierOf } from './keys.js';
 import { findRequestEntry, getEntry, queryEntries, type EntryDetail, type EntrySummary, type QueryFilter } from './query.js';
+import { checkErasureRequest, erasableSeqs, erasureRecord, seqRanges, type ErasureRequest, type ErasureResult } from './erasure.js';
 import { verifyLedger, verifyLedgerAsync, type VerifyOptions, type VerifyReport } from './verify.js';
 
 interface Pending {
@@ -35,6 +37,9 @@ interface Pending {
  * Fault injection for tests, passed in at construction (never reachable from the
  * wire): each hook may throw to simulate a failing statement or COMMIT.
  */
+/** One erasure entry lists at most this many seqs; a retention sweep erases the rest in the next entries. */
+const MAX_ERASED_PER_ENTRY = 10_000;
+
 export interface LedgerFaults {
   /** Before an entry's rows are inserted, inside the batch transaction. */
   beforeInsert?(record: EntryRecord): void;
@@ -150,6 +155,10 @@ export class SqliteLedger implements QueryableLedger {
   private failure: string | undefined;
   private readonly healthListeners = new Set<(health: LedgerHealth) => void>();
   private readonly checkpointListeners = new Set<(note: string, size: number) => void>();
+  /** True only while an erasure entry's staged write deletes payloads (the payloads trigger asks). */
+  private erasing = false;
+  /** Erasures run one after another: each one's seqs are chosen from what the previous left. */
+  private erasures: Promise<unknown> = Promise.resolve();
 
   constructor(config: LedgerConfig, deps: { faults?: LedgerFaults } = {}) {
     this.config = config;
@@ -163,6 +172,7 @@ export class SqliteLedger implements QueryableLedger {
       this.db = openDatabase(config.path, config.durability, config.busyTimeoutMs);
       // Before any write: tables protected by an earlier run accept writes from this connection alone.
       registerWriter(this.db);
+      this.db.function(ERASING_FUNCTION, { deterministic: false, varargs: false }, () => (this.erasing ? 1 : 0));
       migrate(this.db);
       this.origin = ledgerOrigin(ensureLedgerId(this.db));
       this.key = keyPath ? loadOrCreateKey(keyPath, this.origin) : ephemeralKey(this.origin);
@@ -469,6 +479,49 @@ export class SqliteLedger implements QueryableLedger {
     this.insertPayload.run(header.seq, e.salt, e.body);
     const frontier = this.tree.append(prev.frontier, prev.seq, entryLeafHash(header, text));
     return { seq: header.seq, hash, frontier };
+  }
+
+  /**
+   * Erases the payloads (and salts) the request matches, at most `limit` of them, recording an
+   * `erasure` entry in the same transaction (erasure.ts); shadow results of the erased decisions go
+   * too, and with `before` every shadow result before that time. Nothing matched: no entry.
+   */
+  erase(request: ErasureRequest, options: { limit?: number; now?: Date } = {}): Promise<ErasureResult> {
+    try {
+      checkErasureRequest(request);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const run = this.erasures.then(() => this.eraseNow(request, options.limit ?? MAX_ERASED_PER_ENTRY, options.now ?? new Date()));
+    this.erasures = run.catch(() => undefined);
+    return run;
+  }
+
+  private async eraseNow(request: ErasureRequest, limit: number, now: Date): Promise<ErasureResult> {
+    const seqs = erasableSeqs(this.db, request.criteria, limit);
+    const shadow = hasTable(this.db, 'shadow_decisions');
+    if ('before' in request.criteria && shadow) {
+      this.db.prepare('DELETE FROM shadow_decisions WHERE time_ms < ?').run(Date.parse(request.criteria.before));
+    }
+    if (seqs.length === 0) return { erased: 0, seqs: [] };
+    const record = erasureRecord(request, seqs, now);
+    const payload = this.db.prepare('DELETE FROM payloads WHERE seq = ?');
+    const shadowRows = shadow ? this.db.prepare('DELETE FROM shadow_decisions WHERE decision_id = (SELECT decision_id FROM entries WHERE seq = ?)') : undefined;
+    const receipt = await this.append(record, {
+      apply: () => {
+        this.erasing = true;
+        try {
+          for (const seq of seqs) {
+            payload.run(seq);
+            shadowRows?.run(seq);
+          }
+        } finally {
+          this.erasing = false;
+        }
+      },
+      finish: () => undefined,
+    });
+    return { erased: seqs.length, seqs: seqRanges(seqs), entry: { decisionId: record.decisionId, ...receipt } };
   }
 
   /** Signs and stores a checkpoint of the current head; returns the note. */

@@ -43,6 +43,8 @@ export interface TimelineEvent {
   /** Policy events: the bundle revision that went live, stopped or was refused. */
   revision?: string;
   approval?: TimelineApproval;
+  /** The payload was erased (rules and usage are gone with it): the erasure entry's seq, 0 when none names it. */
+  erasedBy?: number;
 }
 
 /**
@@ -74,6 +76,7 @@ export function timeline(db: Database, filter: Pick<QueryFilter, 'subject' | 'te
       rules: reasons.map((r) => `${String(r.rule)} (${String(r.code)})`),
       crossed,
       ...weekTokens(detail?.payload?.input),
+      ...(detail && detail.payload === null ? { erasedBy: detail.erasedBy?.seq ?? 0 } : {}),
     });
   }
   return withPolicyEvents(db, events);

@@ -4,6 +4,7 @@ import { entryHash, entryLeafHash, GENESIS_HASH, headerText, payloadHash } from 
 import { appendLeaf, EMPTY_ROOT, rootOf, type Hash } from './merkle.js';
 import { hasTable } from '../lib/sqlite-schema.js';
 import { newestWitnessed } from './cosignature-table.js';
+import { erasureDetail } from './erasure.js';
 import { type ChainHeader, headerOfRow, type EntryRow } from './header.js';
 import { errorMessage } from '../lib/errors.js';
 import type { VerifierKey } from './keys.js';
@@ -19,7 +20,9 @@ export type FailureKind =
   | 'tail_truncated'
   | 'history_rewritten'
   | 'tree_changed'
-  | 'witnesses_missing';
+  | 'witnesses_missing'
+  | 'payload_missing'
+  | 'erasure_invalid';
 
 export interface VerifyFailure {
   seq: number;
@@ -32,8 +35,10 @@ export interface VerifyReport {
   entries: number;
   headHash: string;
   checkpointsChecked: number;
-  /** Entries whose payload row was removed (by a retention or erasure job): their headers still verify. */
+  /** Entries whose payload an erasure entry removed: their headers still verify. */
   payloadsErased: number;
+  /** The erasure entries that removed them (seqs, ascending). */
+  erasures: number[];
   /** The Merkle tree's nodes were checked against the entries (false: a file from before the tree, never opened by a writer since). */
   treeChecked: boolean;
   /** With `witnesses` asked for: the newest checkpoint size that enough of them cosigned, and their names. */
@@ -74,6 +79,10 @@ interface ChainState {
   wanted: Set<number>;
   atSize: Map<number, string>;
   erased: number;
+  /** Seqs whose payload is gone, as runs [from, to], ascending (an erasure entry after each must name it). */
+  missing: Array<[number, number]>;
+  /** The runs erasure entries name, each with the erasure entry's seq. */
+  covered: Array<{ from: number; to: number; by: number }>;
   /** The Merkle tree recomputed from the entries walked so far, its roots at the checkpointed sizes, and its nodes counted. */
   frontier: Hash[];
   rootAt: Map<number, string>;
@@ -135,6 +144,8 @@ function* verifyInSnapshot(db: Database, options: VerifyOptions): Generator<void
     wanted,
     atSize: new Map([[0, GENESIS_HASH]]),
     erased: 0,
+    missing: [],
+    covered: [],
     frontier: [],
     rootAt: new Map([[0, EMPTY_ROOT.toString('hex')]]),
     nodes: 0,
@@ -156,12 +167,23 @@ function* verifyInSnapshot(db: Database, options: VerifyOptions): Generator<void
     }
     // After the checkpoints: a tail cut off with its checkpoint left behind is tail_truncated, more telling than its leftover nodes.
     checkTreeSize(db, state);
+    checkErased(state);
     if (options.witnesses)
       witnessed = checkWitnessed(db, external === undefined ? notes : [...notes, { size: externalCp!.size, note: external }], state, options.witnesses);
   } catch (err) {
     if (!(err instanceof Failed)) throw err;
     const treeChecked = state.tree !== undefined;
-    return { ok: false, entries: state.size, headHash: state.head, checkpointsChecked, payloadsErased: state.erased, treeChecked, failure: err.failure };
+    const erasures = erasuresOf(state);
+    return {
+      ok: false,
+      entries: state.size,
+      headHash: state.head,
+      checkpointsChecked,
+      payloadsErased: state.erased,
+      erasures,
+      treeChecked,
+      failure: err.failure,
+    };
   }
   return {
     ok: true,
@@ -169,6 +191,7 @@ function* verifyInSnapshot(db: Database, options: VerifyOptions): Generator<void
     headHash: state.head,
     checkpointsChecked,
     payloadsErased: state.erased,
+    erasures: erasuresOf(state),
     treeChecked: state.tree !== undefined,
     ...(witnessed ? { witnessed } : {}),
   };
@@ -237,8 +260,12 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
   if (row.seq > expectedSeq) fail(expectedSeq, 'entry_missing', `entry is missing (the next entry present is seq ${row.seq})`);
   if (row.prev_hash !== state.head) classifyBrokenLink(row, next, state);
   if (row.body === null || row.salt === null) {
-    // Erased: the header keeps payload_hash, so the chain still verifies; the count is reported.
+    // Gone: the header keeps payload_hash, so the chain still verifies; an erasure entry after it must name it (checkErased).
+    if (row.kind === 'erasure') fail(row.seq, 'erasure_invalid', 'the erasure entry has lost its own payload: who erased what, and why, is gone');
     state.erased++;
+    const last = state.missing[state.missing.length - 1];
+    if (last && last[1] === row.seq - 1) last[1] = row.seq;
+    else state.missing.push([row.seq, row.seq]);
   } else {
     const actualPayload = payloadHash(row.salt, row.body);
     if (actualPayload !== row.payload_hash) {
@@ -252,6 +279,57 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
     fail(row.seq, 'header_changed', `header changed: entry_hash recorded ${row.entry_hash}, recomputed ${actualEntry}`);
   }
   growTree(row.seq, entryLeafHash(header, text), state);
+  if (row.kind === 'erasure') checkErasureEntry(row, state);
+}
+
+/** An erasure entry names only seqs before it, each of whose payload is gone by now. */
+function checkErasureEntry(row: Row, state: ChainState): void {
+  const detail = erasureDetail(row.body);
+  if (!detail) fail(row.seq, 'erasure_invalid', 'the erasure entry does not say which seqs it erased');
+  for (const [from, to] of detail.seqs) {
+    if (from < 1 || to >= row.seq) fail(row.seq, 'erasure_invalid', `the erasure entry names seqs ${from}-${to}, not all before it`);
+    const kept = firstNotIn(state.missing, from, to);
+    if (kept !== undefined) fail(row.seq, 'erasure_invalid', `the erasure entry says it erased seq ${kept}, whose payload is still stored`);
+    state.covered.push({ from, to, by: row.seq });
+  }
+}
+
+/** The first seq in [from, to] that `runs` (ascending, disjoint) do not contain. */
+function firstNotIn(runs: ReadonlyArray<[number, number]>, from: number, to: number): number | undefined {
+  let lo = 0;
+  let hi = runs.length - 1;
+  // The last run starting at or before `from`.
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (runs[mid]![0] <= from) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  let at = from;
+  for (let i = hi; i >= 0 && i < runs.length && at <= to; i++) {
+    const [a, b] = runs[i]!;
+    if (a > at) return at;
+    if (b >= at) at = b + 1;
+  }
+  return at <= to ? at : undefined;
+}
+
+/** Every gone payload was named by an erasure entry after it; the first one none names fails. */
+function checkErased(state: ChainState): void {
+  const covered = [...state.covered].sort((a, b) => a.from - b.from);
+  let i = 0;
+  let reach = 0; // covered up to here (inclusive), by the runs starting at or before the current seq
+  for (const [from, to] of state.missing) {
+    let at = from;
+    while (at <= to) {
+      while (i < covered.length && covered[i]!.from <= at) reach = Math.max(reach, covered[i++]!.to);
+      if (reach < at) fail(at, 'payload_missing', 'the payload is gone, and no erasure entry names it: erased outside gavel, or lost');
+      at = reach + 1;
+    }
+  }
+}
+
+function erasuresOf(state: ChainState): number[] {
+  return [...new Set(state.covered.map((c) => c.by))].sort((a, b) => a - b);
 }
 
 /** The stored tree, when the file has one: its nodes are read one by one as the walk completes them. */

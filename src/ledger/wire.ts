@@ -31,6 +31,8 @@ export interface WireVerifyReport {
   /** With witness keys asked for: the newest checkpoint size enough of them cosigned (0: none asked), and their names. */
   witnessed_size: number;
   witnessed_by: string[];
+  /** The erasure entries that removed the erased payloads (their seqs). */
+  erasure_seqs: number[];
 }
 
 export function wireVerifyReport(report: VerifyReport): WireVerifyReport {
@@ -47,6 +49,7 @@ export function wireVerifyReport(report: VerifyReport): WireVerifyReport {
     tree_checked: report.treeChecked,
     witnessed_size: report.witnessed?.size ?? 0,
     witnessed_by: report.witnessed?.by ?? [],
+    erasure_seqs: report.erasures,
   };
 }
 
@@ -64,6 +67,8 @@ export interface WireTimelineEvent {
   crossed: string[];
   week_tokens?: number;
   revision?: string;
+  /** The payload was erased: the erasure entry's seq (0: none names it). */
+  erased_by_seq?: number;
   approval?: {
     id: string;
     event: string;
@@ -93,6 +98,7 @@ export function wireTimelineEvent(e: TimelineEvent): WireTimelineEvent {
     crossed: e.crossed,
     ...(e.weekTokens !== undefined ? { week_tokens: e.weekTokens } : {}),
     ...(e.revision !== undefined ? { revision: e.revision } : {}),
+    ...(e.erasedBy !== undefined ? { erased_by_seq: e.erasedBy } : {}),
     ...(e.approval
       ? {
           approval: {

@@ -72,6 +72,10 @@ export const ERROR_CODES = {
     status: 'INVALID_ARGUMENT',
     doc: 'A verify asked for witness cosignatures with a witness key that cannot be read, or with min_witnesses 0 or more than the keys given.',
   },
+  invalid_erasure: {
+    status: 'INVALID_ARGUMENT',
+    doc: 'An erasure names no or an empty subject, decision or time, no reason (or one over 1 KiB), or a basis other than gdpr-art17, retention, legal-order or other.',
+  },
   invalid_query: { status: 'INVALID_ARGUMENT', doc: 'An audit query filter is malformed (bad time, bad decision name, bad limit).' },
   invalid_report: { status: 'INVALID_ARGUMENT', doc: 'A usage report is missing attribution or carries negative or malformed numbers.' },
   invalid_offline: {

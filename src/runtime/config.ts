@@ -8,6 +8,7 @@ import type { LedgerFaults } from '../ledger/sqlite.js';
 import type { StateCheckResult } from '../state/check.js';
 import type { UsageConfig } from '../usage/config.js';
 import type { WitnessesConfig } from './witnesses.js';
+import type { RetentionConfig } from './retention.js';
 import type { PostgresUsageConfig } from '../usage/postgres/config.js';
 
 /**
@@ -49,6 +50,8 @@ export interface RuntimeConfig {
    * harnesses decide without serving a policy.
    */
   recordStart?: boolean;
+  /** Payload retention (`--retain-payloads`): erased on a schedule, each step an erasure entry (runtime/retention.ts). */
+  retention?: RetentionConfig;
   /** Witnesses each new checkpoint is sent to (runtime/witnesses.ts); their cosignatures are kept in the ledger file. */
   witnesses?: WitnessesConfig;
   now?: () => Date;

@@ -16,6 +16,7 @@ import type { PolicyStatus } from '../ledger/policy-status.js';
 import type { EntryDetail, EntrySummary, QueryFilter } from '../ledger/query.js';
 import type { ConsistencyProofBundle, EntryRef, InclusionProofBundle } from '../ledger/proofs.js';
 import type { WireVerifyReport } from '../ledger/wire.js';
+import type { ErasureRequest, ErasureResult } from '../ledger/erasure.js';
 import type { StateMismatch } from '../state/compare.js';
 import type { ReasonDay } from '../ledger/reason-counts.js';
 import type { TimelineEvent } from '../ledger/timeline.js';
@@ -34,6 +35,7 @@ export type { SpendDay, SpendTotal } from '../usage/spend.js';
 export type { Scope } from '../usage/store.js';
 export type { Approval, Approver } from '../engine/approvals/approval.js';
 export type { WireVerifyReport } from '../ledger/wire.js';
+export type { ErasureBasis, ErasureCriteria, ErasureRequest, ErasureResult } from '../ledger/erasure.js';
 export { wireEntry } from '../ledger/header.js';
 export { wireReceipt } from '../ledger/wire.js';
 export type { UsageReceipt, UsageReportInput } from '../usage/report.js';
@@ -72,6 +74,8 @@ export interface AuditFace {
   inclusionProof(ref: EntryRef, treeSize?: number): InclusionProofBundle;
   /** The consistency proof between two sizes (`to`: the ledger now). */
   consistencyProof(from: number, to?: number): ConsistencyProofBundle;
+  /** Erases payloads with an erasure entry in the chain (ledger/erasure.ts); the request is checked first (invalid_erasure). */
+  erase(request: ErasureRequest): Promise<ErasureResult>;
   /** The approval (and embedded usage) tables recomputed from the chain now: the rows that disagree (off the event loop). */
   verifyState(): Promise<StateMismatch[]>;
   /** Entries in the ledger. */

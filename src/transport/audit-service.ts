@@ -2,7 +2,15 @@ import type * as grpc from '@grpc/grpc-js';
 import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { canonicalJson } from '../lib/canonical.js';
-import { type AuditFace, type OfflineDecision, type OfflineFace, type QueryFilter, wireEntry } from '../runtime/faces.js';
+import {
+  type AuditFace,
+  type ErasureBasis,
+  type ErasureCriteria,
+  type OfflineDecision,
+  type OfflineFace,
+  type QueryFilter,
+  wireEntry,
+} from '../runtime/faces.js';
 import { wireReceipt } from '../runtime/faces.js';
 import { callerOf } from './security/guard.js';
 import { DECISION, ENTRY_KIND, MISMATCH_PROBLEM, OFFLINE_MODE, enumOf, stringOf } from './enum-twins.js';
@@ -82,6 +90,7 @@ export function auditService(audit: AuditFace, recordOffline: OfflineFace, log: 
         salt: withheld ? '' : (entry.salt ?? ''),
         payload_erased: entry.payload === null,
         payload_withheld: withheld,
+        erased_by_seq: entry.erasedBy?.seq ?? 0,
       };
     }),
     Verify: (
@@ -94,6 +103,22 @@ export function auditService(audit: AuditFace, recordOffline: OfflineFace, log: 
         .then((report) =>
           callback(null, { ...report, state_mismatches: report.state_mismatches.map((m) => ({ ...m, problem_enum: enumOf(MISMATCH_PROBLEM, m.problem) })) }),
         )
+        .catch((err: unknown) => callback(toServiceError(err, log)));
+    },
+    Erase: (call: grpc.ServerUnaryCall<EraseMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const by = callerOf(call).id;
+      Promise.resolve()
+        .then(() => audit.erase({ criteria: criteriaOf(call.request), reason: call.request.reason, basis: call.request.basis as ErasureBasis, by }))
+        .then((r) => {
+          // The log names the erasure entry and the count, never the subject erased.
+          log.info({ erasure_id: r.entry?.decisionId ?? '', erased: r.erased, basis: call.request.basis, caller: by }, 'payloads erased');
+          callback(null, {
+            erased: r.erased,
+            seqs: r.seqs.map(([from, to]) => ({ from, to })),
+            erasure_id: r.entry?.decisionId ?? '',
+            ...(r.entry ? { receipt: wireReceipt(r.entry) } : {}),
+          });
+        })
         .catch((err: unknown) => callback(toServiceError(err, log)));
     },
     RecordOffline: (call: grpc.ServerUnaryCall<RecordOfflineMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
@@ -157,4 +182,21 @@ function filterOf(m: QueryMessage): QueryFilter {
   if (m.decision_id) f.decisionId = m.decision_id;
   if (m.limit) f.limit = m.limit;
   return f;
+}
+
+interface EraseMessage {
+  subject_id: string;
+  decision_id: string;
+  before: string;
+  reason: string;
+  basis: string;
+}
+
+/** Exactly one of subject_id, decision_id and before. */
+function criteriaOf(m: EraseMessage): ErasureCriteria {
+  const given = [m.subject_id && { subject: m.subject_id }, m.decision_id && { decision: m.decision_id }, m.before && { before: m.before }].filter(
+    (c): c is ErasureCriteria => Boolean(c),
+  );
+  if (given.length !== 1) throw new GavelError('invalid_erasure', 'name exactly one of subject_id, decision_id and before');
+  return given[0]!;
 }

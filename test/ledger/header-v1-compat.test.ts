@@ -72,7 +72,7 @@ it('an old-format ledger verifies as it is, and goes on under the new header aft
   expect(columns).not.toContain('kind');
 
   // No Merkle tree yet either: older gavels kept none; a writer builds it over the old entries too.
-  expect(verifyHere(path)).toEqual({ ok: true, entries: 3, headHash: prev, checkpointsChecked: 1, payloadsErased: 0, treeChecked: false });
+  expect(verifyHere(path)).toEqual({ ok: true, entries: 3, headHash: prev, checkpointsChecked: 1, payloadsErased: 0, erasures: [], treeChecked: false });
   // Read as it is (no kind column), every entry is a decision.
   const asRead = openLedgerReadOnly(path);
   expect([...queryEntries(asRead, { order: 'asc' })].map((e) => e.kind)).toEqual(['decision', 'decision', 'decision']);

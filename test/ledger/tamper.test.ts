@@ -188,6 +188,7 @@ describe('an untampered ledger', () => {
       tree_checked: true,
       witnessed_size: 0,
       witnessed_by: [],
+      erasure_seqs: [],
     });
     expect(Object.keys(report)).toEqual(VERIFY_RESPONSE_FIELDS);
   });

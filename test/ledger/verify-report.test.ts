@@ -81,12 +81,20 @@ describe('an intact ledger', () => {
   it('reports its size, head, stored checkpoints and nothing erased', async () => {
     const ledger = await ledgerWith(7, 3);
     expect(ledger.db.prepare('SELECT size FROM checkpoints ORDER BY size').all()).toEqual([{ size: 3 }, { size: 6 }]);
-    expect(verify(ledger)).toEqual({ ok: true, entries: 7, headHash: ledger.headHash, checkpointsChecked: 2, payloadsErased: 0, treeChecked: true });
+    expect(verify(ledger)).toEqual({
+      ok: true,
+      entries: 7,
+      headHash: ledger.headHash,
+      checkpointsChecked: 2,
+      payloadsErased: 0,
+      erasures: [],
+      treeChecked: true,
+    });
   });
 
   it('an empty ledger verifies with the genesis hash as its head', async () => {
     const ledger = await ledgerWith(0);
-    expect(verify(ledger)).toEqual({ ok: true, entries: 0, headHash: GENESIS_HASH, checkpointsChecked: 0, payloadsErased: 0, treeChecked: true });
+    expect(verify(ledger)).toEqual({ ok: true, entries: 0, headHash: GENESIS_HASH, checkpointsChecked: 0, payloadsErased: 0, erasures: [], treeChecked: true });
   });
 
   it('an exported checkpoint it still extends counts as one more checkpoint checked', async () => {
@@ -100,14 +108,30 @@ describe('an intact ledger', () => {
       headHash: ledger.headHash,
       checkpointsChecked: 3,
       payloadsErased: 0,
+      erasures: [],
       treeChecked: true,
     });
   });
 
-  it('an erased payload is counted and its header still verifies', async () => {
+  it('an erased payload is counted, with the erasure entry that erased it, and its header still verifies', async () => {
+    const ledger = await ledgerWith(4);
+    const r = await ledger.erase({ criteria: { before: '2026-01-01T00:00:04Z' }, reason: 'test', basis: 'retention', by: 'test' });
+    expect(r.seqs).toEqual([[1, 3]]);
+    expect(verify(ledger)).toEqual({
+      ok: true,
+      entries: 5,
+      headHash: ledger.headHash,
+      checkpointsChecked: 0,
+      payloadsErased: 3,
+      erasures: [5],
+      treeChecked: true,
+    });
+  });
+
+  it('a payload gone without an erasure entry naming it is payload_missing, at its seq', async () => {
     const ledger = asAttacker(await ledgerWith(4));
     ledger.db.prepare('DELETE FROM payloads WHERE seq IN (2, 3)').run();
-    expect(verify(ledger)).toEqual({ ok: true, entries: 4, headHash: ledger.headHash, checkpointsChecked: 0, payloadsErased: 2, treeChecked: true });
+    expect(verify(ledger).failure).toEqual({ seq: 2, kind: 'payload_missing', message: expect.stringContaining('no erasure entry names it') });
   });
 
   it('progress is reported once at the end for a small ledger, with the count from the same snapshot', async () => {

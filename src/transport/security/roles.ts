@@ -19,7 +19,7 @@ export const ROLE_DOCS: Record<Role, string> = {
     "`ApprovalService.Resolve` as the approver itself (its certificate; its approver roles from the access file's `people:`), `ListApprovals`, `GetApproval`, `WatchApproval`",
   'approve-on-behalf':
     "`ApprovalService.Resolve` naming another person as the approver (an approval front end); the person's roles come from the access file's `people:`, never from the request",
-  admin: '`PolicyService.ListBundles` (as does `audit`) and `PolicyService.Replay` (admin only); the policy-management API to come',
+  admin: '`PolicyService.ListBundles` (as does `audit`), `PolicyService.Replay` and `AuditService.Erase` (admin only); the policy-management API to come',
 };
 
 /** Full method path (as gRPC names it) → the role a caller needs (any one of a list). */
@@ -34,6 +34,7 @@ export const METHOD_ROLES: Readonly<Record<string, Role | readonly Role[]>> = {
   '/gavel.v1.AuditService/LatestCheckpoint': 'audit',
   '/gavel.v1.AuditService/GetInclusionProof': 'audit',
   '/gavel.v1.AuditService/GetConsistencyProof': 'audit',
+  '/gavel.v1.AuditService/Erase': 'admin',
   '/gavel.v1.AuditService/RecordOffline': 'decide',
   '/gavel.v1.PolicyService/ListBundles': ['admin', 'audit'],
   '/gavel.v1.PolicyService/Replay': 'admin',

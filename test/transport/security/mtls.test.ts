@@ -32,6 +32,7 @@ const NEEDS: Record<string, (typeof ROLES)[number] | Array<(typeof ROLES)[number
   'AuditService/LatestCheckpoint': 'audit',
   'AuditService/GetInclusionProof': 'audit',
   'AuditService/GetConsistencyProof': 'audit',
+  'AuditService/Erase': 'admin',
   'AuditService/RecordOffline': 'decide',
   'PolicyService/ListBundles': ['admin', 'audit'],
   'PolicyService/Replay': 'admin',
@@ -222,6 +223,10 @@ async function callAs(name: string, method: string): Promise<{ code: number; det
         return ok;
       case 'AuditService/GetConsistencyProof':
         await unary(client, rpc, { from_size: 1 });
+        return ok;
+      case 'AuditService/Erase':
+        // Past all entries: allowed through, and nothing is erased.
+        await unary(client, rpc, { before: '2000-01-01T00:00:00Z', reason: 'role check', basis: 'other' });
         return ok;
       case 'AuditService/RecordOffline':
         await unary(client, rpc, {

@@ -38,6 +38,8 @@ const (
 	EntryKind_ENTRY_KIND_STATE EntryKind = 5
 	// A decision an enforcement point made without gavel (RecordOffline).
 	EntryKind_ENTRY_KIND_OFFLINE EntryKind = 6
+	// Payloads erased (Erase, or a retention sweep): who, why, on what basis, which seqs.
+	EntryKind_ENTRY_KIND_ERASURE EntryKind = 7
 )
 
 // Enum value maps for EntryKind.
@@ -50,6 +52,7 @@ var (
 		4: "ENTRY_KIND_USAGE",
 		5: "ENTRY_KIND_STATE",
 		6: "ENTRY_KIND_OFFLINE",
+		7: "ENTRY_KIND_ERASURE",
 	}
 	EntryKind_value = map[string]int32{
 		"ENTRY_KIND_UNSPECIFIED": 0,
@@ -59,6 +62,7 @@ var (
 		"ENTRY_KIND_USAGE":       4,
 		"ENTRY_KIND_STATE":       5,
 		"ENTRY_KIND_OFFLINE":     6,
+		"ENTRY_KIND_ERASURE":     7,
 	}
 )
 
@@ -805,8 +809,11 @@ type GetDecisionResponse struct {
 	PayloadErased bool   `protobuf:"varint,4,opt,name=payload_erased,json=payloadErased,proto3" json:"payload_erased,omitempty"`
 	// True when the caller lacks the audit-payloads role: payload_json and salt are left empty.
 	PayloadWithheld bool `protobuf:"varint,5,opt,name=payload_withheld,json=payloadWithheld,proto3" json:"payload_withheld,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// With payload_erased: the seq of the erasure entry that erased it (0: none names it, which
+	// Verify fails as payload_missing).
+	ErasedBySeq   uint64 `protobuf:"varint,6,opt,name=erased_by_seq,json=erasedBySeq,proto3" json:"erased_by_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetDecisionResponse) Reset() {
@@ -872,6 +879,13 @@ func (x *GetDecisionResponse) GetPayloadWithheld() bool {
 		return x.PayloadWithheld
 	}
 	return false
+}
+
+func (x *GetDecisionResponse) GetErasedBySeq() uint64 {
+	if x != nil {
+		return x.ErasedBySeq
+	}
+	return 0
 }
 
 type VerifyRequest struct {
@@ -946,7 +960,8 @@ type VerifyResponse struct {
 	FailedSeq          uint64                 `protobuf:"varint,5,opt,name=failed_seq,json=failedSeq,proto3" json:"failed_seq,omitempty"`
 	FailureKind        string                 `protobuf:"bytes,6,opt,name=failure_kind,json=failureKind,proto3" json:"failure_kind,omitempty"`
 	Message            string                 `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
-	// Entries whose payload a retention or erasure job removed; their headers verified.
+	// Entries whose payload an erasure entry (Erase, or a retention sweep) removed; their headers
+	// verified. A payload gone without an erasure entry naming it fails (payload_missing).
 	PayloadsErased uint64 `protobuf:"varint,8,opt,name=payloads_erased,json=payloadsErased,proto3" json:"payloads_erased,omitempty"`
 	// Rows of the approval and usage tables that disagree with what the chain adds up to
 	// (edited, inserted or deleted outside gavel); any makes ok false (failure_kind "state").
@@ -957,6 +972,8 @@ type VerifyResponse struct {
 	// With witness_keys: the newest checkpoint size that min_witnesses of them cosigned, and their names.
 	WitnessedSize uint64   `protobuf:"varint,11,opt,name=witnessed_size,json=witnessedSize,proto3" json:"witnessed_size,omitempty"`
 	WitnessedBy   []string `protobuf:"bytes,12,rep,name=witnessed_by,json=witnessedBy,proto3" json:"witnessed_by,omitempty"`
+	// The seqs of the erasure entries that removed the payloads_erased.
+	ErasureSeqs   []uint64 `protobuf:"varint,13,rep,packed,name=erasure_seqs,json=erasureSeqs,proto3" json:"erasure_seqs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1071,6 +1088,13 @@ func (x *VerifyResponse) GetWitnessedSize() uint64 {
 func (x *VerifyResponse) GetWitnessedBy() []string {
 	if x != nil {
 		return x.WitnessedBy
+	}
+	return nil
+}
+
+func (x *VerifyResponse) GetErasureSeqs() []uint64 {
+	if x != nil {
+		return x.ErasureSeqs
 	}
 	return nil
 }
@@ -1552,6 +1576,210 @@ func (x *GetConsistencyProofResponse) GetHashes() [][]byte {
 	return nil
 }
 
+type EraseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Exactly one of the three.
+	SubjectId  string `protobuf:"bytes,1,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
+	DecisionId string `protobuf:"bytes,2,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	// RFC 3339: every payload of an entry before this time.
+	Before string `protobuf:"bytes,3,opt,name=before,proto3" json:"before,omitempty"`
+	// Why, recorded in the erasure entry (at most 1 KiB).
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// gdpr-art17, retention, legal-order or other.
+	Basis         string `protobuf:"bytes,5,opt,name=basis,proto3" json:"basis,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseRequest) Reset() {
+	*x = EraseRequest{}
+	mi := &file_gavel_v1_audit_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseRequest) ProtoMessage() {}
+
+func (x *EraseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gavel_v1_audit_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseRequest.ProtoReflect.Descriptor instead.
+func (*EraseRequest) Descriptor() ([]byte, []int) {
+	return file_gavel_v1_audit_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *EraseRequest) GetSubjectId() string {
+	if x != nil {
+		return x.SubjectId
+	}
+	return ""
+}
+
+func (x *EraseRequest) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *EraseRequest) GetBefore() string {
+	if x != nil {
+		return x.Before
+	}
+	return ""
+}
+
+func (x *EraseRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *EraseRequest) GetBasis() string {
+	if x != nil {
+		return x.Basis
+	}
+	return ""
+}
+
+type EraseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Payloads erased (at most 10,000 per erasure entry: call again for the rest).
+	Erased uint64 `protobuf:"varint,1,opt,name=erased,proto3" json:"erased,omitempty"`
+	// The erased seqs, as ranges.
+	Seqs []*SeqRange `protobuf:"bytes,2,rep,name=seqs,proto3" json:"seqs,omitempty"`
+	// The erasure entry's id and its place in the chain; empty when nothing matched.
+	ErasureId     string         `protobuf:"bytes,3,opt,name=erasure_id,json=erasureId,proto3" json:"erasure_id,omitempty"`
+	Receipt       *LedgerReceipt `protobuf:"bytes,4,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseResponse) Reset() {
+	*x = EraseResponse{}
+	mi := &file_gavel_v1_audit_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseResponse) ProtoMessage() {}
+
+func (x *EraseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gavel_v1_audit_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseResponse.ProtoReflect.Descriptor instead.
+func (*EraseResponse) Descriptor() ([]byte, []int) {
+	return file_gavel_v1_audit_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *EraseResponse) GetErased() uint64 {
+	if x != nil {
+		return x.Erased
+	}
+	return 0
+}
+
+func (x *EraseResponse) GetSeqs() []*SeqRange {
+	if x != nil {
+		return x.Seqs
+	}
+	return nil
+}
+
+func (x *EraseResponse) GetErasureId() string {
+	if x != nil {
+		return x.ErasureId
+	}
+	return ""
+}
+
+func (x *EraseResponse) GetReceipt() *LedgerReceipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
+// Seqs from..to, both included.
+type SeqRange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	From          uint64                 `protobuf:"varint,1,opt,name=from,proto3" json:"from,omitempty"`
+	To            uint64                 `protobuf:"varint,2,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeqRange) Reset() {
+	*x = SeqRange{}
+	mi := &file_gavel_v1_audit_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeqRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeqRange) ProtoMessage() {}
+
+func (x *SeqRange) ProtoReflect() protoreflect.Message {
+	mi := &file_gavel_v1_audit_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeqRange.ProtoReflect.Descriptor instead.
+func (*SeqRange) Descriptor() ([]byte, []int) {
+	return file_gavel_v1_audit_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *SeqRange) GetFrom() uint64 {
+	if x != nil {
+		return x.From
+	}
+	return 0
+}
+
+func (x *SeqRange) GetTo() uint64 {
+	if x != nil {
+		return x.To
+	}
+	return 0
+}
+
 var File_gavel_v1_audit_proto protoreflect.FileDescriptor
 
 const file_gavel_v1_audit_proto_rawDesc = "" +
@@ -1629,19 +1857,20 @@ const file_gavel_v1_audit_proto_rawDesc = "" +
 	"\tkind_enum\x18\x17 \x01(\x0e2\x13.gavel.v1.EntryKindR\bkindEnum\"5\n" +
 	"\x12GetDecisionRequest\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
-	"decisionId\"\xcb\x01\n" +
+	"decisionId\"\xef\x01\n" +
 	"\x13GetDecisionResponse\x12+\n" +
 	"\x05entry\x18\x01 \x01(\v2\x15.gavel.v1.LedgerEntryR\x05entry\x12!\n" +
 	"\fpayload_json\x18\x02 \x01(\fR\vpayloadJson\x12\x12\n" +
 	"\x04salt\x18\x03 \x01(\tR\x04salt\x12%\n" +
 	"\x0epayload_erased\x18\x04 \x01(\bR\rpayloadErased\x12)\n" +
-	"\x10payload_withheld\x18\x05 \x01(\bR\x0fpayloadWithheld\"w\n" +
+	"\x10payload_withheld\x18\x05 \x01(\bR\x0fpayloadWithheld\x12\"\n" +
+	"\rerased_by_seq\x18\x06 \x01(\x04R\verasedBySeq\"w\n" +
 	"\rVerifyRequest\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\tR\n" +
 	"checkpoint\x12!\n" +
 	"\fwitness_keys\x18\x02 \x03(\tR\vwitnessKeys\x12#\n" +
-	"\rmin_witnesses\x18\x03 \x01(\rR\fminWitnesses\"\xbe\x03\n" +
+	"\rmin_witnesses\x18\x03 \x01(\rR\fminWitnesses\"\xe1\x03\n" +
 	"\x0eVerifyResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x18\n" +
 	"\aentries\x18\x02 \x01(\x04R\aentries\x12\x1b\n" +
@@ -1656,7 +1885,8 @@ const file_gavel_v1_audit_proto_rawDesc = "" +
 	"\ftree_checked\x18\n" +
 	" \x01(\bR\vtreeChecked\x12%\n" +
 	"\x0ewitnessed_size\x18\v \x01(\x04R\rwitnessedSize\x12!\n" +
-	"\fwitnessed_by\x18\f \x03(\tR\vwitnessedBy\"\x8f\x01\n" +
+	"\fwitnessed_by\x18\f \x03(\tR\vwitnessedBy\x12!\n" +
+	"\ferasure_seqs\x18\r \x03(\x04R\verasureSeqs\"\x8f\x01\n" +
 	"\rStateMismatch\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x18\n" +
@@ -1694,7 +1924,24 @@ const file_gavel_v1_audit_proto_rawDesc = "" +
 	"\ato_size\x18\x02 \x01(\x04R\x06toSize\x12\x1b\n" +
 	"\tfrom_root\x18\x03 \x01(\fR\bfromRoot\x12\x17\n" +
 	"\ato_root\x18\x04 \x01(\fR\x06toRoot\x12\x16\n" +
-	"\x06hashes\x18\x05 \x03(\fR\x06hashes*\xb4\x01\n" +
+	"\x06hashes\x18\x05 \x03(\fR\x06hashes\"\x94\x01\n" +
+	"\fEraseRequest\x12\x1d\n" +
+	"\n" +
+	"subject_id\x18\x01 \x01(\tR\tsubjectId\x12\x1f\n" +
+	"\vdecision_id\x18\x02 \x01(\tR\n" +
+	"decisionId\x12\x16\n" +
+	"\x06before\x18\x03 \x01(\tR\x06before\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05basis\x18\x05 \x01(\tR\x05basis\"\xa1\x01\n" +
+	"\rEraseResponse\x12\x16\n" +
+	"\x06erased\x18\x01 \x01(\x04R\x06erased\x12&\n" +
+	"\x04seqs\x18\x02 \x03(\v2\x12.gavel.v1.SeqRangeR\x04seqs\x12\x1d\n" +
+	"\n" +
+	"erasure_id\x18\x03 \x01(\tR\terasureId\x121\n" +
+	"\areceipt\x18\x04 \x01(\v2\x17.gavel.v1.LedgerReceiptR\areceipt\".\n" +
+	"\bSeqRange\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\x04R\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\x04R\x02to*\xcc\x01\n" +
 	"\tEntryKind\x12\x1a\n" +
 	"\x16ENTRY_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13ENTRY_KIND_DECISION\x10\x01\x12\x15\n" +
@@ -1702,7 +1949,8 @@ const file_gavel_v1_audit_proto_rawDesc = "" +
 	"\x13ENTRY_KIND_APPROVAL\x10\x03\x12\x14\n" +
 	"\x10ENTRY_KIND_USAGE\x10\x04\x12\x14\n" +
 	"\x10ENTRY_KIND_STATE\x10\x05\x12\x16\n" +
-	"\x12ENTRY_KIND_OFFLINE\x10\x06*v\n" +
+	"\x12ENTRY_KIND_OFFLINE\x10\x06\x12\x16\n" +
+	"\x12ENTRY_KIND_ERASURE\x10\a*v\n" +
 	"\vOfflineMode\x12\x1c\n" +
 	"\x18OFFLINE_MODE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13OFFLINE_MODE_CLOSED\x10\x01\x12\x15\n" +
@@ -1712,7 +1960,7 @@ const file_gavel_v1_audit_proto_rawDesc = "" +
 	"\x1cMISMATCH_PROBLEM_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18MISMATCH_PROBLEM_MISSING\x10\x01\x12\x1f\n" +
 	"\x1bMISMATCH_PROBLEM_UNRECORDED\x10\x02\x12\x1c\n" +
-	"\x18MISMATCH_PROBLEM_CHANGED\x10\x032\xd2\x04\n" +
+	"\x18MISMATCH_PROBLEM_CHANGED\x10\x032\x8c\x05\n" +
 	"\fAuditService\x12J\n" +
 	"\x0eQueryDecisions\x12\x1f.gavel.v1.QueryDecisionsRequest\x1a\x15.gavel.v1.LedgerEntry0\x01\x12J\n" +
 	"\vGetDecision\x12\x1c.gavel.v1.GetDecisionRequest\x1a\x1d.gavel.v1.GetDecisionResponse\x12;\n" +
@@ -1720,7 +1968,8 @@ const file_gavel_v1_audit_proto_rawDesc = "" +
 	"\x10LatestCheckpoint\x12!.gavel.v1.LatestCheckpointRequest\x1a\".gavel.v1.LatestCheckpointResponse\x12\\\n" +
 	"\x11GetInclusionProof\x12\".gavel.v1.GetInclusionProofRequest\x1a#.gavel.v1.GetInclusionProofResponse\x12b\n" +
 	"\x13GetConsistencyProof\x12$.gavel.v1.GetConsistencyProofRequest\x1a%.gavel.v1.GetConsistencyProofResponse\x12P\n" +
-	"\rRecordOffline\x12\x1e.gavel.v1.RecordOfflineRequest\x1a\x1f.gavel.v1.RecordOfflineResponseBf\n" +
+	"\rRecordOffline\x12\x1e.gavel.v1.RecordOfflineRequest\x1a\x1f.gavel.v1.RecordOfflineResponse\x128\n" +
+	"\x05Erase\x12\x16.gavel.v1.EraseRequest\x1a\x17.gavel.v1.EraseResponseBf\n" +
 	"\fdev.gavel.v1B\n" +
 	"AuditProtoP\x01Z2github.com/gavel-pdp/gavel/gen/go/gavel/v1;gavelv1\xaa\x02\bGavel.V1\xca\x02\bGavel\\V1b\x06proto3"
 
@@ -1737,7 +1986,7 @@ func file_gavel_v1_audit_proto_rawDescGZIP() []byte {
 }
 
 var file_gavel_v1_audit_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_gavel_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_gavel_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_gavel_v1_audit_proto_goTypes = []any{
 	(EntryKind)(0),                      // 0: gavel.v1.EntryKind
 	(OfflineMode)(0),                    // 1: gavel.v1.OfflineMode
@@ -1757,43 +2006,50 @@ var file_gavel_v1_audit_proto_goTypes = []any{
 	(*GetInclusionProofResponse)(nil),   // 15: gavel.v1.GetInclusionProofResponse
 	(*GetConsistencyProofRequest)(nil),  // 16: gavel.v1.GetConsistencyProofRequest
 	(*GetConsistencyProofResponse)(nil), // 17: gavel.v1.GetConsistencyProofResponse
-	(Decision)(0),                       // 18: gavel.v1.Decision
-	(*Reason)(nil),                      // 19: gavel.v1.Reason
-	(*PolicyVersion)(nil),               // 20: gavel.v1.PolicyVersion
-	(*LedgerReceipt)(nil),               // 21: gavel.v1.LedgerReceipt
+	(*EraseRequest)(nil),                // 18: gavel.v1.EraseRequest
+	(*EraseResponse)(nil),               // 19: gavel.v1.EraseResponse
+	(*SeqRange)(nil),                    // 20: gavel.v1.SeqRange
+	(Decision)(0),                       // 21: gavel.v1.Decision
+	(*Reason)(nil),                      // 22: gavel.v1.Reason
+	(*PolicyVersion)(nil),               // 23: gavel.v1.PolicyVersion
+	(*LedgerReceipt)(nil),               // 24: gavel.v1.LedgerReceipt
 }
 var file_gavel_v1_audit_proto_depIdxs = []int32{
-	18, // 0: gavel.v1.QueryDecisionsRequest.decision_enum:type_name -> gavel.v1.Decision
+	21, // 0: gavel.v1.QueryDecisionsRequest.decision_enum:type_name -> gavel.v1.Decision
 	0,  // 1: gavel.v1.QueryDecisionsRequest.kind_enum:type_name -> gavel.v1.EntryKind
 	1,  // 2: gavel.v1.RecordOfflineRequest.mode:type_name -> gavel.v1.OfflineMode
-	18, // 3: gavel.v1.RecordOfflineRequest.decision:type_name -> gavel.v1.Decision
-	19, // 4: gavel.v1.RecordOfflineRequest.reasons:type_name -> gavel.v1.Reason
-	20, // 5: gavel.v1.RecordOfflineRequest.policy_version:type_name -> gavel.v1.PolicyVersion
-	21, // 6: gavel.v1.RecordOfflineResponse.receipt:type_name -> gavel.v1.LedgerReceipt
-	18, // 7: gavel.v1.LedgerEntry.decision_enum:type_name -> gavel.v1.Decision
+	21, // 3: gavel.v1.RecordOfflineRequest.decision:type_name -> gavel.v1.Decision
+	22, // 4: gavel.v1.RecordOfflineRequest.reasons:type_name -> gavel.v1.Reason
+	23, // 5: gavel.v1.RecordOfflineRequest.policy_version:type_name -> gavel.v1.PolicyVersion
+	24, // 6: gavel.v1.RecordOfflineResponse.receipt:type_name -> gavel.v1.LedgerReceipt
+	21, // 7: gavel.v1.LedgerEntry.decision_enum:type_name -> gavel.v1.Decision
 	0,  // 8: gavel.v1.LedgerEntry.kind_enum:type_name -> gavel.v1.EntryKind
 	6,  // 9: gavel.v1.GetDecisionResponse.entry:type_name -> gavel.v1.LedgerEntry
 	11, // 10: gavel.v1.VerifyResponse.state_mismatches:type_name -> gavel.v1.StateMismatch
 	2,  // 11: gavel.v1.StateMismatch.problem_enum:type_name -> gavel.v1.MismatchProblem
-	3,  // 12: gavel.v1.AuditService.QueryDecisions:input_type -> gavel.v1.QueryDecisionsRequest
-	7,  // 13: gavel.v1.AuditService.GetDecision:input_type -> gavel.v1.GetDecisionRequest
-	9,  // 14: gavel.v1.AuditService.Verify:input_type -> gavel.v1.VerifyRequest
-	12, // 15: gavel.v1.AuditService.LatestCheckpoint:input_type -> gavel.v1.LatestCheckpointRequest
-	14, // 16: gavel.v1.AuditService.GetInclusionProof:input_type -> gavel.v1.GetInclusionProofRequest
-	16, // 17: gavel.v1.AuditService.GetConsistencyProof:input_type -> gavel.v1.GetConsistencyProofRequest
-	4,  // 18: gavel.v1.AuditService.RecordOffline:input_type -> gavel.v1.RecordOfflineRequest
-	6,  // 19: gavel.v1.AuditService.QueryDecisions:output_type -> gavel.v1.LedgerEntry
-	8,  // 20: gavel.v1.AuditService.GetDecision:output_type -> gavel.v1.GetDecisionResponse
-	10, // 21: gavel.v1.AuditService.Verify:output_type -> gavel.v1.VerifyResponse
-	13, // 22: gavel.v1.AuditService.LatestCheckpoint:output_type -> gavel.v1.LatestCheckpointResponse
-	15, // 23: gavel.v1.AuditService.GetInclusionProof:output_type -> gavel.v1.GetInclusionProofResponse
-	17, // 24: gavel.v1.AuditService.GetConsistencyProof:output_type -> gavel.v1.GetConsistencyProofResponse
-	5,  // 25: gavel.v1.AuditService.RecordOffline:output_type -> gavel.v1.RecordOfflineResponse
-	19, // [19:26] is the sub-list for method output_type
-	12, // [12:19] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	20, // 12: gavel.v1.EraseResponse.seqs:type_name -> gavel.v1.SeqRange
+	24, // 13: gavel.v1.EraseResponse.receipt:type_name -> gavel.v1.LedgerReceipt
+	3,  // 14: gavel.v1.AuditService.QueryDecisions:input_type -> gavel.v1.QueryDecisionsRequest
+	7,  // 15: gavel.v1.AuditService.GetDecision:input_type -> gavel.v1.GetDecisionRequest
+	9,  // 16: gavel.v1.AuditService.Verify:input_type -> gavel.v1.VerifyRequest
+	12, // 17: gavel.v1.AuditService.LatestCheckpoint:input_type -> gavel.v1.LatestCheckpointRequest
+	14, // 18: gavel.v1.AuditService.GetInclusionProof:input_type -> gavel.v1.GetInclusionProofRequest
+	16, // 19: gavel.v1.AuditService.GetConsistencyProof:input_type -> gavel.v1.GetConsistencyProofRequest
+	4,  // 20: gavel.v1.AuditService.RecordOffline:input_type -> gavel.v1.RecordOfflineRequest
+	18, // 21: gavel.v1.AuditService.Erase:input_type -> gavel.v1.EraseRequest
+	6,  // 22: gavel.v1.AuditService.QueryDecisions:output_type -> gavel.v1.LedgerEntry
+	8,  // 23: gavel.v1.AuditService.GetDecision:output_type -> gavel.v1.GetDecisionResponse
+	10, // 24: gavel.v1.AuditService.Verify:output_type -> gavel.v1.VerifyResponse
+	13, // 25: gavel.v1.AuditService.LatestCheckpoint:output_type -> gavel.v1.LatestCheckpointResponse
+	15, // 26: gavel.v1.AuditService.GetInclusionProof:output_type -> gavel.v1.GetInclusionProofResponse
+	17, // 27: gavel.v1.AuditService.GetConsistencyProof:output_type -> gavel.v1.GetConsistencyProofResponse
+	5,  // 28: gavel.v1.AuditService.RecordOffline:output_type -> gavel.v1.RecordOfflineResponse
+	19, // 29: gavel.v1.AuditService.Erase:output_type -> gavel.v1.EraseResponse
+	22, // [22:30] is the sub-list for method output_type
+	14, // [14:22] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_gavel_v1_audit_proto_init() }
@@ -1808,7 +2064,7 @@ func file_gavel_v1_audit_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gavel_v1_audit_proto_rawDesc), len(file_gavel_v1_audit_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   15,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,7 @@ const (
 	AuditService_GetInclusionProof_FullMethodName   = "/gavel.v1.AuditService/GetInclusionProof"
 	AuditService_GetConsistencyProof_FullMethodName = "/gavel.v1.AuditService/GetConsistencyProof"
 	AuditService_RecordOffline_FullMethodName       = "/gavel.v1.AuditService/RecordOffline"
+	AuditService_Erase_FullMethodName               = "/gavel.v1.AuditService/Erase"
 )
 
 // AuditServiceClient is the client API for AuditService service.
@@ -56,6 +57,12 @@ type AuditServiceClient interface {
 	// input is stored as the active policy redacts it. Idempotent by offline_id: a redelivery is
 	// answered duplicate with the first entry's receipt. Needs the decide role.
 	RecordOffline(ctx context.Context, in *RecordOfflineRequest, opts ...grpc.CallOption) (*RecordOfflineResponse, error)
+	// Erases the payloads (and salts) of one subject's entries, one decision's (with the usage
+	// entries about it), or every entry before a time, and records an `erasure` entry naming who
+	// (the caller), why, the basis and the seqs, in the same transaction. Headers stay; the chain,
+	// the tree and every inclusion proof still verify. Nothing matched: no entry, erased 0.
+	// Needs the admin role.
+	Erase(ctx context.Context, in *EraseRequest, opts ...grpc.CallOption) (*EraseResponse, error)
 }
 
 type auditServiceClient struct {
@@ -145,6 +152,16 @@ func (c *auditServiceClient) RecordOffline(ctx context.Context, in *RecordOfflin
 	return out, nil
 }
 
+func (c *auditServiceClient) Erase(ctx context.Context, in *EraseRequest, opts ...grpc.CallOption) (*EraseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EraseResponse)
+	err := c.cc.Invoke(ctx, AuditService_Erase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuditServiceServer is the server API for AuditService service.
 // All implementations must embed UnimplementedAuditServiceServer
 // for forward compatibility.
@@ -173,6 +190,12 @@ type AuditServiceServer interface {
 	// input is stored as the active policy redacts it. Idempotent by offline_id: a redelivery is
 	// answered duplicate with the first entry's receipt. Needs the decide role.
 	RecordOffline(context.Context, *RecordOfflineRequest) (*RecordOfflineResponse, error)
+	// Erases the payloads (and salts) of one subject's entries, one decision's (with the usage
+	// entries about it), or every entry before a time, and records an `erasure` entry naming who
+	// (the caller), why, the basis and the seqs, in the same transaction. Headers stay; the chain,
+	// the tree and every inclusion proof still verify. Nothing matched: no entry, erased 0.
+	// Needs the admin role.
+	Erase(context.Context, *EraseRequest) (*EraseResponse, error)
 	mustEmbedUnimplementedAuditServiceServer()
 }
 
@@ -203,6 +226,9 @@ func (UnimplementedAuditServiceServer) GetConsistencyProof(context.Context, *Get
 }
 func (UnimplementedAuditServiceServer) RecordOffline(context.Context, *RecordOfflineRequest) (*RecordOfflineResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordOffline not implemented")
+}
+func (UnimplementedAuditServiceServer) Erase(context.Context, *EraseRequest) (*EraseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Erase not implemented")
 }
 func (UnimplementedAuditServiceServer) mustEmbedUnimplementedAuditServiceServer() {}
 func (UnimplementedAuditServiceServer) testEmbeddedByValue()                      {}
@@ -344,6 +370,24 @@ func _AuditService_RecordOffline_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuditService_Erase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EraseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuditServiceServer).Erase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuditService_Erase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuditServiceServer).Erase(ctx, req.(*EraseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuditService_ServiceDesc is the grpc.ServiceDesc for AuditService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -374,6 +418,10 @@ var AuditService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecordOffline",
 			Handler:    _AuditService_RecordOffline_Handler,
+		},
+		{
+			MethodName: "Erase",
+			Handler:    _AuditService_Erase_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

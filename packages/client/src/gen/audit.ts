@@ -8,6 +8,8 @@ import type { DecideStreamRequest as _gavel_v1_DecideStreamRequest, DecideStream
 import type { DecideStreamResponse as _gavel_v1_DecideStreamResponse, DecideStreamResponse__Output as _gavel_v1_DecideStreamResponse__Output } from './gavel/v1/DecideStreamResponse.js';
 import type { DecisionApproval as _gavel_v1_DecisionApproval, DecisionApproval__Output as _gavel_v1_DecisionApproval__Output } from './gavel/v1/DecisionApproval.js';
 import type { DecisionServiceClient as _gavel_v1_DecisionServiceClient, DecisionServiceDefinition as _gavel_v1_DecisionServiceDefinition } from './gavel/v1/DecisionService.js';
+import type { EraseRequest as _gavel_v1_EraseRequest, EraseRequest__Output as _gavel_v1_EraseRequest__Output } from './gavel/v1/EraseRequest.js';
+import type { EraseResponse as _gavel_v1_EraseResponse, EraseResponse__Output as _gavel_v1_EraseResponse__Output } from './gavel/v1/EraseResponse.js';
 import type { GetConsistencyProofRequest as _gavel_v1_GetConsistencyProofRequest, GetConsistencyProofRequest__Output as _gavel_v1_GetConsistencyProofRequest__Output } from './gavel/v1/GetConsistencyProofRequest.js';
 import type { GetConsistencyProofResponse as _gavel_v1_GetConsistencyProofResponse, GetConsistencyProofResponse__Output as _gavel_v1_GetConsistencyProofResponse__Output } from './gavel/v1/GetConsistencyProofResponse.js';
 import type { GetDecisionRequest as _gavel_v1_GetDecisionRequest, GetDecisionRequest__Output as _gavel_v1_GetDecisionRequest__Output } from './gavel/v1/GetDecisionRequest.js';
@@ -24,6 +26,7 @@ import type { Reason as _gavel_v1_Reason, Reason__Output as _gavel_v1_Reason__Ou
 import type { RecordOfflineRequest as _gavel_v1_RecordOfflineRequest, RecordOfflineRequest__Output as _gavel_v1_RecordOfflineRequest__Output } from './gavel/v1/RecordOfflineRequest.js';
 import type { RecordOfflineResponse as _gavel_v1_RecordOfflineResponse, RecordOfflineResponse__Output as _gavel_v1_RecordOfflineResponse__Output } from './gavel/v1/RecordOfflineResponse.js';
 import type { Redaction as _gavel_v1_Redaction, Redaction__Output as _gavel_v1_Redaction__Output } from './gavel/v1/Redaction.js';
+import type { SeqRange as _gavel_v1_SeqRange, SeqRange__Output as _gavel_v1_SeqRange__Output } from './gavel/v1/SeqRange.js';
 import type { StateMismatch as _gavel_v1_StateMismatch, StateMismatch__Output as _gavel_v1_StateMismatch__Output } from './gavel/v1/StateMismatch.js';
 import type { StreamError as _gavel_v1_StreamError, StreamError__Output as _gavel_v1_StreamError__Output } from './gavel/v1/StreamError.js';
 import type { VerifyRequest as _gavel_v1_VerifyRequest, VerifyRequest__Output as _gavel_v1_VerifyRequest__Output } from './gavel/v1/VerifyRequest.js';
@@ -49,6 +52,8 @@ export interface ProtoGrpcType {
       DecisionApproval: MessageTypeDefinition<_gavel_v1_DecisionApproval, _gavel_v1_DecisionApproval__Output>
       DecisionService: SubtypeConstructor<typeof grpc.Client, _gavel_v1_DecisionServiceClient> & { service: _gavel_v1_DecisionServiceDefinition }
       EntryKind: EnumTypeDefinition
+      EraseRequest: MessageTypeDefinition<_gavel_v1_EraseRequest, _gavel_v1_EraseRequest__Output>
+      EraseResponse: MessageTypeDefinition<_gavel_v1_EraseResponse, _gavel_v1_EraseResponse__Output>
       GetConsistencyProofRequest: MessageTypeDefinition<_gavel_v1_GetConsistencyProofRequest, _gavel_v1_GetConsistencyProofRequest__Output>
       GetConsistencyProofResponse: MessageTypeDefinition<_gavel_v1_GetConsistencyProofResponse, _gavel_v1_GetConsistencyProofResponse__Output>
       GetDecisionRequest: MessageTypeDefinition<_gavel_v1_GetDecisionRequest, _gavel_v1_GetDecisionRequest__Output>
@@ -67,6 +72,7 @@ export interface ProtoGrpcType {
       RecordOfflineRequest: MessageTypeDefinition<_gavel_v1_RecordOfflineRequest, _gavel_v1_RecordOfflineRequest__Output>
       RecordOfflineResponse: MessageTypeDefinition<_gavel_v1_RecordOfflineResponse, _gavel_v1_RecordOfflineResponse__Output>
       Redaction: MessageTypeDefinition<_gavel_v1_Redaction, _gavel_v1_Redaction__Output>
+      SeqRange: MessageTypeDefinition<_gavel_v1_SeqRange, _gavel_v1_SeqRange__Output>
       StateMismatch: MessageTypeDefinition<_gavel_v1_StateMismatch, _gavel_v1_StateMismatch__Output>
       StreamError: MessageTypeDefinition<_gavel_v1_StreamError, _gavel_v1_StreamError__Output>
       VerifyRequest: MessageTypeDefinition<_gavel_v1_VerifyRequest, _gavel_v1_VerifyRequest__Output>

@@ -49,7 +49,9 @@ ${why(e.decision, reasons)}
 <h2 id="reasons-h">Reasons</h2>
 ${
   payload === null
-    ? html`<p>The payload was erased by a retention job; the reason codes in the header remain: ${e.reasonCodes.join(', ')}.</p>`
+    ? e.erasedBy
+      ? html`<p>The payload was erased by entry ${e.erasedBy.seq} (${e.erasedBy.basis}, by ${e.erasedBy.by}: ${e.erasedBy.reason}); the reason codes in the header remain: ${e.reasonCodes.join(', ')}.</p>`
+      : html`<p>The payload is missing and no erasure entry names it: <code>gavel audit verify</code> fails on it. The reason codes in the header remain: ${e.reasonCodes.join(', ')}.</p>`
     : reasons.length === 0
       ? html`<p>${e.reasonCodes.length ? e.reasonCodes.join(', ') : 'No reasons recorded.'}</p>`
       : html`<table><thead><tr><th scope="col">Effect</th><th scope="col">Code</th><th scope="col">Rule</th><th scope="col">Message</th></tr></thead><tbody>${reasons.map(

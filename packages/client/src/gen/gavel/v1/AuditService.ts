@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { EraseRequest as _gavel_v1_EraseRequest, EraseRequest__Output as _gavel_v1_EraseRequest__Output } from '../../gavel/v1/EraseRequest.js';
+import type { EraseResponse as _gavel_v1_EraseResponse, EraseResponse__Output as _gavel_v1_EraseResponse__Output } from '../../gavel/v1/EraseResponse.js';
 import type { GetConsistencyProofRequest as _gavel_v1_GetConsistencyProofRequest, GetConsistencyProofRequest__Output as _gavel_v1_GetConsistencyProofRequest__Output } from '../../gavel/v1/GetConsistencyProofRequest.js';
 import type { GetConsistencyProofResponse as _gavel_v1_GetConsistencyProofResponse, GetConsistencyProofResponse__Output as _gavel_v1_GetConsistencyProofResponse__Output } from '../../gavel/v1/GetConsistencyProofResponse.js';
 import type { GetDecisionRequest as _gavel_v1_GetDecisionRequest, GetDecisionRequest__Output as _gavel_v1_GetDecisionRequest__Output } from '../../gavel/v1/GetDecisionRequest.js';
@@ -18,6 +20,15 @@ import type { VerifyRequest as _gavel_v1_VerifyRequest, VerifyRequest__Output as
 import type { VerifyResponse as _gavel_v1_VerifyResponse, VerifyResponse__Output as _gavel_v1_VerifyResponse__Output } from '../../gavel/v1/VerifyResponse.js';
 
 export interface AuditServiceClient extends grpc.Client {
+  Erase(argument: _gavel_v1_EraseRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gavel_v1_EraseResponse__Output>): grpc.ClientUnaryCall;
+  Erase(argument: _gavel_v1_EraseRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gavel_v1_EraseResponse__Output>): grpc.ClientUnaryCall;
+  Erase(argument: _gavel_v1_EraseRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gavel_v1_EraseResponse__Output>): grpc.ClientUnaryCall;
+  Erase(argument: _gavel_v1_EraseRequest, callback: grpc.requestCallback<_gavel_v1_EraseResponse__Output>): grpc.ClientUnaryCall;
+  erase(argument: _gavel_v1_EraseRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gavel_v1_EraseResponse__Output>): grpc.ClientUnaryCall;
+  erase(argument: _gavel_v1_EraseRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gavel_v1_EraseResponse__Output>): grpc.ClientUnaryCall;
+  erase(argument: _gavel_v1_EraseRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gavel_v1_EraseResponse__Output>): grpc.ClientUnaryCall;
+  erase(argument: _gavel_v1_EraseRequest, callback: grpc.requestCallback<_gavel_v1_EraseResponse__Output>): grpc.ClientUnaryCall;
+  
   GetConsistencyProof(argument: _gavel_v1_GetConsistencyProofRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gavel_v1_GetConsistencyProofResponse__Output>): grpc.ClientUnaryCall;
   GetConsistencyProof(argument: _gavel_v1_GetConsistencyProofRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gavel_v1_GetConsistencyProofResponse__Output>): grpc.ClientUnaryCall;
   GetConsistencyProof(argument: _gavel_v1_GetConsistencyProofRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gavel_v1_GetConsistencyProofResponse__Output>): grpc.ClientUnaryCall;
@@ -80,6 +91,8 @@ export interface AuditServiceClient extends grpc.Client {
 }
 
 export interface AuditServiceHandlers extends grpc.UntypedServiceImplementation {
+  Erase: grpc.handleUnaryCall<_gavel_v1_EraseRequest__Output, _gavel_v1_EraseResponse>;
+  
   GetConsistencyProof: grpc.handleUnaryCall<_gavel_v1_GetConsistencyProofRequest__Output, _gavel_v1_GetConsistencyProofResponse>;
   
   GetDecision: grpc.handleUnaryCall<_gavel_v1_GetDecisionRequest__Output, _gavel_v1_GetDecisionResponse>;
@@ -97,6 +110,7 @@ export interface AuditServiceHandlers extends grpc.UntypedServiceImplementation 
 }
 
 export interface AuditServiceDefinition extends grpc.ServiceDefinition {
+  Erase: MethodDefinition<_gavel_v1_EraseRequest, _gavel_v1_EraseResponse, _gavel_v1_EraseRequest__Output, _gavel_v1_EraseResponse__Output>
   GetConsistencyProof: MethodDefinition<_gavel_v1_GetConsistencyProofRequest, _gavel_v1_GetConsistencyProofResponse, _gavel_v1_GetConsistencyProofRequest__Output, _gavel_v1_GetConsistencyProofResponse__Output>
   GetDecision: MethodDefinition<_gavel_v1_GetDecisionRequest, _gavel_v1_GetDecisionResponse, _gavel_v1_GetDecisionRequest__Output, _gavel_v1_GetDecisionResponse__Output>
   GetInclusionProof: MethodDefinition<_gavel_v1_GetInclusionProofRequest, _gavel_v1_GetInclusionProofResponse, _gavel_v1_GetInclusionProofRequest__Output, _gavel_v1_GetInclusionProofResponse__Output>

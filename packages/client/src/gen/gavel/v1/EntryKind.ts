@@ -8,6 +8,7 @@ export const EntryKind = {
   ENTRY_KIND_USAGE: 'ENTRY_KIND_USAGE',
   ENTRY_KIND_STATE: 'ENTRY_KIND_STATE',
   ENTRY_KIND_OFFLINE: 'ENTRY_KIND_OFFLINE',
+  ENTRY_KIND_ERASURE: 'ENTRY_KIND_ERASURE',
 } as const;
 
 export type EntryKind =
@@ -25,5 +26,7 @@ export type EntryKind =
   | 5
   | 'ENTRY_KIND_OFFLINE'
   | 6
+  | 'ENTRY_KIND_ERASURE'
+  | 7
 
 export type EntryKind__Output = typeof EntryKind[keyof typeof EntryKind]

@@ -1,6 +1,7 @@
 // Original file: proto/gavel/v1/audit.proto
 
 import type { LedgerEntry as _gavel_v1_LedgerEntry, LedgerEntry__Output as _gavel_v1_LedgerEntry__Output } from '../../gavel/v1/LedgerEntry.js';
+import type { Long } from '@grpc/proto-loader';
 
 export interface GetDecisionResponse {
   'entry'?: (_gavel_v1_LedgerEntry | null);
@@ -8,6 +9,7 @@ export interface GetDecisionResponse {
   'salt'?: (string);
   'payload_erased'?: (boolean);
   'payload_withheld'?: (boolean);
+  'erased_by_seq'?: (number | string | Long);
 }
 
 export interface GetDecisionResponse__Output {
@@ -16,4 +18,5 @@ export interface GetDecisionResponse__Output {
   'salt': (string);
   'payload_erased': (boolean);
   'payload_withheld': (boolean);
+  'erased_by_seq': (number);
 }

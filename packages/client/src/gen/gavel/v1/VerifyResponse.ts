@@ -16,6 +16,7 @@ export interface VerifyResponse {
   'tree_checked'?: (boolean);
   'witnessed_size'?: (number | string | Long);
   'witnessed_by'?: (string)[];
+  'erasure_seqs'?: (number | string | Long)[];
 }
 
 export interface VerifyResponse__Output {
@@ -31,4 +32,5 @@ export interface VerifyResponse__Output {
   'tree_checked': (boolean);
   'witnessed_size': (number);
   'witnessed_by': (string)[];
+  'erasure_seqs': (number)[];
 }

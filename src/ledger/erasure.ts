@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import type { EntryRecord } from '../engine/ledger.js';
+import { canonicalJson } from '../lib/canonical.js';
+import { newEntryId } from '../lib/entry-id.js';
+import { GavelError } from '../lib/errors.js';
+
+/**
+ * Signed erasure: a payload (and its salt) leaves the ledger only with an `erasure` entry in the
+ * chain naming who erased it, why, on what basis, and exactly which seqs. The headers stay (who,
+ * what, outcome, reasons, revision): they are the audit trail, and the chain and the Merkle tree
+ * still verify over them, so no inclusion proof breaks. `audit verify` tells an erased payload
+ * (covered by an erasure entry after it) from a missing one (a failure naming its seq).
+ *
+ * The erasure entry's payload: {"erasure": {"basis", "reason", "by", "criteria", "seqs": [[from, to], …], "count"}}.
+ * Erasure, policy and state entries are never erased: they carry no one's content, and they are
+ * what makes the rest checkable.
+ */
+export const ERASURE_BASES = ['gdpr-art17', 'retention', 'legal-order', 'other'] as const;
+export type ErasureBasis = (typeof ERASURE_BASES)[number];
+
+/** Kinds whose payloads hold what people sent or were decided on; only these are erased. */
+export const ERASABLE_KINDS = ['decision', 'offline', 'approval', 'usage'] as const;
+
+/** Which payloads: one subject's, one decision's (with the approval and usage entries about it), or every one before a time. */
+export type ErasureCriteria = { subject: string } | { decision: string } | { before: string };
+
+export interface ErasureRequest {
+  criteria: ErasureCriteria;
+  reason: string;
+  basis: ErasureBasis;
+  /** Who asks (the caller's identity, or the operator at the CLI). */
+  by: string;
+}
+
+/** What an erasure entry says it erased, read back from its payload. */
+export interface ErasureDetail {
+  basis: ErasureBasis;
+  reason: string;
+  by: string;
+  criteria: ErasureCriteria;
+  seqs: Array<[number, number]>;
+  count: number;
+}
+
+/** What an erasure did: how many payloads, which seqs, and its entry (none when nothing matched). */
+export interface ErasureResult {
+  erased: number;
+  seqs: Array<[number, number]>;
+  entry?: { decisionId: string; seq: number; entryHash: string };
+}
+
+/** Reason text past this is refused: a reason is a sentence, not a document. */
+const MAX_REASON_BYTES = 1024;
+
+/** Checks a request's fields; the message names what is wrong. */
+export function checkErasureRequest(r: ErasureRequest): void {
+  const bad = (message: string): never => {
+    throw new GavelError('invalid_erasure', message);
+  };
+  if (!(ERASURE_BASES as readonly string[]).includes(r.basis)) bad(`basis must be one of ${ERASURE_BASES.join(', ')}`);
+  if (r.reason.trim() === '') bad('a reason is required: it is recorded in the erasure entry');
+  if (Buffer.byteLength(r.reason) > MAX_REASON_BYTES) bad(`the reason is over ${MAX_REASON_BYTES} bytes`);
+  const c = r.criteria;
+  if ('subject' in c && c.subject === '') bad('the subject id is empty');
+  if ('decision' in c && c.decision === '') bad('the decision id is empty');
+  if ('before' in c && !Number.isFinite(Date.parse(c.before))) bad(`before must be an RFC 3339 time, not ${JSON.stringify(c.before)}`);
+}
+
+/**
+ * The seqs whose payloads the criteria match and that still hold one, ascending, at most `limit`
+ * (a retention sweep erases in bounded steps). An unknown decision id is NOT_FOUND.
+ */
+export function erasableSeqs(db: Database, criteria: ErasureCriteria, limit: number): number[] {
+  const kinds = ERASABLE_KINDS.map((k) => `'${k}'`).join(', ');
+  const base = `SELECT e.seq FROM entries e JOIN payloads p ON p.seq = e.seq WHERE e.kind IN (${kinds})`;
+  if ('subject' in criteria) {
+    return db.prepare(`${base} AND e.subject_id = ? ORDER BY e.seq LIMIT ?`).pluck().all(criteria.subject, limit) as number[];
+  }
+  if ('before' in criteria) {
+    return db.prepare(`${base} AND e.time_ms < ? ORDER BY e.seq LIMIT ?`).pluck().all(Date.parse(criteria.before), limit) as number[];
+  }
+  const decision = db.prepare('SELECT seq FROM entries WHERE decision_id = ?').get(criteria.decision) as { seq: number } | undefined;
+  if (!decision) throw new GavelError('decision_not_found', `no ledger entry has decision id ${criteria.decision}`);
+  // The decision's own entry, and the approval and usage entries about it (their request_id is its id).
+  return db
+    .prepare(`${base} AND (e.seq = ? OR (e.kind IN ('approval', 'usage') AND e.request_id = ?)) ORDER BY e.seq LIMIT ?`)
+    .pluck()
+    .all(decision.seq, criteria.decision, limit) as number[];
+}
+
+/** Ascending seqs as runs [from, to] (inclusive). */
+export function seqRanges(seqs: readonly number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const s of seqs) {
+    const last = out[out.length - 1];
+    if (last && s === last[1] + 1) last[1] = s;
+    else out.push([s, s]);
+  }
+  return out;
+}
+
+/** The chain entry that records an erasure of `seqs`. */
+export function erasureRecord(request: ErasureRequest, seqs: readonly number[], now: Date): EntryRecord {
+  const detail: ErasureDetail = {
+    basis: request.basis,
+    reason: request.reason,
+    by: request.by,
+    criteria: request.criteria,
+    seqs: seqRanges(seqs),
+    count: seqs.length,
+  };
+  return {
+    kind: 'erasure',
+    decisionId: newEntryId(),
+    time: now.toISOString(),
+    // The subject erased is named in the payload's criteria, not in an indexed header: the header says who erased.
+    subjectId: '',
+    subjectType: '',
+    team: '',
+    costCenter: '',
+    actionType: 'ledger.erase',
+    resource: '',
+    decision: 'erased',
+    reasonCodes: [request.basis],
+    bundle: '',
+    revision: '',
+    digest: '',
+    entrypoint: '',
+    requestId: '',
+    caller: request.by,
+    payloadJcs: canonicalJson({ erasure: detail } as never),
+    salt: randomBytes(16),
+  };
+}
+
+/** An erasure entry's detail from its payload text; undefined when it is not one (or unreadable). */
+export function erasureDetail(body: string | null): ErasureDetail | undefined {
+  if (body === null) return undefined;
+  try {
+    const d = (JSON.parse(body) as { erasure?: ErasureDetail }).erasure;
+    if (!d || !Array.isArray(d.seqs) || !d.seqs.every((r) => Array.isArray(r) && r.length === 2 && r.every(Number.isSafeInteger) && r[0]! <= r[1]!))
+      return undefined;
+    return d;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The erasure entry that erased `seq`'s payload, with what it says; undefined when none did. */
+export function erasedBy(db: Database, seq: number): { seq: number; decisionId: string; time: string; detail: ErasureDetail } | undefined {
+  const rows = db
+    .prepare(
+      `SELECT e.seq, e.decision_id, e.time, p.body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.kind = 'erasure' AND e.seq > ? ORDER BY e.seq`,
+    )
+    .iterate(seq) as IterableIterator<{ seq: number; decision_id: string; time: string; body: string | null }>;
+  for (const row of rows) {
+    const detail = erasureDetail(row.body);
+    if (detail?.seqs.some(([from, to]) => from <= seq && seq <= to)) {
+      rows.return?.();
+      return { seq: row.seq, decisionId: row.decision_id, time: row.time, detail };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,67 @@
+import type { Logger } from 'pino';
+import type { SqliteLedger } from '../ledger/sqlite.js';
+
+export interface RetentionConfig {
+  /** Payloads of entries older than this are erased (`--retain-payloads`). */
+  payloadsSeconds: number;
+  /** Seconds between sweeps (default 3600); the first runs at start. */
+  sweepSeconds?: number;
+}
+
+/** Payloads one erasure entry of a sweep names at most; a sweep writes entries until none is left. */
+const PER_ENTRY = 10_000;
+
+/**
+ * Retention: on a schedule, erases the payloads (and the shadow results) older than the period,
+ * each step recorded as an erasure entry with basis `retention` (ledger/erasure.ts). The headers
+ * stay: who asked what, what was decided and why stay auditable past the period.
+ */
+export class RetentionSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly ledger: SqliteLedger,
+    private readonly config: RetentionConfig,
+    private readonly now: () => Date,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    setImmediate(() => void this.sweep());
+    this.timer = setInterval(() => void this.sweep(), (this.config.sweepSeconds ?? 3600) * 1000);
+    this.timer.unref();
+  }
+
+  /** One sweep (a sweep already running is joined); resolves with the payloads it erased. */
+  sweep(): Promise<number> {
+    if (this.stopped) return Promise.resolve(0);
+    this.running ??= this.run().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private async run(): Promise<number> {
+    const before = new Date(this.now().getTime() - this.config.payloadsSeconds * 1000).toISOString();
+    const reason = `retention: payloads older than ${this.config.payloadsSeconds / 86_400} days (before ${before})`;
+    let total = 0;
+    try {
+      for (;;) {
+        const r = await this.ledger.erase({ criteria: { before }, reason, basis: 'retention', by: 'gavel' }, { limit: PER_ENTRY, now: this.now() });
+        total += r.erased;
+        if (r.erased > 0) this.log.info({ erasure_id: r.entry?.decisionId, seq: r.entry?.seq, erased: r.erased, before }, 'retention erased payloads');
+        if (r.erased < PER_ENTRY || this.stopped) return total;
+      }
+    } catch (err) {
+      // Tried again at the next sweep; nothing was erased without its entry (one transaction).
+      this.log.error({ err }, 'retention sweep failed');
+      return total;
+    }
+  }
+}
