@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * The Merkle tree of RFC 9162 §2.1 (the hashing of RFC 6962), over the ledger's entries in seq
@@ -20,7 +20,6 @@ import { createHash } from 'node:crypto';
 export type Hash = Buffer;
 
 const LEAF = Buffer.from([0]);
-const NODE = Buffer.from([1]);
 
 export const EMPTY_ROOT: Hash = createHash('sha256').digest();
 
@@ -29,7 +28,12 @@ export function leafHash(leaf: Uint8Array): Hash {
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Hash {
-  return createHash('sha256').update(NODE).update(left).update(right).digest();
+  // One buffer and a one-shot digest: the verify walk and every append hash about one node per entry.
+  const bytes = Buffer.allocUnsafe(1 + left.length + right.length);
+  bytes[0] = 1;
+  bytes.set(left, 1);
+  bytes.set(right, 1 + left.length);
+  return hash('sha256', bytes, 'buffer');
 }
 
 /** The split point k of RFC 9162: the largest power of two strictly below n (n ≥ 2). */

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { errorMessage, failClosed, GavelError } from '../lib/errors.js';
 import { ledgerOrigin, signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { defaultKeyPath, type LedgerConfig } from './config.js';
-import { canonicalPayload, entryHash, entryLeafHash, GENESIS_HASH, headerText, payloadHash } from './hash.js';
+import { canonicalPayload, entryHashes, entryLeafHash, GENESIS_HASH, headerText, payloadHash } from './hash.js';
 import { rootOf, type Hash } from './merkle.js';
 import { MerkleStore } from './merkle-store.js';
 import { checkRecordColumns, HEADER_VERSION, headerOfRow, insertEntrySql, recordColumns, type ChainHeader, type EntryRow } from './header.js';
@@ -474,10 +474,10 @@ export class SqliteLedger implements QueryableLedger {
   private writeEntry(e: PreparedEntry, prev: Head): Head {
     const header: ChainHeader = { ...e.header, seq: prev.seq + 1, prev_hash: prev.hash };
     const text = headerText(header);
-    const hash = entryHash(header, text);
+    const { entryHash: hash, leaf } = entryHashes(header, text);
     this.insertEntry.run({ ...header, reason_codes: JSON.stringify(header.reason_codes), time_ms: e.timeMs, entry_hash: hash });
     this.insertPayload.run(header.seq, e.salt, e.body);
-    const frontier = this.tree.append(prev.frontier, prev.seq, entryLeafHash(header, text));
+    const frontier = this.tree.append(prev.frontier, prev.seq, leaf);
     return { seq: header.seq, hash, frontier };
   }
 

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { CheckpointError, verifyCheckpoint, type Checkpoint } from './checkpoint.js';
-import { entryHash, entryLeafHash, GENESIS_HASH, headerText, payloadHash } from './hash.js';
+import { entryHashes, GENESIS_HASH, headerText, payloadHash } from './hash.js';
 import { appendLeaf, EMPTY_ROOT, rootOf, type Hash } from './merkle.js';
 import { hasTable } from '../lib/sqlite-schema.js';
 import { newestWitnessed } from './cosignature-table.js';
@@ -274,11 +274,11 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
   }
   const header = storedHeader(row);
   const text = headerText(header);
-  const actualEntry = entryHash(header, text);
+  const { entryHash: actualEntry, leaf } = entryHashes(header, text);
   if (actualEntry !== row.entry_hash || row.time_ms !== Date.parse(row.time)) {
     fail(row.seq, 'header_changed', `header changed: entry_hash recorded ${row.entry_hash}, recomputed ${actualEntry}`);
   }
-  growTree(row.seq, entryLeafHash(header, text), state);
+  growTree(row.seq, leaf, state);
   if (row.kind === 'erasure') checkErasureEntry(row, state);
 }
 
