@@ -237,7 +237,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     });
     const built = engine;
     retention = config.retention ? new RetentionSweeper(ledger, config.retention, now, log) : undefined;
-    witnesses = config.witnesses && config.witnesses.urls.length > 0 ? new WitnessSubmitter(ledger, config.witnesses, log) : undefined;
+    witnesses = config.witnesses && config.witnesses.witnesses.length > 0 ? new WitnessSubmitter(ledger, config.witnesses, log) : undefined;
     const health = new RuntimeHealth(() => policies.ready, ledger, usage?.health, log, witnesses);
     const listeners: Array<(bundle: string, result: PolicyEventResult) => void> = [];
     const liveSet = liveBundleSet(

@@ -183,7 +183,9 @@ function verifyText(report: WireVerifyReport, json: boolean): string {
         : '';
     const tree = report.tree_checked ? ', the Merkle tree matches the entries' : ', no Merkle tree in this file yet (built at the next start of gavel serve)';
     const witnessed =
-      report.witnessed_by.length > 0 ? `, cosigned up to ${report.witnessed_size} entries by ${report.witnessed_by.map(printable).join(', ')}` : '';
+      report.witnessed_by.length > 0
+        ? `, cosigned up to ${report.witnessed_size} of ${report.entries} entries by ${report.witnessed_by.map(printable).join(', ')}`
+        : '';
     return `ok: ${report.entries} entries, head ${printable(report.head_hash)}, ${report.checkpoints_checked} checkpoints verified${erased}${tree}${witnessed}; approval and usage tables agree with the chain\n`;
   }
   if (report.failure_kind === 'state') {

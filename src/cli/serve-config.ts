@@ -66,7 +66,7 @@ export function runtimeConfigFrom(o: ServeOptions, log: Logger): RuntimeConfig {
       maxExpiresSeconds: o.approvalMaxExpires,
       sweepSeconds: o.approvalSweepSeconds,
     } as Partial<ApprovalsConfig>,
-    ...(o.witness.length > 0 ? { witnesses: { urls: o.witness } } : {}),
+    ...(o.witness.length > 0 || o.witnessKey.length > 0 ? { witnesses: { witnesses: witnessesOf(o.witness, o.witnessKey) } } : {}),
     ...(o.retainPayloads !== undefined ? { retention: { payloadsSeconds: o.retainPayloads } } : {}),
     logger: log,
     // A server records the set it starts with: the ledger says which policy went live when.
@@ -109,6 +109,14 @@ function verificationFrom(o: ServeOptions): BundleVerification | undefined {
 }
 
 /** The flag arrives parsed; GAVEL_WORKERS arrives as text and is checked here, by name. */
+/** Each --witness with its --witness-key, in order. */
+function witnessesOf(urls: string[], keys: string[]): Array<{ url: string; key: string }> {
+  if (urls.length !== keys.length) {
+    throw new GavelError('config_invalid', `give one --witness-key per --witness, in the same order (${urls.length} witnesses, ${keys.length} keys)`);
+  }
+  return urls.map((url, i) => ({ url, key: keyText(keys[i]!) }));
+}
+
 /** A --peer-key: the verifier key text, or a file holding it. */
 function keyText(value: string): string {
   if (!existsSync(value)) return value.trim();

@@ -56,6 +56,7 @@ export interface ServeOptions extends BundleLimitFlags {
   watchBundles: boolean;
   bundleUrl: string[];
   witness: string[];
+  witnessKey: string[];
   retainPayloads?: number;
   bundlePollSeconds: number;
   bundleTokenFile?: string;
@@ -247,9 +248,15 @@ export function serveCommand(program: Command): Command {
     )
     .option(
       '--witness <url>',
-      "send each new checkpoint to this witness (C2SP tlog-witness, e.g. `gavel witness serve`) and keep its cosignature; repeatable (env GAVEL_WITNESSES, space-separated). A witness that refuses the ledger's history shows in health (gavel.witness) and the log",
+      "send each new checkpoint to this witness (C2SP tlog-witness, e.g. `gavel witness serve`) and keep its cosignature; repeatable, each with its --witness-key (env GAVEL_WITNESSES, space-separated). A witness that refuses the ledger's history shows in health (gavel.witness) and the log",
       (value: string, previous: string[]) => [...previous, bundleUrlOption(value)],
       (process.env.GAVEL_WITNESSES ?? '').split(/\s+/).filter(Boolean),
+    )
+    .option(
+      '--witness-key <key|file>',
+      "the n-th --witness's cosignature verifier key (`gavel witness pubkey`), text or a file holding it: only cosignatures that verify with it are kept (env GAVEL_WITNESS_KEYS, space-separated)",
+      collect,
+      (process.env.GAVEL_WITNESS_KEYS ?? '').split(/\s+/).filter(Boolean),
     )
     .option('--bundle-poll-seconds <n>', 'seconds between polls of each bundle URL, with jitter (default 30)', intOption, 30)
     .option('--bundle-token-file <file>', 'bearer token for the bundle server, read from this file')

@@ -39,19 +39,47 @@ export interface VerifiedCosignature {
  */
 export function verifiedCosignatures(body: string, lines: readonly string[], witnesses: readonly VerifierKey[]): VerifiedCosignature[] {
   const out: VerifiedCosignature[] = [];
+  const counted = new Set<VerifierKey>();
   for (const line of lines) {
-    if (!line.startsWith(SIG_PREFIX)) continue;
-    const [name, b64] = line.slice(SIG_PREFIX.length).split(' ');
-    const blob = Buffer.from(b64 ?? '', 'base64');
-    const witness = witnesses.find((w) => w.name === name && blob.length === 76 && blob.subarray(0, 4).equals(w.keyId));
-    if (!witness) continue;
-    const timeSeconds = Number(blob.readBigUInt64BE(4));
-    if (!verify(null, message(body, timeSeconds), witness.publicKey, blob.subarray(12))) {
-      throw new Error(`the cosignature of ${witness.name} does not verify`);
-    }
-    if (!out.some((c) => c.witness === witness.name)) out.push({ witness: witness.name, timeSeconds });
+    const found = checkLine(body, line, witnesses);
+    if (!found) continue;
+    if (!found.ok) throw new Error(`the cosignature of ${found.witness.name} does not verify`);
+    // Counted once per key: two witnesses may share a name, and one witness may carry two lines.
+    if (!counted.has(found.witness)) out.push({ witness: found.witness.name, timeSeconds: found.timeSeconds });
+    counted.add(found.witness);
   }
   return out;
+}
+
+/** A line of one of `witnesses` (by name and key id): whether its signature verifies over `body`; undefined for any other line. */
+function checkLine(body: string, line: string, witnesses: readonly VerifierKey[]): { witness: VerifierKey; timeSeconds: number; ok: boolean } | undefined {
+  if (!line.startsWith(SIG_PREFIX)) return undefined;
+  const [name, b64] = line.slice(SIG_PREFIX.length).split(' ');
+  const blob = Buffer.from(b64 ?? '', 'base64');
+  const witness = witnesses.find((w) => w.name === name && blob.length === 76 && blob.subarray(0, 4).equals(w.keyId));
+  if (!witness) return undefined;
+  const timeSeconds = Number(blob.readBigUInt64BE(4));
+  return { witness, timeSeconds, ok: verify(null, message(body, timeSeconds), witness.publicKey, blob.subarray(12)) };
+}
+
+/** The first of `lines` that is `key`'s cosignature over `body` and verifies (with its newline); undefined when none. */
+export function cosignatureLineOf(body: string, lines: readonly string[], key: VerifierKey): string | undefined {
+  const line = lines.find((l) => checkLine(body, l, [key])?.ok === true);
+  return line === undefined ? undefined : `${line}\n`;
+}
+
+/** A witness key read from its C2SP vkey text; a key that cannot be read is a configuration error. */
+export function witnessKey(text: string): VerifierKey {
+  try {
+    return parseVerifierKey(text.trim(), COSIGNATURE_ALG);
+  } catch (err) {
+    throw new GavelError('config_invalid', `a witness key cannot be read (${(err as Error).message}): give the line \`gavel witness pubkey\` prints`);
+  }
+}
+
+/** How a witness's cosignatures are kept apart: its name and key id (a witness may rotate its key under one name). */
+export function witnessId(key: VerifierKey): string {
+  return `${key.name}+${key.keyId.toString('hex')}`;
 }
 
 /** What `verify --witness-key … --min-witnesses N` asks, read and checked: the keys (C2SP vkey text) and how many must cosign. */

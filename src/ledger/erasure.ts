@@ -41,6 +41,17 @@ export interface ErasureDetail {
   criteria: ErasureCriteria;
   seqs: Array<[number, number]>;
   count: number;
+  /**
+   * The ledger key's Ed25519 signature (base64) over the canonical JSON of the other members: an
+   * erasure entry written by anyone but the writer holding the key (a file edited while gavel was
+   * stopped, its chain recomputed) does not verify.
+   */
+  signature: string;
+}
+
+/** What the signature covers: the detail without it, as canonical JSON. */
+export function erasureSigned(detail: Omit<ErasureDetail, 'signature'>): Buffer {
+  return Buffer.from(`gavel.erasure/v1\n${canonicalJson(detail as never)}`, 'utf8');
 }
 
 /** What an erasure did: how many payloads, which seqs, and its entry (none when nothing matched). */
@@ -65,6 +76,8 @@ export function checkErasureRequest(r: ErasureRequest): void {
   if ('subject' in c && c.subject === '') bad('the subject id is empty');
   if ('decision' in c && c.decision === '') bad('the decision id is empty');
   if ('before' in c && !Number.isFinite(Date.parse(c.before))) bad(`before must be an RFC 3339 time, not ${JSON.stringify(c.before)}`);
+  const since = 'before' in c ? (c as { since?: string }).since : undefined;
+  if (since !== undefined && !Number.isFinite(Date.parse(since))) bad(`since must be an RFC 3339 time, not ${JSON.stringify(since)}`);
 }
 
 /**
@@ -78,7 +91,16 @@ export function erasableSeqs(db: Database, criteria: ErasureCriteria, limit: num
     return db.prepare(`${base} AND e.subject_id = ? ORDER BY e.seq LIMIT ?`).pluck().all(criteria.subject, limit) as number[];
   }
   if ('before' in criteria) {
-    return db.prepare(`${base} AND e.time_ms < ? ORDER BY e.seq LIMIT ?`).pluck().all(Date.parse(criteria.before), limit) as number[];
+    // Along the time index from `since`, stopping at `limit`: no sort of every older entry (a sweep of 10M would).
+    const from = (criteria as { since?: string }).since;
+    const since = from === undefined ? Number.MIN_SAFE_INTEGER : Date.parse(from);
+    const seqs = db
+      .prepare(
+        `SELECT e.seq FROM entries e INDEXED BY entries_time JOIN payloads p ON p.seq = e.seq WHERE e.time_ms >= ? AND e.time_ms < ? AND e.kind IN (${kinds}) LIMIT ?`,
+      )
+      .pluck()
+      .all(since, Date.parse(criteria.before), limit) as number[];
+    return seqs.sort((a, b) => a - b);
   }
   const decision = db.prepare('SELECT seq FROM entries WHERE decision_id = ?').get(criteria.decision) as { seq: number } | undefined;
   if (!decision) throw new GavelError('decision_not_found', `no ledger entry has decision id ${criteria.decision}`);
@@ -101,8 +123,8 @@ export function seqRanges(seqs: readonly number[]): Array<[number, number]> {
 }
 
 /** The chain entry that records an erasure of `seqs`. */
-export function erasureRecord(request: ErasureRequest, seqs: readonly number[], now: Date): EntryRecord {
-  const detail: ErasureDetail = {
+export function erasureRecord(request: ErasureRequest, seqs: readonly number[], now: Date, sign: (message: Buffer) => Buffer): EntryRecord {
+  const unsigned: Omit<ErasureDetail, 'signature'> = {
     basis: request.basis,
     reason: request.reason,
     by: request.by,
@@ -110,6 +132,7 @@ export function erasureRecord(request: ErasureRequest, seqs: readonly number[], 
     seqs: seqRanges(seqs),
     count: seqs.length,
   };
+  const detail: ErasureDetail = { ...unsigned, signature: sign(erasureSigned(unsigned)).toString('base64') };
   return {
     kind: 'erasure',
     decisionId: newEntryId(),
@@ -147,19 +170,32 @@ export function erasureDetail(body: string | null): ErasureDetail | undefined {
   }
 }
 
+interface KnownErasure {
+  seq: number;
+  decisionId: string;
+  time: string;
+  detail: ErasureDetail;
+}
+
+/** Erasure entries read so far, per connection: entries are appended only, and an erasure entry's payload is never erased. */
+const known = new WeakMap<Database, { after: number; erasures: KnownErasure[] }>();
+
 /** The erasure entry that erased `seq`'s payload, with what it says; undefined when none did. */
-export function erasedBy(db: Database, seq: number): { seq: number; decisionId: string; time: string; detail: ErasureDetail } | undefined {
+export function erasedBy(db: Database, seq: number): KnownErasure | undefined {
+  let cache = known.get(db);
+  if (!cache) {
+    cache = { after: 0, erasures: [] };
+    known.set(db, cache);
+  }
   const rows = db
     .prepare(
       `SELECT e.seq, e.decision_id, e.time, p.body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.kind = 'erasure' AND e.seq > ? ORDER BY e.seq`,
     )
-    .iterate(seq) as IterableIterator<{ seq: number; decision_id: string; time: string; body: string | null }>;
+    .all(cache.after) as Array<{ seq: number; decision_id: string; time: string; body: string | null }>;
   for (const row of rows) {
     const detail = erasureDetail(row.body);
-    if (detail?.seqs.some(([from, to]) => from <= seq && seq <= to)) {
-      rows.return?.();
-      return { seq: row.seq, decisionId: row.decision_id, time: row.time, detail };
-    }
+    if (detail) cache.erasures.push({ seq: row.seq, decisionId: row.decision_id, time: row.time, detail });
+    cache.after = row.seq;
   }
-  return undefined;
+  return cache.erasures.find((e) => e.seq > seq && e.detail.seqs.some(([from, to]) => from <= seq && seq <= to));
 }

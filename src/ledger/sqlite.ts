@@ -1,3 +1,4 @@
+import { sign } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -504,7 +505,7 @@ export class SqliteLedger implements QueryableLedger {
       this.db.prepare('DELETE FROM shadow_decisions WHERE time_ms < ?').run(Date.parse(request.criteria.before));
     }
     if (seqs.length === 0) return { erased: 0, seqs: [] };
-    const record = erasureRecord(request, seqs, now);
+    const record = erasureRecord(request, seqs, now, (message) => sign(null, message, this.key.privateKey));
     const payload = this.db.prepare('DELETE FROM payloads WHERE seq = ?');
     const shadowRows = shadow ? this.db.prepare('DELETE FROM shadow_decisions WHERE decision_id = (SELECT decision_id FROM entries WHERE seq = ?)') : undefined;
     const receipt = await this.append(record, {
@@ -541,7 +542,15 @@ export class SqliteLedger implements QueryableLedger {
       time: new Date().toISOString(),
     };
     const note = signCheckpoint(c, this.key);
-    this.db.prepare('INSERT INTO checkpoints(size, head_hash, time, note) VALUES (?, ?, ?, ?)').run(c.size, c.headHash, c.time, note);
+    // Durable before anyone hears of it (an exported note, a witness): this commit fsyncs the WAL, and
+    // with it every entry the checkpoint covers, whatever --durability says of ordinary commits.
+    const relaxed = this.config.durability !== 'full' && this.config.path !== ':memory:';
+    if (relaxed) this.db.pragma('synchronous = FULL');
+    try {
+      this.db.prepare('INSERT INTO checkpoints(size, head_hash, time, note) VALUES (?, ?, ?, ?)').run(c.size, c.headHash, c.time, note);
+    } finally {
+      if (relaxed) this.db.pragma('synchronous = NORMAL');
+    }
     this.lastCheckpointSize = c.size;
     for (const l of this.checkpointListeners) l(note, c.size);
     return note;

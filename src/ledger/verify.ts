@@ -4,7 +4,8 @@ import { entryHashes, GENESIS_HASH, headerText, payloadHash } from './hash.js';
 import { appendLeaf, EMPTY_ROOT, rootOf, type Hash } from './merkle.js';
 import { hasTable } from '../lib/sqlite-schema.js';
 import { newestWitnessed } from './cosignature-table.js';
-import { erasureDetail } from './erasure.js';
+import { erasureDetail, erasureSigned } from './erasure.js';
+import { verify } from 'node:crypto';
 import { type ChainHeader, headerOfRow, type EntryRow } from './header.js';
 import { errorMessage } from '../lib/errors.js';
 import type { VerifierKey } from './keys.js';
@@ -87,6 +88,8 @@ interface ChainState {
   frontier: Hash[];
   rootAt: Map<number, string>;
   nodes: number;
+  /** The ledger's verifier key: erasure entries carry its signature. */
+  key: VerifierKey;
   /** How the file's stored nodes are read (undefined: no tree in the file). */
   tree: ((level: number, index: number) => Buffer | undefined) | undefined;
 }
@@ -150,6 +153,7 @@ function* verifyInSnapshot(db: Database, options: VerifyOptions): Generator<void
     rootAt: new Map([[0, EMPTY_ROOT.toString('hex')]]),
     nodes: 0,
     tree: treeOf(db),
+    key: options.key,
   };
   let checkpointsChecked = 0;
   let witnessed: VerifyReport['witnessed'];
@@ -286,6 +290,10 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
 function checkErasureEntry(row: Row, state: ChainState): void {
   const detail = erasureDetail(row.body);
   if (!detail) fail(row.seq, 'erasure_invalid', 'the erasure entry does not say which seqs it erased');
+  const { signature, ...signed } = detail;
+  if (typeof signature !== 'string' || !verify(null, erasureSigned(signed), state.key.publicKey, Buffer.from(signature, 'base64'))) {
+    fail(row.seq, 'erasure_invalid', "the erasure entry is not signed by the ledger's key: gavel did not write it");
+  }
   for (const [from, to] of detail.seqs) {
     if (from < 1 || to >= row.seq) fail(row.seq, 'erasure_invalid', `the erasure entry names seqs ${from}-${to}, not all before it`);
     const kept = firstNotIn(state.missing, from, to);

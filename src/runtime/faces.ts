@@ -191,7 +191,7 @@ export interface HealthFace {
 /** What one witness last said of this ledger. */
 export interface WitnessStatus {
   url: string;
-  /** The witness's name, from its first cosignature ('' until one came). */
+  /** The witness's name (its key's). */
   name: string;
   /** The largest checkpoint size it cosigned for this ledger (0: none yet). */
   cosignedSize: number;

@@ -20,6 +20,8 @@ export class RetentionSweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private stopped = false;
+  /** The cutoff of the last sweep that finished: the next one looks back from a day before it, not over all history. */
+  private swept: number | undefined;
 
   constructor(
     private readonly ledger: SqliteLedger,
@@ -48,15 +50,23 @@ export class RetentionSweeper {
   }
 
   private async run(): Promise<number> {
-    const before = new Date(this.now().getTime() - this.config.payloadsSeconds * 1000).toISOString();
+    const cutoff = this.now().getTime() - this.config.payloadsSeconds * 1000;
+    const before = new Date(cutoff).toISOString();
+    // A day of overlap: an entry recorded late (an offline decision) with a time just before the last cutoff is still found.
+    const since = this.swept === undefined ? undefined : new Date(this.swept - 86_400_000).toISOString();
     const reason = `retention: payloads older than ${this.config.payloadsSeconds / 86_400} days (before ${before})`;
     let total = 0;
     try {
       for (;;) {
-        const r = await this.ledger.erase({ criteria: { before }, reason, basis: 'retention', by: 'gavel' }, { limit: PER_ENTRY, now: this.now() });
+        const criteria = since === undefined ? { before } : { before, since };
+        const r = await this.ledger.erase({ criteria, reason, basis: 'retention', by: 'gavel' }, { limit: PER_ENTRY, now: this.now() });
         total += r.erased;
         if (r.erased > 0) this.log.info({ erasure_id: r.entry?.decisionId, seq: r.entry?.seq, erased: r.erased, before }, 'retention erased payloads');
-        if (r.erased < PER_ENTRY || this.stopped) return total;
+        if (this.stopped) return total;
+        if (r.erased < PER_ENTRY) {
+          this.swept = cutoff;
+          return total;
+        }
       }
     } catch (err) {
       // Tried again at the next sweep; nothing was erased without its entry (one transaction).

@@ -1,21 +1,26 @@
 import type { Logger } from 'pino';
 import { parseCheckpoint } from '../ledger/checkpoint.js';
+import { cosignatureLineOf, witnessId, witnessKey } from '../ledger/cosignature.js';
 import { storeCosignature } from '../ledger/cosignature-table.js';
+import type { VerifierKey } from '../ledger/keys.js';
 import type { SqliteLedger } from '../ledger/sqlite.js';
 import { consistencyProofOf } from '../ledger/proofs.js';
 import type { WitnessStatus } from './faces.js';
 
 export interface WitnessesConfig {
-  /** The witnesses' base URLs (C2SP tlog-witness: `POST <url>/add-checkpoint`). */
-  urls: string[];
+  /**
+   * Each witness: its base URL (C2SP tlog-witness: `POST <url>/add-checkpoint`) and its cosignature
+   * verifier key (`gavel witness pubkey`, C2SP vkey): a reply is kept only when it verifies with it.
+   */
+  witnesses: Array<{ url: string; key: string }>;
   /** Deadline of one HTTP request (default 5000 ms). */
   timeoutMs?: number;
 }
 
+/** A reply past this is not read on (a cosignature line is about 120 bytes). */
+const MAX_REPLY_BYTES = 16 * 1024;
+
 const SIZE_TYPE = 'text/x.tlog.size';
-/** `— <name> <base64>`: a note signature line (C2SP signed-note); a cosignature's blob is key id(4) + time(8) + signature(64). */
-const COSIGNATURE_LINE = /^\u2014 [^\s+]+ [A-Za-z0-9+/]+=*$/;
-const COSIGNATURE_BYTES = 76;
 
 /**
  * Sends each checkpoint the ledger signs to every configured witness (C2SP tlog-witness
@@ -29,6 +34,9 @@ const COSIGNATURE_BYTES = 76;
  */
 export class WitnessSubmitter {
   private readonly states: WitnessStatus[];
+  private readonly keys: VerifierKey[];
+  /** Aborts the requests in flight at stop. */
+  private readonly abort = new AbortController();
   private readonly pending = new Map<string, { note: string; size: number }>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly listeners = new Set<() => void>();
@@ -39,7 +47,11 @@ export class WitnessSubmitter {
     private readonly config: WitnessesConfig,
     private readonly log: Logger,
   ) {
-    this.states = config.urls.map((url) => ({ url: url.replace(/\/+$/, ''), name: '', cosignedSize: 0 }));
+    this.states = config.witnesses.map((w) => ({ url: w.url.replace(/\/+$/, ''), name: '', cosignedSize: 0 }));
+    this.keys = config.witnesses.map((w) => witnessKey(w.key));
+    this.states.forEach((s, i) => {
+      s.name = this.keys[i]!.name;
+    });
     ledger.onCheckpoint((note, size) => void this.submit(note, size));
     // The latest checkpoint goes out at start too: a witness hears of a restored older copy before it signs anything new.
     const latest = ledger.latestCheckpoint();
@@ -62,8 +74,7 @@ export class WitnessSubmitter {
     for (const s of this.states) {
       this.pending.set(s.url, { note, size });
       if (!this.running.has(s.url)) {
-        const run = this.drain(s).finally(() => this.running.delete(s.url));
-        this.running.set(s.url, run);
+        this.running.set(s.url, this.drain(s));
       }
     }
     return this.settled();
@@ -77,34 +88,44 @@ export class WitnessSubmitter {
   async stop(): Promise<void> {
     this.stopped = true;
     this.pending.clear();
+    this.abort.abort();
     await this.settled();
     this.listeners.clear();
   }
 
   private async drain(state: WitnessStatus): Promise<void> {
+    const key = this.keys[this.states.indexOf(state)]!;
     for (let next = this.pending.get(state.url); next && !this.stopped; next = this.pending.get(state.url)) {
       this.pending.delete(state.url);
       const before = JSON.stringify(state);
       try {
-        await this.send(state, next.note, next.size);
+        await this.send(state, key, next.note, next.size);
       } catch (err) {
-        this.fail(state, 'error', `${(err as Error).message}`);
+        if (!this.stopped) this.fail(state, 'error', `${(err as Error).message}`);
       }
       if (JSON.stringify(state) !== before) for (const l of this.listeners) l();
     }
+    // In the same step that found nothing pending: a submit from here on starts a new drain.
+    this.running.delete(state.url);
   }
 
-  private async send(state: WitnessStatus, note: string, size: number): Promise<void> {
+  private async send(state: WitnessStatus, key: VerifierKey, note: string, size: number): Promise<void> {
     let old = Math.min(state.cosignedSize, size);
     for (let attempt = 0; attempt < 2; attempt++) {
       const proof = old === 0 || old === size ? [] : consistencyProofOf(this.ledger.db, old, size).hashes;
       const body = `old ${old}\n${proof.map((h) => `${Buffer.from(h, 'hex').toString('base64')}\n`).join('')}\n${note}`;
-      const res = await fetch(`${state.url}/add-checkpoint`, { method: 'POST', body, signal: AbortSignal.timeout(this.config.timeoutMs ?? 5000) });
-      const text = (await res.text()).slice(0, 4096);
-      if (res.status === 200) return this.cosigned(state, size, text);
+      const signal = AbortSignal.any([AbortSignal.timeout(this.config.timeoutMs ?? 5000), this.abort.signal]);
+      const res = await fetch(`${state.url}/add-checkpoint`, { method: 'POST', body, signal });
+      const text = await readCapped(res, MAX_REPLY_BYTES);
+      if (res.status === 200) return this.cosigned(state, key, note, size, text);
       if (res.status === 409 && res.headers.get('content-type')?.startsWith(SIZE_TYPE)) {
-        const theirs = Number(text.trim());
-        if (!Number.isSafeInteger(theirs) || theirs < 0) throw new Error(`the witness answered 409 with no size: ${JSON.stringify(text.slice(0, 80))}`);
+        const sizeLine = /^(0|[1-9]\d{0,15})\n?$/.exec(text);
+        if (!sizeLine) throw new Error(`the witness answered 409 with no size: ${JSON.stringify(text.slice(0, 80))}`);
+        const theirs = Number(sizeLine[1]);
+        // Its size is ours and we sent ours: it holds another root at this size (C2SP v1.0 answers a fork so).
+        if (theirs === size && old === size) {
+          return this.fail(state, 'refused', `the witness has cosigned another tree of ${size} entries: the ledger's history differs from what it saw`);
+        }
         if (theirs > size) {
           return this.fail(
             state,
@@ -122,15 +143,11 @@ export class WitnessSubmitter {
     throw new Error('the witness moved its size twice while this checkpoint was sent');
   }
 
-  private cosigned(state: WitnessStatus, size: number, text: string): void {
-    // Kept as answered when well formed; each is checked against its witness's key by whoever relies on it (audit verify --witness-key).
-    const lines = text.split('\n').filter((l) => COSIGNATURE_LINE.test(l) && Buffer.from(l.split(' ')[2]!, 'base64').length === COSIGNATURE_BYTES);
-    if (lines.length === 0) throw new Error('the witness answered 200 with no cosignature line');
-    for (const line of lines) {
-      const name = line.split(' ')[1]!;
-      storeCosignature(this.ledger.db, size, name, line);
-      state.name ||= name;
-    }
+  private cosigned(state: WitnessStatus, key: VerifierKey, note: string, size: number, text: string): void {
+    // C2SP tlog-witness: the client checks the reply against the witness key it trusts, and keeps that line only.
+    const line = cosignatureLineOf(parseCheckpoint(note).body, text.split('\n'), key);
+    if (!line) throw new Error(`the witness answered 200 with no cosignature that verifies with the key of ${key.name}`);
+    storeCosignature(this.ledger.db, size, witnessId(key), line);
     state.cosignedSize = Math.max(state.cosignedSize, size);
     if (state.refused) this.log.info({ witness: state.url, size }, 'the witness cosigns this ledger again');
     delete state.refused;
@@ -158,4 +175,18 @@ function rootSize(note: string): number {
   } catch {
     return 0;
   }
+}
+
+/** The body's text, read up to `max` bytes (a witness cannot make the server read more). */
+async function readCapped(res: Response, max: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (res.body) {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > max) break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }

@@ -205,6 +205,7 @@ describe('gavel serve --config, in process', () => {
         'tls-key=GAVEL_TLS_KEY',
         'usage-store=GAVEL_USAGE_STORE',
         'witness=GAVEL_WITNESSES',
+        'witness-key=GAVEL_WITNESS_KEYS',
         'workers=GAVEL_WORKERS',
       ].sort(),
     );

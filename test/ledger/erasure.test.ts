@@ -88,6 +88,7 @@ describe('gavel audit erase', () => {
             [3, 4],
             [6, 6],
           ],
+          signature: expect.any(String),
         },
       },
     });

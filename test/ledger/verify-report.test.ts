@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EntryRecord } from '../../src/engine/ledger.js';
 import { signCheckpoint } from '../../src/ledger/checkpoint.js';
@@ -6,6 +6,7 @@ import { ledgerConfig } from '../../src/ledger/config.js';
 import { entryHash, GENESIS_HASH } from '../../src/ledger/hash.js';
 import { headerOfRow, type EntryRow } from '../../src/ledger/header.js';
 import { ephemeralKey, verifierOf } from '../../src/ledger/keys.js';
+import { erasureRecord } from '../../src/ledger/erasure.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { verifyLedger, verifyLedgerAsync, type VerifyOptions, type VerifyReport } from '../../src/ledger/verify.js';
 import { TRIGGERS } from './fixtures.js';
@@ -125,6 +126,18 @@ describe('an intact ledger', () => {
       payloadsErased: 3,
       erasures: [5],
       treeChecked: true,
+    });
+  });
+
+  it("an erasure entry not signed by the ledger's key (written by someone else, chain and all) is erasure_invalid", async () => {
+    const ledger = await ledgerWith(3);
+    const other = ephemeralKey('someone-else');
+    const request = { criteria: { subject: 'subject-1' }, reason: 'forged', basis: 'other' as const, by: 'mallory' };
+    await ledger.append(erasureRecord(request, [1], new Date(), (m) => sign(null, m, other.privateKey)));
+    expect(verify(ledger).failure).toEqual({
+      seq: 4,
+      kind: 'erasure_invalid',
+      message: "seq 4: the erasure entry is not signed by the ledger's key: gavel did not write it",
     });
   });
 

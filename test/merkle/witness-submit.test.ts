@@ -1,17 +1,19 @@
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cosign } from '../../src/ledger/cosignature.js';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../../src/ledger/checkpoint.js';
-import { COSIGNATURE_ALG, ephemeralKey, formatVerifierKey, verifierOf } from '../../src/ledger/keys.js';
+import { COSIGNATURE_ALG, ephemeralKey, formatVerifierKey, parseVerifierKey, verifierOf } from '../../src/ledger/keys.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { WITNESS_HEALTH } from '../../src/transport/server.js';
 import { startWitnessHttp } from '../../src/witness/http.js';
 import { Witness } from '../../src/witness/witness.js';
 import { eventually, healthClient } from '../helpers/health.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
-import { runCli, startChild, type ChildServer } from '../helpers/server.js';
+import { runCli, servingLine, startChild, type ChildServer } from '../helpers/server.js';
 import { coreOptions, decideVia, echoInput } from '../ledger/fixtures.js';
 
 /**
@@ -35,7 +37,8 @@ async function decideAndCheckpoint(c: Runtime, n: number, prefix: string): Promi
   for (let i = 0; i < n; i++) await decideVia(c, echoInput({ subject: `${prefix}-${i}` }));
   return parseCheckpoint(c.parts.ledger.checkpoint()!).checkpoint.size;
 }
-const start = (path = ledger) => startRuntime(coreOptions(path, { ledgerOptions: QUIET, witnesses: { urls: [`http://${http.address}`] } }));
+const start = (path = ledger) =>
+  startRuntime(coreOptions(path, { ledgerOptions: QUIET, witnesses: { witnesses: [{ url: `http://${http.address}`, key: witnessVkey }] } }));
 const cosignedBy = async (c: Runtime, size: number) => eventually(() => c.health.witnesses[0]!.cosignedSize === size, 10_000);
 
 beforeAll(async () => {
@@ -72,9 +75,10 @@ describe('gavel serve --witness', () => {
     const db = new Database(ledger, { readonly: true });
     const kept = db.prepare('SELECT size, witness FROM checkpoint_cosignatures ORDER BY size').all();
     db.close();
+    const id = `witness.test/submit+${parseVerifierKey(witnessVkey, COSIGNATURE_ALG).keyId.toString('hex')}`;
     expect(kept).toEqual([
-      { size: 4, witness: 'witness.test/submit' },
-      { size: 7, witness: 'witness.test/submit' },
+      { size: 4, witness: id },
+      { size: 7, witness: id },
     ]);
     expect(checkpoint.size).toBe(7);
     expect(signatures.map((s) => s.name)).toEqual([checkpoint.origin, 'witness.test/submit']);
@@ -97,7 +101,7 @@ describe('gavel serve --witness', () => {
     const vkeyFile = join(dir, 'witness.vkey');
     writeFileSync(vkeyFile, `${witnessVkey}\n`);
     const ok = await runCli(['audit', 'verify', '--ledger', ledger, '--witness-key', vkeyFile, '--min-witnesses', '1']);
-    expect(ok.stdout).toMatch(/^ok: .* cosigned up to 9 entries by witness\.test\/submit;/);
+    expect(ok.stdout).toMatch(/^ok: .* cosigned up to 9 of 9 entries by witness\.test\/submit;/);
     expect(ok.code).toBe(0);
     const two = await runCli([
       'audit',
@@ -148,6 +152,39 @@ describe('gavel serve --witness', () => {
   });
 });
 
+describe('what a witness answers is checked', () => {
+  it('a cosignature under the witness name but another key, or a reply of megabytes, is not kept: the status says why', async () => {
+    const impostor = ephemeralKey('witness.test/submit');
+    let mode: 'impostor' | 'flood' = 'impostor';
+    const fake = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const note = body.slice(body.indexOf('\n\n') + 2);
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(mode === 'impostor' ? cosign(parseCheckpoint(note).body, impostor, 1_796_000_000) : `${'x'.repeat(4 * 1024 * 1024)}\n`);
+      });
+    });
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+    const path = join(tempDir(), 'ledger.db');
+    const core = await startRuntime(coreOptions(path, { ledgerOptions: QUIET, witnesses: { witnesses: [{ url, key: witnessVkey }] } }));
+    try {
+      await decideAndCheckpoint(core, 2, 'i');
+      expect(await eventually(() => core.health.witnesses[0]!.error !== undefined, 10_000)).toBe(true);
+      expect(core.health.witnesses[0]!.error).toBe('the witness answered 200 with no cosignature that verifies with the key of witness.test/submit');
+      mode = 'flood';
+      await decideAndCheckpoint(core, 1, 'j');
+      expect(await eventually(() => core.health.witnesses[0]!.error?.includes('no cosignature') === true && mode === 'flood', 10_000)).toBe(true);
+      expect(core.parts.ledger.db.prepare('SELECT COUNT(*) FROM checkpoint_cosignatures').pluck().get()).toBe(0);
+      expect(core.health.witnesses[0]!.cosignedSize).toBe(0);
+    } finally {
+      await core.stop();
+      await new Promise((r) => fake.close(r));
+    }
+  });
+});
+
 describe('a restored older copy of the ledger, served with --witness', () => {
   let srv: ChildServer | undefined;
   afterAll(() => {
@@ -176,8 +213,12 @@ describe('a restored older copy of the ledger, served with --witness', () => {
       '0',
       '--witness',
       `http://${http.address}`,
+      '--witness-key',
+      witnessVkey,
       '--checkpoint-every',
       '3',
+      '--metrics-listen',
+      '127.0.0.1:0',
     ]);
     const health = healthClient(srv.address);
     try {
@@ -190,6 +231,11 @@ describe('a restored older copy of the ledger, served with --witness', () => {
         `the witness has cosigned a tree of ${size} entries, past this ledger's 9: this file is an older copy of the ledger the witness saw`,
       );
       expect(witness.latest(parseCheckpoint(refusalNote(ledger)).checkpoint.origin).size).toBe(size);
+      // And Prometheus sees it.
+      const metricsPort = servingLine<{ metrics_port: number }>(srv).metrics_port;
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(metrics).toContain(`gavel_witness_refused{witness="http://${http.address}"} 1`);
+      expect(metrics).toContain(`gavel_witness_cosigned_size{witness="http://${http.address}"} 0`);
     } finally {
       health.close();
       srv.child.kill('SIGTERM');
