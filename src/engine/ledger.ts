@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { canonicalJson } from '../lib/canonical.js';
+import { newEntryId } from '../lib/entry-id.js';
 import type { JsonObject } from '../lib/json.js';
 
 /**
@@ -48,6 +51,37 @@ export interface EntryRecord {
   payload?: JsonObject;
   /** Per-entry random salt for payload_hash (the engine also salts sensitive-path hashes with it). */
   salt: Uint8Array;
+}
+
+/**
+ * An entry gavel writes about itself (a policy event, a state check, an erasure): no subject, team or
+ * request; the header says what it is in action_type, decision and reason codes; the payload says the rest.
+ */
+export function systemRecord(
+  fields: Pick<EntryRecord, 'kind' | 'actionType' | 'decision'> &
+    Partial<Pick<EntryRecord, 'resource' | 'reasonCodes' | 'bundle' | 'revision' | 'digest' | 'caller'>>,
+  payload: JsonObject,
+  now: Date,
+): EntryRecord {
+  return {
+    decisionId: newEntryId(),
+    time: now.toISOString(),
+    subjectId: '',
+    subjectType: '',
+    team: '',
+    costCenter: '',
+    resource: '',
+    reasonCodes: [],
+    bundle: '',
+    revision: '',
+    digest: '',
+    entrypoint: '',
+    requestId: '',
+    caller: 'gavel',
+    ...fields,
+    payloadJcs: canonicalJson(payload),
+    salt: randomBytes(16),
+  };
 }
 
 export interface Receipt {

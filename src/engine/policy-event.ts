@@ -1,7 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { canonicalJson } from '../lib/canonical.js';
-import type { EntryRecord } from './ledger.js';
-import { newEntryId } from '../lib/entry-id.js';
+import { systemRecord, type EntryRecord } from './ledger.js';
 
 export type PolicyEventResult = 'activated' | 'deactivated' | 'refused';
 
@@ -29,25 +26,18 @@ export interface PolicyEvent {
  * holds source, signer, entrypoints and reason.
  */
 export function policyEventRecord(e: PolicyEvent, now: Date): EntryRecord {
-  return {
-    kind: 'policy',
-    decisionId: newEntryId(),
-    time: now.toISOString(),
-    subjectId: '',
-    subjectType: '',
-    team: '',
-    costCenter: '',
-    actionType: `policy.${e.result}`,
-    resource: e.bundle,
-    decision: e.result,
-    reasonCodes: e.result === 'refused' ? ['bundle_invalid'] : [],
-    bundle: e.bundle,
-    revision: e.revision ?? '',
-    digest: e.digest ?? '',
-    entrypoint: '',
-    requestId: '',
-    caller: 'gavel',
-    payloadJcs: canonicalJson({
+  return systemRecord(
+    {
+      kind: 'policy',
+      actionType: `policy.${e.result}`,
+      resource: e.bundle,
+      decision: e.result,
+      reasonCodes: e.result === 'refused' ? ['bundle_invalid'] : [],
+      bundle: e.bundle,
+      revision: e.revision ?? '',
+      digest: e.digest ?? '',
+    },
+    {
       event: {
         result: e.result,
         bundle: e.bundle,
@@ -58,7 +48,7 @@ export function policyEventRecord(e: PolicyEvent, now: Date): EntryRecord {
         signer: e.signer ?? '',
         reason: e.reason ?? '',
       },
-    }),
-    salt: randomBytes(16),
-  };
+    },
+    now,
+  );
 }

@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { EntryRecord } from '../engine/ledger.js';
+import { systemRecord, type EntryRecord } from '../engine/ledger.js';
+import type { JsonObject } from '../lib/json.js';
 import { canonicalJson } from '../lib/canonical.js';
-import { newEntryId } from '../lib/entry-id.js';
 import { GavelError } from '../lib/errors.js';
 
 /**
@@ -133,28 +132,12 @@ export function erasureRecord(request: ErasureRequest, seqs: readonly number[], 
     count: seqs.length,
   };
   const detail: ErasureDetail = { ...unsigned, signature: sign(erasureSigned(unsigned)).toString('base64') };
-  return {
-    kind: 'erasure',
-    decisionId: newEntryId(),
-    time: now.toISOString(),
-    // The subject erased is named in the payload's criteria, not in an indexed header: the header says who erased.
-    subjectId: '',
-    subjectType: '',
-    team: '',
-    costCenter: '',
-    actionType: 'ledger.erase',
-    resource: '',
-    decision: 'erased',
-    reasonCodes: [request.basis],
-    bundle: '',
-    revision: '',
-    digest: '',
-    entrypoint: '',
-    requestId: '',
-    caller: request.by,
-    payloadJcs: canonicalJson({ erasure: detail } as never),
-    salt: randomBytes(16),
-  };
+  // The subject erased is named in the payload's criteria, not in an indexed header: the header says who erased.
+  return systemRecord(
+    { kind: 'erasure', actionType: 'ledger.erase', decision: 'erased', reasonCodes: [request.basis], caller: request.by },
+    { erasure: detail } as unknown as JsonObject,
+    now,
+  );
 }
 
 /** An erasure entry's detail from its payload text; undefined when it is not one (or unreadable). */

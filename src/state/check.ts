@@ -1,13 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { EntryRecord, StagedWrite } from '../engine/ledger.js';
-import { canonicalJson } from '../lib/canonical.js';
+import { systemRecord, type EntryRecord, type StagedWrite } from '../engine/ledger.js';
+import type { JsonObject } from '../lib/json.js';
 import { GavelError } from '../lib/errors.js';
 import { embeddedChargeOf } from '../usage/charge-columns.js';
 import { compareState, hasTable, type StateMismatch } from './compare.js';
 import { deriveState, type DerivedCharge, type DerivedState } from './derive.js';
 import { rebuildTables } from './rebuild.js';
-import { newEntryId } from '../lib/entry-id.js';
 
 /** What the check needs of the ledger: its file, and an append that is durable when it returns. */
 export interface StateLedger {
@@ -121,25 +119,5 @@ export function rebuildRecord(mismatches: StateMismatch[], reason: string): Entr
 }
 
 function stateRecord(event: 'baseline' | 'rebuilt', detail: Record<string, unknown>): EntryRecord {
-  return {
-    kind: 'state',
-    decisionId: newEntryId(),
-    time: new Date().toISOString(),
-    subjectId: '',
-    subjectType: '',
-    team: '',
-    costCenter: '',
-    actionType: `state.${event}`,
-    resource: '',
-    decision: event,
-    reasonCodes: [],
-    bundle: '',
-    revision: '',
-    digest: '',
-    entrypoint: '',
-    requestId: '',
-    caller: 'gavel',
-    payloadJcs: canonicalJson({ state: { event, ...detail } }),
-    salt: randomBytes(16),
-  };
+  return systemRecord({ kind: 'state', actionType: `state.${event}`, decision: event }, { state: { event, ...detail } } as JsonObject, new Date());
 }
