@@ -1,10 +1,9 @@
 import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import { ledgerConfig } from '../ledger/config.js';
-import { ERASURE_BASES, type ErasureBasis, type ErasureCriteria, type ErasureResult } from '../ledger/erasure.js';
+import { ERASURE_BASES, oneCriterion, type ErasureBasis, type ErasureCriteria, type ErasureResult } from '../ledger/erasure.js';
 import { parseTime } from '../ledger/query.js';
 import { SqliteLedger } from '../ledger/sqlite.js';
-import { GavelError } from '../lib/errors.js';
 
 interface EraseOptions {
   ledger: string;
@@ -41,12 +40,8 @@ export function registerErase(audit: Command, withLedger: (c: Command) => Comman
 }
 
 function criteriaOf(o: EraseOptions): ErasureCriteria {
-  const given: ErasureCriteria[] = [];
-  if (o.subject !== undefined) given.push({ subject: o.subject });
-  if (o.decision !== undefined) given.push({ decision: o.decision });
-  if (o.before !== undefined) given.push({ before: new Date(parseTime(o.before, new Date(), 'before')).toISOString() });
-  if (given.length !== 1) throw new GavelError('invalid_erasure', 'name exactly one of --subject, --decision and --before');
-  return given[0]!;
+  const before = o.before === undefined ? undefined : new Date(parseTime(o.before, new Date(), 'before')).toISOString();
+  return oneCriterion({ subject: o.subject, decision: o.decision, before }, ['--subject', '--decision', '--before']);
 }
 
 /** Erases in entries of at most 10,000 seqs each until nothing matches; the results, one per entry. */

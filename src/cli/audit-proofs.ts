@@ -5,6 +5,7 @@ import { openLedgerReadOnly } from '../ledger/read-only.js';
 import { consistencyProofOf, inclusionProofOf, ProofError, verifyInclusionBundle } from '../ledger/proofs.js';
 import { GavelError } from '../lib/errors.js';
 import { EXIT } from './exit.js';
+import { textOrFile } from './options.js';
 import { printable } from './table.js';
 
 /**
@@ -73,7 +74,7 @@ function prove(o: { ledger: string; decision?: string; seq?: string; checkpoint?
 }
 
 function verifyProof(file: string, o: { pubkey: string; json?: boolean }): void {
-  const key = parseVerifierKey(existsSync(o.pubkey) ? readFileSync(o.pubkey, 'utf8') : o.pubkey);
+  const key = parseVerifierKey(textOrFile(o.pubkey, '--pubkey'));
   let bundle: unknown;
   try {
     bundle = JSON.parse(readFileSync(file, 'utf8'));

@@ -20,7 +20,7 @@ import { wireVerifyReport, type WireVerifyReport } from '../ledger/wire.js';
 import { registerErase } from './audit-erase.js';
 import { registerProofCommands } from './audit-proofs.js';
 import { EXIT } from './exit.js';
-import { checkedOption, collect, intOption, limitOption, timeRangeOptions } from './options.js';
+import { checkedOption, collect, intOption, limitOption, textOrFile, timeRangeOptions } from './options.js';
 import { progressReporter } from './progress.js';
 import { DEFAULTS } from './settings.js';
 import { printable, printEntries, printTimeline } from './table.js';
@@ -147,7 +147,7 @@ export interface VerifyOptions extends LedgerOption {
 
 /** The witness requirement of `--witness-key`/`--min-witnesses`, or undefined when none is asked. */
 function witnessesOf(o: { witnessKey?: string[]; minWitnesses?: number }): ReturnType<typeof witnessRequirement> | undefined {
-  const texts = (o.witnessKey ?? []).map((k) => (existsSync(k) ? readFileSync(k, 'utf8') : k));
+  const texts = (o.witnessKey ?? []).map((k) => textOrFile(k, '--witness-key'));
   if (texts.length === 0 && o.minWitnesses === undefined) return undefined;
   return witnessRequirement(texts, o.minWitnesses ?? 1);
 }

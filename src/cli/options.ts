@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { errorMessage } from '../lib/errors.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { errorMessage, GavelError } from '../lib/errors.js';
 import { parseTime } from '../ledger/query.js';
 import { MAX_WORKERS } from '../engine/config.js';
 
@@ -77,4 +78,14 @@ export function timeRangeOptions(c: Command): Command {
 /** Commander's collector for a repeatable flag: every value, in the order given. */
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** A key given as its text or as a file holding it (`--peer-key`, `--witness-key`, `--pubkey`, `--log-key`): the text, trimmed. */
+export function textOrFile(value: string, flag: string): string {
+  if (!existsSync(value)) return value.trim();
+  try {
+    return readFileSync(value, 'utf8').trim();
+  } catch (err) {
+    throw new GavelError('config_invalid', `${flag} ${value} could not be read: ${(err as Error).message}`);
+  }
 }

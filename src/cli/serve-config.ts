@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { bundleVerification, type BundleVerification, type KeySpec } from '../bundles/verification-keys.js';
 import type { ApprovalsConfig } from '../engine/approvals/config.js';
 import { GavelError } from '../lib/errors.js';
 import type { RuntimeConfig } from '../runtime.js';
 import { mismatchSummary } from '../state/check.js';
-import { workerCount, WORKERS_RANGE } from './options.js';
+import { textOrFile, workerCount, WORKERS_RANGE } from './options.js';
 import { durationOrOffOption, type ServeOptions } from './serve-flags.js';
 
 /** `gavel serve`'s flags as the runtime's config: the one translation from the command line. */
@@ -56,7 +56,7 @@ export function runtimeConfigFrom(o: ServeOptions, log: Logger): RuntimeConfig {
             ...(o.usageStorePool !== undefined ? { poolSize: o.usageStorePool } : {}),
             ...(o.usageStoreTimeout !== undefined ? { timeoutMs: o.usageStoreTimeout } : {}),
             stateCheckSeconds: o.sharedStateCheckSeconds,
-            peerKeys: (o.peerKey ?? []).map(keyText),
+            peerKeys: (o.peerKey ?? []).map((k) => textOrFile(k, '--peer-key')),
           },
         }
       : {}),
@@ -108,23 +108,12 @@ function verificationFrom(o: ServeOptions): BundleVerification | undefined {
   return bundleVerification(specs, o.bundleVerificationScope);
 }
 
-/** The flag arrives parsed; GAVEL_WORKERS arrives as text and is checked here, by name. */
 /** Each --witness with its --witness-key, in order. */
 function witnessesOf(urls: string[], keys: string[]): Array<{ url: string; key: string }> {
   if (urls.length !== keys.length) {
     throw new GavelError('config_invalid', `give one --witness-key per --witness, in the same order (${urls.length} witnesses, ${keys.length} keys)`);
   }
-  return urls.map((url, i) => ({ url, key: keyText(keys[i]!) }));
-}
-
-/** A --peer-key: the verifier key text, or a file holding it. */
-function keyText(value: string): string {
-  if (!existsSync(value)) return value.trim();
-  try {
-    return readFileSync(value, 'utf8').trim();
-  } catch (err) {
-    throw new GavelError('config_invalid', `--peer-key ${value} could not be read: ${(err as Error).message}`);
-  }
+  return urls.map((url, i) => ({ url, key: textOrFile(keys[i]!, '--witness-key') }));
 }
 
 /** --state-store, or its former name --usage-store; both naming different stores is refused. */
@@ -144,6 +133,7 @@ function windowFrom(value: number | string | undefined): number | undefined {
   }
 }
 
+/** The flag arrives parsed; GAVEL_WORKERS arrives as text and is checked here, by name. */
 function workersFrom(value: number | string): number {
   if (typeof value === 'number') return value;
   const n = workerCount(value);

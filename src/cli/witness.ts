@@ -1,10 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import Database from 'better-sqlite3';
 import { COSIGNATURE_ALG, formatVerifierKey, loadOrCreateKey, parseVerifierKey } from '../ledger/keys.js';
 import { startWitnessHttp } from '../witness/http.js';
 import { Witness } from '../witness/witness.js';
-import { collect } from './options.js';
+import { collect, textOrFile } from './options.js';
 
 /**
  * `gavel witness serve`: a C2SP tlog-witness for gavel ledgers (or any log whose checkpoints are
@@ -34,7 +33,7 @@ export function registerWitness(program: Command): void {
 }
 
 async function serve(o: { name: string; logKey: string[]; key: string; state: string; listen: string }): Promise<void> {
-  const logs = o.logKey.map((k) => parseVerifierKey(existsSync(k) ? readFileSync(k, 'utf8') : k));
+  const logs = o.logKey.map((k) => parseVerifierKey(textOrFile(k, '--log-key')));
   const key = loadOrCreateKey(o.key, o.name);
   const at = o.listen.lastIndexOf(':');
   const host = o.listen.slice(0, at);

@@ -69,11 +69,11 @@ export function cosignatureLineOf(body: string, lines: readonly string[], key: V
 }
 
 /** A witness key read from its C2SP vkey text; a key that cannot be read is a configuration error. */
-export function witnessKey(text: string): VerifierKey {
+export function witnessKey(text: string, code: 'config_invalid' | 'invalid_witness_requirement' = 'config_invalid'): VerifierKey {
   try {
     return parseVerifierKey(text.trim(), COSIGNATURE_ALG);
   } catch (err) {
-    throw new GavelError('config_invalid', `a witness key cannot be read (${(err as Error).message}): give the line \`gavel witness pubkey\` prints`);
+    throw new GavelError(code, `a witness key cannot be read (${(err as Error).message}): give the line \`gavel witness pubkey\` prints`);
   }
 }
 
@@ -84,16 +84,7 @@ export function witnessId(key: VerifierKey): string {
 
 /** What `verify --witness-key … --min-witnesses N` asks, read and checked: the keys (C2SP vkey text) and how many must cosign. */
 export function witnessRequirement(keyTexts: readonly string[], min: number): { keys: VerifierKey[]; min: number } {
-  const keys = keyTexts.map((text) => {
-    try {
-      return parseVerifierKey(text.trim(), COSIGNATURE_ALG);
-    } catch (err) {
-      throw new GavelError(
-        'invalid_witness_requirement',
-        `a witness key cannot be read (${(err as Error).message}): give the line \`gavel witness pubkey\` prints`,
-      );
-    }
-  });
+  const keys = keyTexts.map((text) => witnessKey(text, 'invalid_witness_requirement'));
   if (!Number.isSafeInteger(min) || min < 1 || min > keys.length) {
     throw new GavelError('invalid_witness_requirement', `min witnesses must be between 1 and the ${keys.length} witness keys given, not ${min}`);
   }

@@ -24,6 +24,22 @@ export const ERASABLE_KINDS = ['decision', 'offline', 'approval', 'usage'] as co
 /** Which payloads: one subject's, one decision's (with the approval and usage entries about it), or every one before a time. */
 export type ErasureCriteria = { subject: string } | { decision: string } | { before: string };
 
+/**
+ * The one criterion a request names (`names`: how the caller's interface spells subject, decision
+ * and before, for the message); none or several is invalid_erasure.
+ */
+export function oneCriterion(
+  given: { subject?: string | undefined; decision?: string | undefined; before?: string | undefined },
+  names: readonly [string, string, string],
+): ErasureCriteria {
+  const named: ErasureCriteria[] = [];
+  if (given.subject !== undefined) named.push({ subject: given.subject });
+  if (given.decision !== undefined) named.push({ decision: given.decision });
+  if (given.before !== undefined) named.push({ before: given.before });
+  if (named.length !== 1) throw new GavelError('invalid_erasure', `name exactly one of ${names[0]}, ${names[1]} and ${names[2]}`);
+  return named[0]!;
+}
+
 export interface ErasureRequest {
   criteria: ErasureCriteria;
   reason: string;

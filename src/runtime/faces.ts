@@ -36,6 +36,7 @@ export type { Scope } from '../usage/store.js';
 export type { Approval, Approver } from '../engine/approvals/approval.js';
 export type { WireVerifyReport } from '../ledger/wire.js';
 export type { ErasureBasis, ErasureCriteria, ErasureRequest, ErasureResult } from '../ledger/erasure.js';
+export { oneCriterion } from '../ledger/erasure.js';
 export { wireEntry } from '../ledger/header.js';
 export { wireReceipt } from '../ledger/wire.js';
 export type { UsageReceipt, UsageReportInput } from '../usage/report.js';

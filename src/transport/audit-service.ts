@@ -8,6 +8,7 @@ import {
   type ErasureCriteria,
   type OfflineDecision,
   type OfflineFace,
+  oneCriterion,
   type QueryFilter,
   wireEntry,
 } from '../runtime/faces.js';
@@ -192,11 +193,8 @@ interface EraseMessage {
   basis: string;
 }
 
-/** Exactly one of subject_id, decision_id and before. */
+/** Exactly one of subject_id, decision_id and before (proto3: empty is absent). */
 function criteriaOf(m: EraseMessage): ErasureCriteria {
-  const given = [m.subject_id && { subject: m.subject_id }, m.decision_id && { decision: m.decision_id }, m.before && { before: m.before }].filter(
-    (c): c is ErasureCriteria => Boolean(c),
-  );
-  if (given.length !== 1) throw new GavelError('invalid_erasure', 'name exactly one of subject_id, decision_id and before');
-  return given[0]!;
+  const given = (text: string) => (text === '' ? undefined : text);
+  return oneCriterion({ subject: given(m.subject_id), decision: given(m.decision_id), before: given(m.before) }, ['subject_id', 'decision_id', 'before']);
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { ledgerConfig } from '../../src/ledger/config.js';
 import { erasureDetail } from '../../src/ledger/erasure.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { RetentionSweeper } from '../../src/runtime/retention.js';
+import { sampleRecord } from './fixtures.js';
 
 /** Retention sweeps on a real (in-memory) ledger, driven by hand with a clock the test moves. */
 const DAY = 86_400_000;
@@ -16,28 +16,8 @@ afterEach(async () => {
   for (const l of open.splice(0)) await l.close();
 });
 
-function record(id: string, timeMs: number): EntryRecord {
-  return {
-    decisionId: id,
-    time: new Date(timeMs).toISOString(),
-    subjectId: 'sam',
-    subjectType: 'user',
-    team: 't',
-    costCenter: 'c',
-    actionType: 'model.invoke',
-    resource: 'm',
-    decision: 'allow',
-    reasonCodes: [],
-    bundle: 'b',
-    revision: 'r',
-    digest: 'd',
-    entrypoint: 'e',
-    requestId: '',
-    caller: 'test',
-    payload: { input: { n: id } },
-    salt: randomBytes(16),
-  };
-}
+const record = (id: string, timeMs: number): EntryRecord =>
+  sampleRecord({ decisionId: id, time: new Date(timeMs).toISOString(), subjectId: 'sam', payload: { input: { n: id } } });
 
 function harness() {
   const ledger = new SqliteLedger(ledgerConfig(':memory:'));
