@@ -153,16 +153,24 @@ describe('gavel serve --witness', () => {
 });
 
 describe('what a witness answers is checked', () => {
-  it('a cosignature under the witness name but another key, or a reply of megabytes, is not kept: the status says why', async () => {
+  it('a cosignature under the witness name but another key, one of its key whose signature fails, or a reply of megabytes, is not kept: the status says why', async () => {
     const impostor = ephemeralKey('witness.test/submit');
-    let mode: 'impostor' | 'flood' = 'impostor';
+    let mode: 'impostor' | 'corrupt' | 'flood' = 'impostor';
+    // The witness's own key and key id, with one bit of the signature flipped.
+    const corrupt = (body: string) => {
+      const line = cosign(body, witnessKey, 1_796_000_000).trim();
+      const blob = Buffer.from(line.split(' ')[2]!, 'base64');
+      blob[75] = (blob[75] ?? 0) ^ 1;
+      return `${line.split(' ').slice(0, 2).join(' ')} ${blob.toString('base64')}\n`;
+    };
     const fake = createServer((req, res) => {
       let body = '';
       req.on('data', (d: Buffer) => (body += d.toString()));
       req.on('end', () => {
         const note = body.slice(body.indexOf('\n\n') + 2);
         res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end(mode === 'impostor' ? cosign(parseCheckpoint(note).body, impostor, 1_796_000_000) : `${'x'.repeat(4 * 1024 * 1024)}\n`);
+        const signed = parseCheckpoint(note).body;
+        res.end(mode === 'impostor' ? cosign(signed, impostor, 1_796_000_000) : mode === 'corrupt' ? corrupt(signed) : `${'x'.repeat(4 * 1024 * 1024)}\n`);
       });
     });
     await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
@@ -173,6 +181,10 @@ describe('what a witness answers is checked', () => {
       await decideAndCheckpoint(core, 2, 'i');
       expect(await eventually(() => core.health.witnesses[0]!.error !== undefined, 10_000)).toBe(true);
       expect(core.health.witnesses[0]!.error).toBe('the witness answered 200 with no cosignature that verifies with the key of witness.test/submit');
+      mode = 'corrupt';
+      delete core.health.witnesses[0]!.error;
+      await decideAndCheckpoint(core, 1, 'k');
+      expect(await eventually(() => core.health.witnesses[0]!.error !== undefined, 10_000)).toBe(true);
       mode = 'flood';
       await decideAndCheckpoint(core, 1, 'j');
       expect(await eventually(() => core.health.witnesses[0]!.error?.includes('no cosignature') === true && mode === 'flood', 10_000)).toBe(true);
