@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { SqliteLedger } from '../ledger/sqlite.js';
+import { GavelError } from '../lib/errors.js';
 
 export interface RetentionConfig {
   /** Payloads of entries older than this are erased (`--retain-payloads`). */
@@ -10,6 +11,7 @@ export interface RetentionConfig {
 
 /** Payloads one erasure entry of a sweep names at most; a sweep writes entries until none is left. */
 const PER_ENTRY = 10_000;
+const MAX_PERIOD_SECONDS = 100 * 365 * 86_400;
 
 /**
  * Retention: on a schedule, erases the payloads (and the shadow results) older than the period,
@@ -28,7 +30,16 @@ export class RetentionSweeper {
     private readonly config: RetentionConfig,
     private readonly now: () => Date,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // A period past a century would put the cutoff before the dates JavaScript can write; a sweep interval past a day, past what a timer keeps.
+    const { payloadsSeconds, sweepSeconds = 3600 } = config;
+    if (!Number.isSafeInteger(payloadsSeconds) || payloadsSeconds < 1 || payloadsSeconds > MAX_PERIOD_SECONDS) {
+      throw new GavelError('config_invalid', `the retention period (--retain-payloads) must be between 1 second and 100 years, not ${payloadsSeconds} seconds`);
+    }
+    if (!Number.isSafeInteger(sweepSeconds) || sweepSeconds < 1 || sweepSeconds > 86_400) {
+      throw new GavelError('config_invalid', `retention sweeps must come between every second and every day, not every ${sweepSeconds} seconds`);
+    }
+  }
 
   start(): void {
     setImmediate(() => void this.sweep());

@@ -101,4 +101,17 @@ describe('retention sweeps', () => {
     expect(await g.sweeper.sweep()).toBe(0);
     expect(g.lines.filter((l) => l.msg === 'retention sweep failed')).toHaveLength(1);
   });
+
+  it('refuses a period it could not compute a cutoff for, or a sweep interval no timer keeps', () => {
+    const ledger = new SqliteLedger(ledgerConfig(':memory:'));
+    open.push(ledger);
+    const log = pino({ level: 'silent' });
+    const make = (payloadsSeconds: number, sweepSeconds?: number) => () =>
+      new RetentionSweeper(ledger, { payloadsSeconds, ...(sweepSeconds !== undefined ? { sweepSeconds } : {}) }, () => new Date(T0), log);
+    expect(make(999_999_999 * 86_400)).toThrow(/between 1 second and 100 years/);
+    expect(make(0)).toThrow(/between 1 second and 100 years/);
+    expect(make(86_400, 0)).toThrow(/between every second and every day/);
+    expect(make(86_400, 86_401)).toThrow(/between every second and every day/);
+    expect(make(100 * 365 * 86_400, 86_400)).not.toThrow();
+  });
 });
