@@ -4,7 +4,7 @@
  * interleaved over --reps:
  *
  *   rows      the walk's own query (entries joined with payloads), rows read and nothing else;
- *   nodes     the stored tree nodes the walk compares, by the same point reads it makes;
+ *   nodes     the stored tree nodes the walk compares, by the same cursor it reads them with;
  *   verify    verifyLedger itself: chain, payload hashes, tree, checkpoints.
  *
  * rows + nodes is what reading alone costs: the floor under any verify that reads this file.
@@ -16,7 +16,6 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ledgerConfig } from '../src/ledger/config.js';
 import { verifierOf } from '../src/ledger/keys.js';
-import { appendLeaf, type Hash } from '../src/ledger/merkle.js';
 import { SqliteLedger } from '../src/ledger/sqlite.js';
 import { verifyLedger } from '../src/ledger/verify.js';
 import { numberFlag, readFlags } from './lib/args.js';
@@ -68,8 +67,7 @@ await ledger.close();
 
 const db = new Database(path, { readonly: true });
 const walk = db.prepare('SELECT e.*, p.salt AS salt, p.body AS body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq');
-const node = db.prepare('SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?').pluck();
-const zero: Hash = Buffer.alloc(32);
+const nodes = db.prepare('SELECT id, hash FROM merkle_hashes ORDER BY id').raw();
 
 const parts: Record<string, () => number> = {
   rows: () => {
@@ -78,17 +76,9 @@ const parts: Record<string, () => number> = {
     return n;
   },
   nodes: () => {
-    // The nodes appendLeaf completes, in the order the walk reads them (the hashes are not recomputed).
-    let frontier: Hash[] = [];
+    // The stored nodes, read as the walk reads them: one cursor in key order (the hashes are not recomputed).
     let reads = 0;
-    for (let size = 0; size < entries; size++) {
-      const next = appendLeaf(frontier, size, zero);
-      for (const n of next.nodes) {
-        node.get(n.level, n.index);
-        reads++;
-      }
-      frontier = next.frontier;
-    }
+    for (const _ of nodes.iterate()) reads++;
     return reads;
   },
   verify: () => {

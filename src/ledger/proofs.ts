@@ -5,7 +5,7 @@ import { headerText } from './hash.js';
 import { headerOfRow, type EntryRow } from './header.js';
 import type { VerifierKey } from './keys.js';
 import { leafHash, verifyConsistency, verifyInclusion } from './merkle.js';
-import { MerkleStore } from './merkle-store.js';
+import { LEGACY_MERKLE_TABLE, MERKLE_TABLE, MerkleStore } from './merkle-store.js';
 import { hasTable } from '../lib/sqlite-schema.js';
 
 /**
@@ -51,8 +51,11 @@ export interface EntryRef {
 }
 
 function treeOf(db: Database): MerkleStore {
-  if (!hasTable(db, 'merkle_nodes')) {
-    throw new GavelError('proof_unavailable', 'this ledger file has no Merkle tree yet: it is built when gavel serve next opens the file');
+  if (!hasTable(db, MERKLE_TABLE)) {
+    const why = hasTable(db, LEGACY_MERKLE_TABLE)
+      ? "this ledger file's Merkle tree is in an earlier gavel's layout: it is moved when gavel serve next opens the file"
+      : 'this ledger file has no Merkle tree yet: it is built when gavel serve next opens the file';
+    throw new GavelError('proof_unavailable', why);
   }
   return new MerkleStore(db);
 }

@@ -1,13 +1,13 @@
 import type { Database } from 'better-sqlite3';
-import { addColumns, migrateFile, type FileSchema } from '../lib/sqlite-schema.js';
+import { addColumns, hasTable, migrateFile, type FileSchema } from '../lib/sqlite-schema.js';
 import { entryColumnsDdl } from './header.js';
 import { COSIGNATURE_DDL } from './cosignature-table.js';
-import { MERKLE_DDL } from './merkle-store.js';
+import { LEGACY_MERKLE_TABLE, MERKLE_DDL, MERKLE_TABLE, moveLegacyTree } from './merkle-store.js';
 
 /**
  * Tables: `entries` (the chain headers, indexed for audit queries), `payloads`
  * (salted, redacted content, one per entry), `checkpoints` (signed notes), `meta`,
- * `merkle_nodes` (the Merkle tree over the entries, merkle-store.ts),
+ * `merkle_hashes` (the Merkle tree over the entries, merkle-store.ts),
  * `checkpoint_cosignatures` (witnesses' cosignatures, cosignature-table.ts).
  * Triggers abort UPDATE and DELETE. They stop mistakes, not attackers: someone
  * who can write the file can drop them, which is what the hash chain and the
@@ -37,7 +37,7 @@ ${MERKLE_DDL}
 ${COSIGNATURE_DDL}
 `;
 
-const APPEND_ONLY_TABLES = ['entries', 'payloads', 'checkpoints', 'merkle_nodes', 'checkpoint_cosignatures'];
+const APPEND_ONLY_TABLES = ['entries', 'payloads', 'checkpoints', MERKLE_TABLE, 'checkpoint_cosignatures'];
 
 /**
  * A payload is deleted only by an erasure (erasure.ts), on the writer's own connection while it
@@ -76,6 +76,13 @@ export const LEDGER_SCHEMA: FileSchema = {
       version: 2,
       what: 'payloads may be deleted by a signed erasure: the delete trigger is made again with its condition',
       up: (db) => db.exec('DROP TRIGGER IF EXISTS payloads_no_delete'),
+    },
+    {
+      version: 3,
+      what: 'the Merkle tree keyed by the order appends write its nodes (one page per append): merkle_nodes moved into merkle_hashes as it is',
+      up: (db) => {
+        if (hasTable(db, LEGACY_MERKLE_TABLE)) moveLegacyTree(db);
+      },
     },
   ],
 };

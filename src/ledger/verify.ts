@@ -1,7 +1,8 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import { CheckpointError, verifyCheckpoint, type Checkpoint } from './checkpoint.js';
 import { entryHashes, GENESIS_HASH, headerText, payloadHash } from './hash.js';
 import { appendLeaf, EMPTY_ROOT, rootOf, type Hash } from './merkle.js';
+import { LEGACY_MERKLE_TABLE, MERKLE_TABLE, storedIndex } from './merkle-store.js';
 import { hasTable } from '../lib/sqlite-schema.js';
 import { newestWitnessed } from './cosignature-table.js';
 import { erasureDetail, erasureSigned } from './erasure.js';
@@ -91,7 +92,16 @@ interface ChainState {
   /** The ledger's verifier key: erasure entries carry its signature. */
   key: VerifierKey;
   /** How the file's stored nodes are read (undefined: no tree in the file). */
-  tree: ((level: number, index: number) => Buffer | undefined) | undefined;
+  tree: StoredTree | undefined;
+}
+
+/** The file's stored nodes, as the walk completes them (in the order appends wrote them). */
+interface StoredTree {
+  /** The node's stored hash; undefined when it is missing or not a hash. */
+  read(level: number, index: number): Buffer | undefined;
+  /** Nodes stored in all. */
+  count(): number;
+  close(): void;
 }
 
 /**
@@ -170,7 +180,7 @@ function* verifyInSnapshot(db: Database, options: VerifyOptions): Generator<void
       checkpointsChecked++;
     }
     // After the checkpoints: a tail cut off with its checkpoint left behind is tail_truncated, more telling than its leftover nodes.
-    checkTreeSize(db, state);
+    checkTreeSize(state);
     checkErased(state);
     if (options.witnesses)
       witnessed = checkWitnessed(db, external === undefined ? notes : [...notes, { size: externalCp!.size, note: external }], state, options.witnesses);
@@ -255,6 +265,7 @@ function* walkChain(db: Database, total: number, state: ChainState, onProgress?:
     // A failure stops the walk mid-statement; until the iterator is closed the
     // connection is busy and refuses every other statement (close, appends).
     rows.return?.();
+    state.tree?.close();
   }
   onProgress?.(state.size, total);
 }
@@ -340,21 +351,56 @@ function erasuresOf(state: ChainState): number[] {
   return [...new Set(state.covered.map((c) => c.by))].sort((a, b) => a - b);
 }
 
-/** The stored tree, when the file has one: its nodes are read one by one as the walk completes them. */
-function treeOf(db: Database): ChainState['tree'] {
-  if (!hasTable(db, 'merkle_nodes')) return undefined;
-  let get: Statement<[number, number], unknown>;
+/** The stored tree, when the file has one. */
+function treeOf(db: Database): StoredTree | undefined {
+  const table = hasTable(db, MERKLE_TABLE) ? MERKLE_TABLE : hasTable(db, LEGACY_MERKLE_TABLE) ? LEGACY_MERKLE_TABLE : undefined;
+  if (!table) return undefined;
   try {
-    get = db.prepare<[number, number], unknown>('SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?').pluck();
+    const count = () => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    return table === MERKLE_TABLE ? inOrder(db, count) : byPlace(db, count);
   } catch (err) {
     // A table rebuilt without its columns: every node reads as missing, and the first entry names why.
     const why = errorMessage(err);
-    return () => fail(1, 'tree_changed', `the Merkle tree cannot be read: ${why}`);
+    return { read: () => fail(1, 'tree_changed', `the Merkle tree cannot be read: ${why}`), count: () => 0, close: () => {} };
   }
-  // A hash stored as text or a number is no node at all.
-  return (level, index) => {
-    const hash = get.get(level, index);
-    return Buffer.isBuffer(hash) ? hash : undefined;
+}
+
+/** The tree keyed by the order appends write it: one cursor, read along with the entries. */
+function inOrder(db: Database, count: () => number): StoredTree {
+  const walk = db.prepare(`SELECT id, hash FROM ${MERKLE_TABLE} ORDER BY id`).raw();
+  // Opened at the first read, so a verify that fails before the walk leaves no statement running.
+  let rows: IterableIterator<[number, unknown]> | undefined;
+  let current: IteratorResult<[number, unknown]> = { done: true, value: undefined };
+  return {
+    read: (level, index) => {
+      if (!rows) {
+        rows = walk.iterate() as IterableIterator<[number, unknown]>;
+        current = rows.next();
+      }
+      const want = storedIndex(level, index);
+      // Rows before the one wanted were read already, or are strays (a node count past the entries names them).
+      while (!current.done && current.value[0] < want) current = rows.next();
+      if (current.done || current.value[0] !== want) return undefined;
+      const hash = current.value[1];
+      current = rows.next();
+      // A hash stored as text or a number is no node at all.
+      return Buffer.isBuffer(hash) ? hash : undefined;
+    },
+    count,
+    close: () => rows?.return?.(),
+  };
+}
+
+/** A file whose tree is still in the first layout ((level, idx) keys; no writer has opened it since): read node by node. */
+function byPlace(db: Database, count: () => number): StoredTree {
+  const get = db.prepare<[number, number], unknown>(`SELECT hash FROM ${LEGACY_MERKLE_TABLE} WHERE level = ? AND idx = ?`).pluck();
+  return {
+    read: (level, index) => {
+      const hash = get.get(level, index);
+      return Buffer.isBuffer(hash) ? hash : undefined;
+    },
+    count,
+    close: () => {},
   };
 }
 
@@ -362,7 +408,7 @@ function treeOf(db: Database): ChainState['tree'] {
 function growTree(seq: number, leaf: Hash, state: ChainState): void {
   const next = appendLeaf(state.frontier, state.size, leaf);
   for (const n of state.tree ? next.nodes : []) {
-    const stored = state.tree!(n.level, n.index);
+    const stored = state.tree!.read(n.level, n.index);
     if (!stored?.equals(n.hash)) {
       const what = n.level === 0 ? 'its leaf' : `node (level ${n.level}, index ${n.index}), completed by it,`;
       fail(
@@ -377,11 +423,11 @@ function growTree(seq: number, leaf: Hash, state: ChainState): void {
 }
 
 /** Nodes past the entries (a tree grown for entries since removed, or rows added) are a changed tree too. */
-function checkTreeSize(db: Database, state: ChainState): void {
+function checkTreeSize(state: ChainState): void {
   if (!state.tree) return;
   let stored = 0;
   try {
-    stored = (db.prepare('SELECT COUNT(*) AS n FROM merkle_nodes').get() as { n: number }).n;
+    stored = state.tree.count();
   } catch (err) {
     fail(state.size + 1, 'tree_changed', `the Merkle tree cannot be read: ${errorMessage(err)}`);
   }

@@ -143,7 +143,7 @@ export function copyLedger(path: string, prefix = 'gavel-ledger-copy-'): string 
   return target;
 }
 
-export const TRIGGERS = ['entries', 'payloads', 'checkpoints', 'merkle_nodes'].flatMap((t) => [`${t}_no_update`, `${t}_no_delete`]);
+export const TRIGGERS = ['entries', 'payloads', 'checkpoints', 'merkle_hashes'].flatMap((t) => [`${t}_no_update`, `${t}_no_delete`]);
 
 /** Opens a ledger file for writing as an attacker would: no triggers left. */
 export function openAsAttacker(path: string): Database.Database {
@@ -158,7 +158,7 @@ export function openAsAttacker(path: string): Database.Database {
  * checkpoints, or a witness, can tell.
  */
 export function regrowTreeAsAttacker(db: Database.Database): void {
-  db.prepare('DELETE FROM merkle_nodes').run();
+  db.prepare('DELETE FROM merkle_hashes').run();
   const tree = new MerkleStore(db);
   let frontier: Hash[] = [];
   const rows = db.prepare('SELECT * FROM entries ORDER BY seq').all() as EntryRow[];

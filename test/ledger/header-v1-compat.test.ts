@@ -47,7 +47,9 @@ it('an old-format ledger verifies as it is, and goes on under the new header aft
 
   // Make it what an older gavel wrote: drop the columns, rehash the chain as version 1, re-sign the checkpoint.
   const db = openAsAttacker(path);
-  db.exec('DROP INDEX entries_kind; ALTER TABLE entries DROP COLUMN kind; ALTER TABLE entries DROP COLUMN v; DELETE FROM checkpoints; DROP TABLE merkle_nodes');
+  db.exec(
+    'DROP INDEX entries_kind; ALTER TABLE entries DROP COLUMN kind; ALTER TABLE entries DROP COLUMN v; DELETE FROM checkpoints; DROP TABLE merkle_hashes',
+  );
   // Older gavels kept no schema version (lib/sqlite-schema.ts): the file reads as never versioned.
   db.pragma('user_version = 0');
   let prev = '0'.repeat(64);

@@ -8,6 +8,7 @@ import { signCheckpoint } from '../../src/ledger/checkpoint.js';
 import { canonicalPayload, entryHash, payloadHash } from '../../src/ledger/hash.js';
 import { insertEntrySql, type ChainHeader } from '../../src/ledger/header.js';
 import { ephemeralKey } from '../../src/ledger/keys.js';
+import { storedCount, storedIndex } from '../../src/ledger/merkle-store.js';
 import { loadPackageDefinition } from '../../src/transport/proto.js';
 import { clients, jsonInput, unary } from '../helpers/client.js';
 import { tempDir } from '../helpers/paths.js';
@@ -349,34 +350,34 @@ describe('checkpoint signatures', () => {
 
   it('a Merkle node changed -> tree_changed at the entry that completes it, naming the node', async () => {
     // Node (level 2, index 3) covers leaves 12..15: entries 13..16; entry 16 completes it.
-    const copy = attacked((db) => db.prepare('UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 3').run(), { tree: 'as is' });
+    const copy = attacked((db) => db.prepare('UPDATE merkle_hashes SET hash = zeroblob(32) WHERE id = ?').run(storedIndex(2, 3)), { tree: 'as is' });
     const res = await verify(copy);
     expectFailure(res, 16, 'tree_changed');
     expect(res.stdout).toContain('node (level 2, index 3), completed by it, is stored as 0000');
   });
 
   it("an entry's leaf deleted -> tree_changed at that entry; a node added past the entries -> tree_changed after the last", async () => {
-    const missing = attacked((db) => db.prepare('DELETE FROM merkle_nodes WHERE level = 0 AND idx = 6').run(), { tree: 'as is' });
+    const missing = attacked((db) => db.prepare('DELETE FROM merkle_hashes WHERE id = ?').run(storedIndex(0, 6)), { tree: 'as is' });
     const res = await verify(missing);
     expectFailure(res, 7, 'tree_changed');
     expect(res.stdout).toContain('its leaf is missing');
-    const extra = attacked((db) => db.prepare('INSERT INTO merkle_nodes(level, idx, hash) VALUES (0, ?, zeroblob(32))').run(SIZE), { tree: 'as is' });
+    const extra = attacked((db) => db.prepare('INSERT INTO merkle_hashes(id, hash) VALUES (?, zeroblob(32))').run(storedCount(SIZE)), { tree: 'as is' });
     expectFailure(await verify(extra), SIZE + 1, 'tree_changed');
   });
 
   it('a node stored as text or a number, or a tree table rebuilt without its columns -> tree_changed, never a crash', async () => {
-    const text = attacked((db) => db.prepare("UPDATE merkle_nodes SET hash = 'text' WHERE level = 0 AND idx = 2").run(), { tree: 'as is' });
+    const text = attacked((db) => db.prepare("UPDATE merkle_hashes SET hash = 'text' WHERE id = ?").run(storedIndex(0, 2)), { tree: 'as is' });
     expectFailure(await verify(text), 3, 'tree_changed');
-    const number = attacked((db) => db.prepare('UPDATE merkle_nodes SET hash = 42 WHERE level = 1 AND idx = 0').run(), { tree: 'as is' });
+    const number = attacked((db) => db.prepare('UPDATE merkle_hashes SET hash = 42 WHERE id = ?').run(storedIndex(1, 0)), { tree: 'as is' });
     expectFailure(await verify(number), 2, 'tree_changed');
-    const rebuilt = attacked((db) => db.exec('DROP TABLE merkle_nodes; CREATE TABLE merkle_nodes (x INTEGER)'), { tree: 'as is' });
+    const rebuilt = attacked((db) => db.exec('DROP TABLE merkle_hashes; CREATE TABLE merkle_hashes (x INTEGER)'), { tree: 'as is' });
     const res = await verify(rebuilt);
     expectFailure(res, 1, 'tree_changed');
     expect(res.stdout).toContain('the Merkle tree cannot be read');
   });
 
   it('the tree removed while checkpoints sign its roots -> tree_changed at the first of them', async () => {
-    const copy = attacked((db) => db.exec('DROP TABLE merkle_nodes'), { tree: 'as is' });
+    const copy = attacked((db) => db.exec('DROP TABLE merkle_hashes'), { tree: 'as is' });
     const res = await verify(copy);
     expectFailure(res, 10, 'tree_changed');
     expect(res.stdout).toContain('the tree was removed');

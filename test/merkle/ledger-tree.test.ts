@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import type { EntryRecord } from '../../src/engine/ledger.js';
 import { canonicalJson } from '../../src/lib/canonical.js';
 import { headerOfRow, type EntryRow } from '../../src/ledger/header.js';
-import { MerkleStore } from '../../src/ledger/merkle-store.js';
+import { MerkleStore, storedCount, storedIndex } from '../../src/ledger/merkle-store.js';
+import { inclusionProofOf } from '../../src/ledger/proofs.js';
+import { verifyCommand } from '../../src/cli/audit.js';
 import { verifyConsistency, verifyInclusion } from '../../src/ledger/merkle.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { tempDir } from '../helpers/paths.js';
@@ -82,6 +84,35 @@ async function withLedger(path: string, body: (core: Runtime) => Promise<void>, 
   }
 }
 
+/** `gavel audit verify --json` in-process: ok, where it failed, and whether the tree was checked. */
+function verified(path: string): { ok: boolean; tree_checked: boolean; failed_seq: number; failure_kind: string } {
+  return JSON.parse(verifyCommand({ ledger: path, json: true }).stdout);
+}
+
+/**
+ * Rewrites the file's tree as the first tree layout kept it (one row per (level, idx), schema
+ * version 2): a file written by the gavel of the session that added the tree.
+ */
+function toFirstLayout(path: string): void {
+  const db = openAsAttacker(path);
+  try {
+    const store = new MerkleStore(db);
+    const size = store.size();
+    db.exec(`CREATE TABLE merkle_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
+      CREATE TRIGGER merkle_nodes_no_update BEFORE UPDATE ON merkle_nodes BEGIN SELECT RAISE(ABORT, 'merkle_nodes are append-only'); END;
+      CREATE TRIGGER merkle_nodes_no_delete BEFORE DELETE ON merkle_nodes BEGIN SELECT RAISE(ABORT, 'merkle_nodes are append-only'); END;`);
+    const put = db.prepare('INSERT INTO merkle_nodes(level, idx, hash) VALUES (?, ?, ?)');
+    for (let level = 0; 2 ** level <= size; level++) {
+      for (let idx = 0; idx < Math.floor(size / 2 ** level); idx++) put.run(level, idx, store.node(level, idx));
+    }
+    db.exec('DROP TABLE merkle_hashes');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    db.pragma(`user_version = ${(version & ~0xffff) | 2}`);
+  } finally {
+    db.close();
+  }
+}
+
 describe("the ledger's Merkle tree", () => {
   it('is written with the entries, one batch or one at a time, and matches RFC 9162 over the rows', async () => {
     const path = join(tempDir(), 'ledger.db');
@@ -129,7 +160,7 @@ describe("the ledger's Merkle tree", () => {
     before.close();
     // As the file of an earlier version: no tree at all.
     const old = openAsAttacker(path);
-    old.exec('DROP TABLE merkle_nodes');
+    old.exec('DROP TABLE merkle_hashes');
     old.close();
     await withLedger(path, async (core) => {
       await Promise.all(records('new', 10).map((r) => core.parts.ledger.append(r)));
@@ -140,6 +171,53 @@ describe("the ledger's Merkle tree", () => {
     expectTreeOfRows(path);
   });
 
+  it('in the first layout ((level, idx) keys) it verifies read-only as it is, and moves node for node at the next start', async () => {
+    const path = join(tempDir(), 'ledger.db');
+    await withLedger(path, async (core) => {
+      await Promise.all(records('old', 21).map((r) => core.parts.ledger.append(r)));
+    });
+    const before = treeOf(path);
+    const root = before.store.root(21);
+    before.close();
+    toFirstLayout(path);
+    expect(verified(path)).toMatchObject({ ok: true, tree_checked: true });
+    // Proofs need the current layout, and say how to get it.
+    const db = new Database(path, { readonly: true });
+    expect(() => inclusionProofOf(db, { seq: 3 })).toThrow("in an earlier gavel's layout: it is moved when gavel serve next opens the file");
+    db.close();
+    await withLedger(path, async (core) => {
+      await Promise.all(records('new', 10).map((r) => core.parts.ledger.append(r)));
+    });
+    const after = new Database(path, { readonly: true });
+    const tables = after.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'merkle%'").pluck().all();
+    after.close();
+    expect(tables).toEqual(['merkle_hashes']);
+    const moved = treeOf(path);
+    expect(moved.store.root(21)).toEqual(root);
+    moved.close();
+    expectTreeOfRows(path);
+    expect(verified(path)).toMatchObject({ ok: true, tree_checked: true });
+  });
+
+  it('a node changed in the first layout is found there, and still found after the move', async () => {
+    const path = join(tempDir(), 'ledger.db');
+    await withLedger(path, async (core) => {
+      await Promise.all(records('old', 21).map((r) => core.parts.ledger.append(r)));
+    });
+    toFirstLayout(path);
+    const db = new Database(path);
+    db.exec('DROP TRIGGER merkle_nodes_no_update');
+    // Node (level 2, index 3) covers leaves 12..15: entry 16 completes it.
+    db.prepare('UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 3').run();
+    db.close();
+    expect(verified(path)).toMatchObject({ ok: false, failed_seq: 16, failure_kind: 'tree_changed' });
+    await withLedger(path, async () => {});
+    expect(verified(path)).toMatchObject({ ok: false, failed_seq: 16, failure_kind: 'tree_changed' });
+    const moved = new Database(path, { readonly: true });
+    expect(moved.prepare('SELECT hash FROM merkle_hashes WHERE id = ?').pluck().get(storedIndex(2, 3))).toEqual(Buffer.alloc(32));
+    moved.close();
+  });
+
   it('a tree that does not match the entries refuses the start, naming both counts; a failed start holds no lock', async () => {
     const path = join(tempDir(), 'ledger.db');
     await withLedger(path, async (core) => {
@@ -147,7 +225,7 @@ describe("the ledger's Merkle tree", () => {
     });
     // A stray leaf past the last entry (inserts are not blocked by the append-only triggers).
     const db = new Database(path);
-    db.prepare('INSERT INTO merkle_nodes(level, idx, hash) VALUES (0, 6, zeroblob(32))').run();
+    db.prepare('INSERT INTO merkle_hashes(id, hash) VALUES (?, zeroblob(32))').run(storedCount(6));
     db.close();
     const start = () => startRuntime(coreOptions(path));
     await expect(start()).rejects.toThrow("the ledger's Merkle tree holds 7 leaves but the ledger 6 entries");
@@ -161,7 +239,7 @@ describe("the ledger's Merkle tree", () => {
       await Promise.all(records('g', 5).map((r) => core.parts.ledger.append(r)));
     });
     const old = openAsAttacker(path);
-    old.exec('DROP TABLE merkle_nodes; DELETE FROM entries WHERE seq = 2');
+    old.exec('DROP TABLE merkle_hashes; DELETE FROM entries WHERE seq = 2');
     old.close();
     const start = () => startRuntime(coreOptions(path));
     await expect(start()).rejects.toThrow('the ledger has no entry 2 to put in its Merkle tree (the next is 3)');
@@ -175,8 +253,8 @@ describe("the ledger's Merkle tree", () => {
     });
     const db = new Database(path);
     try {
-      expect(() => db.prepare('UPDATE merkle_nodes SET hash = zeroblob(32)').run()).toThrow(/append-only/);
-      expect(() => db.prepare('DELETE FROM merkle_nodes').run()).toThrow(/append-only/);
+      expect(() => db.prepare('UPDATE merkle_hashes SET hash = zeroblob(32)').run()).toThrow(/append-only/);
+      expect(() => db.prepare('DELETE FROM merkle_hashes').run()).toThrow(/append-only/);
     } finally {
       db.close();
     }

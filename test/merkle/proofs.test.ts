@@ -177,7 +177,7 @@ describe('a ledger upgraded from before the tree', () => {
       old.time,
       signCheckpoint({ ...old, rootHash: undefined }, fileKey),
     );
-    db.exec('DROP TABLE merkle_nodes');
+    db.exec('DROP TABLE merkle_hashes');
     db.close();
     core = await startRuntime(options);
     try {
