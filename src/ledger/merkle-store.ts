@@ -1,16 +1,22 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { entryLeafHash } from './hash.js';
+import { type EntryRow, headerOfRow } from './header.js';
 import { appendLeaf, consistencyProof, frontierNodes, inclusionProof, rootOf, type Hash, type NodeReader, type StoredNode } from './merkle.js';
 
 /**
- * The ledger's Merkle tree in its own table (merkle.ts for the arithmetic): every perfect node,
- * written in the transaction of the entry that completes it (about two rows per entry), never
- * changed after (append-only triggers, schema.ts). An append touches only the table's last page;
- * a root or a proof at any size up to the ledger's reads O(log n) rows.
+ * The ledger's Merkle tree in its own table (merkle.ts for the arithmetic): every perfect node above
+ * the leaves, written in the transaction of the entry that completes it (about one row per entry),
+ * never changed after (append-only triggers, schema.ts). An append touches only the table's last
+ * page, and half of them (each even leaf) write nothing; a root or a proof at any size up to the
+ * ledger's reads O(log n) rows.
  *
- * Rows are keyed by the node's place in the order appends write them (`storedIndex`): the leaf,
- * then each node it completes, lowest first (the layout of Go's checksum database, golang.org/x/mod
- * sumdb/tlog). Every append's rows land at the end of one B-tree, on one page, and a walk over the
- * entries meets the nodes in key order (verify.ts reads them with one cursor).
+ * Leaves are not stored: leaf i is the hash of entry i + 1's header (hash.ts, `entryLeafHash`), read
+ * from its row when a proof or a frontier needs it, so a stored leaf would only repeat the entry.
+ *
+ * Rows are keyed by the order appends write them (`storedIndex`): the nodes a leaf completes,
+ * lowest first (the post-order layout of Go's checksum database, golang.org/x/mod/sumdb/tlog,
+ * without its leaves). A walk over the entries meets the nodes in key order (verify.ts reads them
+ * with one cursor).
  */
 export const MERKLE_TABLE = 'merkle_hashes';
 
@@ -28,27 +34,29 @@ const popcount = (n: number): number => {
   return bits;
 };
 
-/** Nodes a tree of `size` leaves stores: size + size/2 + size/4 + … = 2·size − popcount(size). */
+/** Nodes above the leaves in a tree of `size` leaves: size/2 + size/4 + … = size − popcount(size). */
 export function storedCount(size: number): number {
-  return 2 * size - popcount(size);
+  return size - popcount(size);
 }
 
 /**
- * Where node (level, index) is stored: right after the last node the append of its last leaf
- * writes below it. Its last leaf is (index + 1)·2^level − 1; the nodes stored before that leaf are
- * storedCount(leaf); the leaf and the level − 1 nodes under ours that the same append completes
- * come before it.
+ * Where node (level ≥ 1, index) is stored: its last leaf is L = (index + 1)·2^level − 1; the trees
+ * before L store storedCount(L) nodes, and the append of L writes levels 1, 2, … in that order.
  */
 export function storedIndex(level: number, index: number): number {
+  if (level < 1) throw new RangeError(`leaves are not stored (level ${level}, index ${index})`);
   const lastLeaf = (index + 1) * 2 ** level - 1;
-  return storedCount(lastLeaf) + level;
+  return storedCount(lastLeaf) + level - 1;
 }
 
-/** The size whose tree stores exactly `count` nodes; undefined when none does (a changed table). */
+/**
+ * The smallest size whose tree stores exactly `count` nodes (an even leaf adds none, so a count
+ * fits one size or two); undefined when none does (a changed table).
+ */
 export function sizeOfStored(count: number): number | undefined {
-  // storedCount grows with size and lies in [size, 2·size]: search [count/2, count].
-  let lo = Math.ceil(count / 2);
-  let hi = count;
+  // storedCount never decreases and lies in [size/2, size]: search [count, 2·count + 1].
+  let lo = count;
+  let hi = 2 * count + 1;
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
     if (storedCount(mid) < count) lo = mid + 1;
@@ -61,28 +69,64 @@ export class MerkleNodeMissing extends Error {
   override readonly name = 'MerkleNodeMissing';
 }
 
+/** Where the tree's leaves come from: the ledger's entries (`entryLeaves`), or any list of leaf hashes. */
+export interface LeafSource {
+  /** Leaves there are. */
+  count(): number;
+  /** Leaf `index`'s hash. */
+  leaf(index: number): Hash;
+}
+
+/** Leaf i is the hash of entry i + 1's header, from its row. */
+export function entryLeaves(db: Database): LeafSource {
+  const entry = db.prepare<[number], EntryRow>('SELECT * FROM entries WHERE seq = ?');
+  const last = db.prepare<[], number | null>('SELECT MAX(seq) FROM entries').pluck();
+  return {
+    count: () => last.get() ?? 0,
+    leaf: (index) => {
+      const row = entry.get(index + 1);
+      if (!row) throw new MerkleNodeMissing(`the Merkle tree has no leaf ${index}: the ledger has no entry ${index + 1}`);
+      return entryLeafHash(headerOfRow(row));
+    },
+  };
+}
+
 export class MerkleStore {
   private readonly get: Statement<[number], Buffer>;
   private readonly put: Statement<[number, Buffer]>;
   private readonly last: Statement<[], number | null>;
 
-  constructor(db: Database) {
+  constructor(
+    db: Database,
+    private readonly leaves: LeafSource = entryLeaves(db),
+  ) {
     this.get = db.prepare<[number], Buffer>(`SELECT hash FROM ${MERKLE_TABLE} WHERE id = ?`).pluck();
     this.put = db.prepare<[number, Buffer]>(`INSERT INTO ${MERKLE_TABLE}(id, hash) VALUES (?, ?)`);
     this.last = db.prepare<[], number | null>(`SELECT MAX(id) FROM ${MERKLE_TABLE}`).pluck();
   }
 
-  /** Leaves stored (the tree's size as the file holds it). */
-  size(): number {
-    const count = (this.last.get() ?? -1) + 1;
-    const size = sizeOfStored(count);
+  /** Nodes stored. */
+  stored(): number {
+    return (this.last.get() ?? -1) + 1;
+  }
+
+  /** Where growing the tree starts again: the smallest size whose tree is what the table holds. */
+  grownTo(): number {
+    const size = sizeOfStored(this.stored());
     if (size === undefined) {
-      throw new Error(`the ledger's Merkle tree ends at node ${count - 1}, where no whole tree ends; run gavel audit verify on the file`);
+      throw new Error(`the ledger's Merkle tree holds ${this.stored()} nodes, which no tree of whole entries holds; run gavel audit verify on the file`);
     }
     return size;
   }
 
+  /** The tree's size: its leaves', when the table holds their whole tree (undefined: not built yet, or changed). */
+  size(): number | undefined {
+    const leaves = this.leaves.count();
+    return this.stored() === storedCount(leaves) ? leaves : undefined;
+  }
+
   readonly node: NodeReader = (level, index) => {
+    if (level === 0) return this.leaves.leaf(index);
     const hash = this.get.get(storedIndex(level, index));
     if (!hash) throw new MerkleNodeMissing(`the Merkle tree has no node at level ${level}, index ${index}`);
     return hash;
@@ -93,10 +137,10 @@ export class MerkleStore {
     return frontierNodes(size).map(({ level, index }) => this.node(level, index));
   }
 
-  /** Writes leaf `size` onto a tree of `size` leaves with `frontier`; returns the frontier after it. Call inside the entry's transaction. */
+  /** Writes the nodes leaf `size` completes on a tree of `size` leaves with `frontier`; returns the frontier after it. Call inside the entry's transaction. */
   append(frontier: readonly Hash[], size: number, leaf: Hash): Hash[] {
     const next = appendLeaf(frontier, size, leaf);
-    for (const n of next.nodes) this.write(n);
+    for (const n of next.nodes) if (n.level > 0) this.write(n);
     return next.frontier;
   }
 
@@ -118,12 +162,13 @@ export class MerkleStore {
 }
 
 /**
- * Moves a tree stored in the first layout ((level, idx) keys) into MERKLE_TABLE, row for row, as
- * it is (a changed node stays changed, for `audit verify` to find), and drops the old table.
+ * Moves a tree stored in the first layout ((level, idx) keys, leaves too) into MERKLE_TABLE: every
+ * node above the leaves as it is (a changed node stays changed, for `audit verify` to find); the
+ * leaves are dropped, as each repeats its entry. Then drops the old table.
  */
 export function moveLegacyTree(db: Database): void {
   db.exec(MERKLE_DDL);
   db.function('gavel_stored_index', { deterministic: true }, (level, idx) => storedIndex(Number(level), Number(idx)));
-  db.exec(`INSERT INTO ${MERKLE_TABLE}(id, hash) SELECT gavel_stored_index(level, idx), hash FROM ${LEGACY_MERKLE_TABLE}`);
+  db.exec(`INSERT INTO ${MERKLE_TABLE}(id, hash) SELECT gavel_stored_index(level, idx), hash FROM ${LEGACY_MERKLE_TABLE} WHERE level > 0`);
   db.exec(`DROP TABLE ${LEGACY_MERKLE_TABLE}`);
 }

@@ -50,14 +50,23 @@ export interface EntryRef {
   seq?: number;
 }
 
-function treeOf(db: Database): MerkleStore {
+/** The file's tree and its size, when it holds the whole tree of its entries. */
+function treeOf(db: Database): { tree: MerkleStore; size: number } {
   if (!hasTable(db, MERKLE_TABLE)) {
     const why = hasTable(db, LEGACY_MERKLE_TABLE)
       ? "this ledger file's Merkle tree is in an earlier gavel's layout: it is moved when gavel serve next opens the file"
       : 'this ledger file has no Merkle tree yet: it is built when gavel serve next opens the file';
     throw new GavelError('proof_unavailable', why);
   }
-  return new MerkleStore(db);
+  const tree = new MerkleStore(db);
+  const size = tree.size();
+  if (size === undefined) {
+    throw new GavelError(
+      'proof_unavailable',
+      "this ledger file's Merkle tree does not hold its entries' whole tree: gavel serve grows it when it next opens the file",
+    );
+  }
+  return { tree, size };
 }
 
 function entryOf(db: Database, ref: EntryRef): EntryRow {
@@ -88,9 +97,8 @@ export function inclusionProofOf(db: Database, ref: EntryRef, checkpoint?: strin
     if (checkpoint !== undefined) throw new GavelError('invalid_proof_request', `entry ${row.seq} is after the checkpoint at size ${size} asked for`);
     throw new GavelError('proof_unavailable', `entry ${row.seq} is after the checkpoint at size ${size}; a later checkpoint covers it once one is signed`);
   }
-  const tree = treeOf(db);
-  if (size > tree.size())
-    throw new GavelError('invalid_proof_request', `the checkpoint is at size ${size}, but this ledger's tree holds ${tree.size()} entries`);
+  const { tree, size: held } = treeOf(db);
+  if (size > held) throw new GavelError('invalid_proof_request', `the checkpoint is at size ${size}, but this ledger's tree holds ${held} entries`);
   const root = tree.root(size).toString('hex');
   // A proof that would fail offline is refused here: the checkpoint is another ledger's, or the tree no longer matches it.
   if (root !== parsed.rootHash) {
@@ -111,8 +119,7 @@ export function inclusionProofOf(db: Database, ref: EntryRef, checkpoint?: strin
 
 /** The consistency proof between two sizes of the ledger's tree (RFC 9162 §2.1.4). */
 export function consistencyProofOf(db: Database, from: number, to: number): ConsistencyProofBundle {
-  const tree = treeOf(db);
-  const size = tree.size();
+  const { tree, size } = treeOf(db);
   if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || from > to || to > size) {
     throw new GavelError('invalid_proof_request', `no consistency proof from size ${from} to ${to}: sizes must satisfy 0 <= from <= to <= ${size}`);
   }

@@ -7,7 +7,7 @@ import { ledgerOrigin, signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { defaultKeyPath, type LedgerConfig } from './config.js';
 import { canonicalPayload, entryHashes, entryLeafHash, GENESIS_HASH, headerText, payloadHash } from './hash.js';
 import { rootOf, type Hash } from './merkle.js';
-import { MerkleStore } from './merkle-store.js';
+import { MerkleStore, storedCount } from './merkle-store.js';
 import { checkRecordColumns, HEADER_VERSION, headerOfRow, insertEntrySql, recordColumns, type ChainHeader, type EntryRow } from './header.js';
 import { ephemeralKey, loadOrCreateKey, type SigningKey } from './keys.js';
 import { checkKeyMatchesLedger, type FileIdentity, fileChanged, fileIdentity, recordedWriterPid } from './file-identity.js';
@@ -444,9 +444,11 @@ export class SqliteLedger implements QueryableLedger {
   private readHead(): Head {
     const row = this.db.prepare('SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1').get() as { seq: number; entry_hash: string } | undefined;
     const seq = row?.seq ?? 0;
-    const leaves = this.tree.size();
-    if (leaves !== seq) {
-      throw new Error(`the ledger's Merkle tree holds ${leaves} leaves but the ledger ${seq} entries; run gavel audit verify on the file`);
+    const nodes = this.tree.stored();
+    if (nodes !== storedCount(seq)) {
+      throw new Error(
+        `the ledger's Merkle tree holds ${nodes} nodes but the tree of its ${seq} entries ${storedCount(seq)}; run gavel audit verify on the file`,
+      );
     }
     return { seq, hash: row?.entry_hash ?? GENESIS_HASH, frontier: this.tree.frontier(seq) };
   }
@@ -457,8 +459,11 @@ export class SqliteLedger implements QueryableLedger {
    * rows as they are; `audit verify` checks the chain and the tree against each other.
    */
   private growTree(): void {
+    const entries = (this.db.prepare('SELECT MAX(seq) FROM entries').pluck().get() as number | null) ?? 0;
+    // Whole, or holding more than the entries make (readHead names both counts).
+    if (this.tree.stored() >= storedCount(entries)) return;
     const rows = this.db.prepare('SELECT * FROM entries WHERE seq > ? ORDER BY seq LIMIT 10000');
-    for (let size = this.tree.size(); ; ) {
+    for (let size = this.tree.grownTo(); ; ) {
       const batch = rows.all(size) as EntryRow[];
       if (batch.length === 0) return;
       this.db.transaction(() => {

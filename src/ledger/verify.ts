@@ -356,7 +356,9 @@ function treeOf(db: Database): StoredTree | undefined {
   const table = hasTable(db, MERKLE_TABLE) ? MERKLE_TABLE : hasTable(db, LEGACY_MERKLE_TABLE) ? LEGACY_MERKLE_TABLE : undefined;
   if (!table) return undefined;
   try {
-    const count = () => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    // The first layout stored the leaves too; they repeat the entries and are not compared.
+    const above = table === LEGACY_MERKLE_TABLE ? ' WHERE level > 0' : '';
+    const count = () => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}${above}`).get() as { n: number }).n;
     return table === MERKLE_TABLE ? inOrder(db, count) : byPlace(db, count);
   } catch (err) {
     // A table rebuilt without its columns: every node reads as missing, and the first entry names why.
@@ -404,22 +406,25 @@ function byPlace(db: Database, count: () => number): StoredTree {
   };
 }
 
-/** Adds entry `seq`'s leaf to the recomputed tree; the leaf and every node it completes must be stored as recomputed. */
+/**
+ * Adds entry `seq`'s leaf to the recomputed tree; every node above the leaves it completes must be
+ * stored as recomputed (the leaf itself is the entry's, not stored: merkle-store.ts).
+ */
 function growTree(seq: number, leaf: Hash, state: ChainState): void {
   const next = appendLeaf(state.frontier, state.size, leaf);
-  for (const n of state.tree ? next.nodes : []) {
-    const stored = state.tree!.read(n.level, n.index);
+  for (let i = 1; state.tree && i < next.nodes.length; i++) {
+    const n = next.nodes[i]!;
+    const stored = state.tree.read(n.level, n.index);
     if (!stored?.equals(n.hash)) {
-      const what = n.level === 0 ? 'its leaf' : `node (level ${n.level}, index ${n.index}), completed by it,`;
       fail(
         seq,
         'tree_changed',
-        `the Merkle tree does not match the entries: ${what} is ${stored ? `stored as ${stored.toString('hex')}` : 'missing'}, recomputed ${n.hash.toString('hex')}`,
+        `the Merkle tree does not match the entries: node (level ${n.level}, index ${n.index}), completed by it, is ${stored ? `stored as ${stored.toString('hex')}` : 'missing'}, recomputed ${n.hash.toString('hex')}`,
       );
     }
   }
   state.frontier = next.frontier;
-  state.nodes += next.nodes.length;
+  state.nodes += next.nodes.length - 1;
 }
 
 /** Nodes past the entries (a tree grown for entries since removed, or rows added) are a changed tree too. */

@@ -356,18 +356,19 @@ describe('checkpoint signatures', () => {
     expect(res.stdout).toContain('node (level 2, index 3), completed by it, is stored as 0000');
   });
 
-  it("an entry's leaf deleted -> tree_changed at that entry; a node added past the entries -> tree_changed after the last", async () => {
-    const missing = attacked((db) => db.prepare('DELETE FROM merkle_hashes WHERE id = ?').run(storedIndex(0, 6)), { tree: 'as is' });
+  it('a node deleted -> tree_changed at the entry that completes it; a node added past the entries -> tree_changed after the last', async () => {
+    // Node (level 1, index 3) covers leaves 6 and 7: entry 8 completes it.
+    const missing = attacked((db) => db.prepare('DELETE FROM merkle_hashes WHERE id = ?').run(storedIndex(1, 3)), { tree: 'as is' });
     const res = await verify(missing);
-    expectFailure(res, 7, 'tree_changed');
-    expect(res.stdout).toContain('its leaf is missing');
+    expectFailure(res, 8, 'tree_changed');
+    expect(res.stdout).toContain('node (level 1, index 3), completed by it, is missing');
     const extra = attacked((db) => db.prepare('INSERT INTO merkle_hashes(id, hash) VALUES (?, zeroblob(32))').run(storedCount(SIZE)), { tree: 'as is' });
     expectFailure(await verify(extra), SIZE + 1, 'tree_changed');
   });
 
   it('a node stored as text or a number, or a tree table rebuilt without its columns -> tree_changed, never a crash', async () => {
-    const text = attacked((db) => db.prepare("UPDATE merkle_hashes SET hash = 'text' WHERE id = ?").run(storedIndex(0, 2)), { tree: 'as is' });
-    expectFailure(await verify(text), 3, 'tree_changed');
+    const text = attacked((db) => db.prepare("UPDATE merkle_hashes SET hash = 'text' WHERE id = ?").run(storedIndex(1, 1)), { tree: 'as is' });
+    expectFailure(await verify(text), 4, 'tree_changed');
     const number = attacked((db) => db.prepare('UPDATE merkle_hashes SET hash = 42 WHERE id = ?').run(storedIndex(1, 0)), { tree: 'as is' });
     expectFailure(await verify(number), 2, 'tree_changed');
     const rebuilt = attacked((db) => db.exec('DROP TABLE merkle_hashes; CREATE TABLE merkle_hashes (x INTEGER)'), { tree: 'as is' });

@@ -97,7 +97,7 @@ function toFirstLayout(path: string): void {
   const db = openAsAttacker(path);
   try {
     const store = new MerkleStore(db);
-    const size = store.size();
+    const size = store.size()!;
     db.exec(`CREATE TABLE merkle_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
       CREATE TRIGGER merkle_nodes_no_update BEFORE UPDATE ON merkle_nodes BEGIN SELECT RAISE(ABORT, 'merkle_nodes are append-only'); END;
       CREATE TRIGGER merkle_nodes_no_delete BEFORE DELETE ON merkle_nodes BEGIN SELECT RAISE(ABORT, 'merkle_nodes are append-only'); END;`);
@@ -223,14 +223,14 @@ describe("the ledger's Merkle tree", () => {
     await withLedger(path, async (core) => {
       await Promise.all(records('s', 6).map((r) => core.parts.ledger.append(r)));
     });
-    // A stray leaf past the last entry (inserts are not blocked by the append-only triggers).
+    // A stray node past the last entry's (inserts are not blocked by the append-only triggers).
     const db = new Database(path);
     db.prepare('INSERT INTO merkle_hashes(id, hash) VALUES (?, zeroblob(32))').run(storedCount(6));
     db.close();
     const start = () => startRuntime(coreOptions(path));
-    await expect(start()).rejects.toThrow("the ledger's Merkle tree holds 7 leaves but the ledger 6 entries");
+    await expect(start()).rejects.toThrow("the ledger's Merkle tree holds 5 nodes but the tree of its 6 entries 4");
     // Not "already has a writer": the first failed start let go of the file.
-    await expect(start()).rejects.toThrow("the ledger's Merkle tree holds 7 leaves but the ledger 6 entries");
+    await expect(start()).rejects.toThrow("the ledger's Merkle tree holds 5 nodes but the tree of its 6 entries 4");
   });
 
   it('a ledger from before the tree with an entry missing refuses the start, and so does the next try', async () => {
@@ -250,6 +250,7 @@ describe("the ledger's Merkle tree", () => {
     const path = join(tempDir(), 'ledger.db');
     await withLedger(path, async (core) => {
       await core.parts.ledger.append(sampleRecord({ decisionId: 'a' }));
+      await core.parts.ledger.append(sampleRecord({ decisionId: 'b' }));
     });
     const db = new Database(path);
     try {

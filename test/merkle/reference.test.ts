@@ -35,8 +35,8 @@ describe.skipIf(noGo !== undefined)('the Merkle tree against transparency-dev/me
 
     const db = new Database(join(tempDir(), 'tree.db'));
     db.exec(MERKLE_DDL);
-    const store = new MerkleStore(db);
     const leaves: Hash[] = [];
+    const store = new MerkleStore(db, { count: () => leaves.length, leaf: (i) => leaves[i]! });
     db.transaction(() => {
       let frontier: Hash[] = [];
       for (let i = 0; i < LEAVES; i++) {
