@@ -12,15 +12,9 @@
  *
  *   npx tsx bench/ledger.ts --seconds 3 --verify-entries 100000
  */
-import { randomBytes, randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { loadBundles } from '../src/bundles/loader.js';
-import { engineConfig } from '../src/engine/config.js';
-import { Engine } from '../src/engine/engine.js';
-import { pickRunner } from '../src/engine/pick-runner.js';
-import { PolicySet } from '../src/engine/policies.js';
 import { ledgerConfig, type Durability } from '../src/ledger/config.js';
 import { formatVerifierKey, parseVerifierKey } from '../src/ledger/keys.js';
 import { SqliteLedger } from '../src/ledger/sqlite.js';
@@ -30,11 +24,10 @@ import { COMMON_FLAGS, commonOptions, numberFlag, readFlags } from './lib/args.j
 import { CpuWindow } from './lib/cpu.js';
 import { closedLoop } from './lib/load.js';
 import { watchdog } from './lib/process.js';
-import { NullLedger } from './lib/null-ledger.js';
-import { BUNDLES, tempDir } from './lib/paths.js';
+import { engineRecord, freshRecord } from './lib/ledger-record.js';
+import { tempDir } from './lib/paths.js';
 import { cpuFields, fromLoad, report, type Measurement } from './lib/result.js';
 import { nowNs } from './lib/stats.js';
-import { loadWorkload } from './lib/workload.js';
 
 const flags = readFlags({ ...COMMON_FLAGS, 'verify-entries': { type: 'string' } });
 const options = commonOptions(flags, { seconds: 3, warmup: 1 });
@@ -42,22 +35,8 @@ const verifyEntries = numberFlag(flags, 'verify-entries', 100_000, { min: 1, int
 // Five append windows, then building and verifying the big ledger (~8k appends/s, ~40k verified/s on a slow box).
 watchdog(120 + 5 * (options.seconds + options.warmupSeconds) * 3 + verifyEntries / 1000, 'bench/ledger');
 
-/** One record exactly as the engine hands it to the ledger for the main input. */
-async function realRecord(): Promise<EntryRecord> {
-  const workload = loadWorkload();
-  const capture = new NullLedger();
-  const config = engineConfig();
-  const policies = new PolicySet({ memoryInitialPages: config.memoryInitialPages, memoryMaxPages: config.memoryMaxPages });
-  const engine = new Engine({ config, ledger: capture, policies, runner: pickRunner(config).runner });
-  engine.activate(loadBundles(BUNDLES));
-  await engine.decide({ policy: workload.entrypoint, input: { json: workload.json[0]! }, requestId: 'bench', caller: 'bench' });
-  if (!capture.last) throw new Error('the engine did not append a record');
-  return capture.last;
-}
-
-const base = await realRecord();
-// decision_id is UNIQUE in the ledger, and each entry has its own salt, so both are fresh per append.
-const fresh = (): EntryRecord => ({ ...base, decisionId: randomUUID(), salt: randomBytes(16) });
+const base = await engineRecord();
+const fresh = (): EntryRecord => freshRecord(base);
 
 function appendBatch(ledger: SqliteLedger, size: number): Promise<unknown> {
   const pending: Array<Promise<unknown>> = [];
