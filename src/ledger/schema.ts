@@ -79,7 +79,7 @@ export const LEDGER_SCHEMA: FileSchema = {
     },
     {
       version: 3,
-      what: 'the Merkle tree keyed by the order appends write its nodes (one page per append): merkle_nodes moved into merkle_hashes as it is',
+      what: 'the Merkle tree keyed by the order appends write its nodes, leaves not stored: merkle_nodes above the leaves moved into merkle_hashes as it is',
       up: (db) => {
         if (hasTable(db, LEGACY_MERKLE_TABLE)) moveLegacyTree(db);
       },

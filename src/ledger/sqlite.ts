@@ -13,6 +13,7 @@ import { ephemeralKey, loadOrCreateKey, type SigningKey } from './keys.js';
 import { checkKeyMatchesLedger, type FileIdentity, fileChanged, fileIdentity, recordedWriterPid } from './file-identity.js';
 import { ensureLedgerId, latestCheckpointNote } from './meta.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
+import { syncWal } from './wal-sync.js';
 import { notWritable, WriterLock } from './writer-lock.js';
 import { registerWriter } from './write-protect.js';
 import { policyStatus, type PolicyStatus } from './policy-status.js';
@@ -46,6 +47,8 @@ export interface LedgerFaults {
   beforeInsert?(record: EntryRecord): void;
   /** Just before COMMIT of a batch of `size` entries. */
   beforeCommit?(size: number): void;
+  /** In place of the WAL fsync a periodic checkpoint waits for (wal-sync.ts). */
+  syncWal?(path: string): Promise<void>;
 }
 
 /** An entry with everything but its place in the chain worked out. */
@@ -158,6 +161,8 @@ export class SqliteLedger implements QueryableLedger {
   private readonly checkpointListeners = new Set<(note: string, size: number) => void>();
   /** True only while an erasure entry's staged write deletes payloads (the payloads trigger asks). */
   private erasing = false;
+  /** A periodic checkpoint waiting for its WAL fsync (checkpointIfBehind). */
+  private syncing: Promise<void> | undefined;
   /** Erasures run one after another: each one's seqs are chosen from what the previous left. */
   private erasures: Promise<unknown> = Promise.resolve();
 
@@ -530,26 +535,34 @@ export class SqliteLedger implements QueryableLedger {
     return { erased: seqs.length, seqs: seqRanges(seqs), entry: { decisionId: record.decisionId, ...receipt } };
   }
 
-  /** Signs and stores a checkpoint of the current head; returns the note. */
+  /** Signs and stores a checkpoint of the current head, its commit fsynced with the entries it covers; returns the note. */
   checkpoint(): string | undefined {
-    if (this.head.seq === 0) return undefined;
+    return this.storeCheckpoint(this.head, { synced: false });
+  }
+
+  /**
+   * Signs and stores the checkpoint of `head`, then tells the listeners. Durable before anyone hears
+   * of it (an exported note, a witness): its entries are on disk first, whatever --durability says of
+   * ordinary commits. `synced`: the caller fsynced the WAL after `head` was committed; otherwise this
+   * commit fsyncs it (synchronous = FULL), and with it every entry the checkpoint covers.
+   */
+  private storeCheckpoint(head: Head, { synced }: { synced: boolean }): string | undefined {
+    if (head.seq === 0) return undefined;
     // One note per size: the one stored already (signed by an earlier run, perhaps before the tree) stands.
-    const stored = this.db.prepare('SELECT note FROM checkpoints WHERE size = ?').pluck().get(this.head.seq) as string | undefined;
+    const stored = this.db.prepare('SELECT note FROM checkpoints WHERE size = ?').pluck().get(head.seq) as string | undefined;
     if (stored !== undefined) {
-      this.lastCheckpointSize = this.head.seq;
+      this.lastCheckpointSize = head.seq;
       return stored;
     }
     const c: Checkpoint = {
       origin: this.origin,
-      size: this.head.seq,
-      headHash: this.head.hash,
-      rootHash: rootOf(this.head.frontier).toString('hex'),
+      size: head.seq,
+      headHash: head.hash,
+      rootHash: rootOf(head.frontier).toString('hex'),
       time: new Date().toISOString(),
     };
     const note = signCheckpoint(c, this.key);
-    // Durable before anyone hears of it (an exported note, a witness): this commit fsyncs the WAL, and
-    // with it every entry the checkpoint covers, whatever --durability says of ordinary commits.
-    const relaxed = this.config.durability !== 'full' && this.config.path !== ':memory:';
+    const relaxed = !synced && this.config.durability !== 'full' && this.config.path !== ':memory:';
     if (relaxed) this.db.pragma('synchronous = FULL');
     try {
       this.db.prepare('INSERT INTO checkpoints(size, head_hash, time, note) VALUES (?, ?, ?, ?)').run(c.size, c.headHash, c.time, note);
@@ -561,14 +574,36 @@ export class SqliteLedger implements QueryableLedger {
     return note;
   }
 
-  /** Runs from flush (a setImmediate) and the timer: a failure must not escape as an uncaught exception. */
+  /**
+   * Runs from flush (a setImmediate) and the timer: a failure must not escape as an uncaught
+   * exception. With durability normal the event loop never waits on the disk for it: the WAL is
+   * fsynced in libuv's threadpool, then the head as it was when the fsync began is signed (an fsync
+   * in the checkpoint's own commit cost appends about a tenth of their rate at 1,000 entries a
+   * checkpoint). One at a time; one overtaken by a later checkpoint (proofs, close) is dropped.
+   */
   private checkpointIfBehind(): void {
-    if (this.closed || this.head.seq === this.lastCheckpointSize) return;
-    try {
-      this.checkpoint();
-    } catch {
-      // A failed periodic checkpoint is retried on the next flush or tick, and at close.
-    }
+    if (this.closed || this.syncing || this.head.seq === this.lastCheckpointSize) return;
+    const attempt = (head: Head, synced: boolean) => {
+      try {
+        if (head.seq > this.lastCheckpointSize) this.storeCheckpoint(head, { synced });
+      } catch {
+        // A failed periodic checkpoint is retried on the next flush or tick, and at close.
+      }
+    };
+    if (this.config.durability === 'full' || this.config.path === ':memory:') return attempt(this.head, false);
+    const head = this.head;
+    // Stored even when close() began meanwhile: close waits for it, then signs the head it ends at.
+    this.syncing = (this.faults.syncWal ?? syncWal)(this.config.path).then(
+      () => {
+        this.syncing = undefined;
+        if (this.db.open) attempt(head, true);
+      },
+      () => {
+        // The WAL could not be synced from here: the checkpoint's own commit syncs it instead.
+        this.syncing = undefined;
+        if (this.db.open) attempt(this.head, false);
+      },
+    );
   }
 
   query(filter: QueryFilter): Iterable<EntrySummary> {
@@ -624,6 +659,7 @@ export class SqliteLedger implements QueryableLedger {
     clearInterval(this.timer);
     clearInterval(this.fileTimer);
     await this.checkpointer?.stop();
+    await this.syncing;
     try {
       if (this.head.seq !== this.lastCheckpointSize && !this.lost) this.checkpoint();
       this.db.pragma('optimize');

@@ -37,7 +37,8 @@ function record(i: number): EntryRecord {
     entrypoint: `gavel/e${i}`,
     requestId: `req-${i}`,
     caller: `caller-${i}`,
-    payload: { input: { n: i, text: 'héllo ✓' }, result: { decision: 'allow', reasons: [] } },
+    // The third payload is long (over 1 KB): ledger/hash.ts hashes long and short payloads by different paths.
+    payload: { input: { n: i, text: 'héllo ✓'.repeat(i === 3 ? 400 : 1) }, result: { decision: 'allow', reasons: [] } },
     salt: randomBytes(16),
   };
 }

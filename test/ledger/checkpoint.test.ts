@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { startRuntime } from '../../src/runtime.js';
 import { CheckpointError, signCheckpoint, verifyCheckpoint } from '../../src/ledger/checkpoint.js';
 import { ephemeralKey, formatVerifierKey, parseVerifierKey } from '../../src/ledger/keys.js';
+import { syncWal } from '../../src/ledger/wal-sync.js';
 import { tempDir } from '../helpers/paths.js';
 import { runCli } from '../helpers/server.js';
 import { allRows, coreOptions, decideVia, echoInput, recomputeRoot } from './fixtures.js';
@@ -25,10 +26,11 @@ describe('checkpoints are signed every N entries and on close', () => {
     const ledger = join(tempDir(), 'ledger.db');
     const core = await startRuntime(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 5 } }));
     const key = parseVerifierKey(formatVerifierKey(core.parts.ledger.key));
+    const sizes = () => (core.parts.ledger.db.prepare('SELECT size FROM checkpoints ORDER BY size').all() as Array<{ size: number }>).map((r) => r.size);
     for (let i = 0; i < 12; i++) {
       await decideVia(core, echoInput({ subject: `s-${i}` }));
-      const sizes = (core.parts.ledger.db.prepare('SELECT size FROM checkpoints ORDER BY size').all() as Array<{ size: number }>).map((r) => r.size);
-      expect(sizes).toEqual([5, 10].filter((s) => s <= i + 1));
+      // Signed once the WAL's fsync returns (off the event loop), at the size the fsync began with.
+      await vi.waitFor(() => expect(sizes()).toEqual([5, 10].filter((s) => s <= i + 1)));
     }
     expect(core.parts.ledger.latestCheckpoint()).toContain('\n10\n');
     await core.stop();
@@ -46,25 +48,79 @@ describe('checkpoints are signed every N entries and on close', () => {
     const ledger = join(tempDir(), 'ledger.db');
     const core = await startRuntime(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 5 } }));
     await Promise.all(Array.from({ length: 7 }, (_, i) => decideVia(core, echoInput({ subject: `b-${i}` }))));
-    expect(core.parts.ledger.db.prepare('SELECT size FROM checkpoints').all()).toEqual([{ size: 7 }]);
+    await vi.waitFor(() => expect(core.parts.ledger.db.prepare('SELECT size FROM checkpoints').all()).toEqual([{ size: 7 }]));
     await core.stop();
   });
 
   it('a checkpoint that fails does not take the ledger down: the decisions are answered and the next flush retries', async () => {
     const ledger = join(tempDir(), 'ledger.db');
-    const core = await startRuntime(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 3 } }));
-    const sign = vi.spyOn(core.parts.ledger, 'checkpoint').mockImplementationOnce(() => {
-      throw new Error('database is locked');
+    const syncs: string[] = [];
+    const faults = {
+      // The first periodic checkpoint's WAL fsync fails: its own commit syncs instead, and that fails too.
+      syncWal: (path: string) => {
+        syncs.push(path);
+        return syncs.length === 1 ? Promise.reject(new Error('EIO')) : syncWal(path);
+      },
+    };
+    const core = await startRuntime(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 3 }, ledgerFaults: faults }));
+    const insert = vi.spyOn(core.parts.ledger.db, 'pragma');
+    const real = core.parts.ledger.db.prepare.bind(core.parts.ledger.db);
+    let failInsert = true;
+    vi.spyOn(core.parts.ledger.db, 'prepare').mockImplementation((sql: string) => {
+      if (failInsert && sql.startsWith('INSERT INTO checkpoints')) {
+        failInsert = false;
+        throw new Error('database is locked');
+      }
+      return real(sql);
     });
     try {
       const first = await Promise.all(Array.from({ length: 3 }, () => decideVia(core, echoInput())));
       expect(first.map((d) => d.receipt.seq).sort()).toEqual([1, 2, 3]);
-      expect(sign).toHaveBeenCalledTimes(1);
+      await vi.waitFor(() => expect(failInsert).toBe(false));
+      expect(syncs).toEqual([ledger]);
+      // The fallback commit asked for an fsync of its own (synchronous = FULL), and set it back.
+      expect(insert.mock.calls.map((c) => c[0])).toEqual(['synchronous = FULL', 'synchronous = NORMAL']);
       expect(core.parts.ledger.latestCheckpoint()).toBeUndefined();
       await decideVia(core, echoInput());
-      expect(sign).toHaveBeenCalledTimes(2);
-      expect(core.parts.ledger.db.prepare('SELECT size FROM checkpoints').all()).toEqual([{ size: 4 }]);
+      await vi.waitFor(() => expect(core.parts.ledger.db.prepare('SELECT size FROM checkpoints').all()).toEqual([{ size: 4 }]));
+      // The retry's WAL was synced off the event loop: its commit asked for no fsync.
+      expect(syncs).toEqual([ledger, ledger]);
+      expect(insert.mock.calls.map((c) => c[0])).toEqual(['synchronous = FULL', 'synchronous = NORMAL']);
     } finally {
+      vi.restoreAllMocks();
+      await core.stop();
+    }
+  });
+
+  it('a periodic checkpoint signs the head its WAL fsync began with, and none a later checkpoint overtook', async () => {
+    const ledger = join(tempDir(), 'ledger.db');
+    const held: Array<() => void> = [];
+    // Each WAL fsync returns only when the test lets it (after a real fsync).
+    const faults = { syncWal: (path: string) => new Promise<void>((done) => held.push(() => void syncWal(path).then(done))) };
+    const core = await startRuntime(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 3 }, ledgerFaults: faults }));
+    const heard: number[] = [];
+    core.parts.ledger.onCheckpoint((_note, size) => heard.push(size));
+    const sizes = () => (core.parts.ledger.db.prepare('SELECT size FROM checkpoints ORDER BY size').all() as Array<{ size: number }>).map((r) => r.size);
+    try {
+      for (let i = 0; i < 3; i++) await decideVia(core, echoInput());
+      expect(held).toHaveLength(1);
+      // Two more entries while the fsync runs: the checkpoint is still of the 3 it covers.
+      for (let i = 0; i < 2; i++) await decideVia(core, echoInput());
+      held.shift()!();
+      await vi.waitFor(() => expect(sizes()).toEqual([3]));
+      expect(heard).toEqual([3]);
+      // The next one is overtaken: a checkpoint signed meanwhile (a proof asks for one) covers more.
+      await decideVia(core, echoInput());
+      expect(held).toHaveLength(1);
+      await decideVia(core, echoInput());
+      core.parts.ledger.checkpoint();
+      // The held one, of 6 entries, comes back after the checkpoint of 7: it is not stored, nor told to a witness.
+      held.shift()!();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(sizes()).toEqual([3, 7]);
+      expect(heard).toEqual([3, 7]);
+    } finally {
+      for (const release of held) release();
       await core.stop();
     }
   });

@@ -16,7 +16,7 @@ import { GavelError } from '../../src/lib/errors.js';
 import { startRuntime } from '../../src/runtime.js';
 import { tempDir } from '../helpers/paths.js';
 import { runCli } from '../helpers/server.js';
-import { coreOptions, decideVia, echoInput, openAsAttacker } from '../ledger/fixtures.js';
+import { copyLedger, coreOptions, decideVia, echoInput, openAsAttacker } from '../ledger/fixtures.js';
 
 /**
  * One decision proved to someone who holds no ledger: `inclusionProofOf` gives its header, the
@@ -127,6 +127,19 @@ describe('an inclusion proof', () => {
     db.prepare('INSERT INTO checkpoints VALUES (16, ?)').run(proof.checkpoint);
     expect(() => inclusionProofOf(db, { decisionId: 'x' })).toThrow('this ledger file has no Merkle tree yet');
     db.close();
+    // A tree that lost its last node (grown only partly, or cut) proves nothing, at any size.
+    const cut = copyLedger(ledger, 'gavel-cut-tree-');
+    // The shared ledger was opened as an attacker already: its copy has no triggers left.
+    const attacker = new Database(cut);
+    attacker.prepare('DELETE FROM merkle_hashes WHERE id = (SELECT MAX(id) FROM merkle_hashes)').run();
+    attacker.close();
+    const partial = new Database(cut, { readonly: true });
+    try {
+      expect(() => inclusionProofOf(partial, { decisionId: ids[1]! })).toThrow("this ledger file's Merkle tree does not hold its entries' whole tree");
+      expect(() => consistencyProofOf(partial, 1, 2)).toThrow("this ledger file's Merkle tree does not hold its entries' whole tree");
+    } finally {
+      partial.close();
+    }
   });
 
   it('needs a checkpoint that signs a Merkle root: one from before the tree proves nothing', () => {
