@@ -4,10 +4,13 @@
  * interleaved over --reps:
  *
  *   rows      the walk's own query (entries joined with payloads), rows read and nothing else;
+ *   raw       the same rows read as arrays (no object per row): the least better-sqlite3 reads them for;
+ *   hashes    the SHA-256s verify computes per entry, on bytes already in memory (no reading);
  *   nodes     the stored tree nodes the walk compares, by the same cursor it reads them with;
  *   verify    verifyLedger itself: chain, payload hashes, tree, checkpoints.
  *
- * rows + nodes is what reading alone costs: the floor under any verify that reads this file.
+ * rows + nodes is what reading costs the walk as it reads today; raw + nodes + hashes is the floor
+ * under any verify that reads this file and checks its hashes on one core.
  *
  *   npx tsx bench/verify-floor.ts                     # 200,000 entries, ~1 minute
  */
@@ -18,6 +21,9 @@ import { ledgerConfig } from '../src/ledger/config.js';
 import { verifierOf } from '../src/ledger/keys.js';
 import { SqliteLedger } from '../src/ledger/sqlite.js';
 import { verifyLedger } from '../src/ledger/verify.js';
+import { entryHashes, headerText, payloadHash } from '../src/ledger/hash.js';
+import { type EntryRow, headerOfRow } from '../src/ledger/header.js';
+import { nodeHash } from '../src/ledger/merkle.js';
 import { numberFlag, readFlags } from './lib/args.js';
 import { describeMachine, machineLine } from './lib/machine.js';
 import { tempDir } from './lib/paths.js';
@@ -67,13 +73,34 @@ await ledger.close();
 
 const db = new Database(path, { readonly: true });
 const walk = db.prepare('SELECT e.*, p.salt AS salt, p.body AS body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq');
+const rawWalk = db.prepare('SELECT e.*, p.salt AS salt, p.body AS body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq').raw();
 const nodes = db.prepare('SELECT id, hash FROM merkle_hashes ORDER BY id').raw();
+// What the hashes are computed over, read once beforehand: each entry's salt and payload, its header and its text.
+const inputs = (walk.all() as Array<EntryRow & { salt: Buffer; body: string }>).map((row) => {
+  const header = headerOfRow(row);
+  return { salt: row.salt, body: row.body, header, text: headerText(header) };
+});
 
 const parts: Record<string, () => number> = {
   rows: () => {
     let n = 0;
     for (const _ of walk.iterate()) n++;
     return n;
+  },
+  raw: () => {
+    let n = 0;
+    for (const _ of rawWalk.iterate()) n++;
+    return n;
+  },
+  hashes: () => {
+    // The SHA-256s verify computes per entry, on bytes already in memory: the payload's, the chain's and
+    // the leaf's (entryHashes), and one node (a tree of n leaves has n − 1 of them).
+    for (const e of inputs) {
+      payloadHash(e.salt, e.body);
+      const { leaf } = entryHashes(e.header, e.text);
+      nodeHash(leaf, leaf);
+    }
+    return inputs.length;
   },
   nodes: () => {
     // The stored nodes, read as the walk reads them: one cursor in key order (the hashes are not recomputed).
@@ -111,8 +138,11 @@ process.stdout.write(
     '| part | µs per entry | entries/s |',
     '|---|--:|--:|',
     line('rows', "reading the walk's rows, nothing else"),
+    line('raw', "reading the same rows as arrays (better-sqlite3's raw mode: no object per row)"),
     line('nodes', `reading the tree nodes it compares (${(counts.get('nodes')! / entries).toFixed(2)} per entry)`),
-    `| reading alone (the two above) | ${(perEntry('rows') + perEntry('nodes')).toFixed(2)} | ${Math.round(1e6 / (perEntry('rows') + perEntry('nodes'))).toLocaleString('en-US')} |`,
+    `| reading alone (rows and nodes) | ${(perEntry('rows') + perEntry('nodes')).toFixed(2)} | ${Math.round(1e6 / (perEntry('rows') + perEntry('nodes'))).toLocaleString('en-US')} |`,
+    line('hashes', 'the SHA-256s verify computes (payload, chain, leaf, one node), on bytes in memory'),
+    `| floor: rows as arrays, nodes and the hashes | ${(perEntry('raw') + perEntry('nodes') + perEntry('hashes')).toFixed(2)} | ${Math.round(1e6 / (perEntry('raw') + perEntry('nodes') + perEntry('hashes'))).toLocaleString('en-US')} |`,
     line('verify', 'verifyLedger: chain, payloads, tree, checkpoints'),
     '',
   ].join('\n'),
