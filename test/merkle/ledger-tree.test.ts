@@ -113,6 +113,18 @@ function toFirstLayout(path: string): void {
   }
 }
 
+/** A closed ledger file of `n` entries, and its tree's root at n. */
+async function oldLedger(n: number): Promise<{ path: string; root: Buffer }> {
+  const path = join(tempDir(), 'ledger.db');
+  await withLedger(path, async (core) => {
+    await Promise.all(records('old', n).map((r) => core.parts.ledger.append(r)));
+  });
+  const tree = treeOf(path);
+  const root = tree.store.root(n);
+  tree.close();
+  return { path, root };
+}
+
 describe("the ledger's Merkle tree", () => {
   it('is written with the entries, one batch or one at a time, and matches RFC 9162 over the rows', async () => {
     const path = join(tempDir(), 'ledger.db');
@@ -151,13 +163,7 @@ describe("the ledger's Merkle tree", () => {
   });
 
   it('a ledger from before the tree gets it built at its next start, then grows it', async () => {
-    const path = join(tempDir(), 'ledger.db');
-    await withLedger(path, async (core) => {
-      await Promise.all(records('old', 21).map((r) => core.parts.ledger.append(r)));
-    });
-    const before = treeOf(path);
-    const root = before.store.root(21);
-    before.close();
+    const { path, root } = await oldLedger(21);
     // As the file of an earlier version: no tree at all.
     const old = openAsAttacker(path);
     old.exec('DROP TABLE merkle_hashes');
@@ -172,13 +178,7 @@ describe("the ledger's Merkle tree", () => {
   });
 
   it('in the first layout ((level, idx) keys) it verifies read-only as it is, and moves node for node at the next start', async () => {
-    const path = join(tempDir(), 'ledger.db');
-    await withLedger(path, async (core) => {
-      await Promise.all(records('old', 21).map((r) => core.parts.ledger.append(r)));
-    });
-    const before = treeOf(path);
-    const root = before.store.root(21);
-    before.close();
+    const { path, root } = await oldLedger(21);
     toFirstLayout(path);
     expect(verified(path)).toMatchObject({ ok: true, tree_checked: true });
     // Proofs need the current layout, and say how to get it.
@@ -200,10 +200,7 @@ describe("the ledger's Merkle tree", () => {
   });
 
   it('a node changed in the first layout is found there, and still found after the move', async () => {
-    const path = join(tempDir(), 'ledger.db');
-    await withLedger(path, async (core) => {
-      await Promise.all(records('old', 21).map((r) => core.parts.ledger.append(r)));
-    });
+    const { path } = await oldLedger(21);
     toFirstLayout(path);
     const db = new Database(path);
     db.exec('DROP TRIGGER merkle_nodes_no_update');
