@@ -54,6 +54,8 @@ export function storedIndex(level: number, index: number): number {
  * fits one size or two); undefined when none does (a changed table).
  */
 export function sizeOfStored(count: number): number | undefined {
+  // A key an attacker wrote past 2^52 (or below 0) is no tree at all; the search below needs exact halves.
+  if (!Number.isSafeInteger(2 * count + 1) || count < 0) return undefined;
   // storedCount never decreases and lies in [size/2, size]: search [count, 2·count + 1].
   let lo = count;
   let hi = 2 * count + 1;

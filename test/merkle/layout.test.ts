@@ -47,5 +47,8 @@ describe("the Merkle tree's storage order", () => {
     expect(sizeOfStored(storedCount(10_000_000))).toBe(10_000_000);
     expect(storedIndex(1, 2 ** 40)).toBe(storedCount(2 ** 41 + 1));
     expect(sizeOfStored(storedCount(2 ** 40 + 6))).toBe(2 ** 40 + 6);
+    // A node key an attacker wrote far out, or below zero: no size, and no endless search.
+    expect(sizeOfStored(2 ** 60)).toBeUndefined();
+    expect(sizeOfStored(-4)).toBeUndefined();
   });
 });

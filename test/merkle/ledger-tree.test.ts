@@ -228,6 +228,18 @@ describe("the ledger's Merkle tree", () => {
     await expect(start()).rejects.toThrow("the ledger's Merkle tree holds 5 nodes but the tree of its 6 entries 4");
     // Not "already has a writer": the first failed start let go of the file.
     await expect(start()).rejects.toThrow("the ledger's Merkle tree holds 5 nodes but the tree of its 6 entries 4");
+    // A node keyed far past any tree, or a tree cut below what the entries make: refused too, never a hang.
+    const far = new Database(path);
+    far.prepare('INSERT INTO merkle_hashes(id, hash) VALUES (?, zeroblob(32))').run(2 ** 60);
+    far.close();
+    await expect(start()).rejects.toThrow(`the ledger's Merkle tree holds ${2 ** 60 + 1} nodes but the tree of its 6 entries 4`);
+    const cut = new Database(path);
+    cut.exec('DROP TRIGGER merkle_hashes_no_delete');
+    cut.prepare('DELETE FROM merkle_hashes WHERE id >= 2').run();
+    cut.prepare('INSERT INTO merkle_hashes(id, hash) VALUES (-9, zeroblob(32))').run();
+    cut.prepare('DELETE FROM merkle_hashes WHERE id >= 0').run();
+    cut.close();
+    await expect(start()).rejects.toThrow("the ledger's Merkle tree holds -8 nodes, which no tree of whole entries holds");
   });
 
   it('a ledger from before the tree with an entry missing refuses the start, and so does the next try', async () => {
