@@ -94,9 +94,14 @@ describe('checkpoints are signed every N entries and on close', () => {
 
   it('a periodic checkpoint signs the head its WAL fsync began with, and none a later checkpoint overtook', async () => {
     const ledger = join(tempDir(), 'ledger.db');
-    const held: Array<() => void> = [];
+    const held: Array<() => Promise<void>> = [];
     // Each WAL fsync returns only when the test lets it (after a real fsync).
-    const faults = { syncWal: (path: string) => new Promise<void>((done) => held.push(() => void syncWal(path).then(done))) };
+    const faults = { syncWal: (path: string) => new Promise<void>((done) => held.push(() => syncWal(path).then(done))) };
+    /** Lets the oldest held fsync return, and the ledger act on it. */
+    const release = async () => {
+      await held.shift()!();
+      await new Promise((resolve) => setImmediate(resolve));
+    };
     const core = await startRuntime(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 3 }, ledgerFaults: faults }));
     const heard: number[] = [];
     core.parts.ledger.onCheckpoint((_note, size) => heard.push(size));
@@ -106,8 +111,8 @@ describe('checkpoints are signed every N entries and on close', () => {
       expect(held).toHaveLength(1);
       // Two more entries while the fsync runs: the checkpoint is still of the 3 it covers.
       for (let i = 0; i < 2; i++) await decideVia(core, echoInput());
-      held.shift()!();
-      await vi.waitFor(() => expect(sizes()).toEqual([3]));
+      await release();
+      expect(sizes()).toEqual([3]);
       expect(heard).toEqual([3]);
       // The next one is overtaken: a checkpoint signed meanwhile (a proof asks for one) covers more.
       await decideVia(core, echoInput());
@@ -115,12 +120,11 @@ describe('checkpoints are signed every N entries and on close', () => {
       await decideVia(core, echoInput());
       core.parts.ledger.checkpoint();
       // The held one, of 6 entries, comes back after the checkpoint of 7: it is not stored, nor told to a witness.
-      held.shift()!();
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await release();
       expect(sizes()).toEqual([3, 7]);
       expect(heard).toEqual([3, 7]);
     } finally {
-      for (const release of held) release();
+      while (held.length > 0) await release();
       await core.stop();
     }
   });
