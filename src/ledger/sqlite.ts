@@ -590,7 +590,10 @@ export class SqliteLedger implements QueryableLedger {
         // A failed periodic checkpoint is retried on the next flush or tick, and at close.
       }
     };
-    if (this.config.durability === 'full' || this.config.path === ':memory:') return attempt(this.head, false);
+    if (this.config.durability === 'full' || this.config.path === ':memory:') {
+      attempt(this.head, false);
+      return;
+    }
     const head = this.head;
     // Stored even when close() began meanwhile: close waits for it, then signs the head it ends at.
     this.syncing = (this.faults.syncWal ?? syncWal)(this.config.path).then(
