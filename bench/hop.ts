@@ -10,8 +10,7 @@
  *   npx tsx bench/hop.ts --against HEAD            # working tree against the last commit
  *   npx tsx bench/hop.ts --against b474ee4 --reps 3 --seconds 10 --in-flight 1,32
  */
-import { execFileSync } from 'node:child_process';
-import { symlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startChild } from '../test/helpers/server.js';
 import { numberFlag, readFlags, stringFlag } from './lib/args.js';
@@ -20,6 +19,7 @@ import { cpuSeconds, mainThreadCpuSeconds } from './lib/cpu.js';
 import { findTool, rssMb, runGhz } from './lib/go-tools.js';
 import { describeMachine, machineLine } from './lib/machine.js';
 import { BUNDLES, ROOT, tempDir } from './lib/paths.js';
+import { BaselineCheckout } from './lib/worktree.js';
 import { stopProcess, watchdog } from './lib/process.js';
 import { median } from './lib/service-table.js';
 import { loadWorkload } from './lib/workload.js';
@@ -38,16 +38,16 @@ const inFlight = (stringFlag(flags, 'in-flight') ?? '1,32').split(',').map((n) =
 const extra = (stringFlag(flags, 'args') ?? '').split(' ').filter(Boolean);
 
 const dir = tempDir('gavel-bench-hop-');
-const baseline = join(dir.path, 'baseline');
+const checkout = new BaselineCheckout(against, join(dir.path, 'baseline'));
+const baseline = checkout.path;
+const commit = checkout.commit;
 watchdog(60 * 60, 'bench/hop', () => {
-  execFileSync('git', ['worktree', 'remove', '--force', baseline], { cwd: ROOT, stdio: 'ignore' });
+  checkout.remove();
   dir.remove();
 });
 const ghz = findTool('ghz', 'GHZ');
 if (!ghz) throw new Error('ghz not found: go install github.com/bojand/ghz/cmd/ghz@latest (or set GHZ)');
-const commit = execFileSync('git', ['rev-parse', '--short', against], { cwd: ROOT, encoding: 'utf8' }).trim();
-execFileSync('git', ['worktree', 'add', '--detach', baseline, commit], { cwd: ROOT, stdio: 'ignore' });
-symlinkSync(join(ROOT, 'node_modules'), join(baseline, 'node_modules'));
+checkout.add();
 const servers = [
   { name: `baseline ${commit}`, bin: compiledCli(baseline) },
   { name: 'this checkout', bin: compiledCli() },
@@ -118,6 +118,6 @@ for (const c of inFlight) {
   }
 }
 process.stdout.write(`${lines.join('\n')}\n`);
-execFileSync('git', ['worktree', 'remove', '--force', baseline], { cwd: ROOT, stdio: 'ignore' });
+checkout.remove();
 dir.remove();
 process.exit(0);

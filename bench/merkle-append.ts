@@ -17,8 +17,6 @@
  *
  *   npx tsx bench/merkle-append.ts                  # 3 batch sizes x 3 ledgers x 8 rounds x (1 + 1.2) s, ~3 minutes
  */
-import { execFileSync } from 'node:child_process';
-import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
@@ -29,7 +27,8 @@ import { SqliteLedger } from '../src/ledger/sqlite.js';
 import { numberFlag, readFlags, stringFlag } from './lib/args.js';
 import { engineRecord, freshRecord } from './lib/ledger-record.js';
 import { describeMachine, machineLine } from './lib/machine.js';
-import { ROOT, tempDir } from './lib/paths.js';
+import { tempDir } from './lib/paths.js';
+import { BaselineCheckout } from './lib/worktree.js';
 import { watchdog } from './lib/process.js';
 
 const flags = readFlags({ rounds: { type: 'string' }, seconds: { type: 'string' }, gap: { type: 'string' }, against: { type: 'string' } });
@@ -39,9 +38,11 @@ const gap = numberFlag(flags, 'gap', 1.2, { min: 0 });
 const against = stringFlag(flags, 'against') ?? '7ef5e71';
 const BATCHES = [1, 64, 512];
 const dir = tempDir('gavel-bench-merkle-append-');
-const baseline = join(dir.path, 'baseline');
+const checkout = new BaselineCheckout(against, join(dir.path, 'baseline'));
+const baseline = checkout.path;
+const commit = checkout.commit;
 watchdog(180 + BATCHES.length * 3 * (rounds + 1) * (seconds + gap), 'bench/merkle-append', () => {
-  execFileSync('git', ['worktree', 'remove', '--force', baseline], { cwd: ROOT, stdio: 'ignore' });
+  checkout.remove();
   dir.remove();
 });
 
@@ -51,9 +52,7 @@ interface Appender {
   close(): Promise<void>;
 }
 
-const commit = execFileSync('git', ['rev-parse', '--short', against], { cwd: ROOT, encoding: 'utf8' }).trim();
-execFileSync('git', ['worktree', 'add', '--detach', baseline, commit], { cwd: ROOT, stdio: 'ignore' });
-symlinkSync(join(ROOT, 'node_modules'), join(baseline, 'node_modules'));
+checkout.add();
 const before = (await import(pathToFileURL(join(baseline, 'src/ledger/sqlite.ts')).href)) as {
   SqliteLedger: new (config: LedgerConfig) => Appender;
 };
@@ -109,7 +108,7 @@ for (const batch of BATCHES) {
   rows.push(`| ${batch} | ${fmt(old)} | ${fmt(off)} | ${fmt(on)} | ${change(old, on)} | ${change(off, on)} |`);
   process.stderr.write(`batch ${batch} done\n`);
 }
-execFileSync('git', ['worktree', 'remove', '--force', baseline], { cwd: ROOT, stdio: 'ignore' });
+checkout.remove();
 dir.remove();
 process.stdout.write(
   [

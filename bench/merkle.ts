@@ -15,7 +15,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, symlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { leafHash, verifyConsistency, verifyInclusion, type Hash } from '../src/ledger/merkle.js';
@@ -23,6 +23,7 @@ import { MERKLE_DDL, MerkleStore } from '../src/ledger/merkle-store.js';
 import { numberFlag, readFlags, stringFlag } from './lib/args.js';
 import { describeMachine, machineLine } from './lib/machine.js';
 import { ROOT, tempDir } from './lib/paths.js';
+import { BaselineCheckout } from './lib/worktree.js';
 import { watchdog } from './lib/process.js';
 import type { PartResult } from './lib/result.js';
 import { median } from './lib/service-table.js';
@@ -44,14 +45,14 @@ const treeEntries = numberFlag(flags, 'tree-entries', 10_000_000, { min: 2, inte
 const proofs = numberFlag(flags, 'proofs', 10_000, { min: 1, integer: true });
 
 const dir = tempDir('gavel-bench-merkle-');
-const baseline = join(dir.path, 'baseline');
+const checkout = new BaselineCheckout(against, join(dir.path, 'baseline'));
+const baseline = checkout.path;
+const commit = checkout.commit;
 watchdog(90 * 60, 'bench/merkle', () => {
-  execFileSync('git', ['worktree', 'remove', '--force', baseline], { cwd: ROOT, stdio: 'ignore' });
+  checkout.remove();
   dir.remove();
 });
-const commit = execFileSync('git', ['rev-parse', '--short', against], { cwd: ROOT, encoding: 'utf8' }).trim();
-execFileSync('git', ['worktree', 'add', '--detach', baseline, commit], { cwd: ROOT, stdio: 'ignore' });
-symlinkSync(join(ROOT, 'node_modules'), join(baseline, 'node_modules'));
+checkout.add();
 
 // 1. The ledger bench of both checkouts, interleaved.
 const runs = new Map<string, PartResult[]>();
@@ -73,7 +74,7 @@ for (let rep = 0; rep < reps; rep++) {
     process.stderr.write(`rep ${rep + 1}: ${name} done\n`);
   }
 }
-execFileSync('git', ['worktree', 'remove', '--force', baseline], { cwd: ROOT, stdio: 'ignore' });
+checkout.remove();
 
 const lines = [
   `Machine: ${machineLine(describeMachine())}. \`npx tsx bench/merkle.ts --reps ${reps} --seconds ${seconds} --verify-entries ${verifyEntries} --tree-entries ${treeEntries}\`; medians of ${reps} interleaved runs of bench/ledger.ts in each checkout.`,
