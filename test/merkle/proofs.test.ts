@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseCheckpoint, signCheckpoint } from '../../src/ledger/checkpoint.js';
 import { ephemeralKey, formatVerifierKey, keyFromPem, parseVerifierKey, verifierOf, type VerifierKey } from '../../src/ledger/keys.js';
 import {
@@ -34,8 +34,12 @@ beforeAll(async () => {
   // A checkpoint every 8 entries: 20 decisions leave checkpoints at 8 and 16, and 17..20 after the last.
   const core = await startRuntime(coreOptions(ledger, { ledgerOptions: { checkpointEvery: 8, checkpointSeconds: 3600 } }));
   ids = [];
-  for (let i = 0; i < 20; i++)
+  const last = () => (core.parts.ledger.db.prepare('SELECT MAX(size) AS s FROM checkpoints').get() as { s: number | null }).s;
+  for (let i = 0; i < 20; i++) {
     ids.push((await decideVia(core, echoInput({ subject: `user-${i}`, extra: { content: { prompt: `${SECRET} ${i}` } } }))).decisionId);
+    // A periodic checkpoint is signed once its WAL fsync returns: wait for it, so the next one starts from here.
+    if ((i + 1) % 8 === 0) await vi.waitFor(() => expect(last()).toBe(i + 1));
+  }
   const origin = core.parts.ledger.origin;
   key = verifierOf(keyFromPem(readFileSync(`${ledger}.key`, 'utf8'), origin));
   await core.stop();
