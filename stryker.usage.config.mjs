@@ -7,7 +7,9 @@ export default partsConfig('usage', {
   // Estimates, prices, windows, reports and the column list: what a budget adds up to.
   meter: ['src/usage/*.ts', '!src/usage/{sqlite,live-reservations,request-history,buckets,key-reservations}.ts'],
   // The embedded store's in-memory reservations, request history and settled buckets.
-  'embedded-memory': ['src/usage/{live-reservations,request-history,buckets,key-reservations}.ts'],
+  // The in-memory state beside the embedded store, in two parts that each fit in a sitting.
+  reservations: ['src/usage/{live-reservations,key-reservations}.ts'],
+  history: ['src/usage/{request-history,buckets}.ts'],
   // The embedded store in the ledger file (its rows, staged writes, settlements and releases).
   'embedded-store': ['src/usage/sqlite.ts'],
   // The PostgreSQL store shared by replicas.
