@@ -1,12 +1,11 @@
 // StrykerJS over src/usage, in parts (stryker.parts.mjs):
-//   GAVEL_MUTATE_PART=meter nice -n 5 npx stryker run stryker.usage.config.mjs   (embedded-memory, embedded-store, shared)
+//   GAVEL_MUTATE_PART=meter nice -n 5 npx stryker run stryker.usage.config.mjs   (reservations, history, embedded-store, shared)
 // Score: npx tsx scripts/mutation-score.ts reports/mutation/usage-*.json (README, "Mutation testing").
 import { partsConfig } from './stryker.parts.mjs';
 
 export default partsConfig('usage', {
   // Estimates, prices, windows, reports and the column list: what a budget adds up to.
   meter: ['src/usage/*.ts', '!src/usage/{sqlite,live-reservations,request-history,buckets,key-reservations}.ts'],
-  // The embedded store's in-memory reservations, request history and settled buckets.
   // The in-memory state beside the embedded store, in two parts that each fit in a sitting.
   reservations: ['src/usage/{live-reservations,key-reservations}.ts'],
   history: ['src/usage/{request-history,buckets}.ts'],

@@ -92,7 +92,7 @@ export class SqliteUsageStore implements UsageStore {
       reserve: db.prepare(insertChargeSql()),
       request: db.prepare('INSERT OR IGNORE INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES (?, ?, ?, ?, ?)'),
       charge: db.prepare('SELECT * FROM usage_charges WHERE decision_id = ?'),
-      release: db.prepare(`DELETE FROM usage_charges WHERE decision_id = ? AND state = 'reserved'`),
+      release: db.prepare(`DELETE FROM usage_charges WHERE decision_id = ? AND state = 'reserved' RETURNING *`),
       settle: db.prepare(`UPDATE usage_charges SET state = 'settled', tokens = @tokens, cost_micros = @costMicros,
         input_tokens = @inputTokens, output_tokens = @outputTokens, model = @model, tier = @tier, expires_ms = NULL
         WHERE decision_id = @decisionId AND state = 'reserved'`),
@@ -217,11 +217,11 @@ export class SqliteUsageStore implements UsageStore {
   stagedRelease(decisionId: string): StagedWrite {
     let released: ChargeRow | undefined;
     return {
-      // Read inside the transaction: a report that settled it meanwhile leaves nothing to release.
+      // Inside the transaction: a report that settled it meanwhile leaves nothing to release.
       apply: () => {
-        const charge = this.chargeNow(decisionId);
-        released = charge?.state === 'reserved' ? charge : undefined;
-        if (released) this.stmts.release.run(decisionId);
+        this.guard?.check();
+        const row = this.stmts.release.get(decisionId) as Record<string, unknown> | undefined;
+        released = row ? chargeRowOf(row) : undefined;
       },
       finish: (committed) => {
         if (!committed || !released) return;
@@ -281,8 +281,12 @@ function isSettleRace(err: unknown): boolean {
 
 const MAX_CACHED_KEYS = 100_000;
 
+/**
+ * The rolling window's first minute says whether the keys moved: the others (day, week, month, lower,
+ * today) are all the local day's, and the day cannot change without the minute changing.
+ */
 function sameBuckets(a: BucketKeys, b: BucketKeys): boolean {
-  return a.day === b.day && a.week === b.week && a.month === b.month && a.rolling === b.rolling && a.today === b.today && a.lower === b.lower;
+  return a.rolling === b.rolling;
 }
 
 /**

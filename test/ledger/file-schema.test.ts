@@ -72,7 +72,18 @@ describe('the schema steps of the ledger file', () => {
     new SqliteApprovalStore(ledger.db);
     const db = ledger.db;
     expect(columnsOf(db, 'entries')).toEqual(expect.arrayContaining(['v', 'kind']));
-    expect(columnsOf(db, 'usage_charges').slice(-4)).toEqual(['max_output_tokens', 'estimated_input_tokens', 'caller', 'asked_model']);
+    const added = ['max_output_tokens', 'estimated_input_tokens', 'caller', 'asked_model'];
+    expect(columnsOf(db, 'usage_charges').slice(-4)).toEqual(added);
+    // Added with the types a new file declares them with (nullable: their old rows have none).
+    const fresh = new Database(':memory:');
+    new SqliteUsageStore(fresh, usageConfig());
+    const typesOf = (d: Database.Database) =>
+      (d.prepare('PRAGMA table_info(usage_charges)').all() as Array<{ name: string; type: string }>)
+        .filter((c) => added.includes(c.name))
+        .map((c) => [c.name, c.type]);
+    expect(typesOf(db)).toEqual(typesOf(fresh));
+    expect(typesOf(db).map(([, type]) => type)).toEqual(['INTEGER', 'INTEGER', 'TEXT', 'TEXT']);
+    fresh.close();
     expect(fileVersion(db, 0)).toBe(latestVersion(LEDGER_SCHEMA));
     expect(fileVersion(db, 1)).toBe(latestVersion(USAGE_SCHEMA));
     expect(pragma(db, 'user_version')).toBe(latestVersion(LEDGER_SCHEMA) + latestVersion(USAGE_SCHEMA) * 65_536);
