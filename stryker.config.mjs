@@ -55,6 +55,10 @@
 //   or refused (engine/policy-event.ts), and the first two are handled before it. `isJsonObject(payload) &&
 //   isJsonObject(payload.event)` -> the first alone: an event that is not an object (a string, an array) has no
 //   string-valued source or signer and no entrypoints array either, so it reads as empty the same way.
+// - src/usage/sqlite.ts windowsAt `this.lastWindows?.nowMs !== nowMs` -> true and `previous && previous.starts.day ===
+//   starts.day` -> false: a cache of the window bounds; computing them afresh gives the same keys. stage `let inserted =
+//   false` -> true: the ledger commits only after apply ran, and apply sets it. settled `size >= MAX_CACHED_KEYS` -> `>`
+//   or false: a memory bound at 100,000 keys; the cache only spares reads, so clearing it later or never changes no answer.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
