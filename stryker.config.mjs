@@ -59,6 +59,13 @@
 //   starts.day` -> false: a cache of the window bounds; computing them afresh gives the same keys. stage `let inserted =
 //   false` -> true: the ledger commits only after apply ran, and apply sets it. settled `size >= MAX_CACHED_KEYS` -> `>`
 //   or false: a memory bound at 100,000 keys; the cache only spares reads, so clearing it later or never changes no answer.
+// - src/ledger/file-identity.ts `catch { return undefined; }` -> `catch {}` (three): a function that falls off its end
+//   returns undefined too. storedPublicKey/recordedWriterPid `row?.value` -> `row.value`: the TypeError is caught and
+//   answers undefined, the same; their `{ readonly, fileMustExist }` -> {}: storedPublicKey checks the file exists first,
+//   and recordedWriterPid runs only when another writer holds the file (so it exists); `finally { db?.close() }` -> {}:
+//   a connection left for the garbage collector, which nothing observes.
+// - src/ledger/keys.ts parseVerifierKey `last < 0` -> `<= 0`: `last` is searched for from `mid + 1` with `mid > 0`, so
+//   it is -1 or at least 2, never 0.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

@@ -3,6 +3,11 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 
+/** Tests only: the direct connection's first read fails as SQLite's would in a read-only folder (which root cannot make). */
+export interface ReadOnlyFaults {
+  directRead?: () => void;
+}
+
 /**
  * Opens a ledger for reading only, also where an auditor's evidence usually is:
  * a read-only copy. SQLite opens a WAL-mode file read-only only when it may
@@ -11,9 +16,10 @@ import Database from 'better-sqlite3';
  * `-wal`, if one was copied with it) is read from a private temporary copy,
  * removed when the connection closes. The original is never written.
  */
-export function openLedgerReadOnly(path: string): Database.Database {
+export function openLedgerReadOnly(path: string, faults: ReadOnlyFaults = {}): Database.Database {
   const direct = new Database(path, { readonly: true, fileMustExist: true });
   try {
+    faults.directRead?.();
     direct.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get();
     return direct;
   } catch (err) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EntryRecord, StagedWrite } from '../../src/engine/ledger.js';
@@ -327,6 +327,35 @@ describe('one writer per ledger file', () => {
     expect(() => new SqliteLedger(ledgerConfig(c, { keyPath: `${a}.key` }))).toThrow(/does not exist; refusing to start a new chain/);
     // The lock on c was released: a writer with its own key can open it now.
     ledgerAt(c);
+  });
+
+  it('a ledger or lock path SQLite cannot open is refused as ledger_unavailable, naming the file and what the folder must allow', () => {
+    const openError = (path: string) => {
+      try {
+        new SqliteLedger(ledgerConfig(path));
+      } catch (e) {
+        return e as GavelError;
+      }
+      throw new Error(`${path} opened`);
+    };
+    // The ledger path is a folder: SQLite says only "unable to open database file".
+    const folder = tempDir('gavel-open-');
+    const asFolder = openError(folder);
+    expect(asFolder).toBeInstanceOf(GavelError);
+    expect(asFolder.code).toBe('ledger_unavailable');
+    expect(asFolder.message).toBe(
+      `ledger ${folder} cannot be opened for writing: unable to open database file (the server writes the file and, beside it in ${dirname(folder)}, ` +
+        'its .lock, -wal and -shm files: the folder must be writable; gavel audit verify, query and timeline read a read-only copy)',
+    );
+    expect((asFolder.cause as { code?: string }).code).toMatch(/^SQLITE_CANTOPEN/);
+    // The lock beside it is a folder: refused the same way, before the ledger file is touched.
+    const path = join(tempDir('gavel-open-'), 'ledger.db');
+    mkdirSync(`${path}.lock`);
+    const lock = openError(path);
+    expect(lock.code).toBe('ledger_unavailable');
+    expect(lock.message).toContain(`ledger ${path} cannot be opened for writing: unable to open database file`);
+    expect(lock.cause).toBeInstanceOf(Error);
+    expect(existsSync(path)).toBe(false);
   });
 
   it('recordedWriterPid reads the writer’s pid from the ledger, and nothing from a file that is not one', async () => {
