@@ -66,6 +66,7 @@
 //   a connection left for the garbage collector, which nothing observes.
 // - src/ledger/keys.ts parseVerifierKey `last < 0` -> `<= 0`: `last` is searched for from `mid + 1` with `mid > 0`, so
 //   it is -1 or at least 2, never 0.
+// - src/ledger/shadow-table.ts write `rows.length === 0` -> false: an empty transaction writes nothing and counts 0.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

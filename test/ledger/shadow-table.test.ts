@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import type { ShadowRecord } from '../../src/engine/shadow/shadow.js';
 import { codesOf } from '../../src/ledger/recorded-decisions.js';
 import { shadowRecords, SqliteShadowSink } from '../../src/ledger/shadow-table.js';
@@ -29,9 +29,37 @@ it('writes shadow rows in slices, one event-loop turn apart, and reads them back
   expect(back.map((r) => r.decisionId)).toEqual(Array.from({ length: 300 }, (_, i) => `d-${i}`));
   expect(back[3]).toEqual(record(3));
   expect([...shadowRecords(db, { since: '2026-11-30T00:04:00Z' })].length).toBe(60);
+  expect([...shadowRecords(db, { until: '2026-11-30T00:00:10Z' })].map((r) => r.decisionId)).toEqual(Array.from({ length: 10 }, (_, i) => `d-${i}`));
   sink.close();
   sink.record(record(999));
+  sink.flush();
   expect(count()).toBe(300);
+});
+
+it('rows wait for the flush timer, then go in slices one turn apart; close writes what waits at once', () => {
+  vi.useFakeTimers();
+  try {
+    const db = new Database(':memory:');
+    const sink = new SqliteShadowSink(db);
+    const count = () => (db.prepare('SELECT count(*) AS n FROM shadow_decisions').get() as { n: number }).n;
+    for (let i = 0; i < 300; i++) sink.record(record(i));
+    vi.advanceTimersByTime(249);
+    expect(count()).toBe(0);
+    // One timer for the batch, however many rows: 250 ms after the first, one slice.
+    vi.advanceTimersByTime(1);
+    expect(count()).toBe(128);
+    vi.advanceTimersByTime(1);
+    expect(count()).toBe(256);
+    vi.advanceTimersByTime(1);
+    expect(count()).toBe(300);
+    for (let i = 300; i < 500; i++) sink.record(record(i));
+    sink.close();
+    expect(count()).toBe(500);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(sink.written).toBe(500);
+  } finally {
+    vi.useRealTimers();
+  }
 });
 
 it('a batch that cannot be written is counted lost, and later ones still land', () => {
