@@ -67,6 +67,11 @@
 // - src/ledger/keys.ts parseVerifierKey `last < 0` -> `<= 0`: `last` is searched for from `mid + 1` with `mid > 0`, so
 //   it is -1 or at least 2, never 0.
 // - src/ledger/shadow-table.ts write `rows.length === 0` -> false: an empty transaction writes nothing and counts 0.
+// - src/usage/pricing.ts parsePriceTable `: []` -> `["Stryker was here"]` (models not an object): iterating the one
+//   string yields [name, value] pairs of single characters, and a character is not an object, so no model is read.
+// - src/usage/report.ts findPrice's last `{ price: undefined, currency }` -> {}: without a price the report is refused
+//   before the currency is read. windows.ts localDay's year `padStart(4, '0')` -> `''`: years 1000-9999 have 4 digits
+//   (and Date.parse of a bucket's day needs no padding below that either: no usage is dated before 1970).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
