@@ -289,4 +289,33 @@ describe('what a decision stages', () => {
     // The release is an entry of its own: the chain still sums to the budgets.
     expect(m.ledger.records.map((r) => [r.kind, r.decision, r.requestId])).toEqual([['usage', 'released', 'd1']]);
   });
+
+  it('release records nothing for a decision without a reservation, or one already settled or released', async () => {
+    const m = meter();
+    await m.meter.release('unknown', 'gateway');
+    await decide(m, call(), outcome('allow'));
+    await m.meter.release('d1', 'gateway');
+    await m.meter.release('d1', 'gateway');
+    expect(m.ledger.records.map((r) => [r.decision, r.requestId])).toEqual([['released', 'd1']]);
+    await decide(m, call(), outcome('allow'), 'd2');
+    await m.store.settle(
+      {
+        subject: 'alice',
+        team: 'platform',
+        costCenter: 'cc-1',
+        decisionId: 'd2',
+        model: 'std',
+        tier: 'standard',
+        inputTokens: 1,
+        outputTokens: 1,
+        costMicros: 12_000,
+        atMs: NOW.getTime(),
+      },
+      (_charge, staged) => m.ledger.append({} as never, staged),
+    );
+    m.ledger.records.length = 0;
+    await m.meter.release('d2', 'gateway');
+    expect(m.ledger.records).toEqual([]);
+    expect((await m.store.charge('d2'))?.state).toBe('settled');
+  });
 });
