@@ -72,6 +72,8 @@
 // - src/usage/report.ts findPrice's last `{ price: undefined, currency }` -> {}: without a price the report is refused
 //   before the currency is read. windows.ts localDay's year `padStart(4, '0')` -> `''`: years 1000-9999 have 4 digits
 //   (and Date.parse of a bucket's day needs no padding below that either: no usage is dated before 1970).
+// - src/ledger/row-writes.ts `statements.size >= MAX_STATEMENTS` -> clear never: a memory bound on prepared statements
+//   (staged writes use a few dozen texts); a statement let go is prepared again, so no write changes either way.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

@@ -64,7 +64,7 @@ interface Scenario {
 async function withHistory(dir: string, charges: number): Promise<Runtime> {
   const core = await startRuntime({ bundles: BUNDLES, ledger: join(dir, 'ledger.db') });
   if (!(core.parts.usage instanceof SqliteUsageStore)) throw new Error('usage is off');
-  await seedSettledCharges(core.parts.usage, oneCostCenter, charges);
+  await seedSettledCharges(core.parts.ledger.db, core.parts.usage, oneCostCenter, charges);
   return core;
 }
 
@@ -74,7 +74,7 @@ async function withRequests(dir: string, requests: number): Promise<Runtime> {
   if (!(core.parts.usage instanceof SqliteUsageStore)) throw new Error('usage is off');
   const subject = oneSubject.inputs[0]?.subject;
   if (!isJsonObject(subject)) throw new Error('workload input without subject');
-  seedRequests(core.parts.usage, String(subject.id), requests);
+  seedRequests(core.parts.ledger.db, core.parts.usage, String(subject.id), requests);
   return core;
 }
 

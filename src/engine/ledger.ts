@@ -89,6 +89,43 @@ export interface Receipt {
   entryHash: string;
 }
 
+/** A value SQLite binds to a statement's parameter. */
+export type SqlValue = string | number | bigint | null | Uint8Array;
+
+/**
+ * One row write of a staged write, as data: the statement's text and its parameters (positional, or
+ * named `@column`). The ledger runs it where it writes its entries, in the entry's transaction; being
+ * data, it can cross to whichever thread owns that connection.
+ */
+export interface RowWrite {
+  readonly sql: string;
+  readonly params: readonly SqlValue[] | Readonly<Record<string, SqlValue>>;
+  /** The entry fails (RowChanged) unless the statement changes exactly this many rows: a row changed since it was read. */
+  readonly changes?: number;
+}
+
+/** What one row write did: the rows it changed, and the rows it returned (a RETURNING clause; else none). */
+export interface RowResult {
+  readonly changes: number;
+  readonly rows: readonly Record<string, unknown>[];
+}
+
+/** A row write changed another number of rows than it expected: what it was written against changed first. */
+export class RowChanged extends Error {
+  constructor(
+    readonly sql: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`a staged write expected to change ${expected} row(s) and changed ${actual}: the row changed since it was read`);
+  }
+}
+
+/** True for a RowChanged, thrown as it is or as the cause of the ledger's refusal. */
+export function isRowChanged(err: unknown): err is Error {
+  return err instanceof RowChanged || (err instanceof Error && err.cause instanceof RowChanged);
+}
+
 /**
  * Writes that must commit in the same transaction as a decision's entry, or not
  * at all (its usage reservation and request record): a reservation exists if and
@@ -96,13 +133,16 @@ export interface Receipt {
  */
 export interface StagedWrite {
   /**
-   * Runs inside the ledger's transaction, before the entry is inserted; throwing fails this entry alone.
-   * It may run again after its writes were rolled back (a batch in which one entry failed is written
-   * again entry by entry), so it must only write rows, never count or signal anything.
+   * Run in order inside the ledger's transaction, before the entry is inserted; one that fails fails
+   * this entry alone. They may run again after they were rolled back (a batch in which one entry
+   * failed is written again entry by entry): only rows are written, nothing is counted or signalled.
    */
-  apply(): void;
-  /** Called once, right after the transaction commits (true) or once the entry is given up (false). */
-  finish(committed: boolean): void;
+  readonly writes: readonly RowWrite[];
+  /**
+   * Called once, right after the transaction commits (true, with each write's result in order) or
+   * once the entry is given up (false, and no results).
+   */
+  finish(committed: boolean, results: readonly RowResult[]): void;
   /**
    * Entries chained right after this one, in the same transaction (an approval event that
    * belongs to the decision: requested, consumed); all of them are written, or none.
@@ -110,21 +150,22 @@ export interface StagedWrite {
   records?: readonly EntryRecord[];
 }
 
-/** Several staged writes as one: applied in order, finished together, their records in order. */
+/** Several staged writes as one: their writes in order, each finished with its own results, their records in order. */
 export function stagedTogether(...parts: Array<StagedWrite | undefined>): StagedWrite | undefined {
-  const writes = parts.filter((p): p is StagedWrite => p !== undefined);
-  if (writes.length <= 1) return writes[0];
-  const records = writes.flatMap((w) => w.records ?? []);
+  const staged = parts.filter((p): p is StagedWrite => p !== undefined);
+  if (staged.length <= 1) return staged[0];
+  const records = staged.flatMap((w) => w.records ?? []);
   return {
-    apply: () => {
-      for (const w of writes) w.apply();
-    },
+    writes: staged.flatMap((w) => w.writes),
     // Every part hears the outcome, even when an earlier one throws (the first error is rethrown after).
-    finish: (committed) => {
+    finish: (committed, results) => {
       let failure: unknown;
-      for (const w of writes) {
+      let at = 0;
+      for (const w of staged) {
+        const own = committed ? results.slice(at, at + w.writes.length) : [];
+        at += w.writes.length;
         try {
-          w.finish(committed);
+          w.finish(committed, own);
         } catch (err) {
           failure ??= err;
         }

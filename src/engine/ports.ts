@@ -11,7 +11,7 @@
  * | RecordedDecisions  | recorded decisions to replay                                 | ledger/recorded-decisions.ts               |
  * | DecisionRunner     | where inputs are parsed and evaluated                        | runner.ts (this thread), pool/ (workers), adaptive-runner.ts |
  */
-export type { EntryKind, EntryRecord, Ledger, Receipt, StagedWrite } from './ledger.js';
+export type { EntryKind, EntryRecord, Ledger, Receipt, RowResult, RowWrite, SqlValue, StagedWrite } from './ledger.js';
 export type { DecisionMeter } from './meter.js';
 export type { ApprovalStore } from './approvals/store.js';
 export type { ShadowSink } from './shadow/shadow.js';

@@ -29,9 +29,10 @@ CREATE INDEX IF NOT EXISTS approvals_open_fingerprint ON approvals(fingerprint, 
 }
 
 /** INSERT OR REPLACE of every column, with named parameters (independent of a file's column order). */
+const PUT_SQL = `INSERT OR REPLACE INTO approvals(${COLUMNS.map((c) => c.column).join(', ')}) VALUES (${COLUMNS.map((c) => `@${c.column}`).join(', ')})`;
+
 export function putApprovalSql(): string {
-  const names = COLUMNS.map((c) => c.column);
-  return `INSERT OR REPLACE INTO approvals(${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`;
+  return PUT_SQL;
 }
 
 /** An approvals row as SQLite returns it, column name to value. */
@@ -45,7 +46,7 @@ type Row = Record<string, string | number | null>;
  */
 export class SqliteApprovalStore implements ApprovalStore {
   private readonly db: Database;
-  private readonly stmts: Record<'get' | 'put' | 'due' | 'open' | 'openCount', Statement>;
+  private readonly stmts: Record<'get' | 'due' | 'open' | 'openCount', Statement>;
 
   /** Called before each read (state/guard.ts): an edit by another process is checked against the chain first. */
   private readonly guard: { check(): void } | undefined;
@@ -56,7 +57,6 @@ export class SqliteApprovalStore implements ApprovalStore {
     db.exec(approvalsDdl());
     this.stmts = {
       get: db.prepare('SELECT * FROM approvals WHERE id = ?'),
-      put: db.prepare(putApprovalSql()),
       open: db.prepare(`SELECT * FROM approvals WHERE fingerprint = ? AND state IN ('pending', 'approved') AND expires_ms > ?
         ORDER BY created_ms DESC LIMIT 1`),
       openCount: db.prepare(`SELECT COUNT(*) AS n FROM approvals WHERE state IN ('pending', 'approved') AND expires_ms > ?`),
@@ -108,11 +108,8 @@ export class SqliteApprovalStore implements ApprovalStore {
 
   /** The row is written in the entry's transaction: it is there if and only if the entry is. */
   stage(change: ApprovalChange): ApprovalWrite {
-    const row = rowOf(change.next);
     return {
-      apply: () => {
-        this.stmts.put.run(row);
-      },
+      writes: [{ sql: PUT_SQL, params: rowOf(change.next) }],
       settle: async () => undefined,
     };
   }

@@ -19,7 +19,8 @@ import { registerWriter } from './write-protect.js';
 import { policyStatus, type PolicyStatus } from './policy-status.js';
 import { ERASING_FUNCTION, migrate } from './schema.js';
 import { hasTable } from '../lib/sqlite-schema.js';
-import { UNRECORDED, type EntryRecord, type Receipt, type StagedWrite } from '../engine/ledger.js';
+import { UNRECORDED, type EntryRecord, type Receipt, type RowResult, type StagedWrite } from '../engine/ledger.js';
+import { RowWriter } from './row-writes.js';
 import type { QueryableLedger } from './types.js';
 import { formatVerifierKey, verifierOf } from './keys.js';
 import { findRequestEntry, getEntry, queryEntries, type EntryDetail, type EntrySummary, type QueryFilter } from './query.js';
@@ -29,6 +30,10 @@ import { verifyLedger, verifyLedgerAsync, type VerifyOptions, type VerifyReport 
 interface Pending {
   record: EntryRecord;
   staged: StagedWrite | undefined;
+  /** A synchronous caller's own writes in the entry's transaction (appendNow: a state rebuild at start). */
+  alsoWrite?: () => void;
+  /** What the staged write's rows did, in the transaction that committed (handed to its finish). */
+  results?: RowResult[];
   /** The staged write's records, chained right after this one (prepared with it). */
   extra?: PreparedEntry[];
   resolve: (receipt: Receipt) => void;
@@ -92,7 +97,7 @@ interface TxStatements {
 
 function settleFailed(pending: Pending, err: unknown): void {
   try {
-    pending.staged?.finish(false);
+    pending.staged?.finish(false, []);
   } finally {
     pending.reject(failClosed(err, 'ledger_unavailable', UNRECORDED));
   }
@@ -101,7 +106,7 @@ function settleFailed(pending: Pending, err: unknown): void {
 /** Committed: the staged write hears of it, then the caller gets its receipt, even if the former throws. */
 function settleWritten(pending: Pending, receipt: Receipt): void {
   try {
-    pending.staged?.finish(true);
+    pending.staged?.finish(true, pending.results ?? []);
   } catch {
     // A staged write's bookkeeping failed after COMMIT; the entry is durable, so the caller is still answered.
   } finally {
@@ -145,6 +150,8 @@ export class SqliteLedger implements QueryableLedger {
   private closed = false;
   private head: Head;
   private readonly tree: MerkleStore;
+  /** Runs staged writes' rows in the entry's transaction. */
+  private readonly rows: RowWriter;
   private lastCheckpointSize: number;
   private timer: NodeJS.Timeout | undefined;
   private readonly insertEntry: Database.Statement;
@@ -186,6 +193,7 @@ export class SqliteLedger implements QueryableLedger {
       this.db.prepare(`INSERT OR REPLACE INTO meta(key, value) VALUES ('writer_pid', ?)`).run(String(process.pid));
       this.opened = onDisk ? fileIdentity(config.path) : undefined;
       this.tree = new MerkleStore(this.db);
+      this.rows = new RowWriter(this.db);
       this.growTree();
       this.head = this.readHead();
       if (onDisk) {
@@ -260,12 +268,16 @@ export class SqliteLedger implements QueryableLedger {
   }
 
   append(record: EntryRecord, staged?: StagedWrite): Promise<Receipt> {
+    return this.enqueue(record, staged);
+  }
+
+  private enqueue(record: EntryRecord, staged: StagedWrite | undefined, alsoWrite?: () => void): Promise<Receipt> {
     if (this.closed || this.lost) {
-      staged?.finish(false);
+      staged?.finish(false, []);
       return Promise.reject(new GavelError('ledger_unavailable', this.closed ? 'the ledger is closed' : 'the ledger file is gone; no answer is given'));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ record, staged, resolve, reject });
+      this.queue.push({ record, staged, resolve, reject, ...(alsoWrite ? { alsoWrite } : {}) });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -275,20 +287,23 @@ export class SqliteLedger implements QueryableLedger {
 
   /**
    * Appends and writes now, with everything queued before it: for the few entries that must be
-   * durable before the caller goes on synchronously (a state check at start). Throws unless the
-   * entry and `staged` committed.
+   * durable before the caller goes on synchronously (a state check at start). `inTransaction` runs
+   * in the entry's transaction (a rebuild of the state tables). Throws unless the entry and its
+   * writes committed.
    */
-  appendNow(record: EntryRecord, staged?: StagedWrite): void {
+  appendNow(record: EntryRecord, inTransaction?: () => void): void {
     let committed = false;
     let failure: unknown;
-    const receipt = this.append(record, {
-      apply: () => staged?.apply(),
-      finish: (ok) => {
-        committed = ok;
-        staged?.finish(ok);
+    const receipt = this.enqueue(
+      record,
+      {
+        writes: [],
+        finish: (ok) => {
+          committed = ok;
+        },
       },
-      ...(staged?.records ? { records: staged.records } : {}),
-    });
+      inTransaction,
+    );
     receipt.catch((err: unknown) => {
       failure = err;
     });
@@ -438,7 +453,18 @@ export class SqliteLedger implements QueryableLedger {
    * Returns the head after all of them and the entry's own place (what its caller is given).
    */
   private writeItem(item: { pending: Pending; entry: PreparedEntry }, prev: Head): { head: Head; own: Head } {
-    item.pending.staged?.apply();
+    const { pending } = item;
+    const writes = pending.staged?.writes ?? [];
+    if (writes.length > 0) {
+      // Only an erasure entry's writes may delete payloads (the payloads trigger asks gavel_erasing()).
+      this.erasing = pending.record.kind === 'erasure';
+      try {
+        pending.results = this.rows.run(writes);
+      } finally {
+        this.erasing = false;
+      }
+    }
+    pending.alsoWrite?.();
     this.faults.beforeInsert?.(item.pending.record);
     const own = this.writeEntry(item.entry, prev);
     let head = own;
@@ -516,22 +542,11 @@ export class SqliteLedger implements QueryableLedger {
     }
     if (seqs.length === 0) return { erased: 0, seqs: [] };
     const record = erasureRecord(request, seqs, now, (message) => sign(null, message, this.key.privateKey));
-    const payload = this.db.prepare('DELETE FROM payloads WHERE seq = ?');
-    const shadowRows = shadow ? this.db.prepare('DELETE FROM shadow_decisions WHERE decision_id = (SELECT decision_id FROM entries WHERE seq = ?)') : undefined;
-    const receipt = await this.append(record, {
-      apply: () => {
-        this.erasing = true;
-        try {
-          for (const seq of seqs) {
-            payload.run(seq);
-            shadowRows?.run(seq);
-          }
-        } finally {
-          this.erasing = false;
-        }
-      },
-      finish: () => undefined,
-    });
+    const writes = seqs.flatMap((seq) => [
+      { sql: 'DELETE FROM payloads WHERE seq = ?', params: [seq] },
+      ...(shadow ? [{ sql: 'DELETE FROM shadow_decisions WHERE decision_id = (SELECT decision_id FROM entries WHERE seq = ?)', params: [seq] }] : []),
+    ]);
+    const receipt = await this.append(record, { writes, finish: () => undefined });
     return { erased: seqs.length, seqs: seqRanges(seqs), entry: { decisionId: record.decisionId, ...receipt } };
   }
 

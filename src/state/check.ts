@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { systemRecord, type EntryRecord, type StagedWrite } from '../engine/ledger.js';
+import { systemRecord, type EntryRecord } from '../engine/ledger.js';
 import type { JsonObject } from '../lib/json.js';
 import { GavelError } from '../lib/errors.js';
 import { embeddedChargeOf } from '../usage/charge-columns.js';
@@ -11,7 +11,7 @@ import { rebuildTables } from './rebuild.js';
 export interface StateLedger {
   readonly db: Database;
   /** Appends now (flushing the queue), throwing unless the entry and `staged` committed. */
-  appendNow(record: EntryRecord, staged?: StagedWrite): void;
+  appendNow(record: EntryRecord, inTransaction?: () => void): void;
 }
 
 export interface StateCheckOptions {
@@ -58,10 +58,7 @@ export function checkState(ledger: StateLedger, options: StateCheckOptions): Sta
   const mismatches = compareState(db, derived, { usage: options.usage });
   if (mismatches.length === 0) return { mismatches, baselined, entries: derived.entries };
   if (!options.rebuild) throw refusal(mismatches, db.name);
-  ledger.appendNow(rebuildRecord(mismatches, options.reason), {
-    apply: () => rebuildTables(db, derived, options.usage),
-    finish: () => undefined,
-  });
+  ledger.appendNow(rebuildRecord(mismatches, options.reason), () => rebuildTables(db, derived, options.usage));
   return { mismatches, baselined, entries: derived.entries };
 }
 

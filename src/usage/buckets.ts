@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { GavelError } from '../lib/errors.js';
+import type { RowWrite } from '../engine/ledger.js';
 import type { UsageConfig } from './config.js';
 import { scopesOf, type Scope } from './store.js';
 import { localDay, type WindowStarts } from './windows.js';
@@ -27,6 +28,14 @@ CREATE TABLE IF NOT EXISTS usage_minute (
 CREATE INDEX IF NOT EXISTS usage_minute_age ON usage_minute(minute);
 CREATE TABLE IF NOT EXISTS usage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
+
+/** A settled charge added to a bucket row (made when missing). */
+const upsert = (table: string, column: string) =>
+  `INSERT INTO ${table}(scope, key, tier, ${column}, tokens, cost_micros) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT DO UPDATE SET tokens = tokens + excluded.tokens, cost_micros = cost_micros + excluded.cost_micros`;
+const ADD_DAILY = upsert('usage_daily', 'day');
+const ADD_MINUTE = upsert('usage_minute', 'minute');
+const PRUNE_MINUTES = 'DELETE FROM usage_minute WHERE minute < ?';
 
 /** Creates the bucket tables where missing (a rebuild from the chain after they were dropped: state/rebuild.ts). */
 export function createBucketTables(db: Database): void {
@@ -79,20 +88,14 @@ export class UsageBuckets {
   private readonly timeZone: string;
   private readonly rebuildTimeZone: boolean;
   private readonly addDaily: Statement;
-  private readonly addMinute: Statement;
   private readonly read: Statement;
-  private readonly prune: Statement;
 
   constructor(db: Database, config: Pick<UsageConfig, 'timeZone' | 'rebuildTimeZone'>) {
     this.db = db;
     this.timeZone = config.timeZone;
     this.rebuildTimeZone = config.rebuildTimeZone;
     db.exec(DDL);
-    const upsert = (table: string, column: string) =>
-      db.prepare(`INSERT INTO ${table}(scope, key, tier, ${column}, tokens, cost_micros) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT DO UPDATE SET tokens = tokens + excluded.tokens, cost_micros = cost_micros + excluded.cost_micros`);
-    this.addDaily = upsert('usage_daily', 'day');
-    this.addMinute = upsert('usage_minute', 'minute');
+    this.addDaily = db.prepare(ADD_DAILY);
     // Daily rows for day/week/month, minute rows for the rolling window, in one pass per scope key.
     this.read = db.prepare(`
       SELECT tier,
@@ -104,18 +107,17 @@ export class UsageBuckets {
       UNION ALL
       SELECT tier, 0, 0, 0, 0, 0, 0, SUM(tokens), SUM(cost_micros)
       FROM usage_minute WHERE scope = @scope AND key = @key AND minute >= @rolling GROUP BY tier`);
-    this.prune = db.prepare('DELETE FROM usage_minute WHERE minute < ?');
     this.rebuildIfZoneChanged();
   }
 
-  /** Adds a settled charge to every scope it touches. */
-  add(c: BucketCharge): void {
+  /** The rows that add a settled charge to every scope it touches (written in its entry's transaction). */
+  additions(c: BucketCharge): RowWrite[] {
     const day = localDay(c.atMs, this.timeZone);
     const minute = Math.floor(c.atMs / 60_000);
-    for (const [scope, key] of scopesOf(c)) {
-      this.addDaily.run(scope, key, c.tier, day, c.tokens, c.costMicros);
-      this.addMinute.run(scope, key, c.tier, minute, c.tokens, c.costMicros);
-    }
+    return scopesOf(c).flatMap(([scope, key]) => [
+      { sql: ADD_DAILY, params: [scope, key, c.tier, day, c.tokens, c.costMicros] },
+      { sql: ADD_MINUTE, params: [scope, key, c.tier, minute, c.tokens, c.costMicros] },
+    ]);
   }
 
   /** The bucket keys of one instant's windows; the same for every scope a decision reads. */
@@ -128,8 +130,9 @@ export class UsageBuckets {
     return this.read.all({ scope, key, ...keys }) as WindowSums[];
   }
 
-  pruneMinutes(beforeMs: number): void {
-    this.prune.run(Math.floor(beforeMs / 60_000));
+  /** The row write that drops minute buckets before this instant (the rolling window looks back no further). */
+  pruning(beforeMs: number): RowWrite {
+    return { sql: PRUNE_MINUTES, params: [Math.floor(beforeMs / 60_000)] };
   }
 
   private rebuildIfZoneChanged(): void {

@@ -84,8 +84,8 @@ export class Meter implements DecisionMeter {
     const staged = await read.stage(rows);
     if (!staged) return undefined;
     return {
-      apply: () => staged.apply(),
-      finish: (committed) => staged.finish(committed),
+      writes: staged.writes,
+      finish: (committed, results) => staged.finish(committed, results),
       ...(staged.records ? { records: staged.records } : {}),
       payload: usageSection(rows),
     };

@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { UsageConfig } from './config.js';
-import type { StagedWrite } from '../engine/ledger.js';
+import { isRowChanged, type RowWrite, type StagedWrite } from '../engine/ledger.js';
+import { RowWriter } from '../ledger/row-writes.js';
 import type { StateReadGuard } from './state-read-guard.js';
 import {
   historyKey,
@@ -71,7 +72,9 @@ export class SqliteUsageStore implements UsageStore {
   private readonly requests: RequestHistory;
   /** Settled totals per scope key, for the bucket keys they were read at. */
   private readonly settledCache = new Map<string, { keys: BucketKeys; rows: WindowSums[] }>();
-  private readonly stmts: Record<'reserve' | 'request' | 'charge' | 'settle' | 'release' | 'prune', Statement>;
+  private readonly stmts: Record<'charge', Statement>;
+  /** Writes rows where no entry records them (`release` without the ledger: tests and tools). */
+  private readonly rows: RowWriter;
   private readonly buckets: UsageBuckets;
   private requestsSincePrune = 0;
   private readonly versions = new KeyVersions();
@@ -88,16 +91,8 @@ export class SqliteUsageStore implements UsageStore {
     this.buckets = new UsageBuckets(db, config);
     this.live = new LiveReservations(db);
     this.requests = new RequestHistory(db);
-    this.stmts = {
-      reserve: db.prepare(insertChargeSql()),
-      request: db.prepare('INSERT OR IGNORE INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES (?, ?, ?, ?, ?)'),
-      charge: db.prepare('SELECT * FROM usage_charges WHERE decision_id = ?'),
-      release: db.prepare(`DELETE FROM usage_charges WHERE decision_id = ? AND state = 'reserved' RETURNING *`),
-      settle: db.prepare(`UPDATE usage_charges SET state = 'settled', tokens = @tokens, cost_micros = @costMicros,
-        input_tokens = @inputTokens, output_tokens = @outputTokens, model = @model, tier = @tier, expires_ms = NULL
-        WHERE decision_id = @decisionId AND state = 'reserved'`),
-      prune: db.prepare('DELETE FROM usage_requests WHERE at_ms < ?'),
-    };
+    this.stmts = { charge: db.prepare('SELECT * FROM usage_charges WHERE decision_id = ?') };
+    this.rows = new RowWriter(db);
   }
 
   async usage(scope: Scope, key: string, nowMs: number, excluding?: string): Promise<ScopeUsage> {
@@ -159,7 +154,7 @@ export class SqliteUsageStore implements UsageStore {
     return this.versions.isCurrent(snapshot);
   }
 
-  /** Stages a decision's rows: counted by reads from now on, written by `apply` in the ledger's transaction. */
+  /** Stages a decision's rows: counted by reads from now on, written in the ledger's transaction. */
   stage(rows: StagedUsage): StagedWrite {
     // Approvals shared by replicas live beside shared usage: never with this store (runtime.ts pairs them).
     if (rows.approval) throw new Error('a shared approval change reached the embedded usage store');
@@ -168,34 +163,26 @@ export class SqliteUsageStore implements UsageStore {
     const { reservation } = rows;
     if (reservation) this.live.add(reservation);
     this.versions.bump(keysTouched(rows));
-    // Set by the last apply, the one its transaction kept: false when the row was there already.
-    let inserted = false;
+    const r = rows.request;
+    // The request's row first: its result says whether it was new (a retry's is there already).
+    const writes: RowWrite[] = [{ sql: INSERT_REQUEST, params: [r.decisionId, r.subject, r.tool, r.decision, r.atMs] }];
+    if (reservation) writes.push({ sql: INSERT_CHARGE, params: chargeParams({ ...reservation, state: 'reserved' }) });
+    // History only looks back an hour; prune now and then rather than on every request.
+    if (++this.requestsSincePrune >= 1000) {
+      this.requestsSincePrune = 0;
+      writes.push({ sql: PRUNE_REQUESTS, params: [r.atMs - 2 * HOUR] }, this.buckets.pruning(r.atMs - 2 * this.config.rollingMinutes * 60_000));
+    }
     return {
-      apply: () => {
-        inserted = this.writeRequest(rows.request);
-        if (reservation) this.stmts.reserve.run(chargeParams({ ...reservation, state: 'reserved' }));
-      },
-      finish: (committed) => {
+      writes,
+      finish: (committed, results) => {
         this.staged.delete(id);
-        if (committed && inserted) this.requests.add(rows.request);
+        if (committed && results[0]?.changes === 1) this.requests.add(r);
         if (reservation && !committed) {
           this.live.remove(reservation);
           this.versions.bump(scopeKeys(reservation));
         }
       },
     };
-  }
-
-  /** True when the row is new. */
-  private writeRequest(r: RequestRow): boolean {
-    const inserted = this.stmts.request.run(r.decisionId, r.subject, r.tool, r.decision, r.atMs).changes === 1;
-    // History only looks back an hour; prune now and then rather than on every request.
-    if (++this.requestsSincePrune >= 1000) {
-      this.requestsSincePrune = 0;
-      this.stmts.prune.run(r.atMs - 2 * HOUR);
-      this.buckets.pruneMinutes(r.atMs - 2 * this.config.rollingMinutes * 60_000);
-    }
-    return inserted;
   }
 
   async charge(decisionId: string): Promise<ChargeRow | undefined> {
@@ -210,21 +197,18 @@ export class SqliteUsageStore implements UsageStore {
 
   async release(decisionId: string): Promise<void> {
     const release = this.stagedRelease(decisionId);
-    release.apply();
-    release.finish(true);
+    release.finish(true, this.rows.run(release.writes));
   }
 
   stagedRelease(decisionId: string): StagedWrite {
-    let released: ChargeRow | undefined;
+    this.guard?.check();
     return {
-      // Inside the transaction: a report that settled it meanwhile leaves nothing to release.
-      apply: () => {
-        this.guard?.check();
-        const row = this.stmts.release.get(decisionId) as Record<string, unknown> | undefined;
-        released = row ? chargeRowOf(row) : undefined;
-      },
-      finish: (committed) => {
-        if (!committed || !released) return;
+      // In the transaction: a report that settled it meanwhile leaves nothing to release (no row returned).
+      writes: [{ sql: RELEASE_CHARGE, params: [decisionId] }],
+      finish: (committed, results) => {
+        const row = results[0]?.rows[0];
+        if (!committed || !row) return;
+        const released = chargeRowOf(row);
         this.live.remove(released);
         this.versions.bump(scopeKeys(released));
       },
@@ -245,18 +229,26 @@ export class SqliteUsageStore implements UsageStore {
         await record(existing, this.stagedSettlement(s, existing));
         return result;
       } catch (err) {
-        if (!(isSettleRace(err) && attempt < 3)) throw err;
+        // The charge changed between its check and the transaction (RowChanged): checked again.
+        if (!(isRowChanged(err) && attempt < 3)) throw err;
       }
     }
   }
 
   private stagedSettlement(s: Settlement, existing: ChargeRow): StagedWrite {
     const tokens = s.inputTokens + s.outputTokens;
+    const settle = {
+      decisionId: s.decisionId,
+      tokens,
+      costMicros: s.costMicros,
+      inputTokens: s.inputTokens,
+      outputTokens: s.outputTokens,
+      model: s.model,
+      tier: s.tier,
+    };
     return {
-      apply: () => {
-        if (this.stmts.settle.run({ ...s, tokens }).changes !== 1) throw new SettleRace(s.decisionId);
-        this.buckets.add({ ...existing, tier: s.tier, tokens, costMicros: s.costMicros });
-      },
+      // The charge must still be reserved: one row changed, or the settlement fails and is checked again.
+      writes: [{ sql: SETTLE_CHARGE, params: settle, changes: 1 }, ...this.buckets.additions({ ...existing, tier: s.tier, tokens, costMicros: s.costMicros })],
       // Committed: memory follows the table, keyed by the charge's own attribution.
       finish: (committed) => {
         if (!committed) return;
@@ -268,16 +260,13 @@ export class SqliteUsageStore implements UsageStore {
   }
 }
 
-/** The charge changed between its check and the transaction that would settle it. */
-class SettleRace extends Error {
-  constructor(decisionId: string) {
-    super(`the charge of decision ${decisionId} changed before its settlement was written`);
-  }
-}
-
-function isSettleRace(err: unknown): boolean {
-  return err instanceof SettleRace || (err instanceof Error && err.cause instanceof SettleRace);
-}
+const INSERT_REQUEST = 'INSERT OR IGNORE INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES (?, ?, ?, ?, ?)';
+const INSERT_CHARGE = insertChargeSql();
+const PRUNE_REQUESTS = 'DELETE FROM usage_requests WHERE at_ms < ?';
+const RELEASE_CHARGE = `DELETE FROM usage_charges WHERE decision_id = ? AND state = 'reserved' RETURNING *`;
+const SETTLE_CHARGE = `UPDATE usage_charges SET state = 'settled', tokens = @tokens, cost_micros = @costMicros,
+  input_tokens = @inputTokens, output_tokens = @outputTokens, model = @model, tier = @tier, expires_ms = NULL
+  WHERE decision_id = @decisionId AND state = 'reserved'`;
 
 const MAX_CACHED_KEYS = 100_000;
 

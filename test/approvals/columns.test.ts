@@ -5,6 +5,7 @@ import { APPROVAL_COLUMNS, type ApprovalColumn } from '../../src/engine/approval
 import { approvalWire } from '../../src/engine/approvals/wire.js';
 import { approvalOf, approvalsDdl, putApprovalSql, rowOf, SqliteApprovalStore } from '../../src/ledger/approval-table.js';
 import { wireApproval } from '../../src/transport/approval-service.js';
+import { RowWriter } from '../../src/ledger/row-writes.js';
 
 /**
  * The approvals column list (engine/approvals/columns.ts) is the one place an approval's columns
@@ -75,7 +76,7 @@ describe('the approvals column list', () => {
 
     const db = new Database(':memory:');
     const store = new SqliteApprovalStore(db);
-    for (const a of [FULL, { ...PENDING, id: 'ap-2' }]) store.stage({ next: a, previous: undefined, entryId: 'e' }).apply();
+    for (const a of [FULL, { ...PENDING, id: 'ap-2' }]) new RowWriter(db).run(store.stage({ next: a, previous: undefined, entryId: 'e' }).writes);
     expect(await store.get('ap-1')).toEqual(FULL);
     expect(await store.get('ap-2')).toStrictEqual({ ...PENDING, id: 'ap-2' });
   });

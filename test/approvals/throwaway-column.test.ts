@@ -5,6 +5,7 @@ import { approvalWire } from '../../src/engine/approvals/wire.js';
 import { approvalsDdl, rowOf, SqliteApprovalStore } from '../../src/ledger/approval-table.js';
 import { LEDGER_SCHEMA } from '../../src/ledger/schema.js';
 import { addColumns, fileVersion, latestVersion, migrateFile, type FileSchema } from '../../src/lib/sqlite-schema.js';
+import { RowWriter } from '../../src/ledger/row-writes.js';
 
 /**
  * A throwaway column, added the way a real one is: one entry in the column list (here appended by
@@ -53,7 +54,7 @@ describe('a column added to approvals', () => {
     const db = new Database(':memory:');
     const store = new SqliteApprovalStore(db);
     expect((db.prepare('PRAGMA table_info(approvals)').all() as Array<{ name: string }>).map((c) => c.name).at(-1)).toBe('trial_note');
-    store.stage({ next: noted(APPROVAL, 'call finance first'), previous: undefined, entryId: 'e' }).apply();
+    new RowWriter(db).run(store.stage({ next: noted(APPROVAL, 'call finance first'), previous: undefined, entryId: 'e' }).writes);
     expect(db.prepare('SELECT trial_note FROM approvals').get()).toEqual({ trial_note: 'call finance first' });
     expect(await store.get('ap-1')).toEqual(noted(APPROVAL, 'call finance first'));
     expect(approvalWire(noted(APPROVAL, 'call finance first'), false)).toMatchObject({ trial_note: 'call finance first', approval_id: 'ap-1' });
@@ -78,7 +79,7 @@ describe('a column added to approvals', () => {
     expect(migrateFile(db, WITH_NOTE)).toEqual({ from: NOTE_STEP.version - 1, to: NOTE_STEP.version, applied: [NOTE_STEP.version] });
     const store = new SqliteApprovalStore(db);
     expect(await store.get('old')).toStrictEqual({ ...APPROVAL, id: 'old' });
-    store.stage({ next: noted(APPROVAL, 'kept'), previous: undefined, entryId: 'e' }).apply();
+    new RowWriter(db).run(store.stage({ next: noted(APPROVAL, 'kept'), previous: undefined, entryId: 'e' }).writes);
     expect(await store.get('ap-1')).toEqual(noted(APPROVAL, 'kept'));
     expect(migrateFile(db, WITH_NOTE).applied).toEqual([]);
   });

@@ -16,6 +16,7 @@ import { GavelError } from '../../src/lib/errors.js';
 import type { JsonObject } from '../../src/lib/json.js';
 import { FIXTURE_BUNDLES } from '../helpers/paths.js';
 import { refusal } from '../helpers/refusal.js';
+import { RowWriter } from '../../src/ledger/row-writes.js';
 
 /**
  * The engine against its two ports, each implemented here as the contract in
@@ -29,14 +30,20 @@ const bundles = loadBundles(FIXTURE_BUNDLES);
 class MemoryLedger implements Ledger {
   records: Array<{ record: EntryRecord; staged: StagedWrite | undefined }> = [];
   failWith: unknown;
+  /** `log`: where each staged row write is noted ('write') as it is written; `db`: where its rows go, when given. */
+  constructor(
+    private readonly log?: string[],
+    private readonly db?: Database.Database,
+  ) {}
   async append(record: EntryRecord, staged?: StagedWrite): Promise<Receipt> {
     if (this.failWith !== undefined) {
-      staged?.finish(false);
+      staged?.finish(false, []);
       throw this.failWith;
     }
     this.records.push({ record, staged });
-    staged?.apply();
-    staged?.finish(true);
+    const writes = staged?.writes ?? [];
+    for (const _ of writes) this.log?.push('write');
+    staged?.finish(true, this.db ? new RowWriter(this.db).run(writes) : writes.map(() => ({ changes: 1, rows: [] })));
     return { seq: this.records.length, entryHash: `hash-${this.records.length}` };
   }
   async close(): Promise<void> {}
@@ -61,7 +68,8 @@ class ScriptedMeter implements DecisionMeter {
   stage(d: MeteredDecision, _snapshot: UsageSnapshot): MeteredWrite | undefined {
     this.calls.push(`stage:${d.decisionId.length > 0}`);
     if (!this.current(++this.attempts)) return undefined;
-    return { apply: () => this.calls.push('apply'), finish: (ok) => this.calls.push(`finish:${ok}`), payload: { marker: 'usage' } };
+    // One row write (a harmless one: its noting by the ledger is what counts).
+    return { writes: [{ sql: 'SELECT 1', params: [] }], finish: (ok) => this.calls.push(`finish:${ok}`), payload: { marker: 'usage' } };
   }
   async release(decisionId: string): Promise<void> {
     this.calls.push(`release:${decisionId.length > 0}`);
@@ -69,7 +77,7 @@ class ScriptedMeter implements DecisionMeter {
 
   stagedRelease(): StagedWrite {
     this.calls.push('stagedRelease');
-    return { apply: () => undefined, finish: () => undefined };
+    return { writes: [], finish: () => undefined };
   }
 }
 
@@ -80,7 +88,7 @@ function parts() {
 }
 
 function engine(meter?: DecisionMeter, now?: () => Date) {
-  const ledger = new MemoryLedger();
+  const ledger = new MemoryLedger(meter instanceof ScriptedMeter ? meter.calls : undefined);
   const e = new Engine({ ...parts(), ledger, ...(meter ? { meter } : {}), ...(now ? { now } : {}) });
   e.activate(bundles);
   return { engine: e, ledger };
@@ -142,7 +150,7 @@ describe('the meter port', () => {
     const meter = new ScriptedMeter();
     const { engine: e, ledger } = engine(meter, () => new Date('2026-01-01T00:00:00Z'));
     await e.decide(request());
-    expect(meter.calls).toEqual(['context', 'stage:true', 'apply', 'finish:true']);
+    expect(meter.calls).toEqual(['context', 'stage:true', 'write', 'finish:true']);
     const stored = (JSON.parse(ledger.records[0]!.record.payloadJcs!) as JsonObject).input as JsonObject;
     expect(stored.context).toEqual({ usage: { marker: 'from-meter' }, now: '2026-01-01T00:00:00.000Z' });
   });
@@ -175,8 +183,9 @@ describe('the meter port', () => {
   it('a REQUIRE_APPROVAL decided again on fresh usage makes its request once (the first attempt lets go of its fingerprint)', async () => {
     const meter = new ScriptedMeter();
     meter.current = (n) => n >= 3;
-    const ledger = new MemoryLedger();
-    const desk = new ApprovalDesk({ store: new SqliteApprovalStore(new Database(':memory:')), ledger, config: approvalsConfig(), now: () => new Date() });
+    const db = new Database(':memory:');
+    const ledger = new MemoryLedger(undefined, db);
+    const desk = new ApprovalDesk({ store: new SqliteApprovalStore(db), ledger, config: approvalsConfig(), now: () => new Date() });
     const e = new Engine({ ...parts(), ledger, meter, approvals: desk });
     e.activate(bundles);
     const input = { subject: { id: 'sam' }, action: { type: 'tool.call', tool: 't' }, result: { decision: 'require_approval' } };
@@ -254,7 +263,7 @@ describe('a caller that went away', () => {
     };
     const d = await e.decide(request(undefined, { signal: ac.signal }));
     expect(d.receipt.seq).toBe(1);
-    expect(meter.calls).toEqual(['context', 'stage:true', 'apply', 'finish:true', 'release:true']);
+    expect(meter.calls).toEqual(['context', 'stage:true', 'write', 'finish:true', 'release:true']);
   });
 
   it('a caller still there releases nothing', async () => {

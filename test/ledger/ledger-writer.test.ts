@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, s
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EntryRecord, StagedWrite } from '../../src/engine/ledger.js';
+import type { EntryRecord, RowResult, StagedWrite } from '../../src/engine/ledger.js';
 import { ledgerConfig, type LedgerConfig } from '../../src/ledger/config.js';
 import { checkKeyMatchesLedger, fileChanged, fileIdentity, recordedWriterPid } from '../../src/ledger/file-identity.js';
 import { SqliteLedger, type LedgerFaults, type LedgerHealth } from '../../src/ledger/sqlite.js';
@@ -59,19 +59,27 @@ function fileLedger(over: Partial<Omit<LedgerConfig, 'path'>> = {}, faults?: Led
   return { ledger: ledgerAt(path, over, faults), path };
 }
 
-/** A staged write that records what the ledger told it, and writes a row of its own when applied. */
-function spyStaged(db: Database.Database, id: string, fail = false): StagedWrite & { calls: string[] } {
+/**
+ * A staged write that records what the ledger told it: its one row write calls a function of this
+ * connection as it runs (noted 'apply'; throwing when `fail`), and finish notes the outcome and results.
+ */
+function spyStaged(db: Database.Database, id: string, fail = false): StagedWrite & { calls: string[]; results: RowResult[][] } {
   db.exec('CREATE TABLE IF NOT EXISTS side_rows (id TEXT PRIMARY KEY)');
   const calls: string[] = [];
+  const results: RowResult[][] = [];
+  const spy = `spy_${id}`;
+  db.function(spy, (value: unknown) => {
+    calls.push('apply');
+    if (fail) throw new Error('staged write failed');
+    return value;
+  });
   return {
     calls,
-    apply() {
-      calls.push('apply');
-      db.prepare('INSERT INTO side_rows(id) VALUES (?)').run(id);
-      if (fail) throw new Error('staged write failed');
-    },
-    finish(committed: boolean) {
+    results,
+    writes: [{ sql: `INSERT INTO side_rows(id) VALUES (${spy}(?))`, params: [id] }],
+    finish(committed: boolean, rows: readonly RowResult[]) {
       calls.push(`finish:${committed}`);
+      results.push([...rows]);
     },
   };
 }
@@ -84,6 +92,7 @@ describe('what a staged write is told', () => {
     const staged = spyStaged(ledger.db, 'a');
     expect((await ledger.append(record(1), staged)).seq).toBe(1);
     expect(staged.calls).toEqual(['apply', 'finish:true']);
+    expect(staged.results).toEqual([[{ changes: 1, rows: [] }]]);
     expect(sideRows(ledger.db)).toEqual(['a']);
   });
 
@@ -93,6 +102,7 @@ describe('what a staged write is told', () => {
     const staged = spyStaged(ledger.db, 'dup');
     await expect(ledger.append(record(2, { decisionId: 'w-1' }), staged)).rejects.toMatchObject({ code: 'ledger_unavailable' });
     expect(staged.calls).toEqual(['apply', 'finish:false']);
+    expect(staged.results).toEqual([[]]);
     expect(sideRows(ledger.db)).toEqual([]);
     expect(ledger.size).toBe(1);
   });
@@ -118,6 +128,15 @@ describe('what a staged write is told', () => {
     expect((err as GavelError).code).toBe('ledger_unavailable');
     expect(((err as GavelError).cause as Error).message).toBe('record time not a time is not a time');
     expect(staged.calls).toEqual(['finish:false']);
+  });
+
+  it('only an erasure entry’s writes may delete payloads: any other entry’s are refused with it', async () => {
+    const ledger = ledgerAt(':memory:');
+    await ledger.append(record(1));
+    const erase = { writes: [{ sql: 'DELETE FROM payloads WHERE seq = ?', params: [1] }], finish: () => undefined };
+    await expect(ledger.append(record(2), erase)).rejects.toMatchObject({ code: 'ledger_unavailable' });
+    expect(ledger.size).toBe(1);
+    expect(ledger.db.prepare('SELECT COUNT(*) AS n FROM payloads').get()).toEqual({ n: 1 });
   });
 
   it('an append to a closed ledger is refused at once, and its staged write told so', async () => {

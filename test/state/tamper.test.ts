@@ -7,7 +7,7 @@ import type { StateCheckResult } from '../../src/state/check.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { editStateTables } from '../helpers/state-edit.js';
 import { MANAGER, transfer } from '../approvals/helpers.js';
-import { modelCall, TestClock, withoutEntry } from '../usage/helpers.js';
+import { commitStaged, modelCall, TestClock, withoutEntry } from '../usage/helpers.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 import { usageConfig } from '../../src/usage/config.js';
 
@@ -268,11 +268,10 @@ describe('a ledger from before usage entries', () => {
       request: { decisionId: 'old-1', subject: TEAM.subject, tool: '', decision: 'allow', atMs: T0 },
       reservation: { ...reservation, maxOutputTokens: null, estimatedInputTokens: 1, caller: 'gw', askedModel: 'standard-m' },
     });
-    staged.apply();
-    staged.finish(true);
+    commitStaged(db, staged);
     await store.settle(
       { ...TEAM, decisionId: 'old-1', model: 'standard-m', tier: 'standard', inputTokens: 100, outputTokens: 400, costMicros: 9, atMs: T0 },
-      withoutEntry,
+      withoutEntry(db),
     );
     db.close();
 

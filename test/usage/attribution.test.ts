@@ -60,7 +60,7 @@ it('a model call that required approval is reserved, and its report is accepted 
       costMicros: 4_999_999_000,
       atMs: Date.now(),
     },
-    withoutEntry,
+    withoutEntry(srv.core.parts.ledger.db),
   );
   const pending = await decide(c, modelCall(seat, 'standard-m', 100));
   expect(pending.decision).toBe('DECISION_REQUIRE_APPROVAL');
@@ -81,7 +81,7 @@ it('a model call that required approval is reserved, and its report is accepted 
       costMicros: 15_000_000_000,
       atMs: Date.now(),
     },
-    withoutEntry,
+    withoutEntry(srv.core.parts.ledger.db),
   );
   // Now past the seat's hard cap (20000): the next call is denied outright.
   const next = await decide(c, modelCall(seat, 'standard-m', 100));

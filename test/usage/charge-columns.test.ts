@@ -15,7 +15,7 @@ import {
 import { usageConfig } from '../../src/usage/config.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 import { chargeForm } from '../../src/state/compare.js';
-import { storeReservation } from './helpers.js';
+import { commitStaged, storeReservation } from './helpers.js';
 
 /**
  * The usage charge column list (usage/charge-columns.ts) is the one place a charge's columns are
@@ -164,8 +164,7 @@ describe('the usage charge column list', () => {
     const store = new SqliteUsageStore(db, usageConfig());
     const reservation = storeReservation('d-2', T0, { subject: 'sam', team: 'platform', costCenter: 'cc-1' });
     const staged = store.stage({ request: { decisionId: 'd-2', subject: 'sam', tool: '', decision: 'allow', atMs: T0 }, reservation });
-    staged.apply();
-    staged.finish(true);
+    commitStaged(db, staged);
     const row = db.prepare('SELECT * FROM usage_charges').get() as Record<string, unknown>;
     expect(Object.keys(row)).toEqual(chargeColumns('embedded').map((c) => c.column));
     expect(embeddedChargeOf(row)).toEqual({ ...reservation, state: 'reserved', inputTokens: null, outputTokens: null });

@@ -5,9 +5,9 @@ import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { usageConfig } from '../../src/usage/config.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 import type { ChargeRow, Settlement } from '../../src/usage/store.js';
-import type { StagedWrite } from '../../src/engine/ledger.js';
+import { RowChanged, type StagedWrite } from '../../src/engine/ledger.js';
 import { sampleRecord } from '../ledger/fixtures.js';
-import { storeReservation } from './helpers.js';
+import { commitStaged, storeReservation } from './helpers.js';
 
 /**
  * The embedded store against a real ledger: a settlement whose charge changes between its check and
@@ -79,7 +79,8 @@ describe('a settlement raced in its transaction', () => {
       .catch((e: unknown) => e as Error);
     expect(calls).toBe(3);
     expect(err).toBeInstanceOf(Error);
-    expect(((err as Error).cause as Error).message).toBe('the charge of decision d2 changed before its settlement was written');
+    expect((err as Error).cause).toBeInstanceOf(RowChanged);
+    expect(((err as Error).cause as RowChanged).message).toBe('a staged write expected to change 1 row(s) and changed 0: the row changed since it was read');
     expect(state(ledger, 'd2')).toBe('reserved');
     await ledger.close();
   });
@@ -94,8 +95,7 @@ describe('a settlement raced in its transaction', () => {
       ledger.db
         .prepare(`UPDATE usage_charges SET state = 'settled', tokens = 100, cost_micros = 1500, input_tokens = 40, output_tokens = 60 WHERE decision_id = 'd3'`)
         .run();
-      staged.apply();
-      staged.finish(true);
+      commitStaged(ledger.db, staged);
     });
     expect(calls).toBe(1);
     expect(result).toEqual({ kind: 'duplicate', tokens: 100, costMicros: 1_500 });

@@ -1,5 +1,7 @@
+import type Database from 'better-sqlite3';
 import type { EntryRecord, Ledger, Receipt, StagedWrite } from '../../src/engine/ledger.js';
-import type { Reservation } from '../../src/usage/store.js';
+import { RowWriter } from '../../src/ledger/row-writes.js';
+import type { Reservation, SettlementRecorder } from '../../src/usage/store.js';
 import { unary } from '../helpers/client.js';
 import type { Clients } from '../helpers/client.js';
 
@@ -79,24 +81,32 @@ export function storeReservation(id: string, atMs: number, who: Caller, over: Pa
   };
 }
 
-/**
- * For store-level tests only: a settlement written straight through, with no ledger entry (a
- * served report is always recorded: usage/report.ts).
- */
-export async function withoutEntry(_charge: unknown, staged: { apply(): void; finish(committed: boolean): void }): Promise<void> {
-  staged.apply();
-  staged.finish(true);
+/** Writes a staged write's rows straight to `db` and finishes it as committed: a store-level test's stand-in for the ledger's transaction. */
+export function commitStaged(db: Database.Database, staged: StagedWrite): void {
+  staged.finish(true, new RowWriter(db).run(staged.writes));
 }
 
-/** A ledger for store- and meter-level tests: applies each staged write at once and keeps the records it was given. */
-export function recordingLedger(): Ledger & { records: EntryRecord[] } {
+/**
+ * For store-level tests only: a settlement written straight through to `db`, with no ledger entry (a
+ * served report is always recorded: usage/report.ts). A shared store's rows are in PostgreSQL already: no db.
+ */
+export function withoutEntry(db?: Database.Database): SettlementRecorder {
+  return async (_charge, staged) => {
+    if (staged.writes.length > 0 && !db) throw new Error('withoutEntry: rows to write and no database to write them to');
+    staged.finish(true, db ? new RowWriter(db).run(staged.writes) : []);
+  };
+}
+
+/** A ledger for store- and meter-level tests: writes each staged write's rows to `db` at once and keeps the records it was given. */
+export function recordingLedger(db?: Database.Database): Ledger & { records: EntryRecord[] } {
   const records: EntryRecord[] = [];
   return {
     records,
     async append(record: EntryRecord, staged?: StagedWrite): Promise<Receipt> {
-      staged?.apply();
+      if (staged && staged.writes.length > 0 && !db) throw new Error('recordingLedger: rows to write and no database to write them to');
+      const results = staged && db ? new RowWriter(db).run(staged.writes) : [];
       records.push(record, ...(staged?.records ?? []));
-      staged?.finish(true);
+      staged?.finish(true, results);
       return { seq: records.length, entryHash: '' };
     },
     async close() {},

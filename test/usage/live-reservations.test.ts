@@ -1,4 +1,4 @@
-import { withoutEntry } from './helpers.js';
+import { commitStaged, withoutEntry } from './helpers.js';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -91,14 +91,15 @@ describe('usage kept in memory agrees with the table', () => {
               // Read while staged: counted already (then the stage ends either way).
               await live.usage('subject', r.subject, r.atMs);
               if (s.commit) {
-                db.transaction(() => staged.apply())();
+                db.transaction(() => commitStaged(db, staged))();
                 reserved.push(r);
+              } else {
+                staged.finish(false, []);
               }
-              staged.finish(s.commit);
             } else if (reserved.length > 0) {
               const r = reserved[s.pick % reserved.length]!;
               if (s.kind === 'settle') {
-                await live.settle({ ...r, inputTokens: s.tokens, outputTokens: 0, costMicros: s.micros, atMs: r.atMs }, withoutEntry);
+                await live.settle({ ...r, inputTokens: s.tokens, outputTokens: 0, costMicros: s.micros, atMs: r.atMs }, withoutEntry(db));
               } else {
                 await live.release(r.decisionId);
               }
@@ -249,8 +250,7 @@ describe('the running sums of one key', () => {
         askedModel: 'm',
       };
       const staged = store.stage({ request: { decisionId: r.decisionId, subject: r.subject, tool: '', decision: 'allow', atMs: r.atMs }, reservation: r });
-      db.transaction(() => staged.apply())();
-      staged.finish(true);
+      db.transaction(() => commitStaged(db, staged))();
       rows.push(r);
     }
     const live = new LiveReservations(db);

@@ -1,4 +1,4 @@
-import { recordingLedger } from './helpers.js';
+import { commitStaged, recordingLedger } from './helpers.js';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { Bundle } from '../../src/bundles/bundle.js';
@@ -44,8 +44,8 @@ const PRICING: JsonObject = {
 function meter(config: Partial<UsageConfig> = {}) {
   const db = new Database(':memory:');
   const store = new SqliteUsageStore(db, usageConfig({ defaultMaxTokens: 500, reservationTtlSeconds: 90, ...config }));
-  const ledger = recordingLedger();
-  return { store, ledger, meter: new Meter(store, ledger) };
+  const ledger = recordingLedger(db);
+  return { db, store, ledger, meter: new Meter(store, ledger) };
 }
 
 function call(over: { model?: string; params?: JsonObject; content?: JsonObject; type?: string; subject?: JsonObject } = {}): JsonObject {
@@ -65,8 +65,7 @@ async function decide(m: ReturnType<typeof meter>, input: JsonObject, out: Polic
   const { context, snapshot } = await m.meter.context(usageFactsOf(input), bundle(), NOW);
   const staged = await m.meter.stage({ decisionId: id, facts: usageFactsOf(input), outcome: out, bundle: bundle(), now: NOW, caller: 'test' }, snapshot);
   if (staged) {
-    staged.apply();
-    staged.finish(true);
+    commitStaged(m.db, staged);
   }
   return { context, staged };
 }

@@ -1,4 +1,4 @@
-import { recordingLedger, withoutEntry } from './helpers.js';
+import { commitStaged, recordingLedger, withoutEntry } from './helpers.js';
 import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
 import type { Bundle } from '../../src/bundles/bundle.js';
@@ -32,15 +32,15 @@ const facts = (team: string, costCenter: string) =>
   });
 
 it('a settlement of the same subject under another team and cost center makes the subject’s snapshot stale', async () => {
-  const store = new SqliteUsageStore(new Database(':memory:'), usageConfig());
-  const meter = new Meter(store, recordingLedger());
+  const db = new Database(':memory:');
+  const store = new SqliteUsageStore(db, usageConfig());
+  const meter = new Meter(store, recordingLedger(db));
   // An earlier call of alice's, charged elsewhere (she moved teams), still unreported.
   const earlier = await meter.stage(
     { decisionId: 'earlier', facts: facts('old-team', 'old-cc'), outcome: allow, bundle: prices, now: NOW, caller: 'test' },
     (await meter.context(facts('old-team', 'old-cc'), prices, NOW)).snapshot,
   );
-  earlier!.apply();
-  earlier!.finish(true);
+  commitStaged(db, earlier!);
 
   const { snapshot } = await meter.context(facts('platform', 'cc-1'), prices, NOW);
   const settled = await store.settle(
@@ -56,7 +56,7 @@ it('a settlement of the same subject under another team and cost center makes th
       costMicros: 104_000,
       atMs: NOW.getTime(),
     },
-    withoutEntry,
+    withoutEntry(db),
   );
   expect(settled.kind).toBe('settled');
   expect(

@@ -8,7 +8,7 @@ import { PostgresUsageStore } from '../../src/usage/postgres/store.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 import { historyKey, scopeKeys, type Reservation, type UsageStore } from '../../src/usage/store.js';
 import { freshDatabase, postgresUnavailable, queryAt, startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { storeReservation, withoutEntry } from './helpers.js';
+import { commitStaged, storeReservation, withoutEntry } from './helpers.js';
 
 /** The shared usage store against a real PostgreSQL server started for this file. */
 const T0 = Date.parse('2026-11-18T12:00:00Z');
@@ -19,13 +19,13 @@ function reservation(id: string, who = alice, over: Partial<Reservation> = {}): 
   return storeReservation(id, T0, who, over);
 }
 
-/** Reserves through a read, as the meter does, and commits the entry (finish true). */
-async function reserve(store: UsageStore, r: Reservation, decision = 'allow'): Promise<void> {
+/** Reserves through a read, as the meter does, and commits the entry (finish true); an embedded store's rows go to `db`. */
+async function reserve(store: UsageStore, r: Reservation, decision = 'allow', db?: Database.Database): Promise<void> {
   const read = await store.read([...scopeKeys(r), historyKey(r.subject)]);
   const staged = await read.stage({ request: { decisionId: r.decisionId, subject: r.subject, tool: '', decision, atMs: r.atMs }, reservation: r });
   if (!staged) throw new Error('stale');
-  staged.apply();
-  staged.finish(true);
+  if (db) commitStaged(db, staged);
+  else staged.finish(true, []); // a shared store's rows are in PostgreSQL already
   read.end();
 }
 
@@ -75,24 +75,27 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
   it('gives the same totals, settlements and refusals as the embedded store for the same calls', async () => {
     const url = await freshUrl();
     const shared = await open(url);
-    const embedded = new SqliteUsageStore(new Database(':memory:'), usageConfig());
+    const embeddedDb = new Database(':memory:');
+    const embedded = new SqliteUsageStore(embeddedDb, usageConfig());
     try {
       for (const store of [shared, embedded] as UsageStore[]) {
         store instanceof PostgresUsageStore && store.attach('ledger-a');
-        await reserve(store, reservation('d1'));
-        await reserve(store, reservation('d2', bob, { tier: 'premium', model: 'frontier-xl', tokens: 900, costMicros: 90_000 }));
-        await reserve(store, reservation('d3', alice, { atMs: T0 - 3 * 86_400_000, expiresMs: T0 + 1 }));
+        const db = store === embedded ? embeddedDb : undefined;
+        await reserve(store, reservation('d1'), 'allow', db);
+        await reserve(store, reservation('d2', bob, { tier: 'premium', model: 'frontier-xl', tokens: 900, costMicros: 90_000 }), 'allow', db);
+        await reserve(store, reservation('d3', alice, { atMs: T0 - 3 * 86_400_000, expiresMs: T0 + 1 }), 'allow', db);
         // A team and a cost center named like a subject: each scope counts only its own.
-        await reserve(store, reservation('d4', { subject: 'carol', team: 'alice', costCenter: 'bob' }, { tokens: 7, maxOutputTokens: null }));
+        await reserve(store, reservation('d4', { subject: 'carol', team: 'alice', costCenter: 'bob' }, { tokens: 7, maxOutputTokens: null }), 'allow', db);
       }
       const settle = { ...alice, decisionId: 'd1', model: 'standard-m', tier: 'standard', inputTokens: 40, outputTokens: 200, costMicros: 3_600, atMs: T0 };
       const results = [];
       for (const store of [shared, embedded] as UsageStore[]) {
+        const written = withoutEntry(store === embedded ? embeddedDb : undefined);
         results.push([
-          await store.settle(settle, withoutEntry),
-          await store.settle(settle, withoutEntry),
-          await store.settle({ ...settle, outputTokens: 201 }, withoutEntry),
-          await store.settle({ ...settle, decisionId: 'nope' }, withoutEntry),
+          await store.settle(settle, written),
+          await store.settle(settle, written),
+          await store.settle({ ...settle, outputTokens: 201 }, written),
+          await store.settle({ ...settle, decisionId: 'nope' }, written),
         ]);
       }
       expect(results[0]).toEqual(results[1]);
@@ -164,7 +167,7 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
         request: { decisionId: 'x1', subject: 'alice', tool: '', decision: 'allow', atMs: T0 },
         reservation: reservation('x1'),
       });
-      staged!.finish(true);
+      staged!.finish(true, []);
       // The second read saw the first one's reservation: it could not have read before it committed.
       expect((await second).week.reserved_tokens).toBe(300);
       expect(order).toEqual(['first staged', 'second read']);
@@ -188,7 +191,7 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
       const settled = a
         .settle(
           { ...alice, decisionId: 'earlier', model: 'standard-m', tier: 'standard', inputTokens: 40, outputTokens: 200, costMicros: 3_600, atMs: T0 },
-          withoutEntry,
+          withoutEntry(),
         )
         .then((r) => {
           order.push('settled');
@@ -200,7 +203,7 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
         request: { decisionId: 'later', subject: 'bob', tool: '', decision: 'allow', atMs: T0 },
         reservation: reservation('later', bob),
       });
-      staged!.finish(true);
+      staged!.finish(true, []);
       expect((await settled).kind).toBe('settled');
       expect(order).toEqual(['decision staged', 'settled']);
     } finally {
@@ -238,7 +241,7 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
       const read = await store.read([...scopeKeys(alice), historyKey(alice.subject)]);
       await expect(read.history('mallory', T0)).rejects.toThrow(/history of mallory was not part of this read/);
       const staged = await read.stage({ request: { decisionId: 'denied', subject: 'alice', tool: 'search', decision: 'deny', atMs: T0 } });
-      staged!.finish(true);
+      staged!.finish(true, []);
       await expect(read.stage({ request: { decisionId: 'again', subject: 'alice', tool: '', decision: 'allow', atMs: T0 } })).rejects.toThrow(/ended/);
       expect(await store.charge('denied')).toBeUndefined();
       expect(await store.history('alice', T0 + 1)).toEqual({ requests_last_minute: 1, denials_last_hour: 1, tool_calls_last_minute: { search: 1 } });
@@ -254,10 +257,10 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
     store.attach('ledger-a');
     try {
       await reserve(store, reservation('held'));
-      store.stagedRelease('held').finish(false);
+      store.stagedRelease('held').finish(false, []);
       await new Promise((r) => setTimeout(r, 100));
       expect(await store.charge('held')).toMatchObject({ state: 'reserved' });
-      store.stagedRelease('held').finish(true);
+      store.stagedRelease('held').finish(true, []);
       await expect.poll(async () => store.charge('held')).toBeUndefined();
       expect((await store.history('alice', T0 + 1)).requests_last_minute).toBe(1);
       expect((await store.usage('team', 'platform', T0 + 1)).week.reserved_tokens).toBe(0);
@@ -277,12 +280,12 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
       await reserve(store, reservation('settle-me', bob, { atMs: T0 - 3 * HOUR, expiresMs: T0 + HOUR }));
       await store.settle(
         { ...bob, decisionId: 'settle-me', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 9, costMicros: 10, atMs: T0 },
-        withoutEntry,
+        withoutEntry(),
       );
       await reserve(store, reservation('lately', bob, { atMs: T0 - 10 * 60_000, expiresMs: T0 + HOUR }));
       await store.settle(
         { ...bob, decisionId: 'lately', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 4, costMicros: 5, atMs: T0 },
-        withoutEntry,
+        withoutEntry(),
       );
       await store.pruneOld(T0);
       expect(await store.charge('old')).toBeUndefined();
@@ -351,7 +354,7 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
         reservation: reservation('g1'),
       });
       expect((await store.usage('team', 'platform', T0)).week.reserved_tokens).toBe(300);
-      staged!.finish(false);
+      staged!.finish(false, []);
       await expect.poll(async () => (await store.usage('team', 'platform', T0)).week.reserved_tokens).toBe(0);
       expect(await store.charge('g1')).toBeUndefined();
       expect((await store.history('alice', T0 + 1)).requests_last_minute).toBe(0);

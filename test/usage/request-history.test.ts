@@ -5,6 +5,7 @@ import { usageConfig } from '../../src/usage/config.js';
 import { RequestHistory } from '../../src/usage/request-history.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 import type { History } from '../../src/usage/store.js';
+import { commitStaged } from './helpers.js';
 
 /**
  * Each subject's history (requests and tool calls in the last minute, denials
@@ -45,8 +46,8 @@ function request(
   id = `d${++ids}`,
 ) {
   const staged = store.stage({ request: { decisionId: id, ...row } });
-  if (commit) db.transaction(() => staged.apply())();
-  staged.finish(commit);
+  if (commit) db.transaction(() => commitStaged(db, staged))();
+  else staged.finish(false, []);
 }
 
 type Step =

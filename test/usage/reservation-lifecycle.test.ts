@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { usageConfig } from '../../src/usage/config.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 import { historyKey, usageKey, type Reservation, type RequestRow } from '../../src/usage/store.js';
-import { storeReservation, withoutEntry } from './helpers.js';
+import { commitStaged, storeReservation, withoutEntry } from './helpers.js';
 
 /**
  * A reservation's life in the SQLite usage store, through its public methods:
@@ -16,10 +16,18 @@ const T0 = Date.parse('2026-11-18T12:00:00Z'); // a Wednesday, mid-day, mid-mont
 const alice = { subject: 'alice', team: 'platform', costCenter: 'cc-1' };
 const bob = { subject: 'bob', team: 'research', costCenter: 'cc-2' };
 
+/** Each store's database, for the rows a test writes without the ledger. */
+const dbOf = new WeakMap<SqliteUsageStore, Database.Database>();
+
 function store(config = {}) {
   const db = new Database(':memory:');
-  return { db, store: new SqliteUsageStore(db, usageConfig(config)) };
+  const s = new SqliteUsageStore(db, usageConfig(config));
+  dbOf.set(s, db);
+  return { db, store: s };
 }
+
+/** A settlement's rows written straight to the store's database, with no ledger entry. */
+const written = (s: SqliteUsageStore) => withoutEntry(dbOf.get(s));
 
 function reservation(id: string, over: Partial<Reservation> = {}): Reservation {
   return storeReservation(id, T0, alice, over);
@@ -32,8 +40,7 @@ function request(r: { decisionId: string; subject: string; atMs: number }, over:
 /** Stages, applies and finishes, as the ledger does for a decision that commits. */
 function commit(s: SqliteUsageStore, r: Reservation): void {
   const w = s.stage({ request: request(r), reservation: r });
-  w.apply();
-  w.finish(true);
+  commitStaged(dbOf.get(s)!, w);
 }
 
 const scopes = [
@@ -90,7 +97,7 @@ describe('a staged reservation', () => {
   it('is gone when its transaction ends without writing it (finish without apply)', async () => {
     const { db, store: s } = store();
     const w = s.stage({ request: request(reservation('d1')), reservation: reservation('d1') });
-    w.finish(false);
+    w.finish(false, []);
     expect((await s.usage('team', 'platform', T0)).day.tokens).toBe(0);
     expect(db.prepare('SELECT COUNT(*) AS n FROM usage_requests').get()).toEqual({ n: 0 });
   });
@@ -179,12 +186,12 @@ describe('versions a decision read', () => {
     commit(s, reservation('d1'));
     let snap = s.snapshot(aliceKeys.slice(0, 3));
     const settlement = { ...alice, decisionId: 'd1', model: 'standard-m', tier: 'standard', inputTokens: 40, outputTokens: 200, costMicros: 3_120, atMs: T0 };
-    expect(await s.settle(settlement, withoutEntry)).toEqual({ kind: 'settled' });
+    expect(await s.settle(settlement, written(s))).toEqual({ kind: 'settled' });
     expect(s.isCurrent(snap)).toBe(false);
     snap = s.snapshot(aliceKeys.slice(0, 3));
-    expect(await s.settle(settlement, withoutEntry)).toEqual({ kind: 'duplicate', tokens: 240, costMicros: 3_120 });
-    expect(await s.settle({ ...settlement, costMicros: 3_121 }, withoutEntry)).toMatchObject({ kind: 'conflict' });
-    expect(await s.settle({ ...settlement, decisionId: 'nope' }, withoutEntry)).toEqual({ kind: 'unknown' });
+    expect(await s.settle(settlement, written(s))).toEqual({ kind: 'duplicate', tokens: 240, costMicros: 3_120 });
+    expect(await s.settle({ ...settlement, costMicros: 3_121 }, written(s))).toMatchObject({ kind: 'conflict' });
+    expect(await s.settle({ ...settlement, decisionId: 'nope' }, written(s))).toEqual({ kind: 'unknown' });
     expect(s.isCurrent(snap)).toBe(true);
   });
 
@@ -215,7 +222,7 @@ describe('settling a reservation', () => {
   it('replaces the estimate by the reported numbers, as used usage at the decision’s time', async () => {
     const { store: s } = store();
     commit(s, reservation('d1'));
-    await s.settle(settlement(), withoutEntry);
+    await s.settle(settlement(), written(s));
     expect(await s.charge('d1')).toMatchObject({ state: 'settled', tokens: 240, costMicros: 3_120, inputTokens: 40, outputTokens: 200, atMs: T0 });
     for (const [scope, key] of scopes) {
       const u = await s.usage(scope, key, T0 + 1000);
@@ -229,7 +236,7 @@ describe('settling a reservation', () => {
   it('a report for a tier-down records the model and tier that ran', async () => {
     const { store: s } = store();
     commit(s, reservation('d1'));
-    await s.settle(settlement({ model: 'small-s', tier: 'economy' }), withoutEntry);
+    await s.settle(settlement({ model: 'small-s', tier: 'economy' }), written(s));
     expect(await s.charge('d1')).toMatchObject({ model: 'small-s', tier: 'economy' });
     const u = await s.usage('team', 'platform', T0 + 1000);
     expect(Object.keys(u.by_tier)).toEqual(['economy']);
@@ -238,10 +245,10 @@ describe('settling a reservation', () => {
   it('the same report again is a duplicate carrying the settled numbers; a changed one is a conflict, whichever number changed', async () => {
     const { store: s } = store();
     commit(s, reservation('d1'));
-    await s.settle(settlement(), withoutEntry);
-    expect(await s.settle(settlement(), withoutEntry)).toEqual({ kind: 'duplicate', tokens: 240, costMicros: 3_120 });
+    await s.settle(settlement(), written(s));
+    expect(await s.settle(settlement(), written(s))).toEqual({ kind: 'duplicate', tokens: 240, costMicros: 3_120 });
     for (const change of [{ inputTokens: 41 }, { outputTokens: 199 }, { costMicros: 3_000 }]) {
-      expect(await s.settle(settlement(change), withoutEntry)).toEqual({
+      expect(await s.settle(settlement(change), written(s))).toEqual({
         kind: 'conflict',
         message: 'usage for decision d1 was already reported with different numbers',
       });
@@ -252,7 +259,7 @@ describe('settling a reservation', () => {
   it('settling the same reservation twice never adds it twice', async () => {
     const { store: s } = store();
     commit(s, reservation('d1'));
-    await Promise.all([s.settle(settlement(), withoutEntry), s.settle(settlement(), withoutEntry)]);
+    await Promise.all([s.settle(settlement(), written(s)), s.settle(settlement(), written(s))]);
     expect((await s.usage('subject', 'alice', T0 + 1000)).day.used_tokens).toBe(240);
   });
 });
@@ -269,10 +276,7 @@ describe('releasing a reservation', () => {
   it('never drops settled usage', async () => {
     const { store: s } = store();
     commit(s, reservation('d1'));
-    await s.settle(
-      { ...alice, decisionId: 'd1', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 2, costMicros: 3, atMs: T0 },
-      withoutEntry,
-    );
+    await s.settle({ ...alice, decisionId: 'd1', model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 2, costMicros: 3, atMs: T0 }, written(s));
     await s.release('d1');
     expect(await s.charge('d1')).toMatchObject({ state: 'settled', tokens: 3 });
   });
@@ -297,8 +301,7 @@ describe('request history with staged requests', () => {
     const { store: s } = store();
     const w = (id: string, atMs: number, over: Partial<RequestRow> = {}) => {
       const staged = s.stage({ request: { decisionId: id, subject: 'alice', tool: '', decision: 'allow', atMs, ...over } });
-      staged.apply();
-      staged.finish(true);
+      commitStaged(dbOf.get(s)!, staged);
     };
     w('a', T0 - 1000, { tool: 'search' });
     w('b', T0 - 60_000, { tool: 'search', decision: 'deny' });
@@ -313,8 +316,7 @@ describe('request history with staged requests', () => {
     const count = () => (db.prepare('SELECT COUNT(*) AS n FROM usage_requests').get() as { n: number }).n;
     const write = (id: string, atMs: number) => {
       const staged = s.stage({ request: { decisionId: id, subject: 'alice', tool: '', decision: 'allow', atMs } });
-      staged.apply();
-      staged.finish(true);
+      commitStaged(dbOf.get(s)!, staged);
     };
     write('old', T0 - 2 * 3_600_000 - 1);
     write('kept', T0 - 2 * 3_600_000);
@@ -362,10 +364,11 @@ describe('edges of the reservation store', () => {
       ['kept', T0 - 90 * 60_000],
     ] as const) {
       commit(s, reservation(id, { atMs }));
-      await s.settle({ ...alice, decisionId: id, model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 1, costMicros: 1, atMs }, withoutEntry);
+      await s.settle({ ...alice, decisionId: id, model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 1, costMicros: 1, atMs }, written(s));
     }
     expect(minutes()).toHaveLength(2);
-    for (let i = 0; i < 1000; i++) s.stage({ request: { decisionId: `r${i}`, subject: 'bob', tool: '', decision: 'allow', atMs: T0 } }).apply();
+    for (let i = 0; i < 1000; i++)
+      commitStaged(dbOf.get(s)!, s.stage({ request: { decisionId: `r${i}`, subject: 'bob', tool: '', decision: 'allow', atMs: T0 } }));
     expect(minutes()).toEqual([Math.floor((T0 - 90 * 60_000) / 60_000)]);
   });
 
@@ -380,6 +383,7 @@ describe('edges of the reservation store', () => {
       T0 + 600_000,
     );
     const s = new SqliteUsageStore(db, usageConfig());
+    dbOf.set(s, db);
     expect(await s.charge('old')).toMatchObject({
       state: 'reserved',
       tokens: 10,

@@ -1,4 +1,4 @@
-import { withoutEntry } from './helpers.js';
+import { commitStaged, withoutEntry } from './helpers.js';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,9 +10,9 @@ import { tempDir } from '../helpers/paths.js';
 /** The usage store alone: reservations, settlement into buckets, time-zone rebuilds, bounded reads. */
 const who = { subject: 's1', team: 't1', costCenter: 'c1' };
 
-async function charge(store: SqliteUsageStore, id: string, atIso: string, tokens: number, costMicros: number): Promise<void> {
+async function charge(db: Database.Database, store: SqliteUsageStore, id: string, atIso: string, tokens: number, costMicros: number): Promise<void> {
   const atMs = Date.parse(atIso);
-  reserveNow(store, {
+  reserveNow(db, store, {
     ...who,
     decisionId: id,
     model: 'standard-m',
@@ -28,16 +28,17 @@ async function charge(store: SqliteUsageStore, id: string, atIso: string, tokens
   });
   const result = await store.settle(
     { ...who, decisionId: id, model: 'standard-m', tier: 'standard', inputTokens: 0, outputTokens: tokens, costMicros, atMs },
-    withoutEntry,
+    withoutEntry(db),
   );
   expect(result.kind).toBe('settled');
 }
 
 describe('SqliteUsageStore', () => {
   it('settled usage lands in every scope and window; reservations count until settled', async () => {
-    const store = new SqliteUsageStore(new Database(':memory:'), usageConfig());
-    await charge(store, 'd1', '2026-11-20T10:00:00Z', 100, 1_000_000);
-    reserveNow(store, {
+    const db = new Database(':memory:');
+    const store = new SqliteUsageStore(db, usageConfig());
+    await charge(db, store, 'd1', '2026-11-20T10:00:00Z', 100, 1_000_000);
+    reserveNow(db, store, {
       ...who,
       decisionId: 'd2',
       model: 'frontier-xl',
@@ -66,7 +67,7 @@ describe('SqliteUsageStore', () => {
     const file = join(tempDir(), 'usage.db');
     let db = new Database(file);
     const utc = new SqliteUsageStore(db, usageConfig({ timeZone: 'UTC' }));
-    await charge(utc, 'late', '2026-11-21T03:00:00Z', 70, 0); // Friday 19:00 in Los Angeles, Saturday in UTC
+    await charge(db, utc, 'late', '2026-11-21T03:00:00Z', 70, 0); // Friday 19:00 in Los Angeles, Saturday in UTC
     expect((await utc.usage('subject', 's1', Date.parse('2026-11-21T04:00:00Z'))).day.used_tokens).toBe(70);
     db.close();
     db = new Database(file);
@@ -93,8 +94,7 @@ describe('SqliteUsageStore', () => {
 });
 
 /** Writes a reservation the way the ledger does for a decision: staged, applied, finished. */
-function reserveNow(store: SqliteUsageStore, r: Reservation): void {
+function reserveNow(db: Database.Database, store: SqliteUsageStore, r: Reservation): void {
   const staged = store.stage({ request: { decisionId: r.decisionId, subject: r.subject, tool: '', decision: 'allow', atMs: r.atMs }, reservation: r });
-  staged.apply();
-  staged.finish(true);
+  commitStaged(db, staged);
 }

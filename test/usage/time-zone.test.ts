@@ -4,9 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { GavelError } from '../../src/lib/errors.js';
 import { usageConfig } from '../../src/usage/config.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
-import type { Settlement, SettleResult } from '../../src/usage/store.js';
 import { tempDir } from '../helpers/paths.js';
-import { storeReservation } from './helpers.js';
+import { commitStaged, storeReservation, withoutEntry } from './helpers.js';
 
 /**
  * The embedded store keeps its days in one time zone, as the shared store does: a start in
@@ -18,19 +17,12 @@ const who = { subject: 's1', team: 't1', costCenter: 'c1' };
 const LATE_FRIDAY = Date.parse('2026-11-21T03:00:00Z');
 const SATURDAY_NOON_UTC = Date.parse('2026-11-21T12:00:00Z');
 
-async function settledCharge(store: SqliteUsageStore, id: string, atMs: number, tokens: number): Promise<void> {
+async function settledCharge({ db, store }: { db: Database.Database; store: SqliteUsageStore }, id: string, atMs: number, tokens: number): Promise<void> {
   const r = storeReservation(id, atMs, who, { tokens, costMicros: 0 });
-  const staged = store.stage({ request: { decisionId: id, subject: who.subject, tool: '', decision: 'allow', atMs }, reservation: r });
-  staged.apply();
-  staged.finish(true);
+  commitStaged(db, store.stage({ request: { decisionId: id, subject: who.subject, tool: '', decision: 'allow', atMs }, reservation: r }));
   const settle = { ...who, decisionId: id, model: r.model, tier: r.tier, inputTokens: 0, outputTokens: tokens, costMicros: 0, atMs };
   // Written straight through, as with no ledger entry (a served report is recorded: usage/report.ts).
-  const writeThrough = async (_charge: unknown, write: { apply(): void; finish(committed: boolean): void }) => {
-    write.apply();
-    write.finish(true);
-  };
-  const settleWith = store.settle.bind(store) as (s: Settlement, record: typeof writeThrough) => Promise<SettleResult>;
-  const result = await settleWith(settle, writeThrough);
+  const result = await store.settle(settle, withoutEntry(db));
   expect(result.kind).toBe('settled');
 }
 
@@ -48,7 +40,7 @@ describe('the embedded usage store and its time zone', () => {
   it('refuses to start in another zone once usage is bucketed, naming both zones and --rebuild-usage-time-zone', async () => {
     const file = join(tempDir(), 'usage.db');
     const first = openAt(file, { timeZone: 'America/Los_Angeles' });
-    await settledCharge(first.store, 'late', LATE_FRIDAY, 70);
+    await settledCharge(first, 'late', LATE_FRIDAY, 70);
     first.db.close();
 
     let refused: unknown;
@@ -75,7 +67,7 @@ describe('the embedded usage store and its time zone', () => {
   it('re-buckets in the new zone when asked to, and then starts in it without being asked again', async () => {
     const file = join(tempDir(), 'usage.db');
     const first = openAt(file, { timeZone: 'America/Los_Angeles' });
-    await settledCharge(first.store, 'late', LATE_FRIDAY, 70);
+    await settledCharge(first, 'late', LATE_FRIDAY, 70);
     first.db.close();
     const rebuilt = openAt(file, { timeZone: 'UTC', rebuildTimeZone: true });
     // Saturday in UTC: today's usage now.
@@ -93,8 +85,7 @@ describe('the embedded usage store and its time zone', () => {
       request: { decisionId: 'live', subject: who.subject, tool: '', decision: 'allow', atMs: LATE_FRIDAY },
       reservation: storeReservation('live', LATE_FRIDAY, who),
     });
-    staged.apply();
-    staged.finish(true);
+    commitStaged(first.db, staged);
     first.db.close();
     const utc = openAt(file, { timeZone: 'UTC' });
     utc.db.close();

@@ -401,7 +401,7 @@ export class ApprovalDesk {
     const write = this.store.stage({ next, previous, entryId });
     const record = approvalEventRecord({ ...event, entryId, ...(write.version !== undefined ? { version: write.version } : {}) });
     const change: StagedWrite = {
-      apply: write.apply,
+      writes: write.writes,
       finish: (committed) => {
         if (!committed) {
           // Given up: a shared store's change is undone (its row stays unsealed, honoured by no replica, until it is).
@@ -439,7 +439,7 @@ export class ApprovalDesk {
     if (!record) throw new Error('an approval change without its entry');
     if (write.shared) await this.sharedWrite(change);
     const receipt = await closedOnFailure('ledger_unavailable', UNRECORDED, () =>
-      this.ledger.append(record, { apply: staged.apply, finish: staged.finish, ...(rest.length > 0 ? { records: rest } : {}) }),
+      this.ledger.append(record, { writes: staged.writes, finish: staged.finish, ...(rest.length > 0 ? { records: rest } : {}) }),
     );
     if (write.shared) await this.sealed(change, receipt);
     return receipt;

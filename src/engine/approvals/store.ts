@@ -1,4 +1,4 @@
-import type { Receipt } from '../ledger.js';
+import type { Receipt, RowWrite } from '../ledger.js';
 import type { Approval, ApprovalState } from './approval.js';
 
 export interface ApprovalFilter {
@@ -22,13 +22,13 @@ export interface ApprovalChange {
 
 /**
  * How one change is written. The embedded store keeps its rows in the ledger's own file and writes
- * them in the entry's transaction (`apply`). A store shared by replicas writes the change before the
+ * them in the entry's transaction (`writes`). A store shared by replicas writes the change before the
  * entry, and only while the row is still as `previous` was read (`shared`), then seals it with the
  * entry's receipt once that commits, or undoes it when the entry is given up (`settle`).
  */
 export interface ApprovalWrite {
-  /** Runs inside the ledger's transaction of the entry (a no-op for a shared store). */
-  apply(): void;
+  /** Rows written in the ledger's transaction of the entry (none for a shared store). */
+  writes: readonly RowWrite[];
   /** A shared store's version of the row this change makes (recorded in its entry, so an audit can count the changes). */
   version?: number;
   shared?: SharedApprovalWrite;

@@ -185,7 +185,7 @@ export class PostgresApprovalStore implements ApprovalStore {
       await this.batch([before ? `UPDATE gavel_approvals SET ${restoring(before)}, previous = NULL WHERE ${key}` : `DELETE FROM gavel_approvals WHERE ${key}`]);
     };
     return {
-      apply: () => undefined,
+      writes: [],
       version,
       shared: { statements, write: () => this.writeAlone(statements) },
       settle: async (receipt) => {

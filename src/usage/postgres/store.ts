@@ -399,7 +399,7 @@ export class PostgresUsageStore implements UsageStore {
   /** Rows already committed: nothing to write with the entry, and taken back if the entry is given up. */
   private committed(rows: StagedUsage): StagedWrite {
     return {
-      apply: () => undefined,
+      writes: [],
       finish: (recorded) => {
         if (recorded) return;
         this.claimed.delete(rows.request.decisionId);
@@ -600,7 +600,7 @@ export class PostgresUsageStore implements UsageStore {
   /** After the entry commits: the database is not in the ledger's transaction (a failed delete is retried). */
   stagedRelease(decisionId: string): StagedWrite {
     return {
-      apply: () => undefined,
+      writes: [],
       finish: (committed) => {
         if (committed) void this.takeBack(decisionId, 'release');
       },
@@ -634,7 +634,7 @@ export class PostgresUsageStore implements UsageStore {
         // The entry first, while this transaction holds the charge: no entry, no settlement. (A COMMIT
         // that fails after it leaves an entry whose settlement a retry writes again: the last one counts.)
         try {
-          await record(existing, { apply: () => undefined, finish: () => undefined });
+          await record(existing, { writes: [], finish: () => undefined });
         } catch (err) {
           await client.query('ROLLBACK');
           throw err;
