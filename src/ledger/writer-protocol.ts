@@ -1,0 +1,65 @@
+import { RowChanged, type EntryRecord, type Receipt, type RowResult, type RowWrite } from '../engine/ledger.js';
+import { ERROR_CODES, GavelError, type ErrorCode } from '../lib/errors.js';
+import type { LedgerConfig } from './config.js';
+
+/** What the writer thread is started with. */
+export interface WriterSetup {
+  config: LedgerConfig;
+}
+
+/** One append as it crosses to the writer thread: the record, its staged rows and the records chained after it. */
+export interface AppendItem {
+  id: number;
+  record: EntryRecord;
+  writes: readonly RowWrite[];
+  records?: readonly EntryRecord[];
+}
+
+/** To the writer: appends gathered in one turn of the event loop (one message, one group commit), or close. */
+export type ToWriter = { type: 'append'; items: AppendItem[] } | { type: 'close' };
+
+/** A refusal as it crosses back: the stable code where there is one, the message, and its cause (a RowChanged kept as one). */
+export interface WireError {
+  code?: string;
+  message: string;
+  cause?: { code?: string; message: string; rowChanged?: { sql: string; expected: number; actual: number } };
+}
+
+export type AppendOutcome = { id: number; ok: true; receipt: Receipt; results: RowResult[] } | { id: number; ok: false; error: WireError };
+
+/** From the writer: it opened (the head it found), appends settled, it closed, or it could not open. */
+export type FromWriter =
+  | { type: 'ready'; size: number; headHash: string }
+  | { type: 'settled'; outcomes: AppendOutcome[]; size: number; headHash: string }
+  | { type: 'closed' }
+  | { type: 'failed'; error: WireError };
+
+export function wireError(err: unknown): WireError {
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
+  const cause = e?.cause as { code?: unknown; message?: unknown } | undefined;
+  return {
+    ...(typeof e?.code === 'string' ? { code: e.code } : {}),
+    message: typeof e?.message === 'string' ? e.message : String(err),
+    ...(cause && typeof cause.message === 'string'
+      ? {
+          cause: {
+            ...(typeof cause.code === 'string' ? { code: cause.code } : {}),
+            message: cause.message,
+            ...(cause instanceof RowChanged ? { rowChanged: { sql: cause.sql, expected: cause.expected, actual: cause.actual } } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** A refusal from the writer as the error it was: a GavelError keeps its stable code, a RowChanged cause stays one. */
+export function errorOf(e: WireError): Error {
+  const c = e.cause;
+  const cause = c?.rowChanged
+    ? new RowChanged(c.rowChanged.sql, c.rowChanged.expected, c.rowChanged.actual)
+    : c
+      ? Object.assign(new Error(c.message), c.code ? { code: c.code } : {})
+      : undefined;
+  const options = cause ? { cause } : undefined;
+  return e.code !== undefined && Object.hasOwn(ERROR_CODES, e.code) ? new GavelError(e.code as ErrorCode, e.message, options) : new Error(e.message, options);
+}

@@ -1,0 +1,57 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { RowResult } from '../engine/ledger.js';
+import { SqliteLedger } from './sqlite.js';
+import { wireError, type AppendItem, type AppendOutcome, type FromWriter, type ToWriter, type WriterSetup } from './writer-protocol.js';
+
+/**
+ * The ledger's writer thread: it owns the SQLite connection that writes, the chain head and the
+ * group commit (a SqliteLedger), and appends what the main thread sends, a batch per message,
+ * answering each append once its transaction committed or it was refused.
+ */
+const port = parentPort;
+if (!port) throw new Error('writer-worker runs as a worker thread');
+const { config } = workerData as WriterSetup;
+const send = (m: FromWriter) => port.postMessage(m);
+
+let ledger: SqliteLedger;
+try {
+  ledger = new SqliteLedger(config);
+  send({ type: 'ready', size: ledger.size, headHash: ledger.headHash });
+} catch (err) {
+  send({ type: 'failed', error: wireError(err) });
+  process.exit(0);
+}
+
+function appendOne(item: AppendItem): Promise<AppendOutcome> {
+  let results: RowResult[] = [];
+  return ledger
+    .append(item.record, {
+      writes: item.writes,
+      finish: (committed, rows) => {
+        if (committed) results = [...rows];
+      },
+      ...(item.records ? { records: item.records } : {}),
+    })
+    .then(
+      (receipt): AppendOutcome => ({ id: item.id, ok: true, receipt, results }),
+      (err: unknown): AppendOutcome => ({ id: item.id, ok: false, error: wireError(err) }),
+    );
+}
+
+port.on('message', (m: ToWriter) => {
+  if (m.type === 'append') {
+    // Appended in the same turn: the ledger writes them in one group commit.
+    void Promise.all(m.items.map(appendOne)).then((outcomes) => send({ type: 'settled', outcomes, size: ledger.size, headHash: ledger.headHash }));
+    return;
+  }
+  void ledger.close().then(
+    () => {
+      send({ type: 'closed' });
+      port.close();
+    },
+    (err: unknown) => {
+      send({ type: 'failed', error: wireError(err) });
+      port.close();
+    },
+  );
+});
