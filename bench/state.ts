@@ -32,9 +32,9 @@ type Variant = 'usage entry' | 'no entry (before)';
 
 /** Settled the old way: the store's writes in an immediate transaction of their own, no chain entry. */
 function entryless(core: Runtime): Ledger {
+  const writer = new RowWriter(core.parts.ledger.db);
   return {
     async append(_record, staged) {
-      const writer = new RowWriter(core.parts.ledger.db);
       const results = core.parts.ledger.db.transaction(() => writer.run(staged?.writes ?? [])).immediate();
       staged?.finish(true, results);
       return { seq: 0, entryHash: '' };

@@ -139,8 +139,9 @@ export interface StagedWrite {
    */
   readonly writes: readonly RowWrite[];
   /**
-   * Called once, right after the transaction commits (true, with each write's result in order) or
-   * once the entry is given up (false, and no results).
+   * Called once, after the transaction commits (true, with each write's result in order; with the
+   * ledger on a writer thread, once its answer is back here) or once the entry is given up (false,
+   * and no results). Until then another read may see the rows already committed.
    */
   finish(committed: boolean, results: readonly RowResult[]): void;
   /**

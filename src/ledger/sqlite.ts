@@ -32,6 +32,8 @@ interface Pending {
   staged: StagedWrite | undefined;
   /** A synchronous caller's own writes in the entry's transaction (appendNow: a state rebuild at start). */
   alsoWrite?: () => void;
+  /** Set by `erase` alone: this entry's writes may delete payloads (whatever a record's kind says). */
+  erasure?: true;
   /** What the staged write's rows did, in the transaction that committed (handed to its finish). */
   results?: RowResult[];
   /** The staged write's records, chained right after this one (prepared with it). */
@@ -271,13 +273,13 @@ export class SqliteLedger implements QueryableLedger {
     return this.enqueue(record, staged);
   }
 
-  private enqueue(record: EntryRecord, staged: StagedWrite | undefined, alsoWrite?: () => void): Promise<Receipt> {
+  private enqueue(record: EntryRecord, staged: StagedWrite | undefined, alsoWrite?: () => void, erasure = false): Promise<Receipt> {
     if (this.closed || this.lost) {
       staged?.finish(false, []);
       return Promise.reject(new GavelError('ledger_unavailable', this.closed ? 'the ledger is closed' : 'the ledger file is gone; no answer is given'));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ record, staged, resolve, reject, ...(alsoWrite ? { alsoWrite } : {}) });
+      this.queue.push({ record, staged, resolve, reject, ...(alsoWrite ? { alsoWrite } : {}), ...(erasure ? { erasure } : {}) });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -456,8 +458,8 @@ export class SqliteLedger implements QueryableLedger {
     const { pending } = item;
     const writes = pending.staged?.writes ?? [];
     if (writes.length > 0) {
-      // Only an erasure entry's writes may delete payloads (the payloads trigger asks gavel_erasing()).
-      this.erasing = pending.record.kind === 'erasure';
+      // Only the writes of an erasure this ledger made (erase) may delete payloads (the payloads trigger asks gavel_erasing()).
+      this.erasing = pending.erasure === true;
       try {
         pending.results = this.rows.run(writes);
       } finally {
@@ -546,7 +548,7 @@ export class SqliteLedger implements QueryableLedger {
       { sql: 'DELETE FROM payloads WHERE seq = ?', params: [seq] },
       ...(shadow ? [{ sql: 'DELETE FROM shadow_decisions WHERE decision_id = (SELECT decision_id FROM entries WHERE seq = ?)', params: [seq] }] : []),
     ]);
-    const receipt = await this.append(record, { writes, finish: () => undefined });
+    const receipt = await this.enqueue(record, { writes, finish: () => undefined }, undefined, true);
     return { erased: seqs.length, seqs: seqRanges(seqs), entry: { decisionId: record.decisionId, ...receipt } };
   }
 

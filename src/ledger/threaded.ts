@@ -42,14 +42,31 @@ export class ThreadedLedger implements Ledger {
     if (config.path === ':memory:') return Promise.reject(new Error('a ledger in memory cannot be written from another thread'));
     const worker = new Worker(ENTRY, { workerData: { config }, name: 'gavel-ledger-writer' });
     return new Promise((resolve, reject) => {
-      const first = (m: FromWriter) => {
+      const settle = () => {
+        worker.off('message', first);
         worker.off('error', failed);
-        if (m.type === 'ready') resolve(new ThreadedLedger(worker, m));
-        else reject(m.type === 'failed' ? errorOf(m.error) : new Error(`the ledger's writer thread said ${m.type} first`));
+        worker.off('exit', exited);
       };
-      const failed = (err: Error) => reject(err);
+      const first = (m: FromWriter) => {
+        settle();
+        if (m.type === 'ready') {
+          resolve(new ThreadedLedger(worker, m));
+          return;
+        }
+        reject(m.type === 'failed' ? errorOf(m.error) : new Error(`the ledger's writer thread said ${m.type} first`));
+        void worker.terminate();
+      };
+      const failed = (err: Error) => {
+        settle();
+        reject(err);
+      };
+      const exited = (code: number) => {
+        settle();
+        reject(new Error(`the ledger's writer thread stopped (exit code ${code}) before it opened the ledger`));
+      };
       worker.once('message', first);
       worker.once('error', failed);
+      worker.once('exit', exited);
     });
   }
 
@@ -64,8 +81,8 @@ export class ThreadedLedger implements Ledger {
 
   append(record: EntryRecord, staged?: StagedWrite): Promise<Receipt> {
     if (this.closing || this.gone) {
-      staged?.finish(false, []);
-      return Promise.reject(new GavelError('ledger_unavailable', this.gone ?? 'the ledger is closed'));
+      const refused = new GavelError('ledger_unavailable', this.gone ?? 'the ledger is closed');
+      return new Promise((_resolve, reject) => giveUp({ staged, resolve: () => undefined, reject }, refused));
     }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -83,7 +100,16 @@ export class ThreadedLedger implements Ledger {
     if (this.outgoing.length === 0) return;
     const items = this.outgoing;
     this.outgoing = [];
-    this.post({ type: 'append', items });
+    try {
+      this.post({ type: 'append', items });
+    } catch (err) {
+      // Not sent (a record that cannot be cloned): refused, none of it written.
+      for (const item of items) {
+        const w = this.waiting.get(item.id);
+        this.waiting.delete(item.id);
+        if (w) giveUp(w, new GavelError('ledger_unavailable', UNRECORDED, { cause: err }));
+      }
+    }
   }
 
   private post(m: ToWriter): void {
@@ -105,8 +131,7 @@ export class ThreadedLedger implements Ledger {
           }
           w.resolve(outcome.receipt);
         } else {
-          w.staged?.finish(false, []);
-          w.reject(errorOf(outcome.error));
+          giveUp(w, errorOf(outcome.error));
         }
       }
     }
@@ -117,29 +142,39 @@ export class ThreadedLedger implements Ledger {
     this.gone ??= why;
     for (const [id, w] of this.waiting) {
       this.waiting.delete(id);
-      w.staged?.finish(false, []);
-      w.reject(new GavelError('ledger_unavailable', `${why}; ${UNRECORDED}`));
+      giveUp(w, new GavelError('ledger_unavailable', `${why}; ${UNRECORDED}`));
     }
   }
 
-  /** Sends what is queued, lets the writer finish and close its ledger (a last checkpoint), then stops it. */
+  /** Sends what is queued, lets the writer finish and close its ledger (a last checkpoint), then stops it; rejects if that close failed. */
   close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve) => {
+    this.closing ??= new Promise<void>((resolve, reject) => {
       if (this.gone) {
         resolve();
         return;
       }
       this.send();
       const done = (m: FromWriter) => {
-        if (m.type === 'closed' || m.type === 'failed') {
-          this.worker.off('message', done);
-          resolve();
-        }
+        if (m.type === 'closed') resolve();
+        else if (m.type === 'failed') reject(errorOf(m.error));
+        else return;
+        this.worker.off('message', done);
       };
       this.worker.on('message', done);
       this.worker.once('exit', () => resolve());
       this.post({ type: 'close' });
     });
     return this.closing;
+  }
+}
+
+/** An append given up: its staged write hears so (even if that throws), then its caller is refused. */
+function giveUp(w: Waiting, err: unknown): void {
+  try {
+    w.staged?.finish(false, []);
+  } catch {
+    // The staged write's own bookkeeping failed; the caller is refused all the same.
+  } finally {
+    w.reject(err);
   }
 }

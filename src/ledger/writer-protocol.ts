@@ -18,7 +18,10 @@ export interface AppendItem {
 /** To the writer: appends gathered in one turn of the event loop (one message, one group commit), or close. */
 export type ToWriter = { type: 'append'; items: AppendItem[] } | { type: 'close' };
 
-/** A refusal as it crosses back: the stable code where there is one, the message, and its cause (a RowChanged kept as one). */
+/**
+ * A refusal as it crosses back: the stable code where there is one, the message, and its cause (a
+ * RowChanged kept as one). One level of cause: the ledger refuses with a GavelError wrapping what failed.
+ */
 export interface WireError {
   code?: string;
   message: string;

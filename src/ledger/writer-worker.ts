@@ -38,13 +38,18 @@ function appendOne(item: AppendItem): Promise<AppendOutcome> {
     );
 }
 
+/** Batches not answered yet: close answers them before it says closed. */
+const answering = new Set<Promise<void>>();
+
 port.on('message', (m: ToWriter) => {
   if (m.type === 'append') {
     // Appended in the same turn: the ledger writes them in one group commit.
-    void Promise.all(m.items.map(appendOne)).then((outcomes) => send({ type: 'settled', outcomes, size: ledger.size, headHash: ledger.headHash }));
+    const answered = Promise.all(m.items.map(appendOne)).then((outcomes) => send({ type: 'settled', outcomes, size: ledger.size, headHash: ledger.headHash }));
+    answering.add(answered);
+    void answered.finally(() => answering.delete(answered));
     return;
   }
-  void ledger.close().then(
+  void closeLedger().then(
     () => {
       send({ type: 'closed' });
       port.close();
@@ -55,3 +60,10 @@ port.on('message', (m: ToWriter) => {
     },
   );
 });
+
+/** Closes the ledger (writing what is queued), then waits until every batch has had its answer sent. */
+async function closeLedger(): Promise<void> {
+  const closing = ledger.close();
+  await Promise.allSettled([closing, ...answering]);
+  await closing;
+}

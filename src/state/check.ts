@@ -10,7 +10,7 @@ import { rebuildTables } from './rebuild.js';
 /** What the check needs of the ledger: its file, and an append that is durable when it returns. */
 export interface StateLedger {
   readonly db: Database;
-  /** Appends now (flushing the queue), throwing unless the entry and `staged` committed. */
+  /** Appends now (flushing the queue), `inTransaction` in the entry's transaction; throws unless both committed. */
   appendNow(record: EntryRecord, inTransaction?: () => void): void;
 }
 

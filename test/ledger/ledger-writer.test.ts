@@ -130,11 +130,13 @@ describe('what a staged write is told', () => {
     expect(staged.calls).toEqual(['finish:false']);
   });
 
-  it('only an erasure entry’s writes may delete payloads: any other entry’s are refused with it', async () => {
+  it('only the ledger’s own erasures may delete payloads: any other entry’s writes are refused with it, whatever its kind', async () => {
     const ledger = ledgerAt(':memory:');
     await ledger.append(record(1));
     const erase = { writes: [{ sql: 'DELETE FROM payloads WHERE seq = ?', params: [1] }], finish: () => undefined };
     await expect(ledger.append(record(2), erase)).rejects.toMatchObject({ code: 'ledger_unavailable' });
+    // A record that calls itself an erasure is no erasure: only the ledger's own erase() may delete.
+    await expect(ledger.append(record(3, { kind: 'erasure' }), erase)).rejects.toMatchObject({ code: 'ledger_unavailable' });
     expect(ledger.size).toBe(1);
     expect(ledger.db.prepare('SELECT COUNT(*) AS n FROM payloads').get()).toEqual({ n: 1 });
   });

@@ -77,6 +77,47 @@ describe('a ledger written by its own thread', () => {
     await ledger.close();
   });
 
+  it('a staged write whose bookkeeping throws on refusal still has its caller refused, and the rest of its batch answered', async () => {
+    const path = fileWithSideTable();
+    const ledger = await ThreadedLedger.open(config(path));
+    await ledger.append(sampleRecord({ decisionId: 'taken' }));
+    const heard: Array<[boolean, readonly RowResult[]]> = [];
+    const throwing: StagedWrite = {
+      writes: [],
+      finish: () => {
+        throw new Error('bookkeeping failed');
+      },
+    };
+    const outcomes = await Promise.allSettled([
+      ledger.append(sampleRecord({ decisionId: 'taken' }), throwing), // a duplicate id: refused
+      ledger.append(sampleRecord({ decisionId: 'dup-too' }), sideRow('x', heard)),
+      ledger.append(sampleRecord({ decisionId: 'taken' }), sideRow('y', heard)), // refused too
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled', 'rejected']);
+    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'ledger_unavailable' });
+    expect(heard.map(([ok]) => ok)).toEqual([true, false]);
+    await ledger.close();
+    // Refused once closed, even when the staged write's bookkeeping throws.
+    await expect(ledger.append(sampleRecord({ decisionId: 'late' }), throwing)).rejects.toMatchObject({ message: 'the ledger is closed' });
+  });
+
+  it('a record that cannot cross to the writer is refused with its batch unwritten', async () => {
+    const path = fileWithSideTable();
+    const ledger = await ThreadedLedger.open(config(path));
+    const heard: Array<[boolean, readonly RowResult[]]> = [];
+    const odd = { ...sampleRecord({ decisionId: 'odd' }), note: () => 'a function is not data' } as never;
+    const outcomes = await Promise.allSettled([
+      ledger.append(odd, sideRow('o', heard)),
+      ledger.append(sampleRecord({ decisionId: 'same-batch' }), sideRow('s', heard)),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'ledger_unavailable' });
+    expect(heard.map(([ok]) => ok)).toEqual([false, false]);
+    // The next batch goes as usual.
+    expect((await ledger.append(sampleRecord({ decisionId: 'next' }), sideRow('n', heard))).seq).toBe(1);
+    await ledger.close();
+  });
+
   it('a second writer on the file is refused as ledger_in_use; a ledger in memory cannot be written from a thread', async () => {
     const path = fileWithSideTable();
     const ledger = await ThreadedLedger.open(config(path));

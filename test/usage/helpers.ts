@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { EntryRecord, Ledger, Receipt, StagedWrite } from '../../src/engine/ledger.js';
+import type { EntryRecord, Ledger, Receipt, RowResult, StagedWrite } from '../../src/engine/ledger.js';
 import { RowWriter } from '../../src/ledger/row-writes.js';
 import type { Reservation, SettlementRecorder } from '../../src/usage/store.js';
 import { unary } from '../helpers/client.js';
@@ -83,7 +83,14 @@ export function storeReservation(id: string, atMs: number, who: Caller, over: Pa
 
 /** Writes a staged write's rows straight to `db` and finishes it as committed: a store-level test's stand-in for the ledger's transaction. */
 export function commitStaged(db: Database.Database, staged: StagedWrite): void {
-  staged.finish(true, new RowWriter(db).run(staged.writes));
+  let results: RowResult[];
+  try {
+    results = new RowWriter(db).run(staged.writes);
+  } catch (err) {
+    staged.finish(false, []);
+    throw err;
+  }
+  staged.finish(true, results);
 }
 
 /**
@@ -93,7 +100,8 @@ export function commitStaged(db: Database.Database, staged: StagedWrite): void {
 export function withoutEntry(db?: Database.Database): SettlementRecorder {
   return async (_charge, staged) => {
     if (staged.writes.length > 0 && !db) throw new Error('withoutEntry: rows to write and no database to write them to');
-    staged.finish(true, db ? new RowWriter(db).run(staged.writes) : []);
+    if (db) commitStaged(db, staged);
+    else staged.finish(true, []);
   };
 }
 

@@ -94,7 +94,7 @@ describe('a staged reservation', () => {
     expect(u.rolling.reserved_tokens).toBe(0);
   });
 
-  it('is gone when its transaction ends without writing it (finish without apply)', async () => {
+  it('is gone when its transaction ends without writing it (finished false, its rows never written)', async () => {
     const { db, store: s } = store();
     const w = s.stage({ request: request(reservation('d1')), reservation: reservation('d1') });
     w.finish(false, []);
