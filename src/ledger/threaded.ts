@@ -2,7 +2,9 @@ import { Worker } from 'node:worker_threads';
 import { UNRECORDED, type EntryRecord, type Ledger, type Receipt, type StagedWrite } from '../engine/ledger.js';
 import { GavelError } from '../lib/errors.js';
 import type { LedgerConfig } from './config.js';
-import { errorOf, type AppendItem, type FromWriter, type ToWriter } from './writer-protocol.js';
+import type { ErasureRequest, ErasureResult } from './erasure.js';
+import type { LedgerHealth } from './sqlite.js';
+import { errorOf, type AppendItem, type CallResult, type FromWriter, type ToWriter, type WriterCall } from './writer-protocol.js';
 
 const ENTRY = new URL('./writer-entry.mjs', import.meta.url);
 
@@ -28,10 +30,16 @@ export class ThreadedLedger implements Ledger {
   private closing: Promise<void> | undefined;
   private gone: string | undefined;
   private head: { size: number; headHash: string };
+  private readonly calls = new Map<number, { resolve: (r: CallResult) => void; reject: (err: unknown) => void }>();
+  private nextCall = 1;
+  private currentHealth: LedgerHealth;
+  private readonly healthListeners = new Set<(health: LedgerHealth) => void>();
+  private readonly checkpointListeners = new Set<(note: string, size: number) => void>();
 
-  private constructor(worker: Worker, ready: { size: number; headHash: string }) {
+  private constructor(worker: Worker, ready: { size: number; headHash: string; health: LedgerHealth }) {
     this.worker = worker;
-    this.head = ready;
+    this.head = { size: ready.size, headHash: ready.headHash };
+    this.currentHealth = ready.health;
     worker.on('message', (m: FromWriter) => this.heard(m));
     worker.on('error', (err) => this.lost(`the ledger's writer thread failed: ${err.message}`));
     worker.on('exit', () => this.lost("the ledger's writer thread has stopped"));
@@ -79,6 +87,50 @@ export class ThreadedLedger implements Ledger {
     return this.head.headHash;
   }
 
+  /** The writer's health, as it last said (unhealthy once it is gone). */
+  get health(): LedgerHealth {
+    return this.currentHealth;
+  }
+
+  onHealthChange(listener: (health: LedgerHealth) => void): void {
+    this.healthListeners.add(listener);
+  }
+
+  /** Each checkpoint the writer signs (its note and size): what witnesses are sent. */
+  onCheckpoint(listener: (note: string, size: number) => void): void {
+    this.checkpointListeners.add(listener);
+  }
+
+  /** Erases payloads in the writer (its erasure entry signed and chained there). */
+  async erase(request: ErasureRequest, options: { limit?: number; now?: Date } = {}): Promise<ErasureResult> {
+    const answer = await this.call({ op: 'erase', request, ...options });
+    if (answer.op !== 'erase') throw new Error(`the ledger's writer answered ${answer.op} to erase`);
+    return answer.result;
+  }
+
+  /** Signs a checkpoint of the head now (the writer's commit fsyncs the entries it covers); its note, or none when nothing is new. */
+  async checkpoint(): Promise<string | undefined> {
+    const answer = await this.call({ op: 'checkpoint' });
+    if (answer.op !== 'checkpoint') throw new Error(`the ledger's writer answered ${answer.op} to checkpoint`);
+    return answer.note;
+  }
+
+  private call(call: WriterCall): Promise<CallResult> {
+    if (this.closing || this.gone) return Promise.reject(new GavelError('ledger_unavailable', this.gone ?? 'the ledger is closed'));
+    // Appends asked for before it go first: the writer takes messages in order.
+    this.send();
+    const id = this.nextCall++;
+    return new Promise((resolve, reject) => {
+      this.calls.set(id, { resolve, reject });
+      this.post({ type: 'call', id, call });
+    });
+  }
+
+  private setHealth(health: LedgerHealth): void {
+    this.currentHealth = health;
+    for (const listener of this.healthListeners) heedless(() => listener(health));
+  }
+
   append(record: EntryRecord, staged?: StagedWrite): Promise<Receipt> {
     if (this.closing || this.gone) {
       const refused = new GavelError('ledger_unavailable', this.gone ?? 'the ledger is closed');
@@ -117,6 +169,25 @@ export class ThreadedLedger implements Ledger {
   }
 
   private heard(m: FromWriter): void {
+    if (m.type === 'answered') {
+      const c = this.calls.get(m.id);
+      this.calls.delete(m.id);
+      if (m.ok) {
+        this.head = { size: m.size, headHash: m.headHash };
+        c?.resolve(m.result);
+      } else {
+        c?.reject(errorOf(m.error));
+      }
+      return;
+    }
+    if (m.type === 'checkpoint') {
+      for (const listener of this.checkpointListeners) heedless(() => listener(m.note, m.size));
+      return;
+    }
+    if (m.type === 'health') {
+      this.setHealth(m.health);
+      return;
+    }
     if (m.type === 'settled') {
       this.head = { size: m.size, headHash: m.headHash };
       for (const outcome of m.outcomes) {
@@ -139,7 +210,14 @@ export class ThreadedLedger implements Ledger {
 
   /** The writer is gone: every append still waiting is refused, and so is every later one. */
   private lost(why: string): void {
-    this.gone ??= why;
+    if (!this.gone) {
+      this.gone = why;
+      if (!this.closing) this.setHealth({ ok: false, reason: why });
+    }
+    for (const [id, c] of this.calls) {
+      this.calls.delete(id);
+      c.reject(new GavelError('ledger_unavailable', why));
+    }
     for (const [id, w] of this.waiting) {
       this.waiting.delete(id);
       giveUp(w, new GavelError('ledger_unavailable', `${why}; ${UNRECORDED}`));
@@ -176,5 +254,14 @@ function giveUp(w: Waiting, err: unknown): void {
     // The staged write's own bookkeeping failed; the caller is refused all the same.
   } finally {
     w.reject(err);
+  }
+}
+
+/** A listener's failure stays its own: the writer's messages keep being heard. */
+function heedless(listener: () => void): void {
+  try {
+    listener();
+  } catch {
+    // Nothing to undo: the listener only observes.
   }
 }

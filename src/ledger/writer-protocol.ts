@@ -1,6 +1,8 @@
 import { RowChanged, type EntryRecord, type Receipt, type RowResult, type RowWrite } from '../engine/ledger.js';
 import { ERROR_CODES, GavelError, type ErrorCode } from '../lib/errors.js';
 import type { LedgerConfig } from './config.js';
+import type { ErasureRequest, ErasureResult } from './erasure.js';
+import type { LedgerHealth } from './sqlite.js';
 
 /** What the writer thread is started with. */
 export interface WriterSetup {
@@ -15,8 +17,12 @@ export interface AppendItem {
   records?: readonly EntryRecord[];
 }
 
-/** To the writer: appends gathered in one turn of the event loop (one message, one group commit), or close. */
-export type ToWriter = { type: 'append'; items: AppendItem[] } | { type: 'close' };
+/** To the writer: appends gathered in one turn of the event loop (one message, one group commit), a call, or close. */
+export type ToWriter = { type: 'append'; items: AppendItem[] } | { type: 'call'; id: number; call: WriterCall } | { type: 'close' };
+
+/** What the writer does when asked, beside appending: an erasure (its entry signed there), a checkpoint now. */
+export type WriterCall = { op: 'erase'; request: ErasureRequest; limit?: number; now?: Date } | { op: 'checkpoint' };
+export type CallResult = { op: 'erase'; result: ErasureResult } | { op: 'checkpoint'; note: string | undefined };
 
 /**
  * A refusal as it crosses back: the stable code where there is one, the message, and its cause (a
@@ -30,10 +36,17 @@ export interface WireError {
 
 export type AppendOutcome = { id: number; ok: true; receipt: Receipt; results: RowResult[] } | { id: number; ok: false; error: WireError };
 
-/** From the writer: it opened (the head it found), appends settled, it closed, or it could not open. */
+/**
+ * From the writer: it opened (the head it found), appends settled, a call answered, a checkpoint
+ * signed (its note, for witnesses), its health changed, it closed, or it could not open or close.
+ */
 export type FromWriter =
-  | { type: 'ready'; size: number; headHash: string }
+  | { type: 'ready'; size: number; headHash: string; health: LedgerHealth }
   | { type: 'settled'; outcomes: AppendOutcome[]; size: number; headHash: string }
+  | { type: 'answered'; id: number; ok: true; result: CallResult; size: number; headHash: string }
+  | { type: 'answered'; id: number; ok: false; error: WireError }
+  | { type: 'checkpoint'; note: string; size: number }
+  | { type: 'health'; health: LedgerHealth }
   | { type: 'closed' }
   | { type: 'failed'; error: WireError };
 

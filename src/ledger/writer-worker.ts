@@ -1,7 +1,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RowResult } from '../engine/ledger.js';
 import { SqliteLedger } from './sqlite.js';
-import { wireError, type AppendItem, type AppendOutcome, type FromWriter, type ToWriter, type WriterSetup } from './writer-protocol.js';
+import {
+  wireError,
+  type AppendItem,
+  type AppendOutcome,
+  type CallResult,
+  type FromWriter,
+  type ToWriter,
+  type WriterCall,
+  type WriterSetup,
+} from './writer-protocol.js';
 
 /**
  * The ledger's writer thread: it owns the SQLite connection that writes, the chain head and the
@@ -16,7 +25,9 @@ const send = (m: FromWriter) => port.postMessage(m);
 let ledger: SqliteLedger;
 try {
   ledger = new SqliteLedger(config);
-  send({ type: 'ready', size: ledger.size, headHash: ledger.headHash });
+  ledger.onCheckpoint((note, size) => send({ type: 'checkpoint', note, size }));
+  ledger.onHealthChange((health) => send({ type: 'health', health }));
+  send({ type: 'ready', size: ledger.size, headHash: ledger.headHash, health: ledger.health });
 } catch (err) {
   send({ type: 'failed', error: wireError(err) });
   process.exit(0);
@@ -49,6 +60,15 @@ port.on('message', (m: ToWriter) => {
     void answered.finally(() => answering.delete(answered));
     return;
   }
+  if (m.type === 'call') {
+    const answered = callOf(m.call).then(
+      (result) => send({ type: 'answered', id: m.id, ok: true, result, size: ledger.size, headHash: ledger.headHash }),
+      (err: unknown) => send({ type: 'answered', id: m.id, ok: false, error: wireError(err) }),
+    );
+    answering.add(answered);
+    void answered.finally(() => answering.delete(answered));
+    return;
+  }
   void closeLedger().then(
     () => {
       send({ type: 'closed' });
@@ -66,4 +86,14 @@ async function closeLedger(): Promise<void> {
   const closing = ledger.close();
   await Promise.allSettled([closing, ...answering]);
   await closing;
+}
+
+async function callOf(call: WriterCall): Promise<CallResult> {
+  // Appends sent before the call are queued in the ledger: written first, so the call sees them.
+  ledger.flush();
+  if (call.op === 'erase') {
+    const result = await ledger.erase(call.request, { ...(call.limit !== undefined ? { limit: call.limit } : {}), ...(call.now ? { now: call.now } : {}) });
+    return { op: 'erase', result };
+  }
+  return { op: 'checkpoint', note: ledger.checkpoint() };
 }

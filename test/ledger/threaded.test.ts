@@ -118,6 +118,60 @@ describe('a ledger written by its own thread', () => {
     await ledger.close();
   });
 
+  it('erases and signs checkpoints in the writer: the erasure entry is chained there, each note reaches the listeners here', async () => {
+    const path = fileWithSideTable();
+    const ledger = await ThreadedLedger.open(config(path));
+    const notes: Array<[string, number]> = [];
+    ledger.onCheckpoint((note, size) => notes.push([note, size]));
+    ledger.onCheckpoint(() => {
+      throw new Error('a listener that fails stays its own');
+    });
+    for (const id of ['a', 'b', 'c']) await ledger.append(sampleRecord({ decisionId: id, subjectId: id === 'b' ? 'bob' : 'alice' }));
+    const note = await ledger.checkpoint();
+    expect(note).toContain('\n3\n');
+    expect(notes).toEqual([[note, 3]]);
+    const erased = await ledger.erase(
+      { criteria: { subject: 'bob' }, reason: 'asked', basis: 'gdpr-art17', by: 'dpo' },
+      { now: new Date('2026-12-05T12:00:00Z') },
+    );
+    expect(erased).toMatchObject({ erased: 1, seqs: [[2, 2]], entry: { seq: 4 } });
+    expect(ledger.size).toBe(4);
+    const reader = new Database(path, { readonly: true });
+    expect(reader.prepare('SELECT seq FROM payloads ORDER BY seq').all()).toEqual([{ seq: 1 }, { seq: 3 }, { seq: 4 }]);
+    reader.close();
+    await expect(ledger.erase({ criteria: { subject: '' }, reason: 'x', basis: 'gdpr-art17', by: 'dpo' })).rejects.toMatchObject({ code: 'invalid_erasure' });
+    await ledger.close();
+    await expect(ledger.checkpoint()).rejects.toMatchObject({ code: 'ledger_unavailable', message: 'the ledger is closed' });
+    // The last checkpoint, signed on close, covers the erasure entry too.
+    const again = new SqliteLedger(config(path));
+    expect(await again.verify()).toMatchObject({ ok: true, entries: 4 });
+    await again.close();
+  });
+
+  it('a checkpoint asked for right after an append covers it: the writer takes them in the order asked', async () => {
+    const path = fileWithSideTable();
+    const ledger = await ThreadedLedger.open(config(path));
+    const appended = ledger.append(sampleRecord({ decisionId: 'just-now' }));
+    const note = await ledger.checkpoint();
+    expect((await appended).seq).toBe(1);
+    expect(note).toContain('\n1\n');
+    await ledger.close();
+  });
+
+  it('its health is the writer’s: healthy while it runs, unhealthy (listeners told) once it is gone', async () => {
+    const path = fileWithSideTable();
+    const ledger = await ThreadedLedger.open(config(path));
+    expect(ledger.health).toEqual({ ok: true });
+    const heard: Array<{ ok: boolean; reason?: string }> = [];
+    ledger.onHealthChange((h) => heard.push(h));
+    await (ledger as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ledger.health).toEqual({ ok: false, reason: "the ledger's writer thread has stopped" });
+    expect(heard).toEqual([{ ok: false, reason: "the ledger's writer thread has stopped" }]);
+    await expect(ledger.checkpoint()).rejects.toMatchObject({ code: 'ledger_unavailable' });
+    await ledger.close();
+  });
+
   it('a second writer on the file is refused as ledger_in_use; a ledger in memory cannot be written from a thread', async () => {
     const path = fileWithSideTable();
     const ledger = await ThreadedLedger.open(config(path));
