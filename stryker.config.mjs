@@ -74,6 +74,16 @@
 //   (and Date.parse of a bucket's day needs no padding below that either: no usage is dated before 1970).
 // - src/ledger/row-writes.ts `statements.size >= MAX_STATEMENTS` -> clear never: a memory bound on prepared statements
 //   (staged writes use a few dozen texts); a statement let go is prepared again, so no write changes either way.
+// - src/usage/key-reservations.ts, memory bounds only (the sums are the same either way): the compaction threshold
+//   `changes.length > 4 * all.size + COMPACT_SLACK` (-> `>=`, `- COMPACT_SLACK`), the prune threshold `expired > PRUNE_AT`
+//   (-> `>=`, false), `if (entry.expired) this.expired--` (-> true, false, `++`: a count that only times the prune), and
+//   pass() `if (!entry.live) continue` -> false (a removed entry's windows are cleared when it is taken out, so its queued
+//   changes subtract nothing; only the prune count moves). `get size()` -> {} (undefined: LiveReservations then never
+//   forgets an empty key, which reloads the same empty rows anyway) and live-reservations.ts `held.size === 0` -> false
+//   (the same). `NOWHERE` -> {} (a missing window reads as false), sums' `excluding === undefined ? undefined :` -> the
+//   lookup (get(undefined) is undefined), pass() `else if (entry.in.rolling)` -> true (a rolling change is queued only for
+//   an entry in the rolling window), count() `leavesRolling < r.expiresMs` -> `<=` (both changes then fall at the same
+//   instant, and expiring takes the entry out of every window).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
