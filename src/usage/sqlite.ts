@@ -167,15 +167,15 @@ export class SqliteUsageStore implements UsageStore {
     // The request's row first: its result says whether it was new (a retry's is there already).
     const writes: RowWrite[] = [{ sql: INSERT_REQUEST, params: [r.decisionId, r.subject, r.tool, r.decision, r.atMs] }];
     if (reservation) writes.push({ sql: INSERT_CHARGE, params: chargeParams({ ...reservation, state: 'reserved' }) });
-    // History only looks back an hour; prune now and then rather than on every request.
-    if (++this.requestsSincePrune >= 1000) {
-      this.requestsSincePrune = 0;
-      writes.push({ sql: PRUNE_REQUESTS, params: [r.atMs - 2 * HOUR] }, this.buckets.pruning(r.atMs - 2 * this.config.rollingMinutes * 60_000));
-    }
+    // History only looks back an hour; prune now and then rather than on every request (again with the next
+    // one until a prune commits: an entry given up takes its prune with it).
+    const pruning = ++this.requestsSincePrune >= 1000;
+    if (pruning) writes.push({ sql: PRUNE_REQUESTS, params: [r.atMs - 2 * HOUR] }, this.buckets.pruning(r.atMs - 2 * this.config.rollingMinutes * 60_000));
     return {
       writes,
       finish: (committed, results) => {
         this.staged.delete(id);
+        if (pruning && committed) this.requestsSincePrune = 0;
         if (committed && results[0]?.changes === 1) this.requests.add(r);
         if (reservation && !committed) {
           this.live.remove(reservation);

@@ -367,9 +367,30 @@ describe('edges of the reservation store', () => {
       await s.settle({ ...alice, decisionId: id, model: 'standard-m', tier: 'standard', inputTokens: 1, outputTokens: 1, costMicros: 1, atMs }, written(s));
     }
     expect(minutes()).toHaveLength(2);
-    for (let i = 0; i < 1000; i++)
-      commitStaged(dbOf.get(s)!, s.stage({ request: { decisionId: `r${i}`, subject: 'bob', tool: '', decision: 'allow', atMs: T0 } }));
+    const request = (i: number) => s.stage({ request: { decisionId: `r${i}`, subject: 'bob', tool: '', decision: 'allow', atMs: T0 } });
+    // Two staged above, 997 here: the thousandth's entry is given up, its prune with it; the next one prunes instead.
+    for (let i = 0; i < 997; i++) commitStaged(dbOf.get(s)!, request(i));
+    request(997).finish(false, []);
+    expect(minutes()).toHaveLength(2);
+    commitStaged(dbOf.get(s)!, request(998));
     expect(minutes()).toEqual([Math.floor((T0 - 90 * 60_000) / 60_000)]);
+    // Pruned: the next prune is a thousand requests away.
+    commit(s, reservation('later', { atMs: T0 - 2 * 3_600_000 - 30_000 }));
+    await s.settle(
+      {
+        ...alice,
+        decisionId: 'later',
+        model: 'standard-m',
+        tier: 'standard',
+        inputTokens: 1,
+        outputTokens: 1,
+        costMicros: 1,
+        atMs: T0 - 2 * 3_600_000 - 30_000,
+      },
+      written(s),
+    );
+    commitStaged(dbOf.get(s)!, request(999));
+    expect(minutes()).toHaveLength(2);
   });
 
   it('a ledger file from before the report limits gains their columns; its old rows carry no limits', async () => {
