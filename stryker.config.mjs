@@ -59,6 +59,8 @@
 //   starts.day` -> false: a cache of the window bounds; computing them afresh gives the same keys. stage `let inserted =
 //   false` -> true: the ledger commits only after apply ran, and apply sets it. settled `size >= MAX_CACHED_KEYS` -> `>`
 //   or false: a memory bound at 100,000 keys; the cache only spares reads, so clearing it later or never changes no answer.
+//   `results[0]?.` -> `results[0].` in stage's and stagedRelease's finish: read only once committed, when the ledger hands
+//   one result per row write.
 // - src/ledger/file-identity.ts `catch { return undefined; }` -> `catch {}` (three): a function that falls off its end
 //   returns undefined too. storedPublicKey/recordedWriterPid `row?.value` -> `row.value`: the TypeError is caught and
 //   answers undefined, the same; their `{ readonly, fileMustExist }` -> {}: storedPublicKey checks the file exists first,

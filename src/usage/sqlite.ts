@@ -205,8 +205,9 @@ export class SqliteUsageStore implements UsageStore {
       // In the transaction: a report that settled it meanwhile leaves nothing to release (no row returned).
       writes: [{ sql: RELEASE_CHARGE, params: [decisionId] }],
       finish: (committed, results) => {
+        if (!committed) return;
         const row = results[0]?.rows[0];
-        if (!committed || !row) return;
+        if (!row) return;
         const released = chargeRowOf(row);
         this.live.remove(released);
         this.versions.bump(scopeKeys(released));
