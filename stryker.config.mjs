@@ -68,7 +68,8 @@
 //   a connection left for the garbage collector, which nothing observes.
 // - src/ledger/keys.ts parseVerifierKey `last < 0` -> `<= 0`: `last` is searched for from `mid + 1` with `mid > 0`, so
 //   it is -1 or at least 2, never 0.
-// - src/ledger/shadow-table.ts write `rows.length === 0` -> false: an empty transaction writes nothing and counts 0.
+// - src/ledger/shadow-table.ts write `rows.length === 0` -> false: an empty transaction writes nothing and counts 0;
+//   close `if (this.closed) return` -> false: a second close flushes what waits, which is nothing (record refuses once closed).
 // - src/usage/pricing.ts parsePriceTable `: []` -> `["Stryker was here"]` (models not an object): iterating the one
 //   string yields [name, value] pairs of single characters, and a character is not an object, so no model is read.
 // - src/usage/report.ts findPrice's last `{ price: undefined, currency }` -> {}: without a price the report is refused
