@@ -108,7 +108,7 @@ export class ThreadedLedger implements Ledger {
     return answer.result;
   }
 
-  /** Signs a checkpoint of the head now (the writer's commit fsyncs the entries it covers); its note, or none when nothing is new. */
+  /** Signs a checkpoint of the head now (the writer's commit fsyncs the entries it covers); its note (none from an empty ledger). */
   async checkpoint(): Promise<string | undefined> {
     const answer = await this.call({ op: 'checkpoint' });
     if (answer.op !== 'checkpoint') throw new Error(`the ledger's writer answered ${answer.op} to checkpoint`);

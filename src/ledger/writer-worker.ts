@@ -49,15 +49,18 @@ function appendOne(item: AppendItem): Promise<AppendOutcome> {
     );
 }
 
-/** Batches not answered yet: close answers them before it says closed. */
+/** Batches and calls not answered yet: close answers them before it says closed. */
 const answering = new Set<Promise<void>>();
+function track(answered: Promise<void>): void {
+  answering.add(answered);
+  void answered.finally(() => answering.delete(answered));
+}
 
 port.on('message', (m: ToWriter) => {
   if (m.type === 'append') {
     // Appended in the same turn: the ledger writes them in one group commit.
     const answered = Promise.all(m.items.map(appendOne)).then((outcomes) => send({ type: 'settled', outcomes, size: ledger.size, headHash: ledger.headHash }));
-    answering.add(answered);
-    void answered.finally(() => answering.delete(answered));
+    track(answered);
     return;
   }
   if (m.type === 'call') {
@@ -65,8 +68,7 @@ port.on('message', (m: ToWriter) => {
       (result) => send({ type: 'answered', id: m.id, ok: true, result, size: ledger.size, headHash: ledger.headHash }),
       (err: unknown) => send({ type: 'answered', id: m.id, ok: false, error: wireError(err) }),
     );
-    answering.add(answered);
-    void answered.finally(() => answering.delete(answered));
+    track(answered);
     return;
   }
   void closeLedger().then(

@@ -72,7 +72,7 @@ export class SqliteUsageStore implements UsageStore {
   private readonly requests: RequestHistory;
   /** Settled totals per scope key, for the bucket keys they were read at. */
   private readonly settledCache = new Map<string, { keys: BucketKeys; rows: WindowSums[] }>();
-  private readonly stmts: Record<'charge', Statement>;
+  private readonly chargeRow: Statement;
   /** Writes rows where no entry records them (`release` without the ledger: tests and tools). */
   private readonly rows: RowWriter;
   private readonly buckets: UsageBuckets;
@@ -91,7 +91,7 @@ export class SqliteUsageStore implements UsageStore {
     this.buckets = new UsageBuckets(db, config);
     this.live = new LiveReservations(db);
     this.requests = new RequestHistory(db);
-    this.stmts = { charge: db.prepare('SELECT * FROM usage_charges WHERE decision_id = ?') };
+    this.chargeRow = db.prepare('SELECT * FROM usage_charges WHERE decision_id = ?');
     this.rows = new RowWriter(db);
   }
 
@@ -191,7 +191,7 @@ export class SqliteUsageStore implements UsageStore {
 
   private chargeNow(decisionId: string): ChargeRow | undefined {
     this.guard?.check();
-    const row = this.stmts.charge.get(decisionId) as Record<string, unknown> | undefined;
+    const row = this.chargeRow.get(decisionId) as Record<string, unknown> | undefined;
     return row ? chargeRowOf(row) : undefined;
   }
 

@@ -22,6 +22,9 @@ function fileWithSideTable(): string {
   return path;
 }
 
+/** Stops the writer thread from outside, as a crash of it would (the worker is private: reached for these tests alone). */
+const stopWriter = (ledger: ThreadedLedger) => (ledger as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+
 const config = (path: string) => ledgerConfig(path, { checkpointEvery: 1_000_000, checkpointSeconds: 3600 });
 
 function sideRow(id: string, heard: Array<[boolean, readonly RowResult[]]>, over: Partial<StagedWrite> = {}): StagedWrite {
@@ -164,7 +167,7 @@ describe('a ledger written by its own thread', () => {
     expect(ledger.health).toEqual({ ok: true });
     const heard: Array<{ ok: boolean; reason?: string }> = [];
     ledger.onHealthChange((h) => heard.push(h));
-    await (ledger as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await stopWriter(ledger);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(ledger.health).toEqual({ ok: false, reason: "the ledger's writer thread has stopped" });
     expect(heard).toEqual([{ ok: false, reason: "the ledger's writer thread has stopped" }]);
@@ -200,8 +203,7 @@ describe('a ledger written by its own thread', () => {
     const ledger = await ThreadedLedger.open(config(path));
     const heard: Array<[boolean, readonly RowResult[]]> = [];
     const waiting = ledger.append(sampleRecord({ decisionId: 'w' }), sideRow('w', heard));
-    // The thread is stopped from outside, as a crash of it would (the worker is private: reached for this test alone).
-    await (ledger as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await stopWriter(ledger);
     const outcome = await waiting.then(
       (receipt) => ({ receipt }),
       (err: unknown) => ({ err: err as GavelError }),
