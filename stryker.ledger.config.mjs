@@ -11,5 +11,9 @@ export default partsConfig('ledger', {
   // The Merkle tree over the entries and its proofs (issue 31; stryker.merkle.config.mjs runs it with the witness on their own tests).
   tree: ['src/ledger/{merkle,merkle-store,proofs}.ts'],
   // The writer and the file: appends and group commit, the schema, keys, the writer lock, the file's identity.
-  writer: ['src/ledger/{sqlite,wal-checkpointer,writer-lock,file-identity,schema,write-protect,keys,meta,config,read-only,types,merge}.ts'],
+  writer: [
+    'src/ledger/{sqlite,wal-checkpointer,writer-lock,file-identity,schema,write-protect,keys,meta,config,read-only,types,merge}.ts',
+    // Staged row writes and the writer thread's main side (writer-worker.ts runs in a worker, where the mutant switch does not reach).
+    'src/ledger/{row-writes,threaded,writer-protocol}.ts',
+  ],
 });
