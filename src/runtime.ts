@@ -18,6 +18,9 @@ import { approvalEnded } from './ledger/query.js';
 import { ledgerConfig } from './ledger/config.js';
 import { SqliteShadowSink } from './ledger/shadow-table.js';
 import { SqliteLedger } from './ledger/sqlite.js';
+import { ThreadedLedger } from './ledger/threaded.js';
+import type { ServedLedger } from './ledger/types.js';
+import { repairStateOn, threadLedger } from './runtime/ledger-thread.js';
 import { witnessRequirement } from './ledger/cosignature.js';
 import { wireVerifyReport } from './ledger/wire.js';
 import { checkpointAt, consistencyProofOf, type EntryRef, type InclusionProofBundle, inclusionProofOf } from './ledger/proofs.js';
@@ -90,7 +93,7 @@ export interface Runtime {
 
 export interface RuntimeParts {
   engine: Engine;
-  ledger: SqliteLedger;
+  ledger: ServedLedger;
   usage: ConfiguredUsageStore | undefined;
   approvals: ApprovalDesk | undefined;
   shadow: Shadow | undefined;
@@ -117,14 +120,14 @@ const ON_DEMAND_CHECKPOINT_MS = 1000;
  * An entry's inclusion proof on the running ledger: with no size asked, a checkpoint is signed first
  * when none covers the entry yet (`signNow` says whether one may be, now).
  */
-function proveIncluded(ledger: SqliteLedger, ref: EntryRef, treeSize: number | undefined, signNow: () => boolean): InclusionProofBundle {
+async function proveIncluded(ledger: ServedLedger, ref: EntryRef, treeSize: number | undefined, signNow: () => boolean): Promise<InclusionProofBundle> {
   if (treeSize) return inclusionProofOf(ledger.db, ref, checkpointAt(ledger.db, treeSize));
   try {
     return inclusionProofOf(ledger.db, ref);
   } catch (err) {
     if (!(err instanceof GavelError) || err.code !== 'proof_unavailable') throw err;
     if (!signNow()) throw new GavelError('proof_unavailable', `${err.message}; a checkpoint is signed on request at most once a second: retry in a moment`);
-    ledger.checkpoint();
+    await ledger.checkpoint();
     return inclusionProofOf(ledger.db, ref);
   }
 }
@@ -146,9 +149,10 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const shared = usageSettings && config.usageStore ? await openSharedUsage(config.usageStore, usageSettings, log) : undefined;
 
   const engineSettings = engineConfig(config.engine);
-  let ledger: SqliteLedger;
+  const ledgerSettings = ledgerConfig(config.ledger, config.ledgerOptions);
+  let opened: SqliteLedger;
   try {
-    ledger = new SqliteLedger(ledgerConfig(config.ledger, config.ledgerOptions), config.ledgerFaults ? { faults: config.ledgerFaults } : {});
+    opened = new SqliteLedger(ledgerSettings, config.ledgerFaults ? { faults: config.ledgerFaults } : {});
   } catch (err) {
     // The shared store's pool would keep the process alive after a refused start.
     await shared?.close();
@@ -160,21 +164,38 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const stops: Array<() => void> = [];
   let witnesses: WitnessSubmitter | undefined;
   let retention: RetentionSweeper | undefined;
+  // Until the writer thread takes over (ledger.thread), the ledger written on this connection.
+  let ledger: ServedLedger = opened;
   try {
     // No state outside the chain decides: the tables are checked against it before anything reads them.
     const embedded = !shared ? usageSettings : undefined;
-    const stateUsage = () => (embedded ? { timeZone: bucketZone(ledger.db, embedded.timeZone), rollingMinutes: embedded.rollingMinutes } : undefined);
-    const stateCheck = (rebuild: boolean, reason: string) => checkState(ledger, { usage: stateUsage(), rebuild, reason });
-    const checked = stateCheck(config.state?.rebuild ?? false, 'started with --rebuild-state');
+    const db = opened.db;
+    const stateUsage = () => (embedded ? { timeZone: bucketZone(db, embedded.timeZone), rollingMinutes: embedded.rollingMinutes } : undefined);
+    const checked = checkState(opened, { usage: stateUsage(), rebuild: config.state?.rebuild ?? false, reason: 'started with --rebuild-state' });
     const guarded = { check: () => guard?.check() };
+    // The stores make their tables here, while this connection still writes.
     const usage: ConfiguredUsageStore | undefined = shared
-      ? attachShared(shared, ledger, config.usageStore?.peerKeys ?? [])
+      ? attachShared(shared, opened, config.usageStore?.peerKeys ?? [])
       : embedded
-        ? new SqliteUsageStore(ledger.db, embedded, guarded)
+        ? new SqliteUsageStore(db, embedded, guarded)
         : undefined;
+    const shadowSink = shadowOn ? new SqliteShadowSink(db) : undefined;
+    const approvalTable = config.approvals === false || shared ? undefined : new SqliteApprovalStore(db, guarded);
+    // The writer thread's own opening moves the schema cookie (its statistics): the guard starts from after it.
+    if (ledgerSettings.thread) ledger = await threadLedger(opened, ledgerSettings);
+    const repairReason = 'the state tables were written by another program while gavel served';
+    guard = new StateGuard(db, () => {
+      if (ledger instanceof ThreadedLedger) {
+        return repairStateOn(ledger, { usage: stateUsage(), reason: repairReason }).then(({ result, cookie }) => {
+          if (result.mismatches.length > 0) config.state?.onRepaired?.(result);
+          return cookie;
+        });
+      }
+      const repaired = checkState(opened, { usage: stateUsage(), rebuild: true, reason: repairReason });
+      if (repaired.mismatches.length > 0) config.state?.onRepaired?.(repaired);
+    });
     const meter = usage ? new Meter(usage, ledger, now) : undefined;
     const limits = { memoryInitialPages: engineSettings.memoryInitialPages, memoryMaxPages: engineSettings.memoryMaxPages };
-    const shadowSink = shadowOn ? new SqliteShadowSink(ledger.db) : undefined;
     const shadow = shadowSink
       ? new Shadow(
           picked.runner,
@@ -205,7 +226,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       config.approvals === false
         ? undefined
         : new ApprovalDesk({
-            store: sharedApprovals ?? new SqliteApprovalStore(ledger.db, guarded),
+            store: sharedApprovals ?? approvalTable ?? new SqliteApprovalStore(db, guarded),
             ledger,
             config: approvalsConfig(config.approvals ?? {}),
             now,
@@ -256,10 +277,6 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     shadowSet?.start();
     approvals?.start();
     retention?.start();
-    guard = new StateGuard(ledger.db, () => {
-      const repaired = stateCheck(true, 'the state tables were written by another program while gavel served');
-      if (repaired.mismatches.length > 0) config.state?.onRepaired?.(repaired);
-    });
     guard.start(config.state?.checkMs ?? 1000, (err) => log.error({ err }, 'state check failed; state reads fail closed until it passes'));
     if (checked.baselined) log.warn('usage tables from before usage entries were recorded once in the ledger as the baseline the chain adds up from');
     if (checked.mismatches.length > 0) {
@@ -381,6 +398,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
           return picked.inlineEvaluations();
         },
         inlineMaxBytes: picked.inlineMaxBytes,
+        ledgerThread: ledger instanceof ThreadedLedger,
       },
       limits: { maxInputBytes: engineSettings.maxInputBytes, maxDepth: engineSettings.maxDepth },
       state: checked,
@@ -422,7 +440,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
  * The ledger says which policy went live when: the set this process starts with, then every change.
  * Bundles live when the ledger was last written but not in this start's set went out while gavel was down.
  */
-async function recordStartSet(engine: Engine, ledger: SqliteLedger, set: BundleSet, loaded: LoadedSources): Promise<void> {
+async function recordStartSet(engine: Engine, ledger: ServedLedger, set: BundleSet, loaded: LoadedSources): Promise<void> {
   const bundles = set.all;
   for (const was of ledger.policyStatus().active) {
     if (!bundles.some((b) => b.name === was.bundle)) {
@@ -455,7 +473,7 @@ function startDelivery(set: BundleSet, loaded: LoadedSources, sources: BundleSou
 }
 
 /** Usage reports settle reservations (each an entry); a failure of the store itself is UNAVAILABLE, like the decision path's. */
-function reportFace(usage: ConfiguredUsageStore, policies: PolicySet, ledger: SqliteLedger, now: () => Date): ReportFace {
+function reportFace(usage: ConfiguredUsageStore, policies: PolicySet, ledger: ServedLedger, now: () => Date): ReportFace {
   const ctx = {
     store: usage,
     get bundles() {

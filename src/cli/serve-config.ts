@@ -38,6 +38,7 @@ export function runtimeConfigFrom(o: ServeOptions, log: Logger): RuntimeConfig {
       checkpointSeconds: o.checkpointSeconds,
       ...(o.key ? { keyPath: o.key } : {}),
       newLedger: o.newLedger === true,
+      thread: o.ledgerThread === true,
     },
     engine: {
       maxInputBytes: o.maxInputBytes,

@@ -80,6 +80,7 @@ async function serve(o: ServeOptions, command: Command): Promise<void> {
       ext_authz: !o.extAuthz ? 'off' : server.extAuthzPort !== undefined ? { also_on_port: server.extAuthzPort } : 'on the main listener',
       ledger: o.ledger,
       durability: o.durability,
+      ledger_thread: runtime.stats.ledgerThread,
       workers: runtime.stats.workers,
       inline_max_bytes: runtime.stats.inlineMaxBytes,
       metering: o.metering,

@@ -1,5 +1,6 @@
 import { oneOf, positiveInt } from '../lib/config.js';
 import { stripUndefined } from '../lib/config.js';
+import { GavelError } from '../lib/errors.js';
 
 export type Durability = 'normal' | 'full';
 
@@ -32,6 +33,11 @@ export interface LedgerConfig {
   fileCheckMs: number;
   /** How often the background thread checkpoints the WAL into the database file. */
   walCheckpointMs: number;
+  /**
+   * A served file ledger is written by a thread of its own (threaded.ts): the server's main thread
+   * sends it records and reads what it committed, and spends no time in SQLite's inserts and commits.
+   */
+  thread: boolean;
 }
 
 export const LEDGER_DEFAULTS: Omit<LedgerConfig, 'path'> = {
@@ -43,6 +49,7 @@ export const LEDGER_DEFAULTS: Omit<LedgerConfig, 'path'> = {
   newLedger: false,
   fileCheckMs: 1000,
   walCheckpointMs: 1000,
+  thread: false,
 };
 
 export function ledgerConfig(path: string, overrides: Partial<Omit<LedgerConfig, 'path'>> = {}): LedgerConfig {
@@ -54,6 +61,8 @@ export function ledgerConfig(path: string, overrides: Partial<Omit<LedgerConfig,
   positiveInt('ledger.busyTimeoutMs', c.busyTimeoutMs);
   positiveInt('ledger.fileCheckMs', c.fileCheckMs);
   positiveInt('ledger.walCheckpointMs', c.walCheckpointMs);
+  if (c.thread && path === ':memory:')
+    throw new GavelError('config_invalid', 'config ledger.thread needs a ledger file: a ledger in memory cannot be written from another thread');
   return c;
 }
 

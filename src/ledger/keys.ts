@@ -57,7 +57,7 @@ export function keyId(name: string, publicKey: KeyObject, alg = ED25519_ALG): Bu
 }
 
 /** The verifier side of a signing key, without a round trip through its text form. */
-export function verifierOf(key: SigningKey): VerifierKey {
+export function verifierOf(key: { name: string; publicKey: KeyObject }): VerifierKey {
   return { name: key.name, keyId: keyId(key.name, key.publicKey), publicKey: key.publicKey };
 }
 

@@ -15,17 +15,19 @@ import { ensureLedgerId, latestCheckpointNote } from './meta.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { syncWal } from './wal-sync.js';
 import { notWritable, WriterLock } from './writer-lock.js';
-import { registerWriter } from './write-protect.js';
+import { registerReader, registerWriter } from './write-protect.js';
 import { policyStatus, type PolicyStatus } from './policy-status.js';
 import { ERASING_FUNCTION, migrate } from './schema.js';
 import { hasTable } from '../lib/sqlite-schema.js';
 import { UNRECORDED, type EntryRecord, type Receipt, type RowResult, type StagedWrite } from '../engine/ledger.js';
 import { RowWriter } from './row-writes.js';
-import type { QueryableLedger } from './types.js';
+import type { LedgerHealth, ServedLedger } from './types.js';
+
+export type { LedgerHealth } from './types.js';
 import { formatVerifierKey, verifierOf } from './keys.js';
 import { findRequestEntry, getEntry, queryEntries, type EntryDetail, type EntrySummary, type QueryFilter } from './query.js';
 import { checkErasureRequest, erasableSeqs, erasureRecord, seqRanges, type ErasureRequest, type ErasureResult } from './erasure.js';
-import { verifyLedger, verifyLedgerAsync, type VerifyOptions, type VerifyReport } from './verify.js';
+import { verifyLedger, verifyLedgerFile, type VerifyOptions, type VerifyReport } from './verify.js';
 
 interface Pending {
   record: EntryRecord;
@@ -116,11 +118,6 @@ function settleWritten(pending: Pending, receipt: Receipt): void {
   }
 }
 
-export interface LedgerHealth {
-  ok: boolean;
-  reason?: string;
-}
-
 export function openDatabase(path: string, durability: LedgerConfig['durability'], busyTimeoutMs = 5000): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database;
@@ -142,7 +139,7 @@ export function openDatabase(path: string, durability: LedgerConfig['durability'
  * event-loop turn (up to maxBatch per transaction); each caller's promise
  * settles only after its transaction commits, so no answer leaves unrecorded.
  */
-export class SqliteLedger implements QueryableLedger {
+export class SqliteLedger implements ServedLedger {
   readonly db: Database.Database;
   readonly origin: string;
   readonly key: SigningKey;
@@ -660,16 +657,30 @@ export class SqliteLedger implements QueryableLedger {
       ...(witnesses ? { witnesses } : {}),
     };
     if (this.config.path === ':memory:') return verifyLedger(this.db, options);
-    const reader = new Database(this.config.path, { readonly: true, fileMustExist: true });
-    try {
-      return await verifyLedgerAsync(reader, options);
-    } finally {
-      reader.close();
-    }
+    return verifyLedgerFile(this.config.path, options);
   }
 
   latestCheckpoint(): string | undefined {
     return latestCheckpointNote(this.db);
+  }
+
+  /**
+   * Stops writing and hands the file to another writer (the ledger's writer thread, threaded.ts):
+   * what is queued is written, the timers stop, the writer lock is released, and this connection
+   * stays open for reads alone (a write to a protected table fails on it from now on). Checkpoints
+   * are the new writer's to sign.
+   */
+  async handOver(): Promise<Database.Database> {
+    if (this.closed) throw new GavelError('ledger_unavailable', 'the ledger is closed');
+    if (this.queue.length > 0) this.flush();
+    this.closed = true;
+    clearInterval(this.timer);
+    clearInterval(this.fileTimer);
+    await this.checkpointer?.stop();
+    await this.syncing;
+    registerReader(this.db);
+    this.lock?.release();
+    return this.db;
   }
 
   async close(): Promise<void> {

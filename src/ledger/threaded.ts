@@ -1,12 +1,34 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { UNRECORDED, type EntryRecord, type Ledger, type Receipt, type StagedWrite } from '../engine/ledger.js';
+import Database from 'better-sqlite3';
+import { UNRECORDED, type EntryRecord, type Receipt, type StagedWrite } from '../engine/ledger.js';
 import { GavelError } from '../lib/errors.js';
+import { ledgerOrigin } from './checkpoint.js';
 import type { LedgerConfig } from './config.js';
 import type { ErasureRequest, ErasureResult } from './erasure.js';
-import type { LedgerHealth } from './sqlite.js';
+import { formatVerifierKey, verifierOf } from './keys.js';
+import { latestCheckpointNote, readLedgerId } from './meta.js';
+import { policyStatus, type PolicyStatus } from './policy-status.js';
+import { findRequestEntry, getEntry, queryEntries, type EntryDetail, type EntrySummary, type QueryFilter } from './query.js';
+import type { LedgerHealth, SqliteLedger } from './sqlite.js';
+import type { ServedLedger } from './types.js';
+import { verifyLedgerFile, type VerifyOptions, type VerifyReport } from './verify.js';
 import { errorOf, type AppendItem, type CallResult, type FromWriter, type ToWriter, type WriterCall } from './writer-protocol.js';
 
 const ENTRY = new URL('./writer-entry.mjs', import.meta.url);
+
+/** This thread's side of the file: a connection that reads it, and the key its checkpoints are verified with. */
+export interface LedgerReader {
+  db: Database.Database;
+  key: { name: string; publicKey: KeyObject };
+}
+
+export interface ThreadOptions {
+  /** The writer thread's module (default writer-entry.mjs): one that calls serveWriter with extras of its own. */
+  entry?: URL;
+  /** The read connection (default: a read-only one opened once the writer is ready). */
+  reader?: LedgerReader;
+}
 
 interface Waiting {
   staged: StagedWrite | undefined;
@@ -21,8 +43,10 @@ interface Waiting {
  * what its rows did, before its caller gets the receipt; an append the writer cannot answer (it
  * died, or was closed) is refused: no answer leaves unrecorded.
  */
-export class ThreadedLedger implements Ledger {
+export class ThreadedLedger implements ServedLedger {
   private readonly worker: Worker;
+  private readonly config: LedgerConfig;
+  private readonly reader: LedgerReader;
   private readonly waiting = new Map<number, Waiting>();
   private outgoing: AppendItem[] = [];
   private nextId = 1;
@@ -36,8 +60,10 @@ export class ThreadedLedger implements Ledger {
   private readonly healthListeners = new Set<(health: LedgerHealth) => void>();
   private readonly checkpointListeners = new Set<(note: string, size: number) => void>();
 
-  private constructor(worker: Worker, ready: { size: number; headHash: string; health: LedgerHealth }) {
+  private constructor(worker: Worker, config: LedgerConfig, reader: LedgerReader, ready: { size: number; headHash: string; health: LedgerHealth }) {
     this.worker = worker;
+    this.config = config;
+    this.reader = reader;
     this.head = { size: ready.size, headHash: ready.headHash };
     this.currentHealth = ready.health;
     worker.on('message', (m: FromWriter) => this.heard(m));
@@ -45,10 +71,25 @@ export class ThreadedLedger implements Ledger {
     worker.on('exit', () => this.lost("the ledger's writer thread has stopped"));
   }
 
+  /**
+   * Hands `ledger`'s file to a writer thread: `ledger` writes what it has queued and stops, its
+   * connection stays here for reads, and the thread writes from now on. A thread that cannot start
+   * closes that connection too.
+   */
+  static async takeOver(ledger: SqliteLedger, config: LedgerConfig, options: { entry?: URL } = {}): Promise<ThreadedLedger> {
+    const db = await ledger.handOver();
+    try {
+      return await ThreadedLedger.open(config, { ...options, reader: { db, key: ledger.key } });
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
   /** Starts the writer thread on `config` and resolves once it opened the ledger (or rejects with why it could not). */
-  static open(config: LedgerConfig): Promise<ThreadedLedger> {
+  static open(config: LedgerConfig, options: ThreadOptions = {}): Promise<ThreadedLedger> {
     if (config.path === ':memory:') return Promise.reject(new Error('a ledger in memory cannot be written from another thread'));
-    const worker = new Worker(ENTRY, { workerData: { config }, name: 'gavel-ledger-writer' });
+    const worker = new Worker(options.entry ?? ENTRY, { workerData: { config }, name: 'gavel-ledger-writer' });
     return new Promise((resolve, reject) => {
       const settle = () => {
         worker.off('message', first);
@@ -58,7 +99,12 @@ export class ThreadedLedger implements Ledger {
       const first = (m: FromWriter) => {
         settle();
         if (m.type === 'ready') {
-          resolve(new ThreadedLedger(worker, m));
+          try {
+            resolve(new ThreadedLedger(worker, config, options.reader ?? readerOf(config.path), m));
+          } catch (err) {
+            reject(err);
+            void worker.terminate();
+          }
           return;
         }
         reject(m.type === 'failed' ? errorOf(m.error) : new Error(`the ledger's writer thread said ${m.type} first`));
@@ -113,6 +159,60 @@ export class ThreadedLedger implements Ledger {
     const answer = await this.call({ op: 'checkpoint' });
     if (answer.op !== 'checkpoint') throw new Error(`the ledger's writer answered ${answer.op} to checkpoint`);
     return answer.note;
+  }
+
+  /** Runs work the writer thread's module named (`extras` of serveWriter) on the writing connection; its answer. */
+  async extra(name: string, args: unknown): Promise<unknown> {
+    const answer = await this.call({ op: 'extra', name, args });
+    if (answer.op !== 'extra') throw new Error(`the ledger's writer answered ${answer.op} to ${name}`);
+    return answer.result;
+  }
+
+  get origin(): string {
+    return this.reader.key.name;
+  }
+
+  get key(): LedgerReader['key'] {
+    return this.reader.key;
+  }
+
+  /** The read connection (queries, proofs, the stores' reads): it sees what the writer committed. */
+  get db(): Database.Database {
+    return this.reader.db;
+  }
+
+  query(filter: QueryFilter): Iterable<EntrySummary> {
+    return queryEntries(this.reader.db, filter);
+  }
+
+  get(decisionId: string): EntryDetail | undefined {
+    return getEntry(this.reader.db, decisionId);
+  }
+
+  findRequest(caller: string, requestId: string, sinceMs: number): EntryDetail | undefined {
+    return findRequestEntry(this.reader.db, caller, requestId, sinceMs);
+  }
+
+  policyStatus(): PolicyStatus {
+    return policyStatus(this.reader.db);
+  }
+
+  latestCheckpoint(): string | undefined {
+    return latestCheckpointNote(this.reader.db);
+  }
+
+  verifierKey(): string {
+    return formatVerifierKey(this.reader.key);
+  }
+
+  /** Walks the file on a read-only connection of its own, in slices: appends carry on meanwhile. */
+  verify(externalCheckpoint?: string, onProgress?: (done: number, total: number) => void, witnesses?: VerifyOptions['witnesses']): Promise<VerifyReport> {
+    return verifyLedgerFile(this.config.path, {
+      key: verifierOf(this.reader.key),
+      ...(externalCheckpoint ? { externalCheckpoint } : {}),
+      ...(onProgress ? { onProgress } : {}),
+      ...(witnesses ? { witnesses } : {}),
+    });
   }
 
   private call(call: WriterCall): Promise<CallResult> {
@@ -226,7 +326,14 @@ export class ThreadedLedger implements Ledger {
 
   /** Sends what is queued, lets the writer finish and close its ledger (a last checkpoint), then stops it; rejects if that close failed. */
   close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve, reject) => {
+    this.closing ??= this.closeWriter().finally(() => {
+      if (this.reader.db.open) this.reader.db.close();
+    });
+    return this.closing;
+  }
+
+  private closeWriter(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       if (this.gone) {
         resolve();
         return;
@@ -242,7 +349,6 @@ export class ThreadedLedger implements Ledger {
       this.worker.once('exit', () => resolve());
       this.post({ type: 'close' });
     });
-    return this.closing;
   }
 }
 
@@ -263,5 +369,17 @@ function heedless(listener: () => void): void {
     listener();
   } catch {
     // Nothing to undo: the listener only observes.
+  }
+}
+
+/** A read-only connection on a ledger file the writer opened, and the key recorded in it. */
+function readerOf(path: string): LedgerReader {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const pem = db.prepare(`SELECT value FROM meta WHERE key = 'public_key'`).pluck().get() as string;
+    return { db, key: { name: ledgerOrigin(readLedgerId(db)), publicKey: createPublicKey(pem) } };
+  } catch (err) {
+    db.close();
+    throw err;
   }
 }

@@ -1,3 +1,4 @@
+import BetterSqlite from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { CheckpointError, verifyCheckpoint, type Checkpoint } from './checkpoint.js';
 import { entryHashes, GENESIS_HASH, headerText, payloadHash } from './hash.js';
@@ -125,6 +126,15 @@ export function verifyLedger(db: Database, options: VerifyOptions): VerifyReport
  * slices, so a server keeps answering while an auditor verifies a large ledger.
  * Use a connection of its own: the walk holds one read snapshot throughout.
  */
+export async function verifyLedgerFile(path: string, options: VerifyOptions): Promise<VerifyReport> {
+  const reader = new BetterSqlite(path, { readonly: true, fileMustExist: true });
+  try {
+    return await verifyLedgerAsync(reader, options);
+  } finally {
+    reader.close();
+  }
+}
+
 export async function verifyLedgerAsync(db: Database, options: VerifyOptions): Promise<VerifyReport> {
   const steps = verifySteps(db, options);
   let step = steps.next();

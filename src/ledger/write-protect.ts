@@ -15,6 +15,13 @@ export function registerWriter(db: Database): void {
   db.function(WRITER_FUNCTION, { deterministic: false, varargs: false }, () => 1);
 }
 
+/** A connection that was the writer and now only reads (the writer moved to its own thread): its writes to protected tables fail. */
+export function registerReader(db: Database): void {
+  db.function(WRITER_FUNCTION, { deterministic: false, varargs: false }, () => {
+    throw new Error('this connection only reads the ledger: its writer is the ledger thread');
+  });
+}
+
 /** Adds the triggers to each table that exists (idempotent). */
 export function protectTables(db: Database, tables: readonly string[]): void {
   for (const table of tables) {

@@ -20,9 +20,12 @@ export interface AppendItem {
 /** To the writer: appends gathered in one turn of the event loop (one message, one group commit), a call, or close. */
 export type ToWriter = { type: 'append'; items: AppendItem[] } | { type: 'call'; id: number; call: WriterCall } | { type: 'close' };
 
-/** What the writer does when asked, beside appending: an erasure (its entry signed there), a checkpoint now. */
-export type WriterCall = { op: 'erase'; request: ErasureRequest; limit?: number; now?: Date } | { op: 'checkpoint' };
-export type CallResult = { op: 'erase'; result: ErasureResult } | { op: 'checkpoint'; note: string | undefined };
+/** What the writer does when asked, beside appending: an erasure (its entry signed there), a checkpoint now, work its starter named (writer-worker.ts). */
+export type WriterCall =
+  | { op: 'erase'; request: ErasureRequest; limit?: number; now?: Date }
+  | { op: 'checkpoint' }
+  | { op: 'extra'; name: string; args: unknown };
+export type CallResult = { op: 'erase'; result: ErasureResult } | { op: 'checkpoint'; note: string | undefined } | { op: 'extra'; result: unknown };
 
 /**
  * A refusal as it crosses back: the stable code where there is one, the message, and its cause (a

@@ -72,7 +72,7 @@ export interface AuditFace {
    * One entry's inclusion proof against a signed checkpoint: the one stored at `treeSize`, or the
    * latest (signed now when it does not cover the entry yet). ledger/proofs.ts.
    */
-  inclusionProof(ref: EntryRef, treeSize?: number): InclusionProofBundle;
+  inclusionProof(ref: EntryRef, treeSize?: number): Promise<InclusionProofBundle>;
   /** The consistency proof between two sizes (`to`: the ledger now). */
   consistencyProof(from: number, to?: number): ConsistencyProofBundle;
   /** Erases payloads with an erasure entry in the chain (ledger/erasure.ts); the request is checked first (invalid_erasure). */
@@ -209,4 +209,6 @@ export interface RuntimeStats {
   readonly evaluationFaults: number;
   readonly inlineEvaluations: number;
   readonly inlineMaxBytes: number;
+  /** The ledger is written by its own thread (ledger.thread), not on the serving thread. */
+  readonly ledgerThread: boolean;
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { SqliteLedger } from '../ledger/sqlite.js';
+import type { ServedLedger } from '../ledger/types.js';
 import type { UsageHealth } from '../usage/store.js';
 import type { HealthFace, WitnessStatus } from './faces.js';
 import type { WitnessSubmitter } from './witnesses.js';
@@ -14,7 +14,7 @@ export class RuntimeHealth implements HealthFace {
 
   constructor(
     private readonly policiesReady: () => boolean,
-    private readonly ledger: SqliteLedger,
+    private readonly ledger: ServedLedger,
     private readonly usage: UsageHealth | undefined,
     log: Logger,
     private readonly submitter?: WitnessSubmitter,

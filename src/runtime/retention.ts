@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { SqliteLedger } from '../ledger/sqlite.js';
+import type { ServedLedger } from '../ledger/types.js';
 import { GavelError } from '../lib/errors.js';
 
 export interface RetentionConfig {
@@ -26,7 +26,7 @@ export class RetentionSweeper {
   private swept: number | undefined;
 
   constructor(
-    private readonly ledger: SqliteLedger,
+    private readonly ledger: ServedLedger,
     private readonly config: RetentionConfig,
     private readonly now: () => Date,
     private readonly log: Logger,

@@ -3,6 +3,7 @@ import { isTerminal } from '../engine/approvals/approval.js';
 import type { ApprovalStore } from '../engine/approvals/store.js';
 import { replicaSigner } from './replica-signer.js';
 import type { SqliteLedger } from '../ledger/sqlite.js';
+import type { ServedLedger } from '../ledger/types.js';
 import { readLedgerId } from '../ledger/meta.js';
 import { mismatchSummary } from '../state/check.js';
 import { reconcileShared } from '../state/shared.js';
@@ -26,7 +27,7 @@ export async function openSharedUsage(shared: NonNullable<RuntimeConfig['usageSt
 }
 
 /** The store bound to the ledger it reserves for (charges carry its id), and to its signing key. */
-export function attachShared(store: PostgresUsageStore, ledger: SqliteLedger, peerKeys: readonly string[]): PostgresUsageStore {
+export function attachShared(store: PostgresUsageStore, ledger: Pick<SqliteLedger, 'db' | 'key'>, peerKeys: readonly string[]): PostgresUsageStore {
   // Rows this replica shares are signed with its ledger's key; its peers' are checked with theirs.
   store.attach(readLedgerId(ledger.db), replicaSigner(ledger.key, peerKeys));
   return store;
@@ -40,7 +41,7 @@ export function attachShared(store: PostgresUsageStore, ledger: SqliteLedger, pe
  */
 export async function reconcileSharedUsage(
   store: PostgresUsageStore,
-  ledger: SqliteLedger,
+  ledger: ServedLedger,
   o: { rebuild: boolean; checkSeconds: number; log: Logger; approvals?: ApprovalStore },
 ): Promise<() => void> {
   const { log } = o;

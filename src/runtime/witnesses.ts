@@ -3,7 +3,7 @@ import { parseCheckpoint } from '../ledger/checkpoint.js';
 import { cosignatureLineOf, witnessId, witnessKey } from '../ledger/cosignature.js';
 import { storeCosignature } from '../ledger/cosignature-table.js';
 import type { VerifierKey } from '../ledger/keys.js';
-import type { SqliteLedger } from '../ledger/sqlite.js';
+import type { ServedLedger } from '../ledger/types.js';
 import { consistencyProofOf } from '../ledger/proofs.js';
 import type { WitnessStatus } from './faces.js';
 
@@ -43,7 +43,7 @@ export class WitnessSubmitter {
   private stopped = false;
 
   constructor(
-    private readonly ledger: SqliteLedger,
+    private readonly ledger: ServedLedger,
     private readonly config: WitnessesConfig,
     private readonly log: Logger,
   ) {

@@ -1,8 +1,10 @@
+import type { Database } from 'better-sqlite3';
+import type { EntryRecord, Receipt } from '../engine/ledger.js';
 import type { SharedBucket, SharedCharge, SharedSince, SharedStateRows } from '../usage/postgres/store.js';
 import type { RequestRow } from '../usage/store.js';
 import { localDay } from '../usage/windows.js';
 import { chargeForm, compareRows, expectedBuckets, type StateMismatch } from './compare.js';
-import { rebuildRecord, refusal, type StateLedger } from './check.js';
+import { rebuildRecord, refusal } from './check.js';
 import { deriveState, type DerivedCharge, type DerivedState } from './derive.js';
 
 /** What the check needs of the shared (PostgreSQL) store. */
@@ -199,6 +201,12 @@ function sharedForm(c: SharedCharge): string {
   return JSON.stringify([c.ledgerId, chargeForm(c)]);
 }
 
+/** What the shared check needs of this replica's ledger: its file, and an append (answered once durable). */
+export interface SharedStateLedger {
+  readonly db: Database;
+  append(record: EntryRecord): Promise<Receipt>;
+}
+
 /**
  * The check at a replica's start (`refuse`, or `rebuild` with --rebuild-state: the rows written back
  * exactly and the rebuild recorded in the chain, a `state` entry), or on its timer (`repair`: what
@@ -207,19 +215,19 @@ function sharedForm(c: SharedCharge): string {
  */
 export async function reconcileShared(
   store: SharedStateStore,
-  ledger: StateLedger,
+  ledger: SharedStateLedger,
   o: SharedCheckOptions & { mode: 'refuse' | 'rebuild' | 'repair'; reason: string },
 ): Promise<StateMismatch[]> {
   const check = await checkSharedState(store, deriveState(ledger.db), o);
   if (o.mode === 'repair') {
     if (check.below.length === 0) return [];
     await check.repair('never-lower');
-    ledger.appendNow(rebuildRecord(check.below, o.reason));
+    await ledger.append(rebuildRecord(check.below, o.reason));
     return check.below;
   }
   if (check.mismatches.length === 0) return [];
   if (o.mode === 'refuse') throw refusal(check.mismatches, 'the shared usage store');
   await check.repair('exact');
-  ledger.appendNow(rebuildRecord(check.mismatches, o.reason));
+  await ledger.append(rebuildRecord(check.mismatches, o.reason));
   return check.mismatches;
 }

@@ -61,11 +61,12 @@ export function auditService(audit: AuditFace, recordOffline: OfflineFace, log: 
   const unary =
     <Req>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, unknown>) => unknown) =>
     (call: grpc.ServerUnaryCall<Req, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      try {
-        callback(null, fn(call.request, call));
-      } catch (err) {
-        callback(toServiceError(err, log));
-      }
+      Promise.resolve()
+        .then(() => fn(call.request, call))
+        .then(
+          (answer) => callback(null, answer),
+          (err: unknown) => callback(toServiceError(err, log)),
+        );
     };
   return {
     QueryDecisions: (call: grpc.ServerWritableStream<QueryMessage, unknown>) => {
@@ -134,8 +135,9 @@ export function auditService(audit: AuditFace, recordOffline: OfflineFace, log: 
     GetInclusionProof: unary((req: { decision_id: string; seq: string | number; tree_size: string | number }) => {
       const seq = Number(req.seq);
       if ((req.decision_id === '') === (seq === 0)) throw new GavelError('invalid_proof_request', 'name the entry with exactly one of decision_id and seq');
-      const p = audit.inclusionProof(req.decision_id ? { decisionId: req.decision_id } : { seq }, Number(req.tree_size) || undefined);
-      return { ...p, hashes: p.hashes.map(fromHex), root_hash: fromHex(p.root_hash) };
+      return audit
+        .inclusionProof(req.decision_id ? { decisionId: req.decision_id } : { seq }, Number(req.tree_size) || undefined)
+        .then((p) => ({ ...p, hashes: p.hashes.map(fromHex), root_hash: fromHex(p.root_hash) }));
     }),
     GetConsistencyProof: unary((req: { from_size: string | number; to_size: string | number }) => {
       const p = audit.consistencyProof(Number(req.from_size), Number(req.to_size) || undefined);

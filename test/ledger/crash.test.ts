@@ -92,10 +92,17 @@ async function stopGracefully(s: ChildServer): Promise<number | null> {
   return s.exited;
 }
 
-describe('gavel serve killed and restarted', () => {
+/** The ledger written on the serving thread's connection, and by its own writer thread (--ledger-thread). */
+const MODES = [
+  { mode: 'on the serving thread', flags: [] as string[] },
+  { mode: 'by its writer thread', flags: ['--ledger-thread'] },
+];
+
+describe.each(MODES)('gavel serve killed and restarted, the ledger written $mode', ({ flags }) => {
   it('SIGKILL mid-load loses no answered decision; the restarted server continues the chain and it verifies', async () => {
     const ledger = join(tempDir('gavel-crash-'), 'ledger.db');
-    const first = await serve(ledger);
+    const first = await serve(ledger, ...flags);
+    expect(first.lines.some((l) => l.includes('"gavel serving"') && l.includes(`"ledger_thread":${flags.length > 0}`))).toBe(true);
     let killed = false;
     try {
       const run = load(first.address, 300);
@@ -110,7 +117,9 @@ describe('gavel serve killed and restarted', () => {
 
       const second = await serve(ledger);
       try {
-        const serving = JSON.parse(second.lines.find((l) => l.includes('"gavel serving"'))!) as { ledger_size: number };
+        const serving = JSON.parse(second.lines.find((l) => l.includes('"gavel serving"'))!) as { ledger_size: number; ledger_thread: boolean };
+        // The restart writes on its serving thread, whichever wrote the file before.
+        expect(serving.ledger_thread).toBe(false);
         expect(serving.ledger_size).toBeGreaterThanOrEqual(run.received.length);
         const c = clients(second.address);
         try {
@@ -142,10 +151,11 @@ describe('gavel serve killed and restarted', () => {
   });
 });
 
-describe('gavel serve stopped with SIGTERM under load', () => {
+describe.each(MODES)('gavel serve stopped with SIGTERM under load, the ledger written $mode', ({ flags }) => {
   it('exits 0, every answered decision is recorded, and a final checkpoint covers the whole ledger', async () => {
     const ledger = join(tempDir('gavel-term-'), 'ledger.db');
-    const server = await serve(ledger, '--durability', 'full');
+    const server = await serve(ledger, '--durability', 'full', ...flags);
+    expect(server.lines.some((l) => l.includes('"gavel serving"') && l.includes(`"ledger_thread":${flags.length > 0}`))).toBe(true);
     try {
       const run = load(server.address, 200);
       await run.reached;

@@ -39,7 +39,7 @@ async function freePort(): Promise<number> {
 
 async function decideAndCheckpoint(c: Runtime, n: number, prefix: string): Promise<number> {
   for (let i = 0; i < n; i++) await decideVia(c, echoInput({ subject: `${prefix}-${i}` }));
-  return Number(c.parts.ledger.checkpoint()!.split('\n')[1]);
+  return Number((await c.parts.ledger.checkpoint())!.split('\n')[1]);
 }
 
 beforeAll(async () => {

@@ -199,13 +199,13 @@ describe('a ledger upgraded from before the tree', () => {
     core = await startRuntime(options);
     try {
       // The stored note at the head's size stands; it signs no root, so there is nothing to prove against yet.
-      expect(parseCheckpoint(core.parts.ledger.checkpoint()!).checkpoint.rootHash).toBeUndefined();
-      expect(() => core.audit.inclusionProof({ decisionId: first })).toThrow(/no checkpoint that signs a Merkle root yet/);
-      expect(() => core.audit.inclusionProof({ decisionId: first }, 1)).toThrow(/from before the Merkle tree/);
+      expect(parseCheckpoint((await core.parts.ledger.checkpoint())!).checkpoint.rootHash).toBeUndefined();
+      await expect(core.audit.inclusionProof({ decisionId: first })).rejects.toThrow(/no checkpoint that signs a Merkle root yet/);
+      await expect(core.audit.inclusionProof({ decisionId: first }, 1)).rejects.toThrow(/from before the Merkle tree/);
       await decideVia(core, echoInput({ subject: 'after' }));
       // The next scheduled checkpoint (asked for by proofs at most once a second) signs a root.
-      core.parts.ledger.checkpoint();
-      const proof = core.audit.inclusionProof({ decisionId: first });
+      await core.parts.ledger.checkpoint();
+      const proof = await core.audit.inclusionProof({ decisionId: first });
       expect(verifyInclusionBundle(proof, verifierOf(fileKey)).checkpoint.size).toBe(2);
     } finally {
       await core.stop();

@@ -35,7 +35,7 @@ let http: { server: Server; address: string };
 
 async function decideAndCheckpoint(c: Runtime, n: number, prefix: string): Promise<number> {
   for (let i = 0; i < n; i++) await decideVia(c, echoInput({ subject: `${prefix}-${i}` }));
-  return parseCheckpoint(c.parts.ledger.checkpoint()!).checkpoint.size;
+  return parseCheckpoint((await c.parts.ledger.checkpoint())!).checkpoint.size;
 }
 const start = (path = ledger) =>
   startRuntime(coreOptions(path, { ledgerOptions: QUIET, witnesses: { witnesses: [{ url: `http://${http.address}`, key: witnessVkey }] } }));

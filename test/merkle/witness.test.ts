@@ -1,3 +1,4 @@
+import type { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { spawn } from 'node:child_process';
 import { sign } from 'node:crypto';
 import { copyFileSync } from 'node:fs';
@@ -40,7 +41,7 @@ const proofBetween = (path: string, from: number, to: number) => {
 };
 async function decideAndCheckpoint(c: Runtime, n: number, prefix: string): Promise<string> {
   for (let i = 0; i < n; i++) await decideVia(c, echoInput({ subject: `${prefix}-${i}` }));
-  return c.parts.ledger.checkpoint()!;
+  return (await c.parts.ledger.checkpoint())!;
 }
 const bodyOf = (note: string) => parseCheckpoint(note).body;
 
@@ -176,7 +177,7 @@ describe('gavel witness serve', () => {
           }
         });
       });
-      const note = core.parts.ledger.checkpoint() ?? core.audit.latestCheckpoint().note;
+      const note = (await core.parts.ledger.checkpoint()) ?? core.audit.latestCheckpoint().note;
       const res = await fetch(`http://${address}/add-checkpoint`, { method: 'POST', body: request(0, [], note) });
       expect(res.status).toBe(200);
       expect(verifiedCosignatures(bodyOf(note), [(await res.text()).trim()], [verifier])).toEqual([
@@ -195,7 +196,7 @@ describe('the witness, at the edges of C2SP tlog-witness', () => {
     const size = witness.latest(origin).size;
     const note = core.audit.latestCheckpoint().note;
     expect(parseCheckpoint(note).checkpoint.size).toBe(size);
-    const logKey = core.parts.ledger.key;
+    const logKey = (core.parts.ledger as SqliteLedger).key;
     const parsed = parseCheckpoint(note).checkpoint;
     const otherRoot = signCheckpoint({ ...parsed, rootHash: 'c'.repeat(64) }, logKey);
     const forked = witness.addCheckpoint(request(size, [], otherRoot));
