@@ -9,6 +9,7 @@
  *
  *   npx tsx bench/hop.ts --against HEAD            # working tree against the last commit
  *   npx tsx bench/hop.ts --against b474ee4 --reps 3 --seconds 10 --in-flight 1,32
+ *   npx tsx bench/hop.ts --against HEAD --this-args='--ledger-thread'   # flags for this checkout's server alone
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,12 +31,14 @@ const flags = readFlags({
   reps: { type: 'string' },
   'in-flight': { type: 'string' },
   args: { type: 'string' },
+  'this-args': { type: 'string' },
 });
 const against = stringFlag(flags, 'against') ?? 'HEAD';
 const seconds = numberFlag(flags, 'seconds', 8, { min: 1 });
 const reps = numberFlag(flags, 'reps', 3, { min: 1, integer: true });
 const inFlight = (stringFlag(flags, 'in-flight') ?? '1,32').split(',').map((n) => numberFlag({ n }, 'n', 1, { min: 1, integer: true }));
 const extra = (stringFlag(flags, 'args') ?? '').split(' ').filter(Boolean);
+const thisExtra = (stringFlag(flags, 'this-args') ?? '').split(' ').filter(Boolean);
 
 const dir = tempDir('gavel-bench-hop-');
 const checkout = new BaselineCheckout(against, join(dir.path, 'baseline'));
@@ -49,8 +52,8 @@ const ghz = findTool('ghz', 'GHZ');
 if (!ghz) throw new Error('ghz not found: go install github.com/bojand/ghz/cmd/ghz@latest (or set GHZ)');
 checkout.add();
 const servers = [
-  { name: `baseline ${commit}`, bin: compiledCli(baseline) },
-  { name: 'this checkout', bin: compiledCli() },
+  { name: `baseline ${commit}`, bin: compiledCli(baseline), args: [] as string[] },
+  { name: thisExtra.length > 0 ? `this checkout ${thisExtra.join(' ')}` : 'this checkout', bin: compiledCli(), args: thisExtra },
 ];
 
 const workload = loadWorkload();
@@ -74,7 +77,7 @@ let n = 0;
 for (let rep = 0; rep < reps; rep++) {
   for (const c of inFlight) {
     for (const s of servers) {
-      const child = await startChild(['--bundles', BUNDLES, '--ledger', join(dir.path, `l-${n++}.db`), ...extra], {}, ROOT, s.bin);
+      const child = await startChild(['--bundles', BUNDLES, '--ledger', join(dir.path, `l-${n++}.db`), ...extra, ...s.args], {}, ROOT, s.bin);
       try {
         const pid = child.child.pid;
         await runGhz(ghz, { address: child.address, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency: c, seconds: 1 });
@@ -103,7 +106,7 @@ for (let rep = 0; rep < reps; rep++) {
 }
 
 const lines = [
-  `Machine: ${machineLine(describeMachine())}. Median of ${reps} interleaved repetitions of ${seconds} s; \`npx tsx bench/hop.ts --against ${against}${extra.length ? ` --args='${extra.join(' ')}'` : ''}\`.`,
+  `Machine: ${machineLine(describeMachine())}. Median of ${reps} interleaved repetitions of ${seconds} s; \`npx tsx bench/hop.ts --against ${against}${extra.length ? ` --args='${extra.join(' ')}'` : ''}${thisExtra.length ? ` --this-args='${thisExtra.join(' ')}'` : ''}\`.`,
   '',
   '| gavel serve | in flight | decisions/s | main-thread CPU µs/decision | all threads CPU µs/decision | p50 ms | p99 ms | RSS peak MB | errors |',
   '|---|--:|--:|--:|--:|--:|--:|--:|--:|',

@@ -253,9 +253,10 @@ const ghzLoad =
     runGhz(ghz!, { address: server.address!, call, dataFile: file, concurrency: c, seconds: secs, ...(rps ? { rps } : {}) });
 
 const httpLoad =
-  (server: Running & { port: number }): Load =>
+  (server: Running & { port: number }, rps?: number): Load =>
   (c, secs) =>
     runHttpLoad(httpload.path!, {
+      ...(rps ? { rps } : {}),
       url: `http://127.0.0.1:${server.port}/v1/data/${workload.entrypoint}`,
       bodiesFile,
       concurrency: c,
@@ -325,10 +326,13 @@ mkdirSync(shadowDir);
 copyFileSync(join(BUNDLES, 'ai.tar.gz'), join(shadowDir, 'ai-candidate.tar.gz'));
 const SHADOW = 'gavel serve --shadow-bundles (a copy of the live bundle)';
 const shadowKind = gavelKind(SHADOW, ['--shadow-bundles', shadowDir], [32]);
+/** The ledger written on the I/O thread, as before issue 30's writer thread: the baseline in the same run. */
+const NO_THREAD = 'gavel serve --no-ledger-thread (the ledger on the I/O thread)';
 const kinds: Kind[] = shadowOnly
   ? [gavelKind('gavel serve', [], [32]), shadowKind]
   : [
       gavelKind('gavel serve', [], inFlight),
+      gavelKind(NO_THREAD, ['--no-ledger-thread'], [1, 32]),
       ...(opaReady ? [opaKind('opa run --server, no decision log', false), opaKind('opa run --server, decision log to a file', true)] : []),
       floorKind,
       gavelKind('gavel serve --durability full', ['--durability', 'full'], [32]),
@@ -356,6 +360,7 @@ for (let rep = 1; rep <= reps; rep++) {
   // at the same rate is the latency and the stalls of a server doing no work; the idle probe beside each, the machine's.
   for (const [label, start] of [
     ['gavel serve', () => startGavel([])],
+    ...(shadowOnly ? [] : ([[NO_THREAD, () => startGavel(['--no-ledger-thread'])]] as const)),
     [SHADOW, () => startGavel(['--shadow-bundles', shadowDir])],
     [floorKind.server, startFloor],
   ] as const) {
@@ -367,6 +372,35 @@ for (let rep = 1; rep <= reps; rep++) {
     } finally {
       await probe.stop();
       running.delete(probe);
+    }
+  }
+}
+
+// Open loop at half of OPA's own peak (median of its closed-loop rows, no decision log): gavel, OPA and the floor at
+// the same rate, interleaved; what a gateway sees from each at a load both sustain.
+const OPA = 'opa run --server, no decision log';
+const opaPeak =
+  opaReady && !shadowOnly
+    ? Math.max(...inFlight.map((c) => median(rows.filter((r) => r.server === OPA && r.inFlight === c).map((r) => r.throughput))))
+    : Number.NaN;
+const opaRate = Math.round(opaPeak / 2);
+if (Number.isFinite(opaRate) && opaRate > 0) {
+  for (let rep = 1; rep <= reps; rep++) {
+    for (const [label, start, load] of [
+      ['gavel serve', () => startGavel([]), (s: Running) => ghzLoad(s, DECIDE, dataFile, opaRate)],
+      [NO_THREAD, () => startGavel(['--no-ledger-thread']), (s: Running) => ghzLoad(s, DECIDE, dataFile, opaRate)],
+      [OPA, () => startPeer(false), (s: Running) => httpLoad(s as Running & { port: number }, opaRate)],
+      [floorKind.server, startFloor, (s: Running) => ghzLoad(s, DECIDE, dataFile, opaRate)],
+    ] as const) {
+      const probe = await startProbe();
+      running.add(probe);
+      try {
+        const [row] = await withServer(start, async (s) => [await measure(s, load(s), 64, 1, label !== floorKind.server && label !== OPA, probe)]);
+        fixed.push({ server: `${label}, open loop at ${opaRate}/s (half OPA's peak of ${Math.round(opaPeak)}/s)`, rep, ...row!, inFlight: Number.NaN });
+      } finally {
+        await probe.stop();
+        running.delete(probe);
+      }
     }
   }
 }

@@ -18,6 +18,7 @@ import { approvalEnded } from './ledger/query.js';
 import { ledgerConfig } from './ledger/config.js';
 import { SqliteShadowSink } from './ledger/shadow-table.js';
 import { SqliteLedger } from './ledger/sqlite.js';
+import { protectTables } from './ledger/write-protect.js';
 import { ThreadedLedger } from './ledger/threaded.js';
 import type { ServedLedger } from './ledger/types.js';
 import { repairStateOn, threadLedger } from './runtime/ledger-thread.js';
@@ -49,7 +50,7 @@ import { attachShared, openSharedUsage, reconcileSharedUsage } from './runtime/s
 import { bucketZone, checkState, mismatchSummary, type StateCheckResult } from './state/check.js';
 import { compareState, type StateMismatch } from './state/compare.js';
 import { deriveState } from './state/derive.js';
-import { StateGuard } from './state/guard.js';
+import { STATE_TABLES, StateGuard } from './state/guard.js';
 import { stateMismatchesOffThread } from './state/off-thread.js';
 import { withState } from './state/verify-state.js';
 import { usageConfig, type UsageConfig } from './usage/config.js';
@@ -146,10 +147,14 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const usageSettings = metered ? usageConfig(config.usage || {}) : undefined;
   if (usageSettings?.rebuildTimeZone && config.usageStore)
     log.warn('--rebuild-usage-time-zone is not used with --usage-store: replicas sharing it keep one --time-zone');
-  const shared = usageSettings && config.usageStore ? await openSharedUsage(config.usageStore, usageSettings, log) : undefined;
-
+  // Every setting is checked before anything opens: a refused start holds nothing.
   const engineSettings = engineConfig(config.engine);
   const ledgerSettings = ledgerConfig(config.ledger, config.ledgerOptions);
+  if (config.ledgerFaults && config.ledgerOptions?.thread === true)
+    throw new GavelError('config_invalid', 'config ledger.thread: ledger faults are hooks into a ledger written on the serving thread');
+  const threaded = ledgerSettings.thread && !config.ledgerFaults;
+  const shared = usageSettings && config.usageStore ? await openSharedUsage(config.usageStore, usageSettings, log) : undefined;
+
   let opened: SqliteLedger;
   try {
     opened = new SqliteLedger(ledgerSettings, config.ledgerFaults ? { faults: config.ledgerFaults } : {});
@@ -179,19 +184,17 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       : embedded
         ? new SqliteUsageStore(db, embedded, guarded)
         : undefined;
-    const shadowSink = shadowOn ? new SqliteShadowSink(db) : undefined;
+    // Its rows go to the ledger's writer, whichever thread that is once the start is done.
+    const shadowSink = shadowOn ? new SqliteShadowSink(db, (writes) => ledger.writeRows(writes)) : undefined;
     const approvalTable = config.approvals === false || shared ? undefined : new SqliteApprovalStore(db, guarded);
-    // The writer thread's own opening moves the schema cookie (its statistics): the guard starts from after it.
-    if (ledgerSettings.thread) ledger = await threadLedger(opened, ledgerSettings);
+    // Protected while this connection still writes; the writer thread's own opening moves the schema
+    // cookie (its statistics), so the guard starts from after it.
+    protectTables(db, STATE_TABLES);
+    if (threaded) ledger = await threadLedger(opened, ledgerSettings);
     const repairReason = 'the state tables were written by another program while gavel served';
     guard = new StateGuard(db, () => {
-      if (ledger instanceof ThreadedLedger) {
-        return repairStateOn(ledger, { usage: stateUsage(), reason: repairReason }).then(({ result, cookie }) => {
-          if (result.mismatches.length > 0) config.state?.onRepaired?.(result);
-          return cookie;
-        });
-      }
-      const repaired = checkState(opened, { usage: stateUsage(), rebuild: true, reason: repairReason });
+      const options = { usage: stateUsage(), reason: repairReason };
+      const repaired = ledger instanceof ThreadedLedger ? repairStateOn(ledger, options) : checkState(opened, { ...options, rebuild: true });
       if (repaired.mismatches.length > 0) config.state?.onRepaired?.(repaired);
     });
     const meter = usage ? new Meter(usage, ledger, now) : undefined;
@@ -226,7 +229,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       config.approvals === false
         ? undefined
         : new ApprovalDesk({
-            store: sharedApprovals ?? approvalTable ?? new SqliteApprovalStore(db, guarded),
+            store: sharedApprovals ?? (approvalTable as SqliteApprovalStore),
             ledger,
             config: approvalsConfig(config.approvals ?? {}),
             now,
@@ -412,7 +415,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
           health.stop();
           // Workers first: nothing new reaches the ledger once it closes.
           await built.close();
-          shadowSink?.close();
+          await shadowSink?.close();
           await usage?.close?.();
           // Before the ledger closes: a submission in flight stores its cosignature in the file; a sweep finishes its entry.
           await witnesses?.stop();

@@ -6,6 +6,9 @@
 //
 //	go build -o /tmp/httpload ./bench/httpload
 //	/tmp/httpload -url http://127.0.0.1:8181/v1/data/gavel/ai/decision -bodies bodies.json -c 32 -d 10s -warmup 2s -expect '"decision":"allow"'
+//
+// With -rps R the workers start requests at R per second between them (each waits for the next
+// slot of a shared pacer), as ghz --rps does: an open loop at that rate while -c covers it.
 package main
 
 import (
@@ -43,6 +46,7 @@ func main() {
 	duration := flag.Duration("d", 10*time.Second, "measured window")
 	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured warmup before the window")
 	expect := flag.String("expect", "", "substring every answer must contain")
+	rps := flag.Float64("rps", 0, "requests started per second between all workers (0: closed loop)")
 	flag.Parse()
 
 	raw, err := os.ReadFile(*bodiesPath)
@@ -73,12 +77,22 @@ func main() {
 	var errors, unexpected int64
 	var firstError atomic.Value
 	latencies := make([][]time.Duration, *concurrency)
+	var slots chan struct{}
+	if *rps > 0 {
+		slots = make(chan struct{})
+		go pace(slots, *rps, until)
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < *concurrency; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
 			for {
+				if slots != nil {
+					if _, open := <-slots; !open {
+						return
+					}
+				}
 				began := time.Now()
 				if !began.Before(until) {
 					return
@@ -118,6 +132,19 @@ func main() {
 	}
 	out, _ := json.Marshal(r)
 	fmt.Println(string(out))
+}
+
+// pace offers one slot per 1/rps seconds until `until`, then closes: a slot no worker is free to
+// take waits for one (the workers, -c of them, bound what is in flight).
+func pace(slots chan<- struct{}, rps float64, until time.Time) {
+	interval := time.Duration(float64(time.Second) / rps)
+	next := time.Now()
+	for next.Before(until) {
+		time.Sleep(time.Until(next))
+		slots <- struct{}{}
+		next = next.Add(interval)
+	}
+	close(slots)
 }
 
 func post(client *http.Client, url string, body, want []byte) (bool, error) {

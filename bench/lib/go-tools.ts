@@ -117,6 +117,8 @@ export interface HttpLoadOptions {
   seconds: number;
   warmupSeconds: number;
   expect: string;
+  /** Open loop at this rate (httpload -rps), instead of closed loop. */
+  rps?: number;
 }
 
 export async function runHttpLoad(httpload: string, o: HttpLoadOptions): Promise<LoadRun> {
@@ -133,6 +135,7 @@ export async function runHttpLoad(httpload: string, o: HttpLoadOptions): Promise
     `${o.warmupSeconds}s`,
     '-expect',
     o.expect,
+    ...(o.rps ? ['-rps', String(o.rps)] : []),
   ];
   const r = JSON.parse(await capture(httpload, args, (o.seconds + o.warmupSeconds + 60) * 1000)) as {
     count: number;

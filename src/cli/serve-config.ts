@@ -38,7 +38,8 @@ export function runtimeConfigFrom(o: ServeOptions, log: Logger): RuntimeConfig {
       checkpointSeconds: o.checkpointSeconds,
       ...(o.key ? { keyPath: o.key } : {}),
       newLedger: o.newLedger === true,
-      thread: o.ledgerThread === true,
+      // Asked for off alone: the default is the ledger's own (a file has the thread; a ledger in memory cannot).
+      ...(o.ledgerThread ? {} : { thread: false }),
     },
     engine: {
       maxInputBytes: o.maxInputBytes,

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import type { RowWrite } from '../engine/ledger.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { verifiedCosignatures, type VerifiedCosignature } from './cosignature.js';
 import type { VerifierKey } from './keys.js';
@@ -17,13 +18,12 @@ export const COSIGNATURE_DDL = `CREATE TABLE IF NOT EXISTS checkpoint_cosignatur
   PRIMARY KEY (size, witness)
 );`;
 
-/** Keeps a witness's cosignature line for the checkpoint at `size`; the first one kept per witness stands. */
-export function storeCosignature(db: Database, size: number, witness: string, line: string): void {
-  db.prepare('INSERT OR IGNORE INTO checkpoint_cosignatures(size, witness, line) VALUES (?, ?, ?)').run(
-    size,
-    witness,
-    line.endsWith('\n') ? line : `${line}\n`,
-  );
+/** The row that keeps a witness's cosignature line for the checkpoint at `size`; the first one kept per witness stands. */
+export function cosignatureRow(size: number, witness: string, line: string): RowWrite {
+  return {
+    sql: 'INSERT OR IGNORE INTO checkpoint_cosignatures(size, witness, line) VALUES (?, ?, ?)',
+    params: [size, witness, line.endsWith('\n') ? line : `${line}\n`],
+  };
 }
 
 /** The checkpoint note at `size` with the cosignature lines kept for it appended (a C2SP signed note with several signatures). */

@@ -1,4 +1,6 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
+import type { RowWrite } from '../engine/ledger.js';
+import { RowWriter } from './row-writes.js';
 import type { ShadowRecord, ShadowSink } from '../engine/shadow/shadow.js';
 import { where } from './query.js';
 import { codesOf } from './recorded-decisions.js';
@@ -31,25 +33,33 @@ const FLUSH_MS = 250;
  */
 const SLICE_ROWS = 128;
 
+/** The statement of one shadow row. */
+const INSERT = 'INSERT INTO shadow_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+/** Writes rows in a transaction of their own: the ledger's writer (ServedLedger.writeRows), or `db` itself. */
+export type RowsWriter = (writes: readonly RowWrite[]) => void | Promise<void>;
+
 /**
  * Writes shadow results to the ledger file in batches (one transaction each),
- * on the writer's connection between its group commits. A batch that cannot be
+ * by the ledger's writer between its group commits. A batch that cannot be
  * written is dropped and counted: shadow results never stop live decisions.
  */
 export class SqliteShadowSink implements ShadowSink {
-  private readonly db: Database;
-  private readonly insert: Statement;
+  private readonly writeRows: RowsWriter;
   private rows: ShadowRecord[] = [];
+  /** Batches handed to the writer and not answered yet: close waits for them. */
+  private readonly writing = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Rows written, and rows lost to a failed batch (for tests and metrics). */
   written = 0;
   lost = 0;
 
-  constructor(db: Database) {
-    this.db = db;
+  /** Makes the table on `db`; the rows go to `writeRows` (default: `db` itself). */
+  constructor(db: Database, writeRows?: RowsWriter) {
     db.exec(DDL);
-    this.insert = db.prepare('INSERT INTO shadow_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const own = new RowWriter(db);
+    this.writeRows = writeRows ?? ((writes) => void db.transaction(() => own.run(writes))());
   }
 
   record(r: ShadowRecord): void {
@@ -60,54 +70,59 @@ export class SqliteShadowSink implements ShadowSink {
 
   private schedule(ms: number): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => this.flush(false), ms);
+    this.timer = setTimeout(() => void this.flush(false), ms);
     this.timer.unref();
   }
 
-  /** Writes what waits, in slices of SLICE_ROWS one event-loop turn apart; `all` writes everything now (close, tests). */
-  flush(all = true): void {
+  /**
+   * Writes what waits, in slices of SLICE_ROWS one event-loop turn apart; `all` writes everything now
+   * (close, tests). Resolves once what it handed the writer was written (or counted lost).
+   */
+  flush(all = true): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const rows = all ? this.rows : this.rows.slice(0, SLICE_ROWS);
     this.rows = all ? [] : this.rows.slice(SLICE_ROWS);
     this.write(rows);
     if (this.rows.length > 0) this.schedule(0);
+    return Promise.all(this.writing).then(() => undefined);
   }
 
   private write(rows: ShadowRecord[]): void {
     if (rows.length === 0) return;
+    const writes = rows.map((r): RowWrite => {
+      const { live: l, shadow: s } = r;
+      const params = [r.decisionId, r.time, Date.parse(r.time), r.entrypoint, l.bundle, l.revision, l.digest, l.decision, JSON.stringify(l.reasonCodes)];
+      return { sql: INSERT, params: [...params, s.bundle, s.revision, s.digest, s.decision, JSON.stringify(s.reasonCodes)] };
+    });
+    let result: void | Promise<void>;
     try {
-      this.db.transaction(() => {
-        for (const r of rows) {
-          const { live: l, shadow: s } = r;
-          this.insert.run(
-            r.decisionId,
-            r.time,
-            Date.parse(r.time),
-            r.entrypoint,
-            l.bundle,
-            l.revision,
-            l.digest,
-            l.decision,
-            JSON.stringify(l.reasonCodes),
-            s.bundle,
-            s.revision,
-            s.digest,
-            s.decision,
-            JSON.stringify(s.reasonCodes),
-          );
-        }
-      })();
-      this.written += rows.length;
+      result = this.writeRows(writes);
     } catch {
       this.lost += rows.length;
+      return;
     }
+    if (!(result instanceof Promise)) {
+      this.written += rows.length;
+      return;
+    }
+    const written = result.then(
+      () => {
+        this.written += rows.length;
+      },
+      () => {
+        this.lost += rows.length;
+      },
+    );
+    this.writing.add(written);
+    void written.finally(() => this.writing.delete(written));
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.flush();
+  /** Writes what waits and resolves once every batch was written or counted lost. */
+  async close(): Promise<void> {
+    const flushed = this.closed ? Promise.all(this.writing) : this.flush();
     this.closed = true;
+    await flushed;
   }
 }
 

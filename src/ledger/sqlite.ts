@@ -15,11 +15,11 @@ import { ensureLedgerId, latestCheckpointNote } from './meta.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { syncWal } from './wal-sync.js';
 import { notWritable, WriterLock } from './writer-lock.js';
-import { registerReader, registerWriter } from './write-protect.js';
+import { registerWriter } from './write-protect.js';
 import { policyStatus, type PolicyStatus } from './policy-status.js';
 import { ERASING_FUNCTION, migrate } from './schema.js';
 import { hasTable } from '../lib/sqlite-schema.js';
-import { UNRECORDED, type EntryRecord, type Receipt, type RowResult, type StagedWrite } from '../engine/ledger.js';
+import { UNRECORDED, type EntryRecord, type Receipt, type RowResult, type RowWrite, type StagedWrite } from '../engine/ledger.js';
 import { RowWriter } from './row-writes.js';
 import type { LedgerHealth, ServedLedger } from './types.js';
 
@@ -308,6 +308,21 @@ export class SqliteLedger implements ServedLedger {
     });
     this.flush();
     if (!committed) throw failClosed(failure ?? new Error('the entry was not written'), 'ledger_unavailable', UNRECORDED);
+  }
+
+  /**
+   * Rows outside the chain (shadow results, witness cosignatures) in a transaction of their own on
+   * this writer's connection, after the appends queued before them: nothing is signed or chained.
+   */
+  writeRows(writes: readonly RowWrite[]): Promise<void> {
+    if (this.closed || this.lost) return Promise.reject(new GavelError('ledger_unavailable', this.closed ? 'the ledger is closed' : 'the ledger file is gone'));
+    try {
+      this.flush();
+      this.db.transaction(() => this.rows.run(writes))();
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Writes everything queued, one transaction per maxBatch entries. */
@@ -667,19 +682,25 @@ export class SqliteLedger implements ServedLedger {
   /**
    * Stops writing and hands the file to another writer (the ledger's writer thread, threaded.ts):
    * what is queued is written, the timers stop, the writer lock is released, and this connection
-   * stays open for reads alone (a write to a protected table fails on it from now on). Checkpoints
-   * are the new writer's to sign.
+   * stays open for reads alone (`query_only`: any write on it fails from now on). Checkpoints are
+   * the new writer's to sign.
    */
   async handOver(): Promise<Database.Database> {
     if (this.closed) throw new GavelError('ledger_unavailable', 'the ledger is closed');
     if (this.queue.length > 0) this.flush();
     this.closed = true;
+    // Whatever a flush could not write (a transaction open on this connection) is refused, not lost.
+    for (const pending of this.queue.splice(0))
+      settleFailed(pending, new GavelError('ledger_unavailable', `the ledger was handed to its writer thread; ${UNRECORDED}`));
     clearInterval(this.timer);
     clearInterval(this.fileTimer);
-    await this.checkpointer?.stop();
-    await this.syncing;
-    registerReader(this.db);
-    this.lock?.release();
+    try {
+      await this.checkpointer?.stop();
+      await this.syncing;
+    } finally {
+      this.db.pragma('query_only = ON');
+      this.lock?.release();
+    }
     return this.db;
   }
 

@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type TransferListItem } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { UNRECORDED, type EntryRecord, type Receipt, type StagedWrite } from '../engine/ledger.js';
+import { UNRECORDED, type EntryRecord, type Receipt, type RowWrite, type StagedWrite } from '../engine/ledger.js';
 import { GavelError } from '../lib/errors.js';
 import { ledgerOrigin } from './checkpoint.js';
 import type { LedgerConfig } from './config.js';
@@ -13,7 +13,7 @@ import { findRequestEntry, getEntry, queryEntries, type EntryDetail, type EntryS
 import type { LedgerHealth, SqliteLedger } from './sqlite.js';
 import type { ServedLedger } from './types.js';
 import { verifyLedgerFile, type VerifyOptions, type VerifyReport } from './verify.js';
-import { errorOf, type AppendItem, type CallResult, type FromWriter, type ToWriter, type WriterCall } from './writer-protocol.js';
+import { errorOf, type AppendItem, type CalledNow, type CallResult, type FromWriter, type ToWriter, type WriterCall } from './writer-protocol.js';
 
 const ENTRY = new URL('./writer-entry.mjs', import.meta.url);
 
@@ -161,6 +161,12 @@ export class ThreadedLedger implements ServedLedger {
     return answer.note;
   }
 
+  /** Rows outside the chain, written by the writer thread in a transaction of their own (after the appends sent before them). */
+  async writeRows(writes: readonly RowWrite[]): Promise<void> {
+    const answer = await this.call({ op: 'rows', writes });
+    if (answer.op !== 'rows') throw new Error(`the ledger's writer answered ${answer.op} to rows`);
+  }
+
   /** Runs work the writer thread's module named (`extras` of serveWriter) on the writing connection; its answer. */
   async extra(name: string, args: unknown): Promise<unknown> {
     const answer = await this.call({ op: 'extra', name, args });
@@ -174,6 +180,31 @@ export class ThreadedLedger implements ServedLedger {
 
   get key(): LedgerReader['key'] {
     return this.reader.key;
+  }
+
+  /**
+   * Runs work the writer thread's module named and waits for it, blocking this thread (at most
+   * `timeoutMs`): for the rare call that must be done before the caller goes on synchronously (the
+   * state guard's repair before a read). Appends asked for before it are written first.
+   */
+  extraNow(name: string, args: unknown, timeoutMs = 30_000): unknown {
+    if (this.closing || this.gone) throw new GavelError('ledger_unavailable', this.gone ?? 'the ledger is closed');
+    this.send();
+    const signal = new Int32Array(new SharedArrayBuffer(4));
+    const { port1, port2 } = new MessageChannel();
+    try {
+      this.post({ type: 'call-now', call: { op: 'extra', name, args }, port: port2, signal }, [port2]);
+      const waited = Atomics.wait(signal, 0, 0, timeoutMs);
+      const heard = receiveMessageOnPort(port1);
+      if (!heard) throw new GavelError('ledger_unavailable', `the ledger's writer thread did not answer ${name} (${waited})`);
+      const answer = heard.message as CalledNow;
+      if (!answer.ok) throw errorOf(answer.error);
+      this.advance(answer.size, answer.headHash);
+      if (answer.result.op !== 'extra') throw new Error(`the ledger's writer answered ${answer.result.op} to ${name}`);
+      return answer.result.result;
+    } finally {
+      port1.close();
+    }
   }
 
   /** The read connection (queries, proofs, the stores' reads): it sees what the writer committed. */
@@ -264,8 +295,13 @@ export class ThreadedLedger implements ServedLedger {
     }
   }
 
-  private post(m: ToWriter): void {
-    this.worker.postMessage(m);
+  private post(m: ToWriter, transfer?: TransferListItem[]): void {
+    this.worker.postMessage(m, transfer);
+  }
+
+  /** The head as the writer last said, never back: a waited-for call's answer can overtake older messages. */
+  private advance(size: number, headHash: string): void {
+    if (size >= this.head.size) this.head = { size, headHash };
   }
 
   private heard(m: FromWriter): void {
@@ -273,7 +309,7 @@ export class ThreadedLedger implements ServedLedger {
       const c = this.calls.get(m.id);
       this.calls.delete(m.id);
       if (m.ok) {
-        this.head = { size: m.size, headHash: m.headHash };
+        this.advance(m.size, m.headHash);
         c?.resolve(m.result);
       } else {
         c?.reject(errorOf(m.error));
@@ -289,7 +325,7 @@ export class ThreadedLedger implements ServedLedger {
       return;
     }
     if (m.type === 'settled') {
-      this.head = { size: m.size, headHash: m.headHash };
+      this.advance(m.size, m.headHash);
       for (const outcome of m.outcomes) {
         const w = this.waiting.get(outcome.id);
         if (!w) continue;

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { Ledger } from '../engine/ledger.js';
+import type { Ledger, RowWrite } from '../engine/ledger.js';
 import type { PolicyStatus } from './policy-status.js';
 import type { EntryDetail, EntrySummary, QueryFilter } from './query.js';
 import type { Database } from 'better-sqlite3';
@@ -44,6 +44,8 @@ export interface ServedLedger extends QueryableLedger {
   findRequest(caller: string, requestId: string, sinceMs: number): EntryDetail | undefined;
   verify(externalCheckpoint?: string, onProgress?: (done: number, total: number) => void, witnesses?: VerifyOptions['witnesses']): Promise<VerifyReport>;
   erase(request: ErasureRequest, options?: { limit?: number; now?: Date }): Promise<ErasureResult>;
+  /** Rows outside the chain (shadow results, witness cosignatures), written by the ledger's writer in a transaction of their own. */
+  writeRows(writes: readonly RowWrite[]): Promise<void>;
   /** Signs a checkpoint of the head now; its note (none from an empty ledger). */
   checkpoint(): string | undefined | Promise<string | undefined>;
   close(): Promise<void>;

@@ -1,8 +1,10 @@
 import type { Database, Statement } from 'better-sqlite3';
 
 /**
- * Tables only this server's connection may write. Each gets triggers that call
- * `gavel_writer()`, a function registered on the ledger's own connection alone:
+ * Tables only this server's writing connection may write (the writer thread's, or with
+ * --no-ledger-thread the serving thread's). Each gets triggers that call
+ * `gavel_writer()`, a function registered on that connection alone (the serving
+ * thread's read connection writes nothing at all: query_only):
  * on any other connection (the sqlite3 shell, another program) the function does
  * not exist, so an INSERT, UPDATE or DELETE on the table fails to prepare. An
  * editor can still drop the triggers first, but that changes the file's schema
@@ -13,13 +15,6 @@ export const WRITER_FUNCTION = 'gavel_writer';
 
 export function registerWriter(db: Database): void {
   db.function(WRITER_FUNCTION, { deterministic: false, varargs: false }, () => 1);
-}
-
-/** A connection that was the writer and now only reads (the writer moved to its own thread): its writes to protected tables fail. */
-export function registerReader(db: Database): void {
-  db.function(WRITER_FUNCTION, { deterministic: false, varargs: false }, () => {
-    throw new Error('this connection only reads the ledger: its writer is the ledger thread');
-  });
 }
 
 /** Adds the triggers to each table that exists (idempotent). */

@@ -2,6 +2,7 @@ import { RowChanged, type EntryRecord, type Receipt, type RowResult, type RowWri
 import { ERROR_CODES, GavelError, type ErrorCode } from '../lib/errors.js';
 import type { LedgerConfig } from './config.js';
 import type { ErasureRequest, ErasureResult } from './erasure.js';
+import type { MessagePort } from 'node:worker_threads';
 import type { LedgerHealth } from './sqlite.js';
 
 /** What the writer thread is started with. */
@@ -17,15 +18,30 @@ export interface AppendItem {
   records?: readonly EntryRecord[];
 }
 
-/** To the writer: appends gathered in one turn of the event loop (one message, one group commit), a call, or close. */
-export type ToWriter = { type: 'append'; items: AppendItem[] } | { type: 'call'; id: number; call: WriterCall } | { type: 'close' };
+/**
+ * To the writer: appends gathered in one turn of the event loop (one message, one group commit), a
+ * call, a call whose caller waits for it (answered on `port`, then `signal` set and notified), or close.
+ */
+export type ToWriter =
+  | { type: 'append'; items: AppendItem[] }
+  | { type: 'call'; id: number; call: WriterCall }
+  | { type: 'call-now'; call: WriterCall; port: MessagePort; signal: Int32Array }
+  | { type: 'close' };
+
+/** A waited-for call's answer, on its own port. */
+export type CalledNow = { ok: true; result: CallResult; size: number; headHash: string } | { ok: false; error: WireError };
 
 /** What the writer does when asked, beside appending: an erasure (its entry signed there), a checkpoint now, work its starter named (writer-worker.ts). */
 export type WriterCall =
   | { op: 'erase'; request: ErasureRequest; limit?: number; now?: Date }
   | { op: 'checkpoint' }
+  | { op: 'rows'; writes: readonly RowWrite[] }
   | { op: 'extra'; name: string; args: unknown };
-export type CallResult = { op: 'erase'; result: ErasureResult } | { op: 'checkpoint'; note: string | undefined } | { op: 'extra'; result: unknown };
+export type CallResult =
+  | { op: 'erase'; result: ErasureResult }
+  | { op: 'checkpoint'; note: string | undefined }
+  | { op: 'rows' }
+  | { op: 'extra'; result: unknown };
 
 /**
  * A refusal as it crosses back: the stable code where there is one, the message, and its cause (a

@@ -5,6 +5,7 @@ import {
   wireError,
   type AppendItem,
   type AppendOutcome,
+  type CalledNow,
   type CallResult,
   type FromWriter,
   type ToWriter,
@@ -56,6 +57,17 @@ export function serveWriter(extras: WriterExtras = {}): void {
       );
   }
 
+  /** Callers blocked on a waited-for call: woken when it is answered, or when this thread exits (they then find no answer). */
+  const waiters = new Set<Int32Array>();
+  function wake(signal: Int32Array): void {
+    waiters.delete(signal);
+    Atomics.store(signal, 0, 1);
+    Atomics.notify(signal, 0);
+  }
+  process.on('exit', () => {
+    for (const signal of waiters) wake(signal);
+  });
+
   /** Batches and calls not answered yet: close answers them before it says closed. */
   const answering = new Set<Promise<void>>();
   function track(answered: Promise<void>): void {
@@ -69,6 +81,10 @@ export function serveWriter(extras: WriterExtras = {}): void {
     if (call.op === 'erase') {
       const result = await ledger.erase(call.request, { ...(call.limit !== undefined ? { limit: call.limit } : {}), ...(call.now ? { now: call.now } : {}) });
       return { op: 'erase', result };
+    }
+    if (call.op === 'rows') {
+      await ledger.writeRows(call.writes);
+      return { op: 'rows' };
     }
     if (call.op === 'extra') {
       const extra = Object.hasOwn(extras, call.name) ? extras[call.name] : undefined;
@@ -92,6 +108,28 @@ export function serveWriter(extras: WriterExtras = {}): void {
         send({ type: 'settled', outcomes, size: ledger.size, headHash: ledger.headHash }),
       );
       track(answered);
+      return;
+    }
+    if (m.type === 'call-now') {
+      // Its caller's thread is blocked until the signal is set: set whatever happens, and at exit.
+      waiters.add(m.signal);
+      const answered = callOf(m.call)
+        .then(
+          (result): CalledNow => ({ ok: true, result, size: ledger.size, headHash: ledger.headHash }),
+          (err: unknown): CalledNow => ({ ok: false, error: wireError(err) }),
+        )
+        .then((answer) => {
+          try {
+            m.port.postMessage(answer);
+          } catch (err) {
+            m.port.postMessage({ ok: false, error: wireError(err) } satisfies CalledNow);
+          }
+        })
+        .finally(() => {
+          m.port.close();
+          wake(m.signal);
+        });
+      track(answered.catch(() => undefined));
       return;
     }
     if (m.type === 'call') {

@@ -25,7 +25,10 @@ export interface RuntimeConfig {
   /** SQLite file for the ledger and embedded state (":memory:" in tests). */
   ledger: string;
   ledgerOptions?: Partial<Omit<LedgerConfig, 'path'>>;
-  /** Test-only fault injection into the ledger's writes. */
+  /**
+   * Test-only fault injection into the ledger's writes. Its hooks are functions, which cannot cross to
+   * a writer thread: given, the ledger is written on the serving thread (ledger.thread true is refused).
+   */
   ledgerFaults?: LedgerFaults;
   engine?: Partial<EngineConfig>;
   /** false turns metering off (no usage context, no reservations). */

@@ -1,8 +1,8 @@
 import { serveWriter } from '../ledger/writer-worker.js';
-import { protectTables, schemaVersion } from '../ledger/write-protect.js';
-import { checkState, type StateCheckOptions } from '../state/check.js';
+import { protectTables } from '../ledger/write-protect.js';
+import { checkState, type StateCheckOptions, type StateCheckResult } from '../state/check.js';
 import { STATE_TABLES } from '../state/guard.js';
-import { REPAIR_STATE, type StateRepaired } from './ledger-thread.js';
+import { REPAIR_STATE } from './ledger-thread.js';
 
 /**
  * The runtime's ledger writer thread (ledger-writer-entry.mjs): beside appends, it repairs the state
@@ -10,9 +10,9 @@ import { REPAIR_STATE, type StateRepaired } from './ledger-thread.js';
  * state entry's own transaction on the writing connection, then write-protected again.
  */
 serveWriter({
-  [REPAIR_STATE]: (ledger, args): StateRepaired => {
+  [REPAIR_STATE]: (ledger, args): StateCheckResult => {
     const result = checkState(ledger, { ...(args as Omit<StateCheckOptions, 'rebuild'>), rebuild: true });
     protectTables(ledger.db, STATE_TABLES);
-    return { result, cookie: schemaVersion(ledger.db) };
+    return result;
   },
 });

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { parseCheckpoint } from '../ledger/checkpoint.js';
 import { cosignatureLineOf, witnessId, witnessKey } from '../ledger/cosignature.js';
-import { storeCosignature } from '../ledger/cosignature-table.js';
+import { cosignatureRow } from '../ledger/cosignature-table.js';
 import type { VerifierKey } from '../ledger/keys.js';
 import type { ServedLedger } from '../ledger/types.js';
 import { consistencyProofOf } from '../ledger/proofs.js';
@@ -143,11 +143,11 @@ export class WitnessSubmitter {
     throw new Error('the witness moved its size twice while this checkpoint was sent');
   }
 
-  private cosigned(state: WitnessStatus, key: VerifierKey, note: string, size: number, text: string): void {
+  private async cosigned(state: WitnessStatus, key: VerifierKey, note: string, size: number, text: string): Promise<void> {
     // C2SP tlog-witness: the client checks the reply against the witness key it trusts, and keeps that line only.
     const line = cosignatureLineOf(parseCheckpoint(note).body, text.split('\n'), key);
     if (!line) throw new Error(`the witness answered 200 with no cosignature that verifies with the key of ${key.name}`);
-    storeCosignature(this.ledger.db, size, witnessId(key), line);
+    await this.ledger.writeRows([cosignatureRow(size, witnessId(key), line)]);
     state.cosignedSize = Math.max(state.cosignedSize, size);
     if (state.refused) this.log.info({ witness: state.url, size }, 'the witness cosigns this ledger again');
     delete state.refused;

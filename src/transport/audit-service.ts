@@ -66,7 +66,8 @@ export function auditService(audit: AuditFace, recordOffline: OfflineFace, log: 
         .then(
           (answer) => callback(null, answer),
           (err: unknown) => callback(toServiceError(err, log)),
-        );
+        )
+        .catch((err: unknown) => log.error({ err }, 'an audit answer could not be sent'));
     };
   return {
     QueryDecisions: (call: grpc.ServerWritableStream<QueryMessage, unknown>) => {

@@ -118,7 +118,7 @@ describe('checkpoints are signed every N entries and on close', () => {
       await decideVia(core, echoInput());
       expect(held).toHaveLength(1);
       await decideVia(core, echoInput());
-      core.parts.ledger.checkpoint();
+      await core.parts.ledger.checkpoint();
       // The held one, of 6 entries, comes back after the checkpoint of 7: it is not stored, nor told to a witness.
       await release();
       expect(sizes()).toEqual([3, 7]);

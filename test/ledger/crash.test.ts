@@ -92,17 +92,18 @@ async function stopGracefully(s: ChildServer): Promise<number | null> {
   return s.exited;
 }
 
-/** The ledger written on the serving thread's connection, and by its own writer thread (--ledger-thread). */
+/** The ledger written by its own writer thread (the default), and on the serving thread's connection (--no-ledger-thread). */
+const ON_SERVING_THREAD = ['--no-ledger-thread'];
 const MODES = [
-  { mode: 'on the serving thread', flags: [] as string[] },
-  { mode: 'by its writer thread', flags: ['--ledger-thread'] },
+  { mode: 'by its writer thread', flags: [] as string[] },
+  { mode: 'on the serving thread', flags: ON_SERVING_THREAD },
 ];
 
 describe.each(MODES)('gavel serve killed and restarted, the ledger written $mode', ({ flags }) => {
   it('SIGKILL mid-load loses no answered decision; the restarted server continues the chain and it verifies', async () => {
     const ledger = join(tempDir('gavel-crash-'), 'ledger.db');
     const first = await serve(ledger, ...flags);
-    expect(first.lines.some((l) => l.includes('"gavel serving"') && l.includes(`"ledger_thread":${flags.length > 0}`))).toBe(true);
+    expect(first.lines.some((l) => l.includes('"gavel serving"') && l.includes(`"ledger_thread":${flags.length === 0}`))).toBe(true);
     let killed = false;
     try {
       const run = load(first.address, 300);
@@ -115,11 +116,11 @@ describe.each(MODES)('gavel serve killed and restarted, the ledger written $mode
       expect(run.received.length).toBeGreaterThanOrEqual(300);
       expect(failures).toBeGreaterThan(0);
 
-      const second = await serve(ledger);
+      // Restarted the other way: the file carries on whichever thread wrote it.
+      const second = await serve(ledger, ...(flags.length === 0 ? ON_SERVING_THREAD : []));
       try {
         const serving = JSON.parse(second.lines.find((l) => l.includes('"gavel serving"'))!) as { ledger_size: number; ledger_thread: boolean };
-        // The restart writes on its serving thread, whichever wrote the file before.
-        expect(serving.ledger_thread).toBe(false);
+        expect(serving.ledger_thread).toBe(flags.length > 0);
         expect(serving.ledger_size).toBeGreaterThanOrEqual(run.received.length);
         const c = clients(second.address);
         try {
@@ -155,7 +156,7 @@ describe.each(MODES)('gavel serve stopped with SIGTERM under load, the ledger wr
   it('exits 0, every answered decision is recorded, and a final checkpoint covers the whole ledger', async () => {
     const ledger = join(tempDir('gavel-term-'), 'ledger.db');
     const server = await serve(ledger, '--durability', 'full', ...flags);
-    expect(server.lines.some((l) => l.includes('"gavel serving"') && l.includes(`"ledger_thread":${flags.length > 0}`))).toBe(true);
+    expect(server.lines.some((l) => l.includes('"gavel serving"') && l.includes(`"ledger_thread":${flags.length === 0}`))).toBe(true);
     try {
       const run = load(server.address, 200);
       await run.reached;

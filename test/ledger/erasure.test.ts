@@ -210,15 +210,18 @@ describe('erasure through the runtime, and retention', () => {
     let core = await startRuntime(coreOptions(path, { now: () => t0 }));
     await decideVia(core, echoInput({ subject: 'old' }));
     await decideVia(core, echoInput({ subject: 'old' }));
-    const sink = new SqliteShadowSink(core.parts.ledger.db);
+    await core.stop();
+    // Shadow results as a server with shadow bundles leaves them (its sink makes the table).
+    const file = new Database(path);
+    const sink = new SqliteShadowSink(file);
     const shadowRow = (id: string, timeMs: number) =>
-      core.parts.ledger.db
+      file
         .prepare(`INSERT INTO shadow_decisions VALUES (?, ?, ?, 'e', 'b', 'r', 'd', 'allow', '[]', 'b', 'r2', 'd2', 'deny', '[]')`)
         .run(id, new Date(timeMs).toISOString(), timeMs);
     shadowRow('old-shadow', t0.getTime());
     shadowRow('new-shadow', t0.getTime() + 20 * 86_400_000);
-    sink.close();
-    await core.stop();
+    await sink.close();
+    file.close();
 
     const later = new Date(t0.getTime() + 10 * 86_400_000);
     core = await startRuntime(coreOptions(path, { now: () => later, retention: { payloadsSeconds: 7 * 86_400 } }));

@@ -381,7 +381,7 @@ describe('gRPC AuditService', () => {
     const before = await unary(c.audit, 'LatestCheckpoint', {});
     expect(before).toMatchObject({ note: '', size: 0, head_hash: '' });
     expect(before.verifier_key).toMatch(/^gavel\.ledger\//);
-    srv.core.parts.ledger.checkpoint();
+    await srv.core.parts.ledger.checkpoint();
     const res = await unary(c.audit, 'LatestCheckpoint', {});
     expect(res).toMatchObject({ size: 12, head_hash: seeded[11]!.entryHash, verifier_key: before.verifier_key });
     const cp = verifyCheckpoint(res.note, parseVerifierKey(res.verifier_key));

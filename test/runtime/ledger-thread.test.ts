@@ -66,7 +66,9 @@ describe('a server whose ledger is written by its own thread', () => {
     const over = await decide(core, modelCall(TEAM, 'standard-m', 100));
     expect(over.decision).toBe('deny');
 
-    expect(() => core.parts.ledger.db.prepare('DELETE FROM usage_requests').run()).toThrow(/only reads the ledger/);
+    // This thread's connection writes nothing at all, state or not.
+    expect(() => core.parts.ledger.db.prepare('DELETE FROM usage_requests').run()).toThrow(/readonly/);
+    expect(() => core.parts.ledger.db.prepare("INSERT INTO meta(key, value) VALUES ('x', 'y')").run()).toThrow(/readonly/);
     const verified = await core.audit.verify();
     expect(verified).toMatchObject({ ok: true, entries: core.audit.size });
     expect(await core.audit.verifyState()).toEqual([]);
@@ -80,7 +82,7 @@ describe('a server whose ledger is written by its own thread', () => {
     expect((err as GavelError).code).toBe('ledger_in_use');
   });
 
-  it('an approval approved by an editor fails closed until the writer thread has repaired it from the chain, and that is recorded', async () => {
+  it('an approval approved by an editor is repaired from the chain on the writer thread before the read goes on, and that is recorded', async () => {
     const file = join(tempDir(), 'ledger.db');
     const repaired: StateCheckResult[] = [];
     const core = await open(file, { ...THREAD, state: { onRepaired: (r) => repaired.push(r), checkMs: 60_000 } });
@@ -89,11 +91,9 @@ describe('a server whose ledger is written by its own thread', () => {
     const id = pending.approval!.id;
     editStateTables(file, `UPDATE approvals SET state = 'approved', votes = '[]' WHERE id = '${id}'`);
 
-    const first = await decide(core, transfer(40_000, { approvalId: id })).catch((e: unknown) => e);
-    expect(first).toMatchObject({ code: 'approvals_unavailable' });
-    await expect.poll(() => repaired.length, { timeout: 5000 }).toBe(1);
-    expect(repaired[0]!.mismatches.map((m) => [m.table, m.key, m.problem])).toEqual([['approvals', id, 'changed']]);
+    // The read waits for the repair: the edit is neither honoured nor missed.
     expect((await decide(core, transfer(40_000, { approvalId: id }))).decision).toBe('require_approval');
+    expect(repaired.flatMap((r) => r.mismatches.map((m) => [m.table, m.key, m.problem]))).toEqual([['approvals', id, 'changed']]);
     const states = core.parts.ledger.db.prepare("SELECT decision FROM entries WHERE kind = 'state'").pluck().all();
     expect(states).toEqual(['rebuilt']);
     // The protection is back: an editor without the triggers dropped cannot write.
@@ -124,14 +124,22 @@ describe('a server whose ledger is written by its own thread', () => {
     cores.splice(0);
     await core.stop();
 
-    const again = await open(file);
+    const again = await open(file, { ledgerOptions: { thread: false } });
     expect(again.parts.ledger).not.toBeInstanceOf(ThreadedLedger);
     expect(again.audit.size).toBe(size);
     expect(again.audit.latestCheckpoint().size).toBe(size);
     expect(await again.audit.verify()).toMatchObject({ ok: true, entries: size });
   });
 
-  it('is refused for a ledger in memory, naming the key', async () => {
+  it('is the default for a file ledger; fault hooks keep the ledger on the serving thread; a ledger in memory cannot have it', async () => {
+    const byDefault = await open(join(tempDir(), 'ledger.db'));
+    expect(byDefault.parts.ledger).toBeInstanceOf(ThreadedLedger);
+    expect(byDefault.stats.ledgerThread).toBe(true);
+    const faulted = await open(join(tempDir(), 'ledger.db'), { ledgerFaults: {} });
+    expect(faulted.parts.ledger).not.toBeInstanceOf(ThreadedLedger);
+    expect(faulted.stats.ledgerThread).toBe(false);
+    await expect(open(join(tempDir(), 'ledger.db'), { ...THREAD, ledgerFaults: {} })).rejects.toThrow(/config ledger.thread: ledger faults are hooks/);
+    expect((await open(':memory:')).stats.ledgerThread).toBe(false);
     await expect(open(':memory:', THREAD)).rejects.toThrow(/config ledger.thread needs a ledger file/);
   });
 });

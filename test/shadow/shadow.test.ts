@@ -27,8 +27,8 @@ interface Row {
   shadow_digest: string;
 }
 
-function rows(srv: InProcessServer): Row[] {
-  srv.core.parts.shadowSink!.flush();
+async function rows(srv: InProcessServer): Promise<Row[]> {
+  await srv.core.parts.shadowSink!.flush();
   return srv.core.parts.ledger.db.prepare('SELECT * FROM shadow_decisions ORDER BY time_ms').all() as Row[];
 }
 
@@ -61,7 +61,7 @@ describe.each([0, 2])('shadow bundles on %i evaluation workers', (workers) => {
         answered.set(res.decision_id, { decision: NAMES[res.decision]!, codes: res.reasons.map((r: { code: string }) => r.code), quarterly });
       }
       expect(await eventually(() => srv.core.policies.shadow!.queued === 0)).toBe(true);
-      const stored = rows(srv);
+      const stored = await rows(srv);
       expect(stored.map((r) => r.decision_id).sort()).toEqual([...answered.keys()].sort());
       for (const r of stored) {
         const live = answered.get(r.decision_id)!;
@@ -120,14 +120,14 @@ describe('a shadow bundle slower than any live decision', () => {
       const shadow = srv.core.policies.shadow!;
       expect(shadow.queued).toBe(1);
       expect(shadow.dropped).toBe(5);
-      expect(rows(srv)).toEqual([]);
+      expect(await rows(srv)).toEqual([]);
       // While one worker runs the shadow evaluation, live decisions go to the other: none waits for it.
       for (let i = 0; i < 4; i++) expect((await decide(c, input)).decision).toBe('DECISION_ALLOW');
       expect(shadow.queued).toBe(1);
       expect(shadow.dropped).toBe(9);
       // About 2 s alone; on a machine busy with the rest of the suite it has taken over 10.
       expect(await eventually(() => shadow.queued === 0, 40_000)).toBe(true);
-      expect(rows(srv).map((r) => [r.shadow_decision, r.shadow_reasons])).toEqual([['allow', '["allowed"]']]);
+      expect((await rows(srv)).map((r) => [r.shadow_decision, r.shadow_reasons])).toEqual([['allow', '["allowed"]']]);
       // Nothing held: every job was discarded, the shadowed one after its evaluation.
       expect(await srv.core.parts.engine.heldByWorkers()).toEqual([0, 0]);
     } finally {
@@ -165,7 +165,7 @@ describe('a shadow bundle whose evaluation runs past the evaluation timeout', ()
       shadow.activate([KEYWORD]);
       expect(shadow.disabled).toBe(0);
       await decide(c, input);
-      expect(await eventually(() => rows(srv).length === 1)).toBe(true);
+      expect(await eventually(async () => (await rows(srv)).length === 1)).toBe(true);
     } finally {
       c.close();
       await srv.stop();
@@ -197,7 +197,7 @@ describe('shadow under load', () => {
       expect(evaluated + shadow.dropped + shadow.failed).toBe(240);
       expect(shadow.failed).toBe(0);
       expect(shadow.dropped).toBeGreaterThan(0);
-      const stored = rows(srv);
+      const stored = await rows(srv);
       expect(stored.length).toBe(evaluated);
       const byId = new Map(answers.map((a, i) => [a.decision_id as string, inputs[i]!]));
       for (const r of stored) expect(r.shadow_decision).toBe(/quarterly/.test(byId.get(r.decision_id)!.content.prompt) ? 'deny' : 'allow');

@@ -1,4 +1,3 @@
-import type { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -240,7 +239,7 @@ describe('every kind of entry adds up to the tables', () => {
       askedModel: 'standard-m',
     };
     const settled = { ...WHO, decisionId: 'elsewhere-1', model: 'standard-m', tier: 'standard', inputTokens: 3, outputTokens: 40, costMicros: 700, atMs: T0 };
-    (core.parts.ledger as SqliteLedger).appendNow(settlementRecord(charge, settled, 'gw', new Date(T0)));
+    await core.parts.ledger.append(settlementRecord(charge, settled, 'gw', new Date(T0)));
     const derived = deriveState(core.parts.ledger.db);
     expect(derived.charges.has('elsewhere-1')).toBe(false);
     expect(derived.recordsUsage).toBe(true);

@@ -107,7 +107,10 @@ describe('fallback routes', () => {
     ]);
 
     const s = await serve(port, join(dir, 'l.db'));
-    expect(await c.flushOutbox()).toEqual({ delivered: 3, duplicates: 0, pending: 0 });
+    // The client's channel reconnects on its own backoff: a flush before that finds no connection and delivers nothing.
+    await expect
+      .poll(() => c.flushOutbox().catch((err: Error) => err.message), { timeout: 10_000, interval: 200 })
+      .toEqual({ delivered: 3, duplicates: 0, pending: 0 });
     const entries = [...s.core.audit.query({ kind: 'offline', order: 'asc', limit: 100 })];
     expect(entries.map((e) => [e.decisionId, e.decision, e.revision, e.reasonCodes])).toEqual([
       [allowed.decisionId, 'allow', 'fallback-1', allowed.reasons.map((r) => r.code)],
