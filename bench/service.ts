@@ -326,13 +326,13 @@ mkdirSync(shadowDir);
 copyFileSync(join(BUNDLES, 'ai.tar.gz'), join(shadowDir, 'ai-candidate.tar.gz'));
 const SHADOW = 'gavel serve --shadow-bundles (a copy of the live bundle)';
 const shadowKind = gavelKind(SHADOW, ['--shadow-bundles', shadowDir], [32]);
-/** The ledger written on the I/O thread, as before issue 30's writer thread: the baseline in the same run. */
-const NO_THREAD = 'gavel serve --no-ledger-thread (the ledger on the I/O thread)';
+/** The ledger written by its own thread (issue 30), beside the default (on the I/O thread) in the same run. */
+const THREAD = 'gavel serve --ledger-thread (the ledger on its writer thread)';
 const kinds: Kind[] = shadowOnly
   ? [gavelKind('gavel serve', [], [32]), shadowKind]
   : [
       gavelKind('gavel serve', [], inFlight),
-      gavelKind(NO_THREAD, ['--no-ledger-thread'], [1, 32]),
+      gavelKind(THREAD, ['--ledger-thread'], [1, 32]),
       ...(opaReady ? [opaKind('opa run --server, no decision log', false), opaKind('opa run --server, decision log to a file', true)] : []),
       floorKind,
       gavelKind('gavel serve --durability full', ['--durability', 'full'], [32]),
@@ -360,7 +360,7 @@ for (let rep = 1; rep <= reps; rep++) {
   // at the same rate is the latency and the stalls of a server doing no work; the idle probe beside each, the machine's.
   for (const [label, start] of [
     ['gavel serve', () => startGavel([])],
-    ...(shadowOnly ? [] : ([[NO_THREAD, () => startGavel(['--no-ledger-thread'])]] as const)),
+    ...(shadowOnly ? [] : ([[THREAD, () => startGavel(['--ledger-thread'])]] as const)),
     [SHADOW, () => startGavel(['--shadow-bundles', shadowDir])],
     [floorKind.server, startFloor],
   ] as const) {
@@ -388,7 +388,7 @@ if (Number.isFinite(opaRate) && opaRate > 0) {
   for (let rep = 1; rep <= reps; rep++) {
     for (const [label, start, load] of [
       ['gavel serve', () => startGavel([]), (s: Running) => ghzLoad(s, DECIDE, dataFile, opaRate)],
-      [NO_THREAD, () => startGavel(['--no-ledger-thread']), (s: Running) => ghzLoad(s, DECIDE, dataFile, opaRate)],
+      [THREAD, () => startGavel(['--ledger-thread']), (s: Running) => ghzLoad(s, DECIDE, dataFile, opaRate)],
       [OPA, () => startPeer(false), (s: Running) => httpLoad(s as Running & { port: number }, opaRate)],
       [floorKind.server, startFloor, (s: Running) => ghzLoad(s, DECIDE, dataFile, opaRate)],
     ] as const) {

@@ -38,8 +38,7 @@ export function runtimeConfigFrom(o: ServeOptions, log: Logger): RuntimeConfig {
       checkpointSeconds: o.checkpointSeconds,
       ...(o.key ? { keyPath: o.key } : {}),
       newLedger: o.newLedger === true,
-      // Asked for off alone: the default is the ledger's own (a file has the thread; a ledger in memory cannot).
-      ...(o.ledgerThread ? {} : { thread: false }),
+      ...(o.ledgerThread === true ? { thread: true } : {}),
     },
     engine: {
       maxInputBytes: o.maxInputBytes,

@@ -28,7 +28,7 @@ export interface ServeOptions extends BundleLimitFlags {
   decisionLogBatch?: number;
   key?: string;
   newLedger?: boolean;
-  ledgerThread: boolean;
+  ledgerThread?: boolean;
   rebuildState?: boolean;
   sharedStateCheckSeconds: number;
   shutdownTimeout: number;
@@ -118,8 +118,8 @@ export function serveCommand(program: Command): Command {
     .option('--ledger <file>', 'SQLite ledger and usage state (env GAVEL_LEDGER)', DEFAULTS.ledger)
     .option('--durability <mode>', 'normal (survives a killed process) or full (survives power loss) (env GAVEL_DURABILITY)', DEFAULTS.durability)
     .option(
-      '--no-ledger-thread',
-      'write the ledger on the serving thread instead of a writer thread of its own (the default sends the writer thread records and spends no time in SQLite commits)',
+      '--ledger-thread',
+      'write the ledger from a thread of its own: the serving thread sends it records and spends no time in SQLite commits (a lone decision pays the hand-offs)',
     )
     .option('--time-zone <iana>', 'time zone of calendar usage windows (env GAVEL_TIME_ZONE)', DEFAULTS.timeZone)
     .option(

@@ -35,13 +35,14 @@ export interface LedgerConfig {
   walCheckpointMs: number;
   /**
    * A served file ledger is written by a thread of its own (threaded.ts): the serving thread sends it
-   * records and reads what it committed, and spends no time in SQLite's inserts and commits. Default:
-   * on for a file, off (and refused) for a ledger in memory.
+   * records and reads what it committed, and spends no time in SQLite's inserts and commits. Off by
+   * default: on a small machine the hand-offs cost a lone decision more than the thread saves
+   * (bench/README, issue 30). Refused for a ledger in memory.
    */
   thread: boolean;
 }
 
-export const LEDGER_DEFAULTS: Omit<LedgerConfig, 'path' | 'thread'> = {
+export const LEDGER_DEFAULTS: Omit<LedgerConfig, 'path'> = {
   durability: 'normal',
   maxBatch: 1024,
   checkpointEvery: 1000,
@@ -50,10 +51,11 @@ export const LEDGER_DEFAULTS: Omit<LedgerConfig, 'path' | 'thread'> = {
   newLedger: false,
   fileCheckMs: 1000,
   walCheckpointMs: 1000,
+  thread: false,
 };
 
 export function ledgerConfig(path: string, overrides: Partial<Omit<LedgerConfig, 'path'>> = {}): LedgerConfig {
-  const c: LedgerConfig = { ...LEDGER_DEFAULTS, thread: path !== ':memory:', ...stripUndefined(overrides), path };
+  const c: LedgerConfig = { ...LEDGER_DEFAULTS, ...stripUndefined(overrides), path };
   oneOf('ledger.durability', c.durability, ['normal', 'full'] as const);
   positiveInt('ledger.maxBatch', c.maxBatch);
   positiveInt('ledger.checkpointEvery', c.checkpointEvery);

@@ -16,6 +16,8 @@ import { verifyLedgerFile, type VerifyOptions, type VerifyReport } from './verif
 import { errorOf, type AppendItem, type CalledNow, type CallResult, type FromWriter, type ToWriter, type WriterCall } from './writer-protocol.js';
 
 const ENTRY = new URL('./writer-entry.mjs', import.meta.url);
+/** The writer thread's V8 young generation (the evaluation workers' default too). */
+const WRITER_YOUNG_GENERATION_MB = 4;
 
 /** This thread's side of the file: a connection that reads it, and the key its checkpoints are verified with. */
 export interface LedgerReader {
@@ -89,7 +91,12 @@ export class ThreadedLedger implements ServedLedger {
   /** Starts the writer thread on `config` and resolves once it opened the ledger (or rejects with why it could not). */
   static open(config: LedgerConfig, options: ThreadOptions = {}): Promise<ThreadedLedger> {
     if (config.path === ':memory:') return Promise.reject(new Error('a ledger in memory cannot be written from another thread'));
-    const worker = new Worker(options.entry ?? ENTRY, { workerData: { config }, name: 'gavel-ledger-writer' });
+    // Its garbage (each batch's records and rows) dies young: a small young generation holds less memory, as the evaluation workers' does.
+    const worker = new Worker(options.entry ?? ENTRY, {
+      workerData: { config },
+      name: 'gavel-ledger-writer',
+      resourceLimits: { maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB },
+    });
     return new Promise((resolve, reject) => {
       const settle = () => {
         worker.off('message', first);

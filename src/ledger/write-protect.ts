@@ -1,8 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3';
 
 /**
- * Tables only this server's writing connection may write (the writer thread's, or with
- * --no-ledger-thread the serving thread's). Each gets triggers that call
+ * Tables only this server's writing connection may write (the serving thread's, or with
+ * --ledger-thread the writer thread's). Each gets triggers that call
  * `gavel_writer()`, a function registered on that connection alone (the serving
  * thread's read connection writes nothing at all: query_only):
  * on any other connection (the sqlite3 shell, another program) the function does

@@ -228,14 +228,13 @@ describe('gavel serve --config, in process', () => {
     expect((await parseServe(['--idempotency-window', 'soon'])).error?.message).toMatch(/--idempotency-window/);
   });
 
-  it('--no-ledger-thread turns the writer thread off; without it the ledger decides (a file has one, a ledger in memory cannot)', async () => {
+  it('--ledger-thread (or ledger-thread: true) turns the writer thread on; without it the ledger config says (off)', async () => {
     const log = pino({ level: 'silent' });
     const thread = async (args: string[]) => runtimeConfigFrom((await parseServe(args)).options!, log).ledgerOptions?.thread;
     expect(await thread([])).toBeUndefined();
-    expect(await thread(['--ledger', ':memory:'])).toBeUndefined();
-    expect(await thread(['--no-ledger-thread'])).toBe(false);
-    const file = configFile('ledger-thread: false\n');
-    expect(await thread(['--config', file])).toBe(false);
+    expect(await thread(['--ledger-thread'])).toBe(true);
+    expect(await thread(['--config', configFile('ledger-thread: true\n')])).toBe(true);
+    expect(await thread(['--config', configFile('ledger-thread: false\n')])).toBeUndefined();
   });
 
   it('--peer-key: the key text, or a file holding it (repeatable), reaches the shared store as key text', async () => {

@@ -92,18 +92,18 @@ async function stopGracefully(s: ChildServer): Promise<number | null> {
   return s.exited;
 }
 
-/** The ledger written by its own writer thread (the default), and on the serving thread's connection (--no-ledger-thread). */
-const ON_SERVING_THREAD = ['--no-ledger-thread'];
+/** The ledger written on the serving thread's connection (the default), and by its own writer thread (--ledger-thread). */
+const WRITER_THREAD = ['--ledger-thread'];
 const MODES = [
-  { mode: 'by its writer thread', flags: [] as string[] },
-  { mode: 'on the serving thread', flags: ON_SERVING_THREAD },
+  { mode: 'on the serving thread', flags: [] as string[] },
+  { mode: 'by its writer thread', flags: WRITER_THREAD },
 ];
 
 describe.each(MODES)('gavel serve killed and restarted, the ledger written $mode', ({ flags }) => {
   it('SIGKILL mid-load loses no answered decision; the restarted server continues the chain and it verifies', async () => {
     const ledger = join(tempDir('gavel-crash-'), 'ledger.db');
     const first = await serve(ledger, ...flags);
-    expect(first.lines.some((l) => l.includes('"gavel serving"') && l.includes(`"ledger_thread":${flags.length === 0}`))).toBe(true);
+    expect(first.lines.some((l) => l.includes('"gavel serving"') && l.includes(`"ledger_thread":${flags.length > 0}`))).toBe(true);
     let killed = false;
     try {
       const run = load(first.address, 300);
@@ -117,10 +117,10 @@ describe.each(MODES)('gavel serve killed and restarted, the ledger written $mode
       expect(failures).toBeGreaterThan(0);
 
       // Restarted the other way: the file carries on whichever thread wrote it.
-      const second = await serve(ledger, ...(flags.length === 0 ? ON_SERVING_THREAD : []));
+      const second = await serve(ledger, ...(flags.length === 0 ? WRITER_THREAD : []));
       try {
         const serving = JSON.parse(second.lines.find((l) => l.includes('"gavel serving"'))!) as { ledger_size: number; ledger_thread: boolean };
-        expect(serving.ledger_thread).toBe(flags.length > 0);
+        expect(serving.ledger_thread).toBe(flags.length === 0);
         expect(serving.ledger_size).toBeGreaterThanOrEqual(run.received.length);
         const c = clients(second.address);
         try {
@@ -156,7 +156,7 @@ describe.each(MODES)('gavel serve stopped with SIGTERM under load, the ledger wr
   it('exits 0, every answered decision is recorded, and a final checkpoint covers the whole ledger', async () => {
     const ledger = join(tempDir('gavel-term-'), 'ledger.db');
     const server = await serve(ledger, '--durability', 'full', ...flags);
-    expect(server.lines.some((l) => l.includes('"gavel serving"') && l.includes(`"ledger_thread":${flags.length === 0}`))).toBe(true);
+    expect(server.lines.some((l) => l.includes('"gavel serving"') && l.includes(`"ledger_thread":${flags.length > 0}`))).toBe(true);
     try {
       const run = load(server.address, 200);
       await run.reached;

@@ -13,7 +13,7 @@ import { editStateTables } from '../helpers/state-edit.js';
 import { modelCall, TestClock } from '../usage/helpers.js';
 
 /**
- * `ledger.thread` (`gavel serve --ledger-thread`): the ledger file is written by a thread of its own
+ * `ledger.thread` (`gavel serve --ledger-thread`, off by default): the ledger file is written by a thread of its own
  * (ledger/threaded.ts) and the serving thread only reads it. What is recorded must not change: every
  * answer's entry committed before it leaves, budgets exact, the state tables this server's alone
  * (a foreign write repaired on the writer thread and recorded), proofs, erasure, and a file that a
@@ -124,17 +124,18 @@ describe('a server whose ledger is written by its own thread', () => {
     cores.splice(0);
     await core.stop();
 
-    const again = await open(file, { ledgerOptions: { thread: false } });
+    const again = await open(file);
     expect(again.parts.ledger).not.toBeInstanceOf(ThreadedLedger);
     expect(again.audit.size).toBe(size);
     expect(again.audit.latestCheckpoint().size).toBe(size);
     expect(await again.audit.verify()).toMatchObject({ ok: true, entries: size });
   });
 
-  it('is the default for a file ledger; fault hooks keep the ledger on the serving thread; a ledger in memory cannot have it', async () => {
+  it('is off by default; fault hooks keep the ledger on the serving thread; a ledger in memory cannot have it', async () => {
     const byDefault = await open(join(tempDir(), 'ledger.db'));
-    expect(byDefault.parts.ledger).toBeInstanceOf(ThreadedLedger);
-    expect(byDefault.stats.ledgerThread).toBe(true);
+    expect(byDefault.parts.ledger).not.toBeInstanceOf(ThreadedLedger);
+    expect(byDefault.stats.ledgerThread).toBe(false);
+    expect((await open(join(tempDir(), 'ledger.db'), THREAD)).stats.ledgerThread).toBe(true);
     const faulted = await open(join(tempDir(), 'ledger.db'), { ledgerFaults: {} });
     expect(faulted.parts.ledger).not.toBeInstanceOf(ThreadedLedger);
     expect(faulted.stats.ledgerThread).toBe(false);

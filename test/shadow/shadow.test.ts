@@ -37,10 +37,18 @@ async function metric(port: number, name: string): Promise<string[]> {
   return body.split('\n').filter((l) => l.startsWith(name));
 }
 
-describe.each([0, 2])('shadow bundles on %i evaluation workers', (workers) => {
+// The last: shadow rows go to the ledger's writer thread (--ledger-thread), the serving thread's connection only reads.
+describe.each([
+  { workers: 0, thread: false },
+  { workers: 2, thread: false },
+  { workers: 2, thread: true },
+])('shadow bundles on $workers evaluation workers, ledger thread $thread', ({ workers, thread }) => {
   it('see the live input and context after the answer; what they answered is stored and counted, the live answer unchanged', async () => {
     const ledger = join(tempDir(), 'ledger.db');
-    const srv = await startInProcess({ bundles: BUNDLES, ledger, engine: { workers }, shadow: {} }, { metricsListen: '127.0.0.1:0' });
+    const srv = await startInProcess(
+      { bundles: BUNDLES, ledger, engine: { workers }, ledgerOptions: { thread }, shadow: {} },
+      { metricsListen: '127.0.0.1:0' },
+    );
     srv.core.policies.shadow!.activate([KEYWORD]);
     const c = clients(srv.address);
     const answered = new Map<string, { decision: string; codes: string[]; quarterly: boolean }>();

@@ -10,8 +10,7 @@ const clock = new TestClock(Date.parse('2026-11-24T10:00:00Z'));
 let srv: InProcessServer;
 let c: Clients;
 beforeAll(async () => {
-  // On the serving thread: a test below seeds spend straight into the store's tables (withoutEntry), which a writer thread's reader cannot.
-  srv = await startInProcess({ bundles: BUNDLES, ledger: join(tempDir(), 'l.db'), now: clock.now, ledgerOptions: { thread: false } });
+  srv = await startInProcess({ bundles: BUNDLES, ledger: join(tempDir(), 'l.db'), now: clock.now });
   c = clients(srv.address);
 });
 afterAll(async () => {
