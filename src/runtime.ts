@@ -152,7 +152,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const ledgerSettings = ledgerConfig(config.ledger, config.ledgerOptions);
   if (config.ledgerFaults && config.ledgerOptions?.thread === true)
     throw new GavelError('config_invalid', 'config ledger.thread: ledger faults are hooks into a ledger written on the serving thread');
-  const threaded = ledgerSettings.thread && !config.ledgerFaults;
+  const threaded = ledgerSettings.thread;
   const shared = usageSettings && config.usageStore ? await openSharedUsage(config.usageStore, usageSettings, log) : undefined;
 
   let opened: SqliteLedger;
