@@ -83,3 +83,31 @@ it('reason codes from a damaged column read as none, never a crash', () => {
   expect(codesOf('{"a":1}')).toEqual([]);
   expect(codesOf('["a",1,"b"]')).toEqual(['a', 'b']);
 });
+
+it("with the ledger's writer thread (rows handed over and answered later): counted once answered, flush and close wait for it, nothing handed over for an empty batch", async () => {
+  const db = new Database(':memory:');
+  const batches: number[] = [];
+  let answer: (ok: boolean) => void = () => undefined;
+  const sink = new SqliteShadowSink(db, (writes) => {
+    batches.push(writes.length);
+    return new Promise<void>((resolve, reject) => {
+      answer = (ok) => (ok ? resolve() : reject(new Error('the writer refused the rows')));
+    });
+  });
+  await sink.flush();
+  expect(batches).toEqual([]);
+  sink.record(record(1));
+  sink.record(record(2));
+  let flushed = false;
+  const flushing = sink.flush().then(() => (flushed = true));
+  await new Promise((r) => setImmediate(r));
+  expect([batches, sink.written, flushed]).toEqual([[2], 0, false]);
+  answer(true);
+  await flushing;
+  expect([sink.written, sink.lost]).toEqual([2, 0]);
+  sink.record(record(3));
+  const closing = sink.close();
+  answer(false);
+  await closing;
+  expect([batches, sink.written, sink.lost]).toEqual([[2, 1], 2, 1]);
+});
