@@ -174,13 +174,6 @@ export class ThreadedLedger implements ServedLedger {
     if (answer.op !== 'rows') throw new Error(`the ledger's writer answered ${answer.op} to rows`);
   }
 
-  /** Runs work the writer thread's module named (`extras` of serveWriter) on the writing connection; its answer. */
-  async extra(name: string, args: unknown): Promise<unknown> {
-    const answer = await this.call({ op: 'extra', name, args });
-    if (answer.op !== 'extra') throw new Error(`the ledger's writer answered ${answer.op} to ${name}`);
-    return answer.result;
-  }
-
   get origin(): string {
     return this.reader.key.name;
   }
