@@ -34,6 +34,12 @@ export interface LedgerConfig {
   /** How often the background thread checkpoints the WAL into the database file. */
   walCheckpointMs: number;
   /**
+   * Past this many bytes in the WAL, the background checkpoint makes the writer start it over
+   * (wal-checkpointer.ts), and the file is trimmed back to this size: under steady load the WAL
+   * would otherwise grow without bound.
+   */
+  walLimitBytes: number;
+  /**
    * A served file ledger is written by a thread of its own (threaded.ts): the serving thread sends it
    * records and reads what it committed, and spends no time in SQLite's inserts and commits. Off by
    * default: on a small machine the hand-offs cost a lone decision more than the thread saves
@@ -51,6 +57,7 @@ export const LEDGER_DEFAULTS: Omit<LedgerConfig, 'path'> = {
   newLedger: false,
   fileCheckMs: 1000,
   walCheckpointMs: 1000,
+  walLimitBytes: 64 * 1024 * 1024,
   thread: false,
 };
 
@@ -63,6 +70,7 @@ export function ledgerConfig(path: string, overrides: Partial<Omit<LedgerConfig,
   positiveInt('ledger.busyTimeoutMs', c.busyTimeoutMs);
   positiveInt('ledger.fileCheckMs', c.fileCheckMs);
   positiveInt('ledger.walCheckpointMs', c.walCheckpointMs);
+  positiveInt('ledger.walLimitBytes', c.walLimitBytes);
   if (c.thread && path === ':memory:')
     throw new GavelError('config_invalid', 'config ledger.thread needs a ledger file: a ledger in memory cannot be written from another thread');
   return c;

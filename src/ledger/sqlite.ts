@@ -197,7 +197,9 @@ export class SqliteLedger implements ServedLedger {
       this.head = this.readHead();
       if (onDisk) {
         this.db.pragma('wal_autocheckpoint = 0');
-        this.checkpointer = new WalCheckpointer(config.path, config.walCheckpointMs);
+        // A WAL the checkpointer made the writer start over is cut back to this size by the next COMMIT.
+        this.db.pragma(`journal_size_limit = ${config.walLimitBytes}`);
+        this.checkpointer = new WalCheckpointer(config.path, config.walCheckpointMs, config.walLimitBytes);
       }
     } catch (err) {
       // Assigned only once the file opened: close it, so a failed start holds nothing.
