@@ -2,7 +2,8 @@
 //
 // The rows are synthetic (generated inside SQLite with a recursive CTE, hashes
 // are placeholders): this measures the indexes and the query code, not the
-// chain. Usage: tsx bench/ledger-query.ts [--entries 10000000] [--keep FILE]
+// chain. Usage: tsx bench/ledger-query.ts [--entries 10000000] [--keep FILE] [--page-size 4096]
+// (--page-size: the file's SQLite page size; the ledger's own files use SQLite's default, 4096).
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -31,13 +32,14 @@ function arg(name: string, fallback: string): string {
 function build(path: string, entries: number): number {
   const started = performance.now();
   const db = new Database(path);
+  db.pragma(`page_size = ${pageSize}`);
   db.pragma('journal_mode = OFF');
   db.pragma('synchronous = OFF');
   migrate(db);
   for (const index of INDEXES) db.exec(`DROP INDEX IF EXISTS ${index}`);
   const t0 = Date.parse('2026-01-01T00:00:00Z');
   db.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-    INSERT INTO entries SELECT i, printf('d-%012d', i), strftime('%Y-%m-%dT%H:%M:%fZ', (? + i * 250) / 1000.0, 'unixepoch'), ? + i * 250,
+    INSERT INTO entries SELECT i, 2, 'decision', printf('d-%012d', i), strftime('%Y-%m-%dT%H:%M:%fZ', (? + i * 250) / 1000.0, 'unixepoch'), ? + i * 250,
       'user-' || (i % 50000), 'user', 'team-' || (i % 200), 'cc-' || (i % 40),
       CASE i % 3 WHEN 0 THEN 'model.invoke' WHEN 1 THEN 'tool.call' ELSE 'data.export' END, 'standard-m',
       CASE WHEN i % 10 = 0 THEN 'deny' WHEN i % 97 = 0 THEN 'require_approval' ELSE 'allow' END, '["allowed"]',
@@ -64,6 +66,7 @@ function time(db: Database.Database, filter: QueryFilter, runs = 20): { p50: num
 }
 
 const entries = Number(arg('entries', '10000000'));
+const pageSize = Number(arg('page-size', '4096'));
 const keep = arg('keep', '');
 const path = keep || join(tmpdir(), `gavel-query-bench-${process.pid}.db`);
 const buildSeconds = existsSync(path) ? 0 : build(path, entries);
@@ -83,7 +86,7 @@ const cases: Array<[string, QueryFilter]> = [
   ['--subject user-4242 --since 2026-01-20T00:00:00Z (timeline window)', { subject: 'user-4242', since: '2026-01-20T00:00:00Z', order: 'asc', limit: 1000 }],
 ];
 console.log(
-  `ledger: ${count.toLocaleString()} entries, ${(statSync(path).size / 2 ** 30).toFixed(2)} GiB${buildSeconds ? `, built in ${buildSeconds.toFixed(0)} s` : ''}`,
+  `ledger: ${count.toLocaleString()} entries, page size ${db.pragma('page_size', { simple: true })}, ${(statSync(path).size / 2 ** 30).toFixed(2)} GiB${buildSeconds ? `, built in ${buildSeconds.toFixed(0)} s` : ''}`,
 );
 console.log('| query | rows | p50 ms | max ms |');
 console.log('| --- | ---: | ---: | ---: |');

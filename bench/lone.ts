@@ -8,6 +8,7 @@
  *
  *   npx tsx bench/lone.ts --decisions 3000 --gap-ms 1
  *   npx tsx bench/lone.ts --workers 0        (every evaluation on the serving thread)
+ *   npx tsx bench/lone.ts --page-size 4096   (the ledger file's SQLite page size; default the ledger's own)
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -17,15 +18,21 @@ import { BUNDLES, tempDir } from './lib/paths.js';
 import { watchdog } from './lib/process.js';
 import { loadWorkload } from './lib/workload.js';
 
-const flags = readFlags({ decisions: { type: 'string' }, 'gap-ms': { type: 'string' }, workers: { type: 'string' } });
+const flags = readFlags({ decisions: { type: 'string' }, 'gap-ms': { type: 'string' }, workers: { type: 'string' }, 'page-size': { type: 'string' } });
 const decisions = numberFlag(flags, 'decisions', 3000, { min: 30, integer: true });
 const gapMs = numberFlag(flags, 'gap-ms', 1, { min: 0 });
 const workers = numberFlag(flags, 'workers', availableParallelism(), { min: 0, integer: true });
+const pageSize = flags['page-size'] === undefined ? undefined : numberFlag(flags, 'page-size', 0, { min: 512, integer: true });
 watchdog(60 + (decisions * (gapMs + 5)) / 1000, 'bench/lone');
 
 const workload = loadWorkload();
 const dir = tempDir('gavel-bench-lone-');
-const runtime = await startRuntime({ bundles: BUNDLES, ledger: join(dir.path, 'ledger.db'), engine: { workers } });
+const runtime = await startRuntime({
+  bundles: BUNDLES,
+  ledger: join(dir.path, 'ledger.db'),
+  engine: { workers },
+  ...(pageSize ? { ledgerOptions: { pageSize } } : {}),
+});
 
 /** Wall times of one stage, in ms, one per call. */
 const times = new Map<string, number[]>();
@@ -115,4 +122,6 @@ for (const [stage, xs] of times) {
 console.log(
   `| between the stages: locks, the decision's answer, turns of the event loop | | ${(median(between) * 1000).toFixed(0)} | ${((100 * median(between)) / whole).toFixed(0)}% |`,
 );
-console.log(`\n${totals.length} decisions counted of ${decisions}, ${gapMs} ms apart, workers ${workers}, ${new Date().toISOString()}`);
+console.log(
+  `\n${totals.length} decisions counted of ${decisions}, ${gapMs} ms apart, workers ${workers}, page size ${pageSize ?? 'default'}, ${new Date().toISOString()}`,
+);

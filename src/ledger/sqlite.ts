@@ -118,11 +118,13 @@ function settleWritten(pending: Pending, receipt: Receipt): void {
   }
 }
 
-export function openDatabase(path: string, durability: LedgerConfig['durability'], busyTimeoutMs = 5000): Database.Database {
+export function openDatabase(path: string, durability: LedgerConfig['durability'], busyTimeoutMs = 5000, pageSize?: number): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database;
   try {
     db = new Database(path);
+    // Takes effect on a new file alone: an existing one keeps the page size it was made with.
+    if (pageSize !== undefined) db.pragma(`page_size = ${pageSize}`);
     db.pragma('journal_mode = WAL');
   } catch (err) {
     throw notWritable(path, err);
@@ -181,7 +183,7 @@ export class SqliteLedger implements ServedLedger {
     this.lock = onDisk ? WriterLock.acquire(config.path, () => recordedWriterPid(config.path)) : undefined;
     try {
       if (onDisk && keyPath) checkKeyMatchesLedger(config.path, keyPath, config.newLedger);
-      this.db = openDatabase(config.path, config.durability, config.busyTimeoutMs);
+      this.db = openDatabase(config.path, config.durability, config.busyTimeoutMs, config.pageSize);
       // Before any write: tables protected by an earlier run accept writes from this connection alone.
       registerWriter(this.db);
       this.db.function(ERASING_FUNCTION, { deterministic: false, varargs: false }, () => (this.erasing ? 1 : 0));
