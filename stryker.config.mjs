@@ -87,6 +87,12 @@
 //   lookup (get(undefined) is undefined), pass() `else if (entry.in.rolling)` -> true (a rolling change is queued only for
 //   an entry in the rolling window), count() `leavesRolling < r.expiresMs` -> `<=` (both changes then fall at the same
 //   instant, and expiring takes the entry out of every window).
+// - src/usage/request-history.ts (usage `history`, 2026-12-06): insertSorted `time(xs[at - 1]) > t` -> `>=` (rows at the
+//   same instant change places; every count is the same); read()'s default `staged = []` -> ["Stryker was here"] (a
+//   string's characters have no subject, so none is counted); load()'s `decision: ''` -> another string (only 'deny'
+//   counts, and denials are loaded apart); add()'s `row.atMs >= since - MINUTE` -> true (a row older than the minute is
+//   dropped by the next read's forget() before anything counts it, and its tool count with it). buckets.ts keysAt's
+//   `week < month` -> `<=` (equal, either is the lower bound).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

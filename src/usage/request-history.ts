@@ -117,6 +117,11 @@ export class SubjectLog {
     if (atMs >= this.since - HOUR) insertSorted(this.denials, this.denialsHead, atMs, (t) => t);
   }
 
+  /** Rows this log holds in memory, counted out or not: what its arrays cost until they drop their front. */
+  get kept(): number {
+    return this.requests.length + this.denials.length;
+  }
+
   /** The counts at `nowMs`, or undefined for an instant before `since` (the log may have let its rows go). */
   read(nowMs: number): History | undefined {
     if (nowMs < this.since) return undefined;

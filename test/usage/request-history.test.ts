@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { usageConfig } from '../../src/usage/config.js';
-import { RequestHistory } from '../../src/usage/request-history.js';
+import { RequestHistory, SubjectLog } from '../../src/usage/request-history.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 import type { History } from '../../src/usage/store.js';
 import { commitStaged } from './helpers.js';
@@ -197,8 +197,52 @@ describe('request history in memory', () => {
     const history = new RequestHistory(db, 2);
     const insert = db.prepare('INSERT INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES (?, ?, ?, ?, ?)');
     for (const [i, s] of SUBJECTS.entries()) insert.run(`r${i}`, s, 'search', 'deny', T0);
-    for (const s of SUBJECTS) expect(history.read(s, T0)).toEqual(oracle(db, s, T0));
+    expect(history.read('alice', T0)).toEqual(oracle(db, 'alice', T0));
+    expect(history.read('bob', T0)).toEqual(oracle(db, 'bob', T0));
+    // Up to the cap, every log is kept; the next subject past it drops them all.
+    expect(history.subjects).toBe(2);
+    expect(history.read('carol', T0)).toEqual(oracle(db, 'carol', T0));
     expect(history.subjects).toBe(1);
     for (const s of SUBJECTS) expect(history.read(s, T0 + 1)).toEqual(oracle(db, s, T0 + 1));
+  });
+
+  /**
+   * A log drops the counted-out front of its arrays once that front is at least 1,024 rows and over
+   * half of the array, so a busy agent's log holds about its windows' rows, not every row since it
+   * was loaded. `kept` counts what the arrays hold.
+   */
+  describe('a log lets go of the rows its windows have left', () => {
+    const MINUTE = 60_000;
+    const HOUR = 3_600_000;
+    /** A log with `rows` requests (or denials) 1 ms apart from T0, read when the first `out` of them are out of the window. */
+    function keptAfter(kind: 'requests' | 'denials', rows: number, out: number): { kept: number; counted: History } {
+      const log = new SubjectLog(T0);
+      for (let i = 0; i < rows; i++) {
+        if (kind === 'requests') log.add({ atMs: T0 + i, tool: '', decision: '' });
+        else log.addDenial(T0 + i);
+      }
+      const counted = log.read(T0 + out + (kind === 'requests' ? MINUTE : HOUR));
+      if (!counted) throw new Error('the log did not answer');
+      return { kept: log.kept, counted };
+    }
+
+    for (const kind of ['requests', 'denials'] as const) {
+      const live = (c: History) => (kind === 'requests' ? c.requests_last_minute : c.denials_last_hour);
+      it(`${kind}: dropped once 1,024 are out and they are over half`, () => {
+        const r = keptAfter(kind, 2047, 1024);
+        expect(live(r.counted)).toBe(1023);
+        expect(r.kept).toBe(1023);
+      });
+      it(`${kind}: kept while the rows out are exactly half`, () => {
+        const r = keptAfter(kind, 2048, 1024);
+        expect(live(r.counted)).toBe(1024);
+        expect(r.kept).toBe(2048);
+      });
+      it(`${kind}: kept while fewer than 1,024 are out, however many that is of the array`, () => {
+        const r = keptAfter(kind, 1030, 1023);
+        expect(live(r.counted)).toBe(7);
+        expect(r.kept).toBe(1030);
+      });
+    }
   });
 });

@@ -53,6 +53,7 @@ describe('the embedded usage store and its time zone', () => {
     expect(refused).toMatchObject({ code: 'config_invalid' });
     expect((refused as Error).message).toContain(`the usage state in ${file} keeps its days in time zone America/Los_Angeles`);
     expect((refused as Error).message).toContain('configured for UTC: start with --time-zone America/Los_Angeles, or add --rebuild-usage-time-zone');
+    expect((refused as Error).message).toContain('on purpose (days, and so day, week and month budgets, move with the zone)');
 
     // Refused means untouched: the original zone still finds the charge on Friday.
     const again = openAt(file, { timeZone: 'America/Los_Angeles' });
@@ -97,5 +98,31 @@ describe('the embedded usage store and its time zone', () => {
 
   it('usage.rebuildTimeZone must be a boolean', () => {
     expect(() => usageConfig({ rebuildTimeZone: 'yes' as unknown as boolean })).toThrow(/usage\.rebuildTimeZone must be true or false/);
+  });
+
+  it('a file whose usage predates the zone row takes the configured zone as it is, without re-bucketing', async () => {
+    const file = join(tempDir(), 'usage.db');
+    const first = openAt(file, { timeZone: 'America/Los_Angeles' });
+    await settledCharge(first, 'late', LATE_FRIDAY, 70);
+    first.db.prepare(`DELETE FROM usage_meta WHERE key = 'time_zone'`).run();
+    first.db.close();
+    const later = openAt(file, { timeZone: 'UTC' });
+    // Still on Friday's bucket, as written: not re-bucketed into UTC's Saturday.
+    expect((await later.store.usage('subject', 's1', SATURDAY_NOON_UTC)).day.used_tokens).toBe(0);
+    expect((await later.store.usage('subject', 's1', SATURDAY_NOON_UTC)).week.used_tokens).toBe(70);
+    expect(later.db.prepare(`SELECT value FROM usage_meta WHERE key = 'time_zone'`).get()).toEqual({ value: 'UTC' });
+    later.db.close();
+  });
+
+  it('a week that began last month counts its days from last month, and the month does not', async () => {
+    const store = openAt(join(tempDir(), 'usage.db'), { timeZone: 'UTC' });
+    // Monday 30 November 2026 starts the ISO week of Wednesday 2 December.
+    await settledCharge(store, 'monday', Date.parse('2026-11-30T10:00:00Z'), 40);
+    await settledCharge(store, 'tuesday', Date.parse('2026-12-01T10:00:00Z'), 2);
+    const usage = await store.store.usage('subject', 's1', Date.parse('2026-12-02T12:00:00Z'));
+    expect(usage.week.used_tokens).toBe(42);
+    expect(usage.month.used_tokens).toBe(2);
+    expect(usage.day.used_tokens).toBe(0);
+    store.db.close();
   });
 });
