@@ -32,7 +32,8 @@ const run = () => {
     const [copied] = db.pragma('wal_checkpoint(PASSIVE)');
     if (copied && copied.log * pageSize > workerData.limitBytes) db.pragma('wal_checkpoint(RESTART)');
   } catch {
-    // Busy or failing: the next round tries again; the writer is never affected.
+    // Busy or failing: the next round tries again. Only a RESTART holds the writer, and no longer than this
+    // connection's busy timeout (100 ms) for a reader still on the WAL, plus the copy of its last frames.
   }
 };
 const timer = setInterval(run, workerData.intervalMs);
