@@ -32,8 +32,8 @@ const run = () => {
     const [copied] = db.pragma('wal_checkpoint(PASSIVE)');
     if (copied && copied.log * pageSize > workerData.limitBytes) db.pragma('wal_checkpoint(RESTART)');
   } catch {
-    // Busy or failing: the next round tries again. Only a RESTART holds the writer, and no longer than this
-    // connection's busy timeout (100 ms) for a reader still on the WAL, plus the copy of its last frames.
+    // Busy or failing: the next round tries again. Only a RESTART holds the writer: for the copy of the last frames,
+    // and while a reader is still on the WAL, for each of its two waits at most this connection's busy timeout (100 ms).
   }
 };
 const timer = setInterval(run, workerData.intervalMs);
