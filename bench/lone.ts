@@ -16,6 +16,7 @@ import { startRuntime } from '../src/runtime.js';
 import { numberFlag, readFlags } from './lib/args.js';
 import { BUNDLES, tempDir } from './lib/paths.js';
 import { watchdog } from './lib/process.js';
+import { median } from './lib/service-table.js';
 import { loadWorkload } from './lib/workload.js';
 
 const flags = readFlags({ decisions: { type: 'string' }, 'gap-ms': { type: 'string' }, workers: { type: 'string' }, 'page-size': { type: 'string' } });
@@ -107,7 +108,6 @@ try {
   dir.remove();
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
 const whole = median(totals);
 console.log(`| stage | calls per decision | median µs | of the decision |`);
 console.log('|---|--:|--:|--:|');

@@ -16,6 +16,7 @@ import { numberFlag, readFlags } from './lib/args.js';
 import { engineRecord, freshRecord } from './lib/ledger-record.js';
 import { tempDir } from './lib/paths.js';
 import { watchdog } from './lib/process.js';
+import { median } from './lib/service-table.js';
 
 const flags = readFlags({ seconds: { type: 'string' }, slice: { type: 'string' }, batch: { type: 'string' }, reps: { type: 'string' } });
 const seconds = numberFlag(flags, 'seconds', 30, { min: 1 });
@@ -67,7 +68,6 @@ async function run(overrides: object): Promise<Slice[]> {
 const results = new Map<string, Slice[][]>(MODES.map((m) => [m.label, []]));
 for (let r = 0; r < reps; r++) for (const m of MODES) results.get(m.label)?.push(await run(m.overrides));
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
 console.log(`| ledger | seconds | appends/s | CPU µs per append | WAL MB at the end |`);
 console.log('|---|--:|--:|--:|--:|');
 for (const m of MODES) {
