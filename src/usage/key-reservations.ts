@@ -3,24 +3,31 @@ import type { WindowSums } from './buckets.js';
 import type { Reservation } from './store.js';
 import { WINDOW_NAMES, type WindowName, type WindowStarts } from './windows.js';
 
-/** What a budget read needs of a reservation. */
-export type LiveReservation = Pick<Reservation, 'decisionId' | 'subject' | 'team' | 'costCenter' | 'tier' | 'tokens' | 'costMicros' | 'atMs' | 'expiresMs'>;
+/** A reservation and the keys it is held under. */
+export type LiveReservation = HeldReservation & Pick<Reservation, 'subject' | 'team' | 'costCenter'>;
 
-/** A reservation as the sums hold it: unexpired at the last read or not, and the windows it is counted in. */
+/** What a budget read needs of a reservation: all one key holds of it. */
+export type HeldReservation = Pick<Reservation, 'decisionId' | 'tier' | 'tokens' | 'costMicros' | 'atMs' | 'expiresMs'>;
+
+/**
+ * A reservation as the sums hold it: unexpired at the last read or not, and the windows it is counted
+ * in. One per reservation and key, held until the reservation is settled, released or pruned (up to
+ * its TTL: rate × TTL of them when nothing reports), so it stays small: the windows are bits.
+ */
 interface Counted {
-  r: LiveReservation;
+  r: HeldReservation;
   /** Counted in the sums (unexpired at the last read). */
   live: boolean;
   /** Held expired: counted in KeyReservations.expired. */
   expired: boolean;
-  in: Record<WindowName, boolean>;
+  /** The windows it is counted in, WINDOW_BIT of each (set by each count; read only while live). */
+  windows: number;
 }
 
-/** When a counted reservation stops counting: everywhere at its expiry, or in the rolling window once it is older than it. */
-interface Change {
-  atMs: number;
-  entry: Counted;
-  everywhere: boolean;
+const WINDOW_BIT: Record<WindowName, number> = { day: 1, week: 2, month: 4, rolling: 8 };
+
+function counts(entry: Counted, w: WindowName): boolean {
+  return (entry.windows & WINDOW_BIT[w]) !== 0;
 }
 
 /** Past this many expired reservations on one key, they are dropped (a read at an instant before they expired no longer sees them). */
@@ -32,8 +39,6 @@ const PRUNE_AT = 512;
  * rebuilt from what is held, so memory follows the reservations held, not those made lately.
  */
 const COMPACT_SLACK = 1024;
-
-const NOWHERE = (): Record<WindowName, boolean> => ({ day: false, week: false, month: false, rolling: false });
 
 /**
  * One key's reservations and their sums. The sums are built for one instant's
@@ -49,13 +54,16 @@ export class KeyReservations {
   /** Unexpired reservations per tier: a tier is in the sums while it holds one, even if it counts in no window. */
   private readonly perTier = new Map<string, number>();
   private byTier = new Map<string, WindowSums>();
-  private changes = newQueue();
+  /** Counted reservations in the order they stop counting everywhere: their expiry. */
+  private expiries = expiryQueue();
+  /** Counted reservations in the order they leave the rolling window: their time (the window's length is the build's). */
+  private leaving = leavingQueue();
   private built: { day: number; week: number; month: number; rollingMs: number } | undefined;
   private lastMs = Number.NEGATIVE_INFINITY;
   private expired = 0;
 
-  constructor(loaded: LiveReservation[]) {
-    for (const r of loaded) this.all.set(r.decisionId, { r, live: false, expired: false, in: NOWHERE() });
+  constructor(loaded: HeldReservation[]) {
+    for (const r of loaded) this.all.set(r.decisionId, { r, live: false, expired: false, windows: 0 });
   }
 
   get size(): number {
@@ -63,12 +71,12 @@ export class KeyReservations {
   }
 
   get queued(): number {
-    return this.changes.length;
+    return this.expiries.length + this.leaving.length;
   }
 
-  add(r: LiveReservation): void {
+  add(r: HeldReservation): void {
     this.remove(r.decisionId);
-    const entry: Counted = { r, live: false, expired: false, in: NOWHERE() };
+    const entry: Counted = { r, live: false, expired: false, windows: 0 };
     this.all.set(r.decisionId, entry);
     if (this.built) this.count(entry);
   }
@@ -79,7 +87,7 @@ export class KeyReservations {
     this.uncount(entry);
     this.all.delete(decisionId);
     if (entry.expired) this.expired--;
-    if (this.built && this.changes.length > 4 * this.all.size + COMPACT_SLACK) this.rebuild(this.lastMs, this.built);
+    if (this.built && this.queued > 4 * this.all.size + COMPACT_SLACK) this.rebuild(this.lastMs, this.built);
   }
 
   sums(nowMs: number, starts: WindowStarts, excluding: string | undefined): WindowSums[] {
@@ -99,7 +107,7 @@ export class KeyReservations {
       if (this.perTier.get(tier)! === 1) continue;
       const s = { ...sums };
       for (const w of WINDOW_NAMES) {
-        if (!own.in[w]) continue;
+        if (!counts(own, w)) continue;
         s[`${w}_tokens`] -= own.r.tokens;
         s[`${w}_cost`] -= own.r.costMicros;
       }
@@ -111,13 +119,17 @@ export class KeyReservations {
   /** Takes out what stopped counting by atMs. */
   private pass(atMs: number): void {
     this.lastMs = atMs;
-    for (let next = this.changes.peek(); next && next.atMs <= atMs; next = this.changes.peek()) {
-      this.changes.pop();
-      const { entry } = next;
-      // Taken out since this change was queued (removed, replaced, expired).
-      if (!entry.live) continue;
-      if (next.everywhere) this.expire(entry);
-      else if (entry.in.rolling) this.subtract(entry, 'rolling');
+    // An entry not live was taken out since it was queued (removed, replaced, expired). The two kinds of change
+    // only take out, each once, so which of an entry's two comes first does not change the sums.
+    for (let entry = this.expiries.peek(); entry && entry.r.expiresMs <= atMs; entry = this.expiries.peek()) {
+      this.expiries.pop();
+      if (entry.live) this.expire(entry);
+    }
+    const { rollingMs } = this.built!;
+    for (let entry = this.leaving.peek(); entry && leavesRolling(entry, rollingMs) <= atMs; entry = this.leaving.peek()) {
+      this.leaving.pop();
+      // Queued only when counted in the rolling window, which nothing else takes it out of.
+      if (entry.live) this.subtract(entry, 'rolling');
     }
     if (this.expired > PRUNE_AT) this.prune();
   }
@@ -127,12 +139,12 @@ export class KeyReservations {
     this.lastMs = atMs;
     this.byTier = new Map();
     this.perTier.clear();
-    this.changes = newQueue();
+    this.expiries = expiryQueue();
+    this.leaving = leavingQueue();
     this.expired = 0;
     for (const entry of this.all.values()) {
       entry.live = false;
       entry.expired = false;
-      entry.in = NOWHERE();
       this.count(entry);
     }
     if (this.expired > PRUNE_AT) this.prune();
@@ -149,24 +161,22 @@ export class KeyReservations {
     }
     entry.live = true;
     this.perTier.set(r.tier, (this.perTier.get(r.tier) ?? 0) + 1);
-    // In the rolling window while now <= atMs + rollingMs (its start, now - rollingMs, is not after atMs).
-    const leavesRolling = r.atMs + b.rollingMs + 1;
-    const member: Record<WindowName, boolean> = {
-      day: r.atMs >= b.day,
-      week: r.atMs >= b.week,
-      month: r.atMs >= b.month,
-      rolling: leavesRolling > this.lastMs,
-    };
+    const leaves = leavesRolling(entry, b.rollingMs);
+    const inRolling = leaves > this.lastMs;
+    entry.windows =
+      (r.atMs >= b.day ? WINDOW_BIT.day : 0) |
+      (r.atMs >= b.week ? WINDOW_BIT.week : 0) |
+      (r.atMs >= b.month ? WINDOW_BIT.month : 0) |
+      (inRolling ? WINDOW_BIT.rolling : 0);
     // Its tier is in the sums even when it counts in no window (as a sum over the reservations would have it).
     const s = this.row(r.tier);
     for (const w of WINDOW_NAMES) {
-      if (!member[w]) continue;
+      if (!counts(entry, w)) continue;
       s[`${w}_tokens`] += r.tokens;
       s[`${w}_cost`] += r.costMicros;
-      entry.in[w] = true;
     }
-    this.changes.push({ atMs: r.expiresMs, entry, everywhere: true });
-    if (member.rolling && leavesRolling < r.expiresMs) this.changes.push({ atMs: leavesRolling, entry, everywhere: false });
+    this.expiries.push(entry);
+    if (inRolling && leaves < r.expiresMs) this.leaving.push(entry);
   }
 
   /** Takes a reservation out of the sums; it stays held (expired) until removed or pruned. */
@@ -178,7 +188,7 @@ export class KeyReservations {
 
   private uncount(entry: Counted): void {
     if (!entry.live) return;
-    for (const w of WINDOW_NAMES) if (entry.in[w]) this.subtract(entry, w);
+    for (const w of WINDOW_NAMES) if (counts(entry, w)) this.subtract(entry, w);
     entry.live = false;
     const { tier } = entry.r;
     const left = this.perTier.get(tier)! - 1;
@@ -209,10 +219,19 @@ export class KeyReservations {
     const s = this.byTier.get(r.tier)!;
     s[`${w}_tokens`] -= r.tokens;
     s[`${w}_cost`] -= r.costMicros;
-    entry.in[w] = false;
+    entry.windows &= ~WINDOW_BIT[w];
   }
 }
 
-function newQueue(): TinyQueue<Change> {
-  return new TinyQueue<Change>([], (a, b) => a.atMs - b.atMs);
+/** In the rolling window while now <= atMs + rollingMs (its start, now - rollingMs, is not after atMs). */
+function leavesRolling(entry: Counted, rollingMs: number): number {
+  return entry.r.atMs + rollingMs + 1;
+}
+
+function expiryQueue(): TinyQueue<Counted> {
+  return new TinyQueue<Counted>([], (a, b) => a.r.expiresMs - b.r.expiresMs);
+}
+
+function leavingQueue(): TinyQueue<Counted> {
+  return new TinyQueue<Counted>([], (a, b) => a.r.atMs - b.r.atMs);
 }

@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { WindowSums } from './buckets.js';
 import { scopesOf, usageKey, type Scope } from './store.js';
 import type { WindowStarts } from './windows.js';
-import { KeyReservations, type LiveReservation } from './key-reservations.js';
+import { type HeldReservation, KeyReservations, type LiveReservation } from './key-reservations.js';
 
 export type { LiveReservation } from './key-reservations.js';
 
@@ -24,13 +24,19 @@ export class LiveReservations {
 
   constructor(db: Database) {
     const load = (scope: Scope) =>
-      db.prepare(`SELECT decision_id AS decisionId, subject, team, cost_center AS costCenter, tier, tokens, cost_micros AS costMicros,
-        at_ms AS atMs, expires_ms AS expiresMs FROM usage_charges WHERE ${SCOPE_COLUMN[scope]} = ? AND state = 'reserved'`);
+      db.prepare(`SELECT decision_id AS decisionId, tier, tokens, cost_micros AS costMicros, at_ms AS atMs, expires_ms AS expiresMs
+        FROM usage_charges WHERE ${SCOPE_COLUMN[scope]} = ? AND state = 'reserved'`);
     this.loaders = { subject: load('subject'), team: load('team'), cost_center: load('cost_center') };
   }
 
+  /**
+   * Holds `r` under its three keys as one small record of what a budget read needs; a decision's
+   * reservation carries more (its model, caller, limits, names). Rate × TTL of them are held when
+   * nothing reports (bench/retained.ts).
+   */
   add(r: LiveReservation): void {
-    for (const [scope, key] of scopesOf(r)) this.of(scope, key).add(r);
+    const held: HeldReservation = { decisionId: r.decisionId, tier: r.tier, tokens: r.tokens, costMicros: r.costMicros, atMs: r.atMs, expiresMs: r.expiresMs };
+    for (const [scope, key] of scopesOf(r)) this.of(scope, key).add(held);
   }
 
   /** Changes one key still has queued (each reservation queues one or two; taken out ones stay until compacted). */
@@ -62,7 +68,7 @@ export class LiveReservations {
     const k = usageKey(scope, key);
     let held = this.byKey.get(k);
     if (!held) {
-      held = new KeyReservations(this.loaders[scope].all(key) as LiveReservation[]);
+      held = new KeyReservations(this.loaders[scope].all(key) as HeldReservation[]);
       this.byKey.set(k, held);
     }
     return held;

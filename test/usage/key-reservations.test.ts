@@ -82,6 +82,32 @@ describe('a key’s live reservations', () => {
     expect(tokens(k, t0 + 2000)).toEqual({ day: 100, week: 100, month: 100, rolling: 100 });
   });
 
+  it('queue one change when they expire before leaving the rolling window, two when they leave it first', () => {
+    const t0 = at('2026-06-03T10:00:00Z');
+    const k = new KeyReservations([]);
+    tokens(k, t0); // built: changes are queued from now on
+    k.add(reservation('short', t0, { expiresMs: t0 + 10 * 60_000 }));
+    expect(k.queued).toBe(1);
+    k.add(reservation('long', t0, { expiresMs: t0 + 2 * 3_600_000 }));
+    expect(k.queued).toBe(3);
+    // Past the rolling hour, before the long one's expiry: it left the rolling sums alone.
+    expect(tokens(k, t0 + 61 * 60_000)).toEqual({ day: 100, week: 100, month: 100, rolling: 0 });
+    expect(k.queued).toBe(1);
+  });
+
+  it('keep expired ones for a read at an earlier instant: settled ones whose expiry passed are not among the 512 it keeps', () => {
+    const t0 = at('2026-06-03T10:00:00Z');
+    const k = new KeyReservations([]);
+    tokens(k, t0);
+    for (let i = 0; i < 600; i++) k.add(reservation(`settled-${i}`, t0, { expiresMs: t0 + 60_000 }));
+    for (let i = 0; i < 600; i++) k.remove(`settled-${i}`);
+    for (let i = 0; i < 5; i++) k.add(reservation(`unreported-${i}`, t0, { tokens: 10, expiresMs: t0 + 60_000 }));
+    expect(tokens(k, t0 + 120_000)).toBeUndefined(); // all five expired
+    expect(k.size).toBe(5);
+    // A read back before their expiry (a clock stepped back) counts the five again.
+    expect(tokens(k, t0 + 30_000)).toEqual({ day: 50, week: 50, month: 50, rolling: 50 });
+  });
+
   it('without its own reservation when asked (a retry), and with it otherwise', () => {
     const t0 = at('2026-06-03T10:00:00Z');
     const k = new KeyReservations([reservation('mine', t0), reservation('other', t0, { tokens: 30 })]);

@@ -1,0 +1,125 @@
+/**
+ * What a decision leaves on the serving thread's heap while its usage is not reported yet: the
+ * live reservation (held for exact budget reads until a report settles it or its TTL, 600 s by
+ * default, runs out) and the subject's request history. A gateway that never reports holds
+ * rate × TTL of them: at 1,000 decisions/s, 600,000.
+ *
+ * In-process (no gRPC): `startRuntime` on a ledger file, usage on, evaluation on this thread
+ * (`--workers 0`, so the heap measured is the one that holds the state), 32 decisions in flight
+ * over the bench workload, each with its own request id and nothing reported. The heap after a full
+ * GC, before and after `--decisions` more, divided by them. This checkout against `--against`
+ * (a git worktree of that commit), each in a process of its own, interleaved over `--reps`.
+ *
+ *   npx tsx bench/retained.ts --against HEAD --decisions 20000 --reps 3
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { numberFlag, readFlags, stringFlag } from './lib/args.js';
+import { describeMachine, machineLine } from './lib/machine.js';
+import { BUNDLES, ROOT, tempDir } from './lib/paths.js';
+import { watchdog } from './lib/process.js';
+import { median } from './lib/service-table.js';
+import { loadWorkload } from './lib/workload.js';
+import { BaselineCheckout } from './lib/worktree.js';
+
+const flags = readFlags({ against: { type: 'string' }, decisions: { type: 'string' }, reps: { type: 'string' }, child: { type: 'string' } });
+const decisions = numberFlag(flags, 'decisions', 20_000, { min: 1000, integer: true });
+const child = stringFlag(flags, 'child');
+
+interface Measured {
+  bytesPerDecision: number;
+  heapMb: number;
+  allowed: number;
+}
+
+if (child !== undefined) {
+  const result = await measure(child);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+
+/** In a child process started with --expose-gc: the runtime of the checkout at `root`. */
+async function measure(root: string): Promise<Measured> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('bench/retained: the measuring child needs --expose-gc');
+  const { startRuntime } = (await import(pathToFileURL(join(root, 'src/runtime.ts')).href)) as typeof import('../src/runtime.js');
+  const workload = loadWorkload();
+  const dir = tempDir('gavel-bench-retained-');
+  const runtime = await startRuntime({ bundles: BUNDLES, ledger: join(dir.path, 'ledger.db'), engine: { workers: 0 } });
+  let next = 0;
+  let allowed = 0;
+  const run = async (n: number) => {
+    for (let done = 0; done < n; done += 32) {
+      const answers = await Promise.all(
+        Array.from({ length: 32 }, () => {
+          const i = next++;
+          return runtime.decide({
+            policy: workload.entrypoint,
+            requestId: `retained-${i}`,
+            caller: 'bench',
+            input: { json: workload.json[i % workload.json.length]! },
+          });
+        }),
+      );
+      allowed += answers.filter((a) => a.decision !== 'deny').length;
+    }
+  };
+  const heap = () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  try {
+    await run(2000);
+    const before = heap();
+    allowed = 0;
+    await run(decisions);
+    const after = heap();
+    return { bytesPerDecision: (after - before) / decisions, heapMb: after / 1e6, allowed: allowed / decisions };
+  } finally {
+    await runtime.stop();
+    dir.remove();
+  }
+}
+
+const reps = numberFlag(flags, 'reps', 3, { min: 1, integer: true });
+const against = stringFlag(flags, 'against') ?? 'HEAD';
+const dir = tempDir('gavel-bench-retained-');
+const checkout = new BaselineCheckout(against, join(dir.path, 'baseline'));
+watchdog(60 + reps * 2 * (30 + decisions / 200), 'bench/retained', () => {
+  checkout.remove();
+  dir.remove();
+});
+checkout.add();
+const trees = [
+  { name: `baseline ${checkout.commit}`, root: checkout.path, runs: [] as Measured[] },
+  { name: 'this checkout', root: ROOT, runs: [] as Measured[] },
+];
+try {
+  for (let rep = 0; rep < reps; rep++) {
+    for (const tree of trees) {
+      const out = execFileSync(
+        process.execPath,
+        ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench/retained.ts'), '--child', tree.root, '--decisions', String(decisions)],
+        { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      tree.runs.push(JSON.parse(out.trim().split('\n').at(-1)!) as Measured);
+    }
+  }
+} finally {
+  checkout.remove();
+  dir.remove();
+}
+
+console.log(
+  `Machine: ${machineLine(describeMachine())}. ${decisions} decisions after 2,000, 32 in flight, nothing reported; median of ${reps} interleaved repetitions; \`npx tsx bench/retained.ts --against ${against} --decisions ${decisions} --reps ${reps}\`.\n`,
+);
+console.log('| gavel | heap retained per decision, bytes | each repetition | heap after, MB | allowed (each reserves its estimate) |');
+console.log('|---|--:|---|--:|--:|');
+for (const { name, runs } of trees) {
+  const bytes = runs.map((r) => r.bytesPerDecision);
+  console.log(
+    `| ${name} | ${median(bytes).toFixed(0)} | ${bytes.map((b) => b.toFixed(0)).join(', ')} | ${median(runs.map((r) => r.heapMb)).toFixed(1)} | ${(100 * median(runs.map((r) => r.allowed))).toFixed(0)}% |`,
+  );
+}
