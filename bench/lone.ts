@@ -77,10 +77,14 @@ const STAGES: Array<[object | undefined, string, string]> = [
   [ledger, 'checkFile', '  the file is still the one opened (stat)'],
   [ledger, 'writeBatch', '  canonical header, hashes, transaction'],
   [ledger, 'transaction', '    BEGIN … COMMIT'],
+  [ledger.tx?.begin, 'run', '      BEGIN IMMEDIATE'],
+  [ledger.tx?.savepoint, 'run', '      SAVEPOINT (an entry alone in its batch)'],
   [ledger.rows, 'run', '      usage rows (staged writes)'],
-  [ledger.insertEntry, 'run', '      INSERT the entry (its 15 B-trees)'],
-  [ledger.insertPayload, 'run', '      INSERT the payload'],
-  [ledger.tree, 'append', '      Merkle tree nodes'],
+  [ledger, 'writeEntry', '      the entry: header text, its two hashes, its rows, the tree'],
+  [ledger.insertEntry, 'run', '        INSERT the entry (its 15 B-trees)'],
+  [ledger.insertPayload, 'run', '        INSERT the payload'],
+  [ledger.tree, 'append', '        Merkle tree nodes'],
+  [ledger.tx?.release, 'run', '      RELEASE'],
   [ledger.tx?.commit, 'run', '      COMMIT'],
 ];
 for (const [target, method, stage] of STAGES) {
