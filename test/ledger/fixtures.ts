@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
@@ -190,4 +190,16 @@ export function sampleRecord(over: Partial<EntryRecord> = {}): EntryRecord {
     salt: randomBytes(16),
     ...over,
   };
+}
+
+/** The WAL header's checkpoint sequence number (bytes 12-15): SQLite adds one each time the WAL starts over. */
+export function walGeneration(wal: string): number {
+  const fd = openSync(wal, 'r');
+  try {
+    const header = Buffer.alloc(16);
+    readSync(fd, header, 0, 16, 0);
+    return header.readUInt32BE(12);
+  } finally {
+    closeSync(fd);
+  }
 }

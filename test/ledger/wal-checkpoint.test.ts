@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { ledgerConfig } from '../../src/ledger/config.js';
@@ -6,7 +6,7 @@ import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { startRuntime } from '../../src/runtime.js';
 import { eventually } from '../helpers/health.js';
 import { tempDir } from '../helpers/paths.js';
-import { coreOptions, decideVia, echoInput, sampleRecord } from './fixtures.js';
+import { coreOptions, decideVia, echoInput, sampleRecord, walGeneration } from './fixtures.js';
 
 /** COMMITs never checkpoint the WAL themselves; a background thread moves it into the database file. */
 it('the writer never auto-checkpoints, and the WAL still reaches the database file within seconds', async () => {
@@ -22,18 +22,6 @@ it('the writer never auto-checkpoints, and the WAL still reaches the database fi
     await core.stop();
   }
 });
-
-/** The WAL header's checkpoint sequence number (bytes 12-15): SQLite adds one each time the WAL starts over. */
-function walGeneration(wal: string): number {
-  const fd = openSync(wal, 'r');
-  try {
-    const header = Buffer.alloc(16);
-    readSync(fd, header, 0, 16, 0);
-    return header.readUInt32BE(12);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /**
  * Under steady appends a PASSIVE checkpoint never copies every frame (a commit lands while it runs),

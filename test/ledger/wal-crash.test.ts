@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
@@ -7,23 +7,12 @@ import { expect, it } from 'vitest';
 import { ledgerConfig } from '../../src/ledger/config.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { ROOT, tempDir } from '../helpers/paths.js';
+import { walGeneration } from './fixtures.js';
 
 const APPENDER = join(ROOT, 'test/ledger/children/appender.ts');
 const ROUNDS = 4;
 /** Answers each round waits for before its kill (then up to 15 ms more, so the kill lands at a different point each time). */
 const ACKED = 1500;
-
-/** The WAL header's checkpoint sequence number (bytes 12-15): SQLite adds one each time the WAL starts over. */
-function walGeneration(wal: string): number {
-  const fd = openSync(wal, 'r');
-  try {
-    const header = Buffer.alloc(16);
-    readSync(fd, header, 0, 16, 0);
-    return header.readUInt32BE(12);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 interface Ack {
   id: string;
