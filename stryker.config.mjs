@@ -51,6 +51,20 @@
 //   calls onEvaluated only after an evaluation, and `adaptive` is assigned in the same synchronous turn that makes it.
 // - src/engine/approvals/columns.ts setPath `dot < 0` -> `<= 0`: differs only for a path starting with a dot, and every
 //   ApprovalField is a name or `policy.<name>`.
+// - engine approvals, measured 2026-12-06 on `13b6a61` (session 13): `Buffer.byteLength(x, 'utf8')` -> `''` in desk.ts
+//   checkResolve (three) and fingerprint.ts (approval_id): an empty encoding is the default, UTF-8. records.ts
+//   `p.version !== undefined ?` -> true: the member is then undefined, which canonical JSON leaves out: the same payload.
+//   desk.ts hold()/lockFingerprint() keys `approval\0<id>` / `fingerprint\0<fp>` -> ``: every approval (or every
+//   fingerprint) then shares one lock; decisions wait for each other longer, their answers and entries are the same.
+//   desk.ts watch()'s unsubscribe `listenerCount === 0 ? heard.delete`: memory only (the entry that keeps a shared
+//   store's repeated change from being heard twice, kept for an approval nobody watches any more); emit()
+//   `listenerCount > 0 ? heard.set` -> true: the same map also filled for approvals nobody watches; a watcher added
+//   later is sent the current state first (transport/approval-service.ts), so a repeat it would miss is one it has.
+//   desk.ts commit()'s `closedOnFailure('ledger_unavailable', …)` code -> '': the ledger rejects an append only with a
+//   GavelError, which closedOnFailure passes on as it is. stagedChange `write.version !== undefined ?` -> true: as in records.ts.
+//   The shared store's races are not reached by any test: another replica changing the row between this one's read and
+//   write (`approval_changed`, retried), a change given up after its shared write (undone), a seal that fails; 32 of
+//   the part's 33 mutants without coverage are there, and the `write.shared` survivors beside them.
 // - src/ledger/policy-status.ts `e.decision === 'refused'` -> true: a policy entry's decision is activated, deactivated
 //   or refused (engine/policy-event.ts), and the first two are handled before it. `isJsonObject(payload) &&
 //   isJsonObject(payload.event)` -> the first alone: an event that is not an object (a string, an array) has no

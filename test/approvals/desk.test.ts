@@ -100,6 +100,14 @@ describe('resolving', () => {
     await desk.resolve({ approvalId: a, verdict: 'approve', approver, comment: 'ok', caller: 'ui' });
     await desk.resolve({ approvalId: b, verdict: 'reject', approver, comment: 'no', caller: 'ui' });
     expect(kinds(c)).toEqual(['requested', 'requested', 'approved', 'rejected']);
+    // Resolved with no access file in front: the roles are the word of the front end that named the approver, and the entry says so.
+    const [vote] = [...c.audit.query({ kind: 'approval', requestId: a, limit: 10 })].filter((e) => e.decision === 'approved');
+    expect((c.audit.get(vote!.decisionId)!.payload as { approval: { approver: unknown } }).approval.approver).toEqual({
+      id: 'mia',
+      roles: ['lead'],
+      roles_from: 'asserted',
+      named_by: 'ui',
+    });
     const bad = async (over: Record<string, unknown>) => {
       const err = await desk.resolve({ approvalId: b, verdict: 'approve', approver, comment: '', caller: 'ui', ...over } as never).catch((e: unknown) => e);
       expect(err, JSON.stringify(over).slice(0, 80)).toBeInstanceOf(GavelError);
@@ -235,6 +243,23 @@ describe('the sweep', () => {
     clock.advance(61_000);
     await new Promise((r) => setTimeout(r, 1500));
     expect((cores[0]!.parts.ledger.db.prepare('SELECT state FROM approvals WHERE id = ?').get(later) as { state: string }).state).toBe('pending');
+  });
+});
+
+describe('sweeps one after another', () => {
+  it('each looks again: a request that fell due after the first sweep is expired by the next', async () => {
+    const clock = new TestClock(Date.parse('2026-11-24T10:00:00Z'));
+    const { desk, decide } = await core({}, clock);
+    desk.stop();
+    await decide(asking({ approvers: ['role:lead'], expires_in: '60s' }));
+    const second = (await decide(asking({ approvers: ['role:lead'], expires_in: '120s' }, { team: 'second' }))).approval!.id;
+    clock.advance(61_000);
+    expect(await desk.sweep()).toBe(1);
+    clock.advance(60_000);
+    expect(await desk.sweep()).toBe(1);
+    // Read from the file (a desk read would expire a due request itself).
+    expect(kinds(cores[0]!)).toEqual(['requested', 'requested', 'expired', 'expired']);
+    expect((cores[0]!.parts.ledger.db.prepare('SELECT state FROM approvals WHERE id = ?').get(second) as { state: string }).state).toBe('expired');
   });
 });
 
@@ -385,6 +410,7 @@ describe('the pieces', () => {
       try {
         approvalsConfig(over);
       } catch (e) {
+        expect((e as GavelError).code).toBe('config_invalid');
         return (e as GavelError).message;
       }
       return 'valid';

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle } from '../../src/bundles/bundle.js';
 import { loadBundles } from '../../src/bundles/loader.js';
-import { clients, type Clients } from '../helpers/client.js';
+import { clients, stream, type Clients } from '../helpers/client.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { startInProcess, type InProcessServer } from '../helpers/server.js';
 import { decide, modelCall, report, TestClock, usageOf } from '../usage/helpers.js';
@@ -81,6 +81,11 @@ describe('reservations of a call waiting for approval', () => {
     await resolve(c, asked.approval.approval_id, 'VERDICT_REJECT', LEAD, 'over budget');
     await settled(0);
     expect(await srv.core.parts.usage!.charge(asked.decision_id)).toBeUndefined();
+    // The rejection's entry is what records the release (README, "Usage"): the chain holds the request and its end.
+    const approvalEntries = (await stream(c.audit, 'QueryDecisions', { kind: 'approval', ascending: true, limit: 1000 })).filter(
+      (e) => e.request_id === asked.approval.approval_id,
+    );
+    expect(approvalEntries.map((e) => e.decision)).toEqual(['requested', 'rejected']);
   });
 
   it('are released when the request expires', async () => {
