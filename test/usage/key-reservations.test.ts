@@ -108,6 +108,35 @@ describe('a key’s live reservations', () => {
     expect(tokens(k, t0 + 30_000)).toEqual({ day: 50, week: 50, month: 50, rolling: 50 });
   });
 
+  it('leave the rolling window in the order they were made, however they were added', () => {
+    const t0 = at('2026-06-03T10:00:00Z');
+    const k = new KeyReservations([]);
+    tokens(k, t0);
+    for (const [id, minutes] of [
+      ['third', 20],
+      ['first', 0],
+      ['second', 10],
+    ] as const) {
+      k.add(reservation(id, t0 + minutes * 60_000, { expiresMs: t0 + 2 * 3_600_000 }));
+    }
+    expect(tokens(k, t0 + 61 * 60_000)).toMatchObject({ day: 300, rolling: 200 });
+    expect(tokens(k, t0 + 71 * 60_000)).toMatchObject({ day: 300, rolling: 100 });
+    expect(tokens(k, t0 + 81 * 60_000)).toMatchObject({ day: 300, rolling: 0 });
+  });
+
+  it('a reservation added after the sums were built is held until it expires, whatever the prune of expired ones lets go', () => {
+    const t0 = at('2026-06-03T10:00:00Z');
+    const k = new KeyReservations([]);
+    tokens(k, t0);
+    k.add(reservation('keeper', t0, { expiresMs: t0 + 2 * 3_600_000 }));
+    for (let i = 0; i < 520; i++) k.add(reservation(`short-${i}`, t0, { tokens: 1, expiresMs: t0 + 60_000 }));
+    // 520 expired: more than the 512 kept, so they are let go; the keeper stays.
+    expect(tokens(k, t0 + 120_000)).toEqual({ day: 100, week: 100, month: 100, rolling: 100 });
+    expect(k.size).toBe(1);
+    // A read at an earlier instant rebuilds from what is held: the keeper alone.
+    expect(tokens(k, t0 + 30_000)).toEqual({ day: 100, week: 100, month: 100, rolling: 100 });
+  });
+
   it('without its own reservation when asked (a retry), and with it otherwise', () => {
     const t0 = at('2026-06-03T10:00:00Z');
     const k = new KeyReservations([reservation('mine', t0), reservation('other', t0, { tokens: 30 })]);
