@@ -27,7 +27,8 @@ test ! -e node_modules/tsx || { echo "tsx was installed: it must be a dev depend
 
 echo "gavel --version: $(npx --no-install gavel --version)"
 
-npx --no-install gavel serve --listen 127.0.0.1:0 --console-listen 127.0.0.1:0 > serve.log 2>&1 &
+# The installed bin itself (not through npx, whose own process a kill would stop while the server went on running).
+./node_modules/.bin/gavel serve --listen 127.0.0.1:0 --console-listen 127.0.0.1:0 > serve.log 2>&1 &
 server_pid=$!
 for _ in $(seq 1 60); do
   if grep -q '"gavel serving"' serve.log; then break; fi
