@@ -8,17 +8,17 @@
  *   npx tsx bench/cold.ts --calls 2000
  */
 import { join } from 'node:path';
-import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import Database from 'better-sqlite3';
-import { loadBundles } from '../src/bundles/loader.js';
 import { ENGINE_DEFAULTS } from '../src/engine/config.js';
 import { parseInputJson } from '../src/engine/input.js';
-import type { ChainHeader } from '../src/ledger/header.js';
-import { entryHashes, headerText } from '../src/ledger/hash.js';
+import { type ChainHeader, HEADER_VERSION, recordColumns } from '../src/ledger/header.js';
+import { canonicalPayload, entryHashes, headerText, payloadHash } from '../src/ledger/hash.js';
 import { canonicalJson } from '../src/lib/canonical.js';
 import { numberFlag, readFlags } from './lib/args.js';
 import { describeMachine, machineLine } from './lib/machine.js';
-import { AI_BUNDLE, tempDir } from './lib/paths.js';
+import { loadFloorPolicy } from './lib/floor-policy.js';
+import { engineRecord } from './lib/ledger-record.js';
+import { tempDir } from './lib/paths.js';
 import { watchdog } from './lib/process.js';
 import { median } from './lib/service-table.js';
 import { loadWorkload } from './lib/workload.js';
@@ -28,10 +28,7 @@ const calls = numberFlag(flags, 'calls', 2000, { min: 100, integer: true });
 watchdog(60 + (calls * 3 * 6 * 2) / 1000, 'bench/cold');
 
 const workload = loadWorkload();
-const [bundle] = loadBundles(AI_BUNDLE);
-if (!bundle) throw new Error(`${AI_BUNDLE}: no bundle`);
-const policy = await loadPolicy(bundle.wasm, { initial: ENGINE_DEFAULTS.memoryInitialPages, maximum: ENGINE_DEFAULTS.memoryMaxPages });
-policy.setData(bundle.data);
+const policy = await loadFloorPolicy();
 
 const dir = tempDir('gavel-bench-cold-');
 const db = new Database(join(dir.path, 'cold.db'));
@@ -42,29 +39,15 @@ const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
 const begin = db.prepare('BEGIN IMMEDIATE');
 const commit = db.prepare('COMMIT');
 
-const header = {
-  v: 2,
-  kind: 'decision',
+// The header of the record the engine makes for the workload's main input, as the ledger chains it.
+const record = await engineRecord();
+const header: ChainHeader = {
+  v: HEADER_VERSION,
+  ...recordColumns(record),
+  payload_hash: payloadHash(record.salt, record.payloadJcs ?? canonicalPayload(record.payload!)),
   seq: 1,
-  decision_id: '0193a7b2-7c1e-7a3b-9f00-123456789abc',
-  time: '2026-12-06T05:40:00.000Z',
-  subject_id: 'alice-0017',
-  subject_type: 'user',
-  team: 'platform-03',
-  cost_center: 'cc-1-02',
-  action_type: 'model.invoke',
-  resource: 'standard-m',
-  decision: 'allow',
-  reason_codes: ['allowed', 'within_budget'],
-  bundle: 'ai',
-  revision: 'rev-7',
-  digest: `sha256:${'ab'.repeat(32)}`,
-  entrypoint: 'gavel/ai/decision',
-  request_id: 'req-1',
-  caller: 'bench',
-  payload_hash: 'cd'.repeat(32),
   prev_hash: 'ef'.repeat(32),
-} as unknown as ChainHeader;
+};
 
 /** Each step as a decision runs it, on the bench workload's inputs. */
 const STEPS: Array<[string, (i: number) => unknown]> = [

@@ -6,25 +6,18 @@
  *
  *   npx tsx bench/wasm.ts --seconds 5
  */
-import { loadPolicy } from '@open-policy-agent/opa-wasm';
-import { loadBundles } from '../src/bundles/loader.js';
-import { ENGINE_DEFAULTS } from '../src/engine/config.js';
 import { isJsonObject } from '../src/lib/json.js';
 import { COMMON_FLAGS, commonOptions, readFlags } from './lib/args.js';
 import { CpuWindow } from './lib/cpu.js';
 import { tightLoop } from './lib/load.js';
-import { AI_BUNDLE } from './lib/paths.js';
+import { loadFloorPolicy } from './lib/floor-policy.js';
 import { cpuFields, fromLoad, report } from './lib/result.js';
 import { loadWorkload } from './lib/workload.js';
 
 const options = commonOptions(readFlags(COMMON_FLAGS), { seconds: 5, warmup: 1 });
 const workload = loadWorkload();
-const [bundle] = loadBundles(AI_BUNDLE);
-if (!bundle) throw new Error(`${AI_BUNDLE}: no bundle`);
 
-// The same memory limits the engine gives its evaluator, so the floor evaluates under the same conditions.
-const policy = await loadPolicy(bundle.wasm, { initial: ENGINE_DEFAULTS.memoryInitialPages, maximum: ENGINE_DEFAULTS.memoryMaxPages });
-policy.setData(bundle.data);
+const policy = await loadFloorPolicy();
 
 const decisionOf = (resultSet: unknown): unknown => {
   const first: unknown = Array.isArray(resultSet) ? resultSet[0] : undefined;
