@@ -10,10 +10,18 @@
  * GC, before and after `--decisions` more, divided by them. This checkout against `--against`
  * (a git worktree of that commit), each in a process of its own, interleaved over `--reps`.
  *
+ * Beside it, what the serving thread allocates per decision and how much of that its young
+ * generation promotes to the old one (V8's GC profiler: the heap used before each GC less the heap
+ * used after the one before; old space grown by each scavenge). Promoted bytes are what the old
+ * space fills with until a full GC, so they size the heap's growth under load. `--workers 2` puts
+ * evaluation on workers, so these count only the serving thread's share, as in `gavel serve`.
+ *
  *   npx tsx bench/retained.ts --against HEAD --decisions 20000 --reps 3
+ *   npx tsx bench/retained.ts --against HEAD --decisions 20000 --reps 3 --workers 2
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { GCProfiler, type GCProfilerResult } from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import { numberFlag, readFlags, stringFlag } from './lib/args.js';
 import { describeMachine, machineLine } from './lib/machine.js';
@@ -23,12 +31,22 @@ import { median } from './lib/service-table.js';
 import { loadWorkload } from './lib/workload.js';
 import { BaselineCheckout } from './lib/worktree.js';
 
-const flags = readFlags({ against: { type: 'string' }, decisions: { type: 'string' }, reps: { type: 'string' }, child: { type: 'string' } });
+const flags = readFlags({
+  against: { type: 'string' },
+  decisions: { type: 'string' },
+  reps: { type: 'string' },
+  child: { type: 'string' },
+  workers: { type: 'string' },
+});
 const decisions = numberFlag(flags, 'decisions', 20_000, { min: 1000, integer: true });
+const workers = numberFlag(flags, 'workers', 0, { min: 0, integer: true });
 const child = stringFlag(flags, 'child');
 
 interface Measured {
   bytesPerDecision: number;
+  /** Bytes the serving thread allocated, and those of them its scavenges promoted, per decision. */
+  allocatedPerDecision: number;
+  promotedPerDecision: number;
   heapMb: number;
   allowed: number;
 }
@@ -46,7 +64,7 @@ async function measure(root: string): Promise<Measured> {
   const { startRuntime } = (await import(pathToFileURL(join(root, 'src/runtime.ts')).href)) as typeof import('../src/runtime.js');
   const workload = loadWorkload();
   const dir = tempDir('gavel-bench-retained-');
-  const runtime = await startRuntime({ bundles: BUNDLES, ledger: join(dir.path, 'ledger.db'), engine: { workers: 0 } });
+  const runtime = await startRuntime({ bundles: BUNDLES, ledger: join(dir.path, 'ledger.db'), engine: { workers } });
   let next = 0;
   let allowed = 0;
   const run = async (n: number) => {
@@ -75,15 +93,42 @@ async function measure(root: string): Promise<Measured> {
     const before = heap();
     allowed = 0;
     const first = next;
+    const profiler = new GCProfiler();
+    profiler.start();
+    const usedAtStart = process.memoryUsage().heapUsed;
     await run(decisions);
+    const usedAtEnd = process.memoryUsage().heapUsed;
+    const gcs = profiler.stop();
     // run() goes in rounds of 32: count what it decided.
     const decided = next - first;
     const after = heap();
-    return { bytesPerDecision: (after - before) / decided, heapMb: after / 1e6, allowed: allowed / decided };
+    const { allocated, promoted } = allocation(gcs, usedAtStart, usedAtEnd);
+    return {
+      bytesPerDecision: (after - before) / decided,
+      allocatedPerDecision: allocated / decided,
+      promotedPerDecision: promoted / decided,
+      heapMb: after / 1e6,
+      allowed: allowed / decided,
+    };
   } finally {
     await runtime.stop();
     dir.remove();
   }
+}
+
+/** Allocated: what each GC found used less what the GC before left; promoted: old space grown by each scavenge. */
+function allocation(gcs: GCProfilerResult, usedAtStart: number, usedAtEnd: number): { allocated: number; promoted: number } {
+  let allocated = 0;
+  let promoted = 0;
+  let left = usedAtStart;
+  const oldUsed = (stats: GCProfilerResult['statistics'][number]['beforeGC']) =>
+    stats.heapSpaceStatistics.find((s) => s.spaceName === 'old_space')?.spaceUsedSize ?? 0;
+  for (const gc of gcs.statistics) {
+    allocated += gc.beforeGC.heapStatistics.usedHeapSize - left;
+    left = gc.afterGC.heapStatistics.usedHeapSize;
+    if (gc.gcType === 'Scavenge') promoted += oldUsed(gc.afterGC) - oldUsed(gc.beforeGC);
+  }
+  return { allocated: allocated + usedAtEnd - left, promoted };
 }
 
 const reps = numberFlag(flags, 'reps', 3, { min: 1, integer: true });
@@ -104,7 +149,18 @@ try {
     for (const tree of trees) {
       const out = execFileSync(
         process.execPath,
-        ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench/retained.ts'), '--child', tree.root, '--decisions', String(decisions)],
+        [
+          '--expose-gc',
+          '--import',
+          'tsx',
+          join(ROOT, 'bench/retained.ts'),
+          '--child',
+          tree.root,
+          '--decisions',
+          String(decisions),
+          '--workers',
+          String(workers),
+        ],
         // Bounded here: the watchdog's timer cannot fire while execFileSync holds this thread.
         { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: (30 + decisions / 200) * 1000, killSignal: 'SIGKILL' },
       );
@@ -117,13 +173,16 @@ try {
 }
 
 console.log(
-  `Machine: ${machineLine(describeMachine())}. ${decisions} decisions after 2,000, 32 in flight, nothing reported; median of ${reps} interleaved repetitions; \`npx tsx bench/retained.ts --against ${against} --decisions ${decisions} --reps ${reps}\`.\n`,
+  `Machine: ${machineLine(describeMachine())}. ${decisions} decisions after 2,000, 32 in flight, nothing reported, ${workers === 0 ? 'evaluation on the serving thread' : `${workers} evaluation workers`}; median of ${reps} interleaved repetitions; \`npx tsx bench/retained.ts --against ${against} --decisions ${decisions} --reps ${reps} --workers ${workers}\`.\n`,
 );
-console.log('| gavel | heap retained per decision, bytes | each repetition | heap after, MB | allowed (each reserves its estimate) |');
-console.log('|---|--:|---|--:|--:|');
+console.log(
+  '| gavel | heap retained per decision, bytes | each repetition | allocated per decision, KB | promoted per decision, KB | heap after, MB | allowed (each reserves its estimate) |',
+);
+console.log('|---|--:|---|--:|--:|--:|--:|');
 for (const { name, runs } of trees) {
   const bytes = runs.map((r) => r.bytesPerDecision);
+  const kb = (f: (r: Measured) => number) => (median(runs.map(f)) / 1024).toFixed(1);
   console.log(
-    `| ${name} | ${median(bytes).toFixed(0)} | ${bytes.map((b) => b.toFixed(0)).join(', ')} | ${median(runs.map((r) => r.heapMb)).toFixed(1)} | ${(100 * median(runs.map((r) => r.allowed))).toFixed(0)}% |`,
+    `| ${name} | ${median(bytes).toFixed(0)} | ${bytes.map((b) => b.toFixed(0)).join(', ')} | ${kb((r) => r.allocatedPerDecision)} | ${kb((r) => r.promotedPerDecision)} | ${median(runs.map((r) => r.heapMb)).toFixed(1)} | ${(100 * median(runs.map((r) => r.allowed))).toFixed(0)}% |`,
   );
 }

@@ -11,36 +11,43 @@ import { WINDOW_NAMES, type WindowName } from './windows.js';
  */
 export function scopeUsage(settled: readonly WindowSums[], reserved: readonly WindowSums[]): ScopeUsage {
   const tiers = new Map<string, Record<WindowName, WindowUsage>>();
-  const tierOf = (tier: string) => {
-    let t = tiers.get(tier);
-    if (!t) {
-      t = emptyWindows();
-      tiers.set(tier, t);
-    }
-    return t;
-  };
-  for (const [side, rows] of [
-    ['used', settled],
-    ['reserved', reserved],
-  ] as const) {
-    for (const row of rows) {
-      const t = tierOf(row.tier);
-      for (const w of WINDOW_NAMES) addAmount(t[w], side, Number(row[`${w}_tokens`]), Number(row[`${w}_cost`]));
-    }
-  }
+  addRows(tiers, settled, 'used');
+  addRows(tiers, reserved, 'reserved');
   const total = emptyScope();
-  for (const [tier, windows] of [...tiers].sort(([a], [b]) => a.localeCompare(b))) {
+  const names = [...tiers.keys()];
+  if (names.length > 1) names.sort((a, b) => a.localeCompare(b));
+  for (const tier of names) {
+    const windows = tiers.get(tier)!;
     for (const w of WINDOW_NAMES) addInto(total[w], windows[w]);
     total.by_tier[tier] = windows;
   }
   return total;
 }
 
+/** Each window's row members, named once (on the Decide path a template per read would build them each time). */
+const ROW_MEMBERS = WINDOW_NAMES.map((w) => ({ window: w, tokens: `${w}_tokens` as const, cost: `${w}_cost` as const }));
+
+function addRows(tiers: Map<string, Record<WindowName, WindowUsage>>, rows: readonly WindowSums[], side: 'used' | 'reserved'): void {
+  for (const row of rows) {
+    let windows = tiers.get(row.tier);
+    if (!windows) {
+      windows = emptyWindows();
+      tiers.set(row.tier, windows);
+    }
+    for (const m of ROW_MEMBERS) addAmount(windows[m.window], side, Number(row[m.tokens]), Number(row[m.cost]));
+  }
+}
+
 /** Adds micro-unit cost and tokens to the used or reserved side of one window (cost as currency units). */
 function addAmount(w: WindowUsage, side: 'used' | 'reserved', tokens: number, costMicros: number): void {
   const cost = microsToNumber(costMicros);
-  w[`${side}_tokens`] += tokens;
-  w[`${side}_cost`] = round6(w[`${side}_cost`] + cost);
+  if (side === 'used') {
+    w.used_tokens += tokens;
+    w.used_cost = round6(w.used_cost + cost);
+  } else {
+    w.reserved_tokens += tokens;
+    w.reserved_cost = round6(w.reserved_cost + cost);
+  }
   w.tokens += tokens;
   w.cost = round6(w.cost + cost);
 }
