@@ -1,5 +1,6 @@
 import * as jcs from 'canonicalize';
 import fc from 'fast-check';
+import { configure } from 'safe-stable-stringify';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, withLastKey } from '../../src/lib/canonical.js';
 
@@ -44,9 +45,38 @@ describe('canonicalJson', () => {
   it('refuses what JSON cannot carry: non-finite numbers, bigints, cycles', () => {
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
-    for (const bad of [{ n: Number.NaN }, { n: Number.POSITIVE_INFINITY }, [Number.NEGATIVE_INFINITY], { b: 1n }, cycle]) {
-      expect(() => canonicalJson(bad)).toThrow();
+    for (const bad of [{ n: Number.NaN }, { n: Number.POSITIVE_INFINITY }, [Number.NEGATIVE_INFINITY], { b: 1n }, [{ f: () => 1 }], { s: Symbol('s') }]) {
+      expect(() => canonicalJson(bad)).toThrow(/safely be stringified|non-finite|bigint/i);
     }
+    // Found as a cycle (by the general serializer), not as a stack overflow.
+    expect(() => canonicalJson(cycle)).toThrow(/circular/i);
+    expect(() => canonicalJson([1, [cycle]])).toThrow(/circular/i);
+  });
+
+  /**
+   * Most values are written by JSON.stringify over a key-sorted copy; the rest by the general
+   * serializer (safe-stable-stringify). Both give what the general one gives, on the values that
+   * take the other path: integer-like and `__proto__` keys, toJSON, nesting deeper than the copy goes.
+   */
+  it('writes what the general serializer writes, on every kind of value either path takes', () => {
+    const generalJson = configure({ deterministic: true, bigint: false, circularValue: Error, strict: true });
+    let deep: unknown = { leaf: 'x' };
+    for (let i = 0; i < 300; i++) deep = i % 2 ? { z: deep, a: i } : [deep, undefined];
+    const values: unknown[] = [
+      { b: 1, a: { d: [3, undefined, { y: null, x: true }], c: undefined } },
+      JSON.parse('{"__proto__": {"b": 1, "a": 2}, "z": 0}'),
+      { when: new Date(0), buf: Buffer.from('ab'), map: new Map([['k', 1]]), typed: new Uint8Array([5, 6]) },
+      { toJSON: () => ({ b: 2, a: 1 }) },
+      { '1a': 1, b: 2, '01': 3 },
+      deep,
+      [undefined, 'x', -0, 1e21, 0.1],
+      'text',
+      7,
+      null,
+    ];
+    for (const value of values) expect(canonicalJson(value)).toBe(generalJson(value));
+    expect(canonicalJson(JSON.parse('{"__proto__": {"b": 1, "a": 2}, "z": 0}'))).toBe('{"__proto__":{"a":2,"b":1},"z":0}');
+    expect(canonicalJson({ when: new Date(0) })).toBe('{"when":"1970-01-01T00:00:00.000Z"}');
   });
 });
 
