@@ -26,11 +26,22 @@ interface Frame {
   object: boolean;
   /** In an object: the next string is a key. */
   expectKey: boolean;
-  /** The current member's key (objects) or element index (arrays). */
-  key: string;
+  /**
+   * The current member's key (objects) as a range of the text, quotes excluded, or as its
+   * decoded text when it holds an escape; the element index (arrays).
+   */
+  keyStart: number;
+  keyEnd: number;
+  decodedKey: string | undefined;
   index: number;
-  /** The keys seen so far: a list while it is short (most objects), a set past SMALL_OBJECT. */
-  keys: string[];
+  /**
+   * The keys seen so far: while the object is small and no key holds an escape (most objects),
+   * as the first `ranges` pairs of `rangeList` (start, end, start, end, …), compared in place,
+   * so the scan copies no key (and the list keeps its capacity from one object to the next);
+   * past SMALL_OBJECT keys or at the first escape, as a set of decoded keys.
+   */
+  rangeList: number[];
+  ranges: number;
   many: Set<string> | undefined;
 }
 
@@ -66,7 +77,7 @@ export function scanInput(text: string, maxDepth: number): InputScan {
       else if (top) top.index++;
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       const end = numberEnd(text, i);
-      if (open >= 2 && open <= maxDepth && inParams(frames)) noteNumber(scan, frames, open, text.slice(i, end));
+      if (open >= 2 && open <= maxDepth && inParams(frames, text)) noteNumber(scan, frames, open, text, text.slice(i, end));
       i = end - 1;
     }
   }
@@ -76,14 +87,14 @@ export function scanInput(text: string, maxDepth: number): InputScan {
 function enter(frames: Frame[], at: number, object: boolean): void {
   const frame = frames[at];
   if (!frame) {
-    frames.push({ object, expectKey: object, key: '', index: 0, keys: [], many: undefined });
+    frames.push({ object, expectKey: object, keyStart: 0, keyEnd: 0, decodedKey: undefined, index: 0, rangeList: [], ranges: 0, many: undefined });
     return;
   }
   frame.object = object;
   frame.expectKey = object;
-  frame.key = '';
+  // Its key is set by its first member before anything reads it (in text that is JSON).
   frame.index = 0;
-  frame.keys.length = 0;
+  frame.ranges = 0;
   frame.many = undefined;
 }
 
@@ -111,25 +122,61 @@ function numberEnd(text: string, start: number): number {
 
 function memberKey(scan: InputScan, frames: Frame[], open: number, text: string, start: number, end: number): void {
   const top = frames[open - 1]!;
-  const raw = text.slice(start + 1, end);
+  const keyStart = start + 1;
   // "a" and "\u0061" are one key: escapes are decoded before keys are compared.
-  const key = raw.includes('\\') ? decoded(text.slice(start, end + 1), raw) : raw;
-  if (seen(top, key)) scan.duplicate ??= `${pointer(frames, open - 1)}/${escapeToken(key)}`;
-  top.key = key;
+  const decodedKey = hasBackslash(text, keyStart, end) ? decoded(text.slice(start, end + 1), text.slice(keyStart, end)) : undefined;
+  if (seen(top, text, keyStart, end, decodedKey))
+    scan.duplicate ??= `${pointer(frames, text, open - 1)}/${escapeToken(decodedKey ?? text.slice(keyStart, end))}`;
+  top.keyStart = keyStart;
+  top.keyEnd = end;
+  top.decodedKey = decodedKey;
   top.expectKey = false;
 }
 
-/** Whether the object already has this key; notes it when not. */
-function seen(frame: Frame, key: string): boolean {
+/** Whether the object already has this key (text[start, end), or `decodedKey` when it holds an escape); notes it when not. */
+function seen(frame: Frame, text: string, start: number, end: number, decodedKey: string | undefined): boolean {
+  const list = frame.rangeList;
+  if (!frame.many && (decodedKey !== undefined || frame.ranges >= SMALL_OBJECT)) {
+    frame.many = new Set();
+    for (let r = 0; r < 2 * frame.ranges; r += 2) frame.many.add(text.slice(list[r], list[r + 1]));
+  }
   if (frame.many) {
+    const key = decodedKey ?? text.slice(start, end);
     if (frame.many.has(key)) return true;
     frame.many.add(key);
     return false;
   }
-  if (frame.keys.includes(key)) return true;
-  frame.keys.push(key);
-  if (frame.keys.length > SMALL_OBJECT) frame.many = new Set(frame.keys);
+  const length = end - start;
+  for (let r = 0; r < 2 * frame.ranges; r += 2) {
+    const at = list[r]!;
+    if (list[r + 1]! - at === length && sameText(text, at, start, length)) return true;
+  }
+  list[2 * frame.ranges] = start;
+  list[2 * frame.ranges + 1] = end;
+  frame.ranges++;
   return false;
+}
+
+function hasBackslash(text: string, start: number, end: number): boolean {
+  for (let k = start; k < end; k++) if (text.charCodeAt(k) === BACKSLASH) return true;
+  return false;
+}
+
+/** Whether text[a, a + length) and text[b, b + length) are the same code units. */
+function sameText(text: string, a: number, b: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (text.charCodeAt(a + k) !== text.charCodeAt(b + k)) return false;
+  return true;
+}
+
+/** A frame's current key as text. */
+function keyOf(frame: Frame, text: string): string {
+  return frame.decodedKey ?? text.slice(frame.keyStart, frame.keyEnd);
+}
+
+/** Whether a frame's current key is `key`, without copying it. */
+function keyIs(frame: Frame, text: string, key: string): boolean {
+  if (frame.decodedKey !== undefined) return frame.decodedKey === key;
+  return frame.keyEnd - frame.keyStart === key.length && text.startsWith(key, frame.keyStart);
 }
 
 function decoded(quoted: string, raw: string): string {
@@ -141,11 +188,11 @@ function decoded(quoted: string, raw: string): string {
 }
 
 /** Pointer of the members frames[from..to) are in (each frame's current key or index). */
-function pointer(frames: Frame[], to: number, from = 0): string {
+function pointer(frames: Frame[], text: string, to: number, from = 0): string {
   let p = '';
   for (let f = from; f < to; f++) {
     const frame = frames[f]!;
-    p += `/${frame.object ? escapeToken(frame.key) : String(frame.index)}`;
+    p += `/${frame.object ? escapeToken(keyOf(frame, text)) : String(frame.index)}`;
   }
   return p;
 }
@@ -155,12 +202,12 @@ export function escapeToken(key: string): string {
 }
 
 /** True when the value being read sits at or under /action/params (call with at least two frames open). */
-function inParams(frames: Frame[]): boolean {
+function inParams(frames: Frame[], text: string): boolean {
   const [root, action] = frames as [Frame, Frame];
-  return root.object && root.key === 'action' && action.object && action.key === 'params';
+  return root.object && keyIs(root, text, 'action') && action.object && keyIs(action, text, 'params');
 }
 
-function noteNumber(scan: InputScan, frames: Frame[], open: number, literal: string): void {
+function noteNumber(scan: InputScan, frames: Frame[], open: number, text: string, literal: string): void {
   // Up to 15 digits, an integer is exactly its double.
   if (/^-?\d{1,15}$/.test(literal)) return;
   const double = Number(literal);
@@ -169,7 +216,7 @@ function noteNumber(scan: InputScan, frames: Frame[], open: number, literal: str
   const exact = exactDecimal(literal);
   if (exact === exactDecimal(String(double))) return;
   scan.inexactParams ??= new Map();
-  scan.inexactParams.set(pointer(frames, open, 2), exact);
+  scan.inexactParams.set(pointer(frames, text, open, 2), exact);
 }
 
 /**

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { exactDecimal, scanInput } from '../../src/engine/input-scan.js';
@@ -108,5 +109,81 @@ describe('the exact decimals of action.params', () => {
     expect(exactDecimal('50000.000000000001')).toBe('50000000000000001e-12');
     expect(exactDecimal('-0.0012')).toBe('-12e-4');
     expect(exactDecimal('1e-1000000000000000000000001')).not.toBe(exactDecimal('1e-1000000000000000000000000'));
+  });
+});
+
+/**
+ * The scan against a reference that walks the document as a tree: arbitrary documents whose
+ * objects may repeat a key (spelt plainly or with \u escapes), over keys that include the ones the
+ * scan treats specially (`action`, `params`, escapes, `/` and `~`), in objects small and large.
+ */
+describe('the scan against a tree walk of the same document', () => {
+  type Doc = { members: Array<[string, boolean, Doc]> } | { items: Doc[] } | { number: string } | { string: string };
+  const keys = fc.constantFrom('a', 'b', 'k', 'action', 'params', 'param', 'actions', '', 'a/b', 'q"', '\\', '~x', 'é');
+  const literals = ['1', '-0', '0.1', '50000.000000000001', '9007199254740993', '12345678901234567890', '5e4', '1.5'];
+  const inexact = new Map([
+    ['50000.000000000001', '50000000000000001e-12'],
+    ['9007199254740993', '9007199254740993e0'],
+    ['12345678901234567890', '1234567890123456789e1'],
+  ]);
+  const doc: fc.Arbitrary<Doc> = fc.letrec<{ doc: Doc }>((tie) => ({
+    doc: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.constantFrom(...literals).map((number) => ({ number })),
+      fc.constantFrom('a', 'action', '{"a":1,"a":2}', 'x\\"').map((string) => ({ string })),
+      fc.array(tie('doc'), { maxLength: 4 }).map((items) => ({ items })),
+      fc.array(fc.tuple(keys, fc.boolean(), tie('doc')), { maxLength: 24 }).map((members) => ({ members })),
+    ),
+  })).doc;
+  const escaped = (key: string) => `"${[...key].map((ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`;
+  const write = (d: Doc): string => {
+    if ('number' in d) return d.number;
+    if ('string' in d) return JSON.stringify(d.string);
+    if ('items' in d) return `[${d.items.map(write).join(',')}]`;
+    return `{${d.members.map(([k, esc, v]) => `${esc ? escaped(k) : JSON.stringify(k)}:${write(v)}`).join(',')}}`;
+  };
+  const token = (k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1');
+  /** The first repeated key in document order, and the inexact numbers under /action/params, by walking the tree. */
+  const reference = (root: Doc) => {
+    let duplicate: string | undefined;
+    const numbers = new Map<string, string>();
+    const walk = (d: Doc, path: string[]) => {
+      if ('number' in d) {
+        const exact = inexact.get(d.number);
+        if (exact && path.length >= 2 && path[0] === 'action' && path[1] === 'params')
+          numbers.set(
+            path
+              .slice(2)
+              .map(token)
+              .map((t) => `/${t}`)
+              .join(''),
+            exact,
+          );
+      } else if ('items' in d) {
+        d.items.forEach((item, i) => walk(item, [...path, String(i)]));
+      } else if ('members' in d) {
+        const seen = new Set<string>();
+        for (const [k, , v] of d.members) {
+          if (seen.has(k)) duplicate ??= [...path, k].map((t) => `/${token(t)}`).join('');
+          seen.add(k);
+          walk(v, [...path, k]);
+        }
+      }
+    };
+    walk(root, []);
+    return { duplicate, numbers };
+  };
+
+  it('finds the same first duplicate and the same inexact numbers', () => {
+    fc.assert(
+      fc.property(doc, (d) => {
+        const text = write(d);
+        const scan = scanInput(text, 64);
+        const want = reference(d);
+        expect(scan.duplicate).toBe(want.duplicate);
+        expect(scan.inexactParams ?? new Map()).toEqual(want.numbers);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
