@@ -160,7 +160,7 @@ describe('the scan against a tree walk of the same document', () => {
             exact,
           );
       } else if ('items' in d) {
-        d.items.forEach((item, i) => walk(item, [...path, String(i)]));
+        for (const [i, item] of d.items.entries()) walk(item, [...path, String(i)]);
       } else if ('members' in d) {
         const seen = new Set<string>();
         for (const [k, , v] of d.members) {
