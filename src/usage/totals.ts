@@ -15,7 +15,7 @@ export function scopeUsage(settled: readonly WindowSums[], reserved: readonly Wi
   addRows(tiers, reserved, 'reserved');
   const total = emptyScope();
   const names = [...tiers.keys()];
-  if (names.length > 1) names.sort((a, b) => a.localeCompare(b));
+  names.sort((a, b) => a.localeCompare(b));
   for (const tier of names) {
     const windows = tiers.get(tier)!;
     for (const w of WINDOW_NAMES) addInto(total[w], windows[w]);
