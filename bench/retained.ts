@@ -18,12 +18,16 @@
  *
  *   npx tsx bench/retained.ts --against HEAD --decisions 20000 --reps 3
  *   npx tsx bench/retained.ts --against HEAD --decisions 20000 --reps 3 --workers 2
+ *
+ * `--v8='<flags>'` starts both children with these V8 flags too (e.g. '--max-semi-space-size=64', to see what
+ * the young generation's size does to promotion); `--no-usage` decides with metering off (`usage: false`), to
+ * see the usage context's share.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { GCProfiler, type GCProfilerResult } from 'node:v8';
 import { pathToFileURL } from 'node:url';
-import { numberFlag, readFlags, stringFlag } from './lib/args.js';
+import { boolFlag, numberFlag, readFlags, stringFlag } from './lib/args.js';
 import { describeMachine, machineLine } from './lib/machine.js';
 import { BUNDLES, ROOT, tempDir } from './lib/paths.js';
 import { watchdog } from './lib/process.js';
@@ -37,10 +41,14 @@ const flags = readFlags({
   reps: { type: 'string' },
   child: { type: 'string' },
   workers: { type: 'string' },
+  v8: { type: 'string' },
+  'no-usage': { type: 'boolean' },
 });
 const decisions = numberFlag(flags, 'decisions', 20_000, { min: 1000, integer: true });
 const workers = numberFlag(flags, 'workers', 0, { min: 0, integer: true });
 const child = stringFlag(flags, 'child');
+const v8Flags = (stringFlag(flags, 'v8') ?? '').split(' ').filter((f) => f !== '');
+const noUsage = boolFlag(flags, 'no-usage');
 
 interface Measured {
   bytesPerDecision: number;
@@ -64,7 +72,12 @@ async function measure(root: string): Promise<Measured> {
   const { startRuntime } = (await import(pathToFileURL(join(root, 'src/runtime.ts')).href)) as typeof import('../src/runtime.js');
   const workload = loadWorkload();
   const dir = tempDir('gavel-bench-retained-');
-  const runtime = await startRuntime({ bundles: BUNDLES, ledger: join(dir.path, 'ledger.db'), engine: { workers } });
+  const runtime = await startRuntime({
+    bundles: BUNDLES,
+    ledger: join(dir.path, 'ledger.db'),
+    engine: { workers },
+    ...(noUsage ? { usage: false as const } : {}),
+  });
   let next = 0;
   let allowed = 0;
   const run = async (n: number) => {
@@ -151,6 +164,7 @@ try {
         process.execPath,
         [
           '--expose-gc',
+          ...v8Flags,
           '--import',
           'tsx',
           join(ROOT, 'bench/retained.ts'),
@@ -160,6 +174,7 @@ try {
           String(decisions),
           '--workers',
           String(workers),
+          ...(noUsage ? ['--no-usage'] : []),
         ],
         // Bounded here: the watchdog's timer cannot fire while execFileSync holds this thread.
         { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: (30 + decisions / 200) * 1000, killSignal: 'SIGKILL' },
@@ -173,7 +188,7 @@ try {
 }
 
 console.log(
-  `Machine: ${machineLine(describeMachine())}. ${decisions} decisions after 2,000, 32 in flight, nothing reported, ${workers === 0 ? 'evaluation on the serving thread' : `${workers} evaluation workers`}; median of ${reps} interleaved repetitions; \`npx tsx bench/retained.ts --against ${against} --decisions ${decisions} --reps ${reps} --workers ${workers}\`.\n`,
+  `Machine: ${machineLine(describeMachine())}. ${decisions} decisions after 2,000, 32 in flight, nothing reported, ${workers === 0 ? 'evaluation on the serving thread' : `${workers} evaluation workers`}${noUsage ? ', metering off' : ''}${v8Flags.length > 0 ? `, V8 flags ${v8Flags.join(' ')}` : ''}; median of ${reps} interleaved repetitions; \`npx tsx bench/retained.ts --against ${against} --decisions ${decisions} --reps ${reps} --workers ${workers}${noUsage ? ' --no-usage' : ''}${v8Flags.length > 0 ? ` --v8='${v8Flags.join(' ')}'` : ''}\`.\n`,
 );
 console.log(
   '| gavel | heap retained per decision, bytes | each repetition | allocated per decision, KB | promoted per decision, KB | heap after, MB | allowed (each reserves its estimate) |',
