@@ -107,6 +107,18 @@
 //   counts, and denials are loaded apart); add()'s `row.atMs >= since - MINUTE` -> true (a row older than the minute is
 //   dropped by the next read's forget() before anything counts it, and its tool count with it). buckets.ts keysAt's
 //   `week < month` -> `<=` (equal, either is the lower bound).
+// - Engine `contract` (2026-12-06, session 15; the engine, approvals, usage, failclosed, runtime, replay, shadow and policy
+//   tests, a lower bound; offline.ts and policy-event.ts on the tests that reach them): result.ts strongest()'s
+//   `rank < best` -> `<=` (equal ranks, the same effect) and `best === undefined ?` -> false (EFFECTS_BY_PRECEDENCE[undefined]
+//   is undefined too); normaliseResultSet's `resultSet.length === 0` -> false (an empty set's first element is undefined,
+//   which the next check answers with the same no_decision deny and message); `!(err instanceof ContractError)` -> false
+//   (parseOutcome walks JSON values and throws only ContractError, so no other error reaches the catch); parseEffect's
+//   `typeof value === 'string' &&` -> true (includes() of a non-string is false anyway). header-facts.ts
+//   `Buffer.byteLength(value, 'utf8')` -> `''` (an empty encoding is UTF-8). offline.ts checkOffline's `!o.offlineId ||`
+//   (the pattern's `+` refuses an empty id the same way, with the same message). The rest fail tests written after the
+//   run (test/engine/{engine-config,idempotency-recall,system-record,ledger-record,offline-record,policy-event-record}
+//   .test.ts, the sorted entrypoints in evaluator-load.test.ts, records-less parts in ledger/row-writes.test.ts), each
+//   line broken by hand.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

@@ -82,11 +82,16 @@ describe('PolicySet', () => {
 
   it('an unknown entrypoint lists the known ones, sorted', () => {
     const set = new PolicySet(limits);
-    set.activate([fixtures!]);
+    // Listed in the bundle in reverse order, so that only sorting puts them in order.
+    const sorted = [...fixtures!.entrypoints].sort();
+    expect(sorted.length).toBeGreaterThan(1);
+    const reversed = { ...fixtures!, entrypoints: [...sorted].reverse() };
+    set.activate([reversed]);
     const err = refusal(() => set.resolve('nope'));
     expect(err.code).toBe('unknown_entrypoint');
-    expect(err.message).toBe(`unknown policy entrypoint "nope"; known: ${[...fixtures!.entrypoints].sort().join(', ')}`);
-    expect(set.bundles).toEqual([fixtures]);
+    expect(err.message).toBe(`unknown policy entrypoint "nope"; known: ${sorted.join(', ')}`);
+    expect(set.entrypoints()).toEqual(sorted);
+    expect(set.bundles).toEqual([reversed]);
   });
 
   it('a failing bundle leaves the last good set in place', () => {

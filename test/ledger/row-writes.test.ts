@@ -98,4 +98,24 @@ describe('staged writes together', () => {
     expect(stagedTogether(undefined, only)).toBe(only);
     expect(stagedTogether(undefined, undefined)).toBeUndefined();
   });
+
+  it('parts without entries of their own make a write without records; nothing thrown, nothing rethrown', () => {
+    const heard: Array<[string, boolean, readonly RowResult[]]> = [];
+    const bare = (name: string): StagedWrite => {
+      const { records: _, ...rest } = part(name, 1, heard);
+      return rest;
+    };
+    const together = stagedTogether(bare('a'), bare('b'))!;
+    expect(together).not.toHaveProperty('records');
+    expect(() =>
+      together.finish(true, [
+        { changes: 1, rows: [] },
+        { changes: 0, rows: [] },
+      ]),
+    ).not.toThrow();
+    expect(heard.map(([name, committed, results]) => [name, committed, results.length])).toEqual([
+      ['a', true, 1],
+      ['b', true, 1],
+    ]);
+  });
 });
