@@ -114,11 +114,10 @@
 //   which the next check answers with the same no_decision deny and message); `!(err instanceof ContractError)` -> false
 //   (parseOutcome walks JSON values and throws only ContractError, so no other error reaches the catch); parseEffect's
 //   `typeof value === 'string' &&` -> true (includes() of a non-string is false anyway). header-facts.ts
-//   `Buffer.byteLength(value, 'utf8')` -> `''` (an empty encoding is UTF-8). offline.ts checkOffline's `!o.offlineId ||`
-//   (the pattern's `+` refuses an empty id the same way, with the same message). The rest fail tests written after the
+//   `Buffer.byteLength(value, 'utf8')` -> `''` (an empty encoding is UTF-8). The rest fail tests written after the first
 //   run (test/engine/{engine-config,idempotency-recall,system-record,ledger-record,offline-record,policy-event-record}
 //   .test.ts, the sorted entrypoints in evaluator-load.test.ts, records-less parts in ledger/row-writes.test.ts), each
-//   line broken by hand.
+//   line broken by hand, and the part run again with them (99.04%, 620 of 626: these six left).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
