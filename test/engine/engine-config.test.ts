@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ENGINE_DEFAULTS, engineConfig, MAX_IDEMPOTENCY_WINDOW_SECONDS, MAX_WORKERS, MAX_YOUNG_GENERATION_MB } from '../../src/engine/config.js';
-import { GavelError } from '../../src/lib/errors.js';
+import { refusalOf } from '../helpers/refusal.js';
 
 /** The engine's config owns its bounds: each refusal is config_invalid and names the key, the bound and the value. */
-function refusal(overrides: Parameters<typeof engineConfig>[0]): GavelError {
-  try {
-    engineConfig(overrides);
-  } catch (err) {
-    expect(err).toBeInstanceOf(GavelError);
-    return err as GavelError;
-  }
-  throw new Error(`engineConfig accepted ${JSON.stringify(overrides)}`);
-}
+const refusal = (overrides: Parameters<typeof engineConfig>[0]) => refusalOf(() => engineConfig(overrides));
 
 describe('engineConfig', () => {
   it('takes every bound itself (the largest young generation, window and worker count are accepted)', () => {

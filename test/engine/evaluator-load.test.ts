@@ -4,21 +4,14 @@ import { EvaluationFault, WasmEvaluator } from '../../src/engine/evaluator.js';
 import { PolicySet } from '../../src/engine/policies.js';
 import { GavelError } from '../../src/lib/errors.js';
 import { FIXTURE_BUNDLES } from '../helpers/paths.js';
+import { refusalOf } from '../helpers/refusal.js';
 
 /** Loading a bundle's wasm, and the policy set that routes entrypoints to evaluators. */
 
 const [fixtures] = loadBundles(FIXTURE_BUNDLES);
 const limits = { memoryInitialPages: 2, memoryMaxPages: 64 };
 
-function refusal(fn: () => unknown): GavelError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(GavelError);
-    return err as GavelError;
-  }
-  throw new Error('accepted');
-}
+const refusal = refusalOf;
 
 describe('WasmEvaluator', () => {
   it('wasm that does not load is bundle_invalid naming the bundle, keeping the cause', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { type RecordedRequest, recall, recallOf, replayedParts, requestHash } from '../../src/engine/idempotency.js';
 import { saltedValueHash } from '../../src/engine/redact.js';
-import { GavelError } from '../../src/lib/errors.js';
 import type { JsonObject } from '../../src/lib/json.js';
+import { refusalOf } from '../helpers/refusal.js';
 
 /**
  * A retry's recall, piece by piece: what the recorded entry must hold to be compared (recallOf), the
@@ -30,15 +30,7 @@ function found(payload: JsonObject | null, over: Partial<RecordedRequest> = {}):
   };
 }
 
-function conflictOf(f: () => unknown): GavelError {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(GavelError);
-    return err as GavelError;
-  }
-  throw new Error('no conflict');
-}
+const conflictOf = refusalOf;
 
 describe('recallOf: what a recorded entry must hold to be compared', () => {
   it('refuses an erased payload as a conflict that names the request and the decision', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkOffline, type OfflineDecision, offlineRecord, storedInputOf } from '../../src/engine/offline.js';
-import { GavelError } from '../../src/lib/errors.js';
 import { canonicalJson } from '../../src/lib/canonical.js';
+import { refusalOf } from '../helpers/refusal.js';
 
 /** A decision made while gavel was unreachable: what is refused as given, and the entry it becomes. */
 const NOW = Date.parse('2026-12-06T12:00:00.000Z');
@@ -23,14 +23,9 @@ function offline(over: Partial<OfflineDecision> = {}): OfflineDecision {
 }
 
 function refusal(o: OfflineDecision): string {
-  try {
-    checkOffline(o, NOW);
-  } catch (err) {
-    expect(err).toBeInstanceOf(GavelError);
-    expect((err as GavelError).code).toBe('invalid_offline');
-    return (err as GavelError).message;
-  }
-  throw new Error(`accepted ${JSON.stringify(o)}`);
+  const err = refusalOf(() => checkOffline(o, NOW));
+  expect(err.code).toBe('invalid_offline');
+  return err.message;
 }
 
 describe('checkOffline', () => {

@@ -10,3 +10,14 @@ export async function refusal(p: Promise<unknown>): Promise<GavelError> {
   expect(err).toBeInstanceOf(GavelError);
   return err as GavelError;
 }
+
+/** The GavelError a synchronous call throws (the test fails if it returns or throws anything else). */
+export function refusalOf(fn: () => unknown): GavelError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(GavelError);
+    return err as GavelError;
+  }
+  throw new Error('the call was accepted; a GavelError was expected');
+}
