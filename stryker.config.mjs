@@ -118,6 +118,18 @@
 //   run (test/engine/{engine-config,idempotency-recall,system-record,ledger-record,offline-record,policy-event-record}
 //   .test.ts, the sorted entrypoints in evaluator-load.test.ts, records-less parts in ledger/row-writes.test.ts), each
 //   line broken by hand, and the part run again with them (99.04%, 620 of 626: these six left).
+// - Engine `decide` (2026-12-06, sessions 15-16; measured on the engine, approvals, failclosed and usage tests, a lower
+//   bound): engine.ts abandoned()'s `deadlineMs !== undefined &&` -> true (`Date.now() >= undefined` is false anyway) and
+//   `>=` -> `>` (a deadline equal to the millisecond); the shared-request check `findSharedRequest && GavelError &&
+//   request_in_progress` -> `(a && b) || c` or `a || b` (without findSharedRequest, sharedRequest asks nothing and the
+//   refusal stands; request_in_progress comes only as a GavelError); `recorded.findSharedRequest?.(` -> `(` and
+//   `held?.sameAction` -> `held.sameAction` (called only when present; `open` implies held); replay's `job.recalled?.same`
+//   -> `.same` (a job prepared with a recall always has its verdict); the approval retry's pause (`if (held?.approval)
+//   await delay(APPROVAL_RETRY_MS * n)` -> always, never, `/ n`: only timing tells); the early `releaseFingerprint()` in
+//   decideNew's finally -> {} (decide's release() lets it go a moment later: an identical call waits longer, answered
+//   the same); the fault count's `reasons.some` -> `every` (a service fault is a lone reason). The rest fail
+//   test/engine/{stages,decide-ports}.test.ts (session 16), each line broken by hand; answerOf, withApproval and
+//   withPayloadKey's branches for a record without canonical text went with them (every record the engine builds has it).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

@@ -5,7 +5,7 @@ import { closedOnFailure, failClosed, GavelError } from '../lib/errors.js';
 import { withFirstKey, withLastKey } from '../lib/canonical.js';
 import type { Bundle } from '../bundles/bundle.js';
 import { isJsonObject, type JsonObject } from '../lib/json.js';
-import { stagedTogether, UNRECORDED, type EntryRecord, type Ledger, type Receipt, type StagedWrite } from './ledger.js';
+import { stagedTogether, UNRECORDED, type CanonicalRecord, type EntryRecord, type Ledger, type Receipt, type StagedWrite } from './ledger.js';
 import type { DecisionApproval } from './approvals/approval.js';
 import type { ApprovalDesk, ApprovalPlan, HeldApproval } from './approvals/desk.js';
 import type { EngineConfig } from './config.js';
@@ -214,7 +214,7 @@ export class Engine {
           ...(this.approvals ? { approval: null } : {}),
         };
         const evaluated = await this.runner.evaluate(job, evaluator, req);
-        const { stored, hashedPaths } = storedInputOf(evaluated.record.payloadJcs, evaluated.record.payload);
+        const { stored, hashedPaths } = storedInputOf(evaluated.record.payloadJcs);
         const record = offlineRecord(o, { header: job.header, stored, hashedPaths, salt: evaluated.record.salt, entrypoint, recordedAt });
         return { decisionId: o.offlineId, duplicate: false, receipt: await this.append(record, undefined) };
       } finally {
@@ -511,8 +511,8 @@ export class Engine {
  * A claimed request's answer as a shared store keeps it: what a replay reads of the entry. Its usage and
  * trace are not needed, nor its stored input unless the answer carried a redacted input (replayedParts, recallOf).
  */
-function answerOf(record: EntryRecord): string {
-  const payload = record.payloadJcs !== undefined ? (JSON.parse(record.payloadJcs) as JsonObject) : { ...(record.payload ?? {}) };
+function answerOf(record: CanonicalRecord): string {
+  const payload = JSON.parse(record.payloadJcs) as JsonObject;
   const result = isJsonObject(payload.result) ? payload.result : {};
   if (!Array.isArray(result.redactions) || result.redactions.length === 0) delete payload.input;
   const answer: Omit<RecordedRequest, 'receipt'> = {
@@ -531,24 +531,21 @@ function answerOf(record: EntryRecord): string {
 }
 
 /** The decision's record with the approval its answer names as the payload's first key (`approval` sorts before every other). */
-function withApproval(record: EntryRecord, approval: DecisionApproval): EntryRecord {
-  const named = { approval_id: approval.id, state: approval.state };
-  if (record.payloadJcs !== undefined) return { ...record, payloadJcs: withFirstKey(record.payloadJcs, 'approval', named) };
-  return { ...record, payload: { approval: named, ...record.payload } };
+function withApproval(record: CanonicalRecord, approval: DecisionApproval): CanonicalRecord {
+  return { ...record, payloadJcs: withFirstKey(record.payloadJcs, 'approval', { approval_id: approval.id, state: approval.state }) };
 }
 
 /** The decision's record with its trace as the payload's last key (`trace` sorts after `compared_as`, `input` and `result`; `usage`, after it, comes later). */
-function withTrace(record: EntryRecord, trace: TraceContext): EntryRecord {
+function withTrace(record: CanonicalRecord, trace: TraceContext): CanonicalRecord {
   return withPayloadKey(record, 'trace', { trace_id: trace.traceId, parent_span_id: trace.parentSpanId });
 }
 
 /** The decision's record with its usage as the payload's last key (`usage` sorts after `input` and `result`). */
-function withUsage(record: EntryRecord, usage: JsonObject): EntryRecord {
+function withUsage(record: CanonicalRecord, usage: JsonObject): CanonicalRecord {
   return withPayloadKey(record, 'usage', usage);
 }
 
 /** The record with `key` added to its payload as the last key (the caller knows it sorts after every key already there). */
-function withPayloadKey(record: EntryRecord, key: string, value: JsonObject): EntryRecord {
-  if (record.payloadJcs !== undefined) return { ...record, payloadJcs: withLastKey(record.payloadJcs, key, value) };
-  return { ...record, payload: { ...record.payload, [key]: value } };
+function withPayloadKey(record: CanonicalRecord, key: string, value: JsonObject): CanonicalRecord {
+  return { ...record, payloadJcs: withLastKey(record.payloadJcs, key, value) };
 }

@@ -53,6 +53,9 @@ export interface EntryRecord {
   salt: Uint8Array;
 }
 
+/** A record whose payload is already its canonical text: every record the engine builds (decisions, system entries). */
+export type CanonicalRecord = EntryRecord & { payloadJcs: string };
+
 /**
  * An entry gavel writes about itself (a policy event, a state check, an erasure): no subject, team or
  * request; the header says what it is in action_type, decision and reason codes; the payload says the rest.
@@ -62,7 +65,7 @@ export function systemRecord(
     Partial<Pick<EntryRecord, 'resource' | 'reasonCodes' | 'bundle' | 'revision' | 'digest' | 'caller'>>,
   payload: JsonObject,
   now: Date,
-): EntryRecord {
+): CanonicalRecord {
   return {
     decisionId: newEntryId(),
     time: now.toISOString(),

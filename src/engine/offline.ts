@@ -104,8 +104,8 @@ export function offlineRecord(
 }
 
 /** The stored input and hashed paths of an evaluated decision's payload (its canonical text). */
-export function storedInputOf(payloadJcs: string | undefined, payload: JsonObject | undefined): { stored: JsonObject; hashedPaths: unknown } {
-  const p = payloadJcs !== undefined ? (JSON.parse(payloadJcs) as JsonObject) : (payload ?? {});
+export function storedInputOf(payloadJcs: string): { stored: JsonObject; hashedPaths: unknown } {
+  const p = JSON.parse(payloadJcs) as JsonObject;
   const result = isJsonObject(p.result) ? p.result : {};
   return { stored: isJsonObject(p.input) ? p.input : {}, hashedPaths: result.hashed_paths };
 }

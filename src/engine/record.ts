@@ -1,6 +1,6 @@
 import { comparedAs, type HeaderFacts } from './header-facts.js';
 import type { PolicyRef } from './policy-ref.js';
-import type { EntryRecord } from './ledger.js';
+import type { CanonicalRecord } from './ledger.js';
 import { canonicalJson } from '../lib/canonical.js';
 import type { JsonObject } from '../lib/json.js';
 import type { AppliedRedaction } from './redact.js';
@@ -29,7 +29,7 @@ export interface RecordParts {
  * The header keeps the subject, team and cost center as received; where one is compared (and its budget kept)
  * under another form, the payload's `compared_as` names that form.
  */
-export function ledgerRecord(p: RecordParts): EntryRecord {
+export function ledgerRecord(p: RecordParts): CanonicalRecord {
   const forms = comparedAs(p.header);
   return {
     decisionId: p.decisionId,

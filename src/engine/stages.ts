@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { policyRef } from './policy-ref.js';
 import { isJsonObject, type JsonObject } from '../lib/json.js';
 import { getAt } from '../lib/pointer.js';
-import type { EntryRecord } from './ledger.js';
+import type { CanonicalRecord } from './ledger.js';
 import { EvaluationFault, type WasmEvaluator } from './evaluator.js';
 import { checkHeaderBounds, headerFactsOf, type HeaderFacts } from './header-facts.js';
 import { checkInputValue, parseInputJson, type InputLimits } from './input.js';
@@ -79,7 +79,7 @@ export interface EvaluateRequest {
 
 /** An evaluated decision: its ledger record (payload already canonical) and what the caller is told. */
 export interface Evaluated {
-  record: EntryRecord;
+  record: CanonicalRecord;
   decision: Effect;
   reasons: Reason[];
   obligations: JsonObject;

@@ -1,22 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { Bundle } from '../../src/bundles/bundle.js';
-import { loadBundles } from '../../src/bundles/loader.js';
 import Database from 'better-sqlite3';
 import { approvalsConfig } from '../../src/engine/approvals/config.js';
 import { ApprovalDesk } from '../../src/engine/approvals/desk.js';
-import { engineConfig } from '../../src/engine/config.js';
 import { SqliteApprovalStore } from '../../src/ledger/approval-table.js';
 import { Engine, type DecideRequest } from '../../src/engine/engine.js';
-import { PolicySet } from '../../src/engine/policies.js';
-import { InlineRunner } from '../../src/engine/runner.js';
-import type { EntryRecord, Ledger, Receipt, StagedWrite } from '../../src/engine/ledger.js';
-import type { DecisionMeter, MeteredContext, MeteredDecision, MeteredWrite, UsageSnapshot } from '../../src/engine/meter.js';
-import type { UsageFacts } from '../../src/engine/usage-facts.js';
 import { GavelError } from '../../src/lib/errors.js';
 import type { JsonObject } from '../../src/lib/json.js';
-import { FIXTURE_BUNDLES } from '../helpers/paths.js';
+import { bundles, engine, MemoryLedger, parts, ScriptedMeter } from '../helpers/engine-ports.js';
 import { refusal } from '../helpers/refusal.js';
-import { RowWriter } from '../../src/ledger/row-writes.js';
 
 /**
  * The engine against its two ports, each implemented here as the contract in
@@ -24,75 +15,6 @@ import { RowWriter } from '../../src/ledger/row-writes.js';
  * bundle: how ledger and usage failures surface, how often a contended decision
  * is evaluated again before failing closed, and what a caller that went away gets.
  */
-
-const bundles = loadBundles(FIXTURE_BUNDLES);
-
-class MemoryLedger implements Ledger {
-  records: Array<{ record: EntryRecord; staged: StagedWrite | undefined }> = [];
-  failWith: unknown;
-  /** `log`: where each staged row write is noted ('write') as it is written; `db`: where its rows go, when given. */
-  constructor(
-    private readonly log?: string[],
-    private readonly db?: Database.Database,
-  ) {}
-  async append(record: EntryRecord, staged?: StagedWrite): Promise<Receipt> {
-    if (this.failWith !== undefined) {
-      staged?.finish(false, []);
-      throw this.failWith;
-    }
-    this.records.push({ record, staged });
-    const writes = staged?.writes ?? [];
-    for (const _ of writes) this.log?.push('write');
-    staged?.finish(true, this.db ? new RowWriter(this.db).run(writes) : writes.map(() => ({ changes: 1, rows: [] })));
-    return { seq: this.records.length, entryHash: `hash-${this.records.length}` };
-  }
-  async close(): Promise<void> {}
-}
-
-/** A meter whose snapshot holds only when `current` says so; it logs every call. */
-class ScriptedMeter implements DecisionMeter {
-  calls: string[] = [];
-  current: (attempt: number) => boolean = () => true;
-  contextError: unknown;
-  onContext: (() => void) | undefined;
-  private attempts = 0;
-  keys(facts: UsageFacts): string[] {
-    return [facts.subject];
-  }
-  async context(_facts: UsageFacts, _bundle: Bundle, _now: Date): Promise<MeteredContext> {
-    this.calls.push('context');
-    this.onContext?.();
-    if (this.contextError !== undefined) throw this.contextError;
-    return { context: { usage: { marker: 'from-meter' } }, snapshot: { end: () => undefined } };
-  }
-  stage(d: MeteredDecision, _snapshot: UsageSnapshot): MeteredWrite | undefined {
-    this.calls.push(`stage:${d.decisionId.length > 0}`);
-    if (!this.current(++this.attempts)) return undefined;
-    // One row write (a harmless one: its noting by the ledger is what counts).
-    return { writes: [{ sql: 'SELECT 1', params: [] }], finish: (ok) => this.calls.push(`finish:${ok}`), payload: { marker: 'usage' } };
-  }
-  async release(decisionId: string): Promise<void> {
-    this.calls.push(`release:${decisionId.length > 0}`);
-  }
-
-  stagedRelease(): StagedWrite {
-    this.calls.push('stagedRelease');
-    return { writes: [], finish: () => undefined };
-  }
-}
-
-/** The engine's own parts: the fixture entrypoint as default, its policy set, and this thread to evaluate on. */
-function parts() {
-  const config = engineConfig({ defaultEntrypoint: 'fixtures/echo' });
-  return { config, policies: new PolicySet(config), runner: new InlineRunner(config) };
-}
-
-function engine(meter?: DecisionMeter, now?: () => Date) {
-  const ledger = new MemoryLedger(meter instanceof ScriptedMeter ? meter.calls : undefined);
-  const e = new Engine({ ...parts(), ledger, ...(meter ? { meter } : {}), ...(now ? { now } : {}) });
-  e.activate(bundles);
-  return { engine: e, ledger };
-}
 
 const request = (result: JsonObject = { decision: 'allow' }, extra: Partial<DecideRequest> = {}, input: JsonObject = {}): DecideRequest => ({
   policy: '',
