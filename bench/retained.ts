@@ -187,8 +187,13 @@ try {
   dir.remove();
 }
 
+/** The settings beside the defaults, each as the summary says it and as its flag. */
+const settings = [
+  ...(noUsage ? [{ said: 'metering off', flag: '--no-usage' }] : []),
+  ...(v8Flags.length > 0 ? [{ said: `V8 flags ${v8Flags.join(' ')}`, flag: `--v8='${v8Flags.join(' ')}'` }] : []),
+];
 console.log(
-  `Machine: ${machineLine(describeMachine())}. ${decisions} decisions after 2,000, 32 in flight, nothing reported, ${workers === 0 ? 'evaluation on the serving thread' : `${workers} evaluation workers`}${noUsage ? ', metering off' : ''}${v8Flags.length > 0 ? `, V8 flags ${v8Flags.join(' ')}` : ''}; median of ${reps} interleaved repetitions; \`npx tsx bench/retained.ts --against ${against} --decisions ${decisions} --reps ${reps} --workers ${workers}${noUsage ? ' --no-usage' : ''}${v8Flags.length > 0 ? ` --v8='${v8Flags.join(' ')}'` : ''}\`.\n`,
+  `Machine: ${machineLine(describeMachine())}. ${decisions} decisions after 2,000, 32 in flight, nothing reported, ${workers === 0 ? 'evaluation on the serving thread' : `${workers} evaluation workers`}${settings.map((o) => `, ${o.said}`).join('')}; median of ${reps} interleaved repetitions; \`npx tsx bench/retained.ts --against ${against} --decisions ${decisions} --reps ${reps} --workers ${workers}${settings.map((o) => ` ${o.flag}`).join('')}\`.\n`,
 );
 console.log(
   '| gavel | heap retained per decision, bytes | each repetition | allocated per decision, KB | promoted per decision, KB | heap after, MB | allowed (each reserves its estimate) |',

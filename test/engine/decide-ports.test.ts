@@ -6,7 +6,7 @@ import { ApprovalDesk, type HeldApproval } from '../../src/engine/approvals/desk
 import { engineConfig } from '../../src/engine/config.js';
 import type { DecideRequest } from '../../src/engine/engine.js';
 import type { RecordedRequest } from '../../src/engine/idempotency.js';
-import type { EntryRecord, Receipt } from '../../src/engine/ledger.js';
+import type { Receipt } from '../../src/engine/ledger.js';
 import type { RequestClaim } from '../../src/engine/meter.js';
 import type { RecordedEntries } from '../../src/engine/offline.js';
 import { InlineRunner, type Job } from '../../src/engine/runner.js';
@@ -40,41 +40,22 @@ class CountingRunner extends InlineRunner {
 
 const counting = () => new CountingRunner(engineConfig({ defaultEntrypoint: 'fixtures/echo' }));
 
-/** A meter that keeps request claims, as a store shared by replicas does. */
+/**
+ * A meter that keeps request claims, as a store shared by replicas does: each recorded request's answer,
+ * as the engine hands it over (`claim.answer()`), with its receipt.
+ */
 class ClaimingMeter extends ScriptedMeter {
   claims: Array<{ requestId: string; decisionId: string; receipt: Receipt }> = [];
+  answers = new Map<string, RecordedRequest>();
   requestRecorded(claim: RequestClaim, decisionId: string, receipt: Receipt): void {
     this.claims.push({ requestId: claim.requestId, decisionId, receipt });
+    this.answers.set(`${claim.caller}\0${claim.requestId}`, { ...(JSON.parse(claim.answer()) as Omit<RecordedRequest, 'receipt'>), receipt });
   }
 }
 
-/** An entry as the ledger gives it back for a request id. */
-function recordedOf(record: EntryRecord, receipt: Receipt): RecordedRequest {
-  return {
-    decisionId: record.decisionId,
-    time: record.time,
-    decision: record.decision,
-    bundle: record.bundle,
-    revision: record.revision,
-    digest: record.digest,
-    entrypoint: record.entrypoint,
-    requestId: record.requestId,
-    receipt,
-    payload: JSON.parse(record.payloadJcs!) as JsonObject,
-    salt: Buffer.from(record.salt).toString('hex'),
-  };
-}
-
-/** The requests in a memory ledger, by caller and request id. */
-function recordedIn(ledger: MemoryLedger, over: Partial<RecordedEntries> = {}): RecordedEntries {
-  return {
-    findRequest: (caller, requestId) => {
-      const i = ledger.records.findIndex((r) => r.record.caller === caller && r.record.requestId === requestId);
-      return i < 0 ? undefined : recordedOf(ledger.records[i]!.record, { seq: i + 1, entryHash: `hash-${i + 1}` });
-    },
-    find: () => undefined,
-    ...over,
-  };
+/** The requests a claiming meter kept, looked up by caller and request id. */
+function recordedBy(meter: ClaimingMeter, over: Partial<RecordedEntries> = {}): RecordedEntries {
+  return { findRequest: (caller, requestId) => meter.answers.get(`${caller}\0${requestId}`), find: () => undefined, ...over };
 }
 
 const request = (result: JsonObject, extra: Partial<DecideRequest> = {}, input: JsonObject = {}): DecideRequest => ({
@@ -97,7 +78,7 @@ describe('an idempotent call, looked up in this replica’s ledger', () => {
     const ledger = new MemoryLedger();
     const { engine: e } = engine(undefined, undefined, {
       ledger,
-      recorded: recordedIn(ledger, {
+      recorded: recordedBy(new ClaimingMeter(), {
         findRequest: () => {
           throw cause;
         },
@@ -110,11 +91,11 @@ describe('an idempotent call, looked up in this replica’s ledger', () => {
     expect(ledger.records).toHaveLength(0);
   });
 
-  it('a retry is answered from its entry; each job, the retry’s and a conflicting one’s too, is given back', async () => {
+  it('a retry is answered as recorded; each job, the retry’s and a conflicting one’s too, is given back', async () => {
     const runner = counting();
-    const meter = new ScriptedMeter();
+    const meter = new ClaimingMeter();
     const ledger = new MemoryLedger(meter.calls);
-    const { engine: e } = engine(meter, undefined, { ledger, runner, recorded: recordedIn(ledger) });
+    const { engine: e } = engine(meter, undefined, { ledger, runner, recorded: recordedBy(meter) });
     const first = await e.decide(request(ALLOW));
     const again = await e.decide(request(ALLOW));
     expect(again).toMatchObject({ decisionId: first.decisionId, receipt: first.receipt, replayed: true });
@@ -130,13 +111,13 @@ describe('an idempotent call, looked up in this replica’s ledger', () => {
   it('a meter that keeps request claims is told of the recorded answer; one that keeps none is not asked', async () => {
     const meter = new ClaimingMeter();
     const ledger = new MemoryLedger(meter.calls);
-    const { engine: e } = engine(meter, undefined, { ledger, recorded: recordedIn(ledger) });
+    const { engine: e } = engine(meter, undefined, { ledger, recorded: recordedBy(meter) });
     const d = await e.decide(request(ALLOW));
     expect(meter.claims).toEqual([{ requestId: 'req-1', decisionId: d.decisionId, receipt: d.receipt }]);
 
     const plain = new ScriptedMeter();
     const other = new MemoryLedger(plain.calls);
-    const { engine: e2 } = engine(plain, undefined, { ledger: other, recorded: recordedIn(other) });
+    const { engine: e2 } = engine(plain, undefined, { ledger: other, recorded: recordedBy(new ClaimingMeter()) });
     expect((await e2.decide(request(ALLOW))).decision).toBe('allow');
   });
 });
@@ -146,17 +127,17 @@ describe('an idempotent call another replica holds (a shared store refused this 
 
   /** The first replica's entry for req-1, and a second replica whose claim of the id is refused. */
   async function twoReplicas(findShared: RecordedEntries['findSharedRequest']) {
-    const firstLedger = new MemoryLedger();
-    const { engine: first } = engine(undefined, undefined, { ledger: firstLedger, recorded: recordedIn(firstLedger) });
+    const shared = new ClaimingMeter();
+    const { engine: first } = engine(shared, undefined, { recorded: recordedBy(shared) });
     const decided = await first.decide(request(ALLOW));
     const meter = new ScriptedMeter();
     meter.stageError = inProgress;
     const ledger = new MemoryLedger(meter.calls);
     const asked: string[] = [];
-    const found = recordedOf(firstLedger.records[0]!.record, decided.receipt);
+    const found = shared.answers.get('gw\0req-1')!;
     const { engine: second } = engine(meter, undefined, {
       ledger,
-      recorded: recordedIn(ledger, {
+      recorded: recordedBy(new ClaimingMeter(), {
         findSharedRequest: async (caller, requestId, sinceMs) => {
           asked.push(`${caller}/${requestId}`);
           return findShared!(caller, requestId, sinceMs).then((f) => f && found);
