@@ -1,5 +1,5 @@
 // StrykerJS over src/usage, in parts (stryker.parts.mjs):
-//   GAVEL_MUTATE_PART=meter nice -n 5 npx stryker run stryker.usage.config.mjs   (reservations, history, embedded-store, shared)
+//   GAVEL_MUTATE_PART=meter nice -n 5 npx stryker run stryker.usage.config.mjs   (reservations, history, embedded-store, shared-store, shared-approvals)
 // Score: npx tsx scripts/mutation-score.ts reports/mutation/usage-*.json (README, "Mutation testing").
 import { partsConfig } from './stryker.parts.mjs';
 
@@ -11,6 +11,9 @@ export default partsConfig('usage', {
   history: ['src/usage/{request-history,buckets}.ts'],
   // The embedded store in the ledger file (its rows, staged writes, settlements and releases).
   'embedded-store': ['src/usage/sqlite.ts'],
-  // The PostgreSQL store shared by replicas.
-  shared: ['src/usage/postgres/**/*.ts'],
+  // The PostgreSQL store shared by replicas, in two parts (each of its tests starts a PostgreSQL server):
+  // its usage rows, request claims and history ...
+  'shared-store': ['src/usage/postgres/{store,sql,history-cache,failure,health,row-signer}.ts'],
+  // ... and its approvals, schema and migrations, config.
+  'shared-approvals': ['src/usage/postgres/{approvals,schema,config}.ts'],
 });
