@@ -76,6 +76,13 @@ module.exports = {
       from: { path: '^src/(engine|ledger|usage|bundles|state|delivery|lib)/' },
       to: { path: '^src/runtime(\\.ts$|/)' },
     },
+    {
+      name: 'edges-open-no-writer',
+      severity: 'error',
+      comment: 'Only the runtime opens a store that writes (the ledger, the usage stores): an edge asks the runtime.',
+      from: { path: '^src/(cli|transport)/' },
+      to: { path: '^src/ledger/(sqlite|threaded|approval-table)\\.ts$|^src/usage/(sqlite|postgres/store)\\.ts$' },
+    },
     { name: 'transport-not-cli', severity: 'error', comment: 'The two edges are independent.', from: { path: '^src/transport/' }, to: { path: '^src/cli/' } },
     { name: 'no-test-code-in-src', severity: 'error', from: { path: '^src/' }, to: { path: '^(test|bench|scripts)/' } },
   ],

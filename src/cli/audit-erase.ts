@@ -1,9 +1,8 @@
 import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
-import { ledgerConfig } from '../ledger/config.js';
 import { ERASURE_BASES, oneCriterion, type ErasureBasis, type ErasureCriteria, type ErasureResult } from '../ledger/erasure.js';
 import { parseTime } from '../ledger/query.js';
-import { SqliteLedger } from '../ledger/sqlite.js';
+import { eraseInFile } from '../runtime/erasure.js';
 
 interface EraseOptions {
   ledger: string;
@@ -44,22 +43,10 @@ function criteriaOf(o: EraseOptions): ErasureCriteria {
   return oneCriterion({ subject: o.subject, decision: o.decision, before }, ['--subject', '--decision', '--before']);
 }
 
-/** Erases in entries of at most 10,000 seqs each until nothing matches; the results, one per entry. */
+/** Erases until nothing matches (runtime/erasure.ts); the results, one per erasure entry. */
 export async function eraseCommand(o: EraseOptions): Promise<ErasureResult[]> {
-  const criteria = criteriaOf(o);
-  const ledger = new SqliteLedger(ledgerConfig(o.ledger, o.key ? { keyPath: o.key } : {}));
-  const results: ErasureResult[] = [];
-  try {
-    const request = { criteria, reason: o.reason, basis: o.basis, by: o.by ?? `cli:${userInfo().username}` };
-    // A decision is one entry's worth; a subject or a time may take several.
-    for (;;) {
-      const r = await ledger.erase(request);
-      if (r.erased > 0) results.push(r);
-      if (r.erased === 0 || 'decision' in criteria) return results;
-    }
-  } finally {
-    await ledger.close();
-  }
+  const request = { criteria: criteriaOf(o), reason: o.reason, basis: o.basis, by: o.by ?? `cli:${userInfo().username}` };
+  return eraseInFile({ path: o.ledger, ...(o.key ? { keyPath: o.key } : {}) }, request);
 }
 
 async function erase(o: EraseOptions): Promise<void> {
