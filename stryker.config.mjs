@@ -130,6 +130,15 @@
 //   the same); the fault count's `reasons.some` -> `every` (a service fault is a lone reason). The rest fail
 //   test/engine/{stages,decide-ports}.test.ts (session 16), each line broken by hand; answerOf, withApproval and
 //   withPayloadKey's branches for a record without canonical text went with them (every record the engine builds has it).
+// - Engine `runners` (2026-12-06, session 16; the engine tests, a lower bound): key-locks.ts acquire()'s fast path
+//   (`waiters.length === 0 && every key free` -> false, and its `every` callback -> undefined): the slow path queues the
+//   caller and wake() grants it in the same synchronous turn, the same keys in the same order; decision-locks.ts `held`'s
+//   initial `[undefined x 4]` -> [] (an index never written reads undefined either way). adaptive-runner.ts's `>=` and
+//   `ready()` and pick-runner.ts's two, above. The rest fail tests written after the run (test/engine/inline-runner.test.ts,
+//   a twice-called release in key-locks.test.ts, a request lock without request locks and a lock asked for after
+//   release() in decision-locks.test.ts, a closed adaptive runner's pool in adaptive-runner.test.ts), each line broken
+//   by hand; evaluator.ts's own copy of lib/errors.ts errorMessage (16 mutants, 11 never reached) and pick-runner.ts's
+//   repeated wasm limits (the config carries them already) went.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

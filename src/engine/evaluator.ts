@@ -3,7 +3,7 @@ import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 
 // The package's ESM entry names only loadPolicy; the synchronous loader hangs off the default export.
 const { loadPolicySync } = (opaWasm as unknown as { default: { loadPolicySync: typeof opaWasm.loadPolicySync } }).default;
-import { GavelError } from '../lib/errors.js';
+import { errorMessage, GavelError } from '../lib/errors.js';
 import type { Bundle } from '../bundles/bundle.js';
 import type { JsonObject } from '../lib/json.js';
 import { withScanView } from './scan-view.js';
@@ -39,7 +39,7 @@ export class WasmEvaluator {
       this.module = module ?? new WebAssembly.Module(bundle.wasm);
       this.policy = this.instantiate();
     } catch (err) {
-      throw new GavelError('bundle_invalid', `bundle ${bundle.name}: wasm does not load: ${describe(err)}`, { cause: err });
+      throw new GavelError('bundle_invalid', `bundle ${bundle.name}: wasm does not load: ${errorMessage(err)}`, { cause: err });
     }
     this.checkEntrypoints();
   }
@@ -70,7 +70,7 @@ export class WasmEvaluator {
     } catch (err) {
       this.faults++;
       this.policy = this.instantiate();
-      throw new EvaluationFault(describe(err), { cause: err });
+      throw new EvaluationFault(errorMessage(err), { cause: err });
     }
   }
 
@@ -89,11 +89,4 @@ export class WasmEvaluator {
       }
     }
   }
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (typeof err === 'string') return err;
-  if (typeof err === 'object' && err !== null && 'message' in err) return String((err as { message: unknown }).message);
-  return String(err);
 }

@@ -17,13 +17,12 @@ export interface PickedRunner {
  * thread alone without. Each evaluator gets the configured wasm memory.
  */
 export function pickRunner(config: EngineConfig): PickedRunner {
-  const limits = { memoryInitialPages: config.memoryInitialPages, memoryMaxPages: config.memoryMaxPages };
   const inline = new InlineRunner({ maxInputBytes: config.maxInputBytes, maxDepth: config.maxDepth });
   const none = () => 0;
   if (config.workers === 0) return { runner: inline, inlineMaxBytes: 0, inlineEvaluations: none };
-  if (config.inlineMaxBytes === 0) return { runner: new WorkerPool({ ...config, ...limits }), inlineMaxBytes: 0, inlineEvaluations: none };
+  if (config.inlineMaxBytes === 0) return { runner: new WorkerPool(config), inlineMaxBytes: 0, inlineEvaluations: none };
   let adaptive: AdaptiveRunner | undefined;
-  const pool = new WorkerPool({ ...config, ...limits, onEvaluated: (ms) => adaptive?.observe(ms) });
+  const pool = new WorkerPool({ ...config, onEvaluated: (ms) => adaptive?.observe(ms) });
   adaptive = new AdaptiveRunner(pool, inline, config);
   const picked = adaptive;
   return { runner: picked, inlineMaxBytes: config.inlineMaxBytes, inlineEvaluations: () => picked.inlined };

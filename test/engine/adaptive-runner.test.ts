@@ -224,6 +224,16 @@ describe('lone decisions on the engine thread', () => {
     }
   });
 
+  it('closing it closes its worker pool: nothing more goes to a worker', async () => {
+    const pool = new WorkerPool(engineConfig({ workers: 1 }));
+    const runner = new AdaptiveRunner(pool, new InlineRunner(engineConfig({})), engineConfig({}));
+    await runner.ready();
+    await runner.close();
+    // Not yet proven fast, so this one is a worker's: there is none now.
+    const err = await refusal(runner.prepare({ input: { json: Buffer.from(JSON.stringify(ALLOW)) }, requestId: 'r', caller: 'test' }));
+    expect(err.code).toBe('evaluation_unavailable');
+  });
+
   it('inlineMaxBytes 0 keeps every evaluation on a worker; the config refuses what is not a size or a time', async () => {
     const core = await fixtureCore({ inlineMaxBytes: 0 });
     await oneByOne(core, INLINE_WINDOW + 4);

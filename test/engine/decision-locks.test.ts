@@ -355,6 +355,14 @@ describe('DecisionLocks', () => {
     await pending;
     waiting.release();
     await expect(new DecisionLocks(new KeyLocks(), undefined).hold('a1')).rejects.toThrow('without an approval desk');
+    await expect(new DecisionLocks(new KeyLocks(), undefined).request('gw\0r1')).rejects.toThrow('lock order: a request id asked for without request locks');
+    // Once everything is let go, nothing is taken, not even for a moment: refused before it is asked of the locks.
+    const { usage: keys, locks: more } = parts();
+    const ended = more();
+    ended.release();
+    const asked = vi.spyOn(keys, 'acquire');
+    await expect(ended.usage(['subject:sam'])).rejects.toThrow('lock order: the usage keys is asked for after locks were let go');
+    expect(asked).not.toHaveBeenCalled();
     // A lock whose acquisition failed is not asked for again: the decision ends instead.
     const refusing = new DecisionLocks(new KeyLocks(), {
       hold: () => Promise.reject(new Error('desk closed')),

@@ -67,4 +67,23 @@ describe('KeyLocks', () => {
     expect(locks.size).toBe(1);
     again();
   });
+
+  it('a release called twice lets go once: a key granted to another since stays held', async () => {
+    const locks = new KeyLocks();
+    const first = await locks.acquire(['team:x']);
+    first();
+    const second = await locks.acquire(['team:x']);
+    first();
+    expect(locks.size).toBe(1);
+    let thirdGranted = false;
+    const third = locks.acquire(['team:x']).then((release) => {
+      thirdGranted = true;
+      return release;
+    });
+    await tick();
+    expect(thirdGranted).toBe(false);
+    second();
+    (await third)();
+    expect(locks.size).toBe(0);
+  });
 });

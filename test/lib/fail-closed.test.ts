@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closedOnFailure, failClosed, GavelError } from '../../src/lib/errors.js';
+import { closedOnFailure, errorMessage, failClosed, GavelError } from '../../src/lib/errors.js';
 
 /** The fail-closed wrap: a GavelError already names what failed and passes as it is; anything else gets the code, its cause kept. */
 describe('failClosed', () => {
@@ -28,5 +28,21 @@ describe('failClosed', () => {
       message: 'usage state could not be read',
       cause: thrown,
     });
+  });
+});
+
+/** What a log line or a refusal says of something thrown: an Error's message, an object's `message`, else its text. */
+describe('errorMessage', () => {
+  it.each([
+    [new RangeError('out of bounds'), 'out of bounds'],
+    [{ message: 'from a wasm abort' }, 'from a wasm abort'],
+    [{ message: 7 }, '7'],
+    ['a thrown string', 'a thrown string'],
+    [{ code: 'x' }, '[object Object]'],
+    [null, 'null'],
+    [undefined, 'undefined'],
+    [42, '42'],
+  ])('%o says %j', (thrown, said) => {
+    expect(errorMessage(thrown)).toBe(said);
   });
 });
