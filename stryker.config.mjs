@@ -139,6 +139,15 @@
 //   release() in decision-locks.test.ts, a closed adaptive runner's pool in adaptive-runner.test.ts), each line broken
 //   by hand; evaluator.ts's own copy of lib/errors.ts errorMessage (16 mutants, 11 never reached) and pick-runner.ts's
 //   repeated wasm limits (the config carries them already) went.
+// - Engine `replay-shadow` (2026-12-06, session 16; replay, compare, candidate-fixtures, shadow and decide-ports tests, a
+//   lower bound): replay-one.ts storedPayload's `catch { return undefined }` -> `catch {}` (the value stays undefined,
+//   which the next check refuses the same); replayer.ts's worker lanes: `lane.inFlight++` -> removed and freeLane()'s
+//   `inFlight < BATCHES_PER_WORKER` / least-busy choice (which lane takes a batch, and how many a worker may hold, bound
+//   memory and balance; results are tallied in read order whichever lane answers), the worker count's `i <= workers`
+//   and `workers && 1` (one thread more or fewer, the same report), the abort listener's `{ once: true }` (an abort
+//   fires once); replay-worker.ts runs in the worker thread, where the mutant switch does not reach. The rest fail
+//   test/replay/{tally,replay-one,replayer}.test.ts, the added cases in compare.test.ts and
+//   test/shadow/shadow-failures.test.ts (session 16), each line broken by hand.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

@@ -11,10 +11,18 @@ describe('isApproximate', () => {
   it('redactions or hashed_paths in the result make it approximate', () => {
     expect(isApproximate({ input: {}, result: { redactions: [{ path: '/content/prompt', kind: 'email' }] } })).toBe(true);
     expect(isApproximate({ input: {}, result: { hashed_paths: ['/content/output'] } })).toBe(true);
+    expect(isApproximate({ input: {}, result: { redactions: [], hashed_paths: [] } })).toBe(false);
+  });
+  it('input_altered in the result makes it approximate (a redacted value is masked wherever it appears)', () => {
+    expect(isApproximate({ input: {}, result: { input_altered: true } })).toBe(true);
+    expect(isApproximate({ input: {}, result: { input_altered: 'yes' } })).toBe(false);
   });
   it('entries written before hashed_paths are read for the hash shape the engine writes, at any depth', () => {
     expect(isApproximate({ input: { content: { output: { sha256: digest } } }, result: {} })).toBe(true);
     expect(isApproximate({ input: { list: [1, [{ sha256: digest }]] }, result: {} })).toBe(true);
+    expect(isApproximate({ input: { content: { prompt: 'hi', output: { sha256: digest } } }, result: {} })).toBe(true);
+    // Only a string of 64 hex digits is the shape: not a list that spells one.
+    expect(isApproximate({ input: { content: { output: { sha256: [digest] } } }, result: {} })).toBe(false);
   });
 });
 
@@ -23,6 +31,8 @@ describe('sameOutcome', () => {
     expect(sameOutcome({ decision: 'deny', reasonCodes: ['a', 'b'] }, { decision: 'deny', reasonCodes: ['b', 'a'] })).toBe(true);
     expect(sameOutcome({ decision: 'deny', reasonCodes: ['a'] }, { decision: 'deny', reasonCodes: ['a', 'b'] })).toBe(false);
     expect(sameOutcome({ decision: 'deny', reasonCodes: ['a'] }, { decision: 'allow', reasonCodes: ['a'] })).toBe(false);
+    expect(sameOutcome({ decision: 'deny', reasonCodes: ['a', 'b'] }, { decision: 'deny', reasonCodes: ['a', 'c'] })).toBe(false);
+    expect(sameOutcome({ decision: 'deny', reasonCodes: ['a', 'a'] }, { decision: 'deny', reasonCodes: ['a'] })).toBe(true);
   });
 });
 
