@@ -148,6 +148,13 @@
 //   fires once); replay-worker.ts runs in the worker thread, where the mutant switch does not reach. The rest fail
 //   test/replay/{tally,replay-one,replayer}.test.ts, the added cases in compare.test.ts and
 //   test/shadow/shadow-failures.test.ts (session 16), each line broken by hand.
+// - Engine `pool` (2026-12-06, session 16; the worker-pool, worker-young-generation, adaptive-runner, engine-config and
+//   approvals/workers tests, a lower bound): worker.ts runs only in the evaluation worker threads, where the mutant switch
+//   does not reach (74 mutants, none coverable). worker-pool.ts's 121 survivors are not all worked through: the shadow
+//   scheduling (shadowIfIdle, runShadow) and the watchdog and restart paths are reached by the shadow, failclosed and
+//   runtime tests left out of the set. discard()'s `if (!j.open) return` -> removed is equivalent (a second 'drop' of
+//   the same id is a no-op in the worker, and the job's place was given back the first time). The ones killed since
+//   fail test/engine/worker-pool-jobs.test.ts (session 16), each line broken by hand.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
