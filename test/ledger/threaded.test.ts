@@ -196,6 +196,10 @@ describe('a ledger written by its own thread', () => {
     });
     expect(heard.map(([ok]) => ok)).toEqual([true, false]);
     await ledger.close();
+    // Still "closed" once its thread has exited (it exits because it was closed): not "stopped".
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect(ledger.checkpoint()).rejects.toMatchObject({ message: 'the ledger is closed' });
+    await expect(ledger.append(sampleRecord({ decisionId: 'later' }))).rejects.toMatchObject({ message: 'the ledger is closed' });
   });
 
   it('when the writer thread dies, what waits and what comes later is refused: no answer without its entry', async () => {
