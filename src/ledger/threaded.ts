@@ -188,8 +188,8 @@ export class ThreadedLedger implements ServedLedger {
    * state guard's repair before a read). Appends asked for before it are written first.
    */
   extraNow(name: string, args: unknown, timeoutMs = 30_000): unknown {
-    const refused = this.refused;
-    if (refused) throw new GavelError('ledger_unavailable', refused);
+    const refused = this.refusal();
+    if (refused) throw refused;
     this.send();
     const signal = new Int32Array(new SharedArrayBuffer(4));
     const { port1, port2 } = new MessageChannel();
@@ -248,8 +248,8 @@ export class ThreadedLedger implements ServedLedger {
   }
 
   private call(call: WriterCall): Promise<CallResult> {
-    const refused = this.refused;
-    if (refused) return Promise.reject(new GavelError('ledger_unavailable', refused));
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
     // Appends asked for before it go first: the writer takes messages in order.
     this.send();
     const id = this.nextCall++;
@@ -265,9 +265,8 @@ export class ThreadedLedger implements ServedLedger {
   }
 
   append(record: EntryRecord, staged?: StagedWrite): Promise<Receipt> {
-    const why = this.refused;
-    if (why) {
-      const refused = new GavelError('ledger_unavailable', why);
+    const refused = this.refusal();
+    if (refused) {
       return new Promise((_resolve, reject) => giveUp({ staged, resolve: () => undefined, reject }, refused));
     }
     const id = this.nextId++;
@@ -347,15 +346,16 @@ export class ThreadedLedger implements ServedLedger {
     }
   }
 
-  /** The writer is gone: every append still waiting is refused, and so is every later one. */
   /**
-   * Why nothing more is taken, if so: closed by its owner (whatever its thread did after: it exits once
-   * closed, and that is no news), or its writer thread lost before that.
+   * The refusal of anything asked now, if it is refused: closed by its owner (whatever its thread did
+   * after: it exits once closed, and that is no news), or its writer thread lost before that.
    */
-  private get refused(): string | undefined {
-    return this.closing ? 'the ledger is closed' : this.gone;
+  private refusal(): GavelError | undefined {
+    const why = this.closing ? 'the ledger is closed' : this.gone;
+    return why === undefined ? undefined : new GavelError('ledger_unavailable', why);
   }
 
+  /** The writer is gone: every append still waiting is refused, and so is every later one. */
   private lost(why: string): void {
     if (!this.gone) {
       this.gone = why;
