@@ -49,13 +49,21 @@ export interface WireFault {
   gavel: boolean;
 }
 
+/** What one worker keeps in memory, as it answers a ping. */
+export interface WorkerCensus {
+  /** Prepared inputs: decisions the engine has not dropped yet. */
+  held: number;
+  /** Bundles loaded (one wasm instance each). */
+  bundles: number;
+}
+
 export type FromWorker =
   | { t: 'prepared'; id: number; value: PreparedReply }
   /** `ms`: how long the evaluation itself took on the worker (the pool's evidence that a bundle evaluates fast). */
   | { t: 'evaluated'; id: number; value: Evaluated; ms: number }
   | { t: 'shadowed'; id: number; value: ShadowOutcome }
-  /** `held`: prepared inputs the worker still keeps (each one a decision the engine has not dropped yet). */
-  | { t: 'pong'; id: number; held: number }
+  /** What the worker keeps: prepared inputs (each one a decision the engine has not dropped yet) and bundles loaded. */
+  | { t: 'pong'; id: number; census: WorkerCensus }
   /** Sent once, when the worker has loaded its code and listens. */
   | { t: 'started' }
   | { t: 'fault'; id: number; fault: WireFault };

@@ -4,7 +4,7 @@ import type { EvaluatorLimits, WasmEvaluator } from '../evaluator.js';
 import type { InputLimits } from '../input.js';
 import type { DecisionRunner, Job } from '../runner.js';
 import type { EvaluateRequest, Evaluated, PrepareRequest, ShadowOutcome } from '../stages.js';
-import type { FromWorker, PreparedReply, ToWorker, WireFault, WorkerSetup } from './protocol.js';
+import type { FromWorker, PreparedReply, ToWorker, WireFault, WorkerCensus, WorkerSetup } from './protocol.js';
 
 const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
 
@@ -125,13 +125,18 @@ export class WorkerPool implements DecisionRunner {
   }
 
   /** Prepared inputs each live worker still keeps, asked behind everything posted so far (0 once every decision is done). */
-  held(): Promise<number[]> {
+  async held(): Promise<number[]> {
+    return (await this.census()).map((c) => c.held);
+  }
+
+  /** What each live worker keeps (prepared inputs, bundles loaded), asked behind everything posted so far. */
+  census(): Promise<WorkerCensus[]> {
     return Promise.all(
       this.slots
         .filter((slot) => slot.alive)
         .map((slot) => {
           const id = ++this.nextId;
-          return this.call<number>(slot, id, { t: 'ping', id });
+          return this.call<WorkerCensus>(slot, id, { t: 'ping', id });
         }),
     );
   }
@@ -187,9 +192,9 @@ export class WorkerPool implements DecisionRunner {
     this.shadowIfIdle(slot);
   }
 
-  /** A worker with no live decision in hand may take a waiting shadow evaluation, once the live work of this turn is posted. */
+  /** A waiting shadow evaluation is looked at once the live work of this turn is posted (runShadow takes it only on an idle worker). */
   private shadowIfIdle(slot: Slot): void {
-    if (slot.jobs === 0 && slot.pending.size === 0 && slot.shadows.length > 0) setImmediate(() => this.runShadow(slot));
+    if (slot.shadows.length > 0) setImmediate(() => this.runShadow(slot));
   }
 
   evaluate(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<Evaluated> {
@@ -245,10 +250,8 @@ export class WorkerPool implements DecisionRunner {
     j.open = false;
     if (!j.slot.alive) return;
     j.slot.worker.postMessage({ t: 'drop', id: j.id } satisfies ToWorker);
-    if (j.live) {
-      j.live = false;
-      this.free(j.slot);
-    }
+    // Closed now: nothing reads `live` again.
+    if (j.live) this.free(j.slot);
   }
 
   activate(evaluators: readonly WasmEvaluator[]): void {
@@ -358,7 +361,7 @@ export class WorkerPool implements DecisionRunner {
     slot.pending.delete(m.id);
     if (m.t === 'evaluated') this.options.onEvaluated?.(m.ms);
     if (m.t === 'fault') pending.reject(fromWire(m.fault));
-    else pending.resolve((m.t === 'pong' ? m.held : m.value) as never);
+    else pending.resolve((m.t === 'pong' ? m.census : m.value) as never);
     // Idle now: a waiting shadow evaluation goes once the live work this answer sets off has been posted.
     this.shadowIfIdle(slot);
   }

@@ -60,7 +60,7 @@ function handle(m: ToWorker): void {
       prepared.delete(m.id);
       return;
     case 'ping':
-      reply({ t: 'pong', id: m.id, held: prepared.size });
+      reply({ t: 'pong', id: m.id, census: { held: prepared.size, bundles: evaluators.size } });
       return;
   }
 }
