@@ -1,3 +1,4 @@
+import { GavelError, errorMessage, type ErrorCode } from '../../lib/errors.js';
 import type { Recalled } from '../idempotency.js';
 import type { Bundle } from '../../bundles/bundle.js';
 import type { EvaluatorLimits } from '../evaluator.js';
@@ -47,6 +48,17 @@ export interface WireFault {
   message: string;
   /** True for a GavelError (its code is one of ERROR_CODES). */
   gavel: boolean;
+}
+
+/** An error as a worker sends it. */
+export function toWire(err: unknown): WireFault {
+  if (err instanceof GavelError) return { code: err.code, message: err.message, gavel: true };
+  return { code: 'internal', message: errorMessage(err), gavel: false };
+}
+
+/** An error as the pool receives it: a GavelError again, with its code, or a plain Error. */
+export function fromWire(f: WireFault): Error {
+  return f.gavel ? new GavelError(f.code as ErrorCode, f.message) : new Error(f.message);
 }
 
 /** What one worker keeps in memory, as it answers a ping. */

@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
-import { GavelError, errorMessage, type ErrorCode } from '../../lib/errors.js';
+import { GavelError, errorMessage } from '../../lib/errors.js';
 import type { EvaluatorLimits, WasmEvaluator } from '../evaluator.js';
 import type { InputLimits } from '../input.js';
 import type { DecisionRunner, Job } from '../runner.js';
 import type { EvaluateRequest, Evaluated, PrepareRequest, ShadowOutcome } from '../stages.js';
-import type { FromWorker, PreparedReply, ToWorker, WireFault, WorkerCensus, WorkerSetup } from './protocol.js';
+import { fromWire, type FromWorker, type PreparedReply, type ToWorker, type WorkerCensus, type WorkerSetup } from './protocol.js';
 
 const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
 
@@ -426,10 +426,6 @@ function unavailable(slot: Slot): GavelError {
     'evaluation_unavailable',
     `evaluation worker ${slot.index} stopped (${slot.stopReason ?? 'unknown reason'}) with this decision in it; nothing was recorded`,
   );
-}
-
-function fromWire(f: WireFault): Error {
-  return f.gavel ? new GavelError(f.code as ErrorCode, f.message) : new Error(f.message);
 }
 
 /** The bytes in an ArrayBuffer of their own, so posting transfers exactly them (a Buffer may view a larger pooled one). */
