@@ -1,3 +1,4 @@
+import type { Bundle } from '../../bundles/bundle.js';
 import { isJsonObject, type JsonObject } from '../../lib/json.js';
 import type { WasmEvaluator } from '../evaluator.js';
 import { evaluateOutcome } from '../stages.js';
@@ -34,6 +35,12 @@ export function replayOne(candidate: (entrypoint: string) => WasmEvaluator | und
       approximate: isApproximate(payload),
     },
   };
+}
+
+/** Replays batches with one candidate bundle's evaluator: the same on this thread and in a replay worker. */
+export function batchReplayer(bundle: Pick<Bundle, 'entrypoints'>, evaluator: WasmEvaluator, entrypoint?: string): (items: ReplayItem[]) => ReplayResult[] {
+  const candidate = (name: string) => (bundle.entrypoints.includes(name) ? evaluator : undefined);
+  return (items) => items.map((item) => replayOne(candidate, item, entrypoint));
 }
 
 function storedPayload(text: string): StoredPayload | undefined {

@@ -5,7 +5,7 @@ import { WasmEvaluator, type EvaluatorLimits } from '../evaluator.js';
 import type { Comparison } from './compare.js';
 import type { FromReplayWorker, ReplayWorkerSetup, ToReplayWorker } from './protocol.js';
 import type { RecordedDecision, RecordedDecisions, RecordedFilter } from './recorded.js';
-import { replayOne, type ReplayItem, type ReplayResult } from './replay-one.js';
+import { batchReplayer, type ReplayItem, type ReplayResult } from './replay-one.js';
 import { Tally, type ReplayReport } from './tally.js';
 
 const ENTRY = new URL('./replay-worker-entry.mjs', import.meta.url);
@@ -132,16 +132,14 @@ interface Batches {
 
 /** On this thread, yielding to the event loop between batches (a server stays responsive; a cancel is seen). */
 class InlineBatches implements Batches {
-  private readonly candidate: (entrypoint: string) => WasmEvaluator | undefined;
-  private readonly entrypoint: string | undefined;
+  private readonly replay: (items: ReplayItem[]) => ReplayResult[];
 
   constructor(evaluator: WasmEvaluator, o: ReplayOptions) {
-    this.candidate = (e) => (o.candidate.entrypoints.includes(e) ? evaluator : undefined);
-    this.entrypoint = o.entrypoint;
+    this.replay = batchReplayer(o.candidate, evaluator, o.entrypoint);
   }
 
   async submit(items: ReplayItem[], tally: (results: ReplayResult[]) => void): Promise<void> {
-    tally(items.map((item) => replayOne(this.candidate, item, this.entrypoint)));
+    tally(this.replay(items));
     await new Promise((resolve) => setImmediate(resolve));
   }
 
