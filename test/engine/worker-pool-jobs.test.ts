@@ -6,6 +6,7 @@ import type { EvaluateRequest } from '../../src/engine/stages.js';
 import { bareEngine, type BareEngine } from '../helpers/bare-engine.js';
 import { FIXTURE_BUNDLES } from '../helpers/paths.js';
 import { refusal } from '../helpers/refusal.js';
+import { prepareInput, withPool } from '../helpers/worker-pool.js';
 
 /**
  * The evaluation worker pool driven directly (engine/pool/worker-pool.ts), one real worker and the
@@ -26,23 +27,11 @@ afterAll(() => core.close());
 const req: EvaluateRequest = { decisionId: 'd-1', entrypoint: 'fixtures/echo', nowMs: Date.parse('2026-12-06T10:00:00Z'), context: undefined };
 const DENY = { reasons: [{ code: 'no', effect: 'deny', rule: 'r' }] };
 
-async function withPool(body: (pool: WorkerPool) => Promise<void>): Promise<void> {
-  const pool = new WorkerPool(config);
-  pool.activate([echo]);
-  try {
-    await pool.ready();
-    await body(pool);
-  } finally {
-    await pool.close();
-  }
-}
-
-const prepare = (pool: WorkerPool, result: unknown = DENY) =>
-  pool.prepare({ input: { json: Buffer.from(JSON.stringify({ result })) }, requestId: 'r-1', caller: 'test' });
+const prepare = (pool: WorkerPool, result: unknown = DENY) => prepareInput(pool, { result });
 
 describe('WorkerPool', () => {
   it('a job is evaluated on its worker, shadow-evaluated behind it, and held until discarded', async () => {
-    await withPool(async (pool) => {
+    await withPool([echo], async (pool) => {
       const job = await prepare(pool);
       expect(pool.idle).toBe(false);
       expect(await pool.held()).toEqual([1]);
@@ -55,7 +44,7 @@ describe('WorkerPool', () => {
   });
 
   it('a discarded job is neither evaluated nor shadowed again, and a second discard changes nothing', async () => {
-    await withPool(async (pool) => {
+    await withPool([echo], async (pool) => {
       const job = await prepare(pool);
       pool.discard(job);
       pool.discard(job);
@@ -81,7 +70,7 @@ describe('WorkerPool', () => {
   });
 
   it('a bundle activated after a job was prepared is loaded on its worker before the job is evaluated with it', async () => {
-    await withPool(async (pool) => {
+    await withPool([echo], async (pool) => {
       const job = await prepare(pool);
       // A new set without the bundle (the worker drops it), then the job evaluated with it all the same.
       pool.activate([]);

@@ -7,6 +7,7 @@ import type { EvaluateRequest } from '../../src/engine/stages.js';
 import { bareEngine, type BareEngine } from '../helpers/bare-engine.js';
 import { FIXTURE_BUNDLES } from '../helpers/paths.js';
 import { refusal } from '../helpers/refusal.js';
+import { prepareInput, withPool } from '../helpers/worker-pool.js';
 
 /**
  * Where the evaluation worker pool (engine/pool/worker-pool.ts) puts work, on real workers and the real
@@ -34,19 +35,7 @@ const ECHO: EvaluateRequest = { decisionId: 'd-1', entrypoint: 'fixtures/echo', 
 const HUNGRY: EvaluateRequest = { decisionId: 'd-2', entrypoint: 'fixtures/hungry', nowMs: at, context: undefined };
 const DENY = { result: { reasons: [{ code: 'no', effect: 'deny', rule: 'r' }] } };
 
-async function withPool(workers: number, body: (pool: WorkerPool) => Promise<void>, extra: { evaluationTimeoutMs?: number } = {}): Promise<void> {
-  const pool = new WorkerPool(engineConfig({ workers, ...extra }));
-  pool.activate([echo]);
-  try {
-    await pool.ready();
-    await body(pool);
-  } finally {
-    await pool.close();
-  }
-}
-
-const prepare = (pool: WorkerPool, input: unknown = DENY) =>
-  pool.prepare({ input: { json: Buffer.from(JSON.stringify(input)) }, requestId: 'r-1', caller: 'test' });
+const prepare = (pool: WorkerPool, input: unknown = DENY) => prepareInput(pool, input);
 
 /** A promise's state once everything posted before this call has been answered by every worker. */
 async function settledYet(pool: WorkerPool, p: Promise<unknown>): Promise<boolean> {
@@ -64,7 +53,7 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('WorkerPool scheduling', () => {
   it('a worker holds at most eight decisions; the ninth waits until one leaves, then takes its place', async () => {
-    await withPool(1, async (pool) => {
+    await withPool([echo], async (pool) => {
       const jobs = await Promise.all(Array.from({ length: 8 }, () => prepare(pool)));
       const ninth = prepare(pool);
       expect(await settledYet(pool, ninth)).toBe(false);
@@ -79,7 +68,7 @@ describe('WorkerPool scheduling', () => {
   });
 
   it('a job discarded twice, or shadowed twice, gives up its one place once', async () => {
-    await withPool(1, async (pool) => {
+    await withPool([echo], async (pool) => {
       const jobs = await Promise.all(Array.from({ length: 8 }, () => prepare(pool)));
       pool.discard(jobs[0]!);
       pool.discard(jobs[0]!);
@@ -101,22 +90,26 @@ describe('WorkerPool scheduling', () => {
   });
 
   it('new decisions go to the worker with the fewest in hand', async () => {
-    await withPool(2, async (pool) => {
-      const jobs: Job[] = [];
-      for (let i = 0; i < 4; i++) jobs.push(await prepare(pool));
-      expect(await pool.held()).toEqual([2, 2]);
-      pool.discard(jobs[0]!);
-      pool.discard(jobs[2]!);
-      pool.discard(jobs[1]!);
-      // One worker holds one decision now, the other none: the next goes to the idle one.
-      jobs.push(await prepare(pool));
-      expect((await pool.held()).sort()).toEqual([1, 1]);
-      for (const j of jobs.slice(3)) pool.discard(j);
-    });
+    await withPool(
+      [echo],
+      async (pool) => {
+        const jobs: Job[] = [];
+        for (let i = 0; i < 4; i++) jobs.push(await prepare(pool));
+        expect(await pool.held()).toEqual([2, 2]);
+        pool.discard(jobs[0]!);
+        pool.discard(jobs[2]!);
+        pool.discard(jobs[1]!);
+        // One worker holds one decision now, the other none: the next goes to the idle one.
+        jobs.push(await prepare(pool));
+        expect((await pool.held()).sort()).toEqual([1, 1]);
+        for (const j of jobs.slice(3)) pool.discard(j);
+      },
+      { workers: 2 },
+    );
   });
 
   it('a shadow evaluation waits until its worker holds no live decision, then runs', async () => {
-    await withPool(1, async (pool) => {
+    await withPool([echo], async (pool) => {
       const a = await prepare(pool);
       const b = await prepare(pool);
       await pool.evaluate(a, echo, ECHO);
@@ -129,57 +122,65 @@ describe('WorkerPool scheduling', () => {
   });
 
   it('a worker running a shadow evaluation counts as busy: a new live decision goes to the idle one', async () => {
-    await withPool(2, async (pool) => {
-      const slow = await prepare(pool, { n: 600_000 });
-      expect(await pool.held()).toEqual([1, 0]);
-      await pool.evaluate(slow, hungry, HUNGRY);
-      // About 250 ms of shadow evaluation on worker 0, which now holds no live decision.
-      const shadowed = pool.shadow(slow, hungry, HUNGRY);
-      const next = await prepare(pool);
-      expect(await pool.held()).toEqual([1, 1]);
-      expect(await shadowed).toEqual({ decision: 'allow', reasonCodes: ['counted'] });
-      pool.discard(next);
-      pool.discard(slow);
-    });
+    await withPool(
+      [echo],
+      async (pool) => {
+        const slow = await prepare(pool, { n: 600_000 });
+        expect(await pool.held()).toEqual([1, 0]);
+        await pool.evaluate(slow, hungry, HUNGRY);
+        // About 250 ms of shadow evaluation on worker 0, which now holds no live decision.
+        const shadowed = pool.shadow(slow, hungry, HUNGRY);
+        const next = await prepare(pool);
+        expect(await pool.held()).toEqual([1, 1]);
+        expect(await shadowed).toEqual({ decision: 'allow', reasonCodes: ['counted'] });
+        pool.discard(next);
+        pool.discard(slow);
+      },
+      { workers: 2 },
+    );
   });
 });
 
 describe('WorkerPool bundles', () => {
   it('each worker loads the active bundles, live and shadow, drops the rest, and loads one once however often it is named', async () => {
-    await withPool(2, async (pool) => {
-      // echo and hungry are two entrypoints of one bundle, one evaluator.
-      expect(hungry).toBe(echo);
-      expect(await pool.census()).toEqual([
-        { held: 0, bundles: 1 },
-        { held: 0, bundles: 1 },
-      ]);
-      pool.activate([echo, again]);
-      expect((await pool.census()).map((c) => c.bundles)).toEqual([2, 2]);
-      pool.activate([echo]);
-      expect((await pool.census()).map((c) => c.bundles)).toEqual([1, 1]);
-      pool.activateShadow([again]);
-      expect((await pool.census()).map((c) => c.bundles)).toEqual([2, 2]);
-      pool.activate([echo, again]);
-      pool.activateShadow([]);
-      expect((await pool.census()).map((c) => c.bundles)).toEqual([2, 2]);
-      const job = await prepare(pool);
-      await pool.evaluate(job, echo, ECHO);
-      await pool.shadow(job, again, ECHO);
-      pool.discard(job);
-      expect(await pool.census()).toEqual([
-        { held: 0, bundles: 2 },
-        { held: 0, bundles: 2 },
-      ]);
-      pool.activate([]);
-      expect((await pool.census()).map((c) => c.bundles)).toEqual([0, 0]);
-    });
+    await withPool(
+      [echo],
+      async (pool) => {
+        // echo and hungry are two entrypoints of one bundle, one evaluator.
+        expect(hungry).toBe(echo);
+        expect(await pool.census()).toEqual([
+          { held: 0, bundles: 1 },
+          { held: 0, bundles: 1 },
+        ]);
+        pool.activate([echo, again]);
+        expect((await pool.census()).map((c) => c.bundles)).toEqual([2, 2]);
+        pool.activate([echo]);
+        expect((await pool.census()).map((c) => c.bundles)).toEqual([1, 1]);
+        pool.activateShadow([again]);
+        expect((await pool.census()).map((c) => c.bundles)).toEqual([2, 2]);
+        pool.activate([echo, again]);
+        pool.activateShadow([]);
+        expect((await pool.census()).map((c) => c.bundles)).toEqual([2, 2]);
+        const job = await prepare(pool);
+        await pool.evaluate(job, echo, ECHO);
+        await pool.shadow(job, again, ECHO);
+        pool.discard(job);
+        expect(await pool.census()).toEqual([
+          { held: 0, bundles: 2 },
+          { held: 0, bundles: 2 },
+        ]);
+        pool.activate([]);
+        expect((await pool.census()).map((c) => c.bundles)).toEqual([0, 0]);
+      },
+      { workers: 2 },
+    );
   });
 });
 
 describe('WorkerPool watchdog and restarts', () => {
   it('the evaluation timeout counts from when an idle worker is handed work, not from its last answer', async () => {
     await withPool(
-      1,
+      [echo],
       async (pool) => {
         const job = await prepare(pool, { n: 600_000 });
         // Idle for longer than the timeout since its last answer; then about 250 ms of evaluation (the watchdog looks
@@ -189,13 +190,13 @@ describe('WorkerPool watchdog and restarts', () => {
         expect(pool.restarts).toBe(0);
         pool.discard(job);
       },
-      { evaluationTimeoutMs: 1_500 },
+      { workers: 1, evaluationTimeoutMs: 1_500 },
     );
   });
 
   it('a worker that had run for over a second before it was lost is replaced at once', async () => {
     await withPool(
-      1,
+      [echo],
       async (pool) => {
         await pause(1_100);
         const stuck = await prepare(pool, { n: 1_000_000 });
@@ -207,7 +208,7 @@ describe('WorkerPool watchdog and restarts', () => {
         expect((await pool.evaluate(job, echo, ECHO)).decision).toBe('deny');
         pool.discard(job);
       },
-      { evaluationTimeoutMs: 100 },
+      { workers: 1, evaluationTimeoutMs: 100 },
     );
   });
 
