@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Bundle } from '../../src/bundles/bundle.js';
 import { loadBundles } from '../../src/bundles/loader.js';
@@ -104,6 +105,26 @@ describe('replay', () => {
     const err = await refusal(run(recorded(3), { candidate: { ...fixtures, wasm: new Uint8Array([0, 1, 2, 3]) } }));
     expect(err.code).toBe('bundle_invalid');
     expect(err.message).toMatch(new RegExp(`^bundle ${fixtures.name}: wasm does not compile: `));
+    expect(err.cause).toBeInstanceOf(Error);
+  });
+
+  it('an entrypoint given is evaluated on the workers too, and no listener for comparisons is needed', async () => {
+    const rows = recorded(5).map((r) => ({ ...r, entrypoint: 'gone/entrypoint' }));
+    const skipped = await replay(source(rows), { candidate: fixtures, filter: {}, limits, workers: 2 });
+    expect([skipped.replayed, skipped.skipped_detail]).toEqual([0, { entrypoint_missing: 5 }]);
+    const given = await replay(source(rows), { candidate: fixtures, filter: {}, limits, workers: 2, entrypoint: 'fixtures/echo' });
+    expect([given.replayed, given.changed]).toEqual([5, 5]);
+  });
+
+  it("the workers' threads end with the replay, finished or refused", async () => {
+    const threads = () => readdirSync('/proc/self/task').length;
+    await run(recorded(10), { workers: 2 });
+    const before = threads();
+    await run(recorded(600), { workers: 2 });
+    expect(threads()).toBe(before);
+    const ac = new AbortController();
+    await refusal(run(recorded(2000), { workers: 2, signal: ac.signal, onProgress: () => ac.abort() }));
+    expect(threads()).toBe(before);
   });
 
   it('cancelled while its last batches are with the workers: they stop, and the replay is abandoned', async () => {

@@ -59,6 +59,20 @@ describe('Shadow, when an evaluation cannot finish', () => {
     expect(shadow.offer(job, req, live)).toBe(true);
   });
 
+  it('without a listener for switched-off bundles, one is switched off all the same; the set it was given is what it says it has', async () => {
+    const runner = new TellingRunner(config);
+    const shadow = new Shadow(runner, { record: () => undefined }, shadowConfig(), config);
+    expect(shadow.bundles).toEqual([]);
+    shadow.activate(bundles);
+    expect(shadow.bundles.map((b) => [b.name, b.digest])).toEqual(bundles.map((b) => [b.name, b.digest]));
+    runner.next = () => Promise.reject(new GavelError('evaluation_unavailable', 'the worker crashed'));
+    shadow.offer(job, req, live);
+    await settle();
+    expect([shadow.failed, shadow.disabled]).toEqual([1, 1]);
+    shadow.activate([]);
+    expect(shadow.bundles).toEqual([]);
+  });
+
   it.each([
     ['a plain error', () => new Error('boom')],
     ['another refusal', () => new GavelError('internal', 'trapped')],
