@@ -148,13 +148,29 @@
 //   fires once); replay-worker.ts runs in the worker thread, where the mutant switch does not reach. The rest fail
 //   test/replay/{tally,replay-one,replayer}.test.ts, the added cases in compare.test.ts and
 //   test/shadow/shadow-failures.test.ts (session 16), each line broken by hand.
-// - Engine `pool` (2026-12-06, session 16; the worker-pool, worker-young-generation, adaptive-runner, engine-config and
-//   approvals/workers tests, a lower bound): worker.ts runs only in the evaluation worker threads, where the mutant switch
-//   does not reach (74 mutants, none coverable). worker-pool.ts's 121 survivors are not all worked through: the shadow
-//   scheduling (shadowIfIdle, runShadow) and the watchdog and restart paths are reached by the shadow, failclosed and
-//   runtime tests left out of the set. discard()'s `if (!j.open) return` -> removed is equivalent (a second 'drop' of
-//   the same id is a no-op in the worker, and the job's place was given back the first time). The ones killed since
-//   fail test/engine/worker-pool-jobs.test.ts (session 16), each line broken by hand.
+// - Engine `pool` (2026-12-06, session 17: 85.95%; the worker-pool, worker-pool-jobs, worker-pool-scheduling,
+//   worker-handler, worker-young-generation, adaptive-runner, engine-config, approvals/workers, shadow and shadow-failures
+//   tests, a lower bound). worker.ts is the thread's port only (its 9 mutants run where the mutant switch does not
+//   reach); what a worker does with each message is worker-handler.ts, measured on this thread (one survivor since
+//   killed: the evaluation's duration's `-` -> `+`). Equivalent in worker-pool.ts: `++this.nextId` / `++this.nextKey`
+//   -> `--` (ids and keys stay unique); the prepare's transfer list -> [] and ownCopy's body and `'json' in` -> `'' in`
+//   (the bytes are cloned instead of moved: the same message); free()'s `slot.jobs > 0` (a count is reset to 0 only when
+//   its worker exited, and a dead slot is never chosen again); shadowIfIdle's `length > 0` (runShadow checks again and
+//   shift() of an empty queue is undefined, which `if (!next) return` meets; that line's own `false` needs a queue
+//   emptied between the two, which one thread never sees); `!slot.loaded.has(key)` -> true in evaluate, shadow and
+//   syncBundles and `wanted.has(key)` -> false (a bundle loaded again, or dropped and loaded again: the same set, at a
+//   cost); the `slot.alive` checks in activate, activateShadow, discard, checkTimeouts and stop(), and close()'s
+//   `if (this.closed) return` (a dead worker's postMessage and terminate() are no-ops, and it is replaced by a slot that
+//   syncs itself); `if (!pending) return` (every answer has its call: ids are unique, and a dead worker answers
+//   nothing); the watchdog's interval `Math.min` -> `Math.max` and `<=` -> `<` at the exact millisecond (when it looks,
+//   not what it finds); the worker's name; `young > 0` -> `>= 0` and -> true (0 asks V8 for its own size either way);
+//   the 'error' listener (handle() turns every message's error into a fault, so a worker error is its exit, which
+//   onExit reports); the 30 s start-up timeout; the restart delay's young case (a worker lost within its first second
+//   waits 1 s: which side of that second a worker dies on cannot be made certain here; the old case is tested) and the
+//   idle getter's `queue.length === 0` (above). Killed by hand but not by StrykerJS's run: the restart timer's
+//   `this.closed || ...` -> false (test/engine/worker-pool-scheduling.test.ts, "a worker lost just before the pool
+//   closes", fails with it). Killed since the run: discard()'s `if (j.live)` -> true after a shadow hand-off, and the
+//   watchdog's clock restarted by any message posted (`pending.size === 0` -> true), each line broken by hand.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

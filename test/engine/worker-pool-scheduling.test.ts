@@ -74,12 +74,19 @@ describe('WorkerPool scheduling', () => {
       pool.discard(jobs[0]!);
       await pool.evaluate(jobs[1]!, echo, ECHO);
       const shadowed = [pool.shadow(jobs[1]!, echo, ECHO), pool.shadow(jobs[1]!, echo, ECHO)];
-      // Two places free (jobs 0 and 1): two of three new decisions get one, the third waits.
-      const more = [prepare(pool), prepare(pool), prepare(pool)];
-      const taken = await Promise.all(more.slice(0, 2));
-      expect(await settledYet(pool, more[2]!)).toBe(false);
-      for (const j of [...jobs.slice(2), ...taken]) pool.discard(j);
-      pool.discard(await more[2]!);
+      // A job that gave its place to a shadow evaluation and is then discarded gives up nothing more.
+      pool.discard(jobs[7]!);
+      await pool.evaluate(jobs[6]!, echo, ECHO);
+      const late = pool.shadow(jobs[6]!, echo, ECHO);
+      pool.discard(jobs[6]!);
+      // Four places free (jobs 0, 1, 6 and 7): four of five new decisions get one, the fifth waits.
+      const more = [prepare(pool), prepare(pool), prepare(pool), prepare(pool), prepare(pool)];
+      const taken = await Promise.all(more.slice(0, 4));
+      expect(await settledYet(pool, more[4]!)).toBe(false);
+      for (const j of [...jobs.slice(2, 6), ...taken]) pool.discard(j);
+      pool.discard(await more[4]!);
+      // Its input was dropped before the shadow evaluation could run.
+      await expect(late).rejects.toThrow(`worker has no prepared decision`);
       expect(await Promise.all(shadowed)).toEqual([
         { decision: 'deny', reasonCodes: ['no'] },
         { decision: 'deny', reasonCodes: ['no'] },
@@ -191,6 +198,25 @@ describe('WorkerPool watchdog and restarts', () => {
         pool.discard(job);
       },
       { workers: 1, evaluationTimeoutMs: 1_500 },
+    );
+  });
+
+  it('messages posted to a worker stuck on one do not restart its clock', async () => {
+    await withPool(
+      [echo],
+      async (pool) => {
+        const stuck = await prepare(pool, { n: 1_000_000 });
+        const evaluation = refusal(pool.evaluate(stuck, hungry, HUNGRY));
+        // A ping every 20 ms while it is stuck, each one a message behind the evaluation.
+        const pings = setInterval(() => void pool.held().catch(() => undefined), 20);
+        try {
+          const err = await evaluation;
+          expect(err.message).toContain('one decision ran past engine.evaluationTimeoutMs (100 ms)');
+        } finally {
+          clearInterval(pings);
+        }
+      },
+      { workers: 1, evaluationTimeoutMs: 100 },
     );
   });
 
