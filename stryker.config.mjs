@@ -139,15 +139,21 @@
 //   release() in decision-locks.test.ts, a closed adaptive runner's pool in adaptive-runner.test.ts), each line broken
 //   by hand; evaluator.ts's own copy of lib/errors.ts errorMessage (16 mutants, 11 never reached) and pick-runner.ts's
 //   repeated wasm limits (the config carries them already) went.
-// - Engine `replay-shadow` (2026-12-06, session 16; replay, compare, candidate-fixtures, shadow and decide-ports tests, a
-//   lower bound): replay-one.ts storedPayload's `catch { return undefined }` -> `catch {}` (the value stays undefined,
-//   which the next check refuses the same); replayer.ts's worker lanes: `lane.inFlight++` -> removed and freeLane()'s
-//   `inFlight < BATCHES_PER_WORKER` / least-busy choice (which lane takes a batch, and how many a worker may hold, bound
-//   memory and balance; results are tallied in read order whichever lane answers), the worker count's `i <= workers`
-//   and `workers && 1` (one thread more or fewer, the same report), the abort listener's `{ once: true }` (an abort
-//   fires once); replay-worker.ts runs in the worker thread, where the mutant switch does not reach. The rest fail
-//   test/replay/{tally,replay-one,replayer}.test.ts, the added cases in compare.test.ts and
-//   test/shadow/shadow-failures.test.ts (session 16), each line broken by hand.
+// - Engine `replay-shadow` (2026-12-06, session 17: 89.43%, after 61.92% and 85.50%; replay, compare, candidate-fixtures,
+//   tally, replay-one, replayer, shadow, shadow-failures and decide-ports tests, a lower bound): replay-one.ts
+//   storedPayload's `catch { return undefined }` -> `catch {}` (the value stays undefined, which the next check refuses the
+//   same); replayer.ts's worker lanes: `lane.inFlight++` -> `--` and freeLane()'s `inFlight < BATCHES_PER_WORKER` /
+//   least-busy choice (which lane takes a batch, and how many a worker may hold, bound memory and balance; results are
+//   tallied in read order whichever lane answers), the worker count's `i <= workers` and `workers && 1` (one thread more
+//   or fewer, the same report), the worker's name, the abort listener's `{ once: true }` (an abort fires once),
+//   freeLane()'s `if (this.failure) throw` (waitForProgress() rejects with the same failure), the batch message's `t`
+//   (the worker reads only its id and items), `waiting.get(...)?.` (every id is set before its batch is posted); the
+//   workers' 'error' and 'exit' listeners and the 'fault' answer (a replay worker turns every batch's error into a
+//   fault, and replayOne turns a candidate's trap into a DENY: these need the thread itself to crash, which a test here
+//   cannot make happen on purpose); replay-worker.ts is the thread's port only (its 7 mutants run where the mutant switch
+//   does not reach): what it does with a batch is batchReplayer and answerBatch, measured here. Killed since the run:
+//   compare.ts's `typeof value.sha256 === 'string'` -> true (an array holding a digest's text), by a case in
+//   compare.test.ts, the line broken by hand.
 // - Engine `pool` (2026-12-06, session 17: 85.95%; the worker-pool, worker-pool-jobs, worker-pool-scheduling,
 //   worker-handler, worker-young-generation, adaptive-runner, engine-config, approvals/workers, shadow and shadow-failures
 //   tests, a lower bound). worker.ts is the thread's port only (its 9 mutants run where the mutant switch does not

@@ -7,6 +7,8 @@ describe('isApproximate', () => {
   it('an input stored as the policy saw it is exact', () => {
     expect(isApproximate({ input: { content: { prompt: 'hello', output: { sha256: 'short' } } }, result: { redactions: [] } })).toBe(false);
     expect(isApproximate({ input: { a: { sha256: digest, also: 1 } }, result: {} })).toBe(false);
+    // Only a string is a digest (an array of one would read as its text).
+    expect(isApproximate({ input: { a: { sha256: [digest] } }, result: {} })).toBe(false);
   });
   it('redactions or hashed_paths in the result make it approximate', () => {
     expect(isApproximate({ input: {}, result: { redactions: [{ path: '/content/prompt', kind: 'email' }] } })).toBe(true);
