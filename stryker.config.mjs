@@ -161,9 +161,10 @@
 //   killed: the evaluation's duration's `-` -> `+`). Equivalent in worker-pool.ts: `++this.nextId` / `++this.nextKey`
 //   -> `--` (ids and keys stay unique); the prepare's transfer list -> [] and ownCopy's body and `'json' in` -> `'' in`
 //   (the bytes are cloned instead of moved: the same message); free()'s `slot.jobs > 0` (a count is reset to 0 only when
-//   its worker exited, and a dead slot is never chosen again); shadowIfIdle's `length > 0` (runShadow checks again and
-//   shift() of an empty queue is undefined, which `if (!next) return` meets; that line's own `false` needs a queue
-//   emptied between the two, which one thread never sees); `!slot.loaded.has(key)` -> true in evaluate, shadow and
+//   its worker exited, and a dead slot is never chosen again); shadowIfIdle's conditions (runShadow checks them again
+//   when it runs: they spare a setImmediate per answer while a busy worker has shadows waiting; session 17's run
+//   measured the line as `length > 0` alone, and the other two came back after it) and runShadow's `if (!next) return` -> false (it needs a queue emptied
+//   between the two checks, which one thread never sees); `!slot.loaded.has(key)` -> true in evaluate, shadow and
 //   syncBundles and `wanted.has(key)` -> false (a bundle loaded again, or dropped and loaded again: the same set, at a
 //   cost); the `slot.alive` checks in activate, activateShadow, discard, checkTimeouts and stop(), and close()'s
 //   `if (this.closed) return` (a dead worker's postMessage and terminate() are no-ops, and it is replaced by a slot that

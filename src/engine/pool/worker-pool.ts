@@ -192,9 +192,12 @@ export class WorkerPool implements DecisionRunner {
     this.shadowIfIdle(slot);
   }
 
-  /** A waiting shadow evaluation is looked at once the live work of this turn is posted (runShadow takes it only on an idle worker). */
+  /**
+   * A worker with no live decision in hand may take a waiting shadow evaluation, once the live work of this turn is
+   * posted. runShadow checks again then; this check spares a setImmediate per answer while a busy worker has shadows waiting.
+   */
   private shadowIfIdle(slot: Slot): void {
-    if (slot.shadows.length > 0) setImmediate(() => this.runShadow(slot));
+    if (slot.jobs === 0 && slot.pending.size === 0 && slot.shadows.length > 0) setImmediate(() => this.runShadow(slot));
   }
 
   evaluate(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<Evaluated> {
