@@ -178,6 +178,14 @@
 //   `this.closed || ...` -> false (test/engine/worker-pool-scheduling.test.ts, "a worker lost just before the pool
 //   closes", fails with it). Killed since the run: discard()'s `if (j.live)` -> true after a shadow hand-off, and the
 //   watchdog's clock restarted by any message posted (`pending.size === 0` -> true), each line broken by hand.
+// - Engine `input` (2026-12-06, session 17: 90.97%, 675 of 742; its 14 test files, a lower bound): most of its 61
+//   survivors are fast paths whose slow path gives the same answer: needsNormalising / HAS_IGNORABLE /
+//   CONFUSABLE_BLOCKS / HAS_CONFUSABLE / SPACE checks and the folded-character cache in scan-text.ts, redact.ts and
+//   scan-view.ts (normalising text that needs none returns it unchanged); input-scan.ts's byte scanner's guards on depth
+//   beyond maxDepth (only the depth is reported past it), its number fast accept (`/^-?\d{1,15}$/`, exact as a double
+//   anyway) and the backslash and key-compare loops' `<` -> `<=` (a read one past the end is NaN, never a match);
+//   inexactParams only when there are any. The two messages' `path || '/'` in input.ts's checkValues went (the root is
+//   an object, so a number or a string always has a path). The rest are left to work through.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

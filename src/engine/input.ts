@@ -89,13 +89,14 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  */
 function checkValues(root: JsonObject): JsonObject {
   const stack: Array<{ value: unknown; path: string }> = [{ value: root, path: '' }];
+  // The root is an object: a number or a string always has a path.
   while (stack.length > 0) {
     const { value, path } = stack.pop()!;
     if (typeof value === 'number' && !Number.isFinite(value)) {
-      throw new GavelError('invalid_input', `input ${path || '/'} is a number out of range`);
+      throw new GavelError('invalid_input', `input ${path} is a number out of range`);
     }
     if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
-      throw new GavelError('invalid_input', `input ${path || '/'} holds a lone UTF-16 surrogate (\\uD800-\\uDFFF)`);
+      throw new GavelError('invalid_input', `input ${path} holds a lone UTF-16 surrogate (\\uD800-\\uDFFF)`);
     }
     if (typeof value !== 'object' || value === null) continue;
     for (const [key, child] of Object.entries(value)) {
