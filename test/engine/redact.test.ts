@@ -39,6 +39,15 @@ describe('secretsOf', () => {
     expect(secretsOf(input, specs)).toEqual([{ text: 'abcd', kind: 'k' }]);
   });
 
+  it('takes a whole-field string also as normalised, when that differs and still has 4+ characters', () => {
+    // A zero-width space: five characters as sent, four normalised.
+    expect(secretsOf({ a: '41\u200b11' }, [{ path: '/a', kind: 'card' }])).toEqual([
+      { text: '41\u200b11', kind: 'card' },
+      { text: '4111', kind: 'card' },
+    ]);
+    expect(secretsOf({ a: '4\u200b11' }, [{ path: '/a', kind: 'card' }])).toEqual([{ text: '4\u200b11', kind: 'card' }]);
+  });
+
   it('takes every match, however short, even where the path is missing', () => {
     expect(
       secretsOf({ a: 'xyz' }, [

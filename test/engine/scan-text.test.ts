@@ -23,6 +23,7 @@ describe('normaliseText', () => {
     ['en and em dashes and the minus sign', '123\u201345\u20146789\u22121', '123-45-6789-1'],
     ['a no-break space and a narrow no-break space', 'a\u00a0b\u202fc', 'a b c'],
     ['the ideographic space', 'a\u3000b', 'a b'],
+    ['the Ogham space mark (a space NFKC keeps)', 'a\u1680b', 'a b'],
     ['line and paragraph separators', 'a\u2028b\u2029c', 'a\nb\nc'],
     ['a full-width at sign', 'jane＠example.com', 'jane@example.com'],
     ['the ideographic full stop', 'jane@example。com', 'jane@example.com'],
