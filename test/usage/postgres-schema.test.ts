@@ -154,6 +154,18 @@ describe.skipIf(skip)('the shared usage store schema', () => {
     await store.close();
   });
 
+  it('a store migrated by a newer gavel is refused, not migrated down, and left as it was', async () => {
+    const url = await freshUrl();
+    await migrateDatabase(url, 5000);
+    await queryAt(url, `INSERT INTO gavel_schema_version (version) VALUES (${SCHEMA_VERSION + 1})`);
+    const err = (await migrateDatabase(url, 5000).catch((e: unknown) => e)) as GavelError;
+    expect(err.code).toBe('config_invalid');
+    expect(err.message).toBe(
+      `the usage store's schema is at version ${SCHEMA_VERSION + 1}, newer than this gavel knows (${SCHEMA_VERSION}): upgrade gavel before pointing it at this database`,
+    );
+    expect(await queryAt(url, 'SELECT max(version) AS v FROM gavel_schema_version')).toEqual([{ v: SCHEMA_VERSION + 1 }]);
+  });
+
   it('a replica does not start on a store missing a table or column, or whose role lacks a privilege, and names each with the way out', async () => {
     const url = await freshUrl();
     await migrateDatabase(url, 5000);
