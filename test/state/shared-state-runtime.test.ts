@@ -28,7 +28,7 @@ describe.skipIf(skip)('shared usage rows against the chains, in this process', (
   });
 
   const start = (ledger: string, url: string, over: Partial<RuntimeConfig> = {}) =>
-    startRuntime({ bundles: BUNDLES, ledger, workers: 0, usageStore: { url, timeoutMs: 2000, probeMs: 100 }, ...over });
+    startRuntime({ bundles: BUNDLES, ledger, usageStore: { url, timeoutMs: 2000, probeMs: 100 }, ...over });
 
   const decide = (r: Runtime, maxTokens: number, requestId = ''): Promise<Decision> =>
     r.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(modelCall(TEAM, 'standard-m', maxTokens, 'hi'))) }, requestId, caller: 'gateway' });
