@@ -409,11 +409,15 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
       expect(store.health.reason).not.toContain(new URL(db.url).password);
       // While down, each call fails at once with the same code.
       await expect(store.usage('team', 'platform', T0)).rejects.toMatchObject({ code: 'usage_unavailable' });
+      // A release refused while down is kept, and done once the database is back.
+      await expect(store.release('before')).rejects.toMatchObject({ code: 'usage_unavailable' });
       await db.start();
       await expect.poll(() => store.health.ok, { timeout: 10_000 }).toBe(true);
       expect(changes).toEqual([false, true]);
-      expect((await store.usage('team', 'platform', T0)).week.reserved_tokens).toBe(300);
+      await expect.poll(async () => (await store.usage('team', 'platform', T0)).week.reserved_tokens, { timeout: 10_000 }).toBe(0);
+      expect(await store.charge('before')).toBeUndefined();
       await reserve(store, reservation('after'));
+      expect((await store.usage('team', 'platform', T0)).week.reserved_tokens).toBe(300);
     } finally {
       await store.close();
     }
