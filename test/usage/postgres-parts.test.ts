@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { isContention, isDown } from '../../src/usage/postgres/failure.js';
-import { ProbedHealth } from '../../src/usage/postgres/health.js';
+import { ProbedHealth, schemaFailure } from '../../src/usage/postgres/health.js';
+import { int, literal, text, texts } from '../../src/usage/postgres/sql.js';
 
 /** The pieces of the shared store that need no database: how a failure is read, and the health that probes it back. */
 function dbError(code: string): pg.DatabaseError {
@@ -112,5 +113,34 @@ describe('ProbedHealth', () => {
     release();
     await tick(10);
     expect(h.ok).toBe(false);
+  });
+});
+
+describe("values inlined into the shared store's statements", () => {
+  it('text is quoted by the client library; an integer must be a safe integer; NULL for null and undefined', () => {
+    expect(text("it's")).toBe("'it''s'");
+    expect(text('a\\b')).toBe(" E'a\\\\b'");
+    expect(texts([])).toBe(`'{}'::text[]`);
+    expect(texts(['a', "b'"])).toBe(`ARRAY['a', 'b''']::text[]`);
+    expect(int(42)).toBe('42');
+    expect(int(-7)).toBe('-7');
+    for (const bad of [1.5, Number.NaN, 2 ** 53]) {
+      expect(() => int(bad)).toThrow(`not an integer for the usage store: ${bad}`);
+    }
+    expect(literal(null)).toBe('NULL');
+    expect(literal(undefined)).toBe('NULL');
+    expect(literal(3)).toBe('3');
+    expect(literal('3')).toBe("'3'");
+    expect(literal(true)).toBe("'true'");
+  });
+
+  it('a refused privilege, a missing table or column take the store down with the way out; other failures do not', () => {
+    expect(schemaFailure(dbError('42501'))).toBe("gavel's role was refused (from the server): grant it back its privileges on the gavel_usage_* tables");
+    expect(schemaFailure(dbError('42P01'))).toBe(
+      'a table of the usage store is missing (from the server): `gavel usage migrate` recreates it (its rows are lost)',
+    );
+    expect(schemaFailure(dbError('42703'))).toBe('a column of the usage store is missing (from the server): restore it');
+    expect(schemaFailure(dbError('23505'))).toBeUndefined();
+    expect(schemaFailure(new Error('42501'))).toBeUndefined();
   });
 });

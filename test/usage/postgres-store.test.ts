@@ -342,6 +342,35 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
     await expect(store.usage('team', 'platform', T0)).rejects.toMatchObject({ code: 'usage_unavailable' });
   });
 
+  it('refuses misuse by name: shared approvals before attach or twice, a read staged after its end, a history not read', async () => {
+    const url = await freshUrl();
+    const store = await open(url);
+    const approvalsOptions = { pollMs: 1000, receiptOf: () => undefined, endedHere: () => false, onError: () => undefined };
+    try {
+      expect(() => store.approvals(approvalsOptions)).toThrow('attach the ledger and its signer before opening shared approvals');
+      store.attach('ledger-a');
+      // attach without a signer: still no approvals.
+      expect(() => store.approvals(approvalsOptions)).toThrow('attach the ledger and its signer before opening shared approvals');
+      const read = await store.read([...scopeKeys(alice), historyKey(alice.subject)]);
+      await expect(read.history('bob', T0)).rejects.toThrow('history of bob was not part of this read');
+      read.end();
+      await expect(read.stage({ request: { decisionId: 'late', subject: 'alice', tool: '', decision: 'allow', atMs: T0 } })).rejects.toThrow(
+        'this usage read has ended',
+      );
+      expect(await store.charge('late')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+    const signed = await open(url);
+    try {
+      signed.attach('ledger-b', { sign: () => 'sig', verify: () => false });
+      signed.approvals(approvalsOptions).close();
+      expect(() => signed.approvals(approvalsOptions)).toThrow('the shared approval store is already open');
+    } finally {
+      await signed.close();
+    }
+  });
+
   it('an entry given up takes its reservation back; a read ended without staging writes nothing', async () => {
     const url = await freshUrl();
     const store = await open(url);
@@ -407,6 +436,7 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
       expect((down as GavelError).code).toBe('usage_unavailable');
       expect(store.health.ok).toBe(false);
       expect(store.health.reason).not.toContain(new URL(db.url).password);
+      await expect(store.charge('before')).rejects.toThrow(`the usage store is unavailable (${store.health.reason}); failing closed`);
       // While down, each call fails at once with the same code.
       await expect(store.usage('team', 'platform', T0)).rejects.toMatchObject({ code: 'usage_unavailable' });
       // A release refused while down is kept, and done once the database is back.
