@@ -20,7 +20,7 @@ import { settlementRecord } from '../../src/usage/usage-entries.js';
 import { MANAGER, SECOND_MANAGER, transfer } from '../approvals/helpers.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { editStateTables } from '../helpers/state-edit.js';
-import { modelCall, TestClock } from '../usage/helpers.js';
+import { modelCall, TestClock, usageReport } from '../usage/helpers.js';
 
 /**
  * What the chain adds up to (src/state/derive.ts) against the tables
@@ -70,17 +70,7 @@ async function report(core: Runtime, decisionId: string, who: typeof WHO, output
       ledger: core.parts.ledger,
       now: () => new Date(atMs),
     },
-    {
-      decisionId,
-      subject: who.subject,
-      team: who.team,
-      costCenter: who.costCenter,
-      model: 'standard-m',
-      inputTokens: 1,
-      outputTokens,
-      cost: '',
-      reporter: 'gw',
-    },
+    usageReport(decisionId, who, outputTokens),
   );
 }
 

@@ -8,7 +8,7 @@ import { applyReport } from '../../src/usage/report.js';
 import { transfer } from '../approvals/helpers.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { editStateTables } from '../helpers/state-edit.js';
-import { modelCall } from '../usage/helpers.js';
+import { modelCall, usageReport } from '../usage/helpers.js';
 
 /**
  * Every state table of the embedded store, edited, inserted into and deleted
@@ -41,17 +41,7 @@ async function populated(core: Runtime): Promise<void> {
       ledger: core.parts.ledger,
       now: () => new Date(),
     },
-    {
-      decisionId: settled.decisionId,
-      subject: WHO.subject,
-      team: WHO.team,
-      costCenter: WHO.costCenter,
-      model: 'standard-m',
-      inputTokens: 1,
-      outputTokens: 50,
-      cost: '',
-      reporter: 'gw',
-    },
+    usageReport(settled.decisionId, WHO, 50),
   );
   await decide(core, modelCall(WHO, 'standard-m', 80));
 }

@@ -6,7 +6,7 @@ import type { GavelError } from '../../src/lib/errors.js';
 import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { freshDatabase, postgresUnavailable, queryAt, startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { type Caller, modelCall } from '../usage/helpers.js';
+import { type Caller, modelCall, usageReport } from '../usage/helpers.js';
 
 /**
  * The shared usage rows checked against each replica's chain at its start and on its timer
@@ -51,17 +51,7 @@ describe.skipIf(skip)('shared usage rows against the chains, in this process', (
     try {
       const d = await decide(ra, 4990);
       expect(d.decision).toBe('allow');
-      await rb.report!.report({
-        decisionId: d.decisionId,
-        subject: TEAM.subject,
-        team: TEAM.team,
-        costCenter: TEAM.costCenter,
-        model: 'standard-m',
-        inputTokens: 1,
-        outputTokens: 4990,
-        cost: '',
-        reporter: 'gateway',
-      });
+      await rb.report!.report(usageReport(d.decisionId, TEAM, 4990, 'gateway'));
       expect((await decide(ra, 100)).decision).toBe('deny');
       return { a, b, decisionId: d.decisionId };
     } finally {
@@ -117,6 +107,7 @@ describe.skipIf(skip)('shared usage rows against the chains, in this process', (
     const refusedB = await refusal(start(b, url));
     expect(refusedB.message).toContain(`gavel_usage_charges ${decisionId}: changed`);
     expect(refusedB.message).toContain('gavel_usage_daily team/elsewhere/standard/2099-01-01: not made by any entry');
+    expect(refusedB.message).toMatch(/disagree with the ledger's chain in 2 rows/);
     const refusedA = await refusal(start(a, url));
     expect(refusedA.message).toContain('gavel_usage_daily team/budget-test/standard/');
     expect(refusedA.message).not.toContain('gavel_usage_charges');

@@ -7,7 +7,7 @@ import type { StateCheckResult } from '../../src/state/check.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { editStateTables } from '../helpers/state-edit.js';
 import { MANAGER, transfer } from '../approvals/helpers.js';
-import { commitStaged, modelCall, TestClock, withoutEntry } from '../usage/helpers.js';
+import { commitStaged, modelCall, TestClock, usageReport, withoutEntry } from '../usage/helpers.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
 import { usageConfig } from '../../src/usage/config.js';
 
@@ -93,17 +93,7 @@ async function exhaustedTeam(core: Runtime): Promise<void> {
       ledger: core.parts.ledger,
       now: () => new Date(T0),
     },
-    {
-      decisionId: d.decisionId,
-      subject: TEAM.subject,
-      team: TEAM.team,
-      costCenter: TEAM.costCenter,
-      model: 'standard-m',
-      inputTokens: 1,
-      outputTokens: 4990,
-      cost: '',
-      reporter: 'gw',
-    },
+    usageReport(d.decisionId, TEAM, 4990),
   );
   expect((await decide(core, modelCall(TEAM, 'standard-m', 100))).decision).toBe('deny');
 }

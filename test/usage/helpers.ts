@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { EntryRecord, Ledger, Receipt, RowResult, StagedWrite } from '../../src/engine/ledger.js';
 import { RowWriter } from '../../src/ledger/row-writes.js';
+import type { UsageReportInput } from '../../src/usage/report.js';
 import type { Reservation, SettlementRecorder } from '../../src/usage/store.js';
 import { unary } from '../helpers/client.js';
 import type { Clients } from '../helpers/client.js';
@@ -9,6 +10,21 @@ export interface Caller {
   subject: string;
   team: string;
   costCenter: string;
+}
+
+/** A gateway's usage report of one standard-m call by `who`: one input token and `outputTokens`, no cost given. */
+export function usageReport(decisionId: string, who: Caller, outputTokens: number, reporter = 'gw'): UsageReportInput {
+  return {
+    decisionId,
+    subject: who.subject,
+    team: who.team,
+    costCenter: who.costCenter,
+    model: 'standard-m',
+    inputTokens: 1,
+    outputTokens,
+    cost: '',
+    reporter,
+  };
 }
 
 export function modelCall(who: Caller, model = 'standard-m', maxTokens = 100, prompt = 'hi'): Record<string, unknown> {

@@ -128,6 +128,13 @@ describe.skipIf(skip)('PostgresApprovalStore on its own', () => {
     return url;
   }
 
+  /** Replicas a and b on a fresh database, each knowing the other's key. */
+  async function pair(): Promise<{ url: string; keys: ReturnType<typeof signers>; a: Replica; b: Replica }> {
+    const url = await fresh();
+    const keys = signers();
+    return { url, keys, a: await replicaOn(url, 'ledger-a', keys), b: await replicaOn(url, 'ledger-b', keys) };
+  }
+
   it('lists by subject, team and approver role (either spelling), newest first; counts the open requests not yet due', async () => {
     const url = await fresh();
     const a = await replicaOn(url, 'ledger-a', signers());
@@ -155,10 +162,7 @@ describe.skipIf(skip)('PostgresApprovalStore on its own', () => {
   });
 
   it('while a change awaits its seal every replica sees the sealed row it replaced; then the change', async () => {
-    const url = await fresh();
-    const keys = signers();
-    const a = await replicaOn(url, 'ledger-a', keys);
-    const b = await replicaOn(url, 'ledger-b', keys);
+    const { url, a, b } = await pair();
     const req = approval();
     await a.put(req);
     const read = (await b.store.get(req.id))!;
@@ -192,10 +196,7 @@ describe.skipIf(skip)('PostgresApprovalStore on its own', () => {
   });
 
   it('a change over a row another replica changed first is refused as approval_changed, and one over a row not read here too', async () => {
-    const url = await fresh();
-    const keys = signers();
-    const a = await replicaOn(url, 'ledger-a', keys);
-    const b = await replicaOn(url, 'ledger-b', keys);
+    const { a, b } = await pair();
     const req = approval();
     await a.put(req);
     const readA = (await a.store.get(req.id))!;
@@ -254,10 +255,7 @@ describe.skipIf(skip)('PostgresApprovalStore on its own', () => {
   });
 
   it('rows no known replica signed, an edited row, a row put back, an unsealed row over another row: not honoured, each reported', async () => {
-    const url = await fresh();
-    const keys = signers();
-    const a = await replicaOn(url, 'ledger-a', keys);
-    const b = await replicaOn(url, 'ledger-b', keys);
+    const { url, keys, a, b } = await pair();
     const signed = approval();
     const edited = approval();
     const rolled = approval();
