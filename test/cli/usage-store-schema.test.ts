@@ -1,10 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clients, unaryError, type Clients } from '../helpers/client.js';
 import { healthClient } from '../helpers/health.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
-import { freshDatabase, postgresUnavailable, queryAt, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { freshDatabase, postgresForTests, postgresUnavailable, queryAt } from '../helpers/postgres.js';
 import { runCli, startChild, type ChildServer } from '../helpers/server.js';
 import { decide, modelCall, type Caller } from '../usage/helpers.js';
 
@@ -18,13 +18,7 @@ const skip = postgresUnavailable();
 if (skip) console.warn(`skipping usage store schema CLI tests: ${skip}`);
 
 describe.skipIf(skip)('gavel serve on a usage store changed under it', () => {
-  let db: TestPostgres;
-  beforeAll(async () => {
-    db = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await db?.close();
-  });
+  const db = postgresForTests();
 
   it('a revoked privilege or a dropped table: NOT_SERVING with the reason logged, SERVING again once fixed', async () => {
     const admin = await freshDatabase(db, 'serve_schema');

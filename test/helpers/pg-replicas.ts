@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll } from 'vitest';
 import { verifierKeyOf } from './ledger-keys.js';
 import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime.js';
 import { BUNDLES, tempDir } from './paths.js';
-import { freshDatabase, startPostgres, type TestPostgres } from './postgres.js';
+import { freshDatabase, postgresForTests } from './postgres.js';
 
 /**
  * Replicas in this process sharing one PostgreSQL store: a throwaway server for the describe block
@@ -14,17 +14,14 @@ export function postgresReplicas(
   prefix: string,
   o: { peers?: boolean } = {},
 ): (n: number, over?: (i: number, url: string) => Partial<RuntimeConfig>) => Promise<{ url: string; all: Runtime[]; ledgers: string[] }> {
-  let db: TestPostgres | undefined;
+  const db = postgresForTests();
   const running: Runtime[] = [];
-  beforeAll(async () => {
-    db = await startPostgres();
-  }, 60_000);
+  // Registered after the server's: runs before its afterAll stops it.
   afterAll(async () => {
     for (const r of running) await r.stop().catch(() => undefined);
-    await db?.close();
   });
   return async (n, over = () => ({})) => {
-    const url = await freshDatabase(db!, prefix);
+    const url = await freshDatabase(db, prefix);
     const all: Runtime[] = [];
     const ledgers = Array.from({ length: n }, (_, i) => join(tempDir(), `replica-${i}.db`));
     // Each replica trusts the others' ledger keys (--peer-key): made by opening each ledger once first.

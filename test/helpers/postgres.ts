@@ -20,6 +20,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { ciIsSet } from './ci.js';
 
 /** A throwaway PostgreSQL server on 127.0.0.1, with superuser `gavel` and database `gavel`. */
@@ -428,4 +429,37 @@ export async function queryAt(url: string, sql: string, params?: unknown[]): Pro
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A throwaway server for the describe block this is called in: started before its tests, stopped and
+ * removed after them. Its members are read once the tests run (the server starts in beforeAll).
+ */
+export function postgresForTests(): TestPostgres {
+  let db: TestPostgres | undefined;
+  beforeAll(async () => {
+    db = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await db?.close();
+  });
+  const started = (): TestPostgres => {
+    if (!db) throw new Error('the test PostgreSQL server is not started yet: use it inside a test');
+    return db;
+  };
+  return {
+    get url() {
+      return started().url;
+    },
+    get port() {
+      return started().port;
+    },
+    get dataDir() {
+      return started().dataDir;
+    },
+    stop: () => started().stop(),
+    start: () => started().start(),
+    close: () => started().close(),
+    query: (sql) => started().query(sql),
+  };
 }

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/engine/engine.js';
 import type { GavelError } from '../../src/lib/errors.js';
 import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
-import { freshDatabase, postgresUnavailable, queryAt, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { freshDatabase, postgresForTests, postgresUnavailable, queryAt } from '../helpers/postgres.js';
 import { type Caller, modelCall, usageReport } from '../usage/helpers.js';
 
 /**
@@ -19,13 +19,7 @@ const skip = postgresUnavailable();
 const TEAM: Caller = { subject: 'pat', team: 'budget-test', costCenter: 'cc-shared' };
 
 describe.skipIf(skip)('shared usage rows against the chains, in this process', () => {
-  let db: TestPostgres;
-  beforeAll(async () => {
-    db = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await db?.close();
-  });
+  const db = postgresForTests();
 
   const start = (ledger: string, url: string, over: Partial<RuntimeConfig> = {}) =>
     startRuntime({ bundles: BUNDLES, ledger, usageStore: { url, timeoutMs: 2000, probeMs: 100 }, ...over });

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clients, type Clients } from '../helpers/client.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
-import { freshDatabase, postgresUnavailable, queryAt, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { freshDatabase, postgresForTests, postgresUnavailable, queryAt } from '../helpers/postgres.js';
 import { failedStart, startChild, type ChildServer } from '../helpers/server.js';
 import { decide, modelCall, report, type Caller } from '../usage/helpers.js';
 
@@ -23,13 +23,7 @@ interface Replica {
 }
 
 describe.skipIf(skip)('shared usage rows checked against the replicas’ chains', () => {
-  let db: TestPostgres;
-  beforeAll(async () => {
-    db = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await db?.close();
-  });
+  const db = postgresForTests();
 
   const args = (ledger: string, url: string, ...extra: string[]) => [
     '--bundles',

@@ -1,13 +1,13 @@
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Approval } from '../../src/engine/approvals/approval.js';
 import type { Receipt } from '../../src/engine/ledger.js';
 import { GavelError } from '../../src/lib/errors.js';
 import { PostgresApprovalStore, readSharedApprovals, type SharedApprovalsOptions } from '../../src/usage/postgres/approvals.js';
 import type { RowSigner } from '../../src/usage/postgres/row-signer.js';
 import { migrateDatabase } from '../../src/usage/postgres/schema.js';
-import { freshDatabase, postgresUnavailable, queryAt, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { freshDatabase, postgresForTests, postgresUnavailable, queryAt } from '../helpers/postgres.js';
 
 /**
  * The shared approval store (usage/postgres/approvals.ts) on its own, on a real PostgreSQL: what it
@@ -69,20 +69,13 @@ function approval(over: Partial<Approval> = {}): Approval {
 }
 
 describe.skipIf(skip)('PostgresApprovalStore on its own', () => {
-  let db: TestPostgres;
+  const db = postgresForTests();
   const open: Array<{ store: PostgresApprovalStore; pool: pg.Pool }> = [];
-
-  beforeAll(async () => {
-    db = await startPostgres();
-  }, 60_000);
   afterEach(async () => {
     for (const { store, pool } of open.splice(0)) {
       store.close();
       await pool.end();
     }
-  });
-  afterAll(async () => {
-    await db?.close();
   });
 
   interface Replica {
