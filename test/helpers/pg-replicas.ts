@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
 import { verifierKeyOf } from './ledger-keys.js';
 import { startRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime.js';
 import { BUNDLES, tempDir } from './paths.js';
@@ -14,11 +13,11 @@ export function postgresReplicas(
   prefix: string,
   o: { peers?: boolean } = {},
 ): (n: number, over?: (i: number, url: string) => Partial<RuntimeConfig>) => Promise<{ url: string; all: Runtime[]; ledgers: string[] }> {
-  const db = postgresForTests();
   const running: Runtime[] = [];
-  // Registered after the server's: runs before its afterAll stops it.
-  afterAll(async () => {
-    for (const r of running) await r.stop().catch(() => undefined);
+  const db = postgresForTests({
+    beforeClose: async () => {
+      for (const r of running) await r.stop().catch(() => undefined);
+    },
   });
   return async (n, over = () => ({})) => {
     const url = await freshDatabase(db, prefix);

@@ -433,15 +433,21 @@ export async function queryAt(url: string, sql: string, params?: unknown[]): Pro
 
 /**
  * A throwaway server for the describe block this is called in: started before its tests, stopped and
- * removed after them. Its members are read once the tests run (the server starts in beforeAll).
+ * removed after them (after `beforeClose`). Its members are read once the tests run (the server starts
+ * in beforeAll).
  */
-export function postgresForTests(): TestPostgres {
+export function postgresForTests(o: { beforeClose?: () => Promise<void> } = {}): TestPostgres {
   let db: TestPostgres | undefined;
   beforeAll(async () => {
     db = await startPostgres();
   }, 60_000);
+  // One hook, so what uses the server (`beforeClose`: runtimes on it) stops first whatever vitest's hook order.
   afterAll(async () => {
-    await db?.close();
+    try {
+      await o.beforeClose?.();
+    } finally {
+      await db?.close();
+    }
   });
   const started = (): TestPostgres => {
     if (!db) throw new Error('the test PostgreSQL server is not started yet: use it inside a test');

@@ -19,10 +19,19 @@ const skip = postgresUnavailable();
 const TEAM: Caller = { subject: 'pat', team: 'budget-test', costCenter: 'cc-shared' };
 
 describe.skipIf(skip)('shared usage rows against the chains, in this process', () => {
-  const db = postgresForTests();
+  /** Every runtime started here, stopped (again: stop() is idempotent) before the server closes, whatever a test left. */
+  const started: Runtime[] = [];
+  const db = postgresForTests({
+    beforeClose: async () => {
+      for (const r of started) await r.stop().catch(() => undefined);
+    },
+  });
 
-  const start = (ledger: string, url: string, over: Partial<RuntimeConfig> = {}) =>
-    startRuntime({ bundles: BUNDLES, ledger, usageStore: { url, timeoutMs: 2000, probeMs: 100 }, ...over });
+  const start = async (ledger: string, url: string, over: Partial<RuntimeConfig> = {}) => {
+    const r = await startRuntime({ bundles: BUNDLES, ledger, usageStore: { url, timeoutMs: 2000, probeMs: 100 }, ...over });
+    started.push(r);
+    return r;
+  };
 
   const decide = (r: Runtime, maxTokens: number, requestId = ''): Promise<Decision> =>
     r.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(modelCall(TEAM, 'standard-m', maxTokens, 'hi'))) }, requestId, caller: 'gateway' });
@@ -54,7 +63,7 @@ describe.skipIf(skip)('shared usage rows against the chains, in this process', (
     }
   }
 
-  it('deleted shared rows refuse both starts, naming them; a rebuild restores them, recorded, and the team stays denied', async () => {
+  it('deleted shared rows refuse both starts, each naming the rows its chain accounts for; a rebuild restores them, recorded, and the team stays denied', async () => {
     const url = await freshDatabase(db, 'state_rt');
     const { a, b, decisionId } = await spent(url);
     await queryAt(url, 'DELETE FROM gavel_usage_charges; DELETE FROM gavel_usage_daily; DELETE FROM gavel_usage_minute; DELETE FROM gavel_usage_requests');
@@ -62,8 +71,11 @@ describe.skipIf(skip)('shared usage rows against the chains, in this process', (
     expect(refusedA.code).toBe('state_mismatch');
     expect(refusedA.message).toContain(`gavel_usage_charges ${decisionId}: missing`);
     expect(refusedA.message).toContain(`gavel_usage_requests ${decisionId}: missing`);
+    // B recorded the report, not the requests: it names the charge alone.
     const refusedB = await refusal(start(b, url));
+    expect(refusedB.code).toBe('state_mismatch');
     expect(refusedB.message).toContain(`gavel_usage_charges ${decisionId}: missing`);
+    expect(refusedB.message).not.toContain('gavel_usage_requests');
 
     await (await start(a, url, { state: { rebuild: true } })).stop();
     const rb = await start(b, url, { state: { rebuild: true } });
@@ -83,8 +95,11 @@ describe.skipIf(skip)('shared usage rows against the chains, in this process', (
     }
     for (const ledger of [a, b]) {
       const file = new Database(ledger, { readonly: true });
-      expect(file.prepare(`SELECT decision FROM entries WHERE kind = 'state'`).all()).toEqual([{ decision: 'rebuilt' }]);
-      file.close();
+      try {
+        expect(file.prepare(`SELECT decision FROM entries WHERE kind = 'state'`).all()).toEqual([{ decision: 'rebuilt' }]);
+      } finally {
+        file.close();
+      }
     }
     // Rebuilt: the next start needs no flag.
     await (await start(a, url)).stop();

@@ -185,7 +185,6 @@ describe.skipIf(skip)('PostgresApprovalStore on its own', () => {
     for (let i = 0; i < 130; i++) await a.put(approval());
     expect((await a.store.list({ subject: 'bob', limit: 1 })).map((x) => x.id)).toEqual([old.id]);
     expect((await a.store.list({ team: 'data', limit: 1 })).map((x) => x.id)).toEqual([old.id]);
-    expect((await a.store.list({ approverRole: 'nobody', limit: 1 })).map((x) => x.id)).toEqual([]);
   });
 
   it('a change over a row another replica changed first is refused as approval_changed, and one over a row not read here too', async () => {
@@ -247,7 +246,7 @@ describe.skipIf(skip)('PostgresApprovalStore on its own', () => {
     expect(await a.store.get(req.id)).toEqual(req);
   });
 
-  it('rows no known replica signed, an edited row, a row put back, an unsealed row over another row: not honoured, each reported', async () => {
+  it('a row no known replica signed, an edited row, a row put back, an unsealed row over another row: not honoured; a bad signature and a row put back reported', async () => {
     const { url, keys, a, b } = await pair();
     const signed = approval();
     const edited = approval();
@@ -282,10 +281,13 @@ describe.skipIf(skip)('PostgresApprovalStore on its own', () => {
     expect((await c.store.get(rolled.id))?.state).toBe('pending');
     c.ended.add(signed.id);
     expect(await c.store.get(signed.id)).toBeUndefined();
-    // A replica whose key nobody holds vouches for nothing.
+    // Rows a replica signed whose key this one does not hold are not vouched for (c honoured this one above).
     keys.forget('ledger-a');
-    expect(await c.store.get(edited.id)).toBeUndefined();
-    expect(await c.store.get(stray.id)).toBeUndefined();
+    c.errors.length = 0;
+    expect(await c.store.get(rolled.id)).toBeUndefined();
+    expect(c.errors).toEqual([
+      `a shared approval row: approval ${rolled.id}: its shared row does not carry a valid signature of a known replica; not honoured`,
+    ]);
     // A row that does not parse is reported, not thrown.
     await queryAt(url, `UPDATE gavel_approvals SET params = '{' WHERE id = $1`, [signed.id]);
     c.errors.length = 0;
@@ -306,6 +308,7 @@ describe.skipIf(skip)('PostgresApprovalStore on its own', () => {
     await queryAt(url, `UPDATE gavel_approvals SET team = 'edited' WHERE id = ANY($1)`, [noise.map((x) => x.id)]);
     expect((await a.store.list({ limit: 2 })).map((x) => x.id)).toEqual([kept[2]!.id, kept[1]!.id]);
     expect((await a.store.list({ limit: 10 })).map((x) => x.id)).toEqual([kept[2]!.id, kept[1]!.id, kept[0]!.id]);
+    // The open-requests gauge counts open rows in SQL, vouched for or not (a metric; no decision reads it).
     expect(await a.store.openCount(T0)).toBe(43);
   });
 
@@ -330,6 +333,8 @@ describe.skipIf(skip)('PostgresApprovalStore on its own', () => {
     await b.put({ ...read, state: 'approved', resolvedAtMs: T0 + 3 }, read);
     const readU = (await b.store.get(unwatched.id))!;
     await b.put({ ...readU, state: 'rejected', resolvedAtMs: T0 + 3 }, readU);
+    // Edited: a read of it would be reported among a's errors (checked below: only LISTEN's are there).
+    await queryAt(url, `UPDATE gavel_approvals SET team = 'edited' WHERE id = $1`, [unwatched.id]);
     await expect.poll(() => heard, { timeout: 5000, interval: 25 }).toEqual([`${req.id} pending`, `${req.id} approved`]);
     // Several polls later, nothing new.
     await new Promise((r) => setTimeout(r, 300));
