@@ -34,6 +34,8 @@ describe('size', () => {
 
   it('structured input is measured as its JSON text', () => {
     expect(checkInputValue({ a: 'x'.repeat(56) }, limits)).toEqual({ a: 'x'.repeat(56) });
+    // null members (a Struct's null_value) are values like any other.
+    expect(checkInputValue({ a: null, b: { c: null } }, limits)).toEqual({ a: null, b: { c: null } });
     expect(refusal(() => checkInputValue({ a: 'x'.repeat(57) }, limits)).code).toBe('input_too_large');
   });
 });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { exactDecimal, scanInput } from '../../src/engine/input-scan.js';
-import { parseInputJson } from '../../src/engine/input.js';
+import { inexactParamsOf, parseInputJson } from '../../src/engine/input.js';
 import { GavelError } from '../../src/lib/errors.js';
 import { FIXTURE_BUNDLES } from '../helpers/paths.js';
 
@@ -85,6 +85,10 @@ describe('duplicate keys', () => {
 
   it('text that is not JSON is refused as such, duplicates or not', () => {
     expect(() => parseInputJson(Buffer.from('{"a":1,"a":2'), limits)).toThrow(/is not valid JSON/);
+    // A string that never closes ends the scan (it does not start over): refused at once.
+    for (const open of ['{"a":"abc', '{"a":"abc\\"', '{"', '"']) {
+      expect(() => parseInputJson(Buffer.from(open), limits)).toThrow(/is not valid JSON/);
+    }
   });
 });
 
@@ -103,7 +107,30 @@ describe('the exact decimals of action.params', () => {
     expect(scanInput('{"params":{"a":0.10000000000000001},"action":{"x":{"params":{"a":0.10000000000000001}}}}', 64).inexactParams).toBeUndefined();
   });
 
+  it('are read in every spelling of a number: signed, led by 0, after a space, with e, E, + or - in the exponent', () => {
+    const params = (body: string, maxDepth = 64) => scanInput(`{"action":{"params":${body}}}`, maxDepth).inexactParams;
+    expect(params('{"a":-50000.000000000001}')).toEqual(new Map([['/a', '-50000000000000001e-12']]));
+    expect(params('{"a":0.10000000000000001}')).toEqual(new Map([['/a', '10000000000000001e-17']]));
+    expect(params('{"a": 50000.000000000001}')).toEqual(new Map([['/a', '50000000000000001e-12']]));
+    const big = new Map([['/a', '9007199254740993e0']]);
+    for (const spelt of ['9.007199254740993e15', '9.007199254740993E15', '9.007199254740993e+15', '90071992547409930e-1']) {
+      expect(params(`{"a":${spelt}}`)).toEqual(big);
+    }
+    // A number out of range is refused whole later (input.ts), not bound here.
+    expect(params('{"a":1e999}')).toBeUndefined();
+    // At the depth limit itself (root, action, params: 3) it is still read.
+    expect(params('{"a":50000.000000000001}', 3)).toEqual(new Map([['/a', '50000000000000001e-12']]));
+  });
+
+  it('are kept beside the object parseInputJson returns, for the approval fingerprint', () => {
+    const obj = parseInputJson(Buffer.from('{"action":{"params":{"amount":50000.000000000001}}}'), limits);
+    expect(inexactParamsOf(obj)).toEqual(new Map([['/amount', '50000000000000001e-12']]));
+    expect(inexactParamsOf(parseInputJson(Buffer.from('{"action":{"params":{"amount":50000}}}'), limits))).toBeUndefined();
+  });
+
   it('one form per value: sign, significant digits, power of ten', () => {
+    // Text that is no number literal is given back as it is.
+    expect(['NaN', 'Infinity', '1.2.3'].map(exactDecimal)).toEqual(['NaN', 'Infinity', '1.2.3']);
     expect(['50000', '50000.0', '5e4', '5.0E+4', '500000e-1', '0050000'].map(exactDecimal)).toEqual(Array(6).fill('5e4'));
     expect(['0', '-0', '0.000', '0e10'].map(exactDecimal)).toEqual(['0', '0', '0', '0']);
     expect(exactDecimal('50000.000000000001')).toBe('50000000000000001e-12');
