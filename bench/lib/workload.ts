@@ -31,6 +31,11 @@ export interface WorkloadOptions {
   costCenters?: number;
   /** Distinct subjects (default 1024); a subject keeps one team and cost center. */
   subjects?: number;
+  /**
+   * The calls' action.params.max_tokens instead of the sample's: fewer subjects than the default
+   * reach a subject's weekly token budget within a window unless each call reserves less.
+   */
+  maxTokens?: number;
 }
 
 export interface Workload {
@@ -45,7 +50,7 @@ export interface Workload {
   json: Buffer[];
 }
 
-export function loadWorkload({ costCenters = COST_CENTERS, subjects = SUBJECTS }: WorkloadOptions = {}, sample = MAIN_SAMPLE): Workload {
+export function loadWorkload({ costCenters = COST_CENTERS, subjects = SUBJECTS, maxTokens }: WorkloadOptions = {}, sample = MAIN_SAMPLE): Workload {
   const parsed: unknown = JSON.parse(readFileSync(join(ROOT, sample), 'utf8'));
   if (!isJsonObject(parsed) || typeof parsed.name !== 'string' || !isJsonObject(parsed.input) || !isJsonObject(parsed.expect)) {
     throw new Error(`${sample}: expected {"name", "input", "expect"}`);
@@ -71,6 +76,11 @@ export function loadWorkload({ costCenters = COST_CENTERS, subjects = SUBJECTS }
       team: `${subject.team}-${pad(who % TEAMS, 2)}`,
       cost_center: costCenters === 1 ? subject.cost_center : `${subject.cost_center}-${pad(who % costCenters, 2)}`,
     };
+    if (maxTokens !== undefined) {
+      const action = variant.action;
+      if (!isJsonObject(action) || !isJsonObject(action.params)) throw new Error(`${sample}: maxTokens needs input.action.params`);
+      action.params = { ...action.params, max_tokens: maxTokens };
+    }
     inputs.push(variant);
   }
   return { name: parsed.name, entrypoint: ENTRYPOINT, expect, inputs, json: inputs.map((v) => Buffer.from(JSON.stringify(v))) };
