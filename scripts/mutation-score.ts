@@ -1,7 +1,9 @@
 /**
  * Mutation score per folder and overall from one or more Stryker JSON reports
  * (mutation-testing-report-schema), later reports winning for a file that
- * appears twice — so a run per folder adds up to the score of the three.
+ * appears twice — so a run per folder adds up to the score of the three —
+ * unless the two hold mutants at different places only: parts that mutate one
+ * file by line ranges (`src/x.ts:1-400`, `src/x.ts:401-800`) add up.
  *
  *   npx tsx scripts/mutation-score.ts reports/mutation/ledger.json reports/mutation/engine-usage.json
  *
@@ -11,19 +13,34 @@
 import { readFileSync } from 'node:fs';
 
 type Status = 'Killed' | 'Timeout' | 'Survived' | 'NoCoverage' | 'Ignored' | 'RuntimeError' | 'CompileError' | 'Pending';
+interface Mutant {
+  status: Status;
+  location: { start: { line: number; column: number }; end: { line: number; column: number } };
+  mutatorName: string;
+  replacement?: string;
+}
 interface Report {
-  files: Record<string, { mutants: Array<{ status: Status }> }>;
+  files: Record<string, { mutants: Mutant[] }>;
 }
 
-const files = new Map<string, Status[]>();
+/** Where a mutant is and what it does: the same in two reports of one file's same code. */
+function placeOf(m: Mutant): string {
+  const { start, end } = m.location;
+  return `${start.line}:${start.column}-${end.line}:${end.column} ${m.mutatorName} ${m.replacement ?? ''}`;
+}
+
+const byFile = new Map<string, Map<string, Status>>();
 for (const path of process.argv.slice(2)) {
   const report = JSON.parse(readFileSync(path, 'utf8')) as Report;
-  for (const [file, { mutants }] of Object.entries(report.files))
-    files.set(
-      file,
-      mutants.map((m) => m.status),
-    );
+  for (const [file, { mutants }] of Object.entries(report.files)) {
+    const next = new Map(mutants.map((m) => [placeOf(m), m.status]));
+    const before = byFile.get(file);
+    // A report of other lines of the file (a part by line range) adds to it; one that overlaps replaces it.
+    const disjoint = before !== undefined && [...next.keys()].every((k) => !before.has(k));
+    byFile.set(file, disjoint ? new Map([...before, ...next]) : next);
+  }
 }
+const files = new Map([...byFile].map(([file, m]) => [file, [...m.values()]]));
 
 const folders = new Map<string, { detected: number; total: number }>();
 const add = (key: string, statuses: Status[]) => {
