@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   accessSync,
@@ -173,6 +173,29 @@ function stopAllNow(): void {
   live.clear();
 }
 
+/**
+ * The safety net for a process killed outright (SIGKILL: a test runner's timeout, the OOM killer), which
+ * runs no hook: a shell of its own, outside this process's tree, polls once a second until this process
+ * is gone, then shuts the server down at once and removes its folder. It ends by itself once the folder
+ * is gone (the server was closed as usual).
+ */
+function reapWhenOwnerDies(dataDir: string, baseDir: string): void {
+  const loop = [
+    'while kill -0 "$1" 2>/dev/null && [ -d "$3" ]; do sleep 1; done',
+    '[ -d "$3" ] || exit 0',
+    'pid=$(head -n 1 "$2/postmaster.pid" 2>/dev/null)',
+    '[ -n "$pid" ] && kill -QUIT "$pid" 2>/dev/null',
+    'sleep 1',
+    'rm -rf "$3"',
+  ].join('; ');
+  // The subshell in the background outlives the shell that starts it, and is nobody's child here.
+  const child = spawn('sh', ['-c', `( ${loop} ) >/dev/null 2>&1 &`, 'gavel-pg-reaper', String(process.pid), dataDir, baseDir], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.unref();
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
@@ -281,6 +304,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Te
   const entry: Live = { dataDir, baseDir };
   installExitHook();
   live.add(entry);
+  reapWhenOwnerDies(dataDir, baseDir);
 
   let port = 0;
   let url = '';
