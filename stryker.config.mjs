@@ -198,6 +198,25 @@
 //   input-bounds.test.ts), each line broken by hand: a negative, a 0-led, a space-led inexact number and the four
 //   exponent spellings, 1e999 under params, a number at the depth limit, text that is no literal, a string that never
 //   closes (the scan must end, not start over), inexactParamsOf after parseInputJson, and null members in a Struct.
+// - Usage `shared-approvals` (2026-12-06, session 18, at `2d454ad`: 84.54%, 793 of 938; the approval store, schema,
+//   config and harness tests, a lower bound). Killed since the run by tests in test/usage/postgres-approvals-store.test.ts
+//   and postgres-config.test.ts, each line broken by hand: the listing's and openFor's checks again on the approval a row
+//   vouches for (subject, team, approver role `some`, state, fingerprint, expiry: a forged unsealed change over a sealed
+//   row is read as that row), the version of the row an unsealed change names, the state filter's paging, the watcher's
+//   unsubscribe, redactUrl's fallback for a user name longer than one character, the config refusal's code. Equivalent
+//   or bounds: `rows[0]?.n` (a count has its row), `row.sig === undefined`, sealOf's and approvalOf's undefined checks
+//   (PostgreSQL gives null), `a.id !== row.id` (approvalOf reads that id column), reconcile's `typeof row.previous ===
+//   'string'` (JSON.parse(null) is no previous row either), `this.read.get(a)?.version` (set for every approval read),
+//   ROW_CHANGED and the seen-versions cap (module-level constants, evaluated on import before a mutant is active; the cap
+//   bounds memory at 10,000 approvals), the page loop's `out.length < limit` / `rows.length < page` (reads more, answers
+//   the same), writeAlone's BEGIN (one statement is atomic alone), close()'s `closed = true` (clearInterval already
+//   stops the ticks), application names, and LISTEN's state machine under races (a second connect while one is
+//   connecting, a replaced client's late events, closed while connecting, `end` after `error` of one dropped connection,
+//   a notification on another channel or without an id: only this channel is listened to, every notify carries an id),
+//   overlapping ticks and the polled map's cleanup (timing and memory). schema.ts: the table and index lists are built at
+//   import (module-level, as above); migrate()'s BEGIN, advisory lock and ROLLBACK are what concurrent starts test
+//   (test/usage/postgres-store.test.ts, outside this part's list); the refusals' two other hints are asserted since
+//   (test/usage/postgres-schema.test.ts).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

@@ -133,7 +133,7 @@ describe.skipIf(skip)('PostgresApprovalStore on its own', () => {
     const a = await replicaOn(url, 'ledger-a', signers());
     const first = approval({ subjectId: 'bob', team: 'data', approvers: ['role:team-lead'] });
     const second = approval({ subjectId: 'bob', team: 'platform', approvers: ['finance'] });
-    const third = approval({ subjectId: 'carol', team: 'data', approvers: ['user:dan'], state: 'rejected' });
+    const third = approval({ subjectId: 'carol', team: 'data', approvers: ['user:dan', 'role:finance'], state: 'rejected' });
     const due = approval({ expiresAtMs: T0 + 1000 });
     for (const x of [first, second, third, due]) await a.put(x);
     const ids = async (f: Parameters<PostgresApprovalStore['list']>[0]) => (await a.store.list(f)).map((x) => x.id);
@@ -141,7 +141,7 @@ describe.skipIf(skip)('PostgresApprovalStore on its own', () => {
     expect(await ids({ team: 'data', limit: 10 })).toEqual([third.id, first.id]);
     expect(await ids({ subject: 'bob', team: 'data', limit: 10 })).toEqual([first.id]);
     expect(await ids({ approverRole: 'team-lead', limit: 10 })).toEqual([due.id, first.id]);
-    expect(await ids({ approverRole: 'finance', limit: 10 })).toEqual([second.id]);
+    expect(await ids({ approverRole: 'finance', limit: 10 })).toEqual([third.id, second.id]);
     expect(await ids({ approverRole: 'dan', limit: 10 })).toEqual([]);
     expect(await ids({ state: 'rejected', limit: 10 })).toEqual([third.id]);
     expect(await ids({ limit: 2 })).toEqual([due.id, third.id]);
@@ -181,10 +181,13 @@ describe.skipIf(skip)('PostgresApprovalStore on its own', () => {
     const a = await replicaOn(url, 'ledger-a', signers());
     const old = approval({ subjectId: 'bob', team: 'data' });
     await a.put(old);
+    const rejected = approval({ state: 'rejected' });
+    await a.put(rejected);
     // More than 8 pages of 16 newer rows of another subject and team.
     for (let i = 0; i < 130; i++) await a.put(approval());
     expect((await a.store.list({ subject: 'bob', limit: 1 })).map((x) => x.id)).toEqual([old.id]);
     expect((await a.store.list({ team: 'data', limit: 1 })).map((x) => x.id)).toEqual([old.id]);
+    expect((await a.store.list({ state: 'rejected', limit: 1 })).map((x) => x.id)).toEqual([rejected.id]);
   });
 
   it('a change over a row another replica changed first is refused as approval_changed, and one over a row not read here too', async () => {
@@ -296,6 +299,43 @@ describe.skipIf(skip)('PostgresApprovalStore on its own', () => {
     expect(c.errors[0]).toMatch(new RegExp(`^reading shared approval row ${signed.id}: `));
   });
 
+  it('an unsealed row shows the sealed row before it, and is read as that row: a forged re-opening opens nothing', async () => {
+    const { url, keys, a } = await pair();
+    const c = await replicaOn(url, 'ledger-c', keys);
+    const rejected = approval({ state: 'rejected', approvers: ['role:team-lead'] });
+    const lapsed = approval({ expiresAtMs: T0 + 10 });
+    const moved = approval();
+    const approved = approval({ state: 'approved' });
+    for (const x of [rejected, lapsed, moved, approved]) await a.put(x);
+    // Someone with database access writes an unsealed change over each sealed row (no replica recorded it):
+    // open again, later expiry, another subject and team, another fingerprint.
+    for (const [x, set] of [
+      [rejected, `state = 'pending'`],
+      [lapsed, `expires_ms = ${T0 + 99 * HOUR}`],
+      [moved, `subject_id = 'mallory', team = 'evil'`],
+      [approved, `fingerprint = 'fp-forged'`],
+    ] as const) {
+      const [row] = await queryAt(url, 'SELECT * FROM gavel_approvals WHERE id = $1', [x.id]);
+      await queryAt(url, `UPDATE gavel_approvals SET ${set}, version = 2, sig = NULL, previous = $2 WHERE id = $1`, [x.id, JSON.stringify(row)]);
+    }
+    expect(await c.store.openFor(rejected.fingerprint, T0)).toBeUndefined();
+    expect(await c.store.openFor(lapsed.fingerprint, T0 + 20)).toBeUndefined();
+    expect(await c.store.openFor('fp-forged', T0)).toBeUndefined();
+    // The sealed rows still answer for themselves.
+    expect(await c.store.get(approved.id)).toEqual(approved);
+    expect(await c.store.get(moved.id)).toEqual(moved);
+    expect(await c.store.list({ subject: 'mallory', limit: 10 })).toEqual([]);
+    expect(await c.store.list({ team: 'evil', limit: 10 })).toEqual([]);
+    // Over a sealed row of its own id but not the version before it (a rollback to version 1 of a version-3 row): nothing.
+    const twice = approval();
+    await a.put(twice);
+    const [v1] = await queryAt(url, 'SELECT * FROM gavel_approvals WHERE id = $1', [twice.id]);
+    const read = (await a.store.get(twice.id))!;
+    await a.put({ ...read, votes: [] }, read);
+    await queryAt(url, `UPDATE gavel_approvals SET version = 3, sig = NULL, previous = $2 WHERE id = $1`, [twice.id, JSON.stringify(v1)]);
+    expect(await c.store.get(twice.id)).toBeUndefined();
+  });
+
   it('an answer is filled from further pages past rows nobody honours, and stops at the limit', async () => {
     const url = await fresh();
     const keys = signers();
@@ -341,10 +381,23 @@ describe.skipIf(skip)('PostgresApprovalStore on its own', () => {
     expect(heard).toEqual([`${req.id} pending`, `${req.id} approved`]);
     expect(a.errors.every((e) => e.startsWith('listening for shared approval changes (polling until it is back): '))).toBe(true);
     expect(a.errors.length).toBeGreaterThan(0);
+    // Unsubscribed: a later change is not heard.
     stop();
+    const again = (await b.store.get(req.id))!;
+    await b.put({ ...again, state: 'consumed', consumedBy: 'dec-x' }, again);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(heard).toEqual([`${req.id} pending`, `${req.id} approved`]);
+    // Closed while a watcher is subscribed: no more polling, so no more failed LISTEN attempts.
+    const before = a.errors.length;
+    a.store.changes(
+      () => undefined,
+      () => [req.id],
+    );
+    await expect.poll(() => a.errors.length, { timeout: 5000, interval: 25 }).toBeGreaterThan(before);
     a.store.close();
+    await new Promise((r) => setTimeout(r, 150));
     const after = a.errors.length;
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 300));
     expect(a.errors.length).toBe(after);
   });
 

@@ -15,6 +15,7 @@ describe('postgresUsageConfig', () => {
     expect(() => postgresUsageConfig('mysql://u:secret@db/x')).toThrow(/usage.store must be a postgres:\/\/ or postgresql:\/\/ URL/);
     expect(() => postgresUsageConfig('mysql://u:secret@db/x')).not.toThrow(/secret/);
     expect(() => postgresUsageConfig('db:5432')).toThrow(/config usage.store/);
+    expect(() => postgresUsageConfig('db:5432')).toThrow(expect.objectContaining({ code: 'config_invalid' }));
     expect(isPostgresUrl('postgres://db')).toBe(true);
     expect(isPostgresUrl('postgresql://db')).toBe(true);
     expect(isPostgresUrl('xpostgres://db')).toBe(false);
@@ -30,5 +31,6 @@ describe('postgresUsageConfig', () => {
     expect(redactUrl('postgres://gavel:s3cret@db:5432/gavel?sslmode=verify-full')).toBe('postgres://gavel:***@db:5432/gavel?sslmode=verify-full');
     expect(redactUrl('postgres://gavel@db/gavel')).toBe('postgres://gavel@db/gavel');
     expect(redactUrl('postgres://u:p%40ss@[::1:5432/x')).toBe('postgres://u:***@[::1:5432/x');
+    expect(redactUrl('postgres://gavel:s3cret@[::1:5432/x')).toBe('postgres://gavel:***@[::1:5432/x');
   });
 });

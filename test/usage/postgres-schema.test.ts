@@ -177,12 +177,14 @@ describe.skipIf(skip)('the shared usage store schema', () => {
     expect(refused.message).toContain(`role ${replica.role} lacks UPDATE, DELETE on gavel_usage_charges`);
     expect(refused.message).toContain(`role ${replica.role} lacks INSERT on gavel_usage_keys`);
     expect(refused.message).not.toContain('replica-secret');
+    expect(refused.message).toMatch(/\(grant the replicas' role what it lacks, or restore what is missing\)$/);
     await queryAt(url, 'DROP TABLE gavel_usage_requests; ALTER TABLE gavel_usage_daily DROP COLUMN cost_micros');
     const broken = (await open(url).catch((e: unknown) => e)) as GavelError;
     expect(broken).toMatchObject({ code: 'usage_unavailable' });
     expect(broken.message).toMatch(/missing table gavel_usage_requests; missing column gavel_usage_daily\.cost_micros .*gavel usage migrate/);
     // migrate recreates the table, but cannot bring back a column without its rows.
     await expect(migrateDatabase(url, 5000)).rejects.toThrow(/missing column gavel_usage_daily\.cost_micros/);
+    await expect(migrateDatabase(url, 5000)).rejects.toThrow(/\(a missing column cannot be recreated without its rows: restore it from a backup\)$/);
   });
 
   it('a role that loses a privilege takes the store down, with the reason; a grant brings it back without a restart', async () => {
