@@ -217,6 +217,24 @@
 //   import (module-level, as above); migrate()'s BEGIN, advisory lock and ROLLBACK are what concurrent starts test
 //   (test/usage/postgres-store.test.ts, outside this part's list); the refusals' two other hints are asserted since
 //   (test/usage/postgres-schema.test.ts).
+// - Usage `shared-store` (store.ts:1-463; 2026-12-06, session 18, at `167134f`: 80.15%, 214 of 267, 75 of them
+//   timeouts while a CI run shared the machine). Killed since by test/usage/postgres-read.test.ts (session 19), each line
+//   broken by hand: a read asked again at another time or without a reservation reads again (and the lock's rows are
+//   only the first fetch's), the history kept in memory between decisions (the subject's key row found among the locked
+//   rows, its own requests counted when committed, others' numbered by the bump of that row), a claim older than the
+//   window taken over, a stage refused for another reason with a claim or an approval change (that refusal, not
+//   request_in_progress or a decision made again), a connection cut under a claim, the approval change committed with
+//   the rows and, over a moved row, nothing written and the read ended, receipts noted several at once and unsigned
+//   without a signer, key rows gone before a stage that read nothing (checked before anything is written now: it used
+//   to commit first), the prune timer, an idle connection's error. Equivalent: EXPIRED_GRACE_MS and UPSERT_CHARGE's
+//   column filter (module-level, evaluated on import; the grace is asserted by the pruning test in
+//   postgres-store.test.ts); chargeLiterals' integer branch (a quoted literal is cast to the integer column alike; a
+//   number the column cannot hold is refused by PostgreSQL rather than by int()); the initial ledgerId (a store not attached
+//   names no ledger either way); `subject !== undefined` before the history read (a read without a history key asks for
+//   no history: fromTable of no subject counts nothing, never read); batch()'s one-statement branch (every batch sends
+//   two or more, and pg answers a list); the prune's own catch (the pool's 'error' for its idle clients marks the store
+//   down first whenever the server goes; the prune's catch alone shows only with no idle client, which the pool's
+//   10-second idle timeout decides).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

@@ -301,7 +301,8 @@ export class PostgresUsageStore implements UsageStore {
         const before = head();
         fetched = this.guard(async () => {
           const { results, fetched: f } = await this.fetch(client, scopes, undefined, nowMs, excluding, before);
-          const locked = before.length > 0 ? results[1] : undefined;
+          // The lock's rows (results[1]: after BEGIN); none when an earlier read of this transaction took the lock.
+          const locked = results[1];
           checkLocked(locked);
           const row = locked?.rows.find((r: { key: string }) => r.key === historyKey) as { seq: string; gen: string } | undefined;
           if (row) historyRow = { seq: Number(row.seq), gen: Number(row.gen) };
@@ -323,12 +324,11 @@ export class PostgresUsageStore implements UsageStore {
         // Receipts of earlier claims ride along with this commit.
         let receipts: ReturnType<PostgresUsageStore['takeReceipts']>;
         try {
+          // Keys not locked by a read yet (the meter always reads first): locked and checked before anything is written.
           const before = head();
+          if (before.length > 0) checkLocked((await this.guard(() => this.batch(client, before)))[1]);
           receipts = this.takeReceipts();
-          const results = await this.guard(() =>
-            this.batch(client, [...before, ...this.rowStatements(rows), ...(receipts ? [receipts.statement] : []), 'COMMIT']),
-          );
-          checkLocked(before.length > 0 ? results[1] : undefined);
+          await this.guard(() => this.batch(client, [...this.rowStatements(rows), ...(receipts ? [receipts.statement] : []), 'COMMIT']));
         } catch (err) {
           this.putBack(receipts?.taken);
           this.claimed.delete(rows.request.decisionId);
