@@ -235,6 +235,29 @@
 //   two or more, and pg answers a list); the prune's own catch (the pool's 'error' for its idle clients marks the store
 //   down first whenever the server goes; the prune's catch alone shows only with no idle client, which the pool's
 //   10-second idle timeout decides).
+// - Usage `shared-claims` (store.ts:464-931, sql, history-cache, failure, health, row-signer; 2026-12-06, session 19,
+//   at `9f30ff8`: 77.18%, 399 of 517, on the PostgreSQL store's tests and shared-state-runtime, a lower bound). Killed
+//   since by test/usage/postgres-read.test.ts, postgres-settle-repair.test.ts, postgres-history-cache.test.ts and
+//   postgres-parts.test.ts, each line broken by hand: receipts put back when their flush fails, a claim given up and a
+//   take-back retried once the database is back; findRequest of no claim, of a claim without its receipt, without a
+//   signer; the duplicate settlement's ROLLBACK (a lock left behind kept another replica's report waiting); each scope's
+//   own rows in a read of three; stateRows' minute buckets as numbers; repairState's transaction, its baseline caller
+//   and asked model, and the history generation it bumps; the request id prune's bound; the health reason's text; the
+//   history log read, loaded again and counted (no key row, another generation, a row behind the log, a row committed
+//   out of turn, `??` against `&&`); a probe failing after stop; int()'s code. The settlement's own ROLLBACK after a
+//   refused entry went: the connection is closed on any failure, which rolls back. `ledgerId === ''` went from the
+//   approvals check (attach names the ledger with the signer). Equivalent: the statement names ('' runs the same SQL
+//   unprepared), `scopes.length > 0`, the fetch's initial values and `before.length > 0` (an empty list reads nothing,
+//   an empty batch answers nothing), `subject !== undefined` (fromTable of no subject, never read), ensureKeys'
+//   `missing.length === 0`, `found?.rows` (two statements give two results), `res.rows[0]?.value` (the row was just
+//   inserted), `cached.seq < row.seq` (the query of none answers none), the recent rows' decision '' (denials are loaded
+//   on their own), the 'release' spelling ('take back' is the only value tested), the watched-client set and its error
+//   listener (a broken connection's query fails through guard and marks the store down alike), failed() after close
+//   and a probe after stop (ProbedHealth ignores both), the prune and flush catches' `isDown` (the pool's 'error'
+//   event marks the store down first), MAX_KNOWN_KEYS and MAX_SUBJECTS (memory bounds: a forgotten key or log is
+//   read again), health.ts's DatabaseError check, `default:` and initial cause (set before read), failure.ts's
+//   `code ?? ''`, sql.ts's HISTORY (module-level), and the guard's "could not be reached in time" text (whether a cut
+//   connection's own error marks the store down first is a race).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { GavelError } from '../../src/lib/errors.js';
 import { isContention, isDown } from '../../src/usage/postgres/failure.js';
 import { ProbedHealth, schemaFailure } from '../../src/usage/postgres/health.js';
 import { int, literal, text, texts } from '../../src/usage/postgres/sql.js';
@@ -114,6 +115,23 @@ describe('ProbedHealth', () => {
     await tick(10);
     expect(h.ok).toBe(false);
   });
+
+  it('a probe that fails after stop schedules none after it, and leaves the reason as it was', async () => {
+    let fail: (err: Error) => void = () => undefined;
+    let probes = 0;
+    const h = new ProbedHealth(() => {
+      probes++;
+      return new Promise<void>((_, reject) => (fail = reject));
+    }, 5);
+    h.failed('down');
+    await tick(30);
+    expect(probes).toBe(1);
+    h.stop();
+    fail(new Error('still down'));
+    await tick(30);
+    expect(probes).toBe(1);
+    expect(h.reason).toBe('down');
+  });
 });
 
 describe("values inlined into the shared store's statements", () => {
@@ -125,7 +143,8 @@ describe("values inlined into the shared store's statements", () => {
     expect(int(42)).toBe('42');
     expect(int(-7)).toBe('-7');
     for (const bad of [1.5, Number.NaN, 2 ** 53]) {
-      expect(() => int(bad)).toThrow(`not an integer for the usage store: ${bad}`);
+      expect(() => int(bad)).toThrow(new GavelError('usage_unavailable', `not an integer for the usage store: ${bad}`));
+      expect(() => int(bad)).toThrow(expect.objectContaining({ code: 'usage_unavailable' }));
     }
     expect(literal(null)).toBe('NULL');
     expect(literal(undefined)).toBe('NULL');

@@ -7,7 +7,7 @@ import type { RowSigner } from '../../src/usage/postgres/row-signer.js';
 import { PostgresUsageStore } from '../../src/usage/postgres/store.js';
 import { historyKey, scopeKeys, type StagedUsage } from '../../src/usage/store.js';
 import { freshDatabase, postgresForTests, postgresUnavailable, queryAt } from '../helpers/postgres.js';
-import { storeReservation } from './helpers.js';
+import { storeReservation, withoutEntry } from './helpers.js';
 import { approval, signers } from './shared-approval-fixtures.js';
 
 /**
@@ -58,10 +58,15 @@ describe.skipIf(skip)("a decision's read of the shared usage store", () => {
     const store = await open(await freshDatabase(db, 'read'));
     try {
       await stage(store, { request: request('held'), reservation: storeReservation('held', T0, alice) });
+      await stage(store, { request: request('done', T0 - 1), reservation: storeReservation('done', T0 - 1, alice) });
+      const settlement = { ...alice, decisionId: 'done', model: 'standard-m', tier: 'standard', inputTokens: 10, outputTokens: 40, costMicros: 50, atMs: T0 };
+      await store.settle(settlement, withoutEntry());
       const read = await store.read(keys);
-      expect((await read.history('alice', T0 + 1)).requests_last_minute).toBe(1);
-      expect((await read.usage('team', 'platform', T0 + 1)).day.reserved_tokens).toBe(300);
-      // A minute later the request has left the window; leaving out `held`, nothing is reserved.
+      expect((await read.history('alice', T0 + 1)).requests_last_minute).toBe(2);
+      // Each scope's own rows: the read locked three budgets, and the team's totals are the team's alone.
+      expect((await read.usage('team', 'platform', T0 + 1)).day).toMatchObject({ reserved_tokens: 300, used_tokens: 50 });
+      expect((await read.usage('subject', 'alice', T0 + 1)).day).toMatchObject({ reserved_tokens: 300, used_tokens: 50 });
+      // A minute later the requests have left the window; leaving out `held`, nothing is reserved.
       expect((await read.history('alice', T0 + 61_000)).requests_last_minute).toBe(0);
       expect((await read.usage('team', 'platform', T0 + 61_000, 'held')).day.reserved_tokens).toBe(0);
       expect((await read.usage('team', 'platform', T0 + 61_000)).day.reserved_tokens).toBe(300);
@@ -165,6 +170,17 @@ describe.skipIf(skip)("a decision's read of the shared usage store", () => {
       });
       await expect.poll(async () => store.charge('stale'), { timeout: 5000 }).toBeUndefined();
       expect(await queryAt(url, 'SELECT count(*)::int AS n FROM gavel_usage_requests')).toEqual([{ n: 0 }]);
+      // Request id claims go once past the longest window a caller can ask for (30 days), not before.
+      const DAY = 24 * HOUR;
+      await queryAt(
+        url,
+        `INSERT INTO gavel_request_ids (caller, request_id, decision_id, ledger_id, at_ms, answer)
+         VALUES ('gw', 'month-old', 'month-old', 'ledger-a', $1, '{}'), ('gw', 'week-old', 'week-old', 'ledger-a', $2, '{}')`,
+        [now - 31 * DAY, now - 7 * DAY],
+      );
+      await expect.poll(async () => queryAt(url, 'SELECT request_id FROM gavel_request_ids'), { timeout: 5000 }).toEqual([{ request_id: 'week-old' }]);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await queryAt(url, 'SELECT request_id FROM gavel_request_ids')).toEqual([{ request_id: 'week-old' }]);
     } finally {
       await store.close();
     }
@@ -176,8 +192,38 @@ describe.skipIf(skip)("a decision's read of the shared usage store", () => {
       await store.history('alice', T0);
       await db.stop();
       await expect.poll(() => store.health.ok, { timeout: 10_000 }).toBe(false);
+      expect(store.health.reason).toMatch(
+        /^usage store postgres:\/\/gavel:\*\*\*@127\.0\.0\.1:\d+\/read_\w+: terminating connection due to administrator command/,
+      );
       await db.start();
       await expect.poll(() => store.health.ok, { timeout: 10_000 }).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('while the database is down, receipts, a claim given up and a reservation taken back wait; they go once it is back', async () => {
+    const url = await freshDatabase(db, 'read');
+    const store = await open(url);
+    const c1: RequestClaim = { caller: 'gw', requestId: 'c-1', sinceMs: T0 - 60_000, answer: () => '{"decision":"allow"}' };
+    const c2: RequestClaim = { ...c1, requestId: 'c-2' };
+    try {
+      await stage(store, { request: request('d-1'), claim: c1 });
+      const read = await store.read(keys);
+      await read.history('alice', T0);
+      const given = await read.stage({ request: request('d-2'), reservation: storeReservation('d-2', T0, alice), claim: c2 });
+      await db.stop();
+      await expect.poll(() => store.health.ok, { timeout: 10_000 }).toBe(false);
+      store.requestRecorded(c1, 'd-1', { seq: 1, entryHash: 'h1' });
+      given!.finish(false, []);
+      await new Promise((r) => setTimeout(r, 100));
+      await db.start();
+      await expect.poll(() => store.health.ok, { timeout: 10_000 }).toBe(true);
+      await expect
+        .poll(async () => queryAt(url, 'SELECT request_id, seq FROM gavel_request_ids ORDER BY request_id'), { timeout: 5000 })
+        .toEqual([{ request_id: 'c-1', seq: '1' }]);
+      expect(await store.charge('d-2')).toBeUndefined();
+      expect(await queryAt(url, 'SELECT decision_id FROM gavel_usage_requests')).toEqual([{ decision_id: 'd-1' }]);
     } finally {
       await store.close();
     }
@@ -197,6 +243,14 @@ describe.skipIf(skip)("a decision's read of the shared usage store", () => {
       try {
         await stage(store, { request: request('d-1'), claim: claim('r-1') });
         await stage(store, { request: request('d-2'), claim: claim('r-2') });
+        expect(await store.findRequest('gw', 'r-9', T0 - 60_000)).toBeUndefined();
+        // Claimed, its receipt not noted yet: in progress, for this replica as for any other.
+        await expect(store.findRequest('gw', 'r-1', T0 - 60_000)).rejects.toEqual(
+          new GavelError(
+            'request_in_progress',
+            'request_id "r-1" of gw is being decided on another replica, or was decided there a moment ago: retry to get its answer',
+          ),
+        );
         store.requestRecorded(claim('r-1'), 'd-1', { seq: 3, entryHash: 'h3' });
         store.requestRecorded(claim('r-2'), 'd-2', { seq: 4, entryHash: 'h4' });
         await expect
@@ -243,7 +297,11 @@ describe.skipIf(skip)("a decision's read of the shared usage store", () => {
         const read = await store.read(keys);
         await read.history('alice', T0);
         await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'gavel' AND state LIKE 'idle in transaction%'`);
-        await expect(read.stage({ request: request('cut'), claim: claim('r-3') })).rejects.toMatchObject({ code: 'usage_unavailable' });
+        await expect(read.stage({ request: request('cut'), claim: claim('r-3') })).rejects.toMatchObject({
+          code: 'usage_unavailable',
+          // Reached in time or not: the connection's own error may have taken the store down first.
+          message: expect.stringMatching(/^the usage store (could not be reached in time|is unavailable) \(/),
+        });
       } finally {
         await store.close();
       }
