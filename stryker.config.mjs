@@ -226,15 +226,17 @@
 //   request_in_progress or a decision made again), a connection cut under a claim, the approval change committed with
 //   the rows and, over a moved row, nothing written and the read ended, receipts noted several at once and unsigned
 //   without a signer, key rows gone before a stage that read nothing (checked before anything is written now: it used
-//   to commit first), the prune timer, an idle connection's error. Equivalent: EXPIRED_GRACE_MS and UPSERT_CHARGE's
-//   column filter (module-level, evaluated on import; the grace is asserted by the pruning test in
-//   postgres-store.test.ts); chargeLiterals' integer branch (a quoted literal is cast to the integer column alike; a
-//   number the column cannot hold is refused by PostgreSQL rather than by int()); the initial ledgerId (a store not attached
-//   names no ledger either way); `subject !== undefined` before the history read (a read without a history key asks for
-//   no history: fromTable of no subject counts nothing, never read); batch()'s one-statement branch (every batch sends
-//   two or more, and pg answers a list); the prune's own catch (the pool's 'error' for its idle clients marks the store
-//   down first whenever the server goes; the prune's catch alone shows only with no idle client, which the pool's
-//   10-second idle timeout decides).
+//   to commit first), the prune timer, an idle connection's error. Not measured (static: module-level, evaluated on
+//   import before a mutant is active): EXPIRED_GRACE_MS (asserted by the pruning test in postgres-store.test.ts) and
+//   UPSERT_CHARGE's column filter (a key column set to itself). Equivalent for every value a charge holds:
+//   chargeLiterals' integer branch (a quoted literal is cast to the bigint column alike; the two differ only past 2^53,
+//   which int() refuses and a literal would store, and no charge gets there: reports must be safe integers,
+//   report.ts, and estimates are capped, meter.ts's MAX_ESTIMATED_TOKENS). Equivalent: `subject !== undefined` before the history read (a read without a history key asks for no
+//   history: fromTable of no subject counts nothing, never read); batch()'s one-statement branch (every batch sends two
+//   or more, and pg answers a list). Untested: the initial ledgerId (a store never attached writes '' as its rows'
+//   ledger; every runtime attaches before its first decision), and the prune's own catch: the pool's 'error' for its
+//   idle clients marks the store down first whenever the server goes while one is idle; the catch alone shows on a
+//   replica idle past the pool's 10-second idle timeout, which a test would wait out.
 // - Usage `shared-claims` (store.ts:464-931, sql, history-cache, failure, health, row-signer; 2026-12-06, session 19,
 //   at `9f30ff8`: 77.18%, 399 of 517, on the PostgreSQL store's tests and shared-state-runtime, a lower bound). Killed
 //   since by test/usage/postgres-read.test.ts, postgres-settle-repair.test.ts, postgres-history-cache.test.ts and
@@ -244,20 +246,23 @@
 //   own rows in a read of three; stateRows' minute buckets as numbers; repairState's transaction, its baseline caller
 //   and asked model, and the history generation it bumps; the request id prune's bound; the health reason's text; the
 //   history log read, loaded again and counted (no key row, another generation, a row behind the log, a row committed
-//   out of turn, `??` against `&&`); a probe failing after stop; int()'s code. The settlement's own ROLLBACK after a
-//   refused entry went: the connection is closed on any failure, which rolls back. `ledgerId === ''` went from the
-//   approvals check (attach names the ledger with the signer). Equivalent: the statement names ('' runs the same SQL
+//   out of turn, `??` against `&&`); a probe failing after stop; int()'s code; approvals() refused for a signer
+//   attached with no ledger id. Only timing tells: the settlement's own ROLLBACK after a refused entry (without it the
+//   connection, closed on any failure, rolls back a moment after the caller hears). Equivalent: the statement names ('' runs the same SQL
 //   unprepared), `scopes.length > 0`, the fetch's initial values and `before.length > 0` (an empty list reads nothing,
 //   an empty batch answers nothing), `subject !== undefined` (fromTable of no subject, never read), ensureKeys'
 //   `missing.length === 0`, `found?.rows` (two statements give two results), `res.rows[0]?.value` (the row was just
 //   inserted), `cached.seq < row.seq` (the query of none answers none), the recent rows' decision '' (denials are loaded
-//   on their own), the 'release' spelling ('take back' is the only value tested), the watched-client set and its error
-//   listener (a broken connection's query fails through guard and marks the store down alike), failed() after close
-//   and a probe after stop (ProbedHealth ignores both), the prune and flush catches' `isDown` (the pool's 'error'
-//   event marks the store down first), MAX_KNOWN_KEYS and MAX_SUBJECTS (memory bounds: a forgotten key or log is
-//   read again), health.ts's DatabaseError check, `default:` and initial cause (set before read), failure.ts's
-//   `code ?? ''`, sql.ts's HISTORY (module-level), and the guard's "could not be reached in time" text (whether a cut
-//   connection's own error marks the store down first is a race).
+//   on their own), the 'release' spelling ('take back' is the only value tested), the checked-out client's error listener
+//   made a no-op (a listener is still there, so nothing crashes; the broken connection's next query fails through
+//   guard and marks the store down), failed() after close and a probe after stop (ProbedHealth ignores both),
+//   health.ts's DatabaseError check, `default:` and initial cause (set before it is read), failure.ts's `code ?? ''`
+//   (a DatabaseError always has its SQLSTATE). Untested: the watched-client set (without it each checkout adds one more
+//   listener: memory and a MaxListeners warning), MAX_KNOWN_KEYS and MAX_SUBJECTS (memory bounds: a forgotten key or
+//   log is read again), the background writes' `isDown` in the prune, flush, drop and take-back catches (true would
+//   mark the store down for a failure that is no outage, which these writes do not meet in a test), and the guard's
+//   "could not be reached in time" text (whether a cut connection's own error marks the store down first is a race).
+//   Not measured: sql.ts's HISTORY (static).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

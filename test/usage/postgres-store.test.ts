@@ -363,6 +363,9 @@ describe.skipIf(skip)('PostgresUsageStore', () => {
     }
     const signed = await open(url);
     try {
+      // A signer without a ledger to name is no attachment either.
+      signed.attach('', { sign: () => 'sig', verify: () => false });
+      expect(() => signed.approvals(approvalsOptions)).toThrow('attach the ledger and its signer before opening shared approvals');
       signed.attach('ledger-b', { sign: () => 'sig', verify: () => false });
       signed.approvals(approvalsOptions).close();
       expect(() => signed.approvals(approvalsOptions)).toThrow('the shared approval store is already open');

@@ -631,10 +631,15 @@ export class PostgresUsageStore implements UsageStore {
              expires_ms = NULL WHERE decision_id = ${text(s.decisionId)}`,
           ...this.bucketStatements({ ...existing, tier: s.tier, tokens, costMicros: s.costMicros }),
         ]);
-        // The entry first, while this transaction holds the charge: no entry, no settlement (a failure
-        // closes the connection below, which rolls the transaction back). A COMMIT that fails after it
-        // leaves an entry whose settlement a retry writes again: the last one counts.
-        await record(existing, { writes: [], finish: () => undefined });
+        // The entry first, while this transaction holds the charge: no entry, no settlement. (A COMMIT
+        // that fails after it leaves an entry whose settlement a retry writes again: the last one counts.)
+        try {
+          await record(existing, { writes: [], finish: () => undefined });
+        } catch (err) {
+          // Rolled back before the caller hears of it, so a retry finds the charge free at once.
+          await client.query('ROLLBACK');
+          throw err;
+        }
         await client.query('COMMIT');
         return result;
       });
@@ -667,8 +672,7 @@ export class PostgresUsageStore implements UsageStore {
    */
   approvals(o: Omit<SharedApprovalsOptions, 'guard' | 'ledgerId' | 'signer' | 'connect'>): PostgresApprovalStore {
     if (this.approvalStore) throw new Error('the shared approval store is already open');
-    // attach() names the ledger with the signer: no signer, no ledger either.
-    if (!this.signer) throw new Error('attach the ledger and its signer before opening shared approvals');
+    if (this.ledgerId === '' || !this.signer) throw new Error('attach the ledger and its signer before opening shared approvals');
     this.approvalStore = new PostgresApprovalStore(this.pool, {
       ...o,
       signer: this.signer,
