@@ -218,12 +218,14 @@
 //   (test/usage/postgres-store.test.ts, outside this part's list); the refusals' two other hints are asserted since
 //   (test/usage/postgres-schema.test.ts).
 // - Usage `shared-store` (store.ts:1-463; 2026-12-06, session 18, at `167134f`: 80.15%, 214 of 267, 75 of them
-//   timeouts while a CI run shared the machine). Killed since by test/usage/postgres-read.test.ts (session 19), each line
-//   broken by hand: a read asked again at another time or without a reservation reads again (and the lock's rows are
+//   timeouts while a CI run shared the machine; session 19, at `686dd78` with test/usage/postgres-read.test.ts and
+//   postgres-approvals-store.test.ts, the machine to itself: 88.64%, 234 of 264, 31 timed out). Killed by
+//   test/usage/postgres-read.test.ts (session 19), each line broken by hand: a read asked again at another time or without a reservation reads again (and the lock's rows are
 //   only the first fetch's), the history kept in memory between decisions (the subject's key row found among the locked
 //   rows, its own requests counted when committed, others' numbered by the bump of that row), a claim older than the
 //   window taken over, a stage refused for another reason with a claim or an approval change (that refusal, not
-//   request_in_progress or a decision made again), a connection cut under a claim, the approval change committed with
+//   request_in_progress or a decision made again), a connection cut under a claim, a claiming stage while the
+//   store is down (no database error behind it), a stage with no read before it, the approval change committed with
 //   the rows and, over a moved row, nothing written and the read ended, receipts noted several at once and unsigned
 //   without a signer, key rows gone before a stage that read nothing (checked before anything is written now: it used
 //   to commit first), the prune timer, an idle connection's error. Not measured (static: module-level, evaluated on
@@ -233,10 +235,17 @@
 //   which int() refuses and a literal would store, and no charge gets there: reports must be safe integers,
 //   report.ts, and estimates are capped, meter.ts's MAX_ESTIMATED_TOKENS). Equivalent: `subject !== undefined` before the history read (a read without a history key asks for no
 //   history: fromTable of no subject counts nothing, never read); batch()'s one-statement branch (every batch sends two
-//   or more, and pg answers a list). Untested: the initial ledgerId (a store never attached writes '' as its rows'
+//   or more, and pg answers a list); what only reads or writes more for the same answer: fetchOnce's cache
+//   conditions made `true` or their record emptied (read again, under the lock already held), head()'s `if (begun)`
+//   (BEGIN and the lock again inside the transaction), the stage's and reconcile's `length > 0` guards (an empty batch
+//   or delete), the initial scope lists given a stray entry (its rows match no scope asked for), `historyKey` of no
+//   subject; end()'s release branch made ROLLBACK (a ROLLBACK outside a transaction, or on a broken connection, which
+//   then releases it with the error); open()'s no-op 'error' listener on another event name (it guards the moments
+//   between migrate and the store's own listener). Untested: the initial ledgerId (a store never attached writes '' as its rows'
 //   ledger; every runtime attaches before its first decision), and the prune's own catch: the pool's 'error' for its
 //   idle clients marks the store down first whenever the server goes while one is idle; the catch alone shows on a
-//   replica idle past the pool's 10-second idle timeout, which a test would wait out.
+//   replica idle past the pool's 10-second idle timeout, which a test would wait out; end()'s release of a client whose
+//   ROLLBACK failed made a no-op (the pool loses one client per broken connection ended mid-transaction).
 // - Usage `shared-claims` (store.ts:464-931, sql, history-cache, failure, health, row-signer; 2026-12-06, session 19,
 //   at `9f30ff8`: 77.18%, 399 of 517, on the PostgreSQL store's tests and shared-state-runtime, a lower bound). Killed
 //   since by test/usage/postgres-read.test.ts, postgres-settle-repair.test.ts, postgres-history-cache.test.ts and

@@ -129,6 +129,10 @@ describe.skipIf(skip)("a decision's read of the shared usage store", () => {
       // The next decision puts the rows back.
       await stage(store, { request: request('found'), reservation: storeReservation('found', T0, alice) });
       expect(await store.charge('found')).toMatchObject({ state: 'reserved' });
+      // A stage with no read before it locks and checks the rows itself, and commits.
+      const unread = await store.read(keys);
+      (await unread.stage({ request: request('unread'), reservation: storeReservation('unread', T0, alice) }))!.finish(true, []);
+      expect(await store.charge('unread')).toMatchObject({ state: 'reserved' });
     } finally {
       await store.close();
     }
@@ -219,8 +223,15 @@ describe.skipIf(skip)("a decision's read of the shared usage store", () => {
       const read = await store.read(keys);
       await read.history('alice', T0);
       const given = await read.stage({ request: request('d-2'), reservation: storeReservation('d-2', T0, alice), claim: c2 });
+      const late = await store.read(keys);
+      await late.history('alice', T0);
       await db.stop();
       await expect.poll(() => store.health.ok, { timeout: 10_000 }).toBe(false);
+      // A claiming stage while the store is down: that refusal, not a claim taken.
+      await expect(late.stage({ request: request('d-3'), claim: { ...c1, requestId: 'c-3' } })).rejects.toMatchObject({
+        code: 'usage_unavailable',
+        message: expect.stringMatching(/^the usage store is unavailable \(/),
+      });
       store.requestRecorded(c1, 'd-1', { seq: 1, entryHash: 'h1' });
       given!.finish(false, []);
       await new Promise((r) => setTimeout(r, 100));
