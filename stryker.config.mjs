@@ -247,8 +247,8 @@
 //   replica idle past the pool's 10-second idle timeout, which a test would wait out; end()'s release of a client whose
 //   ROLLBACK failed made a no-op (the pool loses one client per broken connection ended mid-transaction).
 // - Usage `shared-claims` (store.ts:464-931, sql, history-cache, failure, health, row-signer; 2026-12-06, session 19,
-//   at `9f30ff8`: 77.18%, 399 of 517, on the PostgreSQL store's tests and shared-state-runtime, a lower bound). Killed
-//   since by test/usage/postgres-read.test.ts, postgres-settle-repair.test.ts, postgres-history-cache.test.ts and
+//   at `9f30ff8`: 77.18%, 399 of 517, on the PostgreSQL store's tests and shared-state-runtime, a lower bound; again at
+//   `407e85a` with the tests below, incremental: 88.39%, 457 of 517). Killed by test/usage/postgres-read.test.ts, postgres-settle-repair.test.ts, postgres-history-cache.test.ts and
 //   postgres-parts.test.ts, each line broken by hand: receipts put back when their flush fails, a claim given up and a
 //   take-back retried once the database is back; findRequest of no claim, of a claim without its receipt, without a
 //   signer; the duplicate settlement's ROLLBACK (a lock left behind kept another replica's report waiting); each scope's
@@ -256,8 +256,13 @@
 //   and asked model, and the history generation it bumps; the request id prune's bound; the health reason's text; the
 //   history log read, loaded again and counted (no key row, another generation, a row behind the log, a row committed
 //   out of turn, `??` against `&&`); a probe failing after stop; int()'s code; approvals() refused for a signer
-//   attached with no ledger id. Only timing tells: the settlement's own ROLLBACK after a refused entry (without it the
-//   connection, closed on any failure, rolls back a moment after the caller hears). Equivalent: the statement names ('' runs the same SQL
+//   attached with no ledger id; after the second run, each scope's rows told from another scope's of the same name (a
+//   subject and a team both called `ops`) and the release's empty writes; repairState's default for no request rows
+//   went (its one caller passes them). Only timing tells: the settlement's own ROLLBACK after a refused entry (without it the
+//   connection, closed on any failure, rolls back a moment after the caller hears). Equivalent: putBack's `has` check made true (the same receipt queued again), findRequest's
+//   `seq === null || entry_hash === null` as `&&` or either half (one UPDATE sets both), stateRows' `typeof r.at ===
+//   'string'` (pg gives bigint and text columns as strings alike), pruneOld's health check (the prune fails instead,
+//   and its timer's catch takes that), repairState's `requests.length > 0` made true (a bump of no keys), the statement names ('' runs the same SQL
 //   unprepared), `scopes.length > 0`, the fetch's initial values and `before.length > 0` (an empty list reads nothing,
 //   an empty batch answers nothing), `subject !== undefined` (fromTable of no subject, never read), ensureKeys'
 //   `missing.length === 0`, `found?.rows` (two statements give two results), `res.rows[0]?.value` (the row was just

@@ -73,6 +73,21 @@ describe.skipIf(skip)("a decision's read of the shared usage store", () => {
       // Each budget's own rows, though the read fetched three at once: counted once each.
       expect((await read.usage('team', 'platform', T0 + 1)).day).toMatchObject({ reserved_tokens: 300, used_tokens: 50 });
       expect((await read.usage('subject', 'alice', T0 + 1)).day).toMatchObject({ reserved_tokens: 300, used_tokens: 50 });
+      // A subject and a team of the same name: each budget counts its own scope's rows, not every row of that name.
+      const ops = { subject: 'ops', team: 'ops', costCenter: 'cc-9' };
+      for (const [id, who] of [
+        ['ops-1', ops],
+        ['ops-2', { ...ops, subject: 'ops-bot' }],
+      ] as const) {
+        const r = await store.read([...scopeKeys(who), historyKey(who.subject)]);
+        await r.history(who.subject, T0);
+        (await r.stage({ request: { ...request(id), subject: who.subject }, reservation: storeReservation(id, T0, who) }))!.finish(true, []);
+      }
+      const opsRead = await store.read([...scopeKeys(ops), historyKey('ops')]);
+      onExit.push(() => opsRead.end());
+      expect((await opsRead.usage('subject', 'ops', T0 + 1)).day.reserved_tokens).toBe(300);
+      expect((await opsRead.usage('team', 'ops', T0 + 1)).day.reserved_tokens).toBe(600);
+      opsRead.end();
       // A minute later the requests have left the window; leaving out `held`, nothing is reserved.
       expect((await read.history('alice', T0 + 61_000)).requests_last_minute).toBe(0);
       expect((await read.usage('team', 'platform', T0 + 61_000, 'held')).day.reserved_tokens).toBe(0);

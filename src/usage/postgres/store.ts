@@ -802,7 +802,7 @@ export class PostgresUsageStore implements UsageStore {
     charges: SharedCharge[],
     buckets: { daily: SharedBucket[]; minute: SharedBucket[] },
     since: SharedSince,
-    requests: RequestRow[] = [],
+    requests: RequestRow[],
   ): Promise<void> {
     await this.guard(async () => {
       const client = await this.connect();
