@@ -130,6 +130,13 @@
 //   the same); the fault count's `reasons.some` -> `every` (a service fault is a lone reason). The rest fail
 //   test/engine/{stages,decide-ports}.test.ts (session 16), each line broken by hand; answerOf, withApproval and
 //   withPayloadKey's branches for a record without canonical text went with them (every record the engine builds has it).
+//   Session 19, run again (incremental, at `407e85a`) on a wider set (the offline-record, trace-context and runtime
+//   tests too): 95.25%, 376 of 394. Besides the above: `plan.abandon?.()` -> `plan.abandon()` (a plan with a shared
+//   write always has it); recordOffline's `approval: null` in the evaluation request -> {} (only the redaction and the
+//   hashed paths of that evaluation are kept, and neither reads the approval); untested: recordOffline's
+//   `this.runner.discard(job)` made a no-op (the job's memory stays in the runner), its refusal without a
+//   recorded-entries port (every runtime engine has one; the check is for an engine built without a ledger), and
+//   recordPolicyEvent (reached by the ledger's policy-event tests, which spawn `gavel serve`).
 // - Engine `runners` (2026-12-06, session 16; the engine tests, a lower bound): key-locks.ts acquire()'s fast path
 //   (`waiters.length === 0 && every key free` -> false, and its `every` callback -> undefined): the slow path queues the
 //   caller and wake() grants it in the same synchronous turn, the same keys in the same order; decision-locks.ts `held`'s
