@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { EntryRecord, Ledger, Receipt, RowResult, StagedWrite } from '../../src/engine/ledger.js';
 import { RowWriter } from '../../src/ledger/row-writes.js';
 import type { UsageReportInput } from '../../src/usage/report.js';
-import type { Reservation, SettlementRecorder } from '../../src/usage/store.js';
+import { historyKey, scopeKeys, type Reservation, type SettlementRecorder, type UsageStore } from '../../src/usage/store.js';
 import { unary } from '../helpers/client.js';
 import type { Clients } from '../helpers/client.js';
 
@@ -135,4 +135,14 @@ export function recordingLedger(db?: Database.Database): Ledger & { records: Ent
     },
     async close() {},
   };
+}
+
+/** Requests in the last minute, as a decision's read of `who`'s keys sees them (the shared store: from its log in memory). */
+export async function requestsSeen(store: UsageStore, who: Caller, nowMs: number): Promise<number> {
+  const read = await store.read([...scopeKeys(who), historyKey(who.subject)]);
+  try {
+    return (await read.history(who.subject, nowMs)).requests_last_minute;
+  } finally {
+    read.end();
+  }
 }

@@ -7,7 +7,7 @@ import type { RowSigner } from '../../src/usage/postgres/row-signer.js';
 import { PostgresUsageStore } from '../../src/usage/postgres/store.js';
 import { historyKey, scopeKeys, type StagedUsage } from '../../src/usage/store.js';
 import { freshDatabase, postgresForTests, postgresUnavailable, queryAt } from '../helpers/postgres.js';
-import { storeReservation, withoutEntry } from './helpers.js';
+import { requestsSeen, storeReservation, withoutEntry } from './helpers.js';
 import { approval, signers } from './shared-approval-fixtures.js';
 
 /**
@@ -51,14 +51,6 @@ describe.skipIf(skip)("a decision's read of the shared usage store", () => {
       read.end();
     }
   }
-  const requestsSeen = async (store: PostgresUsageStore, nowMs: number) => {
-    const read = await store.read(keys);
-    try {
-      return (await read.history('alice', nowMs)).requests_last_minute;
-    } finally {
-      read.end();
-    }
-  };
 
   it('asked again at another time or without another decision’s reservation, a read reads again', async () => {
     const store = await open(await freshDatabase(db, 'read'));
@@ -107,17 +99,17 @@ describe.skipIf(skip)("a decision's read of the shared usage store", () => {
       await stage(a, { request: request('a-1') });
       // Rows changed behind the numbering are not read again: a's log is its memory, not a query of the last minute.
       await queryAt(url, `DELETE FROM gavel_usage_requests WHERE decision_id = 'a-1'`);
-      expect(await requestsSeen(a, T0 + 1)).toBe(1);
-      expect(await requestsSeen(a, T0 + 2)).toBe(1);
+      expect(await requestsSeen(a, alice, T0 + 1)).toBe(1);
+      expect(await requestsSeen(a, alice, T0 + 2)).toBe(1);
       expect((await a.history('alice', T0 + 2)).requests_last_minute).toBe(0);
       await stage(a, { request: request('a-2', T0 + 3) });
-      expect(await requestsSeen(a, T0 + 4)).toBe(2);
+      expect(await requestsSeen(a, alice, T0 + 4)).toBe(2);
       // b's requests reach a's log by their number, after a read of a's that found nothing new.
-      expect(await requestsSeen(b, T0 + 5)).toBe(1);
+      expect(await requestsSeen(b, alice, T0 + 5)).toBe(1);
       await stage(b, { request: request('b-1', T0 + 6) });
       await stage(b, { request: request('b-2', T0 + 7) });
-      expect(await requestsSeen(a, T0 + 8)).toBe(4);
-      expect(await requestsSeen(b, T0 + 8)).toBe(3);
+      expect(await requestsSeen(a, alice, T0 + 8)).toBe(4);
+      expect(await requestsSeen(b, alice, T0 + 8)).toBe(3);
       const numbered = await queryAt(url, `SELECT decision_id, subject_seq FROM gavel_usage_requests ORDER BY subject_seq`);
       expect(numbered).toEqual([
         { decision_id: 'a-2', subject_seq: '2' },

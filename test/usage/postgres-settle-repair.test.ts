@@ -5,7 +5,7 @@ import { postgresUsageConfig } from '../../src/usage/postgres/config.js';
 import { PostgresUsageStore, type SharedCharge } from '../../src/usage/postgres/store.js';
 import { historyKey, scopeKeys, type Settlement } from '../../src/usage/store.js';
 import { freshDatabase, postgresForTests, postgresUnavailable, queryAt } from '../helpers/postgres.js';
-import { storeReservation, withoutEntry } from './helpers.js';
+import { requestsSeen, storeReservation, withoutEntry } from './helpers.js';
 
 /**
  * The shared usage store's settlements and its repair from the chains (gavel serve --rebuild-state),
@@ -54,14 +54,6 @@ describe.skipIf(skip)('settling and repairing the shared usage store', () => {
     costMicros: 50,
     atMs: T0,
   });
-  const requestsSeen = async (store: PostgresUsageStore, nowMs: number) => {
-    const read = await store.read(keys);
-    try {
-      return (await read.history('alice', nowMs)).requests_last_minute;
-    } finally {
-      read.end();
-    }
-  };
 
   it('a settlement that changes nothing holds no lock; one whose entry cannot be recorded is not applied', async () => {
     const url = await freshDatabase(db, 'settle');
@@ -94,7 +86,7 @@ describe.skipIf(skip)('settling and repairing the shared usage store', () => {
     const [a, b] = [await open(url), await open(url)];
     await reserve(a, 'kept');
     await a.settle(settlement('kept'), withoutEntry());
-    expect(await requestsSeen(b, T0 + 1)).toBe(1);
+    expect(await requestsSeen(b, alice, T0 + 1)).toBe(1);
     const rows = await a.stateRows(['kept'], since);
     expect(rows.minute[0]?.at).toBe(Math.floor(T0 / MINUTE));
     expect(rows.daily[0]?.at).toBe('2026-12-06');
@@ -115,9 +107,9 @@ describe.skipIf(skip)('settling and repairing the shared usage store', () => {
     const after = await a.stateRows([], since);
     expect({ daily: after.daily, minute: after.minute }).toEqual({ daily: rows.daily, minute: rows.minute });
     // b read alice's history before: the rows written back reach it all the same.
-    expect(await requestsSeen(b, T0 + 2)).toBe(2);
+    expect(await requestsSeen(b, alice, T0 + 2)).toBe(2);
     expect((await b.history('alice', T0 + 2)).denials_last_hour).toBe(1);
-    expect(await requestsSeen(a, T0 + 2)).toBe(2);
+    expect(await requestsSeen(a, alice, T0 + 2)).toBe(2);
   });
 
   it('a repair that fails part way writes nothing', async () => {
