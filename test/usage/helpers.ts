@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { EntryRecord, Ledger, Receipt, RowResult, StagedWrite } from '../../src/engine/ledger.js';
 import { RowWriter } from '../../src/ledger/row-writes.js';
 import type { UsageReportInput } from '../../src/usage/report.js';
-import { historyKey, scopeKeys, type Reservation, type SettlementRecorder, type UsageStore } from '../../src/usage/store.js';
+import { historyKey, scopeKeys, type Reservation, type SettlementRecorder, type StagedUsage, type UsageStore } from '../../src/usage/store.js';
 import { unary } from '../helpers/client.js';
 import type { Clients } from '../helpers/client.js';
 
@@ -142,6 +142,19 @@ export async function requestsSeen(store: UsageStore, who: Caller, nowMs: number
   const read = await store.read([...scopeKeys(who), historyKey(who.subject)]);
   try {
     return (await read.history(who.subject, nowMs)).requests_last_minute;
+  } finally {
+    read.end();
+  }
+}
+
+/** Stages `rows` through a read of `who`'s keys, after reading its history as the meter does, and finishes them as committed. */
+export async function stageAfterRead(store: UsageStore, who: Caller, rows: StagedUsage): Promise<void> {
+  const read = await store.read([...scopeKeys(who), historyKey(who.subject)]);
+  try {
+    await read.history(who.subject, rows.request.atMs);
+    const staged = await read.stage(rows);
+    if (!staged) throw new Error('stale');
+    staged.finish(true, []);
   } finally {
     read.end();
   }

@@ -3,9 +3,9 @@ import { GavelError } from '../../src/lib/errors.js';
 import { usageConfig } from '../../src/usage/config.js';
 import { postgresUsageConfig } from '../../src/usage/postgres/config.js';
 import { PostgresUsageStore, type SharedCharge } from '../../src/usage/postgres/store.js';
-import { historyKey, scopeKeys, type Settlement } from '../../src/usage/store.js';
+import type { Settlement } from '../../src/usage/store.js';
 import { freshDatabase, postgresForTests, postgresUnavailable, queryAt } from '../helpers/postgres.js';
-import { requestsSeen, storeReservation, withoutEntry } from './helpers.js';
+import { requestsSeen, stageAfterRead, storeReservation, withoutEntry } from './helpers.js';
 
 /**
  * The shared usage store's settlements and its repair from the chains (gavel serve --rebuild-state),
@@ -18,7 +18,6 @@ if (skip) console.warn(`skipping PostgreSQL settle and repair tests: ${skip}`);
 const T0 = Date.parse('2026-12-06T12:00:00Z');
 const MINUTE = 60_000;
 const alice = { subject: 'alice', team: 'platform', costCenter: 'cc-1' };
-const keys = [...scopeKeys(alice), historyKey(alice.subject)];
 const since = { ms: T0 - MINUTE, day: '2026-12-06', minute: Math.floor(T0 / MINUTE) - 1 };
 
 describe.skipIf(skip)('settling and repairing the shared usage store', () => {
@@ -34,16 +33,11 @@ describe.skipIf(skip)('settling and repairing the shared usage store', () => {
     store.attach('ledger-a');
     return store;
   }
-  async function reserve(store: PostgresUsageStore, id: string, atMs = T0): Promise<void> {
-    const read = await store.read(keys);
-    try {
-      await read.history('alice', atMs);
-      const request = { decisionId: id, subject: 'alice', tool: '', decision: 'allow', atMs };
-      (await read.stage({ request, reservation: storeReservation(id, atMs, alice) }))!.finish(true, []);
-    } finally {
-      read.end();
-    }
-  }
+  const reserve = (store: PostgresUsageStore, id: string, atMs = T0) =>
+    stageAfterRead(store, alice, {
+      request: { decisionId: id, subject: 'alice', tool: '', decision: 'allow', atMs },
+      reservation: storeReservation(id, atMs, alice),
+    });
   const settlement = (id: string, outputTokens = 40): Settlement => ({
     ...alice,
     decisionId: id,
