@@ -91,6 +91,24 @@
 //   (and Date.parse of a bucket's day needs no padding below that either: no usage is dated before 1970).
 // - src/ledger/row-writes.ts `statements.size >= MAX_STATEMENTS` -> clear never: a memory bound on prepared statements
 //   (staged writes use a few dozen texts); a statement let go is prepared again, so no write changes either way.
+//   `if (!stmt)` -> true: prepared again each time, the same statement (a cost, not a behaviour).
+// - src/ledger/threaded.ts (part `thread`, session 20; test/ledger/threaded-calls and threaded-faults drive a real
+//   writer with extras and a scripted one for the faults): ids `nextId++`/`nextCall++` -> `--` (unique either way);
+//   append's `!this.scheduled` -> true and `scheduled = true` -> false (each append schedules a send, the first sends
+//   what is queued, the rest find nothing: `outgoing.length === 0` -> false only posts an empty batch, answered with
+//   no outcomes); `outgoing = []` -> `["Stryker was here"]` (the writer refuses an item without a record under an id
+//   nothing here waits for); `{ op: 'checkpoint' }` -> {} or '' and close's `{ type: 'close' }` -> {} or '' (the
+//   writer takes an op it does not know as a checkpoint, and a message that is neither an append nor a call as
+//   close); the thread's `name` (diagnostics only); open's `settle` (its `off` calls and their event names: the
+//   once-listeners left behind settle a promise already settled); `c?.`, `w.staged?.` -> `.` and `if (!w)
+//   continue` -> false (an answer only names a call or append that waits here; finish on an append without staged
+//   rows throws into the catch around it, and the caller is answered the same), giveUp's `finish(false, [])` ->
+//   `["Stryker was here"]` (a refused write reads no results), send's `if (w)` -> true (every item sent waits);
+//   extraNow's `finally { port1.close() }` -> {} (a port never listened to holds nothing open); advance's `>=` ->
+//   `>` (at one size, one head hash); closeWriter's `closed` handling (its block, `m.type === 'closed'`, the
+//   `message`/`exit` names, the exit's resolve -> undefined: the thread exits right after it says closed, and either
+//   resolves the same close; a failed close is tested); readerOf's `fileMustExist` -> false (a read-only open of a
+//   missing file fails either way) and close's `this.reader.db.open` -> true (closing a closed connection is a no-op).
 // - src/usage/key-reservations.ts, memory bounds only (the sums are the same either way): the compaction threshold
 //   `queued > 4 * all.size + COMPACT_SLACK` (-> `>=`, `- COMPACT_SLACK`, `4 / size`), the prune threshold
 //   `expired > PRUNE_AT` (-> `>=`, false), `if (entry.expired) this.expired--` (-> true, false, `++`: a count that only

@@ -115,6 +115,8 @@ describe('a ledger written by its own thread', () => {
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
     expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'ledger_unavailable' });
+    // Why it was not sent stays with the refusal.
+    expect((outcomes[0] as PromiseRejectedResult).reason.cause).toMatchObject({ name: 'DataCloneError' });
     expect(heard.map(([ok]) => ok)).toEqual([false, false]);
     // The next batch goes as usual.
     expect((await ledger.append(sampleRecord({ decisionId: 'next' }), sideRow('n', heard))).seq).toBe(1);

@@ -1,0 +1,125 @@
+import { unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { ledgerConfig } from '../../src/ledger/config.js';
+import { SqliteLedger } from '../../src/ledger/sqlite.js';
+import { ThreadedLedger } from '../../src/ledger/threaded.js';
+import { tempDir } from '../helpers/paths.js';
+import { sampleRecord } from './fixtures.js';
+
+/**
+ * The ledger's writer thread (issue 30) beside appends: the reads this thread serves from the file
+ * the writer writes, rows written there, waited-for calls and what they can meet, the writer's own
+ * health news, and what close leaves. The writer is real (serveWriter), with extras of the test's
+ * own (test/ledger/children/extras-writer.ts).
+ */
+const EXTRAS = new URL('./children/extras-writer.mjs', import.meta.url);
+
+function newFile(): string {
+  const path = join(tempDir(), 'ledger.db');
+  const db = new Database(path);
+  db.exec('CREATE TABLE side (id TEXT PRIMARY KEY, n INTEGER NOT NULL)');
+  db.close();
+  return path;
+}
+
+const config = (path: string, over: Parameters<typeof ledgerConfig>[1] = {}) =>
+  ledgerConfig(path, { checkpointEvery: 1_000_000, checkpointSeconds: 3600, ...over });
+
+describe('a ledger written by its own thread, beside its appends', () => {
+  it('serves reads here from what the writer committed, on a connection that cannot write, with the file’s own key', async () => {
+    const path = newFile();
+    const ledger = await ThreadedLedger.open(config(path), { entry: EXTRAS });
+    expect(ledger.db.readonly).toBe(true);
+    expect(() => ledger.db.exec("INSERT INTO side VALUES ('x', 1)")).toThrow(/readonly/);
+    for (const id of ['a', 'b', 'c']) await ledger.append(sampleRecord({ decisionId: id, requestId: `req-${id}` }));
+    expect([...ledger.query({})].map((e) => e.decisionId)).toEqual(['c', 'b', 'a']);
+    expect(ledger.get('b')).toMatchObject({ seq: 2, decisionId: 'b' });
+    expect(ledger.findRequest('tester', 'req-c', 0)).toMatchObject({ seq: 3, decisionId: 'c' });
+    expect(ledger.latestCheckpoint()).toBeUndefined();
+    const note = await ledger.checkpoint();
+    expect(ledger.latestCheckpoint()).toBe(note);
+    const report = await ledger.verify();
+    expect(report).toMatchObject({ ok: true, entries: 3, checkpointsChecked: 1 });
+    const verifierKey = ledger.verifierKey();
+    const origin = ledger.origin;
+    const status = ledger.policyStatus();
+    await ledger.close();
+    expect(ledger.db.open).toBe(false);
+    // The same file on one thread says the same.
+    const same = new SqliteLedger(config(path));
+    expect(verifierKey).toBe(same.verifierKey());
+    expect(origin).toBe(same.origin);
+    expect(status).toEqual(same.policyStatus());
+    await same.close();
+  });
+
+  it('writes rows outside the chain on the writer, after the appends sent before them; a row that changed is refused', async () => {
+    const path = newFile();
+    const ledger = await ThreadedLedger.open(config(path), { entry: EXTRAS });
+    const appended = ledger.append(sampleRecord({ decisionId: 'first' }));
+    await ledger.writeRows([{ sql: 'INSERT INTO side (id, n) VALUES (?, ?)', params: ['r', 1] }]);
+    expect((await appended).seq).toBe(1);
+    expect(ledger.db.prepare('SELECT id, n FROM side').all()).toEqual([{ id: 'r', n: 1 }]);
+    await expect(ledger.writeRows([{ sql: "UPDATE side SET n = 2 WHERE id = 'gone'", params: [], changes: 1 }])).rejects.toThrow(
+      /expected to change 1 row\(s\) and changed 0/,
+    );
+    await ledger.close();
+  });
+
+  it('a waited-for call: its result, its refusal with codes, its writer’s limits; too slow is ledger_unavailable, after close refused', async () => {
+    const path = newFile();
+    const ledger = await ThreadedLedger.open(config(path), { entry: EXTRAS });
+    expect(ledger.extraNow('limits', null)).toMatchObject({ maxYoungGenerationSizeMb: 4 });
+    let refusal: (Error & { code?: string; cause?: { code?: string; message?: string } }) | undefined;
+    try {
+      ledger.extraNow('refuse', null);
+    } catch (err) {
+      refusal = err as typeof refusal;
+    }
+    expect(refusal).toMatchObject({ code: 'invalid_erasure', message: 'the extra refused', cause: { code: 'EWHY', message: 'why it refused' } });
+    expect(() => ledger.extraNow('nothing', null)).toThrow("the ledger's writer has no nothing");
+    expect(() => ledger.extraNow('sleep', 400, 20)).toThrow(
+      expect.objectContaining({ code: 'ledger_unavailable', message: expect.stringContaining('did not answer sleep') }),
+    );
+    // The slow one finishes there; the thread carries on.
+    expect(ledger.extraNow('sleep', 0)).toBe('slept');
+    await ledger.close();
+    expect(() => ledger.extraNow('limits', null)).toThrow(expect.objectContaining({ code: 'ledger_unavailable', message: 'the ledger is closed' }));
+  });
+
+  it('the head never goes back: a call’s answer that overtook an older batch’s keeps the newer size', async () => {
+    const path = newFile();
+    const ledger = await ThreadedLedger.open(config(path), { entry: EXTRAS });
+    const before = ledger.append(sampleRecord({ decisionId: 'before' }));
+    // Sends 'before' first, then appends one more on the writer: its answer says size 2 before 'before''s batch is heard here.
+    expect(ledger.extraNow('append', 'inside')).toBe(2);
+    expect(ledger.size).toBe(2);
+    expect((await before).seq).toBe(1);
+    expect(ledger.size).toBe(2);
+    expect(ledger.headHash).toBe(ledger.get('inside')!.entryHash);
+    await ledger.close();
+  });
+
+  it('hears the writer’s health: a ledger file deleted under it is news here; a close by its owner is not', async () => {
+    const path = newFile();
+    const ledger = await ThreadedLedger.open(config(path, { fileCheckMs: 20 }), { entry: EXTRAS });
+    const heard: Array<{ ok: boolean; reason?: string }> = [];
+    ledger.onHealthChange((h) => heard.push(h));
+    unlinkSync(path);
+    for (let i = 0; i < 100 && ledger.health.ok; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(ledger.health.ok).toBe(false);
+    expect(heard).toEqual([ledger.health]);
+    expect(ledger.health.reason).toMatch(/ledger/);
+    await ledger.close().catch(() => undefined);
+
+    const other = await ThreadedLedger.open(config(newFile()), { entry: EXTRAS });
+    const told: unknown[] = [];
+    other.onHealthChange((h) => told.push(h));
+    await other.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(told).toEqual([]);
+    expect(other.health).toEqual({ ok: true });
+  });
+});

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { RowChanged } from '../../src/engine/ledger.js';
+import { errorOf, wireError } from '../../src/ledger/writer-protocol.js';
+import { GavelError } from '../../src/lib/errors.js';
+
+/**
+ * A refusal crosses from the ledger's writer thread as data (wireError there, errorOf here): the
+ * caller must get the error it would have got on one thread — a GavelError's stable code (what the
+ * edge maps to a gRPC status), its cause's code, and a RowChanged cause as a RowChanged.
+ */
+const crossed = (err: unknown) => errorOf(structuredClone(wireError(err)));
+
+describe('a writer refusal as it crosses threads', () => {
+  it('keeps a GavelError with its code, message and a cause with its own code', () => {
+    const cause = Object.assign(new Error('SQLITE_FULL: database or disk is full'), { code: 'SQLITE_FULL' });
+    const err = crossed(new GavelError('ledger_unavailable', 'could not write', { cause }));
+    expect(err).toBeInstanceOf(GavelError);
+    expect(err).toMatchObject({ code: 'ledger_unavailable', message: 'could not write' });
+    expect(err.cause).toBeInstanceOf(Error);
+    expect(err.cause).toMatchObject({ code: 'SQLITE_FULL', message: 'SQLITE_FULL: database or disk is full' });
+    expect(wireError(new GavelError('ledger_unavailable', 'could not write', { cause }))).toEqual({
+      code: 'ledger_unavailable',
+      message: 'could not write',
+      cause: { code: 'SQLITE_FULL', message: 'SQLITE_FULL: database or disk is full' },
+    });
+  });
+
+  it('keeps a RowChanged cause as one, with what it expected and found', () => {
+    const err = crossed(new GavelError('ledger_unavailable', 'refused', { cause: new RowChanged('UPDATE t SET n = 1', 1, 0) }));
+    expect(err.cause).toBeInstanceOf(RowChanged);
+    expect(err.cause).toMatchObject({ sql: 'UPDATE t SET n = 1', expected: 1, actual: 0 });
+  });
+
+  it('a cause without a code or message, or a code that is not gavel’s, is carried as far as it is data', () => {
+    expect(wireError(new Error('plain'))).toEqual({ message: 'plain' });
+    expect(wireError(new Error('plain', { cause: 'a string' }))).toEqual({ message: 'plain' });
+    expect(wireError(new Error('plain', { cause: { message: 'no code' } }))).toEqual({ message: 'plain', cause: { message: 'no code' } });
+    expect(wireError(Object.assign(new Error('numbered'), { code: 5 }))).toEqual({ message: 'numbered' });
+    expect(wireError('just a string')).toEqual({ message: 'just a string' });
+    expect(wireError(undefined)).toEqual({ message: 'undefined' });
+    // A code gavel does not know (SQLite's, Node's) leaves a plain Error, message kept, cause unchanged.
+    const sqlite = crossed(Object.assign(new Error('SQLITE_BUSY: database is locked'), { code: 'SQLITE_BUSY' }));
+    expect(sqlite).not.toBeInstanceOf(GavelError);
+    expect(sqlite).toBeInstanceOf(Error);
+    expect(sqlite.message).toBe('SQLITE_BUSY: database is locked');
+    expect(errorOf({ message: 'toString', code: 'toString' })).not.toBeInstanceOf(GavelError);
+    const noCode = errorOf({ message: 'no code', cause: { message: 'inner' } });
+    expect(noCode).not.toBeInstanceOf(GavelError);
+    expect(noCode.cause).toBeInstanceOf(Error);
+    expect(noCode.cause).not.toHaveProperty('code');
+    expect(errorOf({ message: 'bare' }).cause).toBeUndefined();
+  });
+});
