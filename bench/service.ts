@@ -38,6 +38,7 @@ import { BUNDLES, ROOT, tempDir } from './lib/paths.js';
 import { compiledCli } from './lib/compiled.js';
 import { stopProcess, watchdog } from './lib/process.js';
 import { type PartResult, report } from './lib/result.js';
+import { GOAL_LABELS } from './lib/goals.js';
 import { median, serviceTables, type ServiceRow } from './lib/service-table.js';
 import { loadWorkload } from './lib/workload.js';
 
@@ -298,7 +299,7 @@ const gavelKind = (server: string, args: string[], cs: number[], call = DECIDE, 
     ),
 });
 const floorKind: Kind = {
-  server: 'floor: grpc-js Decide answering a fixed ALLOW, no engine (bench/lib/grpc-floor.ts)',
+  server: GOAL_LABELS.floor,
   inFlight: [1, 32],
   run: (c) => withServer(startFloor, (s) => each(c, (n) => measure(s, ghzLoad(s), n))),
 };
@@ -327,18 +328,20 @@ copyFileSync(join(BUNDLES, 'ai.tar.gz'), join(shadowDir, 'ai-candidate.tar.gz'))
 const SHADOW = 'gavel serve --shadow-bundles (a copy of the live bundle)';
 const shadowKind = gavelKind(SHADOW, ['--shadow-bundles', shadowDir], [32]);
 /** The ledger written by its own thread (issue 30), beside the default (on the I/O thread) in the same run. */
-const THREAD = 'gavel serve --ledger-thread (the ledger on its writer thread)';
+const THREAD = GOAL_LABELS.thread;
+/** The peer every row is compared with. */
+const OPA = GOAL_LABELS.opa;
 const kinds: Kind[] = shadowOnly
   ? [gavelKind('gavel serve', [], [32]), shadowKind]
   : [
       gavelKind('gavel serve', [], inFlight),
       gavelKind(THREAD, ['--ledger-thread'], [1, 32]),
-      ...(opaReady ? [opaKind('opa run --server, no decision log', false), opaKind('opa run --server, decision log to a file', true)] : []),
+      ...(opaReady ? [opaKind(OPA, false), opaKind('opa run --server, decision log to a file', true)] : []),
       floorKind,
       gavelKind('gavel serve --durability full', ['--durability', 'full'], [32]),
       gavelKind('gavel serve --no-metering', ['--no-metering'], [32]),
       gavelKind('gavel serve --workers 0 (evaluation on the I/O thread)', ['--workers', '0'], [32]),
-      gavelKind(`gavel serve, DecideStream (in flight = streams, ${STREAM_MESSAGES} requests each)`, [], [1, 2], STREAM, STREAM_MESSAGES),
+      gavelKind(`${GOAL_LABELS.stream} (in flight = streams, ${STREAM_MESSAGES} requests each)`, [], [1, 2], STREAM, STREAM_MESSAGES),
       shadowKind,
     ];
 
@@ -378,7 +381,6 @@ for (let rep = 1; rep <= reps; rep++) {
 
 // Open loop at half of OPA's own peak (median of its closed-loop rows, no decision log): gavel, OPA and the floor at
 // the same rate, interleaved; what a gateway sees from each at a load both sustain.
-const OPA = 'opa run --server, no decision log';
 const opaPeak =
   opaReady && !shadowOnly
     ? Math.max(...inFlight.map((c) => median(rows.filter((r) => r.server === OPA && r.inFlight === c).map((r) => r.throughput))))
@@ -449,7 +451,7 @@ const result: PartResult = {
   part: 'service',
   measurements: [],
   notes,
-  markdown: serviceTables({ rows, fixed, beside, reps, seconds, warmup, reference: 'opa run --server, no decision log' }),
+  markdown: serviceTables({ rows, fixed, beside, reps, seconds, warmup, reference: OPA }),
 };
 process.stdout.write(`${result.markdown!.join('\n')}\n`);
 report(result, out);

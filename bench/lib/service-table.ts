@@ -1,3 +1,4 @@
+import { goalsTable } from './goals.js';
 import { fmt } from './result.js';
 
 /** One measured window of bench/service.ts. */
@@ -53,7 +54,7 @@ function num(n: number, digits = 2): string {
 }
 
 /** The median row of each (server, in flight) group, in first-seen order. */
-function medians(rows: ServiceRow[]): ServiceRow[] {
+export function medians(rows: ServiceRow[]): ServiceRow[] {
   const groups = new Map<string, ServiceRow[]>();
   for (const r of rows) {
     const key = `${r.server}\u0000${r.inFlight}`;
@@ -130,5 +131,7 @@ export function serviceTables(t: ServiceTables): string[] {
     HEAD,
     RULE,
     ...t.beside.map((r) => line(r, undefined)),
+    '',
+    ...goalsTable(med, medians(t.fixed)),
   ];
 }
