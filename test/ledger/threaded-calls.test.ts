@@ -1,12 +1,9 @@
 import { unlinkSync } from 'node:fs';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ledgerConfig } from '../../src/ledger/config.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { ThreadedLedger } from '../../src/ledger/threaded.js';
-import { tempDir } from '../helpers/paths.js';
-import { sampleRecord } from './fixtures.js';
+import { fileWithSideTable, sampleRecord } from './fixtures.js';
 
 /**
  * The ledger's writer thread (issue 30) beside appends: the reads this thread serves from the file
@@ -16,20 +13,12 @@ import { sampleRecord } from './fixtures.js';
  */
 const EXTRAS = new URL('./children/extras-writer.mjs', import.meta.url);
 
-function newFile(): string {
-  const path = join(tempDir(), 'ledger.db');
-  const db = new Database(path);
-  db.exec('CREATE TABLE side (id TEXT PRIMARY KEY, n INTEGER NOT NULL)');
-  db.close();
-  return path;
-}
-
 const config = (path: string, over: Parameters<typeof ledgerConfig>[1] = {}) =>
   ledgerConfig(path, { checkpointEvery: 1_000_000, checkpointSeconds: 3600, ...over });
 
 describe('a ledger written by its own thread, beside its appends', () => {
   it('serves reads here from what the writer committed, on a connection that cannot write, with the file’s own key', async () => {
-    const path = newFile();
+    const path = fileWithSideTable();
     const ledger = await ThreadedLedger.open(config(path), { entry: EXTRAS });
     expect(ledger.db.readonly).toBe(true);
     expect(() => ledger.db.exec("INSERT INTO side VALUES ('x', 1)")).toThrow(/readonly/);
@@ -56,7 +45,7 @@ describe('a ledger written by its own thread, beside its appends', () => {
   });
 
   it('writes rows outside the chain on the writer, after the appends sent before them; a row that changed is refused', async () => {
-    const path = newFile();
+    const path = fileWithSideTable();
     const ledger = await ThreadedLedger.open(config(path), { entry: EXTRAS });
     const appended = ledger.append(sampleRecord({ decisionId: 'first' }));
     await ledger.writeRows([{ sql: 'INSERT INTO side (id, n) VALUES (?, ?)', params: ['r', 1] }]);
@@ -69,7 +58,7 @@ describe('a ledger written by its own thread, beside its appends', () => {
   });
 
   it('a waited-for call: its result, its refusal with codes, its writer’s limits; too slow is ledger_unavailable, after close refused', async () => {
-    const path = newFile();
+    const path = fileWithSideTable();
     const ledger = await ThreadedLedger.open(config(path), { entry: EXTRAS });
     expect(ledger.extraNow('limits', null)).toMatchObject({ maxYoungGenerationSizeMb: 4 });
     let refusal: (Error & { code?: string; cause?: { code?: string; message?: string } }) | undefined;
@@ -90,7 +79,7 @@ describe('a ledger written by its own thread, beside its appends', () => {
   });
 
   it('the head never goes back: a call’s answer that overtook an older batch’s keeps the newer size', async () => {
-    const path = newFile();
+    const path = fileWithSideTable();
     const ledger = await ThreadedLedger.open(config(path), { entry: EXTRAS });
     const before = ledger.append(sampleRecord({ decisionId: 'before' }));
     // Sends 'before' first, then appends one more on the writer: its answer says size 2 before 'before''s batch is heard here.
@@ -103,7 +92,7 @@ describe('a ledger written by its own thread, beside its appends', () => {
   });
 
   it('hears the writer’s health: a ledger file deleted under it is news here; a close by its owner is not', async () => {
-    const path = newFile();
+    const path = fileWithSideTable();
     const ledger = await ThreadedLedger.open(config(path, { fileCheckMs: 20 }), { entry: EXTRAS });
     const heard: Array<{ ok: boolean; reason?: string }> = [];
     ledger.onHealthChange((h) => heard.push(h));
@@ -114,7 +103,7 @@ describe('a ledger written by its own thread, beside its appends', () => {
     expect(ledger.health.reason).toMatch(/ledger/);
     await ledger.close().catch(() => undefined);
 
-    const other = await ThreadedLedger.open(config(newFile()), { entry: EXTRAS });
+    const other = await ThreadedLedger.open(config(fileWithSideTable()), { entry: EXTRAS });
     const told: unknown[] = [];
     other.onHealthChange((h) => told.push(h));
     await other.close();

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { isRowChanged, type RowResult, type StagedWrite } from '../../src/engine/ledger.js';
@@ -6,22 +5,13 @@ import { ledgerConfig } from '../../src/ledger/config.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { ThreadedLedger } from '../../src/ledger/threaded.js';
 import { GavelError } from '../../src/lib/errors.js';
-import { tempDir } from '../helpers/paths.js';
-import { sampleRecord } from './fixtures.js';
+import { fileWithSideTable, sampleRecord } from './fixtures.js';
 
 /**
  * The ledger written by a thread of its own (issue 30): appends and their staged rows cross as
  * data, commit there in group commits, and are answered here only once committed; a refusal keeps
  * its code and cause; nothing is answered once the writer is gone or closed.
  */
-function fileWithSideTable(): string {
-  const path = join(tempDir(), 'ledger.db');
-  const db = new Database(path);
-  db.exec('CREATE TABLE side (id TEXT PRIMARY KEY, n INTEGER NOT NULL)');
-  db.close();
-  return path;
-}
-
 /** Stops the writer thread from outside, as a crash of it would (the worker is private: reached for these tests alone). */
 const stopWriter = (ledger: ThreadedLedger) => (ledger as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
 
