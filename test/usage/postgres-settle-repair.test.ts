@@ -75,6 +75,30 @@ describe.skipIf(skip)('settling and repairing the shared usage store', () => {
     expect(a.stagedRelease('y').writes).toEqual([]);
   });
 
+  it('a settlement whose own statement the database refuses gives up its connection, not back to the pool mid-transaction', async () => {
+    const url = await freshDatabase(db, 'settle_refused');
+    // One connection: the next step gets the same one back unless the refused one was given up.
+    const store = (await PostgresUsageStore.open(postgresUsageConfig(url, { probeMs: 100, timeoutMs: 1500, poolSize: 1 }), usageConfig())).store;
+    opened.push(store);
+    store.attach('ledger-a');
+    await reserve(store, 'refused');
+    await reserve(store, 'fine');
+    await queryAt(
+      url,
+      `CREATE FUNCTION refuse_settling() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN IF NEW.decision_id = 'refused' THEN RAISE EXCEPTION 'the test refuses this settlement'; END IF; RETURN NEW; END $$;
+       CREATE TRIGGER refuse_settling BEFORE UPDATE ON gavel_usage_charges FOR EACH ROW EXECUTE FUNCTION refuse_settling()`,
+    );
+    await expect(store.settle(settlement('refused'), withoutEntry())).rejects.toMatchObject({
+      code: 'usage_unavailable',
+      message: expect.stringContaining('the test refuses this settlement'),
+    });
+    // A refusal of one statement is not the store being down.
+    expect(store.health.ok).toBe(true);
+    expect(await store.settle(settlement('fine'), withoutEntry())).toEqual({ kind: 'settled' });
+    expect(await store.charge('refused')).toMatchObject({ state: 'reserved', tokens: 300 });
+  });
+
   it('a repair writes charges, request rows and buckets as the chains have them, and every replica reads its history again', async () => {
     const url = await freshDatabase(db, 'repair');
     const [a, b] = [await open(url), await open(url)];
