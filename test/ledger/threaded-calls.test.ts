@@ -29,8 +29,17 @@ describe('a ledger written by its own thread, beside its appends', () => {
     expect(ledger.latestCheckpoint()).toBeUndefined();
     const note = await ledger.checkpoint();
     expect(ledger.latestCheckpoint()).toBe(note);
-    const report = await ledger.verify();
+    const progress: number[] = [];
+    const report = await ledger.verify(undefined, (done) => progress.push(done));
     expect(report).toMatchObject({ ok: true, entries: 3, checkpointsChecked: 1 });
+    expect(progress.at(-1)).toBe(3);
+    // A checkpoint given from elsewhere is checked too: one signed by another ledger's key is refused.
+    const other = new SqliteLedger(config(fileWithSideTable()));
+    await other.append(sampleRecord({ decisionId: 'elsewhere' }));
+    const foreign = other.checkpoint()!;
+    await other.close();
+    expect(await ledger.verify(foreign)).toMatchObject({ ok: false });
+    expect(await ledger.verify(note)).toMatchObject({ ok: true });
     const verifierKey = ledger.verifierKey();
     const origin = ledger.origin;
     const status = ledger.policyStatus();

@@ -47,6 +47,9 @@ describe('a ledger writer thread that misbehaves', () => {
     });
     // Ready, but its file cannot be read here: refused, not a ledger without a reader.
     await expect(ThreadedLedger.open(scripted('ready'), { entry: SCRIPTED })).rejects.toThrow('unable to open database file');
+    const notALedger = scripted('ready');
+    new Database(notALedger.path).close();
+    await expect(ThreadedLedger.open(notALedger, { entry: SCRIPTED })).rejects.toThrow('no such table: meta');
   });
 
   it('a thread that cannot start in takeOver closes the connection it was handed', async () => {

@@ -34,7 +34,8 @@ describe('a writer refusal as it crosses threads', () => {
   it('a cause without a code or message, or a code that is not gavel’s, is carried as far as it is data', () => {
     expect(wireError(new Error('plain'))).toEqual({ message: 'plain' });
     expect(wireError(new Error('plain', { cause: 'a string' }))).toEqual({ message: 'plain' });
-    expect(wireError(new Error('plain', { cause: { message: 'no code' } }))).toEqual({ message: 'plain', cause: { message: 'no code' } });
+    // Strictly: no `code: undefined` member either.
+    expect(wireError(new Error('plain', { cause: { message: 'no code' } }))).toStrictEqual({ message: 'plain', cause: { message: 'no code' } });
     expect(wireError(Object.assign(new Error('numbered'), { code: 5 }))).toEqual({ message: 'numbered' });
     expect(wireError('just a string')).toEqual({ message: 'just a string' });
     expect(wireError(undefined)).toEqual({ message: 'undefined' });
