@@ -97,22 +97,20 @@
 //   append's `!this.scheduled` -> true and `scheduled = true` -> false (each append schedules a send, the first sends
 //   what is queued, the rest find nothing: `outgoing.length === 0` -> false only posts an empty batch, answered with
 //   no outcomes); `outgoing = []` -> `["Stryker was here"]` (the writer refuses an item without a record under an id
-//   nothing here waits for); `{ op: 'checkpoint' }` -> {} or '' and close's `{ type: 'close' }` -> {} or '' (the
-//   writer takes an op it does not know as a checkpoint, and a message that is neither an append nor a call as
-//   close); the thread's `name` (diagnostics only); open's `settle` (its `off` calls and their event names: the
+//   nothing here waits for); the thread's `name` (diagnostics only); open's `settle` (its `off` calls and their event names: the
 //   once-listeners left behind settle a promise already settled); `c?.`, `w.staged?.` -> `.` and `if (!w)
 //   continue` -> false (an answer only names a call or append that waits here; finish on an append without staged
 //   rows throws into the catch around it, and the caller is answered the same), giveUp's `finish(false, [])` ->
 //   `["Stryker was here"]` (a refused write reads no results), send's `if (w)` -> true (every item sent waits);
 //   extraNow's `finally { port1.close() }` -> {} (a port never listened to holds nothing open); advance's `>=` ->
-//   `>` (at one size, one head hash); closeWriter's `closed` handling (its block, `m.type === 'closed'`, the
-//   `message`/`exit` names, the exit's resolve -> undefined: the thread exits right after it says closed, and either
-//   resolves the same close; a failed close is tested); readerOf's `fileMustExist` -> false (a read-only open of a
+//   `>` (at one size, one head hash); closeWriter's `m.type === 'closed'` -> false and its `off('message')` event
+//   name (a writer that says closed exits right after, and its exit resolves the same close, the listener going
+//   with the thread; a failed close, and a writer that dies in its close, are tested); readerOf's `fileMustExist` -> false (a read-only open of a
 //   missing file fails either way) and close's `this.reader.db.open` -> true (closing a closed connection is a no-op).
-//   Measured again at 14a7091 (61.26% -> 88.36%); what that run left besides the above: verify's three option
-//   pass-throughs and readerOf's catch had no test then (verify's progress and external checkpoint and a file
-//   without a ledger's meta have one since, added after that run; the witnesses one goes the same way and is tested
-//   on SqliteLedger's verify). writer-protocol.ts errorOf `e.code !== undefined &&` -> true (Object.hasOwn of
+//   Measured again at 14a7091 (61.26% -> 88.36%); what that run left besides the above had no test then and has
+//   one since (session 20, after that run; each broken by hand fails it): verify's three option pass-throughs
+//   (progress, an external checkpoint, witnesses), readerOf's catch (a file without a ledger's meta), the exit
+//   that ends a close whose writer died in it. writer-protocol.ts errorOf `e.code !== undefined &&` -> true (Object.hasOwn of
 //   `undefined` is false: no gavel code is named "undefined"); wireError's cause `typeof cause.code === 'string'`
 //   -> true is killed since by a strict comparison (no `code: undefined` member).
 // - src/usage/key-reservations.ts, memory bounds only (the sums are the same either way): the compaction threshold

@@ -328,13 +328,15 @@ copyFileSync(join(BUNDLES, 'ai.tar.gz'), join(shadowDir, 'ai-candidate.tar.gz'))
 const SHADOW = 'gavel serve --shadow-bundles (a copy of the live bundle)';
 const shadowKind = gavelKind(SHADOW, ['--shadow-bundles', shadowDir], [32]);
 /** The ledger written by its own thread (issue 30), beside the default (on the I/O thread) in the same run. */
+/** gavel serve as it starts by default. */
+const DEFAULT = GOAL_LABELS.gavel;
 const THREAD = GOAL_LABELS.thread;
 /** The peer every row is compared with. */
 const OPA = GOAL_LABELS.opa;
 const kinds: Kind[] = shadowOnly
-  ? [gavelKind('gavel serve', [], [32]), shadowKind]
+  ? [gavelKind(DEFAULT, [], [32]), shadowKind]
   : [
-      gavelKind('gavel serve', [], inFlight),
+      gavelKind(DEFAULT, [], inFlight),
       gavelKind(THREAD, ['--ledger-thread'], [1, 32]),
       ...(opaReady ? [opaKind(OPA, false), opaKind('opa run --server, decision log to a file', true)] : []),
       floorKind,
@@ -355,14 +357,14 @@ for (let rep = 1; rep <= reps; rep++) {
 
 // Open loop at half of gavel's own peak (median of the closed-loop rows): the latency a gateway sees at moderate load.
 const measuredAt = shadowOnly ? [32] : inFlight;
-const peak = Math.max(...measuredAt.map((c) => median(rows.filter((r) => r.server === 'gavel serve' && r.inFlight === c).map((r) => r.throughput))));
+const peak = Math.max(...measuredAt.map((c) => median(rows.filter((r) => r.server === DEFAULT && r.inFlight === c).map((r) => r.throughput))));
 const rate = Math.round(peak / 2);
 const fixed: ServiceRow[] = [];
 for (let rep = 1; rep <= reps; rep++) {
   // With and without shadow bundles at the same rate, interleaved: the live p99 shadow evaluation costs. The floor
   // at the same rate is the latency and the stalls of a server doing no work; the idle probe beside each, the machine's.
   for (const [label, start] of [
-    ['gavel serve', () => startGavel([])],
+    [DEFAULT, () => startGavel([])],
     ...(shadowOnly ? [] : ([[THREAD, () => startGavel(['--ledger-thread'])]] as const)),
     [SHADOW, () => startGavel(['--shadow-bundles', shadowDir])],
     [floorKind.server, startFloor],
@@ -389,7 +391,7 @@ const opaRate = Math.round(opaPeak / 2);
 if (Number.isFinite(opaRate) && opaRate > 0) {
   for (let rep = 1; rep <= reps; rep++) {
     for (const [label, start, load] of [
-      ['gavel serve', () => startGavel([]), (s: Running) => ghzLoad(s, DECIDE, dataFile, opaRate)],
+      [DEFAULT, () => startGavel([]), (s: Running) => ghzLoad(s, DECIDE, dataFile, opaRate)],
       [THREAD, () => startGavel(['--ledger-thread']), (s: Running) => ghzLoad(s, DECIDE, dataFile, opaRate)],
       [OPA, () => startPeer(false), (s: Running) => httpLoad(s as Running & { port: number }, opaRate)],
       [floorKind.server, startFloor, (s: Running) => ghzLoad(s, DECIDE, dataFile, opaRate)],

@@ -1,4 +1,4 @@
-import { goalsTable } from './goals.js';
+import { goalsTable, mainThreadMs } from './goals.js';
 import { fmt } from './result.js';
 
 /** One measured window of bench/service.ts. */
@@ -100,7 +100,7 @@ function line(r: ServiceRow, reference: ServiceRow | undefined): string {
   const errors = r.errors > 0 ? `${r.errors}${r.firstError ? ` (${r.firstError.slice(0, 80).replace(/\|/g, '/')})` : ''}` : '0';
   const note = r.note ? `; ${r.note}` : '';
   // OPA's main OS thread is not a serial part of its work (Go schedules goroutines on every thread): no figure.
-  const mainMs = r.mainThreadCores !== undefined && r.throughput > 0 && !r.server.startsWith('opa') ? (r.mainThreadCores / r.throughput) * 1000 : Number.NaN;
+  const mainMs = r.server.startsWith('opa') ? Number.NaN : (mainThreadMs(r) ?? Number.NaN);
   return `| ${r.server} | ${Number.isFinite(r.inFlight) ? r.inFlight : 'open loop'} | **${int(r.throughput)}** | ${ratio} | ${fmt(r.p50)} | ${fmt(r.p90)} | ${fmt(r.p99)} | ${num(r.cores ?? Number.NaN)} | ${num(r.cpuPerDecisionMs ?? Number.NaN)} | ${num(mainMs, 3)} | ${int(r.rssMb ?? Number.NaN)} | ${loop} | ${errors}${note} |`;
 }
 

@@ -135,15 +135,6 @@ export function recomputeRoot(rows: EntryRow[]): string {
 }
 
 /** Copies a ledger (and its key, WAL and SHM when present) into a fresh folder; returns the new ledger path. */
-/** A new ledger file with a table of the test's own (`side`), for rows staged beside entries. */
-export function fileWithSideTable(): string {
-  const path = join(tempDir(), 'ledger.db');
-  const db = new Database(path);
-  db.exec('CREATE TABLE side (id TEXT PRIMARY KEY, n INTEGER NOT NULL)');
-  db.close();
-  return path;
-}
-
 export function copyLedger(path: string, prefix = 'gavel-ledger-copy-'): string {
   const target = join(tempDir(prefix), 'ledger.db');
   for (const suffix of ['', '.key', '-wal', '-shm']) {

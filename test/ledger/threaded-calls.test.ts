@@ -1,9 +1,10 @@
 import { unlinkSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { ledgerConfig } from '../../src/ledger/config.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { LedgerConfig } from '../../src/ledger/config.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { ThreadedLedger } from '../../src/ledger/threaded.js';
-import { fileWithSideTable, sampleRecord } from './fixtures.js';
+import { sampleRecord } from './fixtures.js';
+import { fileWithSideTable, threadConfig as config, writerExit } from './writer-thread.js';
 
 /**
  * The ledger's writer thread (issue 30) beside appends: the reads this thread serves from the file
@@ -13,13 +14,21 @@ import { fileWithSideTable, sampleRecord } from './fixtures.js';
  */
 const EXTRAS = new URL('./children/extras-writer.mjs', import.meta.url);
 
-const config = (path: string, over: Parameters<typeof ledgerConfig>[1] = {}) =>
-  ledgerConfig(path, { checkpointEvery: 1_000_000, checkpointSeconds: 3600, ...over });
-
 describe('a ledger written by its own thread, beside its appends', () => {
+  /** Every ledger a test opened, closed after it whether it passed or not (close is idempotent). */
+  const opened: ThreadedLedger[] = [];
+  afterEach(async () => {
+    for (const ledger of opened.splice(0)) await ledger.close().catch(() => undefined);
+  });
+  async function open(c: LedgerConfig): Promise<ThreadedLedger> {
+    const ledger = await ThreadedLedger.open(c, { entry: EXTRAS });
+    opened.push(ledger);
+    return ledger;
+  }
+
   it('serves reads here from what the writer committed, on a connection that cannot write, with the file’s own key', async () => {
     const path = fileWithSideTable();
-    const ledger = await ThreadedLedger.open(config(path), { entry: EXTRAS });
+    const ledger = await open(config(path));
     expect(ledger.db.readonly).toBe(true);
     expect(() => ledger.db.exec("INSERT INTO side VALUES ('x', 1)")).toThrow(/readonly/);
     for (const id of ['a', 'b', 'c']) await ledger.append(sampleRecord({ decisionId: id, requestId: `req-${id}` }));
@@ -40,6 +49,8 @@ describe('a ledger written by its own thread, beside its appends', () => {
     await other.close();
     expect(await ledger.verify(foreign)).toMatchObject({ ok: false });
     expect(await ledger.verify(note)).toMatchObject({ ok: true });
+    // Witnesses asked for and none cosigned: refused.
+    expect(await ledger.verify(undefined, undefined, { keys: [], min: 1 })).toMatchObject({ ok: false, failure: { kind: 'witnesses_missing' } });
     const verifierKey = ledger.verifierKey();
     const origin = ledger.origin;
     const status = ledger.policyStatus();
@@ -55,7 +66,7 @@ describe('a ledger written by its own thread, beside its appends', () => {
 
   it('writes rows outside the chain on the writer, after the appends sent before them; a row that changed is refused', async () => {
     const path = fileWithSideTable();
-    const ledger = await ThreadedLedger.open(config(path), { entry: EXTRAS });
+    const ledger = await open(config(path));
     const appended = ledger.append(sampleRecord({ decisionId: 'first' }));
     await ledger.writeRows([{ sql: 'INSERT INTO side (id, n) VALUES (?, ?)', params: ['r', 1] }]);
     expect((await appended).seq).toBe(1);
@@ -68,7 +79,7 @@ describe('a ledger written by its own thread, beside its appends', () => {
 
   it('a waited-for call: its result, its refusal with codes, its writer’s limits; too slow is ledger_unavailable, after close refused', async () => {
     const path = fileWithSideTable();
-    const ledger = await ThreadedLedger.open(config(path), { entry: EXTRAS });
+    const ledger = await open(config(path));
     expect(ledger.extraNow('limits', null)).toMatchObject({ maxYoungGenerationSizeMb: 4 });
     let refusal: (Error & { code?: string; cause?: { code?: string; message?: string } }) | undefined;
     try {
@@ -89,7 +100,7 @@ describe('a ledger written by its own thread, beside its appends', () => {
 
   it('the head never goes back: a call’s answer that overtook an older batch’s keeps the newer size', async () => {
     const path = fileWithSideTable();
-    const ledger = await ThreadedLedger.open(config(path), { entry: EXTRAS });
+    const ledger = await open(config(path));
     const before = ledger.append(sampleRecord({ decisionId: 'before' }));
     // Sends 'before' first, then appends one more on the writer: its answer says size 2 before 'before''s batch is heard here.
     expect(ledger.extraNow('append', 'inside')).toBe(2);
@@ -102,21 +113,22 @@ describe('a ledger written by its own thread, beside its appends', () => {
 
   it('hears the writer’s health: a ledger file deleted under it is news here; a close by its owner is not', async () => {
     const path = fileWithSideTable();
-    const ledger = await ThreadedLedger.open(config(path, { fileCheckMs: 20 }), { entry: EXTRAS });
+    const ledger = await open(config(path, { fileCheckMs: 20 }));
     const heard: Array<{ ok: boolean; reason?: string }> = [];
     ledger.onHealthChange((h) => heard.push(h));
     unlinkSync(path);
-    for (let i = 0; i < 100 && ledger.health.ok; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(ledger.health.ok).toBe(false);
+    await vi.waitFor(() => expect(ledger.health.ok).toBe(false), { timeout: 10_000, interval: 20 });
     expect(heard).toEqual([ledger.health]);
     expect(ledger.health.reason).toMatch(/ledger/);
     await ledger.close().catch(() => undefined);
 
-    const other = await ThreadedLedger.open(config(fileWithSideTable()), { entry: EXTRAS });
+    const other = await open(config(fileWithSideTable()));
     const told: unknown[] = [];
     other.onHealthChange((h) => told.push(h));
+    const exited = writerExit(other);
     await other.close();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Its thread exits because it was closed: that is no news.
+    await exited;
     expect(told).toEqual([]);
     expect(other.health).toEqual({ ok: true });
   });

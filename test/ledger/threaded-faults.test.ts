@@ -1,12 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ledgerConfig, type LedgerConfig } from '../../src/ledger/config.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { ThreadedLedger, type LedgerReader } from '../../src/ledger/threaded.js';
 import { tempDir } from '../helpers/paths.js';
 import { sampleRecord } from './fixtures.js';
+import { writerExit } from './writer-thread.js';
 
 /**
  * What this thread does when its ledger writer misbehaves (issue 30's writer thread): a thread that
@@ -21,10 +22,29 @@ function scripted(scenario: string): LedgerConfig {
   return { ...ledgerConfig(join(tempDir(), 'ledger.db')), scenario } as LedgerConfig;
 }
 
+/** Read sides and ledgers a test opened, closed after it whether it passed or not. */
+const readers: LedgerReader[] = [];
+const ledgers: ThreadedLedger[] = [];
+afterEach(async () => {
+  // A close that hangs (the fault some test is about) fails that test, not every one after it.
+  for (const ledger of ledgers.splice(0)) await Promise.race([ledger.close().catch(() => undefined), seconds(5)]);
+  for (const r of readers.splice(0)) if (r.db.open) r.db.close();
+});
+
 /** A read side for a scripted writer, which opens no file. */
 function reader(): LedgerReader {
-  return { db: new Database(':memory:'), key: { name: 'scripted', publicKey: generateKeyPairSync('ed25519').publicKey } };
+  const r = { db: new Database(':memory:'), key: { name: 'scripted', publicKey: generateKeyPairSync('ed25519').publicKey } };
+  readers.push(r);
+  return r;
 }
+
+async function open(scenario: string): Promise<ThreadedLedger> {
+  const ledger = await ThreadedLedger.open(scripted(scenario), { entry: SCRIPTED, reader: reader() });
+  ledgers.push(ledger);
+  return ledger;
+}
+
+const seconds = (n: number) => new Promise((resolve) => setTimeout(resolve, n * 1000));
 
 const settle = <T>(p: Promise<T>) =>
   p.then(
@@ -60,7 +80,8 @@ describe('a ledger writer thread that misbehaves', () => {
   });
 
   it('a thread that fails while calls and appends wait: each is refused with why, and health says the first reason', async () => {
-    const ledger = await ThreadedLedger.open(scripted('silent'), { entry: SCRIPTED, reader: reader() });
+    const ledger = await open('silent');
+    const exited = writerExit(ledger);
     const health: Array<{ ok: boolean; reason?: string }> = [];
     ledger.onHealthChange((h) => health.push(h));
     const appended = settle(ledger.append(sampleRecord({ decisionId: 'waits' })));
@@ -70,7 +91,7 @@ describe('a ledger writer thread that misbehaves', () => {
     for (const outcome of [await rows, await checkpoint]) expect(outcome).toMatchObject({ err: { code: 'ledger_unavailable', message: failed } });
     expect(await appended).toMatchObject({ err: { code: 'ledger_unavailable', message: expect.stringContaining(failed) } });
     // The thread exits after it failed: still the first reason, told once.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await exited;
     expect(ledger.health).toEqual({ ok: false, reason: failed });
     expect(health).toEqual([{ ok: false, reason: failed }]);
     await expect(ledger.checkpoint()).rejects.toMatchObject({ message: failed });
@@ -78,7 +99,7 @@ describe('a ledger writer thread that misbehaves', () => {
   });
 
   it('a call answered with another op is refused, not taken for its answer', async () => {
-    const ledger = await ThreadedLedger.open(scripted('wrong-op'), { entry: SCRIPTED, reader: reader() });
+    const ledger = await open('wrong-op');
     await expect(ledger.checkpoint()).rejects.toThrow("the ledger's writer answered rows to checkpoint");
     await expect(ledger.erase({ criteria: { subject: 'bob' }, reason: 'asked', basis: 'gdpr-art17', by: 'dpo' })).rejects.toThrow(
       "the ledger's writer answered rows to erase",
@@ -86,6 +107,12 @@ describe('a ledger writer thread that misbehaves', () => {
     await expect(ledger.writeRows([])).rejects.toThrow("the ledger's writer answered checkpoint to rows");
     expect(() => ledger.extraNow('repair', {})).toThrow("the ledger's writer answered checkpoint to repair");
     await ledger.close();
+  });
+
+  it('a writer that dies in its close still lets close finish: shutdown does not hang on it', async () => {
+    const ledger = await open('exit-on-close');
+    expect(await Promise.race([ledger.close().then(() => 'closed'), seconds(5).then(() => 'still closing after 5 s')])).toBe('closed');
+    await expect(ledger.checkpoint()).rejects.toMatchObject({ code: 'ledger_unavailable', message: 'the ledger is closed' });
   });
 
   it('a close the writer could not finish is refused, and this side’s reader is closed all the same', async () => {

@@ -5,17 +5,15 @@ import { ledgerConfig } from '../../src/ledger/config.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { ThreadedLedger } from '../../src/ledger/threaded.js';
 import { GavelError } from '../../src/lib/errors.js';
-import { fileWithSideTable, sampleRecord } from './fixtures.js';
+import { sampleRecord } from './fixtures.js';
+import { fileWithSideTable, stopWriter, threadConfig } from './writer-thread.js';
 
 /**
  * The ledger written by a thread of its own (issue 30): appends and their staged rows cross as
  * data, commit there in group commits, and are answered here only once committed; a refusal keeps
  * its code and cause; nothing is answered once the writer is gone or closed.
  */
-/** Stops the writer thread from outside, as a crash of it would (the worker is private: reached for these tests alone). */
-const stopWriter = (ledger: ThreadedLedger) => (ledger as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
-
-const config = (path: string) => ledgerConfig(path, { checkpointEvery: 1_000_000, checkpointSeconds: 3600 });
+const config = (path: string) => threadConfig(path);
 
 function sideRow(id: string, heard: Array<[boolean, readonly RowResult[]]>, over: Partial<StagedWrite> = {}): StagedWrite {
   return { writes: [{ sql: 'INSERT INTO side(id, n) VALUES (?, ?)', params: [id, 1] }], finish: (ok, results) => heard.push([ok, results]), ...over };

@@ -1,7 +1,7 @@
 // A writer thread that speaks ThreadedLedger's protocol (src/ledger/writer-protocol.ts) by a
 // script, for test/ledger/threaded-faults.test.ts: the faults a real writer cannot be made to show
 // on demand (dying before it is ready, saying something else first, answering a call with another
-// op, failing its close). It opens no file; the scenario is `workerData.config.scenario`.
+// op, failing its close or dying in it). It opens no file; the scenario is `workerData.config.scenario`.
 import { parentPort, workerData } from 'node:worker_threads';
 
 const { scenario } = workerData.config;
@@ -36,6 +36,7 @@ port.on('message', (m) => {
     }
     return;
   }
+  if (scenario === 'exit-on-close' && m.type === 'close') process.exit(0);
   if (scenario === 'close-fails' && m.type === 'close') {
     port.postMessage({ type: 'failed', error: { code: 'ledger_unavailable', message: 'the last checkpoint could not be signed' } });
     port.close();
