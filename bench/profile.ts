@@ -7,11 +7,12 @@
  *
  *   npx tsx bench/profile.ts --in-flight 32 --seconds 10 --args='--workers 1'   (--source: through tsx, not dist/)
  *   npx tsx bench/profile.ts --top 40 --main-only   (the functions with the most self time on the main thread)
+ *   npx tsx bench/profile.ts --keep-profiles /tmp/prof   (each thread's .cpuprofile kept, for its call tree)
  *   git worktree add /tmp/before <commit> && ln -s "$PWD/node_modules" /tmp/before/
  *   npx tsx bench/profile.ts --root /tmp/before --in-flight 32
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { numberFlag, readFlags, stringFlag } from './lib/args.js';
 import { compiledCli } from './lib/compiled.js';
@@ -29,7 +30,10 @@ const flags = readFlags({
   top: { type: 'string' },
   source: { type: 'boolean' },
   'main-only': { type: 'boolean' },
+  'keep-profiles': { type: 'string' },
 });
+/** Copy every thread's .cpuprofile here before the temporary folder goes (for a call tree: Chrome DevTools, or a script). */
+const keep = stringFlag(flags, 'keep-profiles');
 /** The function list (--top) counts the main thread alone. */
 const mainOnly = flags['main-only'] === true;
 const root = stringFlag(flags, 'root') ?? ROOT;
@@ -128,6 +132,7 @@ for (const file of readdirSync(join(dir.path, 'prof'))) {
   }
   threads++;
 }
+if (keep) cpSync(join(dir.path, 'prof'), keep, { recursive: true });
 dir.remove();
 // Warmup is in the profile too (start-up's module loading is left out by stage): decisions of both runs count.
 const decisions = run.ok + warm.ok;

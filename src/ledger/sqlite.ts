@@ -1,6 +1,4 @@
 import { sign } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { errorMessage, failClosed, GavelError } from '../lib/errors.js';
 import { ledgerOrigin, signCheckpoint, type Checkpoint } from './checkpoint.js';
@@ -118,8 +116,8 @@ function settleWritten(pending: Pending, receipt: Receipt): void {
   }
 }
 
+/** Opens the writer's connection; the file's folder is there already (the writer lock beside it made it). */
 export function openDatabase(path: string, durability: LedgerConfig['durability'], busyTimeoutMs = 5000, pageSize?: number): Database.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database;
   try {
     db = new Database(path);

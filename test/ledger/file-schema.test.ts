@@ -112,6 +112,23 @@ describe('the schema steps of the ledger file', () => {
     await again.close();
   });
 
+  it('a file from before erasures keeps its payloads append-only and lets a signed erasure delete them (step 2)', async () => {
+    const path = olderGavelFile();
+    const older = new Database(path);
+    // The delete trigger as gavel made it before erasures: unconditional (a trigger made IF NOT EXISTS is never replaced).
+    older.exec("CREATE TRIGGER payloads_no_delete BEFORE DELETE ON payloads BEGIN SELECT RAISE(ABORT, 'payloads are append-only'); END;");
+    older.close();
+
+    const ledger = new SqliteLedger(config(path));
+    const trigger = ledger.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'payloads_no_delete'").pluck().get() as string;
+    expect(trigger).toContain('WHEN gavel_erasing() = 0');
+    expect(() => ledger.db.prepare('DELETE FROM payloads WHERE seq = 1').run()).toThrow('payloads are append-only');
+    const erased = await ledger.erase({ criteria: { decision: 'old-1' }, reason: 'legal order 1', basis: 'legal-order', by: 'counsel' });
+    expect(erased).toMatchObject({ erased: 1, seqs: [[1, 1]] });
+    expect(ledger.db.prepare('SELECT count(*) FROM payloads WHERE seq = 1').pluck().get()).toBe(0);
+    await ledger.close();
+  });
+
   it('a new file is made at the current shape and recorded at the last version, without running the steps', () => {
     const db = new Database(':memory:');
     const store = new SqliteUsageStore(db, usageConfig());

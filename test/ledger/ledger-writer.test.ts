@@ -249,6 +249,42 @@ describe('health', () => {
   });
 });
 
+describe('an idle writer', () => {
+  /** Polls `ready` every 20 ms for at most `ms`. */
+  async function until(ready: () => boolean, ms: number): Promise<void> {
+    for (const end = Date.now() + ms; !ready() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  it('notices its file deleted on its own timer, with no append to find it, and says so once', async () => {
+    const { ledger, path } = fileLedger({ fileCheckMs: 30 });
+    await ledger.append(record(1));
+    const heard: LedgerHealth[] = [];
+    ledger.onHealthChange((h) => heard.push(h));
+    rmSync(path);
+    await until(() => heard.length > 0, 5_000);
+    expect(heard).toEqual([{ ok: false, reason: `ledger file ${path} was deleted while open; restart gavel once the ledger is restored` }]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(heard).toHaveLength(1);
+  });
+
+  it('signs a checkpoint of its head within checkpointSeconds, short of checkpointEvery entries', async () => {
+    const { ledger } = fileLedger({ checkpointEvery: 1_000_000, checkpointSeconds: 1 });
+    await ledger.append(record(1));
+    await ledger.append(record(2));
+    const sizes = () => ledger.db.prepare('SELECT size FROM checkpoints ORDER BY size').pluck().all();
+    expect(sizes()).toEqual([]);
+    await until(() => sizes().length > 0, 5_000);
+    expect(sizes()).toEqual([2]);
+  });
+
+  it('makes the folders of a new ledger file', async () => {
+    const path = join(tempDir('gavel-writer-'), 'a', 'b', 'ledger.db');
+    const ledger = ledgerAt(path);
+    expect((await ledger.append(record(1))).seq).toBe(1);
+    expect(existsSync(path)).toBe(true);
+  });
+});
+
 describe('verification through the ledger', () => {
   it('an in-memory ledger verifies itself', async () => {
     const ledger = ledgerAt(':memory:');

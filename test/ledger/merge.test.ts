@@ -51,3 +51,18 @@ it('compares times as instants, not as text', () => {
   };
   expect(names(mergeByTime([a, c], 'asc'))).toEqual(['c.db#8', 'c.db#9', 'a.db#1', 'a.db#2', 'a.db#3']);
 });
+
+it('sorts each ledger’s items however its query returned them: newest first in, the same order out', () => {
+  // A descending query reads each ledger newest first; entries at the same instant still come by seq, down or up.
+  const down = (s: typeof a) => ({ ...s, items: [...s.items].reverse() });
+  expect(names(mergeByTime([down(a), down(b)], 'desc'))).toEqual(['a.db#3', 'a.db#2', 'b.db#2', 'b.db#1', 'a.db#1']);
+  expect(names(mergeByTime([down(a), down(b)], 'asc'))).toEqual(['a.db#1', 'b.db#1', 'a.db#2', 'a.db#3', 'b.db#2']);
+});
+
+it('a tie between ledgers goes by the order they were named, wherever each one’s items start', () => {
+  // Three ledgers, every item at one instant, each ledger's own items out of order.
+  const same = (ledger: string, seqs: number[]) => ({ from: { ledger, origin: ledger }, items: seqs.map((seq) => ({ time: at(5), seq })) });
+  const three = [same('z.db', [2, 1]), same('y.db', [1, 3, 2]), same('x.db', [1])];
+  expect(names(mergeByTime(three, 'asc'))).toEqual(['z.db#1', 'z.db#2', 'y.db#1', 'y.db#2', 'y.db#3', 'x.db#1']);
+  expect(names(mergeByTime(three, 'desc'))).toEqual(['z.db#2', 'z.db#1', 'y.db#3', 'y.db#2', 'y.db#1', 'x.db#1']);
+});

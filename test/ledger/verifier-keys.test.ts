@@ -2,7 +2,17 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ephemeralKey, formatVerifierKey, keyFromPem, keyId, loadOrCreateKey, parseVerifierKey, rawPublicKey, verifierOf } from '../../src/ledger/keys.js';
+import {
+  COSIGNATURE_ALG,
+  ephemeralKey,
+  formatVerifierKey,
+  keyFromPem,
+  keyId,
+  loadOrCreateKey,
+  parseVerifierKey,
+  rawPublicKey,
+  verifierOf,
+} from '../../src/ledger/keys.js';
 import { tempDir } from '../helpers/paths.js';
 
 /**
@@ -65,6 +75,14 @@ describe('the verifier text form', () => {
   ])('%s is refused', (_name, edit, reason) => {
     const text = formatVerifierKey(ephemeralKey(NAME));
     expect(() => parseVerifierKey((edit as (t: string) => string)(text))).toThrow(reason);
+  });
+
+  it('a log key given where a witness key is asked for is refused as not a cosignature key, and the other way round', () => {
+    const log = formatVerifierKey(ephemeralKey(NAME));
+    const witness = formatVerifierKey(ephemeralKey('witness.example/w1'), COSIGNATURE_ALG);
+    expect(() => parseVerifierKey(log, COSIGNATURE_ALG)).toThrow('verifier key is not an Ed25519 cosignature (witness) key');
+    expect(() => parseVerifierKey(witness)).toThrow(/^verifier key is not an Ed25519 key$/);
+    expect(parseVerifierKey(witness, COSIGNATURE_ALG).name).toBe('witness.example/w1');
   });
 
   it('a public key that is not Ed25519 has no raw form', () => {
