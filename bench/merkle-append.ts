@@ -30,6 +30,7 @@ import { describeMachine, machineLine } from './lib/machine.js';
 import { tempDir } from './lib/paths.js';
 import { BaselineCheckout } from './lib/worktree.js';
 import { watchdog } from './lib/process.js';
+import { int } from './lib/result.js';
 
 const flags = readFlags({ rounds: { type: 'string' }, seconds: { type: 'string' }, gap: { type: 'string' }, against: { type: 'string' } });
 const rounds = numberFlag(flags, 'rounds', 8, { min: 1, integer: true });
@@ -104,8 +105,7 @@ for (const batch of BATCHES) {
   }
   for (const ledger of ledgers) await ledger.close();
   const [old, off, on] = rates.map(median) as [number, number, number];
-  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  rows.push(`| ${batch} | ${fmt(old)} | ${fmt(off)} | ${fmt(on)} | ${change(old, on)} | ${change(off, on)} |`);
+  rows.push(`| ${batch} | ${int(old)} | ${int(off)} | ${int(on)} | ${change(old, on)} | ${change(off, on)} |`);
   process.stderr.write(`batch ${batch} done\n`);
 }
 checkout.remove();

@@ -31,7 +31,7 @@ import { buildBaselineCore } from './lib/baseline-core.js';
 import { cpuSeconds } from './lib/cpu.js';
 import { NullLedger } from './lib/null-ledger.js';
 import { BUNDLES, ROOT, tempDir } from './lib/paths.js';
-import { report, type PartResult } from './lib/result.js';
+import { int, report, type PartResult } from './lib/result.js';
 import { nowNs } from './lib/stats.js';
 import { loadWorkload } from './lib/workload.js';
 
@@ -138,7 +138,6 @@ for (const [label, archive] of [
   }
 }
 
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const markdown = [
   `### Replay (${int(entries)}-decision ledger, built at ${int(entries / buildSeconds)} appends/s)`,
   '',

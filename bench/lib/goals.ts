@@ -1,4 +1,4 @@
-import { fmt } from './result.js';
+import { fmt, int } from './result.js';
 import type { ServiceRow } from './service-table.js';
 
 /**
@@ -164,10 +164,7 @@ function fmtMs(v: number | undefined, digits?: number): string {
   return digits === undefined ? `${fmt(v)} ms` : `${v.toFixed(digits)} ms`;
 }
 
-function fmtRate(v: number | undefined): string {
-  return v === undefined || !Number.isFinite(v) ? '–' : `${Math.round(v).toLocaleString('en-US')}/s`;
-}
-
-function fmtMb(v: number | undefined): string {
-  return v === undefined || !Number.isFinite(v) ? '–' : `${Math.round(v)} MB`;
-}
+/** `text` with its unit, unless there is no figure. */
+const withUnit = (text: string, unit: string) => (text === '–' ? text : `${text}${unit}`);
+const fmtRate = (v: number | undefined) => withUnit(int(v), '/s');
+const fmtMb = (v: number | undefined) => withUnit(int(v), ' MB');

@@ -1,4 +1,4 @@
-import { fmt, type Measurement, type PartResult, type TableName } from './result.js';
+import { fmt, int, type Measurement, type PartResult, type TableName } from './result.js';
 
 const TITLES: Record<TableName, string> = {
   path: 'Decide path: floor → engine → service (and the OPA peer)',
@@ -8,10 +8,6 @@ const TITLES: Record<TableName, string> = {
 };
 
 const ORDER: TableName[] = ['path', 'toggles', 'ledger', 'verify'];
-
-function int(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
 
 /** Pipes would end a markdown cell; scenario names never need them. */
 function cell(text: string): string {

@@ -80,6 +80,16 @@ export function report(result: PartResult, out: string | undefined): void {
   if (out) writeFileSync(out, JSON.stringify(result, null, 2));
 }
 
+/** A whole number as the tables write it (1,234), or – when there is none. */
+export function int(n: number | undefined): string {
+  return n !== undefined && Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–';
+}
+
+/** A number with `digits` decimals, or – when there is none. */
+export function fixed(n: number | undefined, digits = 2): string {
+  return n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : '–';
+}
+
 export function fmt(ms: number): string {
   if (!Number.isFinite(ms)) return '–';
   if (ms >= 100) return ms.toFixed(0);

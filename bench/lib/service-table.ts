@@ -1,5 +1,5 @@
 import { goalsTable, mainThreadMs } from './goals.js';
-import { fmt } from './result.js';
+import { fixed, fmt, int } from './result.js';
 
 /** One measured window of bench/service.ts. */
 export interface ServiceRow {
@@ -45,14 +45,6 @@ export function median(xs: Array<number | undefined>): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-function int(n: number): string {
-  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–';
-}
-
-function num(n: number, digits = 2): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : '–';
-}
-
 /** The median row of each (server, in flight) group, in first-seen order. */
 export function medians(rows: ServiceRow[]): ServiceRow[] {
   const groups = new Map<string, ServiceRow[]>();
@@ -91,7 +83,7 @@ const FIXED_HEAD = `${HEAD} Main thread: cores | Idle process beside: loop max /
 const FIXED_RULE = `${RULE}--:|--:|`;
 
 function loopDelay(max: number | undefined, p99: number | undefined): string {
-  return max !== undefined && Number.isFinite(max) ? `${num(max, 1)} / ${num(p99 ?? Number.NaN, 1)}` : '–';
+  return max !== undefined && Number.isFinite(max) ? `${fixed(max, 1)} / ${fixed(p99 ?? Number.NaN, 1)}` : '–';
 }
 
 function line(r: ServiceRow, reference: ServiceRow | undefined): string {
@@ -101,7 +93,7 @@ function line(r: ServiceRow, reference: ServiceRow | undefined): string {
   const note = r.note ? `; ${r.note}` : '';
   // OPA's main OS thread is not a serial part of its work (Go schedules goroutines on every thread): no figure.
   const mainMs = r.server.startsWith('opa') ? Number.NaN : (mainThreadMs(r) ?? Number.NaN);
-  return `| ${r.server} | ${Number.isFinite(r.inFlight) ? r.inFlight : 'open loop'} | **${int(r.throughput)}** | ${ratio} | ${fmt(r.p50)} | ${fmt(r.p90)} | ${fmt(r.p99)} | ${num(r.cores ?? Number.NaN)} | ${num(r.cpuPerDecisionMs ?? Number.NaN)} | ${num(mainMs, 3)} | ${int(r.rssMb ?? Number.NaN)} | ${loop} | ${errors}${note} |`;
+  return `| ${r.server} | ${Number.isFinite(r.inFlight) ? r.inFlight : 'open loop'} | **${int(r.throughput)}** | ${ratio} | ${fmt(r.p50)} | ${fmt(r.p90)} | ${fmt(r.p99)} | ${fixed(r.cores)} | ${fixed(r.cpuPerDecisionMs)} | ${fixed(mainMs, 3)} | ${int(r.rssMb)} | ${loop} | ${errors}${note} |`;
 }
 
 /** The service tables of bench/README.md: medians side by side, then the open-loop and large-input runs. */
@@ -124,7 +116,7 @@ export function serviceTables(t: ServiceTables): string[] {
     '',
     FIXED_HEAD,
     FIXED_RULE,
-    ...medians(t.fixed).map((r) => `${line(r, undefined)} ${num(r.mainThreadCores ?? Number.NaN)} | ${loopDelay(r.probeLoopMaxMs, r.probeLoopP99Ms)} |`),
+    ...medians(t.fixed).map((r) => `${line(r, undefined)} ${fixed(r.mainThreadCores)} | ${loopDelay(r.probeLoopMaxMs, r.probeLoopP99Ms)} |`),
     '',
     '#### Small requests beside large ones',
     '',
