@@ -5,6 +5,7 @@ import { Engine } from '../../src/engine/engine.js';
 import { pickRunner } from '../../src/engine/pick-runner.js';
 import { PolicySet } from '../../src/engine/policies.js';
 import { openDatabase } from '../../src/ledger/sqlite.js';
+import { ledgerConfig } from '../../src/ledger/config.js';
 import { usageConfig } from '../../src/usage/config.js';
 import { Meter } from '../../src/usage/meter.js';
 import { SqliteUsageStore } from '../../src/usage/sqlite.js';
@@ -27,7 +28,7 @@ export function buildBaselineCore(bundles: string, usageFile: string | undefined
   let db: Database.Database | undefined;
   let meter: Meter | undefined;
   if (usageFile !== undefined) {
-    db = openDatabase(usageFile, 'normal');
+    db = openDatabase(ledgerConfig(usageFile));
     meter = new Meter(new SqliteUsageStore(db, usageConfig()), ledger);
   }
   const config = engineConfig();

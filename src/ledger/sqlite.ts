@@ -117,12 +117,12 @@ function settleWritten(pending: Pending, receipt: Receipt): void {
 }
 
 /** Opens the writer's connection; the file's folder is there already (the writer lock beside it made it). */
-export function openDatabase(path: string, durability: LedgerConfig['durability'], busyTimeoutMs = 5000, pageSize?: number): Database.Database {
+export function openDatabase({ path, durability, busyTimeoutMs, pageSize }: LedgerConfig): Database.Database {
   let db: Database.Database;
   try {
     db = new Database(path);
     // Takes effect on a new file alone: an existing one keeps the page size it was made with.
-    if (pageSize !== undefined) db.pragma(`page_size = ${pageSize}`);
+    db.pragma(`page_size = ${pageSize}`);
     db.pragma('journal_mode = WAL');
   } catch (err) {
     throw notWritable(path, err);
@@ -181,7 +181,7 @@ export class SqliteLedger implements ServedLedger {
     this.lock = onDisk ? WriterLock.acquire(config.path, () => recordedWriterPid(config.path)) : undefined;
     try {
       if (onDisk && keyPath) checkKeyMatchesLedger(config.path, keyPath, config.newLedger);
-      this.db = openDatabase(config.path, config.durability, config.busyTimeoutMs, config.pageSize);
+      this.db = openDatabase(config);
       // Before any write: tables protected by an earlier run accept writes from this connection alone.
       registerWriter(this.db);
       this.db.function(ERASING_FUNCTION, { deterministic: false, varargs: false }, () => (this.erasing ? 1 : 0));
@@ -293,23 +293,25 @@ export class SqliteLedger implements ServedLedger {
    * writes committed.
    */
   appendNow(record: EntryRecord, inTransaction?: () => void): void {
-    let committed = false;
+    if (this.closed || this.lost) throw new GavelError('ledger_unavailable', this.closed ? 'the ledger is closed' : 'the ledger file is gone');
+    // flush() would put the write off to a later turn: this caller must know now, and nothing is left queued behind it.
+    if (this.db.inTransaction) throw new GavelError('ledger_unavailable', 'another transaction is open on the ledger connection; the entry was not written');
+    let written = false;
     let failure: unknown;
-    const receipt = this.enqueue(
+    // Settled synchronously by flush (settleWritten, settleFailed), so the failure here is the entry's own.
+    this.queue.push({
       record,
-      {
-        writes: [],
-        finish: (ok) => {
-          committed = ok;
-        },
+      staged: undefined,
+      ...(inTransaction ? { alsoWrite: inTransaction } : {}),
+      resolve: () => {
+        written = true;
       },
-      inTransaction,
-    );
-    receipt.catch((err: unknown) => {
-      failure = err;
+      reject: (err) => {
+        failure = err;
+      },
     });
     this.flush();
-    if (!committed) throw failClosed(failure ?? new Error('the entry was not written'), 'ledger_unavailable', UNRECORDED);
+    if (!written) throw failClosed(failure, 'ledger_unavailable', UNRECORDED);
   }
 
   /**

@@ -126,6 +126,8 @@ describe('the schema steps of the ledger file', () => {
     const erased = await ledger.erase({ criteria: { decision: 'old-1' }, reason: 'legal order 1', basis: 'legal-order', by: 'counsel' });
     expect(erased).toMatchObject({ erased: 1, seqs: [[1, 1]] });
     expect(ledger.db.prepare('SELECT count(*) FROM payloads WHERE seq = 1').pluck().get()).toBe(0);
+    // The erasure over, payloads are append-only again on this connection too (the erasure entry's own, seq 2).
+    expect(() => ledger.db.prepare('DELETE FROM payloads WHERE seq = 2').run()).toThrow('payloads are append-only');
     await ledger.close();
   });
 

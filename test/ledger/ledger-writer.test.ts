@@ -150,6 +150,62 @@ describe('what a staged write is told', () => {
   });
 });
 
+describe('appendNow: written before it returns (the state check at start)', () => {
+  it('commits the entry and the caller’s own writes in one transaction, with what was queued before it', async () => {
+    const ledger = ledgerAt(':memory:');
+    ledger.db.exec('CREATE TABLE side (n INTEGER)');
+    const queued = ledger.append(record(1));
+    ledger.appendNow(record(2), () => ledger.db.prepare('INSERT INTO side VALUES (7)').run());
+    expect(ledger.size).toBe(2);
+    expect(ledger.db.prepare('SELECT n FROM side').pluck().all()).toEqual([7]);
+    expect((await queued).seq).toBe(1);
+  });
+
+  it('a record that cannot be written throws, naming why; a failing write of its own takes the entry with it', () => {
+    const ledger = ledgerAt(':memory:');
+    let err: GavelError | undefined;
+    try {
+      ledger.appendNow(record(1, { time: 'never' }));
+    } catch (e) {
+      err = e as GavelError;
+    }
+    expect(err).toMatchObject({ code: 'ledger_unavailable', cause: expect.objectContaining({ message: 'record time never is not a time' }) });
+    expect(() =>
+      ledger.appendNow(record(2), () => {
+        throw new Error('rebuild failed');
+      }),
+    ).toThrow(expect.objectContaining({ code: 'ledger_unavailable' }));
+    expect(ledger.size).toBe(0);
+  });
+
+  it('refuses inside another open transaction, and leaves nothing queued to be written later', async () => {
+    const ledger = ledgerAt(':memory:');
+    ledger.db.exec('BEGIN');
+    expect(() => ledger.appendNow(record(1))).toThrow('another transaction is open on the ledger connection; the entry was not written');
+    ledger.db.exec('COMMIT');
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    await ledger.append(record(2));
+    expect(ledger.db.prepare('SELECT decision_id FROM entries').pluck().all()).toEqual(['w-2']);
+  });
+
+  it('refuses once the ledger is closed', async () => {
+    const ledger = ledgerAt(':memory:');
+    await ledger.close();
+    expect(() => ledger.appendNow(record(1))).toThrow('the ledger is closed');
+  });
+});
+
+describe('a record without its payload', () => {
+  it('is refused alone, saying so; the rest of its batch commits', async () => {
+    const ledger = ledgerAt(':memory:');
+    const { payload: _none, ...bare } = record(1);
+    const [refused, written] = await Promise.allSettled([ledger.append(bare as EntryRecord), ledger.append(record(2))]);
+    expect(refused.status).toBe('rejected');
+    expect(((refused as PromiseRejectedResult).reason.cause as Error).message).toBe('record w-1 has no payload');
+    expect(written).toMatchObject({ status: 'fulfilled', value: { seq: 1 } });
+  });
+});
+
 describe('when appends wait', () => {
   it('an append queued while another transaction is open on the connection waits for it, then commits', async () => {
     const ledger = ledgerAt(':memory:');
@@ -277,6 +333,21 @@ describe('an idle writer', () => {
     expect(sizes()).toEqual([2]);
   });
 
+  it('opened again, counts its next checkpoint from the last one signed, not from the start', async () => {
+    const path = join(tempDir('gavel-writer-'), 'ledger.db');
+    const first = ledgerAt(path, { checkpointEvery: 3, checkpointSeconds: 3600 });
+    for (let i = 1; i <= 3; i++) await first.append(record(i));
+    await first.close();
+    const again = ledgerAt(path, { checkpointEvery: 3, checkpointSeconds: 3600 });
+    await again.append(record(4));
+    await again.append(record(5));
+    // 3 was signed when the third entry committed; two more are short of the next three.
+    expect(again.db.prepare('SELECT size FROM checkpoints ORDER BY size').pluck().all()).toEqual([3]);
+    await again.append(record(6));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(again.db.prepare('SELECT size FROM checkpoints ORDER BY size').pluck().all()).toEqual([3, 6]);
+  });
+
   it('makes the folders of a new ledger file', async () => {
     const path = join(tempDir('gavel-writer-'), 'a', 'b', 'ledger.db');
     const ledger = ledgerAt(path);
@@ -384,6 +455,12 @@ describe('one writer per ledger file', () => {
     expect(() => new SqliteLedger(ledgerConfig(c, { keyPath: `${a}.key` }))).toThrow(/does not exist; refusing to start a new chain/);
     // The lock on c was released: a writer with its own key can open it now.
     ledgerAt(c);
+  });
+
+  it('a ledger in memory that fails to open (a key file that holds no key) throws the key’s own error (it has no lock to release)', () => {
+    const keyPath = join(tempDir('gavel-keys-'), 'bad.key');
+    writeFileSync(keyPath, 'not a key');
+    expect(() => new SqliteLedger(ledgerConfig(':memory:', { keyPath }))).toThrow(expect.objectContaining({ code: 'ERR_OSSL_UNSUPPORTED' }));
   });
 
   it('a ledger or lock path SQLite cannot open is refused as ledger_unavailable, naming the file and what the folder must allow', () => {
