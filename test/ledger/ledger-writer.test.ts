@@ -356,6 +356,26 @@ describe('an idle writer', () => {
   });
 });
 
+describe('checkpoints', () => {
+  it('an empty ledger has none to sign; a size already signed keeps its first note', async () => {
+    const ledger = ledgerAt(':memory:');
+    expect(ledger.checkpoint()).toBeUndefined();
+    expect(ledger.db.prepare('SELECT COUNT(*) FROM checkpoints').pluck().get()).toBe(0);
+    await ledger.append(record(1));
+    const note = ledger.checkpoint();
+    expect(note).toContain('\n1\n');
+    expect(ledger.checkpoint()).toBe(note);
+    expect(ledger.db.prepare('SELECT size FROM checkpoints').pluck().all()).toEqual([1]);
+  });
+
+  it('a ledger in memory signs every checkpointEvery entries before the append that reached it is answered', async () => {
+    const ledger = ledgerAt(':memory:', { checkpointEvery: 2, checkpointSeconds: 3600 });
+    await ledger.append(record(1));
+    await ledger.append(record(2));
+    expect(ledger.db.prepare('SELECT size FROM checkpoints').pluck().all()).toEqual([2]);
+  });
+});
+
 describe('verification through the ledger', () => {
   it('an in-memory ledger verifies itself', async () => {
     const ledger = ledgerAt(':memory:');
