@@ -356,6 +356,37 @@ describe('an idle writer', () => {
   });
 });
 
+describe('writeRows: rows outside the chain (shadow results, cosignatures)', () => {
+  it('written in a transaction of their own, after the appends queued before them; none of a failing set', async () => {
+    const ledger = ledgerAt(':memory:');
+    ledger.db.exec('CREATE TABLE side (n INTEGER NOT NULL, seen INTEGER)');
+    const queued = ledger.append(record(1));
+    // The entry queued first is in the file when the rows are written: the rows see it.
+    await ledger.writeRows([{ sql: 'INSERT INTO side VALUES (?, (SELECT COUNT(*) FROM entries))', params: [1] }]);
+    expect(ledger.db.prepare('SELECT n, seen FROM side').all()).toEqual([{ n: 1, seen: 1 }]);
+    expect((await queued).seq).toBe(1);
+    await expect(
+      ledger.writeRows([
+        { sql: 'INSERT INTO side VALUES (?, NULL)', params: [2] },
+        { sql: 'INSERT INTO side VALUES (NULL, NULL)', params: [] },
+      ]),
+    ).rejects.toThrow(/NOT NULL constraint failed/);
+    expect(ledger.db.prepare('SELECT n FROM side').pluck().all()).toEqual([1]);
+    expect(ledger.size).toBe(1);
+  });
+
+  it('refused once the ledger is closed, or its file gone', async () => {
+    const closed = ledgerAt(':memory:');
+    await closed.close();
+    await expect(closed.writeRows([])).rejects.toThrow('the ledger is closed');
+    const { ledger, path } = fileLedger({ fileCheckMs: 60_000 });
+    await ledger.append(record(1));
+    rmSync(path);
+    await ledger.append(record(2)).catch(() => undefined);
+    await expect(ledger.writeRows([])).rejects.toThrow('the ledger file is gone');
+  });
+});
+
 describe('checkpoints', () => {
   it('an empty ledger has none to sign; a size already signed keeps its first note', async () => {
     const ledger = ledgerAt(':memory:');
