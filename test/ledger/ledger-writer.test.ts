@@ -348,6 +348,18 @@ describe('an idle writer', () => {
     expect(again.db.prepare('SELECT size FROM checkpoints ORDER BY size').pluck().all()).toEqual([3, 6]);
   });
 
+  it('closed, holds nothing of its file open: its own connection, the lock’s and the WAL checkpointer thread’s all let go', async () => {
+    const { ledger, path } = fileLedger({ walCheckpointMs: 10 });
+    await ledger.append(record(1));
+    const named = () => readdirSync('/proc/self/fd').map((fd) => readlinkSafe(`/proc/self/fd/${fd}`) ?? '');
+    const held = () => named().filter((file) => file.startsWith(path)).length;
+    // The checkpointer thread has opened the file too: two descriptors name the ledger file itself.
+    await until(() => named().filter((file) => file === path).length === 2, 5_000);
+    expect(named().filter((file) => file === path)).toHaveLength(2);
+    await ledger.close();
+    expect(held()).toBe(0);
+  });
+
   it('makes the folders of a new ledger file', async () => {
     const path = join(tempDir('gavel-writer-'), 'a', 'b', 'ledger.db');
     const ledger = ledgerAt(path);
