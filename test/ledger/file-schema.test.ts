@@ -1,3 +1,4 @@
+import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -159,6 +160,15 @@ describe('the schema steps of the ledger file', () => {
     })();
     expect(err?.code).toBe('config_invalid');
     expect(pragmaOf(path, 'user_version')).toBe(latestVersion(LEDGER_SCHEMA) + 1);
+    // A refused start keeps nothing of the file open (a supervisor may retry it many times).
+    const named = readdirSync('/proc/self/fd').map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    });
+    expect(named.filter((file) => file.startsWith(path))).toEqual([]);
 
     const db = new Database(':memory:');
     db.pragma(`user_version = ${(latestVersion(USAGE_SCHEMA) + 1) * 65_536}`);
