@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EntryRecord } from '../../src/engine/ledger.js';
 import { ledgerConfig } from '../../src/ledger/config.js';
 import { SqliteShadowSink } from '../../src/ledger/shadow-table.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
+import { sampleRecord } from './fixtures.js';
 
 /**
  * SqliteLedger.erase in this process (test/ledger/erasure.test.ts drives the CLI and a runtime, in a
@@ -17,28 +17,8 @@ afterEach(async () => {
   for (const l of open.splice(0)) await l.close();
 });
 
-function record(id: string, subject: string, atMs: number): EntryRecord {
-  return {
-    decisionId: id,
-    time: new Date(atMs).toISOString(),
-    subjectId: subject,
-    subjectType: 'user',
-    team: 't',
-    costCenter: 'cc',
-    actionType: 'model.invoke',
-    resource: 'standard-m',
-    decision: 'allow',
-    reasonCodes: ['allowed'],
-    bundle: 'b',
-    revision: 'r',
-    digest: 'd',
-    entrypoint: 'e',
-    requestId: '',
-    caller: 'test',
-    payload: { input: { subject } },
-    salt: randomBytes(16),
-  };
-}
+const record = (id: string, subject: string, atMs: number): EntryRecord =>
+  sampleRecord({ decisionId: id, time: new Date(atMs).toISOString(), subjectId: subject, payload: { input: { subject } } });
 
 async function ledgerWithShadows(): Promise<SqliteLedger> {
   const ledger = new SqliteLedger(ledgerConfig(':memory:'));
