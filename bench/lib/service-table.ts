@@ -83,7 +83,7 @@ const FIXED_HEAD = `${HEAD} Main thread: cores | Idle process beside: loop max /
 const FIXED_RULE = `${RULE}--:|--:|`;
 
 function loopDelay(max: number | undefined, p99: number | undefined): string {
-  return max !== undefined && Number.isFinite(max) ? `${fixed(max, 1)} / ${fixed(p99 ?? Number.NaN, 1)}` : '–';
+  return max !== undefined && Number.isFinite(max) ? `${fixed(max, 1)} / ${fixed(p99, 1)}` : '–';
 }
 
 function line(r: ServiceRow, reference: ServiceRow | undefined): string {
