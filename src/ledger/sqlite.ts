@@ -272,13 +272,13 @@ export class SqliteLedger implements ServedLedger {
     return this.enqueue(record, staged);
   }
 
-  private enqueue(record: EntryRecord, staged: StagedWrite | undefined, alsoWrite?: () => void, erasure = false): Promise<Receipt> {
+  private enqueue(record: EntryRecord, staged: StagedWrite | undefined, erasure = false): Promise<Receipt> {
     if (this.closed || this.lost) {
       staged?.finish(false, []);
       return Promise.reject(new GavelError('ledger_unavailable', this.closed ? 'the ledger is closed' : 'the ledger file is gone; no answer is given'));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ record, staged, resolve, reject, ...(alsoWrite ? { alsoWrite } : {}), ...(erasure ? { erasure } : {}) });
+      this.queue.push({ record, staged, resolve, reject, ...(erasure ? { erasure } : {}) });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -564,7 +564,7 @@ export class SqliteLedger implements ServedLedger {
       { sql: 'DELETE FROM payloads WHERE seq = ?', params: [seq] },
       ...(shadow ? [{ sql: 'DELETE FROM shadow_decisions WHERE decision_id = (SELECT decision_id FROM entries WHERE seq = ?)', params: [seq] }] : []),
     ]);
-    const receipt = await this.enqueue(record, { writes, finish: () => undefined }, undefined, true);
+    const receipt = await this.enqueue(record, { writes, finish: () => undefined }, true);
     return { erased: seqs.length, seqs: seqRanges(seqs), entry: { decisionId: record.decisionId, ...receipt } };
   }
 
