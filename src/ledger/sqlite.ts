@@ -268,14 +268,22 @@ export class SqliteLedger implements ServedLedger {
     return this.head.hash;
   }
 
+  /** Why this writer takes nothing more (closed, or its file gone), or undefined while it writes. */
+  private refusal(lostDetail = ''): GavelError | undefined {
+    if (this.closed) return new GavelError('ledger_unavailable', 'the ledger is closed');
+    if (this.lost) return new GavelError('ledger_unavailable', `the ledger file is gone${lostDetail}`);
+    return undefined;
+  }
+
   append(record: EntryRecord, staged?: StagedWrite): Promise<Receipt> {
     return this.enqueue(record, staged);
   }
 
   private enqueue(record: EntryRecord, staged: StagedWrite | undefined, erasure = false): Promise<Receipt> {
-    if (this.closed || this.lost) {
+    const refused = this.refusal('; no answer is given');
+    if (refused) {
       staged?.finish(false, []);
-      return Promise.reject(new GavelError('ledger_unavailable', this.closed ? 'the ledger is closed' : 'the ledger file is gone; no answer is given'));
+      return Promise.reject(refused);
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ record, staged, resolve, reject, ...(erasure ? { erasure } : {}) });
@@ -293,7 +301,8 @@ export class SqliteLedger implements ServedLedger {
    * writes committed.
    */
   appendNow(record: EntryRecord, inTransaction?: () => void): void {
-    if (this.closed || this.lost) throw new GavelError('ledger_unavailable', this.closed ? 'the ledger is closed' : 'the ledger file is gone');
+    const refused = this.refusal();
+    if (refused) throw refused;
     // flush() would put the write off to a later turn: this caller must know now, and nothing is left queued behind it.
     if (this.db.inTransaction) throw new GavelError('ledger_unavailable', 'another transaction is open on the ledger connection; the entry was not written');
     let written = false;
@@ -319,7 +328,8 @@ export class SqliteLedger implements ServedLedger {
    * this writer's connection, after the appends queued before them: nothing is signed or chained.
    */
   writeRows(writes: readonly RowWrite[]): Promise<void> {
-    if (this.closed || this.lost) return Promise.reject(new GavelError('ledger_unavailable', this.closed ? 'the ledger is closed' : 'the ledger file is gone'));
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
     try {
       this.flush();
       this.db.transaction(() => this.rows.run(writes))();
