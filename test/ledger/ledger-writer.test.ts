@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EntryRecord, RowResult, StagedWrite } from '../../src/engine/ledger.js';
-import { ledgerConfig, type LedgerConfig } from '../../src/ledger/config.js';
+import { ledgerConfig } from '../../src/ledger/config.js';
 import { checkKeyMatchesLedger, fileChanged, fileIdentity, recordedWriterPid } from '../../src/ledger/file-identity.js';
-import { SqliteLedger, type LedgerFaults, type LedgerHealth } from '../../src/ledger/sqlite.js';
+import { SqliteLedger, type LedgerHealth } from '../../src/ledger/sqlite.js';
 import { WriterLock } from '../../src/ledger/writer-lock.js';
 import { GavelError } from '../../src/lib/errors.js';
 import { tempDir } from '../helpers/paths.js';
+import { ledgersClosedAfterEach } from './open-ledgers.js';
 
 /**
  * The SQLite ledger as a writer, in-process: what a staged write is told, when
@@ -19,10 +20,7 @@ import { tempDir } from '../helpers/paths.js';
  * crash.test.ts and test/failclosed.
  */
 
-const open: SqliteLedger[] = [];
-afterEach(async () => {
-  for (const l of open.splice(0)) await l.close().catch(() => undefined);
-});
+const { ledgerAt, fileLedger } = ledgersClosedAfterEach('gavel-writer-');
 
 function record(i: number, over: Partial<EntryRecord> = {}): EntryRecord {
   return {
@@ -46,17 +44,6 @@ function record(i: number, over: Partial<EntryRecord> = {}): EntryRecord {
     salt: randomBytes(16),
     ...over,
   };
-}
-
-function ledgerAt(path: string, over: Partial<Omit<LedgerConfig, 'path'>> = {}, faults?: LedgerFaults): SqliteLedger {
-  const l = new SqliteLedger(ledgerConfig(path, over), faults ? { faults } : {});
-  open.push(l);
-  return l;
-}
-
-function fileLedger(over: Partial<Omit<LedgerConfig, 'path'>> = {}, faults?: LedgerFaults): { ledger: SqliteLedger; path: string } {
-  const path = join(tempDir('gavel-writer-'), 'ledger.db');
-  return { ledger: ledgerAt(path, over, faults), path };
 }
 
 /**

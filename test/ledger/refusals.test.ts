@@ -1,11 +1,8 @@
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RowResult, StagedWrite } from '../../src/engine/ledger.js';
-import { ledgerConfig, type LedgerConfig } from '../../src/ledger/config.js';
-import { SqliteLedger } from '../../src/ledger/sqlite.js';
-import { tempDir } from '../helpers/paths.js';
 import { sampleRecord } from './fixtures.js';
+import { ledgersClosedAfterEach } from './open-ledgers.js';
 
 /**
  * What a ledger that can no longer write answers, on each of its ways in (append, appendNow,
@@ -15,21 +12,7 @@ import { sampleRecord } from './fixtures.js';
  * verify's options.
  */
 
-const open: SqliteLedger[] = [];
-afterEach(async () => {
-  for (const l of open.splice(0)) await l.close().catch(() => undefined);
-});
-
-function ledgerAt(path: string, over: Partial<Omit<LedgerConfig, 'path'>> = {}): SqliteLedger {
-  const l = new SqliteLedger(ledgerConfig(path, over));
-  open.push(l);
-  return l;
-}
-
-const fileLedger = (over: Partial<Omit<LedgerConfig, 'path'>> = {}) => {
-  const path = join(tempDir('gavel-refusals-'), 'ledger.db');
-  return { ledger: ledgerAt(path, over), path };
-};
+const { ledgerAt, fileLedger } = ledgersClosedAfterEach('gavel-refusals-');
 
 const record = (i: number) => sampleRecord({ decisionId: `r-${i}`, time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() });
 
