@@ -3,6 +3,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type TransferListItem } f
 import Database from 'better-sqlite3';
 import { UNRECORDED, type EntryRecord, type Receipt, type RowWrite, type StagedWrite } from '../engine/ledger.js';
 import { GavelError } from '../lib/errors.js';
+import { Outbox } from '../lib/outbox.js';
 import { ledgerOrigin } from './checkpoint.js';
 import type { LedgerConfig } from './config.js';
 import type { ErasureRequest, ErasureResult } from './erasure.js';
@@ -50,9 +51,17 @@ export class ThreadedLedger implements ServedLedger {
   private readonly config: LedgerConfig;
   private readonly reader: LedgerReader;
   private readonly waiting = new Map<number, Waiting>();
-  private outgoing: AppendItem[] = [];
+  /** Appends asked for in one turn of the event loop: one message, one group commit on the writer. */
+  private readonly outgoing = new Outbox<AppendItem>(
+    (items) => this.post({ type: 'append', items }),
+    (item, err) => {
+      // Not sent (a record that cannot be cloned): refused, none of it written.
+      const w = this.waiting.get(item.id);
+      this.waiting.delete(item.id);
+      if (w) giveUp(w, new GavelError('ledger_unavailable', UNRECORDED, { cause: err }));
+    },
+  );
   private nextId = 1;
-  private scheduled = false;
   private closing: Promise<void> | undefined;
   private gone: string | undefined;
   private head: { size: number; headHash: string };
@@ -272,29 +281,13 @@ export class ThreadedLedger implements ServedLedger {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { staged, resolve, reject });
-      this.outgoing.push({ id, record, writes: staged?.writes ?? [], ...(staged?.records ? { records: staged.records } : {}) });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.send());
-      }
+      this.outgoing.put({ id, record, writes: staged?.writes ?? [], ...(staged?.records ? { records: staged.records } : {}) });
     });
   }
 
+  /** Appends asked for so far, posted now: the writer takes messages in order. */
   private send(): void {
-    this.scheduled = false;
-    if (this.outgoing.length === 0) return;
-    const items = this.outgoing;
-    this.outgoing = [];
-    try {
-      this.post({ type: 'append', items });
-    } catch (err) {
-      // Not sent (a record that cannot be cloned): refused, none of it written.
-      for (const item of items) {
-        const w = this.waiting.get(item.id);
-        this.waiting.delete(item.id);
-        if (w) giveUp(w, new GavelError('ledger_unavailable', UNRECORDED, { cause: err }));
-      }
-    }
+    this.outgoing.send();
   }
 
   private post(m: ToWriter, transfer?: TransferListItem[]): void {

@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineConfig } from '../../src/engine/config.js';
 import type { WasmEvaluator } from '../../src/engine/evaluator.js';
@@ -28,6 +29,19 @@ const req: EvaluateRequest = { decisionId: 'd-1', entrypoint: 'fixtures/echo', n
 const DENY = { reasons: [{ code: 'no', effect: 'deny', rule: 'r' }] };
 
 const prepare = (pool: WorkerPool, result: unknown = DENY) => prepareInput(pool, { result });
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Each list of messages the pool posts to its one worker from now on, by kind (`prepare 3`: the message's kind and id). */
+function posted(pool: WorkerPool): string[][] {
+  const { worker } = (pool as unknown as { slots: Array<{ worker: Worker }> }).slots[0]!;
+  const lists: string[][] = [];
+  const post = worker.postMessage.bind(worker);
+  worker.postMessage = (list: Array<{ t: string; id?: number }>, transfer?: readonly ArrayBuffer[]) => {
+    lists.push(list.map((m) => (m.id === undefined ? m.t : `${m.t} ${m.id}`)));
+    post(list, transfer);
+  };
+  return lists;
+}
 
 describe('WorkerPool', () => {
   it('a job is evaluated on its worker, shadow-evaluated behind it, and held until discarded', async () => {
@@ -67,6 +81,49 @@ describe('WorkerPool', () => {
     expect(held.code).toBe('evaluation_unavailable');
     expect(held.message).toBe('evaluation worker 0 stopped (the engine is closing) with this decision in it; nothing was recorded');
     await expect(pool.shadow(job, echo, req)).rejects.toThrow('evaluation worker 0 stopped (the engine is closing)');
+  });
+
+  it("one turn's messages go to the worker as one list; a drop waits for the next one while the worker has other work", async () => {
+    await withPool([echo], async (pool) => {
+      const lists = posted(pool);
+      const [a, b, c] = await Promise.all([prepare(pool), prepare(pool), prepare(pool)]);
+      expect(lists).toHaveLength(1);
+      expect(lists[0]).toHaveLength(3);
+      expect(lists[0]!.every((m) => m.startsWith('prepare '))).toBe(true);
+      const id = (m: string | undefined) => m!.split(' ')[1];
+      const [idA, idB, idC] = lists[0]!.map(id);
+
+      // b and c still in hand: a's drop goes with the next message.
+      pool.discard(a!);
+      await turn();
+      await turn();
+      expect(lists).toHaveLength(1);
+      expect((await pool.evaluate(b!, echo, req)).decision).toBe('deny');
+      expect(lists[1]).toEqual([`drop ${idA}`, `evaluate ${idB}`]);
+
+      // Two drops while c is in hand wait; the last job dropped sends them at the end of its turn.
+      pool.discard(b!);
+      await turn();
+      expect(lists).toHaveLength(2);
+      pool.discard(c!);
+      await turn();
+      expect(lists[2]).toEqual([`drop ${idB}`, `drop ${idC}`]);
+      expect(await pool.held()).toEqual([0]);
+    });
+  });
+
+  it('a message that cannot cross to the worker fails alone: the decisions posted with it go on', async () => {
+    await withPool([echo], async (pool) => {
+      const unclonable = pool.prepare({ input: { value: { run: () => 1 } } as never, requestId: 'r-x', caller: 'test' });
+      const good = prepare(pool);
+      await expect(unclonable).rejects.toThrow(/could not be cloned/);
+      const job = await good;
+      expect((await pool.evaluate(job, echo, req)).decision).toBe('deny');
+      pool.discard(job);
+      // The refused decision holds no place on the worker.
+      expect(pool.idle).toBe(true);
+      expect(await pool.held()).toEqual([0]);
+    });
   });
 
   it('a bundle activated after a job was prepared is loaded on its worker before the job is evaluated with it', async () => {

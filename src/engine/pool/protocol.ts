@@ -10,9 +10,11 @@ import type { ActionBinding } from '../approvals/fingerprint.js';
 
 /**
  * The messages between the pool (the engine's thread) and an evaluation
- * worker. One MessagePort per worker delivers them in order, which the pool
- * relies on: a bundle is loaded before the first evaluation that names it, and
- * dropped only after every evaluation posted before the drop.
+ * worker. They travel as lists, each side's messages of one turn of its event
+ * loop posted together (lib/outbox.ts), and one MessagePort per worker
+ * delivers them in order, which the pool relies on: a bundle is loaded before
+ * the first evaluation that names it, and dropped only after every evaluation
+ * posted before the drop.
  */
 
 export interface WorkerSetup {

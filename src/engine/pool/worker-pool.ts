@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { GavelError, errorMessage } from '../../lib/errors.js';
+import { Outbox } from '../../lib/outbox.js';
 import type { EvaluatorLimits, WasmEvaluator } from '../evaluator.js';
 import type { InputLimits } from '../input.js';
 import type { DecisionRunner, Job } from '../runner.js';
@@ -44,6 +45,8 @@ interface Queued {
 interface Slot {
   index: number;
   worker: Worker;
+  /** Messages to the worker, posted as one list per turn of the event loop. */
+  outbox: Outbox<ToWorker>;
   pending: Map<number, Pending>;
   /** Decisions this worker holds, from prepare until dropped (at most JOBS_PER_WORKER). */
   jobs: number;
@@ -252,9 +255,12 @@ export class WorkerPool implements DecisionRunner {
     if (!j.open) return;
     j.open = false;
     if (!j.slot.alive) return;
-    j.slot.worker.postMessage({ t: 'drop', id: j.id } satisfies ToWorker);
+    const { slot } = j;
+    // Housekeeping: it goes with the next message to this worker, or now if the worker has nothing else in hand.
+    slot.outbox.later({ t: 'drop', id: j.id });
     // Closed now: nothing reads `live` again.
-    if (j.live) this.free(j.slot);
+    if (j.live) this.free(slot);
+    if (slot.jobs === 0) slot.outbox.schedule();
   }
 
   activate(evaluators: readonly WasmEvaluator[]): void {
@@ -291,7 +297,7 @@ export class WorkerPool implements DecisionRunner {
 
   private load(slot: Slot, key: string, evaluator: WasmEvaluator): void {
     const { wasm: _bytes, ...bundle } = evaluator.bundle;
-    slot.worker.postMessage({ t: 'load', load: { key, bundle, module: evaluator.compiled } } satisfies ToWorker);
+    slot.outbox.put({ t: 'load', load: { key, bundle, module: evaluator.compiled } });
     slot.loaded.add(key);
   }
 
@@ -300,19 +306,28 @@ export class WorkerPool implements DecisionRunner {
     const wanted = new Map([...this.active, ...this.shadowActive]);
     for (const key of slot.loaded) {
       if (wanted.has(key)) continue;
-      slot.worker.postMessage({ t: 'drop-bundle', key } satisfies ToWorker);
+      slot.outbox.put({ t: 'drop-bundle', key });
       slot.loaded.delete(key);
     }
     for (const [key, evaluator] of wanted) if (!slot.loaded.has(key)) this.load(slot, key, evaluator);
   }
 
-  /** Posts a message that the worker answers under the same id. */
+  /** Sends a message that the worker answers under the same id (posted with the others of this turn). */
   private call<T>(slot: Slot, id: number, message: ToWorker, transfer: ArrayBuffer[] = []): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (slot.pending.size === 0) slot.progressMs = Date.now();
       slot.pending.set(id, { resolve: resolve as (value: never) => void, reject });
-      slot.worker.postMessage(message, transfer);
+      slot.outbox.put(message, transfer);
     });
+  }
+
+  /** A message the structured clone refused: its caller is told, nothing else in its list is held up. */
+  private refused(slot: Slot, message: ToWorker, err: unknown): void {
+    if (!('id' in message)) return;
+    const pending = slot.pending.get(message.id);
+    if (!pending) return;
+    slot.pending.delete(message.id);
+    pending.reject(err);
   }
 
   private spawn(index: number): Slot {
@@ -334,6 +349,10 @@ export class WorkerPool implements DecisionRunner {
     const slot: Slot = {
       index,
       worker,
+      outbox: new Outbox<ToWorker>(
+        (messages, transfer) => worker.postMessage(messages, transfer),
+        (message, err) => this.refused(slot, message, err),
+      ),
       pending: new Map(),
       jobs: 0,
       loaded: new Set(),
@@ -344,7 +363,9 @@ export class WorkerPool implements DecisionRunner {
       started: false,
       alive: true,
     };
-    worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
+    worker.on('message', (list: FromWorker[]) => {
+      for (const m of list) this.onMessage(slot, m);
+    });
     worker.on('error', (err) => {
       slot.stopReason ??= `it failed: ${errorMessage(err)}`;
     });

@@ -1,10 +1,24 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { Outbox } from '../../lib/outbox.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './protocol.js';
+import { toWire } from './protocol.js';
 import { WorkerHandler } from './worker-handler.js';
 
-/** An evaluation worker thread: the pool's messages to its handler (worker-handler.ts), the answers back. */
+/**
+ * An evaluation worker thread: the pool's lists of messages to its handler (worker-handler.ts), one by one; the
+ * answers back as one list per turn of this thread's event loop.
+ */
 const port = parentPort;
 if (!port) throw new Error('pool/worker.ts runs as a worker thread');
-const handler = new WorkerHandler((workerData as WorkerSetup).limits, (message) => port.postMessage(message));
-port.on('message', (m: ToWorker) => handler.handle(m));
-port.postMessage({ t: 'started' } satisfies FromWorker);
+const answers = new Outbox<FromWorker>(
+  (messages) => port.postMessage(messages),
+  // An answer the structured clone refuses: its decision fails instead of waiting for the evaluation timeout.
+  (message, err) => {
+    if ('id' in message) port.postMessage([{ t: 'fault', id: message.id, fault: toWire(err) } satisfies FromWorker]);
+  },
+);
+const handler = new WorkerHandler((workerData as WorkerSetup).limits, (message) => answers.put(message));
+port.on('message', (list: ToWorker[]) => {
+  for (const m of list) handler.handle(m);
+});
+answers.put({ t: 'started' });
