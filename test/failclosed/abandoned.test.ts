@@ -74,6 +74,47 @@ describe('the caller who gave up', () => {
       await srv.stop();
     }
   });
+
+  it('over gRPC: a Decide its client cancels while it is evaluated records nothing, and the next one is recorded', async () => {
+    // Evaluated on a worker: this thread, the client's too, is free to cancel while the policy runs.
+    const srv = await startInProcess(coreOptions(join(tempDir(), 'l.db'), { engine: { defaultEntrypoint: 'fixtures/echo', workers: 1 } }));
+    const c = clients(srv.address);
+    try {
+      const slow = Buffer.from(JSON.stringify({ n: 3_000_000 }));
+      const started = Date.now();
+      const err = await new Promise<grpc.ServiceError>((resolve) => {
+        const call = c.decision.makeUnaryRequest(
+          '/gavel.v1.DecisionService/Decide',
+          (x: Buffer) => x,
+          (b: Buffer) => b,
+          encodeDecide('fixtures/hungry', slow),
+          new grpc.Metadata(),
+          {},
+          (e) => resolve(e as grpc.ServiceError),
+        );
+        setTimeout(() => call.cancel(), 50);
+      });
+      expect(err.code).toBe(grpc.status.CANCELLED);
+      await new Promise((r) => setTimeout(r, Math.max(0, 1500 - (Date.now() - started))));
+      expect(srv.core.parts.ledger.size).toBe(0);
+      // Not cancelled: recorded.
+      await new Promise<void>((resolve, reject) =>
+        c.decision.makeUnaryRequest(
+          '/gavel.v1.DecisionService/Decide',
+          (x: Buffer) => x,
+          (b: Buffer) => b,
+          encodeDecide('fixtures/hungry', Buffer.from(JSON.stringify({ n: 10 }))),
+          new grpc.Metadata(),
+          {},
+          (e) => (e ? reject(e) : resolve()),
+        ),
+      );
+      expect(srv.core.parts.ledger.size).toBe(1);
+    } finally {
+      c.close();
+      await srv.stop();
+    }
+  });
 });
 
 /** DecideRequest{policy=1, input_json=2} in protobuf wire form. */
