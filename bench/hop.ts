@@ -10,6 +10,7 @@
  *   npx tsx bench/hop.ts --against HEAD            # working tree against the last commit
  *   npx tsx bench/hop.ts --against b474ee4 --reps 3 --seconds 10 --in-flight 1,32
  *   npx tsx bench/hop.ts --against HEAD --this-args='--ledger-thread'   # flags for this checkout's server alone
+ *   npx tsx bench/hop.ts --against HEAD --rps 400 --in-flight 64   # open loop: 400 calls/s from up to 64 in flight (the tail)
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ const flags = readFlags({
   'in-flight': { type: 'string' },
   args: { type: 'string' },
   'this-args': { type: 'string' },
+  rps: { type: 'string' },
 });
 const against = stringFlag(flags, 'against') ?? 'HEAD';
 const seconds = numberFlag(flags, 'seconds', 8, { min: 1 });
@@ -39,6 +41,9 @@ const reps = numberFlag(flags, 'reps', 3, { min: 1, integer: true });
 const inFlight = (stringFlag(flags, 'in-flight') ?? '1,32').split(',').map((n) => numberFlag({ n }, 'n', 1, { min: 1, integer: true }));
 const extra = (stringFlag(flags, 'args') ?? '').split(' ').filter(Boolean);
 const thisExtra = (stringFlag(flags, 'this-args') ?? '').split(' ').filter(Boolean);
+/** Open loop: ghz starts this many calls a second (each --in-flight count is then its most in flight at once). */
+const rps = stringFlag(flags, 'rps') === undefined ? undefined : numberFlag(flags, 'rps', 1, { min: 1 });
+const load = rps ? { rps } : {};
 
 const dir = tempDir('gavel-bench-hop-');
 const checkout = new BaselineCheckout(against, join(dir.path, 'baseline'));
@@ -80,14 +85,14 @@ for (let rep = 0; rep < reps; rep++) {
       const child = await startChild(['--bundles', BUNDLES, '--ledger', join(dir.path, `l-${n++}.db`), ...extra, ...s.args], {}, ROOT, s.bin);
       try {
         const pid = child.child.pid;
-        await runGhz(ghz, { address: child.address, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency: c, seconds: 1 });
+        await runGhz(ghz, { address: child.address, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency: c, seconds: 1, ...load });
         let peak = rssMb(pid) ?? 0;
         const sampler = setInterval(() => {
           peak = Math.max(peak, rssMb(pid) ?? 0);
         }, 200);
         const main0 = mainThreadCpuSeconds(pid);
         const all0 = cpuSeconds(pid);
-        const run = await runGhz(ghz, { address: child.address, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency: c, seconds });
+        const run = await runGhz(ghz, { address: child.address, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency: c, seconds, ...load });
         const main1 = mainThreadCpuSeconds(pid);
         const all1 = cpuSeconds(pid);
         clearInterval(sampler);
@@ -106,7 +111,7 @@ for (let rep = 0; rep < reps; rep++) {
 }
 
 const lines = [
-  `Machine: ${machineLine(describeMachine())}. Median of ${reps} interleaved repetitions of ${seconds} s; \`npx tsx bench/hop.ts --against ${against}${extra.length ? ` --args='${extra.join(' ')}'` : ''}${thisExtra.length ? ` --this-args='${thisExtra.join(' ')}'` : ''}\`.`,
+  `Machine: ${machineLine(describeMachine())}. Median of ${reps} interleaved repetitions of ${seconds} s; \`npx tsx bench/hop.ts --against ${against}${extra.length ? ` --args='${extra.join(' ')}'` : ''}${thisExtra.length ? ` --this-args='${thisExtra.join(' ')}'` : ''}${rps ? ` --rps ${rps}` : ''}\`.${rps ? ` Open loop at ${rps} calls/s; "in flight" is the most ghz keeps in flight at once.` : ''}`,
   '',
   '| gavel serve | in flight | decisions/s | main-thread CPU µs/decision | all threads CPU µs/decision | p50 ms | p99 ms | RSS peak MB | errors |',
   '|---|--:|--:|--:|--:|--:|--:|--:|--:|',

@@ -33,8 +33,8 @@ export interface DecideRequest {
   requestId: string;
   /** Who asked (peer or authenticated identity); recorded in the ledger. */
   caller: string;
-  /** Aborted when the caller cancels; read at each step (an AbortSignal is one, and so is a gRPC call's cancelled flag). */
-  signal?: { readonly aborted: boolean };
+  /** Aborted when the caller cancels. */
+  signal?: AbortSignal;
   /** The caller's deadline (ms since the epoch), checked even when the loop was too busy to deliver the abort. */
   deadlineMs?: number;
   /** The W3C trace the call belongs to, recorded in the entry's payload so a decision can be found from a trace. */

@@ -71,20 +71,22 @@ async function decideOne(
   maxDepth: number,
   trace: TraceContext | undefined,
 ): Promise<Decision> {
-  // grpc-js sets `cancelled` (a client's cancel, the deadline, a reset stream) before it says so by event: read at each step, no listener.
-  const gone = {
-    get aborted() {
-      return call.cancelled;
-    },
-  };
-  return decide(engineRequest(call.request, maxDepth, callerOf(call).id, gone, deadlineOf(call), trace));
+  const req = call.request;
+  const gone = new AbortController();
+  const abort = () => gone.abort();
+  call.once('cancelled', abort);
+  try {
+    return await decide(engineRequest(req, maxDepth, callerOf(call).id, gone.signal, deadlineOf(call), trace));
+  } finally {
+    call.removeListener('cancelled', abort);
+  }
 }
 
 function engineRequest(
   req: DecideRequestMessage,
   maxDepth: number,
   caller: string,
-  signal: { readonly aborted: boolean },
+  signal: AbortSignal,
   deadlineMs: number | undefined,
   trace: TraceContext | undefined,
 ): DecideRequest {
