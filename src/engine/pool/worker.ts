@@ -18,7 +18,20 @@ const answers = new Outbox<FromWorker>(
   },
 );
 const handler = new WorkerHandler((workerData as WorkerSetup).limits, (message) => answers.put(message));
+
+/**
+ * Answers wait for the turn's end only while the work behind them is short: the pool's watchdog times a worker from
+ * the last answer it heard, so a list of evaluations, each within engine.evaluationTimeoutMs but longer together,
+ * must not look like one stuck evaluation.
+ */
+const ANSWER_WITHIN_MS = 2;
+/** When this thread began the work whose answers are waiting. */
+let waitingSince = 0;
 port.on('message', (list: ToWorker[]) => {
-  for (const m of list) handler.handle(m);
+  for (const m of list) {
+    if (answers.size === 0) waitingSince = performance.now();
+    handler.handle(m);
+    if (answers.size > 0 && performance.now() - waitingSince > ANSWER_WITHIN_MS) answers.send();
+  }
 });
 answers.put({ t: 'started' });
