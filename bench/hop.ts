@@ -11,6 +11,7 @@
  *   npx tsx bench/hop.ts --against b474ee4 --reps 3 --seconds 10 --in-flight 1,32
  *   npx tsx bench/hop.ts --against HEAD --this-args='--ledger-thread'   # flags for this checkout's server alone
  *   npx tsx bench/hop.ts --against HEAD --rps 400 --in-flight 64   # open loop: 400 calls/s from up to 64 in flight (the tail)
+ *   npx tsx bench/hop.ts --against HEAD --teams 1 --cost-centers 1   # every call on one team's and cost center's budgets
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +35,8 @@ const flags = readFlags({
   args: { type: 'string' },
   'this-args': { type: 'string' },
   rps: { type: 'string' },
+  teams: { type: 'string' },
+  'cost-centers': { type: 'string' },
 });
 const against = stringFlag(flags, 'against') ?? 'HEAD';
 const seconds = numberFlag(flags, 'seconds', 8, { min: 1 });
@@ -61,7 +64,12 @@ const servers = [
   { name: thisExtra.length > 0 ? `this checkout ${thisExtra.join(' ')}` : 'this checkout', bin: compiledCli(), args: thisExtra },
 ];
 
-const workload = loadWorkload();
+/** How many teams and cost centers the calls spread over (the workload's 64 each by default; 1: all on one budget). */
+const spread = {
+  ...(stringFlag(flags, 'teams') ? { teams: numberFlag(flags, 'teams', 64, { min: 1, integer: true }) } : {}),
+  ...(stringFlag(flags, 'cost-centers') ? { costCenters: numberFlag(flags, 'cost-centers', 64, { min: 1, integer: true }) } : {}),
+};
+const workload = loadWorkload(spread);
 const dataFile = join(dir.path, 'decide.json');
 writeFileSync(
   dataFile,
@@ -111,7 +119,7 @@ for (let rep = 0; rep < reps; rep++) {
 }
 
 const lines = [
-  `Machine: ${machineLine(describeMachine())}. Median of ${reps} interleaved repetitions of ${seconds} s; \`npx tsx bench/hop.ts --against ${against}${extra.length ? ` --args='${extra.join(' ')}'` : ''}${thisExtra.length ? ` --this-args='${thisExtra.join(' ')}'` : ''}${rps ? ` --rps ${rps}` : ''}\`.${rps ? ` Open loop at ${rps} calls/s; "in flight" is the most ghz keeps in flight at once.` : ''}`,
+  `Machine: ${machineLine(describeMachine())}. Median of ${reps} interleaved repetitions of ${seconds} s; \`npx tsx bench/hop.ts --against ${against}${extra.length ? ` --args='${extra.join(' ')}'` : ''}${thisExtra.length ? ` --this-args='${thisExtra.join(' ')}'` : ''}${rps ? ` --rps ${rps}` : ''}${spread.teams ? ` --teams ${spread.teams}` : ''}${spread.costCenters ? ` --cost-centers ${spread.costCenters}` : ''}\`.${rps ? ` Open loop at ${rps} calls/s; "in flight" is the most ghz keeps in flight at once.` : ''}`,
   '',
   '| gavel serve | in flight | decisions/s | main-thread CPU µs/decision | all threads CPU µs/decision | p50 ms | p99 ms | RSS peak MB | errors |',
   '|---|--:|--:|--:|--:|--:|--:|--:|--:|',

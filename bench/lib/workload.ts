@@ -29,6 +29,8 @@ const COST_CENTERS = 64;
 export interface WorkloadOptions {
   /** Distinct cost centers (default 64); 1 puts every call on the sample's own cost center. */
   costCenters?: number;
+  /** Distinct teams (default 64): 1 puts every call on one team's budgets, as one team's gateway would. */
+  teams?: number;
   /** Distinct subjects (default 1024); a subject keeps one team and cost center. */
   subjects?: number;
   /**
@@ -50,7 +52,10 @@ export interface Workload {
   json: Buffer[];
 }
 
-export function loadWorkload({ costCenters = COST_CENTERS, subjects = SUBJECTS, maxTokens }: WorkloadOptions = {}, sample = MAIN_SAMPLE): Workload {
+export function loadWorkload(
+  { costCenters = COST_CENTERS, teams = TEAMS, subjects = SUBJECTS, maxTokens }: WorkloadOptions = {},
+  sample = MAIN_SAMPLE,
+): Workload {
   const parsed: unknown = JSON.parse(readFileSync(join(ROOT, sample), 'utf8'));
   if (!isJsonObject(parsed) || typeof parsed.name !== 'string' || !isJsonObject(parsed.input) || !isJsonObject(parsed.expect)) {
     throw new Error(`${sample}: expected {"name", "input", "expect"}`);
@@ -73,7 +78,7 @@ export function loadWorkload({ costCenters = COST_CENTERS, subjects = SUBJECTS, 
     variant.subject = {
       ...subject,
       id: `${subject.id}-${pad(who, 4)}`,
-      team: `${subject.team}-${pad(who % TEAMS, 2)}`,
+      team: `${subject.team}-${pad(who % teams, 2)}`,
       cost_center: costCenters === 1 ? subject.cost_center : `${subject.cost_center}-${pad(who % costCenters, 2)}`,
     };
     if (maxTokens !== undefined) {

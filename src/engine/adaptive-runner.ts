@@ -44,6 +44,8 @@ export class AdaptiveRunner implements DecisionRunner {
   private shadowActive = false;
   /** Decisions evaluated on this thread since start (for metrics and tests). */
   inlined = 0;
+  /** Of them, those moved here because others waited for their usage keys (serialize). */
+  serialized = 0;
 
   constructor(pool: WorkerPool, inline: InlineRunner, options: AdaptiveOptions) {
     this.pool = pool;
@@ -56,20 +58,41 @@ export class AdaptiveRunner implements DecisionRunner {
     this.fast = ms > this.options.inlineSlowMs ? 0 : this.fast + 1;
   }
 
+  /** Whether this input may be evaluated on this thread at all (it cannot be stopped here by the evaluation timeout). */
+  private allowed(req: PrepareRequest): boolean {
+    return 'json' in req.input && req.input.json.byteLength <= this.options.inlineMaxBytes && this.fast >= INLINE_WINDOW && !this.shadowActive;
+  }
+
   /** Whether a decision arriving now with this input runs on this thread. */
   private alone(req: PrepareRequest): boolean {
-    return (
-      'json' in req.input &&
-      req.input.json.byteLength <= this.options.inlineMaxBytes &&
-      this.fast >= INLINE_WINDOW &&
-      !this.shadowActive &&
-      this.open === 0 &&
-      this.pool.idle
-    );
+    return this.allowed(req) && this.open === 0 && this.pool.idle;
   }
 
   async prepare(req: PrepareRequest): Promise<Job> {
-    if (!this.alone(req)) return this.pool.prepare(req);
+    return this.alone(req) ? this.prepareHere(req) : this.pool.prepare(req);
+  }
+
+  /**
+   * A decision that will hold usage keys others wait for is evaluated here (when allowed): on a
+   * worker its evaluation would add a hand-off there and back, on a thread that may be busy, to
+   * every waiter's time. Decisions that share a team or cost center then follow each other at the
+   * pace of one evaluation, not one round trip (bench/README "Decisions that share a budget").
+   */
+  async serialize(job: Job, req: PrepareRequest): Promise<Job> {
+    if (this.here.has(job) || !this.allowed(req)) return job;
+    let moved: Job;
+    try {
+      moved = await this.prepareHere(req);
+    } catch {
+      // Prepared once already: the worker's job stands.
+      return job;
+    }
+    this.pool.discard(job);
+    this.serialized++;
+    return moved;
+  }
+
+  private async prepareHere(req: PrepareRequest): Promise<Job> {
     this.open++;
     try {
       const job = await this.inline.prepare(req);

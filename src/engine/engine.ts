@@ -302,7 +302,7 @@ export class Engine {
   private async decideNew(request: DecideRequest, locks: DecisionLocks, claim: Omit<RequestClaim, 'answer'> | undefined): Promise<Decision> {
     const idempotent = claim !== undefined;
     const prepare = { input: request.input, requestId: request.requestId, caller: request.caller, ...(idempotent ? { idempotent } : {}) };
-    const job = await this.runner.prepare(prepare);
+    let job = await this.runner.prepare(prepare);
     let shadowed = false;
     try {
       const entrypoint = request.policy || this.config.defaultEntrypoint;
@@ -310,7 +310,12 @@ export class Engine {
       // The approval a retry carries is held until this decision's entry commits: it is used once.
       const desk = this.approvals;
       if (desk && job.binding.approvalId !== '') await locks.hold(job.binding.approvalId);
-      if (this.meter) await locks.usage(this.meter.keys(job.facts));
+      if (this.meter) {
+        const keys = this.meter.keys(job.facts);
+        // Others hold or wait for these keys: this decision's evaluation will be their wait, so it runs where it waits least.
+        if (this.runner.serialize && this.usageLocks.busy(keys)) job = await this.runner.serialize(job, prepare);
+        await locks.usage(keys);
+      }
       const now = this.now();
       // Looked up at the decision's own time: an approval due by then is expired, not used.
       const lookup = () => (desk ? approvalState(() => desk.lookup(job.binding, now)) : Promise.resolve(undefined));

@@ -44,6 +44,12 @@ export class KeyLocks {
     return this.waiters.length;
   }
 
+  /** Whether asking for these keys now would wait: one of them is held, or wanted by a waiter. */
+  busy(keys: readonly string[]): boolean {
+    if (keys.some((k) => this.held.has(k))) return true;
+    return this.waiters.some((w) => w.keys.some((k) => keys.includes(k)));
+  }
+
   private releaser(keys: readonly string[]): () => void {
     let released = false;
     return () => {

@@ -42,6 +42,14 @@ export interface DecisionRunner {
    * worker takes it only when idle. The caller discards the job afterwards.
    */
   shadow(job: Job, evaluator: WasmEvaluator, req: EvaluateRequest): Promise<ShadowOutcome>;
+  /**
+   * The job is about to wait for usage keys that other decisions hold or wait for, and its own
+   * evaluation will hold them in turn: prepared again on the engine's own thread when the rules for
+   * evaluating there allow it, so that evaluation adds no hand-off to a worker and back to the time
+   * the next decision on those keys waits. Returns the job to go on with: the one given when it stays
+   * (it is then still the caller's to discard), or one prepared here (the one given is discarded).
+   */
+  serialize?(job: Job, req: PrepareRequest): Promise<Job>;
   /** Frees a job once the engine is done with it (a no-op the second time). */
   discard(job: Job): void;
   /** A new set of evaluators is active: from now on `evaluate` may name any of them. */

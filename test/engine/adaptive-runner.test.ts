@@ -4,7 +4,7 @@ import { AdaptiveRunner, INLINE_WINDOW } from '../../src/engine/adaptive-runner.
 import { WorkerPool } from '../../src/engine/pool/worker-pool.js';
 import { InlineRunner } from '../../src/engine/runner.js';
 import { engineConfig } from '../../src/engine/config.js';
-import type { DecideRequest } from '../../src/engine/engine.js';
+import type { DecideRequest, Decision } from '../../src/engine/engine.js';
 import { loadBundles } from '../../src/bundles/loader.js';
 import { BUNDLES, FIXTURE_BUNDLES } from '../helpers/paths.js';
 import { refusal } from '../helpers/refusal.js';
@@ -126,6 +126,46 @@ describe('lone decisions on the engine thread', () => {
     expect(core.stats.inlineEvaluations).toBe(0);
     await oneByOne(core, 1);
     expect(core.stats.inlineEvaluations).toBe(1);
+  });
+
+  it('decisions that wait for the same budget keys are evaluated on the engine thread, each on the totals its predecessors left', async () => {
+    const now = () => new Date('2026-11-18T12:00:00Z');
+    const start = async (engine: Partial<RuntimeConfig['engine']>) => {
+      const core = await startRuntime({ bundles: BUNDLES, ledger: ':memory:', engine: { workers: 1, inlineSlowMs: 1000, ...engine }, now });
+      cores.push(core);
+      return core;
+    };
+    const adaptive = await start({});
+    const pooled = await start({ inlineMaxBytes: 0 });
+    // One team and cost center, a subject each: every decision reserves against the same two budgets.
+    const input = (i: number) => ({
+      subject: { id: `member-${i}`, type: 'user', roles: ['employee'], team: 'platform', cost_center: 'cc-100' },
+      action: { type: 'model.invoke', model: 'standard-m', params: { max_tokens: 64 } },
+      content: { prompt: 'hello' },
+      context: { environment: 'prod' },
+    });
+    for (const core of [adaptive, pooled]) for (let i = 0; i < INLINE_WINDOW; i++) await core.decide(request(input(i)));
+    const inlineBefore = adaptive.stats.inlineEvaluations;
+    const burst = (core: Runtime) => Promise.all(Array.from({ length: 12 }, (_, i) => core.decide(request(input(1000 + i)))));
+    const [together, apart] = [await burst(adaptive), await burst(pooled)];
+    // The first takes the keys while its evaluation is on the worker; the eleven that find them taken are moved here.
+    expect(adaptive.stats.inlineEvaluations - inlineBefore).toBe(11);
+    expect(pooled.stats.inlineEvaluations).toBe(0);
+    // What each decision saw of the team's week, in the order they were recorded: one estimate more each time, as on a worker.
+    const seen = (core: Runtime, ds: Decision[]) =>
+      ds
+        .map((d) => core.parts.ledger.get(d.decisionId)!)
+        .sort((a, b) => a.seq - b.seq)
+        .map((e) => {
+          const ctx = (e.payload as { input: { context: { usage: { team: { week: { reserved_tokens: number } } }; estimate: { tokens: number } } } }).input
+            .context;
+          return { decision: e.decision, reserved: ctx.usage.team.week.reserved_tokens, estimate: ctx.estimate.tokens };
+        });
+    const a = seen(adaptive, together);
+    expect(a).toEqual(seen(pooled, apart));
+    expect(a.map((x) => x.reserved)).toEqual(a.map((x, i) => a[0]!.reserved + i * x.estimate));
+    expect(a.every((x) => x.decision === 'allow' && x.estimate > 0)).toBe(true);
+    expect(await adaptive.parts.engine.heldByWorkers()).toEqual([0]);
   });
 
   it('an input over inlineMaxBytes goes to a worker; one at the limit runs inline', async () => {

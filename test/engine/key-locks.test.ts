@@ -86,4 +86,21 @@ describe('KeyLocks', () => {
     (await third)();
     expect(locks.size).toBe(0);
   });
+  it('says whether asking for keys now would wait: one of them held, or wanted by a waiter', async () => {
+    const locks = new KeyLocks();
+    expect(locks.busy(['team'])).toBe(false);
+    const first = await locks.acquire(['team']);
+    expect(locks.busy(['team'])).toBe(true);
+    expect(locks.busy(['cc', 'team'])).toBe(true);
+    expect(locks.busy(['cc'])).toBe(false);
+    const waiting = locks.acquire(['team', 'cc']);
+    // cc is free, but the waiter wants it: asking for it now waits behind that waiter.
+    expect(locks.busy(['cc'])).toBe(true);
+    expect(locks.busy(['other'])).toBe(false);
+    first();
+    const second = await waiting;
+    expect(locks.busy(['team'])).toBe(true);
+    second();
+    expect(locks.busy(['team', 'cc'])).toBe(false);
+  });
 });
