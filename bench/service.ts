@@ -85,11 +85,13 @@ if (!httpload.path) notes.push(`OPA rows skipped: bench/httpload did not build (
 const workload = loadWorkload();
 const DECIDE = 'gavel.v1.DecisionService/Decide';
 const STREAM = 'gavel.v1.DecisionService/DecideStream';
+const ghzData = (w: typeof workload) =>
+  JSON.stringify(w.json.map((bytes, i) => ({ policy: w.entrypoint, request_id: `bench-${i}-{{.UUID}}`, input_json: bytes.toString('base64') })));
 const dataFile = join(dir.path, 'decide.json');
-writeFileSync(
-  dataFile,
-  JSON.stringify(workload.json.map((bytes, i) => ({ policy: workload.entrypoint, request_id: `bench-${i}-{{.UUID}}`, input_json: bytes.toString('base64') }))),
-);
+writeFileSync(dataFile, ghzData(workload));
+/** The same calls from one team's gateway: every one on the same team's and cost center's budgets, so each waits for the one before. */
+const oneTeamFile = join(dir.path, 'decide-one-team.json');
+writeFileSync(oneTeamFile, ghzData(loadWorkload({ teams: 1, costCenters: 1 })));
 
 /** The inputs as gavel evaluated them (context included), from its ledger, and gavel's answers to them. */
 async function peerInputs(): Promise<{ bodies: JsonObject[]; answers: string[] }> {
@@ -289,13 +291,13 @@ const each = async (cs: number[], f: (c: number) => Promise<Omit<ServiceRow, 'se
   return rows;
 };
 
-const gavelKind = (server: string, args: string[], cs: number[], call = DECIDE, perCall = 1): Kind => ({
+const gavelKind = (server: string, args: string[], cs: number[], call = DECIDE, perCall = 1, file = dataFile): Kind => ({
   server,
   inFlight: cs,
   run: (c) =>
     withServer(
       () => startGavel(args),
-      (s) => each(c, (n) => measure(s, ghzLoad(s, call), n, perCall)),
+      (s) => each(c, (n) => measure(s, ghzLoad(s, call, file), n, perCall)),
     ),
 });
 const floorKind: Kind = {
@@ -343,6 +345,7 @@ const kinds: Kind[] = shadowOnly
       gavelKind('gavel serve --durability full', ['--durability', 'full'], [32]),
       gavelKind('gavel serve --no-metering', ['--no-metering'], [32]),
       gavelKind('gavel serve --workers 0 (evaluation on the I/O thread)', ['--workers', '0'], [32]),
+      gavelKind("gavel serve, one team's gateway (every call on one team's and one cost center's budgets)", [], [32], DECIDE, 1, oneTeamFile),
       gavelKind(`${GOAL_LABELS.stream} (in flight = streams, ${STREAM_MESSAGES} requests each)`, [], [1, 2], STREAM, STREAM_MESSAGES),
       shadowKind,
     ];

@@ -42,10 +42,8 @@ export class AdaptiveRunner implements DecisionRunner {
   /** Fast evaluations in a row since the last activation or slow evaluation. */
   private fast = 0;
   private shadowActive = false;
-  /** Decisions evaluated on this thread since start (for metrics and tests). */
+  /** Decisions evaluated on this thread since start, lone or serialized (for metrics and tests). */
   inlined = 0;
-  /** Of them, those moved here because others waited for their usage keys (serialize). */
-  serialized = 0;
 
   constructor(pool: WorkerPool, inline: InlineRunner, options: AdaptiveOptions) {
     this.pool = pool;
@@ -88,7 +86,6 @@ export class AdaptiveRunner implements DecisionRunner {
       return job;
     }
     this.pool.discard(job);
-    this.serialized++;
     return moved;
   }
 

@@ -264,6 +264,41 @@ describe('lone decisions on the engine thread', () => {
     }
   });
 
+  it('serialize moves a worker job here only as the rules allow; a job already here, or one this thread cannot prepare, stays', async () => {
+    const pool = new WorkerPool(engineConfig({ workers: 1 }));
+    const runner = new AdaptiveRunner(pool, new InlineRunner(engineConfig({})), engineConfig({ inlineMaxBytes: 100 }));
+    const req = (input: unknown) => ({ input: { json: Buffer.from(JSON.stringify(input)) }, requestId: 'r', caller: 'test' });
+    try {
+      // Not yet INLINE_WINDOW fast evaluations: it stays on its worker.
+      const small = await runner.prepare(req(ALLOW));
+      expect(await runner.serialize(small, req(ALLOW))).toBe(small);
+      expect(await runner.held()).toEqual([1]);
+      for (let i = 0; i < INLINE_WINDOW; i++) runner.observe(0.1);
+      // Over inlineMaxBytes: stays (the pool holds the first job, so this one goes to the worker too).
+      const big = { ...ALLOW, pad: 'x'.repeat(200) };
+      const bigJob = await runner.prepare(req(big));
+      expect(await runner.serialize(bigJob, req(big))).toBe(bigJob);
+      expect(await runner.held()).toEqual([2]);
+      // Input this thread refuses (here: not the job's own, which cannot happen in the engine): the worker's job stands.
+      expect(await runner.serialize(small, { ...req(ALLOW), input: { json: Buffer.from('{"a":') } })).toBe(small);
+      expect(await runner.held()).toEqual([2]);
+      // Allowed: prepared again here, and the worker forgets its copy.
+      const moved = await runner.serialize(small, req(ALLOW));
+      expect(moved).not.toBe(small);
+      expect(await runner.held()).toEqual([1]);
+      // Already here: the same job back, nothing prepared twice.
+      expect(await runner.serialize(moved, req(ALLOW))).toBe(moved);
+      runner.discard(moved);
+      runner.discard(bigJob);
+      // Each job moved here took one place and gave it back: a lone decision runs here again.
+      const lone = await runner.prepare(req(ALLOW));
+      expect(await runner.held()).toEqual([0]);
+      runner.discard(lone);
+    } finally {
+      await runner.close();
+    }
+  });
+
   it('closing it closes its worker pool: nothing more goes to a worker', async () => {
     const pool = new WorkerPool(engineConfig({ workers: 1 }));
     const runner = new AdaptiveRunner(pool, new InlineRunner(engineConfig({})), engineConfig({}));
