@@ -25,7 +25,7 @@ import { BUNDLES, ROOT, tempDir } from './lib/paths.js';
 import { BaselineCheckout } from './lib/worktree.js';
 import { stopProcess, watchdog } from './lib/process.js';
 import { median } from './lib/service-table.js';
-import { loadWorkload } from './lib/workload.js';
+import { loadWorkload, ghzDecideData } from './lib/workload.js';
 
 const flags = readFlags({
   against: { type: 'string' },
@@ -71,10 +71,7 @@ const spread = {
 };
 const workload = loadWorkload(spread);
 const dataFile = join(dir.path, 'decide.json');
-writeFileSync(
-  dataFile,
-  JSON.stringify(workload.json.map((bytes, i) => ({ policy: workload.entrypoint, request_id: `hop-${i}-{{.UUID}}`, input_json: bytes.toString('base64') }))),
-);
+writeFileSync(dataFile, ghzDecideData(workload, 'hop'));
 
 interface Sample {
   rps: number;

@@ -22,7 +22,7 @@ import { describeMachine, machineLine } from './lib/machine.js';
 import { BUNDLES, ROOT, tempDir } from './lib/paths.js';
 import { stopProcess, watchdog } from './lib/process.js';
 import { median } from './lib/service-table.js';
-import { loadWorkload } from './lib/workload.js';
+import { loadWorkload, ghzDecideData } from './lib/workload.js';
 
 const flags = readFlags({ seconds: { type: 'string' }, reps: { type: 'string' }, 'in-flight': { type: 'string' }, only: { type: 'string' } });
 /** Only the rows whose name contains one of these (comma separated), e.g. --only 'young generation 4 MB,V8 --'. */
@@ -37,10 +37,7 @@ const ghz = findTool('ghz', 'GHZ');
 if (!ghz) throw new Error('ghz not found: go install github.com/bojand/ghz/cmd/ghz@latest (or set GHZ)');
 const workload = loadWorkload();
 const dataFile = join(dir.path, 'decide.json');
-writeFileSync(
-  dataFile,
-  JSON.stringify(workload.json.map((bytes, i) => ({ policy: workload.entrypoint, request_id: `mem-${i}-{{.UUID}}`, input_json: bytes.toString('base64') }))),
-);
+writeFileSync(dataFile, ghzDecideData(workload, 'mem'));
 const compiled = compiledCli();
 
 interface Config {

@@ -20,7 +20,7 @@ import { findTool, runGhz } from './lib/go-tools.js';
 import { freePort } from './lib/opa.js';
 import { ROOT, tempDir } from './lib/paths.js';
 import { stopProcess, watchdog } from './lib/process.js';
-import { loadWorkload } from './lib/workload.js';
+import { loadWorkload, ghzDecideData } from './lib/workload.js';
 
 const flags = readFlags({
   root: { type: 'string' },
@@ -77,10 +77,7 @@ const dir = tempDir('gavel-profile-');
 const port = await freePort();
 const workload = loadWorkload();
 const dataFile = join(dir.path, 'decide.json');
-writeFileSync(
-  dataFile,
-  JSON.stringify(workload.json.map((b, i) => ({ policy: workload.entrypoint, request_id: `p-${i}-{{.UUID}}`, input_json: b.toString('base64') }))),
-);
+writeFileSync(dataFile, ghzDecideData(workload, 'p'));
 const child = spawn(
   process.execPath,
   [

@@ -32,7 +32,7 @@ import { describeMachine, machineLine } from './lib/machine.js';
 import { BUNDLES, tempDir } from './lib/paths.js';
 import { stopProcess, watchdog } from './lib/process.js';
 import { median } from './lib/service-table.js';
-import { loadWorkload } from './lib/workload.js';
+import { loadWorkload, ghzDecideData } from './lib/workload.js';
 
 const flags = readFlags({
   seconds: { type: 'string' },
@@ -65,10 +65,7 @@ const BUSY_AGENT_REQUESTS = 36_000;
 // Each call its own request id ({{.UUID}}, ghz's template): one id is one decision (idempotent Decide).
 function dataFileOf(name: string, w: typeof workload): string {
   const file = join(dir.path, name);
-  writeFileSync(
-    file,
-    JSON.stringify(w.json.map((bytes, i) => ({ policy: w.entrypoint, request_id: `bench-${i}-{{.UUID}}`, input_json: bytes.toString('base64') }))),
-  );
+  writeFileSync(file, ghzDecideData(w, 'bench'));
   return file;
 }
 const dataFiles = { all: dataFileOf('decide.json', workload), busy: dataFileOf('busy.json', oneSubject) };

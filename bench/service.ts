@@ -40,7 +40,7 @@ import { stopProcess, watchdog } from './lib/process.js';
 import { type PartResult, report } from './lib/result.js';
 import { GOAL_LABELS } from './lib/goals.js';
 import { median, serviceTables, type ServiceRow } from './lib/service-table.js';
-import { loadWorkload } from './lib/workload.js';
+import { loadWorkload, ghzDecideData } from './lib/workload.js';
 
 const flags = readFlags({
   seconds: { type: 'string' },
@@ -85,13 +85,11 @@ if (!httpload.path) notes.push(`OPA rows skipped: bench/httpload did not build (
 const workload = loadWorkload();
 const DECIDE = 'gavel.v1.DecisionService/Decide';
 const STREAM = 'gavel.v1.DecisionService/DecideStream';
-const ghzData = (w: typeof workload) =>
-  JSON.stringify(w.json.map((bytes, i) => ({ policy: w.entrypoint, request_id: `bench-${i}-{{.UUID}}`, input_json: bytes.toString('base64') })));
 const dataFile = join(dir.path, 'decide.json');
-writeFileSync(dataFile, ghzData(workload));
+writeFileSync(dataFile, ghzDecideData(workload, 'bench'));
 /** The same calls from one team's gateway: every one on the same team's and cost center's budgets, so each waits for the one before. */
 const oneTeamFile = join(dir.path, 'decide-one-team.json');
-writeFileSync(oneTeamFile, ghzData(loadWorkload({ teams: 1, costCenters: 1 })));
+writeFileSync(oneTeamFile, ghzDecideData(loadWorkload({ teams: 1, costCenters: 1 }), 'bench'));
 
 /** The inputs as gavel evaluated them (context included), from its ledger, and gavel's answers to them. */
 async function peerInputs(): Promise<{ bodies: JsonObject[]; answers: string[] }> {

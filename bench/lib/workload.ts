@@ -94,3 +94,11 @@ export function loadWorkload(
 function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }
+
+/**
+ * The workload as ghz's --data-file for Decide: one message per input, each call its own request id
+ * (`<prefix>-<i>-<uuid>`), so idempotent Decide decides every call.
+ */
+export function ghzDecideData(w: Workload, prefix: string): string {
+  return JSON.stringify(w.json.map((bytes, i) => ({ policy: w.entrypoint, request_id: `${prefix}-${i}-{{.UUID}}`, input_json: bytes.toString('base64') })));
+}
