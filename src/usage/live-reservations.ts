@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import type { WindowSums } from './buckets.js';
 import { scopesOf, usageKey, type Scope } from './store.js';
 import type { WindowStarts } from './windows.js';
@@ -6,27 +6,41 @@ import { type HeldReservation, KeyReservations, type LiveReservation } from './k
 
 export type { LiveReservation } from './key-reservations.js';
 
-const SCOPE_COLUMN: Record<Scope, string> = { subject: 'subject', team: 'team', cost_center: 'cost_center' };
-
 /**
  * Unsettled reservations per scope key, kept in memory by the store that owns
  * the usage_charges table, with their sums per tier and window kept as they
  * change, so that a budget read costs the same however many reservations its
- * key holds. A key's reservations are loaded from SQLite the first time it is
- * read or reserved against; from then on every change passes through here
- * (stage, a staged write given up, settle, release), so memory and table agree:
- * a reservation counts while it is unsettled and unexpired, in each window
- * whose start it is not before, exactly as the table's rows would be counted.
+ * key holds. Every reserved row is read once, when the store starts (one scan of
+ * the partial index `usage_reserved`); from then on every change passes through
+ * here (stage, a staged write given up, settle, release), so memory and table
+ * agree, and a key held nowhere here has no reservation: nothing is read per key.
+ * A reservation counts while it is unsettled and unexpired, in each window whose
+ * start it is not before, exactly as the table's rows would be counted.
+ *
+ * One index instead of one per scope: a decision's reservation is inserted into
+ * it at the end (expiries grow with time), where three indexes by subject, team
+ * and cost center took a page each at a random place (bench/README, "Reserved
+ * charges indexed once").
  */
 export class LiveReservations {
   private readonly byKey = new Map<string, KeyReservations>();
-  private readonly loaders: Record<Scope, Statement>;
 
   constructor(db: Database) {
-    const load = (scope: Scope) =>
-      db.prepare(`SELECT decision_id AS decisionId, tier, tokens, cost_micros AS costMicros, at_ms AS atMs, expires_ms AS expiresMs
-        FROM usage_charges WHERE ${SCOPE_COLUMN[scope]} = ? AND state = 'reserved'`);
-    this.loaders = { subject: load('subject'), team: load('team'), cost_center: load('cost_center') };
+    const rows = db
+      .prepare(`SELECT decision_id AS decisionId, subject, team, cost_center AS costCenter, tier, tokens, cost_micros AS costMicros,
+        at_ms AS atMs, expires_ms AS expiresMs FROM usage_charges WHERE state = 'reserved'`)
+      .iterate() as IterableIterator<LiveReservation>;
+    const loaded = new Map<string, HeldReservation[]>();
+    for (const r of rows) {
+      const held = heldOf(r);
+      for (const [scope, key] of scopesOf(r)) {
+        const k = usageKey(scope, key);
+        const list = loaded.get(k);
+        if (list) list.push(held);
+        else loaded.set(k, [held]);
+      }
+    }
+    for (const [k, list] of loaded) this.byKey.set(k, new KeyReservations(list));
   }
 
   /**
@@ -35,7 +49,7 @@ export class LiveReservations {
    * nothing reports (bench/retained.ts).
    */
   add(r: LiveReservation): void {
-    const held: HeldReservation = { decisionId: r.decisionId, tier: r.tier, tokens: r.tokens, costMicros: r.costMicros, atMs: r.atMs, expiresMs: r.expiresMs };
+    const held = heldOf(r);
     for (const [scope, key] of scopesOf(r)) this.of(scope, key).add(held);
   }
 
@@ -50,7 +64,7 @@ export class LiveReservations {
       const held = this.byKey.get(k);
       if (!held) continue;
       held.remove(r.decisionId);
-      // An empty key is forgotten: reloading it reads the same (empty) rows.
+      // An empty key is forgotten: a key held nowhere here has no reservation.
       if (held.size === 0) this.byKey.delete(k);
     }
   }
@@ -68,9 +82,14 @@ export class LiveReservations {
     const k = usageKey(scope, key);
     let held = this.byKey.get(k);
     if (!held) {
-      held = new KeyReservations(this.loaders[scope].all(key) as HeldReservation[]);
+      held = new KeyReservations([]);
       this.byKey.set(k, held);
     }
     return held;
   }
+}
+
+/** What a key holds of a reservation: one record, shared by its three keys. */
+function heldOf(r: LiveReservation): HeldReservation {
+  return { decisionId: r.decisionId, tier: r.tier, tokens: r.tokens, costMicros: r.costMicros, atMs: r.atMs, expiresMs: r.expiresMs };
 }

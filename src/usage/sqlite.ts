@@ -35,9 +35,7 @@ ${chargeColumns('embedded')
   .map((c) => `  ${chargeColumnDdl(c, 'embedded')}`)
   .join(',\n')}
 );
-CREATE INDEX IF NOT EXISTS usage_reserved_subject ON usage_charges(subject, expires_ms) WHERE state = 'reserved';
-CREATE INDEX IF NOT EXISTS usage_reserved_team ON usage_charges(team, expires_ms) WHERE state = 'reserved';
-CREATE INDEX IF NOT EXISTS usage_reserved_cost_center ON usage_charges(cost_center, expires_ms) WHERE state = 'reserved';
+CREATE INDEX IF NOT EXISTS usage_reserved ON usage_charges(expires_ms) WHERE state = 'reserved';
 CREATE TABLE IF NOT EXISTS usage_requests (
   decision_id TEXT PRIMARY KEY,
   subject TEXT NOT NULL,
@@ -59,8 +57,8 @@ const HOUR = 3_600_000;
  * window read costs the same with a month of history as with none; a key's
  * settled totals are read once and kept until a report settles against the
  * key or the windows move on. Live reservations are few (they expire) and are
- * kept in memory (live-reservations.ts), loaded from a partial index; so is each
- * subject's recent request history (request-history.ts).
+ * kept in memory (live-reservations.ts), all read once at the start from a partial
+ * index; each subject's recent request history is kept too (request-history.ts).
  *
  * A decision's rows are staged first: counted by every later read at once,
  * written by the ledger inside the transaction that records the decision, and
@@ -296,6 +294,13 @@ export const USAGE_SCHEMA: FileSchema = {
           ['caller', 'TEXT'],
           ['asked_model', 'TEXT'],
         ]),
+    },
+    {
+      version: 2,
+      what: 'reserved charges indexed once, not by subject, team and cost center: the store reads them all at its start',
+      up: (db) => {
+        for (const scope of ['subject', 'team', 'cost_center']) db.exec(`DROP INDEX IF EXISTS usage_reserved_${scope}`);
+      },
     },
   ],
 };

@@ -132,6 +132,31 @@ describe('the schema steps of the ledger file', () => {
     await ledger.close();
   });
 
+  it('a file whose reserved charges had an index per scope has them dropped for one; its reservations count from the first read (usage step 2)', async () => {
+    const path = olderGavelFile();
+    const older = new Database(path);
+    for (const scope of ['subject', 'team', 'cost_center'])
+      older.exec(`CREATE INDEX usage_reserved_${scope} ON usage_charges(${scope}, expires_ms) WHERE state = 'reserved'`);
+    older.close();
+
+    const ledger = new SqliteLedger(config(path));
+    const usage = new SqliteUsageStore(ledger.db, usageConfig());
+    const indexes = ledger.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'usage_charges' AND sql IS NOT NULL").pluck().all();
+    expect(indexes).toEqual(['usage_reserved']);
+    expect(fileVersion(ledger.db, 1)).toBe(2);
+    // old-1 (10 tokens, reserved until T0 + 10 min) is held under each of its three keys, with no read of the table per key.
+    for (const [scope, key] of [
+      ['subject', 'alice'],
+      ['team', 'platform'],
+      ['cost_center', 'cc-1'],
+    ] as const) {
+      expect((await usage.usage(scope, key, T0 + 1000)).day).toMatchObject({ reserved_tokens: 10 });
+      expect((await usage.usage(scope, key, T0 + 700_000)).day).toMatchObject({ reserved_tokens: 0 });
+    }
+    expect((await usage.usage('team', 'another', T0 + 1000)).day).toMatchObject({ reserved_tokens: 0 });
+    await ledger.close();
+  });
+
   it('a new file is made at the current shape and recorded at the last version, without running the steps', () => {
     const db = new Database(':memory:');
     const store = new SqliteUsageStore(db, usageConfig());
