@@ -182,7 +182,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     const usage: ConfiguredUsageStore | undefined = shared
       ? attachShared(shared, opened, config.usageStore?.peerKeys ?? [])
       : embedded
-        ? new SqliteUsageStore(db, embedded, guarded)
+        ? new SqliteUsageStore(db, embedded, guarded, now().getTime())
         : undefined;
     // Its rows go to the ledger's writer, whichever thread that is once the start is done.
     const shadowSink = shadowOn ? new SqliteShadowSink(db, (writes) => ledger.writeRows(writes)) : undefined;

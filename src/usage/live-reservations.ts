@@ -25,11 +25,16 @@ export type { LiveReservation } from './key-reservations.js';
 export class LiveReservations {
   private readonly byKey = new Map<string, KeyReservations>();
 
-  constructor(db: Database) {
+  /**
+   * `expiredBeforeMs`: reservations that expired before this instant are not read (a reservation a
+   * caller never reported stays in the table, reserved, for good; a read at or after the store's start
+   * never counts it). Undefined: every reserved row.
+   */
+  constructor(db: Database, expiredBeforeMs?: number) {
     const rows = db
       .prepare(`SELECT decision_id AS decisionId, subject, team, cost_center AS costCenter, tier, tokens, cost_micros AS costMicros,
-        at_ms AS atMs, expires_ms AS expiresMs FROM usage_charges WHERE state = 'reserved'`)
-      .iterate() as IterableIterator<LiveReservation>;
+        at_ms AS atMs, expires_ms AS expiresMs FROM usage_charges WHERE state = 'reserved' AND (expires_ms IS NULL OR expires_ms >= ?)`)
+      .iterate(expiredBeforeMs ?? Number.MIN_SAFE_INTEGER) as IterableIterator<LiveReservation>;
     const loaded = new Map<string, HeldReservation[]>();
     for (const r of rows) {
       const held = heldOf(r);

@@ -82,12 +82,17 @@ export class SqliteUsageStore implements UsageStore {
   /** Called before each read of a table (state/guard.ts): an edit by another process is checked against the chain first. */
   private readonly guard: StateReadGuard | undefined;
 
-  constructor(db: Database, config: UsageConfig, guard?: StateReadGuard) {
+  /**
+   * `startedAtMs`: when the server starts the store (its clock). Reservations that expired more than
+   * EXPIRED_GRACE_MS before it are not read into memory: no read at or after the start counts them
+   * (the grace covers a clock set back a little). Undefined: every reserved row is read.
+   */
+  constructor(db: Database, config: UsageConfig, guard?: StateReadGuard, startedAtMs?: number) {
     this.config = config;
     this.guard = guard;
     createUsageTables(db);
     this.buckets = new UsageBuckets(db, config);
-    this.live = new LiveReservations(db);
+    this.live = new LiveReservations(db, startedAtMs === undefined ? undefined : startedAtMs - EXPIRED_GRACE_MS);
     this.requests = new RequestHistory(db);
     this.chargeRow = db.prepare('SELECT * FROM usage_charges WHERE decision_id = ?');
     this.rows = new RowWriter(db);
@@ -267,6 +272,13 @@ const SETTLE_CHARGE = `UPDATE usage_charges SET state = 'settled', tokens = @tok
   WHERE decision_id = @decisionId AND state = 'reserved'`;
 
 const MAX_CACHED_KEYS = 100_000;
+
+/**
+ * How long before the store's start a reservation may have expired and still be read into memory. A
+ * caller that never reports leaves its reservations reserved in the table for good; reading them all
+ * would hold every one ever made until its keys are read again.
+ */
+export const EXPIRED_GRACE_MS = 10 * 60_000;
 
 /**
  * The rolling window's first minute says whether the keys moved: the others (day, week, month, lower,

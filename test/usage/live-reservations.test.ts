@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { usageConfig } from '../../src/usage/config.js';
 import type { WindowSums } from '../../src/usage/buckets.js';
 import { LiveReservations, type LiveReservation } from '../../src/usage/live-reservations.js';
-import { SqliteUsageStore } from '../../src/usage/sqlite.js';
+import { EXPIRED_GRACE_MS, SqliteUsageStore } from '../../src/usage/sqlite.js';
 import type { Reservation, Scope } from '../../src/usage/store.js';
 import { WINDOW_NAMES, windowStarts, type WindowStarts } from '../../src/usage/windows.js';
 
@@ -261,6 +261,41 @@ describe('the running sums of one key', () => {
     expect(at(T0 + 2000)).toEqual(byTierName(reference(rows, T0 + 2000, windowStarts(new Date(T0 + 2000), 'UTC', 60))));
     // ... and a read back before it no longer sees them: an expired reservation never counts again in a live store.
     expect(at(T0 + 900).reduce((n, s) => n + s.day_tokens, 0)).toBe(800);
+    db.close();
+  });
+});
+
+describe('reservations read at the start', () => {
+  it('those that expired more than the grace before the start are left in the table; the rest are held', async () => {
+    const db = new Database(':memory:');
+    const first = new SqliteUsageStore(db, config);
+    const start = T0 + 3_600_000;
+    const expiring = { 'long-gone': start - EXPIRED_GRACE_MS - 1, 'in-grace': start - EXPIRED_GRACE_MS, live: start + 60_000 };
+    for (const [id, expiresMs] of Object.entries(expiring)) {
+      const r: Reservation = {
+        decisionId: id,
+        subject: 'alice',
+        team: 'platform',
+        costCenter: 'cc-1',
+        model: 'm',
+        tier: 'standard',
+        tokens: 10,
+        costMicros: 1000,
+        atMs: T0,
+        expiresMs,
+        maxOutputTokens: null,
+        estimatedInputTokens: 0,
+        caller: 'gateway',
+        askedModel: 'm',
+      };
+      const staged = first.stage({ request: { decisionId: id, subject: r.subject, tool: '', decision: 'allow', atMs: T0 }, reservation: r });
+      db.transaction(() => commitStaged(db, staged))();
+    }
+    // Read at T0 + 1 s, before any of them expired: what each store holds is all it can count.
+    const reservedAt = async (store: SqliteUsageStore) => (await store.usage('team', 'platform', T0 + 1000)).day.reserved_tokens;
+    expect(await reservedAt(new SqliteUsageStore(db, config, undefined, start))).toBe(20);
+    expect(await reservedAt(new SqliteUsageStore(db, config))).toBe(30);
+    expect(db.prepare("SELECT count(*) FROM usage_charges WHERE state = 'reserved'").pluck().get()).toBe(3);
     db.close();
   });
 });

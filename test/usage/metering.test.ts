@@ -176,4 +176,23 @@ describe('restart', () => {
     clock.set('2026-11-30T12:00:00Z'); // back in November, where alice's reports were charged
     expect((await usageOf(c, 'subject', 'alice')).month.used_tokens).toBeGreaterThan(300);
   });
+
+  it('a reservation that expired well before the start is not read again; one live at the start counts', async () => {
+    const erin = { subject: 'erin', team: 'platform', costCenter: 'cc-100' };
+    const gina = { subject: 'gina', team: 'platform', costCenter: 'cc-100' };
+    clock.set('2026-12-01T09:00:00Z');
+    expect((await decide(c, modelCall(erin))).decision).toBe('DECISION_ALLOW'); // reserved until 09:02 (TTL 120 s)
+    await stop();
+    clock.set('2026-12-01T11:00:00Z');
+    await start();
+    expect((await decide(c, modelCall(gina))).decision).toBe('DECISION_ALLOW'); // reserved until 11:02
+    await stop();
+    clock.set('2026-12-01T11:01:00Z');
+    await start();
+    expect((await usageOf(c, 'subject', 'gina')).day.reserved_tokens).toBeGreaterThan(0);
+    // The clock set back to 09:01, when erin's reservation still held: the server that started at 11:01
+    // did not read it (it expired long before the start), so it counts nowhere.
+    clock.set('2026-12-01T09:01:00Z');
+    expect((await usageOf(c, 'subject', 'erin')).day.reserved_tokens).toBe(0);
+  });
 });
