@@ -33,7 +33,7 @@ export class LiveReservations {
   constructor(db: Database, expiredBeforeMs?: number) {
     const rows = db
       .prepare(`SELECT decision_id AS decisionId, subject, team, cost_center AS costCenter, tier, tokens, cost_micros AS costMicros,
-        at_ms AS atMs, expires_ms AS expiresMs FROM usage_charges WHERE state = 'reserved' AND (expires_ms IS NULL OR expires_ms >= ?)`)
+        at_ms AS atMs, expires_ms AS expiresMs FROM usage_charges WHERE state = 'reserved' AND expires_ms >= ?`)
       .iterate(expiredBeforeMs ?? Number.MIN_SAFE_INTEGER) as IterableIterator<LiveReservation>;
     const loaded = new Map<string, HeldReservation[]>();
     for (const r of rows) {
