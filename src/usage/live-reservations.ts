@@ -10,7 +10,7 @@ export type { LiveReservation } from './key-reservations.js';
  * Unsettled reservations per scope key, kept in memory by the store that owns
  * the usage_charges table, with their sums per tier and window kept as they
  * change, so that a budget read costs the same however many reservations its
- * key holds. Every reserved row is read once, when the store starts (one scan of
+ * key holds. The reserved rows are read once, when the store starts (a range of
  * the partial index `usage_reserved`); from then on every change passes through
  * here (stage, a staged write given up, settle, release), so memory and table
  * agree, and a key held nowhere here has no reservation: nothing is read per key.

@@ -57,7 +57,7 @@ const HOUR = 3_600_000;
  * window read costs the same with a month of history as with none; a key's
  * settled totals are read once and kept until a report settles against the
  * key or the windows move on. Live reservations are few (they expire) and are
- * kept in memory (live-reservations.ts), all read once at the start from a partial
+ * kept in memory (live-reservations.ts), read once at the start from a partial
  * index; each subject's recent request history is kept too (request-history.ts).
  *
  * A decision's rows are staged first: counted by every later read at once,
@@ -309,7 +309,7 @@ export const USAGE_SCHEMA: FileSchema = {
     },
     {
       version: 2,
-      what: 'reserved charges indexed once, not by subject, team and cost center: the store reads them all at its start',
+      what: 'reserved charges indexed once, not by subject, team and cost center: the store reads them at its start',
       up: (db) => {
         for (const scope of ['subject', 'team', 'cost_center']) db.exec(`DROP INDEX IF EXISTS usage_reserved_${scope}`);
       },
