@@ -1,4 +1,4 @@
-import { commitStaged, withoutEntry } from './helpers.js';
+import { commitStaged, storeReservation, withoutEntry } from './helpers.js';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -272,22 +272,7 @@ describe('reservations read at the start', () => {
     const start = T0 + 3_600_000;
     const expiring = { 'long-gone': start - EXPIRED_GRACE_MS - 1, 'in-grace': start - EXPIRED_GRACE_MS, live: start + 60_000 };
     for (const [id, expiresMs] of Object.entries(expiring)) {
-      const r: Reservation = {
-        decisionId: id,
-        subject: 'alice',
-        team: 'platform',
-        costCenter: 'cc-1',
-        model: 'm',
-        tier: 'standard',
-        tokens: 10,
-        costMicros: 1000,
-        atMs: T0,
-        expiresMs,
-        maxOutputTokens: null,
-        estimatedInputTokens: 0,
-        caller: 'gateway',
-        askedModel: 'm',
-      };
+      const r = storeReservation(id, T0, { subject: 'alice', team: 'platform', costCenter: 'cc-1' }, { tokens: 10, expiresMs });
       const staged = first.stage({ request: { decisionId: id, subject: r.subject, tool: '', decision: 'allow', atMs: T0 }, reservation: r });
       db.transaction(() => commitStaged(db, staged))();
     }
