@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { canonicalJson } from '../lib/canonical.js';
 import { newEntryId } from '../lib/entry-id.js';
 import type { JsonObject } from '../lib/json.js';
+import { newSalt } from '../lib/salt.js';
 
 /**
  * Kinds of ledger entry: decisions, policy events (a bundle activated, deactivated or refused),
@@ -83,7 +83,7 @@ export function systemRecord(
     caller: 'gavel',
     ...fields,
     payloadJcs: canonicalJson(payload),
-    salt: randomBytes(16),
+    salt: newSalt(),
   };
 }
 

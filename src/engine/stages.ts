@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { policyRef } from './policy-ref.js';
 import { isJsonObject, type JsonObject } from '../lib/json.js';
 import { getAt } from '../lib/pointer.js';
@@ -13,6 +12,7 @@ import { usageFactsOf, type UsageFacts } from './usage-facts.js';
 import type { ApprovalContext } from './approvals/approval.js';
 import { bindingOf, type ActionBinding } from './approvals/fingerprint.js';
 import { inputDigest, recall, requestHash, type Recall, type Recalled } from './idempotency.js';
+import { newSalt } from '../lib/salt.js';
 
 /**
  * The two halves of a decision that run where the input lives (an evaluation
@@ -103,7 +103,7 @@ export function evaluateDecision(evaluator: WasmEvaluator, prepared: Prepared, r
   const secrets = secretsOf(evaluated, raw.redactions);
   const outcome = scrubOutcome(raw, secrets);
   const { redacted, applied } = applyRedactions(evaluated, outcome.redactions, secrets);
-  const salt = randomBytes(16);
+  const salt = newSalt();
   const stored = hashSensitivePaths(redacted, outcome.sensitivePaths, salt);
   // Named in the payload, so a replay knows those fields were not stored as the policy saw them.
   const hashed = outcome.sensitivePaths.filter((path) => getAt(redacted, path) !== undefined);

@@ -29,8 +29,12 @@ export function identityProblem(name: string): string | undefined {
  * forgot to refuse them cannot make two of them compare equal by accident.
  */
 export function identityForm(name: string): string {
+  // ASCII is its own NFKC form, and its case folding is toLowerCase: every decision folds three names, most of them ASCII.
+  if (ASCII.test(name)) return name.toLowerCase();
   return name.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** True when two names are the same identity. */
 export function sameIdentity(a: string, b: string): boolean {

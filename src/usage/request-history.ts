@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { History, RequestRow } from './store.js';
+import type { StateReadGuard } from './state-read-guard.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -25,7 +26,9 @@ interface Recent {
  * follows each committed row from then on (`add`, after COMMIT). Each read lets
  * go of the rows its windows have left behind, so it then answers reads at that
  * instant or later; a read at an earlier instant (a clock stepped back) is
- * answered from the table.
+ * answered from the table. The state guard is asked before each of those table
+ * reads, not before a read from memory: memory holds only rows this server
+ * committed, so an edit of the table by anyone else cannot reach it.
  */
 export class RequestHistory {
   private readonly logs = new Map<string, SubjectLog>();
@@ -34,6 +37,7 @@ export class RequestHistory {
   constructor(
     db: Database,
     private readonly maxSubjects = MAX_SUBJECTS,
+    private readonly guard?: StateReadGuard,
   ) {
     this.stmts = {
       requests: db.prepare('SELECT at_ms AS atMs, tool FROM usage_requests WHERE subject = ? AND at_ms >= ? ORDER BY at_ms'),
@@ -70,6 +74,7 @@ export class RequestHistory {
 
   /** The definition: the subject's rows counted in SQL. */
   fromTable(subject: string, nowMs: number): History {
+    this.guard?.check();
     const minute = nowMs - MINUTE;
     const hour = nowMs - HOUR;
     const counts = this.stmts.counts.get({ subject, minute, hour }) as { requests: number | null; denials: number | null };
@@ -83,6 +88,7 @@ export class RequestHistory {
 
   private load(subject: string, nowMs: number): SubjectLog {
     if (this.logs.size >= this.maxSubjects) this.logs.clear();
+    this.guard?.check();
     const log = new SubjectLog(nowMs);
     // The last minute's requests and the last hour's denials, nothing more: an hour of a busy agent's rows is not kept.
     for (const r of this.stmts.requests.iterate(subject, nowMs - MINUTE) as Iterable<Recent>) log.add({ ...r, decision: '' });

@@ -93,7 +93,7 @@ export class SqliteUsageStore implements UsageStore {
     createUsageTables(db);
     this.buckets = new UsageBuckets(db, config);
     this.live = new LiveReservations(db, startedAtMs === undefined ? undefined : startedAtMs - EXPIRED_GRACE_MS);
-    this.requests = new RequestHistory(db);
+    this.requests = new RequestHistory(db, undefined, guard);
     this.chargeRow = db.prepare('SELECT * FROM usage_charges WHERE decision_id = ?');
     this.rows = new RowWriter(db);
   }
@@ -131,7 +131,6 @@ export class SqliteUsageStore implements UsageStore {
   }
 
   async history(subject: string, nowMs: number): Promise<History> {
-    this.guard?.check();
     return this.requests.read(subject, nowMs, stagedRequests(this.staged.values()));
   }
 

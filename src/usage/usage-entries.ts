@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { EntryRecord } from '../engine/ledger.js';
 import { canonicalJson } from '../lib/canonical.js';
 import type { JsonObject } from '../lib/json.js';
 import type { ChargeRow, Settlement, StagedUsage } from './store.js';
 import { newEntryId } from '../lib/entry-id.js';
+import { newSalt } from '../lib/salt.js';
 
 /**
  * Usage as chain entries, so that every budget total can be recomputed from the
@@ -86,6 +86,6 @@ function usageRecord(event: UsageEvent, charge: ChargeRow, model: string, caller
     requestId: charge.decisionId,
     caller,
     payloadJcs: canonicalJson({ usage: { event, decision_id: charge.decisionId, ...detail } }),
-    salt: randomBytes(16),
+    salt: newSalt(),
   };
 }

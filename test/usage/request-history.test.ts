@@ -206,6 +206,23 @@ describe('request history in memory', () => {
     for (const s of SUBJECTS) expect(history.read(s, T0 + 1)).toEqual(oracle(db, s, T0 + 1));
   });
 
+  it('asks the state guard before each read of its table, and not before a read from memory', () => {
+    const db = new Database(':memory:');
+    new SqliteUsageStore(db, config);
+    let checks = 0;
+    const history = new RequestHistory(db, 2, { check: () => checks++ });
+    db.prepare('INSERT INTO usage_requests(decision_id, subject, tool, decision, at_ms) VALUES (?, ?, ?, ?, ?)').run('r1', 'alice', 'search', 'deny', T0);
+    // The first read loads the subject's log from the table; the next ones are answered from it.
+    expect(history.read('alice', T0)).toEqual(oracle(db, 'alice', T0));
+    expect(checks).toBe(1);
+    history.read('alice', T0 + 1);
+    history.read('alice', T0 + 2);
+    expect(checks).toBe(1);
+    // A read at an earlier instant than the log answers is counted in the table.
+    expect(history.read('alice', T0)).toEqual(oracle(db, 'alice', T0));
+    expect(checks).toBe(2);
+  });
+
   /**
    * A log drops the counted-out front of its arrays once that front is at least 1,024 rows and over
    * half of the array, so a busy agent's log holds about its windows' rows, not every row since it

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { canonicalJson } from '../../lib/canonical.js';
 import type { EntryRecord } from '../ledger.js';
 import { approvalsGiven, type Approval, type Approver, type RolesFrom, type Vote } from './approval.js';
 import { identityForm } from '../../lib/identity-form.js';
 import type { JsonObject } from '../../lib/json.js';
 import { newEntryId } from '../../lib/entry-id.js';
+import { newSalt } from '../../lib/salt.js';
 
 /** What happened to an approval: each is one ledger entry of kind "approval". */
 export type ApprovalEvent = 'requested' | 'approved' | 'rejected' | 'expired' | 'consumed';
@@ -79,7 +79,7 @@ export function approvalEventRecord(p: ApprovalEventParts): EntryRecord {
         ...(p.vote ? { approver: approverRecord(p.vote.approver, p.rolesFrom, p.caller), verdict: p.vote.verdict, comment: p.vote.comment } : {}),
       },
     }),
-    salt: randomBytes(16),
+    salt: newSalt(),
   };
 }
 
