@@ -3,6 +3,7 @@ import { systemRecord, type EntryRecord } from '../engine/ledger.js';
 import type { JsonObject } from '../lib/json.js';
 import { canonicalJson } from '../lib/canonical.js';
 import { GavelError } from '../lib/errors.js';
+import { bodyText, type StoredBody } from './payload-body.js';
 
 /**
  * Signed erasure: a payload (and its salt) leaves the ledger only with an `erasure` entry in the
@@ -190,9 +191,9 @@ export function erasedBy(db: Database, seq: number): KnownErasure | undefined {
     .prepare(
       `SELECT e.seq, e.decision_id, e.time, p.body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.kind = 'erasure' AND e.seq > ? ORDER BY e.seq`,
     )
-    .all(cache.after) as Array<{ seq: number; decision_id: string; time: string; body: string | null }>;
+    .all(cache.after) as Array<{ seq: number; decision_id: string; time: string; body: StoredBody | null }>;
   for (const row of rows) {
-    const detail = erasureDetail(row.body);
+    const detail = erasureDetail(row.body === null ? null : bodyText(row.body));
     if (detail) cache.erasures.push({ seq: row.seq, decisionId: row.decision_id, time: row.time, detail });
     cache.after = row.seq;
   }

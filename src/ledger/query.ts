@@ -4,6 +4,7 @@ import { erasedBy } from './erasure.js';
 import { GavelError } from '../lib/errors.js';
 import type { JsonObject } from '../lib/json.js';
 import { summaryOfRow, type EntryRow, type EntrySummary } from './header.js';
+import { bodyText, type StoredBody } from './payload-body.js';
 
 export interface QueryFilter {
   subject?: string;
@@ -204,7 +205,7 @@ export function findRequestEntry(db: Database, caller: string, requestId: string
     statement = db.prepare(REQUEST_LOOKUP);
     requestStatements.set(db, statement);
   }
-  const row = statement.get(requestId, caller, sinceMs) as (EntryRow & { salt: Buffer | null; body: string | null }) | undefined;
+  const row = statement.get(requestId, caller, sinceMs) as (EntryRow & { salt: Buffer | null; body: StoredBody | null }) | undefined;
   return row && detailOfRow(row);
 }
 
@@ -236,12 +237,12 @@ const endedStatements = new WeakMap<Database, Statement>();
 export function getEntry(db: Database, decisionId: string): EntryDetail | undefined {
   const row = db
     .prepare('SELECT e.*, p.salt AS salt, p.body AS body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.decision_id = ?')
-    .get(decisionId) as (EntryRow & { salt: Buffer | null; body: string | null }) | undefined;
+    .get(decisionId) as (EntryRow & { salt: Buffer | null; body: StoredBody | null }) | undefined;
   return row && withErasure(db, detailOfRow(row));
 }
 
-function detailOfRow(row: EntryRow & { salt: Buffer | null; body: string | null }): EntryDetail {
-  return { ...summaryOfRow(row), payload: row.body === null ? null : (JSON.parse(row.body) as JsonObject), salt: row.salt?.toString('hex') ?? null };
+function detailOfRow(row: EntryRow & { salt: Buffer | null; body: StoredBody | null }): EntryDetail {
+  return { ...summaryOfRow(row), payload: row.body === null ? null : (JSON.parse(bodyText(row.body)) as JsonObject), salt: row.salt?.toString('hex') ?? null };
 }
 
 /** An erased entry's detail names the erasure entry that erased it (none: the payload is missing, which verify fails). */

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { RecordedDecision, RecordedDecisions, RecordedFilter } from '../engine/replay/recorded.js';
 import { GavelError } from '../lib/errors.js';
 import { hasKinds, parseTime, where, type QueryFilter } from './query.js';
+import { bodyText, type StoredBody } from './payload-body.js';
 
 /** Rows read at once. */
 const PAGE = 1024;
@@ -16,7 +17,7 @@ interface Row {
   digest: string;
   decision: string;
   reason_codes: string;
-  body: string | null;
+  body: StoredBody | null;
 }
 
 /**
@@ -68,7 +69,7 @@ export class LedgerRecordedDecisions implements RecordedDecisions {
           digest: row.digest,
           decision: row.decision,
           reasonCodes: codesOf(row.reason_codes),
-          payload: row.body,
+          payload: row.body === null ? null : bodyText(row.body),
         };
       }
       if (rows.length < Math.min(PAGE, left)) return;

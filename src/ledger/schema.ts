@@ -84,6 +84,11 @@ export const LEDGER_SCHEMA: FileSchema = {
         if (hasTable(db, LEGACY_MERKLE_TABLE)) moveLegacyTree(db);
       },
     },
+    {
+      version: 4,
+      what: "a decision's payload may be stored deflated, as a BLOB (payload-body.ts): nothing to change in the file; a gavel that would read such a body as text refuses it",
+      up: () => undefined,
+    },
   ],
 };
 

@@ -4,6 +4,7 @@ import { errorMessage, failClosed, GavelError } from '../lib/errors.js';
 import { ledgerOrigin, signCheckpoint, type Checkpoint } from './checkpoint.js';
 import { defaultKeyPath, type LedgerConfig } from './config.js';
 import { canonicalPayload, entryHashes, entryLeafHash, GENESIS_HASH, headerText, payloadHash } from './hash.js';
+import { storeBody, type StoredBody } from './payload-body.js';
 import { rootOf, type Hash } from './merkle.js';
 import { MerkleStore, storedCount } from './merkle-store.js';
 import { checkRecordColumns, HEADER_VERSION, headerOfRow, insertEntrySql, recordColumns, type ChainHeader, type EntryRow } from './header.js';
@@ -61,7 +62,8 @@ export interface LedgerFaults {
 /** An entry with everything but its place in the chain worked out. */
 interface PreparedEntry {
   header: Omit<ChainHeader, 'seq' | 'prev_hash'>;
-  body: string;
+  /** The payload as stored (payload-body.ts): made before the transaction, so the deflate is not inside it. */
+  body: StoredBody;
   salt: Buffer;
   timeMs: number;
 }
@@ -75,7 +77,7 @@ function prepareEntry(r: EntryRecord): PreparedEntry {
   // The header must hash too; checking its fields here keeps a bad one out of the batch.
   checkRecordColumns(columns);
   const header = { v: HEADER_VERSION, ...columns, payload_hash: payloadHash(r.salt, body) };
-  return { header, body, salt: Buffer.from(r.salt), timeMs };
+  return { header, body: storeBody(header.kind, body), salt: Buffer.from(r.salt), timeMs };
 }
 
 /** The chain's head: its size and last hash, and the Merkle tree's frontier at that size (merkle.ts). */

@@ -2,6 +2,7 @@ import BetterSqlite from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { CheckpointError, verifyCheckpoint, type Checkpoint } from './checkpoint.js';
 import { entryHashes, GENESIS_HASH, headerText, payloadHash } from './hash.js';
+import { bodyText, type StoredBody } from './payload-body.js';
 import { appendLeaf, EMPTY_ROOT, rootOf, type Hash } from './merkle.js';
 import { LEGACY_MERKLE_TABLE, MERKLE_TABLE, storedIndex } from './merkle-store.js';
 import { hasTable } from '../lib/sqlite-schema.js';
@@ -61,7 +62,8 @@ export interface VerifyOptions {
 
 interface Row extends EntryRow {
   salt: Buffer | null;
-  body: string | null;
+  /** As stored (payload-body.ts): text, or a decision's deflated bytes. */
+  body: StoredBody | null;
 }
 
 class Failed extends Error {
@@ -292,7 +294,7 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
     if (last && last[1] === row.seq - 1) last[1] = row.seq;
     else state.missing.push([row.seq, row.seq]);
   } else {
-    const actualPayload = payloadHash(row.salt, row.body);
+    const actualPayload = payloadHash(row.salt, storedText(row as Row & { body: StoredBody }));
     if (actualPayload !== row.payload_hash) {
       fail(row.seq, 'payload_changed', `payload changed: payload_hash recorded ${row.payload_hash}, recomputed ${actualPayload}`);
     }
@@ -307,9 +309,18 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
   if (row.kind === 'erasure') checkErasureEntry(row, state);
 }
 
+/** A present payload's canonical text; a stored body that does not inflate fails the entry as changed. */
+function storedText(row: Row & { body: StoredBody }): string {
+  try {
+    return bodyText(row.body);
+  } catch (err) {
+    return fail(row.seq, 'payload_changed', `payload changed: its stored body does not inflate (${errorMessage(err)})`);
+  }
+}
+
 /** An erasure entry names only seqs before it, each of whose payload is gone by now. */
 function checkErasureEntry(row: Row, state: ChainState): void {
-  const detail = erasureDetail(row.body);
+  const detail = erasureDetail(row.body === null ? null : storedText(row as Row & { body: StoredBody }));
   if (!detail) fail(row.seq, 'erasure_invalid', 'the erasure entry does not say which seqs it erased');
   const { signature, ...signed } = detail;
   if (typeof signature !== 'string' || !verify(null, erasureSigned(signed), state.key.publicKey, Buffer.from(signature, 'base64'))) {

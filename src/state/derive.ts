@@ -5,6 +5,7 @@ import { allApprovals } from '../ledger/approval-table.js';
 import { embeddedChargeOf, type EmbeddedCharge } from '../usage/charge-columns.js';
 import type { RequestRow } from '../usage/store.js';
 import { hasTable } from './tables.js';
+import { bodyText, type StoredBody } from '../ledger/payload-body.js';
 
 /** A charge as the chain tells it: the usage_charges row, with its expiry (null once settled). */
 export type DerivedCharge = EmbeddedCharge;
@@ -75,7 +76,7 @@ interface EntryRow {
   digest: string;
   caller: string;
   request_id: string;
-  body: string | null;
+  body: StoredBody | null;
 }
 
 /**
@@ -87,7 +88,7 @@ const DECISION_TAIL = 16_384;
 // A file from before header version 2 has no kind column (its entries are all decisions; it is read-only here).
 const entriesSql = (kind: string) => `SELECT e.seq, ${kind} AS kind, e.decision_id, e.time_ms, e.subject_id, e.subject_type, e.team, e.cost_center, e.decision,
   e.bundle, e.revision, e.digest, e.caller, e.request_id,
-  CASE WHEN ${kind} = 'decision' THEN substr(p.body, -${DECISION_TAIL}) ELSE p.body END AS body
+  CASE WHEN ${kind} = 'decision' AND typeof(p.body) = 'text' THEN substr(p.body, -${DECISION_TAIL}) ELSE p.body END AS body
   FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq`;
 
 function entriesQuery(db: Database): string {
@@ -118,7 +119,9 @@ export function deriveState(db: Database): DerivedState {
       state.erasedKeys.add(row.kind === 'approval' || row.kind === 'usage' ? row.request_id : row.decision_id);
       continue;
     }
-    apply.entry(row);
+    // A decision's payload stored deflated is read whole (payload-body.ts); stored as text, only its tail.
+    if (typeof row.body !== 'string') row.body = inflated(row.body);
+    apply.entry(row as TextRow);
   }
   if (state.erasedKeys.size > 0) adoptErased(db, state);
   return state;
@@ -147,21 +150,33 @@ function adoptErased(db: Database, state: DerivedState): void {
   }
 }
 
+/** A deflated payload's text; one that does not inflate reads as nothing, as a text one that does not parse does (verify names it). */
+function inflated(body: Buffer): string {
+  try {
+    return bodyText(body);
+  } catch {
+    return '';
+  }
+}
+
+/** An entry whose payload is there, as text. */
+type TextRow = EntryRow & { body: string };
+
 class StateFolder {
   constructor(
     private readonly db: Database,
     private readonly state: DerivedState,
   ) {}
 
-  entry(row: EntryRow): void {
+  entry(row: TextRow): void {
     if (row.kind === 'decision') this.decision(row);
-    else if (row.kind === 'usage') this.usage(row, objectAt(JSON.parse(row.body!) as JsonObject, 'usage'));
-    else if (row.kind === 'approval') this.approval(row, objectAt(JSON.parse(row.body!) as JsonObject, 'approval'));
-    else if (row.kind === 'state') this.baseline(objectAt(JSON.parse(row.body!) as JsonObject, 'state'));
+    else if (row.kind === 'usage') this.usage(row, objectAt(JSON.parse(row.body) as JsonObject, 'usage'));
+    else if (row.kind === 'approval') this.approval(row, objectAt(JSON.parse(row.body) as JsonObject, 'approval'));
+    else if (row.kind === 'state') this.baseline(objectAt(JSON.parse(row.body) as JsonObject, 'state'));
   }
 
-  private decision(row: EntryRow): void {
-    const usage = usageTail(row.body!);
+  private decision(row: TextRow): void {
+    const usage = usageTail(row.body);
     if (!usage) return;
     this.state.recordsUsage = true;
     const request = objectAt(usage, 'request');
@@ -271,10 +286,10 @@ class StateFolder {
   /** A ledger from before requests recorded their params: the requesting decision's stored action.params. */
   private paramsOf(decisionId: string): JsonObject {
     const row = this.db.prepare('SELECT p.body FROM entries e JOIN payloads p ON p.seq = e.seq WHERE e.decision_id = ?').get(decisionId) as
-      | { body: string }
+      | { body: StoredBody }
       | undefined;
     if (!row) return {};
-    const payload = JSON.parse(row.body) as JsonObject;
+    const payload = JSON.parse(bodyText(row.body)) as JsonObject;
     const params = objectAt(objectAt(payload, 'input'), 'action').params;
     return isJsonObject(params) ? params : {};
   }

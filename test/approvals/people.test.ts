@@ -9,6 +9,7 @@ import { GavelError } from '../../src/lib/errors.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 import { ECHO } from '../ledger/fixtures.js';
 import { TestClock } from '../usage/helpers.js';
+import { payloadTextOf } from '../helpers/payloads.js';
 
 /**
  * People are compared as people read their names (lib/identity-form.ts), not
@@ -137,10 +138,12 @@ describe('the subject, the delegator, team and cost center at Decide', () => {
   it('a name that differs from its comparison form is stored as received, its form recorded beside it as compared_as', async () => {
     const { core: c, decide } = await core();
     const payload = (decisionId: string) => {
-      const row = c.parts.ledger.db
-        .prepare('SELECT e.subject_id, e.team, e.cost_center, p.body FROM entries e JOIN payloads p ON p.seq = e.seq WHERE e.decision_id = ?')
-        .get(decisionId) as { subject_id: string; team: string; cost_center: string; body: string | Buffer };
-      return { header: [row.subject_id, row.team, row.cost_center], body: JSON.parse(String(row.body)) as Record<string, any> };
+      const row = c.parts.ledger.db.prepare('SELECT e.subject_id, e.team, e.cost_center FROM entries e WHERE e.decision_id = ?').get(decisionId) as {
+        subject_id: string;
+        team: string;
+        cost_center: string;
+      };
+      return { header: [row.subject_id, row.team, row.cost_center], body: JSON.parse(payloadTextOf(c.parts.ledger.db, decisionId)) as Record<string, any> };
     };
     const fiona = payload((await decide(transfer({ ...FIONA, id: 'Fiona', team: 'Ｆinance' }, ALLOW))).decisionId);
     expect(fiona.header).toEqual(['Fiona', 'Ｆinance', 'cc-200']);

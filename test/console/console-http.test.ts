@@ -15,6 +15,7 @@ import { AccessPolicy } from '../../src/transport/security/access-policy.js';
 import { GAVEL_BIN, ROOT, tempDir } from '../helpers/paths.js';
 import { runCli } from '../helpers/server.js';
 import { coreOptions, decideVia, echoInput } from '../ledger/fixtures.js';
+import { editPayload } from '../helpers/payloads.js';
 
 const log = pino({ level: 'silent' });
 
@@ -326,8 +327,8 @@ describe('integrity, export and development mode', () => {
     for (let n = 0; n < 12; n++) await decideVia(writer, echoInput({ subject: `t-${n}` }));
     await writer.stop();
     const attacker = openAsAttacker(path);
-    attacker.prepare("UPDATE payloads SET body = replace(body, 't-7', 't-8') WHERE seq = (SELECT seq FROM entries WHERE subject_id = 't-7')").run();
     const bad = (attacker.prepare("SELECT seq FROM entries WHERE subject_id = 't-7'").get() as { seq: number }).seq;
+    editPayload(attacker, bad, (text) => text.replace('t-7', 't-8'));
     attacker.close();
     const view = openLedgerFileView(path);
     const secret = new Uint8Array(32).fill(9);

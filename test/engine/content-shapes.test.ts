@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import type { Decision } from '../../src/engine/engine.js';
 import { BUNDLES } from '../helpers/paths.js';
+import { payloadText } from '../helpers/payloads.js';
 
 /**
  * Issue 8: the shipped ai bundle scans content whatever its shape. Personal data
@@ -27,8 +28,7 @@ const toolCall = (params: Record<string, unknown>) => ({
 
 async function decide(input: unknown): Promise<{ d: Decision; stored: string }> {
   const d = await core.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: randomUUID(), caller: 'test' });
-  const row = core.parts.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
-  return { d, stored: row.body };
+  return { d, stored: payloadText(core.parts.ledger.db, d.receipt.seq) };
 }
 
 function nowhere(d: Decision, stored: string, secrets: string[]): void {

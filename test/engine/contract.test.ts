@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { bareEngine } from '../helpers/bare-engine.js';
 import { FIXTURE_BUNDLES } from '../helpers/paths.js';
+import { payloadText } from '../helpers/payloads.js';
 
 /** The result contract and fail-closed paths, driven through the real engine and real wasm. */
 let core: Runtime;
@@ -112,8 +113,7 @@ describe('every answer has its ledger entry', () => {
 
   it('time is supplied by the service in input.context.now, overriding the caller', async () => {
     const d = await decide('fixtures/echo', { context: { now: '1999-01-01T00:00:00Z' }, result: { decision: 'allow' } });
-    const row = core.parts.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
-    const stored = JSON.parse(row.body) as { input: { context: { now: string } } };
+    const stored = JSON.parse(payloadText(core.parts.ledger.db, d.receipt.seq)) as { input: { context: { now: string } } };
     expect(stored.input.context.now).toBe(d.evaluatedAt);
     expect(stored.input.context.now).not.toBe('1999-01-01T00:00:00Z');
   });

@@ -5,6 +5,7 @@ import { redactionMarker } from '../../src/engine/redact.js';
 import type { JsonObject, JsonValue } from '../../src/lib/json.js';
 import { escapeToken, getAt } from '../../src/lib/pointer.js';
 import { FIXTURE_BUNDLES } from '../helpers/paths.js';
+import { payloadText } from '../helpers/payloads.js';
 
 /**
  * Property: whatever the JSON type, length or location of a value named in
@@ -127,9 +128,9 @@ describe('redaction, through the engine and the ledger', () => {
       fc.asyncProperty(fc.array(slot, { minLength: 1, maxLength: 5 }), async (slots) => {
         const c = build(slots);
         const d = await core.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(c.input)) }, requestId: '', caller: 'prop' });
-        const row = core.parts.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
-        const stored = (JSON.parse(row.body) as { input: JsonObject }).input;
-        const out = JSON.stringify(d) + row.body;
+        const body = payloadText(core.parts.ledger.db, d.receipt.seq);
+        const stored = (JSON.parse(body) as { input: JsonObject }).input;
+        const out = JSON.stringify(d) + body;
 
         // Nothing Greek left anywhere: no redacted string, whole or in part, of any length.
         expect(out).not.toMatch(LEAK);

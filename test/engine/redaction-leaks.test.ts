@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { GavelError } from '../../src/lib/errors.js';
 import { BUNDLES, FIXTURE_BUNDLES } from '../helpers/paths.js';
+import { payloadText } from '../helpers/payloads.js';
 
 /** Removed values must appear nowhere: not in the answer, not in the ledger. */
 let core: Runtime;
@@ -17,8 +18,7 @@ afterAll(async () => {
 
 async function everywhere(c: Runtime, input: unknown): Promise<string> {
   const d = await c.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 't' });
-  const row = c.parts.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
-  return JSON.stringify(d) + row.body;
+  return JSON.stringify(d) + payloadText(c.parts.ledger.db, d.receipt.seq);
 }
 
 const employee = { id: 'alice', type: 'user', roles: ['employee'], team: 'platform', cost_center: 'cc-100' };

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { normaliseText } from '../../src/engine/scan-text.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
+import { payloadText } from '../helpers/payloads.js';
 
 /**
  * Personal data and injection phrases in spellings a plain regex misses, sent
@@ -36,8 +37,8 @@ const invoke = (prompt: string, params: Record<string, unknown> = {}) => ({
 
 async function decide(c: Runtime, input: unknown) {
   const d = await c.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 't' });
-  const row = c.parts.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string };
-  return { d, answer: JSON.stringify(d), stored: JSON.parse(row.body) as { input: Record<string, any> }, body: row.body };
+  const body = payloadText(c.parts.ledger.db, d.receipt.seq);
+  return { d, answer: JSON.stringify(d), stored: JSON.parse(body) as { input: Record<string, any> }, body };
 }
 
 /** The text is nowhere in the answer or the stored payload, as sent or normalised. */

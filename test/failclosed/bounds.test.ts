@@ -6,6 +6,7 @@ import { clients, unary, unaryError, type Clients } from '../helpers/client.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { runCli, startInProcess, type InProcessServer } from '../helpers/server.js';
 import { modelCall } from '../usage/helpers.js';
+import { payloadTextOf } from '../helpers/payloads.js';
 
 /** Every string that reaches a ledger header is bounded; identity fields are recorded as received, never masked. */
 let srv: InProcessServer;
@@ -66,12 +67,8 @@ describe('identity fields are never masked', () => {
     expect(JSON.stringify(d)).not.toContain(`reply to ${email}`);
     const row = srv.core.parts.ledger.db.prepare('SELECT subject_id, team, cost_center FROM entries WHERE decision_id = ?').get(d.decision_id);
     expect(row).toEqual({ subject_id: email, team: 'platform', cost_center: 'cc-100' });
-    const stored = srv.core.parts.ledger.db
-      .prepare('SELECT body FROM payloads p JOIN entries e ON e.seq = p.seq WHERE e.decision_id = ?')
-      .get(d.decision_id) as {
-      body: string;
-    };
-    expect(stored.body).not.toContain(`reply to ${email}`);
+    const stored = payloadTextOf(srv.core.parts.ledger.db, d.decision_id);
+    expect(stored).not.toContain(`reply to ${email}`);
     const found = await runCli(['audit', 'query', '--ledger', ledger, '--subject', email, '--json']);
     expect(found.code).toBe(0);
     expect(found.stdout).toContain(d.decision_id);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startRuntime } from '../../src/runtime.js';
 import { BUNDLES, FIXTURE_BUNDLES } from '../helpers/paths.js';
+import { payloadText } from '../helpers/payloads.js';
 
 /** Content the policy never scanned is never stored; content of any shape is metered. */
 describe('unscanned content', () => {
@@ -20,7 +21,7 @@ describe('unscanned content', () => {
       };
       const d = await core.decide({ policy: '', input: { value: input }, requestId: '', caller: 't' });
       expect(d.reasons.map((r) => r.code)).toEqual(['evaluation_error']);
-      const stored = (core.parts.ledger.db.prepare('SELECT body FROM payloads WHERE seq = ?').get(d.receipt.seq) as { body: string }).body;
+      const stored = payloadText(core.parts.ledger.db, d.receipt.seq);
       for (const text of [JSON.stringify(d), stored]) {
         expect(text).not.toContain('jane.doe@example.com');
         expect(text).not.toContain('4111111111111111');

@@ -9,6 +9,7 @@ import type { ChainHeader, EntryRow } from '../../src/ledger/header.js';
 import type { Hash } from '../../src/ledger/merkle.js';
 import { MerkleStore } from '../../src/ledger/merkle-store.js';
 import { FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
+import { bodyText, type StoredBody } from '../../src/ledger/payload-body.js';
 
 /** Shared pieces of the ledger tests: echo-fixture inputs, core options, raw rows and file copies. */
 
@@ -61,11 +62,16 @@ export type { EntryRow };
 
 export type FullRow = EntryRow & {
   salt: Buffer;
+  /** The payload's canonical text (a decision's is stored deflated: src/ledger/payload-body.ts). */
   body: string;
+  /** The payload as the file holds it. */
+  stored: StoredBody;
 };
 
 export function allRows(db: Database.Database): FullRow[] {
-  return db.prepare('SELECT e.*, p.salt AS salt, p.body AS body FROM entries e JOIN payloads p ON p.seq = e.seq ORDER BY e.seq').all() as FullRow[];
+  const rows = db.prepare('SELECT e.*, p.salt AS salt, p.body AS stored FROM entries e JOIN payloads p ON p.seq = e.seq ORDER BY e.seq').all() as FullRow[];
+  for (const r of rows) r.body = bodyText(r.stored);
+  return rows;
 }
 
 /** The chain header of a stored row, built field by field as hash.ts documents it. */

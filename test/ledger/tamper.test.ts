@@ -26,6 +26,7 @@ import {
   TRIGGERS,
   type FullRow,
 } from './fixtures.js';
+import { editPayload } from '../helpers/payloads.js';
 
 /**
  * A real 40-entry ledger built through the engine (checkpoints every 10), then
@@ -424,7 +425,7 @@ describe('the gRPC Verify on a live ledger', () => {
     try {
       for (let i = 0; i < 5; i++) await unary(c.decision, 'Decide', jsonInput(echoInput({ subject: `live-${i}` })));
       const attacker = openAsAttacker(ledger);
-      attacker.prepare(`UPDATE payloads SET body = replace(body, 'live-2', 'evil-2') WHERE seq = 3`).run();
+      editPayload(attacker, 3, (text) => text.replace('live-2', 'evil-2'));
       attacker.close();
       const report = await unary(c.audit, 'Verify', {});
       expect(report).toMatchObject({ ok: false, entries: 2, failed_seq: 3, failure_kind: 'payload_changed' });

@@ -12,6 +12,7 @@ import { BUNDLES, FIXTURE_BUNDLES, tempDir } from '../helpers/paths.js';
 import { recordWorkload, type RecordedCase } from '../helpers/recorded-workload.js';
 import { repack } from '../helpers/repack.js';
 import { openAsAttacker } from '../ledger/fixtures.js';
+import { payloadTextOf } from '../helpers/payloads.js';
 
 const LIMITS = { memoryInitialPages: ENGINE_DEFAULTS.memoryInitialPages, memoryMaxPages: ENGINE_DEFAULTS.memoryMaxPages };
 const LIVE = readFileSync(join(BUNDLES, 'ai.tar.gz'));
@@ -77,17 +78,13 @@ describe('replay with the bundle that recorded the ledger', () => {
     expect(withOutput.length).toBe(3);
     const db = new Database(ledger, { readonly: true });
     for (const c of withOutput) {
-      const { body } = db.prepare('SELECT p.body FROM payloads p JOIN entries e ON e.seq = p.seq WHERE e.decision_id = ?').get(c.decisionId) as {
-        body: string;
-      };
-      const payload = JSON.parse(body);
+      const payload = JSON.parse(payloadTextOf(db, c.decisionId));
       expect(payload.result.hashed_paths).toEqual(['/content/output']);
       expect(payload.input.content.output).toEqual({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
       expect(payload.result.input_altered).toBe(true);
     }
     // Redacted ones say so too: a removed value is masked wherever it appears, not only at its path.
-    const body = (id: string) =>
-      (db.prepare('SELECT p.body FROM payloads p JOIN entries e ON e.seq = p.seq WHERE e.decision_id = ?').get(id) as { body: string }).body;
+    const body = (id: string) => payloadTextOf(db, id);
     for (const c of cases.filter((x) => x.redacted)) expect(JSON.parse(body(c.decisionId)).result.input_altered).toBe(true);
     for (const c of cases.filter((x) => !x.approximate)) expect(JSON.parse(body(c.decisionId)).result.input_altered).toBeUndefined();
     db.close();

@@ -5,6 +5,7 @@ import { clients, jsonInput, toStruct, unary, unaryError, type Clients } from '.
 import { startInProcess, type InProcessServer } from '../helpers/server.js';
 import { sample } from '../helpers/samples.js';
 import { join } from 'node:path';
+import { payloadTextOf } from '../helpers/payloads.js';
 
 /** The real gRPC server on an ephemeral loopback port, the real ai bundle, a real SQLite ledger. */
 let srv: InProcessServer;
@@ -53,12 +54,8 @@ describe('each decision kind over gRPC', () => {
     expect(res.redactions.map((r: { kind: string }) => r.kind).sort()).toEqual(['card', 'email', 'phone']);
     const wire = JSON.stringify(res) + res.redacted_input_json.toString() + res.obligations_json.toString();
     for (const r of s.expect.redactions ?? []) expect(wire).not.toContain(r.match);
-    const stored = srv.core.parts.ledger.db
-      .prepare('SELECT p.body FROM payloads p JOIN entries e ON e.seq = p.seq WHERE e.decision_id = ?')
-      .get(res.decision_id) as {
-      body: string;
-    };
-    for (const r of s.expect.redactions ?? []) expect(stored.body).not.toContain(r.match);
+    const stored = payloadTextOf(srv.core.parts.ledger.db, res.decision_id);
+    for (const r of s.expect.redactions ?? []) expect(stored).not.toContain(r.match);
   });
 
   it('REQUIRE_APPROVAL carries its obligations as JSON', async () => {

@@ -5,6 +5,7 @@ import { clients, unaryError, type Clients } from '../helpers/client.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
 import { startInProcess, type InProcessServer } from '../helpers/server.js';
 import { decide, modelCall, report, TestClock, usageOf } from './helpers.js';
+import { payloadTextOf } from '../helpers/payloads.js';
 
 /** Metering through gRPC with an injected clock: windows, reservations, idempotency, bad reports, restart. */
 const dir = tempDir();
@@ -116,10 +117,7 @@ describe('reports', () => {
 describe('windows and reservations with an injected clock', () => {
   it('the usage snapshot a decision saw is in its ledger entry', async () => {
     const d = await decide(c, modelCall(alice));
-    const row = srv.core.parts.ledger.db.prepare('SELECT p.body FROM payloads p JOIN entries e USING (seq) WHERE e.decision_id = ?').get(d.decision_id) as {
-      body: string;
-    };
-    const stored = JSON.parse(row.body) as {
+    const stored = JSON.parse(payloadTextOf(srv.core.parts.ledger.db, d.decision_id)) as {
       input: { context: { usage: { subject: { day: { tokens: number } } }; estimate: { tokens: number }; history: unknown } };
     };
     const live = await usageOf(c, 'subject', 'alice');

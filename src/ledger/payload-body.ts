@@ -1,0 +1,41 @@
+import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+
+/**
+ * How a payload is kept in `payloads.body`: its canonical JSON (RFC 8785) as
+ * TEXT, or, for a decision's payload (ledger schema step 4), that text's UTF-8
+ * bytes deflated (raw DEFLATE, RFC 1951) as a BLOB. The chain hashes the
+ * canonical text either way (`payload_hash`, hash.ts), so how it is kept
+ * changes no hash, receipt or proof; every reader goes through `bodyText`.
+ *
+ * Why decisions: their payload is the input as the policy saw it, usage
+ * context included, 2-6 KB of JSON that repeats itself. Stored as text it
+ * needed three overflow pages of its own per decision; deflated it is a fifth
+ * of that and shares a leaf with the next (bench/README "Payloads deflated").
+ * The other kinds stay text: they are small, and SQL reads them where they lie
+ * (usage/spend.ts sums reports with json_extract).
+ */
+export type StoredBody = string | Buffer;
+
+/** zlib level 3 with a 8 KB window: as small as level 6 on these payloads, and as fast as level 1 (measured, bench/README). */
+const DEFLATE = { level: 3, windowBits: 13, memLevel: 6 } as const;
+
+/**
+ * The most a stored body may inflate to. No payload gavel writes comes near
+ * it (inputs are bounded far below: engine/input.ts); it keeps a body edited
+ * into a deflate bomb from taking the reader's memory.
+ */
+export const MAX_BODY_BYTES = 256 * 1024 * 1024;
+
+/** The form a payload of this kind is stored in. */
+export function storeBody(kind: string, jcs: string): StoredBody {
+  return kind === 'decision' ? deflateRawSync(jcs, DEFLATE) : jcs;
+}
+
+/**
+ * A stored body's canonical text. Throws (a zlib error) when a BLOB does not inflate, or inflates
+ * past `maxBytes`: an edited or damaged row.
+ */
+export function bodyText(body: StoredBody, maxBytes = MAX_BODY_BYTES): string {
+  if (typeof body === 'string') return body;
+  return inflateRawSync(body, { windowBits: constants.Z_MAX_WINDOWBITS, maxOutputLength: maxBytes }).toString('utf8');
+}
