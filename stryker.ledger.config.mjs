@@ -6,8 +6,8 @@ import { partsConfig } from './stryker.parts.mjs';
 export default partsConfig('ledger', {
   // What an auditor relies on: the hashes, headers, verification, checkpoints, queries and their wire form.
   chain: ['src/ledger/{verify,header,hash,checkpoint,query,timeline,wire,policy-status,reason-counts}.ts'],
-  // The state tables kept in the ledger file: approvals, shadow results, the decisions replay reads.
-  tables: ['src/ledger/{approval-table,shadow-table,recorded-decisions}.ts'],
+  // The state tables kept in the ledger file: approvals, shadow results, the decisions replay reads; how payloads are stored.
+  tables: ['src/ledger/{approval-table,shadow-table,recorded-decisions,payload-body}.ts'],
   // The Merkle tree over the entries and its proofs (issue 31; stryker.merkle.config.mjs runs it with the witness on their own tests).
   tree: ['src/ledger/{merkle,merkle-store,proofs}.ts'],
   // The writer and the file: appends and group commit, the schema, keys, the writer lock, the file's identity.

@@ -9,8 +9,9 @@ import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
  *
  * Why decisions: their payload is the input as the policy saw it, usage
  * context included, 2-6 KB of JSON that repeats itself. Stored as text it
- * needed three overflow pages of its own per decision; deflated it is a fifth
- * of that and shares a leaf with the next (bench/README "Payloads deflated").
+ * needed two or three overflow pages of its own per decision; deflated it is
+ * a quarter of that or less and shares a leaf with the next (bench/README
+ * "Payloads deflated").
  * The other kinds stay text: they are small, and SQL reads them where they lie
  * (usage/spend.ts sums reports with json_extract).
  */
