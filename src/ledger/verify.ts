@@ -286,6 +286,7 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
   const expectedSeq = state.size + 1;
   if (row.seq > expectedSeq) fail(expectedSeq, 'entry_missing', `entry is missing (the next entry present is seq ${row.seq})`);
   if (row.prev_hash !== state.head) classifyBrokenLink(row, next, state);
+  let payloadText: string | null = null;
   if (row.body === null || row.salt === null) {
     // Gone: the header keeps payload_hash, so the chain still verifies; an erasure entry after it must name it (checkErased).
     if (row.kind === 'erasure') fail(row.seq, 'erasure_invalid', 'the erasure entry has lost its own payload: who erased what, and why, is gone');
@@ -294,7 +295,8 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
     if (last && last[1] === row.seq - 1) last[1] = row.seq;
     else state.missing.push([row.seq, row.seq]);
   } else {
-    const actualPayload = payloadHash(row.salt, storedText(row as Row & { body: StoredBody }));
+    payloadText = storedText(row.seq, row.body);
+    const actualPayload = payloadHash(row.salt, payloadText);
     if (actualPayload !== row.payload_hash) {
       fail(row.seq, 'payload_changed', `payload changed: payload_hash recorded ${row.payload_hash}, recomputed ${actualPayload}`);
     }
@@ -306,21 +308,21 @@ function checkRow(row: Row, next: Row | undefined, state: ChainState): void {
     fail(row.seq, 'header_changed', `header changed: entry_hash recorded ${row.entry_hash}, recomputed ${actualEntry}`);
   }
   growTree(row.seq, leaf, state);
-  if (row.kind === 'erasure') checkErasureEntry(row, state);
+  if (row.kind === 'erasure') checkErasureEntry(row, payloadText, state);
 }
 
 /** A present payload's canonical text; a stored body that does not inflate fails the entry as changed. */
-function storedText(row: Row & { body: StoredBody }): string {
+function storedText(seq: number, body: StoredBody): string {
   try {
-    return bodyText(row.body);
+    return bodyText(body);
   } catch (err) {
-    return fail(row.seq, 'payload_changed', `payload changed: its stored body does not inflate (${errorMessage(err)})`);
+    return fail(seq, 'payload_changed', `payload changed: its stored body does not inflate (${errorMessage(err)})`);
   }
 }
 
-/** An erasure entry names only seqs before it, each of whose payload is gone by now. */
-function checkErasureEntry(row: Row, state: ChainState): void {
-  const detail = erasureDetail(row.body === null ? null : storedText(row as Row & { body: StoredBody }));
+/** An erasure entry names only seqs before it, each of whose payload is gone by now (`text`: its payload, checked against its hash). */
+function checkErasureEntry(row: Row, text: string | null, state: ChainState): void {
+  const detail = erasureDetail(text);
   if (!detail) fail(row.seq, 'erasure_invalid', 'the erasure entry does not say which seqs it erased');
   const { signature, ...signed } = detail;
   if (typeof signature !== 'string' || !verify(null, erasureSigned(signed), state.key.publicKey, Buffer.from(signature, 'base64'))) {
