@@ -14,6 +14,7 @@
  *   npx tsx bench/commit-pages.ts --before 20000 --lone 20
  *   git worktree add /tmp/before <commit> && ln -s "$PWD/node_modules" /tmp/before/
  *   npx tsx bench/commit-pages.ts --root /tmp/before      (another checkout's code, the same measure)
+ *   npx tsx bench/commit-pages.ts --workers 2             (evaluation on worker threads, as `gavel serve` does)
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,11 +24,19 @@ import { BUNDLES, ROOT, tempDir } from './lib/paths.js';
 import { watchdog } from './lib/process.js';
 import { loadWorkload } from './lib/workload.js';
 
-const flags = readFlags({ root: { type: 'string' }, before: { type: 'string' }, lone: { type: 'string' }, batched: { type: 'string' } });
+const flags = readFlags({
+  root: { type: 'string' },
+  before: { type: 'string' },
+  lone: { type: 'string' },
+  batched: { type: 'string' },
+  workers: { type: 'string' },
+});
 const root = stringFlag(flags, 'root') ?? ROOT;
 const before = numberFlag(flags, 'before', 20_000, { min: 0, integer: true });
 const lone = numberFlag(flags, 'lone', 20, { min: 1, integer: true });
 const batched = numberFlag(flags, 'batched', 3_000, { min: 0, integer: true });
+/** Evaluation workers (0: this thread). With workers, a lone decision is still evaluated here (engine.inlineMaxBytes). */
+const workers = numberFlag(flags, 'workers', 0, { min: 0, integer: true });
 watchdog(120 + before / 200 + lone + batched / 200, 'bench/commit-pages');
 
 /** A WAL frame: its 24-byte header (the page number first), then the page. */
@@ -41,7 +50,7 @@ const path = join(dir.path, 'ledger.db');
 const runtime = await startRuntime({
   bundles: BUNDLES,
   ledger: path,
-  engine: { workers: 0 },
+  engine: { workers },
   ledgerOptions: { walCheckpointMs: 1_000_000_000, walLimitBytes: 1_000_000_000_000 },
 });
 const db = (runtime.parts.ledger as unknown as { db: import('better-sqlite3').Database }).db;

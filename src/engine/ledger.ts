@@ -1,5 +1,6 @@
 import { canonicalJson } from '../lib/canonical.js';
 import { newEntryId } from '../lib/entry-id.js';
+import type { DeflatedHead } from '../lib/deflate-head.js';
 import type { JsonObject } from '../lib/json.js';
 import { newSalt } from '../lib/salt.js';
 
@@ -49,6 +50,13 @@ export interface EntryRecord {
    */
   payloadJcs?: string;
   payload?: JsonObject;
+  /**
+   * A decision's payload text but its last character, already raw-DEFLATEd up to a sync flush
+   * (lib/deflate-head.ts) by the evaluation worker that built it. A ledger that stores payloads
+   * deflated appends what the text gained since (its last keys) instead of deflating it whole on its
+   * writing thread; it deflates it whole when `payloadJcs` no longer starts with this text.
+   */
+  payloadHead?: DeflatedHead;
   /** Per-entry random salt for payload_hash (the engine also salts sensitive-path hashes with it). */
   salt: Uint8Array;
 }

@@ -1,4 +1,5 @@
-import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { constants, inflateRawSync } from 'node:zlib';
+import { deflateText, finishDeflate, type DeflatedHead } from '../lib/deflate-head.js';
 
 /**
  * How a payload is kept in `payloads.body`: its canonical JSON (RFC 8785) as
@@ -17,9 +18,6 @@ import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
  */
 export type StoredBody = string | Buffer;
 
-/** zlib level 3 with a 8 KB window: as small as level 6 on these payloads, and as fast as level 1 (measured, bench/README). */
-const DEFLATE = { level: 3, windowBits: 13, memLevel: 6 } as const;
-
 /**
  * The most a stored body may inflate to. No payload gavel writes comes near
  * it (inputs are bounded far below: engine/input.ts); it keeps a body edited
@@ -27,9 +25,15 @@ const DEFLATE = { level: 3, windowBits: 13, memLevel: 6 } as const;
  */
 export const MAX_BODY_BYTES = 256 * 1024 * 1024;
 
-/** The form a payload of this kind is stored in. */
-export function storeBody(kind: string, jcs: string): StoredBody {
-  return kind === 'decision' ? deflateRawSync(jcs, DEFLATE) : jcs;
+/**
+ * The form a payload of this kind is stored in. A decision's `head`, when the text still starts
+ * with it, is its first part already deflated by the evaluation worker (lib/deflate-head.ts): only
+ * what the text gained since is added here. A text that no longer starts with it (an approval was
+ * put first) is deflated whole.
+ */
+export function storeBody(kind: string, jcs: string, head?: DeflatedHead): StoredBody {
+  if (kind !== 'decision') return jcs;
+  return head && jcs.startsWith(head.text) ? finishDeflate(head.bytes, jcs.slice(head.text.length)) : deflateText(jcs);
 }
 
 /**

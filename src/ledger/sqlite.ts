@@ -77,7 +77,7 @@ function prepareEntry(r: EntryRecord): PreparedEntry {
   // The header must hash too; checking its fields here keeps a bad one out of the batch.
   checkRecordColumns(columns);
   const header = { v: HEADER_VERSION, ...columns, payload_hash: payloadHash(r.salt, body) };
-  return { header, body: storeBody(header.kind, body), salt: Buffer.from(r.salt), timeMs };
+  return { header, body: storeBody(header.kind, body, r.payloadHead), salt: Buffer.from(r.salt), timeMs };
 }
 
 /** The chain's head: its size and last hash, and the Merkle tree's frontier at that size (merkle.ts). */

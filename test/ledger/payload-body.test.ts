@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { keyFromPem, verifierOf } from '../../src/ledger/keys.js';
 import { readOrigin } from '../../src/ledger/meta.js';
 import { payloadHash } from '../../src/ledger/hash.js';
+import { deflateHead, deflateText } from '../../src/lib/deflate-head.js';
 import { bodyText, storeBody } from '../../src/ledger/payload-body.js';
 import { findRequestEntry, getEntry } from '../../src/ledger/query.js';
 import { openLedgerReadOnly } from '../../src/ledger/read-only.js';
@@ -15,7 +16,8 @@ import { verifyLedger } from '../../src/ledger/verify.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { payloadTextOf } from '../helpers/payloads.js';
 import { BUNDLES, tempDir } from '../helpers/paths.js';
-import { modelCall, usageReport } from '../usage/helpers.js';
+import { FIONA, MANAGER, transfer } from '../approvals/helpers.js';
+import { modelCall, TestClock, usageReport } from '../usage/helpers.js';
 import { allRows, openAsAttacker } from './fixtures.js';
 
 /**
@@ -129,6 +131,50 @@ describe('payload bodies', () => {
     expect(report.failure!.message).toMatch(new RegExp(`^seq ${seq}: payload changed: its stored body does not inflate`));
   });
 
+  it("on evaluation workers, the worker deflates the payload's head: the recording thread appends the keys added there as stored bytes", async () => {
+    const file = join(tempDir(), 'ledger.db');
+    const clock = new TestClock(Date.parse('2026-11-24T10:00:00Z'));
+    // inlineMaxBytes 0: every decision is evaluated on a worker, none on the engine's own thread.
+    const core = await startRuntime({ bundles: BUNDLES, ledger: file, engine: { workers: 2, inlineMaxBytes: 0 }, now: clock.now });
+    cores.push(core);
+    await core.parts.engine.ready();
+    const decide = (input: unknown, trace?: { traceId: string; parentSpanId: string }) => {
+      clock.advance(61_000);
+      return core.decide({ policy: '', input: { json: Buffer.from(JSON.stringify(input)) }, requestId: '', caller: 'gw', ...(trace ? { trace } : {}) });
+    };
+    const plain = await decide(modelCall(ALICE, 'standard-m', 100, 'prompt'));
+    const traced = await decide(modelCall(ALICE, 'standard-m', 100, 'prompt'), { traceId: 'a'.repeat(32), parentSpanId: 'b'.repeat(16) });
+    // A payload that gains a first key (the approval it asks for) is no longer the head's text: deflated whole.
+    const asked = await decide(transfer(60_000));
+    expect(asked.decision).toBe('require_approval');
+    await core.parts.approvals!.resolve({ approvalId: asked.approval!.id, verdict: 'approve', approver: MANAGER, comment: '', caller: 'test' });
+    const used = await decide(transfer(60_000, { approvalId: asked.approval!.id, subject: FIONA }));
+    expect(used.decision).toBe('allow');
+    const db = core.parts.ledger.db;
+    const stored = (id: string) => db.prepare('SELECT p.body FROM payloads p JOIN entries e USING (seq) WHERE e.decision_id = ?').pluck().get(id) as Buffer;
+    /** The body's last bytes as a final stored block holding `rest`: 0x01, LEN, NLEN, then rest's UTF-8. */
+    const endsStored = (body: Buffer, rest: string) => {
+      const bytes = Buffer.from(rest, 'utf8');
+      const header = Buffer.from([1, bytes.length & 0xff, bytes.length >> 8, ~bytes.length & 0xff, (~bytes.length >> 8) & 0xff]);
+      return body.subarray(body.length - bytes.length - 5).equals(Buffer.concat([header, bytes]));
+    };
+    for (const d of [plain, traced]) {
+      const text = payloadTextOf(db, d.decisionId);
+      const rest = text.slice(text.lastIndexOf(d === traced ? ',"trace":' : ',"usage":'));
+      expect(JSON.parse(`{${rest.slice(1)}`)).toHaveProperty('usage');
+      expect(endsStored(stored(d.decisionId), rest)).toBe(true);
+    }
+    for (const d of [asked, used]) {
+      const text = payloadTextOf(db, d.decisionId);
+      expect(JSON.parse(text).approval.approval_id).toBe(asked.approval!.id);
+      expect(stored(d.decisionId).equals(deflateText(text))).toBe(true);
+    }
+    for (const r of allRows(db).filter((x) => x.kind === 'decision')) expect(payloadHash(r.salt, r.body)).toBe(r.payload_hash);
+    await core.stop();
+    cores.pop();
+    expect(verifyFile(file)).toMatchObject({ ok: true });
+  });
+
   it('a body that inflates past the bound is refused, not read', () => {
     const big = 'x'.repeat(100_000);
     const stored = deflateRawSync(big);
@@ -137,5 +183,15 @@ describe('payload bodies', () => {
     expect(() => bodyText(stored, 50_000)).toThrow(/buffer|length|size/i);
     expect(bodyText(storeBody('decision', '{"a":1}'))).toBe('{"a":1}');
     expect(storeBody('usage', '{"a":1}')).toBe('{"a":1}');
+  });
+
+  it("a decision's head is used only while the text starts with it", () => {
+    const head = deflateHead('{"input":{"a":1},"result":{"b":2}');
+    const grown = '{"input":{"a":1},"result":{"b":2},"usage":{"c":3}}';
+    expect(bodyText(storeBody('decision', grown, head))).toBe(grown);
+    expect(storeBody('decision', grown, head)).not.toEqual(deflateText(grown));
+    const first = '{"approval":{"d":4},"input":{"a":1},"result":{"b":2}}';
+    expect(storeBody('decision', first, head)).toEqual(deflateText(first));
+    expect(storeBody('usage', grown, head)).toBe(grown);
   });
 });

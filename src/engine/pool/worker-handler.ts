@@ -1,3 +1,4 @@
+import { deflateHead } from '../../lib/deflate-head.js';
 import { WasmEvaluator } from '../evaluator.js';
 import { evaluateDecision, prepareDecision, shadowOutcome, type Prepared } from '../stages.js';
 import { toWire, type FromWorker, type ToWorker, type WorkerSetup } from './protocol.js';
@@ -50,7 +51,11 @@ export class WorkerHandler {
         const [p, evaluator] = this.named(m.id, m.key);
         const started = performance.now();
         const value = evaluateDecision(evaluator, p, m.req);
-        this.reply({ t: 'evaluated', id: m.id, value, ms: performance.now() - started });
+        const ms = performance.now() - started;
+        // Deflated here, off the serial thread: it only appends the keys the payload gains there (`usage`, `trace`) and its `}`.
+        const { payloadJcs } = value.record;
+        value.record = { ...value.record, payloadHead: deflateHead(payloadJcs.slice(0, -1)) };
+        this.reply({ t: 'evaluated', id: m.id, value, ms });
         return;
       }
       case 'shadow': {
