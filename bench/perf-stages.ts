@@ -1,0 +1,173 @@
+/**
+ * Where a served decision's CPU goes, from the kernel's point of view: `gavel serve` (compiled)
+ * under ghz, sampled by Linux `perf record` on its CPU clock, so a sample is taken only while a
+ * thread runs on a core. bench/profile.ts uses V8's profiler instead, which samples wall time: a
+ * thread preempted inside a frame (postMessage waking a worker on a 2-core machine) is charged
+ * there. perf charges nothing while a thread waits, and sees native work V8 does not name (SQLite,
+ * the WAL's writes in the kernel, HTTP/2 in C++, garbage collection).
+ *
+ * Each sample goes to a stage by its call chain: garbage collection if any frame is V8's collector;
+ * else the first JavaScript frame, from the leaf up, that belongs to a stage (by its file); else its
+ * native frames (SQLite, HTTP/2, a MessagePort). Node runs with --perf-basic-prof so JIT frames
+ * have names (an interpreted function's frame is the interpreter's: its caller decides).
+ *
+ *   npx tsx bench/perf-stages.ts --in-flight 32 --seconds 8 [--args='--ledger-thread'] [--root <checkout>]
+ *
+ * Needs `perf` (linux-perf) and permission to sample the process. Not part of `npm run bench`.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { numberFlag, readFlags, stringFlag } from './lib/args.js';
+import { compiledCli } from './lib/compiled.js';
+import { findTool, runGhz } from './lib/go-tools.js';
+import { freePort } from './lib/opa.js';
+import { ROOT, tempDir } from './lib/paths.js';
+import { stopProcess, watchdog } from './lib/process.js';
+import { ghzDecideData, loadWorkload } from './lib/workload.js';
+
+const flags = readFlags({
+  root: { type: 'string' },
+  'in-flight': { type: 'string' },
+  seconds: { type: 'string' },
+  args: { type: 'string' },
+  top: { type: 'string' },
+});
+const root = stringFlag(flags, 'root') ?? ROOT;
+const inFlight = numberFlag(flags, 'in-flight', 32, { min: 1, integer: true });
+const seconds = numberFlag(flags, 'seconds', 8, { min: 1 });
+const extra = (stringFlag(flags, 'args') ?? '').split(' ').filter(Boolean);
+/** Also list, for the main thread, the N frames that took the most samples for their stage (the frame that decided it). */
+const top = numberFlag(flags, 'top', 0, { min: 0, integer: true });
+const ghz = findTool('ghz', 'GHZ');
+if (!ghz) throw new Error('ghz not found (go install github.com/bojand/ghz/cmd/ghz@latest)');
+if (spawnSync('perf', ['--version']).status !== 0) throw new Error('perf not found (apt-get install linux-perf)');
+
+/** A frame as `perf script` prints it: its symbol and the object it is in. */
+interface Frame {
+  sym: string;
+  dso: string;
+}
+
+const GC = /v8::internal::(Heap::|Scavenger|MarkCompact|MinorMarkSweep|MinorMarkCompact|Sweeper|ConcurrentMarking|GCTracer|IncrementalMarking)|ScavengeObject/;
+
+/** JavaScript frames by file, tried in order; a frame that matches none (Node's timers, events) is skipped. */
+const JS_STAGES: Array<[string, RegExp]> = [
+  ['usage metering', /\/(src|dist)\/usage\/|engine\/key-locks\.[jt]s/],
+  ['ledger: SQLite, the WAL', /\/(src|dist)\/ledger\/(sqlite|row-writes|merkle-store|write-protect|file-identity|query|wal-[a-z]+)\.[jt]s/],
+  ['ledger: header, hashes, payload (JavaScript)', /\/(src|dist)\/ledger\/|lib\/canonical\.[jt]s|node:zlib|node:internal\/crypto/],
+  ['worker messaging', /engine\/pool\/|lib\/outbox\.[jt]s|node:internal\/worker|messageport|event_target/],
+  ['gRPC, HTTP/2, protobuf', /grpc-js|protobufjs|\/(src|dist)\/transport\/|node:internal\/http2|node:internal\/streams|node:net|stream_base/],
+  ['engine: locks, approvals, results, idempotency', /\/(src|dist)\/(engine|lib|runtime)\//],
+];
+
+/** Native frames, for a chain whose JavaScript frames named no stage (or that has none). */
+const NATIVE_STAGES: Array<[string, RegExp]> = [
+  ['ledger: SQLite, the WAL', /better_sqlite3/],
+  ['gRPC, HTTP/2, protobuf', /http2|nghttp2|LibuvStreamWrap|uv__read|uv__write|tcp/i],
+  ['worker messaging', /MessagePort|worker::/],
+];
+
+/** The sample's stage, and the frame that decided it (the leaf when none did). */
+function stageOf(chain: Frame[]): [string, Frame | undefined] {
+  const gc = chain.find((f) => GC.test(f.sym));
+  if (gc) return ['garbage collection', gc];
+  for (const f of chain) {
+    if (!f.sym.startsWith('JS:')) continue;
+    for (const [stage, re] of JS_STAGES) if (re.test(f.sym)) return [stage, f];
+  }
+  for (const f of chain) for (const [stage, re] of NATIVE_STAGES) if (re.test(f.sym) || re.test(f.dso)) return [stage, f];
+  return ['other (V8, Node, the kernel)', chain[0]];
+}
+
+const dir = tempDir('gavel-perf-');
+const port = await freePort();
+const workload = loadWorkload();
+const dataFile = join(dir.path, 'decide.json');
+writeFileSync(dataFile, ghzDecideData(workload, 'p'));
+const child = spawn(
+  process.execPath,
+  [
+    '--perf-prof',
+    '--perf-prof-unwinding-info',
+    compiledCli(root),
+    'serve',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--ledger',
+    join(dir.path, 'l.db'),
+    '--bundles',
+    join(root, 'bundles'),
+    ...extra,
+  ],
+  // --perf-prof writes jit-<pid>.dump here, which `perf inject --jit` reads.
+  { cwd: dir.path, stdio: ['ignore', 'pipe', 'inherit'] },
+);
+const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+watchdog(seconds + 180, 'bench/perf-stages', () => child.kill('SIGKILL'));
+await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('gavel serving') && resolve()));
+const call = 'gavel.v1.DecisionService/Decide';
+await runGhz(ghz, { address: `127.0.0.1:${port}`, call, dataFile, concurrency: inFlight, seconds: 2 });
+const data = join(dir.path, 'perf.data');
+const perf = spawn('perf', ['record', '-k', 'mono', '-e', 'cpu-clock', '-F', '1999', '-g', '-p', String(child.pid), '-o', data], { stdio: 'ignore' });
+const perfExited = new Promise((resolve) => perf.on('exit', resolve));
+const run = await runGhz(ghz, { address: `127.0.0.1:${port}`, call, dataFile, concurrency: inFlight, seconds });
+perf.kill('SIGINT');
+await perfExited;
+await stopProcess(child, exited);
+// Each JIT-compiled function as an object of its own, named where it was when sampled (code that moves keeps its name).
+const jitted = join(dir.path, 'perf.jit.data');
+const inject = spawnSync('perf', ['inject', '--jit', '-i', data, '-o', jitted], { encoding: 'utf8', cwd: dir.path });
+if (inject.status !== 0) throw new Error(`perf inject failed: ${inject.stderr}`);
+const script = spawnSync('perf', ['script', '-i', jitted, '-F', 'tid,period,ip,sym,dso'], { maxBuffer: 1 << 30, encoding: 'utf8', cwd: dir.path });
+dir.remove();
+
+/** ns of CPU per stage: the main thread's, and every thread's. */
+const main = new Map<string, number>();
+const all = new Map<string, number>();
+const add = (m: Map<string, number>, stage: string, ns: number) => m.set(stage, (m.get(stage) ?? 0) + ns);
+let tid = 0;
+let period = 0;
+let chain: Frame[] = [];
+const byFrame = new Map<string, number>();
+const flush = () => {
+  if (period === 0) return;
+  const [stage, frame] = stageOf(chain);
+  add(all, stage, period);
+  if (tid === child.pid) {
+    add(main, stage, period);
+    if (top > 0) add(byFrame, `${stage} · ${frame ? frame.sym.replace(/file:\/\/\S*\/(dist|src)\//, '').replace(/\S*node_modules\//, '') : '?'}`, period);
+  }
+  period = 0;
+  chain = [];
+};
+for (const line of script.stdout.split('\n')) {
+  const head = /^\s*(\d+)\s+(\d+)\s*$/.exec(line);
+  if (head) {
+    flush();
+    tid = Number(head[1]);
+    period = Number(head[2]);
+    continue;
+  }
+  const frame = /^\s+[0-9a-f]+\s+(.*?)\s+\(([^)]*)\)\s*$/.exec(line);
+  if (frame) chain.push({ sym: frame[1]!, dso: frame[2]! });
+}
+flush();
+
+const decisions = run.ok;
+const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+const usPer = (ns: number) => (ns / 1000 / decisions).toFixed(0);
+const mainNs = total(main);
+process.stdout.write(
+  `${root}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}: ${inFlight} in flight, ${Math.round(run.rps)} decisions/s under perf, ${decisions} decisions sampled (${new Date().toISOString()})\n\n`,
+);
+process.stdout.write('| stage | main thread µs/decision | of the main thread | all threads µs/decision |\n|---|--:|--:|--:|\n');
+for (const [stage, ns] of [...all].sort((a, b) => (main.get(b[0]) ?? 0) - (main.get(a[0]) ?? 0) || b[1] - a[1])) {
+  const m = main.get(stage) ?? 0;
+  process.stdout.write(`| ${stage} | ${usPer(m)} | ${((100 * m) / mainNs).toFixed(1)}% | ${usPer(ns)} |\n`);
+}
+process.stdout.write(`| **all stages** | **${usPer(mainNs)}** | 100% | **${usPer(total(all))}** |\n`);
+if (top > 0) {
+  process.stdout.write('\n| main thread: stage · frame that decided it | µs/decision |\n|---|--:|\n');
+  for (const [frame, ns] of [...byFrame].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`| ${frame} | ${usPer(ns)} |\n`);
+}
