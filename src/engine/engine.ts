@@ -26,6 +26,11 @@ import { newEntryId } from '../lib/entry-id.js';
 
 export type { DecideInput } from './stages.js';
 
+/** A caller's cancellation as the engine reads it: whether it happened. An AbortSignal is one. */
+export interface Cancellation {
+  readonly aborted: boolean;
+}
+
 export interface DecideRequest {
   /** Entrypoint; "" means the configured default. */
   policy: string;
@@ -33,8 +38,8 @@ export interface DecideRequest {
   requestId: string;
   /** Who asked (peer or authenticated identity); recorded in the ledger. */
   caller: string;
-  /** Aborted when the caller cancels. */
-  signal?: AbortSignal;
+  /** Aborted when the caller cancels: an AbortSignal, or any object whose `aborted` turns true then. */
+  signal?: Cancellation;
   /** The caller's deadline (ms since the epoch), checked even when the loop was too busy to deliver the abort. */
   deadlineMs?: number;
   /** The W3C trace the call belongs to, recorded in the entry's payload so a decision can be found from a trace. */

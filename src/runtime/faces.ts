@@ -24,7 +24,7 @@ import type { UsageReceipt, UsageReportInput } from '../usage/report.js';
 import type { SpendDay, SpendTotal } from '../usage/spend.js';
 import type { Scope } from '../usage/store.js';
 
-export type { Decision, DecideRequest, DecideInput, TraceContext } from '../engine/engine.js';
+export type { Cancellation, Decision, DecideRequest, DecideInput, TraceContext } from '../engine/engine.js';
 export type { OfflineDecision, OfflineMode, OfflineReceipt } from '../engine/offline.js';
 export type { EntryDetail, EntrySummary, PageCursor, QueryFilter } from '../ledger/query.js';
 export { pageCursor } from '../ledger/query.js';

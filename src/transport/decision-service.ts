@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { Decision, DecideFace, DecideInput, DecideRequest, TraceContext } from '../runtime/faces.js';
+import type { Cancellation, Decision, DecideFace, DecideInput, DecideRequest, TraceContext } from '../runtime/faces.js';
 import { GavelError } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import type { Effect } from '../engine/result.js';
@@ -72,11 +72,14 @@ async function decideOne(
   trace: TraceContext | undefined,
 ): Promise<Decision> {
   const req = call.request;
-  const gone = new AbortController();
-  const abort = () => gone.abort();
+  // A flag the engine reads, not an AbortController: nothing listens for this abort, and one costs about 3 µs a call here.
+  const gone = { aborted: false };
+  const abort = () => {
+    gone.aborted = true;
+  };
   call.once('cancelled', abort);
   try {
-    return await decide(engineRequest(req, maxDepth, callerOf(call).id, gone.signal, deadlineOf(call), trace));
+    return await decide(engineRequest(req, maxDepth, callerOf(call).id, gone, deadlineOf(call), trace));
   } finally {
     call.removeListener('cancelled', abort);
   }
@@ -86,7 +89,7 @@ function engineRequest(
   req: DecideRequestMessage,
   maxDepth: number,
   caller: string,
-  signal: AbortSignal,
+  signal: Cancellation,
   deadlineMs: number | undefined,
   trace: TraceContext | undefined,
 ): DecideRequest {
