@@ -16,15 +16,12 @@
  * Needs `perf` (linux-perf) and permission to sample the process. Not part of `npm run bench`.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { numberFlag, readFlags, stringFlag } from './lib/args.js';
 import { compiledCli } from './lib/compiled.js';
-import { findTool, runGhz } from './lib/go-tools.js';
-import { freePort } from './lib/opa.js';
-import { ROOT, tempDir } from './lib/paths.js';
-import { stopProcess, watchdog } from './lib/process.js';
-import { ghzDecideData, loadWorkload } from './lib/workload.js';
+import { findTool } from './lib/go-tools.js';
+import { ROOT } from './lib/paths.js';
+import { serveUnder } from './lib/serve-under.js';
 
 const flags = readFlags({
   root: { type: 'string' },
@@ -58,6 +55,8 @@ const JS_STAGES: Array<[string, RegExp]> = [
   ['ledger: header, hashes, payload (JavaScript)', /\/(src|dist)\/ledger\/|lib\/canonical\.[jt]s|node:zlib|node:internal\/crypto/],
   ['worker messaging', /engine\/pool\/|lib\/outbox\.[jt]s|node:internal\/worker|messageport|event_target/],
   ['gRPC, HTTP/2, protobuf', /grpc-js|protobufjs|\/(src|dist)\/transport\/|node:internal\/http2|node:internal\/streams|node:net|stream_base/],
+  ['policy evaluation (opa-wasm)', /wasm|engine\/evaluator\.[jt]s/],
+  ['input parse and bounds', /engine\/(input|input-scan|scan-text|scan-view|identity|usage-facts|header-facts)\.[jt]s/],
   ['engine: locks, approvals, results, idempotency', /\/(src|dist)\/(engine|lib|runtime)\//],
 ];
 
@@ -80,41 +79,25 @@ function stageOf(chain: Frame[]): [string, Frame | undefined] {
   return ['other (V8, Node, the kernel)', chain[0]];
 }
 
-const dir = tempDir('gavel-perf-');
-const port = await freePort();
-const workload = loadWorkload();
-const dataFile = join(dir.path, 'decide.json');
-writeFileSync(dataFile, ghzDecideData(workload, 'p'));
-const child = spawn(
-  process.execPath,
-  [
-    '--perf-prof',
-    '--perf-prof-unwinding-info',
-    compiledCli(root),
-    'serve',
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--ledger',
-    join(dir.path, 'l.db'),
-    '--bundles',
-    join(root, 'bundles'),
-    ...extra,
-  ],
-  // --perf-prof writes jit-<pid>.dump here, which `perf inject --jit` reads.
-  { cwd: dir.path, stdio: ['ignore', 'pipe', 'inherit'] },
-);
-const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-watchdog(seconds + 180, 'bench/perf-stages', () => child.kill('SIGKILL'));
-await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('gavel serving') && resolve()));
-const call = 'gavel.v1.DecisionService/Decide';
-await runGhz(ghz, { address: `127.0.0.1:${port}`, call, dataFile, concurrency: inFlight, seconds: 2 });
+// --perf-prof writes jit-<pid>.dump in the working directory, which `perf inject --jit` reads.
+const served = await serveUnder(ghz, {
+  root,
+  cli: compiledCli(root),
+  nodeArgs: () => ['--perf-prof', '--perf-prof-unwinding-info'],
+  extra,
+  cwdInDir: true,
+  name: 'bench/perf-stages',
+  seconds,
+});
+const { dir, child } = served;
+await served.drive(inFlight, 2);
 const data = join(dir.path, 'perf.data');
 const perf = spawn('perf', ['record', '-k', 'mono', '-e', 'cpu-clock', '-F', '1999', '-g', '-p', String(child.pid), '-o', data], { stdio: 'ignore' });
 const perfExited = new Promise((resolve) => perf.on('exit', resolve));
-const run = await runGhz(ghz, { address: `127.0.0.1:${port}`, call, dataFile, concurrency: inFlight, seconds });
+const run = await served.drive(inFlight, seconds);
 perf.kill('SIGINT');
 await perfExited;
-await stopProcess(child, exited);
+await served.stop();
 // Each JIT-compiled function as an object of its own, named where it was when sampled (code that moves keeps its name).
 const jitted = join(dir.path, 'perf.jit.data');
 const inject = spawnSync('perf', ['inject', '--jit', '-i', data, '-o', jitted], { encoding: 'utf8', cwd: dir.path });

@@ -11,16 +11,13 @@
  *   git worktree add /tmp/before <commit> && ln -s "$PWD/node_modules" /tmp/before/
  *   npx tsx bench/profile.ts --root /tmp/before --in-flight 32
  */
-import { spawn } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { numberFlag, readFlags, stringFlag } from './lib/args.js';
 import { compiledCli } from './lib/compiled.js';
-import { findTool, runGhz } from './lib/go-tools.js';
-import { freePort } from './lib/opa.js';
-import { ROOT, tempDir } from './lib/paths.js';
-import { stopProcess, watchdog } from './lib/process.js';
-import { loadWorkload, ghzDecideData } from './lib/workload.js';
+import { findTool } from './lib/go-tools.js';
+import { ROOT } from './lib/paths.js';
+import { serveUnder } from './lib/serve-under.js';
 
 const flags = readFlags({
   root: { type: 'string' },
@@ -73,35 +70,18 @@ function stageOf(n: ProfileNode): string {
   return 'other (Node internals, program)';
 }
 
-const dir = tempDir('gavel-profile-');
-const port = await freePort();
-const workload = loadWorkload();
-const dataFile = join(dir.path, 'decide.json');
-writeFileSync(dataFile, ghzDecideData(workload, 'p'));
-const child = spawn(
-  process.execPath,
-  [
-    '--cpu-prof',
-    '--cpu-prof-dir',
-    join(dir.path, 'prof'),
-    cli,
-    'serve',
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--ledger',
-    join(dir.path, 'l.db'),
-    '--bundles',
-    join(root, 'bundles'),
-    ...extra,
-  ],
-  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-);
-const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-watchdog(seconds + 120, 'bench/profile', () => child.kill('SIGKILL'));
-await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('gavel serving') && resolve()));
-const warm = await runGhz(ghz, { address: `127.0.0.1:${port}`, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency: inFlight, seconds: 2 });
-const run = await runGhz(ghz, { address: `127.0.0.1:${port}`, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency: inFlight, seconds });
-await stopProcess(child, exited);
+const served = await serveUnder(ghz, {
+  root,
+  cli,
+  nodeArgs: (dir) => ['--cpu-prof', '--cpu-prof-dir', join(dir, 'prof')],
+  extra,
+  name: 'bench/profile',
+  seconds,
+});
+const { dir } = served;
+const warm = await served.drive(inFlight, 2);
+const run = await served.drive(inFlight, seconds);
+await served.stop();
 
 const totals = new Map<string, number>();
 /** The main thread alone (Node names its profile CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; the main thread is 0). */

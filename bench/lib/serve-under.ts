@@ -1,0 +1,68 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type LoadRun, runGhz } from './go-tools.js';
+import { freePort } from './opa.js';
+import { tempDir } from './paths.js';
+import { stopProcess, watchdog } from './process.js';
+import { ghzDecideData, loadWorkload } from './workload.js';
+
+export interface ServeUnderOptions {
+  /** The checkout whose bundles are served. */
+  root: string;
+  /** The CLI to start (a checkout's compiled dist/cli/main.js, or bin/gavel.mjs). */
+  cli: string;
+  /** Node's own flags (the profiler's), given the run's temporary folder. */
+  nodeArgs: (dir: string) => string[];
+  /** More `gavel serve` arguments. */
+  extra: string[];
+  /** The working directory: the checkout (default) or the temporary folder (where a profiler writes its files). */
+  cwdInDir?: boolean;
+  /** For the watchdog's message, and how long it allows besides start-up and shut-down. */
+  name: string;
+  seconds: number;
+}
+
+/** `gavel serve` on a fresh ledger, started under a profiler, and ghz with the bench workload to drive it. */
+export interface ServedUnder {
+  dir: { path: string; remove(): void };
+  child: ChildProcess;
+  /** ghz over Decide for `seconds` at `concurrency` in flight. */
+  drive(concurrency: number, seconds: number): Promise<LoadRun>;
+  /** Stops the server (SIGTERM, then SIGKILL) and waits for it. */
+  stop(): Promise<void>;
+}
+
+export async function serveUnder(ghz: string, o: ServeUnderOptions): Promise<ServedUnder> {
+  const dir = tempDir(`gavel-${o.name.replace(/^bench\//, '')}-`);
+  const port = await freePort();
+  const dataFile = join(dir.path, 'decide.json');
+  writeFileSync(dataFile, ghzDecideData(loadWorkload(), 'p'));
+  const child = spawn(
+    process.execPath,
+    [
+      ...o.nodeArgs(dir.path),
+      o.cli,
+      'serve',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--ledger',
+      join(dir.path, 'l.db'),
+      '--bundles',
+      join(o.root, 'bundles'),
+      ...o.extra,
+    ],
+    { cwd: o.cwdInDir ? dir.path : o.root, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  watchdog(o.seconds + 180, o.name, () => child.kill('SIGKILL'));
+  await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('gavel serving') && resolve()));
+  return {
+    dir,
+    child,
+    drive: (concurrency, seconds) => runGhz(ghz, { address: `127.0.0.1:${port}`, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency, seconds }),
+    stop: async () => {
+      await stopProcess(child, exited);
+    },
+  };
+}
