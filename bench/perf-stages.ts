@@ -12,6 +12,7 @@
  * have names (an interpreted function's frame is the interpreter's: its caller decides).
  *
  *   npx tsx bench/perf-stages.ts --in-flight 32 --seconds 8 [--args='--ledger-thread'] [--root <checkout>]
+ *   npx tsx bench/perf-stages.ts --top 25 [--top-of others]   (the frames that cost most, on the main thread or the others)
  *
  * Needs `perf` (linux-perf) and permission to sample the process. Not part of `npm run bench`.
  */
@@ -29,13 +30,17 @@ const flags = readFlags({
   seconds: { type: 'string' },
   args: { type: 'string' },
   top: { type: 'string' },
+  'top-of': { type: 'string' },
 });
 const root = stringFlag(flags, 'root') ?? ROOT;
 const inFlight = numberFlag(flags, 'in-flight', 32, { min: 1, integer: true });
 const seconds = numberFlag(flags, 'seconds', 8, { min: 1 });
 const extra = (stringFlag(flags, 'args') ?? '').split(' ').filter(Boolean);
-/** Also list, for the main thread, the N frames that took the most samples for their stage (the frame that decided it). */
+/** Also list the N frames that took the most samples for their stage (the frame that decided it)... */
 const top = numberFlag(flags, 'top', 0, { min: 0, integer: true });
+/** ...of the main thread (default), or of the other threads (the evaluation workers, the writer, V8's own). */
+const topOf = stringFlag(flags, 'top-of') ?? 'main';
+if (topOf !== 'main' && topOf !== 'others') throw new Error(`--top-of must be main or others, got ${topOf}`);
 const ghz = findTool('ghz', 'GHZ');
 if (!ghz) throw new Error('ghz not found (go install github.com/bojand/ghz/cmd/ghz@latest)');
 if (spawnSync('perf', ['--version']).status !== 0) throw new Error('perf not found (apt-get install linux-perf)');
@@ -117,9 +122,9 @@ const flush = () => {
   if (period === 0) return;
   const [stage, frame] = stageOf(chain);
   add(all, stage, period);
-  if (tid === child.pid) {
-    add(main, stage, period);
-    if (top > 0) add(byFrame, `${stage} · ${frame ? frame.sym.replace(/file:\/\/\S*\/(dist|src)\//, '').replace(/\S*node_modules\//, '') : '?'}`, period);
+  if (tid === child.pid) add(main, stage, period);
+  if (top > 0 && (tid === child.pid) === (topOf === 'main')) {
+    add(byFrame, `${stage} · ${frame ? frame.sym.replace(/file:\/\/\S*\/(dist|src)\//, '').replace(/\S*node_modules\//, '') : '?'}`, period);
   }
   period = 0;
   chain = [];
@@ -151,6 +156,6 @@ for (const [stage, ns] of [...all].sort((a, b) => (main.get(b[0]) ?? 0) - (main.
 }
 process.stdout.write(`| **all stages** | **${usPer(mainNs)}** | 100% | **${usPer(total(all))}** |\n`);
 if (top > 0) {
-  process.stdout.write('\n| main thread: stage · frame that decided it | µs/decision |\n|---|--:|\n');
+  process.stdout.write(`\n| ${topOf === 'main' ? 'main thread' : 'other threads'}: stage · frame that decided it | µs/decision |\n|---|--:|\n`);
   for (const [frame, ns] of [...byFrame].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`| ${frame} | ${usPer(ns)} |\n`);
 }
