@@ -18,31 +18,16 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { numberFlag, readFlags, stringFlag } from './lib/args.js';
+import { readFlags, stringFlag } from './lib/args.js';
 import { compiledCli } from './lib/compiled.js';
-import { findTool } from './lib/go-tools.js';
-import { ROOT } from './lib/paths.js';
-import { serveUnder } from './lib/serve-under.js';
+import { SERVE_UNDER_FLAGS, serveUnder, serveUnderFlags } from './lib/serve-under.js';
 
-const flags = readFlags({
-  root: { type: 'string' },
-  'in-flight': { type: 'string' },
-  seconds: { type: 'string' },
-  args: { type: 'string' },
-  top: { type: 'string' },
-  'top-of': { type: 'string' },
-});
-const root = stringFlag(flags, 'root') ?? ROOT;
-const inFlight = numberFlag(flags, 'in-flight', 32, { min: 1, integer: true });
-const seconds = numberFlag(flags, 'seconds', 8, { min: 1 });
-const extra = (stringFlag(flags, 'args') ?? '').split(' ').filter(Boolean);
-/** Also list the N frames that took the most samples for their stage (the frame that decided it)... */
-const top = numberFlag(flags, 'top', 0, { min: 0, integer: true });
+const flags = readFlags({ ...SERVE_UNDER_FLAGS, 'top-of': { type: 'string' } });
+// --top N lists the N frames that took the most samples for their stage (the frame that decided it)...
+const { ghz, root, inFlight, seconds, extra, top } = serveUnderFlags(flags, 8);
 /** ...of the main thread (default), or of the other threads (the evaluation workers, the writer, V8's own). */
 const topOf = stringFlag(flags, 'top-of') ?? 'main';
 if (topOf !== 'main' && topOf !== 'others') throw new Error(`--top-of must be main or others, got ${topOf}`);
-const ghz = findTool('ghz', 'GHZ');
-if (!ghz) throw new Error('ghz not found (go install github.com/bojand/ghz/cmd/ghz@latest)');
 if (spawnSync('perf', ['--version']).status !== 0) throw new Error('perf not found (apt-get install linux-perf)');
 
 /** A frame as `perf script` prints it: its symbol and the object it is in. */

@@ -13,36 +13,19 @@
  */
 import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { numberFlag, readFlags, stringFlag } from './lib/args.js';
+import { readFlags, stringFlag } from './lib/args.js';
 import { compiledCli } from './lib/compiled.js';
-import { findTool } from './lib/go-tools.js';
-import { ROOT } from './lib/paths.js';
-import { serveUnder } from './lib/serve-under.js';
+import { SERVE_UNDER_FLAGS, serveUnder, serveUnderFlags } from './lib/serve-under.js';
 
-const flags = readFlags({
-  root: { type: 'string' },
-  'in-flight': { type: 'string' },
-  seconds: { type: 'string' },
-  args: { type: 'string' },
-  top: { type: 'string' },
-  source: { type: 'boolean' },
-  'main-only': { type: 'boolean' },
-  'keep-profiles': { type: 'string' },
-});
+const flags = readFlags({ ...SERVE_UNDER_FLAGS, source: { type: 'boolean' }, 'main-only': { type: 'boolean' }, 'keep-profiles': { type: 'string' } });
+/** --top N also lists the N functions with the most self time (all threads), with their stage. */
+const { ghz, root, inFlight, seconds, extra, top } = serveUnderFlags(flags, 10);
 /** Copy every thread's .cpuprofile here before the temporary folder goes (for a call tree: Chrome DevTools, or a script). */
 const keep = stringFlag(flags, 'keep-profiles');
 /** The function list (--top) counts the main thread alone. */
 const mainOnly = flags['main-only'] === true;
-const root = stringFlag(flags, 'root') ?? ROOT;
 // The compiled server, as installed (--source: the checkout's TypeScript through tsx, whose loader then shows in the profile).
 const cli = flags.source === true ? join(root, 'bin/gavel.mjs') : compiledCli(root);
-const inFlight = numberFlag(flags, 'in-flight', 32, { min: 1, integer: true });
-const seconds = numberFlag(flags, 'seconds', 10, { min: 1 });
-const extra = (stringFlag(flags, 'args') ?? '').split(' ').filter(Boolean);
-/** Also list the N functions with the most self time (all threads), with their stage. */
-const top = numberFlag(flags, 'top', 0, { min: 0, integer: true });
-const ghz = findTool('ghz', 'GHZ');
-if (!ghz) throw new Error('ghz not found (go install github.com/bojand/ghz/cmd/ghz@latest)');
 
 /** Stages, tried in order against a frame's URL and function name; the first that matches takes the sample. */
 const STAGES: Array<[string, RegExp]> = [

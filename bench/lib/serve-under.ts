@@ -1,11 +1,38 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type LoadRun, runGhz } from './go-tools.js';
+import { type FlagSpec, type FlagValues, numberFlag, stringFlag } from './args.js';
+import { findTool, type LoadRun, runGhz } from './go-tools.js';
 import { freePort } from './opa.js';
-import { tempDir } from './paths.js';
+import { ROOT, tempDir } from './paths.js';
 import { stopProcess, watchdog } from './process.js';
 import { ghzDecideData, loadWorkload } from './workload.js';
+
+/** The flags both profilers take (bench/profile.ts, bench/perf-stages.ts). */
+export const SERVE_UNDER_FLAGS: FlagSpec = {
+  root: { type: 'string' },
+  'in-flight': { type: 'string' },
+  seconds: { type: 'string' },
+  args: { type: 'string' },
+  top: { type: 'string' },
+};
+
+/** What those flags say, and ghz found: the checkout, the load, more `gavel serve` arguments, how many frames to list. */
+export function serveUnderFlags(
+  flags: FlagValues,
+  defaultSeconds: number,
+): { ghz: string; root: string; inFlight: number; seconds: number; extra: string[]; top: number } {
+  const ghz = findTool('ghz', 'GHZ');
+  if (!ghz) throw new Error('ghz not found (go install github.com/bojand/ghz/cmd/ghz@latest)');
+  return {
+    ghz,
+    root: stringFlag(flags, 'root') ?? ROOT,
+    inFlight: numberFlag(flags, 'in-flight', 32, { min: 1, integer: true }),
+    seconds: numberFlag(flags, 'seconds', defaultSeconds, { min: 1 }),
+    extra: (stringFlag(flags, 'args') ?? '').split(' ').filter(Boolean),
+    top: numberFlag(flags, 'top', 0, { min: 0, integer: true }),
+  };
+}
 
 export interface ServeUnderOptions {
   /** The checkout whose bundles are served. */

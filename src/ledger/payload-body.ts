@@ -11,8 +11,8 @@ import { deflateText, finishDeflate, type DeflatedHead } from '../lib/deflate-he
  * Why decisions: their payload is the input as the policy saw it, usage
  * context included, 2-6 KB of JSON that repeats itself. Stored as text it
  * needed two or three overflow pages of its own per decision; deflated it is
- * under half of that (a quarter when deflated whole) and shares a leaf with the next (bench/README
- * "Payloads deflated").
+ * under half of that (a quarter when deflated whole) and shares a leaf with
+ * the next (bench/README "Payloads deflated").
  * The other kinds stay text: they are small, and SQL reads them where they lie
  * (usage/spend.ts sums reports with json_extract).
  */
