@@ -1,9 +1,11 @@
+import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineConfig } from '../../src/engine/config.js';
 import type { WasmEvaluator } from '../../src/engine/evaluator.js';
 import { fromWire, toWire, type FromWorker, type ToWorker } from '../../src/engine/pool/protocol.js';
 import { WorkerHandler } from '../../src/engine/pool/worker-handler.js';
 import type { EvaluateRequest } from '../../src/engine/stages.js';
+import { finishDeflate } from '../../src/lib/deflate-head.js';
 import { GavelError } from '../../src/lib/errors.js';
 import { bareEngine, type BareEngine } from '../helpers/bare-engine.js';
 import { FIXTURE_BUNDLES } from '../helpers/paths.js';
@@ -64,7 +66,11 @@ describe('WorkerHandler', () => {
 
     const [evaluated] = w.send({ t: 'evaluate', id: 7, key: '1:fixtures', req });
     expect(evaluated).toMatchObject({ t: 'evaluated', id: 7, value: { decision: 'allow' } });
-    const { ms } = evaluated as Extract<FromWorker, { t: 'evaluated' }>;
+    const { ms, value: result } = evaluated as Extract<FromWorker, { t: 'evaluated' }>;
+    // The payload deflated on the worker but its closing brace, which the recording thread appends after the keys it adds.
+    const head = result.record.payloadHead!;
+    expect(head.text).toBe(result.record.payloadJcs.slice(0, -1));
+    expect(inflateRawSync(finishDeflate(head.bytes, '}')).toString()).toBe(result.record.payloadJcs);
     // How long the evaluation took: a few milliseconds at most, never a clock reading.
     expect(ms).toBeGreaterThanOrEqual(0);
     expect(ms).toBeLessThan(250);
