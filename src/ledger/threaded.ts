@@ -14,7 +14,7 @@ import { findRequestEntry, getEntry, queryEntries, type EntryDetail, type EntryS
 import type { LedgerHealth, SqliteLedger } from './sqlite.js';
 import type { ServedLedger } from './types.js';
 import { verifyLedgerFile, type VerifyOptions, type VerifyReport } from './verify.js';
-import { errorOf, type AppendItem, type CalledNow, type CallResult, type FromWriter, type ToWriter, type WriterCall } from './writer-protocol.js';
+import { appendItem, errorOf, type AppendItem, type CalledNow, type CallResult, type FromWriter, type ToWriter, type WriterCall } from './writer-protocol.js';
 
 const ENTRY = new URL('./writer-entry.mjs', import.meta.url);
 /** The writer thread's V8 young generation (the evaluation workers' default too). */
@@ -281,7 +281,7 @@ export class ThreadedLedger implements ServedLedger {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { staged, resolve, reject });
-      this.outgoing.put({ id, record, writes: staged?.writes ?? [], ...(staged?.records ? { records: staged.records } : {}) });
+      this.outgoing.put(appendItem(id, record, staged?.writes ?? [], staged?.records));
     });
   }
 

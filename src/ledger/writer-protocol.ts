@@ -4,18 +4,37 @@ import type { LedgerConfig } from './config.js';
 import type { ErasureRequest, ErasureResult } from './erasure.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { LedgerHealth } from './sqlite.js';
+import { headFromWire, headOnWire, type HeadOnWire } from '../lib/deflate-head.js';
 
 /** What the writer thread is started with. */
 export interface WriterSetup {
   config: LedgerConfig;
 }
 
-/** One append as it crosses to the writer thread: the record, its staged rows and the records chained after it. */
+/**
+ * One append as it crosses to the writer thread: the record, its staged rows and the records chained
+ * after it. The record's payload head (lib/deflate-head.ts) goes as `head`, without its text: that is
+ * the start of the payload, which the record carries already.
+ */
 export interface AppendItem {
   id: number;
-  record: EntryRecord;
+  record: Omit<EntryRecord, 'payloadHead'>;
+  head?: HeadOnWire;
   writes: readonly RowWrite[];
   records?: readonly EntryRecord[];
+}
+
+/** The item that sends `record` (and what is staged with it) to the writer. */
+export function appendItem(id: number, record: EntryRecord, writes: readonly RowWrite[], records: readonly EntryRecord[] | undefined): AppendItem {
+  const { payloadHead, ...rest } = record;
+  const head = payloadHead && rest.payloadJcs !== undefined ? headOnWire(payloadHead, rest.payloadJcs) : undefined;
+  return { id, record: payloadHead ? rest : record, writes, ...(head ? { head } : {}), ...(records ? { records } : {}) };
+}
+
+/** The record an item sends, its payload head whole again. */
+export function itemRecord(item: AppendItem): EntryRecord {
+  const { record, head } = item;
+  return head && record.payloadJcs !== undefined ? { ...record, payloadHead: headFromWire(head, record.payloadJcs) } : record;
 }
 
 /**

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { RowResult } from '../engine/ledger.js';
 import { SqliteLedger } from './sqlite.js';
 import {
+  itemRecord,
   wireError,
   type AppendItem,
   type AppendOutcome,
@@ -44,7 +45,7 @@ export function serveWriter(extras: WriterExtras = {}): void {
   function appendOne(item: AppendItem): Promise<AppendOutcome> {
     let results: RowResult[] = [];
     return ledger
-      .append(item.record, {
+      .append(itemRecord(item), {
         writes: item.writes,
         finish: (committed, rows) => {
           if (committed) results = [...rows];

@@ -25,6 +25,26 @@ export interface DeflatedHead {
   bytes: Uint8Array;
 }
 
+/**
+ * A head as it crosses to another thread beside the string it starts: its bytes and its text's
+ * length. Its text is not sent again (a decision's payload is its largest string): the receiver
+ * takes it back from the string it got (`headFromWire`).
+ */
+export interface HeadOnWire {
+  bytes: Uint8Array;
+  length: number;
+}
+
+/** `head` to send beside `text`; undefined when `text` does not start with the head's text (there is nothing to finish). */
+export function headOnWire(head: DeflatedHead, text: string): HeadOnWire | undefined {
+  return text.startsWith(head.text) ? { bytes: head.bytes, length: head.text.length } : undefined;
+}
+
+/** The head sent beside `text` (headOnWire), whole again: its text is the start of `text`. */
+export function headFromWire(wire: HeadOnWire, text: string): DeflatedHead {
+  return { text: text.slice(0, wire.length), bytes: wire.bytes };
+}
+
 /** The whole text's raw DEFLATE stream, in one go. */
 export function deflateText(text: string): Buffer {
   return deflateRawSync(text, DEFLATE);

@@ -131,11 +131,21 @@ describe('payload bodies', () => {
     expect(report.failure!.message).toMatch(new RegExp(`^seq ${seq}: payload changed: its stored body does not inflate`));
   });
 
-  it("on evaluation workers, the worker deflates the payload's head: the recording thread appends the keys added there as stored bytes", async () => {
+  // The head crosses threads without its text (lib/deflate-head.ts HeadOnWire): from the worker, and to the writer thread.
+  it.each([
+    ["the engine's thread", false],
+    ['its writer thread', true],
+  ])("on evaluation workers, the worker deflates the payload's head: the ledger on %s appends the keys added since as stored bytes", async (_, thread) => {
     const file = join(tempDir(), 'ledger.db');
     const clock = new TestClock(Date.parse('2026-11-24T10:00:00Z'));
     // inlineMaxBytes 0: every decision is evaluated on a worker, none on the engine's own thread.
-    const core = await startRuntime({ bundles: BUNDLES, ledger: file, engine: { workers: 2, inlineMaxBytes: 0 }, now: clock.now });
+    const core = await startRuntime({
+      bundles: BUNDLES,
+      ledger: file,
+      ledgerOptions: { thread },
+      engine: { workers: 2, inlineMaxBytes: 0 },
+      now: clock.now,
+    });
     cores.push(core);
     await core.parts.engine.ready();
     const decide = (input: unknown, trace?: { traceId: string; parentSpanId: string }) => {

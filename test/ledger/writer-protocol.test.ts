@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RowChanged } from '../../src/engine/ledger.js';
-import { errorOf, wireError } from '../../src/ledger/writer-protocol.js';
+import { appendItem, errorOf, itemRecord, wireError } from '../../src/ledger/writer-protocol.js';
+import { deflateHead } from '../../src/lib/deflate-head.js';
+import { sampleRecord } from './fixtures.js';
 import { GavelError } from '../../src/lib/errors.js';
 
 /**
@@ -50,5 +52,29 @@ describe('a writer refusal as it crosses threads', () => {
     expect(noCode.cause).toBeInstanceOf(Error);
     expect(noCode.cause).not.toHaveProperty('code');
     expect(errorOf({ message: 'bare' }).cause).toBeUndefined();
+  });
+});
+
+describe('an append as it crosses to the writer thread', () => {
+  const jcs = '{"input":{"a":1},"result":{"b":2},"usage":{"c":3}}';
+  const head = deflateHead('{"input":{"a":1},"result":{"b":2}');
+
+  it("carries the payload's head as bytes and a length, not its text, and the writer has it whole again", () => {
+    // A Uint8Array salt: a Buffer crosses as one.
+    const record = sampleRecord({ payloadJcs: jcs, payloadHead: head, salt: new Uint8Array(16).fill(3) });
+    const item = structuredClone(appendItem(7, record, [], undefined));
+    expect(item.record).not.toHaveProperty('payloadHead');
+    expect(item.head).toEqual({ bytes: head.bytes, length: head.text.length });
+    expect(itemRecord(item)).toEqual(record);
+  });
+
+  it('drops a head the payload no longer starts with, and leaves a record without one as it is', () => {
+    const first = sampleRecord({ payloadJcs: `{"approval":{"d":4},${jcs.slice(1)}`, payloadHead: head });
+    const item = appendItem(1, first, [], undefined);
+    expect(item).not.toHaveProperty('head');
+    expect(itemRecord(item)).not.toHaveProperty('payloadHead');
+    const plain = sampleRecord({ payloadJcs: jcs });
+    expect(appendItem(2, plain, [], [plain]).record).toBe(plain);
+    expect(itemRecord(appendItem(2, plain, [], [plain]))).toBe(plain);
   });
 });

@@ -1,7 +1,7 @@
 import { inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { deflateHead, deflateText, finishDeflate } from '../../src/lib/deflate-head.js';
+import { deflateHead, deflateText, finishDeflate, headFromWire, headOnWire } from '../../src/lib/deflate-head.js';
 
 const inflate = (bytes: Uint8Array) => inflateRawSync(bytes).toString('utf8');
 
@@ -40,5 +40,17 @@ describe('a DEFLATE stream made in two parts', () => {
     expect(bytes.length).toBeLessThan(text.length / 4);
     expect(Math.abs(bytes.length - deflateText(text).length)).toBeLessThan(12);
     expect(inflate(deflateText(text))).toBe(text);
+  });
+
+  it('a head crosses threads as its bytes and length beside the text it starts, and only beside one it starts', () => {
+    const head = deflateHead('{"input":{"a":1},"result":{"b":2}');
+    const grown = '{"input":{"a":1},"result":{"b":2},"usage":{"c":3}}';
+    const wire = headOnWire(head, grown)!;
+    expect(wire).toEqual({ bytes: head.bytes, length: head.text.length });
+    expect(headFromWire(wire, grown)).toEqual(head);
+    expect(inflate(finishDeflate(wire.bytes, grown.slice(wire.length)))).toBe(grown);
+    // A payload that gained a first key no longer starts with the head: nothing to send, it is deflated whole.
+    expect(headOnWire(head, '{"approval":{"d":4},"input":{"a":1},"result":{"b":2}}')).toBeUndefined();
+    expect(headOnWire(head, '{"input":{"a":1}')).toBeUndefined();
   });
 });

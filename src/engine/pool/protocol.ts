@@ -7,6 +7,7 @@ import type { InputLimits } from '../input.js';
 import type { EvaluateRequest, Evaluated, PrepareRequest, ShadowOutcome } from '../stages.js';
 import type { UsageFacts } from '../usage-facts.js';
 import type { ActionBinding } from '../approvals/fingerprint.js';
+import type { HeadOnWire } from '../../lib/deflate-head.js';
 
 /**
  * The messages between the pool (the engine's thread) and an evaluation
@@ -73,8 +74,11 @@ export interface WorkerCensus {
 
 export type FromWorker =
   | { t: 'prepared'; id: number; value: PreparedReply }
-  /** `ms`: how long the evaluation itself took on the worker (the pool's evidence that a bundle evaluates fast). */
-  | { t: 'evaluated'; id: number; value: Evaluated; ms: number }
+  /**
+   * `ms`: how long the evaluation itself took on the worker (the pool's evidence that a bundle evaluates fast).
+   * `head`: the payload deflated but its last `}` (lib/deflate-head.ts), the record's `payloadHead` once received.
+   */
+  | { t: 'evaluated'; id: number; value: Evaluated; ms: number; head: HeadOnWire }
   | { t: 'shadowed'; id: number; value: ShadowOutcome }
   /** What the worker keeps: prepared inputs (each one a decision the engine has not dropped yet) and bundles loaded. */
   | { t: 'pong'; id: number; census: WorkerCensus }

@@ -53,9 +53,10 @@ export class WorkerHandler {
         const value = evaluateDecision(evaluator, p, m.req);
         const ms = performance.now() - started;
         // Deflated here, off the serial thread: it only appends the keys the payload gains there (`usage`, `trace`) and its `}`.
+        // Sent as its bytes and length alone: its text is the payload's own, which the message carries already.
         const { payloadJcs } = value.record;
-        value.record = { ...value.record, payloadHead: deflateHead(payloadJcs.slice(0, -1)) };
-        this.reply({ t: 'evaluated', id: m.id, value, ms });
+        const head = deflateHead(payloadJcs.slice(0, -1));
+        this.reply({ t: 'evaluated', id: m.id, value, ms, head: { bytes: head.bytes, length: head.text.length } });
         return;
       }
       case 'shadow': {

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { GavelError, errorMessage } from '../../lib/errors.js';
 import { Outbox } from '../../lib/outbox.js';
+import { headFromWire } from '../../lib/deflate-head.js';
 import type { EvaluatorLimits, WasmEvaluator } from '../evaluator.js';
 import type { InputLimits } from '../input.js';
 import type { DecisionRunner, Job } from '../runner.js';
@@ -383,7 +384,10 @@ export class WorkerPool implements DecisionRunner {
     const pending = slot.pending.get(m.id);
     if (!pending) return;
     slot.pending.delete(m.id);
-    if (m.t === 'evaluated') this.options.onEvaluated?.(m.ms);
+    if (m.t === 'evaluated') {
+      this.options.onEvaluated?.(m.ms);
+      m.value.record.payloadHead = headFromWire(m.head, m.value.record.payloadJcs);
+    }
     if (m.t === 'fault') pending.reject(fromWire(m.fault));
     else pending.resolve((m.t === 'pong' ? m.census : m.value) as never);
     // Idle now: a waiting shadow evaluation goes once the live work this answer sets off has been posted.
