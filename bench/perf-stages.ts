@@ -13,6 +13,7 @@
  *
  *   npx tsx bench/perf-stages.ts --in-flight 32 --seconds 8 [--args='--ledger-thread'] [--root <checkout>]
  *   npx tsx bench/perf-stages.ts --top 25 [--top-of others]   (the frames that cost most, on the main thread or the others)
+ *   npx tsx bench/perf-stages.ts --rps 420 --in-flight 64       (open loop: ghz sends 420 calls a second, up to 64 at once)
  *
  * Needs `perf` (linux-perf) and permission to sample the process. Not part of `npm run bench`.
  */
@@ -24,7 +25,7 @@ import { SERVE_UNDER_FLAGS, serveUnder, serveUnderFlags } from './lib/serve-unde
 
 const flags = readFlags({ ...SERVE_UNDER_FLAGS, 'top-of': { type: 'string' } });
 // --top N lists the N frames that took the most samples for their stage (the frame that decided it)...
-const { ghz, root, inFlight, seconds, extra, top } = serveUnderFlags(flags, 8);
+const { ghz, root, inFlight, seconds, extra, top, rps } = serveUnderFlags(flags, 8);
 /** ...of the main thread (default), or of the other threads (the evaluation workers, the writer, V8's own). */
 const topOf = stringFlag(flags, 'top-of') ?? 'main';
 if (topOf !== 'main' && topOf !== 'others') throw new Error(`--top-of must be main or others, got ${topOf}`);
@@ -80,11 +81,11 @@ const served = await serveUnder(ghz, {
   seconds,
 });
 const { dir, child } = served;
-await served.drive(inFlight, 2);
+await served.drive(inFlight, 2, rps);
 const data = join(dir.path, 'perf.data');
 const perf = spawn('perf', ['record', '-k', 'mono', '-e', 'cpu-clock', '-F', '1999', '-g', '-p', String(child.pid), '-o', data], { stdio: 'ignore' });
 const perfExited = new Promise((resolve) => perf.on('exit', resolve));
-const run = await served.drive(inFlight, seconds);
+const run = await served.drive(inFlight, seconds, rps);
 perf.kill('SIGINT');
 await perfExited;
 await served.stop();
@@ -132,7 +133,7 @@ const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b
 const usPer = (ns: number) => (ns / 1000 / decisions).toFixed(0);
 const mainNs = total(main);
 process.stdout.write(
-  `${root}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}: ${inFlight} in flight, ${Math.round(run.rps)} decisions/s under perf, ${decisions} decisions sampled (${new Date().toISOString()})\n\n`,
+  `${root}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}: ${rps ? `open loop at ${rps}/s, up to ` : ''}${inFlight} in flight, ${Math.round(run.rps)} decisions/s under perf, ${decisions} decisions sampled (${new Date().toISOString()})\n\n`,
 );
 process.stdout.write('| stage | main thread µs/decision | of the main thread | all threads µs/decision |\n|---|--:|--:|--:|\n');
 for (const [stage, ns] of [...all].sort((a, b) => (main.get(b[0]) ?? 0) - (main.get(a[0]) ?? 0) || b[1] - a[1])) {

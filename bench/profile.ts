@@ -19,7 +19,7 @@ import { SERVE_UNDER_FLAGS, serveUnder, serveUnderFlags } from './lib/serve-unde
 
 const flags = readFlags({ ...SERVE_UNDER_FLAGS, source: { type: 'boolean' }, 'main-only': { type: 'boolean' }, 'keep-profiles': { type: 'string' } });
 /** --top N also lists the N functions with the most self time (all threads), with their stage. */
-const { ghz, root, inFlight, seconds, extra, top } = serveUnderFlags(flags, 10);
+const { ghz, root, inFlight, seconds, extra, top, rps } = serveUnderFlags(flags, 10);
 /** Copy every thread's .cpuprofile here before the temporary folder goes (for a call tree: Chrome DevTools, or a script). */
 const keep = stringFlag(flags, 'keep-profiles');
 /** The function list (--top) counts the main thread alone. */
@@ -62,8 +62,8 @@ const served = await serveUnder(ghz, {
   seconds,
 });
 const { dir } = served;
-const warm = await served.drive(inFlight, 2);
-const run = await served.drive(inFlight, seconds);
+const warm = await served.drive(inFlight, 2, rps);
+const run = await served.drive(inFlight, seconds, rps);
 await served.stop();
 
 const totals = new Map<string, number>();
@@ -99,7 +99,7 @@ const decisions = run.ok + warm.ok;
 const busy = [...totals].filter(([s]) => s !== 'idle' && !s.startsWith('start-up'));
 const busyUs = busy.reduce((n, [, us]) => n + us, 0);
 process.stdout.write(
-  `${root} (${threads} threads profiled), ${inFlight} in flight: ${Math.round(run.rps)} decisions/s under the profiler, ~${decisions} decisions\n\n`,
+  `${root} (${threads} threads profiled), ${rps ? `open loop at ${rps}/s, up to ` : ''}${inFlight} in flight: ${Math.round(run.rps)} decisions/s under the profiler, ~${decisions} decisions\n\n`,
 );
 const mainUs = (s: string) => Math.round((mainTotals.get(s) ?? 0) / decisions);
 const mainBusy = busy.reduce((n, [s]) => n + (mainTotals.get(s) ?? 0), 0);

@@ -15,13 +15,14 @@ export const SERVE_UNDER_FLAGS: FlagSpec = {
   seconds: { type: 'string' },
   args: { type: 'string' },
   top: { type: 'string' },
+  rps: { type: 'string' },
 };
 
 /** What those flags say, and ghz found: the checkout, the load, more `gavel serve` arguments, how many frames to list. */
 export function serveUnderFlags(
   flags: FlagValues,
   defaultSeconds: number,
-): { ghz: string; root: string; inFlight: number; seconds: number; extra: string[]; top: number } {
+): { ghz: string; root: string; inFlight: number; seconds: number; extra: string[]; top: number; rps: number | undefined } {
   const ghz = findTool('ghz', 'GHZ');
   if (!ghz) throw new Error('ghz not found (go install github.com/bojand/ghz/cmd/ghz@latest)');
   return {
@@ -31,6 +32,8 @@ export function serveUnderFlags(
     seconds: numberFlag(flags, 'seconds', defaultSeconds, { min: 1 }),
     extra: (stringFlag(flags, 'args') ?? '').split(' ').filter(Boolean),
     top: numberFlag(flags, 'top', 0, { min: 0, integer: true }),
+    // Open loop: ghz sends this many calls a second, up to --in-flight at once (0 or absent: closed loop).
+    rps: numberFlag(flags, 'rps', 0, { min: 0, integer: true }) || undefined,
   };
 }
 
@@ -54,8 +57,8 @@ export interface ServeUnderOptions {
 export interface ServedUnder {
   dir: { path: string; remove(): void };
   child: ChildProcess;
-  /** ghz over Decide for `seconds` at `concurrency` in flight. */
-  drive(concurrency: number, seconds: number): Promise<LoadRun>;
+  /** ghz over Decide for `seconds` at `concurrency` in flight; with `rps`, open loop at that rate. */
+  drive(concurrency: number, seconds: number, rps?: number): Promise<LoadRun>;
   /** Stops the server (SIGTERM, then SIGKILL) and waits for it. */
   stop(): Promise<void>;
 }
@@ -87,7 +90,8 @@ export async function serveUnder(ghz: string, o: ServeUnderOptions): Promise<Ser
   return {
     dir,
     child,
-    drive: (concurrency, seconds) => runGhz(ghz, { address: `127.0.0.1:${port}`, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency, seconds }),
+    drive: (concurrency, seconds, rps) =>
+      runGhz(ghz, { address: `127.0.0.1:${port}`, call: 'gavel.v1.DecisionService/Decide', dataFile, concurrency, seconds, ...(rps ? { rps } : {}) }),
     stop: async () => {
       await stopProcess(child, exited);
     },
