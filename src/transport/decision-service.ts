@@ -207,6 +207,8 @@ function answered(
   metrics?.latency.observe({ method: o.method }, o.seconds);
   metrics?.decisions.inc({ decision: d.decision, entrypoint: d.entrypoint });
   if (d.replayed) metrics?.replayed.inc({ method: o.method });
+  // The line's fields are built only when it is written (at the default level, info, it is not).
+  if (!log.isLevelEnabled('debug')) return;
   log.debug(
     {
       decision_id: d.decisionId,
