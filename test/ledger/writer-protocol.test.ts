@@ -73,6 +73,10 @@ describe('an append as it crosses to the writer thread', () => {
     const item = appendItem(1, first, [], undefined);
     expect(item).not.toHaveProperty('head');
     expect(itemRecord(item)).not.toHaveProperty('payloadHead');
+    // A record whose payload is a value, not its text: nothing for a head to start, none sent, none rebuilt.
+    const valued = sampleRecord({ payloadHead: head });
+    expect(appendItem(3, valued, [], undefined)).not.toHaveProperty('head');
+    expect(itemRecord({ id: 3, record: sampleRecord(), head: { bytes: head.bytes, length: 5 }, writes: [] })).not.toHaveProperty('payloadHead');
     const plain = sampleRecord({ payloadJcs: jcs });
     expect(appendItem(2, plain, [], [plain]).record).toBe(plain);
     expect(itemRecord(appendItem(2, plain, [], [plain]))).toBe(plain);
