@@ -1,9 +1,11 @@
 import type { Worker } from 'node:worker_threads';
+import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineConfig } from '../../src/engine/config.js';
 import type { WasmEvaluator } from '../../src/engine/evaluator.js';
 import { WorkerPool } from '../../src/engine/pool/worker-pool.js';
 import type { EvaluateRequest } from '../../src/engine/stages.js';
+import { finishDeflate } from '../../src/lib/deflate-head.js';
 import { bareEngine, type BareEngine } from '../helpers/bare-engine.js';
 import { FIXTURE_BUNDLES } from '../helpers/paths.js';
 import { refusal } from '../helpers/refusal.js';
@@ -49,7 +51,12 @@ describe('WorkerPool', () => {
       const job = await prepare(pool);
       expect(pool.idle).toBe(false);
       expect(await pool.held()).toEqual([1]);
-      expect((await pool.evaluate(job, echo, req)).decision).toBe('deny');
+      const evaluated = await pool.evaluate(job, echo, req);
+      expect(evaluated.decision).toBe('deny');
+      // The payload's head came as bytes and a length; its text is the payload's own but the last `}`, taken back here.
+      const { payloadJcs, payloadHead } = evaluated.record;
+      expect(payloadHead?.text).toBe(payloadJcs.slice(0, -1));
+      expect(inflateRawSync(finishDeflate(payloadHead!.bytes, '}')).toString()).toBe(payloadJcs);
       expect(await pool.shadow(job, echo, req)).toEqual({ decision: 'deny', reasonCodes: ['no'] });
       pool.discard(job);
       expect(await pool.held()).toEqual([0]);
